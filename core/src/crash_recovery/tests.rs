@@ -1,0 +1,275 @@
+use super::*;
+use crate::preset::small;
+use std::vec::Vec;
+
+fn id(s: &str) -> NodeId {
+    NodeId::new(s).unwrap()
+}
+
+fn secs(s: f64) -> Instant {
+    Instant::from_secs_f64(s)
+}
+
+fn manager() -> small::CrashRecoveryManager {
+    small::CrashRecoveryManager::new(CrashRecoveryConfig::default()).unwrap()
+}
+
+/// Heartbeats `node` every second from `from` to `to` seconds inclusive.
+fn beat(m: &mut small::CrashRecoveryManager, node: &NodeId, from: u64, to: u64) {
+    for t in from..=to {
+        m.heartbeat(Instant::from_secs(t), node).unwrap();
+    }
+}
+
+fn kinds(m: &small::CrashRecoveryManager, node: &NodeId) -> Vec<&'static str> {
+    m.events().filter(|e| &e.node == node).map(|e| e.kind.as_str()).collect()
+}
+
+#[test]
+fn first_heartbeat_registers_node_online() {
+    let mut m = manager();
+    let a = id("a");
+    assert!(matches!(m.status(&a), Err(CrashRecoveryError::UnknownNode(_))));
+    m.heartbeat(secs(0.0), &a).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Online));
+    assert_eq!(m.len(), 1);
+    assert!(m.events().next().is_none());
+}
+
+#[test]
+fn silence_goes_suspected_then_offline_and_is_reported_once() {
+    let mut m = manager();
+    let a = id("a");
+    beat(&mut m, &a, 0, 10);
+    assert_eq!(m.detect_crashes(secs(11.0)).count(), 0);
+    assert_eq!(m.status(&a), Ok(NodeStatus::Online));
+    // Half the threshold (phi 4) comes before phi 8.
+    let mut suspected_at = None;
+    let mut offline_at = None;
+    for tenth in 110..400 {
+        let now = secs(f64::from(tenth) / 10.0);
+        let crashed: Vec<NodeId> = m.detect_crashes(now).cloned().collect();
+        if suspected_at.is_none() && m.status(&a) == Ok(NodeStatus::Suspected) {
+            suspected_at = Some(now);
+            assert!(m.phi(now, &a).unwrap() >= 4.0);
+        }
+        if !crashed.is_empty() {
+            assert_eq!(crashed.as_slice(), core::slice::from_ref(&a));
+            assert!(offline_at.is_none(), "crash reported twice");
+            offline_at = Some(now);
+            assert!(m.phi(now, &a).unwrap() >= 8.0);
+        }
+    }
+    let (s, o) = (suspected_at.unwrap(), offline_at.unwrap());
+    assert!(s < o);
+    assert_eq!(m.status(&a), Ok(NodeStatus::Offline));
+    assert_eq!(kinds(&m, &a), ["status_changed", "status_changed", "crash_detected"]);
+    assert_eq!(m.network_health_summary(o).recent_crashes, 1);
+}
+
+#[test]
+fn unhealthy_metrics_suspect_and_recover_without_silence() {
+    let mut m = manager();
+    let a = id("a");
+    m.heartbeat(secs(0.0), &a).unwrap();
+    let busy = HealthMetrics { cpu_usage: 0.95, ..HealthMetrics::default() };
+    m.update_node_health(secs(1.0), &a, busy).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Suspected));
+    assert_eq!(m.is_healthy(secs(1.0), &a), Ok(false));
+    m.update_node_health(secs(2.0), &a, HealthMetrics::default()).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Online));
+}
+
+#[test]
+fn invalid_metrics_change_nothing() {
+    let mut m = manager();
+    let a = id("a");
+    let bad = HealthMetrics { memory_usage: -0.1, ..HealthMetrics::default() };
+    assert!(matches!(m.update_node_health(secs(0.0), &a, bad), Err(CrashRecoveryError::InvalidMetric(_))));
+    assert!(m.is_empty());
+}
+
+#[test]
+fn full_table_rejects_without_losing_anything() {
+    let mut m = manager();
+    for i in 0..small::NODES {
+        m.heartbeat(secs(0.0), &id(&std::format!("n{i}"))).unwrap();
+    }
+    let extra = id("extra");
+    match m.heartbeat(secs(1.0), &extra) {
+        Err(CrashRecoveryError::TableFull(e)) => {
+            assert_eq!(e.rejected, extra);
+            assert_eq!(e.capacity, small::NODES);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(m.len(), small::NODES);
+    assert_eq!(m.status(&id("n0")), Ok(NodeStatus::Online));
+    // Removing one makes room.
+    m.remove_node(&id("n3")).unwrap();
+    m.heartbeat(secs(1.0), &extra).unwrap();
+    assert!(matches!(m.remove_node(&id("n3")), Err(CrashRecoveryError::UnknownNode(_))));
+}
+
+#[test]
+fn recovery_lifecycle_completes_after_healthy_heartbeats() {
+    let mut m = manager();
+    let a = id("a");
+    beat(&mut m, &a, 0, 10);
+    assert_eq!(m.detect_crashes(secs(60.0)).count(), 1);
+    assert!(matches!(
+        m.initiate_recovery(secs(60.0), &id("zz"), RecoveryStrategy::Restart),
+        Err(CrashRecoveryError::UnknownNode(_))
+    ));
+    m.initiate_recovery(secs(61.0), &a, RecoveryStrategy::Restart).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Recovering));
+    assert!(matches!(
+        m.initiate_recovery(secs(61.0), &a, RecoveryStrategy::Restart),
+        Err(CrashRecoveryError::InvalidStatus { status: NodeStatus::Recovering, .. })
+    ));
+    m.heartbeat(secs(70.0), &a).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Recovering));
+    m.heartbeat(secs(71.0), &a).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Online));
+    let done = m.events().find(|e| e.kind.as_str() == "recovery_completed").unwrap();
+    assert_eq!(
+        done.kind,
+        RecoveryEventKind::RecoveryCompleted { strategy: RecoveryStrategy::Restart, took: Duration::from_secs(10) }
+    );
+    // Recovery applies only to nodes in trouble.
+    assert!(matches!(
+        m.initiate_recovery(secs(72.0), &a, RecoveryStrategy::Restart),
+        Err(CrashRecoveryError::InvalidStatus { status: NodeStatus::Online, .. })
+    ));
+}
+
+#[test]
+fn returning_node_recovers_automatically() {
+    let mut m = manager();
+    let a = id("a");
+    beat(&mut m, &a, 0, 5);
+    assert_eq!(m.detect_crashes(secs(60.0)).count(), 1);
+    m.heartbeat(secs(100.0), &a).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Recovering));
+    m.heartbeat(secs(101.0), &a).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Online));
+    assert!(kinds(&m, &a).contains(&"recovery_started"));
+    assert!(kinds(&m, &a).contains(&"recovery_completed"));
+}
+
+#[test]
+fn recovery_fails_after_deadline_and_attempts_run_out() {
+    let cfg = CrashRecoveryConfig {
+        recovery_deadline: Duration::from_secs(30),
+        max_recovery_attempts: 2,
+        ..CrashRecoveryConfig::default()
+    };
+    let mut m = small::CrashRecoveryManager::new(cfg).unwrap();
+    let a = id("a");
+    beat(&mut m, &a, 0, 5);
+    assert_eq!(m.detect_crashes(secs(60.0)).count(), 1);
+    m.initiate_recovery(secs(60.0), &a, RecoveryStrategy::Replace).unwrap();
+    let _ = m.detect_crashes(secs(89.0)).count();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Recovering));
+    let _ = m.detect_crashes(secs(90.0)).count();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Failed));
+    let failed = m.events().filter(|e| e.kind.as_str() == "recovery_failed").count();
+    assert_eq!(failed, 1);
+    m.initiate_recovery(secs(91.0), &a, RecoveryStrategy::Custom(7)).unwrap();
+    let _ = m.detect_crashes(secs(130.0)).count();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Failed));
+    assert!(matches!(
+        m.initiate_recovery(secs(131.0), &a, RecoveryStrategy::Restart),
+        Err(CrashRecoveryError::AttemptsExhausted(_))
+    ));
+    assert_eq!(m.status(&a), Ok(NodeStatus::Failed));
+}
+
+#[test]
+fn event_ring_counts_overflow() {
+    let mut m = manager();
+    let a = id("a");
+    // Each busy/healthy flip is one status change event.
+    let busy = HealthMetrics { cpu_usage: 0.95, ..HealthMetrics::default() };
+    for i in 0..(small::EVENTS as u64 + 10) {
+        let metrics = if i % 2 == 0 { busy } else { HealthMetrics::default() };
+        m.update_node_health(Instant::from_secs(i), &a, metrics).unwrap();
+    }
+    assert_eq!(m.events().count(), small::EVENTS);
+    assert_eq!(m.dropped_events(), 10);
+    assert_eq!(m.next_event_seq(), small::EVENTS as u64 + 10);
+    assert_eq!(m.events().next().unwrap().seq, 10);
+    assert_eq!(m.events_since(40).count(), 2);
+}
+
+#[test]
+fn backwards_clock_never_panics_or_rewinds() {
+    let mut m = manager();
+    let a = id("a");
+    beat(&mut m, &a, 100, 110);
+    m.heartbeat(secs(5.0), &a).unwrap();
+    assert_eq!(m.node(&a).unwrap().last_heartbeat, Instant::from_secs(110));
+    assert_eq!(m.detect_crashes(secs(0.0)).count(), 0);
+    assert_eq!(m.status(&a), Ok(NodeStatus::Online));
+}
+
+#[test]
+fn summary_counts_statuses() {
+    let mut m = manager();
+    for n in ["a", "b", "c", "d"] {
+        beat(&mut m, &id(n), 0, 10);
+    }
+    beat(&mut m, &id("a"), 11, 100);
+    beat(&mut m, &id("b"), 11, 100);
+    let busy = HealthMetrics { memory_usage: 0.99, ..HealthMetrics::default() };
+    m.update_node_health(secs(100.0), &id("b"), busy).unwrap();
+    let _ = m.detect_crashes(secs(100.0)).count();
+    m.initiate_recovery(secs(100.0), &id("d"), RecoveryStrategy::Automatic).unwrap();
+    let s = m.network_health_summary(secs(100.0));
+    assert_eq!(
+        (s.total_nodes, s.online_nodes, s.suspected_nodes, s.offline_nodes, s.recovering_nodes, s.failed_nodes),
+        (4, 1, 1, 1, 1, 0)
+    );
+    assert_eq!(s.network_health_ratio, 0.25);
+    assert_eq!(s.recent_crashes, 2);
+    assert_eq!(m.network_health_summary(secs(100.0 + 3700.0)).recent_crashes, 0);
+}
+
+#[test]
+fn health_view_scores_online_above_suspected() {
+    let mut m = manager();
+    beat(&mut m, &id("a"), 0, 10);
+    beat(&mut m, &id("b"), 0, 10);
+    let busy = HealthMetrics { cpu_usage: 0.95, ..HealthMetrics::default() };
+    m.update_node_health(secs(10.0), &id("b"), busy).unwrap();
+    let now = secs(10.5);
+    let a = HealthView::health_score(&m, &id("a"), now).unwrap();
+    let b = HealthView::health_score(&m, &id("b"), now).unwrap();
+    assert!(a > b);
+    assert_eq!(HealthView::status(&m, &id("b")), Some(NodeStatus::Suspected));
+    assert_eq!(HealthView::health_score(&m, &id("nope"), now), None);
+}
+
+#[test]
+fn config_is_validated() {
+    let bad = CrashRecoveryConfig { suspect_phi: Some(9.0), ..CrashRecoveryConfig::default() };
+    assert!(small::CrashRecoveryManager::new(bad).is_err());
+    let bad = CrashRecoveryConfig { recovery_heartbeats: 0, ..CrashRecoveryConfig::default() };
+    assert!(small::CrashRecoveryManager::new(bad).is_err());
+}
+
+#[test]
+fn large_preset_builds_in_place_on_a_small_stack() {
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let mut m = crate::preset::large::CrashRecoveryManager::new_boxed(CrashRecoveryConfig::default()).unwrap();
+            for i in 0..crate::preset::large::NODES {
+                m.heartbeat(Instant::from_secs(1), &id(&std::format!("w{i}"))).unwrap();
+            }
+            assert!(m.heartbeat(Instant::from_secs(1), &id("one-too-many")).is_err());
+            m.len()
+        })
+        .unwrap();
+    assert_eq!(handle.join().unwrap(), crate::preset::large::NODES);
+}

@@ -1,0 +1,46 @@
+//! # pouw-netops
+//!
+//! The network-operations layer of a Proof-of-Useful-Work node as deterministic,
+//! sans-IO state machines: `no_std`, fixed capacity, caller-supplied time.
+//!
+//! Inputs are `handle_*`/`heartbeat`-style calls stamped with the caller's
+//! [`Instant`]; outputs are return values and polled queues. The core never reads
+//! a clock, opens a socket or allocates behind the caller's back.
+//!
+//! | module | component |
+//! |---|---|
+//! | [`phi`] | Akka's phi-accrual failure detector |
+//! | [`crash_recovery`] | [`CrashRecoveryManager`]: node health and the crash/recovery status machine |
+//! | [`wire`] | the versioned postcard envelope every node speaks |
+//! | [`time`], [`id`], [`health`], [`rng`], [`error`] | shared pieces |
+//! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
+#![no_std]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::unreachable)
+)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+pub mod crash_recovery;
+pub mod error;
+pub mod health;
+pub mod id;
+pub mod phi;
+pub mod preset;
+pub mod rng;
+pub mod time;
+pub mod wire;
+
+pub use crash_recovery::{CrashRecoveryConfig, CrashRecoveryError, CrashRecoveryManager, RecoveryStrategy};
+pub use error::{CapacityError, ConfigError};
+pub use health::{HealthMetrics, HealthScore, HealthThresholds, HealthView, NodeStatus};
+pub use id::{IdError, NodeId, TaskId, TaskType};
+pub use phi::{PhiAccrualDetector, PhiConfig};
+pub use rng::Rng;
+pub use time::{Duration, Instant};
+pub use wire::{Body, Envelope, WireError};

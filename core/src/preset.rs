@@ -1,0 +1,37 @@
+//! Ready-made capacities.
+//!
+//! Every manager is generic over const capacities; these modules name two sets:
+//! [`small`] for microcontrollers (a few KiB of RAM per manager) and [`large`]
+//! for hosts (thousands of nodes; the C and Python bindings use it). Large
+//! managers are tens of KiB to MiB: build them with their `new_boxed`
+//! constructors, which initialise them in place on the heap. (In-place
+//! construction relies on optimisation; this workspace builds tests with
+//! `opt-level = 1` and checks it on a small stack.)
+//!
+//! Node-table capacities must be powers of two (they are hash-indexed).
+
+/// Capacities for microcontrollers.
+pub mod small {
+    /// Tracked nodes.
+    pub const NODES: usize = 16;
+    /// Heartbeat intervals kept per node.
+    pub const WINDOW: usize = 32;
+    /// Recovery events retained.
+    pub const EVENTS: usize = 32;
+
+    /// A crash-recovery manager for 16 nodes.
+    pub type CrashRecoveryManager = crate::CrashRecoveryManager<NODES, WINDOW, EVENTS>;
+}
+
+/// Capacities for hosts.
+pub mod large {
+    /// Tracked nodes.
+    pub const NODES: usize = 4096;
+    /// Heartbeat intervals kept per node.
+    pub const WINDOW: usize = 100;
+    /// Recovery events retained.
+    pub const EVENTS: usize = 1024;
+
+    /// A crash-recovery manager for 4096 nodes.
+    pub type CrashRecoveryManager = crate::CrashRecoveryManager<NODES, WINDOW, EVENTS>;
+}

@@ -1,0 +1,259 @@
+//! The one wire format: a versioned postcard envelope.
+//!
+//! Every message between nodes is an [`Envelope`]: `version` (one byte), the
+//! sender's [`NodeId`], and a [`Body`]. Golden byte vectors under `tests/vectors/`
+//! pin the encoding, so Rust, C and Python nodes interoperate and any change of
+//! format is deliberate. Decoding is total: unknown versions, unknown bodies,
+//! oversized fields, truncation and trailing bytes are typed errors.
+
+use crate::health::{HealthMetrics, InvalidMetric};
+use crate::id::NodeId;
+use crate::time::Instant;
+use core::fmt;
+use serde::{Deserialize, Serialize};
+
+/// The wire format version this build speaks.
+pub const WIRE_VERSION: u8 = 1;
+
+/// The largest encoded envelope accepted or produced, in bytes.
+pub const MAX_ENVELOPE_LEN: usize = 64 * 1024;
+
+/// A message between nodes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Wire format version; always [`WIRE_VERSION`] for envelopes built here.
+    pub version: u8,
+    /// The node that sent the message.
+    pub sender: NodeId,
+    /// What the message says.
+    pub body: Body,
+}
+
+/// The message kinds. New kinds are appended (the variant index is on the wire).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Body {
+    /// "I am alive", with the sender's health figures.
+    Heartbeat(Heartbeat),
+}
+
+/// A liveness heartbeat carrying the sender's health metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// Increases by one per heartbeat from a sender (lets receivers spot loss and duplicates).
+    pub sequence: u64,
+    /// The sender's clock when it sent the heartbeat.
+    pub sent_at: Instant,
+    /// The sender's health figures.
+    pub metrics: HealthMetrics,
+}
+
+/// Why bytes could not be decoded into an [`Envelope`], or an envelope not encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WireError {
+    /// No bytes at all.
+    Empty,
+    /// The envelope names a version this build does not speak.
+    UnknownVersion(u8),
+    /// The input ended in the middle of a field.
+    Truncated,
+    /// The body kind is not one this build knows.
+    UnknownBody,
+    /// A field is malformed: bad varint, invalid UTF-8, an id that is empty or
+    /// too long, a collection over its bound.
+    Malformed,
+    /// A health metric is out of range.
+    InvalidMetric(InvalidMetric),
+    /// Bytes remain after a complete envelope.
+    TrailingBytes {
+        /// How many.
+        count: usize,
+    },
+    /// The input or the encoding is longer than [`MAX_ENVELOPE_LEN`].
+    TooLarge {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The caller's buffer is too small for the encoding.
+    BufferTooSmall,
+}
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WireError::Empty => f.write_str("empty message"),
+            WireError::UnknownVersion(v) => write!(f, "unknown wire version {v} (this build speaks {WIRE_VERSION})"),
+            WireError::Truncated => f.write_str("message is truncated"),
+            WireError::UnknownBody => f.write_str("unknown message kind"),
+            WireError::Malformed => f.write_str("malformed message field"),
+            WireError::InvalidMetric(e) => write!(f, "invalid message: {e}"),
+            WireError::TrailingBytes { count } => {
+                write!(f, "{count} trailing bytes after the message")
+            }
+            WireError::TooLarge { len } => {
+                write!(f, "message of {len} bytes exceeds the {MAX_ENVELOPE_LEN}-byte limit")
+            }
+            WireError::BufferTooSmall => f.write_str("buffer too small for the encoded message"),
+        }
+    }
+}
+
+impl core::error::Error for WireError {}
+
+fn map_postcard(e: postcard::Error) -> WireError {
+    match e {
+        postcard::Error::DeserializeUnexpectedEnd => WireError::Truncated,
+        postcard::Error::DeserializeBadEnum => WireError::UnknownBody,
+        postcard::Error::SerializeBufferFull => WireError::BufferTooSmall,
+        _ => WireError::Malformed,
+    }
+}
+
+impl Envelope {
+    /// An envelope of the current version from `sender` carrying `body`.
+    pub const fn new(sender: NodeId, body: Body) -> Self {
+        Envelope { version: WIRE_VERSION, sender, body }
+    }
+
+    /// Encodes into `buf`, returning the number of bytes written.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, WireError> {
+        let len = postcard::to_slice(self, buf).map_err(map_postcard)?.len();
+        if len > MAX_ENVELOPE_LEN {
+            return Err(WireError::TooLarge { len });
+        }
+        Ok(len)
+    }
+
+    /// The encoded length in bytes (without writing anything).
+    pub fn encoded_len(&self) -> Result<usize, WireError> {
+        postcard::experimental::serialized_size(self).map_err(map_postcard)
+    }
+
+    /// Encodes into a new byte vector.
+    #[cfg(feature = "alloc")]
+    pub fn to_vec(&self) -> Result<alloc::vec::Vec<u8>, WireError> {
+        let v = postcard::to_allocvec(self).map_err(map_postcard)?;
+        if v.len() > MAX_ENVELOPE_LEN {
+            return Err(WireError::TooLarge { len: v.len() });
+        }
+        Ok(v)
+    }
+
+    /// Decodes exactly one envelope from `bytes`, validating every field.
+    pub fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
+        if bytes.len() > MAX_ENVELOPE_LEN {
+            return Err(WireError::TooLarge { len: bytes.len() });
+        }
+        match bytes.first() {
+            None => return Err(WireError::Empty),
+            Some(&v) if v != WIRE_VERSION => return Err(WireError::UnknownVersion(v)),
+            Some(_) => {}
+        }
+        let (envelope, rest): (Envelope, &[u8]) =
+            postcard::take_from_bytes(bytes).map_err(|e| match (map_postcard(e), body_tag(bytes)) {
+                (WireError::Malformed, Some(tag)) if tag >= Body::KINDS => WireError::UnknownBody,
+                (other, _) => other,
+            })?;
+        if !rest.is_empty() {
+            return Err(WireError::TrailingBytes { count: rest.len() });
+        }
+        envelope.body.validate()?;
+        Ok(envelope)
+    }
+}
+
+/// Reads a postcard varint (at most five bytes for a `u32`) from the front of `bytes`.
+fn read_varint(bytes: &[u8]) -> Option<(u32, &[u8])> {
+    let mut value: u32 = 0;
+    for (i, b) in bytes.iter().take(5).enumerate() {
+        value |= u32::from(b & 0x7f).checked_shl(7 * i as u32)?;
+        if b & 0x80 == 0 {
+            return Some((value, bytes.get(i + 1..)?));
+        }
+    }
+    None
+}
+
+/// The body's variant index in an encoded envelope, found by skipping the version
+/// byte and the sender string; `None` if the bytes end first or the sender is
+/// not a valid id (then the error is about the sender, not the body).
+fn body_tag(bytes: &[u8]) -> Option<u32> {
+    let (len, rest) = read_varint(bytes.get(1..)?)?;
+    let len = usize::try_from(len).ok().filter(|l| (1..=crate::id::MAX_ID_LEN).contains(l))?;
+    let (tag, _) = read_varint(rest.get(len..)?)?;
+    Some(tag)
+}
+
+impl Body {
+    /// How many body kinds this build knows (variant indices `0..KINDS`).
+    pub const KINDS: u32 = 1;
+
+    /// Semantic checks that serde cannot express (ranges of floats and the like).
+    fn validate(&self) -> Result<(), WireError> {
+        match self {
+            Body::Heartbeat(hb) => hb.metrics.validate().map_err(WireError::InvalidMetric),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Duration;
+
+    fn heartbeat() -> Envelope {
+        Envelope::new(
+            NodeId::new("worker-7").unwrap(),
+            Body::Heartbeat(Heartbeat {
+                sequence: 3,
+                sent_at: Instant::from_secs(12),
+                metrics: HealthMetrics { response_time: Duration::from_millis(20), ..HealthMetrics::default() },
+            }),
+        )
+    }
+
+    #[test]
+    fn round_trips() {
+        let env = heartbeat();
+        let mut buf = [0u8; 128];
+        let n = env.encode(&mut buf).unwrap();
+        assert_eq!(env.encoded_len(), Ok(n));
+        assert_eq!(Envelope::decode(&buf[..n]), Ok(env));
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        let env = heartbeat();
+        let mut buf = [0u8; 128];
+        let n = env.encode(&mut buf).unwrap();
+        assert_eq!(Envelope::decode(&[]), Err(WireError::Empty));
+        let mut v2 = buf;
+        v2[0] = 2;
+        assert_eq!(Envelope::decode(&v2[..n]), Err(WireError::UnknownVersion(2)));
+        assert_eq!(Envelope::decode(&buf[..n - 1]), Err(WireError::Truncated));
+        assert_eq!(Envelope::decode(&buf[..n + 1]), Err(WireError::TrailingBytes { count: 1 }));
+        let mut bad_body = buf;
+        bad_body[1 + 1 + 8] = 0x7f; // the body's variant index, after version, id length and "worker-7"
+        assert_eq!(Envelope::decode(&bad_body[..n]), Err(WireError::UnknownBody));
+        let mut small = [0u8; 4];
+        assert_eq!(env.encode(&mut small), Err(WireError::BufferTooSmall));
+    }
+
+    #[test]
+    fn rejects_out_of_range_metrics() {
+        let mut env = heartbeat();
+        let Body::Heartbeat(hb) = &mut env.body;
+        hb.metrics.cpu_usage = 2.0;
+        let mut buf = [0u8; 128];
+        let n = env.encode(&mut buf).unwrap();
+        assert!(matches!(Envelope::decode(&buf[..n]), Err(WireError::InvalidMetric(_))));
+    }
+
+    #[test]
+    fn rejects_oversized_sender() {
+        // version 1, then a 65-byte string length.
+        let mut bytes = [b'a'; 80];
+        bytes[0] = 1;
+        bytes[1] = 65;
+        assert_eq!(Envelope::decode(&bytes), Err(WireError::Malformed));
+    }
+}

@@ -1,0 +1,59 @@
+//! Golden wire vectors: the committed hex under `tests/vectors/` is the format.
+//!
+//! Each test encodes a fixed envelope and compares it byte for byte with its
+//! vector, then decodes the vector back. To change the format on purpose, run
+//! with `UPDATE_GOLDEN=1` and commit the new files with the change.
+
+use pouw_netops::health::HealthMetrics;
+use pouw_netops::wire::{Body, Envelope, Heartbeat};
+use pouw_netops::{Duration, Instant, NodeId};
+use std::path::PathBuf;
+
+fn vector_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors").join(format!("{name}.hex"))
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(s: &str) -> Vec<u8> {
+    let s = s.trim();
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+/// Checks `envelope` against the vector `name` (or rewrites it under `UPDATE_GOLDEN=1`).
+pub fn check(name: &str, envelope: &Envelope) {
+    let bytes = envelope.to_vec().unwrap();
+    let path = vector_path(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, format!("{}\n", to_hex(&bytes))).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(to_hex(&bytes), committed.trim(), "encoding of {name} differs from the committed vector");
+    assert_eq!(&Envelope::decode(&from_hex(&committed)).unwrap(), envelope, "vector {name} decodes differently");
+}
+
+fn node(s: &str) -> NodeId {
+    NodeId::new(s).unwrap()
+}
+
+#[test]
+fn heartbeat_vector() {
+    let envelope = Envelope::new(
+        node("worker-7"),
+        Body::Heartbeat(Heartbeat {
+            sequence: 42,
+            sent_at: Instant::from_micros(1_700_000_000_123_456),
+            metrics: HealthMetrics {
+                response_time: Duration::from_millis(35),
+                success_rate: 0.97,
+                task_completion_rate: 0.9,
+                bandwidth_utilization: 0.25,
+                cpu_usage: 0.5,
+                memory_usage: 0.625,
+            },
+        }),
+    );
+    check("heartbeat", &envelope);
+}
