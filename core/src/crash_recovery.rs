@@ -129,7 +129,8 @@ pub struct RecoveryEvent {
 /// Crash-recovery parameters. See each field for its default.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CrashRecoveryConfig {
-    /// The failure detector (threshold 8, Akka's defaults otherwise).
+    /// The failure detector: Akka's cluster settings ([`PhiConfig::cluster`]:
+    /// threshold 8, min std 100 ms, acceptable pause 3 s, first estimate 1 s).
     pub phi: PhiConfig,
     /// Phi at which a node becomes `Suspected`; `None` means half the threshold.
     pub suspect_phi: Option<f64>,
@@ -146,7 +147,7 @@ pub struct CrashRecoveryConfig {
 impl Default for CrashRecoveryConfig {
     fn default() -> Self {
         CrashRecoveryConfig {
-            phi: PhiConfig::default(),
+            phi: PhiConfig::cluster(),
             suspect_phi: None,
             health: HealthThresholds::default(),
             recovery_deadline: Duration::from_secs(300),
@@ -354,21 +355,25 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         metrics: Option<HealthMetrics>,
     ) -> Result<(), CrashRecoveryError> {
         let now = self.clock.observe(now);
-        if !self.nodes.contains_key(node) {
-            let record = NodeRecord {
-                window: HeartbeatWindow::new(),
-                metrics: HealthMetrics::default(),
-                status: NodeStatus::Online,
-                suspect_at: Instant::MAX,
-                recovery: None,
-                attempts: 0,
-                crashed_in_sweep: 0,
-            };
-            if self.nodes.insert(node.clone(), record).is_err() {
-                return Err(CrashRecoveryError::TableFull(CapacityError::new(node.clone(), N)));
+        let index = match self.nodes.get_index_of(node) {
+            Some(index) => index,
+            None => {
+                let record = NodeRecord {
+                    window: HeartbeatWindow::new(),
+                    metrics: HealthMetrics::default(),
+                    status: NodeStatus::Online,
+                    suspect_at: Instant::MAX,
+                    recovery: None,
+                    attempts: 0,
+                    crashed_in_sweep: 0,
+                };
+                if self.nodes.insert(node.clone(), record).is_err() {
+                    return Err(CrashRecoveryError::TableFull(CapacityError::new(node.clone(), N)));
+                }
+                self.nodes.get_index_of(node).unwrap_or(usize::MAX)
             }
-        }
-        let Some(record) = self.nodes.get_mut(node) else {
+        };
+        let Some((_, record)) = self.nodes.get_index_mut(index) else {
             return Err(CrashRecoveryError::UnknownNode(node.clone()));
         };
         record.window.record(now, &self.params);
@@ -416,8 +421,8 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
             });
         }
         let to = record.status;
-        let phi = record.window.phi(now, &self.params);
         if from != to {
+            let phi = record.window.phi(now, &self.params);
             self.push_event(now, node, RecoveryEventKind::StatusChanged { from, to, phi });
         }
         for kind in pending {

@@ -47,6 +47,15 @@ impl Default for PhiConfig {
     }
 }
 
+impl PhiConfig {
+    /// Akka's cluster failure-detector settings: the defaults plus a 3 s
+    /// acceptable heartbeat pause, so one or two lost heartbeats (or a GC
+    /// pause) are not taken for a crash. The crash-recovery manager uses these.
+    pub fn cluster() -> Self {
+        PhiConfig { acceptable_heartbeat_pause: Duration::from_secs(3), ..PhiConfig::default() }
+    }
+}
+
 /// The largest accepted threshold: beyond about 300 the normal tail underflows `f64`.
 pub const MAX_PHI_THRESHOLD: f64 = 300.0;
 
