@@ -69,7 +69,7 @@ fn main() {
         }
         seen_events = manager.next_event_seq();
 
-        if t % 2000 == 0 {
+        if t.is_multiple_of(2000) {
             print!("{:>6}s", t / 1000);
             for id in &ids {
                 let phi = manager.phi(now, id).unwrap_or(0.0);
