@@ -45,6 +45,9 @@ build_embedded() {
   cargo build --locked -p pouw-netops --target "$EMBEDDED_TARGET" --no-default-features --features alloc
 }
 
+# Code size of the firmware probe; the crash-recovery budget is 48 KiB of .text.
+size_probe() { bash scripts/size-probe.sh --max-text 49152; }
+
 if [ -z "${SKIP_SETUP:-}" ]; then
   stage "set up Rust toolchain" setup_rust
 fi
@@ -52,5 +55,6 @@ stage "rustfmt" check_format
 stage "clippy" check_clippy
 stage "cargo test" run_tests
 stage "no_std build for $EMBEDDED_TARGET (with and without alloc)" build_embedded
+stage "code size on $EMBEDDED_TARGET" size_probe
 
 printf '\nall checks passed in %ss\n' "$(($(date +%s) - started))"
