@@ -19,10 +19,10 @@ use crate::error::{CapacityError, ConfigError};
 use crate::health::{HealthMetrics, HealthScore, HealthThresholds, HealthView, InvalidMetric, NodeStatus};
 use crate::id::NodeId;
 use crate::phi::{HeartbeatWindow, PhiConfig, PhiLevel, PhiParams};
+use crate::table::IdTable;
 use crate::time::{Duration, HourCounter, Instant, MonotonicClock};
 use core::fmt;
 use heapless::Deque;
-use heapless::index_map::FnvIndexMap;
 
 /// How a recovery is carried out; chosen by the caller and carried in events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -250,14 +250,14 @@ pub struct HealthSummary {
     pub recent_crashes: u64,
 }
 
-/// Tracks up to `N` nodes (a power of two), each with a window of `W` heartbeat
+/// Tracks up to `N` nodes, each with a window of `W` heartbeat
 /// intervals, and keeps the last `E` recovery events.
 pub struct CrashRecoveryManager<const N: usize, const W: usize, const E: usize> {
     config: CrashRecoveryConfig,
     params: PhiParams,
     suspect: PhiLevel,
     clock: MonotonicClock,
-    nodes: FnvIndexMap<NodeId, NodeRecord<W>, N>,
+    nodes: IdTable<NodeId, NodeRecord<W>, N>,
     events: Deque<RecoveryEvent, E>,
     next_seq: u64,
     dropped_events: u64,
@@ -277,7 +277,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
             params,
             suspect,
             clock: MonotonicClock::new(),
-            nodes: FnvIndexMap::new(),
+            nodes: IdTable::new(),
             events: Deque::new(),
             next_seq: 0,
             dropped_events: 0,
@@ -300,7 +300,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
             addr_of_mut!((*p).params).write(params);
             addr_of_mut!((*p).suspect).write(suspect);
             addr_of_mut!((*p).clock).write(MonotonicClock::new());
-            addr_of_mut!((*p).nodes).write(FnvIndexMap::new());
+            addr_of_mut!((*p).nodes).write(IdTable::new());
             addr_of_mut!((*p).events).write(Deque::new());
             addr_of_mut!((*p).next_seq).write(0);
             addr_of_mut!((*p).dropped_events).write(0);
@@ -355,7 +355,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         metrics: Option<HealthMetrics>,
     ) -> Result<(), CrashRecoveryError> {
         let now = self.clock.observe(now);
-        let index = match self.nodes.get_index_of(node) {
+        let index = match self.nodes.index_of(node) {
             Some(index) => index,
             None => {
                 let record = NodeRecord {
@@ -370,7 +370,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
                 if self.nodes.insert(node.clone(), record).is_err() {
                     return Err(CrashRecoveryError::TableFull(CapacityError::new(node.clone(), N)));
                 }
-                self.nodes.get_index_of(node).unwrap_or(usize::MAX)
+                self.nodes.index_of(node).unwrap_or(usize::MAX)
             }
         };
         let Some((_, record)) = self.nodes.get_index_mut(index) else {
@@ -548,7 +548,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
 
     /// Forgets `node` for good (its history and status); events about it stay in the ring.
     pub fn remove_node(&mut self, node: &NodeId) -> Result<(), CrashRecoveryError> {
-        self.nodes.swap_remove(node).map(|_| ()).ok_or_else(|| CrashRecoveryError::UnknownNode(node.clone()))
+        self.nodes.remove(node).map(|_| ()).ok_or_else(|| CrashRecoveryError::UnknownNode(node.clone()))
     }
 
     fn record(&self, node: &NodeId) -> Result<&NodeRecord<W>, CrashRecoveryError> {
@@ -577,7 +577,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
     /// A view of the node.
     pub fn node(&self, node: &NodeId) -> Result<NodeView<'_>, CrashRecoveryError> {
         self.nodes
-            .get_index_of(node)
+            .index_of(node)
             .and_then(|i| self.nodes.get_index(i))
             .map(|(id, r)| Self::view(id, r))
             .ok_or_else(|| CrashRecoveryError::UnknownNode(node.clone()))

@@ -12,7 +12,7 @@
 //! | [`phi`] | Akka's phi-accrual failure detector |
 //! | [`crash_recovery`] | [`CrashRecoveryManager`]: node health and the crash/recovery status machine |
 //! | [`wire`] | the versioned postcard envelope every node speaks |
-//! | [`time`], [`id`], [`health`], [`rng`], [`error`] | shared pieces |
+//! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
 #![no_std]
 #![cfg_attr(
@@ -33,6 +33,7 @@ pub mod id;
 pub mod phi;
 pub mod preset;
 pub mod rng;
+pub mod table;
 pub mod time;
 pub mod wire;
 

@@ -251,7 +251,12 @@ impl<const W: usize> HeartbeatWindow<W> {
             // Population variance, exact in integers: (n·Σx² − (Σx)²) / n².
             let n = u128::from(n);
             let spread = n.saturating_mul(self.squared_sum).saturating_sub(u128::from(self.sum) * u128::from(self.sum));
-            self.std_deviation = libm::sqrt(spread as f64) / n as f64;
+            // Converting a u128 to f64 is a library call; most spreads fit a u64.
+            let spread = match u64::try_from(spread) {
+                Ok(small) => small as f64,
+                Err(_) => spread as f64,
+            };
+            self.std_deviation = libm::sqrt(spread) / n as f64;
         }
         self.available_until = self.crossing(params, params.threshold);
     }
@@ -271,9 +276,14 @@ impl<const W: usize> HeartbeatWindow<W> {
             return Instant::MAX;
         };
         let elapsed = self.effective_mean(params) + level.y * self.effective_std(params);
-        // For whole microseconds e: e < elapsed ⇔ e < ceil(elapsed).
-        let micros = libm::ceil(elapsed);
-        if micros <= 0.0 { last } else { last + Duration::from_micros(micros as u64) }
+        if elapsed.is_nan() || elapsed <= 0.0 {
+            return last;
+        }
+        // For whole microseconds e: e < elapsed ⇔ e < ceil(elapsed). `as` truncates
+        // and saturates; the comparison rounds up without a libm call.
+        let whole = elapsed as u64;
+        let micros = if (whole as f64) < elapsed { whole.saturating_add(1) } else { whole };
+        last + Duration::from_micros(micros)
     }
 
     /// Phi at `now`: 0 before any heartbeat.

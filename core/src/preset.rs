@@ -7,8 +7,6 @@
 //! constructors, which initialise them in place on the heap. (In-place
 //! construction relies on optimisation; this workspace builds tests with
 //! `opt-level = 1` and checks it on a small stack.)
-//!
-//! Node-table capacities must be powers of two (they are hash-indexed).
 
 /// Capacities for microcontrollers.
 pub mod small {
