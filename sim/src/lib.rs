@@ -1,0 +1,5 @@
+//! The pouw-netops cluster simulator: real node state machines over a seeded,
+//! virtual-time network with injected faults.
+#![warn(missing_docs)]
+
+pub mod net;
