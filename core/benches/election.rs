@@ -23,7 +23,8 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("election");
 
     // A follower takes its leader's heartbeat and queues the acknowledgement.
-    let mut follower = preset::small::LeaderElectionManager::new(config(), ids5[0].clone(), &ids5, Instant::ZERO).unwrap();
+    let mut follower =
+        preset::small::LeaderElectionManager::new(config(), ids5[0].clone(), &ids5, Instant::ZERO).unwrap();
     let heartbeat = Envelope::new(ids5[1].clone(), Body::LeaderHeartbeat(LeaderHeartbeat { term: 1 }));
     let mut now = Instant::ZERO;
     g.bench_function("follower_heartbeat_step_and_reply", |b| {
@@ -49,7 +50,8 @@ fn benches(c: &mut Criterion) {
     });
 
     // A leader records a follower's acknowledgement.
-    let mut leader = preset::small::LeaderElectionManager::new(config(), ids5[0].clone(), &ids5, Instant::ZERO).unwrap();
+    let mut leader =
+        preset::small::LeaderElectionManager::new(config(), ids5[0].clone(), &ids5, Instant::ZERO).unwrap();
     leader.start_election(Instant::ZERO).unwrap();
     for v in &ids5[1..3] {
         leader.receive_vote_response(Instant::ZERO, v, true).unwrap();
@@ -81,7 +83,8 @@ fn benches(c: &mut Criterion) {
     // Host scale: a follower among 1024 voters (binary search over the voter table).
     let ids_large = ids(preset::large::VOTERS);
     let mut big =
-        preset::large::LeaderElectionManager::new_boxed(config(), ids_large[0].clone(), &ids_large, Instant::ZERO).unwrap();
+        preset::large::LeaderElectionManager::new_boxed(config(), ids_large[0].clone(), &ids_large, Instant::ZERO)
+            .unwrap();
     let heartbeat_large = Envelope::new(ids_large[777].clone(), Body::LeaderHeartbeat(LeaderHeartbeat { term: 1 }));
     g.bench_function("large_follower_heartbeat_step_and_reply", |b| {
         b.iter(|| {

@@ -53,7 +53,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    println!("Raft Figure 16 setup: 5 voters, timeouts [150, 300) ms, heartbeat 75 ms, one-way latency 2-5 ms, {TRIALS} trials");
+    println!(
+        "Raft Figure 16 setup: 5 voters, timeouts [150, 300) ms, heartbeat 75 ms, one-way latency 2-5 ms, {TRIALS} trials"
+    );
     println!("| configuration | median | p99 | max | trials without a new leader in 10 s |");
     println!("|---|---|---|---|---|");
     for pre_vote in [true, false] {

@@ -135,14 +135,3 @@ fn the_same_seed_replays_the_same_run() {
     assert_eq!(run(42), run(42));
     assert_ne!(run(42), run(43));
 }
-
-#[test]
-#[ignore = "diagnostics"]
-fn print_summary() {
-    let o = run_range(0..1000);
-    let delivered: u64 = o.iter().map(|o| o.delivered).sum();
-    let leaders: usize = o.iter().map(|o| o.terms_with_leader).sum();
-    let worst = o.iter().map(|o| o.recovery).max().unwrap();
-    let changed = o.iter().filter(|o| o.terms_with_leader >= 2).count();
-    println!("delivered {delivered} leaders {leaders} changed {changed} worst recovery {worst}");
-}

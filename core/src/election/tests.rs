@@ -132,15 +132,57 @@ impl Net {
 
 #[test]
 fn single_voter_elects_itself_at_once() {
-    let me = id("solo");
-    let mut m = M::new(ElectionConfig::default(), me.clone(), core::slice::from_ref(&me), Instant::ZERO).unwrap();
-    assert_eq!(m.poll_timeout(), Instant::ZERO);
-    m.tick(Instant::ZERO);
-    assert_eq!(m.role(), Role::Leader);
-    assert_eq!(m.term(), 1);
-    assert_eq!(m.leader(), Some(&me));
-    assert_eq!(m.poll_hard_state(), Some(HardState { term: 1, voted_for: Some(me) }));
-    assert_eq!(m.poll_transmit(), None, "nobody to send to");
+    for pre_vote in [true, false] {
+        let me = id("solo");
+        let mut m = M::new(cfg(pre_vote, true), me.clone(), core::slice::from_ref(&me), Instant::ZERO).unwrap();
+        assert_eq!(m.poll_timeout(), Instant::ZERO);
+        m.tick(Instant::ZERO);
+        assert_eq!(m.role(), Role::Leader);
+        assert_eq!(m.term(), 1);
+        assert_eq!(m.leader(), Some(&me));
+        assert_eq!(m.poll_hard_state(), Some(HardState { term: 1, voted_for: Some(me) }));
+        assert_eq!(m.poll_transmit(), None, "nobody to send to");
+        // Its own quorum keeps it leader.
+        m.tick(Instant::from_secs(10));
+        assert!(m.is_leader());
+    }
+}
+
+#[test]
+fn granting_a_vote_resets_the_election_timer() {
+    let ids = ids(3);
+    let mut m = M::new(cfg(false, false), ids[0].clone(), &ids, Instant::ZERO).unwrap();
+    m.set_randomized_timeout(Duration::from_millis(1000));
+    assert_eq!(m.request_vote(Instant::from_millis(900), &ids[1], 1), Ok(true));
+    assert!(m.poll_timeout() >= Instant::from_millis(1900), "the timer restarted at the grant");
+    assert!(!m.check_election_timeout(Instant::from_millis(1500)));
+    // A refused vote does not reset it.
+    let before = m.poll_timeout();
+    assert_eq!(m.request_vote(Instant::from_millis(1600), &ids[2], 1), Ok(false));
+    assert_eq!(m.poll_timeout(), before);
+}
+
+#[test]
+fn time_going_backwards_is_clamped() {
+    let ids = ids(3);
+    let mut m = M::new(ElectionConfig::default(), ids[0].clone(), &ids, Instant::ZERO).unwrap();
+    assert_eq!(m.receive_heartbeat(Instant::from_secs(10), &ids[1], 1), Ok(true));
+    // A heartbeat stamped in the past counts as "now" (10 s), not as 5 s.
+    assert_eq!(m.receive_heartbeat(Instant::from_secs(5), &ids[1], 1), Ok(true));
+    assert!(m.poll_timeout() >= Instant::from_secs(11));
+    m.tick(Instant::from_secs(1));
+    assert_eq!(m.role(), Role::Follower);
+}
+
+#[test]
+fn height_check_semantics() {
+    assert!(height_at_least(Some(5), Some(5)));
+    assert!(height_at_least(Some(6), Some(5)));
+    assert!(!height_at_least(Some(4), Some(5)));
+    assert!(!height_at_least(None, Some(5)));
+    assert!(height_at_least(None, None));
+    assert!(height_at_least(Some(0), None));
+    assert!(always_up_to_date(None, Some(u64::MAX)));
 }
 
 /// etcd's TestLeaderElection / TestLeaderElectionPreVote: `down` voters never answer.
