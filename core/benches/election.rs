@@ -80,12 +80,12 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    // Host scale: a follower among 1024 voters (binary search over the voter table).
+    // Host scale: a follower among 4096 voters (binary search over the voter table).
     let ids_large = ids(preset::large::VOTERS);
     let mut big =
         preset::large::LeaderElectionManager::new_boxed(config(), ids_large[0].clone(), &ids_large, Instant::ZERO)
             .unwrap();
-    let heartbeat_large = Envelope::new(ids_large[777].clone(), Body::LeaderHeartbeat(LeaderHeartbeat { term: 1 }));
+    let heartbeat_large = Envelope::new(ids_large[2777].clone(), Body::LeaderHeartbeat(LeaderHeartbeat { term: 1 }));
     g.bench_function("large_follower_heartbeat_step_and_reply", |b| {
         b.iter(|| {
             now += Duration::from_micros(1);
