@@ -341,7 +341,8 @@ pub struct LeaderElectionManager<const V: usize, const O: usize, const H: usize>
 
 impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O, H> {
     /// A follower at term 0 with no vote, among `voters` (which must include `id`;
-    /// duplicates are ignored), its election timer started at `now`.
+    /// duplicates are ignored), its election timer started at `now`. Building the
+    /// sorted voter table is O(V log V) for sorted input, O(V²) moves at worst.
     ///
     /// For large capacities prefer [`LeaderElectionManager::new_boxed`].
     pub fn new(config: ElectionConfig, id: NodeId, voters: &[NodeId], now: Instant) -> Result<Self, ElectionError> {
@@ -638,7 +639,8 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
     // ----- direct-call helpers (the Python node API) -----
 
     /// Starts a real election at once (no pre-vote): term + 1, a vote for itself,
-    /// vote requests to the outbox. Returns the new term.
+    /// vote requests to the outbox (released once the new hard state is drained).
+    /// Returns the new term.
     pub fn start_election(&mut self, now: Instant) -> Result<u64, ElectionError> {
         let now = self.state.clock.observe(now);
         if self.state.role == Role::Leader {
