@@ -11,6 +11,7 @@
 //! |---|---|
 //! | [`phi`] | Akka's phi-accrual failure detector |
 //! | [`crash_recovery`] | [`CrashRecoveryManager`]: node health and the crash/recovery status machine |
+//! | [`election`] | [`LeaderElectionManager`]: Raft leader election among supervisors (PreVote, CheckQuorum) |
 //! | [`wire`] | the versioned postcard envelope every node speaks |
 //! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
@@ -27,6 +28,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod crash_recovery;
+pub mod election;
 pub mod error;
 pub mod health;
 pub mod id;
@@ -38,6 +40,10 @@ pub mod time;
 pub mod wire;
 
 pub use crash_recovery::{CrashRecoveryConfig, CrashRecoveryError, CrashRecoveryManager, RecoveryStrategy};
+pub use election::{
+    ElectionConfig, ElectionError, ElectionStats, ElectionStatus, HardState, LeaderElectionManager, Role, Transmit,
+    VoteRecord,
+};
 pub use error::{CapacityError, ConfigError};
 pub use health::{HealthMetrics, HealthScore, HealthThresholds, HealthView, NodeStatus};
 pub use id::{IdError, NodeId, TaskId, TaskType};

@@ -19,6 +19,16 @@ pub mod small {
 
     /// A crash-recovery manager for 16 nodes.
     pub type CrashRecoveryManager = crate::CrashRecoveryManager<NODES, WINDOW, EVENTS>;
+
+    /// Election voters (supervisors).
+    pub const VOTERS: usize = 8;
+    /// Election messages waiting to be sent.
+    pub const ELECTION_OUTBOX: usize = 16;
+    /// Granted votes kept in the election's vote history.
+    pub const VOTE_HISTORY: usize = 16;
+
+    /// A leader-election manager for up to 8 voters.
+    pub type LeaderElectionManager = crate::LeaderElectionManager<VOTERS, ELECTION_OUTBOX, VOTE_HISTORY>;
 }
 
 /// Capacities for hosts.
@@ -32,4 +42,14 @@ pub mod large {
 
     /// A crash-recovery manager for 4096 nodes.
     pub type CrashRecoveryManager = crate::CrashRecoveryManager<NODES, WINDOW, EVENTS>;
+
+    /// Election voters (supervisors); a message costs O(log V) in the voter count.
+    pub const VOTERS: usize = 4096;
+    /// Election messages waiting to be sent (broadcasts take one entry).
+    pub const ELECTION_OUTBOX: usize = 1024;
+    /// Granted votes kept in the election's vote history.
+    pub const VOTE_HISTORY: usize = 1024;
+
+    /// A leader-election manager for up to 4096 voters (build it with `new_boxed`).
+    pub type LeaderElectionManager = crate::LeaderElectionManager<VOTERS, ELECTION_OUTBOX, VOTE_HISTORY>;
 }

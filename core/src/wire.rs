@@ -34,6 +34,50 @@ pub struct Envelope {
 pub enum Body {
     /// "I am alive", with the sender's health figures.
     Heartbeat(Heartbeat),
+    /// Leader election: a pre-candidate asks whether it could win `term` (no term changes anywhere).
+    PreVote(VoteRequest),
+    /// Leader election: the answer to a [`Body::PreVote`].
+    PreVoteResponse(VoteResponse),
+    /// Leader election: a candidate asks for a vote in `term`.
+    RequestVote(VoteRequest),
+    /// Leader election: the answer to a [`Body::RequestVote`].
+    VoteResponse(VoteResponse),
+    /// Leader election: the leader of `term` is alive (not the node-health [`Body::Heartbeat`]).
+    LeaderHeartbeat(LeaderHeartbeat),
+    /// Leader election: a voter acknowledges a [`Body::LeaderHeartbeat`], or tells a stale leader its newer term.
+    HeartbeatResponse(HeartbeatResponse),
+}
+
+/// A (pre-)vote request of leader election.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoteRequest {
+    /// The term the candidate campaigns for (for a pre-vote, its current term plus one). Never 0.
+    pub term: u64,
+    /// The candidate's caller-defined progress (e.g. chain height) for the "up to date" check.
+    pub progress: Option<u64>,
+}
+
+/// The answer to a (pre-)vote request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoteResponse {
+    /// The request's term when granted; the voter's own term when refused. Never 0.
+    pub term: u64,
+    /// Whether the vote is granted.
+    pub granted: bool,
+}
+
+/// A leader's liveness message to its voters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderHeartbeat {
+    /// The leader's term. Never 0.
+    pub term: u64,
+}
+
+/// A voter's answer to a [`LeaderHeartbeat`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatResponse {
+    /// The voter's current term (higher than the heartbeat's when the leader is stale). Never 0.
+    pub term: u64,
 }
 
 /// A liveness heartbeat carrying the sender's health metrics.
@@ -63,6 +107,8 @@ pub enum WireError {
     Malformed,
     /// A health metric is out of range.
     InvalidMetric(InvalidMetric),
+    /// A leader-election message carries term 0, which no election ever uses.
+    ZeroTerm,
     /// Bytes remain after a complete envelope.
     TrailingBytes {
         /// How many.
@@ -86,6 +132,7 @@ impl fmt::Display for WireError {
             WireError::UnknownBody => f.write_str("unknown message kind"),
             WireError::Malformed => f.write_str("malformed message field"),
             WireError::InvalidMetric(e) => write!(f, "invalid message: {e}"),
+            WireError::ZeroTerm => f.write_str("invalid message: election term 0"),
             WireError::TrailingBytes { count } => {
                 write!(f, "{count} trailing bytes after the message")
             }
@@ -185,12 +232,24 @@ fn body_tag(bytes: &[u8]) -> Option<u32> {
 
 impl Body {
     /// How many body kinds this build knows (variant indices `0..KINDS`).
-    pub const KINDS: u32 = 1;
+    pub const KINDS: u32 = 7;
 
     /// Semantic checks that serde cannot express (ranges of floats and the like).
     fn validate(&self) -> Result<(), WireError> {
         match self {
             Body::Heartbeat(hb) => hb.metrics.validate().map_err(WireError::InvalidMetric),
+            Body::PreVote(VoteRequest { term, .. })
+            | Body::RequestVote(VoteRequest { term, .. })
+            | Body::PreVoteResponse(VoteResponse { term, .. })
+            | Body::VoteResponse(VoteResponse { term, .. })
+            | Body::LeaderHeartbeat(LeaderHeartbeat { term })
+            | Body::HeartbeatResponse(HeartbeatResponse { term }) => {
+                if *term == 0 {
+                    Err(WireError::ZeroTerm)
+                } else {
+                    Ok(())
+                }
+            }
         }
     }
 }
@@ -241,11 +300,40 @@ mod tests {
     #[test]
     fn rejects_out_of_range_metrics() {
         let mut env = heartbeat();
-        let Body::Heartbeat(hb) = &mut env.body;
+        let Body::Heartbeat(hb) = &mut env.body else { panic!("not a heartbeat") };
         hb.metrics.cpu_usage = 2.0;
         let mut buf = [0u8; 128];
         let n = env.encode(&mut buf).unwrap();
         assert!(matches!(Envelope::decode(&buf[..n]), Err(WireError::InvalidMetric(_))));
+    }
+
+    #[test]
+    fn election_messages_round_trip_and_reject_term_zero() {
+        let bodies = [
+            Body::PreVote(VoteRequest { term: 3, progress: Some(9) }),
+            Body::PreVoteResponse(VoteResponse { term: 3, granted: true }),
+            Body::RequestVote(VoteRequest { term: 3, progress: None }),
+            Body::VoteResponse(VoteResponse { term: 2, granted: false }),
+            Body::LeaderHeartbeat(LeaderHeartbeat { term: 3 }),
+            Body::HeartbeatResponse(HeartbeatResponse { term: 4 }),
+        ];
+        let mut buf = [0u8; 128];
+        for body in bodies {
+            let env = Envelope::new(NodeId::new("s1").unwrap(), body.clone());
+            let n = env.encode(&mut buf).unwrap();
+            assert_eq!(Envelope::decode(&buf[..n]), Ok(env));
+            let zero = match body {
+                Body::PreVote(r) => Body::PreVote(VoteRequest { term: 0, ..r }),
+                Body::PreVoteResponse(r) => Body::PreVoteResponse(VoteResponse { term: 0, ..r }),
+                Body::RequestVote(r) => Body::RequestVote(VoteRequest { term: 0, ..r }),
+                Body::VoteResponse(r) => Body::VoteResponse(VoteResponse { term: 0, ..r }),
+                Body::LeaderHeartbeat(_) => Body::LeaderHeartbeat(LeaderHeartbeat { term: 0 }),
+                Body::HeartbeatResponse(_) => Body::HeartbeatResponse(HeartbeatResponse { term: 0 }),
+                Body::Heartbeat(_) => unreachable!(),
+            };
+            let n = Envelope::new(NodeId::new("s1").unwrap(), zero).encode(&mut buf).unwrap();
+            assert_eq!(Envelope::decode(&buf[..n]), Err(WireError::ZeroTerm));
+        }
     }
 
     #[test]

@@ -57,3 +57,44 @@ fn heartbeat_vector() {
     );
     check("heartbeat", &envelope);
 }
+
+mod election {
+    use super::{check, node};
+    use pouw_netops::wire::{Body, Envelope, HeartbeatResponse, LeaderHeartbeat, VoteRequest, VoteResponse};
+
+    #[test]
+    fn pre_vote_vector() {
+        let body = Body::PreVote(VoteRequest { term: 7, progress: Some(123_456) });
+        check("election_pre_vote", &Envelope::new(node("supervisor-2"), body));
+    }
+
+    #[test]
+    fn pre_vote_response_vector() {
+        let body = Body::PreVoteResponse(VoteResponse { term: 7, granted: true });
+        check("election_pre_vote_response", &Envelope::new(node("supervisor-1"), body));
+    }
+
+    #[test]
+    fn request_vote_vector() {
+        let body = Body::RequestVote(VoteRequest { term: 300, progress: None });
+        check("election_request_vote", &Envelope::new(node("supervisor-2"), body));
+    }
+
+    #[test]
+    fn vote_response_vector() {
+        let body = Body::VoteResponse(VoteResponse { term: 301, granted: false });
+        check("election_vote_response", &Envelope::new(node("supervisor-1"), body));
+    }
+
+    #[test]
+    fn leader_heartbeat_vector() {
+        let body = Body::LeaderHeartbeat(LeaderHeartbeat { term: 300 });
+        check("election_leader_heartbeat", &Envelope::new(node("supervisor-2"), body));
+    }
+
+    #[test]
+    fn heartbeat_response_vector() {
+        let body = Body::HeartbeatResponse(HeartbeatResponse { term: 300 });
+        check("election_heartbeat_response", &Envelope::new(node("supervisor-1"), body));
+    }
+}
