@@ -11,6 +11,7 @@
 //! |---|---|
 //! | [`phi`] | Akka's phi-accrual failure detector |
 //! | [`crash_recovery`] | [`CrashRecoveryManager`]: node health and the crash/recovery status machine |
+//! | [`mesh`] | [`VPNMeshTopologyManager`]: overlay addresses, tunnel health, latency routing, WireGuard configs |
 //! | [`wire`] | the versioned postcard envelope every node speaks |
 //! | [`time`], [`id`], [`health`], [`rng`], [`error`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
@@ -30,6 +31,7 @@ pub mod crash_recovery;
 pub mod error;
 pub mod health;
 pub mod id;
+pub mod mesh;
 pub mod phi;
 pub mod preset;
 pub mod rng;
@@ -40,7 +42,11 @@ pub use crash_recovery::{CrashRecoveryConfig, CrashRecoveryError, CrashRecoveryM
 pub use error::{CapacityError, ConfigError};
 pub use health::{HealthMetrics, HealthScore, HealthThresholds, HealthView, NodeStatus};
 pub use id::{IdError, NodeId, TaskId, TaskType};
+pub use mesh::{
+    Cidr, Endpoint, JoinError, MeshConfig, MeshNode, TunnelError, TunnelProtocol, TunnelState, VPNMeshTopologyManager,
+    WgKey,
+};
 pub use phi::{PhiAccrualDetector, PhiConfig};
 pub use rng::Rng;
 pub use time::{Duration, Instant};
-pub use wire::{Body, Envelope, WireError};
+pub use wire::{Body, Envelope, LinkState, WireError};

@@ -21,6 +21,16 @@ pub mod small {
 
     /// A crash-recovery manager for 16 nodes.
     pub type CrashRecoveryManager = crate::CrashRecoveryManager<NODES, WINDOW, EVENTS>;
+
+    /// Mesh nodes.
+    pub const MESH_NODES: usize = 16;
+    /// Mesh links: tunnel records plus links known from adverts.
+    pub const MESH_LINKS: usize = 64;
+    /// Entries in each of the mesh's outgoing queues (re-establish requests, route changes).
+    pub const MESH_QUEUE: usize = 32;
+
+    /// A VPN mesh manager for 16 nodes and 64 links.
+    pub type VPNMeshTopologyManager = crate::VPNMeshTopologyManager<MESH_NODES, MESH_LINKS, MESH_QUEUE>;
 }
 
 /// Capacities for hosts.
@@ -34,4 +44,14 @@ pub mod large {
 
     /// A crash-recovery manager for 4096 nodes.
     pub type CrashRecoveryManager = crate::CrashRecoveryManager<NODES, WINDOW, EVENTS>;
+
+    /// Mesh nodes.
+    pub const MESH_NODES: usize = 4096;
+    /// Mesh links: tunnel records plus links known from adverts (8 per node on average).
+    pub const MESH_LINKS: usize = 32_768;
+    /// Entries in each of the mesh's outgoing queues (re-establish requests, route changes).
+    pub const MESH_QUEUE: usize = 4096;
+
+    /// A VPN mesh manager for 4096 nodes and 32,768 links (about 10 MiB: use `new_boxed`).
+    pub type VPNMeshTopologyManager = crate::VPNMeshTopologyManager<MESH_NODES, MESH_LINKS, MESH_QUEUE>;
 }
