@@ -553,6 +553,8 @@ pub struct VPNMeshTopologyManager<const N: usize, const E: usize, const Q: usize
     route_changes: Deque<RouteChange, Q>,
     dropped_reestablish: u64,
     dropped_route_changes: u64,
+    /// A node that is leaving, still named in the route changes its departure causes.
+    departed: Option<(u32, NodeId)>,
 }
 
 fn pair(a: u32, b: u32) -> (u32, u32) {
@@ -584,6 +586,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             route_changes: Deque::new(),
             dropped_reestablish: 0,
             dropped_route_changes: 0,
+            departed: None,
         })
     }
 
@@ -615,6 +618,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             addr_of_mut!((*p).route_changes).write(Deque::new());
             addr_of_mut!((*p).dropped_reestablish).write(0);
             addr_of_mut!((*p).dropped_route_changes).write(0);
+            addr_of_mut!((*p).departed).write(None);
             Ok(slot.assume_init())
         }
     }
@@ -758,7 +762,9 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
                 *r = UNREACHABLE;
             }
         } else {
+            self.departed = Some((slot, record.id));
             self.recompute_routes(now);
+            self.departed = None;
         }
         Ok(record.address)
     }
@@ -1245,8 +1251,9 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             return;
         }
         let Some(destination) = self.id_of(dest).cloned() else { return };
-        let change =
-            RouteChange { destination, old_next_hop: self.id_of(old).cloned(), new_next_hop: self.id_of(new).cloned() };
+        let departed = self.departed.as_ref().filter(|(s, _)| *s == old).map(|(_, id)| id);
+        let old_next_hop = self.id_of(old).or(departed).cloned();
+        let change = RouteChange { destination, old_next_hop, new_next_hop: self.id_of(new).cloned() };
         let _ = self.route_changes.push_back(change);
     }
 
