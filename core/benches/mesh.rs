@@ -21,7 +21,9 @@ fn join(c: &mut Criterion) {
     type Big = VPNMeshTopologyManager<16_384, 16, 16>;
     let nodes: Vec<MeshNode> = (0..JOINS).map(node).collect();
     let mut g = c.benchmark_group("mesh");
-    g.measurement_time(std::time::Duration::from_secs(3)).sample_size(30).throughput(Throughput::Elements(JOINS as u64));
+    g.measurement_time(std::time::Duration::from_secs(3))
+        .sample_size(30)
+        .throughput(Throughput::Elements(JOINS as u64));
     g.bench_function("join_10000_into_slash16", |b| {
         b.iter_batched(
             || (Big::new_boxed(MeshConfig::new(NodeId::new("worker-0").unwrap())).unwrap(), nodes.clone()),

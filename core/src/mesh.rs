@@ -1089,10 +1089,6 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             if before != after {
                 report.changed += 1;
                 *routes_dirty = true;
-                if after == TunnelState::Down {
-                    t.retry_attempt = 0;
-                    t.next_retry = now;
-                }
             }
             report.tunnels += 1;
             match after {
@@ -1404,8 +1400,14 @@ fn evaluate(t: &mut Tunnel, now: Instant, timers: &TunnelTimers) -> TunnelState 
     };
     if next != t.state {
         t.successes = 0;
-        if next == TunnelState::Up {
-            t.explicit_failures = 0;
+        match next {
+            TunnelState::Up => t.explicit_failures = 0,
+            // Ask the host to re-establish at the next health check, backoff from the start.
+            TunnelState::Down => {
+                t.retry_attempt = 0;
+                t.next_retry = now;
+            }
+            TunnelState::Connecting | TunnelState::Stale => {}
         }
     }
     t.state = next;

@@ -297,6 +297,10 @@ fn wireguard_timers_drive_stale_and_down_with_hysteresis() {
     for (i, want) in [TunnelState::Up, TunnelState::Up, TunnelState::Down].into_iter().enumerate() {
         assert_eq!(m.record_handshake_failure(t(293.0 + i as f64), &l, &p), Ok(want));
     }
+    // Going down outside a health check still yields a first request at the next one.
+    let r = m.monitor_tunnel_health(t(295.5));
+    assert_eq!((r.down, r.reestablish_requests), (1, 1));
+    assert_eq!(m.poll_reestablish().map(|r| (r.attempt, r.at)), Some((1, t(295.5))));
     // A handshake between failures resets the count.
     m.record_handshake(t(300.0), &p).unwrap();
     assert_eq!(m.record_handshake(t(301.0), &p), Ok(TunnelState::Up));
