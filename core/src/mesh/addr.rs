@@ -6,6 +6,9 @@
 //! finding the lowest free address is O(log n) whatever the prefix (a /64 is
 //! never enumerated). Configured reserved addresses (at most
 //! [`MAX_RESERVED`](super::MAX_RESERVED)) are skipped with one search each.
+//! Recording the chosen address is an insertion into the sorted array: free when
+//! it lands at the end (the usual case for lowest-free allocation without holes),
+//! otherwise one `memmove` of the entries above it.
 
 use super::parse::Cidr;
 
