@@ -3,11 +3,11 @@
 //! view of the encrypted worker mesh.
 //!
 //! The core moves no packets. It decides who gets which overlay address
-//! ([`addr`]: lowest free inside the CIDR, O(log n)), which tunnels exist and
+//! (`addr`: lowest free inside the CIDR, O(log n)), which tunnels exist and
 //! whether they are healthy (from caller-reported handshakes, latencies and
-//! traffic), which way traffic goes ([`routing`]: Dijkstra over up links with a
+//! traffic), which way traffic goes (`routing`: Dijkstra over up links with a
 //! loop-free, hysteretic next-hop table) and renders the `wg-quick` / `wg setconf`
-//! file the host applies ([`wireguard`]).
+//! file the host applies (`wireguard`).
 //!
 //! Tunnel states, per tunnel, with thresholds from its protocol's [`TunnelTimers`]:
 //!
