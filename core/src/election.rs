@@ -284,6 +284,17 @@ impl Msg {
         })
     }
 
+    fn into_body(self) -> Body {
+        match self {
+            Msg::PreVote(r) => Body::PreVote(r),
+            Msg::PreVoteResp(r) => Body::PreVoteResponse(r),
+            Msg::Vote(r) => Body::RequestVote(r),
+            Msg::VoteResp(r) => Body::VoteResponse(r),
+            Msg::Heartbeat(h) => Body::LeaderHeartbeat(h),
+            Msg::HeartbeatResp(h) => Body::HeartbeatResponse(h),
+        }
+    }
+
     fn term(&self) -> u64 {
         match self {
             Msg::PreVote(r) | Msg::Vote(r) => r.term,
@@ -335,7 +346,9 @@ pub struct LeaderElectionManager<const V: usize, const O: usize, const H: usize>
     state: State,
     /// Sorted by id: lookups are binary searches, iteration order is deterministic.
     peers: Vec<Peer, V>,
-    outbox: Deque<Transmit, O>,
+    /// Queued messages in compact form (destination voter index, message); the
+    /// envelope is built when the host polls, so the outbox stays small.
+    outbox: Deque<(Option<usize>, Msg), O>,
     history: Deque<VoteRecord, H>,
 }
 
@@ -620,7 +633,12 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         if self.state.hard_state_dirty {
             return None;
         }
-        self.outbox.pop_front()
+        let (to, msg) = self.outbox.pop_front()?;
+        let to = match to {
+            Some(i) => Some(self.peer_id(i)?.clone()),
+            None => None,
+        };
+        Some(Transmit { to, envelope: Envelope::new(self.state.id.clone(), msg.into_body()) })
     }
 
     /// When [`LeaderElectionManager::tick`] must next be called.
@@ -886,15 +904,11 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         if to.is_none() && self.peers.len() <= 1 {
             return; // A broadcast with nobody to hear it.
         }
-        let to = match to {
-            Some(i) => match self.peer_id(i) {
-                Some(id) => Some(id.clone()),
-                None => return,
-            },
-            None => None,
-        };
-        let transmit = Transmit { to, envelope: Envelope::new(self.state.id.clone(), body) };
-        if self.outbox.push_back(transmit).is_err() {
+        let Some(msg) = Msg::from_body(&body) else { return };
+        if to.is_some_and(|i| self.peer_id(i).is_none()) {
+            return;
+        }
+        if self.outbox.push_back((to, msg)).is_err() {
             self.state.stats.dropped_transmits = self.state.stats.dropped_transmits.saturating_add(1);
         }
     }

@@ -12,6 +12,7 @@
 //! | [`phi`] | Akka's phi-accrual failure detector |
 //! | [`crash_recovery`] | [`CrashRecoveryManager`]: node health and the crash/recovery status machine |
 //! | [`election`] | [`LeaderElectionManager`]: Raft leader election among supervisors (PreVote, CheckQuorum) |
+//! | [`mesh`] | [`VPNMeshTopologyManager`]: overlay addresses, tunnel health, latency routing, WireGuard configs |
 //! | [`wire`] | the versioned postcard envelope every node speaks |
 //! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
@@ -32,6 +33,7 @@ pub mod election;
 pub mod error;
 pub mod health;
 pub mod id;
+pub mod mesh;
 pub mod phi;
 pub mod preset;
 pub mod rng;
@@ -47,7 +49,11 @@ pub use election::{
 pub use error::{CapacityError, ConfigError};
 pub use health::{HealthMetrics, HealthScore, HealthThresholds, HealthView, NodeStatus};
 pub use id::{IdError, NodeId, TaskId, TaskType};
+pub use mesh::{
+    Cidr, Endpoint, JoinError, MeshConfig, MeshNode, TunnelError, TunnelProtocol, TunnelState, VPNMeshTopologyManager,
+    WgKey,
+};
 pub use phi::{PhiAccrualDetector, PhiConfig};
 pub use rng::Rng;
 pub use time::{Duration, Instant};
-pub use wire::{Body, Envelope, WireError};
+pub use wire::{Body, Envelope, LinkState, WireError};

@@ -29,6 +29,16 @@ pub mod small {
 
     /// A leader-election manager for up to 8 voters.
     pub type LeaderElectionManager = crate::LeaderElectionManager<VOTERS, ELECTION_OUTBOX, VOTE_HISTORY>;
+
+    /// Mesh nodes.
+    pub const MESH_NODES: usize = 16;
+    /// Mesh links: tunnel records plus links known from adverts.
+    pub const MESH_LINKS: usize = 64;
+    /// Entries in each of the mesh's outgoing queues (re-establish requests, route changes).
+    pub const MESH_QUEUE: usize = 32;
+
+    /// A VPN mesh manager for 16 nodes and 64 links (about 40 KiB, mostly inline host names and capabilities).
+    pub type VPNMeshTopologyManager = crate::VPNMeshTopologyManager<MESH_NODES, MESH_LINKS, MESH_QUEUE>;
 }
 
 /// Capacities for hosts.
@@ -52,4 +62,14 @@ pub mod large {
 
     /// A leader-election manager for up to 4096 voters (build it with `new_boxed`).
     pub type LeaderElectionManager = crate::LeaderElectionManager<VOTERS, ELECTION_OUTBOX, VOTE_HISTORY>;
+
+    /// Mesh nodes.
+    pub const MESH_NODES: usize = 4096;
+    /// Mesh links: tunnel records plus links known from adverts (8 per node on average).
+    pub const MESH_LINKS: usize = 32_768;
+    /// Entries in each of the mesh's outgoing queues (re-establish requests, route changes).
+    pub const MESH_QUEUE: usize = 4096;
+
+    /// A VPN mesh manager for 4096 nodes and 32,768 links (about 11 MiB: use `new_boxed`).
+    pub type VPNMeshTopologyManager = crate::VPNMeshTopologyManager<MESH_NODES, MESH_LINKS, MESH_QUEUE>;
 }

@@ -8,7 +8,7 @@
 
 use crate::health::{HealthMetrics, InvalidMetric};
 use crate::id::NodeId;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +30,8 @@ pub struct Envelope {
 }
 
 /// The message kinds. New kinds are appended (the variant index is on the wire).
+// Bounded collections live inline (decoding needs no allocator), so variants differ in size.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Body {
     /// "I am alive", with the sender's health figures.
@@ -46,6 +48,8 @@ pub enum Body {
     LeaderHeartbeat(LeaderHeartbeat),
     /// Leader election: a voter acknowledges a [`Body::LeaderHeartbeat`], or tells a stale leader its newer term.
     HeartbeatResponse(HeartbeatResponse),
+    /// The sender's mesh links with their latencies (link-state routing advert).
+    LinkState(LinkState),
 }
 
 /// A (pre-)vote request of leader election.
@@ -89,6 +93,32 @@ pub struct Heartbeat {
     pub sent_at: Instant,
     /// The sender's health figures.
     pub metrics: HealthMetrics,
+}
+
+/// The most links one [`LinkState`] advert carries.
+pub const MAX_ADVERT_LINKS: usize = 64;
+
+/// A link-state advert: the sender's direct mesh links as it sees them.
+///
+/// Receivers keep the advert with the highest `sequence` per sender and ignore
+/// older or repeated ones; a newer advert replaces the sender's previous links.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinkState {
+    /// Increases with every advert from a sender.
+    pub sequence: u64,
+    /// The sender's links, at most [`MAX_ADVERT_LINKS`], each neighbour once.
+    pub links: heapless::Vec<LinkAdvert, MAX_ADVERT_LINKS>,
+}
+
+/// One link in a [`LinkState`] advert.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkAdvert {
+    /// The node at the other end.
+    pub neighbor: NodeId,
+    /// Smoothed round-trip latency of the link.
+    pub latency: Duration,
+    /// Whether the link is usable (its tunnel is up).
+    pub up: bool,
 }
 
 /// Why bytes could not be decoded into an [`Envelope`], or an envelope not encoded.
@@ -232,7 +262,7 @@ fn body_tag(bytes: &[u8]) -> Option<u32> {
 
 impl Body {
     /// How many body kinds this build knows (variant indices `0..KINDS`).
-    pub const KINDS: u32 = 7;
+    pub const KINDS: u32 = 8;
 
     /// Semantic checks that serde cannot express (ranges of floats and the like).
     fn validate(&self) -> Result<(), WireError> {
@@ -249,6 +279,16 @@ impl Body {
                 } else {
                     Ok(())
                 }
+            }
+            Body::LinkState(ls) => {
+                let mut rest = ls.links.as_slice();
+                while let Some((first, tail)) = rest.split_first() {
+                    if tail.iter().any(|l| l.neighbor == first.neighbor) {
+                        return Err(WireError::Malformed);
+                    }
+                    rest = tail;
+                }
+                Ok(())
             }
         }
     }
@@ -307,6 +347,37 @@ mod tests {
         assert!(matches!(Envelope::decode(&buf[..n]), Err(WireError::InvalidMetric(_))));
     }
 
+    fn link_state(neighbors: &[&str]) -> Envelope {
+        let mut links = heapless::Vec::new();
+        for (i, n) in neighbors.iter().enumerate() {
+            let advert =
+                LinkAdvert { neighbor: NodeId::new(n).unwrap(), latency: Duration::from_millis(i as u64), up: true };
+            links.push(advert).unwrap();
+        }
+        Envelope::new(NodeId::new("a").unwrap(), Body::LinkState(LinkState { sequence: 9, links }))
+    }
+
+    #[test]
+    fn link_state_round_trips_and_rejects_duplicates_and_overflow() {
+        let mut buf = [0u8; 256];
+        let env = link_state(&["b", "c"]);
+        let n = env.encode(&mut buf).unwrap();
+        assert_eq!(Envelope::decode(&buf[..n]), Ok(env));
+        let dup = link_state(&["b", "c", "b"]);
+        let n = dup.encode(&mut buf).unwrap();
+        assert_eq!(Envelope::decode(&buf[..n]), Err(WireError::Malformed));
+        // A full advert, then one more link: the count varint (after version, sender "a",
+        // body tag and sequence 9) goes from 64 to 65.
+        let names: std::vec::Vec<std::string::String> = (0..MAX_ADVERT_LINKS).map(|i| std::format!("n{i}")).collect();
+        let full = link_state(&names.iter().map(|s| s.as_str()).collect::<std::vec::Vec<_>>());
+        let mut bytes = full.to_vec().unwrap();
+        assert_eq!(Envelope::decode(&bytes), Ok(full));
+        assert_eq!(bytes[5], 64);
+        bytes[5] = 65;
+        bytes.extend_from_slice(&[1, b'z', 0, 1]);
+        assert_eq!(Envelope::decode(&bytes), Err(WireError::Malformed));
+    }
+
     #[test]
     fn election_messages_round_trip_and_reject_term_zero() {
         let bodies = [
@@ -329,7 +400,7 @@ mod tests {
                 Body::VoteResponse(r) => Body::VoteResponse(VoteResponse { term: 0, ..r }),
                 Body::LeaderHeartbeat(_) => Body::LeaderHeartbeat(LeaderHeartbeat { term: 0 }),
                 Body::HeartbeatResponse(_) => Body::HeartbeatResponse(HeartbeatResponse { term: 0 }),
-                Body::Heartbeat(_) => unreachable!(),
+                other => unreachable!("{other:?} has no term"),
             };
             let n = Envelope::new(NodeId::new("s1").unwrap(), zero).encode(&mut buf).unwrap();
             assert_eq!(Envelope::decode(&buf[..n]), Err(WireError::ZeroTerm));

@@ -5,7 +5,7 @@
 //! with `UPDATE_GOLDEN=1` and commit the new files with the change.
 
 use pouw_netops::health::HealthMetrics;
-use pouw_netops::wire::{Body, Envelope, Heartbeat};
+use pouw_netops::wire::{Body, Envelope, Heartbeat, LinkAdvert, LinkState};
 use pouw_netops::{Duration, Instant, NodeId};
 use std::path::PathBuf;
 
@@ -97,4 +97,13 @@ mod election {
         let body = Body::HeartbeatResponse(HeartbeatResponse { term: 300 });
         check("election_heartbeat_response", &Envelope::new(node("supervisor-1"), body));
     }
+}
+
+#[test]
+fn link_state_vector() {
+    let mut links = heapless::Vec::new();
+    links.push(LinkAdvert { neighbor: node("worker-2"), latency: Duration::from_micros(12_345), up: true }).unwrap();
+    links.push(LinkAdvert { neighbor: node("worker-9"), latency: Duration::from_millis(250), up: false }).unwrap();
+    let envelope = Envelope::new(node("worker-7"), Body::LinkState(LinkState { sequence: 300, links }));
+    check("link_state", &envelope);
 }

@@ -1,0 +1,878 @@
+#![allow(clippy::needless_range_loop)] // index-based loops mirror the Floyd–Warshall reference
+
+use super::*;
+use crate::preset::small;
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::format;
+use std::string::{String, ToString};
+use std::vec::Vec as StdVec;
+
+type Mesh = small::VPNMeshTopologyManager;
+
+fn id(s: &str) -> NodeId {
+    NodeId::new(s).unwrap()
+}
+
+fn t(secs: f64) -> Instant {
+    Instant::from_secs_f64(secs)
+}
+
+fn ms(m: u64) -> Duration {
+    Duration::from_millis(m)
+}
+
+fn node(name: &str, i: u8) -> MeshNode {
+    let mut key = [0u8; 32];
+    key[0] = i;
+    key[31] = 0xa5;
+    MeshNode::new(id(name), WgKey::from_bytes(key), Endpoint::parse(&format!("192.0.2.{i}:51820")).unwrap())
+}
+
+fn config(cidr: &str, gateway: bool) -> MeshConfig {
+    MeshConfig { cidr: Cidr::parse(cidr).unwrap(), reserve_gateway: gateway, ..MeshConfig::new(id("n0")) }
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// A mesh with nodes `n0` (local) .. `n{k-1}` joined in order.
+fn mesh(k: usize) -> Mesh {
+    let mut m = Mesh::new(MeshConfig::new(id("n0"))).unwrap();
+    for i in 0..k {
+        m.join_mesh(t(0.0), node(&format!("n{i}"), i as u8)).unwrap();
+    }
+    m
+}
+
+// ---------------------------------------------------------------- allocation
+
+#[test]
+fn default_overlay_reserves_the_gateway_and_allocates_lowest_first() {
+    let mut m = mesh(0);
+    assert_eq!(m.cidr().to_string(), "10.0.0.0/16");
+    assert_eq!(m.join_mesh(t(0.0), node("a", 1)), Ok(ip("10.0.0.2")));
+    assert_eq!(m.join_mesh(t(0.0), node("b", 2)), Ok(ip("10.0.0.3")));
+    assert_eq!(m.address_capacity(), 65_534 - 1);
+    assert_eq!(m.leave_mesh(t(1.0), &id("a")), Ok(ip("10.0.0.2")));
+    assert_eq!(m.join_mesh(t(2.0), node("c", 3)), Ok(ip("10.0.0.2")), "released address is reused");
+    assert_eq!(m.node_by_address(ip("10.0.0.2")), Some(&id("c")));
+}
+
+fn fill(cidr: &str, gateway: bool) -> (usize, StdVec<IpAddr>) {
+    let mut m = Mesh::new(config(cidr, gateway)).unwrap();
+    let mut got = StdVec::new();
+    for i in 0..small::MESH_NODES {
+        match m.join_mesh(t(0.0), node(&format!("x{i}"), i as u8)) {
+            Ok(a) => got.push(a),
+            Err(JoinError::AddressesExhausted) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    (got.len(), got)
+}
+
+#[test]
+fn exact_capacities_of_small_prefixes() {
+    assert_eq!(fill("10.0.0.0/30", false), (2, std::vec![ip("10.0.0.1"), ip("10.0.0.2")]));
+    assert_eq!(fill("10.0.0.0/30", true), (1, std::vec![ip("10.0.0.2")]));
+    assert_eq!(fill("10.0.0.0/29", false).0, 6);
+    assert_eq!(fill("10.0.0.0/29", true).0, 5);
+    assert_eq!(fill("10.0.0.0/31", true), (2, std::vec![ip("10.0.0.0"), ip("10.0.0.1")]));
+    assert_eq!(fill("10.0.0.9/32", true), (1, std::vec![ip("10.0.0.9")]));
+    assert_eq!(fill("fd00::/127", true), (2, std::vec![ip("fd00::"), ip("fd00::1")]));
+    assert_eq!(fill("fd00::7/128", true), (1, std::vec![ip("fd00::7")]));
+    // IPv6 has no broadcast: a /126 offers offsets 1, 2 and 3 (0 is the subnet-router anycast).
+    assert_eq!(fill("fd00::/126", false), (3, std::vec![ip("fd00::1"), ip("fd00::2"), ip("fd00::3")]));
+    let m = Mesh::new(config("10.0.0.0/24", false)).unwrap();
+    assert_eq!(m.address_capacity(), 254);
+    let m = Mesh::new(config("10.0.0.0/24", true)).unwrap();
+    assert_eq!(m.address_capacity(), 253);
+}
+
+#[test]
+fn slash_24_holds_254_minus_reserved() {
+    // The small preset holds 16 nodes, so count with a bigger table.
+    let mut m = VPNMeshTopologyManager::<256, 16, 4>::new(config("10.0.0.0/24", true)).unwrap();
+    let mut n = 0;
+    while m.join_mesh(t(0.0), node(&format!("x{n}"), n as u8)).is_ok() {
+        n += 1;
+    }
+    assert_eq!(n, 253);
+    assert_eq!(m.join_mesh(t(0.0), node("late", 1)), Err(JoinError::AddressesExhausted));
+    assert_eq!(m.len(), 253);
+}
+
+#[test]
+fn explicit_requests_are_validated_and_then_skipped() {
+    let mut cfg = config("10.0.0.0/24", true);
+    cfg.reserved.push(ip("10.0.0.3")).unwrap();
+    let mut m = Mesh::new(cfg).unwrap();
+    let ask = |name: &str, a: &str| MeshNode { requested_address: Some(ip(a)), ..node(name, 9) };
+    assert_eq!(m.join_mesh(t(0.0), ask("a", "10.0.1.5")), Err(JoinError::OutsideCidr(ip("10.0.1.5"))));
+    assert_eq!(m.join_mesh(t(0.0), ask("a", "fd00::5")), Err(JoinError::OutsideCidr(ip("fd00::5"))));
+    for bad in ["10.0.0.0", "10.0.0.255", "10.0.0.1", "10.0.0.3"] {
+        assert_eq!(m.join_mesh(t(0.0), ask("a", bad)), Err(JoinError::NotAssignable(ip(bad))));
+    }
+    assert!(m.is_empty(), "rejected joins store nothing");
+    assert_eq!(m.join_mesh(t(0.0), ask("a", "10.0.0.4")), Ok(ip("10.0.0.4")));
+    assert_eq!(m.join_mesh(t(0.0), ask("b", "10.0.0.4")), Err(JoinError::AddressTaken(ip("10.0.0.4"))));
+    assert_eq!(m.join_mesh(t(0.0), node("c", 3)), Ok(ip("10.0.0.2")));
+    assert_eq!(m.join_mesh(t(0.0), node("d", 4)), Ok(ip("10.0.0.5")), "skips reserved .3 and requested .4");
+    assert!(matches!(m.join_mesh(t(0.0), node("a", 1)), Err(JoinError::AlreadyJoined(_))));
+    assert_eq!(m.len(), 3);
+}
+
+#[test]
+fn full_table_rejects_and_consumes_nothing() {
+    let mut m = mesh(small::MESH_NODES);
+    let err = m.join_mesh(t(0.0), node("extra", 200)).unwrap_err();
+    assert!(matches!(&err, JoinError::TableFull(e) if e.rejected == id("extra") && e.capacity == small::MESH_NODES));
+    m.leave_mesh(t(0.0), &id("n15")).unwrap();
+    // n15 held 10.0.0.17; the next join gets exactly that back.
+    assert_eq!(m.join_mesh(t(0.0), node("extra", 200)), Ok(ip("10.0.0.17")));
+}
+
+#[test]
+fn ipv6_overlay_allocates_without_enumerating() {
+    let mut m = Mesh::new(config("fd00:1::/64", true)).unwrap();
+    assert_eq!(m.join_mesh(t(0.0), node("a", 1)), Ok(ip("fd00:1::2")));
+    let top = MeshNode { requested_address: Some(ip("fd00:1::ffff:ffff:ffff:ffff")), ..node("b", 2) };
+    assert_eq!(m.join_mesh(t(0.0), top), Ok(ip("fd00:1::ffff:ffff:ffff:ffff")));
+    assert_eq!(m.join_mesh(t(0.0), node("c", 3)), Ok(ip("fd00:1::3")));
+    assert_eq!(m.address_capacity(), u128::from(u64::MAX) - 1);
+}
+
+#[test]
+fn config_is_validated() {
+    let mut cfg = config("10.0.0.0/24", true);
+    cfg.reserved.push(ip("10.0.1.1")).unwrap();
+    assert!(Mesh::new(cfg).is_err());
+    let cfg = MeshConfig { reestablish_backoff: Duration::ZERO, ..MeshConfig::new(id("n0")) };
+    assert!(Mesh::new(cfg).is_err());
+    let mut cfg = MeshConfig::new(id("n0"));
+    cfg.wireguard.failures_to_down = 0;
+    assert!(Mesh::new(cfg).is_err());
+}
+
+#[derive(Clone, Debug)]
+enum AllocOp {
+    Join { request: Option<u8> },
+    Leave { pick: usize },
+}
+
+fn alloc_op() -> impl Strategy<Value = AllocOp> {
+    prop_oneof![
+        3 => proptest::option::weighted(0.3, any::<u8>()).prop_map(|request| AllocOp::Join { request }),
+        2 => any::<usize>().prop_map(|pick| AllocOp::Leave { pick }),
+    ]
+}
+
+proptest! {
+    /// Against a reference model of a /26 with the gateway and one extra address reserved:
+    /// automatic joins take the lowest free assignable address, explicit requests are
+    /// accepted exactly when assignable and free, addresses are unique, and a rejected
+    /// join changes nothing.
+    #[test]
+    fn allocation_matches_reference(ops in proptest::collection::vec(alloc_op(), 1..120)) {
+        let mut cfg = config("10.9.0.64/26", true);
+        cfg.reserved.push(ip("10.9.0.70")).unwrap();
+        let mut m = Mesh::new(cfg).unwrap();
+        let reserved: BTreeSet<u32> = [1u32, 6].into_iter().collect();
+        let mut model: BTreeMap<String, u32> = BTreeMap::new(); // node -> offset
+        let mut next_name = 0;
+        for op in ops {
+            match op {
+                AllocOp::Join { request } => {
+                    let name = format!("j{next_name}");
+                    next_name += 1;
+                    let taken: BTreeSet<u32> = model.values().copied().collect();
+                    let free = |o: u32| (1..=62).contains(&o) && !reserved.contains(&o) && !taken.contains(&o);
+                    let mut n = node(&name, 1);
+                    let expected = match request {
+                        Some(r) => {
+                            let o = u32::from(r) & 127; // half of these fall outside the /26
+                            n.requested_address = Some(IpAddr::V4(core::net::Ipv4Addr::from(0x0a09_0040u32 + o)));
+                            if o >= 64 { Err("outside") } else if !(1..=62).contains(&o) || reserved.contains(&o) { Err("reserved") }
+                            else if taken.contains(&o) { Err("taken") } else { Ok(o) }
+                        }
+                        None => (1..=62).find(|o| free(*o)).ok_or("exhausted"),
+                    };
+                    let expected = if model.len() >= small::MESH_NODES { Err("full") } else { expected };
+                    let before: StdVec<(String, IpAddr)> = m.nodes().map(|v| (v.id.to_string(), v.address)).collect();
+                    match (m.join_mesh(t(0.0), n), expected) {
+                        (Ok(a), Ok(o)) => {
+                            prop_assert_eq!(a, IpAddr::V4(core::net::Ipv4Addr::from(0x0a09_0040u32 + o)));
+                            model.insert(name, o);
+                        }
+                        (Err(JoinError::OutsideCidr(_)), Err("outside"))
+                        | (Err(JoinError::NotAssignable(_)), Err("reserved"))
+                        | (Err(JoinError::AddressTaken(_)), Err("taken"))
+                        | (Err(JoinError::AddressesExhausted), Err("exhausted"))
+                        | (Err(JoinError::TableFull(_)), Err("full")) => {
+                            let after: StdVec<(String, IpAddr)> = m.nodes().map(|v| (v.id.to_string(), v.address)).collect();
+                            prop_assert_eq!(before, after);
+                        }
+                        (got, want) => prop_assert!(false, "got {:?}, expected {:?}", got, want),
+                    }
+                }
+                AllocOp::Leave { pick } => {
+                    if model.is_empty() { continue; }
+                    let name = model.keys().nth(pick % model.len()).unwrap().clone();
+                    let o = model.remove(&name).unwrap();
+                    prop_assert_eq!(m.leave_mesh(t(0.0), &id(&name)), Ok(IpAddr::V4(core::net::Ipv4Addr::from(0x0a09_0040u32 + o))));
+                }
+            }
+            let addrs: BTreeSet<IpAddr> = m.nodes().map(|v| v.address).collect();
+            prop_assert_eq!(addrs.len(), m.len());
+            prop_assert_eq!(m.len(), model.len());
+            for v in m.nodes() {
+                prop_assert!(m.cidr().contains(v.address));
+                prop_assert_eq!(v.address, IpAddr::V4(core::net::Ipv4Addr::from(0x0a09_0040u32 + model[v.id.as_str()])));
+            }
+        }
+    }
+
+    /// Joining and leaving forever in a /29 (5 usable with the gateway) never runs out
+    /// as long as at most 5 nodes are in at once.
+    #[test]
+    fn churn_never_exhausts(picks in proptest::collection::vec(any::<u8>(), 1..300)) {
+        let mut m = Mesh::new(config("10.0.0.8/29", true)).unwrap();
+        let mut members: StdVec<String> = StdVec::new();
+        for (i, p) in picks.into_iter().enumerate() {
+            if members.len() == 5 || (p % 2 == 0 && !members.is_empty()) {
+                let name = members.remove(usize::from(p) % members.len());
+                m.leave_mesh(t(0.0), &id(&name)).unwrap();
+            } else {
+                let name = format!("c{i}");
+                let a = m.join_mesh(t(0.0), node(&name, 1)).unwrap();
+                prop_assert!(m.cidr().contains(a) && a != ip("10.0.0.8") && a != ip("10.0.0.9") && a != ip("10.0.0.15"));
+                members.push(name);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- tunnels
+
+#[test]
+fn one_tunnel_record_per_unordered_pair() {
+    let mut m = mesh(3);
+    let (a, b) = (id("n1"), id("n2"));
+    assert_eq!(m.establish_tunnel(t(0.0), &a, &b, TunnelProtocol::default()), Ok(TunnelState::Connecting));
+    assert_eq!(m.establish_tunnel(t(1.0), &b, &a, TunnelProtocol::WireGuard), Ok(TunnelState::Connecting));
+    assert_eq!(m.tunnels().count(), 1);
+    let v = m.tunnel(&b, &a).unwrap();
+    assert_eq!((v.a, v.b, v.protocol), (&a, &b, TunnelProtocol::WireGuard));
+    assert_eq!(m.establish_tunnel(t(0.0), &a, &a, TunnelProtocol::Ipsec), Err(TunnelError::SelfLink));
+    assert!(matches!(
+        m.establish_tunnel(t(0.0), &a, &id("zz"), TunnelProtocol::Ipsec),
+        Err(TunnelError::UnknownNode(_))
+    ));
+    assert_eq!(m.record_latency(t(0.0), &a, &id("n0"), ms(1)), Err(TunnelError::UnknownTunnel));
+}
+
+#[test]
+fn wireguard_timers_drive_stale_and_down_with_hysteresis() {
+    let mut m = mesh(2);
+    let (l, p) = (id("n0"), id("n1"));
+    m.establish_tunnel(t(0.0), &l, &p, TunnelProtocol::WireGuard).unwrap();
+    assert_eq!(m.monitor_tunnel_health(t(100.0)).connecting, 1);
+    assert_eq!(m.record_handshake(t(100.0), &p), Ok(TunnelState::Up));
+    let r = m.monitor_tunnel_health(t(220.0));
+    assert_eq!((r.up, r.rekey_due), (1, 1), "rekey is due 120 s after the handshake");
+    assert_eq!(m.monitor_tunnel_health(t(280.0)).up, 1, "180 s old is not yet stale");
+    assert_eq!(m.monitor_tunnel_health(t(280.5)).stale, 1);
+    // failures: 1 at >180 s, one more per 5 s: the third at 190 s after the handshake.
+    assert_eq!(m.monitor_tunnel_health(t(289.9)).stale, 1);
+    let r = m.monitor_tunnel_health(t(290.0));
+    assert_eq!((r.down, r.changed, r.reestablish_requests), (1, 1, 1));
+    let req = m.poll_reestablish().unwrap();
+    assert_eq!((req.a, req.b, req.attempt, req.at), (l.clone(), p.clone(), 1, t(290.0)));
+    // One handshake is not enough to come back (m = 2) ...
+    assert_eq!(m.record_handshake(t(291.0), &p), Ok(TunnelState::Down));
+    assert_eq!(m.record_handshake(t(292.0), &p), Ok(TunnelState::Up));
+    // ... and explicit failures take it down again after k = 3.
+    for (i, want) in [TunnelState::Up, TunnelState::Up, TunnelState::Down].into_iter().enumerate() {
+        assert_eq!(m.record_handshake_failure(t(293.0 + i as f64), &l, &p), Ok(want));
+    }
+    // Going down outside a health check still yields a first request at the next one.
+    let r = m.monitor_tunnel_health(t(295.5));
+    assert_eq!((r.down, r.reestablish_requests), (1, 1));
+    assert_eq!(m.poll_reestablish().map(|r| (r.attempt, r.at)), Some((1, t(295.5))));
+    // A handshake between failures resets the count.
+    m.record_handshake(t(300.0), &p).unwrap();
+    assert_eq!(m.record_handshake(t(301.0), &p), Ok(TunnelState::Up));
+    m.record_handshake_failure(t(302.0), &l, &p).unwrap();
+    m.record_handshake_failure(t(303.0), &l, &p).unwrap();
+    m.record_handshake(t(304.0), &p).unwrap();
+    assert_eq!(m.record_handshake_failure(t(305.0), &l, &p), Ok(TunnelState::Up));
+}
+
+#[test]
+fn never_handshaked_tunnel_goes_down_and_reestablish_backs_off() {
+    let mut m = mesh(2);
+    let (l, p) = (id("n0"), id("n1"));
+    m.establish_tunnel(t(0.0), &l, &p, TunnelProtocol::WireGuard).unwrap();
+    assert_eq!(m.monitor_tunnel_health(t(189.0)).connecting, 1);
+    assert_eq!(m.monitor_tunnel_health(t(190.0)).down, 1);
+    // Requests at 190, then after 5, 10, 20, 40, ... s, capped at 300 s.
+    let mut at = StdVec::new();
+    let mut now = 190.0;
+    while now <= 190.0 + 1600.0 {
+        m.monitor_tunnel_health(t(now));
+        while let Some(r) = m.poll_reestablish() {
+            at.push((r.attempt, r.at.total_micros() / 1_000_000));
+        }
+        now += 1.0;
+    }
+    let want: StdVec<(u32, u64)> = [
+        (1, 190),
+        (2, 195),
+        (3, 205),
+        (4, 225),
+        (5, 265),
+        (6, 345),
+        (7, 505),
+        (8, 805),
+        (9, 1105),
+        (10, 1405),
+        (11, 1705),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(at, want);
+}
+
+#[test]
+fn protocol_timers_differ() {
+    let mut m = mesh(2);
+    let (l, p) = (id("n0"), id("n1"));
+    m.establish_tunnel(t(0.0), &l, &p, TunnelProtocol::OpenVpn).unwrap();
+    m.record_handshake(t(0.0), &p).unwrap();
+    assert_eq!(m.monitor_tunnel_health(t(61.0)).stale, 1, "OpenVPN's ping-restart is 60 s");
+    // Changing the protocol starts a fresh record.
+    assert_eq!(m.establish_tunnel(t(62.0), &l, &p, TunnelProtocol::Ipsec), Ok(TunnelState::Connecting));
+    assert_eq!(m.tunnel(&l, &p).unwrap().protocol, TunnelProtocol::Ipsec);
+}
+
+#[test]
+fn latency_is_smoothed_and_traffic_gives_bandwidth() {
+    let mut m = mesh(2);
+    let (l, p) = (id("n0"), id("n1"));
+    m.establish_tunnel(t(0.0), &l, &p, TunnelProtocol::WireGuard).unwrap();
+    assert_eq!(m.record_latency(t(1.0), &l, &p, ms(100)), Ok(ms(100)));
+    assert_eq!(m.record_latency(t(2.0), &p, &l, ms(200)), Ok(Duration::from_micros(112_500)));
+    assert_eq!(m.record_traffic(t(10.0), &l, &p, 1000, 0), Ok(0));
+    assert_eq!(m.record_traffic(t(12.0), &l, &p, 5000, 2000), Ok(3000));
+    assert_eq!(m.record_traffic(t(13.0), &l, &p, 10, 10), Ok(0), "counter reset starts a new baseline");
+    assert_eq!(m.topology_report().total_bandwidth, 0);
+    assert_eq!(m.record_traffic(t(14.0), &l, &p, 1010, 10), Ok(1000));
+    let r = m.topology_report();
+    assert_eq!((r.total_bandwidth, r.average_tunnel_latency), (1000, Some(Duration::from_micros(112_500))));
+}
+
+#[test]
+fn leaving_removes_tunnels_links_and_routes() {
+    let mut m = mesh(3);
+    let (l, a, b) = (id("n0"), id("n1"), id("n2"));
+    m.record_link(t(0.0), &l, &a, ms(1), true).unwrap();
+    m.establish_tunnel(t(0.0), &a, &b, TunnelProtocol::WireGuard).unwrap();
+    m.record_link(t(0.0), &a, &b, ms(1), true).unwrap();
+    m.record_link(t(0.0), &l, &b, ms(10), true).unwrap();
+    m.recompute_routes(t(0.0));
+    assert_eq!(m.route(&b).unwrap().next_hop, Some(&b), "the a-b tunnel is not up, its link is unused");
+    m.record_tunnel_handshake(t(1.0), &a, &b).unwrap();
+    m.recompute_routes(t(1.0));
+    assert_eq!(m.route(&b).unwrap().next_hop, Some(&a));
+    while m.poll_route_change().is_some() {}
+    m.leave_mesh(t(2.0), &a).unwrap();
+    assert_eq!(m.tunnels().count(), 0);
+    assert_eq!(m.topology_report().links, 1);
+    assert!(m.route(&a).is_none());
+    let r = m.route(&b).unwrap();
+    assert_eq!((r.next_hop, r.cost), (Some(&b), ms(10)));
+    let change = m.poll_route_change().unwrap();
+    assert_eq!((change.destination, change.old_next_hop, change.new_next_hop), (b.clone(), Some(a.clone()), Some(b)));
+}
+
+// ---------------------------------------------------------------- routing
+
+#[test]
+fn dijkstra_prefers_latency_then_hops_then_lowest_id() {
+    let mut m = mesh(5);
+    let n: StdVec<NodeId> = (0..5).map(|i| id(&format!("n{i}"))).collect();
+    // n0-n1-n4 costs 10+10, n0-n2-n4 costs 5+15, n0-n3-n4 costs 20+0, n0-n4 direct costs 20.
+    for (a, b, w) in [(0, 1, 10), (1, 4, 10), (0, 2, 5), (2, 4, 15), (0, 3, 20), (3, 4, 0), (0, 4, 20)] {
+        m.record_link(t(0.0), &n[a], &n[b], ms(w), true).unwrap();
+    }
+    m.recompute_routes(t(0.0));
+    let r = m.route(&n[4]).unwrap();
+    assert_eq!((r.next_hop, r.cost, r.hops, r.held), (Some(&n[4]), ms(20), 1, false), "fewest hops wins the tie");
+    m.record_link(t(1.0), &n[0], &n[4], ms(30), true).unwrap();
+    m.recompute_routes(t(1.0));
+    // Now three two-hop paths of 20 ms: the lowest predecessor id (n1) wins.
+    let r = m.route(&n[4]).unwrap();
+    assert_eq!((r.next_hop, r.hops), (Some(&n[1]), 2));
+    let path: StdVec<&NodeId> = m.shortest_path(&n[4]).unwrap().collect();
+    assert_eq!(path, [&n[4], &n[1], &n[0]]);
+    m.record_link(t(2.0), &n[1], &n[4], ms(10), false).unwrap();
+    m.record_link(t(2.0), &n[3], &n[4], ms(0), false).unwrap();
+    m.recompute_routes(t(2.0));
+    let r = m.route(&n[4]).unwrap();
+    assert_eq!(r.next_hop, Some(&n[2]), "down links are never used");
+}
+
+#[test]
+fn unreachable_destinations_are_reported() {
+    let mut m = mesh(3);
+    m.record_link(t(0.0), &id("n0"), &id("n1"), ms(3), true).unwrap();
+    m.recompute_routes(t(0.0));
+    let r = m.route(&id("n2")).unwrap();
+    assert_eq!((r.next_hop, r.cost), (None, Duration::MAX));
+    assert!(m.shortest_path(&id("n2")).is_none());
+    let rep = m.topology_report();
+    assert_eq!((rep.nodes, rep.reachable, rep.unreachable), (3, 1, 1));
+    assert_eq!(rep.connectivity_ratio, 0.5);
+    assert_eq!(rep.average_route_latency, Some(ms(3)));
+}
+
+#[test]
+fn hysteresis_keeps_a_next_hop_until_clearly_beaten() {
+    let mut m = mesh(4);
+    let n: StdVec<NodeId> = (0..4).map(|i| id(&format!("n{i}"))).collect();
+    // Route to n3 via n1: 10 + 90 = 100 ms.
+    m.record_link(t(0.0), &n[0], &n[1], ms(10), true).unwrap();
+    m.record_link(t(0.0), &n[1], &n[3], ms(90), true).unwrap();
+    m.record_link(t(0.0), &n[0], &n[2], ms(10), true).unwrap();
+    m.record_link(t(0.0), &n[2], &n[3], ms(200), true).unwrap();
+    m.recompute_routes(t(0.0));
+    assert_eq!(m.route(&n[3]).unwrap().next_hop, Some(&n[1]));
+    // Via n2 becomes 95 ms: 5 % better, under the 10 % margin: keep n1.
+    m.record_link(t(1.0), &n[2], &n[3], ms(85), true).unwrap();
+    m.recompute_routes(t(1.0));
+    let r = m.route(&n[3]).unwrap();
+    assert_eq!((r.next_hop, r.cost, r.held), (Some(&n[1]), ms(100), true));
+    // 80 ms: 20 % and 20 ms better: switch.
+    m.record_link(t(2.0), &n[2], &n[3], ms(70), true).unwrap();
+    m.recompute_routes(t(2.0));
+    let r = m.route(&n[3]).unwrap();
+    assert_eq!((r.next_hop, r.cost, r.held), (Some(&n[2]), ms(80), false));
+    // Back to 78 ms via n1 vs 80 via n2: keep n2. Then n2's link to n0 goes down: leave at once.
+    m.record_link(t(3.0), &n[1], &n[3], ms(68), true).unwrap();
+    m.recompute_routes(t(3.0));
+    assert_eq!(m.route(&n[3]).unwrap().next_hop, Some(&n[2]));
+    m.record_link(t(4.0), &n[0], &n[2], ms(10), false).unwrap();
+    m.recompute_routes(t(4.0));
+    let r = m.route(&n[3]).unwrap();
+    assert_eq!((r.next_hop, r.cost, r.held), (Some(&n[1]), ms(78), false));
+    let changes: StdVec<RouteChange> = core::iter::from_fn(|| m.poll_route_change()).collect();
+    let to_n3: StdVec<(Option<NodeId>, Option<NodeId>)> =
+        changes.into_iter().filter(|c| c.destination == n[3]).map(|c| (c.old_next_hop, c.new_next_hop)).collect();
+    assert_eq!(
+        to_n3,
+        [
+            (None, Some(n[1].clone())),
+            (Some(n[1].clone()), Some(n[2].clone())),
+            (Some(n[2].clone()), Some(n[1].clone()))
+        ]
+    );
+}
+
+#[test]
+fn hysteresis_never_keeps_a_next_hop_that_is_not_closer() {
+    let mut m = mesh(3);
+    let n: StdVec<NodeId> = (0..3).map(|i| id(&format!("n{i}"))).collect();
+    m.record_link(t(0.0), &n[0], &n[1], ms(10), true).unwrap();
+    m.record_link(t(0.0), &n[1], &n[2], ms(10), true).unwrap();
+    m.recompute_routes(t(0.0));
+    assert_eq!(m.route(&n[2]).unwrap().next_hop, Some(&n[1]));
+    // A direct link of 19 ms: within the margin, but now n1's best way to n2 is 10 ms,
+    // still closer than our 19: keep. When n1-n2 goes down, n1 is only reachable back
+    // through us, so it is not closer: switch.
+    m.record_link(t(1.0), &n[0], &n[2], ms(19), true).unwrap();
+    m.recompute_routes(t(1.0));
+    assert_eq!(m.route(&n[2]).unwrap().next_hop, Some(&n[1]));
+    m.record_link(t(2.0), &n[1], &n[2], ms(10), false).unwrap();
+    m.recompute_routes(t(2.0));
+    assert_eq!(m.route(&n[2]).unwrap().next_hop, Some(&n[2]));
+}
+
+#[test]
+fn link_state_adverts_replace_and_stale_ones_are_ignored() {
+    let mut m = mesh(4);
+    let n: StdVec<NodeId> = (0..4).map(|i| id(&format!("n{i}"))).collect();
+    let advert = |seq: u64, links: &[(&NodeId, u64, bool)]| {
+        let mut v = heapless::Vec::new();
+        for (nb, l, up) in links {
+            v.push(LinkAdvert { neighbor: (*nb).clone(), latency: ms(*l), up: *up }).unwrap();
+        }
+        LinkState { sequence: seq, links: v }
+    };
+    m.record_link(t(0.0), &n[0], &n[1], ms(1), true).unwrap();
+    let a = advert(5, &[(&n[2], 4, true), (&n[3], 9, true), (&id("ghost"), 1, true), (&n[1], 1, true)]);
+    assert_eq!(m.handle_link_state(t(0.0), &n[1], &a), Ok(LinkStateOutcome::Applied { ignored: 2 }));
+    m.recompute_routes(t(0.0));
+    assert_eq!(m.route(&n[3]).unwrap().cost, ms(10));
+    // An older or repeated sequence number changes nothing.
+    let old = advert(5, &[(&n[3], 1, true)]);
+    assert_eq!(m.handle_link_state(t(1.0), &n[1], &old), Ok(LinkStateOutcome::Stale));
+    assert!(!m.routes_outdated());
+    // A newer advert replaces the sender's links: n1-n3 disappears.
+    let newer = advert(6, &[(&n[2], 4, true)]);
+    assert_eq!(m.handle_link_state(t(2.0), &n[1], &newer), Ok(LinkStateOutcome::Applied { ignored: 0 }));
+    m.recompute_routes(t(2.0));
+    assert_eq!(m.route(&n[3]).unwrap().next_hop, None);
+    assert_eq!(m.topology_report().links, 2);
+    assert!(matches!(m.handle_link_state(t(2.0), &id("ghost"), &newer), Err(LinkStateError::UnknownSender(_))));
+}
+
+#[test]
+fn link_table_overflow_rejects_the_whole_advert() {
+    let mut m = VPNMeshTopologyManager::<8, 4, 4>::new(MeshConfig::new(id("n0"))).unwrap();
+    for i in 0..6 {
+        m.join_mesh(t(0.0), node(&format!("n{i}"), i)).unwrap();
+    }
+    m.record_link(t(0.0), &id("n0"), &id("n1"), ms(1), true).unwrap();
+    m.record_link(t(0.0), &id("n0"), &id("n2"), ms(1), true).unwrap();
+    let mut links = heapless::Vec::new();
+    for i in 1..6 {
+        links.push(LinkAdvert { neighbor: id(&format!("n{i}")), latency: ms(1), up: true }).unwrap();
+    }
+    let big = LinkState { sequence: 1, links };
+    assert_eq!(m.handle_link_state(t(0.0), &id("n3"), &big), Err(LinkStateError::TableFull { capacity: 4 }));
+    assert_eq!(m.topology_report().links, 2);
+    // A retry with a fitting advert is not considered stale.
+    let mut links = heapless::Vec::new();
+    links.push(LinkAdvert { neighbor: id("n4"), latency: ms(1), up: true }).unwrap();
+    assert_eq!(
+        m.handle_link_state(t(0.0), &id("n3"), &LinkState { sequence: 1, links }),
+        Ok(LinkStateOutcome::Applied { ignored: 0 })
+    );
+    assert_eq!(m.record_link(t(0.0), &id("n4"), &id("n5"), ms(1), true), Ok(()));
+    assert_eq!(m.record_link(t(0.0), &id("n1"), &id("n5"), ms(1), true), Err(TunnelError::TableFull { capacity: 4 }));
+}
+
+#[test]
+fn local_advert_lists_own_tunnels() {
+    let mut m = mesh(3);
+    assert!(mesh(0).local_link_state().is_none());
+    m.establish_tunnel(t(0.0), &id("n0"), &id("n1"), TunnelProtocol::WireGuard).unwrap();
+    m.establish_tunnel(t(0.0), &id("n1"), &id("n2"), TunnelProtocol::WireGuard).unwrap();
+    m.record_handshake(t(0.0), &id("n1")).unwrap();
+    m.record_latency(t(0.0), &id("n0"), &id("n1"), ms(7)).unwrap();
+    let a = m.local_link_state().unwrap();
+    let b = m.local_link_state().unwrap();
+    assert_eq!((a.sequence, b.sequence), (1, 2));
+    assert_eq!(a.links.as_slice(), &[LinkAdvert { neighbor: id("n1"), latency: ms(7), up: true }]);
+}
+
+#[test]
+fn route_change_queue_overflow_is_counted() {
+    let mut m = VPNMeshTopologyManager::<16, 32, 2>::new(MeshConfig::new(id("n0"))).unwrap();
+    for i in 0..5 {
+        m.join_mesh(t(0.0), node(&format!("n{i}"), i)).unwrap();
+        if i > 0 {
+            m.record_link(t(0.0), &id("n0"), &id(&format!("n{i}")), ms(1), true).unwrap();
+        }
+    }
+    m.recompute_routes(t(0.0));
+    assert_eq!(core::iter::from_fn(|| m.poll_route_change()).count(), 2);
+    assert_eq!(m.topology_report().dropped_route_changes, 2);
+}
+
+/// A random undirected graph on `n` nodes: (a, b, latency ms, up).
+fn graph() -> impl Strategy<Value = (usize, StdVec<(usize, usize, u64, bool)>)> {
+    (2usize..12).prop_flat_map(|n| {
+        let edge = (0..n, 0..n, 0u64..40, proptest::bool::weighted(0.85));
+        (Just(n), proptest::collection::vec(edge, 0..36))
+    })
+}
+
+type Key = Option<(u64, u32)>;
+
+/// Floyd–Warshall over `(latency, hops)` pairs, compared lexicographically.
+fn floyd_warshall(n: usize, edges: &BTreeMap<(usize, usize), (u64, bool)>) -> StdVec<StdVec<Key>> {
+    let mut d = std::vec![std::vec![None; n]; n];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[i] = Some((0, 0));
+    }
+    for (&(a, b), &(w, up)) in edges {
+        if up {
+            let k = Some((w, 1));
+            d[a][b] = d[a][b].min(k).or(k);
+            d[b][a] = d[a][b];
+        }
+    }
+    for k in 0..n {
+        for i in 0..n {
+            for j in 0..n {
+                if let (Some(x), Some(y)) = (d[i][k], d[k][j]) {
+                    let via = (x.0 + y.0, x.1 + y.1);
+                    if d[i][j].is_none_or(|cur| via < cur) {
+                        d[i][j] = Some(via);
+                    }
+                }
+            }
+        }
+    }
+    d
+}
+
+fn apply_graph(m: &mut Mesh, at: f64, edges: &BTreeMap<(usize, usize), (u64, bool)>) {
+    for (&(a, b), &(w, up)) in edges {
+        m.record_link(t(at), &id(&format!("n{a}")), &id(&format!("n{b}")), ms(w), up).unwrap();
+    }
+}
+
+fn dedup(n: usize, raw: &[(usize, usize, u64, bool)]) -> BTreeMap<(usize, usize), (u64, bool)> {
+    let mut edges = BTreeMap::new();
+    for &(a, b, w, up) in raw {
+        if a != b && a < n && b < n {
+            edges.insert((a.min(b), a.max(b)), (w, up));
+        }
+    }
+    edges
+}
+
+fn ms_key(k: (u64, u32)) -> (u64, u32) {
+    (k.0 * 1000, k.1)
+}
+
+proptest! {
+    /// Route costs and hop counts equal Floyd–Warshall's, unreachable nodes are exactly
+    /// those FW cannot reach, every next hop is an up neighbour on a shortest path and
+    /// strictly closer to the destination, and the result does not depend on the order
+    /// links were learnt.
+    #[test]
+    fn routes_match_floyd_warshall((n, raw) in graph()) {
+        let edges = dedup(n, &raw);
+        let fw = floyd_warshall(n, &edges);
+        let mut m = mesh(n);
+        apply_graph(&mut m, 0.0, &edges);
+        m.recompute_routes(t(0.0));
+        let mut reversed = mesh(n);
+        for (&(a, b), &(w, up)) in edges.iter().rev() {
+            reversed.record_link(t(0.0), &id(&format!("n{b}")), &id(&format!("n{a}")), ms(w), up).unwrap();
+        }
+        reversed.recompute_routes(t(0.0));
+        for v in 1..n {
+            let r = m.route(&id(&format!("n{v}"))).unwrap();
+            let r2 = reversed.route(&id(&format!("n{v}"))).unwrap();
+            prop_assert_eq!((r.next_hop, r.cost, r.hops), (r2.next_hop, r2.cost, r2.hops));
+            match fw[0][v] {
+                None => prop_assert_eq!(r.next_hop, None),
+                Some(k) => {
+                    prop_assert_eq!((r.cost.total_micros(), r.hops), ms_key(k));
+                    let nh: usize = r.next_hop.unwrap().as_str()[1..].parse().unwrap();
+                    let &(w, up) = edges.get(&(0, nh)).unwrap();
+                    prop_assert!(up);
+                    let via = fw[nh][v].unwrap();
+                    prop_assert_eq!((w + via.0, via.1 + 1), k, "next hop lies on a shortest path");
+                    prop_assert!(via < k, "next hop strictly closer");
+                    let path: StdVec<String> = m.shortest_path(&id(&format!("n{v}"))).unwrap().map(|x| x.to_string()).collect();
+                    prop_assert_eq!(path.len() as u32, k.1 + 1);
+                    prop_assert_eq!(path.last().map(String::as_str), Some("n0"));
+                }
+            }
+        }
+    }
+
+    /// Under random latency changes and link failures, hysteresis never keeps a route
+    /// over a down link, every next hop stays strictly closer to its destination, and a
+    /// held route is never worse than the best by both margins.
+    #[test]
+    fn hysteresis_stays_loop_free((n, raw) in graph(), changes in proptest::collection::vec((any::<usize>(), 0u64..40, proptest::bool::weighted(0.8)), 1..30)) {
+        let mut edges = dedup(n, &raw);
+        let mut m = mesh(n);
+        apply_graph(&mut m, 0.0, &edges);
+        m.recompute_routes(t(0.0));
+        let keys: StdVec<(usize, usize)> = edges.keys().copied().collect();
+        for (step, (pick, w, up)) in changes.into_iter().enumerate() {
+            if keys.is_empty() { break; }
+            let k = keys[pick % keys.len()];
+            edges.insert(k, (w, up));
+            m.record_link(t(step as f64), &id(&format!("n{}", k.0)), &id(&format!("n{}", k.1)), ms(w), up).unwrap();
+            m.recompute_routes(t(step as f64));
+            let fw = floyd_warshall(n, &edges);
+            for v in 1..n {
+                let r = m.route(&id(&format!("n{v}"))).unwrap();
+                let Some(best) = fw[0][v] else {
+                    prop_assert_eq!(r.next_hop, None);
+                    continue;
+                };
+                let nh: usize = r.next_hop.unwrap().as_str()[1..].parse().unwrap();
+                let &(lw, lup) = edges.get(&(0, nh)).unwrap();
+                prop_assert!(lup, "next hop over a down link");
+                let via = fw[nh][v].unwrap();
+                prop_assert!(via < best, "next hop not strictly closer");
+                let cost = (lw + via.0) * 1000;
+                prop_assert_eq!(r.cost.total_micros(), cost);
+                let best_us = best.0 * 1000;
+                prop_assert!(cost < best_us + 5000 || cost * 1000 < best_us * 1100, "held a clearly worse route");
+                if !r.held {
+                    prop_assert_eq!((lw + via.0, via.1 + 1), best, "an unheld route is a shortest one");
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- WireGuard output
+
+fn render(m: &Mesh, options: &WireGuardOptions<'_>) -> String {
+    let mut buf = [0u8; 8192];
+    let n = m.render_wireguard(options, &mut buf).unwrap();
+    String::from_utf8(buf[..n].to_vec()).unwrap()
+}
+
+#[test]
+fn renders_wg_quick_exactly() {
+    let mut m = mesh(4);
+    let n: StdVec<NodeId> = (0..4).map(|i| id(&format!("n{i}"))).collect();
+    // n0 has tunnels to n2 and n1 (established in that order); n3 sits behind n1.
+    for p in [&n[2], &n[1]] {
+        m.establish_tunnel(t(0.0), &n[0], p, TunnelProtocol::WireGuard).unwrap();
+        m.record_handshake(t(1.0), p).unwrap();
+    }
+    m.record_link(t(1.0), &n[1], &n[3], ms(5), true).unwrap();
+    m.recompute_routes(t(1.0));
+    let key = WgKey::from_bytes([7; 32]);
+    let text = render(&m, &WireGuardOptions { private_key: Some(&key), ..WireGuardOptions::default() });
+    let k1 = WgKey::from_bytes({
+        let mut k = [0u8; 32];
+        k[0] = 1;
+        k[31] = 0xa5;
+        k
+    });
+    let k2 = WgKey::from_bytes({
+        let mut k = [0u8; 32];
+        k[0] = 2;
+        k[31] = 0xa5;
+        k
+    });
+    let want = format!(
+        "[Interface]\nAddress = 10.0.0.2/16\nListenPort = 51820\nPrivateKey = {key}\n\
+         \n[Peer]\nPublicKey = {k1}\nEndpoint = 192.0.2.1:51820\nAllowedIPs = 10.0.0.3/32, 10.0.0.5/32\nPersistentKeepalive = 25\n\
+         \n[Peer]\nPublicKey = {k2}\nEndpoint = 192.0.2.2:51820\nAllowedIPs = 10.0.0.4/32\nPersistentKeepalive = 25\n"
+    );
+    assert_eq!(text, want);
+    let setconf = render(
+        &m,
+        &WireGuardOptions { format: WireGuardFormat::SetConf, listen_port: Some(7), ..WireGuardOptions::default() },
+    );
+    assert!(setconf.starts_with("[Interface]\nListenPort = 7\n\n[Peer]\n"));
+    assert!(!setconf.contains("Address") && !setconf.contains("PrivateKey"));
+}
+
+#[test]
+fn render_reports_needed_length() {
+    let mut m = mesh(2);
+    m.establish_tunnel(t(0.0), &id("n0"), &id("n1"), TunnelProtocol::WireGuard).unwrap();
+    let full = render(&m, &WireGuardOptions::default());
+    let mut small_buf = [0u8; 16];
+    assert_eq!(
+        m.render_wireguard(&WireGuardOptions::default(), &mut small_buf),
+        Err(RenderError::BufferTooSmall { needed: full.len() })
+    );
+    let mut exact = std::vec![0u8; full.len()];
+    assert_eq!(m.render_wireguard(&WireGuardOptions::default(), &mut exact), Ok(full.len()));
+    assert!(!full.contains("AllowedIPs"), "a connecting peer routes nothing yet");
+    assert_eq!(mesh(0).render_wireguard(&WireGuardOptions::default(), &mut exact), Err(RenderError::NotJoined));
+}
+
+/// A minimal wg-quick parser: sections of `Key = Value` lines.
+fn parse_config(text: &str) -> (BTreeMap<String, String>, StdVec<BTreeMap<String, String>>) {
+    let mut iface = BTreeMap::new();
+    let mut peers: StdVec<BTreeMap<String, String>> = StdVec::new();
+    let mut in_peer = false;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        match line {
+            "[Interface]" => in_peer = false,
+            "[Peer]" => {
+                in_peer = true;
+                peers.push(BTreeMap::new());
+            }
+            _ => {
+                let (k, v) = line.split_once(" = ").expect("key = value");
+                let section = if in_peer { peers.last_mut().unwrap() } else { &mut iface };
+                assert!(section.insert(k.to_string(), v.to_string()).is_none(), "duplicate key {k}");
+            }
+        }
+    }
+    (iface, peers)
+}
+
+proptest! {
+    /// Rendered configs parse back to one peer per tunnel neighbour (sorted by id, with
+    /// their keys and endpoints), AllowedIPs are disjoint across peers, and each prefix
+    /// is a reachable destination whose next hop is that peer.
+    #[test]
+    fn rendered_config_parses_back((n, raw) in graph(), tunnels in proptest::collection::vec((1usize..12, any::<bool>()), 0..8)) {
+        let edges = dedup(n, &raw);
+        let mut m = mesh(n);
+        apply_graph(&mut m, 0.0, &edges);
+        for &(p, up) in &tunnels {
+            if p < n {
+                let peer = id(&format!("n{p}"));
+                m.establish_tunnel(t(0.0), &id("n0"), &peer, TunnelProtocol::WireGuard).unwrap();
+                if up { m.record_handshake(t(0.0), &peer).unwrap(); }
+            }
+        }
+        m.recompute_routes(t(0.0));
+        let text = render(&m, &WireGuardOptions::default());
+        let (iface, peers) = parse_config(&text);
+        prop_assert_eq!(iface.get("Address").map(String::as_str), Some("10.0.0.2/16"));
+        let mut neighbours: StdVec<NodeId> = tunnels.iter().filter(|(p, _)| *p < n).map(|(p, _)| id(&format!("n{p}"))).collect();
+        neighbours.sort();
+        neighbours.dedup();
+        prop_assert_eq!(peers.len(), neighbours.len());
+        let mut seen = BTreeSet::new();
+        for (peer, nb) in peers.iter().zip(&neighbours) {
+            let view = m.node(nb).unwrap();
+            prop_assert_eq!(&peer["PublicKey"], &view.public_key.to_string());
+            prop_assert_eq!(&peer["Endpoint"], &view.endpoint.to_string());
+            prop_assert_eq!(peer.get("PersistentKeepalive").map(String::as_str), Some("25"));
+            let prefixes: StdVec<&str> = peer.get("AllowedIPs").map(|s| s.split(", ").collect()).unwrap_or_default();
+            let mut sorted = prefixes.clone();
+            sorted.sort_by_key(|p| p.split('/').next().unwrap().parse::<IpAddr>().unwrap());
+            prop_assert_eq!(&sorted, &prefixes);
+            for p in prefixes {
+                prop_assert!(seen.insert(p.to_string()), "prefix {} under two peers", p);
+                let (a, len) = p.split_once('/').unwrap();
+                prop_assert_eq!(len, "32");
+                let dest = m.node_by_address(a.parse().unwrap()).unwrap();
+                prop_assert_eq!(m.route(dest).unwrap().next_hop, Some(nb));
+            }
+        }
+        let reachable_via_peers = m.routes().filter(|r| r.next_hop.is_some_and(|h| neighbours.contains(h))).count();
+        prop_assert_eq!(seen.len(), reachable_via_peers);
+    }
+}
+
+// ---------------------------------------------------------------- scale
+
+#[test]
+fn large_preset_builds_in_place_on_a_small_stack() {
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            use crate::preset::large;
+            let mut m = large::VPNMeshTopologyManager::new_boxed(MeshConfig::new(id("w0"))).unwrap();
+            for i in 0..large::MESH_NODES {
+                m.join_mesh(t(0.0), node(&format!("w{i}"), (i % 250) as u8)).unwrap();
+            }
+            assert!(matches!(m.join_mesh(t(0.0), node("one-too-many", 1)), Err(JoinError::TableFull(_))));
+            // A ring: every node reaches every other.
+            for i in 0..large::MESH_NODES {
+                let j = (i + 1) % large::MESH_NODES;
+                m.record_link(t(0.0), &id(&format!("w{i}")), &id(&format!("w{j}")), ms(1), true).unwrap();
+            }
+            m.recompute_routes(t(0.0));
+            let r = m.topology_report();
+            (r.nodes, r.reachable, m.route(&id("w2048")).unwrap().hops)
+        })
+        .unwrap();
+    assert_eq!(handle.join().unwrap(), (crate::preset::large::MESH_NODES, crate::preset::large::MESH_NODES - 1, 2048));
+}
