@@ -11,6 +11,7 @@
 //! |---|---|
 //! | [`phi`] | Akka's phi-accrual failure detector |
 //! | [`crash_recovery`] | [`CrashRecoveryManager`]: node health and the crash/recovery status machine |
+//! | [`workers`] | [`WorkerReplacementManager`]: worker pools, primary/backup assignment, failover from checkpoints |
 //! | [`wire`] | the versioned postcard envelope every node speaks |
 //! | [`time`], [`id`], [`health`], [`rng`], [`error`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
@@ -35,6 +36,7 @@ pub mod preset;
 pub mod rng;
 pub mod time;
 pub mod wire;
+pub mod workers;
 
 pub use crash_recovery::{CrashRecoveryConfig, CrashRecoveryError, CrashRecoveryManager, RecoveryStrategy};
 pub use error::{CapacityError, ConfigError};
@@ -44,3 +46,7 @@ pub use phi::{PhiAccrualDetector, PhiConfig};
 pub use rng::Rng;
 pub use time::{Duration, Instant};
 pub use wire::{Body, Envelope, WireError};
+pub use workers::{
+    AssignError, Assignment, Checkpoint, CheckpointError, PoolError, ReplaceError, Replacement, Role, UtilizationStats,
+    WorkerConfig, WorkerEvent, WorkerReplacementManager,
+};

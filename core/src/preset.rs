@@ -21,6 +21,32 @@ pub mod small {
 
     /// A crash-recovery manager for 16 nodes.
     pub type CrashRecoveryManager = crate::CrashRecoveryManager<NODES, WINDOW, EVENTS>;
+
+    /// Workers known to a worker-replacement manager.
+    pub const WORKERS: usize = 16;
+    /// Tasks with workers.
+    pub const TASKS: usize = 8;
+    /// Worker pools (task types).
+    pub const POOLS: usize = 4;
+    /// Most workers (primaries + backups) per task.
+    pub const TASK_WORKERS: usize = 4;
+    /// Most slots per worker.
+    pub const WORKER_SLOTS: usize = 2;
+    /// Replacements kept in the history ring.
+    pub const REPLACEMENT_HISTORY: usize = 16;
+    /// Worker events queued for polling.
+    pub const WORKER_EVENTS: usize = 16;
+
+    /// A worker-replacement manager for 16 workers and 8 tasks.
+    pub type WorkerReplacementManager = crate::WorkerReplacementManager<
+        WORKERS,
+        TASKS,
+        POOLS,
+        TASK_WORKERS,
+        WORKER_SLOTS,
+        REPLACEMENT_HISTORY,
+        WORKER_EVENTS,
+    >;
 }
 
 /// Capacities for hosts.
@@ -34,4 +60,30 @@ pub mod large {
 
     /// A crash-recovery manager for 4096 nodes.
     pub type CrashRecoveryManager = crate::CrashRecoveryManager<NODES, WINDOW, EVENTS>;
+
+    /// Workers known to a worker-replacement manager.
+    pub const WORKERS: usize = 4096;
+    /// Tasks with workers.
+    pub const TASKS: usize = 4096;
+    /// Worker pools (task types).
+    pub const POOLS: usize = 16;
+    /// Most workers (primaries + backups) per task.
+    pub const TASK_WORKERS: usize = 16;
+    /// Most slots per worker.
+    pub const WORKER_SLOTS: usize = 16;
+    /// Replacements kept in the history ring.
+    pub const REPLACEMENT_HISTORY: usize = 1024;
+    /// Worker events queued for polling.
+    pub const WORKER_EVENTS: usize = 1024;
+
+    /// A worker-replacement manager for 4096 workers and 4096 tasks (several MiB: use `new_boxed`).
+    pub type WorkerReplacementManager = crate::WorkerReplacementManager<
+        WORKERS,
+        TASKS,
+        POOLS,
+        TASK_WORKERS,
+        WORKER_SLOTS,
+        REPLACEMENT_HISTORY,
+        WORKER_EVENTS,
+    >;
 }
