@@ -14,14 +14,17 @@
 //!   (`used / slots`, exact), then the exact score, then the lower id. Within a
 //!   band, work spreads to the least-loaded workers: that is the load balancing.
 //! - **Health.** Scores come from a [`HealthView`] (the crash-recovery manager or
-//!   a host's own). Each pool keeps a binary max-heap keyed as above with a
-//!   position index, so the best worker is read in O(1) and any key change costs
-//!   O(log n) per pool the worker belongs to. Scores are cached:
+//!   a host's own). Each pool keeps a binary max-heap of `key << 16 | index`
+//!   entries with a position index: the k best workers are read by a best-first
+//!   walk down the heap in O(k log k) without touching it, and a key change
+//!   (load, health, quarantine) costs O(log n) per pool the worker belongs to.
+//!   Scores are cached:
 //!   [`WorkerReplacementManager::refresh_health`] re-reads every worker and
-//!   rebuilds the heaps (O(pools × n), meant for the coordinator's sweep), and
-//!   every pick double-checks its candidate against the view, so a worker that
-//!   turned offline or worse since the last sweep is re-keyed and skipped on the
-//!   spot. A worker whose health improved rises at the next sweep.
+//!   rebuilds the heaps (O(pools × n), meant for the coordinator's sweep).
+//!   Between sweeps every chosen worker's *status* is checked against the view
+//!   (one lookup, no phi computation), so a worker that went offline, failed or
+//!   started recovering since the sweep is re-keyed and skipped on the spot;
+//!   score changes take effect at the next sweep.
 //!   Workers the view does not know score [`WorkerConfig::unknown_score`]
 //!   (default half of the maximum, below any fully healthy known worker); set it
 //!   to zero to never give them work.
@@ -54,7 +57,13 @@ pub const DEFAULT_SLOTS: u16 = 1;
 const NONE: u16 = u16::MAX;
 
 /// Key bit set when a worker can take new work.
-const AVAILABLE: u64 = 1 << 63;
+const AVAILABLE: u64 = 1 << 45;
+
+/// Most workers per task (`S`): bounds the search in [`WorkerReplacementManager::pick`].
+const MAX_TASK_WORKERS: usize = 32;
+
+/// Heap positions a pick may hold as candidates: at most one more than it visits.
+const FRONTIER: usize = 2 * MAX_TASK_WORKERS + 2;
 
 /// A task's last acknowledged progress: an opaque sequence and a digest of the state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -166,7 +175,10 @@ impl fmt::Display for AssignError {
             AssignError::UnknownPool(t) => write!(f, "no worker pool for task type {t}"),
             AssignError::AlreadyAssigned(t) => write!(f, "task {t} already has workers"),
             AssignError::InvalidCount { required, backups, max } => {
-                write!(f, "{required} primaries and {backups} backups: need 1 or more primaries and at most {max} in all")
+                write!(
+                    f,
+                    "{required} primaries and {backups} backups: need 1 or more primaries and at most {max} in all"
+                )
             }
             AssignError::TaskTableFull(e) => write!(f, "cannot add task {}: {e}", e.rejected),
             AssignError::NotEnoughWorkers { required, available } => {
@@ -438,11 +450,10 @@ struct Worker<const C: usize> {
     score: HealthScore,
     live: bool,
     quarantined: bool,
-    /// Temporarily out of the running during one operation (already in the task).
-    excluded: bool,
     /// Operation number at which the view was last consulted.
     checked: u64,
     pools: u16,
+    /// The ranking key (see [`Worker::compute_key`]), as stored in the pools' heaps.
     key: u64,
 }
 
@@ -452,17 +463,20 @@ impl<const C: usize> Worker<C> {
     }
 
     fn available(&self) -> bool {
-        self.live && !self.quarantined && !self.excluded && self.score.0 > 0 && self.used() < self.slots
+        self.live && !self.quarantined && self.score.0 > 0 && self.used() < self.slots
     }
 
+    /// The 46-bit ranking key, higher is better: available (bit 45), score band
+    /// (14 bits), free capacity `1 - used/slots` in units of 2^-16 (17 bits;
+    /// exact ordering for up to 256 slots), exact score (14 bits).
     fn compute_key(&self, band: u16) -> u64 {
         let score = u64::from(self.score.0.min(HealthScore::MAX.0));
         let band = score / u64::from(band.max(1));
         let slots = u64::from(self.slots.max(1));
-        let load = ((u64::from(self.used()) << 32) / slots).min(u64::from(u32::MAX));
-        let free = u64::from(u32::MAX) - load;
+        let load = ((u64::from(self.used()) << 16) / slots).min(1 << 16);
+        let free = (1 << 16) - load;
         let available = if self.available() { AVAILABLE } else { 0 };
-        available | (band << 47) | (free << 15) | score
+        available | (band << 31) | (free << 14) | score
     }
 
     fn info(&self) -> WorkerInfo {
@@ -482,18 +496,33 @@ fn worker<const C: usize>(workers: &[Option<Worker<C>>], i: u16) -> Option<&Work
     workers.get(usize::from(i)).and_then(Option::as_ref)
 }
 
-/// Whether worker `a` ranks before worker `b`.
-fn better<const C: usize>(workers: &[Option<Worker<C>>], a: u16, b: u16) -> bool {
-    match (worker(workers, a), worker(workers, b)) {
-        (Some(x), Some(y)) => x.key > y.key || (x.key == y.key && x.id < y.id),
-        _ => false,
+/// A heap entry: the worker's key above its table index, so comparisons stay inside the heap array.
+const fn entry(key: u64, idx: u16) -> u64 {
+    (key << 16) | idx as u64
+}
+
+/// The table index in a heap entry.
+const fn entry_index(e: u64) -> u16 {
+    (e & 0xffff) as u16
+}
+
+/// Whether heap entry `a` ranks before `b`: higher key, then lower id.
+fn better<const C: usize>(workers: &[Option<Worker<C>>], a: u64, b: u64) -> bool {
+    let (ka, kb) = (a >> 16, b >> 16);
+    if ka != kb {
+        return ka > kb;
+    }
+    let (ia, ib) = (entry_index(a), entry_index(b));
+    match (worker(workers, ia), worker(workers, ib)) {
+        (Some(x), Some(y)) => x.id < y.id,
+        _ => ia < ib,
     }
 }
 
-/// One task type's workers in a binary max-heap with a position index.
+/// One task type's workers in a binary max-heap of entries with a position index.
 struct Pool<const W: usize> {
     task_type: TaskType,
-    heap: heapless::Vec<u16, W>,
+    heap: heapless::Vec<u64, W>,
     pos: [u16; W],
 }
 
@@ -506,64 +535,66 @@ impl<const W: usize> Pool<W> {
         self.pos.get(usize::from(w)).is_some_and(|p| *p != NONE)
     }
 
-    fn set(&mut self, i: usize, w: u16) {
+    fn set(&mut self, i: usize, e: u64) {
         if let Some(slot) = self.heap.get_mut(i) {
-            *slot = w;
+            *slot = e;
         }
-        if let Some(p) = self.pos.get_mut(usize::from(w)) {
+        if let Some(p) = self.pos.get_mut(usize::from(entry_index(e))) {
             *p = u16::try_from(i).unwrap_or(NONE);
         }
     }
 
     fn sift_up<const C: usize>(&mut self, workers: &[Option<Worker<C>>], mut i: usize) {
-        let Some(&w) = self.heap.get(i) else { return };
+        let Some(&e) = self.heap.get(i) else { return };
         while i > 0 {
             let parent = (i - 1) / 2;
-            let Some(&pw) = self.heap.get(parent) else { break };
-            if !better(workers, w, pw) {
+            let Some(&pe) = self.heap.get(parent) else { break };
+            if !better(workers, e, pe) {
                 break;
             }
-            self.set(i, pw);
+            self.set(i, pe);
             i = parent;
         }
-        self.set(i, w);
+        self.set(i, e);
     }
 
     fn sift_down<const C: usize>(&mut self, workers: &[Option<Worker<C>>], mut i: usize) {
-        let Some(&w) = self.heap.get(i) else { return };
+        let Some(&e) = self.heap.get(i) else { return };
         loop {
             let left = 2 * i + 1;
-            let Some(&lw) = self.heap.get(left) else { break };
-            let (c, cw) = match self.heap.get(left + 1) {
-                Some(&rw) if better(workers, rw, lw) => (left + 1, rw),
-                _ => (left, lw),
+            let Some(&le) = self.heap.get(left) else { break };
+            let (c, ce) = match self.heap.get(left + 1) {
+                Some(&re) if better(workers, re, le) => (left + 1, re),
+                _ => (left, le),
             };
-            if !better(workers, cw, w) {
+            if !better(workers, ce, e) {
                 break;
             }
-            self.set(i, cw);
+            self.set(i, ce);
             i = c;
         }
-        self.set(i, w);
+        self.set(i, e);
     }
 
-    fn update<const C: usize>(&mut self, workers: &[Option<Worker<C>>], w: u16) {
+    /// Re-files worker `w` under `key`.
+    fn update<const C: usize>(&mut self, workers: &[Option<Worker<C>>], w: u16, key: u64) {
         let Some(&p) = self.pos.get(usize::from(w)) else { return };
         if p == NONE {
             return;
         }
+        self.set(usize::from(p), entry(key, w));
         self.sift_up(workers, usize::from(p));
         if let Some(&p) = self.pos.get(usize::from(w)) {
             self.sift_down(workers, usize::from(p));
         }
     }
 
-    fn insert<const C: usize>(&mut self, workers: &[Option<Worker<C>>], w: u16) -> bool {
-        if self.contains(w) || self.heap.push(w).is_err() {
+    fn insert<const C: usize>(&mut self, workers: &[Option<Worker<C>>], w: u16, key: u64) -> bool {
+        if self.contains(w) || self.heap.push(entry(key, w)).is_err() {
             return false;
         }
         let last = self.heap.len() - 1;
-        self.set(last, w);
+        self.set(last, entry(key, w));
         self.sift_up(workers, last);
         true
     }
@@ -578,12 +609,22 @@ impl<const W: usize> Pool<W> {
         let Some(last) = self.heap.pop() else { return true };
         if at < self.heap.len() {
             self.set(at, last);
-            self.update(workers, last);
+            self.sift_up(workers, at);
+            if let Some(&p) = self.pos.get(usize::from(entry_index(last))) {
+                self.sift_down(workers, usize::from(p));
+            }
         }
         true
     }
 
+    /// Re-reads every member's key and restores heap order: O(pool size).
     fn rebuild<const C: usize>(&mut self, workers: &[Option<Worker<C>>]) {
+        for e in self.heap.iter_mut() {
+            let idx = entry_index(*e);
+            if let Some(w) = worker(workers, idx) {
+                *e = entry(w.key, idx);
+            }
+        }
         for i in (0..self.heap.len() / 2).rev() {
             self.sift_down(workers, i);
         }
@@ -659,13 +700,16 @@ impl<'a, const C: usize, const S: usize> TaskView<'a, C, S> {
     }
 }
 
+/// Whether the view still lets `id` take work: one status lookup, no score computation.
+fn still_live<V: HealthView + ?Sized>(config: &WorkerConfig, view: &V, id: &NodeId) -> bool {
+    match view.status(id) {
+        None => config.unknown_score.0 > 0,
+        Some(status) => status.is_assignable(),
+    }
+}
+
 /// Reads a worker's liveness and score from the view (see the module docs for unknown workers).
-fn observe<V: HealthView + ?Sized>(
-    config: &WorkerConfig,
-    view: &V,
-    id: &NodeId,
-    now: Instant,
-) -> (bool, HealthScore) {
+fn observe<V: HealthView + ?Sized>(config: &WorkerConfig, view: &V, id: &NodeId, now: Instant) -> (bool, HealthScore) {
     match view.status(id) {
         None => (config.unknown_score.0 > 0, config.unknown_score),
         Some(status) if status.is_assignable() => {
@@ -675,9 +719,10 @@ fn observe<V: HealthView + ?Sized>(
     }
 }
 
-/// Supervises up to `W` workers (a power of two) in up to `P` pools, and up to
-/// `T` tasks (a power of two) of at most `S` workers each; a worker has at most
-/// `C` slots. Keeps the last `H` replacements and queues up to `E` events.
+/// Supervises up to `W` workers (a power of two below 65535) in up to `P` pools,
+/// and up to `T` tasks (a power of two below 65535) of at most `S` (≤ 32) workers
+/// each; a worker has at most `C` (≤ 256) slots. Keeps the last `H` replacements
+/// and queues up to `E` events.
 pub struct WorkerReplacementManager<
     const W: usize,
     const T: usize,
@@ -768,8 +813,11 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         if W >= usize::from(NONE) || T >= usize::from(NONE) {
             return Err(ConfigError::new("W, T", "below 65535"));
         }
-        if S == 0 || C == 0 || C > usize::from(NONE) {
-            return Err(ConfigError::new("S, C", "between 1 and 65534"));
+        if S == 0 || S > MAX_TASK_WORKERS {
+            return Err(ConfigError::new("S", "between 1 and 32"));
+        }
+        if C == 0 || C > 256 {
+            return Err(ConfigError::new("C", "between 1 and 256"));
         }
         Ok(())
     }
@@ -831,7 +879,8 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         }
         let added = match self.pools.get_mut(pool) {
             Some(p) if !p.contains(idx) => {
-                let inserted = p.insert(&self.workers, idx);
+                let key = self.workers.get(usize::from(idx)).and_then(Option::as_ref).map_or(0, |w| w.key);
+                let inserted = p.insert(&self.workers, idx, key);
                 if inserted && let Some(w) = self.workers.get_mut(usize::from(idx)).and_then(Option::as_mut) {
                     w.pools = w.pools.saturating_add(1);
                 }
@@ -861,7 +910,6 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
             score: self.config.unknown_score,
             live: self.config.unknown_score.0 > 0,
             quarantined: false,
-            excluded: false,
             checked: 0,
             pools: 0,
             key: 0,
@@ -940,17 +988,10 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
                 break;
             }
             if pool.contains(idx) {
-                pool.update(&self.workers, idx);
+                pool.update(&self.workers, idx, key);
                 left -= 1;
             }
         }
-    }
-
-    fn set_excluded(&mut self, idx: u16, on: bool) {
-        if let Some(w) = self.worker_mut(idx) {
-            w.excluded = on;
-        }
-        self.rekey(idx);
     }
 
     /// Re-reads every worker's health from `view` and re-ranks every pool:
@@ -969,44 +1010,75 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         }
     }
 
-    /// Picks up to `count` of the best available workers of `pool` into `out`,
-    /// marking each excluded; checks each candidate against `view` once per operation.
+    /// Appends up to `count` of the best available workers of `pool` that are
+    /// neither in `exclude` nor already in `out` to `out`; returns how many.
+    ///
+    /// A best-first walk down the pool's heap (a frontier of heap positions)
+    /// reads the k best in O(k log k) without changing the heap. Each candidate's
+    /// status is checked against `view` once per operation; one that is no longer
+    /// assignable is re-keyed (O(log n)) and the walk starts over.
     fn pick<V: HealthView + ?Sized>(
         &mut self,
-        now: Instant,
         pool: usize,
         view: &V,
         count: usize,
+        exclude: &[u16],
         out: &mut heapless::Vec<u16, S>,
     ) -> usize {
         let mut taken = 0;
-        while taken < count {
-            let Some(top) = self.pools.get(pool).and_then(|p| p.heap.first().copied()) else { break };
-            let op = self.op;
-            let Some(w) = self.workers.get_mut(usize::from(top)).and_then(Option::as_mut) else { break };
-            if w.key & AVAILABLE == 0 {
-                break;
+        'walk: loop {
+            let mut frontier: heapless::Vec<usize, FRONTIER> = heapless::Vec::new();
+            if self.pools.get(pool).is_some_and(|p| !p.heap.is_empty()) {
+                let _ = frontier.push(0);
             }
-            if w.checked != op {
-                w.checked = op;
-                let (live, score) = observe(&self.config, view, &w.id, now);
-                if live != w.live || score != w.score {
-                    w.live = live;
-                    w.score = score;
-                    self.rekey(top);
+            while taken < count {
+                let Some(heap) = self.pools.get(pool).map(|p| p.heap.as_slice()) else { return taken };
+                let workers = self.workers.as_slice();
+                let mut best: Option<(usize, u64)> = None;
+                for (fi, &pos) in frontier.iter().enumerate() {
+                    let Some(&e) = heap.get(pos) else { continue };
+                    if best.is_none_or(|(_, b)| better(workers, e, b)) {
+                        best = Some((fi, e));
+                    }
+                }
+                let Some((fi, e)) = best else { return taken };
+                if (e >> 16) & AVAILABLE == 0 {
+                    // Everything below is ranked lower still: nobody else is available.
+                    return taken;
+                }
+                let pos = frontier.swap_remove(fi);
+                for child in [2 * pos + 1, 2 * pos + 2] {
+                    if child < heap.len() {
+                        // Cannot fail: the frontier holds at most one more position than
+                        // were visited, and a walk visits at most 2 × S + 1 (S <= MAX_TASK_WORKERS).
+                        let _ = frontier.push(child);
+                    }
+                }
+                let idx = entry_index(e);
+                if exclude.contains(&idx) || out.contains(&idx) {
                     continue;
                 }
+                let op = self.op;
+                let Some(w) = self.workers.get_mut(usize::from(idx)).and_then(Option::as_mut) else { continue };
+                if w.checked != op {
+                    w.checked = op;
+                    if !still_live(&self.config, view, &w.id) {
+                        w.live = false;
+                        w.score = HealthScore::ZERO;
+                        self.rekey(idx);
+                        continue 'walk;
+                    }
+                }
+                if out.push(idx).is_err() {
+                    return taken;
+                }
+                taken += 1;
             }
-            if out.push(top).is_err() {
-                break;
-            }
-            self.set_excluded(top, true);
-            taken += 1;
+            return taken;
         }
-        taken
     }
 
-    /// Gives `worker` a role in `task` (the caller checked it has a free slot).
+    /// Gives `worker` a role in `task` (the caller checked it has a free slot) and re-files it.
     fn attach(&mut self, idx: u16, task: u16, role: Role) {
         if let Some(w) = self.worker_mut(idx) {
             // Cannot fail: a picked worker has `tasks.len() < slots <= C`.
@@ -1016,6 +1088,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
                 Role::Backup => w.backup_roles = w.backup_roles.saturating_add(1),
             }
         }
+        self.rekey(idx);
     }
 
     /// Takes `worker`'s role in `task` away and frees its slot.
@@ -1079,15 +1152,12 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         };
         self.op = self.op.wrapping_add(1);
         let mut primaries = heapless::Vec::new();
-        let got = self.pick(now, pool, view, usize::from(required), &mut primaries);
+        let got = self.pick(pool, view, usize::from(required), &[], &mut primaries);
         if got < usize::from(required) {
-            for w in primaries {
-                self.set_excluded(w, false);
-            }
             return Err(AssignError::NotEnoughWorkers { required, available: u16::try_from(got).unwrap_or(0) });
         }
         let mut standby = heapless::Vec::new();
-        self.pick(now, pool, view, usize::from(backups), &mut standby);
+        self.pick(pool, view, usize::from(backups), &primaries, &mut standby);
         let record = Task {
             id: task.clone(),
             pool: u16::try_from(pool).unwrap_or(0),
@@ -1105,9 +1175,6 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         {
             // Unreachable given the checks above; undo and report the table as full.
             let _ = self.task_index.swap_remove(task);
-            for w in primaries.iter().chain(standby.iter()) {
-                self.set_excluded(*w, false);
-            }
             return Err(AssignError::TaskTableFull(CapacityError::new(task.clone(), T)));
         }
         if let Some(slot) = self.tasks.get_mut(usize::from(t)) {
@@ -1116,14 +1183,12 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         let mut result = Assignment { primaries: heapless::Vec::new(), backups: heapless::Vec::new() };
         for &w in &primaries {
             self.attach(w, t, Role::Primary);
-            self.set_excluded(w, false);
             if let Some(id) = self.id_of(w) {
                 let _ = result.primaries.push(id);
             }
         }
         for &w in &standby {
             self.attach(w, t, Role::Backup);
-            self.set_excluded(w, false);
             if let Some(id) = self.id_of(w) {
                 let _ = result.backups.push(id);
             }
@@ -1256,9 +1321,6 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         let pool = usize::from(record.pool);
         let members: heapless::Vec<u16, S> = record.members().collect();
         self.op = self.op.wrapping_add(1);
-        for &m in &members {
-            self.set_excluded(m, true);
-        }
         self.quarantine(now, w);
         let mut slot = None;
         if let Some(record) = self.task_mut(t) {
@@ -1282,7 +1344,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         let mut picked: heapless::Vec<u16, S> = heapless::Vec::new();
         if role == Role::Primary {
             let at = slot.unwrap_or(0);
-            if let Some(b) = self.healthiest_backup(now, t, view) {
+            if let Some(b) = self.healthiest_backup(t, view) {
                 if let Some(record) = self.task_mut(t) {
                     if let Some(i) = record.backups.iter().position(|x| *x == b) {
                         record.backups.remove(i);
@@ -1296,7 +1358,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
                 }
                 replacement = Some(b);
                 from_backup = true;
-            } else if self.pick(now, pool, view, 1, &mut picked) == 1
+            } else if self.pick(pool, view, 1, &members, &mut picked) == 1
                 && let Some(&p) = picked.first()
             {
                 self.attach(p, t, Role::Primary);
@@ -1309,7 +1371,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         }
         let first_refill = picked.len();
         let wanted = self.task_ref(t).map_or(0, |r| usize::from(r.wanted_backups).saturating_sub(r.backups.len()));
-        self.pick(now, pool, view, wanted, &mut picked);
+        self.pick(pool, view, wanted, &members, &mut picked);
         let refills: heapless::Vec<u16, S> = picked.iter().skip(first_refill).copied().collect();
         for &b in &refills {
             self.attach(b, t, Role::Backup);
@@ -1319,9 +1381,6 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         }
         if role == Role::Backup {
             replacement = refills.first().copied();
-        }
-        for &m in members.iter().chain(picked.iter()) {
-            self.set_excluded(m, false);
         }
         let record = self.task_ref(t)?;
         let task = record.id.clone();
@@ -1366,16 +1425,22 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         Some(Replacement { task, failed, role, replacement, from_backup, checkpoint, remaining_backups, degraded })
     }
 
-    /// The task's live, unquarantined backup with the highest score (then lowest id).
-    fn healthiest_backup<V: HealthView + ?Sized>(&mut self, now: Instant, t: u16, view: &V) -> Option<u16> {
+    /// The task's live, unquarantined backup with the highest score (then lowest
+    /// id). Liveness is checked against `view` now; scores are the cached ones.
+    fn healthiest_backup<V: HealthView + ?Sized>(&mut self, t: u16, view: &V) -> Option<u16> {
         let backups = self.task_ref(t)?.backups.clone();
         let mut best: Option<(HealthScore, u16)> = None;
         for b in backups {
             let Some(rec) = self.workers.get_mut(usize::from(b)).and_then(Option::as_mut) else { continue };
-            let (live, score) = observe(&self.config, view, &rec.id, now);
-            rec.live = live;
-            rec.score = score;
-            if !live || rec.quarantined || score.0 == 0 {
+            if rec.live && !still_live(&self.config, view, &rec.id) {
+                rec.live = false;
+                rec.score = HealthScore::ZERO;
+                self.rekey(b);
+                continue;
+            }
+            let Some(rec) = self.worker_ref(b) else { continue };
+            let score = rec.score;
+            if !rec.live || rec.quarantined || score.0 == 0 {
                 continue;
             }
             let wins = match best {
@@ -1470,14 +1535,11 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         let checkpoint = record.checkpoint;
         let task = record.id.clone();
         self.op = self.op.wrapping_add(1);
-        for &m in &members {
-            self.set_excluded(m, true);
-        }
         let mut picked: heapless::Vec<u16, S> = heapless::Vec::new();
-        let new_primaries = self.pick(now, pool, view, missing_primaries, &mut picked);
+        let new_primaries = self.pick(pool, view, missing_primaries, &members, &mut picked);
         let missing_backups =
             self.task_ref(t).map_or(0, |r| usize::from(r.wanted_backups).saturating_sub(r.backups.len()));
-        self.pick(now, pool, view, missing_backups, &mut picked);
+        self.pick(pool, view, missing_backups, &members, &mut picked);
         for (i, &p) in picked.iter().enumerate() {
             let role = if i < new_primaries { Role::Primary } else { Role::Backup };
             self.attach(p, t, role);
@@ -1494,9 +1556,6 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
                     Role::Backup => WorkerEvent::BackupAdded { at: now, task, worker },
                 });
             }
-        }
-        for &m in members.iter().chain(picked.iter()) {
-            self.set_excluded(m, false);
         }
         self.update_flags(now, t);
         picked.len()
@@ -1565,7 +1624,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
     pub fn pool_stats(&self, task_type: &TaskType) -> Option<PoolStats> {
         let pool = self.pools.get(self.pool_index(task_type)?)?;
         let mut s = PoolStats::default();
-        for w in pool.heap.iter().filter_map(|w| self.worker_ref(*w)) {
+        for w in pool.heap.iter().filter_map(|e| self.worker_ref(entry_index(*e))) {
             s.workers += 1;
             s.available += usize::from(w.key & AVAILABLE != 0);
             s.slots += u64::from(w.slots);

@@ -308,13 +308,17 @@ fn failed_primary_is_replaced_by_healthiest_live_backup_from_the_last_checkpoint
     let mut view = View::online(&[("p1", 10_000), ("p2", 10_000), ("b1", 9_000), ("b2", 8_000), ("spare", 7_000)]);
     let mut m = manager(&["p1", "p2", "b1", "b2", "spare"], &view);
     let got = m.assign_workers_to_task(at(1), &task("t"), &ty("train"), 2, 2, &view).unwrap();
-    assert_eq!((names(&got.primaries), names(&got.backups)), (vec!["p1".into(), "p2".into()], vec!["b1".into(), "b2".into()]));
+    assert_eq!(
+        (names(&got.primaries), names(&got.backups)),
+        (vec!["p1".into(), "p2".into()], vec!["b1".into(), "b2".into()])
+    );
     for seq in 1..=7 {
         m.record_checkpoint(at(1 + seq), &task("t"), &id("p1"), cp(seq)).unwrap();
     }
     drain(&mut m);
-    // b2 has become healthier than b1 since assignment.
+    // b2 has become healthier than b1 since assignment (seen at the last sweep).
     view.set("b1", NodeStatus::Online, 3_000);
+    m.refresh_health(at(19), &view);
     let r = m.replace_failed_worker(at(20), &id("p1"), &task("t"), &view).unwrap();
     assert_eq!(r.replacement, Some(id("b2")));
     assert!(r.from_backup && !r.degraded && r.role == Role::Primary);
@@ -350,10 +354,7 @@ fn failed_primary_is_replaced_by_healthiest_live_backup_from_the_last_checkpoint
         Err(CheckpointError::Regression { stored: 7, .. })
     ));
     m.record_checkpoint(at(21), &task("t"), &id("b2"), cp(8)).unwrap();
-    assert_eq!(
-        m.record_checkpoint(at(21), &task("t"), &id("p1"), cp(9)),
-        Err(CheckpointError::NotAPrimary(id("p1")))
-    );
+    assert_eq!(m.record_checkpoint(at(21), &task("t"), &id("p1"), cp(9)), Err(CheckpointError::NotAPrimary(id("p1"))));
     let h: Vec<_> = m.history().collect();
     assert_eq!(h.len(), 1);
     assert_eq!((h[0].at, &h[0].failed, h[0].replacement.as_ref()), (at(20), &id("p1"), Some(&id("b2"))));

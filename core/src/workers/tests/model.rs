@@ -120,8 +120,12 @@ impl Model {
     }
 
     fn forget_idle(&mut self) {
-        let idle: Vec<String> =
-            self.workers.iter().filter(|(id, w)| w.pools.is_empty() && self.load(id) == 0).map(|e| e.0.clone()).collect();
+        let idle: Vec<String> = self
+            .workers
+            .iter()
+            .filter(|(id, w)| w.pools.is_empty() && self.load(id) == 0)
+            .map(|e| e.0.clone())
+            .collect();
         for id in idle {
             self.workers.remove(&id);
         }
@@ -260,8 +264,7 @@ fn run(ops: Vec<Op>) {
                 } else {
                     let got = result.expect("assignment");
                     let p: Vec<String> = ranked.iter().take(usize::from(required)).cloned().collect();
-                    let b: Vec<String> =
-                        ranked.iter().skip(p.len()).take(usize::from(backups)).cloned().collect();
+                    let b: Vec<String> = ranked.iter().skip(p.len()).take(usize::from(backups)).cloned().collect();
                     assert_eq!((names(&got.primaries), names(&got.backups)), (p.clone(), b.clone()));
                     model.tasks.insert(
                         name.clone(),
