@@ -236,12 +236,7 @@ pub enum ReplaceError {
     /// The worker is not known.
     UnknownWorker(NodeId),
     /// The worker has no role in the task.
-    NotAssigned {
-        /// The worker.
-        worker: NodeId,
-        /// The task.
-        task: TaskId,
-    },
+    NotAssigned(NodeId),
 }
 
 impl fmt::Display for ReplaceError {
@@ -249,7 +244,7 @@ impl fmt::Display for ReplaceError {
         match self {
             ReplaceError::UnknownTask(t) => write!(f, "unknown task {t}"),
             ReplaceError::UnknownWorker(w) => write!(f, "unknown worker {w}"),
-            ReplaceError::NotAssigned { worker, task } => write!(f, "worker {worker} has no role in task {task}"),
+            ReplaceError::NotAssigned(w) => write!(f, "worker {w} has no role in the task"),
         }
     }
 }
@@ -1273,8 +1268,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         let now = self.clock.observe(now);
         let t = self.task_index.get(task).copied().ok_or_else(|| ReplaceError::UnknownTask(task.clone()))?;
         let w = self.worker_index.get(failed).copied().ok_or_else(|| ReplaceError::UnknownWorker(failed.clone()))?;
-        self.replace_in(now, w, t, view)
-            .ok_or_else(|| ReplaceError::NotAssigned { worker: failed.clone(), task: task.clone() })
+        self.replace_in(now, w, t, view).ok_or_else(|| ReplaceError::NotAssigned(failed.clone()))
     }
 
     /// Replaces `failed` in every task it serves (primary or backup), in the
