@@ -110,6 +110,26 @@ fn pools_hold_workers_and_a_worker_may_join_several() {
 }
 
 #[test]
+fn a_worker_in_two_pools_has_one_capacity() {
+    let view = View::online(&[("a", 10_000), ("b", 9_000)]);
+    let mut m = manager(&["a", "b"], &view);
+    m.register_pool(&ty("infer")).unwrap();
+    m.add_worker(&ty("infer"), &id("a")).unwrap();
+    m.add_worker(&ty("infer"), &id("b")).unwrap();
+    m.refresh_health(at(0), &view);
+    let got = m.assign_workers_to_task(at(1), &task("t"), &ty("train"), 1, 0, &view).unwrap();
+    assert_eq!(names(&got.primaries), ["a"]);
+    // a's only slot is taken through "train": "infer" must not use it again.
+    let got = m.assign_workers_to_task(at(1), &task("u"), &ty("infer"), 1, 0, &view).unwrap();
+    assert_eq!(names(&got.primaries), ["b"]);
+    assert_eq!(m.pool_stats(&ty("infer")).unwrap().available, 0);
+    m.release_task_workers(&task("t")).unwrap();
+    assert_eq!(m.pool_stats(&ty("infer")).unwrap().available, 1);
+    let tasks: Vec<(TaskId, Role)> = m.worker_tasks(&id("b")).map(|(t, r)| (t.clone(), r)).collect();
+    assert_eq!(tasks, [(task("u"), Role::Primary)]);
+}
+
+#[test]
 fn full_tables_reject_and_change_nothing() {
     let mut m = Manager::new(WorkerConfig::default()).unwrap();
     for i in 0..small::POOLS {

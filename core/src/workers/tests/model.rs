@@ -24,7 +24,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     let score = prop_oneof![Just(0u16), Just(3_000), Just(9_600), Just(9_900), Just(10_000)];
     prop_oneof![
-        3 => (0..8u8, 0..2u8, 1..=2u16).prop_map(|(worker, pool, slots)| Op::Add { worker, pool, slots }),
+        4 => (0..8u8, 0..2u8, 1..=2u16).prop_map(|(worker, pool, slots)| Op::Add { worker, pool, slots }),
         1 => (0..8u8, 0..2u8).prop_map(|(worker, pool)| Op::Remove { worker, pool }),
         2 => (0..8u8, any::<bool>(), score).prop_map(|(worker, online, score)| Op::Health { worker, online, score }),
         3 => (0..5u8, 0..2u8, 1..=2u16, 0..=2u16)
@@ -396,10 +396,10 @@ fn run(ops: Vec<Op>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn manager_matches_reference_model(ops in proptest::collection::vec(op(), 1..60)) {
+    fn manager_matches_reference_model(ops in proptest::collection::vec(op(), 1..80)) {
         run(ops);
     }
 }
