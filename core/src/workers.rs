@@ -40,6 +40,16 @@
 //!   scan of all tasks; only statistics and the health sweep are O(n).
 //! - Events go to a bounded queue drained by [`WorkerReplacementManager::poll_event`];
 //!   when it is full the oldest event is dropped and counted.
+//! - A worker in no pool and holding no task is forgotten (its quarantine too).
+//!
+//! # Use from a coordinator
+//!
+//! On each crash-detection sweep: [`WorkerReplacementManager::handle_worker_failure`]
+//! for every crashed worker (replaces it in all its tasks), then
+//! [`WorkerReplacementManager::refresh_health`] and [`WorkerReplacementManager::reassign`].
+//! When a worker's recovery completes: [`WorkerReplacementManager::recover_worker`].
+//! Forward the polled events: `WorkerReplaced` and `PrimaryAdded` carry the
+//! checkpoint the new primary resumes from (wire body `TaskAssignment`).
 
 use crate::error::{CapacityError, ConfigError};
 use crate::health::{HealthScore, HealthView};
