@@ -13,6 +13,7 @@
 //! | [`crash_recovery`] | [`CrashRecoveryManager`]: node health and the crash/recovery status machine |
 //! | [`election`] | [`LeaderElectionManager`]: Raft leader election among supervisors (PreVote, CheckQuorum) |
 //! | [`mesh`] | [`VPNMeshTopologyManager`]: overlay addresses, tunnel health, latency routing, WireGuard configs |
+//! | [`workers`] | [`WorkerReplacementManager`]: worker pools, primary/backup assignment, failover from checkpoints |
 //! | [`wire`] | the versioned postcard envelope every node speaks |
 //! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
@@ -40,10 +41,12 @@ pub mod rng;
 pub mod table;
 pub mod time;
 pub mod wire;
+pub mod workers;
 
 pub use crash_recovery::{CrashRecoveryConfig, CrashRecoveryError, CrashRecoveryManager, RecoveryStrategy};
+pub use election::Role as ElectionRole;
 pub use election::{
-    ElectionConfig, ElectionError, ElectionStats, ElectionStatus, HardState, LeaderElectionManager, Role, Transmit,
+    ElectionConfig, ElectionError, ElectionStats, ElectionStatus, HardState, LeaderElectionManager, Transmit,
     VoteRecord,
 };
 pub use error::{CapacityError, ConfigError};
@@ -57,3 +60,7 @@ pub use phi::{PhiAccrualDetector, PhiConfig};
 pub use rng::Rng;
 pub use time::{Duration, Instant};
 pub use wire::{Body, Envelope, LinkState, WireError};
+pub use workers::{
+    AssignError, Assignment, Checkpoint, CheckpointError, PoolError, ReplaceError, Replacement, TaskRole,
+    UtilizationStats, WorkerConfig, WorkerEvent, WorkerReplacementManager,
+};

@@ -39,6 +39,32 @@ pub mod small {
 
     /// A VPN mesh manager for 16 nodes and 64 links (about 40 KiB, mostly inline host names and capabilities).
     pub type VPNMeshTopologyManager = crate::VPNMeshTopologyManager<MESH_NODES, MESH_LINKS, MESH_QUEUE>;
+
+    /// Workers known to a worker-replacement manager.
+    pub const WORKERS: usize = 16;
+    /// Tasks with workers.
+    pub const TASKS: usize = 8;
+    /// Worker pools (task types).
+    pub const POOLS: usize = 4;
+    /// Most workers (primaries + backups) per task.
+    pub const TASK_WORKERS: usize = 4;
+    /// Most slots per worker.
+    pub const WORKER_SLOTS: usize = 2;
+    /// Replacements kept in the history ring.
+    pub const REPLACEMENT_HISTORY: usize = 16;
+    /// Worker events queued for polling.
+    pub const WORKER_EVENTS: usize = 16;
+
+    /// A worker-replacement manager for 16 workers and 8 tasks.
+    pub type WorkerReplacementManager = crate::WorkerReplacementManager<
+        WORKERS,
+        TASKS,
+        POOLS,
+        TASK_WORKERS,
+        WORKER_SLOTS,
+        REPLACEMENT_HISTORY,
+        WORKER_EVENTS,
+    >;
 }
 
 /// Capacities for hosts.
@@ -72,4 +98,30 @@ pub mod large {
 
     /// A VPN mesh manager for 4096 nodes and 32,768 links (about 11 MiB: use `new_boxed`).
     pub type VPNMeshTopologyManager = crate::VPNMeshTopologyManager<MESH_NODES, MESH_LINKS, MESH_QUEUE>;
+
+    /// Workers known to a worker-replacement manager.
+    pub const WORKERS: usize = 4096;
+    /// Tasks with workers.
+    pub const TASKS: usize = 4096;
+    /// Worker pools (task types).
+    pub const POOLS: usize = 16;
+    /// Most workers (primaries + backups) per task.
+    pub const TASK_WORKERS: usize = 16;
+    /// Most slots per worker.
+    pub const WORKER_SLOTS: usize = 16;
+    /// Replacements kept in the history ring.
+    pub const REPLACEMENT_HISTORY: usize = 1024;
+    /// Worker events queued for polling.
+    pub const WORKER_EVENTS: usize = 1024;
+
+    /// A worker-replacement manager for 4096 workers and 4096 tasks (several MiB: use `new_boxed`).
+    pub type WorkerReplacementManager = crate::WorkerReplacementManager<
+        WORKERS,
+        TASKS,
+        POOLS,
+        TASK_WORKERS,
+        WORKER_SLOTS,
+        REPLACEMENT_HISTORY,
+        WORKER_EVENTS,
+    >;
 }

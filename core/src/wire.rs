@@ -7,8 +7,9 @@
 //! oversized fields, truncation and trailing bytes are typed errors.
 
 use crate::health::{HealthMetrics, InvalidMetric};
-use crate::id::NodeId;
+use crate::id::{NodeId, TaskId, TaskType};
 use crate::time::{Duration, Instant};
+use crate::workers::{Checkpoint, TaskRole};
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +51,12 @@ pub enum Body {
     HeartbeatResponse(HeartbeatResponse),
     /// The sender's mesh links with their latencies (link-state routing advert).
     LinkState(LinkState),
+    /// Supervisor to worker: run or stand by for a task, from a checkpoint.
+    TaskAssignment(TaskAssignment),
+    /// Worker to supervisor: a primary's acknowledged progress on a task.
+    CheckpointReport(CheckpointReport),
+    /// Supervisor to worker: stop working on (or standing by for) a task.
+    TaskRelease(TaskRelease),
 }
 
 /// A (pre-)vote request of leader election.
@@ -82,6 +89,35 @@ pub struct LeaderHeartbeat {
 pub struct HeartbeatResponse {
     /// The voter's current term (higher than the heartbeat's when the leader is stale). Never 0.
     pub term: u64,
+}
+
+/// Tells a worker its role in a task and where the task resumes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskAssignment {
+    /// The task.
+    pub task: TaskId,
+    /// Its type (the pool the worker was chosen from).
+    pub task_type: TaskType,
+    /// Primary (run it) or backup (keep a slot ready).
+    pub role: TaskRole,
+    /// The last acknowledged checkpoint to resume from; `None` starts from scratch.
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// A primary's acknowledged progress, fed to `WorkerReplacementManager::record_checkpoint`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointReport {
+    /// The task.
+    pub task: TaskId,
+    /// The progress reached.
+    pub checkpoint: Checkpoint,
+}
+
+/// Tells a worker a task no longer needs it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRelease {
+    /// The task.
+    pub task: TaskId,
 }
 
 /// A liveness heartbeat carrying the sender's health metrics.
@@ -262,7 +298,7 @@ fn body_tag(bytes: &[u8]) -> Option<u32> {
 
 impl Body {
     /// How many body kinds this build knows (variant indices `0..KINDS`).
-    pub const KINDS: u32 = 8;
+    pub const KINDS: u32 = 11;
 
     /// Semantic checks that serde cannot express (ranges of floats and the like).
     fn validate(&self) -> Result<(), WireError> {
@@ -290,6 +326,8 @@ impl Body {
                 }
                 Ok(())
             }
+            // Ids are validated while decoding; roles, sequences and digests have no invalid values.
+            Body::TaskAssignment(_) | Body::CheckpointReport(_) | Body::TaskRelease(_) => Ok(()),
         }
     }
 }
@@ -335,6 +373,35 @@ mod tests {
         assert_eq!(Envelope::decode(&bad_body[..n]), Err(WireError::UnknownBody));
         let mut small = [0u8; 4];
         assert_eq!(env.encode(&mut small), Err(WireError::BufferTooSmall));
+    }
+
+    #[test]
+    fn task_messages_round_trip_and_reject_bad_ids() {
+        let env = Envelope::new(
+            NodeId::new("sup-1").unwrap(),
+            Body::TaskAssignment(TaskAssignment {
+                task: TaskId::new("t-9").unwrap(),
+                task_type: TaskType::new("train").unwrap(),
+                role: TaskRole::Primary,
+                checkpoint: Some(Checkpoint { sequence: 7, digest: [3; 32] }),
+            }),
+        );
+        let mut buf = [0u8; 256];
+        let n = env.encode(&mut buf).unwrap();
+        assert_eq!(Envelope::decode(&buf[..n]), Ok(env));
+        // An empty task id inside the body is malformed.
+        let release = Envelope::new(
+            NodeId::new("sup-1").unwrap(),
+            Body::TaskRelease(TaskRelease { task: TaskId::new("t").unwrap() }),
+        );
+        let n = release.encode(&mut buf).unwrap();
+        assert_eq!(buf[n - 2], 1, "task id length");
+        buf[n - 2] = 0;
+        assert_eq!(Envelope::decode(&buf[..n - 1]), Err(WireError::Malformed));
+        let mut unknown = [0u8; 16];
+        let n = release.encode(&mut unknown).unwrap();
+        unknown[1 + 1 + 5] = Body::KINDS as u8; // first unknown kind, after version and "sup-1"
+        assert_eq!(Envelope::decode(&unknown[..n]), Err(WireError::UnknownBody));
     }
 
     #[test]

@@ -5,8 +5,11 @@
 //! with `UPDATE_GOLDEN=1` and commit the new files with the change.
 
 use pouw_netops::health::HealthMetrics;
-use pouw_netops::wire::{Body, Envelope, Heartbeat, LinkAdvert, LinkState};
-use pouw_netops::{Duration, Instant, NodeId};
+use pouw_netops::wire::{
+    Body, CheckpointReport, Envelope, Heartbeat, LinkAdvert, LinkState, TaskAssignment, TaskRelease,
+};
+use pouw_netops::workers::{Checkpoint, TaskRole};
+use pouw_netops::{Duration, Instant, NodeId, TaskId, TaskType};
 use std::path::PathBuf;
 
 fn vector_path(name: &str) -> PathBuf {
@@ -106,4 +109,55 @@ fn link_state_vector() {
     links.push(LinkAdvert { neighbor: node("worker-9"), latency: Duration::from_millis(250), up: false }).unwrap();
     let envelope = Envelope::new(node("worker-7"), Body::LinkState(LinkState { sequence: 300, links }));
     check("link_state", &envelope);
+}
+
+fn digest() -> [u8; 32] {
+    core::array::from_fn(|i| i as u8)
+}
+
+#[test]
+fn task_assignment_vector() {
+    let envelope = Envelope::new(
+        node("supervisor-1"),
+        Body::TaskAssignment(TaskAssignment {
+            task: TaskId::new("task-42").unwrap(),
+            task_type: TaskType::new("train").unwrap(),
+            role: TaskRole::Primary,
+            checkpoint: Some(Checkpoint { sequence: 1_000, digest: digest() }),
+        }),
+    );
+    check("task_assignment", &envelope);
+}
+
+#[test]
+fn task_assignment_backup_vector() {
+    let envelope = Envelope::new(
+        node("supervisor-1"),
+        Body::TaskAssignment(TaskAssignment {
+            task: TaskId::new("task-42").unwrap(),
+            task_type: TaskType::new("train").unwrap(),
+            role: TaskRole::Backup,
+            checkpoint: None,
+        }),
+    );
+    check("task_assignment_backup", &envelope);
+}
+
+#[test]
+fn checkpoint_report_vector() {
+    let envelope = Envelope::new(
+        node("worker-7"),
+        Body::CheckpointReport(CheckpointReport {
+            task: TaskId::new("task-42").unwrap(),
+            checkpoint: Checkpoint { sequence: 1_001, digest: digest() },
+        }),
+    );
+    check("checkpoint_report", &envelope);
+}
+
+#[test]
+fn task_release_vector() {
+    let envelope =
+        Envelope::new(node("supervisor-1"), Body::TaskRelease(TaskRelease { task: TaskId::new("task-42").unwrap() }));
+    check("task_release", &envelope);
 }
