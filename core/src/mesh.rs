@@ -43,6 +43,7 @@ use crate::wire::{LinkAdvert, LinkState, MAX_ADVERT_LINKS};
 use addr::{AddressPool, Refusal};
 use core::fmt;
 use core::net::IpAddr;
+use crate::table::IdTable;
 use heapless::index_map::FnvIndexMap;
 use heapless::{Deque, Vec};
 use routing::{Csr, NONE, ShortestPaths};
@@ -538,7 +539,7 @@ const UNREACHABLE: Route = Route { next_hop: NONE, cost: routing::INF, hops: 0, 
 pub struct VPNMeshTopologyManager<const N: usize, const E: usize, const Q: usize> {
     config: MeshConfig,
     clock: MonotonicClock,
-    ids: FnvIndexMap<NodeId, u32, N>,
+    ids: IdTable<NodeId, u32, N>,
     slots: Vec<Option<NodeRecord>, N>,
     free_slots: Vec<u32, N>,
     pool: AddressPool<N>,
@@ -571,7 +572,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         Ok(VPNMeshTopologyManager {
             config,
             clock: MonotonicClock::new(),
-            ids: FnvIndexMap::new(),
+            ids: IdTable::new(),
             slots: Vec::new(),
             free_slots: Vec::new(),
             pool: AddressPool::new(cidr, reserved),
@@ -603,7 +604,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         unsafe {
             addr_of_mut!((*p).config).write(config);
             addr_of_mut!((*p).clock).write(MonotonicClock::new());
-            addr_of_mut!((*p).ids).write(FnvIndexMap::new());
+            addr_of_mut!((*p).ids).write(IdTable::new());
             addr_of_mut!((*p).slots).write(Vec::new());
             addr_of_mut!((*p).free_slots).write(Vec::new());
             addr_of_mut!((*p).pool).write(AddressPool::new(cidr, reserved));

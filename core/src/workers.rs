@@ -57,7 +57,7 @@ use crate::id::{NodeId, TaskId, TaskType};
 use crate::time::{HourCounter, Instant, MonotonicClock};
 use core::fmt;
 use heapless::Deque;
-use heapless::index_map::FnvIndexMap;
+use crate::table::IdTable;
 use serde::{Deserialize, Serialize};
 
 /// Slots a worker gets when none are given.
@@ -741,11 +741,11 @@ pub struct WorkerReplacementManager<
     clock: MonotonicClock,
     workers: heapless::Vec<Option<Worker<C>>, W>,
     free_workers: heapless::Vec<u16, W>,
-    worker_index: FnvIndexMap<NodeId, u16, W>,
+    worker_index: IdTable<NodeId, u16, W>,
     pools: heapless::Vec<Pool<W>, P>,
     tasks: heapless::Vec<Option<Task<S>>, T>,
     free_tasks: heapless::Vec<u16, T>,
-    task_index: FnvIndexMap<TaskId, u16, T>,
+    task_index: IdTable<TaskId, u16, T>,
     /// Tasks short of primaries or backups, in the order they became so.
     needy: heapless::Vec<u16, T>,
     events: Deque<WorkerEvent, E>,
@@ -768,11 +768,11 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
             clock: MonotonicClock::new(),
             workers: heapless::Vec::new(),
             free_workers: heapless::Vec::new(),
-            worker_index: FnvIndexMap::new(),
+            worker_index: IdTable::new(),
             pools: heapless::Vec::new(),
             tasks: heapless::Vec::new(),
             free_tasks: heapless::Vec::new(),
-            task_index: FnvIndexMap::new(),
+            task_index: IdTable::new(),
             needy: heapless::Vec::new(),
             events: Deque::new(),
             dropped_events: 0,
@@ -796,11 +796,11 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
             addr_of_mut!((*p).clock).write(MonotonicClock::new());
             addr_of_mut!((*p).workers).write(heapless::Vec::new());
             addr_of_mut!((*p).free_workers).write(heapless::Vec::new());
-            addr_of_mut!((*p).worker_index).write(FnvIndexMap::new());
+            addr_of_mut!((*p).worker_index).write(IdTable::new());
             addr_of_mut!((*p).pools).write(heapless::Vec::new());
             addr_of_mut!((*p).tasks).write(heapless::Vec::new());
             addr_of_mut!((*p).free_tasks).write(heapless::Vec::new());
-            addr_of_mut!((*p).task_index).write(FnvIndexMap::new());
+            addr_of_mut!((*p).task_index).write(IdTable::new());
             addr_of_mut!((*p).needy).write(heapless::Vec::new());
             addr_of_mut!((*p).events).write(Deque::new());
             addr_of_mut!((*p).dropped_events).write(0);
@@ -923,7 +923,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
             return Err(full());
         }
         if self.free_workers.pop().is_none() && self.workers.push(None).is_err() {
-            let _ = self.worker_index.swap_remove(id);
+            let _ = self.worker_index.remove(id);
             return Err(full());
         }
         if let Some(slot) = self.workers.get_mut(usize::from(idx)) {
@@ -954,7 +954,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
             return;
         }
         let id = w.id.clone();
-        let _ = self.worker_index.swap_remove(&id);
+        let _ = self.worker_index.remove(&id);
         if let Some(slot) = self.workers.get_mut(usize::from(idx)) {
             *slot = None;
         }
@@ -1179,7 +1179,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
             || (self.free_tasks.pop().is_none() && self.tasks.push(None).is_err())
         {
             // Unreachable given the checks above; undo and report the table as full.
-            let _ = self.task_index.swap_remove(task);
+            let _ = self.task_index.remove(task);
             return Err(AssignError::TaskTableFull(CapacityError::new(task.clone(), T)));
         }
         if let Some(slot) = self.tasks.get_mut(usize::from(t)) {
@@ -1208,7 +1208,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         let Some(record) = self.tasks.get_mut(usize::from(t)).and_then(Option::take) else {
             return Err(ReplaceError::UnknownTask(task.clone()));
         };
-        let _ = self.task_index.swap_remove(task);
+        let _ = self.task_index.remove(task);
         // Cannot fail: at most T slots exist, each freed once.
         let _ = self.free_tasks.push(t);
         if let Some(i) = self.needy.iter().position(|n| *n == t) {
