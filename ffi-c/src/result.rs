@@ -85,37 +85,37 @@ impl pn_result {
             PN_ERR_PANIC => c"internal panic caught at the library boundary",
         }
     }
-
-    /// Every code, for tests and tables.
-    pub const ALL: [pn_result; 19] = [
-        PN_OK,
-        PN_ERR_NULL_POINTER,
-        PN_ERR_INVALID_ARGUMENT,
-        PN_ERR_INVALID_ID,
-        PN_ERR_INVALID_CONFIG,
-        PN_ERR_INVALID_METRIC,
-        PN_ERR_NOT_FOUND,
-        PN_ERR_CAPACITY_EXCEEDED,
-        PN_ERR_BUFFER_TOO_SMALL,
-        PN_ERR_DECODE,
-        PN_ERR_DECODE_EMPTY,
-        PN_ERR_DECODE_VERSION,
-        PN_ERR_DECODE_TRUNCATED,
-        PN_ERR_DECODE_UNKNOWN_KIND,
-        PN_ERR_DECODE_TRAILING_BYTES,
-        PN_ERR_DECODE_TOO_LARGE,
-        PN_ERR_INVALID_STATE,
-        PN_ERR_ATTEMPTS_EXHAUSTED,
-        PN_ERR_PANIC,
-    ];
 }
+
+/// Every code, in value order.
+pub(crate) const ALL: [pn_result; 19] = [
+    PN_OK,
+    PN_ERR_NULL_POINTER,
+    PN_ERR_INVALID_ARGUMENT,
+    PN_ERR_INVALID_ID,
+    PN_ERR_INVALID_CONFIG,
+    PN_ERR_INVALID_METRIC,
+    PN_ERR_NOT_FOUND,
+    PN_ERR_CAPACITY_EXCEEDED,
+    PN_ERR_BUFFER_TOO_SMALL,
+    PN_ERR_DECODE,
+    PN_ERR_DECODE_EMPTY,
+    PN_ERR_DECODE_VERSION,
+    PN_ERR_DECODE_TRUNCATED,
+    PN_ERR_DECODE_UNKNOWN_KIND,
+    PN_ERR_DECODE_TRAILING_BYTES,
+    PN_ERR_DECODE_TOO_LARGE,
+    PN_ERR_INVALID_STATE,
+    PN_ERR_ATTEMPTS_EXHAUSTED,
+    PN_ERR_PANIC,
+];
 
 /// A static, NUL-terminated description of `code` (any integer; unknown codes
 /// give "unknown result code"). The string must not be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn pn_result_str(code: i32) -> *const c_char {
     crate::boundary::catch_or(c"unknown result code".as_ptr(), || {
-        let found = pn_result::ALL.iter().find(|r| **r as i32 == code);
+        let found = ALL.iter().find(|r| **r as i32 == code);
         found.map_or(c"unknown result code", |r| r.message()).as_ptr()
     })
 }
@@ -171,7 +171,7 @@ mod tests {
         assert_eq!(PN_OK as i32, 0);
         assert_eq!(PN_ERR_NULL_POINTER as i32, 1);
         assert_eq!(PN_ERR_PANIC as i32, 99);
-        for code in pn_result::ALL {
+        for code in ALL {
             let value = code as i32;
             let group = match code {
                 PN_OK => 0,
@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn every_code_has_a_distinct_message_and_unknown_codes_are_named() {
         let mut seen = HashSet::new();
-        for code in pn_result::ALL {
+        for code in ALL {
             // SAFETY: pn_result_str returns a static NUL-terminated string.
             let s = unsafe { CStr::from_ptr(pn_result_str(code as i32)) }.to_str().unwrap().to_owned();
             assert_eq!(s.as_str(), code.message().to_str().unwrap());
