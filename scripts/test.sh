@@ -67,7 +67,7 @@ c_tests() {
   setup_c_tools
   local tmp lib runs=0
   tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' RETURN
+  trap 'rm -rf "$tmp"; trap - RETURN' RETURN
   cbindgen -q --config ffi-c/cbindgen.toml --crate pouw-netops-c --output "$tmp/pouw_netops.h" ffi-c
   if ! diff -u include/pouw_netops.h "$tmp/pouw_netops.h"; then
     echo "error: include/pouw_netops.h is stale; regenerate it with" >&2
