@@ -4,11 +4,6 @@
 //! called from Rust through the rlib, so the figures include the panic
 //! boundary, NULL checks and id validation but not a C compiler's call sequence.
 //!
-//! The `overhead` group measures the difference directly: each sample times a
-//! batch of direct calls and an equal batch of `pn_` calls back to back on twin
-//! state, and reports `pn − rust` per call, so load on a shared machine hits
-//! both halves alike. (A negative difference from noise counts as zero.)
-//!
 //! Run: `cargo bench -p pouw-netops-c --bench ffi_overhead`
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -18,7 +13,7 @@ use pouw_netops_c::crash_recovery::*;
 use pouw_netops_c::phi::*;
 use pouw_netops_c::pn_result;
 use std::hint::black_box;
-use std::time::{Duration, Instant as Clock};
+use std::time::Duration;
 
 const STEP_US: u64 = 1_000_000;
 
@@ -128,139 +123,5 @@ fn crash_recovery(c: &mut Criterion) {
     g.finish();
 }
 
-/// Times `batch` calls of `direct` then `batch` calls of `pn`, `iters` times
-/// over, and returns the total extra time of the `pn` calls.
-fn paired(iters: u64, mut direct: impl FnMut(), mut pn: impl FnMut()) -> Duration {
-    const BATCH: u64 = 64;
-    let (mut rust_total, mut pn_total) = (Duration::ZERO, Duration::ZERO);
-    let mut left = iters;
-    while left > 0 {
-        let n = left.min(BATCH);
-        let start = Clock::now();
-        for _ in 0..n {
-            direct();
-        }
-        rust_total += start.elapsed();
-        let start = Clock::now();
-        for _ in 0..n {
-            pn();
-        }
-        pn_total += start.elapsed();
-        left -= n;
-    }
-    pn_total.saturating_sub(rust_total)
-}
-
-fn overhead(c: &mut Criterion) {
-    let mut g = c.benchmark_group("overhead");
-    g.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1)).sample_size(30);
-
-    // Twin detectors fed the same heartbeats.
-    let mut direct: Box<PhiAccrualDetector<{ large::WINDOW }>> =
-        Box::new(PhiAccrualDetector::new(PhiConfig::default()).unwrap());
-    let mut config = std::mem::MaybeUninit::uninit();
-    let mut handle = std::ptr::null_mut();
-    // SAFETY: live locals; the handle is freed below.
-    unsafe {
-        assert_eq!(pn_phi_config_default(config.as_mut_ptr()), pn_result::PN_OK);
-        assert_eq!(pn_phi_detector_new(config.as_ptr(), &mut handle), pn_result::PN_OK);
-    }
-    let (mut t_rust, mut t_pn) = (0u64, 0u64);
-    g.bench_function("phi_detector_heartbeat", |b| {
-        b.iter_custom(|iters| {
-            paired(
-                iters,
-                || {
-                    t_rust += STEP_US;
-                    direct.heartbeat(Instant::from_micros(black_box(t_rust)));
-                },
-                || {
-                    t_pn += STEP_US;
-                    // SAFETY: a live handle.
-                    black_box(unsafe { pn_phi_detector_heartbeat(handle, black_box(t_pn)) });
-                },
-            )
-        })
-    });
-    assert_eq!(t_rust, t_pn);
-    let mut phi = 0.0;
-    g.bench_function("phi_detector_phi", |b| {
-        b.iter_custom(|iters| {
-            paired(
-                iters,
-                || {
-                    black_box(direct.phi(Instant::from_micros(black_box(t_rust + 500_000))));
-                },
-                || {
-                    // SAFETY: a live handle and local.
-                    black_box(unsafe { pn_phi_detector_phi(handle, black_box(t_pn + 500_000), &mut phi) });
-                    black_box(phi);
-                },
-            )
-        })
-    });
-    // SAFETY: freed once.
-    unsafe { pn_phi_detector_free(handle) };
-
-    // Twin managers with the same 1000 nodes.
-    let names: Vec<String> = (0..1000).map(|i| format!("worker-{i:04}")).collect();
-    let mut direct = large::CrashRecoveryManager::new_boxed(CrashRecoveryConfig::default()).unwrap();
-    let mut config = std::mem::MaybeUninit::uninit();
-    let mut handle = std::ptr::null_mut();
-    // SAFETY: live locals; the handle is freed below.
-    unsafe {
-        assert_eq!(pn_crash_recovery_config_default(config.as_mut_ptr()), pn_result::PN_OK);
-        assert_eq!(pn_crash_recovery_new(config.as_ptr(), &mut handle), pn_result::PN_OK);
-    }
-    for n in &names {
-        direct.heartbeat(Instant::ZERO, &NodeId::new(n).unwrap()).unwrap();
-        // SAFETY: a live handle and string.
-        assert_eq!(unsafe { pn_crash_recovery_heartbeat(handle, 0, n.as_ptr().cast(), n.len()) }, pn_result::PN_OK);
-    }
-    let (mut i_rust, mut i_pn, mut t_rust, mut t_pn) = (0usize, 0usize, 0u64, 0u64);
-    g.bench_function("crash_recovery_heartbeat", |b| {
-        b.iter_custom(|iters| {
-            paired(
-                iters,
-                || {
-                    i_rust = (i_rust + 1) % names.len();
-                    t_rust += 1_000;
-                    let id = NodeId::new(black_box(&names[i_rust])).unwrap();
-                    direct.heartbeat(Instant::from_micros(t_rust), &id).unwrap();
-                },
-                || {
-                    i_pn = (i_pn + 1) % names.len();
-                    t_pn += 1_000;
-                    let n = black_box(&names[i_pn]);
-                    // SAFETY: a live handle and string.
-                    black_box(unsafe { pn_crash_recovery_heartbeat(handle, t_pn, n.as_ptr().cast(), n.len()) });
-                },
-            )
-        })
-    });
-    g.bench_function("crash_recovery_phi", |b| {
-        b.iter_custom(|iters| {
-            paired(
-                iters,
-                || {
-                    i_rust = (i_rust + 1) % names.len();
-                    let id = NodeId::new(black_box(&names[i_rust])).unwrap();
-                    black_box(direct.phi(Instant::from_micros(t_rust), &id).unwrap());
-                },
-                || {
-                    i_pn = (i_pn + 1) % names.len();
-                    let n = black_box(&names[i_pn]);
-                    // SAFETY: a live handle, string and local.
-                    black_box(unsafe { pn_crash_recovery_phi(handle, t_pn, n.as_ptr().cast(), n.len(), &mut phi) });
-                    black_box(phi);
-                },
-            )
-        })
-    });
-    // SAFETY: freed once.
-    unsafe { pn_crash_recovery_free(handle) };
-    g.finish();
-}
-
-criterion_group!(benches, phi_detector, crash_recovery, overhead);
+criterion_group!(benches, phi_detector, crash_recovery);
 criterion_main!(benches);
