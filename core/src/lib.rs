@@ -39,6 +39,9 @@ pub mod phi;
 pub mod preset;
 pub mod rng;
 pub mod table;
+#[cfg(feature = "panic-probe")]
+#[doc(hidden)]
+pub mod testing;
 pub mod time;
 pub mod wire;
 pub mod workers;

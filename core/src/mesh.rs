@@ -38,12 +38,12 @@ pub use wireguard::{RenderError, WireGuardFormat, WireGuardOptions};
 
 use crate::error::{CapacityError, ConfigError};
 use crate::id::NodeId;
+use crate::table::IdTable;
 use crate::time::{Duration, Instant, MonotonicClock};
 use crate::wire::{LinkAdvert, LinkState, MAX_ADVERT_LINKS};
 use addr::{AddressPool, Refusal};
 use core::fmt;
 use core::net::IpAddr;
-use crate::table::IdTable;
 use heapless::index_map::FnvIndexMap;
 use heapless::{Deque, Vec};
 use routing::{Csr, NONE, ShortestPaths};

@@ -54,10 +54,10 @@
 use crate::error::{CapacityError, ConfigError};
 use crate::health::{HealthScore, HealthView};
 use crate::id::{NodeId, TaskId, TaskType};
+use crate::table::IdTable;
 use crate::time::{HourCounter, Instant, MonotonicClock};
 use core::fmt;
 use heapless::Deque;
-use crate::table::IdTable;
 use serde::{Deserialize, Serialize};
 
 /// Slots a worker gets when none are given.

@@ -1,0 +1,167 @@
+//! The panic boundary and the pointer rules every exported function follows.
+//!
+//! [`guard`] runs a function body under `catch_unwind` and turns `Err(code)` or
+//! a panic into a [`pn_result`]; it relies on the workspace keeping
+//! `panic = "unwind"`. [`Out`] is a checked out-parameter, [`Handle`] ties an
+//! opaque C handle type to the core value it points to, and [`bytes`] reads a
+//! caller's pointer + length. Every `unsafe` promise a C caller makes is checked
+//! for NULL here, once, before anything changes.
+
+use crate::result::pn_result;
+use core::ptr::NonNull;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// Runs `body`, mapping `Ok` to `PN_OK`, `Err(code)` to `code` and a panic to
+/// `PN_ERR_PANIC`. Every exported function that returns a code goes through here.
+#[inline(always)]
+pub fn guard(body: impl FnOnce() -> Result<(), pn_result>) -> pn_result {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => pn_result::PN_OK,
+        Ok(Err(code)) => code,
+        Err(_) => pn_result::PN_ERR_PANIC,
+    }
+}
+
+/// Runs `body`, returning `fallback` if it panics: the boundary for the few
+/// functions that do not return a code (`pn_result_str`, `pn_X_free`).
+#[inline(always)]
+pub fn catch_or<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
+/// A non-NULL out-parameter. Built (unsafely) from the caller's pointer once;
+/// writing through it is then safe and never reads the old contents.
+pub struct Out<T>(NonNull<T>);
+
+impl<T> Out<T> {
+    /// Checks `ptr` for NULL.
+    ///
+    /// # Safety
+    /// `ptr` must be NULL or valid for an aligned write of a `T` for as long as
+    /// the returned value lives (the C caller's promise for out-parameters).
+    #[inline(always)]
+    pub unsafe fn new(ptr: *mut T) -> Result<Self, pn_result> {
+        NonNull::new(ptr).map(Out).ok_or(pn_result::PN_ERR_NULL_POINTER)
+    }
+
+    /// Writes `value`, without dropping whatever the memory held before.
+    #[inline(always)]
+    pub fn set(self, value: T) {
+        // SAFETY: `new`'s contract: the pointer is non-NULL, aligned and writable.
+        unsafe { self.0.as_ptr().write(value) }
+    }
+}
+
+/// Like [`Out::new`], but NULL is allowed and means "the caller does not want it".
+///
+/// # Safety
+/// As [`Out::new`].
+#[inline(always)]
+pub unsafe fn optional_out<T>(ptr: *mut T) -> Option<Out<T>> {
+    NonNull::new(ptr).map(Out)
+}
+
+/// An opaque C handle type and the core value behind it.
+///
+/// The handle pointer given to C is a `Box<Self::Inner>` turned into a raw
+/// pointer and cast; the handle type itself is never instantiated, so cbindgen
+/// emits it as an incomplete `struct`.
+pub trait Handle: Sized {
+    /// The core value the handle owns.
+    type Inner;
+
+    /// Hands ownership of `inner` to the C caller.
+    fn into_raw(inner: Box<Self::Inner>) -> *mut Self {
+        Box::into_raw(inner).cast::<Self>()
+    }
+
+    /// Borrows the value behind `ptr`.
+    ///
+    /// # Safety
+    /// `ptr` must be NULL or a handle from `into_raw` that has not been freed,
+    /// with no mutable borrow alive.
+    #[inline(always)]
+    unsafe fn borrow<'a>(ptr: *const Self) -> Result<&'a Self::Inner, pn_result> {
+        // SAFETY: the caller's promise: NULL or a live handle made by `into_raw`.
+        unsafe { ptr.cast::<Self::Inner>().as_ref() }.ok_or(pn_result::PN_ERR_NULL_POINTER)
+    }
+
+    /// Mutably borrows the value behind `ptr`.
+    ///
+    /// # Safety
+    /// `ptr` must be NULL or a handle from `into_raw` that has not been freed,
+    /// with no other borrow alive (one thread at a time).
+    #[inline(always)]
+    unsafe fn borrow_mut<'a>(ptr: *mut Self) -> Result<&'a mut Self::Inner, pn_result> {
+        // SAFETY: the caller's promise: NULL or a live, unshared handle made by `into_raw`.
+        unsafe { ptr.cast::<Self::Inner>().as_mut() }.ok_or(pn_result::PN_ERR_NULL_POINTER)
+    }
+
+    /// Drops the value behind `ptr`; NULL is ignored.
+    ///
+    /// # Safety
+    /// `ptr` must be NULL or a handle from `into_raw` that has not been freed; it
+    /// is invalid afterwards.
+    unsafe fn free(ptr: *mut Self) {
+        if !ptr.is_null() {
+            // SAFETY: the caller's promise: the pointer came from `Box::into_raw` and is freed once.
+            drop(unsafe { Box::from_raw(ptr.cast::<Self::Inner>()) });
+        }
+    }
+}
+
+/// The caller's `len` bytes at `ptr`. A NULL pointer is allowed only with `len == 0`.
+///
+/// # Safety
+/// Unless NULL, `ptr` must be valid for reads of `len` bytes for `'a`, and not
+/// written during the call.
+#[inline(always)]
+pub unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], pn_result> {
+    if ptr.is_null() {
+        return if len == 0 { Ok(&[]) } else { Err(pn_result::PN_ERR_NULL_POINTER) };
+    }
+    // SAFETY: non-NULL and, by the caller's promise, valid for `len` bytes.
+    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+/// The caller's array of `cap` elements at `ptr` as a writable slice. NULL is
+/// allowed only with `cap == 0`.
+///
+/// # Safety
+/// Unless NULL, `ptr` must be valid for reads and writes of `cap` elements of
+/// `T` (any bit pattern is overwritten, never read as `T` with drop glue: `T: Copy`).
+#[inline(always)]
+pub unsafe fn slots<'a, T: Copy>(ptr: *mut T, cap: usize) -> Result<&'a mut [core::mem::MaybeUninit<T>], pn_result> {
+    if ptr.is_null() {
+        return if cap == 0 { Ok(&mut []) } else { Err(pn_result::PN_ERR_NULL_POINTER) };
+    }
+    // SAFETY: non-NULL and, by the caller's promise, valid for `cap` writable
+    // elements; `MaybeUninit` makes no claim about their current contents.
+    Ok(unsafe { core::slice::from_raw_parts_mut(ptr.cast::<core::mem::MaybeUninit<T>>(), cap) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guard_maps_results_and_panics() {
+        assert_eq!(guard(|| Ok(())), pn_result::PN_OK);
+        assert_eq!(guard(|| Err(pn_result::PN_ERR_NOT_FOUND)), pn_result::PN_ERR_NOT_FOUND);
+        // The default hook prints the two panic messages; that is expected.
+        assert_eq!(guard(|| panic!("boom")), pn_result::PN_ERR_PANIC);
+        assert_eq!(catch_or(7, || -> i32 { panic!("boom") }), 7);
+    }
+
+    #[test]
+    fn null_pointers_are_rejected_unless_empty() {
+        // SAFETY: NULL pointers only; nothing is dereferenced.
+        unsafe {
+            assert!(matches!(Out::<u64>::new(core::ptr::null_mut()), Err(pn_result::PN_ERR_NULL_POINTER)));
+            assert_eq!(bytes(core::ptr::null(), 0), Ok(&[][..]));
+            assert_eq!(bytes(core::ptr::null(), 1), Err(pn_result::PN_ERR_NULL_POINTER));
+            assert!(slots::<u8>(core::ptr::null_mut(), 0).is_ok_and(|s| s.is_empty()));
+            assert!(slots::<u8>(core::ptr::null_mut(), 3).is_err());
+        }
+    }
+}

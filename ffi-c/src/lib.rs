@@ -1,0 +1,42 @@
+//! # pouw-netops-c
+//!
+//! The C ABI of [`pouw_netops`]: a thin layer that converts types, errors and
+//! ownership, and holds no logic of its own. The header `include/pouw_netops.h`
+//! is generated from this crate by cbindgen (see `cbindgen.toml`).
+//!
+//! Conventions shared by every handle (new managers slot in the same way):
+//!
+//! - Every symbol and type starts with `pn_`. Managers are opaque handles made by
+//!   `pn_X_new(&config, &handle)` from a plain config struct (defaults from
+//!   `pn_X_config_default`) and released by `pn_X_free`, which accepts NULL.
+//!   Handles are built in place on the heap (the `large` preset).
+//! - Every function returns a [`pn_result`](result::pn_result) (`PN_OK` = 0) and
+//!   writes results through out-parameters, which are left untouched on error.
+//!   `pn_result_str` names a code.
+//! - Strings (node ids) are UTF-8 pointer + length; ids come back as fixed-size
+//!   [`pn_node_id`](convert::pn_node_id) structs. Bytes go into caller buffers;
+//!   a buffer that is too small gives `PN_ERR_BUFFER_TOO_SMALL` with the needed
+//!   length and consumes nothing. Events are tagged structs. Time is `uint64_t`
+//!   microseconds on the caller's clock.
+//! - Every body runs inside a panic boundary that turns a panic into
+//!   `PN_ERR_PANIC`; NULL pointers give `PN_ERR_NULL_POINTER`.
+//!
+//! A handle is not thread-safe: use one from one thread at a time.
+#![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::unreachable)
+)]
+// The C names (`pn_result`, `PN_OK`, …) are the API.
+#![allow(non_camel_case_types)]
+
+pub mod boundary;
+pub mod convert;
+pub mod crash_recovery;
+pub mod phi;
+pub mod result;
+#[cfg(feature = "panic-probe")]
+pub mod testing;
+pub mod wire;
+
+pub use result::pn_result;

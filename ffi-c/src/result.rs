@@ -1,0 +1,215 @@
+//! `pn_result`: the one status type every exported function returns, and the
+//! conversions from the core's error enums into it.
+//!
+//! Codes are grouped by kind in blocks of ten so that later managers can add
+//! finer codes inside a block without renumbering: 1 null pointer, 10–19 invalid
+//! argument or id, 20–29 not found, 30–39 capacity, 40–49 buffer too small,
+//! 50–59 decode errors, 60–69 invalid state, 99 panic.
+
+use core::ffi::c_char;
+use pouw_netops::crash_recovery::CrashRecoveryError;
+use pouw_netops::{ConfigError, IdError, WireError};
+
+/// The outcome of a `pn_` call: `PN_OK` (0) or why the call did nothing.
+///
+/// Out-parameters are written only on `PN_OK`, except where a function says
+/// otherwise (`PN_ERR_BUFFER_TOO_SMALL` reports the needed length).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum pn_result {
+    /// Success.
+    PN_OK = 0,
+    /// A required pointer argument was NULL.
+    PN_ERR_NULL_POINTER = 1,
+    /// An argument is out of range (an unknown enum value, a bad metric).
+    PN_ERR_INVALID_ARGUMENT = 10,
+    /// A node id is empty, longer than `PN_MAX_ID_LEN` bytes or not UTF-8.
+    PN_ERR_INVALID_ID = 11,
+    /// A configuration field is out of its documented range.
+    PN_ERR_INVALID_CONFIG = 12,
+    /// A health metric is not a number in [0, 1].
+    PN_ERR_INVALID_METRIC = 13,
+    /// The node (or other item) is not known to the handle.
+    PN_ERR_NOT_FOUND = 20,
+    /// A fixed-capacity table is full; nothing was added or changed.
+    PN_ERR_CAPACITY_EXCEEDED = 30,
+    /// The caller's buffer is too small; the needed length was reported and nothing consumed.
+    PN_ERR_BUFFER_TOO_SMALL = 40,
+    /// The bytes are not a message this build can decode (generic decode error).
+    PN_ERR_DECODE = 50,
+    /// The message is empty.
+    PN_ERR_DECODE_EMPTY = 51,
+    /// The message names a wire version this build does not speak.
+    PN_ERR_DECODE_VERSION = 52,
+    /// The message ends in the middle of a field.
+    PN_ERR_DECODE_TRUNCATED = 53,
+    /// The message kind is unknown to this build.
+    PN_ERR_DECODE_UNKNOWN_KIND = 54,
+    /// Bytes remain after a complete message.
+    PN_ERR_DECODE_TRAILING_BYTES = 55,
+    /// The message exceeds the maximum envelope size.
+    PN_ERR_DECODE_TOO_LARGE = 56,
+    /// The operation does not apply in the current state (e.g. recovering an online node).
+    PN_ERR_INVALID_STATE = 60,
+    /// The node has used all its recovery attempts and is now failed.
+    PN_ERR_ATTEMPTS_EXHAUSTED = 61,
+    /// A panic inside the library was caught at the boundary. The handle used in
+    /// the call may be inconsistent: free it and build a new one.
+    PN_ERR_PANIC = 99,
+}
+
+use pn_result::*;
+
+impl pn_result {
+    /// A static, human-readable description of the code.
+    pub const fn message(self) -> &'static core::ffi::CStr {
+        match self {
+            PN_OK => c"ok",
+            PN_ERR_NULL_POINTER => c"a required pointer argument was NULL",
+            PN_ERR_INVALID_ARGUMENT => c"invalid argument",
+            PN_ERR_INVALID_ID => c"invalid id: empty, longer than 64 bytes or not UTF-8",
+            PN_ERR_INVALID_CONFIG => c"invalid configuration value",
+            PN_ERR_INVALID_METRIC => c"health metric is not a number in [0, 1]",
+            PN_ERR_NOT_FOUND => c"not found",
+            PN_ERR_CAPACITY_EXCEEDED => c"capacity exceeded: the table is full",
+            PN_ERR_BUFFER_TOO_SMALL => c"buffer too small: the needed length was reported",
+            PN_ERR_DECODE => c"malformed message",
+            PN_ERR_DECODE_EMPTY => c"empty message",
+            PN_ERR_DECODE_VERSION => c"unknown wire version",
+            PN_ERR_DECODE_TRUNCATED => c"message is truncated",
+            PN_ERR_DECODE_UNKNOWN_KIND => c"unknown message kind",
+            PN_ERR_DECODE_TRAILING_BYTES => c"trailing bytes after the message",
+            PN_ERR_DECODE_TOO_LARGE => c"message exceeds the maximum size",
+            PN_ERR_INVALID_STATE => c"operation does not apply in the current state",
+            PN_ERR_ATTEMPTS_EXHAUSTED => c"no recovery attempts left",
+            PN_ERR_PANIC => c"internal panic caught at the library boundary",
+        }
+    }
+}
+
+/// Every code, in value order.
+pub(crate) const ALL: [pn_result; 19] = [
+    PN_OK,
+    PN_ERR_NULL_POINTER,
+    PN_ERR_INVALID_ARGUMENT,
+    PN_ERR_INVALID_ID,
+    PN_ERR_INVALID_CONFIG,
+    PN_ERR_INVALID_METRIC,
+    PN_ERR_NOT_FOUND,
+    PN_ERR_CAPACITY_EXCEEDED,
+    PN_ERR_BUFFER_TOO_SMALL,
+    PN_ERR_DECODE,
+    PN_ERR_DECODE_EMPTY,
+    PN_ERR_DECODE_VERSION,
+    PN_ERR_DECODE_TRUNCATED,
+    PN_ERR_DECODE_UNKNOWN_KIND,
+    PN_ERR_DECODE_TRAILING_BYTES,
+    PN_ERR_DECODE_TOO_LARGE,
+    PN_ERR_INVALID_STATE,
+    PN_ERR_ATTEMPTS_EXHAUSTED,
+    PN_ERR_PANIC,
+];
+
+/// A static, NUL-terminated description of `code` (any integer; unknown codes
+/// give "unknown result code"). The string must not be freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn pn_result_str(code: i32) -> *const c_char {
+    crate::boundary::catch_or(c"unknown result code".as_ptr(), || {
+        let found = ALL.iter().find(|r| **r as i32 == code);
+        found.map_or(c"unknown result code", |r| r.message()).as_ptr()
+    })
+}
+
+impl From<ConfigError> for pn_result {
+    fn from(_: ConfigError) -> Self {
+        PN_ERR_INVALID_CONFIG
+    }
+}
+
+impl From<IdError> for pn_result {
+    fn from(_: IdError) -> Self {
+        PN_ERR_INVALID_ID
+    }
+}
+
+impl From<CrashRecoveryError> for pn_result {
+    fn from(e: CrashRecoveryError) -> Self {
+        match e {
+            CrashRecoveryError::UnknownNode(_) => PN_ERR_NOT_FOUND,
+            CrashRecoveryError::TableFull(_) => PN_ERR_CAPACITY_EXCEEDED,
+            CrashRecoveryError::InvalidMetric(_) => PN_ERR_INVALID_METRIC,
+            CrashRecoveryError::InvalidStatus { .. } => PN_ERR_INVALID_STATE,
+            CrashRecoveryError::AttemptsExhausted(_) => PN_ERR_ATTEMPTS_EXHAUSTED,
+        }
+    }
+}
+
+impl From<WireError> for pn_result {
+    fn from(e: WireError) -> Self {
+        match e {
+            WireError::Empty => PN_ERR_DECODE_EMPTY,
+            WireError::UnknownVersion(_) => PN_ERR_DECODE_VERSION,
+            WireError::Truncated => PN_ERR_DECODE_TRUNCATED,
+            WireError::UnknownBody => PN_ERR_DECODE_UNKNOWN_KIND,
+            WireError::Malformed | WireError::ZeroTerm => PN_ERR_DECODE,
+            WireError::InvalidMetric(_) => PN_ERR_INVALID_METRIC,
+            WireError::TrailingBytes { .. } => PN_ERR_DECODE_TRAILING_BYTES,
+            WireError::TooLarge { .. } => PN_ERR_DECODE_TOO_LARGE,
+            WireError::BufferTooSmall => PN_ERR_BUFFER_TOO_SMALL,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use std::ffi::CStr;
+
+    #[test]
+    fn codes_are_explicit_and_grouped() {
+        assert_eq!(PN_OK as i32, 0);
+        assert_eq!(PN_ERR_NULL_POINTER as i32, 1);
+        assert_eq!(PN_ERR_PANIC as i32, 99);
+        for code in ALL {
+            let value = code as i32;
+            let group = match code {
+                PN_OK => 0,
+                PN_ERR_NULL_POINTER => 0,
+                PN_ERR_INVALID_ARGUMENT | PN_ERR_INVALID_ID | PN_ERR_INVALID_CONFIG | PN_ERR_INVALID_METRIC => 1,
+                PN_ERR_NOT_FOUND => 2,
+                PN_ERR_CAPACITY_EXCEEDED => 3,
+                PN_ERR_BUFFER_TOO_SMALL => 4,
+                PN_ERR_DECODE
+                | PN_ERR_DECODE_EMPTY
+                | PN_ERR_DECODE_VERSION
+                | PN_ERR_DECODE_TRUNCATED
+                | PN_ERR_DECODE_UNKNOWN_KIND
+                | PN_ERR_DECODE_TRAILING_BYTES
+                | PN_ERR_DECODE_TOO_LARGE => 5,
+                PN_ERR_INVALID_STATE | PN_ERR_ATTEMPTS_EXHAUSTED => 6,
+                PN_ERR_PANIC => 9,
+            };
+            assert_eq!(value / 10, group, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn every_code_has_a_distinct_message_and_unknown_codes_are_named() {
+        let mut seen = HashSet::new();
+        for code in ALL {
+            // SAFETY: pn_result_str returns a static NUL-terminated string.
+            let s = unsafe { CStr::from_ptr(pn_result_str(code as i32)) }.to_str().unwrap().to_owned();
+            assert_eq!(s.as_str(), code.message().to_str().unwrap());
+            seen.insert((code, s));
+        }
+        let messages: HashSet<_> = seen.iter().map(|(_, s)| s.clone()).collect();
+        let codes: HashSet<_> = seen.iter().map(|(c, _)| *c).collect();
+        assert_eq!(messages.len(), codes.len());
+        for unknown in [-1, 2, 9, 98, 100, i32::MAX, i32::MIN] {
+            // SAFETY: as above.
+            let s = unsafe { CStr::from_ptr(pn_result_str(unknown)) };
+            assert_eq!(s, c"unknown result code");
+        }
+    }
+}
