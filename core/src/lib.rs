@@ -33,6 +33,9 @@ pub mod id;
 pub mod phi;
 pub mod preset;
 pub mod rng;
+#[cfg(feature = "panic-probe")]
+#[doc(hidden)]
+pub mod testing;
 pub mod time;
 pub mod wire;
 
