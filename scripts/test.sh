@@ -8,6 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EMBEDDED_TARGET=thumbv7em-none-eabihf
+PYTHON=${PYTHON:-python3}
+# Pinned so every machine builds and tests the Python package the same way.
+MATURIN_VERSION=1.16.0
+PYTEST_VERSION=9.2.0
 started=$(date +%s)
 
 stage() {
@@ -45,12 +49,26 @@ build_embedded() {
   cargo build --locked -p pouw-netops --target "$EMBEDDED_TARGET" --no-default-features --features alloc
 }
 
+# Builds the wheel of ffi-python, installs it into a fresh virtual environment
+# (.venv, git-ignored) and runs the pytest suite against the installed package.
+python_tests() {
+  command -v "$PYTHON" >/dev/null || { echo "error: $PYTHON not found; the Python tests need python3 with venv and pip" >&2; exit 1; }
+  rm -rf .venv target/python-wheels
+  "$PYTHON" -m venv .venv || { echo "error: '$PYTHON -m venv' failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+    "maturin==$MATURIN_VERSION" "pytest==$PYTEST_VERSION"
+  .venv/bin/maturin build --release --locked -m ffi-python/Cargo.toml -i .venv/bin/python --out target/python-wheels
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps target/python-wheels/pouw_netops-*.whl
+  .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
+}
+
 if [ -z "${SKIP_SETUP:-}" ]; then
   stage "set up Rust toolchain" setup_rust
 fi
 stage "rustfmt" check_format
 stage "clippy" check_clippy
 stage "cargo test" run_tests
+stage "Python package: wheel into a fresh .venv, pytest tests/python" python_tests
 stage "no_std build for $EMBEDDED_TARGET (with and without alloc)" build_embedded
 
 printf '\nall checks passed in %ss\n' "$(($(date +%s) - started))"
