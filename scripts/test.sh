@@ -12,6 +12,7 @@ PYTHON=${PYTHON:-python3}
 # Pinned so every machine builds and tests the Python package the same way.
 MATURIN_VERSION=1.16.0
 PYTEST_VERSION=9.2.0
+MYPY_VERSION=1.18.2
 started=$(date +%s)
 
 stage() {
@@ -56,9 +57,12 @@ python_tests() {
   rm -rf .venv target/python-wheels
   "$PYTHON" -m venv .venv || { echo "error: '$PYTHON -m venv' failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
   .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-    "maturin==$MATURIN_VERSION" "pytest==$PYTEST_VERSION"
+    "maturin==$MATURIN_VERSION" "pytest==$PYTEST_VERSION" "mypy==$MYPY_VERSION"
   .venv/bin/maturin build --release --locked -m ffi-python/Cargo.toml -i .venv/bin/python --out target/python-wheels
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps target/python-wheels/pouw_netops-*.whl
+  # The stubs must match the native module, and the package must type-check with them.
+  .venv/bin/python -m mypy.stubtest pouw_netops._native
+  .venv/bin/python -m mypy --strict --no-incremental -p pouw_netops
   .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
 }
 

@@ -1,7 +1,17 @@
 """Type stubs of the private native module ``pouw_netops._native`` (the Rust core's binding)."""
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, final
 
+__all__ = [
+    "__version__",
+    "CrashRecoveryCore",
+    "PanicException",
+    "PhiAccrualDetector",
+    "_trigger_panic",
+    "decode_envelope",
+    "encode_heartbeat",
+    "metrics_healthy",
+]
 __version__: str
 
 class PanicException(BaseException):
@@ -20,17 +30,18 @@ def metrics_healthy(
 ) -> bool:
     """The core's default health thresholds applied to one set of metrics at ``now``."""
 
+@final
 class PhiAccrualDetector:
     """Akka's phi-accrual failure detector; sans-IO, every time in seconds."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         threshold: float = 8.0,
         max_sample_size: int = 1000,
         min_std_deviation: float = 0.1,
         acceptable_heartbeat_pause: float = 0.0,
         first_heartbeat_estimate: float = 1.0,
-    ) -> None: ...
+    ) -> PhiAccrualDetector: ...
     def heartbeat(self, now: float) -> None:
         """Records a heartbeat arriving at ``now``."""
     def phi(self, now: float) -> float:
@@ -48,13 +59,14 @@ class PhiAccrualDetector:
     @property
     def std_deviation(self) -> float: ...
 
-NodeTuple = Tuple[str, str, float, float, float, float, float, float, float, int]
-EventTuple = Tuple[int, float, str, str, Dict[str, Any]]
+_NodeTuple = Tuple[str, str, float, float, float, float, float, float, float, int]
+_EventTuple = Tuple[int, float, str, str, Dict[str, Any]]
 
+@final
 class CrashRecoveryCore:
     """The core's crash-recovery manager at host scale (4096 nodes)."""
 
-    def __init__(self, threshold: float = 8.0) -> None: ...
+    def __new__(cls, threshold: float = 8.0) -> CrashRecoveryCore: ...
     def update_node_health(
         self,
         node_id: str,
@@ -73,11 +85,11 @@ class CrashRecoveryCore:
     def status(self, node_id: str) -> str: ...
     def phi(self, node_id: str, now: Optional[float] = None) -> float: ...
     def is_healthy(self, node_id: str, now: Optional[float] = None) -> bool: ...
-    def node(self, node_id: str) -> NodeTuple: ...
-    def nodes(self) -> List[NodeTuple]: ...
+    def node(self, node_id: str) -> _NodeTuple: ...
+    def nodes(self) -> List[_NodeTuple]: ...
     def ids_with_status(self, *statuses: str) -> List[str]: ...
     def summary(self, now: Optional[float] = None) -> Dict[str, Any]: ...
-    def events(self, since: int = 0) -> List[EventTuple]: ...
+    def events(self, since: int = 0) -> List[_EventTuple]: ...
     @property
     def next_event_seq(self) -> int: ...
     @property
