@@ -11,6 +11,12 @@ EMBEDDED_TARGET=thumbv7em-none-eabihf
 # The header generator is pinned: a different version may format the header differently.
 CBINDGEN_VERSION=0.29.2
 C_FLAGS=(-std=c99 -Wall -Wextra -Wpedantic -Werror)
+
+PYTHON=${PYTHON:-python3}
+# Pinned so every machine builds and tests the Python package the same way.
+MATURIN_VERSION=1.16.0
+PYTEST_VERSION=9.2.0
+MYPY_VERSION=1.18.2
 started=$(date +%s)
 
 stage() {
@@ -97,6 +103,22 @@ c_tests() {
   echo "c-tests: $runs passed, 0 failed"
 }
 
+# Builds the wheel of ffi-python, installs it into a fresh virtual environment
+# (.venv, git-ignored) and runs the pytest suite against the installed package.
+python_tests() {
+  command -v "$PYTHON" >/dev/null || { echo "error: $PYTHON not found; the Python tests need python3 with venv and pip" >&2; exit 1; }
+  rm -rf .venv target/python-wheels
+  "$PYTHON" -m venv .venv || { echo "error: '$PYTHON -m venv' failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+    "maturin==$MATURIN_VERSION" "pytest==$PYTEST_VERSION" "mypy==$MYPY_VERSION"
+  .venv/bin/maturin build --release --locked -m ffi-python/Cargo.toml -i .venv/bin/python --out target/python-wheels
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps target/python-wheels/pouw_netops-*.whl
+  # The stubs must match the native module, and the package must type-check with them.
+  .venv/bin/python -m mypy.stubtest pouw_netops._native
+  .venv/bin/python -m mypy --strict --no-incremental -p pouw_netops
+  .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
+}
+
 if [ -z "${SKIP_SETUP:-}" ]; then
   stage "set up Rust toolchain" setup_rust
 fi
@@ -105,7 +127,7 @@ stage "clippy" check_clippy
 stage "cargo test" run_tests
 stage "no_std build for $EMBEDDED_TARGET (with and without alloc)" build_embedded
 stage "code size on $EMBEDDED_TARGET" size_probe
-
 stage "C ABI: header fresh, C tests under valgrind and AddressSanitizer, C++ use" c_tests
+stage "Python package: wheel into a fresh .venv, pytest tests/python" python_tests
 
 printf '\nall checks passed in %ss\n' "$(($(date +%s) - started))"

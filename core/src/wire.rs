@@ -300,6 +300,24 @@ impl Body {
     /// How many body kinds this build knows (variant indices `0..KINDS`).
     pub const KINDS: u32 = 11;
 
+    /// The snake-case name of the message kind (`"heartbeat"`, `"pre_vote"`, …), as
+    /// the bindings report it.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Body::Heartbeat(_) => "heartbeat",
+            Body::PreVote(_) => "pre_vote",
+            Body::PreVoteResponse(_) => "pre_vote_response",
+            Body::RequestVote(_) => "request_vote",
+            Body::VoteResponse(_) => "vote_response",
+            Body::LeaderHeartbeat(_) => "leader_heartbeat",
+            Body::HeartbeatResponse(_) => "heartbeat_response",
+            Body::LinkState(_) => "link_state",
+            Body::TaskAssignment(_) => "task_assignment",
+            Body::CheckpointReport(_) => "checkpoint_report",
+            Body::TaskRelease(_) => "task_release",
+        }
+    }
+
     /// Semantic checks that serde cannot express (ranges of floats and the like).
     fn validate(&self) -> Result<(), WireError> {
         match self {

@@ -1,0 +1,103 @@
+"""Per-call cost of the Python API, measured from Python with ``timeit``.
+
+Run against the installed package (see BENCHMARKS.md for the exact command):
+
+    python ffi-python/bench/bench.py
+
+Each figure is the median over repeated runs of the mean cost of one call in a
+run of many calls, Python loop overhead included (so the figures are an upper
+bound). ``update_node_health`` runs sweep all 1000 tracked nodes once each.
+Goals come from the issue.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+import sys
+import timeit
+
+import pouw_netops
+from pouw_netops import CrashRecoveryManager, NodeHealthMetrics, PhiAccrualDetector
+
+REPEAT = 15
+T0 = 1_700_000_000.0
+NODES = 1000
+
+
+def per_call(fn, number: int, repeat: int = REPEAT) -> float:
+    """Median seconds per call of ``fn`` (called ``number`` times per run)."""
+    runs = timeit.repeat(fn, number=number, repeat=repeat)
+    return statistics.median(runs) / number
+
+
+def metrics(node: str) -> NodeHealthMetrics:
+    return NodeHealthMetrics(node, T0, 0.05, 0.99, 0.95, 0.3, 0.4, 0.5)
+
+
+def cluster() -> tuple[CrashRecoveryManager, list[str]]:
+    m = CrashRecoveryManager("bench")
+    ids = [f"worker-{i:04d}" for i in range(NODES)]
+    for k in range(5):
+        for n in ids:
+            m.update_node_health(n, metrics(n), now=T0 + k)
+    return m, ids
+
+
+def main() -> None:
+    rows = []
+
+    # Each run updates every node once, in a fixed order, at increasing times.
+    m, ids = cluster()
+    hms = [metrics(n) for n in ids]
+    rounds = itertools.count(5)
+
+    def update_explicit() -> None:
+        upd = m.update_node_health
+        base = T0 + next(rounds)
+        for i, (n, hm) in enumerate(zip(ids, hms)):
+            upd(n, hm, now=base + i * 1e-4)
+
+    rows.append(("update_node_health (now=…, 1000 nodes tracked)", per_call(update_explicit, 1, repeat=101) / NODES, 3e-6))
+
+    m2, _ = cluster()
+
+    def update_clock() -> None:
+        upd = m2.update_node_health
+        for n, hm in zip(ids, hms):
+            upd(n, hm)
+
+    rows.append(("update_node_health (now=None: wall clock)", per_call(update_clock, 1, repeat=101) / NODES, 3e-6))
+
+    # One node over and over, the harness's counter and arithmetic included.
+    m4, _ = cluster()
+    hm = hms[1]
+    ticks4 = itertools.count()
+    rows.append(
+        (
+            "update_node_health (one node repeatedly, now=…)",
+            per_call(lambda: m4.update_node_health("worker-0001", hm, now=T0 + 5 + next(ticks4) * 1e-3), 20_000),
+            3e-6,
+        )
+    )
+
+    m3, _ = cluster()
+    rows.append(("detect_crashes over 1000 nodes (none crashed)", per_call(lambda: m3.detect_crashes(now=T0 + 4.5), 2_000), 100e-6))
+
+    d = PhiAccrualDetector()
+    ticks = itertools.count()
+    rows.append(("PhiAccrualDetector.heartbeat", per_call(lambda: d.heartbeat(T0 + next(ticks)), 50_000), None))
+    rows.append(("PhiAccrualDetector.phi", per_call(lambda: d.phi(T0 + 1e6), 50_000), None))
+
+    print(f"pouw_netops {pouw_netops.__version__}, Python {sys.version.split()[0]}")
+    print()
+    print("| call | median per call | goal |")
+    print("|---|---:|---:|")
+    for name, secs, goal in rows:
+        goal_text = "–" if goal is None else f"≤ {goal * 1e6:g} µs"
+        verdict = "" if goal is None else (" ✓" if secs <= goal else " ✗ (missed)")
+        print(f"| `{name}` | {secs * 1e6:.2f} µs | {goal_text}{verdict} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Enums and data classes of the old API, with the same names, fields and values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Dict, Optional
+
+from . import _native
+
+__all__ = ["NodeStatus", "NodeHealthMetrics", "CrashRecoveryEvent"]
+
+
+class NodeStatus(Enum):
+    """Where a node stands in the crash-recovery status machine."""
+
+    ONLINE = "online"
+    OFFLINE = "offline"
+    SUSPECTED = "suspected"
+    RECOVERING = "recovering"
+    FAILED = "failed"
+
+
+@dataclass
+class NodeHealthMetrics:
+    """The health figures of one node; times in seconds, rates and usages in [0, 1]."""
+
+    node_id: str
+    last_heartbeat: float
+    response_time: float
+    success_rate: float
+    task_completion_rate: float
+    bandwidth_utilization: float
+    cpu_usage: float
+    memory_usage: float
+    status: NodeStatus = NodeStatus.ONLINE
+
+    def is_healthy(self, now: Optional[float] = None) -> bool:
+        """Whether the node is healthy at ``now`` (default ``time.time()``).
+
+        The core's thresholds, the same as the old API's: last heartbeat younger
+        than 30 s, success rate above 0.8, response time below 5 s, CPU and memory
+        usage below 0.9.
+        """
+        return _native.metrics_healthy(
+            self.last_heartbeat, self.response_time, self.success_rate, self.cpu_usage, self.memory_usage, now
+        )
+
+
+@dataclass
+class CrashRecoveryEvent:
+    """Something that happened to a node: a status change, a crash, a recovery step.
+
+    ``event_type`` is one of ``status_changed``, ``crash_detected``,
+    ``recovery_started``, ``recovery_completed``, ``recovery_failed``;
+    ``metadata`` holds its details (``from``/``to``/``phi``, ``phi``/``silence``,
+    ``strategy``/``attempt``, ``strategy``/``took``, ``strategy``/``reason``) and
+    the event's sequence number ``seq``.
+    """
+
+    node_id: str
+    event_type: str
+    timestamp: float
+    metadata: Dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,277 @@
+//! The crash-recovery manager at host scale (`preset::large`, built in place on
+//! the heap), with float-second times and string statuses for the Python layer.
+//!
+//! `pouw_netops/crash_recovery.py` wraps it in the old API's class; this type
+//! only converts arguments, results and errors.
+
+use crate::errors::{crash_recovery_error, id_error, invalid};
+use crate::time::{fraction, instant, metrics};
+use pouw_netops::crash_recovery::{RecoveryEventKind, RecoveryFailure, RecoveryStrategy};
+use pouw_netops::phi::PhiConfig;
+use pouw_netops::preset::large;
+use pouw_netops::{CrashRecoveryConfig, CrashRecoveryError, NodeId, NodeStatus};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// One node as a tuple: `(id, status, last_heartbeat, response_time,
+/// success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage, recovery_attempts)`.
+type NodeTuple = (String, &'static str, f64, f64, f64, f64, f64, f64, f64, u32);
+
+/// One event as a tuple: `(seq, timestamp, node_id, event_type, metadata)`.
+type EventTuple<'py> = (u64, f64, String, &'static str, Bound<'py, PyDict>);
+
+fn node_id(s: &str) -> PyResult<NodeId> {
+    NodeId::new(s).map_err(|e| id_error("node_id", e))
+}
+
+fn strategy(s: &str) -> PyResult<RecoveryStrategy> {
+    match s {
+        "automatic" => Ok(RecoveryStrategy::Automatic),
+        "restart" => Ok(RecoveryStrategy::Restart),
+        "replace" => Ok(RecoveryStrategy::Replace),
+        other => Err(invalid(format!(
+            "unknown recovery strategy {other:?}: expected \"automatic\", \"restart\" or \"replace\""
+        ))),
+    }
+}
+
+fn failure_str(reason: RecoveryFailure) -> &'static str {
+    match reason {
+        RecoveryFailure::DeadlineExceeded => "deadline_exceeded",
+        RecoveryFailure::AttemptsExhausted => "attempts_exhausted",
+    }
+}
+
+/// The event's fields as the old API's `metadata` dict.
+fn metadata<'py>(py: Python<'py>, kind: &RecoveryEventKind) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    match *kind {
+        RecoveryEventKind::StatusChanged { from, to, phi } => {
+            d.set_item("from", from.as_str())?;
+            d.set_item("to", to.as_str())?;
+            d.set_item("phi", phi)?;
+        }
+        RecoveryEventKind::CrashDetected { phi, silence } => {
+            d.set_item("phi", phi)?;
+            d.set_item("silence", silence.as_secs_f64())?;
+        }
+        RecoveryEventKind::RecoveryStarted { strategy, attempt } => {
+            d.set_item("strategy", strategy.as_str())?;
+            d.set_item("attempt", attempt)?;
+        }
+        RecoveryEventKind::RecoveryCompleted { strategy, took } => {
+            d.set_item("strategy", strategy.as_str())?;
+            d.set_item("took", took.as_secs_f64())?;
+        }
+        RecoveryEventKind::RecoveryFailed { strategy, reason } => {
+            d.set_item("strategy", strategy.as_str())?;
+            d.set_item("reason", failure_str(reason))?;
+        }
+    }
+    Ok(d)
+}
+
+/// The core's `CrashRecoveryManager` (large preset: 4096 nodes, 100-interval
+/// windows, 1024 retained events).
+#[pyclass(name = "CrashRecoveryCore", module = "pouw_netops._native")]
+pub struct PyCrashRecoveryCore {
+    inner: Box<large::CrashRecoveryManager>,
+}
+
+impl PyCrashRecoveryCore {
+    fn view_tuple(v: pouw_netops::crash_recovery::NodeView<'_>) -> NodeTuple {
+        let m = v.metrics;
+        (
+            v.id.as_str().to_owned(),
+            v.status.as_str(),
+            v.last_heartbeat.as_secs_f64(),
+            m.response_time.as_secs_f64(),
+            fraction(m.success_rate),
+            fraction(m.task_completion_rate),
+            fraction(m.bandwidth_utilization),
+            fraction(m.cpu_usage),
+            fraction(m.memory_usage),
+            v.recovery_attempts,
+        )
+    }
+}
+
+#[pymethods]
+impl PyCrashRecoveryCore {
+    /// A manager whose phi threshold is `threshold` (the other settings are the core's defaults).
+    #[new]
+    #[pyo3(signature = (threshold = 8.0))]
+    fn new(threshold: f64) -> PyResult<Self> {
+        let config = CrashRecoveryConfig { phi: PhiConfig { threshold, ..PhiConfig::default() }, ..Default::default() };
+        let inner = large::CrashRecoveryManager::new_boxed(config).map_err(crate::errors::config_error)?;
+        Ok(PyCrashRecoveryCore { inner })
+    }
+
+    /// A heartbeat with fresh metrics from `node_id` at `now`, registering the node if new.
+    #[pyo3(signature = (
+        node_id, response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage,
+        now = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn update_node_health(
+        &mut self,
+        node_id: &str,
+        response_time: f64,
+        success_rate: f64,
+        task_completion_rate: f64,
+        bandwidth_utilization: f64,
+        cpu_usage: f64,
+        memory_usage: f64,
+        now: Option<f64>,
+    ) -> PyResult<()> {
+        let now = instant(now)?;
+        let node = self::node_id(node_id)?;
+        let m =
+            metrics(response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage)?;
+        self.inner.update_node_health(now, &node, m).map_err(crash_recovery_error)
+    }
+
+    /// A bare heartbeat (no new metrics) from `node_id` at `now`.
+    #[pyo3(signature = (node_id, now = None))]
+    fn heartbeat(&mut self, node_id: &str, now: Option<f64>) -> PyResult<()> {
+        let now = instant(now)?;
+        let node = self::node_id(node_id)?;
+        self.inner.heartbeat(now, &node).map_err(crash_recovery_error)
+    }
+
+    /// Sweeps all nodes at `now`; returns the nodes newly found crashed.
+    #[pyo3(signature = (now = None))]
+    fn detect_crashes(&mut self, now: Option<f64>) -> PyResult<Vec<String>> {
+        let now = instant(now)?;
+        Ok(self.inner.detect_crashes(now).map(|id| id.as_str().to_owned()).collect())
+    }
+
+    /// Starts a recovery; `False` when the node is unknown, does not need one
+    /// (online or already recovering) or has no attempts left (it is then failed).
+    #[pyo3(signature = (node_id, strategy = "automatic", now = None))]
+    fn initiate_recovery(&mut self, node_id: &str, strategy: &str, now: Option<f64>) -> PyResult<bool> {
+        let now = instant(now)?;
+        let node = self::node_id(node_id)?;
+        let strategy = self::strategy(strategy)?;
+        match self.inner.initiate_recovery(now, &node, strategy) {
+            Ok(()) => Ok(true),
+            Err(
+                CrashRecoveryError::UnknownNode(_)
+                | CrashRecoveryError::InvalidStatus { .. }
+                | CrashRecoveryError::AttemptsExhausted(_),
+            ) => Ok(false),
+            Err(e) => Err(crash_recovery_error(e)),
+        }
+    }
+
+    /// Forgets `node_id`; `NotFoundError` if it is not tracked.
+    fn remove_node(&mut self, node_id: &str) -> PyResult<()> {
+        let node = self::node_id(node_id)?;
+        self.inner.remove_node(&node).map_err(crash_recovery_error)
+    }
+
+    /// The node's status name; `NotFoundError` if it is not tracked.
+    fn status(&self, node_id: &str) -> PyResult<&'static str> {
+        let node = self::node_id(node_id)?;
+        self.inner.status(&node).map(NodeStatus::as_str).map_err(crash_recovery_error)
+    }
+
+    /// The node's phi at `now`.
+    #[pyo3(signature = (node_id, now = None))]
+    fn phi(&self, node_id: &str, now: Option<f64>) -> PyResult<f64> {
+        let now = instant(now)?;
+        let node = self::node_id(node_id)?;
+        self.inner.phi(now, &node).map_err(crash_recovery_error)
+    }
+
+    /// Whether the node's last heartbeat and metrics meet the health thresholds at `now`.
+    #[pyo3(signature = (node_id, now = None))]
+    fn is_healthy(&self, node_id: &str, now: Option<f64>) -> PyResult<bool> {
+        let now = instant(now)?;
+        let node = self::node_id(node_id)?;
+        self.inner.is_healthy(now, &node).map_err(crash_recovery_error)
+    }
+
+    /// One node as a tuple (see `nodes`); `NotFoundError` if it is not tracked.
+    fn node(&self, node_id: &str) -> PyResult<NodeTuple> {
+        let node = self::node_id(node_id)?;
+        self.inner.node(&node).map(Self::view_tuple).map_err(crash_recovery_error)
+    }
+
+    /// Every node in registration order as `(id, status, last_heartbeat,
+    /// response_time, success_rate, task_completion_rate, bandwidth_utilization,
+    /// cpu_usage, memory_usage, recovery_attempts)`.
+    fn nodes(&self) -> Vec<NodeTuple> {
+        self.inner.nodes().map(Self::view_tuple).collect()
+    }
+
+    /// Ids of the nodes whose status is one of `statuses`, in registration order.
+    #[pyo3(signature = (*statuses))]
+    fn ids_with_status(&self, statuses: Vec<String>) -> Vec<String> {
+        self.inner
+            .nodes()
+            .filter(|v| statuses.iter().any(|s| s == v.status.as_str()))
+            .map(|v| v.id.as_str().to_owned())
+            .collect()
+    }
+
+    /// Counts by status and crashes in the last hour, as a dict.
+    #[pyo3(signature = (now = None))]
+    fn summary<'py>(&self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.inner.network_health_summary(instant(now)?);
+        let d = PyDict::new(py);
+        d.set_item("total_nodes", s.total_nodes)?;
+        d.set_item("online_nodes", s.online_nodes)?;
+        d.set_item("suspected_nodes", s.suspected_nodes)?;
+        d.set_item("offline_nodes", s.offline_nodes)?;
+        d.set_item("failed_nodes", s.failed_nodes)?;
+        d.set_item("recovering_nodes", s.recovering_nodes)?;
+        d.set_item("network_health_ratio", s.network_health_ratio)?;
+        d.set_item("recent_crashes", s.recent_crashes)?;
+        Ok(d)
+    }
+
+    /// Retained events with a sequence number of at least `since`, oldest first,
+    /// as `(seq, timestamp, node_id, event_type, metadata)`.
+    #[pyo3(signature = (since = 0))]
+    fn events<'py>(&self, py: Python<'py>, since: u64) -> PyResult<Vec<EventTuple<'py>>> {
+        self.inner
+            .events_since(since)
+            .map(|e| {
+                Ok((e.seq, e.at.as_secs_f64(), e.node.as_str().to_owned(), e.kind.as_str(), metadata(py, &e.kind)?))
+            })
+            .collect()
+    }
+
+    /// The sequence number the next event will get.
+    #[getter]
+    fn next_event_seq(&self) -> u64 {
+        self.inner.next_event_seq()
+    }
+
+    /// Events pushed out of the retained ring by newer ones.
+    #[getter]
+    fn dropped_events(&self) -> u64 {
+        self.inner.dropped_events()
+    }
+
+    /// The node capacity.
+    #[getter]
+    fn capacity(&self) -> usize {
+        self.inner.capacity()
+    }
+
+    /// The phi threshold.
+    #[getter]
+    fn threshold(&self) -> f64 {
+        self.inner.config().phi.threshold
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyCrashRecoveryCore>()
+}

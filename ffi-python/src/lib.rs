@@ -1,0 +1,41 @@
+//! `pouw_netops._native`: the private native module of the Python package `pouw_netops`.
+//!
+//! A thin layer over the core (DESIGN.md, principle 6): it converts Python
+//! values to core types (float seconds to microsecond [`Instant`]s, `str` to
+//! bounded ids), core errors to the Python exception hierarchy defined in
+//! `pouw_netops/_errors.py`, and core results back to Python values. The
+//! Python-facing shapes of the old API (data classes, enums, sets) are built by
+//! the pure-Python half of the package from what this module returns.
+//!
+//! Each component lives in its own module here, mirroring `core/src`; a new
+//! manager slots in as one more module plus one `register` call below.
+
+mod crash_recovery;
+mod errors;
+mod phi;
+mod time;
+mod wire;
+
+use pyo3::prelude::*;
+
+/// The native module. Registered names are private to the package; the public
+/// names are re-exported by `pouw_netops/__init__.py`.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("PanicException", m.py().get_type::<pyo3::panic::PanicException>())?;
+    m.add_function(wrap_pyfunction!(trigger_panic, m)?)?;
+    time::register(m)?;
+    phi::register(m)?;
+    crash_recovery::register(m)?;
+    wire::register(m)?;
+    Ok(())
+}
+
+/// Panics inside the core, for the test that proves a panic becomes a Python
+/// exception (`PanicException`) instead of aborting the interpreter.
+#[pyfunction]
+#[pyo3(name = "_trigger_panic")]
+fn trigger_panic() -> PyResult<()> {
+    pouw_netops::testing::trigger_panic()
+}

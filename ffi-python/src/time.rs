@@ -1,0 +1,89 @@
+//! Time conversion: Python float seconds ↔ the core's microsecond `Instant`/`Duration`.
+//!
+//! The old API reads `time.time()`; so does `now=None` here (the wall clock in
+//! seconds since the Unix epoch, read once per call). Non-finite values are
+//! rejected; negative ones clamp to the epoch / zero, as the core's own
+//! float conversions do.
+
+use crate::errors::invalid;
+use pouw_netops::health::HealthThresholds;
+use pouw_netops::{Duration, HealthMetrics, Instant};
+use pyo3::prelude::*;
+
+/// `now` as an `Instant`: `None` reads the wall clock like `time.time()`.
+pub fn instant(now: Option<f64>) -> PyResult<Instant> {
+    match now {
+        Some(secs) => finite(secs, "now").map(Instant::from_secs_f64),
+        None => {
+            let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            Ok(Instant::from_micros(u64::try_from(since_epoch.as_micros()).unwrap_or(u64::MAX)))
+        }
+    }
+}
+
+/// A span in float seconds as a `Duration`.
+pub fn duration(secs: f64, what: &str) -> PyResult<Duration> {
+    finite(secs, what).map(Duration::from_secs_f64)
+}
+
+fn finite(value: f64, what: &str) -> PyResult<f64> {
+    if value.is_finite() { Ok(value) } else { Err(invalid(format!("`{what}` must be a finite number of seconds"))) }
+}
+
+/// A stored `f32` fraction as the Python float a person would have written:
+/// the shortest decimal that round-trips the `f32` (`0.95`, not `0.949999988…`).
+pub fn fraction(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
+}
+
+/// Health figures from their Python fields (`response_time` in seconds).
+#[allow(clippy::too_many_arguments)]
+pub fn metrics(
+    response_time: f64,
+    success_rate: f64,
+    task_completion_rate: f64,
+    bandwidth_utilization: f64,
+    cpu_usage: f64,
+    memory_usage: f64,
+) -> PyResult<HealthMetrics> {
+    let metrics = HealthMetrics {
+        response_time: duration(response_time, "response_time")?,
+        success_rate: success_rate as f32,
+        task_completion_rate: task_completion_rate as f32,
+        bandwidth_utilization: bandwidth_utilization as f32,
+        cpu_usage: cpu_usage as f32,
+        memory_usage: memory_usage as f32,
+    };
+    metrics.validate().map_err(invalid)?;
+    Ok(metrics)
+}
+
+/// `NodeHealthMetrics.is_healthy`: the core's default thresholds (heartbeat
+/// younger than 30 s, success rate above 0.8, response time below 5 s, CPU and
+/// memory below 0.9). Out-of-range fractions are judged as given, not rejected:
+/// a metrics record is only data until it is fed to a manager.
+#[pyfunction]
+#[pyo3(signature = (last_heartbeat, response_time, success_rate, cpu_usage, memory_usage, now=None))]
+fn metrics_healthy(
+    last_heartbeat: f64,
+    response_time: f64,
+    success_rate: f64,
+    cpu_usage: f64,
+    memory_usage: f64,
+    now: Option<f64>,
+) -> PyResult<bool> {
+    let now = instant(now)?;
+    let metrics = HealthMetrics {
+        response_time: duration(response_time, "response_time")?,
+        success_rate: success_rate as f32,
+        cpu_usage: cpu_usage as f32,
+        memory_usage: memory_usage as f32,
+        ..HealthMetrics::default()
+    };
+    let last = Instant::from_secs_f64(finite(last_heartbeat, "last_heartbeat")?);
+    Ok(HealthThresholds::default().is_healthy(now, last, &metrics))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(metrics_healthy, m)?)
+}

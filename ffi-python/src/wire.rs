@@ -1,0 +1,113 @@
+//! The wire envelope from Python: encode a heartbeat, decode any envelope.
+//!
+//! Enough for a Python process to speak the same bytes as Rust and C nodes
+//! (checked against the golden vectors); the full sans-IO `Node` builds on it.
+
+use crate::errors::{id_error, wire_error};
+use crate::time::{fraction, instant, metrics};
+use pouw_netops::wire::{Body, Heartbeat};
+use pouw_netops::{Envelope, NodeId, TaskRole};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+
+/// Encodes a heartbeat envelope from `sender`; `sent_at` and `response_time` in
+/// seconds, the metrics default to a fully healthy idle node.
+#[pyfunction]
+#[pyo3(signature = (
+    sender, sequence, sent_at, *, response_time = 0.0, success_rate = 1.0, task_completion_rate = 1.0,
+    bandwidth_utilization = 0.0, cpu_usage = 0.0, memory_usage = 0.0,
+))]
+#[allow(clippy::too_many_arguments)]
+fn encode_heartbeat<'py>(
+    py: Python<'py>,
+    sender: &str,
+    sequence: u64,
+    sent_at: f64,
+    response_time: f64,
+    success_rate: f64,
+    task_completion_rate: f64,
+    bandwidth_utilization: f64,
+    cpu_usage: f64,
+    memory_usage: f64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let sender = NodeId::new(sender).map_err(|e| id_error("sender", e))?;
+    let metrics =
+        metrics(response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage)?;
+    let envelope =
+        Envelope::new(sender, Body::Heartbeat(Heartbeat { sequence, sent_at: instant(Some(sent_at))?, metrics }));
+    let bytes = envelope.to_vec().map_err(wire_error)?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
+/// Decodes one envelope into a dict: `version`, `sender`, `kind` and the body's fields.
+#[pyfunction]
+fn decode_envelope<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+    let envelope = Envelope::decode(data).map_err(wire_error)?;
+    let d = PyDict::new(py);
+    d.set_item("version", envelope.version)?;
+    d.set_item("sender", envelope.sender.as_str())?;
+    d.set_item("kind", envelope.body.kind())?;
+    match envelope.body {
+        Body::Heartbeat(hb) => {
+            let m = hb.metrics;
+            d.set_item("sequence", hb.sequence)?;
+            d.set_item("sent_at", hb.sent_at.as_secs_f64())?;
+            d.set_item("sent_at_micros", hb.sent_at.total_micros())?;
+            d.set_item("response_time", m.response_time.as_secs_f64())?;
+            d.set_item("success_rate", fraction(m.success_rate))?;
+            d.set_item("task_completion_rate", fraction(m.task_completion_rate))?;
+            d.set_item("bandwidth_utilization", fraction(m.bandwidth_utilization))?;
+            d.set_item("cpu_usage", fraction(m.cpu_usage))?;
+            d.set_item("memory_usage", fraction(m.memory_usage))?;
+        }
+        Body::PreVote(r) | Body::RequestVote(r) => {
+            d.set_item("term", r.term)?;
+            d.set_item("progress", r.progress)?;
+        }
+        Body::PreVoteResponse(r) | Body::VoteResponse(r) => {
+            d.set_item("term", r.term)?;
+            d.set_item("granted", r.granted)?;
+        }
+        Body::LeaderHeartbeat(h) => d.set_item("term", h.term)?,
+        Body::HeartbeatResponse(h) => d.set_item("term", h.term)?,
+        Body::LinkState(ls) => {
+            d.set_item("sequence", ls.sequence)?;
+            let links = PyList::empty(py);
+            for l in &ls.links {
+                let link = PyDict::new(py);
+                link.set_item("neighbor", l.neighbor.as_str())?;
+                link.set_item("latency", l.latency.as_secs_f64())?;
+                link.set_item("up", l.up)?;
+                links.append(link)?;
+            }
+            d.set_item("links", links)?;
+        }
+        Body::TaskAssignment(a) => {
+            d.set_item("task", a.task.as_str())?;
+            d.set_item("task_type", a.task_type.as_str())?;
+            d.set_item("role", if a.role == TaskRole::Primary { "primary" } else { "backup" })?;
+            match a.checkpoint {
+                Some(c) => {
+                    d.set_item("checkpoint_sequence", c.sequence)?;
+                    d.set_item("checkpoint_digest", PyBytes::new(py, &c.digest))?;
+                }
+                None => {
+                    d.set_item("checkpoint_sequence", py.None())?;
+                    d.set_item("checkpoint_digest", py.None())?;
+                }
+            }
+        }
+        Body::CheckpointReport(r) => {
+            d.set_item("task", r.task.as_str())?;
+            d.set_item("checkpoint_sequence", r.checkpoint.sequence)?;
+            d.set_item("checkpoint_digest", PyBytes::new(py, &r.checkpoint.digest))?;
+        }
+        Body::TaskRelease(r) => d.set_item("task", r.task.as_str())?,
+    }
+    Ok(d)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(encode_heartbeat, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_envelope, m)?)
+}
