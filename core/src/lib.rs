@@ -11,6 +11,7 @@
 //! |---|---|
 //! | [`phi`] | Akka's phi-accrual failure detector |
 //! | [`crash_recovery`] | [`CrashRecoveryManager`]: node health and the crash/recovery status machine |
+//! | [`history`] | [`MessageHistoryCompressor`]: message history in zlib batches, search, archival |
 //! | [`wire`] | the versioned postcard envelope every node speaks |
 //! | [`time`], [`id`], [`health`], [`rng`], [`error`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
@@ -29,6 +30,7 @@ extern crate std;
 pub mod crash_recovery;
 pub mod error;
 pub mod health;
+pub mod history;
 pub mod id;
 pub mod phi;
 pub mod preset;
@@ -39,6 +41,9 @@ pub mod wire;
 pub use crash_recovery::{CrashRecoveryConfig, CrashRecoveryError, CrashRecoveryManager, RecoveryStrategy};
 pub use error::{CapacityError, ConfigError};
 pub use health::{HealthMetrics, HealthScore, HealthThresholds, HealthView, NodeStatus};
+#[cfg(feature = "alloc")]
+pub use history::{Batch, MessageHistoryCompressor, Record};
+pub use history::{BatchError, BatchHeader, BatchView, HistoryConfig, HistoryStats, Query, RecordRef};
 pub use id::{IdError, NodeId, TaskId, TaskType};
 pub use phi::{PhiAccrualDetector, PhiConfig};
 pub use rng::Rng;
