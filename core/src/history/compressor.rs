@@ -68,8 +68,11 @@ impl Batch {
     }
 
     /// Compresses `records` (in non-decreasing timestamp order, valid ids) into a
-    /// batch with id `id` at zlib `level`.
+    /// batch with id `id` at zlib `level` (0 to 10).
     pub fn from_records(id: u64, sealed_at: Instant, level: u8, records: &[RecordRef<'_>]) -> Result<Self, BatchError> {
+        if level > 10 {
+            return Err(BatchError::BadHeader("compression level above 10"));
+        }
         let mut raw = Vec::new();
         let mut summary = Summary::EMPTY;
         let mut prev = Instant::ZERO;

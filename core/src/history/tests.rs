@@ -142,6 +142,8 @@ fn batch_round_trips_through_bytes() {
 #[test]
 fn from_records_rejects_bad_input() {
     assert_eq!(Batch::from_records(0, t(0), 6, &[]), Err(BatchError::BadHeader("no records")));
+    let ok = Msg::new(5, "a", "x", b"");
+    assert!(matches!(Batch::from_records(0, t(0), 11, &[ok.r()]), Err(BatchError::BadHeader(_))));
     let a = Msg::new(5, "a", "x", b"");
     let b = Msg::new(4, "a", "x", b"");
     assert!(matches!(Batch::from_records(0, t(0), 6, &[a.r(), b.r()]), Err(BatchError::BadRecord { index: 1, .. })));
