@@ -14,6 +14,7 @@
 //! | [`election`] | [`LeaderElectionManager`]: Raft leader election among supervisors (PreVote, CheckQuorum) |
 //! | [`mesh`] | [`VPNMeshTopologyManager`]: overlay addresses, tunnel health, latency routing, WireGuard configs |
 //! | [`workers`] | [`WorkerReplacementManager`]: worker pools, primary/backup assignment, failover from checkpoints |
+//! | [`history`] | [`MessageHistoryCompressor`]: message history in zlib batches, search, archival |
 //! | [`wire`] | the versioned postcard envelope every node speaks |
 //! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
@@ -33,6 +34,7 @@ pub mod crash_recovery;
 pub mod election;
 pub mod error;
 pub mod health;
+pub mod history;
 pub mod id;
 pub mod mesh;
 pub mod phi;
@@ -54,6 +56,9 @@ pub use election::{
 };
 pub use error::{CapacityError, ConfigError};
 pub use health::{HealthMetrics, HealthScore, HealthThresholds, HealthView, NodeStatus};
+#[cfg(feature = "alloc")]
+pub use history::{Batch, MessageHistoryCompressor, Record};
+pub use history::{BatchError, BatchHeader, BatchView, HistoryConfig, HistoryStats, Query, RecordRef};
 pub use id::{IdError, NodeId, TaskId, TaskType};
 pub use mesh::{
     Cidr, Endpoint, JoinError, MeshConfig, MeshNode, TunnelError, TunnelProtocol, TunnelState, VPNMeshTopologyManager,

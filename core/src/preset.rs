@@ -65,6 +65,15 @@ pub mod small {
         REPLACEMENT_HISTORY,
         WORKER_EVENTS,
     >;
+
+    /// Compressed history batches kept in memory (searchable).
+    pub const HISTORY_BATCHES: usize = 4;
+    /// Archived history batches waiting for the host to poll them.
+    pub const HISTORY_ARCHIVE: usize = 4;
+
+    /// A message history keeping 4 batches in memory (needs `alloc` to compress).
+    #[cfg(feature = "alloc")]
+    pub type MessageHistoryCompressor = crate::MessageHistoryCompressor<HISTORY_BATCHES, HISTORY_ARCHIVE>;
 }
 
 /// Capacities for hosts.
@@ -124,4 +133,14 @@ pub mod large {
         REPLACEMENT_HISTORY,
         WORKER_EVENTS,
     >;
+
+    /// Compressed history batches kept in memory (searchable): about a million
+    /// messages at the default threshold of 1000.
+    pub const HISTORY_BATCHES: usize = 1024;
+    /// Archived history batches waiting for the host to poll them.
+    pub const HISTORY_ARCHIVE: usize = 256;
+
+    /// A message history keeping 1024 batches in memory; build it with `new_boxed`.
+    #[cfg(feature = "alloc")]
+    pub type MessageHistoryCompressor = crate::MessageHistoryCompressor<HISTORY_BATCHES, HISTORY_ARCHIVE>;
 }

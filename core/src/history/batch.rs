@@ -1,0 +1,547 @@
+//! The self-describing batch format: a fixed header, then a standard zlib stream.
+//!
+//! ```text
+//! offset len  field
+//!      0   4  magic "PNHB"
+//!      4   1  format version (1)
+//!      5   1  compression level used (informational)
+//!      6   2  reserved, zero
+//!      8   8  batch id (u64 LE)
+//!     16   4  record count (u32 LE, at least 1)
+//!     20   8  first record timestamp (µs, u64 LE)
+//!     28   8  last record timestamp (µs, u64 LE)
+//!     36   8  sealed at: caller time when the batch was compressed (µs, u64 LE)
+//!     44   4  raw length: bytes of postcard records once inflated (u32 LE)
+//!     48   4  zlib length: bytes after the header (u32 LE)
+//!     52  64  summary: a 512-bit bloom filter over senders and message types
+//!    116   …  zlib stream (RFC 1950) of the concatenated postcard records
+//! ```
+//!
+//! Each record is postcard-encoded as `(timestamp: varint u64, sender: str,
+//! message_type: str, payload: bytes)`, exactly as [`RecordRef`] serializes. The
+//! records are in non-decreasing timestamp order. Everything here works without
+//! `alloc`: inflating writes into a caller buffer and never more than the declared
+//! raw length, which the caller caps.
+
+use crate::id::MAX_ID_LEN;
+use crate::time::Instant;
+use core::fmt;
+use miniz_oxide::inflate::TINFLStatus;
+use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
+use serde::{Deserialize, Serialize};
+
+/// The four bytes every batch starts with.
+pub const BATCH_MAGIC: [u8; 4] = *b"PNHB";
+/// The batch format version this build reads and writes.
+pub const BATCH_FORMAT_VERSION: u8 = 1;
+/// Length of the fixed header before the zlib stream.
+pub const BATCH_HEADER_LEN: usize = 116;
+/// Bytes in the sender/type summary.
+pub const SUMMARY_LEN: usize = 64;
+/// The longest message type, in bytes of UTF-8.
+pub const MAX_MESSAGE_TYPE_LEN: usize = 64;
+/// The smallest possible encoded record: one-byte timestamp, one-byte sender and
+/// type (each with a length byte) and an empty payload.
+const MIN_RECORD_LEN: usize = 6;
+
+/// A borrowed message record: what [`super::MessageHistoryCompressor::add_message`]
+/// takes and what decoding a batch yields (borrowing the inflated bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordRef<'a> {
+    /// When the message was seen (caller time).
+    pub timestamp: Instant,
+    /// The node that sent it: a valid node id (1 to 64 bytes).
+    #[serde(borrow)]
+    pub sender: &'a str,
+    /// Its kind, e.g. `"gradient_update"`: 1 to [`MAX_MESSAGE_TYPE_LEN`] bytes.
+    #[serde(borrow)]
+    pub message_type: &'a str,
+    /// The message payload, opaque to the history.
+    #[serde(borrow)]
+    pub payload: &'a [u8],
+}
+
+impl RecordRef<'_> {
+    /// The postcard encoding's length in bytes.
+    pub fn encoded_len(&self) -> usize {
+        varint_len(self.timestamp.total_micros())
+            + varint_len(self.sender.len() as u64)
+            + self.sender.len()
+            + varint_len(self.message_type.len() as u64)
+            + self.message_type.len()
+            + varint_len(self.payload.len() as u64)
+            + self.payload.len()
+    }
+
+    /// Appends the postcard encoding (the same bytes `postcard::to_allocvec` gives,
+    /// written without serde's byte-at-a-time sequence path).
+    #[cfg(feature = "alloc")]
+    pub(crate) fn encode_into(&self, out: &mut alloc::vec::Vec<u8>) {
+        push_varint(out, self.timestamp.total_micros());
+        push_varint(out, self.sender.len() as u64);
+        out.extend_from_slice(self.sender.as_bytes());
+        push_varint(out, self.message_type.len() as u64);
+        out.extend_from_slice(self.message_type.as_bytes());
+        push_varint(out, self.payload.len() as u64);
+        out.extend_from_slice(self.payload);
+    }
+
+    /// Checks the sender and message type lengths (postcard already checked UTF-8).
+    pub(crate) fn check_ids(&self) -> Result<(), RecordError> {
+        if self.sender.is_empty() || self.sender.len() > MAX_ID_LEN {
+            return Err(RecordError::BadSender);
+        }
+        if self.message_type.is_empty() || self.message_type.len() > MAX_MESSAGE_TYPE_LEN {
+            return Err(RecordError::BadMessageType);
+        }
+        Ok(())
+    }
+}
+
+/// Why a record is not acceptable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordError {
+    /// The sender is empty or longer than a node id may be.
+    BadSender,
+    /// The message type is empty or longer than [`MAX_MESSAGE_TYPE_LEN`].
+    BadMessageType,
+    /// The payload is longer than the configured maximum.
+    PayloadTooLarge {
+        /// Its length in bytes.
+        len: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordError::BadSender => write!(f, "sender must be 1 to {MAX_ID_LEN} bytes"),
+            RecordError::BadMessageType => write!(f, "message type must be 1 to {MAX_MESSAGE_TYPE_LEN} bytes"),
+            RecordError::PayloadTooLarge { len, max } => write!(f, "payload of {len} bytes exceeds {max}"),
+        }
+    }
+}
+
+impl core::error::Error for RecordError {}
+
+fn varint_len(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+#[cfg(feature = "alloc")]
+fn push_varint(out: &mut alloc::vec::Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// A 512-bit bloom filter over a batch's senders and message types, so a search
+/// can skip batches that certainly hold neither (false positives only cost an
+/// inflate; there are no false negatives).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Summary([u8; SUMMARY_LEN]);
+
+const SENDER_TAG: u8 = b's';
+const TYPE_TAG: u8 = b't';
+const BLOOM_BITS: u32 = (SUMMARY_LEN * 8) as u32;
+
+impl Summary {
+    /// The empty summary (matches nothing).
+    pub const EMPTY: Summary = Summary([0; SUMMARY_LEN]);
+
+    /// The summary from its 64 header bytes.
+    pub const fn from_bytes(bytes: [u8; SUMMARY_LEN]) -> Self {
+        Summary(bytes)
+    }
+
+    /// The 64 header bytes.
+    pub const fn as_bytes(&self) -> &[u8; SUMMARY_LEN] {
+        &self.0
+    }
+
+    /// FNV-1a 64 over a domain tag and the bytes, split into two 32-bit hashes for
+    /// double hashing (three probes).
+    fn probes(tag: u8, s: &[u8]) -> [u32; 3] {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in core::iter::once(&tag).chain(s) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        let h1 = h as u32;
+        let h2 = ((h >> 32) as u32) | 1;
+        [h1 % BLOOM_BITS, h1.wrapping_add(h2) % BLOOM_BITS, h1.wrapping_add(h2.wrapping_mul(2)) % BLOOM_BITS]
+    }
+
+    fn set(&mut self, tag: u8, s: &[u8]) {
+        for bit in Self::probes(tag, s) {
+            if let Some(byte) = self.0.get_mut((bit / 8) as usize) {
+                *byte |= 1 << (bit % 8);
+            }
+        }
+    }
+
+    fn test(&self, tag: u8, s: &[u8]) -> bool {
+        Self::probes(tag, s).iter().all(|bit| self.0.get((bit / 8) as usize).is_some_and(|b| b & (1 << (bit % 8)) != 0))
+    }
+
+    /// Adds a record's sender and message type.
+    pub fn insert(&mut self, sender: &str, message_type: &str) {
+        self.set(SENDER_TAG, sender.as_bytes());
+        self.set(TYPE_TAG, message_type.as_bytes());
+    }
+
+    /// `false` if no record from `sender` was inserted; `true` if one may have been.
+    pub fn may_contain_sender(&self, sender: &str) -> bool {
+        self.test(SENDER_TAG, sender.as_bytes())
+    }
+
+    /// `false` if no record of `message_type` was inserted; `true` if one may have been.
+    pub fn may_contain_type(&self, message_type: &str) -> bool {
+        self.test(TYPE_TAG, message_type.as_bytes())
+    }
+}
+
+impl fmt::Debug for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ones: u32 = self.0.iter().map(|b| b.count_ones()).sum();
+        write!(f, "Summary({ones} of {BLOOM_BITS} bits set)")
+    }
+}
+
+/// The fixed header of a batch: enough to decide whether to inflate it at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchHeader {
+    /// Deterministic id: the compressor's batch sequence number.
+    pub id: u64,
+    /// The zlib level the batch was compressed with (informational).
+    pub level: u8,
+    /// Number of records, at least 1.
+    pub count: u32,
+    /// Timestamp of the first (earliest) record.
+    pub first: Instant,
+    /// Timestamp of the last (latest) record.
+    pub last: Instant,
+    /// Caller time when the batch was compressed.
+    pub sealed_at: Instant,
+    /// Bytes of postcard records once inflated.
+    pub raw_len: u32,
+    /// Bytes of the zlib stream after the header.
+    pub zlib_len: u32,
+    /// Which senders and message types the batch may hold.
+    pub summary: Summary,
+}
+
+/// Why batch bytes could not be decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchError {
+    /// Fewer bytes than the fixed header.
+    Truncated,
+    /// The bytes do not start with [`BATCH_MAGIC`].
+    BadMagic,
+    /// A format version this build does not read.
+    UnsupportedVersion(u8),
+    /// A header field is inconsistent (the reason says which).
+    BadHeader(&'static str),
+    /// The declared raw length exceeds the caller's cap.
+    TooLarge {
+        /// Declared raw length.
+        raw_len: u32,
+        /// The cap.
+        max: usize,
+    },
+    /// The caller's buffer is shorter than the declared raw length.
+    BufferTooSmall {
+        /// Bytes needed.
+        needed: usize,
+    },
+    /// The zlib stream is invalid, truncated or fails its checksum.
+    Corrupt,
+    /// The stream inflates to more bytes than declared (for example a zip bomb).
+    Overflow,
+    /// The stream inflates to fewer bytes than declared, or ends before its input does.
+    LengthMismatch,
+    /// A record is malformed or disagrees with the header (index of the record).
+    BadRecord {
+        /// Zero-based record index.
+        index: u32,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BatchError::Truncated => write!(f, "batch shorter than its {BATCH_HEADER_LEN}-byte header"),
+            BatchError::BadMagic => f.write_str("not a history batch (bad magic)"),
+            BatchError::UnsupportedVersion(v) => {
+                write!(f, "batch format version {v} unsupported (this build reads {BATCH_FORMAT_VERSION})")
+            }
+            BatchError::BadHeader(why) => write!(f, "invalid batch header: {why}"),
+            BatchError::TooLarge { raw_len, max } => write!(f, "batch declares {raw_len} raw bytes, the cap is {max}"),
+            BatchError::BufferTooSmall { needed } => write!(f, "buffer too small: {needed} bytes needed"),
+            BatchError::Corrupt => f.write_str("corrupt zlib stream"),
+            BatchError::Overflow => f.write_str("zlib stream inflates past the declared raw length"),
+            BatchError::LengthMismatch => f.write_str("zlib stream length disagrees with the header"),
+            BatchError::BadRecord { index, reason } => write!(f, "record {index}: {reason}"),
+        }
+    }
+}
+
+impl core::error::Error for BatchError {}
+
+/// Reads fixed-size little-endian fields from the front of a slice.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], BatchError> {
+        let (head, rest) = self.0.split_first_chunk::<N>().ok_or(BatchError::Truncated)?;
+        self.0 = rest;
+        Ok(*head)
+    }
+    fn u8(&mut self) -> Result<u8, BatchError> {
+        Ok(self.take::<1>()?[0])
+    }
+    fn u32(&mut self) -> Result<u32, BatchError> {
+        Ok(u32::from_le_bytes(self.take()?))
+    }
+    fn u64(&mut self) -> Result<u64, BatchError> {
+        Ok(u64::from_le_bytes(self.take()?))
+    }
+}
+
+impl BatchHeader {
+    /// Parses and checks the header at the front of `bytes`; `max_raw_len` caps the
+    /// declared raw length (and so everything decoding may ever write).
+    pub fn parse(bytes: &[u8], max_raw_len: usize) -> Result<BatchHeader, BatchError> {
+        let mut r = Reader(bytes);
+        if r.take::<4>()? != BATCH_MAGIC {
+            return Err(BatchError::BadMagic);
+        }
+        let version = r.u8()?;
+        if version != BATCH_FORMAT_VERSION {
+            return Err(BatchError::UnsupportedVersion(version));
+        }
+        let level = r.u8()?;
+        if r.take::<2>()? != [0, 0] {
+            return Err(BatchError::BadHeader("reserved bytes are not zero"));
+        }
+        let h = BatchHeader {
+            id: r.u64()?,
+            level,
+            count: r.u32()?,
+            first: Instant::from_micros(r.u64()?),
+            last: Instant::from_micros(r.u64()?),
+            sealed_at: Instant::from_micros(r.u64()?),
+            raw_len: r.u32()?,
+            zlib_len: r.u32()?,
+            summary: Summary(r.take()?),
+        };
+        if level > 10 {
+            return Err(BatchError::BadHeader("compression level above 10"));
+        }
+        if h.count == 0 {
+            return Err(BatchError::BadHeader("no records"));
+        }
+        if h.first > h.last {
+            return Err(BatchError::BadHeader("first timestamp after last"));
+        }
+        if h.raw_len as usize > max_raw_len {
+            return Err(BatchError::TooLarge { raw_len: h.raw_len, max: max_raw_len });
+        }
+        if (h.count as usize).saturating_mul(MIN_RECORD_LEN) > h.raw_len as usize {
+            return Err(BatchError::BadHeader("raw length too short for the record count"));
+        }
+        if r.0.len() != h.zlib_len as usize {
+            return Err(BatchError::BadHeader("zlib length disagrees with the batch length"));
+        }
+        Ok(h)
+    }
+
+    /// The header's 116 bytes.
+    pub fn to_bytes(&self) -> [u8; BATCH_HEADER_LEN] {
+        let mut out = [0u8; BATCH_HEADER_LEN];
+        let bytes = BATCH_MAGIC
+            .into_iter()
+            .chain([BATCH_FORMAT_VERSION, self.level, 0, 0])
+            .chain(self.id.to_le_bytes())
+            .chain(self.count.to_le_bytes())
+            .chain(self.first.total_micros().to_le_bytes())
+            .chain(self.last.total_micros().to_le_bytes())
+            .chain(self.sealed_at.total_micros().to_le_bytes())
+            .chain(self.raw_len.to_le_bytes())
+            .chain(self.zlib_len.to_le_bytes())
+            .chain(self.summary.0);
+        for (slot, b) in out.iter_mut().zip(bytes) {
+            *slot = b;
+        }
+        out
+    }
+}
+
+/// A batch borrowed from bytes the caller holds: parsed header plus the zlib stream.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchView<'a> {
+    header: BatchHeader,
+    zlib: &'a [u8],
+}
+
+impl<'a> BatchView<'a> {
+    /// Parses `bytes` (header and stream, nothing after); the declared raw length
+    /// must not exceed `max_raw_len`. Only the header is checked here.
+    pub fn parse(bytes: &'a [u8], max_raw_len: usize) -> Result<Self, BatchError> {
+        let header = BatchHeader::parse(bytes, max_raw_len)?;
+        let zlib = bytes.get(BATCH_HEADER_LEN..).ok_or(BatchError::Truncated)?;
+        Ok(BatchView { header, zlib })
+    }
+
+    /// A view with no stream (inflating it fails); a total fallback for callers
+    /// that already hold a parsed header.
+    #[cfg(feature = "alloc")]
+    pub(crate) const fn empty(header: BatchHeader) -> Self {
+        BatchView { header, zlib: &[] }
+    }
+
+    /// The header.
+    pub const fn header(&self) -> &BatchHeader {
+        &self.header
+    }
+
+    /// The zlib stream (RFC 1950): any standard inflater reads it.
+    pub const fn zlib_stream(&self) -> &'a [u8] {
+        self.zlib
+    }
+
+    /// Inflates into the front of `out`, returning the raw postcard bytes. Writes at
+    /// most the declared raw length; a stream that would produce more, fewer, or
+    /// that fails its Adler-32 checksum is an error.
+    pub fn inflate_into<'o>(&self, out: &'o mut [u8]) -> Result<&'o [u8], BatchError> {
+        inflate_exact(self.zlib, self.header.raw_len as usize, out)
+    }
+
+    /// Inflates into `scratch` and iterates the records, checking each one against
+    /// the header (see [`Records`]).
+    pub fn records<'o>(&self, scratch: &'o mut [u8]) -> Result<Records<'o>, BatchError> {
+        let raw = self.inflate_into(scratch)?;
+        Ok(Records::new(raw, &self.header))
+    }
+
+    /// Decodes every record and checks the whole batch: record count, order, time
+    /// range and summary agree with the header. Returns the record count.
+    pub fn validate(&self, scratch: &mut [u8]) -> Result<u32, BatchError> {
+        let mut n = 0u32;
+        let mut last = None;
+        for r in self.records(scratch)? {
+            let r = r?;
+            if n == 0 && r.timestamp != self.header.first {
+                return Err(BatchError::BadRecord { index: 0, reason: "first timestamp disagrees with the header" });
+            }
+            last = Some(r.timestamp);
+            n = n.saturating_add(1);
+        }
+        if last != Some(self.header.last) {
+            return Err(BatchError::BadRecord {
+                index: n.saturating_sub(1),
+                reason: "last timestamp disagrees with the header",
+            });
+        }
+        Ok(n)
+    }
+}
+
+/// Inflates a zlib stream into exactly `raw_len` bytes at the front of `out`.
+pub(crate) fn inflate_exact<'o>(zlib: &[u8], raw_len: usize, out: &'o mut [u8]) -> Result<&'o [u8], BatchError> {
+    let out = out.get_mut(..raw_len).ok_or(BatchError::BufferTooSmall { needed: raw_len })?;
+    let mut state = DecompressorOxide::new();
+    let flags = inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER
+        | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF
+        | inflate_flags::TINFL_FLAG_COMPUTE_ADLER32;
+    let (status, consumed, written) = decompress(&mut state, zlib, out, 0, flags);
+    match status {
+        TINFLStatus::Done if written == raw_len && consumed == zlib.len() => Ok(out),
+        TINFLStatus::Done => Err(BatchError::LengthMismatch),
+        TINFLStatus::HasMoreOutput => Err(BatchError::Overflow),
+        // Without TINFL_FLAG_HAS_MORE_INPUT a stream that stops early reports one of these.
+        TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => Err(BatchError::Corrupt),
+        _ => Err(BatchError::Corrupt),
+    }
+}
+
+/// Iterates the records of an inflated batch, checking as it goes: each record
+/// decodes, has valid ids, is no earlier than the one before, lies in the header's
+/// time range and is covered by its summary; after `count` records no bytes remain.
+/// Stops after the first error.
+#[derive(Clone, Debug)]
+pub struct Records<'a> {
+    raw: &'a [u8],
+    left: u32,
+    index: u32,
+    prev: Instant,
+    last: Instant,
+    summary: Summary,
+    failed: bool,
+}
+
+impl<'a> Records<'a> {
+    pub(crate) fn new(raw: &'a [u8], header: &BatchHeader) -> Self {
+        Records {
+            raw,
+            left: header.count,
+            index: 0,
+            prev: header.first,
+            last: header.last,
+            summary: header.summary,
+            failed: false,
+        }
+    }
+
+    fn step(&mut self) -> Result<RecordRef<'a>, BatchError> {
+        let index = self.index;
+        let bad = |reason| BatchError::BadRecord { index, reason };
+        let (r, rest): (RecordRef<'a>, &'a [u8]) = postcard::take_from_bytes(self.raw).map_err(|e| match e {
+            postcard::Error::DeserializeUnexpectedEnd => bad("truncated"),
+            _ => bad("malformed"),
+        })?;
+        r.check_ids().map_err(|_| bad("sender or message type out of bounds"))?;
+        if r.timestamp < self.prev || r.timestamp > self.last {
+            return Err(bad("timestamp out of order or outside the header's range"));
+        }
+        if !(self.summary.may_contain_sender(r.sender) && self.summary.may_contain_type(r.message_type)) {
+            return Err(bad("not covered by the header's summary"));
+        }
+        self.raw = rest;
+        self.prev = r.timestamp;
+        self.left = self.left.saturating_sub(1);
+        self.index = self.index.saturating_add(1);
+        if self.left == 0 && !self.raw.is_empty() {
+            return Err(BatchError::BadRecord { index, reason: "bytes after the last record" });
+        }
+        Ok(r)
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<RecordRef<'a>, BatchError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.left == 0 {
+            return None;
+        }
+        let r = self.step();
+        self.failed = r.is_err();
+        Some(r)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(if self.failed { 0 } else { self.left as usize }))
+    }
+}

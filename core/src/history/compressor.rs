@@ -1,0 +1,578 @@
+//! The history manager and the owned types it needs `alloc` for.
+
+use super::batch::inflate_exact;
+use super::{
+    AddError, ArchiveFullError, BATCH_HEADER_LEN, BatchError, BatchHeader, BatchView, HistoryConfig, HistoryStats,
+    ImportError, MAX_MESSAGE_TYPE_LEN, Query, RecordError, RecordRef, Summary,
+};
+use crate::error::ConfigError;
+use crate::id::NodeId;
+use crate::time::{Instant, MonotonicClock};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use heapless::{Deque, String};
+
+/// An owned message record (what searches return).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// When the message was seen (caller time).
+    pub timestamp: Instant,
+    /// The node that sent it.
+    pub sender: NodeId,
+    /// Its kind, 1 to [`MAX_MESSAGE_TYPE_LEN`] bytes.
+    pub message_type: String<MAX_MESSAGE_TYPE_LEN>,
+    /// The payload bytes.
+    pub payload: Vec<u8>,
+}
+
+impl Record {
+    /// A record, or why the message type is not acceptable.
+    pub fn new(timestamp: Instant, sender: NodeId, message_type: &str, payload: Vec<u8>) -> Result<Self, RecordError> {
+        if message_type.is_empty() {
+            return Err(RecordError::BadMessageType);
+        }
+        let message_type = String::try_from(message_type).map_err(|_| RecordError::BadMessageType)?;
+        Ok(Record { timestamp, sender, message_type, payload })
+    }
+
+    /// A borrowed view, as [`MessageHistoryCompressor::add_message`] takes.
+    pub fn as_ref(&self) -> RecordRef<'_> {
+        RecordRef {
+            timestamp: self.timestamp,
+            sender: self.sender.as_str(),
+            message_type: self.message_type.as_str(),
+            payload: &self.payload,
+        }
+    }
+
+    /// An owned copy of `r`, or why its ids are invalid.
+    pub fn from_ref(r: &RecordRef<'_>) -> Result<Self, RecordError> {
+        let sender = NodeId::new(r.sender).map_err(|_| RecordError::BadSender)?;
+        Record::new(r.timestamp, sender, r.message_type, r.payload.to_vec())
+    }
+}
+
+/// A sealed batch held in memory: its parsed header and its bytes (header + zlib).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    header: BatchHeader,
+    bytes: Vec<u8>,
+}
+
+impl Batch {
+    /// Copies and parses `bytes`, checking the header only (declared raw length at
+    /// most `max_raw_len`); use [`Batch::validate`] to check the records too.
+    pub fn from_bytes(bytes: &[u8], max_raw_len: usize) -> Result<Self, BatchError> {
+        let header = BatchHeader::parse(bytes, max_raw_len)?;
+        Ok(Batch { header, bytes: bytes.to_vec() })
+    }
+
+    /// Compresses `records` (in non-decreasing timestamp order, valid ids) into a
+    /// batch with id `id` at zlib `level` (0 to 10).
+    pub fn from_records(id: u64, sealed_at: Instant, level: u8, records: &[RecordRef<'_>]) -> Result<Self, BatchError> {
+        if level > 10 {
+            return Err(BatchError::BadHeader("compression level above 10"));
+        }
+        let mut raw = Vec::new();
+        let mut summary = Summary::EMPTY;
+        let mut prev = Instant::ZERO;
+        for (index, r) in records.iter().enumerate() {
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            r.check_ids()
+                .map_err(|_| BatchError::BadRecord { index, reason: "sender or message type out of bounds" })?;
+            if r.timestamp < prev {
+                return Err(BatchError::BadRecord { index, reason: "timestamp out of order" });
+            }
+            prev = r.timestamp;
+            summary.insert(r.sender, r.message_type);
+            r.encode_into(&mut raw);
+        }
+        let (Some(first), Some(last)) = (records.first(), records.last()) else {
+            return Err(BatchError::BadHeader("no records"));
+        };
+        let count = u32::try_from(records.len()).map_err(|_| BatchError::BadHeader("too many records"))?;
+        Batch::seal(id, level, sealed_at, &raw, count, first.timestamp, last.timestamp, summary)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn seal(
+        id: u64,
+        level: u8,
+        sealed_at: Instant,
+        raw: &[u8],
+        count: u32,
+        first: Instant,
+        last: Instant,
+        summary: Summary,
+    ) -> Result<Self, BatchError> {
+        let zlib = miniz_oxide::deflate::compress_to_vec_zlib(raw, level);
+        let header = BatchHeader {
+            id,
+            level,
+            count,
+            first,
+            last,
+            sealed_at,
+            raw_len: u32::try_from(raw.len()).map_err(|_| BatchError::BadHeader("raw length over u32"))?,
+            zlib_len: u32::try_from(zlib.len()).map_err(|_| BatchError::BadHeader("zlib length over u32"))?,
+            summary,
+        };
+        let mut bytes = Vec::with_capacity(BATCH_HEADER_LEN.saturating_add(zlib.len()));
+        bytes.extend_from_slice(&header.to_bytes());
+        bytes.extend_from_slice(&zlib);
+        Ok(Batch { header, bytes })
+    }
+
+    /// The header.
+    pub const fn header(&self) -> &BatchHeader {
+        &self.header
+    }
+
+    /// The batch bytes (header and zlib stream), as the host stores them.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The batch bytes, by value.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// A borrowed view.
+    pub fn view(&self) -> BatchView<'_> {
+        // The bytes were parsed (or built) with this header, so re-parsing cannot
+        // fail; the fallback keeps this total without a panic.
+        BatchView::parse(&self.bytes, self.header.raw_len as usize).unwrap_or_else(|_| BatchView::empty(self.header))
+    }
+
+    /// Inflates the raw postcard records into a buffer of exactly the declared raw length.
+    pub fn decompress(&self) -> Result<Vec<u8>, BatchError> {
+        let mut out = alloc::vec![0u8; self.header.raw_len as usize];
+        inflate_exact(self.zlib(), out.len(), &mut out)?;
+        Ok(out)
+    }
+
+    /// Decodes every record (checked as [`BatchView::validate`] does).
+    pub fn records(&self) -> Result<Vec<Record>, BatchError> {
+        let mut scratch = alloc::vec![0u8; self.header.raw_len as usize];
+        let view = self.view();
+        view.validate(&mut scratch)?;
+        let mut out = Vec::with_capacity(self.header.count as usize);
+        for (index, r) in view.records(&mut scratch)?.enumerate() {
+            let r = r?;
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            out.push(Record::from_ref(&r).map_err(|_| BatchError::BadRecord { index, reason: "invalid id" })?);
+        }
+        Ok(out)
+    }
+
+    /// Checks the whole batch (see [`BatchView::validate`]); returns the record count.
+    pub fn validate(&self) -> Result<u32, BatchError> {
+        let mut scratch = alloc::vec![0u8; self.header.raw_len as usize];
+        self.view().validate(&mut scratch)
+    }
+
+    fn zlib(&self) -> &[u8] {
+        self.bytes.get(BATCH_HEADER_LEN..).unwrap_or_default()
+    }
+
+    /// Ordering of retained batches: by time range, then id.
+    fn key(&self) -> (Instant, Instant, u64) {
+        (self.header.first, self.header.last, self.header.id)
+    }
+}
+
+/// Keeps a node's message history: an unsealed buffer, up to `B` compressed
+/// batches in memory, and an outbox of up to `A` archived batches for the host.
+pub struct MessageHistoryCompressor<const B: usize, const A: usize> {
+    config: HistoryConfig,
+    clock: MonotonicClock,
+    latest_record: Instant,
+    raw: Vec<u8>,
+    buf_count: u32,
+    buf_first: Instant,
+    buf_summary: Summary,
+    /// Sorted by time range (they never overlap), then id.
+    batches: heapless::Vec<Batch, B>,
+    archive: Deque<Batch, A>,
+    next_batch_id: u64,
+    stats: HistoryStats,
+}
+
+impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
+    /// A history with `config`, or why the config (or `B` being zero) is invalid.
+    /// (`A` of zero does not compile: `heapless::Deque` needs room.)
+    ///
+    /// For large capacities prefer [`MessageHistoryCompressor::new_boxed`].
+    pub fn new(config: HistoryConfig) -> Result<Self, ConfigError> {
+        Self::validate(&config)?;
+        Ok(MessageHistoryCompressor {
+            config,
+            clock: MonotonicClock::new(),
+            latest_record: Instant::ZERO,
+            raw: Vec::new(),
+            buf_count: 0,
+            buf_first: Instant::ZERO,
+            buf_summary: Summary::EMPTY,
+            batches: heapless::Vec::new(),
+            archive: Deque::new(),
+            next_batch_id: 0,
+            stats: HistoryStats::default(),
+        })
+    }
+
+    /// A history built in place on the heap, never on the stack.
+    pub fn new_boxed(config: HistoryConfig) -> Result<Box<Self>, ConfigError> {
+        use core::ptr::addr_of_mut;
+        Self::validate(&config)?;
+        let mut slot = Box::<Self>::new_uninit();
+        let p = slot.as_mut_ptr();
+        // SAFETY: every field is written exactly once through a raw place pointer
+        // into the uninitialised allocation before `assume_init`.
+        unsafe {
+            addr_of_mut!((*p).config).write(config);
+            addr_of_mut!((*p).clock).write(MonotonicClock::new());
+            addr_of_mut!((*p).latest_record).write(Instant::ZERO);
+            addr_of_mut!((*p).raw).write(Vec::new());
+            addr_of_mut!((*p).buf_count).write(0);
+            addr_of_mut!((*p).buf_first).write(Instant::ZERO);
+            addr_of_mut!((*p).buf_summary).write(Summary::EMPTY);
+            addr_of_mut!((*p).batches).write(heapless::Vec::new());
+            addr_of_mut!((*p).archive).write(Deque::new());
+            addr_of_mut!((*p).next_batch_id).write(0);
+            addr_of_mut!((*p).stats).write(HistoryStats::default());
+            Ok(slot.assume_init())
+        }
+    }
+
+    fn validate(config: &HistoryConfig) -> Result<(), ConfigError> {
+        config.validate()?;
+        if B == 0 {
+            return Err(ConfigError::new("B (batches in memory)", "at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The configuration.
+    pub const fn config(&self) -> &HistoryConfig {
+        &self.config
+    }
+
+    /// Appends a record. Its timestamp is clamped up to the latest one in the
+    /// history if earlier. Seals the buffer into a batch first if the record would
+    /// not fit, and after it if the buffer reached the threshold; returns the id of
+    /// the last batch this call sealed, if any.
+    ///
+    /// Fails, changing nothing, if the record is invalid or the buffer must be
+    /// sealed first while every batch slot and the outbox are full. (A seal due
+    /// *after* the record that cannot happen for that reason is left pending: the
+    /// record is kept and the next call reports [`AddError::ArchiveFull`].)
+    pub fn add_message(&mut self, now: Instant, record: RecordRef<'_>) -> Result<Option<u64>, AddError> {
+        record.check_ids()?;
+        if record.payload.len() > self.config.max_payload_len {
+            return Err(
+                RecordError::PayloadTooLarge { len: record.payload.len(), max: self.config.max_payload_len }.into()
+            );
+        }
+        let clamped = record.timestamp < self.latest_record;
+        let record = RecordRef { timestamp: record.timestamp.max(self.latest_record), ..record };
+        let len = record.encoded_len();
+        let mut sealed = None;
+        if self.buf_count > 0
+            && (self.buffer_full() || self.raw.len().saturating_add(len) > self.config.max_batch_bytes)
+        {
+            if !self.can_seal() {
+                return Err(AddError::ArchiveFull);
+            }
+            sealed = self.seal(now);
+        }
+        let now = self.clock.observe(now);
+        if self.buf_count == 0 {
+            self.buf_first = record.timestamp;
+        }
+        record.encode_into(&mut self.raw);
+        self.buf_count = self.buf_count.saturating_add(1);
+        self.buf_summary.insert(record.sender, record.message_type);
+        self.latest_record = record.timestamp;
+        self.stats.total_messages = self.stats.total_messages.saturating_add(1);
+        if clamped {
+            self.stats.timestamps_clamped = self.stats.timestamps_clamped.saturating_add(1);
+        }
+        if self.buffer_full() && self.can_seal() {
+            return Ok(self.seal(now).or(sealed));
+        }
+        Ok(sealed)
+    }
+
+    /// Seals the buffer into a batch now, whatever its size; `Ok(None)` if it is
+    /// empty. Fails, changing nothing, if every batch slot and the outbox are full.
+    pub fn compress_batch(&mut self, now: Instant) -> Result<Option<u64>, ArchiveFullError> {
+        if self.buf_count == 0 {
+            return Ok(None);
+        }
+        if !self.can_seal() {
+            return Err(ArchiveFullError);
+        }
+        Ok(self.seal(now))
+    }
+
+    fn buffer_full(&self) -> bool {
+        self.buf_count >= self.config.compression_threshold || self.raw.len() >= self.config.max_batch_bytes
+    }
+
+    fn can_seal(&self) -> bool {
+        !self.batches.is_full() || !self.archive.is_full()
+    }
+
+    /// Seals a non-empty buffer; the caller checked [`Self::can_seal`].
+    fn seal(&mut self, now: Instant) -> Option<u64> {
+        let now = self.clock.observe(now);
+        let id = self.next_batch_id;
+        let batch = Batch::seal(
+            id,
+            self.config.compression_level,
+            now,
+            &self.raw,
+            self.buf_count,
+            self.buf_first,
+            self.latest_record,
+            self.buf_summary,
+        )
+        // Cannot fail: the config caps the raw length far below u32::MAX, and the
+        // zlib stream of n bytes is at most n + n/16000*5 + 11 or so.
+        .ok()?;
+        if self.batches.is_full() {
+            self.evict_oldest();
+        }
+        let at = self.batches.partition_point(|b| b.key() < batch.key());
+        self.stats.messages_compressed = self.stats.messages_compressed.saturating_add(u64::from(self.buf_count));
+        self.stats.raw_bytes = self.stats.raw_bytes.saturating_add(self.raw.len() as u64);
+        self.stats.compressed_bytes = self.stats.compressed_bytes.saturating_add(batch.bytes.len() as u64);
+        if self.batches.insert(at, batch).is_err() {
+            // Unreachable after `evict_oldest`; if it ever were, the batch would be
+            // lost, so keep the buffer instead.
+            return None;
+        }
+        self.next_batch_id = self.next_batch_id.saturating_add(1);
+        self.raw.clear();
+        self.buf_count = 0;
+        self.buf_summary = Summary::EMPTY;
+        Some(id)
+    }
+
+    fn evict_oldest(&mut self) {
+        if self.batches.is_empty() || self.archive.is_full() {
+            return;
+        }
+        let oldest = self.batches.remove(0);
+        if self.archive.push_back(oldest).is_ok() {
+            self.stats.batches_archived = self.stats.batches_archived.saturating_add(1);
+        }
+    }
+
+    /// The oldest archived batch the host has not taken yet. Ownership moves to
+    /// the host, which may store it anywhere and bring it back with
+    /// [`MessageHistoryCompressor::import_batch`].
+    pub fn poll_archived(&mut self) -> Option<Batch> {
+        self.archive.pop_front()
+    }
+
+    /// Brings archived batch bytes back into memory for searching. The batch is
+    /// fully checked (inflated with its raw length capped by
+    /// [`HistoryConfig::max_batch_bytes`], every record decoded); it must not
+    /// overlap a retained batch or the buffer in time, nor repeat a retained id.
+    /// Returns the batch id.
+    pub fn import_batch(&mut self, now: Instant, bytes: &[u8]) -> Result<u64, ImportError> {
+        self.clock.observe(now);
+        let batch = Batch::from_bytes(bytes, self.config.max_batch_bytes)?;
+        batch.validate()?;
+        let h = batch.header;
+        if let Some(b) = self.batches.iter().find(|b| b.header.id == h.id) {
+            return Err(ImportError::Duplicate(b.header.id));
+        }
+        // Retained batches must stay ordered end-to-start (ends may touch) so search can stop early.
+        if let Some(b) = self.batches.iter().find(|b| !(h.last <= b.header.first || b.header.last <= h.first)) {
+            return Err(ImportError::Overlaps(Some(b.header.id)));
+        }
+        if self.buf_count > 0 && h.last > self.buf_first {
+            return Err(ImportError::Overlaps(None));
+        }
+        if self.batches.is_full() {
+            return Err(ImportError::Full { capacity: B });
+        }
+        let at = self.batches.partition_point(|b| b.key() < batch.key());
+        if let Err(batch) = self.batches.insert(at, batch) {
+            drop(batch);
+            return Err(ImportError::Full { capacity: B });
+        }
+        if self.buf_count == 0 {
+            self.latest_record = self.latest_record.max(h.last);
+        }
+        self.next_batch_id = self.next_batch_id.max(h.id.saturating_add(1));
+        self.stats.batches_imported = self.stats.batches_imported.saturating_add(1);
+        Ok(h.id)
+    }
+
+    /// Records matching `query`, in timestamp order (equal timestamps in the order
+    /// they were added), from the retained batches and the buffer, as an iterator
+    /// that inflates one batch at a time and skips batches by header.
+    pub fn search_iter<'h, 'q>(&'h self, query: Query<'q>) -> SearchIter<'h, 'q> {
+        let next_batch = self.batches.partition_point(|b| b.header.last < query.start);
+        SearchIter {
+            batches: &self.batches,
+            next_batch,
+            buffer: &self.raw,
+            buffer_count: self.buf_count,
+            buffer_first: self.buf_first,
+            query,
+            scratch: Vec::new(),
+            pos: 0,
+            left: 0,
+            index: 0,
+            in_buffer: false,
+            done: query.start > query.end,
+        }
+    }
+
+    /// Collects [`MessageHistoryCompressor::search_iter`] for records with `start <=
+    /// timestamp <= end`, of `message_type` and from `sender` if given.
+    pub fn search(
+        &self,
+        start: Instant,
+        end: Instant,
+        message_type: Option<&str>,
+        sender: Option<&str>,
+    ) -> Result<Vec<Record>, BatchError> {
+        self.search_iter(Query { start, end, message_type, sender }).collect()
+    }
+
+    /// Headers of the batches in memory, oldest first.
+    pub fn batches(&self) -> impl Iterator<Item = &BatchHeader> {
+        self.batches.iter().map(|b| &b.header)
+    }
+
+    /// The batch in memory with id `id`.
+    pub fn batch(&self, id: u64) -> Option<&Batch> {
+        self.batches.iter().find(|b| b.header.id == id)
+    }
+
+    /// Records in the unsealed buffer.
+    pub const fn buffer_len(&self) -> u32 {
+        self.buf_count
+    }
+
+    /// Statistics, with the derived figures computed now.
+    pub fn stats(&self) -> HistoryStats {
+        let mut s = self.stats;
+        s.buffer_messages = self.buf_count;
+        s.buffer_bytes = self.raw.len();
+        s.batches_in_memory = self.batches.len();
+        s.archive_pending = self.archive.len();
+        s.space_saved_bytes = s.raw_bytes.saturating_sub(s.compressed_bytes);
+        if s.raw_bytes > 0 {
+            s.compression_ratio = s.compressed_bytes as f64 / s.raw_bytes as f64;
+            s.space_saved_percent = s.space_saved_bytes as f64 * 100.0 / s.raw_bytes as f64;
+        } else {
+            s.compression_ratio = 1.0;
+            s.space_saved_percent = 0.0;
+        }
+        s
+    }
+}
+
+/// Iterator over search matches (see [`MessageHistoryCompressor::search_iter`]).
+/// Yields an error and stops if a retained batch fails to decode.
+pub struct SearchIter<'h, 'q> {
+    batches: &'h [Batch],
+    next_batch: usize,
+    buffer: &'h [u8],
+    buffer_count: u32,
+    buffer_first: Instant,
+    query: Query<'q>,
+    scratch: Vec<u8>,
+    pos: usize,
+    left: u32,
+    index: u32,
+    in_buffer: bool,
+    done: bool,
+}
+
+impl SearchIter<'_, '_> {
+    /// Moves to the next batch that may match, or to the buffer; `false` when there is none.
+    fn advance(&mut self) -> Result<bool, BatchError> {
+        while !self.in_buffer {
+            let Some(b) = self.batches.get(self.next_batch) else {
+                self.in_buffer = true;
+                break;
+            };
+            self.next_batch = self.next_batch.saturating_add(1);
+            if b.header.first > self.query.end {
+                return Ok(false);
+            }
+            if self.query.may_match(&b.header) {
+                let raw_len = b.header.raw_len as usize;
+                self.scratch.resize(raw_len, 0);
+                inflate_exact(b.zlib(), raw_len, &mut self.scratch)?;
+                self.pos = 0;
+                self.index = 0;
+                self.left = b.header.count;
+                return Ok(true);
+            }
+        }
+        if self.buffer_count == 0 || self.buffer_first > self.query.end || self.left > 0 {
+            return Ok(false);
+        }
+        self.pos = 0;
+        self.index = 0;
+        self.left = self.buffer_count;
+        self.buffer_count = 0;
+        Ok(true)
+    }
+}
+
+impl Iterator for SearchIter<'_, '_> {
+    type Item = Result<Record, BatchError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            if self.left == 0 {
+                match self.advance() {
+                    Ok(true) => continue,
+                    Ok(false) => self.done = true,
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                }
+                continue;
+            }
+            let src = if self.in_buffer { self.buffer } else { &self.scratch };
+            let index = self.index;
+            let bad = |reason| BatchError::BadRecord { index, reason };
+            let decoded = src
+                .get(self.pos..)
+                .ok_or(bad("truncated"))
+                .and_then(|s| postcard::take_from_bytes::<RecordRef<'_>>(s).map_err(|_| bad("malformed")))
+                .map(|(r, rest)| (r, src.len().saturating_sub(rest.len())));
+            let (r, end) = match decoded {
+                Ok(v) => v,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            self.pos = end;
+            self.left = self.left.saturating_sub(1);
+            self.index = self.index.saturating_add(1);
+            if r.timestamp > self.query.end {
+                // Records are in timestamp order across batches and the buffer.
+                self.done = true;
+                return None;
+            }
+            if self.query.matches(&r) {
+                return Some(Record::from_ref(&r).map_err(|_| bad("invalid id")));
+            }
+        }
+        None
+    }
+}

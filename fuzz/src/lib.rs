@@ -1,0 +1,49 @@
+//! The checks behind the fuzz targets, shared with `core/tests/fuzz_corpus.rs`
+//! (which includes this file) so the committed corpus replays under `cargo test`.
+//!
+//! Decoding must be total (an error, never a panic) and bounded; what decodes
+//! must satisfy the format's invariants.
+
+use pouw_netops::history::{BatchView, Query};
+use pouw_netops::{Batch, Envelope};
+
+/// The raw-length cap the targets decode with.
+pub const MAX_RAW_LEN: usize = 1 << 20;
+
+/// Parses, inflates and validates arbitrary bytes as a history batch.
+pub fn batch_decode(data: &[u8]) {
+    let Ok(view) = BatchView::parse(data, MAX_RAW_LEN) else { return };
+    let h = *view.header();
+    assert!(h.raw_len as usize <= MAX_RAW_LEN && h.count >= 1 && h.first <= h.last);
+    // Inflating writes only the declared length: the guard bytes after it stay untouched.
+    let raw_len = h.raw_len as usize;
+    let mut scratch = vec![0xa5u8; raw_len + 64];
+    let inflated = view.inflate_into(&mut scratch).map(<[u8]>::len);
+    assert!(scratch[raw_len..].iter().all(|&b| b == 0xa5), "inflate wrote past the declared raw length");
+    if let Ok(n) = inflated {
+        assert_eq!(n, raw_len);
+    }
+    let Ok(count) = view.validate(&mut scratch) else { return };
+    assert_eq!(count, h.count);
+    // A valid batch: every record lies in the header's range and is found by the
+    // header's skip test, and re-compressing the records gives the same records.
+    let records: Vec<_> = view.records(&mut scratch).unwrap().map(Result::unwrap).collect();
+    for r in &records {
+        let q =
+            Query { start: r.timestamp, end: r.timestamp, message_type: Some(r.message_type), sender: Some(r.sender) };
+        assert!(q.may_match(&h) && q.matches(r));
+    }
+    let again = Batch::from_records(h.id, h.sealed_at, 1, &records).unwrap();
+    let owned = Batch::from_bytes(data, MAX_RAW_LEN).unwrap().records().unwrap();
+    assert_eq!(again.records().unwrap(), owned);
+    // The header's summary covers at least the bits of the records' own summary.
+    let (ours, theirs) = (again.header().summary, h.summary);
+    assert!(ours.as_bytes().iter().zip(theirs.as_bytes()).all(|(o, t)| o & !t == 0));
+}
+
+/// Decodes arbitrary bytes as a wire envelope; what decodes re-encodes and decodes the same.
+pub fn envelope_decode(data: &[u8]) {
+    let Ok(envelope) = Envelope::decode(data) else { return };
+    let bytes = envelope.to_vec().unwrap();
+    assert_eq!(Envelope::decode(&bytes).unwrap(), envelope);
+}
