@@ -1386,7 +1386,8 @@ fn evaluate(t: &mut Tunnel, now: Instant, timers: &TunnelTimers) -> TunnelState 
     let since = now.saturating_duration_since(t.last_handshake.unwrap_or(t.established));
     let fresh = t.last_handshake.is_some() && since <= timers.stale_after;
     let timeouts = if since > timers.stale_after {
-        1 + (since - timers.stale_after).total_micros() / timers.failure_interval.total_micros().max(1)
+        // Saturating: `elapsed / 1 µs` is u64::MAX at the end of time.
+        ((since - timers.stale_after).total_micros() / timers.failure_interval.total_micros().max(1)).saturating_add(1)
     } else {
         0
     };

@@ -345,6 +345,23 @@ fn never_handshaked_tunnel_goes_down_and_reestablish_backs_off() {
     assert_eq!(at, want);
 }
 
+/// The failure count derived from time saturates: with the finest accepted timers
+/// (stale at once, a failure every microsecond) and the latest instant, counting
+/// `1 + elapsed / interval` failures must neither overflow nor wrap to zero.
+#[test]
+fn failure_count_from_time_saturates_at_the_end_of_time() {
+    let fine = TunnelTimers {
+        stale_after: Duration::ZERO,
+        failure_interval: Duration::from_micros(1),
+        ..TunnelTimers::WIREGUARD
+    };
+    let mut m = Mesh::new(MeshConfig { wireguard: fine, ..MeshConfig::new(id("n0")) }).unwrap();
+    m.join_mesh(Instant::ZERO, node("n0", 0)).unwrap();
+    m.join_mesh(Instant::ZERO, node("n1", 1)).unwrap();
+    m.establish_tunnel(Instant::ZERO, &id("n0"), &id("n1"), TunnelProtocol::WireGuard).unwrap();
+    assert_eq!(m.monitor_tunnel_health(Instant::MAX).down, 1);
+}
+
 #[test]
 fn protocol_timers_differ() {
     let mut m = mesh(2);
