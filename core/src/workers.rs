@@ -752,6 +752,7 @@ pub struct WorkerReplacementManager<
     events: Deque<WorkerEvent, E>,
     dropped_events: u64,
     history: Deque<ReplacementRecord, H>,
+    dropped_history: u64,
     replacements: HourCounter,
     op: u64,
 }
@@ -778,6 +779,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
             events: Deque::new(),
             dropped_events: 0,
             history: Deque::new(),
+            dropped_history: 0,
             replacements: HourCounter::hourly(),
             op: 0,
         })
@@ -806,6 +808,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
             addr_of_mut!((*p).events).write(Deque::new());
             addr_of_mut!((*p).dropped_events).write(0);
             addr_of_mut!((*p).history).write(Deque::new());
+            addr_of_mut!((*p).dropped_history).write(0);
             addr_of_mut!((*p).replacements).write(HourCounter::hourly());
             addr_of_mut!((*p).op).write(0);
             Ok(slot.assume_init())
@@ -1416,15 +1419,20 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         let degraded = self.task_ref(t).is_some_and(|r| r.degraded);
         if self.history.is_full() {
             let _ = self.history.pop_front();
+            self.dropped_history = self.dropped_history.saturating_add(1);
         }
-        let _ = self.history.push_back(ReplacementRecord {
+        let record = ReplacementRecord {
             at: now,
             task: task.clone(),
             failed: failed.clone(),
             replacement: replacement.clone(),
             remaining_backups,
             checkpoint,
-        });
+        };
+        if self.history.push_back(record).is_err() {
+            // Only possible with H == 0.
+            self.dropped_history = self.dropped_history.saturating_add(1);
+        }
         self.replacements.record(now);
         self.maybe_forget(w);
         Some(Replacement { task, failed, role, replacement, from_backup, checkpoint, remaining_backups, degraded })
@@ -1604,6 +1612,11 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
     /// The retained replacements, oldest first (a ring of the last `H`).
     pub fn history(&self) -> impl Iterator<Item = &ReplacementRecord> + '_ {
         self.history.iter()
+    }
+
+    /// Replacements pushed out of the history ring by newer ones.
+    pub const fn dropped_history(&self) -> u64 {
+        self.dropped_history
     }
 
     /// A view of `task`'s workers and checkpoint.

@@ -571,6 +571,23 @@ fn event_queue_and_history_are_bounded_and_count_drops() {
     assert_eq!(m.history().last().unwrap().failed, id(&workers[replacements - 1]));
 }
 
+/// The replacement history is a ring of the last `H`: what it pushes out is counted.
+#[test]
+fn replacement_history_overflow_is_counted() {
+    let view = View::online(&[("a", 10_000), ("b", 10_000)]);
+    let mut m = manager(&["a", "b"], &view);
+    m.assign_workers_to_task(at(0), &task("t"), &ty("train"), 1, 0, &view).unwrap();
+    let rounds = small::REPLACEMENT_HISTORY + 5;
+    for i in 0..rounds {
+        let failed = primaries(&m, "t").remove(0);
+        let r = m.replace_failed_worker(at(i as u64), &id(&failed), &task("t"), &view).unwrap();
+        assert!(r.replacement.is_some());
+        m.recover_worker(at(i as u64), &id(&failed), &view).unwrap();
+    }
+    assert_eq!(m.history().count(), small::REPLACEMENT_HISTORY);
+    assert_eq!(m.dropped_history(), (rounds - small::REPLACEMENT_HISTORY) as u64);
+}
+
 #[test]
 fn large_preset_builds_in_place_on_a_small_stack() {
     let handle = std::thread::Builder::new()
