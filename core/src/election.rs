@@ -905,6 +905,11 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
             return; // A broadcast with nobody to hear it.
         }
         let Some(msg) = Msg::from_body(&body) else { return };
+        // Only a refusal by a node still at term 0 carries term 0. The wire rejects
+        // term 0 (`WireError::ZeroTerm`) and receivers ignore it, so it is not sent.
+        if msg.term() == 0 {
+            return;
+        }
         if to.is_some_and(|i| self.peer_id(i).is_none()) {
             return;
         }

@@ -40,7 +40,7 @@ use crate::error::{CapacityError, ConfigError};
 use crate::id::NodeId;
 use crate::table::IdTable;
 use crate::time::{Duration, Instant, MonotonicClock};
-use crate::wire::{LinkAdvert, LinkState, MAX_ADVERT_LINKS};
+use crate::wire::{LinkAdvert, LinkState};
 use addr::{AddressPool, Refusal};
 use core::fmt;
 use core::net::IpAddr;
@@ -471,6 +471,8 @@ pub struct TopologyReport {
     pub dropped_route_changes: u64,
     /// Re-establish requests dropped because the queue was full (ever).
     pub dropped_reestablish: u64,
+    /// Tunnels left out of local adverts beyond [`MAX_ADVERT_LINKS`](crate::wire::MAX_ADVERT_LINKS) (ever).
+    pub dropped_advert_links: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -554,6 +556,7 @@ pub struct VPNMeshTopologyManager<const N: usize, const E: usize, const Q: usize
     route_changes: Deque<RouteChange, Q>,
     dropped_reestablish: u64,
     dropped_route_changes: u64,
+    dropped_advert_links: u64,
     /// A node that is leaving, still named in the route changes its departure causes.
     departed: Option<(u32, NodeId)>,
 }
@@ -587,6 +590,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             route_changes: Deque::new(),
             dropped_reestablish: 0,
             dropped_route_changes: 0,
+            dropped_advert_links: 0,
             departed: None,
         })
     }
@@ -619,6 +623,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             addr_of_mut!((*p).route_changes).write(Deque::new());
             addr_of_mut!((*p).dropped_reestablish).write(0);
             addr_of_mut!((*p).dropped_route_changes).write(0);
+            addr_of_mut!((*p).dropped_advert_links).write(0);
             addr_of_mut!((*p).departed).write(None);
             Ok(slot.assume_init())
         }
@@ -1050,8 +1055,10 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         Ok(LinkStateOutcome::Applied { ignored })
     }
 
-    /// The local node's advert of its tunnels (up to [`MAX_ADVERT_LINKS`], in
+    /// The local node's advert of its tunnels (up to [`MAX_ADVERT_LINKS`](crate::wire::MAX_ADVERT_LINKS), in
     /// tunnel-record order), with a fresh sequence number; `None` before it joins.
+    /// Tunnels beyond the limit are left out and counted in
+    /// [`TopologyReport::dropped_advert_links`].
     pub fn local_link_state(&mut self) -> Option<LinkState> {
         let local = self.local_slot()?;
         self.local_seq = self.local_seq.saturating_add(1);
@@ -1068,10 +1075,9 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             let Some(neighbor) = self.id_of(other).cloned() else { continue };
             let latency = t.srtt.or(e.link.map(|l| l.latency)).unwrap_or(self.config.default_latency);
             if links.push(LinkAdvert { neighbor, latency, up: t.state == TunnelState::Up }).is_err() {
-                break;
+                self.dropped_advert_links = self.dropped_advert_links.saturating_add(1);
             }
         }
-        debug_assert!(links.len() <= MAX_ADVERT_LINKS);
         Some(LinkState { sequence: self.local_seq, links })
     }
 
@@ -1314,6 +1320,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             nodes: self.ids.len(),
             dropped_route_changes: self.dropped_route_changes,
             dropped_reestablish: self.dropped_reestablish,
+            dropped_advert_links: self.dropped_advert_links,
             ..TopologyReport::default()
         };
         let (mut rtt_sum, mut rtt_n) = (0u128, 0u128);
@@ -1386,7 +1393,8 @@ fn evaluate(t: &mut Tunnel, now: Instant, timers: &TunnelTimers) -> TunnelState 
     let since = now.saturating_duration_since(t.last_handshake.unwrap_or(t.established));
     let fresh = t.last_handshake.is_some() && since <= timers.stale_after;
     let timeouts = if since > timers.stale_after {
-        1 + (since - timers.stale_after).total_micros() / timers.failure_interval.total_micros().max(1)
+        // Saturating: `elapsed / 1 µs` is u64::MAX at the end of time.
+        ((since - timers.stale_after).total_micros() / timers.failure_interval.total_micros().max(1)).saturating_add(1)
     } else {
         0
     };

@@ -349,7 +349,8 @@ pub enum WorkerEvent {
         /// The task.
         task: TaskId,
     },
-    /// A pool worker became a primary of a running task (refill after degradation).
+    /// A worker became a primary of a running task (refill after degradation): one
+    /// of the task's live backups if it has any, else a pool worker.
     PrimaryAdded {
         /// When.
         at: Instant,
@@ -751,6 +752,7 @@ pub struct WorkerReplacementManager<
     events: Deque<WorkerEvent, E>,
     dropped_events: u64,
     history: Deque<ReplacementRecord, H>,
+    dropped_history: u64,
     replacements: HourCounter,
     op: u64,
 }
@@ -777,6 +779,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
             events: Deque::new(),
             dropped_events: 0,
             history: Deque::new(),
+            dropped_history: 0,
             replacements: HourCounter::hourly(),
             op: 0,
         })
@@ -805,6 +808,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
             addr_of_mut!((*p).events).write(Deque::new());
             addr_of_mut!((*p).dropped_events).write(0);
             addr_of_mut!((*p).history).write(Deque::new());
+            addr_of_mut!((*p).dropped_history).write(0);
             addr_of_mut!((*p).replacements).write(HourCounter::hourly());
             addr_of_mut!((*p).op).write(0);
             Ok(slot.assume_init())
@@ -1415,15 +1419,20 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         let degraded = self.task_ref(t).is_some_and(|r| r.degraded);
         if self.history.is_full() {
             let _ = self.history.pop_front();
+            self.dropped_history = self.dropped_history.saturating_add(1);
         }
-        let _ = self.history.push_back(ReplacementRecord {
+        let record = ReplacementRecord {
             at: now,
             task: task.clone(),
             failed: failed.clone(),
             replacement: replacement.clone(),
             remaining_backups,
             checkpoint,
-        });
+        };
+        if self.history.push_back(record).is_err() {
+            // Only possible with H == 0.
+            self.dropped_history = self.dropped_history.saturating_add(1);
+        }
         self.replacements.record(now);
         self.maybe_forget(w);
         Some(Replacement { task, failed, role, replacement, from_backup, checkpoint, remaining_backups, degraded })
@@ -1518,7 +1527,8 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         Ok(self.reassign(now, view))
     }
 
-    /// Fills the missing primaries, then the missing backups, of every task that
+    /// Fills the missing primaries (from the task's live backups first, healthiest
+    /// first, then from the pool), then the missing backups, of every task that
     /// is short, oldest shortage first; returns how many roles were filled.
     /// Costs O(short tasks × k log n).
     pub fn reassign<V: HealthView + ?Sized>(&mut self, now: Instant, view: &V) -> usize {
@@ -1535,10 +1545,32 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         let Some(record) = self.task_ref(t) else { return 0 };
         let pool = usize::from(record.pool);
         let members: heapless::Vec<u16, S> = record.members().collect();
-        let missing_primaries = usize::from(record.required).saturating_sub(record.primaries.len());
+        let mut missing_primaries = usize::from(record.required).saturating_sub(record.primaries.len());
         let checkpoint = record.checkpoint;
         let task = record.id.clone();
         self.op = self.op.wrapping_add(1);
+        // Missing primaries come first from the task's own live backups, healthiest
+        // first, as in a failover; only then from the pool.
+        let mut promoted = 0;
+        while missing_primaries > 0 {
+            let Some(b) = self.healthiest_backup(t, view) else { break };
+            if let Some(record) = self.task_mut(t) {
+                if let Some(i) = record.backups.iter().position(|x| *x == b) {
+                    record.backups.remove(i);
+                }
+                // Cannot fail: primaries + backups <= S and the backup left the list.
+                let _ = record.primaries.push(b);
+            }
+            if let Some(rec) = self.worker_mut(b) {
+                rec.backup_roles = rec.backup_roles.saturating_sub(1);
+                rec.primary_roles = rec.primary_roles.saturating_add(1);
+            }
+            if let Some(worker) = self.id_of(b) {
+                self.push_event(WorkerEvent::PrimaryAdded { at: now, task: task.clone(), worker, checkpoint });
+            }
+            missing_primaries -= 1;
+            promoted += 1;
+        }
         let mut picked: heapless::Vec<u16, S> = heapless::Vec::new();
         let new_primaries = self.pick(pool, view, missing_primaries, &members, &mut picked);
         let missing_backups =
@@ -1562,7 +1594,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
             }
         }
         self.update_flags(now, t);
-        picked.len()
+        promoted + picked.len()
     }
 
     // ----- queries ------------------------------------------------------------
@@ -1580,6 +1612,11 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
     /// The retained replacements, oldest first (a ring of the last `H`).
     pub fn history(&self) -> impl Iterator<Item = &ReplacementRecord> + '_ {
         self.history.iter()
+    }
+
+    /// Replacements pushed out of the history ring by newer ones.
+    pub const fn dropped_history(&self) -> u64 {
+        self.dropped_history
     }
 
     /// A view of `task`'s workers and checkpoint.

@@ -759,3 +759,22 @@ proptest! {
         }
     }
 }
+
+/// A node at term 0 that refuses a pre-vote (here: the candidate is behind) must not
+/// emit a term-0 response: the wire rejects term 0 (`WireError::ZeroTerm`), so every
+/// peer would fail to decode it. The `Net` decodes every message it delivers.
+#[test]
+fn refusing_a_pre_vote_at_term_zero_emits_only_decodable_messages() {
+    let config = ElectionConfig { up_to_date: height_at_least, ..cfg(true, true) };
+    let mut net = Net::new(3, config);
+    net.nodes[0].set_progress(Some(5));
+    net.nodes[1].set_progress(Some(5));
+    net.nodes[2].set_progress(Some(1));
+    net.campaign(2);
+    assert_eq!(net.nodes[2].term(), 0, "a refused pre-vote never raises the term");
+    assert_ne!(net.nodes[2].role(), Role::Leader);
+    assert_eq!(net.nodes[0].stats().pre_votes_rejected, 1);
+    // The cluster still elects an up-to-date leader afterwards.
+    net.campaign(0);
+    assert_eq!(net.leader(), Some(0));
+}

@@ -3,6 +3,7 @@
 use super::*;
 use crate::preset::small;
 use proptest::prelude::*;
+use std::boxed::Box;
 use std::collections::{BTreeMap, BTreeSet};
 use std::format;
 use std::string::{String, ToString};
@@ -343,6 +344,23 @@ fn never_handshaked_tunnel_goes_down_and_reestablish_backs_off() {
     .into_iter()
     .collect();
     assert_eq!(at, want);
+}
+
+/// The failure count derived from time saturates: with the finest accepted timers
+/// (stale at once, a failure every microsecond) and the latest instant, counting
+/// `1 + elapsed / interval` failures must neither overflow nor wrap to zero.
+#[test]
+fn failure_count_from_time_saturates_at_the_end_of_time() {
+    let fine = TunnelTimers {
+        stale_after: Duration::ZERO,
+        failure_interval: Duration::from_micros(1),
+        ..TunnelTimers::WIREGUARD
+    };
+    let mut m = Mesh::new(MeshConfig { wireguard: fine, ..MeshConfig::new(id("n0")) }).unwrap();
+    m.join_mesh(Instant::ZERO, node("n0", 0)).unwrap();
+    m.join_mesh(Instant::ZERO, node("n1", 1)).unwrap();
+    m.establish_tunnel(Instant::ZERO, &id("n0"), &id("n1"), TunnelProtocol::WireGuard).unwrap();
+    assert_eq!(m.monitor_tunnel_health(Instant::MAX).down, 1);
 }
 
 #[test]
@@ -849,6 +867,28 @@ proptest! {
         let reachable_via_peers = m.routes().filter(|r| r.next_hop.is_some_and(|h| neighbours.contains(h))).count();
         prop_assert_eq!(seen.len(), reachable_via_peers);
     }
+}
+
+/// A local node with more tunnels than an advert can carry advertises the first
+/// `MAX_ADVERT_LINKS` and counts the rest, so the truncation is visible.
+#[test]
+fn links_left_out_of_the_local_advert_are_counted() {
+    let extra = 3;
+    let peers = crate::wire::MAX_ADVERT_LINKS + extra;
+    let mut m: Box<VPNMeshTopologyManager<128, 256, 8>> =
+        VPNMeshTopologyManager::new_boxed(MeshConfig::new(id("n0"))).unwrap();
+    for i in 0..=peers {
+        m.join_mesh(t(0.0), node(&format!("n{i}"), i as u8)).unwrap();
+    }
+    for i in 1..=peers {
+        m.establish_tunnel(t(0.0), &id("n0"), &id(&format!("n{i}")), TunnelProtocol::WireGuard).unwrap();
+    }
+    assert_eq!(m.topology_report().dropped_advert_links, 0);
+    let advert = m.local_link_state().unwrap();
+    assert_eq!(advert.links.len(), crate::wire::MAX_ADVERT_LINKS);
+    assert_eq!(m.topology_report().dropped_advert_links, extra as u64);
+    m.local_link_state().unwrap();
+    assert_eq!(m.topology_report().dropped_advert_links, 2 * extra as u64);
 }
 
 // ---------------------------------------------------------------- scale

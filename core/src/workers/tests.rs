@@ -430,6 +430,38 @@ fn with_nobody_left_the_task_is_degraded_then_restored_on_recovery() {
     assert!(!m.task(&task("t")).unwrap().is_degraded());
 }
 
+/// A degraded task whose backup is live again gets that backup as its primary:
+/// a task must not stay short of primaries while one of its own backups could run it.
+#[test]
+fn a_degraded_task_promotes_its_backup_once_the_backup_is_live_again() {
+    let mut view = View::online(&[("a", 10_000), ("b", 9_000)]);
+    let mut m = manager(&["a", "b"], &view);
+    m.assign_workers_to_task(at(1), &task("t"), &ty("train"), 1, 1, &view).unwrap();
+    m.record_checkpoint(at(2), &task("t"), &id("a"), cp(4)).unwrap();
+    // The backup is recovering (not assignable) when the primary fails: nobody can take over.
+    view.set("b", NodeStatus::Recovering, 2_000);
+    let r = m.replace_failed_worker(at(3), &id("a"), &task("t"), &view).unwrap();
+    assert_eq!((r.replacement, r.degraded), (None, true));
+    assert_eq!(backups(&m, "t"), ["b"]);
+    drain(&mut m);
+    // The backup is back: the coordinator's sweep promotes it.
+    view.set("b", NodeStatus::Online, 9_000);
+    m.refresh_health(at(10), &view);
+    assert_eq!(m.reassign(at(10), &view), 1);
+    assert_eq!((primaries(&m, "t"), backups(&m, "t")), (vec!["b".to_string()], Vec::<String>::new()));
+    assert!(!m.task(&task("t")).unwrap().is_degraded());
+    let events = drain(&mut m);
+    assert!(events.contains(&WorkerEvent::PrimaryAdded {
+        at: at(10),
+        task: task("t"),
+        worker: id("b"),
+        checkpoint: Some(cp(4))
+    }));
+    assert!(events.contains(&WorkerEvent::TaskRestored { at: at(10), task: task("t") }));
+    let info = m.worker(&id("b")).unwrap();
+    assert_eq!((info.used, info.primary_roles, info.backup_roles), (1, 1, 0));
+}
+
 #[test]
 fn failed_backup_is_refilled_and_errors_change_nothing() {
     let view = View::online(&[("a", 10_000), ("b", 9_000), ("c", 8_000)]);
@@ -537,6 +569,23 @@ fn event_queue_and_history_are_bounded_and_count_drops() {
     assert_eq!(drain(&mut m).len(), small::WORKER_EVENTS);
     assert_eq!(m.history().count(), small::REPLACEMENT_HISTORY.min(replacements));
     assert_eq!(m.history().last().unwrap().failed, id(&workers[replacements - 1]));
+}
+
+/// The replacement history is a ring of the last `H`: what it pushes out is counted.
+#[test]
+fn replacement_history_overflow_is_counted() {
+    let view = View::online(&[("a", 10_000), ("b", 10_000)]);
+    let mut m = manager(&["a", "b"], &view);
+    m.assign_workers_to_task(at(0), &task("t"), &ty("train"), 1, 0, &view).unwrap();
+    let rounds = small::REPLACEMENT_HISTORY + 5;
+    for i in 0..rounds {
+        let failed = primaries(&m, "t").remove(0);
+        let r = m.replace_failed_worker(at(i as u64), &id(&failed), &task("t"), &view).unwrap();
+        assert!(r.replacement.is_some());
+        m.recover_worker(at(i as u64), &id(&failed), &view).unwrap();
+    }
+    assert_eq!(m.history().count(), small::REPLACEMENT_HISTORY);
+    assert_eq!(m.dropped_history(), (rounds - small::REPLACEMENT_HISTORY) as u64);
 }
 
 #[test]

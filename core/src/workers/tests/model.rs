@@ -131,8 +131,28 @@ impl Model {
         }
     }
 
+    /// The task's live, unquarantined backup with the highest score, then the lowest id.
+    fn healthiest_backup(&self, t: &MTask) -> Option<String> {
+        t.backups
+            .iter()
+            .filter(|b| !self.workers.get(*b).is_some_and(|w| w.quarantined))
+            .filter(|b| {
+                let (online, score) = self.health(b);
+                online && score > 0
+            })
+            .max_by(|a, b| self.health(a).1.cmp(&self.health(b).1).then(b.cmp(a)))
+            .cloned()
+    }
+
     fn fill(&mut self, name: &str) {
-        let Some(t) = self.tasks.get(name).cloned() else { return };
+        let Some(mut t) = self.tasks.get(name).cloned() else { return };
+        // Missing primaries come from the task's own live backups first.
+        while t.primaries.len() < usize::from(t.required) {
+            let Some(b) = self.healthiest_backup(&t) else { break };
+            t.backups.retain(|x| *x != b);
+            t.primaries.push(b);
+        }
+        self.tasks.insert(name.to_string(), t.clone());
         let ranked = self.ranked(t.pool, &Self::members(&t));
         let missing_p = usize::from(t.required).saturating_sub(t.primaries.len());
         let missing_b = usize::from(t.wanted).saturating_sub(t.backups.len());
@@ -177,6 +197,8 @@ fn check(m: &Manager, model: &Model, last_checkpoint: &mut BTreeMap<String, u64>
         let spare = model.ranked(t.pool, &Model::members(t));
         if p.len() < usize::from(t.required) {
             assert!(spare.is_empty(), "{name} short of primaries while {spare:?} are free");
+            let backup = model.healthiest_backup(t);
+            assert!(backup.is_none(), "{name} short of primaries while its backup {backup:?} is live");
             assert!(view.is_degraded());
         }
         if b.len() < usize::from(t.wanted) {
