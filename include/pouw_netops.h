@@ -226,6 +226,10 @@ typedef enum pn_recovery_failure {
    * Another recovery was requested after the last allowed attempt.
    */
   PN_FAILURE_ATTEMPTS_EXHAUSTED = 2,
+  /**
+   * The node came back, then fell silent again before the recovery completed.
+   */
+  PN_FAILURE_CRASHED_AGAIN = 3,
 } pn_recovery_failure;
 
 /**

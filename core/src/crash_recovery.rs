@@ -9,7 +9,14 @@
 //!  Offline/Failed/Suspected → Recovering   `initiate_recovery`, or a heartbeat from an offline/failed node
 //!  Recovering → Online       `recovery_heartbeats` healthy heartbeats in a row
 //!  Recovering → Failed       the attempt's deadline passed
+//!  Recovering → Offline      the node came back, then fell silent past the threshold
+//!                            again before completing: a new crash
 //! ```
+//!
+//! `max_recovery_attempts` limits [`CrashRecoveryManager::initiate_recovery`]
+//! calls per outage. A node that heartbeats again always starts an automatic
+//! recovery, whatever attempts it used: it is alive, and refusing to notice
+//! that would leave it `Failed` while it works.
 //!
 //! Heartbeats cost O(1): each one re-solves the instants at which the node's phi
 //! will reach the suspect level and the threshold, so the sweep in
@@ -56,6 +63,9 @@ pub enum RecoveryFailure {
     DeadlineExceeded,
     /// Another recovery was requested after the last allowed attempt.
     AttemptsExhausted,
+    /// The node came back, then fell silent again before the recovery completed:
+    /// it is `Offline` again and reported as a new crash.
+    CrashedAgain,
 }
 
 /// What happened to a node.
@@ -194,6 +204,11 @@ impl fmt::Display for CrashRecoveryError {
 }
 
 impl core::error::Error for CrashRecoveryError {}
+
+/// When the node's current recovery began (`Instant::MAX` when none is under way).
+fn r_started<const W: usize>(record: &NodeRecord<W>) -> Instant {
+    record.recovery.map_or(Instant::MAX, |r| r.started)
+}
 
 #[derive(Clone, Copy, Debug)]
 struct Recovery {
@@ -445,7 +460,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
                 break;
             };
             let last = record.window.last_heartbeat().unwrap_or(now);
-            let mut kinds: heapless::Vec<RecoveryEventKind, 2> = heapless::Vec::new();
+            let mut kinds: heapless::Vec<RecoveryEventKind, 3> = heapless::Vec::new();
             match record.status {
                 NodeStatus::Online | NodeStatus::Suspected => {
                     if now >= record.window.available_until() {
@@ -474,7 +489,31 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
                     }
                 }
                 NodeStatus::Recovering => {
+                    let heard_since_start = record.window.last_heartbeat().is_some_and(|t| t >= r_started(record));
                     if let Some(r) = record.recovery
+                        && heard_since_start
+                        && now >= record.window.available_until()
+                    {
+                        // Back, then silent again: a new crash, and this attempt failed.
+                        let phi = record.window.phi(now, &self.params);
+                        record.status = NodeStatus::Offline;
+                        record.recovery = None;
+                        record.crashed_in_sweep = sweep;
+                        let _ = kinds.push(RecoveryEventKind::StatusChanged {
+                            from: NodeStatus::Recovering,
+                            to: NodeStatus::Offline,
+                            phi,
+                        });
+                        let _ = kinds.push(RecoveryEventKind::RecoveryFailed {
+                            strategy: r.strategy,
+                            reason: RecoveryFailure::CrashedAgain,
+                        });
+                        let _ = kinds.push(RecoveryEventKind::CrashDetected {
+                            phi,
+                            silence: now.saturating_duration_since(last),
+                        });
+                        self.crashes.record(now);
+                    } else if let Some(r) = record.recovery
                         && now.saturating_duration_since(r.started) >= deadline
                     {
                         record.status = NodeStatus::Failed;

@@ -128,6 +128,8 @@ pub enum pn_recovery_failure {
     PN_FAILURE_DEADLINE_EXCEEDED = 1,
     /// Another recovery was requested after the last allowed attempt.
     PN_FAILURE_ATTEMPTS_EXHAUSTED = 2,
+    /// The node came back, then fell silent again before the recovery completed.
+    PN_FAILURE_CRASHED_AGAIN = 3,
 }
 
 /// One recovery event, as a flat tagged struct: `kind` says which payload
@@ -204,6 +206,7 @@ impl From<&RecoveryEvent> for pn_recovery_event {
                 out.failure = match reason {
                     RecoveryFailure::DeadlineExceeded => pn_recovery_failure::PN_FAILURE_DEADLINE_EXCEEDED,
                     RecoveryFailure::AttemptsExhausted => pn_recovery_failure::PN_FAILURE_ATTEMPTS_EXHAUSTED,
+                    RecoveryFailure::CrashedAgain => pn_recovery_failure::PN_FAILURE_CRASHED_AGAIN,
                 };
             }
         }

@@ -39,6 +39,7 @@ fn failure_str(reason: RecoveryFailure) -> &'static str {
     match reason {
         RecoveryFailure::DeadlineExceeded => "deadline_exceeded",
         RecoveryFailure::AttemptsExhausted => "attempts_exhausted",
+        RecoveryFailure::CrashedAgain => "crashed_again",
     }
 }
 

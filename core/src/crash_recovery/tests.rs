@@ -273,3 +273,28 @@ fn large_preset_builds_in_place_on_a_small_stack() {
         .unwrap();
     assert_eq!(handle.join().unwrap(), crate::preset::large::NODES);
 }
+
+#[test]
+fn a_node_that_returns_then_falls_silent_again_is_a_new_crash() {
+    let mut m = manager();
+    let a = id("a");
+    beat(&mut m, &a, 0, 10);
+    assert_eq!(m.detect_crashes(secs(60.0)).count(), 1);
+    // One heartbeat back: recovering (two healthy heartbeats complete it), then silence.
+    m.heartbeat(secs(100.0), &a).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Recovering));
+    assert_eq!(m.detect_crashes(secs(101.0)).count(), 0);
+    let crashed: Vec<NodeId> = m.detect_crashes(secs(160.0)).cloned().collect();
+    assert_eq!(crashed.as_slice(), core::slice::from_ref(&a));
+    assert_eq!(m.status(&a), Ok(NodeStatus::Offline));
+    let failed = m
+        .events()
+        .filter(|e| matches!(e.kind, RecoveryEventKind::RecoveryFailed { reason: RecoveryFailure::CrashedAgain, .. }))
+        .count();
+    assert_eq!(failed, 1);
+    assert_eq!(m.network_health_summary(secs(160.0)).recent_crashes, 2);
+    // A recovery initiated on a silent node is not a crash-again: it waits for its deadline.
+    m.initiate_recovery(secs(161.0), &a, RecoveryStrategy::Restart).unwrap();
+    assert_eq!(m.detect_crashes(secs(200.0)).count(), 0);
+    assert_eq!(m.status(&a), Ok(NodeStatus::Recovering));
+}
