@@ -10,7 +10,7 @@ use crate::errors::{Kind, config_error, error, id_error, invalid};
 use crate::time::instant;
 use pouw_netops::history::{AddError, BATCH_HEADER_LEN, RecordError};
 use pouw_netops::preset::large;
-use pouw_netops::{Batch, HistoryConfig, NodeId, Record, RecordRef};
+use pouw_netops::{Batch, HistoryConfig, Instant, NodeId, Record, RecordRef};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
@@ -162,6 +162,19 @@ impl PyHistoryCore {
         d.set_item("archive_pending", s.archive_pending)?;
         d.set_item("timestamps_clamped", s.timestamps_clamped)?;
         Ok(d)
+    }
+
+    /// The records of the unsealed buffer, oldest first.
+    fn buffer<'py>(&self, py: Python<'py>) -> PyResult<Vec<RecordTuple<'py>>> {
+        let n = self.inner.buffer_len() as usize;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        // Buffered records are the newest: none is older than the last batch's end.
+        let start = self.inner.batches().last().map_or(Instant::from_micros(0), |h| h.last);
+        let mut found = self.inner.search(start, Instant::MAX, None, None).map_err(batch_error)?;
+        let records = found.split_off(found.len().saturating_sub(n));
+        Ok(record_tuples(py, records))
     }
 
     /// Records in the unsealed buffer.
