@@ -70,12 +70,14 @@ impl PyHistoryCore {
         Ok(PyHistoryCore { inner })
     }
 
-    /// Appends a record; the id of the batch this call sealed, if any.
+    /// Appends a record; the id of the batch this call sealed, if any (a call
+    /// that seals compresses with the GIL released).
     /// `InvalidArgumentError` for a bad sender, type or oversized payload,
     /// `CapacityError` when every batch slot and the archive outbox are full.
     #[pyo3(signature = (sender, message_type, timestamp, payload, now = None))]
     fn add(
         &mut self,
+        py: Python<'_>,
         sender: &str,
         message_type: &str,
         timestamp: f64,
@@ -85,7 +87,13 @@ impl PyHistoryCore {
         let now = instant(now)?;
         let timestamp = instant(Some(timestamp))?;
         let record = RecordRef { timestamp, sender, message_type, payload };
-        self.inner.add_message(now, record).map_err(|e| match e {
+        // A call that seals a batch compresses it: do that with the GIL released.
+        let config = self.inner.config();
+        let seals = self.inner.buffer_len().saturating_add(1) >= config.compression_threshold
+            || self.inner.stats().buffer_bytes.saturating_add(record.encoded_len()) >= config.max_batch_bytes;
+        let inner = &mut self.inner;
+        let added = if seals { py.detach(|| inner.add_message(now, record)) } else { inner.add_message(now, record) };
+        added.map_err(|e| match e {
             AddError::Record(RecordError::BadSender) => match NodeId::new(sender) {
                 Err(id) => id_error("sender_id", id),
                 Ok(_) => invalid(e),
@@ -93,6 +101,22 @@ impl PyHistoryCore {
             AddError::Record(_) => invalid(e),
             AddError::ArchiveFull => error(Kind::Capacity, e),
         })
+    }
+
+    /// `add` with the payload given as `data`, written as compact JSON in Rust
+    /// (see `encode_json`): the old API's `add_message` in one call.
+    #[pyo3(signature = (sender, message_type, timestamp, data, now = None))]
+    fn add_data(
+        &mut self,
+        py: Python<'_>,
+        sender: &str,
+        message_type: &str,
+        timestamp: f64,
+        data: &Bound<'_, PyAny>,
+        now: Option<f64>,
+    ) -> PyResult<Option<u64>> {
+        let payload = crate::json::to_json(data)?;
+        self.add(py, sender, message_type, timestamp, &payload, now)
     }
 
     /// Seals the buffer into a batch now (with the GIL released); the batch, or

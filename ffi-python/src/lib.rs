@@ -14,6 +14,7 @@ mod crash_recovery;
 mod election;
 mod errors;
 mod history;
+mod json;
 mod mesh;
 mod phi;
 mod time;
@@ -36,6 +37,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     election::register(m)?;
     workers::register(m)?;
     history::register(m)?;
+    json::register(m)?;
     mesh::register(m)?;
     Ok(())
 }

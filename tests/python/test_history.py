@@ -154,3 +154,59 @@ def test_corrupt_batches_raise_decode_error():
     ]:
         with pytest.raises(DecodeError):
             h.decompress_batch(broken)
+
+
+def random_value(rng: random.Random, depth: int = 0) -> Any:
+    choice = rng.randint(0, 9 if depth < 4 else 5)
+    if choice == 0:
+        return None
+    if choice == 1:
+        return rng.choice([True, False])
+    if choice == 2:
+        return rng.choice([0, -1, 7, 2**62, -(2**63), 2**64 + 3, rng.randint(-(10**6), 10**6)])
+    if choice == 3:
+        return rng.choice(
+            [0.0, -0.0, 1.0, 0.1, 1e-5, 1.5e-4, 1e16, 1.5e16, 123456789012345.6, 1e300, 5e-324, -2.5, rng.random()]
+            + [float("nan"), float("inf"), float("-inf"), rng.uniform(-1e20, 1e20)]
+        )
+    if choice in (4, 5):
+        return "".join(rng.choice(['a', '"', "\\", "\n", "\t", "\x00", "\x1f", "\x7f", "é", "😀", " "]) for _ in range(rng.randint(0, 8)))
+    if choice in (6, 7):
+        return {"k" + str(i) + rng.choice(["", '"', "é"]): random_value(rng, depth + 1) for i in range(rng.randint(0, 4))}
+    if choice == 8:
+        return [random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    return tuple(random_value(rng, depth + 1) for _ in range(rng.randint(0, 3)))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_native_json_is_byte_identical_to_the_json_module(seed):
+    from pouw_netops import _native
+
+    rng = random.Random(seed)
+    for _ in range(200):
+        value = {"v": random_value(rng)}
+        want = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        assert _native.encode_json(value) == want, value
+
+
+def test_native_json_falls_back_to_the_json_module():
+    from enum import IntEnum
+
+    from pouw_netops import _native
+
+    class Level(IntEnum):
+        HIGH = 3
+
+    nested: Any = []
+    for _ in range(100):
+        nested = [nested]
+    for value in [{1: "int key"}, {"e": Level.HIGH}, {"deep": nested}]:
+        assert _native.encode_json(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    with pytest.raises(TypeError):
+        _native.encode_json({"x": object()})
+    with pytest.raises(UnicodeEncodeError):  # a lone surrogate has no UTF-8 form
+        _native.encode_json({"s": "\ud800"})
+    cyclic: List[Any] = []
+    cyclic.append(cyclic)
+    with pytest.raises(ValueError):
+        _native.encode_json({"c": cyclic})

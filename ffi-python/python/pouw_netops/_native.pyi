@@ -14,6 +14,7 @@ __all__ = [
     "_trigger_panic",
     "decode_envelope",
     "encode_heartbeat",
+    "encode_json",
     "metrics_healthy",
 ]
 __version__: str
@@ -118,6 +119,9 @@ def encode_heartbeat(
 ) -> bytes:
     """Encodes a heartbeat envelope (the bytes a Rust or C node would send)."""
 
+def encode_json(data: Any) -> bytes:
+    """``json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()``, written in Rust."""
+
 def decode_envelope(data: bytes) -> Dict[str, Any]:
     """Decodes one envelope; raises ``DecodeError`` for anything malformed."""
 
@@ -217,6 +221,9 @@ class HistoryCore:
     def __new__(cls, compression_threshold: int = 1000) -> HistoryCore: ...
     def add(
         self, sender: str, message_type: str, timestamp: float, payload: bytes, now: Optional[float] = None
+    ) -> Optional[int]: ...
+    def add_data(
+        self, sender: str, message_type: str, timestamp: float, data: Any, now: Optional[float] = None
     ) -> Optional[int]: ...
     def compress(self, now: Optional[float] = None) -> Optional[_BatchTuple]: ...
     def batches(self) -> List[_BatchTuple]: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from enum import Enum
@@ -89,6 +90,14 @@ class LeaderElectionVote:
     candidate_id: str
     term: int
     timestamp: float
+
+
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _json_bytes(data: Any) -> bytes:
+    """``data`` as compact JSON bytes through the ``json`` module (the native encoder's fallback)."""
+    return _encode(data).encode()
 
 
 def _now_seconds() -> int:

@@ -18,9 +18,6 @@ from ._types import CompressedMessageBatch, NetworkMessage
 
 __all__ = ["MessageHistoryCompressor"]
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
 def _batch(t: Tuple[int, float, float, int, int, bytes, bytes]) -> CompressedMessageBatch:
     batch_id, first, last, count, raw_len, header, zlib_stream = t
     ratio = (len(header) + len(zlib_stream)) / raw_len if raw_len else 1.0
@@ -47,7 +44,7 @@ class MessageHistoryCompressor:
         self.compression_threshold = compression_threshold
         self.max_batch_size = max_batch_size
         self._core = _native.HistoryCore(min(compression_threshold, max_batch_size))
-        self._add = self._core.add
+        self._add = self._core.add_data
 
     # --- the old API -------------------------------------------------------
 
@@ -58,7 +55,7 @@ class MessageHistoryCompressor:
         (1–64 bytes) or a payload over 64 KiB, ``CapacityError`` when every
         batch slot and the archive outbox are full (drain :meth:`poll_archived`).
         """
-        self._add(message.sender_id, message.msg_type, message.timestamp, _dumps(message.data).encode(), now)
+        self._add(message.sender_id, message.msg_type, message.timestamp, message.data, now)
 
     def compress_message_batch(self, *, now: Optional[float] = None) -> Optional[CompressedMessageBatch]:
         """Seals the buffered messages into a batch now; ``None`` if the buffer is empty."""
