@@ -210,3 +210,24 @@ def test_native_json_falls_back_to_the_json_module():
     cyclic.append(cyclic)
     with pytest.raises(ValueError):
         _native.encode_json({"c": cyclic})
+
+
+def test_a_full_archive_is_a_capacity_error_until_the_host_drains_it():
+    from pouw_netops import CapacityError
+
+    h = MessageHistoryCompressor("me", compression_threshold=1)
+    msgs = corpus(1283)
+    # 1024 batches in memory and 256 in the archive outbox; the 1281st record
+    # stays in the buffer because it cannot be sealed.
+    for m in msgs[:1281]:
+        h.add_message(m)
+    stats = h.get_compression_stats()
+    assert (stats["compressed_batches"], stats["archived_batches"], stats["current_buffer_size"]) == (1024, 256, 1)
+    with pytest.raises(CapacityError):
+        h.add_message(msgs[1281])
+    assert h.get_compression_stats()["total_messages"] == 1281, "a refused message is not stored"
+    oldest = h.poll_archived()
+    assert oldest is not None and oldest.batch_id == "0"
+    assert h.decompress_batch(oldest) == [as_dict(msgs[0])]
+    h.add_message(msgs[1281])
+    assert h.get_compression_stats()["total_messages"] == 1282
