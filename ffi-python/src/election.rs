@@ -26,11 +26,38 @@ fn hard_state_tuple(h: &HardState) -> (u64, Option<String>) {
 #[pyclass(name = "Election", module = "pouw_netops._native")]
 pub struct PyElection {
     inner: Box<large::LeaderElectionManager>,
+    /// Whether the election timer runs: from construction when `now` was given,
+    /// else from the first input (so the class works in any time base).
+    started: bool,
+    /// A timeout set by the test hook before the timer started, applied when it starts.
+    pending_timeout: Option<pouw_netops::Duration>,
+}
+
+impl PyElection {
+    /// Starts the election timer at the first input when no `now` was given at construction.
+    fn start(&mut self, now: pouw_netops::Instant) {
+        if !self.started {
+            self.started = true;
+            // A follower of term 0 stepping down changes nothing but restarts its timer at `now`.
+            self.inner.step_down(now);
+            if let Some(t) = self.pending_timeout.take() {
+                self.inner.set_randomized_timeout(t);
+            }
+        }
+    }
+
+    fn input_time(&mut self, now: Option<f64>) -> PyResult<pouw_netops::Instant> {
+        let now = instant(now)?;
+        self.start(now);
+        Ok(now)
+    }
 }
 
 #[pymethods]
 impl PyElection {
-    /// A follower at term 0 among `voters` (this node is added if missing); times in seconds.
+    /// A follower at term 0 among `voters` (this node is added if missing); times
+    /// in seconds. The election timer starts at `now`, or at the first input
+    /// (`tick`, `step`, `campaign`, a direct call) when `now` is not given.
     #[new]
     #[pyo3(signature = (
         node_id, voters, *, election_timeout = 1.0, heartbeat_interval = 0.1, pre_vote = true, check_quorum = true,
@@ -61,28 +88,32 @@ impl PyElection {
             seed,
             ..ElectionConfig::default()
         };
-        let inner = large::LeaderElectionManager::new_boxed(config, id, &ids, instant(now)?).map_err(election_error)?;
-        Ok(PyElection { inner })
+        let started = now.is_some();
+        let at = if started { instant(now)? } else { pouw_netops::Instant::from_micros(0) };
+        let inner = large::LeaderElectionManager::new_boxed(config, id, &ids, at).map_err(election_error)?;
+        Ok(PyElection { inner, started, pending_timeout: None })
     }
 
     /// Advances the timers to `now` (campaigns on timeout, leader heartbeats, quorum check).
     fn tick(&mut self, now: f64) -> PyResult<()> {
-        self.inner.tick(instant(Some(now))?);
+        let now = self.input_time(Some(now))?;
+        self.inner.tick(now);
         Ok(())
     }
 
     /// Starts a campaign now: a pre-vote round when `pre_vote` is on, else a real
     /// election. `InvalidArgumentError` if this node is the leader.
     fn campaign(&mut self, now: f64) -> PyResult<()> {
-        self.inner.campaign(instant(Some(now))?).map_err(election_error)
+        let now = self.input_time(Some(now))?;
+        self.inner.campaign(now).map_err(election_error)
     }
 
     /// Handles one encoded message from another voter. `DecodeError` for bad bytes,
     /// `NotFoundError` for a sender outside the voter set, `InvalidArgumentError`
     /// for a message from itself or one that is not an election message.
     fn step(&mut self, now: f64, data: &[u8]) -> PyResult<()> {
-        let now = instant(Some(now))?;
         let envelope = Envelope::decode(data).map_err(wire_error)?;
+        let now = self.input_time(Some(now))?;
         self.inner.step(now, &envelope).map_err(election_error)
     }
 
@@ -102,14 +133,19 @@ impl PyElection {
         hard_state_tuple(&self.inner.hard_state())
     }
 
-    /// When `tick` must next be called, in seconds.
-    fn poll_timeout(&self) -> f64 {
-        self.inner.poll_timeout().as_secs_f64()
+    /// When `tick` must next be called, in seconds; `None` before the timer started.
+    fn poll_timeout(&self) -> Option<f64> {
+        self.started.then(|| self.inner.poll_timeout().as_secs_f64())
     }
 
     /// Overrides the drawn election timeout (a test hook, as etcd's).
     fn set_randomized_election_timeout(&mut self, seconds: f64) -> PyResult<()> {
-        self.inner.set_randomized_timeout(duration(seconds, "seconds")?);
+        let timeout = duration(seconds, "seconds")?;
+        if self.started {
+            self.inner.set_randomized_timeout(timeout);
+        } else {
+            self.pending_timeout = Some(timeout);
+        }
         Ok(())
     }
 
@@ -167,40 +203,46 @@ impl PyElection {
     /// `InvalidArgumentError` if this node is the leader.
     #[pyo3(signature = (now = None))]
     fn start_election(&mut self, now: Option<f64>) -> PyResult<u64> {
-        self.inner.start_election(instant(now)?).map_err(election_error)
+        let now = self.input_time(now)?;
+        self.inner.start_election(now).map_err(election_error)
     }
 
     /// Handles a vote request of `candidate` for `term`; whether the vote is granted.
     #[pyo3(signature = (candidate, term, now = None))]
     fn request_vote(&mut self, candidate: &str, term: u64, now: Option<f64>) -> PyResult<bool> {
         let candidate = node_id(candidate, "candidate_id")?;
-        self.inner.request_vote(instant(now)?, &candidate, term).map_err(election_error)
+        let now = self.input_time(now)?;
+        self.inner.request_vote(now, &candidate, term).map_err(election_error)
     }
 
     /// Counts `voter`'s answer to the current campaign; whether this node just became leader.
     #[pyo3(signature = (voter, granted, now = None))]
     fn receive_vote_response(&mut self, voter: &str, granted: bool, now: Option<f64>) -> PyResult<bool> {
         let voter = node_id(voter, "voter_id")?;
-        self.inner.receive_vote_response(instant(now)?, &voter, granted).map_err(election_error)
+        let now = self.input_time(now)?;
+        self.inner.receive_vote_response(now, &voter, granted).map_err(election_error)
     }
 
     /// Handles a heartbeat of `leader` for `term`; whether it was accepted.
     #[pyo3(signature = (leader, term, now = None))]
     fn receive_heartbeat(&mut self, leader: &str, term: u64, now: Option<f64>) -> PyResult<bool> {
         let leader = node_id(leader, "leader_id")?;
-        self.inner.receive_heartbeat(instant(now)?, &leader, term).map_err(election_error)
+        let now = self.input_time(now)?;
+        self.inner.receive_heartbeat(now, &leader, term).map_err(election_error)
     }
 
     /// Runs the timers; whether a campaign started because the timeout passed.
     #[pyo3(signature = (now = None))]
     fn check_election_timeout(&mut self, now: Option<f64>) -> PyResult<bool> {
-        Ok(self.inner.check_election_timeout(instant(now)?))
+        let now = self.input_time(now)?;
+        Ok(self.inner.check_election_timeout(now))
     }
 
     /// Gives up leadership (or a campaign): follower of the current term without a leader.
     #[pyo3(signature = (now = None))]
     fn step_down(&mut self, now: Option<f64>) -> PyResult<()> {
-        self.inner.step_down(instant(now)?);
+        let now = self.input_time(now)?;
+        self.inner.step_down(now);
         Ok(())
     }
 

@@ -318,3 +318,17 @@ def test_poll_timeout_and_randomized_timeout_hook():
     assert e.role == "follower"
     e.tick(11.5)
     assert e.role == "pre_candidate"
+
+
+def test_without_now_the_timer_starts_at_the_first_input_in_any_time_base():
+    for base in [0.0, 1_000.0, T0]:
+        e = Election("a", ["b", "c"], election_timeout=1.0)
+        assert e.poll_timeout() is None
+        e.tick(base)
+        assert e.role == "follower", "no campaign at the first tick, whatever the time base"
+        timeout = e.poll_timeout()
+        assert timeout is not None and base + 1.0 <= timeout < base + 2.0
+    hooked = Election("a", ["b", "c"])
+    hooked.set_randomized_election_timeout(1.25)
+    hooked.tick(50.0)
+    assert hooked.poll_timeout() == pytest.approx(51.25)

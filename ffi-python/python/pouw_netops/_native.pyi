@@ -151,8 +151,8 @@ class Election:
         """The next ``(destination or None for every other voter, bytes)`` to send, or ``None``."""
     def hard_state(self) -> Tuple[int, Optional[str]]:
         """``(term, voted_for)`` to persist; reading it releases the messages that waited for it."""
-    def poll_timeout(self) -> float:
-        """When ``tick`` must next be called, in seconds."""
+    def poll_timeout(self) -> Optional[float]:
+        """When ``tick`` must next be called, in seconds; ``None`` before the timer started."""
     def set_randomized_election_timeout(self, seconds: float) -> None:
         """Overrides the drawn election timeout (a test hook)."""
     @property
