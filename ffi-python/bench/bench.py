@@ -7,7 +7,10 @@ Run against the installed package (see BENCHMARKS.md for the exact command):
 Each figure is the median over repeated runs of the mean cost of one call in a
 run of many calls, Python loop overhead included (so the figures are an upper
 bound). ``update_node_health`` runs sweep all 1000 tracked nodes once each.
-Goals come from the issue.
+``add_message`` runs add 1000 messages each (a batch is sealed every 1000, so
+compression is included); ``search_messages`` searches 50,000 messages (50
+batches) for a 0.2 % time window, about 100 results; ``join_mesh`` runs join
+1000 nodes each into a fresh manager. Goals come from the issue.
 """
 
 from __future__ import annotations
@@ -18,11 +21,19 @@ import sys
 import timeit
 
 import pouw_netops
-from pouw_netops import CrashRecoveryManager, NodeHealthMetrics, PhiAccrualDetector
+from pouw_netops import (
+    CrashRecoveryManager,
+    MessageHistoryCompressor,
+    NetworkMessage,
+    NodeHealthMetrics,
+    PhiAccrualDetector,
+    VPNMeshTopologyManager,
+)
 
 REPEAT = 15
 T0 = 1_700_000_000.0
 NODES = 1000
+MESSAGES = 50_000
 
 
 def per_call(fn, number: int, repeat: int = REPEAT) -> float:
@@ -88,6 +99,53 @@ def main() -> None:
     ticks = itertools.count()
     rows.append(("PhiAccrualDetector.heartbeat", per_call(lambda: d.heartbeat(T0 + next(ticks)), 50_000), None))
     rows.append(("PhiAccrualDetector.phi", per_call(lambda: d.phi(T0 + 1e6), 50_000), None))
+
+    # Message history: PoUW-like messages, one per 10 ms, from 64 senders.
+    kinds = ["gradient_update", "heartbeat", "task_assignment", "new_block"]
+    msgs = [
+        NetworkMessage(kinds[i % 4], f"worker-{i % 64:02d}", T0 + i * 0.01, {"iteration": i, "loss": 1.0 / (i + 1)})
+        for i in range(MESSAGES)
+    ]
+    h = MessageHistoryCompressor("bench")
+    chunks = itertools.cycle(range(0, MESSAGES, 1000))
+
+    def add_run() -> None:
+        add = h.add_message
+        start = next(chunks)
+        for msg in msgs[start : start + 1000]:
+            add(msg, now=T0)
+
+    # Fill the history with the 50,000 messages once (the first 50 runs), then time.
+    for _ in range(MESSAGES // 1000):
+        add_run()
+    rows.append(("add_message (1000 per run, sealing included)", per_call(add_run, 1, repeat=31) / 1000, 3e-6))
+
+    s = MessageHistoryCompressor("bench")
+    for msg in msgs:
+        s.add_message(msg, now=T0)
+    span = MESSAGES * 0.01
+    window = span * 0.002
+    starts = itertools.cycle([T0 + span * k / 97 for k in range(90)])
+    found = len(s.search_messages(T0 + span / 2, T0 + span / 2 + window))
+
+    def search() -> None:
+        a = next(starts)
+        s.search_messages(a, a + window)
+
+    rows.append((f"search_messages over 50,000 messages, 0.2 % window ({found} results)", per_call(search, 20), 5e-3))
+
+    infos = [{"node_id": f"node-{i:04d}"} for i in range(1000)]
+
+    def join_run() -> None:
+        v = VPNMeshTopologyManager("node-0000")
+        join = v.join_mesh
+        for info in infos:
+            join(info, now=T0)
+
+    join_run()
+    t_join = per_call(join_run, 1, repeat=15) / 1000
+    t_new = per_call(lambda: VPNMeshTopologyManager("node-0000"), 1, repeat=15) / 1000
+    rows.append(("join_mesh (1000 joins into a fresh manager)", t_join - t_new, 5e-6))
 
     print(f"pouw_netops {pouw_netops.__version__}, Python {sys.version.split()[0]}")
     print()

@@ -78,3 +78,52 @@ pub fn crash_recovery_error(e: CrashRecoveryError) -> PyErr {
 pub fn wire_error(e: WireError) -> PyErr {
     error(Kind::Decode, e)
 }
+
+/// Maps election errors: too many voters → `CapacityError`, a sender outside
+/// the voter set → `NotFoundError`, the rest → `InvalidArgumentError`.
+pub fn election_error(e: pouw_netops::ElectionError) -> PyErr {
+    use pouw_netops::ElectionError as E;
+    let kind = match &e {
+        E::TooManyVoters(_) => Kind::Capacity,
+        E::UnknownVoter(_) => Kind::NotFound,
+        E::Config(_) | E::NotAVoter(_) | E::FromSelf | E::NotAnElectionMessage | E::AlreadyLeader => {
+            Kind::InvalidArgument
+        }
+    };
+    error(kind, e)
+}
+
+/// Maps pool errors: full tables → `CapacityError`, unknown pool or worker →
+/// `NotFoundError`, bad slot counts → `InvalidArgumentError`.
+pub fn pool_error(e: pouw_netops::PoolError) -> PyErr {
+    use pouw_netops::PoolError as E;
+    let kind = match &e {
+        E::PoolTableFull(_) | E::WorkerTableFull(_) => Kind::Capacity,
+        E::UnknownPool(_) | E::NotInPool(_) => Kind::NotFound,
+        E::InvalidSlots { .. } | E::SlotsBelowLoad { .. } => Kind::InvalidArgument,
+    };
+    error(kind, e)
+}
+
+/// Maps join errors: a full node table → `CapacityError`, the rest (already
+/// joined, a bad or taken address, no address left) → `InvalidArgumentError`.
+pub fn join_error(e: pouw_netops::JoinError) -> PyErr {
+    use pouw_netops::JoinError as E;
+    let kind = match &e {
+        E::TableFull(_) | E::AddressesExhausted => Kind::Capacity,
+        E::AlreadyJoined(_) | E::OutsideCidr(_) | E::NotAssignable(_) | E::AddressTaken(_) => Kind::InvalidArgument,
+    };
+    error(kind, e)
+}
+
+/// Maps tunnel errors: unknown node or tunnel → `NotFoundError`, a full link
+/// table → `CapacityError`, a self-link → `InvalidArgumentError`.
+pub fn tunnel_error(e: pouw_netops::TunnelError) -> PyErr {
+    use pouw_netops::TunnelError as E;
+    let kind = match &e {
+        E::UnknownNode(_) | E::UnknownTunnel => Kind::NotFound,
+        E::TableFull { .. } => Kind::Capacity,
+        E::SelfLink => Kind::InvalidArgument,
+    };
+    error(kind, e)
+}

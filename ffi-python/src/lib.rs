@@ -11,10 +11,15 @@
 //! manager slots in as one more module plus one `register` call below.
 
 mod crash_recovery;
+mod election;
 mod errors;
+mod history;
+mod json;
+mod mesh;
 mod phi;
 mod time;
 mod wire;
+mod workers;
 
 use pyo3::prelude::*;
 
@@ -29,6 +34,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     phi::register(m)?;
     crash_recovery::register(m)?;
     wire::register(m)?;
+    election::register(m)?;
+    workers::register(m)?;
+    history::register(m)?;
+    json::register(m)?;
+    mesh::register(m)?;
     Ok(())
 }
 

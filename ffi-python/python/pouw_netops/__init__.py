@@ -4,11 +4,13 @@ Two layers:
 
 * the old ``pouw.network.operations`` API, same names and shapes, so a node
   switches by changing an import: :class:`CrashRecoveryManager`,
-  :class:`NodeStatus`, :class:`NodeHealthMetrics`, :class:`CrashRecoveryEvent`;
+  :class:`LeaderElectionManager`, :class:`WorkerReplacementManager`,
+  :class:`MessageHistoryCompressor`, :class:`VPNMeshTopologyManager` and their
+  enums and data classes;
   every time-dependent method takes an optional keyword ``now`` in seconds
   (default ``time.time()``);
-* sans-IO building blocks that never read a clock: :class:`PhiAccrualDetector`
-  and the wire format in :mod:`pouw_netops.wire`.
+* sans-IO building blocks that never read a clock: :class:`PhiAccrualDetector`,
+  :class:`Election` (bytes in, bytes out) and the wire format in :mod:`pouw_netops.wire`.
 
 Errors derive from :class:`NetOpsError`.
 """
@@ -17,22 +19,43 @@ from __future__ import annotations
 
 from . import wire
 from ._errors import CapacityError, DecodeError, InvalidArgumentError, NetOpsError, NotFoundError
-from ._native import PanicException, PhiAccrualDetector, __version__
-from ._types import CrashRecoveryEvent, NodeHealthMetrics, NodeStatus
+from ._native import Election, PanicException, PhiAccrualDetector, __version__
+from ._types import (
+    CompressedMessageBatch,
+    CrashRecoveryEvent,
+    LeaderElectionState,
+    LeaderElectionVote,
+    NetworkMessage,
+    NodeHealthMetrics,
+    NodeStatus,
+)
 from .crash_recovery import CrashRecoveryManager
+from .election import LeaderElectionManager
+from .history import MessageHistoryCompressor
+from .mesh import VPNMeshTopologyManager
+from .workers import WorkerReplacementManager
 
 __all__ = [
     "__version__",
     "CapacityError",
+    "CompressedMessageBatch",
     "CrashRecoveryEvent",
     "CrashRecoveryManager",
     "DecodeError",
+    "Election",
     "InvalidArgumentError",
+    "LeaderElectionManager",
+    "LeaderElectionState",
+    "LeaderElectionVote",
+    "MessageHistoryCompressor",
     "NetOpsError",
+    "NetworkMessage",
     "NodeHealthMetrics",
     "NodeStatus",
     "NotFoundError",
     "PanicException",
     "PhiAccrualDetector",
+    "VPNMeshTopologyManager",
+    "WorkerReplacementManager",
     "wire",
 ]

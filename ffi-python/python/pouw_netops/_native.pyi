@@ -5,11 +5,16 @@ from typing import Any, Dict, List, Optional, Tuple, final
 __all__ = [
     "__version__",
     "CrashRecoveryCore",
+    "Election",
+    "HistoryCore",
+    "MeshCore",
     "PanicException",
     "PhiAccrualDetector",
+    "WorkerCore",
     "_trigger_panic",
     "decode_envelope",
     "encode_heartbeat",
+    "encode_json",
     "metrics_healthy",
 ]
 __version__: str
@@ -114,5 +119,159 @@ def encode_heartbeat(
 ) -> bytes:
     """Encodes a heartbeat envelope (the bytes a Rust or C node would send)."""
 
+def encode_json(data: Any) -> bytes:
+    """``json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()``, written in Rust."""
+
 def decode_envelope(data: bytes) -> Dict[str, Any]:
     """Decodes one envelope; raises ``DecodeError`` for anything malformed."""
+
+@final
+class Election:
+    """One node's Raft leader election (PreVote and CheckQuorum as in etcd), sans-IO; times in seconds."""
+
+    def __new__(
+        cls,
+        node_id: str,
+        voters: List[str],
+        *,
+        election_timeout: float = 1.0,
+        heartbeat_interval: float = 0.1,
+        pre_vote: bool = True,
+        check_quorum: bool = True,
+        seed: int = 0,
+        now: Optional[float] = None,
+    ) -> Election: ...
+    def tick(self, now: float) -> None:
+        """Advances the timers to ``now`` (campaigns on timeout, leader heartbeats, quorum check)."""
+    def campaign(self, now: float) -> None:
+        """Starts a campaign now: a pre-vote round when ``pre_vote`` is on, else a real election."""
+    def step(self, now: float, data: bytes) -> None:
+        """Handles one encoded message from another voter."""
+    def poll_transmit(self) -> Optional[Tuple[Optional[str], bytes]]:
+        """The next ``(destination or None for every other voter, bytes)`` to send, or ``None``."""
+    def hard_state(self) -> Tuple[int, Optional[str]]:
+        """``(term, voted_for)`` to persist; reading it releases the messages that waited for it."""
+    def poll_timeout(self) -> Optional[float]:
+        """When ``tick`` must next be called, in seconds; ``None`` before the timer started."""
+    def set_randomized_election_timeout(self, seconds: float) -> None:
+        """Overrides the drawn election timeout (a test hook)."""
+    @property
+    def role(self) -> str: ...
+    @property
+    def term(self) -> int: ...
+    @property
+    def voted_for(self) -> Optional[str]: ...
+    @property
+    def leader_id(self) -> Optional[str]: ...
+    @property
+    def node_id(self) -> str: ...
+    @property
+    def voters(self) -> List[str]: ...
+    @property
+    def election_timeout(self) -> float: ...
+    @property
+    def heartbeat_interval(self) -> float: ...
+    @property
+    def dropped_transmits(self) -> int: ...
+    def start_election(self, now: Optional[float] = None) -> int:
+        """Starts a real election at once (no pre-vote); returns the new term."""
+    def request_vote(self, candidate: str, term: int, now: Optional[float] = None) -> bool:
+        """Handles a vote request; whether the vote is granted."""
+    def receive_vote_response(self, voter: str, granted: bool, now: Optional[float] = None) -> bool:
+        """Counts an answer to the current campaign; whether this node just became leader."""
+    def receive_heartbeat(self, leader: str, term: int, now: Optional[float] = None) -> bool:
+        """Handles a leader's heartbeat; whether it was accepted."""
+    def check_election_timeout(self, now: Optional[float] = None) -> bool:
+        """Runs the timers; whether a campaign started because the timeout passed."""
+    def step_down(self, now: Optional[float] = None) -> None:
+        """Gives up leadership (or a campaign)."""
+    def discard_output(self) -> int:
+        """Drops every queued message and the pending hard-state mark; how many messages were dropped."""
+    def status(self, now: Optional[float] = None) -> Dict[str, Any]:
+        """A status snapshot (the old API's ``get_election_status`` keys)."""
+    def vote_history(self) -> List[Tuple[str, str, int, float]]:
+        """Granted votes, oldest first, as ``(voter, candidate, term, timestamp)``."""
+
+_TaskTuple = Tuple[str, str, List[str], List[str]]
+
+@final
+class WorkerCore:
+    """The core's worker-replacement manager at host scale (4096 workers and tasks)."""
+
+    def __new__(cls) -> WorkerCore: ...
+    def register_pool(self, task_type: str, workers: List[str]) -> None: ...
+    def assign(
+        self, task_id: str, task_type: str, required: int, backups: int = 2, now: Optional[float] = None
+    ) -> Tuple[List[str], List[str]]: ...
+    def replace(self, failed: str, task_id: str, now: Optional[float] = None) -> Optional[str]: ...
+    def release(self, task_id: str) -> int: ...
+    def recover(self, worker: str, now: Optional[float] = None) -> int: ...
+    def pools(self) -> List[Tuple[str, List[str]]]: ...
+    def tasks(self) -> List[_TaskTuple]: ...
+    def history(self) -> List[Tuple[float, str, str, Optional[str], int]]: ...
+    def utilization(self, now: Optional[float] = None) -> Dict[str, Any]: ...
+
+_BatchTuple = Tuple[int, float, float, int, int, bytes, bytes]
+_RecordTuple = Tuple[float, str, str, bytes]
+
+@final
+class HistoryCore:
+    """The core's message history at host scale (1024 batches in memory, 256 archived)."""
+
+    def __new__(cls, compression_threshold: int = 1000) -> HistoryCore: ...
+    def add(
+        self, sender: str, message_type: str, timestamp: float, payload: bytes, now: Optional[float] = None
+    ) -> Optional[int]: ...
+    def add_data(
+        self, sender: str, message_type: str, timestamp: float, data: Any, now: Optional[float] = None
+    ) -> Optional[int]: ...
+    def compress(self, now: Optional[float] = None) -> Optional[_BatchTuple]: ...
+    def batches(self) -> List[_BatchTuple]: ...
+    def poll_archived(self) -> Optional[_BatchTuple]: ...
+    def search(
+        self, start: float, end: float, message_type: Optional[str] = None, sender: Optional[str] = None
+    ) -> List[_RecordTuple]: ...
+    @staticmethod
+    def decode_batch(data: bytes) -> List[_RecordTuple]: ...
+    def stats(self) -> Dict[str, Any]: ...
+    def buffer(self) -> List[_RecordTuple]: ...
+    def __len__(self) -> int: ...
+
+_MeshNodeTuple = Tuple[str, str, str, str, List[str], float]
+_TunnelTuple = Tuple[str, str, str, str, Optional[float], Optional[float], int, int, int]
+_RouteTuple = Tuple[str, Optional[str], Optional[float], int]
+
+@final
+class MeshCore:
+    """The core's VPN mesh at host scale (4096 nodes, 32,768 links)."""
+
+    def __new__(cls, node_id: str, cidr: str = "10.0.0.0/16") -> MeshCore: ...
+    def join(
+        self,
+        node_id: str,
+        public_key: Optional[str] = None,
+        endpoint: Optional[str] = None,
+        capabilities: List[str] = ...,
+        virtual_ip: Optional[str] = None,
+        now: Optional[float] = None,
+    ) -> str: ...
+    def leave(self, node_id: str, now: Optional[float] = None) -> bool: ...
+    def establish(self, remote: str, protocol: str = "wireguard", now: Optional[float] = None) -> str: ...
+    def record_handshake(self, peer: str, now: Optional[float] = None) -> str: ...
+    def record_latency(self, peer: str, rtt: float, now: Optional[float] = None) -> float: ...
+    def record_link(self, a: str, b: str, latency: float, up: bool = True, now: Optional[float] = None) -> None: ...
+    def monitor(self, now: Optional[float] = None) -> Dict[str, Any]: ...
+    def nodes(self) -> List[_MeshNodeTuple]: ...
+    def tunnels(self) -> List[_TunnelTuple]: ...
+    def routes(self, now: Optional[float] = None) -> List[_RouteTuple]: ...
+    def path(self, dest: str, now: Optional[float] = None) -> Optional[List[str]]: ...
+    def next_hop(self, dest: str, now: Optional[float] = None) -> Optional[Tuple[str, float]]: ...
+    def render_wireguard(
+        self, private_key: Optional[str] = None, listen_port: Optional[int] = 51820, now: Optional[float] = None
+    ) -> str: ...
+    def topology(self, now: Optional[float] = None) -> Dict[str, Any]: ...
+    @property
+    def node_id(self) -> str: ...
+    @property
+    def cidr(self) -> str: ...
+    def __len__(self) -> int: ...

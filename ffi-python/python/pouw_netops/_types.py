@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Dict, Optional
 
 from . import _native
 
-__all__ = ["NodeStatus", "NodeHealthMetrics", "CrashRecoveryEvent"]
+__all__ = [
+    "NodeStatus",
+    "NodeHealthMetrics",
+    "CrashRecoveryEvent",
+    "LeaderElectionState",
+    "LeaderElectionVote",
+    "NetworkMessage",
+    "CompressedMessageBatch",
+]
 
 
 class NodeStatus(Enum):
@@ -62,3 +72,67 @@ class CrashRecoveryEvent:
     event_type: str
     timestamp: float
     metadata: Dict[str, Any] = field(default_factory=dict)
+
+
+class LeaderElectionState(Enum):
+    """A supervisor's role in the leader election."""
+
+    FOLLOWER = "follower"
+    CANDIDATE = "candidate"
+    LEADER = "leader"
+
+
+@dataclass
+class LeaderElectionVote:
+    """One granted vote: ``voter_id`` voted for ``candidate_id`` in ``term`` at ``timestamp`` (seconds)."""
+
+    voter_id: str
+    candidate_id: str
+    term: int
+    timestamp: float
+
+
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _json_bytes(data: Any) -> bytes:
+    """``data`` as compact JSON bytes through the ``json`` module (the native encoder's fallback)."""
+    return _encode(data).encode()
+
+
+def _now_seconds() -> int:
+    return int(time.time())
+
+
+@dataclass
+class NetworkMessage:
+    """A message a node saw: its type, sender, time in seconds and a JSON-serializable ``data`` dict.
+
+    The history stores ``data`` as compact JSON bytes (``json.dumps(data, separators=(",", ":"))``).
+    """
+
+    msg_type: str
+    sender_id: str
+    timestamp: float = field(default_factory=_now_seconds)
+    data: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CompressedMessageBatch:
+    """A sealed batch of messages.
+
+    ``compressed_data`` is a standard zlib stream (``zlib.decompress`` reads it;
+    it holds the postcard-encoded records). ``compression_ratio`` is compressed
+    bytes (header included) over raw bytes: lower is better. ``header`` (beyond
+    the old API) is the batch's fixed binary header, which ``decompress_batch``
+    needs to check the records; ``header + compressed_data`` are the batch's bytes
+    as the Rust and C APIs exchange them.
+    """
+
+    batch_id: str
+    start_time: float
+    end_time: float
+    message_count: int
+    compressed_data: bytes
+    compression_ratio: float
+    header: bytes = field(default=b"", repr=False, compare=False)

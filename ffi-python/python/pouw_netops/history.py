@@ -1,0 +1,127 @@
+"""``MessageHistoryCompressor``: the old API's class over the core's message history.
+
+Messages are buffered as records (``data`` as compact JSON bytes) and sealed
+every ``compression_threshold`` messages into zlib batches; up to 1024 batches
+stay in memory and searchable, older ones move to an archive outbox of 256 that
+the host drains with :meth:`MessageHistoryCompressor.poll_archived`.
+Compression, decompression and search run in Rust with the GIL released.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Tuple
+
+from . import _native
+from ._errors import DecodeError
+from ._types import CompressedMessageBatch, NetworkMessage
+
+__all__ = ["MessageHistoryCompressor"]
+
+def _batch(t: Tuple[int, float, float, int, int, bytes, bytes]) -> CompressedMessageBatch:
+    batch_id, first, last, count, raw_len, header, zlib_stream = t
+    ratio = (len(header) + len(zlib_stream)) / raw_len if raw_len else 1.0
+    return CompressedMessageBatch(str(batch_id), first, last, count, zlib_stream, ratio, header)
+
+
+def _message(t: Tuple[float, str, str, bytes]) -> Dict[str, Any]:
+    timestamp, sender, msg_type, payload = t
+    return {"msg_type": msg_type, "sender_id": sender, "timestamp": timestamp, "data": json.loads(payload)}
+
+
+class MessageHistoryCompressor:
+    """Buffers, compresses and searches the messages a node saw.
+
+    A batch is sealed every ``min(compression_threshold, max_batch_size)``
+    messages (and before 4 MiB of raw records). Timestamps are seconds; a
+    message older than the newest one stored is stored at the newest time (the
+    history never goes backwards). Every time-dependent method takes ``now`` in
+    seconds (default ``time.time()``).
+    """
+
+    def __init__(self, node_id: str, compression_threshold: int = 1000, max_batch_size: int = 10000) -> None:
+        self.node_id = node_id
+        self.compression_threshold = compression_threshold
+        self.max_batch_size = max_batch_size
+        self._core = _native.HistoryCore(min(compression_threshold, max_batch_size))
+        self._add = self._core.add_data
+
+    # --- the old API -------------------------------------------------------
+
+    def add_message(self, message: NetworkMessage, *, now: Optional[float] = None) -> None:
+        """Stores ``message`` (sealing a batch when the threshold is reached).
+
+        Raises ``InvalidArgumentError`` for an empty or too long sender or type
+        (1–64 bytes) or a payload over 64 KiB, ``CapacityError`` when every
+        batch slot and the archive outbox are full (drain :meth:`poll_archived`).
+        """
+        self._add(message.sender_id, message.msg_type, message.timestamp, message.data, now)
+
+    def compress_message_batch(self, *, now: Optional[float] = None) -> Optional[CompressedMessageBatch]:
+        """Seals the buffered messages into a batch now; ``None`` if the buffer is empty."""
+        t = self._core.compress(now)
+        return None if t is None else _batch(t)
+
+    def decompress_batch(self, batch: CompressedMessageBatch) -> List[Dict[str, Any]]:
+        """The messages of ``batch`` as dicts ``msg_type, sender_id, timestamp, data``.
+
+        The batch is fully checked; ``DecodeError`` if it is corrupt or has no header.
+        """
+        if not batch.header:
+            raise DecodeError("the batch has no header: decompress_batch needs the header it was sealed with")
+        return [_message(r) for r in _native.HistoryCore.decode_batch(batch.header + batch.compressed_data)]
+
+    def search_messages(
+        self,
+        start_time: float,
+        end_time: float,
+        message_type: Optional[str] = None,
+        sender_id: Optional[str] = None,
+    ) -> List[Dict[str, Any]]:
+        """Messages with ``start_time <= timestamp <= end_time`` (and of ``message_type``
+        and from ``sender_id`` if given), sorted by timestamp, from the batches in
+        memory and the buffer."""
+        return [_message(r) for r in self._core.search(start_time, end_time, message_type, sender_id)]
+
+    def get_compression_stats(self) -> Dict[str, Any]:
+        """``total_messages, total_compressed, total_raw_bytes, total_compressed_bytes,
+        average_compression_ratio, current_buffer_size, compressed_batches, archived_batches,
+        space_saved_bytes, space_saved_percentage``.
+
+        ``average_compression_ratio`` is compressed over raw bytes (lower is
+        better); ``compressed_batches`` counts batches in memory, ``archived_batches``
+        the ones moved out of memory since creation.
+        """
+        s = self._core.stats()
+        return {
+            "total_messages": s["total_messages"],
+            "total_compressed": s["messages_compressed"],
+            "total_raw_bytes": s["raw_bytes"],
+            "total_compressed_bytes": s["compressed_bytes"],
+            "average_compression_ratio": s["compression_ratio"],
+            "current_buffer_size": s["buffer_messages"],
+            "compressed_batches": s["batches_in_memory"],
+            "archived_batches": s["batches_archived"],
+            "space_saved_bytes": s["space_saved_bytes"],
+            "space_saved_percentage": s["space_saved_percent"],
+        }
+
+    @property
+    def message_buffer(self) -> List[Dict[str, Any]]:
+        """The messages not sealed yet, as dicts (a snapshot)."""
+        return [_message(r) for r in self._core.buffer()]
+
+    @property
+    def compressed_batches(self) -> List[CompressedMessageBatch]:
+        """The batches in memory, oldest first (a snapshot)."""
+        return [_batch(t) for t in self._core.batches()]
+
+    # --- beyond the old API ------------------------------------------------
+
+    def poll_archived(self) -> Optional[CompressedMessageBatch]:
+        """The oldest batch moved out of memory and not yet taken; the caller now owns it."""
+        t = self._core.poll_archived()
+        return None if t is None else _batch(t)
+
+    def __repr__(self) -> str:
+        return f"MessageHistoryCompressor(node_id={self.node_id!r}, compression_threshold={self.compression_threshold})"

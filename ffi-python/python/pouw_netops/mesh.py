@@ -1,0 +1,178 @@
+"""``VPNMeshTopologyManager``: the old API's class over the core's VPN mesh.
+
+The core allocates overlay addresses (lowest free in the CIDR), records tunnels
+and their health from reported handshakes, routes over up links by latency
+(Dijkstra with hysteresis) and renders WireGuard configurations. It moves no
+packets. Attributes are snapshots computed on each access.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+from . import _native
+from ._errors import NotFoundError
+
+__all__ = ["VPNMeshTopologyManager"]
+
+_TunnelTuple = Tuple[str, str, str, str, Optional[float], Optional[float], int, int, int]
+
+
+class VPNMeshTopologyManager:
+    """One node's view of the encrypted worker mesh (up to 4096 nodes and 32,768 links).
+
+    Every time-dependent method takes ``now`` in seconds (default ``time.time()``).
+    """
+
+    def __init__(self, node_id: str, network_cidr: str = "10.0.0.0/16") -> None:
+        self.node_id = node_id
+        self.network_cidr = network_cidr
+        self._core = _native.MeshCore(node_id, network_cidr)
+
+    def _details(self, t: _TunnelTuple) -> Tuple[str, Dict[str, Any]]:
+        a, b, protocol, state, handshake, latency, rx, tx, bandwidth = t
+        remote = b if a == self.node_id else a
+        return remote, {
+            "endpoints": (a, b),
+            "protocol": protocol,
+            "status": state,
+            "healthy": state == "up",
+            "last_handshake": handshake,
+            "latency": latency,
+            "rx_bytes": rx,
+            "tx_bytes": tx,
+            "bandwidth": bandwidth,
+        }
+
+    # --- the old API -------------------------------------------------------
+
+    def join_mesh(self, node_info: Dict[str, Any], *, now: Optional[float] = None) -> str:
+        """Adds a node; returns its overlay address.
+
+        ``node_info`` has ``node_id`` and optionally ``public_key`` (base64
+        WireGuard key; a deterministic placeholder otherwise), ``endpoint``
+        (``host:port``), ``capabilities`` (up to 8 names) and ``virtual_ip`` (a
+        requested address). Raises ``InvalidArgumentError`` (a ``ValueError``)
+        for a node already in the mesh or a bad field and ``CapacityError`` when
+        the mesh or its addresses are full.
+        """
+        return self._core.join(
+            node_info["node_id"],
+            node_info.get("public_key"),
+            node_info.get("endpoint"),
+            list(node_info.get("capabilities", ())),
+            node_info.get("virtual_ip"),
+            now,
+        )
+
+    def leave_mesh(self, node_id: str, *, now: Optional[float] = None) -> bool:
+        """Removes a node, its address and its tunnels; ``False`` if it was not in the mesh."""
+        return self._core.leave(node_id, now)
+
+    def establish_tunnel(
+        self, remote_node_id: str, protocol: Optional[str] = None, *, now: Optional[float] = None
+    ) -> bool:
+        """Records a tunnel to ``remote_node_id`` (``"wireguard"`` by default, ``"openvpn"``,
+        ``"ipsec"``); ``False`` if either end is not in the mesh. The tunnel is up
+        once a handshake is reported (:meth:`record_handshake`)."""
+        try:
+            self._core.establish(remote_node_id, protocol or "wireguard", now)
+        except NotFoundError:
+            return False
+        return True
+
+    def monitor_tunnel_health(self, *, now: Optional[float] = None) -> Dict[str, Any]:
+        """Re-evaluates every tunnel; ``total_tunnels, healthy_tunnels`` (up) and
+        ``tunnel_details`` (remote node → details)."""
+        r = self._core.monitor(now)
+        return {
+            "total_tunnels": r["tunnels"],
+            "healthy_tunnels": r["up"],
+            "tunnel_details": dict(self._details(t) for t in self._core.tunnels()),
+        }
+
+    def get_mesh_topology(self, *, now: Optional[float] = None) -> Dict[str, Any]:
+        """``node_id, virtual_ip, mesh_nodes`` (count), ``active_tunnels`` (up),
+        ``routing_table`` (destination → next hop) and ``network_health``
+        (reachability and latencies)."""
+        topo = self._core.topology(now)
+        return {
+            "node_id": self.node_id,
+            "virtual_ip": self.virtual_ips.get(self.node_id),
+            "mesh_nodes": topo["nodes"],
+            "active_tunnels": topo["tunnels_up"],
+            "routing_table": self._routing_table(now),
+            "network_health": {
+                "connectivity_ratio": topo["connectivity_ratio"],
+                "reachable": topo["reachable"],
+                "unreachable": topo["unreachable"],
+                "average_route_latency": topo["average_route_latency"],
+                "average_tunnel_latency": topo["average_tunnel_latency"],
+                "total_bandwidth": topo["total_bandwidth"],
+            },
+        }
+
+    @property
+    def mesh_nodes(self) -> Dict[str, Dict[str, Any]]:
+        """Node → ``node_id, virtual_ip, public_key, endpoint, capabilities, joined_at`` (a snapshot)."""
+        return {
+            n: {"node_id": n, "virtual_ip": ip, "public_key": key, "endpoint": ep, "capabilities": caps, "joined_at": at}
+            for n, ip, key, ep, caps, at in self._core.nodes()
+        }
+
+    @property
+    def virtual_ips(self) -> Dict[str, str]:
+        """Node → overlay address (a snapshot)."""
+        return {n: ip for n, ip, *_ in self._core.nodes()}
+
+    @property
+    def routing_table(self) -> Dict[str, Optional[str]]:
+        """Destination → next hop (``None``: unreachable), routes recomputed if needed."""
+        return self._routing_table(None)
+
+    def _routing_table(self, now: Optional[float]) -> Dict[str, Optional[str]]:
+        return {dest: hop for dest, hop, _, _ in self._core.routes(now)}
+
+    @property
+    def tunnels(self) -> Dict[str, Dict[str, Any]]:
+        """Remote node → tunnel details (a snapshot)."""
+        return dict(self._details(t) for t in self._core.tunnels())
+
+    # --- beyond the old API ------------------------------------------------
+
+    def record_link(self, a: str, b: str, latency_seconds: float, *, up: bool = True, now: Optional[float] = None) -> None:
+        """A link between ``a`` and ``b`` with ``latency_seconds`` one-way cost, known without a tunnel record."""
+        self._core.record_link(a, b, latency_seconds, up, now)
+
+    def record_handshake(self, peer: str, *, now: Optional[float] = None) -> str:
+        """A successful handshake on the tunnel to ``peer``; the tunnel's state
+        (``"connecting"``, ``"up"``, ``"stale"``, ``"down"``)."""
+        return self._core.record_handshake(peer, now)
+
+    def record_latency(self, peer: str, rtt_seconds: float, *, now: Optional[float] = None) -> float:
+        """A measured round trip on the tunnel to ``peer``; the smoothed RTT in seconds."""
+        return self._core.record_latency(peer, rtt_seconds, now)
+
+    def route(self, dest: str, *, now: Optional[float] = None) -> Optional[List[str]]:
+        """The shortest path from this node to ``dest`` (both included), or ``None``."""
+        return self._core.path(dest, now)
+
+    def next_hop(self, dest: str, *, now: Optional[float] = None) -> Optional[str]:
+        """The neighbour traffic to ``dest`` goes to, or ``None`` if unreachable."""
+        r = self._core.next_hop(dest, now)
+        return None if r is None else r[0]
+
+    def route_cost(self, dest: str, *, now: Optional[float] = None) -> Optional[float]:
+        """The latency of the route in use to ``dest`` in seconds, or ``None`` if unreachable."""
+        r = self._core.next_hop(dest, now)
+        return None if r is None else r[1]
+
+    def render_wireguard(self, private_key: Optional[str] = None, listen_port: Optional[int] = 51820) -> str:
+        """This node's ``wg-quick`` configuration; peers' ``AllowedIPs`` follow the routes."""
+        return self._core.render_wireguard(private_key, listen_port)
+
+    def __len__(self) -> int:
+        return len(self._core)
+
+    def __repr__(self) -> str:
+        return f"VPNMeshTopologyManager(node_id={self.node_id!r}, network_cidr={self.network_cidr!r}, nodes={len(self)})"

@@ -1,0 +1,295 @@
+//! Raft leader election among supervisors (`preset::large`, up to 4096 voters,
+//! built in place on the heap), with float-second times.
+//!
+//! `Election` is public as the sans-IO Layer 2 class: bytes in through `step`,
+//! bytes out through `poll_transmit`. The old API's `LeaderElectionManager`
+//! (`pouw_netops/election.py`) drives the same class through its direct-call
+//! helpers and discards the messages, which the old API never sent.
+
+use crate::errors::{election_error, id_error, wire_error};
+use crate::time::{duration, instant};
+use pouw_netops::preset::large;
+use pouw_netops::{ElectionConfig, Envelope, HardState, NodeId};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+fn node_id(s: &str, what: &str) -> PyResult<NodeId> {
+    NodeId::new(s).map_err(|e| id_error(what, e))
+}
+
+/// A hard state as `(term, voted_for)`.
+fn hard_state_tuple(h: &HardState) -> (u64, Option<String>) {
+    (h.term, h.voted_for.as_ref().map(|v| v.as_str().to_owned()))
+}
+
+/// One node's Raft leader election (PreVote and CheckQuorum as in etcd), sans-IO.
+#[pyclass(name = "Election", module = "pouw_netops._native")]
+pub struct PyElection {
+    inner: Box<large::LeaderElectionManager>,
+    /// Whether the election timer runs: from construction when `now` was given,
+    /// else from the first input (so the class works in any time base).
+    started: bool,
+    /// A timeout set by the test hook before the timer started, applied when it starts.
+    pending_timeout: Option<pouw_netops::Duration>,
+}
+
+impl PyElection {
+    /// Starts the election timer at the first input when no `now` was given at construction.
+    fn start(&mut self, now: pouw_netops::Instant) {
+        if !self.started {
+            self.started = true;
+            // A follower of term 0 stepping down changes nothing but restarts its timer at `now`.
+            self.inner.step_down(now);
+            if let Some(t) = self.pending_timeout.take() {
+                self.inner.set_randomized_timeout(t);
+            }
+        }
+    }
+
+    fn input_time(&mut self, now: Option<f64>) -> PyResult<pouw_netops::Instant> {
+        let now = instant(now)?;
+        self.start(now);
+        Ok(now)
+    }
+}
+
+#[pymethods]
+impl PyElection {
+    /// A follower at term 0 among `voters` (this node is added if missing); times
+    /// in seconds. The election timer starts at `now`, or at the first input
+    /// (`tick`, `step`, `campaign`, a direct call) when `now` is not given.
+    #[new]
+    #[pyo3(signature = (
+        node_id, voters, *, election_timeout = 1.0, heartbeat_interval = 0.1, pre_vote = true, check_quorum = true,
+        seed = 0, now = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        node_id: &str,
+        voters: Vec<String>,
+        election_timeout: f64,
+        heartbeat_interval: f64,
+        pre_vote: bool,
+        check_quorum: bool,
+        seed: u64,
+        now: Option<f64>,
+    ) -> PyResult<Self> {
+        let id = self::node_id(node_id, "node_id")?;
+        let mut ids = Vec::with_capacity(voters.len() + 1);
+        ids.push(id.clone());
+        for v in &voters {
+            ids.push(self::node_id(v, "voter")?);
+        }
+        let config = ElectionConfig {
+            election_timeout: duration(election_timeout, "election_timeout")?,
+            heartbeat_interval: duration(heartbeat_interval, "heartbeat_interval")?,
+            pre_vote,
+            check_quorum,
+            seed,
+            ..ElectionConfig::default()
+        };
+        let started = now.is_some();
+        let at = if started { instant(now)? } else { pouw_netops::Instant::from_micros(0) };
+        let inner = large::LeaderElectionManager::new_boxed(config, id, &ids, at).map_err(election_error)?;
+        Ok(PyElection { inner, started, pending_timeout: None })
+    }
+
+    /// Advances the timers to `now` (campaigns on timeout, leader heartbeats, quorum check).
+    fn tick(&mut self, now: f64) -> PyResult<()> {
+        let now = self.input_time(Some(now))?;
+        self.inner.tick(now);
+        Ok(())
+    }
+
+    /// Starts a campaign now: a pre-vote round when `pre_vote` is on, else a real
+    /// election. `InvalidArgumentError` if this node is the leader.
+    fn campaign(&mut self, now: f64) -> PyResult<()> {
+        let now = self.input_time(Some(now))?;
+        self.inner.campaign(now).map_err(election_error)
+    }
+
+    /// Handles one encoded message from another voter. `DecodeError` for bad bytes,
+    /// `NotFoundError` for a sender outside the voter set, `InvalidArgumentError`
+    /// for a message from itself or one that is not an election message.
+    fn step(&mut self, now: f64, data: &[u8]) -> PyResult<()> {
+        let envelope = Envelope::decode(data).map_err(wire_error)?;
+        let now = self.input_time(Some(now))?;
+        self.inner.step(now, &envelope).map_err(election_error)
+    }
+
+    /// The next message to send as `(destination, bytes)` (`None` destination: every
+    /// other voter), or `None`. Held back while a changed hard state has not been
+    /// read with `hard_state()`.
+    fn poll_transmit<'py>(&mut self, py: Python<'py>) -> PyResult<Option<(Option<String>, Bound<'py, PyBytes>)>> {
+        let Some(t) = self.inner.poll_transmit() else { return Ok(None) };
+        let bytes = t.envelope.to_vec().map_err(wire_error)?;
+        Ok(Some((t.to.map(|to| to.as_str().to_owned()), PyBytes::new(py, &bytes))))
+    }
+
+    /// The state to persist, `(term, voted_for)`. Reading it marks it persisted
+    /// and releases the messages that waited for it: persist it before sending them.
+    fn hard_state(&mut self) -> (u64, Option<String>) {
+        let _ = self.inner.poll_hard_state();
+        hard_state_tuple(&self.inner.hard_state())
+    }
+
+    /// When `tick` must next be called, in seconds; `None` before the timer started.
+    fn poll_timeout(&self) -> Option<f64> {
+        self.started.then(|| self.inner.poll_timeout().as_secs_f64())
+    }
+
+    /// Overrides the drawn election timeout (a test hook, as etcd's).
+    fn set_randomized_election_timeout(&mut self, seconds: f64) -> PyResult<()> {
+        let timeout = duration(seconds, "seconds")?;
+        if self.started {
+            self.inner.set_randomized_timeout(timeout);
+        } else {
+            self.pending_timeout = Some(timeout);
+        }
+        Ok(())
+    }
+
+    /// `"follower"`, `"pre_candidate"`, `"candidate"` or `"leader"`.
+    #[getter]
+    fn role(&self) -> &'static str {
+        self.inner.role().as_str()
+    }
+
+    /// The current term.
+    #[getter]
+    fn term(&self) -> u64 {
+        self.inner.term()
+    }
+
+    /// The candidate voted for in this term, if any.
+    #[getter]
+    fn voted_for(&self) -> Option<String> {
+        self.inner.voted_for().map(|v| v.as_str().to_owned())
+    }
+
+    /// The leader known in this term, if any.
+    #[getter]
+    fn leader_id(&self) -> Option<String> {
+        self.inner.leader().map(|v| v.as_str().to_owned())
+    }
+
+    /// This node.
+    #[getter]
+    fn node_id(&self) -> String {
+        self.inner.id().as_str().to_owned()
+    }
+
+    /// The voters, sorted by id (this node included).
+    #[getter]
+    fn voters(&self) -> Vec<String> {
+        self.inner.voters().map(|v| v.as_str().to_owned()).collect()
+    }
+
+    /// The base election timeout in seconds.
+    #[getter]
+    fn election_timeout(&self) -> f64 {
+        self.inner.config().election_timeout.as_secs_f64()
+    }
+
+    /// The leader's heartbeat interval in seconds.
+    #[getter]
+    fn heartbeat_interval(&self) -> f64 {
+        self.inner.config().heartbeat_interval.as_secs_f64()
+    }
+
+    // ----- direct calls (the old API) -----
+
+    /// Starts a real election at once (no pre-vote); returns the new term.
+    /// `InvalidArgumentError` if this node is the leader.
+    #[pyo3(signature = (now = None))]
+    fn start_election(&mut self, now: Option<f64>) -> PyResult<u64> {
+        let now = self.input_time(now)?;
+        self.inner.start_election(now).map_err(election_error)
+    }
+
+    /// Handles a vote request of `candidate` for `term`; whether the vote is granted.
+    #[pyo3(signature = (candidate, term, now = None))]
+    fn request_vote(&mut self, candidate: &str, term: u64, now: Option<f64>) -> PyResult<bool> {
+        let candidate = node_id(candidate, "candidate_id")?;
+        let now = self.input_time(now)?;
+        self.inner.request_vote(now, &candidate, term).map_err(election_error)
+    }
+
+    /// Counts `voter`'s answer to the current campaign; whether this node just became leader.
+    #[pyo3(signature = (voter, granted, now = None))]
+    fn receive_vote_response(&mut self, voter: &str, granted: bool, now: Option<f64>) -> PyResult<bool> {
+        let voter = node_id(voter, "voter_id")?;
+        let now = self.input_time(now)?;
+        self.inner.receive_vote_response(now, &voter, granted).map_err(election_error)
+    }
+
+    /// Handles a heartbeat of `leader` for `term`; whether it was accepted.
+    #[pyo3(signature = (leader, term, now = None))]
+    fn receive_heartbeat(&mut self, leader: &str, term: u64, now: Option<f64>) -> PyResult<bool> {
+        let leader = node_id(leader, "leader_id")?;
+        let now = self.input_time(now)?;
+        self.inner.receive_heartbeat(now, &leader, term).map_err(election_error)
+    }
+
+    /// Runs the timers; whether a campaign started because the timeout passed.
+    #[pyo3(signature = (now = None))]
+    fn check_election_timeout(&mut self, now: Option<f64>) -> PyResult<bool> {
+        let now = self.input_time(now)?;
+        Ok(self.inner.check_election_timeout(now))
+    }
+
+    /// Gives up leadership (or a campaign): follower of the current term without a leader.
+    #[pyo3(signature = (now = None))]
+    fn step_down(&mut self, now: Option<f64>) -> PyResult<()> {
+        let now = self.input_time(now)?;
+        self.inner.step_down(now);
+        Ok(())
+    }
+
+    /// Drops every queued message and the pending hard-state mark (for hosts
+    /// that, like the old API, send nothing); returns how many messages were dropped.
+    fn discard_output(&mut self) -> usize {
+        let _ = self.inner.poll_hard_state();
+        let mut n = 0;
+        while self.inner.poll_transmit().is_some() {
+            n += 1;
+        }
+        n
+    }
+
+    /// A status snapshot at `now`: `node_id, state, current_term, leader_id,
+    /// voted_for, is_leader, vote_count, election_in_progress, time_since_last_heartbeat`.
+    #[pyo3(signature = (now = None))]
+    fn status<'py>(&self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.inner.status(instant(now)?);
+        let d = PyDict::new(py);
+        d.set_item("node_id", s.node_id.as_str())?;
+        d.set_item("state", s.role.as_str())?;
+        d.set_item("current_term", s.term)?;
+        d.set_item("leader_id", s.leader.as_ref().map(NodeId::as_str))?;
+        d.set_item("voted_for", s.voted_for.as_ref().map(NodeId::as_str))?;
+        d.set_item("is_leader", s.is_leader)?;
+        d.set_item("vote_count", s.vote_count)?;
+        d.set_item("election_in_progress", s.election_in_progress)?;
+        d.set_item("time_since_last_heartbeat", s.time_since_last_heartbeat.map(|t| t.as_secs_f64()))?;
+        Ok(d)
+    }
+
+    /// The retained granted votes, oldest first, as `(voter, candidate, term, timestamp)`.
+    fn vote_history(&self) -> Vec<(String, String, u64, f64)> {
+        self.inner
+            .vote_history()
+            .map(|r| (r.voter.as_str().to_owned(), r.candidate.as_str().to_owned(), r.term, r.at.as_secs_f64()))
+            .collect()
+    }
+
+    /// Messages dropped because the outbox was full.
+    #[getter]
+    fn dropped_transmits(&self) -> u64 {
+        self.inner.stats().dropped_transmits
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyElection>()
+}

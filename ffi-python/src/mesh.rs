@@ -1,0 +1,341 @@
+//! The VPN mesh (`preset::large`: 4096 nodes, 32,768 links, built in place on
+//! the heap), with float-second times and string addresses.
+//!
+//! `pouw_netops/mesh.py` wraps this class in the old API's
+//! `VPNMeshTopologyManager`. Routing queries recompute the routes first when
+//! something they depend on changed; route computation and rendering release the GIL.
+
+use crate::errors::{Kind, error, id_error, invalid, join_error, tunnel_error};
+use crate::time::{duration, instant};
+use pouw_netops::mesh::{Capability, WireGuardFormat, WireGuardOptions};
+use pouw_netops::preset::large;
+use pouw_netops::{
+    Cidr, Duration, Endpoint, MeshConfig, MeshNode, NodeId, Rng, TunnelError, TunnelProtocol, TunnelState, WgKey,
+};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// The endpoint of a node that announced none: unknown address, WireGuard's port.
+const DEFAULT_ENDPOINT: &str = "0.0.0.0:51820";
+
+fn node_id(s: &str, what: &str) -> PyResult<NodeId> {
+    NodeId::new(s).map_err(|e| id_error(what, e))
+}
+
+fn protocol(s: &str) -> PyResult<TunnelProtocol> {
+    match s {
+        "wireguard" => Ok(TunnelProtocol::WireGuard),
+        "openvpn" => Ok(TunnelProtocol::OpenVpn),
+        "ipsec" => Ok(TunnelProtocol::Ipsec),
+        other => {
+            Err(invalid(format!("unknown tunnel protocol {other:?}: expected \"wireguard\", \"openvpn\" or \"ipsec\"")))
+        }
+    }
+}
+
+fn state_str(s: TunnelState) -> &'static str {
+    match s {
+        TunnelState::Connecting => "connecting",
+        TunnelState::Up => "up",
+        TunnelState::Stale => "stale",
+        TunnelState::Down => "down",
+    }
+}
+
+/// A stand-in public key for a node that announced none: 32 bytes drawn from
+/// the core's seeded generator with the id's FNV-1a hash as seed, so the same
+/// id always gets the same key. It is not a usable WireGuard key.
+fn placeholder_key(id: &str) -> WgKey {
+    let seed = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let mut rng = Rng::new(seed);
+    let mut bytes = [0u8; 32];
+    for chunk in bytes.chunks_mut(8) {
+        let word = rng.next_u64().to_le_bytes();
+        chunk.copy_from_slice(word.get(..chunk.len()).unwrap_or(&word));
+    }
+    WgKey::from_bytes(bytes)
+}
+
+/// One node as `(node_id, virtual_ip, public_key, endpoint, capabilities, joined_at)`.
+type NodeTuple = (String, String, String, String, Vec<String>, f64);
+
+/// One tunnel as `(a, b, protocol, state, last_handshake, latency, rx_bytes, tx_bytes, bandwidth)`.
+type TunnelTuple = (String, String, &'static str, &'static str, Option<f64>, Option<f64>, u64, u64, u64);
+
+/// One route as `(destination, next_hop, cost_seconds, hops)`.
+type RouteTuple = (String, Option<String>, Option<f64>, u32);
+
+/// The core's `VPNMeshTopologyManager` (large preset) for one local node.
+#[pyclass(name = "MeshCore", module = "pouw_netops._native")]
+pub struct PyMeshCore {
+    inner: Box<large::VPNMeshTopologyManager>,
+}
+
+impl PyMeshCore {
+    fn refresh(&mut self, py: Python<'_>, now: Option<f64>) -> PyResult<()> {
+        if self.inner.routes_outdated() {
+            let now = instant(now)?;
+            let inner = &mut self.inner;
+            py.detach(|| inner.recompute_routes(now));
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl PyMeshCore {
+    /// The mesh as seen by `node_id`, over the overlay network `cidr`.
+    #[new]
+    #[pyo3(signature = (node_id, cidr = "10.0.0.0/16"))]
+    fn new(node_id: &str, cidr: &str) -> PyResult<Self> {
+        let local = self::node_id(node_id, "node_id")?;
+        let cidr = Cidr::parse(cidr).map_err(|e| invalid(format!("network_cidr: {e}")))?;
+        let config = MeshConfig { cidr, ..MeshConfig::new(local) };
+        let inner = large::VPNMeshTopologyManager::new_boxed(config).map_err(crate::errors::config_error)?;
+        Ok(PyMeshCore { inner })
+    }
+
+    /// Adds a node; returns its overlay address. `public_key` is base64
+    /// (a deterministic placeholder when absent), `endpoint` is `host:port`.
+    #[pyo3(signature = (node_id, public_key = None, endpoint = None, capabilities = Vec::new(), virtual_ip = None, now = None))]
+    fn join(
+        &mut self,
+        node_id: &str,
+        public_key: Option<&str>,
+        endpoint: Option<&str>,
+        capabilities: Vec<String>,
+        virtual_ip: Option<&str>,
+        now: Option<f64>,
+    ) -> PyResult<String> {
+        let now = instant(now)?;
+        let id = self::node_id(node_id, "node_id")?;
+        let key = match public_key {
+            Some(k) => WgKey::from_base64(k).map_err(|e| invalid(format!("public_key: {e}")))?,
+            None => placeholder_key(node_id),
+        };
+        let endpoint =
+            Endpoint::parse(endpoint.unwrap_or(DEFAULT_ENDPOINT)).map_err(|e| invalid(format!("endpoint: {e}")))?;
+        let mut node = MeshNode::new(id, key, endpoint);
+        for c in &capabilities {
+            let cap = Capability::try_from(c.as_str()).map_err(|_| invalid(format!("capability {c:?} is too long")))?;
+            node.capabilities.push(cap).map_err(|_| invalid("too many capabilities"))?;
+        }
+        if let Some(ip) = virtual_ip {
+            let addr = ip.parse().map_err(|_| invalid(format!("virtual_ip {ip:?} is not an IP address")))?;
+            node.requested_address = Some(addr);
+        }
+        self.inner.join_mesh(now, node).map(|a| a.to_string()).map_err(join_error)
+    }
+
+    /// Removes a node and its tunnels; `False` if it was not in the mesh.
+    #[pyo3(signature = (node_id, now = None))]
+    fn leave(&mut self, node_id: &str, now: Option<f64>) -> PyResult<bool> {
+        let now = instant(now)?;
+        let id = self::node_id(node_id, "node_id")?;
+        match self.inner.leave_mesh(now, &id) {
+            Ok(_) => Ok(true),
+            Err(TunnelError::UnknownNode(_)) => Ok(false),
+            Err(e) => Err(tunnel_error(e)),
+        }
+    }
+
+    /// Records a tunnel from the local node to `remote` (kept if one of the same
+    /// protocol exists); returns its state. `NotFoundError` for a node not in the mesh.
+    #[pyo3(signature = (remote, protocol = "wireguard", now = None))]
+    fn establish(&mut self, remote: &str, protocol: &str, now: Option<f64>) -> PyResult<&'static str> {
+        let now = instant(now)?;
+        let remote = node_id(remote, "remote_node_id")?;
+        let protocol = self::protocol(protocol)?;
+        let local = self.inner.config().local.clone();
+        self.inner.establish_tunnel(now, &local, &remote, protocol).map(state_str).map_err(tunnel_error)
+    }
+
+    /// A successful handshake with `peer` on the local node's tunnel; the tunnel's state.
+    #[pyo3(signature = (peer, now = None))]
+    fn record_handshake(&mut self, peer: &str, now: Option<f64>) -> PyResult<&'static str> {
+        let now = instant(now)?;
+        let peer = node_id(peer, "peer")?;
+        self.inner.record_handshake(now, &peer).map(state_str).map_err(tunnel_error)
+    }
+
+    /// A measured round trip on the local node's tunnel to `peer`; the smoothed RTT in seconds.
+    #[pyo3(signature = (peer, rtt, now = None))]
+    fn record_latency(&mut self, peer: &str, rtt: f64, now: Option<f64>) -> PyResult<f64> {
+        let now = instant(now)?;
+        let peer = node_id(peer, "peer")?;
+        let local = self.inner.config().local.clone();
+        let rtt = duration(rtt, "rtt")?;
+        self.inner.record_latency(now, &local, &peer, rtt).map(Duration::as_secs_f64).map_err(tunnel_error)
+    }
+
+    /// A link between `a` and `b` with `latency` seconds (known without a tunnel record).
+    #[pyo3(signature = (a, b, latency, up = true, now = None))]
+    fn record_link(&mut self, a: &str, b: &str, latency: f64, up: bool, now: Option<f64>) -> PyResult<()> {
+        let now = instant(now)?;
+        let (a, b) = (node_id(a, "a")?, node_id(b, "b")?);
+        let latency = duration(latency, "latency_seconds")?;
+        self.inner.record_link(now, &a, &b, latency, up).map_err(tunnel_error)
+    }
+
+    /// Re-evaluates every tunnel at `now` (recomputing routes if needed, with
+    /// the GIL released); the counts as a dict.
+    #[pyo3(signature = (now = None))]
+    fn monitor<'py>(&mut self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
+        let now = instant(now)?;
+        let inner = &mut self.inner;
+        let r = py.detach(|| inner.monitor_tunnel_health(now));
+        while self.inner.poll_reestablish().is_some() {}
+        while self.inner.poll_route_change().is_some() {}
+        let d = PyDict::new(py);
+        d.set_item("tunnels", r.tunnels)?;
+        d.set_item("connecting", r.connecting)?;
+        d.set_item("up", r.up)?;
+        d.set_item("stale", r.stale)?;
+        d.set_item("down", r.down)?;
+        d.set_item("changed", r.changed)?;
+        d.set_item("rekey_due", r.rekey_due)?;
+        Ok(d)
+    }
+
+    /// Every node in table order as `(node_id, virtual_ip, public_key, endpoint, capabilities, joined_at)`.
+    fn nodes(&self) -> Vec<NodeTuple> {
+        self.inner
+            .nodes()
+            .map(|n| {
+                (
+                    n.id.as_str().to_owned(),
+                    n.address.to_string(),
+                    n.public_key.to_string(),
+                    n.endpoint.to_string(),
+                    n.capabilities.iter().map(|c| c.as_str().to_owned()).collect(),
+                    n.joined_at.as_secs_f64(),
+                )
+            })
+            .collect()
+    }
+
+    /// Every tunnel in record order as `(a, b, protocol, state, last_handshake,
+    /// latency, rx_bytes, tx_bytes, bandwidth)`; `a` is the lower id.
+    fn tunnels(&self) -> Vec<TunnelTuple> {
+        self.inner
+            .tunnels()
+            .map(|t| {
+                (
+                    t.a.as_str().to_owned(),
+                    t.b.as_str().to_owned(),
+                    t.protocol.as_str(),
+                    state_str(t.state),
+                    t.last_handshake.map(|h| h.as_secs_f64()),
+                    t.latency.map(Duration::as_secs_f64),
+                    t.rx_bytes,
+                    t.tx_bytes,
+                    t.bandwidth,
+                )
+            })
+            .collect()
+    }
+
+    /// The routing table, every other node in table order, as `(destination,
+    /// next_hop, cost_seconds, hops)`; an unreachable node has `(None, None, 0)`.
+    #[pyo3(signature = (now = None))]
+    fn routes(&mut self, py: Python<'_>, now: Option<f64>) -> PyResult<Vec<RouteTuple>> {
+        self.refresh(py, now)?;
+        Ok(self
+            .inner
+            .routes()
+            .map(|r| {
+                let hop = r.next_hop.map(|h| h.as_str().to_owned());
+                let cost = hop.as_ref().map(|_| r.cost.as_secs_f64());
+                (r.destination.as_str().to_owned(), hop, cost, r.hops)
+            })
+            .collect())
+    }
+
+    /// The shortest path from the local node to `dest`, local node first;
+    /// `None` if unreachable or unknown.
+    #[pyo3(signature = (dest, now = None))]
+    fn path(&mut self, py: Python<'_>, dest: &str, now: Option<f64>) -> PyResult<Option<Vec<String>>> {
+        self.refresh(py, now)?;
+        let dest = node_id(dest, "dest")?;
+        Ok(self.inner.shortest_path(&dest).map(|p| {
+            let mut v: Vec<String> = p.map(|n| n.as_str().to_owned()).collect();
+            v.reverse();
+            v
+        }))
+    }
+
+    /// The next hop towards `dest` and the route's cost in seconds; `None` if unreachable.
+    #[pyo3(signature = (dest, now = None))]
+    fn next_hop(&mut self, py: Python<'_>, dest: &str, now: Option<f64>) -> PyResult<Option<(String, f64)>> {
+        self.refresh(py, now)?;
+        let dest = node_id(dest, "dest")?;
+        Ok(self.inner.route(&dest).and_then(|r| r.next_hop.map(|h| (h.as_str().to_owned(), r.cost.as_secs_f64()))))
+    }
+
+    /// The local node's `wg-quick` configuration (routes recomputed first; the
+    /// GIL is released). `InvalidArgumentError` if the local node has not joined.
+    #[pyo3(signature = (private_key = None, listen_port = 51820, now = None))]
+    fn render_wireguard(
+        &mut self,
+        py: Python<'_>,
+        private_key: Option<&str>,
+        listen_port: Option<u16>,
+        now: Option<f64>,
+    ) -> PyResult<String> {
+        self.refresh(py, now)?;
+        let key =
+            private_key.map(|k| WgKey::from_base64(k).map_err(|e| invalid(format!("private_key: {e}")))).transpose()?;
+        let options = WireGuardOptions {
+            format: WireGuardFormat::WgQuick,
+            listen_port,
+            private_key: key.as_ref(),
+            ..WireGuardOptions::default()
+        };
+        let inner = &self.inner;
+        py.detach(|| {
+            let mut out = String::new();
+            inner.write_wireguard(&options, &mut out).map(|()| out)
+        })
+        .map_err(|e| error(Kind::InvalidArgument, e))
+    }
+
+    /// A summary: nodes, tunnels, reachability and latencies, as a dict.
+    #[pyo3(signature = (now = None))]
+    fn topology<'py>(&mut self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
+        self.refresh(py, now)?;
+        let r = self.inner.topology_report();
+        let d = PyDict::new(py);
+        d.set_item("nodes", r.nodes)?;
+        d.set_item("tunnels", r.tunnels)?;
+        d.set_item("tunnels_up", r.tunnels_up)?;
+        d.set_item("links", r.links)?;
+        d.set_item("reachable", r.reachable)?;
+        d.set_item("unreachable", r.unreachable)?;
+        d.set_item("connectivity_ratio", r.connectivity_ratio)?;
+        d.set_item("average_route_latency", r.average_route_latency.map(Duration::as_secs_f64))?;
+        d.set_item("average_tunnel_latency", r.average_tunnel_latency.map(Duration::as_secs_f64))?;
+        d.set_item("total_bandwidth", r.total_bandwidth)?;
+        Ok(d)
+    }
+
+    /// The local node.
+    #[getter]
+    fn node_id(&self) -> String {
+        self.inner.config().local.as_str().to_owned()
+    }
+
+    /// The overlay network.
+    #[getter]
+    fn cidr(&self) -> String {
+        self.inner.cidr().to_string()
+    }
+
+    /// Nodes in the mesh.
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyMeshCore>()
+}

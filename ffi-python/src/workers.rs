@@ -1,0 +1,224 @@
+//! Worker pools, assignment and failover (`preset::large`: 4096 workers and
+//! tasks, built in place on the heap), with float-second times.
+//!
+//! The old API has no health feed, so workers are ranked through an empty
+//! health view: every worker scores the same and ties go to the lower load, then
+//! the lower id. `pouw_netops/workers.py` wraps this class in the old API's.
+
+use crate::errors::{Kind, error, id_error, invalid, pool_error};
+use crate::time::instant;
+use pouw_netops::preset::large;
+use pouw_netops::{
+    AssignError, HealthScore, HealthView, NodeId, NodeStatus, ReplaceError, TaskId, TaskType, WorkerConfig,
+};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// A health view that knows nobody: every worker gets the configured unknown score.
+struct NoHealth;
+
+impl HealthView for NoHealth {
+    fn status(&self, _node: &NodeId) -> Option<NodeStatus> {
+        None
+    }
+    fn health_score(&self, _node: &NodeId, _now: pouw_netops::Instant) -> Option<HealthScore> {
+        None
+    }
+}
+
+fn node_id(s: &str, what: &str) -> PyResult<NodeId> {
+    NodeId::new(s).map_err(|e| id_error(what, e))
+}
+
+fn task_id(s: &str) -> PyResult<TaskId> {
+    TaskId::new(s).map_err(|e| id_error("task_id", e))
+}
+
+fn task_type(s: &str) -> PyResult<TaskType> {
+    TaskType::new(s).map_err(|e| id_error("task_type", e))
+}
+
+/// Assignment errors: a full task table is a `CapacityError`; everything else
+/// (no pool, not enough workers, a task already assigned, bad counts) an
+/// `InvalidArgumentError`, a `ValueError` as in the old API.
+fn assign_error(e: AssignError) -> PyErr {
+    match e {
+        AssignError::TaskTableFull(_) => error(Kind::Capacity, e),
+        _ => invalid(e),
+    }
+}
+
+/// One task as `(task_id, task_type, primaries, backups)`.
+type TaskTuple = (String, String, Vec<String>, Vec<String>);
+
+/// The core's `WorkerReplacementManager` (large preset), with pool membership
+/// lists kept in registration order for the old API's `worker_pools`.
+#[pyclass(name = "WorkerCore", module = "pouw_netops._native")]
+pub struct PyWorkerCore {
+    inner: Box<large::WorkerReplacementManager>,
+    /// Pools in registration order, each with its members in registration order.
+    pools: Vec<(String, Vec<String>)>,
+}
+
+#[pymethods]
+impl PyWorkerCore {
+    /// An empty manager with the core's default ranking.
+    #[new]
+    fn new() -> PyResult<Self> {
+        let inner =
+            large::WorkerReplacementManager::new_boxed(WorkerConfig::default()).map_err(crate::errors::config_error)?;
+        Ok(PyWorkerCore { inner, pools: Vec::new() })
+    }
+
+    /// Makes the pool of `task_type` exactly `workers` (registering it if new):
+    /// workers no longer listed leave the pool (their running roles stay), new
+    /// ones join with one slot. Ids are all checked before anything changes.
+    fn register_pool(&mut self, task_type: &str, workers: Vec<String>) -> PyResult<()> {
+        let tt = self::task_type(task_type)?;
+        let mut ids = Vec::with_capacity(workers.len());
+        let mut names: Vec<String> = Vec::with_capacity(workers.len());
+        for w in &workers {
+            let id = node_id(w, "worker_id")?;
+            if !names.contains(w) {
+                names.push(w.clone());
+                ids.push(id);
+            }
+        }
+        self.inner.register_pool(&tt).map_err(pool_error)?;
+        let pos = match self.pools.iter().position(|(t, _)| t == task_type) {
+            Some(p) => p,
+            None => {
+                self.pools.push((task_type.to_owned(), Vec::new()));
+                self.pools.len() - 1
+            }
+        };
+        let old = self.pools.get(pos).map(|(_, m)| m.clone()).unwrap_or_default();
+        for w in old.iter().filter(|w| !names.contains(w)) {
+            let id = node_id(w, "worker_id")?;
+            self.inner.remove_worker(&tt, &id).map_err(pool_error)?;
+        }
+        let mut members: Vec<String> = old.into_iter().filter(|w| names.contains(w)).collect();
+        for (name, id) in names.iter().zip(&ids) {
+            if !members.contains(name) {
+                self.inner.add_worker(&tt, id).map_err(pool_error)?;
+                members.push(name.clone());
+            }
+        }
+        // Keep the caller's order.
+        members.sort_by_key(|m| names.iter().position(|n| n == m));
+        if let Some(slot) = self.pools.get_mut(pos) {
+            slot.1 = members;
+        }
+        Ok(())
+    }
+
+    /// Gives `task_id` `required` primaries and up to `backups` backups from the
+    /// pool of `task_type`; returns `(primaries, backups)`.
+    #[pyo3(signature = (task_id, task_type, required, backups = 2, now = None))]
+    fn assign(
+        &mut self,
+        task_id: &str,
+        task_type: &str,
+        required: u16,
+        backups: u16,
+        now: Option<f64>,
+    ) -> PyResult<(Vec<String>, Vec<String>)> {
+        let now = instant(now)?;
+        let (task, tt) = (self::task_id(task_id)?, self::task_type(task_type)?);
+        let a =
+            self.inner.assign_workers_to_task(now, &task, &tt, required, backups, &NoHealth).map_err(assign_error)?;
+        let names = |v: &[NodeId]| v.iter().map(|w| w.as_str().to_owned()).collect();
+        Ok((names(&a.primaries), names(&a.backups)))
+    }
+
+    /// Replaces `failed` in `task_id` (quarantining it); the worker that took its
+    /// role over, or `None` when nobody could or the worker has no role in the task.
+    #[pyo3(signature = (failed, task_id, now = None))]
+    fn replace(&mut self, failed: &str, task_id: &str, now: Option<f64>) -> PyResult<Option<String>> {
+        let now = instant(now)?;
+        let (failed, task) = (node_id(failed, "failed_worker_id")?, self::task_id(task_id)?);
+        match self.inner.replace_failed_worker(now, &failed, &task, &NoHealth) {
+            Ok(r) => Ok(r.replacement.map(|w| w.as_str().to_owned())),
+            Err(ReplaceError::UnknownTask(_) | ReplaceError::UnknownWorker(_) | ReplaceError::NotAssigned(_)) => {
+                Ok(None)
+            }
+        }
+    }
+
+    /// Frees every worker of `task_id`; how many it had (0 for an unknown task).
+    fn release(&mut self, task_id: &str) -> PyResult<usize> {
+        let task = self::task_id(task_id)?;
+        Ok(self.inner.release_task_workers(&task).unwrap_or(0))
+    }
+
+    /// Lifts a failed worker's quarantine and refills short tasks; roles filled.
+    /// `NotFoundError` for an unknown worker.
+    #[pyo3(signature = (worker, now = None))]
+    fn recover(&mut self, worker: &str, now: Option<f64>) -> PyResult<usize> {
+        let now = instant(now)?;
+        let w = node_id(worker, "worker_id")?;
+        self.inner.recover_worker(now, &w, &NoHealth).map_err(|e| error(Kind::NotFound, e))
+    }
+
+    /// Every pool in registration order as `(task_type, workers)`.
+    fn pools(&self) -> Vec<(String, Vec<String>)> {
+        self.pools.clone()
+    }
+
+    /// Every task as `(task_id, task_type, primaries, backups)`, in table order.
+    fn tasks(&self) -> Vec<TaskTuple> {
+        self.inner
+            .tasks()
+            .filter_map(|t| {
+                let v = self.inner.task(t)?;
+                let names = |it: &mut dyn Iterator<Item = &NodeId>| it.map(|w| w.as_str().to_owned()).collect();
+                Some((
+                    t.as_str().to_owned(),
+                    v.task_type().as_str().to_owned(),
+                    names(&mut v.primaries()),
+                    names(&mut v.backups()),
+                ))
+            })
+            .collect()
+    }
+
+    /// The replacement history ring, oldest first, as `(timestamp, task_id,
+    /// failed, replacement, remaining_backups)`.
+    fn history(&self) -> Vec<(f64, String, String, Option<String>, u16)> {
+        self.inner
+            .history()
+            .map(|r| {
+                (
+                    r.at.as_secs_f64(),
+                    r.task.as_str().to_owned(),
+                    r.failed.as_str().to_owned(),
+                    r.replacement.as_ref().map(|w| w.as_str().to_owned()),
+                    r.remaining_backups,
+                )
+            })
+            .collect()
+    }
+
+    /// Workers, slots, tasks and replacements (last hour and total) as a dict.
+    #[pyo3(signature = (now = None))]
+    fn utilization<'py>(&self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.inner.utilization(instant(now)?);
+        let d = PyDict::new(py);
+        d.set_item("total_workers", s.total_workers)?;
+        d.set_item("assigned_workers", s.assigned_workers)?;
+        d.set_item("backup_workers", s.backup_workers)?;
+        d.set_item("quarantined_workers", s.quarantined_workers)?;
+        d.set_item("total_slots", s.total_slots)?;
+        d.set_item("used_slots", s.used_slots)?;
+        d.set_item("utilization_rate", s.utilization_rate)?;
+        d.set_item("active_tasks", s.active_tasks)?;
+        d.set_item("degraded_tasks", s.degraded_tasks)?;
+        d.set_item("replacements_last_hour", s.replacements_last_hour)?;
+        d.set_item("replacements_total", s.replacements_total)?;
+        Ok(d)
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyWorkerCore>()
+}

@@ -1,0 +1,233 @@
+"""``MessageHistoryCompressor`` against a plain list of messages, with batches
+read back by the standard ``zlib`` module."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import zlib
+from typing import Any, Dict, List
+
+import pytest
+
+from pouw_netops import (
+    CompressedMessageBatch,
+    DecodeError,
+    InvalidArgumentError,
+    MessageHistoryCompressor,
+    NetworkMessage,
+)
+
+T0 = 1_700_000_000
+
+
+def as_dict(m: NetworkMessage) -> Dict[str, Any]:
+    return {"msg_type": m.msg_type, "sender_id": m.sender_id, "timestamp": float(m.timestamp), "data": m.data}
+
+
+def corpus(n: int, seed: int = 0) -> List[NetworkMessage]:
+    rng = random.Random(seed)
+    out, t = [], T0
+    for i in range(n):
+        t += rng.choice([0, 0, 1, 2])  # non-decreasing, with ties
+        kind = rng.choice(["gradient_update", "heartbeat", "task_assignment"])
+        out.append(NetworkMessage(kind, f"worker-{rng.randint(0, 7)}", t, {"i": i, "loss": round(rng.random(), 4)}))
+    return out
+
+
+def test_data_classes_match_old_api():
+    assert [f.name for f in dataclasses.fields(NetworkMessage)] == ["msg_type", "sender_id", "timestamp", "data"]
+    names = [f.name for f in dataclasses.fields(CompressedMessageBatch)]
+    assert names[:6] == ["batch_id", "start_time", "end_time", "message_count", "compressed_data", "compression_ratio"]
+    m = NetworkMessage("hb", "n")
+    assert isinstance(m.timestamp, int) and m.data == {}
+    assert NetworkMessage("hb", "n").data is not m.data
+
+
+def test_batches_seal_at_the_threshold_and_zlib_reads_them():
+    h = MessageHistoryCompressor("me", compression_threshold=100)
+    msgs = corpus(250)
+    for m in msgs:
+        h.add_message(m, now=T0)
+    batches = h.compressed_batches
+    assert [b.message_count for b in batches] == [100, 100]
+    assert len(h.message_buffer) == 50 and h.message_buffer == [as_dict(m) for m in msgs[200:]]
+    b = batches[0]
+    assert (b.start_time, b.end_time) == (msgs[0].timestamp, msgs[99].timestamp)
+    raw = zlib.decompress(b.compressed_data)
+    # Every record carries its payload verbatim: compact JSON of ``data``.
+    for m in msgs[:100]:
+        assert json.dumps(m.data, separators=(",", ":")).encode() in raw
+    assert b.compression_ratio == pytest.approx((len(b.header) + len(b.compressed_data)) / len(raw))
+    assert h.decompress_batch(b) == [as_dict(m) for m in msgs[:100]]
+    stats = h.get_compression_stats()
+    assert list(stats) == [
+        "total_messages",
+        "total_compressed",
+        "total_raw_bytes",
+        "total_compressed_bytes",
+        "average_compression_ratio",
+        "current_buffer_size",
+        "compressed_batches",
+        "archived_batches",
+        "space_saved_bytes",
+        "space_saved_percentage",
+    ]
+    assert (stats["total_messages"], stats["total_compressed"], stats["current_buffer_size"]) == (250, 200, 50)
+    assert stats["compressed_batches"] == 2 and stats["archived_batches"] == 0
+    assert stats["space_saved_bytes"] == stats["total_raw_bytes"] - stats["total_compressed_bytes"] > 0
+
+
+def test_compress_message_batch_seals_the_buffer():
+    h = MessageHistoryCompressor("me")
+    assert h.compress_message_batch(now=T0) is None
+    msgs = corpus(10)
+    for m in msgs:
+        h.add_message(m)
+    b = h.compress_message_batch(now=T0 + 100)
+    assert b is not None and b.message_count == 10 and b.batch_id == "0"
+    assert h.message_buffer == [] and h.decompress_batch(b) == [as_dict(m) for m in msgs]
+
+
+def test_max_batch_size_caps_the_threshold():
+    h = MessageHistoryCompressor("me", compression_threshold=1000, max_batch_size=7)
+    for m in corpus(15):
+        h.add_message(m)
+    assert [b.message_count for b in h.compressed_batches] == [7, 7]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_search_matches_a_filtered_list(seed):
+    rng = random.Random(seed)
+    msgs = corpus(1200, seed)
+    h = MessageHistoryCompressor("me", compression_threshold=rng.choice([1, 50, 300, 1000]))
+    for m in msgs:
+        h.add_message(m, now=T0)
+    lo, hi = msgs[0].timestamp, msgs[-1].timestamp
+    for _ in range(20):
+        a = rng.uniform(lo - 5, hi + 5)
+        b = a + rng.uniform(0, (hi - lo) / 4)
+        kind = rng.choice([None, "heartbeat", "gradient_update", "absent"])
+        sender = rng.choice([None, "worker-3", "worker-9"])
+        want = [
+            as_dict(m)
+            for m in msgs
+            if a <= m.timestamp <= b and kind in (None, m.msg_type) and sender in (None, m.sender_id)
+        ]
+        assert h.search_messages(a, b, message_type=kind, sender_id=sender) == want
+    assert h.search_messages(hi, lo) == []
+
+
+def test_older_timestamps_are_clamped_to_the_newest():
+    h = MessageHistoryCompressor("me")
+    h.add_message(NetworkMessage("a", "n", T0 + 10, {}))
+    h.add_message(NetworkMessage("b", "n", T0 + 5, {}))
+    assert [m["timestamp"] for m in h.message_buffer] == [T0 + 10, T0 + 10]
+
+
+def test_bad_records_raise_invalid_argument_and_store_nothing():
+    h = MessageHistoryCompressor("me")
+    for bad in [NetworkMessage("", "n", T0), NetworkMessage("t", "", T0), NetworkMessage("t" * 65, "n", T0)]:
+        with pytest.raises(InvalidArgumentError):
+            h.add_message(bad)
+    with pytest.raises(InvalidArgumentError):
+        h.add_message(NetworkMessage("t", "n", T0, {"x": "y" * 70_000}))
+    with pytest.raises(TypeError):
+        h.add_message(NetworkMessage("t", "n", T0, {"x": object()}))
+    assert h.get_compression_stats()["total_messages"] == 0
+
+
+def test_corrupt_batches_raise_decode_error():
+    h = MessageHistoryCompressor("me")
+    for m in corpus(20):
+        h.add_message(m)
+    b = h.compress_message_batch()
+    assert b is not None
+    flipped = bytearray(b.compressed_data)
+    flipped[len(flipped) // 2] ^= 0xFF
+    for broken in [
+        dataclasses.replace(b, compressed_data=bytes(flipped)),
+        dataclasses.replace(b, compressed_data=b.compressed_data[:-3]),
+        dataclasses.replace(b, header=b.header[:10]),
+        dataclasses.replace(b, header=b""),
+    ]:
+        with pytest.raises(DecodeError):
+            h.decompress_batch(broken)
+
+
+def random_value(rng: random.Random, depth: int = 0) -> Any:
+    choice = rng.randint(0, 9 if depth < 4 else 5)
+    if choice == 0:
+        return None
+    if choice == 1:
+        return rng.choice([True, False])
+    if choice == 2:
+        return rng.choice([0, -1, 7, 2**62, -(2**63), 2**64 + 3, rng.randint(-(10**6), 10**6)])
+    if choice == 3:
+        return rng.choice(
+            [0.0, -0.0, 1.0, 0.1, 1e-5, 1.5e-4, 1e16, 1.5e16, 123456789012345.6, 1e300, 5e-324, -2.5, rng.random()]
+            + [float("nan"), float("inf"), float("-inf"), rng.uniform(-1e20, 1e20)]
+        )
+    if choice in (4, 5):
+        return "".join(rng.choice(['a', '"', "\\", "\n", "\t", "\x00", "\x1f", "\x7f", "é", "😀", " "]) for _ in range(rng.randint(0, 8)))
+    if choice in (6, 7):
+        return {"k" + str(i) + rng.choice(["", '"', "é"]): random_value(rng, depth + 1) for i in range(rng.randint(0, 4))}
+    if choice == 8:
+        return [random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    return tuple(random_value(rng, depth + 1) for _ in range(rng.randint(0, 3)))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_native_json_is_byte_identical_to_the_json_module(seed):
+    from pouw_netops import _native
+
+    rng = random.Random(seed)
+    for _ in range(200):
+        value = {"v": random_value(rng)}
+        want = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        assert _native.encode_json(value) == want, value
+
+
+def test_native_json_falls_back_to_the_json_module():
+    from enum import IntEnum
+
+    from pouw_netops import _native
+
+    class Level(IntEnum):
+        HIGH = 3
+
+    nested: Any = []
+    for _ in range(100):
+        nested = [nested]
+    for value in [{1: "int key"}, {"e": Level.HIGH}, {"deep": nested}]:
+        assert _native.encode_json(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    with pytest.raises(TypeError):
+        _native.encode_json({"x": object()})
+    with pytest.raises(UnicodeEncodeError):  # a lone surrogate has no UTF-8 form
+        _native.encode_json({"s": "\ud800"})
+    cyclic: List[Any] = []
+    cyclic.append(cyclic)
+    with pytest.raises(ValueError):
+        _native.encode_json({"c": cyclic})
+
+
+def test_a_full_archive_is_a_capacity_error_until_the_host_drains_it():
+    from pouw_netops import CapacityError
+
+    h = MessageHistoryCompressor("me", compression_threshold=1)
+    msgs = corpus(1283)
+    # 1024 batches in memory and 256 in the archive outbox; the 1281st record
+    # stays in the buffer because it cannot be sealed.
+    for m in msgs[:1281]:
+        h.add_message(m)
+    stats = h.get_compression_stats()
+    assert (stats["compressed_batches"], stats["archived_batches"], stats["current_buffer_size"]) == (1024, 256, 1)
+    with pytest.raises(CapacityError):
+        h.add_message(msgs[1281])
+    assert h.get_compression_stats()["total_messages"] == 1281, "a refused message is not stored"
+    oldest = h.poll_archived()
+    assert oldest is not None and oldest.batch_id == "0"
+    assert h.decompress_batch(oldest) == [as_dict(msgs[0])]
+    h.add_message(msgs[1281])
+    assert h.get_compression_stats()["total_messages"] == 1282
