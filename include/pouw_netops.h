@@ -919,7 +919,7 @@ typedef struct pn_history_record {
 /**
  * Counters and derived figures of a history.
  */
-typedef struct pn_history_stats {
+typedef struct pn_history_statistics {
   /**
    * Records accepted since creation.
    */
@@ -976,7 +976,7 @@ typedef struct pn_history_stats {
    * Records whose timestamp was clamped up to the history's latest.
    */
   uint64_t timestamps_clamped;
-} pn_history_stats;
+} pn_history_statistics;
 
 /**
  * An IPv4 or IPv6 address: IPv4 in the first 4 bytes of `bytes`, network order.
@@ -2229,7 +2229,7 @@ enum pn_result pn_history_search(const struct pn_history *history,
  * `history` NULL or a live handle; `out_stats` NULL or writable.
  */
 enum pn_result pn_history_stats(const struct pn_history *history,
-                                struct pn_history_stats *out_stats);
+                                struct pn_history_statistics *out_stats);
 
 /**
  * Writes the default mesh parameters into `*out`.

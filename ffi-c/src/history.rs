@@ -86,7 +86,7 @@ pub struct pn_history_record {
 /// Counters and derived figures of a history.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct pn_history_stats {
+pub struct pn_history_statistics {
     /// Records accepted since creation.
     pub total_messages: u64,
     /// Records sealed into batches.
@@ -375,12 +375,15 @@ pub unsafe extern "C" fn pn_history_search(
 /// # Safety
 /// `history` NULL or a live handle; `out_stats` NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pn_history_stats(history: *const pn_history, out_stats: *mut pn_history_stats) -> pn_result {
+pub unsafe extern "C" fn pn_history_stats(
+    history: *const pn_history,
+    out_stats: *mut pn_history_statistics,
+) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for both pointers.
         let (h, out) = unsafe { (pn_history::borrow(history)?, Out::new(out_stats)?) };
         let s = h.stats();
-        out.set(pn_history_stats {
+        out.set(pn_history_statistics {
             total_messages: s.total_messages,
             messages_compressed: s.messages_compressed,
             raw_bytes: s.raw_bytes,
