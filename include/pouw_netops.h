@@ -417,6 +417,20 @@ typedef enum pn_worker_event_kind {
 } pn_worker_event_kind;
 
 /**
+ * The flavour of a rendered WireGuard configuration.
+ */
+typedef enum pn_wireguard_format {
+  /**
+   * For `wg-quick up` (includes `Address`).
+   */
+  PN_WG_QUICK = 0,
+  /**
+   * For `wg setconf` (no `Address`).
+   */
+  PN_WG_SETCONF = 1,
+} pn_wireguard_format;
+
+/**
  * An opaque crash-recovery manager handle (4096 nodes); create with
  * `pn_crash_recovery_new`, release with `pn_crash_recovery_free`.
  */
@@ -2261,7 +2275,7 @@ enum pn_result pn_mesh_new(const struct pn_mesh_config *config,
 void pn_mesh_free(struct pn_mesh *mesh);
 
 /**
- * Adds node `id` with WireGuard `public_key` (raw 32 bytes) listening at
+ * Adds node `id` with WireGuard `public_key` (32 raw bytes) listening at
  * `endpoint` (`"host:port"`, `"[v6]:port"`), announcing `capability_count`
  * capabilities, and writes its overlay address into `*out_address`:
  * `*requested` (NULL: none) if inside the CIDR, assignable and free, otherwise
@@ -2280,7 +2294,7 @@ enum pn_result pn_mesh_join(struct pn_mesh *mesh,
                             uint64_t now_us,
                             const char *id,
                             size_t id_len,
-                            const uint8_t (*public_key)[32],
+                            const uint8_t *public_key,
                             const char *endpoint,
                             size_t endpoint_len,
                             const struct pn_ip_addr *requested,

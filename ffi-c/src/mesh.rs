@@ -467,7 +467,7 @@ pub unsafe extern "C" fn pn_mesh_free(mesh: *mut pn_mesh) {
     crate::boundary::catch_or((), || unsafe { pn_mesh::free(mesh) })
 }
 
-/// Adds node `id` with WireGuard `public_key` (raw 32 bytes) listening at
+/// Adds node `id` with WireGuard `public_key` (32 raw bytes) listening at
 /// `endpoint` (`"host:port"`, `"[v6]:port"`), announcing `capability_count`
 /// capabilities, and writes its overlay address into `*out_address`:
 /// `*requested` (NULL: none) if inside the CIDR, assignable and free, otherwise
@@ -487,7 +487,7 @@ pub unsafe extern "C" fn pn_mesh_join(
     now_us: u64,
     id: *const c_char,
     id_len: usize,
-    public_key: *const [u8; 32],
+    public_key: *const u8,
     endpoint: *const c_char,
     endpoint_len: usize,
     requested: *const pn_ip_addr,
@@ -501,7 +501,7 @@ pub unsafe extern "C" fn pn_mesh_join(
             (
                 pn_mesh::borrow_mut(mesh)?,
                 node_id(id, id_len)?,
-                public_key.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?,
+                bytes(public_key, 32)?,
                 text(endpoint, endpoint_len)?,
                 requested.as_ref(),
                 Out::new(out_address)?,
@@ -515,7 +515,8 @@ pub unsafe extern "C" fn pn_mesh_join(
             // SAFETY: non-NULL and, by the caller's promise, readable for `capability_count` elements.
             unsafe { core::slice::from_raw_parts(capabilities, capability_count) }
         };
-        let mut node = MeshNode::new(id, WgKey::from_bytes(*key), Endpoint::parse(endpoint)?);
+        let key: [u8; 32] = key.try_into().map_err(|_| pn_result::PN_ERR_INVALID_ARGUMENT)?;
+        let mut node = MeshNode::new(id, WgKey::from_bytes(key), Endpoint::parse(endpoint)?);
         node.requested_address = requested.map(IpAddr::from);
         for c in caps {
             // SAFETY: the caller's promise for each element.
