@@ -402,3 +402,65 @@ pub unsafe extern "C" fn pn_history_stats(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::ptr::{null, null_mut};
+
+    #[test]
+    fn search_reports_needed_sizes_and_writes_nothing_when_short() {
+        let mut cfg = pn_history_config::from(&HistoryConfig::default());
+        cfg.compression_threshold = 2;
+        let mut h = null_mut();
+        // SAFETY: live locals with their true lengths throughout.
+        unsafe {
+            assert_eq!(pn_history_new(&cfg, &mut h), pn_result::PN_OK);
+            for (i, p) in [&b"abc"[..], b"", b"de"].iter().enumerate() {
+                let r = pn_history_add_message(
+                    h,
+                    0,
+                    i as u64,
+                    c"s".as_ptr(),
+                    1,
+                    c"t".as_ptr(),
+                    1,
+                    p.as_ptr(),
+                    p.len(),
+                    null_mut(),
+                    null_mut(),
+                );
+                assert_eq!(r, pn_result::PN_OK);
+            }
+            let mut recs = [pn_history_record {
+                timestamp_us: 7,
+                sender: pn_node_id::EMPTY,
+                message_type_len: 7,
+                message_type: [0; 64],
+                payload_offset: 7,
+                payload_len: 7,
+            }; 3];
+            let mut buf = [0xEEu8; 5];
+            let (mut n, mut len) = (0, 0);
+            let search =
+                |recs: *mut pn_history_record, rc: usize, buf: *mut u8, bc: usize, n: &mut usize, l: &mut usize| {
+                    pn_history_search(h, 0, 10, null(), 0, null(), 0, recs, rc, buf, bc, n, l)
+                };
+            assert_eq!(
+                search(recs.as_mut_ptr(), 2, buf.as_mut_ptr(), 5, &mut n, &mut len),
+                pn_result::PN_ERR_BUFFER_TOO_SMALL
+            );
+            assert_eq!((n, len), (3, 5));
+            assert_eq!(
+                search(recs.as_mut_ptr(), 3, buf.as_mut_ptr(), 4, &mut n, &mut len),
+                pn_result::PN_ERR_BUFFER_TOO_SMALL
+            );
+            assert!(recs.iter().all(|r| r.timestamp_us == 7) && buf == [0xEE; 5], "nothing written");
+            assert_eq!(search(recs.as_mut_ptr(), 3, buf.as_mut_ptr(), 5, &mut n, &mut len), pn_result::PN_OK);
+            assert_eq!(&buf, b"abcde");
+            let spans: Vec<_> = recs.iter().map(|r| (r.timestamp_us, r.payload_offset, r.payload_len)).collect();
+            assert_eq!(spans, [(0, 0, 3), (1, 3, 0), (2, 3, 2)]);
+            pn_history_free(h);
+        }
+    }
+}

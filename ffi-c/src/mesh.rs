@@ -1141,3 +1141,52 @@ pub unsafe extern "C" fn pn_mesh_topology_report(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_round_trip_through_the_c_struct() {
+        for a in ["10.0.0.2", "255.255.255.255", "::1", "2001:db8::42"] {
+            let ip: IpAddr = a.parse().unwrap();
+            let c = pn_ip_addr::from(ip);
+            assert_eq!(c.is_v6, ip.is_ipv6());
+            assert_eq!(IpAddr::from(&c), ip);
+        }
+        // IPv4 uses the first four bytes only.
+        let c = pn_ip_addr::from("1.2.3.4".parse::<IpAddr>().unwrap());
+        assert_eq!(c.bytes, [1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn protocols_are_validated() {
+        assert_eq!(protocol_from_c(0), Ok(TunnelProtocol::WireGuard));
+        assert_eq!(protocol_from_c(2), Ok(TunnelProtocol::Ipsec));
+        assert_eq!(protocol_from_c(3), Err(pn_result::PN_ERR_INVALID_ARGUMENT));
+        for p in [TunnelProtocol::WireGuard, TunnelProtocol::OpenVpn, TunnelProtocol::Ipsec] {
+            assert_eq!(protocol_from_c(pn_tunnel_protocol::from(p) as u32), Ok(p));
+        }
+    }
+
+    #[test]
+    fn default_config_builds_and_matches_the_core() {
+        let mut c = core::mem::MaybeUninit::<pn_mesh_config>::uninit();
+        let mut m = core::ptr::null_mut();
+        // SAFETY: pointers to live locals.
+        unsafe {
+            assert_eq!(pn_mesh_config_default(c.as_mut_ptr()), pn_result::PN_OK);
+            let c = c.assume_init();
+            let d = MeshConfig::new(pouw_netops::NodeId::new("x").unwrap());
+            assert_eq!(IpAddr::from(&c.cidr_network), d.cidr.network());
+            assert_eq!(TunnelTimers::from(&c.wireguard), d.wireguard);
+            assert_eq!(pn_mesh_new(&c, c"x".as_ptr(), 1, &mut m), pn_result::PN_OK);
+            let mut len = 0;
+            assert_eq!(
+                pn_mesh_local_link_state(m, core::ptr::null_mut(), 0, &mut len),
+                pn_result::PN_ERR_INVALID_STATE
+            );
+            pn_mesh_free(m);
+        }
+    }
+}
