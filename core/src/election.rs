@@ -641,6 +641,20 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         Some(Transmit { to, envelope: Envelope::new(self.state.id.clone(), msg.into_body()) })
     }
 
+    /// The message [`LeaderElectionManager::poll_transmit`] would return next, left in
+    /// the outbox (bindings size a caller's buffer with it before taking the message).
+    pub fn peek_transmit(&self) -> Option<Transmit> {
+        if self.state.hard_state_dirty {
+            return None;
+        }
+        let (to, msg) = self.outbox.front()?;
+        let to = match to {
+            Some(i) => Some(self.peer_id(*i)?.clone()),
+            None => None,
+        };
+        Some(Transmit { to, envelope: Envelope::new(self.state.id.clone(), msg.into_body()) })
+    }
+
     /// When [`LeaderElectionManager::tick`] must next be called.
     pub fn poll_timeout(&self) -> Instant {
         let s = &self.state;

@@ -4,6 +4,9 @@
 //! called from Rust through the rlib, so the figures include the panic
 //! boundary, NULL checks and id validation but not a C compiler's call sequence.
 //!
+//! The `election` group measures a follower stepping a leader's heartbeat given
+//! as wire bytes (decode included on both sides), among 5 voters.
+//!
 //! Run: `cargo bench -p pouw-netops-c --bench ffi_overhead`
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -123,5 +126,59 @@ fn crash_recovery(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, phi_detector, crash_recovery);
+fn election(c: &mut Criterion) {
+    use pouw_netops::wire::{Body, Envelope, LeaderHeartbeat};
+    use pouw_netops::{ElectionConfig, LeaderElectionManager};
+    use pouw_netops_c::convert::pn_str;
+    use pouw_netops_c::election::*;
+    let mut g = c.benchmark_group("election");
+    g.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1)).sample_size(30);
+    let names: Vec<String> = (0..5).map(|i| format!("sup-{i}")).collect();
+    let ids: Vec<NodeId> = names.iter().map(|n| NodeId::new(n).unwrap()).collect();
+    let bytes = Envelope::new(ids[0].clone(), Body::LeaderHeartbeat(LeaderHeartbeat { term: 1 })).to_vec().unwrap();
+
+    let mut direct: Box<large::LeaderElectionManager> =
+        LeaderElectionManager::new_boxed(ElectionConfig::default(), ids[1].clone(), &ids, Instant::ZERO).unwrap();
+    let mut t = 0u64;
+    g.bench_function("step_heartbeat/rust", |b| {
+        b.iter(|| {
+            t += 1_000;
+            let e = Envelope::decode(black_box(&bytes)).unwrap();
+            direct.step(Instant::from_micros(t), &e).unwrap();
+        })
+    });
+
+    let voters: Vec<pn_str> = names.iter().map(|n| pn_str { ptr: n.as_ptr().cast(), len: n.len() }).collect();
+    let mut config = std::mem::MaybeUninit::uninit();
+    let mut handle = std::ptr::null_mut();
+    // SAFETY: live locals; the handle is freed below.
+    unsafe {
+        assert_eq!(pn_leader_election_config_default(config.as_mut_ptr()), pn_result::PN_OK);
+        let r = pn_leader_election_new(
+            config.as_ptr(),
+            names[1].as_ptr().cast(),
+            names[1].len(),
+            voters.as_ptr(),
+            voters.len(),
+            std::ptr::null(),
+            0,
+            &mut handle,
+        );
+        assert_eq!(r, pn_result::PN_OK);
+    }
+    let mut t = 0u64;
+    g.bench_function("step_heartbeat/pn", |b| {
+        b.iter(|| {
+            t += 1_000;
+            let m = black_box(&bytes);
+            // SAFETY: a live handle and buffer.
+            black_box(unsafe { pn_leader_election_step(handle, t, m.as_ptr(), m.len()) })
+        })
+    });
+    // SAFETY: freed once.
+    unsafe { pn_leader_election_free(handle) };
+    g.finish();
+}
+
+criterion_group!(benches, phi_detector, crash_recovery, election);
 criterion_main!(benches);

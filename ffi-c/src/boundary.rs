@@ -140,6 +140,30 @@ pub unsafe fn slots<'a, T: Copy>(ptr: *mut T, cap: usize) -> Result<&'a mut [cor
     Ok(unsafe { core::slice::from_raw_parts_mut(ptr.cast::<core::mem::MaybeUninit<T>>(), cap) })
 }
 
+/// Copies `src` into the caller's buffer `buf` and its length into `out_len`; if
+/// `buf` is shorter, writes only the needed length and returns
+/// `PN_ERR_BUFFER_TOO_SMALL`, leaving `buf` untouched.
+#[inline]
+pub fn copy_out(src: &[u8], buf: &mut [core::mem::MaybeUninit<u8>], out_len: Out<usize>) -> Result<(), pn_result> {
+    let Some(dst) = buf.get_mut(..src.len()) else {
+        out_len.set(src.len());
+        return Err(pn_result::PN_ERR_BUFFER_TOO_SMALL);
+    };
+    for (d, s) in dst.iter_mut().zip(src) {
+        d.write(*s);
+    }
+    out_len.set(src.len());
+    Ok(())
+}
+
+/// Writes `value` through `out` if the caller asked for it (non-NULL).
+#[inline(always)]
+pub fn set_opt<T>(out: Option<Out<T>>, value: T) {
+    if let Some(out) = out {
+        out.set(value);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

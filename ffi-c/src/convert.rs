@@ -9,7 +9,7 @@ use crate::boundary::{Out, bytes, guard};
 use crate::result::pn_result;
 use core::ffi::c_char;
 use pouw_netops::health::{HealthMetrics, HealthThresholds, NodeStatus};
-use pouw_netops::{Duration, NodeId};
+use pouw_netops::{Duration, NodeId, TaskId, TaskType};
 
 /// The longest node id, in bytes of UTF-8.
 pub const PN_MAX_ID_LEN: usize = 64;
@@ -52,6 +52,100 @@ pub unsafe fn node_id(ptr: *const c_char, len: usize) -> Result<NodeId, pn_resul
     let raw = unsafe { bytes(ptr.cast::<u8>(), len) }?;
     let s = core::str::from_utf8(raw).map_err(|_| pn_result::PN_ERR_INVALID_ID)?;
     Ok(NodeId::new(s)?)
+}
+
+/// A task id or task type returned by the library, with the same layout as
+/// [`pn_node_id`] (`len` bytes of UTF-8, at most `PN_MAX_ID_LEN`).
+pub type pn_task_id = pn_node_id;
+
+impl pn_node_id {
+    /// Copies `s` (at most `PN_MAX_ID_LEN` bytes: every core id is) into a C id.
+    pub fn from_text(s: &str) -> Self {
+        let mut out = pn_node_id { len: 0, bytes: [0; PN_MAX_ID_LEN] };
+        for (dst, b) in out.bytes.iter_mut().zip(s.as_bytes()) {
+            *dst = *b;
+        }
+        out.len = s.len().min(PN_MAX_ID_LEN);
+        out
+    }
+
+    /// The all-zero id (length 0), written where an optional id is absent.
+    pub const EMPTY: pn_node_id = pn_node_id { len: 0, bytes: [0; PN_MAX_ID_LEN] };
+
+    /// The id, or [`pn_node_id::EMPTY`] for `None`.
+    pub fn from_opt(id: Option<&NodeId>) -> Self {
+        id.map_or(Self::EMPTY, pn_node_id::from)
+    }
+}
+
+/// A string passed in by C: `len` bytes of UTF-8 at `ptr` (not NUL-terminated).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct pn_str {
+    /// The bytes; may be NULL only if `len` is 0.
+    pub ptr: *const c_char,
+    /// Length in bytes.
+    pub len: usize,
+}
+
+/// Reads a UTF-8 string given as pointer + length (NULL allowed with length 0).
+///
+/// # Safety
+/// Unless NULL, `ptr` must be valid for reads of `len` bytes for `'a`.
+#[inline(always)]
+pub unsafe fn text<'a>(ptr: *const c_char, len: usize) -> Result<&'a str, pn_result> {
+    // SAFETY: forwarded caller promise; NULL is checked inside.
+    let raw = unsafe { bytes(ptr.cast::<u8>(), len) }?;
+    core::str::from_utf8(raw).map_err(|_| pn_result::PN_ERR_INVALID_ARGUMENT)
+}
+
+/// Reads an optional filter string: NULL or length 0 means "none".
+///
+/// # Safety
+/// As [`text`].
+#[inline(always)]
+pub unsafe fn opt_text<'a>(ptr: *const c_char, len: usize) -> Result<Option<&'a str>, pn_result> {
+    if len == 0 {
+        return Ok(None);
+    }
+    // SAFETY: forwarded caller promise.
+    unsafe { text(ptr, len) }.map(Some)
+}
+
+/// Reads a task id given as UTF-8 pointer + length.
+///
+/// # Safety
+/// As [`node_id`].
+#[inline(always)]
+pub unsafe fn task_id(ptr: *const c_char, len: usize) -> Result<TaskId, pn_result> {
+    // SAFETY: forwarded caller promise.
+    let s = unsafe { text(ptr, len) }.map_err(|_| pn_result::PN_ERR_INVALID_ID)?;
+    Ok(TaskId::new(s)?)
+}
+
+/// Reads a task type given as UTF-8 pointer + length.
+///
+/// # Safety
+/// As [`node_id`].
+#[inline(always)]
+pub unsafe fn task_type(ptr: *const c_char, len: usize) -> Result<TaskType, pn_result> {
+    // SAFETY: forwarded caller promise.
+    let s = unsafe { text(ptr, len) }.map_err(|_| pn_result::PN_ERR_INVALID_ID)?;
+    Ok(TaskType::new(s)?)
+}
+
+/// Reads `count` node ids from a C array of [`pn_str`].
+///
+/// # Safety
+/// Unless NULL, `ptr` must be valid for reads of `count` elements, each valid as for [`node_id`].
+pub unsafe fn node_ids(ptr: *const pn_str, count: usize) -> Result<Vec<NodeId>, pn_result> {
+    if ptr.is_null() {
+        return if count == 0 { Ok(Vec::new()) } else { Err(pn_result::PN_ERR_NULL_POINTER) };
+    }
+    // SAFETY: non-NULL and, by the caller's promise, valid for `count` elements.
+    let items = unsafe { core::slice::from_raw_parts(ptr, count) };
+    // SAFETY: each element's promise is the caller's.
+    items.iter().map(|s| unsafe { node_id(s.ptr, s.len) }).collect()
 }
 
 /// A span in microseconds.

@@ -33,10 +33,14 @@
 pub mod boundary;
 pub mod convert;
 pub mod crash_recovery;
+pub mod election;
+pub mod history;
+pub mod mesh;
 pub mod phi;
 pub mod result;
 #[cfg(feature = "panic-probe")]
 pub mod testing;
 pub mod wire;
+pub mod workers;
 
 pub use result::pn_result;

@@ -8,7 +8,11 @@
 
 use core::ffi::c_char;
 use pouw_netops::crash_recovery::CrashRecoveryError;
-use pouw_netops::{ConfigError, IdError, WireError};
+use pouw_netops::history::{AddError, ArchiveFullError, BatchError, ImportError};
+use pouw_netops::mesh::{CidrError, EndpointError, JoinError, LinkStateError, RenderError, TunnelError};
+use pouw_netops::{
+    AssignError, CheckpointError, ConfigError, ElectionError, IdError, PoolError, ReplaceError, WireError,
+};
 
 /// The outcome of a `pn_` call: `PN_OK` (0) or why the call did nothing.
 ///
@@ -157,6 +161,155 @@ impl From<WireError> for pn_result {
             WireError::TooLarge { .. } => PN_ERR_DECODE_TOO_LARGE,
             WireError::BufferTooSmall => PN_ERR_BUFFER_TOO_SMALL,
         }
+    }
+}
+
+impl From<ElectionError> for pn_result {
+    fn from(e: ElectionError) -> Self {
+        match e {
+            ElectionError::Config(_) => PN_ERR_INVALID_CONFIG,
+            ElectionError::TooManyVoters(_) => PN_ERR_CAPACITY_EXCEEDED,
+            ElectionError::NotAVoter(_) | ElectionError::FromSelf | ElectionError::NotAnElectionMessage => {
+                PN_ERR_INVALID_ARGUMENT
+            }
+            ElectionError::UnknownVoter(_) => PN_ERR_NOT_FOUND,
+            ElectionError::AlreadyLeader => PN_ERR_INVALID_STATE,
+        }
+    }
+}
+
+impl From<PoolError> for pn_result {
+    fn from(e: PoolError) -> Self {
+        match e {
+            PoolError::UnknownPool(_) | PoolError::NotInPool(_) => PN_ERR_NOT_FOUND,
+            PoolError::PoolTableFull(_) | PoolError::WorkerTableFull(_) => PN_ERR_CAPACITY_EXCEEDED,
+            PoolError::InvalidSlots { .. } => PN_ERR_INVALID_ARGUMENT,
+            PoolError::SlotsBelowLoad { .. } => PN_ERR_INVALID_STATE,
+        }
+    }
+}
+
+impl From<AssignError> for pn_result {
+    fn from(e: AssignError) -> Self {
+        match e {
+            AssignError::UnknownPool(_) => PN_ERR_NOT_FOUND,
+            AssignError::AlreadyAssigned(_) => PN_ERR_INVALID_STATE,
+            AssignError::InvalidCount { .. } => PN_ERR_INVALID_ARGUMENT,
+            AssignError::TaskTableFull(_) | AssignError::NotEnoughWorkers { .. } => PN_ERR_CAPACITY_EXCEEDED,
+        }
+    }
+}
+
+impl From<CheckpointError> for pn_result {
+    fn from(e: CheckpointError) -> Self {
+        match e {
+            CheckpointError::UnknownTask(_) => PN_ERR_NOT_FOUND,
+            CheckpointError::NotAPrimary(_) => PN_ERR_INVALID_ARGUMENT,
+            CheckpointError::Regression { .. } | CheckpointError::Conflict { .. } => PN_ERR_INVALID_STATE,
+        }
+    }
+}
+
+impl From<ReplaceError> for pn_result {
+    fn from(e: ReplaceError) -> Self {
+        match e {
+            ReplaceError::UnknownTask(_) | ReplaceError::UnknownWorker(_) => PN_ERR_NOT_FOUND,
+            ReplaceError::NotAssigned(_) => PN_ERR_INVALID_STATE,
+        }
+    }
+}
+
+impl From<AddError> for pn_result {
+    fn from(e: AddError) -> Self {
+        match e {
+            AddError::Record(pouw_netops::history::RecordError::BadSender) => PN_ERR_INVALID_ID,
+            AddError::Record(_) => PN_ERR_INVALID_ARGUMENT,
+            AddError::ArchiveFull => PN_ERR_CAPACITY_EXCEEDED,
+        }
+    }
+}
+
+impl From<ArchiveFullError> for pn_result {
+    fn from(_: ArchiveFullError) -> Self {
+        PN_ERR_CAPACITY_EXCEEDED
+    }
+}
+
+impl From<BatchError> for pn_result {
+    fn from(e: BatchError) -> Self {
+        match e {
+            BatchError::Truncated => PN_ERR_DECODE_TRUNCATED,
+            BatchError::UnsupportedVersion(_) => PN_ERR_DECODE_VERSION,
+            BatchError::TooLarge { .. } => PN_ERR_DECODE_TOO_LARGE,
+            BatchError::BufferTooSmall { .. } => PN_ERR_BUFFER_TOO_SMALL,
+            BatchError::BadMagic
+            | BatchError::BadHeader(_)
+            | BatchError::Corrupt
+            | BatchError::Overflow
+            | BatchError::LengthMismatch
+            | BatchError::BadRecord { .. } => PN_ERR_DECODE,
+        }
+    }
+}
+
+impl From<ImportError> for pn_result {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Invalid(e) => e.into(),
+            ImportError::Duplicate(_) | ImportError::Overlaps(_) => PN_ERR_INVALID_STATE,
+            ImportError::Full { .. } => PN_ERR_CAPACITY_EXCEEDED,
+        }
+    }
+}
+
+impl From<JoinError> for pn_result {
+    fn from(e: JoinError) -> Self {
+        match e {
+            JoinError::AlreadyJoined(_) | JoinError::AddressTaken(_) => PN_ERR_INVALID_STATE,
+            JoinError::TableFull(_) | JoinError::AddressesExhausted => PN_ERR_CAPACITY_EXCEEDED,
+            JoinError::OutsideCidr(_) | JoinError::NotAssignable(_) => PN_ERR_INVALID_ARGUMENT,
+        }
+    }
+}
+
+impl From<TunnelError> for pn_result {
+    fn from(e: TunnelError) -> Self {
+        match e {
+            TunnelError::UnknownNode(_) | TunnelError::UnknownTunnel => PN_ERR_NOT_FOUND,
+            TunnelError::SelfLink => PN_ERR_INVALID_ARGUMENT,
+            TunnelError::TableFull { .. } => PN_ERR_CAPACITY_EXCEEDED,
+        }
+    }
+}
+
+impl From<LinkStateError> for pn_result {
+    fn from(e: LinkStateError) -> Self {
+        match e {
+            LinkStateError::UnknownSender(_) => PN_ERR_NOT_FOUND,
+            LinkStateError::TableFull { .. } => PN_ERR_CAPACITY_EXCEEDED,
+        }
+    }
+}
+
+impl From<RenderError> for pn_result {
+    fn from(e: RenderError) -> Self {
+        match e {
+            RenderError::NotJoined => PN_ERR_INVALID_STATE,
+            RenderError::BufferTooSmall { .. } => PN_ERR_BUFFER_TOO_SMALL,
+            RenderError::Write => PN_ERR_INVALID_STATE,
+        }
+    }
+}
+
+impl From<CidrError> for pn_result {
+    fn from(_: CidrError) -> Self {
+        PN_ERR_INVALID_CONFIG
+    }
+}
+
+impl From<EndpointError> for pn_result {
+    fn from(_: EndpointError) -> Self {
+        PN_ERR_INVALID_ARGUMENT
     }
 }
 

@@ -91,21 +91,32 @@ pub unsafe extern "C" fn pn_wire_encode_heartbeat(
             sender,
             Body::Heartbeat(Heartbeat { sequence: hb.sequence, sent_at: Instant::from_micros(hb.sent_at_us), metrics }),
         );
-        let needed = envelope.encoded_len()?;
-        if needed > buf.len() {
-            out_len.set(needed);
-            return Err(pn_result::PN_ERR_BUFFER_TOO_SMALL);
-        }
-        // Zero-fill before handing the memory to the encoder as initialised bytes.
-        for b in buf.iter_mut() {
-            b.write(0);
-        }
-        // SAFETY: every element was initialised just above; MaybeUninit<u8> and u8 share a layout.
-        let buf = unsafe { &mut *(core::ptr::from_mut(buf) as *mut [u8]) };
-        let written = envelope.encode(buf)?;
-        out_len.set(written);
-        Ok(())
+        encode_into(&envelope, buf, out_len)
     })
+}
+
+/// Encodes `envelope` into the caller's buffer and writes the length into
+/// `out_len`; a short buffer gets `PN_ERR_BUFFER_TOO_SMALL` with the needed
+/// length and is left untouched.
+pub(crate) fn encode_into(
+    envelope: &Envelope,
+    buf: &mut [core::mem::MaybeUninit<u8>],
+    out_len: Out<usize>,
+) -> Result<(), pn_result> {
+    let needed = envelope.encoded_len()?;
+    let Some(buf) = buf.get_mut(..needed) else {
+        out_len.set(needed);
+        return Err(pn_result::PN_ERR_BUFFER_TOO_SMALL);
+    };
+    // Zero-fill before handing the memory to the encoder as initialised bytes.
+    for b in buf.iter_mut() {
+        b.write(0);
+    }
+    // SAFETY: every element was initialised just above; MaybeUninit<u8> and u8 share a layout.
+    let buf = unsafe { &mut *(core::ptr::from_mut(buf) as *mut [u8]) };
+    let written = envelope.encode(buf)?;
+    out_len.set(written);
+    Ok(())
 }
 
 /// Decodes exactly one message from `bytes` (`len` bytes) into `*out_message`,

@@ -468,9 +468,15 @@ fn transmits_wait_for_hard_state() {
         .unwrap();
     assert_eq!(m.pending_transmits(), 1);
     assert_eq!(m.poll_transmit(), None, "the vote must be persisted first");
+    assert_eq!(m.peek_transmit(), None, "peeking obeys the same rule");
     assert_eq!(m.poll_hard_state(), Some(HardState { term: 1, voted_for: Some(ids[1].clone()) }));
     assert_eq!(m.poll_hard_state(), None);
+    let peeked = m.peek_transmit().unwrap();
+    assert_eq!(m.peek_transmit().as_ref(), Some(&peeked), "peeking takes nothing");
+    assert_eq!(m.pending_transmits(), 1);
     let t = m.poll_transmit().unwrap();
+    assert_eq!(t, peeked, "the peeked message is the one polled");
+    assert_eq!(m.peek_transmit(), None);
     assert_eq!(t.to, Some(ids[1].clone()));
     assert_eq!(t.envelope.body, Body::VoteResponse(VoteResponse { term: 1, granted: true }));
 }

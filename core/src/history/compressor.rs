@@ -377,6 +377,12 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
         self.archive.pop_front()
     }
 
+    /// The batch [`MessageHistoryCompressor::poll_archived`] would return next, left
+    /// in the outbox (bindings size a caller's buffer with it before taking the batch).
+    pub fn peek_archived(&self) -> Option<&Batch> {
+        self.archive.front()
+    }
+
     /// Brings archived batch bytes back into memory for searching. The batch is
     /// fully checked (inflated with its raw length capped by
     /// [`HistoryConfig::max_batch_bytes`], every record decoded); it must not

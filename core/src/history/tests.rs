@@ -325,7 +325,11 @@ fn archives_evicted_batches_and_never_drops() {
     assert_eq!(h.compress_batch(t(0)), Err(ArchiveFullError));
     assert_eq!((h.stats(), all(&h)), before, "a rejected add changes nothing");
     // Draining the outbox unblocks; archived batches are the oldest, in order.
+    let peeked = h.peek_archived().map(|b| b.as_bytes().to_vec());
+    assert_eq!(h.stats().archive_pending, 2, "peeking takes nothing");
     let mut archived = vec![h.poll_archived().unwrap(), h.poll_archived().unwrap()];
+    assert_eq!(peeked.as_deref(), Some(archived[0].as_bytes()), "the peeked batch is the one polled");
+    assert!(h.peek_archived().is_none());
     assert!(h.poll_archived().is_none());
     assert_eq!((archived[0].header().id, archived[1].header().id), (0, 1));
     for m in &msgs[50..] {
