@@ -548,7 +548,8 @@ pub struct NetworkOperationsManager<
     held: Box<IdTable<TaskId, HeldTask, T>>,
     mesh: Box<VPNMeshTopologyManager<N, L, Q>>,
     keys: Box<IdTable<NodeId, [u8; 32], N>>,
-    tunnels: Box<IdTable<NodeId, TunnelState, N>>,
+    /// Peers with a tunnel in the mesh view: last known state and last handshake recorded.
+    tunnels: Box<IdTable<NodeId, (TunnelState, Instant), N>>,
     history: Box<MessageHistoryCompressor<B, B>>,
     archived_seen: u64,
     leader: Option<(NodeId, u64)>,
@@ -1192,14 +1193,24 @@ impl<
     /// A heartbeat from `peer`: it joins the mesh view if it is healthy and new,
     /// and the message counts as a handshake on its tunnel.
     fn heard(&mut self, now: Instant, peer: &NodeId) {
-        let status = self.crash.status(peer).ok();
-        if self.mesh.node(peer).is_none() {
-            if status != Some(NodeStatus::Online) {
+        // `tunnels` holds exactly the peers with a tunnel in the mesh view (cheaper than asking the mesh).
+        let known = self.tunnels.get(peer).copied();
+        // A heartbeat stands for a handshake; one per sweep interval is plenty
+        // for tunnel health (WireGuard itself handshakes every two minutes).
+        if let Some((TunnelState::Up, last)) = known
+            && now.saturating_duration_since(last) < self.config.sweep_interval
+        {
+            return;
+        }
+        let before = known.map(|(s, _)| s);
+        if before.is_none() {
+            if self.crash.status(peer).ok() != Some(NodeStatus::Online) {
                 return;
             }
-            self.join_peer(now, peer);
+            if self.mesh.node(peer).is_none() {
+                self.join_peer(now, peer);
+            }
         }
-        let before = self.tunnels.get(peer).copied();
         if let Ok(after) = self.mesh.record_handshake(now, peer) {
             self.tunnel_state(now, peer, before, after);
         }
@@ -1217,13 +1228,13 @@ impl<
     }
 
     fn tunnel_state(&mut self, now: Instant, peer: &NodeId, before: Option<TunnelState>, after: TunnelState) {
+        if let Some(s) = self.tunnels.get_mut(peer) {
+            *s = (after, now);
+        } else if self.tunnels.insert(peer.clone(), (after, now)).is_err() {
+            self.counters.table_full = self.counters.table_full.saturating_add(1);
+        }
         if before == Some(after) {
             return;
-        }
-        if let Some(s) = self.tunnels.get_mut(peer) {
-            *s = after;
-        } else if self.tunnels.insert(peer.clone(), after).is_err() {
-            self.counters.table_full = self.counters.table_full.saturating_add(1);
         }
         match after {
             TunnelState::Up => self.emit(now, peer.clone(), OpsEventKind::TunnelUp),
@@ -1244,12 +1255,12 @@ impl<
             } else {
                 continue;
             };
-            if self.tunnels.get(peer).copied() != Some(t.state) && changed.push((peer.clone(), t.state)).is_err() {
+            if self.tunnels.get(peer).map(|x| x.0) != Some(t.state) && changed.push((peer.clone(), t.state)).is_err() {
                 break;
             }
         }
         for (peer, state) in changed {
-            let before = self.tunnels.get(&peer).copied();
+            let before = self.tunnels.get(&peer).map(|x| x.0);
             self.tunnel_state(now, &peer, before, state);
         }
     }

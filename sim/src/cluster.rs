@@ -50,6 +50,8 @@ pub struct SimConfig {
     pub max_clock_offset: Duration,
     /// Keep a readable timeline.
     pub timeline: bool,
+    /// zlib level of every node's message history.
+    pub history_level: u8,
 }
 
 impl Default for SimConfig {
@@ -71,6 +73,7 @@ impl Default for SimConfig {
             slots: 2,
             max_clock_offset: Duration::from_millis(500),
             timeline: true,
+            history_level: 6,
         }
     }
 }
@@ -338,6 +341,7 @@ impl Sim {
     fn build(&self, i: usize) -> Box<dyn SimNode> {
         let mut config = OpsConfig { heartbeat_interval: self.cfg.heartbeat, ..OpsConfig::default() };
         let seed = self.cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(i as u64);
+        config.history.compression_level = self.cfg.history_level;
         config.public_key = core::array::from_fn(|k| (i as u8).wrapping_add(k as u8));
         if i < self.cfg.supervisors {
             let mut n =

@@ -3,7 +3,7 @@
 //! ```text
 //! pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N]
 //!                 [--duration SECS] [--scenario story|churn] [--loss P] [--dup P]
-//!                 [--latency-ms MIN..MAX] [--heartbeat-ms MS] [--tasks N] [--json] [--quiet]
+//!                 [--latency-ms MIN..MAX] [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--json] [--quiet]
 //! ```
 
 use pouw_netops::Duration;
@@ -15,7 +15,7 @@ fn usage() -> ExitCode {
     eprintln!(
         "usage: pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N] [--duration SECS]\n\
          \x20                      [--scenario story|churn] [--loss P] [--dup P] [--latency-ms MIN..MAX]\n\
-         \x20                      [--heartbeat-ms MS] [--tasks N] [--json] [--quiet]"
+         \x20                      [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--json] [--quiet]"
     );
     ExitCode::from(2)
 }
@@ -43,6 +43,7 @@ fn main() -> ExitCode {
             "--heartbeat-ms" => {
                 val().and_then(|v| v.parse().ok()).map(|s| cfg.heartbeat = Duration::from_millis(s)).is_some()
             }
+            "--history-level" => val().and_then(|v| v.parse().ok()).map(|l| cfg.history_level = l).is_some(),
             "--loss" => val().and_then(|v| v.parse().ok()).map(|p| cfg.net.loss = p).is_some(),
             "--dup" => val().and_then(|v| v.parse().ok()).map(|p| cfg.net.duplicate = p).is_some(),
             "--latency-ms" => val()
