@@ -790,6 +790,20 @@ impl<
         if !self.running {
             return Err(HandleError::NotRunning);
         }
+        if let Some((sender, hb)) = decode_heartbeat(bytes) {
+            if sender == self.id {
+                return Err(HandleError::FromSelf);
+            }
+            self.counters.messages_received = self.counters.messages_received.saturating_add(1);
+            if self.config.record_heartbeats {
+                self.record(now, sender.as_str(), "heartbeat", bytes);
+            }
+            if !self.on_heartbeat(now, &sender, &hb) {
+                self.counters.messages_ignored = self.counters.messages_ignored.saturating_add(1);
+            }
+            self.coordinate(now);
+            return Ok(());
+        }
         let env = match Envelope::decode(bytes) {
             Ok(env) => env,
             Err(e) => {
@@ -803,19 +817,13 @@ impl<
         self.counters.messages_received = self.counters.messages_received.saturating_add(1);
         let is_heartbeat = matches!(env.body, Body::Heartbeat(_));
         if self.config.record_heartbeats || !is_heartbeat {
-            self.record(now, &env, bytes);
+            self.record(now, env.sender.as_str(), env.body.kind(), bytes);
         }
         let sender = env.sender.clone();
         let from_supervisor = self.supervisors.contains(&sender);
-        let tracks = self.role == NodeRole::Supervisor || from_supervisor;
         let mut ignored = false;
         match &env.body {
-            Body::Heartbeat(hb) if tracks => {
-                if self.crash.update_node_health(now, &sender, hb.metrics).is_err() {
-                    self.counters.table_full = self.counters.table_full.saturating_add(1);
-                }
-                self.heard(now, &sender);
-            }
+            Body::Heartbeat(hb) => ignored = !self.on_heartbeat(now, &sender, hb),
             Body::PreVote(_)
             | Body::PreVoteResponse(_)
             | Body::RequestVote(_)
@@ -1164,9 +1172,20 @@ impl<
         })
     }
 
-    fn record(&mut self, now: Instant, env: &Envelope, bytes: &[u8]) {
-        let record =
-            RecordRef { timestamp: now, sender: env.sender.as_str(), message_type: env.body.kind(), payload: bytes };
+    /// A health heartbeat: supervisors track every sender, workers only supervisors.
+    fn on_heartbeat(&mut self, now: Instant, sender: &NodeId, hb: &Heartbeat) -> bool {
+        if self.role == NodeRole::Worker && !self.supervisors.contains(sender) {
+            return false;
+        }
+        if self.crash.update_node_health(now, sender, hb.metrics).is_err() {
+            self.counters.table_full = self.counters.table_full.saturating_add(1);
+        }
+        self.heard(now, sender);
+        true
+    }
+
+    fn record(&mut self, now: Instant, sender: &str, message_type: &str, bytes: &[u8]) {
+        let record = RecordRef { timestamp: now, sender, message_type, payload: bytes };
         match self.history.add_message(now, record) {
             Ok(Some(id)) => self.emit(now, self.id.clone(), OpsEventKind::BatchCompressed { id }),
             Ok(None) => {}
@@ -1195,10 +1214,10 @@ impl<
     fn heard(&mut self, now: Instant, peer: &NodeId) {
         // `tunnels` holds exactly the peers with a tunnel in the mesh view (cheaper than asking the mesh).
         let known = self.tunnels.get(peer).copied();
-        // A heartbeat stands for a handshake; one per sweep interval is plenty
-        // for tunnel health (WireGuard itself handshakes every two minutes).
+        // A heartbeat stands for a handshake; one per tunnel check is plenty for
+        // tunnel health (WireGuard itself handshakes every two minutes).
         if let Some((TunnelState::Up, last)) = known
-            && now.saturating_duration_since(last) < self.config.sweep_interval
+            && now.saturating_duration_since(last) < self.config.tunnel_check_interval
         {
             return;
         }
@@ -1610,6 +1629,33 @@ impl<
             self.counters.reestablish_requests = self.counters.reestablish_requests.saturating_add(1);
         }
     }
+}
+
+/// An envelope whose body can only be a heartbeat: decoding it builds no
+/// (kilobytes large) [`Body`]. Heartbeats are nearly all of a cluster's traffic.
+#[derive(serde::Deserialize)]
+struct HeartbeatEnvelope {
+    version: u8,
+    sender: NodeId,
+    body: HeartbeatBody,
+}
+
+/// [`Body`]'s first variant alone (the variant index is on the wire).
+#[derive(serde::Deserialize)]
+enum HeartbeatBody {
+    Heartbeat(Heartbeat),
+}
+
+/// `Some` for a valid, complete heartbeat envelope; anything else (another body,
+/// an error) goes through [`Envelope::decode`], which also names the error.
+fn decode_heartbeat(bytes: &[u8]) -> Option<(NodeId, Heartbeat)> {
+    if bytes.len() > crate::wire::MAX_ENVELOPE_LEN || bytes.first() != Some(&crate::wire::WIRE_VERSION) {
+        return None;
+    }
+    let (env, rest) = postcard::take_from_bytes::<HeartbeatEnvelope>(bytes).ok()?;
+    let HeartbeatBody::Heartbeat(hb) = env.body;
+    (rest.is_empty() && env.version == crate::wire::WIRE_VERSION && hb.metrics.validate().is_ok())
+        .then_some((env.sender, hb))
 }
 
 /// `make()` built straight into a heap allocation (relies on optimisation, like
