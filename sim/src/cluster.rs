@@ -52,6 +52,8 @@ pub struct SimConfig {
     pub timeline: bool,
     /// zlib level of every node's message history.
     pub history_level: u8,
+    /// The failure detector's acceptable heartbeat pause (`None`: the crash-recovery default, 3 s).
+    pub acceptable_pause: Option<Duration>,
 }
 
 impl Default for SimConfig {
@@ -74,6 +76,7 @@ impl Default for SimConfig {
             max_clock_offset: Duration::from_millis(500),
             timeline: true,
             history_level: 6,
+            acceptable_pause: None,
         }
     }
 }
@@ -342,6 +345,9 @@ impl Sim {
         let mut config = OpsConfig { heartbeat_interval: self.cfg.heartbeat, ..OpsConfig::default() };
         let seed = self.cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(i as u64);
         config.history.compression_level = self.cfg.history_level;
+        if let Some(p) = self.cfg.acceptable_pause {
+            config.crash.phi.acceptable_heartbeat_pause = p;
+        }
         config.public_key = core::array::from_fn(|k| (i as u8).wrapping_add(k as u8));
         if i < self.cfg.supervisors {
             let mut n =

@@ -3,7 +3,8 @@
 //! ```text
 //! pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N]
 //!                 [--duration SECS] [--scenario story|churn] [--loss P] [--dup P]
-//!                 [--latency-ms MIN..MAX] [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--json] [--quiet]
+//!                 [--latency-ms MIN..MAX] [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]
+//!                 [--json] [--quiet]
 //! ```
 
 use pouw_netops::Duration;
@@ -15,7 +16,7 @@ fn usage() -> ExitCode {
     eprintln!(
         "usage: pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N] [--duration SECS]\n\
          \x20                      [--scenario story|churn] [--loss P] [--dup P] [--latency-ms MIN..MAX]\n\
-         \x20                      [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--json] [--quiet]"
+         \x20                      [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS] [--json] [--quiet]"
     );
     ExitCode::from(2)
 }
@@ -44,6 +45,10 @@ fn main() -> ExitCode {
                 val().and_then(|v| v.parse().ok()).map(|s| cfg.heartbeat = Duration::from_millis(s)).is_some()
             }
             "--history-level" => val().and_then(|v| v.parse().ok()).map(|l| cfg.history_level = l).is_some(),
+            "--pause-ms" => val()
+                .and_then(|v| v.parse().ok())
+                .map(|p| cfg.acceptable_pause = Some(Duration::from_millis(p)))
+                .is_some(),
             "--loss" => val().and_then(|v| v.parse().ok()).map(|p| cfg.net.loss = p).is_some(),
             "--dup" => val().and_then(|v| v.parse().ok()).map(|p| cfg.net.duplicate = p).is_some(),
             "--latency-ms" => val()
