@@ -861,7 +861,12 @@ pub fn table(s: &Summary) -> String {
     let mut out = String::new();
     let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.3} s"));
     let _ = writeln!(out, "{:<34} {}", "seed", s.seed);
-    let _ = writeln!(out, "{:<34} {} nodes, {:.0} s virtual, {} steps", "cluster", s.nodes, s.duration_secs, s.steps);
+    if s.steps == 0 {
+        let _ = writeln!(out, "{:<34} {} nodes, {:.0} s of real time", "cluster", s.nodes, s.duration_secs);
+    } else {
+        let _ =
+            writeln!(out, "{:<34} {} nodes, {:.0} s virtual, {} steps", "cluster", s.nodes, s.duration_secs, s.steps);
+    }
     let _ = writeln!(out, "{:<34} {}", "time to first leader", f(s.time_to_first_leader));
     for c in &s.crashes {
         let repl = if c.replacement_delays.is_empty() {

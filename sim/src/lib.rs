@@ -5,3 +5,4 @@
 pub mod cluster;
 pub mod net;
 pub mod node;
+pub mod udp;

@@ -4,7 +4,7 @@
 //! pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N]
 //!                 [--duration SECS] [--scenario story|churn] [--loss P] [--dup P]
 //!                 [--latency-ms MIN..MAX] [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]
-//!                 [--json] [--quiet]
+//!                 [--transport sim|udp] [--json] [--quiet]
 //! ```
 
 use pouw_netops::Duration;
@@ -16,7 +16,8 @@ fn usage() -> ExitCode {
     eprintln!(
         "usage: pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N] [--duration SECS]\n\
          \x20                      [--scenario story|churn] [--loss P] [--dup P] [--latency-ms MIN..MAX]\n\
-         \x20                      [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS] [--json] [--quiet]"
+         \x20                      [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]\n\
+         \x20                      [--transport sim|udp] [--json] [--quiet]"
     );
     ExitCode::from(2)
 }
@@ -31,6 +32,8 @@ fn main() -> ExitCode {
     let mut seeds = (1u64, 2u64);
     let mut json = false;
     let mut quiet = false;
+    let mut udp = false;
+    let mut duration_given = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next();
@@ -40,7 +43,18 @@ fn main() -> ExitCode {
             "--supervisors" => val().and_then(|v| v.parse().ok()).map(|n| cfg.supervisors = n).is_some(),
             "--workers" => val().and_then(|v| v.parse().ok()).map(|n| cfg.workers = n).is_some(),
             "--tasks" => val().and_then(|v| v.parse().ok()).map(|n| cfg.tasks = Some(n)).is_some(),
-            "--duration" => val().and_then(|v| v.parse().ok()).map(|s| cfg.duration = Duration::from_secs(s)).is_some(),
+            "--duration" => {
+                duration_given = true;
+                val().and_then(|v| v.parse().ok()).map(|s| cfg.duration = Duration::from_secs(s)).is_some()
+            }
+            "--transport" => match val().as_deref() {
+                Some("udp") => {
+                    udp = true;
+                    true
+                }
+                Some("sim") => true,
+                _ => false,
+            },
             "--heartbeat-ms" => {
                 val().and_then(|v| v.parse().ok()).map(|s| cfg.heartbeat = Duration::from_millis(s)).is_some()
             }
@@ -87,6 +101,33 @@ fn main() -> ExitCode {
     if cfg.supervisors == 0 || cfg.supervisors > 8 || cfg.supervisors + cfg.workers > 1024 || seeds.0 >= seeds.1 {
         eprintln!("error: 1..=8 supervisors, at most 1024 nodes, and a non-empty seed range");
         return usage();
+    }
+    if udp {
+        if !duration_given {
+            cfg.duration = Duration::from_secs(40);
+        }
+        let t0 = WallClock::now();
+        let (result, timeline) = pouw_netops_sim::udp::run(cfg);
+        return match result {
+            Ok(s) => {
+                if json {
+                    println!("{}", cluster::json(&s));
+                } else {
+                    println!("== timeline (real UDP on 127.0.0.1, real clock) ==");
+                    for line in &timeline {
+                        println!("{line}");
+                    }
+                    println!("\n== summary ==");
+                    print!("{}", cluster::table(&s));
+                    println!("{:<34} {:.2} s", "wall time", t0.elapsed().as_secs_f64());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(v) => {
+                eprintln!("{v}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let sweep = seeds.1 - seeds.0 > 1;
     cfg.timeline = !json && !quiet && !sweep;

@@ -51,3 +51,13 @@ fn churn_under_loss_keeps_invariants() {
     let s = s.unwrap_or_else(|v| panic!("{v}"));
     assert!(s.crashes.len() >= 9);
 }
+
+#[test]
+fn udp_transport_elects_and_survives_real_kills() {
+    let cfg = SimConfig { supervisors: 3, workers: 6, duration: Duration::from_secs(12), ..SimConfig::default() };
+    let (s, timeline) = pouw_netops_sim::udp::run(cfg);
+    let s = s.unwrap_or_else(|v| panic!("{v}"));
+    assert!(s.time_to_first_leader.is_some(), "{timeline:?}");
+    assert!(s.messages_sent > 0);
+    assert!(timeline.iter().any(|l| l.contains("KILL the leader")), "{timeline:?}");
+}
