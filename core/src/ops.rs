@@ -247,7 +247,7 @@ pub enum OpsEventKind {
         /// The task.
         task: TaskId,
     },
-    /// (Worker) this node was given a role in `task` by the leader `node`.
+    /// (Worker) this node was given a role in `task`.
     AssignmentReceived {
         /// The task.
         task: TaskId,
@@ -1325,12 +1325,16 @@ impl<
             return;
         }
         let known = self.leader.as_ref().map_or(0, |(_, t)| *t);
-        if term < known || self.leader.as_ref().is_some_and(|(l, t)| l == sender && *t == term) {
+        if term < known {
             return;
         }
-        self.leader = Some((sender.clone(), term));
-        self.emit(now, sender.clone(), OpsEventKind::LeaderElected { term });
-        // Roles given by earlier leaders end: the new leader assigns every task again.
+        if self.leader.as_ref().is_none_or(|(l, t)| l != sender || *t != term) {
+            self.leader = Some((sender.clone(), term));
+            self.emit(now, sender.clone(), OpsEventKind::LeaderElected { term });
+        }
+        // Roles given by anyone but the current leader end (on every notice, so a
+        // late assignment from a deposed leader lasts one notice interval at most):
+        // the new leader assigns every task again.
         let mut stale: heapless::Vec<TaskId, 64> = heapless::Vec::new();
         loop {
             stale.clear();
@@ -1349,10 +1353,9 @@ impl<
         }
     }
 
+    /// Accepted from any supervisor: a new leader's assignment may overtake its
+    /// notice. Roles from others than the leader end at its next notice.
     fn on_assignment(&mut self, now: Instant, sender: &NodeId, a: &TaskAssignment) -> bool {
-        if self.leader.as_ref().is_some_and(|(l, _)| l != sender) {
-            return false;
-        }
         let held =
             HeldTask { task_type: a.task_type.clone(), role: a.role, checkpoint: a.checkpoint, from: sender.clone() };
         if self.held.insert(a.task.clone(), held).is_err() {

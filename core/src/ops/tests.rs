@@ -429,3 +429,35 @@ fn heartbeat_fast_path_agrees_with_the_full_decoder() {
     v2[0] = 2;
     assert_eq!(decode_heartbeat(&v2), None);
 }
+
+#[test]
+fn worker_keeps_only_the_current_leaders_roles() {
+    let mut w = Node::new_boxed(id("w"), NodeRole::Worker, &[id("s1"), id("s2")], worker_config(), 1).unwrap();
+    let now = Instant::from_secs(1);
+    w.start(now).unwrap();
+    let msg = |from: &str, body: Body| Envelope::new(id(from), body).to_vec().unwrap();
+    let assign = |task: &str| {
+        Body::TaskAssignment(TaskAssignment {
+            task: TaskId::new(task).unwrap(),
+            task_type: train(),
+            role: TaskRole::Primary,
+            checkpoint: None,
+        })
+    };
+    w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
+    w.handle_message(now, &msg("s1", assign("a"))).unwrap();
+    // The new leader's assignment overtakes its notice: still accepted.
+    w.handle_message(now, &msg("s2", assign("b"))).unwrap();
+    assert_eq!(w.held_tasks().count(), 2);
+    w.handle_message(now, &msg("s2", Body::LeaderNotice(LeaderNotice { term: 2 }))).unwrap();
+    let held: StdVec<_> = w.held_tasks().map(|(t, _)| t.as_str().to_string()).collect();
+    assert_eq!(held, vec!["b".to_string()], "the deposed leader's role ends");
+    // A late assignment from the deposed leader lasts until the leader's next notice.
+    w.handle_message(now, &msg("s1", assign("c"))).unwrap();
+    assert_eq!(w.held_tasks().count(), 2);
+    w.handle_message(now, &msg("s2", Body::LeaderNotice(LeaderNotice { term: 2 }))).unwrap();
+    assert_eq!(w.held_tasks().count(), 1);
+    // An older term's notice changes nothing.
+    w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
+    assert_eq!(w.leader().map(|(n, t)| (n.as_str().to_string(), t)), Some(("s2".to_string(), 2)));
+}
