@@ -15,6 +15,7 @@
 //! | [`mesh`] | [`VPNMeshTopologyManager`]: overlay addresses, tunnel health, latency routing, WireGuard configs |
 //! | [`workers`] | [`WorkerReplacementManager`]: worker pools, primary/backup assignment, failover from checkpoints |
 //! | [`history`] | [`MessageHistoryCompressor`]: message history in zlib batches, search, archival |
+//! | [`ops`] | [`NetworkOperationsManager`]: one node's coordinator driving all of the above (needs `alloc`) |
 //! | [`wire`] | the versioned postcard envelope every node speaks |
 //! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
@@ -37,6 +38,8 @@ pub mod health;
 pub mod history;
 pub mod id;
 pub mod mesh;
+#[cfg(feature = "alloc")]
+pub mod ops;
 pub mod phi;
 pub mod preset;
 pub mod rng;
@@ -63,6 +66,10 @@ pub use id::{IdError, NodeId, TaskId, TaskType};
 pub use mesh::{
     Cidr, Endpoint, JoinError, MeshConfig, MeshNode, TunnelError, TunnelProtocol, TunnelState, VPNMeshTopologyManager,
     WgKey,
+};
+#[cfg(feature = "alloc")]
+pub use ops::{
+    Destination, NetworkOperationsManager, NodeRole, OpsConfig, OpsEvent, OpsEventKind, OpsStatus, OpsTransmit,
 };
 pub use phi::{PhiAccrualDetector, PhiConfig};
 pub use rng::Rng;

@@ -74,6 +74,23 @@ pub mod small {
     /// A message history keeping 4 batches in memory (needs `alloc` to compress).
     #[cfg(feature = "alloc")]
     pub type MessageHistoryCompressor = crate::MessageHistoryCompressor<HISTORY_BATCHES, HISTORY_ARCHIVE>;
+
+    /// Entries in each of the coordinator's queues (outbox, events, component queues).
+    pub const OPS_QUEUE: usize = 32;
+
+    /// A node coordinator for 16 peers and 8 tasks (components boxed inside; needs `alloc`).
+    #[cfg(feature = "alloc")]
+    pub type NetworkOperationsManager = crate::NetworkOperationsManager<
+        NODES,
+        WINDOW,
+        VOTERS,
+        TASKS,
+        TASK_WORKERS,
+        WORKER_SLOTS,
+        MESH_LINKS,
+        OPS_QUEUE,
+        HISTORY_BATCHES,
+    >;
 }
 
 /// Capacities for hosts.
@@ -143,4 +160,22 @@ pub mod large {
     /// A message history keeping 1024 batches in memory; build it with `new_boxed`.
     #[cfg(feature = "alloc")]
     pub type MessageHistoryCompressor = crate::MessageHistoryCompressor<HISTORY_BATCHES, HISTORY_ARCHIVE>;
+
+    /// Entries in each of the coordinator's queues (outbox, events, component queues).
+    pub const OPS_QUEUE: usize = 4096;
+
+    /// A node coordinator for clusters of up to 4096 nodes and 4096 tasks (tens
+    /// of MiB, every component boxed; use `new_boxed`).
+    #[cfg(feature = "alloc")]
+    pub type NetworkOperationsManager = crate::NetworkOperationsManager<
+        NODES,
+        WINDOW,
+        VOTERS,
+        TASKS,
+        TASK_WORKERS,
+        WORKER_SLOTS,
+        MESH_LINKS,
+        OPS_QUEUE,
+        HISTORY_BATCHES,
+    >;
 }

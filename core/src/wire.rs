@@ -57,6 +57,65 @@ pub enum Body {
     CheckpointReport(CheckpointReport),
     /// Supervisor to worker: stop working on (or standing by for) a task.
     TaskRelease(TaskRelease),
+    /// A node joins the cluster (with what it offers) or leaves it gracefully.
+    Membership(Membership),
+    /// The leader of `term` tells every node it leads (workers follow it).
+    LeaderNotice(LeaderNotice),
+    /// The leader carries part of its task table to the other supervisors.
+    TaskTable(TaskTable),
+}
+
+/// The most task types a [`Membership`] announces.
+pub const MAX_TASK_TYPES: usize = 4;
+
+/// A node's join announcement or graceful-leave notice.
+///
+/// Workers announce their pools and slots so supervisors can give them work; a
+/// leave tells peers the silence that follows is no crash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    /// `true`: the sender is (still) in the cluster; `false`: it is leaving now.
+    pub joining: bool,
+    /// Task slots the sender offers (workers; 0 for supervisors and leave notices).
+    pub slots: u16,
+    /// The pools (task types) the sender works in, at most [`MAX_TASK_TYPES`], each once.
+    pub task_types: heapless::Vec<TaskType, MAX_TASK_TYPES>,
+    /// The sender's WireGuard public key for the mesh.
+    pub public_key: [u8; 32],
+}
+
+/// The leader's notice to every node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderNotice {
+    /// The leader's term. Never 0.
+    pub term: u64,
+}
+
+/// The most tasks one [`TaskTable`] message carries.
+pub const MAX_TABLE_ENTRIES: usize = 8;
+
+/// A slice of the leader's task table, so a new leader knows every task and its checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskTable {
+    /// The sender's leader term. Never 0.
+    pub term: u64,
+    /// Tasks, at most [`MAX_TABLE_ENTRIES`], each once.
+    pub entries: heapless::Vec<TaskEntry, MAX_TABLE_ENTRIES>,
+}
+
+/// One task of a [`TaskTable`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskEntry {
+    /// The task.
+    pub task: TaskId,
+    /// Its pool.
+    pub task_type: TaskType,
+    /// Primaries it needs (at least 1).
+    pub required: u16,
+    /// Backups it wants.
+    pub backups: u16,
+    /// Its last acknowledged checkpoint.
+    pub checkpoint: Option<Checkpoint>,
 }
 
 /// A (pre-)vote request of leader election.
@@ -298,7 +357,7 @@ fn body_tag(bytes: &[u8]) -> Option<u32> {
 
 impl Body {
     /// How many body kinds this build knows (variant indices `0..KINDS`).
-    pub const KINDS: u32 = 11;
+    pub const KINDS: u32 = 14;
 
     /// The snake-case name of the message kind (`"heartbeat"`, `"pre_vote"`, …), as
     /// the bindings report it.
@@ -315,6 +374,9 @@ impl Body {
             Body::TaskAssignment(_) => "task_assignment",
             Body::CheckpointReport(_) => "checkpoint_report",
             Body::TaskRelease(_) => "task_release",
+            Body::Membership(_) => "membership",
+            Body::LeaderNotice(_) => "leader_notice",
+            Body::TaskTable(_) => "task_table",
         }
     }
 
@@ -327,7 +389,8 @@ impl Body {
             | Body::PreVoteResponse(VoteResponse { term, .. })
             | Body::VoteResponse(VoteResponse { term, .. })
             | Body::LeaderHeartbeat(LeaderHeartbeat { term })
-            | Body::HeartbeatResponse(HeartbeatResponse { term }) => {
+            | Body::HeartbeatResponse(HeartbeatResponse { term })
+            | Body::LeaderNotice(LeaderNotice { term }) => {
                 if *term == 0 {
                     Err(WireError::ZeroTerm)
                 } else {
@@ -346,6 +409,29 @@ impl Body {
             }
             // Ids are validated while decoding; roles, sequences and digests have no invalid values.
             Body::TaskAssignment(_) | Body::CheckpointReport(_) | Body::TaskRelease(_) => Ok(()),
+            Body::Membership(m) => {
+                let mut rest = m.task_types.as_slice();
+                while let Some((first, tail)) = rest.split_first() {
+                    if tail.contains(first) {
+                        return Err(WireError::Malformed);
+                    }
+                    rest = tail;
+                }
+                Ok(())
+            }
+            Body::TaskTable(t) => {
+                if t.term == 0 {
+                    return Err(WireError::ZeroTerm);
+                }
+                let mut rest = t.entries.as_slice();
+                while let Some((first, tail)) = rest.split_first() {
+                    if first.required == 0 || tail.iter().any(|e| e.task == first.task) {
+                        return Err(WireError::Malformed);
+                    }
+                    rest = tail;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -489,6 +575,50 @@ mod tests {
             };
             let n = Envelope::new(NodeId::new("s1").unwrap(), zero).encode(&mut buf).unwrap();
             assert_eq!(Envelope::decode(&buf[..n]), Err(WireError::ZeroTerm));
+        }
+    }
+
+    #[test]
+    fn coordinator_messages_round_trip_and_reject_bad_fields() {
+        let tt = |s: &str| TaskType::new(s).unwrap();
+        let mut types = heapless::Vec::new();
+        types.push(tt("train")).unwrap();
+        types.push(tt("infer")).unwrap();
+        let membership = Membership { joining: true, slots: 2, task_types: types.clone(), public_key: [7; 32] };
+        let entry = TaskEntry {
+            task: TaskId::new("t-1").unwrap(),
+            task_type: tt("train"),
+            required: 1,
+            backups: 1,
+            checkpoint: Some(Checkpoint { sequence: 4, digest: [1; 32] }),
+        };
+        let mut entries = heapless::Vec::new();
+        entries.push(entry.clone()).unwrap();
+        let good = [
+            Body::Membership(membership.clone()),
+            Body::LeaderNotice(LeaderNotice { term: 5 }),
+            Body::TaskTable(TaskTable { term: 5, entries: entries.clone() }),
+        ];
+        for body in good {
+            let env = Envelope::new(NodeId::new("s1").unwrap(), body);
+            assert_eq!(Envelope::decode(&env.to_vec().unwrap()), Ok(env));
+        }
+        let mut dup_types = types;
+        dup_types.push(tt("train")).unwrap();
+        let mut dup_entries = entries.clone();
+        dup_entries.push(entry.clone()).unwrap();
+        let mut zero_required = heapless::Vec::new();
+        zero_required.push(TaskEntry { required: 0, ..entry }).unwrap();
+        let bad = [
+            (Body::Membership(Membership { task_types: dup_types, ..membership }), WireError::Malformed),
+            (Body::LeaderNotice(LeaderNotice { term: 0 }), WireError::ZeroTerm),
+            (Body::TaskTable(TaskTable { term: 0, entries }), WireError::ZeroTerm),
+            (Body::TaskTable(TaskTable { term: 1, entries: dup_entries }), WireError::Malformed),
+            (Body::TaskTable(TaskTable { term: 1, entries: zero_required }), WireError::Malformed),
+        ];
+        for (body, err) in bad {
+            let bytes = Envelope::new(NodeId::new("s1").unwrap(), body).to_vec().unwrap();
+            assert_eq!(Envelope::decode(&bytes), Err(err));
         }
     }
 

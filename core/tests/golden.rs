@@ -161,3 +161,61 @@ fn task_release_vector() {
         Envelope::new(node("supervisor-1"), Body::TaskRelease(TaskRelease { task: TaskId::new("task-42").unwrap() }));
     check("task_release", &envelope);
 }
+
+mod coordinator {
+    use super::{check, digest, node};
+    use pouw_netops::wire::{Body, Envelope, LeaderNotice, Membership, TaskEntry, TaskTable};
+    use pouw_netops::workers::Checkpoint;
+    use pouw_netops::{TaskId, TaskType};
+
+    #[test]
+    fn membership_vector() {
+        let mut task_types = heapless::Vec::new();
+        task_types.push(TaskType::new("train").unwrap()).unwrap();
+        task_types.push(TaskType::new("infer").unwrap()).unwrap();
+        let body = Body::Membership(Membership { joining: true, slots: 2, task_types, public_key: digest() });
+        check("membership", &Envelope::new(node("worker-3"), body));
+    }
+
+    #[test]
+    fn leave_vector() {
+        let body = Body::Membership(Membership {
+            joining: false,
+            slots: 0,
+            task_types: heapless::Vec::new(),
+            public_key: [0; 32],
+        });
+        check("membership_leave", &Envelope::new(node("supervisor-1"), body));
+    }
+
+    #[test]
+    fn leader_notice_vector() {
+        let body = Body::LeaderNotice(LeaderNotice { term: 300 });
+        check("leader_notice", &Envelope::new(node("supervisor-2"), body));
+    }
+
+    #[test]
+    fn task_table_vector() {
+        let mut entries = heapless::Vec::new();
+        entries
+            .push(TaskEntry {
+                task: TaskId::new("task-42").unwrap(),
+                task_type: TaskType::new("train").unwrap(),
+                required: 1,
+                backups: 2,
+                checkpoint: Some(Checkpoint { sequence: 1_000, digest: digest() }),
+            })
+            .unwrap();
+        entries
+            .push(TaskEntry {
+                task: TaskId::new("task-43").unwrap(),
+                task_type: TaskType::new("infer").unwrap(),
+                required: 2,
+                backups: 0,
+                checkpoint: None,
+            })
+            .unwrap();
+        let body = Body::TaskTable(TaskTable { term: 300, entries });
+        check("task_table", &Envelope::new(node("supervisor-2"), body));
+    }
+}

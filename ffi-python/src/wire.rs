@@ -103,6 +103,27 @@ fn decode_envelope<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyD
             d.set_item("checkpoint_digest", PyBytes::new(py, &r.checkpoint.digest))?;
         }
         Body::TaskRelease(r) => d.set_item("task", r.task.as_str())?,
+        Body::Membership(m) => {
+            d.set_item("joining", m.joining)?;
+            d.set_item("slots", m.slots)?;
+            d.set_item("task_types", m.task_types.iter().map(|t| t.as_str()).collect::<Vec<_>>())?;
+            d.set_item("public_key", PyBytes::new(py, &m.public_key))?;
+        }
+        Body::LeaderNotice(n) => d.set_item("term", n.term)?,
+        Body::TaskTable(t) => {
+            d.set_item("term", t.term)?;
+            let tasks = PyList::empty(py);
+            for e in &t.entries {
+                let task = PyDict::new(py);
+                task.set_item("task", e.task.as_str())?;
+                task.set_item("task_type", e.task_type.as_str())?;
+                task.set_item("required", e.required)?;
+                task.set_item("backups", e.backups)?;
+                task.set_item("checkpoint_sequence", e.checkpoint.map(|c| c.sequence))?;
+                tasks.append(task)?;
+            }
+            d.set_item("tasks", tasks)?;
+        }
     }
     Ok(d)
 }

@@ -2,4 +2,7 @@
 //! virtual-time network with injected faults.
 #![warn(missing_docs)]
 
+pub mod cluster;
 pub mod net;
+pub mod node;
+pub mod udp;

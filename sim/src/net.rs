@@ -172,6 +172,11 @@ impl Network {
         self.blocked.clear();
     }
 
+    /// Whether traffic from `from` to `to` is blocked.
+    pub fn is_blocked(&self, from: usize, to: usize) -> bool {
+        self.blocked.contains(&(from, to))
+    }
+
     /// Whether any partition is in force.
     pub fn is_partitioned(&self) -> bool {
         !self.blocked.is_empty()

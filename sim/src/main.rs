@@ -1,0 +1,177 @@
+//! `pouw-netops-sim`: runs a cluster of real coordinators in virtual time.
+//!
+//! ```text
+//! pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N]
+//!                 [--duration SECS] [--scenario story|churn] [--loss P] [--dup P]
+//!                 [--latency-ms MIN..MAX] [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]
+//!                 [--transport sim|udp] [--json] [--quiet]
+//! ```
+
+use pouw_netops::Duration;
+use pouw_netops_sim::cluster::{self, Scenario, SimConfig};
+use std::process::ExitCode;
+use std::time::Instant as WallClock;
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N] [--duration SECS]\n\
+         \x20                      [--scenario story|churn] [--loss P] [--dup P] [--latency-ms MIN..MAX]\n\
+         \x20                      [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]\n\
+         \x20                      [--transport sim|udp] [--json] [--quiet]"
+    );
+    ExitCode::from(2)
+}
+
+fn range(s: &str) -> Option<(u64, u64)> {
+    let (a, b) = s.split_once("..")?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+fn main() -> ExitCode {
+    let mut cfg = SimConfig::default();
+    let mut seeds = (1u64, 2u64);
+    let mut json = false;
+    let mut quiet = false;
+    let mut udp = false;
+    let mut duration_given = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next();
+        let ok = match a.as_str() {
+            "--seed" => val().and_then(|v| v.parse().ok()).map(|s: u64| seeds = (s, s + 1)).is_some(),
+            "--seeds" => val().as_deref().and_then(range).map(|r| seeds = r).is_some(),
+            "--supervisors" => val().and_then(|v| v.parse().ok()).map(|n| cfg.supervisors = n).is_some(),
+            "--workers" => val().and_then(|v| v.parse().ok()).map(|n| cfg.workers = n).is_some(),
+            "--tasks" => val().and_then(|v| v.parse().ok()).map(|n| cfg.tasks = Some(n)).is_some(),
+            "--duration" => {
+                duration_given = true;
+                val().and_then(|v| v.parse().ok()).map(|s| cfg.duration = Duration::from_secs(s)).is_some()
+            }
+            "--transport" => match val().as_deref() {
+                Some("udp") => {
+                    udp = true;
+                    true
+                }
+                Some("sim") => true,
+                _ => false,
+            },
+            "--heartbeat-ms" => {
+                val().and_then(|v| v.parse().ok()).map(|s| cfg.heartbeat = Duration::from_millis(s)).is_some()
+            }
+            "--history-level" => val().and_then(|v| v.parse().ok()).map(|l| cfg.history_level = l).is_some(),
+            "--pause-ms" => val()
+                .and_then(|v| v.parse().ok())
+                .map(|p| cfg.acceptable_pause = Some(Duration::from_millis(p)))
+                .is_some(),
+            "--loss" => val().and_then(|v| v.parse().ok()).map(|p| cfg.net.loss = p).is_some(),
+            "--dup" => val().and_then(|v| v.parse().ok()).map(|p| cfg.net.duplicate = p).is_some(),
+            "--latency-ms" => val()
+                .as_deref()
+                .and_then(range)
+                .map(|(a, b)| {
+                    cfg.net.latency_min = Duration::from_millis(a);
+                    cfg.net.latency_max = Duration::from_millis(b);
+                })
+                .is_some(),
+            "--scenario" => match val().as_deref() {
+                Some("story") => {
+                    cfg.scenario = Scenario::Story;
+                    true
+                }
+                Some("churn") => {
+                    cfg.scenario = Scenario::Churn;
+                    true
+                }
+                _ => false,
+            },
+            "--json" => {
+                json = true;
+                true
+            }
+            "--quiet" => {
+                quiet = true;
+                true
+            }
+            _ => false,
+        };
+        if !ok {
+            return usage();
+        }
+    }
+    if cfg.supervisors == 0 || cfg.supervisors > 8 || cfg.supervisors + cfg.workers > 1024 || seeds.0 >= seeds.1 {
+        eprintln!("error: 1..=8 supervisors, at most 1024 nodes, and a non-empty seed range");
+        return usage();
+    }
+    if udp {
+        if !duration_given {
+            cfg.duration = Duration::from_secs(40);
+        }
+        let t0 = WallClock::now();
+        let (result, timeline) = pouw_netops_sim::udp::run(cfg);
+        return match result {
+            Ok(s) => {
+                if json {
+                    println!("{}", cluster::json(&s));
+                } else {
+                    println!("== timeline (real UDP on 127.0.0.1, real clock) ==");
+                    for line in &timeline {
+                        println!("{line}");
+                    }
+                    println!("\n== summary ==");
+                    print!("{}", cluster::table(&s));
+                    println!("{:<34} {:.2} s", "wall time", t0.elapsed().as_secs_f64());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(v) => {
+                eprintln!("{v}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let sweep = seeds.1 - seeds.0 > 1;
+    cfg.timeline = !json && !quiet && !sweep;
+    let started = WallClock::now();
+    let mut failures = 0u64;
+    let mut combined: u64 = 0xcbf2_9ce4_8422_2325;
+    for seed in seeds.0..seeds.1 {
+        cfg.seed = seed;
+        let t0 = WallClock::now();
+        let (result, timeline) = cluster::run(cfg.clone());
+        let wall = t0.elapsed().as_secs_f64();
+        match result {
+            Ok(s) => {
+                combined = (combined ^ s.trace_hash).wrapping_mul(0x0100_0000_01b3);
+                if json {
+                    println!("{}", cluster::json(&s).replacen('{', &format!("{{\"wall_secs\":{wall:.3},"), 1));
+                } else if !sweep {
+                    if !quiet {
+                        println!("== timeline ==");
+                        for line in &timeline {
+                            println!("{line}");
+                        }
+                        println!();
+                    }
+                    println!("== summary ==");
+                    print!("{}", cluster::table(&s));
+                    println!("{:<34} {wall:.2} s", "wall time");
+                }
+            }
+            Err(v) => {
+                failures += 1;
+                eprintln!("{v}");
+                eprintln!("replay: pouw-netops-sim --seed {} (same options)", v.seed);
+            }
+        }
+    }
+    if sweep && !json {
+        println!(
+            "swept seeds {}..{}: {} passed, {failures} failed, combined trace hash {combined:016x}, {:.1} s",
+            seeds.0,
+            seeds.1,
+            seeds.1 - seeds.0 - failures,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
