@@ -52,7 +52,7 @@ pub struct SimConfig {
     pub timeline: bool,
     /// zlib level of every node's message history.
     pub history_level: u8,
-    /// The failure detector's acceptable heartbeat pause (`None`: the crash-recovery default, 3 s).
+    /// The failure detector's acceptable heartbeat pause (`None`: the coordinator default, 4 s).
     pub acceptable_pause: Option<Duration>,
 }
 
