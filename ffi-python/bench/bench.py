@@ -147,6 +147,28 @@ def main() -> None:
     t_new = per_call(lambda: VPNMeshTopologyManager("node-0000"), 1, repeat=15) / 1000
     rows.append(("join_mesh (1000 joins into a fresh manager)", t_join - t_new, 5e-6))
 
+    # Sans-IO Node: a supervisor handling a worker's heartbeat datagram (history
+    # recording and the follow-up coordination included), then draining its output.
+    sup = pouw_netops.Node("s1", "supervisor", ["s1"])
+    wrk = pouw_netops.Node("w1", "worker", ["s1"], task_types=["train"])
+    sup.start(T0)
+    wrk.start(T0)
+    wrk.tick(T0 + 1.0)
+    datagrams = []
+    while (t := wrk.poll_transmit()) is not None:
+        datagrams.append(t[1])
+    beat = datagrams[-1]
+    hticks = itertools.count(1)
+
+    def node_handle() -> None:
+        sup.handle_message(T0 + 1.0 + next(hticks) * 1e-3, beat)
+        while sup.poll_transmit() is not None:
+            pass
+        while sup.poll_event() is not None:
+            pass
+
+    rows.append(("Node.handle_message (worker heartbeat at a supervisor, output drained)", per_call(node_handle, 20_000), None))
+
     print(f"pouw_netops {pouw_netops.__version__}, Python {sys.version.split()[0]}")
     print()
     print("| call | median per call | goal |")

@@ -16,6 +16,7 @@ mod errors;
 mod history;
 mod json;
 mod mesh;
+mod ops;
 mod phi;
 mod time;
 mod wire;
@@ -39,6 +40,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     history::register(m)?;
     json::register(m)?;
     mesh::register(m)?;
+    ops::register(m)?;
     Ok(())
 }
 

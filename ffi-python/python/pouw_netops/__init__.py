@@ -9,7 +9,9 @@ Two layers:
   enums and data classes;
   every time-dependent method takes an optional keyword ``now`` in seconds
   (default ``time.time()``);
-* sans-IO building blocks that never read a clock: :class:`PhiAccrualDetector`,
+  and the coordinator :class:`NetworkOperationsManager`;
+* sans-IO building blocks that never read a clock: :class:`Node` (a whole node:
+  bytes in, bytes out, typed events), :class:`PhiAccrualDetector`,
   :class:`Election` (bytes in, bytes out) and the wire format in :mod:`pouw_netops.wire`.
 
 Errors derive from :class:`NetOpsError`.
@@ -33,6 +35,8 @@ from .crash_recovery import CrashRecoveryManager
 from .election import LeaderElectionManager
 from .history import MessageHistoryCompressor
 from .mesh import VPNMeshTopologyManager
+from .node import Node, NodeEvent
+from .ops import NetworkOperationsManager
 from .workers import WorkerReplacementManager
 
 __all__ = [
@@ -50,6 +54,9 @@ __all__ = [
     "MessageHistoryCompressor",
     "NetOpsError",
     "NetworkMessage",
+    "NetworkOperationsManager",
+    "Node",
+    "NodeEvent",
     "NodeHealthMetrics",
     "NodeStatus",
     "NotFoundError",

@@ -8,6 +8,7 @@ __all__ = [
     "Election",
     "HistoryCore",
     "MeshCore",
+    "NodeCore",
     "PanicException",
     "PhiAccrualDetector",
     "WorkerCore",
@@ -275,3 +276,57 @@ class MeshCore:
     @property
     def cidr(self) -> str: ...
     def __len__(self) -> int: ...
+
+@final
+class NodeCore:
+    """One node's network operations (the core coordinator), sans-IO; times in seconds."""
+
+    def __new__(
+        cls,
+        node_id: str,
+        role: str,
+        supervisors: List[str],
+        *,
+        seed: int = 0,
+        config: Optional[Dict[str, Any]] = None,
+    ) -> NodeCore: ...
+    def start(self, now: float) -> None:
+        """Starts (or restarts) at ``now``."""
+    def stop(self, now: float) -> None:
+        """Stops gracefully at ``now``."""
+    def handle_message(self, now: float, data: bytes) -> None:
+        """Handles one received datagram."""
+    def tick(self, now: float) -> None:
+        """Runs every timer due at ``now``."""
+    def submit_task(self, now: float, task_id: str, task_type: str, required: int, backups: int = 2) -> None:
+        """(Supervisor) adds a task."""
+    def report_checkpoint(self, now: float, task_id: str, sequence: int, digest: Optional[bytes] = None) -> None:
+        """(Worker) reports progress on a task it is primary of."""
+    def poll_hard_state(self) -> Optional[Tuple[int, Optional[str]]]:
+        """``(term, voted_for)`` to persist, when it changed."""
+    def restore_hard_state(self, term: int, voted_for: Optional[str] = None) -> None:
+        """Restores a persisted hard state (applies at the next ``start``)."""
+    def poll_transmit(self) -> Optional[Tuple[Optional[str], bytes]]:
+        """The next ``(destination or None for broadcast, bytes)``."""
+    def poll_event(self) -> Optional[Tuple[str, float, str, Dict[str, Any]]]:
+        """The next event as ``(kind, at, node, details)``."""
+    def poll_timeout(self) -> Optional[float]:
+        """When ``tick`` must next be called; ``None`` when stopped."""
+    @property
+    def node_id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def is_running(self) -> bool: ...
+    @property
+    def is_leader(self) -> bool: ...
+    @property
+    def leader_id(self) -> Optional[str]: ...
+    def tasks(self) -> List[Tuple[str, str, int, int, Optional[int]]]:
+        """The task table."""
+    def held_tasks(self) -> List[Tuple[str, str, str, str]]:
+        """The roles this worker holds."""
+    def task_workers(self, task_id: str) -> Optional[Tuple[List[str], List[str]]]:
+        """(Leader) primaries and backups of a task."""
+    def status(self, now: float) -> Dict[str, Any]:
+        """A status snapshot at ``now``."""

@@ -1,0 +1,265 @@
+"""``Node``: one node's network operations, sans-IO (Layer 2).
+
+The host owns the sockets and the clock. It calls :meth:`Node.handle_message`
+with every datagram received and :meth:`Node.tick` when :meth:`Node.poll_timeout`
+says, then drains, in this order: :meth:`Node.poll_hard_state` (persist it
+before sending), :meth:`Node.poll_transmit`, :meth:`Node.poll_event`.
+
+Destinations: ``poll_transmit`` returns ``(destination, bytes)``. A node id
+means "send to that node"; ``None`` means broadcast, to every node of the
+cluster the host knows except this one. Messages the core addresses to "every
+other supervisor" are handed out once per other supervisor, each with that
+supervisor's id, so a host needs no notion of roles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
+
+from . import _native
+
+__all__ = [
+    "Node",
+    "NodeEvent",
+    "NodeStatusChanged",
+    "CrashDetected",
+    "RecoveryStarted",
+    "RecoveryCompleted",
+    "RecoveryFailed",
+    "NodeLeft",
+    "WorkerReplaced",
+    "TaskAssigned",
+    "TaskDegraded",
+    "TaskRestored",
+    "AssignmentReceived",
+    "AssignmentReleased",
+    "LeaderElected",
+    "SteppedDown",
+    "BatchCompressed",
+    "BatchArchived",
+    "TunnelUp",
+    "TunnelDown",
+    "RouteChanged",
+]
+
+
+@dataclass(frozen=True)
+class NodeEvent:
+    """Something that happened at a node: ``kind`` (snake case), when (``at``, seconds),
+    about which node (``node``; this node for its own role changes) and the kind's ``details``."""
+
+    kind: str
+    at: float
+    node: str
+    details: Dict[str, Any] = field(default_factory=dict)
+
+
+class NodeStatusChanged(NodeEvent):
+    """A peer's health status changed (``from_status``, ``to_status``)."""
+
+
+class CrashDetected(NodeEvent):
+    """A peer fell silent past the phi threshold (``silence`` in seconds)."""
+
+
+class RecoveryStarted(NodeEvent):
+    """A recovery of the peer began (``attempt``, from 1)."""
+
+
+class RecoveryCompleted(NodeEvent):
+    """The peer is healthy again (``took`` seconds)."""
+
+
+class RecoveryFailed(NodeEvent):
+    """The peer did not recover in time."""
+
+
+class NodeLeft(NodeEvent):
+    """The peer left gracefully."""
+
+
+class WorkerReplaced(NodeEvent):
+    """(Leader) ``node`` failed; its ``role`` in ``task`` went to ``replacement`` (``from_backup``, ``checkpoint``)."""
+
+
+class TaskAssigned(NodeEvent):
+    """(Leader) ``node`` was given ``role`` in ``task`` (starting at ``checkpoint``)."""
+
+
+class TaskDegraded(NodeEvent):
+    """(Leader) ``task`` has ``primaries`` of the ``required`` primaries."""
+
+
+class TaskRestored(NodeEvent):
+    """(Leader) ``task`` has all its primaries again."""
+
+
+class AssignmentReceived(NodeEvent):
+    """(Worker) this node was given ``role`` in ``task`` (resuming at ``checkpoint``)."""
+
+
+class AssignmentReleased(NodeEvent):
+    """(Worker) this node no longer works on ``task``."""
+
+
+class LeaderElected(NodeEvent):
+    """``node`` leads ``term``."""
+
+
+class SteppedDown(NodeEvent):
+    """This node stopped leading ``term``."""
+
+
+class BatchCompressed(NodeEvent):
+    """The open history buffer was sealed into batch ``batch_id``."""
+
+
+class BatchArchived(NodeEvent):
+    """``count`` history batches left memory."""
+
+
+class TunnelUp(NodeEvent):
+    """The tunnel to ``node`` is up."""
+
+
+class TunnelDown(NodeEvent):
+    """The tunnel to ``node`` went ``state`` (stale or down)."""
+
+
+class RouteChanged(NodeEvent):
+    """The next hop towards ``node`` is now ``next_hop`` (``None``: unreachable)."""
+
+
+_EVENTS: Dict[str, Type[NodeEvent]] = {
+    "node_status_changed": NodeStatusChanged,
+    "crash_detected": CrashDetected,
+    "recovery_started": RecoveryStarted,
+    "recovery_completed": RecoveryCompleted,
+    "recovery_failed": RecoveryFailed,
+    "node_left": NodeLeft,
+    "worker_replaced": WorkerReplaced,
+    "task_assigned": TaskAssigned,
+    "task_degraded": TaskDegraded,
+    "task_restored": TaskRestored,
+    "assignment_received": AssignmentReceived,
+    "assignment_released": AssignmentReleased,
+    "leader_elected": LeaderElected,
+    "stepped_down": SteppedDown,
+    "batch_compressed": BatchCompressed,
+    "batch_archived": BatchArchived,
+    "tunnel_up": TunnelUp,
+    "tunnel_down": TunnelDown,
+    "route_changed": RouteChanged,
+}
+
+
+class Node:
+    """One node (``role`` ``"supervisor"`` or ``"worker"``) among ``supervisors``, sans-IO; times in seconds.
+
+    ``seed`` seeds the election jitter. ``**config`` overrides defaults (seconds
+    for intervals): ``heartbeat_interval`` (1), ``sweep_interval`` (0.25),
+    ``tunnel_check_interval`` (5), ``leader_notice_interval`` (5),
+    ``task_table_interval`` (1), ``membership_interval`` (30),
+    ``history_flush_interval`` (60), ``election_timeout``,
+    ``election_heartbeat_interval``, ``pre_vote``, ``check_quorum``,
+    ``record_heartbeats``, ``slots`` (1), ``task_types`` (pools a worker joins),
+    ``phi_threshold``. An unknown key raises :class:`InvalidArgumentError`.
+    Sized for clusters of up to 4096 nodes (tens of MiB per node).
+    """
+
+    def __init__(self, node_id: str, role: str, supervisors: Sequence[str], *, seed: int = 0, **config: Any) -> None:
+        self._core = _native.NodeCore(node_id, role, list(supervisors), seed=seed, config=config or None)
+
+    def start(self, now: float) -> None:
+        """Starts (or restarts) at ``now``: announces the node; a supervisor starts its election."""
+        self._core.start(now)
+
+    def stop(self, now: float) -> None:
+        """Stops gracefully: a leader steps down and peers are told the node leaves."""
+        self._core.stop(now)
+
+    def handle_message(self, now: float, data: bytes) -> None:
+        """Handles one received datagram (``DecodeError`` for bad bytes)."""
+        self._core.handle_message(now, data)
+
+    def tick(self, now: float) -> None:
+        """Runs every timer due at ``now``."""
+        self._core.tick(now)
+
+    def submit_task(self, now: float, task_id: str, task_type: str, required: int, backups: int = 2) -> None:
+        """(Supervisor) adds a task; the leader assigns it as soon as enough workers are known."""
+        self._core.submit_task(now, task_id, task_type, required, backups)
+
+    def report_checkpoint(self, now: float, task_id: str, sequence: int, digest: Optional[bytes] = None) -> None:
+        """(Worker) reports progress on a task this node is primary of (``digest``: 32 bytes)."""
+        self._core.report_checkpoint(now, task_id, sequence, digest)
+
+    def poll_hard_state(self) -> Optional[Tuple[int, Optional[str]]]:
+        """``(term, voted_for)`` to persist before sending anything, when it changed."""
+        return self._core.poll_hard_state()
+
+    def restore_hard_state(self, term: int, voted_for: Optional[str] = None) -> None:
+        """Restores a persisted hard state after a restart (applies at the next ``start``)."""
+        self._core.restore_hard_state(term, voted_for)
+
+    def poll_transmit(self) -> Optional[Tuple[Optional[str], bytes]]:
+        """The next ``(destination, bytes)`` to send (``None`` destination: broadcast), or ``None``."""
+        return self._core.poll_transmit()
+
+    def poll_event(self) -> Optional[NodeEvent]:
+        """The next event (a :class:`NodeEvent` subclass per kind), oldest first, or ``None``."""
+        e = self._core.poll_event()
+        if e is None:
+            return None
+        kind, at, node, details = e
+        return _EVENTS.get(kind, NodeEvent)(kind, at, node, details)
+
+    def poll_timeout(self) -> Optional[float]:
+        """When :meth:`tick` must next be called, in seconds; ``None`` when stopped."""
+        return self._core.poll_timeout()
+
+    def status(self, now: float) -> Dict[str, Any]:
+        """A snapshot: ``node_id, role, running, is_leader, leader_id, leader_term, tasks,
+        crash_recovery, election, counters``."""
+        return self._core.status(now)
+
+    @property
+    def node_id(self) -> str:
+        """This node."""
+        return self._core.node_id
+
+    @property
+    def role(self) -> str:
+        """``"supervisor"`` or ``"worker"``."""
+        return self._core.role
+
+    @property
+    def is_running(self) -> bool:
+        """Between :meth:`start` and :meth:`stop`."""
+        return self._core.is_running
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this node is the elected leader."""
+        return self._core.is_leader
+
+    @property
+    def leader_id(self) -> Optional[str]:
+        """The leader this node follows, if any."""
+        return self._core.leader_id
+
+    def tasks(self) -> List[Tuple[str, str, int, int, Optional[int]]]:
+        """(Supervisor) the task table: ``(task, task_type, required, backups, checkpoint sequence)``."""
+        return self._core.tasks()
+
+    def held_tasks(self) -> List[Tuple[str, str, str, str]]:
+        """(Worker) roles held: ``(task, task_type, role, from supervisor)``."""
+        return self._core.held_tasks()
+
+    def task_workers(self, task_id: str) -> Optional[Tuple[List[str], List[str]]]:
+        """(Leader) ``(primaries, backups)`` of a task, or ``None``."""
+        return self._core.task_workers(task_id)
+
+    def __repr__(self) -> str:
+        return f"Node(node_id={self.node_id!r}, role={self.role!r})"

@@ -1,0 +1,418 @@
+//! The sans-IO node (`NodeCore`, wrapped by `pouw_netops.Node`): the core's
+//! `NetworkOperationsManager` (`preset::large`, built on the heap) with
+//! float-second times.
+//!
+//! Destinations: the core addresses a message to one node, to every other
+//! supervisor, or to the whole cluster. Python sees `(destination, bytes)`:
+//! a node id for one node, `None` for the whole cluster (broadcast), and a
+//! message for the supervisors is handed out once per other supervisor, each
+//! with that supervisor's id, so a host needs no notion of roles to send.
+//! Events come out as `(kind, at, node, details)` tuples that the Python
+//! half turns into typed event objects.
+
+use crate::errors::{Kind, error, id_error, invalid, wire_error};
+use crate::time::{duration, instant};
+use pouw_netops::ops::{HandleError, OpsError, TaskError};
+use pouw_netops::preset::large;
+use pouw_netops::workers::{Checkpoint, TaskRole};
+use pouw_netops::{Destination, HardState, NodeId, NodeRole, OpsConfig, OpsEventKind, TaskId, TaskType};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+use std::collections::VecDeque;
+
+fn node_id(s: &str, what: &str) -> PyResult<NodeId> {
+    NodeId::new(s).map_err(|e| id_error(what, e))
+}
+
+fn ops_error(e: OpsError) -> PyErr {
+    match e {
+        OpsError::TooManySupervisors(_) => error(Kind::Capacity, e),
+        _ => invalid(e),
+    }
+}
+
+fn handle_error(e: HandleError) -> PyErr {
+    match e {
+        HandleError::Wire(w) => wire_error(w),
+        HandleError::NotRunning | HandleError::FromSelf => invalid(e),
+    }
+}
+
+fn task_error(e: TaskError) -> PyErr {
+    match e {
+        TaskError::TableFull(_) => error(Kind::Capacity, e),
+        TaskError::NotAPrimary(_) => error(Kind::NotFound, e),
+        _ => invalid(e),
+    }
+}
+
+fn role_str(r: TaskRole) -> &'static str {
+    match r {
+        TaskRole::Primary => "primary",
+        TaskRole::Backup => "backup",
+    }
+}
+
+fn checkpoint_tuple(c: Option<Checkpoint>) -> Option<(u64, Vec<u8>)> {
+    c.map(|c| (c.sequence, c.digest.to_vec()))
+}
+
+/// Reads one optional float-second interval from `config`.
+fn take_interval(config: &Bound<'_, PyDict>, key: &str, into: &mut pouw_netops::Duration) -> PyResult<()> {
+    if let Some(v) = config.get_item(key)? {
+        *into = duration(v.extract()?, key)?;
+        config.del_item(key)?;
+    }
+    Ok(())
+}
+
+/// The coordinator config from the `**config` keywords; an unknown key is an
+/// `InvalidArgumentError` (a typo must not silently keep a default).
+fn ops_config(config: Option<&Bound<'_, PyDict>>) -> PyResult<OpsConfig> {
+    let mut c = OpsConfig::default();
+    let Some(given) = config else { return Ok(c) };
+    let config = given.copy()?;
+    take_interval(&config, "heartbeat_interval", &mut c.heartbeat_interval)?;
+    take_interval(&config, "sweep_interval", &mut c.sweep_interval)?;
+    take_interval(&config, "tunnel_check_interval", &mut c.tunnel_check_interval)?;
+    take_interval(&config, "leader_notice_interval", &mut c.leader_notice_interval)?;
+    take_interval(&config, "task_table_interval", &mut c.task_table_interval)?;
+    take_interval(&config, "membership_interval", &mut c.membership_interval)?;
+    take_interval(&config, "history_flush_interval", &mut c.history_flush_interval)?;
+    take_interval(&config, "election_timeout", &mut c.election.election_timeout)?;
+    take_interval(&config, "election_heartbeat_interval", &mut c.election.heartbeat_interval)?;
+    if let Some(v) = config.get_item("pre_vote")? {
+        c.election.pre_vote = v.extract()?;
+        config.del_item("pre_vote")?;
+    }
+    if let Some(v) = config.get_item("check_quorum")? {
+        c.election.check_quorum = v.extract()?;
+        config.del_item("check_quorum")?;
+    }
+    if let Some(v) = config.get_item("record_heartbeats")? {
+        c.record_heartbeats = v.extract()?;
+        config.del_item("record_heartbeats")?;
+    }
+    if let Some(v) = config.get_item("slots")? {
+        c.slots = v.extract()?;
+        config.del_item("slots")?;
+    }
+    if let Some(v) = config.get_item("phi_threshold")? {
+        let t: f64 = v.extract()?;
+        if !t.is_finite() || t <= 0.0 {
+            return Err(invalid("`phi_threshold` must be a positive number"));
+        }
+        c.crash.phi.threshold = t;
+        config.del_item("phi_threshold")?;
+    }
+    if let Some(v) = config.get_item("task_types")? {
+        let types: Vec<String> = v.extract()?;
+        for t in types {
+            let t = TaskType::new(&t).map_err(|e| id_error("task_types", e))?;
+            c.task_types.push(t).map_err(|t| error(Kind::Capacity, format!("too many task types (at {t})")))?;
+        }
+        config.del_item("task_types")?;
+    }
+    if let Some(key) = config.keys().iter().next() {
+        return Err(invalid(format!("unknown config key {key}")));
+    }
+    Ok(c)
+}
+
+/// One node's network operations (every component), sans-IO; times in seconds.
+#[pyclass(name = "NodeCore", module = "pouw_netops._native")]
+pub struct PyNode {
+    inner: Box<large::NetworkOperationsManager>,
+    /// The other supervisors, for expanding messages addressed to all of them.
+    others: Vec<String>,
+    /// Per-supervisor copies of a supervisors-wide message not yet handed out.
+    fanout: VecDeque<(String, Vec<u8>)>,
+}
+
+#[pymethods]
+impl PyNode {
+    /// A stopped node `node_id` with `role` (`"supervisor"` or `"worker"`) among
+    /// `supervisors`; `seed` seeds the election jitter; `config` overrides defaults.
+    #[new]
+    #[pyo3(signature = (node_id, role, supervisors, *, seed = 0, config = None))]
+    fn new(
+        node_id: &str,
+        role: &str,
+        supervisors: Vec<String>,
+        seed: u64,
+        config: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let id = self::node_id(node_id, "node_id")?;
+        let role = match role {
+            "supervisor" => NodeRole::Supervisor,
+            "worker" => NodeRole::Worker,
+            other => return Err(invalid(format!("role must be \"supervisor\" or \"worker\", not {other:?}"))),
+        };
+        let mut ids = Vec::with_capacity(supervisors.len());
+        for s in &supervisors {
+            ids.push(self::node_id(s, "supervisor")?);
+        }
+        let config = ops_config(config)?;
+        let inner = large::NetworkOperationsManager::new_boxed(id, role, &ids, config, seed).map_err(ops_error)?;
+        let mut others: Vec<String> = supervisors.into_iter().filter(|s| s != node_id).collect();
+        others.sort();
+        others.dedup();
+        Ok(PyNode { inner, others, fanout: VecDeque::new() })
+    }
+
+    /// Starts (or restarts) at `now`: announces the node and, on a supervisor, starts the election.
+    fn start(&mut self, now: f64) -> PyResult<()> {
+        self.inner.start(instant(Some(now))?).map_err(ops_error)
+    }
+
+    /// Stops gracefully at `now` (a leader steps down, peers are told the node leaves).
+    fn stop(&mut self, now: f64) -> PyResult<()> {
+        self.inner.stop(instant(Some(now))?);
+        Ok(())
+    }
+
+    /// Handles one received datagram. `DecodeError` for bad bytes,
+    /// `InvalidArgumentError` when stopped or for a message from this node.
+    fn handle_message(&mut self, now: f64, data: &[u8]) -> PyResult<()> {
+        let now = instant(Some(now))?;
+        self.inner.handle_message(now, data).map_err(handle_error)
+    }
+
+    /// Runs every timer due at `now`.
+    fn tick(&mut self, now: f64) -> PyResult<()> {
+        self.inner.tick(instant(Some(now))?);
+        Ok(())
+    }
+
+    /// (Supervisor) adds a task needing `required` primaries and `backups` backups.
+    #[pyo3(signature = (now, task_id, task_type, required, backups = 2))]
+    fn submit_task(&mut self, now: f64, task_id: &str, task_type: &str, required: u16, backups: u16) -> PyResult<()> {
+        let now = instant(Some(now))?;
+        let task = TaskId::new(task_id).map_err(|e| id_error("task_id", e))?;
+        let task_type = TaskType::new(task_type).map_err(|e| id_error("task_type", e))?;
+        self.inner.submit_task(now, task, task_type, required, backups).map_err(task_error)
+    }
+
+    /// (Worker) reports progress `sequence` (with a 32-byte `digest`) on a task it is primary of.
+    #[pyo3(signature = (now, task_id, sequence, digest = None))]
+    fn report_checkpoint(&mut self, now: f64, task_id: &str, sequence: u64, digest: Option<&[u8]>) -> PyResult<()> {
+        let now = instant(Some(now))?;
+        let task = TaskId::new(task_id).map_err(|e| id_error("task_id", e))?;
+        let digest: [u8; 32] = match digest {
+            None => [0; 32],
+            Some(d) => d.try_into().map_err(|_| invalid("`digest` must be 32 bytes"))?,
+        };
+        self.inner.report_checkpoint(now, &task, Checkpoint { sequence, digest }).map_err(task_error)
+    }
+
+    /// The election's `(term, voted_for)` to persist before sending, when it changed.
+    fn poll_hard_state(&mut self) -> Option<(u64, Option<String>)> {
+        self.inner.poll_hard_state().map(|h| (h.term, h.voted_for.map(|v| v.as_str().to_owned())))
+    }
+
+    /// Restores a persisted `(term, voted_for)`; applies at the next `start`.
+    #[pyo3(signature = (term, voted_for = None))]
+    fn restore_hard_state(&mut self, term: u64, voted_for: Option<&str>) -> PyResult<()> {
+        let voted_for = voted_for.map(|v| node_id(v, "voted_for")).transpose()?;
+        self.inner.restore_hard_state(HardState { term, voted_for });
+        Ok(())
+    }
+
+    /// The next `(destination, bytes)`: a node id, or `None` for every node of the cluster.
+    fn poll_transmit<'py>(&mut self, py: Python<'py>) -> Option<(Option<String>, Bound<'py, PyBytes>)> {
+        loop {
+            if let Some((to, bytes)) = self.fanout.pop_front() {
+                return Some((Some(to), PyBytes::new(py, &bytes)));
+            }
+            let t = self.inner.poll_transmit()?;
+            match t.to {
+                Destination::Node(n) => return Some((Some(n.as_str().to_owned()), PyBytes::new(py, &t.bytes))),
+                Destination::Cluster => return Some((None, PyBytes::new(py, &t.bytes))),
+                Destination::Supervisors => {
+                    self.fanout.extend(self.others.iter().map(|s| (s.clone(), t.bytes.clone())));
+                }
+            }
+        }
+    }
+
+    /// The next event as `(kind, at, node, details)`, oldest first.
+    #[allow(clippy::type_complexity)]
+    fn poll_event<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> PyResult<Option<(&'static str, f64, String, Bound<'py, PyDict>)>> {
+        let Some(e) = self.inner.poll_event() else { return Ok(None) };
+        let d = PyDict::new(py);
+        match &e.kind {
+            OpsEventKind::NodeStatusChanged { from, to } => {
+                d.set_item("from_status", from.as_str())?;
+                d.set_item("to_status", to.as_str())?;
+            }
+            OpsEventKind::CrashDetected { silence } => d.set_item("silence", silence.as_secs_f64())?,
+            OpsEventKind::RecoveryStarted { attempt } => d.set_item("attempt", attempt)?,
+            OpsEventKind::RecoveryCompleted { took } => d.set_item("took", took.as_secs_f64())?,
+            OpsEventKind::RecoveryFailed | OpsEventKind::NodeLeft | OpsEventKind::TunnelUp => {}
+            OpsEventKind::WorkerReplaced { task, replacement, role, from_backup, checkpoint } => {
+                d.set_item("task", task.as_str())?;
+                d.set_item("replacement", replacement.as_str())?;
+                d.set_item("role", role_str(*role))?;
+                d.set_item("from_backup", from_backup)?;
+                d.set_item("checkpoint", checkpoint_tuple(*checkpoint))?;
+            }
+            OpsEventKind::TaskAssigned { task, role, checkpoint }
+            | OpsEventKind::AssignmentReceived { task, role, checkpoint } => {
+                d.set_item("task", task.as_str())?;
+                d.set_item("role", role_str(*role))?;
+                d.set_item("checkpoint", checkpoint_tuple(*checkpoint))?;
+            }
+            OpsEventKind::TaskDegraded { task, primaries, required } => {
+                d.set_item("task", task.as_str())?;
+                d.set_item("primaries", primaries)?;
+                d.set_item("required", required)?;
+            }
+            OpsEventKind::TaskRestored { task } | OpsEventKind::AssignmentReleased { task } => {
+                d.set_item("task", task.as_str())?
+            }
+            OpsEventKind::LeaderElected { term } | OpsEventKind::SteppedDown { term } => d.set_item("term", term)?,
+            OpsEventKind::BatchCompressed { id } => d.set_item("batch_id", id)?,
+            OpsEventKind::BatchArchived { count } => d.set_item("count", count)?,
+            OpsEventKind::TunnelDown { state } => d.set_item("state", format!("{state:?}").to_lowercase())?,
+            OpsEventKind::RouteChanged { next_hop } => {
+                d.set_item("next_hop", next_hop.as_ref().map(|n| n.as_str().to_owned()))?
+            }
+        }
+        Ok(Some((e.kind.as_str(), e.at.as_secs_f64(), e.node.as_str().to_owned(), d)))
+    }
+
+    /// When `tick` must next be called, in seconds; `None` when stopped.
+    fn poll_timeout(&self) -> Option<f64> {
+        let t = self.inner.poll_timeout();
+        (t != pouw_netops::Instant::MAX).then(|| t.as_secs_f64())
+    }
+
+    /// This node's id.
+    #[getter]
+    fn node_id(&self) -> String {
+        self.inner.id().as_str().to_owned()
+    }
+
+    /// `"supervisor"` or `"worker"`.
+    #[getter]
+    fn role(&self) -> &'static str {
+        self.inner.role().as_str()
+    }
+
+    /// Between `start` and `stop`.
+    #[getter]
+    fn is_running(&self) -> bool {
+        self.inner.is_running()
+    }
+
+    /// Whether this node is the elected leader.
+    #[getter]
+    fn is_leader(&self) -> bool {
+        self.inner.is_leader()
+    }
+
+    /// The leader this node follows, or `None`.
+    #[getter]
+    fn leader_id(&self) -> Option<String> {
+        self.inner.leader().map(|(n, _)| n.as_str().to_owned())
+    }
+
+    /// (Supervisor) the task table as `task → (task_type, required, backups, checkpoint sequence)`.
+    fn tasks(&self) -> Vec<(String, String, u16, u16, Option<u64>)> {
+        let mut v: Vec<_> = self
+            .inner
+            .tasks()
+            .map(|(t, r)| {
+                (
+                    t.as_str().to_owned(),
+                    r.task_type.as_str().to_owned(),
+                    r.required,
+                    r.backups,
+                    r.checkpoint.map(|c| c.sequence),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// (Worker) the roles held as `(task, task_type, role, from supervisor)`, sorted by task.
+    fn held_tasks(&self) -> Vec<(String, String, &'static str, String)> {
+        let mut v: Vec<_> = self
+            .inner
+            .held_tasks()
+            .map(|(t, h)| {
+                (t.as_str().to_owned(), h.task_type.as_str().to_owned(), role_str(h.role), h.from.as_str().to_owned())
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// (Leader) the current primaries and backups of `task_id`, each sorted; `None` if unknown.
+    fn task_workers(&self, task_id: &str) -> PyResult<Option<(Vec<String>, Vec<String>)>> {
+        let task = TaskId::new(task_id).map_err(|e| id_error("task_id", e))?;
+        let Some(w) = self.inner.workers() else { return Ok(None) };
+        Ok(w.task(&task).map(|v| {
+            let mut p: Vec<String> = v.primaries().map(|n| n.as_str().to_owned()).collect();
+            let mut b: Vec<String> = v.backups().map(|n| n.as_str().to_owned()).collect();
+            p.sort();
+            b.sort();
+            (p, b)
+        }))
+    }
+
+    /// A status snapshot at `now` (see `Node.status`).
+    fn status<'py>(&self, py: Python<'py>, now: f64) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.inner.status(instant(Some(now))?);
+        let d = PyDict::new(py);
+        d.set_item("node_id", s.node_id.as_str())?;
+        d.set_item("role", s.role.as_str())?;
+        d.set_item("running", s.running)?;
+        d.set_item("is_leader", self.inner.is_leader())?;
+        d.set_item("leader_id", s.leader.as_ref().map(|(n, _)| n.as_str()))?;
+        d.set_item("leader_term", s.leader.as_ref().map(|(_, t)| *t))?;
+        d.set_item("tasks", s.tasks)?;
+        let c = PyDict::new(py);
+        let h = &s.crash_recovery;
+        c.set_item("total_nodes", h.total_nodes)?;
+        c.set_item("online_nodes", h.online_nodes)?;
+        c.set_item("suspected_nodes", h.suspected_nodes)?;
+        c.set_item("failed_nodes", h.failed_nodes)?;
+        c.set_item("recovering_nodes", h.recovering_nodes)?;
+        c.set_item("network_health_ratio", h.network_health_ratio)?;
+        c.set_item("recent_crashes", h.recent_crashes)?;
+        d.set_item("crash_recovery", c)?;
+        match &s.election {
+            Some(e) => {
+                let ed = PyDict::new(py);
+                ed.set_item("state", e.role.as_str())?;
+                ed.set_item("current_term", e.term)?;
+                ed.set_item("leader_id", e.leader.as_ref().map(NodeId::as_str))?;
+                ed.set_item("voted_for", e.voted_for.as_ref().map(NodeId::as_str))?;
+                d.set_item("election", ed)?;
+            }
+            None => d.set_item("election", py.None())?,
+        }
+        let k = PyDict::new(py);
+        let n = &s.counters;
+        k.set_item("messages_sent", n.messages_sent)?;
+        k.set_item("bytes_sent", n.bytes_sent)?;
+        k.set_item("messages_received", n.messages_received)?;
+        k.set_item("decode_errors", n.decode_errors)?;
+        k.set_item("messages_ignored", n.messages_ignored)?;
+        k.set_item("dropped_transmits", n.dropped_transmits)?;
+        k.set_item("dropped_events", n.dropped_events)?;
+        k.set_item("history_dropped", n.history_dropped)?;
+        k.set_item("table_full", n.table_full)?;
+        d.set_item("counters", k)?;
+        Ok(d)
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyNode>()
+}
