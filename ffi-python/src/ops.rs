@@ -284,6 +284,12 @@ impl PyNode {
         Ok(Some((e.kind.as_str(), e.at.as_secs_f64(), e.node.as_str().to_owned(), d)))
     }
 
+    /// The next history batch evicted from memory, as batch bytes (header +
+    /// zlib stream) for the host to store; `None` when there is none.
+    fn poll_archived<'py>(&mut self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.inner.poll_archived().map(|b| PyBytes::new(py, b.as_bytes()))
+    }
+
     /// When `tick` must next be called, in seconds; `None` when stopped.
     fn poll_timeout(&self) -> Option<f64> {
         let t = self.inner.poll_timeout();

@@ -178,6 +178,18 @@ def test_destinations_are_node_ids_or_broadcast() -> None:
     assert None in seen and {"s2", "s3"} <= seen and "s1" not in seen
 
 
+def test_poll_archived_hands_over_nothing_before_the_archive_fills() -> None:
+    s = Node("s1", "supervisor", SUPERVISORS, seed=1)
+    assert s.poll_archived() is None
+    s.start(T0)
+    s.tick(T0 + 1.0)
+    # A graceful stop seals the open history batch; it is retained, not archived,
+    # so nothing is handed over yet and nothing was dropped.
+    s.stop(T0 + 2.0)
+    assert s.poll_archived() is None
+    assert s.status(T0 + 2.0)["counters"].get("history_dropped", 0) == 0
+
+
 def test_golden_vectors_are_understood() -> None:
     s = Node("supervisor-1", "supervisor", ["supervisor-1", "supervisor-2"])
     s.start(T0)

@@ -310,6 +310,8 @@ class NodeCore:
         """The next ``(destination or None for broadcast, bytes)``."""
     def poll_event(self) -> Optional[Tuple[str, float, str, Dict[str, Any]]]:
         """The next event as ``(kind, at, node, details)``."""
+    def poll_archived(self) -> Optional[bytes]:
+        """The next archived history batch as bytes, or ``None``."""
     def poll_timeout(self) -> Optional[float]:
         """When ``tick`` must next be called; ``None`` when stopped."""
     @property

@@ -215,6 +215,12 @@ class Node:
         kind, at, node, details = e
         return _EVENTS.get(kind, NodeEvent)(kind, at, node, details)
 
+    def poll_archived(self) -> Optional[bytes]:
+        """The next history batch evicted from memory (batch bytes: header + zlib
+        stream), now the host's to store; ``None`` when there is none. Drain it
+        after events, or the node counts dropped batches once its archive fills."""
+        return self._core.poll_archived()
+
     def poll_timeout(self) -> Optional[float]:
         """When :meth:`tick` must next be called, in seconds; ``None`` when stopped."""
         return self._core.poll_timeout()
