@@ -864,3 +864,187 @@ pub unsafe extern "C" fn pn_ops_status(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::ptr::{null, null_mut};
+    use pouw_netops::{Duration, NodeId, TaskId, TaskRole};
+
+    fn config() -> pn_ops_config {
+        let mut c = core::mem::MaybeUninit::<pn_ops_config>::uninit();
+        // SAFETY: a local out-parameter, fully written on PN_OK.
+        unsafe {
+            assert_eq!(pn_ops_config_default(c.as_mut_ptr()), pn_result::PN_OK);
+            c.assume_init()
+        }
+    }
+
+    fn worker(cfg: &pn_ops_config, sups: &[pn_str]) -> *mut pn_ops {
+        let pool = "train";
+        let pools = [pn_str { ptr: pool.as_ptr().cast(), len: pool.len() }];
+        let mut out = null_mut();
+        // SAFETY: live locals with their true lengths.
+        let r = unsafe {
+            pn_ops_new(
+                cfg,
+                "w".as_ptr().cast(),
+                1,
+                1,
+                sups.as_ptr(),
+                sups.len(),
+                pools.as_ptr(),
+                1,
+                7,
+                null(),
+                &mut out,
+            )
+        };
+        assert_eq!(r, pn_result::PN_OK);
+        out
+    }
+
+    /// The default config converts back to the core's defaults (what a C caller
+    /// gets without touching a field is what a Rust caller gets).
+    #[test]
+    fn default_config_is_the_cores() {
+        let c = config();
+        let d = OpsConfig::default();
+        assert_eq!(c.heartbeat_interval_us, d.heartbeat_interval.total_micros());
+        assert_eq!(c.sweep_interval_us, 250_000);
+        assert_eq!(c.history_flush_interval_us, d.history_flush_interval.total_micros());
+        // The C config caps the sample window at the window the handles hold, which is what the core uses anyway.
+        let mut crash = d.crash;
+        crash.phi.max_sample_size = crash.phi.max_sample_size.min(crate::phi::PN_PHI_WINDOW);
+        assert_eq!(CrashRecoveryConfig::from(&c.crash), crash);
+        assert_eq!(c.election.election_timeout_us, d.election.election_timeout.total_micros());
+        assert_eq!((c.slots, c.record_heartbeats), (d.slots, d.record_heartbeats));
+    }
+
+    /// Bad arguments come back as their codes and leave the out-parameter alone.
+    #[test]
+    fn rejects_bad_arguments() {
+        let mut cfg = config();
+        let s = "s";
+        let sups = [pn_str { ptr: s.as_ptr().cast(), len: 1 }];
+        let mut out = null_mut();
+        let new = |cfg: &pn_ops_config, role: u32, types: usize, out: &mut *mut pn_ops| {
+            let t = "train";
+            let pools: Vec<pn_str> = (0..types).map(|_| pn_str { ptr: t.as_ptr().cast(), len: t.len() }).collect();
+            // SAFETY: live locals with their true lengths.
+            unsafe {
+                pn_ops_new(cfg, "w".as_ptr().cast(), 1, role, sups.as_ptr(), 1, pools.as_ptr(), types, 1, null(), out)
+            }
+        };
+        assert_eq!(new(&cfg, 2, 0, &mut out), pn_result::PN_ERR_INVALID_ARGUMENT);
+        assert_eq!(new(&cfg, 0, 0, &mut out), pn_result::PN_ERR_INVALID_ARGUMENT, "supervisor not in the list");
+        assert_eq!(new(&cfg, 1, PN_OPS_MAX_TASK_TYPES + 1, &mut out), pn_result::PN_ERR_CAPACITY_EXCEEDED);
+        cfg.sweep_interval_us = 0;
+        assert_eq!(new(&cfg, 1, 1, &mut out), pn_result::PN_ERR_INVALID_CONFIG);
+        assert!(out.is_null());
+        // SAFETY: NULL handles and locals only.
+        unsafe {
+            let mut t = 0u64;
+            assert_eq!(pn_ops_poll_timeout(null(), &mut t), pn_result::PN_ERR_NULL_POINTER);
+            assert_eq!(pn_ops_start(null_mut(), 0), pn_result::PN_ERR_NULL_POINTER);
+            pn_ops_free(null_mut());
+        }
+    }
+
+    /// A short buffer reports the needed length and keeps the message: the next
+    /// poll with room returns the same bytes the core would have returned
+    /// (reference: a twin handle drained by the core's `poll_transmit`).
+    #[test]
+    fn short_buffer_keeps_the_message() {
+        let cfg = config();
+        let s = "s";
+        let sups = [pn_str { ptr: s.as_ptr().cast(), len: 1 }];
+        let h = worker(&cfg, &sups);
+        let mut twin = large::NetworkOperationsManager::new_boxed(
+            NodeId::new("w").unwrap(),
+            NodeRole::Worker,
+            &[NodeId::new("s").unwrap()],
+            {
+                let mut c = OpsConfig::default();
+                c.task_types.push(pouw_netops::TaskType::new("train").unwrap()).unwrap();
+                c
+            },
+            7,
+        )
+        .unwrap();
+        twin.start(Instant::from_secs(1)).unwrap();
+        let mut buf = vec![0u8; 4096];
+        // SAFETY: a live handle and locals throughout.
+        unsafe {
+            assert_eq!(pn_ops_start(h, 1_000_000), pn_result::PN_OK);
+            loop {
+                let (mut len, mut kind, mut to, mut avail) =
+                    (0usize, pn_destination_kind::PN_DEST_NODE, pn_node_id::EMPTY, false);
+                let r = pn_ops_poll_transmit(h, buf.as_mut_ptr(), 2, &mut len, &mut kind, &mut to, &mut avail);
+                let expected = twin.poll_transmit();
+                match &expected {
+                    None => {
+                        assert_eq!((r, avail), (pn_result::PN_OK, false));
+                        break;
+                    }
+                    Some(t) => {
+                        assert_eq!((r, len), (pn_result::PN_ERR_BUFFER_TOO_SMALL, t.bytes.len()));
+                        let r = pn_ops_poll_transmit(
+                            h,
+                            buf.as_mut_ptr(),
+                            buf.len(),
+                            &mut len,
+                            &mut kind,
+                            &mut to,
+                            &mut avail,
+                        );
+                        assert_eq!((r, avail), (pn_result::PN_OK, true));
+                        assert_eq!(&buf[..len], &t.bytes[..]);
+                        let want = match &t.to {
+                            Destination::Node(_) => pn_destination_kind::PN_DEST_NODE,
+                            Destination::Supervisors => pn_destination_kind::PN_DEST_SUPERVISORS,
+                            Destination::Cluster => pn_destination_kind::PN_DEST_CLUSTER,
+                        };
+                        assert_eq!(kind, want);
+                    }
+                }
+            }
+            assert_eq!(pn_ops_handle_message(h, 2_000_000, buf.as_ptr(), 0), pn_result::PN_ERR_DECODE_EMPTY);
+            pn_ops_free(h);
+        }
+    }
+
+    /// Every field of a replacement event lands where the header says.
+    #[test]
+    fn replacement_event_is_flattened() {
+        let e = OpsEvent {
+            at: Instant::from_micros(42),
+            node: NodeId::new("w-1").unwrap(),
+            kind: OpsEventKind::WorkerReplaced {
+                task: TaskId::new("job").unwrap(),
+                replacement: NodeId::new("w-2").unwrap(),
+                role: TaskRole::Primary,
+                from_backup: true,
+                checkpoint: Some(Checkpoint { sequence: 9, digest: [3; 32] }),
+            },
+        };
+        let c = pn_ops_event::from(&e);
+        assert_eq!(c.kind, pn_ops_event_kind::PN_OPS_WORKER_REPLACED);
+        assert_eq!((c.at_us, c.node, c.task), (42, pn_node_id::from_text("w-1"), pn_node_id::from_text("job")));
+        assert_eq!(
+            (c.replacement, c.role, c.from_backup),
+            (pn_node_id::from_text("w-2"), pn_task_role::PN_ROLE_PRIMARY, true)
+        );
+        assert_eq!((c.has_checkpoint, c.checkpoint.sequence, c.checkpoint.digest), (true, 9, [3; 32]));
+        let crash = OpsEvent {
+            at: Instant::from_micros(1),
+            node: NodeId::new("w-1").unwrap(),
+            kind: OpsEventKind::CrashDetected { silence: Duration::from_secs(3) },
+        };
+        let c = pn_ops_event::from(&crash);
+        assert_eq!(
+            (c.kind, c.duration_us, c.has_checkpoint),
+            (pn_ops_event_kind::PN_OPS_CRASH_DETECTED, 3_000_000, false)
+        );
+    }
+}
