@@ -81,6 +81,16 @@
 #define PN_MESH_MAX_CAPABILITIES 8
 
 /**
+ * Task types (pools) a worker handle can offer (`wire::MAX_TASK_TYPES`).
+ */
+#define PN_OPS_MAX_TASK_TYPES 4
+
+/**
+ * Entries in each of the coordinator's queues (`large::OPS_QUEUE`).
+ */
+#define PN_OPS_QUEUE 4096
+
+/**
  * Intervals a detector's window can hold (`large::WINDOW`).
  */
 #define PN_PHI_WINDOW 100
@@ -355,6 +365,135 @@ typedef enum pn_tunnel_protocol {
 } pn_tunnel_protocol;
 
 /**
+ * Where a message from `pn_ops_poll_transmit` goes.
+ */
+typedef enum pn_destination_kind {
+  /**
+   * One node, named in the `to` out-parameter.
+   */
+  PN_DEST_NODE = 0,
+  /**
+   * Every supervisor except this node.
+   */
+  PN_DEST_SUPERVISORS = 1,
+  /**
+   * Every node of the cluster the host knows, except this node.
+   */
+  PN_DEST_CLUSTER = 2,
+} pn_destination_kind;
+
+/**
+ * The kind of a coordinator event: says which fields of `pn_ops_event` are set.
+ */
+typedef enum pn_ops_event_kind {
+  /**
+   * A peer's health status changed: `status_from`, `status_to`.
+   */
+  PN_OPS_NODE_STATUS_CHANGED = 1,
+  /**
+   * A peer fell silent past the phi threshold: `duration_us` (the silence).
+   */
+  PN_OPS_CRASH_DETECTED = 2,
+  /**
+   * A recovery of the peer began: `attempt`.
+   */
+  PN_OPS_RECOVERY_STARTED = 3,
+  /**
+   * The peer is healthy again: `duration_us` (from the attempt's start).
+   */
+  PN_OPS_RECOVERY_COMPLETED = 4,
+  /**
+   * The peer did not recover in time.
+   */
+  PN_OPS_RECOVERY_FAILED = 5,
+  /**
+   * The peer left gracefully.
+   */
+  PN_OPS_NODE_LEFT = 6,
+  /**
+   * (Leader) the failed worker `node`'s `role` in `task` went to `replacement`
+   * (`from_backup`), resuming from `checkpoint` if `has_checkpoint`.
+   */
+  PN_OPS_WORKER_REPLACED = 7,
+  /**
+   * (Leader) `node` was given `role` in `task`, starting from `checkpoint` if `has_checkpoint`.
+   */
+  PN_OPS_TASK_ASSIGNED = 8,
+  /**
+   * (Leader) `task` is short of primaries: `primaries`, `required`.
+   */
+  PN_OPS_TASK_DEGRADED = 9,
+  /**
+   * (Leader) `task` has all its primaries again.
+   */
+  PN_OPS_TASK_RESTORED = 10,
+  /**
+   * (Worker) this node was given `role` in `task`, resuming from `checkpoint` if `has_checkpoint`.
+   */
+  PN_OPS_ASSIGNMENT_RECEIVED = 11,
+  /**
+   * (Worker) this node no longer works on `task`.
+   */
+  PN_OPS_ASSIGNMENT_RELEASED = 12,
+  /**
+   * `node` leads `term`.
+   */
+  PN_OPS_LEADER_ELECTED = 13,
+  /**
+   * This node stopped leading `term`.
+   */
+  PN_OPS_STEPPED_DOWN = 14,
+  /**
+   * The open history buffer was sealed into batch `value`.
+   */
+  PN_OPS_BATCH_COMPRESSED = 15,
+  /**
+   * `value` history batches moved out of memory.
+   */
+  PN_OPS_BATCH_ARCHIVED = 16,
+  /**
+   * The tunnel to `node` is up.
+   */
+  PN_OPS_TUNNEL_UP = 17,
+  /**
+   * The tunnel to `node` went stale or down: `tunnel_state`.
+   */
+  PN_OPS_TUNNEL_DOWN = 18,
+  /**
+   * The next hop towards `node` changed: `next_hop` if `has_next_hop`, else unreachable.
+   */
+  PN_OPS_ROUTE_CHANGED = 19,
+} pn_ops_event_kind;
+
+/**
+ * The part a worker plays in a task.
+ */
+typedef enum pn_task_role {
+  /**
+   * Runs the task.
+   */
+  PN_ROLE_PRIMARY = 0,
+  /**
+   * Stands by to take over.
+   */
+  PN_ROLE_BACKUP = 1,
+} pn_task_role;
+
+/**
+ * What a node is in the cluster. Passed to `pn_ops_new` as an integer and validated.
+ */
+typedef enum pn_node_role {
+  /**
+   * Runs the election and, when leader, assigns and replaces workers.
+   */
+  PN_NODE_SUPERVISOR = 0,
+  /**
+   * Runs tasks it is given and reports checkpoints.
+   */
+  PN_NODE_WORKER = 1,
+} pn_node_role;
+
+/**
  * The kind of a decoded message: says which payload field of `pn_message` is set.
  */
 typedef enum pn_message_kind {
@@ -370,20 +509,6 @@ typedef enum pn_message_kind {
    */
   PN_MESSAGE_OTHER = 1,
 } pn_message_kind;
-
-/**
- * The part a worker plays in a task.
- */
-typedef enum pn_task_role {
-  /**
-   * Runs the task.
-   */
-  PN_ROLE_PRIMARY = 0,
-  /**
-   * Stands by to take over.
-   */
-  PN_ROLE_BACKUP = 1,
-} pn_task_role;
 
 /**
  * The kind of a worker event: says which fields of `pn_worker_event` are set.
@@ -455,6 +580,12 @@ typedef struct pn_leader_election pn_leader_election;
  * An opaque mesh handle; create with `pn_mesh_new`, release with `pn_mesh_free`.
  */
 typedef struct pn_mesh pn_mesh;
+
+/**
+ * An opaque coordinator handle (large preset, tens of MiB on the heap); create
+ * with `pn_ops_new`, release with `pn_ops_free`.
+ */
+typedef struct pn_ops pn_ops;
 
 /**
  * An opaque phi-accrual detector handle; create with `pn_phi_detector_new`,
@@ -1379,6 +1510,344 @@ typedef struct pn_topology_report {
 } pn_topology_report;
 
 /**
+ * Worker-replacement parameters.
+ */
+typedef struct pn_worker_replacement_config {
+  /**
+   * Score (0..=10000) of a worker the health view does not know (default 5000);
+   * 0 means such workers get no work.
+   */
+  uint16_t unknown_score;
+  /**
+   * Width of the health bands inside which load decides (default 500); 1 ranks by exact score.
+   */
+  uint16_t score_band;
+} pn_worker_replacement_config;
+
+/**
+ * Coordinator parameters; every component's own parameters are nested.
+ */
+typedef struct pn_ops_config {
+  /**
+   * How often this node sends its health heartbeat, microseconds (default 1 s).
+   */
+  uint64_t heartbeat_interval_us;
+  /**
+   * How often the crash detector sweeps, microseconds (default 250 ms).
+   */
+  uint64_t sweep_interval_us;
+  /**
+   * How often tunnel health is checked and routes refreshed, microseconds (default 5 s).
+   */
+  uint64_t tunnel_check_interval_us;
+  /**
+   * How often the leader repeats its leader notice, microseconds (default 5 s).
+   */
+  uint64_t leader_notice_interval_us;
+  /**
+   * How often the leader sends the next slice of its task table, microseconds (default 1 s).
+   */
+  uint64_t task_table_interval_us;
+  /**
+   * How often a node repeats its membership announcement, microseconds (default 30 s).
+   */
+  uint64_t membership_interval_us;
+  /**
+   * Seal the open history batch at least this often, microseconds (default 60 s).
+   */
+  uint64_t history_flush_interval_us;
+  /**
+   * Record health heartbeats in the message history too (default true).
+   */
+  bool record_heartbeats;
+  /**
+   * Slots this node offers as a worker (default 1).
+   */
+  uint16_t slots;
+  /**
+   * This node's WireGuard public key (default all zero).
+   */
+  uint8_t public_key[32];
+  /**
+   * Failure detection and recovery.
+   */
+  struct pn_crash_recovery_config crash;
+  /**
+   * Leader election (supervisors); `seed` is ignored: `pn_ops_new`'s seed is used.
+   */
+  struct pn_leader_election_config election;
+  /**
+   * Worker replacement (supervisors).
+   */
+  struct pn_worker_replacement_config workers;
+} pn_ops_config;
+
+/**
+ * A task id or task type returned by the library, with the same layout as
+ * [`pn_node_id`] (`len` bytes of UTF-8, at most `PN_MAX_ID_LEN`).
+ */
+typedef struct pn_node_id pn_task_id;
+
+/**
+ * A task's last acknowledged progress.
+ */
+typedef struct pn_checkpoint {
+  /**
+   * Increases with progress.
+   */
+  uint64_t sequence;
+  /**
+   * Digest of the checkpointed state (e.g. SHA-256).
+   */
+  uint8_t digest[32];
+} pn_checkpoint;
+
+/**
+ * One coordinator event as a flat tagged struct: `kind` says which fields are
+ * meaningful; the others are zero.
+ */
+typedef struct pn_ops_event {
+  /**
+   * What happened.
+   */
+  enum pn_ops_event_kind kind;
+  /**
+   * When, microseconds (caller time, clamped monotonic).
+   */
+  uint64_t at_us;
+  /**
+   * The node concerned (this node for its own role changes).
+   */
+  struct pn_node_id node;
+  /**
+   * NODE_STATUS_CHANGED: before.
+   */
+  enum pn_node_status status_from;
+  /**
+   * NODE_STATUS_CHANGED: after.
+   */
+  enum pn_node_status status_to;
+  /**
+   * CRASH_DETECTED: the silence; RECOVERY_COMPLETED: how long it took; microseconds.
+   */
+  uint64_t duration_us;
+  /**
+   * RECOVERY_STARTED: attempt number, from 1.
+   */
+  uint32_t attempt;
+  /**
+   * Task events: the task (length 0 otherwise).
+   */
+  pn_task_id task;
+  /**
+   * WORKER_REPLACED, TASK_ASSIGNED, ASSIGNMENT_RECEIVED: the role.
+   */
+  enum pn_task_role role;
+  /**
+   * WORKER_REPLACED: who took over.
+   */
+  struct pn_node_id replacement;
+  /**
+   * WORKER_REPLACED: whether `replacement` was a backup of the task.
+   */
+  bool from_backup;
+  /**
+   * Whether `checkpoint` is set.
+   */
+  bool has_checkpoint;
+  /**
+   * Where the task resumes (zero if none).
+   */
+  struct pn_checkpoint checkpoint;
+  /**
+   * TASK_DEGRADED: primaries the task has.
+   */
+  uint16_t primaries;
+  /**
+   * TASK_DEGRADED: primaries it needs.
+   */
+  uint16_t required;
+  /**
+   * LEADER_ELECTED, STEPPED_DOWN: the term.
+   */
+  uint64_t term;
+  /**
+   * BATCH_COMPRESSED: the batch id; BATCH_ARCHIVED: how many batches.
+   */
+  uint64_t value;
+  /**
+   * TUNNEL_DOWN: the tunnel's state.
+   */
+  enum pn_tunnel_state tunnel_state;
+  /**
+   * ROUTE_CHANGED: whether a next hop exists.
+   */
+  bool has_next_hop;
+  /**
+   * ROUTE_CHANGED: the next hop (length 0 if unreachable).
+   */
+  struct pn_node_id next_hop;
+} pn_ops_event;
+
+/**
+ * Workers, slots, tasks and replacements, for monitoring.
+ */
+typedef struct pn_utilization_stats {
+  /**
+   * Known workers.
+   */
+  size_t total_workers;
+  /**
+   * Workers primary of at least one task.
+   */
+  size_t assigned_workers;
+  /**
+   * Workers backup of at least one task.
+   */
+  size_t backup_workers;
+  /**
+   * Quarantined workers.
+   */
+  size_t quarantined_workers;
+  /**
+   * Slots over all workers.
+   */
+  uint64_t total_slots;
+  /**
+   * Slots in use.
+   */
+  uint64_t used_slots;
+  /**
+   * used_slots / total_slots, 0 without workers.
+   */
+  double utilization_rate;
+  /**
+   * Tasks with workers.
+   */
+  size_t active_tasks;
+  /**
+   * Tasks short of primaries.
+   */
+  size_t degraded_tasks;
+  /**
+   * Replacements in the last hour (exact to a minute).
+   */
+  uint64_t replacements_last_hour;
+  /**
+   * Replacements since creation.
+   */
+  uint64_t replacements_total;
+} pn_utilization_stats;
+
+/**
+ * Counters of the coordinator itself.
+ */
+typedef struct pn_ops_counters {
+  /**
+   * Messages handed to the host.
+   */
+  uint64_t messages_sent;
+  /**
+   * Bytes handed to the host.
+   */
+  uint64_t bytes_sent;
+  /**
+   * Messages accepted by `pn_ops_handle_message`.
+   */
+  uint64_t messages_received;
+  /**
+   * Messages that did not decode.
+   */
+  uint64_t decode_errors;
+  /**
+   * Messages a component refused (unknown voter, stale or misdirected).
+   */
+  uint64_t messages_ignored;
+  /**
+   * Outgoing messages dropped because the outbox was full.
+   */
+  uint64_t dropped_transmits;
+  /**
+   * Events dropped because the event queue was full.
+   */
+  uint64_t dropped_events;
+  /**
+   * Messages not recorded in the history.
+   */
+  uint64_t history_dropped;
+  /**
+   * Tables that were full when something had to go in (peers, tasks, roles).
+   */
+  uint64_t table_full;
+  /**
+   * Mesh re-establish requests seen.
+   */
+  uint64_t reestablish_requests;
+} pn_ops_counters;
+
+/**
+ * A snapshot of the coordinator.
+ */
+typedef struct pn_ops_status_report {
+  /**
+   * This node.
+   */
+  struct pn_node_id node_id;
+  /**
+   * Its role.
+   */
+  enum pn_node_role role;
+  /**
+   * Between `pn_ops_start` and `pn_ops_stop`.
+   */
+  bool running;
+  /**
+   * Whether this node leads (supervisors).
+   */
+  bool is_leader;
+  /**
+   * Whether a leader is known.
+   */
+  bool has_leader;
+  /**
+   * The leader this node follows (length 0 if none).
+   */
+  struct pn_node_id leader;
+  /**
+   * The leader's term (0 if none).
+   */
+  uint64_t leader_term;
+  /**
+   * Tasks in the supervisor's table, or roles a worker holds.
+   */
+  size_t tasks;
+  /**
+   * Messages waiting for `pn_ops_poll_transmit`.
+   */
+  size_t pending_transmits;
+  /**
+   * Events waiting for `pn_ops_poll_event`.
+   */
+  size_t pending_events;
+  /**
+   * Health of the peers this node watches.
+   */
+  struct pn_health_summary health;
+  /**
+   * Whether `utilization` is set (supervisors).
+   */
+  bool has_utilization;
+  /**
+   * Worker utilization (supervisors; only the leader's holds tasks).
+   */
+  struct pn_utilization_stats utilization;
+  /**
+   * The coordinator's counters.
+   */
+  struct pn_ops_counters counters;
+} pn_ops_status_report;
+
+/**
  * Statistics of a detector's heartbeat window.
  */
 typedef struct pn_phi_stats {
@@ -1447,41 +1916,6 @@ typedef struct pn_message {
    */
   struct pn_heartbeat heartbeat;
 } pn_message;
-
-/**
- * Worker-replacement parameters.
- */
-typedef struct pn_worker_replacement_config {
-  /**
-   * Score (0..=10000) of a worker the health view does not know (default 5000);
-   * 0 means such workers get no work.
-   */
-  uint16_t unknown_score;
-  /**
-   * Width of the health bands inside which load decides (default 500); 1 ranks by exact score.
-   */
-  uint16_t score_band;
-} pn_worker_replacement_config;
-
-/**
- * A task's last acknowledged progress.
- */
-typedef struct pn_checkpoint {
-  /**
-   * Increases with progress.
-   */
-  uint64_t sequence;
-  /**
-   * Digest of the checkpointed state (e.g. SHA-256).
-   */
-  uint8_t digest[32];
-} pn_checkpoint;
-
-/**
- * A task id or task type returned by the library, with the same layout as
- * [`pn_node_id`] (`len` bytes of UTF-8, at most `PN_MAX_ID_LEN`).
- */
-typedef struct pn_node_id pn_task_id;
 
 /**
  * What one replacement did.
@@ -1689,56 +2123,6 @@ typedef struct pn_pool_stats {
    */
   uint64_t used;
 } pn_pool_stats;
-
-/**
- * Workers, slots, tasks and replacements, for monitoring.
- */
-typedef struct pn_utilization_stats {
-  /**
-   * Known workers.
-   */
-  size_t total_workers;
-  /**
-   * Workers primary of at least one task.
-   */
-  size_t assigned_workers;
-  /**
-   * Workers backup of at least one task.
-   */
-  size_t backup_workers;
-  /**
-   * Quarantined workers.
-   */
-  size_t quarantined_workers;
-  /**
-   * Slots over all workers.
-   */
-  uint64_t total_slots;
-  /**
-   * Slots in use.
-   */
-  uint64_t used_slots;
-  /**
-   * used_slots / total_slots, 0 without workers.
-   */
-  double utilization_rate;
-  /**
-   * Tasks with workers.
-   */
-  size_t active_tasks;
-  /**
-   * Tasks short of primaries.
-   */
-  size_t degraded_tasks;
-  /**
-   * Replacements in the last hour (exact to a minute).
-   */
-  uint64_t replacements_last_hour;
-  /**
-   * Replacements since creation.
-   */
-  uint64_t replacements_total;
-} pn_utilization_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -2582,6 +2966,200 @@ enum pn_result pn_mesh_render_wireguard(const struct pn_mesh *mesh,
  */
 enum pn_result pn_mesh_topology_report(const struct pn_mesh *mesh,
                                        struct pn_topology_report *out_report);
+
+/**
+ * Writes the default coordinator parameters into `*out`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing a `pn_ops_config`.
+ */
+enum pn_result pn_ops_config_default(struct pn_ops_config *out);
+
+/**
+ * Creates the coordinator of node `id` (UTF-8, `id_len` bytes) with `role` (a
+ * `pn_node_role` value), among `supervisor_count` supervisors (a supervisor must
+ * be one of them; duplicates are ignored), offering `task_types` (UTF-8 names,
+ * up to `PN_OPS_MAX_TASK_TYPES`) as a worker, built in place on the heap.
+ * `seed` drives the election's jitter: give every node its own. `restore` (NULL
+ * for a fresh node) is the hard state a supervisor persisted before a restart.
+ * The node is stopped until `pn_ops_start`. `PN_ERR_INVALID_CONFIG` for a zero
+ * interval or a bad component config, `PN_ERR_CAPACITY_EXCEEDED` for too many
+ * supervisors or task types, `PN_ERR_INVALID_ARGUMENT` for an unknown role or a
+ * supervisor missing from the list.
+ *
+ * # Safety
+ * `config` NULL or readable; `id` NULL or readable for `id_len` bytes;
+ * `supervisors` and `task_types` NULL or readable for their counts, each element
+ * readable as described; `restore` NULL or readable; `out` NULL or writable.
+ */
+enum pn_result pn_ops_new(const struct pn_ops_config *config,
+                          const char *id,
+                          size_t id_len,
+                          uint32_t role,
+                          const struct pn_str *supervisors,
+                          size_t supervisor_count,
+                          const struct pn_str *task_types,
+                          size_t task_type_count,
+                          uint64_t seed,
+                          const struct pn_hard_state *restore,
+                          struct pn_ops **out);
+
+/**
+ * Releases a coordinator handle; NULL is ignored. The handle is invalid afterwards.
+ *
+ * # Safety
+ * `ops` must be NULL or a live handle from `pn_ops_new`, freed once.
+ */
+void pn_ops_free(struct pn_ops *ops);
+
+/**
+ * Starts the node at `now_us`: a supervisor joins the election; every node
+ * announces itself and sends its first heartbeat. Starting a running node does
+ * nothing. Drain the outputs after.
+ *
+ * # Safety
+ * `ops` NULL or a live handle not used by another thread.
+ */
+enum pn_result pn_ops_start(struct pn_ops *ops, uint64_t now_us);
+
+/**
+ * Stops the node gracefully at `now_us`: a leader steps down, the node
+ * announces its leave and seals its history. Drain the outputs after (the
+ * leave message is queued); stopping a stopped node does nothing.
+ *
+ * # Safety
+ * As `pn_ops_start`.
+ */
+enum pn_result pn_ops_stop(struct pn_ops *ops, uint64_t now_us);
+
+/**
+ * Handles one received message (`len` bytes, a complete wire envelope).
+ * `PN_ERR_INVALID_STATE` if the node is not running, `PN_ERR_DECODE_*` for bytes
+ * that do not decode, `PN_ERR_INVALID_ARGUMENT` for a message claiming to come
+ * from this node. A message a component refuses is counted
+ * (`messages_ignored`), not an error.
+ *
+ * # Safety
+ * As `pn_ops_start`; `msg` NULL or readable for `len` bytes.
+ */
+enum pn_result pn_ops_handle_message(struct pn_ops *ops,
+                                     uint64_t now_us,
+                                     const uint8_t *msg,
+                                     size_t len);
+
+/**
+ * Advances every timer to `now_us` (heartbeats, crash sweeps, election, leader
+ * duties, tunnel checks). Drain the outputs after.
+ *
+ * # Safety
+ * As `pn_ops_start`.
+ */
+enum pn_result pn_ops_tick(struct pn_ops *ops, uint64_t now_us);
+
+/**
+ * Takes the election's hard state to persist, if it changed since the last
+ * call: `*out_available` says whether `*out_state` was written. Persist it
+ * before sending anything; election messages are held back until then.
+ *
+ * # Safety
+ * `ops` as `pn_ops_start`; `out_state` and `out_available` NULL or writable.
+ */
+enum pn_result pn_ops_poll_hard_state(struct pn_ops *ops,
+                                      struct pn_hard_state *out_state,
+                                      bool *out_available);
+
+/**
+ * Takes the next message to send, copying its bytes into `buf` (`buf_len`
+ * bytes). `*out_available` says whether there was one. If so, `*out_len` gets
+ * its length, `*out_kind` its destination kind and, for `PN_DEST_NODE`, `*out_to`
+ * the node (if `out_to` is not NULL; length 0 for the other kinds). A short
+ * buffer gives `PN_ERR_BUFFER_TOO_SMALL` with the needed length in `*out_len`
+ * and leaves the message queued.
+ *
+ * # Safety
+ * `ops` as `pn_ops_start`; `buf` NULL or writable for `buf_len` bytes; `out_to`
+ * NULL or writable; the other out-pointers writable.
+ */
+enum pn_result pn_ops_poll_transmit(struct pn_ops *ops,
+                                    uint8_t *buf,
+                                    size_t buf_len,
+                                    size_t *out_len,
+                                    enum pn_destination_kind *out_kind,
+                                    struct pn_node_id *out_to,
+                                    bool *out_available);
+
+/**
+ * Takes the next event, oldest first: `*out_available` says whether
+ * `*out_event` was written.
+ *
+ * # Safety
+ * `ops` as `pn_ops_start`; `out_event` and `out_available` NULL or writable.
+ */
+enum pn_result pn_ops_poll_event(struct pn_ops *ops,
+                                 struct pn_ops_event *out_event,
+                                 bool *out_available);
+
+/**
+ * Writes when `pn_ops_tick` must next be called, microseconds (`UINT64_MAX`
+ * when stopped).
+ *
+ * # Safety
+ * `ops` NULL or a live handle; `out_us` NULL or writable.
+ */
+enum pn_result pn_ops_poll_timeout(const struct pn_ops *ops, uint64_t *out_us);
+
+/**
+ * (Supervisor) adds task `task` of pool `task_type` needing `required`
+ * primaries and `backups` backups to the table; the leader assigns it at once
+ * (every supervisor should be given it, so a new leader knows it).
+ * `PN_ERR_INVALID_STATE` on a worker or for a duplicate task,
+ * `PN_ERR_INVALID_ARGUMENT` for `required` 0, `PN_ERR_CAPACITY_EXCEEDED` for a full table.
+ *
+ * # Safety
+ * As `pn_ops_start`; `task` and `task_type` NULL or readable for their lengths.
+ */
+enum pn_result pn_ops_submit_task(struct pn_ops *ops,
+                                  uint64_t now_us,
+                                  const char *task,
+                                  size_t task_len,
+                                  const char *task_type_name,
+                                  size_t task_type_len,
+                                  uint16_t required,
+                                  uint16_t backups);
+
+/**
+ * (Worker) reports progress on `task`, of which this node is a primary; the
+ * report goes to every supervisor. `PN_ERR_INVALID_STATE` on a supervisor or for
+ * a checkpoint older than the last one, `PN_ERR_NOT_FOUND` if this node is not a
+ * primary of the task.
+ *
+ * # Safety
+ * As `pn_ops_start`; `task` NULL or readable for `task_len` bytes; `checkpoint` NULL or readable.
+ */
+enum pn_result pn_ops_report_checkpoint(struct pn_ops *ops,
+                                        uint64_t now_us,
+                                        const char *task,
+                                        size_t task_len,
+                                        const struct pn_checkpoint *checkpoint);
+
+/**
+ * Sets the health metrics sent in this node's heartbeats. `PN_ERR_INVALID_METRIC`
+ * for a value outside [0, 1] (nothing changes).
+ *
+ * # Safety
+ * As `pn_ops_start`; `metrics` NULL or readable.
+ */
+enum pn_result pn_ops_set_metrics(struct pn_ops *ops, const struct pn_health_metrics *metrics);
+
+/**
+ * Writes a snapshot of the coordinator at `now_us` into `*out_status`.
+ *
+ * # Safety
+ * `ops` NULL or a live handle; `out_status` NULL or writable.
+ */
+enum pn_result pn_ops_status(const struct pn_ops *ops,
+                             uint64_t now_us,
+                             struct pn_ops_status_report *out_status);
 
 /**
  * Writes the default detector parameters (Akka's) into `*out`.

@@ -564,6 +564,8 @@ pub struct NetworkOperationsManager<
     leader: Option<(NodeId, u64)>,
     leading: Option<u64>,
     outbox: Box<Deque<Out, Q>>,
+    /// A transmit encoded by `peek_transmit` and not yet taken by `poll_transmit`.
+    staged: Option<OpsTransmit>,
     events: Box<Deque<OpsEvent, Q>>,
     counters: OpsCounters,
     heartbeat_seq: u64,
@@ -654,6 +656,7 @@ impl<
             leader: None,
             leading: None,
             outbox: in_box(Deque::new),
+            staged: None,
             events: in_box(Deque::new),
             counters: OpsCounters::default(),
             heartbeat_seq: 0,
@@ -991,6 +994,19 @@ impl<
     /// The next message to send: election messages first (once the hard state is
     /// drained), then the coordinator's own in the order they were queued.
     pub fn poll_transmit(&mut self) -> Option<OpsTransmit> {
+        self.staged.take().or_else(|| self.next_transmit())
+    }
+
+    /// The message `poll_transmit` returns next, without taking it (encoded once,
+    /// then kept): lets a host check its buffer size before taking the message.
+    pub fn peek_transmit(&mut self) -> Option<&OpsTransmit> {
+        if self.staged.is_none() {
+            self.staged = self.next_transmit();
+        }
+        self.staged.as_ref()
+    }
+
+    fn next_transmit(&mut self) -> Option<OpsTransmit> {
         loop {
             let (to, body) = if let Some(t) = self.election.as_mut().and_then(|e| e.poll_transmit()) {
                 (t.to.map_or(Destination::Supervisors, Destination::Node), t.envelope.body)
@@ -1110,7 +1126,8 @@ impl<
     /// Outgoing messages and events waiting to be polled.
     pub fn pending(&self) -> (usize, usize) {
         let election = self.election.as_ref().map_or(0, |e| e.pending_transmits());
-        (self.outbox.len().saturating_add(election), self.events.len())
+        let staged = usize::from(self.staged.is_some());
+        (self.outbox.len().saturating_add(election).saturating_add(staged), self.events.len())
     }
 
     // ----- internals -----

@@ -36,6 +36,7 @@ pub mod crash_recovery;
 pub mod election;
 pub mod history;
 pub mod mesh;
+pub mod ops;
 pub mod phi;
 pub mod result;
 #[cfg(feature = "panic-probe")]

@@ -10,6 +10,7 @@ use core::ffi::c_char;
 use pouw_netops::crash_recovery::CrashRecoveryError;
 use pouw_netops::history::{AddError, ArchiveFullError, BatchError, ImportError};
 use pouw_netops::mesh::{CidrError, EndpointError, JoinError, LinkStateError, RenderError, TunnelError};
+use pouw_netops::ops::{HandleError, OpsError, TaskError};
 use pouw_netops::{
     AssignError, CheckpointError, ConfigError, ElectionError, IdError, PoolError, ReplaceError, WireError,
 };
@@ -310,6 +311,37 @@ impl From<CidrError> for pn_result {
 impl From<EndpointError> for pn_result {
     fn from(_: EndpointError) -> Self {
         PN_ERR_INVALID_ARGUMENT
+    }
+}
+
+impl From<OpsError> for pn_result {
+    fn from(e: OpsError) -> Self {
+        match e {
+            OpsError::Config(_) => PN_ERR_INVALID_CONFIG,
+            OpsError::TooManySupervisors(_) => PN_ERR_CAPACITY_EXCEEDED,
+            OpsError::NotASupervisor(_) => PN_ERR_INVALID_ARGUMENT,
+        }
+    }
+}
+
+impl From<HandleError> for pn_result {
+    fn from(e: HandleError) -> Self {
+        match e {
+            HandleError::NotRunning => PN_ERR_INVALID_STATE,
+            HandleError::Wire(w) => w.into(),
+            HandleError::FromSelf => PN_ERR_INVALID_ARGUMENT,
+        }
+    }
+}
+
+impl From<TaskError> for pn_result {
+    fn from(e: TaskError) -> Self {
+        match e {
+            TaskError::WrongRole | TaskError::Duplicate(_) | TaskError::Regression { .. } => PN_ERR_INVALID_STATE,
+            TaskError::TableFull(_) => PN_ERR_CAPACITY_EXCEEDED,
+            TaskError::NoPrimaries => PN_ERR_INVALID_ARGUMENT,
+            TaskError::NotAPrimary(_) => PN_ERR_NOT_FOUND,
+        }
     }
 }
 

@@ -54,10 +54,10 @@ impl From<&Checkpoint> for pn_checkpoint {
     }
 }
 
-const NO_CHECKPOINT: pn_checkpoint = pn_checkpoint { sequence: 0, digest: [0; 32] };
+pub(crate) const NO_CHECKPOINT: pn_checkpoint = pn_checkpoint { sequence: 0, digest: [0; 32] };
 
 /// Splits an optional checkpoint into the has-flag and the struct (zero if absent).
-fn checkpoint_to_c(c: Option<&Checkpoint>) -> (bool, pn_checkpoint) {
+pub(crate) fn checkpoint_to_c(c: Option<&Checkpoint>) -> (bool, pn_checkpoint) {
     (c.is_some(), c.map_or(NO_CHECKPOINT, pn_checkpoint::from))
 }
 

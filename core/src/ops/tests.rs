@@ -461,3 +461,32 @@ fn worker_keeps_only_the_current_leaders_roles() {
     w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
     assert_eq!(w.leader().map(|(n, t)| (n.as_str().to_string(), t)), Some(("s2".to_string(), 2)));
 }
+
+#[test]
+fn peek_transmit_shows_what_poll_transmit_takes_next() {
+    let mut reference = solo(NodeRole::Worker);
+    let mut peeked = solo(NodeRole::Worker);
+    for n in [&mut reference, &mut peeked] {
+        n.start(Instant::from_secs(1)).unwrap();
+    }
+    // The reference drains with poll_transmit alone; the other peeks (twice) before
+    // every poll: both must yield the same messages in the same order.
+    let mut expected = StdVec::new();
+    while let Some(t) = reference.poll_transmit() {
+        expected.push(t);
+    }
+    assert!(expected.len() >= 2, "start queues a membership and a heartbeat");
+    let mut got = StdVec::new();
+    loop {
+        let first = peeked.peek_transmit().cloned();
+        assert_eq!(peeked.peek_transmit().cloned(), first, "peeking does not consume");
+        assert_eq!(peeked.pending().0, usize::from(first.is_some()) + peeked.outbox.len());
+        let taken = peeked.poll_transmit();
+        assert_eq!(taken, first);
+        match taken {
+            Some(t) => got.push(t),
+            None => break,
+        }
+    }
+    assert_eq!(got, expected);
+}

@@ -1,0 +1,1050 @@
+//! `pn_ops`: one node's coordinator, over [`pouw_netops::NetworkOperationsManager`]
+//! with the large preset (clusters of up to 4096 nodes and 4096 tasks).
+//!
+//! The coordinator drives every component behind one sans-IO loop. Feed it
+//! `pn_ops_start`, `pn_ops_handle_message` (received bytes), `pn_ops_tick`,
+//! `pn_ops_submit_task` and `pn_ops_report_checkpoint`; after every such call
+//! drain, in this order:
+//!
+//! 1. `pn_ops_poll_hard_state` (supervisors): persist it before sending anything;
+//! 2. `pn_ops_poll_transmit`: bytes into a caller buffer, with their destination;
+//! 3. `pn_ops_poll_event`: what happened, as tagged structs;
+//! 4. `pn_ops_poll_timeout`: when to call `pn_ops_tick` next.
+//!
+//! History batches leaving memory are dropped by this binding (they are not
+//! exposed yet); the coordinator counts nothing lost by that.
+
+use crate::boundary::{Handle, Out, bytes, guard, optional_out, set_opt, slots};
+use crate::convert::{node_id, node_ids, pn_health_metrics, pn_node_id, pn_node_status, pn_str, pn_task_id, task_id};
+use crate::convert::{task_type, us};
+use crate::crash_recovery::{pn_crash_recovery_config, pn_health_summary};
+use crate::election::{pn_hard_state, pn_leader_election_config};
+use crate::mesh::pn_tunnel_state;
+use crate::result::pn_result;
+use crate::workers::{
+    NO_CHECKPOINT, checkpoint_to_c, pn_checkpoint, pn_task_role, pn_utilization_stats, pn_worker_replacement_config,
+};
+use core::ffi::c_char;
+use pouw_netops::election::{always_up_to_date, height_at_least};
+use pouw_netops::health::HealthScore;
+use pouw_netops::preset::large;
+use pouw_netops::{
+    Checkpoint, CrashRecoveryConfig, Destination, ElectionConfig, HardState, HealthMetrics, Instant, NodeRole,
+    OpsConfig, OpsEvent, OpsEventKind, WorkerConfig,
+};
+
+/// Task types (pools) a worker handle can offer (`wire::MAX_TASK_TYPES`).
+pub const PN_OPS_MAX_TASK_TYPES: usize = 4;
+/// Entries in each of the coordinator's queues (`large::OPS_QUEUE`).
+pub const PN_OPS_QUEUE: usize = 4096;
+const _: () = assert!(PN_OPS_MAX_TASK_TYPES == pouw_netops::wire::MAX_TASK_TYPES && PN_OPS_QUEUE == large::OPS_QUEUE);
+
+/// Coordinator parameters; every component's own parameters are nested.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct pn_ops_config {
+    /// How often this node sends its health heartbeat, microseconds (default 1 s).
+    pub heartbeat_interval_us: u64,
+    /// How often the crash detector sweeps, microseconds (default 250 ms).
+    pub sweep_interval_us: u64,
+    /// How often tunnel health is checked and routes refreshed, microseconds (default 5 s).
+    pub tunnel_check_interval_us: u64,
+    /// How often the leader repeats its leader notice, microseconds (default 5 s).
+    pub leader_notice_interval_us: u64,
+    /// How often the leader sends the next slice of its task table, microseconds (default 1 s).
+    pub task_table_interval_us: u64,
+    /// How often a node repeats its membership announcement, microseconds (default 30 s).
+    pub membership_interval_us: u64,
+    /// Seal the open history batch at least this often, microseconds (default 60 s).
+    pub history_flush_interval_us: u64,
+    /// Record health heartbeats in the message history too (default true).
+    pub record_heartbeats: bool,
+    /// Slots this node offers as a worker (default 1).
+    pub slots: u16,
+    /// This node's WireGuard public key (default all zero).
+    pub public_key: [u8; 32],
+    /// Failure detection and recovery.
+    pub crash: pn_crash_recovery_config,
+    /// Leader election (supervisors); `seed` is ignored: `pn_ops_new`'s seed is used.
+    pub election: pn_leader_election_config,
+    /// Worker replacement (supervisors).
+    pub workers: pn_worker_replacement_config,
+}
+
+/// What a node is in the cluster. Passed to `pn_ops_new` as an integer and validated.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum pn_node_role {
+    /// Runs the election and, when leader, assigns and replaces workers.
+    PN_NODE_SUPERVISOR = 0,
+    /// Runs tasks it is given and reports checkpoints.
+    PN_NODE_WORKER = 1,
+}
+
+impl From<NodeRole> for pn_node_role {
+    fn from(r: NodeRole) -> Self {
+        match r {
+            NodeRole::Supervisor => pn_node_role::PN_NODE_SUPERVISOR,
+            NodeRole::Worker => pn_node_role::PN_NODE_WORKER,
+        }
+    }
+}
+
+fn role_from_c(r: u32) -> Result<NodeRole, pn_result> {
+    match r {
+        0 => Ok(NodeRole::Supervisor),
+        1 => Ok(NodeRole::Worker),
+        _ => Err(pn_result::PN_ERR_INVALID_ARGUMENT),
+    }
+}
+
+/// Where a message from `pn_ops_poll_transmit` goes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum pn_destination_kind {
+    /// One node, named in the `to` out-parameter.
+    PN_DEST_NODE = 0,
+    /// Every supervisor except this node.
+    PN_DEST_SUPERVISORS = 1,
+    /// Every node of the cluster the host knows, except this node.
+    PN_DEST_CLUSTER = 2,
+}
+
+/// The kind of a coordinator event: says which fields of `pn_ops_event` are set.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum pn_ops_event_kind {
+    /// A peer's health status changed: `status_from`, `status_to`.
+    PN_OPS_NODE_STATUS_CHANGED = 1,
+    /// A peer fell silent past the phi threshold: `duration_us` (the silence).
+    PN_OPS_CRASH_DETECTED = 2,
+    /// A recovery of the peer began: `attempt`.
+    PN_OPS_RECOVERY_STARTED = 3,
+    /// The peer is healthy again: `duration_us` (from the attempt's start).
+    PN_OPS_RECOVERY_COMPLETED = 4,
+    /// The peer did not recover in time.
+    PN_OPS_RECOVERY_FAILED = 5,
+    /// The peer left gracefully.
+    PN_OPS_NODE_LEFT = 6,
+    /// (Leader) the failed worker `node`'s `role` in `task` went to `replacement`
+    /// (`from_backup`), resuming from `checkpoint` if `has_checkpoint`.
+    PN_OPS_WORKER_REPLACED = 7,
+    /// (Leader) `node` was given `role` in `task`, starting from `checkpoint` if `has_checkpoint`.
+    PN_OPS_TASK_ASSIGNED = 8,
+    /// (Leader) `task` is short of primaries: `primaries`, `required`.
+    PN_OPS_TASK_DEGRADED = 9,
+    /// (Leader) `task` has all its primaries again.
+    PN_OPS_TASK_RESTORED = 10,
+    /// (Worker) this node was given `role` in `task`, resuming from `checkpoint` if `has_checkpoint`.
+    PN_OPS_ASSIGNMENT_RECEIVED = 11,
+    /// (Worker) this node no longer works on `task`.
+    PN_OPS_ASSIGNMENT_RELEASED = 12,
+    /// `node` leads `term`.
+    PN_OPS_LEADER_ELECTED = 13,
+    /// This node stopped leading `term`.
+    PN_OPS_STEPPED_DOWN = 14,
+    /// The open history buffer was sealed into batch `value`.
+    PN_OPS_BATCH_COMPRESSED = 15,
+    /// `value` history batches moved out of memory.
+    PN_OPS_BATCH_ARCHIVED = 16,
+    /// The tunnel to `node` is up.
+    PN_OPS_TUNNEL_UP = 17,
+    /// The tunnel to `node` went stale or down: `tunnel_state`.
+    PN_OPS_TUNNEL_DOWN = 18,
+    /// The next hop towards `node` changed: `next_hop` if `has_next_hop`, else unreachable.
+    PN_OPS_ROUTE_CHANGED = 19,
+}
+
+/// One coordinator event as a flat tagged struct: `kind` says which fields are
+/// meaningful; the others are zero.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct pn_ops_event {
+    /// What happened.
+    pub kind: pn_ops_event_kind,
+    /// When, microseconds (caller time, clamped monotonic).
+    pub at_us: u64,
+    /// The node concerned (this node for its own role changes).
+    pub node: pn_node_id,
+    /// NODE_STATUS_CHANGED: before.
+    pub status_from: pn_node_status,
+    /// NODE_STATUS_CHANGED: after.
+    pub status_to: pn_node_status,
+    /// CRASH_DETECTED: the silence; RECOVERY_COMPLETED: how long it took; microseconds.
+    pub duration_us: u64,
+    /// RECOVERY_STARTED: attempt number, from 1.
+    pub attempt: u32,
+    /// Task events: the task (length 0 otherwise).
+    pub task: pn_task_id,
+    /// WORKER_REPLACED, TASK_ASSIGNED, ASSIGNMENT_RECEIVED: the role.
+    pub role: pn_task_role,
+    /// WORKER_REPLACED: who took over.
+    pub replacement: pn_node_id,
+    /// WORKER_REPLACED: whether `replacement` was a backup of the task.
+    pub from_backup: bool,
+    /// Whether `checkpoint` is set.
+    pub has_checkpoint: bool,
+    /// Where the task resumes (zero if none).
+    pub checkpoint: pn_checkpoint,
+    /// TASK_DEGRADED: primaries the task has.
+    pub primaries: u16,
+    /// TASK_DEGRADED: primaries it needs.
+    pub required: u16,
+    /// LEADER_ELECTED, STEPPED_DOWN: the term.
+    pub term: u64,
+    /// BATCH_COMPRESSED: the batch id; BATCH_ARCHIVED: how many batches.
+    pub value: u64,
+    /// TUNNEL_DOWN: the tunnel's state.
+    pub tunnel_state: pn_tunnel_state,
+    /// ROUTE_CHANGED: whether a next hop exists.
+    pub has_next_hop: bool,
+    /// ROUTE_CHANGED: the next hop (length 0 if unreachable).
+    pub next_hop: pn_node_id,
+}
+
+impl From<&OpsEvent> for pn_ops_event {
+    fn from(e: &OpsEvent) -> Self {
+        use pn_ops_event_kind::*;
+        let mut out = pn_ops_event {
+            kind: PN_OPS_NODE_LEFT,
+            at_us: e.at.total_micros(),
+            node: pn_node_id::from(&e.node),
+            status_from: pn_node_status::PN_NODE_ONLINE,
+            status_to: pn_node_status::PN_NODE_ONLINE,
+            duration_us: 0,
+            attempt: 0,
+            task: pn_node_id::EMPTY,
+            role: pn_task_role::PN_ROLE_PRIMARY,
+            replacement: pn_node_id::EMPTY,
+            from_backup: false,
+            has_checkpoint: false,
+            checkpoint: NO_CHECKPOINT,
+            primaries: 0,
+            required: 0,
+            term: 0,
+            value: 0,
+            tunnel_state: pn_tunnel_state::PN_TUNNEL_CONNECTING,
+            has_next_hop: false,
+            next_hop: pn_node_id::EMPTY,
+        };
+        let set_checkpoint = |out: &mut pn_ops_event, c: Option<&Checkpoint>| {
+            (out.has_checkpoint, out.checkpoint) = checkpoint_to_c(c);
+        };
+        match &e.kind {
+            OpsEventKind::NodeStatusChanged { from, to } => {
+                out.kind = PN_OPS_NODE_STATUS_CHANGED;
+                out.status_from = (*from).into();
+                out.status_to = (*to).into();
+            }
+            OpsEventKind::CrashDetected { silence } => {
+                out.kind = PN_OPS_CRASH_DETECTED;
+                out.duration_us = silence.total_micros();
+            }
+            OpsEventKind::RecoveryStarted { attempt } => {
+                out.kind = PN_OPS_RECOVERY_STARTED;
+                out.attempt = *attempt;
+            }
+            OpsEventKind::RecoveryCompleted { took } => {
+                out.kind = PN_OPS_RECOVERY_COMPLETED;
+                out.duration_us = took.total_micros();
+            }
+            OpsEventKind::RecoveryFailed => out.kind = PN_OPS_RECOVERY_FAILED,
+            OpsEventKind::NodeLeft => out.kind = PN_OPS_NODE_LEFT,
+            OpsEventKind::WorkerReplaced { task, replacement, role, from_backup, checkpoint } => {
+                out.kind = PN_OPS_WORKER_REPLACED;
+                out.task = pn_task_id::from_text(task.as_str());
+                out.replacement = pn_node_id::from(replacement);
+                out.role = (*role).into();
+                out.from_backup = *from_backup;
+                set_checkpoint(&mut out, checkpoint.as_ref());
+            }
+            OpsEventKind::TaskAssigned { task, role, checkpoint } => {
+                out.kind = PN_OPS_TASK_ASSIGNED;
+                out.task = pn_task_id::from_text(task.as_str());
+                out.role = (*role).into();
+                set_checkpoint(&mut out, checkpoint.as_ref());
+            }
+            OpsEventKind::TaskDegraded { task, primaries, required } => {
+                out.kind = PN_OPS_TASK_DEGRADED;
+                out.task = pn_task_id::from_text(task.as_str());
+                out.primaries = *primaries;
+                out.required = *required;
+            }
+            OpsEventKind::TaskRestored { task } => {
+                out.kind = PN_OPS_TASK_RESTORED;
+                out.task = pn_task_id::from_text(task.as_str());
+            }
+            OpsEventKind::AssignmentReceived { task, role, checkpoint } => {
+                out.kind = PN_OPS_ASSIGNMENT_RECEIVED;
+                out.task = pn_task_id::from_text(task.as_str());
+                out.role = (*role).into();
+                set_checkpoint(&mut out, checkpoint.as_ref());
+            }
+            OpsEventKind::AssignmentReleased { task } => {
+                out.kind = PN_OPS_ASSIGNMENT_RELEASED;
+                out.task = pn_task_id::from_text(task.as_str());
+            }
+            OpsEventKind::LeaderElected { term } => {
+                out.kind = PN_OPS_LEADER_ELECTED;
+                out.term = *term;
+            }
+            OpsEventKind::SteppedDown { term } => {
+                out.kind = PN_OPS_STEPPED_DOWN;
+                out.term = *term;
+            }
+            OpsEventKind::BatchCompressed { id } => {
+                out.kind = PN_OPS_BATCH_COMPRESSED;
+                out.value = *id;
+            }
+            OpsEventKind::BatchArchived { count } => {
+                out.kind = PN_OPS_BATCH_ARCHIVED;
+                out.value = *count;
+            }
+            OpsEventKind::TunnelUp => out.kind = PN_OPS_TUNNEL_UP,
+            OpsEventKind::TunnelDown { state } => {
+                out.kind = PN_OPS_TUNNEL_DOWN;
+                out.tunnel_state = (*state).into();
+            }
+            OpsEventKind::RouteChanged { next_hop } => {
+                out.kind = PN_OPS_ROUTE_CHANGED;
+                out.has_next_hop = next_hop.is_some();
+                out.next_hop = pn_node_id::from_opt(next_hop.as_ref());
+            }
+        }
+        out
+    }
+}
+
+/// Counters of the coordinator itself.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct pn_ops_counters {
+    /// Messages handed to the host.
+    pub messages_sent: u64,
+    /// Bytes handed to the host.
+    pub bytes_sent: u64,
+    /// Messages accepted by `pn_ops_handle_message`.
+    pub messages_received: u64,
+    /// Messages that did not decode.
+    pub decode_errors: u64,
+    /// Messages a component refused (unknown voter, stale or misdirected).
+    pub messages_ignored: u64,
+    /// Outgoing messages dropped because the outbox was full.
+    pub dropped_transmits: u64,
+    /// Events dropped because the event queue was full.
+    pub dropped_events: u64,
+    /// Messages not recorded in the history.
+    pub history_dropped: u64,
+    /// Tables that were full when something had to go in (peers, tasks, roles).
+    pub table_full: u64,
+    /// Mesh re-establish requests seen.
+    pub reestablish_requests: u64,
+}
+
+/// A snapshot of the coordinator.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct pn_ops_status_report {
+    /// This node.
+    pub node_id: pn_node_id,
+    /// Its role.
+    pub role: pn_node_role,
+    /// Between `pn_ops_start` and `pn_ops_stop`.
+    pub running: bool,
+    /// Whether this node leads (supervisors).
+    pub is_leader: bool,
+    /// Whether a leader is known.
+    pub has_leader: bool,
+    /// The leader this node follows (length 0 if none).
+    pub leader: pn_node_id,
+    /// The leader's term (0 if none).
+    pub leader_term: u64,
+    /// Tasks in the supervisor's table, or roles a worker holds.
+    pub tasks: usize,
+    /// Messages waiting for `pn_ops_poll_transmit`.
+    pub pending_transmits: usize,
+    /// Events waiting for `pn_ops_poll_event`.
+    pub pending_events: usize,
+    /// Health of the peers this node watches.
+    pub health: pn_health_summary,
+    /// Whether `utilization` is set (supervisors).
+    pub has_utilization: bool,
+    /// Worker utilization (supervisors; only the leader's holds tasks).
+    pub utilization: pn_utilization_stats,
+    /// The coordinator's counters.
+    pub counters: pn_ops_counters,
+}
+
+/// An opaque coordinator handle (large preset, tens of MiB on the heap); create
+/// with `pn_ops_new`, release with `pn_ops_free`.
+pub struct pn_ops {
+    _opaque: [u8; 0],
+}
+
+impl Handle for pn_ops {
+    type Inner = large::NetworkOperationsManager;
+}
+
+/// Writes the default coordinator parameters into `*out`.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing a `pn_ops_config`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_config_default(out: *mut pn_ops_config) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promise for `out`.
+        let out = unsafe { Out::new(out) }?;
+        let d = OpsConfig::default();
+        let e = d.election;
+        out.set(pn_ops_config {
+            heartbeat_interval_us: d.heartbeat_interval.total_micros(),
+            sweep_interval_us: d.sweep_interval.total_micros(),
+            tunnel_check_interval_us: d.tunnel_check_interval.total_micros(),
+            leader_notice_interval_us: d.leader_notice_interval.total_micros(),
+            task_table_interval_us: d.task_table_interval.total_micros(),
+            membership_interval_us: d.membership_interval.total_micros(),
+            history_flush_interval_us: d.history_flush_interval.total_micros(),
+            record_heartbeats: d.record_heartbeats,
+            slots: d.slots,
+            public_key: d.public_key,
+            crash: pn_crash_recovery_config::from(&d.crash),
+            election: pn_leader_election_config {
+                election_timeout_us: e.election_timeout.total_micros(),
+                heartbeat_interval_us: e.heartbeat_interval.total_micros(),
+                pre_vote: e.pre_vote,
+                check_quorum: e.check_quorum,
+                seed: e.seed,
+                progress_check: false,
+            },
+            workers: pn_worker_replacement_config {
+                unknown_score: d.workers.unknown_score.0,
+                score_band: d.workers.score_band,
+            },
+        });
+        Ok(())
+    })
+}
+
+/// Creates the coordinator of node `id` (UTF-8, `id_len` bytes) with `role` (a
+/// `pn_node_role` value), among `supervisor_count` supervisors (a supervisor must
+/// be one of them; duplicates are ignored), offering `task_types` (UTF-8 names,
+/// up to `PN_OPS_MAX_TASK_TYPES`) as a worker, built in place on the heap.
+/// `seed` drives the election's jitter: give every node its own. `restore` (NULL
+/// for a fresh node) is the hard state a supervisor persisted before a restart.
+/// The node is stopped until `pn_ops_start`. `PN_ERR_INVALID_CONFIG` for a zero
+/// interval or a bad component config, `PN_ERR_CAPACITY_EXCEEDED` for too many
+/// supervisors or task types, `PN_ERR_INVALID_ARGUMENT` for an unknown role or a
+/// supervisor missing from the list.
+///
+/// # Safety
+/// `config` NULL or readable; `id` NULL or readable for `id_len` bytes;
+/// `supervisors` and `task_types` NULL or readable for their counts, each element
+/// readable as described; `restore` NULL or readable; `out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_new(
+    config: *const pn_ops_config,
+    id: *const c_char,
+    id_len: usize,
+    role: u32,
+    supervisors: *const pn_str,
+    supervisor_count: usize,
+    task_types: *const pn_str,
+    task_type_count: usize,
+    seed: u64,
+    restore: *const pn_hard_state,
+    out: *mut *mut pn_ops,
+) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promises for every pointer.
+        let (config, id, supervisors, restore, out) = unsafe {
+            (
+                config.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?,
+                node_id(id, id_len)?,
+                node_ids(supervisors, supervisor_count)?,
+                restore.as_ref(),
+                Out::new(out)?,
+            )
+        };
+        let role = role_from_c(role)?;
+        let types: &[pn_str] = if task_types.is_null() {
+            if task_type_count != 0 {
+                return Err(pn_result::PN_ERR_NULL_POINTER);
+            }
+            &[]
+        } else {
+            // SAFETY: non-NULL and, by the caller's promise, readable for `task_type_count` elements.
+            unsafe { core::slice::from_raw_parts(task_types, task_type_count) }
+        };
+        let mut c = OpsConfig {
+            heartbeat_interval: us(config.heartbeat_interval_us),
+            sweep_interval: us(config.sweep_interval_us),
+            tunnel_check_interval: us(config.tunnel_check_interval_us),
+            leader_notice_interval: us(config.leader_notice_interval_us),
+            task_table_interval: us(config.task_table_interval_us),
+            membership_interval: us(config.membership_interval_us),
+            history_flush_interval: us(config.history_flush_interval_us),
+            record_heartbeats: config.record_heartbeats,
+            slots: config.slots,
+            public_key: config.public_key,
+            crash: CrashRecoveryConfig::from(&config.crash),
+            election: ElectionConfig {
+                election_timeout: us(config.election.election_timeout_us),
+                heartbeat_interval: us(config.election.heartbeat_interval_us),
+                pre_vote: config.election.pre_vote,
+                check_quorum: config.election.check_quorum,
+                seed,
+                up_to_date: if config.election.progress_check { height_at_least } else { always_up_to_date },
+            },
+            workers: WorkerConfig {
+                unknown_score: HealthScore(config.workers.unknown_score),
+                score_band: config.workers.score_band,
+            },
+            ..OpsConfig::default()
+        };
+        for t in types {
+            // SAFETY: the caller's promise for each element.
+            let t = unsafe { task_type(t.ptr, t.len) }?;
+            c.task_types.push(t).map_err(|_| pn_result::PN_ERR_CAPACITY_EXCEEDED)?;
+        }
+        let hard_state = match restore {
+            None => None,
+            Some(h) => Some(HardState {
+                term: h.term,
+                voted_for: if h.has_vote {
+                    let v = &h.voted_for;
+                    // SAFETY: the caller's live struct; `node_id` rejects a `len` past the array first.
+                    Some(unsafe { node_id(v.bytes.as_ptr().cast(), v.len) }?)
+                } else {
+                    None
+                },
+            }),
+        };
+        let mut m = large::NetworkOperationsManager::new_boxed(id, role, &supervisors, c, seed)?;
+        if let Some(h) = hard_state {
+            m.restore_hard_state(h);
+        }
+        out.set(pn_ops::into_raw(m));
+        Ok(())
+    })
+}
+
+/// Releases a coordinator handle; NULL is ignored. The handle is invalid afterwards.
+///
+/// # Safety
+/// `ops` must be NULL or a live handle from `pn_ops_new`, freed once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_free(ops: *mut pn_ops) {
+    // SAFETY: the caller's promise for `ops`.
+    crate::boundary::catch_or((), || unsafe { pn_ops::free(ops) })
+}
+
+/// Starts the node at `now_us`: a supervisor joins the election; every node
+/// announces itself and sends its first heartbeat. Starting a running node does
+/// nothing. Drain the outputs after.
+///
+/// # Safety
+/// `ops` NULL or a live handle not used by another thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_start(ops: *mut pn_ops, now_us: u64) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promise for `ops`.
+        let m = unsafe { pn_ops::borrow_mut(ops) }?;
+        Ok(m.start(Instant::from_micros(now_us))?)
+    })
+}
+
+/// Stops the node gracefully at `now_us`: a leader steps down, the node
+/// announces its leave and seals its history. Drain the outputs after (the
+/// leave message is queued); stopping a stopped node does nothing.
+///
+/// # Safety
+/// As `pn_ops_start`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_stop(ops: *mut pn_ops, now_us: u64) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promise for `ops`.
+        let m = unsafe { pn_ops::borrow_mut(ops) }?;
+        m.stop(Instant::from_micros(now_us));
+        Ok(())
+    })
+}
+
+/// Handles one received message (`len` bytes, a complete wire envelope).
+/// `PN_ERR_INVALID_STATE` if the node is not running, `PN_ERR_DECODE_*` for bytes
+/// that do not decode, `PN_ERR_INVALID_ARGUMENT` for a message claiming to come
+/// from this node. A message a component refuses is counted
+/// (`messages_ignored`), not an error.
+///
+/// # Safety
+/// As `pn_ops_start`; `msg` NULL or readable for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_handle_message(ops: *mut pn_ops, now_us: u64, msg: *const u8, len: usize) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promises for both pointers.
+        let (m, input) = unsafe { (pn_ops::borrow_mut(ops)?, bytes(msg, len)?) };
+        Ok(m.handle_message(Instant::from_micros(now_us), input)?)
+    })
+}
+
+/// Advances every timer to `now_us` (heartbeats, crash sweeps, election, leader
+/// duties, tunnel checks). Drain the outputs after.
+///
+/// # Safety
+/// As `pn_ops_start`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_tick(ops: *mut pn_ops, now_us: u64) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promise for `ops`.
+        let m = unsafe { pn_ops::borrow_mut(ops) }?;
+        m.tick(Instant::from_micros(now_us));
+        Ok(())
+    })
+}
+
+/// Takes the election's hard state to persist, if it changed since the last
+/// call: `*out_available` says whether `*out_state` was written. Persist it
+/// before sending anything; election messages are held back until then.
+///
+/// # Safety
+/// `ops` as `pn_ops_start`; `out_state` and `out_available` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_poll_hard_state(
+    ops: *mut pn_ops,
+    out_state: *mut pn_hard_state,
+    out_available: *mut bool,
+) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promises for every pointer.
+        let (m, state, available) =
+            unsafe { (pn_ops::borrow_mut(ops)?, Out::new(out_state)?, Out::new(out_available)?) };
+        match m.poll_hard_state() {
+            Some(h) => {
+                state.set(pn_hard_state::from(&h));
+                available.set(true);
+            }
+            None => available.set(false),
+        }
+        Ok(())
+    })
+}
+
+/// Takes the next message to send, copying its bytes into `buf` (`buf_len`
+/// bytes). `*out_available` says whether there was one. If so, `*out_len` gets
+/// its length, `*out_kind` its destination kind and, for `PN_DEST_NODE`, `*out_to`
+/// the node (if `out_to` is not NULL; length 0 for the other kinds). A short
+/// buffer gives `PN_ERR_BUFFER_TOO_SMALL` with the needed length in `*out_len`
+/// and leaves the message queued.
+///
+/// # Safety
+/// `ops` as `pn_ops_start`; `buf` NULL or writable for `buf_len` bytes; `out_to`
+/// NULL or writable; the other out-pointers writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_poll_transmit(
+    ops: *mut pn_ops,
+    buf: *mut u8,
+    buf_len: usize,
+    out_len: *mut usize,
+    out_kind: *mut pn_destination_kind,
+    out_to: *mut pn_node_id,
+    out_available: *mut bool,
+) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promises for every pointer.
+        let (m, buf, len, kind, to, available) = unsafe {
+            (
+                pn_ops::borrow_mut(ops)?,
+                slots(buf, buf_len)?,
+                Out::new(out_len)?,
+                Out::new(out_kind)?,
+                optional_out(out_to),
+                Out::new(out_available)?,
+            )
+        };
+        let Some(t) = m.peek_transmit() else {
+            available.set(false);
+            return Ok(());
+        };
+        crate::boundary::copy_out(&t.bytes, buf, len)?;
+        let (k, node) = match &t.to {
+            Destination::Node(n) => (pn_destination_kind::PN_DEST_NODE, pn_node_id::from(n)),
+            Destination::Supervisors => (pn_destination_kind::PN_DEST_SUPERVISORS, pn_node_id::EMPTY),
+            Destination::Cluster => (pn_destination_kind::PN_DEST_CLUSTER, pn_node_id::EMPTY),
+        };
+        let _ = m.poll_transmit();
+        kind.set(k);
+        set_opt(to, node);
+        available.set(true);
+        Ok(())
+    })
+}
+
+/// Takes the next event, oldest first: `*out_available` says whether
+/// `*out_event` was written.
+///
+/// # Safety
+/// `ops` as `pn_ops_start`; `out_event` and `out_available` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_poll_event(
+    ops: *mut pn_ops,
+    out_event: *mut pn_ops_event,
+    out_available: *mut bool,
+) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promises for every pointer.
+        let (m, event, available) =
+            unsafe { (pn_ops::borrow_mut(ops)?, Out::new(out_event)?, Out::new(out_available)?) };
+        // Archived history batches are not exposed yet: drop them so memory stays bounded.
+        while m.poll_archived().is_some() {}
+        match m.poll_event() {
+            Some(e) => {
+                event.set(pn_ops_event::from(&e));
+                available.set(true);
+            }
+            None => available.set(false),
+        }
+        Ok(())
+    })
+}
+
+/// Writes when `pn_ops_tick` must next be called, microseconds (`UINT64_MAX`
+/// when stopped).
+///
+/// # Safety
+/// `ops` NULL or a live handle; `out_us` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_poll_timeout(ops: *const pn_ops, out_us: *mut u64) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promises for both pointers.
+        let (m, out) = unsafe { (pn_ops::borrow(ops)?, Out::new(out_us)?) };
+        out.set(m.poll_timeout().total_micros());
+        Ok(())
+    })
+}
+
+/// (Supervisor) adds task `task` of pool `task_type` needing `required`
+/// primaries and `backups` backups to the table; the leader assigns it at once
+/// (every supervisor should be given it, so a new leader knows it).
+/// `PN_ERR_INVALID_STATE` on a worker or for a duplicate task,
+/// `PN_ERR_INVALID_ARGUMENT` for `required` 0, `PN_ERR_CAPACITY_EXCEEDED` for a full table.
+///
+/// # Safety
+/// As `pn_ops_start`; `task` and `task_type` NULL or readable for their lengths.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_submit_task(
+    ops: *mut pn_ops,
+    now_us: u64,
+    task: *const c_char,
+    task_len: usize,
+    task_type_name: *const c_char,
+    task_type_len: usize,
+    required: u16,
+    backups: u16,
+) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promises for every pointer.
+        let (m, task, ty) =
+            unsafe { (pn_ops::borrow_mut(ops)?, task_id(task, task_len)?, task_type(task_type_name, task_type_len)?) };
+        Ok(m.submit_task(Instant::from_micros(now_us), task, ty, required, backups)?)
+    })
+}
+
+/// (Worker) reports progress on `task`, of which this node is a primary; the
+/// report goes to every supervisor. `PN_ERR_INVALID_STATE` on a supervisor or for
+/// a checkpoint older than the last one, `PN_ERR_NOT_FOUND` if this node is not a
+/// primary of the task.
+///
+/// # Safety
+/// As `pn_ops_start`; `task` NULL or readable for `task_len` bytes; `checkpoint` NULL or readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_report_checkpoint(
+    ops: *mut pn_ops,
+    now_us: u64,
+    task: *const c_char,
+    task_len: usize,
+    checkpoint: *const pn_checkpoint,
+) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promises for every pointer.
+        let (m, task, c) = unsafe {
+            (
+                pn_ops::borrow_mut(ops)?,
+                task_id(task, task_len)?,
+                checkpoint.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?,
+            )
+        };
+        let c = Checkpoint { sequence: c.sequence, digest: c.digest };
+        Ok(m.report_checkpoint(Instant::from_micros(now_us), &task, c)?)
+    })
+}
+
+/// Sets the health metrics sent in this node's heartbeats. `PN_ERR_INVALID_METRIC`
+/// for a value outside [0, 1] (nothing changes).
+///
+/// # Safety
+/// As `pn_ops_start`; `metrics` NULL or readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_set_metrics(ops: *mut pn_ops, metrics: *const pn_health_metrics) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promises for both pointers.
+        let (m, metrics) =
+            unsafe { (pn_ops::borrow_mut(ops)?, metrics.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?) };
+        m.set_metrics(HealthMetrics::from(metrics)).map_err(|_| pn_result::PN_ERR_INVALID_METRIC)
+    })
+}
+
+/// Writes a snapshot of the coordinator at `now_us` into `*out_status`.
+///
+/// # Safety
+/// `ops` NULL or a live handle; `out_status` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_status(
+    ops: *const pn_ops,
+    now_us: u64,
+    out_status: *mut pn_ops_status_report,
+) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promises for both pointers.
+        let (m, out) = unsafe { (pn_ops::borrow(ops)?, Out::new(out_status)?) };
+        let now = Instant::from_micros(now_us);
+        let h = m.crash_recovery().network_health_summary(now);
+        let u = m.workers().map(|w| w.utilization(now));
+        let c = m.counters();
+        let (pending_transmits, pending_events) = m.pending();
+        out.set(pn_ops_status_report {
+            node_id: pn_node_id::from(m.id()),
+            role: m.role().into(),
+            running: m.is_running(),
+            is_leader: m.is_leader(),
+            has_leader: m.leader().is_some(),
+            leader: pn_node_id::from_opt(m.leader().map(|(n, _)| n)),
+            leader_term: m.leader().map_or(0, |(_, t)| t),
+            tasks: match m.role() {
+                NodeRole::Supervisor => m.tasks().count(),
+                NodeRole::Worker => m.held_tasks().count(),
+            },
+            pending_transmits,
+            pending_events,
+            health: pn_health_summary {
+                total_nodes: h.total_nodes,
+                online_nodes: h.online_nodes,
+                suspected_nodes: h.suspected_nodes,
+                offline_nodes: h.offline_nodes,
+                failed_nodes: h.failed_nodes,
+                recovering_nodes: h.recovering_nodes,
+                network_health_ratio: h.network_health_ratio,
+                recent_crashes: h.recent_crashes,
+            },
+            has_utilization: u.is_some(),
+            utilization: pn_utilization_stats {
+                total_workers: u.as_ref().map_or(0, |u| u.total_workers),
+                assigned_workers: u.as_ref().map_or(0, |u| u.assigned_workers),
+                backup_workers: u.as_ref().map_or(0, |u| u.backup_workers),
+                quarantined_workers: u.as_ref().map_or(0, |u| u.quarantined_workers),
+                total_slots: u.as_ref().map_or(0, |u| u.total_slots),
+                used_slots: u.as_ref().map_or(0, |u| u.used_slots),
+                utilization_rate: u.as_ref().map_or(0.0, |u| u.utilization_rate),
+                active_tasks: u.as_ref().map_or(0, |u| u.active_tasks),
+                degraded_tasks: u.as_ref().map_or(0, |u| u.degraded_tasks),
+                replacements_last_hour: u.as_ref().map_or(0, |u| u.replacements_last_hour),
+                replacements_total: u.as_ref().map_or(0, |u| u.replacements_total),
+            },
+            counters: pn_ops_counters {
+                messages_sent: c.messages_sent,
+                bytes_sent: c.bytes_sent,
+                messages_received: c.messages_received,
+                decode_errors: c.decode_errors,
+                messages_ignored: c.messages_ignored,
+                dropped_transmits: c.dropped_transmits,
+                dropped_events: c.dropped_events,
+                history_dropped: c.history_dropped,
+                table_full: c.table_full,
+                reestablish_requests: c.reestablish_requests,
+            },
+        });
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::ptr::{null, null_mut};
+    use pouw_netops::{Duration, NodeId, TaskId, TaskRole};
+
+    fn config() -> pn_ops_config {
+        let mut c = core::mem::MaybeUninit::<pn_ops_config>::uninit();
+        // SAFETY: a local out-parameter, fully written on PN_OK.
+        unsafe {
+            assert_eq!(pn_ops_config_default(c.as_mut_ptr()), pn_result::PN_OK);
+            c.assume_init()
+        }
+    }
+
+    fn worker(cfg: &pn_ops_config, sups: &[pn_str]) -> *mut pn_ops {
+        let pool = "train";
+        let pools = [pn_str { ptr: pool.as_ptr().cast(), len: pool.len() }];
+        let mut out = null_mut();
+        // SAFETY: live locals with their true lengths.
+        let r = unsafe {
+            pn_ops_new(
+                cfg,
+                "w".as_ptr().cast(),
+                1,
+                1,
+                sups.as_ptr(),
+                sups.len(),
+                pools.as_ptr(),
+                1,
+                7,
+                null(),
+                &mut out,
+            )
+        };
+        assert_eq!(r, pn_result::PN_OK);
+        out
+    }
+
+    /// The default config converts back to the core's defaults (what a C caller
+    /// gets without touching a field is what a Rust caller gets).
+    #[test]
+    fn default_config_is_the_cores() {
+        let c = config();
+        let d = OpsConfig::default();
+        assert_eq!(c.heartbeat_interval_us, d.heartbeat_interval.total_micros());
+        assert_eq!(c.sweep_interval_us, 250_000);
+        assert_eq!(c.history_flush_interval_us, d.history_flush_interval.total_micros());
+        // The C config caps the sample window at the window the handles hold, which is what the core uses anyway.
+        let mut crash = d.crash;
+        crash.phi.max_sample_size = crash.phi.max_sample_size.min(crate::phi::PN_PHI_WINDOW);
+        assert_eq!(CrashRecoveryConfig::from(&c.crash), crash);
+        assert_eq!(c.election.election_timeout_us, d.election.election_timeout.total_micros());
+        assert_eq!((c.slots, c.record_heartbeats), (d.slots, d.record_heartbeats));
+    }
+
+    /// Bad arguments come back as their codes and leave the out-parameter alone.
+    #[test]
+    fn rejects_bad_arguments() {
+        let mut cfg = config();
+        let s = "s";
+        let sups = [pn_str { ptr: s.as_ptr().cast(), len: 1 }];
+        let mut out = null_mut();
+        let new = |cfg: &pn_ops_config, role: u32, types: usize, out: &mut *mut pn_ops| {
+            let t = "train";
+            let pools: Vec<pn_str> = (0..types).map(|_| pn_str { ptr: t.as_ptr().cast(), len: t.len() }).collect();
+            // SAFETY: live locals with their true lengths.
+            unsafe {
+                pn_ops_new(cfg, "w".as_ptr().cast(), 1, role, sups.as_ptr(), 1, pools.as_ptr(), types, 1, null(), out)
+            }
+        };
+        assert_eq!(new(&cfg, 2, 0, &mut out), pn_result::PN_ERR_INVALID_ARGUMENT);
+        assert_eq!(new(&cfg, 0, 0, &mut out), pn_result::PN_ERR_INVALID_ARGUMENT, "supervisor not in the list");
+        assert_eq!(new(&cfg, 1, PN_OPS_MAX_TASK_TYPES + 1, &mut out), pn_result::PN_ERR_CAPACITY_EXCEEDED);
+        cfg.sweep_interval_us = 0;
+        assert_eq!(new(&cfg, 1, 1, &mut out), pn_result::PN_ERR_INVALID_CONFIG);
+        assert!(out.is_null());
+        // SAFETY: NULL handles and locals only.
+        unsafe {
+            let mut t = 0u64;
+            assert_eq!(pn_ops_poll_timeout(null(), &mut t), pn_result::PN_ERR_NULL_POINTER);
+            assert_eq!(pn_ops_start(null_mut(), 0), pn_result::PN_ERR_NULL_POINTER);
+            pn_ops_free(null_mut());
+        }
+    }
+
+    /// A short buffer reports the needed length and keeps the message: the next
+    /// poll with room returns the same bytes the core would have returned
+    /// (reference: a twin handle drained by the core's `poll_transmit`).
+    #[test]
+    fn short_buffer_keeps_the_message() {
+        let cfg = config();
+        let s = "s";
+        let sups = [pn_str { ptr: s.as_ptr().cast(), len: 1 }];
+        let h = worker(&cfg, &sups);
+        let mut twin = large::NetworkOperationsManager::new_boxed(
+            NodeId::new("w").unwrap(),
+            NodeRole::Worker,
+            &[NodeId::new("s").unwrap()],
+            {
+                let mut c = OpsConfig::default();
+                c.task_types.push(pouw_netops::TaskType::new("train").unwrap()).unwrap();
+                c
+            },
+            7,
+        )
+        .unwrap();
+        twin.start(Instant::from_secs(1)).unwrap();
+        let mut buf = vec![0u8; 4096];
+        // SAFETY: a live handle and locals throughout.
+        unsafe {
+            assert_eq!(pn_ops_start(h, 1_000_000), pn_result::PN_OK);
+            loop {
+                let (mut len, mut kind, mut to, mut avail) =
+                    (0usize, pn_destination_kind::PN_DEST_NODE, pn_node_id::EMPTY, false);
+                let r = pn_ops_poll_transmit(h, buf.as_mut_ptr(), 2, &mut len, &mut kind, &mut to, &mut avail);
+                let expected = twin.poll_transmit();
+                match &expected {
+                    None => {
+                        assert_eq!((r, avail), (pn_result::PN_OK, false));
+                        break;
+                    }
+                    Some(t) => {
+                        assert_eq!((r, len), (pn_result::PN_ERR_BUFFER_TOO_SMALL, t.bytes.len()));
+                        let r = pn_ops_poll_transmit(
+                            h,
+                            buf.as_mut_ptr(),
+                            buf.len(),
+                            &mut len,
+                            &mut kind,
+                            &mut to,
+                            &mut avail,
+                        );
+                        assert_eq!((r, avail), (pn_result::PN_OK, true));
+                        assert_eq!(&buf[..len], &t.bytes[..]);
+                        let want = match &t.to {
+                            Destination::Node(_) => pn_destination_kind::PN_DEST_NODE,
+                            Destination::Supervisors => pn_destination_kind::PN_DEST_SUPERVISORS,
+                            Destination::Cluster => pn_destination_kind::PN_DEST_CLUSTER,
+                        };
+                        assert_eq!(kind, want);
+                    }
+                }
+            }
+            assert_eq!(pn_ops_handle_message(h, 2_000_000, buf.as_ptr(), 0), pn_result::PN_ERR_DECODE_EMPTY);
+            pn_ops_free(h);
+        }
+    }
+
+    /// Every field of a replacement event lands where the header says.
+    #[test]
+    fn replacement_event_is_flattened() {
+        let e = OpsEvent {
+            at: Instant::from_micros(42),
+            node: NodeId::new("w-1").unwrap(),
+            kind: OpsEventKind::WorkerReplaced {
+                task: TaskId::new("job").unwrap(),
+                replacement: NodeId::new("w-2").unwrap(),
+                role: TaskRole::Primary,
+                from_backup: true,
+                checkpoint: Some(Checkpoint { sequence: 9, digest: [3; 32] }),
+            },
+        };
+        let c = pn_ops_event::from(&e);
+        assert_eq!(c.kind, pn_ops_event_kind::PN_OPS_WORKER_REPLACED);
+        assert_eq!((c.at_us, c.node, c.task), (42, pn_node_id::from_text("w-1"), pn_node_id::from_text("job")));
+        assert_eq!(
+            (c.replacement, c.role, c.from_backup),
+            (pn_node_id::from_text("w-2"), pn_task_role::PN_ROLE_PRIMARY, true)
+        );
+        assert_eq!((c.has_checkpoint, c.checkpoint.sequence, c.checkpoint.digest), (true, 9, [3; 32]));
+        let crash = OpsEvent {
+            at: Instant::from_micros(1),
+            node: NodeId::new("w-1").unwrap(),
+            kind: OpsEventKind::CrashDetected { silence: Duration::from_secs(3) },
+        };
+        let c = pn_ops_event::from(&crash);
+        assert_eq!(
+            (c.kind, c.duration_us, c.has_checkpoint),
+            (pn_ops_event_kind::PN_OPS_CRASH_DETECTED, 3_000_000, false)
+        );
+    }
+}

@@ -1,0 +1,333 @@
+/* A three-supervisor, four-worker cluster of pn_ops handles exchanging bytes in
+ * memory with a virtual clock (every message takes 5 ms):
+ *
+ * - each node is driven only through pn_ops: start, handle_message, tick, and
+ *   the drain order hard state -> transmit -> event -> timeout;
+ * - the supervisors elect exactly one leader, which every node follows;
+ * - a task (1 primary, 1 backup) is submitted to every supervisor and the leader
+ *   assigns it; the primary reports a checkpoint;
+ * - the primary crashes (its handle neither receives nor sends): the leader
+ *   detects it and its replacement event names the backup and the checkpoint,
+ *   and the backup receives the primary role resuming from that checkpoint.
+ *
+ * Also checks the buffer-too-small path of pn_ops_poll_transmit (needed length
+ * reported, message kept) and the error codes of the main entry points. */
+#include <stdlib.h>
+
+#include "pn_test.h"
+
+#define SUPERVISORS 3
+#define WORKERS 4
+#define NODES (SUPERVISORS + WORKERS)
+#define MAX_PACKETS 8192
+#define TASK "job-1"
+#define POOL "train"
+#define LATENCY_US 5000u
+
+typedef struct {
+  uint64_t at;
+  int to;
+  size_t len;
+  uint8_t *bytes;
+} packet;
+
+static const char *names[NODES] = {"sup-0", "sup-1", "sup-2", "w-0", "w-1", "w-2", "w-3"};
+static pn_ops *nodes[NODES];
+static int up[NODES];
+static pn_hard_state hard[NODES];
+static packet network[MAX_PACKETS];
+static size_t in_flight = 0;
+static uint64_t now = SEC(1);
+
+/* What the test observes in the events. */
+static int leader_elected_events = 0;
+static int assigned_by = -1;
+static pn_node_id assigned_primary, assigned_backup;
+static int crash_seen[NODES];
+static int replaced_seen[NODES];
+static pn_ops_event replaced[NODES];
+static int received_role[NODES];
+static pn_ops_event received[NODES];
+static int too_small_checked = 0;
+
+static int index_of(const pn_node_id *id) {
+  int i;
+  for (i = 0; i < NODES; i++)
+    if (pn_id_is(id, names[i])) return i;
+  return -1;
+}
+
+static void enqueue(int to, const uint8_t *bytes, size_t len) {
+  packet *p;
+  CHECK(in_flight < MAX_PACKETS);
+  if (in_flight >= MAX_PACKETS) return;
+  p = &network[in_flight++];
+  p->at = now + LATENCY_US;
+  p->to = to;
+  p->len = len;
+  p->bytes = (uint8_t *)malloc(len);
+  CHECK(p->bytes != NULL);
+  if (p->bytes != NULL) memcpy(p->bytes, bytes, len);
+}
+
+static void on_event(int i, const pn_ops_event *e) {
+  switch (e->kind) {
+    case PN_OPS_LEADER_ELECTED:
+      leader_elected_events++;
+      break;
+    case PN_OPS_TASK_ASSIGNED:
+      if (e->role == PN_ROLE_PRIMARY) assigned_primary = e->node;
+      if (e->role == PN_ROLE_BACKUP) assigned_backup = e->node;
+      assigned_by = i;
+      break;
+    case PN_OPS_CRASH_DETECTED:
+      if (e->node.len == assigned_primary.len && memcmp(e->node.bytes, assigned_primary.bytes, e->node.len) == 0)
+        crash_seen[i]++;
+      break;
+    case PN_OPS_WORKER_REPLACED:
+      if (!replaced_seen[i]) replaced[i] = *e;
+      replaced_seen[i]++;
+      break;
+    case PN_OPS_ASSIGNMENT_RECEIVED:
+      received_role[i] = 1;
+      received[i] = *e;
+      break;
+    default:
+      break;
+  }
+}
+
+/* Drains node i in the documented order: hard state, transmits, events. */
+static void drain(int i) {
+  static uint8_t buf[65536];
+  bool avail = true;
+  pn_hard_state hs;
+  pn_ops_event ev;
+  while (avail) {
+    CHECK_OK(pn_ops_poll_hard_state(nodes[i], &hs, &avail));
+    if (avail) hard[i] = hs;
+  }
+  for (;;) {
+    size_t len = 0;
+    pn_destination_kind kind = PN_DEST_CLUSTER;
+    pn_node_id to;
+    int j;
+    if (!too_small_checked) {
+      /* A one-byte buffer: the needed length comes back and the message stays queued. */
+      size_t needed = 0;
+      pn_ops_status_report before, after;
+      CHECK_OK(pn_ops_status(nodes[i], now, &before));
+      if (before.pending_transmits > 0) {
+        CHECK_CODE(pn_ops_poll_transmit(nodes[i], buf, 1, &needed, &kind, &to, &avail), PN_ERR_BUFFER_TOO_SMALL);
+        CHECK(needed > 1);
+        CHECK_OK(pn_ops_status(nodes[i], now, &after));
+        CHECK(after.pending_transmits == before.pending_transmits);
+        CHECK_OK(pn_ops_poll_transmit(nodes[i], buf, sizeof buf, &len, &kind, &to, &avail));
+        CHECK(avail && len == needed);
+        too_small_checked = 1;
+        goto deliver;
+      }
+    }
+    CHECK_OK(pn_ops_poll_transmit(nodes[i], buf, sizeof buf, &len, &kind, &to, &avail));
+    if (!avail) break;
+  deliver:
+    switch (kind) {
+      case PN_DEST_NODE:
+        j = index_of(&to);
+        CHECK(j >= 0);
+        if (j >= 0) enqueue(j, buf, len);
+        break;
+      case PN_DEST_SUPERVISORS:
+        for (j = 0; j < SUPERVISORS; j++)
+          if (j != i) enqueue(j, buf, len);
+        break;
+      case PN_DEST_CLUSTER:
+        for (j = 0; j < NODES; j++)
+          if (j != i) enqueue(j, buf, len);
+        break;
+    }
+  }
+  for (;;) {
+    CHECK_OK(pn_ops_poll_event(nodes[i], &ev, &avail));
+    if (!avail) break;
+    on_event(i, &ev);
+  }
+}
+
+static void drain_all(void) {
+  int i;
+  for (i = 0; i < NODES; i++)
+    if (up[i]) drain(i);
+}
+
+/* Runs the virtual clock for `span` microseconds: delivers due messages, ticks
+ * nodes whose timeout passed, drains everything, until the next event is past the end. */
+static void run(uint64_t span) {
+  uint64_t end = now + span;
+  for (;;) {
+    uint64_t next = UINT64_MAX, t;
+    size_t k, kept;
+    int i;
+    for (k = 0; k < in_flight; k++)
+      if (network[k].at < next) next = network[k].at;
+    for (i = 0; i < NODES; i++) {
+      if (!up[i]) continue;
+      CHECK_OK(pn_ops_poll_timeout(nodes[i], &t));
+      if (t < next) next = t;
+    }
+    if (next > end) {
+      now = end;
+      return;
+    }
+    if (next > now) now = next;
+    /* Deliver what is due, keeping the rest in order. */
+    kept = 0;
+    {
+      size_t due_count = 0;
+      static packet due[MAX_PACKETS];
+      for (k = 0; k < in_flight; k++) {
+        if (network[k].at <= now)
+          due[due_count++] = network[k];
+        else
+          network[kept++] = network[k];
+      }
+      in_flight = kept;
+      for (k = 0; k < due_count; k++) {
+        if (up[due[k].to]) CHECK_OK(pn_ops_handle_message(nodes[due[k].to], now, due[k].bytes, due[k].len));
+        free(due[k].bytes);
+      }
+    }
+    for (i = 0; i < NODES; i++) {
+      if (!up[i]) continue;
+      CHECK_OK(pn_ops_poll_timeout(nodes[i], &t));
+      if (t <= now) CHECK_OK(pn_ops_tick(nodes[i], now));
+    }
+    drain_all();
+  }
+}
+
+static void check_errors(const pn_ops_config *cfg, pn_str *sups) {
+  pn_ops *bad = NULL;
+  pn_checkpoint cp;
+  memset(&cp, 0, sizeof cp);
+  CHECK_CODE(pn_ops_new(cfg, "x", 1, 7, sups, SUPERVISORS, NULL, 0, 1, NULL, &bad), PN_ERR_INVALID_ARGUMENT);
+  CHECK_CODE(pn_ops_new(cfg, "x", 1, PN_NODE_SUPERVISOR, sups, SUPERVISORS, NULL, 0, 1, NULL, &bad),
+             PN_ERR_INVALID_ARGUMENT);
+  CHECK_CODE(pn_ops_new(NULL, "x", 1, PN_NODE_WORKER, sups, SUPERVISORS, NULL, 0, 1, NULL, &bad), PN_ERR_NULL_POINTER);
+  CHECK_CODE(pn_ops_new(cfg, "", 0, PN_NODE_WORKER, sups, SUPERVISORS, NULL, 0, 1, NULL, &bad), PN_ERR_INVALID_ID);
+  CHECK(bad == NULL);
+  CHECK_CODE(pn_ops_handle_message(nodes[SUPERVISORS], now, (const uint8_t *)"", 0), PN_ERR_DECODE_EMPTY);
+  CHECK_CODE(pn_ops_submit_task(nodes[SUPERVISORS], now, "t", 1, POOL, 5, 1, 0), PN_ERR_INVALID_STATE);
+  CHECK_CODE(pn_ops_submit_task(nodes[0], now, "t", 1, POOL, 5, 0, 0), PN_ERR_INVALID_ARGUMENT);
+  CHECK_CODE(pn_ops_report_checkpoint(nodes[0], now, TASK, 5, &cp), PN_ERR_INVALID_STATE);
+  CHECK_CODE(pn_ops_report_checkpoint(nodes[SUPERVISORS], now, "nope", 4, &cp), PN_ERR_NOT_FOUND);
+  CHECK_CODE(pn_ops_tick(NULL, now), PN_ERR_NULL_POINTER);
+  pn_ops_free(NULL);
+}
+
+int main(void) {
+  pn_ops_config cfg;
+  pn_str sups[SUPERVISORS];
+  pn_str pools[1];
+  pn_ops_status_report st;
+  pn_checkpoint cp;
+  int i, leader = -1, leaders = 0, p, b;
+  uint64_t t;
+
+  CHECK_OK(pn_ops_config_default(&cfg));
+  CHECK(cfg.heartbeat_interval_us == SEC(1));
+  for (i = 0; i < SUPERVISORS; i++) {
+    sups[i].ptr = names[i];
+    sups[i].len = strlen(names[i]);
+  }
+  pools[0].ptr = POOL;
+  pools[0].len = strlen(POOL);
+  for (i = 0; i < NODES; i++) {
+    int worker = i >= SUPERVISORS;
+    nodes[i] = NULL;
+    CHECK_OK(pn_ops_new(&cfg, names[i], strlen(names[i]), worker ? PN_NODE_WORKER : PN_NODE_SUPERVISOR, sups,
+                        SUPERVISORS, worker ? pools : NULL, worker ? 1 : 0, 1000 + (uint64_t)i, NULL, &nodes[i]));
+    CHECK(nodes[i] != NULL);
+    if (nodes[i] == NULL) return pn_test_finish("test_ops_cluster");
+    up[i] = 1;
+  }
+  /* Stopped nodes refuse messages and never need a tick. */
+  CHECK_CODE(pn_ops_handle_message(nodes[0], now, (const uint8_t *)"x", 1), PN_ERR_INVALID_STATE);
+  CHECK_OK(pn_ops_poll_timeout(nodes[0], &t));
+  CHECK(t == UINT64_MAX);
+  for (i = 0; i < NODES; i++) CHECK_OK(pn_ops_start(nodes[i], now));
+  drain_all();
+  CHECK(too_small_checked);
+
+  /* Election: exactly one leader, followed by every node. */
+  run(SEC(10));
+  for (i = 0; i < SUPERVISORS; i++) {
+    CHECK_OK(pn_ops_status(nodes[i], now, &st));
+    if (st.is_leader) {
+      leaders++;
+      leader = i;
+    }
+  }
+  CHECK(leaders == 1);
+  CHECK(leader_elected_events >= NODES);
+  if (leader < 0) return pn_test_finish("test_ops_cluster");
+  for (i = 0; i < NODES; i++) {
+    CHECK_OK(pn_ops_status(nodes[i], now, &st));
+    CHECK(st.running && st.has_leader && pn_id_is(&st.leader, names[leader]));
+    CHECK(st.role == (i < SUPERVISORS ? PN_NODE_SUPERVISOR : PN_NODE_WORKER));
+  }
+  check_errors(&cfg, sups);
+
+  /* A task for every supervisor; the leader assigns a primary and a backup. */
+  for (i = 0; i < SUPERVISORS; i++) CHECK_OK(pn_ops_submit_task(nodes[i], now, TASK, strlen(TASK), POOL, 5, 1, 1));
+  CHECK_CODE(pn_ops_submit_task(nodes[0], now, TASK, strlen(TASK), POOL, 5, 1, 1), PN_ERR_INVALID_STATE);
+  drain_all();
+  run(SEC(2));
+  CHECK(assigned_by == leader);
+  p = index_of(&assigned_primary);
+  b = index_of(&assigned_backup);
+  CHECK(p >= SUPERVISORS && b >= SUPERVISORS && p != b);
+  if (p < 0 || b < 0) return pn_test_finish("test_ops_cluster");
+  CHECK(received_role[p] && received[p].role == PN_ROLE_PRIMARY && pn_id_is(&received[p].task, TASK));
+  CHECK(received_role[b] && received[b].role == PN_ROLE_BACKUP);
+  CHECK_OK(pn_ops_status(nodes[leader], now, &st));
+  CHECK(st.has_utilization && st.utilization.active_tasks == 1);
+
+  /* The primary reports progress; it reaches every supervisor. */
+  cp.sequence = 5;
+  memset(cp.digest, 0xAB, sizeof cp.digest);
+  CHECK_OK(pn_ops_report_checkpoint(nodes[p], now, TASK, strlen(TASK), &cp));
+  cp.sequence = 4;
+  CHECK_CODE(pn_ops_report_checkpoint(nodes[p], now, TASK, strlen(TASK), &cp), PN_ERR_INVALID_STATE);
+  CHECK_CODE(pn_ops_report_checkpoint(nodes[b], now, TASK, strlen(TASK), &cp), PN_ERR_NOT_FOUND);
+  drain_all();
+  run(SEC(2));
+
+  /* The primary crashes: its handle stops receiving and sending. */
+  up[p] = 0;
+  run(SEC(20));
+  CHECK(crash_seen[leader] >= 1);
+  CHECK(replaced_seen[leader] == 1);
+  CHECK(replaced[leader].kind == PN_OPS_WORKER_REPLACED);
+  CHECK(pn_id_is(&replaced[leader].node, names[p]));
+  CHECK(pn_id_is(&replaced[leader].task, TASK));
+  CHECK(pn_id_is(&replaced[leader].replacement, names[b]));
+  CHECK(replaced[leader].role == PN_ROLE_PRIMARY && replaced[leader].from_backup);
+  CHECK(replaced[leader].has_checkpoint && replaced[leader].checkpoint.sequence == 5);
+  CHECK(replaced[leader].checkpoint.digest[0] == 0xAB && replaced[leader].checkpoint.digest[31] == 0xAB);
+  for (i = 0; i < SUPERVISORS; i++)
+    if (i != leader) CHECK(replaced_seen[i] == 0);
+  /* The backup now holds the primary role, resuming from the checkpoint. */
+  CHECK(received[b].role == PN_ROLE_PRIMARY && received[b].has_checkpoint && received[b].checkpoint.sequence == 5);
+  CHECK_OK(pn_ops_status(nodes[leader], now, &st));
+  CHECK(st.utilization.replacements_total == 1 && st.health.offline_nodes + st.health.recovering_nodes >= 1);
+
+  /* A graceful stop: the timer is off afterwards. */
+  CHECK_OK(pn_ops_stop(nodes[leader], now));
+  CHECK_OK(pn_ops_poll_timeout(nodes[leader], &t));
+  CHECK(t == UINT64_MAX);
+
+  for (i = 0; i < NODES; i++) pn_ops_free(nodes[i]);
+  for (i = 0; i < (int)in_flight; i++) free(network[i].bytes);
+  return pn_test_finish("test_ops_cluster");
+}
