@@ -3089,6 +3089,25 @@ enum pn_result pn_ops_poll_transmit(struct pn_ops *ops,
                                     bool *out_available);
 
 /**
+ * Takes the oldest history batch evicted from memory as bytes into `buf`
+ * (`buf_len` bytes): `*out_available` says whether there was one, `*out_len`
+ * its length. A short buffer gives `PN_ERR_BUFFER_TOO_SMALL` with the needed
+ * length in `*out_len` and leaves the batch queued. The bytes are the
+ * documented batch format (readable with any zlib), the host's to store. Drain
+ * it after events: while batches wait here and the outbox is full, the node
+ * cannot seal new ones and counts the messages it could not keep.
+ *
+ * # Safety
+ * `ops` as `pn_ops_start`; `buf` NULL or writable for `buf_len` bytes;
+ * `out_len` and `out_available` NULL or writable.
+ */
+enum pn_result pn_ops_poll_archived(struct pn_ops *ops,
+                                    uint8_t *buf,
+                                    size_t buf_len,
+                                    size_t *out_len,
+                                    bool *out_available);
+
+/**
  * Takes the next event, oldest first: `*out_available` says whether
  * `*out_event` was written.
  *

@@ -1041,6 +1041,12 @@ impl<
         self.history.poll_archived()
     }
 
+    /// The batch [`NetworkOperationsManager::poll_archived`] would return next,
+    /// without taking it (so a host can size its buffer first).
+    pub fn peek_archived(&self) -> Option<&Batch> {
+        self.history.peek_archived()
+    }
+
     /// When `tick` must next be called (`Instant::MAX` when stopped).
     pub fn poll_timeout(&self) -> Instant {
         if !self.running {

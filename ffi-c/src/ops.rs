@@ -14,7 +14,7 @@
 //! History batches leaving memory are dropped by this binding (they are not
 //! exposed yet); the coordinator counts nothing lost by that.
 
-use crate::boundary::{Handle, Out, bytes, guard, optional_out, set_opt, slots};
+use crate::boundary::{Handle, Out, bytes, copy_out, guard, optional_out, set_opt, slots};
 use crate::convert::{node_id, node_ids, pn_health_metrics, pn_node_id, pn_node_status, pn_str, pn_task_id, task_id};
 use crate::convert::{task_type, us};
 use crate::crash_recovery::{pn_crash_recovery_config, pn_health_summary};
@@ -678,6 +678,40 @@ pub unsafe extern "C" fn pn_ops_poll_transmit(
     })
 }
 
+/// Takes the oldest history batch evicted from memory as bytes into `buf`
+/// (`buf_len` bytes): `*out_available` says whether there was one, `*out_len`
+/// its length. A short buffer gives `PN_ERR_BUFFER_TOO_SMALL` with the needed
+/// length in `*out_len` and leaves the batch queued. The bytes are the
+/// documented batch format (readable with any zlib), the host's to store. Drain
+/// it after events: while batches wait here and the outbox is full, the node
+/// cannot seal new ones and counts the messages it could not keep.
+///
+/// # Safety
+/// `ops` as `pn_ops_start`; `buf` NULL or writable for `buf_len` bytes;
+/// `out_len` and `out_available` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_poll_archived(
+    ops: *mut pn_ops,
+    buf: *mut u8,
+    buf_len: usize,
+    out_len: *mut usize,
+    out_available: *mut bool,
+) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promises for every pointer.
+        let (m, buf, len, available) =
+            unsafe { (pn_ops::borrow_mut(ops)?, slots(buf, buf_len)?, Out::new(out_len)?, Out::new(out_available)?) };
+        let Some(batch) = m.peek_archived() else {
+            available.set(false);
+            return Ok(());
+        };
+        copy_out(batch.as_bytes(), buf, len)?;
+        let _ = m.poll_archived();
+        available.set(true);
+        Ok(())
+    })
+}
+
 /// Takes the next event, oldest first: `*out_available` says whether
 /// `*out_event` was written.
 ///
@@ -693,8 +727,6 @@ pub unsafe extern "C" fn pn_ops_poll_event(
         // SAFETY: the caller's promises for every pointer.
         let (m, event, available) =
             unsafe { (pn_ops::borrow_mut(ops)?, Out::new(out_event)?, Out::new(out_available)?) };
-        // Archived history batches are not exposed yet: drop them so memory stays bounded.
-        while m.poll_archived().is_some() {}
         match m.poll_event() {
             Some(e) => {
                 event.set(pn_ops_event::from(&e));

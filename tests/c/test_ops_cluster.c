@@ -49,6 +49,8 @@ static pn_ops_event replaced[NODES];
 static int received_role[NODES];
 static pn_ops_event received[NODES];
 static int too_small_checked = 0;
+static uint8_t archive_buf[1 << 20]; /* one history batch (max_batch_bytes is 4 MiB; these are small) */
+static int archived = 0;
 
 static int index_of(const pn_node_id *id) {
   int i;
@@ -97,9 +99,10 @@ static void on_event(int i, const pn_ops_event *e) {
   }
 }
 
-/* Drains node i in the documented order: hard state, transmits, events. */
+/* Drains node i in the documented order: hard state, transmits, events, archived batches. */
 static void drain(int i) {
   static uint8_t buf[65536];
+  size_t archive_len = 0;
   bool avail = true;
   pn_hard_state hs;
   pn_ops_event ev;
@@ -151,6 +154,13 @@ static void drain(int i) {
     CHECK_OK(pn_ops_poll_event(nodes[i], &ev, &avail));
     if (!avail) break;
     on_event(i, &ev);
+  }
+  for (;;) {
+    /* History batches leaving memory: a real host stores them; here they are checked and counted. */
+    CHECK_OK(pn_ops_poll_archived(nodes[i], archive_buf, sizeof archive_buf, &archive_len, &avail));
+    if (!avail) break;
+    CHECK(archive_len > 4 && memcmp(archive_buf, "PNHB", 4) == 0);
+    archived++;
   }
 }
 
@@ -209,6 +219,8 @@ static void run(uint64_t span) {
 static void check_errors(const pn_ops_config *cfg, pn_str *sups) {
   pn_ops *bad = NULL;
   pn_checkpoint cp;
+  size_t len = 0;
+  bool avail = false;
   memset(&cp, 0, sizeof cp);
   CHECK_CODE(pn_ops_new(cfg, "x", 1, 7, sups, SUPERVISORS, NULL, 0, 1, NULL, &bad), PN_ERR_INVALID_ARGUMENT);
   CHECK_CODE(pn_ops_new(cfg, "x", 1, PN_NODE_SUPERVISOR, sups, SUPERVISORS, NULL, 0, 1, NULL, &bad),
@@ -223,6 +235,7 @@ static void check_errors(const pn_ops_config *cfg, pn_str *sups) {
   CHECK_CODE(pn_ops_report_checkpoint(nodes[SUPERVISORS], now, "nope", 4, &cp), PN_ERR_NOT_FOUND);
   CHECK_CODE(pn_ops_tick(NULL, now), PN_ERR_NULL_POINTER);
   pn_ops_free(NULL);
+  CHECK_CODE(pn_ops_poll_archived(NULL, archive_buf, sizeof archive_buf, &len, &avail), PN_ERR_NULL_POINTER);
 }
 
 int main(void) {
