@@ -1388,17 +1388,23 @@ impl<
         }
     }
 
+    /// The leader takes a report only from a primary of the task (its workers
+    /// manager checks), into its workers manager and its table alike: a backup or
+    /// a worker still holding a deposed leader's role must not move the
+    /// checkpoint that a failover resumes from. Followers cannot tell and keep
+    /// the highest report.
     fn on_checkpoint(&mut self, now: Instant, sender: &NodeId, r: &CheckpointReport) {
-        if let Some(rec) = self.tasks.get_mut(&r.task)
-            && rec.checkpoint.is_none_or(|c| c.sequence < r.checkpoint.sequence)
-        {
-            rec.checkpoint = Some(r.checkpoint);
-        }
         if self.leading.is_some()
             && let Some(w) = self.workers.as_mut()
             && w.record_checkpoint(now, &r.task, sender, r.checkpoint).is_err()
         {
             self.counters.messages_ignored = self.counters.messages_ignored.saturating_add(1);
+            return;
+        }
+        if let Some(rec) = self.tasks.get_mut(&r.task)
+            && rec.checkpoint.is_none_or(|c| c.sequence < r.checkpoint.sequence)
+        {
+            rec.checkpoint = Some(r.checkpoint);
         }
     }
 

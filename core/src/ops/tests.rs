@@ -461,3 +461,32 @@ fn worker_keeps_only_the_current_leaders_roles() {
     w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
     assert_eq!(w.leader().map(|(n, t)| (n.as_str().to_string(), t)), Some(("s2".to_string(), 2)));
 }
+
+#[test]
+fn the_leader_takes_checkpoints_only_from_the_tasks_primaries() {
+    let mut c = Cluster::new(3, 3);
+    c.run(Duration::from_secs(10));
+    let l = c.leaders()[0];
+    let task = TaskId::new("t-1").unwrap();
+    for s in 0..3 {
+        c.nodes[s].submit_task(c.now, task.clone(), train(), 1, 1).unwrap();
+    }
+    c.drain();
+    c.run(Duration::from_secs(2));
+    let view = c.nodes[l].workers().unwrap().task(&task).unwrap();
+    let primary = view.primaries().next().unwrap().clone();
+    let backup = view.backups().next().unwrap().clone();
+    let p = c.index(&primary);
+    c.nodes[p].report_checkpoint(c.now, &task, checkpoint(5)).unwrap();
+    c.drain();
+    c.run(Duration::from_secs(1));
+    // A backup (or a worker holding a deposed leader's role) is not the task's
+    // primary: the leader refuses its report, so its table must not take it either.
+    let forged = CheckpointReport { task: task.clone(), checkpoint: checkpoint(50) };
+    let bytes = Envelope::new(backup.clone(), Body::CheckpointReport(forged)).to_vec().unwrap();
+    let ignored = c.nodes[l].counters().messages_ignored;
+    c.nodes[l].handle_message(c.now, &bytes).unwrap();
+    assert_eq!(c.nodes[l].counters().messages_ignored, ignored + 1, "counted as ignored");
+    assert_eq!(c.nodes[l].workers().unwrap().checkpoint(&task), Some(checkpoint(5)));
+    assert_eq!(c.nodes[l].tasks().next().unwrap().1.checkpoint, Some(checkpoint(5)), "the table keeps the primary's");
+}
