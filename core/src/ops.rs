@@ -761,7 +761,8 @@ impl<
     }
 
     /// Stops gracefully at `now`: a leader steps down, peers are told the node
-    /// leaves, the open history batch is sealed, and the node leaves its mesh.
+    /// leaves, a worker lets go of its roles, the open history batch is sealed,
+    /// and the node leaves its mesh.
     pub fn stop(&mut self, now: Instant) {
         let now = self.clock.observe(now);
         if !self.running {
@@ -772,6 +773,7 @@ impl<
         }
         self.coordinate(now);
         self.send(Out::Membership { joining: false });
+        self.release_held(now);
         self.flush_history(now);
         let me = self.id.clone();
         let _ = self.mesh.leave_mesh(now, &me);
@@ -787,6 +789,28 @@ impl<
             &mut self.next_flush,
         ] {
             *t = Instant::MAX;
+        }
+    }
+
+    /// (Worker) ends every role this node holds: on a graceful stop the leader
+    /// hands them to others when it sees the leave, and its releases cannot
+    /// reach a stopped node, so keeping them would double-assign after a restart.
+    fn release_held(&mut self, now: Instant) {
+        let mut tasks: heapless::Vec<TaskId, 64> = heapless::Vec::new();
+        loop {
+            tasks.clear();
+            for (task, _) in self.held.iter() {
+                if tasks.push(task.clone()).is_err() {
+                    break;
+                }
+            }
+            if tasks.is_empty() {
+                break;
+            }
+            for task in &tasks {
+                self.held.remove(task);
+                self.emit(now, self.id.clone(), OpsEventKind::AssignmentReleased { task: task.clone() });
+            }
         }
     }
 

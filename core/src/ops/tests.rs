@@ -463,6 +463,35 @@ fn worker_keeps_only_the_current_leaders_roles() {
 }
 
 #[test]
+fn a_stopped_worker_lets_go_of_its_roles() {
+    // On a graceful stop the leader hands the worker's roles to others (it sees
+    // the leave); its release messages cannot reach a stopped node, so the node
+    // itself must let go, or after a restart two workers hold the same role.
+    let mut w = Node::new_boxed(id("w"), NodeRole::Worker, &[id("s1")], worker_config(), 1).unwrap();
+    let now = Instant::from_secs(1);
+    w.start(now).unwrap();
+    let msg = |from: &str, body: Body| Envelope::new(id(from), body).to_vec().unwrap();
+    w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
+    let a = TaskAssignment {
+        task: TaskId::new("a").unwrap(),
+        task_type: train(),
+        role: TaskRole::Primary,
+        checkpoint: None,
+    };
+    w.handle_message(now, &msg("s1", Body::TaskAssignment(a))).unwrap();
+    assert_eq!(w.held_tasks().count(), 1);
+    while w.poll_event().is_some() {}
+    w.stop(now + Duration::from_secs(1));
+    assert_eq!(w.held_tasks().count(), 0, "roles end with a graceful stop");
+    assert!(
+        w.poll_event().is_some_and(|e| e.kind == OpsEventKind::AssignmentReleased { task: TaskId::new("a").unwrap() })
+    );
+    w.start(now + Duration::from_secs(2)).unwrap();
+    assert_eq!(w.held_tasks().count(), 0, "nothing comes back on restart");
+    assert!(w.report_checkpoint(now + Duration::from_secs(2), &TaskId::new("a").unwrap(), checkpoint(1)).is_err());
+}
+
+#[test]
 fn the_leader_takes_checkpoints_only_from_the_tasks_primaries() {
     let mut c = Cluster::new(3, 3);
     c.run(Duration::from_secs(10));
