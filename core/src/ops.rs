@@ -1342,6 +1342,14 @@ impl<
                         self.counters.table_full = self.counters.table_full.saturating_add(1);
                     }
                 }
+                // A worker quarantined by its graceful leave has no crash record,
+                // so no recovery will ever lift the quarantine: its rejoin does
+                // (unknown or online again). One quarantined by a detected crash
+                // is neither until its recovery completes.
+                let back = self.crash.status(sender).is_err() || self.crash.status(sender) == Ok(NodeStatus::Online);
+                if self.leading.is_some() && back && w.worker(sender).is_some_and(|r| r.quarantined) {
+                    let _ = w.recover_worker(now, sender, &*self.crash);
+                }
             }
         } else {
             self.emit(now, sender.clone(), OpsEventKind::NodeLeft);

@@ -519,3 +519,29 @@ fn the_leader_takes_checkpoints_only_from_the_tasks_primaries() {
     assert_eq!(c.nodes[l].workers().unwrap().checkpoint(&task), Some(checkpoint(5)));
     assert_eq!(c.nodes[l].tasks().next().unwrap().1.checkpoint, Some(checkpoint(5)), "the table keeps the primary's");
 }
+
+#[test]
+fn a_worker_that_left_gracefully_is_assignable_after_it_rejoins() {
+    let mut c = Cluster::new(3, 2);
+    c.run(Duration::from_secs(10));
+    let l = c.leaders()[0];
+    let task = TaskId::new("t-1").unwrap();
+    for s in 0..3 {
+        c.nodes[s].submit_task(c.now, task.clone(), train(), 1, 0).unwrap();
+    }
+    c.drain();
+    c.run(Duration::from_secs(2));
+    let primary = c.nodes[l].workers().unwrap().task(&task).unwrap().primaries().next().unwrap().clone();
+    let p = c.index(&primary);
+    c.nodes[p].stop(c.now);
+    c.drain();
+    c.up[p] = false;
+    c.run(Duration::from_secs(3));
+    let other = c.nodes[l].workers().unwrap().task(&task).unwrap().primaries().next().unwrap().clone();
+    assert_ne!(other, primary, "the leave moved the role");
+    assert!(c.nodes[l].workers().unwrap().worker(&primary).unwrap().quarantined);
+    c.restart(p);
+    c.run(Duration::from_secs(10));
+    // No crash was detected, so no recovery will lift the quarantine: the rejoin must.
+    assert!(!c.nodes[l].workers().unwrap().worker(&primary).unwrap().quarantined, "assignable again");
+}
