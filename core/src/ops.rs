@@ -1601,6 +1601,10 @@ impl<
                 self.next_table = Instant::MAX;
                 if let Some(w) = self.workers.as_mut() {
                     // A follower keeps no assignments: the next leader makes its own.
+                    // Its workers are told to let go: a worker drops the roles of
+                    // others than the leader at its notice, but not those this node
+                    // gave in its old term if it is elected again, so they would
+                    // stay beside the new term's (over its slots, or a second role).
                     let mut tasks: heapless::Vec<TaskId, 64> = heapless::Vec::new();
                     loop {
                         tasks.clear();
@@ -1613,6 +1617,15 @@ impl<
                             break;
                         }
                         for t in &tasks {
+                            if let Some(view) = w.task(t) {
+                                for worker in view.primaries().chain(view.backups()) {
+                                    let out = Out::Release { to: worker.clone(), task: t.clone() };
+                                    if self.outbox.push_back(out).is_err() {
+                                        self.counters.dropped_transmits =
+                                            self.counters.dropped_transmits.saturating_add(1);
+                                    }
+                                }
+                            }
                             let _ = w.release_task_workers(t);
                         }
                     }

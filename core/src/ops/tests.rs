@@ -545,3 +545,33 @@ fn a_worker_that_left_gracefully_is_assignable_after_it_rejoins() {
     // No crash was detected, so no recovery will lift the quarantine: the rejoin must.
     assert!(!c.nodes[l].workers().unwrap().worker(&primary).unwrap().quarantined, "assignable again");
 }
+
+#[test]
+fn a_leader_that_steps_down_tells_its_workers_to_let_go() {
+    // Workers end other supervisors' roles at a leader's notice, but not the
+    // roles this same node gave in its old term if it wins again: without a
+    // release they would sit beside the new term's assignments.
+    let mut c = Cluster::new(3, 3);
+    c.run(Duration::from_secs(10));
+    let l = c.leaders()[0];
+    let task = TaskId::new("t-1").unwrap();
+    for s in 0..3 {
+        c.nodes[s].submit_task(c.now, task.clone(), train(), 1, 1).unwrap();
+    }
+    c.drain();
+    c.run(Duration::from_secs(2));
+    let view = c.nodes[l].workers().unwrap().task(&task).unwrap();
+    let mut members: StdVec<NodeId> = view.primaries().chain(view.backups()).cloned().collect();
+    members.sort();
+    c.nodes[l].stop(c.now);
+    let mut released = StdVec::new();
+    while let Some(t) = c.nodes[l].poll_transmit() {
+        if let Body::TaskRelease(r) = Envelope::decode(&t.bytes).unwrap().body {
+            let Destination::Node(to) = t.to else { panic!("a release goes to one node") };
+            assert_eq!(r.task, task);
+            released.push(to);
+        }
+    }
+    released.sort();
+    assert_eq!(released, members);
+}
