@@ -34,6 +34,9 @@ fn default_story_detects_replaces_and_recovers() {
         }
     }
     assert_eq!((s.tasks, s.tasks_complete), (20, 20));
+    // What the workers hold agrees with the leader once settled (the leader
+    // crash is survived without a worker over its slots or a second primary).
+    assert_eq!(s.stale_roles, 0, "{s:?}");
     assert!(s.compression_ratio() < 0.5);
     assert!(timeline.iter().any(|l| l.contains("resuming from checkpoint #")));
 }
@@ -50,6 +53,7 @@ fn churn_under_loss_keeps_invariants() {
     let (s, _) = cluster::run(cfg);
     let s = s.unwrap_or_else(|v| panic!("{v}"));
     assert!(s.crashes.len() >= 9);
+    assert_eq!(s.stale_roles, 0, "{s:?}");
 }
 
 #[test]
