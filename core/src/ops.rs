@@ -777,6 +777,8 @@ impl<
         self.flush_history(now);
         let me = self.id.clone();
         let _ = self.mesh.leave_mesh(now, &me);
+        // Leaving took this node's tunnels down: after a restart heartbeats build them again.
+        self.tunnels.clear();
         self.drain_mesh(now);
         self.running = false;
         for t in [
@@ -1261,6 +1263,11 @@ impl<
             }
             if self.mesh.node(peer).is_none() {
                 self.join_peer(now, peer);
+            } else if self.mesh.tunnel(&self.id, peer).is_none() {
+                let me = self.id.clone();
+                if self.mesh.establish_tunnel(now, &me, peer, TunnelProtocol::WireGuard).is_err() {
+                    self.counters.table_full = self.counters.table_full.saturating_add(1);
+                }
             }
         }
         if let Ok(after) = self.mesh.record_handshake(now, peer) {

@@ -575,3 +575,22 @@ fn a_leader_that_steps_down_tells_its_workers_to_let_go() {
     released.sort();
     assert_eq!(released, members);
 }
+
+#[test]
+fn a_restarted_node_builds_its_tunnels_again() {
+    let mut c = Cluster::new(3, 2);
+    c.run(Duration::from_secs(10));
+    let w = 4;
+    let peers = |c: &Cluster| c.nodes[w].mesh().tunnels().filter(|t| *t.a == c.ids[w] || *t.b == c.ids[w]).count();
+    assert!(peers(&c) > 0, "tunnels to the supervisors");
+    c.nodes[w].stop(c.now);
+    c.drain();
+    assert_eq!(peers(&c), 0, "leaving the mesh takes them down");
+    c.up[w] = false;
+    c.run(Duration::from_secs(1));
+    c.up[w] = true;
+    c.nodes[w].start(c.now).unwrap();
+    c.drain();
+    c.run(Duration::from_secs(15));
+    assert!(peers(&c) > 0, "heartbeats build them again after a restart");
+}
