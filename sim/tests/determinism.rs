@@ -65,3 +65,14 @@ fn udp_transport_elects_and_survives_real_kills() {
     assert!(s.messages_sent > 0);
     assert!(timeline.iter().any(|l| l.contains("KILL the leader")), "{timeline:?}");
 }
+
+#[test]
+fn a_re_elected_leader_leaves_no_old_term_roles_behind() {
+    // Seeds where the first leader steps down and wins again: before the
+    // step-down released its roles, workers kept them beside the new term's.
+    for seed in [990, 991] {
+        let (s, _) = cluster::run(small(seed));
+        let s = s.unwrap_or_else(|v| panic!("{v}"));
+        assert_eq!(s.stale_roles, 0, "seed {seed}");
+    }
+}
