@@ -1415,10 +1415,12 @@ impl<
         true
     }
 
+    /// Only the supervisor that gave a role ends it: a leader releases only what
+    /// it assigned, and a deposed leader's releases (sent as it steps down) must
+    /// not end a role its successor gave in the meantime.
     fn on_release(&mut self, now: Instant, sender: &NodeId, task: &TaskId) -> bool {
-        let from_leader = self.leader.as_ref().is_some_and(|(l, _)| l == sender);
         match self.held.get(task) {
-            Some(h) if from_leader || h.from == *sender => {
+            Some(h) if h.from == *sender => {
                 self.held.remove(task);
                 self.emit(now, self.id.clone(), OpsEventKind::AssignmentReleased { task: task.clone() });
                 true

@@ -594,3 +594,19 @@ fn a_restarted_node_builds_its_tunnels_again() {
     c.run(Duration::from_secs(15));
     assert!(peers(&c) > 0, "heartbeats build them again after a restart");
 }
+
+#[test]
+fn a_deposed_leaders_release_leaves_the_new_leaders_role_alone() {
+    // s1 stepped down (and releases its roles); s2 won and its assignment
+    // overtook its notice. s1's release must not end s2's role.
+    let mut w = Node::new_boxed(id("w"), NodeRole::Worker, &[id("s1"), id("s2")], worker_config(), 1).unwrap();
+    let now = Instant::from_secs(1);
+    w.start(now).unwrap();
+    let msg = |from: &str, body: Body| Envelope::new(id(from), body).to_vec().unwrap();
+    let a = TaskId::new("a").unwrap();
+    let assign = TaskAssignment { task: a.clone(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
+    w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
+    w.handle_message(now, &msg("s2", Body::TaskAssignment(assign))).unwrap();
+    w.handle_message(now, &msg("s1", Body::TaskRelease(TaskRelease { task: a.clone() }))).unwrap();
+    assert_eq!(w.held_tasks().map(|(t, h)| (t.clone(), h.from.clone())).collect::<StdVec<_>>(), vec![(a, id("s2"))]);
+}
