@@ -764,7 +764,8 @@ impl<
     }
 
     /// Stops gracefully at `now`: a leader steps down, peers are told the node
-    /// leaves, the open history batch is sealed, and the node leaves its mesh.
+    /// leaves, a worker lets go of its roles, the open history batch is sealed,
+    /// and the node leaves its mesh.
     pub fn stop(&mut self, now: Instant) {
         let now = self.clock.observe(now);
         if !self.running {
@@ -775,9 +776,12 @@ impl<
         }
         self.coordinate(now);
         self.send(Out::Membership { joining: false });
+        self.release_held(now);
         self.flush_history(now);
         let me = self.id.clone();
         let _ = self.mesh.leave_mesh(now, &me);
+        // Leaving took this node's tunnels down: after a restart heartbeats build them again.
+        self.tunnels.clear();
         self.drain_mesh(now);
         self.running = false;
         for t in [
@@ -790,6 +794,28 @@ impl<
             &mut self.next_flush,
         ] {
             *t = Instant::MAX;
+        }
+    }
+
+    /// (Worker) ends every role this node holds: on a graceful stop the leader
+    /// hands them to others when it sees the leave, and its releases cannot
+    /// reach a stopped node, so keeping them would double-assign after a restart.
+    fn release_held(&mut self, now: Instant) {
+        let mut tasks: heapless::Vec<TaskId, 64> = heapless::Vec::new();
+        loop {
+            tasks.clear();
+            for (task, _) in self.held.iter() {
+                if tasks.push(task.clone()).is_err() {
+                    break;
+                }
+            }
+            if tasks.is_empty() {
+                break;
+            }
+            for task in &tasks {
+                self.held.remove(task);
+                self.emit(now, self.id.clone(), OpsEventKind::AssignmentReleased { task: task.clone() });
+            }
         }
     }
 
@@ -1260,6 +1286,11 @@ impl<
             }
             if self.mesh.node(peer).is_none() {
                 self.join_peer(now, peer);
+            } else if self.mesh.tunnel(&self.id, peer).is_none() {
+                let me = self.id.clone();
+                if self.mesh.establish_tunnel(now, &me, peer, TunnelProtocol::WireGuard).is_err() {
+                    self.counters.table_full = self.counters.table_full.saturating_add(1);
+                }
             }
         }
         if let Ok(after) = self.mesh.record_handshake(now, peer) {
@@ -1341,6 +1372,14 @@ impl<
                         self.counters.table_full = self.counters.table_full.saturating_add(1);
                     }
                 }
+                // A worker quarantined by its graceful leave has no crash record,
+                // so no recovery will ever lift the quarantine: its rejoin does
+                // (unknown or online again). One quarantined by a detected crash
+                // is neither until its recovery completes.
+                let back = self.crash.status(sender).is_err() || self.crash.status(sender) == Ok(NodeStatus::Online);
+                if self.leading.is_some() && back && w.worker(sender).is_some_and(|r| r.quarantined) {
+                    let _ = w.recover_worker(now, sender, &*self.crash);
+                }
             }
         } else {
             self.emit(now, sender.clone(), OpsEventKind::NodeLeft);
@@ -1399,10 +1438,12 @@ impl<
         true
     }
 
+    /// Only the supervisor that gave a role ends it: a leader releases only what
+    /// it assigned, and a deposed leader's releases (sent as it steps down) must
+    /// not end a role its successor gave in the meantime.
     fn on_release(&mut self, now: Instant, sender: &NodeId, task: &TaskId) -> bool {
-        let from_leader = self.leader.as_ref().is_some_and(|(l, _)| l == sender);
         match self.held.get(task) {
-            Some(h) if from_leader || h.from == *sender => {
+            Some(h) if h.from == *sender => {
                 self.held.remove(task);
                 self.emit(now, self.id.clone(), OpsEventKind::AssignmentReleased { task: task.clone() });
                 true
@@ -1411,17 +1452,23 @@ impl<
         }
     }
 
+    /// The leader takes a report only from a primary of the task (its workers
+    /// manager checks), into its workers manager and its table alike: a backup or
+    /// a worker still holding a deposed leader's role must not move the
+    /// checkpoint that a failover resumes from. Followers cannot tell and keep
+    /// the highest report.
     fn on_checkpoint(&mut self, now: Instant, sender: &NodeId, r: &CheckpointReport) {
-        if let Some(rec) = self.tasks.get_mut(&r.task)
-            && rec.checkpoint.is_none_or(|c| c.sequence < r.checkpoint.sequence)
-        {
-            rec.checkpoint = Some(r.checkpoint);
-        }
         if self.leading.is_some()
             && let Some(w) = self.workers.as_mut()
             && w.record_checkpoint(now, &r.task, sender, r.checkpoint).is_err()
         {
             self.counters.messages_ignored = self.counters.messages_ignored.saturating_add(1);
+            return;
+        }
+        if let Some(rec) = self.tasks.get_mut(&r.task)
+            && rec.checkpoint.is_none_or(|c| c.sequence < r.checkpoint.sequence)
+        {
+            rec.checkpoint = Some(r.checkpoint);
         }
     }
 
@@ -1586,6 +1633,10 @@ impl<
                 self.next_table = Instant::MAX;
                 if let Some(w) = self.workers.as_mut() {
                     // A follower keeps no assignments: the next leader makes its own.
+                    // Its workers are told to let go: a worker drops the roles of
+                    // others than the leader at its notice, but not those this node
+                    // gave in its old term if it is elected again, so they would
+                    // stay beside the new term's (over its slots, or a second role).
                     let mut tasks: heapless::Vec<TaskId, 64> = heapless::Vec::new();
                     loop {
                         tasks.clear();
@@ -1598,6 +1649,15 @@ impl<
                             break;
                         }
                         for t in &tasks {
+                            if let Some(view) = w.task(t) {
+                                for worker in view.primaries().chain(view.backups()) {
+                                    let out = Out::Release { to: worker.clone(), task: t.clone() };
+                                    if self.outbox.push_back(out).is_err() {
+                                        self.counters.dropped_transmits =
+                                            self.counters.dropped_transmits.saturating_add(1);
+                                    }
+                                }
+                            }
                             let _ = w.release_task_workers(t);
                         }
                     }

@@ -162,6 +162,11 @@ pub struct Summary {
     pub tasks_complete: usize,
     /// Items dropped by a full queue anywhere (counted, never silent).
     pub queue_drops: u64,
+    /// Settled checks that found a live worker holding more roles than its
+    /// slots, or a task run by more live primaries than it needs: what a
+    /// supervisor gave in an earlier term and whose release was lost (a
+    /// TaskAssignment carries no term yet). Counted, not a violation.
+    pub stale_roles: u64,
     /// FNV-1a over every delivery and event: the same seed gives the same hash.
     pub trace_hash: u64,
 }
@@ -765,6 +770,28 @@ impl Sim {
             }
         }
         let settled = self.now.saturating_duration_since(self.last_disruption) >= GRACE;
+        if settled {
+            // The leader's own tables cannot break these (its workers manager
+            // enforces them): check what the live workers actually hold.
+            let mut holders: BTreeMap<TaskId, usize> = BTreeMap::new();
+            let mut stale = false;
+            for i in (self.cfg.supervisors..self.ids.len()).filter(|&i| self.up[i]) {
+                let held = self.nodes[i].held();
+                stale |= held.len() > usize::from(self.cfg.slots);
+                for (task, h) in held {
+                    if h.role == TaskRole::Primary {
+                        *holders.entry(task).or_default() += 1;
+                    }
+                }
+            }
+            for (task, n) in holders {
+                let required = self.tasks.iter().find(|(t, _, _)| *t == task).map_or(0, |(_, r, _)| usize::from(*r));
+                stale |= n > required;
+            }
+            if stale {
+                self.summary.stale_roles += 1;
+            }
+        }
         if settled && let Some(l) = self.leader() {
             let live_slots: u64 =
                 (self.cfg.supervisors..self.ids.len()).filter(|&i| self.up[i]).map(|_| u64::from(self.cfg.slots)).sum();
@@ -897,6 +924,7 @@ pub fn table(s: &Summary) -> String {
     let rate = if s.node_hours > 0.0 { s.false_suspicions as f64 / s.node_hours } else { 0.0 };
     let _ = writeln!(out, "{:<34} {} ({rate:.3} per node-hour)", "false suspicions", s.false_suspicions);
     let _ = writeln!(out, "{:<34} {}", "detections caused by partitions", s.partition_detections);
+    let _ = writeln!(out, "{:<34} {}", "checks finding stale worker roles", s.stale_roles);
     let _ = writeln!(out, "{:<34} {}", "leader changes", s.leader_changes);
     let _ = writeln!(out, "{:<34} {} ({} bytes)", "messages sent", s.messages_sent, s.bytes_sent);
     let _ = writeln!(

@@ -34,6 +34,9 @@ fn default_story_detects_replaces_and_recovers() {
         }
     }
     assert_eq!((s.tasks, s.tasks_complete), (20, 20));
+    // What the workers hold agrees with the leader once settled (the leader
+    // crash is survived without a worker over its slots or a second primary).
+    assert_eq!(s.stale_roles, 0, "{s:?}");
     assert!(s.compression_ratio() < 0.5);
     assert!(timeline.iter().any(|l| l.contains("resuming from checkpoint #")));
 }
@@ -50,6 +53,7 @@ fn churn_under_loss_keeps_invariants() {
     let (s, _) = cluster::run(cfg);
     let s = s.unwrap_or_else(|v| panic!("{v}"));
     assert!(s.crashes.len() >= 9);
+    assert_eq!(s.stale_roles, 0, "{s:?}");
 }
 
 #[test]
@@ -60,4 +64,15 @@ fn udp_transport_elects_and_survives_real_kills() {
     assert!(s.time_to_first_leader.is_some(), "{timeline:?}");
     assert!(s.messages_sent > 0);
     assert!(timeline.iter().any(|l| l.contains("KILL the leader")), "{timeline:?}");
+}
+
+#[test]
+fn a_re_elected_leader_leaves_no_old_term_roles_behind() {
+    // Seeds where the first leader steps down and wins again: before the
+    // step-down released its roles, workers kept them beside the new term's.
+    for seed in [990, 991] {
+        let (s, _) = cluster::run(small(seed));
+        let s = s.unwrap_or_else(|v| panic!("{v}"));
+        assert_eq!(s.stale_roles, 0, "seed {seed}");
+    }
 }

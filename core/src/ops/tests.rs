@@ -490,3 +490,152 @@ fn peek_transmit_shows_what_poll_transmit_takes_next() {
     }
     assert_eq!(got, expected);
 }
+
+#[test]
+fn a_stopped_worker_lets_go_of_its_roles() {
+    // On a graceful stop the leader hands the worker's roles to others (it sees
+    // the leave); its release messages cannot reach a stopped node, so the node
+    // itself must let go, or after a restart two workers hold the same role.
+    let mut w = Node::new_boxed(id("w"), NodeRole::Worker, &[id("s1")], worker_config(), 1).unwrap();
+    let now = Instant::from_secs(1);
+    w.start(now).unwrap();
+    let msg = |from: &str, body: Body| Envelope::new(id(from), body).to_vec().unwrap();
+    w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
+    let a = TaskAssignment {
+        task: TaskId::new("a").unwrap(),
+        task_type: train(),
+        role: TaskRole::Primary,
+        checkpoint: None,
+    };
+    w.handle_message(now, &msg("s1", Body::TaskAssignment(a))).unwrap();
+    assert_eq!(w.held_tasks().count(), 1);
+    while w.poll_event().is_some() {}
+    w.stop(now + Duration::from_secs(1));
+    assert_eq!(w.held_tasks().count(), 0, "roles end with a graceful stop");
+    assert!(
+        w.poll_event().is_some_and(|e| e.kind == OpsEventKind::AssignmentReleased { task: TaskId::new("a").unwrap() })
+    );
+    w.start(now + Duration::from_secs(2)).unwrap();
+    assert_eq!(w.held_tasks().count(), 0, "nothing comes back on restart");
+    assert!(w.report_checkpoint(now + Duration::from_secs(2), &TaskId::new("a").unwrap(), checkpoint(1)).is_err());
+}
+
+#[test]
+fn the_leader_takes_checkpoints_only_from_the_tasks_primaries() {
+    let mut c = Cluster::new(3, 3);
+    c.run(Duration::from_secs(10));
+    let l = c.leaders()[0];
+    let task = TaskId::new("t-1").unwrap();
+    for s in 0..3 {
+        c.nodes[s].submit_task(c.now, task.clone(), train(), 1, 1).unwrap();
+    }
+    c.drain();
+    c.run(Duration::from_secs(2));
+    let view = c.nodes[l].workers().unwrap().task(&task).unwrap();
+    let primary = view.primaries().next().unwrap().clone();
+    let backup = view.backups().next().unwrap().clone();
+    let p = c.index(&primary);
+    c.nodes[p].report_checkpoint(c.now, &task, checkpoint(5)).unwrap();
+    c.drain();
+    c.run(Duration::from_secs(1));
+    // A backup (or a worker holding a deposed leader's role) is not the task's
+    // primary: the leader refuses its report, so its table must not take it either.
+    let forged = CheckpointReport { task: task.clone(), checkpoint: checkpoint(50) };
+    let bytes = Envelope::new(backup.clone(), Body::CheckpointReport(forged)).to_vec().unwrap();
+    let ignored = c.nodes[l].counters().messages_ignored;
+    c.nodes[l].handle_message(c.now, &bytes).unwrap();
+    assert_eq!(c.nodes[l].counters().messages_ignored, ignored + 1, "counted as ignored");
+    assert_eq!(c.nodes[l].workers().unwrap().checkpoint(&task), Some(checkpoint(5)));
+    assert_eq!(c.nodes[l].tasks().next().unwrap().1.checkpoint, Some(checkpoint(5)), "the table keeps the primary's");
+}
+
+#[test]
+fn a_worker_that_left_gracefully_is_assignable_after_it_rejoins() {
+    let mut c = Cluster::new(3, 2);
+    c.run(Duration::from_secs(10));
+    let l = c.leaders()[0];
+    let task = TaskId::new("t-1").unwrap();
+    for s in 0..3 {
+        c.nodes[s].submit_task(c.now, task.clone(), train(), 1, 0).unwrap();
+    }
+    c.drain();
+    c.run(Duration::from_secs(2));
+    let primary = c.nodes[l].workers().unwrap().task(&task).unwrap().primaries().next().unwrap().clone();
+    let p = c.index(&primary);
+    c.nodes[p].stop(c.now);
+    c.drain();
+    c.up[p] = false;
+    c.run(Duration::from_secs(3));
+    let other = c.nodes[l].workers().unwrap().task(&task).unwrap().primaries().next().unwrap().clone();
+    assert_ne!(other, primary, "the leave moved the role");
+    assert!(c.nodes[l].workers().unwrap().worker(&primary).unwrap().quarantined);
+    c.restart(p);
+    c.run(Duration::from_secs(10));
+    // No crash was detected, so no recovery will lift the quarantine: the rejoin must.
+    assert!(!c.nodes[l].workers().unwrap().worker(&primary).unwrap().quarantined, "assignable again");
+}
+
+#[test]
+fn a_leader_that_steps_down_tells_its_workers_to_let_go() {
+    // Workers end other supervisors' roles at a leader's notice, but not the
+    // roles this same node gave in its old term if it wins again: without a
+    // release they would sit beside the new term's assignments.
+    let mut c = Cluster::new(3, 3);
+    c.run(Duration::from_secs(10));
+    let l = c.leaders()[0];
+    let task = TaskId::new("t-1").unwrap();
+    for s in 0..3 {
+        c.nodes[s].submit_task(c.now, task.clone(), train(), 1, 1).unwrap();
+    }
+    c.drain();
+    c.run(Duration::from_secs(2));
+    let view = c.nodes[l].workers().unwrap().task(&task).unwrap();
+    let mut members: StdVec<NodeId> = view.primaries().chain(view.backups()).cloned().collect();
+    members.sort();
+    c.nodes[l].stop(c.now);
+    let mut released = StdVec::new();
+    while let Some(t) = c.nodes[l].poll_transmit() {
+        if let Body::TaskRelease(r) = Envelope::decode(&t.bytes).unwrap().body {
+            let Destination::Node(to) = t.to else { panic!("a release goes to one node") };
+            assert_eq!(r.task, task);
+            released.push(to);
+        }
+    }
+    released.sort();
+    assert_eq!(released, members);
+}
+
+#[test]
+fn a_restarted_node_builds_its_tunnels_again() {
+    let mut c = Cluster::new(3, 2);
+    c.run(Duration::from_secs(10));
+    let w = 4;
+    let peers = |c: &Cluster| c.nodes[w].mesh().tunnels().filter(|t| *t.a == c.ids[w] || *t.b == c.ids[w]).count();
+    assert!(peers(&c) > 0, "tunnels to the supervisors");
+    c.nodes[w].stop(c.now);
+    c.drain();
+    assert_eq!(peers(&c), 0, "leaving the mesh takes them down");
+    c.up[w] = false;
+    c.run(Duration::from_secs(1));
+    c.up[w] = true;
+    c.nodes[w].start(c.now).unwrap();
+    c.drain();
+    c.run(Duration::from_secs(15));
+    assert!(peers(&c) > 0, "heartbeats build them again after a restart");
+}
+
+#[test]
+fn a_deposed_leaders_release_leaves_the_new_leaders_role_alone() {
+    // s1 stepped down (and releases its roles); s2 won and its assignment
+    // overtook its notice. s1's release must not end s2's role.
+    let mut w = Node::new_boxed(id("w"), NodeRole::Worker, &[id("s1"), id("s2")], worker_config(), 1).unwrap();
+    let now = Instant::from_secs(1);
+    w.start(now).unwrap();
+    let msg = |from: &str, body: Body| Envelope::new(id(from), body).to_vec().unwrap();
+    let a = TaskId::new("a").unwrap();
+    let assign = TaskAssignment { task: a.clone(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
+    w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
+    w.handle_message(now, &msg("s2", Body::TaskAssignment(assign))).unwrap();
+    w.handle_message(now, &msg("s1", Body::TaskRelease(TaskRelease { task: a.clone() }))).unwrap();
+    assert_eq!(w.held_tasks().map(|(t, h)| (t.clone(), h.from.clone())).collect::<StdVec<_>>(), vec![(a, id("s2"))]);
+}
