@@ -505,6 +505,8 @@ pub struct HeldTask {
     pub checkpoint: Option<Checkpoint>,
     /// The supervisor that gave it.
     pub from: NodeId,
+    /// The term in which it was given.
+    pub term: u64,
 }
 
 /// A message waiting in the outbox, built into an envelope when polled.
@@ -512,7 +514,7 @@ pub struct HeldTask {
 enum Out {
     Heartbeat,
     Membership { joining: bool },
-    Assign { to: NodeId, task: TaskId, task_type: TaskType, role: TaskRole, checkpoint: Option<Checkpoint> },
+    Assign { to: NodeId, term: u64, task: TaskId, task_type: TaskType, role: TaskRole, checkpoint: Option<Checkpoint> },
     Release { to: NodeId, task: TaskId },
     Checkpoint { task: TaskId, checkpoint: Checkpoint },
     LeaderNotice { term: u64 },
@@ -1199,9 +1201,10 @@ impl<
                 let m = Membership { joining, slots, task_types, public_key: self.config.public_key };
                 (self.cluster(), Body::Membership(m))
             }
-            Out::Assign { to, task, task_type, role, checkpoint } => {
-                (Destination::Node(to), Body::TaskAssignment(TaskAssignment { task, task_type, role, checkpoint }))
-            }
+            Out::Assign { to, term, task, task_type, role, checkpoint } => (
+                Destination::Node(to),
+                Body::TaskAssignment(TaskAssignment { term, task, task_type, role, checkpoint }),
+            ),
             Out::Release { to, task } => (Destination::Node(to), Body::TaskRelease(TaskRelease { task })),
             Out::Checkpoint { task, checkpoint } => {
                 (Destination::Supervisors, Body::CheckpointReport(CheckpointReport { task, checkpoint }))
@@ -1403,14 +1406,14 @@ impl<
             self.leader = Some((sender.clone(), term));
             self.emit(now, sender.clone(), OpsEventKind::LeaderElected { term });
         }
-        // Roles given by anyone but the current leader end (on every notice, so a
-        // late assignment from a deposed leader lasts one notice interval at most):
-        // the new leader assigns every task again.
+        // Roles given by anyone but the current leader, or by it in an older term,
+        // end (on every notice, so a late assignment from a deposed leader lasts
+        // one notice interval at most): the new leader assigns every task again.
         let mut stale: heapless::Vec<TaskId, 64> = heapless::Vec::new();
         loop {
             stale.clear();
             for (task, h) in self.held.iter() {
-                if h.from != *sender && stale.push(task.clone()).is_err() {
+                if (h.from != *sender || h.term < term) && stale.push(task.clone()).is_err() {
                     break;
                 }
             }
@@ -1427,8 +1430,17 @@ impl<
     /// Accepted from any supervisor: a new leader's assignment may overtake its
     /// notice. Roles from others than the leader end at its next notice.
     fn on_assignment(&mut self, now: Instant, sender: &NodeId, a: &TaskAssignment) -> bool {
-        let held =
-            HeldTask { task_type: a.task_type.clone(), role: a.role, checkpoint: a.checkpoint, from: sender.clone() };
+        // An assignment from a term older than the leader this node follows is stale.
+        if a.term < self.leader.as_ref().map_or(0, |(_, t)| *t) {
+            return false;
+        }
+        let held = HeldTask {
+            task_type: a.task_type.clone(),
+            role: a.role,
+            checkpoint: a.checkpoint,
+            from: sender.clone(),
+            term: a.term,
+        };
         if self.held.insert(a.task.clone(), held).is_err() {
             self.counters.table_full = self.counters.table_full.saturating_add(1);
             return false;
@@ -1528,6 +1540,7 @@ impl<
             for (worker, role) in roles.chain(a.backups.iter().map(|b| (b, TaskRole::Backup))) {
                 let out = Out::Assign {
                     to: worker.clone(),
+                    term: self.leading.unwrap_or(0),
                     task: task.clone(),
                     task_type: r.task_type.clone(),
                     role,
@@ -1684,8 +1697,14 @@ impl<
                 WorkerEvent::WorkerReplaced { task, failed, role, replacement, from_backup, checkpoint, .. } => {
                     let task_type = self.tasks.get(&task).map(|r| r.task_type.clone());
                     if let Some(task_type) = task_type {
-                        let out =
-                            Out::Assign { to: replacement.clone(), task: task.clone(), task_type, role, checkpoint };
+                        let out = Out::Assign {
+                            to: replacement.clone(),
+                            term: self.leading.unwrap_or(0),
+                            task: task.clone(),
+                            task_type,
+                            role,
+                            checkpoint,
+                        };
                         self.send(out);
                     }
                     let kind = OpsEventKind::WorkerReplaced { task, replacement, role, from_backup, checkpoint };
@@ -1711,7 +1730,8 @@ impl<
 
     fn added(&mut self, now: Instant, task: TaskId, worker: NodeId, role: TaskRole, checkpoint: Option<Checkpoint>) {
         if let Some(task_type) = self.tasks.get(&task).map(|r| r.task_type.clone()) {
-            self.send(Out::Assign { to: worker.clone(), task: task.clone(), task_type, role, checkpoint });
+            let term = self.leading.unwrap_or(0);
+            self.send(Out::Assign { to: worker.clone(), term, task: task.clone(), task_type, role, checkpoint });
         }
         self.emit(now, worker, OpsEventKind::TaskAssigned { task, role, checkpoint });
     }

@@ -153,6 +153,10 @@ pub struct HeartbeatResponse {
 /// Tells a worker its role in a task and where the task resumes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskAssignment {
+    /// The assigning leader's term. A worker ignores an assignment older than
+    /// the leader term it knows, and drops roles of older terms at a newer
+    /// leader's notice, so a re-elected leader's old-term roles never linger. Never 0.
+    pub term: u64,
     /// The task.
     pub task: TaskId,
     /// Its type (the pool the worker was chosen from).
@@ -408,6 +412,7 @@ impl Body {
                 Ok(())
             }
             // Ids are validated while decoding; roles, sequences and digests have no invalid values.
+            Body::TaskAssignment(a) if a.term == 0 => Err(WireError::ZeroTerm),
             Body::TaskAssignment(_) | Body::CheckpointReport(_) | Body::TaskRelease(_) => Ok(()),
             Body::Membership(m) => {
                 let mut rest = m.task_types.as_slice();
@@ -484,6 +489,7 @@ mod tests {
         let env = Envelope::new(
             NodeId::new("sup-1").unwrap(),
             Body::TaskAssignment(TaskAssignment {
+                term: 1,
                 task: TaskId::new("t-9").unwrap(),
                 task_type: TaskType::new("train").unwrap(),
                 role: TaskRole::Primary,

@@ -120,6 +120,7 @@ fn task_assignment_vector() {
     let envelope = Envelope::new(
         node("supervisor-1"),
         Body::TaskAssignment(TaskAssignment {
+            term: 1,
             task: TaskId::new("task-42").unwrap(),
             task_type: TaskType::new("train").unwrap(),
             role: TaskRole::Primary,
@@ -134,6 +135,7 @@ fn task_assignment_backup_vector() {
     let envelope = Envelope::new(
         node("supervisor-1"),
         Body::TaskAssignment(TaskAssignment {
+            term: 1,
             task: TaskId::new("task-42").unwrap(),
             task_type: TaskType::new("train").unwrap(),
             role: TaskRole::Backup,

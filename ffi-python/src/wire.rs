@@ -83,6 +83,7 @@ fn decode_envelope<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyD
             d.set_item("links", links)?;
         }
         Body::TaskAssignment(a) => {
+            d.set_item("term", a.term)?;
             d.set_item("task", a.task.as_str())?;
             d.set_item("task_type", a.task_type.as_str())?;
             d.set_item("role", if a.role == TaskRole::Primary { "primary" } else { "backup" })?;

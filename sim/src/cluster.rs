@@ -773,11 +773,20 @@ impl Sim {
         if settled {
             // The leader's own tables cannot break these (its workers manager
             // enforces them): check what the live workers actually hold.
+            // A re-elected leader's old-term roles end at its next notice (the
+            // assignment carries its term), so a settled cluster has none left.
             let mut holders: BTreeMap<TaskId, usize> = BTreeMap::new();
-            let mut stale = false;
             for i in (self.cfg.supervisors..self.ids.len()).filter(|&i| self.up[i]) {
                 let held = self.nodes[i].held();
-                stale |= held.len() > usize::from(self.cfg.slots);
+                if held.len() > usize::from(self.cfg.slots) {
+                    self.summary.stale_roles += 1;
+                    return Err(self.violation(format!(
+                        "{} holds {} roles with {} slots",
+                        self.ids[i],
+                        held.len(),
+                        self.cfg.slots
+                    )));
+                }
                 for (task, h) in held {
                     if h.role == TaskRole::Primary {
                         *holders.entry(task).or_default() += 1;
@@ -786,10 +795,12 @@ impl Sim {
             }
             for (task, n) in holders {
                 let required = self.tasks.iter().find(|(t, _, _)| *t == task).map_or(0, |(_, r, _)| usize::from(*r));
-                stale |= n > required;
-            }
-            if stale {
-                self.summary.stale_roles += 1;
+                if n > required {
+                    self.summary.stale_roles += 1;
+                    return Err(
+                        self.violation(format!("{n} live workers hold a primary role of {task} (needs {required})"))
+                    );
+                }
             }
         }
         if settled && let Some(l) = self.leader() {

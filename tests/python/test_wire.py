@@ -50,7 +50,7 @@ OTHER_VECTORS = {
     "task_assignment": (
         "supervisor-1",
         "task_assignment",
-        {"task": "task-42", "task_type": "train", "role": "primary", "checkpoint_sequence": 1_000},
+        {"term": 1, "task": "task-42", "task_type": "train", "role": "primary", "checkpoint_sequence": 1_000},
     ),
     "task_release": ("supervisor-1", "task_release", {"task": "task-42"}),
     "checkpoint_report": ("worker-7", "checkpoint_report", {"task": "task-42", "checkpoint_sequence": 1_001}),

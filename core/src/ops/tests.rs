@@ -312,6 +312,7 @@ fn rejects_bad_input_and_counts_it() {
     assert_eq!(n.handle_message(Instant::from_secs(1), &own), Err(HandleError::FromSelf));
     // A task assignment to a supervisor is not for it: ignored and counted.
     let a = TaskAssignment {
+        term: 1,
         task: TaskId::new("t").unwrap(),
         task_type: train(),
         role: TaskRole::Primary,
@@ -346,6 +347,7 @@ fn task_operations_check_role_and_capacity() {
     assert_eq!(w.submit_task(now, t.clone(), train(), 1, 0), Err(TaskError::WrongRole));
     assert_eq!(w.report_checkpoint(now, &t, checkpoint(1)), Err(TaskError::NotAPrimary(t.clone())));
     let a = TaskAssignment {
+        term: 1,
         task: t.clone(),
         task_type: train(),
         role: TaskRole::Primary,
@@ -436,8 +438,9 @@ fn worker_keeps_only_the_current_leaders_roles() {
     let now = Instant::from_secs(1);
     w.start(now).unwrap();
     let msg = |from: &str, body: Body| Envelope::new(id(from), body).to_vec().unwrap();
-    let assign = |task: &str| {
+    let assign = |task: &str, term: u64| {
         Body::TaskAssignment(TaskAssignment {
+            term,
             task: TaskId::new(task).unwrap(),
             task_type: train(),
             role: TaskRole::Primary,
@@ -445,21 +448,25 @@ fn worker_keeps_only_the_current_leaders_roles() {
         })
     };
     w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
-    w.handle_message(now, &msg("s1", assign("a"))).unwrap();
+    w.handle_message(now, &msg("s1", assign("a", 1))).unwrap();
     // The new leader's assignment overtakes its notice: still accepted.
-    w.handle_message(now, &msg("s2", assign("b"))).unwrap();
+    w.handle_message(now, &msg("s2", assign("b", 2))).unwrap();
     assert_eq!(w.held_tasks().count(), 2);
     w.handle_message(now, &msg("s2", Body::LeaderNotice(LeaderNotice { term: 2 }))).unwrap();
     let held: StdVec<_> = w.held_tasks().map(|(t, _)| t.as_str().to_string()).collect();
     assert_eq!(held, vec!["b".to_string()], "the deposed leader's role ends");
-    // A late assignment from the deposed leader lasts until the leader's next notice.
-    w.handle_message(now, &msg("s1", assign("c"))).unwrap();
-    assert_eq!(w.held_tasks().count(), 2);
-    w.handle_message(now, &msg("s2", Body::LeaderNotice(LeaderNotice { term: 2 }))).unwrap();
+    // A late assignment from the deposed leader's older term is ignored at once.
+    w.handle_message(now, &msg("s1", assign("c", 1))).unwrap();
     assert_eq!(w.held_tasks().count(), 1);
     // An older term's notice changes nothing.
     w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
     assert_eq!(w.leader().map(|(n, t)| (n.as_str().to_string(), t)), Some(("s2".to_string(), 2)));
+    // s2 loses and wins again (term 4) without its step-down releases arriving:
+    // its term-2 role must not linger beside the roles of its new term.
+    w.handle_message(now, &msg("s2", assign("d", 4))).unwrap();
+    w.handle_message(now, &msg("s2", Body::LeaderNotice(LeaderNotice { term: 4 }))).unwrap();
+    let held: StdVec<_> = w.held_tasks().map(|(t, h)| (t.as_str().to_string(), h.term)).collect();
+    assert_eq!(held, vec![("d".to_string(), 4)], "a re-elected leader's old-term role ends");
 }
 
 #[test]
@@ -502,6 +509,7 @@ fn a_stopped_worker_lets_go_of_its_roles() {
     let msg = |from: &str, body: Body| Envelope::new(id(from), body).to_vec().unwrap();
     w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
     let a = TaskAssignment {
+        term: 1,
         task: TaskId::new("a").unwrap(),
         task_type: train(),
         role: TaskRole::Primary,
@@ -633,7 +641,8 @@ fn a_deposed_leaders_release_leaves_the_new_leaders_role_alone() {
     w.start(now).unwrap();
     let msg = |from: &str, body: Body| Envelope::new(id(from), body).to_vec().unwrap();
     let a = TaskId::new("a").unwrap();
-    let assign = TaskAssignment { task: a.clone(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
+    let assign =
+        TaskAssignment { term: 2, task: a.clone(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
     w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
     w.handle_message(now, &msg("s2", Body::TaskAssignment(assign))).unwrap();
     w.handle_message(now, &msg("s1", Body::TaskRelease(TaskRelease { task: a.clone() }))).unwrap();
