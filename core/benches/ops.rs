@@ -11,7 +11,7 @@ use pouw_netops::{Duration, HealthMetrics, Instant, NetworkOperationsManager, No
 use std::hint::black_box;
 
 /// The simulator's supervisor capacities.
-type Supervisor = NetworkOperationsManager<1024, 32, 8, 1024, 4, 4, 2048, 2048, 4>;
+type Supervisor = NetworkOperationsManager<1024, 32, 8, 1024, 8, 4, 4, 2048, 2048, 4>;
 
 const NODES: usize = 1000;
 

@@ -15,7 +15,7 @@
 //! | [`mesh`] | [`VPNMeshTopologyManager`]: overlay addresses, tunnel health, latency routing, WireGuard configs |
 //! | [`workers`] | [`WorkerReplacementManager`]: worker pools, primary/backup assignment, failover from checkpoints |
 //! | [`history`] | [`MessageHistoryCompressor`]: message history in zlib batches, search, archival |
-//! | [`ops`] | [`NetworkOperationsManager`]: one node's coordinator driving all of the above (needs `alloc`) |
+//! | [`coordinator`] | [`NetworkOperationsManager`]: one node's coordinator driving all of the above (needs `alloc`) |
 //! | [`wire`] | the versioned postcard envelope every node speaks |
 //! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
@@ -31,6 +31,8 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(feature = "alloc")]
+pub mod coordinator;
 pub mod crash_recovery;
 pub mod election;
 pub mod error;
@@ -38,8 +40,6 @@ pub mod health;
 pub mod history;
 pub mod id;
 pub mod mesh;
-#[cfg(feature = "alloc")]
-pub mod ops;
 pub mod phi;
 pub mod preset;
 pub mod rng;
@@ -51,6 +51,10 @@ pub mod time;
 pub mod wire;
 pub mod workers;
 
+#[cfg(feature = "alloc")]
+pub use coordinator::{
+    Destination, NetworkOperationsManager, NodeRole, OpsConfig, OpsEvent, OpsEventKind, OpsStatus, OpsTransmit,
+};
 pub use crash_recovery::{CrashRecoveryConfig, CrashRecoveryError, CrashRecoveryManager, RecoveryStrategy};
 pub use election::Role as ElectionRole;
 pub use election::{
@@ -66,10 +70,6 @@ pub use id::{IdError, NodeId, TaskId, TaskType};
 pub use mesh::{
     Cidr, Endpoint, JoinError, MeshConfig, MeshNode, TunnelError, TunnelProtocol, TunnelState, VPNMeshTopologyManager,
     WgKey,
-};
-#[cfg(feature = "alloc")]
-pub use ops::{
-    Destination, NetworkOperationsManager, NodeRole, OpsConfig, OpsEvent, OpsEventKind, OpsStatus, OpsTransmit,
 };
 pub use phi::{PhiAccrualDetector, PhiConfig};
 pub use rng::Rng;

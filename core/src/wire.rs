@@ -337,6 +337,34 @@ impl Envelope {
     }
 }
 
+/// An envelope whose body can only be a heartbeat: decoding it builds no
+/// (kilobytes large) [`Body`]. Heartbeats are nearly all of a cluster's traffic.
+#[derive(Deserialize)]
+struct HeartbeatEnvelope {
+    version: u8,
+    sender: NodeId,
+    body: HeartbeatBody,
+}
+
+/// [`Body`]'s first variant alone (the variant index is on the wire).
+#[derive(Deserialize)]
+enum HeartbeatBody {
+    Heartbeat(Heartbeat),
+}
+
+/// The fast path for the commonest message: `Some((sender, heartbeat))` for a
+/// valid, complete heartbeat envelope, exactly when [`Envelope::decode`] would
+/// return one; `None` for anything else (another body, or an error, which
+/// [`Envelope::decode`] then names).
+pub fn decode_heartbeat(bytes: &[u8]) -> Option<(NodeId, Heartbeat)> {
+    if bytes.len() > MAX_ENVELOPE_LEN || bytes.first() != Some(&WIRE_VERSION) {
+        return None;
+    }
+    let (env, rest) = postcard::take_from_bytes::<HeartbeatEnvelope>(bytes).ok()?;
+    let HeartbeatBody::Heartbeat(hb) = env.body;
+    (rest.is_empty() && env.version == WIRE_VERSION && hb.metrics.validate().is_ok()).then_some((env.sender, hb))
+}
+
 /// Reads a postcard varint (at most five bytes for a `u32`) from the front of `bytes`.
 fn read_varint(bytes: &[u8]) -> Option<(u32, &[u8])> {
     let mut value: u32 = 0;
@@ -635,5 +663,28 @@ mod tests {
         bytes[0] = 1;
         bytes[1] = 65;
         assert_eq!(Envelope::decode(&bytes), Err(WireError::Malformed));
+    }
+
+    #[test]
+    fn heartbeat_fast_path_agrees_with_the_full_decoder() {
+        let hb = Heartbeat { sequence: 9, sent_at: Instant::from_secs(3), metrics: HealthMetrics::default() };
+        let bytes = Envelope::new(NodeId::new("w-1").unwrap(), Body::Heartbeat(hb)).to_vec().unwrap();
+        assert_eq!(decode_heartbeat(&bytes), Some((NodeId::new("w-1").unwrap(), hb)));
+        // Trailing bytes, truncation, a bad metric, another body: all left to the full decoder.
+        let mut long = bytes.clone();
+        long.push(0);
+        assert_eq!(decode_heartbeat(&long), None);
+        assert!(Envelope::decode(&long).is_err());
+        assert_eq!(decode_heartbeat(&bytes[..bytes.len() - 1]), None);
+        let bad = Heartbeat { metrics: HealthMetrics { cpu_usage: 2.0, ..HealthMetrics::default() }, ..hb };
+        let bad = Envelope::new(NodeId::new("w-1").unwrap(), Body::Heartbeat(bad)).to_vec().unwrap();
+        assert_eq!(decode_heartbeat(&bad), None);
+        assert!(Envelope::decode(&bad).is_err());
+        let notice =
+            Envelope::new(NodeId::new("s").unwrap(), Body::LeaderNotice(LeaderNotice { term: 1 })).to_vec().unwrap();
+        assert_eq!(decode_heartbeat(&notice), None);
+        let mut v2 = bytes;
+        v2[0] = 2;
+        assert_eq!(decode_heartbeat(&v2), None);
     }
 }

@@ -7,10 +7,10 @@
 //! 50–59 decode errors, 60–69 invalid state, 99 panic.
 
 use core::ffi::c_char;
+use pouw_netops::coordinator::{HandleError, OpsError, TaskError};
 use pouw_netops::crash_recovery::CrashRecoveryError;
 use pouw_netops::history::{AddError, ArchiveFullError, BatchError, ImportError};
 use pouw_netops::mesh::{CidrError, EndpointError, JoinError, LinkStateError, RenderError, TunnelError};
-use pouw_netops::ops::{HandleError, OpsError, TaskError};
 use pouw_netops::{
     AssignError, CheckpointError, ConfigError, ElectionError, IdError, PoolError, ReplaceError, WireError,
 };

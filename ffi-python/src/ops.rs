@@ -12,7 +12,7 @@
 
 use crate::errors::{Kind, error, id_error, invalid, wire_error};
 use crate::time::{duration, instant};
-use pouw_netops::ops::{HandleError, OpsError, TaskError};
+use pouw_netops::coordinator::{HandleError, OpsError, TaskError};
 use pouw_netops::preset::large;
 use pouw_netops::workers::{Checkpoint, TaskRole};
 use pouw_netops::{Destination, HardState, NodeId, NodeRole, OpsConfig, OpsEventKind, TaskId, TaskType};
@@ -123,8 +123,6 @@ fn ops_config(config: Option<&Bound<'_, PyDict>>) -> PyResult<OpsConfig> {
 #[pyclass(name = "NodeCore", module = "pouw_netops._native")]
 pub struct PyNode {
     inner: Box<large::NetworkOperationsManager>,
-    /// The other supervisors, for expanding messages addressed to all of them.
-    others: Vec<String>,
     /// Per-supervisor copies of a supervisors-wide message not yet handed out.
     fanout: VecDeque<(String, Vec<u8>)>,
 }
@@ -154,10 +152,7 @@ impl PyNode {
         }
         let config = ops_config(config)?;
         let inner = large::NetworkOperationsManager::new_boxed(id, role, &ids, config, seed).map_err(ops_error)?;
-        let mut others: Vec<String> = supervisors.into_iter().filter(|s| s != node_id).collect();
-        others.sort();
-        others.dedup();
-        Ok(PyNode { inner, others, fanout: VecDeque::new() })
+        Ok(PyNode { inner, fanout: VecDeque::new() })
     }
 
     /// Starts (or restarts) at `now`: announces the node and, on a supervisor, starts the election.
@@ -229,7 +224,8 @@ impl PyNode {
                 Destination::Node(n) => return Some((Some(n.as_str().to_owned()), PyBytes::new(py, &t.bytes))),
                 Destination::Cluster => return Some((None, PyBytes::new(py, &t.bytes))),
                 Destination::Supervisors => {
-                    self.fanout.extend(self.others.iter().map(|s| (s.clone(), t.bytes.clone())));
+                    let to = self.inner.recipients(&t.to, core::iter::empty());
+                    self.fanout.extend(to.map(|s| (s.as_str().to_owned(), t.bytes.clone())));
                 }
             }
         }

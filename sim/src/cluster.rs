@@ -3,7 +3,7 @@
 
 use crate::net::{NetConfig, Network};
 use crate::node::SimNode;
-use pouw_netops::ops::{Destination, OpsConfig, OpsEventKind};
+use pouw_netops::coordinator::{Destination, OpsConfig, OpsEventKind};
 use pouw_netops::workers::{Checkpoint, TaskRole};
 use pouw_netops::{Duration, Instant, NetworkOperationsManager, NodeId, NodeRole, Rng, TaskId, TaskType};
 use std::cmp::Reverse;
@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::fmt::Write as _;
 
 /// Supervisor capacities: clusters up to 1024 nodes and 1024 tasks.
-pub type SimSupervisor = NetworkOperationsManager<1024, 32, 8, 1024, 4, 4, 2048, 2048, 4>;
+pub type SimSupervisor = NetworkOperationsManager<1024, 32, 8, 1024, 8, 4, 4, 2048, 2048, 4>;
 /// Worker capacities: it tracks at most 8 supervisors and holds a few roles.
-pub type SimWorker = NetworkOperationsManager<16, 32, 8, 16, 4, 4, 32, 64, 4>;
+pub type SimWorker = NetworkOperationsManager<16, 32, 8, 16, 8, 4, 4, 32, 64, 4>;
 
 /// Which story the cluster plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

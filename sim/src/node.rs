@@ -1,8 +1,8 @@
 //! The node interface the simulator drives: every [`NetworkOperationsManager`]
 //! capacity set implements it, so supervisors and workers can use different sizes.
 
+use pouw_netops::coordinator::{HandleError, HeldTask, OpsError, OpsStatus, OpsTransmit};
 use pouw_netops::election::HardState;
-use pouw_netops::ops::{HandleError, HeldTask, OpsError, OpsStatus, OpsTransmit};
 use pouw_netops::workers::Checkpoint;
 use pouw_netops::{Instant, NetworkOperationsManager, NodeId, OpsEvent, TaskId, TaskType};
 
@@ -66,12 +66,13 @@ impl<
     const HW: usize,
     const V: usize,
     const T: usize,
+    const P: usize,
     const S: usize,
     const C: usize,
     const L: usize,
     const Q: usize,
     const B: usize,
-> SimNode for NetworkOperationsManager<N, HW, V, T, S, C, L, Q, B>
+> SimNode for NetworkOperationsManager<N, HW, V, T, P, S, C, L, Q, B>
 {
     fn start(&mut self, now: Instant) -> Result<(), OpsError> {
         NetworkOperationsManager::start(self, now)

@@ -8,8 +8,8 @@
 
 use crate::cluster::{CrashRecord, SimConfig, SimSupervisor, SimWorker, Summary, Violation};
 use crate::node::SimNode;
+use pouw_netops::coordinator::{Destination, OpsConfig, OpsEventKind};
 use pouw_netops::election::HardState;
-use pouw_netops::ops::{Destination, OpsConfig, OpsEventKind};
 use pouw_netops::workers::{Checkpoint, TaskRole};
 use pouw_netops::{Instant, NodeId, NodeRole, OpsEvent, TaskId, TaskType};
 use std::collections::{BTreeMap, HashMap};
@@ -25,7 +25,7 @@ use std::time::{Duration as StdDuration, Instant as WallInstant};
 enum Report {
     Event(usize, OpsEvent),
     Leading(usize, u64),
-    Final(usize, Box<pouw_netops::ops::OpsStatus>),
+    Final(usize, Box<pouw_netops::coordinator::OpsStatus>),
 }
 
 struct Shared {

@@ -1,0 +1,725 @@
+//! `NetworkOperationsManager`: one node's network operations behind one sans-IO
+//! `handle_message` / `tick` / `poll_*` loop, driving every component.
+//!
+//! The method kinds and the drain order are the crate's [sans-IO
+//! contract](crate#the-sans-io-contract); this page says what a node does with them.
+//!
+//! # Roles
+//!
+//! | | supervisor | worker |
+//! |---|---|---|
+//! | crash recovery (phi accrual) | of every node it hears | of the supervisors |
+//! | leader election | yes (voters: the supervisors) | follows [`Body::LeaderNotice`] |
+//! | worker replacement | the elected leader only | holds the roles it was given |
+//! | heartbeats with health metrics | to the whole cluster | to the supervisors |
+//! | checkpoint reports | recorded | sent, from [`NetworkOperationsManager::report_checkpoint`] |
+//! | message history, mesh membership | yes | yes |
+//!
+//! # Rooms
+//!
+//! What both roles do lives here: the clock, the crash detector, the message
+//! history, the [mesh view](mesh_view), the [outbox](outbox) and the [timer
+//! table](timers). What one role does lives in its room, and a node holds
+//! exactly one: the [supervisor room](supervisor) (election, workers manager,
+//! task table, leading) or the [worker room](worker) (held roles, the leader it
+//! follows). A worker cannot hold a task table, nor a supervisor a role.
+//!
+//! # Event coordination
+//!
+//! All of it happens inside the `handle_message` or `tick` call that observes the
+//! cause: a crash detected by the sweep starts a recovery at once, the leader
+//! moves the node's tasks to backups (with the checkpoint they resume from, sent
+//! as [`Body::TaskAssignment`]) and tells the failed node to let go, and the node
+//! leaves the local mesh view (routes are recomputed, none goes through it). When
+//! its heartbeats come back it recovers (the crash-recovery status machine),
+//! rejoins the mesh and the leader lifts its quarantine and refills short tasks.
+//! Only the elected leader assigns; a supervisor that stops leading forgets its
+//! assignments, and a new leader assigns every task of its table again, each
+//! from its last checkpoint. The task table travels from the leader to the other
+//! supervisors in [`Body::TaskTable`] slices, and workers send checkpoint reports
+//! to every supervisor, so a new leader knows every task and where it stands.
+//!
+//! # Drain order
+//!
+//! After every `start`, `handle_message`, `tick`, `submit_task`,
+//! `report_checkpoint` or `stop`, drain in this order:
+//!
+//! 1. [`NetworkOperationsManager::poll_hard_state`] (supervisors): persist the
+//!    election's `(term, voted_for)` **before** sending anything; election
+//!    messages are held back until it is drained.
+//! 2. [`NetworkOperationsManager::poll_transmit`]: election messages first, then
+//!    the coordinator's own, each encoded once with its [`Destination`]
+//!    ([`NetworkOperationsManager::recipients`] expands it).
+//! 3. [`NetworkOperationsManager::poll_event`]: what happened, oldest first.
+//! 4. [`NetworkOperationsManager::poll_archived`]: history batches leaving memory.
+//! 5. [`NetworkOperationsManager::poll_timeout`]: when to call `tick` next.
+//!
+//! Every queue is bounded: a full outbox or event queue drops the new item and
+//! counts it in [`OpsCounters`]; nothing grows without bound.
+//!
+//! The coordinator needs the `alloc` feature (message history compresses with
+//! a heap, and the components are boxed so a coordinator stays small to move).
+
+mod config;
+mod error;
+pub mod mesh_view;
+pub mod outbox;
+mod output;
+mod recovery;
+pub mod supervisor;
+pub mod timers;
+mod views;
+pub mod worker;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{NodeRole, OpsConfig};
+pub use error::{HandleError, OpsError, TaskError};
+pub use output::{Destination, OpsCounters, OpsEvent, OpsEventKind, OpsStatus, OpsTransmit};
+pub use supervisor::{Election, TaskRecord, Workers};
+pub use worker::HeldTask;
+
+use crate::crash_recovery::CrashRecoveryManager;
+use crate::election::HardState;
+use crate::error::CapacityError;
+use crate::health::{HealthMetrics, InvalidMetric};
+use crate::history::{Batch, MessageHistoryCompressor, RecordRef};
+use crate::id::{NodeId, TaskId, TaskType};
+use crate::mesh::{MeshConfig, VPNMeshTopologyManager};
+use crate::time::{Instant, MonotonicClock};
+use crate::wire::{
+    Body, CheckpointReport, Envelope, Heartbeat, LeaderNotice, Membership, TaskAssignment, TaskRelease,
+    decode_heartbeat,
+};
+use crate::workers::{Checkpoint, WorkerReplacementManager};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use mesh_view::MeshView;
+use outbox::{Bump, Out, Outbox};
+use supervisor::SupervisorRoom;
+use timers::{Timer, TimerTable};
+use worker::WorkerRoom;
+
+/// A node's role state: exactly one room.
+enum Room<
+    const N: usize,
+    const V: usize,
+    const T: usize,
+    const P: usize,
+    const S: usize,
+    const C: usize,
+    const Q: usize,
+> {
+    Supervisor(SupervisorRoom<N, V, T, P, S, C, Q>),
+    Worker(WorkerRoom<T>),
+}
+
+/// One node's coordinator.
+///
+/// Capacities: `N` peers (crash tracking, mesh nodes and workers; a power of
+/// two), `HW` heartbeat intervals per peer, `V` supervisors, `T` tasks (a power
+/// of two), `P` worker pools (task types), `S` workers per task, `C` slots per
+/// worker, `L` mesh links (a power of two), `Q` entries in every queue (outbox,
+/// events, component queues) and `B` history batches in memory and in the
+/// archive outbox. [`crate::preset`] names ready-made sets.
+pub struct NetworkOperationsManager<
+    const N: usize,
+    const HW: usize,
+    const V: usize,
+    const T: usize,
+    const P: usize,
+    const S: usize,
+    const C: usize,
+    const L: usize,
+    const Q: usize,
+    const B: usize,
+> {
+    id: NodeId,
+    config: OpsConfig,
+    seed: u64,
+    /// The election's voters, at most `V`.
+    supervisors: Vec<NodeId>,
+    clock: MonotonicClock,
+    running: bool,
+    /// The hard state the election starts from (restored, then the last drained).
+    hard_state: HardState,
+    crash: Box<CrashRecoveryManager<N, HW, Q>>,
+    /// The next crash-recovery event to turn into coordinator work.
+    crash_seq: u64,
+    mesh: MeshView<N, L, Q>,
+    history: Box<MessageHistoryCompressor<B, B>>,
+    /// Archived batches already announced in an event.
+    archived_seen: u64,
+    out: Outbox<Q>,
+    timers: TimerTable,
+    heartbeat_seq: u64,
+    metrics: HealthMetrics,
+    room: Room<N, V, T, P, S, C, Q>,
+}
+
+impl<
+    const N: usize,
+    const HW: usize,
+    const V: usize,
+    const T: usize,
+    const P: usize,
+    const S: usize,
+    const C: usize,
+    const L: usize,
+    const Q: usize,
+    const B: usize,
+> NetworkOperationsManager<N, HW, V, T, P, S, C, L, Q, B>
+{
+    /// A stopped coordinator for `node_id` in `role`, among `supervisors` (the
+    /// election's voters; a supervisor must be one of them), the election jitter
+    /// seeded with `seed`. Every component is built on the heap.
+    pub fn new(
+        node_id: NodeId,
+        role: NodeRole,
+        supervisors: &[NodeId],
+        config: OpsConfig,
+        seed: u64,
+    ) -> Result<Self, OpsError> {
+        let mut list: Vec<NodeId> = Vec::new();
+        for s in supervisors {
+            if list.contains(s) {
+                continue;
+            }
+            if list.len() >= V {
+                return Err(OpsError::TooManySupervisors(CapacityError::new(s.clone(), V)));
+            }
+            list.push(s.clone());
+        }
+        if role == NodeRole::Supervisor && !list.contains(&node_id) {
+            return Err(OpsError::NotASupervisor(node_id));
+        }
+        config.validate()?;
+        let mut mesh_config = MeshConfig::new(node_id.clone());
+        mesh_config.cidr = config.mesh_cidr;
+        let crash = CrashRecoveryManager::new_boxed(config.crash)?;
+        let room = match role {
+            NodeRole::Supervisor => {
+                Room::Supervisor(SupervisorRoom::new(WorkerReplacementManager::new_boxed(config.workers)?))
+            }
+            NodeRole::Worker => Room::Worker(WorkerRoom::new()),
+        };
+        let mesh = MeshView::new(
+            node_id.clone(),
+            config.endpoint.clone(),
+            config.tunnel_check_interval,
+            VPNMeshTopologyManager::new_boxed(mesh_config)?,
+        );
+        let history = MessageHistoryCompressor::new_boxed(config.history)?;
+        Ok(NetworkOperationsManager {
+            out: Outbox::new(node_id.clone()),
+            id: node_id,
+            config,
+            seed,
+            supervisors: list,
+            clock: MonotonicClock::new(),
+            running: false,
+            hard_state: HardState::default(),
+            crash,
+            crash_seq: 0,
+            mesh,
+            history,
+            archived_seen: 0,
+            timers: TimerTable::new(),
+            heartbeat_seq: 0,
+            metrics: HealthMetrics::default(),
+            room,
+        })
+    }
+
+    /// [`NetworkOperationsManager::new`] in a box, for hosts that keep many nodes.
+    pub fn new_boxed(
+        node_id: NodeId,
+        role: NodeRole,
+        supervisors: &[NodeId],
+        config: OpsConfig,
+        seed: u64,
+    ) -> Result<Box<Self>, OpsError> {
+        Self::new(node_id, role, supervisors, config, seed).map(Box::new)
+    }
+
+    /// Restores the election's persisted `(term, voted_for)` after a restart, so
+    /// the node never votes twice in a term. Applies at the next `start`.
+    pub fn restore_hard_state(&mut self, hard_state: HardState) {
+        self.hard_state = hard_state;
+    }
+
+    /// This node.
+    pub const fn id(&self) -> &NodeId {
+        &self.id
+    }
+
+    /// Its role.
+    pub const fn role(&self) -> NodeRole {
+        match self.room {
+            Room::Supervisor(_) => NodeRole::Supervisor,
+            Room::Worker(_) => NodeRole::Worker,
+        }
+    }
+
+    /// Whether it runs (between `start` and `stop`).
+    pub const fn is_running(&self) -> bool {
+        self.running
+    }
+
+    /// Whether it is the elected leader.
+    pub fn is_leader(&self) -> bool {
+        self.leading().is_some()
+    }
+
+    /// The leader it follows and its term.
+    pub fn leader(&self) -> Option<(&NodeId, u64)> {
+        let leader = match &self.room {
+            Room::Supervisor(s) => s.leader(),
+            Room::Worker(w) => w.leader(),
+        };
+        leader.map(|(n, t)| (n, *t))
+    }
+
+    /// The supervisors (the election's voters).
+    pub fn supervisors(&self) -> &[NodeId] {
+        &self.supervisors
+    }
+
+    /// Who a message sent to `to` goes to: `cluster` is the host's address book
+    /// of every node it knows; this node is never a recipient. Every host
+    /// expands a [`Destination`] with this, so they agree on who gets what.
+    pub fn recipients<'a>(
+        &'a self,
+        to: &'a Destination,
+        cluster: impl IntoIterator<Item = &'a NodeId> + 'a,
+    ) -> impl Iterator<Item = &'a NodeId> + 'a {
+        let one = match to {
+            Destination::Node(n) => Some(n),
+            _ => None,
+        };
+        let supervisors = matches!(to, Destination::Supervisors).then_some(self.supervisors.iter());
+        let everyone = matches!(to, Destination::Cluster).then_some(cluster.into_iter());
+        one.into_iter()
+            .chain(supervisors.into_iter().flatten())
+            .chain(everyone.into_iter().flatten())
+            .filter(move |n| **n != self.id)
+    }
+
+    /// Sets the health figures sent in this node's heartbeats (invalid ones are refused).
+    pub fn set_metrics(&mut self, metrics: HealthMetrics) -> Result<(), InvalidMetric> {
+        metrics.validate()?;
+        self.metrics = metrics;
+        Ok(())
+    }
+
+    /// Starts (or restarts after `stop`) at `now`: joins its own mesh, announces
+    /// itself, sends a first heartbeat and, on a supervisor, starts the election.
+    pub fn start(&mut self, now: Instant) -> Result<(), OpsError> {
+        let now = self.clock.observe(now);
+        if self.running {
+            return Ok(());
+        }
+        if let Room::Supervisor(s) = &mut self.room {
+            s.start(now, &self.config, self.seed, &self.id, &self.supervisors, self.hard_state.clone())?;
+        }
+        self.running = true;
+        self.mesh.join_self(now, self.config.public_key, &mut self.out);
+        self.out.send(Out::Membership { joining: true });
+        self.out.send(Out::Heartbeat);
+        self.heartbeat_seq = self.heartbeat_seq.saturating_add(1);
+        for timer in [Timer::Heartbeat, Timer::Sweep, Timer::TunnelCheck, Timer::Membership, Timer::HistoryFlush] {
+            self.timers.arm(timer, now, &self.config);
+        }
+        self.coordinate(now);
+        Ok(())
+    }
+
+    /// Stops gracefully at `now`: a leader steps down, peers are told the node
+    /// leaves, a worker lets go of its roles, the open history batch is sealed,
+    /// and the node leaves its mesh.
+    pub fn stop(&mut self, now: Instant) {
+        let now = self.clock.observe(now);
+        if !self.running {
+            return;
+        }
+        if let Room::Supervisor(s) = &mut self.room {
+            s.stop(now);
+        }
+        self.coordinate(now);
+        self.out.send(Out::Membership { joining: false });
+        if let Room::Worker(w) = &mut self.room {
+            w.release_all(now, &mut self.out);
+        }
+        self.flush_history(now);
+        self.mesh.leave_self(now, &mut self.out);
+        self.running = false;
+        self.timers.disarm_all();
+    }
+
+    // ----- inputs -----
+
+    /// Decodes one message and routes it to the components; follow-up work (a
+    /// recovery, a reassignment, an answer) happens in this call.
+    pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), HandleError> {
+        let now = self.clock.observe(now);
+        if !self.running {
+            return Err(HandleError::NotRunning);
+        }
+        if let Some((sender, hb)) = decode_heartbeat(bytes) {
+            if sender == self.id {
+                return Err(HandleError::FromSelf);
+            }
+            self.out.counters.messages_received.bump();
+            if self.config.record_heartbeats {
+                self.record(now, sender.as_str(), "heartbeat", bytes);
+            }
+            if !self.on_heartbeat(now, &sender, &hb) {
+                self.out.counters.messages_ignored.bump();
+            }
+            self.coordinate(now);
+            return Ok(());
+        }
+        let env = match Envelope::decode(bytes) {
+            Ok(env) => env,
+            Err(e) => {
+                self.out.counters.decode_errors.bump();
+                return Err(HandleError::Wire(e));
+            }
+        };
+        if env.sender == self.id {
+            return Err(HandleError::FromSelf);
+        }
+        self.out.counters.messages_received.bump();
+        let is_heartbeat = matches!(env.body, Body::Heartbeat(_));
+        if self.config.record_heartbeats || !is_heartbeat {
+            self.record(now, env.sender.as_str(), env.body.kind(), bytes);
+        }
+        if !self.dispatch(now, &env) {
+            self.out.counters.messages_ignored.bump();
+        }
+        self.coordinate(now);
+        Ok(())
+    }
+
+    /// Routes a decoded envelope to the room or component it is for; `false`
+    /// if nothing took it (wrong role, not from a supervisor, refused).
+    fn dispatch(&mut self, now: Instant, env: &Envelope) -> bool {
+        let sender = &env.sender;
+        match &env.body {
+            Body::Heartbeat(hb) => return self.on_heartbeat(now, sender, hb),
+            Body::Membership(m) => {
+                self.on_membership(now, sender, m);
+                return true;
+            }
+            _ => {}
+        }
+        let from_supervisor = self.supervisors.contains(sender);
+        let out = &mut self.out;
+        match (&env.body, &mut self.room) {
+            (
+                Body::PreVote(_)
+                | Body::PreVoteResponse(_)
+                | Body::RequestVote(_)
+                | Body::VoteResponse(_)
+                | Body::LeaderHeartbeat(_)
+                | Body::HeartbeatResponse(_),
+                Room::Supervisor(s),
+            ) => s.on_election_message(now, env),
+            (Body::LeaderNotice(LeaderNotice { term }), Room::Worker(w)) if from_supervisor => {
+                w.on_leader_notice(now, sender, *term, out);
+                true
+            }
+            (Body::LeaderNotice(_), Room::Supervisor(_)) if from_supervisor => true,
+            (Body::TaskAssignment(a), Room::Worker(w)) if from_supervisor => w.on_assignment(now, sender, a, out),
+            (Body::TaskRelease(TaskRelease { task }), Room::Worker(w)) if from_supervisor => {
+                w.on_release(now, sender, task, out)
+            }
+            (Body::CheckpointReport(r), Room::Supervisor(s)) => {
+                s.on_checkpoint(now, sender, r, out);
+                true
+            }
+            (Body::TaskTable(t), Room::Supervisor(s)) if from_supervisor => s.on_task_table(t, out),
+            _ => false,
+        }
+    }
+
+    /// Runs every timer due at `now`: heartbeat, crash sweep (with failover),
+    /// election, leader notices and task table, tunnel health, history flush.
+    pub fn tick(&mut self, now: Instant) {
+        let now = self.clock.observe(now);
+        if !self.running {
+            return;
+        }
+        if self.timers.expire(Timer::Heartbeat, now, &self.config) {
+            self.out.send(Out::Heartbeat);
+            self.heartbeat_seq = self.heartbeat_seq.saturating_add(1);
+        }
+        if let Room::Supervisor(s) = &mut self.room
+            && let Some(e) = s.election_mut()
+        {
+            e.tick(now);
+        }
+        self.coordinate(now);
+        if self.timers.expire(Timer::Sweep, now, &self.config) {
+            let _ = self.crash.detect_crashes(now).count();
+            self.coordinate(now);
+            if let Room::Supervisor(s) = &mut self.room {
+                s.after_sweep(now, &*self.crash, &mut self.out);
+            }
+        }
+        if let Room::Supervisor(s) = &mut self.room {
+            s.on_leader_timers(now, &mut self.timers, &self.config, &mut self.out);
+        }
+        if self.timers.expire(Timer::TunnelCheck, now, &self.config) {
+            self.mesh.check(now, &mut self.out);
+        }
+        if self.timers.expire(Timer::Membership, now, &self.config) {
+            self.out.send(Out::Membership { joining: true });
+        }
+        if self.timers.expire(Timer::HistoryFlush, now, &self.config) {
+            self.flush_history(now);
+        }
+        self.coordinate(now);
+    }
+
+    /// (Supervisor) adds `task` to the task table; the leader assigns it at once
+    /// if enough workers are available, else at a later sweep.
+    pub fn submit_task(
+        &mut self,
+        now: Instant,
+        task: TaskId,
+        task_type: TaskType,
+        required: u16,
+        backups: u16,
+    ) -> Result<(), TaskError> {
+        let now = self.clock.observe(now);
+        let Room::Supervisor(s) = &mut self.room else { return Err(TaskError::WrongRole) };
+        let record = TaskRecord { task_type, required, backups, checkpoint: None };
+        s.submit(now, task, record, &*self.crash, &mut self.out)?;
+        self.coordinate(now);
+        Ok(())
+    }
+
+    /// (Worker) reports progress on a task this node is primary of; it goes to every supervisor.
+    pub fn report_checkpoint(&mut self, now: Instant, task: &TaskId, checkpoint: Checkpoint) -> Result<(), TaskError> {
+        let _ = self.clock.observe(now);
+        let Room::Worker(w) = &mut self.room else { return Err(TaskError::WrongRole) };
+        w.report_checkpoint(task, checkpoint, &mut self.out)
+    }
+
+    // ----- outputs -----
+
+    /// The election's hard state to persist before sending anything (supervisors).
+    pub fn poll_hard_state(&mut self) -> Option<HardState> {
+        let Room::Supervisor(s) = &mut self.room else { return None };
+        let hs = s.election_mut()?.poll_hard_state()?;
+        self.hard_state = hs.clone();
+        Some(hs)
+    }
+
+    /// The next message to send: election messages first (once the hard state is
+    /// drained), then the coordinator's own in the order they were queued.
+    pub fn poll_transmit(&mut self) -> Option<OpsTransmit> {
+        self.out.staged.take().or_else(|| self.next_transmit())
+    }
+
+    /// The message `poll_transmit` returns next, without taking it (encoded once,
+    /// then kept): lets a host check its buffer size before taking the message.
+    pub fn peek_transmit(&mut self) -> Option<&OpsTransmit> {
+        if self.out.staged.is_none() {
+            self.out.staged = self.next_transmit();
+        }
+        self.out.staged.as_ref()
+    }
+
+    fn next_transmit(&mut self) -> Option<OpsTransmit> {
+        loop {
+            let election = match &mut self.room {
+                Room::Supervisor(s) => s.election_mut().and_then(|e| e.poll_transmit()),
+                Room::Worker(_) => None,
+            };
+            let (to, body) = if let Some(t) = election {
+                (t.to.map_or(Destination::Supervisors, Destination::Node), t.envelope.body)
+            } else {
+                let out = self.out.pop()?;
+                match self.build(out) {
+                    Some(x) => x,
+                    None => continue,
+                }
+            };
+            let env = Envelope::new(self.id.clone(), body);
+            match env.to_vec() {
+                Ok(bytes) => {
+                    let counters = &mut self.out.counters;
+                    counters.messages_sent.bump();
+                    counters.bytes_sent = counters.bytes_sent.saturating_add(bytes.len() as u64);
+                    return Some(OpsTransmit { to, bytes });
+                }
+                Err(_) => self.out.counters.dropped_transmits.bump(),
+            }
+        }
+    }
+
+    /// The next event, oldest first.
+    pub fn poll_event(&mut self) -> Option<OpsEvent> {
+        self.out.poll_event()
+    }
+
+    /// The oldest history batch moved out of memory; the host stores it (or drops it).
+    pub fn poll_archived(&mut self) -> Option<Batch> {
+        self.history.poll_archived()
+    }
+
+    /// The batch [`NetworkOperationsManager::poll_archived`] would return next,
+    /// without taking it (so a host can size its buffer first).
+    pub fn peek_archived(&self) -> Option<&Batch> {
+        self.history.peek_archived()
+    }
+
+    /// When `tick` must next be called (`Instant::MAX` when stopped): the
+    /// earliest deadline of the timer table and the election.
+    pub fn poll_timeout(&self) -> Instant {
+        if !self.running {
+            return Instant::MAX;
+        }
+        let election = match &self.room {
+            Room::Supervisor(s) => s.election().map_or(Instant::MAX, |e| e.poll_timeout()),
+            Room::Worker(_) => Instant::MAX,
+        };
+        self.timers.next().min(election)
+    }
+
+    // ----- internals -----
+
+    fn leading(&self) -> Option<u64> {
+        match &self.room {
+            Room::Supervisor(s) => s.leading(),
+            Room::Worker(_) => None,
+        }
+    }
+
+    /// Where this node's own broadcasts go: a supervisor talks to the cluster,
+    /// a worker only to the supervisors.
+    fn broadcast(&self) -> Destination {
+        match self.room {
+            Room::Supervisor(_) => Destination::Cluster,
+            Room::Worker(_) => Destination::Supervisors,
+        }
+    }
+
+    /// Builds an outbox item into a body; `None` if it no longer applies.
+    fn build(&mut self, out: Out) -> Option<(Destination, Body)> {
+        Some(match out {
+            Out::Heartbeat => {
+                let hb =
+                    Heartbeat { sequence: self.heartbeat_seq, sent_at: self.clock.latest(), metrics: self.metrics };
+                (self.broadcast(), Body::Heartbeat(hb))
+            }
+            Out::Membership { joining } => {
+                let (slots, task_types) = match (joining, self.role()) {
+                    (true, NodeRole::Worker) => (self.config.slots, self.config.task_types.clone()),
+                    _ => (0, heapless::Vec::new()),
+                };
+                let m = Membership { joining, slots, task_types, public_key: self.config.public_key };
+                (self.broadcast(), Body::Membership(m))
+            }
+            Out::Assign { to, term, task, task_type, role, checkpoint } => (
+                Destination::Node(to),
+                Body::TaskAssignment(TaskAssignment { term, task, task_type, role, checkpoint }),
+            ),
+            Out::Release { to, task } => (Destination::Node(to), Body::TaskRelease(TaskRelease { task })),
+            Out::Checkpoint { task, checkpoint } => {
+                (Destination::Supervisors, Body::CheckpointReport(CheckpointReport { task, checkpoint }))
+            }
+            Out::LeaderNotice { term } => (Destination::Cluster, Body::LeaderNotice(LeaderNotice { term })),
+            Out::TaskTable => match &mut self.room {
+                Room::Supervisor(s) => (Destination::Supervisors, s.next_table_slice()?),
+                Room::Worker(_) => return None,
+            },
+        })
+    }
+
+    /// A health heartbeat: supervisors track every sender, workers only supervisors.
+    fn on_heartbeat(&mut self, now: Instant, sender: &NodeId, hb: &Heartbeat) -> bool {
+        if matches!(self.room, Room::Worker(_)) && !self.supervisors.contains(sender) {
+            return false;
+        }
+        if self.crash.update_node_health(now, sender, hb.metrics).is_err() {
+            self.out.counters.table_full.bump();
+        }
+        let status = self.crash.status(sender).ok();
+        self.mesh.heard(now, sender, status, &mut self.out);
+        true
+    }
+
+    fn on_membership(&mut self, now: Instant, sender: &NodeId, m: &Membership) {
+        let from_supervisor = self.supervisors.contains(sender);
+        if matches!(self.room, Room::Worker(_)) && !from_supervisor {
+            return;
+        }
+        if m.joining {
+            self.mesh.set_key(sender, m.public_key, &mut self.out);
+            if let Room::Supervisor(s) = &mut self.room
+                && !from_supervisor
+            {
+                s.on_worker_join(now, sender, m, &*self.crash, &mut self.out);
+            }
+        } else {
+            self.out.emit(now, sender.clone(), OpsEventKind::NodeLeft);
+            let _ = self.crash.remove_node(sender);
+            self.forget_peer(now, sender);
+            if let Room::Supervisor(s) = &mut self.room {
+                s.on_worker_lost(now, sender, &*self.crash, &mut self.out);
+            }
+        }
+    }
+
+    /// `peer` crashed or left: out of the mesh view, and no longer the leader a worker follows.
+    fn forget_peer(&mut self, now: Instant, peer: &NodeId) {
+        self.mesh.forget(now, peer);
+        if let Room::Worker(w) = &mut self.room {
+            w.forget(peer);
+        }
+    }
+
+    fn record(&mut self, now: Instant, sender: &str, message_type: &str, bytes: &[u8]) {
+        let record = RecordRef { timestamp: now, sender, message_type, payload: bytes };
+        match self.history.add_message(now, record) {
+            Ok(Some(id)) => self.out.emit_own(now, OpsEventKind::BatchCompressed { id }),
+            Ok(None) => {}
+            Err(_) => self.out.counters.history_dropped.bump(),
+        }
+    }
+
+    fn flush_history(&mut self, now: Instant) {
+        match self.history.compress_batch(now) {
+            Ok(Some(id)) => self.out.emit_own(now, OpsEventKind::BatchCompressed { id }),
+            Ok(None) => {}
+            Err(_) => self.out.counters.history_dropped.bump(),
+        }
+    }
+
+    /// Turns what the components reported into events, follow-up actions and
+    /// messages, in one fixed order: crash recovery, election, workers, mesh, history.
+    fn coordinate(&mut self, now: Instant) {
+        self.drain_crash(now);
+        if let Room::Supervisor(s) = &mut self.room {
+            s.follow_election(now, &*self.crash, &mut self.timers, &self.config, &mut self.out);
+            s.drain_workers(now, &mut self.out);
+        }
+        self.mesh.drain(now, &mut self.out);
+        let archived = self.history.stats().batches_archived;
+        if archived > self.archived_seen {
+            let count = archived - self.archived_seen;
+            self.archived_seen = archived;
+            self.out.emit_own(now, OpsEventKind::BatchArchived { count });
+        }
+    }
+}
+
+/// `make()` built straight into a heap allocation (relies on optimisation, like
+/// every `new_boxed`; see [`crate::preset`]).
+pub(crate) fn in_box<X>(make: impl FnOnce() -> X) -> Box<X> {
+    Box::write(Box::new_uninit(), make())
+}

@@ -1,0 +1,459 @@
+//! The supervisor room: the election, the worker-replacement manager, the task
+//! table and its gossip, and what the leader does.
+//!
+//! Every supervisor keeps the task table: tasks submitted to it, tasks learnt
+//! from the leader's [`Body::TaskTable`] slices, and the highest checkpoint
+//! reported for each. Only the elected leader assigns: when a supervisor
+//! starts leading it assigns every task of its table from its last checkpoint;
+//! when it stops it tells its workers to let go and forgets its assignments
+//! (the next leader makes its own). A detected crash or a leave of a worker
+//! moves the worker's roles to backups (the workers manager picks them by
+//! health), and a recovered worker's quarantine is lifted.
+
+use super::config::OpsConfig;
+use super::error::{OpsError, TaskError};
+use super::outbox::{Bump, Out, Outbox, remove_each};
+use super::output::OpsEventKind;
+use super::timers::{Timer, TimerTable};
+use crate::election::{ElectionError, HardState, LeaderElectionManager};
+use crate::error::CapacityError;
+use crate::health::{HealthView, NodeStatus};
+use crate::id::{NodeId, TaskId, TaskType};
+use crate::table::IdTable;
+use crate::time::Instant;
+use crate::wire::{Body, CheckpointReport, Envelope, MAX_TABLE_ENTRIES, Membership, TaskEntry, TaskTable};
+use crate::workers::{Checkpoint, TaskRole, WorkerEvent, WorkerReplacementManager};
+use alloc::boxed::Box;
+
+/// A task in a supervisor's table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskRecord {
+    /// Its pool.
+    pub task_type: TaskType,
+    /// Primaries it needs.
+    pub required: u16,
+    /// Backups it wants.
+    pub backups: u16,
+    /// Its last acknowledged checkpoint.
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// The election as the coordinator sizes it: `V` voters, `Q`-entry queues.
+pub type Election<const V: usize, const Q: usize> = LeaderElectionManager<V, Q, Q>;
+/// The worker-replacement manager as the coordinator sizes it.
+pub type Workers<const N: usize, const T: usize, const P: usize, const S: usize, const C: usize, const Q: usize> =
+    WorkerReplacementManager<N, T, P, S, C, Q, Q>;
+
+/// A supervisor's role state.
+pub(crate) struct SupervisorRoom<
+    const N: usize,
+    const V: usize,
+    const T: usize,
+    const P: usize,
+    const S: usize,
+    const C: usize,
+    const Q: usize,
+> {
+    /// Built at `start` from the persisted hard state.
+    election: Option<Box<Election<V, Q>>>,
+    workers: Box<Workers<N, T, P, S, C, Q>>,
+    tasks: Box<IdTable<TaskId, TaskRecord, T>>,
+    /// The term this node leads, if it does.
+    leading: Option<u64>,
+    /// The last leader the election named, with its term.
+    leader: Option<(NodeId, u64)>,
+    /// Where the next task-table slice starts.
+    table_cursor: usize,
+}
+
+impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: usize, const C: usize, const Q: usize>
+    SupervisorRoom<N, V, T, P, S, C, Q>
+{
+    /// An empty table, no election yet.
+    pub(crate) fn new(workers: Box<Workers<N, T, P, S, C, Q>>) -> Self {
+        SupervisorRoom {
+            election: None,
+            workers,
+            tasks: super::in_box(IdTable::new),
+            leading: None,
+            leader: None,
+            table_cursor: 0,
+        }
+    }
+
+    /// Starts the election from `hard_state`.
+    pub(crate) fn start(
+        &mut self,
+        now: Instant,
+        config: &OpsConfig,
+        seed: u64,
+        me: &NodeId,
+        supervisors: &[NodeId],
+        hard_state: HardState,
+    ) -> Result<(), OpsError> {
+        let mut election = config.election;
+        election.seed = seed;
+        let e =
+            LeaderElectionManager::restore_boxed(election, me.clone(), supervisors, hard_state, now).map_err(|e| {
+                match e {
+                    ElectionError::Config(c) => OpsError::Config(c),
+                    ElectionError::TooManyVoters(c) => OpsError::TooManySupervisors(c),
+                    _ => OpsError::NotASupervisor(me.clone()),
+                }
+            })?;
+        self.election = Some(e);
+        Ok(())
+    }
+
+    /// A graceful stop: a leader steps down.
+    pub(crate) fn stop(&mut self, now: Instant) {
+        if let Some(e) = self.election.as_mut() {
+            e.step_down(now);
+        }
+    }
+
+    /// The term this node leads, if it does.
+    pub(crate) const fn leading(&self) -> Option<u64> {
+        self.leading
+    }
+
+    /// The last leader the election named.
+    pub(crate) const fn leader(&self) -> Option<&(NodeId, u64)> {
+        self.leader.as_ref()
+    }
+
+    /// The election, once started.
+    pub(crate) fn election(&self) -> Option<&Election<V, Q>> {
+        self.election.as_deref()
+    }
+
+    /// The election, once started.
+    pub(crate) fn election_mut(&mut self) -> Option<&mut Election<V, Q>> {
+        self.election.as_deref_mut()
+    }
+
+    /// The workers manager (only the leader's holds assignments).
+    pub(crate) fn workers(&self) -> &Workers<N, T, P, S, C, Q> {
+        &self.workers
+    }
+
+    /// The task table.
+    pub(crate) fn tasks(&self) -> &IdTable<TaskId, TaskRecord, T> {
+        &self.tasks
+    }
+
+    /// An election message; `false` if the election refused it (or has not started).
+    pub(crate) fn on_election_message(&mut self, now: Instant, env: &Envelope) -> bool {
+        self.election.as_mut().is_some_and(|e| e.step(now, env).is_ok())
+    }
+
+    /// A membership announcement from worker `sender`: it joins the pools it
+    /// names (slots clamped to `1..=C`), and a worker quarantined by a graceful
+    /// leave is assignable again when it rejoins. A worker quarantined by a
+    /// detected crash stays quarantined until its recovery completes.
+    pub(crate) fn on_worker_join<H: HealthView>(
+        &mut self,
+        now: Instant,
+        sender: &NodeId,
+        m: &Membership,
+        health: &H,
+        out: &mut Outbox<Q>,
+    ) {
+        let w = &mut self.workers;
+        let slots = m.slots.clamp(1, u16::try_from(C).unwrap_or(u16::MAX));
+        for tt in &m.task_types {
+            if w.register_pool(tt).is_err() || w.add_worker_with_slots(tt, sender, slots).is_err() {
+                out.counters.table_full.bump();
+            }
+        }
+        // A worker quarantined by its graceful leave has no crash record, so no
+        // recovery will ever lift the quarantine: its rejoin does (unknown or
+        // online again).
+        let back = matches!(health.status(sender), None | Some(NodeStatus::Online));
+        if self.leading.is_some() && back && w.worker(sender).is_some_and(|r| r.quarantined) {
+            let _ = w.recover_worker(now, sender, health);
+        }
+    }
+
+    /// `node` crashed or left: the leader moves its roles to other workers and
+    /// tells it to let go.
+    pub(crate) fn on_worker_lost<H: HealthView>(
+        &mut self,
+        now: Instant,
+        node: &NodeId,
+        health: &H,
+        out: &mut Outbox<Q>,
+    ) {
+        if self.leading.is_none() || self.workers.worker(node).is_none() {
+            return;
+        }
+        let mut tasks: heapless::Vec<TaskId, C> = heapless::Vec::new();
+        for (t, _) in self.workers.worker_tasks(node) {
+            let _ = tasks.push(t.clone());
+        }
+        let _ = self.workers.handle_worker_failure(now, node, health);
+        for task in tasks {
+            out.send(Out::Release { to: node.clone(), task });
+        }
+    }
+
+    /// `node` recovered: the leader lifts its quarantine.
+    pub(crate) fn on_worker_recovered<H: HealthView>(&mut self, now: Instant, node: &NodeId, health: &H) {
+        if self.leading.is_some() {
+            let _ = self.workers.recover_worker(now, node, health);
+        }
+    }
+
+    /// The leader takes a report only from a primary of the task (its workers
+    /// manager checks), into its workers manager and its table alike: a backup or
+    /// a worker still holding a deposed leader's role must not move the
+    /// checkpoint that a failover resumes from. Followers cannot tell and keep
+    /// the highest report.
+    pub(crate) fn on_checkpoint(&mut self, now: Instant, sender: &NodeId, r: &CheckpointReport, out: &mut Outbox<Q>) {
+        if self.leading.is_some() && self.workers.record_checkpoint(now, &r.task, sender, r.checkpoint).is_err() {
+            out.counters.messages_ignored.bump();
+            return;
+        }
+        if let Some(rec) = self.tasks.get_mut(&r.task)
+            && rec.checkpoint.is_none_or(|c| c.sequence < r.checkpoint.sequence)
+        {
+            rec.checkpoint = Some(r.checkpoint);
+        }
+    }
+
+    /// A slice of the leader's task table: new tasks join this table, known
+    /// ones take a newer checkpoint. `false` if this node leads (it keeps its own).
+    pub(crate) fn on_task_table(&mut self, t: &TaskTable, out: &mut Outbox<Q>) -> bool {
+        if self.leading.is_some() {
+            return false;
+        }
+        for e in &t.entries {
+            if let Some(rec) = self.tasks.get_mut(&e.task) {
+                if let Some(c) = e.checkpoint
+                    && rec.checkpoint.is_none_or(|old| old.sequence < c.sequence)
+                {
+                    rec.checkpoint = Some(c);
+                }
+            } else {
+                let rec = TaskRecord {
+                    task_type: e.task_type.clone(),
+                    required: e.required,
+                    backups: e.backups,
+                    checkpoint: e.checkpoint,
+                };
+                if self.tasks.insert(e.task.clone(), rec).is_err() {
+                    out.counters.table_full.bump();
+                }
+            }
+        }
+        true
+    }
+
+    /// Adds `task` to the table; the leader assigns it at once if it can.
+    pub(crate) fn submit<H: HealthView>(
+        &mut self,
+        now: Instant,
+        task: TaskId,
+        record: TaskRecord,
+        health: &H,
+        out: &mut Outbox<Q>,
+    ) -> Result<(), TaskError> {
+        if record.required == 0 {
+            return Err(TaskError::NoPrimaries);
+        }
+        if self.tasks.contains_key(&task) {
+            return Err(TaskError::Duplicate(task));
+        }
+        if let Err((task, _)) = self.tasks.insert(task, record) {
+            return Err(TaskError::TableFull(CapacityError::new(task, T)));
+        }
+        self.assign_pending(now, health, out);
+        Ok(())
+    }
+
+    /// After a crash sweep: the leader refreshes worker health, replaces
+    /// workers that went down and assigns what is still unassigned.
+    pub(crate) fn after_sweep<H: HealthView>(&mut self, now: Instant, health: &H, out: &mut Outbox<Q>) {
+        if self.leading.is_some() {
+            self.workers.refresh_health(now, health);
+            self.workers.reassign(now, health);
+            self.assign_pending(now, health, out);
+        }
+    }
+
+    /// The leader's own timers: its notice and the next task-table slice.
+    pub(crate) fn on_leader_timers(
+        &mut self,
+        now: Instant,
+        timers: &mut TimerTable,
+        config: &OpsConfig,
+        out: &mut Outbox<Q>,
+    ) {
+        let Some(term) = self.leading else { return };
+        if timers.expire(Timer::LeaderNotice, now, config) {
+            out.send(Out::LeaderNotice { term });
+        }
+        if timers.expire(Timer::TaskTable, now, config) && !self.tasks.is_empty() {
+            out.send(Out::TaskTable);
+        }
+    }
+
+    /// Follows the election: starts or stops leading, and notes a new leader.
+    pub(crate) fn follow_election<H: HealthView>(
+        &mut self,
+        now: Instant,
+        health: &H,
+        timers: &mut TimerTable,
+        config: &OpsConfig,
+        out: &mut Outbox<Q>,
+    ) {
+        let Some(e) = self.election.as_ref() else { return };
+        let term = e.term();
+        let is_leader = e.is_leader();
+        let leader = e.leader().cloned();
+        match (self.leading, is_leader) {
+            (None, true) => {
+                self.leading = Some(term);
+                out.emit_own(now, OpsEventKind::LeaderElected { term });
+                out.send(Out::LeaderNotice { term });
+                timers.arm(Timer::LeaderNotice, now, config);
+                timers.arm(Timer::TaskTable, now, config);
+                self.workers.refresh_health(now, health);
+                self.assign_pending(now, health, out);
+            }
+            (Some(t), false) => {
+                self.leading = None;
+                out.emit_own(now, OpsEventKind::SteppedDown { term: t });
+                timers.disarm(Timer::LeaderNotice);
+                timers.disarm(Timer::TaskTable);
+                self.release_assignments(out);
+            }
+            _ => {}
+        }
+        let new = leader.map(|l| (l, term));
+        if new.is_some() && new != self.leader {
+            if let Some((l, t)) = new.as_ref()
+                && l != out.me()
+            {
+                out.emit(now, l.clone(), OpsEventKind::LeaderElected { term: *t });
+            }
+            self.leader = new;
+        }
+    }
+
+    /// A follower keeps no assignments: the next leader makes its own. Its
+    /// workers are told to let go: a worker drops the roles of others than the
+    /// leader at its notice, but not those this node gave in its old term if it
+    /// is elected again, so they would stay beside the new term's (over its
+    /// slots, or a second role).
+    fn release_assignments(&mut self, out: &mut Outbox<Q>) {
+        remove_each(
+            &mut *self.workers,
+            |w, batch| {
+                for t in w.tasks() {
+                    if batch.push(t.clone()).is_err() {
+                        break;
+                    }
+                }
+            },
+            |w, t| {
+                if let Some(view) = w.task(&t) {
+                    for worker in view.primaries().chain(view.backups()) {
+                        out.send(Out::Release { to: worker.clone(), task: t.clone() });
+                    }
+                }
+                let _ = w.release_task_workers(&t);
+            },
+        );
+        while self.workers.poll_event().is_some() {}
+    }
+
+    /// (Leader) assigns every task of the table that has no workers yet.
+    fn assign_pending<H: HealthView>(&mut self, now: Instant, health: &H, out: &mut Outbox<Q>) {
+        let Some(term) = self.leading else { return };
+        let w = &mut self.workers;
+        for i in 0..self.tasks.len() {
+            let Some((task, r)) = self.tasks.get_index(i) else { break };
+            if w.task(task).is_some() {
+                continue;
+            }
+            let Ok(a) = w.assign_workers_to_task(now, task, &r.task_type, r.required, r.backups, health) else {
+                continue;
+            };
+            if let (Some(cp), Some(p)) = (r.checkpoint, a.primaries.first()) {
+                let _ = w.record_checkpoint(now, task, p, cp);
+            }
+            let roles = a.primaries.iter().map(|p| (p, TaskRole::Primary));
+            for (worker, role) in roles.chain(a.backups.iter().map(|b| (b, TaskRole::Backup))) {
+                let (task_type, checkpoint) = (r.task_type.clone(), r.checkpoint);
+                out.send(Out::Assign { to: worker.clone(), term, task: task.clone(), task_type, role, checkpoint });
+                out.emit(now, worker.clone(), OpsEventKind::TaskAssigned { task: task.clone(), role, checkpoint });
+            }
+        }
+    }
+
+    /// What the workers manager reported becomes assignments and events.
+    pub(crate) fn drain_workers(&mut self, now: Instant, out: &mut Outbox<Q>) {
+        while let Some(ev) = self.workers.poll_event() {
+            match ev {
+                WorkerEvent::WorkerReplaced { task, failed, role, replacement, from_backup, checkpoint, .. } => {
+                    self.assign(&task, &replacement, role, checkpoint, out);
+                    let kind = OpsEventKind::WorkerReplaced { task, replacement, role, from_backup, checkpoint };
+                    out.emit(now, failed, kind);
+                }
+                WorkerEvent::PrimaryAdded { task, worker, checkpoint, .. } => {
+                    self.assign(&task, &worker, TaskRole::Primary, checkpoint, out);
+                    out.emit(now, worker, OpsEventKind::TaskAssigned { task, role: TaskRole::Primary, checkpoint });
+                }
+                WorkerEvent::BackupAdded { task, worker, .. } => {
+                    let checkpoint = self.tasks.get(&task).and_then(|r| r.checkpoint);
+                    self.assign(&task, &worker, TaskRole::Backup, checkpoint, out);
+                    out.emit(now, worker, OpsEventKind::TaskAssigned { task, role: TaskRole::Backup, checkpoint });
+                }
+                WorkerEvent::TaskDegraded { task, primaries, required, .. } => {
+                    out.emit_own(now, OpsEventKind::TaskDegraded { task, primaries, required })
+                }
+                WorkerEvent::TaskRestored { task, .. } => out.emit_own(now, OpsEventKind::TaskRestored { task }),
+                WorkerEvent::WorkerQuarantined { .. } | WorkerEvent::WorkerRecovered { .. } => {}
+            }
+        }
+    }
+
+    /// Sends `worker` its `role` in `task` (a task of the table) in this node's term.
+    fn assign(
+        &self,
+        task: &TaskId,
+        worker: &NodeId,
+        role: TaskRole,
+        checkpoint: Option<Checkpoint>,
+        out: &mut Outbox<Q>,
+    ) {
+        if let Some(r) = self.tasks.get(task) {
+            let term = self.leading.unwrap_or(0);
+            let (to, task, task_type) = (worker.clone(), task.clone(), r.task_type.clone());
+            out.send(Out::Assign { to, term, task, task_type, role, checkpoint });
+        }
+    }
+
+    /// (Leader) the next slice of the task table, `None` when not leading.
+    pub(crate) fn next_table_slice(&mut self) -> Option<Body> {
+        let term = self.leading?;
+        let mut entries = heapless::Vec::new();
+        let len = self.tasks.len();
+        for k in 0..len.min(MAX_TABLE_ENTRIES) {
+            let i = (self.table_cursor + k) % len;
+            if let Some((task, r)) = self.tasks.get_index(i) {
+                let entry = TaskEntry {
+                    task: task.clone(),
+                    task_type: r.task_type.clone(),
+                    required: r.required,
+                    backups: r.backups,
+                    checkpoint: r.checkpoint,
+                };
+                let _ = entries.push(entry);
+            }
+        }
+        self.table_cursor = (self.table_cursor + entries.len()) % len.max(1);
+        Some(Body::TaskTable(TaskTable { term, entries }))
+    }
+}

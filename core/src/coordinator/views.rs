@@ -1,0 +1,109 @@
+//! Read-only views of a coordinator: its status report and its components.
+
+use super::{Election, HeldTask, NetworkOperationsManager, OpsCounters, OpsStatus, Room, TaskRecord, Workers};
+use crate::crash_recovery::CrashRecoveryManager;
+use crate::history::MessageHistoryCompressor;
+use crate::id::TaskId;
+use crate::mesh::VPNMeshTopologyManager;
+use crate::time::Instant;
+
+impl<
+    const N: usize,
+    const HW: usize,
+    const V: usize,
+    const T: usize,
+    const P: usize,
+    const S: usize,
+    const C: usize,
+    const L: usize,
+    const Q: usize,
+    const B: usize,
+> NetworkOperationsManager<N, HW, V, T, P, S, C, L, Q, B>
+{
+    /// Every component's summary at `now`.
+    pub fn status(&self, now: Instant) -> OpsStatus {
+        let (worker_utilization, election, tasks) = match &self.room {
+            Room::Supervisor(s) => {
+                (Some(s.workers().utilization(now)), s.election().map(|e| e.status(now)), s.tasks().len())
+            }
+            Room::Worker(w) => (None, None, w.held().len()),
+        };
+        OpsStatus {
+            node_id: self.id.clone(),
+            role: self.role(),
+            running: self.running,
+            leader: self.leader().map(|(n, t)| (n.clone(), t)),
+            crash_recovery: self.crash.network_health_summary(now),
+            worker_utilization,
+            compression: self.history.stats(),
+            mesh: self.mesh.mesh.topology_report(),
+            election,
+            tasks,
+            counters: self.out.counters,
+        }
+    }
+
+    /// The coordinator's counters.
+    pub const fn counters(&self) -> &OpsCounters {
+        &self.out.counters
+    }
+
+    /// The crash-recovery manager (read-only).
+    pub fn crash_recovery(&self) -> &CrashRecoveryManager<N, HW, Q> {
+        &self.crash
+    }
+
+    /// The election manager of a started supervisor (read-only).
+    pub fn election(&self) -> Option<&Election<V, Q>> {
+        match &self.room {
+            Room::Supervisor(s) => s.election(),
+            Room::Worker(_) => None,
+        }
+    }
+
+    /// The worker-replacement manager of a supervisor (read-only; only the leader's holds tasks).
+    pub fn workers(&self) -> Option<&Workers<N, T, P, S, C, Q>> {
+        match &self.room {
+            Room::Supervisor(s) => Some(s.workers()),
+            Room::Worker(_) => None,
+        }
+    }
+
+    /// The mesh view (read-only).
+    pub fn mesh(&self) -> &VPNMeshTopologyManager<N, L, Q> {
+        &self.mesh.mesh
+    }
+
+    /// The message history (read-only).
+    pub fn history(&self) -> &MessageHistoryCompressor<B, B> {
+        &self.history
+    }
+
+    /// (Supervisor) the task table; empty on a worker.
+    pub fn tasks(&self) -> impl Iterator<Item = (&TaskId, &TaskRecord)> + '_ {
+        let table = match &self.room {
+            Room::Supervisor(s) => Some(s.tasks().iter()),
+            Room::Worker(_) => None,
+        };
+        table.into_iter().flatten()
+    }
+
+    /// (Worker) the roles this node holds; empty on a supervisor.
+    pub fn held_tasks(&self) -> impl Iterator<Item = (&TaskId, &HeldTask)> + '_ {
+        let held = match &self.room {
+            Room::Worker(w) => Some(w.held().iter()),
+            Room::Supervisor(_) => None,
+        };
+        held.into_iter().flatten()
+    }
+
+    /// Outgoing messages and events waiting to be polled.
+    pub fn pending(&self) -> (usize, usize) {
+        let election = match &self.room {
+            Room::Supervisor(s) => s.election().map_or(0, |e| e.pending_transmits()),
+            Room::Worker(_) => 0,
+        };
+        let (messages, events) = self.out.pending();
+        (messages.saturating_add(election), events)
+    }
+}

@@ -1,0 +1,186 @@
+//! The worker room: the roles this node holds, the leader it follows, and the
+//! rules for taking and ending roles.
+//!
+//! A worker takes roles only from supervisors. It follows the leader of the
+//! highest term it has heard of in a [`Body::LeaderNotice`]; at every notice it
+//! ends the roles given by anyone else or in an older term (the new leader
+//! assigns every task again, each from its last checkpoint). An assignment is
+//! accepted from any supervisor at the followed term or later, since a new
+//! leader's assignment may overtake its notice; only the supervisor that gave
+//! a role can release it. On a graceful stop every role ends.
+//!
+//! [`Body::LeaderNotice`]: crate::wire::Body::LeaderNotice
+
+use super::error::TaskError;
+use super::outbox::{Bump, Out, Outbox, remove_each};
+use super::output::OpsEventKind;
+use crate::id::{NodeId, TaskId, TaskType};
+use crate::table::IdTable;
+use crate::time::Instant;
+use crate::wire::TaskAssignment;
+use crate::workers::{Checkpoint, TaskRole};
+use alloc::boxed::Box;
+
+/// A role this worker holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldTask {
+    /// Its pool.
+    pub task_type: TaskType,
+    /// Primary or backup.
+    pub role: TaskRole,
+    /// The checkpoint it resumed from, then the last one it reported.
+    pub checkpoint: Option<Checkpoint>,
+    /// The supervisor that gave it.
+    pub from: NodeId,
+    /// The term in which it was given.
+    pub term: u64,
+}
+
+/// A worker's role state: `T` roles at most.
+pub(crate) struct WorkerRoom<const T: usize> {
+    held: Box<IdTable<TaskId, HeldTask, T>>,
+    /// The leader this node follows and its term.
+    leader: Option<(NodeId, u64)>,
+}
+
+impl<const T: usize> WorkerRoom<T> {
+    /// No roles, no leader.
+    pub(crate) fn new() -> Self {
+        WorkerRoom { held: super::in_box(IdTable::new), leader: None }
+    }
+
+    /// The leader this node follows.
+    pub(crate) const fn leader(&self) -> Option<&(NodeId, u64)> {
+        self.leader.as_ref()
+    }
+
+    /// The roles held.
+    pub(crate) fn held(&self) -> &IdTable<TaskId, HeldTask, T> {
+        &self.held
+    }
+
+    /// A leader notice from supervisor `sender` for `term`.
+    pub(crate) fn on_leader_notice<const Q: usize>(
+        &mut self,
+        now: Instant,
+        sender: &NodeId,
+        term: u64,
+        out: &mut Outbox<Q>,
+    ) {
+        let known = self.leader.as_ref().map_or(0, |(_, t)| *t);
+        if term < known {
+            return;
+        }
+        if self.leader.as_ref().is_none_or(|(l, t)| l != sender || *t != term) {
+            self.leader = Some((sender.clone(), term));
+            out.emit(now, sender.clone(), OpsEventKind::LeaderElected { term });
+        }
+        // Roles given by anyone but the current leader, or by it in an older term,
+        // end (on every notice, so a late assignment from a deposed leader lasts
+        // one notice interval at most): the new leader assigns every task again.
+        self.end_roles(now, out, |h| h.from != *sender || h.term < term);
+    }
+
+    /// A role from supervisor `sender`; `false` if refused (stale or table full).
+    pub(crate) fn on_assignment<const Q: usize>(
+        &mut self,
+        now: Instant,
+        sender: &NodeId,
+        a: &TaskAssignment,
+        out: &mut Outbox<Q>,
+    ) -> bool {
+        // An assignment from a term older than the leader this node follows is stale.
+        if a.term < self.leader.as_ref().map_or(0, |(_, t)| *t) {
+            return false;
+        }
+        let held = HeldTask {
+            task_type: a.task_type.clone(),
+            role: a.role,
+            checkpoint: a.checkpoint,
+            from: sender.clone(),
+            term: a.term,
+        };
+        if self.held.insert(a.task.clone(), held).is_err() {
+            out.counters.table_full.bump();
+            return false;
+        }
+        let kind = OpsEventKind::AssignmentReceived { task: a.task.clone(), role: a.role, checkpoint: a.checkpoint };
+        out.emit_own(now, kind);
+        true
+    }
+
+    /// Only the supervisor that gave a role ends it: a leader releases only what
+    /// it assigned, and a deposed leader's releases (sent as it steps down) must
+    /// not end a role its successor gave in the meantime. `false` if refused.
+    pub(crate) fn on_release<const Q: usize>(
+        &mut self,
+        now: Instant,
+        sender: &NodeId,
+        task: &TaskId,
+        out: &mut Outbox<Q>,
+    ) -> bool {
+        match self.held.get(task) {
+            Some(h) if h.from == *sender => {
+                self.held.remove(task);
+                out.emit_own(now, OpsEventKind::AssignmentReleased { task: task.clone() });
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Progress on `task`: recorded here, then sent to every supervisor.
+    pub(crate) fn report_checkpoint<const Q: usize>(
+        &mut self,
+        task: &TaskId,
+        checkpoint: Checkpoint,
+        out: &mut Outbox<Q>,
+    ) -> Result<(), TaskError> {
+        let Some(held) = self.held.get_mut(task) else {
+            return Err(TaskError::NotAPrimary(task.clone()));
+        };
+        if held.role != TaskRole::Primary {
+            return Err(TaskError::NotAPrimary(task.clone()));
+        }
+        if let Some(last) = held.checkpoint
+            && last.sequence > checkpoint.sequence
+        {
+            return Err(TaskError::Regression { last: last.sequence });
+        }
+        held.checkpoint = Some(checkpoint);
+        out.send(Out::Checkpoint { task: task.clone(), checkpoint });
+        Ok(())
+    }
+
+    /// Ends every role: on a graceful stop the leader hands them to others when
+    /// it sees the leave, and its releases cannot reach a stopped node, so
+    /// keeping them would double-assign after a restart.
+    pub(crate) fn release_all<const Q: usize>(&mut self, now: Instant, out: &mut Outbox<Q>) {
+        self.end_roles(now, out, |_| true);
+    }
+
+    /// `peer` left or crashed: if it was the leader, this node follows none.
+    pub(crate) fn forget(&mut self, peer: &NodeId) {
+        if self.leader.as_ref().is_some_and(|(l, _)| l == peer) {
+            self.leader = None;
+        }
+    }
+
+    /// Ends the roles `ends` selects, each with an event, in table order.
+    fn end_roles<const Q: usize>(&mut self, now: Instant, out: &mut Outbox<Q>, ends: impl Fn(&HeldTask) -> bool) {
+        remove_each(
+            &mut *self.held,
+            |held, batch| {
+                for (task, h) in held.iter() {
+                    if ends(h) && batch.push(task.clone()).is_err() {
+                        break;
+                    }
+                }
+            },
+            |held, task| {
+                held.remove(&task);
+                out.emit_own(now, OpsEventKind::AssignmentReleased { task });
+            },
+        );
+    }
+}
