@@ -59,6 +59,9 @@ pub struct SimConfig {
     pub acceptable_pause: Option<Duration>,
     /// Record what `--report` draws (phi samples, marks, the final mesh).
     pub record: bool,
+    /// The node whose phi the report follows closely after its first crash
+    /// (`None`: the first worker that crashes).
+    pub report_node: Option<String>,
 }
 
 impl Default for SimConfig {
@@ -83,6 +86,7 @@ impl Default for SimConfig {
             history_level: 6,
             acceptable_pause: None,
             record: false,
+            report_node: None,
         }
     }
 }
@@ -300,7 +304,8 @@ impl Sim {
         let tasks = (0..task_count)
             .map(|i| Ok((TaskId::new(&format!("task-{i:03}")).map_err(|e| format!("{e}"))?, 1, 1)))
             .collect::<Result<_, String>>()?;
-        let recording = cfg.record.then(|| Recorder::new(&cluster, cfg.duration));
+        let focus = cfg.report_node.as_ref().and_then(|n| cluster.ids().iter().position(|id| id.as_str() == n));
+        let recording = cfg.record.then(|| Recorder::new(&cluster, cfg.duration, focus));
         let mut sim = Sim {
             cluster,
             rng,
@@ -344,7 +349,7 @@ impl Sim {
     fn mark(&mut self, node: Option<usize>, kind: MarkKind) {
         let t = self.secs(self.cluster.now());
         if let Some(r) = &mut self.recording {
-            r.rec.marks.push(Mark { t, node, kind });
+            r.mark(&self.cluster, Mark { t, node, kind });
         }
     }
 

@@ -150,6 +150,7 @@ fn main() -> ExitCode {
     let sweep = seeds.1 - seeds.0 > 1;
     cfg.timeline = !json && !quiet && !sweep;
     cfg.record = report.is_some();
+    cfg.report_node = report_node.clone();
     let started = WallClock::now();
     let mut failures = 0u64;
     let mut combined: u64 = 0xcbf2_9ce4_8422_2325;

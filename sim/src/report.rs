@@ -17,6 +17,10 @@ use std::fmt::Write as _;
 pub const MAX_SAMPLES: u64 = 1200;
 /// The shortest interval between phi samples.
 pub const MIN_SAMPLE_INTERVAL: Duration = Duration::from_millis(250);
+/// After the focus node's first crash, its phi is also sampled this often...
+pub const CLOSE_INTERVAL: Duration = Duration::from_millis(20);
+/// ...for this long (at most 600 more samples).
+pub const CLOSE_WINDOW: Duration = Duration::from_secs(12);
 
 /// What happened, for the timeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -100,6 +104,11 @@ pub struct Recording {
     pub marks: Vec<Mark>,
     /// Phi samples, in time order.
     pub samples: Vec<PhiSample>,
+    /// The node followed closely after its first crash (see [`SimConfig::report_node`](crate::cluster::SimConfig::report_node)).
+    pub focus: Option<usize>,
+    /// Its phi at the leader of the moment every [`CLOSE_INTERVAL`] for
+    /// [`CLOSE_WINDOW`] from that crash: `(seconds, phi)`, `NaN` when untracked.
+    pub close: Vec<(f64, f32)>,
     /// Which nodes are up at the end.
     pub final_up: Vec<bool>,
     /// The leader at the end.
@@ -115,10 +124,21 @@ pub(crate) struct Recorder {
     interval: Duration,
     next: Instant,
     end: Instant,
+    /// The close window: next sample and its end.
+    close: Option<(Instant, Instant)>,
+}
+
+/// Phi of `node` at the current leader at global time `at` (`NaN`: no reading).
+fn leader_phi(c: &Cluster<dyn OpsNode>, observer: Option<usize>, node: usize, at: Instant) -> f32 {
+    let (Some(o), Some(id)) = (observer, c.ids().get(node)) else { return f32::NAN };
+    if o == node {
+        return f32::NAN;
+    }
+    c.node(o).and_then(|n| n.phi(at + c.offset(o), id)).map_or(f32::NAN, |p| p as f32)
 }
 
 impl Recorder {
-    pub(crate) fn new(c: &Cluster<dyn OpsNode>, duration: Duration) -> Self {
+    pub(crate) fn new(c: &Cluster<dyn OpsNode>, duration: Duration, focus: Option<usize>) -> Self {
         let interval = Duration::from_micros(duration.total_micros() / MAX_SAMPLES).max(MIN_SAMPLE_INTERVAL);
         Recorder {
             rec: Recording {
@@ -126,33 +146,48 @@ impl Recorder {
                 supervisors: c.supervisors(),
                 duration_secs: duration.as_secs_f64(),
                 threshold: OpsConfig::default().crash.phi.threshold,
+                focus,
                 ..Recording::default()
             },
             interval,
             next: c.start_time(),
             end: c.start_time() + duration,
+            close: None,
         }
+    }
+
+    /// Records a mark; the focus node's first crash (or, without a focus, the
+    /// first worker's) opens the close window.
+    pub(crate) fn mark(&mut self, c: &Cluster<dyn OpsNode>, m: Mark) {
+        if m.kind == MarkKind::Crash
+            && self.rec.close.is_empty()
+            && self.close.is_none()
+            && let Some(n) = m.node
+            && (self.rec.focus == Some(n) || (self.rec.focus.is_none() && n >= self.rec.supervisors))
+        {
+            self.rec.focus = Some(n);
+            self.close = Some((c.now(), c.now() + CLOSE_WINDOW));
+        }
+        self.rec.marks.push(m);
     }
 
     /// Samples every sample instant before `t` (and not past the end) from the
     /// cluster's current state, which holds until `t`: reading phi is a pure
     /// query, so this does not change the run.
     pub(crate) fn sample_before(&mut self, c: &Cluster<dyn OpsNode>, t: Instant) {
+        let observer = c.leader();
         while self.next < t && self.next <= self.end {
             let at = self.next;
-            let observer = c.leader();
-            let phi = (0..c.len())
-                .map(|j| {
-                    let (Some(o), Some(id)) = (observer, c.ids().get(j)) else { return f32::NAN };
-                    if o == j {
-                        return f32::NAN;
-                    }
-                    let local = at + c.offset(o);
-                    c.node(o).and_then(|n| n.phi(local, id)).map_or(f32::NAN, |p| p as f32)
-                })
-                .collect();
+            let phi = (0..c.len()).map(|j| leader_phi(c, observer, j, at)).collect();
             self.rec.samples.push(PhiSample { t: c.secs(at), observer, phi });
             self.next += self.interval;
+        }
+        if let (Some((mut next, until)), Some(focus)) = (self.close, self.rec.focus) {
+            while next < t && next <= until.min(self.end) {
+                self.rec.close.push((c.secs(next), leader_phi(c, observer, focus, next)));
+                next += CLOSE_INTERVAL;
+            }
+            self.close = (next <= until.min(self.end)).then_some((next, until));
         }
     }
 
@@ -174,13 +209,13 @@ impl Recorder {
 }
 
 impl Recording {
-    /// The node the phi chart shows by default: the first worker that crashed,
-    /// else the first worker, else the last node.
+    /// The node the phi chart shows by default: the focus node, else the
+    /// first worker that crashed, else the first worker, else the last node.
     pub fn default_node(&self) -> Option<usize> {
         let first_crash =
             self.marks.iter().find(|m| m.kind == MarkKind::Crash && m.node.is_some_and(|n| n >= self.supervisors));
-        first_crash
-            .and_then(|m| m.node)
+        self.focus
+            .or_else(|| first_crash.and_then(|m| m.node))
             .or_else(|| (self.supervisors < self.nodes.len()).then_some(self.supervisors))
             .or_else(|| self.nodes.len().checked_sub(1))
     }
@@ -236,6 +271,7 @@ svg .worker { fill: #9fd3a0; stroke: #3e7d3f; }
 svg .leader { fill: #f5b700; stroke: #8a6700; stroke-width: 2.5; }
 svg .dead { fill: #ffffff; stroke: #c0392b; stroke-width: 2; }
 svg .legend text { font-size: 11px; }
+svg text.label { font-size: 10px; paint-order: stroke; stroke: #ffffff; stroke-width: 3px; stroke-linejoin: round; }
 ";
 
 const TERM_COLOURS: [&str; 8] =
@@ -246,18 +282,24 @@ const TERM_COLOURS: [&str; 8] =
 struct TimeAxis {
     x0: f64,
     x1: f64,
-    duration: f64,
+    /// Seconds at `x0`.
+    t0: f64,
+    /// Seconds at `x1`.
+    t1: f64,
 }
 
 impl TimeAxis {
+    fn new(x0: f64, x1: f64, t0: f64, t1: f64) -> Self {
+        TimeAxis { x0, x1, t0, t1: if t1 > t0 { t1 } else { t0 + 1.0 } }
+    }
+
     fn x(&self, t: f64) -> f64 {
-        let d = if self.duration > 0.0 { self.duration } else { 1.0 };
-        self.x0 + (self.x1 - self.x0) * (t / d).clamp(0.0, 1.0)
+        self.x0 + (self.x1 - self.x0) * ((t - self.t0) / (self.t1 - self.t0)).clamp(0.0, 1.0)
     }
 
     fn step(&self) -> f64 {
-        let raw = self.duration / 12.0;
-        [1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0]
+        let raw = (self.t1 - self.t0) / 12.0;
+        [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0]
             .into_iter()
             .find(|s| *s >= raw)
             .unwrap_or(3600.0)
@@ -266,15 +308,17 @@ impl TimeAxis {
     /// Grid lines from `y0` to `y1` and labels below `y1`.
     fn draw(&self, out: &mut String, y0: f64, y1: f64) {
         let step = self.step();
-        let mut t = 0.0;
-        while t <= self.duration + 1e-9 {
+        let digits = if step < 1.0 { 1 } else { 0 };
+        let mut k = (self.t0 / step).ceil();
+        while k * step <= self.t1 + 1e-9 {
+            let t = k * step;
             let x = self.x(t);
             let _ = write!(
                 out,
-                r#"<line class="grid" x1="{x:.1}" y1="{y0:.1}" x2="{x:.1}" y2="{y1:.1}" /><text x="{x:.1}" y="{:.1}" text-anchor="middle">{t:.0} s</text>"#,
+                r#"<line class="grid" x1="{x:.1}" y1="{y0:.1}" x2="{x:.1}" y2="{y1:.1}" /><text x="{x:.1}" y="{:.1}" text-anchor="middle">{t:.digits$} s</text>"#,
                 y1 + 14.0
             );
-            t += step;
+            k += 1.0;
         }
         let _ =
             write!(out, r#"<line class="axis" x1="{:.1}" y1="{y1:.1}" x2="{:.1}" y2="{y1:.1}" />"#, self.x0, self.x1);
@@ -331,17 +375,18 @@ fn timeline_svg(rec: &Recording) -> String {
         }
     }
     let (width, lane_h, top) = (1280.0, 26.0, 34.0);
-    let lanes = 2 + crashed.len();
-    let axis_y = top + lane_h * lanes as f64 + 8.0;
+    // The partition lane (1) is taller: overlapping partitions take two rows.
+    let part_h = 34.0;
+    let lane_y = |k: usize| top + lane_h * k as f64 + if k > 1 { part_h - lane_h } else { 0.0 };
+    let axis_y = lane_y(2 + crashed.len()) + 8.0;
     let height = axis_y + 58.0;
-    let ax = TimeAxis { x0: 150.0, x1: width - 20.0, duration: rec.duration_secs };
+    let ax = TimeAxis::new(150.0, width - 20.0, 0.0, rec.duration_secs);
     let mut out = String::new();
     let _ = write!(
         out,
         r#"<svg class="timeline" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" role="img">"#
     );
     ax.draw(&mut out, top - 6.0, axis_y);
-    let lane_y = |k: usize| top + lane_h * k as f64;
     // Lane 0: the leader of each term.
     let _ = write!(out, r#"<text class="lane" x="10" y="{:.1}">leader (term)</text>"#, lane_y(0) + 16.0);
     for (from, to, l, term) in leader_spans(rec) {
@@ -365,15 +410,15 @@ fn timeline_svg(rec: &Recording) -> String {
         }
     }
     // Lane 1: partitions.
-    let _ = write!(out, r#"<text class="lane" x="10" y="{:.1}">partitions</text>"#, lane_y(1) + 16.0);
+    let _ = write!(out, r#"<text class="lane" x="10" y="{:.1}">partitions</text>"#, lane_y(1) + 20.0);
     for (k, (from, to, what)) in partition_spans(rec).iter().enumerate() {
         let (x0, x1) = (ax.x(*from), ax.x(*to));
-        let h = (lane_h - 6.0) / 2.0;
-        let y = lane_y(1) + 3.0 + h * (k % 2) as f64;
+        let h = (part_h - 6.0) / 2.0;
+        let y = lane_y(1) + 3.0 + (h + 1.0) * (k % 2) as f64;
         let what = esc(what);
         let _ = write!(
             out,
-            r#"<rect class="partition" x="{x0:.1}" y="{y:.1}" width="{:.1}" height="{h:.1}"><title>{what}: {from:.3} s to {to:.3} s</title></rect><text x="{:.1}" y="{:.1}" style="font-size:9px">{what}</text>"#,
+            r#"<rect class="partition" x="{x0:.1}" y="{y:.1}" width="{:.1}" height="{h:.1}"><title>{what}: {from:.3} s to {to:.3} s</title></rect><text x="{:.1}" y="{:.1}" style="font-size:10px">{what}</text>"#,
             (x1 - x0).max(1.0),
             x0 + 3.0,
             y + h - 2.0
@@ -491,17 +536,18 @@ fn down_bar(out: &mut String, ax: &TimeAxis, from: f64, to: f64, y: f64, lane_h:
     );
 }
 
-fn phi_svg(rec: &Recording, node: usize) -> String {
-    let (width, height) = (1280.0, 380.0);
+/// A phi chart of `series` (`(seconds, phi)`, `NaN`: no reading) from `t0` to `t1` seconds.
+fn phi_svg(rec: &Recording, node: usize, t0: f64, t1: f64, series: &[(f64, f32)], height: f64, class: &str) -> String {
+    let width = 1280.0;
     let (top, bottom) = (20.0, height - 50.0);
-    let ax = TimeAxis { x0: 60.0, x1: width - 20.0, duration: rec.duration_secs };
+    let ax = TimeAxis::new(60.0, width - 20.0, t0, t1);
     let threshold = if rec.threshold > 0.0 { rec.threshold } else { 8.0 };
     let ymax = threshold * 2.0;
     let y = |phi: f64| bottom - (bottom - top) * (phi / ymax).clamp(0.0, 1.0);
     let mut out = String::new();
     let _ = write!(
         out,
-        r#"<svg class="phi-chart" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" role="img">"#
+        r#"<svg class="{class}" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" role="img">"#
     );
     ax.draw(&mut out, top, bottom);
     let ystep = if ymax > 20.0 { 5.0 } else { 2.0 };
@@ -526,9 +572,10 @@ fn phi_svg(rec: &Recording, node: usize) -> String {
         (top + bottom) / 2.0,
         (top + bottom) / 2.0
     );
-    // The node's own events as vertical markers.
-    for m in rec.marks.iter().filter(|m| m.node == Some(node)) {
-        let (class, colour, label) = match m.kind {
+    // The node's own events in the span as vertical markers, labels stacked.
+    let mut k = 0.0;
+    for m in rec.marks.iter().filter(|m| m.node == Some(node) && m.t >= t0 && m.t <= t1) {
+        let (kind, colour, label) = match m.kind {
             MarkKind::Crash => ("crash-at", "#c0392b", "crash"),
             MarkKind::Detected { .. } => ("detected-at", "#e67e22", "detected"),
             MarkKind::Restart => ("restart-at", "#2d6cdf", "restart"),
@@ -537,25 +584,25 @@ fn phi_svg(rec: &Recording, node: usize) -> String {
         let x = ax.x(m.t);
         let _ = write!(
             out,
-            r#"<line class="event {class}" x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{bottom:.1}" style="stroke:{colour}" /><text x="{:.1}" y="{:.1}" style="fill:{colour}">{label} {:.1} s</text>"#,
-            x + 3.0,
-            top + 12.0,
+            r#"<line class="event {kind}" x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{bottom:.1}" style="stroke:{colour}" /><text x="{:.1}" y="{:.1}" style="fill:{colour};font-weight:bold">{label} {:.2} s</text>"#,
+            x + 4.0,
+            top + 14.0 + 14.0 * k,
             m.t
         );
+        k += 1.0;
     }
     // The series, one polyline per stretch with a reading (no leader, or a
     // leader not tracking the node, breaks it); values above the chart are
     // drawn at its top.
     let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut current: Vec<(f64, f64)> = Vec::new();
-    for s in &rec.samples {
-        match s.phi.get(node).copied().filter(|p| !p.is_nan()) {
-            Some(p) => current.push((ax.x(s.t), y(f64::from(p)))),
-            None => {
-                if !current.is_empty() {
-                    runs.push(std::mem::take(&mut current));
-                }
+    for &(t, p) in series.iter().filter(|(t, _)| *t >= t0 && *t <= t1) {
+        if p.is_nan() {
+            if !current.is_empty() {
+                runs.push(std::mem::take(&mut current));
             }
+        } else {
+            current.push((ax.x(t), y(f64::from(p))));
         }
     }
     if !current.is_empty() {
@@ -577,7 +624,7 @@ fn phi_svg(rec: &Recording, node: usize) -> String {
     if runs.is_empty() {
         let _ = write!(
             out,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">no leader tracked {} during the run</text>"#,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">no leader tracked {} here</text>"#,
             (ax.x0 + ax.x1) / 2.0,
             (top + bottom) / 2.0,
             esc(rec.name(node))
@@ -585,7 +632,7 @@ fn phi_svg(rec: &Recording, node: usize) -> String {
     }
     let _ = write!(
         out,
-        r#"<g class="legend"><line class="phi" x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" /><text x="{:.1}" y="{:.1}">phi of {} at the leader of the moment</text></g>"#,
+        r#"<g class="legend"><line class="phi" x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" /><text x="{:.1}" y="{:.1}">phi of {} at the leader of the moment (above {ymax:.0}: drawn at the top)</text></g>"#,
         ax.x0,
         height - 12.0,
         ax.x0 + 24.0,
@@ -599,12 +646,22 @@ fn phi_svg(rec: &Recording, node: usize) -> String {
 }
 
 fn mesh_svg(rec: &Recording) -> String {
+    // Supervisors on an inner circle, workers on the outer one (all on one
+    // circle when there are only supervisors), each in index order from the top.
     let n = rec.nodes.len();
-    let size = 860.0;
+    let sups = rec.supervisors.min(n);
+    let size = 780.0;
     let (cx, cy) = (size / 2.0, size / 2.0 - 10.0);
-    let r = size / 2.0 - 110.0;
+    let outer = size / 2.0 - 95.0;
     let pos = |i: usize| {
-        let a = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / n.max(1) as f64;
+        let (k, count, r) = if sups == n {
+            (i, n, outer)
+        } else if i < sups {
+            (i, sups, outer * 0.28)
+        } else {
+            (i - sups, n - sups, outer)
+        };
+        let a = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * k as f64 / count.max(1) as f64;
         (cx + r * a.cos(), cy + r * a.sin(), a)
     };
     let mut out = String::new();
@@ -651,7 +708,7 @@ fn mesh_svg(rec: &Recording) -> String {
         };
         let _ = write!(
             out,
-            r#"<circle class="node {class}" cx="{x:.1}" cy="{y:.1}" r="{radius:.0}"><title>{name} ({class})</title></circle><text x="{lx:.1}" y="{ly:.1}" text-anchor="{anchor}" style="font-size:10px">{name}</text>"#
+            r#"<circle class="node {class}" cx="{x:.1}" cy="{y:.1}" r="{radius:.0}"><title>{name} ({class})</title></circle><text class="label" x="{lx:.1}" y="{ly:.1}" text-anchor="{anchor}">{name}</text>"#
         );
     }
     let ly = size - 22.0;
@@ -706,19 +763,34 @@ pub fn html(rec: &Recording, summary: &Summary, table: &str, node: Option<usize>
         v
     };
     let observed: Vec<String> = observers.iter().map(|&o| esc(rec.name(o))).collect();
+    let name = esc(rec.name(node));
+    let series: Vec<(f64, f32)> =
+        rec.samples.iter().map(|s| (s.t, s.phi.get(node).copied().unwrap_or(f32::NAN))).collect();
     let _ = writeln!(
         out,
-        "<h2>Phi of {} over time</h2>\n<p class=\"note\">The failure detector's phi of {} at the leader of the moment ({}), sampled every {:.2} s, against the crash threshold {}. Gaps: no leader, or the leader not tracking the node.</p>\n{}",
-        esc(rec.name(node)),
-        esc(rec.name(node)),
+        "<h2>Phi of {name} over time</h2>\n<p class=\"note\">The failure detector's phi of {name} at the leader of the moment ({}), sampled every {:.2} s, against the crash threshold {}. Gaps: no leader, or the leader not tracking the node.</p>\n{}",
         if observed.is_empty() { "none".to_string() } else { observed.join(", then ") },
         sample_interval(rec),
         rec.threshold,
-        phi_svg(rec, node)
+        phi_svg(rec, node, 0.0, rec.duration_secs, &series, 300.0, "phi-chart")
     );
+    if rec.focus == Some(node)
+        && let (Some(first), Some(last)) = (rec.close.first(), rec.close.last())
+    {
+        let (t0, t1) = (first.0 - 1.0, last.0);
+        let mut close: Vec<(f64, f32)> = series.iter().copied().filter(|(t, _)| *t >= t0 && *t < first.0).collect();
+        close.extend(rec.close.iter().copied());
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">Close up: from a second before {name}'s crash, every {:.0} ms for {:.0} s after it: phi stays low through the acceptable heartbeat pause, then climbs past the threshold, and the leader declares the crash.</p>\n{}",
+            CLOSE_INTERVAL.as_secs_f64() * 1000.0,
+            CLOSE_WINDOW.as_secs_f64(),
+            phi_svg(rec, node, t0, t1, &close, 250.0, "phi-close")
+        );
+    }
     let _ = writeln!(
         out,
-        "<h2>Final mesh</h2>\n<p class=\"note\">Every node on a circle (supervisors first), every tunnel a live node knows at the end: {} tunnels, {up_tunnels} up; {live} of {} nodes up; leader {}.</p>\n{}",
+        "<h2>Final mesh</h2>\n<p class=\"note\">Supervisors on the inner circle, workers on the outer one, every tunnel a live node knows at the end: {} tunnels, {up_tunnels} up; {live} of {} nodes up; leader {}.</p>\n{}",
         rec.tunnels.len(),
         rec.nodes.len(),
         esc(&leader),
