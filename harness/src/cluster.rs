@@ -418,6 +418,13 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         }
     }
 
+    /// [`Cluster::drain`]s every up node, in index order.
+    pub fn drain_all(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.drain(i);
+        }
+    }
+
     /// When the next datagram arrives or the next deadline falls (`Instant::MAX`: nothing pending).
     pub fn next_time(&self) -> Instant {
         let net = self.net.next_arrival().unwrap_or(Instant::MAX);
