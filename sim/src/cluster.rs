@@ -1,14 +1,17 @@
-//! A whole cluster of real coordinators in virtual time over the seeded [`Network`]:
-//! scenarios, invariants after every step, metrics, a timeline and a trace hash.
+//! A whole cluster of real coordinators in virtual time on the harness's
+//! seeded network ([`pouw_netops_harness::Cluster`]): scenarios, the harness's
+//! invariants after every step, metrics, a timeline and a trace hash.
 
-use crate::net::{NetConfig, Network};
-use crate::node::SimNode;
-use pouw_netops::coordinator::{Destination, OpsConfig, OpsEventKind};
+use crate::report::{Mark, MarkKind, Recorder, Recording};
+use pouw_netops::coordinator::{OpsConfig, OpsEventKind};
 use pouw_netops::workers::{Checkpoint, TaskRole};
 use pouw_netops::{Duration, Instant, NetworkOperationsManager, NodeId, NodeRole, Rng, TaskId, TaskType};
+use pouw_netops_harness::{Cluster, ClusterConfig, Factory, NetConfig, OpsNode, Spawn};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
+
+pub use pouw_netops_harness::Violation;
 
 /// Supervisor capacities: clusters up to 1024 nodes and 1024 tasks.
 pub type SimSupervisor = NetworkOperationsManager<1024, 32, 8, 1024, 8, 4, 4, 2048, 2048, 4>;
@@ -54,6 +57,11 @@ pub struct SimConfig {
     pub history_level: u8,
     /// The failure detector's acceptable heartbeat pause (`None`: the coordinator default, 4 s).
     pub acceptable_pause: Option<Duration>,
+    /// Record what `--report` draws (phi samples, marks, the final mesh).
+    pub record: bool,
+    /// The node whose phi the report follows closely after its first crash
+    /// (`None`: the first worker that crashes).
+    pub report_node: Option<String>,
 }
 
 impl Default for SimConfig {
@@ -77,26 +85,9 @@ impl Default for SimConfig {
             timeline: true,
             history_level: 6,
             acceptable_pause: None,
+            record: false,
+            report_node: None,
         }
-    }
-}
-
-/// An invariant broke.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Violation {
-    /// The run's seed.
-    pub seed: u64,
-    /// The step at which it was seen.
-    pub step: u64,
-    /// Virtual seconds since the start.
-    pub at_secs: f64,
-    /// What broke.
-    pub what: String,
-}
-
-impl std::fmt::Display for Violation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invariant violated (seed {}, step {}, t={:.3}s): {}", self.seed, self.step, self.at_secs, self.what)
     }
 }
 
@@ -218,40 +209,14 @@ enum Action {
     Restart(usize),
 }
 
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-/// A running cluster.
+/// A running cluster: the scenario and its metrics over a harness [`Cluster`].
 pub struct Sim {
     cfg: SimConfig,
-    ids: Vec<NodeId>,
-    index: HashMap<NodeId, usize>,
-    sups: Vec<NodeId>,
-    nodes: Vec<Box<dyn SimNode>>,
-    up: Vec<bool>,
-    down_since: Vec<Option<Instant>>,
-    offsets: Vec<Duration>,
-    hard: Vec<pouw_netops::election::HardState>,
-    net: Network,
+    cluster: Cluster<dyn OpsNode>,
     rng: Rng,
-    start: Instant,
-    now: Instant,
-    deadlines: BinaryHeap<Reverse<(Instant, usize)>>,
-    deadline_of: Vec<Instant>,
     actions: Vec<(Instant, Action)>,
-    step: u64,
-    terms: BTreeMap<u64, usize>,
     tasks: Vec<(TaskId, u16, u16)>,
+    train: TaskType,
     last_disruption: Instant,
     next_full_check: Instant,
     dirty: bool,
@@ -260,20 +225,54 @@ pub struct Sim {
     open_crash: HashMap<usize, usize>,
     detections: HashMap<(usize, usize), Instant>,
     summary: Summary,
-    hash: Fnv,
     timeline: Vec<String>,
     up_node_secs: f64,
+    recording: Option<Recorder>,
 }
 
 const GRACE: Duration = Duration::from_secs(20);
 
+fn node_id(s: &str) -> Result<NodeId, String> {
+    NodeId::new(s).map_err(|e| format!("{s}: {e}"))
+}
+
+/// Builds node `s.index` for `cfg`: a supervisor (restored from its hard state) or a worker.
+fn factory(cfg: &SimConfig, sups: Vec<NodeId>) -> Factory<dyn OpsNode> {
+    let (heartbeat, seed, level, pause) = (cfg.heartbeat, cfg.seed, cfg.history_level, cfg.acceptable_pause);
+    let (supervisors, slots) = (cfg.supervisors, cfg.slots);
+    Box::new(move |s: &Spawn<'_>| -> Result<Box<dyn OpsNode>, String> {
+        let i = s.index;
+        let mut config = OpsConfig { heartbeat_interval: heartbeat, ..OpsConfig::default() };
+        let node_seed = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(i as u64);
+        config.history.compression_level = level;
+        if let Some(p) = pause {
+            config.crash.phi.acceptable_heartbeat_pause = p;
+        }
+        config.public_key = core::array::from_fn(|k| (i as u8).wrapping_add(k as u8));
+        let err = |e: pouw_netops::coordinator::OpsError| format!("{}: {e}", s.id);
+        if i < supervisors {
+            let mut n =
+                SimSupervisor::new_boxed(s.id.clone(), NodeRole::Supervisor, &sups, config, node_seed).map_err(err)?;
+            n.restore_hard_state(s.hard_state.clone());
+            Ok(n)
+        } else {
+            config.slots = slots;
+            let train = TaskType::new("train").map_err(|e| format!("{e}"))?;
+            config.task_types.push(train).map_err(|_| "no room for a task type".to_string())?;
+            Ok(SimWorker::new_boxed(s.id.clone(), NodeRole::Worker, &sups, config, node_seed).map_err(err)?)
+        }
+    })
+}
+
 impl Sim {
     /// A started cluster for `cfg`.
-    pub fn new(cfg: SimConfig) -> Sim {
+    pub fn new(cfg: SimConfig) -> Result<Sim, String> {
         let n = cfg.supervisors + cfg.workers;
-        let sups: Vec<NodeId> = (0..cfg.supervisors).map(|i| NodeId::new(&format!("sup-{i}")).unwrap()).collect();
+        let sups: Vec<NodeId> = (0..cfg.supervisors).map(|i| node_id(&format!("sup-{i}"))).collect::<Result<_, _>>()?;
         let mut ids = sups.clone();
-        ids.extend((0..cfg.workers).map(|i| NodeId::new(&format!("worker-{i:03}")).unwrap()));
+        for i in 0..cfg.workers {
+            ids.push(node_id(&format!("worker-{i:03}"))?);
+        }
         let mut rng = Rng::new(cfg.seed ^ 0x5151_5151);
         let max_off = cfg.max_clock_offset.total_micros().max(1);
         let offsets = (0..n).map(|_| Duration::from_micros(rng.below(max_off))).collect();
@@ -299,25 +298,20 @@ impl Sim {
             }
         }
         actions.sort_by_key(|a| Reverse(a.0));
+        let harness = ClusterConfig { seed: cfg.seed, net: cfg.net, supervisors: cfg.supervisors, start, offsets };
+        let cluster = Cluster::new(harness, ids, factory(&cfg, sups))?;
+        let task_count = cfg.tasks.unwrap_or(cfg.workers / 2);
+        let tasks = (0..task_count)
+            .map(|i| Ok((TaskId::new(&format!("task-{i:03}")).map_err(|e| format!("{e}"))?, 1, 1)))
+            .collect::<Result<_, String>>()?;
+        let focus = cfg.report_node.as_ref().and_then(|n| cluster.ids().iter().position(|id| id.as_str() == n));
+        let recording = cfg.record.then(|| Recorder::new(&cluster, cfg.duration, focus));
         let mut sim = Sim {
-            index: ids.iter().cloned().enumerate().map(|(i, id)| (id, i)).collect(),
-            ids,
-            sups,
-            nodes: Vec::with_capacity(n),
-            up: vec![true; n],
-            down_since: vec![None; n],
-            offsets,
-            hard: vec![Default::default(); n],
-            net: Network::new(cfg.net, cfg.seed),
+            cluster,
             rng,
-            start,
-            now: start,
-            deadlines: BinaryHeap::new(),
-            deadline_of: vec![Instant::MAX; n],
             actions,
-            step: 0,
-            terms: BTreeMap::new(),
-            tasks: Vec::new(),
+            tasks,
+            train: TaskType::new("train").map_err(|e| format!("{e}"))?,
             last_disruption: start,
             next_full_check: start,
             dirty: true,
@@ -326,58 +320,36 @@ impl Sim {
             open_crash: HashMap::new(),
             detections: HashMap::new(),
             summary: Summary { seed: cfg.seed, nodes: n, ..Summary::default() },
-            hash: Fnv::new(),
             timeline: Vec::new(),
             up_node_secs: 0.0,
+            recording,
             cfg,
         };
-        let task_count = sim.cfg.tasks.unwrap_or(sim.cfg.workers / 2);
-        sim.tasks = (0..task_count).map(|i| (TaskId::new(&format!("task-{i:03}")).unwrap(), 1, 1)).collect();
-        for i in 0..n {
-            let node = sim.build(i);
-            sim.nodes.push(node);
-        }
-        for i in 0..n {
-            let local = sim.local(i);
-            sim.nodes[i].start(local).unwrap();
-            sim.drain(i);
-        }
+        sim.cluster.start_all();
+        sim.events();
         sim.note(format!("cluster starts: {} supervisors, {} workers", sim.cfg.supervisors, sim.cfg.workers));
-        sim
-    }
-
-    fn build(&self, i: usize) -> Box<dyn SimNode> {
-        let mut config = OpsConfig { heartbeat_interval: self.cfg.heartbeat, ..OpsConfig::default() };
-        let seed = self.cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(i as u64);
-        config.history.compression_level = self.cfg.history_level;
-        if let Some(p) = self.cfg.acceptable_pause {
-            config.crash.phi.acceptable_heartbeat_pause = p;
-        }
-        config.public_key = core::array::from_fn(|k| (i as u8).wrapping_add(k as u8));
-        if i < self.cfg.supervisors {
-            let mut n =
-                SimSupervisor::new_boxed(self.ids[i].clone(), NodeRole::Supervisor, &self.sups, config, seed).unwrap();
-            n.restore_hard_state(self.hard[i].clone());
-            n
-        } else {
-            config.slots = self.cfg.slots;
-            config.task_types.push(TaskType::new("train").unwrap()).unwrap();
-            SimWorker::new_boxed(self.ids[i].clone(), NodeRole::Worker, &self.sups, config, seed).unwrap()
-        }
-    }
-
-    fn local(&self, i: usize) -> Instant {
-        self.now + self.offsets[i]
+        Ok(sim)
     }
 
     fn secs(&self, t: Instant) -> f64 {
-        t.saturating_duration_since(self.start).as_secs_f64()
+        self.cluster.secs(t)
+    }
+
+    fn name(&self, i: usize) -> String {
+        self.cluster.name(i)
     }
 
     fn note(&mut self, s: String) {
         if self.cfg.timeline {
-            let line = format!("[{:8.3}s] {s}", self.secs(self.now));
+            let line = format!("[{:8.3}s] {s}", self.secs(self.cluster.now()));
             self.timeline.push(line);
+        }
+    }
+
+    fn mark(&mut self, node: Option<usize>, kind: MarkKind) {
+        let t = self.secs(self.cluster.now());
+        if let Some(r) = &mut self.recording {
+            r.mark(&self.cluster, Mark { t, node, kind });
         }
     }
 
@@ -386,121 +358,108 @@ impl Sim {
         &self.timeline
     }
 
-    fn violation(&self, what: String) -> Violation {
-        Violation { seed: self.cfg.seed, step: self.step, at_secs: self.secs(self.now), what }
+    /// The harness cluster underneath.
+    pub fn cluster(&self) -> &Cluster<dyn OpsNode> {
+        &self.cluster
     }
 
     fn is_sup(&self, i: usize) -> bool {
         i < self.cfg.supervisors
     }
 
-    /// Drains node `i`'s outputs into the network and the metrics.
-    fn drain(&mut self, i: usize) {
-        while let Some(hs) = self.nodes[i].poll_hard_state() {
-            self.hard[i] = hs;
-        }
-        while let Some(t) = self.nodes[i].poll_transmit() {
-            match &t.to {
-                Destination::Node(n) => {
-                    if let Some(&j) = self.index.get(n) {
-                        self.net.send(self.now, i, j, t.bytes);
-                    }
-                }
-                Destination::Supervisors => {
-                    for j in (0..self.cfg.supervisors).filter(|&j| j != i) {
-                        self.net.send(self.now, i, j, t.bytes.clone());
-                    }
-                }
-                Destination::Cluster => {
-                    for j in (0..self.ids.len()).filter(|&j| j != i) {
-                        self.net.send(self.now, i, j, t.bytes.clone());
-                    }
-                }
-            }
-        }
-        while let Some(e) = self.nodes[i].poll_event() {
+    fn up(&self, i: usize) -> bool {
+        self.cluster.is_up(i)
+    }
+
+    /// Handles the events the harness collected, in order.
+    fn events(&mut self) {
+        while let Some((i, e)) = self.cluster.poll_event() {
             self.on_event(i, e);
-        }
-        self.nodes[i].drain_archived();
-        let deadline = self.nodes[i].poll_timeout();
-        let global = if deadline == Instant::MAX {
-            Instant::MAX
-        } else {
-            Instant::from_micros(deadline.total_micros().saturating_sub(self.offsets[i].total_micros()))
-        };
-        if global != self.deadline_of[i] {
-            self.deadline_of[i] = global;
-            if global != Instant::MAX {
-                self.deadlines.push(Reverse((global, i)));
-            }
         }
     }
 
+    fn drain(&mut self, i: usize) {
+        self.cluster.drain(i);
+        self.events();
+    }
+
     fn on_event(&mut self, i: usize, e: pouw_netops::OpsEvent) {
-        self.hash.write(format!("{i}:{:?}", e).as_bytes());
-        let x = self.index.get(&e.node).copied();
+        let now = self.cluster.now();
+        let x = self.cluster.index_of(&e.node);
         match &e.kind {
             OpsEventKind::CrashDetected { .. } => {
                 let Some(x) = x else { return };
-                if self.up[x] {
-                    if self.net.is_blocked(x, i) {
+                if self.up(x) {
+                    if self.cluster.net().is_blocked(x, i) {
                         self.summary.partition_detections += 1;
                     } else {
                         self.summary.false_suspicions += 1;
-                        self.note(format!("FALSE SUSPICION: {} suspected {} (it is up)", self.ids[i], self.ids[x]));
+                        self.note(format!("FALSE SUSPICION: {} suspected {} (it is up)", self.name(i), self.name(x)));
+                        self.mark(Some(x), MarkKind::FalseSuspicion { by: i });
                     }
                     return;
                 }
-                self.detections.insert((i, x), self.now);
+                self.detections.insert((i, x), now);
                 if let Some(&c) = self.open_crash.get(&x)
-                    && self.crashes[c].detection_delay.is_none()
-                    && (self.is_sup(i) || self.is_sup(x))
+                    && let Some(rec) = self.crashes.get_mut(c)
+                    && rec.detection_delay.is_none()
+                    && (i < self.cfg.supervisors || x < self.cfg.supervisors)
                 {
-                    let delay = self.now.saturating_duration_since(self.down_since[x].unwrap_or(self.now));
-                    self.crashes[c].detection_delay = Some(delay.as_secs_f64());
+                    let delay = now.saturating_duration_since(self.cluster.down_since(x).unwrap_or(now));
+                    rec.detection_delay = Some(delay.as_secs_f64());
                     self.note(format!(
                         "{} detects the crash of {} after {:.3}s",
-                        self.ids[i],
-                        self.ids[x],
+                        self.name(i),
+                        self.name(x),
                         delay.as_secs_f64()
                     ));
+                    self.mark(Some(x), MarkKind::Detected { by: i });
                 }
             }
             OpsEventKind::WorkerReplaced { task, replacement, from_backup, checkpoint, .. } => {
                 let Some(x) = x else { return };
                 self.dirty = true;
-                let detected = self.detections.get(&(i, x)).copied().unwrap_or(self.now);
-                if let Some(&c) = self.open_crash.get(&x) {
-                    self.crashes[c].replacement_delays.push(self.now.saturating_duration_since(detected).as_secs_f64());
+                let detected = self.detections.get(&(i, x)).copied().unwrap_or(now);
+                if let Some(&c) = self.open_crash.get(&x)
+                    && let Some(rec) = self.crashes.get_mut(c)
+                {
+                    rec.replacement_delays.push(now.saturating_duration_since(detected).as_secs_f64());
                 }
                 let from = if *from_backup { "its backup" } else { "a pool worker" };
                 let cp = checkpoint.map_or("the start".to_string(), |c| format!("checkpoint #{}", c.sequence));
                 self.note(format!(
                     "{} moves {task} from {} to {from} {replacement}, resuming from {cp}",
-                    self.ids[i], self.ids[x]
+                    self.name(i),
+                    self.name(x)
                 ));
+                let to = self.cluster.index_of(replacement);
+                self.mark(Some(x), MarkKind::Failover { by: i, task: task.to_string(), to });
             }
             OpsEventKind::LeaderElected { term } if x == Some(i) => {
                 self.dirty = true;
-                self.last_disruption = self.now;
+                self.last_disruption = now;
                 if self.summary.time_to_first_leader.is_none() {
-                    self.summary.time_to_first_leader = Some(self.secs(self.now));
+                    self.summary.time_to_first_leader = Some(self.secs(now));
                 }
-                self.note(format!("{} elected leader of term {term}", self.ids[i]));
+                self.note(format!("{} elected leader of term {term}", self.name(i)));
+                self.mark(Some(i), MarkKind::Elected { term: *term });
             }
             OpsEventKind::SteppedDown { term } => {
                 self.dirty = true;
-                self.last_disruption = self.now;
-                self.note(format!("{} steps down (term {term})", self.ids[i]));
+                self.last_disruption = now;
+                self.note(format!("{} steps down (term {term})", self.name(i)));
+                self.mark(Some(i), MarkKind::SteppedDown { term: *term });
             }
-            OpsEventKind::RecoveryCompleted { .. } if self.is_sup(i) && self.nodes[i].leading().is_some() => {
+            OpsEventKind::RecoveryCompleted { .. }
+                if self.is_sup(i) && self.cluster.node(i).is_some_and(|n| n.leading().is_some()) =>
+            {
                 if let Some(x) = x {
-                    self.note(format!("{} sees {} recovered; it rejoins the mesh", self.ids[i], self.ids[x]));
+                    self.note(format!("{} sees {} recovered; it rejoins the mesh", self.name(i), self.name(x)));
                 }
             }
             OpsEventKind::TaskDegraded { task, .. } => {
                 self.dirty = true;
-                self.note(format!("{} reports {task} degraded (no worker available)", self.ids[i]));
+                self.note(format!("{} reports {task} degraded (no worker available)", self.name(i)));
             }
             OpsEventKind::TaskAssigned { .. }
             | OpsEventKind::TaskRestored { .. }
@@ -509,78 +468,64 @@ impl Sim {
         }
     }
 
-    fn leader(&self) -> Option<usize> {
-        (0..self.cfg.supervisors)
-            .filter(|&i| self.up[i])
-            .filter_map(|i| self.nodes[i].leading().map(|t| (t, i)))
-            .max()
-            .map(|(_, i)| i)
-    }
-
     fn crash(&mut self, i: usize) {
-        if !self.up[i] {
+        if !self.cluster.crash(i) {
             return;
         }
-        self.up[i] = false;
-        self.down_since[i] = Some(self.now);
-        self.deadline_of[i] = Instant::MAX;
-        self.last_disruption = self.now;
+        let now = self.cluster.now();
+        self.last_disruption = now;
         let rec = CrashRecord {
-            node: self.ids[i].to_string(),
+            node: self.name(i),
             supervisor: self.is_sup(i),
-            at: self.secs(self.now),
+            at: self.secs(now),
             detection_delay: None,
             replacement_delays: Vec::new(),
         };
         self.open_crash.insert(i, self.crashes.len());
         self.crashes.push(rec);
-        self.note(format!("CRASH {}", self.ids[i]));
+        self.note(format!("CRASH {}", self.name(i)));
+        self.mark(Some(i), MarkKind::Crash);
     }
 
     fn restart(&mut self, i: usize) {
-        if self.up[i] {
+        if !self.cluster.restart(i) {
             return;
         }
-        self.nodes[i] = self.build(i);
-        self.up[i] = true;
-        self.down_since[i] = None;
         self.open_crash.remove(&i);
         self.detections.retain(|&(_, x), _| x != i);
-        self.last_disruption = self.now;
-        let local = self.local(i);
-        self.nodes[i].start(local).unwrap();
+        self.last_disruption = self.cluster.now();
         let what = if self.is_sup(i) { " with its persisted term and vote" } else { "" };
-        self.note(format!("RESTART {}{what}", self.ids[i]));
-        self.drain(i);
+        self.note(format!("RESTART {}{what}", self.name(i)));
+        self.mark(Some(i), MarkKind::Restart);
+        self.events();
     }
 
     fn act(&mut self, action: Action) {
         match action {
             Action::SubmitTasks => {
                 for s in 0..self.cfg.supervisors {
-                    if self.up[s] {
-                        let local = self.local(s);
-                        for (t, r, b) in self.tasks.clone() {
-                            self.nodes[s].submit_task(local, t, TaskType::new("train").unwrap(), r, b);
-                        }
-                        self.drain(s);
+                    let local = self.cluster.local(s);
+                    let Some(node) = self.cluster.node_mut(s) else { continue };
+                    for (t, r, b) in &self.tasks {
+                        node.submit_task(local, t.clone(), self.train.clone(), *r, *b);
                     }
+                    self.drain(s);
                 }
                 self.note(format!("{} tasks submitted to the supervisors", self.tasks.len()));
             }
             Action::CrashLeader => {
-                if let Some(l) = self.leader() {
-                    self.note(format!("the leader {} crashes", self.ids[l]));
+                if let Some(l) = self.cluster.leader() {
+                    self.note(format!("the leader {} crashes", self.name(l)));
                     self.crash(l);
                 }
             }
             Action::CrashPrimaries(k) => {
-                let Some(l) = self.leader() else { return };
+                let Some(l) = self.cluster.leader() else { return };
                 let mut victims: Vec<usize> = Vec::new();
-                for tw in self.nodes[l].assignments() {
+                for tw in self.cluster.node(l).map(|n| n.assignments()).unwrap_or_default() {
                     for p in tw.primaries {
-                        if let Some(&j) = self.index.get(&p)
-                            && self.up[j]
+                        if let Some(j) = self.cluster.index_of(&p)
+                            && self.up(j)
                             && !victims.contains(&j)
                         {
                             victims.push(j);
@@ -592,40 +537,47 @@ impl Sim {
                 }
             }
             Action::IsolateSupervisor => {
-                let l = self.leader();
-                if let Some(s) = (0..self.cfg.supervisors).find(|&s| self.up[s] && Some(s) != l) {
-                    self.net.isolate(&[s], self.ids.len());
-                    self.last_disruption = self.now;
-                    self.note(format!("PARTITION isolates {} (both directions)", self.ids[s]));
+                let l = self.cluster.leader();
+                if let Some(s) = (0..self.cfg.supervisors).find(|&s| self.up(s) && Some(s) != l) {
+                    let n = self.cluster.len();
+                    self.cluster.net_mut().isolate(&[s], n);
+                    self.last_disruption = self.cluster.now();
+                    self.note(format!("PARTITION isolates {} (both directions)", self.name(s)));
+                    self.mark(Some(s), MarkKind::Partition { what: format!("{} isolated", self.name(s)) });
                 }
             }
             Action::BlockLeaderTo(first) => {
-                if let Some(l) = self.leader()
-                    && let Some(w) = (first..self.ids.len()).find(|&w| self.up[w])
+                if let Some(l) = self.cluster.leader()
+                    && let Some(w) = (first..self.cluster.len()).find(|&w| self.up(w))
                 {
-                    self.net.block(l, w);
-                    self.last_disruption = self.now;
-                    self.note(format!("PARTITION one-way: {} cannot reach {}", self.ids[l], self.ids[w]));
+                    self.cluster.net_mut().block(l, w);
+                    self.last_disruption = self.cluster.now();
+                    self.note(format!("PARTITION one-way: {} cannot reach {}", self.name(l), self.name(w)));
+                    let what = format!("{} -/-> {}", self.name(l), self.name(w));
+                    self.mark(Some(l), MarkKind::Partition { what });
                 }
             }
             Action::Heal => {
-                self.net.heal();
-                self.last_disruption = self.now;
+                self.cluster.net_mut().heal();
+                self.last_disruption = self.cluster.now();
                 self.note("partitions heal".to_string());
+                self.mark(None, MarkKind::Heal);
             }
             Action::RestartAll => {
-                for i in 0..self.ids.len() {
+                for i in 0..self.cluster.len() {
                     self.restart(i);
                 }
             }
             Action::ChurnCrash => {
-                let live: Vec<usize> = (self.cfg.supervisors..self.ids.len()).filter(|&i| self.up[i]).collect();
+                let live: Vec<usize> = (self.cfg.supervisors..self.cluster.len()).filter(|&i| self.up(i)).collect();
                 if live.len() > self.cfg.workers / 2 {
-                    let j = live[self.rng.below(live.len() as u64) as usize];
-                    self.crash(j);
-                    let back = self.now + Duration::from_secs(30);
-                    let pos = self.actions.partition_point(|a| a.0 > back);
-                    self.actions.insert(pos, (back, Action::Restart(j)));
+                    let pick = self.rng.below(live.len() as u64) as usize;
+                    if let Some(&j) = live.get(pick) {
+                        self.crash(j);
+                        let back = self.cluster.now() + Duration::from_secs(30);
+                        let pos = self.actions.partition_point(|a| a.0 > back);
+                        self.actions.insert(pos, (back, Action::Restart(j)));
+                    }
                 }
             }
             Action::Restart(j) => self.restart(j),
@@ -634,18 +586,15 @@ impl Sim {
     }
 
     fn report_checkpoints(&mut self) {
-        for i in self.cfg.supervisors..self.ids.len() {
-            if !self.up[i] {
-                continue;
-            }
-            let local = self.local(i);
-            let held = self.nodes[i].held();
+        for i in self.cfg.supervisors..self.cluster.len() {
+            let local = self.cluster.local(i);
+            let Some(node) = self.cluster.node_mut(i) else { continue };
             let mut any = false;
-            for (task, h) in held {
+            for (task, h) in node.held() {
                 if h.role == TaskRole::Primary {
                     let seq = h.checkpoint.map_or(1, |c| c.sequence + 1);
                     let cp = Checkpoint { sequence: seq, digest: [seq as u8; 32] };
-                    any |= self.nodes[i].report_checkpoint(local, &task, cp);
+                    any |= node.report_checkpoint(local, &task, cp);
                 }
             }
             if any {
@@ -656,242 +605,134 @@ impl Sim {
 
     /// Runs to the end of the configured duration, checking every invariant after every step.
     pub fn run(&mut self) -> Result<Summary, Violation> {
-        let end = self.start + self.cfg.duration;
+        let end = self.cluster.start_time() + self.cfg.duration;
         loop {
             let next_action = self.actions.last().map_or(Instant::MAX, |a| a.0);
-            let next_net = self.net.next_arrival().unwrap_or(Instant::MAX);
-            let next_node = self.deadlines.peek().map_or(Instant::MAX, |Reverse((t, _))| *t);
-            let t = next_action.min(next_net).min(next_node).min(self.next_checkpoint);
+            let t = next_action.min(self.cluster.next_time()).min(self.next_checkpoint);
             if t > end {
                 break;
             }
-            let live = self.up.iter().filter(|u| **u).count() as f64;
-            self.up_node_secs += live * t.saturating_duration_since(self.now).as_secs_f64();
-            self.now = self.now.max(t);
-            self.step += 1;
-            while self.actions.last().is_some_and(|a| a.0 <= self.now) {
-                let (_, a) = self.actions.pop().unwrap();
-                self.act(a);
+            let now = self.cluster.now();
+            let live = (0..self.cluster.len()).filter(|&i| self.up(i)).count() as f64;
+            self.up_node_secs += live * t.saturating_duration_since(now).as_secs_f64();
+            if let Some(r) = &mut self.recording {
+                r.sample_before(&self.cluster, t);
             }
-            if self.now >= self.next_checkpoint {
-                self.next_checkpoint = self.now + Duration::from_secs(5);
+            self.cluster.advance(t);
+            while let Some((at, _)) = self.actions.last()
+                && *at <= self.cluster.now()
+            {
+                if let Some((_, a)) = self.actions.pop() {
+                    self.act(a);
+                }
+            }
+            if self.cluster.now() >= self.next_checkpoint {
+                self.next_checkpoint = self.cluster.now() + Duration::from_secs(5);
                 self.report_checkpoints();
             }
-            let mut touched: Vec<usize> = Vec::new();
-            while let Some(d) = self.net.pop_due(self.now) {
-                if !self.up[d.to] {
-                    self.net.count_to_down_node();
-                    continue;
-                }
-                self.hash.write(&self.now.total_micros().to_le_bytes());
-                self.hash.write(&[d.from as u8, (d.from >> 8) as u8, d.to as u8, (d.to >> 8) as u8]);
-                self.hash.write(&d.bytes);
-                let local = self.local(d.to);
-                if let Err(e) = self.nodes[d.to].handle_message(local, &d.bytes) {
-                    return Err(self.violation(format!("{} refused a message: {e}", self.ids[d.to])));
-                }
-                touched.push(d.to);
-            }
-            while let Some(&Reverse((dl, i))) = self.deadlines.peek() {
-                if dl > self.now {
-                    break;
-                }
-                self.deadlines.pop();
-                if dl != self.deadline_of[i] || !self.up[i] {
-                    continue;
-                }
-                self.deadline_of[i] = Instant::MAX;
-                let local = self.local(i);
-                self.nodes[i].tick(local);
-                touched.push(i);
-            }
-            touched.sort_unstable();
-            touched.dedup();
-            for i in touched {
-                self.drain(i);
-            }
+            let due = self.cluster.process_due();
+            self.events();
+            due?;
             self.check()?;
         }
-        self.now = end;
+        // Nothing is due by `end`: this only moves the clock there.
+        self.cluster.step(end)?;
+        if let Some(r) = &mut self.recording {
+            r.sample_before(&self.cluster, end + Duration::from_micros(1));
+            r.finish(&self.cluster);
+        }
         Ok(self.finish())
     }
 
-    /// The invariants: checked after every step (the costly ones when something
-    /// they depend on changed, and at least once per virtual second).
+    /// The invariants beyond the harness's per-step ones (one leader per term,
+    /// bounded queues), checked when something they depend on changed and at
+    /// least once per virtual second.
     fn check(&mut self) -> Result<(), Violation> {
-        for s in 0..self.cfg.supervisors {
-            if !self.up[s] {
-                continue;
-            }
-            if let Some(term) = self.nodes[s].leading() {
-                match self.terms.get(&term) {
-                    Some(&other) if other != s => {
-                        return Err(self.violation(format!(
-                            "two leaders in term {term}: {} and {}",
-                            self.ids[other], self.ids[s]
-                        )));
-                    }
-                    Some(_) => {}
-                    None => {
-                        self.terms.insert(term, s);
-                    }
-                }
-            }
-        }
-        if self.net.in_flight() > 64 * self.ids.len() * self.ids.len() + 100_000 {
-            return Err(self.violation(format!("{} datagrams in flight: unbounded", self.net.in_flight())));
-        }
-        if !(self.dirty || self.now >= self.next_full_check) {
+        let now = self.cluster.now();
+        if !(self.dirty || now >= self.next_full_check) {
             return Ok(());
         }
         self.dirty = false;
-        self.next_full_check = self.now + Duration::from_secs(1);
-        for i in 0..self.ids.len() {
-            if self.up[i] && self.nodes[i].pending() != (0, 0) {
-                return Err(self.violation(format!(
-                    "{} has undrained output {:?}",
-                    self.ids[i],
-                    self.nodes[i].pending()
-                )));
-            }
-        }
-        for s in (0..self.cfg.supervisors).filter(|&s| self.up[s] && self.nodes[s].leading().is_some()) {
-            for (w, used, slots) in self.nodes[s].worker_load() {
-                if used > slots {
-                    return Err(self.violation(format!("{w} uses {used} of {slots} slots at {}", self.ids[s])));
-                }
-            }
-            for tw in self.nodes[s].assignments() {
-                let mut all: Vec<&NodeId> = tw.primaries.iter().chain(tw.backups.iter()).collect();
-                all.sort();
-                if all.windows(2).any(|p| p[0] == p[1]) {
-                    return Err(self.violation(format!("a worker is assigned twice to {}", tw.task)));
-                }
-            }
-        }
-        let settled = self.now.saturating_duration_since(self.last_disruption) >= GRACE;
+        self.next_full_check = now + Duration::from_secs(1);
+        self.cluster.check_drained()?;
+        self.cluster.check_leader_tables()?;
+        let settled = now.saturating_duration_since(self.last_disruption) >= GRACE;
         if settled {
             // The leader's own tables cannot break these (its workers manager
             // enforces them): check what the live workers actually hold.
             // A re-elected leader's old-term roles end at its next notice (the
             // assignment carries its term), so a settled cluster has none left.
-            let mut holders: BTreeMap<TaskId, usize> = BTreeMap::new();
-            for i in (self.cfg.supervisors..self.ids.len()).filter(|&i| self.up[i]) {
-                let held = self.nodes[i].held();
-                if held.len() > usize::from(self.cfg.slots) {
-                    self.summary.stale_roles += 1;
-                    return Err(self.violation(format!(
-                        "{} holds {} roles with {} slots",
-                        self.ids[i],
-                        held.len(),
-                        self.cfg.slots
-                    )));
-                }
-                for (task, h) in held {
-                    if h.role == TaskRole::Primary {
-                        *holders.entry(task).or_default() += 1;
-                    }
-                }
-            }
-            for (task, n) in holders {
-                let required = self.tasks.iter().find(|(t, _, _)| *t == task).map_or(0, |(_, r, _)| usize::from(*r));
-                if n > required {
-                    self.summary.stale_roles += 1;
-                    return Err(
-                        self.violation(format!("{n} live workers hold a primary role of {task} (needs {required})"))
-                    );
-                }
-            }
+            let tasks = &self.tasks;
+            let required =
+                |task: &TaskId| tasks.iter().find(|(t, _, _)| t == task).map_or(0, |(_, r, _)| usize::from(*r));
+            self.cluster.check_held_roles(self.cfg.slots, required)?;
         }
-        if settled && let Some(l) = self.leader() {
-            let live_slots: u64 =
-                (self.cfg.supervisors..self.ids.len()).filter(|&i| self.up[i]).map(|_| u64::from(self.cfg.slots)).sum();
+        if settled && let Some(l) = self.cluster.leader() {
+            let live_workers = (self.cfg.supervisors..self.cluster.len()).filter(|&i| self.up(i)).count() as u64;
+            let live_slots = live_workers * u64::from(self.cfg.slots);
             let needed: u64 = self.tasks.iter().map(|(_, r, _)| u64::from(*r)).sum();
-            let submitted = self.now >= self.start + Duration::from_secs(5) + GRACE;
-            let table = self.nodes[l].assignments();
+            let submitted = now >= self.cluster.start_time() + Duration::from_secs(5) + GRACE;
             if submitted && live_slots >= needed {
-                if table.len() < self.tasks.len() {
-                    return Err(self.violation(format!(
-                        "the leader {} has assigned {} of {} tasks",
-                        self.ids[l],
-                        table.len(),
-                        self.tasks.len()
-                    )));
-                }
-                for tw in &table {
-                    if tw.primaries.len() < usize::from(tw.required) {
-                        return Err(self.violation(format!("{} lacks primaries with enough live workers", tw.task)));
-                    }
-                    for p in &tw.primaries {
-                        let j = self.index[p];
-                        if self.down_since[j].is_some_and(|d| self.now.saturating_duration_since(d) >= GRACE) {
-                            return Err(self.violation(format!("{} keeps the long-dead {p} as primary", tw.task)));
-                        }
-                    }
-                }
+                self.cluster.check_coverage(l, self.tasks.len(), GRACE)?;
             }
         }
-        for i in (0..self.ids.len()).filter(|&i| self.up[i]) {
-            for (dest, hop) in self.nodes[i].routes() {
-                let h = self.index[&hop];
-                if self.down_since[h].is_some_and(|d| self.now.saturating_duration_since(d) >= GRACE) {
-                    return Err(self.violation(format!("{} routes to {dest} via the down node {hop}", self.ids[i])));
-                }
-                // Follow the next hops: they must reach the destination without a loop.
-                let mut at = h;
-                let mut steps = 0;
-                while self.ids[at] != dest {
-                    steps += 1;
-                    if steps > self.ids.len() {
-                        return Err(self.violation(format!("routing loop from {} to {dest}", self.ids[i])));
-                    }
-                    let Some((_, next)) = self.nodes[at].routes().into_iter().find(|(d, _)| *d == dest) else {
-                        break;
-                    };
-                    at = self.index[&next];
-                }
-            }
-        }
-        Ok(())
+        self.cluster.check_routes(GRACE)
     }
 
     fn finish(&mut self) -> Summary {
         let mut s = std::mem::take(&mut self.summary);
         s.duration_secs = self.cfg.duration.as_secs_f64();
-        s.steps = self.step;
+        s.steps = self.cluster.steps();
         s.crashes = self.crashes.clone();
         s.node_hours = self.up_node_secs / 3600.0;
-        s.leader_changes = (self.terms.len() as u64).saturating_sub(1);
-        let ns = self.net.stats();
+        s.leader_changes = (self.cluster.leaders_by_term().len() as u64).saturating_sub(1);
+        let ns = self.cluster.net().stats();
         s.messages_sent = ns.sent;
         s.bytes_sent = ns.bytes_sent;
         s.lost = ns.lost;
         s.duplicated = ns.duplicated;
         s.partitioned = ns.partitioned;
-        let leader = self.leader();
-        for i in (0..self.ids.len()).filter(|&i| self.up[i]) {
-            let st = self.nodes[i].status(self.local(i));
+        let leader = self.cluster.leader();
+        for i in 0..self.cluster.len() {
+            let Some(node) = self.cluster.node(i) else { continue };
+            let st = node.status(self.cluster.local(i));
             s.history_raw_bytes += st.compression.raw_bytes;
             s.history_compressed_bytes += st.compression.compressed_bytes;
             s.mesh_routes += st.mesh.reachable as u64;
             s.queue_drops += st.counters.dropped_events + st.counters.dropped_transmits + st.counters.history_dropped;
             if Some(i) == leader {
                 s.leader_routes = st.mesh.reachable as u64;
-                let table = self.nodes[i].assignments();
+                let table = node.assignments();
                 s.tasks = table.len();
                 s.tasks_complete = table.iter().filter(|t| t.primaries.len() >= usize::from(t.required)).count();
             }
         }
-        s.trace_hash = self.hash.0;
+        s.queue_drops += self.cluster.events_dropped();
+        s.trace_hash = self.cluster.trace_hash();
         s
+    }
+
+    /// What the run recorded for `--report` (when [`SimConfig::record`] was set).
+    pub fn recording(&self) -> Option<&Recording> {
+        self.recording.as_ref().map(|r| &r.rec)
     }
 }
 
 /// Runs one seed of `cfg`.
 pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
-    let mut sim = Sim::new(cfg);
+    let (r, timeline, _) = run_recorded(cfg);
+    (r, timeline)
+}
+
+/// Runs one seed of `cfg`, also returning what it recorded (with [`SimConfig::record`]).
+pub fn run_recorded(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>, Option<Recording>) {
+    let seed = cfg.seed;
+    let mut sim = match Sim::new(cfg) {
+        Ok(sim) => sim,
+        Err(what) => return (Err(Violation { seed, step: 0, at_secs: 0.0, what }), Vec::new(), None),
+    };
     let r = sim.run();
-    (r, std::mem::take(&mut sim.timeline))
+    (r, std::mem::take(&mut sim.timeline), sim.recording.take().map(|r| r.rec))
 }
 
 /// The summary as an aligned table.

@@ -1,8 +1,14 @@
-//! The pouw-netops cluster simulator: real node state machines over a seeded,
-//! virtual-time network with injected faults.
+//! The pouw-netops cluster simulator: real node state machines over the
+//! harness's seeded, virtual-time network ([`pouw_netops_harness`]) with
+//! injected faults, and a real-UDP mode.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::unreachable)
+)]
 #![warn(missing_docs)]
 
 pub mod cluster;
-pub mod net;
-pub mod node;
+pub mod report;
 pub mod udp;
+
+pub use pouw_netops_harness::net;

@@ -4,11 +4,17 @@
 //! pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N]
 //!                 [--duration SECS] [--scenario story|churn] [--loss P] [--dup P]
 //!                 [--latency-ms MIN..MAX] [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]
-//!                 [--transport sim|udp] [--json] [--quiet]
+//!                 [--transport sim|udp] [--json] [--quiet] [--report FILE.html [--report-node ID]]
 //! ```
+
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::unreachable)
+)]
 
 use pouw_netops::Duration;
 use pouw_netops_sim::cluster::{self, Scenario, SimConfig};
+use pouw_netops_sim::report;
 use std::process::ExitCode;
 use std::time::Instant as WallClock;
 
@@ -17,7 +23,7 @@ fn usage() -> ExitCode {
         "usage: pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N] [--duration SECS]\n\
          \x20                      [--scenario story|churn] [--loss P] [--dup P] [--latency-ms MIN..MAX]\n\
          \x20                      [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]\n\
-         \x20                      [--transport sim|udp] [--json] [--quiet]"
+         \x20                      [--transport sim|udp] [--json] [--quiet] [--report FILE.html [--report-node ID]]"
     );
     ExitCode::from(2)
 }
@@ -34,6 +40,8 @@ fn main() -> ExitCode {
     let mut quiet = false;
     let mut udp = false;
     let mut duration_given = false;
+    let mut report: Option<String> = None;
+    let mut report_node: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next();
@@ -84,6 +92,8 @@ fn main() -> ExitCode {
                 }
                 _ => false,
             },
+            "--report" => val().map(|f| report = Some(f)).is_some(),
+            "--report-node" => val().map(|n| report_node = Some(n)).is_some(),
             "--json" => {
                 json = true;
                 true
@@ -100,6 +110,14 @@ fn main() -> ExitCode {
     }
     if cfg.supervisors == 0 || cfg.supervisors > 8 || cfg.supervisors + cfg.workers > 1024 || seeds.0 >= seeds.1 {
         eprintln!("error: 1..=8 supervisors, at most 1024 nodes, and a non-empty seed range");
+        return usage();
+    }
+    if report.is_some() && (udp || seeds.1 - seeds.0 > 1) {
+        eprintln!("error: --report draws one simulated run: one seed, --transport sim");
+        return usage();
+    }
+    if report.is_none() && report_node.is_some() {
+        eprintln!("error: --report-node needs --report");
         return usage();
     }
     if udp {
@@ -131,16 +149,38 @@ fn main() -> ExitCode {
     }
     let sweep = seeds.1 - seeds.0 > 1;
     cfg.timeline = !json && !quiet && !sweep;
+    cfg.record = report.is_some();
+    cfg.report_node = report_node.clone();
     let started = WallClock::now();
     let mut failures = 0u64;
     let mut combined: u64 = 0xcbf2_9ce4_8422_2325;
     for seed in seeds.0..seeds.1 {
         cfg.seed = seed;
         let t0 = WallClock::now();
-        let (result, timeline) = cluster::run(cfg.clone());
+        let (result, timeline, recording) = cluster::run_recorded(cfg.clone());
         let wall = t0.elapsed().as_secs_f64();
         match result {
             Ok(s) => {
+                if let (Some(path), Some(rec)) = (&report, &recording) {
+                    let node = match &report_node {
+                        None => None,
+                        Some(name) => match rec.nodes.iter().position(|n| n == name) {
+                            Some(i) => Some(i),
+                            None => {
+                                eprintln!("error: --report-node {name}: no such node");
+                                return ExitCode::from(2);
+                            }
+                        },
+                    };
+                    let page = report::html(rec, &s, &cluster::table(&s), node);
+                    if let Err(e) = std::fs::write(path, page) {
+                        eprintln!("error: cannot write {path}: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                    if !json {
+                        println!("report written to {path}");
+                    }
+                }
                 combined = (combined ^ s.trace_hash).wrapping_mul(0x0100_0000_01b3);
                 if json {
                     println!("{}", cluster::json(&s).replacen('{', &format!("{{\"wall_secs\":{wall:.3},"), 1));

@@ -7,16 +7,16 @@
 //! consistent global view, which only the virtual-time simulator has.
 
 use crate::cluster::{CrashRecord, SimConfig, SimSupervisor, SimWorker, Summary, Violation};
-use crate::node::SimNode;
-use pouw_netops::coordinator::{Destination, OpsConfig, OpsEventKind};
+use pouw_netops::coordinator::{OpsConfig, OpsEventKind};
 use pouw_netops::election::HardState;
 use pouw_netops::workers::{Checkpoint, TaskRole};
 use pouw_netops::{Instant, NodeId, NodeRole, OpsEvent, TaskId, TaskType};
+use pouw_netops_harness::{OpsNode, Target};
 use std::collections::{BTreeMap, HashMap};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration as StdDuration, Instant as WallInstant};
 
@@ -26,6 +26,12 @@ enum Report {
     Event(usize, OpsEvent),
     Leading(usize, u64),
     Final(usize, Box<pouw_netops::coordinator::OpsStatus>),
+    Failed(usize, String),
+}
+
+/// A poisoned lock (a node thread panicked) still holds usable data.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 struct Shared {
@@ -50,28 +56,37 @@ struct Running {
     handle: JoinHandle<UdpSocket>,
 }
 
-fn build(cfg: &SimConfig, shared: &Shared, i: usize) -> Box<dyn SimNode + Send> {
+fn build(cfg: &SimConfig, shared: &Shared, i: usize) -> Result<Box<dyn OpsNode + Send>, String> {
     let mut config = OpsConfig { heartbeat_interval: cfg.heartbeat, ..OpsConfig::default() };
     config.history.compression_level = cfg.history_level;
     if let Some(p) = cfg.acceptable_pause {
         config.crash.phi.acceptable_heartbeat_pause = p;
     }
     let seed = cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(i as u64);
-    let id = shared.ids[i].clone();
+    let id = shared.ids.get(i).cloned().ok_or_else(|| format!("no node {i}"))?;
+    let err = |e: pouw_netops::coordinator::OpsError| format!("{e}");
     if i < cfg.supervisors {
-        let mut n = SimSupervisor::new_boxed(id, NodeRole::Supervisor, &shared.sups, config, seed).unwrap();
-        n.restore_hard_state(shared.hard.lock().unwrap()[i].clone());
-        n
+        let mut n = SimSupervisor::new_boxed(id, NodeRole::Supervisor, &shared.sups, config, seed).map_err(err)?;
+        n.restore_hard_state(lock(&shared.hard).get(i).cloned().unwrap_or_default());
+        Ok(n)
     } else {
         config.slots = cfg.slots;
-        config.task_types.push(TaskType::new("train").unwrap()).unwrap();
-        SimWorker::new_boxed(id, NodeRole::Worker, &shared.sups, config, seed).unwrap()
+        let train = TaskType::new("train").map_err(|e| format!("{e}"))?;
+        config.task_types.push(train).map_err(|_| "no room for a task type".to_string())?;
+        Ok(SimWorker::new_boxed(id, NodeRole::Worker, &shared.sups, config, seed).map_err(err)?)
     }
 }
 
-fn spawn(cfg: &SimConfig, shared: &Arc<Shared>, i: usize, socket: UdpSocket, tx: Sender<Report>) -> Running {
+fn spawn(
+    cfg: &SimConfig,
+    shared: &Arc<Shared>,
+    i: usize,
+    socket: UdpSocket,
+    tx: Sender<Report>,
+) -> Result<Running, String> {
     let stop = Arc::new(AtomicBool::new(false));
-    let mut node = build(cfg, shared, i);
+    let mut node = build(cfg, shared, i)?;
+    let train = TaskType::new("train").map_err(|e| format!("{e}"))?;
     let (shared, flag) = (Arc::clone(shared), Arc::clone(&stop));
     let supervisors = cfg.supervisors;
     let handle = std::thread::spawn(move || {
@@ -80,7 +95,10 @@ fn spawn(cfg: &SimConfig, shared: &Arc<Shared>, i: usize, socket: UdpSocket, tx:
         let mut buf = vec![0u8; 65_536];
         while socket.recv_from(&mut buf).is_ok() {}
         socket.set_nonblocking(false).ok();
-        node.start(shared.now()).unwrap();
+        if let Err(e) = node.start(shared.now()) {
+            let _ = tx.send(Report::Failed(i, e));
+            return socket;
+        }
         let mut submitted = false;
         let mut next_checkpoint = shared.now() + pouw_netops::Duration::from_secs(2);
         let mut leading = None;
@@ -88,8 +106,10 @@ fn spawn(cfg: &SimConfig, shared: &Arc<Shared>, i: usize, socket: UdpSocket, tx:
             let now = shared.now();
             let wait = node.poll_timeout().saturating_duration_since(now).total_micros().clamp(1_000, 20_000);
             socket.set_read_timeout(Some(StdDuration::from_micros(wait))).ok();
-            if let Ok((n, _)) = socket.recv_from(&mut buf) {
-                let _ = node.handle_message(shared.now(), &buf[..n]);
+            if let Ok((n, _)) = socket.recv_from(&mut buf)
+                && let Some(bytes) = buf.get(..n)
+            {
+                let _ = node.handle_message(shared.now(), bytes);
             }
             let now = shared.now();
             if node.poll_timeout() <= now {
@@ -97,10 +117,10 @@ fn spawn(cfg: &SimConfig, shared: &Arc<Shared>, i: usize, socket: UdpSocket, tx:
             }
             if i < supervisors
                 && !submitted
-                && let Some(tasks) = shared.tasks.lock().unwrap().clone()
+                && let Some(tasks) = lock(&shared.tasks).clone()
             {
                 for t in tasks {
-                    node.submit_task(now, t, TaskType::new("train").unwrap(), 1, 1);
+                    node.submit_task(now, t, train.clone(), 1, 1);
                 }
                 submitted = true;
             }
@@ -114,16 +134,20 @@ fn spawn(cfg: &SimConfig, shared: &Arc<Shared>, i: usize, socket: UdpSocket, tx:
                 }
             }
             while let Some(hs) = node.poll_hard_state() {
-                shared.hard.lock().unwrap()[i] = hs;
+                if let Some(slot) = lock(&shared.hard).get_mut(i) {
+                    *slot = hs;
+                }
             }
             while let Some(t) = node.poll_transmit() {
+                // The coordinator's messages are encoded already: never an error.
+                let Ok(t) = t else { continue };
                 let targets: Vec<usize> = match &t.to {
-                    Destination::Node(n) => shared.ids.iter().position(|x| x == n).into_iter().collect(),
-                    Destination::Supervisors => (0..supervisors).filter(|&j| j != i).collect(),
-                    Destination::Cluster => (0..shared.ids.len()).filter(|&j| j != i).collect(),
+                    Target::Node(n) => shared.ids.iter().position(|x| x == n).into_iter().collect(),
+                    Target::Supervisors => (0..supervisors).filter(|&j| j != i).collect(),
+                    Target::All => (0..shared.ids.len()).filter(|&j| j != i).collect(),
                 };
-                for j in targets {
-                    if socket.send_to(&t.bytes, shared.addrs[j]).is_ok() {
+                for addr in targets.into_iter().filter_map(|j| shared.addrs.get(j)) {
+                    if socket.send_to(&t.bytes, addr).is_ok() {
                         shared.sent.fetch_add(1, Ordering::Relaxed);
                         shared.bytes.fetch_add(t.bytes.len() as u64, Ordering::Relaxed);
                     }
@@ -132,7 +156,7 @@ fn spawn(cfg: &SimConfig, shared: &Arc<Shared>, i: usize, socket: UdpSocket, tx:
             while let Some(e) = node.poll_event() {
                 let _ = tx.send(Report::Event(i, e));
             }
-            node.drain_archived();
+            node.drain_other();
             let l = node.leading();
             if l != leading {
                 leading = l;
@@ -144,19 +168,28 @@ fn spawn(cfg: &SimConfig, shared: &Arc<Shared>, i: usize, socket: UdpSocket, tx:
         let _ = tx.send(Report::Final(i, Box::new(node.status(shared.now()))));
         socket
     });
-    Running { stop, handle }
+    Ok(Running { stop, handle })
 }
 
 /// Runs the story over real UDP sockets for `cfg.duration` of wall time.
 pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
-    let n = cfg.supervisors + cfg.workers;
-    let sups: Vec<NodeId> = (0..cfg.supervisors).map(|i| NodeId::new(&format!("sup-{i}")).unwrap()).collect();
-    let mut ids = sups.clone();
-    ids.extend((0..cfg.workers).map(|i| NodeId::new(&format!("worker-{i:03}")).unwrap()));
-    let sockets: Vec<UdpSocket> = (0..n).map(|_| UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
+    let fail = |what: String| (Err(Violation { seed: cfg.seed, step: 0, at_secs: 0.0, what }), Vec::new());
+    let ids = match node_ids(&cfg) {
+        Ok(ids) => ids,
+        Err(e) => return fail(e),
+    };
+    let n = ids.len();
+    let sockets = match (0..n).map(|_| UdpSocket::bind("127.0.0.1:0")).collect::<Result<Vec<_>, _>>() {
+        Ok(s) => s,
+        Err(e) => return fail(format!("cannot bind a UDP socket on 127.0.0.1: {e}")),
+    };
+    let addrs = match sockets.iter().map(|s| s.local_addr()).collect::<Result<Vec<_>, _>>() {
+        Ok(a) => a,
+        Err(e) => return fail(format!("no local address: {e}")),
+    };
     let shared = Arc::new(Shared {
-        addrs: sockets.iter().map(|s| s.local_addr().unwrap()).collect(),
-        sups,
+        addrs,
+        sups: ids.iter().take(cfg.supervisors).cloned().collect(),
         ids: ids.clone(),
         epoch: WallInstant::now(),
         sent: AtomicU64::new(0),
@@ -166,9 +199,17 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
     });
     let (tx, rx): (Sender<Report>, Receiver<Report>) = channel();
     let mut running: Vec<Option<Running>> = Vec::new();
+    let mut violation = None;
     for (i, s) in sockets.into_iter().enumerate() {
-        running.push(Some(spawn(&cfg, &shared, i, s, tx.clone())));
+        match spawn(&cfg, &shared, i, s, tx.clone()) {
+            Ok(r) => running.push(Some(r)),
+            Err(what) => {
+                violation.get_or_insert(Violation { seed: cfg.seed, step: 0, at_secs: 0.0, what });
+                running.push(None);
+            }
+        }
     }
+    let name = |i: usize| ids.get(i).map_or_else(|| "?".to_string(), |id| id.to_string());
     let index: HashMap<NodeId, usize> = ids.iter().cloned().enumerate().map(|(i, id)| (id, i)).collect();
     let total = cfg.duration.as_secs_f64();
     let at = |permille: f64| total * permille / 1000.0;
@@ -182,14 +223,13 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
     let mut assigned: Vec<usize> = Vec::new();
     let mut stage = 0;
     let secs = |s: &Shared| s.epoch.elapsed().as_secs_f64();
-    let mut violation = None;
     let mut note = |t: f64, s: String| timeline.push(format!("[{t:8.3}s] {s}"));
     note(
         0.0,
         format!("cluster starts over UDP on 127.0.0.1: {} supervisors, {} workers", cfg.supervisors, cfg.workers),
     );
     let kill = |running: &mut Vec<Option<Running>>, i: usize| -> Option<UdpSocket> {
-        let r = running[i].take()?;
+        let r = running.get_mut(i)?.take()?;
         r.stop.store(true, Ordering::Relaxed);
         r.handle.join().ok()
     };
@@ -199,18 +239,19 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
         if stage == 0 && now >= 3.0 {
             stage = 1;
             let count = cfg.tasks.unwrap_or(cfg.workers / 2);
-            *shared.tasks.lock().unwrap() =
-                Some((0..count).map(|i| TaskId::new(&format!("task-{i:03}")).unwrap()).collect());
+            *lock(&shared.tasks) = Some((0..count).filter_map(|i| TaskId::new(&format!("task-{i:03}")).ok()).collect());
             note(now, format!("{count} tasks submitted to the supervisors"));
         } else if stage == 1 && now >= at(250.0) {
             stage = 2;
             if let Some((_, l)) = leader {
-                note(now, format!("KILL the leader {}", ids[l]));
+                note(now, format!("KILL the leader {}", name(l)));
                 parked.extend(kill(&mut running, l).map(|s| (l, s)));
-                down_since[l] = Some(now);
+                if let Some(d) = down_since.get_mut(l) {
+                    *d = Some(now);
+                }
                 open.insert(l, summary.crashes.len());
                 summary.crashes.push(CrashRecord {
-                    node: ids[l].to_string(),
+                    node: name(l),
                     supervisor: true,
                     at: now,
                     detection_delay: None,
@@ -219,14 +260,17 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
             }
         } else if stage == 2 && now >= at(450.0) {
             stage = 3;
-            let victims: Vec<usize> = assigned.iter().copied().filter(|&w| running[w].is_some()).take(2).collect();
+            let victims: Vec<usize> =
+                assigned.iter().copied().filter(|&w| running.get(w).is_some_and(Option::is_some)).take(2).collect();
             for w in victims {
-                note(now, format!("KILL {}", ids[w]));
+                note(now, format!("KILL {}", name(w)));
                 parked.extend(kill(&mut running, w).map(|s| (w, s)));
-                down_since[w] = Some(now);
+                if let Some(d) = down_since.get_mut(w) {
+                    *d = Some(now);
+                }
                 open.insert(w, summary.crashes.len());
                 summary.crashes.push(CrashRecord {
-                    node: ids[w].to_string(),
+                    node: name(w),
                     supervisor: false,
                     at: now,
                     detection_delay: None,
@@ -236,9 +280,20 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
         } else if stage == 3 && now >= at(700.0) {
             stage = 4;
             for (i, s) in std::mem::take(&mut parked) {
-                note(now, format!("RESTART {}", ids[i]));
-                running[i] = Some(spawn(&cfg, &shared, i, s, tx.clone()));
-                down_since[i] = None;
+                note(now, format!("RESTART {}", name(i)));
+                match spawn(&cfg, &shared, i, s, tx.clone()) {
+                    Ok(r) => {
+                        if let Some(slot) = running.get_mut(i) {
+                            *slot = Some(r);
+                        }
+                    }
+                    Err(what) => {
+                        violation.get_or_insert(Violation { seed: cfg.seed, step: 0, at_secs: now, what });
+                    }
+                }
+                if let Some(d) = down_since.get_mut(i) {
+                    *d = None;
+                }
                 open.remove(&i);
             }
         }
@@ -261,7 +316,7 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
                         leader = Some((term, i));
                     }
                     summary.time_to_first_leader.get_or_insert(t);
-                    note(t, format!("{} elected leader of term {term}", ids[i]));
+                    note(t, format!("{} elected leader of term {term}", name(i)));
                 }
                 Report::Event(i, e) => {
                     let x = index.get(&e.node).copied();
@@ -269,18 +324,19 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
                         OpsEventKind::TaskAssigned { role: TaskRole::Primary, .. } => assigned.extend(x),
                         OpsEventKind::CrashDetected { .. } => {
                             let Some(x) = x else { continue };
-                            match down_since[x] {
+                            match down_since.get(x).copied().flatten() {
                                 None => summary.false_suspicions += 1,
                                 Some(d) => {
                                     detected_by.insert((i, x), t);
                                     if let Some(&c) = open.get(&x)
-                                        && summary.crashes[c].detection_delay.is_none()
+                                        && let Some(rec) = summary.crashes.get_mut(c)
+                                        && rec.detection_delay.is_none()
                                         && (i < cfg.supervisors || x < cfg.supervisors)
                                     {
-                                        summary.crashes[c].detection_delay = Some(t - d);
+                                        rec.detection_delay = Some(t - d);
                                         note(
                                             t,
-                                            format!("{} detects the crash of {} after {:.3}s", ids[i], ids[x], t - d),
+                                            format!("{} detects the crash of {} after {:.3}s", name(i), name(x), t - d),
                                         );
                                     }
                                 }
@@ -289,20 +345,30 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
                         OpsEventKind::WorkerReplaced { task, replacement, checkpoint, .. } => {
                             let Some(x) = x else { continue };
                             let d = detected_by.get(&(i, x)).copied().unwrap_or(t);
-                            if let Some(&c) = open.get(&x) {
-                                summary.crashes[c].replacement_delays.push(t - d);
+                            if let Some(&c) = open.get(&x)
+                                && let Some(rec) = summary.crashes.get_mut(c)
+                            {
+                                rec.replacement_delays.push(t - d);
                             }
                             let cp =
                                 checkpoint.map_or("the start".to_string(), |c| format!("checkpoint #{}", c.sequence));
                             note(
                                 t,
-                                format!("{} moves {task} from {} to {replacement}, resuming from {cp}", ids[i], ids[x]),
+                                format!(
+                                    "{} moves {task} from {} to {replacement}, resuming from {cp}",
+                                    name(i),
+                                    name(x)
+                                ),
                             );
                         }
                         _ => {}
                     }
                 }
                 Report::Final(..) => {}
+                Report::Failed(i, e) => {
+                    let what = format!("{} failed to start: {e}", name(i));
+                    violation.get_or_insert(Violation { seed: cfg.seed, step: 0, at_secs: t, what });
+                }
             }
         }
     }
@@ -328,4 +394,10 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
     summary.bytes_sent = shared.bytes.load(Ordering::Relaxed);
     summary.node_hours = n as f64 * total / 3600.0;
     (violation.map_or(Ok(summary.clone()), Err), timeline)
+}
+
+fn node_ids(cfg: &SimConfig) -> Result<Vec<NodeId>, String> {
+    let names =
+        (0..cfg.supervisors).map(|i| format!("sup-{i}")).chain((0..cfg.workers).map(|i| format!("worker-{i:03}")));
+    names.map(|s| NodeId::new(&s).map_err(|e| format!("{s}: {e}"))).collect()
 }

@@ -4,13 +4,14 @@
 //! in one term (a global term → leader record over the whole run) and never two
 //! votes by one node in one term. After the faults stop, one leader everybody
 //! follows must emerge within 10 election timeouts.
-
-#[path = "support/election_sim.rs"]
-mod sim;
+//!
+//! Runs on the shared harness: its per-step checker finds the two-leader and
+//! double-vote violations, which fail the run.
 
 use pouw_netops::election::ElectionConfig;
 use pouw_netops::{Duration, Instant, Rng};
-use sim::Sim;
+use pouw_netops_harness::election::{self, ElectionNode};
+use pouw_netops_harness::{Cluster, NetConfig};
 
 const E: Duration = Duration::from_secs(1);
 
@@ -24,26 +25,40 @@ struct Outcome {
     recovery: Duration,
 }
 
+fn set(sim: &mut Cluster<ElectionNode>, f: impl FnOnce(&mut NetConfig)) {
+    let mut c = sim.net().config();
+    f(&mut c);
+    sim.net_mut().set_config(c);
+}
+
 fn run(seed: u64) -> Outcome {
     let mut r = Rng::new(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0xE1EC);
     let n = if r.below(2) == 0 { 3 } else { 5 };
     let pre_vote = r.chance(0.75);
     let check_quorum = r.chance(0.75);
-    let mut sim = Sim::new(n, seed, |i| ElectionConfig {
+    let mut sim = election::cluster(n, seed, move |i| ElectionConfig {
         pre_vote,
         check_quorum,
         seed: seed.wrapping_mul(31).wrapping_add(i as u64),
         ..ElectionConfig::default()
-    });
-    sim.latency = (Duration::from_millis(1), Duration::from_millis(20));
+    })
+    .unwrap();
+    set(&mut sim, |c| c.latency_max = Duration::from_millis(20));
     let mut out = Outcome::default();
     let fault_end = Instant::from_millis(5_000 + r.below(20_000));
-    while sim.now < fault_end {
-        let next = (sim.now + Duration::from_millis(100 + r.below(1_500))).min(fault_end);
-        sim.run_until(next, |_| false);
+    let fail = |v| panic!("seed {seed}: {v}");
+    while sim.now() < fault_end {
+        let next = (sim.now() + Duration::from_millis(100 + r.below(1_500))).min(fault_end);
+        sim.run_until(next, |_| false).unwrap_or_else(fail);
         match r.below(10) {
-            0 => sim.loss = [0.0, 0.1, 0.3, 0.6][r.below(4) as usize],
-            1 => sim.duplicate = [0.0, 0.1, 0.5][r.below(3) as usize],
+            0 => {
+                let p = [0.0, 0.1, 0.3, 0.6][r.below(4) as usize];
+                set(&mut sim, |c| c.loss = p);
+            }
+            1 => {
+                let p = [0.0, 0.1, 0.5][r.below(3) as usize];
+                set(&mut sim, |c| c.duplicate = p);
+            }
             2 => {
                 let side: Vec<usize> = (0..n).filter(|_| r.chance(0.5)).collect();
                 sim.partition(&side);
@@ -52,7 +67,9 @@ fn run(seed: u64) -> Outcome {
             3 => {
                 // One-way: a stops hearing b (b still hears a).
                 let (a, b) = (r.below(n as u64) as usize, r.below(n as u64) as usize);
-                sim.blocked[b][a] = a != b;
+                if a != b {
+                    sim.net_mut().block(b, a);
+                }
                 out.partitions += 1;
             }
             4 => {
@@ -66,35 +83,36 @@ fn run(seed: u64) -> Outcome {
                 let i = r.below(n as u64) as usize;
                 sim.restart(i);
             }
-            7 => sim.heal(),
+            7 => sim.net_mut().heal(),
             8 => {
                 // Crash whoever leads.
-                if let Some(l) = (0..n).find(|&i| sim.node(i).is_some_and(|m| m.is_leader())) {
+                if let Some(l) = sim.leaders().first().copied() {
                     sim.crash(l);
                     out.crashes += 1;
                 }
             }
             _ => {
                 let max = [5, 50, 400][r.below(3) as usize];
-                sim.latency = (Duration::from_millis(1), Duration::from_millis(max));
+                set(&mut sim, |c| c.latency_max = Duration::from_millis(max));
             }
         }
     }
     // The faults stop.
-    sim.heal();
-    (0..n).for_each(|i| sim.restart(i));
-    sim.loss = 0.0;
-    sim.duplicate = 0.0;
-    sim.latency = (Duration::from_millis(1), Duration::from_millis(10));
-    let healed = sim.now;
-    let settled = sim.run_until(healed + E.saturating_mul(10), |s| s.stable_leader().is_some());
+    sim.net_mut().heal();
+    (0..n).for_each(|i| {
+        sim.restart(i);
+    });
+    set(&mut sim, |c| *c = NetConfig { latency_max: Duration::from_millis(10), ..NetConfig::default() });
+    let healed = sim.now();
+    let settled =
+        sim.run_until(healed + E.saturating_mul(10), |s| election::stable_leader(s).is_some()).unwrap_or_else(fail);
     assert!(
         settled,
         "seed {seed}: no single leader within 10 E after the faults stopped (n={n}, pre_vote={pre_vote}, check_quorum={check_quorum})"
     );
-    out.recovery = sim.now - healed;
-    out.terms_with_leader = sim.leaders.len();
-    out.delivered = sim.delivered;
+    out.recovery = sim.now() - healed;
+    out.terms_with_leader = sim.leaders_by_term().len();
+    out.delivered = sim.net().stats().delivered;
     out
 }
 

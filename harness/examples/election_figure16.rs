@@ -6,15 +6,12 @@
 //! PreVote and CheckQuorum on (the defaults) and off.
 //!
 //! ```sh
-//! cargo run --release -p pouw-netops --example election_figure16
+//! cargo run --release -p pouw-netops-harness --example election_figure16
 //! ```
-
-#[path = "../tests/support/election_sim.rs"]
-mod sim;
 
 use pouw_netops::election::ElectionConfig;
 use pouw_netops::{Duration, Instant, Rng};
-use sim::Sim;
+use pouw_netops_harness::election;
 
 const TRIALS: u64 = 1000;
 const E: Duration = Duration::from_millis(150);
@@ -22,29 +19,33 @@ const H: Duration = Duration::from_micros(75_000);
 
 /// One trial: the time from the leader's crash until another node is leader.
 fn trial(seed: u64, pre_vote: bool) -> Option<Duration> {
-    let mut sim = Sim::new(5, seed, |i| ElectionConfig {
+    let mut sim = election::cluster(5, seed, move |i| ElectionConfig {
         election_timeout: E,
         heartbeat_interval: H,
         pre_vote,
         check_quorum: pre_vote,
         seed: seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
         ..ElectionConfig::default()
-    });
-    sim.latency = (Duration::from_millis(2), Duration::from_millis(5));
+    })
+    .expect("a valid cluster");
+    let mut net = sim.net().config();
+    net.latency_min = Duration::from_millis(2);
+    sim.net_mut().set_config(net);
+    let check = |r: Result<bool, pouw_netops_harness::Violation>| r.unwrap_or_else(|v| panic!("{v}"));
     // Elect a first leader, then let the cluster run steadily for a while.
-    sim.run_until(Instant::from_secs(10), |s| s.stable_leader().is_some());
-    let steady = sim.now + Duration::from_secs(1);
-    sim.run_until(steady, |_| false);
-    let leader = sim.stable_leader()?;
+    check(sim.run_until(Instant::from_secs(10), |s| election::stable_leader(s).is_some()));
+    let steady = sim.now() + Duration::from_secs(1);
+    check(sim.run_until(steady, |_| false));
+    let leader = election::stable_leader(&sim)?;
     let term = sim.node(leader)?.term();
     // Crash it at a uniformly random point of its heartbeat interval.
     let mut r = Rng::new(seed ^ 0xF16);
-    let crash_at = sim.now + Duration::from_micros(r.below(H.total_micros()));
-    sim.run_until(crash_at, |_| false);
-    let leader = sim.stable_leader()?;
+    let crash_at = sim.now() + Duration::from_micros(r.below(H.total_micros()));
+    check(sim.run_until(crash_at, |_| false));
+    let leader = election::stable_leader(&sim)?;
     sim.crash(leader);
-    let found = sim.run_until(crash_at + Duration::from_secs(10), |s| s.leader_above(term).is_some());
-    found.then(|| sim.now - crash_at)
+    let found = check(sim.run_until(crash_at + Duration::from_secs(10), |s| election::leader_above(s, term).is_some()));
+    found.then(|| sim.now() - crash_at)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

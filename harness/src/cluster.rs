@@ -1,0 +1,522 @@
+//! [`Cluster`]: nodes over the seeded [`Network`] in virtual time.
+//!
+//! The clock only moves when the harness moves it: to the next datagram arrival
+//! or the next node deadline ([`Cluster::step`]), or to an instant the caller
+//! chooses ([`Cluster::advance`] then [`Cluster::process_due`], for scenarios
+//! that act at fixed times). Each node may run with a clock offset: it is
+//! handed `now + offset`, and its deadlines are converted back. Every delivery
+//! and every event is hashed (FNV-1a): the same seed gives the same hash.
+
+use crate::check::{Record, Violation};
+use crate::net::{NetConfig, Network};
+use crate::node::{HarnessNode, Target};
+use pouw_netops::election::HardState;
+use pouw_netops::{Duration, Instant, NodeId};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+
+/// At most this many events wait for [`Cluster::poll_event`]; older ones are dropped (and counted).
+pub const EVENT_QUEUE_CAP: usize = 1 << 20;
+
+/// How a cluster is set up.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    /// Seeds the network (and is reported in violations).
+    pub seed: u64,
+    /// Network misbehaviour at the start.
+    pub net: NetConfig,
+    /// Nodes `0..supervisors` are the supervisors (voters): the ones checked
+    /// for one leader per term and reached by [`Target::Supervisors`].
+    pub supervisors: usize,
+    /// The virtual time at the start.
+    pub start: Instant,
+    /// Each node's clock offset (missing entries: zero).
+    pub offsets: Vec<Duration>,
+}
+
+impl ClusterConfig {
+    /// `supervisors` voters, a default network from `seed`, starting at `Instant::ZERO`, no offsets.
+    pub fn new(seed: u64, supervisors: usize) -> Self {
+        ClusterConfig { seed, net: NetConfig::default(), supervisors, start: Instant::ZERO, offsets: Vec::new() }
+    }
+}
+
+/// What a node factory is asked to build.
+#[derive(Clone, Copy, Debug)]
+pub struct Spawn<'a> {
+    /// The node's index.
+    pub index: usize,
+    /// The node's id.
+    pub id: &'a NodeId,
+    /// What it persisted (default for a new node).
+    pub hard_state: &'a HardState,
+    /// Restarts in the whole cluster so far, this one included (0 when the cluster is built).
+    pub restarts: u64,
+    /// The node's local time.
+    pub now: Instant,
+}
+
+/// Builds a node: at the start and again at every restart.
+pub type Factory<N> = Box<dyn FnMut(&Spawn<'_>) -> Result<Box<N>, String>>;
+
+/// FNV-1a, 64 bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fnv(pub u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    /// Hashes `bytes` in.
+    pub fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// A cluster of nodes of type `N` (e.g. `dyn OpsNode` for mixed capacities).
+pub struct Cluster<N: HarnessNode + ?Sized> {
+    seed: u64,
+    ids: Vec<NodeId>,
+    index: BTreeMap<NodeId, usize>,
+    supervisors: usize,
+    nodes: Vec<Box<N>>,
+    up: Vec<bool>,
+    down_since: Vec<Option<Instant>>,
+    offsets: Vec<Duration>,
+    hard: Vec<HardState>,
+    factory: Factory<N>,
+    net: Network,
+    start: Instant,
+    now: Instant,
+    deadlines: BinaryHeap<Reverse<(Instant, usize)>>,
+    deadline_of: Vec<Instant>,
+    step: u64,
+    restarts: u64,
+    hash: Fnv,
+    events: VecDeque<(usize, N::Event)>,
+    events_dropped: u64,
+    pub(crate) record: Record,
+}
+
+impl<N: HarnessNode + ?Sized> Cluster<N> {
+    /// Builds one node per id with `factory` (not started yet: see [`Cluster::start_all`]).
+    pub fn new(cfg: ClusterConfig, ids: Vec<NodeId>, mut factory: Factory<N>) -> Result<Self, String> {
+        let n = ids.len();
+        let offsets: Vec<Duration> = (0..n).map(|i| cfg.offsets.get(i).copied().unwrap_or(Duration::ZERO)).collect();
+        let hard = vec![HardState::default(); n];
+        let mut nodes = Vec::with_capacity(n);
+        for (i, (id, (hs, off))) in ids.iter().zip(hard.iter().zip(&offsets)).enumerate() {
+            nodes.push(factory(&Spawn { index: i, id, hard_state: hs, restarts: 0, now: cfg.start + *off })?);
+        }
+        Ok(Cluster {
+            seed: cfg.seed,
+            index: ids.iter().cloned().enumerate().map(|(i, id)| (id, i)).collect(),
+            supervisors: cfg.supervisors.min(n),
+            nodes,
+            up: vec![true; n],
+            down_since: vec![None; n],
+            offsets,
+            hard,
+            factory,
+            net: Network::new(cfg.net, cfg.seed),
+            start: cfg.start,
+            now: cfg.start,
+            deadlines: BinaryHeap::new(),
+            deadline_of: vec![Instant::MAX; n],
+            step: 0,
+            restarts: 0,
+            hash: Fnv::default(),
+            events: VecDeque::new(),
+            events_dropped: 0,
+            record: Record::new(n),
+            ids,
+        })
+    }
+
+    /// Starts every node in index order, draining each right after its start.
+    pub fn start_all(&mut self) {
+        for i in 0..self.nodes.len() {
+            let local = self.local(i);
+            if let Some(node) = self.nodes.get_mut(i)
+                && let Err(e) = node.start(local)
+            {
+                let what = format!("{} failed to start: {e}", self.name(i));
+                self.record.fault(what);
+            }
+            self.drain(i);
+        }
+    }
+
+    // ---- what the cluster is ----
+
+    /// Nodes, up or down.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// How many of the first nodes are supervisors.
+    pub fn supervisors(&self) -> usize {
+        self.supervisors
+    }
+
+    /// Every node's id, by index.
+    pub fn ids(&self) -> &[NodeId] {
+        &self.ids
+    }
+
+    /// The index of `id`.
+    pub fn index_of(&self, id: &NodeId) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    /// Node `i`'s id as text (`?` for a bad index).
+    pub fn name(&self, i: usize) -> String {
+        self.ids.get(i).map_or_else(|| "?".to_string(), |id| id.to_string())
+    }
+
+    /// The seed the cluster was built with.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    // ---- time ----
+
+    /// The global virtual time.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// When the cluster started.
+    pub fn start_time(&self) -> Instant {
+        self.start
+    }
+
+    /// Node `i`'s local time (`now` plus its offset).
+    pub fn local(&self, i: usize) -> Instant {
+        self.now + self.offsets.get(i).copied().unwrap_or(Duration::ZERO)
+    }
+
+    /// Node `i`'s clock offset.
+    pub fn offset(&self, i: usize) -> Duration {
+        self.offsets.get(i).copied().unwrap_or(Duration::ZERO)
+    }
+
+    /// Seconds from the start to `t`.
+    pub fn secs(&self, t: Instant) -> f64 {
+        t.saturating_duration_since(self.start).as_secs_f64()
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+
+    /// FNV-1a over every delivery and event so far.
+    pub fn trace_hash(&self) -> u64 {
+        self.hash.0
+    }
+
+    // ---- nodes ----
+
+    /// Whether node `i` is up.
+    pub fn is_up(&self, i: usize) -> bool {
+        self.up.get(i).copied().unwrap_or(false)
+    }
+
+    /// Since when node `i` is down, if it is.
+    pub fn down_since(&self, i: usize) -> Option<Instant> {
+        self.down_since.get(i).copied().flatten()
+    }
+
+    /// Node `i` if it is up.
+    pub fn node(&self, i: usize) -> Option<&N> {
+        if self.is_up(i) { self.nodes.get(i).map(|n| &**n) } else { None }
+    }
+
+    /// Node `i` if it is up. Call [`Cluster::drain`] after driving it directly.
+    pub fn node_mut(&mut self, i: usize) -> Option<&mut N> {
+        if self.is_up(i) { self.nodes.get_mut(i).map(|n| &mut **n) } else { None }
+    }
+
+    /// Node `i` even when it is down: a crashed node's last state, as it was at the crash.
+    pub fn last_state(&self, i: usize) -> Option<&N> {
+        self.nodes.get(i).map(|n| &**n)
+    }
+
+    /// What node `i` persisted last.
+    pub fn hard_state(&self, i: usize) -> Option<&HardState> {
+        self.hard.get(i)
+    }
+
+    /// Node `i` crashes: it stops receiving and ticking, and its memory is
+    /// gone (a restart builds it anew from its hard state). Messages it sent
+    /// are still delivered. Returns whether it was up.
+    pub fn crash(&mut self, i: usize) -> bool {
+        if !self.is_up(i) {
+            return false;
+        }
+        if let (Some(u), Some(d), Some(dl)) =
+            (self.up.get_mut(i), self.down_since.get_mut(i), self.deadline_of.get_mut(i))
+        {
+            *u = false;
+            *d = Some(self.now);
+            *dl = Instant::MAX;
+        }
+        true
+    }
+
+    /// A crashed node `i` restarts: the factory builds it again (with its
+    /// persisted hard state), it starts and its first outputs are drained.
+    /// Returns whether it was down and came back.
+    pub fn restart(&mut self, i: usize) -> bool {
+        if self.is_up(i) || i >= self.nodes.len() {
+            return false;
+        }
+        self.restarts += 1;
+        let local = self.local(i);
+        let (Some(id), Some(hs)) = (self.ids.get(i), self.hard.get(i)) else { return false };
+        let built = (self.factory)(&Spawn { index: i, id, hard_state: hs, restarts: self.restarts, now: local });
+        let mut node = match built {
+            Ok(node) => node,
+            Err(e) => {
+                let what = format!("{} could not be rebuilt: {e}", self.name(i));
+                self.record.fault(what);
+                return false;
+            }
+        };
+        if let Err(e) = node.start(local) {
+            let what = format!("{} failed to restart: {e}", self.name(i));
+            self.record.fault(what);
+        }
+        if let (Some(slot), Some(u), Some(d)) = (self.nodes.get_mut(i), self.up.get_mut(i), self.down_since.get_mut(i))
+        {
+            *slot = node;
+            *u = true;
+            *d = None;
+        }
+        self.drain(i);
+        true
+    }
+
+    /// The up supervisor leading the highest term, if any.
+    pub fn leader(&self) -> Option<usize> {
+        (0..self.supervisors).filter_map(|i| self.node(i)?.leading().map(|t| (t, i))).max().map(|(_, i)| i)
+    }
+
+    /// Every up supervisor that believes it leads.
+    pub fn leaders(&self) -> Vec<usize> {
+        (0..self.supervisors).filter(|&i| self.node(i).is_some_and(|n| n.leading().is_some())).collect()
+    }
+
+    /// Every leader seen so far, by term (the global safety record).
+    pub fn leaders_by_term(&self) -> &BTreeMap<u64, usize> {
+        self.record.leaders()
+    }
+
+    // ---- network ----
+
+    /// The network.
+    pub fn net(&self) -> &Network {
+        &self.net
+    }
+
+    /// The network, to partition, heal or change its settings.
+    pub fn net_mut(&mut self) -> &mut Network {
+        &mut self.net
+    }
+
+    /// Replaces every partition with one between `side` and the rest (both directions).
+    pub fn partition(&mut self, side: &[usize]) {
+        self.net.heal();
+        self.net.isolate(side, self.nodes.len());
+    }
+
+    // ---- events ----
+
+    /// The next event some node reported, with that node's index, in the order they were drained.
+    pub fn poll_event(&mut self) -> Option<(usize, N::Event)> {
+        self.events.pop_front()
+    }
+
+    /// Events dropped because nobody polled them (more than [`EVENT_QUEUE_CAP`] waiting).
+    pub fn events_dropped(&self) -> u64 {
+        self.events_dropped
+    }
+
+    // ---- running ----
+
+    /// Moves node `i`'s outputs to its disk, the network and the event queue,
+    /// and reschedules its deadline. Call it after driving a node directly.
+    pub fn drain(&mut self, i: usize) {
+        if !self.is_up(i) {
+            return;
+        }
+        let now = self.now;
+        let (n, sups) = (self.nodes.len(), self.supervisors);
+        let Some(node) = self.nodes.get_mut(i) else { return };
+        while let Some(hs) = node.poll_hard_state() {
+            self.record.persisted(i, &hs);
+            if let Some(slot) = self.hard.get_mut(i) {
+                *slot = hs;
+            }
+        }
+        while let Some(t) = node.poll_transmit() {
+            match t {
+                Ok(t) => match t.to {
+                    Target::Node(to) => {
+                        if let Some(&j) = self.index.get(&to) {
+                            self.net.send(now, i, j, t.bytes);
+                        }
+                    }
+                    Target::Supervisors => {
+                        for j in (0..sups).filter(|&j| j != i) {
+                            self.net.send(now, i, j, t.bytes.clone());
+                        }
+                    }
+                    Target::All => {
+                        for j in (0..n).filter(|&j| j != i) {
+                            self.net.send(now, i, j, t.bytes.clone());
+                        }
+                    }
+                },
+                Err(e) => self.record.fault(format!("node {i} could not encode a message: {e}")),
+            }
+        }
+        while let Some(e) = node.poll_event() {
+            self.hash.write(format!("{i}:{e:?}").as_bytes());
+            if self.events.len() >= EVENT_QUEUE_CAP {
+                self.events.pop_front();
+                self.events_dropped += 1;
+            }
+            self.events.push_back((i, e));
+        }
+        node.drain_other();
+        let deadline = node.poll_timeout();
+        let off = self.offsets.get(i).copied().unwrap_or(Duration::ZERO);
+        let global = if deadline == Instant::MAX {
+            Instant::MAX
+        } else {
+            Instant::from_micros(deadline.total_micros().saturating_sub(off.total_micros()))
+        };
+        if let Some(d) = self.deadline_of.get_mut(i)
+            && global != *d
+        {
+            *d = global;
+            if global != Instant::MAX {
+                self.deadlines.push(Reverse((global, i)));
+            }
+        }
+    }
+
+    /// [`Cluster::drain`]s every up node, in index order.
+    pub fn drain_all(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.drain(i);
+        }
+    }
+
+    /// When the next datagram arrives or the next deadline falls (`Instant::MAX`: nothing pending).
+    pub fn next_time(&self) -> Instant {
+        let net = self.net.next_arrival().unwrap_or(Instant::MAX);
+        let node = self.deadlines.peek().map_or(Instant::MAX, |Reverse((t, _))| *t);
+        net.min(node)
+    }
+
+    /// Starts a step at `t` (never backwards). Scenario actions at `t` go
+    /// between this and [`Cluster::process_due`].
+    pub fn advance(&mut self, t: Instant) {
+        self.now = self.now.max(t);
+        self.step += 1;
+    }
+
+    /// Delivers every datagram due by now, ticks every node whose deadline
+    /// passed, drains them, then checks the invariants of every step
+    /// ([`Cluster::check_step`]). A message a node refuses is a violation.
+    pub fn process_due(&mut self) -> Result<(), Violation> {
+        let mut touched: Vec<usize> = Vec::new();
+        while let Some(d) = self.net.pop_due(self.now) {
+            if !self.is_up(d.to) {
+                self.net.count_to_down_node();
+                continue;
+            }
+            self.hash.write(&self.now.total_micros().to_le_bytes());
+            self.hash.write(&[d.from as u8, (d.from >> 8) as u8, d.to as u8, (d.to >> 8) as u8]);
+            self.hash.write(&d.bytes);
+            let local = self.local(d.to);
+            if let Some(node) = self.nodes.get_mut(d.to)
+                && let Err(e) = node.handle_message(local, &d.bytes)
+            {
+                return Err(self.violation(format!("{} refused a message: {e}", self.name(d.to))));
+            }
+            touched.push(d.to);
+        }
+        while let Some(&Reverse((dl, i))) = self.deadlines.peek() {
+            if dl > self.now {
+                break;
+            }
+            self.deadlines.pop();
+            if self.deadline_of.get(i) != Some(&dl) || !self.is_up(i) {
+                continue;
+            }
+            if let Some(d) = self.deadline_of.get_mut(i) {
+                *d = Instant::MAX;
+            }
+            let local = self.local(i);
+            if let Some(node) = self.nodes.get_mut(i) {
+                node.tick(local);
+            }
+            touched.push(i);
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for i in touched {
+            self.drain(i);
+        }
+        self.check_step()
+    }
+
+    /// One step: to the next arrival or deadline if it is not past `limit`.
+    /// Returns `Ok(false)` (with the clock at `limit`) when nothing is due by then.
+    pub fn step(&mut self, limit: Instant) -> Result<bool, Violation> {
+        let t = self.next_time().max(self.now);
+        if t > limit {
+            self.now = self.now.max(limit);
+            return Ok(false);
+        }
+        self.advance(t);
+        self.process_due()?;
+        Ok(true)
+    }
+
+    /// Steps until `limit`, or until `stop` (asked after every step) says so;
+    /// returns whether `stop` ended it.
+    pub fn run_until(&mut self, limit: Instant, mut stop: impl FnMut(&Self) -> bool) -> Result<bool, Violation> {
+        while self.step(limit)? {
+            if stop(self) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Steps for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) -> Result<(), Violation> {
+        let limit = self.now + d;
+        self.run_until(limit, |_| false).map(|_| ())
+    }
+
+    /// A violation of `what`, stamped with the seed, step and time.
+    pub fn violation(&self, what: String) -> Violation {
+        Violation { seed: self.seed, step: self.step, at_secs: self.secs(self.now), what }
+    }
+}

@@ -1,0 +1,258 @@
+//! What the harness drives: [`HarnessNode`] is the sans-IO surface every node
+//! shares (messages in, ticks, polled outputs, persisted hard state), with
+//! impls for a bare [`LeaderElectionManager`] and a [`NetworkOperationsManager`];
+//! [`OpsNode`] adds the coordinator views the invariants and scenarios read.
+
+use core::convert::Infallible;
+use pouw_netops::coordinator::{Destination, HeldTask, OpsStatus};
+use pouw_netops::election::HardState;
+use pouw_netops::mesh::TunnelState;
+use pouw_netops::workers::Checkpoint;
+use pouw_netops::{
+    Envelope, Instant, LeaderElectionManager, NetworkOperationsManager, NodeId, OpsEvent, TaskId, TaskType,
+};
+
+/// Where an outgoing message goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// One node.
+    Node(NodeId),
+    /// Every supervisor (voter) except the sender.
+    Supervisors,
+    /// Every node except the sender.
+    All,
+}
+
+/// One encoded message a node wants sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Where to.
+    pub to: Target,
+    /// The encoded envelope.
+    pub bytes: Vec<u8>,
+}
+
+/// A node the harness can drive: the calls a host makes, in the documented
+/// drain order (hard state before transmits before events).
+pub trait HarnessNode {
+    /// What the node reports besides messages (hashed into the trace with `Debug`).
+    type Event: core::fmt::Debug;
+    /// Starts the node (a no-op for nodes that run from construction).
+    fn start(&mut self, now: Instant) -> Result<(), String>;
+    /// Hands the node one received datagram.
+    fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), String>;
+    /// Lets the node's timers fire.
+    fn tick(&mut self, now: Instant);
+    /// When the node next needs a [`tick`](HarnessNode::tick) (`Instant::MAX`: never).
+    fn poll_timeout(&self) -> Instant;
+    /// The next hard state to persist.
+    fn poll_hard_state(&mut self) -> Option<HardState>;
+    /// The next message to send; `Err` when it cannot be encoded.
+    fn poll_transmit(&mut self) -> Option<Result<Outgoing, String>>;
+    /// The next event.
+    fn poll_event(&mut self) -> Option<Self::Event>;
+    /// Drains any other output the host must take (e.g. archived history).
+    fn drain_other(&mut self) {}
+    /// Whether it leads, and its election term.
+    fn leading(&self) -> Option<u64>;
+    /// Messages and events waiting to be polled.
+    fn pending(&self) -> (usize, usize) {
+        (0, 0)
+    }
+}
+
+impl<const V: usize, const O: usize, const H: usize> HarnessNode for LeaderElectionManager<V, O, H> {
+    type Event = Infallible;
+    fn start(&mut self, _now: Instant) -> Result<(), String> {
+        Ok(())
+    }
+    fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), String> {
+        let env = Envelope::decode(bytes).map_err(|e| format!("{e}"))?;
+        self.step(now, &env).map_err(|e| format!("{e}"))
+    }
+    fn tick(&mut self, now: Instant) {
+        LeaderElectionManager::tick(self, now)
+    }
+    fn poll_timeout(&self) -> Instant {
+        LeaderElectionManager::poll_timeout(self)
+    }
+    fn poll_hard_state(&mut self) -> Option<HardState> {
+        LeaderElectionManager::poll_hard_state(self)
+    }
+    fn poll_transmit(&mut self) -> Option<Result<Outgoing, String>> {
+        let t = LeaderElectionManager::poll_transmit(self)?;
+        let to = t.to.map_or(Target::Supervisors, Target::Node);
+        Some(t.envelope.to_vec().map(|bytes| Outgoing { to, bytes }).map_err(|e| format!("{e}")))
+    }
+    fn poll_event(&mut self) -> Option<Infallible> {
+        None
+    }
+    fn leading(&self) -> Option<u64> {
+        self.is_leader().then(|| self.term())
+    }
+    fn pending(&self) -> (usize, usize) {
+        (self.pending_transmits(), 0)
+    }
+}
+
+/// One task's workers as the leader sees them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskWorkers {
+    /// The task.
+    pub task: TaskId,
+    /// Primaries it needs.
+    pub required: u16,
+    /// Its primaries.
+    pub primaries: Vec<NodeId>,
+    /// Its backups.
+    pub backups: Vec<NodeId>,
+}
+
+/// A coordinator node: every [`NetworkOperationsManager`] capacity set
+/// implements it, so supervisors and workers can use different sizes behind
+/// one `Box<dyn OpsNode>`.
+pub trait OpsNode: HarnessNode<Event = OpsEvent> {
+    /// See [`NetworkOperationsManager::stop`].
+    fn stop(&mut self, now: Instant);
+    /// See [`NetworkOperationsManager::restore_hard_state`].
+    fn restore_hard_state(&mut self, hs: HardState);
+    /// See [`NetworkOperationsManager::status`].
+    fn status(&self, now: Instant) -> OpsStatus;
+    /// See [`NetworkOperationsManager::submit_task`]; whether it was accepted.
+    fn submit_task(&mut self, now: Instant, task: TaskId, task_type: TaskType, required: u16, backups: u16) -> bool;
+    /// See [`NetworkOperationsManager::report_checkpoint`]; whether it was accepted.
+    fn report_checkpoint(&mut self, now: Instant, task: &TaskId, checkpoint: Checkpoint) -> bool;
+    /// The roles a worker holds.
+    fn held(&self) -> Vec<(TaskId, HeldTask)>;
+    /// (Leader) every task's workers.
+    fn assignments(&self) -> Vec<TaskWorkers>;
+    /// (Leader) `(worker, used slots, slots)` for every worker with a role.
+    fn worker_load(&self) -> Vec<(NodeId, u16, u16)>;
+    /// `(destination, next hop)` of every route with a next hop.
+    fn routes(&self) -> Vec<(NodeId, NodeId)>;
+    /// `(a, b, state)` of every tunnel this node knows.
+    fn tunnels(&self) -> Vec<(NodeId, NodeId, TunnelState)>;
+    /// This node's failure-detector phi of `node` at `now` (its local time), if it tracks it.
+    fn phi(&self, now: Instant, node: &NodeId) -> Option<f64>;
+}
+
+impl<
+    const N: usize,
+    const HW: usize,
+    const V: usize,
+    const T: usize,
+    const P: usize,
+    const S: usize,
+    const C: usize,
+    const L: usize,
+    const Q: usize,
+    const B: usize,
+> HarnessNode for NetworkOperationsManager<N, HW, V, T, P, S, C, L, Q, B>
+{
+    type Event = OpsEvent;
+    fn start(&mut self, now: Instant) -> Result<(), String> {
+        NetworkOperationsManager::start(self, now).map_err(|e| format!("{e}"))
+    }
+    fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), String> {
+        NetworkOperationsManager::handle_message(self, now, bytes).map_err(|e| format!("{e}"))
+    }
+    fn tick(&mut self, now: Instant) {
+        NetworkOperationsManager::tick(self, now)
+    }
+    fn poll_timeout(&self) -> Instant {
+        NetworkOperationsManager::poll_timeout(self)
+    }
+    fn poll_hard_state(&mut self) -> Option<HardState> {
+        NetworkOperationsManager::poll_hard_state(self)
+    }
+    fn poll_transmit(&mut self) -> Option<Result<Outgoing, String>> {
+        let t = NetworkOperationsManager::poll_transmit(self)?;
+        let to = match t.to {
+            Destination::Node(n) => Target::Node(n),
+            Destination::Supervisors => Target::Supervisors,
+            Destination::Cluster => Target::All,
+        };
+        Some(Ok(Outgoing { to, bytes: t.bytes }))
+    }
+    fn poll_event(&mut self) -> Option<OpsEvent> {
+        NetworkOperationsManager::poll_event(self)
+    }
+    fn drain_other(&mut self) {
+        while self.poll_archived().is_some() {}
+    }
+    fn leading(&self) -> Option<u64> {
+        if self.is_leader() { self.election().map(|e| e.term()) } else { None }
+    }
+    fn pending(&self) -> (usize, usize) {
+        NetworkOperationsManager::pending(self)
+    }
+}
+
+impl<
+    const N: usize,
+    const HW: usize,
+    const V: usize,
+    const T: usize,
+    const P: usize,
+    const S: usize,
+    const C: usize,
+    const L: usize,
+    const Q: usize,
+    const B: usize,
+> OpsNode for NetworkOperationsManager<N, HW, V, T, P, S, C, L, Q, B>
+{
+    fn stop(&mut self, now: Instant) {
+        NetworkOperationsManager::stop(self, now)
+    }
+    fn restore_hard_state(&mut self, hs: HardState) {
+        NetworkOperationsManager::restore_hard_state(self, hs)
+    }
+    fn status(&self, now: Instant) -> OpsStatus {
+        NetworkOperationsManager::status(self, now)
+    }
+    fn submit_task(&mut self, now: Instant, task: TaskId, task_type: TaskType, required: u16, backups: u16) -> bool {
+        NetworkOperationsManager::submit_task(self, now, task, task_type, required, backups).is_ok()
+    }
+    fn report_checkpoint(&mut self, now: Instant, task: &TaskId, checkpoint: Checkpoint) -> bool {
+        NetworkOperationsManager::report_checkpoint(self, now, task, checkpoint).is_ok()
+    }
+    fn held(&self) -> Vec<(TaskId, HeldTask)> {
+        self.held_tasks().map(|(t, h)| (t.clone(), h.clone())).collect()
+    }
+    fn assignments(&self) -> Vec<TaskWorkers> {
+        let Some(w) = self.workers() else { return Vec::new() };
+        w.tasks()
+            .filter_map(|t| {
+                let v = w.task(t)?;
+                Some(TaskWorkers {
+                    task: t.clone(),
+                    required: v.required(),
+                    primaries: v.primaries().cloned().collect(),
+                    backups: v.backups().cloned().collect(),
+                })
+            })
+            .collect()
+    }
+    fn worker_load(&self) -> Vec<(NodeId, u16, u16)> {
+        let Some(w) = self.workers() else { return Vec::new() };
+        let mut ids: Vec<NodeId> = Vec::new();
+        for t in w.tasks() {
+            if let Some(v) = w.task(t) {
+                ids.extend(v.primaries().cloned());
+                ids.extend(v.backups().cloned());
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        ids.into_iter().filter_map(|id| w.worker(&id).map(|i| (id, i.used, i.slots))).collect()
+    }
+    fn routes(&self) -> Vec<(NodeId, NodeId)> {
+        self.mesh().routes().filter_map(|r| Some((r.destination.clone(), r.next_hop?.clone()))).collect()
+    }
+    fn tunnels(&self) -> Vec<(NodeId, NodeId, TunnelState)> {
+        self.mesh().tunnels().map(|t| (t.a.clone(), t.b.clone(), t.state)).collect()
+    }
+    fn phi(&self, now: Instant, node: &NodeId) -> Option<f64> {
+        self.crash_recovery().phi(now, node).ok()
+    }
+}
