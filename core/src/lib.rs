@@ -17,7 +17,7 @@
 //! | [`history`] | [`MessageHistoryCompressor`]: message history in zlib batches, search, archival |
 //! | [`ops`] | [`NetworkOperationsManager`]: one node's coordinator driving all of the above (needs `alloc`) |
 //! | [`wire`] | the versioned postcard envelope every node speaks |
-//! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`] | shared pieces |
+//! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`], [`storage`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
 #![no_std]
 #![cfg_attr(
@@ -43,6 +43,7 @@ pub mod ops;
 pub mod phi;
 pub mod preset;
 pub mod rng;
+pub mod storage;
 pub mod table;
 #[cfg(feature = "panic-probe")]
 #[doc(hidden)]
