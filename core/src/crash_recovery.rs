@@ -26,10 +26,10 @@ use crate::error::{CapacityError, ConfigError};
 use crate::health::{HealthMetrics, HealthScore, HealthThresholds, HealthView, InvalidMetric, NodeStatus};
 use crate::id::NodeId;
 use crate::phi::{HeartbeatWindow, PhiConfig, PhiLevel, PhiParams};
+use crate::storage::Deque;
 use crate::table::IdTable;
 use crate::time::{Duration, HourCounter, Instant, MonotonicClock};
 use core::fmt;
-use heapless::Deque;
 
 /// How a recovery is carried out; chosen by the caller and carried in events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -281,10 +281,9 @@ pub struct CrashRecoveryManager<const N: usize, const W: usize, const E: usize> 
 }
 
 impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, E> {
-    /// A manager with `config`, or why the config is invalid.
-    ///
-    /// For large capacities prefer [`CrashRecoveryManager::new_boxed`], which
-    /// builds the manager directly on the heap.
+    /// A manager with `config`, or why the config is invalid. With `alloc` the
+    /// node table and event ring are allocated here, once, at full capacity;
+    /// without it they are inline.
     pub fn new(config: CrashRecoveryConfig) -> Result<Self, ConfigError> {
         let (params, suspect) = Self::validate(&config)?;
         Ok(CrashRecoveryManager {
@@ -301,28 +300,12 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         })
     }
 
-    /// A manager built in place on the heap, never on the stack.
+    /// [`CrashRecoveryManager::new`] in a box. With `alloc` the manager's
+    /// tables are heap blocks already, so the struct moved into the box is a few
+    /// hundred bytes whatever the capacities.
     #[cfg(feature = "alloc")]
     pub fn new_boxed(config: CrashRecoveryConfig) -> Result<alloc::boxed::Box<Self>, ConfigError> {
-        use core::ptr::addr_of_mut;
-        let (params, suspect) = Self::validate(&config)?;
-        let mut slot = alloc::boxed::Box::<Self>::new_uninit();
-        let p = slot.as_mut_ptr();
-        // SAFETY: every field is written exactly once through a raw place pointer
-        // into the uninitialised allocation before `assume_init`.
-        unsafe {
-            addr_of_mut!((*p).config).write(config);
-            addr_of_mut!((*p).params).write(params);
-            addr_of_mut!((*p).suspect).write(suspect);
-            addr_of_mut!((*p).clock).write(MonotonicClock::new());
-            addr_of_mut!((*p).nodes).write(IdTable::new());
-            addr_of_mut!((*p).events).write(Deque::new());
-            addr_of_mut!((*p).next_seq).write(0);
-            addr_of_mut!((*p).dropped_events).write(0);
-            addr_of_mut!((*p).crashes).write(HourCounter::hourly());
-            addr_of_mut!((*p).sweep).write(0);
-            Ok(slot.assume_init())
-        }
+        Self::new(config).map(alloc::boxed::Box::new)
     }
 
     fn validate(config: &CrashRecoveryConfig) -> Result<(PhiParams, PhiLevel), ConfigError> {

@@ -62,6 +62,7 @@ use crate::mesh::{
     VPNMeshTopologyManager, WgKey,
 };
 use crate::phi::PhiConfig;
+use crate::storage::Deque;
 use crate::table::IdTable;
 use crate::time::{Duration, Instant, MonotonicClock};
 use crate::wire::{
@@ -73,7 +74,6 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 use core::net::{IpAddr, Ipv4Addr};
-use heapless::Deque;
 
 #[cfg(test)]
 mod tests;
@@ -547,7 +547,7 @@ pub struct NetworkOperationsManager<
     role: NodeRole,
     config: OpsConfig,
     seed: u64,
-    supervisors: Box<heapless::Vec<NodeId, V>>,
+    supervisors: Box<crate::storage::Vec<NodeId, V>>,
     clock: MonotonicClock,
     running: bool,
     hard_state: HardState,
@@ -604,7 +604,7 @@ impl<
         config: OpsConfig,
         seed: u64,
     ) -> Result<Self, OpsError> {
-        let mut list: Box<heapless::Vec<NodeId, V>> = in_box(heapless::Vec::new);
+        let mut list: Box<crate::storage::Vec<NodeId, V>> = in_box(crate::storage::Vec::new);
         for s in supervisors {
             if !list.contains(s) && list.push(s.clone()).is_err() {
                 return Err(OpsError::TooManySupervisors(CapacityError::new(s.clone(), V)));
@@ -1773,8 +1773,8 @@ fn decode_heartbeat(bytes: &[u8]) -> Option<(NodeId, Heartbeat)> {
         .then_some((env.sender, hb))
 }
 
-/// `make()` built straight into a heap allocation (relies on optimisation, like
-/// every `new_boxed`; see [`crate::preset`]).
+/// `make()` moved into a heap allocation (the tables it holds are heap blocks
+/// already; see [`crate::storage`]).
 fn in_box<X>(make: impl FnOnce() -> X) -> Box<X> {
     Box::write(Box::new_uninit(), make())
 }
