@@ -21,6 +21,11 @@
 //! Heartbeats cost O(1): each one re-solves the instants at which the node's phi
 //! will reach the suspect level and the threshold, so the sweep in
 //! [`CrashRecoveryManager::detect_crashes`] is one comparison per node.
+//!
+//! Outputs follow the sans-IO contract of the other managers:
+//! [`CrashRecoveryManager::poll_event`] hands out recovery events oldest first
+//! (the ring stays readable through [`CrashRecoveryManager::events`]), and
+//! [`CrashRecoveryManager::poll_timeout`] says when the next sweep is due.
 
 use crate::error::{CapacityError, ConfigError};
 use crate::health::{HealthMetrics, HealthScore, HealthThresholds, HealthView, InvalidMetric, NodeStatus};
@@ -275,6 +280,8 @@ pub struct CrashRecoveryManager<const N: usize, const W: usize, const E: usize> 
     nodes: IdTable<NodeId, NodeRecord<W>, N>,
     events: Deque<RecoveryEvent, E>,
     next_seq: u64,
+    /// The sequence number [`CrashRecoveryManager::poll_event`] delivers next.
+    polled_seq: u64,
     dropped_events: u64,
     crashes: HourCounter,
     sweep: u64,
@@ -294,6 +301,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
             nodes: IdTable::new(),
             events: Deque::new(),
             next_seq: 0,
+            polled_seq: 0,
             dropped_events: 0,
             crashes: HourCounter::hourly(),
             sweep: 0,
@@ -674,6 +682,62 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
     /// a consumer that remembers the next sequence it expects reads each event once.
     pub fn events_since(&self, seq: u64) -> impl Iterator<Item = &RecoveryEvent> + '_ {
         self.events.iter().filter(move |e| e.seq >= seq)
+    }
+
+    /// The next event not yet polled, oldest first: each retained event is
+    /// delivered once, in sequence order. Polling does not remove events from
+    /// the ring, so [`CrashRecoveryManager::events`] and
+    /// [`CrashRecoveryManager::events_since`] still see them; events pushed
+    /// out of the ring before they were polled are skipped (they are counted
+    /// in [`CrashRecoveryManager::dropped_events`]). O(1).
+    pub fn poll_event(&mut self) -> Option<RecoveryEvent> {
+        let oldest = self.events.front()?.seq;
+        let offset = self.polled_seq.saturating_sub(oldest);
+        let event = self.events.get(usize::try_from(offset).ok()?)?.clone();
+        self.polled_seq = event.seq.saturating_add(1);
+        Some(event)
+    }
+
+    /// The earliest instant at which [`CrashRecoveryManager::detect_crashes`]
+    /// would change some node's status if nothing else happens first (no
+    /// heartbeat, recovery or removal): a node turning suspected, crashing,
+    /// crashing again while recovering, or failing its recovery deadline.
+    /// `Instant::MAX` when no sweep can change anything (no node, or every
+    /// node offline or failed). An instant at or before the last one the
+    /// manager has seen means a sweep is due now. Computed from the deadlines
+    /// kept per node: O(n), one or three comparisons per node.
+    pub fn poll_timeout(&self) -> Instant {
+        self.nodes.values().map(|r| self.next_change(r)).min().unwrap_or(Instant::MAX)
+    }
+
+    /// When a sweep would next change `record`'s status (the mirror of the
+    /// conditions in [`CrashRecoveryManager::detect_crashes`]).
+    fn next_change(&self, record: &NodeRecord<W>) -> Instant {
+        let crash = record.window.available_until();
+        match record.status {
+            NodeStatus::Online => {
+                let max_age = self.config.health.max_heartbeat_age;
+                let too_old = match record.window.last_heartbeat() {
+                    Some(last) => last + max_age,
+                    // A sweep measures the age of a node never heard from as zero.
+                    None if max_age == Duration::ZERO => Instant::ZERO,
+                    None => Instant::MAX,
+                };
+                let unhealthy =
+                    if self.config.health.metrics_ok(&record.metrics) { Instant::MAX } else { Instant::ZERO };
+                crash.min(record.suspect_at).min(too_old).min(unhealthy)
+            }
+            NodeStatus::Suspected => crash,
+            NodeStatus::Recovering => match record.recovery {
+                Some(r) => {
+                    let heard_since_start = record.window.last_heartbeat().is_some_and(|t| t >= r.started);
+                    let crash_again = if heard_since_start { crash } else { Instant::MAX };
+                    crash_again.min(r.started + self.config.recovery_deadline)
+                }
+                None => Instant::MAX,
+            },
+            NodeStatus::Offline | NodeStatus::Failed => Instant::MAX,
+        }
     }
 
     /// The sequence number the next event will get.
