@@ -526,15 +526,18 @@ fn better<const C: usize>(workers: &[Option<Worker<C>>], a: u64, b: u64) -> bool
 }
 
 /// One task type's workers in a binary max-heap of entries with a position index.
+/// All `P` pools are built with the manager (so their storage is reserved
+/// then); registering a pool names the first unnamed one.
 struct Pool<const W: usize> {
-    task_type: TaskType,
+    /// `None` until the pool is registered.
+    task_type: Option<TaskType>,
     heap: storage::Vec<u64, W>,
     pos: Array<u16, W>,
 }
 
 impl<const W: usize> Pool<W> {
-    fn new(task_type: TaskType) -> Self {
-        Pool { task_type, heap: storage::Vec::new(), pos: Array::filled(NONE) }
+    fn new() -> Self {
+        Pool { task_type: None, heap: storage::Vec::new(), pos: Array::filled(NONE) }
     }
 
     fn contains(&self, w: u16) -> bool {
@@ -765,18 +768,21 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
 {
     /// A manager with `config`, or why the config or the capacities are invalid.
     ///
-    /// With `alloc` the tables are allocated here, once, at full capacity
-    /// (each pool's position index when the pool is created); without it they
-    /// are inline.
+    /// With `alloc` the tables (every pool's included) are allocated here,
+    /// once, at full capacity; without it they are inline.
     pub fn new(config: WorkerConfig) -> Result<Self, ConfigError> {
         Self::validate(&config)?;
+        let mut pools = heapless::Vec::new();
+        for _ in 0..P {
+            let _ = pools.push(Pool::new());
+        }
         Ok(WorkerReplacementManager {
             config,
             clock: MonotonicClock::new(),
             workers: storage::Vec::new(),
             free_workers: storage::Vec::new(),
             worker_index: IdTable::new(),
-            pools: heapless::Vec::new(),
+            pools,
             tasks: storage::Vec::new(),
             free_tasks: storage::Vec::new(),
             task_index: IdTable::new(),
@@ -827,14 +833,15 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         if self.pool_index(task_type).is_some() {
             return Ok(false);
         }
-        self.pools
-            .push(Pool::new(task_type.clone()))
-            .map(|()| true)
-            .map_err(|_| PoolError::PoolTableFull(CapacityError::new(task_type.clone(), P)))
+        let Some(pool) = self.pools.iter_mut().find(|p| p.task_type.is_none()) else {
+            return Err(PoolError::PoolTableFull(CapacityError::new(task_type.clone(), P)));
+        };
+        pool.task_type = Some(task_type.clone());
+        Ok(true)
     }
 
     fn pool_index(&self, task_type: &TaskType) -> Option<usize> {
-        self.pools.iter().position(|p| &p.task_type == task_type)
+        self.pools.iter().position(|p| p.task_type.as_ref() == Some(task_type))
     }
 
     /// Adds `worker` to the pool of `task_type` with [`DEFAULT_SLOTS`] slots (or
@@ -1610,7 +1617,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
     /// A view of `task`'s workers and checkpoint.
     pub fn task(&self, task: &TaskId) -> Option<TaskView<'_, C, S>> {
         let record = self.task_ref(*self.task_index.get(task)?)?;
-        let task_type = &self.pools.get(usize::from(record.pool))?.task_type;
+        let task_type = self.pools.get(usize::from(record.pool))?.task_type.as_ref()?;
         Some(TaskView { workers: &self.workers, task: record, task_type })
     }
 
@@ -1692,7 +1699,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
 
     /// Registered pools.
     pub fn pool_count(&self) -> usize {
-        self.pools.len()
+        self.pools.iter().take_while(|p| p.task_type.is_some()).count()
     }
 }
 
