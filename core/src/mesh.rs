@@ -534,9 +534,8 @@ struct Route {
 
 const UNREACHABLE: Route = Route { next_hop: NONE, cost: routing::INF, hops: 0, held: false };
 
-/// One node's view of the VPN mesh: up to `N` nodes (a power of two), `E` links
-/// (tunnel records plus links known from adverts; a power of two), and `Q`
-/// entries in each outgoing queue.
+/// One node's view of the VPN mesh: up to `N` nodes, `E` links (tunnel records
+/// plus links known from adverts), and `Q` entries in each outgoing queue.
 #[allow(clippy::upper_case_acronyms)]
 pub struct VPNMeshTopologyManager<const N: usize, const E: usize, const Q: usize> {
     config: MeshConfig,

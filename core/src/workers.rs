@@ -728,8 +728,8 @@ fn observe<V: HealthView + ?Sized>(config: &WorkerConfig, view: &V, id: &NodeId,
     }
 }
 
-/// Supervises up to `W` workers (a power of two below 65535) in up to `P` pools,
-/// and up to `T` tasks (a power of two below 65535) of at most `S` (≤ 32) workers
+/// Supervises up to `W` workers (below 65535) in up to `P` pools, and up to
+/// `T` tasks (below 65535) of at most `S` (≤ 32) workers
 /// each; a worker has at most `C` (≤ 256) slots. Keeps the last `H` replacements
 /// and queues up to `E` events.
 pub struct WorkerReplacementManager<
