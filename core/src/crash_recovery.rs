@@ -21,15 +21,20 @@
 //! Heartbeats cost O(1): each one re-solves the instants at which the node's phi
 //! will reach the suspect level and the threshold, so the sweep in
 //! [`CrashRecoveryManager::detect_crashes`] is one comparison per node.
+//!
+//! Outputs follow the sans-IO contract of the other managers:
+//! [`CrashRecoveryManager::poll_event`] hands out recovery events oldest first
+//! (the ring stays readable through [`CrashRecoveryManager::events`]), and
+//! [`CrashRecoveryManager::poll_timeout`] says when the next sweep is due.
 
 use crate::error::{CapacityError, ConfigError};
 use crate::health::{HealthMetrics, HealthScore, HealthThresholds, HealthView, InvalidMetric, NodeStatus};
 use crate::id::NodeId;
 use crate::phi::{HeartbeatWindow, PhiConfig, PhiLevel, PhiParams};
+use crate::storage::Deque;
 use crate::table::IdTable;
 use crate::time::{Duration, HourCounter, Instant, MonotonicClock};
 use core::fmt;
-use heapless::Deque;
 
 /// How a recovery is carried out; chosen by the caller and carried in events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -275,16 +280,17 @@ pub struct CrashRecoveryManager<const N: usize, const W: usize, const E: usize> 
     nodes: IdTable<NodeId, NodeRecord<W>, N>,
     events: Deque<RecoveryEvent, E>,
     next_seq: u64,
+    /// The sequence number [`CrashRecoveryManager::poll_event`] delivers next.
+    polled_seq: u64,
     dropped_events: u64,
     crashes: HourCounter,
     sweep: u64,
 }
 
 impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, E> {
-    /// A manager with `config`, or why the config is invalid.
-    ///
-    /// For large capacities prefer [`CrashRecoveryManager::new_boxed`], which
-    /// builds the manager directly on the heap.
+    /// A manager with `config`, or why the config is invalid. With `alloc` the
+    /// node table and event ring are allocated here, once, at full capacity;
+    /// without it they are inline.
     pub fn new(config: CrashRecoveryConfig) -> Result<Self, ConfigError> {
         let (params, suspect) = Self::validate(&config)?;
         Ok(CrashRecoveryManager {
@@ -295,34 +301,19 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
             nodes: IdTable::new(),
             events: Deque::new(),
             next_seq: 0,
+            polled_seq: 0,
             dropped_events: 0,
             crashes: HourCounter::hourly(),
             sweep: 0,
         })
     }
 
-    /// A manager built in place on the heap, never on the stack.
+    /// [`CrashRecoveryManager::new`] in a box. With `alloc` the manager's
+    /// tables are heap blocks already, so the struct moved into the box is a few
+    /// hundred bytes whatever the capacities.
     #[cfg(feature = "alloc")]
     pub fn new_boxed(config: CrashRecoveryConfig) -> Result<alloc::boxed::Box<Self>, ConfigError> {
-        use core::ptr::addr_of_mut;
-        let (params, suspect) = Self::validate(&config)?;
-        let mut slot = alloc::boxed::Box::<Self>::new_uninit();
-        let p = slot.as_mut_ptr();
-        // SAFETY: every field is written exactly once through a raw place pointer
-        // into the uninitialised allocation before `assume_init`.
-        unsafe {
-            addr_of_mut!((*p).config).write(config);
-            addr_of_mut!((*p).params).write(params);
-            addr_of_mut!((*p).suspect).write(suspect);
-            addr_of_mut!((*p).clock).write(MonotonicClock::new());
-            addr_of_mut!((*p).nodes).write(IdTable::new());
-            addr_of_mut!((*p).events).write(Deque::new());
-            addr_of_mut!((*p).next_seq).write(0);
-            addr_of_mut!((*p).dropped_events).write(0);
-            addr_of_mut!((*p).crashes).write(HourCounter::hourly());
-            addr_of_mut!((*p).sweep).write(0);
-            Ok(slot.assume_init())
-        }
+        Self::new(config).map(alloc::boxed::Box::new)
     }
 
     fn validate(config: &CrashRecoveryConfig) -> Result<(PhiParams, PhiLevel), ConfigError> {
@@ -691,6 +682,62 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
     /// a consumer that remembers the next sequence it expects reads each event once.
     pub fn events_since(&self, seq: u64) -> impl Iterator<Item = &RecoveryEvent> + '_ {
         self.events.iter().filter(move |e| e.seq >= seq)
+    }
+
+    /// The next event not yet polled, oldest first: each retained event is
+    /// delivered once, in sequence order. Polling does not remove events from
+    /// the ring, so [`CrashRecoveryManager::events`] and
+    /// [`CrashRecoveryManager::events_since`] still see them; events pushed
+    /// out of the ring before they were polled are skipped (they are counted
+    /// in [`CrashRecoveryManager::dropped_events`]). O(1).
+    pub fn poll_event(&mut self) -> Option<RecoveryEvent> {
+        let oldest = self.events.front()?.seq;
+        let offset = self.polled_seq.saturating_sub(oldest);
+        let event = self.events.get(usize::try_from(offset).ok()?)?.clone();
+        self.polled_seq = event.seq.saturating_add(1);
+        Some(event)
+    }
+
+    /// The earliest instant at which [`CrashRecoveryManager::detect_crashes`]
+    /// would change some node's status if nothing else happens first (no
+    /// heartbeat, recovery or removal): a node turning suspected, crashing,
+    /// crashing again while recovering, or failing its recovery deadline.
+    /// `Instant::MAX` when no sweep can change anything (no node, or every
+    /// node offline or failed). An instant at or before the last one the
+    /// manager has seen means a sweep is due now. Computed from the deadlines
+    /// kept per node: O(n), one or three comparisons per node.
+    pub fn poll_timeout(&self) -> Instant {
+        self.nodes.values().map(|r| self.next_change(r)).min().unwrap_or(Instant::MAX)
+    }
+
+    /// When a sweep would next change `record`'s status (the mirror of the
+    /// conditions in [`CrashRecoveryManager::detect_crashes`]).
+    fn next_change(&self, record: &NodeRecord<W>) -> Instant {
+        let crash = record.window.available_until();
+        match record.status {
+            NodeStatus::Online => {
+                let max_age = self.config.health.max_heartbeat_age;
+                let too_old = match record.window.last_heartbeat() {
+                    Some(last) => last + max_age,
+                    // A sweep measures the age of a node never heard from as zero.
+                    None if max_age == Duration::ZERO => Instant::ZERO,
+                    None => Instant::MAX,
+                };
+                let unhealthy =
+                    if self.config.health.metrics_ok(&record.metrics) { Instant::MAX } else { Instant::ZERO };
+                crash.min(record.suspect_at).min(too_old).min(unhealthy)
+            }
+            NodeStatus::Suspected => crash,
+            NodeStatus::Recovering => match record.recovery {
+                Some(r) => {
+                    let heard_since_start = record.window.last_heartbeat().is_some_and(|t| t >= r.started);
+                    let crash_again = if heard_since_start { crash } else { Instant::MAX };
+                    crash_again.min(r.started + self.config.recovery_deadline)
+                }
+                None => Instant::MAX,
+            },
+            NodeStatus::Offline | NodeStatus::Failed => Instant::MAX,
+        }
     }
 
     /// The sequence number the next event will get.

@@ -36,10 +36,10 @@
 use crate::error::{CapacityError, ConfigError};
 use crate::id::NodeId;
 use crate::rng::Rng;
+use crate::storage::{Deque, Vec};
 use crate::time::{Duration, Instant, MonotonicClock};
 use crate::wire::{Body, Envelope, HeartbeatResponse, LeaderHeartbeat, VoteRequest, VoteResponse};
 use core::fmt;
-use heapless::{Deque, Vec};
 use serde::{Deserialize, Serialize};
 
 /// A node's role in the election.
@@ -315,7 +315,7 @@ struct Peer {
     active: bool,
 }
 
-/// Everything except the fixed-capacity tables (small; built on the stack even for large presets).
+/// Everything except the fixed-capacity tables.
 #[derive(Clone, Debug)]
 struct State {
     config: ElectionConfig,
@@ -357,7 +357,8 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
     /// duplicates are ignored), its election timer started at `now`. Building the
     /// sorted voter table is O(V log V) for sorted input, O(V²) moves at worst.
     ///
-    /// For large capacities prefer [`LeaderElectionManager::new_boxed`].
+    /// With `alloc` the tables are allocated here, once, at full capacity;
+    /// without it they are inline.
     pub fn new(config: ElectionConfig, id: NodeId, voters: &[NodeId], now: Instant) -> Result<Self, ElectionError> {
         Self::restore(config, id, voters, HardState::default(), now)
     }
@@ -382,7 +383,7 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         Ok(m)
     }
 
-    /// [`LeaderElectionManager::new`], built in place on the heap, never on the stack.
+    /// [`LeaderElectionManager::new`] in a box (see [`LeaderElectionManager::restore_boxed`]).
     #[cfg(feature = "alloc")]
     pub fn new_boxed(
         config: ElectionConfig,
@@ -393,7 +394,9 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         Self::restore_boxed(config, id, voters, HardState::default(), now)
     }
 
-    /// [`LeaderElectionManager::restore`], built in place on the heap, never on the stack.
+    /// [`LeaderElectionManager::restore`] in a box. With `alloc` the voter
+    /// table, outbox and vote history are heap blocks already, so the struct
+    /// moved into the box is small whatever the capacities.
     #[cfg(feature = "alloc")]
     pub fn restore_boxed(
         config: ElectionConfig,
@@ -402,21 +405,7 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         hard_state: HardState,
         now: Instant,
     ) -> Result<alloc::boxed::Box<Self>, ElectionError> {
-        use core::ptr::addr_of_mut;
-        config.validate()?;
-        let mut slot = alloc::boxed::Box::<Self>::new_uninit();
-        let p = slot.as_mut_ptr();
-        // SAFETY: every field is written exactly once through a raw place pointer
-        // into the uninitialised allocation before `assume_init`.
-        let mut m = unsafe {
-            addr_of_mut!((*p).state).write(State::new(config, id, hard_state));
-            addr_of_mut!((*p).peers).write(Vec::new());
-            addr_of_mut!((*p).outbox).write(Deque::new());
-            addr_of_mut!((*p).history).write(Deque::new());
-            slot.assume_init()
-        };
-        m.init(voters, now)?;
-        Ok(m)
+        Self::restore(config, id, voters, hard_state, now).map(alloc::boxed::Box::new)
     }
 
     /// Fills the voter table and starts the election timer.

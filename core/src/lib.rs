@@ -17,9 +17,10 @@
 //! | [`history`] | [`MessageHistoryCompressor`]: message history in zlib batches, search, archival |
 //! | [`coordinator`] | [`NetworkOperationsManager`]: one node's coordinator driving all of the above (needs `alloc`) |
 //! | [`wire`] | the versioned postcard envelope every node speaks |
-//! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`] | shared pieces |
+//! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`], [`storage`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
 #![no_std]
+#![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::unreachable)
@@ -43,6 +44,7 @@ pub mod mesh;
 pub mod phi;
 pub mod preset;
 pub mod rng;
+pub mod storage;
 pub mod table;
 #[cfg(feature = "panic-probe")]
 #[doc(hidden)]

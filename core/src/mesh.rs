@@ -38,14 +38,14 @@ pub use wireguard::{RenderError, WireGuardFormat, WireGuardOptions};
 
 use crate::error::{CapacityError, ConfigError};
 use crate::id::NodeId;
+use crate::storage::{self, Deque};
 use crate::table::IdTable;
 use crate::time::{Duration, Instant, MonotonicClock};
 use crate::wire::{LinkAdvert, LinkState};
 use addr::{AddressPool, Refusal};
 use core::fmt;
 use core::net::IpAddr;
-use heapless::index_map::FnvIndexMap;
-use heapless::{Deque, Vec};
+use heapless::Vec;
 use routing::{Csr, NONE, ShortestPaths};
 
 /// The most reserved addresses a mesh configuration may list.
@@ -534,20 +534,19 @@ struct Route {
 
 const UNREACHABLE: Route = Route { next_hop: NONE, cost: routing::INF, hops: 0, held: false };
 
-/// One node's view of the VPN mesh: up to `N` nodes (a power of two), `E` links
-/// (tunnel records plus links known from adverts; a power of two), and `Q`
-/// entries in each outgoing queue.
+/// One node's view of the VPN mesh: up to `N` nodes, `E` links (tunnel records
+/// plus links known from adverts), and `Q` entries in each outgoing queue.
 #[allow(clippy::upper_case_acronyms)]
 pub struct VPNMeshTopologyManager<const N: usize, const E: usize, const Q: usize> {
     config: MeshConfig,
     clock: MonotonicClock,
     ids: IdTable<NodeId, u32, N>,
-    slots: Vec<Option<NodeRecord>, N>,
-    free_slots: Vec<u32, N>,
+    slots: storage::Vec<Option<NodeRecord>, N>,
+    free_slots: storage::Vec<u32, N>,
     pool: AddressPool<N>,
-    edges: FnvIndexMap<(u32, u32), EdgeRecord, E>,
+    edges: IdTable<(u32, u32), EdgeRecord, E>,
     local_seq: u64,
-    routes: Vec<Route, N>,
+    routes: storage::Vec<Route, N>,
     routes_dirty: bool,
     csr: Csr<N, E>,
     main: ShortestPaths<N>,
@@ -568,7 +567,8 @@ fn pair(a: u32, b: u32) -> (u32, u32) {
 impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E, Q> {
     /// A manager with `config`, or why the config is invalid.
     ///
-    /// For large capacities prefer [`VPNMeshTopologyManager::new_boxed`].
+    /// With `alloc` the tables are allocated here, once, at full capacity;
+    /// without it they are inline.
     pub fn new(config: MeshConfig) -> Result<Self, ConfigError> {
         let reserved = Self::validate(&config)?;
         let cidr = config.cidr;
@@ -576,12 +576,12 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             config,
             clock: MonotonicClock::new(),
             ids: IdTable::new(),
-            slots: Vec::new(),
-            free_slots: Vec::new(),
+            slots: storage::Vec::new(),
+            free_slots: storage::Vec::new(),
             pool: AddressPool::new(cidr, reserved),
-            edges: FnvIndexMap::new(),
+            edges: IdTable::new(),
             local_seq: 0,
-            routes: Vec::new(),
+            routes: storage::Vec::new(),
             routes_dirty: false,
             csr: Csr::new(),
             main: ShortestPaths::new(),
@@ -595,38 +595,12 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         })
     }
 
-    /// A manager built in place on the heap, never on the stack.
+    /// [`VPNMeshTopologyManager::new`] in a box. With `alloc` every table is a
+    /// heap block already, so the struct moved into the box is small whatever
+    /// the capacities.
     #[cfg(feature = "alloc")]
     pub fn new_boxed(config: MeshConfig) -> Result<alloc::boxed::Box<Self>, ConfigError> {
-        use core::ptr::addr_of_mut;
-        let reserved = Self::validate(&config)?;
-        let cidr = config.cidr;
-        let mut slot = alloc::boxed::Box::<Self>::new_uninit();
-        let p = slot.as_mut_ptr();
-        // SAFETY: every field is written exactly once through a raw place pointer
-        // into the uninitialised allocation before `assume_init`.
-        unsafe {
-            addr_of_mut!((*p).config).write(config);
-            addr_of_mut!((*p).clock).write(MonotonicClock::new());
-            addr_of_mut!((*p).ids).write(IdTable::new());
-            addr_of_mut!((*p).slots).write(Vec::new());
-            addr_of_mut!((*p).free_slots).write(Vec::new());
-            addr_of_mut!((*p).pool).write(AddressPool::new(cidr, reserved));
-            addr_of_mut!((*p).edges).write(FnvIndexMap::new());
-            addr_of_mut!((*p).local_seq).write(0);
-            addr_of_mut!((*p).routes).write(Vec::new());
-            addr_of_mut!((*p).routes_dirty).write(false);
-            addr_of_mut!((*p).csr).write(Csr::new());
-            addr_of_mut!((*p).main).write(ShortestPaths::new());
-            addr_of_mut!((*p).alt).write(ShortestPaths::new());
-            addr_of_mut!((*p).reestablish).write(Deque::new());
-            addr_of_mut!((*p).route_changes).write(Deque::new());
-            addr_of_mut!((*p).dropped_reestablish).write(0);
-            addr_of_mut!((*p).dropped_route_changes).write(0);
-            addr_of_mut!((*p).dropped_advert_links).write(0);
-            addr_of_mut!((*p).departed).write(None);
-            Ok(slot.assume_init())
-        }
+        Self::new(config).map(alloc::boxed::Box::new)
     }
 
     fn validate(config: &MeshConfig) -> Result<Vec<u128, MAX_RESERVED>, ConfigError> {

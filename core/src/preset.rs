@@ -2,11 +2,17 @@
 //!
 //! Every manager is generic over const capacities; these modules name two sets:
 //! [`small`] for microcontrollers (a few KiB of RAM per manager) and [`large`]
-//! for hosts (thousands of nodes; the C and Python bindings use it). Large
-//! managers are tens of KiB to MiB: build them with their `new_boxed`
-//! constructors, which initialise them in place on the heap. (In-place
-//! construction relies on optimisation; this workspace builds tests with
-//! `opt-level = 1` and checks it on a small stack.)
+//! for hosts (thousands of nodes; the C and Python bindings use it).
+//!
+//! Where the tables live depends on the `alloc` feature (see
+//! [`crate::storage`]). With `alloc`, each manager's `new` allocates its tables
+//! once, at full capacity, so the manager value itself is small whatever the
+//! preset (see the `size_of` test below) and can be built on any stack; a large
+//! manager's tables take MiB of heap, reserved up front and never grown.
+//! `new_boxed` is `new` plus a `Box`, for callers that want the manager itself
+//! on the heap too. Without `alloc` the tables are inline arrays: a manager is
+//! as big as its capacities, and where it lives (a `static`, the stack) is the
+//! caller's choice; that build is meant for the [`small`] preset.
 
 /// Capacities for microcontrollers.
 pub mod small {
@@ -113,7 +119,7 @@ pub mod large {
     /// Granted votes kept in the election's vote history.
     pub const VOTE_HISTORY: usize = 1024;
 
-    /// A leader-election manager for up to 4096 voters (build it with `new_boxed`).
+    /// A leader-election manager for up to 4096 voters.
     pub type LeaderElectionManager = crate::LeaderElectionManager<VOTERS, ELECTION_OUTBOX, VOTE_HISTORY>;
 
     /// Mesh nodes.
@@ -123,7 +129,7 @@ pub mod large {
     /// Entries in each of the mesh's outgoing queues (re-establish requests, route changes).
     pub const MESH_QUEUE: usize = 4096;
 
-    /// A VPN mesh manager for 4096 nodes and 32,768 links (about 11 MiB: use `new_boxed`).
+    /// A VPN mesh manager for 4096 nodes and 32,768 links (about 11 MiB of tables, on the heap with `alloc`).
     pub type VPNMeshTopologyManager = crate::VPNMeshTopologyManager<MESH_NODES, MESH_LINKS, MESH_QUEUE>;
 
     /// Workers known to a worker-replacement manager.
@@ -141,7 +147,7 @@ pub mod large {
     /// Worker events queued for polling.
     pub const WORKER_EVENTS: usize = 1024;
 
-    /// A worker-replacement manager for 4096 workers and 4096 tasks (several MiB: use `new_boxed`).
+    /// A worker-replacement manager for 4096 workers and 4096 tasks (several MiB of tables, on the heap with `alloc`).
     pub type WorkerReplacementManager = crate::WorkerReplacementManager<
         WORKERS,
         TASKS,
@@ -158,7 +164,7 @@ pub mod large {
     /// Archived history batches waiting for the host to poll them.
     pub const HISTORY_ARCHIVE: usize = 256;
 
-    /// A message history keeping 1024 batches in memory; build it with `new_boxed`.
+    /// A message history keeping 1024 batches in memory.
     #[cfg(feature = "alloc")]
     pub type MessageHistoryCompressor = crate::MessageHistoryCompressor<HISTORY_BATCHES, HISTORY_ARCHIVE>;
 
@@ -166,7 +172,7 @@ pub mod large {
     pub const OPS_QUEUE: usize = 4096;
 
     /// A node coordinator for clusters of up to 4096 nodes and 4096 tasks (tens
-    /// of MiB, every component boxed; use `new_boxed`).
+    /// of MiB of tables on the heap, every component boxed).
     #[cfg(feature = "alloc")]
     pub type NetworkOperationsManager = crate::NetworkOperationsManager<
         NODES,
@@ -180,4 +186,23 @@ pub mod large {
         OPS_QUEUE,
         HISTORY_BATCHES,
     >;
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use core::mem::size_of;
+
+    /// With `alloc` the large managers keep their tables in heap blocks: the
+    /// values themselves stay small, so building one never needs a big stack.
+    #[test]
+    fn large_managers_are_small_values_with_alloc() {
+        // Measured at 0.3 to 3 KiB; inline tables would be hundreds of KiB to MiB.
+        const BOUND: usize = 4096;
+        assert!(size_of::<super::large::CrashRecoveryManager>() < BOUND);
+        assert!(size_of::<super::large::LeaderElectionManager>() < BOUND);
+        assert!(size_of::<super::large::VPNMeshTopologyManager>() < BOUND);
+        assert!(size_of::<super::large::WorkerReplacementManager>() < BOUND);
+        assert!(size_of::<super::large::MessageHistoryCompressor>() < BOUND);
+        assert!(size_of::<super::large::NetworkOperationsManager>() < BOUND);
+    }
 }

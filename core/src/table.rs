@@ -3,41 +3,56 @@
 //!
 //! heapless sizes its hash index to the entry capacity, so a table filled to
 //! capacity probes hundreds of slots per lookup (measured: ~700 instructions per
-//! lookup in a full 4096-node table). Here the index has `2N` slots of `u16`
-//! (4 bytes per entry of overhead), so the load factor never exceeds ½ and a
+//! lookup in a full 4096-node table). Here the index has `2N` slots of `u32`
+//! (8 bytes per entry of overhead), so the load factor never exceeds ½ and a
 //! lookup is one hash and one or two probes. Entries are dense and iterate in
 //! insertion order (a removal moves the last entry into the gap), which is
 //! deterministic: nothing depends on hash order.
+//!
+//! Entries and index live in [`crate::storage`] containers: reserved once on
+//! the heap at construction with `alloc`, inline without it.
 
 use crate::id::{NodeId, TaskId, TaskType};
+use crate::storage::{Array, Vec};
 
-/// A key usable in an [`IdTable`]: hashed and compared by its bytes.
+/// A key usable in an [`IdTable`]: hashed by its bytes, compared with `Eq`.
 pub trait TableKey: Eq {
-    /// The bytes that identify the key.
-    fn key_bytes(&self) -> &[u8];
+    /// The key's hash (see [`hash_bytes`]); equal keys must hash equally.
+    fn table_hash(&self) -> u32;
 }
 
 impl TableKey for NodeId {
-    fn key_bytes(&self) -> &[u8] {
-        self.as_bytes()
+    fn table_hash(&self) -> u32 {
+        hash_bytes(self.as_bytes())
     }
 }
 
 impl TableKey for TaskId {
-    fn key_bytes(&self) -> &[u8] {
-        self.as_bytes()
+    fn table_hash(&self) -> u32 {
+        hash_bytes(self.as_bytes())
     }
 }
 
 impl TableKey for TaskType {
-    fn key_bytes(&self) -> &[u8] {
-        self.as_bytes()
+    fn table_hash(&self) -> u32 {
+        hash_bytes(self.as_bytes())
     }
 }
 
-/// 32-bit FNV-1a, then a multiplicative mix so that the low bits used for the
-/// slot depend on every input byte.
-fn hash(bytes: &[u8]) -> u32 {
+/// A pair of slot numbers (the mesh keys its links by the two ends' slots).
+impl TableKey for (u32, u32) {
+    fn table_hash(&self) -> u32 {
+        let mut bytes = [0u8; 8];
+        let (a, b) = bytes.split_at_mut(4);
+        a.copy_from_slice(&self.0.to_le_bytes());
+        b.copy_from_slice(&self.1.to_le_bytes());
+        hash_bytes(&bytes)
+    }
+}
+
+/// 32-bit FNV-1a, then a mix so that the low bits used for the slot depend on
+/// every input byte.
+pub fn hash_bytes(bytes: &[u8]) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
     for b in bytes {
         h = (h ^ u32::from(*b)).wrapping_mul(0x0100_0193);
@@ -52,12 +67,12 @@ struct Entry<K, V> {
     value: V,
 }
 
-/// A map of at most `N` entries (`N` ≤ 32 767) with a `2N`-slot hash index.
+/// A map of at most `N` entries (`N` < 2³¹) with a `2N`-slot hash index.
 #[derive(Clone, Debug)]
 pub struct IdTable<K, V, const N: usize> {
-    entries: heapless::Vec<Entry<K, V>, N>,
+    entries: Vec<Entry<K, V>, N>,
     /// `0` is an empty slot, otherwise `entry index + 1`. Viewed flat: `2N` slots.
-    index: [[u16; 2]; N],
+    index: Array<[u32; 2], N>,
 }
 
 impl<K: TableKey, V, const N: usize> Default for IdTable<K, V, N> {
@@ -67,17 +82,21 @@ impl<K: TableKey, V, const N: usize> Default for IdTable<K, V, N> {
 }
 
 impl<K: TableKey, V, const N: usize> IdTable<K, V, N> {
-    const CAPACITY_FITS: () = assert!(N <= 32_767, "IdTable capacity must fit u16 slot numbers");
+    const CAPACITY_FITS: () = assert!(N < 1 << 31, "IdTable capacity must fit u32 slot numbers");
 
-    /// An empty table.
-    pub const fn new() -> Self {
+    /// An empty table (with `alloc`, its entries and index are allocated now, once).
+    pub fn new() -> Self {
         #[allow(clippy::let_unit_value)]
         let () = Self::CAPACITY_FITS;
-        IdTable { entries: heapless::Vec::new(), index: [[0; 2]; N] }
+        IdTable { entries: Vec::new(), index: Array::filled([0; 2]) }
     }
 
-    fn slots(&self) -> &[u16] {
+    fn slots(&self) -> &[u32] {
         self.index.as_flattened()
+    }
+
+    fn slots_mut(&mut self) -> &mut [u32] {
+        self.index.as_flattened_mut()
     }
 
     fn slot_count(&self) -> usize {
@@ -102,7 +121,7 @@ impl<K: TableKey, V, const N: usize> IdTable<K, V, N> {
             if stored == 0 {
                 return None;
             }
-            let i = usize::from(stored) - 1;
+            let i = stored as usize - 1;
             if let Some(e) = self.entries.get(i)
                 && e.hash == hash
                 && e.key == *key
@@ -141,7 +160,7 @@ impl<K: TableKey, V, const N: usize> IdTable<K, V, N> {
 
     /// The dense position of `key`, for [`IdTable::get_index`].
     pub fn index_of(&self, key: &K) -> Option<usize> {
-        self.find(key, hash(key.key_bytes())).map(|(_, i)| i)
+        self.find(key, key.table_hash()).map(|(_, i)| i)
     }
 
     /// The value of `key`.
@@ -167,7 +186,7 @@ impl<K: TableKey, V, const N: usize> IdTable<K, V, N> {
     /// Inserts `key → value`. An existing value is replaced and returned as
     /// `Ok(Some(old))`; a full table hands both back as `Err((key, value))`.
     pub fn insert(&mut self, key: K, value: V) -> Result<Option<V>, (K, V)> {
-        let h = hash(key.key_bytes());
+        let h = key.table_hash();
         if let Some((_, i)) = self.find(&key, h)
             && let Some(e) = self.entries.get_mut(i)
         {
@@ -189,11 +208,11 @@ impl<K: TableKey, V, const N: usize> IdTable<K, V, N> {
         }
         let Some(free) = free else { return Err((key, value)) };
         let position = self.entries.len();
-        let Ok(number) = u16::try_from(position + 1) else { return Err((key, value)) };
+        let Ok(number) = u32::try_from(position + 1) else { return Err((key, value)) };
         if let Err(e) = self.entries.push(Entry { hash: h, key, value }) {
             return Err((e.key, e.value));
         }
-        if let Some(s) = self.index.as_flattened_mut().get_mut(free) {
+        if let Some(s) = self.slots_mut().get_mut(free) {
             *s = number;
         }
         Ok(None)
@@ -201,18 +220,18 @@ impl<K: TableKey, V, const N: usize> IdTable<K, V, N> {
 
     /// Removes `key`, returning its value. The last entry moves into its place.
     pub fn remove(&mut self, key: &K) -> Option<V> {
-        let h = hash(key.key_bytes());
+        let h = key.table_hash();
         let (slot, i) = self.find(key, h)?;
         self.clear_slot(slot);
         let last = self.entries.len().checked_sub(1)?;
         if i != last {
             // The last entry moves to `i`: repoint its slot.
             let moved_hash = self.entries.get(last)?.hash;
-            let target = u16::try_from(last + 1).ok()?;
+            let target = u32::try_from(last + 1).ok()?;
             let mut s = self.home(moved_hash);
             for _ in 0..self.slot_count() {
                 if self.slots().get(s) == Some(&target) {
-                    if let (Some(cell), Ok(n)) = (self.index.as_flattened_mut().get_mut(s), u16::try_from(i + 1)) {
+                    if let (Some(cell), Ok(n)) = (self.slots_mut().get_mut(s), u32::try_from(i + 1)) {
                         *cell = n;
                     }
                     break;
@@ -220,7 +239,7 @@ impl<K: TableKey, V, const N: usize> IdTable<K, V, N> {
                 s = self.next(s);
             }
         }
-        Some(self.entries.swap_remove(i).value)
+        self.entries.swap_remove(i).map(|e| e.value)
     }
 
     /// Empties `slot` with backward-shift deletion, keeping every probe chain intact.
@@ -232,20 +251,19 @@ impl<K: TableKey, V, const N: usize> IdTable<K, V, N> {
             if stored == 0 {
                 break;
             }
-            let home = self.entries.get(usize::from(stored) - 1).map(|e| self.home(e.hash)).unwrap_or(probe);
+            let home = self.entries.get(stored as usize - 1).map(|e| self.home(e.hash)).unwrap_or(probe);
             // Distance from home to probe and to the hole, cyclically.
             let dist_probe = (probe + count - home) % count;
             let dist_hole = (hole + count - home) % count;
             if dist_hole < dist_probe {
-                let slots = self.index.as_flattened_mut();
-                if let Some(h) = slots.get_mut(hole) {
+                if let Some(h) = self.slots_mut().get_mut(hole) {
                     *h = stored;
                 }
                 hole = probe;
             }
             probe = self.next(probe);
         }
-        if let Some(h) = self.index.as_flattened_mut().get_mut(hole) {
+        if let Some(h) = self.slots_mut().get_mut(hole) {
             *h = 0;
         }
     }
@@ -273,7 +291,29 @@ impl<K: TableKey, V, const N: usize> IdTable<K, V, N> {
     /// Removes every entry.
     pub fn clear(&mut self) {
         self.entries.clear();
-        self.index = [[0; 2]; N];
+        self.slots_mut().fill(0);
+    }
+
+    /// Keeps the entries for which `keep` is true, in their order, and rebuilds
+    /// the index: O(N).
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        self.entries.retain_mut(|e| keep(&e.key, &mut e.value));
+        self.slots_mut().fill(0);
+        for i in 0..self.entries.len() {
+            let (Some(h), Ok(number)) = (self.entries.get(i).map(|e| e.hash), u32::try_from(i + 1)) else {
+                break;
+            };
+            let mut slot = self.home(h);
+            for _ in 0..self.slot_count() {
+                match self.slots_mut().get_mut(slot) {
+                    Some(s) if *s == 0 => {
+                        *s = number;
+                        break;
+                    }
+                    _ => slot = self.next(slot),
+                }
+            }
+        }
     }
 }
 
@@ -313,16 +353,44 @@ mod tests {
         assert_eq!(t.len(), 2);
     }
 
+    #[test]
+    fn pair_keys_and_retain() {
+        let mut t: IdTable<(u32, u32), u32, 8> = IdTable::new();
+        for i in 0..8 {
+            assert_eq!(t.insert((i, i + 1), i), Ok(None));
+        }
+        assert_eq!(t.insert((9, 9), 9), Err(((9, 9), 9)));
+        t.retain(|(a, _), v| {
+            *v += 100;
+            a % 2 == 0
+        });
+        let kept: Vec<((u32, u32), u32)> = t.iter().map(|(k, v)| (*k, *v)).collect();
+        assert_eq!(kept, [((0, 1), 100), ((2, 3), 102), ((4, 5), 104), ((6, 7), 106)]);
+        assert_eq!(t.get(&(4, 5)), Some(&104));
+        assert_eq!(t.get(&(3, 4)), None);
+        assert_eq!(t.insert((3, 4), 3), Ok(None));
+        assert_eq!(t.remove(&(0, 1)), Some(100));
+        assert_eq!(t.get(&(3, 4)), Some(&3));
+        t.clear();
+        assert!(t.is_empty());
+        assert_eq!(t.get(&(2, 3)), None);
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Insert(u32, u32),
         Remove(u32),
+        Retain(u32),
     }
 
     proptest! {
         #[test]
         fn behaves_like_a_map(ops in proptest::collection::vec(
-            prop_oneof![(0u32..40, any::<u32>()).prop_map(|(k, v)| Op::Insert(k, v)), (0u32..40).prop_map(Op::Remove)],
+            prop_oneof![
+                8 => (0u32..40, any::<u32>()).prop_map(|(k, v)| Op::Insert(k, v)),
+                4 => (0u32..40).prop_map(Op::Remove),
+                1 => (2u32..5).prop_map(Op::Retain),
+            ],
             0..300,
         )) {
             let mut t: IdTable<NodeId, u32, 16> = IdTable::new();
@@ -338,6 +406,15 @@ mod tests {
                         }
                     }
                     Op::Remove(k) => prop_assert_eq!(t.remove(&id(k)), reference.remove(&k)),
+                    Op::Retain(m) => {
+                        let before: Vec<NodeId> = t.keys().cloned().collect();
+                        t.retain(|_, v| *v % m != 0);
+                        reference.retain(|_, v| *v % m != 0);
+                        // Survivors keep their relative order.
+                        let after: Vec<NodeId> = t.keys().cloned().collect();
+                        let kept: Vec<NodeId> = before.into_iter().filter(|k| after.contains(k)).collect();
+                        prop_assert_eq!(after, kept);
+                    }
                 }
                 prop_assert_eq!(t.len(), reference.len());
                 for k in 0..40 {

@@ -54,10 +54,10 @@
 use crate::error::{CapacityError, ConfigError};
 use crate::health::{HealthScore, HealthView};
 use crate::id::{NodeId, TaskId, TaskType};
+use crate::storage::{self, Array, Deque};
 use crate::table::IdTable;
 use crate::time::{HourCounter, Instant, MonotonicClock};
 use core::fmt;
-use heapless::Deque;
 use serde::{Deserialize, Serialize};
 
 /// Slots a worker gets when none are given.
@@ -526,15 +526,18 @@ fn better<const C: usize>(workers: &[Option<Worker<C>>], a: u64, b: u64) -> bool
 }
 
 /// One task type's workers in a binary max-heap of entries with a position index.
+/// All `P` pools are built with the manager (so their storage is reserved
+/// then); registering a pool names the first unnamed one.
 struct Pool<const W: usize> {
-    task_type: TaskType,
-    heap: heapless::Vec<u64, W>,
-    pos: [u16; W],
+    /// `None` until the pool is registered.
+    task_type: Option<TaskType>,
+    heap: storage::Vec<u64, W>,
+    pos: Array<u16, W>,
 }
 
 impl<const W: usize> Pool<W> {
-    fn new(task_type: TaskType) -> Self {
-        Pool { task_type, heap: heapless::Vec::new(), pos: [NONE; W] }
+    fn new() -> Self {
+        Pool { task_type: None, heap: storage::Vec::new(), pos: Array::filled(NONE) }
     }
 
     fn contains(&self, w: u16) -> bool {
@@ -725,8 +728,8 @@ fn observe<V: HealthView + ?Sized>(config: &WorkerConfig, view: &V, id: &NodeId,
     }
 }
 
-/// Supervises up to `W` workers (a power of two below 65535) in up to `P` pools,
-/// and up to `T` tasks (a power of two below 65535) of at most `S` (≤ 32) workers
+/// Supervises up to `W` workers (below 65535) in up to `P` pools, and up to
+/// `T` tasks (below 65535) of at most `S` (≤ 32) workers
 /// each; a worker has at most `C` (≤ 256) slots. Keeps the last `H` replacements
 /// and queues up to `E` events.
 pub struct WorkerReplacementManager<
@@ -740,15 +743,18 @@ pub struct WorkerReplacementManager<
 > {
     config: WorkerConfig,
     clock: MonotonicClock,
-    workers: heapless::Vec<Option<Worker<C>>, W>,
-    free_workers: heapless::Vec<u16, W>,
+    workers: storage::Vec<Option<Worker<C>>, W>,
+    free_workers: storage::Vec<u16, W>,
     worker_index: IdTable<NodeId, u16, W>,
     pools: heapless::Vec<Pool<W>, P>,
-    tasks: heapless::Vec<Option<Task<S>>, T>,
-    free_tasks: heapless::Vec<u16, T>,
+    tasks: storage::Vec<Option<Task<S>>, T>,
+    free_tasks: storage::Vec<u16, T>,
     task_index: IdTable<TaskId, u16, T>,
     /// Tasks short of primaries or backups, in the order they became so.
-    needy: heapless::Vec<u16, T>,
+    needy: storage::Vec<u16, T>,
+    /// Scratch for [`WorkerReplacementManager::reassign`]: the needy list as it
+    /// was when the pass began (kept here so a pass allocates nothing).
+    needy_pass: storage::Vec<u16, T>,
     events: Deque<WorkerEvent, E>,
     dropped_events: u64,
     history: Deque<ReplacementRecord, H>,
@@ -762,20 +768,26 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
 {
     /// A manager with `config`, or why the config or the capacities are invalid.
     ///
-    /// For large capacities prefer [`WorkerReplacementManager::new_boxed`].
+    /// With `alloc` the tables (every pool's included) are allocated here,
+    /// once, at full capacity; without it they are inline.
     pub fn new(config: WorkerConfig) -> Result<Self, ConfigError> {
         Self::validate(&config)?;
+        let mut pools = heapless::Vec::new();
+        for _ in 0..P {
+            let _ = pools.push(Pool::new());
+        }
         Ok(WorkerReplacementManager {
             config,
             clock: MonotonicClock::new(),
-            workers: heapless::Vec::new(),
-            free_workers: heapless::Vec::new(),
+            workers: storage::Vec::new(),
+            free_workers: storage::Vec::new(),
             worker_index: IdTable::new(),
-            pools: heapless::Vec::new(),
-            tasks: heapless::Vec::new(),
-            free_tasks: heapless::Vec::new(),
+            pools,
+            tasks: storage::Vec::new(),
+            free_tasks: storage::Vec::new(),
             task_index: IdTable::new(),
-            needy: heapless::Vec::new(),
+            needy: storage::Vec::new(),
+            needy_pass: storage::Vec::new(),
             events: Deque::new(),
             dropped_events: 0,
             history: Deque::new(),
@@ -785,34 +797,12 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         })
     }
 
-    /// A manager built in place on the heap, never on the stack.
+    /// [`WorkerReplacementManager::new`] in a box. With `alloc` every table is
+    /// a heap block already, so the struct moved into the box is small
+    /// whatever the capacities.
     #[cfg(feature = "alloc")]
     pub fn new_boxed(config: WorkerConfig) -> Result<alloc::boxed::Box<Self>, ConfigError> {
-        use core::ptr::addr_of_mut;
-        Self::validate(&config)?;
-        let mut slot = alloc::boxed::Box::<Self>::new_uninit();
-        let p = slot.as_mut_ptr();
-        // SAFETY: every field is written exactly once through a raw place pointer
-        // into the uninitialised allocation before `assume_init`.
-        unsafe {
-            addr_of_mut!((*p).config).write(config);
-            addr_of_mut!((*p).clock).write(MonotonicClock::new());
-            addr_of_mut!((*p).workers).write(heapless::Vec::new());
-            addr_of_mut!((*p).free_workers).write(heapless::Vec::new());
-            addr_of_mut!((*p).worker_index).write(IdTable::new());
-            addr_of_mut!((*p).pools).write(heapless::Vec::new());
-            addr_of_mut!((*p).tasks).write(heapless::Vec::new());
-            addr_of_mut!((*p).free_tasks).write(heapless::Vec::new());
-            addr_of_mut!((*p).task_index).write(IdTable::new());
-            addr_of_mut!((*p).needy).write(heapless::Vec::new());
-            addr_of_mut!((*p).events).write(Deque::new());
-            addr_of_mut!((*p).dropped_events).write(0);
-            addr_of_mut!((*p).history).write(Deque::new());
-            addr_of_mut!((*p).dropped_history).write(0);
-            addr_of_mut!((*p).replacements).write(HourCounter::hourly());
-            addr_of_mut!((*p).op).write(0);
-            Ok(slot.assume_init())
-        }
+        Self::new(config).map(alloc::boxed::Box::new)
     }
 
     fn validate(config: &WorkerConfig) -> Result<(), ConfigError> {
@@ -843,14 +833,15 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         if self.pool_index(task_type).is_some() {
             return Ok(false);
         }
-        self.pools
-            .push(Pool::new(task_type.clone()))
-            .map(|()| true)
-            .map_err(|_| PoolError::PoolTableFull(CapacityError::new(task_type.clone(), P)))
+        let Some(pool) = self.pools.iter_mut().find(|p| p.task_type.is_none()) else {
+            return Err(PoolError::PoolTableFull(CapacityError::new(task_type.clone(), P)));
+        };
+        pool.task_type = Some(task_type.clone());
+        Ok(true)
     }
 
     fn pool_index(&self, task_type: &TaskType) -> Option<usize> {
-        self.pools.iter().position(|p| &p.task_type == task_type)
+        self.pools.iter().position(|p| p.task_type.as_ref() == Some(task_type))
     }
 
     /// Adds `worker` to the pool of `task_type` with [`DEFAULT_SLOTS`] slots (or
@@ -1533,9 +1524,13 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
     /// Costs O(short tasks × k log n).
     pub fn reassign<V: HealthView + ?Sized>(&mut self, now: Instant, view: &V) -> usize {
         let now = self.clock.observe(now);
-        let needy = self.needy.clone();
+        self.needy_pass.clear();
+        for t in self.needy.iter() {
+            let _ = self.needy_pass.push(*t);
+        }
         let mut filled = 0;
-        for t in needy {
+        for i in 0..self.needy_pass.len() {
+            let Some(&t) = self.needy_pass.get(i) else { break };
             filled += self.fill(now, t, view);
         }
         filled
@@ -1622,7 +1617,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
     /// A view of `task`'s workers and checkpoint.
     pub fn task(&self, task: &TaskId) -> Option<TaskView<'_, C, S>> {
         let record = self.task_ref(*self.task_index.get(task)?)?;
-        let task_type = &self.pools.get(usize::from(record.pool))?.task_type;
+        let task_type = self.pools.get(usize::from(record.pool))?.task_type.as_ref()?;
         Some(TaskView { workers: &self.workers, task: record, task_type })
     }
 
@@ -1704,7 +1699,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
 
     /// Registered pools.
     pub fn pool_count(&self) -> usize {
-        self.pools.len()
+        self.pools.iter().take_while(|p| p.task_type.is_some()).count()
     }
 }
 

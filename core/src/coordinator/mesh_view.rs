@@ -26,9 +26,9 @@ pub(crate) struct MeshView<const N: usize, const L: usize, const Q: usize> {
     /// At most one handshake per tunnel is recorded per this interval.
     handshake_interval: Duration,
     pub(crate) mesh: Box<VPNMeshTopologyManager<N, L, Q>>,
-    keys: Box<IdTable<NodeId, [u8; 32], N>>,
+    keys: IdTable<NodeId, [u8; 32], N>,
     /// Exactly the peers with a tunnel in the view: last known state and last handshake recorded.
-    tunnels: Box<IdTable<NodeId, (TunnelState, Instant), N>>,
+    tunnels: IdTable<NodeId, (TunnelState, Instant), N>,
 }
 
 impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
@@ -39,14 +39,7 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         handshake_interval: Duration,
         mesh: Box<VPNMeshTopologyManager<N, L, Q>>,
     ) -> Self {
-        MeshView {
-            me,
-            endpoint,
-            handshake_interval,
-            mesh,
-            keys: super::in_box(IdTable::new),
-            tunnels: super::in_box(IdTable::new),
-        }
+        MeshView { me, endpoint, handshake_interval, mesh, keys: IdTable::new(), tunnels: IdTable::new() }
     }
 
     /// This node joins its own mesh with `key` (once).

@@ -717,9 +717,3 @@ impl<
         }
     }
 }
-
-/// `make()` built straight into a heap allocation (relies on optimisation, like
-/// every `new_boxed`; see [`crate::preset`]).
-pub(crate) fn in_box<X>(make: impl FnOnce() -> X) -> Box<X> {
-    Box::write(Box::new_uninit(), make())
-}

@@ -8,10 +8,9 @@
 
 use super::output::{OpsCounters, OpsEvent, OpsEventKind, OpsTransmit};
 use crate::id::{NodeId, TaskId, TaskType};
+use crate::storage::Deque;
 use crate::time::Instant;
 use crate::workers::{Checkpoint, TaskRole};
-use alloc::boxed::Box;
-use heapless::Deque;
 
 /// A message waiting in the outbox, built into an envelope when polled.
 #[derive(Clone, Debug)]
@@ -48,10 +47,10 @@ impl Bump for u64 {
 pub(crate) struct Outbox<const Q: usize> {
     /// This node: the subject of its own events.
     me: NodeId,
-    queue: Box<Deque<Out, Q>>,
+    queue: Deque<Out, Q>,
     /// A transmit encoded by `peek_transmit` and not yet taken by `poll_transmit`.
     pub(crate) staged: Option<OpsTransmit>,
-    events: Box<Deque<OpsEvent, Q>>,
+    events: Deque<OpsEvent, Q>,
     /// What happened to messages and tables, for the host's status.
     pub(crate) counters: OpsCounters,
 }
@@ -59,13 +58,7 @@ pub(crate) struct Outbox<const Q: usize> {
 impl<const Q: usize> Outbox<Q> {
     /// Empty queues for node `me`.
     pub(crate) fn new(me: NodeId) -> Self {
-        Outbox {
-            me,
-            queue: super::in_box(Deque::new),
-            staged: None,
-            events: super::in_box(Deque::new),
-            counters: OpsCounters::default(),
-        }
+        Outbox { me, queue: Deque::new(), staged: None, events: Deque::new(), counters: OpsCounters::default() }
     }
 
     /// This node.

@@ -57,7 +57,7 @@ pub(crate) struct SupervisorRoom<
     /// Built at `start` from the persisted hard state.
     election: Option<Box<Election<V, Q>>>,
     workers: Box<Workers<N, T, P, S, C, Q>>,
-    tasks: Box<IdTable<TaskId, TaskRecord, T>>,
+    tasks: IdTable<TaskId, TaskRecord, T>,
     /// The term this node leads, if it does.
     leading: Option<u64>,
     /// The last leader the election named, with its term.
@@ -71,14 +71,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
 {
     /// An empty table, no election yet.
     pub(crate) fn new(workers: Box<Workers<N, T, P, S, C, Q>>) -> Self {
-        SupervisorRoom {
-            election: None,
-            workers,
-            tasks: super::in_box(IdTable::new),
-            leading: None,
-            leader: None,
-            table_cursor: 0,
-        }
+        SupervisorRoom { election: None, workers, tasks: IdTable::new(), leading: None, leader: None, table_cursor: 0 }
     }
 
     /// Starts the election from `hard_state`.

@@ -19,7 +19,6 @@ use crate::table::IdTable;
 use crate::time::Instant;
 use crate::wire::TaskAssignment;
 use crate::workers::{Checkpoint, TaskRole};
-use alloc::boxed::Box;
 
 /// A role this worker holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,7 +37,7 @@ pub struct HeldTask {
 
 /// A worker's role state: `T` roles at most.
 pub(crate) struct WorkerRoom<const T: usize> {
-    held: Box<IdTable<TaskId, HeldTask, T>>,
+    held: IdTable<TaskId, HeldTask, T>,
     /// The leader this node follows and its term.
     leader: Option<(NodeId, u64)>,
 }
@@ -46,7 +45,7 @@ pub(crate) struct WorkerRoom<const T: usize> {
 impl<const T: usize> WorkerRoom<T> {
     /// No roles, no leader.
     pub(crate) fn new() -> Self {
-        WorkerRoom { held: super::in_box(IdTable::new), leader: None }
+        WorkerRoom { held: IdTable::new(), leader: None }
     }
 
     /// The leader this node follows.
@@ -169,7 +168,7 @@ impl<const T: usize> WorkerRoom<T> {
     /// Ends the roles `ends` selects, each with an event, in table order.
     fn end_roles<const Q: usize>(&mut self, now: Instant, out: &mut Outbox<Q>, ends: impl Fn(&HeldTask) -> bool) {
         remove_each(
-            &mut *self.held,
+            &mut self.held,
             |held, batch| {
                 for (task, h) in held.iter() {
                     if ends(h) && batch.push(task.clone()).is_err() {

@@ -298,3 +298,181 @@ fn a_node_that_returns_then_falls_silent_again_is_a_new_crash() {
     assert_eq!(m.detect_crashes(secs(200.0)).count(), 0);
     assert_eq!(m.status(&a), Ok(NodeStatus::Recovering));
 }
+
+#[test]
+fn poll_event_delivers_each_event_once_and_leaves_the_ring() {
+    let mut m = manager();
+    let a = id("a");
+    assert_eq!(m.poll_event(), None);
+    beat(&mut m, &a, 0, 10);
+    assert_eq!(m.detect_crashes(secs(60.0)).count(), 1);
+    let polled: Vec<RecoveryEvent> = core::iter::from_fn(|| m.poll_event()).collect();
+    let retained: Vec<RecoveryEvent> = m.events().cloned().collect();
+    assert_eq!(polled, retained);
+    assert_eq!(polled.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["status_changed", "crash_detected"]);
+    assert_eq!(m.poll_event(), None);
+    // Newer events come next, oldest first.
+    m.heartbeat(secs(61.0), &a).unwrap();
+    let seq = m.next_event_seq();
+    let next = m.poll_event().unwrap();
+    assert_eq!(next.seq, polled.last().unwrap().seq + 1);
+    assert!(next.seq < seq);
+    while m.poll_event().is_some() {}
+    // Events pushed out of the ring before they were polled are skipped:
+    // crash and return until more than the ring holds has happened.
+    let mut t = 200;
+    while m.next_event_seq() < seq + 2 * small::EVENTS as u64 {
+        beat(&mut m, &a, t, t + 10);
+        let _ = m.detect_crashes(Instant::from_secs(t + 60)).count();
+        t += 100;
+    }
+    assert!(m.dropped_events() > 0);
+    let first = m.poll_event().unwrap();
+    assert_eq!(first.seq, m.events().next().unwrap().seq);
+    let rest = core::iter::from_fn(|| m.poll_event()).count() as u64;
+    assert_eq!(first.seq + 1 + rest, m.next_event_seq());
+    assert_eq!(1 + rest, small::EVENTS as u64);
+}
+
+/// Statuses of every node, in table order.
+fn statuses(m: &small::CrashRecoveryManager) -> Vec<(NodeId, NodeStatus)> {
+    m.nodes().map(|n| (n.id.clone(), n.status)).collect()
+}
+
+/// Sweeps just before and at each `poll_timeout` until nothing is left to
+/// watch: nothing may change before the timeout, something must change at it.
+fn check_timeouts(m: &mut small::CrashRecoveryManager, latest: Instant) -> usize {
+    let mut latest = latest;
+    let mut steps = 0;
+    loop {
+        let t = m.poll_timeout();
+        if t == Instant::MAX {
+            assert!(m.nodes().all(|n| matches!(n.status, NodeStatus::Offline | NodeStatus::Failed)));
+            // And indeed nothing changes however late the sweep.
+            let before = statuses(m);
+            let _ = m.detect_crashes(latest + Duration::from_secs(100_000)).count();
+            assert_eq!(statuses(m), before);
+            return steps;
+        }
+        let before = statuses(m);
+        if t > latest {
+            let just_before = Instant::from_micros(t.total_micros() - 1);
+            let _ = m.detect_crashes(just_before).count();
+            assert_eq!(statuses(m), before, "a status changed before the timeout {t:?}");
+        }
+        let at = t.max(latest);
+        let _ = m.detect_crashes(at).count();
+        assert_ne!(statuses(m), before, "nothing changed at the timeout {t:?}");
+        latest = at;
+        steps += 1;
+        assert!(steps < 100, "timeouts never settle");
+    }
+}
+
+#[test]
+fn poll_timeout_is_the_instant_a_status_changes() {
+    let mut m = manager();
+    assert_eq!(m.poll_timeout(), Instant::MAX);
+    let (a, b) = (id("a"), id("b"));
+    for t in 0..=10 {
+        m.heartbeat(Instant::from_secs(t), &a).unwrap();
+        if t % 2 == 0 {
+            m.heartbeat(Instant::from_secs(t), &b).unwrap();
+        }
+    }
+    // Both fall silent at 10 s; a, used to 1 s intervals, is suspected first.
+    let t = m.poll_timeout();
+    assert!(t > Instant::from_secs(10));
+    let _ = m.detect_crashes(Instant::from_micros(t.total_micros() - 1)).count();
+    assert_eq!(statuses(&m), [(a.clone(), NodeStatus::Online), (b.clone(), NodeStatus::Online)]);
+    let _ = m.detect_crashes(t).count();
+    assert_eq!(statuses(&m), [(a.clone(), NodeStatus::Suspected), (b.clone(), NodeStatus::Online)]);
+    assert_eq!(check_timeouts(&mut m, t), 3);
+    // A recovery that never hears from the node fails at its deadline.
+    // (`check_timeouts` ended with a sweep 100,000 s on.)
+    let now = secs(200_000.0);
+    m.initiate_recovery(now, &a, RecoveryStrategy::Restart).unwrap();
+    assert_eq!(m.poll_timeout(), now + CrashRecoveryConfig::default().recovery_deadline);
+    assert_eq!(check_timeouts(&mut m, now), 1);
+    assert_eq!(m.status(&a), Ok(NodeStatus::Failed));
+}
+
+#[test]
+fn poll_timeout_sees_unhealthy_metrics_and_old_heartbeats() {
+    let config = CrashRecoveryConfig {
+        health: HealthThresholds { max_heartbeat_age: Duration::from_millis(1500), ..HealthThresholds::default() },
+        ..CrashRecoveryConfig::default()
+    };
+    let mut m = small::CrashRecoveryManager::new(config).unwrap();
+    let a = id("a");
+    beat(&mut m, &a, 0, 10);
+    // The heartbeat-age limit comes before phi's suspicion.
+    assert_eq!(m.poll_timeout(), Instant::from_millis(11_500));
+    // Unhealthy metrics make a node suspected at its next heartbeat already.
+    let busy = HealthMetrics { cpu_usage: 0.95, ..HealthMetrics::default() };
+    m.update_node_health(secs(11.0), &a, busy).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Suspected));
+    assert!(m.poll_timeout() > secs(11.0));
+    assert_eq!(check_timeouts(&mut m, secs(11.0)), 1);
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Beat { node: u8, after_ms: u64, healthy: bool },
+    Recover { node: u8, after_ms: u64 },
+    Sweep { after_ms: u64 },
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        6 => (0u8..4, 0u64..4000, proptest::bool::weighted(0.8))
+            .prop_map(|(node, after_ms, healthy)| Step::Beat { node, after_ms, healthy }),
+        1 => (0u8..4, 0u64..4000).prop_map(|(node, after_ms)| Step::Recover { node, after_ms }),
+        2 => (0u64..20_000).prop_map(|after_ms| Step::Sweep { after_ms }),
+    ]
+}
+
+proptest::proptest! {
+    /// After any history of heartbeats, recoveries and sweeps, each timeout is
+    /// exactly the instant a sweep first changes a status.
+    #[test]
+    fn poll_timeout_matches_the_sweeps(
+        steps in proptest::collection::vec(step(), 1..40),
+        max_age_ms in proptest::prop_oneof![proptest::strategy::Just(30_000u64), 500u64..5000],
+        deadline_ms in proptest::prop_oneof![proptest::strategy::Just(300_000u64), 1000u64..20_000],
+    ) {
+        let config = CrashRecoveryConfig {
+            health: HealthThresholds {
+                max_heartbeat_age: Duration::from_millis(max_age_ms),
+                ..HealthThresholds::default()
+            },
+            recovery_deadline: Duration::from_millis(deadline_ms),
+            ..CrashRecoveryConfig::default()
+        };
+        let mut m = small::CrashRecoveryManager::new(config).unwrap();
+        let mut now = Instant::ZERO;
+        for s in steps {
+            match s {
+                Step::Beat { node, after_ms, healthy } => {
+                    now += Duration::from_millis(after_ms);
+                    let metrics = if healthy {
+                        HealthMetrics::default()
+                    } else {
+                        HealthMetrics { success_rate: 0.5, ..HealthMetrics::default() }
+                    };
+                    m.update_node_health(now, &id(&std::format!("n{node}")), metrics).unwrap();
+                }
+                Step::Recover { node, after_ms } => {
+                    now += Duration::from_millis(after_ms);
+                    let _ = m.initiate_recovery(now, &id(&std::format!("n{node}")), RecoveryStrategy::Restart);
+                }
+                Step::Sweep { after_ms } => {
+                    now += Duration::from_millis(after_ms);
+                    let _ = m.detect_crashes(now).count();
+                }
+            }
+        }
+        check_timeouts(&mut m, now);
+    }
+}

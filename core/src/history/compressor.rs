@@ -7,10 +7,11 @@ use super::{
 };
 use crate::error::ConfigError;
 use crate::id::NodeId;
+use crate::storage::Deque;
 use crate::time::{Instant, MonotonicClock};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use heapless::{Deque, String};
+use heapless::String;
 
 /// An owned message record (what searches return).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -193,7 +194,7 @@ pub struct MessageHistoryCompressor<const B: usize, const A: usize> {
     buf_first: Instant,
     buf_summary: Summary,
     /// Sorted by time range (they never overlap), then id.
-    batches: heapless::Vec<Batch, B>,
+    batches: crate::storage::Vec<Batch, B>,
     archive: Deque<Batch, A>,
     next_batch_id: u64,
     stats: HistoryStats,
@@ -201,9 +202,8 @@ pub struct MessageHistoryCompressor<const B: usize, const A: usize> {
 
 impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
     /// A history with `config`, or why the config (or `B` being zero) is invalid.
-    /// (`A` of zero does not compile: `heapless::Deque` needs room.)
-    ///
-    /// For large capacities prefer [`MessageHistoryCompressor::new_boxed`].
+    /// The batch table and the archive ring are allocated here, once, at full
+    /// capacity.
     pub fn new(config: HistoryConfig) -> Result<Self, ConfigError> {
         Self::validate(&config)?;
         Ok(MessageHistoryCompressor {
@@ -214,35 +214,18 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
             buf_count: 0,
             buf_first: Instant::ZERO,
             buf_summary: Summary::EMPTY,
-            batches: heapless::Vec::new(),
+            batches: crate::storage::Vec::new(),
             archive: Deque::new(),
             next_batch_id: 0,
             stats: HistoryStats::default(),
         })
     }
 
-    /// A history built in place on the heap, never on the stack.
+    /// [`MessageHistoryCompressor::new`] in a box. The batch table and the
+    /// archive ring are heap blocks already, so the struct moved into the box
+    /// is small whatever the capacities.
     pub fn new_boxed(config: HistoryConfig) -> Result<Box<Self>, ConfigError> {
-        use core::ptr::addr_of_mut;
-        Self::validate(&config)?;
-        let mut slot = Box::<Self>::new_uninit();
-        let p = slot.as_mut_ptr();
-        // SAFETY: every field is written exactly once through a raw place pointer
-        // into the uninitialised allocation before `assume_init`.
-        unsafe {
-            addr_of_mut!((*p).config).write(config);
-            addr_of_mut!((*p).clock).write(MonotonicClock::new());
-            addr_of_mut!((*p).latest_record).write(Instant::ZERO);
-            addr_of_mut!((*p).raw).write(Vec::new());
-            addr_of_mut!((*p).buf_count).write(0);
-            addr_of_mut!((*p).buf_first).write(Instant::ZERO);
-            addr_of_mut!((*p).buf_summary).write(Summary::EMPTY);
-            addr_of_mut!((*p).batches).write(heapless::Vec::new());
-            addr_of_mut!((*p).archive).write(Deque::new());
-            addr_of_mut!((*p).next_batch_id).write(0);
-            addr_of_mut!((*p).stats).write(HistoryStats::default());
-            Ok(slot.assume_init())
-        }
+        Self::new(config).map(Box::new)
     }
 
     fn validate(config: &HistoryConfig) -> Result<(), ConfigError> {
@@ -364,7 +347,7 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
         if self.batches.is_empty() || self.archive.is_full() {
             return;
         }
-        let oldest = self.batches.remove(0);
+        let Some(oldest) = self.batches.remove(0) else { return };
         if self.archive.push_back(oldest).is_ok() {
             self.stats.batches_archived = self.stats.batches_archived.saturating_add(1);
         }

@@ -21,7 +21,7 @@ pub(crate) struct AddressPool<const N: usize> {
     /// Sorted, distinct, inside `[first, last]`.
     reserved: heapless::Vec<u128, { super::MAX_RESERVED }>,
     /// Sorted by offset, distinct offsets.
-    taken: heapless::Vec<(u128, u32), N>,
+    taken: crate::storage::Vec<(u128, u32), N>,
 }
 
 /// Why a requested address cannot be assigned.
@@ -33,9 +33,9 @@ pub(crate) enum Refusal {
 }
 
 impl<const N: usize> AddressPool<N> {
-    pub(crate) const fn new(cidr: Cidr, reserved: heapless::Vec<u128, { super::MAX_RESERVED }>) -> Self {
+    pub(crate) fn new(cidr: Cidr, reserved: heapless::Vec<u128, { super::MAX_RESERVED }>) -> Self {
         let (first, last) = assignable(&cidr);
-        AddressPool { cidr, first, last, reserved, taken: heapless::Vec::new() }
+        AddressPool { cidr, first, last, reserved, taken: crate::storage::Vec::new() }
     }
 
     pub(crate) const fn cidr(&self) -> &Cidr {

@@ -7,7 +7,7 @@
 //! the lowest node id wins; every such candidate is settled before the node
 //! itself, so the result does not depend on heap order or insertion order.
 
-use heapless::Vec;
+use crate::storage::Vec;
 
 /// "No node" in slot-indexed arrays.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -32,7 +32,7 @@ pub(crate) struct Csr<const N: usize, const E: usize> {
 }
 
 impl<const N: usize, const E: usize> Csr<N, E> {
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Csr { start: Vec::new(), degree: Vec::new(), low: Vec::new(), high: Vec::new() }
     }
 
@@ -107,7 +107,7 @@ pub(crate) struct ShortestPaths<const N: usize> {
 }
 
 impl<const N: usize> ShortestPaths<N> {
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new() -> Self {
         ShortestPaths {
             dist: Vec::new(),
             hops: Vec::new(),

@@ -573,6 +573,21 @@ fn link_table_overflow_rejects_the_whole_advert() {
 }
 
 #[test]
+fn capacities_need_not_be_powers_of_two() {
+    let mut m = VPNMeshTopologyManager::<6, 3, 4>::new(MeshConfig::new(id("n0"))).unwrap();
+    for i in 0..6 {
+        m.join_mesh(t(0.0), node(&format!("n{i}"), i)).unwrap();
+    }
+    let err = m.join_mesh(t(0.0), node("n6", 6)).unwrap_err();
+    assert!(matches!(err, JoinError::TableFull(e) if e.capacity == 6));
+    for i in 1..4 {
+        m.record_link(t(0.0), &id("n0"), &id(&format!("n{i}")), ms(1), true).unwrap();
+    }
+    assert_eq!(m.record_link(t(0.0), &id("n0"), &id("n4"), ms(1), true), Err(TunnelError::TableFull { capacity: 3 }));
+    assert_eq!(m.topology_report().links, 3);
+}
+
+#[test]
 fn local_advert_lists_own_tunnels() {
     let mut m = mesh(3);
     assert!(mesh(0).local_link_state().is_none());

@@ -132,10 +132,14 @@ fn a_worker_in_two_pools_has_one_capacity() {
 #[test]
 fn full_tables_reject_and_change_nothing() {
     let mut m = Manager::new(WorkerConfig::default()).unwrap();
+    assert_eq!(m.pool_count(), 0);
     for i in 0..small::POOLS {
-        m.register_pool(&ty(&format!("t{i}"))).unwrap();
+        assert_eq!(m.register_pool(&ty(&format!("t{i}"))), Ok(true));
+        assert_eq!(m.pool_count(), i + 1);
     }
+    assert_eq!(m.register_pool(&ty("t1")), Ok(false));
     assert!(matches!(m.register_pool(&ty("extra")), Err(PoolError::PoolTableFull(e)) if e.rejected == ty("extra")));
+    assert_eq!(m.pool_count(), small::POOLS);
     for i in 0..small::WORKERS {
         m.add_worker(&ty("t0"), &id(&format!("w{i:02}"))).unwrap();
     }
