@@ -189,3 +189,80 @@ pub unsafe extern "C" fn pn_batch_search(
         write_records(&found, records, payloads, count, payload_len)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::ptr::{null, null_mut};
+    use pouw_netops::history::RecordRef;
+
+    fn record<'a>(secs: u64, sender: &'a str, message_type: &'a str, payload: &'a [u8]) -> RecordRef<'a> {
+        RecordRef { timestamp: Instant::from_secs(secs), sender, message_type, payload }
+    }
+
+    /// A batch built by the core reads back through the C functions: the header
+    /// as the core parsed it, and exactly the records the core's query matches.
+    #[test]
+    fn parse_and_search_agree_with_the_core() {
+        let records = [record(1, "a", "hb", &[1]), record(2, "b", "hb", &[2, 2]), record(3, "a", "task", &[3, 3, 3])];
+        let batch = Batch::from_records(7, Instant::from_secs(4), 6, &records).unwrap();
+        let bytes = batch.as_bytes();
+        let mut header = MaybeUninit::<pn_batch_header>::uninit();
+        // SAFETY: live locals with their true lengths throughout.
+        unsafe {
+            assert_eq!(pn_batch_parse(bytes.as_ptr(), bytes.len(), header.as_mut_ptr()), pn_result::PN_OK);
+            let h = header.assume_init();
+            assert_eq!((h.id, h.count, h.first_us, h.last_us, h.sealed_at_us), (7, 3, 1_000_000, 3_000_000, 4_000_000));
+            assert_eq!((h.raw_len, h.zlib_len), (batch.header().raw_len, batch.header().zlib_len));
+
+            let search = |sender: &str, out: &mut Vec<pn_history_record>, payload: &mut Vec<u8>| {
+                let (mut count, mut len) = (0usize, 0usize);
+                let r = pn_batch_search(
+                    bytes.as_ptr(),
+                    bytes.len(),
+                    0,
+                    u64::MAX,
+                    null(),
+                    0,
+                    sender.as_ptr().cast(),
+                    sender.len(),
+                    out.as_mut_ptr(),
+                    out.len(),
+                    payload.as_mut_ptr(),
+                    payload.len(),
+                    &mut count,
+                    &mut len,
+                );
+                (r, count, len)
+            };
+            let (mut out, mut payload) = (Vec::new(), Vec::new());
+            assert_eq!(search("a", &mut out, &mut payload), (pn_result::PN_ERR_BUFFER_TOO_SMALL, 2, 4));
+            out = vec![
+                pn_history_record {
+                    timestamp_us: 0,
+                    sender: pn_node_id::EMPTY,
+                    message_type_len: 0,
+                    message_type: [0; 64],
+                    payload_offset: 0,
+                    payload_len: 0
+                };
+                2
+            ];
+            payload = vec![0; 4];
+            assert_eq!(search("a", &mut out, &mut payload), (pn_result::PN_OK, 2, 4));
+            let query = Query { sender: Some("a"), ..Query::window(Instant::ZERO, Instant::from_micros(u64::MAX)) };
+            let expected: Vec<_> = records.iter().filter(|r| query.matches(r)).collect();
+            for (got, want) in out.iter().zip(&expected) {
+                assert_eq!(got.timestamp_us, want.timestamp.total_micros());
+                assert_eq!(got.sender, pn_node_id::from_text(want.sender));
+                assert_eq!(&got.message_type[..got.message_type_len], want.message_type.as_bytes());
+                assert_eq!(&payload[got.payload_offset..got.payload_offset + got.payload_len], want.payload);
+            }
+
+            let cut = &bytes[..bytes.len() - 1];
+            assert_ne!(pn_batch_parse(cut.as_ptr(), cut.len(), header.as_mut_ptr()), pn_result::PN_OK);
+            assert_eq!(pn_batch_parse(null(), 1, header.as_mut_ptr()), pn_result::PN_ERR_NULL_POINTER);
+            assert_eq!(pn_batch_parse(bytes.as_ptr(), bytes.len(), null_mut()), pn_result::PN_ERR_NULL_POINTER);
+        }
+    }
+}
