@@ -117,8 +117,8 @@ run_c_test() {
 }
 
 # The C ABI: the committed headers are fresh, and every tests/c program compiles
-# warning-free against them and passes under valgrind and AddressSanitizer; one
-# also compiles as C++. The tests use a library built with the `managers` and
+# warning-free against them and passes under valgrind and AddressSanitizer; two
+# also compile as C++. The tests use a library built with the `managers` and
 # `panic-probe` features (tests of the standalone handles define PN_MANAGERS;
 # test_default_api.c proves the default header alone). Then the install: the
 # library, header and pkg-config file go into temporary prefixes and programs
@@ -149,10 +149,13 @@ c_tests() {
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 run_c_test "$name" "$tmp/$name-asan"
     runs=$((runs + 2))
   done
-  g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -g -Iinclude -x c++ tests/c/test_phi.c -x none "${link[@]}" \
-    -o "$tmp/test_phi_cpp"
-  run_c_test test_phi "$tmp/test_phi_cpp"
-  runs=$((runs + 1))
+  # C++: the default header (test_phi.c) and the managers header (test_crash_recovery.c).
+  for name in test_phi test_crash_recovery; do
+    g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -g -Iinclude -x c++ "tests/c/$name.c" -x none "${link[@]}" \
+      -o "$tmp/${name}_cpp"
+    run_c_test "$name" "$tmp/${name}_cpp"
+    runs=$((runs + 1))
+  done
   c_install_tests "$tmp"
   runs=$((runs + 2))
   echo "c-tests: $runs passed, 0 failed"
