@@ -8,7 +8,10 @@
  * which accepts NULL. Strings are UTF-8 pointer + length. Time is uint64_t
  * microseconds on the caller's clock. A handle must be used by one thread at a time.
  *
- * Link: -lpouw_netops_c -lpthread -ldl -lm (see ffi-c/README.md).
+ * Install with scripts/c-install.sh and link with
+ * `pkg-config --cflags --libs pouw_netops` (add --static for the archive); see
+ * ffi-c/README.md. The standalone manager handles need PN_MANAGERS defined and a
+ * library built with the cargo feature `managers`.
  */
 
 #ifndef POUW_NETOPS_H
@@ -26,59 +29,9 @@
 #define PN_MAX_ID_LEN 64
 
 /**
- * Nodes a crash-recovery handle can track (`large::NODES`).
- */
-#define PN_CRASH_RECOVERY_NODES 4096
-
-/**
- * Recovery events a crash-recovery handle retains (`large::EVENTS`).
- */
-#define PN_CRASH_RECOVERY_EVENTS 1024
-
-/**
- * Voters an election handle can hold (`large::VOTERS`).
- */
-#define PN_ELECTION_VOTERS 4096
-
-/**
- * Messages an election handle's outbox holds before it drops (`large::ELECTION_OUTBOX`).
- */
-#define PN_ELECTION_OUTBOX 1024
-
-/**
- * Batches a history handle keeps in memory (`large::HISTORY_BATCHES`).
- */
-#define PN_HISTORY_BATCHES 1024
-
-/**
- * Archived batches it holds until the host polls them (`large::HISTORY_ARCHIVE`).
- */
-#define PN_HISTORY_ARCHIVE 256
-
-/**
  * The longest message type, in bytes.
  */
 #define PN_MAX_MESSAGE_TYPE_LEN 64
-
-/**
- * Nodes a mesh handle can hold (`large::MESH_NODES`).
- */
-#define PN_MESH_NODES 4096
-
-/**
- * Links (tunnel records and advertised links) a mesh handle can hold (`large::MESH_LINKS`).
- */
-#define PN_MESH_LINKS 32768
-
-/**
- * Addresses a mesh configuration may reserve.
- */
-#define PN_MESH_MAX_RESERVED 8
-
-/**
- * Capabilities a joining node may announce.
- */
-#define PN_MESH_MAX_CAPABILITIES 8
 
 /**
  * Task types (pools) a worker handle can offer (`wire::MAX_TASK_TYPES`).
@@ -96,6 +49,21 @@
 #define PN_PHI_WINDOW 100
 
 /**
+ * Major version of the library (the `PN_VERSION_*` macros are the header's).
+ */
+#define PN_VERSION_MAJOR 0
+
+/**
+ * Minor version of the library.
+ */
+#define PN_VERSION_MINOR 1
+
+/**
+ * Patch version of the library.
+ */
+#define PN_VERSION_PATCH 0
+
+/**
  * The wire format version this build speaks.
  */
 #define PN_WIRE_VERSION 1
@@ -104,21 +72,6 @@
  * The largest encoded message accepted or produced, in bytes.
  */
 #define PN_MAX_MESSAGE_LEN 65536
-
-/**
- * Workers a worker-replacement handle can track (`large::WORKERS`).
- */
-#define PN_WORKERS 4096
-
-/**
- * Tasks a worker-replacement handle can track (`large::TASKS`).
- */
-#define PN_WORKER_TASKS 4096
-
-/**
- * Most primaries plus backups per task (`large::TASK_WORKERS`).
- */
-#define PN_TASK_WORKERS 16
 
 /**
  * The outcome of a `pn_` call: `PN_OK` (0) or why the call did nothing.
@@ -205,164 +158,6 @@ typedef enum pn_result {
    */
   PN_ERR_PANIC = 99,
 } pn_result;
-
-/**
- * Where a node stands in the crash-recovery status machine.
- */
-typedef enum pn_node_status {
-  /**
-   * Heartbeats arrive and metrics are healthy.
-   */
-  PN_NODE_ONLINE = 0,
-  /**
-   * Phi passed the suspect level, or metrics are unhealthy.
-   */
-  PN_NODE_SUSPECTED = 1,
-  /**
-   * Phi passed the failure threshold: the node is considered crashed.
-   */
-  PN_NODE_OFFLINE = 2,
-  /**
-   * A recovery is under way.
-   */
-  PN_NODE_RECOVERING = 3,
-  /**
-   * A recovery did not succeed in time or attempts ran out.
-   */
-  PN_NODE_FAILED = 4,
-} pn_node_status;
-
-/**
- * The kind of a recovery event: says which fields of `pn_recovery_event` are set.
- */
-typedef enum pn_recovery_event_kind {
-  /**
-   * The node's status changed: `from`, `to`, `phi`.
-   */
-  PN_EVENT_STATUS_CHANGED = 1,
-  /**
-   * Phi reached the threshold, the node is considered crashed: `phi`, `duration_us` (silence).
-   */
-  PN_EVENT_CRASH_DETECTED = 2,
-  /**
-   * A recovery attempt began: `strategy`, `custom_strategy`, `attempt`.
-   */
-  PN_EVENT_RECOVERY_STARTED = 3,
-  /**
-   * The node is healthy again: `strategy`, `custom_strategy`, `duration_us` (time taken).
-   */
-  PN_EVENT_RECOVERY_COMPLETED = 4,
-  /**
-   * A recovery attempt failed, the node is failed: `strategy`, `custom_strategy`, `failure`.
-   */
-  PN_EVENT_RECOVERY_FAILED = 5,
-} pn_recovery_event_kind;
-
-/**
- * How a recovery is carried out. Passed in as an integer and validated.
- */
-typedef enum pn_recovery_strategy {
-  /**
-   * Wait for the node to come back on its own (also used when a node simply returns).
-   */
-  PN_RECOVERY_AUTOMATIC = 0,
-  /**
-   * The host restarts the node's process.
-   */
-  PN_RECOVERY_RESTART = 1,
-  /**
-   * The host replaces the node with another machine.
-   */
-  PN_RECOVERY_REPLACE = 2,
-  /**
-   * A host-defined strategy, with a host-defined code alongside.
-   */
-  PN_RECOVERY_CUSTOM = 3,
-} pn_recovery_strategy;
-
-/**
- * Why a recovery failed.
- */
-typedef enum pn_recovery_failure {
-  /**
-   * Not a failure event.
-   */
-  PN_FAILURE_NONE = 0,
-  /**
-   * The node was not healthy again before the attempt's deadline.
-   */
-  PN_FAILURE_DEADLINE_EXCEEDED = 1,
-  /**
-   * Another recovery was requested after the last allowed attempt.
-   */
-  PN_FAILURE_ATTEMPTS_EXHAUSTED = 2,
-  /**
-   * The node came back, then fell silent again before the recovery completed.
-   */
-  PN_FAILURE_CRASHED_AGAIN = 3,
-} pn_recovery_failure;
-
-/**
- * A node's role in the election.
- */
-typedef enum pn_election_role {
-  /**
-   * Follows a leader (or waits for one).
-   */
-  PN_ROLE_FOLLOWER = 0,
-  /**
-   * Runs a pre-vote round.
-   */
-  PN_ROLE_PRE_CANDIDATE = 1,
-  /**
-   * Runs an election.
-   */
-  PN_ROLE_CANDIDATE = 2,
-  /**
-   * Leads.
-   */
-  PN_ROLE_LEADER = 3,
-} pn_election_role;
-
-/**
- * Health of one tunnel.
- */
-typedef enum pn_tunnel_state {
-  /**
-   * No handshake yet.
-   */
-  PN_TUNNEL_CONNECTING = 0,
-  /**
-   * A recent handshake; the only state routes use.
-   */
-  PN_TUNNEL_UP = 1,
-  /**
-   * The last handshake is too old.
-   */
-  PN_TUNNEL_STALE = 2,
-  /**
-   * Too many failures in a row; waiting for handshakes.
-   */
-  PN_TUNNEL_DOWN = 3,
-} pn_tunnel_state;
-
-/**
- * The tunnel technology. Passed in as an integer and validated.
- */
-typedef enum pn_tunnel_protocol {
-  /**
-   * WireGuard.
-   */
-  PN_TUNNEL_WIREGUARD = 0,
-  /**
-   * OpenVPN.
-   */
-  PN_TUNNEL_OPENVPN = 1,
-  /**
-   * IPsec (IKEv2).
-   */
-  PN_TUNNEL_IPSEC = 2,
-} pn_tunnel_protocol;
 
 /**
  * Where a message from `pn_ops_poll_transmit` goes.
@@ -466,6 +261,32 @@ typedef enum pn_ops_event_kind {
 } pn_ops_event_kind;
 
 /**
+ * Where a node stands in the crash-recovery status machine.
+ */
+typedef enum pn_node_status {
+  /**
+   * Heartbeats arrive and metrics are healthy.
+   */
+  PN_NODE_ONLINE = 0,
+  /**
+   * Phi passed the suspect level, or metrics are unhealthy.
+   */
+  PN_NODE_SUSPECTED = 1,
+  /**
+   * Phi passed the failure threshold: the node is considered crashed.
+   */
+  PN_NODE_OFFLINE = 2,
+  /**
+   * A recovery is under way.
+   */
+  PN_NODE_RECOVERING = 3,
+  /**
+   * A recovery did not succeed in time or attempts ran out.
+   */
+  PN_NODE_FAILED = 4,
+} pn_node_status;
+
+/**
  * The part a worker plays in a task.
  */
 typedef enum pn_task_role {
@@ -478,6 +299,28 @@ typedef enum pn_task_role {
    */
   PN_ROLE_BACKUP = 1,
 } pn_task_role;
+
+/**
+ * Health of one tunnel.
+ */
+typedef enum pn_tunnel_state {
+  /**
+   * No handshake yet.
+   */
+  PN_TUNNEL_CONNECTING = 0,
+  /**
+   * A recent handshake; the only state routes use.
+   */
+  PN_TUNNEL_UP = 1,
+  /**
+   * The last handshake is too old.
+   */
+  PN_TUNNEL_STALE = 2,
+  /**
+   * Too many failures in a row; waiting for handshakes.
+   */
+  PN_TUNNEL_DOWN = 3,
+} pn_tunnel_state;
 
 /**
  * What a node is in the cluster. Passed to `pn_ops_new` as an integer and validated.
@@ -511,41 +354,6 @@ typedef enum pn_message_kind {
 } pn_message_kind;
 
 /**
- * The kind of a worker event: says which fields of `pn_worker_event` are set.
- */
-typedef enum pn_worker_event_kind {
-  /**
-   * A failed worker's role was taken over: `task`, `worker` (the failed one), `role`,
-   * `replacement`, `from_backup`, `checkpoint`, `remaining_backups`.
-   */
-  PN_WORKER_REPLACED = 1,
-  /**
-   * A task is short of primaries and nobody could fill the gap: `task`, `primaries`, `required`.
-   */
-  PN_WORKER_TASK_DEGRADED = 2,
-  /**
-   * A degraded task has all its primaries again: `task`.
-   */
-  PN_WORKER_TASK_RESTORED = 3,
-  /**
-   * A pool worker became a primary of a running task: `task`, `worker`, `checkpoint`.
-   */
-  PN_WORKER_PRIMARY_ADDED = 4,
-  /**
-   * A pool worker became a backup of a running task: `task`, `worker`.
-   */
-  PN_WORKER_BACKUP_ADDED = 5,
-  /**
-   * A worker failed and gets no new work until it recovers: `worker`.
-   */
-  PN_WORKER_QUARANTINED = 6,
-  /**
-   * A quarantined worker recovered: `worker`.
-   */
-  PN_WORKER_RECOVERED = 7,
-} pn_worker_event_kind;
-
-/**
  * The flavour of a rendered WireGuard configuration.
  */
 typedef enum pn_wireguard_format {
@@ -560,28 +368,6 @@ typedef enum pn_wireguard_format {
 } pn_wireguard_format;
 
 /**
- * An opaque crash-recovery manager handle (4096 nodes); create with
- * `pn_crash_recovery_new`, release with `pn_crash_recovery_free`.
- */
-typedef struct pn_crash_recovery pn_crash_recovery;
-
-/**
- * An opaque message-history handle; create with `pn_history_new`, release with `pn_history_free`.
- */
-typedef struct pn_history pn_history;
-
-/**
- * An opaque leader-election handle (up to 4096 voters); create with
- * `pn_leader_election_new`, release with `pn_leader_election_free`.
- */
-typedef struct pn_leader_election pn_leader_election;
-
-/**
- * An opaque mesh handle; create with `pn_mesh_new`, release with `pn_mesh_free`.
- */
-typedef struct pn_mesh pn_mesh;
-
-/**
  * An opaque coordinator handle (large preset, tens of MiB on the heap); create
  * with `pn_ops_new`, release with `pn_ops_free`.
  */
@@ -592,12 +378,6 @@ typedef struct pn_ops pn_ops;
  * release with `pn_phi_detector_free`.
  */
 typedef struct pn_phi_detector pn_phi_detector;
-
-/**
- * An opaque worker-replacement handle; create with `pn_worker_replacement_new`,
- * release with `pn_worker_replacement_free`.
- */
-typedef struct pn_worker_replacement pn_worker_replacement;
 
 /**
  * The health figures a node reports about itself. Fractions are in [0, 1].
@@ -628,6 +408,147 @@ typedef struct pn_health_metrics {
    */
   float memory_usage;
 } pn_health_metrics;
+
+/**
+ * The header of an archived history batch (the bytes `pn_ops_poll_archived`
+ * gives the host).
+ */
+typedef struct pn_batch_header {
+  /**
+   * The batch id (the node's batch sequence number).
+   */
+  uint64_t id;
+  /**
+   * The zlib level it was compressed with.
+   */
+  uint8_t level;
+  /**
+   * Records in the batch, at least 1.
+   */
+  uint32_t count;
+  /**
+   * Timestamp of the first (earliest) record, microseconds.
+   */
+  uint64_t first_us;
+  /**
+   * Timestamp of the last (latest) record, microseconds.
+   */
+  uint64_t last_us;
+  /**
+   * When the batch was sealed, microseconds.
+   */
+  uint64_t sealed_at_us;
+  /**
+   * Bytes of the records once inflated.
+   */
+  uint32_t raw_len;
+  /**
+   * Bytes of the zlib stream after the header.
+   */
+  uint32_t zlib_len;
+} pn_batch_header;
+
+/**
+ * A node id returned by the library: `len` bytes of UTF-8 in `bytes`, not
+ * NUL-terminated (`len` < `PN_MAX_ID_LEN` leaves the rest zeroed).
+ */
+typedef struct pn_node_id {
+  /**
+   * Length in bytes, 1 to `PN_MAX_ID_LEN`.
+   */
+  size_t len;
+  /**
+   * The UTF-8 bytes; only the first `len` are meaningful.
+   */
+  uint8_t bytes[PN_MAX_ID_LEN];
+} pn_node_id;
+
+/**
+ * One search result. The payload is `payload_len` bytes at `payload_offset`
+ * in the payload buffer passed to `pn_batch_search` (or `pn_history_search`).
+ */
+typedef struct pn_history_record {
+  /**
+   * The record's timestamp, microseconds.
+   */
+  uint64_t timestamp_us;
+  /**
+   * Who sent the message.
+   */
+  struct pn_node_id sender;
+  /**
+   * Length of `message_type` in bytes.
+   */
+  size_t message_type_len;
+  /**
+   * The message type, UTF-8, not NUL-terminated.
+   */
+  uint8_t message_type[PN_MAX_MESSAGE_TYPE_LEN];
+  /**
+   * Where the payload starts in the payload buffer.
+   */
+  size_t payload_offset;
+  /**
+   * The payload's length.
+   */
+  size_t payload_len;
+} pn_history_record;
+
+/**
+ * The local node's route to one destination.
+ */
+typedef struct pn_route {
+  /**
+   * The destination.
+   */
+  struct pn_node_id destination;
+  /**
+   * Whether it is reachable.
+   */
+  bool reachable;
+  /**
+   * The neighbour traffic goes to (length 0 if unreachable).
+   */
+  struct pn_node_id next_hop;
+  /**
+   * Total latency of the route in use, microseconds (`UINT64_MAX` if unreachable).
+   */
+  uint64_t cost_us;
+  /**
+   * Links on the route in use.
+   */
+  uint32_t hops;
+  /**
+   * Whether hysteresis kept this next hop although a slightly faster one exists.
+   */
+  bool held;
+} pn_route;
+
+/**
+ * What the host adds to a rendered WireGuard configuration.
+ */
+typedef struct pn_wireguard_options {
+  /**
+   * Output flavour, a `pn_wireguard_format` value.
+   */
+  uint32_t format;
+  /**
+   * `ListenPort`; 0 uses the port of the local node's endpoint.
+   */
+  uint16_t listen_port;
+  /**
+   * Whether to write `PrivateKey` from `private_key`.
+   */
+  bool has_private_key;
+  /**
+   * The private key (raw 32 bytes), written only if `has_private_key`.
+   */
+  uint8_t private_key[32];
+  /**
+   * `PersistentKeepalive` in seconds for every peer; 0 omits it (default 25).
+   */
+  uint16_t persistent_keepalive;
+} pn_wireguard_options;
 
 /**
  * Phi-accrual detector parameters.
@@ -712,140 +633,6 @@ typedef struct pn_crash_recovery_config {
 } pn_crash_recovery_config;
 
 /**
- * A node id returned by the library: `len` bytes of UTF-8 in `bytes`, not
- * NUL-terminated (`len` < `PN_MAX_ID_LEN` leaves the rest zeroed).
- */
-typedef struct pn_node_id {
-  /**
-   * Length in bytes, 1 to `PN_MAX_ID_LEN`.
-   */
-  size_t len;
-  /**
-   * The UTF-8 bytes; only the first `len` are meaningful.
-   */
-  uint8_t bytes[PN_MAX_ID_LEN];
-} pn_node_id;
-
-/**
- * What is known about one tracked node.
- */
-typedef struct pn_node_info {
-  /**
-   * The node.
-   */
-  struct pn_node_id node;
-  /**
-   * Its status.
-   */
-  enum pn_node_status status;
-  /**
-   * Its last reported metrics.
-   */
-  struct pn_health_metrics metrics;
-  /**
-   * When its last heartbeat arrived, microseconds.
-   */
-  uint64_t last_heartbeat_us;
-  /**
-   * Recovery attempts used in the current outage.
-   */
-  uint32_t recovery_attempts;
-} pn_node_info;
-
-/**
- * Counts of nodes by status, and recent crashes.
- */
-typedef struct pn_health_summary {
-  /**
-   * Tracked nodes.
-   */
-  size_t total_nodes;
-  /**
-   * Nodes online.
-   */
-  size_t online_nodes;
-  /**
-   * Nodes suspected.
-   */
-  size_t suspected_nodes;
-  /**
-   * Nodes offline (crashed, no recovery yet).
-   */
-  size_t offline_nodes;
-  /**
-   * Nodes whose recovery failed.
-   */
-  size_t failed_nodes;
-  /**
-   * Nodes recovering.
-   */
-  size_t recovering_nodes;
-  /**
-   * online / total, 0 when nothing is tracked.
-   */
-  double network_health_ratio;
-  /**
-   * Crashes detected in the last hour (exact to a minute).
-   */
-  uint64_t recent_crashes;
-} pn_health_summary;
-
-/**
- * One recovery event, as a flat tagged struct: `kind` says which payload
- * fields are meaningful; the others are zero.
- */
-typedef struct pn_recovery_event {
-  /**
-   * Sequence number, from 0, one per event ever recorded.
-   */
-  uint64_t seq;
-  /**
-   * When it happened, microseconds (caller time, clamped monotonic).
-   */
-  uint64_t at_us;
-  /**
-   * The node concerned.
-   */
-  struct pn_node_id node;
-  /**
-   * What happened.
-   */
-  enum pn_recovery_event_kind kind;
-  /**
-   * STATUS_CHANGED: status before.
-   */
-  enum pn_node_status from;
-  /**
-   * STATUS_CHANGED: status after.
-   */
-  enum pn_node_status to;
-  /**
-   * STATUS_CHANGED, CRASH_DETECTED: phi at the time.
-   */
-  double phi;
-  /**
-   * CRASH_DETECTED: silence since the last heartbeat; RECOVERY_COMPLETED: time taken. Microseconds.
-   */
-  uint64_t duration_us;
-  /**
-   * RECOVERY_*: the strategy.
-   */
-  enum pn_recovery_strategy strategy;
-  /**
-   * RECOVERY_* with `PN_RECOVERY_CUSTOM`: the host's code.
-   */
-  uint32_t custom_strategy;
-  /**
-   * RECOVERY_STARTED: attempt number, from 1.
-   */
-  uint32_t attempt;
-  /**
-   * RECOVERY_FAILED: why.
-   */
-  enum pn_recovery_failure failure;
-} pn_recovery_event;
-
-/**
  * Election parameters.
  */
 typedef struct pn_leader_election_config {
@@ -875,639 +662,6 @@ typedef struct pn_leader_election_config {
    */
   bool progress_check;
 } pn_leader_election_config;
-
-/**
- * A string passed in by C: `len` bytes of UTF-8 at `ptr` (not NUL-terminated).
- */
-typedef struct pn_str {
-  /**
-   * The bytes; may be NULL only if `len` is 0.
-   */
-  const char *ptr;
-  /**
-   * Length in bytes.
-   */
-  size_t len;
-} pn_str;
-
-/**
- * The state a host persists before sending anything, and restores after a restart.
- */
-typedef struct pn_hard_state {
-  /**
-   * The current term.
-   */
-  uint64_t term;
-  /**
-   * Whether `voted_for` is set.
-   */
-  bool has_vote;
-  /**
-   * The candidate voted for in `term` (length 0 without a vote).
-   */
-  struct pn_node_id voted_for;
-} pn_hard_state;
-
-/**
- * A snapshot of the node's election state.
- */
-typedef struct pn_election_status {
-  /**
-   * This node.
-   */
-  struct pn_node_id node_id;
-  /**
-   * Its role.
-   */
-  enum pn_election_role role;
-  /**
-   * Its current term.
-   */
-  uint64_t term;
-  /**
-   * Whether a leader is known in this term.
-   */
-  bool has_leader;
-  /**
-   * The leader (length 0 if none).
-   */
-  struct pn_node_id leader;
-  /**
-   * Whether it voted in this term.
-   */
-  bool has_vote;
-  /**
-   * Whom it voted for (length 0 if nobody).
-   */
-  struct pn_node_id voted_for;
-  /**
-   * Votes granted in the current (pre-)campaign, its own included; 0 outside campaigns.
-   */
-  size_t vote_count;
-  /**
-   * Whether it is a pre-candidate or candidate.
-   */
-  bool election_in_progress;
-  /**
-   * Whether a leader heartbeat was ever received (or, as leader, sent).
-   */
-  bool has_heartbeat;
-  /**
-   * Microseconds since that heartbeat (0 if none).
-   */
-  uint64_t since_last_heartbeat_us;
-  /**
-   * Messages waiting in the outbox.
-   */
-  size_t pending_transmits;
-} pn_election_status;
-
-/**
- * Election counters since the handle was made.
- */
-typedef struct pn_election_stats {
-  /**
-   * Pre-vote rounds started.
-   */
-  uint64_t pre_votes_started;
-  /**
-   * Real elections started.
-   */
-  uint64_t elections_started;
-  /**
-   * Elections won.
-   */
-  uint64_t elections_won;
-  /**
-   * Elections lost.
-   */
-  uint64_t elections_lost;
-  /**
-   * Elections that timed out undecided.
-   */
-  uint64_t split_votes;
-  /**
-   * Pre-vote requests refused or ignored.
-   */
-  uint64_t pre_votes_rejected;
-  /**
-   * Times this node stopped being leader.
-   */
-  uint64_t step_downs;
-  /**
-   * Times the known leader changed.
-   */
-  uint64_t leader_changes;
-  /**
-   * Duration of the last decided election, microseconds (0 if none yet).
-   */
-  uint64_t last_election_duration_us;
-  /**
-   * Messages dropped because the outbox was full.
-   */
-  uint64_t dropped_transmits;
-  /**
-   * Vote records pushed out of the history ring.
-   */
-  uint64_t dropped_vote_records;
-} pn_election_stats;
-
-/**
- * History parameters.
- */
-typedef struct pn_history_config {
-  /**
-   * Seal the buffer into a batch at this many records (default 1000).
-   */
-  uint32_t compression_threshold;
-  /**
-   * Seal before the raw bytes would exceed this; also caps imported batches (default 4 MiB).
-   */
-  size_t max_batch_bytes;
-  /**
-   * The longest payload accepted (default 64 KiB).
-   */
-  size_t max_payload_len;
-  /**
-   * zlib level 0..=10 (default 6).
-   */
-  uint8_t compression_level;
-} pn_history_config;
-
-/**
- * One search result. The payload is `payload_len` bytes at `payload_offset`
- * in the payload buffer passed to `pn_history_search`.
- */
-typedef struct pn_history_record {
-  /**
-   * The record's timestamp, microseconds.
-   */
-  uint64_t timestamp_us;
-  /**
-   * Who sent the message.
-   */
-  struct pn_node_id sender;
-  /**
-   * Length of `message_type` in bytes.
-   */
-  size_t message_type_len;
-  /**
-   * The message type, UTF-8, not NUL-terminated.
-   */
-  uint8_t message_type[PN_MAX_MESSAGE_TYPE_LEN];
-  /**
-   * Where the payload starts in the payload buffer.
-   */
-  size_t payload_offset;
-  /**
-   * The payload's length.
-   */
-  size_t payload_len;
-} pn_history_record;
-
-/**
- * Counters and derived figures of a history.
- */
-typedef struct pn_history_statistics {
-  /**
-   * Records accepted since creation.
-   */
-  uint64_t total_messages;
-  /**
-   * Records sealed into batches.
-   */
-  uint64_t messages_compressed;
-  /**
-   * Raw bytes sealed into batches.
-   */
-  uint64_t raw_bytes;
-  /**
-   * Bytes of the batches produced.
-   */
-  uint64_t compressed_bytes;
-  /**
-   * compressed / raw (1.0 before anything is compressed; lower is better).
-   */
-  double compression_ratio;
-  /**
-   * raw - compressed, zero if compression grew the data.
-   */
-  uint64_t space_saved_bytes;
-  /**
-   * Space saved as a percentage of the raw bytes.
-   */
-  double space_saved_percent;
-  /**
-   * Records in the unsealed buffer.
-   */
-  uint32_t buffer_messages;
-  /**
-   * Raw bytes in the unsealed buffer.
-   */
-  size_t buffer_bytes;
-  /**
-   * Batches in memory (searchable).
-   */
-  size_t batches_in_memory;
-  /**
-   * Batches moved to the archive outbox since creation.
-   */
-  uint64_t batches_archived;
-  /**
-   * Archived batches not polled yet.
-   */
-  size_t archive_pending;
-  /**
-   * Batches brought back with `pn_history_import`.
-   */
-  uint64_t batches_imported;
-  /**
-   * Records whose timestamp was clamped up to the history's latest.
-   */
-  uint64_t timestamps_clamped;
-} pn_history_statistics;
-
-/**
- * An IPv4 or IPv6 address: IPv4 in the first 4 bytes of `bytes`, network order.
- */
-typedef struct pn_ip_addr {
-  /**
-   * Whether the address is IPv6.
-   */
-  bool is_v6;
-  /**
-   * The address bytes (4 used for IPv4, the rest zero).
-   */
-  uint8_t bytes[16];
-} pn_ip_addr;
-
-/**
- * Health thresholds of one tunnel protocol.
- */
-typedef struct pn_tunnel_timers {
-  /**
-   * Session age at which a rekey is due, microseconds.
-   */
-  uint64_t rekey_after_us;
-  /**
-   * Handshake age past which the tunnel is stale, microseconds.
-   */
-  uint64_t stale_after_us;
-  /**
-   * Time past `stale_after_us` that counts as one more failure, microseconds.
-   */
-  uint64_t failure_interval_us;
-  /**
-   * Consecutive failures that take a tunnel down.
-   */
-  uint32_t failures_to_down;
-  /**
-   * Consecutive handshakes that bring a down tunnel back up.
-   */
-  uint32_t successes_to_up;
-} pn_tunnel_timers;
-
-/**
- * Mesh parameters (the local node's id is passed to `pn_mesh_new`).
- */
-typedef struct pn_mesh_config {
-  /**
-   * Network address of the overlay CIDR (default 10.0.0.0).
-   */
-  struct pn_ip_addr cidr_network;
-  /**
-   * Prefix length of the overlay CIDR (default 16).
-   */
-  uint8_t cidr_prefix;
-  /**
-   * Reserve the first host address for a gateway (default true).
-   */
-  bool reserve_gateway;
-  /**
-   * Further addresses never handed out: the first `reserved_count` of `reserved`.
-   */
-  size_t reserved_count;
-  /**
-   * The reserved addresses.
-   */
-  struct pn_ip_addr reserved[PN_MESH_MAX_RESERVED];
-  /**
-   * Timers of WireGuard tunnels.
-   */
-  struct pn_tunnel_timers wireguard;
-  /**
-   * Timers of OpenVPN tunnels.
-   */
-  struct pn_tunnel_timers openvpn;
-  /**
-   * Timers of IPsec tunnels.
-   */
-  struct pn_tunnel_timers ipsec;
-  /**
-   * First wait before asking again to re-establish a down tunnel, microseconds (default 5 s).
-   */
-  uint64_t reestablish_backoff_us;
-  /**
-   * Longest wait between re-establish requests, microseconds (default 300 s).
-   */
-  uint64_t reestablish_backoff_max_us;
-  /**
-   * Latency assumed for an up tunnel without a measurement, microseconds (default 100 ms).
-   */
-  uint64_t default_latency_us;
-  /**
-   * A new route replaces the next hop only if faster by this much, microseconds (default 5 ms) ...
-   */
-  uint64_t switch_margin_us;
-  /**
-   * ... and by this fraction, per mille (default 100).
-   */
-  uint32_t switch_margin_permille;
-} pn_mesh_config;
-
-/**
- * What one `pn_mesh_monitor_tunnel_health` call found.
- */
-typedef struct pn_tunnel_health_report {
-  /**
-   * Tunnels recorded.
-   */
-  size_t tunnels;
-  /**
-   * Tunnels never handshaked.
-   */
-  size_t connecting;
-  /**
-   * Tunnels up.
-   */
-  size_t up;
-  /**
-   * Tunnels stale.
-   */
-  size_t stale;
-  /**
-   * Tunnels down.
-   */
-  size_t down;
-  /**
-   * Tunnels whose state changed in this call.
-   */
-  size_t changed;
-  /**
-   * Up tunnels due for a rekey.
-   */
-  size_t rekey_due;
-  /**
-   * Re-establish requests issued in this call.
-   */
-  size_t reestablish_requests;
-  /**
-   * Whether the routes were recomputed.
-   */
-  bool routes_recomputed;
-} pn_tunnel_health_report;
-
-/**
- * A request to the host to set up a down tunnel again.
- */
-typedef struct pn_reestablish_request {
-  /**
-   * One end (the lower node id).
-   */
-  struct pn_node_id a;
-  /**
-   * The other end.
-   */
-  struct pn_node_id b;
-  /**
-   * The tunnel's protocol.
-   */
-  enum pn_tunnel_protocol protocol;
-  /**
-   * 1 for the first request after going down, then 2, 3, ...
-   */
-  uint32_t attempt;
-  /**
-   * When it was issued, microseconds.
-   */
-  uint64_t at_us;
-} pn_reestablish_request;
-
-/**
- * The local node's next hop towards `destination` changed.
- */
-typedef struct pn_route_change {
-  /**
-   * The destination.
-   */
-  struct pn_node_id destination;
-  /**
-   * Whether there was a next hop before.
-   */
-  bool had_next_hop;
-  /**
-   * The previous next hop (length 0 if none).
-   */
-  struct pn_node_id old_next_hop;
-  /**
-   * Whether there is one now.
-   */
-  bool has_next_hop;
-  /**
-   * The new next hop (length 0: now unreachable).
-   */
-  struct pn_node_id new_next_hop;
-} pn_route_change;
-
-/**
- * The local node's route to one destination.
- */
-typedef struct pn_route {
-  /**
-   * The destination.
-   */
-  struct pn_node_id destination;
-  /**
-   * Whether it is reachable.
-   */
-  bool reachable;
-  /**
-   * The neighbour traffic goes to (length 0 if unreachable).
-   */
-  struct pn_node_id next_hop;
-  /**
-   * Total latency of the route in use, microseconds (`UINT64_MAX` if unreachable).
-   */
-  uint64_t cost_us;
-  /**
-   * Links on the route in use.
-   */
-  uint32_t hops;
-  /**
-   * Whether hysteresis kept this next hop although a slightly faster one exists.
-   */
-  bool held;
-} pn_route;
-
-/**
- * What is known about one tunnel.
- */
-typedef struct pn_tunnel_info {
-  /**
-   * One end (the lower node id).
-   */
-  struct pn_node_id a;
-  /**
-   * The other end.
-   */
-  struct pn_node_id b;
-  /**
-   * Protocol.
-   */
-  enum pn_tunnel_protocol protocol;
-  /**
-   * Health.
-   */
-  enum pn_tunnel_state state;
-  /**
-   * Whether a handshake was ever recorded.
-   */
-  bool has_handshake;
-  /**
-   * The last handshake, microseconds (0 if none).
-   */
-  uint64_t last_handshake_us;
-  /**
-   * Whether a latency was measured.
-   */
-  bool has_latency;
-  /**
-   * Smoothed round-trip time, microseconds (0 if none).
-   */
-  uint64_t latency_us;
-  /**
-   * Bytes received, as last reported.
-   */
-  uint64_t rx_bytes;
-  /**
-   * Bytes sent, as last reported.
-   */
-  uint64_t tx_bytes;
-  /**
-   * Throughput between the last two traffic reports, bytes per second.
-   */
-  uint64_t bandwidth;
-} pn_tunnel_info;
-
-/**
- * What is known about one mesh node.
- */
-typedef struct pn_mesh_node_info {
-  /**
-   * The node.
-   */
-  struct pn_node_id id;
-  /**
-   * Its overlay address.
-   */
-  struct pn_ip_addr address;
-  /**
-   * Its WireGuard public key.
-   */
-  uint8_t public_key[32];
-  /**
-   * Its endpoint's port.
-   */
-  uint16_t endpoint_port;
-  /**
-   * Capabilities it announced.
-   */
-  size_t capability_count;
-  /**
-   * When it joined, microseconds.
-   */
-  uint64_t joined_at_us;
-} pn_mesh_node_info;
-
-/**
- * What the host adds to a rendered WireGuard configuration.
- */
-typedef struct pn_wireguard_options {
-  /**
-   * Output flavour, a `pn_wireguard_format` value.
-   */
-  uint32_t format;
-  /**
-   * `ListenPort`; 0 uses the port of the local node's endpoint.
-   */
-  uint16_t listen_port;
-  /**
-   * Whether to write `PrivateKey` from `private_key`.
-   */
-  bool has_private_key;
-  /**
-   * The private key (raw 32 bytes), written only if `has_private_key`.
-   */
-  uint8_t private_key[32];
-  /**
-   * `PersistentKeepalive` in seconds for every peer; 0 omits it (default 25).
-   */
-  uint16_t persistent_keepalive;
-} pn_wireguard_options;
-
-/**
- * A summary of the mesh as the local node sees it.
- */
-typedef struct pn_topology_report {
-  /**
-   * Nodes in the mesh.
-   */
-  size_t nodes;
-  /**
-   * Tunnel records.
-   */
-  size_t tunnels;
-  /**
-   * Tunnels up.
-   */
-  size_t tunnels_up;
-  /**
-   * Links known from adverts or set directly.
-   */
-  size_t links;
-  /**
-   * Destinations with a route.
-   */
-  size_t reachable;
-  /**
-   * Destinations without one.
-   */
-  size_t unreachable;
-  /**
-   * reachable / (nodes - 1); 1 when alone, 0 before joining.
-   */
-  double connectivity_ratio;
-  /**
-   * Mean cost of the routes in use, microseconds (0 if none).
-   */
-  uint64_t average_route_latency_us;
-  /**
-   * Mean smoothed RTT of measured tunnels, microseconds (0 if none).
-   */
-  uint64_t average_tunnel_latency_us;
-  /**
-   * Sum of tunnel throughputs, bytes per second.
-   */
-  uint64_t total_bandwidth;
-  /**
-   * Route changes dropped because the queue was full (ever).
-   */
-  uint64_t dropped_route_changes;
-  /**
-   * Re-establish requests dropped because the queue was full (ever).
-   */
-  uint64_t dropped_reestablish;
-} pn_topology_report;
 
 /**
  * Worker-replacement parameters.
@@ -1581,6 +735,38 @@ typedef struct pn_ops_config {
    */
   struct pn_worker_replacement_config workers;
 } pn_ops_config;
+
+/**
+ * A string passed in by C: `len` bytes of UTF-8 at `ptr` (not NUL-terminated).
+ */
+typedef struct pn_str {
+  /**
+   * The bytes; may be NULL only if `len` is 0.
+   */
+  const char *ptr;
+  /**
+   * Length in bytes.
+   */
+  size_t len;
+} pn_str;
+
+/**
+ * The state a host persists before sending anything, and restores after a restart.
+ */
+typedef struct pn_hard_state {
+  /**
+   * The current term.
+   */
+  uint64_t term;
+  /**
+   * Whether `voted_for` is set.
+   */
+  bool has_vote;
+  /**
+   * The candidate voted for in `term` (length 0 without a vote).
+   */
+  struct pn_node_id voted_for;
+} pn_hard_state;
 
 /**
  * A task id or task type returned by the library, with the same layout as
@@ -1688,6 +874,44 @@ typedef struct pn_ops_event {
    */
   struct pn_node_id next_hop;
 } pn_ops_event;
+
+/**
+ * Counts of nodes by status, and recent crashes.
+ */
+typedef struct pn_health_summary {
+  /**
+   * Tracked nodes.
+   */
+  size_t total_nodes;
+  /**
+   * Nodes online.
+   */
+  size_t online_nodes;
+  /**
+   * Nodes suspected.
+   */
+  size_t suspected_nodes;
+  /**
+   * Nodes offline (crashed, no recovery yet).
+   */
+  size_t offline_nodes;
+  /**
+   * Nodes whose recovery failed.
+   */
+  size_t failed_nodes;
+  /**
+   * Nodes recovering.
+   */
+  size_t recovering_nodes;
+  /**
+   * online / total, 0 when nothing is tracked.
+   */
+  double network_health_ratio;
+  /**
+   * Crashes detected in the last hour (exact to a minute).
+   */
+  uint64_t recent_crashes;
+} pn_health_summary;
 
 /**
  * Workers, slots, tasks and replacements, for monitoring.
@@ -1917,213 +1141,6 @@ typedef struct pn_message {
   struct pn_heartbeat heartbeat;
 } pn_message;
 
-/**
- * What one replacement did.
- */
-typedef struct pn_replacement {
-  /**
-   * The task.
-   */
-  pn_task_id task;
-  /**
-   * The failed worker, now quarantined.
-   */
-  struct pn_node_id failed;
-  /**
-   * The role it had.
-   */
-  enum pn_task_role role;
-  /**
-   * Whether anyone took the role over.
-   */
-  bool has_replacement;
-  /**
-   * Who did (length 0 if nobody).
-   */
-  struct pn_node_id replacement;
-  /**
-   * Whether the replacement was a backup of the task.
-   */
-  bool from_backup;
-  /**
-   * Whether `checkpoint` is set (otherwise the task resumes from the start).
-   */
-  bool has_checkpoint;
-  /**
-   * The checkpoint the replacement resumes from.
-   */
-  struct pn_checkpoint checkpoint;
-  /**
-   * Backups the task has after the refill.
-   */
-  uint16_t remaining_backups;
-  /**
-   * Whether the task now has fewer primaries than required.
-   */
-  bool degraded;
-} pn_replacement;
-
-/**
- * One worker event as a flat tagged struct: `kind` says which fields are
- * meaningful; the others are zero.
- */
-typedef struct pn_worker_event {
-  /**
-   * What happened.
-   */
-  enum pn_worker_event_kind kind;
-  /**
-   * When, microseconds (caller time, clamped monotonic).
-   */
-  uint64_t at_us;
-  /**
-   * The task (length 0 for worker-only events).
-   */
-  pn_task_id task;
-  /**
-   * The worker concerned (for REPLACED: the failed worker).
-   */
-  struct pn_node_id worker;
-  /**
-   * REPLACED: the failed worker's role.
-   */
-  enum pn_task_role role;
-  /**
-   * REPLACED: who took over.
-   */
-  struct pn_node_id replacement;
-  /**
-   * REPLACED: whether `replacement` was a backup of the task.
-   */
-  bool from_backup;
-  /**
-   * REPLACED, PRIMARY_ADDED: whether `checkpoint` is set.
-   */
-  bool has_checkpoint;
-  /**
-   * REPLACED, PRIMARY_ADDED: where the task resumes.
-   */
-  struct pn_checkpoint checkpoint;
-  /**
-   * REPLACED: backups left after the refill.
-   */
-  uint16_t remaining_backups;
-  /**
-   * TASK_DEGRADED: primaries the task has.
-   */
-  uint16_t primaries;
-  /**
-   * TASK_DEGRADED: primaries it needs.
-   */
-  uint16_t required;
-} pn_worker_event;
-
-/**
- * Facts about one worker.
- */
-typedef struct pn_worker_info {
-  /**
-   * Capacity in task slots.
-   */
-  uint16_t slots;
-  /**
-   * Slots in use (primary and backup roles).
-   */
-  uint16_t used;
-  /**
-   * Tasks it is primary of.
-   */
-  uint16_t primary_roles;
-  /**
-   * Tasks it is backup of.
-   */
-  uint16_t backup_roles;
-  /**
-   * Cached health score, 0..=10000.
-   */
-  uint16_t score;
-  /**
-   * Whether it is quarantined after a failure.
-   */
-  bool quarantined;
-  /**
-   * Pools it belongs to.
-   */
-  uint16_t pools;
-} pn_worker_info;
-
-/**
- * One task's workers and progress.
- */
-typedef struct pn_task_info {
-  /**
-   * The task type (pool) it runs in.
-   */
-  pn_task_id task_type;
-  /**
-   * Primaries required.
-   */
-  uint16_t required;
-  /**
-   * Backups wanted.
-   */
-  uint16_t wanted_backups;
-  /**
-   * Primaries it has, the first `primary_count` of `primaries`.
-   */
-  size_t primary_count;
-  /**
-   * The primaries.
-   */
-  struct pn_node_id primaries[PN_TASK_WORKERS];
-  /**
-   * Backups it has, the first `backup_count` of `backups`.
-   */
-  size_t backup_count;
-  /**
-   * The backups.
-   */
-  struct pn_node_id backups[PN_TASK_WORKERS];
-  /**
-   * Whether `checkpoint` is set.
-   */
-  bool has_checkpoint;
-  /**
-   * The last acknowledged checkpoint.
-   */
-  struct pn_checkpoint checkpoint;
-  /**
-   * When it was recorded (or the task assigned), microseconds.
-   */
-  uint64_t checkpoint_at_us;
-  /**
-   * Whether the task has fewer primaries than required.
-   */
-  bool degraded;
-} pn_task_info;
-
-/**
- * Load of one pool.
- */
-typedef struct pn_pool_stats {
-  /**
-   * Workers in the pool.
-   */
-  size_t workers;
-  /**
-   * Workers able to take work now.
-   */
-  size_t available;
-  /**
-   * Slots over the pool's workers.
-   */
-  uint64_t slots;
-  /**
-   * Slots in use.
-   */
-  uint64_t used;
-} pn_pool_stats;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -2137,835 +1154,113 @@ extern "C" {
 enum pn_result pn_health_metrics_default(struct pn_health_metrics *out);
 
 /**
- * Writes the default crash-recovery parameters into `*out`.
+ * Checks the archived batch in `bytes` (`len` bytes: its header, zlib stream
+ * and every record) and writes its header into `*out_header`. Bytes that are
+ * not an intact batch give `PN_ERR_DECODE_*` (`PN_ERR_DECODE_TOO_LARGE` past
+ * 4 MiB of records).
  *
  * # Safety
- * `out` must be NULL or valid for writing a `pn_crash_recovery_config`.
+ * `bytes_ptr` NULL or readable for `len` bytes; `out_header` NULL or writable.
  */
-enum pn_result pn_crash_recovery_config_default(struct pn_crash_recovery_config *out);
+enum pn_result pn_batch_parse(const uint8_t *bytes_ptr,
+                              size_t len,
+                              struct pn_batch_header *out_header);
 
 /**
- * Creates a manager with `*config`, built in place on the heap (a few MiB),
- * and stores the handle in `*out`. `PN_ERR_INVALID_CONFIG` if a field is out of range.
- *
- * # Safety
- * `config` must be NULL or point to a readable config; `out` NULL or writable.
- */
-enum pn_result pn_crash_recovery_new(const struct pn_crash_recovery_config *config,
-                                     struct pn_crash_recovery **out);
-
-/**
- * Releases a manager; NULL is ignored. The handle is invalid afterwards.
- *
- * # Safety
- * `manager` must be NULL or a live handle from `pn_crash_recovery_new`, freed once.
- */
-void pn_crash_recovery_free(struct pn_crash_recovery *manager);
-
-/**
- * Records a heartbeat from node `node` (UTF-8, `node_len` bytes) at `now_us`,
- * registering the node if new. `PN_ERR_CAPACITY_EXCEEDED` if the table is full.
- *
- * # Safety
- * `manager` must be NULL or a live handle not used by another thread; `node`
- * NULL or readable for `node_len` bytes.
- */
-enum pn_result pn_crash_recovery_heartbeat(struct pn_crash_recovery *manager,
-                                           uint64_t now_us,
-                                           const char *node,
-                                           size_t node_len);
-
-/**
- * Records a heartbeat carrying fresh `*metrics` from `node` at `now_us`,
- * registering it if new. Metrics out of [0, 1] give `PN_ERR_INVALID_METRIC` and change nothing.
- *
- * # Safety
- * As `pn_crash_recovery_heartbeat`; `metrics` NULL or readable.
- */
-enum pn_result pn_crash_recovery_update_node_health(struct pn_crash_recovery *manager,
-                                                    uint64_t now_us,
-                                                    const char *node,
-                                                    size_t node_len,
-                                                    const struct pn_health_metrics *metrics);
-
-/**
- * Sweeps every node at `now_us`: moves nodes between statuses, fails overdue
- * recoveries, and reports the nodes found crashed in this sweep (each crash once).
- *
- * The sweep always happens. `*out_crashed` (if not NULL) receives how many
- * nodes crashed; the first `min(count, capacity)` of them are written to
- * `out_nodes` (NULL allowed with capacity 0). Every crash is also a
- * `PN_EVENT_CRASH_DETECTED` event, so none is lost when the array is short.
- *
- * # Safety
- * `manager` must be NULL or a live handle not used by another thread;
- * `out_nodes` NULL or writable for `capacity` ids; `out_crashed` NULL or writable.
- */
-enum pn_result pn_crash_recovery_detect_crashes(struct pn_crash_recovery *manager,
-                                                uint64_t now_us,
-                                                struct pn_node_id *out_nodes,
-                                                size_t capacity,
-                                                size_t *out_crashed);
-
-/**
- * Starts a recovery of `node` with `strategy` (a `pn_recovery_strategy`
- * value; `custom_code` is kept for `PN_RECOVERY_CUSTOM`). Applies to suspected,
- * offline and failed nodes (`PN_ERR_INVALID_STATE` otherwise); past the allowed
- * attempts the node becomes failed and `PN_ERR_ATTEMPTS_EXHAUSTED` is returned.
- *
- * # Safety
- * As `pn_crash_recovery_heartbeat`.
- */
-enum pn_result pn_crash_recovery_initiate_recovery(struct pn_crash_recovery *manager,
-                                                   uint64_t now_us,
-                                                   const char *node,
-                                                   size_t node_len,
-                                                   uint32_t strategy,
-                                                   uint32_t custom_code);
-
-/**
- * Forgets `node` for good; events about it stay readable. `PN_ERR_NOT_FOUND` if unknown.
- *
- * # Safety
- * As `pn_crash_recovery_heartbeat`.
- */
-enum pn_result pn_crash_recovery_remove_node(struct pn_crash_recovery *manager,
-                                             const char *node,
-                                             size_t node_len);
-
-/**
- * Writes `node`'s status into `*out_status`. `PN_ERR_NOT_FOUND` if unknown.
- *
- * # Safety
- * `manager` NULL or a live handle; `node` NULL or readable for `node_len` bytes; `out_status` NULL or writable.
- */
-enum pn_result pn_crash_recovery_status(const struct pn_crash_recovery *manager,
-                                        const char *node,
-                                        size_t node_len,
-                                        enum pn_node_status *out_status);
-
-/**
- * Writes `node`'s phi at `now_us` into `*out_phi` (querying the past is allowed).
- *
- * # Safety
- * As `pn_crash_recovery_status`.
- */
-enum pn_result pn_crash_recovery_phi(const struct pn_crash_recovery *manager,
-                                     uint64_t now_us,
-                                     const char *node,
-                                     size_t node_len,
-                                     double *out_phi);
-
-/**
- * Writes whether `node`'s last heartbeat and metrics meet the health thresholds at `now_us`.
- *
- * # Safety
- * As `pn_crash_recovery_status`.
- */
-enum pn_result pn_crash_recovery_is_healthy(const struct pn_crash_recovery *manager,
-                                            uint64_t now_us,
-                                            const char *node,
-                                            size_t node_len,
-                                            bool *out_healthy);
-
-/**
- * Writes `node`'s health score at `now_us` (0 = dead … 10000 = perfect; what
- * worker replacement ranks backups by) into `*out_score`.
- *
- * # Safety
- * As `pn_crash_recovery_status`.
- */
-enum pn_result pn_crash_recovery_health_score(const struct pn_crash_recovery *manager,
-                                              uint64_t now_us,
-                                              const char *node,
-                                              size_t node_len,
-                                              uint16_t *out_score);
-
-/**
- * Writes what is known about `node` into `*out_info`.
- *
- * # Safety
- * As `pn_crash_recovery_status`.
- */
-enum pn_result pn_crash_recovery_node_info(const struct pn_crash_recovery *manager,
-                                           const char *node,
-                                           size_t node_len,
-                                           struct pn_node_info *out_info);
-
-/**
- * Lists tracked nodes in registration order (a removal moves the last node
- * into the gap): writes the ids from position `offset` on, at most `capacity`,
- * to `out_nodes`, their number to `*out_written`, and the number of tracked
- * nodes to `*out_total` (if not NULL). Page by advancing `offset`.
- *
- * # Safety
- * `manager` NULL or a live handle; `out_nodes` NULL or writable for `capacity`
- * ids; `out_written` NULL or writable; `out_total` NULL or writable.
- */
-enum pn_result pn_crash_recovery_nodes(const struct pn_crash_recovery *manager,
-                                       size_t offset,
-                                       struct pn_node_id *out_nodes,
-                                       size_t capacity,
-                                       size_t *out_written,
-                                       size_t *out_total);
-
-/**
- * Writes counts by status and the crashes of the last hour at `now_us` into `*out_summary`.
- *
- * # Safety
- * `manager` NULL or a live handle; `out_summary` NULL or writable.
- */
-enum pn_result pn_crash_recovery_summary(const struct pn_crash_recovery *manager,
-                                         uint64_t now_us,
-                                         struct pn_health_summary *out_summary);
-
-/**
- * Reads retained events with a sequence number of at least `since_seq`,
- * oldest first: at most `capacity` go to `out_events`, their number to
- * `*out_written`. Reading consumes nothing; continue from the last event's
- * `seq + 1`. `*out_next_seq` (if not NULL) gets the sequence number the next
- * new event will have, and `*out_dropped` (if not NULL) how many events the
- * ring has pushed out so far (`PN_CRASH_RECOVERY_EVENTS` are retained).
- *
- * # Safety
- * `manager` NULL or a live handle; `out_events` NULL or writable for
- * `capacity` events; the other out-pointers NULL or writable.
- */
-enum pn_result pn_crash_recovery_events(const struct pn_crash_recovery *manager,
-                                        uint64_t since_seq,
-                                        struct pn_recovery_event *out_events,
-                                        size_t capacity,
-                                        size_t *out_written,
-                                        uint64_t *out_next_seq,
-                                        uint64_t *out_dropped);
-
-/**
- * Writes the default election parameters into `*out`.
- *
- * # Safety
- * `out` must be NULL or valid for writing a `pn_leader_election_config`.
- */
-enum pn_result pn_leader_election_config_default(struct pn_leader_election_config *out);
-
-/**
- * Creates node `id` (UTF-8, `id_len` bytes) among `voter_count` voters (which
- * must include `id`; duplicates are ignored), as a follower whose election timer
- * starts at `now_us`, built in place on the heap. `restore` (NULL for a fresh
- * node at term 0) is the hard state persisted before a restart, so the node
- * never votes twice in a term. `PN_ERR_INVALID_CONFIG` for bad timeouts,
- * `PN_ERR_CAPACITY_EXCEEDED` for more than `PN_ELECTION_VOTERS` voters,
- * `PN_ERR_INVALID_ARGUMENT` if `id` is not a voter.
- *
- * # Safety
- * `config` NULL or readable; `id` NULL or readable for `id_len` bytes;
- * `voters` NULL or readable for `voter_count` elements, each readable as described;
- * `restore` NULL or readable; `out` NULL or writable.
- */
-enum pn_result pn_leader_election_new(const struct pn_leader_election_config *config,
-                                      const char *id,
-                                      size_t id_len,
-                                      const struct pn_str *voters,
-                                      size_t voter_count,
-                                      const struct pn_hard_state *restore,
-                                      uint64_t now_us,
-                                      struct pn_leader_election **out);
-
-/**
- * Releases an election handle; NULL is ignored. The handle is invalid afterwards.
- *
- * # Safety
- * `election` must be NULL or a live handle from `pn_leader_election_new`, freed once.
- */
-void pn_leader_election_free(struct pn_leader_election *election);
-
-/**
- * Advances timers to `now_us`: a follower whose timeout passed campaigns; a
- * leader checks its quorum and sends heartbeats when due. Drain the outputs after.
- *
- * # Safety
- * `election` NULL or a live handle not used by another thread.
- */
-enum pn_result pn_leader_election_tick(struct pn_leader_election *election, uint64_t now_us);
-
-/**
- * Starts a campaign now (a pre-vote round with PreVote on). `PN_ERR_INVALID_STATE`
- * if this node already leads.
- *
- * # Safety
- * As `pn_leader_election_tick`.
- */
-enum pn_result pn_leader_election_campaign(struct pn_leader_election *election, uint64_t now_us);
-
-/**
- * Gives up leadership (or a campaign) now; the node campaigns again after a fresh timeout.
- *
- * # Safety
- * As `pn_leader_election_tick`.
- */
-enum pn_result pn_leader_election_step_down(struct pn_leader_election *election, uint64_t now_us);
-
-/**
- * Handles one received message (`len` bytes, a complete wire envelope). Decode
- * errors give `PN_ERR_DECODE_*`; a message that is not an election message or
- * claims to come from this node gives `PN_ERR_INVALID_ARGUMENT`, one from a
- * non-voter `PN_ERR_NOT_FOUND`; in those cases nothing changes.
- *
- * # Safety
- * As `pn_leader_election_tick`; `msg` NULL or readable for `len` bytes.
- */
-enum pn_result pn_leader_election_step(struct pn_leader_election *election,
-                                       uint64_t now_us,
-                                       const uint8_t *msg,
-                                       size_t len);
-
-/**
- * Takes the hard state to persist, if it changed since the last call:
- * `*out_available` says whether `*out_state` was written. Persist it before
- * sending anything; `pn_leader_election_poll_transmit` yields nothing until then.
- *
- * # Safety
- * `election` as `pn_leader_election_tick`; `out_state` NULL or writable; `out_available` NULL or writable.
- */
-enum pn_result pn_leader_election_poll_hard_state(struct pn_leader_election *election,
-                                                  struct pn_hard_state *out_state,
-                                                  bool *out_available);
-
-/**
- * Takes the next message to send, oldest first, encoding it into `buf`
- * (`buf_len` bytes). `*out_available` says whether there was one. If so,
- * `*out_len` gets its length, `*out_broadcast` whether it goes to every other
- * voter, and otherwise `*out_to` its one destination (if `out_to` is not NULL).
- * A short buffer gives `PN_ERR_BUFFER_TOO_SMALL` with the needed length in
- * `*out_len` and leaves the message queued.
- *
- * # Safety
- * `election` as `pn_leader_election_tick`; `buf` NULL or writable for
- * `buf_len` bytes; `out_to` NULL or writable; the other out-pointers writable.
- */
-enum pn_result pn_leader_election_poll_transmit(struct pn_leader_election *election,
-                                                uint8_t *buf,
-                                                size_t buf_len,
-                                                size_t *out_len,
-                                                bool *out_broadcast,
-                                                struct pn_node_id *out_to,
-                                                bool *out_available);
-
-/**
- * Writes when `pn_leader_election_tick` must next be called, microseconds.
- *
- * # Safety
- * `election` NULL or a live handle; `out_us` NULL or writable.
- */
-enum pn_result pn_leader_election_poll_timeout(const struct pn_leader_election *election,
-                                               uint64_t *out_us);
-
-/**
- * Sets this node's progress (e.g. chain height), sent with its vote requests
- * and compared by the progress check; `has_progress` false clears it.
- *
- * # Safety
- * As `pn_leader_election_tick`.
- */
-enum pn_result pn_leader_election_set_progress(struct pn_leader_election *election,
-                                               bool has_progress,
-                                               uint64_t progress);
-
-/**
- * Writes the current hard state (term and vote) without taking it.
- *
- * # Safety
- * `election` NULL or a live handle; `out_state` NULL or writable.
- */
-enum pn_result pn_leader_election_hard_state(const struct pn_leader_election *election,
-                                             struct pn_hard_state *out_state);
-
-/**
- * Writes a snapshot of the election state at `now_us` into `*out_status`.
- *
- * # Safety
- * `election` NULL or a live handle; `out_status` NULL or writable.
- */
-enum pn_result pn_leader_election_status(const struct pn_leader_election *election,
-                                         uint64_t now_us,
-                                         struct pn_election_status *out_status);
-
-/**
- * Writes the election counters into `*out_stats`.
- *
- * # Safety
- * `election` NULL or a live handle; `out_stats` NULL or writable.
- */
-enum pn_result pn_leader_election_stats(const struct pn_leader_election *election,
-                                        struct pn_election_stats *out_stats);
-
-/**
- * Writes the default history parameters into `*out`.
- *
- * # Safety
- * `out` must be NULL or valid for writing a `pn_history_config`.
- */
-enum pn_result pn_history_config_default(struct pn_history_config *out);
-
-/**
- * Creates a history with `*config`, built in place on the heap.
- * `PN_ERR_INVALID_CONFIG` if a field is out of range.
- *
- * # Safety
- * `config` NULL or readable; `out` NULL or writable.
- */
-enum pn_result pn_history_new(const struct pn_history_config *config, struct pn_history **out);
-
-/**
- * Releases a history; NULL is ignored. The handle is invalid afterwards.
- *
- * # Safety
- * `history` must be NULL or a live handle from `pn_history_new`, freed once.
- */
-void pn_history_free(struct pn_history *history);
-
-/**
- * Appends a record (timestamp `timestamp_us`, sender, message type, payload);
- * an earlier timestamp than the history's latest is clamped up. Seals the buffer
- * into a batch when due: `*out_sealed` (if not NULL) says whether a batch was
- * sealed and `*out_batch_id` (if not NULL) its id. An invalid sender gives
- * `PN_ERR_INVALID_ID`, a bad type or oversized payload `PN_ERR_INVALID_ARGUMENT`,
- * a full archive outbox `PN_ERR_CAPACITY_EXCEEDED` (poll it); nothing changes then.
- *
- * # Safety
- * `history` NULL or a live handle not used by another thread; each string and
- * `payload` NULL or readable for its length; the out-pointers NULL or writable.
- */
-enum pn_result pn_history_add_message(struct pn_history *history,
-                                      uint64_t now_us,
-                                      uint64_t timestamp_us,
-                                      const char *sender,
-                                      size_t sender_len,
-                                      const char *message_type,
-                                      size_t message_type_len,
-                                      const uint8_t *payload,
-                                      size_t payload_len,
-                                      bool *out_sealed,
-                                      uint64_t *out_batch_id);
-
-/**
- * Seals the buffer into a batch now, whatever its size: `*out_sealed` (if not
- * NULL) is false when the buffer was empty, `*out_batch_id` (if not NULL) gets
- * the id. `PN_ERR_CAPACITY_EXCEEDED` if every slot and the outbox are full.
- *
- * # Safety
- * `history` as `pn_history_add_message`; the out-pointers NULL or writable.
- */
-enum pn_result pn_history_compress(struct pn_history *history,
-                                   uint64_t now_us,
-                                   bool *out_sealed,
-                                   uint64_t *out_batch_id);
-
-/**
- * Takes the oldest archived batch as bytes into `buf` (`buf_len` bytes):
- * `*out_available` says whether there was one, `*out_len` its length. A short
- * buffer gives `PN_ERR_BUFFER_TOO_SMALL` with the needed length in `*out_len`
- * and leaves the batch in the outbox. Store the bytes anywhere; they are the
- * documented batch format (readable with Python's `zlib`) and come back with
- * `pn_history_import`.
- *
- * # Safety
- * `history` as `pn_history_add_message`; `buf` NULL or writable for `buf_len`
- * bytes; `out_len` and `out_available` NULL or writable.
- */
-enum pn_result pn_history_poll_archived(struct pn_history *history,
-                                        uint8_t *buf,
-                                        size_t buf_len,
-                                        size_t *out_len,
-                                        bool *out_available);
-
-/**
- * Brings archived batch bytes back into memory for searching; `*out_batch_id`
- * (if not NULL) gets its id. Invalid bytes give `PN_ERR_DECODE_*`; a batch
- * already in memory or overlapping one in time `PN_ERR_INVALID_STATE`; full
- * slots `PN_ERR_CAPACITY_EXCEEDED`. Nothing changes on error.
- *
- * # Safety
- * `history` as `pn_history_add_message`; `batch` NULL or readable for `len` bytes; `out_batch_id` NULL or writable.
- */
-enum pn_result pn_history_import(struct pn_history *history,
-                                 uint64_t now_us,
-                                 const uint8_t *batch,
-                                 size_t len,
-                                 uint64_t *out_batch_id);
-
-/**
- * Finds the records with `start_us <= timestamp <= end_us`, of `message_type`
- * and from `sender` when those are given (NULL or length 0: any), in timestamp
- * order, from the batches in memory and the buffer.
+ * Finds the records of the archived batch in `bytes` with
+ * `start_us <= timestamp <= end_us`, of `message_type` and from `sender` when
+ * those are given (NULL or length 0: any), in batch (timestamp) order.
  *
  * Writes every match to `out_records` and their payloads back to back into
  * `payload_buf`, with `*out_count` records and `*out_payload_len` payload bytes.
  * If `records_cap` or `payload_cap` is too small, returns
  * `PN_ERR_BUFFER_TOO_SMALL` with the needed count and length in the same
  * out-parameters and writes nothing else (ask with 0 and NULL first if unsure).
- * A batch that fails to decode gives `PN_ERR_DECODE`.
+ * Bytes that are not an intact batch give `PN_ERR_DECODE_*`.
  *
  * # Safety
- * `history` NULL or a live handle; the filter strings NULL or readable for their
- * lengths; `out_records` NULL or writable for `records_cap` records,
- * `payload_buf` for `payload_cap` bytes; `out_count` and `out_payload_len` writable.
+ * `bytes_ptr` NULL or readable for `len` bytes; the filter strings NULL or
+ * readable for their lengths; `out_records` NULL or writable for `records_cap`
+ * records, `payload_buf` for `payload_cap` bytes; `out_count` and
+ * `out_payload_len` writable.
  */
-enum pn_result pn_history_search(const struct pn_history *history,
-                                 uint64_t start_us,
-                                 uint64_t end_us,
-                                 const char *message_type,
-                                 size_t message_type_len,
-                                 const char *sender,
-                                 size_t sender_len,
-                                 struct pn_history_record *out_records,
-                                 size_t records_cap,
-                                 uint8_t *payload_buf,
-                                 size_t payload_cap,
-                                 size_t *out_count,
-                                 size_t *out_payload_len);
+enum pn_result pn_batch_search(const uint8_t *bytes_ptr,
+                               size_t len,
+                               uint64_t start_us,
+                               uint64_t end_us,
+                               const char *message_type,
+                               size_t message_type_len,
+                               const char *sender,
+                               size_t sender_len,
+                               struct pn_history_record *out_records,
+                               size_t records_cap,
+                               uint8_t *payload_buf,
+                               size_t payload_cap,
+                               size_t *out_count,
+                               size_t *out_payload_len);
 
 /**
- * Writes the history's counters into `*out_stats`.
+ * Copies the message of the last failed `pn_` call on this thread into `buf`
+ * (`len` bytes), NUL-terminated and cut to fit (`len` 0 writes nothing), and
+ * returns the message's full length without the NUL, as `snprintf` does: a
+ * return value of `len` or more means the copy was cut. Returns 0 (and writes
+ * an empty string) if no call on this thread has failed. Successful calls
+ * leave the message as it was; read it right after the failing call.
  *
  * # Safety
- * `history` NULL or a live handle; `out_stats` NULL or writable.
+ * `buf` NULL (with `len` 0) or writable for `len` bytes.
  */
-enum pn_result pn_history_stats(const struct pn_history *history,
-                                struct pn_history_statistics *out_stats);
+size_t pn_last_error_message(char *buf, size_t len);
 
 /**
- * Writes the default mesh parameters into `*out`.
+ * Writes the node's route to `destination` (as of the mesh's last route
+ * recompute, which the coordinator runs every `tunnel_check_interval_us`) into
+ * `*out_route`; `out_route->reachable` is false without one.
+ * `PN_ERR_NOT_FOUND` if the destination is not in the node's mesh.
  *
  * # Safety
- * `out` must be NULL or valid for writing a `pn_mesh_config`.
+ * `ops` NULL or a live handle; `destination` NULL or readable for its length;
+ * `out_route` NULL or writable.
  */
-enum pn_result pn_mesh_config_default(struct pn_mesh_config *out);
+enum pn_result pn_ops_route(const struct pn_ops *ops,
+                            const char *destination,
+                            size_t destination_len,
+                            struct pn_route *out_route);
 
 /**
- * Creates the mesh view of local node `local` (UTF-8, `local_len` bytes; it
- * still has to join) with `*config`, built in place on the heap.
- * `PN_ERR_INVALID_CONFIG` for a bad CIDR, reserved list or timers.
+ * Lists the node's routing table (every other node of its mesh, table order):
+ * writes the routes from position `offset` on, at most `capacity`, to
+ * `out_routes`, their number to `*out_written`, and the number of routes to
+ * `*out_total` (if not NULL).
  *
  * # Safety
- * `config` NULL or readable; `local` NULL or readable for `local_len` bytes; `out` NULL or writable.
- */
-enum pn_result pn_mesh_new(const struct pn_mesh_config *config,
-                           const char *local,
-                           size_t local_len,
-                           struct pn_mesh **out);
-
-/**
- * Releases a mesh handle; NULL is ignored. The handle is invalid afterwards.
- *
- * # Safety
- * `mesh` must be NULL or a live handle from `pn_mesh_new`, freed once.
- */
-void pn_mesh_free(struct pn_mesh *mesh);
-
-/**
- * Adds node `id` with WireGuard `public_key` (32 raw bytes) listening at
- * `endpoint` (`"host:port"`, `"[v6]:port"`), announcing `capability_count`
- * capabilities, and writes its overlay address into `*out_address`:
- * `*requested` (NULL: none) if inside the CIDR, assignable and free, otherwise
- * the lowest free one. An already joined node or a taken requested address
- * gives `PN_ERR_INVALID_STATE`; a requested address outside the CIDR or not
- * assignable, a bad endpoint or capability `PN_ERR_INVALID_ARGUMENT`; a full
- * table or address space `PN_ERR_CAPACITY_EXCEEDED`. Nothing changes on error.
- *
- * # Safety
- * `mesh` NULL or a live handle not used by another thread; `id` and `endpoint`
- * NULL or readable for their lengths; `public_key` NULL or readable for 32
- * bytes; `requested` NULL or readable; `capabilities` NULL or readable for
- * `capability_count` elements; `out_address` NULL or writable.
- */
-enum pn_result pn_mesh_join(struct pn_mesh *mesh,
-                            uint64_t now_us,
-                            const char *id,
-                            size_t id_len,
-                            const uint8_t *public_key,
-                            const char *endpoint,
-                            size_t endpoint_len,
-                            const struct pn_ip_addr *requested,
-                            const struct pn_str *capabilities,
-                            size_t capability_count,
-                            struct pn_ip_addr *out_address);
-
-/**
- * Removes node `id`, its tunnels, links and routes, and frees its address
- * (written to `*out_address` if not NULL). `PN_ERR_NOT_FOUND` if not in the mesh.
- *
- * # Safety
- * As `pn_mesh_join` for `mesh` and `id`; `out_address` NULL or writable.
- */
-enum pn_result pn_mesh_leave(struct pn_mesh *mesh,
-                             uint64_t now_us,
-                             const char *id,
-                             size_t id_len,
-                             struct pn_ip_addr *out_address);
-
-/**
- * Records a tunnel between `a` and `b` with `protocol` (a `pn_tunnel_protocol`
- * value); an existing record keeps its history unless the protocol changes.
- * `*out_state` (if not NULL) gets its state.
- *
- * # Safety
- * `mesh` as `pn_mesh_join`; `a` and `b` NULL or readable for their lengths; `out_state` NULL or writable.
- */
-enum pn_result pn_mesh_establish_tunnel(struct pn_mesh *mesh,
-                                        uint64_t now_us,
-                                        const char *a,
-                                        size_t a_len,
-                                        const char *b,
-                                        size_t b_len,
-                                        uint32_t protocol,
-                                        enum pn_tunnel_state *out_state);
-
-/**
- * Removes the tunnel record between `a` and `b`. `PN_ERR_NOT_FOUND` if there is none.
- *
- * # Safety
- * As `pn_mesh_establish_tunnel`.
- */
-enum pn_result pn_mesh_remove_tunnel(struct pn_mesh *mesh,
-                                     uint64_t now_us,
-                                     const char *a,
-                                     size_t a_len,
-                                     const char *b,
-                                     size_t b_len);
-
-/**
- * A handshake completed on the tunnel between `a` and `b` (`success` true), or
- * an attempt failed (`success` false, counts toward going down). `*out_state`
- * (if not NULL) gets the tunnel's state after it.
- *
- * # Safety
- * As `pn_mesh_establish_tunnel`.
- */
-enum pn_result pn_mesh_record_handshake(struct pn_mesh *mesh,
-                                        uint64_t now_us,
-                                        const char *a,
-                                        size_t a_len,
-                                        const char *b,
-                                        size_t b_len,
-                                        bool success,
-                                        enum pn_tunnel_state *out_state);
-
-/**
- * A round-trip time `rtt_us` measured on the tunnel between `a` and `b`;
- * `*out_srtt_us` (if not NULL) gets the smoothed value.
- *
- * # Safety
- * As `pn_mesh_establish_tunnel`; `out_srtt_us` NULL or writable.
- */
-enum pn_result pn_mesh_record_latency(struct pn_mesh *mesh,
-                                      uint64_t now_us,
-                                      const char *a,
-                                      size_t a_len,
-                                      const char *b,
-                                      size_t b_len,
-                                      uint64_t rtt_us,
-                                      uint64_t *out_srtt_us);
-
-/**
- * Cumulative byte counters of the tunnel between `a` and `b`; `*out_bandwidth`
- * (if not NULL) gets the throughput since the last report, bytes per second.
- *
- * # Safety
- * As `pn_mesh_establish_tunnel`; `out_bandwidth` NULL or writable.
- */
-enum pn_result pn_mesh_record_traffic(struct pn_mesh *mesh,
-                                      uint64_t now_us,
-                                      const char *a,
-                                      size_t a_len,
-                                      const char *b,
-                                      size_t b_len,
-                                      uint64_t rx_bytes,
-                                      uint64_t tx_bytes,
-                                      uint64_t *out_bandwidth);
-
-/**
- * Sets the link between `a` and `b` directly (a measurement made outside any
- * tunnel): `latency_us` and whether it is `up`.
- *
- * # Safety
- * As `pn_mesh_establish_tunnel`.
- */
-enum pn_result pn_mesh_record_link(struct pn_mesh *mesh,
-                                   uint64_t now_us,
-                                   const char *a,
-                                   size_t a_len,
-                                   const char *b,
-                                   size_t b_len,
-                                   uint64_t latency_us,
-                                   bool up);
-
-/**
- * Applies a received link-state advert (`len` bytes, a wire envelope whose
- * sender is the advertising node). `*out_applied` (if not NULL) is false when
- * its sequence number was not newer than the last applied (nothing changed);
- * `*out_ignored` (if not NULL) counts entries naming unknown nodes.
- * A message of another kind gives `PN_ERR_INVALID_ARGUMENT`, an unknown sender
- * `PN_ERR_NOT_FOUND`.
- *
- * # Safety
- * `mesh` as `pn_mesh_join`; `msg` NULL or readable for `len` bytes; the out-pointers NULL or writable.
- */
-enum pn_result pn_mesh_handle_link_state(struct pn_mesh *mesh,
-                                         uint64_t now_us,
-                                         const uint8_t *msg,
-                                         size_t len,
-                                         bool *out_applied,
-                                         size_t *out_ignored);
-
-/**
- * Encodes the local node's link-state advert (its tunnels, a fresh sequence
- * number) as a wire envelope into `buf`, its length into `*out_len`.
- * `PN_ERR_INVALID_STATE` before the local node joins. A short buffer gives
- * `PN_ERR_BUFFER_TOO_SMALL` with the needed length and writes nothing; the
- * sequence number drawn for it is skipped, which receivers accept (they only
- * need increasing numbers).
- *
- * # Safety
- * `mesh` as `pn_mesh_join`; `buf` NULL or writable for `buf_len` bytes; `out_len` NULL or writable.
- */
-enum pn_result pn_mesh_local_link_state(struct pn_mesh *mesh,
-                                        uint8_t *buf,
-                                        size_t buf_len,
-                                        size_t *out_len);
-
-/**
- * Recomputes the local node's routes now (Dijkstra with hysteresis); changed
- * next hops are queued for `pn_mesh_poll_route_change`.
- *
- * # Safety
- * `mesh` NULL or a live handle not used by another thread.
- */
-enum pn_result pn_mesh_recompute_routes(struct pn_mesh *mesh, uint64_t now_us);
-
-/**
- * Re-evaluates every tunnel's health at `now_us`, issues re-establish requests
- * for down tunnels, recomputes routes if anything changed, and writes what it
- * found into `*out_report` (if not NULL).
- *
- * # Safety
- * `mesh` as `pn_mesh_recompute_routes`; `out_report` NULL or writable.
- */
-enum pn_result pn_mesh_monitor_tunnel_health(struct pn_mesh *mesh,
-                                             uint64_t now_us,
-                                             struct pn_tunnel_health_report *out_report);
-
-/**
- * Takes the oldest re-establish request: `*out_available` says whether `*out_request` was written.
- *
- * # Safety
- * `mesh` as `pn_mesh_recompute_routes`; both out-pointers NULL or writable.
- */
-enum pn_result pn_mesh_poll_reestablish(struct pn_mesh *mesh,
-                                        struct pn_reestablish_request *out_request,
-                                        bool *out_available);
-
-/**
- * Takes the oldest next-hop change: `*out_available` says whether `*out_change` was written.
- *
- * # Safety
- * `mesh` as `pn_mesh_recompute_routes`; both out-pointers NULL or writable.
- */
-enum pn_result pn_mesh_poll_route_change(struct pn_mesh *mesh,
-                                         struct pn_route_change *out_change,
-                                         bool *out_available);
-
-/**
- * Writes the local node's route to `destination` (as of the last recompute)
- * into `*out_route`; `out_route->reachable` is false without one.
- * `PN_ERR_NOT_FOUND` if the destination is not in the mesh.
- *
- * # Safety
- * `mesh` NULL or a live handle; `destination` NULL or readable for its length; `out_route` NULL or writable.
- */
-enum pn_result pn_mesh_route(const struct pn_mesh *mesh,
-                             const char *destination,
-                             size_t destination_len,
-                             struct pn_route *out_route);
-
-/**
- * Writes the next hop towards `destination` into `*out_next_hop` and whether
- * there is one into `*out_reachable`. `PN_ERR_NOT_FOUND` if not in the mesh.
- *
- * # Safety
- * As `pn_mesh_route`; `out_next_hop` and `out_reachable` NULL or writable.
- */
-enum pn_result pn_mesh_next_hop(const struct pn_mesh *mesh,
-                                const char *destination,
-                                size_t destination_len,
-                                struct pn_node_id *out_next_hop,
-                                bool *out_reachable);
-
-/**
- * Lists the routing table (every other node, table order): writes the routes
- * from position `offset` on, at most `capacity`, to `out_routes`, their number
- * to `*out_written`, and the number of routes to `*out_total` (if not NULL).
- *
- * # Safety
- * `mesh` NULL or a live handle; `out_routes` NULL or writable for `capacity`
+ * `ops` NULL or a live handle; `out_routes` NULL or writable for `capacity`
  * routes; `out_written` writable; `out_total` NULL or writable.
  */
-enum pn_result pn_mesh_routes(const struct pn_mesh *mesh,
-                              size_t offset,
-                              struct pn_route *out_routes,
-                              size_t capacity,
-                              size_t *out_written,
-                              size_t *out_total);
+enum pn_result pn_ops_routes(const struct pn_ops *ops,
+                             size_t offset,
+                             struct pn_route *out_routes,
+                             size_t capacity,
+                             size_t *out_written,
+                             size_t *out_total);
 
 /**
- * Writes what is known about the tunnel between `a` and `b` into `*out_tunnel`.
- * `PN_ERR_NOT_FOUND` if there is no such tunnel.
+ * Renders the node's WireGuard configuration (its mesh peers and allowed IPs
+ * from the last route recompute) as text into `buf`, its length into
+ * `*out_len` (not NUL-terminated). A short buffer gives
+ * `PN_ERR_BUFFER_TOO_SMALL` with the needed length and is left untouched;
+ * `PN_ERR_INVALID_STATE` before the node has joined its mesh (`pn_ops_start`);
+ * an unknown `format` `PN_ERR_INVALID_ARGUMENT`.
  *
  * # Safety
- * `mesh` NULL or a live handle; `a` and `b` NULL or readable for their lengths; `out_tunnel` NULL or writable.
- */
-enum pn_result pn_mesh_tunnel(const struct pn_mesh *mesh,
-                              const char *a,
-                              size_t a_len,
-                              const char *b,
-                              size_t b_len,
-                              struct pn_tunnel_info *out_tunnel);
-
-/**
- * Writes what is known about node `id` into `*out_node`. `PN_ERR_NOT_FOUND` if not in the mesh.
- *
- * # Safety
- * `mesh` NULL or a live handle; `id` NULL or readable for `id_len` bytes; `out_node` NULL or writable.
- */
-enum pn_result pn_mesh_node(const struct pn_mesh *mesh,
-                            const char *id,
-                            size_t id_len,
-                            struct pn_mesh_node_info *out_node);
-
-/**
- * Renders the local node's WireGuard configuration (peers and allowed IPs from
- * the last route recompute) as text into `buf`, its length into `*out_len`
- * (not NUL-terminated). A short buffer gives `PN_ERR_BUFFER_TOO_SMALL` with the
- * needed length and is left untouched; `PN_ERR_INVALID_STATE` before the local
- * node joins; an unknown `format` `PN_ERR_INVALID_ARGUMENT`.
- *
- * # Safety
- * `mesh` NULL or a live handle; `options` NULL or readable; `buf` NULL or
+ * `ops` NULL or a live handle; `options` NULL or readable; `buf` NULL or
  * writable for `buf_len` bytes; `out_len` NULL or writable.
  */
-enum pn_result pn_mesh_render_wireguard(const struct pn_mesh *mesh,
-                                        const struct pn_wireguard_options *options,
-                                        uint8_t *buf,
-                                        size_t buf_len,
-                                        size_t *out_len);
-
-/**
- * Writes a summary of the mesh as the local node sees it into `*out_report`.
- *
- * # Safety
- * `mesh` NULL or a live handle; `out_report` NULL or writable.
- */
-enum pn_result pn_mesh_topology_report(const struct pn_mesh *mesh,
-                                       struct pn_topology_report *out_report);
+enum pn_result pn_ops_render_wireguard(const struct pn_ops *ops,
+                                       const struct pn_wireguard_options *options,
+                                       uint8_t *buf,
+                                       size_t buf_len,
+                                       size_t *out_len);
 
 /**
  * Writes the default coordinator parameters into `*out`.
@@ -3261,6 +1556,12 @@ enum pn_result pn_testing_trigger_panic(void);
 #endif
 
 /**
+ * The library's version as a static, NUL-terminated string ("MAJOR.MINOR.PATCH",
+ * the crate version). Never NULL; must not be freed.
+ */
+const char *pn_version(void);
+
+/**
  * Encodes a heartbeat from `sender` into `buf` (`buf_len` bytes) and writes
  * the encoded length into `*out_len`.
  *
@@ -3289,265 +1590,12 @@ enum pn_result pn_wire_encode_heartbeat(const char *sender,
  */
 enum pn_result pn_wire_decode(const uint8_t *bytes_ptr, size_t len, struct pn_message *out_message);
 
-/**
- * Writes the default worker-replacement parameters into `*out`.
- *
- * # Safety
- * `out` must be NULL or valid for writing a `pn_worker_replacement_config`.
- */
-enum pn_result pn_worker_replacement_config_default(struct pn_worker_replacement_config *out);
-
-/**
- * Creates a manager with `*config`, built in place on the heap, and stores the
- * handle in `*out`. `PN_ERR_INVALID_CONFIG` if a field is out of range.
- *
- * # Safety
- * `config` NULL or readable; `out` NULL or writable.
- */
-enum pn_result pn_worker_replacement_new(const struct pn_worker_replacement_config *config,
-                                         struct pn_worker_replacement **out);
-
-/**
- * Releases a manager; NULL is ignored. The handle is invalid afterwards.
- *
- * # Safety
- * `manager` must be NULL or a live handle from `pn_worker_replacement_new`, freed once.
- */
-void pn_worker_replacement_free(struct pn_worker_replacement *manager);
-
-/**
- * Registers a pool for `task_type`; `*out_created` (if not NULL) is false if it
- * already existed. `PN_ERR_CAPACITY_EXCEEDED` when the pool table is full.
- *
- * # Safety
- * `manager` NULL or a live handle not used by another thread; `task_type` NULL
- * or readable for `task_type_len` bytes; `out_created` NULL or writable.
- */
-enum pn_result pn_worker_replacement_register_pool(struct pn_worker_replacement *manager,
-                                                   const char *task_type,
-                                                   size_t task_type_len,
-                                                   bool *out_created);
-
-/**
- * Adds `worker` to the pool of `task_type`. `slots` 0 keeps the worker's
- * capacity (1 for a new worker); otherwise it becomes its capacity in task
- * slots, across all its pools. `*out_added` (if not NULL) is false if it was
- * already in the pool. `PN_ERR_NOT_FOUND` for an unknown pool.
- *
- * # Safety
- * As `pn_worker_replacement_register_pool`; `worker` NULL or readable for `worker_len` bytes.
- */
-enum pn_result pn_worker_replacement_add_worker(struct pn_worker_replacement *manager,
-                                                const char *task_type,
-                                                size_t task_type_len,
-                                                const char *worker,
-                                                size_t worker_len,
-                                                uint16_t slots,
-                                                bool *out_added);
-
-/**
- * Removes `worker` from the pool of `task_type`; its running assignments stay.
- *
- * # Safety
- * As `pn_worker_replacement_add_worker`.
- */
-enum pn_result pn_worker_replacement_remove_worker(struct pn_worker_replacement *manager,
-                                                   const char *task_type,
-                                                   size_t task_type_len,
-                                                   const char *worker,
-                                                   size_t worker_len);
-
-/**
- * Re-reads every worker's health from `health` (NULL: none) at `now_us` and
- * re-ranks every pool; call it on the crash-detection sweep.
- *
- * # Safety
- * `manager` as `pn_worker_replacement_register_pool`; `health` NULL or a live
- * crash-recovery handle not used by another thread.
- */
-enum pn_result pn_worker_replacement_refresh_health(struct pn_worker_replacement *manager,
-                                                    uint64_t now_us,
-                                                    const struct pn_crash_recovery *health);
-
-/**
- * Gives `task` `required` primaries and up to `backups` backups from the pool
- * of `task_type`, best-ranked first, and writes them to `out_primaries` and
- * `out_backups` with their numbers. All primaries or nothing:
- * `PN_ERR_CAPACITY_EXCEEDED` when too few workers are available. The arrays
- * must hold `required` and `backups` ids; shorter ones give
- * `PN_ERR_BUFFER_TOO_SMALL` before anything is assigned.
- *
- * # Safety
- * As `pn_worker_replacement_refresh_health`; `task` and `task_type` NULL or
- * readable for their lengths; `out_primaries` NULL or writable for
- * `primaries_cap` ids, `out_backups` for `backups_cap`; the counts writable.
- */
-enum pn_result pn_worker_replacement_assign(struct pn_worker_replacement *manager,
-                                            uint64_t now_us,
-                                            const char *task,
-                                            size_t task_len,
-                                            const char *task_type,
-                                            size_t task_type_len,
-                                            uint16_t required,
-                                            uint16_t backups,
-                                            const struct pn_crash_recovery *health,
-                                            struct pn_node_id *out_primaries,
-                                            size_t primaries_cap,
-                                            size_t *out_primary_count,
-                                            struct pn_node_id *out_backups,
-                                            size_t backups_cap,
-                                            size_t *out_backup_count);
-
-/**
- * Frees every worker of `task` and forgets it; `*out_released` (if not NULL)
- * gets how many workers it had. `PN_ERR_NOT_FOUND` for an unknown task.
- *
- * # Safety
- * As `pn_worker_replacement_register_pool`; `task` NULL or readable for `task_len` bytes.
- */
-enum pn_result pn_worker_replacement_release(struct pn_worker_replacement *manager,
-                                             const char *task,
-                                             size_t task_len,
-                                             size_t *out_released);
-
-/**
- * Records `*checkpoint` as `task`'s progress, reported by its primary `worker`.
- * A lower sequence than the stored one, or the same with another digest, gives
- * `PN_ERR_INVALID_STATE`; a worker that is not a primary `PN_ERR_INVALID_ARGUMENT`.
- *
- * # Safety
- * As `pn_worker_replacement_release`; `worker` NULL or readable for `worker_len` bytes; `checkpoint` NULL or readable.
- */
-enum pn_result pn_worker_replacement_checkpoint(struct pn_worker_replacement *manager,
-                                                uint64_t now_us,
-                                                const char *task,
-                                                size_t task_len,
-                                                const char *worker,
-                                                size_t worker_len,
-                                                const struct pn_checkpoint *checkpoint);
-
-/**
- * Replaces `failed` in `task`: quarantines it, promotes the healthiest live
- * backup (or the best pool worker) into a failed primary's place, refills the
- * backups, and writes what happened into `*out_replacement`.
- *
- * # Safety
- * As `pn_worker_replacement_refresh_health`; `failed` and `task` NULL or
- * readable for their lengths; `out_replacement` NULL or writable.
- */
-enum pn_result pn_worker_replacement_replace(struct pn_worker_replacement *manager,
-                                             uint64_t now_us,
-                                             const char *failed,
-                                             size_t failed_len,
-                                             const char *task,
-                                             size_t task_len,
-                                             const struct pn_crash_recovery *health,
-                                             struct pn_replacement *out_replacement);
-
-/**
- * Replaces `failed` in every task it serves (call it for each crash the
- * crash-recovery sweep reports). The replacements always happen;
- * `*out_count` (if not NULL) gets how many there were and the first
- * `min(count, capacity)` go to `out_replacements`. Each one is also an event.
- *
- * # Safety
- * As `pn_worker_replacement_replace`; `out_replacements` NULL or writable for
- * `capacity` elements; `out_count` NULL or writable.
- */
-enum pn_result pn_worker_replacement_handle_failure(struct pn_worker_replacement *manager,
-                                                    uint64_t now_us,
-                                                    const char *failed,
-                                                    size_t failed_len,
-                                                    const struct pn_crash_recovery *health,
-                                                    struct pn_replacement *out_replacements,
-                                                    size_t capacity,
-                                                    size_t *out_count);
-
-/**
- * Lifts `worker`'s quarantine after it recovered and refills short tasks;
- * `*out_filled` (if not NULL) gets how many roles were filled.
- *
- * # Safety
- * As `pn_worker_replacement_refresh_health`; `worker` NULL or readable for `worker_len` bytes; `out_filled` NULL or writable.
- */
-enum pn_result pn_worker_replacement_recover(struct pn_worker_replacement *manager,
-                                             uint64_t now_us,
-                                             const char *worker,
-                                             size_t worker_len,
-                                             const struct pn_crash_recovery *health,
-                                             size_t *out_filled);
-
-/**
- * Fills the missing primaries, then backups, of every short task;
- * `*out_filled` (if not NULL) gets how many roles were filled.
- *
- * # Safety
- * As `pn_worker_replacement_refresh_health`; `out_filled` NULL or writable.
- */
-enum pn_result pn_worker_replacement_reassign(struct pn_worker_replacement *manager,
-                                              uint64_t now_us,
-                                              const struct pn_crash_recovery *health,
-                                              size_t *out_filled);
-
-/**
- * Takes the oldest pending event: `*out_available` says whether `*out_event`
- * was written. `*out_dropped` (if not NULL) gets how many events the full
- * queue has dropped so far.
- *
- * # Safety
- * `manager` as `pn_worker_replacement_register_pool`; `out_event` and
- * `out_available` NULL or writable; `out_dropped` NULL or writable.
- */
-enum pn_result pn_worker_replacement_poll_event(struct pn_worker_replacement *manager,
-                                                struct pn_worker_event *out_event,
-                                                bool *out_available,
-                                                uint64_t *out_dropped);
-
-/**
- * Writes facts about `worker` into `*out_info`. `PN_ERR_NOT_FOUND` if unknown.
- *
- * # Safety
- * `manager` NULL or a live handle; `worker` NULL or readable for `worker_len` bytes; `out_info` NULL or writable.
- */
-enum pn_result pn_worker_replacement_worker_info(const struct pn_worker_replacement *manager,
-                                                 const char *worker,
-                                                 size_t worker_len,
-                                                 struct pn_worker_info *out_info);
-
-/**
- * Writes `task`'s workers and checkpoint into `*out_info`. `PN_ERR_NOT_FOUND` if unknown.
- *
- * # Safety
- * `manager` NULL or a live handle; `task` NULL or readable for `task_len` bytes; `out_info` NULL or writable.
- */
-enum pn_result pn_worker_replacement_task_info(const struct pn_worker_replacement *manager,
-                                               const char *task,
-                                               size_t task_len,
-                                               struct pn_task_info *out_info);
-
-/**
- * Writes the load of the pool of `task_type` into `*out_stats`. `PN_ERR_NOT_FOUND` if no such pool.
- *
- * # Safety
- * `manager` NULL or a live handle; `task_type` NULL or readable for `task_type_len` bytes; `out_stats` NULL or writable.
- */
-enum pn_result pn_worker_replacement_pool_stats(const struct pn_worker_replacement *manager,
-                                                const char *task_type,
-                                                size_t task_type_len,
-                                                struct pn_pool_stats *out_stats);
-
-/**
- * Writes workers, slots, tasks and replacements at `now_us` into `*out_stats`.
- *
- * # Safety
- * `manager` NULL or a live handle; `out_stats` NULL or writable.
- */
-enum pn_result pn_worker_replacement_utilization(const struct pn_worker_replacement *manager,
-                                                 uint64_t now_us,
-                                                 struct pn_utilization_stats *out_stats);
-
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
 
 #endif  /* POUW_NETOPS_H */
+
+#if defined(PN_MANAGERS)
+#include "pouw_netops_managers.h"
+#endif

@@ -80,27 +80,63 @@ setup_c_tools() {
   if ! cbindgen --version 2>/dev/null | grep -qx "cbindgen $CBINDGEN_VERSION"; then
     cargo install --locked cbindgen --version "$CBINDGEN_VERSION"
   fi
-  if ! command -v valgrind >/dev/null; then
+  local missing=()
+  command -v valgrind >/dev/null || missing+=(valgrind)
+  command -v pkg-config >/dev/null || missing+=(pkg-config)
+  command -v readelf >/dev/null || missing+=(binutils)
+  if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y valgrind || { apt-get update && apt-get install -y valgrind; }
+    apt-get install -y "${missing[@]}" || { apt-get update && apt-get install -y "${missing[@]}"; }
   fi
 }
 
-# The C ABI: the committed header is fresh, and every tests/c program compiles
-# warning-free against it and passes under valgrind and AddressSanitizer; one
-# also compiles as C++.
+# Regenerates $1 with the cbindgen command in $2... and fails if the committed file differs.
+check_header() {
+  local header=$1 fresh=$2
+  shift 2
+  cbindgen -q "$@" --output "$fresh"
+  if ! diff -u "$header" "$fresh"; then
+    echo "error: $header is stale; regenerate it with" >&2
+    echo "  cbindgen $* --output $header" >&2
+    return 1
+  fi
+}
+
+# Runs a C test program ("$@") and checks its closing line: "NAME: N passed, 0
+# failed" with N > 0, so a program that stopped early or checked nothing fails.
+run_c_test() {
+  local name=$1 out status=0
+  shift
+  out=$("$@") || status=$?
+  printf '%s\n' "$out"
+  [ "$status" -eq 0 ] || return "$status"
+  if ! printf '%s\n' "$out" | tail -n 1 | grep -Eq "^$name: [1-9][0-9]* passed, 0 failed\$"; then
+    echo "error: $name ended without a closing line of passed checks" >&2
+    return 1
+  fi
+}
+
+# The C ABI: the committed headers are fresh, and every tests/c program compiles
+# warning-free against them and passes under valgrind and AddressSanitizer; two
+# also compile as C++. The tests use a library built with the `managers` and
+# `panic-probe` features (tests of the standalone handles define PN_MANAGERS;
+# test_default_api.c proves the default header alone). Then the install: the
+# library, header and pkg-config file go into temporary prefixes and programs
+# link against them with pkg-config, dynamically and statically.
 c_tests() {
   setup_c_tools
   local tmp lib runs=0
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"; trap - RETURN' RETURN
-  cbindgen -q --config ffi-c/cbindgen.toml --crate pouw-netops-c --output "$tmp/pouw_netops.h" ffi-c
-  if ! diff -u include/pouw_netops.h "$tmp/pouw_netops.h"; then
-    echo "error: include/pouw_netops.h is stale; regenerate it with" >&2
-    echo "  cbindgen --config ffi-c/cbindgen.toml --crate pouw-netops-c --output include/pouw_netops.h ffi-c" >&2
-    return 1
-  fi
-  cargo build --locked -p pouw-netops-c --features panic-probe
+  check_header include/pouw_netops.h "$tmp/pouw_netops.h" \
+    --config ffi-c/cbindgen.toml --crate pouw-netops-c ffi-c
+  check_header include/pouw_netops_managers.h "$tmp/pouw_netops_managers.h" \
+    --config ffi-c/cbindgen-managers.toml ffi-c/src/managers/mod.rs
+  # The binding's Rust tests and lints with every feature (the workspace stages
+  # build it without features, which leaves the standalone handles out).
+  cargo clippy --locked -p pouw-netops-c --all-targets --features managers,panic-probe -- -D warnings
+  cargo test --locked -p pouw-netops-c --features managers,panic-probe
+  cargo build --locked -p pouw-netops-c --features managers,panic-probe
   lib="${CARGO_TARGET_DIR:-target}/debug/libpouw_netops_c.a"
   local link=("$lib" -lpthread -ldl -lm)
   export RUST_BACKTRACE=0
@@ -108,16 +144,53 @@ c_tests() {
     local name
     name=$(basename "$src" .c)
     gcc "${C_FLAGS[@]}" -g -Iinclude "$src" "${link[@]}" -o "$tmp/$name"
-    valgrind -q --error-exitcode=1 --leak-check=full "$tmp/$name"
+    run_c_test "$name" valgrind -q --error-exitcode=1 --leak-check=full "$tmp/$name"
     gcc "${C_FLAGS[@]}" -g -fsanitize=address -fno-omit-frame-pointer -Iinclude "$src" "${link[@]}" -o "$tmp/$name-asan"
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$tmp/$name-asan"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 run_c_test "$name" "$tmp/$name-asan"
     runs=$((runs + 2))
   done
-  g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -g -Iinclude -x c++ tests/c/test_phi.c -x none "${link[@]}" \
-    -o "$tmp/test_phi_cpp"
-  "$tmp/test_phi_cpp"
-  runs=$((runs + 1))
+  # C++: the default header (test_phi.c) and the managers header (test_crash_recovery.c).
+  for name in test_phi test_crash_recovery; do
+    g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -g -Iinclude -x c++ "tests/c/$name.c" -x none "${link[@]}" \
+      -o "$tmp/${name}_cpp"
+    run_c_test "$name" "$tmp/${name}_cpp"
+    runs=$((runs + 1))
+  done
+  c_install_tests "$tmp"
+  runs=$((runs + 2))
   echo "c-tests: $runs passed, 0 failed"
+}
+
+# scripts/c-install.sh into two prefixes (shared and static: see that script),
+# then tests/c/test_default_api.c built with pkg-config against each.
+c_install_tests() {
+  local tmp=$1 soname
+  bash scripts/c-install.sh "$tmp/shared"
+  bash scripts/c-install.sh --static "$tmp/static"
+  # The shared library names its ABI, and the SONAME link exists.
+  soname=$(readelf -d "$tmp"/shared/lib/libpouw_netops.so.*.*.* | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+  if [[ ! "$soname" =~ ^libpouw_netops\.so\.[0-9.]+$ ]] || [ ! -L "$tmp/shared/lib/$soname" ]; then
+    echo "error: the shared library has no proper SONAME (got '$soname')" >&2
+    return 1
+  fi
+  # Dynamic: pkg-config --cflags --libs; the program needs the .so by its SONAME.
+  # shellcheck disable=SC2046 # pkg-config output is a list of flags
+  gcc "${C_FLAGS[@]}" tests/c/test_default_api.c \
+    $(PKG_CONFIG_PATH="$tmp/shared/lib/pkgconfig" pkg-config --cflags --libs pouw_netops) -o "$tmp/pc-dynamic"
+  if ! readelf -d "$tmp/pc-dynamic" | grep -qF "Shared library: [$soname]"; then
+    echo "error: the pkg-config dynamic build does not need $soname" >&2
+    return 1
+  fi
+  LD_LIBRARY_PATH="$tmp/shared/lib" run_c_test test_default_api "$tmp/pc-dynamic"
+  # Static: pkg-config --static; the archive is linked in, no libpouw_netops needed.
+  # shellcheck disable=SC2046
+  gcc "${C_FLAGS[@]}" tests/c/test_default_api.c \
+    $(PKG_CONFIG_PATH="$tmp/static/lib/pkgconfig" pkg-config --static --cflags --libs pouw_netops) -o "$tmp/pc-static"
+  if readelf -d "$tmp/pc-static" | grep -q "libpouw_netops"; then
+    echo "error: the pkg-config static build needs a shared libpouw_netops" >&2
+    return 1
+  fi
+  run_c_test test_default_api "$tmp/pc-static"
 }
 
 # Builds the wheel of ffi-python, installs it into a fresh virtual environment

@@ -12,7 +12,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use pouw_netops::preset::large;
 use pouw_netops::{CrashRecoveryConfig, Instant, NodeId, PhiAccrualDetector, PhiConfig};
-use pouw_netops_c::crash_recovery::*;
+use pouw_netops_c::managers::crash_recovery::*;
 use pouw_netops_c::phi::*;
 use pouw_netops_c::pn_result;
 use std::hint::black_box;
@@ -130,7 +130,7 @@ fn election(c: &mut Criterion) {
     use pouw_netops::wire::{Body, Envelope, LeaderHeartbeat};
     use pouw_netops::{ElectionConfig, LeaderElectionManager};
     use pouw_netops_c::convert::pn_str;
-    use pouw_netops_c::election::*;
+    use pouw_netops_c::managers::election::*;
     let mut g = c.benchmark_group("election");
     g.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1)).sample_size(30);
     let names: Vec<String> = (0..5).map(|i| format!("sup-{i}")).collect();

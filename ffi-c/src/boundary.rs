@@ -7,18 +7,31 @@
 //! caller's pointer + length. Every `unsafe` promise a C caller makes is checked
 //! for NULL here, once, before anything changes.
 
+use crate::last_error::{Failure, record};
 use crate::result::pn_result;
 use core::ptr::NonNull;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-/// Runs `body`, mapping `Ok` to `PN_OK`, `Err(code)` to `code` and a panic to
-/// `PN_ERR_PANIC`. Every exported function that returns a code goes through here.
+/// Runs `body`, mapping `Ok` to `PN_OK`, `Err(failure)` to its code and a panic
+/// to `PN_ERR_PANIC`. Every exported function that returns a code goes through
+/// here. The failure's message (recorded when it was built) or the panic's is
+/// what `pn_last_error_message` gives.
 #[inline(always)]
-pub fn guard(body: impl FnOnce() -> Result<(), pn_result>) -> pn_result {
+pub fn guard(body: impl FnOnce() -> Result<(), Failure>) -> pn_result {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => pn_result::PN_OK,
-        Ok(Err(code)) => code,
-        Err(_) => pn_result::PN_ERR_PANIC,
+        Ok(Err(Failure(code))) => code,
+        Err(payload) => {
+            let what = payload.downcast_ref::<&str>().copied().or(payload.downcast_ref::<String>().map(String::as_str));
+            let msg = pn_result::PN_ERR_PANIC.message().to_str().unwrap_or_default();
+            match what {
+                Some(what) => record(&format_args!("{msg}: {what}")),
+                None => record(&msg),
+            }
+            // A payload whose destructor panics must not unwind into C.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+            pn_result::PN_ERR_PANIC
+        }
     }
 }
 
@@ -171,7 +184,7 @@ mod tests {
     #[test]
     fn guard_maps_results_and_panics() {
         assert_eq!(guard(|| Ok(())), pn_result::PN_OK);
-        assert_eq!(guard(|| Err(pn_result::PN_ERR_NOT_FOUND)), pn_result::PN_ERR_NOT_FOUND);
+        assert_eq!(guard(|| Err(pn_result::PN_ERR_NOT_FOUND.into())), pn_result::PN_ERR_NOT_FOUND);
         // The default hook prints the two panic messages; that is expected.
         assert_eq!(guard(|| panic!("boom")), pn_result::PN_ERR_PANIC);
         assert_eq!(catch_or(7, || -> i32 { panic!("boom") }), 7);

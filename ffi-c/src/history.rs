@@ -1,71 +1,21 @@
-//! `pn_history`: the message history compressor (records buffered, sealed into
-//! zlib batches, searched, archived and imported back), over
-//! [`pouw_netops::MessageHistoryCompressor`] with the large preset (1024 batches
-//! in memory, 256 in the archive outbox).
-//!
-//! Archived batches leave as bytes in a caller buffer
-//! (`pn_history_poll_archived`) and come back with `pn_history_import`. Search
-//! results go into caller arrays: fixed-size record structs plus one byte buffer
-//! holding every payload; when either is too small the needed sizes are reported.
+//! Archived history batches as bytes: parse a batch's header and search its
+//! records without any handle (`pn_batch_parse`, `pn_batch_search`). The
+//! standalone `pn_history` handle is in `managers` (feature `managers`).
 
-use crate::boundary::{Handle, Out, bytes, copy_out, guard, optional_out, set_opt, slots};
-use crate::convert::{opt_text, pn_node_id, text};
+use crate::boundary::{Out, bytes, guard, slots};
+use crate::convert::{opt_text, pn_node_id};
+use crate::last_error::Failure;
 use crate::result::pn_result;
 use core::ffi::c_char;
-use pouw_netops::history::{HistoryConfig, MAX_MESSAGE_TYPE_LEN, RecordRef};
-use pouw_netops::preset::large;
+use core::mem::MaybeUninit;
+use pouw_netops::history::{Batch, HistoryConfig, Record};
 use pouw_netops::{Instant, Query};
 
-/// Batches a history handle keeps in memory (`large::HISTORY_BATCHES`).
-pub const PN_HISTORY_BATCHES: usize = 1024;
-/// Archived batches it holds until the host polls them (`large::HISTORY_ARCHIVE`).
-pub const PN_HISTORY_ARCHIVE: usize = 256;
 /// The longest message type, in bytes.
 pub const PN_MAX_MESSAGE_TYPE_LEN: usize = 64;
-const _: () = assert!(
-    PN_HISTORY_BATCHES == large::HISTORY_BATCHES
-        && PN_HISTORY_ARCHIVE == large::HISTORY_ARCHIVE
-        && PN_MAX_MESSAGE_TYPE_LEN == MAX_MESSAGE_TYPE_LEN
-);
-
-/// History parameters.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct pn_history_config {
-    /// Seal the buffer into a batch at this many records (default 1000).
-    pub compression_threshold: u32,
-    /// Seal before the raw bytes would exceed this; also caps imported batches (default 4 MiB).
-    pub max_batch_bytes: usize,
-    /// The longest payload accepted (default 64 KiB).
-    pub max_payload_len: usize,
-    /// zlib level 0..=10 (default 6).
-    pub compression_level: u8,
-}
-
-impl From<&HistoryConfig> for pn_history_config {
-    fn from(c: &HistoryConfig) -> Self {
-        pn_history_config {
-            compression_threshold: c.compression_threshold,
-            max_batch_bytes: c.max_batch_bytes,
-            max_payload_len: c.max_payload_len,
-            compression_level: c.compression_level,
-        }
-    }
-}
-
-impl From<&pn_history_config> for HistoryConfig {
-    fn from(c: &pn_history_config) -> Self {
-        HistoryConfig {
-            compression_threshold: c.compression_threshold,
-            max_batch_bytes: c.max_batch_bytes,
-            max_payload_len: c.max_payload_len,
-            compression_level: c.compression_level,
-        }
-    }
-}
 
 /// One search result. The payload is `payload_len` bytes at `payload_offset`
-/// in the payload buffer passed to `pn_history_search`.
+/// in the payload buffer passed to `pn_batch_search` (or `pn_history_search`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct pn_history_record {
@@ -83,233 +33,129 @@ pub struct pn_history_record {
     pub payload_len: usize,
 }
 
-/// Counters and derived figures of a history.
+/// The header of an archived history batch (the bytes `pn_ops_poll_archived`
+/// gives the host).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct pn_history_statistics {
-    /// Records accepted since creation.
-    pub total_messages: u64,
-    /// Records sealed into batches.
-    pub messages_compressed: u64,
-    /// Raw bytes sealed into batches.
-    pub raw_bytes: u64,
-    /// Bytes of the batches produced.
-    pub compressed_bytes: u64,
-    /// compressed / raw (1.0 before anything is compressed; lower is better).
-    pub compression_ratio: f64,
-    /// raw - compressed, zero if compression grew the data.
-    pub space_saved_bytes: u64,
-    /// Space saved as a percentage of the raw bytes.
-    pub space_saved_percent: f64,
-    /// Records in the unsealed buffer.
-    pub buffer_messages: u32,
-    /// Raw bytes in the unsealed buffer.
-    pub buffer_bytes: usize,
-    /// Batches in memory (searchable).
-    pub batches_in_memory: usize,
-    /// Batches moved to the archive outbox since creation.
-    pub batches_archived: u64,
-    /// Archived batches not polled yet.
-    pub archive_pending: usize,
-    /// Batches brought back with `pn_history_import`.
-    pub batches_imported: u64,
-    /// Records whose timestamp was clamped up to the history's latest.
-    pub timestamps_clamped: u64,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct pn_batch_header {
+    /// The batch id (the node's batch sequence number).
+    pub id: u64,
+    /// The zlib level it was compressed with.
+    pub level: u8,
+    /// Records in the batch, at least 1.
+    pub count: u32,
+    /// Timestamp of the first (earliest) record, microseconds.
+    pub first_us: u64,
+    /// Timestamp of the last (latest) record, microseconds.
+    pub last_us: u64,
+    /// When the batch was sealed, microseconds.
+    pub sealed_at_us: u64,
+    /// Bytes of the records once inflated.
+    pub raw_len: u32,
+    /// Bytes of the zlib stream after the header.
+    pub zlib_len: u32,
 }
 
-/// An opaque message-history handle; create with `pn_history_new`, release with `pn_history_free`.
-pub struct pn_history {
-    _opaque: [u8; 0],
+/// The decoded, checked batch in `bytes`: the same cap on its raw length as the
+/// coordinator's history (the core's default `max_batch_bytes`, 4 MiB).
+fn batch(bytes: &[u8]) -> Result<Batch, Failure> {
+    let batch = Batch::from_bytes(bytes, HistoryConfig::default().max_batch_bytes)?;
+    batch.validate()?;
+    Ok(batch)
 }
 
-impl Handle for pn_history {
-    type Inner = large::MessageHistoryCompressor;
+/// Writes `found` into the caller's arrays as `pn_batch_search` documents:
+/// records into `records`, payloads back to back into `payloads`; if either is
+/// short, only the needed count and length, and `PN_ERR_BUFFER_TOO_SMALL`.
+pub(crate) fn write_records(
+    found: &[Record],
+    records: &mut [MaybeUninit<pn_history_record>],
+    payloads: &mut [MaybeUninit<u8>],
+    count: Out<usize>,
+    payload_len: Out<usize>,
+) -> Result<(), Failure> {
+    let needed_payload: usize = found.iter().map(|r| r.payload.len()).sum();
+    if found.len() > records.len() || needed_payload > payloads.len() {
+        count.set(found.len());
+        payload_len.set(needed_payload);
+        return Err(pn_result::PN_ERR_BUFFER_TOO_SMALL.into());
+    }
+    let mut offset = 0;
+    for (slot, r) in records.iter_mut().zip(found) {
+        let mut message_type = [0u8; PN_MAX_MESSAGE_TYPE_LEN];
+        for (d, s) in message_type.iter_mut().zip(r.message_type.as_bytes()) {
+            *d = *s;
+        }
+        for (d, s) in payloads.iter_mut().skip(offset).zip(&r.payload) {
+            d.write(*s);
+        }
+        slot.write(pn_history_record {
+            timestamp_us: r.timestamp.total_micros(),
+            sender: pn_node_id::from(&r.sender),
+            message_type_len: r.message_type.len(),
+            message_type,
+            payload_offset: offset,
+            payload_len: r.payload.len(),
+        });
+        offset += r.payload.len();
+    }
+    count.set(found.len());
+    payload_len.set(offset);
+    Ok(())
 }
 
-/// Writes the default history parameters into `*out`.
+/// Checks the archived batch in `bytes` (`len` bytes: its header, zlib stream
+/// and every record) and writes its header into `*out_header`. Bytes that are
+/// not an intact batch give `PN_ERR_DECODE_*` (`PN_ERR_DECODE_TOO_LARGE` past
+/// 4 MiB of records).
 ///
 /// # Safety
-/// `out` must be NULL or valid for writing a `pn_history_config`.
+/// `bytes_ptr` NULL or readable for `len` bytes; `out_header` NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pn_history_config_default(out: *mut pn_history_config) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promise for `out`.
-        let out = unsafe { Out::new(out) }?;
-        out.set(pn_history_config::from(&HistoryConfig::default()));
-        Ok(())
-    })
-}
-
-/// Creates a history with `*config`, built in place on the heap.
-/// `PN_ERR_INVALID_CONFIG` if a field is out of range.
-///
-/// # Safety
-/// `config` NULL or readable; `out` NULL or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn pn_history_new(config: *const pn_history_config, out: *mut *mut pn_history) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promises for `config` and `out`.
-        let (config, out) = unsafe { (config.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?, Out::new(out)?) };
-        let h = large::MessageHistoryCompressor::new_boxed(HistoryConfig::from(config))?;
-        out.set(pn_history::into_raw(h));
-        Ok(())
-    })
-}
-
-/// Releases a history; NULL is ignored. The handle is invalid afterwards.
-///
-/// # Safety
-/// `history` must be NULL or a live handle from `pn_history_new`, freed once.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn pn_history_free(history: *mut pn_history) {
-    // SAFETY: the caller's promise for `history`.
-    crate::boundary::catch_or((), || unsafe { pn_history::free(history) })
-}
-
-/// Appends a record (timestamp `timestamp_us`, sender, message type, payload);
-/// an earlier timestamp than the history's latest is clamped up. Seals the buffer
-/// into a batch when due: `*out_sealed` (if not NULL) says whether a batch was
-/// sealed and `*out_batch_id` (if not NULL) its id. An invalid sender gives
-/// `PN_ERR_INVALID_ID`, a bad type or oversized payload `PN_ERR_INVALID_ARGUMENT`,
-/// a full archive outbox `PN_ERR_CAPACITY_EXCEEDED` (poll it); nothing changes then.
-///
-/// # Safety
-/// `history` NULL or a live handle not used by another thread; each string and
-/// `payload` NULL or readable for its length; the out-pointers NULL or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn pn_history_add_message(
-    history: *mut pn_history,
-    now_us: u64,
-    timestamp_us: u64,
-    sender: *const c_char,
-    sender_len: usize,
-    message_type: *const c_char,
-    message_type_len: usize,
-    payload: *const u8,
-    payload_len: usize,
-    out_sealed: *mut bool,
-    out_batch_id: *mut u64,
-) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promises for every pointer.
-        let (h, sender, message_type, payload, sealed, id) = unsafe {
-            (
-                pn_history::borrow_mut(history)?,
-                text(sender, sender_len).map_err(|_| pn_result::PN_ERR_INVALID_ID)?,
-                text(message_type, message_type_len)?,
-                bytes(payload, payload_len)?,
-                optional_out(out_sealed),
-                optional_out(out_batch_id),
-            )
-        };
-        let record = RecordRef { timestamp: Instant::from_micros(timestamp_us), sender, message_type, payload };
-        let batch = h.add_message(Instant::from_micros(now_us), record)?;
-        set_opt(sealed, batch.is_some());
-        set_opt(id, batch.unwrap_or(0));
-        Ok(())
-    })
-}
-
-/// Seals the buffer into a batch now, whatever its size: `*out_sealed` (if not
-/// NULL) is false when the buffer was empty, `*out_batch_id` (if not NULL) gets
-/// the id. `PN_ERR_CAPACITY_EXCEEDED` if every slot and the outbox are full.
-///
-/// # Safety
-/// `history` as `pn_history_add_message`; the out-pointers NULL or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn pn_history_compress(
-    history: *mut pn_history,
-    now_us: u64,
-    out_sealed: *mut bool,
-    out_batch_id: *mut u64,
-) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promises for every pointer.
-        let (h, sealed, id) =
-            unsafe { (pn_history::borrow_mut(history)?, optional_out(out_sealed), optional_out(out_batch_id)) };
-        let batch = h.compress_batch(Instant::from_micros(now_us))?;
-        set_opt(sealed, batch.is_some());
-        set_opt(id, batch.unwrap_or(0));
-        Ok(())
-    })
-}
-
-/// Takes the oldest archived batch as bytes into `buf` (`buf_len` bytes):
-/// `*out_available` says whether there was one, `*out_len` its length. A short
-/// buffer gives `PN_ERR_BUFFER_TOO_SMALL` with the needed length in `*out_len`
-/// and leaves the batch in the outbox. Store the bytes anywhere; they are the
-/// documented batch format (readable with Python's `zlib`) and come back with
-/// `pn_history_import`.
-///
-/// # Safety
-/// `history` as `pn_history_add_message`; `buf` NULL or writable for `buf_len`
-/// bytes; `out_len` and `out_available` NULL or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn pn_history_poll_archived(
-    history: *mut pn_history,
-    buf: *mut u8,
-    buf_len: usize,
-    out_len: *mut usize,
-    out_available: *mut bool,
-) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promises for every pointer.
-        let (h, buf, len, available) = unsafe {
-            (pn_history::borrow_mut(history)?, slots(buf, buf_len)?, Out::new(out_len)?, Out::new(out_available)?)
-        };
-        let Some(batch) = h.peek_archived() else {
-            available.set(false);
-            return Ok(());
-        };
-        copy_out(batch.as_bytes(), buf, len)?;
-        let _ = h.poll_archived();
-        available.set(true);
-        Ok(())
-    })
-}
-
-/// Brings archived batch bytes back into memory for searching; `*out_batch_id`
-/// (if not NULL) gets its id. Invalid bytes give `PN_ERR_DECODE_*`; a batch
-/// already in memory or overlapping one in time `PN_ERR_INVALID_STATE`; full
-/// slots `PN_ERR_CAPACITY_EXCEEDED`. Nothing changes on error.
-///
-/// # Safety
-/// `history` as `pn_history_add_message`; `batch` NULL or readable for `len` bytes; `out_batch_id` NULL or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn pn_history_import(
-    history: *mut pn_history,
-    now_us: u64,
-    batch: *const u8,
+pub unsafe extern "C" fn pn_batch_parse(
+    bytes_ptr: *const u8,
     len: usize,
-    out_batch_id: *mut u64,
+    out_header: *mut pn_batch_header,
 ) -> pn_result {
     guard(|| {
-        // SAFETY: the caller's promises for every pointer.
-        let (h, input, id) =
-            unsafe { (pn_history::borrow_mut(history)?, bytes(batch, len)?, optional_out(out_batch_id)) };
-        set_opt(id, h.import_batch(Instant::from_micros(now_us), input)?);
+        // SAFETY: the caller's promises for both pointers.
+        let (input, out) = unsafe { (bytes(bytes_ptr, len)?, Out::new(out_header)?) };
+        let b = batch(input)?;
+        let h = b.header();
+        out.set(pn_batch_header {
+            id: h.id,
+            level: h.level,
+            count: h.count,
+            first_us: h.first.total_micros(),
+            last_us: h.last.total_micros(),
+            sealed_at_us: h.sealed_at.total_micros(),
+            raw_len: h.raw_len,
+            zlib_len: h.zlib_len,
+        });
         Ok(())
     })
 }
 
-/// Finds the records with `start_us <= timestamp <= end_us`, of `message_type`
-/// and from `sender` when those are given (NULL or length 0: any), in timestamp
-/// order, from the batches in memory and the buffer.
+/// Finds the records of the archived batch in `bytes` with
+/// `start_us <= timestamp <= end_us`, of `message_type` and from `sender` when
+/// those are given (NULL or length 0: any), in batch (timestamp) order.
 ///
 /// Writes every match to `out_records` and their payloads back to back into
 /// `payload_buf`, with `*out_count` records and `*out_payload_len` payload bytes.
 /// If `records_cap` or `payload_cap` is too small, returns
 /// `PN_ERR_BUFFER_TOO_SMALL` with the needed count and length in the same
 /// out-parameters and writes nothing else (ask with 0 and NULL first if unsure).
-/// A batch that fails to decode gives `PN_ERR_DECODE`.
+/// Bytes that are not an intact batch give `PN_ERR_DECODE_*`.
 ///
 /// # Safety
-/// `history` NULL or a live handle; the filter strings NULL or readable for their
-/// lengths; `out_records` NULL or writable for `records_cap` records,
-/// `payload_buf` for `payload_cap` bytes; `out_count` and `out_payload_len` writable.
+/// `bytes_ptr` NULL or readable for `len` bytes; the filter strings NULL or
+/// readable for their lengths; `out_records` NULL or writable for `records_cap`
+/// records, `payload_buf` for `payload_cap` bytes; `out_count` and
+/// `out_payload_len` writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pn_history_search(
-    history: *const pn_history,
+pub unsafe extern "C" fn pn_batch_search(
+    bytes_ptr: *const u8,
+    len: usize,
     start_us: u64,
     end_us: u64,
     message_type: *const c_char,
@@ -325,9 +171,9 @@ pub unsafe extern "C" fn pn_history_search(
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (h, message_type, sender, records, payloads, count, payload_len) = unsafe {
+        let (input, message_type, sender, records, payloads, count, payload_len) = unsafe {
             (
-                pn_history::borrow(history)?,
+                bytes(bytes_ptr, len)?,
                 opt_text(message_type, message_type_len)?,
                 opt_text(sender, sender_len)?,
                 slots(out_records, records_cap)?,
@@ -338,68 +184,9 @@ pub unsafe extern "C" fn pn_history_search(
         };
         let query =
             Query { start: Instant::from_micros(start_us), end: Instant::from_micros(end_us), message_type, sender };
-        let found = h.search_iter(query).collect::<Result<Vec<_>, _>>()?;
-        let needed_payload: usize = found.iter().map(|r| r.payload.len()).sum();
-        if found.len() > records.len() || needed_payload > payloads.len() {
-            count.set(found.len());
-            payload_len.set(needed_payload);
-            return Err(pn_result::PN_ERR_BUFFER_TOO_SMALL);
-        }
-        let mut offset = 0;
-        for (slot, r) in records.iter_mut().zip(&found) {
-            let mut message_type = [0u8; PN_MAX_MESSAGE_TYPE_LEN];
-            for (d, s) in message_type.iter_mut().zip(r.message_type.as_bytes()) {
-                *d = *s;
-            }
-            for (d, s) in payloads.iter_mut().skip(offset).zip(&r.payload) {
-                d.write(*s);
-            }
-            slot.write(pn_history_record {
-                timestamp_us: r.timestamp.total_micros(),
-                sender: pn_node_id::from(&r.sender),
-                message_type_len: r.message_type.len(),
-                message_type,
-                payload_offset: offset,
-                payload_len: r.payload.len(),
-            });
-            offset += r.payload.len();
-        }
-        count.set(found.len());
-        payload_len.set(offset);
-        Ok(())
-    })
-}
-
-/// Writes the history's counters into `*out_stats`.
-///
-/// # Safety
-/// `history` NULL or a live handle; `out_stats` NULL or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn pn_history_stats(
-    history: *const pn_history,
-    out_stats: *mut pn_history_statistics,
-) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promises for both pointers.
-        let (h, out) = unsafe { (pn_history::borrow(history)?, Out::new(out_stats)?) };
-        let s = h.stats();
-        out.set(pn_history_statistics {
-            total_messages: s.total_messages,
-            messages_compressed: s.messages_compressed,
-            raw_bytes: s.raw_bytes,
-            compressed_bytes: s.compressed_bytes,
-            compression_ratio: s.compression_ratio,
-            space_saved_bytes: s.space_saved_bytes,
-            space_saved_percent: s.space_saved_percent,
-            buffer_messages: s.buffer_messages,
-            buffer_bytes: s.buffer_bytes,
-            batches_in_memory: s.batches_in_memory,
-            batches_archived: s.batches_archived,
-            archive_pending: s.archive_pending,
-            batches_imported: s.batches_imported,
-            timestamps_clamped: s.timestamps_clamped,
-        });
-        Ok(())
+        let mut found = batch(input)?.records()?;
+        found.retain(|r| query.matches(&r.as_ref()));
+        write_records(&found, records, payloads, count, payload_len)
     })
 }
 
@@ -407,60 +194,75 @@ pub unsafe extern "C" fn pn_history_stats(
 mod tests {
     use super::*;
     use core::ptr::{null, null_mut};
+    use pouw_netops::history::RecordRef;
 
+    fn record<'a>(secs: u64, sender: &'a str, message_type: &'a str, payload: &'a [u8]) -> RecordRef<'a> {
+        RecordRef { timestamp: Instant::from_secs(secs), sender, message_type, payload }
+    }
+
+    /// A batch built by the core reads back through the C functions: the header
+    /// as the core parsed it, and exactly the records the core's query matches.
     #[test]
-    fn search_reports_needed_sizes_and_writes_nothing_when_short() {
-        let mut cfg = pn_history_config::from(&HistoryConfig::default());
-        cfg.compression_threshold = 2;
-        let mut h = null_mut();
+    fn parse_and_search_agree_with_the_core() {
+        let records = [record(1, "a", "hb", &[1]), record(2, "b", "hb", &[2, 2]), record(3, "a", "task", &[3, 3, 3])];
+        let batch = Batch::from_records(7, Instant::from_secs(4), 6, &records).unwrap();
+        let bytes = batch.as_bytes();
+        let mut header = MaybeUninit::<pn_batch_header>::uninit();
         // SAFETY: live locals with their true lengths throughout.
         unsafe {
-            assert_eq!(pn_history_new(&cfg, &mut h), pn_result::PN_OK);
-            for (i, p) in [&b"abc"[..], b"", b"de"].iter().enumerate() {
-                let r = pn_history_add_message(
-                    h,
+            assert_eq!(pn_batch_parse(bytes.as_ptr(), bytes.len(), header.as_mut_ptr()), pn_result::PN_OK);
+            let h = header.assume_init();
+            assert_eq!((h.id, h.count, h.first_us, h.last_us, h.sealed_at_us), (7, 3, 1_000_000, 3_000_000, 4_000_000));
+            assert_eq!((h.raw_len, h.zlib_len), (batch.header().raw_len, batch.header().zlib_len));
+
+            let search = |sender: &str, out: &mut Vec<pn_history_record>, payload: &mut Vec<u8>| {
+                let (mut count, mut len) = (0usize, 0usize);
+                let r = pn_batch_search(
+                    bytes.as_ptr(),
+                    bytes.len(),
                     0,
-                    i as u64,
-                    c"s".as_ptr(),
-                    1,
-                    c"t".as_ptr(),
-                    1,
-                    p.as_ptr(),
-                    p.len(),
-                    null_mut(),
-                    null_mut(),
+                    u64::MAX,
+                    null(),
+                    0,
+                    sender.as_ptr().cast(),
+                    sender.len(),
+                    out.as_mut_ptr(),
+                    out.len(),
+                    payload.as_mut_ptr(),
+                    payload.len(),
+                    &mut count,
+                    &mut len,
                 );
-                assert_eq!(r, pn_result::PN_OK);
-            }
-            let mut recs = [pn_history_record {
-                timestamp_us: 7,
-                sender: pn_node_id::EMPTY,
-                message_type_len: 7,
-                message_type: [0; 64],
-                payload_offset: 7,
-                payload_len: 7,
-            }; 3];
-            let mut buf = [0xEEu8; 5];
-            let (mut n, mut len) = (0, 0);
-            let search =
-                |recs: *mut pn_history_record, rc: usize, buf: *mut u8, bc: usize, n: &mut usize, l: &mut usize| {
-                    pn_history_search(h, 0, 10, null(), 0, null(), 0, recs, rc, buf, bc, n, l)
+                (r, count, len)
+            };
+            let (mut out, mut payload) = (Vec::new(), Vec::new());
+            assert_eq!(search("a", &mut out, &mut payload), (pn_result::PN_ERR_BUFFER_TOO_SMALL, 2, 4));
+            out = vec![
+                pn_history_record {
+                    timestamp_us: 0,
+                    sender: pn_node_id::EMPTY,
+                    message_type_len: 0,
+                    message_type: [0; 64],
+                    payload_offset: 0,
+                    payload_len: 0
                 };
-            assert_eq!(
-                search(recs.as_mut_ptr(), 2, buf.as_mut_ptr(), 5, &mut n, &mut len),
-                pn_result::PN_ERR_BUFFER_TOO_SMALL
-            );
-            assert_eq!((n, len), (3, 5));
-            assert_eq!(
-                search(recs.as_mut_ptr(), 3, buf.as_mut_ptr(), 4, &mut n, &mut len),
-                pn_result::PN_ERR_BUFFER_TOO_SMALL
-            );
-            assert!(recs.iter().all(|r| r.timestamp_us == 7) && buf == [0xEE; 5], "nothing written");
-            assert_eq!(search(recs.as_mut_ptr(), 3, buf.as_mut_ptr(), 5, &mut n, &mut len), pn_result::PN_OK);
-            assert_eq!(&buf, b"abcde");
-            let spans: Vec<_> = recs.iter().map(|r| (r.timestamp_us, r.payload_offset, r.payload_len)).collect();
-            assert_eq!(spans, [(0, 0, 3), (1, 3, 0), (2, 3, 2)]);
-            pn_history_free(h);
+                2
+            ];
+            payload = vec![0; 4];
+            assert_eq!(search("a", &mut out, &mut payload), (pn_result::PN_OK, 2, 4));
+            let query = Query { sender: Some("a"), ..Query::window(Instant::ZERO, Instant::from_micros(u64::MAX)) };
+            let expected: Vec<_> = records.iter().filter(|r| query.matches(r)).collect();
+            for (got, want) in out.iter().zip(&expected) {
+                assert_eq!(got.timestamp_us, want.timestamp.total_micros());
+                assert_eq!(got.sender, pn_node_id::from_text(want.sender));
+                assert_eq!(&got.message_type[..got.message_type_len], want.message_type.as_bytes());
+                assert_eq!(&payload[got.payload_offset..got.payload_offset + got.payload_len], want.payload);
+            }
+
+            let cut = &bytes[..bytes.len() - 1];
+            assert_ne!(pn_batch_parse(cut.as_ptr(), cut.len(), header.as_mut_ptr()), pn_result::PN_OK);
+            assert_eq!(pn_batch_parse(null(), 1, header.as_mut_ptr()), pn_result::PN_ERR_NULL_POINTER);
+            assert_eq!(pn_batch_parse(bytes.as_ptr(), bytes.len(), null_mut()), pn_result::PN_ERR_NULL_POINTER);
         }
     }
 }

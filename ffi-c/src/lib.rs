@@ -21,7 +21,16 @@
 //! - Every body runs inside a panic boundary that turns a panic into
 //!   `PN_ERR_PANIC`; NULL pointers give `PN_ERR_NULL_POINTER`.
 //!
+//! - After a failed call, `pn_last_error_message` gives the reason as text (the
+//!   core error's `Display`), per thread.
+//!
 //! A handle is not thread-safe: use one from one thread at a time.
+//!
+//! The default build exports what a node needs: `pn_ops`, the views of its mesh,
+//! archived-batch reading, the phi detector, the wire helpers, errors and the
+//! version. The five standalone manager handles are behind the cargo feature
+//! `managers` (the `managers` module, present only with the feature; their own
+//! header, `include/pouw_netops_managers.h`, guarded by `PN_MANAGERS`).
 #![warn(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -35,13 +44,30 @@ pub mod convert;
 pub mod crash_recovery;
 pub mod election;
 pub mod history;
+pub mod last_error;
 pub mod mesh;
 pub mod ops;
 pub mod phi;
 pub mod result;
 #[cfg(feature = "panic-probe")]
 pub mod testing;
+pub mod version;
 pub mod wire;
 pub mod workers;
+
+/// Declares the `managers` module. A macro on purpose: cbindgen does not expand
+/// macros, so the default header (`include/pouw_netops.h`, generated from this
+/// crate) leaves the standalone handles out; their own header,
+/// `include/pouw_netops_managers.h`, is generated from `src/managers/mod.rs`
+/// with `cbindgen-managers.toml`.
+#[cfg(feature = "managers")]
+macro_rules! declare_managers {
+    () => {
+        /// The standalone manager handles (feature `managers`).
+        pub mod managers;
+    };
+}
+#[cfg(feature = "managers")]
+declare_managers!();
 
 pub use result::pn_result;

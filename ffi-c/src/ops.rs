@@ -9,16 +9,19 @@
 //! 1. `pn_ops_poll_hard_state` (supervisors): persist it before sending anything;
 //! 2. `pn_ops_poll_transmit`: bytes into a caller buffer, with their destination;
 //! 3. `pn_ops_poll_event`: what happened, as tagged structs;
-//! 4. `pn_ops_poll_timeout`: when to call `pn_ops_tick` next.
+//! 4. `pn_ops_poll_archived`: history batches leaving memory, as bytes to store
+//!    (read them back with `pn_batch_parse` and `pn_batch_search`);
+//! 5. `pn_ops_poll_timeout`: when to call `pn_ops_tick` next.
 //!
-//! History batches leaving memory are dropped by this binding (they are not
-//! exposed yet); the coordinator counts nothing lost by that.
+//! The routes and WireGuard configuration of the node's mesh are read with
+//! `pn_ops_route`, `pn_ops_routes` and `pn_ops_render_wireguard` (in `mesh`).
 
 use crate::boundary::{Handle, Out, bytes, copy_out, guard, optional_out, set_opt, slots};
 use crate::convert::{node_id, node_ids, pn_health_metrics, pn_node_id, pn_node_status, pn_str, pn_task_id, task_id};
 use crate::convert::{task_type, us};
 use crate::crash_recovery::{pn_crash_recovery_config, pn_health_summary};
 use crate::election::{pn_hard_state, pn_leader_election_config};
+use crate::last_error::Failure;
 use crate::mesh::pn_tunnel_state;
 use crate::result::pn_result;
 use crate::workers::{
@@ -468,7 +471,7 @@ pub unsafe extern "C" fn pn_ops_new(
         let role = role_from_c(role)?;
         let types: &[pn_str] = if task_types.is_null() {
             if task_type_count != 0 {
-                return Err(pn_result::PN_ERR_NULL_POINTER);
+                return Err(pn_result::PN_ERR_NULL_POINTER.into());
             }
             &[]
         } else {
@@ -820,7 +823,7 @@ pub unsafe extern "C" fn pn_ops_set_metrics(ops: *mut pn_ops, metrics: *const pn
         // SAFETY: the caller's promises for both pointers.
         let (m, metrics) =
             unsafe { (pn_ops::borrow_mut(ops)?, metrics.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?) };
-        m.set_metrics(HealthMetrics::from(metrics)).map_err(|_| pn_result::PN_ERR_INVALID_METRIC)
+        m.set_metrics(HealthMetrics::from(metrics)).map_err(|e| Failure::with(pn_result::PN_ERR_INVALID_METRIC, &e))
     })
 }
 

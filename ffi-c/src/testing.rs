@@ -7,7 +7,7 @@ use crate::result::pn_result;
 /// boundary made of it: always `PN_ERR_PANIC`. For tests of the boundary only.
 #[unsafe(no_mangle)]
 pub extern "C" fn pn_testing_trigger_panic() -> pn_result {
-    guard(|| -> Result<(), pn_result> { pouw_netops::testing::trigger_panic() })
+    guard(|| -> Result<(), crate::last_error::Failure> { pouw_netops::testing::trigger_panic() })
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 use crate::boundary::{Out, bytes, guard, slots};
 use crate::convert::{node_id, pn_health_metrics, pn_node_id};
+use crate::last_error::Failure;
 use crate::result::pn_result;
 use core::ffi::c_char;
 use pouw_netops::wire::{Body, Envelope, Heartbeat, MAX_ENVELOPE_LEN, WIRE_VERSION};
@@ -86,7 +87,7 @@ pub unsafe extern "C" fn pn_wire_encode_heartbeat(
             )
         };
         let metrics = HealthMetrics::from(&hb.metrics);
-        metrics.validate().map_err(|_| pn_result::PN_ERR_INVALID_METRIC)?;
+        metrics.validate().map_err(|e| Failure::with(pn_result::PN_ERR_INVALID_METRIC, &e))?;
         let envelope = Envelope::new(
             sender,
             Body::Heartbeat(Heartbeat { sequence: hb.sequence, sent_at: Instant::from_micros(hb.sent_at_us), metrics }),
@@ -102,11 +103,11 @@ pub(crate) fn encode_into(
     envelope: &Envelope,
     buf: &mut [core::mem::MaybeUninit<u8>],
     out_len: Out<usize>,
-) -> Result<(), pn_result> {
+) -> Result<(), Failure> {
     let needed = envelope.encoded_len()?;
     let Some(buf) = buf.get_mut(..needed) else {
         out_len.set(needed);
-        return Err(pn_result::PN_ERR_BUFFER_TOO_SMALL);
+        return Err(pn_result::PN_ERR_BUFFER_TOO_SMALL.into());
     };
     // Zero-fill before handing the memory to the encoder as initialised bytes.
     for b in buf.iter_mut() {

@@ -1,5 +1,6 @@
 /* Minimal check macros for the C tests: count checks, report failures with their
- * location, and end with a closing line "NAME: N passed, M failed". */
+ * location, and end with a closing line "NAME: N passed, M failed". A program
+ * that ran no check fails: a test that checks nothing cannot catch anything. */
 #ifndef PN_TEST_H
 #define PN_TEST_H
 
@@ -35,9 +36,14 @@ static int pn_test_failed = 0;
 
 #define CHECK_OK(expr) CHECK_CODE(expr, PN_OK)
 
-/* Prints the closing line and gives the exit status. */
+/* Prints the closing line and gives the exit status: 0 only if at least one
+ * check ran and none failed. */
 static inline int pn_test_finish(const char *name) {
   printf("%s: %d passed, %d failed\n", name, pn_test_passed, pn_test_failed);
+  if (pn_test_passed + pn_test_failed == 0) {
+    fprintf(stderr, "%s: no check ran\n", name);
+    return 1;
+  }
   return pn_test_failed == 0 ? 0 : 1;
 }
 

@@ -12,6 +12,9 @@
  *   replaces it with the backup, which resumes from the last checkpoint.
  * - The worker returns at 60 s, recovers on its own, and the leader lifts its
  *   quarantine. */
+/* The standalone manager handles: needs the library built with the `managers`
+ * feature. */
+#define PN_MANAGERS 1
 #include "pn_test.h"
 
 #define SUPERVISORS 3

@@ -1,6 +1,9 @@
 /* pn_crash_recovery: the status machine as documented (ONLINE -> SUSPECTED ->
  * OFFLINE -> RECOVERING -> ONLINE / FAILED), events by sequence number, short
  * arrays, and every error code a C caller can provoke. */
+/* The standalone manager handles: needs the library built with the `managers`
+ * feature. */
+#define PN_MANAGERS 1
 #include "pn_test.h"
 
 static pn_result beat(pn_crash_recovery *m, uint64_t t, const char *node) {

@@ -3,6 +3,9 @@
  * it, a vote is persisted (hard state) before any message leaves, a restored
  * node keeps its term and vote, and a buffer that is too small reports the
  * needed length without losing the message. */
+/* The standalone manager handles: needs the library built with the `managers`
+ * feature. */
+#define PN_MANAGERS 1
 #include "pn_test.h"
 
 #define N 3

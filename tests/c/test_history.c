@@ -3,6 +3,9 @@
  * batches out as bytes and back in with pn_history_import. */
 #include <stdlib.h>
 
+/* The standalone manager handles: needs the library built with the `managers`
+ * feature. */
+#define PN_MANAGERS 1
 #include "pn_test.h"
 
 #define RECORDS 7
@@ -141,6 +144,34 @@ int main(void) {
     CHECK(id == 0);
     CHECK_OK(pn_history_search(restored, 0, SEC(5000), NULL, 0, NULL, 0, &rec, 1, &p, 1, &count, &bytes));
     CHECK(count == 1 && bytes == 1 && p == 0 && rec.timestamp_us == 0 && pn_id_is(&rec.sender, "n"));
+
+    /* The same bytes read without a handle (the default API a pn_ops host uses):
+     * the header, and a search that agrees with the history's. */
+    {
+      pn_batch_header hdr;
+      pn_history_record found[2];
+      uint8_t payload[2] = {0xff, 0xff};
+      char msg[128];
+      CHECK_OK(pn_batch_parse(buf, len, &hdr));
+      CHECK(hdr.id == 0 && hdr.count == 1 && hdr.first_us == 0 && hdr.last_us == 0 && hdr.sealed_at_us == 0);
+      CHECK(hdr.level == 1 && hdr.raw_len > 0 && (size_t)hdr.zlib_len + 116 == len);
+      CHECK_CODE(pn_batch_search(buf, len, 0, SEC(5000), NULL, 0, NULL, 0, NULL, 0, NULL, 0, &count, &bytes),
+                 PN_ERR_BUFFER_TOO_SMALL);
+      CHECK(count == 1 && bytes == 1);
+      CHECK_OK(pn_batch_search(buf, len, 0, SEC(5000), "m", 1, "n", 1, found, 2, payload, 2, &count, &bytes));
+      CHECK(count == 1 && bytes == 1 && payload[0] == 0 && payload[1] == 0xff);
+      CHECK(found[0].timestamp_us == rec.timestamp_us && pn_id_is(&found[0].sender, "n"));
+      CHECK(found[0].message_type_len == 1 && found[0].message_type[0] == 'm' && found[0].payload_len == 1);
+      CHECK_OK(pn_batch_search(buf, len, 0, SEC(5000), NULL, 0, "other", 5, found, 2, payload, 2, &count, &bytes));
+      CHECK(count == 0 && bytes == 0);
+      CHECK_OK(pn_batch_search(buf, len, SEC(1), SEC(5000), NULL, 0, NULL, 0, found, 2, payload, 2, &count, &bytes));
+      CHECK(count == 0);
+      /* A cut batch is refused, with the core's reason as the message. */
+      CHECK_CODE(pn_batch_parse(buf, 10, &hdr), PN_ERR_DECODE_TRUNCATED);
+      CHECK(pn_last_error_message(msg, sizeof msg) > 0 && strstr(msg, "shorter than its 116-byte header") != NULL);
+      CHECK_CODE(pn_batch_search(buf, len - 1, 0, SEC(5000), NULL, 0, NULL, 0, found, 2, payload, 2, &count, &bytes),
+                 PN_ERR_DECODE);
+    }
     CHECK_CODE(pn_history_import(restored, SEC(2000), buf, len, &id), PN_ERR_INVALID_STATE);
     CHECK_CODE(pn_history_import(restored, SEC(2000), buf, 10, &id), PN_ERR_DECODE_TRUNCATED);
     buf[0] = 'X';

@@ -3,6 +3,9 @@
  * the gateway, shortest paths worked out by hand (n0-n1 10 ms, n1-n2 10 ms,
  * n0-n2 50 ms: n2 is reached through n1 at 20 ms), WireGuard's failure count
  * taking a tunnel down, adverts applied once per sequence number. */
+/* The standalone manager handles: needs the library built with the `managers`
+ * feature. */
+#define PN_MANAGERS 1
 #include "pn_test.h"
 
 #define NODES 4

@@ -4,6 +4,9 @@
  * primaries or nothing; checkpoints never go backwards; a failed primary is
  * replaced by its live backup, which resumes from the last checkpoint; the
  * failed worker is quarantined until it recovers. */
+/* The standalone manager handles: needs the library built with the `managers`
+ * feature. */
+#define PN_MANAGERS 1
 #include "pn_test.h"
 
 #define W 6

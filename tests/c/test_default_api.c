@@ -1,0 +1,123 @@
+/* The default API, compiled without PN_MANAGERS: what a node host gets from
+ * pouw_netops.h alone. The version, the message of a failed call, and the
+ * read-only views of a running pn_ops node (routes, WireGuard rendering). */
+#include <stdio.h>
+
+#include "pn_test.h"
+
+#ifdef PN_MANAGERS
+#error "this test proves the default header; compile it without PN_MANAGERS"
+#endif
+
+static pn_ops *node(const pn_ops_config *cfg, const char *id, const pn_str *sups, size_t n) {
+  pn_ops *ops = NULL;
+  CHECK_OK(pn_ops_new(cfg, id, strlen(id), PN_NODE_SUPERVISOR, sups, n, NULL, 0, 1, NULL, &ops));
+  return ops;
+}
+
+int main(void) {
+  char version[32], msg[256];
+  pn_ops_config cfg;
+  pn_str sups[2];
+  pn_ops *a = NULL, *b = NULL, *bad = NULL;
+  pn_route routes[4], route;
+  pn_wireguard_options wg;
+  char conf[4096];
+  uint8_t buf[PN_MAX_MESSAGE_LEN];
+  size_t len = 0, written = 9, total = 9, n;
+  pn_destination_kind kind;
+  bool avail = false;
+  int i;
+  uint64_t t;
+
+  /* The version: the library's string matches the header's macros. */
+  snprintf(version, sizeof version, "%d.%d.%d", PN_VERSION_MAJOR, PN_VERSION_MINOR, PN_VERSION_PATCH);
+  CHECK(strcmp(pn_version(), version) == 0);
+
+  /* The message of a failed call is the core error's text, naming the culprit. */
+  CHECK_OK(pn_ops_config_default(&cfg));
+  sups[0].ptr = "alpha";
+  sups[0].len = 5;
+  sups[1].ptr = "beta";
+  sups[1].len = 4;
+  CHECK_CODE(pn_ops_new(&cfg, "gamma", 5, PN_NODE_SUPERVISOR, sups, 2, NULL, 0, 1, NULL, &bad),
+             PN_ERR_INVALID_ARGUMENT);
+  CHECK(bad == NULL);
+  n = pn_last_error_message(msg, sizeof msg);
+  CHECK(strcmp(msg, "supervisor gamma is not in the supervisor list") == 0 && n == strlen(msg));
+  /* Cut to fit, NUL-terminated, full length returned. */
+  CHECK(pn_last_error_message(msg, 11) == n && strcmp(msg, "supervisor") == 0);
+  /* Successful calls leave it; the binding's own refusals give the code's description. */
+  CHECK_OK(pn_ops_config_default(&cfg));
+  CHECK(pn_last_error_message(msg, sizeof msg) == n);
+  CHECK_CODE(pn_ops_config_default(NULL), PN_ERR_NULL_POINTER);
+  pn_last_error_message(msg, sizeof msg);
+  CHECK(strcmp(msg, pn_result_str(PN_ERR_NULL_POINTER)) == 0);
+  CHECK_CODE(pn_wire_decode((const uint8_t *)"\x09", 1, NULL), PN_ERR_NULL_POINTER);
+  {
+    pn_message m;
+    CHECK_CODE(pn_wire_decode((const uint8_t *)"\x09\x00", 2, &m), PN_ERR_DECODE_VERSION);
+    pn_last_error_message(msg, sizeof msg);
+    CHECK(strstr(msg, "unknown wire version 9") != NULL);
+  }
+
+  /* Two supervisors exchanging their first messages know each other's mesh node. */
+  a = node(&cfg, "alpha", sups, 2);
+  b = node(&cfg, "beta", sups, 2);
+  if (a == NULL || b == NULL) return pn_test_finish("test_default_api");
+  CHECK_OK(pn_ops_start(a, SEC(1)));
+  CHECK_OK(pn_ops_start(b, SEC(1)));
+  /* Ten virtual seconds: both tick every 100 ms and deliver what they send. */
+  for (t = SEC(1); t <= SEC(11); t += SEC(1) / 10) {
+    for (i = 0; i < 2; i++) {
+      pn_ops *from = i == 0 ? a : b, *to = i == 0 ? b : a;
+      pn_hard_state hs;
+      CHECK_OK(pn_ops_tick(from, t));
+      do CHECK_OK(pn_ops_poll_hard_state(from, &hs, &avail));
+      while (avail);
+      for (;;) {
+        CHECK_OK(pn_ops_poll_transmit(from, buf, sizeof buf, &len, &kind, NULL, &avail));
+        if (!avail) break;
+        CHECK_OK(pn_ops_handle_message(to, t, buf, len));
+      }
+    }
+  }
+
+  /* Routes of alpha's mesh: one other node, beta. */
+  CHECK_OK(pn_ops_routes(a, 0, routes, 4, &written, &total));
+  CHECK(written == 1 && total == 1 && pn_id_is(&routes[0].destination, "beta"));
+  CHECK_OK(pn_ops_routes(a, 1, routes, 4, &written, NULL));
+  CHECK(written == 0);
+  CHECK_OK(pn_ops_route(a, "beta", 4, &route));
+  CHECK(pn_id_is(&route.destination, "beta") && route.reachable == routes[0].reachable);
+  CHECK(route.reachable && route.hops == 1 && pn_id_is(&route.next_hop, "beta") && route.cost_us < UINT64_MAX);
+  CHECK_CODE(pn_ops_route(a, "nobody", 6, &route), PN_ERR_NOT_FOUND);
+  CHECK_CODE(pn_ops_routes(NULL, 0, routes, 4, &written, NULL), PN_ERR_NULL_POINTER);
+
+  /* alpha's WireGuard configuration: ask for the length, then render. */
+  memset(&wg, 0, sizeof wg);
+  wg.format = PN_WG_QUICK;
+  wg.listen_port = 51820;
+  CHECK_CODE(pn_ops_render_wireguard(a, &wg, NULL, 0, &len), PN_ERR_BUFFER_TOO_SMALL);
+  CHECK(len > 0 && len < sizeof conf);
+  n = len;
+  CHECK_OK(pn_ops_render_wireguard(a, &wg, (uint8_t *)conf, sizeof conf - 1, &len));
+  CHECK(len == n);
+  conf[len < sizeof conf ? len : sizeof conf - 1] = '\0';
+  CHECK(strstr(conf, "[Interface]") != NULL && strstr(conf, "ListenPort = 51820") != NULL);
+  CHECK(strstr(conf, "Address") != NULL && strstr(conf, "[Peer]") != NULL);
+  wg.format = 7;
+  CHECK_CODE(pn_ops_render_wireguard(a, &wg, (uint8_t *)conf, sizeof conf, &len), PN_ERR_INVALID_ARGUMENT);
+
+  /* Archived batches are checked before they are trusted. */
+  {
+    pn_batch_header hdr;
+    CHECK_CODE(pn_batch_parse((const uint8_t *)"PNHB", 4, &hdr), PN_ERR_DECODE_TRUNCATED);
+    pn_last_error_message(msg, sizeof msg);
+    CHECK(strstr(msg, "header") != NULL);
+  }
+
+  pn_ops_free(a);
+  pn_ops_free(b);
+  return pn_test_finish("test_default_api");
+}
