@@ -320,6 +320,15 @@ pub struct ReestablishRequest {
     pub at: Instant,
 }
 
+/// An output of the mesh manager, from [`VPNMeshTopologyManager::poll_event`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MeshEvent {
+    /// A down tunnel should be set up again.
+    Reestablish(ReestablishRequest),
+    /// The local node's next hop towards a destination changed.
+    RouteChanged(RouteChange),
+}
+
 /// The local node's next hop towards `destination` changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteChange {
@@ -1116,6 +1125,31 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         self.route_changes.pop_front()
     }
 
+    /// The next output of either queue: re-establish requests first, then
+    /// route changes (the sans-IO contract's single event drain; the two
+    /// typed `poll_*` methods drain the same queues one at a time).
+    pub fn poll_event(&mut self) -> Option<MeshEvent> {
+        self.poll_reestablish()
+            .map(MeshEvent::Reestablish)
+            .or_else(|| self.poll_route_change().map(MeshEvent::RouteChanged))
+    }
+
+    /// The earliest instant at which [`VPNMeshTopologyManager::monitor_tunnel_health`]
+    /// could find something new without any other input: a tunnel going stale
+    /// or counting one more failure, or a down tunnel's re-establish request
+    /// coming due. Never later than that instant (it may be earlier when a
+    /// failure counts without changing the state); [`Instant::MAX`] when no
+    /// tunnel is recorded. O(tunnels).
+    pub fn poll_timeout(&self) -> Instant {
+        let now = self.clock.latest();
+        let mut next = Instant::MAX;
+        for e in self.edges.values() {
+            let Some(t) = e.tunnel.as_ref() else { continue };
+            next = next.min(next_tunnel_deadline(t, now, self.config.timers(t.protocol)));
+        }
+        next
+    }
+
     /// The tunnel between `a` and `b`.
     pub fn tunnel(&self, a: &NodeId, b: &NodeId) -> Option<TunnelView<'_>> {
         let key = self.pair_of(a, b).ok()?;
@@ -1360,6 +1394,25 @@ fn node_view(r: &NodeRecord) -> NodeView<'_> {
         capabilities: r.capabilities.as_slice(),
         joined_at: r.joined_at,
     }
+}
+
+/// When `evaluate` could next see `t` differently, without a new handshake or
+/// failure: a down tunnel at its re-establish time; any other once its last
+/// handshake (or its start) is older than `stale_after`, then at each further
+/// `failure_interval`, each counting one failure.
+fn next_tunnel_deadline(t: &Tunnel, now: Instant, timers: &TunnelTimers) -> Instant {
+    if t.state == TunnelState::Down {
+        return t.next_retry.max(now);
+    }
+    let stale_at = t.last_handshake.unwrap_or(t.established) + timers.stale_after;
+    if now <= stale_at {
+        // `since > stale_after` first holds one microsecond later.
+        return stale_at + Duration::from_micros(1);
+    }
+    let interval = timers.failure_interval.total_micros().max(1);
+    let past = (now - stale_at).total_micros();
+    let timeouts = (past / interval).saturating_add(1);
+    stale_at + Duration::from_micros(timeouts.saturating_mul(interval))
 }
 
 /// The state a tunnel is in at `now`; updates it (and its counters) in place.

@@ -311,6 +311,44 @@ fn wireguard_timers_drive_stale_and_down_with_hysteresis() {
     assert_eq!(m.record_handshake_failure(t(305.0), &l, &p), Ok(TunnelState::Up));
 }
 
+/// A host that sleeps until `poll_timeout` and checks health only then sees
+/// every change exactly when a host polling all the time would: stale just
+/// past 180 s, down at the third failure (190 s), requests with backoff.
+#[test]
+fn poll_timeout_wakes_the_host_exactly_when_tunnel_health_changes() {
+    let mut m = mesh(2);
+    let (l, p) = (id("n0"), id("n1"));
+    assert_eq!(m.poll_timeout(), Instant::MAX, "no tunnel, nothing to wait for");
+    m.establish_tunnel(t(0.0), &l, &p, TunnelProtocol::WireGuard).unwrap();
+    m.record_handshake(t(100.0), &p).unwrap();
+    let mut seen = StdVec::new();
+    let mut state = TunnelState::Up;
+    for _ in 0..6 {
+        let wake = m.poll_timeout();
+        // Nothing changes a microsecond before the wake-up ...
+        let before = m.monitor_tunnel_health(wake - Duration::from_micros(1));
+        assert_eq!((before.changed, before.reestablish_requests), (0, 0), "nothing due before {wake:?}");
+        // ... and the state, failures or requests move at it.
+        m.monitor_tunnel_health(wake);
+        let now = m.tunnel(&l, &p).unwrap().state;
+        if now != state {
+            seen.push((wake, now));
+            state = now;
+        }
+        while let Some(MeshEvent::Reestablish(r)) = m.poll_event() {
+            seen.push((r.at, TunnelState::Down));
+        }
+    }
+    let want = [
+        (t(280.0) + Duration::from_micros(1), TunnelState::Stale),
+        (t(290.0), TunnelState::Down),
+        (t(290.0), TunnelState::Down),
+        (t(295.0), TunnelState::Down),
+        (t(305.0), TunnelState::Down),
+    ];
+    assert_eq!(seen[..want.len()], want);
+}
+
 #[test]
 fn never_handshaked_tunnel_goes_down_and_reestablish_backs_off() {
     let mut m = mesh(2);
