@@ -1,6 +1,9 @@
 //! `CrashRecoveryManager`: phi-accrual failure detection over many nodes, node
 //! health, and the status machine that turns silence into crash and recovery events.
 //!
+//! It follows the crate's [sans-IO contract](crate#the-sans-io-contract): time,
+//! method kinds, drain order, errors and capacity.
+//!
 //! Status machine (every transition is recorded as an event):
 //!
 //! ```text

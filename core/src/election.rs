@@ -1,6 +1,9 @@
 //! `LeaderElectionManager`: log-less Raft leader election among supervisors, with
 //! PreVote and CheckQuorum, following the rules of etcd-io/raft and tikv/raft-rs.
 //!
+//! It follows the crate's [sans-IO contract](crate#the-sans-io-contract): time,
+//! method kinds, drain order, errors and capacity.
+//!
 //! Roles and transitions:
 //!
 //! ```text

@@ -1,6 +1,9 @@
 //! Message history: buffer the messages a node saw, compress them in batches,
 //! search them, and hand old batches to the host.
 //!
+//! It follows the crate's [sans-IO contract](crate#the-sans-io-contract): time,
+//! method kinds, drain order, errors and capacity.
+//!
 //! Records are postcard-encoded into a buffer. When the buffer holds
 //! [`HistoryConfig::compression_threshold`] records or
 //! [`HistoryConfig::max_batch_bytes`] raw bytes, it is sealed into a [`Batch`]: a

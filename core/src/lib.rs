@@ -1,11 +1,20 @@
 //! # pouw-netops
 //!
-//! The network-operations layer of a Proof-of-Useful-Work node as deterministic,
-//! sans-IO state machines: `no_std`, fixed capacity, caller-supplied time.
+//! The network-operations layer of a Proof-of-Useful-Work node (nodes that
+//! train ML models as their mining work) as deterministic, sans-IO state
+//! machines: `no_std`, fixed capacity, caller-supplied time.
 //!
-//! Inputs are `handle_*`/`heartbeat`-style calls stamped with the caller's
-//! [`Instant`]; outputs are return values and polled queues. The core never reads
-//! a clock, opens a socket or allocates behind the caller's back.
+//! ## Design
+//!
+//! Every component is a plain state machine that owns its data and nothing
+//! else. It never reads a clock, opens a socket, spawns a thread, draws
+//! randomness or allocates behind the caller's back: the host hands it time,
+//! bytes and seeds, and takes out bytes, events and deadlines. This is how
+//! smoltcp and quinn-proto are built, and it buys three things a PoUW network
+//! needs: the same inputs give the same outputs byte for byte (a simulation
+//! replays exactly, a bug report is a seed), the same code runs in a Python
+//! process, behind a C header and on a microcontroller, and every queue and
+//! table has a capacity, so no input from the network can make a node grow.
 //!
 //! | module | component |
 //! |---|---|
@@ -19,6 +28,66 @@
 //! | [`wire`] | the versioned postcard envelope every node speaks |
 //! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`], [`storage`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
+//!
+//! ## The sans-IO contract
+//!
+//! Every component follows the same rules; the module docs say only what is
+//! particular to each.
+//!
+//! **Time.** [`Instant`] and [`Duration`] are the crate's own microsecond
+//! counts on the host's monotonic clock, with any epoch. Every call that can
+//! depend on time takes `now`. Time that goes backwards is clamped to the
+//! latest instant seen ([`time::MonotonicClock`]), never an error or a panic;
+//! arithmetic saturates at [`Instant::MAX`].
+//!
+//! **Method kinds**, in the vocabulary of quinn-proto's `Connection`:
+//!
+//! | kind | names | what it does |
+//! |---|---|---|
+//! | constructors | `new`, `new_boxed`, `restore_boxed` | validate a config (a [`ConfigError`] names the field) and reserve every table once |
+//! | inputs | `handle_*`, `step`, `heartbeat`, `record_*`, `add_*`, `submit_task`, … | one event from the host or the network, at `now`; follow-up work happens inside the call |
+//! | timers | `tick(now)`, `detect_crashes(now)`, `monitor_tunnel_health(now)` | whatever came due by `now` |
+//! | outputs | `poll_hard_state`, `poll_transmit`, `poll_event`, `poll_archived` | take one queued output, oldest first; `None` when drained |
+//! | deadline | `poll_timeout()` | the earliest instant at which the timer call could do something without new input ([`Instant::MAX`]: nothing to wait for) |
+//! | views | `status`, `stats`, accessors | read-only, never change state |
+//!
+//! **Drain order.** After any input or timer call, drain the outputs in this
+//! order, each until it returns `None`:
+//!
+//! 1. `poll_hard_state`: state the host must persist durably **before** it
+//!    sends anything (the election's term and vote). Messages that depend on
+//!    it are held back until it has been taken.
+//! 2. `poll_transmit`: bytes to send and where.
+//! 3. `poll_event`: what happened, for the host's logs and logic.
+//! 4. `poll_archived`: data leaving memory for the host to store.
+//! 5. `poll_timeout`: when to call the timer method next. A host sleeps until
+//!    then or until the next datagram, whichever comes first.
+//!
+//! A component without one of these outputs simply lacks the method.
+//!
+//! **Errors and capacity.** A refused call returns a typed error and changes
+//! nothing; every error type reports its [`error::ErrorKind`] through `kind()`,
+//! which the C result codes and the Python exception classes are derived from.
+//! Every table and queue has a capacity fixed at construction
+//! ([`preset`] names two sets). A full table is an error that hands the
+//! rejected item back ([`CapacityError`]); a full output queue drops the new
+//! item and counts it. Nothing is ever lost silently.
+//!
+//! **Determinism.** Randomness (election jitter) comes from a seed in the
+//! config; iteration orders never depend on hashing. The same inputs and seed
+//! give the same outputs, byte for byte.
+//!
+//! ## Features
+//!
+//! - `alloc` (default): tables are reserved once on the heap (so even the large
+//!   presets are small values), message history can compress, and the
+//!   [`coordinator`] exists. Without it, tables are inline and decompression,
+//!   search and every other manager still work with no allocator at all.
+//! - `std`: conversions to and from `std` types.
+//!
+//! The crate has no `unsafe` code (`#![forbid(unsafe_code)]`), and library code
+//! may not panic: clippy denies `unwrap`, `expect`, `panic!`, `unreachable!`
+//! and unchecked indexing outside tests.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(

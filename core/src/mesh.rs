@@ -2,6 +2,9 @@
 //! health, latency-weighted routing and WireGuard configuration for one node's
 //! view of the encrypted worker mesh.
 //!
+//! It follows the crate's [sans-IO contract](crate#the-sans-io-contract): time,
+//! method kinds, drain order, errors and capacity.
+//!
 //! The core moves no packets. It decides who gets which overlay address
 //! (`addr`: lowest free inside the CIDR, O(log n)), which tunnels exist and
 //! whether they are healthy (from caller-reported handshakes, latencies and

@@ -1,5 +1,8 @@
 //! The phi-accrual failure detector (Hayashibara et al.), as Akka implements it.
 //!
+//! It follows the crate's [sans-IO contract](crate#the-sans-io-contract): time,
+//! method kinds, drain order, errors and capacity.
+//!
 //! A bounded window of heartbeat inter-arrival intervals keeps a running sum and
 //! sum of squares, so a heartbeat and a phi query are O(1). Phi is `-log10` of the
 //! logistic approximation of the normal tail beyond the time since the last

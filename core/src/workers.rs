@@ -2,6 +2,9 @@
 //! assignment ranked by health and load, failover that moves a task to a backup
 //! from its last checkpoint, quarantine of failed workers, and utilization figures.
 //!
+//! It follows the crate's [sans-IO contract](crate#the-sans-io-contract): time,
+//! method kinds, drain order, errors and capacity.
+//!
 //! # Rules
 //!
 //! - A worker has a capacity in task **slots** (default 1). Both roles take a
