@@ -48,6 +48,8 @@ setup_rust() {
 check_format() { cargo fmt --all -- --check; }
 check_clippy() { cargo clippy --workspace --all-targets --locked -- -D warnings; }
 run_tests() { cargo test --workspace --locked; }
+# The API docs build without a warning (broken intra-doc links fail here).
+build_docs() { RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked; }
 
 build_embedded() {
   cargo build --locked -p pouw-netops --target "$EMBEDDED_TARGET" --no-default-features
@@ -201,7 +203,9 @@ python_tests() {
   "$PYTHON" -m venv .venv || { echo "error: '$PYTHON -m venv' failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
   .venv/bin/python -m pip install --quiet --disable-pip-version-check \
     "maturin==$MATURIN_VERSION" "pytest==$PYTEST_VERSION" "mypy==$MYPY_VERSION"
-  .venv/bin/maturin build --release --locked -m ffi-python/Cargo.toml -i .venv/bin/python --out target/python-wheels
+  # The test wheel carries the test-only panic probe; a user's `pip install ./ffi-python` does not.
+  .venv/bin/maturin build --release --locked -m ffi-python/Cargo.toml -i .venv/bin/python --features panic-probe \
+    --out target/python-wheels
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps target/python-wheels/pouw_netops-*.whl
   # The stubs must match the native module, and the package must type-check with them.
   .venv/bin/python -m mypy.stubtest pouw_netops._native
@@ -215,6 +219,7 @@ fi
 stage "rustfmt" check_format
 stage "clippy" check_clippy
 stage "cargo test" run_tests
+stage "cargo doc (warnings are errors)" build_docs
 stage "simulator: 1000-seed sweep and determinism (release)" sim_sweep
 stage "no_std build for $EMBEDDED_TARGET (with and without alloc)" build_embedded
 stage "code size on $EMBEDDED_TARGET" size_probe

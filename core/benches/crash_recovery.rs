@@ -1,5 +1,6 @@
 //! Crash-recovery figures: heartbeat ingest, phi query, the crash sweep over
 //! 4096 nodes, and state size per node. `cargo bench -p pouw-netops --bench crash_recovery`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use pouw_netops::phi::{PhiAccrualDetector, PhiConfig};

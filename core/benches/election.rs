@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo bench -p pouw-netops --bench election
 //! ```
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pouw_netops::election::ElectionConfig;

@@ -1,8 +1,9 @@
-//! Message-history figures (issue 5): compressed size of a reproducible PoUW-like
+//! Message-history figures: compressed size of a reproducible PoUW-like
 //! corpus at zlib levels 1/6/9 (and 4/5 for comparison), compression throughput, `add_message` cost, and a
 //! 0.1 % window search over a 1,000,000-message history held in 1000 batches.
 //!
 //! `cargo bench -p pouw-netops --bench history`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use pouw_netops::history::RecordRef;

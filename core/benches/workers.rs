@@ -1,4 +1,4 @@
-//! Worker-replacement figures from issue 4: assign + release of a 4-primary /
+//! Worker-replacement figures: assign + release of a 4-primary /
 //! 2-backup task in a pool of 4096 workers (goal ≤ 5 µs median) and one
 //! replacement of a failed primary (goal ≤ 2 µs median).
 //!
@@ -7,6 +7,7 @@
 //! comparison, from a trivial view that answers without a lookup.
 //!
 //! Run with `cargo bench -p pouw-netops --bench workers`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pouw_netops::health::{HealthMetrics, HealthScore, HealthView, NodeStatus};

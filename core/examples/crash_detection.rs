@@ -7,6 +7,7 @@
 //! - `worker-5` reports overloaded CPU from t = 50 s to t = 60 s.
 //!
 //! `cargo run --release -p pouw-netops --example crash_detection`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use pouw_netops::crash_recovery::{RecoveryEventKind, RecoveryStrategy};
 use pouw_netops::preset::small;

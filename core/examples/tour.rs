@@ -2,6 +2,7 @@
 //! in-memory "sockets", and one of them watches a worker fall silent.
 //!
 //! `cargo run --release -p pouw-netops --example tour`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use pouw_netops::election::ElectionConfig;
 use pouw_netops::preset::small;

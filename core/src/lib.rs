@@ -90,10 +90,6 @@
 //! and unchecked indexing outside tests.
 #![no_std]
 #![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::unreachable)
-)]
 #![warn(missing_docs)]
 
 #[cfg(feature = "alloc")]

@@ -605,7 +605,7 @@ mod tests {
                 Body::VoteResponse(r) => Body::VoteResponse(VoteResponse { term: 0, ..r }),
                 Body::LeaderHeartbeat(_) => Body::LeaderHeartbeat(LeaderHeartbeat { term: 0 }),
                 Body::HeartbeatResponse(_) => Body::HeartbeatResponse(HeartbeatResponse { term: 0 }),
-                other => unreachable!("{other:?} has no term"),
+                other => panic!("{other:?} has no term"),
             };
             let n = Envelope::new(NodeId::new("s1").unwrap(), zero).encode(&mut buf).unwrap();
             assert_eq!(Envelope::decode(&buf[..n]), Err(WireError::ZeroTerm));

@@ -3,6 +3,7 @@
 //! Each test encodes a fixed envelope and compares it byte for byte with its
 //! vector, then decodes the vector back. To change the format on purpose, run
 //! with `UPDATE_GOLDEN=1` and commit the new files with the change.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use pouw_netops::health::HealthMetrics;
 use pouw_netops::wire::{

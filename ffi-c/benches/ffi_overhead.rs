@@ -8,6 +8,7 @@
 //! as wire bytes (decode included on both sides), among 5 voters.
 //!
 //! Run: `cargo bench -p pouw-netops-c --bench ffi_overhead`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pouw_netops::preset::large;

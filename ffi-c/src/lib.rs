@@ -32,10 +32,6 @@
 //! `managers` (the `managers` module, present only with the feature; their own
 //! header, `include/pouw_netops_managers.h`, guarded by `PN_MANAGERS`).
 #![warn(missing_docs)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::unreachable)
-)]
 // The C names (`pn_result`, `PN_OK`, …) are the API.
 #![allow(non_camel_case_types)]
 

@@ -30,6 +30,7 @@ use pyo3::prelude::*;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("PanicException", m.py().get_type::<pyo3::panic::PanicException>())?;
+    #[cfg(feature = "panic-probe")]
     m.add_function(wrap_pyfunction!(trigger_panic, m)?)?;
     time::register(m)?;
     phi::register(m)?;
@@ -45,7 +46,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// Panics inside the core, for the test that proves a panic becomes a Python
-/// exception (`PanicException`) instead of aborting the interpreter.
+/// exception (`PanicException`) instead of aborting the interpreter. Only in
+/// builds with the test-only `panic-probe` feature (the test suite's wheel).
+#[cfg(feature = "panic-probe")]
 #[pyfunction]
 #[pyo3(name = "_trigger_panic")]
 fn trigger_panic() -> PyResult<()> {

@@ -8,6 +8,7 @@
 //! ```sh
 //! cargo run --release -p pouw-netops-harness --example election_figure16
 //! ```
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use pouw_netops::election::ElectionConfig;
 use pouw_netops::{Duration, Instant, Rng};

@@ -3,6 +3,7 @@
 //! when it should (two leaders in a term, two votes in a term, a refused
 //! message). Then a coordinator cluster driven the way the coordinator tests
 //! drive theirs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use pouw_netops::coordinator::{OpsConfig, OpsEventKind};
 use pouw_netops::election::{ElectionConfig, HardState};

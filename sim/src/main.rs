@@ -7,10 +7,6 @@
 //!                 [--transport sim|udp] [--json] [--quiet] [--report FILE.html [--report-node ID]]
 //! ```
 
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::unreachable)
-)]
 
 use pouw_netops::Duration;
 use pouw_netops_sim::cluster::{self, Scenario, SimConfig};

@@ -1,6 +1,7 @@
 //! `--report FILE.html`: the page is produced, well-formed (checked as XML by
 //! a small parser below), has its three drawings, references nothing outside
 //! itself, and is the same bytes for the same seed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use pouw_netops::Duration;
 use pouw_netops_sim::cluster::{self, SimConfig};

@@ -17,12 +17,14 @@
 //!
 //! # Rooms
 //!
-//! What both roles do lives here: the clock, the crash detector, the message
-//! history, the [mesh view](mesh_view), the [outbox](outbox) and the [timer
-//! table](timers). What one role does lives in its room, and a node holds
-//! exactly one: the [supervisor room](supervisor) (election, workers manager,
-//! task table, leading) or the [worker room](worker) (held roles, the leader it
-//! follows). A worker cannot hold a task table, nor a supervisor a role.
+//! What both roles do lives in this module: the clock, the crash detector, the
+//! message history, the mesh view (`mesh_view.rs`), the outbox of messages,
+//! events and counters (`outbox.rs`) and the timer table (`timers.rs`, the one
+//! place `poll_timeout` is computed). What one role does lives in its room, and
+//! a node holds exactly one: the supervisor room (`supervisor.rs`: election,
+//! workers manager, task table and its gossip, leading) or the worker room
+//! (`worker.rs`: held roles, the leader it follows). A worker cannot hold a
+//! task table, nor a supervisor a role.
 //!
 //! # Event coordination
 //!
@@ -62,14 +64,14 @@
 
 mod config;
 mod error;
-pub mod mesh_view;
-pub mod outbox;
+mod mesh_view;
+mod outbox;
 mod output;
 mod recovery;
-pub mod supervisor;
-pub mod timers;
+mod supervisor;
+mod timers;
 mod views;
-pub mod worker;
+mod worker;
 
 #[cfg(test)]
 mod tests;

@@ -207,7 +207,7 @@ fn cluster_elects_assigns_replaces_from_checkpoint_and_readmits() {
         .clone();
     assert_eq!(replaced.at, detected.at, "replacement in the same tick as detection");
     let OpsEventKind::WorkerReplaced { replacement, from_backup, checkpoint: cp, role, .. } = replaced.kind else {
-        unreachable!()
+        panic!("no leader emerged")
     };
     assert_eq!(
         (replacement.clone(), from_backup, cp, role),
