@@ -14,6 +14,51 @@
 //! as big as its capacities, and where it lives (a `static`, the stack) is the
 //! caller's choice; that build is meant for the [`small`] preset.
 
+/// The manager types of a preset, from the capacity constants in scope: one
+/// list, so the presets cannot disagree on which capacity goes where.
+macro_rules! preset_managers {
+    () => {
+        /// A crash-recovery manager with this preset's capacities.
+        pub type CrashRecoveryManager = crate::CrashRecoveryManager<NODES, WINDOW, EVENTS>;
+
+        /// A leader-election manager with this preset's capacities.
+        pub type LeaderElectionManager = crate::LeaderElectionManager<VOTERS, ELECTION_OUTBOX, VOTE_HISTORY>;
+
+        /// A VPN mesh manager with this preset's capacities.
+        pub type VPNMeshTopologyManager = crate::VPNMeshTopologyManager<MESH_NODES, MESH_LINKS, MESH_QUEUE>;
+
+        /// A worker-replacement manager with this preset's capacities.
+        pub type WorkerReplacementManager = crate::WorkerReplacementManager<
+            WORKERS,
+            TASKS,
+            POOLS,
+            TASK_WORKERS,
+            WORKER_SLOTS,
+            REPLACEMENT_HISTORY,
+            WORKER_EVENTS,
+        >;
+
+        /// A message history with this preset's capacities (needs `alloc` to compress).
+        #[cfg(feature = "alloc")]
+        pub type MessageHistoryCompressor = crate::MessageHistoryCompressor<HISTORY_BATCHES, HISTORY_ARCHIVE>;
+
+        /// A node coordinator with this preset's capacities (needs `alloc`).
+        #[cfg(feature = "alloc")]
+        pub type NetworkOperationsManager = crate::NetworkOperationsManager<
+            NODES,
+            WINDOW,
+            VOTERS,
+            TASKS,
+            POOLS,
+            TASK_WORKERS,
+            WORKER_SLOTS,
+            MESH_LINKS,
+            OPS_QUEUE,
+            HISTORY_BATCHES,
+        >;
+    };
+}
+
 /// Capacities for microcontrollers.
 pub mod small {
     /// Tracked nodes.
@@ -23,9 +68,6 @@ pub mod small {
     /// Recovery events retained.
     pub const EVENTS: usize = 32;
 
-    /// A crash-recovery manager for 16 nodes.
-    pub type CrashRecoveryManager = crate::CrashRecoveryManager<NODES, WINDOW, EVENTS>;
-
     /// Election voters (supervisors).
     pub const VOTERS: usize = 8;
     /// Election messages waiting to be sent.
@@ -33,18 +75,12 @@ pub mod small {
     /// Granted votes kept in the election's vote history.
     pub const VOTE_HISTORY: usize = 16;
 
-    /// A leader-election manager for up to 8 voters.
-    pub type LeaderElectionManager = crate::LeaderElectionManager<VOTERS, ELECTION_OUTBOX, VOTE_HISTORY>;
-
     /// Mesh nodes.
     pub const MESH_NODES: usize = 16;
     /// Mesh links: tunnel records plus links known from adverts.
     pub const MESH_LINKS: usize = 64;
     /// Entries in each of the mesh's outgoing queues (re-establish requests, route changes).
     pub const MESH_QUEUE: usize = 32;
-
-    /// A VPN mesh manager for 16 nodes and 64 links (about 40 KiB, mostly inline host names and capabilities).
-    pub type VPNMeshTopologyManager = crate::VPNMeshTopologyManager<MESH_NODES, MESH_LINKS, MESH_QUEUE>;
 
     /// Workers known to a worker-replacement manager.
     pub const WORKERS: usize = 16;
@@ -61,43 +97,15 @@ pub mod small {
     /// Worker events queued for polling.
     pub const WORKER_EVENTS: usize = 16;
 
-    /// A worker-replacement manager for 16 workers and 8 tasks.
-    pub type WorkerReplacementManager = crate::WorkerReplacementManager<
-        WORKERS,
-        TASKS,
-        POOLS,
-        TASK_WORKERS,
-        WORKER_SLOTS,
-        REPLACEMENT_HISTORY,
-        WORKER_EVENTS,
-    >;
-
     /// Compressed history batches kept in memory (searchable).
     pub const HISTORY_BATCHES: usize = 4;
     /// Archived history batches waiting for the host to poll them.
     pub const HISTORY_ARCHIVE: usize = 4;
 
-    /// A message history keeping 4 batches in memory (needs `alloc` to compress).
-    #[cfg(feature = "alloc")]
-    pub type MessageHistoryCompressor = crate::MessageHistoryCompressor<HISTORY_BATCHES, HISTORY_ARCHIVE>;
-
     /// Entries in each of the coordinator's queues (outbox, events, component queues).
     pub const OPS_QUEUE: usize = 32;
 
-    /// A node coordinator for 16 peers and 8 tasks (components boxed inside; needs `alloc`).
-    #[cfg(feature = "alloc")]
-    pub type NetworkOperationsManager = crate::NetworkOperationsManager<
-        NODES,
-        WINDOW,
-        VOTERS,
-        TASKS,
-        POOLS,
-        TASK_WORKERS,
-        WORKER_SLOTS,
-        MESH_LINKS,
-        OPS_QUEUE,
-        HISTORY_BATCHES,
-    >;
+    preset_managers!();
 }
 
 /// Capacities for hosts.
@@ -109,9 +117,6 @@ pub mod large {
     /// Recovery events retained.
     pub const EVENTS: usize = 1024;
 
-    /// A crash-recovery manager for 4096 nodes.
-    pub type CrashRecoveryManager = crate::CrashRecoveryManager<NODES, WINDOW, EVENTS>;
-
     /// Election voters (supervisors); a message costs O(log V) in the voter count.
     pub const VOTERS: usize = 4096;
     /// Election messages waiting to be sent (broadcasts take one entry).
@@ -119,18 +124,12 @@ pub mod large {
     /// Granted votes kept in the election's vote history.
     pub const VOTE_HISTORY: usize = 1024;
 
-    /// A leader-election manager for up to 4096 voters.
-    pub type LeaderElectionManager = crate::LeaderElectionManager<VOTERS, ELECTION_OUTBOX, VOTE_HISTORY>;
-
     /// Mesh nodes.
     pub const MESH_NODES: usize = 4096;
     /// Mesh links: tunnel records plus links known from adverts (8 per node on average).
     pub const MESH_LINKS: usize = 32_768;
     /// Entries in each of the mesh's outgoing queues (re-establish requests, route changes).
     pub const MESH_QUEUE: usize = 4096;
-
-    /// A VPN mesh manager for 4096 nodes and 32,768 links (about 11 MiB of tables, on the heap with `alloc`).
-    pub type VPNMeshTopologyManager = crate::VPNMeshTopologyManager<MESH_NODES, MESH_LINKS, MESH_QUEUE>;
 
     /// Workers known to a worker-replacement manager.
     pub const WORKERS: usize = 4096;
@@ -147,45 +146,16 @@ pub mod large {
     /// Worker events queued for polling.
     pub const WORKER_EVENTS: usize = 1024;
 
-    /// A worker-replacement manager for 4096 workers and 4096 tasks (several MiB of tables, on the heap with `alloc`).
-    pub type WorkerReplacementManager = crate::WorkerReplacementManager<
-        WORKERS,
-        TASKS,
-        POOLS,
-        TASK_WORKERS,
-        WORKER_SLOTS,
-        REPLACEMENT_HISTORY,
-        WORKER_EVENTS,
-    >;
-
     /// Compressed history batches kept in memory (searchable): about a million
     /// messages at the default threshold of 1000.
     pub const HISTORY_BATCHES: usize = 1024;
     /// Archived history batches waiting for the host to poll them.
     pub const HISTORY_ARCHIVE: usize = 256;
 
-    /// A message history keeping 1024 batches in memory.
-    #[cfg(feature = "alloc")]
-    pub type MessageHistoryCompressor = crate::MessageHistoryCompressor<HISTORY_BATCHES, HISTORY_ARCHIVE>;
-
     /// Entries in each of the coordinator's queues (outbox, events, component queues).
     pub const OPS_QUEUE: usize = 4096;
 
-    /// A node coordinator for clusters of up to 4096 nodes and 4096 tasks (tens
-    /// of MiB of tables on the heap, every component boxed).
-    #[cfg(feature = "alloc")]
-    pub type NetworkOperationsManager = crate::NetworkOperationsManager<
-        NODES,
-        WINDOW,
-        VOTERS,
-        TASKS,
-        POOLS,
-        TASK_WORKERS,
-        WORKER_SLOTS,
-        MESH_LINKS,
-        OPS_QUEUE,
-        HISTORY_BATCHES,
-    >;
+    preset_managers!();
 }
 
 #[cfg(all(test, feature = "alloc"))]

@@ -7,7 +7,6 @@
 //!                 [--transport sim|udp] [--json] [--quiet] [--report FILE.html [--report-node ID]]
 //! ```
 
-
 use pouw_netops::Duration;
 use pouw_netops_sim::cluster::{self, Scenario, SimConfig};
 use pouw_netops_sim::report;
