@@ -205,6 +205,19 @@ impl fmt::Display for CrashRecoveryError {
 
 impl core::error::Error for CrashRecoveryError {}
 
+impl crate::error::Classify for CrashRecoveryError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            CrashRecoveryError::UnknownNode(_) => ErrorKind::NotFound,
+            CrashRecoveryError::TableFull(e) => e.kind(),
+            CrashRecoveryError::InvalidMetric(e) => e.kind(),
+            CrashRecoveryError::InvalidStatus { .. } => ErrorKind::InvalidState,
+            CrashRecoveryError::AttemptsExhausted(_) => ErrorKind::AttemptsExhausted,
+        }
+    }
+}
+
 /// When the node's current recovery began (`Instant::MAX` when none is under way).
 fn r_started<const W: usize>(record: &NodeRecord<W>) -> Instant {
     record.recovery.map_or(Instant::MAX, |r| r.started)

@@ -254,6 +254,21 @@ impl fmt::Display for ElectionError {
 
 impl core::error::Error for ElectionError {}
 
+impl crate::error::Classify for ElectionError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            ElectionError::Config(e) => e.kind(),
+            ElectionError::TooManyVoters(e) => e.kind(),
+            ElectionError::NotAVoter(_) | ElectionError::FromSelf | ElectionError::NotAnElectionMessage => {
+                ErrorKind::InvalidArgument
+            }
+            ElectionError::UnknownVoter(_) => ErrorKind::NotFound,
+            ElectionError::AlreadyLeader => ErrorKind::InvalidState,
+        }
+    }
+}
+
 impl From<ConfigError> for ElectionError {
     fn from(e: ConfigError) -> Self {
         ElectionError::Config(e)

@@ -55,6 +55,13 @@ impl fmt::Display for InvalidMetric {
 
 impl core::error::Error for InvalidMetric {}
 
+impl crate::error::Classify for InvalidMetric {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        ErrorKind::InvalidMetric
+    }
+}
+
 impl HealthMetrics {
     /// Checks that every fraction is a number in `[0, 1]`.
     pub fn validate(&self) -> Result<(), InvalidMetric> {

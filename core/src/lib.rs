@@ -57,7 +57,7 @@ pub use election::{
     ElectionConfig, ElectionError, ElectionStats, ElectionStatus, HardState, LeaderElectionManager, Transmit,
     VoteRecord,
 };
-pub use error::{CapacityError, ConfigError};
+pub use error::{CapacityError, Classify, ConfigError, ErrorKind, UnknownName};
 pub use health::{HealthMetrics, HealthScore, HealthThresholds, HealthView, NodeStatus};
 #[cfg(feature = "alloc")]
 pub use history::{Batch, MessageHistoryCompressor, Record};

@@ -263,6 +263,17 @@ impl fmt::Display for JoinError {
 
 impl core::error::Error for JoinError {}
 
+impl crate::error::Classify for JoinError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            JoinError::AlreadyJoined(_) | JoinError::AddressTaken(_) => ErrorKind::InvalidState,
+            JoinError::TableFull(_) | JoinError::AddressesExhausted => ErrorKind::CapacityExceeded,
+            JoinError::OutsideCidr(_) | JoinError::NotAssignable(_) => ErrorKind::InvalidArgument,
+        }
+    }
+}
+
 /// Why a tunnel or link operation failed. Nothing changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TunnelError {
@@ -291,6 +302,17 @@ impl fmt::Display for TunnelError {
 }
 
 impl core::error::Error for TunnelError {}
+
+impl crate::error::Classify for TunnelError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            TunnelError::UnknownNode(_) | TunnelError::UnknownTunnel => ErrorKind::NotFound,
+            TunnelError::SelfLink => ErrorKind::InvalidArgument,
+            TunnelError::TableFull { .. } => ErrorKind::CapacityExceeded,
+        }
+    }
+}
 
 /// Health of one tunnel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -388,6 +410,16 @@ impl fmt::Display for LinkStateError {
 }
 
 impl core::error::Error for LinkStateError {}
+
+impl crate::error::Classify for LinkStateError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            LinkStateError::UnknownSender(_) => ErrorKind::NotFound,
+            LinkStateError::TableFull { .. } => ErrorKind::CapacityExceeded,
+        }
+    }
+}
 
 /// A read-only view of one node.
 #[derive(Clone, Copy, Debug)]

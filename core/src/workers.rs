@@ -152,6 +152,18 @@ impl fmt::Display for PoolError {
 
 impl core::error::Error for PoolError {}
 
+impl crate::error::Classify for PoolError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            PoolError::UnknownPool(_) | PoolError::NotInPool(_) => ErrorKind::NotFound,
+            PoolError::PoolTableFull(_) | PoolError::WorkerTableFull(_) => ErrorKind::CapacityExceeded,
+            PoolError::InvalidSlots { .. } => ErrorKind::InvalidArgument,
+            PoolError::SlotsBelowLoad { .. } => ErrorKind::InvalidState,
+        }
+    }
+}
+
 /// Errors of [`WorkerReplacementManager::assign_workers_to_task`]; nothing is assigned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AssignError {
@@ -200,6 +212,19 @@ impl fmt::Display for AssignError {
 
 impl core::error::Error for AssignError {}
 
+impl crate::error::Classify for AssignError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            AssignError::UnknownPool(_) => ErrorKind::NotFound,
+            AssignError::AlreadyAssigned(_) => ErrorKind::InvalidState,
+            AssignError::InvalidCount { .. } => ErrorKind::InvalidArgument,
+            // Too few free workers: the pool's capacity is used up, like a full table.
+            AssignError::TaskTableFull(_) | AssignError::NotEnoughWorkers { .. } => ErrorKind::CapacityExceeded,
+        }
+    }
+}
+
 /// Errors of [`WorkerReplacementManager::record_checkpoint`]; the stored checkpoint is unchanged.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CheckpointError {
@@ -238,6 +263,17 @@ impl fmt::Display for CheckpointError {
 
 impl core::error::Error for CheckpointError {}
 
+impl crate::error::Classify for CheckpointError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            CheckpointError::UnknownTask(_) => ErrorKind::NotFound,
+            CheckpointError::NotAPrimary(_) => ErrorKind::InvalidArgument,
+            CheckpointError::Regression { .. } | CheckpointError::Conflict { .. } => ErrorKind::InvalidState,
+        }
+    }
+}
+
 /// Errors of replacement, release and recovery; nothing changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReplaceError {
@@ -260,6 +296,16 @@ impl fmt::Display for ReplaceError {
 }
 
 impl core::error::Error for ReplaceError {}
+
+impl crate::error::Classify for ReplaceError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            ReplaceError::UnknownTask(_) | ReplaceError::UnknownWorker(_) => ErrorKind::NotFound,
+            ReplaceError::NotAssigned(_) => ErrorKind::InvalidState,
+        }
+    }
+}
 
 /// The workers given to a task, best first.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -126,6 +126,16 @@ impl fmt::Display for RecordError {
 
 impl core::error::Error for RecordError {}
 
+impl crate::error::Classify for RecordError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            RecordError::BadSender => ErrorKind::InvalidId,
+            RecordError::BadMessageType | RecordError::PayloadTooLarge { .. } => ErrorKind::InvalidArgument,
+        }
+    }
+}
+
 fn varint_len(mut v: u64) -> usize {
     let mut n = 1;
     while v >= 0x80 {
@@ -298,6 +308,24 @@ impl fmt::Display for BatchError {
 }
 
 impl core::error::Error for BatchError {}
+
+impl crate::error::Classify for BatchError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            BatchError::Truncated => ErrorKind::Truncated,
+            BatchError::UnsupportedVersion(_) => ErrorKind::UnsupportedVersion,
+            BatchError::TooLarge { .. } => ErrorKind::TooLarge,
+            BatchError::BufferTooSmall { .. } => ErrorKind::BufferTooSmall,
+            BatchError::BadMagic
+            | BatchError::BadHeader(_)
+            | BatchError::Corrupt
+            | BatchError::Overflow
+            | BatchError::LengthMismatch
+            | BatchError::BadRecord { .. } => ErrorKind::Malformed,
+        }
+    }
+}
 
 /// Reads fixed-size little-endian fields from the front of a slice.
 struct Reader<'a>(&'a [u8]);

@@ -31,6 +31,14 @@ impl fmt::Display for CidrError {
 
 impl core::error::Error for CidrError {}
 
+impl crate::error::Classify for CidrError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        // The overlay network is part of the mesh configuration.
+        ErrorKind::InvalidConfig
+    }
+}
+
 /// An overlay network: a base address and a prefix length, IPv4 or IPv6.
 ///
 /// Addresses inside it are handled as offsets from the network address (`u128`),
@@ -207,6 +215,13 @@ impl fmt::Display for KeyError {
 
 impl core::error::Error for KeyError {}
 
+impl crate::error::Classify for KeyError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        ErrorKind::InvalidArgument
+    }
+}
+
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 fn b64_value(c: u8) -> Option<u8> {
@@ -337,6 +352,13 @@ impl fmt::Display for EndpointError {
 }
 
 impl core::error::Error for EndpointError {}
+
+impl crate::error::Classify for EndpointError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        ErrorKind::InvalidArgument
+    }
+}
 
 /// The host part of an endpoint.
 // Stored inline by design: the core has no allocator to box a host name into.
