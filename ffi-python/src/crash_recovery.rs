@@ -4,7 +4,7 @@
 //! `pouw_netops/crash_recovery.py` wraps it in the old API's class; this type
 //! only converts arguments, results and errors.
 
-use crate::errors::{crash_recovery_error, id_error, invalid};
+use crate::errors::{core_error, id_error, invalid};
 use crate::time::{fraction, instant, metrics};
 use pouw_netops::crash_recovery::{RecoveryEventKind, RecoveryFailure, RecoveryStrategy};
 use pouw_netops::phi::PhiConfig;
@@ -129,7 +129,7 @@ impl PyCrashRecoveryCore {
         let node = self::node_id(node_id)?;
         let m =
             metrics(response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage)?;
-        self.inner.update_node_health(now, &node, m).map_err(crash_recovery_error)
+        self.inner.update_node_health(now, &node, m).map_err(core_error)
     }
 
     /// A bare heartbeat (no new metrics) from `node_id` at `now`.
@@ -137,7 +137,7 @@ impl PyCrashRecoveryCore {
     fn heartbeat(&mut self, node_id: &str, now: Option<f64>) -> PyResult<()> {
         let now = instant(now)?;
         let node = self::node_id(node_id)?;
-        self.inner.heartbeat(now, &node).map_err(crash_recovery_error)
+        self.inner.heartbeat(now, &node).map_err(core_error)
     }
 
     /// Sweeps all nodes at `now`; returns the nodes newly found crashed.
@@ -161,20 +161,20 @@ impl PyCrashRecoveryCore {
                 | CrashRecoveryError::InvalidStatus { .. }
                 | CrashRecoveryError::AttemptsExhausted(_),
             ) => Ok(false),
-            Err(e) => Err(crash_recovery_error(e)),
+            Err(e) => Err(core_error(e)),
         }
     }
 
     /// Forgets `node_id`; `NotFoundError` if it is not tracked.
     fn remove_node(&mut self, node_id: &str) -> PyResult<()> {
         let node = self::node_id(node_id)?;
-        self.inner.remove_node(&node).map_err(crash_recovery_error)
+        self.inner.remove_node(&node).map_err(core_error)
     }
 
     /// The node's status name; `NotFoundError` if it is not tracked.
     fn status(&self, node_id: &str) -> PyResult<&'static str> {
         let node = self::node_id(node_id)?;
-        self.inner.status(&node).map(NodeStatus::as_str).map_err(crash_recovery_error)
+        self.inner.status(&node).map(NodeStatus::as_str).map_err(core_error)
     }
 
     /// The node's phi at `now`.
@@ -182,7 +182,7 @@ impl PyCrashRecoveryCore {
     fn phi(&self, node_id: &str, now: Option<f64>) -> PyResult<f64> {
         let now = instant(now)?;
         let node = self::node_id(node_id)?;
-        self.inner.phi(now, &node).map_err(crash_recovery_error)
+        self.inner.phi(now, &node).map_err(core_error)
     }
 
     /// Whether the node's last heartbeat and metrics meet the health thresholds at `now`.
@@ -190,13 +190,13 @@ impl PyCrashRecoveryCore {
     fn is_healthy(&self, node_id: &str, now: Option<f64>) -> PyResult<bool> {
         let now = instant(now)?;
         let node = self::node_id(node_id)?;
-        self.inner.is_healthy(now, &node).map_err(crash_recovery_error)
+        self.inner.is_healthy(now, &node).map_err(core_error)
     }
 
     /// One node as a tuple (see `nodes`); `NotFoundError` if it is not tracked.
     fn node(&self, node_id: &str) -> PyResult<NodeTuple> {
         let node = self::node_id(node_id)?;
-        self.inner.node(&node).map(Self::view_tuple).map_err(crash_recovery_error)
+        self.inner.node(&node).map(Self::view_tuple).map_err(core_error)
     }
 
     /// Every node in registration order as `(id, status, last_heartbeat,

@@ -31,6 +31,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("PanicException", m.py().get_type::<pyo3::panic::PanicException>())?;
     m.add_function(wrap_pyfunction!(trigger_panic, m)?)?;
+    errors::register(m)?;
     time::register(m)?;
     phi::register(m)?;
     crash_recovery::register(m)?;

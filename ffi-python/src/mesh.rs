@@ -5,7 +5,7 @@
 //! `VPNMeshTopologyManager`. Routing queries recompute the routes first when
 //! something they depend on changed; route computation and rendering release the GIL.
 
-use crate::errors::{Kind, error, id_error, invalid, join_error, tunnel_error};
+use crate::errors::{core_error, id_error, invalid};
 use crate::time::{duration, instant};
 use pouw_netops::mesh::{Capability, WireGuardFormat, WireGuardOptions};
 use pouw_netops::preset::large;
@@ -124,7 +124,7 @@ impl PyMeshCore {
             let addr = ip.parse().map_err(|_| invalid(format!("virtual_ip {ip:?} is not an IP address")))?;
             node.requested_address = Some(addr);
         }
-        self.inner.join_mesh(now, node).map(|a| a.to_string()).map_err(join_error)
+        self.inner.join_mesh(now, node).map(|a| a.to_string()).map_err(core_error)
     }
 
     /// Removes a node and its tunnels; `False` if it was not in the mesh.
@@ -135,7 +135,7 @@ impl PyMeshCore {
         match self.inner.leave_mesh(now, &id) {
             Ok(_) => Ok(true),
             Err(TunnelError::UnknownNode(_)) => Ok(false),
-            Err(e) => Err(tunnel_error(e)),
+            Err(e) => Err(core_error(e)),
         }
     }
 
@@ -147,7 +147,7 @@ impl PyMeshCore {
         let remote = node_id(remote, "remote_node_id")?;
         let protocol = self::protocol(protocol)?;
         let local = self.inner.config().local.clone();
-        self.inner.establish_tunnel(now, &local, &remote, protocol).map(state_str).map_err(tunnel_error)
+        self.inner.establish_tunnel(now, &local, &remote, protocol).map(state_str).map_err(core_error)
     }
 
     /// A successful handshake with `peer` on the local node's tunnel; the tunnel's state.
@@ -155,7 +155,7 @@ impl PyMeshCore {
     fn record_handshake(&mut self, peer: &str, now: Option<f64>) -> PyResult<&'static str> {
         let now = instant(now)?;
         let peer = node_id(peer, "peer")?;
-        self.inner.record_handshake(now, &peer).map(state_str).map_err(tunnel_error)
+        self.inner.record_handshake(now, &peer).map(state_str).map_err(core_error)
     }
 
     /// A measured round trip on the local node's tunnel to `peer`; the smoothed RTT in seconds.
@@ -165,7 +165,7 @@ impl PyMeshCore {
         let peer = node_id(peer, "peer")?;
         let local = self.inner.config().local.clone();
         let rtt = duration(rtt, "rtt")?;
-        self.inner.record_latency(now, &local, &peer, rtt).map(Duration::as_secs_f64).map_err(tunnel_error)
+        self.inner.record_latency(now, &local, &peer, rtt).map(Duration::as_secs_f64).map_err(core_error)
     }
 
     /// A link between `a` and `b` with `latency` seconds (known without a tunnel record).
@@ -174,7 +174,7 @@ impl PyMeshCore {
         let now = instant(now)?;
         let (a, b) = (node_id(a, "a")?, node_id(b, "b")?);
         let latency = duration(latency, "latency_seconds")?;
-        self.inner.record_link(now, &a, &b, latency, up).map_err(tunnel_error)
+        self.inner.record_link(now, &a, &b, latency, up).map_err(core_error)
     }
 
     /// Re-evaluates every tunnel at `now` (recomputing routes if needed, with
@@ -296,7 +296,7 @@ impl PyMeshCore {
             let mut out = String::new();
             inner.write_wireguard(&options, &mut out).map(|()| out)
         })
-        .map_err(|e| error(Kind::InvalidArgument, e))
+        .map_err(core_error)
     }
 
     /// A summary: nodes, tunnels, reachability and latencies, as a dict.

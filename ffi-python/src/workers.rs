@@ -5,12 +5,10 @@
 //! health view: every worker scores the same and ties go to the lower load, then
 //! the lower id. `pouw_netops/workers.py` wraps this class in the old API's.
 
-use crate::errors::{Kind, error, id_error, invalid, pool_error};
+use crate::errors::{core_error, id_error};
 use crate::time::instant;
 use pouw_netops::preset::large;
-use pouw_netops::{
-    AssignError, HealthScore, HealthView, NodeId, NodeStatus, ReplaceError, TaskId, TaskType, WorkerConfig,
-};
+use pouw_netops::{HealthScore, HealthView, NodeId, NodeStatus, ReplaceError, TaskId, TaskType, WorkerConfig};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -36,16 +34,6 @@ fn task_id(s: &str) -> PyResult<TaskId> {
 
 fn task_type(s: &str) -> PyResult<TaskType> {
     TaskType::new(s).map_err(|e| id_error("task_type", e))
-}
-
-/// Assignment errors: a full task table is a `CapacityError`; everything else
-/// (no pool, not enough workers, a task already assigned, bad counts) an
-/// `InvalidArgumentError`, a `ValueError` as in the old API.
-fn assign_error(e: AssignError) -> PyErr {
-    match e {
-        AssignError::TaskTableFull(_) => error(Kind::Capacity, e),
-        _ => invalid(e),
-    }
 }
 
 /// One task as `(task_id, task_type, primaries, backups)`.
@@ -84,7 +72,7 @@ impl PyWorkerCore {
                 ids.push(id);
             }
         }
-        self.inner.register_pool(&tt).map_err(pool_error)?;
+        self.inner.register_pool(&tt).map_err(core_error)?;
         let pos = match self.pools.iter().position(|(t, _)| t == task_type) {
             Some(p) => p,
             None => {
@@ -95,12 +83,12 @@ impl PyWorkerCore {
         let old = self.pools.get(pos).map(|(_, m)| m.clone()).unwrap_or_default();
         for w in old.iter().filter(|w| !names.contains(w)) {
             let id = node_id(w, "worker_id")?;
-            self.inner.remove_worker(&tt, &id).map_err(pool_error)?;
+            self.inner.remove_worker(&tt, &id).map_err(core_error)?;
         }
         let mut members: Vec<String> = old.into_iter().filter(|w| names.contains(w)).collect();
         for (name, id) in names.iter().zip(&ids) {
             if !members.contains(name) {
-                self.inner.add_worker(&tt, id).map_err(pool_error)?;
+                self.inner.add_worker(&tt, id).map_err(core_error)?;
                 members.push(name.clone());
             }
         }
@@ -125,8 +113,7 @@ impl PyWorkerCore {
     ) -> PyResult<(Vec<String>, Vec<String>)> {
         let now = instant(now)?;
         let (task, tt) = (self::task_id(task_id)?, self::task_type(task_type)?);
-        let a =
-            self.inner.assign_workers_to_task(now, &task, &tt, required, backups, &NoHealth).map_err(assign_error)?;
+        let a = self.inner.assign_workers_to_task(now, &task, &tt, required, backups, &NoHealth).map_err(core_error)?;
         let names = |v: &[NodeId]| v.iter().map(|w| w.as_str().to_owned()).collect();
         Ok((names(&a.primaries), names(&a.backups)))
     }
@@ -157,7 +144,7 @@ impl PyWorkerCore {
     fn recover(&mut self, worker: &str, now: Option<f64>) -> PyResult<usize> {
         let now = instant(now)?;
         let w = node_id(worker, "worker_id")?;
-        self.inner.recover_worker(now, &w, &NoHealth).map_err(|e| error(Kind::NotFound, e))
+        self.inner.recover_worker(now, &w, &NoHealth).map_err(core_error)
     }
 
     /// Every pool in registration order as `(task_type, workers)`.

@@ -8,7 +8,14 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import pytest
 
-from pouw_netops import CapacityError, InvalidArgumentError, NetOpsError, WorkerReplacementManager
+from pouw_netops import (
+    CapacityError,
+    InvalidArgumentError,
+    InvalidStateError,
+    NetOpsError,
+    NotFoundError,
+    WorkerReplacementManager,
+)
 
 T0 = 1_700_000_000.0
 
@@ -32,17 +39,20 @@ def test_assignment_shapes_and_attributes():
     }
 
 
-def test_not_enough_workers_or_no_pool_raise_value_errors_and_change_nothing():
+def test_refused_assignments_raise_by_kind_and_change_nothing():
     m = WorkerReplacementManager("sup")
     m.register_worker_pool("train", ["w1", "w2"])
-    with pytest.raises(ValueError) as info:
-        m.assign_workers_to_task("t1", "train", 3)
-    assert isinstance(info.value, InvalidArgumentError) and isinstance(info.value, NetOpsError)
-    with pytest.raises(ValueError):
-        m.assign_workers_to_task("t1", "infer", 1)
+    with pytest.raises(CapacityError) as info:
+        m.assign_workers_to_task("t1", "train", 3)  # too few free workers, as in C
+    assert info.value.kind == "capacity_exceeded" and isinstance(info.value, NetOpsError)
+    with pytest.raises(NotFoundError) as lookup:
+        m.assign_workers_to_task("t1", "infer", 1)  # no such pool
+    assert lookup.value.kind == "not_found" and isinstance(lookup.value, LookupError)
     assert m.worker_assignments == {} and m.backup_workers == {}
-    m.assign_workers_to_task("t1", "train", 1, 0)
     with pytest.raises(ValueError):
+        m.assign_workers_to_task("t1", "train", 0)  # no primaries
+    m.assign_workers_to_task("t1", "train", 1, 0)
+    with pytest.raises(InvalidStateError):
         m.assign_workers_to_task("t1", "train", 1, 0)  # already assigned
     with pytest.raises(InvalidArgumentError):
         m.register_worker_pool("train", [""])  # an empty id
@@ -170,7 +180,7 @@ def test_assignment_and_failover_follow_the_reference_model(seed):
             want = ref.assign(task, req, bk)
             try:
                 got: Optional[Tuple[List[str], List[str]]] = m.assign_workers_to_task(task, "train", req, bk, now=t)
-            except ValueError:
+            except NetOpsError:
                 got = None
             assert got == want, (seed, step)
         elif op < 0.6:

@@ -42,10 +42,10 @@ class WorkerReplacementManager:
     ) -> Tuple[List[str], List[str]]:
         """Gives ``task_id`` ``required_workers`` primaries and up to ``backup_workers`` backups.
 
-        Returns ``(primaries, backups)``. Raises ``InvalidArgumentError`` (a
-        ``ValueError``) when there is no pool for ``task_type``, fewer free
-        workers than required, or the task already has workers; nothing is
-        assigned then.
+        Returns ``(primaries, backups)``. Raises ``NotFoundError`` when there is
+        no pool for ``task_type``, ``CapacityError`` when fewer workers are free
+        than required, and ``InvalidStateError`` (a ``ValueError``) when the task
+        already has workers; nothing is assigned then.
         """
         return self._core.assign(task_id, task_type, required_workers, backup_workers, now)
 
