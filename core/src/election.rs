@@ -67,6 +67,13 @@ impl Role {
     }
 }
 
+crate::error::names!(
+    Role,
+    "election role",
+    "follower, pre_candidate, candidate, leader",
+    [Follower, PreCandidate, Candidate, Leader]
+);
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -112,27 +112,33 @@ pub enum ErrorKind {
     AttemptsExhausted,
 }
 
-impl ErrorKind {
-    /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 16] = [
-        ErrorKind::InvalidArgument,
-        ErrorKind::InvalidId,
-        ErrorKind::InvalidConfig,
-        ErrorKind::InvalidMetric,
-        ErrorKind::NotFound,
-        ErrorKind::CapacityExceeded,
-        ErrorKind::BufferTooSmall,
-        ErrorKind::Malformed,
-        ErrorKind::Empty,
-        ErrorKind::UnsupportedVersion,
-        ErrorKind::Truncated,
-        ErrorKind::UnknownKind,
-        ErrorKind::TrailingBytes,
-        ErrorKind::TooLarge,
-        ErrorKind::InvalidState,
-        ErrorKind::AttemptsExhausted,
-    ];
+crate::error::names!(
+    ErrorKind,
+    "error kind",
+    "invalid_argument, invalid_id, invalid_config, invalid_metric, not_found, capacity_exceeded, \
+     buffer_too_small, malformed, empty, unsupported_version, truncated, unknown_kind, trailing_bytes, too_large, \
+     invalid_state, attempts_exhausted",
+    [
+        InvalidArgument,
+        InvalidId,
+        InvalidConfig,
+        InvalidMetric,
+        NotFound,
+        CapacityExceeded,
+        BufferTooSmall,
+        Malformed,
+        Empty,
+        UnsupportedVersion,
+        Truncated,
+        UnknownKind,
+        TrailingBytes,
+        TooLarge,
+        InvalidState,
+        AttemptsExhausted,
+    ]
+);
 
+impl ErrorKind {
     /// The snake-case name (`"not_found"`, …).
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -194,18 +200,29 @@ impl fmt::Display for UnknownName {
 
 impl core::error::Error for UnknownName {}
 
-impl core::str::FromStr for ErrorKind {
-    type Err = UnknownName;
+/// `ALL` and [`core::str::FromStr`] for a fieldless enum that has a `const fn
+/// as_str(self)`: parsing accepts exactly the names `as_str` gives (the case the
+/// wire and the Python API use) and refuses anything else with [`UnknownName`].
+macro_rules! names {
+    ($ty:ident, $what:literal, $expected:literal, [$($variant:ident),+ $(,)?]) => {
+        impl $ty {
+            /// Every value, in declaration order.
+            pub const ALL: [$ty; [$($ty::$variant),+].len()] = [$($ty::$variant),+];
+        }
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ErrorKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or(UnknownName {
-            what: "error kind",
-            expected: "invalid_argument, invalid_id, invalid_config, invalid_metric, not_found, \
-                       capacity_exceeded, buffer_too_small, malformed, empty, unsupported_version, truncated, \
-                       unknown_kind, trailing_bytes, too_large, invalid_state, attempts_exhausted",
-        })
-    }
+        impl core::str::FromStr for $ty {
+            type Err = $crate::error::UnknownName;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s)
+                    .ok_or($crate::error::UnknownName { what: $what, expected: $expected })
+            }
+        }
+    };
 }
+pub(crate) use names;
 
 /// An error that knows its [`ErrorKind`]; implemented by every public error type
 /// of the crate.
@@ -251,8 +268,71 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), ErrorKind::ALL.len());
         let e = ErrorKind::from_str("NotFound").unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
         assert!(std::format!("{e}").contains("not_found"));
+    }
+
+    /// `as_str` and `from_str` are inverse on `all`, names are distinct and in
+    /// the case they are printed, and the error lists exactly the names.
+    fn check_names<T>(all: &[T], name: fn(T) -> &'static str)
+    where
+        T: Copy + PartialEq + core::fmt::Debug + FromStr<Err = UnknownName>,
+    {
+        let names: std::vec::Vec<&str> = all.iter().map(|v| name(*v)).collect();
+        for (v, n) in all.iter().zip(&names) {
+            assert_eq!(T::from_str(n), Ok(*v));
+            assert_eq!(names.iter().filter(|m| *m == n).count(), 1, "{n} twice");
+            assert!(n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{n}");
+            assert!(T::from_str(&n.to_ascii_uppercase()).is_err(), "{n} is case-sensitive");
+            assert!(T::from_str(&std::format!(" {n}")).is_err(), "{n} is not trimmed");
+        }
+        let err = T::from_str("").unwrap_err();
+        assert_eq!(err.expected, names.join(", "));
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn enum_names_round_trip() {
+        use crate::crash_recovery::{RecoveryFailure, RecoveryStrategy};
+        use crate::election::Role;
+        use crate::health::NodeStatus;
+        use crate::mesh::{TunnelProtocol, TunnelState};
+        use crate::workers::TaskRole;
+        check_names(&ErrorKind::ALL, ErrorKind::as_str);
+        check_names(&NodeStatus::ALL, NodeStatus::as_str);
+        check_names(&TunnelProtocol::ALL, TunnelProtocol::as_str);
+        check_names(&TunnelState::ALL, TunnelState::as_str);
+        check_names(&Role::ALL, Role::as_str);
+        check_names(&RecoveryFailure::ALL, RecoveryFailure::as_str);
+        check_names(&TaskRole::ALL, TaskRole::as_str);
+        #[cfg(feature = "alloc")]
+        check_names(&crate::ops::NodeRole::ALL, crate::ops::NodeRole::as_str);
+        let strategies = [RecoveryStrategy::Automatic, RecoveryStrategy::Restart, RecoveryStrategy::Replace];
+        check_names(&strategies, RecoveryStrategy::as_str);
+        assert_eq!(RecoveryStrategy::Custom(7).as_str(), "custom");
+        assert!(RecoveryStrategy::from_str("custom").is_err(), "a custom strategy has no value to parse");
+        // ALL lists every variant: the last one's discriminant closes the list.
+        assert_eq!(NodeStatus::ALL.len(), NodeStatus::Failed as usize + 1);
+        assert_eq!(TunnelProtocol::ALL.len(), TunnelProtocol::Ipsec as usize + 1);
+        assert_eq!(TunnelState::ALL.len(), TunnelState::Down as usize + 1);
+        assert_eq!(Role::ALL.len(), Role::Leader as usize + 1);
+        assert_eq!(RecoveryFailure::ALL.len(), RecoveryFailure::CrashedAgain as usize + 1);
+        assert_eq!(TaskRole::ALL.len(), TaskRole::Backup as usize + 1);
+        // The names the wire and the Python API have always used.
+        assert_eq!(Role::PreCandidate.as_str(), "pre_candidate");
+        assert_eq!(TunnelProtocol::WireGuard.as_str(), "wireguard");
+        assert_eq!(std::format!("{}", TunnelState::Up), "up");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn only_printed_names_parse(s in "[a-z_ A-Z]{0,20}") {
+            use crate::election::Role;
+            use crate::mesh::{TunnelProtocol, TunnelState};
+            if let Ok(v) = TunnelState::from_str(&s) { proptest::prop_assert_eq!(v.as_str(), s.as_str()); }
+            if let Ok(v) = TunnelProtocol::from_str(&s) { proptest::prop_assert_eq!(v.as_str(), s.as_str()); }
+            if let Ok(v) = Role::from_str(&s) { proptest::prop_assert_eq!(v.as_str(), s.as_str()); }
+            if let Ok(v) = ErrorKind::from_str(&s) { proptest::prop_assert_eq!(v.as_str(), s.as_str()); }
+        }
     }
 
     #[test]

@@ -162,6 +162,13 @@ impl NodeStatus {
     }
 }
 
+crate::error::names!(
+    NodeStatus,
+    "node status",
+    "online, suspected, offline, recovering, failed",
+    [Online, Suspected, Offline, Recovering, Failed]
+);
+
 impl fmt::Display for NodeStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -81,6 +81,14 @@ impl TunnelProtocol {
     }
 }
 
+crate::error::names!(TunnelProtocol, "tunnel protocol", "wireguard, openvpn, ipsec", [WireGuard, OpenVpn, Ipsec]);
+
+impl fmt::Display for TunnelProtocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Health thresholds of one tunnel protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TunnelTimers {
@@ -325,6 +333,26 @@ pub enum TunnelState {
     Stale,
     /// `failures_to_down` failures in a row; waiting for `successes_to_up` handshakes.
     Down,
+}
+
+impl TunnelState {
+    /// The lowercase name (`"connecting"`, `"up"`, `"stale"`, `"down"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TunnelState::Connecting => "connecting",
+            TunnelState::Up => "up",
+            TunnelState::Stale => "stale",
+            TunnelState::Down => "down",
+        }
+    }
+}
+
+crate::error::names!(TunnelState, "tunnel state", "connecting, up, stale, down", [Connecting, Up, Stale, Down]);
+
+impl fmt::Display for TunnelState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A request to the host to set up a down tunnel again.

@@ -1835,3 +1835,7 @@ impl crate::error::Classify for TaskError {
         }
     }
 }
+
+// ---- Names: parsing what `as_str` prints. ----
+
+crate::error::names!(NodeRole, "node role", "supervisor, worker", [Supervisor, Worker]);

@@ -93,6 +93,24 @@ pub enum TaskRole {
     Backup,
 }
 
+impl TaskRole {
+    /// The lowercase name (`"primary"`, `"backup"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TaskRole::Primary => "primary",
+            TaskRole::Backup => "backup",
+        }
+    }
+}
+
+crate::error::names!(TaskRole, "task role", "primary, backup", [Primary, Backup]);
+
+impl fmt::Display for TaskRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Worker-replacement parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WorkerConfig {
