@@ -6,7 +6,7 @@
 
 use crate::errors::{core_error, id_error, invalid};
 use crate::time::{fraction, instant, metrics};
-use pouw_netops::crash_recovery::{RecoveryEventKind, RecoveryFailure, RecoveryStrategy};
+use pouw_netops::crash_recovery::{RecoveryEventKind, RecoveryStrategy};
 use pouw_netops::phi::PhiConfig;
 use pouw_netops::preset::large;
 use pouw_netops::{CrashRecoveryConfig, CrashRecoveryError, NodeId, NodeStatus};
@@ -25,22 +25,7 @@ fn node_id(s: &str) -> PyResult<NodeId> {
 }
 
 fn strategy(s: &str) -> PyResult<RecoveryStrategy> {
-    match s {
-        "automatic" => Ok(RecoveryStrategy::Automatic),
-        "restart" => Ok(RecoveryStrategy::Restart),
-        "replace" => Ok(RecoveryStrategy::Replace),
-        other => Err(invalid(format!(
-            "unknown recovery strategy {other:?}: expected \"automatic\", \"restart\" or \"replace\""
-        ))),
-    }
-}
-
-fn failure_str(reason: RecoveryFailure) -> &'static str {
-    match reason {
-        RecoveryFailure::DeadlineExceeded => "deadline_exceeded",
-        RecoveryFailure::AttemptsExhausted => "attempts_exhausted",
-        RecoveryFailure::CrashedAgain => "crashed_again",
-    }
+    s.parse().map_err(|e| invalid(format!("{e}, not {s:?}")))
 }
 
 /// The event's fields as the old API's `metadata` dict.
@@ -66,7 +51,7 @@ fn metadata<'py>(py: Python<'py>, kind: &RecoveryEventKind) -> PyResult<Bound<'p
         }
         RecoveryEventKind::RecoveryFailed { strategy, reason } => {
             d.set_item("strategy", strategy.as_str())?;
-            d.set_item("reason", failure_str(reason))?;
+            d.set_item("reason", reason.as_str())?;
         }
     }
     Ok(d)
@@ -207,13 +192,14 @@ impl PyCrashRecoveryCore {
     }
 
     /// Ids of the nodes whose status is one of `statuses`, in registration order.
+    /// `InvalidArgumentError` for a name that is not a status.
     #[pyo3(signature = (*statuses))]
-    fn ids_with_status(&self, statuses: Vec<String>) -> Vec<String> {
-        self.inner
-            .nodes()
-            .filter(|v| statuses.iter().any(|s| s == v.status.as_str()))
-            .map(|v| v.id.as_str().to_owned())
-            .collect()
+    fn ids_with_status(&self, statuses: Vec<String>) -> PyResult<Vec<String>> {
+        let wanted = statuses
+            .iter()
+            .map(|s| s.parse::<NodeStatus>().map_err(|e| invalid(format!("{e}, not {s:?}"))))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(self.inner.nodes().filter(|v| wanted.contains(&v.status)).map(|v| v.id.as_str().to_owned()).collect())
     }
 
     /// Counts by status and crashes in the last hour, as a dict.

@@ -112,9 +112,14 @@ pub fn invalid(message: impl ToString) -> PyErr {
     error(ErrorKind::InvalidArgument, message)
 }
 
+/// A core error about one argument, named by what the argument is for.
+pub fn field_error<E: Classify + Display>(what: &str, e: E) -> PyErr {
+    error(e.kind(), format!("{what}: {e}"))
+}
+
 /// An invalid id, named by what the id is for.
 pub fn id_error(what: &str, e: IdError) -> PyErr {
-    error(e.kind(), format!("{what}: {e}"))
+    field_error(what, e)
 }
 
 /// A configuration error.

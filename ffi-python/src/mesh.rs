@@ -5,7 +5,7 @@
 //! `VPNMeshTopologyManager`. Routing queries recompute the routes first when
 //! something they depend on changed; route computation and rendering release the GIL.
 
-use crate::errors::{core_error, id_error, invalid};
+use crate::errors::{core_error, field_error, id_error, invalid};
 use crate::time::{duration, instant};
 use pouw_netops::mesh::{Capability, WireGuardFormat, WireGuardOptions};
 use pouw_netops::preset::large;
@@ -23,23 +23,7 @@ fn node_id(s: &str, what: &str) -> PyResult<NodeId> {
 }
 
 fn protocol(s: &str) -> PyResult<TunnelProtocol> {
-    match s {
-        "wireguard" => Ok(TunnelProtocol::WireGuard),
-        "openvpn" => Ok(TunnelProtocol::OpenVpn),
-        "ipsec" => Ok(TunnelProtocol::Ipsec),
-        other => {
-            Err(invalid(format!("unknown tunnel protocol {other:?}: expected \"wireguard\", \"openvpn\" or \"ipsec\"")))
-        }
-    }
-}
-
-fn state_str(s: TunnelState) -> &'static str {
-    match s {
-        TunnelState::Connecting => "connecting",
-        TunnelState::Up => "up",
-        TunnelState::Stale => "stale",
-        TunnelState::Down => "down",
-    }
+    s.parse().map_err(|e| invalid(format!("{e}, not {s:?}")))
 }
 
 /// A stand-in public key for a node that announced none: 32 bytes drawn from
@@ -89,7 +73,7 @@ impl PyMeshCore {
     #[pyo3(signature = (node_id, cidr = "10.0.0.0/16"))]
     fn new(node_id: &str, cidr: &str) -> PyResult<Self> {
         let local = self::node_id(node_id, "node_id")?;
-        let cidr = Cidr::parse(cidr).map_err(|e| invalid(format!("network_cidr: {e}")))?;
+        let cidr = Cidr::parse(cidr).map_err(|e| field_error("network_cidr", e))?;
         let config = MeshConfig { cidr, ..MeshConfig::new(local) };
         let inner = large::VPNMeshTopologyManager::new_boxed(config).map_err(crate::errors::config_error)?;
         Ok(PyMeshCore { inner })
@@ -110,11 +94,10 @@ impl PyMeshCore {
         let now = instant(now)?;
         let id = self::node_id(node_id, "node_id")?;
         let key = match public_key {
-            Some(k) => WgKey::from_base64(k).map_err(|e| invalid(format!("public_key: {e}")))?,
+            Some(k) => WgKey::from_base64(k).map_err(|e| field_error("public_key", e))?,
             None => placeholder_key(node_id),
         };
-        let endpoint =
-            Endpoint::parse(endpoint.unwrap_or(DEFAULT_ENDPOINT)).map_err(|e| invalid(format!("endpoint: {e}")))?;
+        let endpoint = Endpoint::parse(endpoint.unwrap_or(DEFAULT_ENDPOINT)).map_err(|e| field_error("endpoint", e))?;
         let mut node = MeshNode::new(id, key, endpoint);
         for c in &capabilities {
             let cap = Capability::try_from(c.as_str()).map_err(|_| invalid(format!("capability {c:?} is too long")))?;
@@ -147,7 +130,7 @@ impl PyMeshCore {
         let remote = node_id(remote, "remote_node_id")?;
         let protocol = self::protocol(protocol)?;
         let local = self.inner.config().local.clone();
-        self.inner.establish_tunnel(now, &local, &remote, protocol).map(state_str).map_err(core_error)
+        self.inner.establish_tunnel(now, &local, &remote, protocol).map(TunnelState::as_str).map_err(core_error)
     }
 
     /// A successful handshake with `peer` on the local node's tunnel; the tunnel's state.
@@ -155,7 +138,7 @@ impl PyMeshCore {
     fn record_handshake(&mut self, peer: &str, now: Option<f64>) -> PyResult<&'static str> {
         let now = instant(now)?;
         let peer = node_id(peer, "peer")?;
-        self.inner.record_handshake(now, &peer).map(state_str).map_err(core_error)
+        self.inner.record_handshake(now, &peer).map(TunnelState::as_str).map_err(core_error)
     }
 
     /// A measured round trip on the local node's tunnel to `peer`; the smoothed RTT in seconds.
@@ -224,7 +207,7 @@ impl PyMeshCore {
                     t.a.as_str().to_owned(),
                     t.b.as_str().to_owned(),
                     t.protocol.as_str(),
-                    state_str(t.state),
+                    t.state.as_str(),
                     t.last_handshake.map(|h| h.as_secs_f64()),
                     t.latency.map(Duration::as_secs_f64),
                     t.rx_bytes,
@@ -283,8 +266,7 @@ impl PyMeshCore {
         now: Option<f64>,
     ) -> PyResult<String> {
         self.refresh(py, now)?;
-        let key =
-            private_key.map(|k| WgKey::from_base64(k).map_err(|e| invalid(format!("private_key: {e}")))).transpose()?;
+        let key = private_key.map(|k| WgKey::from_base64(k).map_err(|e| field_error("private_key", e))).transpose()?;
         let options = WireGuardOptions {
             format: WireGuardFormat::WgQuick,
             listen_port,

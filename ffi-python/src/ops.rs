@@ -14,7 +14,7 @@ use crate::errors::{core_error, error, id_error, invalid};
 use crate::time::{duration, instant};
 use pouw_netops::ErrorKind;
 use pouw_netops::preset::large;
-use pouw_netops::workers::{Checkpoint, TaskRole};
+use pouw_netops::workers::Checkpoint;
 use pouw_netops::{Destination, HardState, NodeId, NodeRole, OpsConfig, OpsEventKind, TaskId, TaskType};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -22,13 +22,6 @@ use std::collections::VecDeque;
 
 fn node_id(s: &str, what: &str) -> PyResult<NodeId> {
     NodeId::new(s).map_err(|e| id_error(what, e))
-}
-
-fn role_str(r: TaskRole) -> &'static str {
-    match r {
-        TaskRole::Primary => "primary",
-        TaskRole::Backup => "backup",
-    }
 }
 
 fn checkpoint_tuple(c: Option<Checkpoint>) -> Option<(u64, Vec<u8>)> {
@@ -120,11 +113,7 @@ impl PyNode {
         config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let id = self::node_id(node_id, "node_id")?;
-        let role = match role {
-            "supervisor" => NodeRole::Supervisor,
-            "worker" => NodeRole::Worker,
-            other => return Err(invalid(format!("role must be \"supervisor\" or \"worker\", not {other:?}"))),
-        };
+        let role: NodeRole = role.parse().map_err(|e| invalid(format!("{e}, not {role:?}")))?;
         let mut ids = Vec::with_capacity(supervisors.len());
         for s in &supervisors {
             ids.push(self::node_id(s, "supervisor")?);
@@ -232,14 +221,14 @@ impl PyNode {
             OpsEventKind::WorkerReplaced { task, replacement, role, from_backup, checkpoint } => {
                 d.set_item("task", task.as_str())?;
                 d.set_item("replacement", replacement.as_str())?;
-                d.set_item("role", role_str(*role))?;
+                d.set_item("role", role.as_str())?;
                 d.set_item("from_backup", from_backup)?;
                 d.set_item("checkpoint", checkpoint_tuple(*checkpoint))?;
             }
             OpsEventKind::TaskAssigned { task, role, checkpoint }
             | OpsEventKind::AssignmentReceived { task, role, checkpoint } => {
                 d.set_item("task", task.as_str())?;
-                d.set_item("role", role_str(*role))?;
+                d.set_item("role", role.as_str())?;
                 d.set_item("checkpoint", checkpoint_tuple(*checkpoint))?;
             }
             OpsEventKind::TaskDegraded { task, primaries, required } => {
@@ -253,7 +242,7 @@ impl PyNode {
             OpsEventKind::LeaderElected { term } | OpsEventKind::SteppedDown { term } => d.set_item("term", term)?,
             OpsEventKind::BatchCompressed { id } => d.set_item("batch_id", id)?,
             OpsEventKind::BatchArchived { count } => d.set_item("count", count)?,
-            OpsEventKind::TunnelDown { state } => d.set_item("state", format!("{state:?}").to_lowercase())?,
+            OpsEventKind::TunnelDown { state } => d.set_item("state", state.as_str())?,
             OpsEventKind::RouteChanged { next_hop } => {
                 d.set_item("next_hop", next_hop.as_ref().map(|n| n.as_str().to_owned()))?
             }
@@ -328,7 +317,7 @@ impl PyNode {
             .inner
             .held_tasks()
             .map(|(t, h)| {
-                (t.as_str().to_owned(), h.task_type.as_str().to_owned(), role_str(h.role), h.from.as_str().to_owned())
+                (t.as_str().to_owned(), h.task_type.as_str().to_owned(), h.role.as_str(), h.from.as_str().to_owned())
             })
             .collect();
         v.sort();

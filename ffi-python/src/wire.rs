@@ -6,7 +6,7 @@
 use crate::errors::{core_error, id_error};
 use crate::time::{fraction, instant, metrics};
 use pouw_netops::wire::{Body, Heartbeat};
-use pouw_netops::{Envelope, NodeId, TaskRole};
+use pouw_netops::{Envelope, NodeId};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -86,7 +86,7 @@ fn decode_envelope<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyD
             d.set_item("term", a.term)?;
             d.set_item("task", a.task.as_str())?;
             d.set_item("task_type", a.task_type.as_str())?;
-            d.set_item("role", if a.role == TaskRole::Primary { "primary" } else { "backup" })?;
+            d.set_item("role", a.role.as_str())?;
             match a.checkpoint {
                 Some(c) => {
                     d.set_item("checkpoint_sequence", c.sequence)?;
