@@ -17,7 +17,7 @@
 //! | [`history`] | [`MessageHistoryCompressor`]: message history in zlib batches, search, archival |
 //! | [`ops`] | [`NetworkOperationsManager`]: one node's coordinator driving all of the above (needs `alloc`) |
 //! | [`wire`] | the versioned postcard envelope every node speaks |
-//! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`] | shared pieces |
+//! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`], [`hash`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
 #![no_std]
 #![cfg_attr(
@@ -34,6 +34,7 @@ extern crate std;
 pub mod crash_recovery;
 pub mod election;
 pub mod error;
+pub mod hash;
 pub mod health;
 pub mod history;
 pub mod id;

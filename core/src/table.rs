@@ -35,13 +35,10 @@ impl TableKey for TaskType {
     }
 }
 
-/// 32-bit FNV-1a, then a multiplicative mix so that the low bits used for the
-/// slot depend on every input byte.
+/// 32-bit FNV-1a, then a fold of the high half into the low so that the low
+/// bits used for the slot depend on every input byte.
 fn hash(bytes: &[u8]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in bytes {
-        h = (h ^ u32::from(*b)).wrapping_mul(0x0100_0193);
-    }
+    let h = crate::hash::fnv1a_32(bytes);
     h ^ (h >> 16)
 }
 
