@@ -3,6 +3,7 @@
 
 use crate::net::{NetConfig, Network};
 use crate::node::SimNode;
+use pouw_netops::hash::Fnv1a64;
 use pouw_netops::ops::{Destination, OpsConfig, OpsEventKind};
 use pouw_netops::workers::{Checkpoint, TaskRole};
 use pouw_netops::{Duration, Instant, NetworkOperationsManager, NodeId, NodeRole, Rng, TaskId, TaskType};
@@ -218,19 +219,6 @@ enum Action {
     Restart(usize),
 }
 
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
 /// A running cluster.
 pub struct Sim {
     cfg: SimConfig,
@@ -260,7 +248,7 @@ pub struct Sim {
     open_crash: HashMap<usize, usize>,
     detections: HashMap<(usize, usize), Instant>,
     summary: Summary,
-    hash: Fnv,
+    hash: Fnv1a64,
     timeline: Vec<String>,
     up_node_secs: f64,
 }
@@ -326,7 +314,7 @@ impl Sim {
             open_crash: HashMap::new(),
             detections: HashMap::new(),
             summary: Summary { seed: cfg.seed, nodes: n, ..Summary::default() },
-            hash: Fnv::new(),
+            hash: Fnv1a64::new(),
             timeline: Vec::new(),
             up_node_secs: 0.0,
             cfg,
@@ -882,7 +870,7 @@ impl Sim {
                 s.tasks_complete = table.iter().filter(|t| t.primaries.len() >= usize::from(t.required)).count();
             }
         }
-        s.trace_hash = self.hash.0;
+        s.trace_hash = self.hash.finish();
         s
     }
 }
