@@ -253,6 +253,19 @@ impl WgKey {
         &self.0
     }
 
+    /// A stand-in public key for a node that announced none: 32 bytes from the
+    /// crate's seeded generator ([`crate::rng::Rng`]) with the id's 64-bit
+    /// FNV-1a as seed, so the same id always gets the same key, on every node
+    /// and in every binding. It is not a usable WireGuard key.
+    pub fn placeholder(id: &crate::id::NodeId) -> Self {
+        let mut rng = crate::rng::Rng::new(crate::hash::fnv1a_64(id.as_bytes()));
+        let mut key = [0u8; 32];
+        for chunk in key.chunks_exact_mut(8) {
+            chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
+        }
+        WgKey(key)
+    }
+
     /// Decodes 44 characters of canonical standard base64 (43 data characters and one `=`).
     pub fn from_base64(s: &str) -> Result<Self, KeyError> {
         let s = s.as_bytes();
@@ -441,6 +454,17 @@ impl FromStr for Endpoint {
 mod tests {
     use super::*;
     use std::string::ToString;
+
+    #[test]
+    fn placeholder_keys_are_stable_per_id() {
+        let key = |id: &str| WgKey::placeholder(&crate::id::NodeId::new(id).unwrap()).to_string();
+        // The keys the coordinator and the Python binding derived before they shared this function.
+        assert_eq!(key("me"), "YWh7m9uE67g+jtxOnNewfb0z0IKb/zH+hvIZMx2nNK0=");
+        assert_eq!(key("node-1"), "PRLahgnUqZRBDJeVlcXNH4i95lh/5Gh/o1IGVvOCoHs=");
+        assert_eq!(key("worker-7"), "1AsT0wNKJKxY07sZdyjDqslgOKULs5OEMeJVpaPAlB0=");
+        assert_eq!(key("node-1"), key("node-1"));
+        assert_ne!(key("node-1"), key("node-2"));
+    }
 
     #[test]
     fn cidr_parses_and_rejects() {
