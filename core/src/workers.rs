@@ -1772,5 +1772,37 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
     }
 }
 
+/// Pool membership, read-only: what a host needs to show or diff its pools
+/// without keeping its own copy.
+impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: usize, const H: usize, const E: usize>
+    WorkerReplacementManager<W, T, P, S, C, H, E>
+{
+    /// Every registered pool's task type, in registration order.
+    pub fn pools(&self) -> impl Iterator<Item = &TaskType> + '_ {
+        self.pools.iter().map(|p| &p.task_type)
+    }
+
+    /// The workers in the pool of `task_type`, in worker-table order (the order
+    /// they became known, a forgotten worker's place going to the next new one);
+    /// `None` for an unknown pool. O(known workers).
+    pub fn pool_members(&self, task_type: &TaskType) -> Option<impl Iterator<Item = &NodeId> + '_> {
+        let pool = self.pools.get(self.pool_index(task_type)?)?;
+        Some((0..self.workers.len()).filter_map(move |i| {
+            let idx = u16::try_from(i).ok()?;
+            if !pool.contains(idx) {
+                return None;
+            }
+            self.worker_ref(idx).map(|w| &w.id)
+        }))
+    }
+
+    /// The task types of the pools `worker` is in, in registration order (none
+    /// for an unknown worker).
+    pub fn worker_pools(&self, worker: &NodeId) -> impl Iterator<Item = &TaskType> + '_ {
+        let idx = self.worker_index.get(worker).copied();
+        self.pools.iter().filter(move |p| idx.is_some_and(|i| p.contains(i))).map(|p| &p.task_type)
+    }
+}
+
 #[cfg(test)]
 mod tests;
