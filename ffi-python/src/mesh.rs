@@ -10,7 +10,7 @@ use crate::time::{duration, instant};
 use pouw_netops::mesh::{Capability, WireGuardFormat, WireGuardOptions};
 use pouw_netops::preset::large;
 use pouw_netops::{
-    Cidr, Duration, Endpoint, MeshConfig, MeshNode, NodeId, Rng, TunnelError, TunnelProtocol, TunnelState, WgKey,
+    Cidr, Duration, Endpoint, MeshConfig, MeshNode, NodeId, TunnelError, TunnelProtocol, TunnelState, WgKey,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -24,20 +24,6 @@ fn node_id(s: &str, what: &str) -> PyResult<NodeId> {
 
 fn protocol(s: &str) -> PyResult<TunnelProtocol> {
     s.parse().map_err(|e| invalid(format!("{e}, not {s:?}")))
-}
-
-/// A stand-in public key for a node that announced none: 32 bytes drawn from
-/// the core's seeded generator with the id's FNV-1a hash as seed, so the same
-/// id always gets the same key. It is not a usable WireGuard key.
-fn placeholder_key(id: &str) -> WgKey {
-    let seed = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-    let mut rng = Rng::new(seed);
-    let mut bytes = [0u8; 32];
-    for chunk in bytes.chunks_mut(8) {
-        let word = rng.next_u64().to_le_bytes();
-        chunk.copy_from_slice(word.get(..chunk.len()).unwrap_or(&word));
-    }
-    WgKey::from_bytes(bytes)
 }
 
 /// One node as `(node_id, virtual_ip, public_key, endpoint, capabilities, joined_at)`.
@@ -95,7 +81,7 @@ impl PyMeshCore {
         let id = self::node_id(node_id, "node_id")?;
         let key = match public_key {
             Some(k) => WgKey::from_base64(k).map_err(|e| field_error("public_key", e))?,
-            None => placeholder_key(node_id),
+            None => WgKey::placeholder(&id),
         };
         let endpoint = Endpoint::parse(endpoint.unwrap_or(DEFAULT_ENDPOINT)).map_err(|e| field_error("endpoint", e))?;
         let mut node = MeshNode::new(id, key, endpoint);

@@ -95,8 +95,12 @@ def test_re_registering_a_pool_replaces_its_members():
     m = WorkerReplacementManager("sup")
     m.register_worker_pool("train", ["w1", "w2", "w3"])
     m.register_worker_pool("train", ["w3", "w4"])
-    assert m.worker_pools == {"train": ["w3", "w4"]}
+    # The core's table order: w1 and w2 are forgotten and w4 takes a freed place.
+    assert m.worker_pools == {"train": ["w4", "w3"]}
     assert m.assign_workers_to_task("t", "train", 2, 0) == (["w3", "w4"], [])
+    m.register_worker_pool("infer", ["w4"])
+    m.register_worker_pool("train", ["w3"])
+    assert m.worker_pools == {"train": ["w3"], "infer": ["w4"]}, "w4 stays in the pool it is still listed for"
 
 
 class PoolModel:

@@ -80,7 +80,11 @@ class WorkerReplacementManager:
 
     @property
     def worker_pools(self) -> Dict[str, List[str]]:
-        """Task type → its workers, in registration order (a snapshot)."""
+        """Task type → its workers (a snapshot), pools in registration order.
+
+        Workers are listed in the core's worker-table order: the order they became
+        known, a forgotten worker's place going to the next new one.
+        """
         return dict(self._core.pools())
 
     @property
