@@ -222,9 +222,32 @@ pub trait HealthView {
     fn health_score(&self, node: &NodeId, now: Instant) -> Option<HealthScore>;
 }
 
+/// A health view that knows no node: every worker gets the configured
+/// `unknown_score`, so ranking falls to load and then id. For hosts with no
+/// health feed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoHealth;
+
+impl HealthView for NoHealth {
+    fn status(&self, _node: &NodeId) -> Option<NodeStatus> {
+        None
+    }
+
+    fn health_score(&self, _node: &NodeId, _now: Instant) -> Option<HealthScore> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_health_knows_nobody() {
+        let n = NodeId::new("n").unwrap();
+        assert_eq!(NoHealth.status(&n), None);
+        assert_eq!(NoHealth.health_score(&n, Instant::from_secs(1)), None);
+    }
 
     #[test]
     fn validate_rejects_out_of_range_and_nan() {

@@ -59,7 +59,7 @@ pub use election::{
     VoteRecord,
 };
 pub use error::{CapacityError, Classify, ConfigError, ErrorKind, UnknownName};
-pub use health::{HealthMetrics, HealthScore, HealthThresholds, HealthView, NodeStatus};
+pub use health::{HealthMetrics, HealthScore, HealthThresholds, HealthView, NoHealth, NodeStatus};
 #[cfg(feature = "alloc")]
 pub use history::{Batch, MessageHistoryCompressor, Record};
 pub use history::{BatchError, BatchHeader, BatchView, HistoryConfig, HistoryStats, Query, RecordRef};
