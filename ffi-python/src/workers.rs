@@ -1,29 +1,17 @@
 //! Worker pools, assignment and failover (`preset::large`: 4096 workers and
 //! tasks, built in place on the heap), with float-second times.
 //!
-//! The old API has no health feed, so workers are ranked through an empty
-//! health view: every worker scores the same and ties go to the lower load, then
-//! the lower id. `pouw_netops/workers.py` wraps this class in the old API's.
+//! The old API has no health feed, so workers are ranked through the core's
+//! `NoHealth` view: every worker scores the same and ties go to the lower load,
+//! then the lower id. `pouw_netops/workers.py` wraps this class in the old API's.
 
 use crate::errors::{core_error, id_error};
 use crate::time::instant;
 use pouw_netops::preset::large;
-use pouw_netops::{HealthScore, HealthView, NodeId, NodeStatus, ReplaceError, TaskId, TaskType, WorkerConfig};
+use pouw_netops::{NoHealth, NodeId, ReplaceError, TaskId, TaskType, WorkerConfig};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::collections::HashSet;
-
-/// A health view that knows nobody: every worker gets the configured unknown score.
-struct NoHealth;
-
-impl HealthView for NoHealth {
-    fn status(&self, _node: &NodeId) -> Option<NodeStatus> {
-        None
-    }
-    fn health_score(&self, _node: &NodeId, _now: pouw_netops::Instant) -> Option<HealthScore> {
-        None
-    }
-}
 
 fn node_id(s: &str, what: &str) -> PyResult<NodeId> {
     NodeId::new(s).map_err(|e| id_error(what, e))
