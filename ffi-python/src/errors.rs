@@ -23,9 +23,9 @@ pub enum Class {
     InvalidState,
     /// `AttemptsExhaustedError`, an `InvalidStateError`.
     AttemptsExhausted,
-    /// `NotFoundError`, a `LookupError`.
+    /// `NotFoundError`, a `LookupError` (and a `ValueError`, as a missing pool was in the old API).
     NotFound,
-    /// `CapacityError`.
+    /// `CapacityError` (not a `ValueError`).
     Capacity,
     /// `DecodeError`, a `ValueError`.
     Decode,

@@ -76,9 +76,11 @@ def test_every_kind_maps_to_an_exported_class_that_agrees_with_c():
         assert cls is c_family_class(C_CODES[kind]), kind
 
 
-def test_new_classes_keep_old_except_clauses_working():
+def test_old_except_clauses_keep_working():
     assert issubclass(InvalidStateError, InvalidArgumentError) and issubclass(InvalidStateError, ValueError)
     assert issubclass(AttemptsExhaustedError, InvalidStateError)
+    # The old API raised ValueError for a task type without a pool.
+    assert issubclass(NotFoundError, LookupError) and issubclass(NotFoundError, ValueError)
 
 
 def _raise(f: Callable[[], object]) -> NetOpsError:

@@ -34,11 +34,15 @@ class NetOpsError(Exception):
 
 
 class CapacityError(NetOpsError):
-    """A fixed-capacity table is full; nothing already stored was changed."""
+    """A fixed-capacity table is full, or a finite resource (overlay addresses, free
+    workers) is used up; nothing was changed. Not a ``ValueError``: the input was fine."""
 
 
-class NotFoundError(NetOpsError, LookupError):
-    """The named node (or other item) is not known."""
+class NotFoundError(NetOpsError, LookupError, ValueError):
+    """The named node, task, pool or tunnel is not known.
+
+    Also a ``ValueError`` because the old API raised one for a task type without a pool.
+    """
 
 
 class DecodeError(NetOpsError, ValueError):

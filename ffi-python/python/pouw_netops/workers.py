@@ -43,9 +43,11 @@ class WorkerReplacementManager:
         """Gives ``task_id`` ``required_workers`` primaries and up to ``backup_workers`` backups.
 
         Returns ``(primaries, backups)``. Raises ``NotFoundError`` when there is
-        no pool for ``task_type``, ``CapacityError`` when fewer workers are free
-        than required, and ``InvalidStateError`` (a ``ValueError``) when the task
-        already has workers; nothing is assigned then.
+        no pool for ``task_type`` and ``InvalidStateError`` when the task already
+        has workers (both ``ValueError``s, as in the old API), and
+        ``CapacityError`` (as for no free overlay address; the old API raised
+        ``ValueError``) when fewer workers are free than required; nothing is
+        assigned then.
         """
         return self._core.assign(task_id, task_type, required_workers, backup_workers, now)
 
