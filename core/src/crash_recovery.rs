@@ -64,6 +64,19 @@ impl RecoveryStrategy {
     }
 }
 
+/// Parses the named strategies (`"automatic"`, `"restart"`, `"replace"`); a
+/// [`RecoveryStrategy::Custom`] has no name to parse, so `"custom"` is refused.
+impl core::str::FromStr for RecoveryStrategy {
+    type Err = crate::error::UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [RecoveryStrategy::Automatic, RecoveryStrategy::Restart, RecoveryStrategy::Replace]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or(crate::error::UnknownName { what: "recovery strategy", expected: "automatic, restart, replace" })
+    }
+}
+
 /// Why a recovery failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecoveryFailure {
@@ -75,6 +88,24 @@ pub enum RecoveryFailure {
     /// it is `Offline` again and reported as a new crash.
     CrashedAgain,
 }
+
+impl RecoveryFailure {
+    /// The snake-case name used by the Python API (`"deadline_exceeded"`, …).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RecoveryFailure::DeadlineExceeded => "deadline_exceeded",
+            RecoveryFailure::AttemptsExhausted => "attempts_exhausted",
+            RecoveryFailure::CrashedAgain => "crashed_again",
+        }
+    }
+}
+
+crate::error::names!(
+    RecoveryFailure,
+    "recovery failure",
+    "deadline_exceeded, attempts_exhausted, crashed_again",
+    [DeadlineExceeded, AttemptsExhausted, CrashedAgain]
+);
 
 /// What happened to a node.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -212,6 +243,19 @@ impl fmt::Display for CrashRecoveryError {
 }
 
 impl core::error::Error for CrashRecoveryError {}
+
+impl crate::error::Classify for CrashRecoveryError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            CrashRecoveryError::UnknownNode(_) => ErrorKind::NotFound,
+            CrashRecoveryError::TableFull(e) => e.kind(),
+            CrashRecoveryError::InvalidMetric(e) => e.kind(),
+            CrashRecoveryError::InvalidStatus { .. } => ErrorKind::InvalidState,
+            CrashRecoveryError::AttemptsExhausted(_) => ErrorKind::AttemptsExhausted,
+        }
+    }
+}
 
 /// When the node's current recovery began (`Instant::MAX` when none is under way).
 fn r_started<const W: usize>(record: &NodeRecord<W>) -> Instant {

@@ -70,6 +70,13 @@ impl Role {
     }
 }
 
+crate::error::names!(
+    Role,
+    "election role",
+    "follower, pre_candidate, candidate, leader",
+    [Follower, PreCandidate, Candidate, Leader]
+);
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -256,6 +263,21 @@ impl fmt::Display for ElectionError {
 }
 
 impl core::error::Error for ElectionError {}
+
+impl crate::error::Classify for ElectionError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            ElectionError::Config(e) => e.kind(),
+            ElectionError::TooManyVoters(e) => e.kind(),
+            ElectionError::NotAVoter(_) | ElectionError::FromSelf | ElectionError::NotAnElectionMessage => {
+                ErrorKind::InvalidArgument
+            }
+            ElectionError::UnknownVoter(_) => ErrorKind::NotFound,
+            ElectionError::AlreadyLeader => ErrorKind::InvalidState,
+        }
+    }
+}
 
 impl From<ConfigError> for ElectionError {
     fn from(e: ConfigError) -> Self {

@@ -55,6 +55,13 @@ impl fmt::Display for InvalidMetric {
 
 impl core::error::Error for InvalidMetric {}
 
+impl crate::error::Classify for InvalidMetric {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        ErrorKind::InvalidMetric
+    }
+}
+
 impl HealthMetrics {
     /// Checks that every fraction is a number in `[0, 1]`.
     pub fn validate(&self) -> Result<(), InvalidMetric> {
@@ -155,6 +162,13 @@ impl NodeStatus {
     }
 }
 
+crate::error::names!(
+    NodeStatus,
+    "node status",
+    "online, suspected, offline, recovering, failed",
+    [Online, Suspected, Offline, Recovering, Failed]
+);
+
 impl fmt::Display for NodeStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -208,9 +222,32 @@ pub trait HealthView {
     fn health_score(&self, node: &NodeId, now: Instant) -> Option<HealthScore>;
 }
 
+/// A health view that knows no node: every worker gets the configured
+/// `unknown_score`, so ranking falls to load and then id. For hosts with no
+/// health feed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoHealth;
+
+impl HealthView for NoHealth {
+    fn status(&self, _node: &NodeId) -> Option<NodeStatus> {
+        None
+    }
+
+    fn health_score(&self, _node: &NodeId, _now: Instant) -> Option<HealthScore> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_health_knows_nobody() {
+        let n = NodeId::new("n").unwrap();
+        assert_eq!(NoHealth.status(&n), None);
+        assert_eq!(NoHealth.health_score(&n, Instant::from_secs(1)), None);
+    }
 
     #[test]
     fn validate_rejects_out_of_range_and_nan() {

@@ -146,6 +146,16 @@ impl fmt::Display for AddError {
 
 impl core::error::Error for AddError {}
 
+impl crate::error::Classify for AddError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            AddError::Record(e) => e.kind(),
+            AddError::ArchiveFull => ErrorKind::CapacityExceeded,
+        }
+    }
+}
+
 impl From<RecordError> for AddError {
     fn from(e: RecordError) -> Self {
         AddError::Record(e)
@@ -164,6 +174,13 @@ impl fmt::Display for ArchiveFullError {
 }
 
 impl core::error::Error for ArchiveFullError {}
+
+impl crate::error::Classify for ArchiveFullError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        ErrorKind::CapacityExceeded
+    }
+}
 
 /// Why [`MessageHistoryCompressor::import_batch`] refused a batch. Nothing changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,6 +211,17 @@ impl fmt::Display for ImportError {
 }
 
 impl core::error::Error for ImportError {}
+
+impl crate::error::Classify for ImportError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            ImportError::Invalid(e) => e.kind(),
+            ImportError::Duplicate(_) | ImportError::Overlaps(_) => ErrorKind::InvalidState,
+            ImportError::Full { .. } => ErrorKind::CapacityExceeded,
+        }
+    }
+}
 
 impl From<BatchError> for ImportError {
     fn from(e: BatchError) -> Self {

@@ -34,6 +34,13 @@ impl fmt::Display for IdError {
 
 impl core::error::Error for IdError {}
 
+impl crate::error::Classify for IdError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        ErrorKind::InvalidId
+    }
+}
+
 macro_rules! bounded_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*

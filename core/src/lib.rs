@@ -26,7 +26,7 @@
 //! | [`history`] | [`MessageHistoryCompressor`]: message history in zlib batches, search, archival |
 //! | [`coordinator`] | [`NetworkOperationsManager`]: one node's coordinator driving all of the above (needs `alloc`) |
 //! | [`wire`] | the versioned postcard envelope every node speaks |
-//! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`], [`storage`] | shared pieces |
+//! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`], [`storage`], [`hash`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
 //!
 //! ## The sans-IO contract
@@ -102,6 +102,7 @@ pub mod coordinator;
 pub mod crash_recovery;
 pub mod election;
 pub mod error;
+pub mod hash;
 pub mod health;
 pub mod history;
 pub mod id;
@@ -128,8 +129,8 @@ pub use election::{
     ElectionConfig, ElectionError, ElectionStats, ElectionStatus, HardState, LeaderElectionManager, Transmit,
     VoteRecord,
 };
-pub use error::{CapacityError, ConfigError};
-pub use health::{HealthMetrics, HealthScore, HealthThresholds, HealthView, NodeStatus};
+pub use error::{CapacityError, Classify, ConfigError, ErrorKind, UnknownName};
+pub use health::{HealthMetrics, HealthScore, HealthThresholds, HealthView, NoHealth, NodeStatus};
 #[cfg(feature = "alloc")]
 pub use history::{Batch, MessageHistoryCompressor, Record};
 pub use history::{BatchError, BatchHeader, BatchView, HistoryConfig, HistoryStats, Query, RecordRef};

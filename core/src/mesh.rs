@@ -84,6 +84,14 @@ impl TunnelProtocol {
     }
 }
 
+crate::error::names!(TunnelProtocol, "tunnel protocol", "wireguard, openvpn, ipsec", [WireGuard, OpenVpn, Ipsec]);
+
+impl fmt::Display for TunnelProtocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Health thresholds of one tunnel protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TunnelTimers {
@@ -266,6 +274,17 @@ impl fmt::Display for JoinError {
 
 impl core::error::Error for JoinError {}
 
+impl crate::error::Classify for JoinError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            JoinError::AlreadyJoined(_) | JoinError::AddressTaken(_) => ErrorKind::InvalidState,
+            JoinError::TableFull(_) | JoinError::AddressesExhausted => ErrorKind::CapacityExceeded,
+            JoinError::OutsideCidr(_) | JoinError::NotAssignable(_) => ErrorKind::InvalidArgument,
+        }
+    }
+}
+
 /// Why a tunnel or link operation failed. Nothing changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TunnelError {
@@ -295,6 +314,17 @@ impl fmt::Display for TunnelError {
 
 impl core::error::Error for TunnelError {}
 
+impl crate::error::Classify for TunnelError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            TunnelError::UnknownNode(_) | TunnelError::UnknownTunnel => ErrorKind::NotFound,
+            TunnelError::SelfLink => ErrorKind::InvalidArgument,
+            TunnelError::TableFull { .. } => ErrorKind::CapacityExceeded,
+        }
+    }
+}
+
 /// Health of one tunnel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TunnelState {
@@ -306,6 +336,26 @@ pub enum TunnelState {
     Stale,
     /// `failures_to_down` failures in a row; waiting for `successes_to_up` handshakes.
     Down,
+}
+
+impl TunnelState {
+    /// The lowercase name (`"connecting"`, `"up"`, `"stale"`, `"down"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TunnelState::Connecting => "connecting",
+            TunnelState::Up => "up",
+            TunnelState::Stale => "stale",
+            TunnelState::Down => "down",
+        }
+    }
+}
+
+crate::error::names!(TunnelState, "tunnel state", "connecting, up, stale, down", [Connecting, Up, Stale, Down]);
+
+impl fmt::Display for TunnelState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A request to the host to set up a down tunnel again.
@@ -400,6 +450,16 @@ impl fmt::Display for LinkStateError {
 }
 
 impl core::error::Error for LinkStateError {}
+
+impl crate::error::Classify for LinkStateError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            LinkStateError::UnknownSender(_) => ErrorKind::NotFound,
+            LinkStateError::TableFull { .. } => ErrorKind::CapacityExceeded,
+        }
+    }
+}
 
 /// A read-only view of one node.
 #[derive(Clone, Copy, Debug)]

@@ -53,10 +53,7 @@ impl TableKey for (u32, u32) {
 /// 32-bit FNV-1a, then a mix so that the low bits used for the slot depend on
 /// every input byte.
 pub fn hash_bytes(bytes: &[u8]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in bytes {
-        h = (h ^ u32::from(*b)).wrapping_mul(0x0100_0193);
-    }
+    let h = crate::hash::fnv1a_32(bytes);
     h ^ (h >> 16)
 }
 

@@ -275,6 +275,23 @@ impl fmt::Display for WireError {
 
 impl core::error::Error for WireError {}
 
+impl crate::error::Classify for WireError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            WireError::Empty => ErrorKind::Empty,
+            WireError::UnknownVersion(_) => ErrorKind::UnsupportedVersion,
+            WireError::Truncated => ErrorKind::Truncated,
+            WireError::UnknownBody => ErrorKind::UnknownKind,
+            WireError::Malformed | WireError::ZeroTerm => ErrorKind::Malformed,
+            WireError::InvalidMetric(e) => e.kind(),
+            WireError::TrailingBytes { .. } => ErrorKind::TrailingBytes,
+            WireError::TooLarge { .. } => ErrorKind::TooLarge,
+            WireError::BufferTooSmall => ErrorKind::BufferTooSmall,
+        }
+    }
+}
+
 fn map_postcard(e: postcard::Error) -> WireError {
     match e {
         postcard::Error::DeserializeUnexpectedEnd => WireError::Truncated,

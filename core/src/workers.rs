@@ -96,6 +96,24 @@ pub enum TaskRole {
     Backup,
 }
 
+impl TaskRole {
+    /// The lowercase name (`"primary"`, `"backup"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TaskRole::Primary => "primary",
+            TaskRole::Backup => "backup",
+        }
+    }
+}
+
+crate::error::names!(TaskRole, "task role", "primary, backup", [Primary, Backup]);
+
+impl fmt::Display for TaskRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Worker-replacement parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WorkerConfig {
@@ -155,6 +173,18 @@ impl fmt::Display for PoolError {
 
 impl core::error::Error for PoolError {}
 
+impl crate::error::Classify for PoolError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            PoolError::UnknownPool(_) | PoolError::NotInPool(_) => ErrorKind::NotFound,
+            PoolError::PoolTableFull(_) | PoolError::WorkerTableFull(_) => ErrorKind::CapacityExceeded,
+            PoolError::InvalidSlots { .. } => ErrorKind::InvalidArgument,
+            PoolError::SlotsBelowLoad { .. } => ErrorKind::InvalidState,
+        }
+    }
+}
+
 /// Errors of [`WorkerReplacementManager::assign_workers_to_task`]; nothing is assigned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AssignError {
@@ -203,6 +233,19 @@ impl fmt::Display for AssignError {
 
 impl core::error::Error for AssignError {}
 
+impl crate::error::Classify for AssignError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            AssignError::UnknownPool(_) => ErrorKind::NotFound,
+            AssignError::AlreadyAssigned(_) => ErrorKind::InvalidState,
+            AssignError::InvalidCount { .. } => ErrorKind::InvalidArgument,
+            // Too few free workers: the pool's capacity is used up, like a full table.
+            AssignError::TaskTableFull(_) | AssignError::NotEnoughWorkers { .. } => ErrorKind::CapacityExceeded,
+        }
+    }
+}
+
 /// Errors of [`WorkerReplacementManager::record_checkpoint`]; the stored checkpoint is unchanged.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CheckpointError {
@@ -241,6 +284,17 @@ impl fmt::Display for CheckpointError {
 
 impl core::error::Error for CheckpointError {}
 
+impl crate::error::Classify for CheckpointError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            CheckpointError::UnknownTask(_) => ErrorKind::NotFound,
+            CheckpointError::NotAPrimary(_) => ErrorKind::InvalidArgument,
+            CheckpointError::Regression { .. } | CheckpointError::Conflict { .. } => ErrorKind::InvalidState,
+        }
+    }
+}
+
 /// Errors of replacement, release and recovery; nothing changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReplaceError {
@@ -263,6 +317,16 @@ impl fmt::Display for ReplaceError {
 }
 
 impl core::error::Error for ReplaceError {}
+
+impl crate::error::Classify for ReplaceError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            ReplaceError::UnknownTask(_) | ReplaceError::UnknownWorker(_) => ErrorKind::NotFound,
+            ReplaceError::NotAssigned(_) => ErrorKind::InvalidState,
+        }
+    }
+}
 
 /// The workers given to a task, best first.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1703,6 +1767,38 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
     /// Registered pools.
     pub fn pool_count(&self) -> usize {
         self.pools.iter().take_while(|p| p.task_type.is_some()).count()
+    }
+}
+
+/// Pool membership, read-only: what a host needs to show or diff its pools
+/// without keeping its own copy.
+impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: usize, const H: usize, const E: usize>
+    WorkerReplacementManager<W, T, P, S, C, H, E>
+{
+    /// Every registered pool's task type, in registration order.
+    pub fn pools(&self) -> impl Iterator<Item = &TaskType> + '_ {
+        self.pools.iter().filter_map(|p| p.task_type.as_ref())
+    }
+
+    /// The workers in the pool of `task_type`, in worker-table order (the order
+    /// they became known, a forgotten worker's place going to the next new one);
+    /// `None` for an unknown pool. O(known workers).
+    pub fn pool_members(&self, task_type: &TaskType) -> Option<impl Iterator<Item = &NodeId> + '_> {
+        let pool = self.pools.get(self.pool_index(task_type)?)?;
+        Some((0..self.workers.len()).filter_map(move |i| {
+            let idx = u16::try_from(i).ok()?;
+            if !pool.contains(idx) {
+                return None;
+            }
+            self.worker_ref(idx).map(|w| &w.id)
+        }))
+    }
+
+    /// The task types of the pools `worker` is in, in registration order (none
+    /// for an unknown worker).
+    pub fn worker_pools(&self, worker: &NodeId) -> impl Iterator<Item = &TaskType> + '_ {
+        let idx = self.worker_index.get(worker).copied();
+        self.pools.iter().filter(move |p| idx.is_some_and(|i| p.contains(i))).filter_map(|p| p.task_type.as_ref())
     }
 }
 

@@ -7,13 +7,7 @@
 //! 50–59 decode errors, 60–69 invalid state, 99 panic.
 
 use core::ffi::c_char;
-use pouw_netops::coordinator::{HandleError, OpsError, TaskError};
-use pouw_netops::crash_recovery::CrashRecoveryError;
-use pouw_netops::history::{AddError, ArchiveFullError, BatchError, ImportError};
-use pouw_netops::mesh::{CidrError, EndpointError, JoinError, LinkStateError, RenderError, TunnelError};
-use pouw_netops::{
-    AssignError, CheckpointError, ConfigError, ElectionError, IdError, PoolError, ReplaceError, WireError,
-};
+use pouw_netops::error::{Classify, ErrorKind};
 
 /// The outcome of a `pn_` call: `PN_OK` (0) or why the call did nothing.
 ///
@@ -125,223 +119,36 @@ pub extern "C" fn pn_result_str(code: i32) -> *const c_char {
     })
 }
 
-impl From<ConfigError> for pn_result {
-    fn from(_: ConfigError) -> Self {
-        PN_ERR_INVALID_CONFIG
+/// The C code of an error kind: the one classification of the core's errors.
+///
+/// Codes inside a block of ten name a kind the C API reports apart; the table
+/// is total, so every core error has a code and agrees with the other bindings,
+/// which derive their errors from the same [`ErrorKind`].
+pub(crate) const fn code(kind: ErrorKind) -> pn_result {
+    match kind {
+        ErrorKind::InvalidArgument => PN_ERR_INVALID_ARGUMENT,
+        ErrorKind::InvalidId => PN_ERR_INVALID_ID,
+        ErrorKind::InvalidConfig => PN_ERR_INVALID_CONFIG,
+        ErrorKind::InvalidMetric => PN_ERR_INVALID_METRIC,
+        ErrorKind::NotFound => PN_ERR_NOT_FOUND,
+        ErrorKind::CapacityExceeded => PN_ERR_CAPACITY_EXCEEDED,
+        ErrorKind::BufferTooSmall => PN_ERR_BUFFER_TOO_SMALL,
+        ErrorKind::Malformed => PN_ERR_DECODE,
+        ErrorKind::Empty => PN_ERR_DECODE_EMPTY,
+        ErrorKind::UnsupportedVersion => PN_ERR_DECODE_VERSION,
+        ErrorKind::Truncated => PN_ERR_DECODE_TRUNCATED,
+        ErrorKind::UnknownKind => PN_ERR_DECODE_UNKNOWN_KIND,
+        ErrorKind::TrailingBytes => PN_ERR_DECODE_TRAILING_BYTES,
+        ErrorKind::TooLarge => PN_ERR_DECODE_TOO_LARGE,
+        ErrorKind::InvalidState => PN_ERR_INVALID_STATE,
+        ErrorKind::AttemptsExhausted => PN_ERR_ATTEMPTS_EXHAUSTED,
     }
 }
 
-impl From<IdError> for pn_result {
-    fn from(_: IdError) -> Self {
-        PN_ERR_INVALID_ID
-    }
-}
-
-impl From<CrashRecoveryError> for pn_result {
-    fn from(e: CrashRecoveryError) -> Self {
-        match e {
-            CrashRecoveryError::UnknownNode(_) => PN_ERR_NOT_FOUND,
-            CrashRecoveryError::TableFull(_) => PN_ERR_CAPACITY_EXCEEDED,
-            CrashRecoveryError::InvalidMetric(_) => PN_ERR_INVALID_METRIC,
-            CrashRecoveryError::InvalidStatus { .. } => PN_ERR_INVALID_STATE,
-            CrashRecoveryError::AttemptsExhausted(_) => PN_ERR_ATTEMPTS_EXHAUSTED,
-        }
-    }
-}
-
-impl From<WireError> for pn_result {
-    fn from(e: WireError) -> Self {
-        match e {
-            WireError::Empty => PN_ERR_DECODE_EMPTY,
-            WireError::UnknownVersion(_) => PN_ERR_DECODE_VERSION,
-            WireError::Truncated => PN_ERR_DECODE_TRUNCATED,
-            WireError::UnknownBody => PN_ERR_DECODE_UNKNOWN_KIND,
-            WireError::Malformed | WireError::ZeroTerm => PN_ERR_DECODE,
-            WireError::InvalidMetric(_) => PN_ERR_INVALID_METRIC,
-            WireError::TrailingBytes { .. } => PN_ERR_DECODE_TRAILING_BYTES,
-            WireError::TooLarge { .. } => PN_ERR_DECODE_TOO_LARGE,
-            WireError::BufferTooSmall => PN_ERR_BUFFER_TOO_SMALL,
-        }
-    }
-}
-
-impl From<ElectionError> for pn_result {
-    fn from(e: ElectionError) -> Self {
-        match e {
-            ElectionError::Config(_) => PN_ERR_INVALID_CONFIG,
-            ElectionError::TooManyVoters(_) => PN_ERR_CAPACITY_EXCEEDED,
-            ElectionError::NotAVoter(_) | ElectionError::FromSelf | ElectionError::NotAnElectionMessage => {
-                PN_ERR_INVALID_ARGUMENT
-            }
-            ElectionError::UnknownVoter(_) => PN_ERR_NOT_FOUND,
-            ElectionError::AlreadyLeader => PN_ERR_INVALID_STATE,
-        }
-    }
-}
-
-impl From<PoolError> for pn_result {
-    fn from(e: PoolError) -> Self {
-        match e {
-            PoolError::UnknownPool(_) | PoolError::NotInPool(_) => PN_ERR_NOT_FOUND,
-            PoolError::PoolTableFull(_) | PoolError::WorkerTableFull(_) => PN_ERR_CAPACITY_EXCEEDED,
-            PoolError::InvalidSlots { .. } => PN_ERR_INVALID_ARGUMENT,
-            PoolError::SlotsBelowLoad { .. } => PN_ERR_INVALID_STATE,
-        }
-    }
-}
-
-impl From<AssignError> for pn_result {
-    fn from(e: AssignError) -> Self {
-        match e {
-            AssignError::UnknownPool(_) => PN_ERR_NOT_FOUND,
-            AssignError::AlreadyAssigned(_) => PN_ERR_INVALID_STATE,
-            AssignError::InvalidCount { .. } => PN_ERR_INVALID_ARGUMENT,
-            AssignError::TaskTableFull(_) | AssignError::NotEnoughWorkers { .. } => PN_ERR_CAPACITY_EXCEEDED,
-        }
-    }
-}
-
-impl From<CheckpointError> for pn_result {
-    fn from(e: CheckpointError) -> Self {
-        match e {
-            CheckpointError::UnknownTask(_) => PN_ERR_NOT_FOUND,
-            CheckpointError::NotAPrimary(_) => PN_ERR_INVALID_ARGUMENT,
-            CheckpointError::Regression { .. } | CheckpointError::Conflict { .. } => PN_ERR_INVALID_STATE,
-        }
-    }
-}
-
-impl From<ReplaceError> for pn_result {
-    fn from(e: ReplaceError) -> Self {
-        match e {
-            ReplaceError::UnknownTask(_) | ReplaceError::UnknownWorker(_) => PN_ERR_NOT_FOUND,
-            ReplaceError::NotAssigned(_) => PN_ERR_INVALID_STATE,
-        }
-    }
-}
-
-impl From<AddError> for pn_result {
-    fn from(e: AddError) -> Self {
-        match e {
-            AddError::Record(pouw_netops::history::RecordError::BadSender) => PN_ERR_INVALID_ID,
-            AddError::Record(_) => PN_ERR_INVALID_ARGUMENT,
-            AddError::ArchiveFull => PN_ERR_CAPACITY_EXCEEDED,
-        }
-    }
-}
-
-impl From<ArchiveFullError> for pn_result {
-    fn from(_: ArchiveFullError) -> Self {
-        PN_ERR_CAPACITY_EXCEEDED
-    }
-}
-
-impl From<BatchError> for pn_result {
-    fn from(e: BatchError) -> Self {
-        match e {
-            BatchError::Truncated => PN_ERR_DECODE_TRUNCATED,
-            BatchError::UnsupportedVersion(_) => PN_ERR_DECODE_VERSION,
-            BatchError::TooLarge { .. } => PN_ERR_DECODE_TOO_LARGE,
-            BatchError::BufferTooSmall { .. } => PN_ERR_BUFFER_TOO_SMALL,
-            BatchError::BadMagic
-            | BatchError::BadHeader(_)
-            | BatchError::Corrupt
-            | BatchError::Overflow
-            | BatchError::LengthMismatch
-            | BatchError::BadRecord { .. } => PN_ERR_DECODE,
-        }
-    }
-}
-
-impl From<ImportError> for pn_result {
-    fn from(e: ImportError) -> Self {
-        match e {
-            ImportError::Invalid(e) => e.into(),
-            ImportError::Duplicate(_) | ImportError::Overlaps(_) => PN_ERR_INVALID_STATE,
-            ImportError::Full { .. } => PN_ERR_CAPACITY_EXCEEDED,
-        }
-    }
-}
-
-impl From<JoinError> for pn_result {
-    fn from(e: JoinError) -> Self {
-        match e {
-            JoinError::AlreadyJoined(_) | JoinError::AddressTaken(_) => PN_ERR_INVALID_STATE,
-            JoinError::TableFull(_) | JoinError::AddressesExhausted => PN_ERR_CAPACITY_EXCEEDED,
-            JoinError::OutsideCidr(_) | JoinError::NotAssignable(_) => PN_ERR_INVALID_ARGUMENT,
-        }
-    }
-}
-
-impl From<TunnelError> for pn_result {
-    fn from(e: TunnelError) -> Self {
-        match e {
-            TunnelError::UnknownNode(_) | TunnelError::UnknownTunnel => PN_ERR_NOT_FOUND,
-            TunnelError::SelfLink => PN_ERR_INVALID_ARGUMENT,
-            TunnelError::TableFull { .. } => PN_ERR_CAPACITY_EXCEEDED,
-        }
-    }
-}
-
-impl From<LinkStateError> for pn_result {
-    fn from(e: LinkStateError) -> Self {
-        match e {
-            LinkStateError::UnknownSender(_) => PN_ERR_NOT_FOUND,
-            LinkStateError::TableFull { .. } => PN_ERR_CAPACITY_EXCEEDED,
-        }
-    }
-}
-
-impl From<RenderError> for pn_result {
-    fn from(e: RenderError) -> Self {
-        match e {
-            RenderError::NotJoined => PN_ERR_INVALID_STATE,
-            RenderError::BufferTooSmall { .. } => PN_ERR_BUFFER_TOO_SMALL,
-            RenderError::Write => PN_ERR_INVALID_STATE,
-        }
-    }
-}
-
-impl From<CidrError> for pn_result {
-    fn from(_: CidrError) -> Self {
-        PN_ERR_INVALID_CONFIG
-    }
-}
-
-impl From<EndpointError> for pn_result {
-    fn from(_: EndpointError) -> Self {
-        PN_ERR_INVALID_ARGUMENT
-    }
-}
-
-impl From<OpsError> for pn_result {
-    fn from(e: OpsError) -> Self {
-        match e {
-            OpsError::Config(_) => PN_ERR_INVALID_CONFIG,
-            OpsError::TooManySupervisors(_) => PN_ERR_CAPACITY_EXCEEDED,
-            OpsError::NotASupervisor(_) => PN_ERR_INVALID_ARGUMENT,
-        }
-    }
-}
-
-impl From<HandleError> for pn_result {
-    fn from(e: HandleError) -> Self {
-        match e {
-            HandleError::NotRunning => PN_ERR_INVALID_STATE,
-            HandleError::Wire(w) => w.into(),
-            HandleError::FromSelf => PN_ERR_INVALID_ARGUMENT,
-        }
-    }
-}
-
-impl From<TaskError> for pn_result {
-    fn from(e: TaskError) -> Self {
-        match e {
-            TaskError::WrongRole | TaskError::Duplicate(_) | TaskError::Regression { .. } => PN_ERR_INVALID_STATE,
-            TaskError::TableFull(_) => PN_ERR_CAPACITY_EXCEEDED,
-            TaskError::NoPrimaries => PN_ERR_INVALID_ARGUMENT,
-            TaskError::NotAPrimary(_) => PN_ERR_NOT_FOUND,
-        }
+/// Every core error converts through its kind.
+impl<E: Classify> From<E> for pn_result {
+    fn from(e: E) -> Self {
+        code(e.kind())
     }
 }
 
@@ -377,6 +184,44 @@ mod tests {
             };
             assert_eq!(value / 10, group, "{code:?}");
         }
+    }
+
+    #[test]
+    fn every_error_kind_has_its_own_code_in_its_block() {
+        let mut codes = HashSet::new();
+        for kind in ErrorKind::ALL {
+            let c = code(kind);
+            assert!(ALL.contains(&c), "{kind}");
+            assert!(codes.insert(c), "{kind} shares {c:?} with another kind");
+            let block = match kind {
+                ErrorKind::InvalidArgument
+                | ErrorKind::InvalidId
+                | ErrorKind::InvalidConfig
+                | ErrorKind::InvalidMetric => 1,
+                ErrorKind::NotFound => 2,
+                ErrorKind::CapacityExceeded => 3,
+                ErrorKind::BufferTooSmall => 4,
+                k if k.is_decode() => 5,
+                ErrorKind::InvalidState | ErrorKind::AttemptsExhausted => 6,
+                k => panic!("{k} has no block"),
+            };
+            assert_eq!(c as i32 / 10, block, "{kind}");
+        }
+        // Only the boundary's own outcomes have no kind.
+        let unmapped: HashSet<_> = ALL.into_iter().filter(|c| !codes.contains(c)).collect();
+        assert_eq!(unmapped, HashSet::from([PN_OK, PN_ERR_NULL_POINTER, PN_ERR_PANIC]));
+    }
+
+    #[test]
+    fn core_errors_convert_through_their_kind() {
+        use pouw_netops::crash_recovery::CrashRecoveryError;
+        use pouw_netops::{IdError, NodeId, PoolError, WireError};
+        let n = NodeId::new("n").unwrap();
+        assert_eq!(pn_result::from(CrashRecoveryError::AttemptsExhausted(n.clone())), PN_ERR_ATTEMPTS_EXHAUSTED);
+        assert_eq!(pn_result::from(CrashRecoveryError::UnknownNode(n.clone())), PN_ERR_NOT_FOUND);
+        assert_eq!(pn_result::from(IdError::Empty), PN_ERR_INVALID_ID);
+        assert_eq!(pn_result::from(WireError::UnknownVersion(9)), PN_ERR_DECODE_VERSION);
+        assert_eq!(pn_result::from(PoolError::NotInPool(n)), PN_ERR_NOT_FOUND);
     }
 
     #[test]

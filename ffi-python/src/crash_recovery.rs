@@ -4,9 +4,9 @@
 //! `pouw_netops/crash_recovery.py` wraps it in the old API's class; this type
 //! only converts arguments, results and errors.
 
-use crate::errors::{crash_recovery_error, id_error, invalid};
+use crate::errors::{core_error, id_error, invalid};
 use crate::time::{fraction, instant, metrics};
-use pouw_netops::crash_recovery::{RecoveryEventKind, RecoveryFailure, RecoveryStrategy};
+use pouw_netops::crash_recovery::{RecoveryEventKind, RecoveryStrategy};
 use pouw_netops::phi::PhiConfig;
 use pouw_netops::preset::large;
 use pouw_netops::{CrashRecoveryConfig, CrashRecoveryError, NodeId, NodeStatus};
@@ -25,22 +25,7 @@ fn node_id(s: &str) -> PyResult<NodeId> {
 }
 
 fn strategy(s: &str) -> PyResult<RecoveryStrategy> {
-    match s {
-        "automatic" => Ok(RecoveryStrategy::Automatic),
-        "restart" => Ok(RecoveryStrategy::Restart),
-        "replace" => Ok(RecoveryStrategy::Replace),
-        other => Err(invalid(format!(
-            "unknown recovery strategy {other:?}: expected \"automatic\", \"restart\" or \"replace\""
-        ))),
-    }
-}
-
-fn failure_str(reason: RecoveryFailure) -> &'static str {
-    match reason {
-        RecoveryFailure::DeadlineExceeded => "deadline_exceeded",
-        RecoveryFailure::AttemptsExhausted => "attempts_exhausted",
-        RecoveryFailure::CrashedAgain => "crashed_again",
-    }
+    s.parse().map_err(|e| invalid(format!("{e}, not {s:?}")))
 }
 
 /// The event's fields as the old API's `metadata` dict.
@@ -66,7 +51,7 @@ fn metadata<'py>(py: Python<'py>, kind: &RecoveryEventKind) -> PyResult<Bound<'p
         }
         RecoveryEventKind::RecoveryFailed { strategy, reason } => {
             d.set_item("strategy", strategy.as_str())?;
-            d.set_item("reason", failure_str(reason))?;
+            d.set_item("reason", reason.as_str())?;
         }
     }
     Ok(d)
@@ -129,7 +114,7 @@ impl PyCrashRecoveryCore {
         let node = self::node_id(node_id)?;
         let m =
             metrics(response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage)?;
-        self.inner.update_node_health(now, &node, m).map_err(crash_recovery_error)
+        self.inner.update_node_health(now, &node, m).map_err(core_error)
     }
 
     /// A bare heartbeat (no new metrics) from `node_id` at `now`.
@@ -137,7 +122,7 @@ impl PyCrashRecoveryCore {
     fn heartbeat(&mut self, node_id: &str, now: Option<f64>) -> PyResult<()> {
         let now = instant(now)?;
         let node = self::node_id(node_id)?;
-        self.inner.heartbeat(now, &node).map_err(crash_recovery_error)
+        self.inner.heartbeat(now, &node).map_err(core_error)
     }
 
     /// Sweeps all nodes at `now`; returns the nodes newly found crashed.
@@ -161,20 +146,20 @@ impl PyCrashRecoveryCore {
                 | CrashRecoveryError::InvalidStatus { .. }
                 | CrashRecoveryError::AttemptsExhausted(_),
             ) => Ok(false),
-            Err(e) => Err(crash_recovery_error(e)),
+            Err(e) => Err(core_error(e)),
         }
     }
 
     /// Forgets `node_id`; `NotFoundError` if it is not tracked.
     fn remove_node(&mut self, node_id: &str) -> PyResult<()> {
         let node = self::node_id(node_id)?;
-        self.inner.remove_node(&node).map_err(crash_recovery_error)
+        self.inner.remove_node(&node).map_err(core_error)
     }
 
     /// The node's status name; `NotFoundError` if it is not tracked.
     fn status(&self, node_id: &str) -> PyResult<&'static str> {
         let node = self::node_id(node_id)?;
-        self.inner.status(&node).map(NodeStatus::as_str).map_err(crash_recovery_error)
+        self.inner.status(&node).map(NodeStatus::as_str).map_err(core_error)
     }
 
     /// The node's phi at `now`.
@@ -182,7 +167,7 @@ impl PyCrashRecoveryCore {
     fn phi(&self, node_id: &str, now: Option<f64>) -> PyResult<f64> {
         let now = instant(now)?;
         let node = self::node_id(node_id)?;
-        self.inner.phi(now, &node).map_err(crash_recovery_error)
+        self.inner.phi(now, &node).map_err(core_error)
     }
 
     /// Whether the node's last heartbeat and metrics meet the health thresholds at `now`.
@@ -190,13 +175,13 @@ impl PyCrashRecoveryCore {
     fn is_healthy(&self, node_id: &str, now: Option<f64>) -> PyResult<bool> {
         let now = instant(now)?;
         let node = self::node_id(node_id)?;
-        self.inner.is_healthy(now, &node).map_err(crash_recovery_error)
+        self.inner.is_healthy(now, &node).map_err(core_error)
     }
 
     /// One node as a tuple (see `nodes`); `NotFoundError` if it is not tracked.
     fn node(&self, node_id: &str) -> PyResult<NodeTuple> {
         let node = self::node_id(node_id)?;
-        self.inner.node(&node).map(Self::view_tuple).map_err(crash_recovery_error)
+        self.inner.node(&node).map(Self::view_tuple).map_err(core_error)
     }
 
     /// Every node in registration order as `(id, status, last_heartbeat,
@@ -207,13 +192,14 @@ impl PyCrashRecoveryCore {
     }
 
     /// Ids of the nodes whose status is one of `statuses`, in registration order.
+    /// `InvalidArgumentError` for a name that is not a status.
     #[pyo3(signature = (*statuses))]
-    fn ids_with_status(&self, statuses: Vec<String>) -> Vec<String> {
-        self.inner
-            .nodes()
-            .filter(|v| statuses.iter().any(|s| s == v.status.as_str()))
-            .map(|v| v.id.as_str().to_owned())
-            .collect()
+    fn ids_with_status(&self, statuses: Vec<String>) -> PyResult<Vec<String>> {
+        let wanted = statuses
+            .iter()
+            .map(|s| s.parse::<NodeStatus>().map_err(|e| invalid(format!("{e}, not {s:?}"))))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(self.inner.nodes().filter(|v| wanted.contains(&v.status)).map(|v| v.id.as_str().to_owned()).collect())
     }
 
     /// Counts by status and crashes in the last hour, as a dict.

@@ -6,7 +6,7 @@
 //! (`pouw_netops/election.py`) drives the same class through its direct-call
 //! helpers and discards the messages, which the old API never sent.
 
-use crate::errors::{election_error, id_error, wire_error};
+use crate::errors::{core_error, id_error};
 use crate::time::{duration, instant};
 use pouw_netops::preset::large;
 use pouw_netops::{ElectionConfig, Envelope, HardState, NodeId};
@@ -90,7 +90,7 @@ impl PyElection {
         };
         let started = now.is_some();
         let at = if started { instant(now)? } else { pouw_netops::Instant::from_micros(0) };
-        let inner = large::LeaderElectionManager::new_boxed(config, id, &ids, at).map_err(election_error)?;
+        let inner = large::LeaderElectionManager::new_boxed(config, id, &ids, at).map_err(core_error)?;
         Ok(PyElection { inner, started, pending_timeout: None })
     }
 
@@ -105,16 +105,16 @@ impl PyElection {
     /// election. `InvalidArgumentError` if this node is the leader.
     fn campaign(&mut self, now: f64) -> PyResult<()> {
         let now = self.input_time(Some(now))?;
-        self.inner.campaign(now).map_err(election_error)
+        self.inner.campaign(now).map_err(core_error)
     }
 
     /// Handles one encoded message from another voter. `DecodeError` for bad bytes,
     /// `NotFoundError` for a sender outside the voter set, `InvalidArgumentError`
     /// for a message from itself or one that is not an election message.
     fn step(&mut self, now: f64, data: &[u8]) -> PyResult<()> {
-        let envelope = Envelope::decode(data).map_err(wire_error)?;
+        let envelope = Envelope::decode(data).map_err(core_error)?;
         let now = self.input_time(Some(now))?;
-        self.inner.step(now, &envelope).map_err(election_error)
+        self.inner.step(now, &envelope).map_err(core_error)
     }
 
     /// The next message to send as `(destination, bytes)` (`None` destination: every
@@ -122,7 +122,7 @@ impl PyElection {
     /// read with `hard_state()`.
     fn poll_transmit<'py>(&mut self, py: Python<'py>) -> PyResult<Option<(Option<String>, Bound<'py, PyBytes>)>> {
         let Some(t) = self.inner.poll_transmit() else { return Ok(None) };
-        let bytes = t.envelope.to_vec().map_err(wire_error)?;
+        let bytes = t.envelope.to_vec().map_err(core_error)?;
         Ok(Some((t.to.map(|to| to.as_str().to_owned()), PyBytes::new(py, &bytes))))
     }
 
@@ -204,7 +204,7 @@ impl PyElection {
     #[pyo3(signature = (now = None))]
     fn start_election(&mut self, now: Option<f64>) -> PyResult<u64> {
         let now = self.input_time(now)?;
-        self.inner.start_election(now).map_err(election_error)
+        self.inner.start_election(now).map_err(core_error)
     }
 
     /// Handles a vote request of `candidate` for `term`; whether the vote is granted.
@@ -212,7 +212,7 @@ impl PyElection {
     fn request_vote(&mut self, candidate: &str, term: u64, now: Option<f64>) -> PyResult<bool> {
         let candidate = node_id(candidate, "candidate_id")?;
         let now = self.input_time(now)?;
-        self.inner.request_vote(now, &candidate, term).map_err(election_error)
+        self.inner.request_vote(now, &candidate, term).map_err(core_error)
     }
 
     /// Counts `voter`'s answer to the current campaign; whether this node just became leader.
@@ -220,7 +220,7 @@ impl PyElection {
     fn receive_vote_response(&mut self, voter: &str, granted: bool, now: Option<f64>) -> PyResult<bool> {
         let voter = node_id(voter, "voter_id")?;
         let now = self.input_time(now)?;
-        self.inner.receive_vote_response(now, &voter, granted).map_err(election_error)
+        self.inner.receive_vote_response(now, &voter, granted).map_err(core_error)
     }
 
     /// Handles a heartbeat of `leader` for `term`; whether it was accepted.
@@ -228,7 +228,7 @@ impl PyElection {
     fn receive_heartbeat(&mut self, leader: &str, term: u64, now: Option<f64>) -> PyResult<bool> {
         let leader = node_id(leader, "leader_id")?;
         let now = self.input_time(now)?;
-        self.inner.receive_heartbeat(now, &leader, term).map_err(election_error)
+        self.inner.receive_heartbeat(now, &leader, term).map_err(core_error)
     }
 
     /// Runs the timers; whether a campaign started because the timeout passed.

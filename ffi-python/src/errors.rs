@@ -2,128 +2,138 @@
 //!
 //! The exception classes are defined in Python (`pouw_netops/_errors.py`) so
 //! that they can inherit from both `NetOpsError` and the built-in the old API
-//! raised (`ValueError`, `LookupError`); this module looks each class up once
-//! and raises it with the core error's `Display` text.
+//! raised (`ValueError`, `LookupError`). Which class an error raises follows
+//! from the core's [`ErrorKind`] alone ([`class_of`], one total table, as the C
+//! API's result codes do); the exception carries the kind's name as `kind` and
+//! the core error's `Display` text as its message.
 
-use pouw_netops::{ConfigError, CrashRecoveryError, IdError, WireError};
+use pouw_netops::error::{Classify, ErrorKind};
+use pouw_netops::{ConfigError, IdError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
+use std::fmt::Display;
 
-/// The Python exception classes, by what went wrong.
-#[derive(Clone, Copy, Debug)]
-pub enum Kind {
-    /// A fixed-capacity table is full (`CapacityError`).
-    Capacity,
-    /// The named item is not known (`NotFoundError`, a `LookupError`).
-    NotFound,
-    /// Bytes are not a valid message (`DecodeError`, a `ValueError`).
-    Decode,
-    /// An argument is out of range or malformed (`InvalidArgumentError`, a `ValueError`).
+/// The Python exception classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// `InvalidArgumentError`, a `ValueError`.
     InvalidArgument,
+    /// `InvalidStateError`, an `InvalidArgumentError` (the old API raised `ValueError`).
+    InvalidState,
+    /// `AttemptsExhaustedError`, an `InvalidStateError`.
+    AttemptsExhausted,
+    /// `NotFoundError`, a `LookupError` (and a `ValueError`, as a missing pool was in the old API).
+    NotFound,
+    /// `CapacityError` (not a `ValueError`).
+    Capacity,
+    /// `DecodeError`, a `ValueError`.
+    Decode,
 }
 
-static CAPACITY: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-static NOT_FOUND: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-static DECODE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-static INVALID_ARGUMENT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+impl Class {
+    /// The class's name in `pouw_netops._errors`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Class::InvalidArgument => "InvalidArgumentError",
+            Class::InvalidState => "InvalidStateError",
+            Class::AttemptsExhausted => "AttemptsExhaustedError",
+            Class::NotFound => "NotFoundError",
+            Class::Capacity => "CapacityError",
+            Class::Decode => "DecodeError",
+        }
+    }
+}
 
-/// A Python exception of `kind` with `message`.
-pub fn error(kind: Kind, message: impl ToString) -> PyErr {
+/// The exception class of an error kind: the one classification of the core's
+/// errors. The argument kinds and a too small buffer (which the binding never
+/// passes) are `InvalidArgumentError`; every decode kind is a `DecodeError`.
+pub const fn class_of(kind: ErrorKind) -> Class {
+    match kind {
+        ErrorKind::InvalidArgument
+        | ErrorKind::InvalidId
+        | ErrorKind::InvalidConfig
+        | ErrorKind::InvalidMetric
+        | ErrorKind::BufferTooSmall => Class::InvalidArgument,
+        ErrorKind::NotFound => Class::NotFound,
+        ErrorKind::CapacityExceeded => Class::Capacity,
+        ErrorKind::Malformed
+        | ErrorKind::Empty
+        | ErrorKind::UnsupportedVersion
+        | ErrorKind::Truncated
+        | ErrorKind::UnknownKind
+        | ErrorKind::TrailingBytes
+        | ErrorKind::TooLarge => Class::Decode,
+        ErrorKind::InvalidState => Class::InvalidState,
+        ErrorKind::AttemptsExhausted => Class::AttemptsExhausted,
+    }
+}
+
+static INVALID_ARGUMENT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static INVALID_STATE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static ATTEMPTS_EXHAUSTED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static NOT_FOUND: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static CAPACITY: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static DECODE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// A Python exception of `kind`'s class with `message`, its `kind` attribute set.
+pub fn error(kind: ErrorKind, message: impl ToString) -> PyErr {
     let message = message.to_string();
+    let class = class_of(kind);
     Python::attach(|py| {
-        let (cell, name) = match kind {
-            Kind::Capacity => (&CAPACITY, "CapacityError"),
-            Kind::NotFound => (&NOT_FOUND, "NotFoundError"),
-            Kind::Decode => (&DECODE, "DecodeError"),
-            Kind::InvalidArgument => (&INVALID_ARGUMENT, "InvalidArgumentError"),
+        let cell = match class {
+            Class::InvalidArgument => &INVALID_ARGUMENT,
+            Class::InvalidState => &INVALID_STATE,
+            Class::AttemptsExhausted => &ATTEMPTS_EXHAUSTED,
+            Class::NotFound => &NOT_FOUND,
+            Class::Capacity => &CAPACITY,
+            Class::Decode => &DECODE,
         };
-        match cell.import(py, "pouw_netops._errors", name) {
-            Ok(ty) => PyErr::from_type(ty.clone(), message),
+        let ty = match cell.import(py, "pouw_netops._errors", class.name()) {
+            Ok(ty) => ty,
+            Err(e) => return e,
+        };
+        let err = PyErr::from_type(ty.clone(), message);
+        match err.value(py).setattr("kind", kind.as_str()) {
+            Ok(()) => err,
             Err(e) => e,
         }
     })
 }
 
-/// An `InvalidArgumentError` with `message`.
+/// Any core error, raised as the class its kind names.
+pub fn core_error<E: Classify + Display>(e: E) -> PyErr {
+    error(e.kind(), e)
+}
+
+/// An `InvalidArgumentError` with `message`: an argument the binding itself
+/// could not convert (an unknown name, a non-finite number).
 pub fn invalid(message: impl ToString) -> PyErr {
-    error(Kind::InvalidArgument, message)
+    error(ErrorKind::InvalidArgument, message)
 }
 
-/// An invalid id is an invalid argument, named by what the id is for.
+/// A core error about one argument, named by what the argument is for.
+pub fn field_error<E: Classify + Display>(what: &str, e: E) -> PyErr {
+    error(e.kind(), format!("{what}: {e}"))
+}
+
+/// An invalid id, named by what the id is for.
 pub fn id_error(what: &str, e: IdError) -> PyErr {
-    invalid(format!("{what}: {e}"))
+    field_error(what, e)
 }
 
-/// A configuration error is an invalid argument.
+/// A configuration error.
 pub fn config_error(e: ConfigError) -> PyErr {
-    invalid(e)
+    core_error(e)
 }
 
-/// Maps crash-recovery errors: unknown node → `NotFoundError`, full table →
-/// `CapacityError`, the rest → `InvalidArgumentError`.
-pub fn crash_recovery_error(e: CrashRecoveryError) -> PyErr {
-    let kind = match &e {
-        CrashRecoveryError::UnknownNode(_) => Kind::NotFound,
-        CrashRecoveryError::TableFull(_) => Kind::Capacity,
-        CrashRecoveryError::InvalidMetric(_)
-        | CrashRecoveryError::InvalidStatus { .. }
-        | CrashRecoveryError::AttemptsExhausted(_) => Kind::InvalidArgument,
-    };
-    error(kind, e)
+/// Every error kind's name with the name of the class it raises, for the
+/// tests that check the table is total and the classes exist.
+#[pyfunction]
+fn error_classes() -> Vec<(&'static str, &'static str)> {
+    ErrorKind::ALL.into_iter().map(|k| (k.as_str(), class_of(k).name())).collect()
 }
 
-/// Every wire error is a `DecodeError` (encoding errors cannot happen for the
-/// bounded messages this binding builds, and would be reported the same way).
-pub fn wire_error(e: WireError) -> PyErr {
-    error(Kind::Decode, e)
-}
-
-/// Maps election errors: too many voters → `CapacityError`, a sender outside
-/// the voter set → `NotFoundError`, the rest → `InvalidArgumentError`.
-pub fn election_error(e: pouw_netops::ElectionError) -> PyErr {
-    use pouw_netops::ElectionError as E;
-    let kind = match &e {
-        E::TooManyVoters(_) => Kind::Capacity,
-        E::UnknownVoter(_) => Kind::NotFound,
-        E::Config(_) | E::NotAVoter(_) | E::FromSelf | E::NotAnElectionMessage | E::AlreadyLeader => {
-            Kind::InvalidArgument
-        }
-    };
-    error(kind, e)
-}
-
-/// Maps pool errors: full tables → `CapacityError`, unknown pool or worker →
-/// `NotFoundError`, bad slot counts → `InvalidArgumentError`.
-pub fn pool_error(e: pouw_netops::PoolError) -> PyErr {
-    use pouw_netops::PoolError as E;
-    let kind = match &e {
-        E::PoolTableFull(_) | E::WorkerTableFull(_) => Kind::Capacity,
-        E::UnknownPool(_) | E::NotInPool(_) => Kind::NotFound,
-        E::InvalidSlots { .. } | E::SlotsBelowLoad { .. } => Kind::InvalidArgument,
-    };
-    error(kind, e)
-}
-
-/// Maps join errors: a full node table → `CapacityError`, the rest (already
-/// joined, a bad or taken address, no address left) → `InvalidArgumentError`.
-pub fn join_error(e: pouw_netops::JoinError) -> PyErr {
-    use pouw_netops::JoinError as E;
-    let kind = match &e {
-        E::TableFull(_) | E::AddressesExhausted => Kind::Capacity,
-        E::AlreadyJoined(_) | E::OutsideCidr(_) | E::NotAssignable(_) | E::AddressTaken(_) => Kind::InvalidArgument,
-    };
-    error(kind, e)
-}
-
-/// Maps tunnel errors: unknown node or tunnel → `NotFoundError`, a full link
-/// table → `CapacityError`, a self-link → `InvalidArgumentError`.
-pub fn tunnel_error(e: pouw_netops::TunnelError) -> PyErr {
-    use pouw_netops::TunnelError as E;
-    let kind = match &e {
-        E::UnknownNode(_) | E::UnknownTunnel => Kind::NotFound,
-        E::TableFull { .. } => Kind::Capacity,
-        E::SelfLink => Kind::InvalidArgument,
-    };
-    error(kind, e)
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(error_classes, m)?)
 }

@@ -6,11 +6,11 @@
 //! `MessageHistoryCompressor`, turning `NetworkMessage.data` into compact JSON
 //! payload bytes and back.
 
-use crate::errors::{Kind, config_error, error, id_error, invalid};
+use crate::errors::{config_error, core_error};
 use crate::time::instant;
-use pouw_netops::history::{AddError, BATCH_HEADER_LEN, RecordError};
+use pouw_netops::history::BATCH_HEADER_LEN;
 use pouw_netops::preset::large;
-use pouw_netops::{Batch, HistoryConfig, Instant, NodeId, Record, RecordRef};
+use pouw_netops::{Batch, HistoryConfig, Instant, Record, RecordRef};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
@@ -47,10 +47,6 @@ fn record_tuples<'py>(py: Python<'py>, records: Vec<Record>) -> Vec<RecordTuple<
             )
         })
         .collect()
-}
-
-fn batch_error(e: pouw_netops::BatchError) -> PyErr {
-    error(Kind::Decode, e)
 }
 
 /// The core's `MessageHistoryCompressor` (large preset).
@@ -93,14 +89,7 @@ impl PyHistoryCore {
             || self.inner.stats().buffer_bytes.saturating_add(record.encoded_len()) >= config.max_batch_bytes;
         let inner = &mut self.inner;
         let added = if seals { py.detach(|| inner.add_message(now, record)) } else { inner.add_message(now, record) };
-        added.map_err(|e| match e {
-            AddError::Record(RecordError::BadSender) => match NodeId::new(sender) {
-                Err(id) => id_error("sender_id", id),
-                Ok(_) => invalid(e),
-            },
-            AddError::Record(_) => invalid(e),
-            AddError::ArchiveFull => error(Kind::Capacity, e),
-        })
+        added.map_err(core_error)
     }
 
     /// `add` with the payload given as `data`, written as compact JSON in Rust
@@ -125,7 +114,7 @@ impl PyHistoryCore {
     fn compress<'py>(&mut self, py: Python<'py>, now: Option<f64>) -> PyResult<Option<BatchTuple<'py>>> {
         let now = instant(now)?;
         let inner = &mut self.inner;
-        let id = py.detach(|| inner.compress_batch(now)).map_err(|e| error(Kind::Capacity, e))?;
+        let id = py.detach(|| inner.compress_batch(now)).map_err(core_error)?;
         Ok(id.and_then(|id| self.inner.batch(id)).map(|b| batch_tuple(py, b)))
     }
 
@@ -155,7 +144,7 @@ impl PyHistoryCore {
         }
         let (start, end) = (instant(Some(start))?, instant(Some(end))?);
         let inner = &self.inner;
-        let found = py.detach(|| inner.search(start, end, message_type, sender)).map_err(batch_error)?;
+        let found = py.detach(|| inner.search(start, end, message_type, sender)).map_err(core_error)?;
         Ok(record_tuples(py, found))
     }
 
@@ -164,7 +153,7 @@ impl PyHistoryCore {
     #[staticmethod]
     fn decode_batch<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Vec<RecordTuple<'py>>> {
         let max = HistoryConfig::default().max_batch_bytes;
-        let records = py.detach(|| Batch::from_bytes(data, max).and_then(|b| b.records())).map_err(batch_error)?;
+        let records = py.detach(|| Batch::from_bytes(data, max).and_then(|b| b.records())).map_err(core_error)?;
         Ok(record_tuples(py, records))
     }
 
@@ -196,7 +185,7 @@ impl PyHistoryCore {
         }
         // Buffered records are the newest: none is older than the last batch's end.
         let start = self.inner.batches().last().map_or(Instant::from_micros(0), |h| h.last);
-        let mut found = self.inner.search(start, Instant::MAX, None, None).map_err(batch_error)?;
+        let mut found = self.inner.search(start, Instant::MAX, None, None).map_err(core_error)?;
         let records = found.split_off(found.len().saturating_sub(n));
         Ok(record_tuples(py, records))
     }

@@ -32,6 +32,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PanicException", m.py().get_type::<pyo3::panic::PanicException>())?;
     #[cfg(feature = "panic-probe")]
     m.add_function(wrap_pyfunction!(trigger_panic, m)?)?;
+    errors::register(m)?;
     time::register(m)?;
     phi::register(m)?;
     crash_recovery::register(m)?;

@@ -5,12 +5,12 @@
 //! `VPNMeshTopologyManager`. Routing queries recompute the routes first when
 //! something they depend on changed; route computation and rendering release the GIL.
 
-use crate::errors::{Kind, error, id_error, invalid, join_error, tunnel_error};
+use crate::errors::{core_error, field_error, id_error, invalid};
 use crate::time::{duration, instant};
 use pouw_netops::mesh::{Capability, WireGuardFormat, WireGuardOptions};
 use pouw_netops::preset::large;
 use pouw_netops::{
-    Cidr, Duration, Endpoint, MeshConfig, MeshNode, NodeId, Rng, TunnelError, TunnelProtocol, TunnelState, WgKey,
+    Cidr, Duration, Endpoint, MeshConfig, MeshNode, NodeId, TunnelError, TunnelProtocol, TunnelState, WgKey,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -23,37 +23,7 @@ fn node_id(s: &str, what: &str) -> PyResult<NodeId> {
 }
 
 fn protocol(s: &str) -> PyResult<TunnelProtocol> {
-    match s {
-        "wireguard" => Ok(TunnelProtocol::WireGuard),
-        "openvpn" => Ok(TunnelProtocol::OpenVpn),
-        "ipsec" => Ok(TunnelProtocol::Ipsec),
-        other => {
-            Err(invalid(format!("unknown tunnel protocol {other:?}: expected \"wireguard\", \"openvpn\" or \"ipsec\"")))
-        }
-    }
-}
-
-fn state_str(s: TunnelState) -> &'static str {
-    match s {
-        TunnelState::Connecting => "connecting",
-        TunnelState::Up => "up",
-        TunnelState::Stale => "stale",
-        TunnelState::Down => "down",
-    }
-}
-
-/// A stand-in public key for a node that announced none: 32 bytes drawn from
-/// the core's seeded generator with the id's FNV-1a hash as seed, so the same
-/// id always gets the same key. It is not a usable WireGuard key.
-fn placeholder_key(id: &str) -> WgKey {
-    let seed = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-    let mut rng = Rng::new(seed);
-    let mut bytes = [0u8; 32];
-    for chunk in bytes.chunks_mut(8) {
-        let word = rng.next_u64().to_le_bytes();
-        chunk.copy_from_slice(word.get(..chunk.len()).unwrap_or(&word));
-    }
-    WgKey::from_bytes(bytes)
+    s.parse().map_err(|e| invalid(format!("{e}, not {s:?}")))
 }
 
 /// One node as `(node_id, virtual_ip, public_key, endpoint, capabilities, joined_at)`.
@@ -89,7 +59,7 @@ impl PyMeshCore {
     #[pyo3(signature = (node_id, cidr = "10.0.0.0/16"))]
     fn new(node_id: &str, cidr: &str) -> PyResult<Self> {
         let local = self::node_id(node_id, "node_id")?;
-        let cidr = Cidr::parse(cidr).map_err(|e| invalid(format!("network_cidr: {e}")))?;
+        let cidr = Cidr::parse(cidr).map_err(|e| field_error("network_cidr", e))?;
         let config = MeshConfig { cidr, ..MeshConfig::new(local) };
         let inner = large::VPNMeshTopologyManager::new_boxed(config).map_err(crate::errors::config_error)?;
         Ok(PyMeshCore { inner })
@@ -110,11 +80,10 @@ impl PyMeshCore {
         let now = instant(now)?;
         let id = self::node_id(node_id, "node_id")?;
         let key = match public_key {
-            Some(k) => WgKey::from_base64(k).map_err(|e| invalid(format!("public_key: {e}")))?,
-            None => placeholder_key(node_id),
+            Some(k) => WgKey::from_base64(k).map_err(|e| field_error("public_key", e))?,
+            None => WgKey::placeholder(&id),
         };
-        let endpoint =
-            Endpoint::parse(endpoint.unwrap_or(DEFAULT_ENDPOINT)).map_err(|e| invalid(format!("endpoint: {e}")))?;
+        let endpoint = Endpoint::parse(endpoint.unwrap_or(DEFAULT_ENDPOINT)).map_err(|e| field_error("endpoint", e))?;
         let mut node = MeshNode::new(id, key, endpoint);
         for c in &capabilities {
             let cap = Capability::try_from(c.as_str()).map_err(|_| invalid(format!("capability {c:?} is too long")))?;
@@ -124,7 +93,7 @@ impl PyMeshCore {
             let addr = ip.parse().map_err(|_| invalid(format!("virtual_ip {ip:?} is not an IP address")))?;
             node.requested_address = Some(addr);
         }
-        self.inner.join_mesh(now, node).map(|a| a.to_string()).map_err(join_error)
+        self.inner.join_mesh(now, node).map(|a| a.to_string()).map_err(core_error)
     }
 
     /// Removes a node and its tunnels; `False` if it was not in the mesh.
@@ -135,7 +104,7 @@ impl PyMeshCore {
         match self.inner.leave_mesh(now, &id) {
             Ok(_) => Ok(true),
             Err(TunnelError::UnknownNode(_)) => Ok(false),
-            Err(e) => Err(tunnel_error(e)),
+            Err(e) => Err(core_error(e)),
         }
     }
 
@@ -147,7 +116,7 @@ impl PyMeshCore {
         let remote = node_id(remote, "remote_node_id")?;
         let protocol = self::protocol(protocol)?;
         let local = self.inner.config().local.clone();
-        self.inner.establish_tunnel(now, &local, &remote, protocol).map(state_str).map_err(tunnel_error)
+        self.inner.establish_tunnel(now, &local, &remote, protocol).map(TunnelState::as_str).map_err(core_error)
     }
 
     /// A successful handshake with `peer` on the local node's tunnel; the tunnel's state.
@@ -155,7 +124,7 @@ impl PyMeshCore {
     fn record_handshake(&mut self, peer: &str, now: Option<f64>) -> PyResult<&'static str> {
         let now = instant(now)?;
         let peer = node_id(peer, "peer")?;
-        self.inner.record_handshake(now, &peer).map(state_str).map_err(tunnel_error)
+        self.inner.record_handshake(now, &peer).map(TunnelState::as_str).map_err(core_error)
     }
 
     /// A measured round trip on the local node's tunnel to `peer`; the smoothed RTT in seconds.
@@ -165,7 +134,7 @@ impl PyMeshCore {
         let peer = node_id(peer, "peer")?;
         let local = self.inner.config().local.clone();
         let rtt = duration(rtt, "rtt")?;
-        self.inner.record_latency(now, &local, &peer, rtt).map(Duration::as_secs_f64).map_err(tunnel_error)
+        self.inner.record_latency(now, &local, &peer, rtt).map(Duration::as_secs_f64).map_err(core_error)
     }
 
     /// A link between `a` and `b` with `latency` seconds (known without a tunnel record).
@@ -174,7 +143,7 @@ impl PyMeshCore {
         let now = instant(now)?;
         let (a, b) = (node_id(a, "a")?, node_id(b, "b")?);
         let latency = duration(latency, "latency_seconds")?;
-        self.inner.record_link(now, &a, &b, latency, up).map_err(tunnel_error)
+        self.inner.record_link(now, &a, &b, latency, up).map_err(core_error)
     }
 
     /// Re-evaluates every tunnel at `now` (recomputing routes if needed, with
@@ -224,7 +193,7 @@ impl PyMeshCore {
                     t.a.as_str().to_owned(),
                     t.b.as_str().to_owned(),
                     t.protocol.as_str(),
-                    state_str(t.state),
+                    t.state.as_str(),
                     t.last_handshake.map(|h| h.as_secs_f64()),
                     t.latency.map(Duration::as_secs_f64),
                     t.rx_bytes,
@@ -283,8 +252,7 @@ impl PyMeshCore {
         now: Option<f64>,
     ) -> PyResult<String> {
         self.refresh(py, now)?;
-        let key =
-            private_key.map(|k| WgKey::from_base64(k).map_err(|e| invalid(format!("private_key: {e}")))).transpose()?;
+        let key = private_key.map(|k| WgKey::from_base64(k).map_err(|e| field_error("private_key", e))).transpose()?;
         let options = WireGuardOptions {
             format: WireGuardFormat::WgQuick,
             listen_port,
@@ -296,7 +264,7 @@ impl PyMeshCore {
             let mut out = String::new();
             inner.write_wireguard(&options, &mut out).map(|()| out)
         })
-        .map_err(|e| error(Kind::InvalidArgument, e))
+        .map_err(core_error)
     }
 
     /// A summary: nodes, tunnels, reachability and latencies, as a dict.

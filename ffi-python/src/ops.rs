@@ -10,11 +10,11 @@
 //! Events come out as `(kind, at, node, details)` tuples that the Python
 //! half turns into typed event objects.
 
-use crate::errors::{Kind, error, id_error, invalid, wire_error};
+use crate::errors::{core_error, error, id_error, invalid};
 use crate::time::{duration, instant};
-use pouw_netops::coordinator::{HandleError, OpsError, TaskError};
+use pouw_netops::ErrorKind;
 use pouw_netops::preset::large;
-use pouw_netops::workers::{Checkpoint, TaskRole};
+use pouw_netops::workers::Checkpoint;
 use pouw_netops::{Destination, HardState, NodeId, NodeRole, OpsConfig, OpsEventKind, TaskId, TaskType};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -22,35 +22,6 @@ use std::collections::VecDeque;
 
 fn node_id(s: &str, what: &str) -> PyResult<NodeId> {
     NodeId::new(s).map_err(|e| id_error(what, e))
-}
-
-fn ops_error(e: OpsError) -> PyErr {
-    match e {
-        OpsError::TooManySupervisors(_) => error(Kind::Capacity, e),
-        _ => invalid(e),
-    }
-}
-
-fn handle_error(e: HandleError) -> PyErr {
-    match e {
-        HandleError::Wire(w) => wire_error(w),
-        HandleError::NotRunning | HandleError::FromSelf => invalid(e),
-    }
-}
-
-fn task_error(e: TaskError) -> PyErr {
-    match e {
-        TaskError::TableFull(_) => error(Kind::Capacity, e),
-        TaskError::NotAPrimary(_) => error(Kind::NotFound, e),
-        _ => invalid(e),
-    }
-}
-
-fn role_str(r: TaskRole) -> &'static str {
-    match r {
-        TaskRole::Primary => "primary",
-        TaskRole::Backup => "backup",
-    }
 }
 
 fn checkpoint_tuple(c: Option<Checkpoint>) -> Option<(u64, Vec<u8>)> {
@@ -98,18 +69,17 @@ fn ops_config(config: Option<&Bound<'_, PyDict>>) -> PyResult<OpsConfig> {
         config.del_item("slots")?;
     }
     if let Some(v) = config.get_item("phi_threshold")? {
-        let t: f64 = v.extract()?;
-        if !t.is_finite() || t <= 0.0 {
-            return Err(invalid("`phi_threshold` must be a positive number"));
-        }
-        c.crash.phi.threshold = t;
+        // The core checks the range when the node is built.
+        c.crash.phi.threshold = v.extract()?;
         config.del_item("phi_threshold")?;
     }
     if let Some(v) = config.get_item("task_types")? {
         let types: Vec<String> = v.extract()?;
         for t in types {
             let t = TaskType::new(&t).map_err(|e| id_error("task_types", e))?;
-            c.task_types.push(t).map_err(|t| error(Kind::Capacity, format!("too many task types (at {t})")))?;
+            c.task_types
+                .push(t)
+                .map_err(|t| error(ErrorKind::CapacityExceeded, format!("too many task types (at {t})")))?;
         }
         config.del_item("task_types")?;
     }
@@ -141,23 +111,19 @@ impl PyNode {
         config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let id = self::node_id(node_id, "node_id")?;
-        let role = match role {
-            "supervisor" => NodeRole::Supervisor,
-            "worker" => NodeRole::Worker,
-            other => return Err(invalid(format!("role must be \"supervisor\" or \"worker\", not {other:?}"))),
-        };
+        let role: NodeRole = role.parse().map_err(|e| invalid(format!("{e}, not {role:?}")))?;
         let mut ids = Vec::with_capacity(supervisors.len());
         for s in &supervisors {
             ids.push(self::node_id(s, "supervisor")?);
         }
         let config = ops_config(config)?;
-        let inner = large::NetworkOperationsManager::new_boxed(id, role, &ids, config, seed).map_err(ops_error)?;
+        let inner = large::NetworkOperationsManager::new_boxed(id, role, &ids, config, seed).map_err(core_error)?;
         Ok(PyNode { inner, fanout: VecDeque::new() })
     }
 
     /// Starts (or restarts) at `now`: announces the node and, on a supervisor, starts the election.
     fn start(&mut self, now: f64) -> PyResult<()> {
-        self.inner.start(instant(Some(now))?).map_err(ops_error)
+        self.inner.start(instant(Some(now))?).map_err(core_error)
     }
 
     /// Stops gracefully at `now` (a leader steps down, peers are told the node leaves).
@@ -170,7 +136,7 @@ impl PyNode {
     /// `InvalidArgumentError` when stopped or for a message from this node.
     fn handle_message(&mut self, now: f64, data: &[u8]) -> PyResult<()> {
         let now = instant(Some(now))?;
-        self.inner.handle_message(now, data).map_err(handle_error)
+        self.inner.handle_message(now, data).map_err(core_error)
     }
 
     /// Runs every timer due at `now`.
@@ -185,7 +151,7 @@ impl PyNode {
         let now = instant(Some(now))?;
         let task = TaskId::new(task_id).map_err(|e| id_error("task_id", e))?;
         let task_type = TaskType::new(task_type).map_err(|e| id_error("task_type", e))?;
-        self.inner.submit_task(now, task, task_type, required, backups).map_err(task_error)
+        self.inner.submit_task(now, task, task_type, required, backups).map_err(core_error)
     }
 
     /// (Worker) reports progress `sequence` (with a 32-byte `digest`) on a task it is primary of.
@@ -197,7 +163,7 @@ impl PyNode {
             None => [0; 32],
             Some(d) => d.try_into().map_err(|_| invalid("`digest` must be 32 bytes"))?,
         };
-        self.inner.report_checkpoint(now, &task, Checkpoint { sequence, digest }).map_err(task_error)
+        self.inner.report_checkpoint(now, &task, Checkpoint { sequence, digest }).map_err(core_error)
     }
 
     /// The election's `(term, voted_for)` to persist before sending, when it changed.
@@ -251,14 +217,14 @@ impl PyNode {
             OpsEventKind::WorkerReplaced { task, replacement, role, from_backup, checkpoint } => {
                 d.set_item("task", task.as_str())?;
                 d.set_item("replacement", replacement.as_str())?;
-                d.set_item("role", role_str(*role))?;
+                d.set_item("role", role.as_str())?;
                 d.set_item("from_backup", from_backup)?;
                 d.set_item("checkpoint", checkpoint_tuple(*checkpoint))?;
             }
             OpsEventKind::TaskAssigned { task, role, checkpoint }
             | OpsEventKind::AssignmentReceived { task, role, checkpoint } => {
                 d.set_item("task", task.as_str())?;
-                d.set_item("role", role_str(*role))?;
+                d.set_item("role", role.as_str())?;
                 d.set_item("checkpoint", checkpoint_tuple(*checkpoint))?;
             }
             OpsEventKind::TaskDegraded { task, primaries, required } => {
@@ -272,7 +238,7 @@ impl PyNode {
             OpsEventKind::LeaderElected { term } | OpsEventKind::SteppedDown { term } => d.set_item("term", term)?,
             OpsEventKind::BatchCompressed { id } => d.set_item("batch_id", id)?,
             OpsEventKind::BatchArchived { count } => d.set_item("count", count)?,
-            OpsEventKind::TunnelDown { state } => d.set_item("state", format!("{state:?}").to_lowercase())?,
+            OpsEventKind::TunnelDown { state } => d.set_item("state", state.as_str())?,
             OpsEventKind::RouteChanged { next_hop } => {
                 d.set_item("next_hop", next_hop.as_ref().map(|n| n.as_str().to_owned()))?
             }
@@ -347,7 +313,7 @@ impl PyNode {
             .inner
             .held_tasks()
             .map(|(t, h)| {
-                (t.as_str().to_owned(), h.task_type.as_str().to_owned(), role_str(h.role), h.from.as_str().to_owned())
+                (t.as_str().to_owned(), h.task_type.as_str().to_owned(), h.role.as_str(), h.from.as_str().to_owned())
             })
             .collect();
         v.sort();

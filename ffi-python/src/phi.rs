@@ -1,8 +1,9 @@
 //! `PhiAccrualDetector`: the core's phi-accrual detector for one monitored
 //! process, with every time in float seconds.
 
-use crate::errors::{config_error, invalid};
+use crate::errors::{config_error, error};
 use crate::time::{duration, instant};
+use pouw_netops::ErrorKind;
 use pouw_netops::phi::PhiConfig;
 use pyo3::prelude::*;
 
@@ -33,7 +34,10 @@ impl PyPhiAccrualDetector {
         first_heartbeat_estimate: f64,
     ) -> PyResult<Self> {
         if max_sample_size > WINDOW {
-            return Err(invalid(format!("invalid configuration: `max_sample_size` must be at most {WINDOW}")));
+            return Err(error(
+                ErrorKind::InvalidConfig,
+                format!("invalid configuration: `max_sample_size` must be at most {WINDOW} (this binding's window)"),
+            ));
         }
         let config = PhiConfig {
             threshold,

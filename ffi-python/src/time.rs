@@ -5,7 +5,7 @@
 //! rejected; negative ones clamp to the epoch / zero, as the core's own
 //! float conversions do.
 
-use crate::errors::invalid;
+use crate::errors::{core_error, invalid};
 use pouw_netops::health::HealthThresholds;
 use pouw_netops::{Duration, HealthMetrics, Instant};
 use pyo3::prelude::*;
@@ -54,7 +54,7 @@ pub fn metrics(
         cpu_usage: cpu_usage as f32,
         memory_usage: memory_usage as f32,
     };
-    metrics.validate().map_err(invalid)?;
+    metrics.validate().map_err(core_error)?;
     Ok(metrics)
 }
 

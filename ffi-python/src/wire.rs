@@ -3,10 +3,10 @@
 //! Enough for a Python process to speak the same bytes as Rust and C nodes
 //! (checked against the golden vectors); the full sans-IO `Node` builds on it.
 
-use crate::errors::{id_error, wire_error};
+use crate::errors::{core_error, id_error};
 use crate::time::{fraction, instant, metrics};
 use pouw_netops::wire::{Body, Heartbeat};
-use pouw_netops::{Envelope, NodeId, TaskRole};
+use pouw_netops::{Envelope, NodeId};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -35,14 +35,14 @@ fn encode_heartbeat<'py>(
         metrics(response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage)?;
     let envelope =
         Envelope::new(sender, Body::Heartbeat(Heartbeat { sequence, sent_at: instant(Some(sent_at))?, metrics }));
-    let bytes = envelope.to_vec().map_err(wire_error)?;
+    let bytes = envelope.to_vec().map_err(core_error)?;
     Ok(PyBytes::new(py, &bytes))
 }
 
 /// Decodes one envelope into a dict: `version`, `sender`, `kind` and the body's fields.
 #[pyfunction]
 fn decode_envelope<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
-    let envelope = Envelope::decode(data).map_err(wire_error)?;
+    let envelope = Envelope::decode(data).map_err(core_error)?;
     let d = PyDict::new(py);
     d.set_item("version", envelope.version)?;
     d.set_item("sender", envelope.sender.as_str())?;
@@ -86,7 +86,7 @@ fn decode_envelope<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyD
             d.set_item("term", a.term)?;
             d.set_item("task", a.task.as_str())?;
             d.set_item("task_type", a.task_type.as_str())?;
-            d.set_item("role", if a.role == TaskRole::Primary { "primary" } else { "backup" })?;
+            d.set_item("role", a.role.as_str())?;
             match a.checkpoint {
                 Some(c) => {
                     d.set_item("checkpoint_sequence", c.sequence)?;

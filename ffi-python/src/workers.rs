@@ -1,30 +1,17 @@
 //! Worker pools, assignment and failover (`preset::large`: 4096 workers and
 //! tasks, built in place on the heap), with float-second times.
 //!
-//! The old API has no health feed, so workers are ranked through an empty
-//! health view: every worker scores the same and ties go to the lower load, then
-//! the lower id. `pouw_netops/workers.py` wraps this class in the old API's.
+//! The old API has no health feed, so workers are ranked through the core's
+//! `NoHealth` view: every worker scores the same and ties go to the lower load,
+//! then the lower id. `pouw_netops/workers.py` wraps this class in the old API's.
 
-use crate::errors::{Kind, error, id_error, invalid, pool_error};
+use crate::errors::{core_error, id_error};
 use crate::time::instant;
 use pouw_netops::preset::large;
-use pouw_netops::{
-    AssignError, HealthScore, HealthView, NodeId, NodeStatus, ReplaceError, TaskId, TaskType, WorkerConfig,
-};
+use pouw_netops::{NoHealth, NodeId, ReplaceError, TaskId, TaskType, WorkerConfig};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-
-/// A health view that knows nobody: every worker gets the configured unknown score.
-struct NoHealth;
-
-impl HealthView for NoHealth {
-    fn status(&self, _node: &NodeId) -> Option<NodeStatus> {
-        None
-    }
-    fn health_score(&self, _node: &NodeId, _now: pouw_netops::Instant) -> Option<HealthScore> {
-        None
-    }
-}
+use std::collections::HashSet;
 
 fn node_id(s: &str, what: &str) -> PyResult<NodeId> {
     NodeId::new(s).map_err(|e| id_error(what, e))
@@ -38,26 +25,13 @@ fn task_type(s: &str) -> PyResult<TaskType> {
     TaskType::new(s).map_err(|e| id_error("task_type", e))
 }
 
-/// Assignment errors: a full task table is a `CapacityError`; everything else
-/// (no pool, not enough workers, a task already assigned, bad counts) an
-/// `InvalidArgumentError`, a `ValueError` as in the old API.
-fn assign_error(e: AssignError) -> PyErr {
-    match e {
-        AssignError::TaskTableFull(_) => error(Kind::Capacity, e),
-        _ => invalid(e),
-    }
-}
-
 /// One task as `(task_id, task_type, primaries, backups)`.
 type TaskTuple = (String, String, Vec<String>, Vec<String>);
 
-/// The core's `WorkerReplacementManager` (large preset), with pool membership
-/// lists kept in registration order for the old API's `worker_pools`.
+/// The core's `WorkerReplacementManager` (large preset).
 #[pyclass(name = "WorkerCore", module = "pouw_netops._native")]
 pub struct PyWorkerCore {
     inner: Box<large::WorkerReplacementManager>,
-    /// Pools in registration order, each with its members in registration order.
-    pools: Vec<(String, Vec<String>)>,
 }
 
 #[pymethods]
@@ -67,7 +41,7 @@ impl PyWorkerCore {
     fn new() -> PyResult<Self> {
         let inner =
             large::WorkerReplacementManager::new_boxed(WorkerConfig::default()).map_err(crate::errors::config_error)?;
-        Ok(PyWorkerCore { inner, pools: Vec::new() })
+        Ok(PyWorkerCore { inner })
     }
 
     /// Makes the pool of `task_type` exactly `workers` (registering it if new):
@@ -75,39 +49,17 @@ impl PyWorkerCore {
     /// ones join with one slot. Ids are all checked before anything changes.
     fn register_pool(&mut self, task_type: &str, workers: Vec<String>) -> PyResult<()> {
         let tt = self::task_type(task_type)?;
-        let mut ids = Vec::with_capacity(workers.len());
-        let mut names: Vec<String> = Vec::with_capacity(workers.len());
-        for w in &workers {
-            let id = node_id(w, "worker_id")?;
-            if !names.contains(w) {
-                names.push(w.clone());
-                ids.push(id);
-            }
+        let ids = workers.iter().map(|w| node_id(w, "worker_id")).collect::<PyResult<Vec<_>>>()?;
+        let wanted: HashSet<&NodeId> = ids.iter().collect();
+        self.inner.register_pool(&tt).map_err(core_error)?;
+        let leaving: Vec<NodeId> =
+            self.inner.pool_members(&tt).into_iter().flatten().filter(|w| !wanted.contains(w)).cloned().collect();
+        for w in &leaving {
+            self.inner.remove_worker(&tt, w).map_err(core_error)?;
         }
-        self.inner.register_pool(&tt).map_err(pool_error)?;
-        let pos = match self.pools.iter().position(|(t, _)| t == task_type) {
-            Some(p) => p,
-            None => {
-                self.pools.push((task_type.to_owned(), Vec::new()));
-                self.pools.len() - 1
-            }
-        };
-        let old = self.pools.get(pos).map(|(_, m)| m.clone()).unwrap_or_default();
-        for w in old.iter().filter(|w| !names.contains(w)) {
-            let id = node_id(w, "worker_id")?;
-            self.inner.remove_worker(&tt, &id).map_err(pool_error)?;
-        }
-        let mut members: Vec<String> = old.into_iter().filter(|w| names.contains(w)).collect();
-        for (name, id) in names.iter().zip(&ids) {
-            if !members.contains(name) {
-                self.inner.add_worker(&tt, id).map_err(pool_error)?;
-                members.push(name.clone());
-            }
-        }
-        // Keep the caller's order.
-        members.sort_by_key(|m| names.iter().position(|n| n == m));
-        if let Some(slot) = self.pools.get_mut(pos) {
-            slot.1 = members;
+        for id in &ids {
+            // `Ok(false)` for a worker already in the pool.
+            self.inner.add_worker(&tt, id).map_err(core_error)?;
         }
         Ok(())
     }
@@ -125,8 +77,7 @@ impl PyWorkerCore {
     ) -> PyResult<(Vec<String>, Vec<String>)> {
         let now = instant(now)?;
         let (task, tt) = (self::task_id(task_id)?, self::task_type(task_type)?);
-        let a =
-            self.inner.assign_workers_to_task(now, &task, &tt, required, backups, &NoHealth).map_err(assign_error)?;
+        let a = self.inner.assign_workers_to_task(now, &task, &tt, required, backups, &NoHealth).map_err(core_error)?;
         let names = |v: &[NodeId]| v.iter().map(|w| w.as_str().to_owned()).collect();
         Ok((names(&a.primaries), names(&a.backups)))
     }
@@ -157,12 +108,19 @@ impl PyWorkerCore {
     fn recover(&mut self, worker: &str, now: Option<f64>) -> PyResult<usize> {
         let now = instant(now)?;
         let w = node_id(worker, "worker_id")?;
-        self.inner.recover_worker(now, &w, &NoHealth).map_err(|e| error(Kind::NotFound, e))
+        self.inner.recover_worker(now, &w, &NoHealth).map_err(core_error)
     }
 
-    /// Every pool in registration order as `(task_type, workers)`.
+    /// Every pool in registration order as `(task_type, workers)`, the workers
+    /// in the core's worker-table order.
     fn pools(&self) -> Vec<(String, Vec<String>)> {
-        self.pools.clone()
+        self.inner
+            .pools()
+            .map(|t| {
+                let members = self.inner.pool_members(t).into_iter().flatten();
+                (t.as_str().to_owned(), members.map(|w| w.as_str().to_owned()).collect())
+            })
+            .collect()
     }
 
     /// Every task as `(task_id, task_type, primaries, backups)`, in table order.

@@ -11,6 +11,7 @@ use crate::check::{Record, Violation};
 use crate::net::{NetConfig, Network};
 use crate::node::{HarnessNode, Target};
 use pouw_netops::election::HardState;
+use pouw_netops::hash::Fnv1a64;
 use pouw_netops::{Duration, Instant, NodeId};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -59,25 +60,6 @@ pub struct Spawn<'a> {
 /// Builds a node: at the start and again at every restart.
 pub type Factory<N> = Box<dyn FnMut(&Spawn<'_>) -> Result<Box<N>, String>>;
 
-/// FNV-1a, 64 bits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fnv(pub u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv {
-    /// Hashes `bytes` in.
-    pub fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
 /// A cluster of nodes of type `N` (e.g. `dyn OpsNode` for mixed capacities).
 pub struct Cluster<N: HarnessNode + ?Sized> {
     seed: u64,
@@ -97,7 +79,7 @@ pub struct Cluster<N: HarnessNode + ?Sized> {
     deadline_of: Vec<Instant>,
     step: u64,
     restarts: u64,
-    hash: Fnv,
+    hash: Fnv1a64,
     events: VecDeque<(usize, N::Event)>,
     events_dropped: u64,
     pub(crate) record: Record,
@@ -130,7 +112,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             deadline_of: vec![Instant::MAX; n],
             step: 0,
             restarts: 0,
-            hash: Fnv::default(),
+            hash: Fnv1a64::new(),
             events: VecDeque::new(),
             events_dropped: 0,
             record: Record::new(n),
@@ -223,7 +205,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
 
     /// FNV-1a over every delivery and event so far.
     pub fn trace_hash(&self) -> u64 {
-        self.hash.0
+        self.hash.finish()
     }
 
     // ---- nodes ----

@@ -28,6 +28,6 @@ pub mod net;
 pub mod node;
 
 pub use check::Violation;
-pub use cluster::{Cluster, ClusterConfig, Factory, Fnv, Spawn};
+pub use cluster::{Cluster, ClusterConfig, Factory, Spawn};
 pub use net::{NetConfig, Network};
 pub use node::{HarnessNode, OpsNode, Outgoing, Target, TaskWorkers};

@@ -8,6 +8,7 @@
 //! ```
 
 use pouw_netops::Duration;
+use pouw_netops::hash::Fnv1a64;
 use pouw_netops_sim::cluster::{self, Scenario, SimConfig};
 use pouw_netops_sim::report;
 use std::process::ExitCode;
@@ -148,7 +149,7 @@ fn main() -> ExitCode {
     cfg.report_node = report_node.clone();
     let started = WallClock::now();
     let mut failures = 0u64;
-    let mut combined: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut combined = Fnv1a64::new();
     for seed in seeds.0..seeds.1 {
         cfg.seed = seed;
         let t0 = WallClock::now();
@@ -176,7 +177,7 @@ fn main() -> ExitCode {
                         println!("report written to {path}");
                     }
                 }
-                combined = (combined ^ s.trace_hash).wrapping_mul(0x0100_0000_01b3);
+                combined.write_word(s.trace_hash);
                 if json {
                     println!("{}", cluster::json(&s).replacen('{', &format!("{{\"wall_secs\":{wall:.3},"), 1));
                 } else if !sweep {
@@ -201,10 +202,11 @@ fn main() -> ExitCode {
     }
     if sweep && !json {
         println!(
-            "swept seeds {}..{}: {} passed, {failures} failed, combined trace hash {combined:016x}, {:.1} s",
+            "swept seeds {}..{}: {} passed, {failures} failed, combined trace hash {:016x}, {:.1} s",
             seeds.0,
             seeds.1,
             seeds.1 - seeds.0 - failures,
+            combined.finish(),
             started.elapsed().as_secs_f64()
         );
     }

@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from pouw_netops import DecodeError
+from pouw_netops import DecodeError, InvalidArgumentError
 from pouw_netops.wire import decode_envelope, encode_heartbeat
 
 VECTORS = pathlib.Path(__file__).resolve().parents[1] / "vectors"
@@ -108,5 +108,7 @@ def test_out_of_range_metric_on_the_wire_is_rejected():
     data = bytearray(golden("heartbeat"))
     # The last f32 is memory_usage (0.625 = 00 00 20 3f); make it 2.0 (00 00 00 40).
     data[-4:] = bytes([0, 0, 0, 0x40])
-    with pytest.raises(DecodeError):
+    # The core reports the metric, as the C API does (PN_ERR_INVALID_METRIC).
+    with pytest.raises(InvalidArgumentError) as info:
         decode_envelope(bytes(data))
+    assert info.value.kind == "invalid_metric" and not isinstance(info.value, DecodeError)

@@ -8,7 +8,14 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import pytest
 
-from pouw_netops import CapacityError, InvalidArgumentError, NetOpsError, WorkerReplacementManager
+from pouw_netops import (
+    CapacityError,
+    InvalidArgumentError,
+    InvalidStateError,
+    NetOpsError,
+    NotFoundError,
+    WorkerReplacementManager,
+)
 
 T0 = 1_700_000_000.0
 
@@ -32,17 +39,21 @@ def test_assignment_shapes_and_attributes():
     }
 
 
-def test_not_enough_workers_or_no_pool_raise_value_errors_and_change_nothing():
+def test_refused_assignments_raise_by_kind_and_change_nothing():
     m = WorkerReplacementManager("sup")
     m.register_worker_pool("train", ["w1", "w2"])
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(CapacityError) as info:  # too few free workers: capacity, as in C
         m.assign_workers_to_task("t1", "train", 3)
-    assert isinstance(info.value, InvalidArgumentError) and isinstance(info.value, NetOpsError)
-    with pytest.raises(ValueError):
-        m.assign_workers_to_task("t1", "infer", 1)
+    assert info.value.kind == "capacity_exceeded" and not isinstance(info.value, ValueError)
+    with pytest.raises(ValueError) as lookup:  # the old API's class
+        m.assign_workers_to_task("t1", "infer", 1)  # no such pool
+    assert isinstance(lookup.value, NotFoundError) and isinstance(lookup.value, LookupError)
+    assert lookup.value.kind == "not_found"
     assert m.worker_assignments == {} and m.backup_workers == {}
-    m.assign_workers_to_task("t1", "train", 1, 0)
     with pytest.raises(ValueError):
+        m.assign_workers_to_task("t1", "train", 0)  # no primaries
+    m.assign_workers_to_task("t1", "train", 1, 0)
+    with pytest.raises(InvalidStateError):
         m.assign_workers_to_task("t1", "train", 1, 0)  # already assigned
     with pytest.raises(InvalidArgumentError):
         m.register_worker_pool("train", [""])  # an empty id
@@ -85,8 +96,12 @@ def test_re_registering_a_pool_replaces_its_members():
     m = WorkerReplacementManager("sup")
     m.register_worker_pool("train", ["w1", "w2", "w3"])
     m.register_worker_pool("train", ["w3", "w4"])
-    assert m.worker_pools == {"train": ["w3", "w4"]}
+    # The core's table order: w1 and w2 are forgotten and w4 takes a freed place.
+    assert m.worker_pools == {"train": ["w4", "w3"]}
     assert m.assign_workers_to_task("t", "train", 2, 0) == (["w3", "w4"], [])
+    m.register_worker_pool("infer", ["w4"])
+    m.register_worker_pool("train", ["w3"])
+    assert m.worker_pools == {"train": ["w3"], "infer": ["w4"]}, "w4 stays in the pool it is still listed for"
 
 
 class PoolModel:
@@ -170,7 +185,7 @@ def test_assignment_and_failover_follow_the_reference_model(seed):
             want = ref.assign(task, req, bk)
             try:
                 got: Optional[Tuple[List[str], List[str]]] = m.assign_workers_to_task(task, "train", req, bk, now=t)
-            except ValueError:
+            except (ValueError, CapacityError):
                 got = None
             assert got == want, (seed, step)
         elif op < 0.6:

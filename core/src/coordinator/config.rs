@@ -124,3 +124,5 @@ impl OpsConfig {
         Ok(())
     }
 }
+
+crate::error::names!(NodeRole, "node role", "supervisor, worker", [Supervisor, Worker]);

@@ -91,3 +91,37 @@ impl fmt::Display for TaskError {
 }
 
 impl core::error::Error for TaskError {}
+
+impl crate::error::Classify for OpsError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            OpsError::Config(e) => e.kind(),
+            OpsError::TooManySupervisors(e) => e.kind(),
+            OpsError::NotASupervisor(_) => ErrorKind::InvalidArgument,
+        }
+    }
+}
+
+impl crate::error::Classify for HandleError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            HandleError::NotRunning => ErrorKind::InvalidState,
+            HandleError::Wire(e) => e.kind(),
+            HandleError::FromSelf => ErrorKind::InvalidArgument,
+        }
+    }
+}
+
+impl crate::error::Classify for TaskError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            TaskError::WrongRole | TaskError::Duplicate(_) | TaskError::Regression { .. } => ErrorKind::InvalidState,
+            TaskError::TableFull(e) => e.kind(),
+            TaskError::NoPrimaries => ErrorKind::InvalidArgument,
+            TaskError::NotAPrimary(_) => ErrorKind::NotFound,
+        }
+    }
+}

@@ -137,7 +137,7 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     }
 
     fn join_peer(&mut self, now: Instant, peer: &NodeId, out: &mut Outbox<Q>) {
-        let key = self.keys.get(peer).copied().unwrap_or_else(|| derived_key(peer));
+        let key = self.keys.get(peer).copied().unwrap_or_else(|| *WgKey::placeholder(peer).as_bytes());
         let node = MeshNode::new(peer.clone(), WgKey::from_bytes(key), self.endpoint.clone());
         let me = self.me.clone();
         if self.mesh.join_mesh(now, node).is_err()
@@ -191,19 +191,4 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
             self.tunnel_state(now, &peer, before, state, out);
         }
     }
-}
-
-/// A stand-in WireGuard key for a peer that has not announced one (FNV-1a of its id, spread).
-fn derived_key(id: &NodeId) -> [u8; 32] {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.as_bytes() {
-        h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    let mut rng = crate::rng::Rng::new(h);
-    let mut key = [0u8; 32];
-    for chunk in key.chunks_mut(8) {
-        let v = rng.next_u64().to_le_bytes();
-        chunk.copy_from_slice(v.get(..chunk.len()).unwrap_or(&[]));
-    }
-    key
 }

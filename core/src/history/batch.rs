@@ -126,6 +126,16 @@ impl fmt::Display for RecordError {
 
 impl core::error::Error for RecordError {}
 
+impl crate::error::Classify for RecordError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            RecordError::BadSender => ErrorKind::InvalidId,
+            RecordError::BadMessageType | RecordError::PayloadTooLarge { .. } => ErrorKind::InvalidArgument,
+        }
+    }
+}
+
 fn varint_len(mut v: u64) -> usize {
     let mut n = 1;
     while v >= 0x80 {
@@ -171,11 +181,7 @@ impl Summary {
     /// FNV-1a 64 over a domain tag and the bytes, split into two 32-bit hashes for
     /// double hashing (three probes).
     fn probes(tag: u8, s: &[u8]) -> [u32; 3] {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in core::iter::once(&tag).chain(s) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        let h = crate::hash::Fnv1a64::new().update(&[tag]).update(s).finish();
         let h1 = h as u32;
         let h2 = ((h >> 32) as u32) | 1;
         [h1 % BLOOM_BITS, h1.wrapping_add(h2) % BLOOM_BITS, h1.wrapping_add(h2.wrapping_mul(2)) % BLOOM_BITS]
@@ -298,6 +304,24 @@ impl fmt::Display for BatchError {
 }
 
 impl core::error::Error for BatchError {}
+
+impl crate::error::Classify for BatchError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            BatchError::Truncated => ErrorKind::Truncated,
+            BatchError::UnsupportedVersion(_) => ErrorKind::UnsupportedVersion,
+            BatchError::TooLarge { .. } => ErrorKind::TooLarge,
+            BatchError::BufferTooSmall { .. } => ErrorKind::BufferTooSmall,
+            BatchError::BadMagic
+            | BatchError::BadHeader(_)
+            | BatchError::Corrupt
+            | BatchError::Overflow
+            | BatchError::LengthMismatch
+            | BatchError::BadRecord { .. } => ErrorKind::Malformed,
+        }
+    }
+}
 
 /// Reads fixed-size little-endian fields from the front of a slice.
 struct Reader<'a>(&'a [u8]);

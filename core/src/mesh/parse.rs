@@ -31,6 +31,14 @@ impl fmt::Display for CidrError {
 
 impl core::error::Error for CidrError {}
 
+impl crate::error::Classify for CidrError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        // The overlay network is part of the mesh configuration.
+        ErrorKind::InvalidConfig
+    }
+}
+
 /// An overlay network: a base address and a prefix length, IPv4 or IPv6.
 ///
 /// Addresses inside it are handled as offsets from the network address (`u128`),
@@ -207,6 +215,13 @@ impl fmt::Display for KeyError {
 
 impl core::error::Error for KeyError {}
 
+impl crate::error::Classify for KeyError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        ErrorKind::InvalidArgument
+    }
+}
+
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 fn b64_value(c: u8) -> Option<u8> {
@@ -236,6 +251,19 @@ impl WgKey {
     /// The raw bytes.
     pub const fn as_bytes(&self) -> &[u8; 32] {
         &self.0
+    }
+
+    /// A stand-in public key for a node that announced none: 32 bytes from the
+    /// crate's seeded generator ([`crate::rng::Rng`]) with the id's 64-bit
+    /// FNV-1a as seed, so the same id always gets the same key, on every node
+    /// and in every binding. It is not a usable WireGuard key.
+    pub fn placeholder(id: &crate::id::NodeId) -> Self {
+        let mut rng = crate::rng::Rng::new(crate::hash::fnv1a_64(id.as_bytes()));
+        let mut key = [0u8; 32];
+        for chunk in key.chunks_exact_mut(8) {
+            chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
+        }
+        WgKey(key)
     }
 
     /// Decodes 44 characters of canonical standard base64 (43 data characters and one `=`).
@@ -338,6 +366,13 @@ impl fmt::Display for EndpointError {
 
 impl core::error::Error for EndpointError {}
 
+impl crate::error::Classify for EndpointError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        ErrorKind::InvalidArgument
+    }
+}
+
 /// The host part of an endpoint.
 // Stored inline by design: the core has no allocator to box a host name into.
 #[allow(clippy::large_enum_variant)]
@@ -419,6 +454,17 @@ impl FromStr for Endpoint {
 mod tests {
     use super::*;
     use std::string::ToString;
+
+    #[test]
+    fn placeholder_keys_are_stable_per_id() {
+        let key = |id: &str| WgKey::placeholder(&crate::id::NodeId::new(id).unwrap()).to_string();
+        // The keys the coordinator and the Python binding derived before they shared this function.
+        assert_eq!(key("me"), "YWh7m9uE67g+jtxOnNewfb0z0IKb/zH+hvIZMx2nNK0=");
+        assert_eq!(key("node-1"), "PRLahgnUqZRBDJeVlcXNH4i95lh/5Gh/o1IGVvOCoHs=");
+        assert_eq!(key("worker-7"), "1AsT0wNKJKxY07sZdyjDqslgOKULs5OEMeJVpaPAlB0=");
+        assert_eq!(key("node-1"), key("node-1"));
+        assert_ne!(key("node-1"), key("node-2"));
+    }
 
     #[test]
     fn cidr_parses_and_rejects() {

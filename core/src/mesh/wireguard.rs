@@ -72,6 +72,16 @@ impl fmt::Display for RenderError {
 
 impl core::error::Error for RenderError {}
 
+impl crate::error::Classify for RenderError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            RenderError::NotJoined | RenderError::Write => ErrorKind::InvalidState,
+            RenderError::BufferTooSmall { .. } => ErrorKind::BufferTooSmall,
+        }
+    }
+}
+
 /// Writes into a byte slice as far as it fits and counts everything.
 struct SliceWriter<'a> {
     buf: &'a mut [u8],

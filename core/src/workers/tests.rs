@@ -616,3 +616,36 @@ fn large_preset_builds_in_place_on_a_small_stack() {
 }
 
 mod model;
+
+#[test]
+fn pool_membership_is_readable_without_a_copy() {
+    let mut m = Manager::new(WorkerConfig::default()).unwrap();
+    let view = View::default();
+    let names = |it: &mut dyn Iterator<Item = &NodeId>| it.map(|w| w.to_string()).collect::<Vec<_>>();
+    let types = |it: &mut dyn Iterator<Item = &TaskType>| it.map(|t| t.to_string()).collect::<Vec<_>>();
+    assert!(m.pool_members(&ty("train")).is_none(), "unknown pool");
+    m.register_pool(&ty("train")).unwrap();
+    m.register_pool(&ty("infer")).unwrap();
+    assert_eq!(types(&mut m.pools()), ["train", "infer"], "registration order");
+    assert_eq!(names(&mut m.pool_members(&ty("train")).unwrap()), Vec::<String>::new());
+    for w in ["w3", "w1", "w2"] {
+        m.add_worker(&ty("train"), &id(w)).unwrap();
+    }
+    m.add_worker(&ty("infer"), &id("w2")).unwrap();
+    assert_eq!(names(&mut m.pool_members(&ty("train")).unwrap()), ["w3", "w1", "w2"]);
+    assert_eq!(names(&mut m.pool_members(&ty("infer")).unwrap()), ["w2"]);
+    assert_eq!(types(&mut m.worker_pools(&id("w2"))), ["train", "infer"]);
+    assert_eq!(types(&mut m.worker_pools(&id("ghost"))), Vec::<String>::new());
+    // A worker that leaves its only pool while serving a task stays known but
+    // is no member; one with nothing left is forgotten and its place reused.
+    m.refresh_health(at(0), &view);
+    let got = m.assign_workers_to_task(at(1), &task("t"), &ty("train"), 1, 0, &view).unwrap();
+    assert_eq!(got.primaries, [id("w1")], "ties go to the lower id");
+    m.remove_worker(&ty("train"), &id("w1")).unwrap();
+    assert_eq!(names(&mut m.pool_members(&ty("train")).unwrap()), ["w3", "w2"]);
+    assert!(m.worker(&id("w1")).is_some(), "still serving t");
+    assert_eq!(types(&mut m.worker_pools(&id("w1"))), Vec::<String>::new());
+    m.remove_worker(&ty("train"), &id("w3")).unwrap();
+    m.add_worker(&ty("train"), &id("w9")).unwrap();
+    assert_eq!(names(&mut m.pool_members(&ty("train")).unwrap()), ["w9", "w2"], "w9 takes w3's forgotten place");
+}

@@ -20,7 +20,15 @@ Errors derive from :class:`NetOpsError`.
 from __future__ import annotations
 
 from . import wire
-from ._errors import CapacityError, DecodeError, InvalidArgumentError, NetOpsError, NotFoundError
+from ._errors import (
+    AttemptsExhaustedError,
+    CapacityError,
+    DecodeError,
+    InvalidArgumentError,
+    InvalidStateError,
+    NetOpsError,
+    NotFoundError,
+)
 from ._native import Election, PanicException, PhiAccrualDetector, __version__
 from ._types import (
     CompressedMessageBatch,
@@ -41,6 +49,7 @@ from .workers import WorkerReplacementManager
 
 __all__ = [
     "__version__",
+    "AttemptsExhaustedError",
     "CapacityError",
     "CompressedMessageBatch",
     "CrashRecoveryEvent",
@@ -48,6 +57,7 @@ __all__ = [
     "DecodeError",
     "Election",
     "InvalidArgumentError",
+    "InvalidStateError",
     "LeaderElectionManager",
     "LeaderElectionState",
     "LeaderElectionVote",

@@ -4,9 +4,16 @@ Everything the package raises for a bad input derives from :class:`NetOpsError`.
 Where the old pure-Python API raised ``ValueError`` (or a lookup failed), the
 class also derives from that built-in, so existing ``except ValueError`` code
 keeps working after the switch.
+
+Which class a core error raises follows from its kind alone (the core's
+``ErrorKind``, the same classification the C API's result codes come from); the
+exception's ``kind`` attribute names it (``"not_found"``, ``"invalid_state"``, …).
+``_native.error_classes()`` lists every kind with its class.
 """
 
 from __future__ import annotations
+
+from typing import Optional
 
 __all__ = [
     "NetOpsError",
@@ -14,19 +21,28 @@ __all__ = [
     "NotFoundError",
     "DecodeError",
     "InvalidArgumentError",
+    "InvalidStateError",
+    "AttemptsExhaustedError",
 ]
 
 
 class NetOpsError(Exception):
     """Base class of every error raised by ``pouw_netops``."""
 
+    kind: Optional[str] = None
+    """The core's error kind (``"not_found"``, …); ``None`` for errors raised by the Python layer."""
+
 
 class CapacityError(NetOpsError):
-    """A fixed-capacity table is full; nothing already stored was changed."""
+    """A fixed-capacity table is full, or a finite resource (overlay addresses, free
+    workers) is used up; nothing was changed. Not a ``ValueError``: the input was fine."""
 
 
-class NotFoundError(NetOpsError, LookupError):
-    """The named node (or other item) is not known."""
+class NotFoundError(NetOpsError, LookupError, ValueError):
+    """The named node, task, pool or tunnel is not known.
+
+    Also a ``ValueError`` because the old API raised one for a task type without a pool.
+    """
 
 
 class DecodeError(NetOpsError, ValueError):
@@ -35,3 +51,15 @@ class DecodeError(NetOpsError, ValueError):
 
 class InvalidArgumentError(NetOpsError, ValueError):
     """An argument is malformed or out of range (an empty or too long id, a metric outside [0, 1], …)."""
+
+
+class InvalidStateError(InvalidArgumentError):
+    """The operation does not apply in the current state (already joined or assigned, not running, …).
+
+    An :class:`InvalidArgumentError` because that is what these errors raised before
+    the core classified them.
+    """
+
+
+class AttemptsExhaustedError(InvalidStateError):
+    """The node has used all its recovery attempts and is now failed."""

@@ -16,9 +16,13 @@ __all__ = [
     "decode_envelope",
     "encode_heartbeat",
     "encode_json",
+    "error_classes",
     "metrics_healthy",
 ]
 __version__: str
+
+def error_classes() -> List[Tuple[str, str]]:
+    """Every core error kind's name with the name of the exception class it raises."""
 
 class PanicException(BaseException):
     """A panic inside the native code, surfaced as an exception (pyo3's ``PanicException``)."""

@@ -42,9 +42,11 @@ class WorkerReplacementManager:
     ) -> Tuple[List[str], List[str]]:
         """Gives ``task_id`` ``required_workers`` primaries and up to ``backup_workers`` backups.
 
-        Returns ``(primaries, backups)``. Raises ``InvalidArgumentError`` (a
-        ``ValueError``) when there is no pool for ``task_type``, fewer free
-        workers than required, or the task already has workers; nothing is
+        Returns ``(primaries, backups)``. Raises ``NotFoundError`` when there is
+        no pool for ``task_type`` and ``InvalidStateError`` when the task already
+        has workers (both ``ValueError``s, as in the old API), and
+        ``CapacityError`` (as for no free overlay address; the old API raised
+        ``ValueError``) when fewer workers are free than required; nothing is
         assigned then.
         """
         return self._core.assign(task_id, task_type, required_workers, backup_workers, now)
@@ -80,7 +82,11 @@ class WorkerReplacementManager:
 
     @property
     def worker_pools(self) -> Dict[str, List[str]]:
-        """Task type → its workers, in registration order (a snapshot)."""
+        """Task type → its workers (a snapshot), pools in registration order.
+
+        Workers are listed in the core's worker-table order: the order they became
+        known, a forgotten worker's place going to the next new one.
+        """
         return dict(self._core.pools())
 
     @property
