@@ -10,7 +10,7 @@
 //!   `pn_X_new(&config, &handle)` from a plain config struct (defaults from
 //!   `pn_X_config_default`) and released by `pn_X_free`, which accepts NULL.
 //!   Handles are built in place on the heap (the `large` preset).
-//! - Every function returns a [`pn_result`](result::pn_result) (`PN_OK` = 0) and
+//! - Every function returns a [`pn_result`] (`PN_OK` = 0) and
 //!   writes results through out-parameters, which are left untouched on error.
 //!   `pn_result_str` names a code.
 //! - Strings (node ids) are UTF-8 pointer + length; ids come back as fixed-size

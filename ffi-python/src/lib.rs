@@ -1,7 +1,7 @@
 //! `pouw_netops._native`: the private native module of the Python package `pouw_netops`.
 //!
-//! A thin layer over the core (DESIGN.md, principle 6): it converts Python
-//! values to core types (float seconds to microsecond [`Instant`]s, `str` to
+//! A thin layer over the core (see docs/architecture.md): it converts Python
+//! values to core types (float seconds to microsecond [`Instant`](pouw_netops::Instant)s, `str` to
 //! bounded ids), core errors to the Python exception hierarchy defined in
 //! `pouw_netops/_errors.py`, and core results back to Python values. The
 //! Python-facing shapes of the old API (data classes, enums, sets) are built by
