@@ -6,10 +6,15 @@
 //! that act at fixed times). Each node may run with a clock offset: it is
 //! handed `now + offset`, and its deadlines are converted back. Every delivery
 //! and every event is hashed (FNV-1a): the same seed gives the same hash.
+//!
+//! A node is up, crashed ([`Cluster::crash`]: its memory is gone, only
+//! [`Cluster::restart`] rebuilds it) or stopped ([`Cluster::stop`]: a graceful
+//! stop, the same node object [`Cluster::start`]s again, or a restart rebuilds
+//! it). A node that is not up receives nothing and is never ticked.
 
 use crate::check::{Record, Violation};
 use crate::net::{NetConfig, Network};
-use crate::node::{HarnessNode, Target};
+use crate::node::{HarnessNode, OpsNode, Target};
 use pouw_netops::election::HardState;
 use pouw_netops::hash::Fnv1a64;
 use pouw_netops::{Duration, Instant, NodeId};
@@ -68,6 +73,7 @@ pub struct Cluster<N: HarnessNode + ?Sized> {
     supervisors: usize,
     nodes: Vec<Box<N>>,
     up: Vec<bool>,
+    stopped: Vec<bool>,
     down_since: Vec<Option<Instant>>,
     offsets: Vec<Duration>,
     hard: Vec<HardState>,
@@ -101,6 +107,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             supervisors: cfg.supervisors.min(n),
             nodes,
             up: vec![true; n],
+            stopped: vec![false; n],
             down_since: vec![None; n],
             offsets,
             hard,
@@ -215,7 +222,12 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         self.up.get(i).copied().unwrap_or(false)
     }
 
-    /// Since when node `i` is down, if it is.
+    /// Whether node `i` is stopped (gracefully, see [`Cluster::stop`]).
+    pub fn is_stopped(&self, i: usize) -> bool {
+        self.stopped.get(i).copied().unwrap_or(false)
+    }
+
+    /// Since when node `i` is down (crashed or stopped), if it is.
     pub fn down_since(&self, i: usize) -> Option<Instant> {
         self.down_since.get(i).copied().flatten()
     }
@@ -230,7 +242,8 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         if self.is_up(i) { self.nodes.get_mut(i).map(|n| &mut **n) } else { None }
     }
 
-    /// Node `i` even when it is down: a crashed node's last state, as it was at the crash.
+    /// Node `i` even when it is down: a crashed node's last state, as it was
+    /// at the crash; a stopped node as it stopped.
     pub fn last_state(&self, i: usize) -> Option<&N> {
         self.nodes.get(i).map(|n| &**n)
     }
@@ -257,9 +270,9 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         true
     }
 
-    /// A crashed node `i` restarts: the factory builds it again (with its
-    /// persisted hard state), it starts and its first outputs are drained.
-    /// Returns whether it was down and came back.
+    /// A crashed (or stopped) node `i` restarts: the factory builds it again
+    /// (with its persisted hard state), it starts and its first outputs are
+    /// drained. Returns whether it was down and came back.
     pub fn restart(&mut self, i: usize) -> bool {
         if self.is_up(i) || i >= self.nodes.len() {
             return false;
@@ -286,8 +299,48 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             *u = true;
             *d = None;
         }
+        if let Some(s) = self.stopped.get_mut(i) {
+            *s = false;
+        }
         self.drain(i);
         true
+    }
+
+    /// A stopped node `i` starts again: the same node object (not a rebuilt
+    /// one, see [`Cluster::restart`]), with everything it kept through its
+    /// stop; its first outputs are drained. Returns whether it was stopped and
+    /// is up again (a crashed node cannot start: its memory is gone).
+    pub fn start(&mut self, i: usize) -> bool {
+        if !self.is_stopped(i) {
+            return false;
+        }
+        let local = self.local(i);
+        if let Some(node) = self.nodes.get_mut(i)
+            && let Err(e) = node.start(local)
+        {
+            let what = format!("{} failed to start again: {e}", self.name(i));
+            self.record.fault(what);
+        }
+        if let (Some(u), Some(s), Some(d)) = (self.up.get_mut(i), self.stopped.get_mut(i), self.down_since.get_mut(i)) {
+            *u = true;
+            *s = false;
+            *d = None;
+        }
+        self.drain(i);
+        true
+    }
+
+    /// Marks node `i`, just stopped and drained, as down and stopped: it
+    /// keeps its memory but receives nothing and is not ticked.
+    fn mark_stopped(&mut self, i: usize) {
+        if let (Some(u), Some(s), Some(d), Some(dl)) =
+            (self.up.get_mut(i), self.stopped.get_mut(i), self.down_since.get_mut(i), self.deadline_of.get_mut(i))
+        {
+            *u = false;
+            *s = true;
+            *d = Some(self.now);
+            *dl = Instant::MAX;
+        }
     }
 
     /// The up supervisor leading the highest term, if any.
@@ -500,5 +553,25 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
     /// A violation of `what`, stamped with the seed, step and time.
     pub fn violation(&self, what: String) -> Violation {
         Violation { seed: self.seed, step: self.step, at_secs: self.secs(self.now), what }
+    }
+}
+
+impl<N: OpsNode + ?Sized> Cluster<N> {
+    /// Node `i` stops gracefully: its [`OpsNode::stop`] runs (a leader steps
+    /// down, peers are told it leaves), its last outputs are drained (and
+    /// sent), then it is down but kept as it is: nothing is delivered to it and
+    /// it is not ticked until [`Cluster::start`] (the same object) or
+    /// [`Cluster::restart`] (rebuilt). Returns whether it was up.
+    pub fn stop(&mut self, i: usize) -> bool {
+        if !self.is_up(i) {
+            return false;
+        }
+        let local = self.local(i);
+        if let Some(node) = self.nodes.get_mut(i) {
+            node.stop(local);
+        }
+        self.drain(i);
+        self.mark_stopped(i);
+        true
     }
 }

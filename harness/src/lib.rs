@@ -2,9 +2,10 @@
 //! nodes (bare election managers or whole coordinators, see [`node`]) over a
 //! seeded network with loss, jitter, duplication and one-way partitions
 //! ([`net`]), in virtual time with per-node clock offsets, crash and restart
-//! from persisted hard state ([`cluster`]), and one invariant checker
-//! ([`check`]). Used by the cluster simulator (`pouw-netops-sim`) and the
-//! election simulation tests.
+//! from persisted hard state, graceful stop and start ([`cluster`]), and one
+//! invariant checker ([`check`]). Used by the cluster simulator
+//! (`pouw-netops-sim`), the election simulation tests and the coordinator
+//! cluster tests (`tests/coordinator.rs`).
 //!
 //! ```
 //! use pouw_netops::election::ElectionConfig;

@@ -1,0 +1,421 @@
+//! Whole coordinator clusters on the harness: election, assignment, failover
+//! from a checkpoint, graceful stops and restarts, driven through the public
+//! API of `NetworkOperationsManager` and checked with the harness's invariants.
+//!
+//! Every cluster here is built the same way ([`coordinators`]): the `small`
+//! preset, every message 5 ms, supervisors `sup-i` and workers `w-i`, node
+//! seeds `1000 + i`, start at 1 s, hard state restored at every build.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
+
+use pouw_netops::coordinator::{Destination, OpsConfig, OpsEventKind};
+use pouw_netops::preset::small;
+use pouw_netops::wire::CheckpointReport;
+use pouw_netops::workers::{Checkpoint, TaskRole};
+use pouw_netops::{Body, Duration, Envelope, Instant, NodeId, NodeRole, OpsEvent, TaskId, TaskType};
+use pouw_netops_harness::{Cluster, ClusterConfig, NetConfig, Spawn};
+
+type Node = small::NetworkOperationsManager;
+type Ops = Cluster<Node>;
+
+fn id(s: &str) -> NodeId {
+    NodeId::new(s).unwrap()
+}
+
+fn train() -> TaskType {
+    TaskType::new("train").unwrap()
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn checkpoint(seq: u64) -> Checkpoint {
+    Checkpoint { sequence: seq, digest: [seq as u8; 32] }
+}
+
+/// Coordinators as the coordinator tests build them: the `small` preset, every
+/// message 5 ms, supervisors `sup-i` and workers `w-i`, hard state restored at every build.
+fn coordinators(supervisors: usize, workers: usize) -> Ops {
+    let sups: Vec<NodeId> = (0..supervisors).map(|i| id(&format!("sup-{i}"))).collect();
+    let mut ids = sups.clone();
+    ids.extend((0..workers).map(|i| id(&format!("w-{i}"))));
+    let factory = move |s: &Spawn<'_>| {
+        let role = if s.index < supervisors { NodeRole::Supervisor } else { NodeRole::Worker };
+        let mut config = OpsConfig::default();
+        if role == NodeRole::Worker {
+            config.task_types.push(train()).unwrap();
+        }
+        let mut n =
+            Node::new_boxed(s.id.clone(), role, &sups, config, 1000 + s.index as u64).map_err(|e| e.to_string())?;
+        n.restore_hard_state(s.hard_state.clone());
+        Ok(n)
+    };
+    let mut cfg = ClusterConfig::new(1, supervisors);
+    cfg.net = NetConfig { latency_min: Duration::from_millis(5), latency_max: Duration::from_millis(5), ..cfg.net };
+    cfg.start = Instant::from_secs(1);
+    let mut c = Cluster::new(cfg, ids, Box::new(factory)).unwrap();
+    c.start_all();
+    c
+}
+
+/// Up node `i`.
+fn node(c: &Ops, i: usize) -> &Node {
+    c.node(i).unwrap_or_else(|| panic!("{} is down", c.name(i)))
+}
+
+/// Every supervisor takes `task` (the leader assigns it), then all are drained.
+fn submit(c: &mut Ops, task: &TaskId, required: u16, backups: u16) {
+    let now = c.now();
+    for s in 0..c.supervisors() {
+        c.node_mut(s).unwrap().submit_task(now, task.clone(), train(), required, backups).unwrap();
+    }
+    c.drain_all();
+}
+
+/// Moves the events the cluster collected to `log`.
+fn events(c: &mut Ops, log: &mut Vec<(usize, OpsEvent)>) {
+    while let Some(e) = c.poll_event() {
+        log.push(e);
+    }
+}
+
+/// The events node `i` reported.
+fn events_of(log: &[(usize, OpsEvent)], i: usize) -> impl Iterator<Item = &OpsEvent> + '_ {
+    log.iter().filter(move |(j, _)| *j == i).map(|(_, e)| e)
+}
+
+/// The leader `l`'s primaries of `task`.
+fn primaries(c: &Ops, l: usize, task: &TaskId) -> Vec<NodeId> {
+    node(c, l).workers().unwrap().task(task).unwrap().primaries().cloned().collect()
+}
+
+#[test]
+fn cluster_elects_assigns_replaces_from_checkpoint_and_readmits() {
+    let grace = secs(20);
+    let mut c = coordinators(3, 5);
+    let mut log = Vec::new();
+    c.run_for(secs(10)).unwrap();
+    let leaders = c.leaders();
+    assert_eq!(leaders.len(), 1, "exactly one leader");
+    let l = leaders[0];
+    let (leader_id, term) = node(&c, l).leader().map(|(n, t)| (n.clone(), t)).unwrap();
+    assert_eq!(leader_id, c.ids()[l]);
+    for w in 3..8 {
+        assert_eq!(
+            node(&c, w).leader().map(|(n, t)| (n.clone(), t)),
+            Some((leader_id.clone(), term)),
+            "worker follows"
+        );
+    }
+
+    let task = TaskId::new("t-1").unwrap();
+    submit(&mut c, &task, 1, 1);
+    c.run_for(secs(2)).unwrap();
+    let view = node(&c, l).workers().unwrap().task(&task).expect("the leader assigned the task");
+    let primary = view.primaries().next().unwrap().clone();
+    let backup = view.backups().next().unwrap().clone();
+    let (p, b) = (c.index_of(&primary).unwrap(), c.index_of(&backup).unwrap());
+    assert_eq!(node(&c, p).held_tasks().find(|(t, _)| **t == task).unwrap().1.role, TaskRole::Primary);
+    assert_eq!(node(&c, b).held_tasks().find(|(t, _)| **t == task).unwrap().1.role, TaskRole::Backup);
+    // Followers keep no assignments of their own.
+    for s in (0..3).filter(|&s| s != l) {
+        assert_eq!(node(&c, s).workers().unwrap().task_count(), 0);
+    }
+
+    let now = c.now();
+    c.node_mut(p).unwrap().report_checkpoint(now, &task, checkpoint(5)).unwrap();
+    c.drain(p);
+    c.run_for(secs(2)).unwrap();
+    assert_eq!(node(&c, l).workers().unwrap().checkpoint(&task), Some(checkpoint(5)));
+    for s in 0..3 {
+        assert_eq!(node(&c, s).tasks().next().unwrap().1.checkpoint, Some(checkpoint(5)), "every supervisor knows it");
+    }
+    c.check_drained().unwrap();
+    c.check_leader_tables().unwrap();
+    c.check_held_roles(1, |_| 1).unwrap();
+    c.check_coverage(l, 1, grace).unwrap();
+
+    let crash_at = c.now();
+    assert!(c.crash(p));
+    c.run_for(secs(20)).unwrap();
+    events(&mut c, &mut log);
+    let detected = events_of(&log, l)
+        .find(|e| e.node == primary && matches!(e.kind, OpsEventKind::CrashDetected { .. }))
+        .expect("crash detected")
+        .clone();
+    assert!(detected.at > crash_at && detected.at <= crash_at + secs(12), "{detected:?}");
+    let replaced = events_of(&log, l)
+        .find(|e| e.node == primary && matches!(e.kind, OpsEventKind::WorkerReplaced { .. }))
+        .expect("worker replaced")
+        .clone();
+    assert_eq!(replaced.at, detected.at, "replacement in the same tick as detection");
+    let OpsEventKind::WorkerReplaced { replacement, from_backup, checkpoint: cp, role, .. } = replaced.kind else {
+        panic!("found as a replacement: {replaced:?}")
+    };
+    assert_eq!(
+        (replacement.clone(), from_backup, cp, role),
+        (backup.clone(), true, Some(checkpoint(5)), TaskRole::Primary)
+    );
+    let held = node(&c, b).held_tasks().find(|(t, _)| **t == task).unwrap().1.clone();
+    assert_eq!((held.role, held.checkpoint), (TaskRole::Primary, Some(checkpoint(5))), "the backup resumes from it");
+    assert!(node(&c, l).mesh().node(&primary).is_none(), "crashed node left the mesh");
+    assert!(node(&c, l).workers().unwrap().worker(&primary).unwrap().quarantined);
+    // Down for the grace period: no route leads through it, the task is covered without it.
+    c.check_routes(grace).unwrap();
+    c.check_coverage(l, 1, grace).unwrap();
+    c.check_held_roles(1, |_| 1).unwrap();
+
+    assert!(c.restart(p));
+    c.run_for(secs(15)).unwrap();
+    events(&mut c, &mut log);
+    assert!(
+        events_of(&log, l).any(|e| e.node == primary && matches!(e.kind, OpsEventKind::RecoveryCompleted { .. })),
+        "recovered"
+    );
+    assert!(node(&c, l).mesh().node(&primary).is_some(), "rejoined the mesh");
+    assert!(!node(&c, l).workers().unwrap().worker(&primary).unwrap().quarantined, "assignable again");
+    // Its old role was taken; it is now a backup or idle, never a second primary.
+    assert_eq!(primaries(&c, l, &task), vec![backup]);
+    c.check_leader_tables().unwrap();
+    c.check_held_roles(1, |_| 1).unwrap();
+    c.check_routes(grace).unwrap();
+    c.check_drained().unwrap();
+}
+
+#[test]
+fn leader_crash_elects_a_new_leader_that_reassigns_from_the_checkpoint() {
+    let mut c = coordinators(3, 4);
+    c.run_for(secs(10)).unwrap();
+    let task = TaskId::new("t-1").unwrap();
+    submit(&mut c, &task, 1, 0);
+    c.run_for(secs(2)).unwrap();
+    let l = c.leaders()[0];
+    let primary = primaries(&c, l, &task)[0].clone();
+    let p = c.index_of(&primary).unwrap();
+    let now = c.now();
+    c.node_mut(p).unwrap().report_checkpoint(now, &task, checkpoint(9)).unwrap();
+    c.drain(p);
+    c.run_for(secs(2)).unwrap();
+    let old_term = node(&c, l).leader().unwrap().1;
+    assert!(c.crash(l));
+    c.run_for(secs(15)).unwrap();
+    let leaders = c.leaders();
+    assert_eq!(leaders.len(), 1);
+    let nl = leaders[0];
+    assert_ne!(nl, l);
+    let (new_leader, term) = node(&c, nl).leader().map(|(n, t)| (n.clone(), t)).unwrap();
+    assert!(term > old_term);
+    assert_eq!(node(&c, nl).workers().unwrap().checkpoint(&task), Some(checkpoint(9)));
+    let primary = primaries(&c, nl, &task)[0].clone();
+    let p = c.index_of(&primary).unwrap();
+    assert_eq!(node(&c, p).leader().unwrap().0, &new_leader);
+    let held = node(&c, p).held_tasks().find(|(t, _)| **t == task).unwrap().1.clone();
+    assert_eq!((held.role, held.checkpoint, held.from), (TaskRole::Primary, Some(checkpoint(9)), new_leader));
+    // No worker holds the task as primary for the old leader any more.
+    let holders = (3..7).filter(|&w| node(&c, w).held_tasks().any(|(t, h)| *t == task && h.role == TaskRole::Primary));
+    assert_eq!(holders.count(), 1);
+    c.check_leader_tables().unwrap();
+    c.check_held_roles(1, |_| 1).unwrap();
+    c.check_coverage(nl, 1, secs(15)).unwrap();
+    c.check_routes(secs(15)).unwrap();
+}
+
+#[test]
+fn graceful_stop_steps_down_and_peers_see_a_leave_not_a_crash() {
+    let mut c = coordinators(3, 2);
+    let mut log = Vec::new();
+    c.run_for(secs(10)).unwrap();
+    events(&mut c, &mut log);
+    let l = c.leaders()[0];
+    let leader = c.ids()[l].clone();
+    assert!(c.stop(l));
+    let stopped = c.last_state(l).unwrap();
+    assert!(!stopped.is_leader());
+    assert_eq!(stopped.poll_timeout(), Instant::MAX);
+    events(&mut c, &mut log);
+    assert!(events_of(&log, l).any(|e| matches!(e.kind, OpsEventKind::SteppedDown { .. })));
+    c.run_for(secs(20)).unwrap();
+    events(&mut c, &mut log);
+    for i in (0..5).filter(|&i| i != l) {
+        assert!(events_of(&log, i).any(|e| e.node == leader && e.kind == OpsEventKind::NodeLeft), "node {i}");
+        assert!(!events_of(&log, i).any(|e| e.node == leader && matches!(e.kind, OpsEventKind::CrashDetected { .. })));
+    }
+    assert_eq!(c.leaders().len(), 1, "the others elect a new leader");
+    c.check_routes(Duration::ZERO).unwrap();
+}
+
+#[test]
+fn same_seeds_same_bytes() {
+    let run = || {
+        let mut c = coordinators(3, 3);
+        c.run_for(secs(8)).unwrap();
+        let mut log = Vec::new();
+        events(&mut c, &mut log);
+        (log.iter().map(|(i, e)| format!("{i}{e:?}")).collect::<Vec<_>>(), c.trace_hash(), c.steps())
+    };
+    let first = run();
+    assert!(!first.0.is_empty(), "a cluster that elects a leader reports events");
+    assert_eq!(first, run());
+}
+
+#[test]
+fn the_leader_takes_checkpoints_only_from_the_tasks_primaries() {
+    let mut c = coordinators(3, 3);
+    c.run_for(secs(10)).unwrap();
+    let l = c.leaders()[0];
+    let task = TaskId::new("t-1").unwrap();
+    submit(&mut c, &task, 1, 1);
+    c.run_for(secs(2)).unwrap();
+    let view = node(&c, l).workers().unwrap().task(&task).unwrap();
+    let primary = view.primaries().next().unwrap().clone();
+    let backup = view.backups().next().unwrap().clone();
+    let p = c.index_of(&primary).unwrap();
+    let now = c.now();
+    c.node_mut(p).unwrap().report_checkpoint(now, &task, checkpoint(5)).unwrap();
+    c.drain(p);
+    c.run_for(secs(1)).unwrap();
+    // A backup (or a worker holding a deposed leader's role) is not the task's
+    // primary: the leader refuses its report, so its table must not take it either.
+    let forged = CheckpointReport { task: task.clone(), checkpoint: checkpoint(50) };
+    let bytes = Envelope::new(backup.clone(), Body::CheckpointReport(forged)).to_vec().unwrap();
+    let now = c.local(l);
+    let leader = c.node_mut(l).unwrap();
+    let ignored = leader.counters().messages_ignored;
+    leader.handle_message(now, &bytes).unwrap();
+    assert_eq!(leader.counters().messages_ignored, ignored + 1, "counted as ignored");
+    c.drain(l);
+    assert_eq!(node(&c, l).workers().unwrap().checkpoint(&task), Some(checkpoint(5)));
+    assert_eq!(node(&c, l).tasks().next().unwrap().1.checkpoint, Some(checkpoint(5)), "the table keeps the primary's");
+}
+
+/// A worker primary stops gracefully, its role moves, and it comes back:
+/// rebuilt from the factory (`rebuild`) or the same object started again.
+fn left_gracefully_then_rejoins(rebuild: bool) {
+    let mut c = coordinators(3, 2);
+    c.run_for(secs(10)).unwrap();
+    let l = c.leaders()[0];
+    let task = TaskId::new("t-1").unwrap();
+    submit(&mut c, &task, 1, 0);
+    c.run_for(secs(2)).unwrap();
+    let primary = primaries(&c, l, &task)[0].clone();
+    let p = c.index_of(&primary).unwrap();
+    assert!(c.stop(p));
+    c.run_for(secs(3)).unwrap();
+    let other = primaries(&c, l, &task)[0].clone();
+    assert_ne!(other, primary, "the leave moved the role");
+    assert!(node(&c, l).workers().unwrap().worker(&primary).unwrap().quarantined);
+    c.check_held_roles(1, |_| 1).unwrap();
+    assert!(if rebuild { c.restart(p) } else { c.start(p) });
+    c.run_for(secs(10)).unwrap();
+    // No crash was detected, so no recovery will lift the quarantine: the rejoin must.
+    assert!(!node(&c, l).workers().unwrap().worker(&primary).unwrap().quarantined, "assignable again");
+    assert!(node(&c, p).held_tasks().next().is_none(), "the role it let go of stays with {other}");
+    c.check_leader_tables().unwrap();
+    c.check_held_roles(1, |_| 1).unwrap();
+    c.check_routes(secs(10)).unwrap();
+}
+
+#[test]
+fn a_worker_that_left_gracefully_is_assignable_after_it_rejoins() {
+    left_gracefully_then_rejoins(true);
+}
+
+#[test]
+fn a_worker_that_stopped_is_assignable_after_it_starts_again() {
+    left_gracefully_then_rejoins(false);
+}
+
+#[test]
+fn a_leader_that_steps_down_tells_its_workers_to_let_go() {
+    // Workers end other supervisors' roles at a leader's notice, but not the
+    // roles this same node gave in its old term if it wins again: without a
+    // release they would sit beside the new term's assignments.
+    let mut c = coordinators(3, 3);
+    c.run_for(secs(10)).unwrap();
+    let l = c.leaders()[0];
+    let old_leader = c.ids()[l].clone();
+    let task = TaskId::new("t-1").unwrap();
+    submit(&mut c, &task, 1, 1);
+    c.run_for(secs(2)).unwrap();
+    let view = node(&c, l).workers().unwrap().task(&task).unwrap();
+    let mut members: Vec<NodeId> = view.primaries().chain(view.backups()).cloned().collect();
+    members.sort();
+    // Drive the stop by hand to read what it sends, then send it as a host would.
+    let now = c.now();
+    let leader = c.node_mut(l).unwrap();
+    leader.stop(now);
+    let mut released = Vec::new();
+    let mut sent = Vec::new();
+    while let Some(t) = leader.poll_transmit() {
+        if let Body::TaskRelease(r) = Envelope::decode(&t.bytes).unwrap().body {
+            let Destination::Node(to) = &t.to else { panic!("a release goes to one node") };
+            assert_eq!(r.task, task);
+            released.push(to.clone());
+        }
+        sent.push(t);
+    }
+    released.sort();
+    assert_eq!(released, members);
+    for t in sent {
+        let to: Vec<usize> = node(&c, l).recipients(&t.to, c.ids()).filter_map(|n| c.index_of(n)).collect();
+        for j in to {
+            c.net_mut().send(now, l, j, t.bytes.clone());
+        }
+    }
+    assert!(c.stop(l), "already stopped: drains the rest and keeps it down");
+    c.run_for(secs(15)).unwrap();
+    assert_eq!(c.leaders().len(), 1, "another supervisor leads");
+    for w in 3..6 {
+        assert!(node(&c, w).held_tasks().all(|(_, h)| h.from != old_leader), "{} let go", c.name(w));
+    }
+    c.check_leader_tables().unwrap();
+    c.check_held_roles(1, |_| 1).unwrap();
+}
+
+#[test]
+fn a_restarted_node_builds_its_tunnels_again() {
+    let mut c = coordinators(3, 2);
+    c.run_for(secs(10)).unwrap();
+    let w = 4;
+    // Read even while it is stopped: the node object it keeps.
+    let peers = |c: &Ops| {
+        let me = &c.ids()[w];
+        c.last_state(w).unwrap().mesh().tunnels().filter(|t| t.a == me || t.b == me).count()
+    };
+    assert!(peers(&c) > 0, "tunnels to the supervisors");
+    assert!(c.stop(w));
+    assert_eq!(peers(&c), 0, "leaving the mesh takes them down");
+    c.run_for(secs(1)).unwrap();
+    assert!(c.start(w), "the same node starts again");
+    c.run_for(secs(15)).unwrap();
+    assert!(c.is_up(w));
+    assert!(peers(&c) > 0, "heartbeats build them again after a restart");
+    c.check_routes(secs(1)).unwrap();
+}
+
+#[test]
+fn a_stopped_node_keeps_its_memory_and_hears_nothing_until_it_starts() {
+    let mut c = coordinators(3, 2);
+    c.run_for(secs(10)).unwrap();
+    let w = 4;
+    let received = |c: &Ops| c.last_state(w).unwrap().counters().messages_received;
+    assert!(c.stop(w));
+    assert_eq!((c.is_stopped(w), c.is_up(w), c.node(w).is_none()), (true, false, true));
+    assert_eq!(c.down_since(w), Some(c.now()));
+    assert!(!c.stop(w) && !c.crash(w), "not up");
+    let before = (received(&c), c.net().stats().to_down_node);
+    c.run_for(secs(5)).unwrap();
+    assert_eq!(received(&c), before.0, "nothing is delivered to it");
+    assert!(c.net().stats().to_down_node > before.1, "the supervisors' heartbeats still come");
+    assert!(c.start(w));
+    assert!(!c.start(w), "already up");
+    assert_eq!(received(&c), before.0, "the same object: its counters go on");
+    assert_eq!((c.is_stopped(w), c.down_since(w)), (false, None));
+    c.run_for(secs(1)).unwrap();
+    assert!(received(&c) > before.0);
+    // A crashed node's memory is gone: only a restart brings it back.
+    assert!(c.crash(w));
+    assert!(!c.start(w));
+    assert!(c.restart(w));
+    assert_eq!(received(&c), 0, "rebuilt from the factory");
+}
