@@ -73,4 +73,4 @@ pub use keys::{Domain, IdentityError, IdentityKey, PublicIdentity, Signature};
 pub use pairwise::{PairwiseError, PairwiseKey};
 pub use replay::{CounterExhausted, ReplayError, ReplayWindow, SendCounter};
 pub use revocation::{RevocationError, RevocationList, Revoked, SignedRevocationList};
-pub use seal::{AuthKind, OpenError, SealError, Unverified};
+pub use seal::{AuthKind, OpenError, PeerKeys, SealError, Unverified};

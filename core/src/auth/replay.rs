@@ -146,13 +146,18 @@ pub struct SendCounter {
     next: u64,
 }
 
-/// The counter of an epoch is used up (2^64 messages): start a new epoch.
+/// Why no counter can be handed out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CounterExhausted;
+pub enum CounterExhausted {
+    /// The epoch's 2^64 − 1 counters are used up: start a new epoch.
+    Exhausted,
+}
 
 impl fmt::Display for CounterExhausted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("message counter of this epoch is exhausted")
+        match self {
+            CounterExhausted::Exhausted => f.write_str("message counter of this epoch is exhausted"),
+        }
     }
 }
 
@@ -173,7 +178,7 @@ impl SendCounter {
     /// The `(epoch, counter)` for the next message.
     pub fn next_message(&mut self) -> Result<(u64, u64), CounterExhausted> {
         let counter = self.next;
-        self.next = self.next.checked_add(1).ok_or(CounterExhausted)?;
+        self.next = self.next.checked_add(1).ok_or(CounterExhausted::Exhausted)?;
         Ok((self.epoch, counter))
     }
 }
@@ -276,6 +281,6 @@ mod tests {
         assert_eq!(s.next_message(), Ok((3, 0)));
         assert_eq!(s.next_message(), Ok((3, 1)));
         let mut last = SendCounter { epoch: 3, next: u64::MAX };
-        assert_eq!(last.next_message(), Err(CounterExhausted));
+        assert_eq!(last.next_message(), Err(CounterExhausted::Exhausted));
     }
 }

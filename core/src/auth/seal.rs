@@ -353,6 +353,40 @@ impl Unverified<'_> {
     }
 }
 
+/// What the receiver holds for one admitted peer, lent to [`open`].
+#[derive(Debug)]
+pub struct PeerKeys<'k, const BLOCKS: usize = 16> {
+    /// The peer's identity key, from its verified certificate.
+    pub identity: &'k PublicIdentity,
+    /// The pairwise key shared with the peer, once derived.
+    pub pairwise: Option<&'k PairwiseKey>,
+    /// The peer's replay window.
+    pub window: &'k mut super::ReplayWindow<BLOCKS>,
+}
+
+/// The whole receive path in one call: [`parse`], look the sender up
+/// (`peer`; `None` is [`OpenError::UnknownSender`]), check its replay window,
+/// verify the tag (MAC addressed to `me`, or the sender's signature in the
+/// cluster of authority `cluster`), and only then accept the counter. On any
+/// error nothing is changed. The returned envelope is authentic; its body is
+/// still undecoded.
+pub fn open<'a, 'k, const BLOCKS: usize>(
+    bytes: &'a [u8],
+    me: &NodeId,
+    cluster: &PublicIdentity,
+    peer: impl FnOnce(&NodeId) -> Option<PeerKeys<'k, BLOCKS>>,
+) -> Result<Unverified<'a>, OpenError> {
+    let u = parse(bytes)?;
+    let keys = peer(&u.sender).ok_or(OpenError::UnknownSender)?;
+    keys.window.check(u.epoch, u.counter)?;
+    match u.kind {
+        AuthKind::Mac => u.verify_mac(keys.pairwise.ok_or(OpenError::UnknownSender)?, me)?,
+        AuthKind::Signed => u.verify_signed(keys.identity, cluster)?,
+    }
+    keys.window.accept(u.epoch, u.counter)?;
+    Ok(u)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,6 +458,41 @@ mod tests {
         let mut v = buf[..n].to_vec();
         v[n - 70] ^= 1; // the body
         assert_eq!(parse(&v).unwrap().verify_signed(&a.public(), &cluster), Err(OpenError::BadSignature));
+    }
+
+    #[test]
+    fn open_runs_the_whole_receive_path() {
+        let authority = IdentityKey::from_seed(&[100; 32]);
+        let cluster = authority.public();
+        let (a, b) = (IdentityKey::from_seed(&[1; 32]), IdentityKey::from_seed(&[2; 32]));
+        let ab = PairwiseKey::derive(&a, &b.public(), &cluster).unwrap();
+        let ba = PairwiseKey::derive(&b, &a.public(), &cluster).unwrap();
+        let a_public = a.public();
+        let mut window = ReplayWindow::<16>::new();
+        let mut buf = [0u8; 128];
+        let n = seal_mac(&mut buf, &id("a"), &id("b"), 1, 7, &[3, 1], &ab).unwrap();
+        let mac = buf[..n].to_vec();
+        let n = seal_signed(&mut buf, &id("a"), 1, 8, &[4], &a, &cluster).unwrap();
+        let signed = buf[..n].to_vec();
+        let mut forged = mac.clone();
+        *forged.last_mut().unwrap() ^= 1;
+        let mut open_with = |bytes: &[u8], pairwise: Option<&PairwiseKey>| {
+            let window = &mut window;
+            let a_public = &a_public;
+            open(bytes, &id("b"), &cluster, move |sender| {
+                (sender == &id("a")).then_some(PeerKeys { identity: a_public, pairwise, window })
+            })
+            .map(|u| (u.counter, u.body.to_vec()))
+        };
+        // A forged packet neither passes nor moves the window.
+        assert_eq!(open_with(&forged, Some(&ba)), Err(OpenError::BadTag));
+        assert_eq!(open_with(&mac, None), Err(OpenError::UnknownSender));
+        assert_eq!(open_with(&mac, Some(&ba)), Ok((7, std::vec![3, 1])));
+        assert_eq!(open_with(&mac, Some(&ba)), Err(OpenError::Replayed));
+        assert_eq!(open_with(&signed, None), Ok((8, std::vec![4])));
+        let n = seal_mac(&mut buf, &id("z"), &id("b"), 1, 9, &[1], &ab).unwrap();
+        assert_eq!(open_with(&buf[..n], Some(&ba)), Err(OpenError::UnknownSender));
+        assert_eq!(window.position(), Some((1, 8)));
     }
 
     #[test]
