@@ -14,6 +14,7 @@
 
 use super::keys::{Domain, IdentityKey, PublicIdentity};
 use core::fmt;
+use curve25519_dalek::montgomery::MontgomeryPoint;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -62,12 +63,24 @@ impl PairwiseKey {
             return Err(PairwiseError::SelfPeer);
         }
         let mut scalar = me.x25519_scalar();
-        let mut shared = peer.verifying_key().to_montgomery().mul_clamped(scalar).to_bytes();
+        let key = Self::from_dh(&scalar, peer.verifying_key().to_montgomery(), &mine, peer, cluster);
         scalar.zeroize();
+        key
+    }
+
+    /// The key from X25519 of `scalar` and `peer_point`, bound to both identities and the cluster.
+    fn from_dh(
+        scalar: &[u8; 32],
+        peer_point: MontgomeryPoint,
+        mine: &PublicIdentity,
+        peer: &PublicIdentity,
+        cluster: &PublicIdentity,
+    ) -> Result<Self, PairwiseError> {
+        let mut shared = peer_point.mul_clamped(*scalar).to_bytes();
         if bool::from(shared.ct_eq(&[0u8; 32])) {
             return Err(PairwiseError::LowOrderPoint);
         }
-        let (low, high) = if mine.as_bytes() < peer.as_bytes() { (mine, *peer) } else { (*peer, mine) };
+        let (low, high) = if mine.as_bytes() < peer.as_bytes() { (mine, peer) } else { (peer, mine) };
         let mut salt = [0u8; SALT_LEN];
         let label = Domain::Pairwise.label().as_bytes();
         for (dst, src) in salt.iter_mut().zip(label.iter().chain(&[0u8]).chain(cluster.as_bytes())) {
@@ -130,7 +143,6 @@ pub(crate) fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use curve25519_dalek::montgomery::MontgomeryPoint;
 
     fn hex(s: &str) -> std::vec::Vec<u8> {
         (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
@@ -189,5 +201,23 @@ mod tests {
         assert_ne!(ab, PairwiseKey::derive(&c, &b.public(), &cluster).unwrap());
         assert_ne!(ab, PairwiseKey::derive(&a, &b.public(), &other_cluster).unwrap());
         assert_eq!(PairwiseKey::derive(&a, &a.public(), &cluster), Err(PairwiseError::SelfPeer));
+    }
+
+    #[test]
+    fn refuses_low_order_points() {
+        // Weak identity keys never become a `PublicIdentity`; the DH check is the
+        // second line. u = 0 and u = 1 have small order: X25519 gives all zeros.
+        let cluster = IdentityKey::from_seed(&[100; 32]).public();
+        let (a, b) = (IdentityKey::from_seed(&[1; 32]), IdentityKey::from_seed(&[2; 32]));
+        let scalar = a.x25519_scalar();
+        let (pa, pb) = (a.public(), b.public());
+        for u in [0u8, 1] {
+            let mut point = [0u8; 32];
+            point[0] = u;
+            let got = PairwiseKey::from_dh(&scalar, MontgomeryPoint(point), &pa, &pb, &cluster);
+            assert_eq!(got, Err(PairwiseError::LowOrderPoint));
+        }
+        let honest = PairwiseKey::from_dh(&scalar, pb.verifying_key().to_montgomery(), &pa, &pb, &cluster);
+        assert_eq!(honest, PairwiseKey::derive(&b, &pa, &cluster));
     }
 }
