@@ -153,6 +153,18 @@ typedef enum pn_result {
    */
   PN_ERR_ATTEMPTS_EXHAUSTED = 61,
   /**
+   * A signature or authentication tag does not verify, or the sender is not an admitted member.
+   */
+  PN_ERR_UNAUTHENTICATED = 70,
+  /**
+   * The message was seen before, is older than the replay window, or is from an earlier boot epoch.
+   */
+  PN_ERR_REPLAYED = 71,
+  /**
+   * A correctly signed credential is not acceptable (other authority, expired, revoked, wrong role or node, older serial).
+   */
+  PN_ERR_CREDENTIAL_REJECTED = 72,
+  /**
    * A panic inside the library was caught at the boundary. The handle used in
    * the call may be inconsistent: free it and build a new one.
    */

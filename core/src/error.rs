@@ -110,6 +110,17 @@ pub enum ErrorKind {
     InvalidState,
     /// A node has used all its recovery attempts and is now failed.
     AttemptsExhausted,
+    /// A signature or authentication tag does not verify, the sender is not an
+    /// admitted member, or a key is unusable: the message or credential is not
+    /// from whom it claims.
+    Unauthenticated,
+    /// The message was accepted before, is older than the replay window, or
+    /// comes from an earlier boot epoch of its sender.
+    Replayed,
+    /// A well-formed, correctly signed credential is not acceptable: signed by
+    /// another authority, expired or not yet valid, revoked, for another role
+    /// or node, or older than the one already held.
+    CredentialRejected,
 }
 
 crate::error::names!(
@@ -117,7 +128,7 @@ crate::error::names!(
     "error kind",
     "invalid_argument, invalid_id, invalid_config, invalid_metric, not_found, capacity_exceeded, \
      buffer_too_small, malformed, empty, unsupported_version, truncated, unknown_kind, trailing_bytes, too_large, \
-     invalid_state, attempts_exhausted",
+     invalid_state, attempts_exhausted, unauthenticated, replayed, credential_rejected",
     [
         InvalidArgument,
         InvalidId,
@@ -135,6 +146,9 @@ crate::error::names!(
         TooLarge,
         InvalidState,
         AttemptsExhausted,
+        Unauthenticated,
+        Replayed,
+        CredentialRejected,
     ]
 );
 
@@ -158,6 +172,9 @@ impl ErrorKind {
             ErrorKind::TooLarge => "too_large",
             ErrorKind::InvalidState => "invalid_state",
             ErrorKind::AttemptsExhausted => "attempts_exhausted",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::Replayed => "replayed",
+            ErrorKind::CredentialRejected => "credential_rejected",
         }
     }
 
@@ -257,7 +274,7 @@ mod tests {
     #[test]
     fn every_kind_is_listed_once_and_its_name_round_trips() {
         // ALL is in declaration order, so a kind left out of it shifts a discriminant.
-        assert_eq!(ErrorKind::AttemptsExhausted as usize + 1, ErrorKind::ALL.len());
+        assert_eq!(ErrorKind::CredentialRejected as usize + 1, ErrorKind::ALL.len());
         for (i, k) in ErrorKind::ALL.iter().enumerate() {
             assert_eq!(*k as usize, i, "{k}");
             assert_eq!(ErrorKind::from_str(k.as_str()), Ok(*k));

@@ -26,6 +26,7 @@
 //! | [`history`] | [`MessageHistoryCompressor`]: message history in zlib batches, search, archival |
 //! | [`coordinator`] | [`NetworkOperationsManager`]: one node's coordinator driving all of the above (needs `alloc`) |
 //! | [`wire`] | the versioned postcard envelope every node speaks |
+//! | [`auth`] | identities, certificates, revocation, replay windows, authenticated (v2) envelopes |
 //! | [`time`], [`id`], [`health`], [`rng`], [`error`], [`table`], [`storage`], [`hash`] | shared pieces |
 //! | [`preset`] | ready-made capacities: `small` for microcontrollers, `large` for hosts |
 //!
@@ -97,6 +98,7 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod auth;
 #[cfg(feature = "alloc")]
 pub mod coordinator;
 pub mod crash_recovery;
@@ -119,6 +121,10 @@ pub mod time;
 pub mod wire;
 pub mod workers;
 
+pub use auth::{
+    AuthKind, CertError, Certificate, IdentityKey, OpenError, PairwiseKey, PublicIdentity, ReplayWindow,
+    RevocationList, Role as CertRole, Roster, SignedCertificate, SignedRevocationList,
+};
 #[cfg(feature = "alloc")]
 pub use coordinator::{
     Destination, NetworkOperationsManager, NodeRole, OpsConfig, OpsEvent, OpsEventKind, OpsStatus, OpsTransmit,

@@ -99,6 +99,120 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+type Seeds = Vec<(&'static str, Vec<u8>)>;
+
+/// Seeds for the envelope-v2, certificate and revocation-list targets.
+fn auth_seeds() -> (Seeds, Seeds, Seeds) {
+    use pouw_netops::auth::seal;
+    use pouw_netops::auth::{
+        Certificate, IdentityKey, PairwiseKey, RevocationList, Revoked, Role, SignedCertificate, SignedRevocationList,
+    };
+    use pouw_netops::{Endpoint, TaskType, WgKey};
+    let authority = IdentityKey::from_seed(&[0xa0; 32]);
+    let worker = IdentityKey::from_seed(&[0x77; 32]);
+    let id = |s: &str| NodeId::new(s).unwrap();
+    // Envelopes.
+    let key = PairwiseKey::derive(&worker, &authority.public(), &authority.public()).unwrap();
+    let mut buf = [0u8; 256];
+    let n = seal::seal_mac(&mut buf, &id("worker-7"), &id("sup-1"), 1, 5, &[0, 1, 2, 3], &key).unwrap();
+    let mac = buf[..n].to_vec();
+    let n = seal::seal_signed(&mut buf, &id("worker-7"), 1, 6, &[12, 7], &worker, &authority.public()).unwrap();
+    let signed = buf[..n].to_vec();
+    let mut kind = mac.clone();
+    kind[1] = 9;
+    let mut long_id = mac.clone();
+    long_id[2] = 65;
+    let mut bad_utf8 = mac.clone();
+    bad_utf8[3] = 0xff;
+    let envelopes = vec![
+        ("valid_mac", mac.clone()),
+        ("valid_signed", signed.clone()),
+        ("empty", Vec::new()),
+        ("version_1", vec![1, 0, 1, b'a']),
+        ("unknown_kind", kind),
+        ("oversized_sender", long_id),
+        ("bad_utf8_sender", bad_utf8),
+        ("no_body", mac[..3 + 8 + 16 + 16].to_vec()),
+        ("signed_no_body", signed[..3 + 8 + 16 + 64].to_vec()),
+    ];
+    // Certificates.
+    let mut endpoints = heapless::Vec::new();
+    endpoints.push(Endpoint::parse("w7.example.org:51820").unwrap()).unwrap();
+    let mut pools = heapless::Vec::new();
+    pools.push(TaskType::new("train").unwrap()).unwrap();
+    let cert = Certificate {
+        node: id("worker-7"),
+        role: Role::Worker,
+        identity: worker.public(),
+        wg_key: WgKey::from_bytes([0x42; 32]),
+        endpoints,
+        slots: 4,
+        pools,
+        serial: 3,
+        not_before: 1_700_000_000,
+        not_after: 1_731_536_000,
+    };
+    let c = SignedCertificate::issue(&authority, cert).unwrap();
+    let mut cbytes = vec![0u8; c.encoded_len()];
+    c.encode(&mut cbytes).unwrap();
+    let mut trailing = cbytes.clone();
+    trailing.push(0);
+    let mut version = cbytes.clone();
+    version[0] = 2;
+    let mut bad_role = cbytes.clone();
+    bad_role[1 + 9] = 7; // after version and "worker-7"
+    let mut weak_key = cbytes.clone();
+    weak_key[1 + 9 + 1..1 + 9 + 1 + 32].copy_from_slice(&[0; 32]);
+    let mut long_cert = vec![1u8];
+    long_cert.extend(std::iter::repeat_n(0xffu8, 2000));
+    let certificates = vec![
+        ("valid_worker", cbytes.clone()),
+        ("empty", Vec::new()),
+        ("truncated", cbytes[..cbytes.len() - 1].to_vec()),
+        ("trailing_byte", trailing),
+        ("unknown_version", version),
+        ("bad_role", bad_role),
+        ("zero_identity_key", weak_key),
+        ("too_large", long_cert),
+    ];
+    // Revocation lists.
+    let mut entries = heapless::Vec::new();
+    entries.push(Revoked { node: id("worker-7"), serial: Some(2) }).unwrap();
+    let list = SignedRevocationList::issue(&authority, RevocationList { sequence: 5, entries }).unwrap();
+    let mut rbytes = vec![0u8; list.encoded_len()];
+    list.encode(&mut rbytes).unwrap();
+    let mut overlong = vec![1u8, 0x85, 0x00];
+    overlong.extend_from_slice(&rbytes[2..]);
+    let revocations = vec![
+        ("valid_list", rbytes.clone()),
+        ("empty", Vec::new()),
+        ("truncated", rbytes[..rbytes.len() - 1].to_vec()),
+        ("non_canonical_sequence", overlong),
+    ];
+    (envelopes, certificates, revocations)
+}
+
+#[test]
+fn auth_envelope_parse_corpus() {
+    replay("auth_envelope_parse", auth_seeds().0, targets::auth_envelope_parse, |b| {
+        pouw_netops::auth::seal::parse(b).is_ok()
+    });
+}
+
+#[test]
+fn certificate_decode_corpus() {
+    replay("certificate_decode", auth_seeds().1, targets::certificate_decode, |b| {
+        pouw_netops::auth::SignedCertificate::decode(b).is_ok()
+    });
+}
+
+#[test]
+fn revocation_decode_corpus() {
+    replay("revocation_decode", auth_seeds().2, targets::revocation_decode, |b| {
+        pouw_netops::auth::SignedRevocationList::decode(b).is_ok()
+    });
+}
+
 fn replay(target: &str, seeds: Vec<(&'static str, Vec<u8>)>, check: fn(&[u8]), decodes: fn(&[u8]) -> bool) {
     let dir = corpus_dir(target);
     if std::env::var_os("UPDATE_FUZZ_CORPUS").is_some() {

@@ -52,6 +52,12 @@ pub enum pn_result {
     PN_ERR_INVALID_STATE = 60,
     /// The node has used all its recovery attempts and is now failed.
     PN_ERR_ATTEMPTS_EXHAUSTED = 61,
+    /// A signature or authentication tag does not verify, or the sender is not an admitted member.
+    PN_ERR_UNAUTHENTICATED = 70,
+    /// The message was seen before, is older than the replay window, or is from an earlier boot epoch.
+    PN_ERR_REPLAYED = 71,
+    /// A correctly signed credential is not acceptable (other authority, expired, revoked, wrong role or node, older serial).
+    PN_ERR_CREDENTIAL_REJECTED = 72,
     /// A panic inside the library was caught at the boundary. The handle used in
     /// the call may be inconsistent: free it and build a new one.
     PN_ERR_PANIC = 99,
@@ -81,13 +87,16 @@ impl pn_result {
             PN_ERR_DECODE_TOO_LARGE => c"message exceeds the maximum size",
             PN_ERR_INVALID_STATE => c"operation does not apply in the current state",
             PN_ERR_ATTEMPTS_EXHAUSTED => c"no recovery attempts left",
+            PN_ERR_UNAUTHENTICATED => c"not authenticated: bad signature or tag, or unknown sender",
+            PN_ERR_REPLAYED => c"replayed or too old for the replay window",
+            PN_ERR_CREDENTIAL_REJECTED => c"credential rejected: wrong authority, expired, revoked or superseded",
             PN_ERR_PANIC => c"internal panic caught at the library boundary",
         }
     }
 }
 
 /// Every code, in value order.
-pub(crate) const ALL: [pn_result; 19] = [
+pub(crate) const ALL: [pn_result; 22] = [
     PN_OK,
     PN_ERR_NULL_POINTER,
     PN_ERR_INVALID_ARGUMENT,
@@ -106,6 +115,9 @@ pub(crate) const ALL: [pn_result; 19] = [
     PN_ERR_DECODE_TOO_LARGE,
     PN_ERR_INVALID_STATE,
     PN_ERR_ATTEMPTS_EXHAUSTED,
+    PN_ERR_UNAUTHENTICATED,
+    PN_ERR_REPLAYED,
+    PN_ERR_CREDENTIAL_REJECTED,
     PN_ERR_PANIC,
 ];
 
@@ -142,6 +154,9 @@ pub(crate) const fn code(kind: ErrorKind) -> pn_result {
         ErrorKind::TooLarge => PN_ERR_DECODE_TOO_LARGE,
         ErrorKind::InvalidState => PN_ERR_INVALID_STATE,
         ErrorKind::AttemptsExhausted => PN_ERR_ATTEMPTS_EXHAUSTED,
+        ErrorKind::Unauthenticated => PN_ERR_UNAUTHENTICATED,
+        ErrorKind::Replayed => PN_ERR_REPLAYED,
+        ErrorKind::CredentialRejected => PN_ERR_CREDENTIAL_REJECTED,
     }
 }
 
@@ -180,6 +195,7 @@ mod tests {
                 | PN_ERR_DECODE_TRAILING_BYTES
                 | PN_ERR_DECODE_TOO_LARGE => 5,
                 PN_ERR_INVALID_STATE | PN_ERR_ATTEMPTS_EXHAUSTED => 6,
+                PN_ERR_UNAUTHENTICATED | PN_ERR_REPLAYED | PN_ERR_CREDENTIAL_REJECTED => 7,
                 PN_ERR_PANIC => 9,
             };
             assert_eq!(value / 10, group, "{code:?}");
@@ -203,6 +219,7 @@ mod tests {
                 ErrorKind::BufferTooSmall => 4,
                 k if k.is_decode() => 5,
                 ErrorKind::InvalidState | ErrorKind::AttemptsExhausted => 6,
+                ErrorKind::Unauthenticated | ErrorKind::Replayed | ErrorKind::CredentialRejected => 7,
                 k => panic!("{k} has no block"),
             };
             assert_eq!(c as i32 / 10, block, "{kind}");

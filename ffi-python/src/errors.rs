@@ -29,6 +29,10 @@ pub enum Class {
     Capacity,
     /// `DecodeError`, a `ValueError`.
     Decode,
+    /// `AuthenticationError`: a bad signature or tag, an unknown sender, a replay.
+    Authentication,
+    /// `CredentialError`, an `AuthenticationError`: a certificate or revocation list not accepted.
+    Credential,
 }
 
 impl Class {
@@ -41,6 +45,8 @@ impl Class {
             Class::NotFound => "NotFoundError",
             Class::Capacity => "CapacityError",
             Class::Decode => "DecodeError",
+            Class::Authentication => "AuthenticationError",
+            Class::Credential => "CredentialError",
         }
     }
 }
@@ -66,6 +72,8 @@ pub const fn class_of(kind: ErrorKind) -> Class {
         | ErrorKind::TooLarge => Class::Decode,
         ErrorKind::InvalidState => Class::InvalidState,
         ErrorKind::AttemptsExhausted => Class::AttemptsExhausted,
+        ErrorKind::Unauthenticated | ErrorKind::Replayed => Class::Authentication,
+        ErrorKind::CredentialRejected => Class::Credential,
     }
 }
 
@@ -75,6 +83,8 @@ static ATTEMPTS_EXHAUSTED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static NOT_FOUND: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static CAPACITY: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static DECODE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static AUTHENTICATION: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static CREDENTIAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// A Python exception of `kind`'s class with `message`, its `kind` attribute set.
 pub fn error(kind: ErrorKind, message: impl ToString) -> PyErr {
@@ -88,6 +98,8 @@ pub fn error(kind: ErrorKind, message: impl ToString) -> PyErr {
             Class::NotFound => &NOT_FOUND,
             Class::Capacity => &CAPACITY,
             Class::Decode => &DECODE,
+            Class::Authentication => &AUTHENTICATION,
+            Class::Credential => &CREDENTIAL,
         };
         let ty = match cell.import(py, "pouw_netops._errors", class.name()) {
             Ok(ty) => ty,

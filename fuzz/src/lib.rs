@@ -47,3 +47,47 @@ pub fn envelope_decode(data: &[u8]) {
     let bytes = envelope.to_vec().unwrap();
     assert_eq!(Envelope::decode(&bytes).unwrap(), envelope);
 }
+
+/// Parses arbitrary bytes as a v2 (authenticated) envelope; what parses has
+/// the layout's length, and verifying it returns (never panics).
+pub fn auth_envelope_parse(data: &[u8]) {
+    use pouw_netops::auth::seal::{self, AuthKind};
+    use pouw_netops::auth::{IdentityKey, PairwiseKey};
+    let Ok(u) = seal::parse(data) else { return };
+    assert!(!u.body.is_empty());
+    assert_eq!(seal::sealed_len(&u.sender, u.body.len(), u.kind), data.len());
+    let me = pouw_netops::NodeId::new("fuzz").unwrap();
+    match u.kind {
+        AuthKind::Mac => {
+            let _ = u.verify_mac(&PairwiseKey::from_bytes([0; 32]), &me);
+        }
+        AuthKind::Signed => {
+            let key = IdentityKey::from_seed(&[0; 32]).public();
+            let _ = u.verify_signed(&key, &key);
+        }
+    }
+}
+
+/// Decodes arbitrary bytes as a signed certificate; what decodes re-encodes
+/// to the same bytes (the encoding is canonical), and verifying it returns.
+pub fn certificate_decode(data: &[u8]) {
+    use pouw_netops::auth::{IdentityKey, RevocationList, SignedCertificate};
+    let Ok(cert) = SignedCertificate::decode(data) else { return };
+    let mut buf = vec![0u8; cert.encoded_len()];
+    assert_eq!(cert.encode(&mut buf), Ok(data.len()));
+    assert_eq!(buf, data);
+    let authority = IdentityKey::from_seed(&[0; 32]).public();
+    let _ = cert.verify(&authority, 0, None, None, &RevocationList::empty());
+}
+
+/// Decodes arbitrary bytes as a signed revocation list; what decodes
+/// re-encodes to the same bytes.
+pub fn revocation_decode(data: &[u8]) {
+    use pouw_netops::auth::SignedRevocationList;
+    let Ok(list) = SignedRevocationList::decode(data) else { return };
+    let mut buf = vec![0u8; list.encoded_len()];
+    assert_eq!(list.encode(&mut buf), Ok(data.len()));
+    assert_eq!(buf, data);
+    let l = list.list_unverified();
+    assert!(l.entries.iter().all(|e| l.is_revoked(&e.node, e.serial.unwrap_or(0))));
+}

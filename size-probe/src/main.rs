@@ -1,6 +1,12 @@
 //! Firmware-shaped probe: a reset handler that feeds heartbeats into the
 //! `small` crash-recovery preset and sweeps for crashes, so the linker keeps the
 //! code a real microcontroller node would carry. Never run; only measured.
+//!
+//! With the `auth` feature it also runs the authentication layer a node
+//! carries: key set-up from host bytes, a pairwise key, sealing a MAC'd
+//! heartbeat, receiving one (parse, replay window, HMAC verify), verifying a
+//! signed envelope and decoding and verifying a certificate. The difference in
+//! `.text` is the layer's flash cost.
 #![no_std]
 #![no_main]
 
@@ -55,6 +61,61 @@ fn input(addr: usize) -> u64 {
     unsafe { core::ptr::read_volatile(addr as *const u64) }
 }
 
+#[cfg(feature = "auth")]
+mod auth {
+    //! The authentication layer's receive and send paths, fed from "registers".
+    use super::input;
+    use pouw_netops::NodeId;
+    use pouw_netops::auth::seal;
+    use pouw_netops::auth::{IdentityKey, PairwiseKey, PublicIdentity, ReplayWindow, RevocationList, SignedCertificate};
+
+    fn bytes<const N: usize>(base: usize) -> [u8; N] {
+        let mut out = [0u8; N];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = input(base + i) as u8;
+        }
+        out
+    }
+
+    pub fn exercise(peer: &NodeId) -> usize {
+        let me = IdentityKey::from_seed(&bytes::<32>(0x4001_0000));
+        let Ok(authority) = PublicIdentity::from_bytes(&bytes::<32>(0x4001_0100)) else { return 0 };
+        let Ok(peer_key) = PublicIdentity::from_bytes(&bytes::<32>(0x4001_0200)) else { return 0 };
+        let Ok(pairwise) = PairwiseKey::derive(&me, &peer_key, &authority) else { return 0 };
+        let Ok(my_id) = NodeId::new("worker-1") else { return 0 };
+        let mut window = ReplayWindow::<16>::new();
+        let received = bytes::<256>(0x4002_0000);
+        let len = (input(0x4002_1000) as usize).min(received.len());
+        let mut ok = 0;
+        if let Ok(u) = seal::parse(received.get(..len).unwrap_or(&[])) {
+            let mac = window
+                .check(u.epoch, u.counter)
+                .is_ok()
+                .then(|| u.verify_mac(&pairwise, &my_id))
+                .is_some_and(|r| r.is_ok());
+            if mac && window.accept(u.epoch, u.counter).is_ok() {
+                ok += u.body.len();
+            }
+            if u.verify_signed(&peer_key, &authority).is_ok() {
+                ok += 1;
+            }
+        }
+        let mut out = [0u8; 128];
+        let body = bytes::<40>(0x4003_0000);
+        if let Ok(n) = seal::seal_mac(&mut out, &my_id, peer, 1, input(0x4003_1000), &body, &pairwise) {
+            ok += n;
+        }
+        let cert = bytes::<512>(0x4004_0000);
+        let clen = (input(0x4004_1000) as usize).min(cert.len());
+        if let Ok(c) = SignedCertificate::decode(cert.get(..clen).unwrap_or(&[])) {
+            if let Ok(c) = c.verify(&authority, input(0x4004_2000), None, Some(peer), &RevocationList::empty()) {
+                ok += usize::from(c.slots);
+            }
+        }
+        ok
+    }
+}
+
 #[unsafe(no_mangle)]
 pub extern "C" fn _start() -> ! {
     #[cfg(not(feature = "alloc"))]
@@ -71,6 +132,8 @@ pub extern "C" fn _start() -> ! {
         let crashed = manager.detect_crashes(now).count();
         let summary = manager.network_health_summary(now);
         let phi = manager.phi(now, &node).unwrap_or(0.0);
+        #[cfg(feature = "auth")]
+        let crashed = crashed + auth::exercise(&node);
         // SAFETY: never executed; stands for writing results to hardware.
         unsafe {
             core::ptr::write_volatile(0x4000_0100 as *mut usize, crashed + summary.online_nodes);

@@ -11,7 +11,9 @@ import pytest
 import pouw_netops
 from pouw_netops import (
     AttemptsExhaustedError,
+    AuthenticationError,
     CapacityError,
+    CredentialError,
     CrashRecoveryManager,
     DecodeError,
     Election,
@@ -47,6 +49,9 @@ C_CODES = {
     "too_large": "PN_ERR_DECODE_TOO_LARGE",
     "invalid_state": "PN_ERR_INVALID_STATE",
     "attempts_exhausted": "PN_ERR_ATTEMPTS_EXHAUSTED",
+    "unauthenticated": "PN_ERR_UNAUTHENTICATED",
+    "replayed": "PN_ERR_REPLAYED",
+    "credential_rejected": "PN_ERR_CREDENTIAL_REJECTED",
 }
 
 CLASS_OF_C_FAMILY: Dict[str, Type[NetOpsError]] = {
@@ -57,6 +62,9 @@ CLASS_OF_C_FAMILY: Dict[str, Type[NetOpsError]] = {
     "PN_ERR_DECODE": DecodeError,
     "PN_ERR_INVALID_STATE": InvalidStateError,
     "PN_ERR_ATTEMPTS": AttemptsExhaustedError,
+    "PN_ERR_UNAUTHENTICATED": AuthenticationError,
+    "PN_ERR_REPLAYED": AuthenticationError,
+    "PN_ERR_CREDENTIAL": CredentialError,
 }
 
 
@@ -81,6 +89,8 @@ def test_old_except_clauses_keep_working():
     assert issubclass(AttemptsExhaustedError, InvalidStateError)
     # The old API raised ValueError for a task type without a pool.
     assert issubclass(NotFoundError, LookupError) and issubclass(NotFoundError, ValueError)
+    # Authentication failures are not bad arguments: the bytes were well formed.
+    assert issubclass(CredentialError, AuthenticationError) and not issubclass(AuthenticationError, ValueError)
 
 
 def _raise(f: Callable[[], object]) -> NetOpsError:

@@ -22,7 +22,9 @@ from __future__ import annotations
 from . import wire
 from ._errors import (
     AttemptsExhaustedError,
+    AuthenticationError,
     CapacityError,
+    CredentialError,
     DecodeError,
     InvalidArgumentError,
     InvalidStateError,
@@ -50,7 +52,9 @@ from .workers import WorkerReplacementManager
 __all__ = [
     "__version__",
     "AttemptsExhaustedError",
+    "AuthenticationError",
     "CapacityError",
+    "CredentialError",
     "CompressedMessageBatch",
     "CrashRecoveryEvent",
     "CrashRecoveryManager",

@@ -23,6 +23,8 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidStateError",
     "AttemptsExhaustedError",
+    "AuthenticationError",
+    "CredentialError",
 ]
 
 
@@ -63,3 +65,16 @@ class InvalidStateError(InvalidArgumentError):
 
 class AttemptsExhaustedError(InvalidStateError):
     """The node has used all its recovery attempts and is now failed."""
+
+
+class AuthenticationError(NetOpsError):
+    """A message or credential is not from whom it claims: a bad signature or
+    authentication tag, a sender that is not an admitted member, or a replay
+    (``kind`` is ``"unauthenticated"`` or ``"replayed"``). Not a ``ValueError``:
+    the bytes were well formed."""
+
+
+class CredentialError(AuthenticationError):
+    """A correctly signed certificate or revocation list is not acceptable: signed
+    by another authority, expired or not yet valid, revoked, for another role or
+    node, or older than the one already held."""
