@@ -173,21 +173,20 @@ mod coordinator {
 
     #[test]
     fn membership_vector() {
-        let mut task_types = heapless::Vec::new();
-        task_types.push(TaskType::new("train").unwrap()).unwrap();
-        task_types.push(TaskType::new("infer").unwrap()).unwrap();
-        let body = Body::Membership(Membership { joining: true, slots: 2, task_types, public_key: digest() });
+        // A join carries the sender's certificate: the certificate vector's bytes.
+        let hex = std::fs::read_to_string(super::vector_path("auth_certificate")).unwrap();
+        let bytes: Vec<u8> = (0..hex.trim().len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex.trim()[i..i + 2], 16).unwrap())
+            .collect();
+        let certificate = heapless::Vec::from_slice(&bytes).unwrap();
+        let body = Body::Membership(Membership { joining: true, certificate });
         check("membership", &Envelope::new(node("worker-3"), body));
     }
 
     #[test]
     fn leave_vector() {
-        let body = Body::Membership(Membership {
-            joining: false,
-            slots: 0,
-            task_types: heapless::Vec::new(),
-            public_key: [0; 32],
-        });
+        let body = Body::Membership(Membership { joining: false, certificate: heapless::Vec::new() });
         check("membership_leave", &Envelope::new(node("supervisor-1"), body));
     }
 

@@ -4,7 +4,7 @@
 //! [`OpsNode`] adds the coordinator views the invariants and scenarios read.
 
 use core::convert::Infallible;
-use pouw_netops::coordinator::{Destination, HeldTask, OpsStatus};
+use pouw_netops::coordinator::{HandleError, HeldTask, OpsStatus, RejectReason};
 use pouw_netops::election::HardState;
 use pouw_netops::mesh::TunnelState;
 use pouw_netops::workers::Checkpoint;
@@ -153,8 +153,14 @@ impl<
     fn start(&mut self, now: Instant) -> Result<(), String> {
         NetworkOperationsManager::start(self, now).map_err(|e| format!("{e}"))
     }
+    /// A duplicated datagram (refused as a replay) and one that overtook its
+    /// sender's join (an unknown sender) are what a faulty network does; any
+    /// other refusal is a fault.
     fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), String> {
-        NetworkOperationsManager::handle_message(self, now, bytes).map_err(|e| format!("{e}"))
+        match NetworkOperationsManager::handle_message(self, now, bytes) {
+            Err(HandleError::Rejected(RejectReason::Replayed | RejectReason::UnknownSender)) => Ok(()),
+            other => other.map_err(|e| format!("{e}")),
+        }
     }
     fn tick(&mut self, now: Instant) {
         NetworkOperationsManager::tick(self, now)
@@ -167,12 +173,7 @@ impl<
     }
     fn poll_transmit(&mut self) -> Option<Result<Outgoing, String>> {
         let t = NetworkOperationsManager::poll_transmit(self)?;
-        let to = match t.to {
-            Destination::Node(n) => Target::Node(n),
-            Destination::Supervisors => Target::Supervisors,
-            Destination::Cluster => Target::All,
-        };
-        Some(Ok(Outgoing { to, bytes: t.bytes }))
+        Some(Ok(Outgoing { to: Target::Node(t.to), bytes: t.bytes }))
     }
     fn poll_event(&mut self) -> Option<OpsEvent> {
         NetworkOperationsManager::poll_event(self)

@@ -6,7 +6,7 @@ use crate::report::{Mark, MarkKind, Recorder, Recording};
 use pouw_netops::coordinator::{OpsConfig, OpsEventKind};
 use pouw_netops::workers::{Checkpoint, TaskRole};
 use pouw_netops::{Duration, Instant, NetworkOperationsManager, NodeId, NodeRole, Rng, TaskId, TaskType};
-use pouw_netops_harness::{Cluster, ClusterConfig, Factory, NetConfig, OpsNode, Spawn};
+use pouw_netops_harness::{Cluster, ClusterAuthority, ClusterConfig, Factory, NetConfig, OpsNode, Spawn};
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -240,6 +240,7 @@ fn node_id(s: &str) -> Result<NodeId, String> {
 fn factory(cfg: &SimConfig, sups: Vec<NodeId>) -> Factory<dyn OpsNode> {
     let (heartbeat, seed, level, pause) = (cfg.heartbeat, cfg.seed, cfg.history_level, cfg.acceptable_pause);
     let (supervisors, slots) = (cfg.supervisors, cfg.slots);
+    let authority = ClusterAuthority::new(seed);
     Box::new(move |s: &Spawn<'_>| -> Result<Box<dyn OpsNode>, String> {
         let i = s.index;
         let mut config = OpsConfig { heartbeat_interval: heartbeat, ..OpsConfig::default() };
@@ -248,18 +249,21 @@ fn factory(cfg: &SimConfig, sups: Vec<NodeId>) -> Factory<dyn OpsNode> {
         if let Some(p) = pause {
             config.crash.phi.acceptable_heartbeat_pause = p;
         }
-        config.public_key = core::array::from_fn(|k| (i as u8).wrapping_add(k as u8));
         let err = |e: pouw_netops::coordinator::OpsError| format!("{}: {e}", s.id);
+        // Every restart is a new boot epoch (the count of restarts only grows).
+        let epoch = s.restarts;
         if i < supervisors {
+            let credentials = authority.credentials(s.id, NodeRole::Supervisor, &[], 0, epoch)?;
             let mut n =
-                SimSupervisor::new_boxed(s.id.clone(), NodeRole::Supervisor, &sups, config, node_seed).map_err(err)?;
+                SimSupervisor::new_boxed(s.id.clone(), NodeRole::Supervisor, &sups, config, node_seed, credentials)
+                    .map_err(err)?;
             n.restore_hard_state(s.hard_state.clone());
             Ok(n)
         } else {
-            config.slots = slots;
             let train = TaskType::new("train").map_err(|e| format!("{e}"))?;
-            config.task_types.push(train).map_err(|_| "no room for a task type".to_string())?;
-            Ok(SimWorker::new_boxed(s.id.clone(), NodeRole::Worker, &sups, config, node_seed).map_err(err)?)
+            let credentials = authority.credentials(s.id, NodeRole::Worker, &[train], slots, epoch)?;
+            Ok(SimWorker::new_boxed(s.id.clone(), NodeRole::Worker, &sups, config, node_seed, credentials)
+                .map_err(err)?)
         }
     })
 }

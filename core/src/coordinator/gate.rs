@@ -238,8 +238,13 @@ pub(crate) struct Opened {
     pub sender: NodeId,
     /// The decoded body.
     pub body: Body,
-    /// Whether this message admitted the sender (or rotated its keys).
-    pub admitted: Option<Admission>,
+    /// Where the body's bytes are in the datagram (what the history records:
+    /// the authenticated content, without the per-recipient tag).
+    pub body_at: core::ops::Range<usize>,
+    /// The sender joined anew (admitted, or restarted: a join from a newer
+    /// boot epoch) and may not know this node: it should get this node's
+    /// certificate in return.
+    pub introduce: bool,
 }
 
 /// The entrance of one node: its credentials, the admitted peers, the counters.
@@ -325,9 +330,15 @@ impl<const N: usize> Gate<N> {
             return Err(RejectReason::FromSelf);
         }
         let body = Body::decode(u.body).map_err(|_: WireError| RejectReason::Malformed)?;
+        // The header is version, kind, id length, id, epoch and counter.
+        let start = 3 + u.sender.as_bytes().len() + 16;
+        let body_at = start..start + u.body.len();
         if let (AuthKind::Signed, Body::Membership(Membership { joining: true, certificate })) = (u.kind, &body) {
+            let before = self.roster.get_mut(&u.sender).and_then(|(_, link)| link.window.position());
             let admitted = self.admit(now, &u, certificate, supervisors)?;
-            return Ok(Opened { sender: u.sender, body, admitted });
+            let restarted = before.is_some_and(|(epoch, _)| u.epoch > epoch);
+            let introduce = admitted.is_some() || restarted;
+            return Ok(Opened { sender: u.sender, body, body_at, introduce });
         }
         let Some((cert, link)) = self.roster.get_mut(&u.sender) else {
             return Err(RejectReason::UnknownSender);
@@ -341,7 +352,7 @@ impl<const N: usize> Gate<N> {
             AuthKind::Signed => u.verify_signed(&cert.identity, &self.authority).map_err(RejectReason::of_open)?,
         }
         link.window.accept(u.epoch, u.counter).map_err(|_| RejectReason::Replayed)?;
-        Ok(Opened { sender: u.sender, body, admitted: None })
+        Ok(Opened { sender: u.sender, body, body_at, introduce: false })
     }
 
     /// A signed join carrying the sender's certificate: verified in full, then

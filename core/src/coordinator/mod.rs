@@ -84,7 +84,6 @@ pub use output::{Destination, OpsCounters, OpsEvent, OpsEventKind, OpsStatus, Op
 pub use supervisor::{Election, TaskRecord, Workers};
 pub use worker::HeldTask;
 
-use crate::auth::Admission;
 use crate::crash_recovery::CrashRecoveryManager;
 use crate::election::HardState;
 use crate::error::CapacityError;
@@ -397,7 +396,7 @@ impl<
         if !self.running {
             return Err(HandleError::NotRunning);
         }
-        let Opened { sender, body, admitted } = match self.gate.open(now, bytes, &self.supervisors) {
+        let Opened { sender, body, body_at, introduce } = match self.gate.open(now, bytes, &self.supervisors) {
             Ok(opened) => opened,
             Err(reason) => {
                 self.out.counters.rejected.bump(reason);
@@ -407,10 +406,10 @@ impl<
         self.out.counters.messages_received.bump();
         let is_heartbeat = matches!(body, Body::Heartbeat(_));
         if self.config.record_heartbeats || !is_heartbeat {
-            self.record(now, sender.as_str(), body.kind(), bytes);
+            self.record(now, sender.as_str(), body.kind(), bytes.get(body_at).unwrap_or(bytes));
         }
-        if admitted == Some(Admission::Joined) {
-            // A new member learns this node's certificate in return.
+        if introduce {
+            // A new or restarted member learns this node's certificate in return.
             self.out.send(Out::MembershipTo { to: sender.clone() });
         }
         if !self.dispatch(now, &Envelope::new(sender, body)) {
