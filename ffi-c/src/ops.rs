@@ -21,7 +21,6 @@ use crate::convert::{node_id, node_ids, pn_health_metrics, pn_node_id, pn_node_s
 use crate::convert::{task_type, us};
 use crate::crash_recovery::{pn_crash_recovery_config, pn_health_summary};
 use crate::election::{pn_hard_state, pn_leader_election_config};
-use crate::last_error::Failure;
 use crate::mesh::pn_tunnel_state;
 use crate::result::pn_result;
 use crate::workers::{
@@ -823,7 +822,7 @@ pub unsafe extern "C" fn pn_ops_set_metrics(ops: *mut pn_ops, metrics: *const pn
         // SAFETY: the caller's promises for both pointers.
         let (m, metrics) =
             unsafe { (pn_ops::borrow_mut(ops)?, metrics.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?) };
-        m.set_metrics(HealthMetrics::from(metrics)).map_err(|e| Failure::with(pn_result::PN_ERR_INVALID_METRIC, &e))
+        Ok(m.set_metrics(HealthMetrics::from(metrics))?)
     })
 }
 
