@@ -18,6 +18,9 @@
 //! Both backings are always compiled under `alloc` ([`inline`] and [`heap`]), so
 //! tests can check that they behave identically.
 
+#[macro_use]
+mod shared;
+
 /// The inline backing: `heapless` containers and arrays, no allocation.
 pub mod inline;
 
