@@ -836,10 +836,7 @@ pub unsafe extern "C" fn pn_mesh_route(
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (m, d, out) =
-            unsafe { (pn_mesh::borrow(mesh)?, node_id(destination, destination_len)?, Out::new(out_route)?) };
-        out.set(crate::mesh::route(m, &d)?);
-        Ok(())
+        unsafe { crate::mesh::route(pn_mesh::borrow(mesh)?, destination, destination_len, out_route) }
     })
 }
 
@@ -891,11 +888,7 @@ pub unsafe extern "C" fn pn_mesh_routes(
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (m, slots, written, total) = unsafe {
-            (pn_mesh::borrow(mesh)?, slots(out_routes, capacity)?, Out::new(out_written)?, optional_out(out_total))
-        };
-        crate::mesh::routes(m, offset, slots, written, total);
-        Ok(())
+        unsafe { crate::mesh::routes(pn_mesh::borrow(mesh)?, offset, out_routes, capacity, out_written, out_total) }
     })
 }
 
@@ -980,15 +973,7 @@ pub unsafe extern "C" fn pn_mesh_render_wireguard(
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (m, o, buf, len) = unsafe {
-            (
-                pn_mesh::borrow(mesh)?,
-                options.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?,
-                slots(buf, buf_len)?,
-                Out::new(out_len)?,
-            )
-        };
-        crate::mesh::render_wireguard(m, o, buf, len)
+        unsafe { crate::mesh::render_wireguard(pn_mesh::borrow(mesh)?, options, buf, buf_len, out_len) }
     })
 }
 
