@@ -246,8 +246,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
     pub fn remove_node(&mut self, node: &NodeId) -> Result<(), CrashRecoveryError> {
         self.nodes.remove(node).map(|_| ()).ok_or_else(|| CrashRecoveryError::UnknownNode(node.clone()))
     }
-}
-impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, E> {
+
     /// The earliest instant at which [`CrashRecoveryManager::detect_crashes`]
     /// would change some node's status if nothing else happens first (no
     /// heartbeat, recovery or removal): a node turning suspected, crashing,

@@ -107,8 +107,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         self.polled_seq = event.seq.saturating_add(1);
         Some(event)
     }
-}
-impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, E> {
+
     /// The sequence number the next event will get.
     pub const fn next_event_seq(&self) -> u64 {
         self.next_seq

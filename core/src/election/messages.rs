@@ -109,8 +109,7 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         let now = self.state.clock.observe(now);
         self.tick_at(now)
     }
-}
-impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O, H> {
+
     /// The Raft step function: term rules first, then the message itself. Returns the reply, if any.
     pub(super) fn process(&mut self, now: Instant, from: usize, msg: Msg) -> Option<Body> {
         let term = msg.term();

@@ -209,8 +209,7 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
             self.become_follower(now, term, None);
         }
     }
-}
-impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O, H> {
+
     pub(super) fn send(&mut self, to: Option<usize>, body: Body) {
         if to.is_none() && self.peers.len() <= 1 {
             return; // A broadcast with nobody to hear it.

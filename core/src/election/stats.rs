@@ -82,8 +82,7 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
             time_since_last_heartbeat: s.last_heartbeat.map(|t| now.saturating_duration_since(t)),
         }
     }
-}
-impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O, H> {
+
     pub(super) fn record_vote(&mut self, record: VoteRecord) {
         if self.history.is_full() {
             let _ = self.history.pop_front();

@@ -285,8 +285,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         t.traffic_at = Some(now);
         Ok(t.bandwidth)
     }
-}
-impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E, Q> {
+
     /// Re-evaluates every tunnel's health at `now`, queues re-establish requests
     /// for down tunnels that are due, and recomputes routes if anything that
     /// routing depends on changed.

@@ -130,10 +130,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
             self.dropped_events = self.dropped_events.saturating_add(1);
         }
     }
-}
-impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: usize, const H: usize, const E: usize>
-    WorkerReplacementManager<W, T, P, S, C, H, E>
-{
+
     /// The next event, oldest first.
     pub fn poll_event(&mut self) -> Option<WorkerEvent> {
         self.events.pop_front()
