@@ -195,18 +195,13 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         a: &NodeId,
         b: &NodeId,
     ) -> Result<TunnelState, TunnelError> {
-        let now = self.clock.observe(now);
-        let timers = self.timers_of(a, b)?;
-        let t = self.tunnel_mut(a, b)?;
-        let before = t.state;
-        t.last_handshake = Some(now);
-        t.explicit_failures = 0;
-        if t.state == TunnelState::Down {
-            t.successes = t.successes.saturating_add(1);
-        }
-        let after = evaluate(t, now, &timers);
-        self.routes_dirty |= before != after;
-        Ok(after)
+        self.update_tunnel(now, a, b, |t, now| {
+            t.last_handshake = Some(now);
+            t.explicit_failures = 0;
+            if t.state == TunnelState::Down {
+                t.successes = t.successes.saturating_add(1);
+            }
+        })
     }
 
     /// A handshake attempt on the tunnel between `a` and `b` failed (counts toward going down).
@@ -216,12 +211,26 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         a: &NodeId,
         b: &NodeId,
     ) -> Result<TunnelState, TunnelError> {
+        self.update_tunnel(now, a, b, |t, _| {
+            t.explicit_failures = t.explicit_failures.saturating_add(1);
+            t.successes = 0;
+        })
+    }
+
+    /// Applies `change` to the tunnel between `a` and `b` at `now` (clamped),
+    /// re-evaluates its state and marks the routes dirty if the state changed.
+    fn update_tunnel(
+        &mut self,
+        now: Instant,
+        a: &NodeId,
+        b: &NodeId,
+        change: impl FnOnce(&mut Tunnel, Instant),
+    ) -> Result<TunnelState, TunnelError> {
         let now = self.clock.observe(now);
         let timers = self.timers_of(a, b)?;
         let t = self.tunnel_mut(a, b)?;
         let before = t.state;
-        t.explicit_failures = t.explicit_failures.saturating_add(1);
-        t.successes = 0;
+        change(t, now);
         let after = evaluate(t, now, &timers);
         self.routes_dirty |= before != after;
         Ok(after)
