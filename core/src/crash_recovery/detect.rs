@@ -156,15 +156,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
                         record.status = NodeStatus::Offline;
                         record.recovery = None;
                         record.crashed_in_sweep = sweep;
-                        let _ = kinds.push(RecoveryEventKind::StatusChanged {
-                            from: NodeStatus::Recovering,
-                            to: NodeStatus::Offline,
-                            phi,
-                        });
-                        let _ = kinds.push(RecoveryEventKind::RecoveryFailed {
-                            strategy: r.strategy,
-                            reason: RecoveryFailure::CrashedAgain,
-                        });
+                        recovery_failed(&mut kinds, NodeStatus::Offline, phi, r, RecoveryFailure::CrashedAgain);
                         let _ = kinds.push(RecoveryEventKind::CrashDetected {
                             phi,
                             silence: now.saturating_duration_since(last),
@@ -176,15 +168,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
                         record.status = NodeStatus::Failed;
                         record.recovery = None;
                         let phi = record.window.phi(now, &self.params);
-                        let _ = kinds.push(RecoveryEventKind::StatusChanged {
-                            from: NodeStatus::Recovering,
-                            to: NodeStatus::Failed,
-                            phi,
-                        });
-                        let _ = kinds.push(RecoveryEventKind::RecoveryFailed {
-                            strategy: r.strategy,
-                            reason: RecoveryFailure::DeadlineExceeded,
-                        });
+                        recovery_failed(&mut kinds, NodeStatus::Failed, phi, r, RecoveryFailure::DeadlineExceeded);
                     }
                 }
                 NodeStatus::Offline | NodeStatus::Failed => {}
@@ -288,4 +272,17 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
             NodeStatus::Offline | NodeStatus::Failed => Instant::MAX,
         }
     }
+}
+
+/// The two events of a failed recovery: the node leaves `Recovering` for `to`
+/// (at `phi`), and recovery `r` failed for `reason`.
+fn recovery_failed(
+    kinds: &mut heapless::Vec<RecoveryEventKind, 3>,
+    to: NodeStatus,
+    phi: f64,
+    r: Recovery,
+    reason: RecoveryFailure,
+) {
+    let _ = kinds.push(RecoveryEventKind::StatusChanged { from: NodeStatus::Recovering, to, phi });
+    let _ = kinds.push(RecoveryEventKind::RecoveryFailed { strategy: r.strategy, reason });
 }
