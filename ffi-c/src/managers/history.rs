@@ -13,9 +13,9 @@ use crate::convert::text;
 use crate::history::{PN_MAX_MESSAGE_TYPE_LEN, SearchOut, pn_history_record, search_query};
 use crate::result::pn_result;
 use core::ffi::c_char;
+use pouw_netops::Instant;
 use pouw_netops::history::{HistoryConfig, MAX_MESSAGE_TYPE_LEN, RecordRef};
 use pouw_netops::preset::large;
-use pouw_netops::Instant;
 
 /// Batches a history handle keeps in memory (`large::HISTORY_BATCHES`).
 pub const PN_HISTORY_BATCHES: usize = 1024;

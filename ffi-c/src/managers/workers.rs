@@ -8,7 +8,7 @@
 //! `HealthView`), or NULL, with which every worker scores the configured
 //! `unknown_score`. Events are drained one at a time as tagged [`pn_worker_event`]s.
 
-use crate::boundary::{Handle, Out, guard, optional_out, set_opt, slots};
+use crate::boundary::{Handle, Out, guard, optional_out, set_opt, set_polled, slots};
 use crate::convert::{node_id, pn_node_id, pn_task_id, task_id, task_type};
 use crate::managers::crash_recovery::pn_crash_recovery;
 use crate::result::pn_result;
@@ -718,13 +718,7 @@ pub unsafe extern "C" fn pn_worker_replacement_poll_event(
                 optional_out(out_dropped),
             )
         };
-        match m.poll_event() {
-            Some(e) => {
-                event.set(pn_worker_event::from(&e));
-                available.set(true);
-            }
-            None => available.set(false),
-        }
+        set_polled(event, available, m.poll_event().map(|e| pn_worker_event::from(&e)));
         set_opt(dropped, m.dropped_events());
         Ok(())
     })
