@@ -327,7 +327,7 @@ pub unsafe extern "C" fn pn_mesh_config_default(out: *mut pn_mesh_config) -> pn_
     guard(|| {
         // SAFETY: the caller's promise for `out`.
         let out = unsafe { Out::new(out) }?;
-        let local = pouw_netops::NodeId::new("local").map_err(|_| pn_result::PN_ERR_INVALID_ID)?;
+        let local = pouw_netops::NodeId::new("local")?;
         let d = MeshConfig::new(local);
         let zero = pn_ip_addr { is_v6: false, bytes: [0; 16] };
         out.set(pn_mesh_config {
