@@ -6,10 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use pouw_netops::health::HealthMetrics;
-use pouw_netops::wire::{
-    Body, CheckpointReport, Envelope, Heartbeat, LinkAdvert, LinkState, TaskAssignment, TaskRelease,
-};
-use pouw_netops::workers::{Checkpoint, TaskRole};
+use pouw_netops::wire::{Body, Envelope, Heartbeat, LinkAdvert, LinkState};
 use pouw_netops::{Duration, Instant, NodeId, TaskId, TaskType};
 use std::path::PathBuf;
 
@@ -42,182 +39,130 @@ fn node(s: &str) -> NodeId {
     NodeId::new(s).unwrap()
 }
 
-#[test]
-fn heartbeat_vector() {
-    let envelope = Envelope::new(
-        node("worker-7"),
-        Body::Heartbeat(Heartbeat {
-            sequence: 42,
-            sent_at: Instant::from_micros(1_700_000_000_123_456),
-            metrics: HealthMetrics {
-                response_time: Duration::from_millis(35),
-                success_rate: 0.97,
-                task_completion_rate: 0.9,
-                bandwidth_utilization: 0.25,
-                cpu_usage: 0.5,
-                memory_usage: 0.625,
-            },
-        }),
-    );
-    check("heartbeat", &envelope);
+fn task(s: &str) -> TaskId {
+    TaskId::new(s).unwrap()
 }
 
-mod election {
-    use super::{check, node};
-    use pouw_netops::wire::{Body, Envelope, HeartbeatResponse, LeaderHeartbeat, VoteRequest, VoteResponse};
-
-    #[test]
-    fn pre_vote_vector() {
-        let body = Body::PreVote(VoteRequest { term: 7, progress: Some(123_456) });
-        check("election_pre_vote", &Envelope::new(node("supervisor-2"), body));
-    }
-
-    #[test]
-    fn pre_vote_response_vector() {
-        let body = Body::PreVoteResponse(VoteResponse { term: 7, granted: true });
-        check("election_pre_vote_response", &Envelope::new(node("supervisor-1"), body));
-    }
-
-    #[test]
-    fn request_vote_vector() {
-        let body = Body::RequestVote(VoteRequest { term: 300, progress: None });
-        check("election_request_vote", &Envelope::new(node("supervisor-2"), body));
-    }
-
-    #[test]
-    fn vote_response_vector() {
-        let body = Body::VoteResponse(VoteResponse { term: 301, granted: false });
-        check("election_vote_response", &Envelope::new(node("supervisor-1"), body));
-    }
-
-    #[test]
-    fn leader_heartbeat_vector() {
-        let body = Body::LeaderHeartbeat(LeaderHeartbeat { term: 300 });
-        check("election_leader_heartbeat", &Envelope::new(node("supervisor-2"), body));
-    }
-
-    #[test]
-    fn heartbeat_response_vector() {
-        let body = Body::HeartbeatResponse(HeartbeatResponse { term: 300 });
-        check("election_heartbeat_response", &Envelope::new(node("supervisor-1"), body));
-    }
-}
-
-#[test]
-fn link_state_vector() {
-    let mut links = heapless::Vec::new();
-    links.push(LinkAdvert { neighbor: node("worker-2"), latency: Duration::from_micros(12_345), up: true }).unwrap();
-    links.push(LinkAdvert { neighbor: node("worker-9"), latency: Duration::from_millis(250), up: false }).unwrap();
-    let envelope = Envelope::new(node("worker-7"), Body::LinkState(LinkState { sequence: 300, links }));
-    check("link_state", &envelope);
+fn task_type(s: &str) -> TaskType {
+    TaskType::new(s).unwrap()
 }
 
 fn digest() -> [u8; 32] {
     core::array::from_fn(|i| i as u8)
 }
 
-#[test]
-fn task_assignment_vector() {
-    let envelope = Envelope::new(
-        node("supervisor-1"),
-        Body::TaskAssignment(TaskAssignment {
+/// One test per vector: `test: "vector" from "sender" => body;` checks the
+/// envelope `sender` sends with `body` against `tests/vectors/vector.hex`.
+macro_rules! golden {
+    ($($test:ident: $vector:literal from $sender:literal => $body:expr;)*) => {
+        $(
+            #[test]
+            fn $test() {
+                check($vector, &Envelope::new(node($sender), $body));
+            }
+        )*
+    };
+}
+
+golden! {
+    heartbeat_vector: "heartbeat" from "worker-7" => Body::Heartbeat(Heartbeat {
+        sequence: 42,
+        sent_at: Instant::from_micros(1_700_000_000_123_456),
+        metrics: HealthMetrics {
+            response_time: Duration::from_millis(35),
+            success_rate: 0.97,
+            task_completion_rate: 0.9,
+            bandwidth_utilization: 0.25,
+            cpu_usage: 0.5,
+            memory_usage: 0.625,
+        },
+    });
+    link_state_vector: "link_state" from "worker-7" => {
+        let mut links = heapless::Vec::new();
+        links.push(LinkAdvert { neighbor: node("worker-2"), latency: Duration::from_micros(12_345), up: true }).unwrap();
+        links.push(LinkAdvert { neighbor: node("worker-9"), latency: Duration::from_millis(250), up: false }).unwrap();
+        Body::LinkState(LinkState { sequence: 300, links })
+    };
+}
+
+mod election {
+    use super::{check, node};
+    use pouw_netops::wire::{Body, Envelope, HeartbeatResponse, LeaderHeartbeat, VoteRequest, VoteResponse};
+
+    golden! {
+        pre_vote_vector: "election_pre_vote" from "supervisor-2" =>
+            Body::PreVote(VoteRequest { term: 7, progress: Some(123_456) });
+        pre_vote_response_vector: "election_pre_vote_response" from "supervisor-1" =>
+            Body::PreVoteResponse(VoteResponse { term: 7, granted: true });
+        request_vote_vector: "election_request_vote" from "supervisor-2" =>
+            Body::RequestVote(VoteRequest { term: 300, progress: None });
+        vote_response_vector: "election_vote_response" from "supervisor-1" =>
+            Body::VoteResponse(VoteResponse { term: 301, granted: false });
+        leader_heartbeat_vector: "election_leader_heartbeat" from "supervisor-2" =>
+            Body::LeaderHeartbeat(LeaderHeartbeat { term: 300 });
+        heartbeat_response_vector: "election_heartbeat_response" from "supervisor-1" =>
+            Body::HeartbeatResponse(HeartbeatResponse { term: 300 });
+    }
+}
+
+mod workers {
+    use super::{check, digest, node, task, task_type};
+    use pouw_netops::wire::{Body, CheckpointReport, Envelope, TaskAssignment, TaskRelease};
+    use pouw_netops::workers::{Checkpoint, TaskRole};
+
+    golden! {
+        task_assignment_vector: "task_assignment" from "supervisor-1" => Body::TaskAssignment(TaskAssignment {
             term: 1,
-            task: TaskId::new("task-42").unwrap(),
-            task_type: TaskType::new("train").unwrap(),
+            task: task("task-42"),
+            task_type: task_type("train"),
             role: TaskRole::Primary,
             checkpoint: Some(Checkpoint { sequence: 1_000, digest: digest() }),
-        }),
-    );
-    check("task_assignment", &envelope);
-}
-
-#[test]
-fn task_assignment_backup_vector() {
-    let envelope = Envelope::new(
-        node("supervisor-1"),
-        Body::TaskAssignment(TaskAssignment {
-            term: 1,
-            task: TaskId::new("task-42").unwrap(),
-            task_type: TaskType::new("train").unwrap(),
-            role: TaskRole::Backup,
-            checkpoint: None,
-        }),
-    );
-    check("task_assignment_backup", &envelope);
-}
-
-#[test]
-fn checkpoint_report_vector() {
-    let envelope = Envelope::new(
-        node("worker-7"),
-        Body::CheckpointReport(CheckpointReport {
-            task: TaskId::new("task-42").unwrap(),
+        });
+        task_assignment_backup_vector: "task_assignment_backup" from "supervisor-1" =>
+            Body::TaskAssignment(TaskAssignment {
+                term: 1,
+                task: task("task-42"),
+                task_type: task_type("train"),
+                role: TaskRole::Backup,
+                checkpoint: None,
+            });
+        checkpoint_report_vector: "checkpoint_report" from "worker-7" => Body::CheckpointReport(CheckpointReport {
+            task: task("task-42"),
             checkpoint: Checkpoint { sequence: 1_001, digest: digest() },
-        }),
-    );
-    check("checkpoint_report", &envelope);
-}
-
-#[test]
-fn task_release_vector() {
-    let envelope =
-        Envelope::new(node("supervisor-1"), Body::TaskRelease(TaskRelease { task: TaskId::new("task-42").unwrap() }));
-    check("task_release", &envelope);
+        });
+        task_release_vector: "task_release" from "supervisor-1" => Body::TaskRelease(TaskRelease { task: task("task-42") });
+    }
 }
 
 mod coordinator {
-    use super::{check, digest, node};
+    use super::{check, digest, node, task, task_type};
     use pouw_netops::wire::{Body, Envelope, LeaderNotice, Membership, TaskEntry, TaskTable};
     use pouw_netops::workers::Checkpoint;
-    use pouw_netops::{TaskId, TaskType};
 
-    #[test]
-    fn membership_vector() {
+    golden! {
         // A join carries the sender's certificate: the certificate vector's bytes.
-        let hex = std::fs::read_to_string(super::vector_path("auth_certificate")).unwrap();
-        let bytes: Vec<u8> = (0..hex.trim().len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex.trim()[i..i + 2], 16).unwrap())
-            .collect();
-        let certificate = heapless::Vec::from_slice(&bytes).unwrap();
-        let body = Body::Membership(Membership { joining: true, certificate });
-        check("membership", &Envelope::new(node("worker-3"), body));
-    }
-
-    #[test]
-    fn leave_vector() {
-        let body = Body::Membership(Membership { joining: false, certificate: heapless::Vec::new() });
-        check("membership_leave", &Envelope::new(node("supervisor-1"), body));
-    }
-
-    #[test]
-    fn leader_notice_vector() {
-        let body = Body::LeaderNotice(LeaderNotice { term: 300 });
-        check("leader_notice", &Envelope::new(node("supervisor-2"), body));
-    }
-
-    #[test]
-    fn task_table_vector() {
-        let mut entries = heapless::Vec::new();
-        entries
-            .push(TaskEntry {
-                task: TaskId::new("task-42").unwrap(),
-                task_type: TaskType::new("train").unwrap(),
+        membership_vector: "membership" from "worker-3" => {
+            let hex = std::fs::read_to_string(super::vector_path("auth_certificate")).unwrap();
+            let certificate = heapless::Vec::from_slice(&super::from_hex(&hex)).unwrap();
+            Body::Membership(Membership { joining: true, certificate })
+        };
+        leave_vector: "membership_leave" from "supervisor-1" =>
+            Body::Membership(Membership { joining: false, certificate: heapless::Vec::new() });
+        leader_notice_vector: "leader_notice" from "supervisor-2" => Body::LeaderNotice(LeaderNotice { term: 300 });
+        task_table_vector: "task_table" from "supervisor-2" => {
+            let mut entries = heapless::Vec::new();
+            let first = TaskEntry {
+                task: task("task-42"),
+                task_type: task_type("train"),
                 required: 1,
                 backups: 2,
                 checkpoint: Some(Checkpoint { sequence: 1_000, digest: digest() }),
-            })
-            .unwrap();
-        entries
-            .push(TaskEntry {
-                task: TaskId::new("task-43").unwrap(),
-                task_type: TaskType::new("infer").unwrap(),
-                required: 2,
-                backups: 0,
-                checkpoint: None,
-            })
-            .unwrap();
-        let body = Body::TaskTable(TaskTable { term: 300, entries });
-        check("task_table", &Envelope::new(node("supervisor-2"), body));
+            };
+            let second =
+                TaskEntry { task: task("task-43"), task_type: task_type("infer"), required: 2, backups: 0, checkpoint: None };
+            entries.push(first).unwrap();
+            entries.push(second).unwrap();
+            Body::TaskTable(TaskTable { term: 300, entries })
+        };
     }
 }

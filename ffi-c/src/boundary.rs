@@ -65,6 +65,18 @@ impl<T> Out<T> {
     }
 }
 
+/// Writes what a `poll_*` call took: `value` (if any) into `out`, and whether
+/// there was one into `available`.
+pub fn set_polled<T>(out: Out<T>, available: Out<bool>, value: Option<T>) {
+    match value {
+        Some(v) => {
+            out.set(v);
+            available.set(true);
+        }
+        None => available.set(false),
+    }
+}
+
 /// Like [`Out::new`], but NULL is allowed and means "the caller does not want it".
 ///
 /// # Safety

@@ -34,15 +34,6 @@ pub(crate) fn record(msg: &dyn fmt::Display) {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Failure(pub(crate) pn_result);
 
-impl Failure {
-    /// The code `code` with `detail` as the message (for errors the binding maps
-    /// by hand, such as a metric out of range).
-    pub(crate) fn with(code: pn_result, detail: &dyn fmt::Display) -> Self {
-        record(detail);
-        Failure(code)
-    }
-}
-
 /// A code the binding chose itself: the message is the code's description.
 impl From<pn_result> for Failure {
     fn from(code: pn_result) -> Self {

@@ -10,9 +10,8 @@ use crate::ops::pn_ops;
 use crate::result::pn_result;
 use core::ffi::c_char;
 use core::fmt;
-use core::mem::MaybeUninit;
 use pouw_netops::mesh::{WireGuardFormat, WireGuardOptions};
-use pouw_netops::{Duration, NodeId, TunnelState, VPNMeshTopologyManager, WgKey};
+use pouw_netops::{Duration, TunnelState, VPNMeshTopologyManager, WgKey};
 
 /// Health of one tunnel.
 #[repr(C)]
@@ -104,23 +103,41 @@ impl fmt::Write for Counter {
     }
 }
 
-/// The route of `m` to `destination`; `PN_ERR_NOT_FOUND` if not in the mesh.
-pub(crate) fn route<const N: usize, const E: usize, const Q: usize>(
+/// Writes the route of `m` to `destination` into `*out_route`; `PN_ERR_NOT_FOUND`
+/// if it is not in the mesh.
+///
+/// # Safety
+/// `destination` NULL or readable for `destination_len` bytes; `out_route` NULL or writable.
+pub(crate) unsafe fn route<const N: usize, const E: usize, const Q: usize>(
     m: &VPNMeshTopologyManager<N, E, Q>,
-    destination: &NodeId,
-) -> Result<pn_route, pn_result> {
-    Ok(route_to_c(&m.route(destination).ok_or(pn_result::PN_ERR_NOT_FOUND)?))
+    destination: *const c_char,
+    destination_len: usize,
+    out_route: *mut pn_route,
+) -> Result<(), Failure> {
+    // SAFETY: the caller's promises for both pointers.
+    let (d, out) = unsafe { (node_id(destination, destination_len)?, Out::new(out_route)?) };
+    out.set(route_to_c(&m.route(&d).ok_or(pn_result::PN_ERR_NOT_FOUND)?));
+    Ok(())
 }
 
-/// Writes the routes of `m` from position `offset` on into `slots`, their number
-/// into `written` and the number of routes into `total`.
-pub(crate) fn routes<const N: usize, const E: usize, const Q: usize>(
+/// Writes the routes of `m` from position `offset` on, at most `capacity`, into
+/// `out_routes`, their number into `*out_written` and the number of routes into
+/// `*out_total` (if not NULL).
+///
+/// # Safety
+/// `out_routes` NULL or writable for `capacity` routes; `out_written` NULL or
+/// writable; `out_total` NULL or writable.
+pub(crate) unsafe fn routes<const N: usize, const E: usize, const Q: usize>(
     m: &VPNMeshTopologyManager<N, E, Q>,
     offset: usize,
-    slots: &mut [MaybeUninit<pn_route>],
-    written: Out<usize>,
-    total: Option<Out<usize>>,
-) {
+    out_routes: *mut pn_route,
+    capacity: usize,
+    out_written: *mut usize,
+    out_total: *mut usize,
+) -> Result<(), Failure> {
+    // SAFETY: the caller's promises for every pointer.
+    let (slots, written, total) =
+        unsafe { (slots(out_routes, capacity)?, Out::new(out_written)?, optional_out(out_total)) };
     let mut n = 0;
     for (slot, r) in slots.iter_mut().zip(m.routes().skip(offset)) {
         slot.write(route_to_c(&r));
@@ -128,16 +145,26 @@ pub(crate) fn routes<const N: usize, const E: usize, const Q: usize>(
     }
     written.set(n);
     set_opt(total, m.routes().count());
+    Ok(())
 }
 
-/// Renders the WireGuard configuration of `m` with options `o` into `buf`, its
-/// length into `len`; a short buffer gets the needed length and is left untouched.
-pub(crate) fn render_wireguard<const N: usize, const E: usize, const Q: usize>(
+/// Renders the WireGuard configuration of `m` with `*options` into `buf`, its
+/// length into `*out_len`; a short buffer gets the needed length and is left
+/// untouched.
+///
+/// # Safety
+/// `options` NULL or readable; `buf` NULL or writable for `buf_len` bytes;
+/// `out_len` NULL or writable.
+pub(crate) unsafe fn render_wireguard<const N: usize, const E: usize, const Q: usize>(
     m: &VPNMeshTopologyManager<N, E, Q>,
-    o: &pn_wireguard_options,
-    buf: &mut [MaybeUninit<u8>],
-    len: Out<usize>,
+    options: *const pn_wireguard_options,
+    buf: *mut u8,
+    buf_len: usize,
+    out_len: *mut usize,
 ) -> Result<(), Failure> {
+    // SAFETY: the caller's promises for every pointer.
+    let (o, buf, len) =
+        unsafe { (options.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?, slots(buf, buf_len)?, Out::new(out_len)?) };
     let key = WgKey::from_bytes(o.private_key);
     let options = WireGuardOptions {
         format: match o.format {
@@ -181,10 +208,7 @@ pub unsafe extern "C" fn pn_ops_route(
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (m, d, out) =
-            unsafe { (pn_ops::borrow(ops)?, node_id(destination, destination_len)?, Out::new(out_route)?) };
-        out.set(route(m.mesh(), &d)?);
-        Ok(())
+        unsafe { route(pn_ops::borrow(ops)?.mesh(), destination, destination_len, out_route) }
     })
 }
 
@@ -207,11 +231,7 @@ pub unsafe extern "C" fn pn_ops_routes(
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (m, slots, written, total) = unsafe {
-            (pn_ops::borrow(ops)?, slots(out_routes, capacity)?, Out::new(out_written)?, optional_out(out_total))
-        };
-        routes(m.mesh(), offset, slots, written, total);
-        Ok(())
+        unsafe { routes(pn_ops::borrow(ops)?.mesh(), offset, out_routes, capacity, out_written, out_total) }
     })
 }
 
@@ -235,14 +255,6 @@ pub unsafe extern "C" fn pn_ops_render_wireguard(
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (m, o, buf, len) = unsafe {
-            (
-                pn_ops::borrow(ops)?,
-                options.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?,
-                slots(buf, buf_len)?,
-                Out::new(out_len)?,
-            )
-        };
-        render_wireguard(m.mesh(), o, buf, len)
+        unsafe { render_wireguard(pn_ops::borrow(ops)?.mesh(), options, buf, buf_len, out_len) }
     })
 }

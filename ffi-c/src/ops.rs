@@ -16,12 +16,11 @@
 //! The routes and WireGuard configuration of the node's mesh are read with
 //! `pn_ops_route`, `pn_ops_routes` and `pn_ops_render_wireguard` (in `mesh`).
 
-use crate::boundary::{Handle, Out, bytes, copy_out, guard, optional_out, set_opt, slots};
+use crate::boundary::{Handle, Out, bytes, copy_out, guard, optional_out, set_opt, set_polled, slots};
 use crate::convert::{node_id, node_ids, pn_health_metrics, pn_node_id, pn_node_status, pn_str, pn_task_id, task_id};
 use crate::convert::{task_type, us};
 use crate::crash_recovery::{pn_crash_recovery_config, pn_health_summary};
 use crate::election::{pn_hard_state, pn_leader_election_config};
-use crate::last_error::Failure;
 use crate::mesh::pn_tunnel_state;
 use crate::result::pn_result;
 use crate::workers::{
@@ -620,13 +619,7 @@ pub unsafe extern "C" fn pn_ops_poll_hard_state(
         // SAFETY: the caller's promises for every pointer.
         let (m, state, available) =
             unsafe { (pn_ops::borrow_mut(ops)?, Out::new(out_state)?, Out::new(out_available)?) };
-        match m.poll_hard_state() {
-            Some(h) => {
-                state.set(pn_hard_state::from(&h));
-                available.set(true);
-            }
-            None => available.set(false),
-        }
+        set_polled(state, available, m.poll_hard_state().map(|h| pn_hard_state::from(&h)));
         Ok(())
     })
 }
@@ -730,13 +723,7 @@ pub unsafe extern "C" fn pn_ops_poll_event(
         // SAFETY: the caller's promises for every pointer.
         let (m, event, available) =
             unsafe { (pn_ops::borrow_mut(ops)?, Out::new(out_event)?, Out::new(out_available)?) };
-        match m.poll_event() {
-            Some(e) => {
-                event.set(pn_ops_event::from(&e));
-                available.set(true);
-            }
-            None => available.set(false),
-        }
+        set_polled(event, available, m.poll_event().map(|e| pn_ops_event::from(&e)));
         Ok(())
     })
 }
@@ -823,7 +810,7 @@ pub unsafe extern "C" fn pn_ops_set_metrics(ops: *mut pn_ops, metrics: *const pn
         // SAFETY: the caller's promises for both pointers.
         let (m, metrics) =
             unsafe { (pn_ops::borrow_mut(ops)?, metrics.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?) };
-        m.set_metrics(HealthMetrics::from(metrics)).map_err(|e| Failure::with(pn_result::PN_ERR_INVALID_METRIC, &e))
+        Ok(m.set_metrics(HealthMetrics::from(metrics))?)
     })
 }
 

@@ -87,7 +87,7 @@ pub unsafe extern "C" fn pn_wire_encode_heartbeat(
             )
         };
         let metrics = HealthMetrics::from(&hb.metrics);
-        metrics.validate().map_err(|e| Failure::with(pn_result::PN_ERR_INVALID_METRIC, &e))?;
+        metrics.validate()?;
         let envelope = Envelope::new(
             sender,
             Body::Heartbeat(Heartbeat { sequence: hb.sequence, sent_at: Instant::from_micros(hb.sent_at_us), metrics }),

@@ -37,7 +37,7 @@ struct Net {
 }
 
 impl Net {
-    fn new(n: usize, config: ElectionConfig) -> Net {
+    pub(super) fn new(n: usize, config: ElectionConfig) -> Net {
         let ids = ids(n);
         let nodes = (0..n)
             .map(|i| {
@@ -721,7 +721,7 @@ fn large_preset_builds_in_place_on_a_small_stack() {
 /// Reference model of vote granting without leases or leaders: one vote per term, highest term wins.
 #[derive(Default)]
 struct VoteModel {
-    term: u64,
+    pub(super) term: u64,
     voted: Option<usize>,
 }
 

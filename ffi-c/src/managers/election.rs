@@ -8,7 +8,7 @@
 //! before sending anything), `pn_leader_election_poll_transmit` (bytes into a
 //! caller buffer) and `pn_leader_election_poll_timeout` (when to tick next).
 
-use crate::boundary::{Handle, Out, bytes, guard, optional_out, set_opt, slots};
+use crate::boundary::{Handle, Out, bytes, guard, optional_out, set_opt, set_polled, slots};
 use crate::convert::{node_id, node_ids, pn_node_id, pn_str};
 use crate::election::{pn_hard_state, pn_leader_election_config};
 use crate::result::pn_result;
@@ -288,13 +288,7 @@ pub unsafe extern "C" fn pn_leader_election_poll_hard_state(
         // SAFETY: the caller's promises for every pointer.
         let (m, state, available) =
             unsafe { (pn_leader_election::borrow_mut(election)?, Out::new(out_state)?, Out::new(out_available)?) };
-        match m.poll_hard_state() {
-            Some(h) => {
-                state.set(pn_hard_state::from(&h));
-                available.set(true);
-            }
-            None => available.set(false),
-        }
+        set_polled(state, available, m.poll_hard_state().map(|h| pn_hard_state::from(&h)));
         Ok(())
     })
 }

@@ -9,13 +9,13 @@
 //! holding every payload; when either is too small the needed sizes are reported.
 
 use crate::boundary::{Handle, Out, bytes, copy_out, guard, optional_out, set_opt, slots};
-use crate::convert::{opt_text, text};
-use crate::history::{PN_MAX_MESSAGE_TYPE_LEN, pn_history_record};
+use crate::convert::text;
+use crate::history::{PN_MAX_MESSAGE_TYPE_LEN, SearchOut, pn_history_record, search_query};
 use crate::result::pn_result;
 use core::ffi::c_char;
+use pouw_netops::Instant;
 use pouw_netops::history::{HistoryConfig, MAX_MESSAGE_TYPE_LEN, RecordRef};
 use pouw_netops::preset::large;
-use pouw_netops::{Instant, Query};
 
 /// Batches a history handle keeps in memory (`large::HISTORY_BATCHES`).
 pub const PN_HISTORY_BATCHES: usize = 1024;
@@ -305,21 +305,15 @@ pub unsafe extern "C" fn pn_history_search(
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (h, message_type, sender, records, payloads, count, payload_len) = unsafe {
+        let (h, query, out) = unsafe {
             (
                 pn_history::borrow(history)?,
-                opt_text(message_type, message_type_len)?,
-                opt_text(sender, sender_len)?,
-                slots(out_records, records_cap)?,
-                slots(payload_buf, payload_cap)?,
-                Out::new(out_count)?,
-                Out::new(out_payload_len)?,
+                search_query(start_us, end_us, message_type, message_type_len, sender, sender_len)?,
+                SearchOut::new(out_records, records_cap, payload_buf, payload_cap, out_count, out_payload_len)?,
             )
         };
-        let query =
-            Query { start: Instant::from_micros(start_us), end: Instant::from_micros(end_us), message_type, sender };
         let found = h.search_iter(query).collect::<Result<Vec<_>, _>>()?;
-        crate::history::write_records(&found, records, payloads, count, payload_len)
+        out.write(&found)
     })
 }
 

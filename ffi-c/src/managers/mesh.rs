@@ -8,7 +8,7 @@
 //! applies a received one. Re-establish requests and next-hop changes are drained
 //! one at a time as structs.
 
-use crate::boundary::{Handle, Out, bytes, guard, optional_out, set_opt, slots};
+use crate::boundary::{Handle, Out, bytes, guard, optional_out, set_opt, set_polled, slots};
 use crate::convert::{node_id, pn_node_id, pn_str, text, us};
 use crate::mesh::{pn_route, pn_tunnel_state, pn_wireguard_options};
 use crate::result::pn_result;
@@ -327,7 +327,7 @@ pub unsafe extern "C" fn pn_mesh_config_default(out: *mut pn_mesh_config) -> pn_
     guard(|| {
         // SAFETY: the caller's promise for `out`.
         let out = unsafe { Out::new(out) }?;
-        let local = pouw_netops::NodeId::new("local").map_err(|_| pn_result::PN_ERR_INVALID_ID)?;
+        let local = pouw_netops::NodeId::new("local")?;
         let d = MeshConfig::new(local);
         let zero = pn_ip_addr { is_v6: false, bytes: [0; 16] };
         out.set(pn_mesh_config {
@@ -773,19 +773,14 @@ pub unsafe extern "C" fn pn_mesh_poll_reestablish(
         // SAFETY: the caller's promises for every pointer.
         let (m, out, available) =
             unsafe { (pn_mesh::borrow_mut(mesh)?, Out::new(out_request)?, Out::new(out_available)?) };
-        match m.poll_reestablish() {
-            Some(r) => {
-                out.set(pn_reestablish_request {
-                    a: pn_node_id::from(&r.a),
-                    b: pn_node_id::from(&r.b),
-                    protocol: r.protocol.into(),
-                    attempt: r.attempt,
-                    at_us: r.at.total_micros(),
-                });
-                available.set(true);
-            }
-            None => available.set(false),
-        }
+        let reestablish = m.poll_reestablish().map(|r| pn_reestablish_request {
+            a: pn_node_id::from(&r.a),
+            b: pn_node_id::from(&r.b),
+            protocol: r.protocol.into(),
+            attempt: r.attempt,
+            at_us: r.at.total_micros(),
+        });
+        set_polled(out, available, reestablish);
         Ok(())
     })
 }
@@ -804,19 +799,14 @@ pub unsafe extern "C" fn pn_mesh_poll_route_change(
         // SAFETY: the caller's promises for every pointer.
         let (m, out, available) =
             unsafe { (pn_mesh::borrow_mut(mesh)?, Out::new(out_change)?, Out::new(out_available)?) };
-        match m.poll_route_change() {
-            Some(c) => {
-                out.set(pn_route_change {
-                    destination: pn_node_id::from(&c.destination),
-                    had_next_hop: c.old_next_hop.is_some(),
-                    old_next_hop: pn_node_id::from_opt(c.old_next_hop.as_ref()),
-                    has_next_hop: c.new_next_hop.is_some(),
-                    new_next_hop: pn_node_id::from_opt(c.new_next_hop.as_ref()),
-                });
-                available.set(true);
-            }
-            None => available.set(false),
-        }
+        let route_change = m.poll_route_change().map(|c| pn_route_change {
+            destination: pn_node_id::from(&c.destination),
+            had_next_hop: c.old_next_hop.is_some(),
+            old_next_hop: pn_node_id::from_opt(c.old_next_hop.as_ref()),
+            has_next_hop: c.new_next_hop.is_some(),
+            new_next_hop: pn_node_id::from_opt(c.new_next_hop.as_ref()),
+        });
+        set_polled(out, available, route_change);
         Ok(())
     })
 }
@@ -836,10 +826,7 @@ pub unsafe extern "C" fn pn_mesh_route(
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (m, d, out) =
-            unsafe { (pn_mesh::borrow(mesh)?, node_id(destination, destination_len)?, Out::new(out_route)?) };
-        out.set(crate::mesh::route(m, &d)?);
-        Ok(())
+        unsafe { crate::mesh::route(pn_mesh::borrow(mesh)?, destination, destination_len, out_route) }
     })
 }
 
@@ -891,11 +878,7 @@ pub unsafe extern "C" fn pn_mesh_routes(
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (m, slots, written, total) = unsafe {
-            (pn_mesh::borrow(mesh)?, slots(out_routes, capacity)?, Out::new(out_written)?, optional_out(out_total))
-        };
-        crate::mesh::routes(m, offset, slots, written, total);
-        Ok(())
+        unsafe { crate::mesh::routes(pn_mesh::borrow(mesh)?, offset, out_routes, capacity, out_written, out_total) }
     })
 }
 
@@ -980,15 +963,7 @@ pub unsafe extern "C" fn pn_mesh_render_wireguard(
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (m, o, buf, len) = unsafe {
-            (
-                pn_mesh::borrow(mesh)?,
-                options.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?,
-                slots(buf, buf_len)?,
-                Out::new(out_len)?,
-            )
-        };
-        crate::mesh::render_wireguard(m, o, buf, len)
+        unsafe { crate::mesh::render_wireguard(pn_mesh::borrow(mesh)?, options, buf, buf_len, out_len) }
     })
 }
 

@@ -8,7 +8,7 @@
 //! `HealthView`), or NULL, with which every worker scores the configured
 //! `unknown_score`. Events are drained one at a time as tagged [`pn_worker_event`]s.
 
-use crate::boundary::{Handle, Out, guard, optional_out, set_opt, slots};
+use crate::boundary::{Handle, Out, guard, optional_out, set_opt, set_polled, slots};
 use crate::convert::{node_id, pn_node_id, pn_task_id, task_id, task_type};
 use crate::managers::crash_recovery::pn_crash_recovery;
 use crate::result::pn_result;
@@ -16,10 +16,10 @@ use crate::workers::{
     NO_CHECKPOINT, checkpoint_to_c, pn_checkpoint, pn_task_role, pn_utilization_stats, pn_worker_replacement_config,
 };
 use core::ffi::c_char;
-use pouw_netops::health::{HealthScore, HealthView, NodeStatus};
+use pouw_netops::health::{HealthScore, HealthView, NoHealth};
 use pouw_netops::preset::large;
 use pouw_netops::workers::{PoolStats, WorkerInfo};
-use pouw_netops::{Checkpoint, Instant, NodeId, Replacement, WorkerConfig, WorkerEvent};
+use pouw_netops::{Checkpoint, Instant, Replacement, WorkerConfig, WorkerEvent};
 
 /// Workers a worker-replacement handle can track (`large::WORKERS`).
 pub const PN_WORKERS: usize = 4096;
@@ -294,20 +294,6 @@ impl Handle for pn_worker_replacement {
     type Inner = large::WorkerReplacementManager;
 }
 
-/// The health view for a NULL `pn_crash_recovery`: knows no node, so every
-/// worker scores the configured unknown score.
-struct NoHealthView;
-
-impl HealthView for NoHealthView {
-    fn status(&self, _node: &NodeId) -> Option<NodeStatus> {
-        None
-    }
-
-    fn health_score(&self, _node: &NodeId, _now: Instant) -> Option<HealthScore> {
-        None
-    }
-}
-
 /// The health view behind a caller's `const pn_crash_recovery *` (NULL: none).
 ///
 /// # Safety
@@ -316,7 +302,7 @@ unsafe fn view<'a>(health: *const pn_crash_recovery) -> &'a dyn HealthView {
     // SAFETY: the caller's promise: NULL or a live handle.
     match unsafe { pn_crash_recovery::borrow(health) } {
         Ok(m) => m,
-        Err(_) => &NoHealthView,
+        Err(_) => &NoHealth,
     }
 }
 
@@ -732,13 +718,7 @@ pub unsafe extern "C" fn pn_worker_replacement_poll_event(
                 optional_out(out_dropped),
             )
         };
-        match m.poll_event() {
-            Some(e) => {
-                event.set(pn_worker_event::from(&e));
-                available.set(true);
-            }
-            None => available.set(false),
-        }
+        set_polled(event, available, m.poll_event().map(|e| pn_worker_event::from(&e)));
         set_opt(dropped, m.dropped_events());
         Ok(())
     })

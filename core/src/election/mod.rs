@@ -1,0 +1,481 @@
+//! `LeaderElectionManager`: log-less Raft leader election among supervisors, with
+//! PreVote and CheckQuorum, following the rules of etcd-io/raft and tikv/raft-rs.
+//!
+//! It follows the crate's [sans-IO contract](crate#the-sans-io-contract): time,
+//! method kinds, drain order, errors and capacity.
+//!
+//! Roles and transitions:
+//!
+//! ```text
+//!  Follower --timeout--> PreCandidate --pre-vote quorum--> Candidate --vote quorum--> Leader
+//!      ^  (PreVote off: Follower --timeout--> Candidate)        |                        |
+//!      +---- higher term, a leader's heartbeat, a lost (pre-)vote, CheckQuorum, step_down --+
+//! ```
+//!
+//! * The election timeout is drawn uniformly from `[E, 2E)` with the caller's seed
+//!   and re-drawn on every reset of the election timer (role or term change, a
+//!   leader's heartbeat, a granted vote).
+//! * Every message obeys the term rules: a higher term turns the receiver into a
+//!   follower of that term (pre-vote traffic never changes a term), a lower term is
+//!   ignored, or answered with the local term where that frees the sender
+//!   (a stale leader's heartbeat, a pre-vote).
+//! * A node that heard from a live leader within `E` (a leader always counts) ignores
+//!   (pre-)vote requests of higher terms while PreVote or CheckQuorum is on: a
+//!   partitioned node that rejoins cannot depose a healthy leader.
+//! * With CheckQuorum, a leader that has not heard from a quorum (itself included)
+//!   within `E` steps down.
+//!
+//! Sans-IO: inputs are [`LeaderElectionManager::tick`], [`LeaderElectionManager::campaign`],
+//! [`LeaderElectionManager::step`] (or the direct-call helpers); outputs are drained
+//! in this order after every input:
+//!
+//! 1. [`LeaderElectionManager::poll_hard_state`]: when `(term, voted_for)` changed,
+//!    the host must persist it **before** sending anything. Until it is drained,
+//!    [`LeaderElectionManager::poll_transmit`] yields nothing, so a vote grant never
+//!    leaves before the vote is on disk.
+//! 2. [`LeaderElectionManager::poll_transmit`]: messages in the order they were produced.
+//! 3. [`LeaderElectionManager::poll_timeout`]: when to call `tick` next.
+
+mod error;
+mod messages;
+mod state;
+mod stats;
+
+pub use error::ElectionError;
+pub use stats::{ElectionStats, ElectionStatus, VoteRecord};
+
+use messages::Msg;
+use state::{Peer, State};
+
+use crate::error::{CapacityError, ConfigError};
+use crate::id::NodeId;
+use crate::rng::Rng;
+use crate::storage::{Deque, Vec};
+use crate::time::{Duration, Instant, MonotonicClock};
+use crate::wire::{Body, Envelope, HeartbeatResponse, LeaderHeartbeat, VoteRequest, VoteResponse};
+use core::fmt;
+use serde::{Deserialize, Serialize};
+
+/// A node's role in the election.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Follows the leader of its term (or waits for one).
+    Follower,
+    /// Asks for pre-votes before starting a real election (PreVote).
+    PreCandidate,
+    /// Asks for votes in a new term.
+    Candidate,
+    /// Won its term's election.
+    Leader,
+}
+
+impl Role {
+    /// The lowercase name used by the Python API.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Follower => "follower",
+            Role::PreCandidate => "pre_candidate",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        }
+    }
+}
+
+crate::error::names!(
+    Role,
+    "election role",
+    "follower, pre_candidate, candidate, leader",
+    [Follower, PreCandidate, Candidate, Leader]
+);
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The caller's "is the candidate up to date" check: `(candidate's progress, local progress) -> grant?`.
+pub type UpToDateCheck = fn(candidate: Option<u64>, local: Option<u64>) -> bool;
+
+/// The default check: every candidate is up to date.
+pub fn always_up_to_date(_candidate: Option<u64>, _local: Option<u64>) -> bool {
+    true
+}
+
+/// A check for chain heights: the candidate must be at least as far as the local
+/// node; a node that knows no height of its own accepts anyone, a candidate without
+/// a height is behind any known height.
+pub fn height_at_least(candidate: Option<u64>, local: Option<u64>) -> bool {
+    match (candidate, local) {
+        (_, None) => true,
+        (None, Some(_)) => false,
+        (Some(c), Some(l)) => c >= l,
+    }
+}
+
+/// Election parameters. See each field for its default.
+#[derive(Clone, Copy, Debug)]
+pub struct ElectionConfig {
+    /// `E`: the base election timeout; timeouts are drawn from `[E, 2E)` (default 1 s).
+    pub election_timeout: Duration,
+    /// `H`: the leader's heartbeat interval; must be below `E` (default 100 ms).
+    pub heartbeat_interval: Duration,
+    /// Run a pre-vote round before every election (default on).
+    pub pre_vote: bool,
+    /// A leader steps down when it has not heard from a quorum within `E` (default on).
+    pub check_quorum: bool,
+    /// Seed of the timeout jitter; give every node its own (default 0).
+    pub seed: u64,
+    /// Decides whether a candidate is up to date (default: always).
+    pub up_to_date: UpToDateCheck,
+}
+
+impl Default for ElectionConfig {
+    fn default() -> Self {
+        ElectionConfig {
+            election_timeout: Duration::from_secs(1),
+            heartbeat_interval: Duration::from_millis(100),
+            pre_vote: true,
+            check_quorum: true,
+            seed: 0,
+            up_to_date: always_up_to_date,
+        }
+    }
+}
+
+impl ElectionConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.heartbeat_interval == Duration::ZERO {
+            return Err(ConfigError::new("heartbeat_interval", "greater than zero"));
+        }
+        if self.election_timeout <= self.heartbeat_interval {
+            return Err(ConfigError::new("election_timeout", "greater than heartbeat_interval"));
+        }
+        // [E, 2E) must be representable.
+        if self.election_timeout.total_micros() > u64::MAX / 4 {
+            return Err(ConfigError::new("election_timeout", "below u64::MAX / 4 microseconds"));
+        }
+        Ok(())
+    }
+}
+
+/// The state a host must persist before releasing a vote, and restore after a restart.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HardState {
+    /// The current term.
+    pub term: u64,
+    /// The candidate voted for in `term`, if any.
+    pub voted_for: Option<NodeId>,
+}
+
+/// One message for the host to send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transmit {
+    /// The destination voter; `None` means every voter except this node.
+    pub to: Option<NodeId>,
+    /// The message.
+    pub envelope: Envelope,
+}
+
+/// Raft leader election for one node among up to `V` voters, with an outbox of `O`
+/// messages and a history of the last `H` granted votes.
+pub struct LeaderElectionManager<const V: usize, const O: usize, const H: usize> {
+    state: State,
+    /// Sorted by id: lookups are binary searches, iteration order is deterministic.
+    peers: Vec<Peer, V>,
+    /// Queued messages in compact form (destination voter index, message); the
+    /// envelope is built when the host polls, so the outbox stays small.
+    outbox: Deque<(Option<usize>, Msg), O>,
+    history: Deque<VoteRecord, H>,
+}
+impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O, H> {
+    /// A follower at term 0 with no vote, among `voters` (which must include `id`;
+    /// duplicates are ignored), its election timer started at `now`. Building the
+    /// sorted voter table is O(V log V) for sorted input, O(V²) moves at worst.
+    ///
+    /// With `alloc` the tables are allocated here, once, at full capacity;
+    /// without it they are inline.
+    pub fn new(config: ElectionConfig, id: NodeId, voters: &[NodeId], now: Instant) -> Result<Self, ElectionError> {
+        Self::restore(config, id, voters, HardState::default(), now)
+    }
+
+    /// A follower restored from a persisted `hard_state` (after a restart): it keeps
+    /// its term and vote, so it never votes twice in one term.
+    pub fn restore(
+        config: ElectionConfig,
+        id: NodeId,
+        voters: &[NodeId],
+        hard_state: HardState,
+        now: Instant,
+    ) -> Result<Self, ElectionError> {
+        config.validate()?;
+        let mut m = LeaderElectionManager {
+            state: State::new(config, id, hard_state),
+            peers: Vec::new(),
+            outbox: Deque::new(),
+            history: Deque::new(),
+        };
+        m.init(voters, now)?;
+        Ok(m)
+    }
+
+    /// [`LeaderElectionManager::new`] in a box (see [`LeaderElectionManager::restore_boxed`]).
+    #[cfg(feature = "alloc")]
+    pub fn new_boxed(
+        config: ElectionConfig,
+        id: NodeId,
+        voters: &[NodeId],
+        now: Instant,
+    ) -> Result<alloc::boxed::Box<Self>, ElectionError> {
+        Self::restore_boxed(config, id, voters, HardState::default(), now)
+    }
+
+    /// [`LeaderElectionManager::restore`] in a box. With `alloc` the voter
+    /// table, outbox and vote history are heap blocks already, so the struct
+    /// moved into the box is small whatever the capacities.
+    #[cfg(feature = "alloc")]
+    pub fn restore_boxed(
+        config: ElectionConfig,
+        id: NodeId,
+        voters: &[NodeId],
+        hard_state: HardState,
+        now: Instant,
+    ) -> Result<alloc::boxed::Box<Self>, ElectionError> {
+        Self::restore(config, id, voters, hard_state, now).map(alloc::boxed::Box::new)
+    }
+
+    /// Fills the voter table and starts the election timer.
+    fn init(&mut self, voters: &[NodeId], now: Instant) -> Result<(), ElectionError> {
+        for v in voters {
+            if let Err(pos) = self.peers.binary_search_by(|p| p.id.cmp(v)) {
+                let peer = Peer { id: v.clone(), vote: None, active: false };
+                if self.peers.insert(pos, peer).is_err() {
+                    return Err(ElectionError::TooManyVoters(CapacityError::new(v.clone(), V)));
+                }
+            }
+        }
+        let id = &self.state.id;
+        self.state.me =
+            self.peers.binary_search_by(|p| p.id.cmp(id)).map_err(|_| ElectionError::NotAVoter(id.clone()))?;
+        let now = self.state.clock.observe(now);
+        self.reset_timer(now);
+        Ok(())
+    }
+
+    // ----- accessors -----
+
+    /// The configuration.
+    pub const fn config(&self) -> &ElectionConfig {
+        &self.state.config
+    }
+
+    /// This node.
+    pub const fn id(&self) -> &NodeId {
+        &self.state.id
+    }
+
+    /// The voters, sorted by id.
+    pub fn voters(&self) -> impl Iterator<Item = &NodeId> + '_ {
+        self.peers.iter().map(|p| &p.id)
+    }
+
+    /// Votes needed to win: a majority of the voters.
+    pub fn quorum(&self) -> usize {
+        self.peers.len() / 2 + 1
+    }
+
+    /// The current role.
+    pub const fn role(&self) -> Role {
+        self.state.role
+    }
+
+    /// The current term.
+    pub const fn term(&self) -> u64 {
+        self.state.term
+    }
+
+    /// The leader known in the current term.
+    pub fn leader(&self) -> Option<&NodeId> {
+        self.state.leader.and_then(|i| self.peers.get(i)).map(|p| &p.id)
+    }
+
+    /// Whom this node voted for in the current term.
+    pub const fn voted_for(&self) -> Option<&NodeId> {
+        self.state.voted_for.as_ref()
+    }
+
+    /// Whether this node is the leader.
+    pub fn is_leader(&self) -> bool {
+        self.state.role == Role::Leader
+    }
+
+    /// The `(term, voted_for)` to persist; see [`LeaderElectionManager::poll_hard_state`].
+    pub fn hard_state(&self) -> HardState {
+        HardState { term: self.state.term, voted_for: self.state.voted_for.clone() }
+    }
+
+    /// The counters.
+    pub const fn stats(&self) -> &ElectionStats {
+        &self.state.stats
+    }
+
+    /// The last `H` granted votes (given by or to this node), oldest first.
+    pub fn vote_history(&self) -> impl Iterator<Item = &VoteRecord> + '_ {
+        self.history.iter()
+    }
+
+    /// The current randomized election timeout, in `[E, 2E)`.
+    pub const fn randomized_timeout(&self) -> Duration {
+        self.state.randomized_timeout
+    }
+
+    /// Test hook: sets the current randomized election timeout (until the next reset of the timer).
+    pub fn set_randomized_timeout(&mut self, timeout: Duration) {
+        self.state.randomized_timeout = timeout;
+    }
+
+    /// Sets this node's progress (e.g. chain height): sent in its requests and
+    /// compared with candidates' by the up-to-date check.
+    pub fn set_progress(&mut self, progress: Option<u64>) {
+        self.state.progress = progress;
+    }
+
+    /// This node's progress.
+    pub const fn progress(&self) -> Option<u64> {
+        self.state.progress
+    }
+
+    /// Messages waiting in the outbox.
+    pub fn pending_transmits(&self) -> usize {
+        self.outbox.len()
+    }
+
+    // ----- sans-IO interface -----
+
+    /// Advances timers to `now`: a follower or (pre-)candidate whose election timeout
+    /// passed campaigns (a single voter at once); a leader runs its quorum check and
+    /// sends its heartbeat when due.
+    pub fn tick(&mut self, now: Instant) {
+        let now = self.state.clock.observe(now);
+        self.tick_at(now);
+    }
+
+    fn tick_at(&mut self, now: Instant) -> bool {
+        let s = &mut self.state;
+        if s.role == Role::Leader {
+            let e = s.config.election_timeout;
+            if now >= s.reset_at + e {
+                s.reset_at = now;
+                if s.config.check_quorum {
+                    let active = self.peers.iter().filter(|p| p.active).count();
+                    if active < self.quorum() {
+                        let term = self.state.term;
+                        self.become_follower(now, term, None);
+                        return false;
+                    }
+                    let me = self.state.me;
+                    for (i, p) in self.peers.iter_mut().enumerate() {
+                        p.active = i == me;
+                    }
+                }
+            }
+            if now >= self.state.heartbeat_due {
+                self.broadcast_heartbeat(now);
+            }
+            false
+        } else if now >= s.reset_at + s.randomized_timeout || self.peers.len() == 1 {
+            if s.role == Role::Candidate {
+                s.stats.split_votes = s.stats.split_votes.saturating_add(1);
+            }
+            self.hup(now, self.state.config.pre_vote);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Starts a campaign now, as if the election timeout had passed: a pre-vote
+    /// round with PreVote on, else a real election.
+    pub fn campaign(&mut self, now: Instant) -> Result<(), ElectionError> {
+        let now = self.state.clock.observe(now);
+        if self.state.role == Role::Leader {
+            return Err(ElectionError::AlreadyLeader);
+        }
+        self.hup(now, self.state.config.pre_vote);
+        Ok(())
+    }
+
+    /// Handles one message from another voter. Answers go to the outbox.
+    pub fn step(&mut self, now: Instant, envelope: &Envelope) -> Result<(), ElectionError> {
+        let now = self.state.clock.observe(now);
+        let msg = Msg::from_body(&envelope.body).ok_or(ElectionError::NotAnElectionMessage)?;
+        let from = self.voter_index(&envelope.sender)?;
+        if let Some(reply) = self.process(now, from, msg) {
+            self.send(Some(from), reply);
+        }
+        Ok(())
+    }
+
+    /// Gives up leadership (or a campaign) now: the node becomes a follower of its
+    /// current term without a leader, and campaigns again after a fresh timeout.
+    pub fn step_down(&mut self, now: Instant) {
+        let now = self.state.clock.observe(now);
+        let term = self.state.term;
+        self.become_follower(now, term, None);
+    }
+
+    /// The hard state to persist, once after every change. Drain it before
+    /// [`LeaderElectionManager::poll_transmit`], which holds messages back until then.
+    pub fn poll_hard_state(&mut self) -> Option<HardState> {
+        if self.state.hard_state_dirty {
+            self.state.hard_state_dirty = false;
+            Some(self.hard_state())
+        } else {
+            None
+        }
+    }
+
+    /// The next message to send, oldest first; nothing while a hard-state change
+    /// is waiting to be persisted.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if self.state.hard_state_dirty {
+            return None;
+        }
+        let (to, msg) = self.outbox.pop_front()?;
+        let to = match to {
+            Some(i) => Some(self.peer_id(i)?.clone()),
+            None => None,
+        };
+        Some(Transmit { to, envelope: Envelope::new(self.state.id.clone(), msg.into_body()) })
+    }
+
+    /// The message [`LeaderElectionManager::poll_transmit`] would return next, left in
+    /// the outbox (bindings size a caller's buffer with it before taking the message).
+    pub fn peek_transmit(&self) -> Option<Transmit> {
+        if self.state.hard_state_dirty {
+            return None;
+        }
+        let (to, msg) = self.outbox.front()?;
+        let to = match to {
+            Some(i) => Some(self.peer_id(*i)?.clone()),
+            None => None,
+        };
+        Some(Transmit { to, envelope: Envelope::new(self.state.id.clone(), msg.into_body()) })
+    }
+
+    /// When [`LeaderElectionManager::tick`] must next be called.
+    pub fn poll_timeout(&self) -> Instant {
+        let s = &self.state;
+        match s.role {
+            Role::Leader => {
+                let check = if s.config.check_quorum { s.reset_at + s.config.election_timeout } else { Instant::MAX };
+                s.heartbeat_due.min(check)
+            }
+            _ if self.peers.len() == 1 => s.clock.latest(),
+            _ => s.reset_at + s.randomized_timeout,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
