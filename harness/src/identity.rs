@@ -2,7 +2,7 @@
 //! identity key per node, certificates issued on the spot. Deterministic: the
 //! same seed gives the same keys, certificates and therefore the same bytes.
 
-use pouw_netops::auth::{Certificate, IdentityKey, PublicIdentity};
+use pouw_netops::auth::{Certificate, IdentityKey, PublicIdentity, SignedCertificate};
 use pouw_netops::coordinator::{Credentials, NodeRole};
 use pouw_netops::hash::Fnv1a64;
 use pouw_netops::mesh::WgKey;
@@ -68,6 +68,22 @@ impl ClusterAuthority {
             not_before: UNIX_AT_ZERO,
             not_after: UNIX_AT_ZERO + VALIDITY,
         }
+    }
+
+    /// The encoded certificate this authority issues `node` (see [`ClusterAuthority::certificate`]).
+    pub fn signed_certificate(
+        &self,
+        node: &NodeId,
+        role: NodeRole,
+        pools: &[TaskType],
+        slots: u16,
+    ) -> Result<Vec<u8>, String> {
+        let signed = SignedCertificate::issue(&self.key, self.certificate(node, role, pools, slots))
+            .map_err(|e| format!("{node}: {e}"))?;
+        let mut bytes = vec![0u8; signed.encoded_len()];
+        let n = signed.encode(&mut bytes).map_err(|e| format!("{node}: {e}"))?;
+        bytes.truncate(n);
+        Ok(bytes)
     }
 
     /// Credentials for `node` in `role` starting in boot `epoch`.

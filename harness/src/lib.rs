@@ -22,6 +22,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod attack;
 pub mod check;
 pub mod cluster;
 pub mod election;
@@ -29,6 +30,7 @@ pub mod identity;
 pub mod net;
 pub mod node;
 
+pub use attack::{AttackReport, Attacker};
 pub use check::Violation;
 pub use cluster::{Cluster, ClusterConfig, Factory, Spawn};
 pub use identity::ClusterAuthority;

@@ -6,7 +6,7 @@ use crate::report::{Mark, MarkKind, Recorder, Recording};
 use pouw_netops::coordinator::{OpsConfig, OpsEventKind};
 use pouw_netops::workers::{Checkpoint, TaskRole};
 use pouw_netops::{Duration, Instant, NetworkOperationsManager, NodeId, NodeRole, Rng, TaskId, TaskType};
-use pouw_netops_harness::{Cluster, ClusterAuthority, ClusterConfig, Factory, NetConfig, OpsNode, Spawn};
+use pouw_netops_harness::{Attacker, Cluster, ClusterAuthority, ClusterConfig, Factory, NetConfig, OpsNode, Spawn};
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -62,6 +62,10 @@ pub struct SimConfig {
     /// The node whose phi the report follows closely after its first crash
     /// (`None`: the first worker that crashes).
     pub report_node: Option<String>,
+    /// Datagrams per virtual second from an attacker that overhears traffic
+    /// and replays, mutates, redirects and forges datagrams (0: none). Every
+    /// one must be refused and change nothing.
+    pub attack_rate: f64,
 }
 
 impl Default for SimConfig {
@@ -87,6 +91,7 @@ impl Default for SimConfig {
             acceptable_pause: None,
             record: false,
             report_node: None,
+            attack_rate: 2.0,
         }
     }
 }
@@ -153,6 +158,10 @@ pub struct Summary {
     pub tasks_complete: usize,
     /// Items dropped by a full queue anywhere (counted, never silent).
     pub queue_drops: u64,
+    /// Datagrams the attacker sent.
+    pub attack_sent: u64,
+    /// Of those, refused at the entrance, by reason.
+    pub attack_refused: Vec<(String, u64)>,
     /// Settled checks that found a live worker holding more roles than its
     /// slots, or a task run by more live primaries than it needs: what a
     /// supervisor gave in an earlier term and whose release was lost (a
@@ -228,6 +237,8 @@ pub struct Sim {
     timeline: Vec<String>,
     up_node_secs: f64,
     recording: Option<Recorder>,
+    attacker: Option<Attacker>,
+    next_attack: Instant,
 }
 
 const GRACE: Duration = Duration::from_secs(20);
@@ -310,7 +321,10 @@ impl Sim {
             .collect::<Result<_, String>>()?;
         let focus = cfg.report_node.as_ref().and_then(|n| cluster.ids().iter().position(|id| id.as_str() == n));
         let recording = cfg.record.then(|| Recorder::new(&cluster, cfg.duration, focus));
+        let attacker = (cfg.attack_rate > 0.0).then(|| Attacker::new(cfg.seed));
         let mut sim = Sim {
+            attacker,
+            next_attack: if cfg.attack_rate > 0.0 { start + Duration::from_secs(1) } else { Instant::MAX },
             cluster,
             rng,
             actions,
@@ -329,6 +343,9 @@ impl Sim {
             recording,
             cfg,
         };
+        if sim.attacker.is_some() {
+            sim.cluster.record_traffic();
+        }
         sim.cluster.start_all();
         sim.events();
         sim.note(format!("cluster starts: {} supervisors, {} workers", sim.cfg.supervisors, sim.cfg.workers));
@@ -612,7 +629,7 @@ impl Sim {
         let end = self.cluster.start_time() + self.cfg.duration;
         loop {
             let next_action = self.actions.last().map_or(Instant::MAX, |a| a.0);
-            let t = next_action.min(self.cluster.next_time()).min(self.next_checkpoint);
+            let t = next_action.min(self.cluster.next_time()).min(self.next_checkpoint).min(self.next_attack);
             if t > end {
                 break;
             }
@@ -637,6 +654,13 @@ impl Sim {
             let due = self.cluster.process_due();
             self.events();
             due?;
+            if self.cluster.now() >= self.next_attack
+                && let Some(a) = self.attacker.as_mut()
+            {
+                let gap = (1_000_000.0 / self.cfg.attack_rate) as u64;
+                self.next_attack = self.cluster.now() + Duration::from_micros(gap.max(1));
+                a.strike(&mut self.cluster)?;
+            }
             self.check()?;
         }
         // Nothing is due by `end`: this only moves the clock there.
@@ -713,6 +737,10 @@ impl Sim {
         }
         s.queue_drops += self.cluster.events_dropped();
         s.trace_hash = self.cluster.trace_hash();
+        if let Some(a) = &self.attacker {
+            s.attack_sent = a.report.sent;
+            s.attack_refused = a.report.refused.iter().map(|(k, v)| ((*k).to_string(), *v)).collect();
+        }
         s
     }
 
@@ -799,6 +827,17 @@ pub fn table(s: &Summary) -> String {
     let _ = writeln!(out, "{:<34} {} over all nodes, {} at the leader", "mesh routes", s.mesh_routes, s.leader_routes);
     let _ = writeln!(out, "{:<34} {} of {} with all primaries", "tasks at the end", s.tasks_complete, s.tasks);
     let _ = writeln!(out, "{:<34} {}", "queue drops (counted)", s.queue_drops);
+    if s.attack_sent > 0 {
+        let refused: u64 = s.attack_refused.iter().map(|(_, n)| n).sum();
+        let reasons: Vec<String> = s.attack_refused.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        let _ = writeln!(
+            out,
+            "{:<34} {refused} of {} refused, none changed a node ({})",
+            "attacker datagrams",
+            s.attack_sent,
+            reasons.join(", ")
+        );
+    }
     let _ = writeln!(out, "{:<34} {:016x}", "trace hash", s.trace_hash);
     out
 }
@@ -832,6 +871,7 @@ pub fn json(s: &Summary) -> String {
             "\"messages_sent\":{},\"bytes_sent\":{},\"lost\":{},\"duplicated\":{},\"partitioned\":{},",
             "\"history_raw_bytes\":{},\"history_compressed_bytes\":{},\"compression_ratio\":{:.6},",
             "\"mesh_routes\":{},\"leader_routes\":{},\"tasks\":{},\"tasks_complete\":{},\"queue_drops\":{},",
+            "\"attack_sent\":{},\"attack_refused\":{},",
             "\"trace_hash\":\"{:016x}\"}}"
         ),
         s.seed,
@@ -861,6 +901,8 @@ pub fn json(s: &Summary) -> String {
         s.tasks,
         s.tasks_complete,
         s.queue_drops,
+        s.attack_sent,
+        s.attack_refused.iter().map(|(_, n)| n).sum::<u64>(),
         s.trace_hash
     )
 }
