@@ -17,7 +17,12 @@ __all__ = [
     "encode_heartbeat",
     "encode_json",
     "error_classes",
+    "identity_public_key",
+    "inspect_certificate",
+    "issue_certificate",
+    "issue_revocations",
     "metrics_healthy",
+    "verify_certificate",
 ]
 __version__: str
 
@@ -129,6 +134,42 @@ def encode_json(data: Any) -> bytes:
 
 def decode_envelope(data: bytes) -> Dict[str, Any]:
     """Decodes one envelope; raises ``DecodeError`` for anything malformed."""
+
+def identity_public_key(seed: bytes) -> bytes:
+    """The public key of the identity key with 32-byte ``seed``."""
+
+def issue_certificate(
+    authority: bytes,
+    node_id: str,
+    role: str,
+    identity: bytes,
+    *,
+    wg_key: Optional[bytes],
+    slots: int,
+    pools: List[str],
+    endpoints: List[str],
+    serial: int,
+    not_before: int,
+    not_after: int,
+) -> bytes:
+    """A certificate signed by the authority key with seed ``authority``, encoded."""
+
+def issue_revocations(authority: bytes, sequence: int, entries: List[Tuple[str, Optional[int]]]) -> bytes:
+    """A revocation list signed by the authority key with seed ``authority``, encoded."""
+
+def inspect_certificate(
+    data: bytes,
+) -> Tuple[str, str, bytes, bytes, List[str], int, List[str], int, int, int]:
+    """A certificate's fields, decoded, not verified."""
+
+def verify_certificate(
+    data: bytes,
+    authority: bytes,
+    unix_now: int,
+    role: Optional[str] = None,
+    node_id: Optional[str] = None,
+) -> Tuple[str, str, bytes, bytes, List[str], int, List[str], int, int, int]:
+    """A certificate's fields, if signed by ``authority`` and valid at ``unix_now``."""
 
 @final
 class Election:
