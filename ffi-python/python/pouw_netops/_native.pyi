@@ -14,6 +14,7 @@ __all__ = [
     "WorkerCore",
     "_trigger_panic",
     "decode_envelope",
+    "decode_sealed",
     "encode_heartbeat",
     "encode_json",
     "error_classes",
@@ -133,7 +134,10 @@ def encode_json(data: Any) -> bytes:
     """``json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()``, written in Rust."""
 
 def decode_envelope(data: bytes) -> Dict[str, Any]:
-    """Decodes one envelope; raises ``DecodeError`` for anything malformed."""
+    """Decodes one v1 envelope; raises ``DecodeError`` for anything malformed."""
+
+def decode_sealed(data: bytes) -> Dict[str, Any]:
+    """Splits one authenticated (v2) envelope into header and body fields, verifying nothing."""
 
 def identity_public_key(seed: bytes) -> bytes:
     """The public key of the identity key with 32-byte ``seed``."""
