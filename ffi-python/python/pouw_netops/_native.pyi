@@ -336,6 +336,11 @@ class NodeCore:
         role: str,
         supervisors: List[str],
         *,
+        identity: bytes,
+        certificate: bytes,
+        authority: bytes,
+        epoch: int,
+        unix_at_zero: int,
         seed: int = 0,
         config: Optional[Dict[str, Any]] = None,
     ) -> NodeCore: ...
@@ -355,8 +360,14 @@ class NodeCore:
         """``(term, voted_for)`` to persist, when it changed."""
     def restore_hard_state(self, term: int, voted_for: Optional[str] = None) -> None:
         """Restores a persisted hard state (applies at the next ``start``)."""
-    def poll_transmit(self) -> Optional[Tuple[Optional[str], bytes]]:
-        """The next ``(destination or None for broadcast, bytes)``."""
+    def poll_transmit(self) -> Optional[Tuple[str, bytes]]:
+        """The next ``(node_id, bytes)``: every message is sealed for one node."""
+    def apply_revocations(self, data: bytes) -> int:
+        """Takes a newer revocation list; returns how many members it removed."""
+    def certificate(self) -> Tuple[str, str, bytes, bytes, List[str], int, List[str], int, int, int]:
+        """This node's certificate's fields."""
+    def members(self) -> List[Tuple[str, str, bytes, bytes, List[str], int, List[str], int, int, int]]:
+        """The admitted members' certificates' fields."""
     def poll_event(self) -> Optional[Tuple[str, float, str, Dict[str, Any]]]:
         """The next event as ``(kind, at, node, details)``."""
     def poll_archived(self) -> Optional[bytes]:
