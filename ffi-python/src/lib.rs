@@ -14,6 +14,7 @@ mod crash_recovery;
 mod election;
 mod errors;
 mod history;
+mod identity;
 mod json;
 mod mesh;
 mod ops;
@@ -42,6 +43,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     history::register(m)?;
     json::register(m)?;
     mesh::register(m)?;
+    identity::register(m)?;
     ops::register(m)?;
     Ok(())
 }
