@@ -248,7 +248,9 @@ impl From<BatchError> for pn_result {
             | BatchError::Corrupt
             | BatchError::Overflow
             | BatchError::LengthMismatch
-            | BatchError::BadRecord { .. } => PN_ERR_DECODE,
+            | BatchError::BadRecord { .. }
+            | BatchError::BadBody(_)
+            | BatchError::RootMismatch => PN_ERR_DECODE,
         }
     }
 }
