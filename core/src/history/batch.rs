@@ -120,6 +120,35 @@ impl RecordRef<'_> {
     }
 }
 
+/// Writes `r`'s canonical (postcard) encoding, the bytes its Merkle leaf
+/// hashes, into the front of `out`; `None` if `out` is shorter than
+/// [`RecordRef::encoded_len`].
+pub fn encode_record<'o>(r: &RecordRef<'_>, out: &'o mut [u8]) -> Option<&'o [u8]> {
+    let out = out.get_mut(..r.encoded_len())?;
+    let mut at = 0usize;
+    let mut put = |bytes: &[u8]| {
+        if let Some(slot) = out.get_mut(at..at + bytes.len()) {
+            slot.copy_from_slice(bytes);
+        }
+        at += bytes.len();
+    };
+    let varint = |mut v: u64, put: &mut dyn FnMut(&[u8])| {
+        while v >= 0x80 {
+            put(&[(v as u8) | 0x80]);
+            v >>= 7;
+        }
+        put(&[v as u8]);
+    };
+    varint(r.timestamp.total_micros(), &mut put);
+    varint(r.sender.len() as u64, &mut put);
+    put(r.sender.as_bytes());
+    varint(r.message_type.len() as u64, &mut put);
+    put(r.message_type.as_bytes());
+    varint(r.payload.len() as u64, &mut put);
+    put(r.payload);
+    Some(out)
+}
+
 /// Why a record is not acceptable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordError {

@@ -442,3 +442,13 @@ proptest! {
         let _ = BatchView::parse(&bytes, 1 << 14).and_then(|v| v.validate(&mut scratch));
     }
 }
+
+#[test]
+fn encode_record_is_the_postcard_encoding() {
+    for (ts, s, k, p) in pouw(50, 8, 21) {
+        let r = RecordRef { timestamp: t(ts), sender: &s, message_type: k, payload: &p };
+        let mut out = vec![0u8; r.encoded_len() + 3];
+        assert_eq!(batch::encode_record(&r, &mut out).unwrap(), postcard::to_allocvec(&r).unwrap().as_slice());
+        assert_eq!(batch::encode_record(&r, &mut out[..r.encoded_len() - 1]), None);
+    }
+}
