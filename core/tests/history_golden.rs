@@ -79,6 +79,7 @@ fn v2_batch_and_proof_vectors() {
     check("history_batch_v2", batch.as_bytes());
     check("history_inclusion_proof", &proof);
     check("history_consistency_proof", &consistency);
+    check("history_record", &postcard::to_allocvec(&rs[5]).unwrap());
     let mut roots = first_root.to_vec();
     roots.extend_from_slice(&root);
     check("history_log_roots", &roots);

@@ -58,6 +58,9 @@ pub enum pn_result {
     PN_ERR_INVALID_STATE = 60,
     /// The node has used all its recovery attempts and is now failed.
     PN_ERR_ATTEMPTS_EXHAUSTED = 61,
+    /// A Merkle proof is well-formed but does not verify (wrong root, leaf,
+    /// index or size).
+    PN_ERR_VERIFY_FAILED = 70,
     /// A panic inside the library was caught at the boundary. The handle used in
     /// the call may be inconsistent: free it and build a new one.
     PN_ERR_PANIC = 99,
@@ -87,13 +90,14 @@ impl pn_result {
             PN_ERR_DECODE_TOO_LARGE => c"message exceeds the maximum size",
             PN_ERR_INVALID_STATE => c"operation does not apply in the current state",
             PN_ERR_ATTEMPTS_EXHAUSTED => c"no recovery attempts left",
+            PN_ERR_VERIFY_FAILED => c"proof does not verify",
             PN_ERR_PANIC => c"internal panic caught at the library boundary",
         }
     }
 }
 
 /// Every code, in value order.
-pub(crate) const ALL: [pn_result; 19] = [
+pub(crate) const ALL: [pn_result; 20] = [
     PN_OK,
     PN_ERR_NULL_POINTER,
     PN_ERR_INVALID_ARGUMENT,
@@ -112,6 +116,7 @@ pub(crate) const ALL: [pn_result; 19] = [
     PN_ERR_DECODE_TOO_LARGE,
     PN_ERR_INVALID_STATE,
     PN_ERR_ATTEMPTS_EXHAUSTED,
+    PN_ERR_VERIFY_FAILED,
     PN_ERR_PANIC,
 ];
 
@@ -375,6 +380,7 @@ mod tests {
                 | PN_ERR_DECODE_TRAILING_BYTES
                 | PN_ERR_DECODE_TOO_LARGE => 5,
                 PN_ERR_INVALID_STATE | PN_ERR_ATTEMPTS_EXHAUSTED => 6,
+                PN_ERR_VERIFY_FAILED => 7,
                 PN_ERR_PANIC => 9,
             };
             assert_eq!(value / 10, group, "{code:?}");
