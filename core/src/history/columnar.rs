@@ -3,7 +3,8 @@
 //! ```text
 //! types      varint n, then n × (varint len, UTF-8 bytes)      in order of first use
 //! senders    varint n, then n × (varint len, UTF-8 bytes)      in order of first use
-//! templates  varint n, then n × (varint len, template bytes, one mode byte per slot)
+//! templates  varint n, then n × template: varint slots (at most 16), one mode byte
+//!            per slot, varint bytes of text, then slots + 1 × (varint len, text)
 //! lengths    6 × varint: bytes of each column below
 //! type       per record: varint index into types
 //! sender     per record: varint index into senders
@@ -14,9 +15,10 @@
 //! literals   varint len + bytes: whole payloads and digit runs that are not canonical numbers
 //! ```
 //!
-//! A payload's template is the payload with every maximal run of ASCII digits
-//! replaced by one `0` byte (a slot); templates have at most [`MAX_SLOTS`] slots
-//! (payloads with more are stored whole). A digit run is a canonical number if it
+//! A payload's template is its text between the maximal runs of ASCII digits
+//! (the slots): a payload with k runs has k slots and k + 1 texts (maybe empty),
+//! none holding a digit. Templates have at most [`MAX_SLOTS`] slots (payloads
+//! with more are stored whole). A digit run is a canonical number if it
 //! has no leading zero (or is `0`) and at most 18 digits. A slot's previous value
 //! starts at 0. The counts of types, senders and templates sum to the header's
 //! `dict_entries`. Decoding needs no `alloc`: it rebuilds the records' canonical
@@ -43,7 +45,15 @@ fn bad(reason: &'static str) -> BatchError {
 struct Cursor<'a>(&'a [u8]);
 
 impl<'a> Cursor<'a> {
+    #[inline]
     fn varint(&mut self) -> Result<u64, BatchError> {
+        // Most values are one byte.
+        if let Some((&b, rest)) = self.0.split_first()
+            && b < 0x80
+        {
+            self.0 = rest;
+            return Ok(u64::from(b));
+        }
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
             let (&b, rest) = self.0.split_first().ok_or(bad("truncated varint"))?;
@@ -59,6 +69,7 @@ impl<'a> Cursor<'a> {
         Err(bad("varint overflows u64"))
     }
 
+    #[inline]
     fn bytes(&mut self, n: u64) -> Result<&'a [u8], BatchError> {
         let n = usize::try_from(n).map_err(|_| bad("length overflows"))?;
         if n > self.0.len() {
@@ -69,6 +80,7 @@ impl<'a> Cursor<'a> {
         Ok(head)
     }
 
+    #[inline]
     fn len_prefixed(&mut self) -> Result<&'a [u8], BatchError> {
         let n = self.varint()?;
         self.bytes(n)
@@ -110,6 +122,7 @@ fn decimal(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
 }
 
 /// Appends `bytes` at `*at` in `out`, advancing `at`.
+#[inline]
 fn put(out: &mut [u8], at: &mut usize, bytes: &[u8]) -> Result<(), BatchError> {
     let end = at.checked_add(bytes.len()).ok_or(BatchError::LengthMismatch)?;
     out.get_mut(*at..end).ok_or(BatchError::LengthMismatch)?.copy_from_slice(bytes);
@@ -117,7 +130,14 @@ fn put(out: &mut [u8], at: &mut usize, bytes: &[u8]) -> Result<(), BatchError> {
     Ok(())
 }
 
+#[inline]
 fn put_varint(out: &mut [u8], at: &mut usize, mut v: u64) -> Result<(), BatchError> {
+    if v < 0x80 {
+        let slot = out.get_mut(*at).ok_or(BatchError::LengthMismatch)?;
+        *slot = v as u8;
+        *at += 1;
+        return Ok(());
+    }
     let mut buf = [0u8; 10];
     let mut n = 0;
     for slot in buf.iter_mut() {
@@ -132,6 +152,7 @@ fn put_varint(out: &mut [u8], at: &mut usize, mut v: u64) -> Result<(), BatchErr
     put(out, at, buf.get(..n).unwrap_or_default())
 }
 
+#[inline]
 fn read_u32(table: &[u8], i: usize) -> Result<usize, BatchError> {
     let b = table.get(i * 4..i * 4 + 4).ok_or(bad("dictionary index out of range"))?;
     let mut a = [0u8; 4];
@@ -172,18 +193,30 @@ pub fn decode(
                 .get_mut(seen * 4..seen * 4 + 4)
                 .ok_or(bad("dictionary overflow"))?
                 .copy_from_slice(&at.to_le_bytes());
-            let entry = c.len_prefixed()?;
-            if kind < 2 && (entry.is_empty() || core::str::from_utf8(entry).is_err()) {
-                return Err(bad("empty or non-UTF-8 dictionary entry"));
-            }
-            if kind == 2 {
-                let slots = entry.iter().filter(|&&b| b == b'0').count();
-                if slots > MAX_SLOTS || entry.iter().any(|b| b.is_ascii_digit() && *b != b'0') {
-                    return Err(bad("invalid template"));
+            if kind < 2 {
+                let entry = c.len_prefixed()?;
+                if entry.is_empty() || core::str::from_utf8(entry).is_err() {
+                    return Err(bad("empty or non-UTF-8 dictionary entry"));
                 }
-                let modes = c.bytes(slots as u64)?;
-                if modes.iter().any(|&m| m > MODE_DELTA) {
+            } else {
+                let slots = c.varint()?;
+                if slots > MAX_SLOTS as u64 {
+                    return Err(bad("template with more than 16 slots"));
+                }
+                if c.bytes(slots)?.iter().any(|&m| m > MODE_DELTA) {
                     return Err(bad("invalid slot mode"));
+                }
+                let total = c.varint()?;
+                let mut sum = 0u64;
+                for _ in 0..=slots {
+                    let text = c.len_prefixed()?;
+                    if text.iter().any(u8::is_ascii_digit) {
+                        return Err(bad("template text holds a digit"));
+                    }
+                    sum = sum.saturating_add(text.len() as u64);
+                }
+                if sum != total {
+                    return Err(bad("template text length disagrees"));
                 }
             }
             seen += 1;
@@ -235,14 +268,14 @@ pub fn decode(
         }
         let ti =
             usize::try_from(tpl - 1).ok().filter(|&i| i < n_templates).ok_or(bad("template index out of range"))?;
+        // The template was checked with the dictionary.
         let mut tc = Cursor(body.get(read_u32(offsets, n_types + n_senders + ti)?..).unwrap_or_default());
-        let template = tc.len_prefixed()?;
-        let modes = tc.0;
+        let slots = tc.varint()? as usize;
+        let modes = tc.bytes(slots as u64)?;
+        let mut len = usize::try_from(tc.varint()?).map_err(|_| bad("template too long"))?;
         // Decode the slots first: the payload's length goes before it.
         let mut digits: [([u8; 20], usize, usize); MAX_SLOTS] = [([0; 20], 0, 0); MAX_SLOTS];
         let mut lits: [&[u8]; MAX_SLOTS] = [&[]; MAX_SLOTS];
-        let slots = template.iter().filter(|&&b| b == b'0').count();
-        let mut len = template.len() - slots;
         for k in 0..slots {
             let (Some(&mode), Some(d), Some(lit)) = (modes.get(k), digits.get_mut(k), lits.get_mut(k)) else {
                 return Err(bad("template modes truncated"));
@@ -273,7 +306,8 @@ pub fn decode(
             len += n;
         }
         put_varint(out, &mut at, len as u64)?;
-        for (k, seg) in template.split(|&b| b == b'0').enumerate() {
+        for k in 0..=slots {
+            let seg = tc.len_prefixed()?;
             if k > 0 {
                 let lit = lits.get(k - 1).copied().unwrap_or_default();
                 if lit.is_empty() {
@@ -467,9 +501,14 @@ mod encoding {
             }
             push_varint(out, self.template_list.len() as u64);
             for (key, t) in &self.template_list {
-                push_varint(out, key.len() as u64);
-                out.extend_from_slice(key);
+                // The key marks each slot with a `0` byte (it holds no other digit).
+                push_varint(out, t.slots as u64);
                 out.extend_from_slice(t.modes.get(..t.slots).unwrap_or_default());
+                push_varint(out, (key.len() - t.slots) as u64);
+                for text in key.split(|&b| b == b'0') {
+                    push_varint(out, text.len() as u64);
+                    out.extend_from_slice(text);
+                }
             }
             for c in &self.cols {
                 push_varint(out, c.len() as u64);
