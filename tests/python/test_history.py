@@ -68,8 +68,9 @@ def test_batches_seal_at_the_threshold_and_zlib_reads_them():
     assert len(b.header) == 164 and zlib_len == len(b.compressed_data)
     body = zlib.decompress(b.compressed_data)
     assert len(body) == body_len < raw_len
-    # Senders and types once each (dictionaries), the payload keys in a template.
-    assert body.count(b"worker-3") == 1 and b'{"i":0,"loss":0.0}' in body
+    # Senders and types once each (dictionaries), the payload keys once, in a
+    # template (its texts between the numbers).
+    assert body.count(b"worker-3") == 1 and body.count(b',"loss":') == 1 and body.count(b'{"i":') == 1
     assert b.compression_ratio == pytest.approx((len(b.header) + len(b.compressed_data)) / raw_len)
     assert h.decompress_batch(b) == [as_dict(m) for m in msgs[:100]]
     stats = h.get_compression_stats()
