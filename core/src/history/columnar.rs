@@ -330,16 +330,133 @@ pub fn decode(
 }
 
 #[cfg(feature = "alloc")]
-pub(crate) use encoding::Encoder;
+pub(crate) use encoding::{Encoder, walk};
 
 #[cfg(feature = "alloc")]
 mod encoding {
-    use super::{MAX_SLOTS, MODE_DELTA, canonical, zigzag};
-    use crate::history::batch::{RecordRef, push_varint, varint_len};
-    use alloc::collections::BTreeMap;
+    use super::{Cursor, MAX_SLOTS, MODE_DELTA, canonical, zigzag};
+    use crate::history::batch::{BatchError, push_varint, varint_len};
     use alloc::vec::Vec;
 
+    /// A record's fields as bytes (the encoder needs no UTF-8 view).
+    #[derive(Clone, Copy)]
+    pub(crate) struct Fields<'a> {
+        pub timestamp: u64,
+        pub sender: &'a [u8],
+        pub message_type: &'a [u8],
+        pub payload: &'a [u8],
+        /// The record's whole canonical encoding.
+        pub encoded: &'a [u8],
+    }
+
+    /// Splits `count` canonical records off the front of `raw` (which must hold
+    /// exactly those): only lengths are read, nothing else is checked.
+    pub(crate) fn walk<'a>(raw: &'a [u8], count: u32, out: &mut Vec<Fields<'a>>) -> Result<(), BatchError> {
+        let mut c = Cursor(raw);
+        for index in 0..count {
+            let start = c.0;
+            let bad = |_| BatchError::BadRecord { index, reason: "malformed" };
+            let timestamp = c.varint().map_err(bad)?;
+            let sender = c.len_prefixed().map_err(bad)?;
+            let message_type = c.len_prefixed().map_err(bad)?;
+            let payload = c.len_prefixed().map_err(bad)?;
+            let encoded = start.get(..start.len() - c.0.len()).unwrap_or_default();
+            out.push(Fields { timestamp, sender, message_type, payload, encoded });
+        }
+        if c.0.is_empty() { Ok(()) } else { Err(BatchError::BadHeader("bytes after the last record")) }
+    }
+
+    /// Byte strings numbered in order of first use, found by hash in an
+    /// open-addressing table.
     #[derive(Default)]
+    struct Interner {
+        /// Index + 1 into `entries`, 0 for empty; a power of two long.
+        slots: Vec<u32>,
+        /// (hash, start, end) in `arena`.
+        entries: Vec<(u64, usize, usize)>,
+        arena: Vec<u8>,
+    }
+
+    impl Interner {
+        fn clear(&mut self) {
+            self.slots.clear();
+            self.entries.clear();
+            self.arena.clear();
+        }
+
+        /// A multiply-rotate hash over 8-byte words (not DoS-resistant: a batch
+        /// is one node's own records, and a collision only costs a compare).
+        fn hash(key: &[u8]) -> u64 {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ key.len() as u64;
+            let mut words = key.chunks_exact(8);
+            for w in words.by_ref() {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(w);
+                h = (h ^ u64::from_le_bytes(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+            }
+            let mut b = [0u8; 8];
+            for (slot, &x) in b.iter_mut().zip(words.remainder()) {
+                *slot = x;
+            }
+            (h ^ u64::from_le_bytes(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (h >> 32)
+        }
+
+        fn get(&self, i: usize) -> &[u8] {
+            self.entries.get(i).and_then(|&(_, a, b)| self.arena.get(a..b)).unwrap_or_default()
+        }
+
+        fn len(&self) -> usize {
+            self.entries.len()
+        }
+
+        /// The number of `key`, adding it if new.
+        fn intern(&mut self, key: &[u8]) -> u32 {
+            if self.slots.len() < 2 * (self.entries.len() + 1) {
+                self.grow();
+            }
+            let h = Self::hash(key);
+            let mask = self.slots.len() - 1;
+            let mut at = (h as usize) & mask;
+            loop {
+                match self.slots.get(at).copied() {
+                    Some(0) | None => break,
+                    Some(n) => {
+                        let i = (n - 1) as usize;
+                        if self.entries.get(i).is_some_and(|e| e.0 == h) && self.get(i) == key {
+                            return n - 1;
+                        }
+                    }
+                }
+                at = (at + 1) & mask;
+            }
+            let n = self.entries.len() as u32;
+            let start = self.arena.len();
+            self.arena.extend_from_slice(key);
+            self.entries.push((h, start, self.arena.len()));
+            if let Some(slot) = self.slots.get_mut(at) {
+                *slot = n + 1;
+            }
+            n
+        }
+
+        fn grow(&mut self) {
+            let len = (self.slots.len() * 2).max(64);
+            self.slots.clear();
+            self.slots.resize(len, 0);
+            let mask = len - 1;
+            for (i, &(h, _, _)) in self.entries.iter().enumerate() {
+                let mut at = (h as usize) & mask;
+                while self.slots.get(at).is_some_and(|&s| s != 0) {
+                    at = (at + 1) & mask;
+                }
+                if let Some(slot) = self.slots.get_mut(at) {
+                    *slot = i as u32 + 1;
+                }
+            }
+        }
+    }
+
+    #[derive(Default, Clone)]
     struct Template {
         slots: usize,
         prev: [u64; MAX_SLOTS],
@@ -351,92 +468,73 @@ mod encoding {
     /// Builds columnar bodies; keeps its buffers between batches.
     #[derive(Default)]
     pub(crate) struct Encoder {
-        types: BTreeMap<Vec<u8>, u32>,
-        senders: BTreeMap<Vec<u8>, u32>,
-        templates: BTreeMap<Vec<u8>, u32>,
-        type_list: Vec<Vec<u8>>,
-        sender_list: Vec<Vec<u8>>,
-        template_list: Vec<(Vec<u8>, Template)>,
-        /// Per record: type, sender, 1 + template (0 for stored whole).
-        rows: Vec<(u32, u32, u32)>,
+        types: Interner,
+        senders: Interner,
+        templates: Interner,
+        template_info: Vec<Template>,
+        /// Per record: type, sender, 1 + template (0 for stored whole), first run in `runs`.
+        rows: Vec<(u32, u32, u32, usize)>,
         key: Vec<u8>,
         runs: Vec<(usize, usize)>,
         cols: [Vec<u8>; 6],
     }
 
-    /// The index of `key` in `map`, adding it (and to `list`) if new.
-    fn intern(map: &mut BTreeMap<Vec<u8>, u32>, list: &mut Vec<Vec<u8>>, key: &[u8]) -> u32 {
-        if let Some(&i) = map.get(key) {
-            return i;
-        }
-        let i = list.len() as u32;
-        map.insert(key.to_vec(), i);
-        list.push(key.to_vec());
-        i
-    }
-
-    /// Splits `payload` into its template (in `key`) and digit runs (in `runs`);
-    /// `false` if it has more than [`MAX_SLOTS`] runs.
+    /// Appends `payload`'s template key (every digit run replaced by one `0`)
+    /// to `key` and its runs to `runs`; `false` if it has more than [`MAX_SLOTS`].
     fn tokenize(payload: &[u8], key: &mut Vec<u8>, runs: &mut Vec<(usize, usize)>) -> bool {
         key.clear();
-        runs.clear();
+        let first = runs.len();
         let mut i = 0;
+        let mut lit = 0;
         while let Some(&b) = payload.get(i) {
             if b.is_ascii_digit() {
+                key.extend_from_slice(payload.get(lit..i).unwrap_or_default());
                 let start = i;
                 while payload.get(i).is_some_and(u8::is_ascii_digit) {
                     i += 1;
                 }
-                if runs.len() == MAX_SLOTS {
+                if runs.len() - first == MAX_SLOTS {
+                    runs.truncate(first);
                     return false;
                 }
                 runs.push((start, i));
                 key.push(b'0');
+                lit = i;
             } else {
-                key.push(b);
                 i += 1;
             }
         }
+        key.extend_from_slice(payload.get(lit..).unwrap_or_default());
         true
     }
 
     impl Encoder {
         /// Appends the columnar body of `records` (valid, in timestamp order,
         /// starting at `first` µs) to `out`; returns the dictionary entry count.
-        pub(crate) fn encode<'r>(
-            &mut self,
-            records: impl Iterator<Item = RecordRef<'r>> + Clone,
-            first: u64,
-            out: &mut Vec<u8>,
-        ) -> u32 {
+        pub(crate) fn encode(&mut self, records: &[Fields<'_>], first: u64, out: &mut Vec<u8>) -> u32 {
             self.types.clear();
             self.senders.clear();
             self.templates.clear();
-            self.type_list.clear();
-            self.sender_list.clear();
-            self.template_list.clear();
+            self.template_info.clear();
             self.rows.clear();
+            self.runs.clear();
             for c in self.cols.iter_mut() {
                 c.clear();
             }
-            // Pass 1: dictionaries, and which mode each slot is cheaper in.
-            for r in records.clone() {
-                let t = intern(&mut self.types, &mut self.type_list, r.message_type.as_bytes());
-                let s = intern(&mut self.senders, &mut self.sender_list, r.sender.as_bytes());
+            // Pass 1: dictionaries, digit runs, and which mode each slot is cheaper in.
+            for r in records {
+                let t = self.types.intern(r.message_type);
+                let s = self.senders.intern(r.sender);
+                let run_at = self.runs.len();
                 let mut tpl = 0;
                 if tokenize(r.payload, &mut self.key, &mut self.runs) {
-                    let i = match self.templates.get(self.key.as_slice()) {
-                        Some(&i) => i,
-                        None => {
-                            let i = self.template_list.len() as u32;
-                            self.templates.insert(self.key.clone(), i);
-                            let slots = self.runs.len();
-                            self.template_list.push((self.key.clone(), Template { slots, ..Template::default() }));
-                            i
-                        }
-                    };
-                    if let Some((_, t)) = self.template_list.get_mut(i as usize) {
-                        for (k, &(a, b)) in self.runs.iter().enumerate() {
+                    let i = self.templates.intern(&self.key);
+                    if i as usize == self.template_info.len() {
+                        self.template_info.push(Template { slots: self.runs.len() - run_at, ..Template::default() });
+                    }
+                    if let Some(t) = self.template_info.get_mut(i as usize) {
+                        let runs = self.runs.get(run_at..).unwrap_or_default();
+                        for (k, &(a, b)) in runs.iter().enumerate() {
                             let v = r.payload.get(a..b).and_then(canonical);
                             if let (Some(v), Some(prev), Some(cost)) = (v, t.prev.get_mut(k), t.cost.get_mut(k)) {
                                 cost[0] += varint_len(v + 1) as u64;
@@ -447,36 +545,33 @@ mod encoding {
                     }
                     tpl = i + 1;
                 }
-                self.rows.push((t, s, tpl));
+                self.rows.push((t, s, tpl, run_at));
             }
-            for (_, t) in self.template_list.iter_mut() {
+            for t in self.template_info.iter_mut() {
                 for k in 0..t.slots.min(MAX_SLOTS) {
                     if let (Some(m), Some(c)) = (t.modes.get_mut(k), t.cost.get(k)) {
                         *m = u8::from(c[1] < c[0]) * MODE_DELTA;
                     }
-                    if let Some(p) = t.prev.get_mut(k) {
-                        *p = 0;
-                    }
                 }
+                t.prev = [0; MAX_SLOTS];
             }
             // Pass 2: the columns.
             let [types, senders, times, templates, numbers, literals] = &mut self.cols;
             let mut prev_ts = first;
-            for (r, &(t, s, tpl)) in records.zip(self.rows.iter()) {
+            for (r, &(t, s, tpl, run_at)) in records.iter().zip(self.rows.iter()) {
                 push_varint(types, u64::from(t));
                 push_varint(senders, u64::from(s));
-                let ts = r.timestamp.total_micros();
-                push_varint(times, ts.saturating_sub(prev_ts));
-                prev_ts = ts;
+                push_varint(times, r.timestamp.saturating_sub(prev_ts));
+                prev_ts = r.timestamp;
                 push_varint(templates, u64::from(tpl));
-                let template = tpl.checked_sub(1).and_then(|i| self.template_list.get_mut(i as usize));
-                let Some((_, t)) = template else {
+                let template = tpl.checked_sub(1).and_then(|i| self.template_info.get_mut(i as usize));
+                let Some(t) = template else {
                     push_varint(literals, r.payload.len() as u64);
                     literals.extend_from_slice(r.payload);
                     continue;
                 };
-                tokenize(r.payload, &mut self.key, &mut self.runs);
-                for (k, &(a, b)) in self.runs.iter().enumerate() {
+                let runs = self.runs.get(run_at..run_at + t.slots).unwrap_or_default();
+                for (k, &(a, b)) in runs.iter().enumerate() {
                     let run = r.payload.get(a..b).unwrap_or_default();
                     match (canonical(run), t.prev.get_mut(k), t.modes.get(k)) {
                         (Some(v), Some(prev), Some(&mode)) => {
@@ -492,16 +587,18 @@ mod encoding {
                     }
                 }
             }
-            for list in [&self.type_list, &self.sender_list] {
+            for list in [&self.types, &self.senders] {
                 push_varint(out, list.len() as u64);
-                for e in list {
+                for i in 0..list.len() {
+                    let e = list.get(i);
                     push_varint(out, e.len() as u64);
                     out.extend_from_slice(e);
                 }
             }
-            push_varint(out, self.template_list.len() as u64);
-            for (key, t) in &self.template_list {
+            push_varint(out, self.templates.len() as u64);
+            for (i, t) in self.template_info.iter().enumerate() {
                 // The key marks each slot with a `0` byte (it holds no other digit).
+                let key = self.templates.get(i);
                 push_varint(out, t.slots as u64);
                 out.extend_from_slice(t.modes.get(..t.slots).unwrap_or_default());
                 push_varint(out, (key.len() - t.slots) as u64);
@@ -516,7 +613,7 @@ mod encoding {
             for c in &self.cols {
                 out.extend_from_slice(c);
             }
-            (self.type_list.len() + self.sender_list.len() + self.template_list.len()) as u32
+            (self.types.len() + self.senders.len() + self.templates.len()) as u32
         }
     }
 }

@@ -1,10 +1,10 @@
 //! The history manager and the owned types it needs `alloc` for.
 
-use super::columnar::Encoder;
+use super::columnar::{Encoder, walk};
 use super::merkle::{self, Frontier, Hash, InclusionProof, Path, batch_entry_hash, leaf_hash};
 use super::{
     AddError, ArchiveFullError, BATCH_FORMAT_VERSION, BatchError, BatchHeader, BatchView, HistoryConfig, HistoryStats,
-    ImportError, LogInfo, MAX_MESSAGE_TYPE_LEN, Query, RecordError, RecordRef, Records, Summary,
+    ImportError, LogInfo, MAX_MESSAGE_TYPE_LEN, Query, RecordError, RecordRef, Summary,
 };
 use crate::error::ConfigError;
 use crate::id::NodeId;
@@ -174,18 +174,15 @@ impl Batch {
             log: None,
         };
         // The records, their leaves and the batch root.
+        // (Callers pass records they checked: only their lengths are read here.)
         let mut tree = Frontier::new();
-        let mut records = Records::new(raw, &header);
-        let mut refs = Vec::with_capacity(parts.count as usize);
-        while let Some(r) = records.next() {
-            refs.push(r?);
-            tree.push(leaf_hash(records.last_bytes()));
-        }
-        if refs.len() != parts.count as usize {
-            return Err(BatchError::BadHeader("record count disagrees with the records"));
+        let mut fields = Vec::with_capacity(parts.count as usize);
+        walk(raw, parts.count, &mut fields)?;
+        for f in &fields {
+            tree.push(leaf_hash(f.encoded));
         }
         let mut body = Vec::with_capacity(raw.len() / 4);
-        let dict_entries = encoder.encode(refs.iter().copied(), parts.first.total_micros(), &mut body);
+        let dict_entries = encoder.encode(&fields, parts.first.total_micros(), &mut body);
         let zlib = miniz_oxide::deflate::compress_to_vec_zlib(&body, parts.level);
         let header = BatchHeader {
             zlib_len: u32::try_from(zlib.len()).map_err(|_| BatchError::BadHeader("zlib length over u32"))?,
