@@ -17,8 +17,8 @@
 //!
 //! A payload's template is its text between the maximal runs of ASCII digits
 //! (the slots): a payload with k runs has k slots and k + 1 texts (maybe empty),
-//! none holding a digit. Templates have at most [`MAX_SLOTS`] slots (payloads
-//! with more are stored whole). A digit run is a canonical number if it
+//! none holding a digit. Templates have at most [`MAX_SLOTS`] slots; the encoder
+//! stores payloads with more, or with control bytes (binary), whole. A digit run is a canonical number if it
 //! has no leading zero (or is `0`) and at most 18 digits. A slot's previous value
 //! starts at 0. The counts of types, senders and templates sum to the header's
 //! `dict_entries`. Decoding needs no `alloc`: it rebuilds the records' canonical
@@ -480,7 +480,10 @@ mod encoding {
     }
 
     /// Appends `payload`'s template key (every digit run replaced by one `0`)
-    /// to `key` and its runs to `runs`; `false` if it has more than [`MAX_SLOTS`].
+    /// to `key` and its runs to `runs`; `false` (payload stored whole) if it has
+    /// more than [`MAX_SLOTS`] runs or a control byte other than tab, CR and LF:
+    /// binary payloads (postcard envelopes) would only fill the dictionary with
+    /// one-off templates.
     fn tokenize(payload: &[u8], key: &mut Vec<u8>, runs: &mut Vec<(usize, usize)>) -> bool {
         key.clear();
         let first = runs.len();
@@ -500,6 +503,9 @@ mod encoding {
                 runs.push((start, i));
                 key.push(b'0');
                 lit = i;
+            } else if b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r') {
+                runs.truncate(first);
+                return false;
             } else {
                 i += 1;
             }
