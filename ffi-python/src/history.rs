@@ -316,6 +316,18 @@ impl PyHistoryCore {
         Ok(record_tuples(py, records))
     }
 
+    /// `buffer` with the records as dicts, `data` parsed from JSON in Rust.
+    fn buffer_dicts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let n = self.inner.buffer_len() as usize;
+        if n == 0 {
+            return Ok(PyList::empty(py));
+        }
+        let start = self.inner.batches().last().map_or(Instant::from_micros(0), |h| h.last);
+        let mut found = self.inner.search(start, Instant::MAX, None, None).map_err(batch_error)?;
+        let records = found.split_off(found.len().saturating_sub(n));
+        record_dicts(py, records)
+    }
+
     /// Records in the unsealed buffer.
     fn __len__(&self) -> usize {
         self.inner.buffer_len() as usize

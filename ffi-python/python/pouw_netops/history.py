@@ -129,10 +129,7 @@ class MessageHistoryCompressor:
     @property
     def message_buffer(self) -> List[Dict[str, Any]]:
         """The messages not sealed yet, as dicts (a snapshot)."""
-        return [
-            {"msg_type": t, "sender_id": s, "timestamp": ts, "data": _native.decode_json(p)}
-            for ts, s, t, p in self._core.buffer()
-        ]
+        return self._core.buffer_dicts()
 
     @property
     def compressed_batches(self) -> List[CompressedMessageBatch]:
