@@ -415,7 +415,7 @@ mod building {
         f.root()
     }
 
-    /// RFC 9162 PATH(m, D[n]): the inclusion path of leaf `m`; empty if `m` is out of range.
+    /// RFC 9162 `PATH(m, D[n])`: the inclusion path of leaf `m`; empty if `m` is out of range.
     pub fn inclusion_path(leaves: &[Hash], m: usize) -> Vec<Hash> {
         let mut out = Vec::new();
         if m < leaves.len() {
@@ -439,7 +439,7 @@ mod building {
         }
     }
 
-    /// RFC 9162 PROOF(m, D[n]): the consistency proof from the first `m` leaves
+    /// RFC 9162 `PROOF(m, D[n])`: the consistency proof from the first `m` leaves
     /// to all of them; empty unless `0 < m < n`.
     pub fn consistency_path(leaves: &[Hash], m: usize) -> Vec<Hash> {
         let mut out = Vec::new();
