@@ -608,6 +608,17 @@ impl<'a> BatchView<'a> {
     /// range and summary agree with the header, and for version 2 the records
     /// hash to the batch root. Returns the record count.
     pub fn validate(&self, scratch: &mut [u8]) -> Result<u32, BatchError> {
+        self.validate_with(scratch, |_, _, _| Ok(()))
+    }
+
+    /// [`BatchView::validate`], handing each record to `each` as it goes with
+    /// its canonical bytes and, for version 2, its Merkle leaf hash (so callers
+    /// collect records or leaves in the same pass).
+    pub fn validate_with(
+        &self,
+        scratch: &mut [u8],
+        mut each: impl FnMut(&RecordRef<'_>, &[u8], Option<&Hash>) -> Result<(), BatchError>,
+    ) -> Result<u32, BatchError> {
         let mut n = 0u32;
         let mut last = None;
         let mut tree = Frontier::new();
@@ -617,8 +628,13 @@ impl<'a> BatchView<'a> {
             if n == 0 && r.timestamp != self.header.first {
                 return Err(BatchError::BadRecord { index: 0, reason: "first timestamp disagrees with the header" });
             }
+            let bytes = records.last_bytes();
             if self.header.log.is_some() {
-                tree.push(leaf_hash(records.last_bytes()));
+                let leaf = leaf_hash(bytes);
+                tree.push(leaf);
+                each(&r, bytes, Some(&leaf))?;
+            } else {
+                each(&r, bytes, None)?;
             }
             last = Some(r.timestamp);
             n = n.saturating_add(1);

@@ -239,28 +239,23 @@ impl Batch {
     /// (for version 2, against its root).
     pub fn leaves(&self) -> Result<Vec<Hash>, BatchError> {
         let mut scratch = alloc::vec![0u8; self.header.scratch_len()];
-        let view = self.view();
-        view.validate(&mut scratch)?;
         let mut out = Vec::with_capacity(self.header.count as usize);
-        let mut records = view.records(&mut scratch)?;
-        while let Some(r) = records.next() {
-            r?;
-            out.push(leaf_hash(records.last_bytes()));
-        }
+        self.view().validate_with(&mut scratch, |_, bytes, leaf| {
+            out.push(leaf.copied().unwrap_or_else(|| leaf_hash(bytes)));
+            Ok(())
+        })?;
         Ok(out)
     }
 
-    /// Decodes every record (checked as [`BatchView::validate`] does).
+    /// Decodes every record (checked as [`BatchView::validate`] does, in the same pass).
     pub fn records(&self) -> Result<Vec<Record>, BatchError> {
         let mut scratch = alloc::vec![0u8; self.header.scratch_len()];
-        let view = self.view();
-        view.validate(&mut scratch)?;
         let mut out = Vec::with_capacity(self.header.count as usize);
-        for (index, r) in view.records(&mut scratch)?.enumerate() {
-            let r = r?;
-            let index = u32::try_from(index).unwrap_or(u32::MAX);
-            out.push(Record::from_ref(&r).map_err(|_| BatchError::BadRecord { index, reason: "invalid id" })?);
-        }
+        self.view().validate_with(&mut scratch, |r, _, _| {
+            let index = u32::try_from(out.len()).unwrap_or(u32::MAX);
+            out.push(Record::from_ref(r).map_err(|_| BatchError::BadRecord { index, reason: "invalid id" })?);
+            Ok(())
+        })?;
         Ok(out)
     }
 
