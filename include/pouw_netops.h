@@ -34,6 +34,11 @@
 #define PN_MAX_MESSAGE_TYPE_LEN 64
 
 /**
+ * Bytes of a SHA-256 hash.
+ */
+#define PN_HASH_LEN 32
+
+/**
  * Task types (pools) a worker handle can offer (`wire::MAX_TASK_TYPES`).
  */
 #define PN_OPS_MAX_TASK_TYPES 4
@@ -164,6 +169,10 @@ typedef enum pn_result {
    * A correctly signed credential is not acceptable (other authority, expired, revoked, wrong role or node, older serial).
    */
   PN_ERR_CREDENTIAL_REJECTED = 72,
+  /**
+   * A proof is well-formed but does not verify (wrong root, leaf, index or size).
+   */
+  PN_ERR_VERIFY_FAILED = 80,
   /**
    * A panic inside the library was caught at the boundary. The handle used in
    * the call may be inconsistent: free it and build a new one.
@@ -505,6 +514,32 @@ typedef struct pn_history_record {
    */
   size_t payload_len;
 } pn_history_record;
+
+/**
+ * Where a version 2 batch sits in its node's Merkle log, from its header.
+ */
+typedef struct pn_batch_log {
+  /**
+   * The batch's index in the log (batches before it).
+   */
+  uint64_t index;
+  /**
+   * Records in the batch (leaves of its tree).
+   */
+  uint32_t count;
+  /**
+   * RFC 9162 root over the batch's record leaves.
+   */
+  uint8_t batch_root[PN_HASH_LEN];
+  /**
+   * The log root before this batch.
+   */
+  uint8_t log_root_before[PN_HASH_LEN];
+  /**
+   * The log root with this batch appended.
+   */
+  uint8_t log_root_after[PN_HASH_LEN];
+} pn_batch_log;
 
 /**
  * The local node's route to one destination.
@@ -1223,6 +1258,87 @@ enum pn_result pn_batch_search(const uint8_t *bytes_ptr,
  * `buf` NULL (with `len` 0) or writable for `len` bytes.
  */
 size_t pn_last_error_message(char *buf, size_t len);
+
+/**
+ * Writes `SHA-256(0x00 || data)`, the RFC 9162 leaf hash of `len` bytes at
+ * `data`, into the 32 bytes at `out_hash`. A history record's leaf hashes its
+ * canonical encoding (postcard: timestamp varint, sender, type, payload, each
+ * length-prefixed).
+ *
+ * # Safety
+ * `data` NULL (only with `len` 0) or readable for `len` bytes; `out_hash`
+ * NULL or writable for 32 bytes.
+ */
+enum pn_result pn_merkle_leaf_hash(const uint8_t *data,
+                                   size_t len,
+                                   uint8_t (*out_hash)[PN_HASH_LEN]);
+
+/**
+ * Checks the RFC 9162 inclusion path `path` (`path_len` bytes: 32 per hash)
+ * of the leaf hash `leaf` at `index` in a tree of `size` leaves with root
+ * `root`. `PN_OK` if it verifies, `PN_ERR_VERIFY_FAILED` if not,
+ * `PN_ERR_DECODE` if `path_len` is not a multiple of 32 (or over 64 hashes).
+ *
+ * # Safety
+ * `leaf` and `root` NULL or readable for 32 bytes; `path` NULL (only with
+ * `path_len` 0) or readable for `path_len` bytes.
+ */
+enum pn_result pn_merkle_verify_inclusion(const uint8_t *leaf,
+                                          uint64_t index,
+                                          uint64_t size,
+                                          const uint8_t *path,
+                                          size_t path_len,
+                                          const uint8_t *root);
+
+/**
+ * Checks the RFC 9162 consistency proof `proof` (`proof_len` bytes, 32 per
+ * hash) that the tree of `second` leaves with root `second_root` extends the
+ * tree of `first` leaves with root `first_root` (`0 < first <= second`).
+ * `PN_OK` if it verifies, `PN_ERR_VERIFY_FAILED` if not, `PN_ERR_DECODE` for
+ * a malformed proof length.
+ *
+ * # Safety
+ * The roots NULL or readable for 32 bytes; `proof` NULL (only with
+ * `proof_len` 0) or readable for `proof_len` bytes.
+ */
+enum pn_result pn_merkle_verify_consistency(uint64_t first,
+                                            uint64_t second,
+                                            const uint8_t *first_root,
+                                            const uint8_t *second_root,
+                                            const uint8_t *proof,
+                                            size_t proof_len);
+
+/**
+ * Checks an encoded message inclusion proof (`proof_len` bytes, as
+ * `pn_history`/Python/Rust build them: a path inside the batch plus one in the
+ * log of batches) for the record whose canonical encoding is `record`
+ * (`record_len` bytes) against the log root `log_root`. `PN_OK` if it
+ * verifies, `PN_ERR_VERIFY_FAILED` if not, `PN_ERR_DECODE` if the proof bytes
+ * are malformed.
+ *
+ * # Safety
+ * `proof` and `record` NULL (only with length 0) or readable for their
+ * lengths; `log_root` NULL or readable for 32 bytes.
+ */
+enum pn_result pn_merkle_verify_record(const uint8_t *proof,
+                                       size_t proof_len,
+                                       const uint8_t *record,
+                                       size_t record_len,
+                                       const uint8_t *log_root);
+
+/**
+ * Checks the archived batch in `bytes` (`len` bytes; every record decoded and
+ * hashed, the batch root compared) and writes its place in the Merkle log to
+ * `*out_log`: chained batches of one node have `log_root_after` of one equal
+ * to `log_root_before` of the next. `PN_ERR_INVALID_ARGUMENT` for a version 1
+ * batch (no log), `PN_ERR_DECODE*` for bytes that are not an intact batch.
+ *
+ * # Safety
+ * `bytes_ptr` NULL or readable for `len` bytes; `out_log` NULL or writable.
+ */
+enum pn_result pn_batch_log_info(const uint8_t *bytes_ptr,
+                                 size_t len,
+                                 struct pn_batch_log *out_log);
 
 /**
  * Writes the node's route to `destination` (as of the mesh's last route

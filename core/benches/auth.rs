@@ -4,6 +4,7 @@
 //! measured separately).
 //!
 //! Run with `cargo bench -p pouw-netops --bench auth -- --warm-up-time 1 --measurement-time 3`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pouw_netops::auth::seal::{self, OpenError};

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use pouw_netops::history::RecordRef;
+use pouw_netops::history::{RecordRef, merkle};
 use pouw_netops::preset::large;
 use pouw_netops::{HistoryConfig, Instant, MessageHistoryCompressor, Rng};
 use std::hint::black_box;
@@ -218,6 +218,78 @@ fn benches(c: &mut Criterion) {
     g.bench_function("all_time_one_sender_absent", |b| {
         b.iter(|| black_box(h.search(Instant::ZERO, Instant::MAX, None, Some("worker-99")).unwrap().len()))
     });
+    g.finish();
+
+    // The Merkle log of that history: 10^6 leaves in 1000 batches of 1000.
+    assert_eq!(h.log_size(), 1000);
+    let root = h.log_root();
+    let proof = h.inclusion_proof(600, 500).unwrap();
+    let record = postcard::to_allocvec(&big[600_500].r()).unwrap();
+    let parsed = merkle::InclusionProof::parse(&proof).unwrap();
+    println!(
+        "\ninclusion proof for 10^6 messages: {} hashes ({} in the batch, {} in the log), {} bytes\n",
+        parsed.batch_path.len() + parsed.log_path.len(),
+        parsed.batch_path.len(),
+        parsed.log_path.len(),
+        proof.len()
+    );
+    merkle::verify_record(&proof, &record, &root).unwrap();
+    let consistency = h.consistency_proof(500).unwrap();
+    let root_500 = h.log_root_at(500).unwrap();
+    let mut g = c.benchmark_group("history/merkle_1M");
+    g.bench_function("verify_inclusion", |b| {
+        b.iter(|| merkle::verify_record(black_box(&proof), black_box(&record), black_box(&root)).unwrap())
+    });
+    g.bench_function("verify_consistency_500_of_1000_batches", |b| {
+        b.iter(|| {
+            let path = merkle::Path::new(black_box(&consistency)).unwrap();
+            merkle::verify_consistency(500, 1000, &root_500, &root, path).unwrap()
+        })
+    });
+    g.bench_function("prove_inclusion", |b| b.iter(|| black_box(h.inclusion_proof(600, 500).unwrap())));
+    g.finish();
+
+    // Decoding one batch back to records: into a reused buffer without alloc
+    // (records borrowed), and to owned records.
+    let batch = h.batch(600).unwrap();
+    let raw_len = batch.header().raw_len;
+    // The same loops timed in this thread's CPU time (the machine is shared).
+    let mut scratch = vec![0u8; batch.header().scratch_len()];
+    let decode_once = |scratch: &mut [u8]| {
+        let view = batch.view();
+        view.records(scratch).unwrap().map(|r| r.unwrap().payload.len()).sum::<usize>()
+    };
+    let c0 = thread_cpu_secs();
+    for _ in 0..2000 {
+        black_box(decode_once(&mut scratch));
+    }
+    let decode_cpu = thread_cpu_secs().zip(c0).map_or(0.0, |(a, b)| a - b);
+    let c0 = thread_cpu_secs();
+    for _ in 0..200_000 {
+        merkle::verify_record(black_box(&proof), black_box(&record), black_box(&root)).unwrap();
+    }
+    let verify_cpu = thread_cpu_secs().zip(c0).map_or(0.0, |(a, b)| a - b);
+    println!(
+        "\nCPU time: decode_1000 records_no_alloc {:.0} MB/s ({} raw bytes, {:.0} µs); verify_inclusion {:.2} µs\n",
+        2000.0 * f64::from(raw_len) / decode_cpu / 1e6,
+        raw_len,
+        decode_cpu / 2000.0 * 1e6,
+        verify_cpu / 200_000.0 * 1e6
+    );
+    let mut g = c.benchmark_group("history/decode_1000");
+    g.throughput(Throughput::Bytes(u64::from(raw_len)));
+    let mut scratch = vec![0u8; batch.header().scratch_len()];
+    g.bench_function("records_no_alloc", |b| {
+        b.iter(|| {
+            let view = batch.view();
+            let mut n = 0;
+            for r in view.records(&mut scratch).unwrap() {
+                n += black_box(r.unwrap()).payload.len();
+            }
+            n
+        })
+    });
+    g.bench_function("records_owned", |b| b.iter(|| black_box(batch.records().unwrap().len())));
     g.finish();
 }
 

@@ -121,6 +121,9 @@ pub enum ErrorKind {
     /// another authority, expired or not yet valid, revoked, for another role
     /// or node, or older than the one already held.
     CredentialRejected,
+    /// A proof (a Merkle inclusion or consistency proof, a batch's records
+    /// against its root) is well formed but does not verify.
+    VerifyFailed,
 }
 
 crate::error::names!(
@@ -128,7 +131,7 @@ crate::error::names!(
     "error kind",
     "invalid_argument, invalid_id, invalid_config, invalid_metric, not_found, capacity_exceeded, \
      buffer_too_small, malformed, empty, unsupported_version, truncated, unknown_kind, trailing_bytes, too_large, \
-     invalid_state, attempts_exhausted, unauthenticated, replayed, credential_rejected",
+     invalid_state, attempts_exhausted, unauthenticated, replayed, credential_rejected, verify_failed",
     [
         InvalidArgument,
         InvalidId,
@@ -149,6 +152,7 @@ crate::error::names!(
         Unauthenticated,
         Replayed,
         CredentialRejected,
+        VerifyFailed,
     ]
 );
 
@@ -175,6 +179,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::Replayed => "replayed",
             ErrorKind::CredentialRejected => "credential_rejected",
+            ErrorKind::VerifyFailed => "verify_failed",
         }
     }
 
@@ -274,7 +279,7 @@ mod tests {
     #[test]
     fn every_kind_is_listed_once_and_its_name_round_trips() {
         // ALL is in declaration order, so a kind left out of it shifts a discriminant.
-        assert_eq!(ErrorKind::CredentialRejected as usize + 1, ErrorKind::ALL.len());
+        assert_eq!(ErrorKind::VerifyFailed as usize + 1, ErrorKind::ALL.len());
         for (i, k) in ErrorKind::ALL.iter().enumerate() {
             assert_eq!(*k as usize, i, "{k}");
             assert_eq!(ErrorKind::from_str(k.as_str()), Ok(*k));

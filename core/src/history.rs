@@ -7,9 +7,19 @@
 //! Records are postcard-encoded into a buffer. When the buffer holds
 //! [`HistoryConfig::compression_threshold`] records or
 //! [`HistoryConfig::max_batch_bytes`] raw bytes, it is sealed into a [`Batch`]: a
-//! fixed, self-describing header (count, time range, raw size, a bloom summary of
-//! senders and types) and a standard zlib stream that Python's `zlib.decompress`
-//! reads (the format is documented in [`batch`]). At most `B` batches stay in
+//! self-describing header (count, time range, raw size, a bloom summary of
+//! senders and types, the batch's Merkle root and place in the log) and a
+//! standard zlib stream that Python's `zlib.decompress` reads, of a columnar body
+//! (types and senders dictionary-coded, timestamps delta-coded, payloads split
+//! into templates and number columns). The format is documented in [`batch`] and
+//! [`columnar`]; version 1 batches (postcard records) are still read.
+//!
+//! Every record is a leaf of a Merkle log ([`merkle`]): each batch has a root,
+//! and the log over the batches has the root a PoUW block commits to
+//! ([`MessageHistoryCompressor::log_root`]). The history proves a message is in
+//! the log ([`MessageHistoryCompressor::inclusion_proof`], also for archived
+//! batches the host hands back) and that the log extends an earlier one
+//! ([`MessageHistoryCompressor::consistency_proof`]); verifying needs no `alloc`. At most `B` batches stay in
 //! memory; older ones move to an outbox of `A` that the host drains with
 //! [`MessageHistoryCompressor::poll_archived`] and may bring back with
 //! [`MessageHistoryCompressor::import_batch`].
@@ -24,11 +34,14 @@
 //! and iterating batches with [`BatchView`] and [`Query`] do not.
 
 pub mod batch;
+pub mod columnar;
+pub mod merkle;
 
 pub use batch::{
-    BATCH_HEADER_LEN, BatchError, BatchHeader, BatchView, MAX_MESSAGE_TYPE_LEN, RecordError, RecordRef, Records,
-    Summary,
+    BATCH_FORMAT_VERSION, BATCH_HEADER_LEN, BatchError, BatchHeader, BatchView, LogInfo, MAX_MESSAGE_TYPE_LEN,
+    RecordError, RecordRef, Records, Summary,
 };
+pub use merkle::{Frontier, Hash, InclusionProof, ProofError};
 
 use crate::error::ConfigError;
 use crate::time::Instant;
@@ -265,7 +278,9 @@ pub struct HistoryStats {
 #[cfg(feature = "alloc")]
 mod compressor;
 #[cfg(feature = "alloc")]
-pub use compressor::{Batch, MessageHistoryCompressor, Record, SearchIter};
+pub use compressor::{Batch, MAX_LOG_ENTRIES, MessageHistoryCompressor, ProveError, Record, SearchIter};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_v2;

@@ -9,9 +9,9 @@
 mod targets;
 
 use pouw_netops::health::HealthMetrics;
-use pouw_netops::history::{BATCH_HEADER_LEN, BatchView, RecordRef};
+use pouw_netops::history::{BATCH_HEADER_LEN, BatchView, RecordRef, columnar, merkle};
 use pouw_netops::wire::{Body, Heartbeat};
-use pouw_netops::{Batch, Duration, Envelope, Instant, NodeId};
+use pouw_netops::{Batch, Duration, Envelope, HistoryConfig, Instant, MessageHistoryCompressor, NodeId};
 use std::path::PathBuf;
 
 fn corpus_dir(target: &str) -> PathBuf {
@@ -41,13 +41,31 @@ fn batch_seeds() -> Vec<(&'static str, Vec<u8>)> {
     // A header declaring 64 raw bytes in front of a stream of 1 MiB of zeros.
     let stream = miniz_oxide_stream_of_zeros();
     let mut bomb = valid[..BATCH_HEADER_LEN].to_vec();
+    bomb[4] = 1;
     bomb[16..20].copy_from_slice(&1u32.to_le_bytes());
     bomb[44..48].copy_from_slice(&64u32.to_le_bytes());
     bomb[48..52].copy_from_slice(&(stream.len() as u32).to_le_bytes());
     bomb.extend_from_slice(&stream);
     let mut wrong_count = valid.clone();
     wrong_count[16..20].copy_from_slice(&4u32.to_le_bytes());
+    // v2: a later batch of a log (its header carries a frontier), and the
+    // committed v1 golden vector.
+    let (log_batch, _, _) = log_batches();
+    let mut wrong_root = log_batch.clone();
+    wrong_root[130] ^= 1;
+    let mut wrong_frontier_len = log_batch.clone();
+    wrong_frontier_len[156] ^= 1;
+    let mut wrong_body_len = valid.clone();
+    wrong_body_len[116] ^= 1;
+    let v1 = golden_v1();
     vec![
+        ("valid_v2_later_in_log", log_batch.clone()),
+        ("valid_v1_golden", v1.clone()),
+        ("truncated_v1", v1[..v1.len() - 1].to_vec()),
+        ("truncated_frontier", log_batch[..170].to_vec()),
+        ("wrong_root", wrong_root),
+        ("wrong_frontier_length", wrong_frontier_len),
+        ("wrong_body_length", wrong_body_len),
         ("valid_five_records", valid.clone()),
         ("valid_one_record", one),
         ("empty", Vec::new()),
@@ -68,6 +86,89 @@ fn miniz_oxide_stream_of_zeros() -> Vec<u8> {
     let r = RecordRef { timestamp: Instant::ZERO, sender: "w", message_type: "t", payload: &zeros };
     let b = Batch::from_records(0, Instant::ZERO, 9, &[r]).unwrap();
     BatchView::parse(b.as_bytes(), 2 << 20).unwrap().zlib_stream().to_vec()
+}
+
+fn golden_v1() -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/history_batch_v1.hex");
+    let hex = std::fs::read_to_string(path).unwrap();
+    let hex = hex.trim();
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+}
+
+/// The third batch (4 records) of a history's log, a proof for one of its
+/// records as the proof target reads it (`[n, proof, root, record]`), and the
+/// first batch (its records start at time 0).
+fn log_batches() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let mut h: MessageHistoryCompressor<8, 8> =
+        MessageHistoryCompressor::new(HistoryConfig { compression_threshold: 4, ..HistoryConfig::default() }).unwrap();
+    let payloads: Vec<String> = (0..16).map(|i| format!("{{\"iteration\":{i},\"loss\":0.0{i}}}")).collect();
+    let records: Vec<RecordRef<'_>> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| RecordRef {
+            timestamp: Instant::from_micros(1000 * i as u64),
+            sender: ["w1", "w2", "w3"][i % 3],
+            message_type: ["HEARTBEAT", "NEW_BLOCK"][i % 2],
+            payload: p.as_bytes(),
+        })
+        .collect();
+    for r in &records {
+        h.add_message(Instant::ZERO, *r).unwrap();
+    }
+    let proof = h.inclusion_proof(2, 1).unwrap();
+    let mut seed = vec![proof.len() as u8];
+    seed.extend_from_slice(&proof);
+    seed.extend_from_slice(&h.log_root());
+    seed.extend_from_slice(&postcard::to_allocvec(&records[9]).unwrap());
+    (h.batch(2).unwrap().as_bytes().to_vec(), seed, h.batch(0).unwrap().as_bytes().to_vec())
+}
+
+fn columnar_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let (_, _, bytes) = log_batches();
+    let view = BatchView::parse(&bytes, 1 << 20).unwrap();
+    let h = *view.header();
+    let log = h.log.unwrap();
+    let mut body = vec![0u8; log.body_len as usize];
+    view.inflate_into(&mut body).unwrap();
+    let mut valid = vec![(h.count - 1) as u8, (log.dict_entries - 2) as u8];
+    valid.extend_from_slice(&(h.raw_len as u16).to_le_bytes());
+    valid.extend_from_slice(&body);
+    let mut short_out = valid.clone();
+    short_out[2] -= 1;
+    let mut more_records = valid.clone();
+    more_records[0] += 1;
+    let mut bad_index = valid.clone();
+    // The type column starts after the dictionaries and six column lengths: flip its first byte.
+    let last = bad_index.len() - 1;
+    bad_index[last] = 0xff;
+    vec![
+        ("valid_body", valid.clone()),
+        ("empty", Vec::new()),
+        ("truncated", valid[..valid.len() - 2].to_vec()),
+        ("output_too_short", short_out),
+        ("more_records_than_columns", more_records),
+        ("bad_last_byte", bad_index),
+    ]
+}
+
+fn proof_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let (_, valid, _) = log_batches();
+    let mut wrong_leaf = valid.clone();
+    *wrong_leaf.last_mut().unwrap() ^= 1;
+    let mut wrong_hash = valid.clone();
+    wrong_hash[1 + 30] ^= 1;
+    let mut wrong_size = valid.clone();
+    wrong_size[1 + 20] += 1;
+    let mut short = valid.clone();
+    short[0] -= 32;
+    vec![
+        ("valid_inclusion", valid.clone()),
+        ("empty", Vec::new()),
+        ("wrong_leaf", wrong_leaf),
+        ("wrong_hash", wrong_hash),
+        ("wrong_log_size", wrong_size),
+        ("short_count", short),
+    ]
 }
 
 fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
@@ -241,6 +342,27 @@ fn batch_decode_corpus() {
     replay("batch_decode", batch_seeds(), targets::batch_decode, |b| {
         let mut scratch = vec![0u8; targets::MAX_RAW_LEN];
         BatchView::parse(b, targets::MAX_RAW_LEN).and_then(|v| v.validate(&mut scratch)).is_ok()
+    });
+}
+
+#[test]
+fn columnar_decode_corpus() {
+    replay("columnar_decode", columnar_seeds(), targets::columnar_decode, |b| {
+        let Some((head, body)) = b.split_first_chunk::<4>() else { return false };
+        let dict = u32::from(head[1]) + 2;
+        let mut table = vec![0u8; columnar::table_len(dict)];
+        let mut out = vec![0u8; usize::from(u16::from_le_bytes([head[2], head[3]]))];
+        columnar::decode(body, u32::from(head[0]) + 1, dict, 0, &mut table, &mut out).is_ok()
+    });
+}
+
+#[test]
+fn proof_verify_corpus() {
+    replay("proof_verify", proof_seeds(), targets::proof_verify, |b| {
+        let Some((&n, rest)) = b.split_first() else { return false };
+        let Some((proof, rest)) = rest.split_at_checked(usize::from(n)) else { return false };
+        let Some((root, record)) = rest.split_first_chunk::<32>() else { return false };
+        merkle::verify_record(proof, record, root).is_ok()
     });
 }
 

@@ -1,9 +1,10 @@
 //! The batch payload is a standard zlib stream: Python's `zlib` (an independent
 //! inflater, the one the Python layer will use) must read it back to exactly the
-//! postcard encoding of the records, and parse the documented header layout.
+//! columnar body the core decodes the records from, and parse the documented
+//! header layout (v2: 164 bytes plus the log frontier).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
-use pouw_netops::history::RecordRef;
+use pouw_netops::history::{BatchView, RecordRef};
 use pouw_netops::{Batch, HistoryConfig, Instant, MessageHistoryCompressor};
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -14,10 +15,12 @@ const PY: &str = r#"
 import sys, struct, zlib
 data = sys.stdin.buffer.read()
 magic, version, level, reserved, batch_id, count, first, last, sealed, raw_len, zlib_len = struct.unpack_from("<4sBBHQIQQQII", data, 0)
-assert magic == b"PNHB" and version == 1 and reserved == 0, (magic, version, reserved)
-assert len(data) == 116 + zlib_len
-raw = zlib.decompress(data[116:])
-assert len(raw) == raw_len, (len(raw), raw_len)
+assert magic == b"PNHB" and version == 2 and reserved == 0, (magic, version, reserved)
+body_len, dict_entries, root, log_size = struct.unpack_from("<II32sQ", data, 116)
+header_len = 164 + 32 * bin(log_size).count("1")
+assert len(data) == header_len + zlib_len
+raw = zlib.decompress(data[header_len:])
+assert len(raw) == body_len, (len(raw), body_len)
 sys.stderr.write("%d %d %d %d %d\n" % (batch_id, count, first, last, level))
 sys.stdout.buffer.write(raw)
 "#;
@@ -53,31 +56,47 @@ fn python_zlib_reads_the_payload() {
             payload: p.as_bytes(),
         })
         .collect();
-    let expected: Vec<u8> = records.iter().flat_map(|r| postcard::to_allocvec(r).unwrap()).collect();
+    let raw: Vec<u8> = records.iter().flat_map(|r| postcard::to_allocvec(r).unwrap()).collect();
+    let body = |b: &Batch| {
+        let view = b.view();
+        let mut out = vec![0u8; b.header().scratch_len()];
+        view.inflate_into(&mut out).unwrap().to_vec()
+    };
     for level in [1, 6, 9] {
         let batch = Batch::from_records(42, Instant::from_secs(1), level, &records).unwrap();
-        let (raw, fields) = python_inflate(batch.as_bytes());
-        assert_eq!(raw, expected, "level {level}");
+        assert_eq!(batch.decompress().unwrap(), raw);
+        let (inflated, fields) = python_inflate(batch.as_bytes());
+        assert_eq!(inflated, body(&batch), "level {level}");
         assert_eq!(fields.trim(), format!("42 300 1700000000000000 1700000000299000 {level}"));
     }
 
-    // The same through the manager: what it seals, Python reads.
+    // The same through the manager: what it seals, Python reads (the later
+    // batches carry a log frontier in their header).
     let mut h: MessageHistoryCompressor<4, 4> =
-        MessageHistoryCompressor::new(HistoryConfig { compression_threshold: 300, ..HistoryConfig::default() })
+        MessageHistoryCompressor::new(HistoryConfig { compression_threshold: 100, ..HistoryConfig::default() })
             .unwrap();
-    let mut sealed = None;
+    let mut sealed = Vec::new();
     for r in &records {
-        sealed = h.add_message(Instant::from_secs(2), *r).unwrap().or(sealed);
+        sealed.extend(h.add_message(Instant::from_secs(2), *r).unwrap());
     }
-    let batch = h.batch(sealed.unwrap()).unwrap();
-    assert_eq!(python_inflate(batch.as_bytes()).0, expected);
+    assert_eq!(sealed, [0, 1, 2]);
+    for id in sealed {
+        let batch = h.batch(id).unwrap();
+        assert_eq!(python_inflate(batch.as_bytes()).0, body(batch));
+        let part = &records[id as usize * 100..][..100];
+        let expected: Vec<u8> = part.iter().flat_map(|r| postcard::to_allocvec(r).unwrap()).collect();
+        assert_eq!(batch.decompress().unwrap(), expected);
+    }
 }
 
 #[test]
 fn batches_from_python_zlib_decode() {
-    // And the other way: a stream compressed by Python's zlib, wrapped in our header, decodes.
+    // And the other way: a body compressed by Python's zlib, wrapped in our header, decodes.
     let r = RecordRef { timestamp: Instant::from_micros(5), sender: "n1", message_type: "new_block", payload: b"{}" };
-    let raw = postcard::to_allocvec(&r).unwrap();
+    let ours = Batch::from_records(1, Instant::ZERO, 9, &[r]).unwrap();
+    let header_len = ours.header().header_len();
+    let mut scratch = vec![0u8; ours.header().scratch_len()];
+    let raw = BatchView::parse(ours.as_bytes(), 1024).unwrap().inflate_into(&mut scratch).unwrap().to_vec();
     let out = Command::new("python3")
         .args(["-c", "import sys, zlib; sys.stdout.buffer.write(zlib.compress(sys.stdin.buffer.read(), 9))"])
         .stdin(Stdio::piped())
@@ -89,8 +108,7 @@ fn batches_from_python_zlib_decode() {
         })
         .expect("python3 must be installed");
     assert!(out.status.success());
-    let ours = Batch::from_records(1, Instant::ZERO, 9, &[r]).unwrap();
-    let mut bytes = ours.as_bytes()[..116].to_vec();
+    let mut bytes = ours.as_bytes()[..header_len].to_vec();
     bytes[48..52].copy_from_slice(&(out.stdout.len() as u32).to_le_bytes());
     bytes.extend_from_slice(&out.stdout);
     let batch = Batch::from_bytes(&bytes, 1024).unwrap();

@@ -41,6 +41,7 @@ pub mod crash_recovery;
 pub mod election;
 pub mod history;
 pub mod last_error;
+pub mod merkle;
 pub mod mesh;
 pub mod ops;
 pub mod phi;

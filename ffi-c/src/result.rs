@@ -58,6 +58,8 @@ pub enum pn_result {
     PN_ERR_REPLAYED = 71,
     /// A correctly signed credential is not acceptable (other authority, expired, revoked, wrong role or node, older serial).
     PN_ERR_CREDENTIAL_REJECTED = 72,
+    /// A proof is well-formed but does not verify (wrong root, leaf, index or size).
+    PN_ERR_VERIFY_FAILED = 80,
     /// A panic inside the library was caught at the boundary. The handle used in
     /// the call may be inconsistent: free it and build a new one.
     PN_ERR_PANIC = 99,
@@ -90,13 +92,14 @@ impl pn_result {
             PN_ERR_UNAUTHENTICATED => c"not authenticated: bad signature or tag, or unknown sender",
             PN_ERR_REPLAYED => c"replayed or too old for the replay window",
             PN_ERR_CREDENTIAL_REJECTED => c"credential rejected: wrong authority, expired, revoked or superseded",
+            PN_ERR_VERIFY_FAILED => c"proof does not verify",
             PN_ERR_PANIC => c"internal panic caught at the library boundary",
         }
     }
 }
 
 /// Every code, in value order.
-pub(crate) const ALL: [pn_result; 22] = [
+pub(crate) const ALL: [pn_result; 23] = [
     PN_OK,
     PN_ERR_NULL_POINTER,
     PN_ERR_INVALID_ARGUMENT,
@@ -118,6 +121,7 @@ pub(crate) const ALL: [pn_result; 22] = [
     PN_ERR_UNAUTHENTICATED,
     PN_ERR_REPLAYED,
     PN_ERR_CREDENTIAL_REJECTED,
+    PN_ERR_VERIFY_FAILED,
     PN_ERR_PANIC,
 ];
 
@@ -157,6 +161,7 @@ pub(crate) const fn code(kind: ErrorKind) -> pn_result {
         ErrorKind::Unauthenticated => PN_ERR_UNAUTHENTICATED,
         ErrorKind::Replayed => PN_ERR_REPLAYED,
         ErrorKind::CredentialRejected => PN_ERR_CREDENTIAL_REJECTED,
+        ErrorKind::VerifyFailed => PN_ERR_VERIFY_FAILED,
     }
 }
 
@@ -196,6 +201,7 @@ mod tests {
                 | PN_ERR_DECODE_TOO_LARGE => 5,
                 PN_ERR_INVALID_STATE | PN_ERR_ATTEMPTS_EXHAUSTED => 6,
                 PN_ERR_UNAUTHENTICATED | PN_ERR_REPLAYED | PN_ERR_CREDENTIAL_REJECTED => 7,
+                PN_ERR_VERIFY_FAILED => 8,
                 PN_ERR_PANIC => 9,
             };
             assert_eq!(value / 10, group, "{code:?}");
@@ -220,6 +226,7 @@ mod tests {
                 k if k.is_decode() => 5,
                 ErrorKind::InvalidState | ErrorKind::AttemptsExhausted => 6,
                 ErrorKind::Unauthenticated | ErrorKind::Replayed | ErrorKind::CredentialRejected => 7,
+                ErrorKind::VerifyFailed => 8,
                 k => panic!("{k} has no block"),
             };
             assert_eq!(c as i32 / 10, block, "{kind}");

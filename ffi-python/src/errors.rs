@@ -69,7 +69,8 @@ pub const fn class_of(kind: ErrorKind) -> Class {
         | ErrorKind::Truncated
         | ErrorKind::UnknownKind
         | ErrorKind::TrailingBytes
-        | ErrorKind::TooLarge => Class::Decode,
+        | ErrorKind::TooLarge
+        | ErrorKind::VerifyFailed => Class::Decode,
         ErrorKind::InvalidState => Class::InvalidState,
         ErrorKind::AttemptsExhausted => Class::AttemptsExhausted,
         ErrorKind::Unauthenticated | ErrorKind::Replayed => Class::Authentication,

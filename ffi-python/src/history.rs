@@ -6,13 +6,15 @@
 //! `MessageHistoryCompressor`, turning `NetworkMessage.data` into compact JSON
 //! payload bytes and back.
 
-use crate::errors::{config_error, core_error};
+use crate::errors::{config_error, core_error, invalid};
 use crate::time::instant;
-use pouw_netops::history::BATCH_HEADER_LEN;
+use pouw_netops::history::ProveError;
+use pouw_netops::history::merkle::{self, Path};
 use pouw_netops::preset::large;
 use pouw_netops::{Batch, HistoryConfig, Instant, Record, RecordRef};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
 /// One batch as `(batch_id, start_time, end_time, message_count, raw_len, header, zlib_stream)`.
 type BatchTuple<'py> = (u64, f64, f64, u32, u32, Bound<'py, PyBytes>, Bound<'py, PyBytes>);
@@ -23,7 +25,7 @@ type RecordTuple<'py> = (f64, String, String, Bound<'py, PyBytes>);
 fn batch_tuple<'py>(py: Python<'py>, b: &Batch) -> BatchTuple<'py> {
     let h = b.header();
     let bytes = b.as_bytes();
-    let (head, zlib) = bytes.split_at(BATCH_HEADER_LEN.min(bytes.len()));
+    let (head, zlib) = bytes.split_at(h.header_len().min(bytes.len()));
     (
         h.id,
         h.first.as_secs_f64(),
@@ -47,6 +49,37 @@ fn record_tuples<'py>(py: Python<'py>, records: Vec<Record>) -> Vec<RecordTuple<
             )
         })
         .collect()
+}
+
+/// Records as the old API's dicts `msg_type, sender_id, timestamp, data`, with
+/// `data` parsed from the JSON payload in Rust (see `json::from_json`).
+fn record_dicts<'py>(py: Python<'py>, records: Vec<Record>) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for r in records {
+        let d = PyDict::new(py);
+        d.set_item(intern!(py, "msg_type"), r.message_type.as_str())?;
+        d.set_item(intern!(py, "sender_id"), r.sender.as_str())?;
+        d.set_item(intern!(py, "timestamp"), r.timestamp.as_secs_f64())?;
+        d.set_item(intern!(py, "data"), crate::json::from_json(py, &r.payload)?)?;
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
+fn batch_error(e: pouw_netops::BatchError) -> PyErr {
+    core_error(e)
+}
+
+fn prove_error(e: ProveError) -> PyErr {
+    core_error(e)
+}
+
+fn hash32(what: &str, b: &[u8]) -> PyResult<merkle::Hash> {
+    b.try_into().map_err(|_| invalid(format!("{what} must be 32 bytes, not {}", b.len())))
+}
+
+fn proof_error(e: merkle::ProofError) -> PyErr {
+    core_error(e)
 }
 
 /// The core's `MessageHistoryCompressor` (large preset).
@@ -157,6 +190,87 @@ impl PyHistoryCore {
         Ok(record_tuples(py, records))
     }
 
+    /// `search` with the records as dicts (`msg_type, sender_id, timestamp, data`),
+    /// `data` parsed from JSON in Rust.
+    #[pyo3(signature = (start, end, message_type = None, sender = None))]
+    fn search_dicts<'py>(
+        &self,
+        py: Python<'py>,
+        start: f64,
+        end: f64,
+        message_type: Option<&str>,
+        sender: Option<&str>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        if start > end || end < 0.0 {
+            return Ok(PyList::empty(py));
+        }
+        let (start, end) = (instant(Some(start))?, instant(Some(end))?);
+        let inner = &self.inner;
+        let found = py.detach(|| inner.search(start, end, message_type, sender)).map_err(batch_error)?;
+        record_dicts(py, found)
+    }
+
+    /// `decode_batch` with the records as dicts, `data` parsed from JSON in Rust.
+    #[staticmethod]
+    fn decode_batch_dicts<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyList>> {
+        let max = HistoryConfig::default().max_batch_bytes;
+        let records = py.detach(|| Batch::from_bytes(data, max).and_then(|b| b.records())).map_err(batch_error)?;
+        record_dicts(py, records)
+    }
+
+    /// The Merkle log root over every batch sealed so far (32 bytes).
+    fn log_root<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.log_root())
+    }
+
+    /// Batches in the Merkle log.
+    fn log_size(&self) -> u64 {
+        self.inner.log_size()
+    }
+
+    /// The log root when it held its first `size` batches.
+    fn log_root_at<'py>(&self, py: Python<'py>, size: u64) -> PyResult<Bound<'py, PyBytes>> {
+        Ok(PyBytes::new(py, &self.inner.log_root_at(size).map_err(prove_error)?))
+    }
+
+    /// The encoded inclusion proof of record `index` of the batch `batch_id`
+    /// (in memory); decodes that batch only, with the GIL released.
+    fn inclusion_proof<'py>(&self, py: Python<'py>, batch_id: u64, index: u32) -> PyResult<Bound<'py, PyBytes>> {
+        let inner = &self.inner;
+        let proof = py.detach(|| inner.inclusion_proof(batch_id, index)).map_err(prove_error)?;
+        Ok(PyBytes::new(py, &proof))
+    }
+
+    /// `inclusion_proof` for an archived batch given as bytes (header and stream).
+    fn inclusion_proof_for<'py>(&self, py: Python<'py>, batch: &[u8], index: u32) -> PyResult<Bound<'py, PyBytes>> {
+        let inner = &self.inner;
+        let proof = py.detach(|| inner.inclusion_proof_for(batch, index)).map_err(prove_error)?;
+        Ok(PyBytes::new(py, &proof))
+    }
+
+    /// The RFC 9162 consistency proof from the log's first `first` batches to now.
+    fn consistency_proof<'py>(&self, py: Python<'py>, first: u64) -> PyResult<Bound<'py, PyBytes>> {
+        let inner = &self.inner;
+        let proof = py.detach(|| inner.consistency_proof(first)).map_err(prove_error)?;
+        Ok(PyBytes::new(py, &proof))
+    }
+
+    /// The canonical encoding of a record (what its Merkle leaf hashes).
+    #[staticmethod]
+    fn record_bytes<'py>(
+        py: Python<'py>,
+        sender: &str,
+        message_type: &str,
+        timestamp: f64,
+        payload: &[u8],
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let timestamp = instant(Some(timestamp))?;
+        let r = RecordRef { timestamp, sender, message_type, payload };
+        let mut out = vec![0u8; r.encoded_len()];
+        let bytes = postcard_encode(&r, &mut out).ok_or_else(|| invalid("record does not encode"))?;
+        Ok(PyBytes::new(py, bytes))
+    }
+
     /// Counters and derived figures as a dict.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.inner.stats();
@@ -190,12 +304,68 @@ impl PyHistoryCore {
         Ok(record_tuples(py, records))
     }
 
+    /// `buffer` with the records as dicts, `data` parsed from JSON in Rust.
+    fn buffer_dicts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let n = self.inner.buffer_len() as usize;
+        if n == 0 {
+            return Ok(PyList::empty(py));
+        }
+        let start = self.inner.batches().last().map_or(Instant::from_micros(0), |h| h.last);
+        let mut found = self.inner.search(start, Instant::MAX, None, None).map_err(batch_error)?;
+        let records = found.split_off(found.len().saturating_sub(n));
+        record_dicts(py, records)
+    }
+
     /// Records in the unsealed buffer.
     fn __len__(&self) -> usize {
         self.inner.buffer_len() as usize
     }
 }
 
+fn postcard_encode<'a>(r: &RecordRef<'_>, out: &'a mut [u8]) -> Option<&'a [u8]> {
+    pouw_netops::history::batch::encode_record(r, out)
+}
+
+/// `SHA-256(0x00 || data)`: a Merkle leaf hash.
+#[pyfunction]
+fn merkle_leaf_hash<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, &merkle::leaf_hash(data))
+}
+
+/// Checks an RFC 9162 inclusion path (hashes back to back) of `leaf` (a leaf
+/// hash) at `index` in a tree of `size` leaves with `root`; `DecodeError` if it fails.
+#[pyfunction]
+fn merkle_verify_inclusion(leaf: &[u8], index: u64, size: u64, path: &[u8], root: &[u8]) -> PyResult<()> {
+    let path = Path::new(path).map_err(proof_error)?;
+    merkle::verify_inclusion(&hash32("leaf", leaf)?, index, size, path, &hash32("root", root)?).map_err(proof_error)
+}
+
+/// Checks an RFC 9162 consistency proof between tree sizes `first` and
+/// `second`; `DecodeError` if it fails.
+#[pyfunction]
+fn merkle_verify_consistency(
+    first: u64,
+    second: u64,
+    first_root: &[u8],
+    second_root: &[u8],
+    proof: &[u8],
+) -> PyResult<()> {
+    let path = Path::new(proof).map_err(proof_error)?;
+    let (a, b) = (hash32("first_root", first_root)?, hash32("second_root", second_root)?);
+    merkle::verify_consistency(first, second, &a, &b, path).map_err(proof_error)
+}
+
+/// Checks an encoded message inclusion proof for the record with canonical
+/// encoding `record` against the log root; `DecodeError` if it fails.
+#[pyfunction]
+fn merkle_verify_record(proof: &[u8], record: &[u8], log_root: &[u8]) -> PyResult<()> {
+    merkle::verify_record(proof, record, &hash32("log_root", log_root)?).map_err(proof_error)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyHistoryCore>()
+    m.add_class::<PyHistoryCore>()?;
+    m.add_function(wrap_pyfunction!(merkle_leaf_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle_verify_inclusion, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle_verify_consistency, m)?)?;
+    m.add_function(wrap_pyfunction!(merkle_verify_record, m)?)
 }

@@ -160,6 +160,249 @@ fn write_float(out: &mut String, f: f64) {
     }
 }
 
+static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// The Python value of JSON `bytes`, equal to `json.loads(bytes)`, built here
+/// for the usual cases (objects, arrays, strings, 64-bit integers, floats,
+/// `true`/`false`/`null`, `NaN`/`Infinity`); anything else (big integers, lone
+/// surrogates, invalid JSON, nesting deeper than [`MAX_DEPTH`]) goes to
+/// `json.loads`, so results and errors are the module's.
+pub fn from_json<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let mut p = Parser { s: bytes, at: 0 };
+    if let Ok(v) = p.value(py, 0) {
+        p.ws();
+        if p.at == bytes.len() {
+            return Ok(v);
+        }
+    }
+    let loads = LOADS.import(py, "json", "loads")?;
+    loads.call1((PyBytes::new(py, bytes),))
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    at: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.at).copied()
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, lit: &[u8]) -> Result<(), Unsupported> {
+        if self.s.get(self.at..self.at + lit.len()) == Some(lit) {
+            self.at += lit.len();
+            Ok(())
+        } else {
+            Err(Unsupported)
+        }
+    }
+
+    fn value<'py>(&mut self, py: Python<'py>, depth: usize) -> Result<Bound<'py, PyAny>, Unsupported> {
+        if depth > MAX_DEPTH {
+            return Err(Unsupported);
+        }
+        self.ws();
+        match self.peek().ok_or(Unsupported)? {
+            b'{' => {
+                self.at += 1;
+                let d = PyDict::new(py);
+                self.ws();
+                if self.peek() == Some(b'}') {
+                    self.at += 1;
+                    return Ok(d.into_any());
+                }
+                loop {
+                    self.ws();
+                    let k = self.string(py)?;
+                    self.ws();
+                    self.eat(b":")?;
+                    let v = self.value(py, depth + 1)?;
+                    d.set_item(k, v).map_err(|_| Unsupported)?;
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.at += 1,
+                        Some(b'}') => {
+                            self.at += 1;
+                            return Ok(d.into_any());
+                        }
+                        _ => return Err(Unsupported),
+                    }
+                }
+            }
+            b'[' => {
+                self.at += 1;
+                let l = PyList::empty(py);
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.at += 1;
+                    return Ok(l.into_any());
+                }
+                loop {
+                    let v = self.value(py, depth + 1)?;
+                    l.append(v).map_err(|_| Unsupported)?;
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.at += 1,
+                        Some(b']') => {
+                            self.at += 1;
+                            return Ok(l.into_any());
+                        }
+                        _ => return Err(Unsupported),
+                    }
+                }
+            }
+            b'"' => Ok(self.string(py)?.into_any()),
+            b't' => self.eat(b"true").map(|_| PyBool::new(py, true).to_owned().into_any()),
+            b'f' => self.eat(b"false").map(|_| PyBool::new(py, false).to_owned().into_any()),
+            b'n' => self.eat(b"null").map(|_| py.None().into_bound(py)),
+            b'N' => self.eat(b"NaN").map(|_| PyFloat::new(py, f64::NAN).into_any()),
+            b'I' => self.eat(b"Infinity").map(|_| PyFloat::new(py, f64::INFINITY).into_any()),
+            b'-' if self.s.get(self.at..self.at + 9) == Some(b"-Infinity") => {
+                self.at += 9;
+                Ok(PyFloat::new(py, f64::NEG_INFINITY).into_any())
+            }
+            _ => self.number(py),
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.at;
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.at += 1;
+        }
+        self.at - start
+    }
+
+    /// JSON's number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    fn number<'py>(&mut self, py: Python<'py>) -> Result<Bound<'py, PyAny>, Unsupported> {
+        let start = self.at;
+        if self.peek() == Some(b'-') {
+            self.at += 1;
+        }
+        let int_start = self.at;
+        let n = self.digits();
+        if n == 0 || (n > 1 && self.s.get(int_start) == Some(&b'0')) {
+            return Err(Unsupported);
+        }
+        let mut float = false;
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            if self.digits() == 0 {
+                return Err(Unsupported);
+            }
+            float = true;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            if self.digits() == 0 {
+                return Err(Unsupported);
+            }
+            float = true;
+        }
+        let text = std::str::from_utf8(self.s.get(start..self.at).ok_or(Unsupported)?).map_err(|_| Unsupported)?;
+        if float {
+            let f: f64 = text.parse().map_err(|_| Unsupported)?;
+            Ok(PyFloat::new(py, f).into_any())
+        } else {
+            let i: i64 = text.parse().map_err(|_| Unsupported)?;
+            Ok(i.into_pyobject(py).map_err(|_| Unsupported)?.into_any())
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, Unsupported> {
+        let h = self.s.get(self.at..self.at + 4).ok_or(Unsupported)?;
+        let h = std::str::from_utf8(h).map_err(|_| Unsupported)?;
+        let v = u32::from_str_radix(h, 16).map_err(|_| Unsupported)?;
+        if !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Unsupported);
+        }
+        self.at += 4;
+        Ok(v)
+    }
+
+    fn string<'py>(&mut self, py: Python<'py>) -> Result<Bound<'py, PyString>, Unsupported> {
+        self.eat(b"\"")?;
+        let start = self.at;
+        // Fast path: no escapes.
+        loop {
+            match self.peek().ok_or(Unsupported)? {
+                b'"' => {
+                    let s =
+                        std::str::from_utf8(self.s.get(start..self.at).ok_or(Unsupported)?).map_err(|_| Unsupported)?;
+                    self.at += 1;
+                    return Ok(PyString::new(py, s));
+                }
+                b'\\' => break,
+                b if b < 0x20 => return Err(Unsupported),
+                _ => self.at += 1,
+            }
+        }
+        let mut out =
+            String::from(std::str::from_utf8(self.s.get(start..self.at).ok_or(Unsupported)?).map_err(|_| Unsupported)?);
+        loop {
+            let run = self.at;
+            while self.peek().is_some_and(|b| b != b'"' && b != b'\\' && b >= 0x20) {
+                self.at += 1;
+            }
+            out.push_str(std::str::from_utf8(self.s.get(run..self.at).ok_or(Unsupported)?).map_err(|_| Unsupported)?);
+            match self.peek().ok_or(Unsupported)? {
+                b'"' => {
+                    self.at += 1;
+                    return Ok(PyString::new(py, &out));
+                }
+                b'\\' => {
+                    self.at += 1;
+                    let e = self.peek().ok_or(Unsupported)?;
+                    self.at += 1;
+                    match e {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let c = if (0xd800..0xdc00).contains(&hi) {
+                                // A surrogate pair, or (lone) left to `json`.
+                                self.eat(b"\\u")?;
+                                let lo = self.hex4()?;
+                                if !(0xdc00..0xe000).contains(&lo) {
+                                    return Err(Unsupported);
+                                }
+                                0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00)
+                            } else {
+                                hi
+                            };
+                            out.push(char::from_u32(c).ok_or(Unsupported)?);
+                        }
+                        _ => return Err(Unsupported),
+                    }
+                }
+                _ => return Err(Unsupported),
+            }
+        }
+    }
+}
+
+/// `json.loads(data)`, parsed in Rust (see [`from_json`]); for tests.
+#[pyfunction]
+fn decode_json<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    from_json(py, data)
+}
+
 /// `data` as compact JSON bytes, exactly as
 /// `json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()`.
 #[pyfunction]
@@ -168,5 +411,6 @@ fn encode_json<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(encode_json, m)?)
+    m.add_function(wrap_pyfunction!(encode_json, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_json, m)?)
 }

@@ -4,7 +4,8 @@
 //! Decoding must be total (an error, never a panic) and bounded; what decodes
 //! must satisfy the format's invariants.
 
-use pouw_netops::history::{BatchView, Query};
+use pouw_netops::history::merkle::{self, InclusionProof, Path};
+use pouw_netops::history::{BatchView, Query, columnar};
 use pouw_netops::{Batch, Envelope};
 
 /// The raw-length cap the targets decode with.
@@ -15,13 +16,14 @@ pub fn batch_decode(data: &[u8]) {
     let Ok(view) = BatchView::parse(data, MAX_RAW_LEN) else { return };
     let h = *view.header();
     assert!(h.raw_len as usize <= MAX_RAW_LEN && h.count >= 1 && h.first <= h.last);
-    // Inflating writes only the declared length: the guard bytes after it stay untouched.
-    let raw_len = h.raw_len as usize;
-    let mut scratch = vec![0xa5u8; raw_len + 64];
+    // Inflating writes only the declared length (raw records for v1, the
+    // columnar body for v2): the guard bytes after it stay untouched.
+    let inflate_len = h.log.map_or(h.raw_len, |l| l.body_len) as usize;
+    let mut scratch = vec![0xa5u8; h.scratch_len().max(inflate_len) + 64];
     let inflated = view.inflate_into(&mut scratch).map(<[u8]>::len);
-    assert!(scratch[raw_len..].iter().all(|&b| b == 0xa5), "inflate wrote past the declared raw length");
+    assert!(scratch[inflate_len..].iter().all(|&b| b == 0xa5), "inflate wrote past the declared length");
     if let Ok(n) = inflated {
-        assert_eq!(n, raw_len);
+        assert_eq!(n, inflate_len);
     }
     let Ok(count) = view.validate(&mut scratch) else { return };
     assert_eq!(count, h.count);
@@ -39,6 +41,55 @@ pub fn batch_decode(data: &[u8]) {
     // The header's summary covers at least the bits of the records' own summary.
     let (ours, theirs) = (again.header().summary, h.summary);
     assert!(ours.as_bytes().iter().zip(theirs.as_bytes()).all(|(o, t)| o & !t == 0));
+    // A valid v2 batch's root is the root of its records, whoever encoded them.
+    if let Some(log) = h.log {
+        assert_eq!(again.header().log.unwrap().batch_root, log.batch_root);
+        assert!(view.log_root_before().is_some() && view.log_root_after().is_some());
+    }
+}
+
+/// Decodes arbitrary bytes as a v2 columnar body (the first 4 bytes choose the
+/// record count and dictionary size): an error or exactly the declared output,
+/// never a write past the buffer.
+pub fn columnar_decode(data: &[u8]) {
+    let Some((head, body)) = data.split_first_chunk::<4>() else { return };
+    let count = u32::from(head[0]) + 1;
+    let dict_entries = u32::from(head[1]) + 2;
+    let out_len = usize::from(u16::from_le_bytes([head[2], head[3]]));
+    let mut table = vec![0u8; columnar::table_len(dict_entries)];
+    let mut out = vec![0x5au8; out_len + 16];
+    let _ = columnar::decode(body, count, dict_entries, 0, &mut table, &mut out[..out_len]);
+    assert!(out[out_len..].iter().all(|&b| b == 0x5a), "decode wrote past its buffer");
+}
+
+/// Arbitrary bytes as proofs: `[n, inclusion proof (n bytes), root (32), record]`,
+/// and the same bytes as a consistency proof `[sizes (16), roots (64), path]`.
+/// Verification is total; an accepted proof fails against any other root.
+pub fn proof_verify(data: &[u8]) {
+    if let Some((&n, rest)) = data.split_first()
+        && let Some((proof, rest)) = rest.split_at_checked(usize::from(n))
+        && let Some((root, record)) = rest.split_first_chunk::<32>()
+        && merkle::verify_record(proof, record, root).is_ok()
+    {
+        let mut other = *root;
+        other[0] ^= 1;
+        assert!(merkle::verify_record(proof, record, &other).is_err());
+        assert!(InclusionProof::parse(proof).is_ok());
+    }
+    if let Some((sizes, rest)) = data.split_first_chunk::<16>()
+        && let Some((roots, path)) = rest.split_first_chunk::<64>()
+        && let Ok(path) = Path::new(path)
+    {
+        let first = u64::from_le_bytes(sizes[..8].try_into().unwrap());
+        let second = u64::from_le_bytes(sizes[8..].try_into().unwrap());
+        let (a, b) = roots.split_at(32);
+        let (a, b): ([u8; 32], [u8; 32]) = (a.try_into().unwrap(), b.try_into().unwrap());
+        let mut other = b;
+        other[31] ^= 1;
+        if merkle::verify_consistency(first, second, &a, &b, path).is_ok() {
+            assert!(merkle::verify_consistency(first, second, &a, &other, path).is_err());
+        }
+    }
 }
 
 /// Decodes arbitrary bytes as a wire envelope; what decodes re-encodes and decodes the same.

@@ -55,6 +55,7 @@ C_CODES = {
     "unauthenticated": "PN_ERR_UNAUTHENTICATED",
     "replayed": "PN_ERR_REPLAYED",
     "credential_rejected": "PN_ERR_CREDENTIAL_REJECTED",
+    "verify_failed": "PN_ERR_VERIFY_FAILED",
 }
 
 CLASS_OF_C_FAMILY: Dict[str, Type[NetOpsError]] = {
@@ -68,6 +69,7 @@ CLASS_OF_C_FAMILY: Dict[str, Type[NetOpsError]] = {
     "PN_ERR_UNAUTHENTICATED": AuthenticationError,
     "PN_ERR_REPLAYED": AuthenticationError,
     "PN_ERR_CREDENTIAL": CredentialError,
+    "PN_ERR_VERIFY": DecodeError,
 }
 
 

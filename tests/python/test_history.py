@@ -4,8 +4,10 @@ read back by the standard ``zlib`` module."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import random
+import struct
 import zlib
 from typing import Any, Dict, List
 
@@ -17,7 +19,9 @@ from pouw_netops import (
     InvalidArgumentError,
     MessageHistoryCompressor,
     NetworkMessage,
+    NotFoundError,
 )
+from pouw_netops.history import message_bytes, verify_consistency, verify_message
 
 T0 = 1_700_000_000
 
@@ -55,11 +59,19 @@ def test_batches_seal_at_the_threshold_and_zlib_reads_them():
     assert len(h.message_buffer) == 50 and h.message_buffer == [as_dict(m) for m in msgs[200:]]
     b = batches[0]
     assert (b.start_time, b.end_time) == (msgs[0].timestamp, msgs[99].timestamp)
-    raw = zlib.decompress(b.compressed_data)
-    # Every record carries its payload verbatim: compact JSON of ``data``.
-    for m in msgs[:100]:
-        assert json.dumps(m.data, separators=(",", ":")).encode() in raw
-    assert b.compression_ratio == pytest.approx((len(b.header) + len(b.compressed_data)) / len(raw))
+    # Format v2: the header (164 bytes plus the log frontier) declares the
+    # columnar body the standard zlib module inflates.
+    magic, version = struct.unpack_from("<4sB", b.header, 0)
+    (raw_len, zlib_len) = struct.unpack_from("<II", b.header, 44)
+    body_len, dict_entries, _root, log_size = struct.unpack_from("<II32sQ", b.header, 116)
+    assert (magic, version, log_size) == (b"PNHB", 2, 0)
+    assert len(b.header) == 164 and zlib_len == len(b.compressed_data)
+    body = zlib.decompress(b.compressed_data)
+    assert len(body) == body_len < raw_len
+    # Senders and types once each (dictionaries), the payload keys once, in a
+    # template (its texts between the numbers).
+    assert body.count(b"worker-3") == 1 and body.count(b',"loss":') == 1 and body.count(b'{"i":') == 1
+    assert b.compression_ratio == pytest.approx((len(b.header) + len(b.compressed_data)) / raw_len)
     assert h.decompress_batch(b) == [as_dict(m) for m in msgs[:100]]
     stats = h.get_compression_stats()
     assert list(stats) == [
@@ -231,3 +243,65 @@ def test_a_full_archive_is_a_capacity_error_until_the_host_drains_it():
     assert h.decompress_batch(oldest) == [as_dict(msgs[0])]
     h.add_message(msgs[1281])
     assert h.get_compression_stats()["total_messages"] == 1282
+
+
+def test_native_json_decoding_equals_json_loads():
+    from pouw_netops import _native
+
+    rng = random.Random(7)
+    for _ in range(300):
+        value = {"v": random_value(rng)}
+        text = json.dumps(value, ensure_ascii=rng.random() < 0.5, indent=rng.choice([None, 1]))
+        got = _native.decode_json(text.encode())
+        assert repr(got) == repr(json.loads(text)), text
+    # Big integers, lone surrogates and NaN/Infinity come out as json.loads gives them.
+    for text in ['{"n":123456789012345678901234567890}', '["\\ud800"]', "[NaN,Infinity,-Infinity,-0,1e400]"]:
+        assert repr(_native.decode_json(text.encode())) == repr(json.loads(text))
+    for bad in [b"{", b'{"a":1,}', b"[01]", b'"\x01"', b"tru"]:
+        with pytest.raises(ValueError):
+            _native.decode_json(bad)
+
+
+def _mth(leaves: List[bytes]) -> bytes:
+    """RFC 9162 MTH over leaf hashes, from the definition."""
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return hashlib.sha256(b"\x01" + _mth(leaves[:k]) + _mth(leaves[k:])).digest()
+
+
+def test_the_merkle_log_matches_hashlib_and_proves_messages():
+    h = MessageHistoryCompressor("me", compression_threshold=50)
+    msgs = corpus(420, seed=3)
+    for m in msgs:
+        h.add_message(m, now=T0)
+    assert h.log_size() == 8
+    stored = h.search_messages(0, T0 * 2)[:400]
+    # The log root from hashlib: leaves over the canonical bytes, batch entries over roots and counts.
+    entries = []
+    for i in range(0, 400, 50):
+        leaves = [hashlib.sha256(b"\x00" + message_bytes(m)).digest() for m in stored[i : i + 50]]
+        entries.append(hashlib.sha256(b"\x00" + _mth(leaves) + struct.pack("<I", 50)).digest())
+    root = h.log_root()
+    assert root == _mth(entries) and len(root) == 32
+    for batch_id, index in [(0, 0), (3, 17), (7, 49)]:
+        proof = h.inclusion_proof(batch_id, index)
+        m = stored[batch_id * 50 + index]
+        verify_message(proof, m, root)
+        with pytest.raises(DecodeError):
+            verify_message(proof, {**m, "data": {"i": -1}}, root)
+        with pytest.raises(DecodeError):
+            verify_message(proof, m, h.log_root_at(5))
+    # An archived batch proves the same way, from its bytes.
+    batch = h.compressed_batches[2]
+    assert h.inclusion_proof(batch, 4) == h.inclusion_proof(2, 4)
+    with pytest.raises(NotFoundError):
+        h.inclusion_proof(99, 0)
+    for first in range(1, 9):
+        verify_consistency(first, 8, h.log_root_at(first), root, h.consistency_proof(first))
+    with pytest.raises(DecodeError):
+        verify_consistency(3, 8, h.log_root_at(2), root, h.consistency_proof(3))

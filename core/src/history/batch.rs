@@ -1,4 +1,7 @@
-//! The self-describing batch format: a fixed header, then a standard zlib stream.
+//! The self-describing batch format: a header, then a standard zlib stream.
+//!
+//! This build writes version 2 and reads versions 1 and 2. Both share the first
+//! 116 header bytes:
 //!
 //! ```text
 //! offset len  field
@@ -11,18 +14,35 @@
 //!     20   8  first record timestamp (µs, u64 LE)
 //!     28   8  last record timestamp (µs, u64 LE)
 //!     36   8  sealed at: caller time when the batch was compressed (µs, u64 LE)
-//!     44   4  raw length: bytes of postcard records once inflated (u32 LE)
+//!     44   4  raw length: bytes of the records' canonical (postcard) encoding (u32 LE)
 //!     48   4  zlib length: bytes after the header (u32 LE)
 //!     52  64  summary: a 512-bit bloom filter over senders and message types
-//!    116   …  zlib stream (RFC 1950) of the concatenated postcard records
 //! ```
 //!
-//! Each record is postcard-encoded as `(timestamp: varint u64, sender: str,
-//! message_type: str, payload: bytes)`, exactly as [`RecordRef`] serializes. The
-//! records are in non-decreasing timestamp order. Everything here works without
-//! `alloc`: inflating writes into a caller buffer and never more than the declared
-//! raw length, which the caller caps.
+//! Version 1 ends its header there; its zlib stream (RFC 1950) inflates to the
+//! concatenated postcard records. Version 2 goes on:
+//!
+//! ```text
+//!    116   4  body length: bytes of the columnar body once inflated (u32 LE)
+//!    120   4  dictionary entries of the body (u32 LE)
+//!    124  32  batch root: RFC 9162 Merkle tree hash over the record leaves
+//!    156   8  log size before this batch, in batches (u64 LE)
+//!    164 32k  the log's frontier before this batch: k = popcount(log size) hashes
+//!  164+32k …  zlib stream of the columnar body (see [`super::columnar`])
+//! ```
+//!
+//! Each record's canonical encoding is postcard's `(timestamp: varint u64, sender:
+//! str, message_type: str, payload: bytes)`, exactly as [`RecordRef`] serializes;
+//! its Merkle leaf is the SHA-256 of `0x00 ||` those bytes (see [`super::merkle`]).
+//! With the frontier a verifier holding only this batch recomputes the log root
+//! before it ([`BatchView::log_root_before`]) and after it
+//! ([`BatchView::log_root_after`]). The records are in non-decreasing timestamp
+//! order. Everything here works without `alloc`: decoding writes into a caller
+//! buffer of [`BatchHeader::scratch_len`] bytes, and never more than the declared
+//! lengths, which the caller caps.
 
+use super::columnar;
+use super::merkle::{Frontier, Hash, Path, batch_entry_hash, leaf_hash};
 use crate::id::MAX_ID_LEN;
 use crate::time::Instant;
 use core::fmt;
@@ -32,10 +52,12 @@ use serde::{Deserialize, Serialize};
 
 /// The four bytes every batch starts with.
 pub const BATCH_MAGIC: [u8; 4] = *b"PNHB";
-/// The batch format version this build reads and writes.
-pub const BATCH_FORMAT_VERSION: u8 = 1;
-/// Length of the fixed header before the zlib stream.
+/// The batch format version this build writes (it reads 1 and 2).
+pub const BATCH_FORMAT_VERSION: u8 = 2;
+/// Length of the header part every version shares (all of a version 1 header).
 pub const BATCH_HEADER_LEN: usize = 116;
+/// Length of a version 2 header before its frontier hashes.
+pub const BATCH_V2_FIXED_LEN: usize = 164;
 /// Bytes in the sender/type summary.
 pub const SUMMARY_LEN: usize = 64;
 /// The longest message type, in bytes of UTF-8.
@@ -98,6 +120,35 @@ impl RecordRef<'_> {
     }
 }
 
+/// Writes `r`'s canonical (postcard) encoding, the bytes its Merkle leaf
+/// hashes, into the front of `out`; `None` if `out` is shorter than
+/// [`RecordRef::encoded_len`].
+pub fn encode_record<'o>(r: &RecordRef<'_>, out: &'o mut [u8]) -> Option<&'o [u8]> {
+    let out = out.get_mut(..r.encoded_len())?;
+    let mut at = 0usize;
+    let mut put = |bytes: &[u8]| {
+        if let Some(slot) = out.get_mut(at..at + bytes.len()) {
+            slot.copy_from_slice(bytes);
+        }
+        at += bytes.len();
+    };
+    let varint = |mut v: u64, put: &mut dyn FnMut(&[u8])| {
+        while v >= 0x80 {
+            put(&[(v as u8) | 0x80]);
+            v >>= 7;
+        }
+        put(&[v as u8]);
+    };
+    varint(r.timestamp.total_micros(), &mut put);
+    varint(r.sender.len() as u64, &mut put);
+    put(r.sender.as_bytes());
+    varint(r.message_type.len() as u64, &mut put);
+    put(r.message_type.as_bytes());
+    varint(r.payload.len() as u64, &mut put);
+    put(r.payload);
+    Some(out)
+}
+
 /// Why a record is not acceptable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordError {
@@ -136,7 +187,7 @@ impl crate::error::Classify for RecordError {
     }
 }
 
-fn varint_len(mut v: u64) -> usize {
+pub(crate) fn varint_len(mut v: u64) -> usize {
     let mut n = 1;
     while v >= 0x80 {
         v >>= 7;
@@ -146,7 +197,7 @@ fn varint_len(mut v: u64) -> usize {
 }
 
 #[cfg(feature = "alloc")]
-fn push_varint(out: &mut alloc::vec::Vec<u8>, mut v: u64) {
+pub(crate) fn push_varint(out: &mut alloc::vec::Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -223,9 +274,24 @@ impl fmt::Debug for Summary {
     }
 }
 
-/// The fixed header of a batch: enough to decide whether to inflate it at all.
+/// What a version 2 header adds: the batch's place in the Merkle log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogInfo {
+    /// Bytes of the columnar body once inflated.
+    pub body_len: u32,
+    /// Dictionary entries (types, senders, templates) of the body.
+    pub dict_entries: u32,
+    /// MTH over the record leaves.
+    pub batch_root: Hash,
+    /// Batches in the log before this one (so this batch's index in the log).
+    pub log_size_before: u64,
+}
+
+/// The header of a batch: enough to decide whether to inflate it at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchHeader {
+    /// Format version: 1 or 2.
+    pub version: u8,
     /// Deterministic id: the compressor's batch sequence number.
     pub id: u64,
     /// The zlib level the batch was compressed with (informational).
@@ -238,12 +304,14 @@ pub struct BatchHeader {
     pub last: Instant,
     /// Caller time when the batch was compressed.
     pub sealed_at: Instant,
-    /// Bytes of postcard records once inflated.
+    /// Bytes of the records' canonical (postcard) encoding.
     pub raw_len: u32,
     /// Bytes of the zlib stream after the header.
     pub zlib_len: u32,
     /// Which senders and message types the batch may hold.
     pub summary: Summary,
+    /// Version 2: the columnar body and the batch's place in the Merkle log.
+    pub log: Option<LogInfo>,
 }
 
 /// Why batch bytes could not be decoded.
@@ -282,6 +350,10 @@ pub enum BatchError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// The columnar body of a version 2 batch is malformed (the reason says how).
+    BadBody(&'static str),
+    /// The records do not hash to the batch root in the header.
+    RootMismatch,
 }
 
 impl fmt::Display for BatchError {
@@ -290,7 +362,7 @@ impl fmt::Display for BatchError {
             BatchError::Truncated => write!(f, "batch shorter than its {BATCH_HEADER_LEN}-byte header"),
             BatchError::BadMagic => f.write_str("not a history batch (bad magic)"),
             BatchError::UnsupportedVersion(v) => {
-                write!(f, "batch format version {v} unsupported (this build reads {BATCH_FORMAT_VERSION})")
+                write!(f, "batch format version {v} unsupported (this build reads 1 and {BATCH_FORMAT_VERSION})")
             }
             BatchError::BadHeader(why) => write!(f, "invalid batch header: {why}"),
             BatchError::TooLarge { raw_len, max } => write!(f, "batch declares {raw_len} raw bytes, the cap is {max}"),
@@ -299,6 +371,8 @@ impl fmt::Display for BatchError {
             BatchError::Overflow => f.write_str("zlib stream inflates past the declared raw length"),
             BatchError::LengthMismatch => f.write_str("zlib stream length disagrees with the header"),
             BatchError::BadRecord { index, reason } => write!(f, "record {index}: {reason}"),
+            BatchError::BadBody(why) => write!(f, "invalid columnar body: {why}"),
+            BatchError::RootMismatch => f.write_str("records do not hash to the batch root in the header"),
         }
     }
 }
@@ -318,7 +392,9 @@ impl crate::error::Classify for BatchError {
             | BatchError::Corrupt
             | BatchError::Overflow
             | BatchError::LengthMismatch
-            | BatchError::BadRecord { .. } => ErrorKind::Malformed,
+            | BatchError::BadRecord { .. }
+            | BatchError::BadBody(_) => ErrorKind::Malformed,
+            BatchError::RootMismatch => ErrorKind::VerifyFailed,
         }
     }
 }
@@ -344,7 +420,8 @@ impl<'a> Reader<'a> {
 }
 
 impl BatchHeader {
-    /// Parses and checks the header at the front of `bytes`; `max_raw_len` caps the
+    /// Parses and checks the header at the front of `bytes` (which must hold the
+    /// whole batch: the zlib length is checked against it); `max_raw_len` caps the
     /// declared raw length (and so everything decoding may ever write).
     pub fn parse(bytes: &[u8], max_raw_len: usize) -> Result<BatchHeader, BatchError> {
         let mut r = Reader(bytes);
@@ -352,14 +429,15 @@ impl BatchHeader {
             return Err(BatchError::BadMagic);
         }
         let version = r.u8()?;
-        if version != BATCH_FORMAT_VERSION {
+        if version != 1 && version != 2 {
             return Err(BatchError::UnsupportedVersion(version));
         }
         let level = r.u8()?;
         if r.take::<2>()? != [0, 0] {
             return Err(BatchError::BadHeader("reserved bytes are not zero"));
         }
-        let h = BatchHeader {
+        let mut h = BatchHeader {
+            version,
             id: r.u64()?,
             level,
             count: r.u32()?,
@@ -369,7 +447,21 @@ impl BatchHeader {
             raw_len: r.u32()?,
             zlib_len: r.u32()?,
             summary: Summary(r.take()?),
+            log: None,
         };
+        if version == 2 {
+            h.log = Some(LogInfo {
+                body_len: r.u32()?,
+                dict_entries: r.u32()?,
+                batch_root: r.take()?,
+                log_size_before: r.u64()?,
+            });
+            let frontier = (h.header_len() - BATCH_V2_FIXED_LEN).min(r.0.len());
+            r.0 = r.0.get(frontier..).unwrap_or_default();
+            if h.header_len() > bytes.len() {
+                return Err(BatchError::Truncated);
+            }
+        }
         if level > 10 {
             return Err(BatchError::BadHeader("compression level above 10"));
         }
@@ -385,18 +477,47 @@ impl BatchHeader {
         if (h.count as usize).saturating_mul(MIN_RECORD_LEN) > h.raw_len as usize {
             return Err(BatchError::BadHeader("raw length too short for the record count"));
         }
+        if let Some(log) = h.log {
+            // A body is at most about three times the records (escaped digit runs).
+            if u64::from(log.body_len) > 4 * u64::from(h.raw_len) + 64 {
+                return Err(BatchError::BadHeader("body length out of proportion to the raw length"));
+            }
+            if u64::from(log.dict_entries) > 3 * u64::from(h.count) || log.dict_entries < 2 {
+                return Err(BatchError::BadHeader("dictionary entries out of range for the record count"));
+            }
+        }
         if r.0.len() != h.zlib_len as usize {
             return Err(BatchError::BadHeader("zlib length disagrees with the batch length"));
         }
         Ok(h)
     }
 
-    /// The header's 116 bytes.
-    pub fn to_bytes(&self) -> [u8; BATCH_HEADER_LEN] {
-        let mut out = [0u8; BATCH_HEADER_LEN];
-        let bytes = BATCH_MAGIC
+    /// Bytes of the header: 116 for version 1; for version 2, 164 plus 32 per
+    /// hash of the log frontier.
+    pub const fn header_len(&self) -> usize {
+        match self.log {
+            None => BATCH_HEADER_LEN,
+            Some(log) => BATCH_V2_FIXED_LEN + 32 * log.log_size_before.count_ones() as usize,
+        }
+    }
+
+    /// Bytes of caller buffer decoding needs: the raw length for version 1; for
+    /// version 2 the body, the decoder's tables and the raw records.
+    pub const fn scratch_len(&self) -> usize {
+        match self.log {
+            None => self.raw_len as usize,
+            Some(log) => (log.body_len as usize)
+                .saturating_add(columnar::table_len(log.dict_entries))
+                .saturating_add(self.raw_len as usize),
+        }
+    }
+
+    /// The header bytes before the frontier (116 for version 1, 164 for version 2).
+    pub fn fixed_bytes(&self) -> ([u8; BATCH_V2_FIXED_LEN], usize) {
+        let mut out = [0u8; BATCH_V2_FIXED_LEN];
+        let common = BATCH_MAGIC
             .into_iter()
-            .chain([BATCH_FORMAT_VERSION, self.level, 0, 0])
+            .chain([self.version, self.level, 0, 0])
             .chain(self.id.to_le_bytes())
             .chain(self.count.to_le_bytes())
             .chain(self.first.total_micros().to_le_bytes())
@@ -405,10 +526,18 @@ impl BatchHeader {
             .chain(self.raw_len.to_le_bytes())
             .chain(self.zlib_len.to_le_bytes())
             .chain(self.summary.0);
-        for (slot, b) in out.iter_mut().zip(bytes) {
+        let v2 = self.log.into_iter().flat_map(|l| {
+            l.body_len
+                .to_le_bytes()
+                .into_iter()
+                .chain(l.dict_entries.to_le_bytes())
+                .chain(l.batch_root)
+                .chain(l.log_size_before.to_le_bytes())
+        });
+        for (slot, b) in out.iter_mut().zip(common.chain(v2)) {
             *slot = b;
         }
-        out
+        (out, if self.log.is_some() { BATCH_V2_FIXED_LEN } else { BATCH_HEADER_LEN })
     }
 }
 
@@ -416,6 +545,7 @@ impl BatchHeader {
 #[derive(Clone, Copy, Debug)]
 pub struct BatchView<'a> {
     header: BatchHeader,
+    frontier: &'a [u8],
     zlib: &'a [u8],
 }
 
@@ -424,15 +554,16 @@ impl<'a> BatchView<'a> {
     /// must not exceed `max_raw_len`. Only the header is checked here.
     pub fn parse(bytes: &'a [u8], max_raw_len: usize) -> Result<Self, BatchError> {
         let header = BatchHeader::parse(bytes, max_raw_len)?;
-        let zlib = bytes.get(BATCH_HEADER_LEN..).ok_or(BatchError::Truncated)?;
-        Ok(BatchView { header, zlib })
+        let zlib = bytes.get(header.header_len()..).ok_or(BatchError::Truncated)?;
+        let frontier = bytes.get(BATCH_V2_FIXED_LEN..header.header_len()).unwrap_or_default();
+        Ok(BatchView { header, frontier, zlib })
     }
 
     /// A view with no stream (inflating it fails); a total fallback for callers
     /// that already hold a parsed header.
     #[cfg(feature = "alloc")]
     pub(crate) const fn empty(header: BatchHeader) -> Self {
-        BatchView { header, zlib: &[] }
+        BatchView { header, frontier: &[], zlib: &[] }
     }
 
     /// The header.
@@ -445,29 +576,91 @@ impl<'a> BatchView<'a> {
         self.zlib
     }
 
-    /// Inflates into the front of `out`, returning the raw postcard bytes. Writes at
-    /// most the declared raw length; a stream that would produce more, fewer, or
-    /// that fails its Adler-32 checksum is an error.
-    pub fn inflate_into<'o>(&self, out: &'o mut [u8]) -> Result<&'o [u8], BatchError> {
-        inflate_exact(self.zlib, self.header.raw_len as usize, out)
+    /// Version 2: the log's frontier before this batch (its subtree roots,
+    /// largest first); `None` for version 1.
+    pub fn log_frontier(&self) -> Option<Frontier> {
+        let log = self.header.log?;
+        Frontier::from_parts(log.log_size_before, Path::new(self.frontier).ok()?).ok()
     }
 
-    /// Inflates into `scratch` and iterates the records, checking each one against
-    /// the header (see [`Records`]).
+    /// Version 2: the log root before this batch (from the header alone).
+    pub fn log_root_before(&self) -> Option<Hash> {
+        self.log_frontier().map(|f| f.root())
+    }
+
+    /// Version 2: the log root once this batch is appended, from the header
+    /// alone (check the records against the batch root with [`BatchView::validate`]).
+    pub fn log_root_after(&self) -> Option<Hash> {
+        let log = self.header.log?;
+        let mut f = self.log_frontier()?;
+        f.push(batch_entry_hash(&log.batch_root, self.header.count)).then(|| f.root())
+    }
+
+    /// Inflates the stream into the front of `out`: for version 1 the raw
+    /// postcard records, for version 2 the columnar body. Writes at most the
+    /// declared length; a stream that would produce more, fewer, or that fails
+    /// its Adler-32 checksum is an error.
+    pub fn inflate_into<'o>(&self, out: &'o mut [u8]) -> Result<&'o [u8], BatchError> {
+        let len = self.header.log.map_or(self.header.raw_len, |l| l.body_len);
+        inflate_exact(self.zlib, len as usize, out).map(|o| &*o)
+    }
+
+    /// Inflates and decodes into `scratch` (at least [`BatchHeader::scratch_len`]
+    /// bytes) and returns the records' canonical encoding.
+    pub fn raw_records<'o>(&self, scratch: &'o mut [u8]) -> Result<&'o [u8], BatchError> {
+        let h = &self.header;
+        let Some(log) = h.log else {
+            return inflate_exact(self.zlib, h.raw_len as usize, scratch).map(|o| &*o);
+        };
+        if scratch.len() < h.scratch_len() {
+            return Err(BatchError::BufferTooSmall { needed: h.scratch_len() });
+        }
+        let (body, rest) = scratch.split_at_mut(log.body_len as usize);
+        let (table, out) = rest.split_at_mut(columnar::table_len(log.dict_entries));
+        let body = inflate_exact(self.zlib, log.body_len as usize, body)?;
+        let out = out.get_mut(..h.raw_len as usize).ok_or(BatchError::BufferTooSmall { needed: h.scratch_len() })?;
+        columnar::decode(body, h.count, log.dict_entries, h.first.total_micros(), table, out)?;
+        Ok(out)
+    }
+
+    /// Decodes into `scratch` (at least [`BatchHeader::scratch_len`] bytes) and
+    /// iterates the records, checking each one against the header (see [`Records`]).
     pub fn records<'o>(&self, scratch: &'o mut [u8]) -> Result<Records<'o>, BatchError> {
-        let raw = self.inflate_into(scratch)?;
+        let raw = self.raw_records(scratch)?;
         Ok(Records::new(raw, &self.header))
     }
 
     /// Decodes every record and checks the whole batch: record count, order, time
-    /// range and summary agree with the header. Returns the record count.
+    /// range and summary agree with the header, and for version 2 the records
+    /// hash to the batch root. Returns the record count.
     pub fn validate(&self, scratch: &mut [u8]) -> Result<u32, BatchError> {
+        self.validate_with(scratch, |_, _, _| Ok(()))
+    }
+
+    /// [`BatchView::validate`], handing each record to `each` as it goes with
+    /// its canonical bytes and, for version 2, its Merkle leaf hash (so callers
+    /// collect records or leaves in the same pass).
+    pub fn validate_with(
+        &self,
+        scratch: &mut [u8],
+        mut each: impl FnMut(&RecordRef<'_>, &[u8], Option<&Hash>) -> Result<(), BatchError>,
+    ) -> Result<u32, BatchError> {
         let mut n = 0u32;
         let mut last = None;
-        for r in self.records(scratch)? {
+        let mut tree = Frontier::new();
+        let mut records = self.records(scratch)?;
+        while let Some(r) = records.next() {
             let r = r?;
             if n == 0 && r.timestamp != self.header.first {
                 return Err(BatchError::BadRecord { index: 0, reason: "first timestamp disagrees with the header" });
+            }
+            let bytes = records.last_bytes();
+            if self.header.log.is_some() {
+                let leaf = leaf_hash(bytes);
+                tree.push(leaf);
+                each(&r, bytes, Some(&leaf))?;
+            } else {
+                each(&r, bytes, None)?;
             }
             last = Some(r.timestamp);
             n = n.saturating_add(1);
@@ -478,12 +671,17 @@ impl<'a> BatchView<'a> {
                 reason: "last timestamp disagrees with the header",
             });
         }
+        if let Some(log) = self.header.log
+            && tree.root() != log.batch_root
+        {
+            return Err(BatchError::RootMismatch);
+        }
         Ok(n)
     }
 }
 
 /// Inflates a zlib stream into exactly `raw_len` bytes at the front of `out`.
-pub(crate) fn inflate_exact<'o>(zlib: &[u8], raw_len: usize, out: &'o mut [u8]) -> Result<&'o [u8], BatchError> {
+pub(crate) fn inflate_exact<'o>(zlib: &[u8], raw_len: usize, out: &'o mut [u8]) -> Result<&'o mut [u8], BatchError> {
     let out = out.get_mut(..raw_len).ok_or(BatchError::BufferTooSmall { needed: raw_len })?;
     let mut state = DecompressorOxide::new();
     let flags = inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER
@@ -507,6 +705,7 @@ pub(crate) fn inflate_exact<'o>(zlib: &[u8], raw_len: usize, out: &'o mut [u8]) 
 #[derive(Clone, Debug)]
 pub struct Records<'a> {
     raw: &'a [u8],
+    last_raw: &'a [u8],
     left: u32,
     index: u32,
     prev: Instant,
@@ -519,6 +718,7 @@ impl<'a> Records<'a> {
     pub(crate) fn new(raw: &'a [u8], header: &BatchHeader) -> Self {
         Records {
             raw,
+            last_raw: &[],
             left: header.count,
             index: 0,
             prev: header.first,
@@ -526,6 +726,12 @@ impl<'a> Records<'a> {
             summary: header.summary,
             failed: false,
         }
+    }
+
+    /// The canonical encoding of the record the last `next` returned (its Merkle
+    /// leaf is the SHA-256 of `0x00 ||` these bytes).
+    pub fn last_bytes(&self) -> &'a [u8] {
+        self.last_raw
     }
 
     fn step(&mut self) -> Result<RecordRef<'a>, BatchError> {
@@ -542,6 +748,7 @@ impl<'a> Records<'a> {
         if !(self.summary.may_contain_sender(r.sender) && self.summary.may_contain_type(r.message_type)) {
             return Err(bad("not covered by the header's summary"));
         }
+        self.last_raw = self.raw.get(..self.raw.len() - rest.len()).unwrap_or_default();
         self.raw = rest;
         self.prev = r.timestamp;
         self.left = self.left.saturating_sub(1);

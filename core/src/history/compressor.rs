@@ -1,9 +1,10 @@
 //! The history manager and the owned types it needs `alloc` for.
 
-use super::batch::inflate_exact;
+use super::columnar::{Encoder, walk};
+use super::merkle::{self, Frontier, Hash, InclusionProof, Path, batch_entry_hash, leaf_hash};
 use super::{
-    AddError, ArchiveFullError, BATCH_HEADER_LEN, BatchError, BatchHeader, BatchView, HistoryConfig, HistoryStats,
-    ImportError, MAX_MESSAGE_TYPE_LEN, Query, RecordError, RecordRef, Summary,
+    AddError, ArchiveFullError, BATCH_FORMAT_VERSION, BatchError, BatchHeader, BatchView, HistoryConfig, HistoryStats,
+    ImportError, LogInfo, MAX_MESSAGE_TYPE_LEN, Query, RecordError, RecordRef, Summary,
 };
 use crate::error::ConfigError;
 use crate::id::NodeId;
@@ -11,7 +12,70 @@ use crate::storage::Deque;
 use crate::time::{Instant, MonotonicClock};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::fmt;
 use heapless::String;
+
+/// The most batch entries a history keeps for building proofs: 2^20 (32 MiB,
+/// 10^9 messages in batches of 1000). Past that the log root still advances, but
+/// [`MessageHistoryCompressor::inclusion_proof`] and
+/// [`MessageHistoryCompressor::consistency_proof`] fail with
+/// [`ProveError::LogTooLong`].
+pub const MAX_LOG_ENTRIES: usize = 1 << 20;
+
+/// Why a proof could not be built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProveError {
+    /// No batch with this id is in memory.
+    UnknownBatch(u64),
+    /// The batch is not in this history's log (a version 1 batch, or another log's).
+    NotInLog,
+    /// The record index is not below the batch's record count.
+    IndexOutOfRange {
+        /// Records in the batch.
+        count: u32,
+    },
+    /// The log size asked for is 0 or larger than the log.
+    BadSize,
+    /// The log is longer than [`MAX_LOG_ENTRIES`] batches.
+    LogTooLong,
+    /// The batch bytes are not a valid batch.
+    Invalid(BatchError),
+}
+
+impl crate::error::Classify for ProveError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            ProveError::UnknownBatch(_) => ErrorKind::NotFound,
+            ProveError::Invalid(e) => e.kind(),
+            ProveError::LogTooLong => ErrorKind::CapacityExceeded,
+            ProveError::NotInLog | ProveError::IndexOutOfRange { .. } | ProveError::BadSize => {
+                ErrorKind::InvalidArgument
+            }
+        }
+    }
+}
+
+impl fmt::Display for ProveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProveError::UnknownBatch(id) => write!(f, "batch {id} is not in memory"),
+            ProveError::NotInLog => f.write_str("the batch is not in this history's Merkle log"),
+            ProveError::IndexOutOfRange { count } => write!(f, "record index not below the batch's {count} records"),
+            ProveError::BadSize => f.write_str("log size out of range"),
+            ProveError::LogTooLong => write!(f, "the log is longer than the {MAX_LOG_ENTRIES} batches kept for proofs"),
+            ProveError::Invalid(e) => write!(f, "invalid batch: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for ProveError {}
+
+impl From<BatchError> for ProveError {
+    fn from(e: BatchError) -> Self {
+        ProveError::Invalid(e)
+    }
+}
 
 /// An owned message record (what searches return).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,8 +133,19 @@ impl Batch {
     }
 
     /// Compresses `records` (in non-decreasing timestamp order, valid ids) into a
-    /// batch with id `id` at zlib `level` (0 to 10).
+    /// batch with id `id` at zlib `level` (0 to 10), the first of a Merkle log.
     pub fn from_records(id: u64, sealed_at: Instant, level: u8, records: &[RecordRef<'_>]) -> Result<Self, BatchError> {
+        Self::from_records_in_log(id, sealed_at, level, records, &Frontier::new())
+    }
+
+    /// [`Batch::from_records`] for a batch appended to the log with frontier `log`.
+    pub fn from_records_in_log(
+        id: u64,
+        sealed_at: Instant,
+        level: u8,
+        records: &[RecordRef<'_>],
+        log: &Frontier,
+    ) -> Result<Self, BatchError> {
         if level > 10 {
             return Err(BatchError::BadHeader("compression level above 10"));
         }
@@ -92,34 +167,53 @@ impl Batch {
             return Err(BatchError::BadHeader("no records"));
         };
         let count = u32::try_from(records.len()).map_err(|_| BatchError::BadHeader("too many records"))?;
-        Batch::seal(id, level, sealed_at, &raw, count, first.timestamp, last.timestamp, summary)
+        let parts = Parts { id, level, sealed_at, count, first: first.timestamp, last: last.timestamp, summary };
+        Batch::seal(&parts, &raw, log, &mut Encoder::default())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn seal(
-        id: u64,
-        level: u8,
-        sealed_at: Instant,
-        raw: &[u8],
-        count: u32,
-        first: Instant,
-        last: Instant,
-        summary: Summary,
-    ) -> Result<Self, BatchError> {
-        let zlib = miniz_oxide::deflate::compress_to_vec_zlib(raw, level);
+    /// Seals `raw` (the canonical encoding of `parts.count` valid records in
+    /// order) as a version 2 batch appended to the log with frontier `log`.
+    fn seal(parts: &Parts, raw: &[u8], log: &Frontier, encoder: &mut Encoder) -> Result<Self, BatchError> {
         let header = BatchHeader {
-            id,
-            level,
-            count,
-            first,
-            last,
-            sealed_at,
+            version: BATCH_FORMAT_VERSION,
+            id: parts.id,
+            level: parts.level,
+            count: parts.count,
+            first: parts.first,
+            last: parts.last,
+            sealed_at: parts.sealed_at,
             raw_len: u32::try_from(raw.len()).map_err(|_| BatchError::BadHeader("raw length over u32"))?,
-            zlib_len: u32::try_from(zlib.len()).map_err(|_| BatchError::BadHeader("zlib length over u32"))?,
-            summary,
+            zlib_len: 0,
+            summary: parts.summary,
+            log: None,
         };
-        let mut bytes = Vec::with_capacity(BATCH_HEADER_LEN.saturating_add(zlib.len()));
-        bytes.extend_from_slice(&header.to_bytes());
+        // The records, their leaves and the batch root.
+        // (Callers pass records they checked: only their lengths are read here.)
+        let mut tree = Frontier::new();
+        let mut fields = Vec::with_capacity(parts.count as usize);
+        walk(raw, parts.count, &mut fields)?;
+        for f in &fields {
+            tree.push(leaf_hash(f.encoded));
+        }
+        let mut body = Vec::with_capacity(raw.len() / 4);
+        let dict_entries = encoder.encode(&fields, parts.first.total_micros(), &mut body);
+        let zlib = miniz_oxide::deflate::compress_to_vec_zlib(&body, parts.level);
+        let header = BatchHeader {
+            zlib_len: u32::try_from(zlib.len()).map_err(|_| BatchError::BadHeader("zlib length over u32"))?,
+            log: Some(LogInfo {
+                body_len: u32::try_from(body.len()).map_err(|_| BatchError::BadHeader("body length over u32"))?,
+                dict_entries,
+                batch_root: tree.root(),
+                log_size_before: log.size(),
+            }),
+            ..header
+        };
+        let (fixed, fixed_len) = header.fixed_bytes();
+        let mut bytes = Vec::with_capacity(header.header_len().saturating_add(zlib.len()));
+        bytes.extend_from_slice(fixed.get(..fixed_len).unwrap_or_default());
+        for h in log.hashes() {
+            bytes.extend_from_slice(h);
+        }
         bytes.extend_from_slice(&zlib);
         Ok(Batch { header, bytes })
     }
@@ -146,41 +240,60 @@ impl Batch {
         BatchView::parse(&self.bytes, self.header.raw_len as usize).unwrap_or_else(|_| BatchView::empty(self.header))
     }
 
-    /// Inflates the raw postcard records into a buffer of exactly the declared raw length.
+    /// Decodes the records' canonical (postcard) encoding, exactly the declared raw length.
     pub fn decompress(&self) -> Result<Vec<u8>, BatchError> {
-        let mut out = alloc::vec![0u8; self.header.raw_len as usize];
-        inflate_exact(self.zlib(), out.len(), &mut out)?;
+        let mut scratch = alloc::vec![0u8; self.header.scratch_len()];
+        let at = self.header.scratch_len() - self.header.raw_len as usize;
+        self.view().raw_records(&mut scratch)?;
+        scratch.drain(..at);
+        Ok(scratch)
+    }
+
+    /// The records' Merkle leaf hashes, in order, once the batch is checked
+    /// (for version 2, against its root).
+    pub fn leaves(&self) -> Result<Vec<Hash>, BatchError> {
+        let mut scratch = alloc::vec![0u8; self.header.scratch_len()];
+        let mut out = Vec::with_capacity(self.header.count as usize);
+        self.view().validate_with(&mut scratch, |_, bytes, leaf| {
+            out.push(leaf.copied().unwrap_or_else(|| leaf_hash(bytes)));
+            Ok(())
+        })?;
         Ok(out)
     }
 
-    /// Decodes every record (checked as [`BatchView::validate`] does).
+    /// Decodes every record (checked as [`BatchView::validate`] does, in the same pass).
     pub fn records(&self) -> Result<Vec<Record>, BatchError> {
-        let mut scratch = alloc::vec![0u8; self.header.raw_len as usize];
-        let view = self.view();
-        view.validate(&mut scratch)?;
+        let mut scratch = alloc::vec![0u8; self.header.scratch_len()];
         let mut out = Vec::with_capacity(self.header.count as usize);
-        for (index, r) in view.records(&mut scratch)?.enumerate() {
-            let r = r?;
-            let index = u32::try_from(index).unwrap_or(u32::MAX);
-            out.push(Record::from_ref(&r).map_err(|_| BatchError::BadRecord { index, reason: "invalid id" })?);
-        }
+        self.view().validate_with(&mut scratch, |r, _, _| {
+            let index = u32::try_from(out.len()).unwrap_or(u32::MAX);
+            out.push(Record::from_ref(r).map_err(|_| BatchError::BadRecord { index, reason: "invalid id" })?);
+            Ok(())
+        })?;
         Ok(out)
     }
 
     /// Checks the whole batch (see [`BatchView::validate`]); returns the record count.
     pub fn validate(&self) -> Result<u32, BatchError> {
-        let mut scratch = alloc::vec![0u8; self.header.raw_len as usize];
+        let mut scratch = alloc::vec![0u8; self.header.scratch_len()];
         self.view().validate(&mut scratch)
-    }
-
-    fn zlib(&self) -> &[u8] {
-        self.bytes.get(BATCH_HEADER_LEN..).unwrap_or_default()
     }
 
     /// Ordering of retained batches: by time range, then id.
     fn key(&self) -> (Instant, Instant, u64) {
         (self.header.first, self.header.last, self.header.id)
     }
+}
+
+/// The header fields of a batch being sealed.
+struct Parts {
+    id: u64,
+    level: u8,
+    sealed_at: Instant,
+    count: u32,
+    first: Instant,
+    last: Instant,
+    summary: Summary,
 }
 
 /// Keeps a node's message history: an unsealed buffer, up to `B` compressed
@@ -198,6 +311,11 @@ pub struct MessageHistoryCompressor<const B: usize, const A: usize> {
     archive: Deque<Batch, A>,
     next_batch_id: u64,
     stats: HistoryStats,
+    /// The Merkle log over sealed batches: its frontier, and its leaves (batch
+    /// entries) up to [`MAX_LOG_ENTRIES`] for proofs.
+    log: Frontier,
+    log_entries: Vec<Hash>,
+    encoder: Encoder,
 }
 
 impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
@@ -218,6 +336,9 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
             archive: Deque::new(),
             next_batch_id: 0,
             stats: HistoryStats::default(),
+            log: Frontier::new(),
+            log_entries: Vec::new(),
+            encoder: Encoder::default(),
         })
     }
 
@@ -311,19 +432,23 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
     fn seal(&mut self, now: Instant) -> Option<u64> {
         let now = self.clock.observe(now);
         let id = self.next_batch_id;
-        let batch = Batch::seal(
+        let parts = Parts {
             id,
-            self.config.compression_level,
-            now,
-            &self.raw,
-            self.buf_count,
-            self.buf_first,
-            self.latest_record,
-            self.buf_summary,
-        )
-        // Cannot fail: the config caps the raw length far below u32::MAX, and the
-        // zlib stream of n bytes is at most n + n/16000*5 + 11 or so.
-        .ok()?;
+            level: self.config.compression_level,
+            sealed_at: now,
+            count: self.buf_count,
+            first: self.buf_first,
+            last: self.latest_record,
+            summary: self.buf_summary,
+        };
+        // Cannot fail: the buffer holds valid records, the config caps the raw
+        // length far below u32::MAX, and the body and its zlib stream stay within
+        // a small multiple of it.
+        let batch = Batch::seal(&parts, &self.raw, &self.log, &mut self.encoder).ok()?;
+        let entry = batch.header.log.map(|l| batch_entry_hash(&l.batch_root, batch.header.count))?;
+        if self.log.size() == u64::MAX {
+            return None;
+        }
         if self.batches.is_full() {
             self.evict_oldest();
         }
@@ -335,6 +460,10 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
             // Unreachable after `evict_oldest`; if it ever were, the batch would be
             // lost, so keep the buffer instead.
             return None;
+        }
+        self.log.push(entry);
+        if self.log_entries.len() < MAX_LOG_ENTRIES && self.log_entries.len() as u64 + 1 == self.log.size() {
+            self.log_entries.push(entry);
         }
         self.next_batch_id = self.next_batch_id.saturating_add(1);
         self.raw.clear();
@@ -445,6 +574,89 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
         self.batches.iter().find(|b| b.header.id == id)
     }
 
+    /// The Merkle log's root over every batch sealed so far: the 32 bytes a PoUW
+    /// block commits to (the SHA-256 of nothing before the first batch).
+    pub fn log_root(&self) -> Hash {
+        self.log.root()
+    }
+
+    /// Batches in the Merkle log (every batch sealed since creation).
+    pub const fn log_size(&self) -> u64 {
+        self.log.size()
+    }
+
+    /// The log's frontier (see [`Frontier`]).
+    pub const fn log_frontier(&self) -> &Frontier {
+        &self.log
+    }
+
+    /// The encoded [`InclusionProof`] that record `index` of the batch `batch_id`
+    /// (in memory) is in the log of [`Self::log_size`] batches. Decodes that batch only.
+    pub fn inclusion_proof(&self, batch_id: u64, index: u32) -> Result<Vec<u8>, ProveError> {
+        let batch = self.batch(batch_id).ok_or(ProveError::UnknownBatch(batch_id))?;
+        self.prove(batch, index)
+    }
+
+    /// [`Self::inclusion_proof`] for a batch the host holds (an archived one):
+    /// decodes only `bytes`, whose raw length is capped by the config.
+    pub fn inclusion_proof_for(&self, bytes: &[u8], index: u32) -> Result<Vec<u8>, ProveError> {
+        let batch = Batch::from_bytes(bytes, self.config.max_batch_bytes)?;
+        self.prove(&batch, index)
+    }
+
+    fn prove(&self, batch: &Batch, index: u32) -> Result<Vec<u8>, ProveError> {
+        let h = batch.header;
+        let log = h.log.ok_or(ProveError::NotInLog)?;
+        if self.log_entries.len() as u64 != self.log.size() {
+            return Err(ProveError::LogTooLong);
+        }
+        let at = usize::try_from(log.log_size_before).map_err(|_| ProveError::NotInLog)?;
+        if self.log_entries.get(at) != Some(&batch_entry_hash(&log.batch_root, h.count)) {
+            return Err(ProveError::NotInLog);
+        }
+        if index >= h.count {
+            return Err(ProveError::IndexOutOfRange { count: h.count });
+        }
+        let leaves = batch.leaves()?;
+        let batch_path = merkle::path_bytes(&merkle::inclusion_path(&leaves, index as usize));
+        let log_path = merkle::path_bytes(&merkle::inclusion_path(&self.log_entries, at));
+        let proof = InclusionProof {
+            index,
+            batch_size: h.count,
+            batch_index: log.log_size_before,
+            log_size: self.log.size(),
+            batch_path: Path::new(&batch_path).map_err(|_| ProveError::LogTooLong)?,
+            log_path: Path::new(&log_path).map_err(|_| ProveError::LogTooLong)?,
+        };
+        let mut out = alloc::vec![0u8; proof.encoded_len()];
+        proof.encode_into(&mut out);
+        Ok(out)
+    }
+
+    /// The RFC 9162 consistency proof (hashes back to back) that the current log
+    /// extends the log of its first `first` batches (`1 <= first <= log_size`;
+    /// empty when equal).
+    pub fn consistency_proof(&self, first: u64) -> Result<Vec<u8>, ProveError> {
+        if first == 0 || first > self.log.size() {
+            return Err(ProveError::BadSize);
+        }
+        if self.log_entries.len() as u64 != self.log.size() {
+            return Err(ProveError::LogTooLong);
+        }
+        Ok(merkle::path_bytes(&merkle::consistency_path(&self.log_entries, first as usize)))
+    }
+
+    /// The log root when it held its first `size` batches (`size <= log_size`).
+    pub fn log_root_at(&self, size: u64) -> Result<Hash, ProveError> {
+        if size > self.log.size() {
+            return Err(ProveError::BadSize);
+        }
+        if self.log_entries.len() as u64 != self.log.size() {
+            return Err(ProveError::LogTooLong);
+        }
+        Ok(merkle::tree_root(self.log_entries.get(..size as usize).unwrap_or_default()))
+    }
+
     /// Records in the unsealed buffer.
     pub const fn buffer_len(&self) -> u32 {
         self.buf_count
@@ -499,10 +711,11 @@ impl SearchIter<'_, '_> {
                 return Ok(false);
             }
             if self.query.may_match(&b.header) {
-                let raw_len = b.header.raw_len as usize;
-                self.scratch.resize(raw_len, 0);
-                inflate_exact(b.zlib(), raw_len, &mut self.scratch)?;
-                self.pos = 0;
+                let len = b.header.scratch_len();
+                self.scratch.resize(len, 0);
+                b.view().raw_records(&mut self.scratch)?;
+                // The records are at the end of the scratch buffer.
+                self.pos = len - b.header.raw_len as usize;
                 self.index = 0;
                 self.left = b.header.count;
                 return Ok(true);

@@ -76,11 +76,19 @@ fn record_encoding_is_postcard() {
     assert_eq!(&ours[..4], &[0xac, 0x02, 8, b'w']);
 }
 
+/// The header bytes before any frontier.
+fn fixed(h: &BatchHeader) -> Vec<u8> {
+    let (bytes, len) = h.fixed_bytes();
+    bytes[..len].to_vec()
+}
+
 #[test]
 fn header_round_trips_and_is_little_endian() {
     let mut summary = Summary::EMPTY;
     summary.insert("a", "b");
     let h = BatchHeader {
+        version: 1,
+        log: None,
         id: 7,
         level: 6,
         count: 3,
@@ -91,7 +99,7 @@ fn header_round_trips_and_is_little_endian() {
         zlib_len: 2,
         summary,
     };
-    let mut bytes = h.to_bytes().to_vec();
+    let mut bytes = fixed(&h);
     assert_eq!(&bytes[..4], &BATCH_MAGIC);
     assert_eq!(bytes[4], 1);
     assert_eq!(&bytes[8..16], &7u64.to_le_bytes());
@@ -106,8 +114,8 @@ fn header_round_trips_and_is_little_endian() {
     bad[0] = b'X';
     assert_eq!(BatchHeader::parse(&bad, 100), Err(BatchError::BadMagic));
     let mut bad = bytes.clone();
-    bad[4] = 2;
-    assert_eq!(BatchHeader::parse(&bad, 100), Err(BatchError::UnsupportedVersion(2)));
+    bad[4] = 3;
+    assert_eq!(BatchHeader::parse(&bad, 100), Err(BatchError::UnsupportedVersion(3)));
     let mut bad = bytes.clone();
     bad[16..20].copy_from_slice(&0u32.to_le_bytes());
     assert_eq!(BatchHeader::parse(&bad, 100), Err(BatchError::BadHeader("no records")));
@@ -136,7 +144,9 @@ fn batch_round_trips_through_bytes() {
     let decoded: Vec<RecordRef<'_>> = view.records(&mut scratch).unwrap().map(Result::unwrap).collect();
     assert_eq!(decoded, refs);
     let mut tiny = [0u8; 16];
-    assert_eq!(view.inflate_into(&mut tiny), Err(BatchError::BufferTooSmall { needed: raw.len() }));
+    let body_len = view.header().log.unwrap().body_len as usize;
+    assert_eq!(view.inflate_into(&mut tiny), Err(BatchError::BufferTooSmall { needed: body_len }));
+    assert!(matches!(view.records(&mut tiny), Err(BatchError::BufferTooSmall { .. })));
 }
 
 #[test]
@@ -156,6 +166,8 @@ fn forge(raw_len: u32, count: u32, zlib: &[u8]) -> Vec<u8> {
     let mut summary = Summary::EMPTY;
     summary.insert("a", "x");
     let h = BatchHeader {
+        version: 1,
+        log: None,
         id: 1,
         level: 6,
         count,
@@ -166,7 +178,7 @@ fn forge(raw_len: u32, count: u32, zlib: &[u8]) -> Vec<u8> {
         zlib_len: zlib.len() as u32,
         summary,
     };
-    let mut v = h.to_bytes().to_vec();
+    let mut v = fixed(&h);
     v.extend_from_slice(zlib);
     v
 }

@@ -14,6 +14,7 @@ __all__ = [
     "WorkerCore",
     "_trigger_panic",
     "decode_envelope",
+    "decode_json",
     "decode_sealed",
     "encode_heartbeat",
     "encode_json",
@@ -22,6 +23,10 @@ __all__ = [
     "inspect_certificate",
     "issue_certificate",
     "issue_revocations",
+    "merkle_leaf_hash",
+    "merkle_verify_consistency",
+    "merkle_verify_inclusion",
+    "merkle_verify_record",
     "metrics_healthy",
     "verify_certificate",
 ]
@@ -132,6 +137,21 @@ def encode_heartbeat(
 
 def encode_json(data: Any) -> bytes:
     """``json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()``, written in Rust."""
+
+def decode_json(data: bytes) -> Any:
+    """``json.loads(data)``, parsed in Rust (unusual input goes to ``json.loads``)."""
+
+def merkle_leaf_hash(data: bytes) -> bytes:
+    """``SHA-256(0x00 || data)``: an RFC 9162 leaf hash."""
+
+def merkle_verify_inclusion(leaf: bytes, index: int, size: int, path: bytes, root: bytes) -> None:
+    """Checks an RFC 9162 inclusion path; ``DecodeError`` if it fails."""
+
+def merkle_verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, proof: bytes) -> None:
+    """Checks an RFC 9162 consistency proof; ``DecodeError`` if it fails."""
+
+def merkle_verify_record(proof: bytes, record: bytes, log_root: bytes) -> None:
+    """Checks an encoded message inclusion proof for a record's canonical bytes; ``DecodeError`` if it fails."""
 
 def decode_envelope(data: bytes) -> Dict[str, Any]:
     """Decodes one v1 envelope; raises ``DecodeError`` for anything malformed."""
@@ -283,8 +303,22 @@ class HistoryCore:
     ) -> List[_RecordTuple]: ...
     @staticmethod
     def decode_batch(data: bytes) -> List[_RecordTuple]: ...
+    def search_dicts(
+        self, start: float, end: float, message_type: Optional[str] = None, sender: Optional[str] = None
+    ) -> List[Dict[str, Any]]: ...
+    @staticmethod
+    def decode_batch_dicts(data: bytes) -> List[Dict[str, Any]]: ...
+    def log_root(self) -> bytes: ...
+    def log_size(self) -> int: ...
+    def log_root_at(self, size: int) -> bytes: ...
+    def inclusion_proof(self, batch_id: int, index: int) -> bytes: ...
+    def inclusion_proof_for(self, batch: bytes, index: int) -> bytes: ...
+    def consistency_proof(self, first: int) -> bytes: ...
+    @staticmethod
+    def record_bytes(sender: str, message_type: str, timestamp: float, payload: bytes) -> bytes: ...
     def stats(self) -> Dict[str, Any]: ...
     def buffer(self) -> List[_RecordTuple]: ...
+    def buffer_dicts(self) -> List[Dict[str, Any]]: ...
     def __len__(self) -> int: ...
 
 _MeshNodeTuple = Tuple[str, str, str, str, List[str], float]

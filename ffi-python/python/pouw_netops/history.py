@@ -1,22 +1,28 @@
 """``MessageHistoryCompressor``: the old API's class over the core's message history.
 
 Messages are buffered as records (``data`` as compact JSON bytes) and sealed
-every ``compression_threshold`` messages into zlib batches; up to 1024 batches
-stay in memory and searchable, older ones move to an archive outbox of 256 that
-the host drains with :meth:`MessageHistoryCompressor.poll_archived`.
-Compression, decompression and search run in Rust with the GIL released.
+every ``compression_threshold`` messages into zlib batches (format v2: a
+columnar body behind a version byte, still one standard zlib stream); up to 1024
+batches stay in memory and searchable, older ones move to an archive outbox of
+256 that the host drains with :meth:`MessageHistoryCompressor.poll_archived`.
+Compression, decompression and search run in Rust with the GIL released, and
+messages come back as dicts built in Rust (``data`` parsed from JSON there).
+
+Every message is a leaf of a Merkle log (RFC 9162 hashing): :meth:`log_root` is
+the 32 bytes a PoUW block commits to, :meth:`inclusion_proof` proves a message
+is in it and :meth:`consistency_proof` that the log extends an earlier one;
+:func:`verify_message` and :func:`verify_consistency` check them.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from . import _native
 from ._errors import DecodeError
 from ._types import CompressedMessageBatch, NetworkMessage
 
-__all__ = ["MessageHistoryCompressor"]
+__all__ = ["MessageHistoryCompressor", "message_bytes", "verify_message", "verify_consistency"]
 
 def _batch(t: Tuple[int, float, float, int, int, bytes, bytes]) -> CompressedMessageBatch:
     batch_id, first, last, count, raw_len, header, zlib_stream = t
@@ -24,9 +30,23 @@ def _batch(t: Tuple[int, float, float, int, int, bytes, bytes]) -> CompressedMes
     return CompressedMessageBatch(str(batch_id), first, last, count, zlib_stream, ratio, header)
 
 
-def _message(t: Tuple[float, str, str, bytes]) -> Dict[str, Any]:
-    timestamp, sender, msg_type, payload = t
-    return {"msg_type": msg_type, "sender_id": sender, "timestamp": timestamp, "data": json.loads(payload)}
+def message_bytes(message: Mapping[str, Any]) -> bytes:
+    """The canonical encoding of a stored message (a dict as search and
+    decompress return it): the bytes its Merkle leaf hashes."""
+    payload = _native.encode_json(message["data"])
+    return _native.HistoryCore.record_bytes(message["sender_id"], message["msg_type"], message["timestamp"], payload)
+
+
+def verify_message(proof: bytes, message: Mapping[str, Any], log_root: bytes) -> None:
+    """Checks that ``message`` (a stored message dict) is in the log with root
+    ``log_root``, by an encoded inclusion proof; ``DecodeError`` if not."""
+    _native.merkle_verify_record(proof, message_bytes(message), log_root)
+
+
+def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, proof: bytes) -> None:
+    """Checks that the log of ``second`` batches with ``second_root`` extends the
+    log of ``first`` batches with ``first_root``; ``DecodeError`` if not."""
+    _native.merkle_verify_consistency(first, second, first_root, second_root, proof)
 
 
 class MessageHistoryCompressor:
@@ -69,7 +89,7 @@ class MessageHistoryCompressor:
         """
         if not batch.header:
             raise DecodeError("the batch has no header: decompress_batch needs the header it was sealed with")
-        return [_message(r) for r in _native.HistoryCore.decode_batch(batch.header + batch.compressed_data)]
+        return _native.HistoryCore.decode_batch_dicts(batch.header + batch.compressed_data)
 
     def search_messages(
         self,
@@ -81,7 +101,7 @@ class MessageHistoryCompressor:
         """Messages with ``start_time <= timestamp <= end_time`` (and of ``message_type``
         and from ``sender_id`` if given), sorted by timestamp, from the batches in
         memory and the buffer."""
-        return [_message(r) for r in self._core.search(start_time, end_time, message_type, sender_id)]
+        return self._core.search_dicts(start_time, end_time, message_type, sender_id)
 
     def get_compression_stats(self) -> Dict[str, Any]:
         """``total_messages, total_compressed, total_raw_bytes, total_compressed_bytes,
@@ -109,7 +129,7 @@ class MessageHistoryCompressor:
     @property
     def message_buffer(self) -> List[Dict[str, Any]]:
         """The messages not sealed yet, as dicts (a snapshot)."""
-        return [_message(r) for r in self._core.buffer()]
+        return self._core.buffer_dicts()
 
     @property
     def compressed_batches(self) -> List[CompressedMessageBatch]:
@@ -122,6 +142,30 @@ class MessageHistoryCompressor:
         """The oldest batch moved out of memory and not yet taken; the caller now owns it."""
         t = self._core.poll_archived()
         return None if t is None else _batch(t)
+
+    def log_root(self) -> bytes:
+        """The Merkle log root over every batch sealed so far (32 bytes)."""
+        return self._core.log_root()
+
+    def log_size(self) -> int:
+        """Batches in the Merkle log."""
+        return self._core.log_size()
+
+    def log_root_at(self, size: int) -> bytes:
+        """The log root when it held its first ``size`` batches."""
+        return self._core.log_root_at(size)
+
+    def inclusion_proof(self, batch: "int | CompressedMessageBatch", index: int) -> bytes:
+        """The proof that message ``index`` of a batch (its id if in memory, or
+        an archived :class:`CompressedMessageBatch`) is in the current log.
+        Only that batch is decoded."""
+        if isinstance(batch, int):
+            return self._core.inclusion_proof(batch, index)
+        return self._core.inclusion_proof_for(batch.header + batch.compressed_data, index)
+
+    def consistency_proof(self, first: int) -> bytes:
+        """The proof that the current log extends the log of its first ``first`` batches."""
+        return self._core.consistency_proof(first)
 
     def __repr__(self) -> str:
         return f"MessageHistoryCompressor(node_id={self.node_id!r}, compression_threshold={self.compression_threshold})"

@@ -1,0 +1,625 @@
+//! The columnar body of a v2 batch (what its zlib stream inflates to).
+//!
+//! ```text
+//! types      varint n, then n × (varint len, UTF-8 bytes)      in order of first use
+//! senders    varint n, then n × (varint len, UTF-8 bytes)      in order of first use
+//! templates  varint n, then n × template: varint slots (at most 16), one mode byte
+//!            per slot, varint bytes of text, then slots + 1 × (varint len, text)
+//! lengths    6 × varint: bytes of each column below
+//! type       per record: varint index into types
+//! sender     per record: varint index into senders
+//! time       per record: varint µs since the previous record (the first: since the header's first)
+//! template   per record: varint 0 (payload stored whole in `literals`) or 1 + template index
+//! numbers    per slot of each templated record: varint, 0 = the digits are in `literals`,
+//!            else 1 + value (mode 0) or 1 + zigzag(value − the slot's previous value) (mode 1)
+//! literals   varint len + bytes: whole payloads and digit runs that are not canonical numbers
+//! ```
+//!
+//! A payload's template is its text between the maximal runs of ASCII digits
+//! (the slots): a payload with k runs has k slots and k + 1 texts (maybe empty),
+//! none holding a digit. Templates have at most [`MAX_SLOTS`] slots; the encoder
+//! stores payloads with more, or with control bytes (binary), whole. A digit run is a canonical number if it
+//! has no leading zero (or is `0`) and at most 18 digits. A slot's previous value
+//! starts at 0. The counts of types, senders and templates sum to the header's
+//! `dict_entries`. Decoding needs no `alloc`: it rebuilds the records' canonical
+//! (postcard) encoding in a caller buffer, with a table area for dictionary
+//! offsets and slot state (see [`table_len`]).
+
+use super::batch::BatchError;
+
+/// The most digit runs a payload may have to be stored by template.
+pub const MAX_SLOTS: usize = 16;
+
+const MODE_DELTA: u8 = 1;
+
+/// Bytes of table area decoding needs for `dict_entries` dictionary entries.
+pub const fn table_len(dict_entries: u32) -> usize {
+    (dict_entries as usize).saturating_mul(4 + 8 * MAX_SLOTS)
+}
+
+fn bad(reason: &'static str) -> BatchError {
+    BatchError::BadBody(reason)
+}
+
+/// Reads varints and slices from the front of a byte slice.
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    #[inline]
+    fn varint(&mut self) -> Result<u64, BatchError> {
+        // Most values are one byte.
+        if let Some((&b, rest)) = self.0.split_first()
+            && b < 0x80
+        {
+            self.0 = rest;
+            return Ok(u64::from(b));
+        }
+        let mut v: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let (&b, rest) = self.0.split_first().ok_or(bad("truncated varint"))?;
+            self.0 = rest;
+            if shift == 63 && b > 1 {
+                return Err(bad("varint overflows u64"));
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(bad("varint overflows u64"))
+    }
+
+    #[inline]
+    fn bytes(&mut self, n: u64) -> Result<&'a [u8], BatchError> {
+        let n = usize::try_from(n).map_err(|_| bad("length overflows"))?;
+        if n > self.0.len() {
+            return Err(bad("truncated"));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    #[inline]
+    fn len_prefixed(&mut self) -> Result<&'a [u8], BatchError> {
+        let n = self.varint()?;
+        self.bytes(n)
+    }
+}
+
+#[cfg(feature = "alloc")]
+fn zigzag(d: i64) -> u64 {
+    ((d << 1) ^ (d >> 63)) as u64
+}
+
+fn unzigzag(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ -((z & 1) as i64)
+}
+
+/// The value of a canonical digit run: no leading zero unless it is `0`, at most 18 digits.
+#[cfg(feature = "alloc")]
+fn canonical(run: &[u8]) -> Option<u64> {
+    if run.is_empty() || run.len() > 18 || (run.len() > 1 && run.first() == Some(&b'0')) {
+        return None;
+    }
+    Some(run.iter().fold(0u64, |v, d| v * 10 + u64::from(d - b'0')))
+}
+
+/// Writes `v` in decimal into `buf`; the digits.
+fn decimal(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(slot) = buf.get_mut(i) {
+            *slot = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
+        }
+    }
+    buf.get(i..).unwrap_or_default()
+}
+
+/// Appends `bytes` at `*at` in `out`, advancing `at`.
+#[inline]
+fn put(out: &mut [u8], at: &mut usize, bytes: &[u8]) -> Result<(), BatchError> {
+    let end = at.checked_add(bytes.len()).ok_or(BatchError::LengthMismatch)?;
+    out.get_mut(*at..end).ok_or(BatchError::LengthMismatch)?.copy_from_slice(bytes);
+    *at = end;
+    Ok(())
+}
+
+#[inline]
+fn put_varint(out: &mut [u8], at: &mut usize, mut v: u64) -> Result<(), BatchError> {
+    if v < 0x80 {
+        let slot = out.get_mut(*at).ok_or(BatchError::LengthMismatch)?;
+        *slot = v as u8;
+        *at += 1;
+        return Ok(());
+    }
+    let mut buf = [0u8; 10];
+    let mut n = 0;
+    for slot in buf.iter_mut() {
+        n += 1;
+        if v < 0x80 {
+            *slot = v as u8;
+            break;
+        }
+        *slot = (v as u8) | 0x80;
+        v >>= 7;
+    }
+    put(out, at, buf.get(..n).unwrap_or_default())
+}
+
+#[inline]
+fn read_u32(table: &[u8], i: usize) -> Result<usize, BatchError> {
+    let b = table.get(i * 4..i * 4 + 4).ok_or(bad("dictionary index out of range"))?;
+    let mut a = [0u8; 4];
+    a.copy_from_slice(b);
+    Ok(u32::from_le_bytes(a) as usize)
+}
+
+/// Rebuilds the canonical encoding of `count` records from `body` into `out`
+/// (exactly `out.len()` bytes), using `table` (at least [`table_len`] bytes) for
+/// offsets and slot state. `first` is the header's first timestamp.
+pub fn decode(
+    body: &[u8],
+    count: u32,
+    dict_entries: u32,
+    first: u64,
+    table: &mut [u8],
+    out: &mut [u8],
+) -> Result<(), BatchError> {
+    let entries = dict_entries as usize;
+    let (offsets, state) = table
+        .get_mut(..table_len(dict_entries))
+        .ok_or(BatchError::BufferTooSmall { needed: table_len(dict_entries) })?
+        .split_at_mut(entries * 4);
+    state.fill(0);
+    // Dictionaries: record where each entry starts.
+    let mut c = Cursor(body);
+    let mut seen = 0usize;
+    let mut counts = [0usize; 3];
+    for (kind, n_out) in counts.iter_mut().enumerate() {
+        let n = c.varint()?;
+        let n = usize::try_from(n)
+            .ok()
+            .filter(|&n| seen.checked_add(n).is_some_and(|s| s <= entries))
+            .ok_or(bad("more dictionary entries than declared"))?;
+        for _ in 0..n {
+            let at = u32::try_from(body.len() - c.0.len()).map_err(|_| bad("body too long"))?;
+            offsets
+                .get_mut(seen * 4..seen * 4 + 4)
+                .ok_or(bad("dictionary overflow"))?
+                .copy_from_slice(&at.to_le_bytes());
+            if kind < 2 {
+                let entry = c.len_prefixed()?;
+                if entry.is_empty() || core::str::from_utf8(entry).is_err() {
+                    return Err(bad("empty or non-UTF-8 dictionary entry"));
+                }
+            } else {
+                let slots = c.varint()?;
+                if slots > MAX_SLOTS as u64 {
+                    return Err(bad("template with more than 16 slots"));
+                }
+                if c.bytes(slots)?.iter().any(|&m| m > MODE_DELTA) {
+                    return Err(bad("invalid slot mode"));
+                }
+                let total = c.varint()?;
+                let mut sum = 0u64;
+                for _ in 0..=slots {
+                    let text = c.len_prefixed()?;
+                    if text.iter().any(u8::is_ascii_digit) {
+                        return Err(bad("template text holds a digit"));
+                    }
+                    sum = sum.saturating_add(text.len() as u64);
+                }
+                if sum != total {
+                    return Err(bad("template text length disagrees"));
+                }
+            }
+            seen += 1;
+        }
+        *n_out = n;
+    }
+    if seen != entries {
+        return Err(bad("fewer dictionary entries than declared"));
+    }
+    let [n_types, n_senders, n_templates] = counts;
+    let mut cols = [Cursor(&[]), Cursor(&[]), Cursor(&[]), Cursor(&[]), Cursor(&[]), Cursor(&[])];
+    let mut lens = [0u64; 6];
+    for l in lens.iter_mut() {
+        *l = c.varint()?;
+    }
+    for (col, l) in cols.iter_mut().zip(lens) {
+        *col = Cursor(c.bytes(l)?);
+    }
+    if !c.0.is_empty() {
+        return Err(bad("bytes after the last column"));
+    }
+    let [types, senders, times, templates, numbers, literals] = &mut cols;
+    let entry = |i: usize| -> Result<&[u8], BatchError> {
+        let at = read_u32(offsets, i)?;
+        Cursor(body.get(at..).unwrap_or_default()).len_prefixed()
+    };
+    let mut at = 0usize;
+    let mut ts = first;
+    for _ in 0..count {
+        let t = usize::try_from(types.varint()?).ok().filter(|&t| t < n_types).ok_or(bad("type index out of range"))?;
+        let s = usize::try_from(senders.varint()?)
+            .ok()
+            .filter(|&s| s < n_senders)
+            .ok_or(bad("sender index out of range"))?;
+        ts = ts.checked_add(times.varint()?).ok_or(bad("timestamp overflows"))?;
+        put_varint(out, &mut at, ts)?;
+        let sender = entry(n_types + s)?;
+        put_varint(out, &mut at, sender.len() as u64)?;
+        put(out, &mut at, sender)?;
+        let ty = entry(t)?;
+        put_varint(out, &mut at, ty.len() as u64)?;
+        put(out, &mut at, ty)?;
+        let tpl = templates.varint()?;
+        if tpl == 0 {
+            let payload = literals.len_prefixed()?;
+            put_varint(out, &mut at, payload.len() as u64)?;
+            put(out, &mut at, payload)?;
+            continue;
+        }
+        let ti =
+            usize::try_from(tpl - 1).ok().filter(|&i| i < n_templates).ok_or(bad("template index out of range"))?;
+        // The template was checked with the dictionary.
+        let mut tc = Cursor(body.get(read_u32(offsets, n_types + n_senders + ti)?..).unwrap_or_default());
+        let slots = tc.varint()? as usize;
+        let modes = tc.bytes(slots as u64)?;
+        let mut len = usize::try_from(tc.varint()?).map_err(|_| bad("template too long"))?;
+        // Decode the slots first: the payload's length goes before it.
+        let mut digits: [([u8; 20], usize, usize); MAX_SLOTS] = [([0; 20], 0, 0); MAX_SLOTS];
+        let mut lits: [&[u8]; MAX_SLOTS] = [&[]; MAX_SLOTS];
+        for k in 0..slots {
+            let (Some(&mode), Some(d), Some(lit)) = (modes.get(k), digits.get_mut(k), lits.get_mut(k)) else {
+                return Err(bad("template modes truncated"));
+            };
+            let x = numbers.varint()?;
+            if x == 0 {
+                let run = literals.len_prefixed()?;
+                if run.is_empty() || !run.iter().all(u8::is_ascii_digit) {
+                    return Err(bad("literal digit run is not digits"));
+                }
+                *lit = run;
+                len += run.len();
+                continue;
+            }
+            let state_at = (ti * MAX_SLOTS + k) * 8;
+            let prev_bytes = state.get_mut(state_at..state_at + 8).ok_or(bad("slot state out of range"))?;
+            let mut p = [0u8; 8];
+            p.copy_from_slice(prev_bytes);
+            let prev = u64::from_le_bytes(p);
+            let v = if mode == MODE_DELTA {
+                prev.checked_add_signed(unzigzag(x - 1)).ok_or(bad("number overflows"))?
+            } else {
+                x - 1
+            };
+            prev_bytes.copy_from_slice(&v.to_le_bytes());
+            let n = decimal(v, &mut d.0).len();
+            *d = (d.0, 20 - n, 20);
+            len += n;
+        }
+        put_varint(out, &mut at, len as u64)?;
+        for k in 0..=slots {
+            let seg = tc.len_prefixed()?;
+            if k > 0 {
+                let lit = lits.get(k - 1).copied().unwrap_or_default();
+                if lit.is_empty() {
+                    let (buf, a, b) = digits.get(k - 1).ok_or(bad("too many slots"))?;
+                    put(out, &mut at, buf.get(*a..*b).unwrap_or_default())?;
+                } else {
+                    put(out, &mut at, lit)?;
+                }
+            }
+            put(out, &mut at, seg)?;
+        }
+    }
+    if at != out.len() {
+        return Err(BatchError::LengthMismatch);
+    }
+    if cols.iter().any(|c| !c.0.is_empty()) {
+        return Err(bad("column longer than its records"));
+    }
+    Ok(())
+}
+
+#[cfg(feature = "alloc")]
+pub(crate) use encoding::{Encoder, walk};
+
+#[cfg(feature = "alloc")]
+mod encoding {
+    use super::{Cursor, MAX_SLOTS, MODE_DELTA, canonical, zigzag};
+    use crate::history::batch::{BatchError, push_varint, varint_len};
+    use alloc::vec::Vec;
+
+    /// A record's fields as bytes (the encoder needs no UTF-8 view).
+    #[derive(Clone, Copy)]
+    pub(crate) struct Fields<'a> {
+        pub timestamp: u64,
+        pub sender: &'a [u8],
+        pub message_type: &'a [u8],
+        pub payload: &'a [u8],
+        /// The record's whole canonical encoding.
+        pub encoded: &'a [u8],
+    }
+
+    /// Splits `count` canonical records off the front of `raw` (which must hold
+    /// exactly those): only lengths are read, nothing else is checked.
+    pub(crate) fn walk<'a>(raw: &'a [u8], count: u32, out: &mut Vec<Fields<'a>>) -> Result<(), BatchError> {
+        let mut c = Cursor(raw);
+        for index in 0..count {
+            let start = c.0;
+            let bad = |_| BatchError::BadRecord { index, reason: "malformed" };
+            let timestamp = c.varint().map_err(bad)?;
+            let sender = c.len_prefixed().map_err(bad)?;
+            let message_type = c.len_prefixed().map_err(bad)?;
+            let payload = c.len_prefixed().map_err(bad)?;
+            let encoded = start.get(..start.len() - c.0.len()).unwrap_or_default();
+            out.push(Fields { timestamp, sender, message_type, payload, encoded });
+        }
+        if c.0.is_empty() { Ok(()) } else { Err(BatchError::BadHeader("bytes after the last record")) }
+    }
+
+    /// Byte strings numbered in order of first use, found by hash in an
+    /// open-addressing table.
+    #[derive(Default)]
+    struct Interner {
+        /// Index + 1 into `entries`, 0 for empty; a power of two long.
+        slots: Vec<u32>,
+        /// (hash, start, end) in `arena`.
+        entries: Vec<(u64, usize, usize)>,
+        arena: Vec<u8>,
+    }
+
+    impl Interner {
+        fn clear(&mut self) {
+            self.slots.clear();
+            self.entries.clear();
+            self.arena.clear();
+        }
+
+        /// A multiply-rotate hash over 8-byte words (not DoS-resistant: a batch
+        /// is one node's own records, and a collision only costs a compare).
+        fn hash(key: &[u8]) -> u64 {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ key.len() as u64;
+            let mut words = key.chunks_exact(8);
+            for w in words.by_ref() {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(w);
+                h = (h ^ u64::from_le_bytes(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+            }
+            let mut b = [0u8; 8];
+            for (slot, &x) in b.iter_mut().zip(words.remainder()) {
+                *slot = x;
+            }
+            (h ^ u64::from_le_bytes(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (h >> 32)
+        }
+
+        fn get(&self, i: usize) -> &[u8] {
+            self.entries.get(i).and_then(|&(_, a, b)| self.arena.get(a..b)).unwrap_or_default()
+        }
+
+        fn len(&self) -> usize {
+            self.entries.len()
+        }
+
+        /// The number of `key`, adding it if new.
+        fn intern(&mut self, key: &[u8]) -> u32 {
+            if self.slots.len() < 2 * (self.entries.len() + 1) {
+                self.grow();
+            }
+            let h = Self::hash(key);
+            let mask = self.slots.len() - 1;
+            let mut at = (h as usize) & mask;
+            loop {
+                match self.slots.get(at).copied() {
+                    Some(0) | None => break,
+                    Some(n) => {
+                        let i = (n - 1) as usize;
+                        if self.entries.get(i).is_some_and(|e| e.0 == h) && self.get(i) == key {
+                            return n - 1;
+                        }
+                    }
+                }
+                at = (at + 1) & mask;
+            }
+            let n = self.entries.len() as u32;
+            let start = self.arena.len();
+            self.arena.extend_from_slice(key);
+            self.entries.push((h, start, self.arena.len()));
+            if let Some(slot) = self.slots.get_mut(at) {
+                *slot = n + 1;
+            }
+            n
+        }
+
+        fn grow(&mut self) {
+            let len = (self.slots.len() * 2).max(64);
+            self.slots.clear();
+            self.slots.resize(len, 0);
+            let mask = len - 1;
+            for (i, &(h, _, _)) in self.entries.iter().enumerate() {
+                let mut at = (h as usize) & mask;
+                while self.slots.get(at).is_some_and(|&s| s != 0) {
+                    at = (at + 1) & mask;
+                }
+                if let Some(slot) = self.slots.get_mut(at) {
+                    *slot = i as u32 + 1;
+                }
+            }
+        }
+    }
+
+    #[derive(Default, Clone)]
+    struct Template {
+        slots: usize,
+        prev: [u64; MAX_SLOTS],
+        /// Varint bytes of each slot in mode 0 and in mode 1.
+        cost: [[u64; 2]; MAX_SLOTS],
+        modes: [u8; MAX_SLOTS],
+    }
+
+    /// Builds columnar bodies; keeps its buffers between batches.
+    #[derive(Default)]
+    pub(crate) struct Encoder {
+        types: Interner,
+        senders: Interner,
+        templates: Interner,
+        template_info: Vec<Template>,
+        /// Per record: type, sender, 1 + template (0 for stored whole), first run in `runs`.
+        rows: Vec<(u32, u32, u32, usize)>,
+        key: Vec<u8>,
+        runs: Vec<(usize, usize)>,
+        cols: [Vec<u8>; 6],
+    }
+
+    /// Appends `payload`'s template key (every digit run replaced by one `0`)
+    /// to `key` and its runs to `runs`; `false` (payload stored whole) if it has
+    /// more than [`MAX_SLOTS`] runs or a control byte other than tab, CR and LF:
+    /// binary payloads (postcard envelopes) would only fill the dictionary with
+    /// one-off templates.
+    fn tokenize(payload: &[u8], key: &mut Vec<u8>, runs: &mut Vec<(usize, usize)>) -> bool {
+        key.clear();
+        let first = runs.len();
+        let mut i = 0;
+        let mut lit = 0;
+        while let Some(&b) = payload.get(i) {
+            if b.is_ascii_digit() {
+                key.extend_from_slice(payload.get(lit..i).unwrap_or_default());
+                let start = i;
+                while payload.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+                if runs.len() - first == MAX_SLOTS {
+                    runs.truncate(first);
+                    return false;
+                }
+                runs.push((start, i));
+                key.push(b'0');
+                lit = i;
+            } else if b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r') {
+                runs.truncate(first);
+                return false;
+            } else {
+                i += 1;
+            }
+        }
+        key.extend_from_slice(payload.get(lit..).unwrap_or_default());
+        true
+    }
+
+    impl Encoder {
+        /// Appends the columnar body of `records` (valid, in timestamp order,
+        /// starting at `first` µs) to `out`; returns the dictionary entry count.
+        pub(crate) fn encode(&mut self, records: &[Fields<'_>], first: u64, out: &mut Vec<u8>) -> u32 {
+            self.types.clear();
+            self.senders.clear();
+            self.templates.clear();
+            self.template_info.clear();
+            self.rows.clear();
+            self.runs.clear();
+            for c in self.cols.iter_mut() {
+                c.clear();
+            }
+            // Pass 1: dictionaries, digit runs, and which mode each slot is cheaper in.
+            for r in records {
+                let t = self.types.intern(r.message_type);
+                let s = self.senders.intern(r.sender);
+                let run_at = self.runs.len();
+                let mut tpl = 0;
+                if tokenize(r.payload, &mut self.key, &mut self.runs) {
+                    let i = self.templates.intern(&self.key);
+                    if i as usize == self.template_info.len() {
+                        self.template_info.push(Template { slots: self.runs.len() - run_at, ..Template::default() });
+                    }
+                    if let Some(t) = self.template_info.get_mut(i as usize) {
+                        let runs = self.runs.get(run_at..).unwrap_or_default();
+                        for (k, &(a, b)) in runs.iter().enumerate() {
+                            let v = r.payload.get(a..b).and_then(canonical);
+                            if let (Some(v), Some(prev), Some(cost)) = (v, t.prev.get_mut(k), t.cost.get_mut(k)) {
+                                cost[0] += varint_len(v + 1) as u64;
+                                cost[1] += varint_len(zigzag(v.wrapping_sub(*prev) as i64) + 1) as u64;
+                                *prev = v;
+                            }
+                        }
+                    }
+                    tpl = i + 1;
+                }
+                self.rows.push((t, s, tpl, run_at));
+            }
+            for t in self.template_info.iter_mut() {
+                for k in 0..t.slots.min(MAX_SLOTS) {
+                    if let (Some(m), Some(c)) = (t.modes.get_mut(k), t.cost.get(k)) {
+                        *m = u8::from(c[1] < c[0]) * MODE_DELTA;
+                    }
+                }
+                t.prev = [0; MAX_SLOTS];
+            }
+            // Pass 2: the columns.
+            let [types, senders, times, templates, numbers, literals] = &mut self.cols;
+            let mut prev_ts = first;
+            for (r, &(t, s, tpl, run_at)) in records.iter().zip(self.rows.iter()) {
+                push_varint(types, u64::from(t));
+                push_varint(senders, u64::from(s));
+                push_varint(times, r.timestamp.saturating_sub(prev_ts));
+                prev_ts = r.timestamp;
+                push_varint(templates, u64::from(tpl));
+                let template = tpl.checked_sub(1).and_then(|i| self.template_info.get_mut(i as usize));
+                let Some(t) = template else {
+                    push_varint(literals, r.payload.len() as u64);
+                    literals.extend_from_slice(r.payload);
+                    continue;
+                };
+                let runs = self.runs.get(run_at..run_at + t.slots).unwrap_or_default();
+                for (k, &(a, b)) in runs.iter().enumerate() {
+                    let run = r.payload.get(a..b).unwrap_or_default();
+                    match (canonical(run), t.prev.get_mut(k), t.modes.get(k)) {
+                        (Some(v), Some(prev), Some(&mode)) => {
+                            let x = if mode == MODE_DELTA { zigzag(v.wrapping_sub(*prev) as i64) } else { v };
+                            push_varint(numbers, x + 1);
+                            *prev = v;
+                        }
+                        _ => {
+                            push_varint(numbers, 0);
+                            push_varint(literals, run.len() as u64);
+                            literals.extend_from_slice(run);
+                        }
+                    }
+                }
+            }
+            for list in [&self.types, &self.senders] {
+                push_varint(out, list.len() as u64);
+                for i in 0..list.len() {
+                    let e = list.get(i);
+                    push_varint(out, e.len() as u64);
+                    out.extend_from_slice(e);
+                }
+            }
+            push_varint(out, self.templates.len() as u64);
+            for (i, t) in self.template_info.iter().enumerate() {
+                // The key marks each slot with a `0` byte (it holds no other digit).
+                let key = self.templates.get(i);
+                push_varint(out, t.slots as u64);
+                out.extend_from_slice(t.modes.get(..t.slots).unwrap_or_default());
+                push_varint(out, (key.len() - t.slots) as u64);
+                for text in key.split(|&b| b == b'0') {
+                    push_varint(out, text.len() as u64);
+                    out.extend_from_slice(text);
+                }
+            }
+            for c in &self.cols {
+                push_varint(out, c.len() as u64);
+            }
+            for c in &self.cols {
+                out.extend_from_slice(c);
+            }
+            (self.types.len() + self.senders.len() + self.templates.len()) as u32
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Golden vectors of the history formats: a v1 batch (still decoded), a v2
+//! batch with a log frontier, an inclusion proof, a consistency proof and the
+//! log root they verify against. The committed hex under `tests/vectors/` is
+//! the format; `UPDATE_GOLDEN=1` rewrites the v2 files (the v1 file is frozen:
+//! this build no longer writes v1).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
+
+use pouw_netops::history::merkle::{self, Path};
+use pouw_netops::history::{InclusionProof, RecordRef};
+use pouw_netops::{Batch, HistoryConfig, Instant, MessageHistoryCompressor};
+use std::path::PathBuf;
+
+fn vector_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors").join(format!("{name}.hex"))
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn read(name: &str) -> Vec<u8> {
+    let s = std::fs::read_to_string(vector_path(name)).unwrap();
+    let s = s.trim();
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+fn check(name: &str, bytes: &[u8]) {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(vector_path(name), format!("{}\n", to_hex(bytes))).unwrap();
+    }
+    assert_eq!(to_hex(bytes), to_hex(&read(name)), "{name} differs from the committed vector");
+}
+
+/// The eight records both vectors hold (the v1 vector was written from these).
+fn payloads() -> Vec<String> {
+    (0..8usize)
+        .map(|i| format!("{{\"iteration\":{i},\"loss\":0.{:04},\"node\":{}}}", (i * 1237) % 10000, i % 3))
+        .collect()
+}
+
+fn records(payloads: &[String]) -> Vec<RecordRef<'_>> {
+    let senders = ["worker_000", "worker_001", "worker_002"];
+    let types = ["GRADIENT_UPDATE", "HEARTBEAT", "NEW_BLOCK", "TASK_ASSIGN"];
+    (0..8usize)
+        .map(|i| RecordRef {
+            timestamp: Instant::from_secs(1_700_000_000 + i as u64 / 3),
+            sender: senders[i % 3],
+            message_type: types[i % 4],
+            payload: payloads[i].as_bytes(),
+        })
+        .collect()
+}
+
+#[test]
+fn v1_batch_vector_still_decodes() {
+    let p = payloads();
+    let rs = records(&p);
+    let batch = Batch::from_bytes(&read("history_batch_v1"), 1 << 20).unwrap();
+    let h = batch.header();
+    assert_eq!((h.version, h.id, h.count, h.log), (1, 7, 8, None));
+    let got = batch.records().unwrap();
+    assert_eq!(got.iter().map(|r| r.as_ref()).collect::<Vec<_>>(), rs);
+}
+
+#[test]
+fn v2_batch_and_proof_vectors() {
+    let p = payloads();
+    let rs = records(&p);
+    let mut h: MessageHistoryCompressor<4, 4> =
+        MessageHistoryCompressor::new(HistoryConfig { compression_threshold: 4, ..HistoryConfig::default() }).unwrap();
+    for r in &rs {
+        h.add_message(Instant::from_secs(1_700_000_010), *r).unwrap();
+    }
+    assert_eq!(h.log_size(), 2);
+    let root = h.log_root();
+    let first_root = h.log_root_at(1).unwrap();
+    let batch = h.batch(1).unwrap();
+    let proof = h.inclusion_proof(1, 1).unwrap();
+    let consistency = h.consistency_proof(1).unwrap();
+    check("history_batch_v2", batch.as_bytes());
+    check("history_inclusion_proof", &proof);
+    check("history_consistency_proof", &consistency);
+    check("history_record", &postcard::to_allocvec(&rs[5]).unwrap());
+    let mut roots = first_root.to_vec();
+    roots.extend_from_slice(&root);
+    check("history_log_roots", &roots);
+
+    // Decode the committed bytes, not ours.
+    let committed = Batch::from_bytes(&read("history_batch_v2"), 1 << 20).unwrap();
+    let hd = committed.header();
+    assert_eq!((hd.version, hd.id, hd.count, hd.log.unwrap().log_size_before), (2, 1, 4, 1));
+    assert_eq!(committed.records().unwrap().iter().map(|r| r.as_ref()).collect::<Vec<_>>(), rs[4..]);
+    let view = committed.view();
+    let roots = read("history_log_roots");
+    assert_eq!(view.log_root_before().unwrap().as_slice(), &roots[..32]);
+    assert_eq!(view.log_root_after().unwrap().as_slice(), &roots[32..]);
+    let log_root: [u8; 32] = roots[32..].try_into().unwrap();
+    let first_root: [u8; 32] = roots[..32].try_into().unwrap();
+    let proof = read("history_inclusion_proof");
+    let parsed = InclusionProof::parse(&proof).unwrap();
+    assert_eq!((parsed.index, parsed.batch_size, parsed.batch_index, parsed.log_size), (1, 4, 1, 2));
+    let record = postcard::to_allocvec(&rs[5]).unwrap();
+    assert_eq!(merkle::verify_record(&proof, &record, &log_root), Ok(()));
+    assert!(merkle::verify_record(&proof, &postcard::to_allocvec(&rs[4]).unwrap(), &log_root).is_err());
+    let consistency = read("history_consistency_proof");
+    assert_eq!(merkle::verify_consistency(1, 2, &first_root, &log_root, Path::new(&consistency).unwrap()), Ok(()));
+}
