@@ -102,7 +102,7 @@ impl PyElection {
     }
 
     /// Starts a campaign now: a pre-vote round when `pre_vote` is on, else a real
-    /// election. `InvalidArgumentError` if this node is the leader.
+    /// election. On the leader it does nothing (as etcd and raft-rs).
     fn campaign(&mut self, now: f64) -> PyResult<()> {
         let now = self.input_time(Some(now))?;
         self.inner.campaign(now).map_err(core_error)
