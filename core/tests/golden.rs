@@ -7,7 +7,7 @@
 
 use pouw_netops::health::HealthMetrics;
 use pouw_netops::wire::{
-    Body, CheckpointReport, Envelope, Heartbeat, LinkAdvert, LinkState, TaskAssignment, TaskRelease,
+    Body, CheckpointReport, Envelope, Heartbeat, HeldRole, LinkAdvert, LinkState, TaskAssignment, TaskRelease,
 };
 use pouw_netops::workers::{Checkpoint, TaskRole};
 use pouw_netops::{Duration, Instant, NodeId, TaskId, TaskType};
@@ -57,9 +57,34 @@ fn heartbeat_vector() {
                 cpu_usage: 0.5,
                 memory_usage: 0.625,
             },
+            leading: 0,
+            held: heapless::Vec::new(),
         }),
     );
     check("heartbeat", &envelope);
+}
+
+/// A worker's heartbeat reporting the roles it holds (wire change: leases on roles).
+#[test]
+fn heartbeat_with_held_roles_vector() {
+    let mut held = heapless::Vec::new();
+    held.push(HeldRole { task: TaskId::new("t-9").unwrap(), term: 3, role: TaskRole::Primary }).unwrap();
+    held.push(HeldRole { task: TaskId::new("t-4").unwrap(), term: 2, role: TaskRole::Backup }).unwrap();
+    let hb =
+        Heartbeat { sequence: 43, sent_at: Instant::from_micros(1_700_000_001_123_456), held, ..Heartbeat::default() };
+    check("heartbeat_held_roles", &Envelope::new(node("worker-7"), Body::Heartbeat(hb)));
+}
+
+/// A leader's heartbeat, naming the term it leads (renews the leases it gave).
+#[test]
+fn heartbeat_of_a_leader_vector() {
+    let hb = Heartbeat {
+        sequence: 7,
+        sent_at: Instant::from_micros(1_700_000_002_000_000),
+        leading: 3,
+        ..Heartbeat::default()
+    };
+    check("heartbeat_leader", &Envelope::new(node("supervisor-1"), Body::Heartbeat(hb)));
 }
 
 mod election {

@@ -156,6 +156,9 @@ pub enum pn_ops_event_kind {
     PN_OPS_TUNNEL_DOWN = 18,
     /// The next hop towards `node` changed: `next_hop` if `has_next_hop`, else unreachable.
     PN_OPS_ROUTE_CHANGED = 19,
+    /// (Worker) the lease on this node's role in `task` ran out (nothing heard
+    /// from the leader that gave it): stop the work.
+    PN_OPS_LEASE_EXPIRED = 20,
 }
 
 /// One coordinator event as a flat tagged struct: `kind` says which fields are
@@ -287,6 +290,10 @@ impl From<&OpsEvent> for pn_ops_event {
                 out.kind = PN_OPS_ASSIGNMENT_RELEASED;
                 out.task = pn_task_id::from_text(task.as_str());
             }
+            OpsEventKind::LeaseExpired { task } => {
+                out.kind = PN_OPS_LEASE_EXPIRED;
+                out.task = pn_task_id::from_text(task.as_str());
+            }
             OpsEventKind::LeaderElected { term } => {
                 out.kind = PN_OPS_LEADER_ELECTED;
                 out.term = *term;
@@ -342,6 +349,8 @@ pub struct pn_ops_counters {
     pub table_full: u64,
     /// Mesh re-establish requests seen.
     pub reestablish_requests: u64,
+    /// Messages dropped because they claimed to come from this node (no error is returned).
+    pub self_addressed: u64,
 }
 
 /// A snapshot of the coordinator.
@@ -894,6 +903,7 @@ pub unsafe extern "C" fn pn_ops_status(
                 history_dropped: c.history_dropped,
                 table_full: c.table_full,
                 reestablish_requests: c.reestablish_requests,
+                self_addressed: c.self_addressed,
             },
         });
         Ok(())

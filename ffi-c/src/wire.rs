@@ -90,7 +90,12 @@ pub unsafe extern "C" fn pn_wire_encode_heartbeat(
         metrics.validate().map_err(|e| Failure::with(pn_result::PN_ERR_INVALID_METRIC, &e))?;
         let envelope = Envelope::new(
             sender,
-            Body::Heartbeat(Heartbeat { sequence: hb.sequence, sent_at: Instant::from_micros(hb.sent_at_us), metrics }),
+            Body::Heartbeat(Heartbeat {
+                sequence: hb.sequence,
+                sent_at: Instant::from_micros(hb.sent_at_us),
+                metrics,
+                ..Heartbeat::default()
+            }),
         );
         encode_into(&envelope, buf, out_len)
     })
@@ -183,6 +188,7 @@ mod tests {
                 sequence: hb.sequence,
                 sent_at: Instant::from_micros(hb.sent_at_us),
                 metrics: HealthMetrics::from(&hb.metrics),
+                ..Heartbeat::default()
             }),
         )
         .to_vec()

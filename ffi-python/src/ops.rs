@@ -50,6 +50,7 @@ fn ops_config(config: Option<&Bound<'_, PyDict>>) -> PyResult<OpsConfig> {
     take_interval(&config, "task_table_interval", &mut c.task_table_interval)?;
     take_interval(&config, "membership_interval", &mut c.membership_interval)?;
     take_interval(&config, "history_flush_interval", &mut c.history_flush_interval)?;
+    take_interval(&config, "lease_timeout", &mut c.lease_timeout)?;
     take_interval(&config, "election_timeout", &mut c.election.election_timeout)?;
     take_interval(&config, "election_heartbeat_interval", &mut c.election.heartbeat_interval)?;
     if let Some(v) = config.get_item("pre_vote")? {
@@ -133,7 +134,8 @@ impl PyNode {
     }
 
     /// Handles one received datagram. `DecodeError` for bad bytes,
-    /// `InvalidArgumentError` when stopped or for a message from this node.
+    /// `InvalidStateError` when stopped. A datagram claiming to come from this
+    /// node is dropped and counted (`counters["self_addressed"]`), no error.
     fn handle_message(&mut self, now: f64, data: &[u8]) -> PyResult<()> {
         let now = instant(Some(now))?;
         self.inner.handle_message(now, data).map_err(core_error)
@@ -232,9 +234,9 @@ impl PyNode {
                 d.set_item("primaries", primaries)?;
                 d.set_item("required", required)?;
             }
-            OpsEventKind::TaskRestored { task } | OpsEventKind::AssignmentReleased { task } => {
-                d.set_item("task", task.as_str())?
-            }
+            OpsEventKind::TaskRestored { task }
+            | OpsEventKind::AssignmentReleased { task }
+            | OpsEventKind::LeaseExpired { task } => d.set_item("task", task.as_str())?,
             OpsEventKind::LeaderElected { term } | OpsEventKind::SteppedDown { term } => d.set_item("term", term)?,
             OpsEventKind::BatchCompressed { id } => d.set_item("batch_id", id)?,
             OpsEventKind::BatchArchived { count } => d.set_item("count", count)?,
@@ -376,6 +378,7 @@ impl PyNode {
         k.set_item("dropped_events", n.dropped_events)?;
         k.set_item("history_dropped", n.history_dropped)?;
         k.set_item("table_full", n.table_full)?;
+        k.set_item("self_addressed", n.self_addressed)?;
         d.set_item("counters", k)?;
         Ok(d)
     }

@@ -33,8 +33,10 @@ fn encode_heartbeat<'py>(
     let sender = NodeId::new(sender).map_err(|e| id_error("sender", e))?;
     let metrics =
         metrics(response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage)?;
-    let envelope =
-        Envelope::new(sender, Body::Heartbeat(Heartbeat { sequence, sent_at: instant(Some(sent_at))?, metrics }));
+    let envelope = Envelope::new(
+        sender,
+        Body::Heartbeat(Heartbeat { sequence, sent_at: instant(Some(sent_at))?, metrics, ..Heartbeat::default() }),
+    );
     let bytes = envelope.to_vec().map_err(core_error)?;
     Ok(PyBytes::new(py, &bytes))
 }

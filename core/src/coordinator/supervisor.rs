@@ -21,7 +21,9 @@ use crate::health::{HealthView, NodeStatus};
 use crate::id::{NodeId, TaskId, TaskType};
 use crate::table::IdTable;
 use crate::time::Instant;
-use crate::wire::{Body, CheckpointReport, Envelope, MAX_TABLE_ENTRIES, Membership, TaskEntry, TaskTable};
+use crate::wire::{
+    Body, CheckpointReport, Envelope, HeldRole, MAX_HELD_ROLES, MAX_TABLE_ENTRIES, Membership, TaskEntry, TaskTable,
+};
 use crate::workers::{Checkpoint, TaskRole, WorkerEvent, WorkerReplacementManager};
 use alloc::boxed::Box;
 
@@ -187,6 +189,32 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         let _ = self.workers.handle_worker_failure(now, node, health);
         for task in tasks {
             out.send(Out::Release { to: node.clone(), task });
+        }
+    }
+
+    /// (Leader) a worker's heartbeat reported the roles it holds. Those of this
+    /// term or older that this leader did not give it, or has since moved, are
+    /// released (a stale primary after a partition heals); those it gave but the
+    /// worker does not report (a lost assignment, an expired lease) are sent
+    /// again, from the task's last checkpoint. A role of a newer term is a newer
+    /// leader's business. A full report ([`MAX_HELD_ROLES`]) may leave roles out,
+    /// so then nothing is sent again.
+    pub(crate) fn reconcile(&self, worker: &NodeId, held: &[HeldRole], out: &mut Outbox<Q>) {
+        let Some(term) = self.leading else { return };
+        let given = |task: &TaskId| {
+            self.workers.task(task).is_some_and(|v| v.primaries().chain(v.backups()).any(|w| w == worker))
+        };
+        for h in held.iter().filter(|h| h.term <= term && !given(&h.task)) {
+            out.send(Out::Release { to: worker.clone(), task: h.task.clone() });
+        }
+        if held.len() >= MAX_HELD_ROLES {
+            return;
+        }
+        for (task, role) in self.workers.worker_tasks(worker) {
+            if !held.iter().any(|h| h.task == *task) {
+                let checkpoint = self.workers.checkpoint(task).or_else(|| self.tasks.get(task)?.checkpoint);
+                self.assign(task, worker, role, checkpoint, out);
+            }
         }
     }
 

@@ -34,6 +34,7 @@ __all__ = [
     "TaskRestored",
     "AssignmentReceived",
     "AssignmentReleased",
+    "LeaseExpired",
     "LeaderElected",
     "SteppedDown",
     "BatchCompressed",
@@ -103,6 +104,11 @@ class AssignmentReleased(NodeEvent):
     """(Worker) this node no longer works on ``task``."""
 
 
+class LeaseExpired(NodeEvent):
+    """(Worker) the lease on this node's role in ``task`` ran out: nothing was heard
+    from the leader that gave it for ``lease_timeout``, so the work stops."""
+
+
 class LeaderElected(NodeEvent):
     """``node`` leads ``term``."""
 
@@ -144,6 +150,7 @@ _EVENTS: Dict[str, Type[NodeEvent]] = {
     "task_restored": TaskRestored,
     "assignment_received": AssignmentReceived,
     "assignment_released": AssignmentReleased,
+    "lease_expired": LeaseExpired,
     "leader_elected": LeaderElected,
     "stepped_down": SteppedDown,
     "batch_compressed": BatchCompressed,
@@ -180,7 +187,11 @@ class Node:
         self._core.stop(now)
 
     def handle_message(self, now: float, data: bytes) -> None:
-        """Handles one received datagram (``DecodeError`` for bad bytes)."""
+        """Handles one received datagram (``DecodeError`` for bad bytes).
+
+        A datagram that claims to come from this node (reflected or forged) is
+        dropped without an error and counted in ``status()["counters"]["self_addressed"]``.
+        """
         self._core.handle_message(now, data)
 
     def tick(self, now: float) -> None:
