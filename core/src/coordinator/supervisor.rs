@@ -19,6 +19,7 @@ use crate::election::{ElectionError, HardState, LeaderElectionManager};
 use crate::error::CapacityError;
 use crate::health::{HealthView, NodeStatus};
 use crate::id::{NodeId, TaskId, TaskType};
+use crate::storage::Vec;
 use crate::table::IdTable;
 use crate::time::Instant;
 use crate::wire::{
@@ -66,14 +67,32 @@ pub(crate) struct SupervisorRoom<
     leader: Option<(NodeId, u64)>,
     /// Where the next task-table slice starts.
     table_cursor: usize,
+    /// (Leader) roles moved away from a worker it stopped hearing, with the
+    /// releases still to repeat: a worker cut off one way (it hears the leader,
+    /// the leader does not hear it) keeps renewing its lease from the leader's
+    /// heartbeats, so one lost release would leave it a second primary. Repeated
+    /// once per task-table interval until the worker is heard again (its
+    /// heartbeats are then reconciled) or [`RELEASE_REPEATS`] times.
+    unheard: Vec<(NodeId, TaskId, u8), Q>,
 }
+
+/// How often a release to a worker the leader cannot hear is repeated.
+const RELEASE_REPEATS: u8 = 10;
 
 impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: usize, const C: usize, const Q: usize>
     SupervisorRoom<N, V, T, P, S, C, Q>
 {
     /// An empty table, no election yet.
     pub(crate) fn new(workers: Box<Workers<N, T, P, S, C, Q>>) -> Self {
-        SupervisorRoom { election: None, workers, tasks: IdTable::new(), leading: None, leader: None, table_cursor: 0 }
+        SupervisorRoom {
+            election: None,
+            workers,
+            tasks: IdTable::new(),
+            leading: None,
+            leader: None,
+            table_cursor: 0,
+            unheard: Vec::new(),
+        }
     }
 
     /// Starts the election from `hard_state`.
@@ -188,7 +207,10 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         }
         let _ = self.workers.handle_worker_failure(now, node, health);
         for task in tasks {
-            out.send(Out::Release { to: node.clone(), task });
+            out.send(Out::Release { to: node.clone(), task: task.clone() });
+            if self.unheard.push((node.clone(), task, RELEASE_REPEATS)).is_err() {
+                out.counters.table_full.bump();
+            }
         }
     }
 
@@ -199,8 +221,9 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     /// again, from the task's last checkpoint. A role of a newer term is a newer
     /// leader's business. A full report ([`MAX_HELD_ROLES`]) may leave roles out,
     /// so then nothing is sent again.
-    pub(crate) fn reconcile(&self, worker: &NodeId, held: &[HeldRole], out: &mut Outbox<Q>) {
+    pub(crate) fn reconcile(&mut self, worker: &NodeId, held: &[HeldRole], out: &mut Outbox<Q>) {
         let Some(term) = self.leading else { return };
+        self.unheard.retain(|(w, _, _)| w != worker);
         let given = |task: &TaskId| {
             self.workers.task(task).is_some_and(|v| v.primaries().chain(v.backups()).any(|w| w == worker))
         };
@@ -314,8 +337,15 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         if timers.expire(Timer::LeaderNotice, now, config) {
             out.send(Out::LeaderNotice { term });
         }
-        if timers.expire(Timer::TaskTable, now, config) && !self.tasks.is_empty() {
-            out.send(Out::TaskTable);
+        if timers.expire(Timer::TaskTable, now, config) {
+            if !self.tasks.is_empty() {
+                out.send(Out::TaskTable);
+            }
+            for (worker, task, left) in self.unheard.iter_mut() {
+                *left = left.saturating_sub(1);
+                out.send(Out::Release { to: worker.clone(), task: task.clone() });
+            }
+            self.unheard.retain(|(_, _, left)| *left > 0);
         }
     }
 
@@ -368,6 +398,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     /// is elected again, so they would stay beside the new term's (over its
     /// slots, or a second role).
     fn release_assignments(&mut self, out: &mut Outbox<Q>) {
+        self.unheard.clear();
         remove_each(
             &mut *self.workers,
             |w, batch| {

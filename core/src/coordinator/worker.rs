@@ -56,12 +56,16 @@ pub(crate) struct WorkerRoom<const T: usize> {
     held: IdTable<TaskId, HeldTask, T>,
     /// The leader this node follows and its term.
     leader: Option<(NodeId, u64)>,
+    /// The progress of primary roles that ended with a leader change or a
+    /// lease, until the task is assigned again: a new leader's assignment may
+    /// have been sent before it acknowledged that progress.
+    progress: IdTable<TaskId, Checkpoint, T>,
 }
 
 impl<const T: usize> WorkerRoom<T> {
     /// No roles, no leader.
     pub(crate) fn new() -> Self {
-        WorkerRoom { held: IdTable::new(), leader: None }
+        WorkerRoom { held: IdTable::new(), leader: None, progress: IdTable::new() }
     }
 
     /// The leader this node follows.
@@ -94,6 +98,7 @@ impl<const T: usize> WorkerRoom<T> {
         // Roles given by anyone but the current leader, or by it in an older term,
         // end (on every notice, so a late assignment from a deposed leader lasts
         // one notice interval at most): the new leader assigns every task again.
+        self.remember(|h| h.from != *sender || h.term < term);
         self.end_roles(now, out, |h| h.from != *sender || h.term < term);
         self.renew(now, sender, term, lease);
     }
@@ -114,6 +119,7 @@ impl<const T: usize> WorkerRoom<T> {
         if self.next_expiry() > now {
             return;
         }
+        self.remember(|h| h.lease_expires <= now);
         remove_each(
             &mut self.held,
             |held, batch| {
@@ -128,6 +134,19 @@ impl<const T: usize> WorkerRoom<T> {
                 out.emit_own(now, OpsEventKind::LeaseExpired { task });
             },
         );
+    }
+
+    /// Keeps the progress of the primary roles `ending` selects (see `progress`).
+    fn remember(&mut self, ending: impl Fn(&HeldTask) -> bool) {
+        for (task, h) in self.held.iter() {
+            if let Some(c) = h.checkpoint
+                && h.role == TaskRole::Primary
+                && ending(h)
+            {
+                // A full table forgets: the next assignment's checkpoint stands.
+                let _ = self.progress.insert(task.clone(), c);
+            }
+        }
     }
 
     /// The earliest lease deadline ([`Instant::MAX`] when no role is held).
@@ -159,10 +178,20 @@ impl<const T: usize> WorkerRoom<T> {
         if a.term < self.leader.as_ref().map_or(0, |(_, t)| *t) {
             return false;
         }
+        // A primary given the task again (by a new leader, or in a new term) keeps
+        // its own progress when it is ahead of the assignment's: it reported it,
+        // and a leader may have acknowledged it, so resuming older would regress.
+        let kept = self.progress.remove(&a.task);
+        let own = self.held.get(&a.task).filter(|h| h.role == TaskRole::Primary).and_then(|h| h.checkpoint).or(kept);
+        let checkpoint = match (own, a.checkpoint) {
+            (Some(o), Some(c)) if o.sequence > c.sequence => Some(o),
+            (Some(o), None) if a.role == TaskRole::Primary => Some(o),
+            _ => a.checkpoint,
+        };
         let held = HeldTask {
             task_type: a.task_type.clone(),
             role: a.role,
-            checkpoint: a.checkpoint,
+            checkpoint,
             from: sender.clone(),
             term: a.term,
             lease_expires: now + lease,
@@ -172,7 +201,7 @@ impl<const T: usize> WorkerRoom<T> {
             return false;
         }
         self.renew(now, sender, a.term, lease);
-        let kind = OpsEventKind::AssignmentReceived { task: a.task.clone(), role: a.role, checkpoint: a.checkpoint };
+        let kind = OpsEventKind::AssignmentReceived { task: a.task.clone(), role: a.role, checkpoint };
         out.emit_own(now, kind);
         true
     }
@@ -227,6 +256,7 @@ impl<const T: usize> WorkerRoom<T> {
     /// it sees the leave, and its releases cannot reach a stopped node, so
     /// keeping them would double-assign after a restart.
     pub(crate) fn release_all<const Q: usize>(&mut self, now: Instant, out: &mut Outbox<Q>) {
+        self.progress = IdTable::new();
         self.end_roles(now, out, |_| true);
     }
 
