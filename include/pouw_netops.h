@@ -716,6 +716,12 @@ typedef struct pn_ops_config {
    */
   uint64_t history_flush_interval_us;
   /**
+   * (Worker) how long a role outlives the last message from the leader that
+   * gave it, microseconds (default 6 s; longer than `heartbeat_interval_us`).
+   * On expiry the role ends with `PN_OPS_LEASE_EXPIRED`.
+   */
+  uint64_t lease_timeout_us;
+  /**
    * Record health heartbeats in the message history too (default true).
    */
   bool record_heartbeats;
