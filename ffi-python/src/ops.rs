@@ -66,7 +66,7 @@ fn ops_config(config: Option<&Bound<'_, PyDict>>) -> PyResult<OpsConfig> {
         config.del_item("record_heartbeats")?;
     }
     if let Some(v) = config.get_item("slots")? {
-        c.slots = v.extract()?;
+        c.slots = crate::args::u16_arg(&v)?;
         config.del_item("slots")?;
     }
     if let Some(v) = config.get_item("phi_threshold")? {
@@ -108,7 +108,7 @@ impl PyNode {
         node_id: &str,
         role: &str,
         supervisors: Vec<String>,
-        seed: u64,
+        #[pyo3(from_py_with = crate::args::u64_arg)] seed: u64,
         config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let id = self::node_id(node_id, "node_id")?;
@@ -149,7 +149,14 @@ impl PyNode {
 
     /// (Supervisor) adds a task needing `required` primaries and `backups` backups.
     #[pyo3(signature = (now, task_id, task_type, required, backups = 2))]
-    fn submit_task(&mut self, now: f64, task_id: &str, task_type: &str, required: u16, backups: u16) -> PyResult<()> {
+    fn submit_task(
+        &mut self,
+        now: f64,
+        task_id: &str,
+        task_type: &str,
+        #[pyo3(from_py_with = crate::args::u16_arg)] required: u16,
+        #[pyo3(from_py_with = crate::args::u16_arg)] backups: u16,
+    ) -> PyResult<()> {
         let now = instant(Some(now))?;
         let task = TaskId::new(task_id).map_err(|e| id_error("task_id", e))?;
         let task_type = TaskType::new(task_type).map_err(|e| id_error("task_type", e))?;
@@ -158,7 +165,13 @@ impl PyNode {
 
     /// (Worker) reports progress `sequence` (with a 32-byte `digest`) on a task it is primary of.
     #[pyo3(signature = (now, task_id, sequence, digest = None))]
-    fn report_checkpoint(&mut self, now: f64, task_id: &str, sequence: u64, digest: Option<&[u8]>) -> PyResult<()> {
+    fn report_checkpoint(
+        &mut self,
+        now: f64,
+        task_id: &str,
+        #[pyo3(from_py_with = crate::args::u64_arg)] sequence: u64,
+        digest: Option<&[u8]>,
+    ) -> PyResult<()> {
         let now = instant(Some(now))?;
         let task = TaskId::new(task_id).map_err(|e| id_error("task_id", e))?;
         let digest: [u8; 32] = match digest {
@@ -175,7 +188,11 @@ impl PyNode {
 
     /// Restores a persisted `(term, voted_for)`; applies at the next `start`.
     #[pyo3(signature = (term, voted_for = None))]
-    fn restore_hard_state(&mut self, term: u64, voted_for: Option<&str>) -> PyResult<()> {
+    fn restore_hard_state(
+        &mut self,
+        #[pyo3(from_py_with = crate::args::u64_arg)] term: u64,
+        voted_for: Option<&str>,
+    ) -> PyResult<()> {
         let voted_for = voted_for.map(|v| node_id(v, "voted_for")).transpose()?;
         self.inner.restore_hard_state(HardState { term, voted_for });
         Ok(())

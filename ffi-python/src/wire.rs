@@ -21,7 +21,7 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 fn encode_heartbeat<'py>(
     py: Python<'py>,
     sender: &str,
-    sequence: u64,
+    #[pyo3(from_py_with = crate::args::u64_arg)] sequence: u64,
     sent_at: f64,
     response_time: f64,
     success_rate: f64,

@@ -170,7 +170,9 @@ class Node:
     ``task_table_interval`` (1), ``membership_interval`` (30),
     ``history_flush_interval`` (60), ``election_timeout``,
     ``election_heartbeat_interval``, ``pre_vote``, ``check_quorum``,
-    ``record_heartbeats``, ``slots`` (1), ``task_types`` (pools a worker joins),
+    ``record_heartbeats``, ``slots`` (1), ``task_types`` (pools a worker joins,
+    each once), ``lease_timeout`` (6: a worker's role ends this long after the
+    leader that gave it was last heard, with a :class:`LeaseExpired` event),
     ``phi_threshold``. An unknown key raises :class:`InvalidArgumentError`.
     Sized for clusters of up to 4096 nodes (tens of MiB per node).
     """
