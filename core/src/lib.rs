@@ -44,7 +44,8 @@
 //! judged crashed, and recover when heard again), and the node never goes
 //! silent because of it. The rule is *re-anchor*: the coordinator's clock
 //! ([`time::AnchoredClock`]) clamps `now` to [`time::AnchoredClock::INPUT_MAX`]
-//! (so no deadline saturates into [`Instant::MAX`], which means "nothing to
+//! (and its own time to [`time::AnchoredClock::NODE_MAX`], so no deadline
+//! saturates into [`Instant::MAX`], which means "nothing to
 //! wait for"), and when the host's time then comes back (real time after one
 //! far-future `now`, further back than [`time::AnchoredClock::REANCHOR_AFTER`])
 //! the node keeps its own time and advances with the host's from there: its

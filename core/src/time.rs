@@ -315,8 +315,11 @@ pub struct AnchoredClock {
 
 impl AnchoredClock {
     /// The latest host time taken as is; later ones are clamped to it (about
-    /// 292 000 years after the epoch).
-    pub const INPUT_MAX: Instant = Instant { micros: u64::MAX / 2 };
+    /// 146 000 years after the epoch).
+    pub const INPUT_MAX: Instant = Instant { micros: u64::MAX / 4 };
+    /// The latest node time: twice [`AnchoredClock::INPUT_MAX`], so after one
+    /// jump to the input limit and back the node still has as long to run.
+    pub const NODE_MAX: Instant = Instant { micros: u64::MAX / 2 };
     /// How far host time may go backwards and be clamped before the clock re-anchors.
     pub const REANCHOR_AFTER: Duration = Duration { micros: MICROS_PER_SEC };
 
@@ -337,8 +340,11 @@ impl AnchoredClock {
     }
 
     /// The node's time for host time `now`, without recording it (for views).
+    /// It never passes [`AnchoredClock::NODE_MAX`] (only repeated jumps adding
+    /// up to about 146 000 years get there; the node's time then stands still),
+    /// so a deadline a period after it never saturates into [`Instant::MAX`].
     pub fn peek(&self, now: Instant) -> Instant {
-        now.min(Self::INPUT_MAX) + self.offset
+        (now.min(Self::INPUT_MAX) + self.offset).min(Self::NODE_MAX)
     }
 
     /// The latest node time.

@@ -368,11 +368,14 @@ impl<
     /// forgery) is dropped without an error and counted in
     /// [`OpsCounters::self_addressed`]: what a peer sends is not the host's mistake.
     pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), HandleError> {
-        let now = self.clock.observe(now);
         if !self.running {
             return Err(HandleError::NotRunning);
         }
+        // A refused message changes nothing, not even the clock (only a counter).
+        let mut clock = self.clock;
+        let now = clock.observe(now);
         if let Some((sender, hb)) = decode_heartbeat(bytes) {
+            self.clock = clock;
             if sender == self.id {
                 self.out.counters.self_addressed.bump();
                 return Ok(());
@@ -394,6 +397,7 @@ impl<
                 return Err(HandleError::Wire(e));
             }
         };
+        self.clock = clock;
         if env.sender == self.id {
             self.out.counters.self_addressed.bump();
             return Ok(());
@@ -506,19 +510,22 @@ impl<
         required: u16,
         backups: u16,
     ) -> Result<(), TaskError> {
-        let now = self.clock.observe(now);
+        let mut clock = self.clock;
+        let now = clock.observe(now);
         let Room::Supervisor(s) = &mut self.room else { return Err(TaskError::WrongRole) };
         let record = TaskRecord { task_type, required, backups, checkpoint: None };
         s.submit(now, task, record, &*self.crash, &mut self.out)?;
+        self.clock = clock;
         self.coordinate(now);
         Ok(())
     }
 
     /// (Worker) reports progress on a task this node is primary of; it goes to every supervisor.
     pub fn report_checkpoint(&mut self, now: Instant, task: &TaskId, checkpoint: Checkpoint) -> Result<(), TaskError> {
-        let _ = self.clock.observe(now);
         let Room::Worker(w) = &mut self.room else { return Err(TaskError::WrongRole) };
-        w.report_checkpoint(task, checkpoint, &mut self.out)
+        w.report_checkpoint(task, checkpoint, &mut self.out)?;
+        let _ = self.clock.observe(now);
+        Ok(())
     }
 
     // ----- outputs -----
