@@ -580,9 +580,8 @@ impl Sim {
             Action::IsolatePrimary | Action::BlockPrimaryToLeader | Action::BlockLeaderToPrimary => {
                 let Some(l) = self.cluster.leader() else { return };
                 let n = self.cluster.len();
-                let cut = |s: &Self, w: usize| {
-                    (0..n).any(|x| s.cluster.net().is_blocked(w, x) || s.cluster.net().is_blocked(x, w))
-                };
+                // A primary whose link with the leader is still whole.
+                let cut = |s: &Self, w: usize| s.cluster.net().is_blocked(w, l) || s.cluster.net().is_blocked(l, w);
                 let assignments = self.cluster.node(l).map(|n| n.assignments()).unwrap_or_default();
                 let Some(w) = assignments
                     .iter()
