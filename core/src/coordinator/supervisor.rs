@@ -107,6 +107,11 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     ) -> Result<(), OpsError> {
         let mut election = config.election;
         election.seed = seed;
+        // Progress is the task table's: a supervisor whose table missed
+        // checkpoints (it was partitioned) cannot win against voters that have
+        // them, so a new leader never resumes a task from behind (Raft's
+        // election restriction, with the table's checkpoints as the log).
+        election.up_to_date = crate::election::height_at_least;
         let e =
             LeaderElectionManager::restore_boxed(election, me.clone(), supervisors, hard_state, now).map_err(|e| {
                 match e {
@@ -116,6 +121,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
                 }
             })?;
         self.election = Some(e);
+        self.note_progress();
         Ok(())
     }
 
@@ -214,6 +220,14 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         }
     }
 
+    /// The election's progress: the sum of the table's checkpoint sequences.
+    fn note_progress(&mut self) {
+        let sum = self.tasks.iter().filter_map(|(_, r)| r.checkpoint).fold(0u64, |s, c| s.saturating_add(c.sequence));
+        if let Some(e) = self.election.as_deref_mut() {
+            e.set_progress(Some(sum));
+        }
+    }
+
     /// (Leader) a worker's heartbeat reported the roles it holds. Those of this
     /// term or older that this leader did not give it, or has since moved, are
     /// released (a stale primary after a partition heals); those it gave but the
@@ -262,6 +276,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
             && rec.checkpoint.is_none_or(|c| c.sequence < r.checkpoint.sequence)
         {
             rec.checkpoint = Some(r.checkpoint);
+            self.note_progress();
         }
     }
 
@@ -290,6 +305,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
                 }
             }
         }
+        self.note_progress();
         true
     }
 

@@ -56,9 +56,10 @@ pub(crate) struct WorkerRoom<const T: usize> {
     held: IdTable<TaskId, HeldTask, T>,
     /// The leader this node follows and its term.
     leader: Option<(NodeId, u64)>,
-    /// The progress of primary roles that ended with a leader change or a
-    /// lease, until the task is assigned again: a new leader's assignment may
-    /// have been sent before it acknowledged that progress.
+    /// The progress of primary roles that ended (a release, a leader change, a
+    /// lease), until the task is assigned again: a new leader's assignment may
+    /// carry an older checkpoint (sent before it acknowledged that progress, or
+    /// from a table that missed the report while partitioned).
     progress: IdTable<TaskId, Checkpoint, T>,
 }
 
@@ -221,6 +222,10 @@ impl<const T: usize> WorkerRoom<T> {
         let follows = |h: &HeldTask| self.leader.as_ref().is_some_and(|(l, t)| l == sender && h.term <= *t);
         match self.held.get(task) {
             Some(h) if h.from == *sender || follows(h) => {
+                if let (TaskRole::Primary, Some(c)) = (h.role, h.checkpoint) {
+                    // A full table forgets: the next assignment's checkpoint stands.
+                    let _ = self.progress.insert(task.clone(), c);
+                }
                 self.held.remove(task);
                 out.emit_own(now, OpsEventKind::AssignmentReleased { task: task.clone() });
                 true
