@@ -8,7 +8,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pouw_netops::wire::{Body, Envelope, Heartbeat};
-use pouw_netops::{Duration, HealthMetrics, Instant, NetworkOperationsManager, NodeId, NodeRole, OpsConfig};
+use pouw_netops::{Duration, Instant, NetworkOperationsManager, NodeId, NodeRole, OpsConfig};
 use std::hint::black_box;
 
 /// The simulator's supervisor capacities.
@@ -17,7 +17,7 @@ type Supervisor = NetworkOperationsManager<1024, 32, 8, 1024, 8, 4, 4, 2048, 204
 const NODES: usize = 1000;
 
 fn heartbeat(id: &NodeId, seq: u64, at: Instant) -> Vec<u8> {
-    let hb = Heartbeat { sequence: seq, sent_at: at, metrics: HealthMetrics::default() };
+    let hb = Heartbeat { sequence: seq, sent_at: at, ..Heartbeat::default() };
     Envelope::new(id.clone(), Body::Heartbeat(hb)).to_vec().unwrap()
 }
 

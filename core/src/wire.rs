@@ -183,8 +183,9 @@ pub struct TaskRelease {
     pub task: TaskId,
 }
 
-/// A liveness heartbeat carrying the sender's health metrics.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+/// A liveness heartbeat carrying the sender's health metrics and, for the
+/// leases on roles, what the sender leads (a supervisor) or holds (a worker).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Heartbeat {
     /// Increases by one per heartbeat from a sender (lets receivers spot loss and duplicates).
     pub sequence: u64,
@@ -192,6 +193,46 @@ pub struct Heartbeat {
     pub sent_at: Instant,
     /// The sender's health figures.
     pub metrics: HealthMetrics,
+    /// The term the sender leads, 0 if it does not lead: a leader's heartbeat
+    /// renews the leases of the roles it gave in that term or earlier.
+    pub leading: u64,
+    /// (Workers) the roles the sender holds, at most [`MAX_HELD_ROLES`], each
+    /// task once, so the leader can release those it did not give or has moved.
+    pub held: heapless::Vec<HeldRole, MAX_HELD_ROLES>,
+}
+
+/// The most roles one [`Heartbeat`] reports; a worker holding more reports the
+/// first [`MAX_HELD_ROLES`] in its table order.
+pub const MAX_HELD_ROLES: usize = 8;
+
+/// A role a worker reports holding in its [`Heartbeat`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldRole {
+    /// The task.
+    pub task: TaskId,
+    /// The term of the leader that gave the role. Never 0.
+    pub term: u64,
+    /// Primary or backup.
+    pub role: TaskRole,
+}
+
+impl Heartbeat {
+    /// The checks of [`Envelope::decode`] and [`decode_heartbeat`] alike: metrics
+    /// in range, every held role with a term, each task once.
+    fn validate(&self) -> Result<(), WireError> {
+        self.metrics.validate().map_err(WireError::InvalidMetric)?;
+        let mut rest = self.held.as_slice();
+        while let Some((first, tail)) = rest.split_first() {
+            if first.term == 0 {
+                return Err(WireError::ZeroTerm);
+            }
+            if tail.iter().any(|h| h.task == first.task) {
+                return Err(WireError::Malformed);
+            }
+            rest = tail;
+        }
+        Ok(())
+    }
 }
 
 /// The most links one [`LinkState`] advert carries.
@@ -379,7 +420,7 @@ pub fn decode_heartbeat(bytes: &[u8]) -> Option<(NodeId, Heartbeat)> {
     }
     let (env, rest) = postcard::take_from_bytes::<HeartbeatEnvelope>(bytes).ok()?;
     let HeartbeatBody::Heartbeat(hb) = env.body;
-    (rest.is_empty() && env.version == WIRE_VERSION && hb.metrics.validate().is_ok()).then_some((env.sender, hb))
+    (rest.is_empty() && env.version == WIRE_VERSION && hb.validate().is_ok()).then_some((env.sender, hb))
 }
 
 /// Reads a postcard varint (at most five bytes for a `u32`) from the front of `bytes`.
@@ -432,7 +473,7 @@ impl Body {
     /// Semantic checks that serde cannot express (ranges of floats and the like).
     fn validate(&self) -> Result<(), WireError> {
         match self {
-            Body::Heartbeat(hb) => hb.metrics.validate().map_err(WireError::InvalidMetric),
+            Body::Heartbeat(hb) => hb.validate(),
             Body::PreVote(VoteRequest { term, .. })
             | Body::RequestVote(VoteRequest { term, .. })
             | Body::PreVoteResponse(VoteResponse { term, .. })
@@ -498,6 +539,7 @@ mod tests {
                 sequence: 3,
                 sent_at: Instant::from_secs(12),
                 metrics: HealthMetrics { response_time: Duration::from_millis(20), ..HealthMetrics::default() },
+                ..Heartbeat::default()
             }),
         )
     }
@@ -684,9 +726,22 @@ mod tests {
 
     #[test]
     fn heartbeat_fast_path_agrees_with_the_full_decoder() {
-        let hb = Heartbeat { sequence: 9, sent_at: Instant::from_secs(3), metrics: HealthMetrics::default() };
-        let bytes = Envelope::new(NodeId::new("w-1").unwrap(), Body::Heartbeat(hb)).to_vec().unwrap();
-        assert_eq!(decode_heartbeat(&bytes), Some((NodeId::new("w-1").unwrap(), hb)));
+        let mut hb = Heartbeat { sequence: 9, sent_at: Instant::from_secs(3), leading: 2, ..Heartbeat::default() };
+        let role = |t: &str, term| HeldRole { task: TaskId::new(t).unwrap(), term, role: TaskRole::Primary };
+        hb.held.push(role("t-1", 2)).unwrap();
+        hb.held.push(role("t-2", 1)).unwrap();
+        let bytes = Envelope::new(NodeId::new("w-1").unwrap(), Body::Heartbeat(hb.clone())).to_vec().unwrap();
+        assert_eq!(decode_heartbeat(&bytes), Some((NodeId::new("w-1").unwrap(), hb.clone())));
+        // Held roles with term 0 or a task twice: both decoders refuse them.
+        for (held, err) in [
+            ([role("t-1", 0), role("t-2", 1)], WireError::ZeroTerm),
+            ([role("t-1", 1), role("t-1", 2)], WireError::Malformed),
+        ] {
+            let bad = Heartbeat { held: heapless::Vec::from_iter(held), ..hb.clone() };
+            let bad = Envelope::new(NodeId::new("w-1").unwrap(), Body::Heartbeat(bad)).to_vec().unwrap();
+            assert_eq!(decode_heartbeat(&bad), None);
+            assert_eq!(Envelope::decode(&bad), Err(err));
+        }
         // Trailing bytes, truncation, a bad metric, another body: all left to the full decoder.
         let mut long = bytes.clone();
         long.push(0);

@@ -50,6 +50,7 @@ fn ops_config(config: Option<&Bound<'_, PyDict>>) -> PyResult<OpsConfig> {
     take_interval(&config, "task_table_interval", &mut c.task_table_interval)?;
     take_interval(&config, "membership_interval", &mut c.membership_interval)?;
     take_interval(&config, "history_flush_interval", &mut c.history_flush_interval)?;
+    take_interval(&config, "lease_timeout", &mut c.lease_timeout)?;
     take_interval(&config, "election_timeout", &mut c.election.election_timeout)?;
     take_interval(&config, "election_heartbeat_interval", &mut c.election.heartbeat_interval)?;
     if let Some(v) = config.get_item("pre_vote")? {
@@ -65,7 +66,7 @@ fn ops_config(config: Option<&Bound<'_, PyDict>>) -> PyResult<OpsConfig> {
         config.del_item("record_heartbeats")?;
     }
     if let Some(v) = config.get_item("slots")? {
-        c.slots = v.extract()?;
+        c.slots = crate::args::u16_arg(&v)?;
         config.del_item("slots")?;
     }
     if let Some(v) = config.get_item("phi_threshold")? {
@@ -107,7 +108,7 @@ impl PyNode {
         node_id: &str,
         role: &str,
         supervisors: Vec<String>,
-        seed: u64,
+        #[pyo3(from_py_with = crate::args::u64_arg)] seed: u64,
         config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let id = self::node_id(node_id, "node_id")?;
@@ -133,7 +134,8 @@ impl PyNode {
     }
 
     /// Handles one received datagram. `DecodeError` for bad bytes,
-    /// `InvalidArgumentError` when stopped or for a message from this node.
+    /// `InvalidStateError` when stopped. A datagram claiming to come from this
+    /// node is dropped and counted (`counters["self_addressed"]`), no error.
     fn handle_message(&mut self, now: f64, data: &[u8]) -> PyResult<()> {
         let now = instant(Some(now))?;
         self.inner.handle_message(now, data).map_err(core_error)
@@ -147,7 +149,14 @@ impl PyNode {
 
     /// (Supervisor) adds a task needing `required` primaries and `backups` backups.
     #[pyo3(signature = (now, task_id, task_type, required, backups = 2))]
-    fn submit_task(&mut self, now: f64, task_id: &str, task_type: &str, required: u16, backups: u16) -> PyResult<()> {
+    fn submit_task(
+        &mut self,
+        now: f64,
+        task_id: &str,
+        task_type: &str,
+        #[pyo3(from_py_with = crate::args::u16_arg)] required: u16,
+        #[pyo3(from_py_with = crate::args::u16_arg)] backups: u16,
+    ) -> PyResult<()> {
         let now = instant(Some(now))?;
         let task = TaskId::new(task_id).map_err(|e| id_error("task_id", e))?;
         let task_type = TaskType::new(task_type).map_err(|e| id_error("task_type", e))?;
@@ -156,7 +165,13 @@ impl PyNode {
 
     /// (Worker) reports progress `sequence` (with a 32-byte `digest`) on a task it is primary of.
     #[pyo3(signature = (now, task_id, sequence, digest = None))]
-    fn report_checkpoint(&mut self, now: f64, task_id: &str, sequence: u64, digest: Option<&[u8]>) -> PyResult<()> {
+    fn report_checkpoint(
+        &mut self,
+        now: f64,
+        task_id: &str,
+        #[pyo3(from_py_with = crate::args::u64_arg)] sequence: u64,
+        digest: Option<&[u8]>,
+    ) -> PyResult<()> {
         let now = instant(Some(now))?;
         let task = TaskId::new(task_id).map_err(|e| id_error("task_id", e))?;
         let digest: [u8; 32] = match digest {
@@ -173,7 +188,11 @@ impl PyNode {
 
     /// Restores a persisted `(term, voted_for)`; applies at the next `start`.
     #[pyo3(signature = (term, voted_for = None))]
-    fn restore_hard_state(&mut self, term: u64, voted_for: Option<&str>) -> PyResult<()> {
+    fn restore_hard_state(
+        &mut self,
+        #[pyo3(from_py_with = crate::args::u64_arg)] term: u64,
+        voted_for: Option<&str>,
+    ) -> PyResult<()> {
         let voted_for = voted_for.map(|v| node_id(v, "voted_for")).transpose()?;
         self.inner.restore_hard_state(HardState { term, voted_for });
         Ok(())
@@ -232,9 +251,9 @@ impl PyNode {
                 d.set_item("primaries", primaries)?;
                 d.set_item("required", required)?;
             }
-            OpsEventKind::TaskRestored { task } | OpsEventKind::AssignmentReleased { task } => {
-                d.set_item("task", task.as_str())?
-            }
+            OpsEventKind::TaskRestored { task }
+            | OpsEventKind::AssignmentReleased { task }
+            | OpsEventKind::LeaseExpired { task } => d.set_item("task", task.as_str())?,
             OpsEventKind::LeaderElected { term } | OpsEventKind::SteppedDown { term } => d.set_item("term", term)?,
             OpsEventKind::BatchCompressed { id } => d.set_item("batch_id", id)?,
             OpsEventKind::BatchArchived { count } => d.set_item("count", count)?,
@@ -376,6 +395,7 @@ impl PyNode {
         k.set_item("dropped_events", n.dropped_events)?;
         k.set_item("history_dropped", n.history_dropped)?;
         k.set_item("table_full", n.table_full)?;
+        k.set_item("self_addressed", n.self_addressed)?;
         d.set_item("counters", k)?;
         Ok(d)
     }

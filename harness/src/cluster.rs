@@ -267,6 +267,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             *d = Some(self.now);
             *dl = Instant::MAX;
         }
+        self.record.fault_at(self.now);
         true
     }
 
@@ -302,6 +303,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         if let Some(s) = self.stopped.get_mut(i) {
             *s = false;
         }
+        self.record.fault_at(self.now);
         self.drain(i);
         true
     }
@@ -326,6 +328,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             *s = false;
             *d = None;
         }
+        self.record.fault_at(self.now);
         self.drain(i);
         true
     }
@@ -572,6 +575,7 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
         }
         self.drain(i);
         self.mark_stopped(i);
+        self.record.fault_at(self.now);
         true
     }
 }

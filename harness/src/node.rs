@@ -106,6 +106,8 @@ pub struct TaskWorkers {
     pub primaries: Vec<NodeId>,
     /// Its backups.
     pub backups: Vec<NodeId>,
+    /// The sequence of its last acknowledged checkpoint, if any.
+    pub checkpoint: Option<u64>,
 }
 
 /// A coordinator node: every [`NetworkOperationsManager`] capacity set
@@ -229,6 +231,7 @@ impl<
                     required: v.required(),
                     primaries: v.primaries().cloned().collect(),
                     backups: v.backups().cloned().collect(),
+                    checkpoint: v.checkpoint().map(|(c, _)| c.sequence),
                 })
             })
             .collect()

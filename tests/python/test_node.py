@@ -201,6 +201,15 @@ def test_golden_vectors_are_understood() -> None:
     assert s.status(T0 + 1.0)["crash_recovery"]["total_nodes"] >= 1
 
 
+def test_a_datagram_from_this_node_is_dropped_and_counted() -> None:
+    # The heartbeat vector's sender is "worker-7": to a node of that name it is self-addressed.
+    w = Node("worker-7", "worker", ["supervisor-1"], task_types=["train"])
+    w.start(T0)
+    w.handle_message(T0 + 1.0, bytes.fromhex((VECTORS / "heartbeat.hex").read_text().strip()))
+    counters = w.status(T0 + 1.0)["counters"]
+    assert counters["self_addressed"] == 1 and counters["messages_received"] == 0
+
+
 def test_errors() -> None:
     with pytest.raises(InvalidArgumentError):
         Node("s1", "boss", SUPERVISORS)

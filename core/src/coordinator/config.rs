@@ -51,11 +51,22 @@ pub struct OpsConfig {
     pub membership_interval: Duration,
     /// Seal the open history batch at least this often (default 60 s).
     pub history_flush_interval: Duration,
+    /// (Worker) how long a role outlives the last message from the leader that
+    /// gave it (default 6 s). Roles are leases: the leader's heartbeats (every
+    /// `heartbeat_interval`), notices and assignments renew them, and a worker
+    /// that hears nothing from that leader for this long stops the work
+    /// ([`OpsEventKind::LeaseExpired`]). About the failure-detection time, so a
+    /// worker cut off from the leader lets go of its roles near when the leader
+    /// fails them over. Must be longer than `heartbeat_interval`.
+    ///
+    /// [`OpsEventKind::LeaseExpired`]: super::OpsEventKind::LeaseExpired
+    pub lease_timeout: Duration,
     /// Record health heartbeats in the message history too (default `true`).
     pub record_heartbeats: bool,
     /// Slots this node offers as a worker (default 1).
     pub slots: u16,
-    /// Pools this node works in as a worker.
+    /// Pools this node works in as a worker, each once (a duplicate is a
+    /// [`ConfigError`]: no peer could decode the membership announcing it).
     pub task_types: heapless::Vec<TaskType, MAX_TASK_TYPES>,
     /// This node's WireGuard public key (default all zero).
     pub public_key: [u8; 32],
@@ -88,6 +99,7 @@ impl Default for OpsConfig {
             task_table_interval: Duration::from_secs(1),
             membership_interval: Duration::from_secs(30),
             history_flush_interval: Duration::from_secs(60),
+            lease_timeout: Duration::from_secs(6),
             record_heartbeats: true,
             slots: 1,
             task_types: heapless::Vec::new(),
@@ -106,7 +118,8 @@ impl Default for OpsConfig {
 }
 
 impl OpsConfig {
-    /// Checks what the components do not check themselves: every interval is above zero.
+    /// Checks what the components do not check themselves: every interval is
+    /// above zero, the lease outlasts a heartbeat interval, and each pool is named once.
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         for d in [
             self.heartbeat_interval,
@@ -120,6 +133,16 @@ impl OpsConfig {
             if d == Duration::ZERO {
                 return Err(ConfigError::new("intervals", "every interval above zero"));
             }
+        }
+        if self.lease_timeout <= self.heartbeat_interval {
+            return Err(ConfigError::new("lease_timeout", "longer than heartbeat_interval"));
+        }
+        let mut rest = self.task_types.as_slice();
+        while let Some((first, tail)) = rest.split_first() {
+            if tail.contains(first) {
+                return Err(ConfigError::new("task_types", "each pool named once"));
+            }
+            rest = tail;
         }
         Ok(())
     }

@@ -41,8 +41,6 @@ pub enum HandleError {
     NotRunning,
     /// The bytes are not a valid envelope.
     Wire(WireError),
-    /// The envelope claims to come from this node.
-    FromSelf,
 }
 
 impl fmt::Display for HandleError {
@@ -50,7 +48,6 @@ impl fmt::Display for HandleError {
         match self {
             HandleError::NotRunning => f.write_str("node is not running"),
             HandleError::Wire(e) => write!(f, "undecodable message: {e}"),
-            HandleError::FromSelf => f.write_str("message claims to come from this node"),
         }
     }
 }
@@ -109,7 +106,6 @@ impl crate::error::Classify for HandleError {
         match self {
             HandleError::NotRunning => ErrorKind::InvalidState,
             HandleError::Wire(e) => e.kind(),
-            HandleError::FromSelf => ErrorKind::InvalidArgument,
         }
     }
 }

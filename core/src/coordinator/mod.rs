@@ -89,7 +89,7 @@ use crate::health::{HealthMetrics, InvalidMetric};
 use crate::history::{Batch, MessageHistoryCompressor, RecordRef};
 use crate::id::{NodeId, TaskId, TaskType};
 use crate::mesh::{MeshConfig, VPNMeshTopologyManager};
-use crate::time::{Instant, MonotonicClock};
+use crate::time::{AnchoredClock, Instant};
 use crate::wire::{
     Body, CheckpointReport, Envelope, Heartbeat, LeaderNotice, Membership, TaskAssignment, TaskRelease,
     decode_heartbeat,
@@ -142,7 +142,7 @@ pub struct NetworkOperationsManager<
     seed: u64,
     /// The election's voters, at most `V`.
     supervisors: Vec<NodeId>,
-    clock: MonotonicClock,
+    clock: AnchoredClock,
     running: bool,
     /// The hard state the election starts from (restored, then the last drained).
     hard_state: HardState,
@@ -219,7 +219,7 @@ impl<
             config,
             seed,
             supervisors: list,
-            clock: MonotonicClock::new(),
+            clock: AnchoredClock::new(),
             running: false,
             hard_state: HardState::default(),
             crash,
@@ -363,14 +363,22 @@ impl<
 
     /// Decodes one message and routes it to the components; follow-up work (a
     /// recovery, a reassignment, an answer) happens in this call.
+    ///
+    /// A message that claims to come from this node (a reflected datagram, or a
+    /// forgery) is dropped without an error and counted in
+    /// [`OpsCounters::self_addressed`]: what a peer sends is not the host's mistake.
     pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), HandleError> {
-        let now = self.clock.observe(now);
         if !self.running {
             return Err(HandleError::NotRunning);
         }
+        // A refused message changes nothing, not even the clock (only a counter).
+        let mut clock = self.clock;
+        let now = clock.observe(now);
         if let Some((sender, hb)) = decode_heartbeat(bytes) {
+            self.clock = clock;
             if sender == self.id {
-                return Err(HandleError::FromSelf);
+                self.out.counters.self_addressed.bump();
+                return Ok(());
             }
             self.out.counters.messages_received.bump();
             if self.config.record_heartbeats {
@@ -389,8 +397,10 @@ impl<
                 return Err(HandleError::Wire(e));
             }
         };
+        self.clock = clock;
         if env.sender == self.id {
-            return Err(HandleError::FromSelf);
+            self.out.counters.self_addressed.bump();
+            return Ok(());
         }
         self.out.counters.messages_received.bump();
         let is_heartbeat = matches!(env.body, Body::Heartbeat(_));
@@ -429,11 +439,13 @@ impl<
                 Room::Supervisor(s),
             ) => s.on_election_message(now, env),
             (Body::LeaderNotice(LeaderNotice { term }), Room::Worker(w)) if from_supervisor => {
-                w.on_leader_notice(now, sender, *term, out);
+                w.on_leader_notice(now, sender, *term, self.config.lease_timeout, out);
                 true
             }
             (Body::LeaderNotice(_), Room::Supervisor(_)) if from_supervisor => true,
-            (Body::TaskAssignment(a), Room::Worker(w)) if from_supervisor => w.on_assignment(now, sender, a, out),
+            (Body::TaskAssignment(a), Room::Worker(w)) if from_supervisor => {
+                w.on_assignment(now, sender, a, self.config.lease_timeout, out)
+            }
             (Body::TaskRelease(TaskRelease { task }), Room::Worker(w)) if from_supervisor => {
                 w.on_release(now, sender, task, out)
             }
@@ -482,6 +494,9 @@ impl<
         if self.timers.expire(Timer::HistoryFlush, now, &self.config) {
             self.flush_history(now);
         }
+        if let Room::Worker(w) = &mut self.room {
+            w.expire_leases(now, &mut self.out);
+        }
         self.coordinate(now);
     }
 
@@ -495,19 +510,22 @@ impl<
         required: u16,
         backups: u16,
     ) -> Result<(), TaskError> {
-        let now = self.clock.observe(now);
+        let mut clock = self.clock;
+        let now = clock.observe(now);
         let Room::Supervisor(s) = &mut self.room else { return Err(TaskError::WrongRole) };
         let record = TaskRecord { task_type, required, backups, checkpoint: None };
         s.submit(now, task, record, &*self.crash, &mut self.out)?;
+        self.clock = clock;
         self.coordinate(now);
         Ok(())
     }
 
     /// (Worker) reports progress on a task this node is primary of; it goes to every supervisor.
     pub fn report_checkpoint(&mut self, now: Instant, task: &TaskId, checkpoint: Checkpoint) -> Result<(), TaskError> {
-        let _ = self.clock.observe(now);
         let Room::Worker(w) = &mut self.room else { return Err(TaskError::WrongRole) };
-        w.report_checkpoint(task, checkpoint, &mut self.out)
+        w.report_checkpoint(task, checkpoint, &mut self.out)?;
+        let _ = self.clock.observe(now);
+        Ok(())
     }
 
     // ----- outputs -----
@@ -589,7 +607,7 @@ impl<
             Room::Supervisor(s) => s.election().map_or(Instant::MAX, |e| e.poll_timeout()),
             Room::Worker(_) => Instant::MAX,
         };
-        self.timers.next().min(election)
+        self.clock.to_host(self.timers.next().min(election))
     }
 
     // ----- internals -----
@@ -614,9 +632,13 @@ impl<
     fn build(&mut self, out: Out) -> Option<(Destination, Body)> {
         Some(match out {
             Out::Heartbeat => {
-                let hb =
-                    Heartbeat { sequence: self.heartbeat_seq, sent_at: self.clock.latest(), metrics: self.metrics };
-                (self.broadcast(), Body::Heartbeat(hb))
+                let held = match &self.room {
+                    Room::Worker(w) => w.report(),
+                    Room::Supervisor(_) => heapless::Vec::new(),
+                };
+                let leading = self.leading().unwrap_or(0);
+                let (sequence, sent_at, metrics) = (self.heartbeat_seq, self.clock.latest(), self.metrics);
+                (self.broadcast(), Body::Heartbeat(Heartbeat { sequence, sent_at, metrics, leading, held }))
             }
             Out::Membership { joining } => {
                 let (slots, task_types) = match (joining, self.role()) {
@@ -642,10 +664,16 @@ impl<
         })
     }
 
-    /// A health heartbeat: supervisors track every sender, workers only supervisors.
+    /// A health heartbeat: supervisors track every sender, workers only
+    /// supervisors. A leader's renews the leases it gave; on the leader, a
+    /// worker's report of its roles is reconciled with the assignments.
     fn on_heartbeat(&mut self, now: Instant, sender: &NodeId, hb: &Heartbeat) -> bool {
-        if matches!(self.room, Room::Worker(_)) && !self.supervisors.contains(sender) {
-            return false;
+        let from_supervisor = self.supervisors.contains(sender);
+        match &mut self.room {
+            Room::Worker(_) if !from_supervisor => return false,
+            Room::Worker(w) if hb.leading > 0 => w.renew(now, sender, hb.leading, self.config.lease_timeout),
+            Room::Supervisor(s) if !from_supervisor => s.reconcile(sender, &hb.held, &mut self.out),
+            _ => {}
         }
         if self.crash.update_node_health(now, sender, hb.metrics).is_err() {
             self.out.counters.table_full.bump();
@@ -705,6 +733,9 @@ impl<
     /// Turns what the components reported into events, follow-up actions and
     /// messages, in one fixed order: crash recovery, election, workers, mesh, history.
     fn coordinate(&mut self, now: Instant) {
+        if let Room::Worker(w) = &self.room {
+            self.timers.set(Timer::Lease, w.next_expiry());
+        }
         self.drain_crash(now);
         if let Room::Supervisor(s) = &mut self.room {
             s.follow_election(now, &*self.crash, &mut self.timers, &self.config, &mut self.out);

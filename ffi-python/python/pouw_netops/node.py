@@ -34,6 +34,7 @@ __all__ = [
     "TaskRestored",
     "AssignmentReceived",
     "AssignmentReleased",
+    "LeaseExpired",
     "LeaderElected",
     "SteppedDown",
     "BatchCompressed",
@@ -103,6 +104,11 @@ class AssignmentReleased(NodeEvent):
     """(Worker) this node no longer works on ``task``."""
 
 
+class LeaseExpired(NodeEvent):
+    """(Worker) the lease on this node's role in ``task`` ran out: nothing was heard
+    from the leader that gave it for ``lease_timeout``, so the work stops."""
+
+
 class LeaderElected(NodeEvent):
     """``node`` leads ``term``."""
 
@@ -144,6 +150,7 @@ _EVENTS: Dict[str, Type[NodeEvent]] = {
     "task_restored": TaskRestored,
     "assignment_received": AssignmentReceived,
     "assignment_released": AssignmentReleased,
+    "lease_expired": LeaseExpired,
     "leader_elected": LeaderElected,
     "stepped_down": SteppedDown,
     "batch_compressed": BatchCompressed,
@@ -163,7 +170,9 @@ class Node:
     ``task_table_interval`` (1), ``membership_interval`` (30),
     ``history_flush_interval`` (60), ``election_timeout``,
     ``election_heartbeat_interval``, ``pre_vote``, ``check_quorum``,
-    ``record_heartbeats``, ``slots`` (1), ``task_types`` (pools a worker joins),
+    ``record_heartbeats``, ``slots`` (1), ``task_types`` (pools a worker joins,
+    each once), ``lease_timeout`` (6: a worker's role ends this long after the
+    leader that gave it was last heard, with a :class:`LeaseExpired` event),
     ``phi_threshold``. An unknown key raises :class:`InvalidArgumentError`.
     Sized for clusters of up to 4096 nodes (tens of MiB per node).
     """
@@ -180,7 +189,11 @@ class Node:
         self._core.stop(now)
 
     def handle_message(self, now: float, data: bytes) -> None:
-        """Handles one received datagram (``DecodeError`` for bad bytes)."""
+        """Handles one received datagram (``DecodeError`` for bad bytes).
+
+        A datagram that claims to come from this node (reflected or forged) is
+        dropped without an error and counted in ``status()["counters"]["self_addressed"]``.
+        """
         self._core.handle_message(now, data)
 
     def tick(self, now: float) -> None:
