@@ -279,6 +279,11 @@ typedef enum pn_ops_event_kind {
    * The next hop towards `node` changed: `next_hop` if `has_next_hop`, else unreachable.
    */
   PN_OPS_ROUTE_CHANGED = 19,
+  /**
+   * (Worker) the lease on this node's role in `task` ran out (nothing heard
+   * from the leader that gave it): stop the work.
+   */
+  PN_OPS_LEASE_EXPIRED = 20,
 } pn_ops_event_kind;
 
 /**
@@ -758,6 +763,12 @@ typedef struct pn_ops_config {
    */
   uint64_t history_flush_interval_us;
   /**
+   * (Worker) how long a role outlives the last message from the leader that
+   * gave it, microseconds (default 6 s; longer than `heartbeat_interval_us`).
+   * On expiry the role ends with `PN_OPS_LEASE_EXPIRED`.
+   */
+  uint64_t lease_timeout_us;
+  /**
    * Record health heartbeats in the message history too (default true).
    */
   bool record_heartbeats;
@@ -1054,6 +1065,10 @@ typedef struct pn_ops_counters {
    * Mesh re-establish requests seen.
    */
   uint64_t reestablish_requests;
+  /**
+   * Messages dropped because they claimed to come from this node (no error is returned).
+   */
+  uint64_t self_addressed;
 } pn_ops_counters;
 
 /**

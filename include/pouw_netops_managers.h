@@ -1309,8 +1309,8 @@ void pn_leader_election_free(struct pn_leader_election *election);
 pn_result pn_leader_election_tick(struct pn_leader_election *election, uint64_t now_us);
 
 /**
- * Starts a campaign now (a pre-vote round with PreVote on). `PN_ERR_INVALID_STATE`
- * if this node already leads.
+ * Starts a campaign now (a pre-vote round with PreVote on). On the leader it
+ * does nothing and returns `PN_OK` (as etcd and raft-rs).
  *
  * # Safety
  * As `pn_leader_election_tick`.

@@ -17,6 +17,7 @@ PYTHON=${PYTHON:-python3}
 MATURIN_VERSION=1.16.0
 PYTEST_VERSION=9.2.0
 MYPY_VERSION=1.18.2
+HYPOTHESIS_VERSION=6.170.17
 started=$(date +%s)
 
 stage() {
@@ -202,7 +203,7 @@ python_tests() {
   rm -rf .venv target/python-wheels
   "$PYTHON" -m venv .venv || { echo "error: '$PYTHON -m venv' failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
   .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-    "maturin==$MATURIN_VERSION" "pytest==$PYTEST_VERSION" "mypy==$MYPY_VERSION"
+    "maturin==$MATURIN_VERSION" "pytest==$PYTEST_VERSION" "mypy==$MYPY_VERSION" "hypothesis==$HYPOTHESIS_VERSION"
   # The test wheel carries the test-only panic probe; a user's `pip install ./ffi-python` does not.
   .venv/bin/maturin build --release --locked -m ffi-python/Cargo.toml -i .venv/bin/python --features panic-probe \
     --out target/python-wheels

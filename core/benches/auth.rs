@@ -21,6 +21,7 @@ fn heartbeat_body() -> Vec<u8> {
         sequence: 42,
         sent_at: Instant::from_micros(1_700_000_000_123_456),
         metrics: HealthMetrics { response_time: Duration::from_millis(35), ..HealthMetrics::default() },
+        ..Heartbeat::default()
     });
     postcard::to_allocvec(&body).unwrap()
 }

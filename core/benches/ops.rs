@@ -12,7 +12,7 @@ use pouw_netops::auth::{Certificate, IdentityKey, PairwiseKey, Role, SignedCerti
 use pouw_netops::coordinator::Credentials;
 use pouw_netops::mesh::WgKey;
 use pouw_netops::wire::{Body, Heartbeat, Membership};
-use pouw_netops::{Duration, HealthMetrics, Instant, NetworkOperationsManager, NodeId, NodeRole, OpsConfig, TaskType};
+use pouw_netops::{Duration, Instant, NetworkOperationsManager, NodeId, NodeRole, OpsConfig, TaskType};
 use std::cell::{Cell, RefCell};
 use std::hint::black_box;
 
@@ -92,7 +92,7 @@ impl Peer {
     }
 
     fn heartbeat(&mut self, seq: u64, at: Instant, sup: &NodeId) -> Vec<u8> {
-        let hb = Heartbeat { sequence: seq, sent_at: at, metrics: HealthMetrics::default() };
+        let hb = Heartbeat { sequence: seq, sent_at: at, ..Heartbeat::default() };
         self.seal(&Body::Heartbeat(hb), Some(sup))
     }
 }

@@ -41,6 +41,20 @@
 //! latest instant seen ([`time::MonotonicClock`]), never an error or a panic;
 //! arithmetic saturates at [`Instant::MAX`].
 //!
+//! **Time that jumps far ahead** is taken as real (a long pause: peers may be
+//! judged crashed, and recover when heard again), and the node never goes
+//! silent because of it. The rule is *re-anchor*: the coordinator's clock
+//! ([`time::AnchoredClock`]) clamps `now` to [`time::AnchoredClock::INPUT_MAX`]
+//! (and its own time to [`time::AnchoredClock::NODE_MAX`], so no deadline
+//! saturates into [`Instant::MAX`], which means "nothing to
+//! wait for"), and when the host's time then comes back (real time after one
+//! far-future `now`, further back than [`time::AnchoredClock::REANCHOR_AFTER`])
+//! the node keeps its own time and advances with the host's from there: its
+//! periodic timers keep their cadence (a late timer re-arms one period after
+//! `now`, never in a burst) and `poll_timeout` is in the host's time again.
+//! Smaller steps back are clamped as above. The bindings convert out-of-range
+//! times by saturating, never by wrapping.
+//!
 //! **Method kinds**, in the vocabulary of quinn-proto's `Connection`:
 //!
 //! | kind | names | what it does |

@@ -293,6 +293,71 @@ impl MonotonicClock {
     }
 }
 
+/// A [`MonotonicClock`] that re-anchors after a jump: the clock of a node that
+/// must never go silent (the coordinator).
+///
+/// Host time is clamped to [`AnchoredClock::INPUT_MAX`] (so deadlines computed
+/// from it never saturate at [`Instant::MAX`], which reads as "nothing to wait
+/// for"), then shifted by an offset into the node's own time, which never goes
+/// backwards. A host time that goes backwards by at most
+/// [`AnchoredClock::REANCHOR_AFTER`] is clamped (jitter). One that goes
+/// further back, typically real time after a single far-future `now`, moves
+/// the anchor: the node's time stays where it is and from then on advances
+/// with the host's, so its timers keep their cadence instead of waiting for
+/// real time to catch up. [`AnchoredClock::to_host`] turns the node's
+/// deadlines back into host time for `poll_timeout`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AnchoredClock {
+    latest: Instant,
+    /// Node time minus host time.
+    offset: Duration,
+}
+
+impl AnchoredClock {
+    /// The latest host time taken as is; later ones are clamped to it (about
+    /// 146 000 years after the epoch).
+    pub const INPUT_MAX: Instant = Instant { micros: u64::MAX / 4 };
+    /// The latest node time: twice [`AnchoredClock::INPUT_MAX`], so after one
+    /// jump to the input limit and back the node still has as long to run.
+    pub const NODE_MAX: Instant = Instant { micros: u64::MAX / 2 };
+    /// How far host time may go backwards and be clamped before the clock re-anchors.
+    pub const REANCHOR_AFTER: Duration = Duration { micros: MICROS_PER_SEC };
+
+    /// A clock that has seen nothing yet.
+    pub const fn new() -> Self {
+        AnchoredClock { latest: Instant::ZERO, offset: Duration::ZERO }
+    }
+
+    /// Records host time `now` and returns the node's time for it.
+    pub fn observe(&mut self, now: Instant) -> Instant {
+        let t = self.peek(now);
+        if t > self.latest {
+            self.latest = t;
+        } else if self.latest - t > Self::REANCHOR_AFTER {
+            self.offset = self.latest - now.min(Self::INPUT_MAX);
+        }
+        self.latest
+    }
+
+    /// The node's time for host time `now`, without recording it (for views).
+    /// It never passes [`AnchoredClock::NODE_MAX`] (only repeated jumps adding
+    /// up to about 146 000 years get there; the node's time then stands still),
+    /// so a deadline a period after it never saturates into [`Instant::MAX`].
+    pub fn peek(&self, now: Instant) -> Instant {
+        (now.min(Self::INPUT_MAX) + self.offset).min(Self::NODE_MAX)
+    }
+
+    /// The latest node time.
+    pub const fn latest(&self) -> Instant {
+        self.latest
+    }
+
+    /// A node-time deadline in host time ([`Instant::MAX`] stays as it is).
+    pub fn to_host(&self, at: Instant) -> Instant {
+        if at == Instant::MAX { at } else { at - self.offset }
+    }
+}
+
 /// Counts events over a sliding hour (or any span) in fixed buckets.
 ///
 /// Used for "crashes in the last hour" and "replacements in the last hour": the

@@ -183,8 +183,9 @@ pub struct TaskRelease {
     pub task: TaskId,
 }
 
-/// A liveness heartbeat carrying the sender's health metrics.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+/// A liveness heartbeat carrying the sender's health metrics and, for the
+/// leases on roles, what the sender leads (a supervisor) or holds (a worker).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Heartbeat {
     /// Increases by one per heartbeat from a sender (lets receivers spot loss and duplicates).
     pub sequence: u64,
@@ -192,6 +193,46 @@ pub struct Heartbeat {
     pub sent_at: Instant,
     /// The sender's health figures.
     pub metrics: HealthMetrics,
+    /// The term the sender leads, 0 if it does not lead: a leader's heartbeat
+    /// renews the leases of the roles it gave in that term or earlier.
+    pub leading: u64,
+    /// (Workers) the roles the sender holds, at most [`MAX_HELD_ROLES`], each
+    /// task once, so the leader can release those it did not give or has moved.
+    pub held: heapless::Vec<HeldRole, MAX_HELD_ROLES>,
+}
+
+/// The most roles one [`Heartbeat`] reports; a worker holding more reports the
+/// first [`MAX_HELD_ROLES`] in its table order.
+pub const MAX_HELD_ROLES: usize = 8;
+
+/// A role a worker reports holding in its [`Heartbeat`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldRole {
+    /// The task.
+    pub task: TaskId,
+    /// The term of the leader that gave the role. Never 0.
+    pub term: u64,
+    /// Primary or backup.
+    pub role: TaskRole,
+}
+
+impl Heartbeat {
+    /// The checks of [`Envelope::decode`] and [`Body::decode`] alike: metrics
+    /// in range, every held role with a term, each task once.
+    fn validate(&self) -> Result<(), WireError> {
+        self.metrics.validate().map_err(WireError::InvalidMetric)?;
+        let mut rest = self.held.as_slice();
+        while let Some((first, tail)) = rest.split_first() {
+            if first.term == 0 {
+                return Err(WireError::ZeroTerm);
+            }
+            if tail.iter().any(|h| h.task == first.task) {
+                return Err(WireError::Malformed);
+            }
+            rest = tail;
+        }
+        Ok(())
+    }
 }
 
 /// The most links one [`LinkState`] advert carries.
@@ -438,7 +479,7 @@ impl Body {
     /// Semantic checks that serde cannot express (ranges of floats and the like).
     fn validate(&self) -> Result<(), WireError> {
         match self {
-            Body::Heartbeat(hb) => hb.metrics.validate().map_err(WireError::InvalidMetric),
+            Body::Heartbeat(hb) => hb.validate(),
             Body::PreVote(VoteRequest { term, .. })
             | Body::RequestVote(VoteRequest { term, .. })
             | Body::PreVoteResponse(VoteResponse { term, .. })
@@ -496,6 +537,7 @@ mod tests {
                 sequence: 3,
                 sent_at: Instant::from_secs(12),
                 metrics: HealthMetrics { response_time: Duration::from_millis(20), ..HealthMetrics::default() },
+                ..Heartbeat::default()
             }),
         )
     }

@@ -120,6 +120,8 @@ fn heartbeat_body() -> Body {
             cpu_usage: 0.5,
             memory_usage: 0.625,
         },
+        leading: 0,
+        held: heapless::Vec::new(),
     })
 }
 

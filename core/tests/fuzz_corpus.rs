@@ -178,6 +178,7 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
             sequence: 42,
             sent_at: Instant::from_secs(12),
             metrics: HealthMetrics { response_time: Duration::from_millis(35), ..HealthMetrics::default() },
+            ..Heartbeat::default()
         }),
     );
     let valid = env.to_vec().unwrap();

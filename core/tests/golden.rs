@@ -6,7 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use pouw_netops::health::HealthMetrics;
-use pouw_netops::wire::{Body, Envelope, Heartbeat, LinkAdvert, LinkState};
+use pouw_netops::wire::{Body, Envelope, Heartbeat, HeldRole, LinkAdvert, LinkState};
+use pouw_netops::workers::TaskRole;
 use pouw_netops::{Duration, Instant, NodeId, TaskId, TaskType};
 use std::path::PathBuf;
 
@@ -76,6 +77,8 @@ golden! {
             cpu_usage: 0.5,
             memory_usage: 0.625,
         },
+        leading: 0,
+        held: heapless::Vec::new(),
     });
     link_state_vector: "link_state" from "worker-7" => {
         let mut links = heapless::Vec::new();
@@ -165,4 +168,27 @@ mod coordinator {
             Body::TaskTable(TaskTable { term: 300, entries })
         };
     }
+}
+
+/// A worker's heartbeat reporting the roles it holds (wire change: leases on roles).
+#[test]
+fn heartbeat_with_held_roles_vector() {
+    let mut held = heapless::Vec::new();
+    held.push(HeldRole { task: TaskId::new("t-9").unwrap(), term: 3, role: TaskRole::Primary }).unwrap();
+    held.push(HeldRole { task: TaskId::new("t-4").unwrap(), term: 2, role: TaskRole::Backup }).unwrap();
+    let hb =
+        Heartbeat { sequence: 43, sent_at: Instant::from_micros(1_700_000_001_123_456), held, ..Heartbeat::default() };
+    check("heartbeat_held_roles", &Envelope::new(node("worker-7"), Body::Heartbeat(hb)));
+}
+
+/// A leader's heartbeat, naming the term it leads (renews the leases it gave).
+#[test]
+fn heartbeat_of_a_leader_vector() {
+    let hb = Heartbeat {
+        sequence: 7,
+        sent_at: Instant::from_micros(1_700_000_002_000_000),
+        leading: 3,
+        ..Heartbeat::default()
+    };
+    check("heartbeat_leader", &Envelope::new(node("supervisor-1"), Body::Heartbeat(hb)));
 }

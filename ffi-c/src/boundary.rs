@@ -135,13 +135,44 @@ pub trait Handle: Sized {
     }
 }
 
-/// The caller's `len` bytes at `ptr`. A NULL pointer is allowed only with `len == 0`.
+/// The most elements of `T` in one caller array: past it the array would be
+/// longer than `isize::MAX` bytes, which no allocation can be, and building the
+/// slice would be undefined behaviour (a debug build aborts, past the panic
+/// boundary). Such a length or count is `PN_ERR_INVALID_ARGUMENT`, in every build.
+pub const fn max_count<T>() -> usize {
+    isize::MAX.unsigned_abs() / (if size_of::<T>() == 0 { 1 } else { size_of::<T>() })
+}
+
+/// `n` if it is a possible count of `T`s (see [`max_count`]), else `PN_ERR_INVALID_ARGUMENT`.
+#[inline(always)]
+pub fn count<T>(n: usize) -> Result<usize, pn_result> {
+    if n > max_count::<T>() { Err(pn_result::PN_ERR_INVALID_ARGUMENT) } else { Ok(n) }
+}
+
+/// The caller's `len` bytes of one message at `ptr`: a length over
+/// [`MAX_ENVELOPE_LEN`](pouw_netops::wire::MAX_ENVELOPE_LEN) is
+/// `PN_ERR_INVALID_ARGUMENT` before any byte is read.
+///
+/// # Safety
+/// As for [`bytes`].
+#[inline(always)]
+pub unsafe fn message<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], pn_result> {
+    if len > pouw_netops::wire::MAX_ENVELOPE_LEN {
+        return Err(pn_result::PN_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: the caller's promise, passed on.
+    unsafe { bytes(ptr, len) }
+}
+
+/// The caller's `len` bytes at `ptr`. A NULL pointer is allowed only with
+/// `len == 0`; an impossible length ([`max_count`]) is `PN_ERR_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// Unless NULL, `ptr` must be valid for reads of `len` bytes for `'a`, and not
 /// written during the call.
 #[inline(always)]
 pub unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], pn_result> {
+    let len = count::<u8>(len)?;
     if ptr.is_null() {
         return if len == 0 { Ok(&[]) } else { Err(pn_result::PN_ERR_NULL_POINTER) };
     }
@@ -157,6 +188,7 @@ pub unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], pn_resul
 /// `T` (any bit pattern is overwritten, never read as `T` with drop glue: `T: Copy`).
 #[inline(always)]
 pub unsafe fn slots<'a, T: Copy>(ptr: *mut T, cap: usize) -> Result<&'a mut [core::mem::MaybeUninit<T>], pn_result> {
+    let cap = count::<T>(cap)?;
     if ptr.is_null() {
         return if cap == 0 { Ok(&mut []) } else { Err(pn_result::PN_ERR_NULL_POINTER) };
     }

@@ -139,6 +139,7 @@ pub unsafe fn task_type(ptr: *const c_char, len: usize) -> Result<TaskType, pn_r
 /// # Safety
 /// Unless NULL, `ptr` must be valid for reads of `count` elements, each valid as for [`node_id`].
 pub unsafe fn node_ids(ptr: *const pn_str, count: usize) -> Result<Vec<NodeId>, pn_result> {
+    let count = crate::boundary::count::<pn_str>(count)?;
     if ptr.is_null() {
         return if count == 0 { Ok(Vec::new()) } else { Err(pn_result::PN_ERR_NULL_POINTER) };
     }

@@ -16,7 +16,7 @@
 //! The routes and WireGuard configuration of the node's mesh are read with
 //! `pn_ops_route`, `pn_ops_routes` and `pn_ops_render_wireguard` (in `mesh`).
 
-use crate::boundary::{Handle, Out, bytes, copy_out, guard, optional_out, set_opt, set_polled, slots};
+use crate::boundary::{Handle, Out, copy_out, guard, message, optional_out, set_opt, set_polled, slots};
 use crate::convert::{node_id, node_ids, pn_health_metrics, pn_node_id, pn_node_status, pn_str, pn_task_id, task_id};
 use crate::convert::{task_type, us};
 use crate::crash_recovery::{pn_crash_recovery_config, pn_health_summary};
@@ -59,6 +59,10 @@ pub struct pn_ops_config {
     pub membership_interval_us: u64,
     /// Seal the open history batch at least this often, microseconds (default 60 s).
     pub history_flush_interval_us: u64,
+    /// (Worker) how long a role outlives the last message from the leader that
+    /// gave it, microseconds (default 6 s; longer than `heartbeat_interval_us`).
+    /// On expiry the role ends with `PN_OPS_LEASE_EXPIRED`.
+    pub lease_timeout_us: u64,
     /// Record health heartbeats in the message history too (default true).
     pub record_heartbeats: bool,
     /// Slots this node offers as a worker (default 1).
@@ -155,6 +159,9 @@ pub enum pn_ops_event_kind {
     PN_OPS_TUNNEL_DOWN = 18,
     /// The next hop towards `node` changed: `next_hop` if `has_next_hop`, else unreachable.
     PN_OPS_ROUTE_CHANGED = 19,
+    /// (Worker) the lease on this node's role in `task` ran out (nothing heard
+    /// from the leader that gave it): stop the work.
+    PN_OPS_LEASE_EXPIRED = 20,
 }
 
 /// One coordinator event as a flat tagged struct: `kind` says which fields are
@@ -286,6 +293,10 @@ impl From<&OpsEvent> for pn_ops_event {
                 out.kind = PN_OPS_ASSIGNMENT_RELEASED;
                 out.task = pn_task_id::from_text(task.as_str());
             }
+            OpsEventKind::LeaseExpired { task } => {
+                out.kind = PN_OPS_LEASE_EXPIRED;
+                out.task = pn_task_id::from_text(task.as_str());
+            }
             OpsEventKind::LeaderElected { term } => {
                 out.kind = PN_OPS_LEADER_ELECTED;
                 out.term = *term;
@@ -341,6 +352,8 @@ pub struct pn_ops_counters {
     pub table_full: u64,
     /// Mesh re-establish requests seen.
     pub reestablish_requests: u64,
+    /// Messages dropped because they claimed to come from this node (no error is returned).
+    pub self_addressed: u64,
 }
 
 /// A snapshot of the coordinator.
@@ -406,6 +419,7 @@ pub unsafe extern "C" fn pn_ops_config_default(out: *mut pn_ops_config) -> pn_re
             task_table_interval_us: d.task_table_interval.total_micros(),
             membership_interval_us: d.membership_interval.total_micros(),
             history_flush_interval_us: d.history_flush_interval.total_micros(),
+            lease_timeout_us: d.lease_timeout.total_micros(),
             record_heartbeats: d.record_heartbeats,
             slots: d.slots,
             public_key: d.public_key,
@@ -468,6 +482,7 @@ pub unsafe extern "C" fn pn_ops_new(
             )
         };
         let role = role_from_c(role)?;
+        let task_type_count = crate::boundary::count::<pn_str>(task_type_count)?;
         let types: &[pn_str] = if task_types.is_null() {
             if task_type_count != 0 {
                 return Err(pn_result::PN_ERR_NULL_POINTER.into());
@@ -485,6 +500,7 @@ pub unsafe extern "C" fn pn_ops_new(
             task_table_interval: us(config.task_table_interval_us),
             membership_interval: us(config.membership_interval_us),
             history_flush_interval: us(config.history_flush_interval_us),
+            lease_timeout: us(config.lease_timeout_us),
             record_heartbeats: config.record_heartbeats,
             slots: config.slots,
             public_key: config.public_key,
@@ -583,7 +599,7 @@ pub unsafe extern "C" fn pn_ops_stop(ops: *mut pn_ops, now_us: u64) -> pn_result
 pub unsafe extern "C" fn pn_ops_handle_message(ops: *mut pn_ops, now_us: u64, msg: *const u8, len: usize) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for both pointers.
-        let (m, input) = unsafe { (pn_ops::borrow_mut(ops)?, bytes(msg, len)?) };
+        let (m, input) = unsafe { (pn_ops::borrow_mut(ops)?, message(msg, len)?) };
         Ok(m.handle_message(Instant::from_micros(now_us), input)?)
     })
 }
@@ -881,6 +897,7 @@ pub unsafe extern "C" fn pn_ops_status(
                 history_dropped: c.history_dropped,
                 table_full: c.table_full,
                 reestablish_requests: c.reestablish_requests,
+                self_addressed: c.self_addressed,
             },
         });
         Ok(())
@@ -891,6 +908,43 @@ pub unsafe extern "C" fn pn_ops_status(
 mod tests {
     use super::*;
     use core::ptr::{null, null_mut};
+
+    #[test]
+    fn huge_lengths_and_counts_are_invalid_arguments_in_every_build() {
+        let cfg = config();
+        let s = "s";
+        let sups = [pn_str { ptr: s.as_ptr().cast(), len: 1 }];
+        let w = worker(&cfg, &sups);
+        // SAFETY: `w` is live; the pointers are valid, only the lengths lie, and
+        // they must be refused before any slice is built.
+        unsafe {
+            assert_eq!(pn_ops_start(w, 1), pn_result::PN_OK);
+            let byte = [1u8];
+            for len in [usize::MAX, isize::MAX.unsigned_abs() + 1, pouw_netops::wire::MAX_ENVELOPE_LEN + 1] {
+                assert_eq!(pn_ops_handle_message(w, 2, byte.as_ptr(), len), pn_result::PN_ERR_INVALID_ARGUMENT);
+            }
+            let mut out = null_mut();
+            let r =
+                pn_ops_new(&cfg, "w".as_ptr().cast(), 1, 1, sups.as_ptr(), usize::MAX, null(), 0, 7, null(), &mut out);
+            assert_eq!(r, pn_result::PN_ERR_INVALID_ARGUMENT, "an absurd supervisor count");
+            let r = pn_ops_new(
+                &cfg,
+                "w".as_ptr().cast(),
+                1,
+                1,
+                sups.as_ptr(),
+                1,
+                sups.as_ptr(),
+                usize::MAX,
+                7,
+                null(),
+                &mut out,
+            );
+            assert_eq!(r, pn_result::PN_ERR_INVALID_ARGUMENT, "an absurd pool count");
+            assert!(out.is_null());
+            pn_ops_free(w);
+        }
+    }
     use pouw_netops::{Duration, NodeId, TaskId, TaskRole};
 
     fn config() -> pn_ops_config {

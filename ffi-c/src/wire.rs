@@ -4,7 +4,7 @@
 //! The bytes are exactly the core's versioned postcard envelope (the golden
 //! vectors in `tests/vectors/`), so a C node and a Rust or Python node interoperate.
 
-use crate::boundary::{Out, bytes, guard, slots};
+use crate::boundary::{Out, guard, message, slots};
 use crate::convert::{node_id, pn_health_metrics, pn_node_id};
 use crate::last_error::Failure;
 use crate::result::pn_result;
@@ -90,7 +90,12 @@ pub unsafe extern "C" fn pn_wire_encode_heartbeat(
         metrics.validate()?;
         let envelope = Envelope::new(
             sender,
-            Body::Heartbeat(Heartbeat { sequence: hb.sequence, sent_at: Instant::from_micros(hb.sent_at_us), metrics }),
+            Body::Heartbeat(Heartbeat {
+                sequence: hb.sequence,
+                sent_at: Instant::from_micros(hb.sent_at_us),
+                metrics,
+                ..Heartbeat::default()
+            }),
         );
         encode_into(&envelope, buf, out_len)
     })
@@ -130,7 +135,7 @@ pub(crate) fn encode_into(
 pub unsafe extern "C" fn pn_wire_decode(bytes_ptr: *const u8, len: usize, out_message: *mut pn_message) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for both pointers.
-        let (input, out) = unsafe { (bytes(bytes_ptr, len)?, Out::new(out_message)?) };
+        let (input, out) = unsafe { (message(bytes_ptr, len)?, Out::new(out_message)?) };
         let envelope = Envelope::decode(input)?;
         let (kind, heartbeat) = match &envelope.body {
             Body::Heartbeat(hb) => (
@@ -183,10 +188,28 @@ mod tests {
                 sequence: hb.sequence,
                 sent_at: Instant::from_micros(hb.sent_at_us),
                 metrics: HealthMetrics::from(&hb.metrics),
+                ..Heartbeat::default()
             }),
         )
         .to_vec()
         .unwrap()
+    }
+
+    #[test]
+    fn a_huge_length_is_an_invalid_argument_not_an_abort() {
+        let byte = [1u8];
+        let mut msg = core::mem::MaybeUninit::<pn_message>::zeroed();
+        for len in [usize::MAX, pouw_netops::wire::MAX_ENVELOPE_LEN + 1] {
+            // SAFETY: live locals; only the length lies, and it is refused before any read.
+            let r = unsafe { pn_wire_decode(byte.as_ptr(), len, msg.as_mut_ptr()) };
+            assert_eq!(r, pn_result::PN_ERR_INVALID_ARGUMENT);
+        }
+        let mut len = 0;
+        // SAFETY: as above, for an output buffer whose capacity lies.
+        let r = unsafe {
+            pn_wire_encode_heartbeat(c"w".as_ptr(), 1, &hb(), byte.as_ptr().cast_mut(), usize::MAX, &mut len)
+        };
+        assert_eq!(r, pn_result::PN_ERR_INVALID_ARGUMENT);
     }
 
     #[test]

@@ -221,7 +221,11 @@ impl PyCrashRecoveryCore {
     /// Retained events with a sequence number of at least `since`, oldest first,
     /// as `(seq, timestamp, node_id, event_type, metadata)`.
     #[pyo3(signature = (since = 0))]
-    fn events<'py>(&self, py: Python<'py>, since: u64) -> PyResult<Vec<EventTuple<'py>>> {
+    fn events<'py>(
+        &self,
+        py: Python<'py>,
+        #[pyo3(from_py_with = crate::args::u64_arg)] since: u64,
+    ) -> PyResult<Vec<EventTuple<'py>>> {
         self.inner
             .events_since(since)
             .map(|e| {

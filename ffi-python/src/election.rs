@@ -71,7 +71,7 @@ impl PyElection {
         heartbeat_interval: f64,
         pre_vote: bool,
         check_quorum: bool,
-        seed: u64,
+        #[pyo3(from_py_with = crate::args::u64_arg)] seed: u64,
         now: Option<f64>,
     ) -> PyResult<Self> {
         let id = self::node_id(node_id, "node_id")?;
@@ -102,7 +102,7 @@ impl PyElection {
     }
 
     /// Starts a campaign now: a pre-vote round when `pre_vote` is on, else a real
-    /// election. `InvalidArgumentError` if this node is the leader.
+    /// election. On the leader it does nothing (as etcd and raft-rs).
     fn campaign(&mut self, now: f64) -> PyResult<()> {
         let now = self.input_time(Some(now))?;
         self.inner.campaign(now).map_err(core_error)
@@ -209,7 +209,12 @@ impl PyElection {
 
     /// Handles a vote request of `candidate` for `term`; whether the vote is granted.
     #[pyo3(signature = (candidate, term, now = None))]
-    fn request_vote(&mut self, candidate: &str, term: u64, now: Option<f64>) -> PyResult<bool> {
+    fn request_vote(
+        &mut self,
+        candidate: &str,
+        #[pyo3(from_py_with = crate::args::u64_arg)] term: u64,
+        now: Option<f64>,
+    ) -> PyResult<bool> {
         let candidate = node_id(candidate, "candidate_id")?;
         let now = self.input_time(now)?;
         self.inner.request_vote(now, &candidate, term).map_err(core_error)
@@ -225,7 +230,12 @@ impl PyElection {
 
     /// Handles a heartbeat of `leader` for `term`; whether it was accepted.
     #[pyo3(signature = (leader, term, now = None))]
-    fn receive_heartbeat(&mut self, leader: &str, term: u64, now: Option<f64>) -> PyResult<bool> {
+    fn receive_heartbeat(
+        &mut self,
+        leader: &str,
+        #[pyo3(from_py_with = crate::args::u64_arg)] term: u64,
+        now: Option<f64>,
+    ) -> PyResult<bool> {
         let leader = node_id(leader, "leader_id")?;
         let now = self.input_time(now)?;
         self.inner.receive_heartbeat(now, &leader, term).map_err(core_error)

@@ -93,7 +93,7 @@ impl PyHistoryCore {
     /// A history sealing a batch every `compression_threshold` messages.
     #[new]
     #[pyo3(signature = (compression_threshold = 1000))]
-    fn new(compression_threshold: u32) -> PyResult<Self> {
+    fn new(#[pyo3(from_py_with = crate::args::u32_arg)] compression_threshold: u32) -> PyResult<Self> {
         let config = HistoryConfig { compression_threshold, ..HistoryConfig::default() };
         let inner = large::MessageHistoryCompressor::new_boxed(config).map_err(config_error)?;
         Ok(PyHistoryCore { inner })

@@ -248,7 +248,7 @@ impl PyMeshCore {
         &mut self,
         py: Python<'_>,
         private_key: Option<&str>,
-        listen_port: Option<u16>,
+        #[pyo3(from_py_with = crate::args::opt_u16_arg)] listen_port: Option<u16>,
         now: Option<f64>,
     ) -> PyResult<String> {
         self.refresh(py, now)?;

@@ -51,6 +51,7 @@ fn ops_config(config: Option<&Bound<'_, PyDict>>) -> PyResult<OpsConfig> {
     take_interval(&config, "task_table_interval", &mut c.task_table_interval)?;
     take_interval(&config, "membership_interval", &mut c.membership_interval)?;
     take_interval(&config, "history_flush_interval", &mut c.history_flush_interval)?;
+    take_interval(&config, "lease_timeout", &mut c.lease_timeout)?;
     take_interval(&config, "election_timeout", &mut c.election.election_timeout)?;
     take_interval(&config, "election_heartbeat_interval", &mut c.election.heartbeat_interval)?;
     if let Some(v) = config.get_item("pre_vote")? {
@@ -108,9 +109,9 @@ impl PyNode {
         identity: &[u8],
         certificate: &[u8],
         authority: &[u8],
-        epoch: u64,
-        unix_at_zero: u64,
-        seed: u64,
+        #[pyo3(from_py_with = crate::args::u64_arg)] epoch: u64,
+        #[pyo3(from_py_with = crate::args::u64_arg)] unix_at_zero: u64,
+        #[pyo3(from_py_with = crate::args::u64_arg)] seed: u64,
         config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let id = self::node_id(node_id, "node_id")?;
@@ -147,6 +148,8 @@ impl PyNode {
     /// raises the class of its reason's kind: `AuthenticationError` (forged,
     /// unknown sender, replayed), `CredentialError` (a certificate not
     /// accepted), `DecodeError` (malformed); `InvalidStateError` when stopped.
+    /// A datagram claiming to come from this node is dropped and counted
+    /// (`counters["self_addressed"]`), no error.
     fn handle_message(&mut self, now: f64, data: &[u8]) -> PyResult<()> {
         let now = instant(Some(now))?;
         self.inner.handle_message(now, data).map_err(core_error)
@@ -160,7 +163,14 @@ impl PyNode {
 
     /// (Supervisor) adds a task needing `required` primaries and `backups` backups.
     #[pyo3(signature = (now, task_id, task_type, required, backups = 2))]
-    fn submit_task(&mut self, now: f64, task_id: &str, task_type: &str, required: u16, backups: u16) -> PyResult<()> {
+    fn submit_task(
+        &mut self,
+        now: f64,
+        task_id: &str,
+        task_type: &str,
+        #[pyo3(from_py_with = crate::args::u16_arg)] required: u16,
+        #[pyo3(from_py_with = crate::args::u16_arg)] backups: u16,
+    ) -> PyResult<()> {
         let now = instant(Some(now))?;
         let task = TaskId::new(task_id).map_err(|e| id_error("task_id", e))?;
         let task_type = TaskType::new(task_type).map_err(|e| id_error("task_type", e))?;
@@ -169,7 +179,13 @@ impl PyNode {
 
     /// (Worker) reports progress `sequence` (with a 32-byte `digest`) on a task it is primary of.
     #[pyo3(signature = (now, task_id, sequence, digest = None))]
-    fn report_checkpoint(&mut self, now: f64, task_id: &str, sequence: u64, digest: Option<&[u8]>) -> PyResult<()> {
+    fn report_checkpoint(
+        &mut self,
+        now: f64,
+        task_id: &str,
+        #[pyo3(from_py_with = crate::args::u64_arg)] sequence: u64,
+        digest: Option<&[u8]>,
+    ) -> PyResult<()> {
         let now = instant(Some(now))?;
         let task = TaskId::new(task_id).map_err(|e| id_error("task_id", e))?;
         let digest: [u8; 32] = match digest {
@@ -186,7 +202,11 @@ impl PyNode {
 
     /// Restores a persisted `(term, voted_for)`; applies at the next `start`.
     #[pyo3(signature = (term, voted_for = None))]
-    fn restore_hard_state(&mut self, term: u64, voted_for: Option<&str>) -> PyResult<()> {
+    fn restore_hard_state(
+        &mut self,
+        #[pyo3(from_py_with = crate::args::u64_arg)] term: u64,
+        voted_for: Option<&str>,
+    ) -> PyResult<()> {
         let voted_for = voted_for.map(|v| node_id(v, "voted_for")).transpose()?;
         self.inner.restore_hard_state(HardState { term, voted_for });
         Ok(())
@@ -249,9 +269,9 @@ impl PyNode {
                 d.set_item("primaries", primaries)?;
                 d.set_item("required", required)?;
             }
-            OpsEventKind::TaskRestored { task } | OpsEventKind::AssignmentReleased { task } => {
-                d.set_item("task", task.as_str())?
-            }
+            OpsEventKind::TaskRestored { task }
+            | OpsEventKind::AssignmentReleased { task }
+            | OpsEventKind::LeaseExpired { task } => d.set_item("task", task.as_str())?,
             OpsEventKind::LeaderElected { term } | OpsEventKind::SteppedDown { term } => d.set_item("term", term)?,
             OpsEventKind::BatchCompressed { id } => d.set_item("batch_id", id)?,
             OpsEventKind::BatchArchived { count } => d.set_item("count", count)?,
@@ -398,6 +418,7 @@ impl PyNode {
             r.set_item(reason.as_str(), count)?;
         }
         k.set_item("rejected", r)?;
+        k.set_item("self_addressed", n.self_addressed)?;
         d.set_item("counters", k)?;
         Ok(d)
     }

@@ -28,7 +28,7 @@ impl PyPhiAccrualDetector {
     ))]
     fn new(
         threshold: f64,
-        max_sample_size: usize,
+        #[pyo3(from_py_with = crate::args::usize_arg)] max_sample_size: usize,
         min_std_deviation: f64,
         acceptable_heartbeat_pause: f64,
         first_heartbeat_estimate: f64,

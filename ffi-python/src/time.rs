@@ -2,18 +2,23 @@
 //!
 //! The old API reads `time.time()`; so does `now=None` here (the wall clock in
 //! seconds since the Unix epoch, read once per call). Non-finite values are
-//! rejected; negative ones clamp to the epoch / zero, as the core's own
-//! float conversions do.
+//! rejected, and so are negative spans (latencies, response times,
+//! intervals: `InvalidArgumentError`, never silently 0). A negative `now`
+//! clamps to the epoch (time going backwards, which the core clamps anyway),
+//! and a huge one saturates at `AnchoredClock::INPUT_MAX`, below
+//! `Instant::MAX`, which the core reads as "no deadline".
 
 use crate::errors::{core_error, invalid};
 use pouw_netops::health::HealthThresholds;
+use pouw_netops::time::AnchoredClock;
 use pouw_netops::{Duration, HealthMetrics, Instant};
 use pyo3::prelude::*;
 
 /// `now` as an `Instant`: `None` reads the wall clock like `time.time()`.
 pub fn instant(now: Option<f64>) -> PyResult<Instant> {
     match now {
-        Some(secs) => finite(secs, "now").map(Instant::from_secs_f64),
+        // Saturates below `Instant::MAX` (which reads as "no deadline"), where the core clamps input anyway.
+        Some(secs) => finite(secs, "now").map(|s| Instant::from_secs_f64(s).min(AnchoredClock::INPUT_MAX)),
         None => {
             let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
             Ok(Instant::from_micros(u64::try_from(since_epoch.as_micros()).unwrap_or(u64::MAX)))
@@ -23,7 +28,14 @@ pub fn instant(now: Option<f64>) -> PyResult<Instant> {
 
 /// A span in float seconds as a `Duration`.
 pub fn duration(secs: f64, what: &str) -> PyResult<Duration> {
-    finite(secs, what).map(Duration::from_secs_f64)
+    nonnegative(secs, what).map(Duration::from_secs_f64)
+}
+
+/// A span in float seconds as a `Duration`; a negative span is refused (it
+/// would be stored as 0), as is NaN or an infinity.
+fn nonnegative(value: f64, what: &str) -> PyResult<f64> {
+    let value = finite(value, what)?;
+    if value < 0.0 { Err(invalid(format!("`{what}` must not be negative (got {value})"))) } else { Ok(value) }
 }
 
 fn finite(value: f64, what: &str) -> PyResult<f64> {

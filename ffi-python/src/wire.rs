@@ -24,7 +24,7 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 fn encode_heartbeat<'py>(
     py: Python<'py>,
     sender: &str,
-    sequence: u64,
+    #[pyo3(from_py_with = crate::args::u64_arg)] sequence: u64,
     sent_at: f64,
     response_time: f64,
     success_rate: f64,
@@ -36,8 +36,10 @@ fn encode_heartbeat<'py>(
     let sender = NodeId::new(sender).map_err(|e| id_error("sender", e))?;
     let metrics =
         metrics(response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage)?;
-    let envelope =
-        Envelope::new(sender, Body::Heartbeat(Heartbeat { sequence, sent_at: instant(Some(sent_at))?, metrics }));
+    let envelope = Envelope::new(
+        sender,
+        Body::Heartbeat(Heartbeat { sequence, sent_at: instant(Some(sent_at))?, metrics, ..Heartbeat::default() }),
+    );
     let bytes = envelope.to_vec().map_err(core_error)?;
     Ok(PyBytes::new(py, &bytes))
 }

@@ -71,8 +71,8 @@ impl PyWorkerCore {
         &mut self,
         task_id: &str,
         task_type: &str,
-        required: u16,
-        backups: u16,
+        #[pyo3(from_py_with = crate::args::u16_arg)] required: u16,
+        #[pyo3(from_py_with = crate::args::u16_arg)] backups: u16,
         now: Option<f64>,
     ) -> PyResult<(Vec<String>, Vec<String>)> {
         let now = instant(now)?;

@@ -12,9 +12,8 @@ use crate::identity::ClusterAuthority;
 use crate::node::OpsNode;
 use pouw_netops::auth::seal;
 use pouw_netops::coordinator::{HandleError, NodeRole};
-use pouw_netops::health::HealthMetrics;
 use pouw_netops::wire::{Body, Heartbeat, LeaderNotice, Membership};
-use pouw_netops::{Instant, NodeId, Rng};
+use pouw_netops::{NodeId, Rng};
 use std::collections::BTreeMap;
 
 /// What the attacker sent and how the cluster answered.
@@ -98,11 +97,7 @@ impl Attacker {
                 let body = if self.pick(2) == 0 {
                     Body::LeaderNotice(LeaderNotice { term: u64::MAX })
                 } else {
-                    Body::Heartbeat(Heartbeat {
-                        sequence: 1,
-                        sent_at: Instant::ZERO,
-                        metrics: HealthMetrics::default(),
-                    })
+                    Body::Heartbeat(Heartbeat { sequence: 1, ..Heartbeat::default() })
                 };
                 (to, self.sealed(&victim, &body))
             }
@@ -129,8 +124,16 @@ impl Attacker {
         let now = cluster.local(to);
         let Some(node) = cluster.node_mut(to) else { return Ok(()) };
         let before = node.state_digest(now);
+        let dropped_before = node.status(now).counters.self_addressed;
         let result = node.handle_raw(now, &bytes);
         let after = node.state_digest(now);
+        // A datagram in the node's own name is dropped without an error, and counted.
+        let result = match result {
+            Ok(()) if node.status(now).counters.self_addressed > dropped_before => {
+                Err(HandleError::Rejected(pouw_netops::coordinator::RejectReason::FromSelf))
+            }
+            other => other,
+        };
         self.report.sent += 1;
         match result {
             Err(HandleError::Rejected(reason)) => {

@@ -10,12 +10,19 @@
 //! twice in one task at a leader, what live workers hold within their slots and
 //! a task's needs, every task covered while enough workers live, no route
 //! through a node down for longer than a grace period, and no routing loop.
+//!
+//! For coordinators, every step ([`Cluster::check_roles_step`]), the leases on
+//! roles: once a fault and its healing lie a lease time (and a margin) behind
+//! (a partition or its heal, a crash, a restart, a stop or start, a new
+//! leader), no task has more live primaries working than it requires; and no
+//! worker takes up a primary role from a checkpoint older than the newest any
+//! leader acknowledged for the task.
 
 use crate::cluster::Cluster;
 use crate::node::{HarnessNode, OpsNode};
 use pouw_netops::election::HardState;
 use pouw_netops::workers::TaskRole;
-use pouw_netops::{Duration, NodeId, TaskId};
+use pouw_netops::{Duration, Instant, NodeId, TaskId};
 use std::collections::BTreeMap;
 
 /// An invariant broke.
@@ -45,11 +52,32 @@ pub(crate) struct Record {
     leaders: BTreeMap<u64, usize>,
     votes: Vec<BTreeMap<u64, NodeId>>,
     fault: Option<String>,
+    /// The last fault or healing: a partition change, crash, restart, stop, start or new leader.
+    last_fault: Instant,
+    /// The network's partition changes already noted in `last_fault`.
+    net_changes: u64,
+    /// The newest checkpoint sequence any leader acknowledged, per task.
+    acked: BTreeMap<TaskId, u64>,
+    /// The primary roles live workers held at the last step: `(worker, task)` → `(term, giver)`.
+    primaries: BTreeMap<(usize, TaskId), (u64, NodeId)>,
 }
 
 impl Record {
     pub(crate) fn new(n: usize) -> Self {
-        Record { leaders: BTreeMap::new(), votes: vec![BTreeMap::new(); n], fault: None }
+        Record {
+            leaders: BTreeMap::new(),
+            votes: vec![BTreeMap::new(); n],
+            fault: None,
+            last_fault: Instant::ZERO,
+            net_changes: 0,
+            acked: BTreeMap::new(),
+            primaries: BTreeMap::new(),
+        }
+    }
+
+    /// A fault happened or healed at `now`.
+    pub(crate) fn fault_at(&mut self, now: Instant) {
+        self.last_fault = self.last_fault.max(now);
     }
 
     pub(crate) fn leaders(&self) -> &BTreeMap<u64, usize> {
@@ -95,8 +123,14 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
                 Some(_) => {}
                 None => {
                     self.record.leaders.insert(term, s);
+                    self.record.fault_at(self.now());
                 }
             }
+        }
+        let changes = self.net().changes();
+        if changes != self.record.net_changes {
+            self.record.net_changes = changes;
+            self.record.fault_at(self.now());
         }
         let in_flight = self.net().in_flight();
         if in_flight > in_flight_bound(self.len()) {
@@ -162,6 +196,70 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
             let needed = required(&task);
             if n > needed {
                 return Err(self.violation(format!("{n} live workers hold a primary role of {task} (needs {needed})")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The leases on roles, every step. Once the last fault or healing (see
+    /// the module docs) lies `settle` behind (the lease time plus a margin for
+    /// a release to arrive), no task is run by more live primaries than
+    /// `required(task)`: a worker cut off from its leader has let go, and one
+    /// that came back was told to. And a worker that takes up a primary role
+    /// resumes from a checkpoint no older than the newest one any leader has
+    /// acknowledged for the task.
+    pub fn check_roles_step(&mut self, settle: Duration, required: impl Fn(&TaskId) -> usize) -> Result<(), Violation> {
+        let now = self.now();
+        if self.record.last_fault == Instant::ZERO {
+            self.record.last_fault = self.start_time();
+        }
+        let mut acks = Vec::new();
+        for s in (0..self.supervisors()).filter(|&s| self.is_up(s)) {
+            let Some(node) = self.node(s).filter(|n| n.leading().is_some()) else { continue };
+            acks.extend(node.assignments().into_iter().filter_map(|tw| Some((tw.task, tw.checkpoint?))));
+        }
+        for (task, seq) in acks {
+            let acked = self.record.acked.entry(task).or_default();
+            *acked = (*acked).max(seq);
+        }
+        let quiet = now.saturating_duration_since(self.record.last_fault) >= settle;
+        let mut holders: BTreeMap<TaskId, usize> = BTreeMap::new();
+        let mut primaries = BTreeMap::new();
+        let mut broken = None;
+        for i in (self.supervisors()..self.len()).filter(|&i| self.is_up(i)) {
+            let Some(node) = self.node(i) else { continue };
+            for (task, h) in node.held().into_iter().filter(|(_, h)| h.role == TaskRole::Primary) {
+                *holders.entry(task.clone()).or_default() += 1;
+                let role = (h.term, h.from.clone());
+                let key = (i, task.clone());
+                let newest = self.record.acked.get(&task).copied().unwrap_or(0);
+                let from = h.checkpoint.map_or(0, |c| c.sequence);
+                if self.record.primaries.get(&key) != Some(&role) && from < newest && broken.is_none() {
+                    let what = format!(
+                        "{} resumes {task} (given by {} in term {}) at checkpoint #{from}, older than the acknowledged #{newest}",
+                        self.name(i),
+                        h.from,
+                        h.term
+                    );
+                    broken = Some(what);
+                }
+                primaries.insert(key, role);
+            }
+        }
+        self.record.primaries = primaries;
+        if let Some(what) = broken {
+            return Err(self.violation(what));
+        }
+        if quiet {
+            for (task, n) in holders {
+                let needed = required(&task);
+                if n > needed {
+                    let since = now.saturating_duration_since(self.record.last_fault).as_secs_f64();
+                    let what = format!(
+                        "{n} live workers run {task} as primary (needs {needed}), {since:.1}s after the last fault"
+                    );
+                    return Err(self.violation(what));
+                }
             }
         }
         Ok(())

@@ -276,6 +276,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             *d = Some(self.now);
             *dl = Instant::MAX;
         }
+        self.record.fault_at(self.now);
         true
     }
 
@@ -314,6 +315,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         if let Some(s) = self.stopped.get_mut(i) {
             *s = false;
         }
+        self.record.fault_at(self.now);
         self.drain(i);
         true
     }
@@ -338,6 +340,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             *s = false;
             *d = None;
         }
+        self.record.fault_at(self.now);
         self.drain(i);
         true
     }
@@ -608,6 +611,7 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
         }
         self.drain(i);
         self.mark_stopped(i);
+        self.record.fault_at(self.now);
         true
     }
 }

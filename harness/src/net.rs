@@ -70,6 +70,8 @@ pub struct Network {
     seq: u64,
     /// Directed links `(from, to)` that drop everything.
     blocked: BTreeSet<(usize, usize)>,
+    /// Changes of the partitions so far (a block added, a heal).
+    changes: u64,
     stats: NetStats,
     max_in_flight: usize,
 }
@@ -83,6 +85,7 @@ impl Network {
             in_flight: BinaryHeap::new(),
             seq: 0,
             blocked: BTreeSet::new(),
+            changes: 0,
             stats: NetStats::default(),
             max_in_flight: 0,
         }
@@ -154,7 +157,9 @@ impl Network {
 
     /// Blocks traffic from `from` to `to` (one direction).
     pub fn block(&mut self, from: usize, to: usize) {
-        self.blocked.insert((from, to));
+        if self.blocked.insert((from, to)) {
+            self.changes += 1;
+        }
     }
 
     /// Isolates `group` from everyone else in both directions (`nodes` = cluster size).
@@ -169,7 +174,16 @@ impl Network {
 
     /// Removes every partition.
     pub fn heal(&mut self) {
+        if !self.blocked.is_empty() {
+            self.changes += 1;
+        }
         self.blocked.clear();
+    }
+
+    /// How often the partitions changed (a block added, a heal): the checker
+    /// notes when, for the invariants that hold once the network is quiet.
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// Whether traffic from `from` to `to` is blocked.

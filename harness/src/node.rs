@@ -112,6 +112,8 @@ pub struct TaskWorkers {
     pub primaries: Vec<NodeId>,
     /// Its backups.
     pub backups: Vec<NodeId>,
+    /// The sequence of its last acknowledged checkpoint, if any.
+    pub checkpoint: Option<u64>,
 }
 
 /// A coordinator node: every [`NetworkOperationsManager`] capacity set
@@ -242,6 +244,7 @@ impl<
                     required: v.required(),
                     primaries: v.primaries().cloned().collect(),
                     backups: v.backups().cloned().collect(),
+                    checkpoint: v.checkpoint().map(|(c, _)| c.sequence),
                 })
             })
             .collect()
@@ -274,6 +277,7 @@ impl<
     fn state_digest(&self, now: Instant) -> u64 {
         let mut status = NetworkOperationsManager::status(self, now);
         status.counters.rejected = Default::default();
+        status.counters.self_addressed = 0;
         let members: Vec<_> = self.members().map(|c| (c.node.clone(), c.serial)).collect();
         let text = format!(
             "{status:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{members:?}|{:?}",

@@ -423,3 +423,61 @@ fn a_stopped_node_keeps_its_memory_and_hears_nothing_until_it_starts() {
     assert!(c.restart(w));
     assert_eq!(received(&c), 0, "rebuilt from the factory");
 }
+
+/// Runs `c` for `d`, checking the lease invariants every step (the checker's
+/// [`Cluster::check_roles_step`], settled a lease plus 3 s after a fault).
+fn run_checked(c: &mut Ops, d: Duration) {
+    let settle = OpsConfig::default().lease_timeout + secs(3);
+    let until = c.now() + d;
+    while c.step(until).unwrap() {
+        c.check_roles_step(settle, |_| 1).unwrap();
+    }
+}
+
+/// The stale primary: cut off (both ways, or only its messages to the
+/// leader) long enough to be failed over, it must not run the task beside its
+/// replacement once the partition heals, and its replacement resumes from the
+/// newest acknowledged checkpoint.
+#[test]
+fn a_primary_cut_off_and_failed_over_lets_go() {
+    for both_ways in [true, false] {
+        let mut c = coordinators(3, 4);
+        let mut log = Vec::new();
+        run_checked(&mut c, secs(10));
+        let l = c.leaders()[0];
+        let task = TaskId::new("t-1").unwrap();
+        submit(&mut c, &task, 1, 1);
+        run_checked(&mut c, secs(2));
+        let old = primaries(&c, l, &task)[0].clone();
+        let p = c.index_of(&old).unwrap();
+        let now = c.now();
+        assert!(c.node_mut(p).unwrap().report_checkpoint(now, &task, checkpoint(3)).is_ok());
+        c.drain(p);
+        run_checked(&mut c, secs(1));
+        let n = c.len();
+        if both_ways {
+            c.net_mut().isolate(&[p], n);
+        } else {
+            c.net_mut().block(p, l);
+        }
+        // Long enough to be detected and failed over, then 300 s after the heal.
+        run_checked(&mut c, secs(20));
+        let now_primaries = primaries(&c, l, &task);
+        assert!(!now_primaries.contains(&old), "failed over ({both_ways})");
+        events(&mut c, &mut log);
+        if both_ways {
+            let expired = events_of(&log, p).any(|e| e.kind == OpsEventKind::LeaseExpired { task: task.clone() });
+            assert!(expired, "the isolated primary's lease ran out");
+        }
+        assert!(node(&c, p).held_tasks().all(|(t, _)| *t != task), "the old primary let go ({both_ways})");
+        let new = c.index_of(&now_primaries[0]).unwrap();
+        let resumed = node(&c, new).held_tasks().find(|(t, _)| **t == task).unwrap().1.checkpoint;
+        assert_eq!(resumed.map(|c| c.sequence), Some(3), "resumed from the acknowledged checkpoint");
+        c.net_mut().heal();
+        run_checked(&mut c, secs(300));
+        let running: Vec<usize> = (3..c.len())
+            .filter(|&w| node(&c, w).held_tasks().any(|(t, h)| *t == task && h.role == TaskRole::Primary))
+            .collect();
+        assert_eq!(running.len(), 1, "one primary 300 s after the heal ({both_ways}): {running:?}");
+    }
+}

@@ -212,6 +212,12 @@ enum Action {
     CrashPrimaries(usize),
     IsolateSupervisor,
     BlockLeaderTo(usize),
+    /// A primary of a task (one not yet cut off) is cut off in both directions.
+    IsolatePrimary,
+    /// A primary's messages stop reaching the leader (it still hears the leader).
+    BlockPrimaryToLeader,
+    /// The leader's messages stop reaching a primary (the leader still hears it).
+    BlockLeaderToPrimary,
     Heal,
     RestartAll,
     ChurnCrash,
@@ -247,6 +253,13 @@ fn node_id(s: &str) -> Result<NodeId, String> {
     NodeId::new(s).map_err(|e| format!("{s}: {e}"))
 }
 
+/// The lease on roles for health heartbeats every `heartbeat`: the default
+/// (6 s), or six heartbeat intervals when they are slower.
+fn lease_for(heartbeat: Duration) -> Duration {
+    let lease = OpsConfig::default().lease_timeout;
+    lease.max(Duration::from_micros(heartbeat.total_micros().saturating_mul(6)))
+}
+
 /// Builds node `s.index` for `cfg`: a supervisor (restored from its hard state) or a worker.
 fn factory(cfg: &SimConfig, sups: Vec<NodeId>) -> Factory<dyn OpsNode> {
     let (heartbeat, seed, level, pause) = (cfg.heartbeat, cfg.seed, cfg.history_level, cfg.acceptable_pause);
@@ -254,7 +267,8 @@ fn factory(cfg: &SimConfig, sups: Vec<NodeId>) -> Factory<dyn OpsNode> {
     let authority = ClusterAuthority::new(seed);
     Box::new(move |s: &Spawn<'_>| -> Result<Box<dyn OpsNode>, String> {
         let i = s.index;
-        let mut config = OpsConfig { heartbeat_interval: heartbeat, ..OpsConfig::default() };
+        let lease_timeout = lease_for(heartbeat);
+        let mut config = OpsConfig { heartbeat_interval: heartbeat, lease_timeout, ..OpsConfig::default() };
         let node_seed = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(i as u64);
         config.history.compression_level = level;
         if let Some(p) = pause {
@@ -303,6 +317,12 @@ impl Sim {
                 actions.push((at(430), Action::BlockLeaderTo(cfg.supervisors)));
                 actions.push((at(520), Action::Heal));
                 actions.push((at(620), Action::RestartAll));
+                // Workers cut off from the leader, long enough to be failed over,
+                // then back: their leases must end the stale roles.
+                actions.push((at(700), Action::IsolatePrimary));
+                actions.push((at(715), Action::BlockPrimaryToLeader));
+                actions.push((at(730), Action::BlockLeaderToPrimary));
+                actions.push((at(830), Action::Heal));
             }
             Scenario::Churn => {
                 let mut t = start + Duration::from_secs(20);
@@ -578,6 +598,39 @@ impl Sim {
                     self.mark(Some(l), MarkKind::Partition { what });
                 }
             }
+            Action::IsolatePrimary | Action::BlockPrimaryToLeader | Action::BlockLeaderToPrimary => {
+                let Some(l) = self.cluster.leader() else { return };
+                let n = self.cluster.len();
+                // A primary whose link with the leader is still whole.
+                let cut = |s: &Self, w: usize| s.cluster.net().is_blocked(w, l) || s.cluster.net().is_blocked(l, w);
+                let assignments = self.cluster.node(l).map(|n| n.assignments()).unwrap_or_default();
+                let Some(w) = assignments
+                    .iter()
+                    .flat_map(|tw| tw.primaries.iter())
+                    .filter_map(|p| self.cluster.index_of(p))
+                    .find(|&w| self.up(w) && !cut(self, w))
+                else {
+                    return;
+                };
+                let (lw, wn) = (self.name(l), self.name(w));
+                let what = match action {
+                    Action::IsolatePrimary => {
+                        self.cluster.net_mut().isolate(&[w], n);
+                        format!("{wn} isolated")
+                    }
+                    Action::BlockPrimaryToLeader => {
+                        self.cluster.net_mut().block(w, l);
+                        format!("{wn} -/-> {lw}")
+                    }
+                    _ => {
+                        self.cluster.net_mut().block(l, w);
+                        format!("{lw} -/-> {wn}")
+                    }
+                };
+                self.last_disruption = self.cluster.now();
+                self.note(format!("PARTITION of a primary: {what}"));
+                self.mark(Some(w), MarkKind::Partition { what });
+            }
             Action::Heal => {
                 self.cluster.net_mut().heal();
                 self.last_disruption = self.cluster.now();
@@ -654,6 +707,11 @@ impl Sim {
             let due = self.cluster.process_due();
             self.events();
             due?;
+            let tasks = &self.tasks;
+            let required =
+                |task: &TaskId| tasks.iter().find(|(t, _, _)| t == task).map_or(0, |(_, r, _)| usize::from(*r));
+            let settle = lease_for(self.cfg.heartbeat) + Duration::from_secs(3);
+            self.cluster.check_roles_step(settle, required)?;
             if self.cluster.now() >= self.next_attack
                 && let Some(a) = self.attacker.as_mut()
             {

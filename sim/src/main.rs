@@ -202,6 +202,12 @@ fn main() -> ExitCode {
             }
             Err(v) => {
                 failures += 1;
+                if !sweep && !quiet && !json {
+                    println!("== timeline up to the violation ==");
+                    for line in &timeline {
+                        println!("{line}");
+                    }
+                }
                 eprintln!("{v}");
                 eprintln!("replay: pouw-netops-sim --seed {} (same options)", v.seed);
             }

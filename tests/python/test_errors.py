@@ -136,8 +136,7 @@ def test_representative_failures_raise_the_class_their_kind_names(metrics):
     assert (e.kind, type(e)) == ("unauthenticated", AuthenticationError)
     e = _raise(lambda: verify_certificate(cert, authority, 2 * int(T0)))
     assert (e.kind, type(e)) == ("credential_rejected", CredentialError)
-    e = _raise(lambda: leader.campaign(1.0))
-    assert (e.kind, type(e)) == ("invalid_state", InvalidStateError)
+    assert leader.campaign(1.0) is None, "campaign on the leader is a no-op (etcd, raft-rs)"
     e = _raise(lambda: workers.assign_workers_to_task("t", "train", 1, 0))
     assert (e.kind, type(e)) == ("invalid_state", InvalidStateError)
 

@@ -215,6 +215,15 @@ def test_v1_envelopes_are_refused_as_malformed() -> None:
     assert set(counters["rejected"]) >= {"bad_tag", "bad_signature", "replayed", "unknown_sender", "expired"}
 
 
+def test_a_datagram_from_this_node_is_dropped_and_counted() -> None:
+    # The heartbeat vector's sender is "worker-7": to a node of that name it is self-addressed.
+    w = Node("worker-7", "worker", ["supervisor-1"], task_types=["train"])
+    w.start(T0)
+    w.handle_message(T0 + 1.0, bytes.fromhex((VECTORS / "heartbeat.hex").read_text().strip()))
+    counters = w.status(T0 + 1.0)["counters"]
+    assert counters["self_addressed"] == 1 and counters["messages_received"] == 0
+
+
 def test_errors() -> None:
     with pytest.raises(InvalidArgumentError):
         Node("s1", "boss", SUPERVISORS, **credentials("s1", "supervisor"))

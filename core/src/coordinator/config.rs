@@ -48,6 +48,16 @@ pub struct OpsConfig {
     pub membership_interval: Duration,
     /// Seal the open history batch at least this often (default 60 s).
     pub history_flush_interval: Duration,
+    /// (Worker) how long a role outlives the last message from the leader that
+    /// gave it (default 6 s). Roles are leases: the leader's heartbeats (every
+    /// `heartbeat_interval`), notices and assignments renew them, and a worker
+    /// that hears nothing from that leader for this long stops the work
+    /// ([`OpsEventKind::LeaseExpired`]). About the failure-detection time, so a
+    /// worker cut off from the leader lets go of its roles near when the leader
+    /// fails them over. Must be longer than `heartbeat_interval`.
+    ///
+    /// [`OpsEventKind::LeaseExpired`]: super::OpsEventKind::LeaseExpired
+    pub lease_timeout: Duration,
     /// Record health heartbeats in the message history too (default `true`).
     pub record_heartbeats: bool,
     /// Overlay network of the mesh (default `10.0.0.0/16`).
@@ -77,6 +87,7 @@ impl Default for OpsConfig {
             task_table_interval: Duration::from_secs(1),
             membership_interval: Duration::from_secs(30),
             history_flush_interval: Duration::from_secs(60),
+            lease_timeout: Duration::from_secs(6),
             record_heartbeats: true,
             mesh_cidr: Cidr::DEFAULT,
             crash: CrashRecoveryConfig {
@@ -91,7 +102,9 @@ impl Default for OpsConfig {
 }
 
 impl OpsConfig {
-    /// Checks what the components do not check themselves: every interval is above zero.
+    /// Checks what the components do not check themselves: every interval is
+    /// above zero and the lease outlasts a heartbeat interval. (A node's pools come
+    /// from its certificate, which the authority issues with each pool once.)
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         for d in [
             self.heartbeat_interval,
@@ -105,6 +118,9 @@ impl OpsConfig {
             if d == Duration::ZERO {
                 return Err(ConfigError::new("intervals", "every interval above zero"));
             }
+        }
+        if self.lease_timeout <= self.heartbeat_interval {
+            return Err(ConfigError::new("lease_timeout", "longer than heartbeat_interval"));
         }
         Ok(())
     }

@@ -91,7 +91,7 @@ use crate::health::{HealthMetrics, InvalidMetric};
 use crate::history::{Batch, MessageHistoryCompressor, RecordRef};
 use crate::id::{NodeId, TaskId, TaskType};
 use crate::mesh::{MeshConfig, VPNMeshTopologyManager};
-use crate::time::{Instant, MonotonicClock};
+use crate::time::{AnchoredClock, Instant};
 use crate::wire::{Body, CheckpointReport, Envelope, Heartbeat, LeaderNotice, Membership, TaskAssignment, TaskRelease};
 use crate::workers::{Checkpoint, WorkerReplacementManager};
 use alloc::boxed::Box;
@@ -155,7 +155,7 @@ pub struct NetworkOperationsManager<
     seed: u64,
     /// The election's voters, at most `V`.
     supervisors: Vec<NodeId>,
-    clock: MonotonicClock,
+    clock: AnchoredClock,
     running: bool,
     /// The hard state the election starts from (restored, then the last drained).
     hard_state: HardState,
@@ -242,7 +242,7 @@ impl<
             config,
             seed,
             supervisors: list,
-            clock: MonotonicClock::new(),
+            clock: AnchoredClock::new(),
             running: false,
             hard_state: HardState::default(),
             crash,
@@ -391,18 +391,30 @@ impl<
 
     /// Decodes one message and routes it to the components; follow-up work (a
     /// recovery, a reassignment, an answer) happens in this call.
+    ///
+    /// A message that claims to come from this node (a reflected datagram, or a
+    /// forgery) is dropped without an error and counted in
+    /// [`OpsCounters::self_addressed`]: what a peer sends is not the host's mistake.
     pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), HandleError> {
-        let now = self.clock.observe(now);
         if !self.running {
             return Err(HandleError::NotRunning);
         }
+        // A refused message changes nothing, not even the clock (only a counter).
+        let mut clock = self.clock;
+        let now = clock.observe(now);
         let Opened { sender, body, body_at, introduce } = match self.gate.open(now, bytes, &self.supervisors) {
             Ok(opened) => opened,
+            Err(RejectReason::FromSelf) => {
+                // What a peer sends is not the host's mistake: dropped and counted.
+                self.out.counters.self_addressed.bump();
+                return Ok(());
+            }
             Err(reason) => {
                 self.out.counters.rejected.bump(reason);
                 return Err(HandleError::Rejected(reason));
             }
         };
+        self.clock = clock;
         self.out.counters.messages_received.bump();
         let is_heartbeat = matches!(body, Body::Heartbeat(_));
         if self.config.record_heartbeats || !is_heartbeat {
@@ -444,11 +456,13 @@ impl<
                 Room::Supervisor(s),
             ) => s.on_election_message(now, env),
             (Body::LeaderNotice(LeaderNotice { term }), Room::Worker(w)) if from_supervisor => {
-                w.on_leader_notice(now, sender, *term, out);
+                w.on_leader_notice(now, sender, *term, self.config.lease_timeout, out);
                 true
             }
             (Body::LeaderNotice(_), Room::Supervisor(_)) if from_supervisor => true,
-            (Body::TaskAssignment(a), Room::Worker(w)) if from_supervisor => w.on_assignment(now, sender, a, out),
+            (Body::TaskAssignment(a), Room::Worker(w)) if from_supervisor => {
+                w.on_assignment(now, sender, a, self.config.lease_timeout, out)
+            }
             (Body::TaskRelease(TaskRelease { task }), Room::Worker(w)) if from_supervisor => {
                 w.on_release(now, sender, task, out)
             }
@@ -499,6 +513,9 @@ impl<
         if self.timers.expire(Timer::HistoryFlush, now, &self.config) {
             self.flush_history(now);
         }
+        if let Room::Worker(w) = &mut self.room {
+            w.expire_leases(now, &mut self.out);
+        }
         self.coordinate(now);
     }
 
@@ -512,19 +529,22 @@ impl<
         required: u16,
         backups: u16,
     ) -> Result<(), TaskError> {
-        let now = self.clock.observe(now);
+        let mut clock = self.clock;
+        let now = clock.observe(now);
         let Room::Supervisor(s) = &mut self.room else { return Err(TaskError::WrongRole) };
         let record = TaskRecord { task_type, required, backups, checkpoint: None };
         s.submit(now, task, record, &*self.crash, &mut self.out)?;
+        self.clock = clock;
         self.coordinate(now);
         Ok(())
     }
 
     /// (Worker) reports progress on a task this node is primary of; it goes to every supervisor.
     pub fn report_checkpoint(&mut self, now: Instant, task: &TaskId, checkpoint: Checkpoint) -> Result<(), TaskError> {
-        let _ = self.clock.observe(now);
         let Room::Worker(w) = &mut self.room else { return Err(TaskError::WrongRole) };
-        w.report_checkpoint(task, checkpoint, &mut self.out)
+        w.report_checkpoint(task, checkpoint, &mut self.out)?;
+        let _ = self.clock.observe(now);
+        Ok(())
     }
 
     // ----- outputs -----
@@ -640,7 +660,7 @@ impl<
             Room::Supervisor(s) => s.election().map_or(Instant::MAX, |e| e.poll_timeout()),
             Room::Worker(_) => Instant::MAX,
         };
-        self.timers.next().min(election)
+        self.clock.to_host(self.timers.next().min(election))
     }
 
     // ----- internals -----
@@ -665,9 +685,13 @@ impl<
     fn build(&mut self, out: Out) -> Option<(Destination, Body)> {
         Some(match out {
             Out::Heartbeat => {
-                let hb =
-                    Heartbeat { sequence: self.heartbeat_seq, sent_at: self.clock.latest(), metrics: self.metrics };
-                (self.broadcast(), Body::Heartbeat(hb))
+                let held = match &self.room {
+                    Room::Worker(w) => w.report(),
+                    Room::Supervisor(_) => heapless::Vec::new(),
+                };
+                let leading = self.leading().unwrap_or(0);
+                let (sequence, sent_at, metrics) = (self.heartbeat_seq, self.clock.latest(), self.metrics);
+                (self.broadcast(), Body::Heartbeat(Heartbeat { sequence, sent_at, metrics, leading, held }))
             }
             Out::Membership { joining } => (self.broadcast(), Body::Membership(self.gate.membership(joining))),
             Out::MembershipTo { to } => (Destination::Node(to), Body::Membership(self.gate.membership(true))),
@@ -687,10 +711,16 @@ impl<
         })
     }
 
-    /// A health heartbeat: supervisors track every sender, workers only supervisors.
+    /// A health heartbeat: supervisors track every sender, workers only
+    /// supervisors. A leader's renews the leases it gave; on the leader, a
+    /// worker's report of its roles is reconciled with the assignments.
     fn on_heartbeat(&mut self, now: Instant, sender: &NodeId, hb: &Heartbeat) -> bool {
-        if matches!(self.room, Room::Worker(_)) && !self.supervisors.contains(sender) {
-            return false;
+        let from_supervisor = self.supervisors.contains(sender);
+        match &mut self.room {
+            Room::Worker(_) if !from_supervisor => return false,
+            Room::Worker(w) if hb.leading > 0 => w.renew(now, sender, hb.leading, self.config.lease_timeout),
+            Room::Supervisor(s) if !from_supervisor => s.reconcile(sender, &hb.held, &mut self.out),
+            _ => {}
         }
         if self.crash.update_node_health(now, sender, hb.metrics).is_err() {
             self.out.counters.table_full.bump();
@@ -754,6 +784,9 @@ impl<
     /// Turns what the components reported into events, follow-up actions and
     /// messages, in one fixed order: crash recovery, election, workers, mesh, history.
     fn coordinate(&mut self, now: Instant) {
+        if let Room::Worker(w) = &self.room {
+            self.timers.set(Timer::Lease, w.next_expiry());
+        }
         self.drain_crash(now);
         if let Room::Supervisor(s) = &mut self.room {
             s.follow_election(now, &*self.crash, &mut self.timers, &self.config, &mut self.out);

@@ -116,6 +116,13 @@ pub enum OpsEventKind {
         /// The task.
         task: TaskId,
     },
+    /// (Worker) the lease on this node's role in `task` ran out: nothing was
+    /// heard from the leader that gave it for `OpsConfig::lease_timeout`, so the
+    /// node stops the work (the leader has moved it, or will reassign it).
+    LeaseExpired {
+        /// The task.
+        task: TaskId,
+    },
     /// `node` leads `term` (this node, for a supervisor that won).
     LeaderElected {
         /// The term.
@@ -177,6 +184,7 @@ impl OpsEventKind {
             OpsEventKind::TaskRestored { .. } => "task_restored",
             OpsEventKind::AssignmentReceived { .. } => "assignment_received",
             OpsEventKind::AssignmentReleased { .. } => "assignment_released",
+            OpsEventKind::LeaseExpired { .. } => "lease_expired",
             OpsEventKind::LeaderElected { .. } => "leader_elected",
             OpsEventKind::SteppedDown { .. } => "stepped_down",
             OpsEventKind::BatchCompressed { .. } => "batch_compressed",
@@ -212,6 +220,8 @@ pub struct OpsCounters {
     pub table_full: u64,
     /// Mesh re-establish requests seen (tunnels are re-created from heartbeats).
     pub reestablish_requests: u64,
+    /// Messages dropped because they claimed to come from this node.
+    pub self_addressed: u64,
 }
 
 /// Every component's summary (the keys of the Python API's status report).

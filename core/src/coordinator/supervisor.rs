@@ -19,9 +19,12 @@ use crate::election::{ElectionError, HardState, LeaderElectionManager};
 use crate::error::CapacityError;
 use crate::health::{HealthView, NodeStatus};
 use crate::id::{NodeId, TaskId, TaskType};
+use crate::storage::Vec;
 use crate::table::IdTable;
 use crate::time::Instant;
-use crate::wire::{Body, CheckpointReport, Envelope, MAX_TABLE_ENTRIES, TaskEntry, TaskTable};
+use crate::wire::{
+    Body, CheckpointReport, Envelope, HeldRole, MAX_HELD_ROLES, MAX_TABLE_ENTRIES, TaskEntry, TaskTable,
+};
 use crate::workers::{Checkpoint, TaskRole, WorkerEvent, WorkerReplacementManager};
 use alloc::boxed::Box;
 
@@ -64,14 +67,32 @@ pub(crate) struct SupervisorRoom<
     leader: Option<(NodeId, u64)>,
     /// Where the next task-table slice starts.
     table_cursor: usize,
+    /// (Leader) roles moved away from a worker it stopped hearing, with the
+    /// releases still to repeat: a worker cut off one way (it hears the leader,
+    /// the leader does not hear it) keeps renewing its lease from the leader's
+    /// heartbeats, so one lost release would leave it a second primary. Repeated
+    /// once per task-table interval until the worker is heard again (its
+    /// heartbeats are then reconciled) or [`RELEASE_REPEATS`] times.
+    unheard: Vec<(NodeId, TaskId, u8), Q>,
 }
+
+/// How often a release to a worker the leader cannot hear is repeated.
+const RELEASE_REPEATS: u8 = 10;
 
 impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: usize, const C: usize, const Q: usize>
     SupervisorRoom<N, V, T, P, S, C, Q>
 {
     /// An empty table, no election yet.
     pub(crate) fn new(workers: Box<Workers<N, T, P, S, C, Q>>) -> Self {
-        SupervisorRoom { election: None, workers, tasks: IdTable::new(), leading: None, leader: None, table_cursor: 0 }
+        SupervisorRoom {
+            election: None,
+            workers,
+            tasks: IdTable::new(),
+            leading: None,
+            leader: None,
+            table_cursor: 0,
+            unheard: Vec::new(),
+        }
     }
 
     /// Starts the election from `hard_state`.
@@ -86,6 +107,11 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     ) -> Result<(), OpsError> {
         let mut election = config.election;
         election.seed = seed;
+        // Progress is the task table's: a supervisor whose table missed
+        // checkpoints (it was partitioned) cannot win against voters that have
+        // them, so a new leader never resumes a task from behind (Raft's
+        // election restriction, with the table's checkpoints as the log).
+        election.up_to_date = crate::election::height_at_least;
         let e =
             LeaderElectionManager::restore_boxed(election, me.clone(), supervisors, hard_state, now).map_err(|e| {
                 match e {
@@ -95,6 +121,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
                 }
             })?;
         self.election = Some(e);
+        self.note_progress();
         Ok(())
     }
 
@@ -188,7 +215,45 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         }
         let _ = self.workers.handle_worker_failure(now, node, health);
         for task in tasks {
-            out.send(Out::Release { to: node.clone(), task });
+            out.send(Out::Release { to: node.clone(), task: task.clone() });
+            if self.unheard.push((node.clone(), task, RELEASE_REPEATS)).is_err() {
+                out.counters.table_full.bump();
+            }
+        }
+    }
+
+    /// The election's progress: the sum of the table's checkpoint sequences.
+    fn note_progress(&mut self) {
+        let sum = self.tasks.iter().filter_map(|(_, r)| r.checkpoint).fold(0u64, |s, c| s.saturating_add(c.sequence));
+        if let Some(e) = self.election.as_deref_mut() {
+            e.set_progress(Some(sum));
+        }
+    }
+
+    /// (Leader) a worker's heartbeat reported the roles it holds. Those of this
+    /// term or older that this leader did not give it, or has since moved, are
+    /// released (a stale primary after a partition heals); those it gave but the
+    /// worker does not report (a lost assignment, an expired lease) are sent
+    /// again, from the task's last checkpoint. A role of a newer term is a newer
+    /// leader's business. A full report ([`MAX_HELD_ROLES`]) may leave roles out,
+    /// so then nothing is sent again.
+    pub(crate) fn reconcile(&mut self, worker: &NodeId, held: &[HeldRole], out: &mut Outbox<Q>) {
+        let Some(term) = self.leading else { return };
+        self.unheard.retain(|(w, _, _)| w != worker);
+        let given = |task: &TaskId| {
+            self.workers.task(task).is_some_and(|v| v.primaries().chain(v.backups()).any(|w| w == worker))
+        };
+        for h in held.iter().filter(|h| h.term <= term && !given(&h.task)) {
+            out.send(Out::Release { to: worker.clone(), task: h.task.clone() });
+        }
+        if held.len() >= MAX_HELD_ROLES {
+            return;
+        }
+        for (task, role) in self.workers.worker_tasks(worker) {
+            if !held.iter().any(|h| h.task == *task) {
+                let checkpoint = self.workers.checkpoint(task).or_else(|| self.tasks.get(task)?.checkpoint);
+                self.assign(task, worker, role, checkpoint, out);
+            }
         }
     }
 
@@ -213,6 +278,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
             && rec.checkpoint.is_none_or(|c| c.sequence < r.checkpoint.sequence)
         {
             rec.checkpoint = Some(r.checkpoint);
+            self.note_progress();
         }
     }
 
@@ -241,6 +307,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
                 }
             }
         }
+        self.note_progress();
         true
     }
 
@@ -288,8 +355,15 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         if timers.expire(Timer::LeaderNotice, now, config) {
             out.send(Out::LeaderNotice { term });
         }
-        if timers.expire(Timer::TaskTable, now, config) && !self.tasks.is_empty() {
-            out.send(Out::TaskTable);
+        if timers.expire(Timer::TaskTable, now, config) {
+            if !self.tasks.is_empty() {
+                out.send(Out::TaskTable);
+            }
+            for (worker, task, left) in self.unheard.iter_mut() {
+                *left = left.saturating_sub(1);
+                out.send(Out::Release { to: worker.clone(), task: task.clone() });
+            }
+            self.unheard.retain(|(_, _, left)| *left > 0);
         }
     }
 
@@ -342,6 +416,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     /// is elected again, so they would stay beside the new term's (over its
     /// slots, or a second role).
     fn release_assignments(&mut self, out: &mut Outbox<Q>) {
+        self.unheard.clear();
         remove_each(
             &mut *self.workers,
             |w, batch| {

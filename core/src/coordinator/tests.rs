@@ -123,11 +123,17 @@ fn rejects_bad_input_and_counts_it() {
     let now = Instant::from_secs(1);
     assert_eq!(n.handle_message(now, &[1, 2, 3]), Err(HandleError::Rejected(RejectReason::Malformed)));
     assert_eq!(n.counters().rejected.get(RejectReason::Malformed), 1);
+    // A datagram claiming to come from this node is dropped and counted, not an error.
+    let before = n.status(now);
     let own = Peer::new("s", NodeRole::Supervisor).say(Body::LeaderNotice(LeaderNotice { term: 1 }));
-    assert_eq!(n.handle_message(now, &own), Err(HandleError::Rejected(RejectReason::FromSelf)));
+    assert_eq!(n.handle_message(now, &own), Ok(()));
+    let own_hb = Peer::new("s", NodeRole::Supervisor).say(Body::Heartbeat(Heartbeat::default()));
+    assert_eq!(n.handle_message(now, &own_hb), Ok(()));
+    assert_eq!(n.counters().self_addressed, 2);
+    assert_eq!(n.counters().messages_received, before.counters.messages_received);
     let stranger = Peer::new("x", NodeRole::Worker).say(Body::LeaderNotice(LeaderNotice { term: 1 }));
     assert_eq!(n.handle_message(now, &stranger), Err(HandleError::Rejected(RejectReason::UnknownSender)));
-    assert_eq!(n.counters().rejected.total(), 3);
+    assert_eq!(n.counters().rejected.total(), 2);
     // A task assignment to a supervisor is not for it: ignored and counted.
     let a = TaskAssignment {
         term: 1,
@@ -206,6 +212,45 @@ fn poll_timeout_is_the_earliest_timer() {
     assert_eq!(t, Instant::from_secs(10) + OpsConfig::default().sweep_interval);
     w.tick(t);
     assert!(w.poll_timeout() > t);
+}
+
+#[test]
+fn a_far_future_now_does_not_silence_the_node() {
+    let mut w = solo(NodeRole::Worker);
+    w.start(Instant::from_secs(10)).unwrap();
+    while w.poll_transmit().is_some() {}
+    // One bogus `now` far ahead (even past 2^64 µs, saturated by a binding)...
+    for far in [Instant::from_secs(1 << 40), Instant::MAX] {
+        w.tick(far);
+        assert!(w.poll_transmit().is_some(), "the jump is taken as real: timers fire");
+        while w.poll_transmit().is_some() {}
+        assert_ne!(w.poll_timeout(), Instant::MAX, "a running node always has a deadline");
+    }
+    // ...then real time again: the clock re-anchors, and the node heartbeats on cadence.
+    let mut sent = 0;
+    let mut now = Instant::from_secs(11);
+    for _ in 0..10 {
+        w.tick(now);
+        while w.poll_transmit().is_some() {
+            sent += 1;
+        }
+        let next = w.poll_timeout();
+        assert!(next > now && next <= now + Duration::from_secs(1), "deadline {next:?} in host time after {now:?}");
+        now = next;
+    }
+    assert!(sent >= 2, "heartbeats keep going at real time ({sent})");
+}
+
+#[test]
+fn duplicate_pools_and_a_short_lease_are_refused_at_configuration() {
+    // Pools come from the certificate: the authority cannot issue one naming a pool twice.
+    let mut cert = certificate_of("w", NodeRole::Worker);
+    cert.pools.push(train()).unwrap();
+    assert_eq!(SignedCertificate::issue(&authority(), cert), Err(crate::auth::CertError::DuplicatePool));
+    let c = OpsConfig { lease_timeout: Duration::from_secs(1), ..OpsConfig::default() };
+    let creds = credentials_of("w", NodeRole::Worker);
+    let e = Node::new_boxed(id("w"), NodeRole::Worker, &[id("s")], c, 1, creds).err().unwrap();
+    assert!(matches!(e, OpsError::Config(_)));
 }
 
 #[test]
@@ -366,4 +411,62 @@ fn a_deposed_leaders_release_leaves_the_new_leaders_role_alone() {
     w.handle_message(now, &s2.say(Body::TaskAssignment(assign))).unwrap();
     w.handle_message(now, &s1.say(Body::TaskRelease(TaskRelease { task: a.clone() }))).unwrap();
     assert_eq!(w.held_tasks().map(|(t, h)| (t.clone(), h.from.clone())).collect::<StdVec<_>>(), vec![(a, id("s2"))]);
+}
+
+#[test]
+fn a_role_is_a_lease_renewed_by_its_leader_only() {
+    let mut w = Node::new_boxed(
+        id("w"),
+        NodeRole::Worker,
+        &[id("s1"), id("s2")],
+        worker_config(),
+        1,
+        credentials_of("w", NodeRole::Worker),
+    )
+    .unwrap();
+    let lease = OpsConfig::default().lease_timeout;
+    let t0 = Instant::from_secs(100);
+    w.start(t0).unwrap();
+    let mut s1 = joined(&mut w, t0, "s1", NodeRole::Supervisor);
+    let mut s2 = joined(&mut w, t0, "s2", NodeRole::Supervisor);
+    let hb = |leading: u64| Body::Heartbeat(Heartbeat { sequence: 1, leading, ..Heartbeat::default() });
+    let a = TaskId::new("a").unwrap();
+    let assign =
+        TaskAssignment { term: 1, task: a.clone(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
+    w.handle_message(t0, &s1.say(Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
+    w.handle_message(t0, &s1.say(Body::TaskAssignment(assign))).unwrap();
+    assert_eq!(w.held_tasks().next().map(|(_, h)| h.lease_expires), Some(t0 + lease));
+    assert!(w.poll_timeout() <= t0 + lease, "poll_timeout accounts for the lease");
+    // The leader's heartbeat (naming its term) renews; another supervisor's, or a
+    // heartbeat that leads nothing, does not.
+    let t1 = t0 + Duration::from_secs(4);
+    w.handle_message(t1, &s1.say(hb(1))).unwrap();
+    w.handle_message(t1 + Duration::from_secs(1), &s2.say(hb(0))).unwrap();
+    w.handle_message(t1 + Duration::from_secs(1), &s1.say(hb(0))).unwrap();
+    assert_eq!(w.held_tasks().next().map(|(_, h)| h.lease_expires), Some(t1 + lease));
+    // Its heartbeats report the role.
+    while w.poll_transmit().is_some() {}
+    w.tick(t1 + Duration::from_secs(1));
+    let held = core::iter::from_fn(|| w.poll_transmit()).find_map(|t| {
+        match Body::decode(crate::auth::seal::parse(&t.bytes).unwrap().body).unwrap() {
+            Body::Heartbeat(hb) => Some(hb.held),
+            _ => None,
+        }
+    });
+    assert_eq!(
+        held.map(|h| h.iter().map(|r| (r.task.clone(), r.term)).collect::<StdVec<_>>()),
+        Some(vec![(a.clone(), 1)])
+    );
+    while w.poll_event().is_some() {}
+    // Silence from the leader: the role ends at the deadline, with its own event.
+    let mut now = t1;
+    while w.held_tasks().count() > 0 {
+        now = w.poll_timeout();
+        assert!(now <= t1 + lease, "the lease deadline is never missed");
+        w.tick(now);
+    }
+    assert_eq!(now, t1 + lease);
+    let events: StdVec<_> = core::iter::from_fn(|| w.poll_event()).map(|e| e.kind).collect();
+    assert!(events.contains(&OpsEventKind::LeaseExpired { task: a.clone() }), "{events:?}");
+    assert!(w.report_checkpoint(now, &a, checkpoint(1)).is_err(), "the work stopped");
 }

@@ -1,7 +1,9 @@
 //! The coordinator's timer table: one enum of timers, one array of deadlines,
 //! and the one place that computes [`NetworkOperationsManager::poll_timeout`].
 //!
-//! Every periodic duty of a node is a [`Timer`]. A timer is either armed (a
+//! Every periodic duty of a node is a [`Timer`], and one more deadline: the
+//! earliest lease on a worker's roles ([`Timer::Lease`], set with
+//! [`TimerTable::set`] whenever the roles change, not periodic). A timer is either armed (a
 //! deadline) or disarmed ([`Instant::MAX`]); `tick` asks [`TimerTable::expire`]
 //! whether a timer is due, which re-arms it one period after its last deadline
 //! (or after `now`, when the node fell behind, so a long pause never causes a
@@ -32,11 +34,13 @@ pub(crate) enum Timer {
     LeaderNotice,
     /// (Leader) send the next slice of the task table.
     TaskTable,
+    /// (Worker) the earliest lease on a held role runs out.
+    Lease,
 }
 
 impl Timer {
     /// Every timer, in the order `tick` serves them.
-    pub(crate) const ALL: [Timer; 7] = [
+    pub(crate) const ALL: [Timer; 8] = [
         Timer::Heartbeat,
         Timer::Sweep,
         Timer::TunnelCheck,
@@ -44,6 +48,7 @@ impl Timer {
         Timer::HistoryFlush,
         Timer::LeaderNotice,
         Timer::TaskTable,
+        Timer::Lease,
     ];
 
     const fn slot(self) -> usize {
@@ -60,6 +65,7 @@ impl Timer {
             Timer::HistoryFlush => config.history_flush_interval,
             Timer::LeaderNotice => config.leader_notice_interval,
             Timer::TaskTable => config.task_table_interval,
+            Timer::Lease => config.lease_timeout,
         }
     }
 }
@@ -80,6 +86,13 @@ impl TimerTable {
     pub(crate) fn arm(&mut self, timer: Timer, now: Instant, config: &OpsConfig) {
         if let Some(d) = self.deadlines.get_mut(timer.slot()) {
             *d = now + timer.period(config);
+        }
+    }
+
+    /// Sets `timer`'s deadline to `at` ([`Instant::MAX`] disarms it).
+    pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
+        if let Some(d) = self.deadlines.get_mut(timer.slot()) {
+            *d = at;
         }
     }
 
@@ -157,6 +170,9 @@ mod tests {
             t.arm(timer, Instant::ZERO, &config);
         }
         assert_eq!(t.next(), Instant::ZERO + config.sweep_interval);
+        t.set(Timer::Lease, Instant::from_millis(100));
+        assert_eq!(t.next(), Instant::from_millis(100), "the lease deadline counts");
+        t.disarm(Timer::Lease);
         t.disarm(Timer::Sweep);
         assert_eq!(t.next(), Instant::ZERO + config.heartbeat_interval.min(config.task_table_interval));
         t.disarm_all();

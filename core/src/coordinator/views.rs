@@ -22,6 +22,7 @@ impl<
 {
     /// Every component's summary at `now`.
     pub fn status(&self, now: Instant) -> OpsStatus {
+        let now = self.clock.peek(now).max(self.clock.latest());
         let (worker_utilization, election, tasks) = match &self.room {
             Room::Supervisor(s) => {
                 (Some(s.workers().utilization(now)), s.election().map(|e| e.status(now)), s.tasks().len())

@@ -7,17 +7,31 @@
 //! assigns every task again, each from its last checkpoint). An assignment is
 //! accepted from any supervisor at the followed term or later, since a new
 //! leader's assignment may overtake its notice; only the supervisor that gave
-//! a role can release it. On a graceful stop every role ends.
+//! a role can release it, or the leader the worker follows when the role is
+//! from its term or older. On a graceful stop every role ends.
+//!
+//! # Leases
+//!
+//! A role is a lease: it lasts [`OpsConfig::lease_timeout`] past the last
+//! message from the supervisor that gave it, while that supervisor leads the
+//! role's term or a later one: its heartbeats (which name the term they lead),
+//! its notices and its assignments renew the lease. A worker cut off from that
+//! leader (in either direction, as the leader fails it over) stops the work
+//! when the lease runs out ([`OpsEventKind::LeaseExpired`]), so after a
+//! partition heals no stale primary runs beside its replacement. The worker
+//! reports what it holds in its heartbeats, and the leader releases what it
+//! did not give or has moved (`supervisor.rs`).
 //!
 //! [`Body::LeaderNotice`]: crate::wire::Body::LeaderNotice
+//! [`OpsConfig::lease_timeout`]: super::OpsConfig::lease_timeout
 
 use super::error::TaskError;
 use super::outbox::{Bump, Out, Outbox, remove_each};
 use super::output::OpsEventKind;
 use crate::id::{NodeId, TaskId, TaskType};
 use crate::table::IdTable;
-use crate::time::Instant;
-use crate::wire::TaskAssignment;
+use crate::time::{Duration, Instant};
+use crate::wire::{HeldRole, MAX_HELD_ROLES, TaskAssignment};
 use crate::workers::{Checkpoint, TaskRole};
 
 /// A role this worker holds.
@@ -33,6 +47,8 @@ pub struct HeldTask {
     pub from: NodeId,
     /// The term in which it was given.
     pub term: u64,
+    /// When the lease on the role runs out unless the leader that gave it renews it.
+    pub lease_expires: Instant,
 }
 
 /// A worker's role state: `T` roles at most.
@@ -40,12 +56,17 @@ pub(crate) struct WorkerRoom<const T: usize> {
     held: IdTable<TaskId, HeldTask, T>,
     /// The leader this node follows and its term.
     leader: Option<(NodeId, u64)>,
+    /// The progress of primary roles that ended (a release, a leader change, a
+    /// lease), until the task is assigned again: a new leader's assignment may
+    /// carry an older checkpoint (sent before it acknowledged that progress, or
+    /// from a table that missed the report while partitioned).
+    progress: IdTable<TaskId, Checkpoint, T>,
 }
 
 impl<const T: usize> WorkerRoom<T> {
     /// No roles, no leader.
     pub(crate) fn new() -> Self {
-        WorkerRoom { held: IdTable::new(), leader: None }
+        WorkerRoom { held: IdTable::new(), leader: None, progress: IdTable::new() }
     }
 
     /// The leader this node follows.
@@ -64,6 +85,7 @@ impl<const T: usize> WorkerRoom<T> {
         now: Instant,
         sender: &NodeId,
         term: u64,
+        lease: Duration,
         out: &mut Outbox<Q>,
     ) {
         let known = self.leader.as_ref().map_or(0, |(_, t)| *t);
@@ -77,7 +99,71 @@ impl<const T: usize> WorkerRoom<T> {
         // Roles given by anyone but the current leader, or by it in an older term,
         // end (on every notice, so a late assignment from a deposed leader lasts
         // one notice interval at most): the new leader assigns every task again.
+        self.remember(|h| h.from != *sender || h.term < term);
         self.end_roles(now, out, |h| h.from != *sender || h.term < term);
+        self.renew(now, sender, term, lease);
+    }
+
+    /// `sender` says it leads `term`: the leases of the roles it gave in that
+    /// term or earlier run `lease` from `now`.
+    pub(crate) fn renew(&mut self, now: Instant, sender: &NodeId, term: u64, lease: Duration) {
+        for (_, h) in self.held.iter_mut() {
+            if h.from == *sender && h.term <= term {
+                h.lease_expires = now + lease;
+            }
+        }
+    }
+
+    /// Ends every role whose lease ran out by `now`, each with
+    /// [`OpsEventKind::LeaseExpired`]: the worker stops the work.
+    pub(crate) fn expire_leases<const Q: usize>(&mut self, now: Instant, out: &mut Outbox<Q>) {
+        if self.next_expiry() > now {
+            return;
+        }
+        self.remember(|h| h.lease_expires <= now);
+        remove_each(
+            &mut self.held,
+            |held, batch| {
+                for (task, h) in held.iter() {
+                    if h.lease_expires <= now && batch.push(task.clone()).is_err() {
+                        break;
+                    }
+                }
+            },
+            |held, task| {
+                held.remove(&task);
+                out.emit_own(now, OpsEventKind::LeaseExpired { task });
+            },
+        );
+    }
+
+    /// Keeps the progress of the primary roles `ending` selects (see `progress`).
+    fn remember(&mut self, ending: impl Fn(&HeldTask) -> bool) {
+        for (task, h) in self.held.iter() {
+            if let Some(c) = h.checkpoint
+                && h.role == TaskRole::Primary
+                && ending(h)
+            {
+                // A full table forgets: the next assignment's checkpoint stands.
+                let _ = self.progress.insert(task.clone(), c);
+            }
+        }
+    }
+
+    /// The earliest lease deadline ([`Instant::MAX`] when no role is held).
+    pub(crate) fn next_expiry(&self) -> Instant {
+        self.held.iter().map(|(_, h)| h.lease_expires).min().unwrap_or(Instant::MAX)
+    }
+
+    /// The roles to report in a heartbeat: the first [`MAX_HELD_ROLES`] in table order.
+    pub(crate) fn report(&self) -> heapless::Vec<HeldRole, MAX_HELD_ROLES> {
+        let mut v = heapless::Vec::new();
+        for (task, h) in self.held.iter() {
+            if v.push(HeldRole { task: task.clone(), term: h.term, role: h.role }).is_err() {
+                break;
+            }
+        }
+        v
     }
 
     /// A role from supervisor `sender`; `false` if refused (stale or table full).
@@ -86,31 +172,46 @@ impl<const T: usize> WorkerRoom<T> {
         now: Instant,
         sender: &NodeId,
         a: &TaskAssignment,
+        lease: Duration,
         out: &mut Outbox<Q>,
     ) -> bool {
         // An assignment from a term older than the leader this node follows is stale.
         if a.term < self.leader.as_ref().map_or(0, |(_, t)| *t) {
             return false;
         }
+        // A primary given the task again (by a new leader, or in a new term) keeps
+        // its own progress when it is ahead of the assignment's: it reported it,
+        // and a leader may have acknowledged it, so resuming older would regress.
+        let kept = self.progress.remove(&a.task);
+        let own = self.held.get(&a.task).filter(|h| h.role == TaskRole::Primary).and_then(|h| h.checkpoint).or(kept);
+        let checkpoint = match (own, a.checkpoint) {
+            (Some(o), Some(c)) if o.sequence > c.sequence => Some(o),
+            (Some(o), None) if a.role == TaskRole::Primary => Some(o),
+            _ => a.checkpoint,
+        };
         let held = HeldTask {
             task_type: a.task_type.clone(),
             role: a.role,
-            checkpoint: a.checkpoint,
+            checkpoint,
             from: sender.clone(),
             term: a.term,
+            lease_expires: now + lease,
         };
         if self.held.insert(a.task.clone(), held).is_err() {
             out.counters.table_full.bump();
             return false;
         }
-        let kind = OpsEventKind::AssignmentReceived { task: a.task.clone(), role: a.role, checkpoint: a.checkpoint };
+        self.renew(now, sender, a.term, lease);
+        let kind = OpsEventKind::AssignmentReceived { task: a.task.clone(), role: a.role, checkpoint };
         out.emit_own(now, kind);
         true
     }
 
-    /// Only the supervisor that gave a role ends it: a leader releases only what
-    /// it assigned, and a deposed leader's releases (sent as it steps down) must
-    /// not end a role its successor gave in the meantime. `false` if refused.
+    /// Only the supervisor that gave a role ends it, or the leader this node
+    /// follows if the role is from its term or older (its reconciliation of the
+    /// roles reported in heartbeats): a deposed leader's releases (sent as it
+    /// steps down) must not end a role its successor gave in the meantime.
+    /// `false` if refused.
     pub(crate) fn on_release<const Q: usize>(
         &mut self,
         now: Instant,
@@ -118,8 +219,13 @@ impl<const T: usize> WorkerRoom<T> {
         task: &TaskId,
         out: &mut Outbox<Q>,
     ) -> bool {
+        let follows = |h: &HeldTask| self.leader.as_ref().is_some_and(|(l, t)| l == sender && h.term <= *t);
         match self.held.get(task) {
-            Some(h) if h.from == *sender => {
+            Some(h) if h.from == *sender || follows(h) => {
+                if let (TaskRole::Primary, Some(c)) = (h.role, h.checkpoint) {
+                    // A full table forgets: the next assignment's checkpoint stands.
+                    let _ = self.progress.insert(task.clone(), c);
+                }
                 self.held.remove(task);
                 out.emit_own(now, OpsEventKind::AssignmentReleased { task: task.clone() });
                 true
@@ -155,6 +261,7 @@ impl<const T: usize> WorkerRoom<T> {
     /// it sees the leave, and its releases cannot reach a stopped node, so
     /// keeping them would double-assign after a restart.
     pub(crate) fn release_all<const Q: usize>(&mut self, now: Instant, out: &mut Outbox<Q>) {
+        self.progress = IdTable::new();
         self.end_roles(now, out, |_| true);
     }
 

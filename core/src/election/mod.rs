@@ -395,11 +395,12 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
     }
 
     /// Starts a campaign now, as if the election timeout had passed: a pre-vote
-    /// round with PreVote on, else a real election.
+    /// round with PreVote on, else a real election. On the leader it does
+    /// nothing (as etcd's and raft-rs's `campaign`): the leader already won.
     pub fn campaign(&mut self, now: Instant) -> Result<(), ElectionError> {
         let now = self.state.clock.observe(now);
         if self.state.role == Role::Leader {
-            return Err(ElectionError::AlreadyLeader);
+            return Ok(());
         }
         self.hup(now, self.state.config.pre_vote);
         Ok(())

@@ -565,11 +565,7 @@ fn bad_senders_and_bodies_change_nothing() {
         Err(ElectionError::UnknownVoter(id("stranger")))
     );
     assert_eq!(m.step(Instant::ZERO, &Envelope::new(ids[0].clone(), hb)), Err(ElectionError::FromSelf));
-    let health = Body::Heartbeat(crate::wire::Heartbeat {
-        sequence: 1,
-        sent_at: Instant::ZERO,
-        metrics: crate::health::HealthMetrics::default(),
-    });
+    let health = Body::Heartbeat(crate::wire::Heartbeat { sequence: 1, ..crate::wire::Heartbeat::default() });
     assert_eq!(m.step(Instant::ZERO, &Envelope::new(ids[1].clone(), health)), Err(ElectionError::NotAnElectionMessage));
     assert_eq!(m.term(), 0);
     assert_eq!(m.pending_transmits(), 0);
@@ -639,6 +635,13 @@ fn direct_call_helpers_follow_the_python_api() {
     assert_eq!(m.receive_vote_response(Instant::from_secs(1), &ids[2], true), Ok(true));
     assert!(m.is_leader());
     assert_eq!(m.start_election(Instant::from_secs(1)), Err(ElectionError::AlreadyLeader));
+    // Campaigning on the leader is a no-op (as in etcd and raft-rs): same term, still leader, nothing sent.
+    while m.poll_hard_state().is_some() {}
+    while m.poll_transmit().is_some() {}
+    assert_eq!(m.campaign(Instant::from_secs(1)), Ok(()));
+    assert!(m.is_leader());
+    assert_eq!(m.term(), 1);
+    assert!(m.poll_hard_state().is_none() && m.poll_transmit().is_none());
     let s = m.status(Instant::from_millis(1_050));
     assert_eq!((s.leader, s.time_since_last_heartbeat), (Some(ids[0].clone()), Some(Duration::from_millis(50))));
     assert_eq!(m.stats().elections_won, 1);

@@ -222,8 +222,8 @@ pub unsafe extern "C" fn pn_leader_election_tick(election: *mut pn_leader_electi
     })
 }
 
-/// Starts a campaign now (a pre-vote round with PreVote on). `PN_ERR_INVALID_STATE`
-/// if this node already leads.
+/// Starts a campaign now (a pre-vote round with PreVote on). On the leader it
+/// does nothing and returns `PN_OK` (as etcd and raft-rs).
 ///
 /// # Safety
 /// As `pn_leader_election_tick`.
@@ -548,7 +548,7 @@ mod tests {
                 assert!(s.has_leader && s.leader == pn_node_id::from_text("sup-0"));
             }
             assert_eq!(leaders, 1);
-            assert_eq!(pn_leader_election_campaign(nodes[0], 300_000), pn_result::PN_ERR_INVALID_STATE);
+            assert_eq!(pn_leader_election_campaign(nodes[0], 300_000), pn_result::PN_OK, "a no-op on the leader");
             assert_eq!(pn_leader_election_step(nodes[1], 0, buf.as_ptr(), 0), pn_result::PN_ERR_DECODE_EMPTY);
             for n in nodes {
                 pn_leader_election_free(n);

@@ -214,7 +214,7 @@ class Election:
     def tick(self, now: float) -> None:
         """Advances the timers to ``now`` (campaigns on timeout, leader heartbeats, quorum check)."""
     def campaign(self, now: float) -> None:
-        """Starts a campaign now: a pre-vote round when ``pre_vote`` is on, else a real election."""
+        """Starts a campaign now: a pre-vote round when ``pre_vote`` is on, else a real election; a no-op on the leader."""
     def step(self, now: float, data: bytes) -> None:
         """Handles one encoded message from another voter."""
     def poll_transmit(self) -> Optional[Tuple[Optional[str], bytes]]:

@@ -38,6 +38,7 @@ __all__ = [
     "TaskRestored",
     "AssignmentReceived",
     "AssignmentReleased",
+    "LeaseExpired",
     "LeaderElected",
     "SteppedDown",
     "BatchCompressed",
@@ -107,6 +108,11 @@ class AssignmentReleased(NodeEvent):
     """(Worker) this node no longer works on ``task``."""
 
 
+class LeaseExpired(NodeEvent):
+    """(Worker) the lease on this node's role in ``task`` ran out: nothing was heard
+    from the leader that gave it for ``lease_timeout``, so the work stops."""
+
+
 class LeaderElected(NodeEvent):
     """``node`` leads ``term``."""
 
@@ -148,6 +154,7 @@ _EVENTS: Dict[str, Type[NodeEvent]] = {
     "task_restored": TaskRestored,
     "assignment_received": AssignmentReceived,
     "assignment_released": AssignmentReleased,
+    "lease_expired": LeaseExpired,
     "leader_elected": LeaderElected,
     "stepped_down": SteppedDown,
     "batch_compressed": BatchCompressed,
@@ -184,9 +191,11 @@ class Node:
     ``task_table_interval`` (1), ``membership_interval`` (30),
     ``history_flush_interval`` (60), ``election_timeout``,
     ``election_heartbeat_interval``, ``pre_vote``, ``check_quorum``,
-    ``record_heartbeats``, ``phi_threshold``. An unknown key raises
-    :class:`InvalidArgumentError`, and so do ``slots``, ``task_types``,
-    ``public_key`` and ``endpoint``, which now come from the certificate.
+    ``record_heartbeats``, ``lease_timeout`` (6: a worker's role ends this long after the
+    leader that gave it was last heard, with a :class:`LeaseExpired` event),
+    ``phi_threshold``. An unknown key raises :class:`InvalidArgumentError`, and so do
+    ``slots``, ``task_types``, ``public_key`` and ``endpoint``, which now come from the
+    certificate.
     Sized for clusters of up to 4096 nodes (tens of MiB per node).
     """
 
@@ -233,7 +242,10 @@ class Node:
         signature, an unknown sender, a replay: ``kind`` ``"unauthenticated"``
         or ``"replayed"``), :class:`CredentialError` (a certificate that is
         expired, revoked, for another role or node, or stale), :class:`DecodeError`
-        (malformed); :class:`InvalidStateError` when the node is not running."""
+
+        A datagram that claims to come from this node (reflected or forged) is
+        dropped without an error and counted in ``status()["counters"]["self_addressed"]``.
+        """
         self._core.handle_message(now, data)
 
     def tick(self, now: float) -> None:
