@@ -101,11 +101,12 @@ const fn role_to_c(r: Role) -> pn_node_role {
     }
 }
 
-/// 32 bytes at `ptr`.
+/// The caller's 32 bytes at `ptr`, borrowed (a secret seed is never copied
+/// into the binding's memory).
 ///
 /// # Safety
-/// `ptr` NULL or readable for 32 bytes.
-unsafe fn key_bytes(ptr: *const u8) -> Result<[u8; 32], pn_result> {
+/// `ptr` NULL or readable for 32 bytes for `'a`.
+unsafe fn key_bytes<'a>(ptr: *const u8) -> Result<&'a [u8; 32], pn_result> {
     // SAFETY: forwarded caller promise.
     let b = unsafe { bytes(ptr, 32) }?;
     b.try_into().map_err(|_| pn_result::PN_ERR_INVALID_ARGUMENT)
@@ -122,7 +123,7 @@ pub unsafe extern "C" fn pn_identity_public(seed: *const u8, out_public: *mut u8
     guard(|| {
         // SAFETY: the caller's promises for both pointers.
         let (seed, out) = unsafe { (key_bytes(seed)?, slots(out_public, 32)?) };
-        let public = IdentityKey::from_seed(&seed).public().to_bytes();
+        let public = IdentityKey::from_seed(seed).public().to_bytes();
         for (d, s) in out.iter_mut().zip(public) {
             d.write(s);
         }
@@ -194,7 +195,7 @@ pub unsafe extern "C" fn pn_certificate_issue(
             let t = unsafe { task_type(p.ptr, p.len) }?;
             cert.pools.push(t).map_err(|_| pn_result::PN_ERR_CAPACITY_EXCEEDED)?;
         }
-        let signed = SignedCertificate::issue(&IdentityKey::from_seed(&seed), cert)?;
+        let signed = SignedCertificate::issue(&IdentityKey::from_seed(seed), cert)?;
         let mut encoded = vec![0u8; signed.encoded_len()];
         let n = signed.encode(&mut encoded)?;
         encoded.truncate(n);
@@ -243,7 +244,7 @@ pub unsafe extern "C" fn pn_certificate_verify(
             // SAFETY: the caller's promise for `expected_id`.
             Some(unsafe { node_id(expected_id, expected_id_len) }?)
         };
-        let authority = PublicIdentity::from_bytes(&authority)?;
+        let authority = PublicIdentity::from_bytes(authority)?;
         let signed = SignedCertificate::decode(input)?;
         signed.verify(&authority, unix_now, role, id.as_ref(), &RevocationList::empty())?;
         Ok(())

@@ -115,7 +115,7 @@ fn role_from_c(r: u32) -> Result<NodeRole, pn_result> {
 /// `pn_identity_public` derives the public key the authority certifies. Wipe
 /// the struct's copy after `pn_ops_new`.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct pn_credentials {
     /// The node's Ed25519 identity secret (RFC 8032 seed): 32 secret bytes.
     pub identity_seed: [u8; 32],
@@ -136,6 +136,17 @@ pub struct pn_credentials {
     /// UNIX seconds at the host's time 0 (`now_us` = 0): certificate validity is
     /// checked at `unix_at_zero + now_us / 1e6`.
     pub unix_at_zero: u64,
+}
+
+/// Leaves the secret seed out.
+impl core::fmt::Debug for pn_credentials {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("pn_credentials")
+            .field("certificate_len", &self.certificate_len)
+            .field("epoch", &self.epoch)
+            .field("unix_at_zero", &self.unix_at_zero)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a datagram was refused at a node's entrance: the index into
