@@ -102,7 +102,9 @@ fn warmed(config: OpsConfig) -> (Box<Supervisor>, Vec<Peer>, Instant) {
     let me = NodeId::new("sup-0").unwrap();
     let credentials =
         Credentials::issue(&authority(), key(0), certificate(&me, 0, Role::Supervisor), 1, UNIX0).unwrap();
-    let mut s = Supervisor::new_boxed(me.clone(), NodeRole::Supervisor, &[me.clone()], config, 1, credentials).unwrap();
+    let mut s =
+        Supervisor::new_boxed(me.clone(), NodeRole::Supervisor, std::slice::from_ref(&me), config, 1, credentials)
+            .unwrap();
     let mut peers: Vec<Peer> = (1..NODES).map(|i| Peer::new(i, &me)).collect();
     let mut now = Instant::from_secs(100);
     s.start(now).unwrap();
