@@ -5,9 +5,10 @@
 //! crash detector has it online; each heartbeat counts as a handshake on its
 //! tunnel (one per tunnel-check interval is recorded: WireGuard itself
 //! handshakes every two minutes). A peer that crashes or leaves is removed, so
-//! no route goes through it. Peers' endpoints are not exchanged on the wire:
-//! the view uses each peer's announced key and this node's endpoint as a
-//! placeholder, and routes are direct tunnels (no link-state adverts are sent).
+//! no route goes through it. Each peer's WireGuard key and endpoint come from
+//! its certificate; a peer whose certificate names no endpoint gets the
+//! unspecified address as a placeholder. Routes are direct tunnels (no
+//! link-state adverts are sent yet).
 
 use super::outbox::{Bump, Outbox};
 use super::output::OpsEventKind;

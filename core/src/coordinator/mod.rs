@@ -41,6 +41,19 @@
 //! supervisors in [`Body::TaskTable`] slices, and workers send checkpoint reports
 //! to every supervisor, so a new leader knows every task and where it stands.
 //!
+//! # Authentication
+//!
+//! Every datagram passes the entrance (`gate.rs`) before anything else looks at
+//! it: it must be a v2 envelope from an admitted member, MAC'd for this node
+//! under their pairwise key or signed under the member's certificate key, and
+//! new to the member's replay window; or a signed join carrying a certificate
+//! that verifies against the cluster authority, the UNIX time, the revocation
+//! list, the sender id and the role the configuration expects. Anything else
+//! changes nothing and is counted by [`RejectReason`]. What a member may claim
+//! about itself (slots, pools, WireGuard key, endpoints) comes from its
+//! certificate. The crate's `auth` module and `docs/architecture.md` describe
+//! the trust model.
+//!
 //! # Drain order
 //!
 //! After every `start`, `handle_message`, `tick`, `submit_task`,
@@ -50,8 +63,9 @@
 //!    election's `(term, voted_for)` **before** sending anything; election
 //!    messages are held back until it is drained.
 //! 2. [`NetworkOperationsManager::poll_transmit`]: election messages first, then
-//!    the coordinator's own, each encoded once with its [`Destination`]
-//!    ([`NetworkOperationsManager::recipients`] expands it).
+//!    the coordinator's own. Each transmit is for one node: the coordinator
+//!    expands a message for the supervisors or the cluster into one transmit
+//!    per recipient and seals each (see *Authentication* below).
 //! 3. [`NetworkOperationsManager::poll_event`]: what happened, oldest first.
 //! 4. [`NetworkOperationsManager::poll_archived`]: history batches leaving memory.
 //! 5. [`NetworkOperationsManager::poll_timeout`]: when to call `tick` next.
