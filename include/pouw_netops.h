@@ -34,19 +34,30 @@
 #define PN_MAX_MESSAGE_TYPE_LEN 64
 
 /**
+ * The most pools (task types) a certificate lists.
+ */
+#define PN_CERT_MAX_POOLS 4
+
+/**
+ * The longest encoded certificate, in bytes: a buffer this long always fits.
+ */
+#define PN_MAX_CERTIFICATE_LEN 1526
+
+/**
  * Bytes of a SHA-256 hash.
  */
 #define PN_HASH_LEN 32
 
 /**
- * Task types (pools) a worker handle can offer (`wire::MAX_TASK_TYPES`).
- */
-#define PN_OPS_MAX_TASK_TYPES 4
-
-/**
  * Entries in each of the coordinator's queues (`large::OPS_QUEUE`).
  */
 #define PN_OPS_QUEUE 4096
+
+/**
+ * Reasons a datagram can be refused at a node's entrance: the length of
+ * `pn_ops_counters.rejected`.
+ */
+#define PN_REJECT_REASONS 14
 
 /**
  * Intervals a detector's window can hold (`large::WINDOW`).
@@ -181,22 +192,18 @@ typedef enum pn_result {
 } pn_result;
 
 /**
- * Where a message from `pn_ops_poll_transmit` goes.
+ * What a node is in the cluster. Passed to `pn_ops_new` as an integer and validated.
  */
-typedef enum pn_destination_kind {
+typedef enum pn_node_role {
   /**
-   * One node, named in the `to` out-parameter.
+   * Runs the election and, when leader, assigns and replaces workers.
    */
-  PN_DEST_NODE = 0,
+  PN_NODE_SUPERVISOR = 0,
   /**
-   * Every supervisor except this node.
+   * Runs tasks it is given and reports checkpoints.
    */
-  PN_DEST_SUPERVISORS = 1,
-  /**
-   * Every node of the cluster the host knows, except this node.
-   */
-  PN_DEST_CLUSTER = 2,
-} pn_destination_kind;
+  PN_NODE_WORKER = 1,
+} pn_node_role;
 
 /**
  * The kind of a coordinator event: says which fields of `pn_ops_event` are set.
@@ -349,20 +356,6 @@ typedef enum pn_tunnel_state {
 } pn_tunnel_state;
 
 /**
- * What a node is in the cluster. Passed to `pn_ops_new` as an integer and validated.
- */
-typedef enum pn_node_role {
-  /**
-   * Runs the election and, when leader, assigns and replaces workers.
-   */
-  PN_NODE_SUPERVISOR = 0,
-  /**
-   * Runs tasks it is given and reports checkpoints.
-   */
-  PN_NODE_WORKER = 1,
-} pn_node_role;
-
-/**
  * The kind of a decoded message: says which payload field of `pn_message` is set.
  */
 typedef enum pn_message_kind {
@@ -392,6 +385,70 @@ typedef enum pn_wireguard_format {
    */
   PN_WG_SETCONF = 1,
 } pn_wireguard_format;
+
+/**
+ * Why a datagram was refused at a node's entrance: the index into
+ * `pn_ops_counters.rejected` (the core's `RejectReason::ALL` order).
+ * `pn_reject_reason_str` names each.
+ */
+typedef enum pn_reject_reason {
+  /**
+   * Not a well-formed v2 envelope, or its body does not decode (`PN_ERR_DECODE`).
+   */
+  PN_REJECT_MALFORMED = 0,
+  /**
+   * It claims to come from this node (`PN_ERR_INVALID_ARGUMENT`).
+   */
+  PN_REJECT_FROM_SELF = 1,
+  /**
+   * The sender is not an admitted member (`PN_ERR_UNAUTHENTICATED`).
+   */
+  PN_REJECT_UNKNOWN_SENDER = 2,
+  /**
+   * The MAC does not verify (`PN_ERR_UNAUTHENTICATED`).
+   */
+  PN_REJECT_BAD_TAG = 3,
+  /**
+   * The signature does not verify (`PN_ERR_UNAUTHENTICATED`).
+   */
+  PN_REJECT_BAD_SIGNATURE = 4,
+  /**
+   * Seen before, older than the replay window, or from an earlier epoch (`PN_ERR_REPLAYED`).
+   */
+  PN_REJECT_REPLAYED = 5,
+  /**
+   * The certificate is not signed by this cluster's authority (`PN_ERR_UNAUTHENTICATED`).
+   */
+  PN_REJECT_WRONG_AUTHORITY = 6,
+  /**
+   * The certificate is not valid now (`PN_ERR_CREDENTIAL_REJECTED`).
+   */
+  PN_REJECT_EXPIRED = 7,
+  /**
+   * The certificate's role is not the one expected (`PN_ERR_CREDENTIAL_REJECTED`).
+   */
+  PN_REJECT_WRONG_ROLE = 8,
+  /**
+   * The certificate is revoked (`PN_ERR_CREDENTIAL_REJECTED`).
+   */
+  PN_REJECT_REVOKED = 9,
+  /**
+   * The certificate names another node than the sender (`PN_ERR_CREDENTIAL_REJECTED`).
+   */
+  PN_REJECT_ID_MISMATCH = 10,
+  /**
+   * The certificate's serial is lower than the one held (`PN_ERR_CREDENTIAL_REJECTED`).
+   */
+  PN_REJECT_STALE_SERIAL = 11,
+  /**
+   * The certificate is malformed (`PN_ERR_DECODE`).
+   */
+  PN_REJECT_BAD_CERTIFICATE = 12,
+  /**
+   * The roster is full: the new member was not admitted (`PN_ERR_CAPACITY_EXCEEDED`).
+   */
+  PN_REJECT_ROSTER_FULL = 13,
+} pn_reject_reason;
 
 /**
  * An opaque coordinator handle (large preset, tens of MiB on the heap); create
@@ -519,6 +576,128 @@ typedef struct pn_history_record {
    */
   size_t payload_len;
 } pn_history_record;
+
+/**
+ * A string passed in by C: `len` bytes of UTF-8 at `ptr` (not NUL-terminated).
+ */
+typedef struct pn_str {
+  /**
+   * The bytes; may be NULL only if `len` is 0.
+   */
+  const char *ptr;
+  /**
+   * Length in bytes.
+   */
+  size_t len;
+} pn_str;
+
+/**
+ * What a certificate says about a node, for `pn_certificate_issue`.
+ */
+typedef struct pn_certificate_fields {
+  /**
+   * The node's id (UTF-8).
+   */
+  const char *node;
+  /**
+   * Length of `node` in bytes.
+   */
+  size_t node_len;
+  /**
+   * A `pn_node_role` value.
+   */
+  uint32_t role;
+  /**
+   * The node's identity public key (`pn_identity_public` of its seed).
+   */
+  uint8_t identity_public[32];
+  /**
+   * The node's WireGuard public key.
+   */
+  uint8_t wg_key[32];
+  /**
+   * Task slots the node may offer (0 for supervisors).
+   */
+  uint16_t slots;
+  /**
+   * The pools it may work in (UTF-8 task types, each once), NULL if `pool_count` is 0.
+   */
+  const struct pn_str *pools;
+  /**
+   * Entries in `pools`, at most `PN_CERT_MAX_POOLS`.
+   */
+  size_t pool_count;
+  /**
+   * Raised with every certificate issued for the node: a higher serial
+   * rotates its keys.
+   */
+  uint64_t serial;
+  /**
+   * First valid second (UNIX time).
+   */
+  uint64_t not_before;
+  /**
+   * First second no longer valid (UNIX time).
+   */
+  uint64_t not_after;
+} pn_certificate_fields;
+
+/**
+ * A task id or task type returned by the library, with the same layout as
+ * [`pn_node_id`] (`len` bytes of UTF-8, at most `PN_MAX_ID_LEN`).
+ */
+typedef struct pn_node_id pn_task_id;
+
+/**
+ * A decoded certificate's fields, as `pn_certificate_inspect` writes them.
+ * Unverified: `pn_certificate_verify` says whether to trust them.
+ */
+typedef struct pn_certificate_info {
+  /**
+   * The node.
+   */
+  struct pn_node_id node;
+  /**
+   * Its role.
+   */
+  enum pn_node_role role;
+  /**
+   * Its identity public key.
+   */
+  uint8_t identity_public[32];
+  /**
+   * Its WireGuard public key.
+   */
+  uint8_t wg_key[32];
+  /**
+   * Task slots.
+   */
+  uint16_t slots;
+  /**
+   * Entries of `pools` that are set.
+   */
+  size_t pool_count;
+  /**
+   * The pools (the first `pool_count`; the rest have length 0).
+   */
+  pn_task_id pools[PN_CERT_MAX_POOLS];
+  /**
+   * Mesh endpoints the certificate lists (not returned here).
+   */
+  size_t endpoint_count;
+  /**
+   * The serial.
+   */
+  uint64_t serial;
+  /**
+   * First valid second (UNIX time).
+   */
+  uint64_t not_before;
+  /**
+   * First second no longer valid (UNIX time).
+   */
+  uint64_t not_after;
+} pn_certificate_info;
 
 /**
  * Where a version 2 batch sits in its node's Merkle log, from its header.
@@ -773,14 +952,6 @@ typedef struct pn_ops_config {
    */
   bool record_heartbeats;
   /**
-   * Slots this node offers as a worker (default 1).
-   */
-  uint16_t slots;
-  /**
-   * This node's WireGuard public key (default all zero).
-   */
-  uint8_t public_key[32];
-  /**
    * Failure detection and recovery.
    */
   struct pn_crash_recovery_config crash;
@@ -795,18 +966,47 @@ typedef struct pn_ops_config {
 } pn_ops_config;
 
 /**
- * A string passed in by C: `len` bytes of UTF-8 at `ptr` (not NUL-terminated).
+ * What a node needs to speak in an authenticated cluster, for `pn_ops_new`.
+ *
+ * The core never draws randomness: the host draws `identity_seed` once from its
+ * OS randomness (`getrandom(2)`, `/dev/urandom`, `BCryptGenRandom`), keeps it
+ * secret (it is the node's private key) and gives the same seed at every start;
+ * `pn_identity_public` derives the public key the authority certifies. Wipe
+ * the struct's copy after `pn_ops_new`.
  */
-typedef struct pn_str {
+typedef struct pn_credentials {
   /**
-   * The bytes; may be NULL only if `len` is 0.
+   * The node's Ed25519 identity secret (RFC 8032 seed): 32 secret bytes.
    */
-  const char *ptr;
+  uint8_t identity_seed[32];
   /**
-   * Length in bytes.
+   * The node's certificate from the cluster authority, as
+   * `pn_certificate_issue` encodes it: it must name this node, its role and
+   * `identity_seed`'s public key. Slots, pools, WireGuard key and endpoints
+   * are the certificate's.
    */
-  size_t len;
-} pn_str;
+  const uint8_t *certificate;
+  /**
+   * Length of `certificate` in bytes.
+   */
+  size_t certificate_len;
+  /**
+   * The cluster authority's Ed25519 public key (the cluster's identity).
+   */
+  uint8_t authority_public[32];
+  /**
+   * This boot's epoch. The host persists a higher epoch than the last one at
+   * every start, durably and before the node sends anything (a counter in a
+   * file, synced): peers refuse messages from an epoch they have seen end, so
+   * reusing one makes the node's messages look replayed.
+   */
+  uint64_t epoch;
+  /**
+   * UNIX seconds at the host's time 0 (`now_us` = 0): certificate validity is
+   * checked at `unix_at_zero + now_us / 1e6`.
+   */
+  uint64_t unix_at_zero;
+} pn_credentials;
 
 /**
  * The state a host persists before sending anything, and restores after a restart.
@@ -825,12 +1025,6 @@ typedef struct pn_hard_state {
    */
   struct pn_node_id voted_for;
 } pn_hard_state;
-
-/**
- * A task id or task type returned by the library, with the same layout as
- * [`pn_node_id`] (`len` bytes of UTF-8, at most `PN_MAX_ID_LEN`).
- */
-typedef struct pn_node_id pn_task_id;
 
 /**
  * A task's last acknowledged progress.
@@ -1038,9 +1232,15 @@ typedef struct pn_ops_counters {
    */
   uint64_t messages_received;
   /**
-   * Messages that did not decode.
+   * Datagrams refused at the entrance, indexed by `pn_reject_reason`
+   * (unauthenticated, replayed, not from a member, malformed, a rejected
+   * certificate). Nothing else in the node changed for them.
    */
-  uint64_t decode_errors;
+  uint64_t rejected[PN_REJECT_REASONS];
+  /**
+   * The sum of `rejected`.
+   */
+  uint64_t rejected_total;
   /**
    * Messages a component refused (unknown voter, stale or misdirected).
    */
@@ -1262,6 +1462,79 @@ enum pn_result pn_batch_search(const uint8_t *bytes_ptr,
                                size_t *out_payload_len);
 
 /**
+ * Writes the Ed25519 public key of the identity secret `seed` (32 bytes) into
+ * `out_public` (32 bytes): what the authority certifies for the node, and, for
+ * the authority's own seed, the cluster's authority public key.
+ *
+ * # Safety
+ * `seed` NULL or readable for 32 bytes; `out_public` NULL or writable for 32 bytes.
+ */
+enum pn_result pn_identity_public(const uint8_t *seed, uint8_t *out_public);
+
+/**
+ * Issues a certificate: the authority whose identity secret is
+ * `authority_seed` (32 bytes) signs `fields`, and the encoded certificate goes
+ * into `buf` (`buf_len` bytes; `PN_MAX_CERTIFICATE_LEN` always fits), its
+ * length into `*out_written`. A short buffer gives `PN_ERR_BUFFER_TOO_SMALL`
+ * with the needed length in `*out_written`.
+ *
+ * Errors: `PN_ERR_INVALID_ID` for a bad node id or pool name,
+ * `PN_ERR_INVALID_ARGUMENT` for an unknown role, a pool listed twice or
+ * `not_before` after `not_after`, `PN_ERR_CAPACITY_EXCEEDED` for more than
+ * `PN_CERT_MAX_POOLS` pools, `PN_ERR_UNAUTHENTICATED` for an identity public
+ * key that is not a valid Ed25519 key.
+ *
+ * # Safety
+ * `authority_seed` NULL or readable for 32 bytes; `fields` NULL or readable,
+ * its `node` and `pools` readable as described; `buf` NULL or writable for
+ * `buf_len` bytes; `out_written` NULL or writable.
+ */
+enum pn_result pn_certificate_issue(const uint8_t *authority_seed,
+                                    const struct pn_certificate_fields *fields,
+                                    uint8_t *buf,
+                                    size_t buf_len,
+                                    size_t *out_written);
+
+/**
+ * Verifies certificate bytes (`len` bytes) against the cluster authority's
+ * public key `authority_public` (32 bytes) at `unix_now` (UNIX seconds):
+ * `PN_OK` if it is signed by that authority, valid then, for
+ * `expected_role` (a `pn_node_role` value, or -1 for any) and for
+ * `expected_id` (UTF-8, `expected_id_len` bytes; NULL with length 0 for any).
+ * Revocation lists are not consulted here (a running node applies them).
+ *
+ * Errors: `PN_ERR_DECODE_*` for bytes that are not a certificate,
+ * `PN_ERR_UNAUTHENTICATED` for another authority's (or an invalid authority
+ * key), `PN_ERR_CREDENTIAL_REJECTED` for one that is expired, not yet valid,
+ * or for another role or node, `PN_ERR_INVALID_ARGUMENT` for an unknown
+ * `expected_role`, `PN_ERR_INVALID_ID` for a bad `expected_id`.
+ * `pn_last_error_message` says which.
+ *
+ * # Safety
+ * `cert` NULL or readable for `len` bytes; `authority_public` NULL or readable
+ * for 32 bytes; `expected_id` NULL or readable for `expected_id_len` bytes.
+ */
+enum pn_result pn_certificate_verify(const uint8_t *cert,
+                                     size_t len,
+                                     const uint8_t *authority_public,
+                                     uint64_t unix_now,
+                                     int32_t expected_role,
+                                     const char *expected_id,
+                                     size_t expected_id_len);
+
+/**
+ * Decodes certificate bytes (`len` bytes) and writes their fields into
+ * `*out_info`, **without verifying** them (use `pn_certificate_verify` before
+ * trusting anything). `PN_ERR_DECODE_*` for bytes that are not a certificate.
+ *
+ * # Safety
+ * `cert` NULL or readable for `len` bytes; `out_info` NULL or writable.
+ */
+enum pn_result pn_certificate_inspect(const uint8_t *cert,
+                                      size_t len,
+                                      struct pn_certificate_info *out_info);
+
+/**
  * Copies the message of the last failed `pn_` call on this thread into `buf`
  * (`len` bytes), NUL-terminated and cut to fit (`len` 0 writes nothing), and
  * returns the message's full length without the NUL, as `snprintf` does: a
@@ -1406,6 +1679,12 @@ enum pn_result pn_ops_render_wireguard(const struct pn_ops *ops,
                                        size_t *out_len);
 
 /**
+ * The snake-case name of a `pn_reject_reason` value (any integer; others give
+ * "unknown reject reason"), as the other bindings name it. Static; do not free.
+ */
+const char *pn_reject_reason_str(int32_t reason);
+
+/**
  * Writes the default coordinator parameters into `*out`.
  *
  * # Safety
@@ -1416,19 +1695,30 @@ enum pn_result pn_ops_config_default(struct pn_ops_config *out);
 /**
  * Creates the coordinator of node `id` (UTF-8, `id_len` bytes) with `role` (a
  * `pn_node_role` value), among `supervisor_count` supervisors (a supervisor must
- * be one of them; duplicates are ignored), offering `task_types` (UTF-8 names,
- * up to `PN_OPS_MAX_TASK_TYPES`) as a worker, built in place on the heap.
- * `seed` drives the election's jitter: give every node its own. `restore` (NULL
- * for a fresh node) is the hard state a supervisor persisted before a restart.
- * The node is stopped until `pn_ops_start`. `PN_ERR_INVALID_CONFIG` for a zero
- * interval or a bad component config, `PN_ERR_CAPACITY_EXCEEDED` for too many
- * supervisors or task types, `PN_ERR_INVALID_ARGUMENT` for an unknown role or a
- * supervisor missing from the list.
+ * be one of them; duplicates are ignored), speaking with `credentials`, built
+ * in place on the heap. The certificate must be signed by the authority and
+ * name `id`, `role` and the identity seed's public key; a worker's slots and
+ * pools, and the node's WireGuard key and endpoints, are the certificate's.
+ * Its validity period is checked at `pn_ops_start`. `seed` drives the
+ * election's jitter: give every node its own. `restore` (NULL for a fresh
+ * node) is the hard state a supervisor persisted before a restart. The node is
+ * stopped until `pn_ops_start`.
+ *
+ * Errors: `PN_ERR_INVALID_CONFIG` for a zero interval or a bad component
+ * config, `PN_ERR_CAPACITY_EXCEEDED` for too many supervisors,
+ * `PN_ERR_INVALID_ARGUMENT` for an unknown role or a supervisor missing from
+ * the list; for the credentials, `PN_ERR_DECODE_*` for certificate bytes that
+ * do not decode, `PN_ERR_UNAUTHENTICATED` for a certificate not signed by the
+ * authority (or an authority key that is not a valid Ed25519 key), and
+ * `PN_ERR_CREDENTIAL_REJECTED` for one naming another node, role or key.
+ * `pn_last_error_message` says which.
  *
  * # Safety
  * `config` NULL or readable; `id` NULL or readable for `id_len` bytes;
- * `supervisors` and `task_types` NULL or readable for their counts, each element
- * readable as described; `restore` NULL or readable; `out` NULL or writable.
+ * `supervisors` NULL or readable for `supervisor_count` elements, each element
+ * readable as described; `credentials` NULL or readable, its `certificate` NULL
+ * or readable for `certificate_len` bytes; `restore` NULL or readable; `out`
+ * NULL or writable.
  */
 enum pn_result pn_ops_new(const struct pn_ops_config *config,
                           const char *id,
@@ -1436,8 +1726,7 @@ enum pn_result pn_ops_new(const struct pn_ops_config *config,
                           uint32_t role,
                           const struct pn_str *supervisors,
                           size_t supervisor_count,
-                          const struct pn_str *task_types,
-                          size_t task_type_count,
+                          const struct pn_credentials *credentials,
                           uint64_t seed,
                           const struct pn_hard_state *restore,
                           struct pn_ops **out);
@@ -1452,8 +1741,10 @@ void pn_ops_free(struct pn_ops *ops);
 
 /**
  * Starts the node at `now_us`: a supervisor joins the election; every node
- * announces itself and sends its first heartbeat. Starting a running node does
- * nothing. Drain the outputs after.
+ * announces itself (with its certificate) and sends its first heartbeat.
+ * Starting a running node does nothing. Drain the outputs after.
+ * `PN_ERR_CREDENTIAL_REJECTED` if the node's own certificate is not valid at
+ * `now_us` (expired or not yet valid; nothing changes).
  *
  * # Safety
  * `ops` NULL or a live handle not used by another thread.
@@ -1471,10 +1762,17 @@ enum pn_result pn_ops_start(struct pn_ops *ops, uint64_t now_us);
 enum pn_result pn_ops_stop(struct pn_ops *ops, uint64_t now_us);
 
 /**
- * Handles one received message (`len` bytes, a complete wire envelope).
- * `PN_ERR_INVALID_STATE` if the node is not running, `PN_ERR_DECODE_*` for bytes
- * that do not decode, `PN_ERR_INVALID_ARGUMENT` for a message claiming to come
- * from this node. A message a component refuses is counted
+ * Handles one received datagram (`len` bytes, a sealed v2 envelope), which is
+ * authenticated before anything in the node looks at it.
+ * `PN_ERR_INVALID_STATE` if the node is not running. A datagram refused at the
+ * entrance changes nothing but its counter (`pn_ops_counters.rejected`, by
+ * `pn_reject_reason`) and gives the reason's code: `PN_ERR_UNAUTHENTICATED`
+ * (bad tag or signature, unknown sender, another authority),
+ * `PN_ERR_REPLAYED`, `PN_ERR_CREDENTIAL_REJECTED` (a join whose certificate is
+ * expired, revoked, for another role or node, or superseded), `PN_ERR_DECODE`
+ * (malformed), `PN_ERR_INVALID_ARGUMENT` (claims to come from this node),
+ * `PN_ERR_CAPACITY_EXCEEDED` (roster full); `pn_last_error_message` names the
+ * reason. An authentic message a component refuses is counted
  * (`messages_ignored`), not an error.
  *
  * # Safety
@@ -1507,22 +1805,22 @@ enum pn_result pn_ops_poll_hard_state(struct pn_ops *ops,
                                       bool *out_available);
 
 /**
- * Takes the next message to send, copying its bytes into `buf` (`buf_len`
+ * Takes the next datagram to send, copying its bytes into `buf` (`buf_len`
  * bytes). `*out_available` says whether there was one. If so, `*out_len` gets
- * its length, `*out_kind` its destination kind and, for `PN_DEST_NODE`, `*out_to`
- * the node (if `out_to` is not NULL; length 0 for the other kinds). A short
- * buffer gives `PN_ERR_BUFFER_TOO_SMALL` with the needed length in `*out_len`
- * and leaves the message queued.
+ * its length and `*out_to` the one node to send it to (the host maps node ids
+ * to addresses). Every datagram is sealed for its recipient: a message for
+ * several nodes comes out once per node. A short buffer gives
+ * `PN_ERR_BUFFER_TOO_SMALL` with the needed length in `*out_len` and leaves
+ * the datagram queued (`*out_to` untouched).
  *
  * # Safety
- * `ops` as `pn_ops_start`; `buf` NULL or writable for `buf_len` bytes; `out_to`
- * NULL or writable; the other out-pointers writable.
+ * `ops` as `pn_ops_start`; `buf` NULL or writable for `buf_len` bytes; the
+ * out-pointers NULL or writable.
  */
 enum pn_result pn_ops_poll_transmit(struct pn_ops *ops,
                                     uint8_t *buf,
                                     size_t buf_len,
                                     size_t *out_len,
-                                    enum pn_destination_kind *out_kind,
                                     struct pn_node_id *out_to,
                                     bool *out_available);
 

@@ -65,23 +65,23 @@ pub enum Body {
     TaskTable(TaskTable),
 }
 
-/// The most task types a [`Membership`] announces.
+/// The most task types (pools) a node works in.
 pub const MAX_TASK_TYPES: usize = 4;
 
 /// A node's join announcement or graceful-leave notice.
 ///
-/// Workers announce their pools and slots so supervisors can give them work; a
-/// leave tells peers the silence that follows is no crash.
+/// A join carries the sender's certificate from the cluster authority: peers
+/// verify it before they believe anything the node says, and take its slots,
+/// pools, WireGuard key and endpoints from it, never from the node itself. A
+/// leave tells peers the silence that follows is no crash; it needs no
+/// certificate (the sender is already known, and its envelope authenticated).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
     /// `true`: the sender is (still) in the cluster; `false`: it is leaving now.
     pub joining: bool,
-    /// Task slots the sender offers (workers; 0 for supervisors and leave notices).
-    pub slots: u16,
-    /// The pools (task types) the sender works in, at most [`MAX_TASK_TYPES`], each once.
-    pub task_types: heapless::Vec<TaskType, MAX_TASK_TYPES>,
-    /// The sender's WireGuard public key for the mesh.
-    pub public_key: [u8; 32],
+    /// The sender's encoded [`SignedCertificate`](crate::auth::SignedCertificate)
+    /// (empty in a leave).
+    pub certificate: heapless::Vec<u8, { crate::auth::MAX_CERT_LEN }>,
 }
 
 /// The leader's notice to every node.
@@ -217,7 +217,7 @@ pub struct HeldRole {
 }
 
 impl Heartbeat {
-    /// The checks of [`Envelope::decode`] and [`decode_heartbeat`] alike: metrics
+    /// The checks of [`Envelope::decode`] and [`Body::decode`] alike: metrics
     /// in range, every held role with a term, each task once.
     fn validate(&self) -> Result<(), WireError> {
         self.metrics.validate().map_err(WireError::InvalidMetric)?;
@@ -395,32 +395,38 @@ impl Envelope {
     }
 }
 
-/// An envelope whose body can only be a heartbeat: decoding it builds no
-/// (kilobytes large) [`Body`]. Heartbeats are nearly all of a cluster's traffic.
-#[derive(Deserialize)]
-struct HeartbeatEnvelope {
-    version: u8,
-    sender: NodeId,
-    body: HeartbeatBody,
-}
-
-/// [`Body`]'s first variant alone (the variant index is on the wire).
-#[derive(Deserialize)]
-enum HeartbeatBody {
-    Heartbeat(Heartbeat),
-}
-
-/// The fast path for the commonest message: `Some((sender, heartbeat))` for a
-/// valid, complete heartbeat envelope, exactly when [`Envelope::decode`] would
-/// return one; `None` for anything else (another body, or an error, which
-/// [`Envelope::decode`] then names).
-pub fn decode_heartbeat(bytes: &[u8]) -> Option<(NodeId, Heartbeat)> {
-    if bytes.len() > MAX_ENVELOPE_LEN || bytes.first() != Some(&WIRE_VERSION) {
-        return None;
+impl Body {
+    /// Decodes exactly one body (the payload of an authenticated v2 envelope),
+    /// validating every field; total and bounded like [`Envelope::decode`].
+    pub fn decode(bytes: &[u8]) -> Result<Body, WireError> {
+        if bytes.len() > MAX_ENVELOPE_LEN {
+            return Err(WireError::TooLarge { len: bytes.len() });
+        }
+        if bytes.is_empty() {
+            return Err(WireError::Empty);
+        }
+        let (body, rest): (Body, &[u8]) = postcard::take_from_bytes(bytes).map_err(|e| match map_postcard(e) {
+            WireError::Malformed if bytes.first().is_some_and(|tag| u32::from(*tag) >= Body::KINDS) => {
+                WireError::UnknownBody
+            }
+            other => other,
+        })?;
+        if !rest.is_empty() {
+            return Err(WireError::TrailingBytes { count: rest.len() });
+        }
+        body.validate()?;
+        Ok(body)
     }
-    let (env, rest) = postcard::take_from_bytes::<HeartbeatEnvelope>(bytes).ok()?;
-    let HeartbeatBody::Heartbeat(hb) = env.body;
-    (rest.is_empty() && env.version == WIRE_VERSION && hb.validate().is_ok()).then_some((env.sender, hb))
+
+    /// Encodes into a new byte vector (the payload of a v2 envelope).
+    #[cfg(feature = "alloc")]
+    pub fn to_vec(&self) -> Result<alloc::vec::Vec<u8>, WireError> {
+        let v = postcard::to_allocvec(self).map_err(map_postcard)?;
+        if v.len() > MAX_ENVELOPE_LEN {
+            return Err(WireError::TooLarge { len: v.len() });
+        }
+        Ok(v)
+    }
 }
 
 /// Reads a postcard varint (at most five bytes for a `u32`) from the front of `bytes`.
@@ -500,16 +506,8 @@ impl Body {
             // Ids are validated while decoding; roles, sequences and digests have no invalid values.
             Body::TaskAssignment(a) if a.term == 0 => Err(WireError::ZeroTerm),
             Body::TaskAssignment(_) | Body::CheckpointReport(_) | Body::TaskRelease(_) => Ok(()),
-            Body::Membership(m) => {
-                let mut rest = m.task_types.as_slice();
-                while let Some((first, tail)) = rest.split_first() {
-                    if tail.contains(first) {
-                        return Err(WireError::Malformed);
-                    }
-                    rest = tail;
-                }
-                Ok(())
-            }
+            // The certificate is decoded and verified by the node's entrance.
+            Body::Membership(_) => Ok(()),
             Body::TaskTable(t) => {
                 if t.term == 0 {
                     return Err(WireError::ZeroTerm);
@@ -674,10 +672,8 @@ mod tests {
     #[test]
     fn coordinator_messages_round_trip_and_reject_bad_fields() {
         let tt = |s: &str| TaskType::new(s).unwrap();
-        let mut types = heapless::Vec::new();
-        types.push(tt("train")).unwrap();
-        types.push(tt("infer")).unwrap();
-        let membership = Membership { joining: true, slots: 2, task_types: types.clone(), public_key: [7; 32] };
+        let certificate = heapless::Vec::from_slice(&[1, 2, 3]).unwrap();
+        let membership = Membership { joining: true, certificate };
         let entry = TaskEntry {
             task: TaskId::new("t-1").unwrap(),
             task_type: tt("train"),
@@ -694,16 +690,15 @@ mod tests {
         ];
         for body in good {
             let env = Envelope::new(NodeId::new("s1").unwrap(), body);
-            assert_eq!(Envelope::decode(&env.to_vec().unwrap()), Ok(env));
+            assert_eq!(Envelope::decode(&env.to_vec().unwrap()), Ok(env.clone()));
+            // A v2 envelope carries the body alone.
+            assert_eq!(Body::decode(&env.body.to_vec().unwrap()), Ok(env.body));
         }
-        let mut dup_types = types;
-        dup_types.push(tt("train")).unwrap();
         let mut dup_entries = entries.clone();
         dup_entries.push(entry.clone()).unwrap();
         let mut zero_required = heapless::Vec::new();
         zero_required.push(TaskEntry { required: 0, ..entry }).unwrap();
         let bad = [
-            (Body::Membership(Membership { task_types: dup_types, ..membership }), WireError::Malformed),
             (Body::LeaderNotice(LeaderNotice { term: 0 }), WireError::ZeroTerm),
             (Body::TaskTable(TaskTable { term: 0, entries }), WireError::ZeroTerm),
             (Body::TaskTable(TaskTable { term: 1, entries: dup_entries }), WireError::Malformed),
@@ -722,41 +717,5 @@ mod tests {
         bytes[0] = 1;
         bytes[1] = 65;
         assert_eq!(Envelope::decode(&bytes), Err(WireError::Malformed));
-    }
-
-    #[test]
-    fn heartbeat_fast_path_agrees_with_the_full_decoder() {
-        let mut hb = Heartbeat { sequence: 9, sent_at: Instant::from_secs(3), leading: 2, ..Heartbeat::default() };
-        let role = |t: &str, term| HeldRole { task: TaskId::new(t).unwrap(), term, role: TaskRole::Primary };
-        hb.held.push(role("t-1", 2)).unwrap();
-        hb.held.push(role("t-2", 1)).unwrap();
-        let bytes = Envelope::new(NodeId::new("w-1").unwrap(), Body::Heartbeat(hb.clone())).to_vec().unwrap();
-        assert_eq!(decode_heartbeat(&bytes), Some((NodeId::new("w-1").unwrap(), hb.clone())));
-        // Held roles with term 0 or a task twice: both decoders refuse them.
-        for (held, err) in [
-            ([role("t-1", 0), role("t-2", 1)], WireError::ZeroTerm),
-            ([role("t-1", 1), role("t-1", 2)], WireError::Malformed),
-        ] {
-            let bad = Heartbeat { held: heapless::Vec::from_iter(held), ..hb.clone() };
-            let bad = Envelope::new(NodeId::new("w-1").unwrap(), Body::Heartbeat(bad)).to_vec().unwrap();
-            assert_eq!(decode_heartbeat(&bad), None);
-            assert_eq!(Envelope::decode(&bad), Err(err));
-        }
-        // Trailing bytes, truncation, a bad metric, another body: all left to the full decoder.
-        let mut long = bytes.clone();
-        long.push(0);
-        assert_eq!(decode_heartbeat(&long), None);
-        assert!(Envelope::decode(&long).is_err());
-        assert_eq!(decode_heartbeat(&bytes[..bytes.len() - 1]), None);
-        let bad = Heartbeat { metrics: HealthMetrics { cpu_usage: 2.0, ..HealthMetrics::default() }, ..hb };
-        let bad = Envelope::new(NodeId::new("w-1").unwrap(), Body::Heartbeat(bad)).to_vec().unwrap();
-        assert_eq!(decode_heartbeat(&bad), None);
-        assert!(Envelope::decode(&bad).is_err());
-        let notice =
-            Envelope::new(NodeId::new("s").unwrap(), Body::LeaderNotice(LeaderNotice { term: 1 })).to_vec().unwrap();
-        assert_eq!(decode_heartbeat(&notice), None);
-        let mut v2 = bytes;
-        v2[0] = 2;
-        assert_eq!(decode_heartbeat(&v2), None);
     }
 }

@@ -8,14 +8,16 @@
 //! only the counters may move), and a running node always has a deadline.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
-use pouw_netops::coordinator::{HeldTask, OpsCounters, OpsStatus, TaskRecord};
+use pouw_netops::auth::{Certificate, IdentityKey, Role, SignedCertificate, seal};
+use pouw_netops::coordinator::{Credentials, HeldTask, OpsCounters, OpsStatus, TaskRecord};
 use pouw_netops::error::Classify;
+use pouw_netops::mesh::WgKey;
 use pouw_netops::preset::small;
 use pouw_netops::wire::{
     CheckpointReport, Heartbeat, HeldRole, LeaderNotice, Membership, TaskAssignment, TaskEntry, TaskRelease, TaskTable,
 };
 use pouw_netops::workers::{Checkpoint, TaskRole};
-use pouw_netops::{Body, Envelope, Instant, NodeId, NodeRole, OpsConfig, TaskId, TaskType};
+use pouw_netops::{Body, Instant, NodeId, NodeRole, OpsConfig, TaskId, TaskType};
 use proptest::prelude::*;
 
 type Node = small::NetworkOperationsManager;
@@ -38,12 +40,12 @@ fn messages() -> Vec<Vec<u8>> {
     let cp = |seq| Some(Checkpoint { sequence: seq, digest: [seq as u8; 32] });
     let mut held = heapless::Vec::new();
     held.push(HeldRole { task: task(1), term: 1, role: TaskRole::Primary }).unwrap();
-    let mut types = heapless::Vec::new();
-    types.push(train()).unwrap();
     let mut entries = heapless::Vec::new();
     let entry = TaskEntry { task: task(2), task_type: train(), required: 1, backups: 0, checkpoint: cp(4) };
     entries.push(entry).unwrap();
     let bodies = [
+        ("s1", join("s1", NodeRole::Supervisor)),
+        ("s2", join("s2", NodeRole::Supervisor)),
         ("s1", Body::LeaderNotice(LeaderNotice { term: 1 })),
         ("s2", Body::LeaderNotice(LeaderNotice { term: 2 })),
         (
@@ -69,12 +71,63 @@ fn messages() -> Vec<Vec<u8>> {
         ("s1", Body::TaskRelease(TaskRelease { task: task(1) })),
         ("s1", Body::Heartbeat(Heartbeat { sequence: 1, leading: 1, ..Heartbeat::default() })),
         ("w", Body::Heartbeat(Heartbeat { sequence: 2, held, ..Heartbeat::default() })),
-        ("w", Body::Membership(Membership { joining: true, slots: 2, task_types: types, public_key: [1; 32] })),
+        ("w", join("w", NodeRole::Worker)),
         ("w", Body::CheckpointReport(CheckpointReport { task: task(1), checkpoint: cp(9).unwrap() })),
         ("s1", Body::TaskTable(TaskTable { term: 1, entries })),
         ("n", Body::LeaderNotice(LeaderNotice { term: 3 })),
     ];
-    bodies.into_iter().map(|(from, body)| Envelope::new(id(from), body).to_vec().unwrap()).collect()
+    bodies.into_iter().enumerate().map(|(i, (from, body))| sealed(from, &body, i as u64 + 10)).collect()
+}
+
+/// UNIX seconds at `Instant::ZERO` here.
+const UNIX0: u64 = 1_800_000_000;
+
+fn authority() -> IdentityKey {
+    IdentityKey::from_seed(&[0xA0; 32])
+}
+
+fn identity_of(name: &str) -> IdentityKey {
+    let mut seed = [0u8; 32];
+    seed[..name.len()].copy_from_slice(name.as_bytes());
+    IdentityKey::from_seed(&seed)
+}
+
+fn certificate_of(name: &str, role: NodeRole) -> SignedCertificate {
+    let mut pools = heapless::Vec::new();
+    if role == NodeRole::Worker {
+        pools.push(train()).unwrap();
+    }
+    let cert = Certificate {
+        node: id(name),
+        role: if role == NodeRole::Worker { Role::Worker } else { Role::Supervisor },
+        identity: identity_of(name).public(),
+        wg_key: WgKey::placeholder(&id(name)),
+        endpoints: heapless::Vec::new(),
+        slots: 2,
+        pools,
+        serial: 1,
+        not_before: UNIX0,
+        not_after: u64::MAX,
+    };
+    SignedCertificate::issue(&authority(), cert).unwrap()
+}
+
+/// `name`'s join, carrying its certificate.
+fn join(name: &str, role: NodeRole) -> Body {
+    let signed = certificate_of(name, role);
+    let mut bytes = vec![0u8; signed.encoded_len()];
+    signed.encode(&mut bytes).unwrap();
+    Body::Membership(Membership { joining: true, certificate: heapless::Vec::from_slice(&bytes).unwrap() })
+}
+
+/// `body` from `from`, signed by it with message counter `counter`.
+fn sealed(from: &str, body: &Body, counter: u64) -> Vec<u8> {
+    let body = body.to_vec().unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n =
+        seal::seal_signed(&mut buf, &id(from), 1, counter, &body, &identity_of(from), &authority().public()).unwrap();
+    buf.truncate(n);
+    buf
 }
 
 #[derive(Clone, Debug)]
@@ -157,12 +210,16 @@ fn drain(n: &mut Node) {
 
 fn run(role: NodeRole, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let supervisors = [id("n"), id("s1"), id("s2")];
-    let mut config = OpsConfig::default();
-    if role == NodeRole::Worker {
-        config.task_types.push(train()).unwrap();
-    }
+    let config = OpsConfig::default();
     let sups = if role == NodeRole::Supervisor { &supervisors[..1] } else { &supervisors[1..] };
-    let mut n = Node::new_boxed(id("n"), role, sups, config, 7).unwrap();
+    let credentials = Credentials {
+        identity: identity_of("n"),
+        certificate: certificate_of("n", role),
+        authority: authority().public(),
+        epoch: 1,
+        unix_at_zero: UNIX0,
+    };
+    let mut n = Node::new_boxed(id("n"), role, sups, config, 7, credentials).unwrap();
     let messages = messages();
     let mut latest = Instant::from_secs(1_000);
     for op in ops {

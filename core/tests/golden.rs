@@ -143,18 +143,14 @@ mod coordinator {
     use pouw_netops::workers::Checkpoint;
 
     golden! {
+        // A join carries the sender's certificate: the certificate vector's bytes.
         membership_vector: "membership" from "worker-3" => {
-            let mut task_types = heapless::Vec::new();
-            task_types.push(task_type("train")).unwrap();
-            task_types.push(task_type("infer")).unwrap();
-            Body::Membership(Membership { joining: true, slots: 2, task_types, public_key: digest() })
+            let hex = std::fs::read_to_string(super::vector_path("auth_certificate")).unwrap();
+            let certificate = heapless::Vec::from_slice(&super::from_hex(&hex)).unwrap();
+            Body::Membership(Membership { joining: true, certificate })
         };
-        leave_vector: "membership_leave" from "supervisor-1" => Body::Membership(Membership {
-            joining: false,
-            slots: 0,
-            task_types: heapless::Vec::new(),
-            public_key: [0; 32],
-        });
+        leave_vector: "membership_leave" from "supervisor-1" =>
+            Body::Membership(Membership { joining: false, certificate: heapless::Vec::new() });
         leader_notice_vector: "leader_notice" from "supervisor-2" => Body::LeaderNotice(LeaderNotice { term: 300 });
         task_table_vector: "task_table" from "supervisor-2" => {
             let mut entries = heapless::Vec::new();

@@ -2,8 +2,10 @@
 
 Three supervisors and four workers each bind a UDP socket on 127.0.0.1 (port
 chosen by the OS) and exchange datagrams through ``Node``: bytes in with
-``handle_message``, bytes out from ``poll_transmit`` (a ``None`` destination
-is sent to every other node of the address book). The script waits for a
+``handle_message``, bytes out from ``poll_transmit`` (each to the node it
+names). The cluster is authenticated: at start one ``Authority`` issues every
+node a certificate for its own fresh identity key, so every datagram is MAC'd
+or signed and anything else is refused. The script waits for a
 leader, submits a task, stops one of its primary workers (the leader moves its
 role to the backup), then stops the leader (the other supervisors elect a new
 one), and exits by itself: status 0 when all of that was seen within
@@ -16,17 +18,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
 import time
 from typing import Dict, List, Optional, Tuple
 
-from pouw_netops import Node, NodeEvent
+from pouw_netops import NetOpsError, Node, NodeEvent
+from pouw_netops.identity import Authority, generate_key, public_key
 from pouw_netops.node import LeaderElected, WorkerReplaced
 
 SUPERVISORS = ["s1", "s2", "s3"]
 WORKERS = ["w1", "w2", "w3", "w4"]
 # Faster than the defaults so the demonstration takes seconds, not minutes.
 CONFIG = dict(heartbeat_interval=0.2, sweep_interval=0.1, election_timeout=0.6, election_heartbeat_interval=0.1)
+
+
+def now() -> float:
+    """The nodes' clock: monotonic seconds (``Node``'s default ``unix_at_zero`` maps it to UNIX time)."""
+    return time.monotonic()
 
 
 def log(msg: str) -> None:
@@ -51,9 +60,9 @@ class Peer(asyncio.DatagramProtocol):
         if not self.alive:
             return
         try:
-            self.node.handle_message(time.time(), data)
-        except ValueError as e:  # DecodeError / InvalidArgumentError: drop the datagram
-            log(f"{self.node.node_id}: dropped a datagram: {e}")
+            self.node.handle_message(now(), data)
+        except NetOpsError as e:  # not authentic, replayed, malformed...: refused and counted
+            log(f"{self.node.node_id}: refused a datagram: {e}")
         self.flush()
 
     def flush(self) -> None:
@@ -62,22 +71,20 @@ class Peer(asyncio.DatagramProtocol):
         while node.poll_hard_state() is not None:
             pass  # a real supervisor writes (term, voted_for) to disk here, before sending
         while (t := node.poll_transmit()) is not None:
-            dest, data = t
-            targets = [dest] if dest is not None else [n for n in self.book if n != node.node_id]
-            for d in targets:
-                if self.transport is not None and d in self.book:
-                    self.transport.sendto(data, self.book[d])
+            dest, data = t  # sealed for `dest` alone
+            if self.transport is not None and dest in self.book:
+                self.transport.sendto(data, self.book[dest])
         while (e := node.poll_event()) is not None:
             self.events.put_nowait((node.node_id, e))
 
     async def run(self) -> None:
         while self.alive:
             timeout = self.node.poll_timeout()
-            delay = 0.05 if timeout is None else max(0.0, min(timeout - time.time(), 0.05))
+            delay = 0.05 if timeout is None else max(0.0, min(timeout - now(), 0.05))
             await asyncio.sleep(delay)
             if not self.alive:
                 break
-            self.node.tick(time.time())
+            self.node.tick(now())
             self.flush()
 
     def kill(self) -> None:
@@ -93,19 +100,44 @@ async def main(duration: float) -> int:
     book: Dict[str, Tuple[str, int]] = {}
     events: "asyncio.Queue[Tuple[str, NodeEvent]]" = asyncio.Queue()
     peers: Dict[str, Peer] = {}
+    # The cluster's authority, for this run only; a real cluster keeps its seed
+    # offline and hands each node its identity key and certificate.
+    authority = Authority()
+    unix = int(time.time())
+    # The boot epoch must grow with every start of a node: this demo keeps no
+    # state, so the UNIX time serves.
+    epoch = unix
     for i, nid in enumerate(SUPERVISORS + WORKERS):
-        if nid in SUPERVISORS:
-            node = Node(nid, "supervisor", SUPERVISORS, seed=i + 1, **CONFIG)  # type: ignore[arg-type]
-        else:
-            node = Node(nid, "worker", SUPERVISORS, task_types=["train"], **CONFIG)  # type: ignore[arg-type]
+        role = "supervisor" if nid in SUPERVISORS else "worker"
+        identity = generate_key()
+        certificate = authority.issue(
+            nid,
+            role,
+            identity_public=public_key(identity),
+            slots=0 if role == "supervisor" else 1,
+            pools=() if role == "supervisor" else ("train",),
+            not_before=unix - 60,
+            not_after=unix + 3600,
+        )
+        node = Node(
+            nid,
+            role,
+            SUPERVISORS,
+            identity=identity,
+            certificate=certificate,
+            authority=authority.public_key,
+            epoch=epoch,
+            seed=i + 1,
+            **CONFIG,  # type: ignore[arg-type]
+        )
         transport, peer = await loop.create_datagram_endpoint(
-            lambda node=node: Peer(node, book, events), local_addr=("127.0.0.1", 0)
+            functools.partial(Peer, node, book, events), local_addr=("127.0.0.1", 0)
         )
         book[nid] = transport.get_extra_info("sockname")[:2]
         peers[nid] = peer
     log("nodes: " + ", ".join(f"{n}@{book[n][1]}" for n in book))
     for p in peers.values():
-        p.node.start(time.time())
+        p.node.start(now())
         p.flush()
     runners = [asyncio.create_task(p.run()) for p in peers.values()]
 
@@ -138,7 +170,7 @@ async def main(duration: float) -> int:
         assert first is not None
         log(f"LEADER {first}")
         lead = peers[first].node
-        lead.submit_task(time.time(), "t1", "train", 2, 1)
+        lead.submit_task(now(), "t1", "train", 2, 1)
         peers[first].flush()
         ok = await wait_for(lambda: (lambda p: p is not None and len(p[0]) == 2 and len(p[1]) == 1)(
             lead.task_workers("t1")), "the task to be assigned")
@@ -155,6 +187,7 @@ async def main(duration: float) -> int:
     if ok:
         r = next(e for e in seen if isinstance(e, WorkerReplaced) and e.node == victim)
         log(f"FAILOVER {victim} -> {r.details['replacement']} (task {r.details['task']})")
+        assert first is not None
         log(f"KILL leader {first}")
         peers[first].kill()
         ok = await wait_for(lambda: leader() not in (None, first), "a new leader")
@@ -165,6 +198,8 @@ async def main(duration: float) -> int:
         if p.transport is not None:
             p.transport.close()
     await asyncio.gather(*runners, return_exceptions=True)
+    refused = sum(sum(p.node.status(now())["counters"]["rejected"].values()) for p in peers.values())
+    log(f"refused datagrams: {refused}")
     log("OK" if ok else "FAILED")
     return 0 if ok else 1
 

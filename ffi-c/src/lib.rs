@@ -26,8 +26,8 @@
 //!
 //! A handle is not thread-safe: use one from one thread at a time.
 //!
-//! The default build exports what a node needs: `pn_ops`, the views of its mesh,
-//! archived-batch reading, the phi detector, the wire helpers, errors and the
+//! The default build exports what a node needs: `pn_ops`, the key and
+//! certificate helpers (`identity`), the views of its mesh, archived-batch reading, the phi detector, the wire helpers, errors and the
 //! version. The five standalone manager handles are behind the cargo feature
 //! `managers` (the `managers` module, present only with the feature; their own
 //! header, `include/pouw_netops_managers.h`, guarded by `PN_MANAGERS`).
@@ -40,6 +40,7 @@ pub mod convert;
 pub mod crash_recovery;
 pub mod election;
 pub mod history;
+pub mod identity;
 pub mod last_error;
 pub mod merkle;
 pub mod mesh;

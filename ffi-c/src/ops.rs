@@ -7,18 +7,24 @@
 //! drain, in this order:
 //!
 //! 1. `pn_ops_poll_hard_state` (supervisors): persist it before sending anything;
-//! 2. `pn_ops_poll_transmit`: bytes into a caller buffer, with their destination;
+//! 2. `pn_ops_poll_transmit`: a sealed datagram into a caller buffer, with the
+//!    one node it goes to;
 //! 3. `pn_ops_poll_event`: what happened, as tagged structs;
 //! 4. `pn_ops_poll_archived`: history batches leaving memory, as bytes to store
 //!    (read them back with `pn_batch_parse` and `pn_batch_search`);
 //! 5. `pn_ops_poll_timeout`: when to call `pn_ops_tick` next.
 //!
+//! The node speaks with the credentials given to `pn_ops_new` (`pn_credentials`:
+//! its identity secret, its certificate from the cluster authority, the
+//! authority's public key, its boot epoch); `identity.rs` has the helpers that
+//! derive keys and issue, verify and inspect certificates.
+//!
 //! The routes and WireGuard configuration of the node's mesh are read with
 //! `pn_ops_route`, `pn_ops_routes` and `pn_ops_render_wireguard` (in `mesh`).
 
-use crate::boundary::{Handle, Out, copy_out, guard, message, optional_out, set_opt, set_polled, slots};
-use crate::convert::{node_id, node_ids, pn_health_metrics, pn_node_id, pn_node_status, pn_str, pn_task_id, task_id};
-use crate::convert::{task_type, us};
+use crate::boundary::{Handle, Out, bytes, copy_out, guard, message, set_polled, slots};
+use crate::convert::{node_id, node_ids, pn_health_metrics, pn_node_id, pn_node_status, pn_task_id, task_id};
+use crate::convert::{pn_str, task_type, us};
 use crate::crash_recovery::{pn_crash_recovery_config, pn_health_summary};
 use crate::election::{pn_hard_state, pn_leader_election_config};
 use crate::mesh::pn_tunnel_state;
@@ -27,19 +33,24 @@ use crate::workers::{
     NO_CHECKPOINT, checkpoint_to_c, pn_checkpoint, pn_task_role, pn_utilization_stats, pn_worker_replacement_config,
 };
 use core::ffi::c_char;
+use pouw_netops::auth::{IdentityKey, PublicIdentity, SignedCertificate};
+use pouw_netops::coordinator::{Credentials, RejectCounts, RejectReason};
 use pouw_netops::election::{always_up_to_date, height_at_least};
 use pouw_netops::health::HealthScore;
 use pouw_netops::preset::large;
 use pouw_netops::{
-    Checkpoint, CrashRecoveryConfig, Destination, ElectionConfig, HardState, HealthMetrics, Instant, NodeRole,
-    OpsConfig, OpsEvent, OpsEventKind, WorkerConfig,
+    Checkpoint, CrashRecoveryConfig, ElectionConfig, HardState, HealthMetrics, Instant, NodeRole, OpsConfig, OpsEvent,
+    OpsEventKind, WorkerConfig,
 };
 
-/// Task types (pools) a worker handle can offer (`wire::MAX_TASK_TYPES`).
-pub const PN_OPS_MAX_TASK_TYPES: usize = 4;
 /// Entries in each of the coordinator's queues (`large::OPS_QUEUE`).
 pub const PN_OPS_QUEUE: usize = 4096;
-const _: () = assert!(PN_OPS_MAX_TASK_TYPES == pouw_netops::wire::MAX_TASK_TYPES && PN_OPS_QUEUE == large::OPS_QUEUE);
+const _: () = assert!(PN_OPS_QUEUE == large::OPS_QUEUE);
+
+/// Reasons a datagram can be refused at a node's entrance: the length of
+/// `pn_ops_counters.rejected`.
+pub const PN_REJECT_REASONS: usize = 14;
+const _: () = assert!(PN_REJECT_REASONS == RejectReason::ALL.len());
 
 /// Coordinator parameters; every component's own parameters are nested.
 #[repr(C)]
@@ -65,10 +76,6 @@ pub struct pn_ops_config {
     pub lease_timeout_us: u64,
     /// Record health heartbeats in the message history too (default true).
     pub record_heartbeats: bool,
-    /// Slots this node offers as a worker (default 1).
-    pub slots: u16,
-    /// This node's WireGuard public key (default all zero).
-    pub public_key: [u8; 32],
     /// Failure detection and recovery.
     pub crash: pn_crash_recovery_config,
     /// Leader election (supervisors); `seed` is ignored: `pn_ops_new`'s seed is used.
@@ -104,16 +111,144 @@ fn role_from_c(r: u32) -> Result<NodeRole, pn_result> {
     }
 }
 
-/// Where a message from `pn_ops_poll_transmit` goes.
+/// What a node needs to speak in an authenticated cluster, for `pn_ops_new`.
+///
+/// The core never draws randomness: the host draws `identity_seed` once from its
+/// OS randomness (`getrandom(2)`, `/dev/urandom`, `BCryptGenRandom`), keeps it
+/// secret (it is the node's private key) and gives the same seed at every start;
+/// `pn_identity_public` derives the public key the authority certifies. Wipe
+/// the struct's copy after `pn_ops_new`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct pn_credentials {
+    /// The node's Ed25519 identity secret (RFC 8032 seed): 32 secret bytes.
+    pub identity_seed: [u8; 32],
+    /// The node's certificate from the cluster authority, as
+    /// `pn_certificate_issue` encodes it: it must name this node, its role and
+    /// `identity_seed`'s public key. Slots, pools, WireGuard key and endpoints
+    /// are the certificate's.
+    pub certificate: *const u8,
+    /// Length of `certificate` in bytes.
+    pub certificate_len: usize,
+    /// The cluster authority's Ed25519 public key (the cluster's identity).
+    pub authority_public: [u8; 32],
+    /// This boot's epoch. The host persists a higher epoch than the last one at
+    /// every start, durably and before the node sends anything (a counter in a
+    /// file, synced): peers refuse messages from an epoch they have seen end, so
+    /// reusing one makes the node's messages look replayed.
+    pub epoch: u64,
+    /// UNIX seconds at the host's time 0 (`now_us` = 0): certificate validity is
+    /// checked at `unix_at_zero + now_us / 1e6`.
+    pub unix_at_zero: u64,
+}
+
+/// Leaves the secret seed out.
+impl core::fmt::Debug for pn_credentials {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("pn_credentials")
+            .field("certificate_len", &self.certificate_len)
+            .field("epoch", &self.epoch)
+            .field("unix_at_zero", &self.unix_at_zero)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a datagram was refused at a node's entrance: the index into
+/// `pn_ops_counters.rejected` (the core's `RejectReason::ALL` order).
+/// `pn_reject_reason_str` names each.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum pn_destination_kind {
-    /// One node, named in the `to` out-parameter.
-    PN_DEST_NODE = 0,
-    /// Every supervisor except this node.
-    PN_DEST_SUPERVISORS = 1,
-    /// Every node of the cluster the host knows, except this node.
-    PN_DEST_CLUSTER = 2,
+pub enum pn_reject_reason {
+    /// Not a well-formed v2 envelope, or its body does not decode (`PN_ERR_DECODE`).
+    PN_REJECT_MALFORMED = 0,
+    /// It claims to come from this node (`PN_ERR_INVALID_ARGUMENT`).
+    PN_REJECT_FROM_SELF = 1,
+    /// The sender is not an admitted member (`PN_ERR_UNAUTHENTICATED`).
+    PN_REJECT_UNKNOWN_SENDER = 2,
+    /// The MAC does not verify (`PN_ERR_UNAUTHENTICATED`).
+    PN_REJECT_BAD_TAG = 3,
+    /// The signature does not verify (`PN_ERR_UNAUTHENTICATED`).
+    PN_REJECT_BAD_SIGNATURE = 4,
+    /// Seen before, older than the replay window, or from an earlier epoch (`PN_ERR_REPLAYED`).
+    PN_REJECT_REPLAYED = 5,
+    /// The certificate is not signed by this cluster's authority (`PN_ERR_UNAUTHENTICATED`).
+    PN_REJECT_WRONG_AUTHORITY = 6,
+    /// The certificate is not valid now (`PN_ERR_CREDENTIAL_REJECTED`).
+    PN_REJECT_EXPIRED = 7,
+    /// The certificate's role is not the one expected (`PN_ERR_CREDENTIAL_REJECTED`).
+    PN_REJECT_WRONG_ROLE = 8,
+    /// The certificate is revoked (`PN_ERR_CREDENTIAL_REJECTED`).
+    PN_REJECT_REVOKED = 9,
+    /// The certificate names another node than the sender (`PN_ERR_CREDENTIAL_REJECTED`).
+    PN_REJECT_ID_MISMATCH = 10,
+    /// The certificate's serial is lower than the one held (`PN_ERR_CREDENTIAL_REJECTED`).
+    PN_REJECT_STALE_SERIAL = 11,
+    /// The certificate is malformed (`PN_ERR_DECODE`).
+    PN_REJECT_BAD_CERTIFICATE = 12,
+    /// The roster is full: the new member was not admitted (`PN_ERR_CAPACITY_EXCEEDED`).
+    PN_REJECT_ROSTER_FULL = 13,
+}
+
+impl From<RejectReason> for pn_reject_reason {
+    fn from(r: RejectReason) -> Self {
+        use pn_reject_reason::*;
+        match r {
+            RejectReason::Malformed => PN_REJECT_MALFORMED,
+            RejectReason::FromSelf => PN_REJECT_FROM_SELF,
+            RejectReason::UnknownSender => PN_REJECT_UNKNOWN_SENDER,
+            RejectReason::BadTag => PN_REJECT_BAD_TAG,
+            RejectReason::BadSignature => PN_REJECT_BAD_SIGNATURE,
+            RejectReason::Replayed => PN_REJECT_REPLAYED,
+            RejectReason::WrongAuthority => PN_REJECT_WRONG_AUTHORITY,
+            RejectReason::Expired => PN_REJECT_EXPIRED,
+            RejectReason::WrongRole => PN_REJECT_WRONG_ROLE,
+            RejectReason::Revoked => PN_REJECT_REVOKED,
+            RejectReason::IdMismatch => PN_REJECT_ID_MISMATCH,
+            RejectReason::StaleSerial => PN_REJECT_STALE_SERIAL,
+            RejectReason::BadCertificate => PN_REJECT_BAD_CERTIFICATE,
+            RejectReason::RosterFull => PN_REJECT_ROSTER_FULL,
+        }
+    }
+}
+
+/// The core's reason names, NUL-terminated, in `RejectReason::ALL` order
+/// (checked against `RejectReason::as_str` in the tests).
+const REJECT_NAMES: [&core::ffi::CStr; PN_REJECT_REASONS] = [
+    c"malformed",
+    c"from_self",
+    c"unknown_sender",
+    c"bad_tag",
+    c"bad_signature",
+    c"replayed",
+    c"wrong_authority",
+    c"expired",
+    c"wrong_role",
+    c"revoked",
+    c"id_mismatch",
+    c"stale_serial",
+    c"bad_certificate",
+    c"roster_full",
+];
+
+/// The snake-case name of a `pn_reject_reason` value (any integer; others give
+/// "unknown reject reason"), as the other bindings name it. Static; do not free.
+#[unsafe(no_mangle)]
+pub extern "C" fn pn_reject_reason_str(reason: i32) -> *const c_char {
+    crate::boundary::catch_or(c"unknown reject reason".as_ptr(), || {
+        let name = usize::try_from(reason).ok().and_then(|i| REJECT_NAMES.get(i));
+        name.map_or(c"unknown reject reason", |n| n).as_ptr()
+    })
+}
+
+/// The counts of `RejectCounts` as the C array, indexed by `pn_reject_reason`.
+fn rejected_to_c(counts: &RejectCounts) -> [u64; PN_REJECT_REASONS] {
+    let mut out = [0u64; PN_REJECT_REASONS];
+    for (reason, n) in counts.iter() {
+        if let Some(slot) = out.get_mut(pn_reject_reason::from(reason) as usize) {
+            *slot = n;
+        }
+    }
+    out
 }
 
 /// The kind of a coordinator event: says which fields of `pn_ops_event` are set.
@@ -338,8 +473,12 @@ pub struct pn_ops_counters {
     pub bytes_sent: u64,
     /// Messages accepted by `pn_ops_handle_message`.
     pub messages_received: u64,
-    /// Messages that did not decode.
-    pub decode_errors: u64,
+    /// Datagrams refused at the entrance, indexed by `pn_reject_reason`
+    /// (unauthenticated, replayed, not from a member, malformed, a rejected
+    /// certificate). Nothing else in the node changed for them.
+    pub rejected: [u64; PN_REJECT_REASONS],
+    /// The sum of `rejected`.
+    pub rejected_total: u64,
     /// Messages a component refused (unknown voter, stale or misdirected).
     pub messages_ignored: u64,
     /// Outgoing messages dropped because the outbox was full.
@@ -421,8 +560,6 @@ pub unsafe extern "C" fn pn_ops_config_default(out: *mut pn_ops_config) -> pn_re
             history_flush_interval_us: d.history_flush_interval.total_micros(),
             lease_timeout_us: d.lease_timeout.total_micros(),
             record_heartbeats: d.record_heartbeats,
-            slots: d.slots,
-            public_key: d.public_key,
             crash: pn_crash_recovery_config::from(&d.crash),
             election: pn_leader_election_config {
                 election_timeout_us: e.election_timeout.total_micros(),
@@ -443,19 +580,30 @@ pub unsafe extern "C" fn pn_ops_config_default(out: *mut pn_ops_config) -> pn_re
 
 /// Creates the coordinator of node `id` (UTF-8, `id_len` bytes) with `role` (a
 /// `pn_node_role` value), among `supervisor_count` supervisors (a supervisor must
-/// be one of them; duplicates are ignored), offering `task_types` (UTF-8 names,
-/// up to `PN_OPS_MAX_TASK_TYPES`) as a worker, built in place on the heap.
-/// `seed` drives the election's jitter: give every node its own. `restore` (NULL
-/// for a fresh node) is the hard state a supervisor persisted before a restart.
-/// The node is stopped until `pn_ops_start`. `PN_ERR_INVALID_CONFIG` for a zero
-/// interval or a bad component config, `PN_ERR_CAPACITY_EXCEEDED` for too many
-/// supervisors or task types, `PN_ERR_INVALID_ARGUMENT` for an unknown role or a
-/// supervisor missing from the list.
+/// be one of them; duplicates are ignored), speaking with `credentials`, built
+/// in place on the heap. The certificate must be signed by the authority and
+/// name `id`, `role` and the identity seed's public key; a worker's slots and
+/// pools, and the node's WireGuard key and endpoints, are the certificate's.
+/// Its validity period is checked at `pn_ops_start`. `seed` drives the
+/// election's jitter: give every node its own. `restore` (NULL for a fresh
+/// node) is the hard state a supervisor persisted before a restart. The node is
+/// stopped until `pn_ops_start`.
+///
+/// Errors: `PN_ERR_INVALID_CONFIG` for a zero interval or a bad component
+/// config, `PN_ERR_CAPACITY_EXCEEDED` for too many supervisors,
+/// `PN_ERR_INVALID_ARGUMENT` for an unknown role or a supervisor missing from
+/// the list; for the credentials, `PN_ERR_DECODE_*` for certificate bytes that
+/// do not decode, `PN_ERR_UNAUTHENTICATED` for a certificate not signed by the
+/// authority (or an authority key that is not a valid Ed25519 key), and
+/// `PN_ERR_CREDENTIAL_REJECTED` for one naming another node, role or key.
+/// `pn_last_error_message` says which.
 ///
 /// # Safety
 /// `config` NULL or readable; `id` NULL or readable for `id_len` bytes;
-/// `supervisors` and `task_types` NULL or readable for their counts, each element
-/// readable as described; `restore` NULL or readable; `out` NULL or writable.
+/// `supervisors` NULL or readable for `supervisor_count` elements, each element
+/// readable as described; `credentials` NULL or readable, its `certificate` NULL
+/// or readable for `certificate_len` bytes; `restore` NULL or readable; `out`
+/// NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_new(
     config: *const pn_ops_config,
@@ -464,35 +612,34 @@ pub unsafe extern "C" fn pn_ops_new(
     role: u32,
     supervisors: *const pn_str,
     supervisor_count: usize,
-    task_types: *const pn_str,
-    task_type_count: usize,
+    credentials: *const pn_credentials,
     seed: u64,
     restore: *const pn_hard_state,
     out: *mut *mut pn_ops,
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (config, id, supervisors, restore, out) = unsafe {
+        let (config, id, supervisors, creds, restore, out) = unsafe {
             (
                 config.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?,
                 node_id(id, id_len)?,
                 node_ids(supervisors, supervisor_count)?,
+                credentials.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?,
                 restore.as_ref(),
                 Out::new(out)?,
             )
         };
         let role = role_from_c(role)?;
-        let task_type_count = crate::boundary::count::<pn_str>(task_type_count)?;
-        let types: &[pn_str] = if task_types.is_null() {
-            if task_type_count != 0 {
-                return Err(pn_result::PN_ERR_NULL_POINTER.into());
-            }
-            &[]
-        } else {
-            // SAFETY: non-NULL and, by the caller's promise, readable for `task_type_count` elements.
-            unsafe { core::slice::from_raw_parts(task_types, task_type_count) }
+        // SAFETY: the caller's promise for the certificate bytes.
+        let certificate = SignedCertificate::decode(unsafe { bytes(creds.certificate, creds.certificate_len) }?)?;
+        let credentials = Credentials {
+            identity: IdentityKey::from_seed(&creds.identity_seed),
+            certificate,
+            authority: PublicIdentity::from_bytes(&creds.authority_public)?,
+            epoch: creds.epoch,
+            unix_at_zero: creds.unix_at_zero,
         };
-        let mut c = OpsConfig {
+        let c = OpsConfig {
             heartbeat_interval: us(config.heartbeat_interval_us),
             sweep_interval: us(config.sweep_interval_us),
             tunnel_check_interval: us(config.tunnel_check_interval_us),
@@ -502,8 +649,6 @@ pub unsafe extern "C" fn pn_ops_new(
             history_flush_interval: us(config.history_flush_interval_us),
             lease_timeout: us(config.lease_timeout_us),
             record_heartbeats: config.record_heartbeats,
-            slots: config.slots,
-            public_key: config.public_key,
             crash: CrashRecoveryConfig::from(&config.crash),
             election: ElectionConfig {
                 election_timeout: us(config.election.election_timeout_us),
@@ -519,11 +664,6 @@ pub unsafe extern "C" fn pn_ops_new(
             },
             ..OpsConfig::default()
         };
-        for t in types {
-            // SAFETY: the caller's promise for each element.
-            let t = unsafe { task_type(t.ptr, t.len) }?;
-            c.task_types.push(t).map_err(|_| pn_result::PN_ERR_CAPACITY_EXCEEDED)?;
-        }
         let hard_state = match restore {
             None => None,
             Some(h) => Some(HardState {
@@ -537,7 +677,7 @@ pub unsafe extern "C" fn pn_ops_new(
                 },
             }),
         };
-        let mut m = large::NetworkOperationsManager::new_boxed(id, role, &supervisors, c, seed)?;
+        let mut m = large::NetworkOperationsManager::new_boxed(id, role, &supervisors, c, seed, credentials)?;
         if let Some(h) = hard_state {
             m.restore_hard_state(h);
         }
@@ -557,8 +697,10 @@ pub unsafe extern "C" fn pn_ops_free(ops: *mut pn_ops) {
 }
 
 /// Starts the node at `now_us`: a supervisor joins the election; every node
-/// announces itself and sends its first heartbeat. Starting a running node does
-/// nothing. Drain the outputs after.
+/// announces itself (with its certificate) and sends its first heartbeat.
+/// Starting a running node does nothing. Drain the outputs after.
+/// `PN_ERR_CREDENTIAL_REJECTED` if the node's own certificate is not valid at
+/// `now_us` (expired or not yet valid; nothing changes).
 ///
 /// # Safety
 /// `ops` NULL or a live handle not used by another thread.
@@ -587,10 +729,17 @@ pub unsafe extern "C" fn pn_ops_stop(ops: *mut pn_ops, now_us: u64) -> pn_result
     })
 }
 
-/// Handles one received message (`len` bytes, a complete wire envelope).
-/// `PN_ERR_INVALID_STATE` if the node is not running, `PN_ERR_DECODE_*` for bytes
-/// that do not decode, `PN_ERR_INVALID_ARGUMENT` for a message claiming to come
-/// from this node. A message a component refuses is counted
+/// Handles one received datagram (`len` bytes, a sealed v2 envelope), which is
+/// authenticated before anything in the node looks at it.
+/// `PN_ERR_INVALID_STATE` if the node is not running. A datagram refused at the
+/// entrance changes nothing but its counter (`pn_ops_counters.rejected`, by
+/// `pn_reject_reason`) and gives the reason's code: `PN_ERR_UNAUTHENTICATED`
+/// (bad tag or signature, unknown sender, another authority),
+/// `PN_ERR_REPLAYED`, `PN_ERR_CREDENTIAL_REJECTED` (a join whose certificate is
+/// expired, revoked, for another role or node, or superseded), `PN_ERR_DECODE`
+/// (malformed), `PN_ERR_INVALID_ARGUMENT` (claims to come from this node),
+/// `PN_ERR_CAPACITY_EXCEEDED` (roster full); `pn_last_error_message` names the
+/// reason. An authentic message a component refuses is counted
 /// (`messages_ignored`), not an error.
 ///
 /// # Safety
@@ -640,35 +789,34 @@ pub unsafe extern "C" fn pn_ops_poll_hard_state(
     })
 }
 
-/// Takes the next message to send, copying its bytes into `buf` (`buf_len`
+/// Takes the next datagram to send, copying its bytes into `buf` (`buf_len`
 /// bytes). `*out_available` says whether there was one. If so, `*out_len` gets
-/// its length, `*out_kind` its destination kind and, for `PN_DEST_NODE`, `*out_to`
-/// the node (if `out_to` is not NULL; length 0 for the other kinds). A short
-/// buffer gives `PN_ERR_BUFFER_TOO_SMALL` with the needed length in `*out_len`
-/// and leaves the message queued.
+/// its length and `*out_to` the one node to send it to (the host maps node ids
+/// to addresses). Every datagram is sealed for its recipient: a message for
+/// several nodes comes out once per node. A short buffer gives
+/// `PN_ERR_BUFFER_TOO_SMALL` with the needed length in `*out_len` and leaves
+/// the datagram queued (`*out_to` untouched).
 ///
 /// # Safety
-/// `ops` as `pn_ops_start`; `buf` NULL or writable for `buf_len` bytes; `out_to`
-/// NULL or writable; the other out-pointers writable.
+/// `ops` as `pn_ops_start`; `buf` NULL or writable for `buf_len` bytes; the
+/// out-pointers NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_poll_transmit(
     ops: *mut pn_ops,
     buf: *mut u8,
     buf_len: usize,
     out_len: *mut usize,
-    out_kind: *mut pn_destination_kind,
     out_to: *mut pn_node_id,
     out_available: *mut bool,
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (m, buf, len, kind, to, available) = unsafe {
+        let (m, buf, len, to, available) = unsafe {
             (
                 pn_ops::borrow_mut(ops)?,
                 slots(buf, buf_len)?,
                 Out::new(out_len)?,
-                Out::new(out_kind)?,
-                optional_out(out_to),
+                Out::new(out_to)?,
                 Out::new(out_available)?,
             )
         };
@@ -677,14 +825,9 @@ pub unsafe extern "C" fn pn_ops_poll_transmit(
             return Ok(());
         };
         crate::boundary::copy_out(&t.bytes, buf, len)?;
-        let (k, node) = match &t.to {
-            Destination::Node(n) => (pn_destination_kind::PN_DEST_NODE, pn_node_id::from(n)),
-            Destination::Supervisors => (pn_destination_kind::PN_DEST_SUPERVISORS, pn_node_id::EMPTY),
-            Destination::Cluster => (pn_destination_kind::PN_DEST_CLUSTER, pn_node_id::EMPTY),
-        };
+        let recipient = pn_node_id::from(&t.to);
         let _ = m.poll_transmit();
-        kind.set(k);
-        set_opt(to, node);
+        to.set(recipient);
         available.set(true);
         Ok(())
     })
@@ -890,7 +1033,8 @@ pub unsafe extern "C" fn pn_ops_status(
                 messages_sent: c.messages_sent,
                 bytes_sent: c.bytes_sent,
                 messages_received: c.messages_received,
-                decode_errors: c.decode_errors,
+                rejected: rejected_to_c(&c.rejected),
+                rejected_total: c.rejected.total(),
                 messages_ignored: c.messages_ignored,
                 dropped_transmits: c.dropped_transmits,
                 dropped_events: c.dropped_events,
@@ -908,13 +1052,15 @@ pub unsafe extern "C" fn pn_ops_status(
 mod tests {
     use super::*;
     use core::ptr::{null, null_mut};
+    use pouw_netops::auth::{Certificate, Role};
 
     #[test]
     fn huge_lengths_and_counts_are_invalid_arguments_in_every_build() {
         let cfg = config();
         let s = "s";
         let sups = [pn_str { ptr: s.as_ptr().cast(), len: 1 }];
-        let w = worker(&cfg, &sups);
+        let cert = encoded(worker_cert());
+        let w = worker(&cfg, &sups, &cert);
         // SAFETY: `w` is live; the pointers are valid, only the lengths lie, and
         // they must be refused before any slice is built.
         unsafe {
@@ -923,24 +1069,14 @@ mod tests {
             for len in [usize::MAX, isize::MAX.unsigned_abs() + 1, pouw_netops::wire::MAX_ENVELOPE_LEN + 1] {
                 assert_eq!(pn_ops_handle_message(w, 2, byte.as_ptr(), len), pn_result::PN_ERR_INVALID_ARGUMENT);
             }
+            let creds = credentials(&cert);
             let mut out = null_mut();
-            let r =
-                pn_ops_new(&cfg, "w".as_ptr().cast(), 1, 1, sups.as_ptr(), usize::MAX, null(), 0, 7, null(), &mut out);
+            let r = pn_ops_new(&cfg, "w".as_ptr().cast(), 1, 1, sups.as_ptr(), usize::MAX, &creds, 7, null(), &mut out);
             assert_eq!(r, pn_result::PN_ERR_INVALID_ARGUMENT, "an absurd supervisor count");
-            let r = pn_ops_new(
-                &cfg,
-                "w".as_ptr().cast(),
-                1,
-                1,
-                sups.as_ptr(),
-                1,
-                sups.as_ptr(),
-                usize::MAX,
-                7,
-                null(),
-                &mut out,
-            );
-            assert_eq!(r, pn_result::PN_ERR_INVALID_ARGUMENT, "an absurd pool count");
+            let mut absurd = credentials(&cert);
+            absurd.certificate_len = usize::MAX;
+            let r = pn_ops_new(&cfg, "w".as_ptr().cast(), 1, 1, sups.as_ptr(), 1, &absurd, 7, null(), &mut out);
+            assert_eq!(r, pn_result::PN_ERR_INVALID_ARGUMENT, "an absurd certificate length");
             assert!(out.is_null());
             pn_ops_free(w);
         }
@@ -956,25 +1092,52 @@ mod tests {
         }
     }
 
-    fn worker(cfg: &pn_ops_config, sups: &[pn_str]) -> *mut pn_ops {
-        let pool = "train";
-        let pools = [pn_str { ptr: pool.as_ptr().cast(), len: pool.len() }];
+    const AUTHORITY: [u8; 32] = [5; 32];
+    const UNIX_AT_ZERO: u64 = 1_800_000_000;
+
+    /// A worker certificate for "w" with the identity seed `[6; 32]`, issued by `AUTHORITY`.
+    fn worker_cert() -> Certificate {
+        let mut c = Certificate {
+            node: NodeId::new("w").unwrap(),
+            role: Role::Worker,
+            identity: IdentityKey::from_seed(&[6; 32]).public(),
+            wg_key: pouw_netops::mesh::WgKey::from_bytes([1; 32]),
+            endpoints: Default::default(),
+            slots: 1,
+            pools: Default::default(),
+            serial: 1,
+            not_before: UNIX_AT_ZERO,
+            not_after: UNIX_AT_ZERO + 86_400,
+        };
+        c.pools.push(pouw_netops::TaskType::new("train").unwrap()).unwrap();
+        c
+    }
+
+    fn credentials(cert: &[u8]) -> pn_credentials {
+        pn_credentials {
+            identity_seed: [6; 32],
+            certificate: cert.as_ptr(),
+            certificate_len: cert.len(),
+            authority_public: IdentityKey::from_seed(&AUTHORITY).public().to_bytes(),
+            epoch: 1,
+            unix_at_zero: UNIX_AT_ZERO,
+        }
+    }
+
+    fn encoded(cert: Certificate) -> Vec<u8> {
+        let signed = SignedCertificate::issue(&IdentityKey::from_seed(&AUTHORITY), cert).unwrap();
+        let mut buf = vec![0u8; signed.encoded_len()];
+        let n = signed.encode(&mut buf).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    fn worker(cfg: &pn_ops_config, sups: &[pn_str], cert: &[u8]) -> *mut pn_ops {
+        let creds = credentials(cert);
         let mut out = null_mut();
         // SAFETY: live locals with their true lengths.
         let r = unsafe {
-            pn_ops_new(
-                cfg,
-                "w".as_ptr().cast(),
-                1,
-                1,
-                sups.as_ptr(),
-                sups.len(),
-                pools.as_ptr(),
-                1,
-                7,
-                null(),
-                &mut out,
-            )
+            pn_ops_new(cfg, "w".as_ptr().cast(), 1, 1, sups.as_ptr(), sups.len(), &creds, 7, null(), &mut out)
         };
         assert_eq!(r, pn_result::PN_OK);
         out
@@ -994,29 +1157,46 @@ mod tests {
         crash.phi.max_sample_size = crash.phi.max_sample_size.min(crate::phi::PN_PHI_WINDOW);
         assert_eq!(CrashRecoveryConfig::from(&c.crash), crash);
         assert_eq!(c.election.election_timeout_us, d.election.election_timeout.total_micros());
-        assert_eq!((c.slots, c.record_heartbeats), (d.slots, d.record_heartbeats));
+        assert_eq!(c.record_heartbeats, d.record_heartbeats);
     }
 
-    /// Bad arguments come back as their codes and leave the out-parameter alone.
+    /// Bad arguments and credentials come back as their codes (the core's
+    /// kinds) and leave the out-parameter alone.
     #[test]
     fn rejects_bad_arguments() {
         let mut cfg = config();
         let s = "s";
         let sups = [pn_str { ptr: s.as_ptr().cast(), len: 1 }];
+        let cert = encoded(worker_cert());
         let mut out = null_mut();
-        let new = |cfg: &pn_ops_config, role: u32, types: usize, out: &mut *mut pn_ops| {
-            let t = "train";
-            let pools: Vec<pn_str> = (0..types).map(|_| pn_str { ptr: t.as_ptr().cast(), len: t.len() }).collect();
+        let new = |cfg: &pn_ops_config, role: u32, creds: &pn_credentials, out: &mut *mut pn_ops| {
             // SAFETY: live locals with their true lengths.
-            unsafe {
-                pn_ops_new(cfg, "w".as_ptr().cast(), 1, role, sups.as_ptr(), 1, pools.as_ptr(), types, 1, null(), out)
-            }
+            unsafe { pn_ops_new(cfg, "w".as_ptr().cast(), 1, role, sups.as_ptr(), 1, creds, 1, null(), out) }
         };
-        assert_eq!(new(&cfg, 2, 0, &mut out), pn_result::PN_ERR_INVALID_ARGUMENT);
-        assert_eq!(new(&cfg, 0, 0, &mut out), pn_result::PN_ERR_INVALID_ARGUMENT, "supervisor not in the list");
-        assert_eq!(new(&cfg, 1, PN_OPS_MAX_TASK_TYPES + 1, &mut out), pn_result::PN_ERR_CAPACITY_EXCEEDED);
+        let good = credentials(&cert);
+        assert_eq!(new(&cfg, 2, &good, &mut out), pn_result::PN_ERR_INVALID_ARGUMENT);
+        assert_eq!(new(&cfg, 0, &good, &mut out), pn_result::PN_ERR_INVALID_ARGUMENT, "supervisor not in the list");
+        // A worker certificate for a supervisor is refused, whichever check comes first in the core.
+        let sup = [pn_str { ptr: "w".as_ptr().cast(), len: 1 }];
+        // SAFETY: live locals with their true lengths.
+        let r = unsafe { pn_ops_new(&cfg, "w".as_ptr().cast(), 1, 0, sup.as_ptr(), 1, &good, 1, null(), &mut out) };
+        assert_eq!(r, pn_result::PN_ERR_CREDENTIAL_REJECTED);
+        let other_key = pn_credentials { identity_seed: [8; 32], ..good };
+        assert_eq!(new(&cfg, 1, &other_key, &mut out), pn_result::PN_ERR_CREDENTIAL_REJECTED);
+        let other_authority =
+            pn_credentials { authority_public: IdentityKey::from_seed(&[9; 32]).public().to_bytes(), ..good };
+        assert_eq!(new(&cfg, 1, &other_authority, &mut out), pn_result::PN_ERR_UNAUTHENTICATED);
+        let truncated = pn_credentials { certificate_len: cert.len() - 1, ..good };
+        assert_eq!(new(&cfg, 1, &truncated, &mut out), pn_result::PN_ERR_DECODE_TRUNCATED);
+        let mut other = worker_cert();
+        other.node = NodeId::new("x").unwrap();
+        let other = encoded(other);
+        assert_eq!(new(&cfg, 1, &credentials(&other), &mut out), pn_result::PN_ERR_CREDENTIAL_REJECTED);
+        // SAFETY: live locals.
+        let r = unsafe { pn_ops_new(&cfg, "w".as_ptr().cast(), 1, 1, sups.as_ptr(), 1, null(), 1, null(), &mut out) };
+        assert_eq!(r, pn_result::PN_ERR_NULL_POINTER);
         cfg.sweep_interval_us = 0;
-        assert_eq!(new(&cfg, 1, 1, &mut out), pn_result::PN_ERR_INVALID_CONFIG);
+        assert_eq!(new(&cfg, 1, &good, &mut out), pn_result::PN_ERR_INVALID_CONFIG);
         assert!(out.is_null());
         // SAFETY: NULL handles and locals only.
         unsafe {
@@ -1027,36 +1207,59 @@ mod tests {
         }
     }
 
+    /// An expired certificate is refused at `pn_ops_start`, and the node stays stopped
+    /// (a valid one starts: `short_buffer_keeps_the_message`).
+    #[test]
+    fn start_checks_the_certificate_validity() {
+        let cfg = config();
+        let sups = [pn_str { ptr: "s".as_ptr().cast(), len: 1 }];
+        let cert = encoded(worker_cert());
+        let h = worker(&cfg, &sups, &cert);
+        // SAFETY: a live handle and locals.
+        unsafe {
+            assert_eq!(pn_ops_start(h, 2 * 86_400 * 1_000_000), pn_result::PN_ERR_CREDENTIAL_REJECTED);
+            let mut t = 0u64;
+            assert_eq!(pn_ops_poll_timeout(h, &mut t), pn_result::PN_OK);
+            assert_eq!(t, u64::MAX);
+            pn_ops_free(h);
+        }
+    }
+
     /// A short buffer reports the needed length and keeps the message: the next
-    /// poll with room returns the same bytes the core would have returned
-    /// (reference: a twin handle drained by the core's `poll_transmit`).
+    /// poll with room returns the same bytes and recipient the core would have
+    /// returned (reference: a twin handle drained by the core's `poll_transmit`).
     #[test]
     fn short_buffer_keeps_the_message() {
         let cfg = config();
         let s = "s";
         let sups = [pn_str { ptr: s.as_ptr().cast(), len: 1 }];
-        let h = worker(&cfg, &sups);
+        let cert = encoded(worker_cert());
+        let h = worker(&cfg, &sups, &cert);
         let mut twin = large::NetworkOperationsManager::new_boxed(
             NodeId::new("w").unwrap(),
             NodeRole::Worker,
             &[NodeId::new("s").unwrap()],
-            {
-                let mut c = OpsConfig::default();
-                c.task_types.push(pouw_netops::TaskType::new("train").unwrap()).unwrap();
-                c
-            },
+            OpsConfig::default(),
             7,
+            Credentials::issue(
+                &IdentityKey::from_seed(&AUTHORITY),
+                IdentityKey::from_seed(&[6; 32]),
+                worker_cert(),
+                1,
+                UNIX_AT_ZERO,
+            )
+            .unwrap(),
         )
         .unwrap();
         twin.start(Instant::from_secs(1)).unwrap();
         let mut buf = vec![0u8; 4096];
+        let mut seen = 0;
         // SAFETY: a live handle and locals throughout.
         unsafe {
             assert_eq!(pn_ops_start(h, 1_000_000), pn_result::PN_OK);
             loop {
-                let (mut len, mut kind, mut to, mut avail) =
-                    (0usize, pn_destination_kind::PN_DEST_NODE, pn_node_id::EMPTY, false);
-                let r = pn_ops_poll_transmit(h, buf.as_mut_ptr(), 2, &mut len, &mut kind, &mut to, &mut avail);
+                let (mut len, mut to, mut avail) = (0usize, pn_node_id::EMPTY, false);
+                let r = pn_ops_poll_transmit(h, buf.as_mut_ptr(), 2, &mut len, &mut to, &mut avail);
                 let expected = twin.poll_transmit();
                 match &expected {
                     None => {
@@ -1064,29 +1267,41 @@ mod tests {
                         break;
                     }
                     Some(t) => {
-                        assert_eq!((r, len), (pn_result::PN_ERR_BUFFER_TOO_SMALL, t.bytes.len()));
-                        let r = pn_ops_poll_transmit(
-                            h,
-                            buf.as_mut_ptr(),
-                            buf.len(),
-                            &mut len,
-                            &mut kind,
-                            &mut to,
-                            &mut avail,
+                        assert_eq!(
+                            (r, len, to),
+                            (pn_result::PN_ERR_BUFFER_TOO_SMALL, t.bytes.len(), pn_node_id::EMPTY)
                         );
+                        let r = pn_ops_poll_transmit(h, buf.as_mut_ptr(), buf.len(), &mut len, &mut to, &mut avail);
                         assert_eq!((r, avail), (pn_result::PN_OK, true));
                         assert_eq!(&buf[..len], &t.bytes[..]);
-                        let want = match &t.to {
-                            Destination::Node(_) => pn_destination_kind::PN_DEST_NODE,
-                            Destination::Supervisors => pn_destination_kind::PN_DEST_SUPERVISORS,
-                            Destination::Cluster => pn_destination_kind::PN_DEST_CLUSTER,
-                        };
-                        assert_eq!(kind, want);
+                        assert_eq!(to, pn_node_id::from(&t.to));
+                        seen += 1;
                     }
                 }
             }
-            assert_eq!(pn_ops_handle_message(h, 2_000_000, buf.as_ptr(), 0), pn_result::PN_ERR_DECODE_EMPTY);
+            assert!(seen > 0);
+            assert_eq!(pn_ops_handle_message(h, 2_000_000, buf.as_ptr(), 0), pn_result::PN_ERR_DECODE);
+            let mut st = core::mem::MaybeUninit::<pn_ops_status_report>::uninit();
+            assert_eq!(pn_ops_status(h, 2_000_000, st.as_mut_ptr()), pn_result::PN_OK);
+            let c = st.assume_init().counters;
+            assert_eq!((c.rejected[pn_reject_reason::PN_REJECT_MALFORMED as usize], c.rejected_total), (1, 1));
             pn_ops_free(h);
+        }
+    }
+
+    /// The C reasons are the core's, in its order and with its names.
+    #[test]
+    fn reject_reasons_mirror_the_core() {
+        for (i, r) in RejectReason::ALL.into_iter().enumerate() {
+            assert_eq!(pn_reject_reason::from(r) as usize, i);
+            // SAFETY: a static NUL-terminated string.
+            let name = unsafe { core::ffi::CStr::from_ptr(pn_reject_reason_str(i as i32)) };
+            assert_eq!(name.to_str().unwrap(), r.as_str());
+        }
+        for unknown in [-1, PN_REJECT_REASONS as i32, i32::MAX] {
+            // SAFETY: as above.
+            let name = unsafe { core::ffi::CStr::from_ptr(pn_reject_reason_str(unknown)) };
+            assert_eq!(name, c"unknown reject reason");
         }
     }
 

@@ -21,6 +21,8 @@ import sys
 import timeit
 
 import pouw_netops
+from pouw_netops.identity import Authority, public_key
+from pouw_netops.wire import decode_sealed
 from pouw_netops import (
     CrashRecoveryManager,
     MessageHistoryCompressor,
@@ -147,21 +149,65 @@ def main() -> None:
     t_new = per_call(lambda: VPNMeshTopologyManager("node-0000"), 1, repeat=15) / 1000
     rows.append(("join_mesh (1000 joins into a fresh manager)", t_join - t_new, 5e-6))
 
-    # Sans-IO Node: a supervisor handling a worker's heartbeat datagram (history
-    # recording and the follow-up coordination included), then draining its output.
-    sup = pouw_netops.Node("s1", "supervisor", ["s1"])
-    wrk = pouw_netops.Node("w1", "worker", ["s1"], task_types=["train"])
+    # Sans-IO Node: a supervisor handling a worker's heartbeat datagram (MAC check,
+    # replay window, history recording and the follow-up coordination included),
+    # then draining its output. Each call gets a fresh datagram: the same one
+    # twice is a replay and refused.
+    authority = Authority(bytes(32))
+
+    def node(node_id: str, role: str) -> pouw_netops.Node:
+        seed = bytes([len(node_id)]) + node_id.encode().ljust(31, b"\0")
+        cert = authority.issue(
+            node_id,
+            role,
+            identity_public=public_key(seed),
+            slots=1 if role == "worker" else 0,
+            pools=("train",) if role == "worker" else (),
+            not_before=int(T0) - 60,
+            not_after=int(T0) + 86_400,
+        )
+        return pouw_netops.Node(
+            node_id,
+            role,
+            ["s1"],
+            identity=seed,
+            certificate=cert,
+            authority=authority.public_key,
+            epoch=1,
+            unix_at_zero=0,
+            heartbeat_interval=0.01,
+        )
+
+    sup, wrk = node("s1", "supervisor"), node("w1", "worker")
     sup.start(T0)
     wrk.start(T0)
-    wrk.tick(T0 + 1.0)
-    datagrams = []
-    while (t := wrk.poll_transmit()) is not None:
-        datagrams.append(t[1])
-    beat = datagrams[-1]
+    pair = {"s1": sup, "w1": wrk}
+    moved = True
+    while moved:  # both admit each other
+        moved = False
+        for n in pair.values():
+            while n.poll_hard_state() is not None:
+                pass
+            while (t := n.poll_transmit()) is not None:
+                pair[t[0]].handle_message(T0, t[1])
+                moved = True
+            while n.poll_event() is not None:
+                pass
+    beats = []
+    now = T0
+    while len(beats) < 20_000 * REPEAT:
+        now += 0.01
+        wrk.tick(now)
+        while (t := wrk.poll_transmit()) is not None:
+            if decode_sealed(t[1])["kind"] == "heartbeat":
+                beats.append(t[1])
+        while wrk.poll_event() is not None:
+            pass
+    next_beat = iter(beats).__next__
     hticks = itertools.count(1)
 
     def node_handle() -> None:
-        sup.handle_message(T0 + 1.0 + next(hticks) * 1e-3, beat)
+        sup.handle_message(T0 + 1.0 + next(hticks) * 1e-3, next_beat())
         while sup.poll_transmit() is not None:
             pass
         while sup.poll_event() is not None:

@@ -15,6 +15,7 @@ mod crash_recovery;
 mod election;
 mod errors;
 mod history;
+mod identity;
 mod json;
 mod mesh;
 mod ops;
@@ -43,6 +44,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     history::register(m)?;
     json::register(m)?;
     mesh::register(m)?;
+    identity::register(m)?;
     ops::register(m)?;
     Ok(())
 }

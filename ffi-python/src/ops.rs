@@ -1,24 +1,25 @@
 //! The sans-IO node (`NodeCore`, wrapped by `pouw_netops.Node`): the core's
 //! `NetworkOperationsManager` (`preset::large`, built on the heap) with
-//! float-second times.
+//! float-second times, speaking the authenticated wire format (v2).
 //!
-//! Destinations: the core addresses a message to one node, to every other
-//! supervisor, or to the whole cluster. Python sees `(destination, bytes)`:
-//! a node id for one node, `None` for the whole cluster (broadcast), and a
-//! message for the supervisors is handed out once per other supervisor, each
-//! with that supervisor's id, so a host needs no notion of roles to send.
-//! Events come out as `(kind, at, node, details)` tuples that the Python
-//! half turns into typed event objects.
+//! Credentials come in as bytes: the identity key's 32-byte seed, the encoded
+//! certificate, the authority's 32-byte public key, the boot epoch and the
+//! UNIX seconds at time 0 of the host's clock. The core checks them.
+//!
+//! Destinations: the core seals every message for one recipient, so Python
+//! sees `(node_id, bytes)` for every transmit. Events come out as
+//! `(kind, at, node, details)` tuples that the Python half turns into typed
+//! event objects.
 
-use crate::errors::{core_error, error, id_error, invalid};
+use crate::errors::{core_error, id_error, invalid};
+use crate::identity::{CertTuple, cert_tuple, decode_certificate, identity_key, public_identity};
 use crate::time::{duration, instant};
-use pouw_netops::ErrorKind;
+use pouw_netops::coordinator::Credentials;
 use pouw_netops::preset::large;
 use pouw_netops::workers::Checkpoint;
-use pouw_netops::{Destination, HardState, NodeId, NodeRole, OpsConfig, OpsEventKind, TaskId, TaskType};
+use pouw_netops::{HardState, NodeId, NodeRole, OpsConfig, OpsEventKind, TaskId, TaskType};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
-use std::collections::VecDeque;
 
 fn node_id(s: &str, what: &str) -> PyResult<NodeId> {
     NodeId::new(s).map_err(|e| id_error(what, e))
@@ -65,24 +66,17 @@ fn ops_config(config: Option<&Bound<'_, PyDict>>) -> PyResult<OpsConfig> {
         c.record_heartbeats = v.extract()?;
         config.del_item("record_heartbeats")?;
     }
-    if let Some(v) = config.get_item("slots")? {
-        c.slots = crate::args::u16_arg(&v)?;
-        config.del_item("slots")?;
-    }
     if let Some(v) = config.get_item("phi_threshold")? {
         // The core checks the range when the node is built.
         c.crash.phi.threshold = v.extract()?;
         config.del_item("phi_threshold")?;
     }
-    if let Some(v) = config.get_item("task_types")? {
-        let types: Vec<String> = v.extract()?;
-        for t in types {
-            let t = TaskType::new(&t).map_err(|e| id_error("task_types", e))?;
-            c.task_types
-                .push(t)
-                .map_err(|t| error(ErrorKind::CapacityExceeded, format!("too many task types (at {t})")))?;
+    for gone in ["slots", "task_types", "public_key", "endpoint"] {
+        if config.contains(gone)? {
+            return Err(invalid(format!(
+                "config key {gone} is no longer accepted: it comes from the node's certificate"
+            )));
         }
-        config.del_item("task_types")?;
     }
     if let Some(key) = config.keys().iter().next() {
         return Err(invalid(format!("unknown config key {key}")));
@@ -94,20 +88,29 @@ fn ops_config(config: Option<&Bound<'_, PyDict>>) -> PyResult<OpsConfig> {
 #[pyclass(name = "NodeCore", module = "pouw_netops._native")]
 pub struct PyNode {
     inner: Box<large::NetworkOperationsManager>,
-    /// Per-supervisor copies of a supervisors-wide message not yet handed out.
-    fanout: VecDeque<(String, Vec<u8>)>,
 }
 
 #[pymethods]
 impl PyNode {
     /// A stopped node `node_id` with `role` (`"supervisor"` or `"worker"`) among
-    /// `supervisors`; `seed` seeds the election jitter; `config` overrides defaults.
+    /// `supervisors`, speaking with the identity key of the 32-byte seed
+    /// `identity`, the encoded `certificate`, the 32-byte `authority` public
+    /// key, boot `epoch` and `unix_at_zero` (UNIX seconds at time 0); `seed`
+    /// seeds the election jitter; `config` overrides defaults.
     #[new]
-    #[pyo3(signature = (node_id, role, supervisors, *, seed = 0, config = None))]
+    #[pyo3(signature = (
+        node_id, role, supervisors, *, identity, certificate, authority, epoch, unix_at_zero, seed = 0, config = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         node_id: &str,
         role: &str,
         supervisors: Vec<String>,
+        identity: &[u8],
+        certificate: &[u8],
+        authority: &[u8],
+        #[pyo3(from_py_with = crate::args::u64_arg)] epoch: u64,
+        #[pyo3(from_py_with = crate::args::u64_arg)] unix_at_zero: u64,
         #[pyo3(from_py_with = crate::args::u64_arg)] seed: u64,
         config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
@@ -118,8 +121,16 @@ impl PyNode {
             ids.push(self::node_id(s, "supervisor")?);
         }
         let config = ops_config(config)?;
-        let inner = large::NetworkOperationsManager::new_boxed(id, role, &ids, config, seed).map_err(core_error)?;
-        Ok(PyNode { inner, fanout: VecDeque::new() })
+        let credentials = Credentials {
+            identity: identity_key(identity, "identity")?,
+            certificate: decode_certificate(certificate)?,
+            authority: public_identity(authority, "authority")?,
+            epoch,
+            unix_at_zero,
+        };
+        let inner = large::NetworkOperationsManager::new_boxed(id, role, &ids, config, seed, credentials)
+            .map_err(core_error)?;
+        Ok(PyNode { inner })
     }
 
     /// Starts (or restarts) at `now`: announces the node and, on a supervisor, starts the election.
@@ -133,9 +144,12 @@ impl PyNode {
         Ok(())
     }
 
-    /// Handles one received datagram. `DecodeError` for bad bytes,
-    /// `InvalidStateError` when stopped. A datagram claiming to come from this
-    /// node is dropped and counted (`counters["self_addressed"]`), no error.
+    /// Handles one received datagram. A refused one (counted by reason)
+    /// raises the class of its reason's kind: `AuthenticationError` (forged,
+    /// unknown sender, replayed), `CredentialError` (a certificate not
+    /// accepted), `DecodeError` (malformed); `InvalidStateError` when stopped.
+    /// A datagram claiming to come from this node is dropped and counted
+    /// (`counters["self_addressed"]`), no error.
     fn handle_message(&mut self, now: f64, data: &[u8]) -> PyResult<()> {
         let now = instant(Some(now))?;
         self.inner.handle_message(now, data).map_err(core_error)
@@ -198,22 +212,26 @@ impl PyNode {
         Ok(())
     }
 
-    /// The next `(destination, bytes)`: a node id, or `None` for every node of the cluster.
-    fn poll_transmit<'py>(&mut self, py: Python<'py>) -> Option<(Option<String>, Bound<'py, PyBytes>)> {
-        loop {
-            if let Some((to, bytes)) = self.fanout.pop_front() {
-                return Some((Some(to), PyBytes::new(py, &bytes)));
-            }
-            let t = self.inner.poll_transmit()?;
-            match t.to {
-                Destination::Node(n) => return Some((Some(n.as_str().to_owned()), PyBytes::new(py, &t.bytes))),
-                Destination::Cluster => return Some((None, PyBytes::new(py, &t.bytes))),
-                Destination::Supervisors => {
-                    let to = self.inner.recipients(&t.to, core::iter::empty());
-                    self.fanout.extend(to.map(|s| (s.as_str().to_owned(), t.bytes.clone())));
-                }
-            }
-        }
+    /// The next `(node_id, bytes)` to send: every message is sealed for one node.
+    fn poll_transmit<'py>(&mut self, py: Python<'py>) -> Option<(String, Bound<'py, PyBytes>)> {
+        let t = self.inner.poll_transmit()?;
+        Some((t.to.as_str().to_owned(), PyBytes::new(py, &t.bytes)))
+    }
+
+    /// Takes a newer revocation list from the authority (encoded bytes);
+    /// returns how many members it removed.
+    fn apply_revocations(&mut self, data: &[u8]) -> PyResult<usize> {
+        self.inner.apply_revocations(data).map_err(core_error)
+    }
+
+    /// This node's own certificate's fields.
+    fn certificate(&self) -> CertTuple {
+        cert_tuple(self.inner.certificate())
+    }
+
+    /// The admitted members' certificates' fields, in admission order.
+    fn members(&self) -> Vec<CertTuple> {
+        self.inner.members().map(cert_tuple).collect()
     }
 
     /// The next event as `(kind, at, node, details)`, oldest first.
@@ -389,12 +407,17 @@ impl PyNode {
         k.set_item("messages_sent", n.messages_sent)?;
         k.set_item("bytes_sent", n.bytes_sent)?;
         k.set_item("messages_received", n.messages_received)?;
-        k.set_item("decode_errors", n.decode_errors)?;
         k.set_item("messages_ignored", n.messages_ignored)?;
         k.set_item("dropped_transmits", n.dropped_transmits)?;
         k.set_item("dropped_events", n.dropped_events)?;
         k.set_item("history_dropped", n.history_dropped)?;
         k.set_item("table_full", n.table_full)?;
+        k.set_item("reestablish_requests", n.reestablish_requests)?;
+        let r = PyDict::new(py);
+        for (reason, count) in n.rejected.iter() {
+            r.set_item(reason.as_str(), count)?;
+        }
+        k.set_item("rejected", r)?;
         k.set_item("self_addressed", n.self_addressed)?;
         d.set_item("counters", k)?;
         Ok(d)

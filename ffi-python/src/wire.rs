@@ -1,10 +1,13 @@
-//! The wire envelope from Python: encode a heartbeat, decode any envelope.
+//! The wire envelope from Python: encode a heartbeat, decode any v1 envelope
+//! (the bodies), and split an authenticated v2 envelope into its header and
+//! body without verifying it.
 //!
-//! Enough for a Python process to speak the same bytes as Rust and C nodes
+//! Enough for a Python process to read the same bytes as Rust and C nodes
 //! (checked against the golden vectors); the full sans-IO `Node` builds on it.
 
 use crate::errors::{core_error, id_error};
 use crate::time::{fraction, instant, metrics};
+use pouw_netops::auth::seal::{self, AuthKind};
 use pouw_netops::wire::{Body, Heartbeat};
 use pouw_netops::{Envelope, NodeId};
 use pyo3::prelude::*;
@@ -41,15 +44,44 @@ fn encode_heartbeat<'py>(
     Ok(PyBytes::new(py, &bytes))
 }
 
-/// Decodes one envelope into a dict: `version`, `sender`, `kind` and the body's fields.
+/// Decodes one v1 envelope into a dict: `version`, `sender`, `kind` and the body's fields.
 #[pyfunction]
 fn decode_envelope<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
     let envelope = Envelope::decode(data).map_err(core_error)?;
     let d = PyDict::new(py);
     d.set_item("version", envelope.version)?;
     d.set_item("sender", envelope.sender.as_str())?;
-    d.set_item("kind", envelope.body.kind())?;
-    match envelope.body {
+    body_fields(py, &d, envelope.body)?;
+    Ok(d)
+}
+
+/// Splits one authenticated (v2) envelope, verifying nothing: `version`,
+/// `auth` (`"mac"` or `"signed"`), `sender`, `epoch`, `counter`, `kind` and
+/// the body's fields. For inspecting traffic; only a node authenticates.
+#[pyfunction]
+fn decode_sealed<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+    let sealed = seal::parse(data).map_err(core_error)?;
+    let body = Body::decode(sealed.body).map_err(core_error)?;
+    let d = PyDict::new(py);
+    d.set_item("version", seal::WIRE_VERSION_V2)?;
+    d.set_item(
+        "auth",
+        match sealed.kind {
+            AuthKind::Mac => "mac",
+            AuthKind::Signed => "signed",
+        },
+    )?;
+    d.set_item("sender", sealed.sender.as_str())?;
+    d.set_item("epoch", sealed.epoch)?;
+    d.set_item("counter", sealed.counter)?;
+    body_fields(py, &d, body)?;
+    Ok(d)
+}
+
+/// Sets `kind` and the fields of `body` in `d`.
+fn body_fields<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, body: Body) -> PyResult<()> {
+    d.set_item("kind", body.kind())?;
+    match body {
         Body::Heartbeat(hb) => {
             let m = hb.metrics;
             d.set_item("sequence", hb.sequence)?;
@@ -108,9 +140,7 @@ fn decode_envelope<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyD
         Body::TaskRelease(r) => d.set_item("task", r.task.as_str())?,
         Body::Membership(m) => {
             d.set_item("joining", m.joining)?;
-            d.set_item("slots", m.slots)?;
-            d.set_item("task_types", m.task_types.iter().map(|t| t.as_str()).collect::<Vec<_>>())?;
-            d.set_item("public_key", PyBytes::new(py, &m.public_key))?;
+            d.set_item("certificate", PyBytes::new(py, &m.certificate))?;
         }
         Body::LeaderNotice(n) => d.set_item("term", n.term)?,
         Body::TaskTable(t) => {
@@ -128,10 +158,11 @@ fn decode_envelope<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyD
             d.set_item("tasks", tasks)?;
         }
     }
-    Ok(d)
+    Ok(())
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode_heartbeat, m)?)?;
-    m.add_function(wrap_pyfunction!(decode_envelope, m)?)
+    m.add_function(wrap_pyfunction!(decode_envelope, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_sealed, m)?)
 }

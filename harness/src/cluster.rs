@@ -21,6 +21,9 @@ use pouw_netops::{Duration, Instant, NodeId};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
+/// Datagrams kept by [`Cluster::record_traffic`].
+pub const TRAFFIC_MEMORY: usize = 256;
+
 /// At most this many events wait for [`Cluster::poll_event`]; older ones are dropped (and counted).
 pub const EVENT_QUEUE_CAP: usize = 1 << 20;
 
@@ -85,6 +88,10 @@ pub struct Cluster<N: HarnessNode + ?Sized> {
     deadline_of: Vec<Instant>,
     step: u64,
     restarts: u64,
+    /// Each node's incarnation: the restart count when it was last built.
+    incarnation: Vec<u64>,
+    /// The last datagrams delivered, `(to, incarnation of to, bytes)`, when recorded.
+    traffic: Option<VecDeque<(usize, u64, Vec<u8>)>>,
     hash: Fnv1a64,
     events: VecDeque<(usize, N::Event)>,
     events_dropped: u64,
@@ -119,6 +126,8 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             deadline_of: vec![Instant::MAX; n],
             step: 0,
             restarts: 0,
+            incarnation: vec![0; n],
+            traffic: None,
             hash: Fnv1a64::new(),
             events: VecDeque::new(),
             events_dropped: 0,
@@ -294,6 +303,9 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             let what = format!("{} failed to restart: {e}", self.name(i));
             self.record.fault(what);
         }
+        if let Some(inc) = self.incarnation.get_mut(i) {
+            *inc = self.restarts;
+        }
         if let (Some(slot), Some(u), Some(d)) = (self.nodes.get_mut(i), self.up.get_mut(i), self.down_since.get_mut(i))
         {
             *slot = node;
@@ -463,6 +475,22 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         }
     }
 
+    /// Keeps the last datagrams delivered, for an attacker that overhears
+    /// traffic ([`crate::attack::Attacker`]).
+    pub fn record_traffic(&mut self) {
+        self.traffic.get_or_insert_with(VecDeque::new);
+    }
+
+    /// The last datagrams delivered, oldest first: `(to, incarnation of to, bytes)`.
+    pub fn recent_traffic(&self) -> impl Iterator<Item = &(usize, u64, Vec<u8>)> + '_ {
+        self.traffic.iter().flatten()
+    }
+
+    /// Node `i`'s incarnation: the cluster's restart count when it was last built.
+    pub fn incarnation(&self, i: usize) -> u64 {
+        self.incarnation.get(i).copied().unwrap_or(0)
+    }
+
     /// When the next datagram arrives or the next deadline falls (`Instant::MAX`: nothing pending).
     pub fn next_time(&self) -> Instant {
         let net = self.net.next_arrival().unwrap_or(Instant::MAX);
@@ -491,10 +519,18 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             self.hash.write(&[d.from as u8, (d.from >> 8) as u8, d.to as u8, (d.to >> 8) as u8]);
             self.hash.write(&d.bytes);
             let local = self.local(d.to);
-            if let Some(node) = self.nodes.get_mut(d.to)
-                && let Err(e) = node.handle_message(local, &d.bytes)
-            {
-                return Err(self.violation(format!("{} refused a message: {e}", self.name(d.to))));
+            let accepted = match self.nodes.get_mut(d.to).map(|node| node.deliver(local, &d.bytes)) {
+                Some(Ok(accepted)) => accepted,
+                Some(Err(e)) => return Err(self.violation(format!("{} refused a message: {e}", self.name(d.to)))),
+                None => false,
+            };
+            // Only what a node accepted is worth replaying to it.
+            if accepted && let Some(t) = self.traffic.as_mut() {
+                if t.len() == TRAFFIC_MEMORY {
+                    t.pop_front();
+                }
+                let inc = self.incarnation.get(d.to).copied().unwrap_or(0);
+                t.push_back((d.to, inc, d.bytes.clone()));
             }
             touched.push(d.to);
         }

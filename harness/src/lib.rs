@@ -22,13 +22,17 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod attack;
 pub mod check;
 pub mod cluster;
 pub mod election;
+pub mod identity;
 pub mod net;
 pub mod node;
 
+pub use attack::{AttackReport, Attacker};
 pub use check::Violation;
 pub use cluster::{Cluster, ClusterConfig, Factory, Spawn};
+pub use identity::ClusterAuthority;
 pub use net::{NetConfig, Network};
 pub use node::{HarnessNode, OpsNode, Outgoing, Target, TaskWorkers};

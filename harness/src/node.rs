@@ -4,7 +4,7 @@
 //! [`OpsNode`] adds the coordinator views the invariants and scenarios read.
 
 use core::convert::Infallible;
-use pouw_netops::coordinator::{Destination, HeldTask, OpsStatus};
+use pouw_netops::coordinator::{HandleError, HeldTask, OpsStatus, RejectReason};
 use pouw_netops::election::HardState;
 use pouw_netops::mesh::TunnelState;
 use pouw_netops::workers::Checkpoint;
@@ -40,7 +40,13 @@ pub trait HarnessNode {
     /// Starts the node (a no-op for nodes that run from construction).
     fn start(&mut self, now: Instant) -> Result<(), String>;
     /// Hands the node one received datagram.
-    fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), String>;
+    fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), String> {
+        self.deliver(now, bytes).map(|_| ())
+    }
+    /// Hands the node one datagram: `Ok(true)` if it took it, `Ok(false)` if
+    /// it refused it as a faulty network's doing (a duplicate, or one that
+    /// overtook its sender's join), `Err` for any other refusal.
+    fn deliver(&mut self, now: Instant, bytes: &[u8]) -> Result<bool, String>;
     /// Lets the node's timers fire.
     fn tick(&mut self, now: Instant);
     /// When the node next needs a [`tick`](HarnessNode::tick) (`Instant::MAX`: never).
@@ -66,9 +72,9 @@ impl<const V: usize, const O: usize, const H: usize> HarnessNode for LeaderElect
     fn start(&mut self, _now: Instant) -> Result<(), String> {
         Ok(())
     }
-    fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), String> {
+    fn deliver(&mut self, now: Instant, bytes: &[u8]) -> Result<bool, String> {
         let env = Envelope::decode(bytes).map_err(|e| format!("{e}"))?;
-        self.step(now, &env).map_err(|e| format!("{e}"))
+        self.step(now, &env).map(|()| true).map_err(|e| format!("{e}"))
     }
     fn tick(&mut self, now: Instant) {
         LeaderElectionManager::tick(self, now)
@@ -136,6 +142,11 @@ pub trait OpsNode: HarnessNode<Event = OpsEvent> {
     fn tunnels(&self) -> Vec<(NodeId, NodeId, TunnelState)>;
     /// This node's failure-detector phi of `node` at `now` (its local time), if it tracks it.
     fn phi(&self, now: Instant, node: &NodeId) -> Option<f64>;
+    /// [`NetworkOperationsManager::handle_message`] with its error as is, for the attacker.
+    fn handle_raw(&mut self, now: Instant, bytes: &[u8]) -> Result<(), HandleError>;
+    /// A digest of everything a datagram could change in the node, except the
+    /// counters of refused datagrams: equal before and after a refused one.
+    fn state_digest(&self, now: Instant) -> u64;
 }
 
 impl<
@@ -155,8 +166,15 @@ impl<
     fn start(&mut self, now: Instant) -> Result<(), String> {
         NetworkOperationsManager::start(self, now).map_err(|e| format!("{e}"))
     }
-    fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), String> {
-        NetworkOperationsManager::handle_message(self, now, bytes).map_err(|e| format!("{e}"))
+    /// A duplicated datagram (refused as a replay) and one that overtook its
+    /// sender's join (an unknown sender) are what a faulty network does; any
+    /// other refusal is a fault.
+    fn deliver(&mut self, now: Instant, bytes: &[u8]) -> Result<bool, String> {
+        match NetworkOperationsManager::handle_message(self, now, bytes) {
+            Ok(()) => Ok(true),
+            Err(HandleError::Rejected(RejectReason::Replayed | RejectReason::UnknownSender)) => Ok(false),
+            Err(e) => Err(format!("{e}")),
+        }
     }
     fn tick(&mut self, now: Instant) {
         NetworkOperationsManager::tick(self, now)
@@ -169,12 +187,7 @@ impl<
     }
     fn poll_transmit(&mut self) -> Option<Result<Outgoing, String>> {
         let t = NetworkOperationsManager::poll_transmit(self)?;
-        let to = match t.to {
-            Destination::Node(n) => Target::Node(n),
-            Destination::Supervisors => Target::Supervisors,
-            Destination::Cluster => Target::All,
-        };
-        Some(Ok(Outgoing { to, bytes: t.bytes }))
+        Some(Ok(Outgoing { to: Target::Node(t.to), bytes: t.bytes }))
     }
     fn poll_event(&mut self) -> Option<OpsEvent> {
         NetworkOperationsManager::poll_event(self)
@@ -257,5 +270,24 @@ impl<
     }
     fn phi(&self, now: Instant, node: &NodeId) -> Option<f64> {
         self.crash_recovery().phi(now, node).ok()
+    }
+    fn handle_raw(&mut self, now: Instant, bytes: &[u8]) -> Result<(), HandleError> {
+        NetworkOperationsManager::handle_message(self, now, bytes)
+    }
+    fn state_digest(&self, now: Instant) -> u64 {
+        let mut status = NetworkOperationsManager::status(self, now);
+        status.counters.rejected = Default::default();
+        status.counters.self_addressed = 0;
+        let members: Vec<_> = self.members().map(|c| (c.node.clone(), c.serial)).collect();
+        let text = format!(
+            "{status:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{members:?}|{:?}",
+            self.held(),
+            self.assignments(),
+            self.tasks().collect::<Vec<_>>(),
+            self.routes(),
+            self.tunnels(),
+            self.pending(),
+        );
+        pouw_netops::hash::fnv1a_64(text.as_bytes())
     }
 }

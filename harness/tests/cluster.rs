@@ -30,12 +30,12 @@ impl HarnessNode for Probe {
     fn start(&mut self, _now: Instant) -> Result<(), String> {
         Ok(())
     }
-    fn handle_message(&mut self, now: Instant, bytes: &[u8]) -> Result<(), String> {
+    fn deliver(&mut self, now: Instant, bytes: &[u8]) -> Result<bool, String> {
         if self.refuse {
             return Err("not today".into());
         }
         self.received.push((now, bytes.to_vec()));
-        Ok(())
+        Ok(true)
     }
     fn tick(&mut self, now: Instant) {
         self.ticks.push(now);

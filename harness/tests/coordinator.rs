@@ -7,12 +7,13 @@
 //! seeds `1000 + i`, start at 1 s, hard state restored at every build.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
-use pouw_netops::coordinator::{Destination, OpsConfig, OpsEventKind};
+use pouw_netops::auth::seal;
+use pouw_netops::coordinator::{OpsConfig, OpsEventKind};
 use pouw_netops::preset::small;
 use pouw_netops::wire::CheckpointReport;
 use pouw_netops::workers::{Checkpoint, TaskRole};
-use pouw_netops::{Body, Duration, Envelope, Instant, NodeId, NodeRole, OpsEvent, TaskId, TaskType};
-use pouw_netops_harness::{Cluster, ClusterConfig, NetConfig, Spawn};
+use pouw_netops::{Body, Duration, Instant, NodeId, NodeRole, OpsEvent, TaskId, TaskType};
+use pouw_netops_harness::{Cluster, ClusterAuthority, ClusterConfig, NetConfig, Spawn};
 
 type Node = small::NetworkOperationsManager;
 type Ops = Cluster<Node>;
@@ -39,14 +40,14 @@ fn coordinators(supervisors: usize, workers: usize) -> Ops {
     let sups: Vec<NodeId> = (0..supervisors).map(|i| id(&format!("sup-{i}"))).collect();
     let mut ids = sups.clone();
     ids.extend((0..workers).map(|i| id(&format!("w-{i}"))));
+    let authority = ClusterAuthority::new(1);
     let factory = move |s: &Spawn<'_>| {
         let role = if s.index < supervisors { NodeRole::Supervisor } else { NodeRole::Worker };
-        let mut config = OpsConfig::default();
-        if role == NodeRole::Worker {
-            config.task_types.push(train()).unwrap();
-        }
+        let (pools, slots) = if role == NodeRole::Worker { (vec![train()], 1) } else { (vec![], 0) };
+        let credentials = authority.credentials(s.id, role, &pools, slots, s.restarts)?;
         let mut n =
-            Node::new_boxed(s.id.clone(), role, &sups, config, 1000 + s.index as u64).map_err(|e| e.to_string())?;
+            Node::new_boxed(s.id.clone(), role, &sups, OpsConfig::default(), 1000 + s.index as u64, credentials)
+                .map_err(|e| e.to_string())?;
         n.restore_hard_state(s.hard_state.clone());
         Ok(n)
     };
@@ -277,7 +278,13 @@ fn the_leader_takes_checkpoints_only_from_the_tasks_primaries() {
     // A backup (or a worker holding a deposed leader's role) is not the task's
     // primary: the leader refuses its report, so its table must not take it either.
     let forged = CheckpointReport { task: task.clone(), checkpoint: checkpoint(50) };
-    let bytes = Envelope::new(backup.clone(), Body::CheckpointReport(forged)).to_vec().unwrap();
+    // Sealed with the backup's own key: a member that misbehaves, not a stranger.
+    let body = Body::CheckpointReport(forged).to_vec().unwrap();
+    let authority = ClusterAuthority::new(1);
+    let mut buf = vec![0u8; 4096];
+    let n = seal::seal_signed(&mut buf, &backup, 0, 1 << 40, &body, &authority.identity(&backup), &authority.public())
+        .unwrap();
+    let bytes = buf[..n].to_vec();
     let now = c.local(l);
     let leader = c.node_mut(l).unwrap();
     let ignored = leader.counters().messages_ignored;
@@ -347,20 +354,17 @@ fn a_leader_that_steps_down_tells_its_workers_to_let_go() {
     let mut released = Vec::new();
     let mut sent = Vec::new();
     while let Some(t) = leader.poll_transmit() {
-        if let Body::TaskRelease(r) = Envelope::decode(&t.bytes).unwrap().body {
-            let Destination::Node(to) = &t.to else { panic!("a release goes to one node") };
+        if let Body::TaskRelease(r) = Body::decode(seal::parse(&t.bytes).unwrap().body).unwrap() {
             assert_eq!(r.task, task);
-            released.push(to.clone());
+            released.push(t.to.clone());
         }
         sent.push(t);
     }
     released.sort();
     assert_eq!(released, members);
     for t in sent {
-        let to: Vec<usize> = node(&c, l).recipients(&t.to, c.ids()).filter_map(|n| c.index_of(n)).collect();
-        for j in to {
-            c.net_mut().send(now, l, j, t.bytes.clone());
-        }
+        let j = c.index_of(&t.to).unwrap();
+        c.net_mut().send(now, l, j, t.bytes.clone());
     }
     assert!(c.stop(l), "already stopped: drains the rest and keeps it down");
     c.run_for(secs(15)).unwrap();

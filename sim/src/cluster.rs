@@ -6,7 +6,7 @@ use crate::report::{Mark, MarkKind, Recorder, Recording};
 use pouw_netops::coordinator::{OpsConfig, OpsEventKind};
 use pouw_netops::workers::{Checkpoint, TaskRole};
 use pouw_netops::{Duration, Instant, NetworkOperationsManager, NodeId, NodeRole, Rng, TaskId, TaskType};
-use pouw_netops_harness::{Cluster, ClusterConfig, Factory, NetConfig, OpsNode, Spawn};
+use pouw_netops_harness::{Attacker, Cluster, ClusterAuthority, ClusterConfig, Factory, NetConfig, OpsNode, Spawn};
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -62,6 +62,10 @@ pub struct SimConfig {
     /// The node whose phi the report follows closely after its first crash
     /// (`None`: the first worker that crashes).
     pub report_node: Option<String>,
+    /// Datagrams per virtual second from an attacker that overhears traffic
+    /// and replays, mutates, redirects and forges datagrams (0: none). Every
+    /// one must be refused and change nothing.
+    pub attack_rate: f64,
 }
 
 impl Default for SimConfig {
@@ -87,6 +91,7 @@ impl Default for SimConfig {
             acceptable_pause: None,
             record: false,
             report_node: None,
+            attack_rate: 2.0,
         }
     }
 }
@@ -153,6 +158,10 @@ pub struct Summary {
     pub tasks_complete: usize,
     /// Items dropped by a full queue anywhere (counted, never silent).
     pub queue_drops: u64,
+    /// Datagrams the attacker sent.
+    pub attack_sent: u64,
+    /// Of those, refused at the entrance, by reason.
+    pub attack_refused: Vec<(String, u64)>,
     /// Settled checks that found a live worker holding more roles than its
     /// slots, or a task run by more live primaries than it needs: what a
     /// supervisor gave in an earlier term and whose release was lost (a
@@ -234,6 +243,8 @@ pub struct Sim {
     timeline: Vec<String>,
     up_node_secs: f64,
     recording: Option<Recorder>,
+    attacker: Option<Attacker>,
+    next_attack: Instant,
 }
 
 const GRACE: Duration = Duration::from_secs(20);
@@ -253,6 +264,7 @@ fn lease_for(heartbeat: Duration) -> Duration {
 fn factory(cfg: &SimConfig, sups: Vec<NodeId>) -> Factory<dyn OpsNode> {
     let (heartbeat, seed, level, pause) = (cfg.heartbeat, cfg.seed, cfg.history_level, cfg.acceptable_pause);
     let (supervisors, slots) = (cfg.supervisors, cfg.slots);
+    let authority = ClusterAuthority::new(seed);
     Box::new(move |s: &Spawn<'_>| -> Result<Box<dyn OpsNode>, String> {
         let i = s.index;
         let lease_timeout = lease_for(heartbeat);
@@ -262,18 +274,21 @@ fn factory(cfg: &SimConfig, sups: Vec<NodeId>) -> Factory<dyn OpsNode> {
         if let Some(p) = pause {
             config.crash.phi.acceptable_heartbeat_pause = p;
         }
-        config.public_key = core::array::from_fn(|k| (i as u8).wrapping_add(k as u8));
         let err = |e: pouw_netops::coordinator::OpsError| format!("{}: {e}", s.id);
+        // Every restart is a new boot epoch (the count of restarts only grows).
+        let epoch = s.restarts;
         if i < supervisors {
+            let credentials = authority.credentials(s.id, NodeRole::Supervisor, &[], 0, epoch)?;
             let mut n =
-                SimSupervisor::new_boxed(s.id.clone(), NodeRole::Supervisor, &sups, config, node_seed).map_err(err)?;
+                SimSupervisor::new_boxed(s.id.clone(), NodeRole::Supervisor, &sups, config, node_seed, credentials)
+                    .map_err(err)?;
             n.restore_hard_state(s.hard_state.clone());
             Ok(n)
         } else {
-            config.slots = slots;
             let train = TaskType::new("train").map_err(|e| format!("{e}"))?;
-            config.task_types.push(train).map_err(|_| "no room for a task type".to_string())?;
-            Ok(SimWorker::new_boxed(s.id.clone(), NodeRole::Worker, &sups, config, node_seed).map_err(err)?)
+            let credentials = authority.credentials(s.id, NodeRole::Worker, &[train], slots, epoch)?;
+            Ok(SimWorker::new_boxed(s.id.clone(), NodeRole::Worker, &sups, config, node_seed, credentials)
+                .map_err(err)?)
         }
     })
 }
@@ -326,7 +341,10 @@ impl Sim {
             .collect::<Result<_, String>>()?;
         let focus = cfg.report_node.as_ref().and_then(|n| cluster.ids().iter().position(|id| id.as_str() == n));
         let recording = cfg.record.then(|| Recorder::new(&cluster, cfg.duration, focus));
+        let attacker = (cfg.attack_rate > 0.0).then(|| Attacker::new(cfg.seed));
         let mut sim = Sim {
+            attacker,
+            next_attack: if cfg.attack_rate > 0.0 { start + Duration::from_secs(1) } else { Instant::MAX },
             cluster,
             rng,
             actions,
@@ -345,6 +363,9 @@ impl Sim {
             recording,
             cfg,
         };
+        if sim.attacker.is_some() {
+            sim.cluster.record_traffic();
+        }
         sim.cluster.start_all();
         sim.events();
         sim.note(format!("cluster starts: {} supervisors, {} workers", sim.cfg.supervisors, sim.cfg.workers));
@@ -661,7 +682,7 @@ impl Sim {
         let end = self.cluster.start_time() + self.cfg.duration;
         loop {
             let next_action = self.actions.last().map_or(Instant::MAX, |a| a.0);
-            let t = next_action.min(self.cluster.next_time()).min(self.next_checkpoint);
+            let t = next_action.min(self.cluster.next_time()).min(self.next_checkpoint).min(self.next_attack);
             if t > end {
                 break;
             }
@@ -691,6 +712,13 @@ impl Sim {
                 |task: &TaskId| tasks.iter().find(|(t, _, _)| t == task).map_or(0, |(_, r, _)| usize::from(*r));
             let settle = lease_for(self.cfg.heartbeat) + Duration::from_secs(3);
             self.cluster.check_roles_step(settle, required)?;
+            if self.cluster.now() >= self.next_attack
+                && let Some(a) = self.attacker.as_mut()
+            {
+                let gap = (1_000_000.0 / self.cfg.attack_rate) as u64;
+                self.next_attack = self.cluster.now() + Duration::from_micros(gap.max(1));
+                a.strike(&mut self.cluster)?;
+            }
             self.check()?;
         }
         // Nothing is due by `end`: this only moves the clock there.
@@ -767,6 +795,10 @@ impl Sim {
         }
         s.queue_drops += self.cluster.events_dropped();
         s.trace_hash = self.cluster.trace_hash();
+        if let Some(a) = &self.attacker {
+            s.attack_sent = a.report.sent;
+            s.attack_refused = a.report.refused.iter().map(|(k, v)| ((*k).to_string(), *v)).collect();
+        }
         s
     }
 
@@ -853,6 +885,17 @@ pub fn table(s: &Summary) -> String {
     let _ = writeln!(out, "{:<34} {} over all nodes, {} at the leader", "mesh routes", s.mesh_routes, s.leader_routes);
     let _ = writeln!(out, "{:<34} {} of {} with all primaries", "tasks at the end", s.tasks_complete, s.tasks);
     let _ = writeln!(out, "{:<34} {}", "queue drops (counted)", s.queue_drops);
+    if s.attack_sent > 0 {
+        let refused: u64 = s.attack_refused.iter().map(|(_, n)| n).sum();
+        let reasons: Vec<String> = s.attack_refused.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        let _ = writeln!(
+            out,
+            "{:<34} {refused} of {} refused, none changed a node ({})",
+            "attacker datagrams",
+            s.attack_sent,
+            reasons.join(", ")
+        );
+    }
     let _ = writeln!(out, "{:<34} {:016x}", "trace hash", s.trace_hash);
     out
 }
@@ -886,6 +929,7 @@ pub fn json(s: &Summary) -> String {
             "\"messages_sent\":{},\"bytes_sent\":{},\"lost\":{},\"duplicated\":{},\"partitioned\":{},",
             "\"history_raw_bytes\":{},\"history_compressed_bytes\":{},\"compression_ratio\":{:.6},",
             "\"mesh_routes\":{},\"leader_routes\":{},\"tasks\":{},\"tasks_complete\":{},\"queue_drops\":{},",
+            "\"attack_sent\":{},\"attack_refused\":{},",
             "\"trace_hash\":\"{:016x}\"}}"
         ),
         s.seed,
@@ -915,6 +959,8 @@ pub fn json(s: &Summary) -> String {
         s.tasks,
         s.tasks_complete,
         s.queue_drops,
+        s.attack_sent,
+        s.attack_refused.iter().map(|(_, n)| n).sum::<u64>(),
         s.trace_hash
     )
 }

@@ -4,7 +4,8 @@
 //! pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N]
 //!                 [--duration SECS] [--scenario story|churn] [--loss P] [--dup P]
 //!                 [--latency-ms MIN..MAX] [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]
-//!                 [--transport sim|udp] [--json] [--quiet] [--report FILE.html [--report-node ID]]
+//!                 [--transport sim|udp] [--attack PER_SEC] [--json] [--quiet]
+//!                 [--report FILE.html [--report-node ID]]
 //! ```
 
 use pouw_netops::Duration;
@@ -19,7 +20,8 @@ fn usage() -> ExitCode {
         "usage: pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N] [--duration SECS]\n\
          \x20                      [--scenario story|churn] [--loss P] [--dup P] [--latency-ms MIN..MAX]\n\
          \x20                      [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]\n\
-         \x20                      [--transport sim|udp] [--json] [--quiet] [--report FILE.html [--report-node ID]]"
+         \x20                      [--transport sim|udp] [--attack PER_SEC] [--json] [--quiet]\n\
+         \x20                      [--report FILE.html [--report-node ID]]"
     );
     ExitCode::from(2)
 }
@@ -69,6 +71,11 @@ fn main() -> ExitCode {
                 .is_some(),
             "--loss" => val().and_then(|v| v.parse().ok()).map(|p| cfg.net.loss = p).is_some(),
             "--dup" => val().and_then(|v| v.parse().ok()).map(|p| cfg.net.duplicate = p).is_some(),
+            "--attack" => val()
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|r| r.is_finite() && *r >= 0.0)
+                .map(|r| cfg.attack_rate = r)
+                .is_some(),
             "--latency-ms" => val()
                 .as_deref()
                 .and_then(range)

@@ -11,7 +11,7 @@ use pouw_netops::coordinator::{OpsConfig, OpsEventKind};
 use pouw_netops::election::HardState;
 use pouw_netops::workers::{Checkpoint, TaskRole};
 use pouw_netops::{Instant, NodeId, NodeRole, OpsEvent, TaskId, TaskType};
-use pouw_netops_harness::{OpsNode, Target};
+use pouw_netops_harness::{ClusterAuthority, OpsNode, Target};
 use std::collections::{BTreeMap, HashMap};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -65,15 +65,19 @@ fn build(cfg: &SimConfig, shared: &Shared, i: usize) -> Result<Box<dyn OpsNode +
     let seed = cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(i as u64);
     let id = shared.ids.get(i).cloned().ok_or_else(|| format!("no node {i}"))?;
     let err = |e: pouw_netops::coordinator::OpsError| format!("{e}");
+    let authority = ClusterAuthority::new(cfg.seed);
+    // A restarted node starts a newer boot epoch: the shared clock only grows.
+    let epoch = shared.now().total_micros();
     if i < cfg.supervisors {
-        let mut n = SimSupervisor::new_boxed(id, NodeRole::Supervisor, &shared.sups, config, seed).map_err(err)?;
+        let credentials = authority.credentials(&id, NodeRole::Supervisor, &[], 0, epoch)?;
+        let mut n =
+            SimSupervisor::new_boxed(id, NodeRole::Supervisor, &shared.sups, config, seed, credentials).map_err(err)?;
         n.restore_hard_state(lock(&shared.hard).get(i).cloned().unwrap_or_default());
         Ok(n)
     } else {
-        config.slots = cfg.slots;
         let train = TaskType::new("train").map_err(|e| format!("{e}"))?;
-        config.task_types.push(train).map_err(|_| "no room for a task type".to_string())?;
-        Ok(SimWorker::new_boxed(id, NodeRole::Worker, &shared.sups, config, seed).map_err(err)?)
+        let credentials = authority.credentials(&id, NodeRole::Worker, &[train], cfg.slots, epoch)?;
+        Ok(SimWorker::new_boxed(id, NodeRole::Worker, &shared.sups, config, seed, credentials).map_err(err)?)
     }
 }
 

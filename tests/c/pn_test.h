@@ -55,4 +55,68 @@ static inline int pn_id_is(const pn_node_id *id, const char *s) {
 
 #define SEC(x) ((uint64_t)(x) * 1000000u)
 
+/* Credentials for test clusters. A real host draws every seed from its OS
+ * randomness (getrandom(2), /dev/urandom) and keeps it secret; the tests derive
+ * them from names so runs repeat. */
+
+/* UNIX seconds at the tests' time 0, and how long test certificates are valid. */
+#define PN_TEST_UNIX_AT_ZERO 1800000000u
+#define PN_TEST_VALIDITY (365u * 86400u)
+
+/* 32 seed bytes from `name` (FNV-1a, stretched). */
+static inline void pn_test_seed(const char *name, uint8_t seed[32]) {
+  uint64_t h = 1469598103934665603u;
+  size_t i;
+  for (i = 0; name[i] != '\0'; i++) h = (h ^ (uint8_t)name[i]) * 1099511628211u;
+  for (i = 0; i < 32; i++) {
+    h = (h ^ (uint64_t)i) * 1099511628211u;
+    seed[i] = (uint8_t)(h >> 32);
+  }
+}
+
+/* The seed of the test clusters' authority. */
+static inline void pn_test_authority_seed(uint8_t seed[32]) { pn_test_seed("authority", seed); }
+
+/* Issues node `name` a certificate with the test authority (role a
+ * pn_node_role value; workers get 1 slot in pool `pool` if not NULL; serial 1,
+ * valid PN_TEST_VALIDITY from PN_TEST_UNIX_AT_ZERO) into `cert` (`cap`
+ * bytes), and fills `creds` for boot `epoch` pointing at it. */
+static inline pn_result pn_test_credentials(const char *name, uint32_t role, const char *pool, uint64_t epoch,
+                                            uint8_t *cert, size_t cap, pn_credentials *creds) {
+  uint8_t authority[32];
+  pn_certificate_fields f;
+  pn_str pools[1];
+  size_t written = 0;
+  pn_result r;
+  memset(&f, 0, sizeof f);
+  memset(creds, 0, sizeof *creds);
+  pn_test_seed(name, creds->identity_seed);
+  r = pn_identity_public(creds->identity_seed, f.identity_public);
+  if (r != PN_OK) return r;
+  f.node = name;
+  f.node_len = strlen(name);
+  f.role = role;
+  memset(f.wg_key, 0x42, sizeof f.wg_key);
+  if (role == PN_NODE_WORKER && pool != NULL) {
+    pools[0].ptr = pool;
+    pools[0].len = strlen(pool);
+    f.slots = 1;
+    f.pools = pools;
+    f.pool_count = 1;
+  }
+  f.serial = 1;
+  f.not_before = PN_TEST_UNIX_AT_ZERO;
+  f.not_after = PN_TEST_UNIX_AT_ZERO + PN_TEST_VALIDITY;
+  pn_test_authority_seed(authority);
+  r = pn_certificate_issue(authority, &f, cert, cap, &written);
+  if (r != PN_OK) return r;
+  r = pn_identity_public(authority, creds->authority_public);
+  memset(authority, 0, sizeof authority);
+  creds->certificate = cert;
+  creds->certificate_len = written;
+  creds->epoch = epoch;
+  creds->unix_at_zero = PN_TEST_UNIX_AT_ZERO;
+  return r;
+}
+
 #endif /* PN_TEST_H */

@@ -1,6 +1,7 @@
 /* The default API, compiled without PN_MANAGERS: what a node host gets from
  * pouw_netops.h alone. The version, the message of a failed call, and the
- * read-only views of a running pn_ops node (routes, WireGuard rendering). */
+ * read-only views of a running pn_ops node (routes, WireGuard rendering) of
+ * two supervisors with certificates from the test authority. */
 #include <stdio.h>
 
 #include "pn_test.h"
@@ -9,9 +10,13 @@
 #error "this test proves the default header; compile it without PN_MANAGERS"
 #endif
 
-static pn_ops *node(const pn_ops_config *cfg, const char *id, const pn_str *sups, size_t n) {
+static uint8_t certs[2][PN_MAX_CERTIFICATE_LEN];
+static pn_credentials creds[2];
+
+static pn_ops *node(const pn_ops_config *cfg, int k, const char *id, const pn_str *sups, size_t n) {
   pn_ops *ops = NULL;
-  CHECK_OK(pn_ops_new(cfg, id, strlen(id), PN_NODE_SUPERVISOR, sups, n, NULL, 0, 1, NULL, &ops));
+  CHECK_OK(pn_test_credentials(id, PN_NODE_SUPERVISOR, NULL, 1, certs[k], sizeof certs[k], &creds[k]));
+  CHECK_OK(pn_ops_new(cfg, id, strlen(id), PN_NODE_SUPERVISOR, sups, n, &creds[k], 1, NULL, &ops));
   return ops;
 }
 
@@ -25,7 +30,7 @@ int main(void) {
   char conf[4096];
   uint8_t buf[PN_MAX_MESSAGE_LEN];
   size_t len = 0, written = 9, total = 9, n;
-  pn_destination_kind kind;
+  pn_node_id to_id;
   bool avail = false;
   int i;
   uint64_t t;
@@ -40,7 +45,8 @@ int main(void) {
   sups[0].len = 5;
   sups[1].ptr = "beta";
   sups[1].len = 4;
-  CHECK_CODE(pn_ops_new(&cfg, "gamma", 5, PN_NODE_SUPERVISOR, sups, 2, NULL, 0, 1, NULL, &bad),
+  CHECK_OK(pn_test_credentials("gamma", PN_NODE_SUPERVISOR, NULL, 1, certs[0], sizeof certs[0], &creds[0]));
+  CHECK_CODE(pn_ops_new(&cfg, "gamma", 5, PN_NODE_SUPERVISOR, sups, 2, &creds[0], 1, NULL, &bad),
              PN_ERR_INVALID_ARGUMENT);
   CHECK(bad == NULL);
   n = pn_last_error_message(msg, sizeof msg);
@@ -62,8 +68,8 @@ int main(void) {
   }
 
   /* Two supervisors exchanging their first messages know each other's mesh node. */
-  a = node(&cfg, "alpha", sups, 2);
-  b = node(&cfg, "beta", sups, 2);
+  a = node(&cfg, 0, "alpha", sups, 2);
+  b = node(&cfg, 1, "beta", sups, 2);
   if (a == NULL || b == NULL) return pn_test_finish("test_default_api");
   CHECK_OK(pn_ops_start(a, SEC(1)));
   CHECK_OK(pn_ops_start(b, SEC(1)));
@@ -76,8 +82,10 @@ int main(void) {
       do CHECK_OK(pn_ops_poll_hard_state(from, &hs, &avail));
       while (avail);
       for (;;) {
-        CHECK_OK(pn_ops_poll_transmit(from, buf, sizeof buf, &len, &kind, NULL, &avail));
+        CHECK_OK(pn_ops_poll_transmit(from, buf, sizeof buf, &len, &to_id, &avail));
         if (!avail) break;
+        /* Each datagram names its one recipient: the other node. */
+        CHECK(pn_id_is(&to_id, i == 0 ? "beta" : "alpha"));
         CHECK_OK(pn_ops_handle_message(to, t, buf, len));
       }
     }

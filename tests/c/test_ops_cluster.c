@@ -1,6 +1,9 @@
 /* A three-supervisor, four-worker cluster of pn_ops handles exchanging bytes in
  * memory with a virtual clock (every message takes 5 ms):
  *
+ * - every node holds a certificate issued with pn_certificate_issue by the test
+ *   authority, and every datagram is authenticated: each transmit goes to the
+ *   one node pn_ops_poll_transmit names;
  * - each node is driven only through pn_ops: start, handle_message, tick, and
  *   the drain order hard state -> transmit -> event -> timeout;
  * - the supervisors elect exactly one leader, which every node follows;
@@ -9,6 +12,10 @@
  * - the primary crashes (its handle neither receives nor sends): the leader
  *   detects it and its replacement event names the backup and the checkpoint,
  *   and the backup receives the primary role resuming from that checkpoint.
+ *
+ * - a forged datagram (a real one with one byte changed) and a replayed one are
+ *   refused with their codes, change nothing in the node's status, and are
+ *   counted by reason.
  *
  * Also checks the buffer-too-small path of pn_ops_poll_transmit (needed length
  * reported, message kept) and the error codes of the main entry points. */
@@ -35,6 +42,13 @@ static const char *names[NODES] = {"sup-0", "sup-1", "sup-2", "w-0", "w-1", "w-2
 static pn_ops *nodes[NODES];
 static int up[NODES];
 static pn_hard_state hard[NODES];
+static uint8_t certs[NODES][PN_MAX_CERTIFICATE_LEN];
+static pn_credentials creds[NODES];
+/* When >= 0, the next datagram from node hold_from to node hold_to is kept
+ * here instead of being sent (for the forgery test). */
+static int hold_from = -1, hold_to = -1;
+static uint8_t held[PN_MAX_MESSAGE_LEN];
+static size_t held_len = 0;
 static packet network[MAX_PACKETS];
 static size_t in_flight = 0;
 static uint64_t now = SEC(1);
@@ -112,7 +126,6 @@ static void drain(int i) {
   }
   for (;;) {
     size_t len = 0;
-    pn_destination_kind kind = PN_DEST_CLUSTER;
     pn_node_id to;
     int j;
     if (!too_small_checked) {
@@ -121,34 +134,30 @@ static void drain(int i) {
       pn_ops_status_report before, after;
       CHECK_OK(pn_ops_status(nodes[i], now, &before));
       if (before.pending_transmits > 0) {
-        CHECK_CODE(pn_ops_poll_transmit(nodes[i], buf, 1, &needed, &kind, &to, &avail), PN_ERR_BUFFER_TOO_SMALL);
+        CHECK_CODE(pn_ops_poll_transmit(nodes[i], buf, 1, &needed, &to, &avail), PN_ERR_BUFFER_TOO_SMALL);
         CHECK(needed > 1);
         CHECK_OK(pn_ops_status(nodes[i], now, &after));
         CHECK(after.pending_transmits == before.pending_transmits);
-        CHECK_OK(pn_ops_poll_transmit(nodes[i], buf, sizeof buf, &len, &kind, &to, &avail));
+        CHECK_OK(pn_ops_poll_transmit(nodes[i], buf, sizeof buf, &len, &to, &avail));
         CHECK(avail && len == needed);
         too_small_checked = 1;
         goto deliver;
       }
     }
-    CHECK_OK(pn_ops_poll_transmit(nodes[i], buf, sizeof buf, &len, &kind, &to, &avail));
+    CHECK_OK(pn_ops_poll_transmit(nodes[i], buf, sizeof buf, &len, &to, &avail));
     if (!avail) break;
   deliver:
-    switch (kind) {
-      case PN_DEST_NODE:
-        j = index_of(&to);
-        CHECK(j >= 0);
-        if (j >= 0) enqueue(j, buf, len);
-        break;
-      case PN_DEST_SUPERVISORS:
-        for (j = 0; j < SUPERVISORS; j++)
-          if (j != i) enqueue(j, buf, len);
-        break;
-      case PN_DEST_CLUSTER:
-        for (j = 0; j < NODES; j++)
-          if (j != i) enqueue(j, buf, len);
-        break;
+    /* Every datagram goes to exactly one other node. */
+    j = index_of(&to);
+    CHECK(j >= 0 && j != i);
+    if (j < 0 || j == i) continue;
+    if (i == hold_from && j == hold_to && len <= sizeof held) {
+      memcpy(held, buf, len);
+      held_len = len;
+      hold_from = hold_to = -1;
+      continue;
     }
+    enqueue(j, buf, len);
   }
   for (;;) {
     CHECK_OK(pn_ops_poll_event(nodes[i], &ev, &avail));
@@ -221,14 +230,19 @@ static void check_errors(const pn_ops_config *cfg, pn_str *sups) {
   pn_checkpoint cp;
   size_t len = 0;
   bool avail = false;
+  const pn_credentials *w = &creds[SUPERVISORS];
   memset(&cp, 0, sizeof cp);
-  CHECK_CODE(pn_ops_new(cfg, "x", 1, 7, sups, SUPERVISORS, NULL, 0, 1, NULL, &bad), PN_ERR_INVALID_ARGUMENT);
-  CHECK_CODE(pn_ops_new(cfg, "x", 1, PN_NODE_SUPERVISOR, sups, SUPERVISORS, NULL, 0, 1, NULL, &bad),
+  CHECK_CODE(pn_ops_new(cfg, "w-0", 3, 7, sups, SUPERVISORS, w, 1, NULL, &bad), PN_ERR_INVALID_ARGUMENT);
+  CHECK_CODE(pn_ops_new(cfg, "w-0", 3, PN_NODE_SUPERVISOR, sups, SUPERVISORS, w, 1, NULL, &bad),
              PN_ERR_INVALID_ARGUMENT);
-  CHECK_CODE(pn_ops_new(NULL, "x", 1, PN_NODE_WORKER, sups, SUPERVISORS, NULL, 0, 1, NULL, &bad), PN_ERR_NULL_POINTER);
-  CHECK_CODE(pn_ops_new(cfg, "", 0, PN_NODE_WORKER, sups, SUPERVISORS, NULL, 0, 1, NULL, &bad), PN_ERR_INVALID_ID);
+  CHECK_CODE(pn_ops_new(NULL, "w-0", 3, PN_NODE_WORKER, sups, SUPERVISORS, w, 1, NULL, &bad), PN_ERR_NULL_POINTER);
+  CHECK_CODE(pn_ops_new(cfg, "w-0", 3, PN_NODE_WORKER, sups, SUPERVISORS, NULL, 1, NULL, &bad), PN_ERR_NULL_POINTER);
+  CHECK_CODE(pn_ops_new(cfg, "", 0, PN_NODE_WORKER, sups, SUPERVISORS, w, 1, NULL, &bad), PN_ERR_INVALID_ID);
+  /* w-0's certificate for another node is refused. */
+  CHECK_CODE(pn_ops_new(cfg, "w-1", 3, PN_NODE_WORKER, sups, SUPERVISORS, w, 1, NULL, &bad),
+             PN_ERR_CREDENTIAL_REJECTED);
   CHECK(bad == NULL);
-  CHECK_CODE(pn_ops_handle_message(nodes[SUPERVISORS], now, (const uint8_t *)"", 0), PN_ERR_DECODE_EMPTY);
+  CHECK_CODE(pn_ops_handle_message(nodes[SUPERVISORS], now, (const uint8_t *)"", 0), PN_ERR_DECODE);
   CHECK_CODE(pn_ops_submit_task(nodes[SUPERVISORS], now, "t", 1, POOL, 5, 1, 0), PN_ERR_INVALID_STATE);
   CHECK_CODE(pn_ops_submit_task(nodes[0], now, "t", 1, POOL, 5, 0, 0), PN_ERR_INVALID_ARGUMENT);
   CHECK_CODE(pn_ops_report_checkpoint(nodes[0], now, TASK, 5, &cp), PN_ERR_INVALID_STATE);
@@ -238,10 +252,74 @@ static void check_errors(const pn_ops_config *cfg, pn_str *sups) {
   CHECK_CODE(pn_ops_poll_archived(NULL, archive_buf, sizeof archive_buf, &len, &avail), PN_ERR_NULL_POINTER);
 }
 
+/* The listed fields of two status reports agree. */
+static int same_status(const pn_ops_status_report *a, const pn_ops_status_report *b) {
+  return a->running == b->running && a->is_leader == b->is_leader && a->has_leader == b->has_leader &&
+         a->leader.len == b->leader.len && memcmp(a->leader.bytes, b->leader.bytes, a->leader.len) == 0 &&
+         a->leader_term == b->leader_term && a->tasks == b->tasks && a->pending_transmits == b->pending_transmits &&
+         a->pending_events == b->pending_events && a->health.total_nodes == b->health.total_nodes &&
+         a->health.online_nodes == b->health.online_nodes &&
+         a->counters.messages_received == b->counters.messages_received &&
+         a->counters.messages_ignored == b->counters.messages_ignored &&
+         a->counters.messages_sent == b->counters.messages_sent;
+}
+
+/* A datagram from worker w-1 to the leader is held back: one byte of a copy is
+ * changed (refused as unauthenticated), then the real one is delivered (taken)
+ * and delivered again (refused as replayed). Refusals change nothing but the
+ * counter of their reason. */
+static void check_forgery(int leader) {
+  static uint8_t forged[PN_MAX_MESSAGE_LEN];
+  pn_ops_status_report before, after;
+  int from = SUPERVISORS + 1, reason, i;
+  char msg[256];
+  hold_from = from;
+  hold_to = leader;
+  run(SEC(2));
+  CHECK(held_len > 0 && hold_from == -1);
+  if (held_len == 0) return;
+  /* The envelope's second byte is its kind: 0 MAC'd, 1 signed (ffi-c/README.md). */
+  reason = held[1] == 0 ? PN_REJECT_BAD_TAG : PN_REJECT_BAD_SIGNATURE;
+  memcpy(forged, held, held_len);
+  forged[held_len - 1] ^= 0x01; /* the last byte of the tag */
+
+  CHECK_OK(pn_ops_status(nodes[leader], now, &before));
+  CHECK_CODE(pn_ops_handle_message(nodes[leader], now, forged, held_len), PN_ERR_UNAUTHENTICATED);
+  pn_last_error_message(msg, sizeof msg);
+  CHECK(strstr(msg, pn_reject_reason_str(reason)) != NULL);
+  CHECK_OK(pn_ops_status(nodes[leader], now, &after));
+  CHECK(same_status(&before, &after));
+  CHECK(after.counters.rejected[reason] == before.counters.rejected[reason] + 1);
+  CHECK(after.counters.rejected_total == before.counters.rejected_total + 1);
+  for (i = 0; i < PN_REJECT_REASONS; i++)
+    if (i != reason) CHECK(after.counters.rejected[i] == before.counters.rejected[i]);
+
+  /* A body byte changed: still refused, whatever it hits. */
+  memcpy(forged, held, held_len);
+  forged[held_len / 2] ^= 0x80;
+  CHECK(pn_ops_handle_message(nodes[leader], now, forged, held_len) != PN_OK);
+
+  /* The real datagram is taken once. */
+  CHECK_OK(pn_ops_handle_message(nodes[leader], now, held, held_len));
+  CHECK_OK(pn_ops_status(nodes[leader], now, &before));
+  CHECK(before.counters.messages_received == after.counters.messages_received + 1);
+  drain(leader);
+  CHECK_OK(pn_ops_status(nodes[leader], now, &before));
+  /* Its replay is refused and counted. */
+  CHECK_CODE(pn_ops_handle_message(nodes[leader], now, held, held_len), PN_ERR_REPLAYED);
+  pn_last_error_message(msg, sizeof msg);
+  CHECK(strstr(msg, "replayed") != NULL);
+  CHECK_OK(pn_ops_status(nodes[leader], now, &after));
+  CHECK(same_status(&before, &after));
+  CHECK(after.counters.rejected[PN_REJECT_REPLAYED] == before.counters.rejected[PN_REJECT_REPLAYED] + 1);
+  CHECK(after.counters.rejected_total == before.counters.rejected_total + 1);
+  CHECK(strcmp(pn_reject_reason_str(PN_REJECT_REPLAYED), "replayed") == 0);
+  CHECK(strcmp(pn_reject_reason_str(PN_REJECT_REASONS), "unknown reject reason") == 0);
+}
+
 int main(void) {
   pn_ops_config cfg;
   pn_str sups[SUPERVISORS];
-  pn_str pools[1];
   pn_ops_status_report st;
   pn_checkpoint cp;
   int i, leader = -1, leaders = 0, p, b;
@@ -253,13 +331,12 @@ int main(void) {
     sups[i].ptr = names[i];
     sups[i].len = strlen(names[i]);
   }
-  pools[0].ptr = POOL;
-  pools[0].len = strlen(POOL);
   for (i = 0; i < NODES; i++) {
-    int worker = i >= SUPERVISORS;
+    uint32_t role = i >= SUPERVISORS ? PN_NODE_WORKER : PN_NODE_SUPERVISOR;
     nodes[i] = NULL;
-    CHECK_OK(pn_ops_new(&cfg, names[i], strlen(names[i]), worker ? PN_NODE_WORKER : PN_NODE_SUPERVISOR, sups,
-                        SUPERVISORS, worker ? pools : NULL, worker ? 1 : 0, 1000 + (uint64_t)i, NULL, &nodes[i]));
+    CHECK_OK(pn_test_credentials(names[i], role, POOL, 1, certs[i], sizeof certs[i], &creds[i]));
+    CHECK_OK(pn_ops_new(&cfg, names[i], strlen(names[i]), role, sups, SUPERVISORS, &creds[i], 1000 + (uint64_t)i,
+                        NULL, &nodes[i]));
     CHECK(nodes[i] != NULL);
     if (nodes[i] == NULL) return pn_test_finish("test_ops_cluster");
     up[i] = 1;
@@ -290,6 +367,7 @@ int main(void) {
     CHECK(st.role == (i < SUPERVISORS ? PN_NODE_SUPERVISOR : PN_NODE_WORKER));
   }
   check_errors(&cfg, sups);
+  check_forgery(leader);
 
   /* A task for every supervisor; the leader assigns a primary and a backup. */
   for (i = 0; i < SUPERVISORS; i++) CHECK_OK(pn_ops_submit_task(nodes[i], now, TASK, strlen(TASK), POOL, 5, 1, 1));

@@ -24,7 +24,10 @@ from pouw_netops import (
     VPNMeshTopologyManager,
     WorkerReplacementManager,
 )
+from credentials import credentials
+
 from pouw_netops import _native
+from pouw_netops.identity import Authority, verify_certificate
 from pouw_netops.wire import decode_envelope
 
 T0 = 1_700_000_000.0
@@ -125,8 +128,14 @@ def test_representative_failures_raise_the_class_their_kind_names(metrics):
         e = _raise(fail)
         assert e.kind == kind, (kind, e)
         assert type(e) is classes[kind], (kind, type(e))
-    e = _raise(lambda: pouw_netops.Node("s1", "supervisor", ["s1"], phi_threshold=0.0))
+    creds = credentials("s1", "supervisor")
+    e = _raise(lambda: pouw_netops.Node("s1", "supervisor", ["s1"], phi_threshold=0.0, **creds))
     assert (e.kind, type(e)) == ("invalid_config", InvalidArgumentError), "the core checks the range"
+    cert, authority = creds["certificate"], creds["authority"]
+    e = _raise(lambda: verify_certificate(cert, Authority(bytes(32)).public_key, int(T0)))
+    assert (e.kind, type(e)) == ("unauthenticated", AuthenticationError)
+    e = _raise(lambda: verify_certificate(cert, authority, 2 * int(T0)))
+    assert (e.kind, type(e)) == ("credential_rejected", CredentialError)
     assert leader.campaign(1.0) is None, "campaign on the leader is a no-op (etcd, raft-rs)"
     e = _raise(lambda: workers.assign_workers_to_task("t", "train", 1, 0))
     assert (e.kind, type(e)) == ("invalid_state", InvalidStateError)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from credentials import credentials
+
 from pouw_netops import InvalidArgumentError, Node, _native
 
 T0 = 1_700_000_000.0
@@ -24,7 +26,7 @@ def test_unknown_names_are_refused_with_the_core_list():
     with pytest.raises(InvalidArgumentError, match="automatic, restart, replace"):
         crash.initiate_recovery("n", "custom", T0)
     with pytest.raises(InvalidArgumentError, match="supervisor, worker"):
-        Node("s1", "Supervisor", ["s1"])
+        Node("s1", "Supervisor", ["s1"], **credentials("s1", "supervisor"))
 
 
 def test_printed_names_parse_back():

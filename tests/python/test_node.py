@@ -1,9 +1,11 @@
 """The sans-IO ``Node`` (Layer 2) and the old API's ``NetworkOperationsManager``.
 
-An in-memory cluster of ``Node``s (3 supervisors, 5 workers) exchanges the
-real bytes each node hands out: it must elect exactly one leader, assign a
-submitted task, move a stopped worker's role to another worker, and elect a
-new leader when the leader stops.
+An in-memory cluster of ``Node``s (3 supervisors, 5 workers), each holding a
+certificate from one ``Authority``, exchanges the real (authenticated) bytes
+each node hands out: it must elect exactly one leader, assign a submitted task,
+move a stopped worker's role to another worker, and elect a new leader when the
+leader stops. Forged, replayed, foreign and expired datagrams are refused,
+change nothing and are counted by reason.
 """
 
 from __future__ import annotations
@@ -14,18 +16,23 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import pytest
 
+from credentials import AUTHORITY, T0, credentials
+
 from pouw_netops import (
+    AuthenticationError,
+    CredentialError,
     DecodeError,
     InvalidArgumentError,
+    InvalidStateError,
     NetOpsError,
     NetworkOperationsManager,
     Node,
     NodeEvent,
 )
+from pouw_netops.identity import Authority, inspect_certificate
 from pouw_netops.node import AssignmentReceived, LeaderElected, WorkerReplaced
-from pouw_netops.wire import decode_envelope
+from pouw_netops.wire import decode_sealed
 
-T0 = 1_700_000_000.0
 VECTORS = pathlib.Path(__file__).resolve().parents[1] / "vectors"
 SUPERVISORS = ["s1", "s2", "s3"]
 WORKERS = ["w1", "w2", "w3", "w4", "w5"]
@@ -38,9 +45,9 @@ class Cluster:
         self.now = T0
         self.nodes: Dict[str, Node] = {}
         for i, s in enumerate(SUPERVISORS):
-            self.nodes[s] = Node(s, "supervisor", SUPERVISORS, seed=i + 1)
+            self.nodes[s] = Node(s, "supervisor", SUPERVISORS, seed=i + 1, **credentials(s, "supervisor"))
         for w in WORKERS:
-            self.nodes[w] = Node(w, "worker", SUPERVISORS, task_types=["train"])
+            self.nodes[w] = Node(w, "worker", SUPERVISORS, **credentials(w, "worker"))
         self.alive: Set[str] = set(self.nodes)
         self.events: List[NodeEvent] = []
         self.hard_states: Dict[str, Tuple[int, Optional[str]]] = {}
@@ -54,7 +61,7 @@ class Cluster:
         """Delivers everything queued until the network is quiet; returns messages delivered."""
         delivered = 0
         while True:
-            batch: List[Tuple[str, Optional[str], bytes]] = []
+            batch: List[Tuple[str, str, bytes]] = []
             for nid in sorted(self.alive):
                 node = self.nodes[nid]
                 while (hs := node.poll_hard_state()) is not None:
@@ -66,12 +73,10 @@ class Cluster:
             if not batch:
                 return delivered
             for src, dest, data in batch:
-                targets = [dest] if dest is not None else [n for n in sorted(self.nodes) if n != src]
-                for d in targets:
-                    assert d != src
-                    if d in self.alive:
-                        self.nodes[d].handle_message(self.now, data)
-                        delivered += 1
+                assert dest != src
+                if dest in self.alive:
+                    self.nodes[dest].handle_message(self.now, data)
+                    delivered += 1
 
     def run(self, seconds: float, step: float = 0.05) -> None:
         end = self.now + seconds
@@ -159,27 +164,35 @@ def test_cluster_elects_assigns_and_fails_over() -> None:
     assert c.hard_states[new_leader][0] > term
 
 
-def test_destinations_are_node_ids_or_broadcast() -> None:
-    s = Node("s1", "supervisor", SUPERVISORS, seed=1)
+def supervisor(node_id: str = "s1", supervisors: List[str] = SUPERVISORS, seed: int = 1) -> Node:
+    return Node(node_id, "supervisor", supervisors, seed=seed, **credentials(node_id, "supervisor"))
+
+
+def test_every_transmit_is_sealed_for_one_node() -> None:
+    s = supervisor()
     assert s.poll_timeout() is None
     s.start(T0)
     s.tick(T0 + 30.0)  # past the election timeout: a pre-vote campaign starts (no hard-state change)
     while s.poll_hard_state() is not None:
         pass
-    seen: Set[Optional[str]] = set()
+    seen: Set[str] = set()
+    kinds: Set[str] = set()
     while (t := s.poll_transmit()) is not None:
         dest, data = t
         seen.add(dest)
-        env = decode_envelope(data)
-        assert env["sender"] == "s1"
-        # Election messages go to each other supervisor by name; nothing goes to itself.
-        if env["kind"] in ("pre_vote", "request_vote"):
-            assert dest in ("s2", "s3")
-    assert None in seen and {"s2", "s3"} <= seen and "s1" not in seen
+        env = decode_sealed(data)
+        kinds.add(env["kind"])
+        assert env["version"] == 2 and env["sender"] == "s1" and env["epoch"] == 1
+        assert env["auth"] in ("mac", "signed")
+        if env["kind"] == "membership":
+            # An announcement carries the sender's own certificate.
+            assert env["joining"] is True and inspect_certificate(env["certificate"]).node_id == "s1"
+    # Election messages go to each other supervisor by name; nothing goes to itself.
+    assert seen == {"s2", "s3"} and "pre_vote" in kinds
 
 
 def test_poll_archived_hands_over_nothing_before_the_archive_fills() -> None:
-    s = Node("s1", "supervisor", SUPERVISORS, seed=1)
+    s = supervisor()
     assert s.poll_archived() is None
     s.start(T0)
     s.tick(T0 + 1.0)
@@ -190,15 +203,16 @@ def test_poll_archived_hands_over_nothing_before_the_archive_fills() -> None:
     assert s.status(T0 + 2.0)["counters"].get("history_dropped", 0) == 0
 
 
-def test_golden_vectors_are_understood() -> None:
-    s = Node("supervisor-1", "supervisor", ["supervisor-1", "supervisor-2"])
+def test_v1_envelopes_are_refused_as_malformed() -> None:
+    s = supervisor("supervisor-1", ["supervisor-1", "supervisor-2"])
     s.start(T0)
     for name in ("membership", "heartbeat"):
-        s.handle_message(T0 + 1.0, bytes.fromhex((VECTORS / f"{name}.hex").read_text().strip()))
+        with pytest.raises(DecodeError):
+            s.handle_message(T0 + 1.0, bytes.fromhex((VECTORS / f"{name}.hex").read_text().strip()))
     counters = s.status(T0 + 1.0)["counters"]
-    assert counters["messages_received"] == 2
-    assert counters["decode_errors"] == 0 and counters["messages_ignored"] == 0
-    assert s.status(T0 + 1.0)["crash_recovery"]["total_nodes"] >= 1
+    assert counters["messages_received"] == 0
+    assert counters["rejected"]["malformed"] == 2
+    assert set(counters["rejected"]) >= {"bad_tag", "bad_signature", "replayed", "unknown_sender", "expired"}
 
 
 def test_a_datagram_from_this_node_is_dropped_and_counted() -> None:
@@ -212,13 +226,13 @@ def test_a_datagram_from_this_node_is_dropped_and_counted() -> None:
 
 def test_errors() -> None:
     with pytest.raises(InvalidArgumentError):
-        Node("s1", "boss", SUPERVISORS)
+        Node("s1", "boss", SUPERVISORS, **credentials("s1", "supervisor"))
     with pytest.raises(InvalidArgumentError):
-        Node("s1", "supervisor", SUPERVISORS, heartbeat_intervall=1.0)
+        Node("s1", "supervisor", SUPERVISORS, heartbeat_intervall=1.0, **credentials("s1", "supervisor"))
     with pytest.raises(InvalidArgumentError):
-        Node("s9", "supervisor", SUPERVISORS)  # a supervisor outside the list
-    w = Node("w1", "worker", SUPERVISORS)
-    with pytest.raises(InvalidArgumentError):
+        Node("s9", "supervisor", SUPERVISORS, **credentials("s9", "supervisor"))  # a supervisor outside the list
+    w = Node("w1", "worker", SUPERVISORS, **credentials("w1", "worker"))
+    with pytest.raises(InvalidStateError):
         w.handle_message(T0, b"")  # not running yet
     w.start(T0)
     with pytest.raises(DecodeError):
@@ -227,7 +241,7 @@ def test_errors() -> None:
         w.submit_task(T0, "t", "train", 1)  # workers keep no task table
     with pytest.raises(NetOpsError):
         w.report_checkpoint(T0, "t", 1)  # holds no such task
-    s = Node("s1", "supervisor", SUPERVISORS)
+    s = supervisor()
     s.start(T0)
     s.submit_task(T0, "t", "train", 1)
     with pytest.raises(InvalidArgumentError):
@@ -237,6 +251,167 @@ def test_errors() -> None:
     assert s.tasks() == [("t", "train", 1, 2, None)]
     s.stop(T0 + 1.0)
     assert not s.is_running and s.poll_timeout() is None
+
+
+@pytest.mark.parametrize("key, value", [("slots", 2), ("task_types", ["train"]), ("public_key", b"k" * 32)])
+def test_config_keys_now_in_the_certificate_are_refused(key: str, value: object) -> None:
+    with pytest.raises(InvalidArgumentError, match=key):
+        Node("w1", "worker", SUPERVISORS, **credentials("w1", "worker"), **{key: value})
+
+
+def test_own_credentials_are_checked() -> None:
+    creds = credentials("w1", "worker")
+    # A certificate for another node, role, or key; another authority; bad sizes.
+    with pytest.raises(CredentialError):
+        Node("w2", "worker", SUPERVISORS, **creds)
+    with pytest.raises(CredentialError):
+        Node("w1", "supervisor", ["w1"], **creds)
+    with pytest.raises(NetOpsError):
+        Node("w1", "worker", SUPERVISORS, **{**creds, "identity": bytes(32)})
+    with pytest.raises(AuthenticationError):
+        Node("w1", "worker", SUPERVISORS, **{**creds, "authority": Authority(bytes(32)).public_key})
+    with pytest.raises(InvalidArgumentError, match="identity"):
+        Node("w1", "worker", SUPERVISORS, **{**creds, "identity": b"short"})
+    with pytest.raises(DecodeError):
+        Node("w1", "worker", SUPERVISORS, **{**creds, "certificate": creds["certificate"][:-1]})
+    w = Node("w1", "worker", SUPERVISORS, **creds)
+    mine = w.certificate()
+    assert mine == inspect_certificate(creds["certificate"])
+    assert (mine.node_id, mine.role, mine.slots, mine.pools) == ("w1", "worker", 1, ("train",))
+
+
+class Pair:
+    """A one-supervisor cluster (``s1``) with worker ``w1``, both admitted to each other."""
+
+    def __init__(self) -> None:
+        self.now = T0
+        self.s = Node("s1", "supervisor", ["s1"], seed=1, **credentials("s1", "supervisor"))
+        self.w = Node("w1", "worker", ["s1"], **credentials("w1", "worker"))
+        self.s.start(self.now)
+        self.w.start(self.now)
+        self.exchange()
+        assert [m.node_id for m in self.s.members()] == ["w1"]
+        assert [m.node_id for m in self.w.members()] == ["s1"]
+
+    def exchange(self) -> None:
+        nodes = {"s1": self.s, "w1": self.w}
+        moved = True
+        while moved:
+            moved = False
+            for n in nodes.values():
+                while n.poll_hard_state() is not None:
+                    pass
+                while (t := n.poll_transmit()) is not None:
+                    nodes[t[0]].handle_message(self.now, t[1])
+                    moved = True
+                while n.poll_event() is not None:
+                    pass
+
+    def from_worker(self, kind: str = "heartbeat") -> bytes:
+        """The worker's next ``kind`` message to the supervisor, not delivered."""
+        for _ in range(100):
+            self.now += 0.5
+            self.w.tick(self.now)
+            found = None
+            while (t := self.w.poll_transmit()) is not None:
+                if found is None and t[0] == "s1" and decode_sealed(t[1])["kind"] == kind:
+                    found = t[1]
+            if found is not None:
+                return found
+        raise AssertionError(f"no {kind} from w1")
+
+
+def without_rejections(status: Dict[str, object]) -> Dict[str, object]:
+    counters = dict(status["counters"])  # type: ignore[call-overload]
+    del counters["rejected"]
+    return {**status, "counters": counters}
+
+
+def assert_refused(node: Node, now: float, data: bytes, error: type, reason: str) -> None:
+    """``data`` is refused with ``error``, counted under ``reason``, and changes nothing else."""
+    before = node.status(now)
+    members = node.members()
+    with pytest.raises(error) as info:
+        node.handle_message(now, data)
+    assert type(info.value) is error
+    after = node.status(now)
+    assert without_rejections(after) == without_rejections(before)
+    assert node.members() == members
+    counts = {r: after["counters"]["rejected"][r] - c for r, c in before["counters"]["rejected"].items()}
+    assert counts == {r: (1 if r == reason else 0) for r in counts}
+
+
+def test_a_forged_datagram_is_refused_and_changes_nothing() -> None:
+    p = Pair()
+    data = p.from_worker()
+    assert decode_sealed(data)["auth"] == "mac"
+    for at in (len(data) - 1, len(data) - 20):  # the tag, then the body
+        forged = bytearray(data)
+        forged[at] ^= 0x01
+        assert_refused(p.s, p.now, bytes(forged), AuthenticationError, "bad_tag")
+    # The genuine datagram is still new: the forgeries moved no replay window.
+    p.s.handle_message(p.now, data)
+
+
+def test_a_replayed_datagram_is_refused_and_changes_nothing() -> None:
+    p = Pair()
+    data = p.from_worker()
+    p.s.handle_message(p.now, data)
+    assert_refused(p.s, p.now, data, AuthenticationError, "replayed")
+    with pytest.raises(AuthenticationError) as info:
+        p.s.handle_message(p.now, data)
+    assert info.value.kind == "replayed"
+    assert p.s.status(p.now)["counters"]["rejected"]["replayed"] == 2
+
+
+def test_a_strangers_datagram_is_refused() -> None:
+    p = Pair()
+    # w2 holds a valid certificate but s1 never admitted it (its announcement was lost).
+    w2 = Node("w2", "worker", ["s1"], **credentials("w2", "worker"))
+    w2.start(p.now)
+    w2.tick(p.now + 5.0)
+    sent = []
+    while (t := w2.poll_transmit()) is not None:
+        if t[0] == "s1" and decode_sealed(t[1])["kind"] != "membership":
+            sent.append(t[1])
+    assert sent
+    assert_refused(p.s, p.now, sent[0], AuthenticationError, "unknown_sender")
+
+
+def test_an_expired_certificate_is_refused() -> None:
+    p = Pair()
+    # w3's certificate ran out an hour ago; its clock (unix_at_zero=0) is behind, so it started.
+    old = int(T0) - 7200
+    w3 = Node("w3", "worker", ["s1"], **credentials("w3", "worker", not_before=old - 3600, not_after=old + 3600))
+    w3.start(float(old))
+    hello = [t[1] for t in iter(w3.poll_transmit, None) if t[0] == "s1"]
+    assert hello and decode_sealed(hello[0])["kind"] == "membership"
+    assert_refused(p.s, p.now, hello[0], CredentialError, "expired")
+    assert [m.node_id for m in p.s.members()] == ["w1"]
+
+
+def test_a_certificate_from_another_authority_is_refused() -> None:
+    p = Pair()
+    other = Authority(bytes([7]) * 32)
+    assert other.public_key != AUTHORITY.public_key
+    w4 = Node("w4", "worker", ["s1"], **credentials("w4", "worker", authority=other))
+    w4.start(p.now)
+    hello = [t[1] for t in iter(w4.poll_transmit, None) if t[0] == "s1"]
+    assert hello
+    assert_refused(p.s, p.now, hello[0], AuthenticationError, "wrong_authority")
+
+
+def test_revocation_removes_a_member() -> None:
+    p = Pair()
+    with pytest.raises(AuthenticationError):
+        p.s.apply_revocations(Authority(bytes([7]) * 32).revoke(1, [("w1", None)]))
+    assert [m.node_id for m in p.s.members()] == ["w1"]
+    assert p.s.apply_revocations(AUTHORITY.revoke(1, [("w1", None)])) == 1
+    assert p.s.members() == []
+    with pytest.raises(CredentialError):
+        p.s.apply_revocations(AUTHORITY.revoke(1, [("w2", 3)]))  # not newer
+    with pytest.raises(AuthenticationError):
+        p.s.handle_message(p.now, p.from_worker())
 
 
 def test_network_operations_manager_start_stop() -> None:

@@ -7,7 +7,8 @@ import pathlib
 import pytest
 
 from pouw_netops import DecodeError, InvalidArgumentError
-from pouw_netops.wire import decode_envelope, encode_heartbeat
+from pouw_netops.identity import inspect_certificate
+from pouw_netops.wire import decode_envelope, decode_sealed, encode_heartbeat
 
 VECTORS = pathlib.Path(__file__).resolve().parents[1] / "vectors"
 
@@ -64,6 +65,41 @@ def test_python_decodes_every_rust_vector(name):
     assert (d["sender"], d["kind"]) == (sender, kind)
     for key, value in fields.items():
         assert d[key] == value, key
+
+
+def test_membership_carries_joining_and_a_certificate():
+    d = decode_envelope(golden("membership"))
+    assert (d["sender"], d["kind"], d["joining"]) == ("worker-3", "membership", True)
+    assert d["certificate"] == golden("auth_certificate")
+    assert inspect_certificate(d["certificate"]).node_id == "worker-7"
+    assert set(d) == {"version", "sender", "kind", "joining", "certificate"}
+    leave = decode_envelope(golden("membership_leave"))
+    assert (leave["sender"], leave["joining"], leave["certificate"]) == ("supervisor-1", False, b"")
+
+
+def test_sealed_envelopes_are_split_without_verifying():
+    d = decode_sealed(golden("auth_envelope_mac"))
+    assert (d["version"], d["auth"], d["sender"], d["epoch"], d["counter"]) == (2, "mac", "worker-7", 3, 42)
+    assert d["kind"] == "heartbeat"
+    for key, value in HEARTBEAT.items():
+        if key != "sender":
+            assert d[key] == value, key
+    s = decode_sealed(golden("auth_envelope_signed"))
+    assert (s["auth"], s["sender"], s["epoch"], s["counter"], s["kind"], s["term"]) == (
+        "signed",
+        "supervisor-1",
+        1,
+        0,
+        "leader_notice",
+        7,
+    )
+    # A v1 envelope is not a sealed one, and the reverse.
+    with pytest.raises(DecodeError):
+        decode_sealed(golden("heartbeat"))
+    with pytest.raises(DecodeError):
+        decode_envelope(golden("auth_envelope_mac"))
+    with pytest.raises(DecodeError):
+        decode_sealed(golden("auth_envelope_mac")[:20])
 
 
 def test_link_state_links_are_decoded():

@@ -393,19 +393,21 @@ pub enum Admission {
     },
 }
 
-/// The verified certificates of up to `N` nodes, one per node id.
+/// The verified certificates of up to `N` nodes, one per node id, each with
+/// data `X` the holder keeps about the member (keys, replay state). `X` starts
+/// as its default when a node joins and stays when its certificate rotates.
 #[derive(Clone, Debug)]
-pub struct Roster<const N: usize> {
-    members: IdTable<NodeId, Certificate, N>,
+pub struct Roster<const N: usize, X = ()> {
+    members: IdTable<NodeId, (Certificate, X), N>,
 }
 
-impl<const N: usize> Default for Roster<N> {
+impl<const N: usize, X: Default> Default for Roster<N, X> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const N: usize> Roster<N> {
+impl<const N: usize, X: Default> Roster<N, X> {
     /// An empty roster.
     pub fn new() -> Self {
         Roster { members: IdTable::new() }
@@ -422,16 +424,23 @@ impl<const N: usize> Roster<N> {
         revocations: &RevocationList,
     ) -> Result<Admission, CertError> {
         let cert = signed.verify(authority, unix_now, expected_role, None, revocations)?;
+        self.admit_verified(cert)
+    }
+
+    /// Admits `cert`, which the caller has just verified (see
+    /// [`SignedCertificate::verify`]): for a node already known only with a
+    /// higher serial. On error nothing changes.
+    pub fn admit_verified(&mut self, cert: &Certificate) -> Result<Admission, CertError> {
         match self.members.get_mut(&cert.node) {
-            Some(held) if cert.serial <= held.serial => {
+            Some((held, _)) if cert.serial <= held.serial => {
                 Err(CertError::StaleSerial { current: held.serial, offered: cert.serial })
             }
-            Some(held) => {
+            Some((held, _)) => {
                 let previous_serial = held.serial;
                 *held = cert.clone();
                 Ok(Admission::Rotated { previous_serial })
             }
-            None => match self.members.insert(cert.node.clone(), cert.clone()) {
+            None => match self.members.insert(cert.node.clone(), (cert.clone(), X::default())) {
                 Ok(_) => Ok(Admission::Joined),
                 Err(_) => Err(CertError::RosterFull { capacity: N }),
             },
@@ -440,26 +449,36 @@ impl<const N: usize> Roster<N> {
 
     /// The certificate held for `node`.
     pub fn get(&self, node: &NodeId) -> Option<&Certificate> {
-        self.members.get(node)
+        self.members.get(node).map(|(c, _)| c)
+    }
+
+    /// The certificate held for `node` and the holder's data about it.
+    pub fn get_mut(&mut self, node: &NodeId) -> Option<(&Certificate, &mut X)> {
+        self.members.get_mut(node).map(|(c, x)| (&*c, x))
+    }
+
+    /// Removes `node`; returns its certificate and data.
+    pub fn remove(&mut self, node: &NodeId) -> Option<(Certificate, X)> {
+        self.members.remove(node)
     }
 
     /// Removes every member whose certificate `revocations` revokes; returns how many.
     pub fn apply_revocations(&mut self, revocations: &RevocationList) -> usize {
         let before = self.members.len();
-        self.members.retain(|node, cert| !revocations.is_revoked(node, cert.serial));
+        self.members.retain(|node, (cert, _)| !revocations.is_revoked(node, cert.serial));
         before - self.members.len()
     }
 
     /// Removes every member whose certificate is not valid at `unix_now`; returns how many.
     pub fn remove_expired(&mut self, unix_now: u64) -> usize {
         let before = self.members.len();
-        self.members.retain(|_, cert| cert.is_valid_at(unix_now));
+        self.members.retain(|_, (cert, _)| cert.is_valid_at(unix_now));
         before - self.members.len()
     }
 
     /// The members, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Certificate> + '_ {
-        self.members.values()
+        self.members.values().map(|(c, _)| c)
     }
 
     /// How many members.

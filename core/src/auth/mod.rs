@@ -67,7 +67,7 @@ pub mod replay;
 pub mod revocation;
 pub mod seal;
 
-pub use cert::{Admission, CertError, Certificate, Role, Roster, SignedCertificate};
+pub use cert::{Admission, CertError, Certificate, MAX_CERT_LEN, Role, Roster, SignedCertificate};
 pub use format::FormatError;
 pub use keys::{Domain, IdentityError, IdentityKey, PublicIdentity, Signature};
 pub use pairwise::{PairwiseError, PairwiseKey};

@@ -4,13 +4,10 @@ use crate::crash_recovery::CrashRecoveryConfig;
 use crate::election::ElectionConfig;
 use crate::error::ConfigError;
 use crate::history::HistoryConfig;
-use crate::id::TaskType;
-use crate::mesh::{Cidr, Endpoint, EndpointHost};
+use crate::mesh::Cidr;
 use crate::phi::PhiConfig;
 use crate::time::Duration;
-use crate::wire::MAX_TASK_TYPES;
 use crate::workers::WorkerConfig;
-use core::net::{IpAddr, Ipv4Addr};
 
 #[cfg(doc)]
 use crate::wire::Body;
@@ -63,15 +60,6 @@ pub struct OpsConfig {
     pub lease_timeout: Duration,
     /// Record health heartbeats in the message history too (default `true`).
     pub record_heartbeats: bool,
-    /// Slots this node offers as a worker (default 1).
-    pub slots: u16,
-    /// Pools this node works in as a worker, each once (a duplicate is a
-    /// [`ConfigError`]: no peer could decode the membership announcing it).
-    pub task_types: heapless::Vec<TaskType, MAX_TASK_TYPES>,
-    /// This node's WireGuard public key (default all zero).
-    pub public_key: [u8; 32],
-    /// This node's tunnel endpoint (default `127.0.0.1:51820`).
-    pub endpoint: Endpoint,
     /// Overlay network of the mesh (default `10.0.0.0/16`).
     pub mesh_cidr: Cidr,
     /// Failure detection and recovery: the component's defaults with a 4 s
@@ -101,10 +89,6 @@ impl Default for OpsConfig {
             history_flush_interval: Duration::from_secs(60),
             lease_timeout: Duration::from_secs(6),
             record_heartbeats: true,
-            slots: 1,
-            task_types: heapless::Vec::new(),
-            public_key: [0; 32],
-            endpoint: Endpoint { host: EndpointHost::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)), port: 51820 },
             mesh_cidr: Cidr::DEFAULT,
             crash: CrashRecoveryConfig {
                 phi: PhiConfig { acceptable_heartbeat_pause: Duration::from_secs(4), ..PhiConfig::cluster() },
@@ -119,7 +103,8 @@ impl Default for OpsConfig {
 
 impl OpsConfig {
     /// Checks what the components do not check themselves: every interval is
-    /// above zero, the lease outlasts a heartbeat interval, and each pool is named once.
+    /// above zero and the lease outlasts a heartbeat interval. (A node's pools come
+    /// from its certificate, which the authority issues with each pool once.)
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         for d in [
             self.heartbeat_interval,
@@ -136,13 +121,6 @@ impl OpsConfig {
         }
         if self.lease_timeout <= self.heartbeat_interval {
             return Err(ConfigError::new("lease_timeout", "longer than heartbeat_interval"));
-        }
-        let mut rest = self.task_types.as_slice();
-        while let Some((first, tail)) = rest.split_first() {
-            if tail.contains(first) {
-                return Err(ConfigError::new("task_types", "each pool named once"));
-            }
-            rest = tail;
         }
         Ok(())
     }

@@ -1,8 +1,9 @@
 //! Why a coordinator call was refused. A refused call changes nothing.
 
+use super::gate::RejectReason;
+use crate::auth::CertError;
 use crate::error::{CapacityError, ConfigError};
 use crate::id::{NodeId, TaskId};
-use crate::wire::WireError;
 use core::fmt;
 
 /// Why the coordinator could not be built.
@@ -14,6 +15,9 @@ pub enum OpsError {
     TooManySupervisors(CapacityError<NodeId>),
     /// A supervisor is not in the supervisor list.
     NotASupervisor(NodeId),
+    /// This node's own certificate is not acceptable (another authority,
+    /// another node or role, a key that is not this node's, or not valid now).
+    Credential(CertError),
 }
 
 impl fmt::Display for OpsError {
@@ -22,11 +26,18 @@ impl fmt::Display for OpsError {
             OpsError::Config(e) => e.fmt(f),
             OpsError::TooManySupervisors(e) => write!(f, "cannot add supervisor {}: {e}", e.rejected),
             OpsError::NotASupervisor(n) => write!(f, "supervisor {n} is not in the supervisor list"),
+            OpsError::Credential(e) => write!(f, "this node's certificate: {e}"),
         }
     }
 }
 
 impl core::error::Error for OpsError {}
+
+impl From<CertError> for OpsError {
+    fn from(e: CertError) -> Self {
+        OpsError::Credential(e)
+    }
+}
 
 impl From<ConfigError> for OpsError {
     fn from(e: ConfigError) -> Self {
@@ -39,15 +50,17 @@ impl From<ConfigError> for OpsError {
 pub enum HandleError {
     /// The node is not running (before `start` or after `stop`).
     NotRunning,
-    /// The bytes are not a valid envelope.
-    Wire(WireError),
+    /// The datagram was refused at the entrance (not authentic, replayed, not
+    /// from a member, malformed, or claiming to come from this node); it is
+    /// counted in [`OpsCounters::rejected`](super::OpsCounters::rejected).
+    Rejected(RejectReason),
 }
 
 impl fmt::Display for HandleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HandleError::NotRunning => f.write_str("node is not running"),
-            HandleError::Wire(e) => write!(f, "undecodable message: {e}"),
+            HandleError::Rejected(r) => write!(f, "message refused: {}", r.as_str()),
         }
     }
 }
@@ -96,6 +109,7 @@ impl crate::error::Classify for OpsError {
             OpsError::Config(e) => e.kind(),
             OpsError::TooManySupervisors(e) => e.kind(),
             OpsError::NotASupervisor(_) => ErrorKind::InvalidArgument,
+            OpsError::Credential(e) => e.kind(),
         }
     }
 }
@@ -105,7 +119,7 @@ impl crate::error::Classify for HandleError {
         use crate::error::ErrorKind;
         match self {
             HandleError::NotRunning => ErrorKind::InvalidState,
-            HandleError::Wire(e) => e.kind(),
+            HandleError::Rejected(r) => r.kind(),
         }
     }
 }

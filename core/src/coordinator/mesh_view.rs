@@ -5,18 +5,25 @@
 //! crash detector has it online; each heartbeat counts as a handshake on its
 //! tunnel (one per tunnel-check interval is recorded: WireGuard itself
 //! handshakes every two minutes). A peer that crashes or leaves is removed, so
-//! no route goes through it. Peers' endpoints are not exchanged on the wire:
-//! the view uses each peer's announced key and this node's endpoint as a
-//! placeholder, and routes are direct tunnels (no link-state adverts are sent).
+//! no route goes through it. Each peer's WireGuard key and endpoint come from
+//! its certificate; a peer whose certificate names no endpoint gets the
+//! unspecified address as a placeholder. Routes are direct tunnels (no
+//! link-state adverts are sent yet).
 
 use super::outbox::{Bump, Outbox};
 use super::output::OpsEventKind;
 use crate::health::NodeStatus;
 use crate::id::NodeId;
-use crate::mesh::{Endpoint, MeshNode, TunnelProtocol, TunnelState, VPNMeshTopologyManager, WgKey};
+use crate::mesh::{Endpoint, EndpointHost, MeshNode, TunnelProtocol, TunnelState, VPNMeshTopologyManager, WgKey};
 use crate::table::IdTable;
 use crate::time::{Duration, Instant};
 use alloc::boxed::Box;
+use core::net::{IpAddr, Ipv4Addr};
+
+/// The endpoint used for a node whose certificate names none (the unspecified
+/// address, WireGuard's default port): it marks "not reachable directly".
+pub(crate) const PLACEHOLDER_ENDPOINT: Endpoint =
+    Endpoint { host: EndpointHost::Ip(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), port: 51820 };
 
 /// The mesh as one node sees it: `N` peers, `L` links, `Q`-entry queues.
 pub(crate) struct MeshView<const N: usize, const L: usize, const Q: usize> {
@@ -26,7 +33,8 @@ pub(crate) struct MeshView<const N: usize, const L: usize, const Q: usize> {
     /// At most one handshake per tunnel is recorded per this interval.
     handshake_interval: Duration,
     pub(crate) mesh: Box<VPNMeshTopologyManager<N, L, Q>>,
-    keys: IdTable<NodeId, [u8; 32], N>,
+    /// Each peer's WireGuard key and tunnel endpoint, from its certificate.
+    keys: IdTable<NodeId, ([u8; 32], Option<Endpoint>), N>,
     /// Exactly the peers with a tunnel in the view: last known state and last handshake recorded.
     tunnels: IdTable<NodeId, (TunnelState, Instant), N>,
 }
@@ -45,7 +53,7 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     /// This node joins its own mesh with `key` (once).
     pub(crate) fn join_self(&mut self, now: Instant, key: [u8; 32], out: &mut Outbox<Q>) {
         let me = self.me.clone();
-        self.set_key(&me, key, out);
+        self.set_peer(&me, key, Some(self.endpoint.clone()), out);
         if self.mesh.node(&me).is_none() {
             let node = MeshNode::new(me, WgKey::from_bytes(key), self.endpoint.clone());
             if self.mesh.join_mesh(now, node).is_err() {
@@ -63,11 +71,11 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         self.drain(now, out);
     }
 
-    /// The WireGuard key `node` announced.
-    pub(crate) fn set_key(&mut self, node: &NodeId, key: [u8; 32], out: &mut Outbox<Q>) {
+    /// `node`'s WireGuard key and tunnel endpoint (from its certificate).
+    pub(crate) fn set_peer(&mut self, node: &NodeId, key: [u8; 32], endpoint: Option<Endpoint>, out: &mut Outbox<Q>) {
         if let Some(k) = self.keys.get_mut(node) {
-            *k = key;
-        } else if self.keys.insert(node.clone(), key).is_err() {
+            *k = (key, endpoint);
+        } else if self.keys.insert(node.clone(), (key, endpoint)).is_err() {
             out.counters.table_full.bump();
         }
     }
@@ -137,8 +145,12 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     }
 
     fn join_peer(&mut self, now: Instant, peer: &NodeId, out: &mut Outbox<Q>) {
-        let key = self.keys.get(peer).copied().unwrap_or_else(|| *WgKey::placeholder(peer).as_bytes());
-        let node = MeshNode::new(peer.clone(), WgKey::from_bytes(key), self.endpoint.clone());
+        let (key, endpoint) = match self.keys.get(peer) {
+            Some((key, endpoint)) => (*key, endpoint.clone()),
+            None => (*WgKey::placeholder(peer).as_bytes(), None),
+        };
+        let endpoint = endpoint.unwrap_or(PLACEHOLDER_ENDPOINT);
+        let node = MeshNode::new(peer.clone(), WgKey::from_bytes(key), endpoint);
         let me = self.me.clone();
         if self.mesh.join_mesh(now, node).is_err()
             || self.mesh.establish_tunnel(now, &me, peer, TunnelProtocol::WireGuard).is_err()

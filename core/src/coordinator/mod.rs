@@ -41,6 +41,19 @@
 //! supervisors in [`Body::TaskTable`] slices, and workers send checkpoint reports
 //! to every supervisor, so a new leader knows every task and where it stands.
 //!
+//! # Authentication
+//!
+//! Every datagram passes the entrance (`gate.rs`) before anything else looks at
+//! it: it must be a v2 envelope from an admitted member, MAC'd for this node
+//! under their pairwise key or signed under the member's certificate key, and
+//! new to the member's replay window; or a signed join carrying a certificate
+//! that verifies against the cluster authority, the UNIX time, the revocation
+//! list, the sender id and the role the configuration expects. Anything else
+//! changes nothing and is counted by [`RejectReason`]. What a member may claim
+//! about itself (slots, pools, WireGuard key, endpoints) comes from its
+//! certificate. The crate's `auth` module and `docs/architecture.md` describe
+//! the trust model.
+//!
 //! # Drain order
 //!
 //! After every `start`, `handle_message`, `tick`, `submit_task`,
@@ -50,8 +63,9 @@
 //!    election's `(term, voted_for)` **before** sending anything; election
 //!    messages are held back until it is drained.
 //! 2. [`NetworkOperationsManager::poll_transmit`]: election messages first, then
-//!    the coordinator's own, each encoded once with its [`Destination`]
-//!    ([`NetworkOperationsManager::recipients`] expands it).
+//!    the coordinator's own. Each transmit is for one node: the coordinator
+//!    expands a message for the supervisors or the cluster into one transmit
+//!    per recipient and seals each (see *Authentication* below).
 //! 3. [`NetworkOperationsManager::poll_event`]: what happened, oldest first.
 //! 4. [`NetworkOperationsManager::poll_archived`]: history batches leaving memory.
 //! 5. [`NetworkOperationsManager::poll_timeout`]: when to call `tick` next.
@@ -64,6 +78,7 @@
 
 mod config;
 mod error;
+mod gate;
 mod mesh_view;
 mod outbox;
 mod output;
@@ -78,6 +93,7 @@ mod tests;
 
 pub use config::{NodeRole, OpsConfig};
 pub use error::{HandleError, OpsError, TaskError};
+pub use gate::{Credentials, RejectCounts, RejectReason};
 pub use output::{Destination, OpsCounters, OpsEvent, OpsEventKind, OpsStatus, OpsTransmit};
 pub use supervisor::{Election, TaskRecord, Workers};
 pub use worker::HeldTask;
@@ -90,13 +106,11 @@ use crate::history::{Batch, MessageHistoryCompressor, RecordRef};
 use crate::id::{NodeId, TaskId, TaskType};
 use crate::mesh::{MeshConfig, VPNMeshTopologyManager};
 use crate::time::{AnchoredClock, Instant};
-use crate::wire::{
-    Body, CheckpointReport, Envelope, Heartbeat, LeaderNotice, Membership, TaskAssignment, TaskRelease,
-    decode_heartbeat,
-};
+use crate::wire::{Body, CheckpointReport, Envelope, Heartbeat, LeaderNotice, Membership, TaskAssignment, TaskRelease};
 use crate::workers::{Checkpoint, WorkerReplacementManager};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use gate::{Gate, Opened};
 use mesh_view::MeshView;
 use outbox::{Bump, Out, Outbox};
 use supervisor::SupervisorRoom;
@@ -115,6 +129,19 @@ enum Room<
 > {
     Supervisor(SupervisorRoom<N, V, T, P, S, C, Q>),
     Worker(WorkerRoom<T>),
+}
+
+/// One message on its way to its recipients: sealed for each in turn (a
+/// signed one once for all).
+struct Fanout {
+    /// The encoded body.
+    body: Vec<u8>,
+    /// Signed rather than MAC'd.
+    sign: bool,
+    recipients: Vec<NodeId>,
+    next: usize,
+    /// The signed envelope, once made.
+    signed: Option<Vec<u8>>,
 }
 
 /// One node's coordinator.
@@ -154,6 +181,10 @@ pub struct NetworkOperationsManager<
     /// Archived batches already announced in an event.
     archived_seen: u64,
     out: Outbox<Q>,
+    /// The entrance: credentials, admitted peers, sealing.
+    gate: Box<Gate<N>>,
+    /// The message being sent to its recipients one by one.
+    fanout: Option<Fanout>,
     timers: TimerTable,
     heartbeat_seq: u64,
     metrics: HealthMetrics,
@@ -175,13 +206,17 @@ impl<
 {
     /// A stopped coordinator for `node_id` in `role`, among `supervisors` (the
     /// election's voters; a supervisor must be one of them), the election jitter
-    /// seeded with `seed`. Every component is built on the heap.
+    /// seeded with `seed`, speaking with `credentials` (its certificate must
+    /// name `node_id` and `role`; its validity is checked at `start`). Slots,
+    /// pools, WireGuard key and endpoints are the certificate's. Every
+    /// component is built on the heap.
     pub fn new(
         node_id: NodeId,
         role: NodeRole,
         supervisors: &[NodeId],
         config: OpsConfig,
         seed: u64,
+        credentials: Credentials,
     ) -> Result<Self, OpsError> {
         let mut list: Vec<NodeId> = Vec::new();
         for s in supervisors {
@@ -197,6 +232,7 @@ impl<
             return Err(OpsError::NotASupervisor(node_id));
         }
         config.validate()?;
+        let gate = Box::new(Gate::new(&node_id, role, credentials)?);
         let mut mesh_config = MeshConfig::new(node_id.clone());
         mesh_config.cidr = config.mesh_cidr;
         let crash = CrashRecoveryManager::new_boxed(config.crash)?;
@@ -206,9 +242,10 @@ impl<
             }
             NodeRole::Worker => Room::Worker(WorkerRoom::new()),
         };
+        let endpoint = gate.own().endpoints.first().cloned().unwrap_or(mesh_view::PLACEHOLDER_ENDPOINT);
         let mesh = MeshView::new(
             node_id.clone(),
-            config.endpoint.clone(),
+            endpoint,
             config.tunnel_check_interval,
             VPNMeshTopologyManager::new_boxed(mesh_config)?,
         );
@@ -227,6 +264,8 @@ impl<
             mesh,
             history,
             archived_seen: 0,
+            gate,
+            fanout: None,
             timers: TimerTable::new(),
             heartbeat_seq: 0,
             metrics: HealthMetrics::default(),
@@ -241,8 +280,9 @@ impl<
         supervisors: &[NodeId],
         config: OpsConfig,
         seed: u64,
+        credentials: Credentials,
     ) -> Result<Box<Self>, OpsError> {
-        Self::new(node_id, role, supervisors, config, seed).map(Box::new)
+        Self::new(node_id, role, supervisors, config, seed, credentials).map(Box::new)
     }
 
     /// Restores the election's persisted `(term, voted_for)` after a restart, so
@@ -288,24 +328,24 @@ impl<
         &self.supervisors
     }
 
-    /// Who a message sent to `to` goes to: `cluster` is the host's address book
-    /// of every node it knows; this node is never a recipient. Every host
-    /// expands a [`Destination`] with this, so they agree on who gets what.
-    pub fn recipients<'a>(
-        &'a self,
-        to: &'a Destination,
-        cluster: impl IntoIterator<Item = &'a NodeId> + 'a,
-    ) -> impl Iterator<Item = &'a NodeId> + 'a {
-        let one = match to {
-            Destination::Node(n) => Some(n),
-            _ => None,
-        };
-        let supervisors = matches!(to, Destination::Supervisors).then_some(self.supervisors.iter());
-        let everyone = matches!(to, Destination::Cluster).then_some(cluster.into_iter());
-        one.into_iter()
-            .chain(supervisors.into_iter().flatten())
-            .chain(everyone.into_iter().flatten())
-            .filter(move |n| **n != self.id)
+    /// Takes a newer revocation list from the cluster authority (`bytes`, as
+    /// [`crate::auth::SignedRevocationList`] encodes it): members it revokes
+    /// leave the roster at once and nothing they send is accepted any more.
+    /// Returns how many left. An older list, or one not signed by the
+    /// authority, changes nothing.
+    pub fn apply_revocations(&mut self, bytes: &[u8]) -> Result<usize, crate::auth::RevocationError> {
+        let list = crate::auth::SignedRevocationList::decode(bytes)?;
+        self.gate.update_revocations(&list)
+    }
+
+    /// The admitted members' certificates (verified), in admission order.
+    pub fn members(&self) -> impl Iterator<Item = &crate::auth::Certificate> + '_ {
+        self.gate.peers()
+    }
+
+    /// This node's own certificate.
+    pub fn certificate(&self) -> &crate::auth::Certificate {
+        self.gate.own()
     }
 
     /// Sets the health figures sent in this node's heartbeats (invalid ones are refused).
@@ -322,11 +362,13 @@ impl<
         if self.running {
             return Ok(());
         }
+        self.gate.check_own(now)?;
         if let Room::Supervisor(s) = &mut self.room {
             s.start(now, &self.config, self.seed, &self.id, &self.supervisors, self.hard_state.clone())?;
         }
         self.running = true;
-        self.mesh.join_self(now, self.config.public_key, &mut self.out);
+        let key = *self.gate.own().wg_key.as_bytes();
+        self.mesh.join_self(now, key, &mut self.out);
         self.out.send(Out::Membership { joining: true });
         self.out.send(Out::Heartbeat);
         self.heartbeat_seq = self.heartbeat_seq.saturating_add(1);
@@ -374,40 +416,29 @@ impl<
         // A refused message changes nothing, not even the clock (only a counter).
         let mut clock = self.clock;
         let now = clock.observe(now);
-        if let Some((sender, hb)) = decode_heartbeat(bytes) {
-            self.clock = clock;
-            if sender == self.id {
+        let Opened { sender, body, body_at, introduce } = match self.gate.open(now, bytes, &self.supervisors) {
+            Ok(opened) => opened,
+            Err(RejectReason::FromSelf) => {
+                // What a peer sends is not the host's mistake: dropped and counted.
                 self.out.counters.self_addressed.bump();
                 return Ok(());
             }
-            self.out.counters.messages_received.bump();
-            if self.config.record_heartbeats {
-                self.record(now, sender.as_str(), "heartbeat", bytes);
-            }
-            if !self.on_heartbeat(now, &sender, &hb) {
-                self.out.counters.messages_ignored.bump();
-            }
-            self.coordinate(now);
-            return Ok(());
-        }
-        let env = match Envelope::decode(bytes) {
-            Ok(env) => env,
-            Err(e) => {
-                self.out.counters.decode_errors.bump();
-                return Err(HandleError::Wire(e));
+            Err(reason) => {
+                self.out.counters.rejected.bump(reason);
+                return Err(HandleError::Rejected(reason));
             }
         };
         self.clock = clock;
-        if env.sender == self.id {
-            self.out.counters.self_addressed.bump();
-            return Ok(());
-        }
         self.out.counters.messages_received.bump();
-        let is_heartbeat = matches!(env.body, Body::Heartbeat(_));
+        let is_heartbeat = matches!(body, Body::Heartbeat(_));
         if self.config.record_heartbeats || !is_heartbeat {
-            self.record(now, env.sender.as_str(), env.body.kind(), bytes);
+            self.record(now, sender.as_str(), body.kind(), bytes.get(body_at).unwrap_or(bytes));
         }
-        if !self.dispatch(now, &env) {
+        if introduce {
+            // A new or restarted member learns this node's certificate in return.
+            self.out.send(Out::MembershipTo { to: sender.clone() });
+        }
+        if !self.dispatch(now, &Envelope::new(sender, body)) {
             self.out.counters.messages_ignored.bump();
         }
         self.coordinate(now);
@@ -465,6 +496,8 @@ impl<
         if !self.running {
             return;
         }
+        // Certificates that are no longer valid leave the roster.
+        self.gate.tick(now);
         if self.timers.expire(Timer::Heartbeat, now, &self.config) {
             self.out.send(Out::Heartbeat);
             self.heartbeat_seq = self.heartbeat_seq.saturating_add(1);
@@ -555,6 +588,23 @@ impl<
 
     fn next_transmit(&mut self) -> Option<OpsTransmit> {
         loop {
+            let Self { fanout, gate, out, .. } = self;
+            if let Some(f) = fanout.as_mut() {
+                if let Some(to) = f.recipients.get(f.next).cloned() {
+                    f.next = f.next.saturating_add(1);
+                    match gate.seal(&f.body, &to, f.sign, &mut f.signed) {
+                        Some(bytes) => {
+                            let counters = &mut out.counters;
+                            counters.messages_sent.bump();
+                            counters.bytes_sent = counters.bytes_sent.saturating_add(bytes.len() as u64);
+                            return Some(OpsTransmit { to, bytes });
+                        }
+                        None => out.counters.dropped_transmits.bump(),
+                    }
+                    continue;
+                }
+                *fanout = None;
+            }
             let election = match &mut self.room {
                 Room::Supervisor(s) => s.election_mut().and_then(|e| e.poll_transmit()),
                 Room::Worker(_) => None,
@@ -568,17 +618,34 @@ impl<
                     None => continue,
                 }
             };
-            let env = Envelope::new(self.id.clone(), body);
-            match env.to_vec() {
-                Ok(bytes) => {
-                    let counters = &mut self.out.counters;
-                    counters.messages_sent.bump();
-                    counters.bytes_sent = counters.bytes_sent.saturating_add(bytes.len() as u64);
-                    return Some(OpsTransmit { to, bytes });
+            // A join carries the certificate and must be readable by peers that
+            // do not know this node yet: it is signed, once for every recipient.
+            let sign = matches!(body, Body::Membership(Membership { joining: true, .. }));
+            match body.to_vec() {
+                Ok(body) => {
+                    let recipients = self.expand(&to);
+                    self.fanout = Some(Fanout { body, sign, recipients, next: 0, signed: None });
                 }
                 Err(_) => self.out.counters.dropped_transmits.bump(),
             }
         }
+    }
+
+    /// The nodes a message to `to` goes to, never this node: one node, the
+    /// configured supervisors, or the cluster (the supervisors, then every
+    /// admitted member).
+    fn expand(&self, to: &Destination) -> Vec<NodeId> {
+        let mut list: Vec<NodeId> = match to {
+            Destination::Node(n) => alloc::vec![n.clone()],
+            Destination::Supervisors => self.supervisors.clone(),
+            Destination::Cluster => {
+                let mut l = self.supervisors.clone();
+                l.extend(self.gate.peers().map(|c| c.node.clone()).filter(|n| !self.supervisors.contains(n)));
+                l
+            }
+        };
+        list.retain(|n| *n != self.id);
+        list
     }
 
     /// The next event, oldest first.
@@ -640,14 +707,8 @@ impl<
                 let (sequence, sent_at, metrics) = (self.heartbeat_seq, self.clock.latest(), self.metrics);
                 (self.broadcast(), Body::Heartbeat(Heartbeat { sequence, sent_at, metrics, leading, held }))
             }
-            Out::Membership { joining } => {
-                let (slots, task_types) = match (joining, self.role()) {
-                    (true, NodeRole::Worker) => (self.config.slots, self.config.task_types.clone()),
-                    _ => (0, heapless::Vec::new()),
-                };
-                let m = Membership { joining, slots, task_types, public_key: self.config.public_key };
-                (self.broadcast(), Body::Membership(m))
-            }
+            Out::Membership { joining } => (self.broadcast(), Body::Membership(self.gate.membership(joining))),
+            Out::MembershipTo { to } => (Destination::Node(to), Body::Membership(self.gate.membership(true))),
             Out::Assign { to, term, task, task_type, role, checkpoint } => (
                 Destination::Node(to),
                 Body::TaskAssignment(TaskAssignment { term, task, task_type, role, checkpoint }),
@@ -689,11 +750,15 @@ impl<
             return;
         }
         if m.joining {
-            self.mesh.set_key(sender, m.public_key, &mut self.out);
+            // What a member offers is its certificate's, never its own claim.
+            let Some(cert) = self.gate.peer(sender) else { return };
+            let (key, endpoint) = (*cert.wg_key.as_bytes(), cert.endpoints.first().cloned());
+            let (slots, pools) = (cert.slots, cert.pools.clone());
+            self.mesh.set_peer(sender, key, endpoint, &mut self.out);
             if let Room::Supervisor(s) = &mut self.room
                 && !from_supervisor
             {
-                s.on_worker_join(now, sender, m, &*self.crash, &mut self.out);
+                s.on_worker_join(now, sender, slots, &pools, &*self.crash, &mut self.out);
             }
         } else {
             self.out.emit(now, sender.clone(), OpsEventKind::NodeLeft);

@@ -19,6 +19,8 @@ pub(crate) enum Out {
     Heartbeat,
     /// This node's membership announcement (or its leave).
     Membership { joining: bool },
+    /// This node's membership announcement to one new member.
+    MembershipTo { to: NodeId },
     /// (Leader) a role in a task for one worker.
     Assign { to: NodeId, term: u64, task: TaskId, task_type: TaskType, role: TaskRole, checkpoint: Option<Checkpoint> },
     /// (Supervisor) a worker is to let go of a task.

@@ -13,6 +13,7 @@ use alloc::vec::Vec;
 #[cfg(doc)]
 use super::NetworkOperationsManager;
 use super::config::NodeRole;
+use super::gate::RejectCounts;
 #[cfg(doc)]
 use crate::wire::Envelope;
 
@@ -27,12 +28,12 @@ pub enum Destination {
     Cluster,
 }
 
-/// One encoded message for the host to send.
+/// One sealed message for the host to send to one node.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpsTransmit {
-    /// Where to.
-    pub to: Destination,
-    /// The encoded [`Envelope`].
+    /// The recipient (the host maps node ids to addresses).
+    pub to: NodeId,
+    /// The sealed v2 envelope (see [`crate::auth::seal`]).
     pub bytes: Vec<u8>,
 }
 
@@ -198,14 +199,15 @@ impl OpsEventKind {
 /// Counters of the coordinator itself.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OpsCounters {
+    /// Datagrams refused at the entrance, by reason (unauthenticated,
+    /// replayed, not from a member, malformed, a rejected certificate).
+    pub rejected: RejectCounts,
     /// Messages handed to the host.
     pub messages_sent: u64,
     /// Bytes handed to the host.
     pub bytes_sent: u64,
     /// Messages accepted by `handle_message`.
     pub messages_received: u64,
-    /// Messages that did not decode.
-    pub decode_errors: u64,
     /// Messages a component refused (unknown voter, stale or misdirected).
     pub messages_ignored: u64,
     /// Outgoing messages dropped because the outbox was full.

@@ -23,7 +23,7 @@ use crate::storage::Vec;
 use crate::table::IdTable;
 use crate::time::Instant;
 use crate::wire::{
-    Body, CheckpointReport, Envelope, HeldRole, MAX_HELD_ROLES, MAX_TABLE_ENTRIES, Membership, TaskEntry, TaskTable,
+    Body, CheckpointReport, Envelope, HeldRole, MAX_HELD_ROLES, MAX_TABLE_ENTRIES, TaskEntry, TaskTable,
 };
 use crate::workers::{Checkpoint, TaskRole, WorkerEvent, WorkerReplacementManager};
 use alloc::boxed::Box;
@@ -167,21 +167,23 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         self.election.as_mut().is_some_and(|e| e.step(now, env).is_ok())
     }
 
-    /// A membership announcement from worker `sender`: it joins the pools it
-    /// names (slots clamped to `1..=C`), and a worker quarantined by a graceful
-    /// leave is assignable again when it rejoins. A worker quarantined by a
-    /// detected crash stays quarantined until its recovery completes.
+    /// Worker `sender` announced itself: it joins the pools its certificate
+    /// names with the certificate's slots (clamped to `1..=C`), and a worker
+    /// quarantined by a graceful leave is assignable again when it rejoins. A
+    /// worker quarantined by a detected crash stays quarantined until its
+    /// recovery completes.
     pub(crate) fn on_worker_join<H: HealthView>(
         &mut self,
         now: Instant,
         sender: &NodeId,
-        m: &Membership,
+        slots: u16,
+        pools: &[TaskType],
         health: &H,
         out: &mut Outbox<Q>,
     ) {
         let w = &mut self.workers;
-        let slots = m.slots.clamp(1, u16::try_from(C).unwrap_or(u16::MAX));
-        for tt in &m.task_types {
+        let slots = slots.clamp(1, u16::try_from(C).unwrap_or(u16::MAX));
+        for tt in pools {
             if w.register_pool(tt).is_err() || w.add_worker_with_slots(tt, sender, slots).is_err() {
                 out.counters.table_full.bump();
             }

@@ -2,6 +2,7 @@
 //! the simulation harness: `harness/tests/coordinator.rs`.
 
 use super::*;
+use crate::auth::{Certificate, IdentityKey, SignedCertificate};
 use crate::preset::small;
 use crate::time::Duration;
 use crate::workers::TaskRole;
@@ -20,9 +21,88 @@ fn train() -> TaskType {
 }
 
 fn worker_config() -> OpsConfig {
-    let mut c = OpsConfig::default();
-    c.task_types.push(train()).unwrap();
-    c
+    OpsConfig::default()
+}
+
+/// UNIX seconds at `Instant::ZERO` in these tests.
+const UNIX0: u64 = 1_800_000_000;
+
+fn authority() -> IdentityKey {
+    IdentityKey::from_seed(&[0xA0; 32])
+}
+
+fn identity_of(name: &str) -> IdentityKey {
+    let mut seed = [0u8; 32];
+    for (s, b) in seed.iter_mut().zip(name.bytes()) {
+        *s = b;
+    }
+    IdentityKey::from_seed(&seed)
+}
+
+/// `name`'s certificate: workers work in `train` with one slot.
+fn certificate_of(name: &str, role: NodeRole) -> Certificate {
+    let mut pools = heapless::Vec::new();
+    if role == NodeRole::Worker {
+        pools.push(train()).unwrap();
+    }
+    Certificate {
+        node: id(name),
+        role: gate::cert_role(role),
+        identity: identity_of(name).public(),
+        wg_key: crate::mesh::WgKey::placeholder(&id(name)),
+        endpoints: heapless::Vec::new(),
+        slots: u16::from(role == NodeRole::Worker),
+        pools,
+        serial: 1,
+        not_before: UNIX0 - 60,
+        not_after: UNIX0 + 86_400 * 365,
+    }
+}
+
+fn credentials_of(name: &str, role: NodeRole) -> Credentials {
+    Credentials::issue(&authority(), identity_of(name), certificate_of(name, role), 1, UNIX0).unwrap()
+}
+
+/// Another member, as the node under test hears it: it seals what it says.
+struct Peer {
+    id: NodeId,
+    key: IdentityKey,
+    certificate: StdVec<u8>,
+    counter: u64,
+}
+
+impl Peer {
+    fn new(name: &str, role: NodeRole) -> Peer {
+        let signed = SignedCertificate::issue(&authority(), certificate_of(name, role)).unwrap();
+        let mut certificate = vec![0u8; signed.encoded_len()];
+        signed.encode(&mut certificate).unwrap();
+        Peer { id: id(name), key: identity_of(name), certificate, counter: 0 }
+    }
+
+    /// Its join: a signed membership announcement carrying its certificate.
+    fn join(&mut self) -> StdVec<u8> {
+        let certificate = heapless::Vec::from_slice(&self.certificate).unwrap();
+        self.say(Body::Membership(Membership { joining: true, certificate }))
+    }
+
+    /// `body`, signed by this peer.
+    fn say(&mut self, body: Body) -> StdVec<u8> {
+        let body = body.to_vec().unwrap();
+        let mut buf = vec![0u8; 4096];
+        self.counter += 1;
+        let cluster = authority().public();
+        let n =
+            crate::auth::seal::seal_signed(&mut buf, &self.id, 1, self.counter, &body, &self.key, &cluster).unwrap();
+        buf.truncate(n);
+        buf
+    }
+}
+
+/// `name` joins `node` at `now`; returns the peer, to speak as it.
+fn joined(node: &mut Node, now: Instant, name: &str, role: NodeRole) -> Peer {
+    let mut p = Peer::new(name, role);
+    node.handle_message(now, &p.join()).unwrap();
+    p
 }
 
 fn checkpoint(seq: u64) -> Checkpoint {
@@ -31,8 +111,8 @@ fn checkpoint(seq: u64) -> Checkpoint {
 
 fn solo(role: NodeRole) -> Box<Node> {
     let config = if role == NodeRole::Worker { worker_config() } else { OpsConfig::default() };
-    let me = if role == NodeRole::Worker { id("w") } else { id("s") };
-    Node::new_boxed(me, role, &[id("s")], config, 1).unwrap()
+    let me = if role == NodeRole::Worker { "w" } else { "s" };
+    Node::new_boxed(id(me), role, &[id("s")], config, 1, credentials_of(me, role)).unwrap()
 }
 
 #[test]
@@ -40,18 +120,20 @@ fn rejects_bad_input_and_counts_it() {
     let mut n = solo(NodeRole::Supervisor);
     assert_eq!(n.handle_message(Instant::ZERO, &[1, 2, 3]), Err(HandleError::NotRunning));
     n.start(Instant::from_secs(1)).unwrap();
-    assert!(matches!(n.handle_message(Instant::from_secs(1), &[1, 2, 3]), Err(HandleError::Wire(_))));
-    assert_eq!(n.counters().decode_errors, 1);
-    let own = Envelope::new(id("s"), Body::LeaderNotice(LeaderNotice { term: 1 })).to_vec().unwrap();
-    // A datagram claiming to come from this node is dropped and counted, not an error
-    // (both decoders: the heartbeat fast path and the full one).
-    let before = n.status(Instant::from_secs(1));
-    assert_eq!(n.handle_message(Instant::from_secs(1), &own), Ok(()));
-    let hb = Heartbeat { sequence: 1, ..Heartbeat::default() };
-    let own_hb = Envelope::new(id("s"), Body::Heartbeat(hb)).to_vec().unwrap();
-    assert_eq!(n.handle_message(Instant::from_secs(1), &own_hb), Ok(()));
+    let now = Instant::from_secs(1);
+    assert_eq!(n.handle_message(now, &[1, 2, 3]), Err(HandleError::Rejected(RejectReason::Malformed)));
+    assert_eq!(n.counters().rejected.get(RejectReason::Malformed), 1);
+    // A datagram claiming to come from this node is dropped and counted, not an error.
+    let before = n.status(now);
+    let own = Peer::new("s", NodeRole::Supervisor).say(Body::LeaderNotice(LeaderNotice { term: 1 }));
+    assert_eq!(n.handle_message(now, &own), Ok(()));
+    let own_hb = Peer::new("s", NodeRole::Supervisor).say(Body::Heartbeat(Heartbeat::default()));
+    assert_eq!(n.handle_message(now, &own_hb), Ok(()));
     assert_eq!(n.counters().self_addressed, 2);
     assert_eq!(n.counters().messages_received, before.counters.messages_received);
+    let stranger = Peer::new("x", NodeRole::Worker).say(Body::LeaderNotice(LeaderNotice { term: 1 }));
+    assert_eq!(n.handle_message(now, &stranger), Err(HandleError::Rejected(RejectReason::UnknownSender)));
+    assert_eq!(n.counters().rejected.total(), 2);
     // A task assignment to a supervisor is not for it: ignored and counted.
     let a = TaskAssignment {
         term: 1,
@@ -60,8 +142,8 @@ fn rejects_bad_input_and_counts_it() {
         role: TaskRole::Primary,
         checkpoint: None,
     };
-    let bytes = Envelope::new(id("x"), Body::TaskAssignment(a)).to_vec().unwrap();
-    n.handle_message(Instant::from_secs(1), &bytes).unwrap();
+    let mut x = joined(&mut n, now, "x", NodeRole::Worker);
+    n.handle_message(now, &x.say(Body::TaskAssignment(a))).unwrap();
     assert_eq!(n.counters().messages_ignored, 1);
 }
 
@@ -95,12 +177,12 @@ fn task_operations_check_role_and_capacity() {
         role: TaskRole::Primary,
         checkpoint: Some(checkpoint(3)),
     };
-    w.handle_message(now, &Envelope::new(id("s"), Body::TaskAssignment(a)).to_vec().unwrap()).unwrap();
+    let mut sup = joined(&mut w, now, "s", NodeRole::Supervisor);
+    w.handle_message(now, &sup.say(Body::TaskAssignment(a))).unwrap();
     assert_eq!(w.report_checkpoint(now, &t, checkpoint(2)), Err(TaskError::Regression { last: 3 }));
     w.report_checkpoint(now, &t, checkpoint(4)).unwrap();
     // A release from a supervisor that did not give the task, while another leads, is ignored.
-    let notice = Envelope::new(id("s"), Body::LeaderNotice(LeaderNotice { term: 2 })).to_vec().unwrap();
-    w.handle_message(now, &notice).unwrap();
+    w.handle_message(now, &sup.say(Body::LeaderNotice(LeaderNotice { term: 2 }))).unwrap();
     assert_eq!(w.leader().map(|(n, t)| (n.to_string(), t)), Some(("s".to_string(), 2)));
 }
 
@@ -161,12 +243,13 @@ fn a_far_future_now_does_not_silence_the_node() {
 
 #[test]
 fn duplicate_pools_and_a_short_lease_are_refused_at_configuration() {
-    let mut c = worker_config();
-    c.task_types.push(train()).unwrap();
-    let e = Node::new_boxed(id("w"), NodeRole::Worker, &[id("s")], c, 1).err().unwrap();
-    assert_eq!(e, OpsError::Config(crate::error::ConfigError::new("task_types", "each pool named once")));
+    // Pools come from the certificate: the authority cannot issue one naming a pool twice.
+    let mut cert = certificate_of("w", NodeRole::Worker);
+    cert.pools.push(train()).unwrap();
+    assert_eq!(SignedCertificate::issue(&authority(), cert), Err(crate::auth::CertError::DuplicatePool));
     let c = OpsConfig { lease_timeout: Duration::from_secs(1), ..OpsConfig::default() };
-    let e = Node::new_boxed(id("w"), NodeRole::Worker, &[id("s")], c, 1).err().unwrap();
+    let creds = credentials_of("w", NodeRole::Worker);
+    let e = Node::new_boxed(id("w"), NodeRole::Worker, &[id("s")], c, 1, creds).err().unwrap();
     assert!(matches!(e, OpsError::Config(_)));
 }
 
@@ -181,6 +264,7 @@ fn large_preset_builds_on_a_small_stack() {
                 &[id("s")],
                 OpsConfig::default(),
                 1,
+                credentials_of("s", NodeRole::Supervisor),
             )
             .unwrap();
             assert_eq!(n.status(Instant::ZERO).tasks, 0);
@@ -192,10 +276,19 @@ fn large_preset_builds_on_a_small_stack() {
 
 #[test]
 fn worker_keeps_only_the_current_leaders_roles() {
-    let mut w = Node::new_boxed(id("w"), NodeRole::Worker, &[id("s1"), id("s2")], worker_config(), 1).unwrap();
+    let mut w = Node::new_boxed(
+        id("w"),
+        NodeRole::Worker,
+        &[id("s1"), id("s2")],
+        worker_config(),
+        1,
+        credentials_of("w", NodeRole::Worker),
+    )
+    .unwrap();
     let now = Instant::from_secs(1);
     w.start(now).unwrap();
-    let msg = |from: &str, body: Body| Envelope::new(id(from), body).to_vec().unwrap();
+    let mut s1 = joined(&mut w, now, "s1", NodeRole::Supervisor);
+    let mut s2 = joined(&mut w, now, "s2", NodeRole::Supervisor);
     let assign = |task: &str, term: u64| {
         Body::TaskAssignment(TaskAssignment {
             term,
@@ -205,24 +298,24 @@ fn worker_keeps_only_the_current_leaders_roles() {
             checkpoint: None,
         })
     };
-    w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
-    w.handle_message(now, &msg("s1", assign("a", 1))).unwrap();
+    w.handle_message(now, &s1.say(Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
+    w.handle_message(now, &s1.say(assign("a", 1))).unwrap();
     // The new leader's assignment overtakes its notice: still accepted.
-    w.handle_message(now, &msg("s2", assign("b", 2))).unwrap();
+    w.handle_message(now, &s2.say(assign("b", 2))).unwrap();
     assert_eq!(w.held_tasks().count(), 2);
-    w.handle_message(now, &msg("s2", Body::LeaderNotice(LeaderNotice { term: 2 }))).unwrap();
+    w.handle_message(now, &s2.say(Body::LeaderNotice(LeaderNotice { term: 2 }))).unwrap();
     let held: StdVec<_> = w.held_tasks().map(|(t, _)| t.as_str().to_string()).collect();
     assert_eq!(held, vec!["b".to_string()], "the deposed leader's role ends");
     // A late assignment from the deposed leader's older term is ignored at once.
-    w.handle_message(now, &msg("s1", assign("c", 1))).unwrap();
+    w.handle_message(now, &s1.say(assign("c", 1))).unwrap();
     assert_eq!(w.held_tasks().count(), 1);
     // An older term's notice changes nothing.
-    w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
+    w.handle_message(now, &s1.say(Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
     assert_eq!(w.leader().map(|(n, t)| (n.as_str().to_string(), t)), Some(("s2".to_string(), 2)));
     // s2 loses and wins again (term 4) without its step-down releases arriving:
     // its term-2 role must not linger beside the roles of its new term.
-    w.handle_message(now, &msg("s2", assign("d", 4))).unwrap();
-    w.handle_message(now, &msg("s2", Body::LeaderNotice(LeaderNotice { term: 4 }))).unwrap();
+    w.handle_message(now, &s2.say(assign("d", 4))).unwrap();
+    w.handle_message(now, &s2.say(Body::LeaderNotice(LeaderNotice { term: 4 }))).unwrap();
     let held: StdVec<_> = w.held_tasks().map(|(t, h)| (t.as_str().to_string(), h.term)).collect();
     assert_eq!(held, vec![("d".to_string(), 4)], "a re-elected leader's old-term role ends");
 }
@@ -261,11 +354,19 @@ fn a_stopped_worker_lets_go_of_its_roles() {
     // On a graceful stop the leader hands the worker's roles to others (it sees
     // the leave); its release messages cannot reach a stopped node, so the node
     // itself must let go, or after a restart two workers hold the same role.
-    let mut w = Node::new_boxed(id("w"), NodeRole::Worker, &[id("s1")], worker_config(), 1).unwrap();
+    let mut w = Node::new_boxed(
+        id("w"),
+        NodeRole::Worker,
+        &[id("s1")],
+        worker_config(),
+        1,
+        credentials_of("w", NodeRole::Worker),
+    )
+    .unwrap();
     let now = Instant::from_secs(1);
     w.start(now).unwrap();
-    let msg = |from: &str, body: Body| Envelope::new(id(from), body).to_vec().unwrap();
-    w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
+    let mut s1 = joined(&mut w, now, "s1", NodeRole::Supervisor);
+    w.handle_message(now, &s1.say(Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
     let a = TaskAssignment {
         term: 1,
         task: TaskId::new("a").unwrap(),
@@ -273,7 +374,7 @@ fn a_stopped_worker_lets_go_of_its_roles() {
         role: TaskRole::Primary,
         checkpoint: None,
     };
-    w.handle_message(now, &msg("s1", Body::TaskAssignment(a))).unwrap();
+    w.handle_message(now, &s1.say(Body::TaskAssignment(a))).unwrap();
     assert_eq!(w.held_tasks().count(), 1);
     while w.poll_event().is_some() {}
     w.stop(now + Duration::from_secs(1));
@@ -290,47 +391,67 @@ fn a_stopped_worker_lets_go_of_its_roles() {
 fn a_deposed_leaders_release_leaves_the_new_leaders_role_alone() {
     // s1 stepped down (and releases its roles); s2 won and its assignment
     // overtook its notice. s1's release must not end s2's role.
-    let mut w = Node::new_boxed(id("w"), NodeRole::Worker, &[id("s1"), id("s2")], worker_config(), 1).unwrap();
+    let mut w = Node::new_boxed(
+        id("w"),
+        NodeRole::Worker,
+        &[id("s1"), id("s2")],
+        worker_config(),
+        1,
+        credentials_of("w", NodeRole::Worker),
+    )
+    .unwrap();
     let now = Instant::from_secs(1);
     w.start(now).unwrap();
-    let msg = |from: &str, body: Body| Envelope::new(id(from), body).to_vec().unwrap();
+    let mut s1 = joined(&mut w, now, "s1", NodeRole::Supervisor);
+    let mut s2 = joined(&mut w, now, "s2", NodeRole::Supervisor);
     let a = TaskId::new("a").unwrap();
     let assign =
         TaskAssignment { term: 2, task: a.clone(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
-    w.handle_message(now, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
-    w.handle_message(now, &msg("s2", Body::TaskAssignment(assign))).unwrap();
-    w.handle_message(now, &msg("s1", Body::TaskRelease(TaskRelease { task: a.clone() }))).unwrap();
+    w.handle_message(now, &s1.say(Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
+    w.handle_message(now, &s2.say(Body::TaskAssignment(assign))).unwrap();
+    w.handle_message(now, &s1.say(Body::TaskRelease(TaskRelease { task: a.clone() }))).unwrap();
     assert_eq!(w.held_tasks().map(|(t, h)| (t.clone(), h.from.clone())).collect::<StdVec<_>>(), vec![(a, id("s2"))]);
 }
 
 #[test]
 fn a_role_is_a_lease_renewed_by_its_leader_only() {
-    let mut w = Node::new_boxed(id("w"), NodeRole::Worker, &[id("s1"), id("s2")], worker_config(), 1).unwrap();
+    let mut w = Node::new_boxed(
+        id("w"),
+        NodeRole::Worker,
+        &[id("s1"), id("s2")],
+        worker_config(),
+        1,
+        credentials_of("w", NodeRole::Worker),
+    )
+    .unwrap();
     let lease = OpsConfig::default().lease_timeout;
     let t0 = Instant::from_secs(100);
     w.start(t0).unwrap();
-    let msg = |from: &str, body: Body| Envelope::new(id(from), body).to_vec().unwrap();
+    let mut s1 = joined(&mut w, t0, "s1", NodeRole::Supervisor);
+    let mut s2 = joined(&mut w, t0, "s2", NodeRole::Supervisor);
     let hb = |leading: u64| Body::Heartbeat(Heartbeat { sequence: 1, leading, ..Heartbeat::default() });
     let a = TaskId::new("a").unwrap();
     let assign =
         TaskAssignment { term: 1, task: a.clone(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
-    w.handle_message(t0, &msg("s1", Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
-    w.handle_message(t0, &msg("s1", Body::TaskAssignment(assign))).unwrap();
+    w.handle_message(t0, &s1.say(Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
+    w.handle_message(t0, &s1.say(Body::TaskAssignment(assign))).unwrap();
     assert_eq!(w.held_tasks().next().map(|(_, h)| h.lease_expires), Some(t0 + lease));
     assert!(w.poll_timeout() <= t0 + lease, "poll_timeout accounts for the lease");
     // The leader's heartbeat (naming its term) renews; another supervisor's, or a
     // heartbeat that leads nothing, does not.
     let t1 = t0 + Duration::from_secs(4);
-    w.handle_message(t1, &msg("s1", hb(1))).unwrap();
-    w.handle_message(t1 + Duration::from_secs(1), &msg("s2", hb(0))).unwrap();
-    w.handle_message(t1 + Duration::from_secs(1), &msg("s1", hb(0))).unwrap();
+    w.handle_message(t1, &s1.say(hb(1))).unwrap();
+    w.handle_message(t1 + Duration::from_secs(1), &s2.say(hb(0))).unwrap();
+    w.handle_message(t1 + Duration::from_secs(1), &s1.say(hb(0))).unwrap();
     assert_eq!(w.held_tasks().next().map(|(_, h)| h.lease_expires), Some(t1 + lease));
     // Its heartbeats report the role.
     while w.poll_transmit().is_some() {}
     w.tick(t1 + Duration::from_secs(1));
-    let held = core::iter::from_fn(|| w.poll_transmit()).find_map(|t| match Envelope::decode(&t.bytes).unwrap().body {
-        Body::Heartbeat(hb) => Some(hb.held),
-        _ => None,
+    let held = core::iter::from_fn(|| w.poll_transmit()).find_map(|t| {
+        match Body::decode(crate::auth::seal::parse(&t.bytes).unwrap().body).unwrap() {
+            Body::Heartbeat(hb) => Some(hb.held),
+            _ => None,
+        }
     });
     assert_eq!(
         held.map(|h| h.iter().map(|r| (r.task.clone(), r.term)).collect::<StdVec<_>>()),

@@ -12,14 +12,16 @@ Two layers:
   and the coordinator :class:`NetworkOperationsManager`;
 * sans-IO building blocks that never read a clock: :class:`Node` (a whole node:
   bytes in, bytes out, typed events), :class:`PhiAccrualDetector`,
-  :class:`Election` (bytes in, bytes out) and the wire format in :mod:`pouw_netops.wire`.
+  :class:`Election` (bytes in, bytes out) and the wire format in :mod:`pouw_netops.wire`;
+* the cluster's credentials in :mod:`pouw_netops.identity`: identity keys,
+  certificates from an :class:`Authority`, revocation lists.
 
 Errors derive from :class:`NetOpsError`.
 """
 
 from __future__ import annotations
 
-from . import wire
+from . import identity, wire
 from ._errors import (
     AttemptsExhaustedError,
     AuthenticationError,
@@ -44,6 +46,7 @@ from ._types import (
 from .crash_recovery import CrashRecoveryManager
 from .election import LeaderElectionManager
 from .history import MessageHistoryCompressor
+from .identity import Authority
 from .mesh import VPNMeshTopologyManager
 from .node import Node, NodeEvent
 from .ops import NetworkOperationsManager
@@ -53,6 +56,7 @@ __all__ = [
     "__version__",
     "AttemptsExhaustedError",
     "AuthenticationError",
+    "Authority",
     "CapacityError",
     "CredentialError",
     "CompressedMessageBatch",

@@ -15,14 +15,20 @@ __all__ = [
     "_trigger_panic",
     "decode_envelope",
     "decode_json",
+    "decode_sealed",
     "encode_heartbeat",
     "encode_json",
     "error_classes",
+    "identity_public_key",
+    "inspect_certificate",
+    "issue_certificate",
+    "issue_revocations",
     "merkle_leaf_hash",
     "merkle_verify_consistency",
     "merkle_verify_inclusion",
     "merkle_verify_record",
     "metrics_healthy",
+    "verify_certificate",
 ]
 __version__: str
 
@@ -148,7 +154,46 @@ def merkle_verify_record(proof: bytes, record: bytes, log_root: bytes) -> None:
     """Checks an encoded message inclusion proof for a record's canonical bytes; ``DecodeError`` if it fails."""
 
 def decode_envelope(data: bytes) -> Dict[str, Any]:
-    """Decodes one envelope; raises ``DecodeError`` for anything malformed."""
+    """Decodes one v1 envelope; raises ``DecodeError`` for anything malformed."""
+
+def decode_sealed(data: bytes) -> Dict[str, Any]:
+    """Splits one authenticated (v2) envelope into header and body fields, verifying nothing."""
+
+def identity_public_key(seed: bytes) -> bytes:
+    """The public key of the identity key with 32-byte ``seed``."""
+
+def issue_certificate(
+    authority: bytes,
+    node_id: str,
+    role: str,
+    identity: bytes,
+    *,
+    wg_key: Optional[bytes],
+    slots: int,
+    pools: List[str],
+    endpoints: List[str],
+    serial: int,
+    not_before: int,
+    not_after: int,
+) -> bytes:
+    """A certificate signed by the authority key with seed ``authority``, encoded."""
+
+def issue_revocations(authority: bytes, sequence: int, entries: List[Tuple[str, Optional[int]]]) -> bytes:
+    """A revocation list signed by the authority key with seed ``authority``, encoded."""
+
+def inspect_certificate(
+    data: bytes,
+) -> Tuple[str, str, bytes, bytes, List[str], int, List[str], int, int, int]:
+    """A certificate's fields, decoded, not verified."""
+
+def verify_certificate(
+    data: bytes,
+    authority: bytes,
+    unix_now: int,
+    role: Optional[str] = None,
+    node_id: Optional[str] = None,
+) -> Tuple[str, str, bytes, bytes, List[str], int, List[str], int, int, int]:
+    """A certificate's fields, if signed by ``authority`` and valid at ``unix_now``."""
 
 @final
 class Election:
@@ -325,6 +370,11 @@ class NodeCore:
         role: str,
         supervisors: List[str],
         *,
+        identity: bytes,
+        certificate: bytes,
+        authority: bytes,
+        epoch: int,
+        unix_at_zero: int,
         seed: int = 0,
         config: Optional[Dict[str, Any]] = None,
     ) -> NodeCore: ...
@@ -344,8 +394,14 @@ class NodeCore:
         """``(term, voted_for)`` to persist, when it changed."""
     def restore_hard_state(self, term: int, voted_for: Optional[str] = None) -> None:
         """Restores a persisted hard state (applies at the next ``start``)."""
-    def poll_transmit(self) -> Optional[Tuple[Optional[str], bytes]]:
-        """The next ``(destination or None for broadcast, bytes)``."""
+    def poll_transmit(self) -> Optional[Tuple[str, bytes]]:
+        """The next ``(node_id, bytes)``: every message is sealed for one node."""
+    def apply_revocations(self, data: bytes) -> int:
+        """Takes a newer revocation list; returns how many members it removed."""
+    def certificate(self) -> Tuple[str, str, bytes, bytes, List[str], int, List[str], int, int, int]:
+        """This node's certificate's fields."""
+    def members(self) -> List[Tuple[str, str, bytes, bytes, List[str], int, List[str], int, int, int]]:
+        """The admitted members' certificates' fields."""
     def poll_event(self) -> Optional[Tuple[str, float, str, Dict[str, Any]]]:
         """The next event as ``(kind, at, node, details)``."""
     def poll_archived(self) -> Optional[bytes]:

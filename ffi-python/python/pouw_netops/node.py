@@ -5,19 +5,23 @@ with every datagram received and :meth:`Node.tick` when :meth:`Node.poll_timeout
 says, then drains, in this order: :meth:`Node.poll_hard_state` (persist it
 before sending), :meth:`Node.poll_transmit`, :meth:`Node.poll_event`.
 
-Destinations: ``poll_transmit`` returns ``(destination, bytes)``. A node id
-means "send to that node"; ``None`` means broadcast, to every node of the
-cluster the host knows except this one. Messages the core addresses to "every
-other supervisor" are handed out once per other supervisor, each with that
-supervisor's id, so a host needs no notion of roles.
+The cluster is authenticated: a node is built with its identity key, its
+certificate from the cluster authority and the authority's public key (see
+:mod:`pouw_netops.identity`). Every message it sends is sealed for one
+recipient, so ``poll_transmit`` returns ``(node_id, bytes)``: send the bytes to
+that node. A datagram that is not authentic, replayed, from a stranger or with
+a certificate not accepted is refused with an exception, changes nothing and is
+counted in ``status(now)["counters"]["rejected"]`` by reason.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 
 from . import _native
+from .identity import CertificateInfo
 
 __all__ = [
     "Node",
@@ -164,21 +168,65 @@ _EVENTS: Dict[str, Type[NodeEvent]] = {
 class Node:
     """One node (``role`` ``"supervisor"`` or ``"worker"``) among ``supervisors``, sans-IO; times in seconds.
 
+    Credentials (see :mod:`pouw_netops.identity`): ``identity`` is this node's
+    32-byte identity key (its secret seed), ``certificate`` its encoded
+    certificate from the cluster authority (it must name ``node_id``, ``role``
+    and ``identity``'s public key; its slots, pools, WireGuard key and
+    endpoints are the node's), ``authority`` the authority's 32-byte public key.
+
+    ``epoch`` is this boot's epoch: the host must persist a higher one than
+    the last at every start, before anything is sent, so peers can tell a
+    restart from a replay (a counter in a file, or the UNIX time in seconds
+    when the clock is trusted).
+
+    ``unix_at_zero`` is the UNIX time (seconds) at time 0 of the clock the
+    host passes as ``now``: certificate validity is checked at
+    ``unix_at_zero + now``. The default, ``time.time() - time.monotonic()``,
+    fits a host that passes ``time.monotonic()``; a host passing UNIX times
+    (``time.time()``) passes ``unix_at_zero=0``.
+
     ``seed`` seeds the election jitter. ``**config`` overrides defaults (seconds
     for intervals): ``heartbeat_interval`` (1), ``sweep_interval`` (0.25),
     ``tunnel_check_interval`` (5), ``leader_notice_interval`` (5),
     ``task_table_interval`` (1), ``membership_interval`` (30),
     ``history_flush_interval`` (60), ``election_timeout``,
     ``election_heartbeat_interval``, ``pre_vote``, ``check_quorum``,
-    ``record_heartbeats``, ``slots`` (1), ``task_types`` (pools a worker joins,
-    each once), ``lease_timeout`` (6: a worker's role ends this long after the
+    ``record_heartbeats``, ``lease_timeout`` (6: a worker's role ends this long after the
     leader that gave it was last heard, with a :class:`LeaseExpired` event),
-    ``phi_threshold``. An unknown key raises :class:`InvalidArgumentError`.
+    ``phi_threshold``. An unknown key raises :class:`InvalidArgumentError`, and so do
+    ``slots``, ``task_types``, ``public_key`` and ``endpoint``, which now come from the
+    certificate.
     Sized for clusters of up to 4096 nodes (tens of MiB per node).
     """
 
-    def __init__(self, node_id: str, role: str, supervisors: Sequence[str], *, seed: int = 0, **config: Any) -> None:
-        self._core = _native.NodeCore(node_id, role, list(supervisors), seed=seed, config=config or None)
+    def __init__(
+        self,
+        node_id: str,
+        role: str,
+        supervisors: Sequence[str],
+        *,
+        identity: bytes,
+        certificate: bytes,
+        authority: bytes,
+        epoch: int,
+        unix_at_zero: Optional[int] = None,
+        seed: int = 0,
+        **config: Any,
+    ) -> None:
+        if unix_at_zero is None:
+            unix_at_zero = max(0, int(time.time() - time.monotonic()))
+        self._core = _native.NodeCore(
+            node_id,
+            role,
+            list(supervisors),
+            identity=identity,
+            certificate=certificate,
+            authority=authority,
+            epoch=epoch,
+            unix_at_zero=unix_at_zero,
+            seed=seed,
+            config=config or None,
+        )
 
     def start(self, now: float) -> None:
         """Starts (or restarts) at ``now``: announces the node; a supervisor starts its election."""
@@ -189,7 +237,11 @@ class Node:
         self._core.stop(now)
 
     def handle_message(self, now: float, data: bytes) -> None:
-        """Handles one received datagram (``DecodeError`` for bad bytes).
+        """Handles one received datagram. A refused one changes nothing, is
+        counted by reason and raises: :class:`AuthenticationError` (a bad tag or
+        signature, an unknown sender, a replay: ``kind`` ``"unauthenticated"``
+        or ``"replayed"``), :class:`CredentialError` (a certificate that is
+        expired, revoked, for another role or node, or stale), :class:`DecodeError`
 
         A datagram that claims to come from this node (reflected or forged) is
         dropped without an error and counted in ``status()["counters"]["self_addressed"]``.
@@ -216,9 +268,24 @@ class Node:
         """Restores a persisted hard state after a restart (applies at the next ``start``)."""
         self._core.restore_hard_state(term, voted_for)
 
-    def poll_transmit(self) -> Optional[Tuple[Optional[str], bytes]]:
-        """The next ``(destination, bytes)`` to send (``None`` destination: broadcast), or ``None``."""
+    def poll_transmit(self) -> Optional[Tuple[str, bytes]]:
+        """The next ``(node_id, bytes)`` to send to that node, or ``None``."""
         return self._core.poll_transmit()
+
+    def apply_revocations(self, data: bytes) -> int:
+        """Takes a newer revocation list from the authority (:meth:`Authority.revoke`):
+        the members it revokes leave at once. Returns how many left. One not
+        signed by the authority raises :class:`AuthenticationError`, an older one
+        :class:`CredentialError`; either changes nothing."""
+        return self._core.apply_revocations(data)
+
+    def certificate(self) -> CertificateInfo:
+        """This node's own certificate."""
+        return CertificateInfo._from_native(self._core.certificate())
+
+    def members(self) -> List[CertificateInfo]:
+        """The admitted peers' (verified) certificates, in admission order."""
+        return [CertificateInfo._from_native(t) for t in self._core.members()]
 
     def poll_event(self) -> Optional[NodeEvent]:
         """The next event (a :class:`NodeEvent` subclass per kind), oldest first, or ``None``."""
@@ -240,7 +307,9 @@ class Node:
 
     def status(self, now: float) -> Dict[str, Any]:
         """A snapshot: ``node_id, role, running, is_leader, leader_id, leader_term, tasks,
-        crash_recovery, election, counters``."""
+        crash_recovery, election, counters``; ``counters["rejected"]`` maps every
+        reason a datagram can be refused for (``"bad_tag"``, ``"replayed"``,
+        ``"unknown_sender"``, ``"expired"``, ...) to how many were."""
         return self._core.status(now)
 
     @property

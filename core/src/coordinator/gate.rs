@@ -1,0 +1,458 @@
+//! The coordinator's entrance: every datagram is authenticated here before
+//! anything in the node looks at it, and every message leaves sealed.
+//!
+//! A node holds its [`Credentials`]: its identity key, its certificate from the
+//! cluster authority, the authority's public key, and a boot epoch its host
+//! persisted before first use. Peers are admitted to a [`Roster`] by
+//! certificate: a signed envelope whose body is a [`Membership`] carrying the
+//! sender's certificate is verified in this order — the certificate against
+//! the authority, the UNIX time, the revocation list, the sender id and the
+//! role the configuration expects (supervisors are the configured set and must
+//! hold supervisor certificates; everyone else must hold a worker
+//! certificate), then the envelope's signature under the certificate's key,
+//! then the replay window — and only then is the peer admitted (or its keys
+//! rotated, for a higher serial) and a pairwise MAC key derived. Every other
+//! message must come from an admitted peer: MAC'd under the pairwise key
+//! (addressed to this node) or signed under its certificate's key, and new to
+//! its replay window.
+//!
+//! A datagram that fails any check changes nothing (no table slot, no window
+//! movement) and is counted by [`RejectReason`].
+//!
+//! Sending: a message to a peer with a pairwise key is MAC'd for that peer; a
+//! membership announcement, or a message to a peer not yet admitted, is signed
+//! (one signature serves every recipient).
+
+use super::config::NodeRole;
+use super::error::OpsError;
+use crate::auth::seal::{self, AuthKind, OpenError, Unverified};
+use crate::auth::{
+    Admission, CertError, Certificate, IdentityKey, MAX_CERT_LEN, PairwiseKey, PublicIdentity, ReplayWindow,
+    RevocationList, Role, Roster, SendCounter, SignedCertificate, SignedRevocationList,
+};
+use crate::id::NodeId;
+use crate::time::Instant;
+use crate::wire::{Body, Membership, WireError};
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// What a node needs to take part in an authenticated cluster. Keys and
+/// entropy come from the host: the core never draws randomness.
+pub struct Credentials {
+    /// This node's Ed25519 identity key (from 32 bytes the host drew).
+    pub identity: IdentityKey,
+    /// This node's certificate from the cluster authority.
+    pub certificate: SignedCertificate,
+    /// The cluster authority's public key (the cluster's identity).
+    pub authority: PublicIdentity,
+    /// This boot's epoch: the host persists it before the node sends anything,
+    /// and uses a higher one after every restart, so peers can tell a restart
+    /// from a replay.
+    pub epoch: u64,
+    /// UNIX seconds at [`Instant::ZERO`] of the host's clock: certificate
+    /// validity is checked at `unix_at_zero + now`.
+    pub unix_at_zero: u64,
+}
+
+impl Credentials {
+    /// Credentials issued on the spot: `authority` signs `certificate` (which
+    /// must carry `identity`'s public key) for a node starting in `epoch`.
+    /// For hosts that are their own authority: tests, simulations, small
+    /// deployments. An operator issues certificates offline instead.
+    pub fn issue(
+        authority: &IdentityKey,
+        identity: IdentityKey,
+        certificate: Certificate,
+        epoch: u64,
+        unix_at_zero: u64,
+    ) -> Result<Self, CertError> {
+        if certificate.identity != identity.public() {
+            return Err(CertError::IdMismatch);
+        }
+        let certificate = SignedCertificate::issue(authority, certificate)?;
+        Ok(Credentials { identity, certificate, authority: authority.public(), epoch, unix_at_zero })
+    }
+}
+
+/// Why a datagram was refused at the entrance. Nothing changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RejectReason {
+    /// Not a well-formed v2 envelope, or its body does not decode.
+    Malformed,
+    /// It claims to come from this node.
+    FromSelf,
+    /// The sender is not an admitted member (and offered no certificate).
+    UnknownSender,
+    /// The MAC does not verify.
+    BadTag,
+    /// The signature does not verify.
+    BadSignature,
+    /// Seen before, older than the replay window, or from an earlier epoch.
+    Replayed,
+    /// The certificate is not signed by this cluster's authority.
+    WrongAuthority,
+    /// The certificate is not valid now (expired or not yet valid).
+    Expired,
+    /// The certificate's role is not the one the configuration expects.
+    WrongRole,
+    /// The certificate is revoked.
+    Revoked,
+    /// The certificate names another node than the envelope's sender.
+    IdMismatch,
+    /// The certificate is older (a lower serial) than the one already held.
+    StaleSerial,
+    /// The certificate is malformed.
+    BadCertificate,
+    /// The roster is full: the new member was not admitted.
+    RosterFull,
+}
+
+impl RejectReason {
+    /// Every reason, in counter order.
+    pub const ALL: [RejectReason; 14] = [
+        RejectReason::Malformed,
+        RejectReason::FromSelf,
+        RejectReason::UnknownSender,
+        RejectReason::BadTag,
+        RejectReason::BadSignature,
+        RejectReason::Replayed,
+        RejectReason::WrongAuthority,
+        RejectReason::Expired,
+        RejectReason::WrongRole,
+        RejectReason::Revoked,
+        RejectReason::IdMismatch,
+        RejectReason::StaleSerial,
+        RejectReason::BadCertificate,
+        RejectReason::RosterFull,
+    ];
+
+    /// The snake-case name, as counters and bindings report it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::Malformed => "malformed",
+            RejectReason::FromSelf => "from_self",
+            RejectReason::UnknownSender => "unknown_sender",
+            RejectReason::BadTag => "bad_tag",
+            RejectReason::BadSignature => "bad_signature",
+            RejectReason::Replayed => "replayed",
+            RejectReason::WrongAuthority => "wrong_authority",
+            RejectReason::Expired => "expired",
+            RejectReason::WrongRole => "wrong_role",
+            RejectReason::Revoked => "revoked",
+            RejectReason::IdMismatch => "id_mismatch",
+            RejectReason::StaleSerial => "stale_serial",
+            RejectReason::BadCertificate => "bad_certificate",
+            RejectReason::RosterFull => "roster_full",
+        }
+    }
+
+    /// The error kind a caller sees for this reason.
+    pub const fn kind(self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            RejectReason::Malformed => ErrorKind::Malformed,
+            RejectReason::FromSelf => ErrorKind::InvalidArgument,
+            RejectReason::UnknownSender
+            | RejectReason::BadTag
+            | RejectReason::BadSignature
+            | RejectReason::WrongAuthority => ErrorKind::Unauthenticated,
+            RejectReason::Replayed => ErrorKind::Replayed,
+            RejectReason::Expired
+            | RejectReason::WrongRole
+            | RejectReason::Revoked
+            | RejectReason::IdMismatch
+            | RejectReason::StaleSerial => ErrorKind::CredentialRejected,
+            RejectReason::BadCertificate => ErrorKind::Malformed,
+            RejectReason::RosterFull => ErrorKind::CapacityExceeded,
+        }
+    }
+
+    fn of_open(e: OpenError) -> Self {
+        match e {
+            OpenError::UnknownSender => RejectReason::UnknownSender,
+            OpenError::BadTag => RejectReason::BadTag,
+            OpenError::BadSignature => RejectReason::BadSignature,
+            OpenError::Replayed | OpenError::TooOld | OpenError::StaleEpoch => RejectReason::Replayed,
+            _ => RejectReason::Malformed,
+        }
+    }
+
+    fn of_cert(e: CertError) -> Self {
+        match e {
+            CertError::WrongAuthority => RejectReason::WrongAuthority,
+            CertError::NotYetValid { .. } | CertError::Expired { .. } => RejectReason::Expired,
+            CertError::WrongRole { .. } => RejectReason::WrongRole,
+            CertError::Revoked { .. } => RejectReason::Revoked,
+            CertError::IdMismatch => RejectReason::IdMismatch,
+            CertError::StaleSerial { .. } => RejectReason::StaleSerial,
+            CertError::RosterFull { .. } => RejectReason::RosterFull,
+            _ => RejectReason::BadCertificate,
+        }
+    }
+}
+
+impl core::fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Datagrams refused at the entrance, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RejectCounts([u64; RejectReason::ALL.len()]);
+
+impl RejectCounts {
+    /// How many were refused for `reason`.
+    pub fn get(&self, reason: RejectReason) -> u64 {
+        self.0.get(reason as usize).copied().unwrap_or(0)
+    }
+
+    /// Every reason with its count, in [`RejectReason::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (RejectReason, u64)> + '_ {
+        RejectReason::ALL.into_iter().map(|r| (r, self.get(r)))
+    }
+
+    /// All refused datagrams.
+    pub fn total(&self) -> u64 {
+        self.0.iter().fold(0u64, |a, b| a.saturating_add(*b))
+    }
+
+    pub(crate) fn bump(&mut self, reason: RejectReason) {
+        if let Some(c) = self.0.get_mut(reason as usize) {
+            *c = c.saturating_add(1);
+        }
+    }
+}
+
+/// What this node keeps about an admitted peer besides its certificate.
+#[derive(Default)]
+pub(crate) struct PeerLink {
+    /// The pairwise MAC key (`None` only if it could not be derived).
+    key: Option<PairwiseKey>,
+    window: ReplayWindow,
+}
+
+/// An authenticated message: who sent it and what it says.
+pub(crate) struct Opened {
+    /// The authenticated sender.
+    pub sender: NodeId,
+    /// The decoded body.
+    pub body: Body,
+    /// Where the body's bytes are in the datagram (what the history records:
+    /// the authenticated content, without the per-recipient tag).
+    pub body_at: core::ops::Range<usize>,
+    /// The sender joined anew (admitted, or restarted: a join from a newer
+    /// boot epoch) and may not know this node: it should get this node's
+    /// certificate in return.
+    pub introduce: bool,
+}
+
+/// The entrance of one node: its credentials, the admitted peers, the counters.
+pub(crate) struct Gate<const N: usize> {
+    me: NodeId,
+    identity: IdentityKey,
+    certificate: Vec<u8>,
+    own: Certificate,
+    authority: PublicIdentity,
+    unix_at_zero: u64,
+    revocations: RevocationList,
+    roster: Roster<N, PeerLink>,
+    counter: SendCounter,
+}
+
+impl<const N: usize> Gate<N> {
+    /// The entrance of `me` in `role`: its own certificate must be signed by
+    /// the authority, name `me`, carry `role` and the identity key's public
+    /// half. Its validity period is checked at [`Gate::check_own`], when the
+    /// node starts and time is known.
+    pub(crate) fn new(me: &NodeId, role: NodeRole, credentials: Credentials) -> Result<Self, OpsError> {
+        let Credentials { identity, certificate, authority, epoch, unix_at_zero } = credentials;
+        let none = RevocationList::empty();
+        let valid_from = certificate.certificate_unverified().not_before;
+        let own = certificate.verify(&authority, valid_from, Some(cert_role(role)), Some(me), &none)?.clone();
+        if own.identity != identity.public() {
+            return Err(OpsError::Credential(CertError::IdMismatch));
+        }
+        let mut encoded = vec![0u8; certificate.encoded_len()];
+        let len = certificate.encode(&mut encoded).map_err(|e| OpsError::Credential(CertError::Format(e)))?;
+        encoded.truncate(len);
+        Ok(Gate {
+            me: me.clone(),
+            identity,
+            certificate: encoded,
+            own,
+            authority,
+            unix_at_zero,
+            revocations: none,
+            roster: Roster::new(),
+            counter: SendCounter::new(epoch),
+        })
+    }
+
+    /// Whether this node's own certificate is valid at `now`.
+    pub(crate) fn check_own(&self, now: Instant) -> Result<(), OpsError> {
+        let unix = self.unix(now);
+        if unix < self.own.not_before {
+            return Err(OpsError::Credential(CertError::NotYetValid { not_before: self.own.not_before, now: unix }));
+        }
+        if unix >= self.own.not_after {
+            return Err(OpsError::Credential(CertError::Expired { not_after: self.own.not_after, now: unix }));
+        }
+        Ok(())
+    }
+
+    /// UNIX seconds at `now`.
+    fn unix(&self, now: Instant) -> u64 {
+        self.unix_at_zero.saturating_add(now.total_micros() / 1_000_000)
+    }
+
+    /// This node's own (verified) certificate.
+    pub(crate) const fn own(&self) -> &Certificate {
+        &self.own
+    }
+
+    /// The certificate of admitted peer `node`.
+    pub(crate) fn peer(&self, node: &NodeId) -> Option<&Certificate> {
+        self.roster.get(node)
+    }
+
+    /// Every admitted peer.
+    pub(crate) fn peers(&self) -> impl Iterator<Item = &Certificate> + '_ {
+        self.roster.iter()
+    }
+
+    /// Authenticates one datagram at `now`; `supervisors` is the configured
+    /// voter set (whose members must hold supervisor certificates). On error
+    /// nothing changed; the caller counts the reason.
+    pub(crate) fn open(&mut self, now: Instant, bytes: &[u8], supervisors: &[NodeId]) -> Result<Opened, RejectReason> {
+        let u = seal::parse(bytes).map_err(RejectReason::of_open)?;
+        if u.sender == self.me {
+            return Err(RejectReason::FromSelf);
+        }
+        let body = Body::decode(u.body).map_err(|_: WireError| RejectReason::Malformed)?;
+        // The header is version, kind, id length, id, epoch and counter.
+        let start = 3 + u.sender.as_bytes().len() + 16;
+        let body_at = start..start + u.body.len();
+        if let (AuthKind::Signed, Body::Membership(Membership { joining: true, certificate })) = (u.kind, &body) {
+            let before = self.roster.get_mut(&u.sender).and_then(|(_, link)| link.window.position());
+            let admitted = self.admit(now, &u, certificate, supervisors)?;
+            let restarted = before.is_some_and(|(epoch, _)| u.epoch > epoch);
+            let introduce = admitted.is_some() || restarted;
+            return Ok(Opened { sender: u.sender, body, body_at, introduce });
+        }
+        let Some((cert, link)) = self.roster.get_mut(&u.sender) else {
+            return Err(RejectReason::UnknownSender);
+        };
+        link.window.check(u.epoch, u.counter).map_err(|_| RejectReason::Replayed)?;
+        match u.kind {
+            AuthKind::Mac => {
+                let key = link.key.as_ref().ok_or(RejectReason::UnknownSender)?;
+                u.verify_mac(key, &self.me).map_err(RejectReason::of_open)?;
+            }
+            AuthKind::Signed => u.verify_signed(&cert.identity, &self.authority).map_err(RejectReason::of_open)?,
+        }
+        link.window.accept(u.epoch, u.counter).map_err(|_| RejectReason::Replayed)?;
+        Ok(Opened { sender: u.sender, body, body_at, introduce: false })
+    }
+
+    /// A signed join carrying the sender's certificate: verified in full, then
+    /// the sender is admitted, rotated (a higher serial) or confirmed (the same
+    /// certificate again).
+    fn admit(
+        &mut self,
+        now: Instant,
+        u: &Unverified<'_>,
+        certificate: &[u8],
+        supervisors: &[NodeId],
+    ) -> Result<Option<Admission>, RejectReason> {
+        let signed = SignedCertificate::decode(certificate).map_err(RejectReason::of_cert)?;
+        let expected = if supervisors.contains(&u.sender) { Role::Supervisor } else { Role::Worker };
+        let unix = self.unix(now);
+        let cert = signed
+            .verify(&self.authority, unix, Some(expected), Some(&u.sender), &self.revocations)
+            .map_err(RejectReason::of_cert)?;
+        u.verify_signed(&cert.identity, &self.authority).map_err(RejectReason::of_open)?;
+        let same = self.roster.get(&u.sender).is_some_and(|held| held == cert);
+        if let Some((_, link)) = self.roster.get_mut(&u.sender) {
+            link.window.check(u.epoch, u.counter).map_err(|_| RejectReason::Replayed)?;
+        }
+        let admission = if same {
+            None
+        } else {
+            let key = PairwiseKey::derive(&self.identity, &cert.identity, &self.authority).ok();
+            let a = self.roster.admit_verified(cert).map_err(RejectReason::of_cert)?;
+            if let Some((_, link)) = self.roster.get_mut(&u.sender) {
+                link.key = key;
+            }
+            Some(a)
+        };
+        if let Some((_, link)) = self.roster.get_mut(&u.sender) {
+            let _ = link.window.accept(u.epoch, u.counter);
+        }
+        Ok(admission)
+    }
+
+    /// `peer` left or crashed for good: forget nothing (it may come back with
+    /// the same certificate); its replay window keeps refusing old messages.
+    /// Expired and revoked certificates leave the roster at `tick`.
+    pub(crate) fn tick(&mut self, now: Instant) -> usize {
+        let unix = self.unix(now);
+        self.roster.remove_expired(unix)
+    }
+
+    /// Takes a newer revocation list from the authority and removes the
+    /// members it revokes; returns how many left.
+    pub(crate) fn update_revocations(
+        &mut self,
+        list: &SignedRevocationList,
+    ) -> Result<usize, crate::auth::RevocationError> {
+        self.revocations.update(list, &self.authority)?;
+        Ok(self.roster.apply_revocations(&self.revocations))
+    }
+
+    /// This node's membership announcement: its certificate, for a join.
+    pub(crate) fn membership(&self, joining: bool) -> Membership {
+        let mut certificate = heapless::Vec::<u8, MAX_CERT_LEN>::new();
+        if joining {
+            // The certificate was encoded within MAX_CERT_LEN.
+            let _ = certificate.extend_from_slice(&self.certificate);
+        }
+        Membership { joining, certificate }
+    }
+
+    /// Seals `body` for `to`: MAC'd when `to` is admitted with a pairwise key
+    /// and `sign` is not asked for, signed otherwise. `signed` caches the one
+    /// signed envelope a fan-out shares.
+    pub(crate) fn seal(
+        &mut self,
+        body: &[u8],
+        to: &NodeId,
+        sign: bool,
+        signed: &mut Option<Vec<u8>>,
+    ) -> Option<Vec<u8>> {
+        if !sign && let Some((_, PeerLink { key: Some(key), .. })) = self.roster.get_mut(to) {
+            let (epoch, counter) = self.counter.next_message().ok()?;
+            let mut buf = vec![0u8; seal::sealed_len(&self.me, body.len(), AuthKind::Mac)];
+            let n = seal::seal_mac(&mut buf, &self.me, to, epoch, counter, body, key).ok()?;
+            buf.truncate(n);
+            return Some(buf);
+        }
+        if signed.is_none() {
+            let (epoch, counter) = self.counter.next_message().ok()?;
+            let mut buf = vec![0u8; seal::sealed_len(&self.me, body.len(), AuthKind::Signed)];
+            let n =
+                seal::seal_signed(&mut buf, &self.me, epoch, counter, body, &self.identity, &self.authority).ok()?;
+            buf.truncate(n);
+            *signed = Some(buf);
+        }
+        signed.clone()
+    }
+}
+
+/// The certificate role of a node role.
+pub(crate) const fn cert_role(role: NodeRole) -> Role {
+    match role {
+        NodeRole::Supervisor => Role::Supervisor,
+        NodeRole::Worker => Role::Worker,
+    }
+}
