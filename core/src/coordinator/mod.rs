@@ -609,18 +609,21 @@ impl<
                 Room::Supervisor(s) => s.election_mut().and_then(|e| e.poll_transmit()),
                 Room::Worker(_) => None,
             };
-            let (to, body) = if let Some(t) = election {
-                (t.to.map_or(Destination::Supervisors, Destination::Node), t.envelope.body)
+            // A message is MAC'd for each recipient that holds a pairwise key
+            // with this node and signed (once for all) for the others.
+            let (to, body, sign) = if let Some(t) = election {
+                (t.to.map_or(Destination::Supervisors, Destination::Node), t.envelope.body, false)
             } else {
                 let out = self.out.pop()?;
+                // Membership announcements are always signed: a peer that
+                // restarted since has lost this node's key and must be able to
+                // admit it again from any of them.
+                let sign = matches!(out, Out::MembershipTo { .. } | Out::Membership { joining: true });
                 match self.build(out) {
-                    Some(x) => x,
+                    Some((to, body)) => (to, body, sign),
                     None => continue,
                 }
             };
-            // A join carries the certificate and must be readable by peers that
-            // do not know this node yet: it is signed, once for every recipient.
-            let sign = matches!(body, Body::Membership(Membership { joining: true, .. }));
             match body.to_vec() {
                 Ok(body) => {
                     let recipients = self.expand(&to);
