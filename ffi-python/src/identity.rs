@@ -98,12 +98,12 @@ fn issue_certificate<'py>(
     role: &str,
     identity: &[u8],
     wg_key: Option<&[u8]>,
-    slots: u16,
+    #[pyo3(from_py_with = crate::args::u16_arg)] slots: u16,
     pools: Vec<String>,
     endpoints: Vec<String>,
-    serial: u64,
-    not_before: u64,
-    not_after: u64,
+    #[pyo3(from_py_with = crate::args::u64_arg)] serial: u64,
+    #[pyo3(from_py_with = crate::args::u64_arg)] not_before: u64,
+    #[pyo3(from_py_with = crate::args::u64_arg)] not_after: u64,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let authority = identity_key(authority, "authority")?;
     let node = NodeId::new(node_id).map_err(|e| id_error("node_id", e))?;
@@ -143,7 +143,7 @@ fn issue_certificate<'py>(
 fn issue_revocations<'py>(
     py: Python<'py>,
     authority: &[u8],
-    sequence: u64,
+    #[pyo3(from_py_with = crate::args::u64_arg)] sequence: u64,
     entries: Vec<(String, Option<u64>)>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let authority = identity_key(authority, "authority")?;
@@ -174,7 +174,7 @@ fn inspect_certificate(data: &[u8]) -> PyResult<CertTuple> {
 fn verify_certificate(
     data: &[u8],
     authority: &[u8],
-    unix_now: u64,
+    #[pyo3(from_py_with = crate::args::u64_arg)] unix_now: u64,
     role: Option<&str>,
     node_id: Option<&str>,
 ) -> PyResult<CertTuple> {

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from pouw_netops import Election, InvalidArgumentError, NetOpsError, Node, PhiAccrualDetector, _native
 from pouw_netops.wire import encode_heartbeat
 
+from credentials import credentials
+
 T0 = 1_700_000_000.0
 BIG = 2**64
 HUGE = 2**200
@@ -32,7 +34,7 @@ def _raises_invalid(call: Callable[[], Any]) -> InvalidArgumentError:
 
 
 def _started_worker(**config: Any) -> Node:
-    w = Node("w", "worker", ["s"], task_types=["train"], **config)
+    w = Node("w", "worker", ["s"], **credentials("w", "worker"), **config)
     w.start(T0)
     return w
 
@@ -52,12 +54,13 @@ def _metrics(**fields: float) -> Dict[str, float]:
 
 # Every integer parameter of the native module, each with values below and above its range.
 INTEGER_CALLS: Dict[str, Callable[[int], Any]] = {
-    "Node(seed=)": lambda v: Node("s", "supervisor", ["s"], seed=v),
-    "Node(slots=)": lambda v: Node("w", "worker", ["s"], slots=v),
+    "Node(seed=)": lambda v: Node("s", "supervisor", ["s"], **credentials("s", "supervisor"), seed=v),
+    "Authority.issue(slots=)": lambda v: credentials("w", "worker", slots=v),
+    "Authority.issue(serial=)": lambda v: credentials("w", "worker", serial=v),
     "Node.submit_task(required)": lambda v: _supervisor().submit_task(T0, "t", "train", v),
     "Node.submit_task(backups)": lambda v: _supervisor().submit_task(T0, "t", "train", 1, v),
     "Node.report_checkpoint(sequence)": lambda v: _started_worker().report_checkpoint(T0, "t", v),
-    "Node.restore_hard_state(term)": lambda v: Node("s", "supervisor", ["s"]).restore_hard_state(v),
+    "Node.restore_hard_state(term)": lambda v: Node("s", "supervisor", ["s"], **credentials("s", "supervisor")).restore_hard_state(v),
     "Election(seed=)": lambda v: Election("a", ["b"], seed=v),
     "Election.request_vote(term)": lambda v: Election("a", ["b"]).request_vote("b", v, now=1.0),
     "Election.receive_heartbeat(term)": lambda v: Election("a", ["b"]).receive_heartbeat("b", v, now=1.0),
@@ -72,7 +75,7 @@ INTEGER_CALLS: Dict[str, Callable[[int], Any]] = {
 
 
 def _supervisor() -> Node:
-    s = Node("s", "supervisor", ["s"])
+    s = Node("s", "supervisor", ["s"], **credentials("s", "supervisor"))
     s.start(T0)
     return s
 
@@ -93,10 +96,10 @@ def test_out_of_range_integers_are_invalid_argument_errors(name: str, value: int
 
 
 def test_the_issue_examples() -> None:
-    e = _raises_invalid(lambda: Node("s", "supervisor", ["s"], seed=-1))
+    e = _raises_invalid(lambda: Node("s", "supervisor", ["s"], **credentials("s", "supervisor"), seed=-1))
     assert "out of range" in str(e)
-    _raises_invalid(lambda: Node("s", "supervisor", ["s"], seed=BIG))
-    _raises_invalid(lambda: Node("w", "worker", ["s"], slots=70_000))
+    _raises_invalid(lambda: Node("s", "supervisor", ["s"], **credentials("s", "supervisor"), seed=BIG))
+    _raises_invalid(lambda: credentials("w", "worker", slots=70_000))
     _raises_invalid(lambda: _started_worker().report_checkpoint(T0, "t", -1))
     _raises_invalid(lambda: Election("a", ["b"]).request_vote("b", BIG, now=1.0))
     _raises_invalid(lambda: _native.MeshCore("me").render_wireguard(listen_port=70_000))
@@ -107,14 +110,18 @@ def test_negative_spans_are_refused_not_stored_as_zero() -> None:
     mesh = _native.MeshCore("me")
     _raises_invalid(lambda: mesh.record_latency("peer", -0.01, now=1.0))
     _raises_invalid(lambda: mesh.record_link("a", "b", -1.0, now=1.0))
-    _raises_invalid(lambda: Node("s", "supervisor", ["s"], heartbeat_interval=-1.0))
+    _raises_invalid(lambda: Node("s", "supervisor", ["s"], **credentials("s", "supervisor"), heartbeat_interval=-1.0))
     _raises_invalid(lambda: Election("a", ["b"], election_timeout=-1.0))
     _raises_invalid(lambda: PhiAccrualDetector(acceptable_heartbeat_pause=-3.0))
 
 
 def test_a_pool_named_twice_is_refused() -> None:
-    e = _raises_invalid(lambda: Node("w", "worker", ["s"], task_types=["train", "train"]))
-    assert e.kind == "invalid_config" and "task_types" in str(e)
+    # Pools come from the certificate: the authority refuses to issue one naming a pool twice.
+    e = _raises_invalid(lambda: credentials("w", "worker", pools=("train", "train")))
+    assert "pool" in str(e)
+    # And a node refuses the old self-declared key.
+    e = _raises_invalid(lambda: Node("w", "worker", ["s"], task_types=["train"], **credentials("w", "worker")))
+    assert "task_types" in str(e)
 
 
 def test_a_far_future_now_does_not_silence_a_node() -> None:
@@ -191,7 +198,7 @@ def _drain(n: Node) -> None:
 )
 def test_random_calls_raise_only_the_packages_exceptions(role: str, seed: int, ops: List[Any]) -> None:
     try:
-        n = Node("n", role, ["n", "s2"] if role == "supervisor" else ["s1", "s2"], seed=seed, task_types=["train"])
+        n = Node("n", role, ["n", "s2"] if role == "supervisor" else ["s1", "s2"], seed=seed, **credentials("n", role))
     except NetOpsError:
         return
     for op in ops:

@@ -216,10 +216,12 @@ def test_v1_envelopes_are_refused_as_malformed() -> None:
 
 
 def test_a_datagram_from_this_node_is_dropped_and_counted() -> None:
-    # The heartbeat vector's sender is "worker-7": to a node of that name it is self-addressed.
-    w = Node("worker-7", "worker", ["supervisor-1"], task_types=["train"])
+    # Its own sealed datagram, reflected back to it: dropped and counted, no error.
+    w = Node("worker-7", "worker", ["supervisor-1"], **credentials("worker-7", "worker"))
     w.start(T0)
-    w.handle_message(T0 + 1.0, bytes.fromhex((VECTORS / "heartbeat.hex").read_text().strip()))
+    sent = w.poll_transmit()
+    assert sent is not None
+    w.handle_message(T0 + 1.0, sent[1])
     counters = w.status(T0 + 1.0)["counters"]
     assert counters["self_addressed"] == 1 and counters["messages_received"] == 0
 
