@@ -283,4 +283,5 @@ pub use compressor::{Batch, MAX_LOG_ENTRIES, MessageHistoryCompressor, ProveErro
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+#[path = "history/tests/v2.rs"]
 mod tests_v2;
