@@ -6,8 +6,20 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, sync_channel};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Connections being answered (so the node can finish answering `leave` before it exits).
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// Waits until no answer is being written, at most `limit`.
+pub fn settle(limit: Duration) {
+    let t0 = Instant::now();
+    while IN_FLIGHT.load(Ordering::SeqCst) > 0 && t0.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
 
 /// The longest request head read (request line and headers).
 const MAX_HEAD: usize = 8 * 1024;
@@ -64,9 +76,11 @@ pub fn serve(addr: SocketAddr, to_node: Sender<Request>) -> std::io::Result<Sock
     std::thread::Builder::new().name("http".into()).spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
+            IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
             if handle(stream, &to_node).is_err() {
                 log::debug!(target: "http", "a connection failed");
             }
+            IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
         }
     })?;
     Ok(local)

@@ -452,5 +452,8 @@ pub fn run(cfg: Checked) -> Result<(), Error> {
     let mut host = Host::start(cfg)?;
     let bound = http::serve(http_addr, tx).map_err(|e| format!("http {http_addr}: {e}"))?;
     log::info!("http listening on {bound}");
-    host.run(&rx)
+    host.run(&rx)?;
+    // The answer to `leave` is on its way out: let it go before exiting.
+    http::settle(StdDuration::from_secs(2));
+    Ok(())
 }
