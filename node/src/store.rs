@@ -395,4 +395,48 @@ mod tests {
         assert_eq!(DataDir::open(d.path()).unwrap().last_batch(), 2);
         assert_eq!(fs::read(d.path().join("history/batch-000000000002.pnb")).unwrap(), b"y");
     }
+
+    #[test]
+    fn archived_history_batches_written_as_files_import_back() {
+        use pouw_netops::preset::small::MessageHistoryCompressor;
+        use pouw_netops::{HistoryConfig, Instant, RecordRef};
+        let config = HistoryConfig { compression_threshold: 2, ..HistoryConfig::default() };
+        let mut h = MessageHistoryCompressor::new_boxed(config).unwrap();
+        let mut t = 1_000_000u64;
+        let mut archived = Vec::new();
+        for i in 0..40u32 {
+            t += 1000;
+            let payload = i.to_le_bytes();
+            let r = RecordRef {
+                timestamp: Instant::from_micros(t),
+                sender: "w-1",
+                message_type: "heartbeat",
+                payload: &payload,
+            };
+            h.add_message(Instant::from_micros(t), r).unwrap();
+            while let Some(b) = h.poll_archived() {
+                archived.push(b);
+            }
+        }
+        assert!(archived.len() >= 2, "batches left memory");
+        let d = DataDir::open(&tmpdir("history")).unwrap();
+        let mut files = Vec::new();
+        for (i, b) in archived.iter().enumerate() {
+            files.push(d.save_batch(i as u64 + 1, b.as_bytes()).unwrap());
+        }
+        let mut fresh = MessageHistoryCompressor::new_boxed(config).unwrap();
+        // As many as the fresh compressor holds in memory.
+        let n = files.len().min(pouw_netops::preset::small::HISTORY_BATCHES);
+        for f in files.iter().take(n) {
+            let bytes = fs::read(f).unwrap();
+            fresh.import_batch(Instant::from_micros(t), &bytes).unwrap();
+        }
+        assert_eq!(fresh.stats().batches_in_memory, n);
+        // A damaged file is refused, not imported.
+        let mut bytes = fs::read(&files[0]).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        let mut other = MessageHistoryCompressor::new_boxed(config).unwrap();
+        assert!(other.import_batch(Instant::from_micros(t), &bytes).is_err());
+    }
 }

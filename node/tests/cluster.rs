@@ -297,6 +297,9 @@ fn three_supervisors_six_workers_fail_over_and_rejoin() {
     ] {
         assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
     }
+    // The WireGuard configuration the core renders is on disk, whole.
+    let wg = fs::read_to_string(c.dir.join(format!("data/{new_leader}/wg0.conf"))).unwrap();
+    assert!(wg.contains("[Interface]") && wg.contains("[Peer]"), "{wg}");
     // A graceful leave makes the process exit.
     let (code, _) = request(&c.http(w), "POST", "/leave").unwrap();
     assert_eq!(code, 200);
