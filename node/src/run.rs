@@ -1,8 +1,9 @@
 //! `run`: one node as a process. One UDP socket, the monotonic clock, the
 //! data directory, and the HTTP endpoint; the coordinator does the rest.
 //!
-//! Order of work in one turn of the loop: receive at most one datagram (waiting
-//! until the coordinator's next deadline, at most 20 ms), `tick` if due, then
+//! Order of work in one turn of the loop: receive (waiting until the
+//! coordinator's next deadline, at most 20 ms, for the first datagram, then
+//! taking up to 255 more that are queued), `tick` if due, then
 //! drain in the coordinator's order: the hard state is **persisted** (temp
 //! file, fsync, rename, directory fsync) before any transmit is sent; then
 //! transmits, events, archived history batches; then the HTTP requests.
@@ -34,6 +35,9 @@ pub type Node = pouw_netops::preset::large::NetworkOperationsManager;
 
 /// The core's clock starts at this many seconds, so "long ago" is representable.
 const CLOCK_OFFSET_SECS: u64 = 1_000;
+
+/// Datagrams taken in one turn of the loop at most.
+const RECV_BATCH: usize = 256;
 
 /// Events kept for `/status`.
 const RECENT_EVENTS: usize = 64;
@@ -151,6 +155,16 @@ impl Host {
                 && let Some(bytes) = buf.get(..n)
             {
                 self.receive(bytes, from);
+                // Take what else is queued before the next turn, so a burst
+                // (a fleet starting at once) does not overflow the socket buffer.
+                self.socket.set_nonblocking(true)?;
+                for _ in 1..RECV_BATCH {
+                    let Ok((n, from)) = self.socket.recv_from(&mut buf) else { break };
+                    if let Some(bytes) = buf.get(..n) {
+                        self.receive(bytes, from);
+                    }
+                }
+                self.socket.set_nonblocking(false)?;
             }
             let now = self.now();
             if self.node.poll_timeout() <= now {
