@@ -7,7 +7,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, Sender, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
 /// Connections being answered (so the node can finish answering `leave` before it exits).
@@ -69,8 +69,9 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// Binds `addr` and serves on a new thread; requests go to `to_node`.
-pub fn serve(addr: SocketAddr, to_node: Sender<Request>) -> std::io::Result<SocketAddr> {
+/// Binds `addr` and serves on a new thread; requests go to `to_node`, which
+/// returns `false` if the node cannot take them (it is stopping or overloaded).
+pub fn serve(addr: SocketAddr, to_node: impl Fn(Request) -> bool + Send + 'static) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
     std::thread::Builder::new().name("http".into()).spawn(move || {
@@ -86,7 +87,7 @@ pub fn serve(addr: SocketAddr, to_node: Sender<Request>) -> std::io::Result<Sock
     Ok(local)
 }
 
-fn handle(mut stream: TcpStream, to_node: &Sender<Request>) -> std::io::Result<()> {
+fn handle(mut stream: TcpStream, to_node: &impl Fn(Request) -> bool) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
     stream.set_write_timeout(Some(Duration::from_secs(2)))?;
     let mut reader = BufReader::new(stream.try_clone()?.take(MAX_HEAD as u64));
@@ -108,9 +109,10 @@ fn handle(mut stream: TcpStream, to_node: &Sender<Request>) -> std::io::Result<(
         Response::text(200, "ok\n")
     } else {
         let (tx, rx): (SyncSender<Response>, Receiver<Response>) = sync_channel(1);
-        match to_node.send(Request { method, path, reply: tx }) {
-            Ok(()) => rx.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|_| Response::text(503, "node busy\n")),
-            Err(_) => Response::text(503, "node stopping\n"),
+        if to_node(Request { method, path, reply: tx }) {
+            rx.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|_| Response::text(503, "node busy\n"))
+        } else {
+            Response::text(503, "node stopping or overloaded\n")
         }
     };
     write!(

@@ -1,12 +1,14 @@
 //! `run`: one node as a process. One UDP socket, the monotonic clock, the
 //! data directory, and the HTTP endpoint; the coordinator does the rest.
 //!
-//! Order of work in one turn of the loop: receive (waiting until the
-//! coordinator's next deadline, at most 20 ms, for the first datagram, then
-//! taking up to 255 more that are queued), `tick` if due, then
+//! A thread reads the UDP socket into a bounded queue (full: dropped and
+//! counted), which HTTP requests share. Order of work in one turn of the loop:
+//! take an input (waiting until the coordinator's next deadline for the first,
+//! then up to 255 more that are queued), `tick` if due, then
 //! drain in the coordinator's order: the hard state is **persisted** (temp
 //! file, fsync, rename, directory fsync) before any transmit is sent; then
-//! transmits, events, archived history batches; then the HTTP requests.
+//! transmits, events, archived history batches. An HTTP request is answered in
+//! its turn, after a drain.
 //!
 //! Addresses: the supervisors' and bootstrap peers' come from the
 //! configuration; any other peer's is learned from the source address of a
@@ -27,7 +29,8 @@ use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration as StdDuration, Instant as WallInstant, SystemTime, UNIX_EPOCH};
 
 /// The coordinator with the host preset's capacities (thousands of peers).
@@ -36,8 +39,23 @@ pub type Node = pouw_netops::preset::large::NetworkOperationsManager;
 /// The core's clock starts at this many seconds, so "long ago" is representable.
 const CLOCK_OFFSET_SECS: u64 = 1_000;
 
-/// Datagrams taken in one turn of the loop at most.
-const RECV_BATCH: usize = 256;
+/// Inputs taken in one turn of the loop at most.
+const INPUT_BATCH: usize = 256;
+
+/// Inputs (datagrams and HTTP requests) waiting for the loop at most; more
+/// are dropped and counted in `pn_queue_drops_total{queue="input"}`.
+pub const INPUT_QUEUE: usize = 16_384;
+
+/// Datagrams dropped because the input queue was full.
+static INPUT_DROPS: AtomicU64 = AtomicU64::new(0);
+
+/// What the loop takes in.
+pub enum Input {
+    /// A datagram and its source address.
+    Datagram(Vec<u8>, SocketAddr),
+    /// An HTTP request.
+    Http(Request),
+}
 
 /// Events kept for `/status`.
 const RECENT_EVENTS: usize = 64;
@@ -144,27 +162,22 @@ impl Host {
         Instant::from_micros(CLOCK_OFFSET_SECS.saturating_mul(1_000_000).saturating_add(us))
     }
 
-    /// Runs until `POST /leave`; requests arrive on `http`.
-    pub fn run(&mut self, http: &Receiver<Request>) -> Result<(), Error> {
-        let mut buf = vec![0u8; 65_536];
+    /// Runs until `POST /leave`; datagrams and HTTP requests arrive on `inputs`.
+    pub fn run(&mut self, inputs: &Receiver<Input>) -> Result<(), Error> {
         while !self.leaving {
             let now = self.now();
-            let wait = self.node.poll_timeout().saturating_duration_since(now).total_micros().clamp(1_000, 20_000);
-            self.socket.set_read_timeout(Some(StdDuration::from_micros(wait)))?;
-            if let Ok((n, from)) = self.socket.recv_from(&mut buf)
-                && let Some(bytes) = buf.get(..n)
-            {
-                self.receive(bytes, from);
-                // Take what else is queued before the next turn, so a burst
-                // (a fleet starting at once) does not overflow the socket buffer.
-                self.socket.set_nonblocking(true)?;
-                for _ in 1..RECV_BATCH {
-                    let Ok((n, from)) = self.socket.recv_from(&mut buf) else { break };
-                    if let Some(bytes) = buf.get(..n) {
-                        self.receive(bytes, from);
+            let wait = self.node.poll_timeout().saturating_duration_since(now).total_micros().clamp(500, 100_000);
+            match inputs.recv_timeout(StdDuration::from_micros(wait)) {
+                Ok(input) => {
+                    self.take(input)?;
+                    // Whatever else is queued, before the next tick and drain.
+                    for _ in 1..INPUT_BATCH {
+                        let Ok(input) = inputs.try_recv() else { break };
+                        self.take(input)?;
                     }
                 }
-                self.socket.set_nonblocking(false)?;
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Err("the receiving threads stopped".into()),
             }
             let now = self.now();
             if self.node.poll_timeout() <= now {
@@ -172,12 +185,21 @@ impl Host {
             }
             self.drain()?;
             self.write_wireguard();
-            while let Ok(req) = http.try_recv() {
+        }
+        log::info!("left the cluster; exiting");
+        Ok(())
+    }
+
+    fn take(&mut self, input: Input) -> Result<(), Error> {
+        match input {
+            Input::Datagram(bytes, from) => self.receive(&bytes, from),
+            Input::Http(req) => {
+                // Answers see the state after everything handled so far.
+                self.drain()?;
                 let response = self.answer(&req.method, &req.path)?;
                 let _ = req.reply.send(response);
             }
         }
-        log::info!("left the cluster; exiting");
         Ok(())
     }
 
@@ -439,6 +461,7 @@ impl Host {
             ("history", c.history_dropped),
             ("table_full", c.table_full),
             ("unroutable", self.unroutable),
+            ("input", INPUT_DROPS.load(Ordering::Relaxed)),
             ("send_error", self.send_errors),
         ] {
             let _ = writeln!(m, "pn_queue_drops_total{{queue=\"{q}\"}} {n}");
@@ -459,12 +482,36 @@ impl Host {
     }
 }
 
-/// `run --config FILE`: starts the HTTP endpoint and the node, and runs until `leave`.
+/// Reads the socket on its own thread, so datagrams wait in a bounded queue
+/// in memory rather than overflow the kernel's socket buffer while the loop
+/// works (a fleet starting at once sends a burst of signed joins).
+fn spawn_receiver(socket: UdpSocket, to_loop: SyncSender<Input>) -> std::io::Result<()> {
+    std::thread::Builder::new().name("udp".into()).spawn(move || {
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            let Ok((n, from)) = socket.recv_from(&mut buf) else { continue };
+            let bytes = buf.get(..n).unwrap_or_default().to_vec();
+            match to_loop.try_send(Input::Datagram(bytes, from)) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => {
+                    INPUT_DROPS.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(TrySendError::Disconnected(_)) => return,
+            }
+        }
+    })?;
+    Ok(())
+}
+
+/// `run --config FILE`: starts the node, its receiving thread and the HTTP
+/// endpoint, and runs until `leave`.
 pub fn run(cfg: Checked) -> Result<(), Error> {
-    let (tx, rx) = channel();
+    let (tx, rx) = sync_channel(INPUT_QUEUE);
     let http_addr = cfg.http;
     let mut host = Host::start(cfg)?;
-    let bound = http::serve(http_addr, tx).map_err(|e| format!("http {http_addr}: {e}"))?;
+    spawn_receiver(host.socket.try_clone()?, tx.clone())?;
+    let bound = http::serve(http_addr, move |req| tx.try_send(Input::Http(req)).is_ok())
+        .map_err(|e| format!("http {http_addr}: {e}"))?;
     log::info!("http listening on {bound}");
     host.run(&rx)?;
     // The answer to `leave` is on its way out: let it go before exiting.

@@ -364,9 +364,13 @@ fn a_crash_at_every_persistence_point_never_double_votes() {
             .unwrap();
             assert!(v["term"].as_u64().unwrap() >= hs.term, "{point}: {v}");
         }
-        wait(Duration::from_secs(30), "all three to agree on a leader", || c.agreed_leader(&[0, 1, 2]).is_some());
+        let mut agreed = None;
+        wait(Duration::from_secs(30), "all three to agree on a leader", || {
+            agreed = c.agreed_leader(&[0, 1, 2]);
+            agreed.is_some()
+        });
         // Shake it: kill the leader, let the other two (one of them restarted) elect.
-        let (l, _) = c.agreed_leader(&[0, 1, 2]).unwrap();
+        let (l, _) = agreed.unwrap();
         let li = c.index(&l);
         c.kill(li);
         let rest: Vec<usize> = (0..3).filter(|&i| i != li).collect();
