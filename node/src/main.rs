@@ -1,6 +1,8 @@
 //! The `pouw-netops-node` command line. See `docs/deploy.md`.
 
 use clap::{Parser, Subcommand};
+use pouw_netops::auth::{PublicIdentity, RevocationList, Role};
+use pouw_netops::coordinator::NodeRole;
 use pouw_netops_node::{config, http, keys, logger, run};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,7 +27,8 @@ enum Command {
         #[command(subcommand)]
         command: AuthorityCommand,
     },
-    /// Checks a configuration file; errors name the field and the problem.
+    /// Checks a configuration file (errors name the field and the problem), and
+    /// that its key and certificate agree and the authority signed the certificate.
     Validate {
         /// The node's configuration file.
         #[arg(long)]
@@ -135,6 +138,13 @@ fn execute(command: Command) -> Result<(), keys::Error> {
             if cu.identity != key.public() {
                 return Err("certificate: for another key than `key`".into());
             }
+            let authority = PublicIdentity::from_bytes(&c.authority).map_err(|e| format!("authority: {e}"))?;
+            let role = match c.role {
+                NodeRole::Supervisor => Role::Supervisor,
+                NodeRole::Worker => Role::Worker,
+            };
+            cert.verify(&authority, keys::unix_now(), Some(role), Some(&c.id), &RevocationList::empty())
+                .map_err(|e| format!("certificate: {e}"))?;
             println!("{}: ok ({} {})", config.display(), c.id, c.role.as_str());
         }
         Command::Run { config } => {

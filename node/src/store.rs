@@ -54,12 +54,17 @@ pub enum StoreError {
     Io(PathBuf, std::io::Error),
     /// The file exists but is not a whole, valid frame of the expected kind.
     Corrupt(PathBuf, &'static str),
+    /// Another process holds the data directory.
+    Locked(PathBuf),
 }
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreError::Io(p, e) => write!(f, "{}: {e}", p.display()),
+            StoreError::Locked(p) => {
+                write!(f, "{}: another node process is running on this data directory", p.display())
+            }
             StoreError::Corrupt(p, why) => write!(
                 f,
                 "{}: {why}; refusing to start (the file may have been torn or damaged; \
@@ -211,14 +216,26 @@ pub fn decode_hard_state(bytes: &[u8]) -> Option<HardState> {
 pub struct DataDir {
     dir: PathBuf,
     counters: Counters,
+    /// Holds an exclusive lock on `dir/lock` while the node runs (the
+    /// operating system releases it when the process dies, SIGKILL included).
+    _lock: File,
 }
 
 impl DataDir {
-    /// Opens (creates) the directory.
+    /// Opens (creates) the directory and locks it: two processes on one data
+    /// directory would each think they hold the only copy of its votes.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         fs::create_dir_all(dir).map_err(io(dir))?;
         fs::create_dir_all(dir.join("history")).map_err(io(dir))?;
-        Ok(DataDir { dir: dir.to_path_buf(), counters: Counters::default() })
+        let lock_path = dir.join("lock");
+        let lock =
+            OpenOptions::new().write(true).create(true).truncate(false).open(&lock_path).map_err(io(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(dir.to_path_buf())),
+            Err(fs::TryLockError::Error(e)) => return Err(StoreError::Io(lock_path, e)),
+        }
+        Ok(DataDir { dir: dir.to_path_buf(), counters: Counters::default(), _lock: lock })
     }
 
     /// The directory.
@@ -364,13 +381,24 @@ mod tests {
     }
 
     #[test]
+    fn one_process_at_a_time_holds_a_data_directory() {
+        let path = tmpdir("lock");
+        let first = DataDir::open(&path).unwrap();
+        assert!(matches!(DataDir::open(&path), Err(StoreError::Locked(_))));
+        drop(first);
+        assert!(DataDir::open(&path).is_ok());
+    }
+
+    #[test]
     fn epochs_strictly_increase_even_when_the_clock_goes_back() {
         let d = DataDir::open(&tmpdir("epoch")).unwrap();
         assert_eq!(d.last_epoch().unwrap(), None);
         assert_eq!(d.next_epoch(1000).unwrap(), 1000);
         assert_eq!(d.next_epoch(10).unwrap(), 1001);
         assert_eq!(d.next_epoch(5000).unwrap(), 5000);
-        let again = DataDir::open(d.path()).unwrap();
+        let path = d.path().to_path_buf();
+        drop(d);
+        let again = DataDir::open(&path).unwrap();
         assert_eq!(again.last_epoch().unwrap(), Some(5000));
         assert_eq!(again.next_epoch(0).unwrap(), 5001);
     }
@@ -392,8 +420,10 @@ mod tests {
         assert_eq!(d.last_batch(), 0);
         d.save_batch(1, b"x").unwrap();
         d.save_batch(2, b"y").unwrap();
-        assert_eq!(DataDir::open(d.path()).unwrap().last_batch(), 2);
-        assert_eq!(fs::read(d.path().join("history/batch-000000000002.pnb")).unwrap(), b"y");
+        let path = d.path().to_path_buf();
+        drop(d);
+        assert_eq!(DataDir::open(&path).unwrap().last_batch(), 2);
+        assert_eq!(fs::read(path.join("history/batch-000000000002.pnb")).unwrap(), b"y");
     }
 
     #[test]

@@ -415,4 +415,23 @@ fn validate_names_the_field_and_checks_the_files() {
     fs::write(&cfg, text.replace("certs/worker-0.cert", "certs/sup-0.cert")).unwrap();
     let bad = Command::new(BIN).args(["validate", "--config", cfg.to_str().unwrap()]).output().unwrap();
     assert!(String::from_utf8_lossy(&bad.stderr).contains("issued to `sup-0`"));
+    // A certificate from another authority is caught.
+    let other = c.dir.join("other");
+    cli(&["authority", "init", "--dir", other.to_str().unwrap()]);
+    fs::write(&cfg, text.replace("auth/authority.pub", "other/authority.pub")).unwrap();
+    let bad = Command::new(BIN).args(["validate", "--config", cfg.to_str().unwrap()]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("certificate:"), "{}", String::from_utf8_lossy(&bad.stderr));
+}
+
+#[test]
+fn a_second_process_on_the_same_data_directory_is_refused() {
+    let mut c = Cluster::new("lock", 1, 0);
+    c.start(0);
+    let out = Command::new(BIN).args(["run", "--config", c.dir.join("sup-0.toml").to_str().unwrap()]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("another node process"), "{err}");
+    // The first one runs on.
+    assert!(c.status(0).is_some());
 }
