@@ -42,22 +42,39 @@ enum Command {
     },
     /// Prints a running node's `/status` (JSON).
     Status {
-        /// The node's HTTP address (`http` in its configuration).
-        #[arg(long, default_value = "127.0.0.1:9100")]
-        http: String,
+        #[command(flatten)]
+        target: Target,
     },
     /// Prints the members a running node has admitted (JSON).
     Members {
-        /// The node's HTTP address.
-        #[arg(long, default_value = "127.0.0.1:9100")]
-        http: String,
+        #[command(flatten)]
+        target: Target,
     },
     /// Makes a running node leave the cluster gracefully and exit.
     Leave {
-        /// The node's HTTP address.
-        #[arg(long, default_value = "127.0.0.1:9100")]
-        http: String,
+        #[command(flatten)]
+        target: Target,
     },
+}
+
+/// Which running node to ask.
+#[derive(clap::Args)]
+struct Target {
+    /// The node's HTTP address (`http` in its configuration).
+    #[arg(long, default_value = "127.0.0.1:9100", conflicts_with = "config")]
+    http: String,
+    /// Or its configuration file, to read `http` from.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+impl Target {
+    fn address(&self) -> Result<String, keys::Error> {
+        match &self.config {
+            Some(path) => Ok(config::load(path).map_err(|e| format!("{}: {e}", path.display()))?.http.to_string()),
+            None => Ok(self.http.clone()),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -152,9 +169,9 @@ fn execute(command: Command) -> Result<(), keys::Error> {
             logger::init(c.log_level);
             run::run(c)?;
         }
-        Command::Status { http } => fetch(&http, "GET", "/status")?,
-        Command::Members { http } => fetch(&http, "GET", "/members")?,
-        Command::Leave { http } => fetch(&http, "POST", "/leave")?,
+        Command::Status { target } => fetch(&target.address()?, "GET", "/status")?,
+        Command::Members { target } => fetch(&target.address()?, "GET", "/members")?,
+        Command::Leave { target } => fetch(&target.address()?, "POST", "/leave")?,
     }
     Ok(())
 }

@@ -4,11 +4,11 @@
 //! A thread reads the UDP socket into a bounded queue (full: dropped and
 //! counted), which HTTP requests share. Order of work in one turn of the loop:
 //! take an input (waiting until the coordinator's next deadline for the first,
-//! then up to 255 more that are queued), `tick` if due, then
-//! drain in the coordinator's order: the hard state is **persisted** (temp
-//! file, fsync, rename, directory fsync) before any transmit is sent; then
-//! transmits, events, archived history batches. An HTTP request is answered in
-//! its turn, after a drain.
+//! then up to 255 more that are queued), `tick` if due; after every
+//! `handle_message` and `tick`, drain in the coordinator's order: the hard
+//! state is **persisted** (temp file, fsync, rename, directory fsync) before
+//! any transmit is sent; then transmits, events, archived history batches. An
+//! HTTP request is answered in its turn, after a drain.
 //!
 //! Addresses: the supervisors' and bootstrap peers' come from the
 //! configuration; any other peer's is learned from the source address of a
@@ -192,7 +192,11 @@ impl Host {
 
     fn take(&mut self, input: Input) -> Result<(), Error> {
         match input {
-            Input::Datagram(bytes, from) => self.receive(&bytes, from),
+            Input::Datagram(bytes, from) => {
+                self.receive(&bytes, from);
+                // The drain contract: after every `handle_message`.
+                self.drain()?;
+            }
             Input::Http(req) => {
                 // Answers see the state after everything handled so far.
                 self.drain()?;

@@ -432,6 +432,14 @@ fn a_second_process_on_the_same_data_directory_is_refused() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("another node process"), "{err}");
-    // The first one runs on.
-    assert!(c.status(0).is_some());
+    // The first one runs on; the CLI reaches it by configuration or address.
+    let cfg = c.dir.join("sup-0.toml");
+    let status: Value = serde_json::from_str(&cli(&["status", "--config", cfg.to_str().unwrap()])).unwrap();
+    assert_eq!(status["id"], "sup-0");
+    let members: Value = serde_json::from_str(&cli(&["members", "--http", &c.http(0)])).unwrap();
+    assert_eq!(members["members"].as_array().unwrap().len(), 0);
+    cli(&["leave", "--config", cfg.to_str().unwrap()]);
+    let mut child = c.procs[0].take().unwrap();
+    wait(Duration::from_secs(10), "the node to exit after leave", || child.try_wait().unwrap().is_some());
+    assert!(child.wait().unwrap().success());
 }
