@@ -87,6 +87,15 @@ impl Cluster {
             .filter(|s| s.supervisor)
             .map(|s| format!("[[supervisors]]\nid = \"{}\"\naddress = \"127.0.0.1:{}\"\n", s.id, s.udp))
             .collect();
+        // PN_TEST_DEFAULT_KNOBS=1 runs with the node's defaults (for the figure
+        // in BENCHMARKS.md); otherwise the knobs are shortened.
+        let knobs = if std::env::var_os("PN_TEST_DEFAULT_KNOBS").is_some() {
+            String::new()
+        } else {
+            "[detector]\nheartbeat_interval_ms = 250\nsweep_interval_ms = 50\nacceptable_pause_ms = 1000\nlease_timeout_ms = 2500\n\n\
+             [election]\nelection_timeout_ms = 500\nheartbeat_interval_ms = 100\n"
+                .to_string()
+        };
         for s in &specs {
             let tasks: String = if s.supervisor {
                 TASKS.iter().map(|t| format!("[[tasks]]\nid = \"{t}\"\ntype = \"train\"\n")).collect()
@@ -96,9 +105,7 @@ impl Cluster {
             let config = format!(
                 "id = \"{id}\"\nrole = \"{role}\"\nlisten = \"127.0.0.1:{udp}\"\nhttp = \"127.0.0.1:{http}\"\n\
                  key = \"{id}.key\"\ncertificate = \"certs/{id}.cert\"\nauthority = \"auth/authority.pub\"\n\
-                 data_dir = \"data/{id}\"\nhistory_level = 1\n\n\
-                 [detector]\nheartbeat_interval_ms = 250\nsweep_interval_ms = 50\nacceptable_pause_ms = 1000\nlease_timeout_ms = 2500\n\n\
-                 [election]\nelection_timeout_ms = 500\nheartbeat_interval_ms = 100\n\n{supervisors}\n{tasks}",
+                 data_dir = \"data/{id}\"\nhistory_level = 1\n\n{knobs}\n{supervisors}\n{tasks}",
                 id = s.id,
                 role = if s.supervisor { "supervisor" } else { "worker" },
                 udp = s.udp,
