@@ -352,8 +352,11 @@ impl NodeConfig {
         if ops.lease_timeout <= ops.heartbeat_interval {
             return Err(problem("detector.lease_timeout_ms", "must be longer than detector.heartbeat_interval_ms"));
         }
-        if !(d.phi_threshold.is_finite() && d.phi_threshold > 0.0) {
-            return Err(problem("detector.phi_threshold", "must be a number above zero"));
+        if !(d.phi_threshold.is_finite()
+            && d.phi_threshold > 0.0
+            && d.phi_threshold <= pouw_netops::phi::MAX_PHI_THRESHOLD)
+        {
+            return Err(problem("detector.phi_threshold", "must be above 0 and at most 300"));
         }
         ops.crash.phi.threshold = d.phi_threshold;
         ops.crash.phi.acceptable_heartbeat_pause = ms("detector.acceptable_pause_ms", d.acceptable_pause_ms)?;
@@ -490,6 +493,8 @@ address = "127.0.0.1:7001"
         assert_eq!(e.field, "election.election_timeout_ms");
         let e = check(&format!("{}\n[detector]\nheartbeat_interval_ms = 0\n", sample())).unwrap_err();
         assert_eq!(e.field, "detector.heartbeat_interval_ms");
+        let e = check(&format!("{}\n[detector]\nphi_threshold = 301.0\n", sample())).unwrap_err();
+        assert_eq!(e.field, "detector.phi_threshold");
         let e = check(&format!("history_level = 11\n{}", sample())).unwrap_err();
         assert_eq!(e.field, "history_level");
         let e = check(&format!("mesh_cidr = \"10.0.0.0/40\"\n{}", sample())).unwrap_err();

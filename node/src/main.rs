@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use pouw_netops::auth::{PublicIdentity, RevocationList, Role};
-use pouw_netops::coordinator::NodeRole;
+use pouw_netops::coordinator::{Credentials, NodeRole};
 use pouw_netops_node::{config, http, keys, logger, run};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -162,6 +162,11 @@ fn execute(command: Command) -> Result<(), keys::Error> {
             };
             cert.verify(&authority, keys::unix_now(), Some(role), Some(&c.id), &RevocationList::empty())
                 .map_err(|e| format!("certificate: {e}"))?;
+            // What the core checks itself (every component's configuration).
+            let supervisors: Vec<_> = c.supervisors.iter().map(|p| p.id.clone()).collect();
+            let credentials = Credentials { identity: key, certificate: cert, authority, epoch: 1, unix_at_zero: 0 };
+            run::Node::new_boxed(c.id.clone(), c.role, &supervisors, c.ops.clone(), 0, credentials)
+                .map_err(|e| format!("configuration: {e}"))?;
             println!("{}: ok ({} {})", config.display(), c.id, c.role.as_str());
         }
         Command::Run { config } => {
