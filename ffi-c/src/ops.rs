@@ -43,6 +43,11 @@ use pouw_netops::{
     OpsEventKind, WorkerConfig,
 };
 
+/// The longest datagram a node accepts or produces, in bytes: a buffer this
+/// long always fits what `pn_ops_poll_transmit` gives.
+pub const PN_MAX_MESSAGE_LEN: usize = 65536;
+const _: () = assert!(PN_MAX_MESSAGE_LEN == pouw_netops::wire::MAX_ENVELOPE_LEN);
+
 /// Entries in each of the coordinator's queues (`large::OPS_QUEUE`).
 pub const PN_OPS_QUEUE: usize = 4096;
 const _: () = assert!(PN_OPS_QUEUE == large::OPS_QUEUE);

@@ -12,7 +12,7 @@ use crate::boundary::{Handle, Out, bytes, guard, optional_out, set_opt, set_poll
 use crate::convert::{node_id, node_ids, pn_node_id, pn_str};
 use crate::election::{pn_hard_state, pn_leader_election_config};
 use crate::result::pn_result;
-use crate::wire::encode_into;
+use crate::boundary::encode_into;
 use core::ffi::c_char;
 use pouw_netops::preset::large;
 use pouw_netops::{ElectionConfig, ElectionRole, Envelope, HardState, Instant};
