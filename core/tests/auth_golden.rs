@@ -5,6 +5,8 @@
 //! and verifies the committed vector. `UPDATE_GOLDEN=1` rewrites the files.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
+mod vectors;
+
 use pouw_netops::auth::seal::{self, AuthKind};
 use pouw_netops::auth::{
     Certificate, IdentityKey, PairwiseKey, RevocationList, Revoked, Role, SignedCertificate, SignedRevocationList,
@@ -12,31 +14,7 @@ use pouw_netops::auth::{
 use pouw_netops::health::HealthMetrics;
 use pouw_netops::wire::{Body, Heartbeat, LeaderNotice};
 use pouw_netops::{Duration, Endpoint, Instant, NodeId, TaskType, WgKey};
-use std::path::PathBuf;
-
-fn vector_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors").join(format!("{name}.hex"))
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(s: &str) -> Vec<u8> {
-    let s = s.trim();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
-
-/// Compares `bytes` with the committed vector `name` and returns the committed bytes.
-fn check(name: &str, bytes: &[u8]) -> Vec<u8> {
-    let path = vector_path(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, format!("{}\n", to_hex(bytes))).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(to_hex(bytes), committed.trim(), "{name} differs from the committed vector");
-    from_hex(&committed)
-}
+use vectors::check;
 
 fn authority() -> IdentityKey {
     IdentityKey::from_seed(&[0xa0; 32])
