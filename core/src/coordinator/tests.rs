@@ -105,6 +105,24 @@ fn joined(node: &mut Node, now: Instant, name: &str, role: NodeRole) -> Peer {
     p
 }
 
+/// Worker `w` among supervisors `s1` and `s2`, started at `now`, both of
+/// whom have joined it; returns the worker and the two peers to speak as.
+fn worker_of_two(now: Instant) -> (Box<Node>, Peer, Peer) {
+    let mut w = Node::new_boxed(
+        id("w"),
+        NodeRole::Worker,
+        &[id("s1"), id("s2")],
+        worker_config(),
+        1,
+        credentials_of("w", NodeRole::Worker),
+    )
+    .unwrap();
+    w.start(now).unwrap();
+    let s1 = joined(&mut w, now, "s1", NodeRole::Supervisor);
+    let s2 = joined(&mut w, now, "s2", NodeRole::Supervisor);
+    (w, s1, s2)
+}
+
 fn checkpoint(seq: u64) -> Checkpoint {
     Checkpoint { sequence: seq, digest: [seq as u8; 32] }
 }
@@ -276,19 +294,8 @@ fn large_preset_builds_on_a_small_stack() {
 
 #[test]
 fn worker_keeps_only_the_current_leaders_roles() {
-    let mut w = Node::new_boxed(
-        id("w"),
-        NodeRole::Worker,
-        &[id("s1"), id("s2")],
-        worker_config(),
-        1,
-        credentials_of("w", NodeRole::Worker),
-    )
-    .unwrap();
     let now = Instant::from_secs(1);
-    w.start(now).unwrap();
-    let mut s1 = joined(&mut w, now, "s1", NodeRole::Supervisor);
-    let mut s2 = joined(&mut w, now, "s2", NodeRole::Supervisor);
+    let (mut w, mut s1, mut s2) = worker_of_two(now);
     let assign = |task: &str, term: u64| {
         Body::TaskAssignment(TaskAssignment {
             term,
@@ -391,19 +398,8 @@ fn a_stopped_worker_lets_go_of_its_roles() {
 fn a_deposed_leaders_release_leaves_the_new_leaders_role_alone() {
     // s1 stepped down (and releases its roles); s2 won and its assignment
     // overtook its notice. s1's release must not end s2's role.
-    let mut w = Node::new_boxed(
-        id("w"),
-        NodeRole::Worker,
-        &[id("s1"), id("s2")],
-        worker_config(),
-        1,
-        credentials_of("w", NodeRole::Worker),
-    )
-    .unwrap();
     let now = Instant::from_secs(1);
-    w.start(now).unwrap();
-    let mut s1 = joined(&mut w, now, "s1", NodeRole::Supervisor);
-    let mut s2 = joined(&mut w, now, "s2", NodeRole::Supervisor);
+    let (mut w, mut s1, mut s2) = worker_of_two(now);
     let a = TaskId::new("a").unwrap();
     let assign =
         TaskAssignment { term: 2, task: a.clone(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
@@ -415,20 +411,9 @@ fn a_deposed_leaders_release_leaves_the_new_leaders_role_alone() {
 
 #[test]
 fn a_role_is_a_lease_renewed_by_its_leader_only() {
-    let mut w = Node::new_boxed(
-        id("w"),
-        NodeRole::Worker,
-        &[id("s1"), id("s2")],
-        worker_config(),
-        1,
-        credentials_of("w", NodeRole::Worker),
-    )
-    .unwrap();
     let lease = OpsConfig::default().lease_timeout;
     let t0 = Instant::from_secs(100);
-    w.start(t0).unwrap();
-    let mut s1 = joined(&mut w, t0, "s1", NodeRole::Supervisor);
-    let mut s2 = joined(&mut w, t0, "s2", NodeRole::Supervisor);
+    let (mut w, mut s1, mut s2) = worker_of_two(t0);
     let hb = |leading: u64| Body::Heartbeat(Heartbeat { sequence: 1, leading, ..Heartbeat::default() });
     let a = TaskId::new("a").unwrap();
     let assign =
