@@ -7,7 +7,6 @@
 
 mod vectors;
 
-use pouw_netops::health::HealthMetrics;
 use pouw_netops::wire::{Body, Envelope, Heartbeat, HeldRole, LinkAdvert, LinkState};
 use pouw_netops::workers::TaskRole;
 use pouw_netops::{Duration, Instant, NodeId, TaskId, TaskType};
@@ -48,20 +47,7 @@ macro_rules! golden {
 }
 
 golden! {
-    heartbeat_vector: "heartbeat" from "worker-7" => Body::Heartbeat(Heartbeat {
-        sequence: 42,
-        sent_at: Instant::from_micros(1_700_000_000_123_456),
-        metrics: HealthMetrics {
-            response_time: Duration::from_millis(35),
-            success_rate: 0.97,
-            task_completion_rate: 0.9,
-            bandwidth_utilization: 0.25,
-            cpu_usage: 0.5,
-            memory_usage: 0.625,
-        },
-        leading: 0,
-        held: heapless::Vec::new(),
-    });
+    heartbeat_vector: "heartbeat" from "worker-7" => vectors::heartbeat();
     link_state_vector: "link_state" from "worker-7" => {
         let mut links = heapless::Vec::new();
         links.push(LinkAdvert { neighbor: node("worker-2"), latency: Duration::from_micros(12_345), up: true }).unwrap();

@@ -2,6 +2,9 @@
 //! repository's `tests/vectors/`, read and (under `UPDATE_GOLDEN=1`) rewritten.
 #![allow(dead_code)] // each test crate uses the helpers it needs
 
+use pouw_netops::health::HealthMetrics;
+use pouw_netops::wire::{Body, Heartbeat};
+use pouw_netops::{Duration, Instant};
 use std::path::PathBuf;
 
 /// The path of the committed vector `name`.
@@ -35,4 +38,23 @@ pub fn check(name: &str, bytes: &[u8]) -> Vec<u8> {
     let committed = read(name);
     assert_eq!(to_hex(bytes), to_hex(&committed), "{name} differs from the committed vector");
     committed
+}
+
+/// The heartbeat of the `heartbeat` vector, which the authenticated envelope
+/// vectors also carry (and `tests/c/test_wire.c` builds in C).
+pub fn heartbeat() -> Body {
+    Body::Heartbeat(Heartbeat {
+        sequence: 42,
+        sent_at: Instant::from_micros(1_700_000_000_123_456),
+        metrics: HealthMetrics {
+            response_time: Duration::from_millis(35),
+            success_rate: 0.97,
+            task_completion_rate: 0.9,
+            bandwidth_utilization: 0.25,
+            cpu_usage: 0.5,
+            memory_usage: 0.625,
+        },
+        leading: 0,
+        held: heapless::Vec::new(),
+    })
 }
