@@ -2,8 +2,9 @@
 //! the simulation harness: `harness/tests/coordinator.rs`.
 
 use super::*;
-use crate::auth::{Certificate, IdentityKey, SignedCertificate};
+use crate::auth::{Certificate, SignedCertificate};
 use crate::preset::small;
+use crate::test_support::{self, UNIX0, authority, identity_of};
 use crate::time::Duration;
 use crate::workers::TaskRole;
 use std::string::ToString;
@@ -24,39 +25,9 @@ fn worker_config() -> OpsConfig {
     OpsConfig::default()
 }
 
-/// UNIX seconds at `Instant::ZERO` in these tests.
-const UNIX0: u64 = 1_800_000_000;
-
-fn authority() -> IdentityKey {
-    IdentityKey::from_seed(&[0xA0; 32])
-}
-
-fn identity_of(name: &str) -> IdentityKey {
-    let mut seed = [0u8; 32];
-    for (s, b) in seed.iter_mut().zip(name.bytes()) {
-        *s = b;
-    }
-    IdentityKey::from_seed(&seed)
-}
-
 /// `name`'s certificate: workers work in `train` with one slot.
 fn certificate_of(name: &str, role: NodeRole) -> Certificate {
-    let mut pools = heapless::Vec::new();
-    if role == NodeRole::Worker {
-        pools.push(train()).unwrap();
-    }
-    Certificate {
-        node: id(name),
-        role: gate::cert_role(role),
-        identity: identity_of(name).public(),
-        wg_key: crate::mesh::WgKey::placeholder(&id(name)),
-        endpoints: heapless::Vec::new(),
-        slots: u16::from(role == NodeRole::Worker),
-        pools,
-        serial: 1,
-        not_before: UNIX0 - 60,
-        not_after: UNIX0 + 86_400 * 365,
-    }
+    test_support::certificate(&id(name), role, &[train()], 1)
 }
 
 fn credentials_of(name: &str, role: NodeRole) -> Credentials {
@@ -66,17 +37,13 @@ fn credentials_of(name: &str, role: NodeRole) -> Credentials {
 /// Another member, as the node under test hears it: it seals what it says.
 struct Peer {
     id: NodeId,
-    key: IdentityKey,
     certificate: StdVec<u8>,
     counter: u64,
 }
 
 impl Peer {
     fn new(name: &str, role: NodeRole) -> Peer {
-        let signed = SignedCertificate::issue(&authority(), certificate_of(name, role)).unwrap();
-        let mut certificate = vec![0u8; signed.encoded_len()];
-        signed.encode(&mut certificate).unwrap();
-        Peer { id: id(name), key: identity_of(name), certificate, counter: 0 }
+        Peer { id: id(name), certificate: test_support::signed(certificate_of(name, role)).unwrap(), counter: 0 }
     }
 
     /// Its join: a signed membership announcement carrying its certificate.
@@ -87,14 +54,8 @@ impl Peer {
 
     /// `body`, signed by this peer.
     fn say(&mut self, body: Body) -> StdVec<u8> {
-        let body = body.to_vec().unwrap();
-        let mut buf = vec![0u8; 4096];
         self.counter += 1;
-        let cluster = authority().public();
-        let n =
-            crate::auth::seal::seal_signed(&mut buf, &self.id, 1, self.counter, &body, &self.key, &cluster).unwrap();
-        buf.truncate(n);
-        buf
+        test_support::signed_datagram(&self.id, self.counter, &body.to_vec().unwrap()).unwrap()
     }
 }
 
