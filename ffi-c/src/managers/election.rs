@@ -172,19 +172,7 @@ pub unsafe extern "C" fn pn_leader_election_new(
                 Out::new(out)?,
             )
         };
-        let hard_state = match restore {
-            None => HardState::default(),
-            Some(h) => HardState {
-                term: h.term,
-                voted_for: if h.has_vote {
-                    let v = &h.voted_for;
-                    // SAFETY: the caller's live struct; `node_id` rejects a `len` past the array first.
-                    Some(unsafe { node_id(v.bytes.as_ptr().cast(), v.len) }?)
-                } else {
-                    None
-                },
-            },
-        };
+        let hard_state = restore.map(HardState::try_from).transpose()?.unwrap_or_default();
         let m = large::LeaderElectionManager::restore_boxed(
             ElectionConfig::from(config),
             id,
