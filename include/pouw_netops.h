@@ -10,8 +10,9 @@
  *
  * Install with scripts/c-install.sh and link with
  * `pkg-config --cflags --libs pouw_netops` (add --static for the archive); see
- * ffi-c/README.md. The standalone manager handles need PN_MANAGERS defined and a
- * library built with the cargo feature `managers`.
+ * ffi-c/README.md. The operator's tools (certificates, Merkle proofs) are in
+ * pouw_netops_operator.h. The standalone manager handles need PN_MANAGERS
+ * defined and a library built with the cargo feature `managers`.
  */
 
 #ifndef POUW_NETOPS_H
@@ -34,9 +35,9 @@
 #define PN_MAX_MESSAGE_TYPE_LEN 64
 
 /**
- * The most pools (task types) a certificate lists.
+ * Bytes of a SHA-256 hash.
  */
-#define PN_CERT_MAX_POOLS 4
+#define PN_HASH_LEN 32
 
 /**
  * The longest encoded certificate, in bytes: a buffer this long always fits.
@@ -44,9 +45,10 @@
 #define PN_MAX_CERTIFICATE_LEN 1526
 
 /**
- * Bytes of a SHA-256 hash.
+ * The longest datagram a node accepts or produces, in bytes: a buffer this
+ * long always fits what `pn_ops_poll_transmit` gives.
  */
-#define PN_HASH_LEN 32
+#define PN_MAX_MESSAGE_LEN 65536
 
 /**
  * Entries in each of the coordinator's queues (`large::OPS_QUEUE`).
@@ -78,16 +80,6 @@
  * Patch version of the library.
  */
 #define PN_VERSION_PATCH 0
-
-/**
- * The wire format version this build speaks.
- */
-#define PN_WIRE_VERSION 1
-
-/**
- * The largest encoded message accepted or produced, in bytes.
- */
-#define PN_MAX_MESSAGE_LEN 65536
 
 /**
  * The outcome of a `pn_` call: `PN_OK` (0) or why the call did nothing.
@@ -190,20 +182,6 @@ typedef enum pn_result {
    */
   PN_ERR_PANIC = 99,
 } pn_result;
-
-/**
- * What a node is in the cluster. Passed to `pn_ops_new` as an integer and validated.
- */
-typedef enum pn_node_role {
-  /**
-   * Runs the election and, when leader, assigns and replaces workers.
-   */
-  PN_NODE_SUPERVISOR = 0,
-  /**
-   * Runs tasks it is given and reports checkpoints.
-   */
-  PN_NODE_WORKER = 1,
-} pn_node_role;
 
 /**
  * The kind of a coordinator event: says which fields of `pn_ops_event` are set.
@@ -356,21 +334,18 @@ typedef enum pn_tunnel_state {
 } pn_tunnel_state;
 
 /**
- * The kind of a decoded message: says which payload field of `pn_message` is set.
+ * What a node is in the cluster. Passed to `pn_ops_new` as an integer and validated.
  */
-typedef enum pn_message_kind {
+typedef enum pn_node_role {
   /**
-   * `heartbeat` is set.
+   * Runs the election and, when leader, assigns and replaces workers.
    */
-  PN_MESSAGE_HEARTBEAT = 0,
+  PN_NODE_SUPERVISOR = 0,
   /**
-   * A valid message of a kind this struct does not expose (election, mesh,
-   * task messages): only `version` and `sender` are meaningful; `heartbeat`
-   * holds sequence 0, time 0 and default metrics.
-   * Hand the bytes to the handle that consumes them.
+   * Runs tasks it is given and reports checkpoints.
    */
-  PN_MESSAGE_OTHER = 1,
-} pn_message_kind;
+  PN_NODE_WORKER = 1,
+} pn_node_role;
 
 /**
  * The flavour of a rendered WireGuard configuration.
@@ -576,128 +551,6 @@ typedef struct pn_history_record {
    */
   size_t payload_len;
 } pn_history_record;
-
-/**
- * A string passed in by C: `len` bytes of UTF-8 at `ptr` (not NUL-terminated).
- */
-typedef struct pn_str {
-  /**
-   * The bytes; may be NULL only if `len` is 0.
-   */
-  const char *ptr;
-  /**
-   * Length in bytes.
-   */
-  size_t len;
-} pn_str;
-
-/**
- * What a certificate says about a node, for `pn_certificate_issue`.
- */
-typedef struct pn_certificate_fields {
-  /**
-   * The node's id (UTF-8).
-   */
-  const char *node;
-  /**
-   * Length of `node` in bytes.
-   */
-  size_t node_len;
-  /**
-   * A `pn_node_role` value.
-   */
-  uint32_t role;
-  /**
-   * The node's identity public key (`pn_identity_public` of its seed).
-   */
-  uint8_t identity_public[32];
-  /**
-   * The node's WireGuard public key.
-   */
-  uint8_t wg_key[32];
-  /**
-   * Task slots the node may offer (0 for supervisors).
-   */
-  uint16_t slots;
-  /**
-   * The pools it may work in (UTF-8 task types, each once), NULL if `pool_count` is 0.
-   */
-  const struct pn_str *pools;
-  /**
-   * Entries in `pools`, at most `PN_CERT_MAX_POOLS`.
-   */
-  size_t pool_count;
-  /**
-   * Raised with every certificate issued for the node: a higher serial
-   * rotates its keys.
-   */
-  uint64_t serial;
-  /**
-   * First valid second (UNIX time).
-   */
-  uint64_t not_before;
-  /**
-   * First second no longer valid (UNIX time).
-   */
-  uint64_t not_after;
-} pn_certificate_fields;
-
-/**
- * A task id or task type returned by the library, with the same layout as
- * [`pn_node_id`] (`len` bytes of UTF-8, at most `PN_MAX_ID_LEN`).
- */
-typedef struct pn_node_id pn_task_id;
-
-/**
- * A decoded certificate's fields, as `pn_certificate_inspect` writes them.
- * Unverified: `pn_certificate_verify` says whether to trust them.
- */
-typedef struct pn_certificate_info {
-  /**
-   * The node.
-   */
-  struct pn_node_id node;
-  /**
-   * Its role.
-   */
-  enum pn_node_role role;
-  /**
-   * Its identity public key.
-   */
-  uint8_t identity_public[32];
-  /**
-   * Its WireGuard public key.
-   */
-  uint8_t wg_key[32];
-  /**
-   * Task slots.
-   */
-  uint16_t slots;
-  /**
-   * Entries of `pools` that are set.
-   */
-  size_t pool_count;
-  /**
-   * The pools (the first `pool_count`; the rest have length 0).
-   */
-  pn_task_id pools[PN_CERT_MAX_POOLS];
-  /**
-   * Mesh endpoints the certificate lists (not returned here).
-   */
-  size_t endpoint_count;
-  /**
-   * The serial.
-   */
-  uint64_t serial;
-  /**
-   * First valid second (UNIX time).
-   */
-  uint64_t not_before;
-  /**
-   * First second no longer valid (UNIX time).
-   */
-  uint64_t not_after;
-} pn_certificate_info;
 
 /**
  * Where a version 2 batch sits in its node's Merkle log, from its header.
@@ -966,6 +819,20 @@ typedef struct pn_ops_config {
 } pn_ops_config;
 
 /**
+ * A string passed in by C: `len` bytes of UTF-8 at `ptr` (not NUL-terminated).
+ */
+typedef struct pn_str {
+  /**
+   * The bytes; may be NULL only if `len` is 0.
+   */
+  const char *ptr;
+  /**
+   * Length in bytes.
+   */
+  size_t len;
+} pn_str;
+
+/**
  * What a node needs to speak in an authenticated cluster, for `pn_ops_new`.
  *
  * The core never draws randomness: the host draws `identity_seed` once from its
@@ -1025,6 +892,12 @@ typedef struct pn_hard_state {
    */
   struct pn_node_id voted_for;
 } pn_hard_state;
+
+/**
+ * A task id or task type returned by the library, with the same layout as
+ * [`pn_node_id`] (`len` bytes of UTF-8, at most `PN_MAX_ID_LEN`).
+ */
+typedef struct pn_node_id pn_task_id;
 
 /**
  * A task's last acknowledged progress.
@@ -1363,46 +1236,6 @@ typedef struct pn_phi_stats {
   uint64_t available_until_us;
 } pn_phi_stats;
 
-/**
- * A liveness heartbeat carrying the sender's health metrics.
- */
-typedef struct pn_heartbeat {
-  /**
-   * Increases by one per heartbeat from a sender.
-   */
-  uint64_t sequence;
-  /**
-   * The sender's clock when it sent the heartbeat, microseconds.
-   */
-  uint64_t sent_at_us;
-  /**
-   * The sender's health figures.
-   */
-  struct pn_health_metrics metrics;
-} pn_heartbeat;
-
-/**
- * A decoded message: the envelope's version and sender, and a tagged body.
- */
-typedef struct pn_message {
-  /**
-   * Wire format version (`PN_WIRE_VERSION`).
-   */
-  uint8_t version;
-  /**
-   * The sending node.
-   */
-  struct pn_node_id sender;
-  /**
-   * Which payload field is set.
-   */
-  enum pn_message_kind kind;
-  /**
-   * `PN_MESSAGE_HEARTBEAT`: the heartbeat.
-   */
-  struct pn_heartbeat heartbeat;
-} pn_message;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1462,6 +1295,20 @@ enum pn_result pn_batch_search(const uint8_t *bytes_ptr,
                                size_t *out_payload_len);
 
 /**
+ * Checks the archived batch in `bytes` (`len` bytes; every record decoded and
+ * hashed, the batch root compared) and writes its place in the Merkle log to
+ * `*out_log`: chained batches of one node have `log_root_after` of one equal
+ * to `log_root_before` of the next. `PN_ERR_INVALID_ARGUMENT` for a version 1
+ * batch (no log), `PN_ERR_DECODE*` for bytes that are not an intact batch.
+ *
+ * # Safety
+ * `bytes_ptr` NULL or readable for `len` bytes; `out_log` NULL or writable.
+ */
+enum pn_result pn_batch_log_info(const uint8_t *bytes_ptr,
+                                 size_t len,
+                                 struct pn_batch_log *out_log);
+
+/**
  * Writes the Ed25519 public key of the identity secret `seed` (32 bytes) into
  * `out_public` (32 bytes): what the authority certifies for the node, and, for
  * the authority's own seed, the cluster's authority public key.
@@ -1470,69 +1317,6 @@ enum pn_result pn_batch_search(const uint8_t *bytes_ptr,
  * `seed` NULL or readable for 32 bytes; `out_public` NULL or writable for 32 bytes.
  */
 enum pn_result pn_identity_public(const uint8_t *seed, uint8_t *out_public);
-
-/**
- * Issues a certificate: the authority whose identity secret is
- * `authority_seed` (32 bytes) signs `fields`, and the encoded certificate goes
- * into `buf` (`buf_len` bytes; `PN_MAX_CERTIFICATE_LEN` always fits), its
- * length into `*out_written`. A short buffer gives `PN_ERR_BUFFER_TOO_SMALL`
- * with the needed length in `*out_written`.
- *
- * Errors: `PN_ERR_INVALID_ID` for a bad node id or pool name,
- * `PN_ERR_INVALID_ARGUMENT` for an unknown role, a pool listed twice or
- * `not_before` after `not_after`, `PN_ERR_CAPACITY_EXCEEDED` for more than
- * `PN_CERT_MAX_POOLS` pools, `PN_ERR_UNAUTHENTICATED` for an identity public
- * key that is not a valid Ed25519 key.
- *
- * # Safety
- * `authority_seed` NULL or readable for 32 bytes; `fields` NULL or readable,
- * its `node` and `pools` readable as described; `buf` NULL or writable for
- * `buf_len` bytes; `out_written` NULL or writable.
- */
-enum pn_result pn_certificate_issue(const uint8_t *authority_seed,
-                                    const struct pn_certificate_fields *fields,
-                                    uint8_t *buf,
-                                    size_t buf_len,
-                                    size_t *out_written);
-
-/**
- * Verifies certificate bytes (`len` bytes) against the cluster authority's
- * public key `authority_public` (32 bytes) at `unix_now` (UNIX seconds):
- * `PN_OK` if it is signed by that authority, valid then, for
- * `expected_role` (a `pn_node_role` value, or -1 for any) and for
- * `expected_id` (UTF-8, `expected_id_len` bytes; NULL with length 0 for any).
- * Revocation lists are not consulted here (a running node applies them).
- *
- * Errors: `PN_ERR_DECODE_*` for bytes that are not a certificate,
- * `PN_ERR_UNAUTHENTICATED` for another authority's (or an invalid authority
- * key), `PN_ERR_CREDENTIAL_REJECTED` for one that is expired, not yet valid,
- * or for another role or node, `PN_ERR_INVALID_ARGUMENT` for an unknown
- * `expected_role`, `PN_ERR_INVALID_ID` for a bad `expected_id`.
- * `pn_last_error_message` says which.
- *
- * # Safety
- * `cert` NULL or readable for `len` bytes; `authority_public` NULL or readable
- * for 32 bytes; `expected_id` NULL or readable for `expected_id_len` bytes.
- */
-enum pn_result pn_certificate_verify(const uint8_t *cert,
-                                     size_t len,
-                                     const uint8_t *authority_public,
-                                     uint64_t unix_now,
-                                     int32_t expected_role,
-                                     const char *expected_id,
-                                     size_t expected_id_len);
-
-/**
- * Decodes certificate bytes (`len` bytes) and writes their fields into
- * `*out_info`, **without verifying** them (use `pn_certificate_verify` before
- * trusting anything). `PN_ERR_DECODE_*` for bytes that are not a certificate.
- *
- * # Safety
- * `cert` NULL or readable for `len` bytes; `out_info` NULL or writable.
- */
-enum pn_result pn_certificate_inspect(const uint8_t *cert,
-                                      size_t len,
-                                      struct pn_certificate_info *out_info);
 
 /**
  * Copies the message of the last failed `pn_` call on this thread into `buf`
@@ -1546,87 +1330,6 @@ enum pn_result pn_certificate_inspect(const uint8_t *cert,
  * `buf` NULL (with `len` 0) or writable for `len` bytes.
  */
 size_t pn_last_error_message(char *buf, size_t len);
-
-/**
- * Writes `SHA-256(0x00 || data)`, the RFC 9162 leaf hash of `len` bytes at
- * `data`, into the 32 bytes at `out_hash`. A history record's leaf hashes its
- * canonical encoding (postcard: timestamp varint, sender, type, payload, each
- * length-prefixed).
- *
- * # Safety
- * `data` NULL (only with `len` 0) or readable for `len` bytes; `out_hash`
- * NULL or writable for 32 bytes.
- */
-enum pn_result pn_merkle_leaf_hash(const uint8_t *data,
-                                   size_t len,
-                                   uint8_t (*out_hash)[PN_HASH_LEN]);
-
-/**
- * Checks the RFC 9162 inclusion path `path` (`path_len` bytes: 32 per hash)
- * of the leaf hash `leaf` at `index` in a tree of `size` leaves with root
- * `root`. `PN_OK` if it verifies, `PN_ERR_VERIFY_FAILED` if not,
- * `PN_ERR_DECODE` if `path_len` is not a multiple of 32 (or over 64 hashes).
- *
- * # Safety
- * `leaf` and `root` NULL or readable for 32 bytes; `path` NULL (only with
- * `path_len` 0) or readable for `path_len` bytes.
- */
-enum pn_result pn_merkle_verify_inclusion(const uint8_t *leaf,
-                                          uint64_t index,
-                                          uint64_t size,
-                                          const uint8_t *path,
-                                          size_t path_len,
-                                          const uint8_t *root);
-
-/**
- * Checks the RFC 9162 consistency proof `proof` (`proof_len` bytes, 32 per
- * hash) that the tree of `second` leaves with root `second_root` extends the
- * tree of `first` leaves with root `first_root` (`0 < first <= second`).
- * `PN_OK` if it verifies, `PN_ERR_VERIFY_FAILED` if not, `PN_ERR_DECODE` for
- * a malformed proof length.
- *
- * # Safety
- * The roots NULL or readable for 32 bytes; `proof` NULL (only with
- * `proof_len` 0) or readable for `proof_len` bytes.
- */
-enum pn_result pn_merkle_verify_consistency(uint64_t first,
-                                            uint64_t second,
-                                            const uint8_t *first_root,
-                                            const uint8_t *second_root,
-                                            const uint8_t *proof,
-                                            size_t proof_len);
-
-/**
- * Checks an encoded message inclusion proof (`proof_len` bytes, as
- * `pn_history`/Python/Rust build them: a path inside the batch plus one in the
- * log of batches) for the record whose canonical encoding is `record`
- * (`record_len` bytes) against the log root `log_root`. `PN_OK` if it
- * verifies, `PN_ERR_VERIFY_FAILED` if not, `PN_ERR_DECODE` if the proof bytes
- * are malformed.
- *
- * # Safety
- * `proof` and `record` NULL (only with length 0) or readable for their
- * lengths; `log_root` NULL or readable for 32 bytes.
- */
-enum pn_result pn_merkle_verify_record(const uint8_t *proof,
-                                       size_t proof_len,
-                                       const uint8_t *record,
-                                       size_t record_len,
-                                       const uint8_t *log_root);
-
-/**
- * Checks the archived batch in `bytes` (`len` bytes; every record decoded and
- * hashed, the batch root compared) and writes its place in the Merkle log to
- * `*out_log`: chained batches of one node have `log_root_after` of one equal
- * to `log_root_before` of the next. `PN_ERR_INVALID_ARGUMENT` for a version 1
- * batch (no log), `PN_ERR_DECODE*` for bytes that are not an intact batch.
- *
- * # Safety
- * `bytes_ptr` NULL or readable for `len` bytes; `out_log` NULL or writable.
- */
-enum pn_result pn_batch_log_info(const uint8_t *bytes_ptr,
-                                 size_t len,
-                                 struct pn_batch_log *out_log);
 
 /**
  * Writes the node's route to `destination` (as of the mesh's last route
@@ -2001,35 +1704,6 @@ enum pn_result pn_testing_trigger_panic(void);
  * the crate version). Never NULL; must not be freed.
  */
 const char *pn_version(void);
-
-/**
- * Encodes a heartbeat from `sender` into `buf` (`buf_len` bytes) and writes
- * the encoded length into `*out_len`.
- *
- * If `buf_len` is too small, returns `PN_ERR_BUFFER_TOO_SMALL`, writes the
- * needed length into `*out_len` and leaves `buf` untouched (pass NULL and 0 to
- * ask for the length). Metrics out of [0, 1] give `PN_ERR_INVALID_METRIC`.
- *
- * # Safety
- * `sender` NULL or readable for `sender_len` bytes; `heartbeat` NULL or
- * readable; `buf` NULL or writable for `buf_len` bytes; `out_len` NULL or writable.
- */
-enum pn_result pn_wire_encode_heartbeat(const char *sender,
-                                        size_t sender_len,
-                                        const struct pn_heartbeat *heartbeat,
-                                        uint8_t *buf,
-                                        size_t buf_len,
-                                        size_t *out_len);
-
-/**
- * Decodes exactly one message from `bytes` (`len` bytes) into `*out_message`,
- * validating every field. Malformed input gives one of the `PN_ERR_DECODE_*`
- * codes (or `PN_ERR_INVALID_METRIC`) and leaves `*out_message` untouched.
- *
- * # Safety
- * `bytes` NULL or readable for `len` bytes; `out_message` NULL or writable.
- */
-enum pn_result pn_wire_decode(const uint8_t *bytes_ptr, size_t len, struct pn_message *out_message);
 
 #ifdef __cplusplus
 }  // extern "C"

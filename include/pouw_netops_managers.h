@@ -1,7 +1,9 @@
 /*
  * pouw_netops_managers.h: the standalone manager handles of pouw-netops
  * (pn_crash_recovery, pn_leader_election, pn_worker_replacement, pn_mesh,
- * pn_history). Only in a library built with the cargo feature `managers`;
+ * pn_history) and the version 1 wire helpers for the unauthenticated
+ * messages they exchange (pn_wire_*). Only in a library built with the cargo
+ * feature `managers`;
  * define PN_MANAGERS and include pouw_netops.h, which includes this file.
  * A node needs only pn_ops (pouw_netops.h).
  */
@@ -62,6 +64,11 @@
  * Capabilities a joining node may announce.
  */
 #define PN_MESH_MAX_CAPABILITIES 8
+
+/**
+ * The (unauthenticated) wire format version of the standalone handles' messages.
+ */
+#define PN_WIRE_VERSION 1
 
 /**
  * Workers a worker-replacement handle can track (`large::WORKERS`).
@@ -187,6 +194,23 @@ typedef enum pn_tunnel_protocol {
    */
   PN_TUNNEL_IPSEC = 2,
 } pn_tunnel_protocol;
+
+/**
+ * The kind of a decoded message: says which payload field of `pn_message` is set.
+ */
+typedef enum pn_message_kind {
+  /**
+   * `heartbeat` is set.
+   */
+  PN_MESSAGE_HEARTBEAT = 0,
+  /**
+   * A valid message of a kind this struct does not expose (election, mesh,
+   * task messages): only `version` and `sender` are meaningful; `heartbeat`
+   * holds sequence 0, time 0 and default metrics.
+   * Hand the bytes to the handle that consumes them.
+   */
+  PN_MESSAGE_OTHER = 1,
+} pn_message_kind;
 
 /**
  * The kind of a worker event: says which fields of `pn_worker_event` are set.
@@ -845,6 +869,46 @@ typedef struct pn_topology_report {
    */
   uint64_t dropped_reestablish;
 } pn_topology_report;
+
+/**
+ * A liveness heartbeat carrying the sender's health metrics.
+ */
+typedef struct pn_heartbeat {
+  /**
+   * Increases by one per heartbeat from a sender.
+   */
+  uint64_t sequence;
+  /**
+   * The sender's clock when it sent the heartbeat, microseconds.
+   */
+  uint64_t sent_at_us;
+  /**
+   * The sender's health figures.
+   */
+  pn_health_metrics metrics;
+} pn_heartbeat;
+
+/**
+ * A decoded message: the envelope's version and sender, and a tagged body.
+ */
+typedef struct pn_message {
+  /**
+   * Wire format version (`PN_WIRE_VERSION`).
+   */
+  uint8_t version;
+  /**
+   * The sending node.
+   */
+  pn_node_id sender;
+  /**
+   * Which payload field is set.
+   */
+  enum pn_message_kind kind;
+  /**
+   * `PN_MESSAGE_HEARTBEAT`: the heartbeat.
+   */
+  struct pn_heartbeat heartbeat;
+} pn_message;
 
 /**
  * What one replacement did.
@@ -1887,6 +1951,35 @@ pn_result pn_mesh_render_wireguard(const struct pn_mesh *mesh,
  */
 pn_result pn_mesh_topology_report(const struct pn_mesh *mesh,
                                   struct pn_topology_report *out_report);
+
+/**
+ * Encodes a heartbeat from `sender` into `buf` (`buf_len` bytes) and writes
+ * the encoded length into `*out_len`.
+ *
+ * If `buf_len` is too small, returns `PN_ERR_BUFFER_TOO_SMALL`, writes the
+ * needed length into `*out_len` and leaves `buf` untouched (pass NULL and 0 to
+ * ask for the length). Metrics out of [0, 1] give `PN_ERR_INVALID_METRIC`.
+ *
+ * # Safety
+ * `sender` NULL or readable for `sender_len` bytes; `heartbeat` NULL or
+ * readable; `buf` NULL or writable for `buf_len` bytes; `out_len` NULL or writable.
+ */
+pn_result pn_wire_encode_heartbeat(const char *sender,
+                                   size_t sender_len,
+                                   const struct pn_heartbeat *heartbeat,
+                                   uint8_t *buf,
+                                   size_t buf_len,
+                                   size_t *out_len);
+
+/**
+ * Decodes exactly one message from `bytes` (`len` bytes) into `*out_message`,
+ * validating every field. Malformed input gives one of the `PN_ERR_DECODE_*`
+ * codes (or `PN_ERR_INVALID_METRIC`) and leaves `*out_message` untouched.
+ *
+ * # Safety
+ * `bytes` NULL or readable for `len` bytes; `out_message` NULL or writable.
+ */
+pn_result pn_wire_decode(const uint8_t *bytes_ptr, size_t len, struct pn_message *out_message);
 
 /**
  * Writes the default worker-replacement parameters into `*out`.

@@ -2,7 +2,7 @@
 # Builds the C library of pouw-netops (release, default features) and installs
 # it under PREFIX the way cargo-c's `cinstall` lays it out:
 #
-#   PREFIX/include/pouw_netops.h
+#   PREFIX/include/pouw_netops.h, pouw_netops_operator.h
 #   PREFIX/lib/pkgconfig/pouw_netops.pc
 #   shared (default):  PREFIX/lib/libpouw_netops.so.X.Y.Z, with SONAME
 #                      libpouw_netops.so.<abi> and the links .so.<abi> and .so
@@ -52,7 +52,7 @@ native=$(sed -n 's/.*native-static-libs: //p' "$log" | tail -n 1)
 
 out="${CARGO_TARGET_DIR:-target}/release"
 install -d "$prefix/include" "$prefix/lib/pkgconfig"
-install -m 644 include/pouw_netops.h "$prefix/include/"
+install -m 644 include/pouw_netops.h include/pouw_netops_operator.h "$prefix/include/"
 if [ "$kind" = shared ]; then
   install -m 755 "$out/libpouw_netops_c.so" "$prefix/lib/libpouw_netops.so.$version"
   ln -sfn "libpouw_netops.so.$version" "$prefix/lib/$soname"

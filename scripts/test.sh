@@ -135,6 +135,8 @@ c_tests() {
     --config ffi-c/cbindgen.toml --crate pouw-netops-c ffi-c
   check_header include/pouw_netops_managers.h "$tmp/pouw_netops_managers.h" \
     --config ffi-c/cbindgen-managers.toml ffi-c/src/managers/mod.rs
+  check_header include/pouw_netops_operator.h "$tmp/pouw_netops_operator.h" \
+    --config ffi-c/cbindgen-operator.toml ffi-c/src/operator/mod.rs
   # The binding's Rust tests and lints with every feature (the workspace stages
   # build it without features, which leaves the standalone handles out).
   cargo clippy --locked -p pouw-netops-c --all-targets --features managers,panic-probe -- -D warnings

@@ -8,9 +8,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use pouw_netops::auth::{Certificate, IdentityKey, PairwiseKey, Role, SignedCertificate, seal};
+use pouw_netops::auth::{IdentityKey, PairwiseKey, seal};
 use pouw_netops::coordinator::Credentials;
-use pouw_netops::mesh::WgKey;
+use pouw_netops::test_support::{UNIX0, authority, certificate, identity_of, signed};
 use pouw_netops::wire::{Body, Heartbeat, Membership};
 use pouw_netops::{Duration, Instant, NetworkOperationsManager, NodeId, NodeRole, OpsConfig, TaskType};
 use std::cell::{Cell, RefCell};
@@ -20,37 +20,6 @@ use std::hint::black_box;
 type Supervisor = NetworkOperationsManager<1024, 32, 8, 1024, 8, 4, 4, 2048, 2048, 4>;
 
 const NODES: usize = 1000;
-
-const UNIX0: u64 = 1_800_000_000;
-
-fn authority() -> IdentityKey {
-    IdentityKey::from_seed(&[0xA0; 32])
-}
-
-fn key(i: usize) -> IdentityKey {
-    let mut seed = [7u8; 32];
-    seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
-    IdentityKey::from_seed(&seed)
-}
-
-fn certificate(node: &NodeId, i: usize, role: Role) -> Certificate {
-    let mut pools = heapless::Vec::new();
-    if role == Role::Worker {
-        pools.push(TaskType::new("train").unwrap()).unwrap();
-    }
-    Certificate {
-        node: node.clone(),
-        role,
-        identity: key(i).public(),
-        wg_key: WgKey::placeholder(node),
-        endpoints: heapless::Vec::new(),
-        slots: 1,
-        pools,
-        serial: 1,
-        not_before: UNIX0,
-        not_after: UNIX0 + 86_400,
-    }
-}
 
 /// One worker as the supervisor hears it: it seals heartbeats for the supervisor.
 struct Peer {
@@ -63,10 +32,9 @@ struct Peer {
 impl Peer {
     fn new(i: usize, sup: &NodeId) -> Peer {
         let id = NodeId::new(&format!("worker-{i:04}")).unwrap();
-        let sup_key = key(0).public();
-        let pairwise = PairwiseKey::derive(&key(i), &sup_key, &authority().public()).unwrap();
-        let _ = sup;
-        Peer { id, key: key(i), pairwise, counter: 0 }
+        let key = identity_of(id.as_str());
+        let pairwise = PairwiseKey::derive(&key, &identity_of(sup.as_str()).public(), &authority().public()).unwrap();
+        Peer { id, key, pairwise, counter: 0 }
     }
 
     fn seal(&mut self, body: &Body, to: Option<&NodeId>) -> Vec<u8> {
@@ -83,11 +51,9 @@ impl Peer {
         buf
     }
 
-    fn join(&mut self, i: usize) -> Vec<u8> {
-        let signed = SignedCertificate::issue(&authority(), certificate(&self.id, i, Role::Worker)).unwrap();
-        let mut bytes = vec![0u8; signed.encoded_len()];
-        signed.encode(&mut bytes).unwrap();
-        let certificate = heapless::Vec::from_slice(&bytes).unwrap();
+    fn join(&mut self) -> Vec<u8> {
+        let cert = certificate(&self.id, NodeRole::Worker, &[TaskType::new("train").unwrap()], 1);
+        let certificate = heapless::Vec::from_slice(&signed(cert).unwrap()).unwrap();
         self.seal(&Body::Membership(Membership { joining: true, certificate }), None)
     }
 
@@ -100,16 +66,16 @@ impl Peer {
 /// A started supervisor (a single voter, so it leads) that heard 10 s of heartbeats from 999 peers.
 fn warmed(config: OpsConfig) -> (Box<Supervisor>, Vec<Peer>, Instant) {
     let me = NodeId::new("sup-0").unwrap();
-    let credentials =
-        Credentials::issue(&authority(), key(0), certificate(&me, 0, Role::Supervisor), 1, UNIX0).unwrap();
+    let cert = certificate(&me, NodeRole::Supervisor, &[], 0);
+    let credentials = Credentials::issue(&authority(), identity_of(me.as_str()), cert, 1, UNIX0).unwrap();
     let mut s =
         Supervisor::new_boxed(me.clone(), NodeRole::Supervisor, std::slice::from_ref(&me), config, 1, credentials)
             .unwrap();
     let mut peers: Vec<Peer> = (1..NODES).map(|i| Peer::new(i, &me)).collect();
     let mut now = Instant::from_secs(100);
     s.start(now).unwrap();
-    for (i, p) in peers.iter_mut().enumerate() {
-        s.handle_message(now, &p.join(i + 1)).unwrap();
+    for p in peers.iter_mut() {
+        s.handle_message(now, &p.join()).unwrap();
     }
     for round in 0..10u64 {
         for p in peers.iter_mut() {

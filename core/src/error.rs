@@ -65,124 +65,70 @@ impl fmt::Display for ConfigError {
 
 impl core::error::Error for ConfigError {}
 
-/// What kind of failure an error is: the one classification every binding
-/// derives its own error values from (C result codes, Python exception classes),
-/// so that they agree.
-///
-/// Every public error type of the crate implements [`Classify`]. The argument
-/// kinds (`Invalid*`) and the decode kinds (`Malformed` … `TooLarge`) are kept
-/// apart at the granularity the C API reports them; a binding with coarser
-/// errors maps several kinds to one of its own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ErrorKind {
-    /// An argument is out of range or malformed (an unknown enum value, a bad
-    /// address, a self-link, a node outside the voter set).
-    InvalidArgument,
-    /// An identifier is empty or longer than [`crate::id::MAX_ID_LEN`] bytes.
-    InvalidId,
-    /// A configuration value is out of its documented range.
-    InvalidConfig,
-    /// A health metric is not a number in `[0, 1]`.
-    InvalidMetric,
-    /// The named node, task, pool or tunnel is not known.
-    NotFound,
-    /// A fixed-capacity table is full, or a finite resource (overlay addresses,
-    /// free workers) is used up; nothing was added or changed.
-    CapacityExceeded,
-    /// The caller's buffer is too small for the output.
-    BufferTooSmall,
-    /// Bytes are not a valid message or batch (a bad field, a corrupt stream).
-    Malformed,
-    /// The message is empty.
-    Empty,
-    /// The bytes name a format version this build does not read.
-    UnsupportedVersion,
-    /// The bytes end in the middle of a field or header.
-    Truncated,
-    /// The message kind is not one this build knows.
-    UnknownKind,
-    /// Bytes remain after a complete message.
-    TrailingBytes,
-    /// The message or batch exceeds its maximum size.
-    TooLarge,
-    /// The operation does not apply in the current state (already joined or
-    /// assigned, not running, a checkpoint that conflicts with the stored one).
-    InvalidState,
-    /// A node has used all its recovery attempts and is now failed.
-    AttemptsExhausted,
-    /// A signature or authentication tag does not verify, the sender is not an
-    /// admitted member, or a key is unusable: the message or credential is not
-    /// from whom it claims.
-    Unauthenticated,
-    /// The message was accepted before, is older than the replay window, or
-    /// comes from an earlier boot epoch of its sender.
-    Replayed,
-    /// A well-formed, correctly signed credential is not acceptable: signed by
-    /// another authority, expired or not yet valid, revoked, for another role
-    /// or node, or older than the one already held.
-    CredentialRejected,
-    /// A proof (a Merkle inclusion or consistency proof, a batch's records
-    /// against its root) is well formed but does not verify.
-    VerifyFailed,
+crate::error::named_enum! {
+    /// What kind of failure an error is: the one classification every binding
+    /// derives its own error values from (C result codes, Python exception classes),
+    /// so that they agree.
+    ///
+    /// Every public error type of the crate implements [`Classify`]. The argument
+    /// kinds (`Invalid*`) and the decode kinds (`Malformed` … `TooLarge`) are kept
+    /// apart at the granularity the C API reports them; a binding with coarser
+    /// errors maps several kinds to one of its own.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum ErrorKind("error kind") {
+        /// An argument is out of range or malformed (an unknown enum value, a bad
+        /// address, a self-link, a node outside the voter set).
+        InvalidArgument = "invalid_argument",
+        /// An identifier is empty or longer than [`crate::id::MAX_ID_LEN`] bytes.
+        InvalidId = "invalid_id",
+        /// A configuration value is out of its documented range.
+        InvalidConfig = "invalid_config",
+        /// A health metric is not a number in `[0, 1]`.
+        InvalidMetric = "invalid_metric",
+        /// The named node, task, pool or tunnel is not known.
+        NotFound = "not_found",
+        /// A fixed-capacity table is full, or a finite resource (overlay addresses,
+        /// free workers) is used up; nothing was added or changed.
+        CapacityExceeded = "capacity_exceeded",
+        /// The caller's buffer is too small for the output.
+        BufferTooSmall = "buffer_too_small",
+        /// Bytes are not a valid message or batch (a bad field, a corrupt stream).
+        Malformed = "malformed",
+        /// The message is empty.
+        Empty = "empty",
+        /// The bytes name a format version this build does not read.
+        UnsupportedVersion = "unsupported_version",
+        /// The bytes end in the middle of a field or header.
+        Truncated = "truncated",
+        /// The message kind is not one this build knows.
+        UnknownKind = "unknown_kind",
+        /// Bytes remain after a complete message.
+        TrailingBytes = "trailing_bytes",
+        /// The message or batch exceeds its maximum size.
+        TooLarge = "too_large",
+        /// The operation does not apply in the current state (already joined or
+        /// assigned, not running, a checkpoint that conflicts with the stored one).
+        InvalidState = "invalid_state",
+        /// A node has used all its recovery attempts and is now failed.
+        AttemptsExhausted = "attempts_exhausted",
+        /// A signature or authentication tag does not verify, the sender is not an
+        /// admitted member, or a key is unusable: the message or credential is not
+        /// from whom it claims.
+        Unauthenticated = "unauthenticated",
+        /// The message was accepted before, is older than the replay window, or
+        /// comes from an earlier boot epoch of its sender.
+        Replayed = "replayed",
+        /// A well-formed, correctly signed credential is not acceptable: signed by
+        /// another authority, expired or not yet valid, revoked, for another role
+        /// or node, or older than the one already held.
+        CredentialRejected = "credential_rejected",
+        /// A proof (a Merkle inclusion or consistency proof, a batch's records
+        /// against its root) is well formed but does not verify.
+        VerifyFailed = "verify_failed",
+    }
 }
 
-crate::error::names!(
-    ErrorKind,
-    "error kind",
-    "invalid_argument, invalid_id, invalid_config, invalid_metric, not_found, capacity_exceeded, \
-     buffer_too_small, malformed, empty, unsupported_version, truncated, unknown_kind, trailing_bytes, too_large, \
-     invalid_state, attempts_exhausted, unauthenticated, replayed, credential_rejected, verify_failed",
-    [
-        InvalidArgument,
-        InvalidId,
-        InvalidConfig,
-        InvalidMetric,
-        NotFound,
-        CapacityExceeded,
-        BufferTooSmall,
-        Malformed,
-        Empty,
-        UnsupportedVersion,
-        Truncated,
-        UnknownKind,
-        TrailingBytes,
-        TooLarge,
-        InvalidState,
-        AttemptsExhausted,
-        Unauthenticated,
-        Replayed,
-        CredentialRejected,
-        VerifyFailed,
-    ]
-);
-
 impl ErrorKind {
-    /// The snake-case name (`"not_found"`, …).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidArgument => "invalid_argument",
-            ErrorKind::InvalidId => "invalid_id",
-            ErrorKind::InvalidConfig => "invalid_config",
-            ErrorKind::InvalidMetric => "invalid_metric",
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::CapacityExceeded => "capacity_exceeded",
-            ErrorKind::BufferTooSmall => "buffer_too_small",
-            ErrorKind::Malformed => "malformed",
-            ErrorKind::Empty => "empty",
-            ErrorKind::UnsupportedVersion => "unsupported_version",
-            ErrorKind::Truncated => "truncated",
-            ErrorKind::UnknownKind => "unknown_kind",
-            ErrorKind::TrailingBytes => "trailing_bytes",
-            ErrorKind::TooLarge => "too_large",
-            ErrorKind::InvalidState => "invalid_state",
-            ErrorKind::AttemptsExhausted => "attempts_exhausted",
-            ErrorKind::Unauthenticated => "unauthenticated",
-            ErrorKind::Replayed => "replayed",
-            ErrorKind::CredentialRejected => "credential_rejected",
-            ErrorKind::VerifyFailed => "verify_failed",
-        }
-    }
-
     /// Whether the kind says that bytes could not be decoded (`Malformed` …
     /// `TooLarge`).
     pub const fn is_decode(self) -> bool {
@@ -226,7 +172,7 @@ impl core::error::Error for UnknownName {}
 /// as_str(self)`: parsing accepts exactly the names `as_str` gives (the case the
 /// wire and the Python API use) and refuses anything else with [`UnknownName`].
 macro_rules! names {
-    ($ty:ident, $what:literal, $expected:literal, [$($variant:ident),+ $(,)?]) => {
+    ($ty:ident, $what:literal, $expected:expr, [$($variant:ident),+ $(,)?]) => {
         impl $ty {
             /// Every value, in declaration order.
             pub const ALL: [$ty; [$($ty::$variant),+].len()] = [$($ty::$variant),+];
@@ -245,6 +191,45 @@ macro_rules! names {
     };
 }
 pub(crate) use names;
+
+/// A fieldless enum declared once with each variant's name: the enum, its
+/// `const fn as_str(self)`, and through [`names!`] its `ALL` and
+/// [`core::str::FromStr`], whose error lists the names; one list serves all.
+///
+/// ```ignore
+/// named_enum! {
+///     /// Docs and derives of the enum.
+///     pub enum Kind("kind") { /// A. A = "a", /// B. B = "b", }
+/// }
+/// ```
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $ty:ident($what:literal) {
+            $($(#[$vmeta:meta])* $variant:ident = $name:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        $vis enum $ty {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $ty {
+            /// The snake-case name, as the wire and the bindings spell it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)+
+                }
+            }
+        }
+
+        $crate::error::names!($ty, $what, $crate::error::named_enum!(@join $($name),+), [$($variant),+]);
+    };
+    (@join $first:literal $(, $rest:literal)*) => {
+        concat!($first $(, ", ", $rest)*)
+    };
+}
+pub(crate) use named_enum;
 
 /// An error that knows its [`ErrorKind`]; implemented by every public error type
 /// of the crate.

@@ -128,6 +128,9 @@ pub mod preset;
 pub mod rng;
 pub mod storage;
 pub mod table;
+#[cfg(all(feature = "alloc", any(test, feature = "test-support")))]
+#[doc(hidden)]
+pub mod test_support;
 #[cfg(feature = "panic-probe")]
 #[doc(hidden)]
 pub mod testing;

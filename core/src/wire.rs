@@ -365,11 +365,7 @@ impl Envelope {
     /// Encodes into a new byte vector.
     #[cfg(feature = "alloc")]
     pub fn to_vec(&self) -> Result<alloc::vec::Vec<u8>, WireError> {
-        let v = postcard::to_allocvec(self).map_err(map_postcard)?;
-        if v.len() > MAX_ENVELOPE_LEN {
-            return Err(WireError::TooLarge { len: v.len() });
-        }
-        Ok(v)
+        to_bounded_vec(self)
     }
 
     /// Decodes exactly one envelope from `bytes`, validating every field.
@@ -382,14 +378,7 @@ impl Envelope {
             Some(&v) if v != WIRE_VERSION => return Err(WireError::UnknownVersion(v)),
             Some(_) => {}
         }
-        let (envelope, rest): (Envelope, &[u8]) =
-            postcard::take_from_bytes(bytes).map_err(|e| match (map_postcard(e), body_tag(bytes)) {
-                (WireError::Malformed, Some(tag)) if tag >= Body::KINDS => WireError::UnknownBody,
-                (other, _) => other,
-            })?;
-        if !rest.is_empty() {
-            return Err(WireError::TrailingBytes { count: rest.len() });
-        }
+        let envelope: Envelope = decode_exact(bytes, body_tag(bytes))?;
         envelope.body.validate()?;
         Ok(envelope)
     }
@@ -405,15 +394,7 @@ impl Body {
         if bytes.is_empty() {
             return Err(WireError::Empty);
         }
-        let (body, rest): (Body, &[u8]) = postcard::take_from_bytes(bytes).map_err(|e| match map_postcard(e) {
-            WireError::Malformed if bytes.first().is_some_and(|tag| u32::from(*tag) >= Body::KINDS) => {
-                WireError::UnknownBody
-            }
-            other => other,
-        })?;
-        if !rest.is_empty() {
-            return Err(WireError::TrailingBytes { count: rest.len() });
-        }
+        let body: Body = decode_exact(bytes, bytes.first().map(|tag| u32::from(*tag)))?;
         body.validate()?;
         Ok(body)
     }
@@ -421,11 +402,7 @@ impl Body {
     /// Encodes into a new byte vector (the payload of a v2 envelope).
     #[cfg(feature = "alloc")]
     pub fn to_vec(&self) -> Result<alloc::vec::Vec<u8>, WireError> {
-        let v = postcard::to_allocvec(self).map_err(map_postcard)?;
-        if v.len() > MAX_ENVELOPE_LEN {
-            return Err(WireError::TooLarge { len: v.len() });
-        }
-        Ok(v)
+        to_bounded_vec(self)
     }
 }
 
@@ -439,6 +416,30 @@ fn read_varint(bytes: &[u8]) -> Option<(u32, &[u8])> {
         }
     }
     None
+}
+
+/// Encodes `value` into a new byte vector of at most [`MAX_ENVELOPE_LEN`] bytes.
+#[cfg(feature = "alloc")]
+fn to_bounded_vec<T: Serialize>(value: &T) -> Result<alloc::vec::Vec<u8>, WireError> {
+    let v = postcard::to_allocvec(value).map_err(map_postcard)?;
+    if v.len() > MAX_ENVELOPE_LEN {
+        return Err(WireError::TooLarge { len: v.len() });
+    }
+    Ok(v)
+}
+
+/// Decodes exactly one `T` from `bytes`: malformed bytes whose body tag (`tag`,
+/// where the caller finds it) is not a known kind are `UnknownBody`, bytes left
+/// after it `TrailingBytes`. The caller validates the fields.
+fn decode_exact<'a, T: Deserialize<'a>>(bytes: &'a [u8], tag: Option<u32>) -> Result<T, WireError> {
+    let (value, rest): (T, &[u8]) = postcard::take_from_bytes(bytes).map_err(|e| match map_postcard(e) {
+        WireError::Malformed if tag.is_some_and(|t| t >= Body::KINDS) => WireError::UnknownBody,
+        other => other,
+    })?;
+    if !rest.is_empty() {
+        return Err(WireError::TrailingBytes { count: rest.len() });
+    }
+    Ok(value)
 }
 
 /// The body's variant index in an encoded envelope, found by skipping the version
@@ -692,7 +693,17 @@ mod tests {
             let env = Envelope::new(NodeId::new("s1").unwrap(), body);
             assert_eq!(Envelope::decode(&env.to_vec().unwrap()), Ok(env.clone()));
             // A v2 envelope carries the body alone.
-            assert_eq!(Body::decode(&env.body.to_vec().unwrap()), Ok(env.body));
+            let bytes = env.body.to_vec().unwrap();
+            assert_eq!(Body::decode(&bytes), Ok(env.body));
+            // A body alone is refused as an envelope is: a byte too many, a
+            // kind past the known ones, nothing at all.
+            let mut longer = bytes.clone();
+            longer.push(0);
+            assert_eq!(Body::decode(&longer), Err(WireError::TrailingBytes { count: 1 }));
+            let mut unknown = bytes.clone();
+            unknown[0] = Body::KINDS as u8;
+            assert_eq!(Body::decode(&unknown), Err(WireError::UnknownBody));
+            assert_eq!(Body::decode(&[]), Err(WireError::Empty));
         }
         let mut dup_entries = entries.clone();
         dup_entries.push(entry.clone()).unwrap();

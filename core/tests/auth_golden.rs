@@ -5,38 +5,15 @@
 //! and verifies the committed vector. `UPDATE_GOLDEN=1` rewrites the files.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
+mod vectors;
+
 use pouw_netops::auth::seal::{self, AuthKind};
 use pouw_netops::auth::{
     Certificate, IdentityKey, PairwiseKey, RevocationList, Revoked, Role, SignedCertificate, SignedRevocationList,
 };
-use pouw_netops::health::HealthMetrics;
-use pouw_netops::wire::{Body, Heartbeat, LeaderNotice};
-use pouw_netops::{Duration, Endpoint, Instant, NodeId, TaskType, WgKey};
-use std::path::PathBuf;
-
-fn vector_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors").join(format!("{name}.hex"))
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(s: &str) -> Vec<u8> {
-    let s = s.trim();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
-
-/// Compares `bytes` with the committed vector `name` and returns the committed bytes.
-fn check(name: &str, bytes: &[u8]) -> Vec<u8> {
-    let path = vector_path(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, format!("{}\n", to_hex(bytes))).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(to_hex(bytes), committed.trim(), "{name} differs from the committed vector");
-    from_hex(&committed)
-}
+use pouw_netops::wire::{Body, LeaderNotice};
+use pouw_netops::{Endpoint, NodeId, TaskType, WgKey};
+use vectors::check;
 
 fn authority() -> IdentityKey {
     IdentityKey::from_seed(&[0xa0; 32])
@@ -108,28 +85,11 @@ fn revocation_vector() {
     assert_eq!(decoded.verify(&authority().public()).unwrap(), &list);
 }
 
-fn heartbeat_body() -> Body {
-    Body::Heartbeat(Heartbeat {
-        sequence: 42,
-        sent_at: Instant::from_micros(1_700_000_000_123_456),
-        metrics: HealthMetrics {
-            response_time: Duration::from_millis(35),
-            success_rate: 0.97,
-            task_completion_rate: 0.9,
-            bandwidth_utilization: 0.25,
-            cpu_usage: 0.5,
-            memory_usage: 0.625,
-        },
-        leading: 0,
-        held: heapless::Vec::new(),
-    })
-}
-
 #[test]
 fn mac_envelope_vector() {
     let cluster = authority().public();
     let key = PairwiseKey::derive(&worker(), &supervisor().public(), &cluster).unwrap();
-    let body = postcard::to_allocvec(&heartbeat_body()).unwrap();
+    let body = postcard::to_allocvec(&vectors::heartbeat()).unwrap();
     let mut buf = [0u8; 256];
     let n = seal::seal_mac(&mut buf, &node("worker-7"), &node("supervisor-1"), 3, 42, &body, &key).unwrap();
     let committed = check("auth_envelope_mac", &buf[..n]);
@@ -137,7 +97,7 @@ fn mac_envelope_vector() {
     assert_eq!((u.kind, u.sender.as_str(), u.epoch, u.counter), (AuthKind::Mac, "worker-7", 3, 42));
     let theirs = PairwiseKey::derive(&supervisor(), &worker().public(), &cluster).unwrap();
     u.verify_mac(&theirs, &node("supervisor-1")).unwrap();
-    assert_eq!(postcard::from_bytes::<Body>(u.body).unwrap(), heartbeat_body());
+    assert_eq!(postcard::from_bytes::<Body>(u.body).unwrap(), vectors::heartbeat());
 }
 
 #[test]

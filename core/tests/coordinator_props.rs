@@ -8,11 +8,11 @@
 //! only the counters may move), and a running node always has a deadline.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
-use pouw_netops::auth::{Certificate, IdentityKey, Role, SignedCertificate, seal};
+use pouw_netops::auth::{Certificate, SignedCertificate};
 use pouw_netops::coordinator::{Credentials, HeldTask, OpsCounters, OpsStatus, TaskRecord};
 use pouw_netops::error::Classify;
-use pouw_netops::mesh::WgKey;
 use pouw_netops::preset::small;
+use pouw_netops::test_support::{self, UNIX0, authority, identity_of};
 use pouw_netops::wire::{
     CheckpointReport, Heartbeat, HeldRole, LeaderNotice, Membership, TaskAssignment, TaskEntry, TaskRelease, TaskTable,
 };
@@ -79,55 +79,26 @@ fn messages() -> Vec<Vec<u8>> {
     bodies.into_iter().enumerate().map(|(i, (from, body))| sealed(from, &body, i as u64 + 10)).collect()
 }
 
-/// UNIX seconds at `Instant::ZERO` here.
-const UNIX0: u64 = 1_800_000_000;
-
-fn authority() -> IdentityKey {
-    IdentityKey::from_seed(&[0xA0; 32])
-}
-
-fn identity_of(name: &str) -> IdentityKey {
-    let mut seed = [0u8; 32];
-    seed[..name.len()].copy_from_slice(name.as_bytes());
-    IdentityKey::from_seed(&seed)
-}
-
-fn certificate_of(name: &str, role: NodeRole) -> SignedCertificate {
-    let mut pools = heapless::Vec::new();
-    if role == NodeRole::Worker {
-        pools.push(train()).unwrap();
-    }
-    let cert = Certificate {
-        node: id(name),
-        role: if role == NodeRole::Worker { Role::Worker } else { Role::Supervisor },
-        identity: identity_of(name).public(),
-        wg_key: WgKey::placeholder(&id(name)),
-        endpoints: heapless::Vec::new(),
+/// `name`'s certificate: two slots in `train`, valid from `UNIX0` on forever
+/// (the operations jump far ahead in time).
+fn certificate(name: &str, role: NodeRole) -> Certificate {
+    Certificate {
         slots: 2,
-        pools,
-        serial: 1,
         not_before: UNIX0,
         not_after: u64::MAX,
-    };
-    SignedCertificate::issue(&authority(), cert).unwrap()
+        ..test_support::certificate(&id(name), role, &[train()], 2)
+    }
 }
 
-/// `name`'s join, carrying its certificate.
+/// `name`'s join, carrying its signed certificate.
 fn join(name: &str, role: NodeRole) -> Body {
-    let signed = certificate_of(name, role);
-    let mut bytes = vec![0u8; signed.encoded_len()];
-    signed.encode(&mut bytes).unwrap();
+    let bytes = test_support::signed(certificate(name, role)).unwrap();
     Body::Membership(Membership { joining: true, certificate: heapless::Vec::from_slice(&bytes).unwrap() })
 }
 
 /// `body` from `from`, signed by it with message counter `counter`.
 fn sealed(from: &str, body: &Body, counter: u64) -> Vec<u8> {
-    let body = body.to_vec().unwrap();
-    let mut buf = vec![0u8; 4096];
-    let n =
-        seal::seal_signed(&mut buf, &id(from), 1, counter, &body, &identity_of(from), &authority().public()).unwrap();
-    buf.truncate(n);
-    buf
+    test_support::signed_datagram(&id(from), counter, &body.to_vec().unwrap()).unwrap()
 }
 
 #[derive(Clone, Debug)]
@@ -214,7 +185,7 @@ fn run(role: NodeRole, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let sups = if role == NodeRole::Supervisor { &supervisors[..1] } else { &supervisors[1..] };
     let credentials = Credentials {
         identity: identity_of("n"),
-        certificate: certificate_of("n", role),
+        certificate: SignedCertificate::issue(&authority(), certificate("n", role)).unwrap(),
         authority: authority().public(),
         epoch: 1,
         unix_at_zero: UNIX0,

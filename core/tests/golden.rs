@@ -5,35 +5,16 @@
 //! with `UPDATE_GOLDEN=1` and commit the new files with the change.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
-use pouw_netops::health::HealthMetrics;
+mod vectors;
+
 use pouw_netops::wire::{Body, Envelope, Heartbeat, HeldRole, LinkAdvert, LinkState};
 use pouw_netops::workers::TaskRole;
 use pouw_netops::{Duration, Instant, NodeId, TaskId, TaskType};
-use std::path::PathBuf;
-
-fn vector_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors").join(format!("{name}.hex"))
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(s: &str) -> Vec<u8> {
-    let s = s.trim();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
 
 /// Checks `envelope` against the vector `name` (or rewrites it under `UPDATE_GOLDEN=1`).
 pub fn check(name: &str, envelope: &Envelope) {
-    let bytes = envelope.to_vec().unwrap();
-    let path = vector_path(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, format!("{}\n", to_hex(&bytes))).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(to_hex(&bytes), committed.trim(), "encoding of {name} differs from the committed vector");
-    assert_eq!(&Envelope::decode(&from_hex(&committed)).unwrap(), envelope, "vector {name} decodes differently");
+    let committed = vectors::check(name, &envelope.to_vec().unwrap());
+    assert_eq!(&Envelope::decode(&committed).unwrap(), envelope, "vector {name} decodes differently");
 }
 
 fn node(s: &str) -> NodeId {
@@ -66,20 +47,7 @@ macro_rules! golden {
 }
 
 golden! {
-    heartbeat_vector: "heartbeat" from "worker-7" => Body::Heartbeat(Heartbeat {
-        sequence: 42,
-        sent_at: Instant::from_micros(1_700_000_000_123_456),
-        metrics: HealthMetrics {
-            response_time: Duration::from_millis(35),
-            success_rate: 0.97,
-            task_completion_rate: 0.9,
-            bandwidth_utilization: 0.25,
-            cpu_usage: 0.5,
-            memory_usage: 0.625,
-        },
-        leading: 0,
-        held: heapless::Vec::new(),
-    });
+    heartbeat_vector: "heartbeat" from "worker-7" => vectors::heartbeat();
     link_state_vector: "link_state" from "worker-7" => {
         let mut links = heapless::Vec::new();
         links.push(LinkAdvert { neighbor: node("worker-2"), latency: Duration::from_micros(12_345), up: true }).unwrap();
@@ -145,8 +113,7 @@ mod coordinator {
     golden! {
         // A join carries the sender's certificate: the certificate vector's bytes.
         membership_vector: "membership" from "worker-3" => {
-            let hex = std::fs::read_to_string(super::vector_path("auth_certificate")).unwrap();
-            let certificate = heapless::Vec::from_slice(&super::from_hex(&hex)).unwrap();
+            let certificate = heapless::Vec::from_slice(&super::vectors::read("auth_certificate")).unwrap();
             Body::Membership(Membership { joining: true, certificate })
         };
         leave_vector: "membership_leave" from "supervisor-1" =>

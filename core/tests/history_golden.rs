@@ -5,31 +5,12 @@
 //! this build no longer writes v1).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
+mod vectors;
+
 use pouw_netops::history::merkle::{self, Path};
 use pouw_netops::history::{InclusionProof, RecordRef};
 use pouw_netops::{Batch, HistoryConfig, Instant, MessageHistoryCompressor};
-use std::path::PathBuf;
-
-fn vector_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors").join(format!("{name}.hex"))
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn read(name: &str) -> Vec<u8> {
-    let s = std::fs::read_to_string(vector_path(name)).unwrap();
-    let s = s.trim();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
-
-fn check(name: &str, bytes: &[u8]) {
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(vector_path(name), format!("{}\n", to_hex(bytes))).unwrap();
-    }
-    assert_eq!(to_hex(bytes), to_hex(&read(name)), "{name} differs from the committed vector");
-}
+use vectors::{check, read};
 
 /// The eight records both vectors hold (the v1 vector was written from these).
 fn payloads() -> Vec<String> {

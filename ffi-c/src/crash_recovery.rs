@@ -4,6 +4,7 @@
 
 use crate::convert::{pn_health_thresholds, us};
 use crate::phi::pn_phi_config;
+use pouw_netops::crash_recovery::HealthSummary;
 use pouw_netops::{CrashRecoveryConfig, PhiConfig};
 
 /// Crash-recovery parameters.
@@ -71,4 +72,19 @@ pub struct pn_health_summary {
     pub network_health_ratio: f64,
     /// Crashes detected in the last hour (exact to a minute).
     pub recent_crashes: u64,
+}
+
+impl From<&HealthSummary> for pn_health_summary {
+    fn from(s: &HealthSummary) -> Self {
+        pn_health_summary {
+            total_nodes: s.total_nodes,
+            online_nodes: s.online_nodes,
+            suspected_nodes: s.suspected_nodes,
+            offline_nodes: s.offline_nodes,
+            failed_nodes: s.failed_nodes,
+            recovering_nodes: s.recovering_nodes,
+            network_health_ratio: s.network_health_ratio,
+            recent_crashes: s.recent_crashes,
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Archived history batches as bytes: parse a batch's header and search its
-//! records without any handle (`pn_batch_parse`, `pn_batch_search`). The
+//! records without any handle (`pn_batch_parse`, `pn_batch_search`), and read
+//! its place in its node's Merkle log (`pn_batch_log_info`). The
 //! standalone `pn_history` handle is in `managers` (feature `managers`).
 
 use crate::boundary::{Out, bytes, guard, slots};
@@ -8,11 +9,13 @@ use crate::last_error::Failure;
 use crate::result::pn_result;
 use core::ffi::c_char;
 use core::mem::MaybeUninit;
-use pouw_netops::history::{Batch, HistoryConfig, Record};
+use pouw_netops::history::{Batch, BatchView, HistoryConfig, Record};
 use pouw_netops::{Instant, Query};
 
 /// The longest message type, in bytes.
 pub const PN_MAX_MESSAGE_TYPE_LEN: usize = 64;
+/// Bytes of a SHA-256 hash.
+pub const PN_HASH_LEN: usize = 32;
 
 /// One search result. The payload is `payload_len` bytes at `payload_offset`
 /// in the payload buffer passed to `pn_batch_search` (or `pn_history_search`).
@@ -228,6 +231,54 @@ pub unsafe extern "C" fn pn_batch_search(
         let mut found = batch(input)?.records()?;
         found.retain(|r| query.matches(&r.as_ref()));
         out.write(&found)
+    })
+}
+
+/// Where a version 2 batch sits in its node's Merkle log, from its header.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct pn_batch_log {
+    /// The batch's index in the log (batches before it).
+    pub index: u64,
+    /// Records in the batch (leaves of its tree).
+    pub count: u32,
+    /// RFC 9162 root over the batch's record leaves.
+    pub batch_root: [u8; PN_HASH_LEN],
+    /// The log root before this batch.
+    pub log_root_before: [u8; PN_HASH_LEN],
+    /// The log root with this batch appended.
+    pub log_root_after: [u8; PN_HASH_LEN],
+}
+
+/// Checks the archived batch in `bytes` (`len` bytes; every record decoded and
+/// hashed, the batch root compared) and writes its place in the Merkle log to
+/// `*out_log`: chained batches of one node have `log_root_after` of one equal
+/// to `log_root_before` of the next. `PN_ERR_INVALID_ARGUMENT` for a version 1
+/// batch (no log), `PN_ERR_DECODE*` for bytes that are not an intact batch.
+///
+/// # Safety
+/// `bytes_ptr` NULL or readable for `len` bytes; `out_log` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_batch_log_info(bytes_ptr: *const u8, len: usize, out_log: *mut pn_batch_log) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promises for both pointers.
+        let (input, out) = unsafe { (bytes(bytes_ptr, len)?, Out::new(out_log)?) };
+        let batch = pouw_netops::Batch::from_bytes(input, HistoryConfig::default().max_batch_bytes)?;
+        batch.validate()?;
+        let view: BatchView<'_> = batch.view();
+        let (Some(log), Some(before), Some(after)) =
+            (batch.header().log, view.log_root_before(), view.log_root_after())
+        else {
+            return Err(Failure::from(pouw_netops::history::ProveError::NotInLog));
+        };
+        out.set(pn_batch_log {
+            index: log.log_size_before,
+            count: batch.header().count,
+            batch_root: log.batch_root,
+            log_root_before: before,
+            log_root_after: after,
+        });
+        Ok(())
     })
 }
 

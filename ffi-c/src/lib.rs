@@ -26,11 +26,15 @@
 //!
 //! A handle is not thread-safe: use one from one thread at a time.
 //!
-//! The default build exports what a node needs: `pn_ops`, the key and
-//! certificate helpers (`identity`), the views of its mesh, archived-batch reading, the phi detector, the wire helpers, errors and the
-//! version. The five standalone manager handles are behind the cargo feature
-//! `managers` (the `managers` module, present only with the feature; their own
-//! header, `include/pouw_netops_managers.h`, guarded by `PN_MANAGERS`).
+//! The default header, `include/pouw_netops.h`, holds what a node host needs:
+//! `pn_ops`, its credentials and public key (`identity`), the views of its
+//! mesh, archived-batch reading, the phi detector, errors and the version. The
+//! operator's tools (certificates, Merkle proof verifiers) are always in the
+//! library with their own header, `include/pouw_netops_operator.h` (the
+//! `operator` module). The five standalone manager handles and the version 1
+//! wire helpers they speak are behind the cargo feature `managers` (the
+//! `managers` module, present only with the feature; their own header,
+//! `include/pouw_netops_managers.h`, guarded by `PN_MANAGERS`).
 #![warn(missing_docs)]
 // The C names (`pn_result`, `PN_OK`, …) are the API.
 #![allow(non_camel_case_types)]
@@ -42,7 +46,6 @@ pub mod election;
 pub mod history;
 pub mod identity;
 pub mod last_error;
-pub mod merkle;
 pub mod mesh;
 pub mod ops;
 pub mod phi;
@@ -50,7 +53,6 @@ pub mod result;
 #[cfg(feature = "panic-probe")]
 pub mod testing;
 pub mod version;
-pub mod wire;
 pub mod workers;
 
 /// Declares the `managers` module. A macro on purpose: cbindgen does not expand
@@ -67,5 +69,17 @@ macro_rules! declare_managers {
 }
 #[cfg(feature = "managers")]
 declare_managers!();
+
+/// Declares the `operator` module, always compiled, through a macro for the
+/// same reason: the default header leaves the operator's tools out; their
+/// header, `include/pouw_netops_operator.h`, is generated from
+/// `src/operator/mod.rs` with `cbindgen-operator.toml`.
+macro_rules! declare_operator {
+    () => {
+        /// The operator's tools: certificates and Merkle proof verifiers.
+        pub mod operator;
+    };
+}
+declare_operator!();
 
 pub use result::pn_result;

@@ -43,6 +43,11 @@ use pouw_netops::{
     OpsEventKind, WorkerConfig,
 };
 
+/// The longest datagram a node accepts or produces, in bytes: a buffer this
+/// long always fits what `pn_ops_poll_transmit` gives.
+pub const PN_MAX_MESSAGE_LEN: usize = 65536;
+const _: () = assert!(PN_MAX_MESSAGE_LEN == pouw_netops::wire::MAX_ENVELOPE_LEN);
+
 /// Entries in each of the coordinator's queues (`large::OPS_QUEUE`).
 pub const PN_OPS_QUEUE: usize = 4096;
 const _: () = assert!(PN_OPS_QUEUE == large::OPS_QUEUE);
@@ -664,19 +669,7 @@ pub unsafe extern "C" fn pn_ops_new(
             },
             ..OpsConfig::default()
         };
-        let hard_state = match restore {
-            None => None,
-            Some(h) => Some(HardState {
-                term: h.term,
-                voted_for: if h.has_vote {
-                    let v = &h.voted_for;
-                    // SAFETY: the caller's live struct; `node_id` rejects a `len` past the array first.
-                    Some(unsafe { node_id(v.bytes.as_ptr().cast(), v.len) }?)
-                } else {
-                    None
-                },
-            }),
-        };
+        let hard_state = restore.map(HardState::try_from).transpose()?;
         let mut m = large::NetworkOperationsManager::new_boxed(id, role, &supervisors, c, seed, credentials)?;
         if let Some(h) = hard_state {
             m.restore_hard_state(h);
@@ -1005,30 +998,9 @@ pub unsafe extern "C" fn pn_ops_status(
             },
             pending_transmits,
             pending_events,
-            health: pn_health_summary {
-                total_nodes: h.total_nodes,
-                online_nodes: h.online_nodes,
-                suspected_nodes: h.suspected_nodes,
-                offline_nodes: h.offline_nodes,
-                failed_nodes: h.failed_nodes,
-                recovering_nodes: h.recovering_nodes,
-                network_health_ratio: h.network_health_ratio,
-                recent_crashes: h.recent_crashes,
-            },
+            health: pn_health_summary::from(&h),
             has_utilization: u.is_some(),
-            utilization: pn_utilization_stats {
-                total_workers: u.as_ref().map_or(0, |u| u.total_workers),
-                assigned_workers: u.as_ref().map_or(0, |u| u.assigned_workers),
-                backup_workers: u.as_ref().map_or(0, |u| u.backup_workers),
-                quarantined_workers: u.as_ref().map_or(0, |u| u.quarantined_workers),
-                total_slots: u.as_ref().map_or(0, |u| u.total_slots),
-                used_slots: u.as_ref().map_or(0, |u| u.used_slots),
-                utilization_rate: u.as_ref().map_or(0.0, |u| u.utilization_rate),
-                active_tasks: u.as_ref().map_or(0, |u| u.active_tasks),
-                degraded_tasks: u.as_ref().map_or(0, |u| u.degraded_tasks),
-                replacements_last_hour: u.as_ref().map_or(0, |u| u.replacements_last_hour),
-                replacements_total: u.as_ref().map_or(0, |u| u.replacements_total),
-            },
+            utilization: u.as_ref().map(pn_utilization_stats::from).unwrap_or_default(),
             counters: pn_ops_counters {
                 messages_sent: c.messages_sent,
                 bytes_sent: c.bytes_sent,

@@ -2,6 +2,7 @@
 //! (`pn_ops_config.workers`), checkpoints, task roles and utilization. The
 //! standalone `pn_worker_replacement` handle is in `managers` (feature `managers`).
 
+use pouw_netops::workers::UtilizationStats;
 use pouw_netops::{Checkpoint, TaskRole};
 
 /// Worker-replacement parameters.
@@ -59,7 +60,7 @@ impl From<TaskRole> for pn_task_role {
 
 /// Workers, slots, tasks and replacements, for monitoring.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct pn_utilization_stats {
     /// Known workers.
     pub total_workers: usize,
@@ -83,4 +84,22 @@ pub struct pn_utilization_stats {
     pub replacements_last_hour: u64,
     /// Replacements since creation.
     pub replacements_total: u64,
+}
+
+impl From<&UtilizationStats> for pn_utilization_stats {
+    fn from(s: &UtilizationStats) -> Self {
+        pn_utilization_stats {
+            total_workers: s.total_workers,
+            assigned_workers: s.assigned_workers,
+            backup_workers: s.backup_workers,
+            quarantined_workers: s.quarantined_workers,
+            total_slots: s.total_slots,
+            used_slots: s.used_slots,
+            utilization_rate: s.utilization_rate,
+            active_tasks: s.active_tasks,
+            degraded_tasks: s.degraded_tasks,
+            replacements_last_hour: s.replacements_last_hour,
+            replacements_total: s.replacements_total,
+        }
+    }
 }

@@ -172,22 +172,14 @@ impl PyHistoryCore {
         message_type: Option<&str>,
         sender: Option<&str>,
     ) -> PyResult<Vec<RecordTuple<'py>>> {
-        if start > end || end < 0.0 {
-            return Ok(Vec::new());
-        }
-        let (start, end) = (instant(Some(start))?, instant(Some(end))?);
-        let inner = &self.inner;
-        let found = py.detach(|| inner.search(start, end, message_type, sender)).map_err(core_error)?;
-        Ok(record_tuples(py, found))
+        Ok(record_tuples(py, self.find(py, start, end, message_type, sender)?))
     }
 
     /// Decodes the records of batch bytes (header and zlib stream), fully
     /// checked, with the GIL released; `DecodeError` if they are not a valid batch.
     #[staticmethod]
     fn decode_batch<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Vec<RecordTuple<'py>>> {
-        let max = HistoryConfig::default().max_batch_bytes;
-        let records = py.detach(|| Batch::from_bytes(data, max).and_then(|b| b.records())).map_err(core_error)?;
-        Ok(record_tuples(py, records))
+        Ok(record_tuples(py, decode_records(py, data)?))
     }
 
     /// `search` with the records as dicts (`msg_type, sender_id, timestamp, data`),
@@ -201,21 +193,13 @@ impl PyHistoryCore {
         message_type: Option<&str>,
         sender: Option<&str>,
     ) -> PyResult<Bound<'py, PyList>> {
-        if start > end || end < 0.0 {
-            return Ok(PyList::empty(py));
-        }
-        let (start, end) = (instant(Some(start))?, instant(Some(end))?);
-        let inner = &self.inner;
-        let found = py.detach(|| inner.search(start, end, message_type, sender)).map_err(batch_error)?;
-        record_dicts(py, found)
+        record_dicts(py, self.find(py, start, end, message_type, sender)?)
     }
 
     /// `decode_batch` with the records as dicts, `data` parsed from JSON in Rust.
     #[staticmethod]
     fn decode_batch_dicts<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyList>> {
-        let max = HistoryConfig::default().max_batch_bytes;
-        let records = py.detach(|| Batch::from_bytes(data, max).and_then(|b| b.records())).map_err(batch_error)?;
-        record_dicts(py, records)
+        record_dicts(py, decode_records(py, data)?)
     }
 
     /// The Merkle log root over every batch sealed so far (32 bytes).
@@ -293,33 +277,60 @@ impl PyHistoryCore {
 
     /// The records of the unsealed buffer, oldest first.
     fn buffer<'py>(&self, py: Python<'py>) -> PyResult<Vec<RecordTuple<'py>>> {
-        let n = self.inner.buffer_len() as usize;
-        if n == 0 {
-            return Ok(Vec::new());
-        }
-        // Buffered records are the newest: none is older than the last batch's end.
-        let start = self.inner.batches().last().map_or(Instant::from_micros(0), |h| h.last);
-        let mut found = self.inner.search(start, Instant::MAX, None, None).map_err(core_error)?;
-        let records = found.split_off(found.len().saturating_sub(n));
-        Ok(record_tuples(py, records))
+        Ok(record_tuples(py, self.buffered()?))
     }
 
     /// `buffer` with the records as dicts, `data` parsed from JSON in Rust.
     fn buffer_dicts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let n = self.inner.buffer_len() as usize;
-        if n == 0 {
-            return Ok(PyList::empty(py));
-        }
-        let start = self.inner.batches().last().map_or(Instant::from_micros(0), |h| h.last);
-        let mut found = self.inner.search(start, Instant::MAX, None, None).map_err(batch_error)?;
-        let records = found.split_off(found.len().saturating_sub(n));
-        record_dicts(py, records)
+        record_dicts(py, self.buffered()?)
     }
 
     /// Records in the unsealed buffer.
     fn __len__(&self) -> usize {
         self.inner.buffer_len() as usize
     }
+}
+
+/// What the tuple and the dict flavours of a query share: the records, in the
+/// order the core gives them.
+impl PyHistoryCore {
+    /// Records with `start <= timestamp <= end`, of `message_type` and from
+    /// `sender` if given, searched with the GIL released; none for an empty
+    /// window.
+    fn find(
+        &self,
+        py: Python<'_>,
+        start: f64,
+        end: f64,
+        message_type: Option<&str>,
+        sender: Option<&str>,
+    ) -> PyResult<Vec<Record>> {
+        if start > end || end < 0.0 {
+            return Ok(Vec::new());
+        }
+        let (start, end) = (instant(Some(start))?, instant(Some(end))?);
+        let inner = &self.inner;
+        py.detach(|| inner.search(start, end, message_type, sender)).map_err(batch_error)
+    }
+
+    /// The records of the unsealed buffer, oldest first.
+    fn buffered(&self) -> PyResult<Vec<Record>> {
+        let n = self.inner.buffer_len() as usize;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        // Buffered records are the newest: none is older than the last batch's end.
+        let start = self.inner.batches().last().map_or(Instant::from_micros(0), |h| h.last);
+        let mut found = self.inner.search(start, Instant::MAX, None, None).map_err(batch_error)?;
+        Ok(found.split_off(found.len().saturating_sub(n)))
+    }
+}
+
+/// The records of batch bytes (header and zlib stream), fully checked, with
+/// the GIL released.
+fn decode_records(py: Python<'_>, data: &[u8]) -> PyResult<Vec<Record>> {
+    let max = HistoryConfig::default().max_batch_bytes;
+    py.detach(|| Batch::from_bytes(data, max).and_then(|b| b.records())).map_err(batch_error)
 }
 
 fn postcard_encode<'a>(r: &RecordRef<'_>, out: &'a mut [u8]) -> Option<&'a [u8]> {

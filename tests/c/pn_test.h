@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pouw_netops.h"
+#include "pouw_netops_operator.h" /* includes pouw_netops.h */
 
 static int pn_test_passed = 0;
 static int pn_test_failed = 0;

@@ -1,5 +1,6 @@
 /* The default API, compiled without PN_MANAGERS: what a node host gets from
- * pouw_netops.h alone. The version, the message of a failed call, and the
+ * pouw_netops.h (pn_test.h adds pouw_netops_operator.h to play the operator
+ * who issues certificates). The version, the message of a failed call, and the
  * read-only views of a running pn_ops node (routes, WireGuard rendering) of
  * two supervisors with certificates from the test authority. */
 #include <stdio.h>
@@ -59,12 +60,12 @@ int main(void) {
   CHECK_CODE(pn_ops_config_default(NULL), PN_ERR_NULL_POINTER);
   pn_last_error_message(msg, sizeof msg);
   CHECK(strcmp(msg, pn_result_str(PN_ERR_NULL_POINTER)) == 0);
-  CHECK_CODE(pn_wire_decode((const uint8_t *)"\x09", 1, NULL), PN_ERR_NULL_POINTER);
+  CHECK_CODE(pn_batch_parse((const uint8_t *)"PNHB\x09", 5, NULL), PN_ERR_NULL_POINTER);
   {
-    pn_message m;
-    CHECK_CODE(pn_wire_decode((const uint8_t *)"\x09\x00", 2, &m), PN_ERR_DECODE_VERSION);
+    pn_batch_header h;
+    CHECK_CODE(pn_batch_parse((const uint8_t *)"PNHB\x09", 5, &h), PN_ERR_DECODE_VERSION);
     pn_last_error_message(msg, sizeof msg);
-    CHECK(strstr(msg, "unknown wire version 9") != NULL);
+    CHECK(strstr(msg, "batch format version 9 unsupported") != NULL);
   }
 
   /* Two supervisors exchanging their first messages know each other's mesh node. */

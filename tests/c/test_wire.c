@@ -1,6 +1,8 @@
-/* pn_wire_*: a heartbeat encodes to the committed golden vector
+/* pn_wire_* (with the managers: the version 1 messages the standalone handles
+ * exchange): a heartbeat encodes to the committed golden vector
  * (tests/vectors/heartbeat.hex, path overridable by argv[1]), a short buffer
  * reports the needed length and stays untouched, and bad bytes give decode codes. */
+#define PN_MANAGERS 1
 #include "pn_test.h"
 
 static size_t read_hex(const char *path, uint8_t *out, size_t cap) {

@@ -2,8 +2,9 @@
 //! the simulation harness: `harness/tests/coordinator.rs`.
 
 use super::*;
-use crate::auth::{Certificate, IdentityKey, SignedCertificate};
+use crate::auth::{Certificate, SignedCertificate};
 use crate::preset::small;
+use crate::test_support::{self, UNIX0, authority, identity_of};
 use crate::time::Duration;
 use crate::workers::TaskRole;
 use std::string::ToString;
@@ -24,39 +25,9 @@ fn worker_config() -> OpsConfig {
     OpsConfig::default()
 }
 
-/// UNIX seconds at `Instant::ZERO` in these tests.
-const UNIX0: u64 = 1_800_000_000;
-
-fn authority() -> IdentityKey {
-    IdentityKey::from_seed(&[0xA0; 32])
-}
-
-fn identity_of(name: &str) -> IdentityKey {
-    let mut seed = [0u8; 32];
-    for (s, b) in seed.iter_mut().zip(name.bytes()) {
-        *s = b;
-    }
-    IdentityKey::from_seed(&seed)
-}
-
 /// `name`'s certificate: workers work in `train` with one slot.
 fn certificate_of(name: &str, role: NodeRole) -> Certificate {
-    let mut pools = heapless::Vec::new();
-    if role == NodeRole::Worker {
-        pools.push(train()).unwrap();
-    }
-    Certificate {
-        node: id(name),
-        role: gate::cert_role(role),
-        identity: identity_of(name).public(),
-        wg_key: crate::mesh::WgKey::placeholder(&id(name)),
-        endpoints: heapless::Vec::new(),
-        slots: u16::from(role == NodeRole::Worker),
-        pools,
-        serial: 1,
-        not_before: UNIX0 - 60,
-        not_after: UNIX0 + 86_400 * 365,
-    }
+    test_support::certificate(&id(name), role, &[train()], 1)
 }
 
 fn credentials_of(name: &str, role: NodeRole) -> Credentials {
@@ -66,17 +37,13 @@ fn credentials_of(name: &str, role: NodeRole) -> Credentials {
 /// Another member, as the node under test hears it: it seals what it says.
 struct Peer {
     id: NodeId,
-    key: IdentityKey,
     certificate: StdVec<u8>,
     counter: u64,
 }
 
 impl Peer {
     fn new(name: &str, role: NodeRole) -> Peer {
-        let signed = SignedCertificate::issue(&authority(), certificate_of(name, role)).unwrap();
-        let mut certificate = vec![0u8; signed.encoded_len()];
-        signed.encode(&mut certificate).unwrap();
-        Peer { id: id(name), key: identity_of(name), certificate, counter: 0 }
+        Peer { id: id(name), certificate: test_support::signed(certificate_of(name, role)).unwrap(), counter: 0 }
     }
 
     /// Its join: a signed membership announcement carrying its certificate.
@@ -87,14 +54,8 @@ impl Peer {
 
     /// `body`, signed by this peer.
     fn say(&mut self, body: Body) -> StdVec<u8> {
-        let body = body.to_vec().unwrap();
-        let mut buf = vec![0u8; 4096];
         self.counter += 1;
-        let cluster = authority().public();
-        let n =
-            crate::auth::seal::seal_signed(&mut buf, &self.id, 1, self.counter, &body, &self.key, &cluster).unwrap();
-        buf.truncate(n);
-        buf
+        test_support::signed_datagram(&self.id, self.counter, &body.to_vec().unwrap()).unwrap()
     }
 }
 
@@ -103,6 +64,24 @@ fn joined(node: &mut Node, now: Instant, name: &str, role: NodeRole) -> Peer {
     let mut p = Peer::new(name, role);
     node.handle_message(now, &p.join()).unwrap();
     p
+}
+
+/// Worker `w` among supervisors `s1` and `s2`, started at `now`, both of
+/// whom have joined it; returns the worker and the two peers to speak as.
+fn worker_of_two(now: Instant) -> (Box<Node>, Peer, Peer) {
+    let mut w = Node::new_boxed(
+        id("w"),
+        NodeRole::Worker,
+        &[id("s1"), id("s2")],
+        worker_config(),
+        1,
+        credentials_of("w", NodeRole::Worker),
+    )
+    .unwrap();
+    w.start(now).unwrap();
+    let s1 = joined(&mut w, now, "s1", NodeRole::Supervisor);
+    let s2 = joined(&mut w, now, "s2", NodeRole::Supervisor);
+    (w, s1, s2)
 }
 
 fn checkpoint(seq: u64) -> Checkpoint {
@@ -276,19 +255,8 @@ fn large_preset_builds_on_a_small_stack() {
 
 #[test]
 fn worker_keeps_only_the_current_leaders_roles() {
-    let mut w = Node::new_boxed(
-        id("w"),
-        NodeRole::Worker,
-        &[id("s1"), id("s2")],
-        worker_config(),
-        1,
-        credentials_of("w", NodeRole::Worker),
-    )
-    .unwrap();
     let now = Instant::from_secs(1);
-    w.start(now).unwrap();
-    let mut s1 = joined(&mut w, now, "s1", NodeRole::Supervisor);
-    let mut s2 = joined(&mut w, now, "s2", NodeRole::Supervisor);
+    let (mut w, mut s1, mut s2) = worker_of_two(now);
     let assign = |task: &str, term: u64| {
         Body::TaskAssignment(TaskAssignment {
             term,
@@ -391,19 +359,8 @@ fn a_stopped_worker_lets_go_of_its_roles() {
 fn a_deposed_leaders_release_leaves_the_new_leaders_role_alone() {
     // s1 stepped down (and releases its roles); s2 won and its assignment
     // overtook its notice. s1's release must not end s2's role.
-    let mut w = Node::new_boxed(
-        id("w"),
-        NodeRole::Worker,
-        &[id("s1"), id("s2")],
-        worker_config(),
-        1,
-        credentials_of("w", NodeRole::Worker),
-    )
-    .unwrap();
     let now = Instant::from_secs(1);
-    w.start(now).unwrap();
-    let mut s1 = joined(&mut w, now, "s1", NodeRole::Supervisor);
-    let mut s2 = joined(&mut w, now, "s2", NodeRole::Supervisor);
+    let (mut w, mut s1, mut s2) = worker_of_two(now);
     let a = TaskId::new("a").unwrap();
     let assign =
         TaskAssignment { term: 2, task: a.clone(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
@@ -415,20 +372,9 @@ fn a_deposed_leaders_release_leaves_the_new_leaders_role_alone() {
 
 #[test]
 fn a_role_is_a_lease_renewed_by_its_leader_only() {
-    let mut w = Node::new_boxed(
-        id("w"),
-        NodeRole::Worker,
-        &[id("s1"), id("s2")],
-        worker_config(),
-        1,
-        credentials_of("w", NodeRole::Worker),
-    )
-    .unwrap();
     let lease = OpsConfig::default().lease_timeout;
     let t0 = Instant::from_secs(100);
-    w.start(t0).unwrap();
-    let mut s1 = joined(&mut w, t0, "s1", NodeRole::Supervisor);
-    let mut s2 = joined(&mut w, t0, "s2", NodeRole::Supervisor);
+    let (mut w, mut s1, mut s2) = worker_of_two(t0);
     let hb = |leading: u64| Body::Heartbeat(Heartbeat { sequence: 1, leading, ..Heartbeat::default() });
     let a = TaskId::new("a").unwrap();
     let assign =

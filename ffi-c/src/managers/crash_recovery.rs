@@ -529,16 +529,7 @@ pub unsafe extern "C" fn pn_crash_recovery_summary(
         // SAFETY: the caller's promises for both pointers.
         let (m, out) = unsafe { (pn_crash_recovery::borrow(manager)?, Out::new(out_summary)?) };
         let s = m.network_health_summary(Instant::from_micros(now_us));
-        out.set(pn_health_summary {
-            total_nodes: s.total_nodes,
-            online_nodes: s.online_nodes,
-            suspected_nodes: s.suspected_nodes,
-            offline_nodes: s.offline_nodes,
-            failed_nodes: s.failed_nodes,
-            recovering_nodes: s.recovering_nodes,
-            network_health_ratio: s.network_health_ratio,
-            recent_crashes: s.recent_crashes,
-        });
+        out.set(pn_health_summary::from(&s));
         Ok(())
     })
 }

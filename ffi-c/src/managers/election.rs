@@ -12,7 +12,7 @@ use crate::boundary::{Handle, Out, bytes, guard, optional_out, set_opt, set_poll
 use crate::convert::{node_id, node_ids, pn_node_id, pn_str};
 use crate::election::{pn_hard_state, pn_leader_election_config};
 use crate::result::pn_result;
-use crate::wire::encode_into;
+use crate::boundary::encode_into;
 use core::ffi::c_char;
 use pouw_netops::preset::large;
 use pouw_netops::{ElectionConfig, ElectionRole, Envelope, HardState, Instant};
@@ -172,19 +172,7 @@ pub unsafe extern "C" fn pn_leader_election_new(
                 Out::new(out)?,
             )
         };
-        let hard_state = match restore {
-            None => HardState::default(),
-            Some(h) => HardState {
-                term: h.term,
-                voted_for: if h.has_vote {
-                    let v = &h.voted_for;
-                    // SAFETY: the caller's live struct; `node_id` rejects a `len` past the array first.
-                    Some(unsafe { node_id(v.bytes.as_ptr().cast(), v.len) }?)
-                } else {
-                    None
-                },
-            },
-        };
+        let hard_state = restore.map(HardState::try_from).transpose()?.unwrap_or_default();
         let m = large::LeaderElectionManager::restore_boxed(
             ElectionConfig::from(config),
             id,

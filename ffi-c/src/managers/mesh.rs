@@ -12,7 +12,7 @@ use crate::boundary::{Handle, Out, bytes, guard, optional_out, set_opt, set_poll
 use crate::convert::{node_id, pn_node_id, pn_str, text, us};
 use crate::mesh::{pn_route, pn_tunnel_state, pn_wireguard_options};
 use crate::result::pn_result;
-use crate::wire::encode_into;
+use crate::boundary::encode_into;
 use core::ffi::c_char;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use pouw_netops::mesh::{

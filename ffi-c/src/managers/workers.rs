@@ -826,19 +826,7 @@ pub unsafe extern "C" fn pn_worker_replacement_utilization(
         // SAFETY: the caller's promises for both pointers.
         let (m, out) = unsafe { (pn_worker_replacement::borrow(manager)?, Out::new(out_stats)?) };
         let s = m.utilization(Instant::from_micros(now_us));
-        out.set(pn_utilization_stats {
-            total_workers: s.total_workers,
-            assigned_workers: s.assigned_workers,
-            backup_workers: s.backup_workers,
-            quarantined_workers: s.quarantined_workers,
-            total_slots: s.total_slots,
-            used_slots: s.used_slots,
-            utilization_rate: s.utilization_rate,
-            active_tasks: s.active_tasks,
-            degraded_tasks: s.degraded_tasks,
-            replacements_last_hour: s.replacements_last_hour,
-            replacements_total: s.replacements_total,
-        });
+        out.set(pn_utilization_stats::from(&s));
         Ok(())
     })
 }

@@ -1,15 +1,14 @@
 //! The history's Merkle log, verified from C without any handle: leaf hashes,
-//! RFC 9162 inclusion and consistency proofs, message inclusion proofs, and the
-//! log position an archived batch carries (`pn_merkle_*`, `pn_batch_log_info`).
+//! RFC 9162 inclusion and consistency proofs, message inclusion proofs
+//! (`pn_merkle_*`). The log position an archived batch carries
+//! (`pn_batch_log_info`) is read in [`crate::history`].
 
 use crate::boundary::{Out, bytes, guard};
+use crate::history::PN_HASH_LEN;
 use crate::last_error::Failure;
 use crate::result::pn_result;
 use pouw_netops::history::merkle::{self, Hash, Path, ProofError};
-use pouw_netops::history::{BatchView, HistoryConfig};
 
-/// Bytes of a SHA-256 hash.
-pub const PN_HASH_LEN: usize = 32;
 
 fn hash(ptr: *const u8) -> Result<Hash, pn_result> {
     // SAFETY: every caller passes a pointer the C contract says is NULL or readable for 32 bytes.
@@ -122,57 +121,11 @@ pub unsafe extern "C" fn pn_merkle_verify_record(
     })
 }
 
-/// Where a version 2 batch sits in its node's Merkle log, from its header.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct pn_batch_log {
-    /// The batch's index in the log (batches before it).
-    pub index: u64,
-    /// Records in the batch (leaves of its tree).
-    pub count: u32,
-    /// RFC 9162 root over the batch's record leaves.
-    pub batch_root: [u8; PN_HASH_LEN],
-    /// The log root before this batch.
-    pub log_root_before: [u8; PN_HASH_LEN],
-    /// The log root with this batch appended.
-    pub log_root_after: [u8; PN_HASH_LEN],
-}
-
-/// Checks the archived batch in `bytes` (`len` bytes; every record decoded and
-/// hashed, the batch root compared) and writes its place in the Merkle log to
-/// `*out_log`: chained batches of one node have `log_root_after` of one equal
-/// to `log_root_before` of the next. `PN_ERR_INVALID_ARGUMENT` for a version 1
-/// batch (no log), `PN_ERR_DECODE*` for bytes that are not an intact batch.
-///
-/// # Safety
-/// `bytes_ptr` NULL or readable for `len` bytes; `out_log` NULL or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn pn_batch_log_info(bytes_ptr: *const u8, len: usize, out_log: *mut pn_batch_log) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promises for both pointers.
-        let (input, out) = unsafe { (bytes(bytes_ptr, len)?, Out::new(out_log)?) };
-        let batch = pouw_netops::Batch::from_bytes(input, HistoryConfig::default().max_batch_bytes)?;
-        batch.validate()?;
-        let view: BatchView<'_> = batch.view();
-        let (Some(log), Some(before), Some(after)) =
-            (batch.header().log, view.log_root_before(), view.log_root_after())
-        else {
-            return Err(Failure::from(pouw_netops::history::ProveError::NotInLog));
-        };
-        out.set(pn_batch_log {
-            index: log.log_size_before,
-            count: batch.header().count,
-            batch_root: log.batch_root,
-            log_root_before: before,
-            log_root_after: after,
-        });
-        Ok(())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::{pn_batch_log, pn_batch_log_info};
+    use pouw_netops::history::HistoryConfig;
     use core::mem::MaybeUninit;
     use core::ptr::null;
     use pouw_netops::history::RecordRef;

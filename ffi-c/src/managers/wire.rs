@@ -1,22 +1,22 @@
-//! The wire format for C: encode a heartbeat envelope into a caller buffer,
-//! decode any envelope into a tagged [`pn_message`] struct.
+//! The version 1 wire format for C (feature `managers`): encode a heartbeat
+//! envelope into a caller buffer, decode any envelope into a tagged
+//! [`pn_message`] struct.
 //!
 //! The bytes are exactly the core's versioned postcard envelope (the golden
-//! vectors in `tests/vectors/`), so a C node and a Rust or Python node interoperate.
+//! vectors in `tests/vectors/`): the unauthenticated messages the standalone
+//! handles exchange. A node (`pn_ops`) speaks only sealed version 2 datagrams,
+//! which it makes and checks itself.
 
-use crate::boundary::{Out, guard, message, slots};
+use crate::boundary::{Out, encode_into, guard, message, slots};
 use crate::convert::{node_id, pn_health_metrics, pn_node_id};
-use crate::last_error::Failure;
 use crate::result::pn_result;
 use core::ffi::c_char;
-use pouw_netops::wire::{Body, Envelope, Heartbeat, MAX_ENVELOPE_LEN, WIRE_VERSION};
+use pouw_netops::wire::{Body, Envelope, Heartbeat, WIRE_VERSION};
 use pouw_netops::{HealthMetrics, Instant};
 
-/// The wire format version this build speaks.
+/// The (unauthenticated) wire format version of the standalone handles' messages.
 pub const PN_WIRE_VERSION: u8 = 1;
-/// The largest encoded message accepted or produced, in bytes.
-pub const PN_MAX_MESSAGE_LEN: usize = 65536;
-const _: () = assert!(PN_WIRE_VERSION == WIRE_VERSION && PN_MAX_MESSAGE_LEN == MAX_ENVELOPE_LEN);
+const _: () = assert!(PN_WIRE_VERSION == WIRE_VERSION);
 
 /// A liveness heartbeat carrying the sender's health metrics.
 #[repr(C)]
@@ -99,30 +99,6 @@ pub unsafe extern "C" fn pn_wire_encode_heartbeat(
         );
         encode_into(&envelope, buf, out_len)
     })
-}
-
-/// Encodes `envelope` into the caller's buffer and writes the length into
-/// `out_len`; a short buffer gets `PN_ERR_BUFFER_TOO_SMALL` with the needed
-/// length and is left untouched.
-pub(crate) fn encode_into(
-    envelope: &Envelope,
-    buf: &mut [core::mem::MaybeUninit<u8>],
-    out_len: Out<usize>,
-) -> Result<(), Failure> {
-    let needed = envelope.encoded_len()?;
-    let Some(buf) = buf.get_mut(..needed) else {
-        out_len.set(needed);
-        return Err(pn_result::PN_ERR_BUFFER_TOO_SMALL.into());
-    };
-    // Zero-fill before handing the memory to the encoder as initialised bytes.
-    for b in buf.iter_mut() {
-        b.write(0);
-    }
-    // SAFETY: every element was initialised just above; MaybeUninit<u8> and u8 share a layout.
-    let buf = unsafe { &mut *(core::ptr::from_mut(buf) as *mut [u8]) };
-    let written = envelope.encode(buf)?;
-    out_len.set(written);
-    Ok(())
 }
 
 /// Decodes exactly one message from `bytes` (`len` bytes) into `*out_message`,
