@@ -226,6 +226,10 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
     let mut detected_by: HashMap<(usize, usize), f64> = HashMap::new();
     let mut assigned: Vec<usize> = Vec::new();
     let mut stage = 0;
+    // The leader kill waits for a leader (a loaded machine can take longer
+    // than the script's 25 % mark to elect one); the later stages keep their
+    // spacing after it through `shift`.
+    let mut shift = 0.0;
     let secs = |s: &Shared| s.epoch.elapsed().as_secs_f64();
     let mut note = |t: f64, s: String| timeline.push(format!("[{t:8.3}s] {s}"));
     note(
@@ -245,8 +249,9 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
             let count = cfg.tasks.unwrap_or(cfg.workers / 2);
             *lock(&shared.tasks) = Some((0..count).filter_map(|i| TaskId::new(&format!("task-{i:03}")).ok()).collect());
             note(now, format!("{count} tasks submitted to the supervisors"));
-        } else if stage == 1 && now >= at(250.0) {
+        } else if stage == 1 && now >= at(250.0) && leader.is_some() {
             stage = 2;
+            shift = now - at(250.0);
             if let Some((_, l)) = leader {
                 note(now, format!("KILL the leader {}", name(l)));
                 parked.extend(kill(&mut running, l).map(|s| (l, s)));
@@ -262,7 +267,7 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
                     replacement_delays: vec![],
                 });
             }
-        } else if stage == 2 && now >= at(450.0) {
+        } else if stage == 2 && now >= at(450.0) + shift {
             stage = 3;
             let victims: Vec<usize> =
                 assigned.iter().copied().filter(|&w| running.get(w).is_some_and(Option::is_some)).take(2).collect();
@@ -281,7 +286,7 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
                     replacement_delays: vec![],
                 });
             }
-        } else if stage == 3 && now >= at(700.0) {
+        } else if stage == 3 && now >= at(700.0) + shift {
             stage = 4;
             for (i, s) in std::mem::take(&mut parked) {
                 note(now, format!("RESTART {}", name(i)));
