@@ -57,7 +57,7 @@
  * Reasons a datagram can be refused at a node's entrance: the length of
  * `pn_ops_counters.rejected`.
  */
-#define PN_REJECT_REASONS 14
+#define PN_REJECT_REASONS 16
 
 /**
  * Intervals a detector's window can hold (`large::WINDOW`).
@@ -448,6 +448,17 @@ typedef enum pn_reject_reason {
    * The roster is full: the new member was not admitted (`PN_ERR_CAPACITY_EXCEEDED`).
    */
   PN_REJECT_ROSTER_FULL = 13,
+  /**
+   * The sender's role may not send this message: a worker sending what only
+   * supervisors send, a supervisor sending a checkpoint report
+   * (`PN_ERR_CREDENTIAL_REJECTED`).
+   */
+  PN_REJECT_NOT_AUTHORIZED = 14,
+  /**
+   * A supervisor sending a leader message for a term another supervisor is
+   * known to lead (`PN_ERR_CREDENTIAL_REJECTED`).
+   */
+  PN_REJECT_NOT_LEADER = 15,
 } pn_reject_reason;
 
 /**

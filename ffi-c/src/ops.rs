@@ -49,7 +49,7 @@ const _: () = assert!(PN_OPS_QUEUE == large::OPS_QUEUE);
 
 /// Reasons a datagram can be refused at a node's entrance: the length of
 /// `pn_ops_counters.rejected`.
-pub const PN_REJECT_REASONS: usize = 14;
+pub const PN_REJECT_REASONS: usize = 16;
 const _: () = assert!(PN_REJECT_REASONS == RejectReason::ALL.len());
 
 /// Coordinator parameters; every component's own parameters are nested.
@@ -187,6 +187,13 @@ pub enum pn_reject_reason {
     PN_REJECT_BAD_CERTIFICATE = 12,
     /// The roster is full: the new member was not admitted (`PN_ERR_CAPACITY_EXCEEDED`).
     PN_REJECT_ROSTER_FULL = 13,
+    /// The sender's role may not send this message: a worker sending what only
+    /// supervisors send, a supervisor sending a checkpoint report
+    /// (`PN_ERR_CREDENTIAL_REJECTED`).
+    PN_REJECT_NOT_AUTHORIZED = 14,
+    /// A supervisor sending a leader message for a term another supervisor is
+    /// known to lead (`PN_ERR_CREDENTIAL_REJECTED`).
+    PN_REJECT_NOT_LEADER = 15,
 }
 
 impl From<RejectReason> for pn_reject_reason {
@@ -207,6 +214,8 @@ impl From<RejectReason> for pn_reject_reason {
             RejectReason::StaleSerial => PN_REJECT_STALE_SERIAL,
             RejectReason::BadCertificate => PN_REJECT_BAD_CERTIFICATE,
             RejectReason::RosterFull => PN_REJECT_ROSTER_FULL,
+            RejectReason::NotAuthorized => PN_REJECT_NOT_AUTHORIZED,
+            RejectReason::NotLeader => PN_REJECT_NOT_LEADER,
         }
     }
 }
@@ -228,6 +237,8 @@ const REJECT_NAMES: [&core::ffi::CStr; PN_REJECT_REASONS] = [
     c"stale_serial",
     c"bad_certificate",
     c"roster_full",
+    c"not_authorized",
+    c"not_leader",
 ];
 
 /// The snake-case name of a `pn_reject_reason` value (any integer; others give

@@ -105,11 +105,20 @@ pub enum RejectReason {
     BadCertificate,
     /// The roster is full: the new member was not admitted.
     RosterFull,
+    /// An authenticated member whose role may not send this message: a worker
+    /// sending what only supervisors send (election messages, leader notices,
+    /// assignments, releases, task tables) or a supervisor sending a checkpoint
+    /// report.
+    NotAuthorized,
+    /// A supervisor sending a leader message (notice, assignment, task table,
+    /// leader heartbeat, a heartbeat naming a term it leads) for a term this
+    /// node knows another supervisor leads, or leads itself.
+    NotLeader,
 }
 
 impl RejectReason {
     /// Every reason, in counter order.
-    pub const ALL: [RejectReason; 14] = [
+    pub const ALL: [RejectReason; 16] = [
         RejectReason::Malformed,
         RejectReason::FromSelf,
         RejectReason::UnknownSender,
@@ -124,6 +133,8 @@ impl RejectReason {
         RejectReason::StaleSerial,
         RejectReason::BadCertificate,
         RejectReason::RosterFull,
+        RejectReason::NotAuthorized,
+        RejectReason::NotLeader,
     ];
 
     /// The snake-case name, as counters and bindings report it.
@@ -143,6 +154,8 @@ impl RejectReason {
             RejectReason::StaleSerial => "stale_serial",
             RejectReason::BadCertificate => "bad_certificate",
             RejectReason::RosterFull => "roster_full",
+            RejectReason::NotAuthorized => "not_authorized",
+            RejectReason::NotLeader => "not_leader",
         }
     }
 
@@ -161,7 +174,9 @@ impl RejectReason {
             | RejectReason::WrongRole
             | RejectReason::Revoked
             | RejectReason::IdMismatch
-            | RejectReason::StaleSerial => ErrorKind::CredentialRejected,
+            | RejectReason::StaleSerial
+            | RejectReason::NotAuthorized
+            | RejectReason::NotLeader => ErrorKind::CredentialRejected,
             RejectReason::BadCertificate => ErrorKind::Malformed,
             RejectReason::RosterFull => ErrorKind::CapacityExceeded,
         }

@@ -89,6 +89,8 @@ mod views;
 mod worker;
 
 #[cfg(test)]
+mod attacks;
+#[cfg(test)]
 mod tests;
 
 pub use config::{NodeRole, OpsConfig};
@@ -428,6 +430,11 @@ impl<
                 return Err(HandleError::Rejected(reason));
             }
         };
+        // Authenticated; now its authority: refused before anything changes.
+        if let Err(reason) = self.authorize(&sender, &body) {
+            self.out.counters.rejected.bump(reason);
+            return Err(HandleError::Rejected(reason));
+        }
         self.clock = clock;
         self.out.counters.messages_received.bump();
         let is_heartbeat = matches!(body, Body::Heartbeat(_));
@@ -443,6 +450,49 @@ impl<
         }
         self.coordinate(now);
         Ok(())
+    }
+
+    /// Whether authenticated member `sender` may send `body` (the crate's
+    /// *Authority* rules, `docs/architecture.md`): election messages, leader
+    /// notices, assignments, releases and task tables only from a supervisor
+    /// (the configured voters, whose certificates say so), checkpoint reports
+    /// only from a worker; and a leader message (a notice, an assignment, a
+    /// task table, a leader heartbeat, a heartbeat naming the term its sender
+    /// leads) never for a term this node knows another supervisor leads, or
+    /// leads itself. What only a stale but genuine message would fail (an
+    /// older term, a release of a role another supervisor gave) is no attack:
+    /// it passes here and is ignored by the room, counted in
+    /// [`OpsCounters::messages_ignored`].
+    fn authorize(&self, sender: &NodeId, body: &Body) -> Result<(), RejectReason> {
+        let from_supervisor = self.supervisors.contains(sender);
+        let leader_term = match body {
+            Body::PreVote(_)
+            | Body::PreVoteResponse(_)
+            | Body::RequestVote(_)
+            | Body::VoteResponse(_)
+            | Body::HeartbeatResponse(_)
+            | Body::LeaderHeartbeat(_)
+            | Body::LeaderNotice(_)
+            | Body::TaskAssignment(_)
+            | Body::TaskRelease(_)
+            | Body::TaskTable(_)
+                if !from_supervisor =>
+            {
+                return Err(RejectReason::NotAuthorized);
+            }
+            Body::CheckpointReport(_) if from_supervisor => return Err(RejectReason::NotAuthorized),
+            Body::LeaderHeartbeat(h) => h.term,
+            Body::LeaderNotice(n) => n.term,
+            Body::TaskAssignment(a) => a.term,
+            Body::TaskTable(t) => t.term,
+            Body::Heartbeat(h) if from_supervisor && h.leading > 0 => h.leading,
+            _ => return Ok(()),
+        };
+        let may = match &self.room {
+            Room::Supervisor(s) => s.may_lead(sender, leader_term),
+            Room::Worker(w) => w.may_lead(sender, leader_term),
+        };
+        if may { Ok(()) } else { Err(RejectReason::NotLeader) }
     }
 
     /// Routes a decoded envelope to the room or component it is for; `false`
@@ -480,11 +530,13 @@ impl<
             (Body::TaskRelease(TaskRelease { task }), Room::Worker(w)) if from_supervisor => {
                 w.on_release(now, sender, task, out)
             }
-            (Body::CheckpointReport(r), Room::Supervisor(s)) => {
-                s.on_checkpoint(now, sender, r, out);
-                true
-            }
-            (Body::TaskTable(t), Room::Supervisor(s)) if from_supervisor => s.on_task_table(t, out),
+            (Body::CheckpointReport(r), Room::Supervisor(s)) => s.on_checkpoint(now, sender, r, out),
+            (Body::TaskTable(t), Room::Supervisor(s)) if from_supervisor => s.on_task_table(sender, t, out),
+            // Link-state adverts are authenticated as their origin's (an advert
+            // names no origin but its sender, and is not relayed), but the
+            // coordinator does no link-state routing yet: its routes come from
+            // its own tunnel checks. Ignored, and counted.
+            (Body::LinkState(_), _) => false,
             _ => false,
         }
     }
@@ -718,11 +770,21 @@ impl<
             ),
             Out::Release { to, task } => (Destination::Node(to), Body::TaskRelease(TaskRelease { task })),
             Out::Checkpoint { task, checkpoint } => {
-                (Destination::Supervisors, Body::CheckpointReport(CheckpointReport { task, checkpoint }))
+                // Only the leader takes reports (followers learn checkpoints
+                // from its table): to the leader if one is known.
+                let to = match &self.room {
+                    Room::Worker(w) => w.report_to().cloned().map_or(Destination::Supervisors, Destination::Node),
+                    Room::Supervisor(_) => Destination::Supervisors,
+                };
+                (to, Body::CheckpointReport(CheckpointReport { task, checkpoint }))
             }
             Out::LeaderNotice { term } => (Destination::Cluster, Body::LeaderNotice(LeaderNotice { term })),
             Out::TaskTable => match &mut self.room {
                 Room::Supervisor(s) => (Destination::Supervisors, s.next_table_slice()?),
+                Room::Worker(_) => return None,
+            },
+            Out::TableEntry { task } => match &self.room {
+                Room::Supervisor(s) => (Destination::Supervisors, s.table_entry(&task)?),
                 Room::Worker(_) => return None,
             },
         })

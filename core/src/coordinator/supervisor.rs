@@ -142,6 +142,21 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         self.leader.as_ref()
     }
 
+    /// Whether supervisor `sender` may send leader messages (a notice, a task
+    /// table, a leader heartbeat) for `term`: not when this node leads that
+    /// term, nor when it knows another supervisor does (one leader per term).
+    /// A term without a known leader is open: a new leader may be heard of by
+    /// its first message.
+    pub(crate) fn may_lead(&self, sender: &NodeId, term: u64) -> bool {
+        if self.leading == Some(term) {
+            return false;
+        }
+        let named = self.leader.as_ref().is_none_or(|(l, t)| *t != term || l == sender);
+        let current =
+            self.election.as_deref().is_none_or(|e| e.term() != term || e.leader().is_none_or(|l| l == sender));
+        named && current
+    }
+
     /// The election, once started.
     pub(crate) fn election(&self) -> Option<&Election<V, Q>> {
         self.election.as_deref()
@@ -264,28 +279,42 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         }
     }
 
-    /// The leader takes a report only from a primary of the task (its workers
-    /// manager checks), into its workers manager and its table alike: a backup or
-    /// a worker still holding a deposed leader's role must not move the
-    /// checkpoint that a failover resumes from. Followers cannot tell and keep
-    /// the highest report.
-    pub(crate) fn on_checkpoint(&mut self, now: Instant, sender: &NodeId, r: &CheckpointReport, out: &mut Outbox<Q>) {
-        if self.leading.is_some() && self.workers.record_checkpoint(now, &r.task, sender, r.checkpoint).is_err() {
-            out.counters.messages_ignored.bump();
-            return;
+    /// A worker's checkpoint report. Only the leader takes one, and only from
+    /// a primary of the task (its workers manager checks), into its workers
+    /// manager and its table alike: a backup or a worker still holding a
+    /// deposed leader's role must not move the checkpoint that a failover
+    /// resumes from. A new checkpoint goes on to the other supervisors at once
+    /// in a one-task [`Body::TaskTable`] slice. Followers cannot tell a task's
+    /// primary, so they take checkpoints only from the leader's table, never
+    /// from a report: any worker could otherwise move the checkpoint the next
+    /// leader resumes from. `false` if not taken.
+    pub(crate) fn on_checkpoint(
+        &mut self,
+        now: Instant,
+        sender: &NodeId,
+        r: &CheckpointReport,
+        out: &mut Outbox<Q>,
+    ) -> bool {
+        if self.leading.is_none() || self.workers.record_checkpoint(now, &r.task, sender, r.checkpoint).is_err() {
+            return false;
         }
         if let Some(rec) = self.tasks.get_mut(&r.task)
             && rec.checkpoint.is_none_or(|c| c.sequence < r.checkpoint.sequence)
         {
             rec.checkpoint = Some(r.checkpoint);
             self.note_progress();
+            out.send(Out::TableEntry { task: r.task.clone() });
         }
+        true
     }
 
     /// A slice of the leader's task table: new tasks join this table, known
-    /// ones take a newer checkpoint. `false` if this node leads (it keeps its own).
-    pub(crate) fn on_task_table(&mut self, t: &TaskTable, out: &mut Outbox<Q>) -> bool {
-        if self.leading.is_some() {
+    /// ones take a newer checkpoint. Taken only from the leader the election
+    /// named for the slice's term; `false` otherwise (a deposed leader's late
+    /// slice, or one that overtook the new leader's first heartbeat: slices
+    /// repeat), and if this node leads (it keeps its own).
+    pub(crate) fn on_task_table(&mut self, sender: &NodeId, t: &TaskTable, out: &mut Outbox<Q>) -> bool {
+        if self.leading.is_some() || self.leader.as_ref().is_none_or(|(l, term)| l != sender || *term != t.term) {
             return false;
         }
         for e in &t.entries {
@@ -503,6 +532,23 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
             let (to, task, task_type) = (worker.clone(), task.clone(), r.task_type.clone());
             out.send(Out::Assign { to, term, task, task_type, role, checkpoint });
         }
+    }
+
+    /// (Leader) a slice of the task table with `task` alone, `None` when not
+    /// leading or the task is not in the table.
+    pub(crate) fn table_entry(&self, task: &TaskId) -> Option<Body> {
+        let term = self.leading?;
+        let r = self.tasks.get(task)?;
+        let mut entries = heapless::Vec::new();
+        let entry = TaskEntry {
+            task: task.clone(),
+            task_type: r.task_type.clone(),
+            required: r.required,
+            backups: r.backups,
+            checkpoint: r.checkpoint,
+        };
+        entries.push(entry).ok()?;
+        Some(Body::TaskTable(TaskTable { term, entries }))
     }
 
     /// (Leader) the next slice of the task table, `None` when not leading.
