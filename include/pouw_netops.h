@@ -1895,7 +1895,8 @@ enum pn_result pn_ops_submit_task(struct pn_ops *ops,
 
 /**
  * (Worker) reports progress on `task`, of which this node is a primary; the
- * report goes to every supervisor. `PN_ERR_INVALID_STATE` on a supervisor or for
+ * report, signed by this node, goes to the leader it knows (to every
+ * supervisor while it knows none). `PN_ERR_INVALID_STATE` on a supervisor or for
  * a checkpoint older than the last one, `PN_ERR_NOT_FOUND` if this node is not a
  * primary of the task.
  *

@@ -136,6 +136,7 @@ fn body_fields<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, body: Body) -> PyRe
             d.set_item("task", r.task.as_str())?;
             d.set_item("checkpoint_sequence", r.checkpoint.sequence)?;
             d.set_item("checkpoint_digest", PyBytes::new(py, &r.checkpoint.digest))?;
+            d.set_item("signature", PyBytes::new(py, &r.signature.to_signature().0))?;
         }
         Body::TaskRelease(r) => d.set_item("task", r.task.as_str())?,
         Body::Membership(m) => {
@@ -153,6 +154,7 @@ fn body_fields<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, body: Body) -> PyRe
                 task.set_item("required", e.required)?;
                 task.set_item("backups", e.backups)?;
                 task.set_item("checkpoint_sequence", e.checkpoint.map(|c| c.sequence))?;
+                task.set_item("checkpoint_primary", e.proof.as_ref().map(|p| p.primary.as_str()))?;
                 tasks.append(task)?;
             }
             d.set_item("tasks", tasks)?;

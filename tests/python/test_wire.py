@@ -149,3 +149,10 @@ def test_out_of_range_metric_on_the_wire_is_rejected():
     with pytest.raises(InvalidArgumentError) as info:
         decode_envelope(bytes(data))
     assert info.value.kind == "invalid_metric" and not isinstance(info.value, DecodeError)
+
+
+def test_checkpoints_carry_their_primarys_signature():
+    d = decode_envelope(golden("checkpoint_report"))
+    assert isinstance(d["signature"], bytes) and len(d["signature"]) == 64
+    t = decode_envelope(golden("task_table"))
+    assert [e["checkpoint_primary"] for e in t["tasks"]] == ["worker-7", None]

@@ -53,6 +53,7 @@
 //! |---|---|
 //! | [`keys`] | identity keys, domain-separated signatures |
 //! | [`cert`] | certificates, the roster of admitted nodes |
+//! | [`checkpoint`] | checkpoints signed by the task's primary |
 //! | [`revocation`] | revocation lists |
 //! | [`replay`] | replay windows, send counters |
 //! | [`pairwise`] | pairwise MAC keys (X25519 + HKDF-SHA256) |
@@ -60,6 +61,7 @@
 //! | [`format`] | the signed-blob encoding shared by certificates and revocation lists |
 
 pub mod cert;
+pub mod checkpoint;
 pub mod format;
 pub mod keys;
 pub mod pairwise;
@@ -68,6 +70,7 @@ pub mod revocation;
 pub mod seal;
 
 pub use cert::{Admission, CertError, Certificate, MAX_CERT_LEN, Role, Roster, SignedCertificate};
+pub use checkpoint::{sign_checkpoint, verify_checkpoint};
 pub use format::FormatError;
 pub use keys::{Domain, IdentityError, IdentityKey, PublicIdentity, Signature};
 pub use pairwise::{PairwiseError, PairwiseKey};

@@ -207,8 +207,8 @@ fn leader_scene() -> LeaderScene {
     let view = n.workers().unwrap().task(&task()).expect("the leader assigned t");
     assert_eq!(view.primaries().next(), Some(&id("w")));
     assert_eq!(view.backups().next(), Some(&id("w2")));
-    let report = w.say(Body::CheckpointReport(CheckpointReport { task: task(), checkpoint: checkpoint(5) }));
-    n.handle_message(now, &report).unwrap();
+    let bytes = w.say(report(&w, 5));
+    n.handle_message(now, &bytes).unwrap();
     assert_eq!(n.tasks().find(|(t, _)| **t == task()).unwrap().1.checkpoint, Some(checkpoint(5)));
     drain(&mut n);
     LeaderScene { n, now, s2, s3, w, w2 }
@@ -226,17 +226,27 @@ struct FollowerScene {
     heartbeat: StdVec<u8>,
 }
 
-fn table(term: u64, task: &str, seq: u64) -> Body {
+/// A one-task slice of a table of `term`: `task` at checkpoint `seq`, signed
+/// by `primary` with `key`.
+fn table_signed(term: u64, task: &str, seq: u64, primary: &str, key: &IdentityKey) -> Body {
     let mut entries = heapless::Vec::new();
+    let (t, c) = (TaskId::new(task).unwrap(), checkpoint(seq));
+    let signature = crate::auth::sign_checkpoint(key, &authority().public(), &t, &id(primary), &c).into();
     let entry = TaskEntry {
-        task: TaskId::new(task).unwrap(),
+        task: t,
         task_type: train(),
         required: 1,
         backups: 0,
-        checkpoint: Some(checkpoint(seq)),
+        checkpoint: Some(c),
+        proof: Some(crate::wire::CheckpointProof { primary: id(primary), signature }),
     };
     entries.push(entry).unwrap();
     Body::TaskTable(TaskTable { term, entries })
+}
+
+/// A one-task slice of a table of `term`: `task` at checkpoint `seq`, signed by worker `w`.
+fn table(term: u64, task: &str, seq: u64) -> Body {
+    table_signed(term, task, seq, "w", &identity_of("w"))
 }
 
 fn follower_scene() -> FollowerScene {
@@ -253,6 +263,20 @@ fn follower_scene() -> FollowerScene {
     assert_eq!(n.tasks().find(|(t, _)| **t == task()).unwrap().1.checkpoint, Some(checkpoint(5)));
     drain(&mut n);
     FollowerScene { n, now, s2, s3, w, heartbeat }
+}
+
+/// `signer`'s checkpoint report of `t` at `seq`, signed as `as_primary`'s
+/// (itself, unless the test forges).
+fn report_of(signer: &IdentityKey, as_primary: &str, t: &str, seq: u64) -> Body {
+    let t = TaskId::new(t).unwrap();
+    let c = checkpoint(seq);
+    let signature = crate::auth::sign_checkpoint(signer, &authority().public(), &t, &id(as_primary), &c).into();
+    Body::CheckpointReport(CheckpointReport { task: t, checkpoint: c, signature })
+}
+
+/// `p`'s genuine report of `t` at `seq`.
+fn report(p: &Peer, seq: u64) -> Body {
+    report_of(&p.key, p.id.as_str(), "t", seq)
 }
 
 fn heartbeat() -> Body {
@@ -413,24 +437,52 @@ attack!(inflate_a_workers_slots_with_a_rogue_certificate, |name| {
 
 attack!(roll_the_leaders_checkpoint_forward_from_a_backup, |name| {
     let mut l = leader_scene();
-    let report = l.w2.say(Body::CheckpointReport(CheckpointReport { task: task(), checkpoint: checkpoint(1000) }));
-    strike(name, &mut l.n, l.now, &report, Ignored);
+    let bytes = l.w2.say(report(&l.w2, 1000));
+    strike(name, &mut l.n, l.now, &bytes, Ignored);
     // The primary's genuine report is still taken.
-    let genuine = l.w.say(Body::CheckpointReport(CheckpointReport { task: task(), checkpoint: checkpoint(6) }));
+    let genuine = l.w.say(report(&l.w, 6));
     l.n.handle_message(l.now, &genuine).unwrap();
     assert_eq!(l.n.tasks().find(|(t, _)| **t == task()).unwrap().1.checkpoint, Some(checkpoint(6)));
 });
 
 attack!(roll_the_leaders_checkpoint_forward_from_a_supervisor, |name| {
     let mut l = leader_scene();
-    let report = l.s2.say(Body::CheckpointReport(CheckpointReport { task: task(), checkpoint: checkpoint(1000) }));
-    strike(name, &mut l.n, l.now, &report, Refused(NotAuthorized));
+    let bytes = l.s2.say(report(&l.s2, 1000));
+    strike(name, &mut l.n, l.now, &bytes, Refused(NotAuthorized));
+});
+
+attack!(report_a_checkpoint_not_signed_by_its_sender, |name| {
+    let mut l = leader_scene();
+    // The primary's report, its inner signature made with another key.
+    let forged = l.w.say(report_of(&IdentityKey::from_seed(&[0x66; 32]), "w", "t", 1000));
+    strike(name, &mut l.n, l.now, &forged, Refused(BadSignature));
+    // Or another worker's signature passed off as the primary's report.
+    let borrowed = l.w.say(report_of(&l.w2.key, "w2", "t", 1000));
+    strike(name, &mut l.n, l.now, &borrowed, Refused(BadSignature));
+});
+
+attack!(followers_take_a_table_checkpoint_not_signed_by_its_primary, |name| {
+    let mut f = follower_scene();
+    // The leader's slice carries a checkpoint w never signed.
+    let forged = f.s2.say(table_signed(1, "t", 1000, "w", &IdentityKey::from_seed(&[0x66; 32])));
+    strike(name, &mut f.n, f.now, &forged, Refused(BadSignature));
+});
+
+attack!(followers_take_a_table_checkpoint_of_an_unknown_primary, |name| {
+    let mut f = follower_scene();
+    // Signed by a node this follower has not admitted: it cannot be checked,
+    // so it is not believed (the slice is otherwise taken: nothing new in it).
+    let slice = f.s2.say(table_signed(1, "t", 1000, "ghost", &identity_of("ghost")));
+    let before = digest(&f.n, f.now);
+    f.n.handle_message(f.now, &slice).unwrap();
+    assert_eq!(digest(&f.n, f.now), before, "{name}: the node's state changed");
+    assert_eq!(f.n.tasks().find(|(t, _)| **t == task()).unwrap().1.checkpoint, Some(checkpoint(5)));
 });
 
 attack!(followers_take_a_report_from_any_worker, |name| {
     let mut f = follower_scene();
-    let report = f.w.say(Body::CheckpointReport(CheckpointReport { task: task(), checkpoint: checkpoint(1000) }));
-    strike(name, &mut f.n, f.now, &report, Ignored);
+    let bytes = f.w.say(report(&f.w, 1000));
+    strike(name, &mut f.n, f.now, &bytes, Ignored);
     // The leader's table moves it.
     let slice = f.s2.say(table(1, "t", 6));
     f.n.handle_message(f.now, &slice).unwrap();

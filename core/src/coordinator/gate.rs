@@ -30,9 +30,10 @@ use crate::auth::{
     Admission, CertError, Certificate, IdentityKey, MAX_CERT_LEN, PairwiseKey, PublicIdentity, ReplayWindow,
     RevocationList, Role, Roster, SendCounter, SignedCertificate, SignedRevocationList,
 };
-use crate::id::NodeId;
+use crate::id::{NodeId, TaskId};
 use crate::time::Instant;
-use crate::wire::{Body, Membership, WireError};
+use crate::wire::{Body, Membership, SignatureBytes, WireError};
+use crate::workers::Checkpoint;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -433,6 +434,27 @@ impl<const N: usize> Gate<N> {
     ) -> Result<usize, crate::auth::RevocationError> {
         self.revocations.update(list, &self.authority)?;
         Ok(self.roster.apply_revocations(&self.revocations))
+    }
+
+    /// This node's signature on its `checkpoint` of `task` (as its primary).
+    pub(crate) fn sign_checkpoint(&self, task: &TaskId, checkpoint: &Checkpoint) -> SignatureBytes {
+        crate::auth::sign_checkpoint(&self.identity, &self.authority, task, &self.me, checkpoint).into()
+    }
+
+    /// Whether `signature` is admitted member `primary`'s on `checkpoint` of
+    /// `task`: `UnknownSender` if `primary` is not admitted (it cannot be
+    /// checked), `BadSignature` if it does not verify.
+    pub(crate) fn verify_checkpoint(
+        &self,
+        primary: &NodeId,
+        task: &TaskId,
+        checkpoint: &Checkpoint,
+        signature: &SignatureBytes,
+    ) -> Result<(), RejectReason> {
+        let cert = self.roster.get(primary).ok_or(RejectReason::UnknownSender)?;
+        let sig = signature.to_signature();
+        crate::auth::verify_checkpoint(&cert.identity, &self.authority, task, primary, checkpoint, &sig)
+            .map_err(|_| RejectReason::BadSignature)
     }
 
     /// This node's membership announcement: its certificate, for a join.

@@ -38,8 +38,10 @@
 //! Only the elected leader assigns; a supervisor that stops leading forgets its
 //! assignments, and a new leader assigns every task of its table again, each
 //! from its last checkpoint. The task table travels from the leader to the other
-//! supervisors in [`Body::TaskTable`] slices, and workers send checkpoint reports
-//! to every supervisor, so a new leader knows every task and where it stands.
+//! supervisors in [`Body::TaskTable`] slices, workers send signed checkpoint
+//! reports to the leader, and the leader passes each new checkpoint on at once
+//! (with its primary's signature, which every supervisor verifies), so a new
+//! leader knows every task and where it stands.
 //!
 //! # Authentication
 //!
@@ -51,8 +53,10 @@
 //! list, the sender id and the role the configuration expects. Anything else
 //! changes nothing and is counted by [`RejectReason`]. What a member may claim
 //! about itself (slots, pools, WireGuard key, endpoints) comes from its
-//! certificate. The crate's `auth` module and `docs/architecture.md` describe
-//! the trust model.
+//! certificate. Then its authority: what the sender's role and term allow
+//! (`NetworkOperationsManager::authorize`), refused as
+//! [`RejectReason::NotAuthorized`] or [`RejectReason::NotLeader`]. The
+//! crate's `auth` module and `docs/architecture.md` describe the trust model.
 //!
 //! # Drain order
 //!
@@ -481,10 +485,17 @@ impl<
                 return Err(RejectReason::NotAuthorized);
             }
             Body::CheckpointReport(_) if from_supervisor => return Err(RejectReason::NotAuthorized),
+            // Signed by its sender, so the leader's table can carry it on.
+            Body::CheckpointReport(r) => {
+                return self.gate.verify_checkpoint(sender, &r.task, &r.checkpoint, &r.signature);
+            }
             Body::LeaderHeartbeat(h) => h.term,
             Body::LeaderNotice(n) => n.term,
             Body::TaskAssignment(a) => a.term,
-            Body::TaskTable(t) => t.term,
+            Body::TaskTable(t) => {
+                self.verify_table(t)?;
+                t.term
+            }
             Body::Heartbeat(h) if from_supervisor && h.leading > 0 => h.leading,
             _ => return Ok(()),
         };
@@ -493,6 +504,24 @@ impl<
             Room::Worker(w) => w.may_lead(sender, leader_term),
         };
         if may { Ok(()) } else { Err(RejectReason::NotLeader) }
+    }
+
+    /// Verifies the primaries' signatures a task-table slice carries, those
+    /// it can: a primary that is not an admitted member cannot be checked
+    /// (its checkpoint is then not believed, see `on_task_table`). A
+    /// checkpoint this node already holds with the same signature is not
+    /// verified again. One that does not verify refuses the whole slice.
+    fn verify_table(&self, t: &crate::wire::TaskTable) -> Result<(), RejectReason> {
+        let Room::Supervisor(s) = &self.room else { return Ok(()) };
+        for e in &t.entries {
+            let (Some(c), Some(p)) = (&e.checkpoint, &e.proof) else { continue };
+            let held = s.tasks().get(&e.task).is_some_and(|r| r.checkpoint == e.checkpoint && r.proof == e.proof);
+            if held || self.gate.peer(&p.primary).is_none() {
+                continue;
+            }
+            self.gate.verify_checkpoint(&p.primary, &e.task, c, &p.signature)?;
+        }
+        Ok(())
     }
 
     /// Routes a decoded envelope to the room or component it is for; `false`
@@ -531,7 +560,10 @@ impl<
                 w.on_release(now, sender, task, out)
             }
             (Body::CheckpointReport(r), Room::Supervisor(s)) => s.on_checkpoint(now, sender, r, out),
-            (Body::TaskTable(t), Room::Supervisor(s)) if from_supervisor => s.on_task_table(sender, t, out),
+            (Body::TaskTable(t), Room::Supervisor(s)) if from_supervisor => {
+                let gate = &self.gate;
+                s.on_task_table(sender, t, |p| gate.peer(&p.primary).is_some(), out)
+            }
             // Link-state adverts are authenticated as their origin's (an advert
             // names no origin but its sender, and is not relayed), but the
             // coordinator does no link-state routing yet: its routes come from
@@ -598,14 +630,16 @@ impl<
         let mut clock = self.clock;
         let now = clock.observe(now);
         let Room::Supervisor(s) = &mut self.room else { return Err(TaskError::WrongRole) };
-        let record = TaskRecord { task_type, required, backups, checkpoint: None };
+        let record = TaskRecord { task_type, required, backups, checkpoint: None, proof: None };
         s.submit(now, task, record, &*self.crash, &mut self.out)?;
         self.clock = clock;
         self.coordinate(now);
         Ok(())
     }
 
-    /// (Worker) reports progress on a task this node is primary of; it goes to every supervisor.
+    /// (Worker) reports progress on a task this node is primary of: signed by
+    /// this node, it goes to the leader it knows (to every supervisor while
+    /// it knows none).
     pub fn report_checkpoint(&mut self, now: Instant, task: &TaskId, checkpoint: Checkpoint) -> Result<(), TaskError> {
         let Room::Worker(w) = &mut self.room else { return Err(TaskError::WrongRole) };
         w.report_checkpoint(task, checkpoint, &mut self.out)?;
@@ -776,7 +810,8 @@ impl<
                     Room::Worker(w) => w.report_to().cloned().map_or(Destination::Supervisors, Destination::Node),
                     Room::Supervisor(_) => Destination::Supervisors,
                 };
-                (to, Body::CheckpointReport(CheckpointReport { task, checkpoint }))
+                let signature = self.gate.sign_checkpoint(&task, &checkpoint);
+                (to, Body::CheckpointReport(CheckpointReport { task, checkpoint, signature }))
             }
             Out::LeaderNotice { term } => (Destination::Cluster, Body::LeaderNotice(LeaderNotice { term })),
             Out::TaskTable => match &mut self.room {

@@ -3,7 +3,9 @@
 //!
 //! Every supervisor keeps the task table: tasks submitted to it, tasks learnt
 //! from the leader's [`Body::TaskTable`] slices, and the highest checkpoint
-//! reported for each. Only the elected leader assigns: when a supervisor
+//! for each, with its primary's signature (the leader takes reports from the
+//! task's primary; the others take checkpoints from the leader's table only,
+//! after verifying the signature). Only the elected leader assigns: when a supervisor
 //! starts leading it assigns every task of its table from its last checkpoint;
 //! when it stops it tells its workers to let go and forgets its assignments
 //! (the next leader makes its own). A detected crash or a leave of a worker
@@ -23,7 +25,8 @@ use crate::storage::Vec;
 use crate::table::IdTable;
 use crate::time::Instant;
 use crate::wire::{
-    Body, CheckpointReport, Envelope, HeldRole, MAX_HELD_ROLES, MAX_TABLE_ENTRIES, TaskEntry, TaskTable,
+    Body, CheckpointProof, CheckpointReport, Envelope, HeldRole, MAX_HELD_ROLES, MAX_TABLE_ENTRIES, TaskEntry,
+    TaskTable,
 };
 use crate::workers::{Checkpoint, TaskRole, WorkerEvent, WorkerReplacementManager};
 use alloc::boxed::Box;
@@ -39,6 +42,10 @@ pub struct TaskRecord {
     pub backups: u16,
     /// Its last acknowledged checkpoint.
     pub checkpoint: Option<Checkpoint>,
+    /// The checkpoint's signature by the primary that reported it (present
+    /// exactly when `checkpoint` is): carried in the task table, so every
+    /// supervisor can verify the checkpoint a new leader resumes from.
+    pub proof: Option<CheckpointProof>,
 }
 
 /// The election as the coordinator sizes it: `V` voters, `Q`-entry queues.
@@ -302,6 +309,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
             && rec.checkpoint.is_none_or(|c| c.sequence < r.checkpoint.sequence)
         {
             rec.checkpoint = Some(r.checkpoint);
+            rec.proof = Some(CheckpointProof { primary: sender.clone(), signature: r.signature });
             self.note_progress();
             out.send(Out::TableEntry { task: r.task.clone() });
         }
@@ -309,27 +317,43 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     }
 
     /// A slice of the leader's task table: new tasks join this table, known
-    /// ones take a newer checkpoint. Taken only from the leader the election
-    /// named for the slice's term; `false` otherwise (a deposed leader's late
-    /// slice, or one that overtook the new leader's first heartbeat: slices
-    /// repeat), and if this node leads (it keeps its own).
-    pub(crate) fn on_task_table(&mut self, sender: &NodeId, t: &TaskTable, out: &mut Outbox<Q>) -> bool {
+    /// ones take a newer checkpoint. A checkpoint is believed only with its
+    /// primary's signature, which the entrance verified: `verified` says
+    /// whether it could (the primary is an admitted member); one it could not
+    /// verify is left out (the slice repeats). Taken only from the leader the
+    /// election named for the slice's term; `false` otherwise (a deposed
+    /// leader's late slice, or one that overtook the new leader's first
+    /// heartbeat: slices repeat), and if this node leads (it keeps its own).
+    pub(crate) fn on_task_table(
+        &mut self,
+        sender: &NodeId,
+        t: &TaskTable,
+        verified: impl Fn(&CheckpointProof) -> bool,
+        out: &mut Outbox<Q>,
+    ) -> bool {
         if self.leading.is_some() || self.leader.as_ref().is_none_or(|(l, term)| l != sender || *term != t.term) {
             return false;
         }
         for e in &t.entries {
+            let signed = match (e.checkpoint, &e.proof) {
+                (Some(c), Some(p)) if verified(p) => Some((c, p.clone())),
+                _ => None,
+            };
             if let Some(rec) = self.tasks.get_mut(&e.task) {
-                if let Some(c) = e.checkpoint
+                if let Some((c, proof)) = signed
                     && rec.checkpoint.is_none_or(|old| old.sequence < c.sequence)
                 {
                     rec.checkpoint = Some(c);
+                    rec.proof = Some(proof);
                 }
             } else {
+                let (checkpoint, proof) = signed.map_or((None, None), |(c, p)| (Some(c), Some(p)));
                 let rec = TaskRecord {
                     task_type: e.task_type.clone(),
                     required: e.required,
                     backups: e.backups,
-                    checkpoint: e.checkpoint,
+                    checkpoint,
+                    proof,
                 };
                 if self.tasks.insert(e.task.clone(), rec).is_err() {
                     out.counters.table_full.bump();
@@ -546,6 +570,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
             required: r.required,
             backups: r.backups,
             checkpoint: r.checkpoint,
+            proof: r.proof.clone(),
         };
         entries.push(entry).ok()?;
         Some(Body::TaskTable(TaskTable { term, entries }))
@@ -565,6 +590,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
                     required: r.required,
                     backups: r.backups,
                     checkpoint: r.checkpoint,
+                    proof: r.proof.clone(),
                 };
                 let _ = entries.push(entry);
             }

@@ -269,7 +269,7 @@ impl<const T: usize> WorkerRoom<T> {
         }
     }
 
-    /// Progress on `task`: recorded here, then sent to every supervisor.
+    /// Progress on `task`: recorded here, then sent (signed) to the leader.
     pub(crate) fn report_checkpoint<const Q: usize>(
         &mut self,
         task: &TaskId,
