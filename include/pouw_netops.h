@@ -413,7 +413,8 @@ typedef enum pn_reject_reason {
    */
   PN_REJECT_BAD_SIGNATURE = 4,
   /**
-   * Seen before, older than the replay window, or from an earlier epoch (`PN_ERR_REPLAYED`).
+   * Seen before, older than the replay window, from an earlier epoch of the
+   * sender, or MAC'd for an earlier epoch of this node (`PN_ERR_REPLAYED`).
    */
   PN_REJECT_REPLAYED = 5,
   /**

@@ -74,6 +74,9 @@ fn decode_sealed<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDic
     d.set_item("sender", sealed.sender.as_str())?;
     d.set_item("epoch", sealed.epoch)?;
     d.set_item("counter", sealed.counter)?;
+    if let Some(e) = sealed.recipient_epoch {
+        d.set_item("recipient_epoch", e)?;
+    }
     body_fields(py, &d, body)?;
     Ok(d)
 }

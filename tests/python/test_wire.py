@@ -80,6 +80,7 @@ def test_membership_carries_joining_and_a_certificate():
 def test_sealed_envelopes_are_split_without_verifying():
     d = decode_sealed(golden("auth_envelope_mac"))
     assert (d["version"], d["auth"], d["sender"], d["epoch"], d["counter"]) == (2, "mac", "worker-7", 3, 42)
+    assert d["recipient_epoch"] == 5
     assert d["kind"] == "heartbeat"
     for key, value in HEARTBEAT.items():
         if key != "sender":

@@ -28,10 +28,13 @@
 //!   (heartbeats from thousands of workers): HMAC-SHA256 truncated to 16 bytes
 //!   under a [`PairwiseKey`] derived once per peer by static X25519
 //!   Diffie-Hellman of the two identity keys and HKDF-SHA256. The recipient id
-//!   is bound in the tag.
+//!   and boot epoch are bound in the tag, so a message captured before the
+//!   recipient restarted is refused after.
 //! - **Signature** ([`seal::seal_signed`]) where a third party must verify, or
 //!   no pairwise key exists yet: the join/hello that carries a certificate,
-//!   broadcasts, checkpoint reports and votes.
+//!   and messages to peers not admitted yet. A checkpoint report carries its
+//!   own signature by the primary ([`checkpoint`]), which the task table
+//!   carries on to every supervisor.
 //!
 //! The replay guard is checked against a per-sender [`ReplayWindow`]
 //! (RFC 6479): `check` before verification, `accept` only after, so a forged

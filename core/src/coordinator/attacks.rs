@@ -577,3 +577,45 @@ fn a_worker_follows_a_new_leader_from_its_first_notice_or_assignment() {
     let stale = x.s1.say(Body::LeaderNotice(LeaderNotice { term: 2 }));
     assert_eq!(x.n.handle_message(x.now, &stale), Ok(()));
 }
+
+// ----- restarts -----
+
+attack!(replay_to_a_restarted_receiver, |name| {
+    let sups: StdVec<NodeId> = SUPS.iter().map(|s| id(s)).collect();
+    let now = Instant::from_secs(1);
+    let boot = |epoch: u64| {
+        let credentials =
+            Credentials::issue(&authority(), identity_of("w"), certificate_of("w", NodeRole::Worker), epoch, UNIX0)
+                .unwrap();
+        let mut n = Node::new_boxed(id("w"), NodeRole::Worker, &sups, OpsConfig::default(), 1, credentials).unwrap();
+        n.start(now).unwrap();
+        n
+    };
+    let mut s1 = Peer::new("s1", NodeRole::Supervisor);
+    let key = crate::auth::PairwiseKey::derive(&s1.key, &identity_of("w").public(), &authority().public()).unwrap();
+    // What s1 MACs for w's incarnation `to_epoch`.
+    let mac = |s1: &mut Peer, to_epoch: u64, body: &Body| {
+        let body = body.to_vec().unwrap();
+        let mut buf = vec![0u8; 4096];
+        s1.counter += 1;
+        let n = crate::auth::seal::seal_mac(&mut buf, &s1.id, &id("w"), to_epoch, 1, s1.counter, &body, &key).unwrap();
+        buf.truncate(n);
+        buf
+    };
+    let mut first = boot(1);
+    first.handle_message(now, &s1.join()).unwrap();
+    let notice = mac(&mut s1, 1, &Body::LeaderNotice(LeaderNotice { term: 2 }));
+    first.handle_message(now, &notice).unwrap();
+    assert_eq!(first.leader().map(|(l, t)| (l.clone(), t)), Some((id("s1"), 2)));
+    // w restarts in epoch 2 and s1 joins it again: the notice captured before
+    // (its counter is below s1's join, inside the fresh replay window) was
+    // addressed to w's first incarnation.
+    let mut again = boot(2);
+    again.handle_message(now, &s1.join()).unwrap();
+    strike(name, &mut again, now, &notice, Refused(Replayed));
+    assert_eq!(again.leader(), None);
+    // What s1 MACs for the new incarnation is taken.
+    let fresh = mac(&mut s1, 2, &Body::LeaderNotice(LeaderNotice { term: 3 }));
+    again.handle_message(now, &fresh).unwrap();
+    assert_eq!(again.leader().map(|(l, t)| (l.clone(), t)), Some((id("s1"), 3)));
+});

@@ -13,13 +13,15 @@
 //! then the replay window — and only then is the peer admitted (or its keys
 //! rotated, for a higher serial) and a pairwise MAC key derived. Every other
 //! message must come from an admitted peer: MAC'd under the pairwise key
-//! (addressed to this node) or signed under its certificate's key, and new to
-//! its replay window.
+//! (addressed to this node in its current boot epoch, so nothing MAC'd for an
+//! earlier incarnation is accepted after a restart) or signed under its
+//! certificate's key, and new to its replay window.
 //!
 //! A datagram that fails any check changes nothing (no table slot, no window
 //! movement) and is counted by [`RejectReason`].
 //!
-//! Sending: a message to a peer with a pairwise key is MAC'd for that peer; a
+//! Sending: a message to a peer with a pairwise key is MAC'd for that peer
+//! (and the boot epoch it last sent in); a
 //! membership announcement, or a message to a peer not yet admitted, is signed
 //! (one signature serves every recipient).
 
@@ -88,7 +90,8 @@ pub enum RejectReason {
     BadTag,
     /// The signature does not verify.
     BadSignature,
-    /// Seen before, older than the replay window, or from an earlier epoch.
+    /// Seen before, older than the replay window, from an earlier epoch of
+    /// the sender, or MAC'd for an earlier epoch of this node (before it restarted).
     Replayed,
     /// The certificate is not signed by this cluster's authority.
     WrongAuthority,
@@ -188,7 +191,9 @@ impl RejectReason {
             OpenError::UnknownSender => RejectReason::UnknownSender,
             OpenError::BadTag => RejectReason::BadTag,
             OpenError::BadSignature => RejectReason::BadSignature,
-            OpenError::Replayed | OpenError::TooOld | OpenError::StaleEpoch => RejectReason::Replayed,
+            OpenError::Replayed | OpenError::TooOld | OpenError::StaleEpoch | OpenError::WrongRecipientEpoch => {
+                RejectReason::Replayed
+            }
             _ => RejectReason::Malformed,
         }
     }
@@ -346,8 +351,8 @@ impl<const N: usize> Gate<N> {
             return Err(RejectReason::FromSelf);
         }
         let body = Body::decode(u.body).map_err(|_: WireError| RejectReason::Malformed)?;
-        // The header is version, kind, id length, id, epoch and counter.
-        let start = 3 + u.sender.as_bytes().len() + 16;
+        // The header is version, kind, id length, id, epoch, counter (and, MAC'd, the recipient's epoch).
+        let start = seal::header_len(u.kind, u.sender.as_bytes().len());
         let body_at = start..start + u.body.len();
         if let (AuthKind::Signed, Body::Membership(Membership { joining: true, certificate })) = (u.kind, &body) {
             let before = self.roster.get_mut(&u.sender).and_then(|(_, link)| link.window.position());
@@ -363,7 +368,7 @@ impl<const N: usize> Gate<N> {
         match u.kind {
             AuthKind::Mac => {
                 let key = link.key.as_ref().ok_or(RejectReason::UnknownSender)?;
-                u.verify_mac(key, &self.me).map_err(RejectReason::of_open)?;
+                u.verify_mac(key, &self.me, self.counter.epoch()).map_err(RejectReason::of_open)?;
             }
             AuthKind::Signed => u.verify_signed(&cert.identity, &self.authority).map_err(RejectReason::of_open)?,
         }
@@ -477,10 +482,14 @@ impl<const N: usize> Gate<N> {
         sign: bool,
         signed: &mut Option<Vec<u8>>,
     ) -> Option<Vec<u8>> {
-        if !sign && let Some((_, PeerLink { key: Some(key), .. })) = self.roster.get_mut(to) {
+        // MAC'd for the recipient's incarnation this node last heard from.
+        if !sign
+            && let Some((_, PeerLink { key: Some(key), window })) = self.roster.get_mut(to)
+            && let Some((to_epoch, _)) = window.position()
+        {
             let (epoch, counter) = self.counter.next_message().ok()?;
             let mut buf = vec![0u8; seal::sealed_len(&self.me, body.len(), AuthKind::Mac)];
-            let n = seal::seal_mac(&mut buf, &self.me, to, epoch, counter, body, key).ok()?;
+            let n = seal::seal_mac(&mut buf, &self.me, to, to_epoch, epoch, counter, body, key).ok()?;
             buf.truncate(n);
             return Some(buf);
         }
