@@ -492,10 +492,7 @@ impl<
             Body::LeaderHeartbeat(h) => h.term,
             Body::LeaderNotice(n) => n.term,
             Body::TaskAssignment(a) => a.term,
-            Body::TaskTable(t) => {
-                self.verify_table(t)?;
-                t.term
-            }
+            Body::TaskTable(t) => t.term,
             Body::Heartbeat(h) if from_supervisor && h.leading > 0 => h.leading,
             _ => return Ok(()),
         };
@@ -504,24 +501,6 @@ impl<
             Room::Worker(w) => w.may_lead(sender, leader_term),
         };
         if may { Ok(()) } else { Err(RejectReason::NotLeader) }
-    }
-
-    /// Verifies the primaries' signatures a task-table slice carries, those
-    /// it can: a primary that is not an admitted member cannot be checked
-    /// (its checkpoint is then not believed, see `on_task_table`). A
-    /// checkpoint this node already holds with the same signature is not
-    /// verified again. One that does not verify refuses the whole slice.
-    fn verify_table(&self, t: &crate::wire::TaskTable) -> Result<(), RejectReason> {
-        let Room::Supervisor(s) = &self.room else { return Ok(()) };
-        for e in &t.entries {
-            let (Some(c), Some(p)) = (&e.checkpoint, &e.proof) else { continue };
-            let held = s.tasks().get(&e.task).is_some_and(|r| r.checkpoint == e.checkpoint && r.proof == e.proof);
-            if held || self.gate.peer(&p.primary).is_none() {
-                continue;
-            }
-            self.gate.verify_checkpoint(&p.primary, &e.task, c, &p.signature)?;
-        }
-        Ok(())
     }
 
     /// Routes a decoded envelope to the room or component it is for; `false`
@@ -562,7 +541,10 @@ impl<
             (Body::CheckpointReport(r), Room::Supervisor(s)) => s.on_checkpoint(now, sender, r, out),
             (Body::TaskTable(t), Room::Supervisor(s)) if from_supervisor => {
                 let gate = &self.gate;
-                s.on_task_table(sender, t, |p| gate.peer(&p.primary).is_some(), out)
+                let verified = |task: &TaskId, c: &Checkpoint, p: &crate::wire::CheckpointProof| {
+                    gate.verify_checkpoint(&p.primary, task, c, &p.signature).is_ok()
+                };
+                s.on_task_table(sender, t, verified, out)
             }
             // Link-state adverts are authenticated as their origin's (an advert
             // names no origin but its sender, and is not relayed), but the

@@ -318,31 +318,33 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
 
     /// A slice of the leader's task table: new tasks join this table, known
     /// ones take a newer checkpoint. A checkpoint is believed only with its
-    /// primary's signature, which the entrance verified: `verified` says
-    /// whether it could (the primary is an admitted member); one it could not
-    /// verify is left out (the slice repeats). Taken only from the leader the
-    /// election named for the slice's term; `false` otherwise (a deposed
-    /// leader's late slice, or one that overtook the new leader's first
-    /// heartbeat: slices repeat), and if this node leads (it keeps its own).
+    /// primary's signature: `verified` checks it against the primary's
+    /// certificate, only for a checkpoint that would be taken. One that does
+    /// not verify (the primary is not an admitted member, the signature is
+    /// forged, or made under a key the primary has since rotated) is left out;
+    /// the rest of the slice is taken. Taken only from the leader the election
+    /// named for the slice's term; `false` otherwise (a deposed leader's late
+    /// slice, or one that overtook the new leader's first heartbeat: slices
+    /// repeat), and if this node leads (it keeps its own).
     pub(crate) fn on_task_table(
         &mut self,
         sender: &NodeId,
         t: &TaskTable,
-        verified: impl Fn(&CheckpointProof) -> bool,
+        verified: impl Fn(&TaskId, &Checkpoint, &CheckpointProof) -> bool,
         out: &mut Outbox<Q>,
     ) -> bool {
         if self.leading.is_some() || self.leader.as_ref().is_none_or(|(l, term)| l != sender || *term != t.term) {
             return false;
         }
         for e in &t.entries {
+            let held = self.tasks.get(&e.task);
+            let newer = |c: &Checkpoint| held.is_none_or(|r| r.checkpoint.is_none_or(|old| old.sequence < c.sequence));
             let signed = match (e.checkpoint, &e.proof) {
-                (Some(c), Some(p)) if verified(p) => Some((c, p.clone())),
+                (Some(c), Some(p)) if newer(&c) && verified(&e.task, &c, p) => Some((c, p.clone())),
                 _ => None,
             };
             if let Some(rec) = self.tasks.get_mut(&e.task) {
-                if let Some((c, proof)) = signed
-                    && rec.checkpoint.is_none_or(|old| old.sequence < c.sequence)
-                {
+                if let Some((c, proof)) = signed {
                     rec.checkpoint = Some(c);
                     rec.proof = Some(proof);
                 }
