@@ -59,7 +59,7 @@
  * Reasons a datagram can be refused at a node's entrance: the length of
  * `pn_ops_counters.rejected`.
  */
-#define PN_REJECT_REASONS 14
+#define PN_REJECT_REASONS 16
 
 /**
  * Intervals a detector's window can hold (`large::WINDOW`).
@@ -388,7 +388,8 @@ typedef enum pn_reject_reason {
    */
   PN_REJECT_BAD_SIGNATURE = 4,
   /**
-   * Seen before, older than the replay window, or from an earlier epoch (`PN_ERR_REPLAYED`).
+   * Seen before, older than the replay window, from an earlier epoch of the
+   * sender, or MAC'd for an earlier epoch of this node (`PN_ERR_REPLAYED`).
    */
   PN_REJECT_REPLAYED = 5,
   /**
@@ -423,6 +424,17 @@ typedef enum pn_reject_reason {
    * The roster is full: the new member was not admitted (`PN_ERR_CAPACITY_EXCEEDED`).
    */
   PN_REJECT_ROSTER_FULL = 13,
+  /**
+   * The sender's role may not send this message: a worker sending what only
+   * supervisors send, a supervisor sending a checkpoint report
+   * (`PN_ERR_CREDENTIAL_REJECTED`).
+   */
+  PN_REJECT_NOT_AUTHORIZED = 14,
+  /**
+   * A supervisor sending a leader message for a term another supervisor is
+   * known to lead (`PN_ERR_CREDENTIAL_REJECTED`).
+   */
+  PN_REJECT_NOT_LEADER = 15,
 } pn_reject_reason;
 
 /**
@@ -1587,7 +1599,8 @@ enum pn_result pn_ops_submit_task(struct pn_ops *ops,
 
 /**
  * (Worker) reports progress on `task`, of which this node is a primary; the
- * report goes to every supervisor. `PN_ERR_INVALID_STATE` on a supervisor or for
+ * report, signed by this node, goes to the leader it knows (to every
+ * supervisor while it knows none). `PN_ERR_INVALID_STATE` on a supervisor or for
  * a checkpoint older than the last one, `PN_ERR_NOT_FOUND` if this node is not a
  * primary of the task.
  *

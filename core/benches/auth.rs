@@ -87,7 +87,7 @@ fn auth(c: &mut Criterion) {
     g.bench_function("seal_mac_heartbeat", |b| {
         b.iter(|| {
             counter += 1;
-            seal::seal_mac(&mut buf, &sender, &me, 1, counter, black_box(&body), &send_key).unwrap()
+            seal::seal_mac(&mut buf, &sender, &me, 1, 1, counter, black_box(&body), &send_key).unwrap()
         })
     });
 
@@ -95,14 +95,14 @@ fn auth(c: &mut Criterion) {
     const N: usize = 4096;
     let envelopes: Vec<Vec<u8>> = (0..N as u64)
         .map(|i| {
-            let n = seal::seal_mac(&mut buf, &sender, &me, 1, i, &body, &send_key).unwrap();
+            let n = seal::seal_mac(&mut buf, &sender, &me, 1, 1, i, &body, &send_key).unwrap();
             buf[..n].to_vec()
         })
         .collect();
     let receive = |bytes: &[u8], window: &mut ReplayWindow| -> Result<usize, OpenError> {
         let u = seal::parse(bytes)?;
         window.check(u.epoch, u.counter)?;
-        u.verify_mac(&recv_key, &me)?;
+        u.verify_mac(&recv_key, &me, 1)?;
         window.accept(u.epoch, u.counter)?;
         Ok(u.body.len())
     };

@@ -116,6 +116,57 @@ pub struct TaskEntry {
     pub backups: u16,
     /// Its last acknowledged checkpoint.
     pub checkpoint: Option<Checkpoint>,
+    /// The checkpoint's signature by the primary that reported it: present
+    /// exactly when `checkpoint` is, so a supervisor receiving the table
+    /// verifies the checkpoint before it believes it.
+    pub proof: Option<CheckpointProof>,
+}
+
+/// Who reported a checkpoint, and its signature on it
+/// ([`crate::auth::sign_checkpoint`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointProof {
+    /// The primary that reported the checkpoint.
+    pub primary: NodeId,
+    /// Its signature on the task, its id and the checkpoint.
+    pub signature: SignatureBytes,
+}
+
+/// An Ed25519 signature on the wire: `R` then `s`, 32 bytes each (64 bytes,
+/// no length prefix).
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureBytes {
+    /// The signature's `R`.
+    pub r: [u8; 32],
+    /// The signature's `s`.
+    pub s: [u8; 32],
+}
+
+impl SignatureBytes {
+    /// The 64 signature bytes.
+    pub fn to_signature(&self) -> crate::auth::Signature {
+        let mut b = [0u8; 64];
+        let (r, s) = b.split_at_mut(32);
+        r.copy_from_slice(&self.r);
+        s.copy_from_slice(&self.s);
+        crate::auth::Signature(b)
+    }
+}
+
+impl From<crate::auth::Signature> for SignatureBytes {
+    fn from(sig: crate::auth::Signature) -> Self {
+        let (r, s) = sig.0.split_at(32);
+        let mut out = SignatureBytes { r: [0; 32], s: [0; 32] };
+        out.r.copy_from_slice(r);
+        out.s.copy_from_slice(s);
+        out
+    }
+}
+
+impl fmt::Debug for SignatureBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.to_signature(), f)
+    }
 }
 
 /// A (pre-)vote request of leader election.
@@ -174,6 +225,10 @@ pub struct CheckpointReport {
     pub task: TaskId,
     /// The progress reached.
     pub checkpoint: Checkpoint,
+    /// The sender's signature on the task, its id and the checkpoint
+    /// ([`crate::auth::sign_checkpoint`]): the leader's task table carries
+    /// it on, so every supervisor can verify the checkpoint.
+    pub signature: SignatureBytes,
 }
 
 /// Tells a worker a task no longer needs it.
@@ -515,7 +570,8 @@ impl Body {
                 }
                 let mut rest = t.entries.as_slice();
                 while let Some((first, tail)) = rest.split_first() {
-                    if first.required == 0 || tail.iter().any(|e| e.task == first.task) {
+                    let proved = first.checkpoint.is_some() == first.proof.is_some();
+                    if first.required == 0 || !proved || tail.iter().any(|e| e.task == first.task) {
                         return Err(WireError::Malformed);
                     }
                     rest = tail;
@@ -681,6 +737,10 @@ mod tests {
             required: 1,
             backups: 1,
             checkpoint: Some(Checkpoint { sequence: 4, digest: [1; 32] }),
+            proof: Some(CheckpointProof {
+                primary: NodeId::new("w").unwrap(),
+                signature: SignatureBytes { r: [2; 32], s: [3; 32] },
+            }),
         };
         let mut entries = heapless::Vec::new();
         entries.push(entry.clone()).unwrap();
@@ -708,11 +768,17 @@ mod tests {
         let mut dup_entries = entries.clone();
         dup_entries.push(entry.clone()).unwrap();
         let mut zero_required = heapless::Vec::new();
-        zero_required.push(TaskEntry { required: 0, ..entry }).unwrap();
+        zero_required.push(TaskEntry { required: 0, ..entry.clone() }).unwrap();
+        let mut unproved = heapless::Vec::new();
+        unproved.push(TaskEntry { proof: None, ..entry.clone() }).unwrap();
+        let mut proof_alone = heapless::Vec::new();
+        proof_alone.push(TaskEntry { checkpoint: None, ..entry }).unwrap();
         let bad = [
             (Body::LeaderNotice(LeaderNotice { term: 0 }), WireError::ZeroTerm),
             (Body::TaskTable(TaskTable { term: 0, entries }), WireError::ZeroTerm),
             (Body::TaskTable(TaskTable { term: 1, entries: dup_entries }), WireError::Malformed),
+            (Body::TaskTable(TaskTable { term: 1, entries: unproved }), WireError::Malformed),
+            (Body::TaskTable(TaskTable { term: 1, entries: proof_alone }), WireError::Malformed),
             (Body::TaskTable(TaskTable { term: 1, entries: zero_required }), WireError::Malformed),
         ];
         for (body, err) in bad {

@@ -91,12 +91,13 @@ fn mac_envelope_vector() {
     let key = PairwiseKey::derive(&worker(), &supervisor().public(), &cluster).unwrap();
     let body = postcard::to_allocvec(&vectors::heartbeat()).unwrap();
     let mut buf = [0u8; 256];
-    let n = seal::seal_mac(&mut buf, &node("worker-7"), &node("supervisor-1"), 3, 42, &body, &key).unwrap();
+    let n = seal::seal_mac(&mut buf, &node("worker-7"), &node("supervisor-1"), 5, 3, 42, &body, &key).unwrap();
     let committed = check("auth_envelope_mac", &buf[..n]);
     let u = seal::parse(&committed).unwrap();
     assert_eq!((u.kind, u.sender.as_str(), u.epoch, u.counter), (AuthKind::Mac, "worker-7", 3, 42));
+    assert_eq!(u.recipient_epoch, Some(5));
     let theirs = PairwiseKey::derive(&supervisor(), &worker().public(), &cluster).unwrap();
-    u.verify_mac(&theirs, &node("supervisor-1")).unwrap();
+    u.verify_mac(&theirs, &node("supervisor-1"), 5).unwrap();
     assert_eq!(postcard::from_bytes::<Body>(u.body).unwrap(), vectors::heartbeat());
 }
 

@@ -14,7 +14,8 @@ use pouw_netops::error::Classify;
 use pouw_netops::preset::small;
 use pouw_netops::test_support::{self, UNIX0, authority, identity_of};
 use pouw_netops::wire::{
-    CheckpointReport, Heartbeat, HeldRole, LeaderNotice, Membership, TaskAssignment, TaskEntry, TaskRelease, TaskTable,
+    CheckpointProof, CheckpointReport, Heartbeat, HeldRole, LeaderNotice, Membership, SignatureBytes, TaskAssignment,
+    TaskEntry, TaskRelease, TaskTable,
 };
 use pouw_netops::workers::{Checkpoint, TaskRole};
 use pouw_netops::{Body, Instant, NodeId, NodeRole, OpsConfig, TaskId, TaskType};
@@ -41,7 +42,12 @@ fn messages() -> Vec<Vec<u8>> {
     let mut held = heapless::Vec::new();
     held.push(HeldRole { task: task(1), term: 1, role: TaskRole::Primary }).unwrap();
     let mut entries = heapless::Vec::new();
-    let entry = TaskEntry { task: task(2), task_type: train(), required: 1, backups: 0, checkpoint: cp(4) };
+    let sign = |t: &TaskId, seq: u64| -> SignatureBytes {
+        let c = cp(seq).unwrap();
+        pouw_netops::auth::sign_checkpoint(&identity_of("w"), &authority().public(), t, &id("w"), &c).into()
+    };
+    let proof = Some(CheckpointProof { primary: id("w"), signature: sign(&task(2), 4) });
+    let entry = TaskEntry { task: task(2), task_type: train(), required: 1, backups: 0, checkpoint: cp(4), proof };
     entries.push(entry).unwrap();
     let bodies = [
         ("s1", join("s1", NodeRole::Supervisor)),
@@ -72,7 +78,14 @@ fn messages() -> Vec<Vec<u8>> {
         ("s1", Body::Heartbeat(Heartbeat { sequence: 1, leading: 1, ..Heartbeat::default() })),
         ("w", Body::Heartbeat(Heartbeat { sequence: 2, held, ..Heartbeat::default() })),
         ("w", join("w", NodeRole::Worker)),
-        ("w", Body::CheckpointReport(CheckpointReport { task: task(1), checkpoint: cp(9).unwrap() })),
+        (
+            "w",
+            Body::CheckpointReport(CheckpointReport {
+                task: task(1),
+                checkpoint: cp(9).unwrap(),
+                signature: sign(&task(1), 9),
+            }),
+        ),
         ("s1", Body::TaskTable(TaskTable { term: 1, entries })),
         ("n", Body::LeaderNotice(LeaderNotice { term: 3 })),
     ];

@@ -216,7 +216,7 @@ fn auth_seeds() -> (Seeds, Seeds, Seeds) {
     // Envelopes.
     let key = PairwiseKey::derive(&worker, &authority.public(), &authority.public()).unwrap();
     let mut buf = [0u8; 256];
-    let n = seal::seal_mac(&mut buf, &id("worker-7"), &id("sup-1"), 1, 5, &[0, 1, 2, 3], &key).unwrap();
+    let n = seal::seal_mac(&mut buf, &id("worker-7"), &id("sup-1"), 1, 1, 5, &[0, 1, 2, 3], &key).unwrap();
     let mac = buf[..n].to_vec();
     let n = seal::seal_signed(&mut buf, &id("worker-7"), 1, 6, &[12, 7], &worker, &authority.public()).unwrap();
     let signed = buf[..n].to_vec();
@@ -234,7 +234,7 @@ fn auth_seeds() -> (Seeds, Seeds, Seeds) {
         ("unknown_kind", kind),
         ("oversized_sender", long_id),
         ("bad_utf8_sender", bad_utf8),
-        ("no_body", mac[..3 + 8 + 16 + 16].to_vec()),
+        ("no_body", mac[..3 + 8 + 24 + 16].to_vec()),
         ("signed_no_body", signed[..3 + 8 + 16 + 64].to_vec()),
     ];
     // Certificates.

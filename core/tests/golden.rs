@@ -29,6 +29,15 @@ fn task_type(s: &str) -> TaskType {
     TaskType::new(s).unwrap()
 }
 
+/// A real signature by `worker` (its key from seed `[7; 32]`, the cluster's
+/// from `[0xA0; 32]`) on its checkpoint `seq` (with [`digest`]) of `task`.
+fn signature(t: &str, worker: &str, seq: u64) -> pouw_netops::wire::SignatureBytes {
+    use pouw_netops::auth::{IdentityKey, sign_checkpoint};
+    let (key, cluster) = (IdentityKey::from_seed(&[7; 32]), IdentityKey::from_seed(&[0xA0; 32]).public());
+    let c = pouw_netops::workers::Checkpoint { sequence: seq, digest: digest() };
+    sign_checkpoint(&key, &cluster, &task(t), &node(worker), &c).into()
+}
+
 fn digest() -> [u8; 32] {
     core::array::from_fn(|i| i as u8)
 }
@@ -100,6 +109,7 @@ mod workers {
         checkpoint_report_vector: "checkpoint_report" from "worker-7" => Body::CheckpointReport(CheckpointReport {
             task: task("task-42"),
             checkpoint: Checkpoint { sequence: 1_001, digest: digest() },
+            signature: super::signature("task-42", "worker-7", 1_001),
         });
         task_release_vector: "task_release" from "supervisor-1" => Body::TaskRelease(TaskRelease { task: task("task-42") });
     }
@@ -107,7 +117,7 @@ mod workers {
 
 mod coordinator {
     use super::{check, digest, node, task, task_type};
-    use pouw_netops::wire::{Body, Envelope, LeaderNotice, Membership, TaskEntry, TaskTable};
+    use pouw_netops::wire::{Body, CheckpointProof, Envelope, LeaderNotice, Membership, TaskEntry, TaskTable};
     use pouw_netops::workers::Checkpoint;
 
     golden! {
@@ -127,9 +137,19 @@ mod coordinator {
                 required: 1,
                 backups: 2,
                 checkpoint: Some(Checkpoint { sequence: 1_000, digest: digest() }),
+                proof: Some(CheckpointProof {
+                    primary: node("worker-7"),
+                    signature: super::signature("task-42", "worker-7", 1_000),
+                }),
             };
-            let second =
-                TaskEntry { task: task("task-43"), task_type: task_type("infer"), required: 2, backups: 0, checkpoint: None };
+            let second = TaskEntry {
+                task: task("task-43"),
+                task_type: task_type("infer"),
+                required: 2,
+                backups: 0,
+                checkpoint: None,
+                proof: None,
+            };
             entries.push(first).unwrap();
             entries.push(second).unwrap();
             Body::TaskTable(TaskTable { term: 300, entries })

@@ -54,7 +54,7 @@ const _: () = assert!(PN_OPS_QUEUE == large::OPS_QUEUE);
 
 /// Reasons a datagram can be refused at a node's entrance: the length of
 /// `pn_ops_counters.rejected`.
-pub const PN_REJECT_REASONS: usize = 14;
+pub const PN_REJECT_REASONS: usize = 16;
 const _: () = assert!(PN_REJECT_REASONS == RejectReason::ALL.len());
 
 /// Coordinator parameters; every component's own parameters are nested.
@@ -174,7 +174,8 @@ pub enum pn_reject_reason {
     PN_REJECT_BAD_TAG = 3,
     /// The signature does not verify (`PN_ERR_UNAUTHENTICATED`).
     PN_REJECT_BAD_SIGNATURE = 4,
-    /// Seen before, older than the replay window, or from an earlier epoch (`PN_ERR_REPLAYED`).
+    /// Seen before, older than the replay window, from an earlier epoch of the
+    /// sender, or MAC'd for an earlier epoch of this node (`PN_ERR_REPLAYED`).
     PN_REJECT_REPLAYED = 5,
     /// The certificate is not signed by this cluster's authority (`PN_ERR_UNAUTHENTICATED`).
     PN_REJECT_WRONG_AUTHORITY = 6,
@@ -192,6 +193,13 @@ pub enum pn_reject_reason {
     PN_REJECT_BAD_CERTIFICATE = 12,
     /// The roster is full: the new member was not admitted (`PN_ERR_CAPACITY_EXCEEDED`).
     PN_REJECT_ROSTER_FULL = 13,
+    /// The sender's role may not send this message: a worker sending what only
+    /// supervisors send, a supervisor sending a checkpoint report
+    /// (`PN_ERR_CREDENTIAL_REJECTED`).
+    PN_REJECT_NOT_AUTHORIZED = 14,
+    /// A supervisor sending a leader message for a term another supervisor is
+    /// known to lead (`PN_ERR_CREDENTIAL_REJECTED`).
+    PN_REJECT_NOT_LEADER = 15,
 }
 
 impl From<RejectReason> for pn_reject_reason {
@@ -212,6 +220,8 @@ impl From<RejectReason> for pn_reject_reason {
             RejectReason::StaleSerial => PN_REJECT_STALE_SERIAL,
             RejectReason::BadCertificate => PN_REJECT_BAD_CERTIFICATE,
             RejectReason::RosterFull => PN_REJECT_ROSTER_FULL,
+            RejectReason::NotAuthorized => PN_REJECT_NOT_AUTHORIZED,
+            RejectReason::NotLeader => PN_REJECT_NOT_LEADER,
         }
     }
 }
@@ -233,6 +243,8 @@ const REJECT_NAMES: [&core::ffi::CStr; PN_REJECT_REASONS] = [
     c"stale_serial",
     c"bad_certificate",
     c"roster_full",
+    c"not_authorized",
+    c"not_leader",
 ];
 
 /// The snake-case name of a `pn_reject_reason` value (any integer; others give
@@ -923,7 +935,8 @@ pub unsafe extern "C" fn pn_ops_submit_task(
 }
 
 /// (Worker) reports progress on `task`, of which this node is a primary; the
-/// report goes to every supervisor. `PN_ERR_INVALID_STATE` on a supervisor or for
+/// report, signed by this node, goes to the leader it knows (to every
+/// supervisor while it knows none). `PN_ERR_INVALID_STATE` on a supervisor or for
 /// a checkpoint older than the last one, `PN_ERR_NOT_FOUND` if this node is not a
 /// primary of the task.
 ///

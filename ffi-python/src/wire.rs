@@ -74,6 +74,9 @@ fn decode_sealed<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDic
     d.set_item("sender", sealed.sender.as_str())?;
     d.set_item("epoch", sealed.epoch)?;
     d.set_item("counter", sealed.counter)?;
+    if let Some(e) = sealed.recipient_epoch {
+        d.set_item("recipient_epoch", e)?;
+    }
     body_fields(py, &d, body)?;
     Ok(d)
 }
@@ -136,6 +139,7 @@ fn body_fields<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, body: Body) -> PyRe
             d.set_item("task", r.task.as_str())?;
             d.set_item("checkpoint_sequence", r.checkpoint.sequence)?;
             d.set_item("checkpoint_digest", PyBytes::new(py, &r.checkpoint.digest))?;
+            d.set_item("signature", PyBytes::new(py, &r.signature.to_signature().0))?;
         }
         Body::TaskRelease(r) => d.set_item("task", r.task.as_str())?,
         Body::Membership(m) => {
@@ -153,6 +157,7 @@ fn body_fields<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, body: Body) -> PyRe
                 task.set_item("required", e.required)?;
                 task.set_item("backups", e.backups)?;
                 task.set_item("checkpoint_sequence", e.checkpoint.map(|c| c.sequence))?;
+                task.set_item("checkpoint_primary", e.proof.as_ref().map(|p| p.primary.as_str()))?;
                 tasks.append(task)?;
             }
             d.set_item("tasks", tasks)?;

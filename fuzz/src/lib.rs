@@ -110,7 +110,7 @@ pub fn auth_envelope_parse(data: &[u8]) {
     let me = pouw_netops::NodeId::new("fuzz").unwrap();
     match u.kind {
         AuthKind::Mac => {
-            let _ = u.verify_mac(&PairwiseKey::from_bytes([0; 32]), &me);
+            let _ = u.verify_mac(&PairwiseKey::from_bytes([0; 32]), &me, u.recipient_epoch.unwrap_or(0));
         }
         AuthKind::Signed => {
             let key = IdentityKey::from_seed(&[0; 32]).public();

@@ -7,7 +7,7 @@
 //! seeds `1000 + i`, start at 1 s, hard state restored at every build.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
-use pouw_netops::auth::seal;
+use pouw_netops::auth::{seal, sign_checkpoint};
 use pouw_netops::coordinator::{OpsConfig, OpsEventKind};
 use pouw_netops::preset::small;
 use pouw_netops::wire::CheckpointReport;
@@ -277,10 +277,12 @@ fn the_leader_takes_checkpoints_only_from_the_tasks_primaries() {
     c.run_for(secs(1)).unwrap();
     // A backup (or a worker holding a deposed leader's role) is not the task's
     // primary: the leader refuses its report, so its table must not take it either.
-    let forged = CheckpointReport { task: task.clone(), checkpoint: checkpoint(50) };
-    // Sealed with the backup's own key: a member that misbehaves, not a stranger.
-    let body = Body::CheckpointReport(forged).to_vec().unwrap();
     let authority = ClusterAuthority::new(1);
+    // Signed and sealed with the backup's own key: a member that misbehaves, not a stranger.
+    let key = authority.identity(&backup);
+    let signature = sign_checkpoint(&key, &authority.public(), &task, &backup, &checkpoint(50)).into();
+    let forged = CheckpointReport { task: task.clone(), checkpoint: checkpoint(50), signature };
+    let body = Body::CheckpointReport(forged).to_vec().unwrap();
     let mut buf = vec![0u8; 4096];
     let n = seal::seal_signed(&mut buf, &backup, 0, 1 << 40, &body, &authority.identity(&backup), &authority.public())
         .unwrap();

@@ -91,7 +91,7 @@ mod auth {
             let mac = window
                 .check(u.epoch, u.counter)
                 .is_ok()
-                .then(|| u.verify_mac(&pairwise, &my_id))
+                .then(|| u.verify_mac(&pairwise, &my_id, 1))
                 .is_some_and(|r| r.is_ok());
             if mac && window.accept(u.epoch, u.counter).is_ok() {
                 ok += u.body.len();
@@ -102,7 +102,7 @@ mod auth {
         }
         let mut out = [0u8; 128];
         let body = bytes::<40>(0x4003_0000);
-        if let Ok(n) = seal::seal_mac(&mut out, &my_id, peer, 1, input(0x4003_1000), &body, &pairwise) {
+        if let Ok(n) = seal::seal_mac(&mut out, &my_id, peer, 1, 1, input(0x4003_1000), &body, &pairwise) {
             ok += n;
         }
         let cert = bytes::<512>(0x4004_0000);

@@ -80,6 +80,7 @@ def test_membership_carries_joining_and_a_certificate():
 def test_sealed_envelopes_are_split_without_verifying():
     d = decode_sealed(golden("auth_envelope_mac"))
     assert (d["version"], d["auth"], d["sender"], d["epoch"], d["counter"]) == (2, "mac", "worker-7", 3, 42)
+    assert d["recipient_epoch"] == 5
     assert d["kind"] == "heartbeat"
     for key, value in HEARTBEAT.items():
         if key != "sender":
@@ -149,3 +150,10 @@ def test_out_of_range_metric_on_the_wire_is_rejected():
     with pytest.raises(InvalidArgumentError) as info:
         decode_envelope(bytes(data))
     assert info.value.kind == "invalid_metric" and not isinstance(info.value, DecodeError)
+
+
+def test_checkpoints_carry_their_primarys_signature():
+    d = decode_envelope(golden("checkpoint_report"))
+    assert isinstance(d["signature"], bytes) and len(d["signature"]) == 64
+    t = decode_envelope(golden("task_table"))
+    assert [e["checkpoint_primary"] for e in t["tasks"]] == ["worker-7", None]

@@ -31,6 +31,8 @@ pub enum Domain {
     EnvelopeMac,
     /// Pairwise key derivation: the HKDF salt's domain prefix.
     Pairwise,
+    /// A primary's checkpoint of a task, signed by the primary.
+    Checkpoint,
 }
 
 impl Domain {
@@ -42,6 +44,7 @@ impl Domain {
             Domain::EnvelopeSig => "pouw-netops/envelope-sig/v1",
             Domain::EnvelopeMac => "pouw-netops/envelope-mac/v1",
             Domain::Pairwise => "pouw-netops/pairwise/v1",
+            Domain::Checkpoint => "pouw-netops/checkpoint/v1",
         }
     }
 }

@@ -28,10 +28,13 @@
 //!   (heartbeats from thousands of workers): HMAC-SHA256 truncated to 16 bytes
 //!   under a [`PairwiseKey`] derived once per peer by static X25519
 //!   Diffie-Hellman of the two identity keys and HKDF-SHA256. The recipient id
-//!   is bound in the tag.
+//!   and boot epoch are bound in the tag, so a message captured before the
+//!   recipient restarted is refused after.
 //! - **Signature** ([`seal::seal_signed`]) where a third party must verify, or
 //!   no pairwise key exists yet: the join/hello that carries a certificate,
-//!   broadcasts, checkpoint reports and votes.
+//!   and messages to peers not admitted yet. A checkpoint report carries its
+//!   own signature by the primary ([`checkpoint`]), which the task table
+//!   carries on to every supervisor.
 //!
 //! The replay guard is checked against a per-sender [`ReplayWindow`]
 //! (RFC 6479): `check` before verification, `accept` only after, so a forged
@@ -53,6 +56,7 @@
 //! |---|---|
 //! | [`keys`] | identity keys, domain-separated signatures |
 //! | [`cert`] | certificates, the roster of admitted nodes |
+//! | [`checkpoint`] | checkpoints signed by the task's primary |
 //! | [`revocation`] | revocation lists |
 //! | [`replay`] | replay windows, send counters |
 //! | [`pairwise`] | pairwise MAC keys (X25519 + HKDF-SHA256) |
@@ -60,6 +64,7 @@
 //! | [`format`] | the signed-blob encoding shared by certificates and revocation lists |
 
 pub mod cert;
+pub mod checkpoint;
 pub mod format;
 pub mod keys;
 pub mod pairwise;
@@ -68,6 +73,7 @@ pub mod revocation;
 pub mod seal;
 
 pub use cert::{Admission, CertError, Certificate, MAX_CERT_LEN, Role, Roster, SignedCertificate};
+pub use checkpoint::{sign_checkpoint, verify_checkpoint};
 pub use format::FormatError;
 pub use keys::{Domain, IdentityError, IdentityKey, PublicIdentity, Signature};
 pub use pairwise::{PairwiseError, PairwiseKey};

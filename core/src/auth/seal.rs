@@ -8,19 +8,25 @@
 //! 3       L          sender id (UTF-8)
 //! 3+L     8          epoch   (u64, little endian)
 //! 11+L    8          counter (u64, little endian)
-//! 19+L    n          body: the postcard `wire::Body` (n >= 1)
-//! 19+L+n  16 | 64    tag: truncated HMAC-SHA256 (kind 0) | Ed25519 signature (kind 1)
+//! 19+L    8          (kind 0 only) the recipient's epoch (u64, little endian)
+//! H       n          body: the postcard `wire::Body` (n >= 1); H = 27+L (kind 0), 19+L (kind 1)
+//! H+n     16 | 64    tag: truncated HMAC-SHA256 (kind 0) | Ed25519 signature (kind 1)
 //! ```
 //!
 //! - kind 0: `tag = HMAC-SHA256(pairwise key, "pouw-netops/envelope-mac/v1" || 0x00
 //!   || recipient length (1 byte) || recipient id || bytes[..tag])[..16]`. The
 //!   recipient is not on the wire (it is the receiver itself) but is bound in
-//!   the tag, so a message for one node is worthless at another.
+//!   the tag, so a message for one node is worthless at another. The
+//!   recipient's epoch (its boot epoch, as the sender last heard it) is in the
+//!   header and so under the tag: a recipient refuses a message addressed to
+//!   another of its incarnations, so one captured before it restarted cannot
+//!   be replayed to it after (its replay windows did not survive the restart).
 //! - kind 1: `tag = Ed25519(sender identity, "pouw-netops/envelope-sig/v1" || 0x00
 //!   || cluster || bytes[..tag])`: anyone holding the sender's certificate verifies it.
 //!
 //! Against a v1 envelope (`version || sender || body`) this adds 1 + 8 + 8 = 17
-//! header bytes and the tag: 33 bytes for a MAC'd message, 81 for a signed one.
+//! header bytes (25 for a MAC'd message) and the tag: 41 bytes for a MAC'd
+//! message, 81 for a signed one.
 //!
 //! Receiving is two steps: [`parse`] (total, bounded, no key needed) names the
 //! sender, then the caller looks up the sender's key, checks the replay window
@@ -46,7 +52,7 @@ pub const MAC_TAG_LEN: usize = 16;
 pub const SIG_TAG_LEN: usize = 64;
 
 /// Bytes a v2 envelope adds to a v1 envelope of the same body, MAC'd.
-pub const MAC_OVERHEAD: usize = 1 + 8 + 8 + MAC_TAG_LEN;
+pub const MAC_OVERHEAD: usize = 1 + 8 + 8 + 8 + MAC_TAG_LEN;
 
 /// Bytes a v2 envelope adds to a v1 envelope of the same body, signed.
 pub const SIG_OVERHEAD: usize = 1 + 8 + 8 + SIG_TAG_LEN;
@@ -61,6 +67,11 @@ pub enum AuthKind {
 }
 
 impl AuthKind {
+    /// The kind byte (offset 1) of a MAC'd envelope.
+    pub const MAC_BYTE: u8 = 0;
+    /// The kind byte (offset 1) of a signed envelope.
+    pub const SIGNED_BYTE: u8 = 1;
+
     const fn byte(self) -> u8 {
         match self {
             AuthKind::Mac => 0,
@@ -109,6 +120,8 @@ pub enum OpenError {
     TooOld,
     /// From an older epoch of the sender.
     StaleEpoch,
+    /// MAC'd for another boot epoch of the recipient (before it restarted).
+    WrongRecipientEpoch,
 }
 
 impl OpenError {
@@ -128,6 +141,7 @@ impl OpenError {
             OpenError::Replayed => "replayed",
             OpenError::TooOld => "too_old",
             OpenError::StaleEpoch => "stale_epoch",
+            OpenError::WrongRecipientEpoch => "wrong_recipient_epoch",
         }
     }
 }
@@ -185,29 +199,34 @@ impl fmt::Display for SealError {
 impl core::error::Error for SealError {}
 
 /// Length of the header before the body, for a sender id of `id_len` bytes.
-const fn header_len(id_len: usize) -> usize {
-    3 + id_len + 16
+pub(crate) const fn header_len(kind: AuthKind, id_len: usize) -> usize {
+    match kind {
+        AuthKind::Mac => 3 + id_len + 24,
+        AuthKind::Signed => 3 + id_len + 16,
+    }
 }
 
 /// The sealed length of a `body_len`-byte body from `sender`.
 pub fn sealed_len(sender: &NodeId, body_len: usize, kind: AuthKind) -> usize {
-    header_len(sender.as_bytes().len()) + body_len + kind.tag_len()
+    header_len(kind, sender.as_bytes().len()) + body_len + kind.tag_len()
 }
 
 /// Writes header and body; returns `(signed part length, total length)`.
+/// `recipient_epoch` is written for a MAC'd envelope only.
 fn write_unsealed(
     buf: &mut [u8],
     kind: AuthKind,
     sender: &NodeId,
     epoch: u64,
     counter: u64,
+    recipient_epoch: u64,
     body: &[u8],
 ) -> Result<(usize, usize), SealError> {
     if body.is_empty() {
         return Err(SealError::EmptyBody);
     }
     let id = sender.as_bytes();
-    let signed_len = header_len(id.len()) + body.len();
+    let signed_len = header_len(kind, id.len()) + body.len();
     let total = signed_len + kind.tag_len();
     if total > MAX_ENVELOPE_LEN {
         return Err(SealError::TooLarge { len: total });
@@ -218,7 +237,9 @@ fn write_unsealed(
     let out = buf.get_mut(..signed_len).ok_or(SealError::BufferTooSmall { needed: total })?;
     // `id.len() <= MAX_ID_LEN = 64` fits a byte.
     let head = [WIRE_VERSION_V2, kind.byte(), id.len() as u8];
-    let parts: [&[u8]; 5] = [&head, id, &epoch.to_le_bytes(), &counter.to_le_bytes(), body];
+    let to = recipient_epoch.to_le_bytes();
+    let to: &[u8] = if kind == AuthKind::Mac { &to } else { &[] };
+    let parts: [&[u8]; 6] = [&head, id, &epoch.to_le_bytes(), &counter.to_le_bytes(), to, body];
     let mut at = 0;
     for part in parts {
         if let Some(dst) = out.get_mut(at..at + part.len()) {
@@ -234,18 +255,21 @@ fn mac_tag(key: &PairwiseKey, recipient: &NodeId, signed: &[u8]) -> [u8; 32] {
     key.tag(&[Domain::EnvelopeMac.label().as_bytes(), &[0, r.len() as u8], r, signed])
 }
 
-/// Seals `body` from `sender` to `recipient` under their pairwise key into
-/// `buf`; returns the envelope's length.
+/// Seals `body` from `sender` to `recipient` (in the recipient's boot epoch
+/// `recipient_epoch`, as the sender last heard it) under their pairwise key
+/// into `buf`; returns the envelope's length.
+#[allow(clippy::too_many_arguments)] // the header's fields, each once
 pub fn seal_mac(
     buf: &mut [u8],
     sender: &NodeId,
     recipient: &NodeId,
+    recipient_epoch: u64,
     epoch: u64,
     counter: u64,
     body: &[u8],
     key: &PairwiseKey,
 ) -> Result<usize, SealError> {
-    let (signed_len, total) = write_unsealed(buf, AuthKind::Mac, sender, epoch, counter, body)?;
+    let (signed_len, total) = write_unsealed(buf, AuthKind::Mac, sender, epoch, counter, recipient_epoch, body)?;
     let (signed, rest) = buf.split_at_mut(signed_len);
     let tag = mac_tag(key, recipient, signed);
     let (dst, src) = (rest.get_mut(..MAC_TAG_LEN), tag.get(..MAC_TAG_LEN));
@@ -266,7 +290,7 @@ pub fn seal_signed(
     key: &IdentityKey,
     cluster: &PublicIdentity,
 ) -> Result<usize, SealError> {
-    let (signed_len, total) = write_unsealed(buf, AuthKind::Signed, sender, epoch, counter, body)?;
+    let (signed_len, total) = write_unsealed(buf, AuthKind::Signed, sender, epoch, counter, 0, body)?;
     let (signed, rest) = buf.split_at_mut(signed_len);
     let sig = key.sign(Domain::EnvelopeSig, cluster, signed);
     if let Some(dst) = rest.get_mut(..SIG_TAG_LEN) {
@@ -287,6 +311,8 @@ pub struct Unverified<'a> {
     pub epoch: u64,
     /// The sender's message counter within the epoch.
     pub counter: u64,
+    /// (MAC'd only) the recipient's boot epoch the sender addressed it to.
+    pub recipient_epoch: Option<u64>,
     /// The body bytes (a postcard `wire::Body`), undecoded.
     pub body: &'a [u8],
     signed: &'a [u8],
@@ -317,7 +343,7 @@ pub fn parse(bytes: &[u8]) -> Result<Unverified<'_>, OpenError> {
     if !(1..=MAX_ID_LEN).contains(&id_len) {
         return Err(OpenError::Malformed);
     }
-    let header = header_len(id_len);
+    let header = header_len(kind, id_len);
     // At least one body byte between header and tag.
     let tag_at = bytes.len().checked_sub(kind.tag_len()).filter(|t| *t > header).ok_or(OpenError::Truncated)?;
     let id = bytes.get(3..3 + id_len).ok_or(OpenError::Truncated)?;
@@ -325,17 +351,27 @@ pub fn parse(bytes: &[u8]) -> Result<Unverified<'_>, OpenError> {
     let sender = NodeId::new(id).map_err(|_| OpenError::Malformed)?;
     let epoch = u64_at(bytes, 3 + id_len).ok_or(OpenError::Truncated)?;
     let counter = u64_at(bytes, 11 + id_len).ok_or(OpenError::Truncated)?;
+    let recipient_epoch = match kind {
+        AuthKind::Mac => Some(u64_at(bytes, 19 + id_len).ok_or(OpenError::Truncated)?),
+        AuthKind::Signed => None,
+    };
     let (signed, tag) = bytes.split_at(tag_at);
     let body = signed.get(header..).ok_or(OpenError::Truncated)?;
-    Ok(Unverified { kind, sender, epoch, counter, body, signed, tag })
+    Ok(Unverified { kind, sender, epoch, counter, recipient_epoch, body, signed, tag })
 }
 
 impl Unverified<'_> {
-    /// Verifies a MAC'd envelope addressed to `me` under the pairwise key
-    /// shared with the claimed sender (constant-time tag comparison).
-    pub fn verify_mac(&self, key: &PairwiseKey, me: &NodeId) -> Result<(), OpenError> {
+    /// Verifies a MAC'd envelope addressed to `me` in its boot epoch
+    /// `my_epoch` under the pairwise key shared with the claimed sender
+    /// (constant-time tag comparison). One addressed to another epoch of `me`
+    /// is [`OpenError::WrongRecipientEpoch`] (checked first: it was sent
+    /// before `me` restarted, or forged).
+    pub fn verify_mac(&self, key: &PairwiseKey, me: &NodeId, my_epoch: u64) -> Result<(), OpenError> {
         if self.kind != AuthKind::Mac {
             return Err(OpenError::WrongKind);
+        }
+        if self.recipient_epoch != Some(my_epoch) {
+            return Err(OpenError::WrongRecipientEpoch);
         }
         let expected = mac_tag(key, me, self.signed);
         let expected = expected.get(..MAC_TAG_LEN).ok_or(OpenError::BadTag)?;
@@ -366,13 +402,14 @@ pub struct PeerKeys<'k, const BLOCKS: usize = 16> {
 
 /// The whole receive path in one call: [`parse`], look the sender up
 /// (`peer`; `None` is [`OpenError::UnknownSender`]), check its replay window,
-/// verify the tag (MAC addressed to `me`, or the sender's signature in the
+/// verify the tag (MAC addressed to `me` in its boot epoch `my_epoch`, or the sender's signature in the
 /// cluster of authority `cluster`), and only then accept the counter. On any
 /// error nothing is changed. The returned envelope is authentic; its body is
 /// still undecoded.
 pub fn open<'a, 'k, const BLOCKS: usize>(
     bytes: &'a [u8],
     me: &NodeId,
+    my_epoch: u64,
     cluster: &PublicIdentity,
     peer: impl FnOnce(&NodeId) -> Option<PeerKeys<'k, BLOCKS>>,
 ) -> Result<Unverified<'a>, OpenError> {
@@ -380,7 +417,7 @@ pub fn open<'a, 'k, const BLOCKS: usize>(
     let keys = peer(&u.sender).ok_or(OpenError::UnknownSender)?;
     keys.window.check(u.epoch, u.counter)?;
     match u.kind {
-        AuthKind::Mac => u.verify_mac(keys.pairwise.ok_or(OpenError::UnknownSender)?, me)?,
+        AuthKind::Mac => u.verify_mac(keys.pairwise.ok_or(OpenError::UnknownSender)?, me, my_epoch)?,
         AuthKind::Signed => u.verify_signed(keys.identity, cluster)?,
     }
     keys.window.accept(u.epoch, u.counter)?;
@@ -398,7 +435,9 @@ impl crate::error::Classify for OpenError {
             OpenError::Truncated => ErrorKind::Truncated,
             OpenError::Malformed | OpenError::WrongKind => ErrorKind::Malformed,
             OpenError::UnknownSender | OpenError::BadTag | OpenError::BadSignature => ErrorKind::Unauthenticated,
-            OpenError::Replayed | OpenError::TooOld | OpenError::StaleEpoch => ErrorKind::Replayed,
+            OpenError::Replayed | OpenError::TooOld | OpenError::StaleEpoch | OpenError::WrongRecipientEpoch => {
+                ErrorKind::Replayed
+            }
         }
     }
 }
@@ -433,15 +472,21 @@ mod tests {
         let cb = PairwiseKey::derive(&c, &b.public(), &cluster).unwrap();
         let body = [0u8, 42, 7, 7, 7];
         let mut buf = [0u8; 128];
-        let n = seal_mac(&mut buf, &id("a"), &id("b"), 3, 9, &body, &ab).unwrap();
+        let n = seal_mac(&mut buf, &id("a"), &id("b"), 5, 3, 9, &body, &ab).unwrap();
         assert_eq!(n, sealed_len(&id("a"), body.len(), AuthKind::Mac));
-        assert_eq!(n, 1 + 1 + 1 + 1 + 16 + body.len() + 16);
+        assert_eq!(n, 1 + 1 + 1 + 1 + 16 + 8 + body.len() + 16);
         let u = parse(&buf[..n]).unwrap();
         assert_eq!((u.kind, &u.sender, u.epoch, u.counter, u.body), (AuthKind::Mac, &id("a"), 3, 9, &body[..]));
-        u.verify_mac(&ba, &id("b")).unwrap();
-        // Another recipient, another key, a signature check: refused.
-        assert_eq!(u.verify_mac(&ba, &id("c")), Err(OpenError::BadTag));
-        assert_eq!(u.verify_mac(&cb, &id("b")), Err(OpenError::BadTag));
+        assert_eq!(u.recipient_epoch, Some(5));
+        u.verify_mac(&ba, &id("b"), 5).unwrap();
+        // Another recipient, another key, another incarnation of the recipient, a signature check: refused.
+        assert_eq!(u.verify_mac(&ba, &id("c"), 5), Err(OpenError::BadTag));
+        assert_eq!(u.verify_mac(&cb, &id("b"), 5), Err(OpenError::BadTag));
+        assert_eq!(u.verify_mac(&ba, &id("b"), 6), Err(OpenError::WrongRecipientEpoch));
+        // The recipient's epoch is under the tag: rewriting it does not help.
+        let mut moved = buf[..n].to_vec();
+        moved[1 + 1 + 1 + 1 + 16] = 6;
+        assert_eq!(parse(&moved).unwrap().verify_mac(&ba, &id("b"), 6), Err(OpenError::BadTag));
         assert_eq!(u.verify_signed(&a.public(), &cluster), Err(OpenError::WrongKind));
         // Every single-bit flip is refused by parse or by the tag.
         for i in 0..n {
@@ -449,7 +494,7 @@ mod tests {
                 let mut v = buf[..n].to_vec();
                 v[i] ^= 1 << bit;
                 if let Ok(u) = parse(&v) {
-                    assert!(u.verify_mac(&ba, &id("b")).is_err(), "byte {i} bit {bit}");
+                    assert!(u.verify_mac(&ba, &id("b"), 5).is_err(), "byte {i} bit {bit}");
                 }
             }
         }
@@ -460,7 +505,7 @@ mod tests {
             let got = window
                 .check(u.epoch, u.counter)
                 .map_err(OpenError::from)
-                .and_then(|()| u.verify_mac(&ba, &id("b")))
+                .and_then(|()| u.verify_mac(&ba, &id("b"), 5))
                 .and_then(|()| window.accept(u.epoch, u.counter).map_err(OpenError::from));
             assert_eq!(got, expect);
         }
@@ -481,7 +526,8 @@ mod tests {
         assert_eq!(u.verify_signed(&b.public(), &cluster), Err(OpenError::BadSignature));
         assert_eq!(u.verify_signed(&a.public(), &b.public()), Err(OpenError::BadSignature));
         let key = PairwiseKey::from_bytes([0; 32]);
-        assert_eq!(u.verify_mac(&key, &id("x")), Err(OpenError::WrongKind));
+        assert_eq!(u.verify_mac(&key, &id("x"), 0), Err(OpenError::WrongKind));
+        assert_eq!(u.recipient_epoch, None);
         let mut v = buf[..n].to_vec();
         v[n - 70] ^= 1; // the body
         assert_eq!(parse(&v).unwrap().verify_signed(&a.public(), &cluster), Err(OpenError::BadSignature));
@@ -497,7 +543,7 @@ mod tests {
         let a_public = a.public();
         let mut window = ReplayWindow::<16>::new();
         let mut buf = [0u8; 128];
-        let n = seal_mac(&mut buf, &id("a"), &id("b"), 1, 7, &[3, 1], &ab).unwrap();
+        let n = seal_mac(&mut buf, &id("a"), &id("b"), 2, 1, 7, &[3, 1], &ab).unwrap();
         let mac = buf[..n].to_vec();
         let n = seal_signed(&mut buf, &id("a"), 1, 8, &[4], &a, &cluster).unwrap();
         let signed = buf[..n].to_vec();
@@ -506,7 +552,7 @@ mod tests {
         let mut open_with = |bytes: &[u8], pairwise: Option<&PairwiseKey>| {
             let window = &mut window;
             let a_public = &a_public;
-            open(bytes, &id("b"), &cluster, move |sender| {
+            open(bytes, &id("b"), 2, &cluster, move |sender| {
                 (sender == &id("a")).then_some(PeerKeys { identity: a_public, pairwise, window })
             })
             .map(|u| (u.counter, u.body.to_vec()))
@@ -517,7 +563,7 @@ mod tests {
         assert_eq!(open_with(&mac, Some(&ba)), Ok((7, std::vec![3, 1])));
         assert_eq!(open_with(&mac, Some(&ba)), Err(OpenError::Replayed));
         assert_eq!(open_with(&signed, None), Ok((8, std::vec![4])));
-        let n = seal_mac(&mut buf, &id("z"), &id("b"), 1, 9, &[1], &ab).unwrap();
+        let n = seal_mac(&mut buf, &id("z"), &id("b"), 2, 1, 9, &[1], &ab).unwrap();
         assert_eq!(open_with(&buf[..n], Some(&ba)), Err(OpenError::UnknownSender));
         assert_eq!(window.position(), Some((1, 8)));
     }
@@ -526,7 +572,7 @@ mod tests {
     fn parse_rejects_malformed_input() {
         let key = PairwiseKey::from_bytes([5; 32]);
         let mut buf = [0u8; 64];
-        let n = seal_mac(&mut buf, &id("a"), &id("b"), 0, 0, &[1], &key).unwrap();
+        let n = seal_mac(&mut buf, &id("a"), &id("b"), 0, 0, 0, &[1], &key).unwrap();
         assert_eq!(parse(&[]), Err(OpenError::Empty));
         assert_eq!(parse(&[1, 0]), Err(OpenError::UnknownVersion(1)));
         assert_eq!(parse(&[2]), Err(OpenError::Truncated));
@@ -542,9 +588,9 @@ mod tests {
         assert_eq!(parse(&v), Err(OpenError::Malformed));
         let huge = std::vec![2u8; MAX_ENVELOPE_LEN + 1];
         assert_eq!(parse(&huge), Err(OpenError::TooLarge { len: MAX_ENVELOPE_LEN + 1 }));
-        assert_eq!(seal_mac(&mut buf, &id("a"), &id("b"), 0, 0, &[], &key), Err(SealError::EmptyBody));
+        assert_eq!(seal_mac(&mut buf, &id("a"), &id("b"), 0, 0, 0, &[], &key), Err(SealError::EmptyBody));
         assert_eq!(
-            seal_mac(&mut buf[..10], &id("a"), &id("b"), 0, 0, &[1], &key),
+            seal_mac(&mut buf[..10], &id("a"), &id("b"), 0, 0, 0, &[1], &key),
             Err(SealError::BufferTooSmall { needed: n })
         );
         assert_eq!(OpenError::from(ReplayError::Replayed).as_str(), "replayed");
@@ -556,7 +602,7 @@ mod tests {
         for e in [OpenError::UnknownSender, OpenError::BadTag, OpenError::BadSignature] {
             assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e}");
         }
-        for e in [OpenError::Replayed, OpenError::TooOld, OpenError::StaleEpoch] {
+        for e in [OpenError::Replayed, OpenError::TooOld, OpenError::StaleEpoch, OpenError::WrongRecipientEpoch] {
             assert_eq!(e.kind(), ErrorKind::Replayed, "{e}");
         }
         assert_eq!(OpenError::Truncated.kind(), ErrorKind::Truncated);

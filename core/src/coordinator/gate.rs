@@ -13,13 +13,15 @@
 //! then the replay window — and only then is the peer admitted (or its keys
 //! rotated, for a higher serial) and a pairwise MAC key derived. Every other
 //! message must come from an admitted peer: MAC'd under the pairwise key
-//! (addressed to this node) or signed under its certificate's key, and new to
-//! its replay window.
+//! (addressed to this node in its current boot epoch, so nothing MAC'd for an
+//! earlier incarnation is accepted after a restart) or signed under its
+//! certificate's key, and new to its replay window.
 //!
 //! A datagram that fails any check changes nothing (no table slot, no window
 //! movement) and is counted by [`RejectReason`].
 //!
-//! Sending: a message to a peer with a pairwise key is MAC'd for that peer; a
+//! Sending: a message to a peer with a pairwise key is MAC'd for that peer
+//! (and the boot epoch it last sent in); a
 //! membership announcement, or a message to a peer not yet admitted, is signed
 //! (one signature serves every recipient).
 
@@ -30,9 +32,10 @@ use crate::auth::{
     Admission, CertError, Certificate, IdentityKey, MAX_CERT_LEN, PairwiseKey, PublicIdentity, ReplayWindow,
     RevocationList, Role, Roster, SendCounter, SignedCertificate, SignedRevocationList,
 };
-use crate::id::NodeId;
+use crate::id::{NodeId, TaskId};
 use crate::time::Instant;
-use crate::wire::{Body, Membership, WireError};
+use crate::wire::{Body, Membership, SignatureBytes, WireError};
+use crate::workers::Checkpoint;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -87,7 +90,8 @@ pub enum RejectReason {
     BadTag,
     /// The signature does not verify.
     BadSignature,
-    /// Seen before, older than the replay window, or from an earlier epoch.
+    /// Seen before, older than the replay window, from an earlier epoch of
+    /// the sender, or MAC'd for an earlier epoch of this node (before it restarted).
     Replayed,
     /// The certificate is not signed by this cluster's authority.
     WrongAuthority,
@@ -105,11 +109,20 @@ pub enum RejectReason {
     BadCertificate,
     /// The roster is full: the new member was not admitted.
     RosterFull,
+    /// An authenticated member whose role may not send this message: a worker
+    /// sending what only supervisors send (election messages, leader notices,
+    /// assignments, releases, task tables) or a supervisor sending a checkpoint
+    /// report.
+    NotAuthorized,
+    /// A supervisor sending a leader message (notice, assignment, task table,
+    /// leader heartbeat, a heartbeat naming a term it leads) for a term this
+    /// node knows another supervisor leads, or leads itself.
+    NotLeader,
 }
 
 impl RejectReason {
     /// Every reason, in counter order.
-    pub const ALL: [RejectReason; 14] = [
+    pub const ALL: [RejectReason; 16] = [
         RejectReason::Malformed,
         RejectReason::FromSelf,
         RejectReason::UnknownSender,
@@ -124,6 +137,8 @@ impl RejectReason {
         RejectReason::StaleSerial,
         RejectReason::BadCertificate,
         RejectReason::RosterFull,
+        RejectReason::NotAuthorized,
+        RejectReason::NotLeader,
     ];
 
     /// The snake-case name, as counters and bindings report it.
@@ -143,6 +158,8 @@ impl RejectReason {
             RejectReason::StaleSerial => "stale_serial",
             RejectReason::BadCertificate => "bad_certificate",
             RejectReason::RosterFull => "roster_full",
+            RejectReason::NotAuthorized => "not_authorized",
+            RejectReason::NotLeader => "not_leader",
         }
     }
 
@@ -161,7 +178,9 @@ impl RejectReason {
             | RejectReason::WrongRole
             | RejectReason::Revoked
             | RejectReason::IdMismatch
-            | RejectReason::StaleSerial => ErrorKind::CredentialRejected,
+            | RejectReason::StaleSerial
+            | RejectReason::NotAuthorized
+            | RejectReason::NotLeader => ErrorKind::CredentialRejected,
             RejectReason::BadCertificate => ErrorKind::Malformed,
             RejectReason::RosterFull => ErrorKind::CapacityExceeded,
         }
@@ -172,7 +191,9 @@ impl RejectReason {
             OpenError::UnknownSender => RejectReason::UnknownSender,
             OpenError::BadTag => RejectReason::BadTag,
             OpenError::BadSignature => RejectReason::BadSignature,
-            OpenError::Replayed | OpenError::TooOld | OpenError::StaleEpoch => RejectReason::Replayed,
+            OpenError::Replayed | OpenError::TooOld | OpenError::StaleEpoch | OpenError::WrongRecipientEpoch => {
+                RejectReason::Replayed
+            }
             _ => RejectReason::Malformed,
         }
     }
@@ -330,8 +351,8 @@ impl<const N: usize> Gate<N> {
             return Err(RejectReason::FromSelf);
         }
         let body = Body::decode(u.body).map_err(|_: WireError| RejectReason::Malformed)?;
-        // The header is version, kind, id length, id, epoch and counter.
-        let start = 3 + u.sender.as_bytes().len() + 16;
+        // The header is version, kind, id length, id, epoch, counter (and, MAC'd, the recipient's epoch).
+        let start = seal::header_len(u.kind, u.sender.as_bytes().len());
         let body_at = start..start + u.body.len();
         if let (AuthKind::Signed, Body::Membership(Membership { joining: true, certificate })) = (u.kind, &body) {
             let before = self.roster.get_mut(&u.sender).and_then(|(_, link)| link.window.position());
@@ -347,7 +368,7 @@ impl<const N: usize> Gate<N> {
         match u.kind {
             AuthKind::Mac => {
                 let key = link.key.as_ref().ok_or(RejectReason::UnknownSender)?;
-                u.verify_mac(key, &self.me).map_err(RejectReason::of_open)?;
+                u.verify_mac(key, &self.me, self.counter.epoch()).map_err(RejectReason::of_open)?;
             }
             AuthKind::Signed => u.verify_signed(&cert.identity, &self.authority).map_err(RejectReason::of_open)?,
         }
@@ -420,6 +441,27 @@ impl<const N: usize> Gate<N> {
         Ok(self.roster.apply_revocations(&self.revocations))
     }
 
+    /// This node's signature on its `checkpoint` of `task` (as its primary).
+    pub(crate) fn sign_checkpoint(&self, task: &TaskId, checkpoint: &Checkpoint) -> SignatureBytes {
+        crate::auth::sign_checkpoint(&self.identity, &self.authority, task, &self.me, checkpoint).into()
+    }
+
+    /// Whether `signature` is admitted member `primary`'s on `checkpoint` of
+    /// `task`: `UnknownSender` if `primary` is not admitted (it cannot be
+    /// checked), `BadSignature` if it does not verify.
+    pub(crate) fn verify_checkpoint(
+        &self,
+        primary: &NodeId,
+        task: &TaskId,
+        checkpoint: &Checkpoint,
+        signature: &SignatureBytes,
+    ) -> Result<(), RejectReason> {
+        let cert = self.roster.get(primary).ok_or(RejectReason::UnknownSender)?;
+        let sig = signature.to_signature();
+        crate::auth::verify_checkpoint(&cert.identity, &self.authority, task, primary, checkpoint, &sig)
+            .map_err(|_| RejectReason::BadSignature)
+    }
+
     /// This node's membership announcement: its certificate, for a join.
     pub(crate) fn membership(&self, joining: bool) -> Membership {
         let mut certificate = heapless::Vec::<u8, MAX_CERT_LEN>::new();
@@ -440,10 +482,14 @@ impl<const N: usize> Gate<N> {
         sign: bool,
         signed: &mut Option<Vec<u8>>,
     ) -> Option<Vec<u8>> {
-        if !sign && let Some((_, PeerLink { key: Some(key), .. })) = self.roster.get_mut(to) {
+        // MAC'd for the recipient's incarnation this node last heard from.
+        if !sign
+            && let Some((_, PeerLink { key: Some(key), window })) = self.roster.get_mut(to)
+            && let Some((to_epoch, _)) = window.position()
+        {
             let (epoch, counter) = self.counter.next_message().ok()?;
             let mut buf = vec![0u8; seal::sealed_len(&self.me, body.len(), AuthKind::Mac)];
-            let n = seal::seal_mac(&mut buf, &self.me, to, epoch, counter, body, key).ok()?;
+            let n = seal::seal_mac(&mut buf, &self.me, to, to_epoch, epoch, counter, body, key).ok()?;
             buf.truncate(n);
             return Some(buf);
         }

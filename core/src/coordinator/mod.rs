@@ -38,8 +38,10 @@
 //! Only the elected leader assigns; a supervisor that stops leading forgets its
 //! assignments, and a new leader assigns every task of its table again, each
 //! from its last checkpoint. The task table travels from the leader to the other
-//! supervisors in [`Body::TaskTable`] slices, and workers send checkpoint reports
-//! to every supervisor, so a new leader knows every task and where it stands.
+//! supervisors in [`Body::TaskTable`] slices, workers send signed checkpoint
+//! reports to the leader, and the leader passes each new checkpoint on at once
+//! (with its primary's signature, which every supervisor verifies), so a new
+//! leader knows every task and where it stands.
 //!
 //! # Authentication
 //!
@@ -51,8 +53,10 @@
 //! list, the sender id and the role the configuration expects. Anything else
 //! changes nothing and is counted by [`RejectReason`]. What a member may claim
 //! about itself (slots, pools, WireGuard key, endpoints) comes from its
-//! certificate. The crate's `auth` module and `docs/architecture.md` describe
-//! the trust model.
+//! certificate. Then its authority: what the sender's role and term allow
+//! (`NetworkOperationsManager::authorize`), refused as
+//! [`RejectReason::NotAuthorized`] or [`RejectReason::NotLeader`]. The
+//! crate's `auth` module and `docs/architecture.md` describe the trust model.
 //!
 //! # Drain order
 //!
@@ -88,6 +92,8 @@ mod timers;
 mod views;
 mod worker;
 
+#[cfg(test)]
+mod attacks;
 #[cfg(test)]
 mod tests;
 
@@ -428,6 +434,11 @@ impl<
                 return Err(HandleError::Rejected(reason));
             }
         };
+        // Authenticated; now its authority: refused before anything changes.
+        if let Err(reason) = self.authorize(&sender, &body) {
+            self.out.counters.rejected.bump(reason);
+            return Err(HandleError::Rejected(reason));
+        }
         self.clock = clock;
         self.out.counters.messages_received.bump();
         let is_heartbeat = matches!(body, Body::Heartbeat(_));
@@ -443,6 +454,53 @@ impl<
         }
         self.coordinate(now);
         Ok(())
+    }
+
+    /// Whether authenticated member `sender` may send `body` (the crate's
+    /// *Authority* rules, `docs/architecture.md`): election messages, leader
+    /// notices, assignments, releases and task tables only from a supervisor
+    /// (the configured voters, whose certificates say so), checkpoint reports
+    /// only from a worker; and a leader message (a notice, an assignment, a
+    /// task table, a leader heartbeat, a heartbeat naming the term its sender
+    /// leads) never for a term this node knows another supervisor leads, or
+    /// leads itself. What only a stale but genuine message would fail (an
+    /// older term, a release of a role another supervisor gave) is no attack:
+    /// it passes here and is ignored by the room, counted in
+    /// [`OpsCounters::messages_ignored`].
+    fn authorize(&self, sender: &NodeId, body: &Body) -> Result<(), RejectReason> {
+        let from_supervisor = self.supervisors.contains(sender);
+        let leader_term = match body {
+            Body::PreVote(_)
+            | Body::PreVoteResponse(_)
+            | Body::RequestVote(_)
+            | Body::VoteResponse(_)
+            | Body::HeartbeatResponse(_)
+            | Body::LeaderHeartbeat(_)
+            | Body::LeaderNotice(_)
+            | Body::TaskAssignment(_)
+            | Body::TaskRelease(_)
+            | Body::TaskTable(_)
+                if !from_supervisor =>
+            {
+                return Err(RejectReason::NotAuthorized);
+            }
+            Body::CheckpointReport(_) if from_supervisor => return Err(RejectReason::NotAuthorized),
+            // Signed by its sender, so the leader's table can carry it on.
+            Body::CheckpointReport(r) => {
+                return self.gate.verify_checkpoint(sender, &r.task, &r.checkpoint, &r.signature);
+            }
+            Body::LeaderHeartbeat(h) => h.term,
+            Body::LeaderNotice(n) => n.term,
+            Body::TaskAssignment(a) => a.term,
+            Body::TaskTable(t) => t.term,
+            Body::Heartbeat(h) if from_supervisor && h.leading > 0 => h.leading,
+            _ => return Ok(()),
+        };
+        let may = match &self.room {
+            Room::Supervisor(s) => s.may_lead(sender, leader_term),
+            Room::Worker(w) => w.may_lead(sender, leader_term),
+        };
+        if may { Ok(()) } else { Err(RejectReason::NotLeader) }
     }
 
     /// Routes a decoded envelope to the room or component it is for; `false`
@@ -480,11 +538,19 @@ impl<
             (Body::TaskRelease(TaskRelease { task }), Room::Worker(w)) if from_supervisor => {
                 w.on_release(now, sender, task, out)
             }
-            (Body::CheckpointReport(r), Room::Supervisor(s)) => {
-                s.on_checkpoint(now, sender, r, out);
-                true
+            (Body::CheckpointReport(r), Room::Supervisor(s)) => s.on_checkpoint(now, sender, r, out),
+            (Body::TaskTable(t), Room::Supervisor(s)) if from_supervisor => {
+                let gate = &self.gate;
+                let verified = |task: &TaskId, c: &Checkpoint, p: &crate::wire::CheckpointProof| {
+                    gate.verify_checkpoint(&p.primary, task, c, &p.signature).is_ok()
+                };
+                s.on_task_table(sender, t, verified, out)
             }
-            (Body::TaskTable(t), Room::Supervisor(s)) if from_supervisor => s.on_task_table(t, out),
+            // Link-state adverts are authenticated as their origin's (an advert
+            // names no origin but its sender, and is not relayed), but the
+            // coordinator does no link-state routing yet: its routes come from
+            // its own tunnel checks. Ignored, and counted.
+            (Body::LinkState(_), _) => false,
             _ => false,
         }
     }
@@ -546,14 +612,16 @@ impl<
         let mut clock = self.clock;
         let now = clock.observe(now);
         let Room::Supervisor(s) = &mut self.room else { return Err(TaskError::WrongRole) };
-        let record = TaskRecord { task_type, required, backups, checkpoint: None };
+        let record = TaskRecord { task_type, required, backups, checkpoint: None, proof: None };
         s.submit(now, task, record, &*self.crash, &mut self.out)?;
         self.clock = clock;
         self.coordinate(now);
         Ok(())
     }
 
-    /// (Worker) reports progress on a task this node is primary of; it goes to every supervisor.
+    /// (Worker) reports progress on a task this node is primary of: signed by
+    /// this node, it goes to the leader it knows (to every supervisor while
+    /// it knows none).
     pub fn report_checkpoint(&mut self, now: Instant, task: &TaskId, checkpoint: Checkpoint) -> Result<(), TaskError> {
         let Room::Worker(w) = &mut self.room else { return Err(TaskError::WrongRole) };
         w.report_checkpoint(task, checkpoint, &mut self.out)?;
@@ -718,11 +786,22 @@ impl<
             ),
             Out::Release { to, task } => (Destination::Node(to), Body::TaskRelease(TaskRelease { task })),
             Out::Checkpoint { task, checkpoint } => {
-                (Destination::Supervisors, Body::CheckpointReport(CheckpointReport { task, checkpoint }))
+                // Only the leader takes reports (followers learn checkpoints
+                // from its table): to the leader if one is known.
+                let to = match &self.room {
+                    Room::Worker(w) => w.report_to().cloned().map_or(Destination::Supervisors, Destination::Node),
+                    Room::Supervisor(_) => Destination::Supervisors,
+                };
+                let signature = self.gate.sign_checkpoint(&task, &checkpoint);
+                (to, Body::CheckpointReport(CheckpointReport { task, checkpoint, signature }))
             }
             Out::LeaderNotice { term } => (Destination::Cluster, Body::LeaderNotice(LeaderNotice { term })),
             Out::TaskTable => match &mut self.room {
                 Room::Supervisor(s) => (Destination::Supervisors, s.next_table_slice()?),
+                Room::Worker(_) => return None,
+            },
+            Out::TableEntry { task } => match &self.room {
+                Room::Supervisor(s) => (Destination::Supervisors, s.table_entry(&task)?),
                 Room::Worker(_) => return None,
             },
         })

@@ -31,6 +31,8 @@ pub(crate) enum Out {
     LeaderNotice { term: u64 },
     /// (Leader) the next slice of the task table.
     TaskTable,
+    /// (Leader) a slice with one task of the table (its checkpoint moved).
+    TableEntry { task: TaskId },
 }
 
 /// Adds one to a counter, saturating.

@@ -3,7 +3,9 @@
 //!
 //! Every supervisor keeps the task table: tasks submitted to it, tasks learnt
 //! from the leader's [`Body::TaskTable`] slices, and the highest checkpoint
-//! reported for each. Only the elected leader assigns: when a supervisor
+//! for each, with its primary's signature (the leader takes reports from the
+//! task's primary; the others take checkpoints from the leader's table only,
+//! after verifying the signature). Only the elected leader assigns: when a supervisor
 //! starts leading it assigns every task of its table from its last checkpoint;
 //! when it stops it tells its workers to let go and forgets its assignments
 //! (the next leader makes its own). A detected crash or a leave of a worker
@@ -23,7 +25,8 @@ use crate::storage::Vec;
 use crate::table::IdTable;
 use crate::time::Instant;
 use crate::wire::{
-    Body, CheckpointReport, Envelope, HeldRole, MAX_HELD_ROLES, MAX_TABLE_ENTRIES, TaskEntry, TaskTable,
+    Body, CheckpointProof, CheckpointReport, Envelope, HeldRole, MAX_HELD_ROLES, MAX_TABLE_ENTRIES, TaskEntry,
+    TaskTable,
 };
 use crate::workers::{Checkpoint, TaskRole, WorkerEvent, WorkerReplacementManager};
 use alloc::boxed::Box;
@@ -39,6 +42,10 @@ pub struct TaskRecord {
     pub backups: u16,
     /// Its last acknowledged checkpoint.
     pub checkpoint: Option<Checkpoint>,
+    /// The checkpoint's signature by the primary that reported it (present
+    /// exactly when `checkpoint` is): carried in the task table, so every
+    /// supervisor can verify the checkpoint a new leader resumes from.
+    pub proof: Option<CheckpointProof>,
 }
 
 /// The election as the coordinator sizes it: `V` voters, `Q`-entry queues.
@@ -140,6 +147,21 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     /// The last leader the election named.
     pub(crate) const fn leader(&self) -> Option<&(NodeId, u64)> {
         self.leader.as_ref()
+    }
+
+    /// Whether supervisor `sender` may send leader messages (a notice, a task
+    /// table, a leader heartbeat) for `term`: not when this node leads that
+    /// term, nor when it knows another supervisor does (one leader per term).
+    /// A term without a known leader is open: a new leader may be heard of by
+    /// its first message.
+    pub(crate) fn may_lead(&self, sender: &NodeId, term: u64) -> bool {
+        if self.leading == Some(term) {
+            return false;
+        }
+        let named = self.leader.as_ref().is_none_or(|(l, t)| *t != term || l == sender);
+        let current =
+            self.election.as_deref().is_none_or(|e| e.term() != term || e.leader().is_none_or(|l| l == sender));
+        named && current
     }
 
     /// The election, once started.
@@ -264,43 +286,76 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         }
     }
 
-    /// The leader takes a report only from a primary of the task (its workers
-    /// manager checks), into its workers manager and its table alike: a backup or
-    /// a worker still holding a deposed leader's role must not move the
-    /// checkpoint that a failover resumes from. Followers cannot tell and keep
-    /// the highest report.
-    pub(crate) fn on_checkpoint(&mut self, now: Instant, sender: &NodeId, r: &CheckpointReport, out: &mut Outbox<Q>) {
-        if self.leading.is_some() && self.workers.record_checkpoint(now, &r.task, sender, r.checkpoint).is_err() {
-            out.counters.messages_ignored.bump();
-            return;
+    /// A worker's checkpoint report. Only the leader takes one, and only from
+    /// a primary of the task (its workers manager checks), into its workers
+    /// manager and its table alike: a backup or a worker still holding a
+    /// deposed leader's role must not move the checkpoint that a failover
+    /// resumes from. A new checkpoint goes on to the other supervisors at once
+    /// in a one-task [`Body::TaskTable`] slice. Followers cannot tell a task's
+    /// primary, so they take checkpoints only from the leader's table, never
+    /// from a report: any worker could otherwise move the checkpoint the next
+    /// leader resumes from. `false` if not taken.
+    pub(crate) fn on_checkpoint(
+        &mut self,
+        now: Instant,
+        sender: &NodeId,
+        r: &CheckpointReport,
+        out: &mut Outbox<Q>,
+    ) -> bool {
+        if self.leading.is_none() || self.workers.record_checkpoint(now, &r.task, sender, r.checkpoint).is_err() {
+            return false;
         }
         if let Some(rec) = self.tasks.get_mut(&r.task)
             && rec.checkpoint.is_none_or(|c| c.sequence < r.checkpoint.sequence)
         {
             rec.checkpoint = Some(r.checkpoint);
+            rec.proof = Some(CheckpointProof { primary: sender.clone(), signature: r.signature });
             self.note_progress();
+            out.send(Out::TableEntry { task: r.task.clone() });
         }
+        true
     }
 
     /// A slice of the leader's task table: new tasks join this table, known
-    /// ones take a newer checkpoint. `false` if this node leads (it keeps its own).
-    pub(crate) fn on_task_table(&mut self, t: &TaskTable, out: &mut Outbox<Q>) -> bool {
-        if self.leading.is_some() {
+    /// ones take a newer checkpoint. A checkpoint is believed only with its
+    /// primary's signature: `verified` checks it against the primary's
+    /// certificate, only for a checkpoint that would be taken. One that does
+    /// not verify (the primary is not an admitted member, the signature is
+    /// forged, or made under a key the primary has since rotated) is left out;
+    /// the rest of the slice is taken. Taken only from the leader the election
+    /// named for the slice's term; `false` otherwise (a deposed leader's late
+    /// slice, or one that overtook the new leader's first heartbeat: slices
+    /// repeat), and if this node leads (it keeps its own).
+    pub(crate) fn on_task_table(
+        &mut self,
+        sender: &NodeId,
+        t: &TaskTable,
+        verified: impl Fn(&TaskId, &Checkpoint, &CheckpointProof) -> bool,
+        out: &mut Outbox<Q>,
+    ) -> bool {
+        if self.leading.is_some() || self.leader.as_ref().is_none_or(|(l, term)| l != sender || *term != t.term) {
             return false;
         }
         for e in &t.entries {
+            let held = self.tasks.get(&e.task);
+            let newer = |c: &Checkpoint| held.is_none_or(|r| r.checkpoint.is_none_or(|old| old.sequence < c.sequence));
+            let signed = match (e.checkpoint, &e.proof) {
+                (Some(c), Some(p)) if newer(&c) && verified(&e.task, &c, p) => Some((c, p.clone())),
+                _ => None,
+            };
             if let Some(rec) = self.tasks.get_mut(&e.task) {
-                if let Some(c) = e.checkpoint
-                    && rec.checkpoint.is_none_or(|old| old.sequence < c.sequence)
-                {
+                if let Some((c, proof)) = signed {
                     rec.checkpoint = Some(c);
+                    rec.proof = Some(proof);
                 }
             } else {
+                let (checkpoint, proof) = signed.map_or((None, None), |(c, p)| (Some(c), Some(p)));
                 let rec = TaskRecord {
                     task_type: e.task_type.clone(),
                     required: e.required,
                     backups: e.backups,
-                    checkpoint: e.checkpoint,
+                    checkpoint,
+                    proof,
                 };
                 if self.tasks.insert(e.task.clone(), rec).is_err() {
                     out.counters.table_full.bump();
@@ -505,6 +560,24 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         }
     }
 
+    /// (Leader) a slice of the task table with `task` alone, `None` when not
+    /// leading or the task is not in the table.
+    pub(crate) fn table_entry(&self, task: &TaskId) -> Option<Body> {
+        let term = self.leading?;
+        let r = self.tasks.get(task)?;
+        let mut entries = heapless::Vec::new();
+        let entry = TaskEntry {
+            task: task.clone(),
+            task_type: r.task_type.clone(),
+            required: r.required,
+            backups: r.backups,
+            checkpoint: r.checkpoint,
+            proof: r.proof.clone(),
+        };
+        entries.push(entry).ok()?;
+        Some(Body::TaskTable(TaskTable { term, entries }))
+    }
+
     /// (Leader) the next slice of the task table, `None` when not leading.
     pub(crate) fn next_table_slice(&mut self) -> Option<Body> {
         let term = self.leading?;
@@ -519,6 +592,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
                     required: r.required,
                     backups: r.backups,
                     checkpoint: r.checkpoint,
+                    proof: r.proof.clone(),
                 };
                 let _ = entries.push(entry);
             }

@@ -2,22 +2,23 @@
 //! the simulation harness: `harness/tests/coordinator.rs`.
 
 use super::*;
-use crate::auth::{Certificate, SignedCertificate};
+use crate::auth::{Certificate, IdentityKey, SignedCertificate};
 use crate::preset::small;
-use crate::test_support::{self, UNIX0, authority, identity_of};
+use crate::test_support;
+pub(super) use crate::test_support::{UNIX0, authority, identity_of};
 use crate::time::Duration;
 use crate::workers::TaskRole;
 use std::string::ToString;
 use std::vec;
 use std::vec::Vec as StdVec;
 
-type Node = small::NetworkOperationsManager;
+pub(super) type Node = small::NetworkOperationsManager;
 
-fn id(s: &str) -> NodeId {
+pub(super) fn id(s: &str) -> NodeId {
     NodeId::new(s).unwrap()
 }
 
-fn train() -> TaskType {
+pub(super) fn train() -> TaskType {
     TaskType::new("train").unwrap()
 }
 
@@ -26,41 +27,50 @@ fn worker_config() -> OpsConfig {
 }
 
 /// `name`'s certificate: workers work in `train` with one slot.
-fn certificate_of(name: &str, role: NodeRole) -> Certificate {
+pub(super) fn certificate_of(name: &str, role: NodeRole) -> Certificate {
     test_support::certificate(&id(name), role, &[train()], 1)
 }
 
-fn credentials_of(name: &str, role: NodeRole) -> Credentials {
+pub(super) fn credentials_of(name: &str, role: NodeRole) -> Credentials {
     Credentials::issue(&authority(), identity_of(name), certificate_of(name, role), 1, UNIX0).unwrap()
 }
 
 /// Another member, as the node under test hears it: it seals what it says.
-struct Peer {
-    id: NodeId,
-    certificate: StdVec<u8>,
-    counter: u64,
+pub(super) struct Peer {
+    pub(super) id: NodeId,
+    pub(super) key: IdentityKey,
+    pub(super) certificate: StdVec<u8>,
+    pub(super) counter: u64,
 }
 
 impl Peer {
-    fn new(name: &str, role: NodeRole) -> Peer {
-        Peer { id: id(name), certificate: test_support::signed(certificate_of(name, role)).unwrap(), counter: 0 }
+    pub(super) fn new(name: &str, role: NodeRole) -> Peer {
+        let certificate = test_support::signed(certificate_of(name, role)).unwrap();
+        Peer { id: id(name), key: identity_of(name), certificate, counter: 0 }
     }
 
     /// Its join: a signed membership announcement carrying its certificate.
-    fn join(&mut self) -> StdVec<u8> {
+    pub(super) fn join(&mut self) -> StdVec<u8> {
         let certificate = heapless::Vec::from_slice(&self.certificate).unwrap();
         self.say(Body::Membership(Membership { joining: true, certificate }))
     }
 
     /// `body`, signed by this peer.
-    fn say(&mut self, body: Body) -> StdVec<u8> {
+    /// `body`, signed by this peer's key (a forger's peer holds another).
+    pub(super) fn say(&mut self, body: Body) -> StdVec<u8> {
+        let body = body.to_vec().unwrap();
+        let mut buf = vec![0u8; 4096];
         self.counter += 1;
-        test_support::signed_datagram(&self.id, self.counter, &body.to_vec().unwrap()).unwrap()
+        let cluster = authority().public();
+        let n =
+            crate::auth::seal::seal_signed(&mut buf, &self.id, 1, self.counter, &body, &self.key, &cluster).unwrap();
+        buf.truncate(n);
+        buf
     }
 }
 
 /// `name` joins `node` at `now`; returns the peer, to speak as it.
-fn joined(node: &mut Node, now: Instant, name: &str, role: NodeRole) -> Peer {
+pub(super) fn joined(node: &mut Node, now: Instant, name: &str, role: NodeRole) -> Peer {
     let mut p = Peer::new(name, role);
     node.handle_message(now, &p.join()).unwrap();
     p
@@ -84,19 +94,25 @@ fn worker_of_two(now: Instant) -> (Box<Node>, Peer, Peer) {
     (w, s1, s2)
 }
 
-fn checkpoint(seq: u64) -> Checkpoint {
+pub(super) fn checkpoint(seq: u64) -> Checkpoint {
     Checkpoint { sequence: seq, digest: [seq as u8; 32] }
 }
 
 fn solo(role: NodeRole) -> Box<Node> {
-    let config = if role == NodeRole::Worker { worker_config() } else { OpsConfig::default() };
     let me = if role == NodeRole::Worker { "w" } else { "s" };
-    Node::new_boxed(id(me), role, &[id("s")], config, 1, credentials_of(me, role)).unwrap()
+    among(me, role, &["s"])
+}
+
+/// Node `me` in `role` among the supervisors `supervisors`, not started.
+pub(super) fn among(me: &str, role: NodeRole, supervisors: &[&str]) -> Box<Node> {
+    let config = if role == NodeRole::Worker { worker_config() } else { OpsConfig::default() };
+    let sups: StdVec<NodeId> = supervisors.iter().map(|s| id(s)).collect();
+    Node::new_boxed(id(me), role, &sups, config, 1, credentials_of(me, role)).unwrap()
 }
 
 #[test]
 fn rejects_bad_input_and_counts_it() {
-    let mut n = solo(NodeRole::Supervisor);
+    let mut n = among("s", NodeRole::Supervisor, &["s", "s2"]);
     assert_eq!(n.handle_message(Instant::ZERO, &[1, 2, 3]), Err(HandleError::NotRunning));
     n.start(Instant::from_secs(1)).unwrap();
     let now = Instant::from_secs(1);
@@ -113,7 +129,7 @@ fn rejects_bad_input_and_counts_it() {
     let stranger = Peer::new("x", NodeRole::Worker).say(Body::LeaderNotice(LeaderNotice { term: 1 }));
     assert_eq!(n.handle_message(now, &stranger), Err(HandleError::Rejected(RejectReason::UnknownSender)));
     assert_eq!(n.counters().rejected.total(), 2);
-    // A task assignment to a supervisor is not for it: ignored and counted.
+    // A task assignment from a worker: it may not send one.
     let a = TaskAssignment {
         term: 1,
         task: TaskId::new("t").unwrap(),
@@ -122,7 +138,13 @@ fn rejects_bad_input_and_counts_it() {
         checkpoint: None,
     };
     let mut x = joined(&mut n, now, "x", NodeRole::Worker);
-    n.handle_message(now, &x.say(Body::TaskAssignment(a))).unwrap();
+    let forged = x.say(Body::TaskAssignment(a.clone()));
+    assert_eq!(n.handle_message(now, &forged), Err(HandleError::Rejected(RejectReason::NotAuthorized)));
+    assert_eq!(n.counters().rejected.get(RejectReason::NotAuthorized), 1);
+    assert_eq!(n.counters().messages_ignored, 0);
+    // One from a supervisor to a supervisor is not for it: ignored and counted.
+    let mut s2 = joined(&mut n, now, "s2", NodeRole::Supervisor);
+    n.handle_message(now, &s2.say(Body::TaskAssignment(a))).unwrap();
     assert_eq!(n.counters().messages_ignored, 1);
 }
 

@@ -56,6 +56,10 @@ pub(crate) struct WorkerRoom<const T: usize> {
     held: IdTable<TaskId, HeldTask, T>,
     /// The leader this node follows and its term.
     leader: Option<(NodeId, u64)>,
+    /// The supervisor known to lead the highest term heard of (from a notice
+    /// or an assignment), kept when the leader is forgotten: in that term only
+    /// it may send leader messages (one leader per term).
+    known: Option<(NodeId, u64)>,
     /// The progress of primary roles that ended (a release, a leader change, a
     /// lease), until the task is assigned again: a new leader's assignment may
     /// carry an older checkpoint (sent before it acknowledged that progress, or
@@ -66,12 +70,39 @@ pub(crate) struct WorkerRoom<const T: usize> {
 impl<const T: usize> WorkerRoom<T> {
     /// No roles, no leader.
     pub(crate) fn new() -> Self {
-        WorkerRoom { held: IdTable::new(), leader: None, progress: IdTable::new() }
+        WorkerRoom { held: IdTable::new(), leader: None, known: None, progress: IdTable::new() }
     }
 
     /// The leader this node follows.
     pub(crate) const fn leader(&self) -> Option<&(NodeId, u64)> {
         self.leader.as_ref()
+    }
+
+    /// Whether supervisor `sender` may send leader messages (a notice, an
+    /// assignment, a heartbeat naming the term it leads) for `term`: not when
+    /// another supervisor is known to lead that term. A higher term is a new
+    /// leader this node has not heard of yet; a lower one is stale (ignored
+    /// later, not refused: a deposed leader's late message is no attack).
+    pub(crate) fn may_lead(&self, sender: &NodeId, term: u64) -> bool {
+        self.known.as_ref().is_none_or(|(l, t)| *t != term || l == sender)
+    }
+
+    /// The highest leader term heard of (0 if none).
+    fn known_term(&self) -> u64 {
+        self.known.as_ref().map_or(0, |(_, t)| *t)
+    }
+
+    /// `sender` leads `term`: the highest term's leader is kept (see `known`).
+    fn note_leader(&mut self, sender: &NodeId, term: u64) {
+        if self.known.as_ref().is_none_or(|(_, t)| *t < term) {
+            self.known = Some((sender.clone(), term));
+        }
+    }
+
+    /// Where checkpoint reports go: the supervisor known to lead the highest
+    /// term heard of (only the leader takes them), `None` if none is known yet.
+    pub(crate) fn report_to(&self) -> Option<&NodeId> {
+        self.known.as_ref().map(|(l, _)| l)
     }
 
     /// The roles held.
@@ -88,10 +119,12 @@ impl<const T: usize> WorkerRoom<T> {
         lease: Duration,
         out: &mut Outbox<Q>,
     ) {
-        let known = self.leader.as_ref().map_or(0, |(_, t)| *t);
-        if term < known {
+        // The highest term heard of, even if its leader was since forgotten: a
+        // late notice of an older term must not make a deposed leader followed.
+        if term < self.known_term() {
             return;
         }
+        self.note_leader(sender, term);
         if self.leader.as_ref().is_none_or(|(l, t)| l != sender || *t != term) {
             self.leader = Some((sender.clone(), term));
             out.emit(now, sender.clone(), OpsEventKind::LeaderElected { term });
@@ -175,10 +208,12 @@ impl<const T: usize> WorkerRoom<T> {
         lease: Duration,
         out: &mut Outbox<Q>,
     ) -> bool {
-        // An assignment from a term older than the leader this node follows is stale.
-        if a.term < self.leader.as_ref().map_or(0, |(_, t)| *t) {
+        // An assignment from a term older than the highest leader term heard of is stale.
+        if a.term < self.known_term() {
             return false;
         }
+        // A new leader's assignment may overtake its notice: it names the leader of its term.
+        self.note_leader(sender, a.term);
         // A primary given the task again (by a new leader, or in a new term) keeps
         // its own progress when it is ahead of the assignment's: it reported it,
         // and a leader may have acknowledged it, so resuming older would regress.
@@ -234,7 +269,7 @@ impl<const T: usize> WorkerRoom<T> {
         }
     }
 
-    /// Progress on `task`: recorded here, then sent to every supervisor.
+    /// Progress on `task`: recorded here, then sent (signed) to the leader.
     pub(crate) fn report_checkpoint<const Q: usize>(
         &mut self,
         task: &TaskId,

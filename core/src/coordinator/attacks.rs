@@ -1,0 +1,626 @@
+//! One test per attack named by issue 13 ("Authenticated cluster"): each
+//! builds a node in a known state, delivers the attacker's datagram, and
+//! asserts that it was refused (with its reason) or ignored, and that the
+//! node's state is what it was ([`digest`]). A failing test names its attack.
+//!
+//! Attackers: an *outsider* holds no certificate of this cluster (it signs
+//! with keys of its own, or a rogue authority's certificates) and replays
+//! what it overheard; an *insider* is a member with a genuine certificate
+//! (a worker, or a supervisor that does not lead) sending what its role or
+//! term does not allow.
+
+use super::tests::*;
+use super::*;
+use crate::auth::{IdentityKey, SignedCertificate};
+use crate::election::Role as ElectionRole;
+use crate::time::Duration;
+use crate::wire::{HeartbeatResponse, LeaderHeartbeat, LinkAdvert, LinkState, TaskEntry, TaskTable};
+use crate::workers::TaskRole;
+use std::format;
+use std::string::String;
+use std::vec;
+use std::vec::Vec as StdVec;
+
+const SUPS: [&str; 3] = ["s1", "s2", "s3"];
+
+/// Everything a datagram could change in `n`, except its counters (a
+/// refused datagram is counted) and the history's statistics (an ignored one
+/// is recorded): equal before and after a datagram that changed nothing.
+fn digest(n: &Node, now: Instant) -> String {
+    let mut status = n.status(now);
+    status.counters = OpsCounters::default();
+    status.compression = Default::default();
+    let members: StdVec<_> = n.members().cloned().collect();
+    let mut workers = String::new();
+    if let Some(w) = n.workers() {
+        for t in w.tasks() {
+            if let Some(v) = w.task(t) {
+                let p: StdVec<_> = v.primaries().collect();
+                let b: StdVec<_> = v.backups().collect();
+                workers += &format!("{t}:{p:?}/{b:?}@{:?};", v.checkpoint());
+            }
+        }
+        for m in &members {
+            workers += &format!("{}={:?};", m.node, w.worker(&m.node));
+        }
+    }
+    let held: StdVec<_> = n.held_tasks().collect();
+    let tasks: StdVec<_> = n.tasks().collect();
+    let crash: StdVec<_> = n.crash_recovery().nodes().map(|v| (v.id.clone(), v.status)).collect();
+    let mesh: StdVec<_> = n.mesh().nodes().map(|v| format!("{v:?}")).collect();
+    let election = n.election().map(|e| (e.term(), e.role(), e.leader().cloned(), e.voted_for().cloned()));
+    format!("{status:?}|{held:?}|{tasks:?}|{members:?}|{workers}|{crash:?}|{mesh:?}|{election:?}|{:?}", n.pending())
+}
+
+/// What the node must make of the attacker's datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Refused at the entrance, counted under the reason.
+    Refused(RejectReason),
+    /// Authentic but stale or not for this node: taken by nothing, counted.
+    Ignored,
+}
+
+/// Delivers `bytes` to the drained node `n` at `now`; asserts `outcome`, that
+/// its state is unchanged and that it has nothing to send.
+fn strike(attack: &str, n: &mut Node, now: Instant, bytes: &[u8], outcome: Outcome) {
+    drain(n);
+    let before = digest(n, now);
+    let counters = *n.counters();
+    let history = n.history().stats();
+    let result = n.handle_message(now, bytes);
+    match outcome {
+        Outcome::Refused(reason) => {
+            assert_eq!(result, Err(HandleError::Rejected(reason)), "{attack}: not refused as {reason}");
+            assert_eq!(n.counters().rejected.get(reason), counters.rejected.get(reason) + 1, "{attack}: not counted");
+            assert_eq!(n.history().stats(), history, "{attack}: a refused message was recorded");
+            assert_eq!(n.counters().messages_received, counters.messages_received, "{attack}");
+        }
+        Outcome::Ignored => {
+            assert_eq!(result, Ok(()), "{attack}: refused");
+            assert_eq!(n.counters().messages_ignored, counters.messages_ignored + 1, "{attack}: not ignored");
+        }
+    }
+    assert_eq!(digest(n, now), before, "{attack}: the node's state changed");
+    assert!(n.poll_transmit().is_none(), "{attack}: the node answered");
+}
+
+/// Takes everything the node has to say.
+fn drain(n: &mut Node) {
+    while n.poll_hard_state().is_some() {}
+    while n.poll_transmit().is_some() {}
+    while n.poll_event().is_some() {}
+}
+
+/// A member's id with someone else's key: what an outsider signs a forgery with.
+fn forger(victim: &str) -> Peer {
+    let mut p = Peer::new(victim, NodeRole::Worker);
+    p.key = IdentityKey::from_seed(&[0x66; 32]);
+    p.counter = 1 << 40;
+    p
+}
+
+/// A join in `name`'s name with a certificate from the attacker's own
+/// authority (claiming `slots` slots), signed with the attacker's key.
+fn rogue_join(name: &str, role: NodeRole, slots: u16) -> StdVec<u8> {
+    let rogue_authority = IdentityKey::from_seed(&[0x77; 32]);
+    let key = IdentityKey::from_seed(&[0x78; 32]);
+    let mut cert = certificate_of(name, role);
+    cert.identity = key.public();
+    cert.slots = slots;
+    cert.wg_key = crate::mesh::WgKey::placeholder(&id("attacker"));
+    let signed = SignedCertificate::issue(&rogue_authority, cert).unwrap();
+    let mut certificate = vec![0u8; signed.encoded_len()];
+    signed.encode(&mut certificate).unwrap();
+    let mut p = Peer { id: id(name), key, certificate, counter: 1 << 40 };
+    p.join()
+}
+
+/// A worker `w` among supervisors s1..s3, following s1 as the leader of term
+/// 2 and holding task `t` from it as primary at checkpoint #5. Peers: the
+/// three supervisors and another worker `w2`.
+struct WorkerScene {
+    n: Box<Node>,
+    now: Instant,
+    s1: Peer,
+    s2: Peer,
+    w2: Peer,
+    /// s1's assignment of `t`, as delivered.
+    assignment: StdVec<u8>,
+}
+
+fn task() -> TaskId {
+    TaskId::new("t").unwrap()
+}
+
+fn worker_scene() -> WorkerScene {
+    let mut n = among("w", NodeRole::Worker, &SUPS);
+    let now = Instant::from_secs(1);
+    n.start(now).unwrap();
+    let mut s1 = joined(&mut n, now, "s1", NodeRole::Supervisor);
+    let s2 = joined(&mut n, now, "s2", NodeRole::Supervisor);
+    let _s3 = joined(&mut n, now, "s3", NodeRole::Supervisor);
+    let w2 = Peer::new("w2", NodeRole::Worker);
+    n.handle_message(now, &s1.say(Body::LeaderNotice(LeaderNotice { term: 2 }))).unwrap();
+    let a = TaskAssignment { term: 2, task: task(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
+    let assignment = s1.say(Body::TaskAssignment(a));
+    n.handle_message(now, &assignment).unwrap();
+    n.report_checkpoint(now, &task(), checkpoint(5)).unwrap();
+    assert_eq!(n.leader().map(|(l, t)| (l.clone(), t)), Some((id("s1"), 2)));
+    let mut w = WorkerScene { n, now, s1, s2, w2, assignment };
+    // w2 is a member too (the worker does not admit workers' joins: it keeps
+    // no roster entry for them unless they announce; here it does).
+    let join = w.w2.join();
+    w.n.handle_message(now, &join).unwrap();
+    drain(&mut w.n);
+    w
+}
+
+/// Supervisor s1 among s1..s3, elected leader (s2 votes for it), with workers
+/// `w` (primary of `t` at checkpoint #5) and `w2` (its backup). Peers: s2, s3, w, w2.
+struct LeaderScene {
+    n: Box<Node>,
+    now: Instant,
+    s2: Peer,
+    s3: Peer,
+    w: Peer,
+    w2: Peer,
+}
+
+fn elect(n: &mut Node, voter: &mut Peer, mut now: Instant) -> Instant {
+    for _ in 0..2000 {
+        now += Duration::from_millis(10);
+        n.tick(now);
+        drain(n);
+        let Some(e) = n.election() else { break };
+        let answer = match e.role() {
+            ElectionRole::PreCandidate => {
+                Some(Body::PreVoteResponse(crate::wire::VoteResponse { term: e.term() + 1, granted: true }))
+            }
+            ElectionRole::Candidate => {
+                Some(Body::VoteResponse(crate::wire::VoteResponse { term: e.term(), granted: true }))
+            }
+            ElectionRole::Leader => break,
+            ElectionRole::Follower => None,
+        };
+        if let Some(body) = answer {
+            n.handle_message(now, &voter.say(body)).unwrap();
+            drain(n);
+        }
+    }
+    assert!(n.is_leader(), "s1 was not elected");
+    now
+}
+
+fn leader_scene() -> LeaderScene {
+    let mut n = among("s1", NodeRole::Supervisor, &SUPS);
+    let now = Instant::from_secs(1);
+    n.start(now).unwrap();
+    let mut s2 = joined(&mut n, now, "s2", NodeRole::Supervisor);
+    let s3 = joined(&mut n, now, "s3", NodeRole::Supervisor);
+    let mut w = joined(&mut n, now, "w", NodeRole::Worker);
+    let now = elect(&mut n, &mut s2, now);
+    let mut w2 = joined(&mut n, now, "w2", NodeRole::Worker);
+    n.handle_message(now, &w.say(Body::Heartbeat(Heartbeat { sequence: 1, ..Heartbeat::default() }))).unwrap();
+    n.handle_message(now, &w2.say(Body::Heartbeat(Heartbeat { sequence: 1, ..Heartbeat::default() }))).unwrap();
+    n.submit_task(now, task(), train(), 1, 1).unwrap();
+    let view = n.workers().unwrap().task(&task()).expect("the leader assigned t");
+    assert_eq!(view.primaries().next(), Some(&id("w")));
+    assert_eq!(view.backups().next(), Some(&id("w2")));
+    let bytes = w.say(report(&w, 5));
+    n.handle_message(now, &bytes).unwrap();
+    assert_eq!(n.tasks().find(|(t, _)| **t == task()).unwrap().1.checkpoint, Some(checkpoint(5)));
+    drain(&mut n);
+    LeaderScene { n, now, s2, s3, w, w2 }
+}
+
+/// Supervisor s1 among s1..s3, following s2 (leader of term 1, heard by its
+/// leader heartbeat), with task `t` at checkpoint #5 from s2's table. Peers:
+/// s2, s3, w. `heartbeat` is s2's leader heartbeat as delivered.
+struct FollowerScene {
+    n: Box<Node>,
+    now: Instant,
+    s2: Peer,
+    s3: Peer,
+    w: Peer,
+    heartbeat: StdVec<u8>,
+}
+
+/// A one-task slice of a table of `term`: `task` at checkpoint `seq`, signed
+/// by `primary` with `key`.
+fn table_signed(term: u64, task: &str, seq: u64, primary: &str, key: &IdentityKey) -> Body {
+    let mut entries = heapless::Vec::new();
+    let (t, c) = (TaskId::new(task).unwrap(), checkpoint(seq));
+    let signature = crate::auth::sign_checkpoint(key, &authority().public(), &t, &id(primary), &c).into();
+    let entry = TaskEntry {
+        task: t,
+        task_type: train(),
+        required: 1,
+        backups: 0,
+        checkpoint: Some(c),
+        proof: Some(crate::wire::CheckpointProof { primary: id(primary), signature }),
+    };
+    entries.push(entry).unwrap();
+    Body::TaskTable(TaskTable { term, entries })
+}
+
+/// A one-task slice of a table of `term`: `task` at checkpoint `seq`, signed by worker `w`.
+fn table(term: u64, task: &str, seq: u64) -> Body {
+    table_signed(term, task, seq, "w", &identity_of("w"))
+}
+
+fn follower_scene() -> FollowerScene {
+    let mut n = among("s1", NodeRole::Supervisor, &SUPS);
+    let now = Instant::from_secs(1);
+    n.start(now).unwrap();
+    let mut s2 = joined(&mut n, now, "s2", NodeRole::Supervisor);
+    let s3 = joined(&mut n, now, "s3", NodeRole::Supervisor);
+    let w = joined(&mut n, now, "w", NodeRole::Worker);
+    let heartbeat = s2.say(Body::LeaderHeartbeat(LeaderHeartbeat { term: 1 }));
+    n.handle_message(now, &heartbeat).unwrap();
+    assert_eq!(n.election().unwrap().leader(), Some(&id("s2")));
+    n.handle_message(now, &s2.say(table(1, "t", 5))).unwrap();
+    assert_eq!(n.tasks().find(|(t, _)| **t == task()).unwrap().1.checkpoint, Some(checkpoint(5)));
+    drain(&mut n);
+    FollowerScene { n, now, s2, s3, w, heartbeat }
+}
+
+/// `signer`'s checkpoint report of `t` at `seq`, signed as `as_primary`'s
+/// (itself, unless the test forges).
+fn report_of(signer: &IdentityKey, as_primary: &str, t: &str, seq: u64) -> Body {
+    let t = TaskId::new(t).unwrap();
+    let c = checkpoint(seq);
+    let signature = crate::auth::sign_checkpoint(signer, &authority().public(), &t, &id(as_primary), &c).into();
+    Body::CheckpointReport(CheckpointReport { task: t, checkpoint: c, signature })
+}
+
+/// `p`'s genuine report of `t` at `seq`.
+fn report(p: &Peer, seq: u64) -> Body {
+    report_of(&p.key, p.id.as_str(), "t", seq)
+}
+
+fn heartbeat() -> Body {
+    Body::Heartbeat(Heartbeat { sequence: 99, ..Heartbeat::default() })
+}
+
+/// One named test per attack: `attack!(name, |scene| ...)`.
+macro_rules! attack {
+    ($name:ident, $body:expr) => {
+        #[test]
+        fn $name() {
+            let f: fn(&str) = $body;
+            f(stringify!($name));
+        }
+    };
+}
+
+use Outcome::{Ignored, Refused};
+use RejectReason::*;
+
+// ----- keep a crashed worker alive -----
+
+attack!(keep_a_crashed_worker_alive_with_forged_heartbeats, |name| {
+    let mut l = leader_scene();
+    let forged = forger("w").say(heartbeat());
+    strike(name, &mut l.n, l.now, &forged, Refused(BadSignature));
+});
+
+attack!(keep_a_crashed_worker_alive_with_replayed_heartbeats, |name| {
+    let mut l = leader_scene();
+    let genuine = l.w.say(heartbeat());
+    l.n.handle_message(l.now, &genuine).unwrap();
+    strike(name, &mut l.n, l.now, &genuine, Refused(Replayed));
+});
+
+// ----- the leader -----
+
+attack!(replayed_leader_heartbeat_hides_a_dead_leader, |name| {
+    let mut f = follower_scene();
+    let replay = f.heartbeat.clone();
+    strike(name, &mut f.n, f.now, &replay, Refused(Replayed));
+});
+
+attack!(fake_leader_by_one_forged_leader_notice, |name| {
+    let mut w = worker_scene();
+    let forged = forger("s2").say(Body::LeaderNotice(LeaderNotice { term: u64::MAX }));
+    strike(name, &mut w.n, w.now, &forged, Refused(BadSignature));
+});
+
+attack!(fake_leader_by_a_worker_members_leader_notice, |name| {
+    let mut w = worker_scene();
+    let notice = w.w2.say(Body::LeaderNotice(LeaderNotice { term: u64::MAX }));
+    strike(name, &mut w.n, w.now, &notice, Refused(NotAuthorized));
+});
+
+attack!(fake_leader_by_a_supervisor_that_does_not_lead_the_term, |name| {
+    let mut w = worker_scene();
+    let notice = w.s2.say(Body::LeaderNotice(LeaderNotice { term: 2 }));
+    strike(name, &mut w.n, w.now, &notice, Refused(NotLeader));
+});
+
+attack!(depose_the_leader_with_forged_leader_heartbeats, |name| {
+    let mut l = leader_scene();
+    let forged = forger("s2").say(Body::LeaderHeartbeat(LeaderHeartbeat { term: u64::MAX }));
+    strike(name, &mut l.n, l.now, &forged, Refused(BadSignature));
+});
+
+attack!(depose_the_leader_with_a_worker_members_leader_heartbeat, |name| {
+    let mut l = leader_scene();
+    let forged = l.w.say(Body::LeaderHeartbeat(LeaderHeartbeat { term: u64::MAX }));
+    strike(name, &mut l.n, l.now, &forged, Refused(NotAuthorized));
+});
+
+attack!(depose_the_leader_with_a_leader_heartbeat_for_its_own_term, |name| {
+    let mut l = leader_scene();
+    let term = l.n.election().unwrap().term();
+    let forged = l.s3.say(Body::LeaderHeartbeat(LeaderHeartbeat { term }));
+    strike(name, &mut l.n, l.now, &forged, Refused(NotLeader));
+});
+
+attack!(pin_the_term_at_max_with_one_forged_heartbeat_response, |name| {
+    let mut l = leader_scene();
+    let forged = forger("s2").say(Body::HeartbeatResponse(HeartbeatResponse { term: u64::MAX }));
+    strike(name, &mut l.n, l.now, &forged, Refused(BadSignature));
+});
+
+attack!(pin_the_term_at_max_with_a_worker_members_heartbeat_response, |name| {
+    let mut f = follower_scene();
+    let forged = f.w.say(Body::HeartbeatResponse(HeartbeatResponse { term: u64::MAX }));
+    strike(name, &mut f.n, f.now, &forged, Refused(NotAuthorized));
+});
+
+// ----- roles -----
+
+attack!(give_a_worker_a_task_by_a_forged_assignment, |name| {
+    let mut w = worker_scene();
+    let a = TaskAssignment { term: 9, task: task(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
+    let forged = forger("s1").say(Body::TaskAssignment(a));
+    strike(name, &mut w.n, w.now, &forged, Refused(BadSignature));
+});
+
+attack!(give_a_worker_a_task_from_a_worker_member, |name| {
+    let mut w = worker_scene();
+    let a = TaskAssignment { term: 9, task: task(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
+    let forged = w.w2.say(Body::TaskAssignment(a));
+    strike(name, &mut w.n, w.now, &forged, Refused(NotAuthorized));
+});
+
+attack!(reset_a_resume_point_from_a_supervisor_that_does_not_lead, |name| {
+    let mut w = worker_scene();
+    let a = TaskAssignment { term: 2, task: task(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
+    let forged = w.s2.say(Body::TaskAssignment(a));
+    strike(name, &mut w.n, w.now, &forged, Refused(NotLeader));
+});
+
+attack!(stop_a_task_with_a_forged_release, |name| {
+    let mut w = worker_scene();
+    let forged = forger("s1").say(Body::TaskRelease(TaskRelease { task: task() }));
+    strike(name, &mut w.n, w.now, &forged, Refused(BadSignature));
+});
+
+attack!(stop_a_task_with_a_worker_members_release, |name| {
+    let mut w = worker_scene();
+    let forged = w.w2.say(Body::TaskRelease(TaskRelease { task: task() }));
+    strike(name, &mut w.n, w.now, &forged, Refused(NotAuthorized));
+});
+
+attack!(stop_a_task_with_a_release_from_a_supervisor_that_neither_gave_it_nor_leads, |name| {
+    let mut w = worker_scene();
+    // Indistinguishable from a deposed leader's late release: ignored.
+    let release = w.s2.say(Body::TaskRelease(TaskRelease { task: task() }));
+    strike(name, &mut w.n, w.now, &release, Ignored);
+});
+
+attack!(two_primaries_by_replaying_an_old_assignment, |name| {
+    let mut w = worker_scene();
+    let release = w.s1.say(Body::TaskRelease(TaskRelease { task: task() }));
+    w.n.handle_message(w.now, &release).unwrap();
+    assert!(w.n.held_tasks().next().is_none());
+    let replay = w.assignment.clone();
+    strike(name, &mut w.n, w.now, &replay, Refused(Replayed));
+});
+
+attack!(force_failover_of_a_live_worker_with_a_forged_leave, |name| {
+    let mut l = leader_scene();
+    let leave = Body::Membership(Membership { joining: false, certificate: heapless::Vec::new() });
+    let forged = forger("w").say(leave);
+    strike(name, &mut l.n, l.now, &forged, Refused(BadSignature));
+});
+
+attack!(inflate_a_workers_slots_with_a_rogue_certificate, |name| {
+    let mut l = leader_scene();
+    let forged = rogue_join("w", NodeRole::Worker, 64);
+    strike(name, &mut l.n, l.now, &forged, Refused(WrongAuthority));
+});
+
+// ----- checkpoints and the task table -----
+
+attack!(roll_the_leaders_checkpoint_forward_from_a_backup, |name| {
+    let mut l = leader_scene();
+    let bytes = l.w2.say(report(&l.w2, 1000));
+    strike(name, &mut l.n, l.now, &bytes, Ignored);
+    // The primary's genuine report is still taken.
+    let genuine = l.w.say(report(&l.w, 6));
+    l.n.handle_message(l.now, &genuine).unwrap();
+    assert_eq!(l.n.tasks().find(|(t, _)| **t == task()).unwrap().1.checkpoint, Some(checkpoint(6)));
+});
+
+attack!(roll_the_leaders_checkpoint_forward_from_a_supervisor, |name| {
+    let mut l = leader_scene();
+    let bytes = l.s2.say(report(&l.s2, 1000));
+    strike(name, &mut l.n, l.now, &bytes, Refused(NotAuthorized));
+});
+
+attack!(report_a_checkpoint_not_signed_by_its_sender, |name| {
+    let mut l = leader_scene();
+    // The primary's report, its inner signature made with another key.
+    let forged = l.w.say(report_of(&IdentityKey::from_seed(&[0x66; 32]), "w", "t", 1000));
+    strike(name, &mut l.n, l.now, &forged, Refused(BadSignature));
+    // Or another worker's signature passed off as the primary's report.
+    let borrowed = l.w.say(report_of(&l.w2.key, "w2", "t", 1000));
+    strike(name, &mut l.n, l.now, &borrowed, Refused(BadSignature));
+});
+
+attack!(followers_take_a_table_checkpoint_not_signed_by_its_primary, |name| {
+    let mut f = follower_scene();
+    // The leader's slice carries a checkpoint w never signed: not believed
+    // (nor counted as an attack: a signature under a key w has since
+    // rotated fails the same way); the rest of the slice is taken.
+    let forged = f.s2.say(table_signed(1, "t", 1000, "w", &IdentityKey::from_seed(&[0x66; 32])));
+    let before = digest(&f.n, f.now);
+    f.n.handle_message(f.now, &forged).unwrap();
+    assert_eq!(digest(&f.n, f.now), before, "{name}: the node's state changed");
+    assert_eq!(f.n.tasks().find(|(t, _)| **t == task()).unwrap().1.checkpoint, Some(checkpoint(5)));
+});
+
+attack!(followers_take_a_table_checkpoint_of_an_unknown_primary, |name| {
+    let mut f = follower_scene();
+    // Signed by a node this follower has not admitted: it cannot be checked,
+    // so it is not believed (the slice is otherwise taken: nothing new in it).
+    let slice = f.s2.say(table_signed(1, "t", 1000, "ghost", &identity_of("ghost")));
+    let before = digest(&f.n, f.now);
+    f.n.handle_message(f.now, &slice).unwrap();
+    assert_eq!(digest(&f.n, f.now), before, "{name}: the node's state changed");
+    assert_eq!(f.n.tasks().find(|(t, _)| **t == task()).unwrap().1.checkpoint, Some(checkpoint(5)));
+});
+
+attack!(followers_take_a_report_from_any_worker, |name| {
+    let mut f = follower_scene();
+    let bytes = f.w.say(report(&f.w, 1000));
+    strike(name, &mut f.n, f.now, &bytes, Ignored);
+    // The leader's table moves it.
+    let slice = f.s2.say(table(1, "t", 6));
+    f.n.handle_message(f.now, &slice).unwrap();
+    assert_eq!(f.n.tasks().find(|(t, _)| **t == task()).unwrap().1.checkpoint, Some(checkpoint(6)));
+});
+
+attack!(inject_tasks_into_a_followers_table_by_forgery, |name| {
+    let mut f = follower_scene();
+    let forged = forger("s2").say(table(1, "evil", 1));
+    strike(name, &mut f.n, f.now, &forged, Refused(BadSignature));
+});
+
+attack!(inject_tasks_into_a_followers_table_from_a_worker_member, |name| {
+    let mut f = follower_scene();
+    let forged = f.w.say(table(1, "evil", 1));
+    strike(name, &mut f.n, f.now, &forged, Refused(NotAuthorized));
+});
+
+attack!(inject_tasks_into_a_followers_table_from_a_supervisor_that_does_not_lead, |name| {
+    let mut f = follower_scene();
+    let forged = f.s3.say(table(1, "evil", 1));
+    strike(name, &mut f.n, f.now, &forged, Refused(NotLeader));
+});
+
+attack!(inject_tasks_into_a_followers_table_for_a_term_without_a_known_leader, |name| {
+    let mut f = follower_scene();
+    // A supervisor may claim a later term (it may have been elected since):
+    // not refused, but not believed before its election is heard of.
+    let forged = f.s3.say(table(7, "evil", 1));
+    strike(name, &mut f.n, f.now, &forged, Ignored);
+});
+
+// ----- membership and the mesh -----
+
+attack!(replace_a_peers_wireguard_key, |name| {
+    let mut l = leader_scene();
+    let forged = rogue_join("w", NodeRole::Worker, 1);
+    strike(name, &mut l.n, l.now, &forged, Refused(WrongAuthority));
+});
+
+attack!(fill_the_crash_detector_with_invented_ids, |name| {
+    let mut l = leader_scene();
+    for i in 0..64 {
+        let forged = forger(&format!("ghost-{i}")).say(heartbeat());
+        strike(name, &mut l.n, l.now, &forged, Refused(UnknownSender));
+    }
+});
+
+attack!(join_as_a_worker_with_a_rogue_certificate, |name| {
+    let mut l = leader_scene();
+    let forged = rogue_join("intruder", NodeRole::Worker, 4);
+    strike(name, &mut l.n, l.now, &forged, Refused(WrongAuthority));
+});
+
+attack!(join_as_a_supervisor_with_a_worker_certificate, |name| {
+    // A genuine worker certificate for a configured supervisor's id, offered
+    // to a node that has not admitted that supervisor yet.
+    let mut n = among("s1", NodeRole::Supervisor, &SUPS);
+    let now = Instant::from_secs(1);
+    n.start(now).unwrap();
+    let forged = Peer::new("s3", NodeRole::Worker).join();
+    strike(name, &mut n, now, &forged, Refused(WrongRole));
+});
+
+attack!(link_state_advert_is_ignored, |name| {
+    let mut l = leader_scene();
+    let mut links = heapless::Vec::new();
+    links.push(LinkAdvert { neighbor: id("s2"), latency: Duration::from_millis(1), up: false }).unwrap();
+    let advert = l.w.say(Body::LinkState(LinkState { sequence: 1, links }));
+    strike(name, &mut l.n, l.now, &advert, Ignored);
+    let forged = forger("w").say(Body::LinkState(LinkState { sequence: 2, links: heapless::Vec::new() }));
+    strike(name, &mut l.n, l.now, &forged, Refused(BadSignature));
+});
+
+// ----- the legitimate case the rules must keep -----
+
+#[test]
+fn a_worker_follows_a_new_leader_from_its_first_notice_or_assignment() {
+    let mut w = worker_scene();
+    // s2 was elected in term 3: its first notice is believed.
+    let notice = w.s2.say(Body::LeaderNotice(LeaderNotice { term: 3 }));
+    w.n.handle_message(w.now, &notice).unwrap();
+    assert_eq!(w.n.leader().map(|(l, t)| (l.clone(), t)), Some((id("s2"), 3)));
+    // Its assignment of term 4 overtook its notice: taken; s1 may then not claim term 4.
+    let mut x = worker_scene();
+    let a = TaskAssignment { term: 4, task: task(), task_type: train(), role: TaskRole::Backup, checkpoint: None };
+    x.n.handle_message(x.now, &x.s2.say(Body::TaskAssignment(a))).unwrap();
+    assert_eq!(x.n.held_tasks().next().unwrap().1.from, id("s2"));
+    let late = x.s1.say(Body::LeaderNotice(LeaderNotice { term: 4 }));
+    strike("s1 claims s2's term", &mut x.n, x.now, &late, Refused(NotLeader));
+    // And s1's older notice is stale: ignored, no leader change.
+    let stale = x.s1.say(Body::LeaderNotice(LeaderNotice { term: 2 }));
+    assert_eq!(x.n.handle_message(x.now, &stale), Ok(()));
+}
+
+// ----- restarts -----
+
+attack!(replay_to_a_restarted_receiver, |name| {
+    let sups: StdVec<NodeId> = SUPS.iter().map(|s| id(s)).collect();
+    let now = Instant::from_secs(1);
+    let boot = |epoch: u64| {
+        let credentials =
+            Credentials::issue(&authority(), identity_of("w"), certificate_of("w", NodeRole::Worker), epoch, UNIX0)
+                .unwrap();
+        let mut n = Node::new_boxed(id("w"), NodeRole::Worker, &sups, OpsConfig::default(), 1, credentials).unwrap();
+        n.start(now).unwrap();
+        n
+    };
+    let mut s1 = Peer::new("s1", NodeRole::Supervisor);
+    let key = crate::auth::PairwiseKey::derive(&s1.key, &identity_of("w").public(), &authority().public()).unwrap();
+    // What s1 MACs for w's incarnation `to_epoch`.
+    let mac = |s1: &mut Peer, to_epoch: u64, body: &Body| {
+        let body = body.to_vec().unwrap();
+        let mut buf = vec![0u8; 4096];
+        s1.counter += 1;
+        let n = crate::auth::seal::seal_mac(&mut buf, &s1.id, &id("w"), to_epoch, 1, s1.counter, &body, &key).unwrap();
+        buf.truncate(n);
+        buf
+    };
+    let mut first = boot(1);
+    first.handle_message(now, &s1.join()).unwrap();
+    let notice = mac(&mut s1, 1, &Body::LeaderNotice(LeaderNotice { term: 2 }));
+    first.handle_message(now, &notice).unwrap();
+    assert_eq!(first.leader().map(|(l, t)| (l.clone(), t)), Some((id("s1"), 2)));
+    // w restarts in epoch 2 and s1 joins it again: the notice captured before
+    // (its counter is below s1's join, inside the fresh replay window) was
+    // addressed to w's first incarnation.
+    let mut again = boot(2);
+    again.handle_message(now, &s1.join()).unwrap();
+    strike(name, &mut again, now, &notice, Refused(Replayed));
+    assert_eq!(again.leader(), None);
+    // What s1 MACs for the new incarnation is taken.
+    let fresh = mac(&mut s1, 2, &Body::LeaderNotice(LeaderNotice { term: 3 }));
+    again.handle_message(now, &fresh).unwrap();
+    assert_eq!(again.leader().map(|(l, t)| (l.clone(), t)), Some((id("s1"), 3)));
+});
