@@ -100,9 +100,9 @@ pub mod small {
     pub const WORKER_EVENTS: usize = 16;
 
     /// Compressed history batches kept in memory (searchable).
-    pub const HISTORY_BATCHES: usize = 4;
+    pub const HISTORY_BATCHES: usize = 2;
     /// Archived history batches waiting for the host to poll them.
-    pub const HISTORY_ARCHIVE: usize = 4;
+    pub const HISTORY_ARCHIVE: usize = 2;
 
     /// Peers of a coordinator (crash tracking, mesh nodes, admitted
     /// certificates): each costs about 3.5 KiB of heap, most of it the peer's
