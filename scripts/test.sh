@@ -80,6 +80,10 @@ sim_sweep() {
 size_probe() {
   bash scripts/size-probe.sh --max-text 49152
   cargo run --quiet --locked -p pouw-netops --example embedded_worker
+  # The no_std C library (feature `embedded`): built for the target and
+  # size-checked (node loop .text at most 240 KiB), then the C node loop
+  # against its host build.
+  bash scripts/c-embedded.sh --max-text 245760
 }
 
 # Installs the C stage's tools when missing (CI runs as root), even with SKIP_SETUP:
@@ -228,7 +232,7 @@ stage "cargo test" run_tests
 stage "cargo doc (warnings are errors)" build_docs
 stage "simulator: 1000-seed sweep and determinism (release)" sim_sweep
 stage "no_std build for $EMBEDDED_TARGET (with and without alloc)" build_embedded
-stage "code size on $EMBEDDED_TARGET, worker heap budget, embedded example" size_probe
+stage "code size on $EMBEDDED_TARGET, worker heap budget, embedded examples (Rust, C)" size_probe
 stage "C ABI: header fresh, C tests under valgrind and AddressSanitizer, C++ use" c_tests
 stage "Python package: wheel into a fresh .venv, pytest tests/python" python_tests
 

@@ -16,6 +16,7 @@ use crate::boundary::{Out, bytes, copy_out, guard, slots};
 use crate::convert::{node_id, pn_node_id, pn_str, pn_task_id, task_type};
 use crate::ops::pn_node_role;
 use crate::result::pn_result;
+use alloc::vec;
 use core::ffi::c_char;
 use pouw_netops::auth::{
     Certificate, IdentityKey, MAX_CERT_LEN, PublicIdentity, RevocationList, Role, SignedCertificate,
