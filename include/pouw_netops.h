@@ -13,6 +13,11 @@
  * ffi-c/README.md. The operator's tools (certificates, Merkle proofs) are in
  * pouw_netops_operator.h. The standalone manager handles need PN_MANAGERS
  * defined and a library built with the cargo feature `managers`.
+ *
+ * Microcontrollers: a library built with the cargo feature `embedded`
+ * (scripts/c-embedded.sh) is no_std, uses the small preset (capacities
+ * PN_SMALL_*), takes its heap from the C runtime's malloc and free, calls abort
+ * on a panic, and must be called from one thread.
  */
 
 #ifndef POUW_NETOPS_H
@@ -56,6 +61,29 @@
 #define PN_OPS_QUEUE 4096
 
 /**
+ * Peers of a coordinator in a library built for microcontrollers (cargo
+ * feature `embedded`, the `small` preset; `small::OPS_NODES`).
+ */
+#define PN_SMALL_OPS_NODES 8
+
+/**
+ * Entries in each of the coordinator's queues in a library built for
+ * microcontrollers (`small::OPS_QUEUE`; `PN_OPS_QUEUE` on hosts).
+ */
+#define PN_SMALL_OPS_QUEUE 8
+
+/**
+ * Supervisors (election voters) a coordinator in a library built for
+ * microcontrollers knows (`small::VOTERS`).
+ */
+#define PN_SMALL_VOTERS 8
+
+/**
+ * Tasks a coordinator in a library built for microcontrollers tracks (`small::TASKS`).
+ */
+#define PN_SMALL_TASKS 8
+
+/**
  * Reasons a datagram can be refused at a node's entrance: the length of
  * `pn_ops_counters.rejected`.
  */
@@ -65,6 +93,12 @@
  * Intervals a detector's window can hold (`large::WINDOW`).
  */
 #define PN_PHI_WINDOW 100
+
+/**
+ * Intervals a detector's window holds in a library built for
+ * microcontrollers (cargo feature `embedded`; `small::WINDOW`).
+ */
+#define PN_SMALL_PHI_WINDOW 32
 
 /**
  * Major version of the library (the `PN_VERSION_*` macros are the header's).

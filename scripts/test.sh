@@ -74,8 +74,17 @@ sim_sweep() {
   echo "determinism: seed 42 replayed with trace hash $(echo "$a" | sed 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/')"
 }
 
-# Code size of the firmware probe; the crash-recovery budget is 48 KiB of .text.
-size_probe() { bash scripts/size-probe.sh --max-text 49152; }
+# Code size of the firmware probe (three builds; the crash-recovery budget is
+# 48 KiB of .text), the worker node's heap budget (64 KiB steady, 96 KiB peak),
+# and the embedded worker example's node loop, run on the host.
+size_probe() {
+  bash scripts/size-probe.sh --max-text 49152
+  cargo run --quiet --locked -p pouw-netops --example embedded_worker
+  # The no_std C library (feature `embedded`): built for the target and
+  # size-checked (node loop .text at most 240 KiB), then the C node loop
+  # against its host build.
+  bash scripts/c-embedded.sh --max-text 245760
+}
 
 # Installs the C stage's tools when missing (CI runs as root), even with SKIP_SETUP:
 # they are cheap to check and the stage cannot run without them.
@@ -225,7 +234,7 @@ stage "cargo test" run_tests
 stage "cargo doc (warnings are errors)" build_docs
 stage "simulator: 1000-seed sweep and determinism (release)" sim_sweep
 stage "no_std build for $EMBEDDED_TARGET (with and without alloc)" build_embedded
-stage "code size on $EMBEDDED_TARGET" size_probe
+stage "code size on $EMBEDDED_TARGET, worker heap budget, embedded examples (Rust, C)" size_probe
 stage "C ABI: header fresh, C tests under valgrind and AddressSanitizer, C++ use" c_tests
 stage "Python package: wheel into a fresh .venv, pytest tests/python" python_tests
 

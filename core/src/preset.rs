@@ -45,14 +45,14 @@ macro_rules! preset_managers {
         /// A node coordinator with this preset's capacities (needs `alloc`).
         #[cfg(feature = "alloc")]
         pub type NetworkOperationsManager = crate::NetworkOperationsManager<
-            NODES,
+            OPS_NODES,
             WINDOW,
             VOTERS,
             TASKS,
             POOLS,
             TASK_WORKERS,
             WORKER_SLOTS,
-            MESH_LINKS,
+            OPS_LINKS,
             OPS_QUEUE,
             HISTORY_BATCHES,
         >;
@@ -79,8 +79,10 @@ pub mod small {
     pub const MESH_NODES: usize = 16;
     /// Mesh links: tunnel records plus links known from adverts.
     pub const MESH_LINKS: usize = 64;
-    /// Entries in each of the mesh's outgoing queues (re-establish requests, route changes).
-    pub const MESH_QUEUE: usize = 32;
+    /// Entries in each of the mesh's outgoing queues (re-establish requests,
+    /// route changes; a full queue drops and counts). 8 keeps the two queues
+    /// under 4 KiB; a host drains them after every call.
+    pub const MESH_QUEUE: usize = 8;
 
     /// Workers known to a worker-replacement manager.
     pub const WORKERS: usize = 16;
@@ -98,12 +100,22 @@ pub mod small {
     pub const WORKER_EVENTS: usize = 16;
 
     /// Compressed history batches kept in memory (searchable).
-    pub const HISTORY_BATCHES: usize = 4;
+    pub const HISTORY_BATCHES: usize = 2;
     /// Archived history batches waiting for the host to poll them.
-    pub const HISTORY_ARCHIVE: usize = 4;
+    pub const HISTORY_ARCHIVE: usize = 2;
 
-    /// Entries in each of the coordinator's queues (outbox, events, component queues).
-    pub const OPS_QUEUE: usize = 32;
+    /// Peers of a coordinator (crash tracking, mesh nodes, admitted
+    /// certificates): each costs about 3.5 KiB of heap, most of it the peer's
+    /// certificate (up to four endpoints with inline host names). 8 keeps a
+    /// worker node inside its RAM budget (see `docs/embedded.md`); the
+    /// standalone managers keep [`NODES`].
+    pub const OPS_NODES: usize = 8;
+    /// Mesh links of a coordinator: a full mesh of [`OPS_NODES`] needs 28.
+    pub const OPS_LINKS: usize = 32;
+    /// Entries in each of the coordinator's queues (outbox, events, component
+    /// queues); each entry of all of them together is about 1 KiB of heap. A
+    /// full queue drops the new item and counts it; a host drains after every call.
+    pub const OPS_QUEUE: usize = 8;
 
     preset_managers!();
 }
@@ -152,6 +164,10 @@ pub mod large {
     /// Archived history batches waiting for the host to poll them.
     pub const HISTORY_ARCHIVE: usize = 256;
 
+    /// Peers of a coordinator: the same as [`NODES`].
+    pub const OPS_NODES: usize = NODES;
+    /// Mesh links of a coordinator: the same as [`MESH_LINKS`].
+    pub const OPS_LINKS: usize = MESH_LINKS;
     /// Entries in each of the coordinator's queues (outbox, events, component queues).
     pub const OPS_QUEUE: usize = 4096;
 

@@ -7,15 +7,22 @@
 //! caller's pointer + length. Every `unsafe` promise a C caller makes is checked
 //! for NULL here, once, before anything changes.
 
-use crate::last_error::{Failure, record};
+use crate::last_error::Failure;
+#[cfg(feature = "std")]
+use crate::last_error::record;
 use crate::result::pn_result;
+use alloc::boxed::Box;
+#[cfg(feature = "std")]
+use alloc::string::String;
 use core::ptr::NonNull;
+#[cfg(feature = "std")]
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// Runs `body`, mapping `Ok` to `PN_OK`, `Err(failure)` to its code and a panic
 /// to `PN_ERR_PANIC`. Every exported function that returns a code goes through
 /// here. The failure's message (recorded when it was built) or the panic's is
 /// what `pn_last_error_message` gives.
+#[cfg(feature = "std")]
 #[inline(always)]
 pub fn guard(body: impl FnOnce() -> Result<(), Failure>) -> pn_result {
     match catch_unwind(AssertUnwindSafe(body)) {
@@ -37,9 +44,28 @@ pub fn guard(body: impl FnOnce() -> Result<(), Failure>) -> pn_result {
 
 /// Runs `body`, returning `fallback` if it panics: the boundary for the few
 /// functions that do not return a code (`pn_result_str`, `pn_X_free`).
+#[cfg(feature = "std")]
 #[inline(always)]
 pub fn catch_or<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
+/// Without `std` (feature `embedded`, built with `panic = "abort"`) there is no
+/// unwinding to catch: a panic aborts (see `embedded.rs`). Otherwise as above.
+#[cfg(not(feature = "std"))]
+#[inline(always)]
+pub fn guard(body: impl FnOnce() -> Result<(), Failure>) -> pn_result {
+    match body() {
+        Ok(()) => pn_result::PN_OK,
+        Err(Failure(code)) => code,
+    }
+}
+
+/// Without `std`: runs `body` (a panic aborts).
+#[cfg(not(feature = "std"))]
+#[inline(always)]
+pub fn catch_or<T>(_fallback: T, body: impl FnOnce() -> T) -> T {
+    body()
 }
 
 /// A non-NULL out-parameter. Built (unsafely) from the caller's pointer once;

@@ -7,6 +7,7 @@
 
 use crate::boundary::{Out, bytes, guard};
 use crate::result::pn_result;
+use alloc::vec::Vec;
 use core::ffi::c_char;
 use pouw_netops::health::{HealthMetrics, HealthThresholds, NodeStatus};
 use pouw_netops::{Duration, NodeId, TaskId, TaskType};

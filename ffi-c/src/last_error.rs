@@ -9,12 +9,36 @@
 //! returns its code.
 
 use crate::result::pn_result;
+use alloc::string::String;
+use core::cell::RefCell;
 use core::ffi::c_char;
 use core::fmt::{self, Write as _};
-use std::cell::RefCell;
 
-thread_local! {
+#[cfg(feature = "std")]
+std::thread_local! {
     static LAST: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Without `std` (feature `embedded`) the library is called from one thread,
+/// the firmware's main loop: one message for the whole program.
+#[cfg(not(feature = "std"))]
+static LAST: SingleThread = SingleThread(RefCell::new(String::new()));
+
+#[cfg(not(feature = "std"))]
+struct SingleThread(RefCell<String>);
+
+// SAFETY: an `embedded` build is used from one thread only (documented in
+// the header and in `embedded.rs`); nothing is shared across threads.
+#[cfg(not(feature = "std"))]
+unsafe impl Sync for SingleThread {}
+
+#[cfg(not(feature = "std"))]
+impl SingleThread {
+    /// The same shape as `LocalKey::try_with`.
+    #[allow(clippy::unnecessary_wraps)]
+    fn try_with<R>(&'static self, f: impl FnOnce(&RefCell<String>) -> R) -> Result<R, core::convert::Infallible> {
+        Ok(f(&self.0))
+    }
 }
 
 /// Replaces this thread's last error message with `msg`.

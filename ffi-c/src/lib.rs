@@ -38,6 +38,15 @@
 #![warn(missing_docs)]
 // The C names (`pn_result`, `PN_OK`, …) are the API.
 #![allow(non_camel_case_types)]
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+#[cfg(all(not(feature = "std"), not(feature = "embedded")))]
+compile_error!("pouw-netops-c needs the feature `std` (hosts) or `embedded` (microcontrollers)");
+
+#[cfg(all(feature = "embedded", not(feature = "std")))]
+pub mod embedded;
 
 pub mod boundary;
 pub mod convert;

@@ -37,7 +37,13 @@ use pouw_netops::auth::{IdentityKey, PublicIdentity, SignedCertificate};
 use pouw_netops::coordinator::{Credentials, RejectCounts, RejectReason};
 use pouw_netops::election::{always_up_to_date, height_at_least};
 use pouw_netops::health::HealthScore;
-use pouw_netops::preset::large;
+/// The preset of this build's coordinator: `large` on hosts, `small` with the
+/// feature `embedded` (see `PN_SMALL_OPS_NODES`, `PN_SMALL_OPS_QUEUE`).
+#[cfg(feature = "std")]
+use pouw_netops::preset::large as preset;
+#[cfg(not(feature = "std"))]
+use pouw_netops::preset::small as preset;
+use pouw_netops::preset::{large, small};
 use pouw_netops::{
     Checkpoint, CrashRecoveryConfig, ElectionConfig, HardState, HealthMetrics, Instant, NodeRole, OpsConfig, OpsEvent,
     OpsEventKind, WorkerConfig,
@@ -51,6 +57,33 @@ const _: () = assert!(PN_MAX_MESSAGE_LEN == pouw_netops::wire::MAX_ENVELOPE_LEN)
 /// Entries in each of the coordinator's queues (`large::OPS_QUEUE`).
 pub const PN_OPS_QUEUE: usize = 4096;
 const _: () = assert!(PN_OPS_QUEUE == large::OPS_QUEUE);
+
+/// The fields a `pn_ops_config` does not carry: the host defaults, or in a
+/// library built for microcontrollers (feature `embedded`) a small worker
+/// node's, `OpsConfig::small()` (message history off; `docs/embedded.md`).
+fn base_config() -> OpsConfig {
+    #[cfg(feature = "std")]
+    let c = OpsConfig::default();
+    #[cfg(not(feature = "std"))]
+    let c = OpsConfig::small();
+    c
+}
+
+/// Peers of a coordinator in a library built for microcontrollers (cargo
+/// feature `embedded`, the `small` preset; `small::OPS_NODES`).
+pub const PN_SMALL_OPS_NODES: usize = 8;
+const _: () = assert!(PN_SMALL_OPS_NODES == small::OPS_NODES);
+/// Entries in each of the coordinator's queues in a library built for
+/// microcontrollers (`small::OPS_QUEUE`; `PN_OPS_QUEUE` on hosts).
+pub const PN_SMALL_OPS_QUEUE: usize = 8;
+const _: () = assert!(PN_SMALL_OPS_QUEUE == small::OPS_QUEUE);
+/// Supervisors (election voters) a coordinator in a library built for
+/// microcontrollers knows (`small::VOTERS`).
+pub const PN_SMALL_VOTERS: usize = 8;
+const _: () = assert!(PN_SMALL_VOTERS == small::VOTERS);
+/// Tasks a coordinator in a library built for microcontrollers tracks (`small::TASKS`).
+pub const PN_SMALL_TASKS: usize = 8;
+const _: () = assert!(PN_SMALL_TASKS == small::TASKS);
 
 /// Reasons a datagram can be refused at a node's entrance: the length of
 /// `pn_ops_counters.rejected`.
@@ -553,7 +586,7 @@ pub struct pn_ops {
 }
 
 impl Handle for pn_ops {
-    type Inner = large::NetworkOperationsManager;
+    type Inner = preset::NetworkOperationsManager;
 }
 
 /// Writes the default coordinator parameters into `*out`.
@@ -679,10 +712,10 @@ pub unsafe extern "C" fn pn_ops_new(
                 unknown_score: HealthScore(config.workers.unknown_score),
                 score_band: config.workers.score_band,
             },
-            ..OpsConfig::default()
+            ..base_config()
         };
         let hard_state = restore.map(HardState::try_from).transpose()?;
-        let mut m = large::NetworkOperationsManager::new_boxed(id, role, &supervisors, c, seed, credentials)?;
+        let mut m = preset::NetworkOperationsManager::new_boxed(id, role, &supervisors, c, seed, credentials)?;
         if let Some(h) = hard_state {
             m.restore_hard_state(h);
         }

@@ -5,12 +5,22 @@
 use crate::boundary::{Handle, Out, guard};
 use crate::convert::us;
 use crate::result::pn_result;
+use alloc::boxed::Box;
 use pouw_netops::preset::large;
 use pouw_netops::{Instant, PhiAccrualDetector, PhiConfig};
 
 /// Intervals a detector's window can hold (`large::WINDOW`).
 pub const PN_PHI_WINDOW: usize = 100;
 const _: () = assert!(PN_PHI_WINDOW == large::WINDOW);
+/// Intervals a detector's window holds in a library built for
+/// microcontrollers (cargo feature `embedded`; `small::WINDOW`).
+pub const PN_SMALL_PHI_WINDOW: usize = 32;
+const _: () = assert!(PN_SMALL_PHI_WINDOW == pouw_netops::preset::small::WINDOW);
+/// This build's window.
+#[cfg(feature = "std")]
+const PHI_WINDOW: usize = PN_PHI_WINDOW;
+#[cfg(not(feature = "std"))]
+const PHI_WINDOW: usize = PN_SMALL_PHI_WINDOW;
 
 /// Phi-accrual detector parameters.
 #[repr(C)]
@@ -32,7 +42,7 @@ impl From<&PhiConfig> for pn_phi_config {
     fn from(c: &PhiConfig) -> Self {
         pn_phi_config {
             threshold: c.threshold,
-            max_sample_size: u32::try_from(c.max_sample_size.min(PN_PHI_WINDOW)).unwrap_or(u32::MAX),
+            max_sample_size: u32::try_from(c.max_sample_size.min(PHI_WINDOW)).unwrap_or(u32::MAX),
             min_std_deviation_us: c.min_std_deviation.total_micros(),
             acceptable_heartbeat_pause_us: c.acceptable_heartbeat_pause.total_micros(),
             first_heartbeat_estimate_us: c.first_heartbeat_estimate.total_micros(),
@@ -77,7 +87,7 @@ pub struct pn_phi_detector {
 }
 
 impl Handle for pn_phi_detector {
-    type Inner = PhiAccrualDetector<{ large::WINDOW }>;
+    type Inner = PhiAccrualDetector<PHI_WINDOW>;
 }
 
 /// Writes the default detector parameters (Akka's) into `*out`.

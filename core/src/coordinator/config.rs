@@ -60,6 +60,10 @@ pub struct OpsConfig {
     pub lease_timeout: Duration,
     /// Record health heartbeats in the message history too (default `true`).
     pub record_heartbeats: bool,
+    /// Record received messages in the message history at all (default
+    /// `true`; `false` in [`OpsConfig::small`]). Off, the history stays empty:
+    /// no buffer, no batches, no compressor's window, no log to grow.
+    pub record_history: bool,
     /// Overlay network of the mesh (default `10.0.0.0/16`).
     pub mesh_cidr: Cidr,
     /// Failure detection and recovery: the component's defaults with a 4 s
@@ -89,6 +93,7 @@ impl Default for OpsConfig {
             history_flush_interval: Duration::from_secs(60),
             lease_timeout: Duration::from_secs(6),
             record_heartbeats: true,
+            record_history: true,
             mesh_cidr: Cidr::DEFAULT,
             crash: CrashRecoveryConfig {
                 phi: PhiConfig { acceptable_heartbeat_pause: Duration::from_secs(4), ..PhiConfig::cluster() },
@@ -102,6 +107,16 @@ impl Default for OpsConfig {
 }
 
 impl OpsConfig {
+    /// The defaults for a worker node on a microcontroller
+    /// ([`crate::preset::small`]): message history off, so the node's heap
+    /// stays within its budget (64 KiB steady, 96 KiB at peak; see
+    /// `docs/embedded.md`). Compressing a batch at zlib level 1 to 10 takes a
+    /// deflate window of about 300 KiB, and the log keeps 32 bytes per sealed
+    /// batch for proofs; supervisors, on hosts, keep the cluster's history.
+    pub fn small() -> Self {
+        OpsConfig { record_history: false, ..OpsConfig::default() }
+    }
+
     /// Checks what the components do not check themselves: every interval is
     /// above zero and the lease outlasts a heartbeat interval. (A node's pools come
     /// from its certificate, which the authority issues with each pool once.)

@@ -442,7 +442,7 @@ impl<
         self.clock = clock;
         self.out.counters.messages_received.bump();
         let is_heartbeat = matches!(body, Body::Heartbeat(_));
-        if self.config.record_heartbeats || !is_heartbeat {
+        if self.config.record_history && (self.config.record_heartbeats || !is_heartbeat) {
             self.record(now, sender.as_str(), body.kind(), bytes.get(body_at).unwrap_or(bytes));
         }
         if introduce {

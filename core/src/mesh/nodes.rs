@@ -19,6 +19,24 @@ pub struct NodeView<'a> {
     pub joined_at: Instant,
 }
 
+/// A node's capabilities as a record keeps them: with `alloc`, a heap slice
+/// exactly as long as the list (16 bytes inline, nothing on the heap when
+/// empty); without it, the bounded inline list (up to 328 bytes).
+#[cfg(feature = "alloc")]
+type Capabilities = alloc::boxed::Box<[Capability]>;
+#[cfg(not(feature = "alloc"))]
+type Capabilities = Vec<Capability, MAX_CAPABILITIES>;
+
+#[cfg(feature = "alloc")]
+fn stored_capabilities(list: Vec<Capability, MAX_CAPABILITIES>) -> Capabilities {
+    list.into_iter().collect()
+}
+
+#[cfg(not(feature = "alloc"))]
+const fn stored_capabilities(list: Vec<Capability, MAX_CAPABILITIES>) -> Capabilities {
+    list
+}
+
 #[derive(Clone, Debug)]
 pub(super) struct NodeRecord {
     pub(super) id: NodeId,
@@ -26,7 +44,7 @@ pub(super) struct NodeRecord {
     pub(super) address: IpAddr,
     pub(super) public_key: WgKey,
     pub(super) endpoint: Endpoint,
-    capabilities: Vec<Capability, MAX_CAPABILITIES>,
+    capabilities: Capabilities,
     joined_at: Instant,
     pub(super) advert_seq: Option<u64>,
 }
@@ -69,7 +87,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             address,
             public_key: node.public_key,
             endpoint: node.endpoint,
-            capabilities: node.capabilities,
+            capabilities: stored_capabilities(node.capabilities),
             joined_at: now,
             advert_seq: None,
         };
@@ -155,7 +173,7 @@ fn node_view(r: &NodeRecord) -> NodeView<'_> {
         address: r.address,
         public_key: &r.public_key,
         endpoint: &r.endpoint,
-        capabilities: r.capabilities.as_slice(),
+        capabilities: &r.capabilities,
         joined_at: r.joined_at,
     }
 }

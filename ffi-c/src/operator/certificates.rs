@@ -12,6 +12,7 @@ use crate::convert::{node_id, pn_node_id, pn_str, pn_task_id, task_type};
 use crate::ops::pn_node_role;
 use crate::result::pn_result;
 use core::ffi::c_char;
+use alloc::vec;
 use crate::identity::key_bytes;
 use pouw_netops::auth::{
     Certificate, IdentityKey, PublicIdentity, RevocationList, Role, SignedCertificate,
