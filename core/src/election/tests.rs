@@ -787,3 +787,19 @@ fn refusing_a_pre_vote_at_term_zero_emits_only_decodable_messages() {
     net.campaign(0);
     assert_eq!(net.leader(), Some(0));
 }
+
+#[test]
+fn set_timing_redraws_the_timeout_and_rejects_bad_pairs() {
+    let a = id("a");
+    let mut m = M::new(cfg(false, false), a.clone(), &[a.clone(), id("b"), id("c")], Instant::ZERO).unwrap();
+    let e = Duration::from_millis(200);
+    m.set_timing(Instant::ZERO, e, Duration::from_millis(50)).unwrap();
+    assert_eq!(m.config().election_timeout, e);
+    let t = m.randomized_timeout();
+    assert!(t >= e && t < Duration::from_millis(400), "{t:?}");
+    // The old 1 s timer would still run; the new one fires within 2E.
+    m.tick(Instant::from_millis(400));
+    assert_eq!(m.role(), Role::Candidate);
+    assert!(m.set_timing(Instant::from_millis(400), e, e).is_err());
+    assert_eq!(m.config().heartbeat_interval, Duration::from_millis(50));
+}
