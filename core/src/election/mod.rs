@@ -459,6 +459,16 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         }
     }
 
+    /// Drops every queued message and the pending hard-state mark without
+    /// building envelopes, for hosts that send nothing (the old direct-call
+    /// API); returns how many messages were dropped. O(1).
+    pub fn discard_output(&mut self) -> usize {
+        self.state.hard_state_dirty = false;
+        let n = self.outbox.len();
+        self.outbox.clear();
+        n
+    }
+
     /// The next message to send, oldest first; nothing while a hard-state change
     /// is waiting to be persisted.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {

@@ -803,3 +803,16 @@ fn set_timing_redraws_the_timeout_and_rejects_bad_pairs() {
     assert!(m.set_timing(Instant::from_millis(400), e, e).is_err());
     assert_eq!(m.config().heartbeat_interval, Duration::from_millis(50));
 }
+
+#[test]
+fn discard_output_drops_messages_and_the_hard_state_mark() {
+    let a = id("a");
+    let mut m = M::new(cfg(false, false), a.clone(), &[a.clone(), id("b"), id("c")], Instant::ZERO).unwrap();
+    m.start_election(Instant::ZERO).unwrap();
+    let queued = m.pending_transmits();
+    assert!(queued > 0);
+    assert_eq!(m.discard_output(), queued);
+    assert_eq!(m.pending_transmits(), 0);
+    assert!(m.poll_hard_state().is_none());
+    assert!(m.poll_transmit().is_none());
+}
