@@ -99,6 +99,21 @@ impl PyHistoryCore {
         Ok(PyHistoryCore { inner })
     }
 
+    /// The number of records that seals a batch; setting it takes effect at
+    /// the next add (`InvalidArgumentError` for 0, nothing changes).
+    #[getter]
+    fn compression_threshold(&self) -> u32 {
+        self.inner.config().compression_threshold
+    }
+
+    #[setter]
+    fn set_compression_threshold(
+        &mut self,
+        #[pyo3(from_py_with = crate::args::u32_arg)] threshold: u32,
+    ) -> PyResult<()> {
+        self.inner.set_compression_threshold(threshold).map_err(config_error)
+    }
+
     /// Appends a record; the id of the batch this call sealed, if any (a call
     /// that seals compresses with the GIL released).
     /// `InvalidArgumentError` for a bad sender, type or oversized payload,

@@ -15,7 +15,6 @@ import zlib
 from typing import Any, Dict, List, Optional, Sequence, Set
 
 from . import _native
-from ._errors import NetOpsError
 from ._types import LeaderElectionState, LeaderElectionVote
 
 __all__ = ["LeaderElectionManager"]
@@ -67,13 +66,7 @@ class LeaderElectionManager:
 
         A single supervisor wins at once.
         """
-        try:
-            self._core.start_election(now)
-        except NetOpsError:
-            return False
-        finally:
-            self._core.discard_output()
-        return True
+        return self._core.api_start_election(now)
 
     def request_vote(self, candidate_id: str, candidate_term: int, *, now: Optional[float] = None) -> bool:
         """Whether this node grants its vote to ``candidate_id`` for ``candidate_term``.
@@ -82,41 +75,28 @@ class LeaderElectionManager:
         follower of it, and one vote per term. A candidate outside the
         supervisor set (or this node itself) is refused.
         """
-        try:
-            return self._core.request_vote(candidate_id, candidate_term, now)
-        except NetOpsError:
-            return False
-        finally:
-            self._core.discard_output()
+        return self._core.api_request_vote(candidate_id, candidate_term, now)
 
     def receive_vote_response(self, voter_id: str, granted: bool, *, now: Optional[float] = None) -> bool:
         """Counts ``voter_id``'s answer to this node's campaign; ``True`` when it just became leader."""
-        try:
-            return self._core.receive_vote_response(voter_id, granted, now)
-        except NetOpsError:
-            return False
-        finally:
-            self._core.discard_output()
+        return self._core.api_receive_vote_response(voter_id, granted, now)
 
     def receive_heartbeat(self, leader_id: str, leader_term: int, *, now: Optional[float] = None) -> bool:
         """Handles ``leader_id``'s heartbeat for ``leader_term``; ``True`` if this node now follows it."""
-        try:
-            return self._core.receive_heartbeat(leader_id, leader_term, now)
-        except NetOpsError:
-            return False
-        finally:
-            self._core.discard_output()
+        return self._core.api_receive_heartbeat(leader_id, leader_term, now)
 
     def check_election_timeout(self, *, now: Optional[float] = None) -> bool:
         """Starts an election if no leader was heard within the (randomized) timeout; whether it did."""
-        started = self._core.check_election_timeout(now)
-        self._core.discard_output()
-        return started
+        return self._core.api_check_election_timeout(now)
 
     def step_down(self, *, now: Optional[float] = None) -> None:
         """Gives up leadership (or a campaign) and becomes a follower of the current term."""
-        self._core.step_down(now)
-        self._core.discard_output()
+        self._core.api_step_down(now)
+
+    def heartbeat(self, *, now: Optional[float] = None) -> bool:
+        """(Beyond the old API) runs the timers at ``now`` as a leader's heartbeat
+        round would (the messages are dropped); whether this node is the leader."""
+        return self._core.api_heartbeat(now)
 
     def get_election_status(self, *, now: Optional[float] = None) -> Dict[str, Any]:
         """``node_id, state, current_term, leader_id, voted_for, is_leader, vote_count,
@@ -171,13 +151,35 @@ class LeaderElectionManager:
 
     @property
     def election_timeout(self) -> float:
-        """The base election timeout in seconds (timeouts are drawn from [E, 2E))."""
+        """The base election timeout in seconds (timeouts are drawn from [E, 2E)).
+
+        Assignable, as in the old API: the running timer gets a timeout drawn
+        from the new range. Raft needs the heartbeat interval below it: a
+        timeout not above :attr:`heartbeat_interval` brings the interval down
+        to a fifth of it (the old defaults' ratio). ``InvalidArgumentError``
+        (nothing changes) for a timeout that is not positive.
+        """
         return self._core.election_timeout
+
+    @election_timeout.setter
+    def election_timeout(self, value: float) -> None:
+        value = float(value)
+        h = self._core.heartbeat_interval
+        self._core.set_timing(value, h if h < value else value / 5)
 
     @property
     def heartbeat_interval(self) -> float:
-        """The leader's heartbeat interval in seconds."""
+        """The leader's heartbeat interval in seconds; assignable, below :attr:`election_timeout`."""
         return self._core.heartbeat_interval
+
+    @heartbeat_interval.setter
+    def heartbeat_interval(self, value: float) -> None:
+        self._core.set_timing(self._core.election_timeout, float(value))
+
+    @property
+    def is_leader_active(self) -> bool:
+        """Whether this node is the leader (the old API's flag)."""
+        return self._core.role == "leader"
 
     def __repr__(self) -> str:
         return (

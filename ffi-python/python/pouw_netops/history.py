@@ -61,10 +61,35 @@ class MessageHistoryCompressor:
 
     def __init__(self, node_id: str, compression_threshold: int = 1000, max_batch_size: int = 10000) -> None:
         self.node_id = node_id
-        self.compression_threshold = compression_threshold
-        self.max_batch_size = max_batch_size
+        self._threshold = compression_threshold
+        self._max_batch = max_batch_size
         self._core = _native.HistoryCore(min(compression_threshold, max_batch_size))
         self._add = self._core.add_data
+        # The old API's archive setting, kept for callers that read or set it;
+        # it has no effect: the core keeps 1024 batches in memory, then moves
+        # the oldest to the outbox of :meth:`poll_archived`.
+        self.archive_threshold = 100
+
+    @property
+    def compression_threshold(self) -> int:
+        """Messages per batch; assignable (the core seals at ``min(compression_threshold,
+        max_batch_size)``, from the next :meth:`add_message` on)."""
+        return self._threshold
+
+    @compression_threshold.setter
+    def compression_threshold(self, value: int) -> None:
+        self._core.compression_threshold = min(value, self._max_batch)
+        self._threshold = value
+
+    @property
+    def max_batch_size(self) -> int:
+        """The most messages a batch holds; assignable."""
+        return self._max_batch
+
+    @max_batch_size.setter
+    def max_batch_size(self, value: int) -> None:
+        self._core.compression_threshold = min(self._threshold, value)
+        self._max_batch = value
 
     # --- the old API -------------------------------------------------------
 

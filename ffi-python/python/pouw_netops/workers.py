@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import _native
+from ._errors import InsufficientWorkersError
 
 __all__ = ["WorkerReplacementManager"]
 
@@ -40,15 +41,23 @@ class WorkerReplacementManager:
         *,
         now: Optional[float] = None,
     ) -> Tuple[List[str], List[str]]:
-        """Gives ``task_id`` ``required_workers`` primaries and up to ``backup_workers`` backups.
+        """Gives ``task_id`` ``required_workers`` primaries and ``backup_workers`` backups.
 
-        Returns ``(primaries, backups)``. Raises ``NotFoundError`` when there is
-        no pool for ``task_type`` and ``InvalidStateError`` when the task already
-        has workers (both ``ValueError``s, as in the old API), and
-        ``CapacityError`` (as for no free overlay address; the old API raised
-        ``ValueError``) when fewer workers are free than required; nothing is
-        assigned then.
+        Returns ``(primaries, backups)``. As in the old API, a ``ValueError``
+        and nothing assigned when there is no pool for ``task_type``
+        (:class:`NotFoundError`, "No worker pool found for task type: T") or
+        when fewer than ``required_workers + backup_workers`` workers of the
+        pool are free (:class:`InsufficientWorkersError`, "Insufficient workers
+        available. Required: R, Available: A"). A free worker has a free slot
+        and is not quarantined; a backup holds its slot. ``InvalidStateError``
+        (a ``ValueError``) when the task already has workers.
         """
+        wanted = required_workers + backup_workers
+        available = self._core.available(task_type)
+        if available < wanted:
+            raise InsufficientWorkersError(
+                f"Insufficient workers available. Required: {wanted}, Available: {available}"
+            )
         return self._core.assign(task_id, task_type, required_workers, backup_workers, now)
 
     def replace_failed_worker(self, failed_worker_id: str, task_id: str, *, now: Optional[float] = None) -> Optional[str]:
