@@ -12,6 +12,7 @@ and ``del node_metrics[n]`` forgets the node. The old configuration attributes
 
 from __future__ import annotations
 
+import logging
 from typing import AbstractSet, Any, Dict, Iterator, List, MutableMapping, MutableSet, Optional, Tuple
 
 from . import _native
@@ -19,6 +20,8 @@ from ._errors import NotFoundError
 from ._types import CrashRecoveryEvent, NodeHealthMetrics, NodeStatus
 
 __all__ = ["CrashRecoveryManager"]
+
+logger = logging.getLogger("pouw_netops.crash_recovery")
 
 _STATUS = {s.value: s for s in NodeStatus}
 
@@ -115,7 +118,10 @@ class CrashRecoveryManager:
 
     def detect_crashes(self, *, now: Optional[float] = None) -> List[str]:
         """Sweeps every node at ``now``; returns the nodes newly found crashed (each reported once)."""
-        return self._core.detect_crashes(now)
+        crashed = self._core.detect_crashes(now)
+        for node in crashed:
+            logger.warning("%s: crash detected for node %s", self.node_id, node)
+        return crashed
 
     def initiate_recovery(
         self, node_id: str, recovery_strategy: str = "automatic", *, now: Optional[float] = None
@@ -126,7 +132,10 @@ class CrashRecoveryManager:
         Returns ``False`` when the node is unknown, online, already recovering,
         or out of attempts (three per outage; it is then failed).
         """
-        return self._core.initiate_recovery(node_id, recovery_strategy, now)
+        started = self._core.initiate_recovery(node_id, recovery_strategy, now)
+        if started:
+            logger.info("%s: recovery of %s started (%s)", self.node_id, node_id, recovery_strategy)
+        return started
 
     def get_network_health_summary(self, *, now: Optional[float] = None) -> Dict[str, Any]:
         """Counts by status, the online ratio and the crashes of the last hour.

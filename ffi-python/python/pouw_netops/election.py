@@ -10,6 +10,7 @@ For real networking use the sans-IO :class:`pouw_netops.Election`.
 
 from __future__ import annotations
 
+import logging
 import time
 import zlib
 from typing import Any, Dict, List, Optional, Sequence, Set
@@ -18,6 +19,8 @@ from . import _native
 from ._types import LeaderElectionState, LeaderElectionVote
 
 __all__ = ["LeaderElectionManager"]
+
+logger = logging.getLogger("pouw_netops.election")
 
 _STATE = {
     "follower": LeaderElectionState.FOLLOWER,
@@ -66,7 +69,10 @@ class LeaderElectionManager:
 
         A single supervisor wins at once.
         """
-        return self._core.api_start_election(now)
+        started = self._core.api_start_election(now)
+        if started:
+            logger.info("%s: starting an election for term %d", self.node_id, self._core.term)
+        return started
 
     def request_vote(self, candidate_id: str, candidate_term: int, *, now: Optional[float] = None) -> bool:
         """Whether this node grants its vote to ``candidate_id`` for ``candidate_term``.

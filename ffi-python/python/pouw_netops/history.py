@@ -16,6 +16,7 @@ is in it and :meth:`consistency_proof` that the log extends an earlier one;
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from . import _native
@@ -23,6 +24,8 @@ from ._errors import DecodeError
 from ._types import CompressedMessageBatch, NetworkMessage
 
 __all__ = ["MessageHistoryCompressor", "message_bytes", "verify_message", "verify_consistency"]
+
+logger = logging.getLogger("pouw_netops.history")
 
 def _batch(t: Tuple[int, float, float, int, int, bytes, bytes]) -> CompressedMessageBatch:
     batch_id, first, last, count, raw_len, header, zlib_stream = t
@@ -105,7 +108,11 @@ class MessageHistoryCompressor:
     def compress_message_batch(self, *, now: Optional[float] = None) -> Optional[CompressedMessageBatch]:
         """Seals the buffered messages into a batch now; ``None`` if the buffer is empty."""
         t = self._core.compress(now)
-        return None if t is None else _batch(t)
+        if t is None:
+            return None
+        batch = _batch(t)
+        logger.debug("%s: sealed batch %s of %d messages", self.node_id, batch.batch_id, batch.message_count)
+        return batch
 
     def decompress_batch(self, batch: CompressedMessageBatch) -> List[Dict[str, Any]]:
         """The messages of ``batch`` as dicts ``msg_type, sender_id, timestamp, data``.

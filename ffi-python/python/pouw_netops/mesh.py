@@ -8,11 +8,14 @@ packets. Attributes are snapshots computed on each access.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import _native
 
 __all__ = ["VPNMeshTopologyManager"]
+
+logger = logging.getLogger("pouw_netops.mesh")
 
 _TunnelTuple = Tuple[str, str, str, str, Optional[float], Optional[float], int, int, int]
 
@@ -82,6 +85,7 @@ class VPNMeshTopologyManager:
         )
         for remote, protocol in tunnels:
             self._core.establish(remote, protocol, now)
+        logger.info("%s: node %s joined the mesh at %s", self.node_id, node_id, ip)
         return ip
 
     def leave_mesh(self, node_id: str, *, now: Optional[float] = None) -> bool:
@@ -101,6 +105,7 @@ class VPNMeshTopologyManager:
         (lowest free address, placeholder key). The tunnel is up once a
         handshake is reported (:meth:`record_handshake`)."""
         if remote_node_id == self.node_id or remote_node_id not in self._core:
+            logger.error("%s: cannot establish a tunnel to unknown node %s", self.node_id, remote_node_id)
             return False
         if self.node_id not in self._core:
             self._core.join(self.node_id, None, None, [], None, now)

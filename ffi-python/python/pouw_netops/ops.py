@@ -9,6 +9,7 @@ history compression). It sends nothing: for real networking use :class:`pouw_net
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any, Dict, List, Optional
 
@@ -19,6 +20,8 @@ from .mesh import VPNMeshTopologyManager
 from .workers import WorkerReplacementManager
 
 __all__ = ["NetworkOperationsManager"]
+
+logger = logging.getLogger("pouw_netops.ops")
 
 
 class NetworkOperationsManager:
@@ -72,6 +75,7 @@ class NetworkOperationsManager:
             return
         self.is_running = True
         self._task = asyncio.get_running_loop().create_task(self._run())
+        logger.info("%s: network operations started", self.node_id)
 
     async def stop_operations(self) -> None:
         """Stops the loop and waits for it to end."""
@@ -83,6 +87,7 @@ class NetworkOperationsManager:
                 await task
             except asyncio.CancelledError:
                 pass
+        logger.info("%s: network operations stopped", self.node_id)
 
     def get_network_status(self) -> Dict[str, Any]:
         """The old API's report: ``node_id, role, is_running, crash_recovery, worker_replacement,

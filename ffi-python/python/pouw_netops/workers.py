@@ -8,12 +8,15 @@ lowest id, goes first. Attributes are snapshots computed on each access.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import _native
 from ._errors import InsufficientWorkersError
 
 __all__ = ["WorkerReplacementManager"]
+
+logger = logging.getLogger("pouw_netops.workers")
 
 
 class WorkerReplacementManager:
@@ -58,7 +61,9 @@ class WorkerReplacementManager:
             raise InsufficientWorkersError(
                 f"Insufficient workers available. Required: {wanted}, Available: {available}"
             )
-        return self._core.assign(task_id, task_type, required_workers, backup_workers, now)
+        primaries, backups = self._core.assign(task_id, task_type, required_workers, backup_workers, now)
+        logger.info("%s: task %s got %d workers and %d backups", self.node_id, task_id, len(primaries), len(backups))
+        return primaries, backups
 
     def replace_failed_worker(self, failed_worker_id: str, task_id: str, *, now: Optional[float] = None) -> Optional[str]:
         """Replaces ``failed_worker_id`` in ``task_id``; the worker that took over, or ``None``.
@@ -67,7 +72,12 @@ class WorkerReplacementManager:
         a failed primary's place goes to a backup, else to the best pool worker,
         and the backups are refilled from the pool.
         """
-        return self._core.replace(failed_worker_id, task_id, now)
+        new = self._core.replace(failed_worker_id, task_id, now)
+        if new is None:
+            logger.error("%s: no replacement for worker %s in task %s", self.node_id, failed_worker_id, task_id)
+        else:
+            logger.info("%s: worker %s replaced by %s in task %s", self.node_id, failed_worker_id, new, task_id)
+        return new
 
     def release_task_workers(self, task_id: str) -> None:
         """Frees every worker of ``task_id`` (nothing happens for an unknown task)."""
