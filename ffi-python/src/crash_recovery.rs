@@ -117,6 +117,16 @@ impl PyCrashRecoveryCore {
         self.inner.update_node_health(now, &node, m).map_err(core_error)
     }
 
+    /// `update_node_health` taking the old API's `NodeHealthMetrics` (or any
+    /// object with its attributes) as one argument: the old method in one native call.
+    #[pyo3(signature = (node_id, metrics, now = None))]
+    fn update_metrics(&mut self, node_id: &str, metrics: &Bound<'_, PyAny>, now: Option<f64>) -> PyResult<()> {
+        let now = instant(now)?;
+        let node = self::node_id(node_id)?;
+        let m = crate::types::health_of(metrics)?;
+        self.inner.update_node_health(now, &node, m).map_err(core_error)
+    }
+
     /// A bare heartbeat (no new metrics) from `node_id` at `now`.
     #[pyo3(signature = (node_id, now = None))]
     fn heartbeat(&mut self, node_id: &str, now: Option<f64>) -> PyResult<()> {

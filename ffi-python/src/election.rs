@@ -286,50 +286,50 @@ impl PyElection {
 
     /// `request_vote`, then the output dropped; `False` (no exception) for a
     /// candidate outside the voter set or this node itself.
-    #[pyo3(signature = (candidate, term, now = None))]
+    #[pyo3(signature = (candidate_id, candidate_term, now = None))]
     fn api_request_vote(
         &mut self,
-        candidate: &str,
-        #[pyo3(from_py_with = crate::args::u64_arg)] term: u64,
+        candidate_id: &str,
+        #[pyo3(from_py_with = crate::args::u64_arg)] candidate_term: u64,
         now: Option<f64>,
     ) -> PyResult<bool> {
         let now = self.input_time(now)?;
-        if candidate == self.inner.id().as_str() {
+        if candidate_id == self.inner.id().as_str() {
             return Ok(false);
         }
-        let candidate = node_id(candidate, "candidate_id")?;
-        let granted = self.inner.request_vote(now, &candidate, term).unwrap_or(false);
+        let candidate = node_id(candidate_id, "candidate_id")?;
+        let granted = self.inner.request_vote(now, &candidate, candidate_term).unwrap_or(false);
         self.inner.discard_output();
         Ok(granted)
     }
 
     /// `receive_vote_response`, then the output dropped; `False` for a voter outside the set or itself.
-    #[pyo3(signature = (voter, granted, now = None))]
-    fn api_receive_vote_response(&mut self, voter: &str, granted: bool, now: Option<f64>) -> PyResult<bool> {
+    #[pyo3(signature = (voter_id, granted, now = None))]
+    fn api_receive_vote_response(&mut self, voter_id: &str, granted: bool, now: Option<f64>) -> PyResult<bool> {
         let now = self.input_time(now)?;
-        if voter == self.inner.id().as_str() {
+        if voter_id == self.inner.id().as_str() {
             return Ok(false);
         }
-        let voter = node_id(voter, "voter_id")?;
+        let voter = node_id(voter_id, "voter_id")?;
         let won = self.inner.receive_vote_response(now, &voter, granted).unwrap_or(false);
         self.inner.discard_output();
         Ok(won)
     }
 
     /// `receive_heartbeat`, then the output dropped; `False` for a leader outside the set or itself.
-    #[pyo3(signature = (leader, term, now = None))]
+    #[pyo3(signature = (leader_id, leader_term, now = None))]
     fn api_receive_heartbeat(
         &mut self,
-        leader: &str,
-        #[pyo3(from_py_with = crate::args::u64_arg)] term: u64,
+        leader_id: &str,
+        #[pyo3(from_py_with = crate::args::u64_arg)] leader_term: u64,
         now: Option<f64>,
     ) -> PyResult<bool> {
         let now = self.input_time(now)?;
-        if leader == self.inner.id().as_str() {
+        if leader_id == self.inner.id().as_str() {
             return Ok(false);
         }
-        let leader = node_id(leader, "leader_id")?;
-        let accepted = self.inner.receive_heartbeat(now, &leader, term).unwrap_or(false);
+        let leader = node_id(leader_id, "leader_id")?;
+        let accepted = self.inner.receive_heartbeat(now, &leader, leader_term).unwrap_or(false);
         self.inner.discard_output();
         Ok(accepted)
     }

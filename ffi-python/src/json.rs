@@ -168,7 +168,41 @@ static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// surrogates, invalid JSON, nesting deeper than [`MAX_DEPTH`]) goes to
 /// `json.loads`, so results and errors are the module's.
 pub fn from_json<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    let mut p = Parser { s: bytes, at: 0 };
+    from_json_cached(py, bytes, &mut StrCache::default())
+}
+
+/// Python strings already built for short texts that repeat (dict keys,
+/// senders, message types), so decoding many records builds each once, as
+/// `pickle.loads` does for the strings it memoized. Bounded: past
+/// [`StrCache::MAX`] entries new texts are built every time.
+#[derive(Default)]
+pub struct StrCache {
+    map: std::collections::HashMap<Box<str>, Py<PyString>>,
+}
+
+impl StrCache {
+    const MAX: usize = 256;
+    /// Longer texts are rarely repeated keys; not worth hashing.
+    const MAX_LEN: usize = 48;
+
+    pub fn get<'py>(&mut self, py: Python<'py>, s: &str) -> Bound<'py, PyString> {
+        if s.len() > Self::MAX_LEN {
+            return PyString::new(py, s);
+        }
+        if let Some(v) = self.map.get(s) {
+            return v.bind(py).clone();
+        }
+        let v = PyString::new(py, s);
+        if self.map.len() < Self::MAX {
+            self.map.insert(s.into(), v.clone().unbind());
+        }
+        v
+    }
+}
+
+/// [`from_json`] with object keys taken from `keys`.
+pub fn from_json_cached<'py>(py: Python<'py>, bytes: &[u8], keys: &mut StrCache) -> PyResult<Bound<'py, PyAny>> {
+    let mut p = Parser { s: bytes, at: 0, keys };
     if let Ok(v) = p.value(py, 0) {
         p.ws();
         if p.at == bytes.len() {
@@ -182,9 +216,31 @@ pub fn from_json<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAn
 struct Parser<'a> {
     s: &'a [u8],
     at: usize,
+    keys: &'a mut StrCache,
 }
 
 impl Parser<'_> {
+    /// An object key: escape-free keys come from the cache.
+    fn key<'py>(&mut self, py: Python<'py>) -> Result<Bound<'py, PyString>, Unsupported> {
+        if self.peek() == Some(b'"') {
+            let start = self.at + 1;
+            let mut end = start;
+            while let Some(&b) = self.s.get(end) {
+                if b == b'"' {
+                    let text =
+                        std::str::from_utf8(self.s.get(start..end).ok_or(Unsupported)?).map_err(|_| Unsupported)?;
+                    self.at = end + 1;
+                    return Ok(self.keys.get(py, text));
+                }
+                if b == b'\\' || b < 0x20 {
+                    break;
+                }
+                end += 1;
+            }
+        }
+        self.string(py)
+    }
+
     fn peek(&self) -> Option<u8> {
         self.s.get(self.at).copied()
     }
@@ -220,7 +276,7 @@ impl Parser<'_> {
                 }
                 loop {
                     self.ws();
-                    let k = self.string(py)?;
+                    let k = self.key(py)?;
                     self.ws();
                     self.eat(b":")?;
                     let v = self.value(py, depth + 1)?;

@@ -436,3 +436,87 @@ def test_operations_manager_owns_the_managers_and_reports():
         assert not ops.is_running
 
     asyncio.run(run())
+
+
+# --- the native data classes behave as the old dataclasses --------------------
+
+
+def test_native_data_classes_behave_as_dataclasses():
+    import copy
+    import pickle
+
+    m = NodeHealthMetrics("n", T0, 0.1, 0.9, 0.8, 0.2, 0.3, 0.4)
+    assert dataclasses.is_dataclass(m)
+    assert dataclasses.asdict(m) == {
+        "node_id": "n",
+        "last_heartbeat": T0,
+        "response_time": 0.1,
+        "success_rate": 0.9,
+        "task_completion_rate": 0.8,
+        "bandwidth_utilization": 0.2,
+        "cpu_usage": 0.3,
+        "memory_usage": 0.4,
+        "status": NodeStatus.ONLINE,
+    }
+    assert repr(m) == (
+        "NodeHealthMetrics(node_id='n', last_heartbeat=1700000000.0, response_time=0.1, success_rate=0.9, "
+        "task_completion_rate=0.8, bandwidth_utilization=0.2, cpu_usage=0.3, memory_usage=0.4, "
+        "status=<NodeStatus.ONLINE: 'online'>)"
+    )
+    r = dataclasses.replace(m, cpu_usage=0.95, status=NodeStatus.SUSPECTED)
+    assert type(r) is NodeHealthMetrics and r.cpu_usage == 0.95 and r.status is NodeStatus.SUSPECTED
+    assert m != r and m == copy.copy(m) == pickle.loads(pickle.dumps(m))
+    m.cpu_usage = 0.95
+    m.status = NodeStatus.SUSPECTED
+    assert m == r
+    with pytest.raises(TypeError):
+        hash(m)  # as a mutable dataclass: unhashable
+    msg = NetworkMessage("t", "s", T0, {"a": [1, 2]})
+    assert dataclasses.astuple(msg) == ("t", "s", T0, {"a": [1, 2]})
+    assert repr(msg) == "NetworkMessage(msg_type='t', sender_id='s', timestamp=1700000000.0, data={'a': [1, 2]})"
+    assert pickle.loads(pickle.dumps(msg)) == msg
+    assert NetworkMessage("t", "s").data is not NetworkMessage("t", "s").data, "a new dict each time"
+    assert isinstance(NetworkMessage("t", "s").timestamp, int)
+
+
+def test_duck_typed_records_and_overriding_subclasses_still_work():
+    @dataclasses.dataclass
+    class MyMetrics:
+        node_id: str
+        last_heartbeat: float
+        response_time: float
+        success_rate: float
+        task_completion_rate: float
+        bandwidth_utilization: float
+        cpu_usage: float
+        memory_usage: float
+
+    m = CrashRecoveryManager("me")
+    m.update_node_health("a", MyMetrics("a", T0, 0.1, 0.9, 0.9, 0.1, 0.25, 0.1), now=T0)  # type: ignore[arg-type]
+    assert m.node_metrics["a"].cpu_usage == 0.25
+    with pytest.raises(ValueError):
+        m.update_node_health("a", metrics("a", cpu_usage=1.5), now=T0 + 1)
+
+    calls = []
+
+    class Counting(CrashRecoveryManager):
+        def update_node_health(self, node_id, metrics, *, now=None):  # type: ignore[no-untyped-def]
+            calls.append(node_id)
+            super().update_node_health(node_id, metrics, now=now)
+
+    c = Counting("me")
+    c.update_node_health("b", metrics("b"), now=T0)
+    assert calls == ["b"] and "b" in c.node_metrics, "the override is called, and reaches the core"
+
+    @dataclasses.dataclass
+    class MyMessage:
+        msg_type: str
+        sender_id: str
+        timestamp: float
+        data: dict  # type: ignore[type-arg]
+
+    h = MessageHistoryCompressor("me")
+    h.add_message(MyMessage("t", "s", T0, {"x": 1}), now=T0)  # type: ignore[arg-type]
+    assert h.search_messages(T0, T0) == [{"msg_type": "t", "sender_id": "s", "timestamp": T0, "data": {"x": 1}}]
+    with pytest.raises(ValueError):
+        h.add_message(NetworkMessage("t", 5, T0, {}), now=T0)  # type: ignore[arg-type]

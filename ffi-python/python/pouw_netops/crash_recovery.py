@@ -17,6 +17,7 @@ from typing import AbstractSet, Any, Dict, Iterator, List, MutableMapping, Mutab
 
 from . import _native
 from ._errors import NotFoundError
+from ._fast import bind_native
 from ._types import CrashRecoveryEvent, NodeHealthMetrics, NodeStatus
 
 __all__ = ["CrashRecoveryManager"]
@@ -43,6 +44,8 @@ class CrashRecoveryManager:
         self._failed = _StatusSet(self._core, ("offline", "failed"), "offline")
         self._recovering = _StatusSet(self._core, ("recovering",), "recovering")
         self._metrics = _MetricsMap(self)
+        # The hot calls go straight to the native methods (no Python frame).
+        bind_native(self, CrashRecoveryManager, update_node_health=self._core.update_metrics, heartbeat=self._core.heartbeat)
 
     # --- the old configuration attributes, live ---------------------------
 
@@ -104,17 +107,7 @@ class CrashRecoveryManager:
         not inputs. Raises ``InvalidArgumentError`` for a metric outside [0, 1]
         and ``CapacityError`` when 4096 nodes are already tracked.
         """
-        m = metrics
-        self._core.update_node_health(
-            node_id,
-            m.response_time,
-            m.success_rate,
-            m.task_completion_rate,
-            m.bandwidth_utilization,
-            m.cpu_usage,
-            m.memory_usage,
-            now,
-        )
+        self._core.update_metrics(node_id, metrics, now)
 
     def detect_crashes(self, *, now: Optional[float] = None) -> List[str]:
         """Sweeps every node at ``now``; returns the nodes newly found crashed (each reported once)."""

@@ -16,6 +16,7 @@ import zlib
 from typing import Any, Dict, List, Optional, Sequence, Set
 
 from . import _native
+from ._fast import bind_native
 from ._types import LeaderElectionState, LeaderElectionVote
 
 __all__ = ["LeaderElectionManager"]
@@ -60,6 +61,17 @@ class LeaderElectionManager:
             check_quorum=False,
             seed=zlib.crc32(node_id.encode()),
             now=now,
+        )
+        # The hot calls go straight to the native methods (no Python frame).
+        core = self._core
+        bind_native(
+            self,
+            LeaderElectionManager,
+            request_vote=core.api_request_vote,
+            receive_vote_response=core.api_receive_vote_response,
+            receive_heartbeat=core.api_receive_heartbeat,
+            check_election_timeout=core.api_check_election_timeout,
+            heartbeat=core.api_heartbeat,
         )
 
     # --- the old API -------------------------------------------------------
