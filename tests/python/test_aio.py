@@ -174,3 +174,57 @@ def test_detector_knobs_are_node_config():
         make_node("s1", 1, seed=1, max_sample_size=0)
     with pytest.raises(InvalidArgumentError, match="unknown config key"):
         make_node("s1", 1, seed=1, acceptable_pause=1.0)
+
+
+class FakeNode:
+    """A stand-in for ``Node`` with scripted outputs, to check the runner's drain order."""
+
+    node_id = "fake"
+
+    def __init__(self) -> None:
+        self.hard = [(3, "s2")]
+        self.transmits = [("peer", b"hello"), ("stranger", b"lost")]
+        self.events: List[NodeEvent] = [NodeEvent("tunnel_up", 1.0, "peer")]
+        self.archived = [b"batch-one", b"batch-two"]
+
+    def poll_hard_state(self) -> Optional[Tuple[int, Optional[str]]]:
+        return self.hard.pop(0) if self.hard else None
+
+    def poll_transmit(self) -> Optional[Tuple[str, bytes]]:
+        return self.transmits.pop(0) if self.transmits else None
+
+    def poll_event(self) -> Optional[NodeEvent]:
+        return self.events.pop(0) if self.events else None
+
+    def poll_archived(self) -> Optional[bytes]:
+        return self.archived.pop(0) if self.archived else None
+
+    def poll_timeout(self) -> Optional[float]:
+        return None
+
+    def members(self) -> list:  # type: ignore[type-arg]
+        return []
+
+
+def test_drain_persists_before_sending_and_archives_batches(tmp_path: pathlib.Path):
+    state_dir, archive_dir = tmp_path / "state", tmp_path / "archive"
+    sent: List[Tuple[bytes, Tuple[str, int], object]] = []
+
+    class Transport:
+        def sendto(self, data: bytes, addr: Tuple[str, int]) -> None:
+            sent.append((data, addr, aio.load_hard_state(state_dir)))
+
+        def close(self) -> None:
+            pass
+
+    async def scenario() -> None:
+        r = aio.NodeRunner(FakeNode(), {"peer": ("127.0.0.1", 9)}, state_dir=state_dir, archive_dir=archive_dir)  # type: ignore[arg-type]
+        r._transport = Transport()  # type: ignore[assignment]
+        r._drain()
+        assert sent == [(b"hello", ("127.0.0.1", 9), (3, "s2"))], "the hard state was on disk before the send"
+        assert r.unroutable == 1, "no address for the stranger"
+        assert sorted(p.read_bytes() for p in archive_dir.iterdir()) == [b"batch-one", b"batch-two"]
+        r.abort()
+        assert [e.kind async for e in r.events()] == ["tunnel_up"]
+
+    asyncio.run(scenario())
