@@ -520,3 +520,21 @@ def test_duck_typed_records_and_overriding_subclasses_still_work():
     assert h.search_messages(T0, T0) == [{"msg_type": "t", "sender_id": "s", "timestamp": T0, "data": {"x": 1}}]
     with pytest.raises(ValueError):
         h.add_message(NetworkMessage("t", 5, T0, {}), now=T0)  # type: ignore[arg-type]
+
+
+def test_operations_tick_handles_a_crash_as_the_old_loop_did():
+    """The old monitoring loop: a crashed node is put in recovery, its tasks go
+    to their backups, and it leaves the mesh."""
+    ops = NetworkOperationsManager("s1", "supervisor", ["s1"])
+    ops.worker_replacement.register_worker_pool("train", ["w1", "w2", "w3"])
+    assert ops.worker_replacement.assign_workers_to_task("t1", "train", 1, 1, now=T0) == (["w1"], ["w2"])
+    ops.vpn_mesh.join_mesh({"node_id": "w1"}, now=T0)
+    for w in ("w1", "w2", "w3"):
+        beat(ops.crash_recovery, w, T0, 10)
+    for w in ("w2", "w3"):
+        ops.crash_recovery.update_node_health(w, metrics(w), now=T0 + 60)
+    ops.tick(now=T0 + 60)
+    assert "w1" in ops.crash_recovery.recovering_nodes
+    assert ops.worker_replacement.worker_assignments == {"w2": "t1"}
+    assert "w1" not in ops.vpn_mesh.mesh_nodes
+    assert ops.ticks == 1
