@@ -343,6 +343,15 @@ impl PyElection {
         Ok(started)
     }
 
+    /// The old API's `check_election_timeout`: whether this node, not being the
+    /// leader, has heard no leader for its (randomized) election timeout. Changes
+    /// nothing: the caller starts the election (`start_election`), as the old loop did.
+    #[pyo3(signature = (now = None))]
+    fn api_election_timed_out(&mut self, now: Option<f64>) -> PyResult<bool> {
+        let now = self.input_time(now)?;
+        Ok(!self.inner.is_leader() && now >= self.inner.poll_timeout())
+    }
+
     /// `step_down`, then the output dropped.
     #[pyo3(signature = (now = None))]
     fn api_step_down(&mut self, now: Option<f64>) -> PyResult<()> {

@@ -294,7 +294,10 @@ def test_election_timeout_assignment_takes_effect():
     # Not above the 1 s heartbeat interval: the interval follows at the old 5:1 ratio.
     assert (e.election_timeout, e.heartbeat_interval) == (0.5, 0.1)
     assert e.check_election_timeout(now=T0 + 5.0) is True
-    assert e.state is LeaderElectionState.CANDIDATE
+    assert e.state is LeaderElectionState.FOLLOWER and e.current_term == 0, "a check changes nothing"
+    # The old loop's pattern: check, then start the election: one term up, not two.
+    assert e.start_election(now=T0 + 5.0) is True
+    assert e.state is LeaderElectionState.CANDIDATE and e.current_term == 1
     e.heartbeat_interval = 0.2
     assert e.heartbeat_interval == 0.2
     with pytest.raises(ValueError):
@@ -538,3 +541,7 @@ def test_operations_tick_handles_a_crash_as_the_old_loop_did():
     assert ops.worker_replacement.worker_assignments == {"w2": "t1"}
     assert "w1" not in ops.vpn_mesh.mesh_nodes
     assert ops.ticks == 1
+    # The election part of the old loop: on timeout, one election (alone, it wins at once).
+    ops.tick(now=T0 + 80)
+    assert ops.leader_election is not None
+    assert ops.leader_election.is_leader_active and ops.leader_election.current_term == 1

@@ -70,7 +70,7 @@ class LeaderElectionManager:
             request_vote=core.api_request_vote,
             receive_vote_response=core.api_receive_vote_response,
             receive_heartbeat=core.api_receive_heartbeat,
-            check_election_timeout=core.api_check_election_timeout,
+            check_election_timeout=core.api_election_timed_out,
             heartbeat=core.api_heartbeat,
         )
 
@@ -104,8 +104,11 @@ class LeaderElectionManager:
         return self._core.api_receive_heartbeat(leader_id, leader_term, now)
 
     def check_election_timeout(self, *, now: Optional[float] = None) -> bool:
-        """Starts an election if no leader was heard within the (randomized) timeout; whether it did."""
-        return self._core.api_check_election_timeout(now)
+        """Whether no leader was heard within the (randomized) election timeout,
+        this node not being the leader. Changes nothing, as in the old API: call
+        :meth:`start_election` to campaign (:class:`NetworkOperationsManager`'s
+        loop does)."""
+        return self._core.api_election_timed_out(now)
 
     def step_down(self, *, now: Optional[float] = None) -> None:
         """Gives up leadership (or a campaign) and becomes a follower of the current term."""

@@ -60,8 +60,9 @@ class NetworkOperationsManager:
         now = time.time() if now is None else now
         for node in self.crash_recovery.detect_crashes(now=now):
             self.handle_node_crash(node, now=now)
-        if self.leader_election is not None:
-            self.leader_election.check_election_timeout(now=now)
+        election = self.leader_election
+        if election is not None and election.check_election_timeout(now=now):
+            election.start_election(now=now)
         self.vpn_mesh.monitor_tunnel_health(now=now)
         if len(self.message_compressor.message_buffer) >= self.message_compressor.compression_threshold:
             self.message_compressor.compress_message_batch(now=now)
