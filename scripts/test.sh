@@ -222,6 +222,8 @@ python_tests() {
   # The stubs must match the native module, and the package must type-check with them.
   .venv/bin/python -m mypy.stubtest pouw_netops._native
   .venv/bin/python -m mypy --strict --no-incremental -p pouw_netops
+  # The examples are what users copy: they type-check strictly too.
+  .venv/bin/python -m mypy --strict --no-incremental examples/python
   .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
 }
 

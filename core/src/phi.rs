@@ -243,6 +243,12 @@ impl<const W: usize> HeartbeatWindow<W> {
         self.squared_sum = self.squared_sum.saturating_sub(u128::from(interval) * u128::from(interval));
     }
 
+    /// Recomputes the availability deadline under new `params` (after a
+    /// configuration change; O(1)). The window keeps its intervals.
+    pub(crate) fn retune(&mut self, params: &PhiParams) {
+        self.refresh(params);
+    }
+
     /// Recomputes mean, deviation and the availability deadline (O(1)).
     fn refresh(&mut self, params: &PhiParams) {
         let n = self.intervals.len() as u64;

@@ -1,210 +1,166 @@
-"""A cluster of ``pouw_netops.Node``s on real UDP sockets, in one asyncio process.
+"""A cluster of ``pouw_netops.Node``\\ s on real UDP sockets, in one asyncio process.
 
-Three supervisors and four workers each bind a UDP socket on 127.0.0.1 (port
-chosen by the OS) and exchange datagrams through ``Node``: bytes in with
-``handle_message``, bytes out from ``poll_transmit`` (each to the node it
-names). The cluster is authenticated: at start one ``Authority`` issues every
-node a certificate for its own fresh identity key, so every datagram is MAC'd
-or signed and anything else is refused. The script waits for a
-leader, submits a task, stops one of its primary workers (the leader moves its
-role to the backup), then stops the leader (the other supervisors elect a new
-one), and exits by itself: status 0 when all of that was seen within
-``--duration`` seconds, 1 otherwise.
+Three supervisors and four workers each run on ``pouw_netops.aio``: a UDP
+socket on 127.0.0.1 (port chosen by the OS), timers on the monotonic clock,
+the hard state persisted to a file before anything is sent, evicted history
+batches written to a directory, events as an async iterator. The cluster is
+authenticated: one ``Authority`` issues every node a certificate for its own
+fresh identity key, so every datagram is MAC'd or signed and anything else is
+refused. The script waits for a leader, submits a task, kills one of its
+primary workers (the leader moves its role to the backup), then kills the
+leader (the other supervisors elect a new one), and exits by itself: status 0
+when all of that was seen within ``--duration`` seconds, 1 otherwise.
 
-    python examples/python/udp_cluster.py [--duration 30]
+    python examples/python/udp_cluster.py [--duration 30] [--state-dir DIR] [-v]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
+import logging
 import sys
+import tempfile
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
-from pouw_netops import NetOpsError, Node, NodeEvent
+from pouw_netops import Node, NodeEvent, aio
 from pouw_netops.identity import Authority, generate_key, public_key
 from pouw_netops.node import LeaderElected, WorkerReplaced
 
 SUPERVISORS = ["s1", "s2", "s3"]
 WORKERS = ["w1", "w2", "w3", "w4"]
-# Faster than the defaults so the demonstration takes seconds, not minutes.
-CONFIG = dict(heartbeat_interval=0.2, sweep_interval=0.1, election_timeout=0.6, election_heartbeat_interval=0.1)
+# Faster than the defaults so the demonstration takes seconds, not minutes. The
+# detector's acceptable pause and first estimate follow the short heartbeats:
+# with the defaults (3 s and 1 s) a silent worker is noticed after ~7 s.
+HEARTBEAT = 0.2
+
+log = logging.getLogger("udp_cluster")
 
 
-def now() -> float:
-    """The nodes' clock: monotonic seconds (``Node``'s default ``unix_at_zero`` maps it to UNIX time)."""
-    return time.monotonic()
+def make_node(authority: Authority, node_id: str, epoch: int, seed: int) -> Node:
+    """A node with a fresh identity key and a one-hour certificate from ``authority``."""
+    role = "supervisor" if node_id in SUPERVISORS else "worker"
+    unix = int(time.time())  # certificate validity is in UNIX seconds
+    identity = generate_key()
+    certificate = authority.issue(
+        node_id,
+        role,
+        identity_public=public_key(identity),
+        slots=0 if role == "supervisor" else 1,
+        pools=() if role == "supervisor" else ("train",),
+        not_before=unix - 60,
+        not_after=unix + 3600,
+    )
+    # ``now`` is time.monotonic() throughout (aio's clock); Node's default
+    # ``unix_at_zero`` maps it to UNIX time for the certificate checks.
+    return Node(
+        node_id,
+        role,
+        SUPERVISORS,
+        identity=identity,
+        certificate=certificate,
+        authority=authority.public_key,
+        epoch=epoch,
+        seed=seed,
+        heartbeat_interval=HEARTBEAT,
+        sweep_interval=0.1,
+        election_timeout=0.6,
+        election_heartbeat_interval=0.1,
+        acceptable_heartbeat_pause=0.4,
+        first_heartbeat_estimate=HEARTBEAT,
+        min_std_deviation=0.05,
+    )
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-class Peer(asyncio.DatagramProtocol):
-    """One node: its socket, its ``Node`` and the task that drives its timers."""
-
-    def __init__(self, node: Node, book: Dict[str, Tuple[str, int]], events: "asyncio.Queue[Tuple[str, NodeEvent]]") -> None:
-        self.node = node
-        self.book = book
-        self.events = events
-        self.transport: Optional[asyncio.DatagramTransport] = None
-        self.wake = asyncio.Event()
-        self.alive = True
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: Tuple[str, int]) -> None:
-        if not self.alive:
-            return
-        try:
-            self.node.handle_message(now(), data)
-        except NetOpsError as e:  # not authentic, replayed, malformed...: refused and counted
-            log(f"{self.node.node_id}: refused a datagram: {e}")
-        self.flush()
-
-    def flush(self) -> None:
-        """Drains the node in the documented order: hard state, transmits, events."""
-        node = self.node
-        while node.poll_hard_state() is not None:
-            pass  # a real supervisor writes (term, voted_for) to disk here, before sending
-        while (t := node.poll_transmit()) is not None:
-            dest, data = t  # sealed for `dest` alone
-            if self.transport is not None and dest in self.book:
-                self.transport.sendto(data, self.book[dest])
-        while (e := node.poll_event()) is not None:
-            self.events.put_nowait((node.node_id, e))
-
-    async def run(self) -> None:
-        while self.alive:
-            timeout = self.node.poll_timeout()
-            delay = 0.05 if timeout is None else max(0.0, min(timeout - now(), 0.05))
-            await asyncio.sleep(delay)
-            if not self.alive:
-                break
-            self.node.tick(now())
-            self.flush()
-
-    def kill(self) -> None:
-        """Stops abruptly, as a crash would: no goodbye, the socket closes."""
-        self.alive = False
-        if self.transport is not None:
-            self.transport.close()
-
-
-async def main(duration: float) -> int:
-    loop = asyncio.get_running_loop()
+async def main(duration: float, state_dir: str) -> int:
     deadline = time.monotonic() + duration
-    book: Dict[str, Tuple[str, int]] = {}
-    events: "asyncio.Queue[Tuple[str, NodeEvent]]" = asyncio.Queue()
-    peers: Dict[str, Peer] = {}
+    peers: Dict[str, Tuple[str, int]] = {}
+    runners: Dict[str, aio.NodeRunner] = {}
     # The cluster's authority, for this run only; a real cluster keeps its seed
     # offline and hands each node its identity key and certificate.
     authority = Authority()
-    unix = int(time.time())
-    # The boot epoch must grow with every start of a node: this demo keeps no
-    # state, so the UNIX time serves.
-    epoch = unix
     for i, nid in enumerate(SUPERVISORS + WORKERS):
-        role = "supervisor" if nid in SUPERVISORS else "worker"
-        identity = generate_key()
-        certificate = authority.issue(
-            nid,
-            role,
-            identity_public=public_key(identity),
-            slots=0 if role == "supervisor" else 1,
-            pools=() if role == "supervisor" else ("train",),
-            not_before=unix - 60,
-            not_after=unix + 3600,
-        )
-        node = Node(
-            nid,
-            role,
-            SUPERVISORS,
-            identity=identity,
-            certificate=certificate,
-            authority=authority.public_key,
-            epoch=epoch,
-            seed=i + 1,
-            **CONFIG,  # type: ignore[arg-type]
-        )
-        transport, peer = await loop.create_datagram_endpoint(
-            functools.partial(Peer, node, book, events), local_addr=("127.0.0.1", 0)
-        )
-        book[nid] = transport.get_extra_info("sockname")[:2]
-        peers[nid] = peer
-    log("nodes: " + ", ".join(f"{n}@{book[n][1]}" for n in book))
-    for p in peers.values():
-        p.node.start(now())
-        p.flush()
-    runners = [asyncio.create_task(p.run()) for p in peers.values()]
-
-    def leader() -> Optional[str]:
-        live = [s for s in SUPERVISORS if peers[s].alive]
-        leaders = [s for s in live if peers[s].node.is_leader]
-        if len(leaders) == 1 and all(peers[n].node.leader_id == leaders[0] for n in peers if peers[n].alive):
-            return leaders[0]
-        return None
+        node_dir = f"{state_dir}/{nid}"
+        # The boot epoch grows with every start and is on disk before anything is sent.
+        node = make_node(authority, nid, aio.next_epoch(node_dir), seed=i + 1)
+        runners[nid] = await aio.serve(node, ("127.0.0.1", 0), peers, state_dir=node_dir, archive_dir=f"{node_dir}/archive")
+        peers[nid] = runners[nid].address
+    log.info("nodes: %s", ", ".join(f"{n}@{a[1]}" for n, a in peers.items()))
 
     seen: List[NodeEvent] = []
 
-    async def wait_for(cond, what: str) -> bool:  # type: ignore[no-untyped-def]
+    async def collect(nid: str, runner: aio.NodeRunner) -> None:
+        async for e in runner.events():
+            seen.append(e)
+            if isinstance(e, (LeaderElected, WorkerReplaced)):
+                log.info("%s sees %s of %s: %s", nid, e.kind, e.node, e.details)
+
+    collectors = [asyncio.create_task(collect(n, r)) for n, r in runners.items()]
+
+    def leader() -> Optional[str]:
+        live = [n for n, r in runners.items() if not r.closed]
+        leaders = [s for s in live if runners[s].node.is_leader]
+        if len(leaders) == 1 and all(runners[n].node.leader_id == leaders[0] for n in live):
+            return leaders[0]
+        return None
+
+    async def wait_for(cond: Callable[[], bool], what: str) -> bool:
         while not cond():
             if time.monotonic() > deadline:
-                log(f"TIMEOUT waiting for {what}")
+                log.error("TIMEOUT waiting for %s", what)
                 return False
-            try:
-                observer, e = await asyncio.wait_for(events.get(), 0.05)
-                seen.append(e)
-                if isinstance(e, (LeaderElected, WorkerReplaced)):
-                    log(f"{observer} sees {e.kind} of {e.node}: {e.details}")
-            except asyncio.TimeoutError:
-                pass
+            await asyncio.sleep(0.05)
         return True
 
+    def assigned(node: Node) -> bool:
+        placed = node.task_workers("t1")
+        return placed is not None and len(placed[0]) == 2 and len(placed[1]) == 1
+
     ok = await wait_for(lambda: leader() is not None, "a leader")
-    if ok:
-        first = leader()
-        assert first is not None
-        log(f"LEADER {first}")
-        lead = peers[first].node
-        lead.submit_task(now(), "t1", "train", 2, 1)
-        peers[first].flush()
-        ok = await wait_for(lambda: (lambda p: p is not None and len(p[0]) == 2 and len(p[1]) == 1)(
-            lead.task_workers("t1")), "the task to be assigned")
-    if ok:
+    first = leader()
+    victim = ""
+    if ok and first is not None:
+        log.info("LEADER %s", first)
+        lead = runners[first].node
+        lead.submit_task(time.monotonic(), "t1", "train", 2, 1)
+        ok = await wait_for(lambda: assigned(lead), "the task to be assigned")
         placed = lead.task_workers("t1")
-        assert placed is not None
-        primaries, backups = placed
-        log(f"ASSIGNED t1 primaries={primaries} backups={backups}")
-        victim = primaries[0]
-        log(f"KILL worker {victim}")
-        peers[victim].kill()
-        ok = await wait_for(lambda: any(isinstance(e, WorkerReplaced) and e.node == victim for e in seen),
-                            "the worker failover")
-    if ok:
+        if ok and placed is not None:
+            primaries, backups = placed
+            log.info("ASSIGNED t1 primaries=%s backups=%s", primaries, backups)
+            victim = primaries[0]
+            log.info("KILL worker %s", victim)
+            runners[victim].abort()
+            ok = await wait_for(
+                lambda: any(isinstance(e, WorkerReplaced) and e.node == victim for e in seen), "the worker failover"
+            )
+    if ok and first is not None:
         r = next(e for e in seen if isinstance(e, WorkerReplaced) and e.node == victim)
-        log(f"FAILOVER {victim} -> {r.details['replacement']} (task {r.details['task']})")
-        assert first is not None
-        log(f"KILL leader {first}")
-        peers[first].kill()
+        assert isinstance(r, WorkerReplaced)
+        log.info("FAILOVER %s -> %s (task %s)", victim, r.replacement, r.task)
+        log.info("KILL leader %s", first)
+        runners[first].abort()
         ok = await wait_for(lambda: leader() not in (None, first), "a new leader")
     if ok:
-        log(f"RE-ELECTED {leader()}")
-    for p in peers.values():
-        p.alive = False
-        if p.transport is not None:
-            p.transport.close()
-    await asyncio.gather(*runners, return_exceptions=True)
-    refused = sum(sum(p.node.status(now())["counters"]["rejected"].values()) for p in peers.values())
-    log(f"refused datagrams: {refused}")
-    log("OK" if ok else "FAILED")
+        log.info("RE-ELECTED %s", leader())
+    for runner in runners.values():
+        await runner.close()
+    await asyncio.gather(*collectors)
+    log.info("refused datagrams: %d", sum(r.refused for r in runners.values()))
+    log.info("OK" if ok else "FAILED")
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--duration", type=float, default=30.0, help="give up after this many seconds")
-    sys.exit(asyncio.run(main(parser.parse_args().duration)))
+    parser.add_argument("--state-dir", help="where nodes keep their state (default: a temporary directory)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log the nodes' own messages too")
+    args = parser.parse_args()
+    logging.basicConfig(stream=sys.stdout, format="[%(asctime)s] %(name)s: %(message)s", level=logging.INFO)
+    logging.getLogger("pouw_netops").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    if args.state_dir:
+        sys.exit(asyncio.run(main(args.duration, args.state_dir)))
+    with tempfile.TemporaryDirectory(prefix="udp_cluster.") as tmp:
+        sys.exit(asyncio.run(main(args.duration, tmp)))

@@ -5,7 +5,7 @@
 //! only converts arguments, results and errors.
 
 use crate::errors::{core_error, id_error, invalid};
-use crate::time::{fraction, instant, metrics};
+use crate::time::{duration, fraction, instant, metrics};
 use pouw_netops::crash_recovery::{RecoveryEventKind, RecoveryStrategy};
 use pouw_netops::phi::PhiConfig;
 use pouw_netops::preset::large;
@@ -117,6 +117,16 @@ impl PyCrashRecoveryCore {
         self.inner.update_node_health(now, &node, m).map_err(core_error)
     }
 
+    /// `update_node_health` taking the old API's `NodeHealthMetrics` (or any
+    /// object with its attributes) as one argument: the old method in one native call.
+    #[pyo3(signature = (node_id, metrics, now = None))]
+    fn update_metrics(&mut self, node_id: &str, metrics: &Bound<'_, PyAny>, now: Option<f64>) -> PyResult<()> {
+        let now = instant(now)?;
+        let node = self::node_id(node_id)?;
+        let m = crate::types::health_of(metrics)?;
+        self.inner.update_node_health(now, &node, m).map_err(core_error)
+    }
+
     /// A bare heartbeat (no new metrics) from `node_id` at `now`.
     #[pyo3(signature = (node_id, now = None))]
     fn heartbeat(&mut self, node_id: &str, now: Option<f64>) -> PyResult<()> {
@@ -148,6 +158,63 @@ impl PyCrashRecoveryCore {
             ) => Ok(false),
             Err(e) => Err(core_error(e)),
         }
+    }
+
+    /// Sets the node's status by the caller's decision (registering it if new):
+    /// the old API's mutations of its status sets. `InvalidArgumentError` for a
+    /// name that is not a status, `CapacityError` when the table is full.
+    #[pyo3(signature = (node_id, status, now = None))]
+    fn set_status(&mut self, node_id: &str, status: &str, now: Option<f64>) -> PyResult<()> {
+        let now = instant(now)?;
+        let node = self::node_id(node_id)?;
+        let status = status.parse::<NodeStatus>().map_err(|e| invalid(format!("{e}, not {status:?}")))?;
+        self.inner.set_status(now, &node, status).map_err(core_error)
+    }
+
+    /// Changes the detector's settings on the running manager (`None` keeps a
+    /// setting): the phi threshold, the acceptable heartbeat pause and the first
+    /// interval estimate in seconds, the window size in intervals. Every node's
+    /// deadlines are recomputed; an invalid value changes nothing.
+    #[pyo3(signature = (*, threshold = None, acceptable_pause = None, first_estimate = None, max_sample_size = None))]
+    fn configure(
+        &mut self,
+        threshold: Option<f64>,
+        acceptable_pause: Option<f64>,
+        first_estimate: Option<f64>,
+        max_sample_size: Option<usize>,
+    ) -> PyResult<()> {
+        let mut config = *self.inner.config();
+        if let Some(t) = threshold {
+            config.phi.threshold = t;
+        }
+        if let Some(p) = acceptable_pause {
+            config.phi.acceptable_heartbeat_pause = duration(p, "acceptable_pause")?;
+        }
+        if let Some(e) = first_estimate {
+            config.phi.first_heartbeat_estimate = duration(e, "first_estimate")?;
+        }
+        if let Some(n) = max_sample_size {
+            config.phi.max_sample_size = n;
+        }
+        self.inner.reconfigure(config).map_err(crate::errors::config_error)
+    }
+
+    /// The acceptable heartbeat pause in seconds.
+    #[getter]
+    fn acceptable_pause(&self) -> f64 {
+        self.inner.config().phi.acceptable_heartbeat_pause.as_secs_f64()
+    }
+
+    /// The interval assumed before any is observed, in seconds.
+    #[getter]
+    fn first_estimate(&self) -> f64 {
+        self.inner.config().phi.first_heartbeat_estimate.as_secs_f64()
+    }
+
+    /// How many intervals a node's window keeps (at most the window capacity).
+    #[getter]
+    fn max_sample_size(&self) -> usize {
+        self.inner.config().phi.max_sample_size.min(large::WINDOW)
     }
 
     /// Forgets `node_id`; `NotFoundError` if it is not tracked.

@@ -259,12 +259,116 @@ impl PyElection {
     /// Drops every queued message and the pending hard-state mark (for hosts
     /// that, like the old API, send nothing); returns how many messages were dropped.
     fn discard_output(&mut self) -> usize {
-        let _ = self.inner.poll_hard_state();
-        let mut n = 0;
-        while self.inner.poll_transmit().is_some() {
-            n += 1;
+        self.inner.discard_output()
+    }
+
+    /// Changes the election timeout and heartbeat interval (seconds) of the
+    /// running election; the current timer gets a timeout drawn from the new
+    /// range. `InvalidArgumentError` (nothing changes) unless `0 < heartbeat_interval < election_timeout`.
+    #[pyo3(signature = (election_timeout, heartbeat_interval, now = None))]
+    fn set_timing(&mut self, election_timeout: f64, heartbeat_interval: f64, now: Option<f64>) -> PyResult<()> {
+        let e = duration(election_timeout, "election_timeout")?;
+        let h = duration(heartbeat_interval, "heartbeat_interval")?;
+        let now = self.input_time(now)?;
+        self.inner.set_timing(now, e, h).map_err(crate::errors::config_error)
+    }
+
+    // ----- the old API's direct calls: no exception for a refusal, output dropped -----
+
+    /// `start_election`, then the output dropped; `False` on the leader.
+    #[pyo3(signature = (now = None))]
+    fn api_start_election(&mut self, now: Option<f64>) -> PyResult<bool> {
+        let now = self.input_time(now)?;
+        let ok = self.inner.start_election(now).is_ok();
+        self.inner.discard_output();
+        Ok(ok)
+    }
+
+    /// `request_vote`, then the output dropped; `False` (no exception) for a
+    /// candidate outside the voter set or this node itself.
+    #[pyo3(signature = (candidate_id, candidate_term, now = None))]
+    fn api_request_vote(
+        &mut self,
+        candidate_id: &str,
+        #[pyo3(from_py_with = crate::args::u64_arg)] candidate_term: u64,
+        now: Option<f64>,
+    ) -> PyResult<bool> {
+        let now = self.input_time(now)?;
+        if candidate_id == self.inner.id().as_str() {
+            return Ok(false);
         }
-        n
+        let candidate = node_id(candidate_id, "candidate_id")?;
+        let granted = self.inner.request_vote(now, &candidate, candidate_term).unwrap_or(false);
+        self.inner.discard_output();
+        Ok(granted)
+    }
+
+    /// `receive_vote_response`, then the output dropped; `False` for a voter outside the set or itself.
+    #[pyo3(signature = (voter_id, granted, now = None))]
+    fn api_receive_vote_response(&mut self, voter_id: &str, granted: bool, now: Option<f64>) -> PyResult<bool> {
+        let now = self.input_time(now)?;
+        if voter_id == self.inner.id().as_str() {
+            return Ok(false);
+        }
+        let voter = node_id(voter_id, "voter_id")?;
+        let won = self.inner.receive_vote_response(now, &voter, granted).unwrap_or(false);
+        self.inner.discard_output();
+        Ok(won)
+    }
+
+    /// `receive_heartbeat`, then the output dropped; `False` for a leader outside the set or itself.
+    #[pyo3(signature = (leader_id, leader_term, now = None))]
+    fn api_receive_heartbeat(
+        &mut self,
+        leader_id: &str,
+        #[pyo3(from_py_with = crate::args::u64_arg)] leader_term: u64,
+        now: Option<f64>,
+    ) -> PyResult<bool> {
+        let now = self.input_time(now)?;
+        if leader_id == self.inner.id().as_str() {
+            return Ok(false);
+        }
+        let leader = node_id(leader_id, "leader_id")?;
+        let accepted = self.inner.receive_heartbeat(now, &leader, leader_term).unwrap_or(false);
+        self.inner.discard_output();
+        Ok(accepted)
+    }
+
+    /// `check_election_timeout`, then the output dropped.
+    #[pyo3(signature = (now = None))]
+    fn api_check_election_timeout(&mut self, now: Option<f64>) -> PyResult<bool> {
+        let now = self.input_time(now)?;
+        let started = self.inner.check_election_timeout(now);
+        self.inner.discard_output();
+        Ok(started)
+    }
+
+    /// The old API's `check_election_timeout`: whether this node, not being the
+    /// leader, has heard no leader for its (randomized) election timeout. Changes
+    /// nothing: the caller starts the election (`start_election`), as the old loop did.
+    #[pyo3(signature = (now = None))]
+    fn api_election_timed_out(&mut self, now: Option<f64>) -> PyResult<bool> {
+        let now = self.input_time(now)?;
+        Ok(!self.inner.is_leader() && now >= self.inner.poll_timeout())
+    }
+
+    /// `step_down`, then the output dropped.
+    #[pyo3(signature = (now = None))]
+    fn api_step_down(&mut self, now: Option<f64>) -> PyResult<()> {
+        let now = self.input_time(now)?;
+        self.inner.step_down(now);
+        self.inner.discard_output();
+        Ok(())
+    }
+
+    /// A leader's heartbeat round as the old API had none: ticks at `now` and
+    /// drops the output; whether this node is the leader.
+    #[pyo3(signature = (now = None))]
+    fn api_heartbeat(&mut self, now: Option<f64>) -> PyResult<bool> {
+        let now = self.input_time(now)?;
+        self.inner.tick(now);
+        self.inner.discard_output();
+        Ok(self.inner.is_leader())
     }
 
     /// A status snapshot at `now`: `node_id, state, current_term, leader_id,

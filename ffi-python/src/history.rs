@@ -14,7 +14,7 @@ use pouw_netops::preset::large;
 use pouw_netops::{Batch, HistoryConfig, Instant, Record, RecordRef};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyList};
 
 /// One batch as `(batch_id, start_time, end_time, message_count, raw_len, header, zlib_stream)`.
 type BatchTuple<'py> = (u64, f64, f64, u32, u32, Bound<'py, PyBytes>, Bound<'py, PyBytes>);
@@ -53,17 +53,24 @@ fn record_tuples<'py>(py: Python<'py>, records: Vec<Record>) -> Vec<RecordTuple<
 
 /// Records as the old API's dicts `msg_type, sender_id, timestamp, data`, with
 /// `data` parsed from the JSON payload in Rust (see `json::from_json`).
+/// Senders, message types and `data` keys repeat across records: each distinct
+/// one becomes one Python string per call (see `json::StrCache`).
 fn record_dicts<'py>(py: Python<'py>, records: Vec<Record>) -> PyResult<Bound<'py, PyList>> {
-    let out = PyList::empty(py);
-    for r in records {
-        let d = PyDict::new(py);
-        d.set_item(intern!(py, "msg_type"), r.message_type.as_str())?;
-        d.set_item(intern!(py, "sender_id"), r.sender.as_str())?;
-        d.set_item(intern!(py, "timestamp"), r.timestamp.as_secs_f64())?;
-        d.set_item(intern!(py, "data"), crate::json::from_json(py, &r.payload)?)?;
-        out.append(d)?;
-    }
-    Ok(out)
+    let mut strings = crate::json::StrCache::default();
+    let (k_type, k_sender, k_time, k_data) =
+        (intern!(py, "msg_type"), intern!(py, "sender_id"), intern!(py, "timestamp"), intern!(py, "data"));
+    let items = records
+        .into_iter()
+        .map(|r| {
+            let d = PyDict::new(py);
+            d.set_item(k_type, strings.get(py, r.message_type.as_str()))?;
+            d.set_item(k_sender, strings.get(py, r.sender.as_str()))?;
+            d.set_item(k_time, PyFloat::new(py, r.timestamp.as_secs_f64()))?;
+            d.set_item(k_data, crate::json::from_json_cached(py, &r.payload, &mut strings)?)?;
+            Ok(d)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
 }
 
 fn batch_error(e: pouw_netops::BatchError) -> PyErr {
@@ -90,13 +97,32 @@ pub struct PyHistoryCore {
 
 #[pymethods]
 impl PyHistoryCore {
-    /// A history sealing a batch every `compression_threshold` messages.
+    /// A history sealing a batch every `compression_threshold` messages with
+    /// zlib at `compression_level` (0 to 10; 6 by default, 1 is the fastest that compresses).
     #[new]
-    #[pyo3(signature = (compression_threshold = 1000))]
-    fn new(#[pyo3(from_py_with = crate::args::u32_arg)] compression_threshold: u32) -> PyResult<Self> {
-        let config = HistoryConfig { compression_threshold, ..HistoryConfig::default() };
+    #[pyo3(signature = (compression_threshold = 1000, compression_level = 6))]
+    fn new(
+        #[pyo3(from_py_with = crate::args::u32_arg)] compression_threshold: u32,
+        compression_level: u8,
+    ) -> PyResult<Self> {
+        let config = HistoryConfig { compression_threshold, compression_level, ..HistoryConfig::default() };
         let inner = large::MessageHistoryCompressor::new_boxed(config).map_err(config_error)?;
         Ok(PyHistoryCore { inner })
+    }
+
+    /// The number of records that seals a batch; setting it takes effect at
+    /// the next add (`InvalidArgumentError` for 0, nothing changes).
+    #[getter]
+    fn compression_threshold(&self) -> u32 {
+        self.inner.config().compression_threshold
+    }
+
+    #[setter]
+    fn set_compression_threshold(
+        &mut self,
+        #[pyo3(from_py_with = crate::args::u32_arg)] threshold: u32,
+    ) -> PyResult<()> {
+        self.inner.set_compression_threshold(threshold).map_err(config_error)
     }
 
     /// Appends a record; the id of the batch this call sealed, if any (a call
@@ -139,6 +165,18 @@ impl PyHistoryCore {
     ) -> PyResult<Option<u64>> {
         let payload = crate::json::to_json(data)?;
         self.add(py, sender, message_type, timestamp, &payload, now)
+    }
+
+    /// The old API's `add_message(message)` in one native call: `message` is a
+    /// `NetworkMessage` (or any object with its attributes), `data` written as
+    /// compact JSON in Rust.
+    #[pyo3(signature = (message, now = None))]
+    fn add_message(&mut self, py: Python<'_>, message: &Bound<'_, PyAny>, now: Option<f64>) -> PyResult<Option<u64>> {
+        let (sender, message_type, timestamp, data) = crate::types::message_of(message)?;
+        let sender = crate::types::text(&sender, "sender_id")?;
+        let message_type = crate::types::text(&message_type, "msg_type")?;
+        let payload = crate::json::to_json(&data)?;
+        self.add(py, &sender, &message_type, timestamp, &payload, now)
     }
 
     /// Seals the buffer into a batch now (with the GIL released); the batch, or
@@ -197,9 +235,44 @@ impl PyHistoryCore {
     }
 
     /// `decode_batch` with the records as dicts, `data` parsed from JSON in Rust.
+    /// Each dict is built as its record is checked, in one pass (no
+    /// intermediate records): the batch is inflated with the GIL released,
+    /// then fully checked as `Batch::records` does.
     #[staticmethod]
     fn decode_batch_dicts<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyList>> {
-        record_dicts(py, decode_records(py, data)?)
+        let max = HistoryConfig::default().max_batch_bytes;
+        let batch = py.detach(|| Batch::from_bytes(data, max)).map_err(batch_error)?;
+        let mut scratch = vec![0u8; batch.header().scratch_len()];
+        let mut strings = crate::json::StrCache::default();
+        let (k_type, k_sender, k_time, k_data) =
+            (intern!(py, "msg_type"), intern!(py, "sender_id"), intern!(py, "timestamp"), intern!(py, "data"));
+        let mut items: Vec<Bound<'py, PyDict>> = Vec::with_capacity(batch.header().count as usize);
+        let mut failed: Option<PyErr> = None;
+        let checked = batch.view().validate_with(&mut scratch, |r, _, _| {
+            let built = (|| -> PyResult<Bound<'py, PyDict>> {
+                let d = PyDict::new(py);
+                d.set_item(k_type, strings.get(py, r.message_type))?;
+                d.set_item(k_sender, strings.get(py, r.sender))?;
+                d.set_item(k_time, PyFloat::new(py, r.timestamp.as_secs_f64()))?;
+                d.set_item(k_data, crate::json::from_json_cached(py, r.payload, &mut strings)?)?;
+                Ok(d)
+            })();
+            match built {
+                Ok(d) => {
+                    items.push(d);
+                    Ok(())
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    Err(pouw_netops::BatchError::Corrupt)
+                }
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        checked.map_err(batch_error)?;
+        PyList::new(py, items)
     }
 
     /// The Merkle log root over every batch sealed so far (32 bytes).

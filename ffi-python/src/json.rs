@@ -120,43 +120,82 @@ fn write_float(out: &mut String, f: f64) {
         return;
     }
     // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e-7", "1e16", "0e0".
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    // Formatted on the stack: this runs for every float of every message.
+    let mut sci = StackBuf { bytes: [0; 40], len: 0 };
+    if write!(sci, "{f:e}").is_err() {
+        // Unreachable (24 bytes at most); keep `json`'s answer anyway.
+        let _ = write!(out, "{f:?}");
+        return;
+    }
+    let sci = sci.as_str();
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let (sign, mantissa) = match mantissa.strip_prefix('-') {
         Some(m) => ("-", m),
         None => ("", mantissa),
     };
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    // The significant digits: the mantissa without its point ("1.2345" → "12345").
+    let (head, tail) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let n = (head.len() + tail.len()) as i32;
+    let digit = |i: usize| -> char {
+        let b = if i < head.len() { head.as_bytes().get(i) } else { tail.as_bytes().get(i - head.len()) };
+        b.map_or('0', |&b| char::from(b))
+    };
     out.push_str(sign);
     if (-4..16).contains(&exp) {
-        let n = digits.len() as i32;
         if exp < 0 {
             out.push_str("0.");
             for _ in 0..(-exp - 1) {
                 out.push('0');
             }
-            out.push_str(&digits);
+            out.push_str(head);
+            out.push_str(tail);
         } else if exp + 1 >= n {
-            out.push_str(&digits);
+            out.push_str(head);
+            out.push_str(tail);
             for _ in 0..(exp + 1 - n) {
                 out.push('0');
             }
             out.push_str(".0");
         } else {
-            let (int, frac) = digits.split_at((exp + 1) as usize);
-            out.push_str(int);
+            let point = (exp + 1) as usize;
+            for i in 0..point {
+                out.push(digit(i));
+            }
             out.push('.');
-            out.push_str(frac);
+            for i in point..n as usize {
+                out.push(digit(i));
+            }
         }
     } else {
-        let (first, rest) = digits.split_at(1.min(digits.len()));
-        out.push_str(first);
-        if !rest.is_empty() {
+        out.push_str(head);
+        if !tail.is_empty() {
             out.push('.');
-            out.push_str(rest);
+            out.push_str(tail);
         }
         let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    }
+}
+
+/// A small fixed buffer to format into without allocating.
+struct StackBuf {
+    bytes: [u8; 40],
+    len: usize,
+}
+
+impl StackBuf {
+    fn as_str(&self) -> &str {
+        self.bytes.get(..self.len).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
+    }
+}
+
+impl Write for StackBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -168,7 +207,41 @@ static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// surrogates, invalid JSON, nesting deeper than [`MAX_DEPTH`]) goes to
 /// `json.loads`, so results and errors are the module's.
 pub fn from_json<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    let mut p = Parser { s: bytes, at: 0 };
+    from_json_cached(py, bytes, &mut StrCache::default())
+}
+
+/// Python strings already built for short texts that repeat (dict keys,
+/// senders, message types), so decoding many records builds each once, as
+/// `pickle.loads` does for the strings it memoized. Bounded: past
+/// [`StrCache::MAX`] entries new texts are built every time.
+#[derive(Default)]
+pub struct StrCache {
+    map: std::collections::HashMap<Box<str>, Py<PyString>>,
+}
+
+impl StrCache {
+    const MAX: usize = 256;
+    /// Longer texts are rarely repeated keys; not worth hashing.
+    const MAX_LEN: usize = 48;
+
+    pub fn get<'py>(&mut self, py: Python<'py>, s: &str) -> Bound<'py, PyString> {
+        if s.len() > Self::MAX_LEN {
+            return PyString::new(py, s);
+        }
+        if let Some(v) = self.map.get(s) {
+            return v.bind(py).clone();
+        }
+        let v = PyString::new(py, s);
+        if self.map.len() < Self::MAX {
+            self.map.insert(s.into(), v.clone().unbind());
+        }
+        v
+    }
+}
+
+/// [`from_json`] with object keys taken from `keys`.
+pub fn from_json_cached<'py>(py: Python<'py>, bytes: &[u8], keys: &mut StrCache) -> PyResult<Bound<'py, PyAny>> {
+    let mut p = Parser { s: bytes, at: 0, keys };
     if let Ok(v) = p.value(py, 0) {
         p.ws();
         if p.at == bytes.len() {
@@ -182,9 +255,31 @@ pub fn from_json<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAn
 struct Parser<'a> {
     s: &'a [u8],
     at: usize,
+    keys: &'a mut StrCache,
 }
 
 impl Parser<'_> {
+    /// An object key: escape-free keys come from the cache.
+    fn key<'py>(&mut self, py: Python<'py>) -> Result<Bound<'py, PyString>, Unsupported> {
+        if self.peek() == Some(b'"') {
+            let start = self.at + 1;
+            let mut end = start;
+            while let Some(&b) = self.s.get(end) {
+                if b == b'"' {
+                    let text =
+                        std::str::from_utf8(self.s.get(start..end).ok_or(Unsupported)?).map_err(|_| Unsupported)?;
+                    self.at = end + 1;
+                    return Ok(self.keys.get(py, text));
+                }
+                if b == b'\\' || b < 0x20 {
+                    break;
+                }
+                end += 1;
+            }
+        }
+        self.string(py)
+    }
+
     fn peek(&self) -> Option<u8> {
         self.s.get(self.at).copied()
     }
@@ -220,7 +315,7 @@ impl Parser<'_> {
                 }
                 loop {
                     self.ws();
-                    let k = self.string(py)?;
+                    let k = self.key(py)?;
                     self.ws();
                     self.eat(b":")?;
                     let v = self.value(py, depth + 1)?;

@@ -21,6 +21,7 @@ mod mesh;
 mod ops;
 mod phi;
 mod time;
+mod types;
 mod wire;
 mod workers;
 
@@ -36,6 +37,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trigger_panic, m)?)?;
     errors::register(m)?;
     time::register(m)?;
+    types::register(m)?;
     phi::register(m)?;
     crash_recovery::register(m)?;
     wire::register(m)?;
@@ -46,7 +48,28 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     mesh::register(m)?;
     identity::register(m)?;
     ops::register(m)?;
+    m.add_class::<Noop>()?;
     Ok(())
+}
+
+/// A native method that does nothing: the floor the benchmarks compare the
+/// hot calls against (`ffi-python/bench/floor.py`), measured in the same run.
+#[pyclass(module = "pouw_netops._native", frozen)]
+struct Noop;
+
+#[pymethods]
+impl Noop {
+    #[new]
+    fn new() -> Self {
+        Noop
+    }
+
+    /// Takes one or two arguments and an optional `now`, as the hot calls do; returns `False`.
+    #[pyo3(signature = (a, b = None, now = None))]
+    fn call(&self, a: &Bound<'_, PyAny>, b: Option<&Bound<'_, PyAny>>, now: Option<f64>) -> bool {
+        let _ = (a, b, now);
+        false
+    }
 }
 
 /// Panics inside the core, for the test that proves a panic becomes a Python

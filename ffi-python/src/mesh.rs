@@ -166,6 +166,11 @@ impl PyMeshCore {
         Ok(d)
     }
 
+    /// Whether `node_id` is in the mesh (`False` for a malformed id).
+    fn __contains__(&self, node_id: &str) -> bool {
+        NodeId::new(node_id).is_ok_and(|id| self.inner.node(&id).is_some())
+    }
+
     /// Every node in table order as `(node_id, virtual_ip, public_key, endpoint, capabilities, joined_at)`.
     fn nodes(&self) -> Vec<NodeTuple> {
         self.inner

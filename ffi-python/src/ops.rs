@@ -71,6 +71,15 @@ fn ops_config(config: Option<&Bound<'_, PyDict>>) -> PyResult<OpsConfig> {
         c.crash.phi.threshold = v.extract()?;
         config.del_item("phi_threshold")?;
     }
+    // The failure detector's other knobs (Akka's names): with short heartbeat
+    // intervals the default 3 s acceptable pause dominates detection time.
+    take_interval(&config, "acceptable_heartbeat_pause", &mut c.crash.phi.acceptable_heartbeat_pause)?;
+    take_interval(&config, "min_std_deviation", &mut c.crash.phi.min_std_deviation)?;
+    take_interval(&config, "first_heartbeat_estimate", &mut c.crash.phi.first_heartbeat_estimate)?;
+    if let Some(v) = config.get_item("max_sample_size")? {
+        c.crash.phi.max_sample_size = crate::args::usize_arg(&v)?;
+        config.del_item("max_sample_size")?;
+    }
     for gone in ["slots", "task_types", "public_key", "endpoint"] {
         if config.contains(gone)? {
             return Err(invalid(format!(

@@ -84,7 +84,18 @@ fn metrics_healthy(
     memory_usage: f64,
     now: Option<f64>,
 ) -> PyResult<bool> {
-    let now = instant(now)?;
+    healthy(instant(now)?, last_heartbeat, response_time, success_rate, cpu_usage, memory_usage)
+}
+
+/// [`metrics_healthy`] at `now`, for the native `NodeHealthMetrics`.
+pub fn healthy(
+    now: Instant,
+    last_heartbeat: f64,
+    response_time: f64,
+    success_rate: f64,
+    cpu_usage: f64,
+    memory_usage: f64,
+) -> PyResult<bool> {
     let metrics = HealthMetrics {
         response_time: duration(response_time, "response_time")?,
         success_rate: success_rate as f32,

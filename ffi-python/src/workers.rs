@@ -64,6 +64,20 @@ impl PyWorkerCore {
         Ok(())
     }
 
+    /// How many workers of the pool of `task_type` can take work now (a free
+    /// slot, not quarantined). `NotFoundError` ("No worker pool found for task
+    /// type: ...", the old API's words) when there is no such pool.
+    fn available(&self, task_type: &str) -> PyResult<usize> {
+        let tt = self::task_type(task_type)?;
+        match self.inner.pool_stats(&tt) {
+            Some(s) => Ok(s.available),
+            None => Err(crate::errors::error(
+                pouw_netops::error::ErrorKind::NotFound,
+                format!("No worker pool found for task type: {task_type}"),
+            )),
+        }
+    }
+
     /// Gives `task_id` `required` primaries and up to `backups` backups from the
     /// pool of `task_type`; returns `(primaries, backups)`.
     #[pyo3(signature = (task_id, task_type, required, backups = 2, now = None))]

@@ -130,15 +130,19 @@ def test_unhealthy_metrics_make_a_node_suspected(metrics):
     assert m.node_metrics["ok"].status is NodeStatus.ONLINE
 
 
-def test_node_metrics_is_a_snapshot_of_core_state(metrics):
+def test_node_metrics_is_a_live_view_of_core_state(metrics):
     m = CrashRecoveryManager("me")
     m.update_node_health("a", metrics("a", success_rate=0.95, cpu_usage=0.25), now=T0 + 3.5)
-    snap = m.node_metrics
-    assert set(snap) == {"a"}
-    a = snap["a"]
+    live = m.node_metrics
+    assert set(live) == {"a"}
+    a = live["a"]
     assert (a.node_id, a.last_heartbeat, a.success_rate, a.cpu_usage) == ("a", T0 + 3.5, 0.95, 0.25)
-    snap.clear()
-    assert set(m.node_metrics) == {"a"}
+    # A value read is a copy: changing it changes nothing in the core.
+    a.cpu_usage = 0.99
+    assert m.node_metrics["a"].cpu_usage == 0.25
+    # The mapping itself writes through: clearing it forgets every node.
+    live.clear()
+    assert set(m.node_metrics) == set() and len(m) == 0
 
 
 def test_now_defaults_to_time_time(metrics):

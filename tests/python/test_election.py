@@ -92,6 +92,8 @@ def test_timeout_is_randomized_between_e_and_2e():
         m = LeaderElectionManager(f"s{i}", [f"s{i}", "x", "y"], now=T0)
         assert not m.check_election_timeout(now=T0 + 4.999)
         assert m.check_election_timeout(now=T0 + 10.0)
+        assert m.state is LeaderElectionState.FOLLOWER, "the check changes nothing (old API)"
+        assert m.start_election(now=T0 + 10.0)
         assert m.state is LeaderElectionState.CANDIDATE and m.current_term == 1
 
 

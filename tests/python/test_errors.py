@@ -109,7 +109,7 @@ def test_representative_failures_raise_the_class_their_kind_names(metrics):
     mesh = VPNMeshTopologyManager("me", "10.0.0.0/30")
     mesh.join_mesh({"node_id": "me"})
     workers = WorkerReplacementManager("sup")
-    workers.register_worker_pool("train", ["w1"])
+    workers.register_worker_pool("train", ["w1", "w2"])
     workers.assign_workers_to_task("t", "train", 1, 0)
     crash = CrashRecoveryManager("me")
     leader = Election("solo", [], now=0.0)

@@ -10,6 +10,7 @@ import pytest
 
 from pouw_netops import (
     CapacityError,
+    InsufficientWorkersError,
     InvalidArgumentError,
     InvalidStateError,
     NetOpsError,
@@ -42,16 +43,17 @@ def test_assignment_shapes_and_attributes():
 def test_refused_assignments_raise_by_kind_and_change_nothing():
     m = WorkerReplacementManager("sup")
     m.register_worker_pool("train", ["w1", "w2"])
-    with pytest.raises(CapacityError) as info:  # too few free workers: capacity, as in C
+    with pytest.raises(InsufficientWorkersError) as info:  # too few free workers
         m.assign_workers_to_task("t1", "train", 3)
-    assert info.value.kind == "capacity_exceeded" and not isinstance(info.value, ValueError)
-    with pytest.raises(ValueError) as lookup:  # the old API's class
+    assert info.value.kind == "capacity_exceeded"
+    assert isinstance(info.value, CapacityError) and isinstance(info.value, ValueError)
+    with pytest.raises(ValueError, match=r"^No worker pool found for task type: infer$") as lookup:
         m.assign_workers_to_task("t1", "infer", 1)  # no such pool
     assert isinstance(lookup.value, NotFoundError) and isinstance(lookup.value, LookupError)
     assert lookup.value.kind == "not_found"
     assert m.worker_assignments == {} and m.backup_workers == {}
     with pytest.raises(ValueError):
-        m.assign_workers_to_task("t1", "train", 0)  # no primaries
+        m.assign_workers_to_task("t1", "train", 0, 0)  # no primaries
     m.assign_workers_to_task("t1", "train", 1, 0)
     with pytest.raises(InvalidStateError):
         m.assign_workers_to_task("t1", "train", 1, 0)  # already assigned
@@ -120,7 +122,8 @@ class PoolModel:
         return sorted(w for w in self.pool if w not in self.busy and w not in self.quarantined)[:n]
 
     def assign(self, task: str, required: int, backups: int) -> Optional[Tuple[List[str], List[str]]]:
-        if task in self.tasks or len(self.free(required)) < required:
+        # The old API: nothing unless required + backups workers are free.
+        if task in self.tasks or len(self.free(required + backups)) < required + backups:
             return None
         p = self.free(required)
         for w in p:

@@ -226,6 +226,67 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         Ok(())
     }
 
+    /// Sets `node`'s status by decision of the operator, registering the node
+    /// (never heard from) if it is new: the old API's `failed_nodes.add(node)`
+    /// and siblings. `Recovering` starts an automatic recovery that uses no
+    /// attempt; `Online` ends any recovery and clears the attempts; the other
+    /// statuses end any recovery. A change is recorded as a `StatusChanged`
+    /// event; setting the status a node already has changes nothing.
+    pub fn set_status(&mut self, now: Instant, node: &NodeId, status: NodeStatus) -> Result<(), CrashRecoveryError> {
+        let now = self.clock.observe(now);
+        if self.nodes.index_of(node).is_none() {
+            let record = NodeRecord {
+                window: HeartbeatWindow::new(),
+                metrics: HealthMetrics::default(),
+                status: NodeStatus::Online,
+                suspect_at: Instant::MAX,
+                recovery: None,
+                attempts: 0,
+                crashed_in_sweep: 0,
+            };
+            if self.nodes.insert(node.clone(), record).is_err() {
+                return Err(CrashRecoveryError::TableFull(CapacityError::new(node.clone(), N)));
+            }
+        }
+        let Some(record) = self.nodes.get_mut(node) else {
+            return Err(CrashRecoveryError::UnknownNode(node.clone()));
+        };
+        let from = record.status;
+        if from == status {
+            return Ok(());
+        }
+        record.status = status;
+        record.recovery = match status {
+            NodeStatus::Recovering => {
+                Some(Recovery { strategy: RecoveryStrategy::Automatic, started: now, healthy_heartbeats: 0 })
+            }
+            _ => None,
+        };
+        if status == NodeStatus::Online {
+            record.attempts = 0;
+        }
+        let phi = record.window.phi(now, &self.params);
+        self.push_event(now, node, RecoveryEventKind::StatusChanged { from, to: status, phi });
+        Ok(())
+    }
+
+    /// Replaces the configuration of a running manager, or says why the new
+    /// one is invalid (then nothing changes). Every node keeps its heartbeat
+    /// window (trimmed to a smaller `max_sample_size` at its next heartbeat),
+    /// status and recovery; its suspect and crash instants are recomputed
+    /// under the new detector settings. O(n).
+    pub fn reconfigure(&mut self, config: CrashRecoveryConfig) -> Result<(), ConfigError> {
+        let (params, suspect) = Self::validate(&config)?;
+        self.config = config;
+        self.params = params;
+        self.suspect = suspect;
+        for (_, record) in self.nodes.iter_mut() {
+            record.window.retune(&self.params);
+            record.suspect_at = record.window.crossing(&self.params, self.suspect);
+        }
+        Ok(())
+    }
+
     /// Forgets `node` for good (its history and status); events about it stay in the ring.
     pub fn remove_node(&mut self, node: &NodeId) -> Result<(), CrashRecoveryError> {
         self.nodes.remove(node).map(|_| ()).ok_or_else(|| CrashRecoveryError::UnknownNode(node.clone()))

@@ -476,3 +476,51 @@ proptest::proptest! {
         check_timeouts(&mut m, now);
     }
 }
+
+#[test]
+fn set_status_registers_marks_and_lets_recovery_start() {
+    let mut m = manager();
+    let a = id("a");
+    // Marked failed without ever being heard from: known, offline, recoverable.
+    m.set_status(secs(1.0), &a, NodeStatus::Offline).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Offline));
+    assert_eq!(kinds(&m, &a), ["status_changed"]);
+    m.initiate_recovery(secs(2.0), &a, RecoveryStrategy::Restart).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Recovering));
+    // Marking the status it has changes nothing; Online ends the recovery.
+    m.set_status(secs(3.0), &a, NodeStatus::Recovering).unwrap();
+    assert_eq!(kinds(&m, &a), ["status_changed", "status_changed", "recovery_started"]);
+    m.set_status(secs(4.0), &a, NodeStatus::Online).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Online));
+    assert!(matches!(
+        m.initiate_recovery(secs(5.0), &a, RecoveryStrategy::Automatic),
+        Err(CrashRecoveryError::InvalidStatus { .. })
+    ));
+    // A marked recovery completes on healthy heartbeats like any other.
+    m.set_status(secs(6.0), &a, NodeStatus::Recovering).unwrap();
+    beat(&mut m, &a, 7, 8);
+    assert_eq!(m.status(&a), Ok(NodeStatus::Online));
+}
+
+#[test]
+fn reconfigure_moves_the_crash_instant_of_tracked_nodes() {
+    let mut m = manager();
+    let a = id("a");
+    beat(&mut m, &a, 0, 10);
+    let before = m.node(&a).unwrap().status;
+    assert_eq!(before, NodeStatus::Online);
+    // With the default 3 s pause the node is alive 2.5 s after its last beat...
+    assert_eq!(m.detect_crashes(secs(12.5)).count(), 0);
+    assert_eq!(m.status(&a), Ok(NodeStatus::Online));
+    // ...with no pause and a low threshold it is judged crashed then.
+    let mut config = *m.config();
+    config.phi.acceptable_heartbeat_pause = Duration::ZERO;
+    config.phi.threshold = 1.0;
+    m.reconfigure(config).unwrap();
+    assert_eq!(m.config().phi.threshold, 1.0);
+    assert_eq!(m.detect_crashes(secs(12.6)).count(), 1);
+    // An invalid configuration changes nothing.
+    config.phi.threshold = -1.0;
+    assert!(m.reconfigure(config).is_err());
+    assert_eq!(m.config().phi.threshold, 1.0);
+}

@@ -329,6 +329,29 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         self.state.randomized_timeout
     }
 
+    /// Changes the election timeout `E` and the heartbeat interval `H` of a
+    /// running node (the same rules as at construction: `0 < H < E`). The
+    /// current timer keeps its start and gets a timeout drawn from the new
+    /// `[E, 2E)`; a leader's next heartbeat is due at most `H` from now.
+    /// An invalid pair changes nothing.
+    pub fn set_timing(
+        &mut self,
+        now: Instant,
+        election_timeout: Duration,
+        heartbeat_interval: Duration,
+    ) -> Result<(), ConfigError> {
+        let config = ElectionConfig { election_timeout, heartbeat_interval, ..self.state.config };
+        config.validate()?;
+        let now = self.state.clock.observe(now);
+        self.state.config = config;
+        self.redraw_timeout();
+        let due = now + heartbeat_interval;
+        if self.state.heartbeat_due > due {
+            self.state.heartbeat_due = due;
+        }
+        Ok(())
+    }
+
     /// Test hook: sets the current randomized election timeout (until the next reset of the timer).
     pub fn set_randomized_timeout(&mut self, timeout: Duration) {
         self.state.randomized_timeout = timeout;
@@ -434,6 +457,16 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         } else {
             None
         }
+    }
+
+    /// Drops every queued message and the pending hard-state mark without
+    /// building envelopes, for hosts that send nothing (the old direct-call
+    /// API); returns how many messages were dropped. O(1).
+    pub fn discard_output(&mut self) -> usize {
+        self.state.hard_state_dirty = false;
+        let n = self.outbox.len();
+        self.outbox.clear();
+        n
     }
 
     /// The next message to send, oldest first; nothing while a hard-state change

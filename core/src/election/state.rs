@@ -58,6 +58,13 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         s.randomized_timeout = Duration::from_micros(s.rng.in_range(e, e.saturating_mul(2)));
     }
 
+    /// Draws a fresh timeout from `[E, 2E)` without restarting the timer.
+    pub(super) fn redraw_timeout(&mut self) {
+        let s = &mut self.state;
+        let e = s.config.election_timeout.total_micros();
+        s.randomized_timeout = Duration::from_micros(s.rng.in_range(e, e.saturating_mul(2)));
+    }
+
     /// Whether a live leader was heard from within `E` (the leader lease).
     pub(super) fn in_lease(&self, now: Instant) -> bool {
         let s = &self.state;

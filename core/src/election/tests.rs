@@ -787,3 +787,32 @@ fn refusing_a_pre_vote_at_term_zero_emits_only_decodable_messages() {
     net.campaign(0);
     assert_eq!(net.leader(), Some(0));
 }
+
+#[test]
+fn set_timing_redraws_the_timeout_and_rejects_bad_pairs() {
+    let a = id("a");
+    let mut m = M::new(cfg(false, false), a.clone(), &[a.clone(), id("b"), id("c")], Instant::ZERO).unwrap();
+    let e = Duration::from_millis(200);
+    m.set_timing(Instant::ZERO, e, Duration::from_millis(50)).unwrap();
+    assert_eq!(m.config().election_timeout, e);
+    let t = m.randomized_timeout();
+    assert!(t >= e && t < Duration::from_millis(400), "{t:?}");
+    // The old 1 s timer would still run; the new one fires within 2E.
+    m.tick(Instant::from_millis(400));
+    assert_eq!(m.role(), Role::Candidate);
+    assert!(m.set_timing(Instant::from_millis(400), e, e).is_err());
+    assert_eq!(m.config().heartbeat_interval, Duration::from_millis(50));
+}
+
+#[test]
+fn discard_output_drops_messages_and_the_hard_state_mark() {
+    let a = id("a");
+    let mut m = M::new(cfg(false, false), a.clone(), &[a.clone(), id("b"), id("c")], Instant::ZERO).unwrap();
+    m.start_election(Instant::ZERO).unwrap();
+    let queued = m.pending_transmits();
+    assert!(queued > 0);
+    assert_eq!(m.discard_output(), queued);
+    assert_eq!(m.pending_transmits(), 0);
+    assert!(m.poll_hard_state().is_none());
+    assert!(m.poll_transmit().is_none());
+}

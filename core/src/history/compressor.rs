@@ -362,6 +362,16 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
         &self.config
     }
 
+    /// Changes the number of records that seals a batch (at least 1). A buffer
+    /// already at or above the new threshold is sealed by the next
+    /// [`MessageHistoryCompressor::add_message`]. An invalid value changes nothing.
+    pub fn set_compression_threshold(&mut self, threshold: u32) -> Result<(), ConfigError> {
+        let config = HistoryConfig { compression_threshold: threshold, ..self.config };
+        Self::validate(&config)?;
+        self.config = config;
+        Ok(())
+    }
+
     /// Appends a record. Its timestamp is clamped up to the latest one in the
     /// history if earlier. Seals the buffer into a batch first if the record would
     /// not fit, and after it if the buffer reached the threshold; returns the id of

@@ -618,3 +618,17 @@ fn window_bounds_are_inclusive() {
     assert_eq!(got(10, 10), vec![10]);
     assert_eq!(got(11, 19), Vec::<u64>::new());
 }
+
+#[test]
+fn lowering_the_compression_threshold_seals_at_the_next_add() {
+    let mut h = History::new(HistoryConfig { compression_threshold: 10, ..HistoryConfig::default() }).unwrap();
+    for i in 0..5 {
+        assert_eq!(h.add_message(t(i), Msg::new(i, "a", "k", b"{}").r()).unwrap(), None);
+    }
+    assert!(h.set_compression_threshold(0).is_err());
+    assert_eq!(h.config().compression_threshold, 10);
+    h.set_compression_threshold(3).unwrap();
+    // The five buffered records are sealed before the sixth is added.
+    assert!(h.add_message(t(5), Msg::new(5, "a", "k", b"{}").r()).unwrap().is_some());
+    assert_eq!(h.buffer_len(), 1);
+}

@@ -14,20 +14,26 @@ Two layers:
   bytes in, bytes out, typed events), :class:`PhiAccrualDetector`,
   :class:`Election` (bytes in, bytes out) and the wire format in :mod:`pouw_netops.wire`;
 * the cluster's credentials in :mod:`pouw_netops.identity`: identity keys,
-  certificates from an :class:`Authority`, revocation lists.
+  certificates from an :class:`Authority`, revocation lists;
+* :mod:`pouw_netops.aio`: a :class:`Node` on a UDP socket under asyncio
+  (timers, hard state persisted to a file, archived history to a directory,
+  events as an async iterator).
+
+Logging goes through ``logging.getLogger("pouw_netops")`` and its children.
 
 Errors derive from :class:`NetOpsError`.
 """
 
 from __future__ import annotations
 
-from . import identity, wire
+from . import aio, identity, wire
 from ._errors import (
     AttemptsExhaustedError,
     AuthenticationError,
     CapacityError,
     CredentialError,
     DecodeError,
+    InsufficientWorkersError,
     InvalidArgumentError,
     InvalidStateError,
     NetOpsError,
@@ -64,6 +70,7 @@ __all__ = [
     "CrashRecoveryManager",
     "DecodeError",
     "Election",
+    "InsufficientWorkersError",
     "InvalidArgumentError",
     "InvalidStateError",
     "LeaderElectionManager",
@@ -82,5 +89,6 @@ __all__ = [
     "PhiAccrualDetector",
     "VPNMeshTopologyManager",
     "WorkerReplacementManager",
+    "aio",
     "wire",
 ]

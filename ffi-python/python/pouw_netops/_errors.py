@@ -18,6 +18,7 @@ from typing import Optional
 __all__ = [
     "NetOpsError",
     "CapacityError",
+    "InsufficientWorkersError",
     "NotFoundError",
     "DecodeError",
     "InvalidArgumentError",
@@ -38,6 +39,13 @@ class NetOpsError(Exception):
 class CapacityError(NetOpsError):
     """A fixed-capacity table is full, or a finite resource (overlay addresses, free
     workers) is used up; nothing was changed. Not a ``ValueError``: the input was fine."""
+
+
+class InsufficientWorkersError(CapacityError, ValueError):
+    """Fewer free workers than an assignment needs; nothing was assigned. Also a
+    ``ValueError``, which the old API raised (with the same message)."""
+
+    kind: Optional[str] = "capacity_exceeded"
 
 
 class NotFoundError(NetOpsError, LookupError, ValueError):

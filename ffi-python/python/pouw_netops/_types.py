@@ -6,7 +6,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Tuple
 
 from . import _native
 
@@ -32,8 +32,8 @@ class NodeStatus(Enum):
 
 
 @dataclass
-class NodeHealthMetrics:
-    """The health figures of one node; times in seconds, rates and usages in [0, 1]."""
+class _NodeHealthMetricsFields:
+    """The old data class, kept for its dataclass metadata only (see :class:`NodeHealthMetrics`)."""
 
     node_id: str
     last_heartbeat: float
@@ -45,16 +45,35 @@ class NodeHealthMetrics:
     memory_usage: float
     status: NodeStatus = NodeStatus.ONLINE
 
-    def is_healthy(self, now: Optional[float] = None) -> bool:
-        """Whether the node is healthy at ``now`` (default ``time.time()``).
 
-        The core's thresholds, the same as the old API's: last heartbeat younger
-        than 30 s, success rate above 0.8, response time below 5 s, CPU and memory
-        usage below 0.9.
-        """
-        return _native.metrics_healthy(
-            self.last_heartbeat, self.response_time, self.success_rate, self.cpu_usage, self.memory_usage, now
-        )
+class NodeHealthMetrics(_native.NodeHealthMetrics):
+    """The health figures of one node; times in seconds, rates and usages in [0, 1].
+
+    A native class (built on every ``update_node_health``, so it must be cheap)
+    that behaves as the old data class: the same fields, positional or by
+    keyword, mutable, compared field by field, and ``dataclasses.fields``,
+    ``asdict``, ``replace`` and pickling work. ``is_healthy(now=None)`` uses
+    the core's thresholds, the same as the old API's: last heartbeat younger
+    than 30 s, success rate above 0.8, response time below 5 s, CPU and memory
+    usage below 0.9.
+    """
+
+    __dataclass_fields__ = _NodeHealthMetricsFields.__dataclass_fields__
+    __dataclass_params__ = _NodeHealthMetricsFields.__dataclass_params__  # type: ignore[attr-defined]
+    __match_args__ = (
+        "node_id",
+        "last_heartbeat",
+        "response_time",
+        "success_rate",
+        "task_completion_rate",
+        "bandwidth_utilization",
+        "cpu_usage",
+        "memory_usage",
+        "status",
+    )
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
+        return type(self), tuple(getattr(self, f) for f in self.__match_args__)
 
 
 @dataclass
@@ -105,16 +124,30 @@ def _now_seconds() -> int:
 
 
 @dataclass
-class NetworkMessage:
-    """A message a node saw: its type, sender, time in seconds and a JSON-serializable ``data`` dict.
-
-    The history stores ``data`` as compact JSON bytes (``json.dumps(data, separators=(",", ":"))``).
-    """
+class _NetworkMessageFields:
+    """The old data class, kept for its dataclass metadata only (see :class:`NetworkMessage`)."""
 
     msg_type: str
     sender_id: str
     timestamp: float = field(default_factory=_now_seconds)
     data: Dict[str, Any] = field(default_factory=dict)
+
+
+class NetworkMessage(_native.NetworkMessage):
+    """A message a node saw: its type, sender, time in seconds (default: now, whole
+    seconds) and a JSON-serializable ``data`` dict (default: a new empty one).
+
+    A native class (built for every ``add_message``) that behaves as the old
+    data class, as :class:`NodeHealthMetrics` does. The history stores ``data``
+    as compact JSON bytes (``json.dumps(data, separators=(",", ":"))``).
+    """
+
+    __dataclass_fields__ = _NetworkMessageFields.__dataclass_fields__
+    __dataclass_params__ = _NetworkMessageFields.__dataclass_params__  # type: ignore[attr-defined]
+    __match_args__ = ("msg_type", "sender_id", "timestamp", "data")
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
+        return type(self), tuple(getattr(self, f) for f in self.__match_args__)
 
 
 @dataclass

@@ -1,19 +1,28 @@
 """``CrashRecoveryManager``: the old API's class over the Rust core's manager.
 
 The core (phi-accrual detection, the status machine, events) decides everything;
-this class converts. Attributes the old API kept as mutable containers
-(``node_metrics``, ``suspected_nodes``, …) are computed from the core's state
-on each access: they are snapshots, and changing them changes nothing.
+this class converts. The containers the old API kept as attributes are live
+views of the core: ``failed_nodes.add(n)`` marks ``n`` failed in the core (and
+``initiate_recovery(n)`` then starts its recovery), ``suspected_nodes.discard(n)``
+brings it back online; ``node_metrics[n] = metrics`` records a health report
+and ``del node_metrics[n]`` forgets the node. The old configuration attributes
+(``phi_threshold``, ``heartbeat_timeout``, ``heartbeat_interval``,
+``sampling_window``) read and write the core's detector settings.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Set
+import logging
+from typing import AbstractSet, Any, Dict, Iterator, List, MutableMapping, MutableSet, Optional, Tuple
 
 from . import _native
+from ._errors import NotFoundError
+from ._fast import bind_native
 from ._types import CrashRecoveryEvent, NodeHealthMetrics, NodeStatus
 
 __all__ = ["CrashRecoveryManager"]
+
+logger = logging.getLogger("pouw_netops.crash_recovery")
 
 _STATUS = {s.value: s for s in NodeStatus}
 
@@ -30,8 +39,63 @@ class CrashRecoveryManager:
 
     def __init__(self, node_id: str, failure_detector_threshold: float = 10.0) -> None:
         self.node_id = node_id
-        self.failure_detector_threshold = failure_detector_threshold
         self._core = _native.CrashRecoveryCore(float(failure_detector_threshold))
+        self._suspected = _StatusSet(self._core, ("suspected",), "suspected")
+        self._failed = _StatusSet(self._core, ("offline", "failed"), "offline")
+        self._recovering = _StatusSet(self._core, ("recovering",), "recovering")
+        self._metrics = _MetricsMap(self)
+        # The hot calls go straight to the native methods (no Python frame).
+        bind_native(self, CrashRecoveryManager, update_node_health=self._core.update_metrics, heartbeat=self._core.heartbeat)
+
+    # --- the old configuration attributes, live ---------------------------
+
+    @property
+    def failure_detector_threshold(self) -> float:
+        """The phi level at which a silent node is judged crashed (the core's threshold)."""
+        return self._core.threshold
+
+    @failure_detector_threshold.setter
+    def failure_detector_threshold(self, value: float) -> None:
+        self._core.configure(threshold=float(value))
+
+    @property
+    def phi_threshold(self) -> float:
+        """The same threshold as :attr:`failure_detector_threshold` (the old API had two,
+        and used this one); assigning either changes the core's detector."""
+        return self._core.threshold
+
+    @phi_threshold.setter
+    def phi_threshold(self, value: float) -> None:
+        self._core.configure(threshold=float(value))
+
+    @property
+    def heartbeat_timeout(self) -> float:
+        """Silence tolerated beyond the usual heartbeat interval, in seconds: the
+        detector's acceptable heartbeat pause (default 3 s), added to the mean interval."""
+        return self._core.acceptable_pause
+
+    @heartbeat_timeout.setter
+    def heartbeat_timeout(self, value: float) -> None:
+        self._core.configure(acceptable_pause=float(value))
+
+    @property
+    def heartbeat_interval(self) -> float:
+        """The heartbeat interval assumed for a node before its intervals are
+        measured, in seconds (the detector's first estimate, default 1 s)."""
+        return self._core.first_estimate
+
+    @heartbeat_interval.setter
+    def heartbeat_interval(self, value: float) -> None:
+        self._core.configure(first_estimate=float(value))
+
+    @property
+    def sampling_window(self) -> int:
+        """How many heartbeat intervals per node the detector keeps (at most 100)."""
+        return self._core.max_sample_size
+
+    @sampling_window.setter
+    def sampling_window(self, value: int) -> None:
+        self._core.configure(max_sample_size=int(value))
 
     # --- the old API -------------------------------------------------------
 
@@ -43,21 +107,14 @@ class CrashRecoveryManager:
         not inputs. Raises ``InvalidArgumentError`` for a metric outside [0, 1]
         and ``CapacityError`` when 4096 nodes are already tracked.
         """
-        m = metrics
-        self._core.update_node_health(
-            node_id,
-            m.response_time,
-            m.success_rate,
-            m.task_completion_rate,
-            m.bandwidth_utilization,
-            m.cpu_usage,
-            m.memory_usage,
-            now,
-        )
+        self._core.update_metrics(node_id, metrics, now)
 
     def detect_crashes(self, *, now: Optional[float] = None) -> List[str]:
         """Sweeps every node at ``now``; returns the nodes newly found crashed (each reported once)."""
-        return self._core.detect_crashes(now)
+        crashed = self._core.detect_crashes(now)
+        for node in crashed:
+            logger.warning("%s: crash detected for node %s", self.node_id, node)
+        return crashed
 
     def initiate_recovery(
         self, node_id: str, recovery_strategy: str = "automatic", *, now: Optional[float] = None
@@ -68,7 +125,10 @@ class CrashRecoveryManager:
         Returns ``False`` when the node is unknown, online, already recovering,
         or out of attempts (three per outage; it is then failed).
         """
-        return self._core.initiate_recovery(node_id, recovery_strategy, now)
+        started = self._core.initiate_recovery(node_id, recovery_strategy, now)
+        if started:
+            logger.info("%s: recovery of %s started (%s)", self.node_id, node_id, recovery_strategy)
+        return started
 
     def get_network_health_summary(self, *, now: Optional[float] = None) -> Dict[str, Any]:
         """Counts by status, the online ratio and the crashes of the last hour.
@@ -88,24 +148,51 @@ class CrashRecoveryManager:
         }
 
     @property
-    def node_metrics(self) -> Dict[str, NodeHealthMetrics]:
-        """Every tracked node's last metrics, heartbeat time and status (a snapshot)."""
-        return {t[0]: _metrics(t) for t in self._core.nodes()}
+    def node_metrics(self) -> MutableMapping[str, NodeHealthMetrics]:
+        """Node → its last metrics, heartbeat time and status, live: assigning
+        ``node_metrics[n] = m`` is :meth:`update_node_health` at the current time,
+        ``del node_metrics[n]`` is :meth:`remove_node`. Each value read is a copy."""
+        return self._metrics
+
+    @node_metrics.setter
+    def node_metrics(self, value: Dict[str, NodeHealthMetrics]) -> None:
+        _replace(self._metrics, value)
 
     @property
-    def suspected_nodes(self) -> Set[str]:
-        """Nodes currently suspected (a snapshot)."""
-        return set(self._core.ids_with_status("suspected"))
+    def suspected_nodes(self) -> MutableSet[str]:
+        """Nodes currently suspected, live: ``add(n)`` marks ``n`` suspected,
+        ``discard(n)`` (``remove``, ``clear``, …) brings a suspected node back online."""
+        return self._suspected
+
+    @suspected_nodes.setter
+    def suspected_nodes(self, value: AbstractSet[str]) -> None:
+        _replace(self._suspected, value)
 
     @property
-    def failed_nodes(self) -> Set[str]:
-        """Nodes crashed (``OFFLINE``) or whose recovery failed (``FAILED``) (a snapshot)."""
-        return set(self._core.ids_with_status("offline", "failed"))
+    def failed_nodes(self) -> MutableSet[str]:
+        """Nodes crashed (``OFFLINE``) or whose recovery failed (``FAILED``), live:
+        ``add(n)`` marks ``n`` crashed (``OFFLINE``; a node never heard from is
+        registered), so :meth:`initiate_recovery` accepts it; ``discard(n)`` brings it back online."""
+        return self._failed
+
+    @failed_nodes.setter
+    def failed_nodes(self, value: AbstractSet[str]) -> None:
+        _replace(self._failed, value)
 
     @property
-    def recovering_nodes(self) -> Set[str]:
-        """Nodes being recovered (a snapshot)."""
-        return set(self._core.ids_with_status("recovering"))
+    def recovering_nodes(self) -> MutableSet[str]:
+        """Nodes being recovered, live: ``add(n)`` starts an automatic recovery of
+        ``n`` (no attempt used), ``discard(n)`` ends it with the node online."""
+        return self._recovering
+
+    @recovering_nodes.setter
+    def recovering_nodes(self, value: AbstractSet[str]) -> None:
+        _replace(self._recovering, value)
+
+    @property
+    def last_heartbeats(self) -> Dict[str, float]:
+        """Node → when its last heartbeat arrived, in seconds (a snapshot)."""
+        return {t[0]: t[2] for t in self._core.nodes()}
 
     @property
     def recovery_events(self) -> List[CrashRecoveryEvent]:
@@ -163,6 +250,104 @@ class CrashRecoveryManager:
             f"CrashRecoveryManager(node_id={self.node_id!r}, "
             f"failure_detector_threshold={self.failure_detector_threshold!r}, nodes={len(self)})"
         )
+
+
+class _StatusSet(MutableSet[str]):
+    """The ids of the nodes whose status is one of ``statuses``, read from the
+    core on every access; ``add`` sets a node's status to ``mark``, ``discard``
+    sets a member's status to online."""
+
+    __slots__ = ("_core", "_statuses", "_mark")
+
+    def __init__(self, core: _native.CrashRecoveryCore, statuses: Tuple[str, ...], mark: str) -> None:
+        self._core = core
+        self._statuses = statuses
+        self._mark = mark
+
+    def __contains__(self, node: object) -> bool:
+        if not isinstance(node, str):
+            return False
+        try:
+            return self._core.status(node) in self._statuses
+        except NotFoundError:
+            return False
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._core.ids_with_status(*self._statuses))
+
+    def __len__(self) -> int:
+        return len(self._core.ids_with_status(*self._statuses))
+
+    def add(self, node: str) -> None:
+        if node not in self:
+            self._core.set_status(node, self._mark)
+
+    def discard(self, node: str) -> None:
+        if node in self:
+            self._core.set_status(node, "online")
+
+    def __repr__(self) -> str:
+        return repr(set(self))
+
+
+class _MetricsMap(MutableMapping[str, NodeHealthMetrics]):
+    """Node → metrics, read from the core on every access."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: CrashRecoveryManager) -> None:
+        self._owner = owner
+
+    def __getitem__(self, node: str) -> NodeHealthMetrics:
+        try:
+            return _metrics(self._owner._core.node(node))
+        except NotFoundError:
+            raise KeyError(node) from None
+
+    def __setitem__(self, node: str, metrics: NodeHealthMetrics) -> None:
+        self._owner.update_node_health(node, metrics)
+
+    def __delitem__(self, node: str) -> None:
+        try:
+            self._owner._core.remove_node(node)
+        except NotFoundError:
+            raise KeyError(node) from None
+
+    def __contains__(self, node: object) -> bool:
+        if not isinstance(node, str):
+            return False
+        try:
+            self._owner._core.status(node)
+        except NotFoundError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([t[0] for t in self._owner._core.nodes()])
+
+    def __len__(self) -> int:
+        return len(self._owner._core)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+def _replace(live: Any, value: Any) -> None:
+    """``manager.attr = value``: makes the live container hold exactly ``value``."""
+    if live is value:
+        return
+    if isinstance(live, MutableMapping):
+        wanted = dict(value)
+        for key in [k for k in live if k not in wanted]:
+            del live[key]
+        for key, metrics in wanted.items():
+            live[key] = metrics
+    else:
+        members = set(value)
+        for key in [k for k in live if k not in members]:
+            live.discard(key)
+        for key in members:
+            live.add(key)
 
 
 def _metrics(t: Any) -> NodeHealthMetrics:

@@ -10,15 +10,18 @@ For real networking use the sans-IO :class:`pouw_netops.Election`.
 
 from __future__ import annotations
 
+import logging
 import time
 import zlib
 from typing import Any, Dict, List, Optional, Sequence, Set
 
 from . import _native
-from ._errors import NetOpsError
+from ._fast import bind_native
 from ._types import LeaderElectionState, LeaderElectionVote
 
 __all__ = ["LeaderElectionManager"]
+
+logger = logging.getLogger("pouw_netops.election")
 
 _STATE = {
     "follower": LeaderElectionState.FOLLOWER,
@@ -59,6 +62,17 @@ class LeaderElectionManager:
             seed=zlib.crc32(node_id.encode()),
             now=now,
         )
+        # The hot calls go straight to the native methods (no Python frame).
+        core = self._core
+        bind_native(
+            self,
+            LeaderElectionManager,
+            request_vote=core.api_request_vote,
+            receive_vote_response=core.api_receive_vote_response,
+            receive_heartbeat=core.api_receive_heartbeat,
+            check_election_timeout=core.api_election_timed_out,
+            heartbeat=core.api_heartbeat,
+        )
 
     # --- the old API -------------------------------------------------------
 
@@ -67,13 +81,10 @@ class LeaderElectionManager:
 
         A single supervisor wins at once.
         """
-        try:
-            self._core.start_election(now)
-        except NetOpsError:
-            return False
-        finally:
-            self._core.discard_output()
-        return True
+        started = self._core.api_start_election(now)
+        if started:
+            logger.info("%s: starting an election for term %d", self.node_id, self._core.term)
+        return started
 
     def request_vote(self, candidate_id: str, candidate_term: int, *, now: Optional[float] = None) -> bool:
         """Whether this node grants its vote to ``candidate_id`` for ``candidate_term``.
@@ -82,41 +93,31 @@ class LeaderElectionManager:
         follower of it, and one vote per term. A candidate outside the
         supervisor set (or this node itself) is refused.
         """
-        try:
-            return self._core.request_vote(candidate_id, candidate_term, now)
-        except NetOpsError:
-            return False
-        finally:
-            self._core.discard_output()
+        return self._core.api_request_vote(candidate_id, candidate_term, now)
 
     def receive_vote_response(self, voter_id: str, granted: bool, *, now: Optional[float] = None) -> bool:
         """Counts ``voter_id``'s answer to this node's campaign; ``True`` when it just became leader."""
-        try:
-            return self._core.receive_vote_response(voter_id, granted, now)
-        except NetOpsError:
-            return False
-        finally:
-            self._core.discard_output()
+        return self._core.api_receive_vote_response(voter_id, granted, now)
 
     def receive_heartbeat(self, leader_id: str, leader_term: int, *, now: Optional[float] = None) -> bool:
         """Handles ``leader_id``'s heartbeat for ``leader_term``; ``True`` if this node now follows it."""
-        try:
-            return self._core.receive_heartbeat(leader_id, leader_term, now)
-        except NetOpsError:
-            return False
-        finally:
-            self._core.discard_output()
+        return self._core.api_receive_heartbeat(leader_id, leader_term, now)
 
     def check_election_timeout(self, *, now: Optional[float] = None) -> bool:
-        """Starts an election if no leader was heard within the (randomized) timeout; whether it did."""
-        started = self._core.check_election_timeout(now)
-        self._core.discard_output()
-        return started
+        """Whether no leader was heard within the (randomized) election timeout,
+        this node not being the leader. Changes nothing, as in the old API: call
+        :meth:`start_election` to campaign (:class:`NetworkOperationsManager`'s
+        loop does)."""
+        return self._core.api_election_timed_out(now)
 
     def step_down(self, *, now: Optional[float] = None) -> None:
         """Gives up leadership (or a campaign) and becomes a follower of the current term."""
-        self._core.step_down(now)
-        self._core.discard_output()
+        self._core.api_step_down(now)
+
+    def heartbeat(self, *, now: Optional[float] = None) -> bool:
+        """(Beyond the old API) runs the timers at ``now`` as a leader's heartbeat
+        round would (the messages are dropped); whether this node is the leader."""
+        return self._core.api_heartbeat(now)
 
     def get_election_status(self, *, now: Optional[float] = None) -> Dict[str, Any]:
         """``node_id, state, current_term, leader_id, voted_for, is_leader, vote_count,
@@ -171,13 +172,35 @@ class LeaderElectionManager:
 
     @property
     def election_timeout(self) -> float:
-        """The base election timeout in seconds (timeouts are drawn from [E, 2E))."""
+        """The base election timeout in seconds (timeouts are drawn from [E, 2E)).
+
+        Assignable, as in the old API: the running timer gets a timeout drawn
+        from the new range. Raft needs the heartbeat interval below it: a
+        timeout not above :attr:`heartbeat_interval` brings the interval down
+        to a fifth of it (the old defaults' ratio). ``InvalidArgumentError``
+        (nothing changes) for a timeout that is not positive.
+        """
         return self._core.election_timeout
+
+    @election_timeout.setter
+    def election_timeout(self, value: float) -> None:
+        value = float(value)
+        h = self._core.heartbeat_interval
+        self._core.set_timing(value, h if h < value else value / 5)
 
     @property
     def heartbeat_interval(self) -> float:
-        """The leader's heartbeat interval in seconds."""
+        """The leader's heartbeat interval in seconds; assignable, below :attr:`election_timeout`."""
         return self._core.heartbeat_interval
+
+    @heartbeat_interval.setter
+    def heartbeat_interval(self, value: float) -> None:
+        self._core.set_timing(self._core.election_timeout, float(value))
+
+    @property
+    def is_leader_active(self) -> bool:
+        """Whether this node is the leader (the old API's flag)."""
+        return self._core.role == "leader"
 
     def __repr__(self) -> str:
         return (

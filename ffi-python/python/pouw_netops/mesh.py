@@ -8,12 +8,14 @@ packets. Attributes are snapshots computed on each access.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import _native
-from ._errors import NotFoundError
 
 __all__ = ["VPNMeshTopologyManager"]
+
+logger = logging.getLogger("pouw_netops.mesh")
 
 _TunnelTuple = Tuple[str, str, str, str, Optional[float], Optional[float], int, int, int]
 
@@ -28,6 +30,13 @@ class VPNMeshTopologyManager:
         self.node_id = node_id
         self.network_cidr = network_cidr
         self._core = _native.MeshCore(node_id, network_cidr)
+        # The old API's security settings: ``preferred_protocol`` is the default
+        # of :meth:`establish_tunnel`; the others are informational.
+        self.encryption_enabled = True
+        self.tunnel_protocols = ["wireguard", "openvpn", "ipsec"]
+        self.preferred_protocol = "wireguard"
+        # Whether this node was put in the mesh implicitly by establish_tunnel.
+        self._implicit_self = False
 
     def _details(self, t: _TunnelTuple) -> Tuple[str, Dict[str, Any]]:
         a, b, protocol, state, handshake, latency, rx, tx, bandwidth = t
@@ -55,30 +64,54 @@ class VPNMeshTopologyManager:
         requested address). Raises ``InvalidArgumentError`` (a ``ValueError``)
         for a node already in the mesh or a bad field and ``CapacityError`` when
         the mesh or its addresses are full.
+
+        This node joining after :meth:`establish_tunnel` put it in the mesh
+        implicitly takes its place with the given details (its tunnels are
+        re-established, to be confirmed by handshakes again).
         """
-        return self._core.join(
-            node_info["node_id"],
+        node_id = node_info["node_id"]
+        tunnels: List[Tuple[str, str]] = []
+        if node_id == self.node_id and self._implicit_self:
+            tunnels = [(remote, d["protocol"]) for remote, d in self.tunnels.items()]
+            self._core.leave(node_id, now)
+            self._implicit_self = False
+        ip = self._core.join(
+            node_id,
             node_info.get("public_key"),
             node_info.get("endpoint"),
             list(node_info.get("capabilities", ())),
             node_info.get("virtual_ip"),
             now,
         )
+        for remote, protocol in tunnels:
+            self._core.establish(remote, protocol, now)
+        # Not logged: joins come by the thousand and a disabled log call costs
+        # as much as the join itself.
+        return ip
 
     def leave_mesh(self, node_id: str, *, now: Optional[float] = None) -> bool:
         """Removes a node, its address and its tunnels; ``False`` if it was not in the mesh."""
-        return self._core.leave(node_id, now)
+        left = self._core.leave(node_id, now)
+        if left and node_id == self.node_id:
+            self._implicit_self = False
+        return left
 
     def establish_tunnel(
         self, remote_node_id: str, protocol: Optional[str] = None, *, now: Optional[float] = None
     ) -> bool:
-        """Records a tunnel to ``remote_node_id`` (``"wireguard"`` by default, ``"openvpn"``,
-        ``"ipsec"``); ``False`` if either end is not in the mesh. The tunnel is up
-        once a handshake is reported (:meth:`record_handshake`)."""
-        try:
-            self._core.establish(remote_node_id, protocol or "wireguard", now)
-        except NotFoundError:
+        """Records a tunnel to ``remote_node_id`` (:attr:`preferred_protocol`,
+        ``"wireguard"``, by default; ``"openvpn"``, ``"ipsec"``); ``False`` if
+        the remote node is not in the mesh. As in the old API this node is part
+        of its own mesh without joining: if it has not joined, it joins here
+        (lowest free address, placeholder key). The tunnel is up once a
+        handshake is reported (:meth:`record_handshake`)."""
+        if remote_node_id == self.node_id or remote_node_id not in self._core:
+            logger.error("%s: cannot establish a tunnel to unknown node %s", self.node_id, remote_node_id)
             return False
+        if self.node_id not in self._core:
+            self._core.join(self.node_id, None, None, [], None, now)
+            self._implicit_self = True
+        self._core.establish(remote_node_id, protocol or self.preferred_protocol, now)
         return True
 
     def monitor_tunnel_health(self, *, now: Optional[float] = None) -> Dict[str, Any]:

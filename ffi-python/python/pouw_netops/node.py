@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
+from typing import Any, Dict, Generic, List, Optional, Sequence, Tuple, Type, TypeVar, overload
 
 from . import _native
 from .identity import CertificateInfo
@@ -60,20 +60,53 @@ class NodeEvent:
     details: Dict[str, Any] = field(default_factory=dict)
 
 
+_T = TypeVar("_T")
+
+
+class _Detail(Generic[_T]):
+    """A typed, read-only attribute of an event subclass: one key of its ``details``."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    @overload
+    def __get__(self, obj: None, owner: Any) -> "_Detail[_T]": ...
+    @overload
+    def __get__(self, obj: NodeEvent, owner: Any) -> _T: ...
+    def __get__(self, obj: Optional[NodeEvent], owner: Any) -> Any:
+        if obj is None:
+            return self
+        return obj.details[self.key]
+
+
+_Checkpoint = Optional[Tuple[int, bytes]]
+
+
 class NodeStatusChanged(NodeEvent):
     """A peer's health status changed (``from_status``, ``to_status``)."""
+
+    from_status = _Detail[str]("from_status")
+    to_status = _Detail[str]("to_status")
 
 
 class CrashDetected(NodeEvent):
     """A peer fell silent past the phi threshold (``silence`` in seconds)."""
 
+    silence = _Detail[float]("silence")
+
 
 class RecoveryStarted(NodeEvent):
     """A recovery of the peer began (``attempt``, from 1)."""
 
+    attempt = _Detail[int]("attempt")
+
 
 class RecoveryCompleted(NodeEvent):
     """The peer is healthy again (``took`` seconds)."""
+
+    took = _Detail[float]("took")
 
 
 class RecoveryFailed(NodeEvent):
@@ -87,46 +120,78 @@ class NodeLeft(NodeEvent):
 class WorkerReplaced(NodeEvent):
     """(Leader) ``node`` failed; its ``role`` in ``task`` went to ``replacement`` (``from_backup``, ``checkpoint``)."""
 
+    task = _Detail[str]("task")
+    replacement = _Detail[str]("replacement")
+    role = _Detail[str]("role")
+    from_backup = _Detail[bool]("from_backup")
+    checkpoint = _Detail[_Checkpoint]("checkpoint")
+
 
 class TaskAssigned(NodeEvent):
     """(Leader) ``node`` was given ``role`` in ``task`` (starting at ``checkpoint``)."""
+
+    task = _Detail[str]("task")
+    role = _Detail[str]("role")
+    checkpoint = _Detail[_Checkpoint]("checkpoint")
 
 
 class TaskDegraded(NodeEvent):
     """(Leader) ``task`` has ``primaries`` of the ``required`` primaries."""
 
+    task = _Detail[str]("task")
+    primaries = _Detail[int]("primaries")
+    required = _Detail[int]("required")
+
 
 class TaskRestored(NodeEvent):
     """(Leader) ``task`` has all its primaries again."""
+
+    task = _Detail[str]("task")
 
 
 class AssignmentReceived(NodeEvent):
     """(Worker) this node was given ``role`` in ``task`` (resuming at ``checkpoint``)."""
 
+    task = _Detail[str]("task")
+    role = _Detail[str]("role")
+    checkpoint = _Detail[_Checkpoint]("checkpoint")
+
 
 class AssignmentReleased(NodeEvent):
     """(Worker) this node no longer works on ``task``."""
+
+    task = _Detail[str]("task")
 
 
 class LeaseExpired(NodeEvent):
     """(Worker) the lease on this node's role in ``task`` ran out: nothing was heard
     from the leader that gave it for ``lease_timeout``, so the work stops."""
 
+    task = _Detail[str]("task")
+
 
 class LeaderElected(NodeEvent):
     """``node`` leads ``term``."""
+
+    term = _Detail[int]("term")
 
 
 class SteppedDown(NodeEvent):
     """This node stopped leading ``term``."""
 
+    term = _Detail[int]("term")
+
 
 class BatchCompressed(NodeEvent):
     """The open history buffer was sealed into batch ``batch_id``."""
 
+    batch_id = _Detail[int]("batch_id")
+
 
 class BatchArchived(NodeEvent):
     """``count`` history batches left memory."""
+
+    count = _Detail[int]("count")
 
 
 class TunnelUp(NodeEvent):
@@ -136,9 +201,13 @@ class TunnelUp(NodeEvent):
 class TunnelDown(NodeEvent):
     """The tunnel to ``node`` went ``state`` (stale or down)."""
 
+    state = _Detail[str]("state")
+
 
 class RouteChanged(NodeEvent):
     """The next hop towards ``node`` is now ``next_hop`` (``None``: unreachable)."""
+
+    next_hop = _Detail[Optional[str]]("next_hop")
 
 
 _EVENTS: Dict[str, Type[NodeEvent]] = {
@@ -192,8 +261,12 @@ class Node:
     ``history_flush_interval`` (60), ``election_timeout``,
     ``election_heartbeat_interval``, ``pre_vote``, ``check_quorum``,
     ``record_heartbeats``, ``lease_timeout`` (6: a worker's role ends this long after the
-    leader that gave it was last heard, with a :class:`LeaseExpired` event),
-    ``phi_threshold``. An unknown key raises :class:`InvalidArgumentError`, and so do
+    leader that gave it was last heard, with a :class:`LeaseExpired` event), and the
+    failure detector's knobs: ``phi_threshold`` (8), ``acceptable_heartbeat_pause``
+    (3: silence tolerated on top of the mean heartbeat interval; with short
+    heartbeat intervals it dominates detection time, so lower it with them),
+    ``min_std_deviation`` (0.1), ``first_heartbeat_estimate`` (1: the interval
+    assumed before any is measured) and ``max_sample_size`` (intervals kept). An unknown key raises :class:`InvalidArgumentError`, and so do
     ``slots``, ``task_types``, ``public_key`` and ``endpoint``, which now come from the
     certificate.
     Sized for clusters of up to 4096 nodes (tens of MiB per node).

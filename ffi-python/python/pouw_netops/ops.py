@@ -9,6 +9,7 @@ history compression). It sends nothing: for real networking use :class:`pouw_net
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any, Dict, List, Optional
 
@@ -19,6 +20,8 @@ from .mesh import VPNMeshTopologyManager
 from .workers import WorkerReplacementManager
 
 __all__ = ["NetworkOperationsManager"]
+
+logger = logging.getLogger("pouw_netops.ops")
 
 
 class NetworkOperationsManager:
@@ -51,15 +54,29 @@ class NetworkOperationsManager:
         self._task: Optional[asyncio.Task[None]] = None
 
     def tick(self, *, now: Optional[float] = None) -> None:
-        """One round of the loop at ``now``: crash detection, election timeout, tunnel health, compression."""
+        """One round of the loop at ``now``: crash detection (each crashed node
+        handled as the old API did, see :meth:`handle_node_crash`), election
+        timeout, tunnel health, compression."""
         now = time.time() if now is None else now
-        self.crash_recovery.detect_crashes(now=now)
-        if self.leader_election is not None:
-            self.leader_election.check_election_timeout(now=now)
+        for node in self.crash_recovery.detect_crashes(now=now):
+            self.handle_node_crash(node, now=now)
+        election = self.leader_election
+        if election is not None and election.check_election_timeout(now=now):
+            election.start_election(now=now)
         self.vpn_mesh.monitor_tunnel_health(now=now)
         if len(self.message_compressor.message_buffer) >= self.message_compressor.compression_threshold:
             self.message_compressor.compress_message_batch(now=now)
         self.ticks += 1
+
+    def handle_node_crash(self, crashed_node_id: str, *, now: Optional[float] = None) -> None:
+        """What the old API's loop did for a crashed node: start its recovery,
+        give each task it was a primary of to a backup, and take it out of the mesh."""
+        logger.warning("%s: handling the crash of node %s", self.node_id, crashed_node_id)
+        self.crash_recovery.initiate_recovery(crashed_node_id, now=now)
+        tasks = [t for w, t in self.worker_replacement.worker_assignments.items() if w == crashed_node_id]
+        for task_id in tasks:
+            self.worker_replacement.replace_failed_worker(crashed_node_id, task_id, now=now)
+        self.vpn_mesh.leave_mesh(crashed_node_id, now=now)
 
     async def _run(self) -> None:
         while self.is_running:
@@ -72,6 +89,7 @@ class NetworkOperationsManager:
             return
         self.is_running = True
         self._task = asyncio.get_running_loop().create_task(self._run())
+        logger.info("%s: network operations started", self.node_id)
 
     async def stop_operations(self) -> None:
         """Stops the loop and waits for it to end."""
@@ -83,6 +101,7 @@ class NetworkOperationsManager:
                 await task
             except asyncio.CancelledError:
                 pass
+        logger.info("%s: network operations stopped", self.node_id)
 
     def get_network_status(self) -> Dict[str, Any]:
         """The old API's report: ``node_id, role, is_running, crash_recovery, worker_replacement,

@@ -8,11 +8,15 @@ lowest id, goes first. Attributes are snapshots computed on each access.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import _native
+from ._errors import InsufficientWorkersError
 
 __all__ = ["WorkerReplacementManager"]
+
+logger = logging.getLogger("pouw_netops.workers")
 
 
 class WorkerReplacementManager:
@@ -40,16 +44,26 @@ class WorkerReplacementManager:
         *,
         now: Optional[float] = None,
     ) -> Tuple[List[str], List[str]]:
-        """Gives ``task_id`` ``required_workers`` primaries and up to ``backup_workers`` backups.
+        """Gives ``task_id`` ``required_workers`` primaries and ``backup_workers`` backups.
 
-        Returns ``(primaries, backups)``. Raises ``NotFoundError`` when there is
-        no pool for ``task_type`` and ``InvalidStateError`` when the task already
-        has workers (both ``ValueError``s, as in the old API), and
-        ``CapacityError`` (as for no free overlay address; the old API raised
-        ``ValueError``) when fewer workers are free than required; nothing is
-        assigned then.
+        Returns ``(primaries, backups)``. As in the old API, a ``ValueError``
+        and nothing assigned when there is no pool for ``task_type``
+        (:class:`NotFoundError`, "No worker pool found for task type: T") or
+        when fewer than ``required_workers + backup_workers`` workers of the
+        pool are free (:class:`InsufficientWorkersError`, "Insufficient workers
+        available. Required: R, Available: A"). A free worker has a free slot
+        and is not quarantined; a backup holds its slot. ``InvalidStateError``
+        (a ``ValueError``) when the task already has workers.
         """
-        return self._core.assign(task_id, task_type, required_workers, backup_workers, now)
+        wanted = required_workers + backup_workers
+        available = self._core.available(task_type)
+        if available < wanted:
+            raise InsufficientWorkersError(
+                f"Insufficient workers available. Required: {wanted}, Available: {available}"
+            )
+        primaries, backups = self._core.assign(task_id, task_type, required_workers, backup_workers, now)
+        logger.info("%s: task %s got %d workers and %d backups", self.node_id, task_id, len(primaries), len(backups))
+        return primaries, backups
 
     def replace_failed_worker(self, failed_worker_id: str, task_id: str, *, now: Optional[float] = None) -> Optional[str]:
         """Replaces ``failed_worker_id`` in ``task_id``; the worker that took over, or ``None``.
@@ -58,7 +72,12 @@ class WorkerReplacementManager:
         a failed primary's place goes to a backup, else to the best pool worker,
         and the backups are refilled from the pool.
         """
-        return self._core.replace(failed_worker_id, task_id, now)
+        new = self._core.replace(failed_worker_id, task_id, now)
+        if new is None:
+            logger.error("%s: no replacement for worker %s in task %s", self.node_id, failed_worker_id, task_id)
+        else:
+            logger.info("%s: worker %s replaced by %s in task %s", self.node_id, failed_worker_id, new, task_id)
+        return new
 
     def release_task_workers(self, task_id: str) -> None:
         """Frees every worker of ``task_id`` (nothing happens for an unknown task)."""
