@@ -257,6 +257,9 @@ pub(crate) struct Gate<const N: usize> {
     unix_at_zero: u64,
     revocations: RevocationList,
     roster: Roster<N, PeerLink>,
+    /// UNIX seconds before which no certificate in the roster expires (the
+    /// earliest `not_after` admitted): `tick` sweeps the roster only from then.
+    next_expiry: u64,
     counter: SendCounter,
 }
 
@@ -285,6 +288,7 @@ impl<const N: usize> Gate<N> {
             unix_at_zero,
             revocations: none,
             roster: Roster::new(),
+            next_expiry: u64::MAX,
             counter: SendCounter::new(epoch),
         })
     }
@@ -391,6 +395,7 @@ impl<const N: usize> Gate<N> {
         } else {
             let key = PairwiseKey::derive(&self.identity, &cert.identity, &self.authority).ok();
             let a = self.roster.admit_verified(cert).map_err(RejectReason::of_cert)?;
+            self.next_expiry = self.next_expiry.min(cert.not_after);
             if let Some((_, link)) = self.roster.get_mut(&u.sender) {
                 link.key = key;
             }
@@ -407,7 +412,12 @@ impl<const N: usize> Gate<N> {
     /// Expired and revoked certificates leave the roster at `tick`.
     pub(crate) fn tick(&mut self, now: Instant) -> usize {
         let unix = self.unix(now);
-        self.roster.remove_expired(unix)
+        if unix < self.next_expiry {
+            return 0;
+        }
+        let removed = self.roster.remove_expired(unix);
+        self.next_expiry = self.roster.iter().map(|c| c.not_after).min().unwrap_or(u64::MAX);
+        removed
     }
 
     /// Takes a newer revocation list from the authority and removes the

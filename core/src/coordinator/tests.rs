@@ -470,3 +470,30 @@ fn a_role_is_a_lease_renewed_by_its_leader_only() {
     assert!(events.contains(&OpsEventKind::LeaseExpired { task: a.clone() }), "{events:?}");
     assert!(w.report_checkpoint(now, &a, checkpoint(1)).is_err(), "the work stopped");
 }
+
+#[test]
+fn a_certificate_leaves_the_roster_at_the_first_tick_after_it_expires() {
+    let mut s = solo(NodeRole::Supervisor);
+    let t0 = Instant::from_secs(1);
+    s.start(t0).unwrap();
+    // w1's certificate expires at UNIX0 + 100 s, w2's a year later.
+    let mut short = certificate_of("w1", NodeRole::Worker);
+    short.not_after = UNIX0 + 100;
+    let signed = SignedCertificate::issue(&authority(), short).unwrap();
+    let mut w1 = Peer::new("w1", NodeRole::Worker);
+    w1.certificate = vec![0u8; signed.encoded_len()];
+    signed.encode(&mut w1.certificate).unwrap();
+    s.handle_message(t0, &w1.join()).unwrap();
+    let mut w2 = joined(&mut s, t0, "w2", NodeRole::Worker);
+    let hb = || Body::Heartbeat(Heartbeat::default());
+    // Valid until then, ticks or not.
+    s.tick(Instant::from_secs(99));
+    s.handle_message(Instant::from_secs(99), &w1.say(hb())).unwrap();
+    s.tick(Instant::from_secs(100));
+    assert_eq!(
+        s.handle_message(Instant::from_secs(100), &w1.say(hb())),
+        Err(HandleError::Rejected(RejectReason::UnknownSender))
+    );
+    s.handle_message(Instant::from_secs(100), &w2.say(hb())).unwrap();
+    assert_eq!(s.gate.peers().count(), 1);
+}
