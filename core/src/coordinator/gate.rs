@@ -230,6 +230,32 @@ pub(crate) struct PeerLink {
     /// The pairwise MAC key (`None` only if it could not be derived).
     key: Option<PairwiseKey>,
     window: ReplayWindow,
+    /// The peer's epoch in which a MAC'd message from it verified: proof that
+    /// the peer, in that boot, holds this node's certificate (it derived the
+    /// pairwise key from it).
+    proven: Option<u64>,
+}
+
+impl PeerLink {
+    /// Whether the peer has shown, in its current epoch (the newest this node
+    /// accepted a message from), that it holds this node's certificate.
+    fn knows_me(&self) -> bool {
+        self.key.is_some() && self.proven.is_some() && self.proven == self.window.position().map(|(epoch, _)| epoch)
+    }
+}
+
+/// How [`Gate::seal`] authenticates a message for one recipient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sealing {
+    /// MAC'd for a recipient with a pairwise key, signed for the others.
+    Mac,
+    /// Signed for every recipient (a join: anyone may have to admit this node from it).
+    Sign,
+    /// MAC'd for a recipient that has shown, in its current boot, that it holds
+    /// this node's certificate; signed for the others (a periodic announcement:
+    /// those who know this node learn nothing new from a signature, those who
+    /// lost it, by a restart, must be able to admit it again).
+    Announce,
 }
 
 /// An authenticated message: who sent it and what it says.
@@ -356,6 +382,9 @@ impl<const N: usize> Gate<N> {
             AuthKind::Signed => u.verify_signed(&cert.identity, &self.authority).map_err(RejectReason::of_open)?,
         }
         link.window.accept(u.epoch, u.counter).map_err(|_| RejectReason::Replayed)?;
+        if u.kind == AuthKind::Mac {
+            link.proven = Some(u.epoch);
+        }
         Ok(Opened { sender: u.sender, body, body_at, introduce: false })
     }
 
@@ -440,17 +469,24 @@ impl<const N: usize> Gate<N> {
         Membership { joining, certificate }
     }
 
-    /// Seals `body` for `to`: MAC'd when `to` is admitted with a pairwise key
-    /// and `sign` is not asked for, signed otherwise. `signed` caches the one
-    /// signed envelope a fan-out shares.
+    /// Seals `body` for `to` as `how` asks: MAC'd or signed (see [`Sealing`]).
+    /// `signed` caches the one signed envelope a fan-out shares.
     pub(crate) fn seal(
         &mut self,
         body: &[u8],
         to: &NodeId,
-        sign: bool,
+        how: Sealing,
         signed: &mut Option<Vec<u8>>,
     ) -> Option<Vec<u8>> {
-        if !sign && let Some((_, PeerLink { key: Some(key), .. })) = self.roster.get_mut(to) {
+        let mac = |link: &PeerLink| match how {
+            Sealing::Mac => link.key.is_some(),
+            Sealing::Sign => false,
+            Sealing::Announce => link.knows_me(),
+        };
+        if let Some((_, link)) = self.roster.get_mut(to)
+            && mac(link)
+            && let Some(key) = &link.key
+        {
             let (epoch, counter) = self.counter.next_message().ok()?;
             let mut buf = vec![0u8; seal::sealed_len(&self.me, body.len(), AuthKind::Mac)];
             let n = seal::seal_mac(&mut buf, &self.me, to, epoch, counter, body, key).ok()?;

@@ -110,7 +110,7 @@ use crate::wire::{Body, CheckpointReport, Envelope, Heartbeat, LeaderNotice, Mem
 use crate::workers::{Checkpoint, WorkerReplacementManager};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use gate::{Gate, Opened};
+use gate::{Gate, Opened, Sealing};
 use mesh_view::MeshView;
 use outbox::{Bump, Out, Outbox};
 use supervisor::SupervisorRoom;
@@ -136,8 +136,8 @@ enum Room<
 struct Fanout {
     /// The encoded body.
     body: Vec<u8>,
-    /// Signed rather than MAC'd.
-    sign: bool,
+    /// MAC'd or signed, per recipient.
+    how: Sealing,
     recipients: Vec<NodeId>,
     next: usize,
     /// The signed envelope, once made.
@@ -522,7 +522,7 @@ impl<
             self.mesh.check(now, &mut self.out);
         }
         if self.timers.expire(Timer::Membership, now, &self.config) {
-            self.out.send(Out::Membership { joining: true });
+            self.out.send(Out::Reannounce);
         }
         if self.timers.expire(Timer::HistoryFlush, now, &self.config) {
             self.flush_history(now);
@@ -592,7 +592,7 @@ impl<
             if let Some(f) = fanout.as_mut() {
                 if let Some(to) = f.recipients.get(f.next).cloned() {
                     f.next = f.next.saturating_add(1);
-                    match gate.seal(&f.body, &to, f.sign, &mut f.signed) {
+                    match gate.seal(&f.body, &to, f.how, &mut f.signed) {
                         Some(bytes) => {
                             let counters = &mut out.counters;
                             counters.messages_sent.bump();
@@ -611,23 +611,31 @@ impl<
             };
             // A message is MAC'd for each recipient that holds a pairwise key
             // with this node and signed (once for all) for the others.
-            let (to, body, sign) = if let Some(t) = election {
-                (t.to.map_or(Destination::Supervisors, Destination::Node), t.envelope.body, false)
+            let (to, body, how) = if let Some(t) = election {
+                (t.to.map_or(Destination::Supervisors, Destination::Node), t.envelope.body, Sealing::Mac)
             } else {
                 let out = self.out.pop()?;
-                // Membership announcements are always signed: a peer that
-                // restarted since has lost this node's key and must be able to
-                // admit it again from any of them.
-                let sign = matches!(out, Out::MembershipTo { .. } | Out::Membership { joining: true });
+                // A join is signed: any recipient may have to admit this node
+                // from it. The periodic announcement is signed for the peers
+                // that have not shown, in their current boot, that they hold
+                // this node's certificate (one that restarted since has lost
+                // it and must be able to admit this node again), MAC'd for
+                // the others (a signature would tell them nothing new, and
+                // costs each of them an Ed25519 verification).
+                let how = match out {
+                    Out::MembershipTo { .. } | Out::Membership { joining: true } => Sealing::Sign,
+                    Out::Reannounce => Sealing::Announce,
+                    _ => Sealing::Mac,
+                };
                 match self.build(out) {
-                    Some((to, body)) => (to, body, sign),
+                    Some((to, body)) => (to, body, how),
                     None => continue,
                 }
             };
             match body.to_vec() {
                 Ok(body) => {
                     let recipients = self.expand(&to);
-                    self.fanout = Some(Fanout { body, sign, recipients, next: 0, signed: None });
+                    self.fanout = Some(Fanout { body, how, recipients, next: 0, signed: None });
                 }
                 Err(_) => self.out.counters.dropped_transmits.bump(),
             }
@@ -712,6 +720,7 @@ impl<
             }
             Out::Membership { joining } => (self.broadcast(), Body::Membership(self.gate.membership(joining))),
             Out::MembershipTo { to } => (Destination::Node(to), Body::Membership(self.gate.membership(true))),
+            Out::Reannounce => (self.broadcast(), Body::Membership(self.gate.membership(true))),
             Out::Assign { to, term, task, task_type, role, checkpoint } => (
                 Destination::Node(to),
                 Body::TaskAssignment(TaskAssignment { term, task, task_type, role, checkpoint }),
