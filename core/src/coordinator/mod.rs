@@ -416,7 +416,9 @@ impl<
         // A refused message changes nothing, not even the clock (only a counter).
         let mut clock = self.clock;
         let now = clock.observe(now);
-        let Opened { sender, body, body_at, introduce } = match self.gate.open(now, bytes, &self.supervisors) {
+        // Borrowed, not moved: a `Body` is several KiB (its largest variant),
+        // and every move of it is a copy.
+        let opened = match self.gate.open(now, bytes, &self.supervisors) {
             Ok(opened) => opened,
             Err(RejectReason::FromSelf) => {
                 // What a peer sends is not the host's mistake: dropped and counted.
@@ -428,17 +430,18 @@ impl<
                 return Err(HandleError::Rejected(reason));
             }
         };
+        let Opened { sender, body, body_at, introduce } = &opened;
         self.clock = clock;
         self.out.counters.messages_received.bump();
         let is_heartbeat = matches!(body, Body::Heartbeat(_));
         if self.config.record_heartbeats || !is_heartbeat {
-            self.record(now, sender.as_str(), body.kind(), bytes.get(body_at).unwrap_or(bytes));
+            self.record(now, sender.as_str(), body.kind(), bytes.get(body_at.clone()).unwrap_or(bytes));
         }
-        if introduce {
+        if *introduce {
             // A new or restarted member learns this node's certificate in return.
             self.out.send(Out::MembershipTo { to: sender.clone() });
         }
-        if !self.dispatch(now, &Envelope::new(sender, body)) {
+        if !self.dispatch(now, sender, body) {
             self.out.counters.messages_ignored.bump();
         }
         self.coordinate(now);
@@ -447,9 +450,8 @@ impl<
 
     /// Routes a decoded envelope to the room or component it is for; `false`
     /// if nothing took it (wrong role, not from a supervisor, refused).
-    fn dispatch(&mut self, now: Instant, env: &Envelope) -> bool {
-        let sender = &env.sender;
-        match &env.body {
+    fn dispatch(&mut self, now: Instant, sender: &NodeId, body: &Body) -> bool {
+        match body {
             Body::Heartbeat(hb) => return self.on_heartbeat(now, sender, hb),
             Body::Membership(m) => {
                 self.on_membership(now, sender, m);
@@ -459,7 +461,7 @@ impl<
         }
         let from_supervisor = self.supervisors.contains(sender);
         let out = &mut self.out;
-        match (&env.body, &mut self.room) {
+        match (body, &mut self.room) {
             (
                 Body::PreVote(_)
                 | Body::PreVoteResponse(_)
@@ -468,7 +470,7 @@ impl<
                 | Body::LeaderHeartbeat(_)
                 | Body::HeartbeatResponse(_),
                 Room::Supervisor(s),
-            ) => s.on_election_message(now, env),
+            ) => s.on_election_message(now, &Envelope::new(sender.clone(), body.clone())),
             (Body::LeaderNotice(LeaderNotice { term }), Room::Worker(w)) if from_supervisor => {
                 w.on_leader_notice(now, sender, *term, self.config.lease_timeout, out);
                 true
@@ -748,10 +750,14 @@ impl<
             Room::Supervisor(s) if !from_supervisor => s.reconcile(sender, &hb.held, &mut self.out),
             _ => {}
         }
-        if self.crash.update_node_health(now, sender, hb.metrics).is_err() {
-            self.out.counters.table_full.bump();
-        }
-        let status = self.crash.status(sender).ok();
+        // The status after the heartbeat comes with it (no second lookup).
+        let status = match self.crash.update_node_health_status(now, sender, hb.metrics) {
+            Ok(status) => Some(status),
+            Err(_) => {
+                self.out.counters.table_full.bump();
+                self.crash.status(sender).ok()
+            }
+        };
         self.mesh.heard(now, sender, status, &mut self.out);
         true
     }
