@@ -32,7 +32,8 @@ use crate::auth::{
 };
 use crate::id::NodeId;
 use crate::time::Instant;
-use crate::wire::{Body, Membership, WireError};
+use crate::wire::{Body, Heartbeat, Membership, WireError};
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -258,12 +259,41 @@ pub(crate) enum Sealing {
     Announce,
 }
 
+/// A decoded body: a heartbeat (the most frequent message) by value, any
+/// other boxed (a `Body` is several KiB; moving one is a copy). The size
+/// difference is the point: the frequent variant stays off the heap.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Message {
+    /// A health heartbeat.
+    Heartbeat(Heartbeat),
+    /// Any other body.
+    Other(Box<Body>),
+}
+
+impl Message {
+    /// The message kind's name (see [`Body::kind`]).
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Message::Heartbeat(_) => "heartbeat",
+            Message::Other(body) => body.kind(),
+        }
+    }
+
+    /// Decodes `bytes` as [`Body::decode`] does.
+    fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        Ok(match Body::decode_heartbeat(bytes)? {
+            Some(hb) => Message::Heartbeat(hb),
+            None => Message::Other(Box::new(Body::decode(bytes)?)),
+        })
+    }
+}
+
 /// An authenticated message: who sent it and what it says.
 pub(crate) struct Opened {
     /// The authenticated sender.
     pub sender: NodeId,
     /// The decoded body.
-    pub body: Body,
+    pub body: Message,
     /// Where the body's bytes are in the datagram (what the history records:
     /// the authenticated content, without the per-recipient tag).
     pub body_at: core::ops::Range<usize>,
@@ -359,11 +389,13 @@ impl<const N: usize> Gate<N> {
         if u.sender == self.me {
             return Err(RejectReason::FromSelf);
         }
-        let body = Body::decode(u.body).map_err(|_: WireError| RejectReason::Malformed)?;
+        let body = Message::decode(u.body).map_err(|_: WireError| RejectReason::Malformed)?;
         // The header is version, kind, id length, id, epoch and counter.
         let start = 3 + u.sender.as_bytes().len() + 16;
         let body_at = start..start + u.body.len();
-        if let (AuthKind::Signed, Body::Membership(Membership { joining: true, certificate })) = (u.kind, &body) {
+        if let (AuthKind::Signed, Message::Other(b)) = (u.kind, &body)
+            && let Body::Membership(Membership { joining: true, certificate }) = &**b
+        {
             let before = self.roster.get_mut(&u.sender).and_then(|(_, link)| link.window.position());
             let admitted = self.admit(now, &u, certificate, supervisors)?;
             let restarted = before.is_some_and(|(epoch, _)| u.epoch > epoch);

@@ -110,7 +110,7 @@ use crate::wire::{Body, CheckpointReport, Envelope, Heartbeat, LeaderNotice, Mem
 use crate::workers::{Checkpoint, WorkerReplacementManager};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use gate::{Gate, Opened, Sealing};
+use gate::{Gate, Message, Opened, Sealing};
 use mesh_view::MeshView;
 use outbox::{Bump, Out, Outbox};
 use supervisor::SupervisorRoom;
@@ -433,7 +433,7 @@ impl<
         let Opened { sender, body, body_at, introduce } = &opened;
         self.clock = clock;
         self.out.counters.messages_received.bump();
-        let is_heartbeat = matches!(body, Body::Heartbeat(_));
+        let is_heartbeat = matches!(body, Message::Heartbeat(_));
         if self.config.record_heartbeats || !is_heartbeat {
             self.record(now, sender.as_str(), body.kind(), bytes.get(body_at.clone()).unwrap_or(bytes));
         }
@@ -441,7 +441,11 @@ impl<
             // A new or restarted member learns this node's certificate in return.
             self.out.send(Out::MembershipTo { to: sender.clone() });
         }
-        if !self.dispatch(now, sender, body) {
+        let taken = match body {
+            Message::Heartbeat(hb) => self.on_heartbeat(now, sender, hb),
+            Message::Other(body) => self.dispatch(now, sender, body),
+        };
+        if !taken {
             self.out.counters.messages_ignored.bump();
         }
         self.coordinate(now);
