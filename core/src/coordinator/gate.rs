@@ -231,17 +231,19 @@ pub(crate) struct PeerLink {
     /// The pairwise MAC key (`None` only if it could not be derived).
     key: Option<PairwiseKey>,
     window: ReplayWindow,
-    /// The peer's epoch in which a MAC'd message from it verified: proof that
-    /// the peer, in that boot, holds this node's certificate (it derived the
-    /// pairwise key from it).
-    proven: Option<u64>,
+    /// The peer's epoch and this node's time of the last MAC'd message from
+    /// it that verified: proof that the peer, in that boot, held this node's
+    /// certificate then (it derived the pairwise key from it).
+    proven: Option<(u64, Instant)>,
 }
 
 impl PeerLink {
     /// Whether the peer has shown, in its current epoch (the newest this node
-    /// accepted a message from), that it holds this node's certificate.
-    fn knows_me(&self) -> bool {
-        self.key.is_some() && self.proven.is_some() && self.proven == self.window.position().map(|(epoch, _)| epoch)
+    /// accepted a message from) and at `since` or later, that it holds this
+    /// node's certificate.
+    fn knows_me(&self, since: Instant) -> bool {
+        let current = self.window.position().map(|(epoch, _)| epoch);
+        self.key.is_some() && self.proven.is_some_and(|(epoch, at)| Some(epoch) == current && at >= since)
     }
 }
 
@@ -252,11 +254,17 @@ pub(crate) enum Sealing {
     Mac,
     /// Signed for every recipient (a join: anyone may have to admit this node from it).
     Sign,
-    /// MAC'd for a recipient that has shown, in its current boot, that it holds
-    /// this node's certificate; signed for the others (a periodic announcement:
-    /// those who know this node learn nothing new from a signature, those who
-    /// lost it, by a restart, must be able to admit it again).
-    Announce,
+    /// MAC'd for a recipient that has shown, in its current boot and recently
+    /// (a MAC'd message from it verified at `heard_since` or later), that it
+    /// holds this node's certificate; signed for the others (a periodic
+    /// announcement: those who know this node learn nothing new from a
+    /// signature; one that restarted has lost it and must be able to admit
+    /// this node again, even when nothing of its new boot reached this node,
+    /// as when it cannot speak to this node before it admits it).
+    Announce {
+        /// The oldest proof that counts.
+        heard_since: Instant,
+    },
 }
 
 /// A decoded body: a heartbeat (the most frequent message) by value, any
@@ -415,7 +423,7 @@ impl<const N: usize> Gate<N> {
         }
         link.window.accept(u.epoch, u.counter).map_err(|_| RejectReason::Replayed)?;
         if u.kind == AuthKind::Mac {
-            link.proven = Some(u.epoch);
+            link.proven = Some((u.epoch, now));
         }
         Ok(Opened { sender: u.sender, body, body_at, introduce: false })
     }
@@ -513,7 +521,7 @@ impl<const N: usize> Gate<N> {
         let mac = |link: &PeerLink| match how {
             Sealing::Mac => link.key.is_some(),
             Sealing::Sign => false,
-            Sealing::Announce => link.knows_me(),
+            Sealing::Announce { heard_since } => link.knows_me(heard_since),
         };
         if let Some((_, link)) = self.roster.get_mut(to)
             && mac(link)

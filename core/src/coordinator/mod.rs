@@ -630,7 +630,7 @@ impl<
                 // costs each of them an Ed25519 verification).
                 let how = match out {
                     Out::MembershipTo { .. } | Out::Membership { joining: true } => Sealing::Sign,
-                    Out::Reannounce => Sealing::Announce,
+                    Out::Reannounce => Sealing::Announce { heard_since: self.announce_proof_since() },
                     _ => Sealing::Mac,
                 };
                 match self.build(out) {
@@ -646,6 +646,15 @@ impl<
                 Err(_) => self.out.counters.dropped_transmits.bump(),
             }
         }
+    }
+
+    /// The oldest MAC'd message from a peer that still shows it holds this
+    /// node's certificate, for the periodic announcement: three heartbeat
+    /// intervals back (every peer that receives announcements also sends this
+    /// node heartbeats, MAC'd once it holds the certificate).
+    fn announce_proof_since(&self) -> Instant {
+        let back = self.config.heartbeat_interval.total_micros().saturating_mul(3);
+        Instant::from_micros(self.clock.latest().total_micros().saturating_sub(back))
     }
 
     /// The nodes a message to `to` goes to, never this node: one node, the

@@ -525,10 +525,12 @@ fn the_periodic_announcement_is_signed_only_for_peers_that_may_not_know_this_nod
     let mut w2 = joined(&mut s, t0, "w2", NodeRole::Worker);
     // Each new member gets this node's certificate in a signed envelope.
     assert_eq!(announcements(&drain_transmits(&mut s)), vec![(id("w1"), true), (id("w2"), true)]);
-    // w1 shows it holds this node's certificate: a MAC'd heartbeat. w2 only signs.
-    s.handle_message(t0, &w1.mac(Body::Heartbeat(Heartbeat::default()), "s")).unwrap();
-    s.handle_message(t0, &w2.say(Body::Heartbeat(Heartbeat::default()))).unwrap();
+    // w1 shows it holds this node's certificate: a MAC'd heartbeat, a second
+    // before the announcement is due. w2 only signs.
     let t1 = t0 + s.config.membership_interval;
+    let second = Duration::from_secs(1);
+    s.handle_message(t1 - second, &w1.mac(Body::Heartbeat(Heartbeat::default()), "s")).unwrap();
+    s.handle_message(t1 - second, &w2.say(Body::Heartbeat(Heartbeat::default()))).unwrap();
     s.tick(t1);
     let sent = drain_transmits(&mut s);
     assert_eq!(announcements(&sent), vec![(id("w1"), false), (id("w2"), true)]);
@@ -538,14 +540,24 @@ fn the_periodic_announcement_is_signed_only_for_peers_that_may_not_know_this_nod
     let u = crate::auth::seal::parse(to_w1).unwrap();
     u.verify_mac(&w1.pairwise("s"), &id("w1")).unwrap();
     assert!(u.verify_mac(&w2.pairwise("s"), &id("w2")).is_err());
-    // w1 restarts (a join from a newer boot epoch): it has lost this node's
-    // certificate, so the next announcement to it is signed again.
+    // Nothing heard from w1 for more than three heartbeat intervals: it may
+    // have restarted without anything of its new boot reaching this node
+    // (before it admits this node it cannot MAC to it), so it gets a signature.
+    let t2 = t1 + s.config.membership_interval;
+    let stale = t2 - Duration::from_micros(s.config.heartbeat_interval.total_micros() * 3) - second;
+    s.handle_message(stale, &w1.mac(Body::Heartbeat(Heartbeat::default()), "s")).unwrap();
+    s.tick(t2);
+    assert_eq!(announcements(&drain_transmits(&mut s)), vec![(id("w1"), true), (id("w2"), true)]);
+    // w1 restarts (a join from a newer boot epoch) right after a MAC'd
+    // message of its old boot: it has lost this node's certificate, so the
+    // answer to its join and the next announcement to it are signed.
+    let t3 = t2 + s.config.membership_interval;
+    s.handle_message(t3 - second, &w1.mac(Body::Heartbeat(Heartbeat::default()), "s")).unwrap();
     let certificate = heapless::Vec::from_slice(&w1.certificate).unwrap();
     let rejoin = w1.say_in(2, Body::Membership(Membership { joining: true, certificate }));
-    s.handle_message(t1, &rejoin).unwrap();
+    s.handle_message(t3 - second, &rejoin).unwrap();
     assert_eq!(announcements(&drain_transmits(&mut s)), vec![(id("w1"), true)]);
-    let t2 = t1 + s.config.membership_interval;
-    s.tick(t2);
+    s.tick(t3);
     assert_eq!(announcements(&drain_transmits(&mut s)), vec![(id("w1"), true), (id("w2"), true)]);
 }
 
