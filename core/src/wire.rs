@@ -423,6 +423,7 @@ impl Body {
     /// what [`Body::decode`] gives for those bytes, checks included, without
     /// building a whole `Body` (several KiB: its largest variant is stored
     /// inline) on the path of the most frequent message.
+    #[cfg(feature = "alloc")]
     pub(crate) fn decode_heartbeat(bytes: &[u8]) -> Result<Option<Heartbeat>, WireError> {
         if bytes.len() > MAX_ENVELOPE_LEN {
             return Err(WireError::TooLarge { len: bytes.len() });

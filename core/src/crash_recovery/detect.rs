@@ -22,6 +22,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
 
     /// [`CrashRecoveryManager::update_node_health`], returning the node's
     /// status after it (one table lookup where a `status` call would add one).
+    #[cfg(feature = "alloc")]
     pub(crate) fn update_node_health_status(
         &mut self,
         now: Instant,
