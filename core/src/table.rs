@@ -292,9 +292,14 @@ impl<K: TableKey, V, const N: usize> IdTable<K, V, N> {
     }
 
     /// Keeps the entries for which `keep` is true, in their order, and rebuilds
-    /// the index: O(N).
+    /// the index if any entry left: O(N) (no index work when all stay, as in a
+    /// periodic expiry sweep that finds nothing).
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        let before = self.entries.len();
         self.entries.retain_mut(|e| keep(&e.key, &mut e.value));
+        if self.entries.len() == before {
+            return;
+        }
         self.slots_mut().fill(0);
         for i in 0..self.entries.len() {
             let (Some(h), Ok(number)) = (self.entries.get(i).map(|e| e.hash), u32::try_from(i + 1)) else {

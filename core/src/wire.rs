@@ -454,6 +454,26 @@ impl Body {
         Ok(body)
     }
 
+    /// The body as a [`Heartbeat`] when its variant tag is
+    /// [`Body::Heartbeat`]'s (`Ok(None)` for any other first byte): exactly
+    /// what [`Body::decode`] gives for those bytes, checks included, without
+    /// building a whole `Body` (several KiB: its largest variant is stored
+    /// inline) on the path of the most frequent message.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn decode_heartbeat(bytes: &[u8]) -> Result<Option<Heartbeat>, WireError> {
+        if bytes.len() > MAX_ENVELOPE_LEN {
+            return Err(WireError::TooLarge { len: bytes.len() });
+        }
+        // Postcard encodes the variant index as a varint: 0 is the one byte 0.
+        let Some((0, rest)) = bytes.split_first() else { return Ok(None) };
+        let (hb, rest): (Heartbeat, &[u8]) = postcard::take_from_bytes(rest).map_err(map_postcard)?;
+        if !rest.is_empty() {
+            return Err(WireError::TrailingBytes { count: rest.len() });
+        }
+        hb.validate()?;
+        Ok(Some(hb))
+    }
+
     /// Encodes into a new byte vector (the payload of a v2 envelope).
     #[cfg(feature = "alloc")]
     pub fn to_vec(&self) -> Result<alloc::vec::Vec<u8>, WireError> {
@@ -597,6 +617,46 @@ mod tests {
                 ..Heartbeat::default()
             }),
         )
+    }
+
+    #[test]
+    #[cfg(feature = "alloc")]
+    fn the_heartbeat_fast_path_decodes_as_body_decode_does() {
+        use crate::workers::TaskRole;
+        let mut held = heapless::Vec::new();
+        let task = crate::id::TaskId::new("t").unwrap();
+        held.push(HeldRole { task: task.clone(), term: 2, role: TaskRole::Primary }).unwrap();
+        let bodies = [
+            heartbeat().body,
+            Body::Heartbeat(Heartbeat { held, leading: 4, ..Heartbeat::default() }),
+            Body::LeaderNotice(LeaderNotice { term: 3 }),
+            Body::TaskRelease(TaskRelease { task }),
+        ];
+        let mut checked = 0;
+        for body in bodies {
+            let bytes = body.to_vec().unwrap();
+            // The bytes, every truncation, every byte replaced by a few values.
+            let mut cases = std::vec![bytes.clone()];
+            cases.extend((0..bytes.len()).map(|n| bytes[..n].to_vec()));
+            for i in 0..bytes.len() {
+                for v in [0u8, 1, 0x7f, 0x80, 0xff] {
+                    let mut b = bytes.clone();
+                    b[i] = v;
+                    cases.push(b);
+                }
+            }
+            for b in cases {
+                let fast = Body::decode_heartbeat(&b);
+                match (b.first(), Body::decode(&b)) {
+                    (_, Ok(Body::Heartbeat(hb))) => assert_eq!(fast, Ok(Some(hb)), "{b:?}"),
+                    (Some(0), Err(e)) => assert_eq!(fast, Err(e), "{b:?}"),
+                    (Some(0), Ok(other)) => panic!("tag 0 decoded as {other:?}"),
+                    (_, _) => assert_eq!(fast, Ok(None), "{b:?}"),
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 200, "{checked} cases");
     }
 
     #[test]

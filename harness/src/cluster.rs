@@ -231,6 +231,11 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         self.up.get(i).copied().unwrap_or(false)
     }
 
+    /// How many nodes are up (one pass over a byte per node).
+    pub fn up_count(&self) -> usize {
+        self.up.iter().filter(|u| **u).count()
+    }
+
     /// Whether node `i` is stopped (gracefully, see [`Cluster::stop`]).
     pub fn is_stopped(&self, i: usize) -> bool {
         self.stopped.get(i).copied().unwrap_or(false)

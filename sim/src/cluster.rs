@@ -692,7 +692,7 @@ impl Sim {
                 break;
             }
             let now = self.cluster.now();
-            let live = (0..self.cluster.len()).filter(|&i| self.up(i)).count() as f64;
+            let live = self.cluster.up_count() as f64;
             self.up_node_secs += live * t.saturating_duration_since(now).as_secs_f64();
             if let Some(r) = &mut self.recording {
                 r.sample_before(&self.cluster, t);

@@ -34,8 +34,9 @@ use crate::auth::{
 };
 use crate::id::{NodeId, TaskId};
 use crate::time::Instant;
-use crate::wire::{Body, Membership, SignatureBytes, WireError};
+use crate::wire::{Body, Heartbeat, Membership, SignatureBytes, WireError};
 use crate::workers::Checkpoint;
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -251,6 +252,69 @@ pub(crate) struct PeerLink {
     /// The pairwise MAC key (`None` only if it could not be derived).
     key: Option<PairwiseKey>,
     window: ReplayWindow,
+    /// The peer's epoch and this node's time of the last MAC'd message from
+    /// it that verified: proof that the peer, in that boot, held this node's
+    /// certificate then (it derived the pairwise key from it).
+    proven: Option<(u64, Instant)>,
+}
+
+impl PeerLink {
+    /// Whether the peer has shown, in its current epoch (the newest this node
+    /// accepted a message from) and at `since` or later, that it holds this
+    /// node's certificate.
+    fn knows_me(&self, since: Instant) -> bool {
+        let current = self.window.position().map(|(epoch, _)| epoch);
+        self.key.is_some() && self.proven.is_some_and(|(epoch, at)| Some(epoch) == current && at >= since)
+    }
+}
+
+/// How [`Gate::seal`] authenticates a message for one recipient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sealing {
+    /// MAC'd for a recipient with a pairwise key, signed for the others.
+    Mac,
+    /// Signed for every recipient (a join: anyone may have to admit this node from it).
+    Sign,
+    /// MAC'd for a recipient that has shown, in its current boot and recently
+    /// (a MAC'd message from it verified at `heard_since` or later), that it
+    /// holds this node's certificate; signed for the others (a periodic
+    /// announcement: those who know this node learn nothing new from a
+    /// signature; one that restarted has lost it and must be able to admit
+    /// this node again, even when nothing of its new boot reached this node,
+    /// as when it cannot speak to this node before it admits it).
+    Announce {
+        /// The oldest proof that counts.
+        heard_since: Instant,
+    },
+}
+
+/// A decoded body: a heartbeat (the most frequent message) by value, any
+/// other boxed (a `Body` is several KiB; moving one is a copy). The size
+/// difference is the point: the frequent variant stays off the heap.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Message {
+    /// A health heartbeat.
+    Heartbeat(Heartbeat),
+    /// Any other body.
+    Other(Box<Body>),
+}
+
+impl Message {
+    /// The message kind's name (see [`Body::kind`]).
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Message::Heartbeat(_) => "heartbeat",
+            Message::Other(body) => body.kind(),
+        }
+    }
+
+    /// Decodes `bytes` as [`Body::decode`] does.
+    fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        Ok(match Body::decode_heartbeat(bytes)? {
+            Some(hb) => Message::Heartbeat(hb),
+            None => Message::Other(Box::new(Body::decode(bytes)?)),
+        })
+    }
 }
 
 /// An authenticated message: who sent it and what it says.
@@ -258,7 +322,7 @@ pub(crate) struct Opened {
     /// The authenticated sender.
     pub sender: NodeId,
     /// The decoded body.
-    pub body: Body,
+    pub body: Message,
     /// Where the body's bytes are in the datagram (what the history records:
     /// the authenticated content, without the per-recipient tag).
     pub body_at: core::ops::Range<usize>,
@@ -278,6 +342,9 @@ pub(crate) struct Gate<const N: usize> {
     unix_at_zero: u64,
     revocations: RevocationList,
     roster: Roster<N, PeerLink>,
+    /// UNIX seconds before which no certificate in the roster expires (the
+    /// earliest `not_after` admitted): `tick` sweeps the roster only from then.
+    next_expiry: u64,
     counter: SendCounter,
 }
 
@@ -306,6 +373,7 @@ impl<const N: usize> Gate<N> {
             unix_at_zero,
             revocations: none,
             roster: Roster::new(),
+            next_expiry: u64::MAX,
             counter: SendCounter::new(epoch),
         })
     }
@@ -350,11 +418,13 @@ impl<const N: usize> Gate<N> {
         if u.sender == self.me {
             return Err(RejectReason::FromSelf);
         }
-        let body = Body::decode(u.body).map_err(|_: WireError| RejectReason::Malformed)?;
+        let body = Message::decode(u.body).map_err(|_: WireError| RejectReason::Malformed)?;
         // The header is version, kind, id length, id, epoch, counter (and, MAC'd, the recipient's epoch).
         let start = seal::header_len(u.kind, u.sender.as_bytes().len());
         let body_at = start..start + u.body.len();
-        if let (AuthKind::Signed, Body::Membership(Membership { joining: true, certificate })) = (u.kind, &body) {
+        if let (AuthKind::Signed, Message::Other(b)) = (u.kind, &body)
+            && let Body::Membership(Membership { joining: true, certificate }) = &**b
+        {
             let before = self.roster.get_mut(&u.sender).and_then(|(_, link)| link.window.position());
             let admitted = self.admit(now, &u, certificate, supervisors)?;
             let restarted = before.is_some_and(|(epoch, _)| u.epoch > epoch);
@@ -373,6 +443,9 @@ impl<const N: usize> Gate<N> {
             AuthKind::Signed => u.verify_signed(&cert.identity, &self.authority).map_err(RejectReason::of_open)?,
         }
         link.window.accept(u.epoch, u.counter).map_err(|_| RejectReason::Replayed)?;
+        if u.kind == AuthKind::Mac {
+            link.proven = Some((u.epoch, now));
+        }
         Ok(Opened { sender: u.sender, body, body_at, introduce: false })
     }
 
@@ -412,6 +485,7 @@ impl<const N: usize> Gate<N> {
         } else {
             let key = PairwiseKey::derive(&self.identity, &cert.identity, &self.authority).ok();
             let a = self.roster.admit_verified(cert).map_err(RejectReason::of_cert)?;
+            self.next_expiry = self.next_expiry.min(cert.not_after);
             if let Some((_, link)) = self.roster.get_mut(&u.sender) {
                 link.key = key;
             }
@@ -428,7 +502,12 @@ impl<const N: usize> Gate<N> {
     /// Expired and revoked certificates leave the roster at `tick`.
     pub(crate) fn tick(&mut self, now: Instant) -> usize {
         let unix = self.unix(now);
-        self.roster.remove_expired(unix)
+        if unix < self.next_expiry {
+            return 0;
+        }
+        let removed = self.roster.remove_expired(unix);
+        self.next_expiry = self.roster.iter().map(|c| c.not_after).min().unwrap_or(u64::MAX);
+        removed
     }
 
     /// Takes a newer revocation list from the authority and removes the
@@ -472,20 +551,25 @@ impl<const N: usize> Gate<N> {
         Membership { joining, certificate }
     }
 
-    /// Seals `body` for `to`: MAC'd when `to` is admitted with a pairwise key
-    /// and `sign` is not asked for, signed otherwise. `signed` caches the one
-    /// signed envelope a fan-out shares.
+    /// Seals `body` for `to` as `how` asks: MAC'd or signed (see [`Sealing`]).
+    /// `signed` caches the one signed envelope a fan-out shares.
     pub(crate) fn seal(
         &mut self,
         body: &[u8],
         to: &NodeId,
-        sign: bool,
+        how: Sealing,
         signed: &mut Option<Vec<u8>>,
     ) -> Option<Vec<u8>> {
+        let mac = |link: &PeerLink| match how {
+            Sealing::Mac => link.key.is_some(),
+            Sealing::Sign => false,
+            Sealing::Announce { heard_since } => link.knows_me(heard_since),
+        };
         // MAC'd for the recipient's incarnation this node last heard from.
-        if !sign
-            && let Some((_, PeerLink { key: Some(key), window })) = self.roster.get_mut(to)
-            && let Some((to_epoch, _)) = window.position()
+        if let Some((_, link)) = self.roster.get_mut(to)
+            && mac(link)
+            && let Some(key) = &link.key
+            && let Some((to_epoch, _)) = link.window.position()
         {
             let (epoch, counter) = self.counter.next_message().ok()?;
             let mut buf = vec![0u8; seal::sealed_len(&self.me, body.len(), AuthKind::Mac)];

@@ -116,7 +116,7 @@ use crate::wire::{Body, CheckpointReport, Envelope, Heartbeat, LeaderNotice, Mem
 use crate::workers::{Checkpoint, WorkerReplacementManager};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use gate::{Gate, Opened};
+use gate::{Gate, Message, Opened, Sealing};
 use mesh_view::MeshView;
 use outbox::{Bump, Out, Outbox};
 use supervisor::SupervisorRoom;
@@ -142,8 +142,8 @@ enum Room<
 struct Fanout {
     /// The encoded body.
     body: Vec<u8>,
-    /// Signed rather than MAC'd.
-    sign: bool,
+    /// MAC'd or signed, per recipient.
+    how: Sealing,
     recipients: Vec<NodeId>,
     next: usize,
     /// The signed envelope, once made.
@@ -422,7 +422,9 @@ impl<
         // A refused message changes nothing, not even the clock (only a counter).
         let mut clock = self.clock;
         let now = clock.observe(now);
-        let Opened { sender, body, body_at, introduce } = match self.gate.open(now, bytes, &self.supervisors) {
+        // Borrowed, not moved: a `Body` is several KiB (its largest variant),
+        // and every move of it is a copy.
+        let opened = match self.gate.open(now, bytes, &self.supervisors) {
             Ok(opened) => opened,
             Err(RejectReason::FromSelf) => {
                 // What a peer sends is not the host's mistake: dropped and counted.
@@ -434,22 +436,27 @@ impl<
                 return Err(HandleError::Rejected(reason));
             }
         };
+        let Opened { sender, body, body_at, introduce } = &opened;
         // Authenticated; now its authority: refused before anything changes.
-        if let Err(reason) = self.authorize(&sender, &body) {
+        if let Err(reason) = self.authorize(sender, body) {
             self.out.counters.rejected.bump(reason);
             return Err(HandleError::Rejected(reason));
         }
         self.clock = clock;
         self.out.counters.messages_received.bump();
-        let is_heartbeat = matches!(body, Body::Heartbeat(_));
+        let is_heartbeat = matches!(body, Message::Heartbeat(_));
         if self.config.record_history && (self.config.record_heartbeats || !is_heartbeat) {
-            self.record(now, sender.as_str(), body.kind(), bytes.get(body_at).unwrap_or(bytes));
+            self.record(now, sender.as_str(), body.kind(), bytes.get(body_at.clone()).unwrap_or(bytes));
         }
-        if introduce {
+        if *introduce {
             // A new or restarted member learns this node's certificate in return.
             self.out.send(Out::MembershipTo { to: sender.clone() });
         }
-        if !self.dispatch(now, &Envelope::new(sender, body)) {
+        let taken = match body {
+            Message::Heartbeat(hb) => self.on_heartbeat(now, sender, hb),
+            Message::Other(body) => self.dispatch(now, sender, body),
+        };
+        if !taken {
             self.out.counters.messages_ignored.bump();
         }
         self.coordinate(now);
@@ -467,8 +474,13 @@ impl<
     /// older term, a release of a role another supervisor gave) is no attack:
     /// it passes here and is ignored by the room, counted in
     /// [`OpsCounters::messages_ignored`].
-    fn authorize(&self, sender: &NodeId, body: &Body) -> Result<(), RejectReason> {
+    fn authorize(&self, sender: &NodeId, body: &Message) -> Result<(), RejectReason> {
         let from_supervisor = self.supervisors.contains(sender);
+        let body = match body {
+            Message::Heartbeat(h) if from_supervisor && h.leading > 0 => return self.may_lead(sender, h.leading),
+            Message::Heartbeat(_) => return Ok(()),
+            Message::Other(b) => &**b,
+        };
         let leader_term = match body {
             Body::PreVote(_)
             | Body::PreVoteResponse(_)
@@ -496,18 +508,22 @@ impl<
             Body::Heartbeat(h) if from_supervisor && h.leading > 0 => h.leading,
             _ => return Ok(()),
         };
+        self.may_lead(sender, leader_term)
+    }
+
+    /// `Ok` if `sender` may speak as the leader of `term` here.
+    fn may_lead(&self, sender: &NodeId, term: u64) -> Result<(), RejectReason> {
         let may = match &self.room {
-            Room::Supervisor(s) => s.may_lead(sender, leader_term),
-            Room::Worker(w) => w.may_lead(sender, leader_term),
+            Room::Supervisor(s) => s.may_lead(sender, term),
+            Room::Worker(w) => w.may_lead(sender, term),
         };
         if may { Ok(()) } else { Err(RejectReason::NotLeader) }
     }
 
     /// Routes a decoded envelope to the room or component it is for; `false`
     /// if nothing took it (wrong role, not from a supervisor, refused).
-    fn dispatch(&mut self, now: Instant, env: &Envelope) -> bool {
-        let sender = &env.sender;
-        match &env.body {
+    fn dispatch(&mut self, now: Instant, sender: &NodeId, body: &Body) -> bool {
+        match body {
             Body::Heartbeat(hb) => return self.on_heartbeat(now, sender, hb),
             Body::Membership(m) => {
                 self.on_membership(now, sender, m);
@@ -517,7 +533,7 @@ impl<
         }
         let from_supervisor = self.supervisors.contains(sender);
         let out = &mut self.out;
-        match (&env.body, &mut self.room) {
+        match (body, &mut self.room) {
             (
                 Body::PreVote(_)
                 | Body::PreVoteResponse(_)
@@ -526,7 +542,7 @@ impl<
                 | Body::LeaderHeartbeat(_)
                 | Body::HeartbeatResponse(_),
                 Room::Supervisor(s),
-            ) => s.on_election_message(now, env),
+            ) => s.on_election_message(now, &Envelope::new(sender.clone(), body.clone())),
             (Body::LeaderNotice(LeaderNotice { term }), Room::Worker(w)) if from_supervisor => {
                 w.on_leader_notice(now, sender, *term, self.config.lease_timeout, out);
                 true
@@ -588,7 +604,7 @@ impl<
             self.mesh.check(now, &mut self.out);
         }
         if self.timers.expire(Timer::Membership, now, &self.config) {
-            self.out.send(Out::Membership { joining: true });
+            self.out.send(Out::Reannounce);
         }
         if self.timers.expire(Timer::HistoryFlush, now, &self.config) {
             self.flush_history(now);
@@ -660,7 +676,7 @@ impl<
             if let Some(f) = fanout.as_mut() {
                 if let Some(to) = f.recipients.get(f.next).cloned() {
                     f.next = f.next.saturating_add(1);
-                    match gate.seal(&f.body, &to, f.sign, &mut f.signed) {
+                    match gate.seal(&f.body, &to, f.how, &mut f.signed) {
                         Some(bytes) => {
                             let counters = &mut out.counters;
                             counters.messages_sent.bump();
@@ -679,27 +695,44 @@ impl<
             };
             // A message is MAC'd for each recipient that holds a pairwise key
             // with this node and signed (once for all) for the others.
-            let (to, body, sign) = if let Some(t) = election {
-                (t.to.map_or(Destination::Supervisors, Destination::Node), t.envelope.body, false)
+            let (to, body, how) = if let Some(t) = election {
+                (t.to.map_or(Destination::Supervisors, Destination::Node), t.envelope.body, Sealing::Mac)
             } else {
                 let out = self.out.pop()?;
-                // Membership announcements are always signed: a peer that
-                // restarted since has lost this node's key and must be able to
-                // admit it again from any of them.
-                let sign = matches!(out, Out::MembershipTo { .. } | Out::Membership { joining: true });
+                // A join is signed: any recipient may have to admit this node
+                // from it. The periodic announcement is signed for the peers
+                // that have not shown, in their current boot, that they hold
+                // this node's certificate (one that restarted since has lost
+                // it and must be able to admit this node again), MAC'd for
+                // the others (a signature would tell them nothing new, and
+                // costs each of them an Ed25519 verification).
+                let how = match out {
+                    Out::MembershipTo { .. } | Out::Membership { joining: true } => Sealing::Sign,
+                    Out::Reannounce => Sealing::Announce { heard_since: self.announce_proof_since() },
+                    _ => Sealing::Mac,
+                };
                 match self.build(out) {
-                    Some((to, body)) => (to, body, sign),
+                    Some((to, body)) => (to, body, how),
                     None => continue,
                 }
             };
             match body.to_vec() {
                 Ok(body) => {
                     let recipients = self.expand(&to);
-                    self.fanout = Some(Fanout { body, sign, recipients, next: 0, signed: None });
+                    self.fanout = Some(Fanout { body, how, recipients, next: 0, signed: None });
                 }
                 Err(_) => self.out.counters.dropped_transmits.bump(),
             }
         }
+    }
+
+    /// The oldest MAC'd message from a peer that still shows it holds this
+    /// node's certificate, for the periodic announcement: three heartbeat
+    /// intervals back (every peer that receives announcements also sends this
+    /// node heartbeats, MAC'd once it holds the certificate).
+    fn announce_proof_since(&self) -> Instant {
+        let back = self.config.heartbeat_interval.total_micros().saturating_mul(3);
+        Instant::from_micros(self.clock.latest().total_micros().saturating_sub(back))
     }
 
     /// The nodes a message to `to` goes to, never this node: one node, the
@@ -780,6 +813,7 @@ impl<
             }
             Out::Membership { joining } => (self.broadcast(), Body::Membership(self.gate.membership(joining))),
             Out::MembershipTo { to } => (Destination::Node(to), Body::Membership(self.gate.membership(true))),
+            Out::Reannounce => (self.broadcast(), Body::Membership(self.gate.membership(true))),
             Out::Assign { to, term, task, task_type, role, checkpoint } => (
                 Destination::Node(to),
                 Body::TaskAssignment(TaskAssignment { term, task, task_type, role, checkpoint }),
@@ -818,10 +852,14 @@ impl<
             Room::Supervisor(s) if !from_supervisor => s.reconcile(sender, &hb.held, &mut self.out),
             _ => {}
         }
-        if self.crash.update_node_health(now, sender, hb.metrics).is_err() {
-            self.out.counters.table_full.bump();
-        }
-        let status = self.crash.status(sender).ok();
+        // The status after the heartbeat comes with it (no second lookup).
+        let status = match self.crash.update_node_health_status(now, sender, hb.metrics) {
+            Ok(status) => Some(status),
+            Err(_) => {
+                self.out.counters.table_full.bump();
+                self.crash.status(sender).ok()
+            }
+        };
         self.mesh.heard(now, sender, status, &mut self.out);
         true
     }

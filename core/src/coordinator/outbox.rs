@@ -21,6 +21,9 @@ pub(crate) enum Out {
     Membership { joining: bool },
     /// This node's membership announcement to one new member.
     MembershipTo { to: NodeId },
+    /// This node's periodic membership announcement: signed for the members
+    /// that have not shown they hold this node's certificate, MAC'd for the others.
+    Reannounce,
     /// (Leader) a role in a task for one worker.
     Assign { to: NodeId, term: u64, task: TaskId, task_type: TaskType, role: TaskRole, checkpoint: Option<Checkpoint> },
     /// (Supervisor) a worker is to let go of a task.

@@ -55,15 +55,35 @@ impl Peer {
         self.say(Body::Membership(Membership { joining: true, certificate }))
     }
 
-    /// `body`, signed by this peer.
     /// `body`, signed by this peer's key (a forger's peer holds another).
     pub(super) fn say(&mut self, body: Body) -> StdVec<u8> {
+        self.say_in(1, body)
+    }
+
+    /// `body`, signed by this peer in boot epoch `epoch`.
+    pub(super) fn say_in(&mut self, epoch: u64, body: Body) -> StdVec<u8> {
         let body = body.to_vec().unwrap();
         let mut buf = vec![0u8; 4096];
         self.counter += 1;
         let cluster = authority().public();
-        let n =
-            crate::auth::seal::seal_signed(&mut buf, &self.id, 1, self.counter, &body, &self.key, &cluster).unwrap();
+        let n = crate::auth::seal::seal_signed(&mut buf, &self.id, epoch, self.counter, &body, &self.key, &cluster)
+            .unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    /// The pairwise key this peer shares with `other`.
+    fn pairwise(&self, other: &str) -> crate::auth::PairwiseKey {
+        crate::auth::PairwiseKey::derive(&self.key, &identity_of(other).public(), &authority().public()).unwrap()
+    }
+
+    /// `body`, MAC'd by this peer for `to` (both in boot epoch 1).
+    fn mac(&mut self, body: Body, to: &str) -> StdVec<u8> {
+        let body = body.to_vec().unwrap();
+        let mut buf = vec![0u8; 4096];
+        self.counter += 1;
+        let key = self.pairwise(to);
+        let n = crate::auth::seal::seal_mac(&mut buf, &self.id, &id(to), 1, 1, self.counter, &body, &key).unwrap();
         buf.truncate(n);
         buf
     }
@@ -437,4 +457,100 @@ fn a_role_is_a_lease_renewed_by_its_leader_only() {
     let events: StdVec<_> = core::iter::from_fn(|| w.poll_event()).map(|e| e.kind).collect();
     assert!(events.contains(&OpsEventKind::LeaseExpired { task: a.clone() }), "{events:?}");
     assert!(w.report_checkpoint(now, &a, checkpoint(1)).is_err(), "the work stopped");
+}
+
+/// Every transmit `node` has queued: `(recipient, envelope)`.
+fn drain_transmits(node: &mut Node) -> StdVec<(NodeId, StdVec<u8>)> {
+    let mut v = StdVec::new();
+    while let Some(t) = node.poll_transmit() {
+        v.push((t.to, t.bytes));
+    }
+    v
+}
+
+/// The membership announcements among `sent`, by recipient: whether each was signed.
+fn announcements(sent: &[(NodeId, StdVec<u8>)]) -> StdVec<(NodeId, bool)> {
+    let mut v = StdVec::new();
+    for (to, bytes) in sent {
+        let u = crate::auth::seal::parse(bytes).unwrap();
+        if let Body::Membership(Membership { joining: true, .. }) = Body::decode(u.body).unwrap() {
+            v.push((to.clone(), u.kind == crate::auth::AuthKind::Signed));
+        }
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn the_periodic_announcement_is_signed_only_for_peers_that_may_not_know_this_node() {
+    let mut s = solo(NodeRole::Supervisor);
+    let t0 = Instant::from_secs(1);
+    s.start(t0).unwrap();
+    // The join at the start is signed (nobody is admitted yet: it goes to no one here).
+    assert!(announcements(&drain_transmits(&mut s)).iter().all(|(_, signed)| *signed));
+    let mut w1 = joined(&mut s, t0, "w1", NodeRole::Worker);
+    let mut w2 = joined(&mut s, t0, "w2", NodeRole::Worker);
+    // Each new member gets this node's certificate in a signed envelope.
+    assert_eq!(announcements(&drain_transmits(&mut s)), vec![(id("w1"), true), (id("w2"), true)]);
+    // w1 shows it holds this node's certificate: a MAC'd heartbeat, a second
+    // before the announcement is due. w2 only signs.
+    let t1 = t0 + s.config.membership_interval;
+    let second = Duration::from_secs(1);
+    s.handle_message(t1 - second, &w1.mac(Body::Heartbeat(Heartbeat::default()), "s")).unwrap();
+    s.handle_message(t1 - second, &w2.say(Body::Heartbeat(Heartbeat::default()))).unwrap();
+    s.tick(t1);
+    let sent = drain_transmits(&mut s);
+    assert_eq!(announcements(&sent), vec![(id("w1"), false), (id("w2"), true)]);
+    // The MAC'd one is authentic for w1 under the pairwise key, and only for w1.
+    let is_announcement = |b: &[u8]| matches!(Body::decode(crate::auth::seal::parse(b).unwrap().body), Ok(Body::Membership(m)) if m.joining);
+    let (_, to_w1) = sent.iter().find(|(to, b)| *to == id("w1") && is_announcement(b)).unwrap();
+    let u = crate::auth::seal::parse(to_w1).unwrap();
+    u.verify_mac(&w1.pairwise("s"), &id("w1"), 1).unwrap();
+    assert!(u.verify_mac(&w2.pairwise("s"), &id("w2"), 1).is_err());
+    // Nothing heard from w1 for more than three heartbeat intervals: it may
+    // have restarted without anything of its new boot reaching this node
+    // (before it admits this node it cannot MAC to it), so it gets a signature.
+    let t2 = t1 + s.config.membership_interval;
+    let stale = t2 - Duration::from_micros(s.config.heartbeat_interval.total_micros() * 3) - second;
+    s.handle_message(stale, &w1.mac(Body::Heartbeat(Heartbeat::default()), "s")).unwrap();
+    s.tick(t2);
+    assert_eq!(announcements(&drain_transmits(&mut s)), vec![(id("w1"), true), (id("w2"), true)]);
+    // w1 restarts (a join from a newer boot epoch) right after a MAC'd
+    // message of its old boot: it has lost this node's certificate, so the
+    // answer to its join and the next announcement to it are signed.
+    let t3 = t2 + s.config.membership_interval;
+    s.handle_message(t3 - second, &w1.mac(Body::Heartbeat(Heartbeat::default()), "s")).unwrap();
+    let certificate = heapless::Vec::from_slice(&w1.certificate).unwrap();
+    let rejoin = w1.say_in(2, Body::Membership(Membership { joining: true, certificate }));
+    s.handle_message(t3 - second, &rejoin).unwrap();
+    assert_eq!(announcements(&drain_transmits(&mut s)), vec![(id("w1"), true)]);
+    s.tick(t3);
+    assert_eq!(announcements(&drain_transmits(&mut s)), vec![(id("w1"), true), (id("w2"), true)]);
+}
+
+#[test]
+fn a_certificate_leaves_the_roster_at_the_first_tick_after_it_expires() {
+    let mut s = solo(NodeRole::Supervisor);
+    let t0 = Instant::from_secs(1);
+    s.start(t0).unwrap();
+    // w1's certificate expires at UNIX0 + 100 s, w2's a year later.
+    let mut short = certificate_of("w1", NodeRole::Worker);
+    short.not_after = UNIX0 + 100;
+    let signed = SignedCertificate::issue(&authority(), short).unwrap();
+    let mut w1 = Peer::new("w1", NodeRole::Worker);
+    w1.certificate = vec![0u8; signed.encoded_len()];
+    signed.encode(&mut w1.certificate).unwrap();
+    s.handle_message(t0, &w1.join()).unwrap();
+    let mut w2 = joined(&mut s, t0, "w2", NodeRole::Worker);
+    let hb = || Body::Heartbeat(Heartbeat::default());
+    // Valid until then, ticks or not.
+    s.tick(Instant::from_secs(99));
+    s.handle_message(Instant::from_secs(99), &w1.say(hb())).unwrap();
+    s.tick(Instant::from_secs(100));
+    assert_eq!(
+        s.handle_message(Instant::from_secs(100), &w1.say(hb())),
+        Err(HandleError::Rejected(RejectReason::UnknownSender))
+    );
+    s.handle_message(Instant::from_secs(100), &w2.say(hb())).unwrap();
+    assert_eq!(s.gate.peers().count(), 1);
 }

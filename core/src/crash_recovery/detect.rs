@@ -5,7 +5,7 @@ use super::*;
 impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, E> {
     /// Records a heartbeat from `node` at `now`, registering it if new.
     pub fn heartbeat(&mut self, now: Instant, node: &NodeId) -> Result<(), CrashRecoveryError> {
-        self.ingest(now, node, None)
+        self.ingest(now, node, None).map(|_| ())
     }
 
     /// Records a heartbeat carrying fresh `metrics` from `node` at `now`,
@@ -17,6 +17,19 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         metrics: HealthMetrics,
     ) -> Result<(), CrashRecoveryError> {
         metrics.validate().map_err(CrashRecoveryError::InvalidMetric)?;
+        self.ingest(now, node, Some(metrics)).map(|_| ())
+    }
+
+    /// [`CrashRecoveryManager::update_node_health`], returning the node's
+    /// status after it (one table lookup where a `status` call would add one).
+    #[cfg(feature = "alloc")]
+    pub(crate) fn update_node_health_status(
+        &mut self,
+        now: Instant,
+        node: &NodeId,
+        metrics: HealthMetrics,
+    ) -> Result<NodeStatus, CrashRecoveryError> {
+        metrics.validate().map_err(CrashRecoveryError::InvalidMetric)?;
         self.ingest(now, node, Some(metrics))
     }
 
@@ -25,7 +38,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         now: Instant,
         node: &NodeId,
         metrics: Option<HealthMetrics>,
-    ) -> Result<(), CrashRecoveryError> {
+    ) -> Result<NodeStatus, CrashRecoveryError> {
         let now = self.clock.observe(now);
         let index = match self.nodes.index_of(node) {
             Some(index) => index,
@@ -100,7 +113,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         for kind in pending {
             self.push_event(now, node, kind);
         }
-        Ok(())
+        Ok(to)
     }
 
     /// Sweeps every node at `now`: moves nodes between statuses, fails overdue
