@@ -299,6 +299,7 @@ int main(void) {
   pn_credentials creds;
   pn_checkpoint cp;
   uint64_t received_before;
+  size_t heap_before = 0;
   int i, ok;
 
   printf("pouw-netops firmware on mps2-an386: %s\n", pn_version());
@@ -316,8 +317,10 @@ int main(void) {
       printf("FAIL: %s not created\n", names[i]);
       return 1;
     }
+    printf("%s built: library heap +%lu B (%lu blocks live)\n", names[i], (unsigned long)(heap_in_use - heap_before),
+           (unsigned long)heap_blocks);
+    heap_before = heap_in_use;
   }
-  printf("nodes created: heap %lu B in %lu blocks\n", (unsigned long)heap_in_use, (unsigned long)heap_blocks);
   for (i = 0; i < NODES; i++) must(pn_ops_start(nodes[i], now), "pn_ops_start");
   for (i = 0; i < NODES; i++) drain(i);
 
