@@ -7,6 +7,8 @@
 # an in-memory radio, printing over semihosting; fails unless the firmware
 # prints PASS and exits 0 (its status is QEMU's, through semihosting).
 #   scripts/firmware.sh [LIBRARY.a]
+# FIRMWARE_OUT=DIR keeps fw.elf and the run's log (fw.log) in DIR (default: a
+# temporary directory, removed).
 # Needs Debian's gcc-arm-none-eabi, libnewlib-arm-none-eabi and qemu-system-arm
 # (scripts/test.sh installs them).
 set -euo pipefail
