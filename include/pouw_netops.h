@@ -16,8 +16,9 @@
  *
  * Microcontrollers: a library built with the cargo feature `embedded`
  * (scripts/c-embedded.sh) is no_std, uses the small preset (capacities
- * PN_SMALL_*), takes its heap from the C runtime's malloc and free, calls abort
- * on a panic, and must be called from one thread.
+ * PN_SMALL_*), takes its heap from the C runtime's malloc, calloc and free,
+ * calls abort on a panic, and must be called from one thread; it runs under
+ * QEMU in examples/c/firmware (scripts/firmware.sh).
  */
 
 #ifndef POUW_NETOPS_H

@@ -6,11 +6,14 @@
 #      keeping every exported pn_ function, then only the pn_ops_ node loop
 #      (what a worker firmware calls), with unused sections dropped; prints the
 #      section sizes and fails if the node loop's .text exceeds MAX_TEXT bytes;
+#      then scripts/firmware.sh links the C firmware example
+#      (examples/c/firmware/) against it and runs it under QEMU (mps2-an386);
 #   2. for the host: the same C node loop as the host library's cluster test
 #      (tests/c/test_ops_cluster.c: seven pn_ops nodes over an in-memory network,
 #      election, assignment, crash and failover, forged and replayed datagrams)
-#      is compiled against it and run. No arm-none-eabi C compiler or QEMU is
-#      needed (none is installed on the build machine).
+#      is compiled against it and run.
+# Needs gcc-arm-none-eabi, libnewlib-arm-none-eabi and qemu-system-arm for the
+# firmware (scripts/test.sh installs them).
 #   scripts/c-embedded.sh [--max-text BYTES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,6 +64,7 @@ if [ -n "$max_text" ] && [ "$last_text" -gt "$max_text" ]; then
   echo "error: the node loop's .text is $last_text bytes, over the $max_text-byte budget" >&2
   exit 1
 fi
+bash scripts/firmware.sh "$lib"
 
 # The host build of the same library, and the C node loop against it.
 "${build[@]}"

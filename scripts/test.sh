@@ -74,14 +74,31 @@ sim_sweep() {
   echo "determinism: seed 42 replayed with trace hash $(echo "$a" | sed 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/')"
 }
 
+# Installs the C firmware example's tools when missing (CI runs as root), even
+# with SKIP_SETUP: a cross compiler, newlib with semihosting, QEMU's Cortex-M
+# boards (scripts/firmware.sh).
+setup_firmware_tools() {
+  local missing=()
+  command -v arm-none-eabi-gcc >/dev/null || missing+=(gcc-arm-none-eabi)
+  [ -f /usr/lib/arm-none-eabi/lib/librdimon.a ] || missing+=(libnewlib-arm-none-eabi)
+  command -v qemu-system-arm >/dev/null || missing+=(qemu-system-arm)
+  if [ ${#missing[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install --no-install-recommends -y "${missing[@]}" ||
+      { apt-get update && apt-get install --no-install-recommends -y "${missing[@]}"; }
+  fi
+}
+
 # Code size of the firmware probe (three builds; the crash-recovery budget is
 # 48 KiB of .text), the worker node's heap budget (64 KiB steady, 96 KiB peak),
 # and the embedded worker example's node loop, run on the host.
 size_probe() {
+  setup_firmware_tools
   bash scripts/size-probe.sh --max-text 49152
   cargo run --quiet --locked -p pouw-netops --example embedded_worker
   # The no_std C library (feature `embedded`): built for the target and
-  # size-checked (node loop .text at most 240 KiB), then the C node loop
+  # size-checked (node loop .text at most 240 KiB), the C firmware example
+  # linked against it and run under QEMU (mps2-an386), then the C node loop
   # against its host build.
   bash scripts/c-embedded.sh --max-text 245760
 }
