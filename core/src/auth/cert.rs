@@ -452,6 +452,11 @@ impl<const N: usize, X: Default> Roster<N, X> {
         self.members.get(node).map(|(c, _)| c)
     }
 
+    /// The certificate held for `node` and the holder's data about it, read-only.
+    pub fn get_with(&self, node: &NodeId) -> Option<(&Certificate, &X)> {
+        self.members.get(node).map(|(c, x)| (c, x))
+    }
+
     /// The certificate held for `node` and the holder's data about it.
     pub fn get_mut(&mut self, node: &NodeId) -> Option<(&Certificate, &mut X)> {
         self.members.get_mut(node).map(|(c, x)| (&*c, x))

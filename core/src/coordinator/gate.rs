@@ -541,6 +541,13 @@ impl<const N: usize> Gate<N> {
             .map_err(|_| RejectReason::BadSignature)
     }
 
+    /// Whether `peer` has shown, in its current boot, that it holds this
+    /// node's certificate (a MAC'd message from it verified): until then a
+    /// join of this node may not have reached it.
+    pub(crate) fn proven_by(&self, peer: &NodeId) -> bool {
+        self.roster.get_with(peer).is_some_and(|(_, link)| link.knows_me(Instant::ZERO))
+    }
+
     /// This node's membership announcement: its certificate, for a join.
     pub(crate) fn membership(&self, joining: bool) -> Membership {
         let mut certificate = heapless::Vec::<u8, MAX_CERT_LEN>::new();

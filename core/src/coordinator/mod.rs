@@ -193,6 +193,8 @@ pub struct NetworkOperationsManager<
     fanout: Option<Fanout>,
     timers: TimerTable,
     heartbeat_seq: u64,
+    /// `heartbeat_seq` after the last `start`: heartbeats since count from it.
+    started_seq: u64,
     metrics: HealthMetrics,
     room: Room<N, V, T, P, S, C, Q>,
 }
@@ -274,6 +276,7 @@ impl<
             fanout: None,
             timers: TimerTable::new(),
             heartbeat_seq: 0,
+            started_seq: 0,
             metrics: HealthMetrics::default(),
             room,
         })
@@ -378,6 +381,7 @@ impl<
         self.out.send(Out::Membership { joining: true });
         self.out.send(Out::Heartbeat);
         self.heartbeat_seq = self.heartbeat_seq.saturating_add(1);
+        self.started_seq = self.heartbeat_seq;
         for timer in [Timer::Heartbeat, Timer::Sweep, Timer::TunnelCheck, Timer::Membership, Timer::HistoryFlush] {
             self.timers.arm(timer, now, &self.config);
         }
@@ -583,6 +587,18 @@ impl<
         if self.timers.expire(Timer::Heartbeat, now, &self.config) {
             self.out.send(Out::Heartbeat);
             self.heartbeat_seq = self.heartbeat_seq.saturating_add(1);
+            // A join lost on the way leaves a supervisor unable to
+            // authenticate this node until the next periodic announcement
+            // (and a checkpoint signed by this node unverifiable there). Until
+            // a supervisor has shown it holds this node's certificate (a MAC'd
+            // message from it verified in its current boot), the join is
+            // repeated to it at the 1st, 2nd, 4th, 8th, … heartbeat after
+            // `start`: a few signatures at start, ever sparser after.
+            if self.heartbeat_seq.saturating_sub(self.started_seq).is_power_of_two() {
+                for s in self.supervisors.iter().filter(|s| **s != self.id && !self.gate.proven_by(s)) {
+                    self.out.send(Out::MembershipTo { to: s.clone() });
+                }
+            }
         }
         if let Room::Supervisor(s) = &mut self.room
             && let Some(e) = s.election_mut()

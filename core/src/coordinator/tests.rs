@@ -482,6 +482,30 @@ fn announcements(sent: &[(NodeId, StdVec<u8>)]) -> StdVec<(NodeId, bool)> {
 }
 
 #[test]
+fn a_join_is_repeated_to_supervisors_that_have_not_shown_they_know_this_node() {
+    // A join lost on the way left a follower unable to verify this worker's
+    // signed checkpoints until the next periodic announcement; a leader that
+    // crashed in that window made its successor resume from an older one.
+    let t0 = Instant::from_secs(1);
+    let (mut w, mut s1, _s2) = worker_of_two(t0);
+    drain_transmits(&mut w);
+    let hb = w.config.heartbeat_interval;
+    let joins_at = |w: &mut Node, n: u64| {
+        w.tick(t0 + Duration::from_micros(hb.total_micros() * n));
+        announcements(&drain_transmits(w))
+    };
+    // Heartbeat 1: neither supervisor has shown it holds this node's certificate.
+    assert_eq!(joins_at(&mut w, 1), vec![(id("s1"), true), (id("s2"), true)]);
+    // s1 MACs to it: it derived the pairwise key from this node's certificate.
+    let mac = s1.mac(Body::Heartbeat(Heartbeat::default()), "w");
+    w.handle_message(t0 + Duration::from_micros(hb.total_micros() * 3 / 2), &mac).unwrap();
+    assert_eq!(joins_at(&mut w, 2), vec![(id("s2"), true)]);
+    // Ever sparser: heartbeats 1, 2, 4, 8, ...
+    assert_eq!(joins_at(&mut w, 3), vec![]);
+    assert_eq!(joins_at(&mut w, 4), vec![(id("s2"), true)]);
+}
+
+#[test]
 fn the_periodic_announcement_is_signed_only_for_peers_that_may_not_know_this_node() {
     let mut s = solo(NodeRole::Supervisor);
     let t0 = Instant::from_secs(1);
