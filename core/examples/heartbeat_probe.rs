@@ -75,6 +75,7 @@ impl Peer {
         let mut buf = vec![0u8; 4096];
         self.counter += 1;
         let n = match to {
+            // The node under test runs in epoch 1.
             Some(to) => seal::seal_mac(&mut buf, &self.id, to, 1, 1, self.counter, &body, &self.pairwise).unwrap(),
             None => {
                 seal::seal_signed(&mut buf, &self.id, 1, self.counter, &body, &self.key, &authority().public()).unwrap()

@@ -460,13 +460,18 @@ impl Body {
     /// building a whole `Body` (several KiB: its largest variant is stored
     /// inline) on the path of the most frequent message.
     #[cfg(feature = "alloc")]
+    #[inline(always)]
     pub(crate) fn decode_heartbeat(bytes: &[u8]) -> Result<Option<Heartbeat>, WireError> {
         if bytes.len() > MAX_ENVELOPE_LEN {
             return Err(WireError::TooLarge { len: bytes.len() });
         }
         // Postcard encodes the variant index as a varint: 0 is the one byte 0.
         let Some((0, rest)) = bytes.split_first() else { return Ok(None) };
-        let (hb, rest): (Heartbeat, &[u8]) = postcard::take_from_bytes(rest).map_err(map_postcard)?;
+        // `postcard::take_from_bytes`, unrolled: its `(value, rest)` tuple
+        // costs one more copy of the heartbeat.
+        let mut de = postcard::Deserializer::from_bytes(rest);
+        let hb = Heartbeat::deserialize(&mut de).map_err(map_postcard)?;
+        let rest = de.finalize().map_err(map_postcard)?;
         if !rest.is_empty() {
             return Err(WireError::TrailingBytes { count: rest.len() });
         }

@@ -12,7 +12,6 @@
 //! built, signatures with a small-order `R` or a non-canonical `s` are refused.
 
 use core::fmt;
-use curve25519_dalek::edwards::CompressedEdwardsY;
 use ed25519_dalek::hazmat::{ExpandedSecretKey, raw_sign_byupdate};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::Digest;
@@ -48,6 +47,38 @@ impl Domain {
         }
     }
 }
+
+/// The canonical encodings of the eight points of small order (the
+/// 8-torsion subgroup of edwards25519): the identity, `(0, -1)`, the two
+/// points of order 4 (`y = 0`) and the four of order 8 (tested against
+/// curve25519-dalek's `EIGHT_TORSION`).
+const SMALL_ORDER_ENCODINGS: [[u8; 32]; 8] = {
+    let mut e = [[0u8; 32]; 8];
+    // The identity, y = 1.
+    e[0][0] = 1;
+    // (0, -1): y = p - 1.
+    e[1] = [0xff; 32];
+    e[1][0] = 0xec;
+    e[1][31] = 0x7f;
+    // Order 4: y = 0, x = ±sqrt(-1).
+    e[3][31] = 0x80;
+    // Order 8.
+    let a = [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf,
+        0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
+    ];
+    let b = [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20,
+        0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a,
+    ];
+    e[4] = a;
+    e[5] = a;
+    e[5][31] |= 0x80;
+    e[6] = b;
+    e[7] = b;
+    e[7][31] |= 0x80;
+    e
+};
 
 /// A public key that is not a usable Ed25519 identity, or a signature that does not verify.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,10 +160,17 @@ impl PublicIdentity {
     }
 
     /// Strict Ed25519 verification of `signature` over the concatenation of `parts`.
+    ///
+    /// A small-order `R` is refused by its encoding, without decompressing it
+    /// (a square root, about a sixth of a verification): a signature verifies
+    /// only if `R`'s bytes equal the canonical encoding of the point the check
+    /// computes, so an `R` that is no point, or a non-canonical encoding of
+    /// one, never verifies, and a canonical small-order `R` is one of the eight
+    /// encodings of [`SMALL_ORDER_ENCODINGS`]. The same signatures are refused
+    /// as by decompressing `R` and testing its order.
     pub(crate) fn verify_parts(&self, parts: &[&[u8]], signature: &Signature) -> Result<(), IdentityError> {
         let (r, _) = signature.0.split_first_chunk::<32>().ok_or(IdentityError::BadSignature)?;
-        let r = CompressedEdwardsY(*r).decompress().ok_or(IdentityError::BadSignature)?;
-        if r.is_small_order() {
+        if SMALL_ORDER_ENCODINGS.contains(r) {
             return Err(IdentityError::BadSignature);
         }
         let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
@@ -305,6 +343,42 @@ mod tests {
         let mut sig = [0u8; 64];
         sig[0] = 1; // R = identity, s = 0
         assert_eq!(key.public().verify_parts(&[b""], &Signature(sig)), Err(IdentityError::BadSignature));
+        // The list refused by encoding is exactly the 8-torsion, canonically encoded.
+        let mut torsion: std::vec::Vec<[u8; 32]> =
+            curve25519_dalek::constants::EIGHT_TORSION.iter().map(|p| p.compress().to_bytes()).collect();
+        let mut listed = SMALL_ORDER_ENCODINGS.to_vec();
+        torsion.sort();
+        listed.sort();
+        assert_eq!(listed, torsion);
+        // A signature that verifies except for a small-order R: with the secret
+        // scalar a, s = r + k a (mod l) for R = T + rB holds for T torsion only
+        // up to T, so instead check the plain equation on R = T with r = 0:
+        // s = k a, where k = H(R || A || M). Strictness must refuse it (a
+        // cofactorless check alone would accept T = identity).
+        use curve25519_dalek::scalar::Scalar;
+        use sha2::Sha512;
+        let expanded = ExpandedSecretKey::from(&[9u8; 32]);
+        for t in curve25519_dalek::constants::EIGHT_TORSION {
+            let r_bytes = t.compress().to_bytes();
+            let mut h = Sha512::new();
+            h.update(r_bytes);
+            h.update(key.public().as_bytes());
+            h.update(b"m");
+            let k = Scalar::from_hash(h);
+            let s = k * expanded.scalar;
+            let mut forged = [0u8; 64];
+            forged[..32].copy_from_slice(&r_bytes);
+            forged[32..].copy_from_slice(s.as_bytes());
+            assert_eq!(key.public().verify_parts(&[b"m"], &Signature(forged)), Err(IdentityError::BadSignature));
+            // The same check without the refusal of R accepts it when T is the
+            // identity (sB - kA = 0): the encoding test is what refuses it.
+            if t == curve25519_dalek::edwards::EdwardsPoint::default() {
+                let sig = ed25519_dalek::Signature::from_bytes(&forged);
+                let mut v = key.public().verifying_key().verify_stream(&sig).unwrap();
+                v.update(b"m");
+                assert!(v.finalize_and_verify().is_ok());
+            }
+        }
         // A non-canonical s (s + l) is refused even though the equation would hold.
         let good = key.sign_parts(&[b"m"]);
         let mut s = [0u8; 32];

@@ -309,6 +309,7 @@ impl Message {
     }
 
     /// Decodes `bytes` as [`Body::decode`] does.
+    #[inline(always)]
     fn decode(bytes: &[u8]) -> Result<Self, WireError> {
         Ok(match Body::decode_heartbeat(bytes)? {
             Some(hb) => Message::Heartbeat(hb),

@@ -428,7 +428,10 @@ impl<
         let now = clock.observe(now);
         // Borrowed, not moved: a `Body` is several KiB (its largest variant),
         // and every move of it is a copy.
-        let opened = match self.gate.open(now, bytes, &self.supervisors) {
+        // Matched by reference: moving the `Opened` out of the `Result` would
+        // copy its heartbeat (most of a KiB) once more.
+        let opened = self.gate.open(now, bytes, &self.supervisors);
+        let Opened { sender, body, body_at, introduce } = match &opened {
             Ok(opened) => opened,
             Err(RejectReason::FromSelf) => {
                 // What a peer sends is not the host's mistake: dropped and counted.
@@ -436,11 +439,10 @@ impl<
                 return Ok(());
             }
             Err(reason) => {
-                self.out.counters.rejected.bump(reason);
-                return Err(HandleError::Rejected(reason));
+                self.out.counters.rejected.bump(*reason);
+                return Err(HandleError::Rejected(*reason));
             }
         };
-        let Opened { sender, body, body_at, introduce } = &opened;
         // Authenticated; now its authority: refused before anything changes.
         if let Err(reason) = self.authorize(sender, body) {
             self.out.counters.rejected.bump(reason);
