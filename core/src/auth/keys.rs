@@ -32,6 +32,10 @@ pub enum Domain {
     Pairwise,
     /// A primary's checkpoint of a task, signed by the primary.
     Checkpoint,
+    /// A node's link-state advert, signed by the node (its origin).
+    LinkState,
+    /// A node's tunnel endpoint record, signed by the node.
+    Endpoint,
 }
 
 impl Domain {
@@ -44,6 +48,8 @@ impl Domain {
             Domain::EnvelopeMac => "pouw-netops/envelope-mac/v1",
             Domain::Pairwise => "pouw-netops/pairwise/v1",
             Domain::Checkpoint => "pouw-netops/checkpoint/v1",
+            Domain::LinkState => "pouw-netops/link-state/v1",
+            Domain::Endpoint => "pouw-netops/endpoint/v1",
         }
     }
 }

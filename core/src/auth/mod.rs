@@ -63,6 +63,7 @@
 //! | [`seal`] | wire v2 envelopes: seal, parse, verify |
 //! | [`format`] | the signed-blob encoding shared by certificates and revocation lists |
 
+pub mod advert;
 pub mod cert;
 pub mod checkpoint;
 pub mod format;
@@ -72,6 +73,7 @@ pub mod replay;
 pub mod revocation;
 pub mod seal;
 
+pub use advert::{sign_endpoint, sign_link_state, verify_endpoint, verify_link_state};
 pub use cert::{Admission, CertError, Certificate, MAX_CERT_LEN, Role, Roster, SignedCertificate};
 pub use checkpoint::{sign_checkpoint, verify_checkpoint};
 pub use format::FormatError;

@@ -34,7 +34,7 @@ use crate::auth::{
 };
 use crate::id::{NodeId, TaskId};
 use crate::time::Instant;
-use crate::wire::{Body, Heartbeat, Membership, SignatureBytes, WireError};
+use crate::wire::{Body, EndpointRecord, Heartbeat, LinkState, Membership, SignatureBytes, SignedLinkState, WireError};
 use crate::workers::Checkpoint;
 use alloc::boxed::Box;
 use alloc::vec;
@@ -540,6 +540,56 @@ impl<const N: usize> Gate<N> {
         let sig = signature.to_signature();
         crate::auth::verify_checkpoint(&cert.identity, &self.authority, task, primary, checkpoint, &sig)
             .map_err(|_| RejectReason::BadSignature)
+    }
+
+    /// A sequence number for this node's signed records that grows across
+    /// restarts: the boot epoch in the high 32 bits, `n` in the low ones
+    /// (saturating: an epoch of 2^32 or more gives `u64::MAX`).
+    pub(crate) fn record_sequence(&self, n: u32) -> u64 {
+        self.counter.epoch().checked_mul(1 << 32).map_or(u64::MAX, |e| e.saturating_add(u64::from(n)))
+    }
+
+    /// This node's signed advert of `state`.
+    pub(crate) fn sign_link_state(&self, state: LinkState) -> Option<SignedLinkState> {
+        let sig = crate::auth::sign_link_state(&self.identity, &self.authority, &self.me, &state)?;
+        Some(SignedLinkState { origin: self.me.clone(), state, signature: sig.into() })
+    }
+
+    /// Whether `advert` carries its origin's signature: `UnknownSender` if
+    /// the origin is not admitted (it cannot be checked), `BadSignature` if
+    /// the signature does not verify under the origin's certificate key.
+    pub(crate) fn verify_link_state(&self, advert: &SignedLinkState) -> Result<(), RejectReason> {
+        let cert = self.roster.get(&advert.origin).ok_or(RejectReason::UnknownSender)?;
+        let sig = advert.signature.to_signature();
+        crate::auth::verify_link_state(&cert.identity, &self.authority, &advert.origin, &advert.state, &sig)
+            .map_err(|_| RejectReason::BadSignature)
+    }
+
+    /// This node's signed endpoint record.
+    pub(crate) fn sign_endpoint(&self, sequence: u64, endpoint: &str) -> Option<EndpointRecord> {
+        let sig = crate::auth::sign_endpoint(&self.identity, &self.authority, &self.me, sequence, endpoint);
+        let endpoint = heapless::String::try_from(endpoint).ok()?;
+        Some(EndpointRecord { sequence, endpoint, signature: sig.into() })
+    }
+
+    /// Whether `record` carries admitted member `node`'s signature.
+    pub(crate) fn verify_endpoint(&self, node: &NodeId, record: &EndpointRecord) -> Result<(), RejectReason> {
+        let cert = self.roster.get(node).ok_or(RejectReason::UnknownSender)?;
+        let sig = record.signature.to_signature();
+        crate::auth::verify_endpoint(&cert.identity, &self.authority, node, record.sequence, &record.endpoint, &sig)
+            .map_err(|_| RejectReason::BadSignature)
+    }
+
+    /// Whether [`Gate::seal`] MACs a message sealed `how` for `to` (else it signs).
+    pub(crate) fn macs_for(&self, to: &NodeId, how: Sealing) -> bool {
+        self.roster.get_with(to).is_some_and(|(_, link)| {
+            let mac = match how {
+                Sealing::Mac => link.key.is_some(),
+                Sealing::Sign => false,
+                Sealing::Announce { heard_since } => link.knows_me(heard_since),
+            };
+            mac && link.key.is_some() && link.window.position().is_some()
+        })
     }
 
     /// Whether `peer` has shown, in its current boot, that it holds this

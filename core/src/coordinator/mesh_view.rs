@@ -7,16 +7,30 @@
 //! handshakes every two minutes). A peer that crashes or leaves is removed, so
 //! no route goes through it. Each peer's WireGuard key and endpoint come from
 //! its certificate; a peer whose certificate names no endpoint gets the
-//! unspecified address as a placeholder. Routes are direct tunnels (no
-//! link-state adverts are sent yet).
+//! unspecified address as a placeholder, until a signed endpoint record
+//! from the peer names one (any endpoint, as long as the peer's identity key
+//! signed it: WireGuard authenticates the tunnel itself, the endpoint is
+//! where to send its packets).
+//!
+//! Each tunnel's latency is the RFC 6298 smoothed round trip of the echoed
+//! heartbeat timestamps (`rtt.rs`). Routes run over this node's tunnels and
+//! the links other nodes advertise: each node signs an advert of its tunnels
+//! ([`SignedLinkState`]), sends it when its tunnels change (or their latency
+//! moves by a tenth) and every [`ADVERT_REFRESH`] tunnel checks otherwise; a
+//! supervisor floods the adverts it takes on. The flood table keeps the
+//! newest advert per origin (at most `N`; one that does not fit is counted in
+//! `table_full` and not applied); one not refreshed for [`ADVERT_MAX_AGE`]
+//! tunnel checks ages out, and its links leave the mesh.
 
 use super::outbox::{Bump, Outbox};
 use super::output::OpsEventKind;
+use super::rtt::Rtt;
 use crate::health::NodeStatus;
 use crate::id::NodeId;
 use crate::mesh::{Endpoint, EndpointHost, MeshNode, TunnelProtocol, TunnelState, VPNMeshTopologyManager, WgKey};
 use crate::table::IdTable;
 use crate::time::{Duration, Instant};
+use crate::wire::{Echo, LinkState, SignedLinkState};
 use alloc::boxed::Box;
 use core::net::{IpAddr, Ipv4Addr};
 
@@ -37,7 +51,20 @@ pub(crate) struct MeshView<const N: usize, const L: usize, const Q: usize> {
     keys: IdTable<NodeId, ([u8; 32], Option<Endpoint>), N>,
     /// Exactly the peers with a tunnel in the view: last known state and last handshake recorded.
     tunnels: IdTable<NodeId, (TunnelState, Instant), N>,
+    /// Each peer's round-trip estimate and the heartbeat timestamps to echo.
+    rtt: IdTable<NodeId, Rtt, N>,
+    /// The newest advert taken on per origin, with when it arrived.
+    flood: IdTable<NodeId, (Instant, Box<SignedLinkState>), N>,
+    /// This node's last advert sent (its links) and when.
+    advertised: Option<(Instant, Box<LinkState>)>,
+    /// The sequence of each peer's newest endpoint record taken on.
+    endpoint_seqs: IdTable<NodeId, u64, N>,
 }
+
+/// Tunnel checks between two adverts of an unchanged node.
+pub(crate) const ADVERT_REFRESH: u64 = 6;
+/// Tunnel checks after which an advert not refreshed ages out.
+pub(crate) const ADVERT_MAX_AGE: u64 = 4 * ADVERT_REFRESH;
 
 impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     /// An empty view for `me`.
@@ -47,7 +74,18 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         handshake_interval: Duration,
         mesh: Box<VPNMeshTopologyManager<N, L, Q>>,
     ) -> Self {
-        MeshView { me, endpoint, handshake_interval, mesh, keys: IdTable::new(), tunnels: IdTable::new() }
+        MeshView {
+            me,
+            endpoint,
+            handshake_interval,
+            mesh,
+            keys: IdTable::new(),
+            tunnels: IdTable::new(),
+            rtt: IdTable::new(),
+            flood: IdTable::new(),
+            advertised: None,
+            endpoint_seqs: IdTable::new(),
+        }
     }
 
     /// This node joins its own mesh with `key` (once).
@@ -68,12 +106,17 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         let me = self.me.clone();
         let _ = self.mesh.leave_mesh(now, &me);
         self.tunnels.clear();
+        self.rtt.clear();
+        self.advertised = None;
         self.drain(now, out);
     }
 
     /// `node`'s WireGuard key and tunnel endpoint (from its certificate).
     pub(crate) fn set_peer(&mut self, node: &NodeId, key: [u8; 32], endpoint: Option<Endpoint>, out: &mut Outbox<Q>) {
         if let Some(k) = self.keys.get_mut(node) {
+            // An endpoint the peer roamed to (a signed record) outlives its
+            // certificate's, announced again.
+            let endpoint = if self.endpoint_seqs.contains_key(node) { k.1.clone() } else { endpoint };
             *k = (key, endpoint);
         } else if self.keys.insert(node.clone(), (key, endpoint)).is_err() {
             out.counters.table_full.bump();
@@ -120,6 +163,112 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     pub(crate) fn forget(&mut self, now: Instant, peer: &NodeId) {
         let _ = self.mesh.leave_mesh(now, peer);
         self.tunnels.remove(peer);
+        self.rtt.remove(peer);
+    }
+
+    /// `peer`'s heartbeat, sent at `sent_at` (its clock) with `echo` of this
+    /// node's: remembered to echo back, and a round-trip sample that sets
+    /// its tunnel's latency.
+    pub(crate) fn timestamps(
+        &mut self,
+        now: Instant,
+        peer: &NodeId,
+        sent_at: Instant,
+        echo: Option<Echo>,
+        out: &mut Outbox<Q>,
+    ) {
+        let rtt = match self.rtt.get_mut(peer) {
+            Some(r) => r,
+            None => {
+                if self.rtt.insert(peer.clone(), Rtt::default()).is_err() {
+                    out.counters.table_full.bump();
+                    return;
+                }
+                let Some(r) = self.rtt.get_mut(peer) else { return };
+                r
+            }
+        };
+        rtt.heard = Some((sent_at, now));
+        let sampled = echo.is_some_and(|e| rtt.echo(now, e.sent_at, e.held));
+        if let (true, Some(srtt)) = (sampled, rtt.srtt()) {
+            let me = self.me.clone();
+            let _ = self.mesh.set_tunnel_latency(now, &me, peer, srtt);
+        }
+    }
+
+    /// The echo of `peer`'s last heartbeat for a heartbeat leaving at `now`.
+    pub(crate) fn echo_for(&self, now: Instant, peer: &NodeId) -> Option<Echo> {
+        let (sent_at, at) = self.rtt.get(peer)?.heard?;
+        Some(Echo { sent_at, held: now.saturating_duration_since(at) })
+    }
+
+    /// `peer`'s smoothed round-trip time and its variation (RFC 6298), once measured.
+    pub(crate) fn rtt(&self, peer: &NodeId) -> Option<(Duration, Duration)> {
+        let r = self.rtt.get(peer)?;
+        Some((r.srtt()?, r.rttvar()))
+    }
+
+    /// The sequence of the advert of `origin` taken on last.
+    pub(crate) fn advert_sequence(&self, origin: &NodeId) -> Option<u64> {
+        self.flood.get(origin).map(|(_, a)| a.state.sequence)
+    }
+
+    /// The advert of `origin` taken on last.
+    pub(crate) fn advert(&self, origin: &NodeId) -> Option<&SignedLinkState> {
+        self.flood.get(origin).map(|(_, a)| &**a)
+    }
+
+    /// An authenticated advert newer than the one held for its origin (the
+    /// caller checked both): kept in the flood table and applied to the mesh.
+    /// `false` if the table is full (counted; nothing changes).
+    pub(crate) fn take_advert(&mut self, now: Instant, advert: &SignedLinkState, out: &mut Outbox<Q>) -> bool {
+        let origin = &advert.origin;
+        if let Some(slot) = self.flood.get_mut(origin) {
+            *slot = (now, Box::new(advert.clone()));
+        } else if self.flood.insert(origin.clone(), (now, Box::new(advert.clone()))).is_err() {
+            out.counters.table_full.bump();
+            return false;
+        }
+        if self.mesh.node(origin).is_some() {
+            // The flood table checked the sequence; the mesh's own check
+            // agrees (it only ever sees what the table took).
+            if self.mesh.handle_link_state(now, origin, &advert.state).is_err() {
+                out.counters.table_full.bump();
+            }
+        }
+        true
+    }
+
+    /// Adverts not refreshed for `max_age` leave the flood table and their
+    /// links the mesh.
+    pub(crate) fn age_adverts(&mut self, now: Instant, max_age: Duration) {
+        let mut old: heapless::Vec<NodeId, 16> = heapless::Vec::new();
+        for (origin, (at, _)) in self.flood.iter() {
+            if now.saturating_duration_since(*at) > max_age && old.push(origin.clone()).is_err() {
+                break;
+            }
+        }
+        for origin in old {
+            self.flood.remove(&origin);
+            self.mesh.clear_link_state(now, &origin);
+        }
+    }
+
+    /// This node's links to advertise at `now`, if they changed since the
+    /// last advert (a tunnel came or went, changed state, or its latency
+    /// moved by more than a tenth) or `refresh` passed; `None` otherwise.
+    /// The sequence is the caller's.
+    pub(crate) fn own_advert(&mut self, now: Instant, refresh: Duration) -> Option<LinkState> {
+        let state = self.mesh.local_link_state()?;
+        let due = match &self.advertised {
+            None => true,
+            Some((at, last)) => now.saturating_duration_since(*at) >= refresh || moved(last, &state),
+        };
+        if !due {
+            return None;
+        }
+        self.advertised = Some((now, Box::new(state.clone())));
+        Some(state)
     }
 
     /// Tunnel health and routes, on the tunnel-check timer.
@@ -141,6 +290,48 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         }
         while self.mesh.poll_reestablish().is_some() {
             out.counters.reestablish_requests.bump();
+        }
+    }
+
+    /// The sequence of `peer`'s newest endpoint record taken on.
+    pub(crate) fn endpoint_sequence(&self, peer: &NodeId) -> Option<u64> {
+        self.endpoint_seqs.get(peer).copied()
+    }
+
+    /// `peer`'s tunnel endpoint from its signed endpoint record numbered
+    /// `sequence` (newer than any taken on: the caller checked): the mesh
+    /// node takes it (a peer not yet in the view takes it when it joins).
+    /// `false` if the table of sequences is full (counted; nothing changes).
+    pub(crate) fn roam(&mut self, peer: &NodeId, sequence: u64, endpoint: Endpoint, out: &mut Outbox<Q>) -> bool {
+        if let Some(s) = self.endpoint_seqs.get_mut(peer) {
+            *s = sequence;
+        } else if self.endpoint_seqs.insert(peer.clone(), sequence).is_err() {
+            out.counters.table_full.bump();
+            return false;
+        }
+        self.set_endpoint(peer, endpoint, out);
+        true
+    }
+
+    /// This node's own endpoint moved.
+    pub(crate) fn set_own_endpoint(&mut self, endpoint: Endpoint, out: &mut Outbox<Q>) {
+        self.endpoint = endpoint.clone();
+        let me = self.me.clone();
+        self.set_endpoint(&me, endpoint, out);
+    }
+
+    fn set_endpoint(&mut self, peer: &NodeId, endpoint: Endpoint, out: &mut Outbox<Q>) {
+        match self.keys.get_mut(peer) {
+            Some(k) => k.1 = Some(endpoint.clone()),
+            None => {
+                let key = *WgKey::placeholder(peer).as_bytes();
+                if self.keys.insert(peer.clone(), (key, Some(endpoint.clone()))).is_err() {
+                    out.counters.table_full.bump();
+                }
+            }
+        }
+        if self.mesh.node(peer).is_some() {
+            let _ = self.mesh.set_endpoint(peer, endpoint);
         }
     }
 
@@ -203,4 +394,18 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
             self.tunnel_state(now, &peer, before, state, out);
         }
     }
+}
+
+/// Whether `new` differs from `last` enough to advertise: another set of
+/// links, a link up or down, or a latency moved by more than a tenth.
+fn moved(last: &LinkState, new: &LinkState) -> bool {
+    if last.links.len() != new.links.len() {
+        return true;
+    }
+    new.links.iter().any(|n| {
+        last.links.iter().find(|l| l.neighbor == n.neighbor).is_none_or(|l| {
+            let (a, b) = (l.latency.total_micros(), n.latency.total_micros());
+            l.up != n.up || a.abs_diff(b).saturating_mul(10) > a
+        })
+    })
 }

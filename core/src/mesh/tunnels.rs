@@ -264,6 +264,25 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         Ok(srtt)
     }
 
+    /// Sets the smoothed round-trip time of the tunnel between `a` and `b` as
+    /// the caller measured and smoothed it (e.g. RFC 6298 from echoed
+    /// heartbeat timestamps), replacing [`Self::record_latency`]'s own smoothing.
+    pub fn set_tunnel_latency(
+        &mut self,
+        now: Instant,
+        a: &NodeId,
+        b: &NodeId,
+        srtt: Duration,
+    ) -> Result<(), TunnelError> {
+        self.clock.observe(now);
+        let t = self.tunnel_mut(a, b)?;
+        if t.srtt != Some(srtt) {
+            t.srtt = Some(srtt);
+            self.routes_dirty = true;
+        }
+        Ok(())
+    }
+
     /// Cumulative byte counters of the tunnel between `a` and `b` (as `wg show
     /// transfer` prints them); the throughput is the change since the last report.
     /// Counters that went down (a restarted interface) start a new baseline.
