@@ -557,7 +557,13 @@ impl<
             // taken, ignored).
             Body::SignedLinkState(a) if a.origin == self.id => return Ok(()),
             Body::SignedLinkState(a) => {
-                self.gate.verify_link_state(a)?;
+                match self.gate.verify_link_state(a) {
+                    // An origin this node has not admitted (yet) cannot be
+                    // checked: an honest relay meets that while joins are on
+                    // their way, so it is ignored (counted), not refused.
+                    Err(RejectReason::UnknownSender) => return Ok(()),
+                    other => other?,
+                }
                 return match self.mesh.advert_sequence(&a.origin) {
                     Some(held) if a.state.sequence < held => Err(RejectReason::Replayed),
                     _ => Ok(()),
@@ -1028,10 +1034,14 @@ impl<
 
     /// An authenticated advert (its origin's signature verified, not older
     /// than the one held): a newer one is kept, applied to the mesh and, on a
-    /// supervisor, flooded on; this node's own, or the held one again (a
-    /// flooded duplicate), is ignored.
+    /// supervisor, flooded on; this node's own, one of an origin not admitted
+    /// (it could not be verified), or the held one again (a flooded
+    /// duplicate), is ignored.
     fn on_advert(&mut self, now: Instant, sender: &NodeId, advert: &SignedLinkState) -> bool {
-        if advert.origin == self.id || self.mesh.advert_sequence(&advert.origin) == Some(advert.state.sequence) {
+        if advert.origin == self.id
+            || self.gate.peer(&advert.origin).is_none()
+            || self.mesh.advert_sequence(&advert.origin) == Some(advert.state.sequence)
+        {
             return false;
         }
         if !self.mesh.take_advert(now, advert, &mut self.out) {
