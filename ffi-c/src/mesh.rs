@@ -240,7 +240,8 @@ pub unsafe extern "C" fn pn_ops_routes(
 /// `*out_len` (not NUL-terminated). A short buffer gives
 /// `PN_ERR_BUFFER_TOO_SMALL` with the needed length and is left untouched;
 /// `PN_ERR_INVALID_STATE` before the node has joined its mesh (`pn_ops_start`);
-/// an unknown `format` `PN_ERR_INVALID_ARGUMENT`.
+/// an unknown `format`, or a private key that is not the private half of the
+/// certificate's WireGuard key, `PN_ERR_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `ops` NULL or a live handle; `options` NULL or readable; `buf` NULL or
@@ -254,7 +255,17 @@ pub unsafe extern "C" fn pn_ops_render_wireguard(
     out_len: *mut usize,
 ) -> pn_result {
     guard(|| {
+        // SAFETY: the caller's promise for `ops`.
+        let ops = unsafe { pn_ops::borrow(ops)? };
+        // SAFETY: the caller's promises for `options`.
+        if let Some(o) = unsafe { options.as_ref() }
+            && o.has_private_key
+            && !ops.owns_wireguard_key(&WgKey::from_bytes(o.private_key))
+        {
+            // Not the private half of the certificate's WireGuard key.
+            return Err(pn_result::PN_ERR_INVALID_ARGUMENT.into());
+        }
         // SAFETY: the caller's promises for every pointer.
-        unsafe { render_wireguard(pn_ops::borrow(ops)?.mesh(), options, buf, buf_len, out_len) }
+        unsafe { render_wireguard(ops.mesh(), options, buf, buf_len, out_len) }
     })
 }

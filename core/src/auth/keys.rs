@@ -54,6 +54,12 @@ impl Domain {
     }
 }
 
+/// The WireGuard (X25519) public key of the 32-byte private key `private`,
+/// as `wg pubkey` derives it (the scalar clamped first).
+pub fn wireguard_public_key(private: &[u8; 32]) -> [u8; 32] {
+    curve25519_dalek::montgomery::MontgomeryPoint::mul_base_clamped(*private).0
+}
+
 /// The canonical encodings of the eight points of small order (the
 /// 8-torsion subgroup of edwards25519): the identity, `(0, -1)`, the two
 /// points of order 4 (`y = 0`) and the four of order 8 (tested against
@@ -270,6 +276,14 @@ impl crate::error::Classify for IdentityError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_wireguard_public_key_is_x25519_of_the_base_point() {
+        // RFC 7748 section 6.1, Alice's key pair.
+        let private = hex::<32>("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+        let public = hex::<32>("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+        assert_eq!(wireguard_public_key(&private), public);
+    }
 
     pub(crate) fn hex<const N: usize>(s: &str) -> [u8; N] {
         let v: std::vec::Vec<u8> =

@@ -77,7 +77,7 @@ pub use advert::{sign_endpoint, sign_link_state, verify_endpoint, verify_link_st
 pub use cert::{Admission, CertError, Certificate, MAX_CERT_LEN, Role, Roster, SignedCertificate};
 pub use checkpoint::{sign_checkpoint, verify_checkpoint};
 pub use format::FormatError;
-pub use keys::{Domain, IdentityError, IdentityKey, PublicIdentity, Signature};
+pub use keys::{Domain, IdentityError, IdentityKey, PublicIdentity, Signature, wireguard_public_key};
 pub use pairwise::{PairwiseError, PairwiseKey};
 pub use replay::{CounterExhausted, ReplayError, ReplayWindow, SendCounter};
 pub use revocation::{RevocationError, RevocationList, Revoked, SignedRevocationList};
