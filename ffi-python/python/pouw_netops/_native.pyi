@@ -34,6 +34,7 @@ __all__ = [
     "merkle_verify_record",
     "metrics_healthy",
     "verify_certificate",
+    "wireguard_public_key",
 ]
 __version__: str
 
