@@ -3,8 +3,12 @@
 //! `NetworkMessage` (built for every `add_message`). Built in Python they cost
 //! more than the call they feed. They behave as the old dataclasses: the same
 //! fields, keyword or positional, mutable, compared field by field, and the
-//! dataclass `repr`. `pouw_netops/_types.py` subclasses them to add the
-//! dataclass metadata (`dataclasses.fields`, `asdict`, `replace` work).
+//! dataclass `repr`, `__match_args__` and pickling. They are the package's
+//! classes themselves (`pouw_netops.NodeHealthMetrics is
+//! _native.NodeHealthMetrics`: no Python layer on the hot path);
+//! `pouw_netops/_types.py` attaches the dataclass metadata
+//! (`dataclasses.fields`, `asdict`, `replace` work) and the public module name.
+//! Subclassable.
 
 use crate::time::{instant, metrics};
 use pouw_netops::HealthMetrics;
@@ -61,6 +65,9 @@ fn dataclass_eq<'py>(
     }
 }
 
+/// What `__reduce__` returns: the class and its constructor's arguments.
+type Reduced<'py> = (Bound<'py, pyo3::types::PyType>, Bound<'py, PyTuple>);
+
 /// Health figures of one node; times in seconds, rates and usages in [0, 1].
 #[pyclass(name = "NodeHealthMetrics", module = "pouw_netops._native", subclass)]
 pub struct PyNodeHealthMetrics {
@@ -85,6 +92,18 @@ pub struct PyNodeHealthMetrics {
 }
 
 impl PyNodeHealthMetrics {
+    const FIELDS: [&'static str; 9] = [
+        "node_id",
+        "last_heartbeat",
+        "response_time",
+        "success_rate",
+        "task_completion_rate",
+        "bandwidth_utilization",
+        "cpu_usage",
+        "memory_usage",
+        "status",
+    ];
+
     /// The figures a manager takes (checked: fractions in [0, 1], a finite non-negative response time).
     pub fn health(&self) -> PyResult<HealthMetrics> {
         metrics(
@@ -194,6 +213,19 @@ impl PyNodeHealthMetrics {
             PyTuple::new(o.py(), m.fields(o.py()).map(|(_, v)| v))
         })
     }
+
+    /// The field names in order, for `match` (as a dataclass has).
+    #[classattr]
+    fn __match_args__(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+        PyTuple::new(py, Self::FIELDS)
+    }
+
+    /// Pickles as `type(self)(*fields)`.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+        let py = slf.py();
+        let fields = PyTuple::new(py, slf.borrow().fields(py).map(|(_, v)| v))?;
+        Ok((slf.get_type(), fields))
+    }
 }
 
 /// A message a node saw: its type, sender, time in seconds and a JSON-serializable `data` dict.
@@ -210,6 +242,8 @@ pub struct PyNetworkMessage {
 }
 
 impl PyNetworkMessage {
+    const FIELDS: [&'static str; 4] = ["msg_type", "sender_id", "timestamp", "data"];
+
     fn fields<'py>(&self, py: Python<'py>) -> [(&'static str, Bound<'py, PyAny>); 4] {
         [
             ("msg_type", self.msg_type.bind(py).clone()),
@@ -283,6 +317,19 @@ impl PyNetworkMessage {
             let m = o.cast::<PyNetworkMessage>()?.borrow();
             PyTuple::new(o.py(), m.fields(o.py()).map(|(_, v)| v))
         })
+    }
+
+    /// The field names in order, for `match` (as a dataclass has).
+    #[classattr]
+    fn __match_args__(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+        PyTuple::new(py, Self::FIELDS)
+    }
+
+    /// Pickles as `type(self)(*fields)`.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+        let py = slf.py();
+        let fields = PyTuple::new(py, slf.borrow().fields(py).map(|(_, v)| v))?;
+        Ok((slf.get_type(), fields))
     }
 }
 

@@ -482,6 +482,30 @@ def test_native_data_classes_behave_as_dataclasses():
     assert isinstance(NetworkMessage("t", "s").timestamp, int)
 
 
+def test_the_data_classes_are_the_native_classes_and_subclassable():
+    """No Python layer between the old names and the native classes (they are
+    built on hot paths); subclasses still behave as dataclass subclasses."""
+    from pouw_netops import _native
+
+    assert NodeHealthMetrics is _native.NodeHealthMetrics and NetworkMessage is _native.NetworkMessage
+    assert NodeHealthMetrics.__module__ == NetworkMessage.__module__ == "pouw_netops"
+    assert NodeHealthMetrics.__match_args__ == tuple(f.name for f in dataclasses.fields(NodeHealthMetrics))
+    assert NetworkMessage.__match_args__ == ("msg_type", "sender_id", "timestamp", "data")
+
+    class Tagged(NodeHealthMetrics):
+        pass
+
+    t = Tagged("n", T0, 0.1, 0.9, 0.8, 0.2, 0.3, 0.4)
+    r = dataclasses.replace(t, cpu_usage=0.5)
+    assert type(r) is Tagged and r.cpu_usage == 0.5 and r != t
+    m = CrashRecoveryManager("me")
+    m.update_node_health("n", t, now=T0)
+    assert m.node_metrics["n"].cpu_usage == 0.3
+    match NetworkMessage("t", "s", T0, {}):
+        case NetworkMessage(kind, sender, at, data):
+            assert (kind, sender, at, data) == ("t", "s", T0, {})
+
+
 def test_duck_typed_records_and_overriding_subclasses_still_work():
     @dataclasses.dataclass
     class MyMetrics:
