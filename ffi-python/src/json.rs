@@ -86,24 +86,33 @@ fn write_value(out: &mut String, v: &Bound<'_, PyAny>, depth: usize) -> Result<(
     Ok(())
 }
 
-/// A JSON string as `json` writes it with `ensure_ascii=False`.
+/// A JSON string as `json` writes it with `ensure_ascii=False`: runs without
+/// a byte to escape are copied whole.
 fn write_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    let mut start = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..0x20 => "",
+            _ => continue,
+        };
+        // `i` is an ASCII byte: a character boundary.
+        out.push_str(s.get(start..i).unwrap_or_default());
+        if escaped.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escaped);
         }
+        start = i + 1;
     }
+    out.push_str(s.get(start..).unwrap_or_default());
     out.push('"');
 }
 
@@ -117,6 +126,13 @@ fn write_float(out: &mut String, f: f64) {
     }
     if f.is_infinite() {
         out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
+        return;
+    }
+    // zmij writes the shortest round-trip digits positionally as `repr` does
+    // (with `.0` when integral) for [1e-4, 1e16), the range where `repr` is
+    // positional; its exponent form differs (`1e-6`, not `1e-06`).
+    if f == 0.0 || (1e-4..1e16).contains(&f.abs()) {
+        out.push_str(zmij::Buffer::new().format_finite(f));
         return;
     }
     // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e-7", "1e16", "0e0".

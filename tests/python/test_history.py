@@ -201,6 +201,22 @@ def test_native_json_is_byte_identical_to_the_json_module(seed):
         assert _native.encode_json(value) == want, value
 
 
+def test_native_json_writes_floats_as_repr_at_the_format_boundaries():
+    """Floats where ``repr`` switches between positional and exponent form
+    (1e-4, 1e16), with the neighbouring doubles, and the extremes."""
+    import math
+
+    from pouw_netops import _native
+
+    values = [0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 0.1, 0.5, 1.0, 123.0]
+    for edge in [1e-6, 1e-5, 1e-4, 1e-3, 1.0, 1e15, 1e16, 1e17, 1e22, 1e100]:
+        for x in [edge, math.nextafter(edge, 0.0), math.nextafter(edge, math.inf), 9.87654321 * edge, 1.5 * edge]:
+            values += [x, -x]
+    for x in values:
+        want = json.dumps({"f": x}, separators=(",", ":")).encode()
+        assert _native.encode_json({"f": x}) == want, repr(x)
+
+
 def test_native_json_falls_back_to_the_json_module():
     from enum import IntEnum
 
