@@ -14,6 +14,7 @@ import zlib
 
 import pytest
 
+from helpers import beat, healthy_metrics
 from reference import healthy
 
 from pouw_netops import (
@@ -37,25 +38,7 @@ T0 = 1_700_000_000.0
 
 
 def metrics(node: str, **kw: float) -> NodeHealthMetrics:
-    fields = dict(
-        last_heartbeat=T0,
-        response_time=0.05,
-        success_rate=0.99,
-        task_completion_rate=0.95,
-        bandwidth_utilization=0.3,
-        cpu_usage=0.4,
-        memory_usage=0.5,
-    )
-    fields.update(kw)
-    return NodeHealthMetrics(node, **fields)  # type: ignore[arg-type]
-
-
-def beat(m: CrashRecoveryManager, node: str, start: float, count: int, every: float = 1.0) -> float:
-    t = start
-    for i in range(count):
-        t = start + i * every
-        m.update_node_health(node, metrics(node), now=t)
-    return t
+    return healthy_metrics(node, **{"last_heartbeat": T0, **kw})
 
 
 # --- enums and data classes -------------------------------------------------
