@@ -376,17 +376,17 @@ impl PyElection {
     #[pyo3(signature = (now = None))]
     fn status<'py>(&self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.inner.status(instant(now)?);
-        let d = PyDict::new(py);
-        d.set_item("node_id", s.node_id.as_str())?;
-        d.set_item("state", s.role.as_str())?;
-        d.set_item("current_term", s.term)?;
-        d.set_item("leader_id", s.leader.as_ref().map(NodeId::as_str))?;
-        d.set_item("voted_for", s.voted_for.as_ref().map(NodeId::as_str))?;
-        d.set_item("is_leader", s.is_leader)?;
-        d.set_item("vote_count", s.vote_count)?;
-        d.set_item("election_in_progress", s.election_in_progress)?;
-        d.set_item("time_since_last_heartbeat", s.time_since_last_heartbeat.map(|t| t.as_secs_f64()))?;
-        Ok(d)
+        Ok(py_dict!(py;
+            "node_id" => s.node_id.as_str(),
+            "state" => s.role.as_str(),
+            "current_term" => s.term,
+            "leader_id" => s.leader.as_ref().map(NodeId::as_str),
+            "voted_for" => s.voted_for.as_ref().map(NodeId::as_str),
+            "is_leader" => s.is_leader,
+            "vote_count" => s.vote_count,
+            "election_in_progress" => s.election_in_progress,
+            "time_since_last_heartbeat" => s.time_since_last_heartbeat.map(|t| t.as_secs_f64()),
+        ))
     }
 
     /// The retained granted votes, oldest first, as `(voter, candidate, term, timestamp)`.

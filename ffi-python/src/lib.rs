@@ -10,6 +10,9 @@
 //! Each component lives in its own module here, mirroring `core/src`; a new
 //! manager slots in as one more module plus one `register` call below.
 
+#[macro_use]
+mod dict;
+
 mod args;
 mod crash_recovery;
 mod election;
