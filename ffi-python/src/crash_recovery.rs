@@ -273,16 +273,10 @@ impl PyCrashRecoveryCore {
     #[pyo3(signature = (now = None))]
     fn summary<'py>(&self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.inner.network_health_summary(instant(now)?);
-        let d = PyDict::new(py);
-        d.set_item("total_nodes", s.total_nodes)?;
-        d.set_item("online_nodes", s.online_nodes)?;
-        d.set_item("suspected_nodes", s.suspected_nodes)?;
-        d.set_item("offline_nodes", s.offline_nodes)?;
-        d.set_item("failed_nodes", s.failed_nodes)?;
-        d.set_item("recovering_nodes", s.recovering_nodes)?;
-        d.set_item("network_health_ratio", s.network_health_ratio)?;
-        d.set_item("recent_crashes", s.recent_crashes)?;
-        Ok(d)
+        Ok(fields_dict!(py, s;
+            total_nodes, online_nodes, suspected_nodes, offline_nodes, failed_nodes, recovering_nodes,
+            network_health_ratio, recent_crashes,
+        ))
     }
 
     /// Retained events with a sequence number of at least `since`, oldest first,

@@ -4,11 +4,16 @@
 //! values to core types (float seconds to microsecond [`Instant`](pouw_netops::Instant)s, `str` to
 //! bounded ids), core errors to the Python exception hierarchy defined in
 //! `pouw_netops/_errors.py`, and core results back to Python values. The
-//! Python-facing shapes of the old API (data classes, enums, sets) are built by
-//! the pure-Python half of the package from what this module returns.
+//! Python-facing shapes of the old API (enums, most data classes, live sets) are
+//! built by the pure-Python half of the package from what this module returns;
+//! the two data classes built on hot paths, `NodeHealthMetrics` and
+//! `NetworkMessage`, are this module's classes themselves (`types`).
 //!
 //! Each component lives in its own module here, mirroring `core/src`; a new
 //! manager slots in as one more module plus one `register` call below.
+
+#[macro_use]
+mod dict;
 
 mod args;
 mod crash_recovery;

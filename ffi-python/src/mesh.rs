@@ -155,15 +155,7 @@ impl PyMeshCore {
         let r = py.detach(|| inner.monitor_tunnel_health(now));
         while self.inner.poll_reestablish().is_some() {}
         while self.inner.poll_route_change().is_some() {}
-        let d = PyDict::new(py);
-        d.set_item("tunnels", r.tunnels)?;
-        d.set_item("connecting", r.connecting)?;
-        d.set_item("up", r.up)?;
-        d.set_item("stale", r.stale)?;
-        d.set_item("down", r.down)?;
-        d.set_item("changed", r.changed)?;
-        d.set_item("rekey_due", r.rekey_due)?;
-        Ok(d)
+        Ok(fields_dict!(py, r; tunnels, connecting, up, stale, down, changed, rekey_due))
     }
 
     /// Whether `node_id` is in the mesh (`False` for a malformed id).
@@ -277,18 +269,12 @@ impl PyMeshCore {
     fn topology<'py>(&mut self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
         self.refresh(py, now)?;
         let r = self.inner.topology_report();
-        let d = PyDict::new(py);
-        d.set_item("nodes", r.nodes)?;
-        d.set_item("tunnels", r.tunnels)?;
-        d.set_item("tunnels_up", r.tunnels_up)?;
-        d.set_item("links", r.links)?;
-        d.set_item("reachable", r.reachable)?;
-        d.set_item("unreachable", r.unreachable)?;
-        d.set_item("connectivity_ratio", r.connectivity_ratio)?;
-        d.set_item("average_route_latency", r.average_route_latency.map(Duration::as_secs_f64))?;
-        d.set_item("average_tunnel_latency", r.average_tunnel_latency.map(Duration::as_secs_f64))?;
-        d.set_item("total_bandwidth", r.total_bandwidth)?;
-        Ok(d)
+        Ok(fields_dict!(py, r;
+            nodes, tunnels, tunnels_up, links, reachable, unreachable, connectivity_ratio;
+            "average_route_latency" => r.average_route_latency.map(Duration::as_secs_f64),
+            "average_tunnel_latency" => r.average_tunnel_latency.map(Duration::as_secs_f64),
+            "total_bandwidth" => r.total_bandwidth,
+        ))
     }
 
     /// The local node.

@@ -14,6 +14,7 @@ import zlib
 
 import pytest
 
+from helpers import beat, healthy_metrics
 from reference import healthy
 
 from pouw_netops import (
@@ -37,25 +38,7 @@ T0 = 1_700_000_000.0
 
 
 def metrics(node: str, **kw: float) -> NodeHealthMetrics:
-    fields = dict(
-        last_heartbeat=T0,
-        response_time=0.05,
-        success_rate=0.99,
-        task_completion_rate=0.95,
-        bandwidth_utilization=0.3,
-        cpu_usage=0.4,
-        memory_usage=0.5,
-    )
-    fields.update(kw)
-    return NodeHealthMetrics(node, **fields)  # type: ignore[arg-type]
-
-
-def beat(m: CrashRecoveryManager, node: str, start: float, count: int, every: float = 1.0) -> float:
-    t = start
-    for i in range(count):
-        t = start + i * every
-        m.update_node_health(node, metrics(node), now=t)
-    return t
+    return healthy_metrics(node, **{"last_heartbeat": T0, **kw})
 
 
 # --- enums and data classes -------------------------------------------------
@@ -480,6 +463,30 @@ def test_native_data_classes_behave_as_dataclasses():
     assert pickle.loads(pickle.dumps(msg)) == msg
     assert NetworkMessage("t", "s").data is not NetworkMessage("t", "s").data, "a new dict each time"
     assert isinstance(NetworkMessage("t", "s").timestamp, int)
+
+
+def test_the_data_classes_are_the_native_classes_and_subclassable():
+    """No Python layer between the old names and the native classes (they are
+    built on hot paths); subclasses still behave as dataclass subclasses."""
+    from pouw_netops import _native
+
+    assert NodeHealthMetrics is _native.NodeHealthMetrics and NetworkMessage is _native.NetworkMessage
+    assert NodeHealthMetrics.__module__ == NetworkMessage.__module__ == "pouw_netops"
+    assert NodeHealthMetrics.__match_args__ == tuple(f.name for f in dataclasses.fields(NodeHealthMetrics))
+    assert NetworkMessage.__match_args__ == ("msg_type", "sender_id", "timestamp", "data")
+
+    class Tagged(NodeHealthMetrics):
+        pass
+
+    t = Tagged("n", T0, 0.1, 0.9, 0.8, 0.2, 0.3, 0.4)
+    r = dataclasses.replace(t, cpu_usage=0.5)
+    assert type(r) is Tagged and r.cpu_usage == 0.5 and r != t
+    m = CrashRecoveryManager("me")
+    m.update_node_health("n", t, now=T0)
+    assert m.node_metrics["n"].cpu_usage == 0.3
+    match NetworkMessage("t", "s", T0, {}):
+        case NetworkMessage(kind, sender, at, data):
+            assert (kind, sender, at, data) == ("t", "s", T0, {})
 
 
 def test_duck_typed_records_and_overriding_subclasses_still_work():

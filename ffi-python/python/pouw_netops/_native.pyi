@@ -1,6 +1,6 @@
 """Type stubs of the private native module ``pouw_netops._native`` (the Rust core's binding)."""
 
-from typing import Any, Dict, List, Optional, Tuple, final
+from typing import Any, ClassVar, Dict, List, Optional, Tuple, final
 
 from typing_extensions import Self, disjoint_base
 
@@ -474,7 +474,9 @@ class Noop:
 
 @disjoint_base
 class NodeHealthMetrics:
-    """The old API's health figures, as a native class (subclassed by ``pouw_netops.NodeHealthMetrics``)."""
+    """The old API's health figures, as a native class (``pouw_netops.NodeHealthMetrics`` is this class)."""
+
+    __match_args__: ClassVar[Tuple[str, ...]]
 
     node_id: str
     last_heartbeat: float
@@ -498,6 +500,7 @@ class NodeHealthMetrics:
         status: Any = None,
     ) -> Self: ...
     def is_healthy(self, now: Optional[float] = None) -> bool: ...
+    def __reduce__(self) -> Tuple[type, Tuple[Any, ...]]: ...
     def __eq__(self, other: object) -> bool: ...
     def __ne__(self, other: object) -> bool: ...
     def __lt__(self, other: object) -> bool: ...
@@ -507,7 +510,9 @@ class NodeHealthMetrics:
 
 @disjoint_base
 class NetworkMessage:
-    """The old API's message, as a native class (subclassed by ``pouw_netops.NetworkMessage``)."""
+    """The old API's message, as a native class (``pouw_netops.NetworkMessage`` is this class)."""
+
+    __match_args__: ClassVar[Tuple[str, ...]]
 
     msg_type: str
     sender_id: str
@@ -516,6 +521,7 @@ class NetworkMessage:
     def __new__(
         cls, msg_type: str, sender_id: str, timestamp: Optional[float] = None, data: Optional[Dict[str, Any]] = None
     ) -> Self: ...
+    def __reduce__(self) -> Tuple[type, Tuple[Any, ...]]: ...
     def __eq__(self, other: object) -> bool: ...
     def __ne__(self, other: object) -> bool: ...
     def __lt__(self, other: object) -> bool: ...
