@@ -71,29 +71,23 @@ trait Ring {
     fn len_(&self) -> usize;
 }
 
-impl<const M: usize> Ring for inline::Deque<u32, M> {
-    fn push_back_(&mut self, v: u32) {
-        self.push_back(v).unwrap();
-    }
-    fn pop_front_(&mut self) -> Option<u32> {
-        self.pop_front()
-    }
-    fn len_(&self) -> usize {
-        self.len()
-    }
+/// `Ring` for the `Deque` of each backing module named.
+macro_rules! ring_for {
+    ($($backing:ident),+) => {$(
+        impl<const M: usize> Ring for $backing::Deque<u32, M> {
+            fn push_back_(&mut self, v: u32) {
+                self.push_back(v).unwrap();
+            }
+            fn pop_front_(&mut self) -> Option<u32> {
+                self.pop_front()
+            }
+            fn len_(&self) -> usize {
+                self.len()
+            }
+        }
+    )+};
 }
-
-impl<const M: usize> Ring for heap::Deque<u32, M> {
-    fn push_back_(&mut self, v: u32) {
-        self.push_back(v).unwrap();
-    }
-    fn pop_front_(&mut self) -> Option<u32> {
-        self.pop_front()
-    }
-    fn len_(&self) -> usize {
-        self.len()
-    }
-}
+ring_for!(inline, heap);
 
 #[test]
 fn arrays_hold_exactly_n() {
