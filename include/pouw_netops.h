@@ -11,8 +11,7 @@
  * Install with scripts/c-install.sh and link with
  * `pkg-config --cflags --libs pouw_netops` (add --static for the archive); see
  * ffi-c/README.md. The operator's tools (certificates, Merkle proofs) are in
- * pouw_netops_operator.h. The standalone manager handles need PN_MANAGERS
- * defined and a library built with the cargo feature `managers`.
+ * pouw_netops_operator.h.
  *
  * Microcontrollers: a library built with the cargo feature `embedded`
  * (scripts/c-embedded.sh) is no_std, uses the small preset (capacities
@@ -570,7 +569,7 @@ typedef struct pn_node_id {
 
 /**
  * One search result. The payload is `payload_len` bytes at `payload_offset`
- * in the payload buffer passed to `pn_batch_search` (or `pn_history_search`).
+ * in the payload buffer passed to `pn_batch_search`.
  */
 typedef struct pn_history_record {
   /**
@@ -1758,7 +1757,3 @@ const char *pn_version(void);
 #endif  // __cplusplus
 
 #endif  /* POUW_NETOPS_H */
-
-#if defined(PN_MANAGERS)
-#include "pouw_netops_managers.h"
-#endif

@@ -147,11 +147,10 @@ run_c_test() {
 
 # The C ABI: the committed headers are fresh, and every tests/c program compiles
 # warning-free against them and passes under valgrind and AddressSanitizer; two
-# also compile as C++. The tests use a library built with the `managers` and
-# `panic-probe` features (tests of the standalone handles define PN_MANAGERS;
-# test_default_api.c proves the default header alone). Then the install: the
-# library, header and pkg-config file go into temporary prefixes and programs
-# link against them with pkg-config, dynamically and statically.
+# also compile as C++. The tests use a library built with the `panic-probe`
+# feature. Then the install: the library, header and pkg-config file go into
+# temporary prefixes and programs link against them with pkg-config,
+# dynamically and statically.
 c_tests() {
   setup_c_tools
   local tmp lib runs=0
@@ -159,15 +158,13 @@ c_tests() {
   trap 'rm -rf "$tmp"; trap - RETURN' RETURN
   check_header include/pouw_netops.h "$tmp/pouw_netops.h" \
     --config ffi-c/cbindgen.toml --crate pouw-netops-c ffi-c
-  check_header include/pouw_netops_managers.h "$tmp/pouw_netops_managers.h" \
-    --config ffi-c/cbindgen-managers.toml ffi-c/src/managers/mod.rs
   check_header include/pouw_netops_operator.h "$tmp/pouw_netops_operator.h" \
     --config ffi-c/cbindgen-operator.toml ffi-c/src/operator/mod.rs
-  # The binding's Rust tests and lints with every feature (the workspace stages
-  # build it without features, which leaves the standalone handles out).
-  cargo clippy --locked -p pouw-netops-c --all-targets --features managers,panic-probe -- -D warnings
-  cargo test --locked -p pouw-netops-c --features managers,panic-probe
-  cargo build --locked -p pouw-netops-c --features managers,panic-probe
+  # The binding's Rust tests and lints with the test-only panic probe (the
+  # workspace stages build it without).
+  cargo clippy --locked -p pouw-netops-c --all-targets --features panic-probe -- -D warnings
+  cargo test --locked -p pouw-netops-c --features panic-probe
+  cargo build --locked -p pouw-netops-c --features panic-probe
   lib="${CARGO_TARGET_DIR:-target}/debug/libpouw_netops_c.a"
   local link=("$lib" -lpthread -ldl -lm)
   export RUST_BACKTRACE=0
@@ -180,8 +177,8 @@ c_tests() {
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 run_c_test "$name" "$tmp/$name-asan"
     runs=$((runs + 2))
   done
-  # C++: the default header (test_phi.c) and the managers header (test_crash_recovery.c).
-  for name in test_phi test_crash_recovery; do
+  # C++: the default and operator headers (test_phi.c) and a node (test_ops_cluster.c).
+  for name in test_phi test_ops_cluster; do
     g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -g -Iinclude -x c++ "tests/c/$name.c" -x none "${link[@]}" \
       -o "$tmp/${name}_cpp"
     run_c_test "$name" "$tmp/${name}_cpp"
