@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod attack;
+pub mod byzantine;
 pub mod check;
 pub mod cluster;
 pub mod election;

@@ -51,7 +51,8 @@
 //!   a `RequestVote` for a higher term `T` needs its sender's pre-vote
 //!   certificate for `T`, a leader heartbeat its sender's leader certificate
 //!   for its term (unless it comes from the leader this node already follows
-//!   in that term). Responses never raise a term, and an honest node grants
+//!   in that term), a response (a refusal from a node ahead) a certificate,
+//!   any candidate's, for its term. An honest node grants
 //!   a pre-vote only for the term after its own, so a pre-vote certificate
 //!   for `T` needs `q - f >= f + 1` honest voters at `T - 1`: a liar cannot
 //!   inflate terms, and they never saturate. Everything else is dropped and

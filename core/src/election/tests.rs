@@ -1000,6 +1000,14 @@ fn byzantine_higher_terms_need_certificates() {
     let uncertified = m.stats().uncertified;
     m.step(now, &hb(4)).unwrap();
     assert_eq!(m.stats().uncertified, uncertified);
+    // A refusal from a node ahead raises the term only with a certificate for that term.
+    let ahead = env(&ids[3], Body::HeartbeatResponse(HeartbeatResponse { term: 9 }));
+    m.step_with_proof(now, &ahead, Some(&proof(ProofKind::PreVote, 8, 1))).unwrap();
+    assert_eq!(m.term(), 4);
+    let mut caught_up = M::new(byz(1), ids[0].clone(), &ids, Instant::ZERO).unwrap();
+    caught_up.step_with_proof(now, &ahead, Some(&proof(ProofKind::PreVote, 9, 1))).unwrap();
+    assert_eq!(state_of(&caught_up), (Role::Follower, 9, None, None));
+    let uncertified = m.stats().uncertified;
     // Another supervisor claiming term 4 without a certificate changes nothing.
     m.step(now, &env(&ids[3], Body::LeaderHeartbeat(LeaderHeartbeat { term: 4 }))).unwrap();
     assert_eq!(state_of(&m), (Role::Follower, 4, Some(ids[2].clone()), None));
