@@ -445,3 +445,164 @@ fn errors_have_kinds() {
     assert!(QuorumError::Malformed.kind().is_decode());
     assert!(!std::format!("{}", QuorumError::NotEnoughSigners { have: 2, need: 3 }).is_empty());
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Any certificate the format can express (signatures need not verify).
+    fn any_qc() -> impl Strategy<Value = QuorumCertificate> {
+        (any::<bool>(), any::<u64>(), "[a-z0-9é-]{1,20}", 1u64..)
+            .prop_flat_map(|(pre, term, cand, signers)| {
+                let k = signers.count_ones() as usize;
+                (Just((pre, term, cand, signers)), proptest::collection::vec(any::<[u8; 32]>(), k * 2))
+            })
+            .prop_map(|((pre, term, cand, signers), halves)| QuorumCertificate {
+                kind: if pre { VoteKind::PreVote } else { VoteKind::Vote },
+                term,
+                candidate: NodeId::new(&cand).unwrap(),
+                signers,
+                signatures: halves
+                    .chunks(2)
+                    .map(|h| {
+                        let mut s = [0u8; 64];
+                        s[..32].copy_from_slice(&h[0]);
+                        s[32..].copy_from_slice(&h[1]);
+                        Signature(s)
+                    })
+                    .collect(),
+            })
+    }
+
+    /// A reference encoder, written from the layout in the module doc.
+    fn reference_encoding(q: &QuorumCertificate) -> Vec<u8> {
+        let mut v = std::vec![1u8, if q.kind == VoteKind::PreVote { 1 } else { 2 }];
+        v.extend_from_slice(&q.term.to_le_bytes());
+        v.push(q.candidate.as_bytes().len() as u8);
+        v.extend_from_slice(q.candidate.as_bytes());
+        let mut bitmap = q.signers.to_le_bytes().to_vec();
+        while bitmap.last() == Some(&0) {
+            bitmap.pop();
+        }
+        v.push(bitmap.len() as u8);
+        v.extend_from_slice(&bitmap);
+        for s in &q.signatures {
+            v.extend_from_slice(&s.0);
+        }
+        v
+    }
+
+    /// A valid certificate's encoding (built once: signing is slow unoptimised).
+    fn valid_qc() -> &'static [u8] {
+        static QC: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        QC.get_or_init(|| encode(&qc(VoteKind::Vote, 77, "s04", &[0, 2, 3, 5, 6], 7)))
+    }
+
+    /// A valid evidence record's encoding, and the voter set.
+    fn valid_evidence() -> &'static [u8] {
+        static E: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        E.get_or_init(|| {
+            let (_, keys) = voters(3);
+            let e = EquivocationEvidence::new(
+                vote(VoteKind::Vote, 5, "s00", 2, &keys),
+                vote(VoteKind::Vote, 5, "s01", 2, &keys),
+            )
+            .unwrap();
+            let mut bytes = std::vec![0u8; e.encoded_len()];
+            e.encode(&mut bytes).unwrap();
+            bytes
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn encoding_matches_the_reference_and_roundtrips(q in any_qc()) {
+            let bytes = encode(&q);
+            prop_assert_eq!(&bytes, &reference_encoding(&q));
+            prop_assert_eq!(QuorumCertificate::decode(&bytes).unwrap(), q.clone());
+            prop_assert_eq!(QcView::parse(&bytes).unwrap().digest(), q.digest());
+        }
+
+        #[test]
+        fn decoding_is_total(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let (set, _) = voters(7);
+            if let Ok(q) = QuorumCertificate::decode(&bytes) {
+                // What decodes is canonical.
+                prop_assert_eq!(encode(&q), bytes.clone());
+                let _ = q.verify(&cluster(), set.as_slice(), 5);
+            }
+            let _ = EquivocationEvidence::decode(&bytes);
+            let _ = SignedVote::decode(&bytes);
+        }
+
+    }
+
+    proptest! {
+        // Each case verifies up to five signatures, unoptimised.
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Any single-byte change of a valid certificate fails to decode or to verify.
+        #[test]
+        fn a_mutated_certificate_never_verifies(at in any::<proptest::sample::Index>(), xor in 1u8..) {
+            let (set, _) = voters(7);
+            let mut m = valid_qc().to_vec();
+            let at = at.index(m.len());
+            m[at] ^= xor;
+            let verdict = QuorumCertificate::decode(&m).and_then(|q| {
+                q.verify(&cluster(), set.as_slice(), 5)?;
+                q.check_claim(VoteKind::Vote, 77, &id("s04"))
+            });
+            prop_assert!(verdict.is_err(), "byte {} ^ {:#x} still verifies", at, xor);
+            let view = QcView::parse(&m).and_then(|v| {
+                v.verify(&cluster(), set.as_slice(), 5)?;
+                v.check_claim(VoteKind::Vote, 77, &id("s04"))
+            });
+            prop_assert!(view.is_err());
+        }
+
+        /// Any single-byte change of valid evidence fails to decode or to verify.
+        #[test]
+        fn mutated_evidence_never_verifies(at in any::<proptest::sample::Index>(), xor in 1u8..) {
+            let (set, _) = voters(3);
+            let mut bytes = valid_evidence().to_vec();
+            let at = at.index(bytes.len());
+            bytes[at] ^= xor;
+            let verdict = EquivocationEvidence::decode(&bytes).and_then(|d| {
+                let key = set.as_slice().voter_index(d.voter()).and_then(|i| set.as_slice().voter_key(i));
+                d.verify(&cluster(), &key.ok_or(QuorumError::NotAVoter)?)?;
+                // Verifying under the same voter's key is the claim checked: the same voter.
+                if d.voter().as_str() != "s02" {
+                    return Err(QuorumError::NotAVoter);
+                }
+                Ok(())
+            });
+            prop_assert!(verdict.is_err());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Builders give the same certificate whatever order votes arrive in.
+        #[test]
+        fn builder_order_does_not_matter(
+            order in Just((0..7usize).collect::<Vec<_>>()).prop_shuffle(),
+            take in 1usize..=7,
+        ) {
+            let (set, keys) = voters(7);
+            let mut b = QuorumCertificate::builder(VoteKind::PreVote, 3, id("s01"));
+            let mut chosen: Vec<usize> = order[..take].to_vec();
+            for &i in &chosen {
+                b.push_verified(&vote(VoteKind::PreVote, 3, "s01", i, &keys), set.as_slice()).unwrap();
+            }
+            chosen.sort();
+            let mut sorted = QuorumCertificate::builder(VoteKind::PreVote, 3, id("s01"));
+            for &i in &chosen {
+                sorted.push_verified(&vote(VoteKind::PreVote, 3, "s01", i, &keys), set.as_slice()).unwrap();
+            }
+            prop_assert_eq!(b.finish(take).unwrap(), sorted.finish(take).unwrap());
+        }
+    }
+}
