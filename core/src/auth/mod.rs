@@ -60,6 +60,7 @@
 //! | [`revocation`] | revocation lists |
 //! | [`replay`] | replay windows, send counters |
 //! | [`pairwise`] | pairwise MAC keys (X25519 + HKDF-SHA256) |
+//! | [`quorum`] | signed votes, quorum certificates, equivocation evidence (Byzantine election) |
 //! | [`seal`] | wire v2 envelopes: seal, parse, verify |
 //! | [`format`] | the signed-blob encoding shared by certificates and revocation lists |
 
@@ -68,6 +69,7 @@ pub mod checkpoint;
 pub mod format;
 pub mod keys;
 pub mod pairwise;
+pub mod quorum;
 pub mod replay;
 pub mod revocation;
 pub mod seal;
@@ -77,6 +79,10 @@ pub use checkpoint::{sign_checkpoint, verify_checkpoint};
 pub use format::FormatError;
 pub use keys::{Domain, IdentityError, IdentityKey, PublicIdentity, Signature};
 pub use pairwise::{PairwiseError, PairwiseKey};
+pub use quorum::{
+    EquivocationEvidence, MAX_QC_LEN, MAX_QC_SIGNERS, QcBuilder, QcView, QuorumCertificate, QuorumError, SignedVote,
+    VoteKind, VoteStatement, VoterKeys,
+};
 pub use replay::{CounterExhausted, ReplayError, ReplayWindow, SendCounter};
 pub use revocation::{RevocationError, RevocationList, Revoked, SignedRevocationList};
 pub use seal::{AuthKind, OpenError, PeerKeys, SealError, Unverified};
