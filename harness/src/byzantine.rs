@@ -300,7 +300,9 @@ impl HarnessNode for CertNode {
             self.double_vote(from, &env.body);
         }
         let term = match &env.body {
-            Body::PreVote(r) | Body::RequestVote(r) => r.term,
+            // The sender's own term (a pre-candidate asks for the one after it).
+            Body::PreVote(r) => r.term.saturating_sub(1),
+            Body::RequestVote(r) => r.term,
             Body::LeaderHeartbeat(h) => h.term,
             _ => u64::MAX,
         };

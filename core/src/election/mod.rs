@@ -71,11 +71,17 @@
 //! 2. [`LeaderElectionManager::poll_transmit`]: messages in the order they were produced.
 //! 3. [`LeaderElectionManager::poll_timeout`]: when to call `tick` next.
 
+#[cfg(feature = "alloc")]
+mod certified;
 mod error;
 mod messages;
 mod state;
 mod stats;
 
+#[cfg(feature = "alloc")]
+pub use certified::{
+    ATTACH_CERTIFICATE, ATTACH_NONE, ATTACH_VOTE, CertReject, CertifiedElection, CertifiedTransmit, EquivocationPolicy,
+};
 pub use error::ElectionError;
 pub use stats::{ElectionStats, ElectionStatus, VoteRecord};
 
@@ -165,8 +171,8 @@ pub enum FaultModel {
 }
 
 /// The most voters a Byzantine-mode election supports: a quorum certificate
-/// names its signers in a 64-bit set.
-pub const MAX_BYZANTINE_VOTERS: usize = 64;
+/// names its signers in a 64-bit set ([`crate::auth::MAX_QC_SIGNERS`]).
+pub const MAX_BYZANTINE_VOTERS: usize = crate::auth::MAX_QC_SIGNERS;
 
 impl FaultModel {
     /// Votes needed to win among `voters`: a majority (`N / 2 + 1`) when
