@@ -139,6 +139,12 @@ pub struct CertifiedElection<const V: usize, const O: usize, const H: usize> {
     term_qc: Option<QuorumCertificate>,
     /// Voters behind this node's term: its next answer carries `term_qc`.
     behind: u64,
+    /// As leader: the voters that acknowledged a heartbeat of its term since
+    /// `acked_since`; heartbeats carry the leader certificate until all have,
+    /// and again after every election timeout (a follower that restarted
+    /// lost it).
+    acked: u64,
+    acked_since: Instant,
     /// Equivocators by voter index, with the term they equivocated in.
     equivocators: AllocVec<(usize, u64)>,
     evidence: Deque<EquivocationEvidence, 4>,
@@ -184,6 +190,8 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
             leader_qc: None,
             term_qc: None,
             behind: 0,
+            acked: 0,
+            acked_since: Instant::ZERO,
             equivocators: AllocVec::new(),
             evidence: Deque::new(),
             evidence_dropped: 0,
@@ -249,6 +257,10 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
 
     /// Advances the timers (see [`LeaderElectionManager::tick`]).
     pub fn tick(&mut self, now: Instant) {
+        if now >= self.acked_since + self.election.config().election_timeout {
+            self.acked = 0;
+            self.acked_since = now;
+        }
         self.election.tick(now);
         self.sync();
     }
@@ -297,10 +309,13 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
         if let Some((_, qc)) = proof {
             self.keep(qc);
         }
-        if term < self.election.term()
-            && let Some(bit) = 1u64.checked_shl(from as u32)
-        {
-            self.behind |= bit;
+        if let Some(bit) = 1u64.checked_shl(from as u32) {
+            if term < self.election.term() {
+                self.behind |= bit;
+            }
+            if matches!(msg, Msg::HeartbeatResp(_)) && term == self.election.term() && self.election.is_leader() {
+                self.acked |= bit;
+            }
         }
         self.sync();
         Ok(Ok(()))
@@ -463,6 +478,7 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
                 self.votes = Some(b);
             }
             Role::Leader if self.leader_qc.as_ref().is_none_or(|c| c.term() != term || *c.candidate() != me) => {
+                self.acked = 0;
                 self.leader_qc = self.votes.as_ref().and_then(|b| b.finish(q).ok()).filter(|c| c.term() == term);
                 if let Some(c) = &self.leader_qc {
                     self.term_qc = Some(c.clone());
@@ -486,7 +502,9 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
 
     /// The next message with its attachment: grants signed, vote requests
     /// with this node's pre-vote certificate, heartbeats with its leader
-    /// certificate, answers to nodes behind with a certificate for its term.
+    /// certificate (until every voter acknowledged one of its term, and again
+    /// after each election timeout), answers to nodes behind with a
+    /// certificate for its term.
     pub fn poll_transmit(&mut self) -> Option<CertifiedTransmit> {
         let t = self.election.poll_transmit()?;
         let me = self.election.id().clone();
@@ -515,7 +533,14 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
             Body::PreVoteResponse(r) if r.granted => vote(VoteKind::PreVote, r.term, &mut attachment),
             Body::VoteResponse(r) if r.granted => vote(VoteKind::Vote, r.term, &mut attachment),
             Body::RequestVote(r) => cert(self.pre_vote_qc.as_ref().filter(|c| c.term() == r.term), &mut attachment),
-            Body::LeaderHeartbeat(h) => cert(self.leader_qc.as_ref().filter(|c| c.term() == h.term), &mut attachment),
+            Body::LeaderHeartbeat(h) => {
+                // Until every other voter acknowledged this term (the leader's own bit aside).
+                let everyone = u64::MAX >> (64 - self.voters.len().clamp(1, 64));
+                let me = self.index_of(self.election.id()).and_then(|i| 1u64.checked_shl(i as u32)).unwrap_or(0);
+                if self.acked | me != everyone {
+                    cert(self.leader_qc.as_ref().filter(|c| c.term() == h.term), &mut attachment);
+                }
+            }
             Body::PreVoteResponse(_) | Body::VoteResponse(_) | Body::HeartbeatResponse(_) => {
                 if let Some(bit) = to.and_then(|i| 1u64.checked_shl(i as u32))
                     && self.behind & bit != 0
@@ -654,6 +679,21 @@ mod tests {
             assert_eq!(n.election().leader(), Some(&id("n0")));
             assert_eq!(n.leader_certificate(), Some(&qc), "followers keep the leader's certificate");
         }
+        // Everyone acknowledged: the next heartbeats go bare, until the
+        // election timeout passes and the certificate rides along once more.
+        let heartbeat = |nodes: &mut Vec<C>, at: Instant| {
+            nodes[0].tick(at);
+            let t = nodes[0].poll_transmit().unwrap();
+            assert!(matches!(t.transmit.envelope.body, Body::LeaderHeartbeat(_)));
+            for n in nodes[1..].iter_mut() {
+                assert_eq!(n.step(at, &t.transmit.envelope, &t.attachment).unwrap(), Ok(()));
+            }
+            assert!(run(nodes, at).is_empty());
+            t.attachment[0]
+        };
+        assert_eq!(heartbeat(&mut nodes, Instant::from_millis(100)), ATTACH_NONE);
+        assert_eq!(heartbeat(&mut nodes, Instant::from_millis(1000)), ATTACH_CERTIFICATE);
+        assert_eq!(heartbeat(&mut nodes, Instant::from_millis(1100)), ATTACH_NONE);
         // 7 voters, f = 2: quorum 5.
         let mut nodes: Vec<C> = (0..7).map(|i| node(7, i, EquivocationPolicy::default())).collect();
         nodes[3].campaign(Instant::ZERO).unwrap();
