@@ -91,3 +91,41 @@ fn the_same_liar_breaks_crash_only_majorities() {
     let broken = (0..200).filter(|&seed| run(3, 1, seed, FaultModel::CrashOnly, 20).is_err()).count();
     assert!(broken > 0, "the checker never saw two leaders in one term");
 }
+
+/// The same story with real signatures (`pouw_netops_harness::signed`): the
+/// liar double-votes with its own key, forges and replays certificates.
+#[test]
+fn one_signing_liar_among_four_is_caught_and_harmless() {
+    use pouw_netops::election::CertReject;
+    use pouw_netops_harness::signed;
+    // Real Ed25519 in a debug build: one short run here; the release
+    // example `election_byzantine -- --signed` sweeps more.
+    {
+        let seed = 0u64;
+        let stop = Instant::from_secs(5);
+        let mut c = signed::cluster(4, 1, seed, stop, config(seed, byzantine::byzantine(1))).unwrap();
+        let mut t = Instant::ZERO;
+        while t + Duration::from_secs(2) < stop {
+            t += Duration::from_secs(2);
+            c.run_until(t, |_| false).unwrap();
+            if let Some(l) = c.cluster.leader() {
+                c.cluster.crash(l);
+                c.run_until(t + Duration::from_secs(1), |_| false).unwrap();
+                c.cluster.restart(l);
+            }
+        }
+        c.run_until(stop, |_| false).unwrap();
+        let found = c.run_until(stop + Duration::from_secs(30), |c| c.stable_leader().is_some()).unwrap();
+        assert!(found, "seed {seed}: a leader after the faults stopped");
+        assert!(!c.ledger.borrow().certified.is_empty());
+        assert!(c.max_term() < 100, "seed {seed}: term {}", c.max_term());
+        assert!(c.rejected(CertReject::BadCertificate) + c.rejected(CertReject::WrongClaim) > 0, "seed {seed}");
+        let ledger = c.ledger.borrow();
+        assert!(ledger.violation.is_none());
+        for e in &ledger.evidence {
+            assert_eq!(e.voter().as_str(), "s3", "only the liar equivocates");
+            let key = pouw_netops_harness::ClusterAuthority::new(seed).identity(e.voter()).public();
+            e.verify(&pouw_netops_harness::ClusterAuthority::new(seed).public(), &key).unwrap();
+        }
+    }
+}
