@@ -4,6 +4,10 @@
 //! certificate straight from its bytes (parse + every signature) at N = 4, 7
 //! and 31, one signed vote, one equivocation evidence record.
 //!
+//! Before the criterion timings it also prints the N = 7 verification and a
+//! single strict verification timed in the thread's CPU time (Linux), which
+//! waiting for a shared CPU does not inflate.
+//!
 //! Run with `cargo bench -p pouw-netops --bench quorum -- --warm-up-time 1 --measurement-time 4`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
@@ -73,8 +77,47 @@ fn sizes() {
     }
 }
 
+/// This thread's user + system CPU time in seconds (Linux; 10 ms ticks).
+fn thread_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// Mean CPU time and wall time of `f` over `n` runs, in µs.
+fn cpu_and_wall(n: u32, mut f: impl FnMut()) -> (f64, f64) {
+    let (w0, c0) = (std::time::Instant::now(), thread_cpu_secs());
+    for _ in 0..n {
+        f();
+    }
+    let cpu = thread_cpu_secs().zip(c0).map_or(f64::NAN, |(a, b)| a - b);
+    (cpu * 1e6 / f64::from(n), w0.elapsed().as_secs_f64() * 1e6 / f64::from(n))
+}
+
+fn cpu_times() {
+    let c = cluster(7);
+    let q = quorum(7, 1);
+    let candidate = c.voters[0].0.clone();
+    let bytes = leader_qc(&c, q, &candidate);
+    let v = vote(&c, VoteKind::Vote, 1_000, &candidate, 3);
+    println!("CPU time (thread), mean per call:");
+    for _ in 0..3 {
+        let (vc, vw) = cpu_and_wall(20_000, || black_box(&v).verify(&c.cluster, &c.voters[3].1).unwrap());
+        let (qc, qw) = cpu_and_wall(4_000, || {
+            let view = QcView::parse(black_box(&bytes)).unwrap();
+            view.verify(&c.cluster, c.voters.as_slice(), q).unwrap();
+        });
+        println!(
+            "  signed vote verify {vc:.1} µs CPU ({vw:.1} wall); N = 7 certificate verify {qc:.1} µs CPU ({qw:.1} wall), {:.2} votes' worth",
+            qc / vc
+        );
+    }
+}
+
 fn bench(cr: &mut Criterion) {
     sizes();
+    cpu_times();
     let mut g = cr.benchmark_group("quorum");
     for n in [4usize, 7, 31] {
         let c = cluster(n);
