@@ -29,8 +29,9 @@
 //! The default header, `include/pouw_netops.h`, holds what a node host needs:
 //! `pn_ops`, its credentials and public key (`identity`), the views of its
 //! mesh, archived-batch reading, the phi detector, errors and the version. The
-//! operator's tools (certificates, Merkle proof verifiers) are always in the
-//! library with their own header, `include/pouw_netops_operator.h` (the
+//! operator's tools (certificates, Merkle proof verifiers, quorum certificate
+//! and equivocation evidence verifiers) are always in the library with their
+//! own header, `include/pouw_netops_operator.h` (the
 //! `operator` module). The five standalone manager handles and the version 1
 //! wire helpers they speak are behind the cargo feature `managers` (the
 //! `managers` module, present only with the feature; their own header,
@@ -85,7 +86,8 @@ declare_managers!();
 /// `src/operator/mod.rs` with `cbindgen-operator.toml`.
 macro_rules! declare_operator {
     () => {
-        /// The operator's tools: certificates and Merkle proof verifiers.
+        /// The operator's tools: certificates, Merkle proof verifiers, quorum
+        /// certificate and equivocation evidence verifiers.
         pub mod operator;
     };
 }

@@ -45,10 +45,21 @@
 //! authority public key, so nothing signed for one purpose or one cluster
 //! verifies for another.
 //!
+//! # Byzantine election proofs ([`quorum`])
+//!
+//! A supervisor signs each vote and pre-vote grant ([`VoteStatement`],
+//! domains [`Domain::Vote`] / [`Domain::PreVote`]); a [`QuorumCertificate`]
+//! carries a quorum of such signatures for one candidate in one term (a
+//! leader certificate, or the justification of an election), its signers a
+//! bitmap over the voters in ascending id order so none counts twice; two
+//! votes of one voter in one term for two candidates are
+//! [`EquivocationEvidence`], verifiable offline from public keys alone.
+//!
 //! # Properties
 //!
 //! Decoding ([`seal::parse`], [`SignedCertificate::decode`],
-//! [`SignedRevocationList::decode`]) is total and bounded; verification needs
+//! [`SignedRevocationList::decode`], [`QuorumCertificate::decode`],
+//! [`EquivocationEvidence::decode`]) is total and bounded; verification needs
 //! no allocator; tags are compared in constant time; secret keys
 //! ([`IdentityKey`], [`PairwiseKey`]) are wiped on drop.
 //!
