@@ -815,8 +815,33 @@ mod tests {
 
     #[test]
     fn a_double_voter_is_caught_and_ignored() {
+        let mut a = caught(EquivocationPolicy::IgnoreForTerm);
         let now = Instant::from_secs(5);
-        let (mut a, mut b) = (node(4, 0, EquivocationPolicy::IgnoreForTerm), node(4, 1, EquivocationPolicy::default()));
+        let vote = |t| env("n3", Body::VoteResponse(VoteResponse { term: t, granted: true }));
+        // The policy: n3's grants are refused for the rest of term 1.
+        assert_eq!(
+            a.step(now, &vote(1), &signed(VoteKind::Vote, 1, "n0", "n3")).unwrap(),
+            Err(CertReject::Equivocator)
+        );
+        assert_eq!(a.rejected(CertReject::Equivocator), 1);
+        assert_eq!(a.step(now, &vote(2), &signed(VoteKind::Vote, 2, "n0", "n3")).unwrap(), Ok(()), "term 2 is new");
+        // For good.
+        let mut a = caught(EquivocationPolicy::IgnoreForever);
+        assert_eq!(
+            a.step(now, &vote(2), &signed(VoteKind::Vote, 2, "n0", "n3")).unwrap(),
+            Err(CertReject::Equivocator)
+        );
+        // Reported only.
+        let mut a = caught(EquivocationPolicy::KeepCounting);
+        assert_eq!(a.step(now, &vote(1), &signed(VoteKind::Vote, 1, "n0", "n3")).unwrap(), Ok(()));
+        assert_eq!(a.rejected(CertReject::Equivocator), 0);
+    }
+
+    /// n3 votes for n0 and n1 in term 1; n0 sees n1's leader certificate and
+    /// reports n3. Returns n0.
+    fn caught(policy: EquivocationPolicy) -> C {
+        let now = Instant::from_secs(5);
+        let (mut a, mut b) = (node(4, 0, policy), node(4, 1, EquivocationPolicy::default()));
         // Both pre-campaign for term 1 with pre-votes from n2 and the liar n3.
         for (m, me) in [(&mut a, "n0"), (&mut b, "n1")] {
             m.campaign(now).unwrap();
@@ -846,12 +871,7 @@ mod tests {
         let (x, y) = e.votes();
         assert_eq!((&x.statement.candidate, &y.statement.candidate), (&id("n0"), &id("n1")));
         assert!(a.poll_evidence().is_none(), "one record per equivocation");
-        // The policy: n3's grants are refused for the rest of term 1.
-        assert_eq!(
-            a.step(now, &vote("n3"), &signed(VoteKind::Vote, 1, "n0", "n3")).unwrap(),
-            Err(CertReject::Equivocator)
-        );
-        assert_eq!(a.rejected(CertReject::Equivocator), 1);
+        a
     }
 
     #[test]
