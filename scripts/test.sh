@@ -74,6 +74,14 @@ sim_sweep() {
   echo "determinism: seed 42 replayed with trace hash $(echo "$a" | sed 's/.*"trace_hash":"\([0-9a-f]*\)".*/\1/')"
 }
 
+# The Byzantine election (issue 14): 1000 seeds with one lying supervisor of
+# four (f = 1), never two certified leaders in one term, a leader after the
+# faults stop (about 10 s of CPU; exits non-zero on a violation).
+byzantine_sweep() {
+  cargo run --release --locked -p pouw-netops-harness --example election_byzantine -- \
+    --seeds 0..1000 --voters 4 --liars 1 --f 1
+}
+
 # Installs the C firmware example's tools when missing (CI runs as root), even
 # with SKIP_SETUP: a cross compiler, newlib with semihosting, QEMU's Cortex-M
 # boards (scripts/firmware.sh).
@@ -249,6 +257,7 @@ stage "clippy" check_clippy
 stage "cargo test" run_tests
 stage "cargo doc (warnings are errors)" build_docs
 stage "simulator: 1000-seed sweep and determinism (release)" sim_sweep
+stage "Byzantine election: 1000-seed sweep, one liar of four (release)" byzantine_sweep
 stage "no_std build for $EMBEDDED_TARGET (with and without alloc)" build_embedded
 stage "code size on $EMBEDDED_TARGET, worker heap budget, embedded examples (Rust, C)" size_probe
 stage "C ABI: header fresh, C tests under valgrind and AddressSanitizer, C++ use" c_tests

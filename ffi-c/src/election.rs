@@ -34,6 +34,7 @@ impl From<&pn_leader_election_config> for ElectionConfig {
             check_quorum: c.check_quorum,
             seed: c.seed,
             up_to_date: if c.progress_check { height_at_least } else { always_up_to_date },
+            fault_model: pouw_netops::election::FaultModel::CrashOnly,
         }
     }
 }

@@ -29,9 +29,9 @@
 //! The default header, `include/pouw_netops.h`, holds what a node host needs:
 //! `pn_ops`, its credentials and public key (`identity`), the views of its
 //! mesh, archived-batch reading, the phi detector, errors and the version. The
-//! operator's tools (certificates, Merkle proof verifiers) are always in the
-//! library with their own header, `include/pouw_netops_operator.h` (the
-//! `operator` module).
+//! operator's tools (certificates, Merkle proof verifiers, quorum certificate
+//! and equivocation evidence verifiers) are always in the library with their
+//! own header, `include/pouw_netops_operator.h` (the `operator` module).
 #![warn(missing_docs)]
 // The C names (`pn_result`, `PN_OK`, …) are the API.
 #![allow(non_camel_case_types)]
@@ -68,7 +68,8 @@ pub mod workers;
 /// `src/operator/mod.rs` with `cbindgen-operator.toml`.
 macro_rules! declare_operator {
     () => {
-        /// The operator's tools: certificates and Merkle proof verifiers.
+        /// The operator's tools: certificates, Merkle proof verifiers, quorum
+        /// certificate and equivocation evidence verifiers.
         pub mod operator;
     };
 }

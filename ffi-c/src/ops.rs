@@ -707,6 +707,7 @@ pub unsafe extern "C" fn pn_ops_new(
                 check_quorum: config.election.check_quorum,
                 seed,
                 up_to_date: if config.election.progress_check { height_at_least } else { always_up_to_date },
+                fault_model: pouw_netops::election::FaultModel::CrashOnly,
             },
             workers: WorkerConfig {
                 unknown_score: HealthScore(config.workers.unknown_score),

@@ -25,6 +25,7 @@ mod json;
 mod mesh;
 mod ops;
 mod phi;
+mod quorum;
 mod time;
 mod types;
 mod wire;
@@ -52,6 +53,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     json::register(m)?;
     mesh::register(m)?;
     identity::register(m)?;
+    quorum::register(m)?;
     ops::register(m)?;
     m.add_class::<Noop>()?;
     Ok(())

@@ -18,6 +18,8 @@ __all__ = [
     "PhiAccrualDetector",
     "WorkerCore",
     "_trigger_panic",
+    "build_equivocation",
+    "build_quorum_certificate",
     "decode_envelope",
     "decode_json",
     "decode_sealed",
@@ -26,6 +28,7 @@ __all__ = [
     "error_classes",
     "identity_public_key",
     "inspect_certificate",
+    "inspect_vote",
     "issue_certificate",
     "issue_revocations",
     "merkle_leaf_hash",
@@ -33,7 +36,10 @@ __all__ = [
     "merkle_verify_inclusion",
     "merkle_verify_record",
     "metrics_healthy",
+    "sign_vote",
     "verify_certificate",
+    "verify_equivocation",
+    "verify_quorum_certificate",
 ]
 __version__: str
 
@@ -215,6 +221,26 @@ def verify_certificate(
     node_id: Optional[str] = None,
 ) -> Tuple[str, str, bytes, bytes, List[str], int, List[str], int, int, int]:
     """A certificate's fields, if signed by ``authority`` and valid at ``unix_now``."""
+
+def sign_vote(seed: bytes, authority: bytes, kind: str, term: int, candidate: str, voter: str) -> bytes:
+    """A signed vote (or pre-vote grant) by the identity key ``seed``, encoded."""
+
+def inspect_vote(data: bytes) -> Tuple[str, int, str, str]:
+    """A signed vote's ``(kind, term, candidate, voter)``, decoded, not verified."""
+
+def build_quorum_certificate(votes: List[bytes], authority: bytes, voters: List[Tuple[str, bytes]], quorum: int) -> bytes:
+    """The quorum certificate of verified ``votes`` among ``voters``, encoded."""
+
+def verify_quorum_certificate(
+    data: bytes, authority: bytes, voters: List[Tuple[str, bytes]], quorum: int
+) -> Tuple[str, int, str, List[str], bytes]:
+    """A verified certificate's ``(kind, term, candidate, signers, digest)``."""
+
+def build_equivocation(first: bytes, second: bytes) -> bytes:
+    """The canonical equivocation record of two signed votes, encoded."""
+
+def verify_equivocation(data: bytes, authority: bytes, voter_key: bytes) -> Tuple[str, int, str, str]:
+    """A verified equivocation record's ``(voter, term, first candidate, second candidate)``."""
 
 @final
 class Election:
