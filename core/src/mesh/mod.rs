@@ -64,7 +64,7 @@ use addr::{AddressPool, Refusal};
 use core::fmt;
 use core::net::IpAddr;
 use heapless::Vec;
-use routing::{Csr, NONE, ShortestPaths};
+use routing::{Bound, Csr, NONE, ShortestPaths};
 
 /// The most reserved addresses a mesh configuration may list.
 pub const MAX_RESERVED: usize = 8;
@@ -283,6 +283,12 @@ pub struct VPNMeshTopologyManager<const N: usize, const E: usize, const Q: usize
     csr: Csr<N, E>,
     main: ShortestPaths<N>,
     alt: ShortestPaths<N>,
+    /// Scratch of the hysteresis pass: destinations contested for one neighbour.
+    contested: storage::Vec<bool, N>,
+    /// Tests only: hysteresis with unbounded searches, the reference the
+    /// bounded ones are checked against.
+    #[cfg(test)]
+    reference_hysteresis: bool,
     reestablish: Deque<ReestablishRequest, Q>,
     route_changes: Deque<RouteChange, Q>,
     dropped_reestablish: u64,
@@ -318,6 +324,9 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             csr: Csr::new(),
             main: ShortestPaths::new(),
             alt: ShortestPaths::new(),
+            contested: storage::Vec::new(),
+            #[cfg(test)]
+            reference_hysteresis: false,
             reestablish: Deque::new(),
             route_changes: Deque::new(),
             dropped_reestablish: 0,

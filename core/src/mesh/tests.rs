@@ -790,6 +790,63 @@ proptest! {
     }
 }
 
+type Wide = VPNMeshTopologyManager<40, 256, 8>;
+
+fn wide(n: usize, reference: bool, margin: Duration, permille: u32) -> Box<Wide> {
+    let config = MeshConfig { switch_margin: margin, switch_margin_permille: permille, ..MeshConfig::new(id("n0")) };
+    let mut m = Wide::new_boxed(config).unwrap();
+    m.reference_hysteresis = reference;
+    for i in 0..n {
+        m.join_mesh(t(0.0), node(&format!("n{i}"), i as u8)).unwrap();
+    }
+    m
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    /// The bounded hysteresis searches decide exactly as unbounded per-neighbour
+    /// Dijkstras (the previous implementation, kept as the reference): same next
+    /// hop, cost, hops and `held` for every destination after every change, on
+    /// random graphs of up to 40 nodes with ties (latencies from a small set)
+    /// and margins that detours hit exactly.
+    #[test]
+    fn bounded_hysteresis_matches_reference(
+        n in 2usize..40,
+        raw in proptest::collection::vec((any::<u16>(), any::<u16>(), 0u64..12, proptest::bool::weighted(0.9)), 1..160),
+        changes in proptest::collection::vec((any::<u16>(), any::<u16>(), 0u64..12, proptest::bool::weighted(0.85)), 1..40),
+        unit in prop_oneof![Just(1u64), Just(997u64), Just(5_000u64)],
+        margin in 0u64..4,
+        permille in prop_oneof![Just(0u32), Just(100), Just(250), Just(1000)],
+    ) {
+        // Margins in multiples of the latency unit, so detours land exactly on them.
+        let margin = Duration::from_micros(margin * unit);
+        let (mut fast, mut slow) = (wide(n, false, margin, permille), wide(n, true, margin, permille));
+        let apply = |m: &mut Wide, at: u64, (a, b, w, up): (u16, u16, u64, bool)| {
+            let (a, b) = (a as usize % n, b as usize % n);
+            if a != b {
+                let _ = m.record_link(Instant::from_micros(at), &id(&format!("n{a}")), &id(&format!("n{b}")), Duration::from_micros(w * unit), up);
+            }
+        };
+        for &e in &raw {
+            apply(&mut fast, 0, e);
+            apply(&mut slow, 0, e);
+        }
+        for (step, &c) in core::iter::once(&(0, 0, 0, true)).chain(changes.iter()).enumerate() {
+            if step > 0 {
+                apply(&mut fast, step as u64, c);
+                apply(&mut slow, step as u64, c);
+            }
+            fast.recompute_routes(Instant::from_micros(step as u64));
+            slow.recompute_routes(Instant::from_micros(step as u64));
+            for (f, s) in fast.routes().zip(slow.routes()) {
+                prop_assert_eq!(f.destination, s.destination);
+                prop_assert_eq!((f.next_hop, f.cost, f.hops, f.held), (s.next_hop, s.cost, s.hops, s.held), "step {}", step);
+            }
+            prop_assert_eq!(fast.routes().count(), n - 1);
+        }
+    }
+}
+
 // ---------------------------------------------------------------- WireGuard output
 
 fn render(m: &Mesh, options: &WireGuardOptions<'_>) -> String {
