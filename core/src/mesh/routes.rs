@@ -96,7 +96,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         {
             let (csr, edges) = (&mut self.csr, &self.edges);
             let config = &self.config;
-            csr.rebuild(n, || edges.iter().filter_map(|(&(a, b), e)| edge_weight(config, e).map(|w| (a, b, w))));
+            csr.rebuild(n, edges.iter().filter_map(|(&(a, b), e)| edge_weight(config, e).map(|w| (a, b, w))));
         }
         let slots = &self.slots;
         self.main.run(&self.csr, src, Bound::Unbounded, |a, b| lower_id_in(slots, a, b));
