@@ -80,6 +80,9 @@ pub struct pn_wireguard_options {
     pub private_key: [u8; 32],
     /// `PersistentKeepalive` in seconds for every peer; 0 omits it (default 25).
     pub persistent_keepalive: u16,
+    /// Write peers whose public key is a placeholder (they announced none) under
+    /// a `# WARNING` comment; false refuses them with `PN_ERR_INVALID_STATE`.
+    pub placeholder_keys: bool,
 }
 
 pub(crate) fn route_to_c(r: &pouw_netops::mesh::RouteView<'_>) -> pn_route {
@@ -148,6 +151,15 @@ pub(crate) unsafe fn routes<const N: usize, const E: usize, const Q: usize>(
     Ok(())
 }
 
+/// A key wiped when dropped.
+struct WipedKey(WgKey);
+
+impl Drop for WipedKey {
+    fn drop(&mut self) {
+        self.0.wipe();
+    }
+}
+
 /// Renders the WireGuard configuration of `m` with `*options` into `buf`, its
 /// length into `*out_len`; a short buffer gets the needed length and is left
 /// untouched.
@@ -165,7 +177,9 @@ pub(crate) unsafe fn render_wireguard<const N: usize, const E: usize, const Q: u
     // SAFETY: the caller's promises for every pointer.
     let (o, buf, len) =
         unsafe { (options.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?, slots(buf, buf_len)?, Out::new(out_len)?) };
-    let key = WgKey::from_bytes(o.private_key);
+    // The host's private key, copied for this call only and wiped on every path.
+    let key = WipedKey(WgKey::from_bytes(o.private_key));
+    let key = &key.0;
     let options = WireGuardOptions {
         format: match o.format {
             0 => WireGuardFormat::WgQuick,
@@ -173,8 +187,9 @@ pub(crate) unsafe fn render_wireguard<const N: usize, const E: usize, const Q: u
             _ => return Err(pn_result::PN_ERR_INVALID_ARGUMENT.into()),
         },
         listen_port: (o.listen_port != 0).then_some(o.listen_port),
-        private_key: o.has_private_key.then_some(&key),
+        private_key: o.has_private_key.then_some(key),
         persistent_keepalive: (o.persistent_keepalive != 0).then_some(o.persistent_keepalive),
+        placeholder_keys: o.placeholder_keys,
     };
     let mut counter = Counter(0);
     m.write_wireguard(&options, &mut counter)?;

@@ -246,30 +246,46 @@ impl PyMeshCore {
         Ok(self.inner.route(&dest).and_then(|r| r.next_hop.map(|h| (h.as_str().to_owned(), r.cost.as_secs_f64()))))
     }
 
-    /// The local node's `wg-quick` configuration (routes recomputed first; the
-    /// GIL is released). `InvalidArgumentError` if the local node has not joined.
-    #[pyo3(signature = (private_key = None, listen_port = 51820, now = None))]
+    /// The local node's WireGuard configuration, `format` `"wg-quick"` or
+    /// `"setconf"` (routes recomputed first; the GIL is released). The private
+    /// key is used for this call only (its copy is wiped). A peer with a
+    /// placeholder public key is an `InvalidStateError` unless
+    /// `placeholder_keys` (then it is written under a `# WARNING` comment).
+    /// `InvalidArgumentError` if the local node has not joined.
+    #[pyo3(signature = (private_key = None, listen_port = 51820, now = None, format = "wg-quick", placeholder_keys = false))]
     fn render_wireguard(
         &mut self,
         py: Python<'_>,
         private_key: Option<&str>,
         #[pyo3(from_py_with = crate::args::opt_u16_arg)] listen_port: Option<u16>,
         now: Option<f64>,
+        format: &str,
+        placeholder_keys: bool,
     ) -> PyResult<String> {
+        let format = match format {
+            "wg-quick" => WireGuardFormat::WgQuick,
+            "setconf" => WireGuardFormat::SetConf,
+            _ => return Err(invalid("format: \"wg-quick\" or \"setconf\"")),
+        };
         self.refresh(py, now)?;
-        let key = private_key.map(|k| WgKey::from_base64(k).map_err(|e| field_error("private_key", e))).transpose()?;
+        let mut key =
+            private_key.map(|k| WgKey::from_base64(k).map_err(|e| field_error("private_key", e))).transpose()?;
         let options = WireGuardOptions {
-            format: WireGuardFormat::WgQuick,
+            format,
             listen_port,
             private_key: key.as_ref(),
+            placeholder_keys,
             ..WireGuardOptions::default()
         };
         let inner = &self.inner;
-        py.detach(|| {
+        let out = py.detach(|| {
             let mut out = String::new();
             inner.write_wireguard(&options, &mut out).map(|()| out)
-        })
-        .map_err(core_error)
+        });
+        if let Some(k) = key.as_mut() {
+            k.wipe();
+        }
+        out.map_err(core_error)
     }
 
     /// A summary: nodes, tunnels, reachability and latencies, as a dict.

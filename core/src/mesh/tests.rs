@@ -906,7 +906,11 @@ fn render_reports_needed_length() {
     );
     let mut exact = std::vec![0u8; full.len()];
     assert_eq!(m.render_wireguard(&WireGuardOptions::default(), &mut exact), Ok(full.len()));
-    assert!(!full.contains("AllowedIPs"), "a connecting peer routes nothing yet");
+    // Unreachable yet, the connecting peer carries its own address: that is what
+    // lets the first handshake carry traffic.
+    assert!(full.contains("AllowedIPs = 10.0.0.3/32\n"), "{full}");
+    assert_eq!(m.config_peer(&id("n1")), Some(&id("n1")));
+    assert_eq!(m.route(&id("n1")).unwrap().next_hop, None);
     assert_eq!(mesh(0).render_wireguard(&WireGuardOptions::default(), &mut exact), Err(RenderError::NotJoined));
 }
 
@@ -933,33 +937,45 @@ fn parse_config(text: &str) -> (BTreeMap<String, String>, StdVec<BTreeMap<String
 }
 
 proptest! {
-    /// Rendered configs parse back to one peer per tunnel neighbour (sorted by id, with
-    /// their keys and endpoints), AllowedIPs are disjoint across peers, and each prefix
-    /// is a reachable destination whose next hop is that peer.
+    /// Routes and config agree (issue 18): rendered configs parse back to one
+    /// peer per tunnel neighbour or next hop (sorted by id, with their keys and
+    /// endpoints); every route's next hop has a `[Peer]` carrying the
+    /// destination's /32; a tunnel neighbour no route reaches carries its own;
+    /// nothing else is listed; no prefix is under two peers; and
+    /// [`VPNMeshTopologyManager::config_peer`] says the same.
     #[test]
-    fn rendered_config_parses_back((n, raw) in graph(), tunnels in proptest::collection::vec((1usize..12, any::<bool>()), 0..8)) {
+    fn routes_and_config_agree((n, raw) in graph(), tunnels in proptest::collection::vec((1usize..12, 0u8..4), 0..8)) {
         let edges = dedup(n, &raw);
         let mut m = mesh(n);
         apply_graph(&mut m, 0.0, &edges);
-        for &(p, up) in &tunnels {
+        for &(p, state) in &tunnels {
             if p < n {
                 let peer = id(&format!("n{p}"));
                 m.establish_tunnel(t(0.0), &id("n0"), &peer, TunnelProtocol::WireGuard).unwrap();
-                if up { m.record_handshake(t(0.0), &peer).unwrap(); }
+                // 0: connecting, 1: up, 2: down (explicit failures), 3: stale (old handshake).
+                match state {
+                    1 => { m.record_handshake(t(0.0), &peer).unwrap(); }
+                    2 => for _ in 0..3 { m.record_handshake_failure(t(0.0), &id("n0"), &peer).unwrap(); },
+                    3 => { m.record_handshake(t(0.0), &peer).unwrap(); }
+                    _ => {}
+                }
             }
         }
-        m.recompute_routes(t(0.0));
+        let at = if tunnels.iter().any(|&(_, s)| s == 3) { 190.0 } else { 0.0 };
+        m.monitor_tunnel_health(t(at));
+        m.recompute_routes(t(at));
         let text = render(&m, &WireGuardOptions::default());
         let (iface, peers) = parse_config(&text);
         prop_assert_eq!(iface.get("Address").map(String::as_str), Some("10.0.0.2/16"));
-        let mut neighbours: StdVec<NodeId> = tunnels.iter().filter(|(p, _)| *p < n).map(|(p, _)| id(&format!("n{p}"))).collect();
-        neighbours.sort();
-        neighbours.dedup();
-        prop_assert_eq!(peers.len(), neighbours.len());
-        let mut seen = BTreeSet::new();
-        for (peer, nb) in peers.iter().zip(&neighbours) {
+        let by_key: BTreeMap<String, NodeId> = m.nodes().map(|v| (v.public_key.to_string(), v.id.clone())).collect();
+        let tunnel_nbs: BTreeSet<NodeId> = m.tunnels().map(|t| if t.a.as_str() == "n0" { t.b.clone() } else { t.a.clone() }).collect();
+        let mut want: BTreeSet<NodeId> = tunnel_nbs.clone();
+        want.extend(m.routes().filter_map(|r| r.next_hop.cloned()));
+        let got: StdVec<NodeId> = peers.iter().map(|p| by_key[&p["PublicKey"]].clone()).collect();
+        prop_assert_eq!(&got, &want.iter().cloned().collect::<StdVec<_>>(), "peers sorted by id: tunnel neighbours and next hops");
+        let mut under: BTreeMap<NodeId, NodeId> = BTreeMap::new();
+        for (peer, nb) in peers.iter().zip(&got) {
             let view = m.node(nb).unwrap();
-            prop_assert_eq!(&peer["PublicKey"], &view.public_key.to_string());
             prop_assert_eq!(&peer["Endpoint"], &view.endpoint.to_string());
             prop_assert_eq!(peer.get("PersistentKeepalive").map(String::as_str), Some("25"));
             let prefixes: StdVec<&str> = peer.get("AllowedIPs").map(|s| s.split(", ").collect()).unwrap_or_default();
@@ -967,16 +983,63 @@ proptest! {
             sorted.sort_by_key(|p| p.split('/').next().unwrap().parse::<IpAddr>().unwrap());
             prop_assert_eq!(&sorted, &prefixes);
             for p in prefixes {
-                prop_assert!(seen.insert(p.to_string()), "prefix {} under two peers", p);
                 let (a, len) = p.split_once('/').unwrap();
                 prop_assert_eq!(len, "32");
-                let dest = m.node_by_address(a.parse().unwrap()).unwrap();
-                prop_assert_eq!(m.route(dest).unwrap().next_hop, Some(nb));
+                let dest = m.node_by_address(a.parse().unwrap()).unwrap().clone();
+                prop_assert!(under.insert(dest, nb.clone()).is_none(), "prefix {} under two peers", p);
             }
         }
-        let reachable_via_peers = m.routes().filter(|r| r.next_hop.is_some_and(|h| neighbours.contains(h))).count();
-        prop_assert_eq!(seen.len(), reachable_via_peers);
+        for v in 1..n {
+            let dest = id(&format!("n{v}"));
+            let r = m.route(&dest).unwrap();
+            let expected = match r.next_hop {
+                Some(h) => Some(h.clone()),
+                None if tunnel_nbs.contains(&dest) => Some(dest.clone()),
+                None => None,
+            };
+            prop_assert_eq!(under.get(&dest), expected.as_ref(), "{} in the config", &dest);
+            prop_assert_eq!(m.config_peer(&dest), expected.as_ref());
+        }
     }
+}
+
+#[test]
+fn a_route_over_a_link_without_tunnel_gets_its_peer() {
+    // Issue 18's example: a line n0–n1–n2–n3 recorded at n0, no tunnel. The
+    // table says "next hop n1"; the config has n1's [Peer] with all three.
+    let mut m = mesh(4);
+    for (a, b) in [(0, 1), (1, 2), (2, 3)] {
+        m.record_link(t(0.0), &id(&format!("n{a}")), &id(&format!("n{b}")), ms(5), true).unwrap();
+    }
+    m.recompute_routes(t(0.0));
+    assert_eq!(m.route(&id("n3")).unwrap().next_hop, Some(&id("n1")));
+    let text = render(&m, &WireGuardOptions::default());
+    let (_, peers) = parse_config(&text);
+    assert_eq!(peers.len(), 1, "{text}");
+    assert_eq!(peers[0]["PublicKey"], m.node(&id("n1")).unwrap().public_key.to_string());
+    assert_eq!(peers[0]["AllowedIPs"], "10.0.0.3/32, 10.0.0.4/32, 10.0.0.5/32");
+}
+
+#[test]
+fn placeholder_keys_are_refused_unless_asked_for() {
+    let mut m = mesh(2);
+    let stand_in =
+        MeshNode::new(id("nokey"), WgKey::placeholder(&id("nokey")), Endpoint::parse("192.0.2.9:1").unwrap());
+    m.join_mesh(t(0.0), stand_in).unwrap();
+    let zeros = MeshNode::new(id("zeros"), WgKey::from_bytes([0; 32]), Endpoint::parse("192.0.2.10:1").unwrap());
+    m.join_mesh(t(0.0), zeros).unwrap();
+    m.establish_tunnel(t(0.0), &id("n0"), &id("n1"), TunnelProtocol::WireGuard).unwrap();
+    assert!(!render(&m, &WireGuardOptions::default()).contains("WARNING"));
+    for bad in ["nokey", "zeros"] {
+        m.establish_tunnel(t(0.0), &id("n0"), &id(bad), TunnelProtocol::WireGuard).unwrap();
+        let mut buf = [0u8; 4096];
+        assert_eq!(m.render_wireguard(&WireGuardOptions::default(), &mut buf), Err(RenderError::PlaceholderKey));
+        let text = render(&m, &WireGuardOptions { placeholder_keys: true, ..WireGuardOptions::default() });
+        assert!(text.contains(&format!("# WARNING: {bad} announced no public key")), "{text}");
+        m.remove_tunnel(t(0.0), &id("n0"), &id(bad)).unwrap();
+    }
+    // Nodes without keys that are not peers do not matter.
+    assert!(render(&m, &WireGuardOptions::default()).contains("[Peer]"));
 }
 
 /// A local node with more tunnels than an advert can carry advertises the first

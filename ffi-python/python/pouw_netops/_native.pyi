@@ -388,7 +388,12 @@ class MeshCore:
     def path(self, dest: str, now: Optional[float] = None) -> Optional[List[str]]: ...
     def next_hop(self, dest: str, now: Optional[float] = None) -> Optional[Tuple[str, float]]: ...
     def render_wireguard(
-        self, private_key: Optional[str] = None, listen_port: Optional[int] = 51820, now: Optional[float] = None
+        self,
+        private_key: Optional[str] = None,
+        listen_port: Optional[int] = 51820,
+        now: Optional[float] = None,
+        format: str = "wg-quick",
+        placeholder_keys: bool = False,
     ) -> str: ...
     def topology(self, now: Optional[float] = None) -> Dict[str, Any]: ...
     @property

@@ -200,9 +200,17 @@ class VPNMeshTopologyManager:
         r = self._core.next_hop(dest, now)
         return None if r is None else r[1]
 
-    def render_wireguard(self, private_key: Optional[str] = None, listen_port: Optional[int] = 51820) -> str:
-        """This node's ``wg-quick`` configuration; peers' ``AllowedIPs`` follow the routes."""
-        return self._core.render_wireguard(private_key, listen_port)
+    def render_wireguard(
+        self,
+        private_key: Optional[str] = None,
+        listen_port: Optional[int] = 51820,
+        format: str = "wg-quick",
+        placeholder_keys: bool = False,
+    ) -> str:
+        """This node's WireGuard configuration (``format`` ``"wg-quick"`` or ``"setconf"``);
+        peers' ``AllowedIPs`` follow the routes. A peer without a real public key is an
+        ``InvalidStateError`` unless ``placeholder_keys`` (then written under a warning)."""
+        return self._core.render_wireguard(private_key, listen_port, format=format, placeholder_keys=placeholder_keys)
 
     def __len__(self) -> int:
         return len(self._core)
