@@ -46,7 +46,7 @@ pub use links::LinkStateOutcome;
 pub use nodes::NodeView;
 pub use parse::{Cidr, CidrError, Endpoint, EndpointError, EndpointHost, KeyError, MAX_HOSTNAME_LEN, WgKey};
 pub use routes::{RouteChange, RouteView, TopologyReport};
-pub use tunnels::{ReestablishRequest, TunnelHealthReport, TunnelState, TunnelView};
+pub use tunnels::{HandshakeReport, ReestablishRequest, TunnelHealthReport, TunnelState, TunnelView};
 pub use wireguard::{RenderError, WireGuardFormat, WireGuardOptions};
 
 use links::{EdgeRecord, Link, LinkSource, edge_weight};

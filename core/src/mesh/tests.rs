@@ -1089,3 +1089,64 @@ fn large_preset_builds_in_place_on_a_small_stack() {
         .unwrap();
     assert_eq!(handle.join().unwrap(), (crate::preset::large::MESH_NODES, crate::preset::large::MESH_NODES - 1, 2048));
 }
+
+// ---------------------------------------------------------------- wg show latest-handshakes
+
+#[test]
+fn latest_handshakes_drive_tunnel_health() {
+    let mut m = mesh(4);
+    for p in ["n1", "n2"] {
+        m.establish_tunnel(t(0.0), &id("n0"), &id(p), TunnelProtocol::WireGuard).unwrap();
+    }
+    let key = |i: &str| m.node(&id(i)).unwrap().public_key.to_string();
+    let (k1, k2, k3) = (key("n1"), key("n2"), key("n3"));
+    // UNIX time 1_000_000 at t = 100 s; n1 shook hands 10 s ago, n2 never; n3 has no tunnel.
+    let text = format!("{k1}\t999990\n{k2}\t0\n\n{k3}\t999999\nnot-a-key\t5\n{k1} 1 2\n{k1}\tsoon\n");
+    let r = m.record_latest_handshakes(t(100.0), 1_000_000, &text);
+    assert_eq!(r, HandshakeReport { recorded: 1, unchanged: 0, never: 1, unknown_peers: 1, malformed: 3, changed: 1 });
+    let n1 = m.tunnel(&id("n0"), &id("n1")).unwrap();
+    assert_eq!((n1.state, n1.last_handshake), (TunnelState::Up, Some(t(90.0))));
+    assert_eq!(m.tunnel(&id("n0"), &id("n2")).unwrap().state, TunnelState::Connecting);
+    assert!(m.routes_outdated());
+    // The same report later is the same handshake: not new, and its age grows.
+    let same = format!("{k1}\t999990\n");
+    let r = m.record_latest_handshakes(t(230.0), 1_000_130, &same);
+    assert_eq!((r.recorded, r.unchanged), (0, 1));
+    let h = m.monitor_tunnel_health(t(230.0));
+    assert_eq!((h.up, h.rekey_due), (1, 1), "140 s old: rekey due at 120 s, still up");
+    m.record_latest_handshakes(t(271.0), 1_000_171, &same);
+    assert_eq!(m.monitor_tunnel_health(t(271.0)).stale, 1, "181 s old: stale past 180 s");
+    // A new handshake brings it back up, timed by its report, not by the call.
+    let r = m.record_latest_handshakes(t(272.0), 1_000_172, &format!("{k1}\t1000170\n"));
+    assert_eq!((r.recorded, r.changed), (1, 1));
+    assert_eq!(m.tunnel(&id("n0"), &id("n1")).unwrap().last_handshake, Some(t(270.0)));
+    assert_eq!(m.tunnel(&id("n0"), &id("n1")).unwrap().state, TunnelState::Up);
+}
+
+#[test]
+fn a_down_tunnel_needs_distinct_reported_handshakes() {
+    let mut m = mesh(2);
+    m.establish_tunnel(t(0.0), &id("n0"), &id("n1"), TunnelProtocol::WireGuard).unwrap();
+    for _ in 0..3 {
+        m.record_handshake_failure(t(0.0), &id("n0"), &id("n1")).unwrap();
+    }
+    assert_eq!(m.tunnel(&id("n0"), &id("n1")).unwrap().state, TunnelState::Down);
+    let k = m.node(&id("n1")).unwrap().public_key.to_string();
+    m.record_latest_handshakes(t(10.0), 5_000, &format!("{k}\t4999\n"));
+    m.record_latest_handshakes(t(11.0), 5_001, &format!("{k}\t4999\n"));
+    assert_eq!(m.tunnel(&id("n0"), &id("n1")).unwrap().state, TunnelState::Down, "one handshake, reported twice");
+    m.record_latest_handshakes(t(12.0), 5_002, &format!("{k}\t5002\n"));
+    assert_eq!(m.tunnel(&id("n0"), &id("n1")).unwrap().state, TunnelState::Up, "m = 2 distinct handshakes");
+}
+
+proptest! {
+    /// Any text is accepted: every non-blank line is counted exactly once.
+    #[test]
+    fn latest_handshakes_parser_is_total(text in "[A-Za-z0-9+/= \t\n]{0,400}") {
+        let mut m = mesh(3);
+        m.establish_tunnel(t(0.0), &id("n0"), &id("n1"), TunnelProtocol::WireGuard).unwrap();
+        let r = m.record_latest_handshakes(t(1.0), 1_000, &text);
+        let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
+        prop_assert_eq!(r.recorded + r.unchanged + r.never + r.unknown_peers + r.malformed, lines);
+    }
+}

@@ -110,6 +110,28 @@ pub(super) struct Tunnel {
     pub(super) bandwidth: u64,
     retry_attempt: u32,
     next_retry: Instant,
+    /// UNIX seconds of the last handshake WireGuard reported (0: none), so a
+    /// report repeating it is not taken for a new one.
+    reported_handshake: u64,
+}
+
+/// What one [`VPNMeshTopologyManager::record_latest_handshakes`] call found,
+/// line by line (blank lines are not counted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HandshakeReport {
+    /// Lines that named a tunnel of the local node with a handshake newer than
+    /// the last one reported: recorded as handshakes at their time.
+    pub recorded: usize,
+    /// Lines repeating the handshake already recorded.
+    pub unchanged: usize,
+    /// Lines saying "never" (0) for a tunnel of the local node.
+    pub never: usize,
+    /// Lines whose key is not a node of the mesh with a tunnel to the local node.
+    pub unknown_peers: usize,
+    /// Lines not of the form `<base64 key> <seconds>`.
+    pub malformed: usize,
+    /// Tunnels whose state changed.
+    pub changed: usize,
 }
 impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E, Q> {
     pub(super) fn pair_of(&self, a: &NodeId, b: &NodeId) -> Result<(u32, u32), TunnelError> {
@@ -146,6 +168,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             bandwidth: 0,
             retry_attempt: 0,
             next_retry: now,
+            reported_handshake: 0,
         };
         match self.edges.get_mut(&key) {
             Some(e) => match &mut e.tunnel {
@@ -202,6 +225,79 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
                 t.successes = t.successes.saturating_add(1);
             }
         })
+    }
+
+    /// Applies what `wg show <interface> latest-handshakes` printed: one line
+    /// per peer, its public key and the UNIX time in seconds of its latest
+    /// handshake, `0` if none yet, separated by a tab (or spaces).
+    /// `unix_now` is the host's UNIX time in seconds at `now`. A handshake
+    /// newer than the last one reported for that tunnel is recorded as having
+    /// happened `unix_now - seconds` before `now` (health then follows it:
+    /// rekey due at `rekey_after`, stale past `stale_after`); anything else
+    /// changes nothing and is counted. Total: any text is accepted, line by
+    /// line, in O(lines × nodes).
+    pub fn record_latest_handshakes(&mut self, now: Instant, unix_now: u64, text: &str) -> HandshakeReport {
+        let now = self.clock.observe(now);
+        let mut report = HandshakeReport::default();
+        let Some(local) = self.local_slot() else {
+            report.unknown_peers = text.lines().filter(|l| !l.trim().is_empty()).count();
+            return report;
+        };
+        for line in text.lines() {
+            let mut fields = line.split_whitespace();
+            let (key, secs) = match (fields.next(), fields.next(), fields.next()) {
+                (None, ..) => continue,
+                (Some(k), Some(s), None) => (k, s),
+                _ => {
+                    report.malformed += 1;
+                    continue;
+                }
+            };
+            let (Ok(key), Ok(secs)) = (WgKey::from_base64(key), secs.parse::<u64>()) else {
+                report.malformed += 1;
+                continue;
+            };
+            let peer = (0..self.slots.len() as u32)
+                .find(|&s| s != local && self.record(s).is_some_and(|r| r.public_key == key));
+            let Some(peer) = peer else {
+                report.unknown_peers += 1;
+                continue;
+            };
+            let timers = match self.edges.get(&pair(local, peer)).and_then(|e| e.tunnel.as_ref()) {
+                Some(t) => *self.config.timers(t.protocol),
+                None => {
+                    report.unknown_peers += 1;
+                    continue;
+                }
+            };
+            let Some(t) = self.edges.get_mut(&pair(local, peer)).and_then(|e| e.tunnel.as_mut()) else { continue };
+            if secs == 0 {
+                report.never += 1;
+                continue;
+            }
+            if secs <= t.reported_handshake {
+                report.unchanged += 1;
+                continue;
+            }
+            t.reported_handshake = secs;
+            let age = Duration::from_secs(unix_now.saturating_sub(secs));
+            let at = now.checked_sub(age).unwrap_or(Instant::ZERO).max(t.established);
+            let before = t.state;
+            if t.last_handshake.is_none_or(|h| h < at) {
+                t.last_handshake = Some(at);
+            }
+            t.explicit_failures = 0;
+            if t.state == TunnelState::Down {
+                t.successes = t.successes.saturating_add(1);
+            }
+            let after = evaluate(t, now, &timers);
+            report.recorded += 1;
+            if before != after {
+                report.changed += 1;
+                self.routes_dirty = true;
+            }
+        }
+        report
     }
 
     /// A handshake attempt on the tunnel between `a` and `b` failed (counts toward going down).
