@@ -29,6 +29,7 @@
 //! and count what they drop.
 
 mod addr;
+mod dot;
 mod error;
 mod links;
 mod nodes;

@@ -117,9 +117,9 @@ impl crate::error::Classify for RenderError {
 }
 
 /// Writes into a byte slice as far as it fits and counts everything.
-struct SliceWriter<'a> {
-    buf: &'a mut [u8],
-    len: usize,
+pub(super) struct SliceWriter<'a> {
+    pub(super) buf: &'a mut [u8],
+    pub(super) len: usize,
 }
 
 impl Write for SliceWriter<'_> {
