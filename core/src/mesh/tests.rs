@@ -1218,3 +1218,89 @@ proptest! {
         prop_assert_eq!(carried, m.topology_report().reachable);
     }
 }
+
+// ---------------------------------------------------------------- precision against floats
+
+/// Dijkstra over `f64` microseconds: `(cost, hops)` from node 0, `None` if unreachable.
+fn float_dijkstra(n: usize, edges: &BTreeMap<(usize, usize), f64>) -> StdVec<Option<(f64, u32)>> {
+    let mut dist: StdVec<Option<(f64, u32)>> = std::vec![None; n];
+    let mut done = std::vec![false; n];
+    dist[0] = Some((0.0, 0));
+    for _ in 0..n {
+        let Some(u) = (0..n)
+            .filter(|&v| !done[v] && dist[v].is_some())
+            .min_by(|&a, &b| dist[a].unwrap().0.partial_cmp(&dist[b].unwrap().0).unwrap())
+        else {
+            break;
+        };
+        done[u] = true;
+        let (du, hu) = dist[u].unwrap();
+        for (&(a, b), &w) in edges {
+            let v = if a == u {
+                b
+            } else if b == u {
+                a
+            } else {
+                continue;
+            };
+            if dist[v].is_none_or(|(dv, _)| du + w < dv) {
+                dist[v] = Some((du + w, hu + 1));
+            }
+        }
+    }
+    dist
+}
+
+proptest! {
+    /// Latencies given in fractional seconds become whole microseconds (each
+    /// within 0.5 µs), and a route's cost is the exact integer sum over its
+    /// links: so it is within 0.5 µs per hop of a float Dijkstra's optimum.
+    #[test]
+    fn route_costs_match_a_float_reference(
+        n in 2usize..12,
+        raw in proptest::collection::vec((0usize..12, 0usize..12, 1.0f64..100_000.0), 1..40),
+    ) {
+        let mut edges = BTreeMap::new();
+        for &(a, b, us) in &raw {
+            if a != b && a < n && b < n {
+                edges.insert((a.min(b), a.max(b)), us);
+            }
+        }
+        let mut m = mesh(n);
+        for (&(a, b), &us) in &edges {
+            let d = Duration::from_secs_f64(us / 1e6);
+            prop_assert!((d.total_micros() as f64 - us).abs() <= 0.5 + 1e-6);
+            m.record_link(t(0.0), &id(&format!("n{a}")), &id(&format!("n{b}")), d, true).unwrap();
+        }
+        m.recompute_routes(t(0.0));
+        let reference = float_dijkstra(n, &edges);
+        for v in 1..n {
+            let r = m.route(&id(&format!("n{v}"))).unwrap();
+            match reference[v] {
+                None => prop_assert_eq!(r.next_hop, None),
+                Some((cost, hops)) => {
+                    let tolerance = 0.5 * f64::from(hops.max(r.hops)) + 1e-6;
+                    let got = r.cost.total_micros() as f64;
+                    prop_assert!((got - cost).abs() <= tolerance, "n{}: {} vs {} (±{})", v, got, cost, tolerance);
+                }
+            }
+        }
+    }
+
+    /// The smoothed RTT stays within 0.5 µs + 8 ns of an `f64` RFC 6298 average
+    /// of the same samples, however many samples (no drift from truncation).
+    #[test]
+    fn smoothed_rtt_matches_a_float_reference(samples in proptest::collection::vec(0u64..2_000_000, 1..300)) {
+        let mut m = mesh(2);
+        m.establish_tunnel(t(0.0), &id("n0"), &id("n1"), TunnelProtocol::WireGuard).unwrap();
+        let mut reference: Option<f64> = None;
+        for (i, &us) in samples.iter().enumerate() {
+            let got = m.record_latency(t(i as f64), &id("n0"), &id("n1"), Duration::from_micros(us)).unwrap();
+            let r = reference.map_or(us as f64, |s| s * 7.0 / 8.0 + us as f64 / 8.0);
+            reference = Some(r);
+            // Rounding to whole microseconds (0.5) plus the nanosecond truncations,
+            // which the 7/8 decay bounds at 8 ns.
+            prop_assert!((got.total_micros() as f64 - r).abs() <= 0.5 + 0.008 + 1e-6, "sample {}: {} vs {}", i, got.total_micros(), r);
+        }
+    }
+}

@@ -103,7 +103,11 @@ pub(super) struct Tunnel {
     pub(super) state: TunnelState,
     explicit_failures: u32,
     successes: u32,
+    /// The smoothed RTT to the nearest microsecond, what routing and views use.
     pub(super) srtt: Option<Duration>,
+    /// The smoothed RTT in nanoseconds: smoothing at this precision keeps
+    /// repeated `7/8` steps from drifting by their truncations.
+    srtt_ns: u64,
     rx: u64,
     tx: u64,
     traffic_at: Option<Instant>,
@@ -162,6 +166,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             explicit_failures: 0,
             successes: 0,
             srtt: None,
+            srtt_ns: 0,
             rx: 0,
             tx: 0,
             traffic_at: None,
@@ -339,7 +344,10 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
     }
 
     /// A round-trip time measured on the tunnel between `a` and `b`, smoothed as
-    /// TCP does (`srtt = 7/8 srtt + 1/8 rtt`, the first sample taken as is).
+    /// TCP does (`srtt = 7/8 srtt + 1/8 rtt`, RFC 6298, the first sample taken as
+    /// is). Smoothing runs in nanoseconds, so the result is within 0.5 µs (the
+    /// rounding) + 8 ns (truncations, which the 7/8 decay bounds) of the exact
+    /// average of the microsecond samples, however many there are; saturating.
     pub fn record_latency(
         &mut self,
         now: Instant,
@@ -349,12 +357,13 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
     ) -> Result<Duration, TunnelError> {
         self.clock.observe(now);
         let t = self.tunnel_mut(a, b)?;
-        let srtt = match t.srtt {
-            None => rtt,
-            Some(s) => {
-                Duration::from_micros(((u128::from(s.total_micros()) * 7 + u128::from(rtt.total_micros())) / 8) as u64)
-            }
+        let sample = u128::from(rtt.total_micros()) * 1000;
+        let ns = match t.srtt {
+            None => sample,
+            Some(_) => (u128::from(t.srtt_ns) * 7 + sample) / 8,
         };
+        t.srtt_ns = u64::try_from(ns).unwrap_or(u64::MAX);
+        let srtt = Duration::from_micros(u64::try_from(ns.saturating_add(500) / 1000).unwrap_or(u64::MAX));
         t.srtt = Some(srtt);
         self.routes_dirty = true;
         Ok(srtt)
