@@ -871,6 +871,37 @@ typedef struct pn_topology_report {
 } pn_topology_report;
 
 /**
+ * What `pn_mesh_record_latest_handshakes` found, line by line (blank lines
+ * are not counted).
+ */
+typedef struct pn_handshake_report {
+  /**
+   * Handshakes newer than the last one reported, recorded at their time.
+   */
+  size_t recorded;
+  /**
+   * Lines repeating the handshake already recorded.
+   */
+  size_t unchanged;
+  /**
+   * Lines saying "never" (0) for a tunnel of the local node.
+   */
+  size_t never;
+  /**
+   * Keys of no node with a tunnel to the local node.
+   */
+  size_t unknown_peers;
+  /**
+   * Lines not of the form `<base64 key> <seconds>`.
+   */
+  size_t malformed;
+  /**
+   * Tunnels whose state changed.
+   */
+  size_t changed;
+} pn_handshake_report;
+
+/**
  * A liveness heartbeat carrying the sender's health metrics.
  */
 typedef struct pn_heartbeat {
@@ -1951,6 +1982,42 @@ pn_result pn_mesh_render_wireguard(const struct pn_mesh *mesh,
  */
 pn_result pn_mesh_topology_report(const struct pn_mesh *mesh,
                                   struct pn_topology_report *out_report);
+
+/**
+ * Applies what `wg show <interface> latest-handshakes` printed (`text`,
+ * `text_len` bytes of UTF-8: per line a peer's public key and the UNIX
+ * seconds of its latest handshake, 0 if none) at `now_us`, when the host's
+ * UNIX time was `unix_now_s`. Newer handshakes are recorded at their real
+ * time and tunnel health follows them; every other line changes nothing and
+ * is counted in `*out_report` (if not NULL). `PN_ERR_INVALID_ARGUMENT` if the
+ * text is not UTF-8.
+ *
+ * # Safety
+ * `mesh` NULL or a live handle; `text` NULL (with length 0) or readable for
+ * `text_len` bytes; `out_report` NULL or writable.
+ */
+pn_result pn_mesh_record_latest_handshakes(struct pn_mesh *mesh,
+                                           uint64_t now_us,
+                                           uint64_t unix_now_s,
+                                           const char *text,
+                                           size_t text_len,
+                                           struct pn_handshake_report *out_report);
+
+/**
+ * Renders the topology as a Graphviz DOT graph (nodes, links with latencies
+ * and tunnel states, the local node's next hops highlighted; routes of the
+ * last recompute) into `buf`, its length into `*out_len` (not
+ * NUL-terminated). A short buffer gives `PN_ERR_BUFFER_TOO_SMALL` with the
+ * needed length and is left untouched.
+ *
+ * # Safety
+ * `mesh` NULL or a live handle; `buf` NULL or writable for `buf_len` bytes;
+ * `out_len` NULL or writable.
+ */
+pn_result pn_mesh_render_dot(const struct pn_mesh *mesh,
+                             uint8_t *buf,
+                             size_t buf_len,
+                             size_t *out_len);
 
 /**
  * Encodes a heartbeat from `sender` into `buf` (`buf_len` bytes) and writes

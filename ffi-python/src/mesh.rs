@@ -127,6 +127,38 @@ impl PyMeshCore {
         self.inner.record_handshake(now, &peer).map(TunnelState::as_str).map_err(core_error)
     }
 
+    /// Applies what `wg show <if> latest-handshakes` printed (`text`), with the
+    /// host's UNIX time `unix_now` in seconds; a dict of counts (`recorded`,
+    /// `unchanged`, `never`, `unknown_peers`, `malformed`, `changed`).
+    #[pyo3(signature = (text, unix_now, now = None))]
+    fn record_latest_handshakes<'py>(
+        &mut self,
+        py: Python<'py>,
+        text: &str,
+        #[pyo3(from_py_with = crate::args::u64_arg)] unix_now: u64,
+        now: Option<f64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let now = instant(now)?;
+        let r = self.inner.record_latest_handshakes(now, unix_now, text);
+        let d = PyDict::new(py);
+        d.set_item("recorded", r.recorded)?;
+        d.set_item("unchanged", r.unchanged)?;
+        d.set_item("never", r.never)?;
+        d.set_item("unknown_peers", r.unknown_peers)?;
+        d.set_item("malformed", r.malformed)?;
+        d.set_item("changed", r.changed)?;
+        Ok(d)
+    }
+
+    /// The topology as Graphviz DOT (routes recomputed first).
+    #[pyo3(signature = (now = None))]
+    fn to_dot(&mut self, py: Python<'_>, now: Option<f64>) -> PyResult<String> {
+        self.refresh(py, now)?;
+        let mut out = String::new();
+        self.inner.write_dot(&mut out).map_err(|_| invalid("the DOT writer failed"))?;
+        Ok(out)
+    }
+
     /// A measured round trip on the local node's tunnel to `peer`; the smoothed RTT in seconds.
     #[pyo3(signature = (peer, rtt, now = None))]
     fn record_latency(&mut self, peer: &str, rtt: f64, now: Option<f64>) -> PyResult<f64> {

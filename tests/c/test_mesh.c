@@ -150,6 +150,35 @@ int main(void) {
     CHECK_CODE(pn_mesh_render_wireguard(m, &o, (uint8_t *)text, sizeof text, &len), PN_ERR_INVALID_ARGUMENT);
   }
 
+  /* Topology as DOT: the needed length first, then the graph. */
+  {
+    char text[4096];
+    CHECK_CODE(pn_mesh_render_dot(m, (uint8_t *)text, 8, &needed), PN_ERR_BUFFER_TOO_SMALL);
+    CHECK_OK(pn_mesh_render_dot(m, (uint8_t *)text, sizeof text - 1, &len));
+    CHECK(len == needed && len < sizeof text);
+    text[len] = '\0';
+    CHECK(strncmp(text, "graph mesh {\n", 13) == 0 && strstr(text, "\"n0\" -- \"n1\"") != NULL);
+    CHECK_CODE(pn_mesh_render_dot(NULL, (uint8_t *)text, sizeof text, &len), PN_ERR_NULL_POINTER);
+  }
+
+  /* What `wg show wg0 latest-handshakes` printed: n1 (key 0x02...) 5 s ago, one bad line. */
+  {
+    char text[128];
+    pn_handshake_report hr;
+    pn_mesh *h = make("n0");
+    int n;
+    join_all(h);
+    tunnel_up(h, "n0", "n1", 1000);
+    n = snprintf(text, sizeof text, "%s\t995\ngarbage\n", "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=");
+    CHECK(n > 0);
+    CHECK_OK(pn_mesh_record_latest_handshakes(h, SEC(30), 1000, text, (size_t)n, &hr));
+    CHECK(hr.recorded == 1 && hr.malformed == 1 && hr.unknown_peers == 0 && hr.never == 0);
+    CHECK_OK(pn_mesh_record_latest_handshakes(h, SEC(31), 1001, text, (size_t)n, &hr));
+    CHECK(hr.recorded == 0 && hr.unchanged == 1);
+    CHECK_CODE(pn_mesh_record_latest_handshakes(h, SEC(31), 1001, "\xff", 1, &hr), PN_ERR_INVALID_ARGUMENT);
+    pn_mesh_free(h);
+  }
+
   /* Three failed handshakes take n0-n2 down; the monitor asks to re-establish it. */
   CHECK_OK(pn_mesh_record_handshake(m, SEC(3), "n0", 2, "n2", 2, false, &st));
   CHECK_OK(pn_mesh_record_handshake(m, SEC(3), "n0", 2, "n2", 2, false, &st));

@@ -1046,3 +1046,97 @@ mod tests {
         }
     }
 }
+
+/// What `pn_mesh_record_latest_handshakes` found, line by line (blank lines
+/// are not counted).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct pn_handshake_report {
+    /// Handshakes newer than the last one reported, recorded at their time.
+    pub recorded: usize,
+    /// Lines repeating the handshake already recorded.
+    pub unchanged: usize,
+    /// Lines saying "never" (0) for a tunnel of the local node.
+    pub never: usize,
+    /// Keys of no node with a tunnel to the local node.
+    pub unknown_peers: usize,
+    /// Lines not of the form `<base64 key> <seconds>`.
+    pub malformed: usize,
+    /// Tunnels whose state changed.
+    pub changed: usize,
+}
+
+/// Applies what `wg show <interface> latest-handshakes` printed (`text`,
+/// `text_len` bytes of UTF-8: per line a peer's public key and the UNIX
+/// seconds of its latest handshake, 0 if none) at `now_us`, when the host's
+/// UNIX time was `unix_now_s`. Newer handshakes are recorded at their real
+/// time and tunnel health follows them; every other line changes nothing and
+/// is counted in `*out_report` (if not NULL). `PN_ERR_INVALID_ARGUMENT` if the
+/// text is not UTF-8.
+///
+/// # Safety
+/// `mesh` NULL or a live handle; `text` NULL (with length 0) or readable for
+/// `text_len` bytes; `out_report` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_mesh_record_latest_handshakes(
+    mesh: *mut pn_mesh,
+    now_us: u64,
+    unix_now_s: u64,
+    text: *const c_char,
+    text_len: usize,
+    out_report: *mut pn_handshake_report,
+) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promises for every pointer.
+        let (m, text, out) =
+            unsafe { (pn_mesh::borrow_mut(mesh)?, self::text(text, text_len)?, optional_out(out_report)) };
+        let r = m.record_latest_handshakes(Instant::from_micros(now_us), unix_now_s, text);
+        set_opt(
+            out,
+            pn_handshake_report {
+                recorded: r.recorded,
+                unchanged: r.unchanged,
+                never: r.never,
+                unknown_peers: r.unknown_peers,
+                malformed: r.malformed,
+                changed: r.changed,
+            },
+        );
+        Ok(())
+    })
+}
+
+/// Renders the topology as a Graphviz DOT graph (nodes, links with latencies
+/// and tunnel states, the local node's next hops highlighted; routes of the
+/// last recompute) into `buf`, its length into `*out_len` (not
+/// NUL-terminated). A short buffer gives `PN_ERR_BUFFER_TOO_SMALL` with the
+/// needed length and is left untouched.
+///
+/// # Safety
+/// `mesh` NULL or a live handle; `buf` NULL or writable for `buf_len` bytes;
+/// `out_len` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_mesh_render_dot(
+    mesh: *const pn_mesh,
+    buf: *mut u8,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promises for every pointer.
+        let (m, buf, len) = unsafe { (pn_mesh::borrow(mesh)?, slots(buf, buf_len)?, Out::new(out_len)?) };
+        let mut counter = crate::mesh::Counter(0);
+        m.write_dot(&mut counter).map_err(|_| pn_result::PN_ERR_INVALID_STATE)?;
+        let Some(buf) = buf.get_mut(..counter.0) else {
+            len.set(counter.0);
+            return Err(pn_result::PN_ERR_BUFFER_TOO_SMALL.into());
+        };
+        for b in buf.iter_mut() {
+            b.write(0);
+        }
+        // SAFETY: every element was initialised just above; MaybeUninit<u8> and u8 share a layout.
+        let buf = unsafe { &mut *(core::ptr::from_mut(buf) as *mut [u8]) };
+        len.set(m.render_dot(buf)?);
+        Ok(())
+    })
+}

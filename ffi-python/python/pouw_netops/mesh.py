@@ -182,6 +182,18 @@ class VPNMeshTopologyManager:
         (``"connecting"``, ``"up"``, ``"stale"``, ``"down"``)."""
         return self._core.record_handshake(peer, now)
 
+    def record_latest_handshakes(self, text: str, unix_now: int, *, now: Optional[float] = None) -> Dict[str, int]:
+        """Applies what ``wg show <if> latest-handshakes`` printed, given the host's UNIX
+        time in seconds: newer handshakes are recorded at their real time and tunnel
+        health follows them. Returns counts: ``recorded``, ``unchanged``, ``never``,
+        ``unknown_peers``, ``malformed``, ``changed``."""
+        return self._core.record_latest_handshakes(text, unix_now, now)
+
+    def to_dot(self, *, now: Optional[float] = None) -> str:
+        """The topology as Graphviz DOT: nodes, links with latencies and tunnel states,
+        this node's next hops highlighted."""
+        return self._core.to_dot(now)
+
     def record_latency(self, peer: str, rtt_seconds: float, *, now: Optional[float] = None) -> float:
         """A measured round trip on the tunnel to ``peer``; the smoothed RTT in seconds."""
         return self._core.record_latency(peer, rtt_seconds, now)
