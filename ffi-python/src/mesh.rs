@@ -152,7 +152,7 @@ impl PyMeshCore {
 
     /// The topology as Graphviz DOT (routes recomputed first).
     #[pyo3(signature = (now = None))]
-    fn to_dot(&mut self, py: Python<'_>, now: Option<f64>) -> PyResult<String> {
+    fn render_dot(&mut self, py: Python<'_>, now: Option<f64>) -> PyResult<String> {
         self.refresh(py, now)?;
         let mut out = String::new();
         self.inner.write_dot(&mut out).map_err(|_| invalid("the DOT writer failed"))?;

@@ -192,7 +192,7 @@ class VPNMeshTopologyManager:
     def to_dot(self, *, now: Optional[float] = None) -> str:
         """The topology as Graphviz DOT: nodes, links with latencies and tunnel states,
         this node's next hops highlighted."""
-        return self._core.to_dot(now)
+        return self._core.render_dot(now)
 
     def record_latency(self, peer: str, rtt_seconds: float, *, now: Optional[float] = None) -> float:
         """A measured round trip on the tunnel to ``peer``; the smoothed RTT in seconds."""
