@@ -678,6 +678,11 @@ typedef struct pn_wireguard_options {
    * `PersistentKeepalive` in seconds for every peer; 0 omits it (default 25).
    */
   uint16_t persistent_keepalive;
+  /**
+   * Write peers whose public key is a placeholder (they announced none) under
+   * a `# WARNING` comment; false refuses them with `PN_ERR_INVALID_STATE`.
+   */
+  bool placeholder_keys;
 } pn_wireguard_options;
 
 /**

@@ -78,6 +78,9 @@ pub struct pn_wireguard_options {
     pub private_key: [u8; 32],
     /// `PersistentKeepalive` in seconds for every peer; 0 omits it (default 25).
     pub persistent_keepalive: u16,
+    /// Write peers whose public key is a placeholder (they announced none) under
+    /// a `# WARNING` comment; false refuses them with `PN_ERR_INVALID_STATE`.
+    pub placeholder_keys: bool,
 }
 
 fn route_to_c(r: &pouw_netops::mesh::RouteView<'_>) -> pn_route {
@@ -98,6 +101,15 @@ impl fmt::Write for Counter {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.0 = self.0.saturating_add(s.len());
         Ok(())
+    }
+}
+
+/// A key wiped when dropped.
+struct WipedKey(WgKey);
+
+impl Drop for WipedKey {
+    fn drop(&mut self) {
+        self.0.wipe();
     }
 }
 
@@ -186,7 +198,9 @@ pub unsafe extern "C" fn pn_ops_render_wireguard(
                 Out::new(out_len)?,
             )
         };
-        let key = WgKey::from_bytes(o.private_key);
+        // The host's private key, copied for this call only and wiped on every path.
+        let key = WipedKey(WgKey::from_bytes(o.private_key));
+        let key = &key.0;
         let options = WireGuardOptions {
             format: match o.format {
                 0 => WireGuardFormat::WgQuick,
@@ -194,8 +208,9 @@ pub unsafe extern "C" fn pn_ops_render_wireguard(
                 _ => return Err(pn_result::PN_ERR_INVALID_ARGUMENT.into()),
             },
             listen_port: (o.listen_port != 0).then_some(o.listen_port),
-            private_key: o.has_private_key.then_some(&key),
+            private_key: o.has_private_key.then_some(key),
             persistent_keepalive: (o.persistent_keepalive != 0).then_some(o.persistent_keepalive),
+            placeholder_keys: o.placeholder_keys,
         };
         let mut counter = Counter(0);
         m.write_wireguard(&options, &mut counter)?;
