@@ -1193,6 +1193,11 @@ typedef struct pn_ops_counters {
    * Messages dropped because they claimed to come from this node (no error is returned).
    */
   uint64_t self_addressed;
+  /**
+   * Checkpoints of the leader's task table whose primary's signature did
+   * not verify when this node checked it (before acting on it), dropped.
+   */
+  uint64_t bad_checkpoint_proofs;
 } pn_ops_counters;
 
 /**

@@ -419,6 +419,7 @@ impl PyNode {
         }
         k.set_item("rejected", r)?;
         k.set_item("self_addressed", n.self_addressed)?;
+        k.set_item("bad_checkpoint_proofs", n.bad_checkpoint_proofs)?;
         d.set_item("counters", k)?;
         Ok(d)
     }
