@@ -63,7 +63,8 @@ class _DetectorSetting(Generic[_N]):
         return getattr(obj._core, self.name)
 
     def __set__(self, obj: CrashRecoveryManager, value: _N) -> None:
-        obj._core.configure(**{self.name: self.convert(value)})
+        setting: Dict[str, Any] = {self.name: self.convert(value)}
+        obj._core.configure(**setting)
 
 
 class CrashRecoveryManager:
