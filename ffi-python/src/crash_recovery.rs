@@ -5,7 +5,7 @@
 //! only converts arguments, results and errors.
 
 use crate::errors::{core_error, id_error, invalid};
-use crate::time::{duration, fraction, instant, metrics};
+use crate::time::{duration, fraction, instant};
 use pouw_netops::crash_recovery::{RecoveryEventKind, RecoveryStrategy};
 use pouw_netops::phi::PhiConfig;
 use pouw_netops::preset::large;
@@ -93,32 +93,9 @@ impl PyCrashRecoveryCore {
         Ok(PyCrashRecoveryCore { inner })
     }
 
-    /// A heartbeat with fresh metrics from `node_id` at `now`, registering the node if new.
-    #[pyo3(signature = (
-        node_id, response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage,
-        now = None,
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn update_node_health(
-        &mut self,
-        node_id: &str,
-        response_time: f64,
-        success_rate: f64,
-        task_completion_rate: f64,
-        bandwidth_utilization: f64,
-        cpu_usage: f64,
-        memory_usage: f64,
-        now: Option<f64>,
-    ) -> PyResult<()> {
-        let now = instant(now)?;
-        let node = self::node_id(node_id)?;
-        let m =
-            metrics(response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage)?;
-        self.inner.update_node_health(now, &node, m).map_err(core_error)
-    }
-
-    /// `update_node_health` taking the old API's `NodeHealthMetrics` (or any
-    /// object with its attributes) as one argument: the old method in one native call.
+    /// A heartbeat with fresh metrics from `node_id` at `now`, registering the
+    /// node if new: the old API's `update_node_health`, taking its
+    /// `NodeHealthMetrics` (or any object with its attributes).
     #[pyo3(signature = (node_id, metrics, now = None))]
     fn update_metrics(&mut self, node_id: &str, metrics: &Bound<'_, PyAny>, now: Option<f64>) -> PyResult<()> {
         let now = instant(now)?;

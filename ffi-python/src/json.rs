@@ -63,26 +63,29 @@ fn write_value(out: &mut String, v: &Bound<'_, PyAny>, depth: usize) -> Result<(
         }
         out.push('}');
     } else if let Ok(l) = v.cast_exact::<PyList>() {
-        out.push('[');
-        for (n, item) in l.iter().enumerate() {
-            if n > 0 {
-                out.push(',');
-            }
-            write_value(out, &item, depth + 1)?;
-        }
-        out.push(']');
+        write_array(out, l.iter(), depth)?;
     } else if let Ok(t) = v.cast_exact::<PyTuple>() {
-        out.push('[');
-        for (n, item) in t.iter().enumerate() {
-            if n > 0 {
-                out.push(',');
-            }
-            write_value(out, &item, depth + 1)?;
-        }
-        out.push(']');
+        write_array(out, t.iter(), depth)?;
     } else {
         return Err(Unsupported);
     }
+    Ok(())
+}
+
+/// A list's or a tuple's items as a JSON array.
+fn write_array<'py>(
+    out: &mut String,
+    items: impl Iterator<Item = Bound<'py, PyAny>>,
+    depth: usize,
+) -> Result<(), Unsupported> {
+    out.push('[');
+    for (n, item) in items.enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        write_value(out, &item, depth + 1)?;
+    }
+    out.push(']');
     Ok(())
 }
 

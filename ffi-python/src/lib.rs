@@ -42,7 +42,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     #[cfg(feature = "panic-probe")]
     m.add_function(wrap_pyfunction!(trigger_panic, m)?)?;
     errors::register(m)?;
-    time::register(m)?;
     types::register(m)?;
     phi::register(m)?;
     crash_recovery::register(m)?;

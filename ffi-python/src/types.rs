@@ -10,7 +10,7 @@
 //! (`dataclasses.fields`, `asdict`, `replace` work) and the public module name.
 //! Subclassable.
 
-use crate::time::{instant, metrics};
+use crate::time::{FIGURES, instant, metrics};
 use pouw_netops::HealthMetrics;
 use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
@@ -142,16 +142,21 @@ impl Dataclass for PyNodeHealthMetrics {
 }
 
 impl PyNodeHealthMetrics {
-    /// The figures a manager takes (checked: fractions in [0, 1], a finite non-negative response time).
-    pub fn health(&self) -> PyResult<HealthMetrics> {
-        metrics(
+    /// The health figures in the order of [`crate::time::FIGURES`].
+    fn figures(&self) -> [f64; 6] {
+        [
             self.response_time,
             self.success_rate,
             self.task_completion_rate,
             self.bandwidth_utilization,
             self.cpu_usage,
             self.memory_usage,
-        )
+        ]
+    }
+
+    /// The figures a manager takes (checked: fractions in [0, 1], a finite non-negative response time).
+    pub fn health(&self) -> PyResult<HealthMetrics> {
+        metrics(self.figures())
     }
 }
 
@@ -161,15 +166,11 @@ pub fn health_of(obj: &Bound<'_, PyAny>) -> PyResult<HealthMetrics> {
     if let Ok(m) = obj.cast::<PyNodeHealthMetrics>() {
         return m.borrow().health();
     }
-    let get = |name: &str| -> PyResult<f64> { obj.getattr(name)?.extract() };
-    metrics(
-        get("response_time")?,
-        get("success_rate")?,
-        get("task_completion_rate")?,
-        get("bandwidth_utilization")?,
-        get("cpu_usage")?,
-        get("memory_usage")?,
-    )
+    let mut values = [0.0; 6];
+    for (value, name) in values.iter_mut().zip(FIGURES) {
+        *value = obj.getattr(name)?.extract()?;
+    }
+    metrics(values)
 }
 
 #[pymethods]
@@ -214,15 +215,7 @@ impl PyNodeHealthMetrics {
     /// below 5 s, CPU and memory usage below 0.9 (the old API's thresholds).
     #[pyo3(signature = (now = None))]
     fn is_healthy(&self, now: Option<f64>) -> PyResult<bool> {
-        let now = instant(now)?;
-        crate::time::healthy(
-            now,
-            self.last_heartbeat,
-            self.response_time,
-            self.success_rate,
-            self.cpu_usage,
-            self.memory_usage,
-        )
+        crate::time::healthy(instant(now)?, self.last_heartbeat, self.figures())
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {

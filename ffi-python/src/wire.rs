@@ -35,7 +35,7 @@ fn encode_heartbeat<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     let sender = NodeId::new(sender).map_err(|e| id_error("sender", e))?;
     let metrics =
-        metrics(response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage)?;
+        metrics([response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage])?;
     let envelope = Envelope::new(
         sender,
         Body::Heartbeat(Heartbeat { sequence, sent_at: instant(Some(sent_at))?, metrics, ..Heartbeat::default() }),

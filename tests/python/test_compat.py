@@ -14,7 +14,7 @@ import zlib
 
 import pytest
 
-from helpers import beat, healthy_metrics
+from helpers import ELECTION_STATUS_KEYS, HEALTH_FIELDS, NETWORK_STATUS_KEYS, beat, healthy_metrics
 from reference import healthy
 
 from pouw_netops import (
@@ -59,17 +59,7 @@ def test_enums_and_data_classes_have_the_old_names_fields_and_defaults():
     }
     m = NodeHealthMetrics("n", T0, 0.1, 0.9, 0.9, 0.1, 0.1, 0.1)
     assert m.status is NodeStatus.ONLINE
-    assert [f.name for f in dataclasses.fields(NodeHealthMetrics)] == [
-        "node_id",
-        "last_heartbeat",
-        "response_time",
-        "success_rate",
-        "task_completion_rate",
-        "bandwidth_utilization",
-        "cpu_usage",
-        "memory_usage",
-        "status",
-    ]
+    assert [f.name for f in dataclasses.fields(NodeHealthMetrics)] == HEALTH_FIELDS
     e = CrashRecoveryEvent("n", "crash_detected", T0)
     assert e.metadata == {}
     assert LeaderElectionVote("a", "b", 3, T0).term == 3
@@ -231,17 +221,7 @@ def test_election_follows_the_old_call_sequence():
     e.step_down(now=T0 + 2)
     assert e.state is LeaderElectionState.FOLLOWER and e.leader_id is None and not e.is_leader_active
     s = e.get_election_status(now=T0 + 2)
-    assert set(s) == {
-        "node_id",
-        "state",
-        "current_term",
-        "leader_id",
-        "voted_for",
-        "is_leader",
-        "vote_count",
-        "election_in_progress",
-        "time_since_last_heartbeat",
-    }
+    assert set(s) == set(ELECTION_STATUS_KEYS)
 
 
 def test_request_vote_rules():
@@ -403,16 +383,7 @@ def test_operations_manager_owns_the_managers_and_reports():
     ops.crash_recovery.failed_nodes.add("w9")
     assert ops.crash_recovery.initiate_recovery("w9") is True
     status = ops.get_network_status()
-    assert set(status) == {
-        "node_id",
-        "role",
-        "is_running",
-        "crash_recovery",
-        "worker_replacement",
-        "message_compression",
-        "vpn_mesh",
-        "leader_election",
-    }
+    assert set(status) == NETWORK_STATUS_KEYS
 
     async def run() -> None:
         await ops.start_operations()
@@ -490,16 +461,8 @@ def test_the_data_classes_are_the_native_classes_and_subclassable():
 
 
 def test_duck_typed_records_and_overriding_subclasses_still_work():
-    @dataclasses.dataclass
-    class MyMetrics:
-        node_id: str
-        last_heartbeat: float
-        response_time: float
-        success_rate: float
-        task_completion_rate: float
-        bandwidth_utilization: float
-        cpu_usage: float
-        memory_usage: float
+    # A plain data class with the old fields but no status.
+    MyMetrics = dataclasses.make_dataclass("MyMetrics", HEALTH_FIELDS[:-1])
 
     m = CrashRecoveryManager("me")
     m.update_node_health("a", MyMetrics("a", T0, 0.1, 0.9, 0.9, 0.1, 0.25, 0.1), now=T0)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from pouw_netops import (
     NodeStatus,
     NotFoundError,
 )
-from helpers import beat
+from helpers import HEALTH_FIELDS, beat
 from reference import ReferencePhi, healthy
 
 T0 = 1_700_000_000.0
@@ -30,17 +30,7 @@ def test_enum_values_match_old_api():
 
 def test_data_class_fields_match_old_api(metrics):
     names = [f.name for f in dataclasses.fields(NodeHealthMetrics)]
-    assert names == [
-        "node_id",
-        "last_heartbeat",
-        "response_time",
-        "success_rate",
-        "task_completion_rate",
-        "bandwidth_utilization",
-        "cpu_usage",
-        "memory_usage",
-        "status",
-    ]
+    assert names == HEALTH_FIELDS
     assert metrics().status is NodeStatus.ONLINE
     assert [f.name for f in dataclasses.fields(CrashRecoveryEvent)] == ["node_id", "event_type", "timestamp", "metadata"]
 

@@ -35,7 +35,6 @@ __all__ = [
     "merkle_verify_consistency",
     "merkle_verify_inclusion",
     "merkle_verify_record",
-    "metrics_healthy",
     "sign_vote",
     "verify_certificate",
     "verify_equivocation",
@@ -51,16 +50,6 @@ class PanicException(BaseException):
 
 def _trigger_panic() -> None:
     """Panics inside the core; for the test that proves a panic does not kill the interpreter."""
-
-def metrics_healthy(
-    last_heartbeat: float,
-    response_time: float,
-    success_rate: float,
-    cpu_usage: float,
-    memory_usage: float,
-    now: Optional[float] = None,
-) -> bool:
-    """The core's default health thresholds applied to one set of metrics at ``now``."""
 
 @final
 class PhiAccrualDetector:
@@ -99,17 +88,6 @@ class CrashRecoveryCore:
     """The core's crash-recovery manager at host scale (4096 nodes)."""
 
     def __new__(cls, threshold: float = 8.0) -> CrashRecoveryCore: ...
-    def update_node_health(
-        self,
-        node_id: str,
-        response_time: float,
-        success_rate: float,
-        task_completion_rate: float,
-        bandwidth_utilization: float,
-        cpu_usage: float,
-        memory_usage: float,
-        now: Optional[float] = None,
-    ) -> None: ...
     def heartbeat(self, node_id: str, now: Optional[float] = None) -> None: ...
     def update_metrics(self, node_id: str, metrics: Any, now: Optional[float] = None) -> None: ...
     def detect_crashes(self, now: Optional[float] = None) -> List[str]: ...
