@@ -11,8 +11,7 @@
  * Install with scripts/c-install.sh and link with
  * `pkg-config --cflags --libs pouw_netops` (add --static for the archive); see
  * ffi-c/README.md. The operator's tools (certificates, Merkle proofs) are in
- * pouw_netops_operator.h. The standalone manager handles need PN_MANAGERS
- * defined and a library built with the cargo feature `managers`.
+ * pouw_netops_operator.h.
  *
  * Microcontrollers: a library built with the cargo feature `embedded`
  * (scripts/c-embedded.sh) is no_std, uses the small preset (capacities
@@ -570,7 +569,7 @@ typedef struct pn_node_id {
 
 /**
  * One search result. The payload is `payload_len` bytes at `payload_offset`
- * in the payload buffer passed to `pn_batch_search` (or `pn_history_search`).
+ * in the payload buffer passed to `pn_batch_search`.
  */
 typedef struct pn_history_record {
   /**
@@ -679,6 +678,11 @@ typedef struct pn_wireguard_options {
    * `PersistentKeepalive` in seconds for every peer; 0 omits it (default 25).
    */
   uint16_t persistent_keepalive;
+  /**
+   * Write peers whose public key is a placeholder (they announced none) under
+   * a `# WARNING` comment; false refuses them with `PN_ERR_INVALID_STATE`.
+   */
+  bool placeholder_keys;
 } pn_wireguard_options;
 
 /**
@@ -1189,6 +1193,11 @@ typedef struct pn_ops_counters {
    * Messages dropped because they claimed to come from this node (no error is returned).
    */
   uint64_t self_addressed;
+  /**
+   * Checkpoints of the leader's task table whose primary's signature did
+   * not verify when this node checked it (before acting on it), dropped.
+   */
+  uint64_t bad_checkpoint_proofs;
 } pn_ops_counters;
 
 /**
@@ -1759,7 +1768,3 @@ const char *pn_version(void);
 #endif  // __cplusplus
 
 #endif  /* POUW_NETOPS_H */
-
-#if defined(PN_MANAGERS)
-#include "pouw_netops_managers.h"
-#endif

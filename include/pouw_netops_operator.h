@@ -1,9 +1,11 @@
 /*
  * pouw_netops_operator.h: the tools of a pouw-netops cluster's operator and
  * auditors: issue, verify and inspect membership certificates with the
- * authority key (pn_certificate_*), and verify the message history's Merkle
- * proofs (pn_merkle_*). Include it instead of pouw_netops.h, which it
- * includes; the default library has both. A node needs only pouw_netops.h.
+ * authority key (pn_certificate_*), verify the message history's Merkle
+ * proofs (pn_merkle_*) and the Byzantine election's quorum certificates and
+ * equivocation evidence, offline (pn_quorum_*, pn_equivocation_*). Include it
+ * instead of pouw_netops.h, which it includes; the default library has both.
+ * A node needs only pouw_netops.h.
  */
 
 #ifndef POUW_NETOPS_OPERATOR_H
@@ -17,6 +19,35 @@
  * The most pools (task types) a certificate lists.
  */
 #define PN_CERT_MAX_POOLS 4
+
+/**
+ * The longest encoded quorum certificate.
+ */
+#define PN_MAX_QUORUM_CERTIFICATE_LEN 4180
+
+/**
+ * The most voters a quorum certificate can name.
+ */
+#define PN_MAX_QUORUM_VOTERS 64
+
+/**
+ * The longest encoded equivocation evidence record.
+ */
+#define PN_MAX_EQUIVOCATION_LEN 407
+
+/**
+ * What a certificate's signers voted: a pre-vote grant or a vote.
+ */
+typedef enum pn_vote_kind {
+  /**
+   * Pre-vote grants: the certificate justifies a vote request for its term.
+   */
+  PN_VOTE_KIND_PRE_VOTE = 1,
+  /**
+   * Votes: the certificate makes its candidate the leader of its term.
+   */
+  PN_VOTE_KIND_VOTE = 2,
+} pn_vote_kind;
 
 /**
  * What a certificate says about a node, for `pn_certificate_issue`.
@@ -119,6 +150,54 @@ typedef struct pn_certificate_info {
    */
   uint64_t not_after;
 } pn_certificate_info;
+
+/**
+ * A verified quorum certificate, as `pn_quorum_certificate_verify` writes it.
+ */
+typedef struct pn_quorum_certificate_info {
+  /**
+   * Pre-vote or vote certificate.
+   */
+  enum pn_vote_kind kind;
+  /**
+   * The term.
+   */
+  uint64_t term;
+  /**
+   * The candidate the signers voted for.
+   */
+  pn_node_id candidate;
+  /**
+   * The signers: bit `i` is the `i`-th voter in ascending id order.
+   */
+  uint64_t signers;
+  /**
+   * How many voters signed.
+   */
+  size_t signer_count;
+  /**
+   * SHA-256 of the encoding: the name nodes cache it by.
+   */
+  uint8_t digest[32];
+} pn_quorum_certificate_info;
+
+/**
+ * A verified equivocation record, as `pn_equivocation_verify` writes it.
+ */
+typedef struct pn_equivocation_info {
+  /**
+   * The voter that signed two votes.
+   */
+  pn_node_id voter;
+  /**
+   * The term of both votes.
+   */
+  uint64_t term;
+  /**
+   * The two candidates it voted for, in ascending byte order.
+   */
+  pn_node_id candidates[2];
+} pn_equivocation_info;
 
 #ifdef __cplusplus
 extern "C" {
@@ -251,6 +330,72 @@ pn_result pn_merkle_verify_record(const uint8_t *proof,
                                   const uint8_t *record,
                                   size_t record_len,
                                   const uint8_t *log_root);
+
+/**
+ * Verifies an encoded quorum certificate (`len` bytes at `cert`) in the
+ * cluster of authority `authority_public` (32 bytes) against the voter set
+ * `voter_ids` / `voter_keys` (`voter_count` ids, UTF-8, and 32-byte identity
+ * public keys, pairwise; any order: signer indices refer to ascending id
+ * order) and `quorum`: `PN_OK` if at least `quorum` distinct voters signed
+ * it, each signature valid. On `PN_OK` its kind, term, candidate, signers
+ * and digest go to `*out_info` (if not NULL): check that they are what you
+ * expect.
+ *
+ * Errors: `PN_ERR_DECODE_*` for bytes that are no certificate (truncated,
+ * trailing bytes, over `PN_MAX_QUORUM_CERTIFICATE_LEN`, ...);
+ * `PN_ERR_UNAUTHENTICATED` for a signature that does not verify or a signer
+ * that is no voter; `PN_ERR_VERIFY_FAILED` for fewer signers than `quorum`;
+ * `PN_ERR_INVALID_ARGUMENT` for a quorum of 0 or above `voter_count`, more
+ * than `PN_MAX_QUORUM_VOTERS` voters, an id listed twice or a key that is no
+ * Ed25519 key; `PN_ERR_INVALID_ID` for a bad id. `pn_last_error_message`
+ * says which (and which signer).
+ *
+ * # Safety
+ * `cert` NULL (only with `len` 0) or readable for `len` bytes;
+ * `authority_public` NULL or readable for 32 bytes; `voter_ids` NULL (only
+ * with `voter_count` 0) or readable for `voter_count` elements, each as
+ * `pn_str` says; `voter_keys` likewise for `voter_count` keys;
+ * `out_info` NULL or writable.
+ */
+pn_result pn_quorum_certificate_verify(const uint8_t *cert,
+                                       size_t len,
+                                       const uint8_t *authority_public,
+                                       const pn_str *voter_ids,
+                                       const uint8_t (*voter_keys)[32],
+                                       size_t voter_count,
+                                       size_t quorum,
+                                       struct pn_quorum_certificate_info *out_info);
+
+/**
+ * Verifies an encoded equivocation evidence record (`len` bytes at
+ * `evidence`) offline, from the authority's public key `authority_public`
+ * and the voter's identity public key `voter_public` (32 bytes each): `PN_OK`
+ * if it holds two votes signed by that key in that cluster, by one voter, in
+ * one term, for two candidates. On `PN_OK` the voter, term and candidates go
+ * to `*out_info` (if not NULL). `expected_voter` (UTF-8,
+ * `expected_voter_len` bytes; NULL with length 0 for any) must be the voter
+ * the record names, if given: the key alone says nothing about the id.
+ *
+ * Errors: `PN_ERR_DECODE_*` for bytes that are no record;
+ * `PN_ERR_VERIFY_FAILED` for two votes that are no equivocation (not both
+ * votes, another voter or term, the same candidate, not in canonical order);
+ * `PN_ERR_UNAUTHENTICATED` for a signature that does not verify under
+ * `voter_public`, or a key that is no Ed25519 key;
+ * `PN_ERR_CREDENTIAL_REJECTED` for a record naming another voter than
+ * `expected_voter`; `PN_ERR_INVALID_ID` for a bad `expected_voter`.
+ *
+ * # Safety
+ * `evidence` NULL (only with `len` 0) or readable for `len` bytes; the keys
+ * NULL or readable for 32 bytes; `expected_voter` NULL (only with length 0)
+ * or readable for `expected_voter_len` bytes; `out_info` NULL or writable.
+ */
+pn_result pn_equivocation_verify(const uint8_t *evidence,
+                                 size_t len,
+                                 const uint8_t *authority_public,
+                                 const uint8_t *voter_public,
+                                 const char *expected_voter,
+                                 size_t expected_voter_len,
+                                 struct pn_equivocation_info *out_info);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -30,18 +30,8 @@ lld=$(find "$(rustc --print sysroot)/lib/rustlib" -name rust-lld -type f | head 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-section_sizes() {
-  local text=0 rodata=0 data=0 bss=0 name size
-  while read -r name size; do
-    case $name in
-      .text*) text=$((text + 16#$size)) ;;
-      .rodata*) rodata=$((rodata + 16#$size)) ;;
-      .data*) data=$((data + 16#$size)) ;;
-      .bss*) bss=$((bss + 16#$size)) ;;
-    esac
-  done < <(readelf -S -W "$1" | sed -n 's/^ *\[ *[0-9]*\] *//p' | awk '{print $1, $5}')
-  echo "$text $rodata $data $bss"
-}
+# shellcheck source=scripts/elf-sizes.sh
+source scripts/elf-sizes.sh
 
 # Links the archive keeping the listed symbols (malloc, free and abort are the
 # firmware's C runtime's, left unresolved here) and prints its sections.

@@ -27,19 +27,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-section_sizes() {
-  # Sums the sizes of allocated sections by kind from the ELF section headers.
-  local text=0 rodata=0 data=0 bss=0 name size
-  while read -r name size; do
-    case $name in
-      .text*) text=$((text + 16#$size)) ;;
-      .rodata*) rodata=$((rodata + 16#$size)) ;;
-      .data*) data=$((data + 16#$size)) ;;
-      .bss*) bss=$((bss + 16#$size)) ;;
-    esac
-  done < <(readelf -S -W "$1" | sed -n 's/^ *\[ *[0-9]*\] *//p' | awk '{print $1, $5}')
-  echo "$text $rodata $data $bss"
-}
+# shellcheck source=scripts/elf-sizes.sh
+source scripts/elf-sizes.sh
 
 printf '%-22s %8s %8s %8s %8s\n' build .text .rodata .data .bss
 for variant in crash-recovery crash-recovery+auth worker worker+auth; do

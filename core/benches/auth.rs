@@ -13,7 +13,7 @@ use pouw_netops::auth::{
 };
 use pouw_netops::health::HealthMetrics;
 use pouw_netops::wire::{Body, Heartbeat};
-use pouw_netops::{Duration, Endpoint, Instant, NodeId, TaskType, WgKey};
+use pouw_netops::{Duration, Endpoint, Instant, NodeId, NodeRole, TaskType, test_support};
 use std::hint::black_box;
 
 fn heartbeat_body() -> Vec<u8> {
@@ -26,27 +26,16 @@ fn heartbeat_body() -> Vec<u8> {
     postcard::to_allocvec(&body).unwrap()
 }
 
-fn certificate(identity: &IdentityKey) -> Certificate {
-    let mut endpoints = heapless::Vec::new();
-    endpoints.push(Endpoint::parse("203.0.113.7:51820").unwrap()).unwrap();
-    let mut pools = heapless::Vec::new();
-    pools.push(TaskType::new("train").unwrap()).unwrap();
-    Certificate {
-        node: NodeId::new("worker-7").unwrap(),
-        role: Role::Worker,
-        identity: identity.public(),
-        wg_key: WgKey::from_bytes([0x42; 32]),
-        endpoints,
-        slots: 4,
-        pools,
-        serial: 1,
-        not_before: 1_700_000_000,
-        not_after: 1_800_000_000,
-    }
+/// A typical worker's certificate: the shared fixture's, with one IPv4 endpoint.
+fn certificate() -> Certificate {
+    let node = NodeId::new("worker-7").unwrap();
+    let mut cert = test_support::certificate(&node, NodeRole::Worker, &[TaskType::new("train").unwrap()], 4);
+    cert.endpoints.push(Endpoint::parse("203.0.113.7:51820").unwrap()).unwrap();
+    cert
 }
 
 fn auth(c: &mut Criterion) {
-    let authority = IdentityKey::from_seed(&[0xa0; 32]);
+    let authority = test_support::authority();
     let cluster = authority.public();
     let worker = IdentityKey::from_seed(&[0x77; 32]);
     let supervisor = IdentityKey::from_seed(&[0x51; 32]);
@@ -62,14 +51,14 @@ fn auth(c: &mut Criterion) {
         b.iter(|| public.verify(Domain::EnvelopeSig, &cluster, black_box(&payload), &sig).unwrap())
     });
 
-    let signed = SignedCertificate::issue(&authority, certificate(&worker)).unwrap();
+    let signed = SignedCertificate::issue(&authority, certificate()).unwrap();
     let mut cert_bytes = vec![0u8; signed.encoded_len()];
     signed.encode(&mut cert_bytes).unwrap();
     let none = RevocationList::empty();
     g.bench_function("certificate_decode_verify", |b| {
         b.iter(|| {
             let c = SignedCertificate::decode(black_box(&cert_bytes)).unwrap();
-            c.verify(&cluster, 1_750_000_000, Some(Role::Worker), None, &none).map(|c| c.serial).unwrap()
+            c.verify(&cluster, test_support::UNIX0, Some(Role::Worker), None, &none).map(|c| c.serial).unwrap()
         })
     });
 

@@ -1,5 +1,5 @@
-//! VPN mesh benchmarks: joining 10,000 nodes into a /16 and a full
-//! route recompute over 1024 nodes and 8192 links.
+//! VPN mesh benchmarks: joining 10,000 nodes into a /16 and route
+//! recomputes over 256, 1024 and 4096 nodes with 8 links per node.
 //!
 //! Run with `cargo bench -p pouw-netops --bench mesh`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
@@ -40,58 +40,125 @@ fn join(c: &mut Criterion) {
     g.finish();
 }
 
-fn routes(c: &mut Criterion) {
+/// A ring over `nodes` (so everything is reachable) plus random chords up to
+/// `8 * nodes` links, latencies 1-100 ms, large preset.
+fn ring_with_chords(
+    nodes: usize,
+    rng: &mut Rng,
+) -> (Box<pouw_netops::preset::large::VPNMeshTopologyManager>, Vec<(usize, usize)>) {
     use pouw_netops::preset::large;
-    const NODES: usize = 1024;
-    const LINKS: usize = 8192;
+    let links_wanted = 8 * nodes;
     let id = |i: usize| NodeId::new(&format!("worker-{i}")).unwrap();
     let mut m = large::VPNMeshTopologyManager::new_boxed(MeshConfig::new(id(0))).unwrap();
-    for i in 0..NODES {
+    for i in 0..nodes {
         m.join_mesh(Instant::ZERO, node(i)).unwrap();
     }
-    // A ring (so everything is reachable) plus random chords, latencies 1-100 ms.
-    let mut rng = Rng::new(6);
-    let mut links = 0;
-    for i in 0..NODES {
+    let mut pairs = std::collections::BTreeSet::new();
+    for i in 0..nodes {
         let latency = Duration::from_micros(rng.in_range(1_000, 100_000));
-        m.record_link(Instant::ZERO, &id(i), &id((i + 1) % NODES), latency, true).unwrap();
-        links += 1;
+        m.record_link(Instant::ZERO, &id(i), &id((i + 1) % nodes), latency, true).unwrap();
+        pairs.insert((i.min((i + 1) % nodes), i.max((i + 1) % nodes)));
     }
-    while links < LINKS {
-        let (a, b) = (rng.below(NODES as u64) as usize, rng.below(NODES as u64) as usize);
-        if a == b || m.topology_report().links >= LINKS {
+    while pairs.len() < links_wanted {
+        let (a, b) = (rng.below(nodes as u64) as usize, rng.below(nodes as u64) as usize);
+        if a == b {
             continue;
         }
-        let before = m.topology_report().links;
         let latency = Duration::from_micros(rng.in_range(1_000, 100_000));
         m.record_link(Instant::ZERO, &id(a), &id(b), latency, true).unwrap();
-        links += m.topology_report().links - before;
+        pairs.insert((a.min(b), a.max(b)));
     }
-    assert_eq!(m.topology_report().links, LINKS);
+    assert_eq!(m.topology_report().links, links_wanted);
     m.recompute_routes(Instant::ZERO);
-    assert_eq!(m.topology_report().reachable, NODES - 1);
+    assert_eq!(m.topology_report().reachable, nodes - 1);
+    (m, pairs.into_iter().collect())
+}
 
+#[repr(C)]
+struct Timespec {
+    secs: i64,
+    nanos: i64,
+}
+
+unsafe extern "C" {
+    fn clock_gettime(clock: i32, out: *mut Timespec) -> i32;
+}
+
+/// This thread's CPU time in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`, Linux
+/// x86-64 / aarch64), `None` if unavailable. On a shared machine wall time
+/// includes waiting for a core; CPU time does not.
+fn thread_cpu_ns() -> Option<u64> {
+    if !cfg!(all(target_os = "linux", target_pointer_width = "64")) {
+        return None;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut t = Timespec { secs: 0, nanos: 0 };
+    // SAFETY: `t` is a valid, writable timespec (two 64-bit fields on these targets).
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    (rc == 0).then(|| t.secs as u64 * 1_000_000_000 + t.nanos as u64)
+}
+
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+fn routes(c: &mut Criterion) {
+    let id = |i: usize| NodeId::new(&format!("worker-{i}")).unwrap();
     let mut g = c.benchmark_group("mesh");
     g.measurement_time(std::time::Duration::from_secs(3)).sample_size(30);
-    g.bench_function("recompute_routes_1024_nodes_8192_links", |b| {
-        b.iter(|| {
-            m.recompute_routes(Instant::ZERO);
-            black_box(m.route(&id(NODES - 1)).map(|r| r.cost));
-        })
-    });
-    // The same after one latency change each time, so hysteresis has contested routes to check.
-    let mut t = 0u64;
-    g.bench_function("recompute_routes_after_latency_change", |b| {
-        b.iter(|| {
+    for nodes in [256usize, 1024, 4096] {
+        let mut rng = Rng::new(6);
+        let (mut m, pairs) = ring_with_chords(nodes, &mut rng);
+        let links = 8 * nodes;
+        g.bench_function(format!("recompute_routes_{nodes}_nodes_{links}_links"), |b| {
+            b.iter(|| {
+                m.recompute_routes(Instant::ZERO);
+                black_box(m.route(&id(nodes - 1)).map(|r| r.cost));
+            })
+        });
+        // A new latency on one random existing link each time (the link count
+        // stays 8 per node): held routes pile up, so hysteresis has contested
+        // destinations to check on most neighbours.
+        let mut t = 0u64;
+        let mut change = |m: &mut pouw_netops::preset::large::VPNMeshTopologyManager, rng: &mut Rng| {
             t += 1;
             let latency = Duration::from_micros(rng.in_range(1_000, 100_000));
-            let (a, z) = (rng.below(NODES as u64) as usize, rng.below(NODES as u64 - 1) as usize);
-            let z = if z >= a { z + 1 } else { z };
-            let _ = m.record_link(Instant::from_micros(t), &id(a), &id(z), latency, true);
+            let (a, z) = pairs[rng.below(pairs.len() as u64) as usize];
+            m.record_link(Instant::from_micros(t), &id(a), &id(z), latency, true).unwrap();
             m.recompute_routes(Instant::from_micros(t));
             while m.poll_route_change().is_some() {}
-        })
-    });
+        };
+        let name = if nodes == 1024 {
+            "recompute_routes_after_latency_change".to_owned()
+        } else {
+            format!("recompute_routes_after_latency_change_{nodes}_nodes")
+        };
+        g.bench_function(name, |b| b.iter(|| change(&mut m, &mut rng)));
+        assert_eq!(m.topology_report().links, links);
+        let held = m.routes().filter(|r| r.held).count();
+        // CPU time per call, median of 300, for the shared machine's sake.
+        let cpu = |f: &mut dyn FnMut()| {
+            median(
+                (0..300)
+                    .filter_map(|_| {
+                        let start = thread_cpu_ns()?;
+                        f();
+                        Some(thread_cpu_ns()? - start)
+                    })
+                    .collect(),
+            )
+        };
+        if thread_cpu_ns().is_some() {
+            let plain = cpu(&mut || m.recompute_routes(Instant::from_micros(u64::MAX / 2)));
+            let changed = cpu(&mut || change(&mut m, &mut rng));
+            eprintln!(
+                "{nodes} nodes, {links} links: CPU time median {} us full recompute, {} us after a latency change; {held} routes held",
+                plain / 1000,
+                changed / 1000
+            );
+        }
+    }
     g.finish();
 }
 

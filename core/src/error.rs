@@ -231,6 +231,47 @@ macro_rules! named_enum {
 }
 pub(crate) use named_enum;
 
+/// `Display`, `core::error::Error` and [`Classify`] for an error enum from one
+/// list: each variant's pattern with its kind and its message, so that no
+/// variant can have one without the other.
+///
+/// ```ignore
+/// error_impls! {
+///     MyError, f;
+///     MyError::Missing(id) => ErrorKind::NotFound, write!(f, "unknown node {id}");
+///     MyError::Full(e) => e.kind(), write!(f, "cannot add {}: {e}", e.rejected);
+/// }
+/// ```
+///
+/// `f` names the formatter in the messages; `ErrorKind` and `Classify` are in
+/// scope in the kinds.
+macro_rules! error_impls {
+    ($ty:ty, $f:ident; $($pat:pat => $kind:expr, $message:expr;)+) => {
+        impl core::fmt::Display for $ty {
+            #[allow(unused_variables)]
+            fn fmt(&self, $f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                match self {
+                    $($pat => $message,)+
+                }
+            }
+        }
+
+        impl core::error::Error for $ty {}
+
+        impl $crate::error::Classify for $ty {
+            #[allow(unused_variables)]
+            fn kind(&self) -> $crate::error::ErrorKind {
+                #[allow(unused_imports)]
+                use $crate::error::{Classify as _, ErrorKind};
+                match self {
+                    $($pat => $kind,)+
+                }
+            }
+        }
+    };
+}
+pub(crate) use error_impls;
+
 /// An error that knows its [`ErrorKind`]; implemented by every public error type
 /// of the crate.
 pub trait Classify {

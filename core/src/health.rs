@@ -47,19 +47,9 @@ pub struct InvalidMetric {
     pub field: &'static str,
 }
 
-impl fmt::Display for InvalidMetric {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "health metric `{}` must be a number in [0, 1]", self.field)
-    }
-}
-
-impl core::error::Error for InvalidMetric {}
-
-impl crate::error::Classify for InvalidMetric {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        ErrorKind::InvalidMetric
-    }
+crate::error::error_impls! {
+    InvalidMetric, f;
+    InvalidMetric { field } => ErrorKind::InvalidMetric, write!(f, "health metric `{field}` must be a number in [0, 1]");
 }
 
 impl HealthMetrics {

@@ -148,25 +148,10 @@ pub enum AddError {
     ArchiveFull,
 }
 
-impl fmt::Display for AddError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AddError::Record(e) => write!(f, "invalid record: {e}"),
-            AddError::ArchiveFull => f.write_str("archive outbox is full; poll archived batches first"),
-        }
-    }
-}
-
-impl core::error::Error for AddError {}
-
-impl crate::error::Classify for AddError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            AddError::Record(e) => e.kind(),
-            AddError::ArchiveFull => ErrorKind::CapacityExceeded,
-        }
-    }
+crate::error::error_impls! {
+    AddError, f;
+    AddError::Record(e) => e.kind(), write!(f, "invalid record: {e}");
+    AddError::ArchiveFull => ArchiveFullError.kind(), fmt::Display::fmt(&ArchiveFullError, f);
 }
 
 impl From<RecordError> for AddError {
@@ -180,19 +165,9 @@ impl From<RecordError> for AddError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ArchiveFullError;
 
-impl fmt::Display for ArchiveFullError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("archive outbox is full; poll archived batches first")
-    }
-}
-
-impl core::error::Error for ArchiveFullError {}
-
-impl crate::error::Classify for ArchiveFullError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        ErrorKind::CapacityExceeded
-    }
+crate::error::error_impls! {
+    ArchiveFullError, f;
+    ArchiveFullError => ErrorKind::CapacityExceeded, f.write_str("archive outbox is full; poll archived batches first");
 }
 
 /// Why [`MessageHistoryCompressor::import_batch`] refused a batch. Nothing changed.
@@ -211,29 +186,13 @@ pub enum ImportError {
     },
 }
 
-impl fmt::Display for ImportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ImportError::Invalid(e) => write!(f, "invalid batch: {e}"),
-            ImportError::Duplicate(id) => write!(f, "batch {id} is already in memory"),
-            ImportError::Overlaps(Some(id)) => write!(f, "batch overlaps batch {id} in time"),
-            ImportError::Overlaps(None) => f.write_str("batch overlaps the unsealed buffer in time"),
-            ImportError::Full { capacity } => write!(f, "all {capacity} batch slots are in use"),
-        }
-    }
-}
-
-impl core::error::Error for ImportError {}
-
-impl crate::error::Classify for ImportError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            ImportError::Invalid(e) => e.kind(),
-            ImportError::Duplicate(_) | ImportError::Overlaps(_) => ErrorKind::InvalidState,
-            ImportError::Full { .. } => ErrorKind::CapacityExceeded,
-        }
-    }
+crate::error::error_impls! {
+    ImportError, f;
+    ImportError::Invalid(e) => e.kind(), write!(f, "invalid batch: {e}");
+    ImportError::Duplicate(id) => ErrorKind::InvalidState, write!(f, "batch {id} is already in memory");
+    ImportError::Overlaps(Some(id)) => ErrorKind::InvalidState, write!(f, "batch overlaps batch {id} in time");
+    ImportError::Overlaps(None) => ErrorKind::InvalidState, f.write_str("batch overlaps the unsealed buffer in time");
+    ImportError::Full { capacity } => ErrorKind::CapacityExceeded, write!(f, "all {capacity} batch slots are in use");
 }
 
 impl From<BatchError> for ImportError {

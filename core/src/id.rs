@@ -23,22 +23,11 @@ pub enum IdError {
     },
 }
 
-impl fmt::Display for IdError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            IdError::Empty => f.write_str("identifier is empty"),
-            IdError::TooLong { len } => write!(f, "identifier is {len} bytes long, the limit is {MAX_ID_LEN}"),
-        }
-    }
-}
-
-impl core::error::Error for IdError {}
-
-impl crate::error::Classify for IdError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        ErrorKind::InvalidId
-    }
+crate::error::error_impls! {
+    IdError, f;
+    IdError::Empty => ErrorKind::InvalidId, f.write_str("identifier is empty");
+    IdError::TooLong { len } => ErrorKind::InvalidId,
+        write!(f, "identifier is {len} bytes long, the limit is {MAX_ID_LEN}");
 }
 
 macro_rules! bounded_id {

@@ -28,47 +28,59 @@ pub struct Duration {
 const MICROS_PER_MILLI: u64 = 1_000;
 const MICROS_PER_SEC: u64 = 1_000_000;
 
+/// The constructors and accessors [`Instant`] and [`Duration`] share: both are
+/// a count of microseconds, `$from` (after the epoch, or long), that saturates at
+/// `MAX`, and a negative or NaN float becomes `$zero`.
+macro_rules! micros_count {
+    ($ty:ident, $from:literal, $zero:literal) => {
+        impl $ty {
+            #[doc = concat!("`micros` microseconds ", $from, ".")]
+            pub const fn from_micros(micros: u64) -> Self {
+                $ty { micros }
+            }
+
+            #[doc = concat!("`millis` milliseconds ", $from, " (saturating).")]
+            pub const fn from_millis(millis: u64) -> Self {
+                $ty { micros: millis.saturating_mul(MICROS_PER_MILLI) }
+            }
+
+            #[doc = concat!("`secs` seconds ", $from, " (saturating).")]
+            pub const fn from_secs(secs: u64) -> Self {
+                $ty { micros: secs.saturating_mul(MICROS_PER_SEC) }
+            }
+
+            #[doc = concat!("Fractional seconds ", $from, "; negative and NaN become ", $zero, ", values past")]
+            #[doc = concat!("[`", stringify!($ty), "::MAX`] saturate.")]
+            pub fn from_secs_f64(secs: f64) -> Self {
+                $ty { micros: secs_f64_to_micros(secs) }
+            }
+
+            #[doc = concat!("Microseconds ", $from, ".")]
+            pub const fn total_micros(self) -> u64 {
+                self.micros
+            }
+
+            #[doc = concat!("Whole milliseconds ", $from, ".")]
+            pub const fn total_millis(self) -> u64 {
+                self.micros / MICROS_PER_MILLI
+            }
+
+            #[doc = concat!("Seconds ", $from, " as a float.")]
+            pub fn as_secs_f64(self) -> f64 {
+                self.micros as f64 / MICROS_PER_SEC as f64
+            }
+        }
+    };
+}
+
+micros_count!(Instant, "after the epoch", "the epoch");
+micros_count!(Duration, "long", "zero");
+
 impl Instant {
     /// The epoch.
     pub const ZERO: Instant = Instant { micros: 0 };
     /// The latest representable instant; arithmetic saturates here.
     pub const MAX: Instant = Instant { micros: u64::MAX };
-
-    /// An instant `micros` microseconds after the epoch.
-    pub const fn from_micros(micros: u64) -> Self {
-        Instant { micros }
-    }
-
-    /// An instant `millis` milliseconds after the epoch (saturating).
-    pub const fn from_millis(millis: u64) -> Self {
-        Instant { micros: millis.saturating_mul(MICROS_PER_MILLI) }
-    }
-
-    /// An instant `secs` seconds after the epoch (saturating).
-    pub const fn from_secs(secs: u64) -> Self {
-        Instant { micros: secs.saturating_mul(MICROS_PER_SEC) }
-    }
-
-    /// An instant from fractional seconds; negative and NaN become the epoch,
-    /// values past [`Instant::MAX`] saturate.
-    pub fn from_secs_f64(secs: f64) -> Self {
-        Instant { micros: secs_f64_to_micros(secs) }
-    }
-
-    /// Microseconds since the epoch.
-    pub const fn total_micros(self) -> u64 {
-        self.micros
-    }
-
-    /// Whole milliseconds since the epoch.
-    pub const fn total_millis(self) -> u64 {
-        self.micros / MICROS_PER_MILLI
-    }
-
-    /// Seconds since the epoch as a float.
-    pub fn as_secs_f64(self) -> f64 {
-        self.micros as f64 / MICROS_PER_SEC as f64
-    }
 
     /// Time elapsed from `earlier` to `self`, zero if `earlier` is later.
     pub const fn saturating_duration_since(self, earlier: Instant) -> Duration {
@@ -98,45 +110,9 @@ impl Duration {
     /// The longest representable span; arithmetic saturates here.
     pub const MAX: Duration = Duration { micros: u64::MAX };
 
-    /// A span of `micros` microseconds.
-    pub const fn from_micros(micros: u64) -> Self {
-        Duration { micros }
-    }
-
-    /// A span of `millis` milliseconds (saturating).
-    pub const fn from_millis(millis: u64) -> Self {
-        Duration { micros: millis.saturating_mul(MICROS_PER_MILLI) }
-    }
-
-    /// A span of `secs` seconds (saturating).
-    pub const fn from_secs(secs: u64) -> Self {
-        Duration { micros: secs.saturating_mul(MICROS_PER_SEC) }
-    }
-
-    /// A span from fractional seconds; negative and NaN become zero, values past
-    /// [`Duration::MAX`] saturate.
-    pub fn from_secs_f64(secs: f64) -> Self {
-        Duration { micros: secs_f64_to_micros(secs) }
-    }
-
-    /// Total microseconds.
-    pub const fn total_micros(self) -> u64 {
-        self.micros
-    }
-
-    /// Whole milliseconds.
-    pub const fn total_millis(self) -> u64 {
-        self.micros / MICROS_PER_MILLI
-    }
-
     /// Whole seconds.
     pub const fn total_secs(self) -> u64 {
         self.micros / MICROS_PER_SEC
-    }
-
-    /// Seconds as a float.
-    pub fn as_secs_f64(self) -> f64 {
-        self.micros as f64 / MICROS_PER_SEC as f64
     }
 
     /// `self * k`, saturating.

@@ -411,44 +411,20 @@ pub enum WireError {
     BufferTooSmall,
 }
 
-impl fmt::Display for WireError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WireError::Empty => f.write_str("empty message"),
-            WireError::UnknownVersion(v) => write!(f, "unknown wire version {v} (this build speaks {WIRE_VERSION})"),
-            WireError::Truncated => f.write_str("message is truncated"),
-            WireError::UnknownBody => f.write_str("unknown message kind"),
-            WireError::Malformed => f.write_str("malformed message field"),
-            WireError::InvalidMetric(e) => write!(f, "invalid message: {e}"),
-            WireError::ZeroTerm => f.write_str("invalid message: election term 0"),
-            WireError::TrailingBytes { count } => {
-                write!(f, "{count} trailing bytes after the message")
-            }
-            WireError::TooLarge { len } => {
-                write!(f, "message of {len} bytes exceeds the {MAX_ENVELOPE_LEN}-byte limit")
-            }
-            WireError::BufferTooSmall => f.write_str("buffer too small for the encoded message"),
-        }
-    }
-}
-
-impl core::error::Error for WireError {}
-
-impl crate::error::Classify for WireError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            WireError::Empty => ErrorKind::Empty,
-            WireError::UnknownVersion(_) => ErrorKind::UnsupportedVersion,
-            WireError::Truncated => ErrorKind::Truncated,
-            WireError::UnknownBody => ErrorKind::UnknownKind,
-            WireError::Malformed | WireError::ZeroTerm => ErrorKind::Malformed,
-            WireError::InvalidMetric(e) => e.kind(),
-            WireError::TrailingBytes { .. } => ErrorKind::TrailingBytes,
-            WireError::TooLarge { .. } => ErrorKind::TooLarge,
-            WireError::BufferTooSmall => ErrorKind::BufferTooSmall,
-        }
-    }
+crate::error::error_impls! {
+    WireError, f;
+    WireError::Empty => ErrorKind::Empty, f.write_str("empty message");
+    WireError::UnknownVersion(v) => ErrorKind::UnsupportedVersion,
+        write!(f, "unknown wire version {v} (this build speaks {WIRE_VERSION})");
+    WireError::Truncated => ErrorKind::Truncated, f.write_str("message is truncated");
+    WireError::UnknownBody => ErrorKind::UnknownKind, f.write_str("unknown message kind");
+    WireError::Malformed => ErrorKind::Malformed, f.write_str("malformed message field");
+    WireError::InvalidMetric(e) => e.kind(), write!(f, "invalid message: {e}");
+    WireError::ZeroTerm => ErrorKind::Malformed, f.write_str("invalid message: election term 0");
+    WireError::TrailingBytes { count } => ErrorKind::TrailingBytes, write!(f, "{count} trailing bytes after the message");
+    WireError::TooLarge { len } => ErrorKind::TooLarge,
+        write!(f, "message of {len} bytes exceeds the {MAX_ENVELOPE_LEN}-byte limit");
+    WireError::BufferTooSmall => ErrorKind::BufferTooSmall, f.write_str("buffer too small for the encoded message");
 }
 
 fn map_postcard(e: postcard::Error) -> WireError {

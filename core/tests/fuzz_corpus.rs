@@ -315,6 +315,129 @@ fn revocation_decode_corpus() {
     });
 }
 
+/// Seeds for the quorum-certificate and equivocation-evidence targets, signed
+/// in the cluster of `targets::quorum_fixture`.
+fn quorum_seeds() -> (Seeds, Seeds) {
+    use pouw_netops::auth::{
+        EquivocationEvidence, IdentityKey, QuorumCertificate, SignedVote, VoteKind, VoteStatement,
+    };
+    let (cluster, voters) = targets::quorum_fixture();
+    let key = |i: u8| IdentityKey::from_seed(&[0x50 + i; 32]);
+    let id = |s: &str| NodeId::new(s).unwrap();
+    let vote = |kind, term, candidate: &str, voter: u8| {
+        VoteStatement { kind, term, candidate: id(candidate), voter: id(&format!("supervisor-{voter}")) }
+            .signed(&key(voter), &cluster)
+    };
+    let mut b = QuorumCertificate::builder(VoteKind::Vote, 7, id("supervisor-2"));
+    for v in [4, 1, 2] {
+        b.push(&vote(VoteKind::Vote, 7, "supervisor-2", v), &cluster, voters.as_slice()).unwrap();
+    }
+    let qc = b.finish(3).unwrap();
+    let mut q = vec![0u8; qc.encoded_len()];
+    qc.encode(&mut q).unwrap();
+    let mut b = QuorumCertificate::builder(VoteKind::PreVote, 8, id("supervisor-1"));
+    for v in 1..=4 {
+        b.push(&vote(VoteKind::PreVote, 8, "supervisor-1", v), &cluster, voters.as_slice()).unwrap();
+    }
+    let pre = b.finish(4).unwrap();
+    let mut p = vec![0u8; pre.encoded_len()];
+    pre.encode(&mut p).unwrap();
+    let bitmap_at = 11 + "supervisor-2".len();
+    let with = |i: usize, v: u8| {
+        let mut c = q.clone();
+        c[i] = v;
+        c
+    };
+    let mut forged = q.clone();
+    *forged.last_mut().unwrap() ^= 0x10;
+    let mut trailing = q.clone();
+    trailing.push(0);
+    let mut padded = q[..bitmap_at].to_vec();
+    padded.extend_from_slice(&[2, q[bitmap_at + 1], 0]);
+    padded.extend_from_slice(&q[bitmap_at + 2..]);
+    // Voter 2's signature in voter 1's slot too: a duplicate signer.
+    let mut dup = q.clone();
+    let sigs = bitmap_at + 2;
+    let second: Vec<u8> = dup[sigs + 64..sigs + 128].to_vec();
+    dup[sigs..sigs + 64].copy_from_slice(&second);
+    let mut huge = q[..sigs].to_vec();
+    huge[bitmap_at + 1] = 0xff;
+    huge.push(0xff);
+    huge.extend(std::iter::repeat_n(0u8, 64 * 64));
+    let mut too_few = with(bitmap_at + 1, 0b11);
+    too_few.truncate(too_few.len() - 64);
+    let certificates = vec![
+        ("valid_leader_3_of_4", q.clone()),
+        ("valid_pre_vote_4_of_4", p),
+        ("empty", Vec::new()),
+        ("truncated", q[..q.len() - 1].to_vec()),
+        ("trailing_byte", trailing),
+        ("unknown_version", with(0, 2)),
+        ("unknown_kind", with(1, 3)),
+        ("wrong_term", with(2, 8)),
+        ("forged_signature", forged),
+        ("duplicate_signer", dup),
+        // Voters 0, 1 and 4 of four: index 4 is nobody.
+        ("non_voter_signer", with(bitmap_at + 1, 0b1_0011)),
+        ("too_few_signers", too_few),
+        ("empty_bitmap", with(bitmap_at, 0)),
+        ("padded_bitmap", padded),
+        ("oversized", huge),
+    ];
+    let a = vote(VoteKind::Vote, 9, "supervisor-1", 3);
+    let c = vote(VoteKind::Vote, 9, "supervisor-2", 3);
+    let e = EquivocationEvidence::new(c.clone(), a.clone()).unwrap();
+    let mut ev = vec![0u8; e.encoded_len()];
+    e.encode(&mut ev).unwrap();
+    let pair = |x: &SignedVote, y: &SignedVote| {
+        let mut v = vec![1u8];
+        let mut buf = [0u8; 256];
+        let n = x.encode(&mut buf).unwrap();
+        v.extend_from_slice(&buf[..n]);
+        let n = y.encode(&mut buf).unwrap();
+        v.extend_from_slice(&buf[..n]);
+        v
+    };
+    let mut forged = ev.clone();
+    *forged.last_mut().unwrap() ^= 0x10;
+    let evidence = vec![
+        ("valid_two_votes_term_9", ev.clone()),
+        ("empty", Vec::new()),
+        ("truncated", ev[..ev.len() - 1].to_vec()),
+        ("reversed_order", pair(&c, &a)),
+        ("same_candidate", pair(&a, &a)),
+        ("two_voters", pair(&a, &vote(VoteKind::Vote, 9, "supervisor-2", 4))),
+        ("two_terms", pair(&a, &vote(VoteKind::Vote, 10, "supervisor-2", 3))),
+        (
+            "pre_votes",
+            pair(&vote(VoteKind::PreVote, 9, "supervisor-1", 3), &vote(VoteKind::PreVote, 9, "supervisor-2", 3)),
+        ),
+        ("forged_second_vote", forged),
+    ];
+    (certificates, evidence)
+}
+
+#[test]
+fn quorum_certificate_decode_corpus() {
+    replay("quorum_certificate_decode", quorum_seeds().0, targets::quorum_certificate_decode, |b| {
+        let (cluster, voters) = targets::quorum_fixture();
+        pouw_netops::auth::QuorumCertificate::decode(b).and_then(|q| q.verify(&cluster, voters.as_slice(), 3)).is_ok()
+    });
+}
+
+#[test]
+fn equivocation_decode_corpus() {
+    replay("equivocation_decode", quorum_seeds().1, targets::equivocation_decode, |b| {
+        let (cluster, voters) = targets::quorum_fixture();
+        pouw_netops::auth::EquivocationEvidence::decode(b)
+            .and_then(|e| {
+                let key = voters.iter().find(|(id, _)| id == e.voter()).map(|v| v.1);
+                key.map_or(Err(pouw_netops::auth::QuorumError::NotAVoter), |k| e.verify(&cluster, &k))
+            })
+            .is_ok()
+    });
+}
+
 fn replay(target: &str, seeds: Vec<(&'static str, Vec<u8>)>, check: fn(&[u8]), decodes: fn(&[u8]) -> bool) {
     let dir = corpus_dir(target);
     if std::env::var_os("UPDATE_FUZZ_CORPUS").is_some() {

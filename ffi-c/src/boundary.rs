@@ -190,31 +190,6 @@ pub unsafe fn message<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], pn_res
     unsafe { bytes(ptr, len) }
 }
 
-/// Encodes `envelope` into the caller's buffer and writes the length into
-/// `out_len`; a short buffer gets `PN_ERR_BUFFER_TOO_SMALL` with the needed
-/// length and is left untouched.
-#[cfg(feature = "managers")]
-pub(crate) fn encode_into(
-    envelope: &pouw_netops::wire::Envelope,
-    buf: &mut [core::mem::MaybeUninit<u8>],
-    out_len: Out<usize>,
-) -> Result<(), Failure> {
-    let needed = envelope.encoded_len()?;
-    let Some(buf) = buf.get_mut(..needed) else {
-        out_len.set(needed);
-        return Err(pn_result::PN_ERR_BUFFER_TOO_SMALL.into());
-    };
-    // Zero-fill before handing the memory to the encoder as initialised bytes.
-    for b in buf.iter_mut() {
-        b.write(0);
-    }
-    // SAFETY: every element was initialised just above; MaybeUninit<u8> and u8 share a layout.
-    let buf = unsafe { &mut *(core::ptr::from_mut(buf) as *mut [u8]) };
-    let written = envelope.encode(buf)?;
-    out_len.set(written);
-    Ok(())
-}
-
 /// The caller's `len` bytes at `ptr`. A NULL pointer is allowed only with
 /// `len == 0`; an impossible length ([`max_count`]) is `PN_ERR_INVALID_ARGUMENT`.
 ///

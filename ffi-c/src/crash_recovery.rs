@@ -1,6 +1,5 @@
-//! Crash-recovery types the coordinator uses too: its parameters
+//! Crash-recovery types of the coordinator: its parameters
 //! (`pn_ops_config.crash`) and the health summary in `pn_ops_status_report`.
-//! The standalone `pn_crash_recovery` handle is in `managers` (feature `managers`).
 
 use crate::convert::{pn_health_thresholds, us};
 use crate::phi::pn_phi_config;

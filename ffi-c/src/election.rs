@@ -1,6 +1,5 @@
-//! Election types the coordinator uses too: its parameters
-//! (`pn_ops_config.election`) and the hard state a supervisor persists. The
-//! standalone `pn_leader_election` handle is in `managers` (feature `managers`).
+//! Election types of the coordinator: its parameters
+//! (`pn_ops_config.election`) and the hard state a supervisor persists.
 
 use crate::convert::{node_id, pn_node_id, us};
 use crate::result::pn_result;
@@ -35,6 +34,7 @@ impl From<&pn_leader_election_config> for ElectionConfig {
             check_quorum: c.check_quorum,
             seed: c.seed,
             up_to_date: if c.progress_check { height_at_least } else { always_up_to_date },
+            fault_model: pouw_netops::election::FaultModel::CrashOnly,
         }
     }
 }

@@ -1,7 +1,6 @@
 //! Archived history batches as bytes: parse a batch's header and search its
 //! records without any handle (`pn_batch_parse`, `pn_batch_search`), and read
-//! its place in its node's Merkle log (`pn_batch_log_info`). The
-//! standalone `pn_history` handle is in `managers` (feature `managers`).
+//! its place in its node's Merkle log (`pn_batch_log_info`).
 
 use crate::boundary::{Out, bytes, guard, slots};
 use crate::convert::{opt_text, pn_node_id};
@@ -18,7 +17,7 @@ pub const PN_MAX_MESSAGE_TYPE_LEN: usize = 64;
 pub const PN_HASH_LEN: usize = 32;
 
 /// One search result. The payload is `payload_len` bytes at `payload_offset`
-/// in the payload buffer passed to `pn_batch_search` (or `pn_history_search`).
+/// in the payload buffer passed to `pn_batch_search`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct pn_history_record {
@@ -67,91 +66,44 @@ fn batch(bytes: &[u8]) -> Result<Batch, Failure> {
     Ok(batch)
 }
 
-/// The filter of a search, from the C arguments `pn_batch_search` and
-/// `pn_history_search` share: a time window, and a message type and sender
-/// when given (NULL or length 0: any).
-///
-/// # Safety
-/// `message_type` and `sender` NULL or readable for their lengths.
-pub(crate) unsafe fn search_query<'a>(
-    start_us: u64,
-    end_us: u64,
-    message_type: *const c_char,
-    message_type_len: usize,
-    sender: *const c_char,
-    sender_len: usize,
-) -> Result<Query<'a>, pn_result> {
-    // SAFETY: the caller's promises for both strings.
-    let (message_type, sender) = unsafe { (opt_text(message_type, message_type_len)?, opt_text(sender, sender_len)?) };
-    Ok(Query { start: Instant::from_micros(start_us), end: Instant::from_micros(end_us), message_type, sender })
-}
-
-/// Where a search writes what it found: the caller's record and payload
-/// buffers and the two counts.
-pub(crate) struct SearchOut<'a> {
-    records: &'a mut [MaybeUninit<pn_history_record>],
-    payloads: &'a mut [MaybeUninit<u8>],
+/// Writes `found` into the caller's arrays as `pn_batch_search` documents:
+/// records into `records`, payloads back to back into `payloads`; if either is
+/// short, only the needed count and length, and `PN_ERR_BUFFER_TOO_SMALL`.
+fn write_found(
+    found: &[Record],
+    records: &mut [MaybeUninit<pn_history_record>],
+    payloads: &mut [MaybeUninit<u8>],
     count: Out<usize>,
     payload_len: Out<usize>,
-}
-
-impl SearchOut<'_> {
-    /// # Safety
-    /// `out_records` NULL or writable for `records_cap` records, `payload_buf`
-    /// for `payload_cap` bytes; `out_count` and `out_payload_len` NULL or writable.
-    pub(crate) unsafe fn new(
-        out_records: *mut pn_history_record,
-        records_cap: usize,
-        payload_buf: *mut u8,
-        payload_cap: usize,
-        out_count: *mut usize,
-        out_payload_len: *mut usize,
-    ) -> Result<Self, pn_result> {
-        // SAFETY: the caller's promises for every pointer.
-        unsafe {
-            Ok(SearchOut {
-                records: slots(out_records, records_cap)?,
-                payloads: slots(payload_buf, payload_cap)?,
-                count: Out::new(out_count)?,
-                payload_len: Out::new(out_payload_len)?,
-            })
-        }
-    }
-
-    /// Writes `found` into the caller's arrays as `pn_batch_search` documents:
-    /// records into `records`, payloads back to back into `payloads`; if either is
-    /// short, only the needed count and length, and `PN_ERR_BUFFER_TOO_SMALL`.
-    pub(crate) fn write(self, found: &[Record]) -> Result<(), Failure> {
-        let SearchOut { records, payloads, count, payload_len } = self;
-        let needed_payload: usize = found.iter().map(|r| r.payload.len()).sum();
-        if found.len() > records.len() || needed_payload > payloads.len() {
-            count.set(found.len());
-            payload_len.set(needed_payload);
-            return Err(pn_result::PN_ERR_BUFFER_TOO_SMALL.into());
-        }
-        let mut offset = 0;
-        for (slot, r) in records.iter_mut().zip(found) {
-            let mut message_type = [0u8; PN_MAX_MESSAGE_TYPE_LEN];
-            for (d, s) in message_type.iter_mut().zip(r.message_type.as_bytes()) {
-                *d = *s;
-            }
-            for (d, s) in payloads.iter_mut().skip(offset).zip(&r.payload) {
-                d.write(*s);
-            }
-            slot.write(pn_history_record {
-                timestamp_us: r.timestamp.total_micros(),
-                sender: pn_node_id::from(&r.sender),
-                message_type_len: r.message_type.len(),
-                message_type,
-                payload_offset: offset,
-                payload_len: r.payload.len(),
-            });
-            offset += r.payload.len();
-        }
+) -> Result<(), Failure> {
+    let needed_payload: usize = found.iter().map(|r| r.payload.len()).sum();
+    if found.len() > records.len() || needed_payload > payloads.len() {
         count.set(found.len());
-        payload_len.set(offset);
-        Ok(())
+        payload_len.set(needed_payload);
+        return Err(pn_result::PN_ERR_BUFFER_TOO_SMALL.into());
     }
+    let mut offset = 0;
+    for (slot, r) in records.iter_mut().zip(found) {
+        let mut message_type = [0u8; PN_MAX_MESSAGE_TYPE_LEN];
+        for (d, s) in message_type.iter_mut().zip(r.message_type.as_bytes()) {
+            *d = *s;
+        }
+        for (d, s) in payloads.iter_mut().skip(offset).zip(&r.payload) {
+            d.write(*s);
+        }
+        slot.write(pn_history_record {
+            timestamp_us: r.timestamp.total_micros(),
+            sender: pn_node_id::from(&r.sender),
+            message_type_len: r.message_type.len(),
+            message_type,
+            payload_offset: offset,
+            payload_len: r.payload.len(),
+        });
+        offset += r.payload.len();
+    }
+    count.set(found.len());
+    payload_len.set(offset);
+    Ok(())
 }
 
 /// Checks the archived batch in `bytes` (`len` bytes: its header, zlib stream
@@ -221,16 +173,22 @@ pub unsafe extern "C" fn pn_batch_search(
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (input, query, out) = unsafe {
+        let (input, message_type, sender, records, payloads, count, payload_len) = unsafe {
             (
                 bytes(bytes_ptr, len)?,
-                search_query(start_us, end_us, message_type, message_type_len, sender, sender_len)?,
-                SearchOut::new(out_records, records_cap, payload_buf, payload_cap, out_count, out_payload_len)?,
+                opt_text(message_type, message_type_len)?,
+                opt_text(sender, sender_len)?,
+                slots(out_records, records_cap)?,
+                slots(payload_buf, payload_cap)?,
+                Out::new(out_count)?,
+                Out::new(out_payload_len)?,
             )
         };
+        let query =
+            Query { start: Instant::from_micros(start_us), end: Instant::from_micros(end_us), message_type, sender };
         let mut found = batch(input)?.records()?;
         found.retain(|r| query.matches(&r.as_ref()));
-        out.write(&found)
+        write_found(&found, records, payloads, count, payload_len)
     })
 }
 

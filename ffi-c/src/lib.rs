@@ -29,12 +29,9 @@
 //! The default header, `include/pouw_netops.h`, holds what a node host needs:
 //! `pn_ops`, its credentials and public key (`identity`), the views of its
 //! mesh, archived-batch reading, the phi detector, errors and the version. The
-//! operator's tools (certificates, Merkle proof verifiers) are always in the
-//! library with their own header, `include/pouw_netops_operator.h` (the
-//! `operator` module). The five standalone manager handles and the version 1
-//! wire helpers they speak are behind the cargo feature `managers` (the
-//! `managers` module, present only with the feature; their own header,
-//! `include/pouw_netops_managers.h`, guarded by `PN_MANAGERS`).
+//! operator's tools (certificates, Merkle proof verifiers, quorum certificate
+//! and equivocation evidence verifiers) are always in the library with their
+//! own header, `include/pouw_netops_operator.h` (the `operator` module).
 #![warn(missing_docs)]
 // The C names (`pn_result`, `PN_OK`, …) are the API.
 #![allow(non_camel_case_types)]
@@ -64,28 +61,15 @@ pub mod testing;
 pub mod version;
 pub mod workers;
 
-/// Declares the `managers` module. A macro on purpose: cbindgen does not expand
-/// macros, so the default header (`include/pouw_netops.h`, generated from this
-/// crate) leaves the standalone handles out; their own header,
-/// `include/pouw_netops_managers.h`, is generated from `src/managers/mod.rs`
-/// with `cbindgen-managers.toml`.
-#[cfg(feature = "managers")]
-macro_rules! declare_managers {
-    () => {
-        /// The standalone manager handles (feature `managers`).
-        pub mod managers;
-    };
-}
-#[cfg(feature = "managers")]
-declare_managers!();
-
-/// Declares the `operator` module, always compiled, through a macro for the
-/// same reason: the default header leaves the operator's tools out; their
-/// header, `include/pouw_netops_operator.h`, is generated from
+/// Declares the `operator` module, always compiled. A macro on purpose:
+/// cbindgen does not expand macros, so the default header
+/// (`include/pouw_netops.h`, generated from this crate) leaves the operator's
+/// tools out; their header, `include/pouw_netops_operator.h`, is generated from
 /// `src/operator/mod.rs` with `cbindgen-operator.toml`.
 macro_rules! declare_operator {
     () => {
-        /// The operator's tools: certificates and Merkle proof verifiers.
+        /// The operator's tools: certificates, Merkle proof verifiers, quorum
+        /// certificate and equivocation evidence verifiers.
         pub mod operator;
     };
 }

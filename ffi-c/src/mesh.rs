@@ -1,17 +1,15 @@
 //! Mesh types and read-only views the coordinator host needs: tunnel states,
 //! routes and WireGuard rendering of the node's mesh (`pn_ops_routes`,
-//! `pn_ops_render_wireguard`, ...). The standalone `pn_mesh` handle is in
-//! `managers` (feature `managers`).
+//! `pn_ops_render_wireguard`, ...).
 
 use crate::boundary::{Handle, Out, guard, optional_out, set_opt, slots};
 use crate::convert::{node_id, pn_node_id};
-use crate::last_error::Failure;
 use crate::ops::pn_ops;
 use crate::result::pn_result;
 use core::ffi::c_char;
 use core::fmt;
 use pouw_netops::mesh::{WireGuardFormat, WireGuardOptions};
-use pouw_netops::{Duration, TunnelState, VPNMeshTopologyManager, WgKey};
+use pouw_netops::{Duration, TunnelState, WgKey};
 
 /// Health of one tunnel.
 #[repr(C)]
@@ -80,9 +78,12 @@ pub struct pn_wireguard_options {
     pub private_key: [u8; 32],
     /// `PersistentKeepalive` in seconds for every peer; 0 omits it (default 25).
     pub persistent_keepalive: u16,
+    /// Write peers whose public key is a placeholder (they announced none) under
+    /// a `# WARNING` comment; false refuses them with `PN_ERR_INVALID_STATE`.
+    pub placeholder_keys: bool,
 }
 
-pub(crate) fn route_to_c(r: &pouw_netops::mesh::RouteView<'_>) -> pn_route {
+fn route_to_c(r: &pouw_netops::mesh::RouteView<'_>) -> pn_route {
     pn_route {
         destination: pn_node_id::from(r.destination),
         reachable: r.next_hop.is_some(),
@@ -94,7 +95,7 @@ pub(crate) fn route_to_c(r: &pouw_netops::mesh::RouteView<'_>) -> pn_route {
 }
 
 /// Counts what a rendering would write, without storing it.
-pub(crate) struct Counter(pub(crate) usize);
+struct Counter(usize);
 
 impl fmt::Write for Counter {
     fn write_str(&mut self, s: &str) -> fmt::Result {
@@ -103,92 +104,13 @@ impl fmt::Write for Counter {
     }
 }
 
-/// Writes the route of `m` to `destination` into `*out_route`; `PN_ERR_NOT_FOUND`
-/// if it is not in the mesh.
-///
-/// # Safety
-/// `destination` NULL or readable for `destination_len` bytes; `out_route` NULL or writable.
-pub(crate) unsafe fn route<const N: usize, const E: usize, const Q: usize>(
-    m: &VPNMeshTopologyManager<N, E, Q>,
-    destination: *const c_char,
-    destination_len: usize,
-    out_route: *mut pn_route,
-) -> Result<(), Failure> {
-    // SAFETY: the caller's promises for both pointers.
-    let (d, out) = unsafe { (node_id(destination, destination_len)?, Out::new(out_route)?) };
-    out.set(route_to_c(&m.route(&d).ok_or(pn_result::PN_ERR_NOT_FOUND)?));
-    Ok(())
-}
+/// A key wiped when dropped.
+struct WipedKey(WgKey);
 
-/// Writes the routes of `m` from position `offset` on, at most `capacity`, into
-/// `out_routes`, their number into `*out_written` and the number of routes into
-/// `*out_total` (if not NULL).
-///
-/// # Safety
-/// `out_routes` NULL or writable for `capacity` routes; `out_written` NULL or
-/// writable; `out_total` NULL or writable.
-pub(crate) unsafe fn routes<const N: usize, const E: usize, const Q: usize>(
-    m: &VPNMeshTopologyManager<N, E, Q>,
-    offset: usize,
-    out_routes: *mut pn_route,
-    capacity: usize,
-    out_written: *mut usize,
-    out_total: *mut usize,
-) -> Result<(), Failure> {
-    // SAFETY: the caller's promises for every pointer.
-    let (slots, written, total) =
-        unsafe { (slots(out_routes, capacity)?, Out::new(out_written)?, optional_out(out_total)) };
-    let mut n = 0;
-    for (slot, r) in slots.iter_mut().zip(m.routes().skip(offset)) {
-        slot.write(route_to_c(&r));
-        n += 1;
+impl Drop for WipedKey {
+    fn drop(&mut self) {
+        self.0.wipe();
     }
-    written.set(n);
-    set_opt(total, m.routes().count());
-    Ok(())
-}
-
-/// Renders the WireGuard configuration of `m` with `*options` into `buf`, its
-/// length into `*out_len`; a short buffer gets the needed length and is left
-/// untouched.
-///
-/// # Safety
-/// `options` NULL or readable; `buf` NULL or writable for `buf_len` bytes;
-/// `out_len` NULL or writable.
-pub(crate) unsafe fn render_wireguard<const N: usize, const E: usize, const Q: usize>(
-    m: &VPNMeshTopologyManager<N, E, Q>,
-    options: *const pn_wireguard_options,
-    buf: *mut u8,
-    buf_len: usize,
-    out_len: *mut usize,
-) -> Result<(), Failure> {
-    // SAFETY: the caller's promises for every pointer.
-    let (o, buf, len) =
-        unsafe { (options.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?, slots(buf, buf_len)?, Out::new(out_len)?) };
-    let key = WgKey::from_bytes(o.private_key);
-    let options = WireGuardOptions {
-        format: match o.format {
-            0 => WireGuardFormat::WgQuick,
-            1 => WireGuardFormat::SetConf,
-            _ => return Err(pn_result::PN_ERR_INVALID_ARGUMENT.into()),
-        },
-        listen_port: (o.listen_port != 0).then_some(o.listen_port),
-        private_key: o.has_private_key.then_some(&key),
-        persistent_keepalive: (o.persistent_keepalive != 0).then_some(o.persistent_keepalive),
-    };
-    let mut counter = Counter(0);
-    m.write_wireguard(&options, &mut counter)?;
-    let Some(buf) = buf.get_mut(..counter.0) else {
-        len.set(counter.0);
-        return Err(pn_result::PN_ERR_BUFFER_TOO_SMALL.into());
-    };
-    for b in buf.iter_mut() {
-        b.write(0);
-    }
-    // SAFETY: every element was initialised just above; MaybeUninit<u8> and u8 share a layout.
-    let buf = unsafe { &mut *(core::ptr::from_mut(buf) as *mut [u8]) };
-    len.set(m.render_wireguard(&options, buf)?);
-    Ok(())
 }
 
 /// Writes the node's route to `destination` (as of the mesh's last route
@@ -208,7 +130,10 @@ pub unsafe extern "C" fn pn_ops_route(
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        unsafe { route(pn_ops::borrow(ops)?.mesh(), destination, destination_len, out_route) }
+        let (m, d, out) =
+            unsafe { (pn_ops::borrow(ops)?.mesh(), node_id(destination, destination_len)?, Out::new(out_route)?) };
+        out.set(route_to_c(&m.route(&d).ok_or(pn_result::PN_ERR_NOT_FOUND)?));
+        Ok(())
     })
 }
 
@@ -231,7 +156,17 @@ pub unsafe extern "C" fn pn_ops_routes(
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        unsafe { routes(pn_ops::borrow(ops)?.mesh(), offset, out_routes, capacity, out_written, out_total) }
+        let (m, slots, written, total) = unsafe {
+            (pn_ops::borrow(ops)?.mesh(), slots(out_routes, capacity)?, Out::new(out_written)?, optional_out(out_total))
+        };
+        let mut n = 0;
+        for (slot, r) in slots.iter_mut().zip(m.routes().skip(offset)) {
+            slot.write(route_to_c(&r));
+            n += 1;
+        }
+        written.set(n);
+        set_opt(total, m.routes().count());
+        Ok(())
     })
 }
 
@@ -255,17 +190,46 @@ pub unsafe extern "C" fn pn_ops_render_wireguard(
     out_len: *mut usize,
 ) -> pn_result {
     guard(|| {
-        // SAFETY: the caller's promise for `ops`.
-        let ops = unsafe { pn_ops::borrow(ops)? };
-        // SAFETY: the caller's promises for `options`.
-        if let Some(o) = unsafe { options.as_ref() }
-            && o.has_private_key
-            && !ops.owns_wireguard_key(&WgKey::from_bytes(o.private_key))
-        {
+        // SAFETY: the caller's promises for every pointer.
+        let (ops, o, buf, len) = unsafe {
+            (
+                pn_ops::borrow(ops)?,
+                options.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?,
+                slots(buf, buf_len)?,
+                Out::new(out_len)?,
+            )
+        };
+        // The host's private key, copied for this call only and wiped on every path.
+        let key = WipedKey(WgKey::from_bytes(o.private_key));
+        let key = &key.0;
+        if o.has_private_key && !ops.owns_wireguard_key(key) {
             // Not the private half of the certificate's WireGuard key.
             return Err(pn_result::PN_ERR_INVALID_ARGUMENT.into());
         }
-        // SAFETY: the caller's promises for every pointer.
-        unsafe { render_wireguard(ops.mesh(), options, buf, buf_len, out_len) }
+        let m = ops.mesh();
+        let options = WireGuardOptions {
+            format: match o.format {
+                0 => WireGuardFormat::WgQuick,
+                1 => WireGuardFormat::SetConf,
+                _ => return Err(pn_result::PN_ERR_INVALID_ARGUMENT.into()),
+            },
+            listen_port: (o.listen_port != 0).then_some(o.listen_port),
+            private_key: o.has_private_key.then_some(key),
+            persistent_keepalive: (o.persistent_keepalive != 0).then_some(o.persistent_keepalive),
+            placeholder_keys: o.placeholder_keys,
+        };
+        let mut counter = Counter(0);
+        m.write_wireguard(&options, &mut counter)?;
+        let Some(buf) = buf.get_mut(..counter.0) else {
+            len.set(counter.0);
+            return Err(pn_result::PN_ERR_BUFFER_TOO_SMALL.into());
+        };
+        for b in buf.iter_mut() {
+            b.write(0);
+        }
+        // SAFETY: every element was initialised just above; MaybeUninit<u8> and u8 share a layout.
+        let buf = unsafe { &mut *(core::ptr::from_mut(buf) as *mut [u8]) };
+        len.set(m.render_wireguard(&options, buf)?);
+        Ok(())
     })
 }

@@ -543,6 +543,9 @@ pub struct pn_ops_counters {
     pub reestablish_requests: u64,
     /// Messages dropped because they claimed to come from this node (no error is returned).
     pub self_addressed: u64,
+    /// Checkpoints of the leader's task table whose primary's signature did
+    /// not verify when this node checked it (before acting on it), dropped.
+    pub bad_checkpoint_proofs: u64,
 }
 
 /// A snapshot of the coordinator.
@@ -707,6 +710,7 @@ pub unsafe extern "C" fn pn_ops_new(
                 check_quorum: config.election.check_quorum,
                 seed,
                 up_to_date: if config.election.progress_check { height_at_least } else { always_up_to_date },
+                fault_model: pouw_netops::election::FaultModel::CrashOnly,
             },
             workers: WorkerConfig {
                 unknown_score: HealthScore(config.workers.unknown_score),
@@ -1060,6 +1064,7 @@ pub unsafe extern "C" fn pn_ops_status(
                 table_full: c.table_full,
                 reestablish_requests: c.reestablish_requests,
                 self_addressed: c.self_addressed,
+                bad_checkpoint_proofs: c.bad_checkpoint_proofs,
             },
         });
         Ok(())

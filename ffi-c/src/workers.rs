@@ -1,6 +1,5 @@
-//! Worker-replacement types the coordinator uses too: its parameters
-//! (`pn_ops_config.workers`), checkpoints, task roles and utilization. The
-//! standalone `pn_worker_replacement` handle is in `managers` (feature `managers`).
+//! Worker-replacement types of the coordinator: its parameters
+//! (`pn_ops_config.workers`), checkpoints, task roles and utilization.
 
 use pouw_netops::workers::UtilizationStats;
 use pouw_netops::{Checkpoint, TaskRole};

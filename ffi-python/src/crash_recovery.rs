@@ -5,7 +5,7 @@
 //! only converts arguments, results and errors.
 
 use crate::errors::{core_error, id_error, invalid};
-use crate::time::{duration, fraction, instant, metrics};
+use crate::time::{duration, fraction, instant};
 use pouw_netops::crash_recovery::{RecoveryEventKind, RecoveryStrategy};
 use pouw_netops::phi::PhiConfig;
 use pouw_netops::preset::large;
@@ -93,32 +93,9 @@ impl PyCrashRecoveryCore {
         Ok(PyCrashRecoveryCore { inner })
     }
 
-    /// A heartbeat with fresh metrics from `node_id` at `now`, registering the node if new.
-    #[pyo3(signature = (
-        node_id, response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage,
-        now = None,
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn update_node_health(
-        &mut self,
-        node_id: &str,
-        response_time: f64,
-        success_rate: f64,
-        task_completion_rate: f64,
-        bandwidth_utilization: f64,
-        cpu_usage: f64,
-        memory_usage: f64,
-        now: Option<f64>,
-    ) -> PyResult<()> {
-        let now = instant(now)?;
-        let node = self::node_id(node_id)?;
-        let m =
-            metrics(response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage)?;
-        self.inner.update_node_health(now, &node, m).map_err(core_error)
-    }
-
-    /// `update_node_health` taking the old API's `NodeHealthMetrics` (or any
-    /// object with its attributes) as one argument: the old method in one native call.
+    /// A heartbeat with fresh metrics from `node_id` at `now`, registering the
+    /// node if new: the old API's `update_node_health`, taking its
+    /// `NodeHealthMetrics` (or any object with its attributes).
     #[pyo3(signature = (node_id, metrics, now = None))]
     fn update_metrics(&mut self, node_id: &str, metrics: &Bound<'_, PyAny>, now: Option<f64>) -> PyResult<()> {
         let now = instant(now)?;
@@ -273,16 +250,10 @@ impl PyCrashRecoveryCore {
     #[pyo3(signature = (now = None))]
     fn summary<'py>(&self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.inner.network_health_summary(instant(now)?);
-        let d = PyDict::new(py);
-        d.set_item("total_nodes", s.total_nodes)?;
-        d.set_item("online_nodes", s.online_nodes)?;
-        d.set_item("suspected_nodes", s.suspected_nodes)?;
-        d.set_item("offline_nodes", s.offline_nodes)?;
-        d.set_item("failed_nodes", s.failed_nodes)?;
-        d.set_item("recovering_nodes", s.recovering_nodes)?;
-        d.set_item("network_health_ratio", s.network_health_ratio)?;
-        d.set_item("recent_crashes", s.recent_crashes)?;
-        Ok(d)
+        Ok(fields_dict!(py, s;
+            total_nodes, online_nodes, suspected_nodes, offline_nodes, failed_nodes, recovering_nodes,
+            network_health_ratio, recent_crashes,
+        ))
     }
 
     /// Retained events with a sequence number of at least `since`, oldest first,

@@ -51,6 +51,27 @@ impl PyElection {
         self.start(now);
         Ok(now)
     }
+
+    /// An old-API direct call about another voter `peer` (the `what` argument):
+    /// `False`, without an exception, for this node itself or when the core
+    /// refuses (e.g. a voter outside the set); the output is dropped, as the
+    /// old API sent nothing.
+    fn api_peer_call<E>(
+        &mut self,
+        now: Option<f64>,
+        peer: &str,
+        what: &str,
+        call: impl FnOnce(&mut large::LeaderElectionManager, pouw_netops::Instant, &NodeId) -> Result<bool, E>,
+    ) -> PyResult<bool> {
+        let now = self.input_time(now)?;
+        if peer == self.inner.id().as_str() {
+            return Ok(false);
+        }
+        let peer = node_id(peer, what)?;
+        let answer = call(&mut self.inner, now, &peer).unwrap_or(false);
+        self.inner.discard_output();
+        Ok(answer)
+    }
 }
 
 #[pymethods]
@@ -293,27 +314,13 @@ impl PyElection {
         #[pyo3(from_py_with = crate::args::u64_arg)] candidate_term: u64,
         now: Option<f64>,
     ) -> PyResult<bool> {
-        let now = self.input_time(now)?;
-        if candidate_id == self.inner.id().as_str() {
-            return Ok(false);
-        }
-        let candidate = node_id(candidate_id, "candidate_id")?;
-        let granted = self.inner.request_vote(now, &candidate, candidate_term).unwrap_or(false);
-        self.inner.discard_output();
-        Ok(granted)
+        self.api_peer_call(now, candidate_id, "candidate_id", |e, now, c| e.request_vote(now, c, candidate_term))
     }
 
     /// `receive_vote_response`, then the output dropped; `False` for a voter outside the set or itself.
     #[pyo3(signature = (voter_id, granted, now = None))]
     fn api_receive_vote_response(&mut self, voter_id: &str, granted: bool, now: Option<f64>) -> PyResult<bool> {
-        let now = self.input_time(now)?;
-        if voter_id == self.inner.id().as_str() {
-            return Ok(false);
-        }
-        let voter = node_id(voter_id, "voter_id")?;
-        let won = self.inner.receive_vote_response(now, &voter, granted).unwrap_or(false);
-        self.inner.discard_output();
-        Ok(won)
+        self.api_peer_call(now, voter_id, "voter_id", |e, now, v| e.receive_vote_response(now, v, granted))
     }
 
     /// `receive_heartbeat`, then the output dropped; `False` for a leader outside the set or itself.
@@ -324,14 +331,7 @@ impl PyElection {
         #[pyo3(from_py_with = crate::args::u64_arg)] leader_term: u64,
         now: Option<f64>,
     ) -> PyResult<bool> {
-        let now = self.input_time(now)?;
-        if leader_id == self.inner.id().as_str() {
-            return Ok(false);
-        }
-        let leader = node_id(leader_id, "leader_id")?;
-        let accepted = self.inner.receive_heartbeat(now, &leader, leader_term).unwrap_or(false);
-        self.inner.discard_output();
-        Ok(accepted)
+        self.api_peer_call(now, leader_id, "leader_id", |e, now, l| e.receive_heartbeat(now, l, leader_term))
     }
 
     /// `check_election_timeout`, then the output dropped.
@@ -376,17 +376,17 @@ impl PyElection {
     #[pyo3(signature = (now = None))]
     fn status<'py>(&self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.inner.status(instant(now)?);
-        let d = PyDict::new(py);
-        d.set_item("node_id", s.node_id.as_str())?;
-        d.set_item("state", s.role.as_str())?;
-        d.set_item("current_term", s.term)?;
-        d.set_item("leader_id", s.leader.as_ref().map(NodeId::as_str))?;
-        d.set_item("voted_for", s.voted_for.as_ref().map(NodeId::as_str))?;
-        d.set_item("is_leader", s.is_leader)?;
-        d.set_item("vote_count", s.vote_count)?;
-        d.set_item("election_in_progress", s.election_in_progress)?;
-        d.set_item("time_since_last_heartbeat", s.time_since_last_heartbeat.map(|t| t.as_secs_f64()))?;
-        Ok(d)
+        Ok(py_dict!(py;
+            "node_id" => s.node_id.as_str(),
+            "state" => s.role.as_str(),
+            "current_term" => s.term,
+            "leader_id" => s.leader.as_ref().map(NodeId::as_str),
+            "voted_for" => s.voted_for.as_ref().map(NodeId::as_str),
+            "is_leader" => s.is_leader,
+            "vote_count" => s.vote_count,
+            "election_in_progress" => s.election_in_progress,
+            "time_since_last_heartbeat" => s.time_since_last_heartbeat.map(|t| t.as_secs_f64()),
+        ))
     }
 
     /// The retained granted votes, oldest first, as `(voter, candidate, term, timestamp)`.

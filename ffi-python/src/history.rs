@@ -331,21 +331,11 @@ impl PyHistoryCore {
     /// Counters and derived figures as a dict.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.inner.stats();
-        let d = PyDict::new(py);
-        d.set_item("total_messages", s.total_messages)?;
-        d.set_item("messages_compressed", s.messages_compressed)?;
-        d.set_item("raw_bytes", s.raw_bytes)?;
-        d.set_item("compressed_bytes", s.compressed_bytes)?;
-        d.set_item("compression_ratio", s.compression_ratio)?;
-        d.set_item("space_saved_bytes", s.space_saved_bytes)?;
-        d.set_item("space_saved_percent", s.space_saved_percent)?;
-        d.set_item("buffer_messages", s.buffer_messages)?;
-        d.set_item("buffer_bytes", s.buffer_bytes)?;
-        d.set_item("batches_in_memory", s.batches_in_memory)?;
-        d.set_item("batches_archived", s.batches_archived)?;
-        d.set_item("archive_pending", s.archive_pending)?;
-        d.set_item("timestamps_clamped", s.timestamps_clamped)?;
-        Ok(d)
+        Ok(fields_dict!(py, s;
+            total_messages, messages_compressed, raw_bytes, compressed_bytes, compression_ratio, space_saved_bytes,
+            space_saved_percent, buffer_messages, buffer_bytes, batches_in_memory, batches_archived, archive_pending,
+            timestamps_clamped,
+        ))
     }
 
     /// The records of the unsealed buffer, oldest first.

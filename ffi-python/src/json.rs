@@ -63,47 +63,59 @@ fn write_value(out: &mut String, v: &Bound<'_, PyAny>, depth: usize) -> Result<(
         }
         out.push('}');
     } else if let Ok(l) = v.cast_exact::<PyList>() {
-        out.push('[');
-        for (n, item) in l.iter().enumerate() {
-            if n > 0 {
-                out.push(',');
-            }
-            write_value(out, &item, depth + 1)?;
-        }
-        out.push(']');
+        write_array(out, l.iter(), depth)?;
     } else if let Ok(t) = v.cast_exact::<PyTuple>() {
-        out.push('[');
-        for (n, item) in t.iter().enumerate() {
-            if n > 0 {
-                out.push(',');
-            }
-            write_value(out, &item, depth + 1)?;
-        }
-        out.push(']');
+        write_array(out, t.iter(), depth)?;
     } else {
         return Err(Unsupported);
     }
     Ok(())
 }
 
-/// A JSON string as `json` writes it with `ensure_ascii=False`.
+/// A list's or a tuple's items as a JSON array.
+fn write_array<'py>(
+    out: &mut String,
+    items: impl Iterator<Item = Bound<'py, PyAny>>,
+    depth: usize,
+) -> Result<(), Unsupported> {
+    out.push('[');
+    for (n, item) in items.enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        write_value(out, &item, depth + 1)?;
+    }
+    out.push(']');
+    Ok(())
+}
+
+/// A JSON string as `json` writes it with `ensure_ascii=False`: runs without
+/// a byte to escape are copied whole.
 fn write_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    let mut start = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..0x20 => "",
+            _ => continue,
+        };
+        // `i` is an ASCII byte: a character boundary.
+        out.push_str(s.get(start..i).unwrap_or_default());
+        if escaped.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escaped);
         }
+        start = i + 1;
     }
+    out.push_str(s.get(start..).unwrap_or_default());
     out.push('"');
 }
 
@@ -117,6 +129,13 @@ fn write_float(out: &mut String, f: f64) {
     }
     if f.is_infinite() {
         out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
+        return;
+    }
+    // zmij writes the shortest round-trip digits positionally as `repr` does
+    // (with `.0` when integral) for [1e-4, 1e16), the range where `repr` is
+    // positional; its exponent form differs (`1e-6`, not `1e-06`).
+    if f == 0.0 || (1e-4..1e16).contains(&f.abs()) {
+        out.push_str(zmij::Buffer::new().format_finite(f));
         return;
     }
     // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e-7", "1e16", "0e0".
@@ -214,12 +233,71 @@ pub fn from_json<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAn
 /// senders, message types), so decoding many records builds each once, as
 /// `pickle.loads` does for the strings it memoized. Bounded: past
 /// [`StrCache::MAX`] entries new texts are built every time.
+///
+/// Hashed with [`FxBuild`], not SipHash: the texts are a few bytes long and
+/// hashed once per field of every record read back, where SipHash was a
+/// tenth of the time. A crafted batch of colliding texts costs at most
+/// [`StrCache::MAX`] comparisons per lookup.
+///
+/// Object keys are first compared with the key last seen at the same place
+/// (nesting depth and position in its object, for the first
+/// [`StrCache::SLOTS`] of the outer levels): records of one kind repeat their
+/// keys in the same order, so most keys cost one comparison and no hashing.
 #[derive(Default)]
 pub struct StrCache {
-    map: std::collections::HashMap<Box<str>, Py<PyString>>,
+    map: std::collections::HashMap<Box<str>, Py<PyString>, FxBuild>,
+    /// The key last seen at each (depth, slot), by `depth * SLOTS + slot`.
+    recent: Vec<Option<(Box<str>, Py<PyString>)>>,
+}
+
+/// The Fx hash (rustc's): a multiply and a rotate per 8 bytes.
+#[derive(Default, Clone, Copy)]
+pub struct FxBuild;
+
+impl std::hash::BuildHasher for FxBuild {
+    type Hasher = FxHasher;
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(0)
+    }
+}
+
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        let mut w = [0u8; 8];
+        if let Some(dst) = w.get_mut(..rest.len()) {
+            dst.copy_from_slice(rest);
+        }
+        self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 56));
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl StrCache {
+    /// Positions remembered per object, at each of the first [`StrCache::DEPTHS`] levels.
+    const SLOTS: usize = 16;
+    const DEPTHS: usize = 2;
     const MAX: usize = 256;
     /// Longer texts are rarely repeated keys; not worth hashing.
     const MAX_LEN: usize = 48;
@@ -237,15 +315,40 @@ impl StrCache {
         }
         v
     }
+
+    /// The object key `s`, the `slot`-th key of an object at nesting `depth`.
+    fn key<'py>(&mut self, py: Python<'py>, s: &str, depth: usize, slot: usize) -> Bound<'py, PyString> {
+        if depth >= Self::DEPTHS || slot >= Self::SLOTS || s.len() > Self::MAX_LEN {
+            return self.get(py, s);
+        }
+        let at = depth * Self::SLOTS + slot;
+        if let Some(Some((text, v))) = self.recent.get(at)
+            && **text == *s
+        {
+            return v.bind(py).clone();
+        }
+        let v = self.get(py, s);
+        if self.recent.len() <= at {
+            self.recent.resize_with(Self::DEPTHS * Self::SLOTS, || None);
+        }
+        if let Some(entry) = self.recent.get_mut(at) {
+            *entry = Some((s.into(), v.clone().unbind()));
+        }
+        v
+    }
 }
 
 /// [`from_json`] with object keys taken from `keys`.
 pub fn from_json_cached<'py>(py: Python<'py>, bytes: &[u8], keys: &mut StrCache) -> PyResult<Bound<'py, PyAny>> {
-    let mut p = Parser { s: bytes, at: 0, keys };
-    if let Ok(v) = p.value(py, 0) {
-        p.ws();
-        if p.at == bytes.len() {
-            return Ok(v);
+    // UTF-8 is checked once here; the parser then cuts the text only at ASCII
+    // bytes (quotes, digits, punctuation), so its slices need no second check.
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        let mut p = Parser { text, s: bytes, at: 0, keys };
+        if let Ok(v) = p.value(py, 0) {
+            p.ws();
+            if p.at == bytes.len() {
+                return Ok(v);
+            }
         }
     }
     let loads = LOADS.import(py, "json", "loads")?;
@@ -253,23 +356,31 @@ pub fn from_json_cached<'py>(py: Python<'py>, bytes: &[u8], keys: &mut StrCache)
 }
 
 struct Parser<'a> {
+    /// The whole input, valid UTF-8.
+    text: &'a str,
+    /// `text` as bytes.
     s: &'a [u8],
     at: usize,
     keys: &'a mut StrCache,
 }
 
-impl Parser<'_> {
-    /// An object key: escape-free keys come from the cache.
-    fn key<'py>(&mut self, py: Python<'py>) -> Result<Bound<'py, PyString>, Unsupported> {
+impl<'a> Parser<'a> {
+    /// `text[start..end]`; `Unsupported` if the range is out of bounds or cuts a character.
+    fn slice(&self, start: usize, end: usize) -> Result<&'a str, Unsupported> {
+        self.text.get(start..end).ok_or(Unsupported)
+    }
+
+    /// An object key (the `slot`-th of its object at nesting `depth`):
+    /// escape-free keys come from the cache.
+    fn key<'py>(&mut self, py: Python<'py>, depth: usize, slot: usize) -> Result<Bound<'py, PyString>, Unsupported> {
         if self.peek() == Some(b'"') {
             let start = self.at + 1;
             let mut end = start;
             while let Some(&b) = self.s.get(end) {
                 if b == b'"' {
-                    let text =
-                        std::str::from_utf8(self.s.get(start..end).ok_or(Unsupported)?).map_err(|_| Unsupported)?;
+                    let text = self.slice(start, end)?;
                     self.at = end + 1;
-                    return Ok(self.keys.get(py, text));
+                    return Ok(self.keys.key(py, text, depth, slot));
                 }
                 if b == b'\\' || b < 0x20 {
                     break;
@@ -313,9 +424,11 @@ impl Parser<'_> {
                     self.at += 1;
                     return Ok(d.into_any());
                 }
+                let mut slot = 0;
                 loop {
                     self.ws();
-                    let k = self.key(py)?;
+                    let k = self.key(py, depth, slot)?;
+                    slot += 1;
                     self.ws();
                     self.eat(b":")?;
                     let v = self.value(py, depth + 1)?;
@@ -404,7 +517,7 @@ impl Parser<'_> {
             }
             float = true;
         }
-        let text = std::str::from_utf8(self.s.get(start..self.at).ok_or(Unsupported)?).map_err(|_| Unsupported)?;
+        let text = self.slice(start, self.at)?;
         if float {
             let f: f64 = text.parse().map_err(|_| Unsupported)?;
             Ok(PyFloat::new(py, f).into_any())
@@ -432,8 +545,7 @@ impl Parser<'_> {
         loop {
             match self.peek().ok_or(Unsupported)? {
                 b'"' => {
-                    let s =
-                        std::str::from_utf8(self.s.get(start..self.at).ok_or(Unsupported)?).map_err(|_| Unsupported)?;
+                    let s = self.slice(start, self.at)?;
                     self.at += 1;
                     return Ok(PyString::new(py, s));
                 }
@@ -442,14 +554,13 @@ impl Parser<'_> {
                 _ => self.at += 1,
             }
         }
-        let mut out =
-            String::from(std::str::from_utf8(self.s.get(start..self.at).ok_or(Unsupported)?).map_err(|_| Unsupported)?);
+        let mut out = String::from(self.slice(start, self.at)?);
         loop {
             let run = self.at;
             while self.peek().is_some_and(|b| b != b'"' && b != b'\\' && b >= 0x20) {
                 self.at += 1;
             }
-            out.push_str(std::str::from_utf8(self.s.get(run..self.at).ok_or(Unsupported)?).map_err(|_| Unsupported)?);
+            out.push_str(self.slice(run, self.at)?);
             match self.peek().ok_or(Unsupported)? {
                 b'"' => {
                     self.at += 1;

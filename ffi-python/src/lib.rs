@@ -4,11 +4,16 @@
 //! values to core types (float seconds to microsecond [`Instant`](pouw_netops::Instant)s, `str` to
 //! bounded ids), core errors to the Python exception hierarchy defined in
 //! `pouw_netops/_errors.py`, and core results back to Python values. The
-//! Python-facing shapes of the old API (data classes, enums, sets) are built by
-//! the pure-Python half of the package from what this module returns.
+//! Python-facing shapes of the old API (enums, most data classes, live sets) are
+//! built by the pure-Python half of the package from what this module returns;
+//! the two data classes built on hot paths, `NodeHealthMetrics` and
+//! `NetworkMessage`, are this module's classes themselves (`types`).
 //!
 //! Each component lives in its own module here, mirroring `core/src`; a new
 //! manager slots in as one more module plus one `register` call below.
+
+#[macro_use]
+mod dict;
 
 mod args;
 mod crash_recovery;
@@ -20,6 +25,7 @@ mod json;
 mod mesh;
 mod ops;
 mod phi;
+mod quorum;
 mod time;
 mod types;
 mod wire;
@@ -36,7 +42,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     #[cfg(feature = "panic-probe")]
     m.add_function(wrap_pyfunction!(trigger_panic, m)?)?;
     errors::register(m)?;
-    time::register(m)?;
     types::register(m)?;
     phi::register(m)?;
     crash_recovery::register(m)?;
@@ -47,6 +52,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     json::register(m)?;
     mesh::register(m)?;
     identity::register(m)?;
+    quorum::register(m)?;
     ops::register(m)?;
     m.add_class::<Noop>()?;
     Ok(())

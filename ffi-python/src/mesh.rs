@@ -127,6 +127,38 @@ impl PyMeshCore {
         self.inner.record_handshake(now, &peer).map(TunnelState::as_str).map_err(core_error)
     }
 
+    /// Applies what `wg show <if> latest-handshakes` printed (`text`), with the
+    /// host's UNIX time `unix_now` in seconds; a dict of counts (`recorded`,
+    /// `unchanged`, `never`, `unknown_peers`, `malformed`, `changed`).
+    #[pyo3(signature = (text, unix_now, now = None))]
+    fn record_latest_handshakes<'py>(
+        &mut self,
+        py: Python<'py>,
+        text: &str,
+        #[pyo3(from_py_with = crate::args::u64_arg)] unix_now: u64,
+        now: Option<f64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let now = instant(now)?;
+        let r = self.inner.record_latest_handshakes(now, unix_now, text);
+        let d = PyDict::new(py);
+        d.set_item("recorded", r.recorded)?;
+        d.set_item("unchanged", r.unchanged)?;
+        d.set_item("never", r.never)?;
+        d.set_item("unknown_peers", r.unknown_peers)?;
+        d.set_item("malformed", r.malformed)?;
+        d.set_item("changed", r.changed)?;
+        Ok(d)
+    }
+
+    /// The topology as Graphviz DOT (routes recomputed first).
+    #[pyo3(signature = (now = None))]
+    fn render_dot(&mut self, py: Python<'_>, now: Option<f64>) -> PyResult<String> {
+        self.refresh(py, now)?;
+        let mut out = String::new();
+        self.inner.write_dot(&mut out).map_err(|_| invalid("the DOT writer failed"))?;
+        Ok(out)
+    }
+
     /// A measured round trip on the local node's tunnel to `peer`; the smoothed RTT in seconds.
     #[pyo3(signature = (peer, rtt, now = None))]
     fn record_latency(&mut self, peer: &str, rtt: f64, now: Option<f64>) -> PyResult<f64> {
@@ -155,15 +187,7 @@ impl PyMeshCore {
         let r = py.detach(|| inner.monitor_tunnel_health(now));
         while self.inner.poll_reestablish().is_some() {}
         while self.inner.poll_route_change().is_some() {}
-        let d = PyDict::new(py);
-        d.set_item("tunnels", r.tunnels)?;
-        d.set_item("connecting", r.connecting)?;
-        d.set_item("up", r.up)?;
-        d.set_item("stale", r.stale)?;
-        d.set_item("down", r.down)?;
-        d.set_item("changed", r.changed)?;
-        d.set_item("rekey_due", r.rekey_due)?;
-        Ok(d)
+        Ok(fields_dict!(py, r; tunnels, connecting, up, stale, down, changed, rekey_due))
     }
 
     /// Whether `node_id` is in the mesh (`False` for a malformed id).
@@ -246,30 +270,46 @@ impl PyMeshCore {
         Ok(self.inner.route(&dest).and_then(|r| r.next_hop.map(|h| (h.as_str().to_owned(), r.cost.as_secs_f64()))))
     }
 
-    /// The local node's `wg-quick` configuration (routes recomputed first; the
-    /// GIL is released). `InvalidArgumentError` if the local node has not joined.
-    #[pyo3(signature = (private_key = None, listen_port = 51820, now = None))]
+    /// The local node's WireGuard configuration, `format` `"wg-quick"` or
+    /// `"setconf"` (routes recomputed first; the GIL is released). The private
+    /// key is used for this call only (its copy is wiped). A peer with a
+    /// placeholder public key is an `InvalidStateError` unless
+    /// `placeholder_keys` (then it is written under a `# WARNING` comment).
+    /// `InvalidArgumentError` if the local node has not joined.
+    #[pyo3(signature = (private_key = None, listen_port = 51820, now = None, format = "wg-quick", placeholder_keys = false))]
     fn render_wireguard(
         &mut self,
         py: Python<'_>,
         private_key: Option<&str>,
         #[pyo3(from_py_with = crate::args::opt_u16_arg)] listen_port: Option<u16>,
         now: Option<f64>,
+        format: &str,
+        placeholder_keys: bool,
     ) -> PyResult<String> {
+        let format = match format {
+            "wg-quick" => WireGuardFormat::WgQuick,
+            "setconf" => WireGuardFormat::SetConf,
+            _ => return Err(invalid("format: \"wg-quick\" or \"setconf\"")),
+        };
         self.refresh(py, now)?;
-        let key = private_key.map(|k| WgKey::from_base64(k).map_err(|e| field_error("private_key", e))).transpose()?;
+        let mut key =
+            private_key.map(|k| WgKey::from_base64(k).map_err(|e| field_error("private_key", e))).transpose()?;
         let options = WireGuardOptions {
-            format: WireGuardFormat::WgQuick,
+            format,
             listen_port,
             private_key: key.as_ref(),
+            placeholder_keys,
             ..WireGuardOptions::default()
         };
         let inner = &self.inner;
-        py.detach(|| {
+        let out = py.detach(|| {
             let mut out = String::new();
             inner.write_wireguard(&options, &mut out).map(|()| out)
-        })
-        .map_err(core_error)
+        });
+        if let Some(k) = key.as_mut() {
+            k.wipe();
+        }
+        out.map_err(core_error)
     }
 
     /// A summary: nodes, tunnels, reachability and latencies, as a dict.
@@ -277,18 +317,12 @@ impl PyMeshCore {
     fn topology<'py>(&mut self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
         self.refresh(py, now)?;
         let r = self.inner.topology_report();
-        let d = PyDict::new(py);
-        d.set_item("nodes", r.nodes)?;
-        d.set_item("tunnels", r.tunnels)?;
-        d.set_item("tunnels_up", r.tunnels_up)?;
-        d.set_item("links", r.links)?;
-        d.set_item("reachable", r.reachable)?;
-        d.set_item("unreachable", r.unreachable)?;
-        d.set_item("connectivity_ratio", r.connectivity_ratio)?;
-        d.set_item("average_route_latency", r.average_route_latency.map(Duration::as_secs_f64))?;
-        d.set_item("average_tunnel_latency", r.average_tunnel_latency.map(Duration::as_secs_f64))?;
-        d.set_item("total_bandwidth", r.total_bandwidth)?;
-        Ok(d)
+        Ok(fields_dict!(py, r;
+            nodes, tunnels, tunnels_up, links, reachable, unreachable, connectivity_ratio;
+            "average_route_latency" => r.average_route_latency.map(Duration::as_secs_f64),
+            "average_tunnel_latency" => r.average_tunnel_latency.map(Duration::as_secs_f64),
+            "total_bandwidth" => r.total_bandwidth,
+        ))
     }
 
     /// The local node.

@@ -304,34 +304,49 @@ impl PyNode {
     /// last route recompute, with `PrivateKey` from `private_key` (32 raw
     /// bytes or the base64 `wg genkey` prints), which must be the private
     /// half of the certificate's WireGuard key; the core does not keep it.
-    #[pyo3(signature = (private_key, *, listen_port = None, format = "wg-quick"))]
+    /// A peer with a placeholder public key is an `InvalidStateError` unless
+    /// `placeholder_keys` (then it is written under a `# WARNING` comment).
+    #[pyo3(signature = (private_key, *, listen_port = None, format = "wg-quick", placeholder_keys = false))]
     fn render_wireguard(
         &self,
         private_key: &Bound<'_, PyAny>,
         #[pyo3(from_py_with = crate::args::opt_u16_arg)] listen_port: Option<u16>,
         format: &str,
+        placeholder_keys: bool,
     ) -> PyResult<String> {
         use pouw_netops::WgKey;
         use pouw_netops::mesh::{WireGuardFormat, WireGuardOptions};
-        let key = if let Ok(s) = private_key.extract::<&str>() {
+        let mut key = if let Ok(s) = private_key.extract::<&str>() {
             WgKey::from_base64(s).map_err(|e| crate::errors::field_error("private_key", e))?
         } else if let Ok(b) = private_key.extract::<&[u8]>() {
             WgKey::from_bytes(crate::identity::bytes32(b, "private_key")?)
         } else {
             return Err(invalid("`private_key` must be bytes or a base64 str"));
         };
-        if !self.inner.owns_wireguard_key(&key) {
-            return Err(invalid("`private_key` is not the private half of the certificate's WireGuard key"));
-        }
         let format = match format {
-            "wg-quick" => WireGuardFormat::WgQuick,
-            "setconf" => WireGuardFormat::SetConf,
-            other => return Err(invalid(format!("`format` must be \"wg-quick\" or \"setconf\", not {other:?}"))),
+            "wg-quick" => Ok(WireGuardFormat::WgQuick),
+            "setconf" => Ok(WireGuardFormat::SetConf),
+            other => Err(invalid(format!("`format` must be \"wg-quick\" or \"setconf\", not {other:?}"))),
         };
-        let options = WireGuardOptions { format, listen_port, private_key: Some(&key), ..WireGuardOptions::default() };
-        let mut out = String::new();
-        self.inner.mesh().write_wireguard(&options, &mut out).map_err(core_error)?;
-        Ok(out)
+        let out = if !self.inner.owns_wireguard_key(&key) {
+            Err(invalid("`private_key` is not the private half of the certificate's WireGuard key"))
+        } else {
+            format.and_then(|format| {
+                let options = WireGuardOptions {
+                    format,
+                    listen_port,
+                    private_key: Some(&key),
+                    placeholder_keys,
+                    ..WireGuardOptions::default()
+                };
+                let mut out = String::new();
+                self.inner.mesh().write_wireguard(&options, &mut out).map_err(core_error)?;
+                Ok(out)
+            })
+        };
+        // The key's copy is wiped on every path.
+        key.wipe();
+        out
     }
 
     /// This node moved to tunnel `endpoint` (`host:port`): it signs a record
@@ -431,52 +446,44 @@ impl PyNode {
     /// A status snapshot at `now` (see `Node.status`).
     fn status<'py>(&self, py: Python<'py>, now: f64) -> PyResult<Bound<'py, PyDict>> {
         let s = self.inner.status(instant(Some(now))?);
-        let d = PyDict::new(py);
-        d.set_item("node_id", s.node_id.as_str())?;
-        d.set_item("role", s.role.as_str())?;
-        d.set_item("running", s.running)?;
-        d.set_item("is_leader", self.inner.is_leader())?;
-        d.set_item("leader_id", s.leader.as_ref().map(|(n, _)| n.as_str()))?;
-        d.set_item("leader_term", s.leader.as_ref().map(|(_, t)| *t))?;
-        d.set_item("tasks", s.tasks)?;
-        let c = PyDict::new(py);
-        let h = &s.crash_recovery;
-        c.set_item("total_nodes", h.total_nodes)?;
-        c.set_item("online_nodes", h.online_nodes)?;
-        c.set_item("suspected_nodes", h.suspected_nodes)?;
-        c.set_item("failed_nodes", h.failed_nodes)?;
-        c.set_item("recovering_nodes", h.recovering_nodes)?;
-        c.set_item("network_health_ratio", h.network_health_ratio)?;
-        c.set_item("recent_crashes", h.recent_crashes)?;
+        let d = py_dict!(py;
+            "node_id" => s.node_id.as_str(),
+            "role" => s.role.as_str(),
+            "running" => s.running,
+            "is_leader" => self.inner.is_leader(),
+            "leader_id" => s.leader.as_ref().map(|(n, _)| n.as_str()),
+            "leader_term" => s.leader.as_ref().map(|(_, t)| *t),
+            "tasks" => s.tasks,
+        );
+        let c = fields_dict!(py, s.crash_recovery;
+            total_nodes, online_nodes, suspected_nodes, failed_nodes, recovering_nodes, network_health_ratio,
+            recent_crashes,
+        );
         d.set_item("crash_recovery", c)?;
         match &s.election {
             Some(e) => {
-                let ed = PyDict::new(py);
-                ed.set_item("state", e.role.as_str())?;
-                ed.set_item("current_term", e.term)?;
-                ed.set_item("leader_id", e.leader.as_ref().map(NodeId::as_str))?;
-                ed.set_item("voted_for", e.voted_for.as_ref().map(NodeId::as_str))?;
+                let ed = py_dict!(py;
+                    "state" => e.role.as_str(),
+                    "current_term" => e.term,
+                    "leader_id" => e.leader.as_ref().map(NodeId::as_str),
+                    "voted_for" => e.voted_for.as_ref().map(NodeId::as_str),
+                );
                 d.set_item("election", ed)?;
             }
             None => d.set_item("election", py.None())?,
         }
-        let k = PyDict::new(py);
         let n = &s.counters;
-        k.set_item("messages_sent", n.messages_sent)?;
-        k.set_item("bytes_sent", n.bytes_sent)?;
-        k.set_item("messages_received", n.messages_received)?;
-        k.set_item("messages_ignored", n.messages_ignored)?;
-        k.set_item("dropped_transmits", n.dropped_transmits)?;
-        k.set_item("dropped_events", n.dropped_events)?;
-        k.set_item("history_dropped", n.history_dropped)?;
-        k.set_item("table_full", n.table_full)?;
-        k.set_item("reestablish_requests", n.reestablish_requests)?;
+        let k = fields_dict!(py, n;
+            messages_sent, bytes_sent, messages_received, messages_ignored, dropped_transmits, dropped_events,
+            history_dropped, table_full, reestablish_requests,
+        );
         let r = PyDict::new(py);
         for (reason, count) in n.rejected.iter() {
             r.set_item(reason.as_str(), count)?;
         }
         k.set_item("rejected", r)?;
         k.set_item("self_addressed", n.self_addressed)?;
+        k.set_item("bad_checkpoint_proofs", n.bad_checkpoint_proofs)?;
         d.set_item("counters", k)?;
         Ok(d)
     }

@@ -48,65 +48,36 @@ pub fn fraction(x: f32) -> f64 {
     x.to_string().parse().unwrap_or(f64::from(x))
 }
 
-/// Health figures from their Python fields (`response_time` in seconds).
-#[allow(clippy::too_many_arguments)]
-pub fn metrics(
-    response_time: f64,
-    success_rate: f64,
-    task_completion_rate: f64,
-    bandwidth_utilization: f64,
-    cpu_usage: f64,
-    memory_usage: f64,
-) -> PyResult<HealthMetrics> {
-    let metrics = HealthMetrics {
+/// The names of the health figures a caller gives, in the order [`metrics`]
+/// takes them: `response_time` in seconds, then the five fractions.
+pub const FIGURES: [&str; 6] =
+    ["response_time", "success_rate", "task_completion_rate", "bandwidth_utilization", "cpu_usage", "memory_usage"];
+
+/// Health figures from their Python values, in the order of [`FIGURES`];
+/// only the response time is checked (finite, not negative).
+pub fn figures([response_time, success, completion, bandwidth, cpu, memory]: [f64; 6]) -> PyResult<HealthMetrics> {
+    Ok(HealthMetrics {
         response_time: duration(response_time, "response_time")?,
-        success_rate: success_rate as f32,
-        task_completion_rate: task_completion_rate as f32,
-        bandwidth_utilization: bandwidth_utilization as f32,
-        cpu_usage: cpu_usage as f32,
-        memory_usage: memory_usage as f32,
-    };
+        success_rate: success as f32,
+        task_completion_rate: completion as f32,
+        bandwidth_utilization: bandwidth as f32,
+        cpu_usage: cpu as f32,
+        memory_usage: memory as f32,
+    })
+}
+
+/// [`figures`], checked as a manager checks them (fractions in `[0, 1]`).
+pub fn metrics(values: [f64; 6]) -> PyResult<HealthMetrics> {
+    let metrics = figures(values)?;
     metrics.validate().map_err(core_error)?;
     Ok(metrics)
 }
 
-/// `NodeHealthMetrics.is_healthy`: the core's default thresholds (heartbeat
-/// younger than 30 s, success rate above 0.8, response time below 5 s, CPU and
-/// memory below 0.9). Out-of-range fractions are judged as given, not rejected:
-/// a metrics record is only data until it is fed to a manager.
-#[pyfunction]
-#[pyo3(signature = (last_heartbeat, response_time, success_rate, cpu_usage, memory_usage, now=None))]
-fn metrics_healthy(
-    last_heartbeat: f64,
-    response_time: f64,
-    success_rate: f64,
-    cpu_usage: f64,
-    memory_usage: f64,
-    now: Option<f64>,
-) -> PyResult<bool> {
-    healthy(instant(now)?, last_heartbeat, response_time, success_rate, cpu_usage, memory_usage)
-}
-
-/// [`metrics_healthy`] at `now`, for the native `NodeHealthMetrics`.
-pub fn healthy(
-    now: Instant,
-    last_heartbeat: f64,
-    response_time: f64,
-    success_rate: f64,
-    cpu_usage: f64,
-    memory_usage: f64,
-) -> PyResult<bool> {
-    let metrics = HealthMetrics {
-        response_time: duration(response_time, "response_time")?,
-        success_rate: success_rate as f32,
-        cpu_usage: cpu_usage as f32,
-        memory_usage: memory_usage as f32,
-        ..HealthMetrics::default()
-    };
+/// The core's default thresholds (heartbeat younger than 30 s, success rate
+/// above 0.8, response time below 5 s, CPU and memory below 0.9) at `now`.
+/// Out-of-range fractions are judged as given, not rejected: a metrics record
+/// is only data until it is fed to a manager.
+pub fn healthy(now: Instant, last_heartbeat: f64, values: [f64; 6]) -> PyResult<bool> {
     let last = Instant::from_secs_f64(finite(last_heartbeat, "last_heartbeat")?);
-    Ok(HealthThresholds::default().is_healthy(now, last, &metrics))
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(metrics_healthy, m)?)
+    Ok(HealthThresholds::default().is_healthy(now, last, &figures(values)?))
 }

@@ -3,10 +3,14 @@
 //! `NetworkMessage` (built for every `add_message`). Built in Python they cost
 //! more than the call they feed. They behave as the old dataclasses: the same
 //! fields, keyword or positional, mutable, compared field by field, and the
-//! dataclass `repr`. `pouw_netops/_types.py` subclasses them to add the
-//! dataclass metadata (`dataclasses.fields`, `asdict`, `replace` work).
+//! dataclass `repr`, `__match_args__` and pickling. They are the package's
+//! classes themselves (`pouw_netops.NodeHealthMetrics is
+//! _native.NodeHealthMetrics`: no Python layer on the hot path);
+//! `pouw_netops/_types.py` attaches the dataclass metadata
+//! (`dataclasses.fields`, `asdict`, `replace` work) and the public module name.
+//! Subclassable.
 
-use crate::time::{instant, metrics};
+use crate::time::{FIGURES, instant, metrics};
 use pouw_netops::HealthMetrics;
 use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
@@ -25,11 +29,27 @@ fn online(py: Python<'_>) -> PyResult<Py<PyAny>> {
         .map(|v| v.clone_ref(py))
 }
 
+/// A native class that behaves as one of the old API's dataclasses: its
+/// fields by name, in order. The dataclass methods below are written once
+/// for both classes.
+trait Dataclass: pyo3::PyClass {
+    const FIELDS: &'static [&'static str];
+
+    /// The field values, in [`Dataclass::FIELDS`] order.
+    fn values<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyAny>>;
+}
+
+/// The field values of `obj` (a `T`, or a subclass) as a tuple.
+fn values_tuple<'py, T: Dataclass>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+    let py = obj.py();
+    PyTuple::new(py, obj.cast::<T>()?.borrow().values(py))
+}
+
 /// `Class(field=value, ...)`, the dataclass `repr`, with the object's own class name.
-fn dataclass_repr(obj: &Bound<'_, PyAny>, fields: &[(&str, Bound<'_, PyAny>)]) -> PyResult<String> {
-    let name = obj.get_type().qualname()?;
+fn dataclass_repr<T: Dataclass>(slf: &Bound<'_, T>) -> PyResult<String> {
+    let name = slf.as_any().get_type().qualname()?;
     let mut out = format!("{name}(");
-    for (i, (field, value)) in fields.iter().enumerate() {
+    for (i, (field, value)) in T::FIELDS.iter().zip(slf.borrow().values(slf.py())).enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
@@ -42,23 +62,31 @@ fn dataclass_repr(obj: &Bound<'_, PyAny>, fields: &[(&str, Bound<'_, PyAny>)]) -
 }
 
 /// Field-by-field equality between two objects of the same class, as a dataclass's `__eq__`.
-fn dataclass_eq<'py>(
-    a: &Bound<'py, PyAny>,
-    b: &Bound<'py, PyAny>,
-    op: CompareOp,
-    fields: impl Fn(&Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>>,
-) -> PyResult<Py<PyAny>> {
+fn dataclass_eq<T: Dataclass>(a: &Bound<'_, T>, b: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
     let py = a.py();
-    if !b.get_type().is(a.get_type()) {
+    if !b.get_type().is(a.as_any().get_type()) {
         return Ok(py.NotImplemented());
     }
     match op {
         CompareOp::Eq | CompareOp::Ne => {
-            let eq = fields(a)?.eq(fields(b)?)?;
+            let eq = values_tuple::<T>(a.as_any())?.eq(values_tuple::<T>(b)?)?;
             Ok(pyo3::types::PyBool::new(py, eq == matches!(op, CompareOp::Eq)).to_owned().into_any().unbind())
         }
         _ => Ok(py.NotImplemented()),
     }
+}
+
+/// What `__reduce__` returns: the class and its constructor's arguments.
+type Reduced<'py> = (Bound<'py, pyo3::types::PyType>, Bound<'py, PyTuple>);
+
+/// `__reduce__`: pickles as `type(self)(*fields)`.
+fn dataclass_reduce<'py, T: Dataclass>(slf: &Bound<'py, T>) -> PyResult<Reduced<'py>> {
+    Ok((slf.as_any().get_type(), values_tuple::<T>(slf.as_any())?))
+}
+
+/// `__match_args__`: the field names in order, as a dataclass has.
+fn match_args<T: Dataclass>(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+    PyTuple::new(py, T::FIELDS)
 }
 
 /// Health figures of one node; times in seconds, rates and usages in [0, 1].
@@ -84,32 +112,51 @@ pub struct PyNodeHealthMetrics {
     status: Py<PyAny>,
 }
 
+impl Dataclass for PyNodeHealthMetrics {
+    const FIELDS: &'static [&'static str] = &[
+        "node_id",
+        "last_heartbeat",
+        "response_time",
+        "success_rate",
+        "task_completion_rate",
+        "bandwidth_utilization",
+        "cpu_usage",
+        "memory_usage",
+        "status",
+    ];
+
+    fn values<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyAny>> {
+        let f = |x: f64| pyo3::types::PyFloat::new(py, x).into_any();
+        vec![
+            self.node_id.bind(py).clone(),
+            f(self.last_heartbeat),
+            f(self.response_time),
+            f(self.success_rate),
+            f(self.task_completion_rate),
+            f(self.bandwidth_utilization),
+            f(self.cpu_usage),
+            f(self.memory_usage),
+            self.status.bind(py).clone(),
+        ]
+    }
+}
+
 impl PyNodeHealthMetrics {
-    /// The figures a manager takes (checked: fractions in [0, 1], a finite non-negative response time).
-    pub fn health(&self) -> PyResult<HealthMetrics> {
-        metrics(
+    /// The health figures in the order of [`crate::time::FIGURES`].
+    fn figures(&self) -> [f64; 6] {
+        [
             self.response_time,
             self.success_rate,
             self.task_completion_rate,
             self.bandwidth_utilization,
             self.cpu_usage,
             self.memory_usage,
-        )
+        ]
     }
 
-    fn fields<'py>(&self, py: Python<'py>) -> [(&'static str, Bound<'py, PyAny>); 9] {
-        let f = |x: f64| pyo3::types::PyFloat::new(py, x).into_any();
-        [
-            ("node_id", self.node_id.bind(py).clone()),
-            ("last_heartbeat", f(self.last_heartbeat)),
-            ("response_time", f(self.response_time)),
-            ("success_rate", f(self.success_rate)),
-            ("task_completion_rate", f(self.task_completion_rate)),
-            ("bandwidth_utilization", f(self.bandwidth_utilization)),
-            ("cpu_usage", f(self.cpu_usage)),
-            ("memory_usage", f(self.memory_usage)),
-            ("status", self.status.bind(py).clone()),
-        ]
+    /// The figures a manager takes (checked: fractions in [0, 1], a finite non-negative response time).
+    pub fn health(&self) -> PyResult<HealthMetrics> {
+        metrics(self.figures())
     }
 }
 
@@ -119,15 +166,11 @@ pub fn health_of(obj: &Bound<'_, PyAny>) -> PyResult<HealthMetrics> {
     if let Ok(m) = obj.cast::<PyNodeHealthMetrics>() {
         return m.borrow().health();
     }
-    let get = |name: &str| -> PyResult<f64> { obj.getattr(name)?.extract() };
-    metrics(
-        get("response_time")?,
-        get("success_rate")?,
-        get("task_completion_rate")?,
-        get("bandwidth_utilization")?,
-        get("cpu_usage")?,
-        get("memory_usage")?,
-    )
+    let mut values = [0.0; 6];
+    for (value, name) in values.iter_mut().zip(FIGURES) {
+        *value = obj.getattr(name)?.extract()?;
+    }
+    metrics(values)
 }
 
 #[pymethods]
@@ -172,27 +215,24 @@ impl PyNodeHealthMetrics {
     /// below 5 s, CPU and memory usage below 0.9 (the old API's thresholds).
     #[pyo3(signature = (now = None))]
     fn is_healthy(&self, now: Option<f64>) -> PyResult<bool> {
-        let now = instant(now)?;
-        crate::time::healthy(
-            now,
-            self.last_heartbeat,
-            self.response_time,
-            self.success_rate,
-            self.cpu_usage,
-            self.memory_usage,
-        )
+        crate::time::healthy(instant(now)?, self.last_heartbeat, self.figures())
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
-        let fields = slf.borrow().fields(slf.py());
-        dataclass_repr(slf.as_any(), &fields)
+        dataclass_repr(slf)
     }
 
     fn __richcmp__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
-        dataclass_eq(slf.as_any(), other, op, |o| {
-            let m = o.cast::<PyNodeHealthMetrics>()?.borrow();
-            PyTuple::new(o.py(), m.fields(o.py()).map(|(_, v)| v))
-        })
+        dataclass_eq(slf, other, op)
+    }
+
+    #[classattr]
+    fn __match_args__(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+        match_args::<Self>(py)
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+        dataclass_reduce(slf)
     }
 }
 
@@ -209,13 +249,15 @@ pub struct PyNetworkMessage {
     data: Py<PyAny>,
 }
 
-impl PyNetworkMessage {
-    fn fields<'py>(&self, py: Python<'py>) -> [(&'static str, Bound<'py, PyAny>); 4] {
-        [
-            ("msg_type", self.msg_type.bind(py).clone()),
-            ("sender_id", self.sender_id.bind(py).clone()),
-            ("timestamp", self.timestamp.bind(py).clone()),
-            ("data", self.data.bind(py).clone()),
+impl Dataclass for PyNetworkMessage {
+    const FIELDS: &'static [&'static str] = &["msg_type", "sender_id", "timestamp", "data"];
+
+    fn values<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyAny>> {
+        vec![
+            self.msg_type.bind(py).clone(),
+            self.sender_id.bind(py).clone(),
+            self.timestamp.bind(py).clone(),
+            self.data.bind(py).clone(),
         ]
     }
 }
@@ -274,15 +316,20 @@ impl PyNetworkMessage {
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
-        let fields = slf.borrow().fields(slf.py());
-        dataclass_repr(slf.as_any(), &fields)
+        dataclass_repr(slf)
     }
 
     fn __richcmp__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
-        dataclass_eq(slf.as_any(), other, op, |o| {
-            let m = o.cast::<PyNetworkMessage>()?.borrow();
-            PyTuple::new(o.py(), m.fields(o.py()).map(|(_, v)| v))
-        })
+        dataclass_eq(slf, other, op)
+    }
+
+    #[classattr]
+    fn __match_args__(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+        match_args::<Self>(py)
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+        dataclass_reduce(slf)
     }
 }
 

@@ -35,7 +35,7 @@ fn encode_heartbeat<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     let sender = NodeId::new(sender).map_err(|e| id_error("sender", e))?;
     let metrics =
-        metrics(response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage)?;
+        metrics([response_time, success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage])?;
     let envelope = Envelope::new(
         sender,
         Body::Heartbeat(Heartbeat { sequence, sent_at: instant(Some(sent_at))?, metrics, ..Heartbeat::default() }),
@@ -48,9 +48,7 @@ fn encode_heartbeat<'py>(
 #[pyfunction]
 fn decode_envelope<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
     let envelope = Envelope::decode(data).map_err(core_error)?;
-    let d = PyDict::new(py);
-    d.set_item("version", envelope.version)?;
-    d.set_item("sender", envelope.sender.as_str())?;
+    let d = py_dict!(py; "version" => envelope.version, "sender" => envelope.sender.as_str());
     body_fields(py, &d, envelope.body)?;
     Ok(d)
 }
@@ -87,15 +85,17 @@ fn body_fields<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, body: Body) -> PyRe
     match body {
         Body::Heartbeat(hb) => {
             let m = hb.metrics;
-            d.set_item("sequence", hb.sequence)?;
-            d.set_item("sent_at", hb.sent_at.as_secs_f64())?;
-            d.set_item("sent_at_micros", hb.sent_at.total_micros())?;
-            d.set_item("response_time", m.response_time.as_secs_f64())?;
-            d.set_item("success_rate", fraction(m.success_rate))?;
-            d.set_item("task_completion_rate", fraction(m.task_completion_rate))?;
-            d.set_item("bandwidth_utilization", fraction(m.bandwidth_utilization))?;
-            d.set_item("cpu_usage", fraction(m.cpu_usage))?;
-            d.set_item("memory_usage", fraction(m.memory_usage))?;
+            set_items!(d;
+                "sequence" => hb.sequence,
+                "sent_at" => hb.sent_at.as_secs_f64(),
+                "sent_at_micros" => hb.sent_at.total_micros(),
+                "response_time" => m.response_time.as_secs_f64(),
+                "success_rate" => fraction(m.success_rate),
+                "task_completion_rate" => fraction(m.task_completion_rate),
+                "bandwidth_utilization" => fraction(m.bandwidth_utilization),
+                "cpu_usage" => fraction(m.cpu_usage),
+                "memory_usage" => fraction(m.memory_usage),
+            );
         }
         Body::PreVote(r) | Body::RequestVote(r) => {
             d.set_item("term", r.term)?;
@@ -134,12 +134,12 @@ fn body_fields<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, body: Body) -> PyRe
                 }
             }
         }
-        Body::CheckpointReport(r) => {
-            d.set_item("task", r.task.as_str())?;
-            d.set_item("checkpoint_sequence", r.checkpoint.sequence)?;
-            d.set_item("checkpoint_digest", PyBytes::new(py, &r.checkpoint.digest))?;
-            d.set_item("signature", PyBytes::new(py, &r.signature.to_signature().0))?;
-        }
+        Body::CheckpointReport(r) => set_items!(d;
+            "task" => r.task.as_str(),
+            "checkpoint_sequence" => r.checkpoint.sequence,
+            "checkpoint_digest" => PyBytes::new(py, &r.checkpoint.digest),
+            "signature" => PyBytes::new(py, &r.signature.to_signature().0),
+        ),
         Body::TaskRelease(r) => d.set_item("task", r.task.as_str())?,
         Body::Membership(m) => {
             d.set_item("joining", m.joining)?;
@@ -150,14 +150,14 @@ fn body_fields<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, body: Body) -> PyRe
             d.set_item("term", t.term)?;
             let tasks = PyList::empty(py);
             for e in &t.entries {
-                let task = PyDict::new(py);
-                task.set_item("task", e.task.as_str())?;
-                task.set_item("task_type", e.task_type.as_str())?;
-                task.set_item("required", e.required)?;
-                task.set_item("backups", e.backups)?;
-                task.set_item("checkpoint_sequence", e.checkpoint.map(|c| c.sequence))?;
-                task.set_item("checkpoint_primary", e.proof.as_ref().map(|p| p.primary.as_str()))?;
-                tasks.append(task)?;
+                tasks.append(py_dict!(py;
+                    "task" => e.task.as_str(),
+                    "task_type" => e.task_type.as_str(),
+                    "required" => e.required,
+                    "backups" => e.backups,
+                    "checkpoint_sequence" => e.checkpoint.map(|c| c.sequence),
+                    "checkpoint_primary" => e.proof.as_ref().map(|p| p.primary.as_str()),
+                ))?;
             }
             d.set_item("tasks", tasks)?;
         }

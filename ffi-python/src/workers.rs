@@ -175,19 +175,10 @@ impl PyWorkerCore {
     #[pyo3(signature = (now = None))]
     fn utilization<'py>(&self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.inner.utilization(instant(now)?);
-        let d = PyDict::new(py);
-        d.set_item("total_workers", s.total_workers)?;
-        d.set_item("assigned_workers", s.assigned_workers)?;
-        d.set_item("backup_workers", s.backup_workers)?;
-        d.set_item("quarantined_workers", s.quarantined_workers)?;
-        d.set_item("total_slots", s.total_slots)?;
-        d.set_item("used_slots", s.used_slots)?;
-        d.set_item("utilization_rate", s.utilization_rate)?;
-        d.set_item("active_tasks", s.active_tasks)?;
-        d.set_item("degraded_tasks", s.degraded_tasks)?;
-        d.set_item("replacements_last_hour", s.replacements_last_hour)?;
-        d.set_item("replacements_total", s.replacements_total)?;
-        Ok(d)
+        Ok(fields_dict!(py, s;
+            total_workers, assigned_workers, backup_workers, quarantined_workers, total_slots, used_slots,
+            utilization_rate, active_tasks, degraded_tasks, replacements_last_hour, replacements_total,
+        ))
     }
 }
 

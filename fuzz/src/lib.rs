@@ -142,3 +142,62 @@ pub fn revocation_decode(data: &[u8]) {
     let l = list.list_unverified();
     assert!(l.entries.iter().all(|e| l.is_revoked(&e.node, e.serial.unwrap_or(0))));
 }
+
+/// The cluster the quorum targets verify in: authority seed `0xa0`, voters
+/// `supervisor-1` … `supervisor-4` with identity seeds `0x51` … `0x54` (the
+/// seeds of the committed corpus are signed by them).
+pub fn quorum_fixture()
+-> (pouw_netops::auth::PublicIdentity, Vec<(pouw_netops::NodeId, pouw_netops::auth::PublicIdentity)>) {
+    use pouw_netops::auth::IdentityKey;
+    let cluster = IdentityKey::from_seed(&[0xa0; 32]).public();
+    let voters = (1u8..=4)
+        .map(|i| {
+            let id = pouw_netops::NodeId::new(&format!("supervisor-{i}")).unwrap();
+            (id, IdentityKey::from_seed(&[0x50 + i; 32]).public())
+        })
+        .collect();
+    (cluster, voters)
+}
+
+/// Decodes arbitrary bytes as a quorum certificate and verifies it against
+/// [`quorum_fixture`] (quorum 3 of 4): what decodes re-encodes to the same
+/// bytes, the in-place view agrees with the owned decoding (digest,
+/// verification), and what verifies has at least 3 distinct signers, all voters.
+pub fn quorum_certificate_decode(data: &[u8]) {
+    use pouw_netops::auth::{QcView, QuorumCertificate};
+    let owned = QuorumCertificate::decode(data);
+    let view = QcView::parse(data);
+    assert_eq!(owned.as_ref().err(), view.as_ref().err());
+    let (Ok(qc), Ok(view)) = (owned, view) else { return };
+    let mut buf = vec![0u8; qc.encoded_len()];
+    assert_eq!(qc.encode(&mut buf), Ok(data.len()));
+    assert_eq!(buf, data);
+    assert_eq!(qc.digest(), view.digest());
+    assert_eq!(qc.signer_count(), qc.signers().count_ones() as usize);
+    let (cluster, voters) = quorum_fixture();
+    let verified = qc.verify(&cluster, voters.as_slice(), 3);
+    assert_eq!(verified, view.verify(&cluster, voters.as_slice(), 3));
+    if verified.is_ok() {
+        assert!(qc.signer_count() >= 3 && qc.signers() < 1 << voters.len());
+    }
+}
+
+/// Decodes arbitrary bytes as equivocation evidence and verifies it with the
+/// key of its voter in [`quorum_fixture`]: what decodes re-encodes to the same
+/// bytes and is an equivocation (two votes, one voter and term, candidates
+/// ascending).
+pub fn equivocation_decode(data: &[u8]) {
+    use pouw_netops::auth::{EquivocationEvidence, VoteKind};
+    let Ok(e) = EquivocationEvidence::decode(data) else { return };
+    let mut buf = vec![0u8; e.encoded_len()];
+    assert_eq!(e.encode(&mut buf), Ok(data.len()));
+    assert_eq!(buf, data);
+    let (a, b) = e.votes();
+    assert!(a.statement.kind == VoteKind::Vote && b.statement.kind == VoteKind::Vote);
+    assert!(a.statement.voter == b.statement.voter && a.statement.term == b.statement.term);
+    assert!(a.statement.candidate < b.statement.candidate);
+    let (cluster, voters) = quorum_fixture();
+    if let Some((_, key)) = voters.iter().find(|(id, _)| id == e.voter()) {
+        let _ = e.verify(&cluster, key);
+    }
+}

@@ -3,16 +3,19 @@
 //! uniformly random point of its heartbeat interval (half the minimum election
 //! timeout, as in the paper), one-way network latency uniform in 2–5 ms. Prints
 //! the median, p99 and maximum time without a leader over 1000 trials, with
-//! PreVote and CheckQuorum on (the defaults) and off.
+//! PreVote and CheckQuorum on (the defaults) and off, then in Byzantine mode
+//! (`f = 1`, quorum certificates on every term change, modelled as in
+//! `pouw_netops_harness::byzantine`) against crash-only mode at 4 and 5
+//! voters, with the messages and certificates per election.
 //!
 //! ```sh
 //! cargo run --release -p pouw-netops-harness --example election_figure16
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
-use pouw_netops::election::ElectionConfig;
+use pouw_netops::election::{ElectionConfig, FaultModel};
 use pouw_netops::{Duration, Instant, Rng};
-use pouw_netops_harness::election;
+use pouw_netops_harness::{byzantine, election, signed};
 
 const TRIALS: u64 = 1000;
 const E: Duration = Duration::from_millis(150);
@@ -20,7 +23,22 @@ const H: Duration = Duration::from_micros(75_000);
 
 /// One trial: the time from the leader's crash until another node is leader.
 fn trial(seed: u64, pre_vote: bool) -> Option<Duration> {
-    let mut sim = election::cluster(5, seed, move |i| ElectionConfig {
+    trial_n(5, seed, pre_vote).map(|(t, _)| t)
+}
+
+/// What one election cost: datagrams, certificates attached, signed grants.
+#[derive(Clone, Copy, Default)]
+struct Cost {
+    messages: u64,
+    certificates: u64,
+    grants: u64,
+    /// Attachment bytes (real signatures only).
+    bytes: u64,
+}
+
+/// [`trial`] with `n` voters; also the datagrams sent from the crash to the new leader.
+fn trial_n(n: usize, seed: u64, pre_vote: bool) -> Option<(Duration, Cost)> {
+    let mut sim = election::cluster(n, seed, move |i| ElectionConfig {
         election_timeout: E,
         heartbeat_interval: H,
         pre_vote,
@@ -45,8 +63,131 @@ fn trial(seed: u64, pre_vote: bool) -> Option<Duration> {
     check(sim.run_until(crash_at, |_| false));
     let leader = election::stable_leader(&sim)?;
     sim.crash(leader);
+    let sent = sim.net().stats().sent;
     let found = check(sim.run_until(crash_at + Duration::from_secs(10), |s| election::leader_above(s, term).is_some()));
-    found.then(|| sim.now() - crash_at)
+    let cost = Cost { messages: sim.net().stats().sent - sent, ..Cost::default() };
+    found.then(|| (sim.now() - crash_at, cost))
+}
+
+/// [`trial_n`] in Byzantine mode (`f = 1`), no liar: every vote request and
+/// leader heartbeat carries its certificate.
+fn trial_byzantine(n: usize, seed: u64) -> Option<(Duration, Cost)> {
+    let mut sim = byzantine::cluster(n, 0, seed, Instant::ZERO, move |i| ElectionConfig {
+        election_timeout: E,
+        heartbeat_interval: H,
+        fault_model: FaultModel::Byzantine { f: 1 },
+        seed: seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
+        ..ElectionConfig::default()
+    })
+    .expect("a valid cluster");
+    let mut net = sim.cluster.net().config();
+    net.latency_min = Duration::from_millis(2);
+    sim.cluster.net_mut().set_config(net);
+    let check = |r: Result<bool, pouw_netops_harness::Violation>| r.unwrap_or_else(|v| panic!("{v}"));
+    check(sim.run_until(Instant::from_secs(10), |s| s.stable_leader().is_some()));
+    let steady = sim.cluster.now() + Duration::from_secs(1);
+    check(sim.run_until(steady, |_| false));
+    let leader = sim.stable_leader()?;
+    let term = sim.cluster.node(leader)?.inner().term();
+    let mut r = Rng::new(seed ^ 0xF16);
+    let crash_at = sim.cluster.now() + Duration::from_micros(r.below(H.total_micros()));
+    check(sim.run_until(crash_at, |_| false));
+    let leader = sim.stable_leader()?;
+    sim.cluster.crash(leader);
+    let sent = sim.cluster.net().stats().sent;
+    let (attached, grants) = (sim.book.borrow().attached, sim.book.borrow().grants);
+    let above = |s: &byzantine::ByzCluster| {
+        (0..s.cluster.len())
+            .any(|i| s.cluster.node(i).is_some_and(|n| n.inner().is_leader() && n.inner().term() > term))
+    };
+    let found = check(sim.run_until(crash_at + Duration::from_secs(10), above));
+    let book = sim.book.borrow();
+    let cost = Cost {
+        messages: sim.cluster.net().stats().sent - sent,
+        certificates: book.attached - attached,
+        grants: book.grants - grants,
+        bytes: 0,
+    };
+    found.then(|| (sim.cluster.now() - crash_at, cost))
+}
+
+/// [`trial_byzantine`] with real signatures (`CertifiedElection`): the
+/// datagrams, certificates, signed grants and attachment bytes, per recipient.
+fn trial_signed(n: usize, seed: u64) -> Option<(Duration, Cost)> {
+    let mut sim = signed::cluster(n, 0, seed, Instant::ZERO, move |i| ElectionConfig {
+        election_timeout: E,
+        heartbeat_interval: H,
+        fault_model: FaultModel::Byzantine { f: 1 },
+        seed: seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
+        ..ElectionConfig::default()
+    })
+    .expect("a valid cluster");
+    let mut net = sim.cluster.net().config();
+    net.latency_min = Duration::from_millis(2);
+    sim.cluster.net_mut().set_config(net);
+    let check = |r: Result<bool, pouw_netops_harness::Violation>| r.unwrap_or_else(|v| panic!("{v}"));
+    check(sim.run_until(Instant::from_secs(10), |s| s.stable_leader().is_some()));
+    let steady = sim.cluster.now() + Duration::from_secs(1);
+    check(sim.run_until(steady, |_| false));
+    let leader = sim.stable_leader()?;
+    let term = sim.cluster.node(leader)?.inner().election().term();
+    let mut r = Rng::new(seed ^ 0xF16);
+    let crash_at = sim.cluster.now() + Duration::from_micros(r.below(H.total_micros()));
+    check(sim.run_until(crash_at, |_| false));
+    let leader = sim.stable_leader()?;
+    sim.cluster.crash(leader);
+    let before = {
+        let l = sim.ledger.borrow();
+        (l.datagrams, l.certificates, l.grants, l.attachment_bytes)
+    };
+    let above = |s: &signed::SignedCluster| {
+        (0..s.cluster.len()).any(|i| {
+            s.cluster.node(i).is_some_and(|n| n.inner().election().is_leader() && n.inner().election().term() > term)
+        })
+    };
+    let found = check(sim.run_until(crash_at + Duration::from_secs(10), above));
+    let l = sim.ledger.borrow();
+    let cost = Cost {
+        messages: l.datagrams - before.0,
+        certificates: l.certificates - before.1,
+        grants: l.grants - before.2,
+        bytes: l.attachment_bytes - before.3,
+    };
+    found.then(|| (sim.cluster.now() - crash_at, cost))
+}
+
+/// Runs `TRIALS` of `one` and prints a row: median, p99, max, failures, mean cost.
+fn row(label: &str, one: impl Fn(u64) -> Option<(Duration, Cost)>) -> Duration {
+    let mut times = Vec::new();
+    let mut failed = 0;
+    let mut total = Cost::default();
+    for seed in 0..TRIALS {
+        match one(seed) {
+            Some((t, c)) => {
+                times.push(t);
+                total.messages += c.messages;
+                total.certificates += c.certificates;
+                total.grants += c.grants;
+                total.bytes += c.bytes;
+            }
+            None => failed += 1,
+        }
+    }
+    times.sort();
+    let ms = |d: Duration| d.total_micros() as f64 / 1000.0;
+    let k = times.len().max(1) as f64;
+    let worst = *times.last().unwrap_or(&Duration::ZERO);
+    println!(
+        "| {label} | {:.1} ms | {:.1} ms | {:.1} ms | {failed} | {:.1} | {:.1} | {:.1} | {:.0} |",
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.99)),
+        ms(worst),
+        total.messages as f64 / k,
+        total.certificates as f64 / k,
+        total.grants as f64 / k,
+        total.bytes as f64 / k,
+    );
+    worst
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -77,6 +218,24 @@ fn main() {
             ms(percentile(&times, 0.5)),
             ms(percentile(&times, 0.99)),
             ms(*times.last().unwrap_or(&Duration::ZERO)),
+        );
+    }
+    println!();
+    println!("Fault models (PreVote + CheckQuorum on; Byzantine mode f = 1, certificates on every term change):");
+    println!(
+        "| configuration | median | p99 | max | trials without a new leader in 10 s | datagrams per election | certificates attached | signed grants | attachment bytes |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for n in [4, 5] {
+        let crash =
+            row(&format!("N = {n}, crash-only (q = {})", FaultModel::CrashOnly.quorum(n)), |s| trial_n(n, s, true));
+        let q = FaultModel::Byzantine { f: 1 }.quorum(n);
+        let byz = row(&format!("N = {n}, Byzantine f = 1 (q = {q}), ideal signatures"), |s| trial_byzantine(n, s));
+        let real = row(&format!("N = {n}, Byzantine f = 1 (q = {q}), real signatures"), |s| trial_signed(n, s));
+        println!(
+            "| N = {n}: worst-case ratio Byzantine / crash-only | {:.2} (real signatures {:.2}) | | | | | | | |",
+            byz.total_micros() as f64 / crash.total_micros().max(1) as f64,
+            real.total_micros() as f64 / crash.total_micros().max(1) as f64
         );
     }
 }

@@ -23,12 +23,14 @@
 #![warn(missing_docs)]
 
 pub mod attack;
+pub mod byzantine;
 pub mod check;
 pub mod cluster;
 pub mod election;
 pub mod identity;
 pub mod net;
 pub mod node;
+pub mod signed;
 
 pub use attack::{AttackReport, Attacker};
 pub use check::Violation;

@@ -23,7 +23,7 @@ use pouw_netops::auth::PublicIdentity;
 use pouw_netops::auth::seal;
 use pouw_netops::coordinator::{Credentials, HandleError, OpsEvent, OpsEventKind, RejectReason};
 use pouw_netops::election::HardState;
-use pouw_netops::mesh::WireGuardOptions;
+use pouw_netops::mesh::{RenderError, WireGuardOptions};
 use pouw_netops::{Instant, NodeId};
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
@@ -298,7 +298,17 @@ impl Host {
         self.wg_dirty = false;
         self.wg_last = Some(WallInstant::now());
         let mut text = String::new();
-        if self.node.mesh().write_wireguard(&WireGuardOptions::default(), &mut text).is_err() || text == self.wg_text {
+        let mesh = self.node.mesh();
+        let mut rendered = mesh.write_wireguard(&WireGuardOptions::default(), &mut text);
+        if rendered == Err(RenderError::PlaceholderKey) {
+            // Peers whose certificates carry no WireGuard key: written, but
+            // under `# WARNING` comments, and said so here.
+            log::warn!("peers without a WireGuard key: wg0.conf lists placeholder keys (marked # WARNING)");
+            text.clear();
+            let options = WireGuardOptions { placeholder_keys: true, ..WireGuardOptions::default() };
+            rendered = mesh.write_wireguard(&options, &mut text);
+        }
+        if rendered.is_err() || text == self.wg_text {
             return;
         }
         match self.data.save_wireguard(&text) {

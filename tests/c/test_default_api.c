@@ -1,15 +1,10 @@
-/* The default API, compiled without PN_MANAGERS: what a node host gets from
- * pouw_netops.h (pn_test.h adds pouw_netops_operator.h to play the operator
- * who issues certificates). The version, the message of a failed call, and the
+/* The default API: what a node host gets from pouw_netops.h (pn_test.h adds
+ * pouw_netops_operator.h to play the operator who issues certificates). The version, the message of a failed call, and the
  * read-only views of a running pn_ops node (routes, WireGuard rendering) of
  * two supervisors with certificates from the test authority. */
 #include <stdio.h>
 
 #include "pn_test.h"
-
-#ifdef PN_MANAGERS
-#error "this test proves the default header; compile it without PN_MANAGERS"
-#endif
 
 static uint8_t certs[2][PN_MAX_CERTIFICATE_LEN];
 static pn_credentials creds[2];

@@ -1,6 +1,8 @@
-/* The Merkle log from C with the default header alone: the committed golden
- * vectors (tests/vectors/history_*.hex, read from the repo root) verify through
- * pn_batch_log_info, pn_merkle_verify_record, pn_merkle_verify_consistency and
+/* Archived batches and the Merkle log from C: the committed golden vectors
+ * (tests/vectors/history_*.hex, read from the repo root, written by
+ * core/tests/history_golden.rs) read through pn_batch_parse and
+ * pn_batch_search, and verify through pn_batch_log_info,
+ * pn_merkle_verify_record, pn_merkle_verify_consistency and
  * pn_merkle_verify_inclusion; tampered inputs give PN_ERR_VERIFY_FAILED or a
  * decode error, never a crash. */
 #include <stdio.h>
@@ -30,6 +32,61 @@ static uint8_t *vector(const char *name, size_t *len) {
   return out;
 }
 
+#define T0 1700000000u
+
+/* The v2 batch holds records 4..7 of history_golden.rs: record i at T0 + i / 3
+ * seconds, from worker_00(i % 3), of type GRADIENT_UPDATE, HEARTBEAT,
+ * NEW_BLOCK, TASK_ASSIGN for i % 4 = 0..3, payload a 38-byte JSON object. */
+static void batch_reading(const uint8_t *batch, size_t batch_len) {
+  pn_batch_header hdr;
+  pn_history_record found[4];
+  uint8_t payload[4 * 38];
+  size_t count = 0, bytes = 0;
+  static const char heartbeat[] = "{\"iteration\":5,\"loss\":0.6185,\"node\":2}";
+
+  CHECK_OK(pn_batch_parse(batch, batch_len, &hdr));
+  CHECK(hdr.id == 1 && hdr.count == 4);
+  CHECK(hdr.first_us == SEC(T0 + 1) && hdr.last_us == SEC(T0 + 2));
+  CHECK(hdr.raw_len > 4 * 38 && hdr.zlib_len > 0);
+
+  /* Too small: the needed count and bytes come back, nothing else is written. */
+  CHECK_CODE(pn_batch_search(batch, batch_len, 0, UINT64_MAX, NULL, 0, NULL, 0, NULL, 0, NULL, 0, &count, &bytes),
+             PN_ERR_BUFFER_TOO_SMALL);
+  CHECK(count == 4 && bytes == 4 * 38);
+
+  /* By type: record 5 alone, with its sender and payload. */
+  CHECK_OK(pn_batch_search(batch, batch_len, 0, UINT64_MAX, "HEARTBEAT", 9, NULL, 0, found, 4, payload,
+                           sizeof payload, &count, &bytes));
+  CHECK(count == 1 && bytes == 38);
+  CHECK(found[0].timestamp_us == SEC(T0 + 1));
+  CHECK(found[0].sender.len == 10 && memcmp(found[0].sender.bytes, "worker_002", 10) == 0);
+  CHECK(found[0].message_type_len == 9 && memcmp(found[0].message_type, "HEARTBEAT", 9) == 0);
+  CHECK(found[0].payload_offset == 0 && found[0].payload_len == 38);
+  CHECK(memcmp(payload, heartbeat, 38) == 0);
+
+  /* By sender: records 4 and 7, in batch order, payloads back to back. */
+  CHECK_OK(pn_batch_search(batch, batch_len, 0, UINT64_MAX, NULL, 0, "worker_001", 10, found, 4, payload,
+                           sizeof payload, &count, &bytes));
+  CHECK(count == 2 && bytes == 2 * 38);
+  CHECK(found[0].message_type_len == 15 && memcmp(found[0].message_type, "GRADIENT_UPDATE", 15) == 0);
+  CHECK(found[1].message_type_len == 11 && memcmp(found[1].message_type, "TASK_ASSIGN", 11) == 0);
+  CHECK(found[1].payload_offset == 38 && memcmp(payload + 38, "{\"iteration\":7,", 15) == 0);
+
+  /* By time, both ends inclusive: records 6 and 7. */
+  CHECK_OK(pn_batch_search(batch, batch_len, SEC(T0 + 2), SEC(T0 + 2), NULL, 0, NULL, 0, found, 4, payload,
+                           sizeof payload, &count, &bytes));
+  CHECK(count == 2 && found[0].timestamp_us == SEC(T0 + 2) && found[1].timestamp_us == SEC(T0 + 2));
+  CHECK_OK(pn_batch_search(batch, batch_len, 0, SEC(T0 + 1) - 1, NULL, 0, NULL, 0, found, 4, payload,
+                           sizeof payload, &count, &bytes));
+  CHECK(count == 0 && bytes == 0);
+
+  /* A batch cut short is a decode error (its zlib stream is incomplete). */
+  CHECK_CODE(pn_batch_parse(batch, batch_len - 1, &hdr), PN_ERR_DECODE);
+  CHECK_CODE(pn_batch_search(batch, batch_len - 1, 0, UINT64_MAX, NULL, 0, NULL, 0, found, 4, payload,
+                             sizeof payload, &count, &bytes),
+             PN_ERR_DECODE);
+}
+
 int main(void) {
   size_t batch_len, proof_len, cons_len, record_len, roots_len;
   uint8_t *batch = vector("history_batch_v2", &batch_len);
@@ -44,6 +101,7 @@ int main(void) {
   pn_batch_log log;
 
   CHECK(roots_len == 64 && batch_len > 164 && proof_len == 30 + 3 * 32);
+  batch_reading(batch, batch_len);
 
   /* The archived batch's header chains the log: before = the first root, after = the root. */
   CHECK_OK(pn_batch_log_info(batch, batch_len, &log));

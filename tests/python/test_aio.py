@@ -21,15 +21,18 @@ from pouw_netops.node import LeaderElected, WorkerReplaced
 
 SUPERVISORS = ["s1", "s2", "s3"]
 WORKERS = ["w1", "w2"]
-# Fast timers: the whole scenario takes a few seconds.
+# Fast timers: the whole scenario takes a few seconds. The detector's pause and
+# the election timeout leave room for event-loop stalls of a loaded machine
+# (CI shares its cores): a stall longer than the pause makes a live node look
+# dead, and the scenario then fails over or re-elects where it should not.
 FAST = dict(
     heartbeat_interval=0.05,
     sweep_interval=0.05,
-    election_timeout=0.3,
+    election_timeout=0.6,
     election_heartbeat_interval=0.05,
     leader_notice_interval=0.2,
     task_table_interval=0.1,
-    acceptable_heartbeat_pause=0.1,
+    acceptable_heartbeat_pause=0.4,
     min_std_deviation=0.02,
     first_heartbeat_estimate=0.05,
     lease_timeout=1.0,
@@ -82,25 +85,25 @@ def test_five_nodes_fail_over_a_worker_and_re_elect_after_the_leader_dies(tmp_pa
 
         # Datagrams start flowing before every peer's address is in the book:
         # the nodes' timers retry until all of them are admitted.
-        await until(lambda: leader() is not None, 10, "a leader")
+        await until(lambda: leader() is not None, 30, "a leader")
         first = leader()
         assert first is not None
         lead = runners[first].node
         lead.submit_task(time.monotonic(), "t1", "train", 1, 1)
-        await until(lambda: (lead.task_workers("t1") or ([], []))[1] != [], 10, "t1 with a primary and a backup")
+        await until(lambda: (lead.task_workers("t1") or ([], []))[1] != [], 30, "t1 with a primary and a backup")
         placed = lead.task_workers("t1")
         assert placed is not None
         (victim,), (backup,) = placed
 
         runners[victim].abort()
         await until(
-            lambda: any(isinstance(e, WorkerReplaced) and e.node == victim for _, e in seen), 10, "the failover"
+            lambda: any(isinstance(e, WorkerReplaced) and e.node == victim for _, e in seen), 30, "the failover"
         )
         replaced = next(e for _, e in seen if isinstance(e, WorkerReplaced) and e.node == victim)
-        assert (replaced.task, replaced.replacement, replaced.from_backup) == ("t1", backup, True)
+        assert (replaced.task, replaced.replacement, replaced.from_backup) == ("t1", backup, True), seen
 
         runners[first].abort()
-        await until(lambda: leader() not in (None, first), 10, "a new leader")
+        await until(lambda: leader() not in (None, first), 30, "a new leader")
         second = leader()
         assert second in SUPERVISORS and second != first
         elected = [e for _, e in seen if isinstance(e, LeaderElected) and e.node == second]
@@ -111,7 +114,7 @@ def test_five_nodes_fail_over_a_worker_and_re_elect_after_the_leader_dies(tmp_pa
         state = json.loads((tmp_path / second / "hard_state.json").read_text())
         assert state["term"] >= elected[-1].term
         assert aio.load_hard_state(tmp_path / second) == (state["term"], state["voted_for"])
-        assert sum(r.refused for r in runners.values()) == 0
+        assert sum(r.refused for r in runners.values()) == 0, {n: r.refused for n, r in runners.items()}
 
         for r in runners.values():
             await r.close()

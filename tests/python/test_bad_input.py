@@ -19,6 +19,7 @@ from pouw_netops import Election, InvalidArgumentError, NetOpsError, Node, PhiAc
 from pouw_netops.wire import encode_heartbeat
 
 from credentials import credentials
+from helpers import HEALTHY_FIGURES
 
 T0 = 1_700_000_000.0
 BIG = 2**64
@@ -40,16 +41,7 @@ def _started_worker(**config: Any) -> Node:
 
 
 def _metrics(**fields: float) -> Dict[str, float]:
-    base = dict(
-        response_time=0.1,
-        success_rate=1.0,
-        task_completion_rate=1.0,
-        bandwidth_utilization=0.1,
-        cpu_usage=0.1,
-        memory_usage=0.1,
-    )
-    base.update(fields)
-    return base
+    return {**HEALTHY_FIGURES, **fields}
 
 
 # Every integer parameter of the native module, each with values below and above its range.

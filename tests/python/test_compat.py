@@ -14,6 +14,7 @@ import zlib
 
 import pytest
 
+from helpers import ELECTION_STATUS_KEYS, HEALTH_FIELDS, NETWORK_STATUS_KEYS, beat, healthy_metrics
 from reference import healthy
 
 from pouw_netops import (
@@ -37,25 +38,7 @@ T0 = 1_700_000_000.0
 
 
 def metrics(node: str, **kw: float) -> NodeHealthMetrics:
-    fields = dict(
-        last_heartbeat=T0,
-        response_time=0.05,
-        success_rate=0.99,
-        task_completion_rate=0.95,
-        bandwidth_utilization=0.3,
-        cpu_usage=0.4,
-        memory_usage=0.5,
-    )
-    fields.update(kw)
-    return NodeHealthMetrics(node, **fields)  # type: ignore[arg-type]
-
-
-def beat(m: CrashRecoveryManager, node: str, start: float, count: int, every: float = 1.0) -> float:
-    t = start
-    for i in range(count):
-        t = start + i * every
-        m.update_node_health(node, metrics(node), now=t)
-    return t
+    return healthy_metrics(node, **{"last_heartbeat": T0, **kw})
 
 
 # --- enums and data classes -------------------------------------------------
@@ -76,17 +59,7 @@ def test_enums_and_data_classes_have_the_old_names_fields_and_defaults():
     }
     m = NodeHealthMetrics("n", T0, 0.1, 0.9, 0.9, 0.1, 0.1, 0.1)
     assert m.status is NodeStatus.ONLINE
-    assert [f.name for f in dataclasses.fields(NodeHealthMetrics)] == [
-        "node_id",
-        "last_heartbeat",
-        "response_time",
-        "success_rate",
-        "task_completion_rate",
-        "bandwidth_utilization",
-        "cpu_usage",
-        "memory_usage",
-        "status",
-    ]
+    assert [f.name for f in dataclasses.fields(NodeHealthMetrics)] == HEALTH_FIELDS
     e = CrashRecoveryEvent("n", "crash_detected", T0)
     assert e.metadata == {}
     assert LeaderElectionVote("a", "b", 3, T0).term == 3
@@ -248,17 +221,7 @@ def test_election_follows_the_old_call_sequence():
     e.step_down(now=T0 + 2)
     assert e.state is LeaderElectionState.FOLLOWER and e.leader_id is None and not e.is_leader_active
     s = e.get_election_status(now=T0 + 2)
-    assert set(s) == {
-        "node_id",
-        "state",
-        "current_term",
-        "leader_id",
-        "voted_for",
-        "is_leader",
-        "vote_count",
-        "election_in_progress",
-        "time_since_last_heartbeat",
-    }
+    assert set(s) == set(ELECTION_STATUS_KEYS)
 
 
 def test_request_vote_rules():
@@ -420,16 +383,7 @@ def test_operations_manager_owns_the_managers_and_reports():
     ops.crash_recovery.failed_nodes.add("w9")
     assert ops.crash_recovery.initiate_recovery("w9") is True
     status = ops.get_network_status()
-    assert set(status) == {
-        "node_id",
-        "role",
-        "is_running",
-        "crash_recovery",
-        "worker_replacement",
-        "message_compression",
-        "vpn_mesh",
-        "leader_election",
-    }
+    assert set(status) == NETWORK_STATUS_KEYS
 
     async def run() -> None:
         await ops.start_operations()
@@ -482,17 +436,33 @@ def test_native_data_classes_behave_as_dataclasses():
     assert isinstance(NetworkMessage("t", "s").timestamp, int)
 
 
+def test_the_data_classes_are_the_native_classes_and_subclassable():
+    """No Python layer between the old names and the native classes (they are
+    built on hot paths); subclasses still behave as dataclass subclasses."""
+    from pouw_netops import _native
+
+    assert NodeHealthMetrics is _native.NodeHealthMetrics and NetworkMessage is _native.NetworkMessage
+    assert NodeHealthMetrics.__module__ == NetworkMessage.__module__ == "pouw_netops"
+    assert NodeHealthMetrics.__match_args__ == tuple(f.name for f in dataclasses.fields(NodeHealthMetrics))
+    assert NetworkMessage.__match_args__ == ("msg_type", "sender_id", "timestamp", "data")
+
+    class Tagged(NodeHealthMetrics):
+        pass
+
+    t = Tagged("n", T0, 0.1, 0.9, 0.8, 0.2, 0.3, 0.4)
+    r = dataclasses.replace(t, cpu_usage=0.5)
+    assert type(r) is Tagged and r.cpu_usage == 0.5 and r != t
+    m = CrashRecoveryManager("me")
+    m.update_node_health("n", t, now=T0)
+    assert m.node_metrics["n"].cpu_usage == 0.3
+    match NetworkMessage("t", "s", T0, {}):
+        case NetworkMessage(kind, sender, at, data):
+            assert (kind, sender, at, data) == ("t", "s", T0, {})
+
+
 def test_duck_typed_records_and_overriding_subclasses_still_work():
-    @dataclasses.dataclass
-    class MyMetrics:
-        node_id: str
-        last_heartbeat: float
-        response_time: float
-        success_rate: float
-        task_completion_rate: float
-        bandwidth_utilization: float
-        cpu_usage: float
-        memory_usage: float
+    # A plain data class with the old fields but no status.
+    MyMetrics = dataclasses.make_dataclass("MyMetrics", HEALTH_FIELDS[:-1])
 
     m = CrashRecoveryManager("me")
     m.update_node_health("a", MyMetrics("a", T0, 0.1, 0.9, 0.9, 0.1, 0.25, 0.1), now=T0)  # type: ignore[arg-type]

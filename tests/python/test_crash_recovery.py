@@ -17,18 +17,10 @@ from pouw_netops import (
     NodeStatus,
     NotFoundError,
 )
+from helpers import HEALTH_FIELDS, beat
 from reference import ReferencePhi, healthy
 
 T0 = 1_700_000_000.0
-
-
-def beat(m: CrashRecoveryManager, node: str, metrics, start: float, count: int, every: float = 1.0) -> float:
-    """``count`` heartbeats ``every`` seconds from ``start``; returns the last time."""
-    t = start
-    for i in range(count):
-        t = start + i * every
-        m.update_node_health(node, metrics(node), now=t)
-    return t
 
 
 def test_enum_values_match_old_api():
@@ -38,17 +30,7 @@ def test_enum_values_match_old_api():
 
 def test_data_class_fields_match_old_api(metrics):
     names = [f.name for f in dataclasses.fields(NodeHealthMetrics)]
-    assert names == [
-        "node_id",
-        "last_heartbeat",
-        "response_time",
-        "success_rate",
-        "task_completion_rate",
-        "bandwidth_utilization",
-        "cpu_usage",
-        "memory_usage",
-        "status",
-    ]
+    assert names == HEALTH_FIELDS
     assert metrics().status is NodeStatus.ONLINE
     assert [f.name for f in dataclasses.fields(CrashRecoveryEvent)] == ["node_id", "event_type", "timestamp", "metadata"]
 
@@ -80,7 +62,7 @@ def test_crash_is_reported_once_when_reference_phi_crosses_threshold(metrics):
     threshold = 10.0
     m = CrashRecoveryManager("me", failure_detector_threshold=threshold)
     ref = ReferencePhi(threshold=threshold)
-    last = beat(m, "a", metrics, T0, 20)
+    last = beat(m, "a", T0, 20)
     for i in range(20):
         ref.heartbeat(round((T0 + i) * 1e6))
     reported_at = None
@@ -111,7 +93,7 @@ def test_crash_is_reported_once_when_reference_phi_crosses_threshold(metrics):
 def test_higher_threshold_detects_later(metrics):
     low, high = CrashRecoveryManager("me", 6.0), CrashRecoveryManager("me", 16.0)
     for m in (low, high):
-        beat(m, "a", metrics, T0, 10)
+        beat(m, "a", T0, 10)
     when = {}
     for k in range(1, 2000):
         now = T0 + 9 + k * 0.01
@@ -155,7 +137,7 @@ def test_now_defaults_to_time_time(metrics):
 
 def test_recovery_cycle_and_events(metrics):
     m = CrashRecoveryManager("me")
-    last = beat(m, "a", metrics, T0, 10)
+    last = beat(m, "a", T0, 10)
     assert m.initiate_recovery("a", now=last) is False  # online: nothing to recover
     assert m.initiate_recovery("ghost", now=last) is False  # unknown
     assert m.detect_crashes(now=last + 120) == ["a"]
@@ -188,7 +170,7 @@ def test_recovery_cycle_and_events(metrics):
 
 def test_unknown_strategy_is_a_value_error(metrics):
     m = CrashRecoveryManager("me")
-    beat(m, "a", metrics, T0, 3)
+    beat(m, "a", T0, 3)
     m.detect_crashes(now=T0 + 100)
     with pytest.raises(ValueError):
         m.initiate_recovery("a", "pray", now=T0 + 101)
@@ -209,11 +191,11 @@ def test_summary_keys_and_counts(metrics):
     ]
     assert s["total_nodes"] == 0 and s["network_health_ratio"] == 0.0
     for n in ("a", "b", "c", "d"):
-        beat(m, n, metrics, T0, 10)
+        beat(m, n, T0, 10)
     m.update_node_health("d", metrics("d", success_rate=0.5), now=T0 + 9)
     # "c" keeps beating; "a" and "b" go silent and crash; "d" is unhealthy.
-    beat(m, "c", metrics, T0 + 10, 60)
-    beat(m, "d", metrics, T0 + 10, 60)
+    beat(m, "c", T0 + 10, 60)
+    beat(m, "d", T0 + 10, 60)
     m.update_node_health("d", metrics("d", success_rate=0.5), now=T0 + 69)
     assert sorted(m.detect_crashes(now=T0 + 69.5)) == ["a", "b"]
     m.initiate_recovery("b", now=T0 + 69.5)
@@ -252,7 +234,7 @@ def test_lookup_errors(metrics):
     assert isinstance(info.value, LookupError) and isinstance(info.value, pouw_netops.NetOpsError)
     with pytest.raises(NotFoundError):
         m.remove_node("ghost")
-    beat(m, "a", metrics, T0, 2)
+    beat(m, "a", T0, 2)
     m.remove_node("a")
     assert len(m) == 0
 

@@ -22,6 +22,8 @@ from pouw_netops import (
 )
 from pouw_netops.wire import decode_envelope
 
+from helpers import ELECTION_STATUS_KEYS
+
 T0 = 1_700_000_000.0
 VECTORS = pathlib.Path(__file__).resolve().parents[1] / "vectors"
 
@@ -44,17 +46,7 @@ def test_defaults_and_initial_state():
     assert (m.election_timeout, m.heartbeat_interval) == (5.0, 1.0)
     assert m.received_votes == set() and m.vote_history == []
     status = m.get_election_status(now=T0 + 2)
-    assert list(status) == [
-        "node_id",
-        "state",
-        "current_term",
-        "leader_id",
-        "voted_for",
-        "is_leader",
-        "vote_count",
-        "election_in_progress",
-        "time_since_last_heartbeat",
-    ]
+    assert list(status) == ELECTION_STATUS_KEYS
     assert status["state"] == "follower" and status["time_since_last_heartbeat"] == pytest.approx(2.0)
 
 

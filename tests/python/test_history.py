@@ -201,6 +201,22 @@ def test_native_json_is_byte_identical_to_the_json_module(seed):
         assert _native.encode_json(value) == want, value
 
 
+def test_native_json_writes_floats_as_repr_at_the_format_boundaries():
+    """Floats where ``repr`` switches between positional and exponent form
+    (1e-4, 1e16), with the neighbouring doubles, and the extremes."""
+    import math
+
+    from pouw_netops import _native
+
+    values = [0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 0.1, 0.5, 1.0, 123.0]
+    for edge in [1e-6, 1e-5, 1e-4, 1e-3, 1.0, 1e15, 1e16, 1e17, 1e22, 1e100]:
+        for x in [edge, math.nextafter(edge, 0.0), math.nextafter(edge, math.inf), 9.87654321 * edge, 1.5 * edge]:
+            values += [x, -x]
+    for x in values:
+        want = json.dumps({"f": x}, separators=(",", ":")).encode()
+        assert _native.encode_json({"f": x}) == want, repr(x)
+
+
 def test_native_json_falls_back_to_the_json_module():
     from enum import IntEnum
 
@@ -305,3 +321,35 @@ def test_the_merkle_log_matches_hashlib_and_proves_messages():
         verify_consistency(first, 8, h.log_root_at(first), root, h.consistency_proof(first))
     with pytest.raises(DecodeError):
         verify_consistency(3, 8, h.log_root_at(2), root, h.consistency_proof(3))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_batches_read_back_equal_json_loads_record_by_record(seed):
+    """Reading a batch back reuses the key strings of earlier records (by
+    position in their object): records whose keys move, change, nest and
+    repeat must still decode exactly as ``json.loads`` of their own payload."""
+    rng = random.Random(seed)
+    keys = ["a", "b", "é", "loss", "iteration", "x" * 60, 'q"uote', "k\\n"]
+    msgs = []
+    for i in range(300):
+        names = rng.sample(keys, rng.randint(0, len(keys)))
+        data: Dict[str, Any] = {k: random_value(rng) for k in names}
+        if rng.random() < 0.3:
+            data[rng.choice(keys)] = {k: i for k in rng.sample(keys, rng.randint(0, 4))}
+        msgs.append(NetworkMessage(rng.choice(["t1", "t2"]), f"s{rng.randint(0, 3)}", T0 + i, data))
+    h = MessageHistoryCompressor("me", compression_threshold=300)
+    for m in msgs:
+        h.add_message(m, now=T0)
+    (batch,) = h.compressed_batches
+    got = h.decompress_batch(batch)
+    want = [
+        {
+            "msg_type": m.msg_type,
+            "sender_id": m.sender_id,
+            "timestamp": float(m.timestamp),
+            "data": json.loads(json.dumps(m.data, separators=(",", ":"), ensure_ascii=False)),
+        }
+        for m in msgs
+    ]
+    assert repr(got) == repr(want)
+    assert [list(d["data"]) for d in got] == [list(d["data"]) for d in want], "key order kept"

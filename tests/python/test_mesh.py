@@ -10,10 +10,17 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
-from pouw_netops import CapacityError, InvalidArgumentError, NotFoundError, VPNMeshTopologyManager
+from pouw_netops import (
+    CapacityError,
+    InvalidArgumentError,
+    InvalidStateError,
+    NotFoundError,
+    VPNMeshTopologyManager,
+)
 
 T0 = 1_700_000_000.0
 KEY = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
+OTHER_KEY = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="
 
 
 def test_join_allocates_the_lowest_free_address_and_leave_frees_it():
@@ -151,3 +158,33 @@ def test_topology_shape():
     assert (topo["node_id"], topo["mesh_nodes"], topo["routing_table"]) == ("me", 2, {"a": None})
     assert ipaddress.ip_address(topo["virtual_ip"]) in ipaddress.ip_network("10.0.0.0/16")
     assert topo["network_health"]["connectivity_ratio"] == 0.0
+
+
+def test_wireguard_setconf_and_placeholder_keys():
+    m = VPNMeshTopologyManager("me")
+    m.join_mesh({"node_id": "me", "public_key": KEY, "endpoint": "192.0.2.1:51820"}, now=T0)
+    m.join_mesh({"node_id": "a", "public_key": KEY, "endpoint": "192.0.2.2:51820"}, now=T0)
+    m.establish_tunnel("a", now=T0)
+    setconf = m.render_wireguard(private_key=KEY, format="setconf")
+    assert "Address" not in setconf and f"PrivateKey = {KEY}" in setconf
+    # Connecting, unreachable: the peer still carries its own address.
+    assert "AllowedIPs = 10.0.0.3/32" in setconf
+    with pytest.raises(InvalidArgumentError):
+        m.render_wireguard(format="wg")
+    m.join_mesh({"node_id": "nokey", "endpoint": "192.0.2.3:51820"}, now=T0)
+    m.establish_tunnel("nokey", now=T0)
+    with pytest.raises(InvalidStateError):
+        m.render_wireguard()
+    assert "# WARNING: nokey announced no public key" in m.render_wireguard(placeholder_keys=True)
+
+
+def test_latest_handshakes_and_dot():
+    m = VPNMeshTopologyManager("me")
+    m.join_mesh({"node_id": "me", "public_key": KEY, "endpoint": "192.0.2.1:51820"}, now=T0)
+    m.join_mesh({"node_id": "a", "public_key": OTHER_KEY, "endpoint": "192.0.2.2:51820"}, now=T0)
+    m.establish_tunnel("a", now=T0)
+    report = m.record_latest_handshakes(f"{OTHER_KEY}\t999990\nbad line here\n", 1_000_000, now=T0 + 20)
+    assert report == {"recorded": 1, "unchanged": 0, "never": 0, "unknown_peers": 0, "malformed": 1, "changed": 1}
+    dot = m.to_dot(now=T0 + 20)
+    assert dot.startswith("graph mesh {\n") and dot.endswith("}\n")
+    assert '"a" -- "me"' in dot and "next hop for 1" in dot and "color=blue" in dot

@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import pytest
 
 from credentials import AUTHORITY, T0, credentials
+from helpers import NETWORK_STATUS_KEYS
 
 from pouw_netops import (
     AuthenticationError,
@@ -432,16 +433,7 @@ def test_network_operations_manager_start_stop() -> None:
 
     running, after, ticks, status = asyncio.run(main())
     assert running and not after and ticks >= 2
-    assert set(status) == {
-        "node_id",
-        "role",
-        "is_running",
-        "crash_recovery",
-        "worker_replacement",
-        "message_compression",
-        "vpn_mesh",
-        "leader_election",
-    }
+    assert set(status) == NETWORK_STATUS_KEYS
     assert status["is_running"] is False
 
 

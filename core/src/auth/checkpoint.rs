@@ -3,8 +3,9 @@
 //! A primary signs each checkpoint it reports, so the checkpoint can be
 //! verified by anyone who holds the primary's certificate, however it
 //! travelled: the leader verifies the report, and the other supervisors
-//! verify the copy the leader's task table carries before they believe it
-//! (a new leader resumes the task from it).
+//! verify the copy the leader's task table carries before they act on it
+//! (a new leader resumes the task from it; they keep it unverified until
+//! then).
 //!
 //! The signature is over `"pouw-netops/checkpoint/v1" || 0x00 || cluster ||
 //! len(task) || task || len(primary) || primary || sequence (u64 LE) ||

@@ -36,6 +36,10 @@ pub enum Domain {
     LinkState,
     /// A node's tunnel endpoint record, signed by the node.
     Endpoint,
+    /// A pre-vote grant of the election, signed by the voter ([`super::quorum`]).
+    PreVote,
+    /// A vote of the election, signed by the voter ([`super::quorum`]).
+    Vote,
 }
 
 impl Domain {
@@ -50,6 +54,8 @@ impl Domain {
             Domain::Checkpoint => "pouw-netops/checkpoint/v1",
             Domain::LinkState => "pouw-netops/link-state/v1",
             Domain::Endpoint => "pouw-netops/endpoint/v1",
+            Domain::PreVote => "pouw-netops/pre-vote/v1",
+            Domain::Vote => "pouw-netops/vote/v1",
         }
     }
 }
@@ -347,6 +353,36 @@ mod tests {
         assert_eq!(public.verify(Domain::Certificate, &other, b"payload", &sig), Err(IdentityError::BadSignature));
         assert_eq!(public.verify(Domain::Certificate, &authority, b"payloaD", &sig), Err(IdentityError::BadSignature));
         assert_eq!(other.verify(Domain::Certificate, &authority, b"payload", &sig), Err(IdentityError::BadSignature));
+    }
+
+    /// Every domain has its own label, and a signature made for one verifies for no other.
+    #[test]
+    fn every_domain_is_separate() {
+        let all = [
+            Domain::Certificate,
+            Domain::Revocation,
+            Domain::EnvelopeSig,
+            Domain::EnvelopeMac,
+            Domain::Pairwise,
+            Domain::Checkpoint,
+            Domain::LinkState,
+            Domain::Endpoint,
+            Domain::PreVote,
+            Domain::Vote,
+        ];
+        let authority = IdentityKey::from_seed(&[1; 32]).public();
+        let key = IdentityKey::from_seed(&[3; 32]);
+        for (i, a) in all.iter().enumerate() {
+            assert!(a.label().starts_with("pouw-netops/") && a.label().ends_with("/v1"));
+            let sig = key.sign(*a, &authority, b"payload");
+            for (j, b) in all.iter().enumerate() {
+                let verified = key.public().verify(*b, &authority, b"payload", &sig);
+                assert_eq!(verified.is_ok(), i == j, "{a:?} / {b:?}");
+                if i != j {
+                    assert_ne!(a.label(), b.label());
+                }
+            }
+        }
     }
 
     #[test]

@@ -45,10 +45,21 @@
 //! authority public key, so nothing signed for one purpose or one cluster
 //! verifies for another.
 //!
+//! # Byzantine election proofs ([`quorum`])
+//!
+//! A supervisor signs each vote and pre-vote grant ([`VoteStatement`],
+//! domains [`Domain::Vote`] / [`Domain::PreVote`]); a [`QuorumCertificate`]
+//! carries a quorum of such signatures for one candidate in one term (a
+//! leader certificate, or the justification of an election), its signers a
+//! bitmap over the voters in ascending id order so none counts twice; two
+//! votes of one voter in one term for two candidates are
+//! [`EquivocationEvidence`], verifiable offline from public keys alone.
+//!
 //! # Properties
 //!
 //! Decoding ([`seal::parse`], [`SignedCertificate::decode`],
-//! [`SignedRevocationList::decode`]) is total and bounded; verification needs
+//! [`SignedRevocationList::decode`], [`QuorumCertificate::decode`],
+//! [`EquivocationEvidence::decode`]) is total and bounded; verification needs
 //! no allocator; tags are compared in constant time; secret keys
 //! ([`IdentityKey`], [`PairwiseKey`]) are wiped on drop.
 //!
@@ -60,6 +71,7 @@
 //! | [`revocation`] | revocation lists |
 //! | [`replay`] | replay windows, send counters |
 //! | [`pairwise`] | pairwise MAC keys (X25519 + HKDF-SHA256) |
+//! | [`quorum`] | signed votes, quorum certificates, equivocation evidence (Byzantine election) |
 //! | [`seal`] | wire v2 envelopes: seal, parse, verify |
 //! | [`format`] | the signed-blob encoding shared by certificates and revocation lists |
 
@@ -69,6 +81,7 @@ pub mod checkpoint;
 pub mod format;
 pub mod keys;
 pub mod pairwise;
+pub mod quorum;
 pub mod replay;
 pub mod revocation;
 pub mod seal;
@@ -79,6 +92,10 @@ pub use checkpoint::{sign_checkpoint, verify_checkpoint};
 pub use format::FormatError;
 pub use keys::{Domain, IdentityError, IdentityKey, PublicIdentity, Signature, wireguard_public_key};
 pub use pairwise::{PairwiseError, PairwiseKey};
+pub use quorum::{
+    EquivocationEvidence, MAX_QC_LEN, MAX_QC_SIGNERS, QcBuilder, QcView, QuorumCertificate, QuorumError, SignedVote,
+    VoteKind, VoteStatement, VoterKeys,
+};
 pub use replay::{CounterExhausted, ReplayError, ReplayWindow, SendCounter};
 pub use revocation::{RevocationError, RevocationList, Revoked, SignedRevocationList};
 pub use seal::{AuthKind, OpenError, PeerKeys, SealError, Unverified};

@@ -473,28 +473,81 @@ attack!(report_a_checkpoint_not_signed_by_its_sender, |name| {
     strike(name, &mut l.n, l.now, &borrowed, Refused(BadSignature));
 });
 
+/// Task `t`'s record in `n`'s table: (checkpoint sequence, verified).
+fn record_of(n: &Node) -> (Option<u64>, bool) {
+    let r = n.tasks().find(|(t, _)| **t == task()).unwrap().1;
+    (r.checkpoint.map(|c| c.sequence), r.verified)
+}
+
+/// The follower of `f` is elected (s3 votes for it) after s2 falls silent,
+/// and a live `w` is assigned `t`: the sequence of the checkpoint it was given.
+fn take_over(f: &mut FollowerScene) -> Option<u64> {
+    let hb = f.w.say(Body::Heartbeat(Heartbeat { sequence: 1, ..Heartbeat::default() }));
+    f.n.handle_message(f.now, &hb).unwrap();
+    elect(&mut f.n, &mut f.s3, f.now);
+    let view = f.n.workers().unwrap().task(&task()).expect("the new leader assigned t");
+    assert_eq!(view.primaries().next(), Some(&id("w")));
+    view.checkpoint().map(|(c, _)| c.sequence)
+}
+
 attack!(followers_take_a_table_checkpoint_not_signed_by_its_primary, |name| {
+    // The leader's slice carries a checkpoint w never signed. A follower does
+    // not verify the table's checkpoints as they come (it acts on none of
+    // them until it leads), so it holds it, unverified.
     let mut f = follower_scene();
-    // The leader's slice carries a checkpoint w never signed: not believed
-    // (nor counted as an attack: a signature under a key w has since
-    // rotated fails the same way); the rest of the slice is taken.
     let forged = f.s2.say(table_signed(1, "t", 1000, "w", &IdentityKey::from_seed(&[0x66; 32])));
-    let before = digest(&f.n, f.now);
     f.n.handle_message(f.now, &forged).unwrap();
-    assert_eq!(digest(&f.n, f.now), before, "{name}: the node's state changed");
-    assert_eq!(f.n.tasks().find(|(t, _)| **t == task()).unwrap().1.checkpoint, Some(checkpoint(5)));
+    assert_eq!(record_of(&f.n), (Some(1000), false), "{name}");
+    assert_eq!(f.n.counters().bad_checkpoint_proofs, 0);
+    // Elected, it verifies before it assigns: the forgery is dropped and
+    // counted, and the task resumes from the start, never from #1000.
+    assert_eq!(take_over(&mut f), None, "{name}: resumed from a forged checkpoint");
+    assert_eq!(f.n.counters().bad_checkpoint_proofs, 1, "{name}: not counted");
+    assert_eq!(record_of(&f.n), (None, false));
+    // Nor is it handed to the other followers in the new leader's table.
+    assert!(f.n.tasks().all(|(_, r)| r.proof.is_none()));
+
+    // A genuine slice that contradicts the forgery (an older sequence) has
+    // the forgery checked at once: dropped, counted, the genuine one taken.
+    let mut f = follower_scene();
+    let forged = f.s2.say(table_signed(1, "t", 1000, "w", &IdentityKey::from_seed(&[0x66; 32])));
+    f.n.handle_message(f.now, &forged).unwrap();
+    f.n.handle_message(f.now, &f.s2.say(table(1, "t", 6))).unwrap();
+    assert_eq!(f.n.counters().bad_checkpoint_proofs, 1, "{name}: not counted");
+    assert_eq!(record_of(&f.n), (Some(6), false), "{name}: the forgery shadows #6");
+    assert_eq!(take_over(&mut f), Some(6));
+    assert_eq!(record_of(&f.n), (Some(6), true));
+    assert_eq!(f.n.counters().bad_checkpoint_proofs, 1);
 });
 
 attack!(followers_take_a_table_checkpoint_of_an_unknown_primary, |name| {
-    let mut f = follower_scene();
     // Signed by a node this follower has not admitted: it cannot be checked,
-    // so it is not believed (the slice is otherwise taken: nothing new in it).
+    // so it is never acted on, and counted when this node would have.
+    let mut f = follower_scene();
     let slice = f.s2.say(table_signed(1, "t", 1000, "ghost", &identity_of("ghost")));
-    let before = digest(&f.n, f.now);
     f.n.handle_message(f.now, &slice).unwrap();
-    assert_eq!(digest(&f.n, f.now), before, "{name}: the node's state changed");
-    assert_eq!(f.n.tasks().find(|(t, _)| **t == task()).unwrap().1.checkpoint, Some(checkpoint(5)));
+    assert_eq!(record_of(&f.n), (Some(1000), false), "{name}");
+    assert_eq!(take_over(&mut f), None, "{name}: resumed from an unverifiable checkpoint");
+    assert_eq!(f.n.counters().bad_checkpoint_proofs, 1, "{name}: not counted");
 });
+
+#[test]
+fn a_follower_verifies_a_genuine_table_checkpoint_once_and_resumes_from_it() {
+    let mut f = follower_scene();
+    assert_eq!(record_of(&f.n), (Some(5), false));
+    // The same entry again (slices repeat) is not checked again; an older
+    // genuine one contradicts it: #5 is checked then, kept, and #4 not taken.
+    f.n.handle_message(f.now, &f.s2.say(table(1, "t", 5))).unwrap();
+    assert_eq!(record_of(&f.n), (Some(5), false));
+    f.n.handle_message(f.now, &f.s2.say(table(1, "t", 4))).unwrap();
+    assert_eq!(record_of(&f.n), (Some(5), true));
+    // A newer one replaces it, unverified until needed.
+    f.n.handle_message(f.now, &f.s2.say(table(1, "t", 7))).unwrap();
+    assert_eq!(record_of(&f.n), (Some(7), false));
+    assert_eq!(take_over(&mut f), Some(7));
+    assert_eq!(record_of(&f.n), (Some(7), true));
+    assert_eq!(f.n.counters().bad_checkpoint_proofs, 0);
+}
 
 attack!(followers_take_a_report_from_any_worker, |name| {
     let mut f = follower_scene();

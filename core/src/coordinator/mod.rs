@@ -640,10 +640,10 @@ impl<
             (Body::CheckpointReport(r), Room::Supervisor(s)) => s.on_checkpoint(now, sender, r, out),
             (Body::TaskTable(t), Room::Supervisor(s)) if from_supervisor => {
                 let gate = &self.gate;
-                let verified = |task: &TaskId, c: &Checkpoint, p: &crate::wire::CheckpointProof| {
+                let verify = |task: &TaskId, c: &Checkpoint, p: &crate::wire::CheckpointProof| {
                     gate.verify_checkpoint(&p.primary, task, c, &p.signature).is_ok()
                 };
-                s.on_task_table(sender, t, verified, out)
+                s.on_task_table(sender, t, verify, out)
             }
             // Link-state adverts are authenticated as their origin's (an advert
             // names no origin but its sender, and is not relayed), but the
@@ -739,7 +739,7 @@ impl<
         let mut clock = self.clock;
         let now = clock.observe(now);
         let Room::Supervisor(s) = &mut self.room else { return Err(TaskError::WrongRole) };
-        let record = TaskRecord { task_type, required, backups, checkpoint: None, proof: None };
+        let record = TaskRecord { task_type, required, backups, checkpoint: None, proof: None, verified: false };
         s.submit(now, task, record, &*self.crash, &mut self.out)?;
         self.clock = clock;
         self.coordinate(now);
@@ -1086,7 +1086,11 @@ impl<
         }
         self.drain_crash(now);
         if let Room::Supervisor(s) = &mut self.room {
-            s.follow_election(now, &*self.crash, &mut self.timers, &self.config, &mut self.out);
+            let gate = &self.gate;
+            let verify = |task: &TaskId, c: &Checkpoint, p: &crate::wire::CheckpointProof| {
+                gate.verify_checkpoint(&p.primary, task, c, &p.signature).is_ok()
+            };
+            s.follow_election(now, &*self.crash, &mut self.timers, &self.config, verify, &mut self.out);
             s.drain_workers(now, &mut self.out);
         }
         self.mesh.drain(now, &mut self.out);

@@ -222,6 +222,9 @@ pub struct OpsCounters {
     pub reestablish_requests: u64,
     /// Messages dropped because they claimed to come from this node.
     pub self_addressed: u64,
+    /// Checkpoints of the leader's task table whose primary's signature did
+    /// not verify when this node checked it (before acting on it), dropped.
+    pub bad_checkpoint_proofs: u64,
 }
 
 /// Every component's summary (the keys of the Python API's status report).

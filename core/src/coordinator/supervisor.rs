@@ -4,9 +4,11 @@
 //! Every supervisor keeps the task table: tasks submitted to it, tasks learnt
 //! from the leader's [`Body::TaskTable`] slices, and the highest checkpoint
 //! for each, with its primary's signature (the leader takes reports from the
-//! task's primary; the others take checkpoints from the leader's table only,
-//! after verifying the signature). Only the elected leader assigns: when a supervisor
-//! starts leading it assigns every task of its table from its last checkpoint;
+//! task's primary, verified on receipt; the others take checkpoints from the
+//! leader's table only, and verify the signature when they would act on the
+//! checkpoint: see [`SupervisorRoom::on_task_table`]). Only the elected leader
+//! assigns: when a supervisor starts leading it verifies the checkpoints of its
+//! table it has not verified yet, then assigns every task from its last one;
 //! when it stops it tells its workers to let go and forgets its assignments
 //! (the next leader makes its own). A detected crash or a leave of a worker
 //! moves the worker's roles to backups (the workers manager picks them by
@@ -46,6 +48,12 @@ pub struct TaskRecord {
     /// exactly when `checkpoint` is): carried in the task table, so every
     /// supervisor can verify the checkpoint a new leader resumes from.
     pub proof: Option<CheckpointProof>,
+    /// Whether this node has verified `proof`: the leader verifies a report
+    /// on receipt; a follower keeps the leader's table's checkpoints
+    /// unverified and verifies one before it acts on it (when it starts
+    /// leading, or when the leader's table contradicts it). A checkpoint that
+    /// is not verified is never handed to a worker nor passed on.
+    pub verified: bool,
 }
 
 /// The election as the coordinator sizes it: `V` voters, `Q`-entry queues.
@@ -310,6 +318,8 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         {
             rec.checkpoint = Some(r.checkpoint);
             rec.proof = Some(CheckpointProof { primary: sender.clone(), signature: r.signature });
+            // The entrance verified the report's signature.
+            rec.verified = true;
             self.note_progress();
             out.send(Out::TableEntry { task: r.task.clone() });
         }
@@ -317,45 +327,77 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     }
 
     /// A slice of the leader's task table: new tasks join this table, known
-    /// ones take a newer checkpoint. A checkpoint is believed only with its
-    /// primary's signature: `verified` checks it against the primary's
-    /// certificate, only for a checkpoint that would be taken. One that does
-    /// not verify (the primary is not an admitted member, the signature is
-    /// forged, or made under a key the primary has since rotated) is left out;
-    /// the rest of the slice is taken. Taken only from the leader the election
+    /// ones take a newer checkpoint. Taken only from the leader the election
     /// named for the slice's term; `false` otherwise (a deposed leader's late
     /// slice, or one that overtook the new leader's first heartbeat: slices
     /// repeat), and if this node leads (it keeps its own).
+    ///
+    /// A checkpoint is believed only with its primary's signature, but a
+    /// follower does not act on a checkpoint until it leads, so it keeps a
+    /// newer checkpoint with its proof *unverified* (an Ed25519 verification
+    /// per report per follower saved: most checkpoints are replaced by the
+    /// next before anyone needs them). It is verified (`verify` checks it
+    /// against the primary's certificate) before it is used: by
+    /// [`SupervisorRoom::verify_table`] when this node starts leading, before
+    /// it assigns anything, and here when the leader's table contradicts a
+    /// checkpoint still unverified (an older or different one for the same
+    /// task), so a forged checkpoint with a huge sequence cannot shadow the
+    /// genuine ones that follow. One that does not verify (forged, its
+    /// primary not admitted, or signed under a key the primary has since
+    /// rotated) is dropped and counted in
+    /// [`OpsCounters::bad_checkpoint_proofs`](super::OpsCounters); the rest
+    /// of the slice is taken. Until then an unverified checkpoint counts in
+    /// the election's progress only: a leader's table could only have
+    /// inflated it, and a node that wins with it verifies before it resumes.
     pub(crate) fn on_task_table(
         &mut self,
         sender: &NodeId,
         t: &TaskTable,
-        verified: impl Fn(&TaskId, &Checkpoint, &CheckpointProof) -> bool,
+        verify: impl Fn(&TaskId, &Checkpoint, &CheckpointProof) -> bool,
         out: &mut Outbox<Q>,
     ) -> bool {
         if self.leading.is_some() || self.leader.as_ref().is_none_or(|(l, term)| l != sender || *term != t.term) {
             return false;
         }
         for e in &t.entries {
-            let held = self.tasks.get(&e.task);
-            let newer = |c: &Checkpoint| held.is_none_or(|r| r.checkpoint.is_none_or(|old| old.sequence < c.sequence));
             let signed = match (e.checkpoint, &e.proof) {
-                (Some(c), Some(p)) if newer(&c) && verified(&e.task, &c, p) => Some((c, p.clone())),
+                (Some(c), Some(p)) => Some((c, p)),
                 _ => None,
             };
             if let Some(rec) = self.tasks.get_mut(&e.task) {
-                if let Some((c, proof)) = signed {
+                let Some((c, p)) = signed else { continue };
+                let take = match (rec.checkpoint, &rec.proof) {
+                    (Some(old), Some(old_proof)) if old.sequence >= c.sequence => {
+                        // The same checkpoint again (slices repeat): nothing to do.
+                        // Otherwise the table contradicts what this node holds: an
+                        // unverified one is checked now, and dropped if forged.
+                        let same = old == c && old_proof == p;
+                        if same || rec.verified {
+                            false
+                        } else if verify(&e.task, &old, old_proof) {
+                            rec.verified = true;
+                            false
+                        } else {
+                            out.counters.bad_checkpoint_proofs.bump();
+                            true
+                        }
+                    }
+                    _ => true,
+                };
+                if take {
                     rec.checkpoint = Some(c);
-                    rec.proof = Some(proof);
+                    rec.proof = Some(p.clone());
+                    rec.verified = false;
                 }
             } else {
-                let (checkpoint, proof) = signed.map_or((None, None), |(c, p)| (Some(c), Some(p)));
+                let (checkpoint, proof) = signed.map_or((None, None), |(c, p)| (Some(c), Some(p.clone())));
                 let rec = TaskRecord {
                     task_type: e.task_type.clone(),
                     required: e.required,
                     backups: e.backups,
                     checkpoint,
                     proof,
+                    verified: false,
                 };
                 if self.tasks.insert(e.task.clone(), rec).is_err() {
                     out.counters.table_full.bump();
@@ -364,6 +406,34 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         }
         self.note_progress();
         true
+    }
+
+    /// Verifies every checkpoint of the table not verified yet (`verify`
+    /// checks one against its primary's certificate): before this node acts
+    /// on its table as leader. One that does not verify is dropped (the task
+    /// resumes from the start unless a verified report comes) and counted in
+    /// [`OpsCounters::bad_checkpoint_proofs`](super::OpsCounters).
+    fn verify_table(&mut self, verify: impl Fn(&TaskId, &Checkpoint, &CheckpointProof) -> bool, out: &mut Outbox<Q>) {
+        let mut dropped = false;
+        for i in 0..self.tasks.len() {
+            let Some((task, rec)) = self.tasks.get_index_mut(i) else { break };
+            if rec.verified {
+                continue;
+            }
+            match (rec.checkpoint, &rec.proof) {
+                (Some(c), Some(p)) if verify(task, &c, p) => rec.verified = true,
+                (None, None) => {}
+                _ => {
+                    out.counters.bad_checkpoint_proofs.bump();
+                    rec.checkpoint = None;
+                    rec.proof = None;
+                    dropped = true;
+                }
+            }
+        }
+        if dropped {
+            self.note_progress();
+        }
     }
 
     /// Adds `task` to the table; the leader assigns it at once if it can.
@@ -423,12 +493,15 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     }
 
     /// Follows the election: starts or stops leading, and notes a new leader.
+    /// `verify` checks a checkpoint of the table against its primary's
+    /// certificate: a new leader verifies those it has not before it assigns.
     pub(crate) fn follow_election<H: HealthView>(
         &mut self,
         now: Instant,
         health: &H,
         timers: &mut TimerTable,
         config: &OpsConfig,
+        verify: impl Fn(&TaskId, &Checkpoint, &CheckpointProof) -> bool,
         out: &mut Outbox<Q>,
     ) {
         let Some(e) = self.election.as_ref() else { return };
@@ -442,6 +515,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
                 out.send(Out::LeaderNotice { term });
                 timers.arm(Timer::LeaderNotice, now, config);
                 timers.arm(Timer::TaskTable, now, config);
+                self.verify_table(verify, out);
                 self.workers.refresh_health(now, health);
                 self.assign_pending(now, health, out);
             }

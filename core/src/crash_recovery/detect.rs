@@ -33,14 +33,15 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         self.ingest(now, node, Some(metrics))
     }
 
-    fn ingest(
-        &mut self,
-        now: Instant,
+    /// `node`'s record in `nodes`, registering the node (online, never heard
+    /// from) if it is new; `TableFull`, and nothing changed, when there is no
+    /// room. (Takes the table, not `self`, so that the caller can still read
+    /// the configuration while it holds the record.)
+    fn record_or_register<'a>(
+        nodes: &'a mut IdTable<NodeId, NodeRecord<W>, N>,
         node: &NodeId,
-        metrics: Option<HealthMetrics>,
-    ) -> Result<NodeStatus, CrashRecoveryError> {
-        let now = self.clock.observe(now);
-        let index = match self.nodes.index_of(node) {
+    ) -> Result<&'a mut NodeRecord<W>, CrashRecoveryError> {
+        let index = match nodes.index_of(node) {
             Some(index) => index,
             None => {
                 let record = NodeRecord {
@@ -52,15 +53,26 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
                     attempts: 0,
                     crashed_in_sweep: 0,
                 };
-                if self.nodes.insert(node.clone(), record).is_err() {
+                if nodes.insert(node.clone(), record).is_err() {
                     return Err(CrashRecoveryError::TableFull(CapacityError::new(node.clone(), N)));
                 }
-                self.nodes.index_of(node).unwrap_or(usize::MAX)
+                nodes.index_of(node).unwrap_or(usize::MAX)
             }
         };
-        let Some((_, record)) = self.nodes.get_index_mut(index) else {
-            return Err(CrashRecoveryError::UnknownNode(node.clone()));
-        };
+        match nodes.get_index_mut(index) {
+            Some((_, record)) => Ok(record),
+            None => Err(CrashRecoveryError::UnknownNode(node.clone())),
+        }
+    }
+
+    fn ingest(
+        &mut self,
+        now: Instant,
+        node: &NodeId,
+        metrics: Option<HealthMetrics>,
+    ) -> Result<NodeStatus, CrashRecoveryError> {
+        let now = self.clock.observe(now);
+        let record = Self::record_or_register(&mut self.nodes, node)?;
         record.window.record(now, &self.params);
         record.suspect_at = record.window.crossing(&self.params, self.suspect);
         if let Some(m) = metrics {
@@ -247,23 +259,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
     /// event; setting the status a node already has changes nothing.
     pub fn set_status(&mut self, now: Instant, node: &NodeId, status: NodeStatus) -> Result<(), CrashRecoveryError> {
         let now = self.clock.observe(now);
-        if self.nodes.index_of(node).is_none() {
-            let record = NodeRecord {
-                window: HeartbeatWindow::new(),
-                metrics: HealthMetrics::default(),
-                status: NodeStatus::Online,
-                suspect_at: Instant::MAX,
-                recovery: None,
-                attempts: 0,
-                crashed_in_sweep: 0,
-            };
-            if self.nodes.insert(node.clone(), record).is_err() {
-                return Err(CrashRecoveryError::TableFull(CapacityError::new(node.clone(), N)));
-            }
-        }
-        let Some(record) = self.nodes.get_mut(node) else {
-            return Err(CrashRecoveryError::UnknownNode(node.clone()));
-        };
+        let record = Self::record_or_register(&mut self.nodes, node)?;
         let from = record.status;
         if from == status {
             return Ok(());

@@ -22,33 +22,13 @@ pub enum CrashRecoveryError {
     AttemptsExhausted(NodeId),
 }
 
-impl fmt::Display for CrashRecoveryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CrashRecoveryError::UnknownNode(n) => write!(f, "unknown node {n}"),
-            CrashRecoveryError::TableFull(e) => write!(f, "cannot track node {}: {e}", e.rejected),
-            CrashRecoveryError::InvalidMetric(e) => e.fmt(f),
-            CrashRecoveryError::InvalidStatus { node, status } => {
-                write!(f, "node {node} is {status}: recovery does not apply")
-            }
-            CrashRecoveryError::AttemptsExhausted(n) => {
-                write!(f, "node {n} has no recovery attempts left")
-            }
-        }
-    }
-}
-
-impl core::error::Error for CrashRecoveryError {}
-
-impl crate::error::Classify for CrashRecoveryError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            CrashRecoveryError::UnknownNode(_) => ErrorKind::NotFound,
-            CrashRecoveryError::TableFull(e) => e.kind(),
-            CrashRecoveryError::InvalidMetric(e) => e.kind(),
-            CrashRecoveryError::InvalidStatus { .. } => ErrorKind::InvalidState,
-            CrashRecoveryError::AttemptsExhausted(_) => ErrorKind::AttemptsExhausted,
-        }
-    }
+crate::error::error_impls! {
+    CrashRecoveryError, f;
+    CrashRecoveryError::UnknownNode(n) => ErrorKind::NotFound, write!(f, "unknown node {n}");
+    CrashRecoveryError::TableFull(e) => e.kind(), write!(f, "cannot track node {}: {e}", e.rejected);
+    CrashRecoveryError::InvalidMetric(e) => e.kind(), e.fmt(f);
+    CrashRecoveryError::InvalidStatus { node, status } => ErrorKind::InvalidState,
+        write!(f, "node {node} is {status}: recovery does not apply");
+    CrashRecoveryError::AttemptsExhausted(n) => ErrorKind::AttemptsExhausted,
+        write!(f, "node {n} has no recovery attempts left");
 }

@@ -46,7 +46,6 @@ use crate::phi::{HeartbeatWindow, PhiConfig, PhiLevel, PhiParams};
 use crate::storage::Deque;
 use crate::table::IdTable;
 use crate::time::{Duration, HourCounter, Instant, MonotonicClock};
-use core::fmt;
 
 /// How a recovery is carried out; chosen by the caller and carried in events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -105,6 +105,15 @@ fn full_table_rejects_without_losing_anything() {
     }
     assert_eq!(m.len(), small::NODES);
     assert_eq!(m.status(&id("n0")), Ok(NodeStatus::Online));
+    // Marking a new node's status registers it too, so it is refused the same
+    // way, and leaves no event behind.
+    let events = m.events().count();
+    assert!(matches!(
+        m.set_status(secs(1.0), &extra, NodeStatus::Offline),
+        Err(CrashRecoveryError::TableFull(e)) if e.rejected == extra
+    ));
+    assert_eq!((m.len(), m.events().count()), (small::NODES, events));
+    assert!(matches!(m.status(&extra), Err(CrashRecoveryError::UnknownNode(_))));
     // Removing one makes room.
     m.remove_node(&id("n3")).unwrap();
     m.heartbeat(secs(1.0), &extra).unwrap();

@@ -183,6 +183,40 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         }
     }
 
+    /// Byzantine mode: whether `msg` from voter `from` may change what it
+    /// would change. A term above this node's needs proof: a `RequestVote`
+    /// a pre-vote certificate of its sender for that term, a leader heartbeat
+    /// a leader certificate of its sender for that term; a response raises the
+    /// term only with a certificate (any candidate's) for that term (a number
+    /// alone proves nothing; the certificate lets a lagging node catch up), and a
+    /// pre-vote may only ask for the next term (so a pre-vote certificate for
+    /// term `T` needs honest voters at `T - 1`: terms cannot be inflated and
+    /// never saturate). A heartbeat of the current term needs a leader
+    /// certificate unless it comes from the leader this node already follows.
+    pub(super) fn justified(&self, from: usize, msg: Msg, proof: Option<&TermProof>) -> bool {
+        let s = &self.state;
+        let term = msg.term();
+        let Some(sender) = self.peer_id(from) else { return false };
+        let proves =
+            |kind: ProofKind| proof.is_some_and(|p| p.kind == kind && p.term == term && p.candidate == *sender);
+        match msg {
+            Msg::PreVote(_) => term <= s.term.saturating_add(1),
+            Msg::PreVoteResp(r) if r.granted => term <= s.term.saturating_add(1),
+            // A refusal from a node ahead: any certificate for its term (a
+            // pre-vote quorum agreed to start it) lets a lagging node catch up.
+            Msg::PreVoteResp(_) | Msg::VoteResp(_) | Msg::HeartbeatResp(_) => {
+                term <= s.term || proof.is_some_and(|p| p.term == term)
+            }
+            Msg::Vote(_) => term <= s.term || proves(ProofKind::PreVote),
+            Msg::Heartbeat(_) => {
+                term < s.term
+                    || s.role == Role::Leader && term == s.term
+                    || term == s.term && s.leader == Some(from)
+                    || proves(ProofKind::Leader)
+            }
+        }
+    }
+
     fn count_pre_vote_rejected(&mut self) {
         self.state.stats.pre_votes_rejected = self.state.stats.pre_votes_rejected.saturating_add(1);
     }

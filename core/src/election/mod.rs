@@ -25,6 +25,41 @@
 //! * With CheckQuorum, a leader that has not heard from a quorum (itself included)
 //!   within `E` steps down.
 //!
+//! # Fault models
+//!
+//! [`ElectionConfig::fault_model`] says which faults the election survives.
+//!
+//! * [`FaultModel::CrashOnly`] (the default): voters crash and restart but
+//!   never lie. A quorum is a majority, `q = floor(N/2) + 1`; messages carry
+//!   no proof. Two majorities of `N` voters share `2q - N >= 1` voters, and
+//!   a voter votes once per term, so a term has at most one leader. But with
+//!   an odd `N` they may share exactly one voter (`N = 5`, `q = 3`:
+//!   `2q - N = 1`): if that one voter votes twice (a lying supervisor
+//!   holding a valid key), two leaders win the same term.
+//! * [`FaultModel::Byzantine`] `{ f }`: up to `f` voters may lie. A quorum is
+//!   `q = ceil((N + f + 1) / 2)`, so two quorums share `2q - N >= f + 1`
+//!   voters: at least one honest voter, who votes once per term, is in both,
+//!   and a term still has at most one leader. A quorum of honest voters must
+//!   exist even when the `f` liars stay silent, `N - f >= q`, which holds
+//!   exactly when `N >= 3f + 1` (else the configuration is refused:
+//!   [`ElectionError::Config`]); with `N = 4, f = 1`, `q = 3`; `N = 7, f = 2`,
+//!   `q = 5`. At most [`MAX_BYZANTINE_VOTERS`] voters, and PreVote must be on.
+//!
+//!   In Byzantine mode every change of term or leader is backed by a quorum
+//!   certificate that the host verified and passed with the message
+//!   ([`LeaderElectionManager::step_with_proof`] with a [`TermProof`]):
+//!   a `RequestVote` for a higher term `T` needs its sender's pre-vote
+//!   certificate for `T`, a leader heartbeat its sender's leader certificate
+//!   for its term (unless it comes from the leader this node already follows
+//!   in that term), a response (a refusal from a node ahead) a certificate,
+//!   any candidate's, for its term. An honest node grants
+//!   a pre-vote only for the term after its own, so a pre-vote certificate
+//!   for `T` needs `q - f >= f + 1` honest voters at `T - 1`: a liar cannot
+//!   inflate terms, and they never saturate. Everything else is dropped and
+//!   counted ([`ElectionStats::uncertified`]). Signing votes and building and
+//!   verifying certificates is the host's part (`auth::quorum`); this module
+//!   trusts the [`TermProof`] it is given.
+//!
 //! Sans-IO: inputs are [`LeaderElectionManager::tick`], [`LeaderElectionManager::campaign`],
 //! [`LeaderElectionManager::step`] (or the direct-call helpers); outputs are drained
 //! in this order after every input:
@@ -36,11 +71,17 @@
 //! 2. [`LeaderElectionManager::poll_transmit`]: messages in the order they were produced.
 //! 3. [`LeaderElectionManager::poll_timeout`]: when to call `tick` next.
 
+#[cfg(feature = "alloc")]
+mod certified;
 mod error;
 mod messages;
 mod state;
 mod stats;
 
+#[cfg(feature = "alloc")]
+pub use certified::{
+    ATTACH_CERTIFICATE, ATTACH_NONE, ATTACH_VOTE, CertReject, CertifiedElection, CertifiedTransmit, EquivocationPolicy,
+};
 pub use error::ElectionError;
 pub use stats::{ElectionStats, ElectionStatus, VoteRecord};
 
@@ -113,6 +154,85 @@ pub fn height_at_least(candidate: Option<u64>, local: Option<u64>) -> bool {
     }
 }
 
+/// Which faults the election tolerates (see the [module documentation](self#fault-models)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum FaultModel {
+    /// Voters crash but never lie: majority quorums, no certificates (the default).
+    #[default]
+    CrashOnly,
+    /// Up to `f` voters may lie (double-vote, inflate terms, claim leadership):
+    /// quorums of `ceil((N + f + 1) / 2)` of the `N` voters, `N >= 3f + 1`,
+    /// `N <= MAX_BYZANTINE_VOTERS`, PreVote on, and every term change backed
+    /// by a certificate the host verified (see [`TermProof`]).
+    Byzantine {
+        /// The number of lying voters tolerated.
+        f: u32,
+    },
+}
+
+/// The most voters a Byzantine-mode election supports: a quorum certificate
+/// names its signers in a 64-bit set ([`crate::auth::MAX_QC_SIGNERS`]).
+pub const MAX_BYZANTINE_VOTERS: usize = crate::auth::MAX_QC_SIGNERS;
+
+impl FaultModel {
+    /// Votes needed to win among `voters`: a majority (`N / 2 + 1`) when
+    /// crash-only, `ceil((N + f + 1) / 2)` with `f` Byzantine voters.
+    pub const fn quorum(self, voters: usize) -> usize {
+        match self {
+            FaultModel::CrashOnly => voters / 2 + 1,
+            // ceil((N + f + 1) / 2) = (N + f + 2) / 2, saturating for absurd inputs.
+            FaultModel::Byzantine { f } => voters.saturating_add(f as usize).saturating_add(2) / 2,
+        }
+    }
+
+    /// Whether this is a Byzantine model.
+    pub const fn is_byzantine(self) -> bool {
+        matches!(self, FaultModel::Byzantine { .. })
+    }
+
+    /// Checks the model against `voters` voters: with `f` Byzantine voters
+    /// `N >= 3f + 1` and `N <= MAX_BYZANTINE_VOTERS`.
+    pub fn validate(self, voters: usize) -> Result<(), ConfigError> {
+        match self {
+            FaultModel::CrashOnly => Ok(()),
+            FaultModel::Byzantine { f } => {
+                let need = (f as usize).saturating_mul(3).saturating_add(1);
+                if voters < need {
+                    return Err(ConfigError::new("fault_model", "at least 3f + 1 voters for f Byzantine voters"));
+                }
+                if voters > MAX_BYZANTINE_VOTERS {
+                    return Err(ConfigError::new("fault_model", "at most 64 voters in Byzantine mode"));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The kind of quorum certificate a [`TermProof`] stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProofKind {
+    /// A quorum of signed pre-vote grants for `candidate` in `term`: justifies
+    /// its `RequestVote` for `term`.
+    PreVote,
+    /// A quorum of signed votes for `candidate` in `term`: it leads `term`.
+    Leader,
+}
+
+/// A quorum certificate the host verified (signatures, distinct configured
+/// signers, the quorum of the fault model) and attached to one message, as
+/// the election sees it. The election trusts it: verifying it is the host's
+/// (the coordinator's gate's) job.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TermProof {
+    /// Pre-vote or leader certificate.
+    pub kind: ProofKind,
+    /// The term it certifies.
+    pub term: u64,
+    /// The candidate it certifies (must be the message's sender to count).
+    pub candidate: NodeId,
+}
+
 /// Election parameters. See each field for its default.
 #[derive(Clone, Copy, Debug)]
 pub struct ElectionConfig {
@@ -128,6 +248,8 @@ pub struct ElectionConfig {
     pub seed: u64,
     /// Decides whether a candidate is up to date (default: always).
     pub up_to_date: UpToDateCheck,
+    /// Which faults to tolerate (default [`FaultModel::CrashOnly`]).
+    pub fault_model: FaultModel,
 }
 
 impl Default for ElectionConfig {
@@ -139,6 +261,7 @@ impl Default for ElectionConfig {
             check_quorum: true,
             seed: 0,
             up_to_date: always_up_to_date,
+            fault_model: FaultModel::CrashOnly,
         }
     }
 }
@@ -154,6 +277,10 @@ impl ElectionConfig {
         // [E, 2E) must be representable.
         if self.election_timeout.total_micros() > u64::MAX / 4 {
             return Err(ConfigError::new("election_timeout", "below u64::MAX / 4 microseconds"));
+        }
+        if self.fault_model.is_byzantine() && !self.pre_vote {
+            // A RequestVote must carry a pre-vote certificate for its term.
+            return Err(ConfigError::new("pre_vote", "on in Byzantine mode"));
         }
         Ok(())
     }
@@ -257,6 +384,7 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         let id = &self.state.id;
         self.state.me =
             self.peers.binary_search_by(|p| p.id.cmp(id)).map_err(|_| ElectionError::NotAVoter(id.clone()))?;
+        self.state.config.fault_model.validate(self.peers.len())?;
         let now = self.state.clock.observe(now);
         self.reset_timer(now);
         Ok(())
@@ -279,9 +407,10 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         self.peers.iter().map(|p| &p.id)
     }
 
-    /// Votes needed to win: a majority of the voters.
+    /// Votes needed to win: a majority of the voters when crash-only,
+    /// `ceil((N + f + 1) / 2)` with `f` Byzantine voters (see [`FaultModel::quorum`]).
     pub fn quorum(&self) -> usize {
-        self.peers.len() / 2 + 1
+        self.state.config.fault_model.quorum(self.peers.len())
     }
 
     /// The current role.
@@ -430,10 +559,30 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
     }
 
     /// Handles one message from another voter. Answers go to the outbox.
+    /// In Byzantine mode this is [`LeaderElectionManager::step_with_proof`]
+    /// without a certificate.
     pub fn step(&mut self, now: Instant, envelope: &Envelope) -> Result<(), ElectionError> {
+        self.step_with_proof(now, envelope, None)
+    }
+
+    /// Handles one message from another voter with the quorum certificate the
+    /// host verified and found attached to it, if any. In crash-only mode the
+    /// proof is ignored. In Byzantine mode a message that would change this
+    /// node's term or leader without matching proof is dropped and counted in
+    /// [`ElectionStats::uncertified`] (see the [module documentation](self#fault-models)).
+    pub fn step_with_proof(
+        &mut self,
+        now: Instant,
+        envelope: &Envelope,
+        proof: Option<&TermProof>,
+    ) -> Result<(), ElectionError> {
         let now = self.state.clock.observe(now);
         let msg = Msg::from_body(&envelope.body).ok_or(ElectionError::NotAnElectionMessage)?;
         let from = self.voter_index(&envelope.sender)?;
+        if self.state.config.fault_model.is_byzantine() && !self.justified(from, msg, proof) {
+            self.state.stats.uncertified = self.state.stats.uncertified.saturating_add(1);
+            return Ok(());
+        }
         if let Some(reply) = self.process(now, from, msg) {
             self.send(Some(from), reply);
         }

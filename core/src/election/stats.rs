@@ -40,6 +40,11 @@ pub struct ElectionStats {
     pub dropped_transmits: u64,
     /// Vote records pushed out of the history ring by newer ones.
     pub dropped_vote_records: u64,
+    /// Byzantine mode: messages dropped because they would have changed this
+    /// node's term or leader without a matching certificate (a higher term
+    /// without proof, a leader heartbeat without a leader certificate, a
+    /// higher term in a response, a pre-vote for a term other than the next).
+    pub uncertified: u64,
 }
 
 /// A snapshot of the node's election state (the Python API's `get_status`).

@@ -34,6 +34,10 @@ struct Net {
     down: BTreeSet<usize>,
     /// `(term, leader)` for every leader ever seen: never two per term.
     leaders: std::collections::BTreeMap<u64, usize>,
+    /// Byzantine mode: the signed grants each candidate holds, by
+    /// `(leader certificate?, term, candidate)`; a certificate is a quorum of
+    /// them, attached to the candidate's vote requests and heartbeats.
+    certs: Option<std::collections::BTreeMap<(bool, u64, usize), BTreeSet<usize>>>,
 }
 
 impl Net {
@@ -44,7 +48,47 @@ impl Net {
                 M::new(ElectionConfig { seed: i as u64 + 1, ..config }, ids[i].clone(), &ids, Instant::ZERO).unwrap()
             })
             .collect();
-        Net { nodes, ids, now: Instant::ZERO, cut: BTreeSet::new(), down: BTreeSet::new(), leaders: Default::default() }
+        Net {
+            nodes,
+            ids,
+            now: Instant::ZERO,
+            cut: BTreeSet::new(),
+            down: BTreeSet::new(),
+            leaders: Default::default(),
+            certs: config.fault_model.is_byzantine().then(Default::default),
+        }
+    }
+
+    /// What certificate `from` attaches to `body` (Byzantine mode), and
+    /// records a (pre-)candidate's own grant.
+    fn attach(&mut self, from: usize, body: &Body) -> Option<TermProof> {
+        let q = self.nodes[from].quorum();
+        let certs = self.certs.as_mut()?;
+        let (leader, term) = match body {
+            Body::PreVote(r) => {
+                certs.entry((false, r.term, from)).or_default().insert(from);
+                return None;
+            }
+            Body::RequestVote(r) => {
+                certs.entry((true, r.term, from)).or_default().insert(from);
+                (false, r.term)
+            }
+            Body::LeaderHeartbeat(h) => (true, h.term),
+            _ => return None,
+        };
+        let held = certs.get(&(leader, term, from)).is_some_and(|s| s.len() >= q);
+        let kind = if leader { ProofKind::Leader } else { ProofKind::PreVote };
+        held.then(|| TermProof { kind, term, candidate: self.ids[from].clone() })
+    }
+
+    /// Byzantine mode: a grant delivered to its candidate is a signed vote it holds.
+    fn collect(&mut self, from: usize, to: usize, body: &Body) {
+        let Some(certs) = self.certs.as_mut() else { return };
+        match body {
+            Body::PreVoteResponse(r) if r.granted => certs.entry((false, r.term, to)).or_default().insert(from),
+            Body::VoteResponse(r) if r.granted => certs.entry((true, r.term, to)).or_default().insert(from),
+            _ => false,
+        };
     }
 
     fn index(&self, id: &NodeId) -> usize {
@@ -80,29 +124,31 @@ impl Net {
 
     /// Delivers every message (and every answer) until the network is quiet.
     fn deliver(&mut self) {
-        let mut queue: VecDeque<(usize, usize, Vec<u8>)> = VecDeque::new();
+        let mut queue: VecDeque<(usize, usize, Vec<u8>, Option<TermProof>)> = VecDeque::new();
         loop {
             for i in 0..self.nodes.len() {
                 // Persist first: transmits are held back until the hard state is drained.
                 while self.nodes[i].poll_hard_state().is_some() {}
                 while let Some(t) = self.nodes[i].poll_transmit() {
                     let bytes = t.envelope.to_vec().unwrap();
+                    let proof = self.attach(i, &t.envelope.body);
                     let targets: Vec<usize> = match &t.to {
                         Some(to) => std::vec![self.index(to)],
                         None => (0..self.nodes.len()).filter(|&j| j != i).collect(),
                     };
                     for j in targets {
-                        queue.push_back((i, j, bytes.clone()));
+                        queue.push_back((i, j, bytes.clone(), proof.clone()));
                     }
                 }
             }
             self.check_safety();
-            let Some((from, to, bytes)) = queue.pop_front() else { break };
+            let Some((from, to, bytes, proof)) = queue.pop_front() else { break };
             if self.cut.contains(&(from, to)) || self.down.contains(&to) || self.down.contains(&from) {
                 continue;
             }
             let env = Envelope::decode(&bytes).unwrap();
-            self.nodes[to].step(self.now, &env).unwrap();
+            self.collect(from, to, &env.body);
+            self.nodes[to].step_with_proof(self.now, &env, proof.as_ref()).unwrap();
         }
     }
 
@@ -815,4 +861,198 @@ fn discard_output_drops_messages_and_the_hard_state_mark() {
     assert_eq!(m.pending_transmits(), 0);
     assert!(m.poll_hard_state().is_none());
     assert!(m.poll_transmit().is_none());
+}
+
+// ----- Byzantine fault model -----
+
+fn byz(f: u32) -> ElectionConfig {
+    ElectionConfig { fault_model: FaultModel::Byzantine { f }, ..ElectionConfig::default() }
+}
+
+#[test]
+fn quorum_arithmetic() {
+    // Crash-only: a majority.
+    for (n, q) in [(1, 1), (2, 2), (3, 2), (4, 3), (5, 3), (7, 4), (31, 16)] {
+        assert_eq!(FaultModel::CrashOnly.quorum(n), q, "crash-only n={n}");
+    }
+    // ceil((N + f + 1) / 2).
+    for (n, f, q) in [(1, 0, 1), (4, 1, 3), (5, 1, 4), (6, 1, 4), (7, 2, 5), (10, 3, 7), (31, 10, 21), (64, 21, 43)] {
+        assert_eq!(FaultModel::Byzantine { f }.quorum(n), q, "n={n} f={f}");
+    }
+    for n in 1..=MAX_BYZANTINE_VOTERS {
+        // With an odd N two majorities may share a single voter: one double-voter breaks them.
+        let q = FaultModel::CrashOnly.quorum(n);
+        if n % 2 == 1 {
+            assert_eq!(2 * q - n, 1);
+        }
+        for f in 0..=(n as u32) {
+            let model = FaultModel::Byzantine { f };
+            let q = model.quorum(n);
+            let valid = model.validate(n).is_ok();
+            assert_eq!(valid, n > 3 * f as usize, "n={n} f={f}");
+            if valid {
+                // Two quorums share an honest voter, and the honest voters alone make a quorum.
+                assert!(2 * q - n > f as usize, "n={n} f={f} q={q}: quorums share f + 1");
+                assert!(n - f as usize >= q, "n={n} f={f} q={q}");
+            } else {
+                // Below 3f + 1 one of the two fails.
+                assert!(2 * q <= n + f as usize || n - (f as usize).min(n) < q, "n={n} f={f}");
+            }
+        }
+    }
+    assert!(FaultModel::Byzantine { f: 0 }.validate(MAX_BYZANTINE_VOTERS + 1).is_err());
+    assert_eq!(FaultModel::Byzantine { f: u32::MAX }.quorum(usize::MAX), usize::MAX / 2);
+}
+
+#[test]
+fn byzantine_config_is_validated() {
+    let ids = ids(4);
+    let e = M::new(byz(1), ids[0].clone(), &ids[..3], Instant::ZERO).map(|_| ()).unwrap_err();
+    assert!(matches!(&e, ElectionError::Config(c) if format!("{c}").contains("3f + 1")), "{e}");
+    let m = M::new(byz(1), ids[0].clone(), &ids, Instant::ZERO).unwrap();
+    assert_eq!(m.quorum(), 3);
+    let no_pre_vote = ElectionConfig { pre_vote: false, ..byz(1) };
+    assert!(matches!(M::new(no_pre_vote, ids[0].clone(), &ids, Instant::ZERO), Err(ElectionError::Config(_))));
+    // Crash-only keeps the majority.
+    assert_eq!(M::new(ElectionConfig::default(), ids[0].clone(), &ids, Instant::ZERO).unwrap().quorum(), 3);
+    assert_eq!(M::new(ElectionConfig::default(), ids[0].clone(), &ids[..3], Instant::ZERO).unwrap().quorum(), 2);
+}
+
+#[test]
+fn byzantine_cluster_elects_with_certificates() {
+    let mut net = Net::new(4, byz(1));
+    net.campaign(0);
+    assert_eq!(net.nodes[0].role(), Role::Leader);
+    for n in &net.nodes {
+        assert_eq!((n.term(), n.leader()), (1, Some(&net.ids[0])));
+        assert_eq!(n.stats().uncertified, 0);
+    }
+    // One voter down: the other three are still a quorum (N - f >= q).
+    net.down.insert(0);
+    net.advance(Duration::from_secs(5));
+    let l = net.leader().unwrap();
+    assert_ne!(l, 0);
+    assert_eq!(net.nodes[l].term(), 2);
+    // Two down: no quorum of three, no leader, and no term runs away.
+    net.down.insert(l);
+    net.advance(Duration::from_secs(10));
+    for (i, n) in net.nodes.iter().enumerate() {
+        if !net.down.contains(&i) {
+            assert!(!n.is_leader());
+            assert_eq!(n.term(), 2, "a pre-vote round that fails changes no term");
+        }
+    }
+}
+
+/// Snapshot of what a message may change.
+fn state_of(m: &M) -> (Role, u64, Option<NodeId>, Option<NodeId>) {
+    (m.role(), m.term(), m.leader().cloned(), m.voted_for().cloned())
+}
+
+fn env(from: &NodeId, body: Body) -> Envelope {
+    Envelope::new(from.clone(), body)
+}
+
+#[test]
+fn byzantine_higher_terms_need_certificates() {
+    let ids = ids(4);
+    let mut m = M::new(byz(1), ids[0].clone(), &ids, Instant::ZERO).unwrap();
+    let now = Instant::ZERO;
+    let before = state_of(&m);
+    let proof = |kind, term, who: usize| TermProof { kind, term, candidate: ids[who].clone() };
+    let bad: Vec<(Body, Option<TermProof>)> = std::vec![
+        // Inflated terms without proof.
+        (Body::RequestVote(VoteRequest { term: u64::MAX, progress: None }), None),
+        (Body::LeaderHeartbeat(LeaderHeartbeat { term: 7 }), None),
+        (Body::HeartbeatResponse(HeartbeatResponse { term: u64::MAX }), None),
+        (Body::VoteResponse(VoteResponse { term: 9, granted: false }), None),
+        (Body::PreVoteResponse(VoteResponse { term: 9, granted: false }), None),
+        // A pre-vote may only ask for the next term.
+        (Body::PreVote(VoteRequest { term: 5, progress: None }), None),
+        // Proofs that do not match the message: wrong term, candidate, kind.
+        (Body::RequestVote(VoteRequest { term: 3, progress: None }), Some(proof(ProofKind::PreVote, 2, 1))),
+        (Body::RequestVote(VoteRequest { term: 3, progress: None }), Some(proof(ProofKind::PreVote, 3, 2))),
+        (Body::RequestVote(VoteRequest { term: 3, progress: None }), Some(proof(ProofKind::Leader, 3, 1))),
+        (Body::LeaderHeartbeat(LeaderHeartbeat { term: 3 }), Some(proof(ProofKind::PreVote, 3, 1))),
+        (Body::LeaderHeartbeat(LeaderHeartbeat { term: 3 }), Some(proof(ProofKind::Leader, 3, 2))),
+        // Claiming leadership of the current term without a certificate.
+        (Body::LeaderHeartbeat(LeaderHeartbeat { term: 0 }), None),
+    ];
+    for (i, (body, p)) in bad.iter().enumerate() {
+        m.step_with_proof(now, &env(&ids[1], body.clone()), p.as_ref()).unwrap();
+        assert_eq!(state_of(&m), before, "{body:?}");
+        assert_eq!(m.poll_transmit(), None, "{body:?}: no answer");
+        assert_eq!(m.poll_hard_state(), None);
+        assert_eq!(m.stats().uncertified, i as u64 + 1, "{body:?}");
+    }
+    // The same inputs in crash-only mode would have moved the term.
+    let mut c = M::new(ElectionConfig::default(), ids[0].clone(), &ids, Instant::ZERO).unwrap();
+    c.step(now, &env(&ids[1], Body::HeartbeatResponse(HeartbeatResponse { term: u64::MAX }))).unwrap();
+    assert_eq!(c.term(), u64::MAX);
+    // With the matching pre-vote certificate the vote request counts.
+    let req = env(&ids[1], Body::RequestVote(VoteRequest { term: 3, progress: None }));
+    m.step_with_proof(now, &req, Some(&proof(ProofKind::PreVote, 3, 1))).unwrap();
+    assert_eq!(state_of(&m), (Role::Follower, 3, None, Some(ids[1].clone())));
+    // A leader heartbeat of a higher term with its certificate; later ones need none.
+    let hb = |t| env(&ids[2], Body::LeaderHeartbeat(LeaderHeartbeat { term: t }));
+    m.step_with_proof(now, &hb(4), Some(&proof(ProofKind::Leader, 4, 2))).unwrap();
+    assert_eq!(state_of(&m), (Role::Follower, 4, Some(ids[2].clone()), None));
+    let uncertified = m.stats().uncertified;
+    m.step(now, &hb(4)).unwrap();
+    assert_eq!(m.stats().uncertified, uncertified);
+    // A refusal from a node ahead raises the term only with a certificate for that term.
+    let ahead = env(&ids[3], Body::HeartbeatResponse(HeartbeatResponse { term: 9 }));
+    m.step_with_proof(now, &ahead, Some(&proof(ProofKind::PreVote, 8, 1))).unwrap();
+    assert_eq!(m.term(), 4);
+    let mut caught_up = M::new(byz(1), ids[0].clone(), &ids, Instant::ZERO).unwrap();
+    caught_up.step_with_proof(now, &ahead, Some(&proof(ProofKind::PreVote, 9, 1))).unwrap();
+    assert_eq!(state_of(&caught_up), (Role::Follower, 9, None, None));
+    let uncertified = m.stats().uncertified;
+    // Another supervisor claiming term 4 without a certificate changes nothing.
+    m.step(now, &env(&ids[3], Body::LeaderHeartbeat(LeaderHeartbeat { term: 4 }))).unwrap();
+    assert_eq!(state_of(&m), (Role::Follower, 4, Some(ids[2].clone()), None));
+    assert_eq!(m.stats().uncertified, uncertified + 1);
+}
+
+#[test]
+fn byzantine_pre_votes_are_granted_only_for_the_next_term() {
+    let ids = ids(4);
+    let mut m = M::new(byz(1), ids[0].clone(), &ids, Instant::ZERO).unwrap();
+    let now = Instant::from_secs(5); // no leader lease
+    m.step(now, &env(&ids[1], Body::PreVote(VoteRequest { term: 2, progress: None }))).unwrap();
+    assert_eq!(m.poll_transmit(), None);
+    m.step(now, &env(&ids[1], Body::PreVote(VoteRequest { term: 1, progress: None }))).unwrap();
+    let t = m.poll_transmit().unwrap();
+    assert_eq!(t.envelope.body, Body::PreVoteResponse(VoteResponse { term: 1, granted: true }));
+    assert_eq!(m.term(), 0);
+}
+
+/// The arithmetic in action: one double-voter among 3 crash-only voters
+/// elects two leaders in one term; among 4 Byzantine-mode voters (f = 1) it cannot.
+#[test]
+fn a_double_voter_breaks_majorities_but_not_byzantine_quorums() {
+    let grant = |t| Body::VoteResponse(VoteResponse { term: t, granted: true });
+    // Crash-only, N = 3: n0 and n1 campaign in term 1, n2 grants both.
+    let ids3 = ids(3);
+    let now = Instant::ZERO;
+    let mut a = M::new(cfg(false, false), ids3[0].clone(), &ids3, now).unwrap();
+    let mut b = M::new(cfg(false, false), ids3[1].clone(), &ids3, now).unwrap();
+    a.start_election(now).unwrap();
+    b.start_election(now).unwrap();
+    a.step(now, &env(&ids3[2], grant(1))).unwrap();
+    b.step(now, &env(&ids3[2], grant(1))).unwrap();
+    assert!(a.is_leader() && b.is_leader() && a.term() == b.term(), "two leaders of term 1");
+    // Byzantine, N = 4, f = 1: n3 grants both, honest n2 only n0.
+    let ids4 = ids(4);
+    let mut a = M::new(byz(1), ids4[0].clone(), &ids4, now).unwrap();
+    let mut b = M::new(byz(1), ids4[1].clone(), &ids4, now).unwrap();
+    a.start_election(now).unwrap();
+    b.start_election(now).unwrap();
+    for (m, voters) in [(&mut a, &[2usize, 3][..]), (&mut b, &[3][..])] {
+        for &v in voters {
+            m.step(now, &env(&ids4[v], grant(1))).unwrap();
+        }
+    }
+    assert!(a.is_leader());
+    assert!(!b.is_leader(), "two of four votes are not a quorum of three");
 }

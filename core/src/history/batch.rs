@@ -165,26 +165,13 @@ pub enum RecordError {
     },
 }
 
-impl fmt::Display for RecordError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RecordError::BadSender => write!(f, "sender must be 1 to {MAX_ID_LEN} bytes"),
-            RecordError::BadMessageType => write!(f, "message type must be 1 to {MAX_MESSAGE_TYPE_LEN} bytes"),
-            RecordError::PayloadTooLarge { len, max } => write!(f, "payload of {len} bytes exceeds {max}"),
-        }
-    }
-}
-
-impl core::error::Error for RecordError {}
-
-impl crate::error::Classify for RecordError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            RecordError::BadSender => ErrorKind::InvalidId,
-            RecordError::BadMessageType | RecordError::PayloadTooLarge { .. } => ErrorKind::InvalidArgument,
-        }
-    }
+crate::error::error_impls! {
+    RecordError, f;
+    RecordError::BadSender => ErrorKind::InvalidId, write!(f, "sender must be 1 to {MAX_ID_LEN} bytes");
+    RecordError::BadMessageType => ErrorKind::InvalidArgument,
+        write!(f, "message type must be 1 to {MAX_MESSAGE_TYPE_LEN} bytes");
+    RecordError::PayloadTooLarge { len, max } => ErrorKind::InvalidArgument,
+        write!(f, "payload of {len} bytes exceeds {max}");
 }
 
 pub(crate) fn varint_len(mut v: u64) -> usize {
@@ -356,47 +343,24 @@ pub enum BatchError {
     RootMismatch,
 }
 
-impl fmt::Display for BatchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BatchError::Truncated => write!(f, "batch shorter than its {BATCH_HEADER_LEN}-byte header"),
-            BatchError::BadMagic => f.write_str("not a history batch (bad magic)"),
-            BatchError::UnsupportedVersion(v) => {
-                write!(f, "batch format version {v} unsupported (this build reads 1 and {BATCH_FORMAT_VERSION})")
-            }
-            BatchError::BadHeader(why) => write!(f, "invalid batch header: {why}"),
-            BatchError::TooLarge { raw_len, max } => write!(f, "batch declares {raw_len} raw bytes, the cap is {max}"),
-            BatchError::BufferTooSmall { needed } => write!(f, "buffer too small: {needed} bytes needed"),
-            BatchError::Corrupt => f.write_str("corrupt zlib stream"),
-            BatchError::Overflow => f.write_str("zlib stream inflates past the declared raw length"),
-            BatchError::LengthMismatch => f.write_str("zlib stream length disagrees with the header"),
-            BatchError::BadRecord { index, reason } => write!(f, "record {index}: {reason}"),
-            BatchError::BadBody(why) => write!(f, "invalid columnar body: {why}"),
-            BatchError::RootMismatch => f.write_str("records do not hash to the batch root in the header"),
-        }
-    }
-}
-
-impl core::error::Error for BatchError {}
-
-impl crate::error::Classify for BatchError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            BatchError::Truncated => ErrorKind::Truncated,
-            BatchError::UnsupportedVersion(_) => ErrorKind::UnsupportedVersion,
-            BatchError::TooLarge { .. } => ErrorKind::TooLarge,
-            BatchError::BufferTooSmall { .. } => ErrorKind::BufferTooSmall,
-            BatchError::BadMagic
-            | BatchError::BadHeader(_)
-            | BatchError::Corrupt
-            | BatchError::Overflow
-            | BatchError::LengthMismatch
-            | BatchError::BadRecord { .. }
-            | BatchError::BadBody(_) => ErrorKind::Malformed,
-            BatchError::RootMismatch => ErrorKind::VerifyFailed,
-        }
-    }
+crate::error::error_impls! {
+    BatchError, f;
+    BatchError::Truncated => ErrorKind::Truncated, write!(f, "batch shorter than its {BATCH_HEADER_LEN}-byte header");
+    BatchError::BadMagic => ErrorKind::Malformed, f.write_str("not a history batch (bad magic)");
+    BatchError::UnsupportedVersion(v) => ErrorKind::UnsupportedVersion,
+        write!(f, "batch format version {v} unsupported (this build reads 1 and {BATCH_FORMAT_VERSION})");
+    BatchError::BadHeader(why) => ErrorKind::Malformed, write!(f, "invalid batch header: {why}");
+    BatchError::TooLarge { raw_len, max } => ErrorKind::TooLarge,
+        write!(f, "batch declares {raw_len} raw bytes, the cap is {max}");
+    BatchError::BufferTooSmall { needed } => ErrorKind::BufferTooSmall,
+        write!(f, "buffer too small: {needed} bytes needed");
+    BatchError::Corrupt => ErrorKind::Malformed, f.write_str("corrupt zlib stream");
+    BatchError::Overflow => ErrorKind::Malformed, f.write_str("zlib stream inflates past the declared raw length");
+    BatchError::LengthMismatch => ErrorKind::Malformed, f.write_str("zlib stream length disagrees with the header");
+    BatchError::BadRecord { index, reason } => ErrorKind::Malformed, write!(f, "record {index}: {reason}");
+    BatchError::BadBody(why) => ErrorKind::Malformed, write!(f, "invalid columnar body: {why}");
+    BatchError::RootMismatch => ErrorKind::VerifyFailed,
+        f.write_str("records do not hash to the batch root in the header");
 }
 
 /// Reads fixed-size little-endian fields from the front of a slice.

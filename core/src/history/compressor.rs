@@ -12,7 +12,6 @@ use crate::storage::Deque;
 use crate::time::{Instant, MonotonicClock};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::fmt;
 use heapless::String;
 
 /// The most batch entries a history keeps for building proofs: 2^20 (32 MiB,
@@ -42,34 +41,17 @@ pub enum ProveError {
     Invalid(BatchError),
 }
 
-impl crate::error::Classify for ProveError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            ProveError::UnknownBatch(_) => ErrorKind::NotFound,
-            ProveError::Invalid(e) => e.kind(),
-            ProveError::LogTooLong => ErrorKind::CapacityExceeded,
-            ProveError::NotInLog | ProveError::IndexOutOfRange { .. } | ProveError::BadSize => {
-                ErrorKind::InvalidArgument
-            }
-        }
-    }
+crate::error::error_impls! {
+    ProveError, f;
+    ProveError::UnknownBatch(id) => ErrorKind::NotFound, write!(f, "batch {id} is not in memory");
+    ProveError::NotInLog => ErrorKind::InvalidArgument, f.write_str("the batch is not in this history's Merkle log");
+    ProveError::IndexOutOfRange { count } => ErrorKind::InvalidArgument,
+        write!(f, "record index not below the batch's {count} records");
+    ProveError::BadSize => ErrorKind::InvalidArgument, f.write_str("log size out of range");
+    ProveError::LogTooLong => ErrorKind::CapacityExceeded,
+        write!(f, "the log is longer than the {MAX_LOG_ENTRIES} batches kept for proofs");
+    ProveError::Invalid(e) => e.kind(), write!(f, "invalid batch: {e}");
 }
-
-impl fmt::Display for ProveError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProveError::UnknownBatch(id) => write!(f, "batch {id} is not in memory"),
-            ProveError::NotInLog => f.write_str("the batch is not in this history's Merkle log"),
-            ProveError::IndexOutOfRange { count } => write!(f, "record index not below the batch's {count} records"),
-            ProveError::BadSize => f.write_str("log size out of range"),
-            ProveError::LogTooLong => write!(f, "the log is longer than the {MAX_LOG_ENTRIES} batches kept for proofs"),
-            ProveError::Invalid(e) => write!(f, "invalid batch: {e}"),
-        }
-    }
-}
-
-impl core::error::Error for ProveError {}
 
 impl From<BatchError> for ProveError {
     fn from(e: BatchError) -> Self {

@@ -15,7 +15,6 @@
 //! the log (counted in batches). Everything here verifies without `alloc`;
 //! building proofs needs it.
 
-use core::fmt;
 use sha2::{Digest, Sha256};
 
 /// A SHA-256 output.
@@ -65,30 +64,15 @@ pub enum ProofError {
     Malformed(&'static str),
 }
 
-impl fmt::Display for ProofError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProofError::IndexOutOfRange => f.write_str("leaf index not below the tree size"),
-            ProofError::WrongPathLength => f.write_str("proof has the wrong number of hashes for the tree size"),
-            ProofError::RootMismatch => f.write_str("proof does not lead to the expected root"),
-            ProofError::BadSizes => f.write_str("consistency proof sizes must satisfy 0 < first <= second"),
-            ProofError::Malformed(why) => write!(f, "malformed proof: {why}"),
-        }
-    }
-}
-
-impl core::error::Error for ProofError {}
-
-impl crate::error::Classify for ProofError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        match self {
-            ProofError::Malformed(_) => crate::error::ErrorKind::Malformed,
-            ProofError::IndexOutOfRange
-            | ProofError::WrongPathLength
-            | ProofError::RootMismatch
-            | ProofError::BadSizes => crate::error::ErrorKind::VerifyFailed,
-        }
-    }
+crate::error::error_impls! {
+    ProofError, f;
+    ProofError::IndexOutOfRange => ErrorKind::VerifyFailed, f.write_str("leaf index not below the tree size");
+    ProofError::WrongPathLength => ErrorKind::VerifyFailed,
+        f.write_str("proof has the wrong number of hashes for the tree size");
+    ProofError::RootMismatch => ErrorKind::VerifyFailed, f.write_str("proof does not lead to the expected root");
+    ProofError::BadSizes => ErrorKind::VerifyFailed,
+        f.write_str("consistency proof sizes must satisfy 0 < first <= second");
+    ProofError::Malformed(why) => ErrorKind::Malformed, write!(f, "malformed proof: {why}");
 }
 
 /// Hashes borrowed from bytes: `len / 32` hashes back to back.

@@ -19,30 +19,15 @@ pub enum JoinError {
     AddressesExhausted,
 }
 
-impl fmt::Display for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JoinError::AlreadyJoined(n) => write!(f, "node {n} is already in the mesh"),
-            JoinError::TableFull(e) => write!(f, "cannot add node {}: {e}", e.rejected),
-            JoinError::OutsideCidr(a) => write!(f, "address {a} is outside the overlay network"),
-            JoinError::NotAssignable(a) => write!(f, "address {a} is not assignable (network, broadcast or reserved)"),
-            JoinError::AddressTaken(a) => write!(f, "address {a} is already assigned"),
-            JoinError::AddressesExhausted => f.write_str("no free overlay address left"),
-        }
-    }
-}
-
-impl core::error::Error for JoinError {}
-
-impl crate::error::Classify for JoinError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            JoinError::AlreadyJoined(_) | JoinError::AddressTaken(_) => ErrorKind::InvalidState,
-            JoinError::TableFull(_) | JoinError::AddressesExhausted => ErrorKind::CapacityExceeded,
-            JoinError::OutsideCidr(_) | JoinError::NotAssignable(_) => ErrorKind::InvalidArgument,
-        }
-    }
+crate::error::error_impls! {
+    JoinError, f;
+    JoinError::AlreadyJoined(n) => ErrorKind::InvalidState, write!(f, "node {n} is already in the mesh");
+    JoinError::TableFull(e) => e.kind(), write!(f, "cannot add node {}: {e}", e.rejected);
+    JoinError::OutsideCidr(a) => ErrorKind::InvalidArgument, write!(f, "address {a} is outside the overlay network");
+    JoinError::NotAssignable(a) => ErrorKind::InvalidArgument,
+        write!(f, "address {a} is not assignable (network, broadcast or reserved)");
+    JoinError::AddressTaken(a) => ErrorKind::InvalidState, write!(f, "address {a} is already assigned");
+    JoinError::AddressesExhausted => ErrorKind::CapacityExceeded, f.write_str("no free overlay address left");
 }
 
 /// Why a tunnel or link operation failed. Nothing changed.
@@ -61,28 +46,13 @@ pub enum TunnelError {
     },
 }
 
-impl fmt::Display for TunnelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TunnelError::UnknownNode(n) => write!(f, "node {n} is not in the mesh"),
-            TunnelError::SelfLink => f.write_str("a link needs two different nodes"),
-            TunnelError::UnknownTunnel => f.write_str("no tunnel between these nodes"),
-            TunnelError::TableFull { capacity } => write!(f, "link table is full ({capacity} entries)"),
-        }
-    }
-}
-
-impl core::error::Error for TunnelError {}
-
-impl crate::error::Classify for TunnelError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            TunnelError::UnknownNode(_) | TunnelError::UnknownTunnel => ErrorKind::NotFound,
-            TunnelError::SelfLink => ErrorKind::InvalidArgument,
-            TunnelError::TableFull { .. } => ErrorKind::CapacityExceeded,
-        }
-    }
+crate::error::error_impls! {
+    TunnelError, f;
+    TunnelError::UnknownNode(n) => ErrorKind::NotFound, write!(f, "node {n} is not in the mesh");
+    TunnelError::SelfLink => ErrorKind::InvalidArgument, f.write_str("a link needs two different nodes");
+    TunnelError::UnknownTunnel => ErrorKind::NotFound, f.write_str("no tunnel between these nodes");
+    TunnelError::TableFull { capacity } => ErrorKind::CapacityExceeded,
+        write!(f, "link table is full ({capacity} entries)");
 }
 
 /// Why a link-state advert was rejected. Nothing changed.
@@ -97,23 +67,10 @@ pub enum LinkStateError {
     },
 }
 
-impl fmt::Display for LinkStateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LinkStateError::UnknownSender(n) => write!(f, "link-state advert from {n}, which is not in the mesh"),
-            LinkStateError::TableFull { capacity } => write!(f, "link table is full ({capacity} entries)"),
-        }
-    }
-}
-
-impl core::error::Error for LinkStateError {}
-
-impl crate::error::Classify for LinkStateError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            LinkStateError::UnknownSender(_) => ErrorKind::NotFound,
-            LinkStateError::TableFull { .. } => ErrorKind::CapacityExceeded,
-        }
-    }
+crate::error::error_impls! {
+    LinkStateError, f;
+    LinkStateError::UnknownSender(n) => ErrorKind::NotFound,
+        write!(f, "link-state advert from {n}, which is not in the mesh");
+    LinkStateError::TableFull { capacity } => ErrorKind::CapacityExceeded,
+        write!(f, "link table is full ({capacity} entries)");
 }

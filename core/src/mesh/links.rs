@@ -23,8 +23,8 @@ pub(super) enum LinkSource {
 
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Link {
-    latency: Duration,
-    up: bool,
+    pub(super) latency: Duration,
+    pub(super) up: bool,
     pub(super) source: LinkSource,
 }
 

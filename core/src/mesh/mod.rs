@@ -29,6 +29,7 @@
 //! and count what they drop.
 
 mod addr;
+mod dot;
 mod error;
 mod links;
 mod nodes;
@@ -46,7 +47,7 @@ pub use links::LinkStateOutcome;
 pub use nodes::NodeView;
 pub use parse::{Cidr, CidrError, Endpoint, EndpointError, EndpointHost, KeyError, MAX_HOSTNAME_LEN, WgKey};
 pub use routes::{RouteChange, RouteView, TopologyReport};
-pub use tunnels::{ReestablishRequest, TunnelHealthReport, TunnelState, TunnelView};
+pub use tunnels::{HandshakeReport, ReestablishRequest, TunnelHealthReport, TunnelState, TunnelView};
 pub use wireguard::{RenderError, WireGuardFormat, WireGuardOptions};
 
 use links::{EdgeRecord, Link, LinkSource, edge_weight};
@@ -64,7 +65,7 @@ use addr::{AddressPool, Refusal};
 use core::fmt;
 use core::net::IpAddr;
 use heapless::Vec;
-use routing::{Csr, NONE, ShortestPaths};
+use routing::{Bound, Csr, NONE, ShortestPaths};
 
 /// The most reserved addresses a mesh configuration may list.
 pub const MAX_RESERVED: usize = 8;
@@ -283,6 +284,12 @@ pub struct VPNMeshTopologyManager<const N: usize, const E: usize, const Q: usize
     csr: Csr<N, E>,
     main: ShortestPaths<N>,
     alt: ShortestPaths<N>,
+    /// Scratch of the hysteresis pass: destinations contested for one neighbour.
+    contested: storage::Vec<bool, N>,
+    /// Tests only: hysteresis with unbounded searches, the reference the
+    /// bounded ones are checked against.
+    #[cfg(test)]
+    reference_hysteresis: bool,
     reestablish: Deque<ReestablishRequest, Q>,
     route_changes: Deque<RouteChange, Q>,
     dropped_reestablish: u64,
@@ -318,6 +325,9 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             csr: Csr::new(),
             main: ShortestPaths::new(),
             alt: ShortestPaths::new(),
+            contested: storage::Vec::new(),
+            #[cfg(test)]
+            reference_hysteresis: false,
             reestablish: Deque::new(),
             route_changes: Deque::new(),
             dropped_reestablish: 0,

@@ -253,6 +253,12 @@ impl WgKey {
         &self.0
     }
 
+    /// Overwrites the key with zeros in a way the compiler cannot elide: for a
+    /// private key a binding copied from the host for one render call.
+    pub fn wipe(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+
     /// A stand-in public key for a node that announced none: 32 bytes from the
     /// crate's seeded generator ([`crate::rng::Rng`]) with the id's 64-bit
     /// FNV-1a as seed, so the same id always gets the same key, on every node

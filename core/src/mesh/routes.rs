@@ -66,6 +66,15 @@ pub(super) struct Route {
     held: bool,
 }
 
+/// The smallest detour over the best cost `best` that hysteresis no longer
+/// tolerates: a held route costs less than `best + margin` or less than
+/// `best * (1000 + permille) / 1000`, so its detour is below the larger of
+/// `margin` and `ceil(best * permille / 1000)`.
+fn keep_threshold(best: u64, margin: u64, permille: u32) -> u64 {
+    let rel = (u128::from(best) * u128::from(permille)).div_ceil(1000);
+    margin.max(u64::try_from(rel).unwrap_or(u64::MAX))
+}
+
 pub(super) const UNREACHABLE: Route = Route { next_hop: NONE, cost: routing::INF, hops: 0, held: false };
 impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E, Q> {
     /// Recomputes the local node's routes: Dijkstra over up links, then
@@ -87,13 +96,19 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         {
             let (csr, edges) = (&mut self.csr, &self.edges);
             let config = &self.config;
-            csr.rebuild(n, || edges.iter().filter_map(|(&(a, b), e)| edge_weight(config, e).map(|w| (a, b, w))));
+            csr.rebuild(n, edges.iter().filter_map(|(&(a, b), e)| edge_weight(config, e).map(|w| (a, b, w))));
         }
         let slots = &self.slots;
-        self.main.run(&self.csr, src, |a, b| lower_id_in(slots, a, b));
-        // Hysteresis needs each contested neighbour's own distances: one more
-        // Dijkstra per up neighbour that carries a route the best paths no longer
-        // use. In a stable mesh there is none.
+        self.main.run(&self.csr, src, Bound::Unbounded, |a, b| lower_id_in(slots, a, b));
+        // Hysteresis needs, for each destination `v` whose current next hop `nb`
+        // is no longer on the best path, `nb`'s own distance to it. `nb` is
+        // kept only if its detour `w(local, nb) + dist_nb(v) - dist_local(v)` is
+        // at most `w` (strictly closer) and below both switch margins. Detours
+        // never shrink along a path, so each contested neighbour's search runs
+        // in detour order (Johnson's reweighting with this run's distances)
+        // and stops at the first detour no contested destination could keep,
+        // or once they are all settled: it visits the near-optimal paths
+        // through `nb`, not the graph.
         for r in self.routes.iter_mut() {
             r.held = false;
         }
@@ -102,13 +117,33 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             let nb = h.to;
             let first_hop = &self.main.first_hop;
             let contested = |v: usize, r: &Route| r.next_hop == nb && first_hop.get(v).copied().unwrap_or(NONE) != nb;
-            if !self.routes.iter().enumerate().any(|(v, r)| contested(v, r)) {
+            self.contested.clear();
+            let _ = self.contested.resize(n, false);
+            let (mut targets, mut threshold) = (0usize, 0u64);
+            for ((v, r), c) in self.routes.iter().enumerate().zip(self.contested.iter_mut()) {
+                *c = contested(v, r);
+                if *c {
+                    targets += 1;
+                    threshold = threshold.max(keep_threshold(self.main.key(v as u32).0, margin, permille));
+                }
+            }
+            if targets == 0 {
                 continue;
             }
             let slots = &self.slots;
-            self.alt.run(&self.csr, nb, |a, b| lower_id_in(slots, a, b));
-            for (v, r) in self.routes.iter_mut().enumerate() {
-                if !contested(v, r) {
+            #[cfg(test)]
+            let reference = self.reference_hysteresis;
+            #[cfg(not(test))]
+            let reference = false;
+            let bound = if reference {
+                Bound::Unbounded
+            } else {
+                let stop = h.weight.saturating_add(1).min(threshold);
+                Bound::Detour { potential: &self.main.dist, offset: h.weight, stop, target: &self.contested, targets }
+            };
+            self.alt.run(&self.csr, nb, bound, |a, b| lower_id_in(slots, a, b));
+            for ((v, r), &c) in self.routes.iter_mut().enumerate().zip(self.contested.iter()) {
+                if !c {
                     continue;
                 }
                 let (d_best, h_best) = self.main.key(v as u32);

@@ -29,29 +29,34 @@ pub(crate) struct Csr<const N: usize, const E: usize> {
     degree: Vec<u32, N>,
     low: Vec<Half, E>,
     high: Vec<Half, E>,
+    /// Scratch of `rebuild`: the links as `(a, b, weight)`.
+    links: Vec<(u32, u32, u64), E>,
 }
 
 impl<const N: usize, const E: usize> Csr<N, E> {
     pub(crate) fn new() -> Self {
-        Csr { start: Vec::new(), degree: Vec::new(), low: Vec::new(), high: Vec::new() }
+        Csr { start: Vec::new(), degree: Vec::new(), low: Vec::new(), high: Vec::new(), links: Vec::new() }
     }
 
-    /// Rebuilds from `edges` (each undirected link once) over slots `0..nodes`.
-    /// `edges` is called twice and must yield the same sequence both times.
-    pub(crate) fn rebuild<I: Iterator<Item = (u32, u32, u64)>>(&mut self, nodes: usize, edges: impl Fn() -> I) {
+    /// Rebuilds from `edges` (each undirected link once) over slots `0..nodes`,
+    /// reading them once: the link table's records are large, so the links
+    /// are first copied into a compact scratch list, then placed.
+    pub(crate) fn rebuild<I: Iterator<Item = (u32, u32, u64)>>(&mut self, nodes: usize, edges: I) {
         let nodes = nodes.min(N);
         self.start.clear();
         self.degree.clear();
         let _ = self.start.resize(nodes, 0);
         let _ = self.degree.resize(nodes, 0);
-        let mut total = 0usize;
-        for (a, b, _) in edges() {
+        self.links.clear();
+        for (a, b, w) in edges {
+            if self.links.push((a, b, w)).is_err() {
+                break;
+            }
             for v in [a, b] {
                 if let Some(d) = self.degree.get_mut(v as usize) {
                     *d += 1;
                 }
             }
-            total += 2;
         }
         let mut acc = 0u32;
         for (s, d) in self.start.iter_mut().zip(self.degree.iter_mut()) {
@@ -61,10 +66,11 @@ impl<const N: usize, const E: usize> Csr<N, E> {
         }
         self.low.clear();
         self.high.clear();
-        let total = total.min(2 * E);
+        let total = (2 * self.links.len()).min(2 * E);
         let _ = self.low.resize(total.min(E), Half::default());
         let _ = self.high.resize(total.saturating_sub(E), Half::default());
-        for (a, b, weight) in edges() {
+        for i in 0..self.links.len() {
+            let Some(&(a, b, weight)) = self.links.get(i) else { break };
             self.place(a, Half { to: b, weight });
             self.place(b, Half { to: a, weight });
         }
@@ -101,9 +107,40 @@ pub(crate) struct ShortestPaths<const N: usize> {
     pub(crate) pred: Vec<u32, N>,
     /// First hop from the source towards each node (`NONE` if unreachable or the source).
     pub(crate) first_hop: Vec<u32, N>,
-    /// Heap of slots ordered by `(dist, hops)`; `pos[v]` is `v`'s index in it.
-    heap: Vec<u32, N>,
+    /// Heap of `(key, hops, slot)` ordered by `(key, hops)` (the key is the
+    /// distance or the detour, see [`Bound`]), inline so a comparison touches no
+    /// other array; `pos[v]` is `v`'s index in it.
+    heap: Vec<Entry, N>,
     pos: Vec<u32, N>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Entry {
+    key: u64,
+    hops: u32,
+    node: u32,
+}
+
+impl Entry {
+    fn key(&self) -> (u64, u32) {
+        (self.key, self.hops)
+    }
+}
+
+/// How far a run goes.
+pub(crate) enum Bound<'a> {
+    /// Everywhere: a plain Dijkstra.
+    Unbounded,
+    /// A search ordered by detour instead of distance: with `potential` the
+    /// distances from another node `p` one link of weight `offset` away, the
+    /// detour of `u` is `offset + dist(u) - potential[u]`, what going through
+    /// this run's source costs `p` over its best path to `u`. Detours never
+    /// shrink along a path (`potential` obeys the triangle inequality), so this
+    /// is Dijkstra with Johnson's reweighting: every node is settled with its
+    /// exact `(dist, hops)`, in detour order. The run stops at the first node
+    /// whose detour is `stop` or more, or once every node with `target[u]` set
+    /// is settled; nodes not settled by then are left unreachable (`INF`).
+    Detour { potential: &'a [u64], offset: u64, stop: u64, target: &'a [bool], targets: usize },
 }
 
 impl<const N: usize> ShortestPaths<N> {
@@ -124,7 +161,13 @@ impl<const N: usize> ShortestPaths<N> {
     }
 
     /// Dijkstra from `src` over `csr`; `lower_id(a, b)` says whether node `a`'s id sorts before `b`'s.
-    pub(crate) fn run<const E: usize>(&mut self, csr: &Csr<N, E>, src: u32, lower_id: impl Fn(u32, u32) -> bool) {
+    pub(crate) fn run<const E: usize>(
+        &mut self,
+        csr: &Csr<N, E>,
+        src: u32,
+        bound: Bound<'_>,
+        lower_id: impl Fn(u32, u32) -> bool,
+    ) {
         let n = csr.nodes();
         for v in [&mut self.pred, &mut self.first_hop, &mut self.pos] {
             v.clear();
@@ -138,11 +181,31 @@ impl<const N: usize> ShortestPaths<N> {
         if (src as usize) >= n {
             return;
         }
+        let (potential, offset, stop, target, mut targets) = match bound {
+            Bound::Unbounded => (None, 0, u64::MAX, None, usize::MAX),
+            Bound::Detour { potential, offset, stop, target, targets } => {
+                (Some(potential), offset, stop, Some(target), targets)
+            }
+        };
+        // The heap key of `v` reached at distance `d`: `d` itself, or its detour.
+        let key_of = |v: u32, d: u64| match potential {
+            None => d,
+            Some(p) => offset.saturating_add(d).saturating_sub(p.get(v as usize).copied().unwrap_or(INF)),
+        };
         set(&mut self.dist, src, 0);
         set(&mut self.hops, src, 0);
-        self.push(src);
-        while let Some(u) = self.pop() {
+        self.push(Entry { key: key_of(src, 0), hops: 0, node: src });
+        while let Some(Entry { key, node: u, .. }) = self.pop() {
+            if key >= stop {
+                break;
+            }
             let (du, hu) = self.key(u);
+            if target.and_then(|t| t.get(u as usize)).copied().unwrap_or(false) {
+                targets = targets.saturating_sub(1);
+                if targets == 0 {
+                    break;
+                }
+            }
             let pu = get(&self.pred, u);
             let first = if u == src {
                 NONE
@@ -156,87 +219,95 @@ impl<const N: usize> ShortestPaths<N> {
                 let v = half.to;
                 let cand = (du.saturating_add(half.weight).min(MAX_COST), hu.saturating_add(1));
                 let cur = self.key(v);
-                let better =
-                    cand < cur || (cand == cur && get(&self.pos, v) != NONE && lower_id(u, get(&self.pred, v)));
+                let at = get(&self.pos, v);
+                let better = cand < cur || (cand == cur && at != NONE && lower_id(u, get(&self.pred, v)));
                 // Settled nodes have keys below `cand`, so they are never improved.
                 if better {
                     set(&mut self.dist, v, cand.0);
                     set(&mut self.hops, v, cand.1);
                     set(&mut self.pred, v, u);
-                    if get(&self.pos, v) == NONE {
-                        self.push(v);
-                    } else {
-                        self.sift_up(get(&self.pos, v) as usize);
+                    let e = Entry { key: key_of(v, cand.0), hops: cand.1, node: v };
+                    if at == NONE {
+                        self.push(e);
+                    } else if let Some(slot) = self.heap.get_mut(at as usize) {
+                        *slot = e;
+                        self.sift_up(at as usize);
                     }
                 }
             }
         }
-    }
-
-    fn less(&self, i: usize, j: usize) -> bool {
-        match (self.heap.get(i), self.heap.get(j)) {
-            (Some(&a), Some(&b)) => self.key(a) < self.key(b),
-            _ => false,
+        // Anything still queued when an early stop ends the run is left unreachable.
+        for e in self.heap.iter() {
+            set(&mut self.pos, e.node, NONE);
+            set(&mut self.dist, e.node, INF);
+            set(&mut self.hops, e.node, u32::MAX);
         }
     }
 
-    fn swap(&mut self, i: usize, j: usize) {
-        if i < self.heap.len() && j < self.heap.len() {
-            self.heap.swap(i, j);
-            if let Some(&a) = self.heap.get(i) {
-                set(&mut self.pos, a, i as u32);
-            }
-            if let Some(&b) = self.heap.get(j) {
-                set(&mut self.pos, b, j as u32);
-            }
-        }
-    }
-
-    fn push(&mut self, v: u32) {
-        if self.heap.push(v).is_ok() {
+    fn push(&mut self, e: Entry) {
+        if self.heap.push(e).is_ok() {
             let i = self.heap.len() - 1;
-            set(&mut self.pos, v, i as u32);
+            set(&mut self.pos, e.node, i as u32);
             self.sift_up(i);
         }
     }
 
     /// Pops the minimum and marks it settled (`pos = NONE` with a finite distance).
-    fn pop(&mut self) -> Option<u32> {
-        let last = self.heap.len().checked_sub(1)?;
-        self.swap(0, last);
-        let v = self.heap.pop()?;
-        set(&mut self.pos, v, NONE);
-        self.sift_down(0);
-        Some(v)
+    fn pop(&mut self) -> Option<Entry> {
+        let top = *self.heap.first()?;
+        let last = self.heap.pop()?;
+        set(&mut self.pos, top.node, NONE);
+        if !self.heap.is_empty() {
+            self.place(0, last);
+            self.sift_down(0);
+        }
+        Some(top)
     }
 
+    fn place(&mut self, i: usize, e: Entry) {
+        if let Some(slot) = self.heap.get_mut(i) {
+            *slot = e;
+            set(&mut self.pos, e.node, i as u32);
+        }
+    }
+
+    /// Moves the entry at `i` up to its place (a hole moves down instead of swaps).
     fn sift_up(&mut self, mut i: usize) {
+        let Some(&e) = self.heap.get(i) else { return };
         while i > 0 {
             let parent = (i - 1) / 2;
-            if !self.less(i, parent) {
+            let Some(&p) = self.heap.get(parent) else { break };
+            if e.key() >= p.key() {
                 break;
             }
-            self.swap(i, parent);
+            self.place(i, p);
             i = parent;
         }
+        self.place(i, e);
     }
 
     fn sift_down(&mut self, mut i: usize) {
+        let Some(&e) = self.heap.get(i) else { return };
+        let len = self.heap.len();
         loop {
-            let (l, r) = (2 * i + 1, 2 * i + 2);
-            let mut m = i;
-            if l < self.heap.len() && self.less(l, m) {
-                m = l;
-            }
-            if r < self.heap.len() && self.less(r, m) {
-                m = r;
-            }
-            if m == i {
+            let l = 2 * i + 1;
+            if l >= len {
                 break;
             }
-            self.swap(i, m);
-            i = m;
+            let mut c = l;
+            if let (Some(a), Some(b)) = (self.heap.get(l), self.heap.get(l + 1))
+                && b.key() < a.key()
+            {
+                c = l + 1;
+            }
+            let Some(&child) = self.heap.get(c) else { break };
+            if child.key() >= e.key() {
+                break;
+            }
+            self.place(i, child);
+            i = c;
         }
+        self.place(i, e);
     }
 }
 

@@ -790,6 +790,63 @@ proptest! {
     }
 }
 
+type Wide = VPNMeshTopologyManager<40, 256, 8>;
+
+fn wide(n: usize, reference: bool, margin: Duration, permille: u32) -> Box<Wide> {
+    let config = MeshConfig { switch_margin: margin, switch_margin_permille: permille, ..MeshConfig::new(id("n0")) };
+    let mut m = Wide::new_boxed(config).unwrap();
+    m.reference_hysteresis = reference;
+    for i in 0..n {
+        m.join_mesh(t(0.0), node(&format!("n{i}"), i as u8)).unwrap();
+    }
+    m
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    /// The bounded hysteresis searches decide exactly as unbounded per-neighbour
+    /// Dijkstras (the previous implementation, kept as the reference): same next
+    /// hop, cost, hops and `held` for every destination after every change, on
+    /// random graphs of up to 40 nodes with ties (latencies from a small set)
+    /// and margins that detours hit exactly.
+    #[test]
+    fn bounded_hysteresis_matches_reference(
+        n in 2usize..40,
+        raw in proptest::collection::vec((any::<u16>(), any::<u16>(), 0u64..12, proptest::bool::weighted(0.9)), 1..160),
+        changes in proptest::collection::vec((any::<u16>(), any::<u16>(), 0u64..12, proptest::bool::weighted(0.85)), 1..40),
+        unit in prop_oneof![Just(1u64), Just(997u64), Just(5_000u64)],
+        margin in 0u64..4,
+        permille in prop_oneof![Just(0u32), Just(100), Just(250), Just(1000)],
+    ) {
+        // Margins in multiples of the latency unit, so detours land exactly on them.
+        let margin = Duration::from_micros(margin * unit);
+        let (mut fast, mut slow) = (wide(n, false, margin, permille), wide(n, true, margin, permille));
+        let apply = |m: &mut Wide, at: u64, (a, b, w, up): (u16, u16, u64, bool)| {
+            let (a, b) = (a as usize % n, b as usize % n);
+            if a != b {
+                let _ = m.record_link(Instant::from_micros(at), &id(&format!("n{a}")), &id(&format!("n{b}")), Duration::from_micros(w * unit), up);
+            }
+        };
+        for &e in &raw {
+            apply(&mut fast, 0, e);
+            apply(&mut slow, 0, e);
+        }
+        for (step, &c) in core::iter::once(&(0, 0, 0, true)).chain(changes.iter()).enumerate() {
+            if step > 0 {
+                apply(&mut fast, step as u64, c);
+                apply(&mut slow, step as u64, c);
+            }
+            fast.recompute_routes(Instant::from_micros(step as u64));
+            slow.recompute_routes(Instant::from_micros(step as u64));
+            for (f, s) in fast.routes().zip(slow.routes()) {
+                prop_assert_eq!(f.destination, s.destination);
+                prop_assert_eq!((f.next_hop, f.cost, f.hops, f.held), (s.next_hop, s.cost, s.hops, s.held), "step {}", step);
+            }
+            prop_assert_eq!(fast.routes().count(), n - 1);
+        }
+    }
+}
+
 // ---------------------------------------------------------------- WireGuard output
 
 fn render(m: &Mesh, options: &WireGuardOptions<'_>) -> String {
@@ -849,7 +906,11 @@ fn render_reports_needed_length() {
     );
     let mut exact = std::vec![0u8; full.len()];
     assert_eq!(m.render_wireguard(&WireGuardOptions::default(), &mut exact), Ok(full.len()));
-    assert!(!full.contains("AllowedIPs"), "a connecting peer routes nothing yet");
+    // Unreachable yet, the connecting peer carries its own address: that is what
+    // lets the first handshake carry traffic.
+    assert!(full.contains("AllowedIPs = 10.0.0.3/32\n"), "{full}");
+    assert_eq!(m.config_peer(&id("n1")), Some(&id("n1")));
+    assert_eq!(m.route(&id("n1")).unwrap().next_hop, None);
     assert_eq!(mesh(0).render_wireguard(&WireGuardOptions::default(), &mut exact), Err(RenderError::NotJoined));
 }
 
@@ -876,33 +937,45 @@ fn parse_config(text: &str) -> (BTreeMap<String, String>, StdVec<BTreeMap<String
 }
 
 proptest! {
-    /// Rendered configs parse back to one peer per tunnel neighbour (sorted by id, with
-    /// their keys and endpoints), AllowedIPs are disjoint across peers, and each prefix
-    /// is a reachable destination whose next hop is that peer.
+    /// Routes and config agree (issue 18): rendered configs parse back to one
+    /// peer per tunnel neighbour or next hop (sorted by id, with their keys and
+    /// endpoints); every route's next hop has a `[Peer]` carrying the
+    /// destination's /32; a tunnel neighbour no route reaches carries its own;
+    /// nothing else is listed; no prefix is under two peers; and
+    /// [`VPNMeshTopologyManager::config_peer`] says the same.
     #[test]
-    fn rendered_config_parses_back((n, raw) in graph(), tunnels in proptest::collection::vec((1usize..12, any::<bool>()), 0..8)) {
+    fn routes_and_config_agree((n, raw) in graph(), tunnels in proptest::collection::vec((1usize..12, 0u8..4), 0..8)) {
         let edges = dedup(n, &raw);
         let mut m = mesh(n);
         apply_graph(&mut m, 0.0, &edges);
-        for &(p, up) in &tunnels {
+        for &(p, state) in &tunnels {
             if p < n {
                 let peer = id(&format!("n{p}"));
                 m.establish_tunnel(t(0.0), &id("n0"), &peer, TunnelProtocol::WireGuard).unwrap();
-                if up { m.record_handshake(t(0.0), &peer).unwrap(); }
+                // 0: connecting, 1: up, 2: down (explicit failures), 3: stale (old handshake).
+                match state {
+                    1 => { m.record_handshake(t(0.0), &peer).unwrap(); }
+                    2 => for _ in 0..3 { m.record_handshake_failure(t(0.0), &id("n0"), &peer).unwrap(); },
+                    3 => { m.record_handshake(t(0.0), &peer).unwrap(); }
+                    _ => {}
+                }
             }
         }
-        m.recompute_routes(t(0.0));
+        let at = if tunnels.iter().any(|&(_, s)| s == 3) { 190.0 } else { 0.0 };
+        m.monitor_tunnel_health(t(at));
+        m.recompute_routes(t(at));
         let text = render(&m, &WireGuardOptions::default());
         let (iface, peers) = parse_config(&text);
         prop_assert_eq!(iface.get("Address").map(String::as_str), Some("10.0.0.2/16"));
-        let mut neighbours: StdVec<NodeId> = tunnels.iter().filter(|(p, _)| *p < n).map(|(p, _)| id(&format!("n{p}"))).collect();
-        neighbours.sort();
-        neighbours.dedup();
-        prop_assert_eq!(peers.len(), neighbours.len());
-        let mut seen = BTreeSet::new();
-        for (peer, nb) in peers.iter().zip(&neighbours) {
+        let by_key: BTreeMap<String, NodeId> = m.nodes().map(|v| (v.public_key.to_string(), v.id.clone())).collect();
+        let tunnel_nbs: BTreeSet<NodeId> = m.tunnels().map(|t| if t.a.as_str() == "n0" { t.b.clone() } else { t.a.clone() }).collect();
+        let mut want: BTreeSet<NodeId> = tunnel_nbs.clone();
+        want.extend(m.routes().filter_map(|r| r.next_hop.cloned()));
+        let got: StdVec<NodeId> = peers.iter().map(|p| by_key[&p["PublicKey"]].clone()).collect();
+        prop_assert_eq!(&got, &want.iter().cloned().collect::<StdVec<_>>(), "peers sorted by id: tunnel neighbours and next hops");
+        let mut under: BTreeMap<NodeId, NodeId> = BTreeMap::new();
+        for (peer, nb) in peers.iter().zip(&got) {
             let view = m.node(nb).unwrap();
-            prop_assert_eq!(&peer["PublicKey"], &view.public_key.to_string());
             prop_assert_eq!(&peer["Endpoint"], &view.endpoint.to_string());
             prop_assert_eq!(peer.get("PersistentKeepalive").map(String::as_str), Some("25"));
             let prefixes: StdVec<&str> = peer.get("AllowedIPs").map(|s| s.split(", ").collect()).unwrap_or_default();
@@ -910,16 +983,63 @@ proptest! {
             sorted.sort_by_key(|p| p.split('/').next().unwrap().parse::<IpAddr>().unwrap());
             prop_assert_eq!(&sorted, &prefixes);
             for p in prefixes {
-                prop_assert!(seen.insert(p.to_string()), "prefix {} under two peers", p);
                 let (a, len) = p.split_once('/').unwrap();
                 prop_assert_eq!(len, "32");
-                let dest = m.node_by_address(a.parse().unwrap()).unwrap();
-                prop_assert_eq!(m.route(dest).unwrap().next_hop, Some(nb));
+                let dest = m.node_by_address(a.parse().unwrap()).unwrap().clone();
+                prop_assert!(under.insert(dest, nb.clone()).is_none(), "prefix {} under two peers", p);
             }
         }
-        let reachable_via_peers = m.routes().filter(|r| r.next_hop.is_some_and(|h| neighbours.contains(h))).count();
-        prop_assert_eq!(seen.len(), reachable_via_peers);
+        for v in 1..n {
+            let dest = id(&format!("n{v}"));
+            let r = m.route(&dest).unwrap();
+            let expected = match r.next_hop {
+                Some(h) => Some(h.clone()),
+                None if tunnel_nbs.contains(&dest) => Some(dest.clone()),
+                None => None,
+            };
+            prop_assert_eq!(under.get(&dest), expected.as_ref(), "{} in the config", &dest);
+            prop_assert_eq!(m.config_peer(&dest), expected.as_ref());
+        }
     }
+}
+
+#[test]
+fn a_route_over_a_link_without_tunnel_gets_its_peer() {
+    // Issue 18's example: a line n0–n1–n2–n3 recorded at n0, no tunnel. The
+    // table says "next hop n1"; the config has n1's [Peer] with all three.
+    let mut m = mesh(4);
+    for (a, b) in [(0, 1), (1, 2), (2, 3)] {
+        m.record_link(t(0.0), &id(&format!("n{a}")), &id(&format!("n{b}")), ms(5), true).unwrap();
+    }
+    m.recompute_routes(t(0.0));
+    assert_eq!(m.route(&id("n3")).unwrap().next_hop, Some(&id("n1")));
+    let text = render(&m, &WireGuardOptions::default());
+    let (_, peers) = parse_config(&text);
+    assert_eq!(peers.len(), 1, "{text}");
+    assert_eq!(peers[0]["PublicKey"], m.node(&id("n1")).unwrap().public_key.to_string());
+    assert_eq!(peers[0]["AllowedIPs"], "10.0.0.3/32, 10.0.0.4/32, 10.0.0.5/32");
+}
+
+#[test]
+fn placeholder_keys_are_refused_unless_asked_for() {
+    let mut m = mesh(2);
+    let stand_in =
+        MeshNode::new(id("nokey"), WgKey::placeholder(&id("nokey")), Endpoint::parse("192.0.2.9:1").unwrap());
+    m.join_mesh(t(0.0), stand_in).unwrap();
+    let zeros = MeshNode::new(id("zeros"), WgKey::from_bytes([0; 32]), Endpoint::parse("192.0.2.10:1").unwrap());
+    m.join_mesh(t(0.0), zeros).unwrap();
+    m.establish_tunnel(t(0.0), &id("n0"), &id("n1"), TunnelProtocol::WireGuard).unwrap();
+    assert!(!render(&m, &WireGuardOptions::default()).contains("WARNING"));
+    for bad in ["nokey", "zeros"] {
+        m.establish_tunnel(t(0.0), &id("n0"), &id(bad), TunnelProtocol::WireGuard).unwrap();
+        let mut buf = [0u8; 4096];
+        assert_eq!(m.render_wireguard(&WireGuardOptions::default(), &mut buf), Err(RenderError::PlaceholderKey));
+        let text = render(&m, &WireGuardOptions { placeholder_keys: true, ..WireGuardOptions::default() });
+        assert!(text.contains(&format!("# WARNING: {bad} announced no public key")), "{text}");
+        m.remove_tunnel(t(0.0), &id("n0"), &id(bad)).unwrap();
+    }
+    // Nodes without keys that are not peers do not matter.
+    assert!(render(&m, &WireGuardOptions::default()).contains("[Peer]"));
 }
 
 /// A local node with more tunnels than an advert can carry advertises the first
@@ -968,4 +1088,219 @@ fn large_preset_builds_in_place_on_a_small_stack() {
         })
         .unwrap();
     assert_eq!(handle.join().unwrap(), (crate::preset::large::MESH_NODES, crate::preset::large::MESH_NODES - 1, 2048));
+}
+
+// ---------------------------------------------------------------- wg show latest-handshakes
+
+#[test]
+fn latest_handshakes_drive_tunnel_health() {
+    let mut m = mesh(4);
+    for p in ["n1", "n2"] {
+        m.establish_tunnel(t(0.0), &id("n0"), &id(p), TunnelProtocol::WireGuard).unwrap();
+    }
+    let key = |i: &str| m.node(&id(i)).unwrap().public_key.to_string();
+    let (k1, k2, k3) = (key("n1"), key("n2"), key("n3"));
+    // UNIX time 1_000_000 at t = 100 s; n1 shook hands 10 s ago, n2 never; n3 has no tunnel.
+    let text = format!("{k1}\t999990\n{k2}\t0\n\n{k3}\t999999\nnot-a-key\t5\n{k1} 1 2\n{k1}\tsoon\n");
+    let r = m.record_latest_handshakes(t(100.0), 1_000_000, &text);
+    assert_eq!(r, HandshakeReport { recorded: 1, unchanged: 0, never: 1, unknown_peers: 1, malformed: 3, changed: 1 });
+    let n1 = m.tunnel(&id("n0"), &id("n1")).unwrap();
+    assert_eq!((n1.state, n1.last_handshake), (TunnelState::Up, Some(t(90.0))));
+    assert_eq!(m.tunnel(&id("n0"), &id("n2")).unwrap().state, TunnelState::Connecting);
+    assert!(m.routes_outdated());
+    // The same report later is the same handshake: not new, and its age grows.
+    let same = format!("{k1}\t999990\n");
+    let r = m.record_latest_handshakes(t(230.0), 1_000_130, &same);
+    assert_eq!((r.recorded, r.unchanged), (0, 1));
+    let h = m.monitor_tunnel_health(t(230.0));
+    assert_eq!((h.up, h.rekey_due), (1, 1), "140 s old: rekey due at 120 s, still up");
+    m.record_latest_handshakes(t(271.0), 1_000_171, &same);
+    assert_eq!(m.monitor_tunnel_health(t(271.0)).stale, 1, "181 s old: stale past 180 s");
+    // A new handshake brings it back up, timed by its report, not by the call.
+    let r = m.record_latest_handshakes(t(272.0), 1_000_172, &format!("{k1}\t1000170\n"));
+    assert_eq!((r.recorded, r.changed), (1, 1));
+    assert_eq!(m.tunnel(&id("n0"), &id("n1")).unwrap().last_handshake, Some(t(270.0)));
+    assert_eq!(m.tunnel(&id("n0"), &id("n1")).unwrap().state, TunnelState::Up);
+}
+
+#[test]
+fn a_down_tunnel_needs_distinct_reported_handshakes() {
+    let mut m = mesh(2);
+    m.establish_tunnel(t(0.0), &id("n0"), &id("n1"), TunnelProtocol::WireGuard).unwrap();
+    for _ in 0..3 {
+        m.record_handshake_failure(t(0.0), &id("n0"), &id("n1")).unwrap();
+    }
+    assert_eq!(m.tunnel(&id("n0"), &id("n1")).unwrap().state, TunnelState::Down);
+    let k = m.node(&id("n1")).unwrap().public_key.to_string();
+    m.record_latest_handshakes(t(10.0), 5_000, &format!("{k}\t4999\n"));
+    m.record_latest_handshakes(t(11.0), 5_001, &format!("{k}\t4999\n"));
+    assert_eq!(m.tunnel(&id("n0"), &id("n1")).unwrap().state, TunnelState::Down, "one handshake, reported twice");
+    m.record_latest_handshakes(t(12.0), 5_002, &format!("{k}\t5002\n"));
+    assert_eq!(m.tunnel(&id("n0"), &id("n1")).unwrap().state, TunnelState::Up, "m = 2 distinct handshakes");
+}
+
+proptest! {
+    /// Any text is accepted: every non-blank line is counted exactly once.
+    #[test]
+    fn latest_handshakes_parser_is_total(text in "[A-Za-z0-9+/= \t\n]{0,400}") {
+        let mut m = mesh(3);
+        m.establish_tunnel(t(0.0), &id("n0"), &id("n1"), TunnelProtocol::WireGuard).unwrap();
+        let r = m.record_latest_handshakes(t(1.0), 1_000, &text);
+        let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
+        prop_assert_eq!(r.recorded + r.unchanged + r.never + r.unknown_peers + r.malformed, lines);
+    }
+}
+
+// ---------------------------------------------------------------- DOT
+
+fn dot(m: &Mesh) -> String {
+    let mut s = String::new();
+    m.write_dot(&mut s).unwrap();
+    s
+}
+
+#[test]
+fn dot_export_exactly() {
+    let mut m = mesh(4);
+    m.establish_tunnel(t(0.0), &id("n0"), &id("n1"), TunnelProtocol::WireGuard).unwrap();
+    m.record_handshake(t(0.0), &id("n1")).unwrap();
+    m.record_latency(t(0.0), &id("n0"), &id("n1"), Duration::from_micros(12_345)).unwrap();
+    m.establish_tunnel(t(0.0), &id("n0"), &id("n3"), TunnelProtocol::WireGuard).unwrap();
+    m.record_link(t(0.0), &id("n1"), &id("n2"), ms(5), true).unwrap();
+    m.recompute_routes(t(0.0));
+    let want = "graph mesh {\n  node [shape=box, fontname=monospace];\n  edge [fontname=monospace];\n\
+        \x20 \"n0\" [label=\"n0\\n10.0.0.2\", style=bold, penwidth=2];\n\
+        \x20 \"n1\" [label=\"n1\\n10.0.0.3\"];\n\
+        \x20 \"n2\" [label=\"n2\\n10.0.0.4\"];\n\
+        \x20 \"n3\" [label=\"n3\\n10.0.0.5\"];\n\
+        \x20 \"n0\" -- \"n1\" [label=\"12.345 ms, next hop for 2\", tooltip=\"tunnel up\", color=blue, penwidth=3];\n\
+        \x20 \"n0\" -- \"n3\" [label=\"?\", tooltip=\"tunnel connecting\", style=dashed, color=grey];\n\
+        \x20 \"n1\" -- \"n2\" [label=\"5.000 ms\", style=dashed];\n}\n";
+    assert_eq!(dot(&m), want);
+    let mut buf = [0u8; 16];
+    assert_eq!(m.render_dot(&mut buf), Err(RenderError::BufferTooSmall { needed: want.len() }));
+    let mut buf = [0u8; 1024];
+    assert_eq!(m.render_dot(&mut buf), Ok(want.len()));
+}
+
+proptest! {
+    /// On random graphs the DOT output has one statement per node and per link
+    /// record, quotes balanced, and the highlighted next-hop edges carry exactly
+    /// the reachable destinations; equal state renders identically.
+    #[test]
+    fn dot_export_structure((n, raw) in graph(), tunnels in proptest::collection::vec(1usize..12, 0..6)) {
+        let edges = dedup(n, &raw);
+        let mut m = mesh(n);
+        apply_graph(&mut m, 0.0, &edges);
+        for &p in &tunnels {
+            if p < n {
+                m.establish_tunnel(t(0.0), &id("n0"), &id(&format!("n{p}")), TunnelProtocol::WireGuard).unwrap();
+                m.record_handshake(t(0.0), &id(&format!("n{p}"))).unwrap();
+            }
+        }
+        m.recompute_routes(t(0.0));
+        let text = dot(&m);
+        prop_assert_eq!(&text, &dot(&m));
+        let framed = text.starts_with("graph mesh {\n") && text.ends_with("}\n");
+        prop_assert!(framed, "{}", text);
+        let body: StdVec<&str> = text.lines().skip(3).filter(|l| *l != "}").collect();
+        let records = m.tunnels().count() + m.topology_report().links;
+        prop_assert_eq!(body.len(), n + records);
+        let mut carried = 0;
+        for line in &body {
+            prop_assert!(line.starts_with("  \"") && line.ends_with("];"), "{}", line);
+            prop_assert_eq!(line.matches('"').count() % 2, 0);
+            if let Some(rest) = line.split("next hop for ").nth(1) {
+                prop_assert!(line.starts_with("  \"n0\" -- ") && line.contains("color=blue"));
+                carried += rest.split('"').next().unwrap().parse::<usize>().unwrap();
+            }
+        }
+        prop_assert_eq!(carried, m.topology_report().reachable);
+    }
+}
+
+// ---------------------------------------------------------------- precision against floats
+
+/// Dijkstra over `f64` microseconds: `(cost, hops)` from node 0, `None` if unreachable.
+fn float_dijkstra(n: usize, edges: &BTreeMap<(usize, usize), f64>) -> StdVec<Option<(f64, u32)>> {
+    let mut dist: StdVec<Option<(f64, u32)>> = std::vec![None; n];
+    let mut done = std::vec![false; n];
+    dist[0] = Some((0.0, 0));
+    for _ in 0..n {
+        let Some(u) = (0..n)
+            .filter(|&v| !done[v] && dist[v].is_some())
+            .min_by(|&a, &b| dist[a].unwrap().0.partial_cmp(&dist[b].unwrap().0).unwrap())
+        else {
+            break;
+        };
+        done[u] = true;
+        let (du, hu) = dist[u].unwrap();
+        for (&(a, b), &w) in edges {
+            let v = if a == u {
+                b
+            } else if b == u {
+                a
+            } else {
+                continue;
+            };
+            if dist[v].is_none_or(|(dv, _)| du + w < dv) {
+                dist[v] = Some((du + w, hu + 1));
+            }
+        }
+    }
+    dist
+}
+
+proptest! {
+    /// Latencies given in fractional seconds become whole microseconds (each
+    /// within 0.5 µs), and a route's cost is the exact integer sum over its
+    /// links: so it is within 0.5 µs per hop of a float Dijkstra's optimum.
+    #[test]
+    fn route_costs_match_a_float_reference(
+        n in 2usize..12,
+        raw in proptest::collection::vec((0usize..12, 0usize..12, 1.0f64..100_000.0), 1..40),
+    ) {
+        let mut edges = BTreeMap::new();
+        for &(a, b, us) in &raw {
+            if a != b && a < n && b < n {
+                edges.insert((a.min(b), a.max(b)), us);
+            }
+        }
+        let mut m = mesh(n);
+        for (&(a, b), &us) in &edges {
+            let d = Duration::from_secs_f64(us / 1e6);
+            prop_assert!((d.total_micros() as f64 - us).abs() <= 0.5 + 1e-6);
+            m.record_link(t(0.0), &id(&format!("n{a}")), &id(&format!("n{b}")), d, true).unwrap();
+        }
+        m.recompute_routes(t(0.0));
+        let reference = float_dijkstra(n, &edges);
+        for v in 1..n {
+            let r = m.route(&id(&format!("n{v}"))).unwrap();
+            match reference[v] {
+                None => prop_assert_eq!(r.next_hop, None),
+                Some((cost, hops)) => {
+                    let tolerance = 0.5 * f64::from(hops.max(r.hops)) + 1e-6;
+                    let got = r.cost.total_micros() as f64;
+                    prop_assert!((got - cost).abs() <= tolerance, "n{}: {} vs {} (±{})", v, got, cost, tolerance);
+                }
+            }
+        }
+    }
+
+    /// The smoothed RTT stays within 0.5 µs + 8 ns of an `f64` RFC 6298 average
+    /// of the same samples, however many samples (no drift from truncation).
+    #[test]
+    fn smoothed_rtt_matches_a_float_reference(samples in proptest::collection::vec(0u64..2_000_000, 1..300)) {
+        let mut m = mesh(2);
+        m.establish_tunnel(t(0.0), &id("n0"), &id("n1"), TunnelProtocol::WireGuard).unwrap();
+        let mut reference: Option<f64> = None;
+        for (i, &us) in samples.iter().enumerate() {
+            let got = m.record_latency(t(i as f64), &id("n0"), &id("n1"), Duration::from_micros(us)).unwrap();
+            let r = reference.map_or(us as f64, |s| s * 7.0 / 8.0 + us as f64 / 8.0);
+            reference = Some(r);
+            // Rounding to whole microseconds (0.5) plus the nanosecond truncations,
+            // which the 7/8 decay bounds at 8 ns.
+            prop_assert!((got.total_micros() as f64 - r).abs() <= 0.5 + 0.008 + 1e-6, "sample {}: {} vs {}", i, got.total_micros(), r);
+        }
+    }
 }

@@ -103,13 +103,39 @@ pub(super) struct Tunnel {
     pub(super) state: TunnelState,
     explicit_failures: u32,
     successes: u32,
+    /// The smoothed RTT to the nearest microsecond, what routing and views use.
     pub(super) srtt: Option<Duration>,
+    /// The smoothed RTT in nanoseconds: smoothing at this precision keeps
+    /// repeated `7/8` steps from drifting by their truncations.
+    srtt_ns: u64,
     rx: u64,
     tx: u64,
     traffic_at: Option<Instant>,
     pub(super) bandwidth: u64,
     retry_attempt: u32,
     next_retry: Instant,
+    /// UNIX seconds of the last handshake WireGuard reported (0: none), so a
+    /// report repeating it is not taken for a new one.
+    reported_handshake: u64,
+}
+
+/// What one [`VPNMeshTopologyManager::record_latest_handshakes`] call found,
+/// line by line (blank lines are not counted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HandshakeReport {
+    /// Lines that named a tunnel of the local node with a handshake newer than
+    /// the last one reported: recorded as handshakes at their time.
+    pub recorded: usize,
+    /// Lines repeating the handshake already recorded.
+    pub unchanged: usize,
+    /// Lines saying "never" (0) for a tunnel of the local node.
+    pub never: usize,
+    /// Lines whose key is not a node of the mesh with a tunnel to the local node.
+    pub unknown_peers: usize,
+    /// Lines not of the form `<base64 key> <seconds>`.
+    pub malformed: usize,
+    /// Tunnels whose state changed.
+    pub changed: usize,
 }
 impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E, Q> {
     pub(super) fn pair_of(&self, a: &NodeId, b: &NodeId) -> Result<(u32, u32), TunnelError> {
@@ -140,12 +166,14 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             explicit_failures: 0,
             successes: 0,
             srtt: None,
+            srtt_ns: 0,
             rx: 0,
             tx: 0,
             traffic_at: None,
             bandwidth: 0,
             retry_attempt: 0,
             next_retry: now,
+            reported_handshake: 0,
         };
         match self.edges.get_mut(&key) {
             Some(e) => match &mut e.tunnel {
@@ -204,6 +232,79 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         })
     }
 
+    /// Applies what `wg show <interface> latest-handshakes` printed: one line
+    /// per peer, its public key and the UNIX time in seconds of its latest
+    /// handshake, `0` if none yet, separated by a tab (or spaces).
+    /// `unix_now` is the host's UNIX time in seconds at `now`. A handshake
+    /// newer than the last one reported for that tunnel is recorded as having
+    /// happened `unix_now - seconds` before `now` (health then follows it:
+    /// rekey due at `rekey_after`, stale past `stale_after`); anything else
+    /// changes nothing and is counted. Total: any text is accepted, line by
+    /// line, in O(lines × nodes).
+    pub fn record_latest_handshakes(&mut self, now: Instant, unix_now: u64, text: &str) -> HandshakeReport {
+        let now = self.clock.observe(now);
+        let mut report = HandshakeReport::default();
+        let Some(local) = self.local_slot() else {
+            report.unknown_peers = text.lines().filter(|l| !l.trim().is_empty()).count();
+            return report;
+        };
+        for line in text.lines() {
+            let mut fields = line.split_whitespace();
+            let (key, secs) = match (fields.next(), fields.next(), fields.next()) {
+                (None, ..) => continue,
+                (Some(k), Some(s), None) => (k, s),
+                _ => {
+                    report.malformed += 1;
+                    continue;
+                }
+            };
+            let (Ok(key), Ok(secs)) = (WgKey::from_base64(key), secs.parse::<u64>()) else {
+                report.malformed += 1;
+                continue;
+            };
+            let peer = (0..self.slots.len() as u32)
+                .find(|&s| s != local && self.record(s).is_some_and(|r| r.public_key == key));
+            let Some(peer) = peer else {
+                report.unknown_peers += 1;
+                continue;
+            };
+            let timers = match self.edges.get(&pair(local, peer)).and_then(|e| e.tunnel.as_ref()) {
+                Some(t) => *self.config.timers(t.protocol),
+                None => {
+                    report.unknown_peers += 1;
+                    continue;
+                }
+            };
+            let Some(t) = self.edges.get_mut(&pair(local, peer)).and_then(|e| e.tunnel.as_mut()) else { continue };
+            if secs == 0 {
+                report.never += 1;
+                continue;
+            }
+            if secs <= t.reported_handshake {
+                report.unchanged += 1;
+                continue;
+            }
+            t.reported_handshake = secs;
+            let age = Duration::from_secs(unix_now.saturating_sub(secs));
+            let at = now.checked_sub(age).unwrap_or(Instant::ZERO).max(t.established);
+            let before = t.state;
+            if t.last_handshake.is_none_or(|h| h < at) {
+                t.last_handshake = Some(at);
+            }
+            t.explicit_failures = 0;
+            if t.state == TunnelState::Down {
+                t.successes = t.successes.saturating_add(1);
+            }
+            let after = evaluate(t, now, &timers);
+            report.recorded += 1;
+            if before != after {
+                report.changed += 1;
+                self.routes_dirty = true;
+            }
+        }
+        report
+    }
+
     /// A handshake attempt on the tunnel between `a` and `b` failed (counts toward going down).
     pub fn record_handshake_failure(
         &mut self,
@@ -243,7 +344,10 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
     }
 
     /// A round-trip time measured on the tunnel between `a` and `b`, smoothed as
-    /// TCP does (`srtt = 7/8 srtt + 1/8 rtt`, the first sample taken as is).
+    /// TCP does (`srtt = 7/8 srtt + 1/8 rtt`, RFC 6298, the first sample taken as
+    /// is). Smoothing runs in nanoseconds, so the result is within 0.5 µs (the
+    /// rounding) + 8 ns (truncations, which the 7/8 decay bounds) of the exact
+    /// average of the microsecond samples, however many there are; saturating.
     pub fn record_latency(
         &mut self,
         now: Instant,
@@ -253,12 +357,13 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
     ) -> Result<Duration, TunnelError> {
         self.clock.observe(now);
         let t = self.tunnel_mut(a, b)?;
-        let srtt = match t.srtt {
-            None => rtt,
-            Some(s) => {
-                Duration::from_micros(((u128::from(s.total_micros()) * 7 + u128::from(rtt.total_micros())) / 8) as u64)
-            }
+        let sample = u128::from(rtt.total_micros()) * 1000;
+        let ns = match t.srtt {
+            None => sample,
+            Some(_) => (u128::from(t.srtt_ns) * 7 + sample) / 8,
         };
+        t.srtt_ns = u64::try_from(ns).unwrap_or(u64::MAX);
+        let srtt = Duration::from_micros(u64::try_from(ns.saturating_add(500) / 1000).unwrap_or(u64::MAX));
         t.srtt = Some(srtt);
         self.routes_dirty = true;
         Ok(srtt)

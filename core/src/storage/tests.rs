@@ -71,29 +71,23 @@ trait Ring {
     fn len_(&self) -> usize;
 }
 
-impl<const M: usize> Ring for inline::Deque<u32, M> {
-    fn push_back_(&mut self, v: u32) {
-        self.push_back(v).unwrap();
-    }
-    fn pop_front_(&mut self) -> Option<u32> {
-        self.pop_front()
-    }
-    fn len_(&self) -> usize {
-        self.len()
-    }
+/// `Ring` for the `Deque` of each backing module named.
+macro_rules! ring_for {
+    ($($backing:ident),+) => {$(
+        impl<const M: usize> Ring for $backing::Deque<u32, M> {
+            fn push_back_(&mut self, v: u32) {
+                self.push_back(v).unwrap();
+            }
+            fn pop_front_(&mut self) -> Option<u32> {
+                self.pop_front()
+            }
+            fn len_(&self) -> usize {
+                self.len()
+            }
+        }
+    )+};
 }
-
-impl<const M: usize> Ring for heap::Deque<u32, M> {
-    fn push_back_(&mut self, v: u32) {
-        self.push_back(v).unwrap();
-    }
-    fn pop_front_(&mut self) -> Option<u32> {
-        self.pop_front()
-    }
-    fn len_(&self) -> usize {
-        self.len()
-    }
-}
+ring_for!(inline, heap);
 
 #[test]
 fn arrays_hold_exactly_n() {
@@ -155,6 +149,33 @@ fn deque_op() -> impl Strategy<Value = DequeOp> {
     ]
 }
 
+/// The reference's answer to adding `v` to a container bounded by `N`: if it
+/// `fits`, `add` runs and the answer is `Ok`; otherwise `v` comes back.
+fn bounded<T>(fits: bool, add: impl FnOnce(), v: T) -> Result<(), T> {
+    if fits {
+        add();
+        Ok(())
+    } else {
+        Err(v)
+    }
+}
+
+/// Runs `$call` on both backings, `$a` and `$b` (bound to `$s` in turn), and
+/// checks each result against `$want`, the reference's.
+macro_rules! both {
+    ($a:ident, $b:ident, $want:expr, $s:ident => $call:expr) => {{
+        let want = $want;
+        {
+            let $s = &mut $a;
+            prop_assert_eq!($call, want);
+        }
+        {
+            let $s = &mut $b;
+            prop_assert_eq!($call, want);
+        }
+    }};
+}
+
 proptest! {
     /// Both vector backings agree with a `std` vector that refuses to grow past `N`.
     #[test]
@@ -164,31 +185,13 @@ proptest! {
         let mut r: StdVec<u8> = StdVec::new();
         for op in ops {
             match op {
-                VecOp::Push(v) => {
-                    let want = if r.len() < N { r.push(v); Ok(()) } else { Err(v) };
-                    prop_assert_eq!(a.push(v), want);
-                    prop_assert_eq!(b.push(v), want);
-                }
-                VecOp::Pop => {
-                    let want = r.pop();
-                    prop_assert_eq!(a.pop(), want);
-                    prop_assert_eq!(b.pop(), want);
-                }
+                VecOp::Push(v) => both!(a, b, bounded(r.len() < N, || r.push(v), v), s => s.push(v)),
+                VecOp::Pop => both!(a, b, r.pop(), s => s.pop()),
                 VecOp::Insert(i, v) => {
-                    let want = if r.len() < N && i <= r.len() { r.insert(i, v); Ok(()) } else { Err(v) };
-                    prop_assert_eq!(a.insert(i, v), want);
-                    prop_assert_eq!(b.insert(i, v), want);
+                    both!(a, b, bounded(r.len() < N && i <= r.len(), || r.insert(i, v), v), s => s.insert(i, v))
                 }
-                VecOp::Remove(i) => {
-                    let want = (i < r.len()).then(|| r.remove(i));
-                    prop_assert_eq!(a.remove(i), want);
-                    prop_assert_eq!(b.remove(i), want);
-                }
-                VecOp::SwapRemove(i) => {
-                    let want = (i < r.len()).then(|| r.swap_remove(i));
-                    prop_assert_eq!(a.swap_remove(i), want);
-                    prop_assert_eq!(b.swap_remove(i), want);
-                }
+                VecOp::Remove(i) => both!(a, b, (i < r.len()).then(|| r.remove(i)), s => s.remove(i)),
+                VecOp::SwapRemove(i) => both!(a, b, (i < r.len()).then(|| r.swap_remove(i)), s => s.swap_remove(i)),
                 VecOp::Truncate(n) => {
                     r.truncate(n);
                     a.truncate(n);
@@ -199,11 +202,7 @@ proptest! {
                     a.retain(|x| x % m == 0);
                     b.retain_mut(|x| *x % m == 0);
                 }
-                VecOp::Resize(n, v) => {
-                    let want = if n <= N { r.resize(n, v); Ok(()) } else { Err(v) };
-                    prop_assert_eq!(a.resize(n, v), want);
-                    prop_assert_eq!(b.resize(n, v), want);
-                }
+                VecOp::Resize(n, v) => both!(a, b, bounded(n <= N, || r.resize(n, v), v), s => s.resize(n, v)),
                 VecOp::Clear => {
                     r.clear();
                     a.clear();
@@ -225,26 +224,10 @@ proptest! {
         let mut r: VecDeque<u8> = VecDeque::new();
         for op in ops {
             match op {
-                DequeOp::PushBack(v) => {
-                    let want = if r.len() < N { r.push_back(v); Ok(()) } else { Err(v) };
-                    prop_assert_eq!(a.push_back(v), want);
-                    prop_assert_eq!(b.push_back(v), want);
-                }
-                DequeOp::PushFront(v) => {
-                    let want = if r.len() < N { r.push_front(v); Ok(()) } else { Err(v) };
-                    prop_assert_eq!(a.push_front(v), want);
-                    prop_assert_eq!(b.push_front(v), want);
-                }
-                DequeOp::PopFront => {
-                    let want = r.pop_front();
-                    prop_assert_eq!(a.pop_front(), want);
-                    prop_assert_eq!(b.pop_front(), want);
-                }
-                DequeOp::PopBack => {
-                    let want = r.pop_back();
-                    prop_assert_eq!(a.pop_back(), want);
-                    prop_assert_eq!(b.pop_back(), want);
-                }
+                DequeOp::PushBack(v) => both!(a, b, bounded(r.len() < N, || r.push_back(v), v), s => s.push_back(v)),
+                DequeOp::PushFront(v) => both!(a, b, bounded(r.len() < N, || r.push_front(v), v), s => s.push_front(v)),
+                DequeOp::PopFront => both!(a, b, r.pop_front(), s => s.pop_front()),
+                DequeOp::PopBack => both!(a, b, r.pop_back(), s => s.pop_back()),
                 DequeOp::Retain(m) => {
                     r.retain(|x| x % m == 0);
                     a.retain(|x| x % m == 0);

@@ -29,31 +29,15 @@ pub enum PoolError {
     NotInPool(NodeId),
 }
 
-impl fmt::Display for PoolError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PoolError::UnknownPool(t) => write!(f, "no worker pool for task type {t}"),
-            PoolError::PoolTableFull(e) => write!(f, "cannot add pool {}: {e}", e.rejected),
-            PoolError::WorkerTableFull(e) => write!(f, "cannot add worker {}: {e}", e.rejected),
-            PoolError::InvalidSlots { slots, max } => write!(f, "{slots} slots is outside 1..={max}"),
-            PoolError::SlotsBelowLoad { slots, used } => write!(f, "{slots} slots is below the {used} in use"),
-            PoolError::NotInPool(w) => write!(f, "worker {w} is not in the pool"),
-        }
-    }
-}
-
-impl core::error::Error for PoolError {}
-
-impl crate::error::Classify for PoolError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            PoolError::UnknownPool(_) | PoolError::NotInPool(_) => ErrorKind::NotFound,
-            PoolError::PoolTableFull(_) | PoolError::WorkerTableFull(_) => ErrorKind::CapacityExceeded,
-            PoolError::InvalidSlots { .. } => ErrorKind::InvalidArgument,
-            PoolError::SlotsBelowLoad { .. } => ErrorKind::InvalidState,
-        }
-    }
+crate::error::error_impls! {
+    PoolError, f;
+    PoolError::UnknownPool(t) => ErrorKind::NotFound, write!(f, "no worker pool for task type {t}");
+    PoolError::PoolTableFull(e) => e.kind(), write!(f, "cannot add pool {}: {e}", e.rejected);
+    PoolError::WorkerTableFull(e) => e.kind(), write!(f, "cannot add worker {}: {e}", e.rejected);
+    PoolError::InvalidSlots { slots, max } => ErrorKind::InvalidArgument, write!(f, "{slots} slots is outside 1..={max}");
+    PoolError::SlotsBelowLoad { slots, used } => ErrorKind::InvalidState,
+        write!(f, "{slots} slots is below the {used} in use");
+    PoolError::NotInPool(w) => ErrorKind::NotFound, write!(f, "worker {w} is not in the pool");
 }
 
 /// Errors of [`WorkerReplacementManager::assign_workers_to_task`]; nothing is assigned.
@@ -83,38 +67,18 @@ pub enum AssignError {
     },
 }
 
-impl fmt::Display for AssignError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AssignError::UnknownPool(t) => write!(f, "no worker pool for task type {t}"),
-            AssignError::AlreadyAssigned(t) => write!(f, "task {t} already has workers"),
-            AssignError::InvalidCount { required, backups, max } => {
-                write!(
-                    f,
-                    "{required} primaries and {backups} backups: need 1 or more primaries and at most {max} in all"
-                )
-            }
-            AssignError::TaskTableFull(e) => write!(f, "cannot add task {}: {e}", e.rejected),
-            AssignError::NotEnoughWorkers { required, available } => {
-                write!(f, "{required} workers required, {available} available")
-            }
-        }
-    }
-}
-
-impl core::error::Error for AssignError {}
-
-impl crate::error::Classify for AssignError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            AssignError::UnknownPool(_) => ErrorKind::NotFound,
-            AssignError::AlreadyAssigned(_) => ErrorKind::InvalidState,
-            AssignError::InvalidCount { .. } => ErrorKind::InvalidArgument,
-            // Too few free workers: the pool's capacity is used up, like a full table.
-            AssignError::TaskTableFull(_) | AssignError::NotEnoughWorkers { .. } => ErrorKind::CapacityExceeded,
-        }
-    }
+crate::error::error_impls! {
+    AssignError, f;
+    AssignError::UnknownPool(t) => ErrorKind::NotFound, write!(f, "no worker pool for task type {t}");
+    AssignError::AlreadyAssigned(t) => ErrorKind::InvalidState, write!(f, "task {t} already has workers");
+    AssignError::InvalidCount { required, backups, max } => ErrorKind::InvalidArgument, write!(
+        f,
+        "{required} primaries and {backups} backups: need 1 or more primaries and at most {max} in all"
+    );
+    AssignError::TaskTableFull(e) => e.kind(), write!(f, "cannot add task {}: {e}", e.rejected);
+    // Too few free workers: the pool's capacity is used up, like a full table.
+    AssignError::NotEnoughWorkers { required, available } => ErrorKind::CapacityExceeded,
+        write!(f, "{required} workers required, {available} available");
 }
 
 /// Errors of [`WorkerReplacementManager::record_checkpoint`]; the stored checkpoint is unchanged.
@@ -138,32 +102,14 @@ pub enum CheckpointError {
     },
 }
 
-impl fmt::Display for CheckpointError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CheckpointError::UnknownTask(t) => write!(f, "unknown task {t}"),
-            CheckpointError::NotAPrimary(w) => write!(f, "worker {w} is not a primary of the task"),
-            CheckpointError::Regression { stored, offered } => {
-                write!(f, "checkpoint {offered} is behind the stored checkpoint {stored}")
-            }
-            CheckpointError::Conflict { sequence } => {
-                write!(f, "checkpoint {sequence} already stored with a different digest")
-            }
-        }
-    }
-}
-
-impl core::error::Error for CheckpointError {}
-
-impl crate::error::Classify for CheckpointError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            CheckpointError::UnknownTask(_) => ErrorKind::NotFound,
-            CheckpointError::NotAPrimary(_) => ErrorKind::InvalidArgument,
-            CheckpointError::Regression { .. } | CheckpointError::Conflict { .. } => ErrorKind::InvalidState,
-        }
-    }
+crate::error::error_impls! {
+    CheckpointError, f;
+    CheckpointError::UnknownTask(t) => ErrorKind::NotFound, write!(f, "unknown task {t}");
+    CheckpointError::NotAPrimary(w) => ErrorKind::InvalidArgument, write!(f, "worker {w} is not a primary of the task");
+    CheckpointError::Regression { stored, offered } => ErrorKind::InvalidState,
+        write!(f, "checkpoint {offered} is behind the stored checkpoint {stored}");
+    CheckpointError::Conflict { sequence } => ErrorKind::InvalidState,
+        write!(f, "checkpoint {sequence} already stored with a different digest");
 }
 
 /// Errors of replacement, release and recovery; nothing changed.
@@ -177,24 +123,9 @@ pub enum ReplaceError {
     NotAssigned(NodeId),
 }
 
-impl fmt::Display for ReplaceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReplaceError::UnknownTask(t) => write!(f, "unknown task {t}"),
-            ReplaceError::UnknownWorker(w) => write!(f, "unknown worker {w}"),
-            ReplaceError::NotAssigned(w) => write!(f, "worker {w} has no role in the task"),
-        }
-    }
-}
-
-impl core::error::Error for ReplaceError {}
-
-impl crate::error::Classify for ReplaceError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            ReplaceError::UnknownTask(_) | ReplaceError::UnknownWorker(_) => ErrorKind::NotFound,
-            ReplaceError::NotAssigned(_) => ErrorKind::InvalidState,
-        }
-    }
+crate::error::error_impls! {
+    ReplaceError, f;
+    ReplaceError::UnknownTask(t) => ErrorKind::NotFound, write!(f, "unknown task {t}");
+    ReplaceError::UnknownWorker(w) => ErrorKind::NotFound, write!(f, "unknown worker {w}");
+    ReplaceError::NotAssigned(w) => ErrorKind::InvalidState, write!(f, "worker {w} has no role in the task");
 }

@@ -15,6 +15,8 @@ Two layers:
   :class:`Election` (bytes in, bytes out) and the wire format in :mod:`pouw_netops.wire`;
 * the cluster's credentials in :mod:`pouw_netops.identity`: identity keys,
   certificates from an :class:`Authority`, revocation lists;
+* the Byzantine election's proofs in :mod:`pouw_netops.quorum`: signed votes,
+  quorum certificates, equivocation evidence verifiable offline;
 * :mod:`pouw_netops.aio`: a :class:`Node` on a UDP socket under asyncio
   (timers, hard state persisted to a file, archived history to a directory,
   events as an async iterator).
@@ -26,7 +28,7 @@ Errors derive from :class:`NetOpsError`.
 
 from __future__ import annotations
 
-from . import aio, identity, wire
+from . import aio, identity, quorum, wire
 from ._errors import (
     AttemptsExhaustedError,
     AuthenticationError,

@@ -1,6 +1,6 @@
 """Type stubs of the private native module ``pouw_netops._native`` (the Rust core's binding)."""
 
-from typing import Any, Dict, List, Optional, Tuple, Union, final
+from typing import Any, ClassVar, Dict, List, Optional, Tuple, Union, final
 
 from typing_extensions import Self, disjoint_base
 
@@ -18,6 +18,8 @@ __all__ = [
     "PhiAccrualDetector",
     "WorkerCore",
     "_trigger_panic",
+    "build_equivocation",
+    "build_quorum_certificate",
     "decode_envelope",
     "decode_json",
     "decode_sealed",
@@ -26,14 +28,17 @@ __all__ = [
     "error_classes",
     "identity_public_key",
     "inspect_certificate",
+    "inspect_vote",
     "issue_certificate",
     "issue_revocations",
     "merkle_leaf_hash",
     "merkle_verify_consistency",
     "merkle_verify_inclusion",
     "merkle_verify_record",
-    "metrics_healthy",
+    "sign_vote",
     "verify_certificate",
+    "verify_equivocation",
+    "verify_quorum_certificate",
     "wireguard_public_key",
 ]
 __version__: str
@@ -46,16 +51,6 @@ class PanicException(BaseException):
 
 def _trigger_panic() -> None:
     """Panics inside the core; for the test that proves a panic does not kill the interpreter."""
-
-def metrics_healthy(
-    last_heartbeat: float,
-    response_time: float,
-    success_rate: float,
-    cpu_usage: float,
-    memory_usage: float,
-    now: Optional[float] = None,
-) -> bool:
-    """The core's default health thresholds applied to one set of metrics at ``now``."""
 
 @final
 class PhiAccrualDetector:
@@ -94,17 +89,6 @@ class CrashRecoveryCore:
     """The core's crash-recovery manager at host scale (4096 nodes)."""
 
     def __new__(cls, threshold: float = 8.0) -> CrashRecoveryCore: ...
-    def update_node_health(
-        self,
-        node_id: str,
-        response_time: float,
-        success_rate: float,
-        task_completion_rate: float,
-        bandwidth_utilization: float,
-        cpu_usage: float,
-        memory_usage: float,
-        now: Optional[float] = None,
-    ) -> None: ...
     def heartbeat(self, node_id: str, now: Optional[float] = None) -> None: ...
     def update_metrics(self, node_id: str, metrics: Any, now: Optional[float] = None) -> None: ...
     def detect_crashes(self, now: Optional[float] = None) -> List[str]: ...
@@ -219,6 +203,26 @@ def verify_certificate(
     node_id: Optional[str] = None,
 ) -> Tuple[str, str, bytes, bytes, List[str], int, List[str], int, int, int]:
     """A certificate's fields, if signed by ``authority`` and valid at ``unix_now``."""
+
+def sign_vote(seed: bytes, authority: bytes, kind: str, term: int, candidate: str, voter: str) -> bytes:
+    """A signed vote (or pre-vote grant) by the identity key ``seed``, encoded."""
+
+def inspect_vote(data: bytes) -> Tuple[str, int, str, str]:
+    """A signed vote's ``(kind, term, candidate, voter)``, decoded, not verified."""
+
+def build_quorum_certificate(votes: List[bytes], authority: bytes, voters: List[Tuple[str, bytes]], quorum: int) -> bytes:
+    """The quorum certificate of verified ``votes`` among ``voters``, encoded."""
+
+def verify_quorum_certificate(
+    data: bytes, authority: bytes, voters: List[Tuple[str, bytes]], quorum: int
+) -> Tuple[str, int, str, List[str], bytes]:
+    """A verified certificate's ``(kind, term, candidate, signers, digest)``."""
+
+def build_equivocation(first: bytes, second: bytes) -> bytes:
+    """The canonical equivocation record of two signed votes, encoded."""
+
+def verify_equivocation(data: bytes, authority: bytes, voter_key: bytes) -> Tuple[str, int, str, str]:
+    """A verified equivocation record's ``(voter, term, first candidate, second candidate)``."""
 
 @final
 class Election:
@@ -383,6 +387,8 @@ class MeshCore:
     def leave(self, node_id: str, now: Optional[float] = None) -> bool: ...
     def establish(self, remote: str, protocol: str = "wireguard", now: Optional[float] = None) -> str: ...
     def record_handshake(self, peer: str, now: Optional[float] = None) -> str: ...
+    def record_latest_handshakes(self, text: str, unix_now: int, now: Optional[float] = None) -> Dict[str, int]: ...
+    def render_dot(self, now: Optional[float] = None) -> str: ...
     def record_latency(self, peer: str, rtt: float, now: Optional[float] = None) -> float: ...
     def record_link(self, a: str, b: str, latency: float, up: bool = True, now: Optional[float] = None) -> None: ...
     def monitor(self, now: Optional[float] = None) -> Dict[str, Any]: ...
@@ -392,7 +398,12 @@ class MeshCore:
     def path(self, dest: str, now: Optional[float] = None) -> Optional[List[str]]: ...
     def next_hop(self, dest: str, now: Optional[float] = None) -> Optional[Tuple[str, float]]: ...
     def render_wireguard(
-        self, private_key: Optional[str] = None, listen_port: Optional[int] = 51820, now: Optional[float] = None
+        self,
+        private_key: Optional[str] = None,
+        listen_port: Optional[int] = 51820,
+        now: Optional[float] = None,
+        format: str = "wg-quick",
+        placeholder_keys: bool = False,
     ) -> str: ...
     def topology(self, now: Optional[float] = None) -> Dict[str, Any]: ...
     @property
@@ -445,7 +456,12 @@ class NodeCore:
     def members(self) -> List[Tuple[str, str, bytes, bytes, List[str], int, List[str], int, int, int]]:
         """The admitted members' certificates' fields."""
     def render_wireguard(
-        self, private_key: Union[bytes, str], *, listen_port: Optional[int] = None, format: str = "wg-quick"
+        self,
+        private_key: Union[bytes, str],
+        *,
+        listen_port: Optional[int] = None,
+        format: str = "wg-quick",
+        placeholder_keys: bool = False,
     ) -> str:
         """This node's WireGuard configuration, with its private key."""
     def set_endpoint(self, endpoint: str) -> None:
@@ -486,7 +502,9 @@ class Noop:
 
 @disjoint_base
 class NodeHealthMetrics:
-    """The old API's health figures, as a native class (subclassed by ``pouw_netops.NodeHealthMetrics``)."""
+    """The old API's health figures, as a native class (``pouw_netops.NodeHealthMetrics`` is this class)."""
+
+    __match_args__: ClassVar[Tuple[str, ...]]
 
     node_id: str
     last_heartbeat: float
@@ -510,6 +528,7 @@ class NodeHealthMetrics:
         status: Any = None,
     ) -> Self: ...
     def is_healthy(self, now: Optional[float] = None) -> bool: ...
+    def __reduce__(self) -> Tuple[type, Tuple[Any, ...]]: ...
     def __eq__(self, other: object) -> bool: ...
     def __ne__(self, other: object) -> bool: ...
     def __lt__(self, other: object) -> bool: ...
@@ -519,7 +538,9 @@ class NodeHealthMetrics:
 
 @disjoint_base
 class NetworkMessage:
-    """The old API's message, as a native class (subclassed by ``pouw_netops.NetworkMessage``)."""
+    """The old API's message, as a native class (``pouw_netops.NetworkMessage`` is this class)."""
+
+    __match_args__: ClassVar[Tuple[str, ...]]
 
     msg_type: str
     sender_id: str
@@ -528,6 +549,7 @@ class NetworkMessage:
     def __new__(
         cls, msg_type: str, sender_id: str, timestamp: Optional[float] = None, data: Optional[Dict[str, Any]] = None
     ) -> Self: ...
+    def __reduce__(self) -> Tuple[type, Tuple[Any, ...]]: ...
     def __eq__(self, other: object) -> bool: ...
     def __ne__(self, other: object) -> bool: ...
     def __lt__(self, other: object) -> bool: ...

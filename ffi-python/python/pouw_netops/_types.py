@@ -6,7 +6,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Dict, Tuple
+from typing import Any, Dict
 
 from . import _native
 
@@ -46,34 +46,29 @@ class _NodeHealthMetricsFields:
     status: NodeStatus = NodeStatus.ONLINE
 
 
-class NodeHealthMetrics(_native.NodeHealthMetrics):
-    """The health figures of one node; times in seconds, rates and usages in [0, 1].
+NodeHealthMetrics = _native.NodeHealthMetrics
+"""The health figures of one node; times in seconds, rates and usages in [0, 1].
 
-    A native class (built on every ``update_node_health``, so it must be cheap)
-    that behaves as the old data class: the same fields, positional or by
-    keyword, mutable, compared field by field, and ``dataclasses.fields``,
-    ``asdict``, ``replace`` and pickling work. ``is_healthy(now=None)`` uses
-    the core's thresholds, the same as the old API's: last heartbeat younger
-    than 30 s, success rate above 0.8, response time below 5 s, CPU and memory
-    usage below 0.9.
-    """
+The native class itself (built on every ``update_node_health``, so it must be
+cheap: no Python layer) that behaves as the old data class: the same fields,
+positional or by keyword, mutable, compared field by field, and
+``dataclasses.fields``, ``asdict``, ``replace`` and pickling work (the
+dataclass metadata is attached below). ``is_healthy(now=None)`` uses the
+core's thresholds, the same as the old API's: last heartbeat younger than
+30 s, success rate above 0.8, response time below 5 s, CPU and memory usage
+below 0.9. Subclassable.
+"""
 
-    __dataclass_fields__ = _NodeHealthMetricsFields.__dataclass_fields__
-    __dataclass_params__ = _NodeHealthMetricsFields.__dataclass_params__  # type: ignore[attr-defined]
-    __match_args__ = (
-        "node_id",
-        "last_heartbeat",
-        "response_time",
-        "success_rate",
-        "task_completion_rate",
-        "bandwidth_utilization",
-        "cpu_usage",
-        "memory_usage",
-        "status",
-    )
 
-    def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
-        return type(self), tuple(getattr(self, f) for f in self.__match_args__)
+def _as_dataclass(cls: type, fields: type) -> None:
+    """Gives the native ``cls`` the dataclass metadata of ``fields`` (so the
+    ``dataclasses`` functions treat it as the old data class)."""
+    setattr(cls, "__dataclass_fields__", getattr(fields, "__dataclass_fields__"))
+    setattr(cls, "__dataclass_params__", getattr(fields, "__dataclass_params__"))
+    setattr(cls, "__module__", __name__.rpartition(".")[0])
+
+
+_as_dataclass(NodeHealthMetrics, _NodeHealthMetricsFields)
 
 
 @dataclass
@@ -133,21 +128,17 @@ class _NetworkMessageFields:
     data: Dict[str, Any] = field(default_factory=dict)
 
 
-class NetworkMessage(_native.NetworkMessage):
-    """A message a node saw: its type, sender, time in seconds (default: now, whole
-    seconds) and a JSON-serializable ``data`` dict (default: a new empty one).
+NetworkMessage = _native.NetworkMessage
+"""A message a node saw: its type, sender, time in seconds (default: now, whole
+seconds) and a JSON-serializable ``data`` dict (default: a new empty one).
 
-    A native class (built for every ``add_message``) that behaves as the old
-    data class, as :class:`NodeHealthMetrics` does. The history stores ``data``
-    as compact JSON bytes (``json.dumps(data, separators=(",", ":"))``).
-    """
+The native class itself (built for every ``add_message``) that behaves as the
+old data class, as :class:`NodeHealthMetrics` does. The history stores
+``data`` as compact JSON bytes (``json.dumps(data, separators=(",", ":"))``).
+Subclassable.
+"""
 
-    __dataclass_fields__ = _NetworkMessageFields.__dataclass_fields__
-    __dataclass_params__ = _NetworkMessageFields.__dataclass_params__  # type: ignore[attr-defined]
-    __match_args__ = ("msg_type", "sender_id", "timestamp", "data")
-
-    def __reduce__(self) -> Tuple[Any, Tuple[Any, ...]]:
-        return type(self), tuple(getattr(self, f) for f in self.__match_args__)
+_as_dataclass(NetworkMessage, _NetworkMessageFields)
 
 
 @dataclass

@@ -13,7 +13,21 @@ and ``del node_metrics[n]`` forgets the node. The old configuration attributes
 from __future__ import annotations
 
 import logging
-from typing import AbstractSet, Any, Dict, Iterator, List, MutableMapping, MutableSet, Optional, Tuple
+from typing import (
+    AbstractSet,
+    Any,
+    Callable,
+    Dict,
+    Generic,
+    Iterator,
+    List,
+    MutableMapping,
+    MutableSet,
+    Optional,
+    Tuple,
+    TypeVar,
+    overload,
+)
 
 from . import _native
 from ._errors import NotFoundError
@@ -25,6 +39,32 @@ __all__ = ["CrashRecoveryManager"]
 logger = logging.getLogger("pouw_netops.crash_recovery")
 
 _STATUS = {s.value: s for s in NodeStatus}
+
+
+_N = TypeVar("_N", int, float)
+
+
+class _DetectorSetting(Generic[_N]):
+    """An old configuration attribute of the manager, live: read from its core's
+    detector setting ``name`` and assigned through ``configure(name=...)``."""
+
+    def __init__(self, name: str, convert: Callable[[Any], _N], doc: str) -> None:
+        self.name = name
+        self.convert: Callable[[Any], _N] = convert
+        self.__doc__ = doc
+
+    @overload
+    def __get__(self, obj: None, owner: Any) -> "_DetectorSetting[_N]": ...
+    @overload
+    def __get__(self, obj: CrashRecoveryManager, owner: Any) -> _N: ...
+    def __get__(self, obj: Optional[CrashRecoveryManager], owner: Any) -> Any:
+        if obj is None:
+            return self
+        return getattr(obj._core, self.name)
+
+    def __set__(self, obj: CrashRecoveryManager, value: _N) -> None:
+        setting: Dict[str, Any] = {self.name: self.convert(value)}
+        obj._core.configure(**setting)
 
 
 class CrashRecoveryManager:
@@ -49,53 +89,30 @@ class CrashRecoveryManager:
 
     # --- the old configuration attributes, live ---------------------------
 
-    @property
-    def failure_detector_threshold(self) -> float:
-        """The phi level at which a silent node is judged crashed (the core's threshold)."""
-        return self._core.threshold
-
-    @failure_detector_threshold.setter
-    def failure_detector_threshold(self, value: float) -> None:
-        self._core.configure(threshold=float(value))
-
-    @property
-    def phi_threshold(self) -> float:
+    failure_detector_threshold = _DetectorSetting(
+        "threshold", float, "The phi level at which a silent node is judged crashed (the core's threshold)."
+    )
+    phi_threshold = _DetectorSetting(
+        "threshold",
+        float,
         """The same threshold as :attr:`failure_detector_threshold` (the old API had two,
-        and used this one); assigning either changes the core's detector."""
-        return self._core.threshold
-
-    @phi_threshold.setter
-    def phi_threshold(self, value: float) -> None:
-        self._core.configure(threshold=float(value))
-
-    @property
-    def heartbeat_timeout(self) -> float:
+        and used this one); assigning either changes the core's detector.""",
+    )
+    heartbeat_timeout = _DetectorSetting(
+        "acceptable_pause",
+        float,
         """Silence tolerated beyond the usual heartbeat interval, in seconds: the
-        detector's acceptable heartbeat pause (default 3 s), added to the mean interval."""
-        return self._core.acceptable_pause
-
-    @heartbeat_timeout.setter
-    def heartbeat_timeout(self, value: float) -> None:
-        self._core.configure(acceptable_pause=float(value))
-
-    @property
-    def heartbeat_interval(self) -> float:
+        detector's acceptable heartbeat pause (default 3 s), added to the mean interval.""",
+    )
+    heartbeat_interval = _DetectorSetting(
+        "first_estimate",
+        float,
         """The heartbeat interval assumed for a node before its intervals are
-        measured, in seconds (the detector's first estimate, default 1 s)."""
-        return self._core.first_estimate
-
-    @heartbeat_interval.setter
-    def heartbeat_interval(self, value: float) -> None:
-        self._core.configure(first_estimate=float(value))
-
-    @property
-    def sampling_window(self) -> int:
-        """How many heartbeat intervals per node the detector keeps (at most 100)."""
-        return self._core.max_sample_size
-
-    @sampling_window.setter
-    def sampling_window(self, value: int) -> None:
-        self._core.configure(max_sample_size=int(value))
+        measured, in seconds (the detector's first estimate, default 1 s).""",
+    )
+    sampling_window = _DetectorSetting(
+        "max_sample_size", int, "How many heartbeat intervals per node the detector keeps (at most 100)."
+    )
 
     # --- the old API -------------------------------------------------------
 

@@ -182,6 +182,18 @@ class VPNMeshTopologyManager:
         (``"connecting"``, ``"up"``, ``"stale"``, ``"down"``)."""
         return self._core.record_handshake(peer, now)
 
+    def record_latest_handshakes(self, text: str, unix_now: int, *, now: Optional[float] = None) -> Dict[str, int]:
+        """Applies what ``wg show <if> latest-handshakes`` printed, given the host's UNIX
+        time in seconds: newer handshakes are recorded at their real time and tunnel
+        health follows them. Returns counts: ``recorded``, ``unchanged``, ``never``,
+        ``unknown_peers``, ``malformed``, ``changed``."""
+        return self._core.record_latest_handshakes(text, unix_now, now)
+
+    def to_dot(self, *, now: Optional[float] = None) -> str:
+        """The topology as Graphviz DOT: nodes, links with latencies and tunnel states,
+        this node's next hops highlighted."""
+        return self._core.render_dot(now)
+
     def record_latency(self, peer: str, rtt_seconds: float, *, now: Optional[float] = None) -> float:
         """A measured round trip on the tunnel to ``peer``; the smoothed RTT in seconds."""
         return self._core.record_latency(peer, rtt_seconds, now)
@@ -200,9 +212,17 @@ class VPNMeshTopologyManager:
         r = self._core.next_hop(dest, now)
         return None if r is None else r[1]
 
-    def render_wireguard(self, private_key: Optional[str] = None, listen_port: Optional[int] = 51820) -> str:
-        """This node's ``wg-quick`` configuration; peers' ``AllowedIPs`` follow the routes."""
-        return self._core.render_wireguard(private_key, listen_port)
+    def render_wireguard(
+        self,
+        private_key: Optional[str] = None,
+        listen_port: Optional[int] = 51820,
+        format: str = "wg-quick",
+        placeholder_keys: bool = False,
+    ) -> str:
+        """This node's WireGuard configuration (``format`` ``"wg-quick"`` or ``"setconf"``);
+        peers' ``AllowedIPs`` follow the routes. A peer without a real public key is an
+        ``InvalidStateError`` unless ``placeholder_keys`` (then written under a warning)."""
+        return self._core.render_wireguard(private_key, listen_port, format=format, placeholder_keys=placeholder_keys)
 
     def __len__(self) -> int:
         return len(self._core)

@@ -357,7 +357,12 @@ class Node:
         return CertificateInfo._from_native(self._core.certificate())
 
     def render_wireguard(
-        self, private_key: Union[bytes, str], *, listen_port: Optional[int] = None, format: str = "wg-quick"
+        self,
+        private_key: Union[bytes, str],
+        *,
+        listen_port: Optional[int] = None,
+        format: str = "wg-quick",
+        placeholder_keys: bool = False,
     ) -> str:
         """This node's own WireGuard configuration: ``format`` ``"wg-quick"``
         (with ``Address``) or ``"setconf"`` (what ``wg setconf`` reads). Its
@@ -366,8 +371,12 @@ class Node:
         routed through each. ``private_key`` (32 raw bytes, or the base64 that
         ``wg genkey`` prints) must be the private half of this node's
         certificate's WireGuard key, else :class:`InvalidArgumentError`; it is
-        written into the text and kept nowhere else."""
-        return self._core.render_wireguard(private_key, listen_port=listen_port, format=format)
+        written into the text and kept nowhere else. A peer with a placeholder
+        public key raises :class:`InvalidStateError` unless ``placeholder_keys``
+        (then it is written under a ``# WARNING`` comment)."""
+        return self._core.render_wireguard(
+            private_key, listen_port=listen_port, format=format, placeholder_keys=placeholder_keys
+        )
 
     def set_endpoint(self, endpoint: str) -> None:
         """This node moved to tunnel ``endpoint`` (``host:port``): it signs a
