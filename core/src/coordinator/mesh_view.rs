@@ -30,8 +30,9 @@ use crate::id::NodeId;
 use crate::mesh::{Endpoint, EndpointHost, MeshNode, TunnelProtocol, TunnelState, VPNMeshTopologyManager, WgKey};
 use crate::table::IdTable;
 use crate::time::{Duration, Instant};
-use crate::wire::{Echo, LinkState, SignedLinkState};
+use crate::wire::{Echo, LinkAdvert, LinkState, SignedLinkState};
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr};
 
 /// The endpoint used for a node whose certificate names none (the unspecified
@@ -53,12 +54,25 @@ pub(crate) struct MeshView<const N: usize, const L: usize, const Q: usize> {
     tunnels: IdTable<NodeId, (TunnelState, Instant), N>,
     /// Each peer's round-trip estimate and the heartbeat timestamps to echo.
     rtt: IdTable<NodeId, Rtt, N>,
-    /// The newest advert taken on per origin, with when it arrived.
-    flood: IdTable<NodeId, (Instant, Box<SignedLinkState>), N>,
-    /// This node's last advert sent (its links) and when.
-    advertised: Option<(Instant, Box<LinkState>)>,
+    /// The newest advert taken on per origin: when it arrived, its sequence
+    /// (for replay checks) and, only where it is flooded on (supervisors),
+    /// the advert itself.
+    flood: IdTable<NodeId, Flooded, N>,
+    /// This node's last advert (when, its sequence and its links, as many
+    /// as it has), signed again when it is sent.
+    advertised: Option<(Instant, u64, Vec<LinkAdvert>)>,
     /// The sequence of each peer's newest endpoint record taken on.
     endpoint_seqs: IdTable<NodeId, u64, N>,
+}
+
+/// One origin's newest advert taken on.
+pub(crate) struct Flooded {
+    /// When it arrived.
+    at: Instant,
+    /// Its sequence.
+    sequence: u64,
+    /// The advert, kept only by a node that floods it on.
+    body: Option<Box<SignedLinkState>>,
 }
 
 /// Tunnel checks between two adverts of an unchanged node.
@@ -210,22 +224,31 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
 
     /// The sequence of the advert of `origin` taken on last.
     pub(crate) fn advert_sequence(&self, origin: &NodeId) -> Option<u64> {
-        self.flood.get(origin).map(|(_, a)| a.state.sequence)
+        self.flood.get(origin).map(|f| f.sequence)
     }
 
     /// The advert of `origin` taken on last.
     pub(crate) fn advert(&self, origin: &NodeId) -> Option<&SignedLinkState> {
-        self.flood.get(origin).map(|(_, a)| &**a)
+        self.flood.get(origin)?.body.as_deref()
     }
 
     /// An authenticated advert newer than the one held for its origin (the
-    /// caller checked both): kept in the flood table and applied to the mesh.
+    /// caller checked both): its sequence kept in the flood table (the advert
+    /// too if `keep`: this node floods it on) and applied to the mesh.
     /// `false` if the table is full (counted; nothing changes).
-    pub(crate) fn take_advert(&mut self, now: Instant, advert: &SignedLinkState, out: &mut Outbox<Q>) -> bool {
+    pub(crate) fn take_advert(
+        &mut self,
+        now: Instant,
+        advert: &SignedLinkState,
+        keep: bool,
+        out: &mut Outbox<Q>,
+    ) -> bool {
         let origin = &advert.origin;
+        let entry =
+            || Flooded { at: now, sequence: advert.state.sequence, body: keep.then(|| Box::new(advert.clone())) };
         if let Some(slot) = self.flood.get_mut(origin) {
-            *slot = (now, Box::new(advert.clone()));
-        } else if self.flood.insert(origin.clone(), (now, Box::new(advert.clone()))).is_err() {
+            *slot = entry();
+        } else if self.flood.insert(origin.clone(), entry()).is_err() {
             out.counters.table_full.bump();
             return false;
         }
@@ -243,8 +266,8 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     /// links the mesh.
     pub(crate) fn age_adverts(&mut self, now: Instant, max_age: Duration) {
         let mut old: heapless::Vec<NodeId, 16> = heapless::Vec::new();
-        for (origin, (at, _)) in self.flood.iter() {
-            if now.saturating_duration_since(*at) > max_age && old.push(origin.clone()).is_err() {
+        for (origin, f) in self.flood.iter() {
+            if now.saturating_duration_since(f.at) > max_age && old.push(origin.clone()).is_err() {
                 break;
             }
         }
@@ -254,21 +277,26 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         }
     }
 
-    /// This node's links to advertise at `now`, if they changed since the
-    /// last advert (a tunnel came or went, changed state, or its latency
-    /// moved by more than a tenth) or `refresh` passed; `None` otherwise.
-    /// The sequence is the caller's.
-    pub(crate) fn own_advert(&mut self, now: Instant, refresh: Duration) -> Option<LinkState> {
-        let state = self.mesh.local_link_state()?;
+    /// Whether this node's links are to be advertised anew at `now`, numbered
+    /// `sequence`: they changed since the last advert (a tunnel came or went,
+    /// changed state, or its latency moved by more than a tenth) or `refresh`
+    /// passed. If so they are kept as [`MeshView::own_advert`].
+    pub(crate) fn advertise(&mut self, now: Instant, refresh: Duration, sequence: u64) -> bool {
+        let Some(state) = self.mesh.local_link_state() else { return false };
         let due = match &self.advertised {
             None => true,
-            Some((at, last)) => now.saturating_duration_since(*at) >= refresh || moved(last, &state),
+            Some((at, _, last)) => now.saturating_duration_since(*at) >= refresh || moved(last, &state.links),
         };
-        if !due {
-            return None;
+        if due {
+            self.advertised = Some((now, sequence, state.links.iter().cloned().collect()));
         }
-        self.advertised = Some((now, Box::new(state.clone())));
-        Some(state)
+        due
+    }
+
+    /// This node's last advert's links and sequence (to sign when sent).
+    pub(crate) fn own_advert(&self) -> Option<LinkState> {
+        let (_, sequence, links) = self.advertised.as_ref()?;
+        Some(LinkState { sequence: *sequence, links: links.iter().cloned().collect() })
     }
 
     /// Tunnel health and routes, on the tunnel-check timer.
@@ -398,12 +426,12 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
 
 /// Whether `new` differs from `last` enough to advertise: another set of
 /// links, a link up or down, or a latency moved by more than a tenth.
-fn moved(last: &LinkState, new: &LinkState) -> bool {
-    if last.links.len() != new.links.len() {
+fn moved(last: &[LinkAdvert], new: &[LinkAdvert]) -> bool {
+    if last.len() != new.len() {
         return true;
     }
-    new.links.iter().any(|n| {
-        last.links.iter().find(|l| l.neighbor == n.neighbor).is_none_or(|l| {
+    new.iter().any(|n| {
+        last.iter().find(|l| l.neighbor == n.neighbor).is_none_or(|l| {
             let (a, b) = (l.latency.total_micros(), n.latency.total_micros());
             l.up != n.up || a.abs_diff(b).saturating_mul(10) > a
         })

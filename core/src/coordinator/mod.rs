@@ -206,8 +206,6 @@ pub struct NetworkOperationsManager<
     room: Room<N, V, T, P, S, C, Q>,
     /// This node's adverts and endpoint records so far (the low half of their sequence numbers).
     records_signed: u32,
-    /// This node's last signed advert.
-    own_advert: Option<Box<SignedLinkState>>,
     /// This node's last signed endpoint record (announced after each join).
     own_endpoint: Option<Box<EndpointRecord>>,
     /// Who sent the advert being flooded on (it does not go back there).
@@ -295,7 +293,6 @@ impl<
             metrics: HealthMetrics::default(),
             room,
             records_signed: 0,
-            own_advert: None,
             own_endpoint: None,
             flood_except: None,
         })
@@ -704,10 +701,9 @@ impl<
             self.mesh.check(now, &mut self.out);
             let every = self.config.tunnel_check_interval;
             self.mesh.age_adverts(now, every.saturating_mul(mesh_view::ADVERT_MAX_AGE));
-            if let Some(mut state) = self.mesh.own_advert(now, every.saturating_mul(mesh_view::ADVERT_REFRESH)) {
+            let sequence = self.gate.record_sequence(self.records_signed.saturating_add(1));
+            if self.mesh.advertise(now, every.saturating_mul(mesh_view::ADVERT_REFRESH), sequence) {
                 self.records_signed = self.records_signed.saturating_add(1);
-                state.sequence = self.gate.record_sequence(self.records_signed);
-                self.own_advert = self.gate.sign_link_state(state).map(Box::new);
                 self.out.send(Out::Flood { origin: self.id.clone(), except: None });
             }
         }
@@ -968,8 +964,12 @@ impl<
                 Room::Worker(_) => return None,
             },
             Out::Flood { origin, except } => {
-                let advert = if origin == self.id { self.own_advert.as_deref() } else { self.mesh.advert(&origin) };
-                let advert = advert?.clone();
+                // This node's own is signed as it leaves (only its links are kept).
+                let advert = if origin == self.id {
+                    self.gate.sign_link_state(self.mesh.own_advert()?)?
+                } else {
+                    self.mesh.advert(&origin)?.clone()
+                };
                 // A supervisor's advert goes to the cluster, a worker's to the
                 // supervisors (only they hold workers' certificates).
                 let to =
@@ -1044,10 +1044,11 @@ impl<
         {
             return false;
         }
-        if !self.mesh.take_advert(now, advert, &mut self.out) {
+        let floods = matches!(self.room, Room::Supervisor(_));
+        if !self.mesh.take_advert(now, advert, floods, &mut self.out) {
             return false;
         }
-        if matches!(self.room, Room::Supervisor(_)) {
+        if floods {
             self.out.send(Out::Flood { origin: advert.origin.clone(), except: Some(sender.clone()) });
         }
         true
