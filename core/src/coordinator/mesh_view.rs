@@ -21,13 +21,35 @@
 //! newest advert per origin (at most `N`; one that does not fit is counted in
 //! `table_full` and not applied); one not refreshed for [`ADVERT_MAX_AGE`]
 //! tunnel checks ages out, and its links leave the mesh.
+//!
+//! # Control plane and data plane
+//!
+//! A tunnel's health is the data plane's: handshakes between its two ends.
+//! Until the host reports WireGuard's real handshake times
+//! ([`MeshView::record_latest_handshakes`]), a heartbeat from the peer is the
+//! only sign of one, and the tunnel falls with the peer's heartbeats (its
+//! crash detected, the peer leaves the view). Once the host reports them,
+//! heartbeats no longer count as handshakes, and the control plane's verdicts
+//! stop touching the data plane: a peer the crash detector declares crashed
+//! keeps its tunnel (and the routes through it) while that tunnel is up or
+//! stale by its reported handshakes; it goes down only by them (stale past
+//! WireGuard's 180 s reject time without one, down after its further
+//! timeouts; WireGuard rekeys every 120 s). Adverts age on control-plane time
+//! only: a tunnel check at which this node heard no heartbeat from the nodes
+//! that flood to it (a worker: the supervisors; a supervisor: any node) ages
+//! nothing, and an origin whose own tunnel with this node is up or stale by
+//! reported handshakes keeps its advert. So a control plane lost for any time
+//! leaves every tunnel and route as they were, and the next adverts after it
+//! heals replace the held ones by their sequence.
 
 use super::outbox::{Bump, Outbox};
 use super::output::OpsEventKind;
 use super::rtt::Rtt;
 use crate::health::NodeStatus;
 use crate::id::NodeId;
-use crate::mesh::{Endpoint, EndpointHost, MeshNode, TunnelProtocol, TunnelState, VPNMeshTopologyManager, WgKey};
+use crate::mesh::{
+    Endpoint, EndpointHost, HandshakeReport, MeshNode, TunnelProtocol, TunnelState, VPNMeshTopologyManager, WgKey,
+};
 use crate::table::IdTable;
 use crate::time::{Duration, Instant};
 use crate::wire::{Echo, LinkAdvert, LinkState, SignedLinkState};
@@ -63,6 +85,12 @@ pub(crate) struct MeshView<const N: usize, const L: usize, const Q: usize> {
     advertised: Option<(Instant, u64, Vec<LinkAdvert>)>,
     /// The sequence of each peer's newest endpoint record taken on.
     endpoint_seqs: IdTable<NodeId, u64, N>,
+    /// The host reports WireGuard's handshake times: tunnel health follows
+    /// them, not heartbeats (see *Control plane and data plane*).
+    host_handshakes: bool,
+    /// A heartbeat from a node that floods to this one arrived since the last
+    /// tunnel check: adverts age at this check.
+    flood_heard: bool,
 }
 
 /// One origin's newest advert taken on.
@@ -99,6 +127,8 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
             flood: IdTable::new(),
             advertised: None,
             endpoint_seqs: IdTable::new(),
+            host_handshakes: false,
+            flood_heard: false,
         }
     }
 
@@ -148,6 +178,11 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
             return;
         }
         let before = known.map(|(s, _)| s);
+        // With host-reported handshakes a heartbeat only creates the tunnel;
+        // its health is left to the handshakes.
+        if self.host_handshakes && self.mesh.tunnel(&self.me, peer).is_some() {
+            return;
+        }
         if before.is_none() {
             if status != Some(NodeStatus::Online) {
                 return;
@@ -161,9 +196,45 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
                 }
             }
         }
+        if self.host_handshakes {
+            return;
+        }
         if let Ok(after) = self.mesh.record_handshake(now, peer) {
             self.tunnel_state(now, peer, before, after, out);
         }
+    }
+
+    /// What `wg show <if> latest-handshakes` printed at `now` (`unix_now` in
+    /// UNIX seconds): tunnel health follows it from now on (see *Control
+    /// plane and data plane*).
+    pub(crate) fn record_latest_handshakes(
+        &mut self,
+        now: Instant,
+        unix_now: u64,
+        text: &str,
+        out: &mut Outbox<Q>,
+    ) -> HandshakeReport {
+        self.host_handshakes = true;
+        let report = self.mesh.record_latest_handshakes(now, unix_now, text);
+        if report.recorded > 0 {
+            self.refresh_tunnel_states(now, out);
+        }
+        if self.mesh.routes_outdated() {
+            self.mesh.recompute_routes(now);
+        }
+        report
+    }
+
+    /// Whether the data plane vouches for the tunnel to `peer`: handshakes
+    /// reported by the host keep it up or stale.
+    fn data_plane_up(&self, peer: &NodeId) -> bool {
+        self.host_handshakes
+            && self.tunnels.get(peer).is_some_and(|(s, _)| matches!(s, TunnelState::Up | TunnelState::Stale))
+    }
+
+    /// A heartbeat from a node that floods adverts to this one arrived.
+    pub(crate) fn flood_heard(&mut self) {
+        self.flood_heard = true;
     }
 
     /// `peer` recovered: it joins the view again (its tunnel comes up with its heartbeats).
@@ -173,8 +244,14 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         }
     }
 
-    /// `peer` crashed or left: out of the view, no route goes through it.
-    pub(crate) fn forget(&mut self, now: Instant, peer: &NodeId) {
+    /// `peer` crashed or left: out of the view, no route goes through it;
+    /// unless `crashed` (the control plane's verdict) and the data plane
+    /// vouches for its tunnel: then tunnel and routes stay, and only
+    /// handshakes take them down.
+    pub(crate) fn forget(&mut self, now: Instant, peer: &NodeId, crashed: bool) {
+        if crashed && self.data_plane_up(peer) {
+            return;
+        }
         let _ = self.mesh.leave_mesh(now, peer);
         self.tunnels.remove(peer);
         self.rtt.remove(peer);
@@ -262,11 +339,20 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         true
     }
 
-    /// Adverts not refreshed for `max_age` leave the flood table and their
-    /// links the mesh.
-    pub(crate) fn age_adverts(&mut self, now: Instant, max_age: Duration) {
+    /// Adverts not refreshed for `max_age` of control-plane time leave the
+    /// flood table and their links the mesh: at a tunnel check (every
+    /// `every`) with no heartbeat heard from the flood, or for an origin whose
+    /// tunnel the data plane vouches for, the advert's age stands still.
+    pub(crate) fn age_adverts(&mut self, now: Instant, every: Duration, max_age: Duration) {
+        let heard = core::mem::replace(&mut self.flood_heard, false);
         let mut old: heapless::Vec<NodeId, 16> = heapless::Vec::new();
-        for (origin, f) in self.flood.iter() {
+        for (origin, f) in self.flood.iter_mut() {
+            let vouched = self.host_handshakes
+                && self.tunnels.get(origin).is_some_and(|(s, _)| matches!(s, TunnelState::Up | TunnelState::Stale));
+            if !heard || vouched {
+                f.at = f.at.checked_add(every).unwrap_or(now).min(now);
+                continue;
+            }
             if now.saturating_duration_since(f.at) > max_age && old.push(origin.clone()).is_err() {
                 break;
             }

@@ -111,7 +111,7 @@ use crate::error::CapacityError;
 use crate::health::{HealthMetrics, InvalidMetric};
 use crate::history::{Batch, MessageHistoryCompressor, RecordRef};
 use crate::id::{NodeId, TaskId, TaskType};
-use crate::mesh::{MeshConfig, VPNMeshTopologyManager};
+use crate::mesh::{HandshakeReport, MeshConfig, VPNMeshTopologyManager};
 use crate::time::{AnchoredClock, Instant};
 use crate::wire::{
     Body, CheckpointReport, EndpointRecord, Envelope, Heartbeat, LeaderNotice, Membership, SignedLinkState,
@@ -700,7 +700,7 @@ impl<
         if self.timers.expire(Timer::TunnelCheck, now, &self.config) {
             self.mesh.check(now, &mut self.out);
             let every = self.config.tunnel_check_interval;
-            self.mesh.age_adverts(now, every.saturating_mul(mesh_view::ADVERT_MAX_AGE));
+            self.mesh.age_adverts(now, every, every.saturating_mul(mesh_view::ADVERT_MAX_AGE));
             let sequence = self.gate.record_sequence(self.records_signed.saturating_add(1));
             if self.mesh.advertise(now, every.saturating_mul(mesh_view::ADVERT_REFRESH), sequence) {
                 self.records_signed = self.records_signed.saturating_add(1);
@@ -750,6 +750,24 @@ impl<
         w.report_checkpoint(task, checkpoint, &mut self.out)?;
         let _ = self.clock.observe(now);
         Ok(())
+    }
+
+    /// What `wg show <interface> latest-handshakes` printed on this node's
+    /// host at `now`, `unix_now` being the host's UNIX time in seconds (see
+    /// [`VPNMeshTopologyManager::record_latest_handshakes`]). From the first
+    /// report on, tunnel health follows the reported handshakes and no longer
+    /// heartbeats, and the control plane's verdicts (a peer's crash detected)
+    /// leave a tunnel the handshakes keep up, and its routes, alone
+    /// (`docs/architecture.md`, *Control plane and data plane*). Any text is
+    /// accepted; what it held is in the report.
+    pub fn record_latest_handshakes(&mut self, now: Instant, unix_now: u64, text: &str) -> HandshakeReport {
+        let now = self.clock.observe(now);
+        if !self.running {
+            return HandshakeReport::default();
+        }
+        let report = self.mesh.record_latest_handshakes(now, unix_now, text, &mut self.out);
+        self.coordinate(now);
+        report
     }
 
     // ----- outputs -----
@@ -989,9 +1007,17 @@ impl<
         let from_supervisor = self.supervisors.contains(sender);
         match &mut self.room {
             Room::Worker(_) if !from_supervisor => return false,
-            Room::Worker(w) if hb.leading > 0 => w.renew(now, sender, hb.leading, self.config.lease_timeout),
+            Room::Worker(w) if hb.leading > 0 => {
+                w.renew(now, sender, hb.leading, self.config.lease_timeout);
+                w.follow_again(now, sender, hb.leading, self.config.lease_timeout, &mut self.out);
+            }
             Room::Supervisor(s) if !from_supervisor => s.reconcile(sender, &hb.held, &mut self.out),
             _ => {}
+        }
+        // Adverts come to a worker through the supervisors, to a supervisor
+        // from every node: while none of them is heard, adverts do not age.
+        if from_supervisor || matches!(self.room, Room::Supervisor(_)) {
+            self.mesh.flood_heard();
         }
         // The status after the heartbeat comes with it (no second lookup).
         let status = match self.crash.update_node_health_status(now, sender, hb.metrics) {
@@ -1025,7 +1051,7 @@ impl<
         } else {
             self.out.emit(now, sender.clone(), OpsEventKind::NodeLeft);
             let _ = self.crash.remove_node(sender);
-            self.forget_peer(now, sender);
+            self.forget_peer(now, sender, false);
             if let Room::Supervisor(s) = &mut self.room {
                 s.on_worker_lost(now, sender, &*self.crash, &mut self.out);
             }
@@ -1054,9 +1080,11 @@ impl<
         true
     }
 
-    /// `peer` crashed or left: out of the mesh view, and no longer the leader a worker follows.
-    fn forget_peer(&mut self, now: Instant, peer: &NodeId) {
-        self.mesh.forget(now, peer);
+    /// `peer` crashed (`crashed`: the crash detector's verdict) or left: out
+    /// of the mesh view (a crashed peer stays while the data plane vouches
+    /// for its tunnel), and no longer the leader a worker follows.
+    fn forget_peer(&mut self, now: Instant, peer: &NodeId, crashed: bool) {
+        self.mesh.forget(now, peer, crashed);
         if let Room::Worker(w) = &mut self.room {
             w.forget(peer);
         }

@@ -55,7 +55,7 @@ impl<
                 if let Room::Supervisor(s) = &mut self.room {
                     s.on_worker_lost(now, &node, &*self.crash, &mut self.out);
                 }
-                self.forget_peer(now, &node);
+                self.forget_peer(now, &node, true);
             }
             RecoveryEventKind::RecoveryStarted { attempt, .. } => {
                 self.out.emit(now, node, OpsEventKind::RecoveryStarted { attempt })

@@ -647,3 +647,122 @@ fn heartbeats_echo_timestamps_and_the_round_trip_is_smoothed_as_rfc_6298() {
     let tunnel = n.mesh().tunnel(&id("s1"), &id("s2")).unwrap();
     assert_eq!(tunnel.latency, Some(ms(11)));
 }
+
+/// `peer`'s line in `wg show <if> latest-handshakes`: a handshake at UNIX `secs`.
+fn handshake_line(peer: &str, secs: u64) -> std::string::String {
+    std::format!("{}\t{secs}\n", crate::mesh::WgKey::placeholder(&id(peer)))
+}
+
+/// UNIX seconds at `t` on the test hosts' clocks.
+fn unix_at(t: Instant) -> u64 {
+    1_000_000 + t.total_micros() / 1_000_000
+}
+
+/// Worker `w` hears supervisor `s1` every second from `t0` for 10 s (its host
+/// reporting a handshake with s1 at `t0 + 5 s` if `host_reports`), then
+/// nothing from it for 30 s, ticked every 250 ms: s1's crash is detected.
+/// Returns the worker and the time reached.
+fn worker_whose_supervisor_goes_silent(host_reports: bool) -> (Box<Node>, Instant) {
+    let t0 = Instant::from_secs(100);
+    let (mut w, mut s1, _s2) = worker_of_two(t0);
+    let mut now = t0;
+    for seq in 1..=10u64 {
+        w.handle_message(now, &s1.say(heartbeat_echoing(seq, now, None))).unwrap();
+        if host_reports && seq == 5 {
+            let r = w.record_latest_handshakes(now, unix_at(now), &handshake_line("s1", unix_at(now)));
+            assert_eq!(r.recorded, 1, "{r:?}");
+        }
+        w.tick(now);
+        now += Duration::from_secs(1);
+    }
+    assert_eq!(w.mesh().tunnel(&id("w"), &id("s1")).map(|t| t.state), Some(TunnelState::Up));
+    while w.poll_event().is_some() {}
+    let end = now + Duration::from_secs(30);
+    let mut detected = false;
+    while now < end {
+        now += Duration::from_millis(250);
+        w.tick(now);
+        while let Some(e) = w.poll_event() {
+            detected |= e.node == id("s1") && matches!(e.kind, OpsEventKind::CrashDetected { .. });
+        }
+    }
+    assert!(detected, "s1's crash is detected");
+    (w, now)
+}
+
+use crate::mesh::TunnelState;
+
+#[test]
+fn without_host_handshakes_a_detected_crash_takes_the_tunnel_and_its_route() {
+    let (w, _) = worker_whose_supervisor_goes_silent(false);
+    assert!(w.mesh().tunnel(&id("w"), &id("s1")).is_none());
+    assert!(w.mesh().route(&id("s1")).is_none_or(|r| r.next_hop.is_none()));
+}
+
+#[test]
+fn a_detected_crash_leaves_a_tunnel_the_host_reports_handshakes_on() {
+    let (mut w, mut now) = worker_whose_supervisor_goes_silent(true);
+    // The control plane's verdict does not touch the data plane: the tunnel
+    // and the route through it stay.
+    assert_eq!(w.mesh().tunnel(&id("w"), &id("s1")).map(|t| t.state), Some(TunnelState::Up));
+    assert_eq!(w.mesh().route(&id("s1")).and_then(|r| r.next_hop), Some(&id("s1")));
+    // WireGuard keeps handshaking (every 2 minutes): the tunnel stays up
+    // however long the control plane is gone.
+    let mut last = now;
+    let end = now + Duration::from_secs(600);
+    while now < end {
+        now += Duration::from_millis(250);
+        if now.saturating_duration_since(last) >= Duration::from_secs(120) {
+            last = now;
+        }
+        if now.total_micros() % 5_000_000 == 0 {
+            w.record_latest_handshakes(now, unix_at(now), &handshake_line("s1", unix_at(last)));
+        }
+        w.tick(now);
+        assert_eq!(w.mesh().tunnel(&id("w"), &id("s1")).map(|t| t.state), Some(TunnelState::Up), "at {now:?}");
+    }
+    assert_eq!(w.mesh().route(&id("s1")).and_then(|r| r.next_hop), Some(&id("s1")));
+    // Only the handshakes take it down: none for 180 s, and it is stale.
+    let mut s1 = Peer::new("s1", NodeRole::Supervisor);
+    s1.counter = 1_000;
+    let stale = last + Duration::from_secs(181);
+    let mut seq = 100;
+    while now < stale + Duration::from_secs(5) {
+        now += Duration::from_millis(250);
+        w.tick(now);
+        // Heartbeats from s1 again: they no longer count as handshakes.
+        if now.total_micros() % 1_000_000 == 0 {
+            seq += 1;
+            w.handle_message(now, &s1.say(heartbeat_echoing(seq, now, None))).unwrap();
+        }
+    }
+    assert_eq!(w.mesh().tunnel(&id("w"), &id("s1")).map(|t| t.state), Some(TunnelState::Stale));
+}
+
+#[test]
+fn a_worker_that_lost_its_leader_follows_it_again_at_its_first_heartbeat() {
+    let t0 = Instant::from_secs(100);
+    let (mut w, mut s1, _s2) = worker_of_two(t0);
+    let hb = |sequence: u64, leading: u64| Body::Heartbeat(Heartbeat { sequence, leading, ..Heartbeat::default() });
+    w.handle_message(t0, &s1.say(Body::LeaderNotice(LeaderNotice { term: 3 }))).unwrap();
+    let mut now = t0;
+    for seq in 1..=10u64 {
+        w.handle_message(now, &s1.say(hb(seq, 3))).unwrap();
+        w.tick(now);
+        now += Duration::from_secs(1);
+    }
+    assert_eq!(w.leader().map(|(n, t)| (n.clone(), t)), Some((id("s1"), 3)));
+    while w.leader().is_some() {
+        now += Duration::from_millis(250);
+        w.tick(now);
+        assert!(now < t0 + Duration::from_secs(60), "the silent leader's crash is detected");
+    }
+    // A heartbeat that leads nothing, or another term, is no notice.
+    w.handle_message(now, &s1.say(hb(11, 0))).unwrap();
+    assert_eq!(w.leader(), None);
+    w.handle_message(now, &s1.say(hb(12, 2))).unwrap();
+    assert_eq!(w.leader(), None);
+    // The leader's heartbeat naming the term it is known to lead: followed at once.
+    w.handle_message(now, &s1.say(hb(13, 3))).unwrap();
+    assert_eq!(w.leader().map(|(n, t)| (n.clone(), t)), Some((id("s1"), 3)));
+}

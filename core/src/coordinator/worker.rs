@@ -300,6 +300,24 @@ impl<const T: usize> WorkerRoom<T> {
         self.end_roles(now, out, |_| true);
     }
 
+    /// A heartbeat from supervisor `sender` naming the `term` it leads: a
+    /// worker that stopped following it (its crash detected, e.g. while the
+    /// control plane was cut) follows it again at once, as at a notice, if it
+    /// is the leader of the highest term heard of; otherwise nothing (a new
+    /// leader is followed at its notice).
+    pub(crate) fn follow_again<const Q: usize>(
+        &mut self,
+        now: Instant,
+        sender: &NodeId,
+        term: u64,
+        lease: Duration,
+        out: &mut Outbox<Q>,
+    ) {
+        if self.leader.is_none() && self.known.as_ref().is_some_and(|(l, t)| l == sender && *t == term) {
+            self.on_leader_notice(now, sender, term, lease, out);
+        }
+    }
+
     /// `peer` left or crashed: if it was the leader, this node follows none.
     pub(crate) fn forget(&mut self, peer: &NodeId) {
         if self.leader.as_ref().is_some_and(|(l, _)| l == peer) {
