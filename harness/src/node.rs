@@ -6,7 +6,8 @@
 use core::convert::Infallible;
 use pouw_netops::coordinator::{HandleError, HeldTask, OpsStatus, RejectReason};
 use pouw_netops::election::HardState;
-use pouw_netops::mesh::TunnelState;
+use pouw_netops::health::NodeStatus;
+use pouw_netops::mesh::{HandshakeReport, TunnelState};
 use pouw_netops::workers::Checkpoint;
 use pouw_netops::{
     Envelope, Instant, LeaderElectionManager, NetworkOperationsManager, NodeId, OpsEvent, TaskId, TaskType,
@@ -142,6 +143,10 @@ pub trait OpsNode: HarnessNode<Event = OpsEvent> {
     fn tunnels(&self) -> Vec<(NodeId, NodeId, TunnelState)>;
     /// This node's failure-detector phi of `node` at `now` (its local time), if it tracks it.
     fn phi(&self, now: Instant, node: &NodeId) -> Option<f64>;
+    /// This node's crash-detector status of `node`, if it tracks it.
+    fn peer_status(&self, node: &NodeId) -> Option<NodeStatus>;
+    /// See [`NetworkOperationsManager::record_latest_handshakes`].
+    fn record_latest_handshakes(&mut self, now: Instant, unix_now: u64, text: &str) -> HandshakeReport;
     /// [`NetworkOperationsManager::handle_message`] with its error as is, for the attacker.
     fn handle_raw(&mut self, now: Instant, bytes: &[u8]) -> Result<(), HandleError>;
     /// A digest of everything a datagram could change in the node, except the
@@ -270,6 +275,12 @@ impl<
     }
     fn phi(&self, now: Instant, node: &NodeId) -> Option<f64> {
         self.crash_recovery().phi(now, node).ok()
+    }
+    fn peer_status(&self, node: &NodeId) -> Option<NodeStatus> {
+        self.crash_recovery().status(node).ok()
+    }
+    fn record_latest_handshakes(&mut self, now: Instant, unix_now: u64, text: &str) -> HandshakeReport {
+        NetworkOperationsManager::record_latest_handshakes(self, now, unix_now, text)
     }
     fn handle_raw(&mut self, now: Instant, bytes: &[u8]) -> Result<(), HandleError> {
         NetworkOperationsManager::handle_message(self, now, bytes)

@@ -4,8 +4,11 @@
 
 use crate::report::{Mark, MarkKind, Recorder, Recording};
 use pouw_netops::coordinator::{OpsConfig, OpsEventKind};
+use pouw_netops::health::NodeStatus;
+use pouw_netops::mesh::TunnelState;
 use pouw_netops::workers::{Checkpoint, TaskRole};
 use pouw_netops::{Duration, Instant, NetworkOperationsManager, NodeId, NodeRole, Rng, TaskId, TaskType};
+use pouw_netops_harness::identity::UNIX_AT_ZERO;
 use pouw_netops_harness::{Attacker, Cluster, ClusterAuthority, ClusterConfig, Factory, NetConfig, OpsNode, Spawn};
 use std::cmp::Reverse;
 use std::collections::HashMap;
@@ -26,6 +29,47 @@ pub enum Scenario {
     Story,
     /// Tasks assigned, then one random worker crashes every 10 s and comes back 30 s later.
     Churn,
+    /// The control plane is lost, the data plane is not: from
+    /// [`CONTROL_PLANE_CUT_AT`] for [`CONTROL_PLANE_CUT_FOR`] no datagram
+    /// passes between a supervisor and a worker (supervisors still reach each
+    /// other, workers each other), while every node's host reports WireGuard
+    /// handshakes on its tunnels ([`WG_REKEY`] apart, as WireGuard rekeys).
+    /// Checked: no tunnel leaves `Up` and no next-hop table changes during the
+    /// cut; after the heal, the time until every node's view (the leader it
+    /// follows, its peers online, the roles held) is back is measured, and
+    /// each worker must follow the leader again within one heartbeat (see
+    /// [`ControlPlaneResult`]).
+    ControlPlanePartition,
+}
+
+/// When the control plane is cut in [`Scenario::ControlPlanePartition`], after the start.
+pub const CONTROL_PLANE_CUT_AT: Duration = Duration::from_secs(60);
+/// How long it stays cut.
+pub const CONTROL_PLANE_CUT_FOR: Duration = Duration::from_secs(600);
+/// How often a node's host reads `wg show latest-handshakes` and reports it.
+pub const WG_POLL: Duration = Duration::from_secs(5);
+/// WireGuard's rekey time: a tunnel between two live hosts handshakes again this long after the last.
+pub const WG_REKEY: Duration = Duration::from_secs(120);
+
+/// What [`Scenario::ControlPlanePartition`] measured.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ControlPlaneResult {
+    /// Tunnels `Up` at the cut (over all nodes, each end counted).
+    pub tunnels_at_cut: usize,
+    /// Checks during the cut (every 100 virtual ms), each over every node.
+    pub checks: u64,
+    /// Of the tunnels `Up` at the cut, those seen not `Up` during it (must be 0).
+    pub tunnels_lost: usize,
+    /// Next-hop table entries changed during the cut, at workers (must be 0).
+    pub worker_route_changes: u64,
+    /// Next-hop table entries changed during the cut, at supervisors (must be 0).
+    pub supervisor_route_changes: u64,
+    /// Seconds from the heal until the last worker follows the leader again.
+    pub leader_resync: Option<f64>,
+    /// Seconds from the heal until every node tracks every peer it tracked as online again.
+    pub membership_resync: Option<f64>,
+    /// Seconds from the heal until every task has all its primaries at the leader again.
+    pub tasks_resync: Option<f64>,
 }
 
 /// A simulation run's parameters.
@@ -167,6 +211,8 @@ pub struct Summary {
     /// supervisor gave in an earlier term and whose release was lost (a
     /// TaskAssignment carries no term yet). Counted, not a violation.
     pub stale_roles: u64,
+    /// What the control-plane partition measured (that scenario only).
+    pub control_plane: Option<ControlPlaneResult>,
     /// FNV-1a over every delivery and event: the same seed gives the same hash.
     pub trace_hash: u64,
 }
@@ -222,6 +268,46 @@ enum Action {
     RestartAll,
     ChurnCrash,
     Restart(usize),
+    /// Every supervisor–worker path is cut both ways (the control plane).
+    CutControlPlane,
+    /// The control plane comes back.
+    HealControlPlane,
+}
+
+/// The simulated WireGuard data plane: each node's host reads the latest
+/// handshake of each of its tunnels and reports it to its coordinator. Two
+/// live hosts handshake again [`WG_REKEY`] after their last handshake; a
+/// crashed host does not. The control-plane network does not carry it.
+struct WgPlane {
+    /// Every node's public key, as `wg show` prints it.
+    keys: Vec<String>,
+    /// The latest handshake per pair of nodes `(low, high)`.
+    last: HashMap<(usize, usize), Instant>,
+    next: Instant,
+}
+
+/// The control-plane partition's watch: the state at the cut and what changed since.
+struct CpWatch {
+    nodes: Vec<NodeWatch>,
+    heal_at: Option<Instant>,
+    next_check: Instant,
+    result: ControlPlaneResult,
+}
+
+/// One node under [`CpWatch`].
+struct NodeWatch {
+    id: NodeId,
+    supervisor: bool,
+    /// The peers it had an `Up` tunnel with at the cut.
+    tunnels: Vec<NodeId>,
+    /// Its next-hop table at the cut.
+    routes: Vec<(NodeId, NodeId)>,
+    /// The peers it tracked as online at the cut.
+    online: Vec<NodeId>,
+    /// (A worker) it follows the leader again since the heal.
+    followed: bool,
+    /// Its peers online at the cut are all online again since the heal.
+    back: bool,
 }
 
 /// A running cluster: the scenario and its metrics over a harness [`Cluster`].
@@ -248,6 +334,8 @@ pub struct Sim {
     recording: Option<Recorder>,
     attacker: Option<Attacker>,
     next_attack: Instant,
+    wg: Option<WgPlane>,
+    cp: Option<CpWatch>,
 }
 
 const GRACE: Duration = Duration::from_secs(20);
@@ -257,6 +345,17 @@ const ROLE_CHECK_EVERY_STEP_UP_TO: usize = 64;
 
 fn node_id(s: &str) -> Result<NodeId, String> {
     NodeId::new(s).map_err(|e| format!("{s}: {e}"))
+}
+
+/// The other end than `me` of the tunnel between `a` and `b`, if `me` is an end.
+fn other_end(me: &NodeId, a: NodeId, b: NodeId) -> Option<NodeId> {
+    if a == *me {
+        Some(b)
+    } else if b == *me {
+        Some(a)
+    } else {
+        None
+    }
 }
 
 /// The lease on roles for health heartbeats every `heartbeat`: the default
@@ -337,6 +436,17 @@ impl Sim {
                     t += Duration::from_secs(10);
                 }
             }
+            Scenario::ControlPlanePartition => {
+                let heal = CONTROL_PLANE_CUT_AT + CONTROL_PLANE_CUT_FOR;
+                if cfg.duration < heal + GRACE {
+                    return Err(format!(
+                        "the control-plane partition needs a duration of at least {} s",
+                        (heal + GRACE).total_secs()
+                    ));
+                }
+                actions.push((start + CONTROL_PLANE_CUT_AT, Action::CutControlPlane));
+                actions.push((start + heal, Action::HealControlPlane));
+            }
         }
         actions.sort_by_key(|a| Reverse(a.0));
         let harness = ClusterConfig { seed: cfg.seed, net: cfg.net, supervisors: cfg.supervisors, start, offsets };
@@ -348,7 +458,14 @@ impl Sim {
         let focus = cfg.report_node.as_ref().and_then(|n| cluster.ids().iter().position(|id| id.as_str() == n));
         let recording = cfg.record.then(|| Recorder::new(&cluster, cfg.duration, focus));
         let attacker = (cfg.attack_rate > 0.0).then(|| Attacker::new(cfg.seed));
+        let wg = (cfg.scenario == Scenario::ControlPlanePartition).then(|| WgPlane {
+            keys: cluster.ids().iter().map(|id| pouw_netops::mesh::WgKey::placeholder(id).to_string()).collect(),
+            last: HashMap::new(),
+            next: start + WG_POLL,
+        });
         let mut sim = Sim {
+            wg,
+            cp: None,
             attacker,
             next_attack: if cfg.attack_rate > 0.0 { start + Duration::from_secs(1) } else { Instant::MAX },
             cluster,
@@ -663,8 +780,194 @@ impl Sim {
                 }
             }
             Action::Restart(j) => self.restart(j),
+            Action::CutControlPlane => {
+                let n = self.cluster.len();
+                let sups = self.cfg.supervisors;
+                for s in 0..sups {
+                    for w in sups..n {
+                        self.cluster.net_mut().block(s, w);
+                        self.cluster.net_mut().block(w, s);
+                    }
+                }
+                let ids = self.cluster.ids().to_vec();
+                let mut watch = CpWatch {
+                    nodes: Vec::new(),
+                    heal_at: None,
+                    next_check: self.cluster.now(),
+                    result: ControlPlaneResult::default(),
+                };
+                for (i, me) in ids.iter().enumerate() {
+                    let node = self.cluster.node(i);
+                    let tunnels: Vec<NodeId> = node
+                        .map(|x| x.tunnels())
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|(_, _, st)| *st == TunnelState::Up)
+                        .filter_map(|(a, b, _)| other_end(me, a, b))
+                        .collect();
+                    watch.result.tunnels_at_cut += tunnels.len();
+                    let online = ids
+                        .iter()
+                        .filter(|p| node.and_then(|x| x.peer_status(p)) == Some(NodeStatus::Online))
+                        .cloned()
+                        .collect();
+                    watch.nodes.push(NodeWatch {
+                        id: me.clone(),
+                        supervisor: i < sups,
+                        tunnels,
+                        routes: node.map(|x| x.routes()).unwrap_or_default(),
+                        online,
+                        followed: false,
+                        back: false,
+                    });
+                }
+                self.cp = Some(watch);
+                self.last_disruption = self.cluster.now();
+                self.note(
+                    "PARTITION of the control plane: no supervisor reaches a worker, nor a worker a supervisor \
+                     (WireGuard still handshakes)"
+                        .to_string(),
+                );
+                self.mark(None, MarkKind::Partition { what: "control plane cut".to_string() });
+            }
+            Action::HealControlPlane => {
+                self.cluster.net_mut().heal();
+                self.last_disruption = self.cluster.now();
+                if let Some(cp) = &mut self.cp {
+                    cp.heal_at = Some(self.cluster.now());
+                }
+                self.note("the control plane heals".to_string());
+                self.mark(None, MarkKind::Heal);
+            }
         }
         self.dirty = true;
+    }
+
+    /// Each live node's host reports its tunnels' latest handshakes: two
+    /// live hosts handshake again [`WG_REKEY`] after their last one.
+    fn report_handshakes(&mut self) {
+        let Some(mut wg) = self.wg.take() else { return };
+        let now = self.cluster.now();
+        wg.next = now + WG_POLL;
+        let ids = self.cluster.ids().to_vec();
+        for (i, me) in ids.iter().enumerate() {
+            if !self.cluster.is_up(i) {
+                continue;
+            }
+            let Some(node) = self.cluster.node(i) else { continue };
+            // What this host's clock says a moment's UNIX time is.
+            let offset = self.cluster.offset(i);
+            let unix = |t: Instant| UNIX_AT_ZERO + (t + offset).total_micros() / 1_000_000;
+            let mut text = String::new();
+            for (a, b, _) in node.tunnels() {
+                let Some(peer) = other_end(me, a, b) else { continue };
+                let Some(j) = self.cluster.index_of(&peer) else { continue };
+                let pair = (i.min(j), i.max(j));
+                if self.cluster.is_up(j) {
+                    let last = wg.last.entry(pair).or_insert(now);
+                    if now.saturating_duration_since(*last) >= WG_REKEY {
+                        *last = now;
+                    }
+                }
+                let secs = wg.last.get(&pair).map_or(0, |t| unix(*t));
+                if let Some(key) = wg.keys.get(j) {
+                    let _ = writeln!(text, "{key}\t{secs}");
+                }
+            }
+            let local = self.cluster.local(i);
+            if let Some(node) = self.cluster.node_mut(i) {
+                node.record_latest_handshakes(local, unix(now), &text);
+            }
+            self.drain(i);
+        }
+        self.wg = Some(wg);
+    }
+
+    /// During the control-plane cut: every tunnel `Up` at the cut is still
+    /// `Up`, and no next-hop table changed. After the heal: when each node's
+    /// view is back.
+    fn watch_control_plane(&mut self) -> Result<(), Violation> {
+        let now = self.cluster.now();
+        let Some(mut cp) = self.cp.take() else { return Ok(()) };
+        let checked = if now < cp.next_check { Ok(()) } else { self.watch(now, &mut cp) };
+        self.cp = Some(cp);
+        checked
+    }
+
+    fn watch(&mut self, now: Instant, cp: &mut CpWatch) -> Result<(), Violation> {
+        cp.next_check = now + Duration::from_millis(100);
+        let Some(heal) = cp.heal_at else {
+            // The cluster is not settled while the control plane is cut.
+            self.last_disruption = now;
+            cp.result.checks += 1;
+            for (i, w) in cp.nodes.iter().enumerate() {
+                let Some(node) = self.cluster.node(i) else { continue };
+                let tunnels = node.tunnels();
+                let state = |p: &NodeId| {
+                    tunnels.iter().find(|(a, b, _)| other_end(&w.id, a.clone(), b.clone()).as_ref() == Some(p))
+                };
+                for p in &w.tunnels {
+                    let st = state(p).map(|t| t.2);
+                    if st != Some(TunnelState::Up) {
+                        cp.result.tunnels_lost += 1;
+                        let what = format!("control plane cut: {}'s tunnel to {p} is {st:?}", w.id);
+                        return Err(self.cluster.violation(what));
+                    }
+                }
+                let routes = node.routes();
+                if routes != w.routes {
+                    let changed = routes.iter().filter(|r| !w.routes.contains(r)).count()
+                        + w.routes.iter().filter(|r| !routes.contains(r)).count();
+                    if w.supervisor {
+                        cp.result.supervisor_route_changes += changed as u64;
+                    } else {
+                        cp.result.worker_route_changes += changed as u64;
+                    }
+                    let what = format!("control plane cut: {}'s next hops changed: {:?} -> {routes:?}", w.id, w.routes);
+                    return Err(self.cluster.violation(what));
+                }
+            }
+            return Ok(());
+        };
+        let since = now.saturating_duration_since(heal).as_secs_f64();
+        let leader = self.cluster.leader();
+        let led = leader.and_then(|l| Some((self.cluster.ids().get(l)?.clone(), self.cluster.node(l)?.leading()?)));
+        for (i, w) in cp.nodes.iter_mut().enumerate() {
+            let Some(node) = self.cluster.node(i) else { continue };
+            if !w.supervisor && !w.followed && led.is_some() && node.status(self.cluster.local(i)).leader == led {
+                w.followed = true;
+            }
+            if !w.back && w.online.iter().all(|p| node.peer_status(p) == Some(NodeStatus::Online)) {
+                w.back = true;
+            }
+        }
+        if cp.result.leader_resync.is_none() && cp.nodes.iter().all(|w| w.supervisor || w.followed) {
+            cp.result.leader_resync = Some(since);
+        }
+        if cp.result.membership_resync.is_none() && cp.nodes.iter().all(|w| w.back) {
+            cp.result.membership_resync = Some(since);
+        }
+        if cp.result.tasks_resync.is_none()
+            && let Some(l) = leader.and_then(|l| self.cluster.node(l))
+        {
+            let table = l.assignments();
+            if table.len() == self.tasks.len() && table.iter().all(|t| t.primaries.len() >= usize::from(t.required)) {
+                cp.result.tasks_resync = Some(since);
+            }
+        }
+        // Each worker follows the leader again at the leader's first
+        // heartbeat after the heal: within one heartbeat interval and the
+        // network's latency; on a lossy network, two intervals more for a
+        // lost heartbeat or two.
+        let lossy = if self.cfg.net.loss > 0.0 { 2.0 * self.cfg.heartbeat.as_secs_f64() } else { 0.0 };
+        let bound = (self.cfg.heartbeat + self.cfg.net.latency_max).as_secs_f64() + lossy;
+        if cp.result.leader_resync.is_none() && since > bound {
+            let late: Vec<String> =
+                cp.nodes.iter().filter(|w| !w.supervisor && !w.followed).map(|w| w.id.to_string()).collect();
+            let what = format!("control plane healed {since:.3} s ago: {} follow the leader not yet", late.join(", "));
+            return Err(self.cluster.violation(what));
+        }
+        Ok(())
     }
 
     fn report_checkpoints(&mut self) {
@@ -690,7 +993,9 @@ impl Sim {
         let end = self.cluster.start_time() + self.cfg.duration;
         loop {
             let next_action = self.actions.last().map_or(Instant::MAX, |a| a.0);
-            let t = next_action.min(self.cluster.next_time()).min(self.next_checkpoint).min(self.next_attack);
+            let next_wg = self.wg.as_ref().map_or(Instant::MAX, |w| w.next);
+            let t =
+                next_action.min(self.cluster.next_time()).min(self.next_checkpoint).min(self.next_attack).min(next_wg);
             if t > end {
                 break;
             }
@@ -712,9 +1017,13 @@ impl Sim {
                 self.next_checkpoint = self.cluster.now() + Duration::from_secs(5);
                 self.report_checkpoints();
             }
+            if self.wg.as_ref().is_some_and(|w| self.cluster.now() >= w.next) {
+                self.report_handshakes();
+            }
             let due = self.cluster.process_due();
             self.events();
             due?;
+            self.watch_control_plane()?;
             // The role invariants visit every worker's roles: every step on the
             // clusters the sweeps run, at most every 100 virtual ms on large
             // ones (a 1,000-node run has millions of steps). Both invariants are
@@ -818,6 +1127,7 @@ impl Sim {
         }
         s.queue_drops += self.cluster.events_dropped();
         s.trace_hash = self.cluster.trace_hash();
+        s.control_plane = self.cp.as_ref().map(|c| c.result.clone());
         if let Some(a) = &self.attacker {
             s.attack_sent = a.report.sent;
             s.attack_refused = a.report.refused.iter().map(|(k, v)| ((*k).to_string(), *v)).collect();
@@ -919,6 +1229,26 @@ pub fn table(s: &Summary) -> String {
             reasons.join(", ")
         );
     }
+    if let Some(c) = &s.control_plane {
+        let _ = writeln!(
+            out,
+            "{:<34} {} of {} up tunnels lost, next hops changed {} at workers, {} at supervisors ({} checks)",
+            "during the control-plane cut",
+            c.tunnels_lost,
+            c.tunnels_at_cut,
+            c.worker_route_changes,
+            c.supervisor_route_changes,
+            c.checks
+        );
+        let _ = writeln!(
+            out,
+            "{:<34} leader followed {}, peers online {}, tasks complete {}",
+            "resync after the heal",
+            f(c.leader_resync),
+            f(c.membership_resync),
+            f(c.tasks_resync)
+        );
+    }
     let _ = writeln!(out, "{:<34} {:016x}", "trace hash", s.trace_hash);
     out
 }
@@ -952,7 +1282,7 @@ pub fn json(s: &Summary) -> String {
             "\"messages_sent\":{},\"bytes_sent\":{},\"lost\":{},\"duplicated\":{},\"partitioned\":{},",
             "\"history_raw_bytes\":{},\"history_compressed_bytes\":{},\"compression_ratio\":{:.6},",
             "\"mesh_routes\":{},\"leader_routes\":{},\"tasks\":{},\"tasks_complete\":{},\"queue_drops\":{},",
-            "\"attack_sent\":{},\"attack_refused\":{},",
+            "\"attack_sent\":{},\"attack_refused\":{},{}",
             "\"trace_hash\":\"{:016x}\"}}"
         ),
         s.seed,
@@ -984,6 +1314,21 @@ pub fn json(s: &Summary) -> String {
         s.queue_drops,
         s.attack_sent,
         s.attack_refused.iter().map(|(_, n)| n).sum::<u64>(),
+        s.control_plane.as_ref().map_or(String::new(), |c| format!(
+            concat!(
+                "\"control_plane\":{{\"tunnels_at_cut\":{},\"tunnels_lost\":{},\"checks\":{},",
+                "\"worker_route_changes\":{},\"supervisor_route_changes\":{},",
+                "\"leader_resync\":{},\"membership_resync\":{},\"tasks_resync\":{}}},"
+            ),
+            c.tunnels_at_cut,
+            c.tunnels_lost,
+            c.checks,
+            c.worker_route_changes,
+            c.supervisor_route_changes,
+            opt(c.leader_resync),
+            opt(c.membership_resync),
+            opt(c.tasks_resync)
+        )),
         s.trace_hash
     )
 }

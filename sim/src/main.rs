@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N]
-//!                 [--duration SECS] [--scenario story|churn] [--loss P] [--dup P]
+//!                 [--duration SECS] [--scenario story|churn|control-plane-partition] [--loss P] [--dup P]
 //!                 [--latency-ms MIN..MAX] [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]
 //!                 [--transport sim|udp] [--attack PER_SEC] [--json] [--quiet]
 //!                 [--report FILE.html [--report-node ID]]
@@ -18,7 +18,7 @@ use std::time::Instant as WallClock;
 fn usage() -> ExitCode {
     eprintln!(
         "usage: pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N] [--duration SECS]\n\
-         \x20                      [--scenario story|churn] [--loss P] [--dup P] [--latency-ms MIN..MAX]\n\
+         \x20                      [--scenario story|churn|control-plane-partition] [--loss P] [--dup P] [--latency-ms MIN..MAX]\n\
          \x20                      [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]\n\
          \x20                      [--transport sim|udp] [--attack PER_SEC] [--json] [--quiet]\n\
          \x20                      [--report FILE.html [--report-node ID]]"
@@ -93,6 +93,10 @@ fn main() -> ExitCode {
                     cfg.scenario = Scenario::Churn;
                     true
                 }
+                Some("control-plane-partition") => {
+                    cfg.scenario = Scenario::ControlPlanePartition;
+                    true
+                }
                 _ => false,
             },
             "--report" => val().map(|f| report = Some(f)).is_some(),
@@ -110,6 +114,10 @@ fn main() -> ExitCode {
         if !ok {
             return usage();
         }
+    }
+    if cfg.scenario == Scenario::ControlPlanePartition && !duration_given {
+        // The cut starts at 60 s and lasts 10 minutes; a minute to watch the heal.
+        cfg.duration = Duration::from_secs(720);
     }
     if cfg.supervisors == 0 || cfg.supervisors > 8 || cfg.supervisors + cfg.workers > 1024 || seeds.0 >= seeds.1 {
         eprintln!("error: 1..=8 supervisors, at most 1024 nodes, and a non-empty seed range");
