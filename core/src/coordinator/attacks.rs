@@ -794,12 +794,10 @@ fn an_advert_not_refreshed_ages_out_and_its_links_leave_the_routes() {
     let (mut l, _) = advert_scene();
     let step = OpsConfig::default().tunnel_check_interval;
     let max_age = step.saturating_mul(mesh_view::ADVERT_MAX_AGE);
-    l.n.mesh.flood_heard();
-    l.n.mesh.age_adverts(l.now + max_age, step, max_age);
+    l.n.mesh.age_adverts(l.now + max_age, step, max_age, true, false);
     assert_eq!(l.n.mesh.advert_sequence(&id("w")), Some(7), "aged out too early");
     let later = l.now + max_age + Duration::from_micros(1);
-    l.n.mesh.flood_heard();
-    l.n.mesh.age_adverts(later, step, max_age);
+    l.n.mesh.age_adverts(later, step, max_age, true, false);
     assert_eq!(l.n.mesh.advert_sequence(&id("w")), None);
     recompute(&mut l.n, later);
     assert_eq!(l.n.mesh().route(&id("w2")).unwrap().next_hop, Some(&id("w2")));
@@ -817,7 +815,7 @@ fn adverts_do_not_age_while_no_heartbeat_comes_from_the_flood() {
     let mut now = l.now;
     for _ in 0..120 {
         now += step;
-        l.n.mesh.age_adverts(now, step, max_age);
+        l.n.mesh.age_adverts(now, step, max_age, false, false);
     }
     assert_eq!(l.n.mesh.advert_sequence(&id("w")), Some(7), "aged while the flood was silent");
     // Then heartbeats again, and no refresh: it ages out after `max_age` of them.
@@ -825,8 +823,7 @@ fn adverts_do_not_age_while_no_heartbeat_comes_from_the_flood() {
     while l.n.mesh.advert_sequence(&id("w")).is_some() {
         now += step;
         checks += 1;
-        l.n.mesh.flood_heard();
-        l.n.mesh.age_adverts(now, step, max_age);
+        l.n.mesh.age_adverts(now, step, max_age, true, false);
         assert!(checks <= mesh_view::ADVERT_MAX_AGE + 1);
     }
     // Past `max_age` of checks that heard the flood (the advert arrived

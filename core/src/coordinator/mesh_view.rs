@@ -85,12 +85,6 @@ pub(crate) struct MeshView<const N: usize, const L: usize, const Q: usize> {
     advertised: Option<(Instant, u64, Vec<LinkAdvert>)>,
     /// The sequence of each peer's newest endpoint record taken on.
     endpoint_seqs: IdTable<NodeId, u64, N>,
-    /// The host reports WireGuard's handshake times: tunnel health follows
-    /// them, not heartbeats (see *Control plane and data plane*).
-    host_handshakes: bool,
-    /// A heartbeat from a node that floods to this one arrived since the last
-    /// tunnel check: adverts age at this check.
-    flood_heard: bool,
 }
 
 /// One origin's newest advert taken on.
@@ -127,8 +121,6 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
             flood: IdTable::new(),
             advertised: None,
             endpoint_seqs: IdTable::new(),
-            host_handshakes: false,
-            flood_heard: false,
         }
     }
 
@@ -169,8 +161,15 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
 
     /// A heartbeat from `peer`, whose status in the crash detector is `status`:
     /// it joins the view if it is online and new, and the message counts as a
-    /// handshake on its tunnel.
-    pub(crate) fn heard(&mut self, now: Instant, peer: &NodeId, status: Option<NodeStatus>, out: &mut Outbox<Q>) {
+    /// handshake on its tunnel unless the host reports handshakes (`host`).
+    pub(crate) fn heard(
+        &mut self,
+        now: Instant,
+        peer: &NodeId,
+        status: Option<NodeStatus>,
+        host: bool,
+        out: &mut Outbox<Q>,
+    ) {
         let known = self.tunnels.get(peer).copied();
         if let Some((TunnelState::Up, last)) = known
             && now.saturating_duration_since(last) < self.handshake_interval
@@ -180,7 +179,7 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         let before = known.map(|(s, _)| s);
         // With host-reported handshakes a heartbeat only creates the tunnel;
         // its health is left to the handshakes.
-        if self.host_handshakes && self.mesh.tunnel(&self.me, peer).is_some() {
+        if host && self.mesh.tunnel(&self.me, peer).is_some() {
             return;
         }
         if before.is_none() {
@@ -196,7 +195,7 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
                 }
             }
         }
-        if self.host_handshakes {
+        if host {
             return;
         }
         if let Ok(after) = self.mesh.record_handshake(now, peer) {
@@ -205,8 +204,8 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     }
 
     /// What `wg show <if> latest-handshakes` printed at `now` (`unix_now` in
-    /// UNIX seconds): tunnel health follows it from now on (see *Control
-    /// plane and data plane*).
+    /// UNIX seconds): tunnel health follows it from now on (the caller passes
+    /// `host` to the other calls; see *Control plane and data plane*).
     pub(crate) fn record_latest_handshakes(
         &mut self,
         now: Instant,
@@ -214,7 +213,6 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         text: &str,
         out: &mut Outbox<Q>,
     ) -> HandshakeReport {
-        self.host_handshakes = true;
         let report = self.mesh.record_latest_handshakes(now, unix_now, text);
         if report.recorded > 0 {
             self.refresh_tunnel_states(now, out);
@@ -225,18 +223,6 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         report
     }
 
-    /// Whether the data plane vouches for the tunnel to `peer`: handshakes
-    /// reported by the host keep it up or stale.
-    fn data_plane_up(&self, peer: &NodeId) -> bool {
-        self.host_handshakes
-            && self.tunnels.get(peer).is_some_and(|(s, _)| matches!(s, TunnelState::Up | TunnelState::Stale))
-    }
-
-    /// A heartbeat from a node that floods adverts to this one arrived.
-    pub(crate) fn flood_heard(&mut self) {
-        self.flood_heard = true;
-    }
-
     /// `peer` recovered: it joins the view again (its tunnel comes up with its heartbeats).
     pub(crate) fn rejoin(&mut self, now: Instant, peer: &NodeId, out: &mut Outbox<Q>) {
         if self.mesh.node(peer).is_none() {
@@ -245,11 +231,11 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     }
 
     /// `peer` crashed or left: out of the view, no route goes through it;
-    /// unless `crashed` (the control plane's verdict) and the data plane
-    /// vouches for its tunnel: then tunnel and routes stay, and only
-    /// handshakes take them down.
-    pub(crate) fn forget(&mut self, now: Instant, peer: &NodeId, crashed: bool) {
-        if crashed && self.data_plane_up(peer) {
+    /// unless `vouch` (its crash was the control plane's verdict and the host
+    /// reports handshakes) and its tunnel is up or stale by them: then tunnel
+    /// and routes stay, and only handshakes take them down.
+    pub(crate) fn forget(&mut self, now: Instant, peer: &NodeId, vouch: bool) {
+        if vouch && self.tunnels.get(peer).is_some_and(|(s, _)| matches!(s, TunnelState::Up | TunnelState::Stale)) {
             return;
         }
         let _ = self.mesh.leave_mesh(now, peer);
@@ -341,13 +327,13 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
 
     /// Adverts not refreshed for `max_age` of control-plane time leave the
     /// flood table and their links the mesh: at a tunnel check (every
-    /// `every`) with no heartbeat heard from the flood, or for an origin whose
-    /// tunnel the data plane vouches for, the advert's age stands still.
-    pub(crate) fn age_adverts(&mut self, now: Instant, every: Duration, max_age: Duration) {
-        let heard = core::mem::replace(&mut self.flood_heard, false);
+    /// `every`) that `heard` no heartbeat from the flood since the last one,
+    /// or for an origin whose tunnel is up or stale by the handshakes the
+    /// host reports (`host`), the advert's age stands still.
+    pub(crate) fn age_adverts(&mut self, now: Instant, every: Duration, max_age: Duration, heard: bool, host: bool) {
         let mut old: heapless::Vec<NodeId, 16> = heapless::Vec::new();
         for (origin, f) in self.flood.iter_mut() {
-            let vouched = self.host_handshakes
+            let vouched = host
                 && self.tunnels.get(origin).is_some_and(|(s, _)| matches!(s, TunnelState::Up | TunnelState::Stale));
             if !heard || vouched {
                 f.at = f.at.checked_add(every).unwrap_or(now).min(now);

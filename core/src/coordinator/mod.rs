@@ -184,6 +184,12 @@ pub struct NetworkOperationsManager<
     supervisors: Vec<NodeId>,
     clock: AnchoredClock,
     running: bool,
+    /// The host reports WireGuard's handshake times: tunnel health follows
+    /// them, not heartbeats (`mesh_view.rs`, *Control plane and data plane*).
+    host_handshakes: bool,
+    /// A heartbeat from a node that floods adverts to this one arrived since
+    /// the last tunnel check: adverts age at this check.
+    flood_heard: bool,
     /// The hard state the election starts from (restored, then the last drained).
     hard_state: HardState,
     crash: Box<CrashRecoveryManager<N, HW, Q>>,
@@ -279,6 +285,8 @@ impl<
             supervisors: list,
             clock: AnchoredClock::new(),
             running: false,
+            host_handshakes: false,
+            flood_heard: false,
             hard_state: HardState::default(),
             crash,
             crash_seq: 0,
@@ -700,7 +708,9 @@ impl<
         if self.timers.expire(Timer::TunnelCheck, now, &self.config) {
             self.mesh.check(now, &mut self.out);
             let every = self.config.tunnel_check_interval;
-            self.mesh.age_adverts(now, every, every.saturating_mul(mesh_view::ADVERT_MAX_AGE));
+            let heard = core::mem::replace(&mut self.flood_heard, false);
+            let max_age = every.saturating_mul(mesh_view::ADVERT_MAX_AGE);
+            self.mesh.age_adverts(now, every, max_age, heard, self.host_handshakes);
             let sequence = self.gate.record_sequence(self.records_signed.saturating_add(1));
             if self.mesh.advertise(now, every.saturating_mul(mesh_view::ADVERT_REFRESH), sequence) {
                 self.records_signed = self.records_signed.saturating_add(1);
@@ -765,6 +775,7 @@ impl<
         if !self.running {
             return HandshakeReport::default();
         }
+        self.host_handshakes = true;
         let report = self.mesh.record_latest_handshakes(now, unix_now, text, &mut self.out);
         self.coordinate(now);
         report
@@ -1017,7 +1028,7 @@ impl<
         // Adverts come to a worker through the supervisors, to a supervisor
         // from every node: while none of them is heard, adverts do not age.
         if from_supervisor || matches!(self.room, Room::Supervisor(_)) {
-            self.mesh.flood_heard();
+            self.flood_heard = true;
         }
         // The status after the heartbeat comes with it (no second lookup).
         let status = match self.crash.update_node_health_status(now, sender, hb.metrics) {
@@ -1027,7 +1038,7 @@ impl<
                 self.crash.status(sender).ok()
             }
         };
-        self.mesh.heard(now, sender, status, &mut self.out);
+        self.mesh.heard(now, sender, status, self.host_handshakes, &mut self.out);
         self.mesh.timestamps(now, sender, hb.sent_at, hb.echo, &mut self.out);
         true
     }
@@ -1084,7 +1095,7 @@ impl<
     /// of the mesh view (a crashed peer stays while the data plane vouches
     /// for its tunnel), and no longer the leader a worker follows.
     fn forget_peer(&mut self, now: Instant, peer: &NodeId, crashed: bool) {
-        self.mesh.forget(now, peer, crashed);
+        self.mesh.forget(now, peer, crashed && self.host_handshakes);
         if let Room::Worker(w) = &mut self.room {
             w.forget(peer);
         }
