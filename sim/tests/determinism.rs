@@ -77,3 +77,32 @@ fn a_re_elected_leader_leaves_no_old_term_roles_behind() {
         assert_eq!(s.stale_roles, 0, "seed {seed}");
     }
 }
+
+#[test]
+fn losing_the_control_plane_leaves_the_data_plane_and_resyncs_within_a_heartbeat() {
+    // No loss: the resync bounds are exact (a lost heartbeat would add an interval).
+    let mut cfg = small(7);
+    cfg.scenario = Scenario::ControlPlanePartition;
+    cfg.workers = 5;
+    cfg.duration = Duration::from_secs(690);
+    cfg.net.loss = 0.0;
+    cfg.net.duplicate = 0.0;
+    cfg.attack_rate = 0.0;
+    let (s, timeline) = cluster::run(cfg.clone());
+    let s = s.unwrap_or_else(|v| panic!("{v}\n{}", timeline.join("\n")));
+    let c = s.control_plane.expect("the scenario measures the cut");
+    // 3 supervisors and 5 workers: each supervisor has a tunnel to each of
+    // the 7 others, each worker to the 3 supervisors; both ends count.
+    assert_eq!(c.tunnels_at_cut, 3 * 7 + 5 * 3, "{c:?}");
+    assert_eq!((c.tunnels_lost, c.worker_route_changes, c.supervisor_route_changes), (0, 0, 0));
+    assert!(c.checks >= 5_990, "checked every 100 ms of the 10-minute cut: {c:?}");
+    assert!(s.partition_detections > 0, "the control plane declared the other side crashed");
+    let heartbeat = cfg.heartbeat.as_secs_f64();
+    let latency = cfg.net.latency_max.as_secs_f64();
+    assert!(c.leader_resync.is_some_and(|t| t <= heartbeat + latency), "{c:?}");
+    // Peers are online again at their second heartbeat (two-heartbeat recovery).
+    assert!(c.membership_resync.is_some_and(|t| t <= 2.0 * heartbeat + latency), "{c:?}");
+    assert!(c.tasks_resync.is_some_and(|t| t <= 2.0 * heartbeat + latency), "{c:?}");
+    // The same seed replays exactly.
+    assert_eq!(cluster::run(cfg).0.map(|s| s.trace_hash).ok(), Some(s.trace_hash));
+}
