@@ -60,7 +60,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             quoted(w, y.as_str())?;
             w.write_str(" [label=\"")?;
             let latency = match (&e.tunnel, &e.link) {
-                (Some(t), l) => t.srtt.or(l.map(|l| l.latency)),
+                (Some(t), l) => t.srtt().or(l.map(|l| l.latency)),
                 (None, Some(l)) => Some(l.latency),
                 (None, None) => None,
             };
