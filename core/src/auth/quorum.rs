@@ -458,6 +458,37 @@ pub fn check_voters<V: VoterKeys + ?Sized>(voters: &V) -> Result<(), QuorumError
     Ok(())
 }
 
+/// The claim accessors [`QuorumCertificate`] and [`QcView`] share: both hold
+/// `kind`, `term`, `candidate` and `signers` fields.
+macro_rules! qc_claim_methods {
+    () => {
+        /// Whether the certificate is for `kind`, `term` and `candidate`.
+        pub fn check_claim(&self, kind: VoteKind, term: u64, candidate: &NodeId) -> Result<(), QuorumError> {
+            check_claim(self.kind, self.term, &self.candidate, kind, term, candidate)
+        }
+
+        /// Pre-vote or vote certificate.
+        pub fn kind(&self) -> VoteKind {
+            self.kind
+        }
+
+        /// The term.
+        pub fn term(&self) -> u64 {
+            self.term
+        }
+
+        /// The candidate the signers voted for.
+        pub fn candidate(&self) -> &NodeId {
+            &self.candidate
+        }
+
+        /// The signers' voter indices as a bitmap (bit `i`: voter `i` signed).
+        pub fn signers(&self) -> u64 {
+            self.signers
+        }
+    };
+}
+
 /// A quorum certificate: distinct voters signed the [`VoteStatement`] `{kind,
 /// term, candidate, voter}`, each its own. A pre-vote certificate justifies a
 /// vote request for `term`; a vote certificate is a leader certificate.
@@ -555,10 +586,7 @@ impl QuorumCertificate {
         )
     }
 
-    /// Whether the certificate is for `kind`, `term` and `candidate`.
-    pub fn check_claim(&self, kind: VoteKind, term: u64, candidate: &NodeId) -> Result<(), QuorumError> {
-        check_claim(self.kind, self.term, &self.candidate, kind, term, candidate)
-    }
+    qc_claim_methods!();
 
     /// The length of the encoding.
     pub fn encoded_len(&self) -> usize {
@@ -612,26 +640,6 @@ impl QuorumCertificate {
             h.update(sig.0);
         }
         h.finalize().into()
-    }
-
-    /// Pre-vote or vote certificate.
-    pub fn kind(&self) -> VoteKind {
-        self.kind
-    }
-
-    /// The term.
-    pub fn term(&self) -> u64 {
-        self.term
-    }
-
-    /// The candidate the signers voted for.
-    pub fn candidate(&self) -> &NodeId {
-        &self.candidate
-    }
-
-    /// The signers' voter indices as a bitmap (bit `i`: voter `i` signed).
-    pub fn signers(&self) -> u64 {
-        self.signers
     }
 
     /// How many voters signed.
@@ -733,10 +741,7 @@ impl<'a> QcView<'a> {
         verify_qc(self.kind, self.term, &self.candidate, self.signers, self.signature_chunks(), cluster, voters, quorum)
     }
 
-    /// Whether the certificate is for `kind`, `term` and `candidate`.
-    pub fn check_claim(&self, kind: VoteKind, term: u64, candidate: &NodeId) -> Result<(), QuorumError> {
-        check_claim(self.kind, self.term, &self.candidate, kind, term, candidate)
-    }
+    qc_claim_methods!();
 
     /// SHA-256 of the encoding (equal to [`QuorumCertificate::digest`] of the decoded certificate).
     pub fn digest(&self) -> [u8; 32] {
@@ -746,26 +751,6 @@ impl<'a> QcView<'a> {
     /// The encoding parsed.
     pub fn as_bytes(&self) -> &'a [u8] {
         self.bytes
-    }
-
-    /// Pre-vote or vote certificate.
-    pub fn kind(&self) -> VoteKind {
-        self.kind
-    }
-
-    /// The term.
-    pub fn term(&self) -> u64 {
-        self.term
-    }
-
-    /// The candidate.
-    pub fn candidate(&self) -> &NodeId {
-        &self.candidate
-    }
-
-    /// The signers' bitmap.
-    pub fn signers(&self) -> u64 {
-        self.signers
     }
 }
 
