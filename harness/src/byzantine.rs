@@ -25,7 +25,7 @@
 //! certificate.
 
 use crate::Violation;
-use crate::cluster::{Cluster, ClusterConfig, Spawn};
+use crate::cluster::{Cluster, ClusterConfig, Factory, Spawn};
 use crate::node::{HarnessNode, Outgoing, Target};
 use core::convert::Infallible;
 use pouw_netops::election::{ElectionConfig, FaultModel, HardState, ProofKind, Role, TermProof};
@@ -418,8 +418,7 @@ pub fn cluster(
     lie_until: Instant,
     config: impl Fn(usize) -> ElectionConfig + 'static,
 ) -> Result<ByzCluster, String> {
-    let ids: Vec<NodeId> =
-        (0..n).map(|i| NodeId::new(&format!("s{i}")).map_err(|e| format!("{e}"))).collect::<Result<_, _>>()?;
+    let ids = voter_ids(n)?;
     let quorum = config(0).fault_model.quorum(n);
     let book = Rc::new(RefCell::new(CertBook::new(quorum)));
     let shared = Rc::new(ids.clone());
@@ -448,11 +447,7 @@ pub fn cluster(
             behind: BTreeSet::new(),
         }))
     };
-    let mut cfg = ClusterConfig::new(seed, n);
-    cfg.net.latency_min = Duration::from_millis(1);
-    cfg.net.latency_max = Duration::from_millis(5);
-    let mut cluster = Cluster::new(cfg, ids, Box::new(factory))?;
-    cluster.start_all();
+    let cluster = start(seed, ids, Box::new(factory))?;
     Ok(ByzCluster { cluster, book, liars: (first_liar..n).collect() })
 }
 
@@ -595,6 +590,22 @@ pub trait LiarCluster: Sized {
         let c = self.cluster();
         (0..c.len()).any(|i| c.node(i).is_some_and(|n| n.is_leader() && n.term() > term))
     }
+}
+
+/// The voters `s0..s{n-1}`.
+pub(crate) fn voter_ids(n: usize) -> Result<Vec<NodeId>, String> {
+    (0..n).map(|i| NodeId::new(&format!("s{i}")).map_err(|e| format!("{e}"))).collect()
+}
+
+/// A cluster of `ids` from `factory`, the network seeded by `seed` with 1–5 ms
+/// latency and no loss, every node started.
+pub(crate) fn start<N: HarnessNode>(seed: u64, ids: Vec<NodeId>, factory: Factory<N>) -> Result<Cluster<N>, String> {
+    let mut cfg = ClusterConfig::new(seed, ids.len());
+    cfg.net.latency_min = Duration::from_millis(1);
+    cfg.net.latency_max = Duration::from_millis(5);
+    let mut cluster = Cluster::new(cfg, ids, factory)?;
+    cluster.start_all();
+    Ok(cluster)
 }
 
 /// Byzantine mode with `f` liars tolerated.

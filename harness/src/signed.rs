@@ -7,8 +7,8 @@
 //!
 //! Datagram layout: attachment length (u16 LE) ++ attachment ++ envelope.
 
-use crate::byzantine::{LiarCluster, Voter};
-use crate::cluster::{Cluster, ClusterConfig, Spawn};
+use crate::byzantine::{LiarCluster, Voter, start, voter_ids};
+use crate::cluster::{Cluster, Spawn};
 use crate::identity::ClusterAuthority;
 use crate::node::{HarnessNode, Outgoing, Target};
 use core::convert::Infallible;
@@ -302,8 +302,7 @@ pub fn cluster(
     lie_until: Instant,
     config: impl Fn(usize) -> ElectionConfig + 'static,
 ) -> Result<SignedCluster, String> {
-    let ids: Vec<NodeId> =
-        (0..n).map(|i| NodeId::new(&format!("s{i}")).map_err(|e| format!("{e}"))).collect::<Result<_, _>>()?;
+    let ids = voter_ids(n)?;
     let authority = Rc::new(ClusterAuthority::new(seed));
     let voters: Vec<(NodeId, PublicIdentity)> =
         ids.iter().map(|i| (i.clone(), authority.identity(i).public())).collect();
@@ -337,11 +336,7 @@ pub fn cluster(
             now: s.now,
         }))
     };
-    let mut cfg = ClusterConfig::new(seed, n);
-    cfg.net.latency_min = Duration::from_millis(1);
-    cfg.net.latency_max = Duration::from_millis(5);
-    let mut cluster = Cluster::new(cfg, ids, Box::new(factory))?;
-    cluster.start_all();
+    let cluster = start(seed, ids, Box::new(factory))?;
     Ok(SignedCluster { cluster, ledger, liars: (first_liar..n).collect() })
 }
 
