@@ -550,15 +550,16 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
                 Some(Err(e)) => return Err(self.violation(format!("{} refused a message: {e}", self.name(d.to)))),
                 None => false,
             };
-            // Only what a node accepted is worth replaying to it.
+            touched.push(d.to);
+            // Only what a node accepted is worth replaying to it (the
+            // datagram is delivered: its bytes move, no copy).
             if accepted && let Some(t) = self.traffic.as_mut() {
                 if t.len() == TRAFFIC_MEMORY {
                     t.pop_front();
                 }
                 let inc = self.incarnation.get(d.to).copied().unwrap_or(0);
-                t.push_back((d.to, inc, d.bytes.clone()));
+                t.push_back((d.to, inc, d.bytes));
             }
-            touched.push(d.to);
         }
         while let Some(&Reverse((dl, i))) = self.deadlines.peek() {
             if dl > self.now {
