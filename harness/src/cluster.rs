@@ -19,7 +19,7 @@ use pouw_netops::election::HardState;
 use pouw_netops::hash::Fnv1a64;
 use pouw_netops::{Duration, Instant, NodeId};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 
 /// Datagrams kept by [`Cluster::record_traffic`].
 pub const TRAFFIC_MEMORY: usize = 256;
@@ -72,10 +72,14 @@ pub type Factory<N> = Box<dyn FnMut(&Spawn<'_>) -> Result<Box<N>, String>>;
 pub struct Cluster<N: HarnessNode + ?Sized> {
     seed: u64,
     ids: Vec<NodeId>,
-    index: BTreeMap<NodeId, usize>,
+    /// Index of each id: looked up for every transmit (a hash map, not a
+    /// tree of string comparisons; only ever looked up, never iterated).
+    index: HashMap<NodeId, usize>,
     supervisors: usize,
     nodes: Vec<Box<N>>,
     up: Vec<bool>,
+    /// How many of `up` are true (kept with every change of `up`).
+    up_n: usize,
     stopped: Vec<bool>,
     down_since: Vec<Option<Instant>>,
     offsets: Vec<Duration>,
@@ -86,6 +90,8 @@ pub struct Cluster<N: HarnessNode + ?Sized> {
     now: Instant,
     deadlines: BinaryHeap<Reverse<(Instant, usize)>>,
     deadline_of: Vec<Instant>,
+    /// The nodes a step delivered to or ticked (kept to reuse its buffer).
+    touched: Vec<usize>,
     step: u64,
     restarts: u64,
     /// Each node's incarnation: the restart count when it was last built.
@@ -114,6 +120,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             supervisors: cfg.supervisors.min(n),
             nodes,
             up: vec![true; n],
+            up_n: n,
             stopped: vec![false; n],
             down_since: vec![None; n],
             offsets,
@@ -124,6 +131,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             now: cfg.start,
             deadlines: BinaryHeap::new(),
             deadline_of: vec![Instant::MAX; n],
+            touched: Vec::new(),
             step: 0,
             restarts: 0,
             incarnation: vec![0; n],
@@ -231,9 +239,9 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         self.up.get(i).copied().unwrap_or(false)
     }
 
-    /// How many nodes are up (one pass over a byte per node).
+    /// How many nodes are up (a count kept with every change).
     pub fn up_count(&self) -> usize {
-        self.up.iter().filter(|u| **u).count()
+        self.up_n
     }
 
     /// Whether node `i` is stopped (gracefully, see [`Cluster::stop`]).
@@ -277,6 +285,9 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         if let (Some(u), Some(d), Some(dl)) =
             (self.up.get_mut(i), self.down_since.get_mut(i), self.deadline_of.get_mut(i))
         {
+            if *u {
+                self.up_n = self.up_n.saturating_sub(1);
+            }
             *u = false;
             *d = Some(self.now);
             *dl = Instant::MAX;
@@ -314,6 +325,9 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         if let (Some(slot), Some(u), Some(d)) = (self.nodes.get_mut(i), self.up.get_mut(i), self.down_since.get_mut(i))
         {
             *slot = node;
+            if !*u {
+                self.up_n = self.up_n.saturating_add(1);
+            }
             *u = true;
             *d = None;
         }
@@ -341,6 +355,9 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             self.record.fault(what);
         }
         if let (Some(u), Some(s), Some(d)) = (self.up.get_mut(i), self.stopped.get_mut(i), self.down_since.get_mut(i)) {
+            if !*u {
+                self.up_n = self.up_n.saturating_add(1);
+            }
             *u = true;
             *s = false;
             *d = None;
@@ -356,6 +373,9 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         if let (Some(u), Some(s), Some(d), Some(dl)) =
             (self.up.get_mut(i), self.stopped.get_mut(i), self.down_since.get_mut(i), self.deadline_of.get_mut(i))
         {
+            if *u {
+                self.up_n = self.up_n.saturating_sub(1);
+            }
             *u = false;
             *s = true;
             *d = Some(self.now);
@@ -514,7 +534,8 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
     /// passed, drains them, then checks the invariants of every step
     /// ([`Cluster::check_step`]). A message a node refuses is a violation.
     pub fn process_due(&mut self) -> Result<(), Violation> {
-        let mut touched: Vec<usize> = Vec::new();
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.clear();
         while let Some(d) = self.net.pop_due(self.now) {
             if !self.is_up(d.to) {
                 self.net.count_to_down_node();
@@ -529,15 +550,16 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
                 Some(Err(e)) => return Err(self.violation(format!("{} refused a message: {e}", self.name(d.to)))),
                 None => false,
             };
-            // Only what a node accepted is worth replaying to it.
+            touched.push(d.to);
+            // Only what a node accepted is worth replaying to it (the
+            // datagram is delivered: its bytes move, no copy).
             if accepted && let Some(t) = self.traffic.as_mut() {
                 if t.len() == TRAFFIC_MEMORY {
                     t.pop_front();
                 }
                 let inc = self.incarnation.get(d.to).copied().unwrap_or(0);
-                t.push_back((d.to, inc, d.bytes.clone()));
+                t.push_back((d.to, inc, d.bytes));
             }
-            touched.push(d.to);
         }
         while let Some(&Reverse((dl, i))) = self.deadlines.peek() {
             if dl > self.now {
@@ -558,9 +580,10 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         }
         touched.sort_unstable();
         touched.dedup();
-        for i in touched {
+        for &i in &touched {
             self.drain(i);
         }
+        self.touched = touched;
         self.check_step()
     }
 

@@ -30,6 +30,7 @@ pub mod election;
 pub mod identity;
 pub mod net;
 pub mod node;
+pub mod queue;
 pub mod signed;
 
 pub use attack::{AttackReport, Attacker};

@@ -231,6 +231,9 @@ pub struct Sim {
     rng: Rng,
     actions: Vec<(Instant, Action)>,
     tasks: Vec<(TaskId, u16, u16)>,
+    /// Primaries each task requires (the first entry of `tasks` for its id):
+    /// looked up for every held primary role at every role check.
+    required: HashMap<TaskId, usize>,
     train: TaskType,
     last_disruption: Instant,
     next_full_check: Instant,
@@ -340,9 +343,13 @@ impl Sim {
         let harness = ClusterConfig { seed: cfg.seed, net: cfg.net, supervisors: cfg.supervisors, start, offsets };
         let cluster = Cluster::new(harness, ids, factory(&cfg, sups))?;
         let task_count = cfg.tasks.unwrap_or(cfg.workers / 2);
-        let tasks = (0..task_count)
+        let tasks: Vec<(TaskId, u16, u16)> = (0..task_count)
             .map(|i| Ok((TaskId::new(&format!("task-{i:03}")).map_err(|e| format!("{e}"))?, 1, 1)))
             .collect::<Result<_, String>>()?;
+        let mut required = HashMap::new();
+        for (t, r, _) in &tasks {
+            required.entry(t.clone()).or_insert(usize::from(*r));
+        }
         let focus = cfg.report_node.as_ref().and_then(|n| cluster.ids().iter().position(|id| id.as_str() == n));
         let recording = cfg.record.then(|| Recorder::new(&cluster, cfg.duration, focus));
         let attacker = (cfg.attack_rate > 0.0).then(|| Attacker::new(cfg.seed));
@@ -353,6 +360,7 @@ impl Sim {
             rng,
             actions,
             tasks,
+            required,
             train: TaskType::new("train").map_err(|e| format!("{e}"))?,
             last_disruption: start,
             next_full_check: start,
@@ -720,9 +728,8 @@ impl Sim {
             let now = self.cluster.now();
             if self.cluster.len() <= ROLE_CHECK_EVERY_STEP_UP_TO || now >= self.next_role_check {
                 self.next_role_check = now + Duration::from_millis(100);
-                let tasks = &self.tasks;
-                let required =
-                    |task: &TaskId| tasks.iter().find(|(t, _, _)| t == task).map_or(0, |(_, r, _)| usize::from(*r));
+                let tasks = &self.required;
+                let required = |task: &TaskId| tasks.get(task).copied().unwrap_or(0);
                 let settle = lease_for(self.cfg.heartbeat) + Duration::from_secs(3);
                 self.cluster.check_roles_step(settle, required)?;
             }
@@ -762,9 +769,8 @@ impl Sim {
             // enforces them): check what the live workers actually hold.
             // A re-elected leader's old-term roles end at its next notice (the
             // assignment carries its term), so a settled cluster has none left.
-            let tasks = &self.tasks;
-            let required =
-                |task: &TaskId| tasks.iter().find(|(t, _, _)| t == task).map_or(0, |(_, r, _)| usize::from(*r));
+            let tasks = &self.required;
+            let required = |task: &TaskId| tasks.get(task).copied().unwrap_or(0);
             self.cluster.check_held_roles(self.cfg.slots, required)?;
         }
         if settled && let Some(l) = self.cluster.leader() {
