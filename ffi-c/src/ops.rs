@@ -22,7 +22,7 @@
 //! The routes and WireGuard configuration of the node's mesh are read with
 //! `pn_ops_route`, `pn_ops_routes` and `pn_ops_render_wireguard` (in `mesh`).
 
-use crate::boundary::{Handle, Out, bytes, copy_out, guard, message, set_polled, slots};
+use crate::boundary::{Handle, Out, bytes, copy_out, guard, message, slots, write_out};
 use crate::convert::{node_id, node_ids, pn_health_metrics, pn_node_id, pn_node_status, pn_task_id, task_id};
 use crate::convert::{pn_str, task_type, us};
 use crate::crash_recovery::{pn_crash_recovery_config, pn_health_summary};
@@ -598,37 +598,37 @@ impl Handle for pn_ops {
 /// `out` must be NULL or valid for writing a `pn_ops_config`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_config_default(out: *mut pn_ops_config) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promise for `out`.
-        let out = unsafe { Out::new(out) }?;
-        let d = OpsConfig::default();
-        let e = d.election;
-        out.set(pn_ops_config {
-            heartbeat_interval_us: d.heartbeat_interval.total_micros(),
-            sweep_interval_us: d.sweep_interval.total_micros(),
-            tunnel_check_interval_us: d.tunnel_check_interval.total_micros(),
-            leader_notice_interval_us: d.leader_notice_interval.total_micros(),
-            task_table_interval_us: d.task_table_interval.total_micros(),
-            membership_interval_us: d.membership_interval.total_micros(),
-            history_flush_interval_us: d.history_flush_interval.total_micros(),
-            lease_timeout_us: d.lease_timeout.total_micros(),
-            record_heartbeats: d.record_heartbeats,
-            crash: pn_crash_recovery_config::from(&d.crash),
-            election: pn_leader_election_config {
-                election_timeout_us: e.election_timeout.total_micros(),
-                heartbeat_interval_us: e.heartbeat_interval.total_micros(),
-                pre_vote: e.pre_vote,
-                check_quorum: e.check_quorum,
-                seed: e.seed,
-                progress_check: false,
-            },
-            workers: pn_worker_replacement_config {
-                unknown_score: d.workers.unknown_score.0,
-                score_band: d.workers.score_band,
-            },
-        });
-        Ok(())
-    })
+    // SAFETY: the caller's promise for `out`.
+    unsafe {
+        write_out(out, || {
+            let d = OpsConfig::default();
+            let e = d.election;
+            pn_ops_config {
+                heartbeat_interval_us: d.heartbeat_interval.total_micros(),
+                sweep_interval_us: d.sweep_interval.total_micros(),
+                tunnel_check_interval_us: d.tunnel_check_interval.total_micros(),
+                leader_notice_interval_us: d.leader_notice_interval.total_micros(),
+                task_table_interval_us: d.task_table_interval.total_micros(),
+                membership_interval_us: d.membership_interval.total_micros(),
+                history_flush_interval_us: d.history_flush_interval.total_micros(),
+                lease_timeout_us: d.lease_timeout.total_micros(),
+                record_heartbeats: d.record_heartbeats,
+                crash: pn_crash_recovery_config::from(&d.crash),
+                election: pn_leader_election_config {
+                    election_timeout_us: e.election_timeout.total_micros(),
+                    heartbeat_interval_us: e.heartbeat_interval.total_micros(),
+                    pre_vote: e.pre_vote,
+                    check_quorum: e.check_quorum,
+                    seed: e.seed,
+                    progress_check: false,
+                },
+                workers: pn_worker_replacement_config {
+                    unknown_score: d.workers.unknown_score.0,
+                    score_band: d.workers.score_band,
+                },
+            }
+        })
+    }
 }
 
 /// Creates the coordinator of node `id` (UTF-8, `id_len` bytes) with `role` (a
@@ -763,12 +763,8 @@ pub unsafe extern "C" fn pn_ops_start(ops: *mut pn_ops, now_us: u64) -> pn_resul
 /// As `pn_ops_start`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_stop(ops: *mut pn_ops, now_us: u64) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promise for `ops`.
-        let m = unsafe { pn_ops::borrow_mut(ops) }?;
-        m.stop(Instant::from_micros(now_us));
-        Ok(())
-    })
+    // SAFETY: the caller's promise for `ops`.
+    unsafe { pn_ops::update(ops, |m| m.stop(Instant::from_micros(now_us))) }
 }
 
 /// Handles one received datagram (`len` bytes, a sealed v2 envelope), which is
@@ -802,12 +798,8 @@ pub unsafe extern "C" fn pn_ops_handle_message(ops: *mut pn_ops, now_us: u64, ms
 /// As `pn_ops_start`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_tick(ops: *mut pn_ops, now_us: u64) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promise for `ops`.
-        let m = unsafe { pn_ops::borrow_mut(ops) }?;
-        m.tick(Instant::from_micros(now_us));
-        Ok(())
-    })
+    // SAFETY: the caller's promise for `ops`.
+    unsafe { pn_ops::update(ops, |m| m.tick(Instant::from_micros(now_us))) }
 }
 
 /// Takes the election's hard state to persist, if it changed since the last
@@ -822,13 +814,8 @@ pub unsafe extern "C" fn pn_ops_poll_hard_state(
     out_state: *mut pn_hard_state,
     out_available: *mut bool,
 ) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promises for every pointer.
-        let (m, state, available) =
-            unsafe { (pn_ops::borrow_mut(ops)?, Out::new(out_state)?, Out::new(out_available)?) };
-        set_polled(state, available, m.poll_hard_state().map(|h| pn_hard_state::from(&h)));
-        Ok(())
-    })
+    // SAFETY: the caller's promises for every pointer.
+    unsafe { pn_ops::poll(ops, out_state, out_available, |m| m.poll_hard_state().map(|h| pn_hard_state::from(&h))) }
 }
 
 /// Takes the next datagram to send, copying its bytes into `buf` (`buf_len`
@@ -920,13 +907,8 @@ pub unsafe extern "C" fn pn_ops_poll_event(
     out_event: *mut pn_ops_event,
     out_available: *mut bool,
 ) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promises for every pointer.
-        let (m, event, available) =
-            unsafe { (pn_ops::borrow_mut(ops)?, Out::new(out_event)?, Out::new(out_available)?) };
-        set_polled(event, available, m.poll_event().map(|e| pn_ops_event::from(&e)));
-        Ok(())
-    })
+    // SAFETY: the caller's promises for every pointer.
+    unsafe { pn_ops::poll(ops, out_event, out_available, |m| m.poll_event().map(|e| pn_ops_event::from(&e))) }
 }
 
 /// Writes when `pn_ops_tick` must next be called, microseconds (`UINT64_MAX`
@@ -936,12 +918,8 @@ pub unsafe extern "C" fn pn_ops_poll_event(
 /// `ops` NULL or a live handle; `out_us` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_poll_timeout(ops: *const pn_ops, out_us: *mut u64) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promises for both pointers.
-        let (m, out) = unsafe { (pn_ops::borrow(ops)?, Out::new(out_us)?) };
-        out.set(m.poll_timeout().total_micros());
-        Ok(())
-    })
+    // SAFETY: the caller's promises for both pointers.
+    unsafe { pn_ops::query(ops, out_us, |m| m.poll_timeout().total_micros()) }
 }
 
 /// (Supervisor) adds task `task` of pool `task_type` needing `required`

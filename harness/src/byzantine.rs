@@ -425,14 +425,7 @@ pub fn cluster(
     let b = book.clone();
     let first_liar = n.saturating_sub(liars);
     let factory = move |s: &Spawn<'_>| {
-        let c = config(s.index);
-        let built = if s.restarts == 0 {
-            LeaderElectionManager::new_boxed(c, s.id.clone(), &shared, s.now)
-        } else {
-            let c = ElectionConfig { seed: c.seed ^ s.restarts.wrapping_mul(0x9E37), ..c };
-            LeaderElectionManager::restore_boxed(c, s.id.clone(), &shared, s.hard_state.clone(), s.now)
-        };
-        let inner = built.map_err(|e| format!("{e}"))?;
+        let inner = crate::election::spawn(config(s.index), s, &shared)?;
         let liar = (s.index >= first_liar).then(|| {
             Liar::new(seed ^ (s.index as u64).wrapping_mul(0x9E37_79B9), Duration::from_millis(20), lie_until)
         });

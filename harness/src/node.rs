@@ -67,6 +67,22 @@ pub trait HarnessNode {
     }
 }
 
+/// The [`HarnessNode`] methods a core state machine `$t` answers with its
+/// own methods of the same name.
+macro_rules! forward_timers {
+    ($t:ident) => {
+        fn tick(&mut self, now: Instant) {
+            $t::tick(self, now)
+        }
+        fn poll_timeout(&self) -> Instant {
+            $t::poll_timeout(self)
+        }
+        fn poll_hard_state(&mut self) -> Option<HardState> {
+            $t::poll_hard_state(self)
+        }
+    };
+}
+
 impl<const V: usize, const O: usize, const H: usize> HarnessNode for LeaderElectionManager<V, O, H> {
     type Event = Infallible;
     fn start(&mut self, _now: Instant) -> Result<(), String> {
@@ -76,15 +92,7 @@ impl<const V: usize, const O: usize, const H: usize> HarnessNode for LeaderElect
         let env = Envelope::decode(bytes).map_err(|e| format!("{e}"))?;
         self.step(now, &env).map(|()| true).map_err(|e| format!("{e}"))
     }
-    fn tick(&mut self, now: Instant) {
-        LeaderElectionManager::tick(self, now)
-    }
-    fn poll_timeout(&self) -> Instant {
-        LeaderElectionManager::poll_timeout(self)
-    }
-    fn poll_hard_state(&mut self) -> Option<HardState> {
-        LeaderElectionManager::poll_hard_state(self)
-    }
+    forward_timers!(LeaderElectionManager);
     fn poll_transmit(&mut self) -> Option<Result<Outgoing, String>> {
         let t = LeaderElectionManager::poll_transmit(self)?;
         let to = t.to.map_or(Target::Supervisors, Target::Node);
@@ -176,15 +184,7 @@ impl<
             Err(e) => Err(format!("{e}")),
         }
     }
-    fn tick(&mut self, now: Instant) {
-        NetworkOperationsManager::tick(self, now)
-    }
-    fn poll_timeout(&self) -> Instant {
-        NetworkOperationsManager::poll_timeout(self)
-    }
-    fn poll_hard_state(&mut self) -> Option<HardState> {
-        NetworkOperationsManager::poll_hard_state(self)
-    }
+    forward_timers!(NetworkOperationsManager);
     fn poll_transmit(&mut self) -> Option<Result<Outgoing, String>> {
         let t = NetworkOperationsManager::poll_transmit(self)?;
         Some(Ok(Outgoing { to: Target::Node(t.to), bytes: t.bytes }))

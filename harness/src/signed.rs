@@ -311,10 +311,7 @@ pub fn cluster(
     let l = ledger.clone();
     let first_liar = n.saturating_sub(liars);
     let factory = move |s: &Spawn<'_>| {
-        let mut c = config(s.index);
-        if s.restarts > 0 {
-            c = ElectionConfig { seed: c.seed ^ s.restarts.wrapping_mul(0x9E37), ..c };
-        }
+        let c = crate::election::reseeded(config(s.index), s.restarts);
         let key = authority.identity(s.id);
         let inner = Certified::new(c, s.id.clone(), key, authority.public(), &voters, s.hard_state.clone(), s.now)
             .map_err(|e| format!("{e}"))?;

@@ -358,15 +358,7 @@ impl SignedCertificate {
         &self.signature
     }
 
-    /// The encoded length.
-    pub fn encoded_len(&self) -> usize {
-        self.signed.len() + format::SIGNATURE_LEN
-    }
-
-    /// Encodes into `buf`, returning the number of bytes written.
-    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, FormatError> {
-        format::write_signed(&self.signed, &self.signature, buf)
-    }
+    format::signed_encoding!();
 }
 
 /// How a certificate entered a [`Roster`].
@@ -511,10 +503,14 @@ pub(crate) mod tests {
 
     const NOW: u64 = 1_750_000_000;
 
+    /// The authority's key and the node's.
+    fn keys() -> (IdentityKey, IdentityKey) {
+        (IdentityKey::from_seed(&[1; 32]), IdentityKey::from_seed(&[2; 32]))
+    }
+
     #[test]
     fn issue_decode_verify() {
-        let authority = IdentityKey::from_seed(&[1; 32]);
-        let node = IdentityKey::from_seed(&[2; 32]);
+        let (authority, node) = keys();
         let mut cert = worker_cert(&node, 1);
         cert.endpoints.push(Endpoint::parse("[2001:db8::1]:51820").unwrap()).unwrap();
         cert.endpoints.push(Endpoint::parse("w7.example.org:4000").unwrap()).unwrap();
@@ -566,8 +562,7 @@ pub(crate) mod tests {
 
     #[test]
     fn typical_worker_size() {
-        let authority = IdentityKey::from_seed(&[1; 32]);
-        let node = IdentityKey::from_seed(&[2; 32]);
+        let (authority, node) = keys();
         let signed = SignedCertificate::issue(&authority, worker_cert(&node, 1)).unwrap();
         // 1 version + 9 id + 1 role + 64 keys + 9 endpoints (count, kind, IPv4,
         // port) + 1 slots + 7 pools + 1 serial + 10 validity, + 64 signature.
@@ -576,8 +571,7 @@ pub(crate) mod tests {
 
     #[test]
     fn refuses_duplicates_and_bad_fields() {
-        let authority = IdentityKey::from_seed(&[1; 32]);
-        let node = IdentityKey::from_seed(&[2; 32]);
+        let (authority, node) = keys();
         let mut dup_pool = worker_cert(&node, 1);
         dup_pool.pools.push(TaskType::new("train").unwrap()).unwrap();
         assert_eq!(SignedCertificate::issue(&authority, dup_pool), Err(CertError::DuplicatePool));

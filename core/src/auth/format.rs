@@ -111,6 +111,23 @@ pub(crate) fn decode_signed<T: Serialize + DeserializeOwned, const N: usize>(
     Ok((value, signed, Signature(sig)))
 }
 
+/// `encoded_len` and `encode` for a type holding its signed bytes in
+/// `self.signed` and the signature over them in `self.signature`.
+macro_rules! signed_encoding {
+    () => {
+        /// The encoded length.
+        pub fn encoded_len(&self) -> usize {
+            self.signed.len() + $crate::auth::format::SIGNATURE_LEN
+        }
+
+        /// Encodes into `buf`, returning the number of bytes written.
+        pub fn encode(&self, buf: &mut [u8]) -> Result<usize, $crate::auth::format::FormatError> {
+            $crate::auth::format::write_signed(&self.signed, &self.signature, buf)
+        }
+    };
+}
+pub(crate) use signed_encoding;
+
 /// Writes `signed || signature` into `buf`, returning the length.
 pub(crate) fn write_signed(signed: &[u8], signature: &Signature, buf: &mut [u8]) -> Result<usize, FormatError> {
     let len = signed.len() + SIGNATURE_LEN;

@@ -353,10 +353,7 @@ impl SignedVote {
 
     /// Decodes a signed vote (nothing is verified).
     pub fn decode(bytes: &[u8]) -> Result<Self, QuorumError> {
-        if bytes.len() > MAX_SIGNED_VOTE_LEN {
-            return Err(QuorumError::Oversized { len: bytes.len() });
-        }
-        let mut r = Reader::new(bytes);
+        let mut r = Reader::bounded(bytes, MAX_SIGNED_VOTE_LEN)?;
         let vote = Self::read(&mut r)?;
         r.finish()?;
         Ok(vote)
@@ -427,10 +424,34 @@ pub fn check_voters<V: VoterKeys + ?Sized>(voters: &V) -> Result<(), QuorumError
     Ok(())
 }
 
-/// The claim accessors [`QuorumCertificate`] and [`QcView`] share: both hold
-/// `kind`, `term`, `candidate` and `signers` fields.
+/// The verification and claim accessors [`QuorumCertificate`] and [`QcView`]
+/// share: both hold `kind`, `term`, `candidate` and `signers` fields and give
+/// their signatures in order by `signature_chunks`.
 macro_rules! qc_claim_methods {
     () => {
+        /// Verifies the certificate: at least `quorum` distinct signers, each a
+        /// voter of `voters` (canonical order, see [`check_voters`]), each
+        /// signature valid in the cluster of authority `cluster`. The certificate's
+        /// kind, term and candidate are what it claims; check them against what
+        /// you expect with [`QuorumCertificate::check_claim`].
+        pub fn verify<V: VoterKeys + ?Sized>(
+            &self,
+            cluster: &PublicIdentity,
+            voters: &V,
+            quorum: usize,
+        ) -> Result<(), QuorumError> {
+            verify_qc(
+                self.kind,
+                self.term,
+                &self.candidate,
+                self.signers,
+                self.signature_chunks(),
+                cluster,
+                voters,
+                quorum,
+            )
+        }
+
         /// Whether the certificate is for `kind`, `term` and `candidate`.
         pub fn check_claim(&self, kind: VoteKind, term: u64, candidate: &NodeId) -> Result<(), QuorumError> {
             check_claim(self.kind, self.term, &self.candidate, kind, term, candidate)
@@ -532,27 +553,8 @@ impl QuorumCertificate {
         QcBuilder { qc: QuorumCertificate { kind, term, candidate, signers: 0, signatures: heapless::Vec::new() } }
     }
 
-    /// Verifies the certificate: at least `quorum` distinct signers, each a
-    /// voter of `voters` (canonical order, see [`check_voters`]), each
-    /// signature valid in the cluster of authority `cluster`. The certificate's
-    /// kind, term and candidate are what it claims; check them against what
-    /// you expect with [`QuorumCertificate::check_claim`].
-    pub fn verify<V: VoterKeys + ?Sized>(
-        &self,
-        cluster: &PublicIdentity,
-        voters: &V,
-        quorum: usize,
-    ) -> Result<(), QuorumError> {
-        verify_qc(
-            self.kind,
-            self.term,
-            &self.candidate,
-            self.signers,
-            self.signatures.iter().map(|s| &s.0),
-            cluster,
-            voters,
-            quorum,
-        )
+    fn signature_chunks(&self) -> impl Iterator<Item = &[u8; SIG_LEN]> {
+        self.signatures.iter().map(|s| &s.0)
     }
 
     qc_claim_methods!();
@@ -662,14 +664,7 @@ pub struct QcView<'a> {
 impl<'a> QcView<'a> {
     /// Parses a certificate's encoding (total, bounded; nothing is verified).
     pub fn parse(bytes: &'a [u8]) -> Result<Self, QuorumError> {
-        if bytes.len() > MAX_QC_LEN {
-            return Err(QuorumError::Oversized { len: bytes.len() });
-        }
-        let mut r = Reader::new(bytes);
-        let version = r.byte()?;
-        if version != QC_VERSION {
-            return Err(QuorumError::UnknownVersion(version));
-        }
+        let mut r = Reader::versioned(bytes, MAX_QC_LEN, QC_VERSION)?;
         let kind = VoteKind::from_byte(r.byte()?)?;
         let term = r.u64()?;
         let candidate = r.id()?;
@@ -698,16 +693,6 @@ impl<'a> QcView<'a> {
 
     fn signature_chunks(&self) -> impl Iterator<Item = &'a [u8; SIG_LEN]> + 'a {
         self.signatures.chunks_exact(SIG_LEN).filter_map(|c| <&[u8; SIG_LEN]>::try_from(c).ok())
-    }
-
-    /// Verifies as [`QuorumCertificate::verify`].
-    pub fn verify<V: VoterKeys + ?Sized>(
-        &self,
-        cluster: &PublicIdentity,
-        voters: &V,
-        quorum: usize,
-    ) -> Result<(), QuorumError> {
-        verify_qc(self.kind, self.term, &self.candidate, self.signers, self.signature_chunks(), cluster, voters, quorum)
     }
 
     qc_claim_methods!();
@@ -875,14 +860,7 @@ impl EquivocationEvidence {
     /// Decodes a record (total, bounded): two votes that are an equivocation in
     /// canonical order, else an error. Signatures are not checked here.
     pub fn decode(bytes: &[u8]) -> Result<Self, QuorumError> {
-        if bytes.len() > MAX_EVIDENCE_LEN {
-            return Err(QuorumError::Oversized { len: bytes.len() });
-        }
-        let mut r = Reader::new(bytes);
-        let version = r.byte()?;
-        if version != EVIDENCE_VERSION {
-            return Err(QuorumError::UnknownVersion(version));
-        }
+        let mut r = Reader::versioned(bytes, MAX_EVIDENCE_LEN, EVIDENCE_VERSION)?;
         let first = SignedVote::read(&mut r)?;
         let second = SignedVote::read(&mut r)?;
         r.finish()?;
@@ -900,8 +878,22 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes }
+    /// A reader over `bytes`, refused as `Oversized` beyond `max` bytes.
+    fn bounded(bytes: &'a [u8], max: usize) -> Result<Self, QuorumError> {
+        if bytes.len() > max {
+            return Err(QuorumError::Oversized { len: bytes.len() });
+        }
+        Ok(Reader { bytes })
+    }
+
+    /// As [`Self::bounded`], past a leading version byte that must be `version`.
+    fn versioned(bytes: &'a [u8], max: usize, version: u8) -> Result<Self, QuorumError> {
+        let mut r = Self::bounded(bytes, max)?;
+        let got = r.byte()?;
+        if got != version {
+            return Err(QuorumError::UnknownVersion(got));
+        }
+        Ok(r)
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], QuorumError> {

@@ -151,15 +151,7 @@ impl SignedRevocationList {
         &self.list
     }
 
-    /// The encoded length.
-    pub fn encoded_len(&self) -> usize {
-        self.signed.len() + format::SIGNATURE_LEN
-    }
-
-    /// Encodes into `buf`, returning the number of bytes written.
-    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, FormatError> {
-        format::write_signed(&self.signed, &self.signature, buf)
-    }
+    format::signed_encoding!();
 }
 
 #[cfg(test)]
