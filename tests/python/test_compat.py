@@ -432,6 +432,51 @@ def test_mesh_join_leave_and_topology_shape():
     assert {"node_id", "virtual_ip", "mesh_nodes", "active_tunnels", "routing_table", "network_health"} <= set(topo)
 
 
+def test_mesh_containers_are_live_and_mesh_nodes_writes_through():
+    # The old class kept mesh_nodes as a plain dict that join_mesh and
+    # leave_mesh filled and emptied; callers edited it the same way.
+    v = VPNMeshTopologyManager("me")
+    nodes, ips, tunnels, routes = v.mesh_nodes, v.virtual_ips, v.tunnels, v.routing_table
+    v.join_mesh({"node_id": "a"})
+    assert "a" in nodes and ips["a"] == nodes["a"]["virtual_ip"] and len(nodes) == 1
+    nodes["b"] = {"endpoint": "10.1.1.1:51820"}  # as join_mesh of node b
+    assert v.mesh_nodes["b"]["endpoint"] == "10.1.1.1:51820" and set(ips) == {"a", "b"}
+    assert v.establish_tunnel("b") is True and set(tunnels) == {"b"} and "b" in routes
+    with pytest.raises(ValueError):
+        nodes["b"] = {}  # already in the mesh, as join_mesh refuses
+    del nodes["b"]  # as leave_mesh: its address and tunnels go too
+    assert "b" not in v.mesh_nodes and "b" not in ips and tunnels == {}
+    with pytest.raises(KeyError):
+        del nodes["b"]
+    for edit in (
+        lambda: ips.__setitem__("a", "10.0.0.9"),
+        lambda: ips.pop("a"),
+        lambda: tunnels.__delitem__("a"),
+        lambda: routes.clear(),
+    ):
+        with pytest.raises(TypeError, match="read-only: "):
+            edit()
+    assert set(v.mesh_nodes) == {"me", "a"}
+
+
+def test_history_containers_are_live_and_append_adds_a_message():
+    h = MessageHistoryCompressor("me", compression_threshold=2)
+    buffer, batches = h.message_buffer, h.compressed_batches
+    buffer.append(NetworkMessage("m", "s", T0, {"i": 0}))  # as add_message
+    assert len(buffer) == 1 and buffer[0]["data"] == {"i": 0} and batches == []
+    buffer.append(NetworkMessage("m", "s", T0 + 1, {"i": 1}))  # reaches the threshold: sealed
+    assert buffer == [] and len(batches) == 1 and batches[0].message_count == 2
+    for edit in (
+        lambda: buffer.clear(),
+        lambda: buffer.__delitem__(0),
+        lambda: batches.append(batches[0]),
+        lambda: batches.pop(),
+    ):
+        with pytest.raises(TypeError, match="Merkle log"):
+            edit()
+    assert len(h.compressed_batches) == 1
+
+
 # --- NetworkOperationsManager -------------------------------------------------
 
 
