@@ -87,7 +87,7 @@ const _: () = assert!(PN_SMALL_TASKS == small::TASKS);
 
 /// Reasons a datagram can be refused at a node's entrance: the length of
 /// `pn_ops_counters.rejected`.
-pub const PN_REJECT_REASONS: usize = 16;
+pub const PN_REJECT_REASONS: usize = 17;
 const _: () = assert!(PN_REJECT_REASONS == RejectReason::ALL.len());
 
 /// Coordinator parameters; every component's own parameters are nested.
@@ -233,6 +233,9 @@ pub enum pn_reject_reason {
     /// A supervisor sending a leader message for a term another supervisor is
     /// known to lead (`PN_ERR_CREDENTIAL_REJECTED`).
     PN_REJECT_NOT_LEADER = 15,
+    /// (Byzantine fault model) a message claiming a term without a valid
+    /// signed vote or quorum certificate for it (`PN_ERR_CREDENTIAL_REJECTED`).
+    PN_REJECT_UNCERTIFIED = 16,
 }
 
 impl From<RejectReason> for pn_reject_reason {
@@ -255,6 +258,7 @@ impl From<RejectReason> for pn_reject_reason {
             RejectReason::RosterFull => PN_REJECT_ROSTER_FULL,
             RejectReason::NotAuthorized => PN_REJECT_NOT_AUTHORIZED,
             RejectReason::NotLeader => PN_REJECT_NOT_LEADER,
+            RejectReason::Uncertified => PN_REJECT_UNCERTIFIED,
         }
     }
 }
@@ -278,6 +282,7 @@ const REJECT_NAMES: [&core::ffi::CStr; PN_REJECT_REASONS] = [
     c"roster_full",
     c"not_authorized",
     c"not_leader",
+    c"uncertified",
 ];
 
 /// The snake-case name of a `pn_reject_reason` value (any integer; others give
@@ -347,6 +352,10 @@ pub enum pn_ops_event_kind {
     /// (Worker) the lease on this node's role in `task` ran out (nothing heard
     /// from the leader that gave it): stop the work.
     PN_OPS_LEASE_EXPIRED = 20,
+    /// (Supervisor, Byzantine fault model) voter `node` signed votes for two
+    /// candidates in `term`: take the evidence record's bytes with
+    /// `pn_ops_take_evidence` before the next event poll.
+    PN_OPS_EQUIVOCATION = 21,
 }
 
 /// One coordinator event as a flat tagged struct: `kind` says which fields are
@@ -507,6 +516,11 @@ impl From<&OpsEvent> for pn_ops_event {
                 out.kind = PN_OPS_ROUTE_CHANGED;
                 out.has_next_hop = next_hop.is_some();
                 out.next_hop = pn_node_id::from_opt(next_hop.as_ref());
+            }
+            OpsEventKind::Equivocation { term, evidence } => {
+                out.kind = PN_OPS_EQUIVOCATION;
+                out.term = *term;
+                out.value = evidence.len() as u64;
             }
         }
         out
@@ -711,6 +725,7 @@ pub unsafe extern "C" fn pn_ops_new(
                 seed,
                 up_to_date: if config.election.progress_check { height_at_least } else { always_up_to_date },
                 fault_model: pouw_netops::election::FaultModel::CrashOnly,
+                ..ElectionConfig::default()
             },
             workers: WorkerConfig {
                 unknown_score: HealthScore(config.workers.unknown_score),

@@ -288,6 +288,10 @@ impl PyNode {
             OpsEventKind::RouteChanged { next_hop } => {
                 d.set_item("next_hop", next_hop.as_ref().map(|n| n.as_str().to_owned()))?
             }
+            OpsEventKind::Equivocation { term, evidence } => {
+                d.set_item("term", term)?;
+                d.set_item("evidence", PyBytes::new(py, evidence))?;
+            }
         }
         Ok(Some((e.kind.as_str(), e.at.as_secs_f64(), e.node.as_str().to_owned(), d)))
     }
