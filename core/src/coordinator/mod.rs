@@ -95,6 +95,8 @@ mod worker;
 #[cfg(test)]
 mod attacks;
 #[cfg(test)]
+mod byzantine;
+#[cfg(test)]
 mod tests;
 
 pub use config::{NodeRole, OpsConfig};

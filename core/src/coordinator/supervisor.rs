@@ -275,19 +275,23 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     }
 
     /// (Byzantine mode) an election message with its `attachment`: the vote
-    /// or certificate is checked before the election sees anything. `Err` if
-    /// the check failed (nothing changed); `Ok(false)` if the election
-    /// refused it otherwise.
+    /// or certificate is checked before the election sees anything, and the
+    /// election drops a term change the proof does not justify. `Err` if
+    /// either refused it (nothing changed); `Ok(false)` if the election
+    /// refused it otherwise (not a voter).
     pub(crate) fn on_certified_message(
         &mut self,
         now: Instant,
         env: &Envelope,
         attachment: &[u8],
     ) -> Result<bool, CertReject> {
-        match self.certified.as_deref_mut().map(|c| c.step(now, env, attachment)) {
-            Some(Ok(Ok(()))) => Ok(true),
-            Some(Ok(Err(reason))) => Err(reason),
-            Some(Err(_)) | None => Ok(false),
+        let Some(c) = self.certified.as_deref_mut() else { return Ok(false) };
+        let unjustified = c.election().stats().uncertified;
+        match c.step(now, env, attachment) {
+            Ok(Ok(())) if c.election().stats().uncertified > unjustified => Err(CertReject::WrongClaim),
+            Ok(Ok(())) => Ok(true),
+            Ok(Err(reason)) => Err(reason),
+            Err(_) => Ok(false),
         }
     }
 

@@ -60,6 +60,19 @@ impl Peer {
         self.say_in(1, body)
     }
 
+    /// `body` followed by `attachment` (Byzantine mode), signed by this peer.
+    pub(super) fn say_with(&mut self, body: Body, attachment: &[u8]) -> StdVec<u8> {
+        let mut body = body.to_vec().unwrap();
+        body.extend_from_slice(attachment);
+        let mut buf = vec![0u8; 4096 + attachment.len()];
+        self.counter += 1;
+        let cluster = authority().public();
+        let n =
+            crate::auth::seal::seal_signed(&mut buf, &self.id, 1, self.counter, &body, &self.key, &cluster).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
     /// `body`, signed by this peer in boot epoch `epoch`.
     pub(super) fn say_in(&mut self, epoch: u64, body: Body) -> StdVec<u8> {
         let body = body.to_vec().unwrap();
