@@ -85,8 +85,7 @@ const _: () = assert!(PN_SMALL_VOTERS == small::VOTERS);
 pub const PN_SMALL_TASKS: usize = 8;
 const _: () = assert!(PN_SMALL_TASKS == small::TASKS);
 
-/// Reasons a datagram can be refused at a node's entrance: the length of
-/// `pn_ops_counters.rejected`.
+/// Reasons a datagram can be refused at a node's entrance: the length of `pn_ops_counters.rejected`.
 pub const PN_REJECT_REASONS: usize = 17;
 const _: () = assert!(PN_REJECT_REASONS == RejectReason::ALL.len());
 
@@ -108,9 +107,8 @@ pub struct pn_ops_config {
     pub membership_interval_us: u64,
     /// Seal the open history batch at least this often, microseconds (default 60 s).
     pub history_flush_interval_us: u64,
-    /// (Worker) how long a role outlives the last message from the leader that
-    /// gave it, microseconds (default 6 s; longer than `heartbeat_interval_us`).
-    /// On expiry the role ends with `PN_OPS_LEASE_EXPIRED`.
+    /// (Worker) how long a role outlives the last message from the leader that gave it, microseconds
+    /// (default 6 s; longer than `heartbeat_interval_us`); on expiry the role ends with `PN_OPS_LEASE_EXPIRED`.
     pub lease_timeout_us: u64,
     /// Record health heartbeats in the message history too (default true).
     pub record_heartbeats: bool,
@@ -120,6 +118,8 @@ pub struct pn_ops_config {
     pub election: pn_leader_election_config,
     /// Worker replacement (supervisors).
     pub workers: pn_worker_replacement_config,
+    /// Byzantine supervisors tolerated, f (default 0: crash-only); needs at least 3f + 1 supervisors.
+    pub byzantine_f: u32,
 }
 
 /// What a node is in the cluster. Passed to `pn_ops_new` as an integer and validated.
@@ -226,15 +226,12 @@ pub enum pn_reject_reason {
     PN_REJECT_BAD_CERTIFICATE = 12,
     /// The roster is full: the new member was not admitted (`PN_ERR_CAPACITY_EXCEEDED`).
     PN_REJECT_ROSTER_FULL = 13,
-    /// The sender's role may not send this message: a worker sending what only
-    /// supervisors send, a supervisor sending a checkpoint report
-    /// (`PN_ERR_CREDENTIAL_REJECTED`).
+    /// The sender's role may not send this message: a worker sending what only supervisors send,
+    /// a supervisor sending a checkpoint report (`PN_ERR_CREDENTIAL_REJECTED`).
     PN_REJECT_NOT_AUTHORIZED = 14,
-    /// A supervisor sending a leader message for a term another supervisor is
-    /// known to lead (`PN_ERR_CREDENTIAL_REJECTED`).
+    /// A supervisor sending a leader message for a term another supervisor is known to lead (`PN_ERR_CREDENTIAL_REJECTED`).
     PN_REJECT_NOT_LEADER = 15,
-    /// (Byzantine fault model) a message claiming a term without a valid
-    /// signed vote or quorum certificate for it (`PN_ERR_CREDENTIAL_REJECTED`).
+    /// A term claimed without a valid signed vote or certificate (Byzantine mode; `PN_ERR_CREDENTIAL_REJECTED`).
     PN_REJECT_UNCERTIFIED = 16,
 }
 
@@ -349,12 +346,9 @@ pub enum pn_ops_event_kind {
     PN_OPS_TUNNEL_DOWN = 18,
     /// The next hop towards `node` changed: `next_hop` if `has_next_hop`, else unreachable.
     PN_OPS_ROUTE_CHANGED = 19,
-    /// (Worker) the lease on this node's role in `task` ran out (nothing heard
-    /// from the leader that gave it): stop the work.
+    /// (Worker) the lease on this node's role in `task` ran out (nothing heard from its leader): stop the work.
     PN_OPS_LEASE_EXPIRED = 20,
-    /// (Supervisor, Byzantine fault model) voter `node` signed votes for two
-    /// candidates in `term`: take the evidence record's bytes with
-    /// `pn_ops_take_evidence` before the next event poll.
+    /// Voter `node` signed votes for two candidates in `term` (Byzantine mode); `value`: evidence length.
     PN_OPS_EQUIVOCATION = 21,
 }
 
@@ -640,6 +634,7 @@ pub unsafe extern "C" fn pn_ops_config_default(out: *mut pn_ops_config) -> pn_re
                 unknown_score: d.workers.unknown_score.0,
                 score_band: d.workers.score_band,
             },
+            byzantine_f: 0,
         });
         Ok(())
     })
@@ -724,7 +719,10 @@ pub unsafe extern "C" fn pn_ops_new(
                 check_quorum: config.election.check_quorum,
                 seed,
                 up_to_date: if config.election.progress_check { height_at_least } else { always_up_to_date },
-                fault_model: pouw_netops::election::FaultModel::CrashOnly,
+                fault_model: match config.byzantine_f {
+                    0 => pouw_netops::election::FaultModel::CrashOnly,
+                    f => pouw_netops::election::FaultModel::Byzantine { f },
+                },
                 ..ElectionConfig::default()
             },
             workers: WorkerConfig {
