@@ -102,7 +102,9 @@ impl Liar {
             2 => (Body::Heartbeat(Heartbeat { sequence: 1, leading: term, ..Heartbeat::default() }), Vec::new()),
             3 => match (TaskId::new("task-000"), TaskType::new("train")) {
                 (Ok(task), Ok(task_type)) => {
-                    let term = 1 + self.pick(1000);
+                    // An inflated term: for a term it genuinely leads, its
+                    // assignment would be a Byzantine leader's, which the
+                    // certificates do not cover (its leadership is real).
                     let a = TaskAssignment { term, task, task_type, role: TaskRole::Primary, checkpoint: None };
                     (Body::TaskAssignment(a), Vec::new())
                 }
