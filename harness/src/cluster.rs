@@ -15,6 +15,8 @@
 use crate::check::{Record, Violation};
 use crate::net::{NetConfig, Network};
 use crate::node::{HarnessNode, OpsNode, Target};
+use pouw_netops::Body;
+use pouw_netops::auth::seal;
 use pouw_netops::election::HardState;
 use pouw_netops::hash::Fnv1a64;
 use pouw_netops::{Duration, Instant, NodeId};
@@ -99,9 +101,24 @@ pub struct Cluster<N: HarnessNode + ?Sized> {
     /// The last datagrams delivered, `(to, incarnation of to, bytes)`, when recorded.
     traffic: Option<VecDeque<(usize, u64, Vec<u8>)>>,
     hash: Fnv1a64,
+    /// Byzantine members: their outgoing datagrams pass through the tamper
+    /// function, and what the others refuse of theirs is counted, not a violation.
+    liars: Option<Liars>,
     events: VecDeque<(usize, N::Event)>,
     events_dropped: u64,
     pub(crate) record: Record,
+}
+
+/// What a Byzantine member does to a datagram it sends: `(from, to, bytes)`
+/// to the datagram sent instead, or `None` to withhold it.
+pub type Tamper = Box<dyn FnMut(usize, usize, Vec<u8>) -> Option<Vec<u8>>>;
+
+/// The Byzantine members of a cluster and what became of their datagrams.
+struct Liars {
+    nodes: Vec<usize>,
+    tamper: Tamper,
+    refused: BTreeMap<String, u64>,
+    withheld: u64,
 }
 
 impl<N: HarnessNode + ?Sized> Cluster<N> {
@@ -137,6 +154,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             incarnation: vec![0; n],
             traffic: None,
             hash: Fnv1a64::new(),
+            liars: None,
             events: VecDeque::new(),
             events_dropped: 0,
             record: Record::new(n),
@@ -438,6 +456,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         }
         let now = self.now;
         let (n, sups) = (self.nodes.len(), self.supervisors);
+        let liar = self.is_liar(i);
         let Some(node) = self.nodes.get_mut(i) else { return };
         while let Some(hs) = node.poll_hard_state() {
             self.record.persisted(i, &hs);
@@ -445,22 +464,36 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
                 *slot = hs;
             }
         }
+        let (net, liars) = (&mut self.net, &mut self.liars);
+        let mut send = |j: usize, bytes: Vec<u8>| {
+            let bytes = match liars.as_mut() {
+                Some(l) if liar => match (l.tamper)(i, j, bytes) {
+                    Some(b) => b,
+                    None => {
+                        l.withheld += 1;
+                        return;
+                    }
+                },
+                _ => bytes,
+            };
+            net.send(now, i, j, bytes);
+        };
         while let Some(t) = node.poll_transmit() {
             match t {
                 Ok(t) => match t.to {
                     Target::Node(to) => {
                         if let Some(&j) = self.index.get(&to) {
-                            self.net.send(now, i, j, t.bytes);
+                            send(j, t.bytes);
                         }
                     }
                     Target::Supervisors => {
                         for j in (0..sups).filter(|&j| j != i) {
-                            self.net.send(now, i, j, t.bytes.clone());
+                            send(j, t.bytes.clone());
                         }
                     }
                     Target::All => {
                         for j in (0..n).filter(|&j| j != i) {
-                            self.net.send(now, i, j, t.bytes.clone());
+                            send(j, t.bytes.clone());
                         }
                     }
                 },
@@ -498,6 +531,24 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         for i in 0..self.nodes.len() {
             self.drain(i);
         }
+    }
+
+    /// Makes the nodes `liars` Byzantine: each datagram one of them sends to
+    /// node `to` goes through `tamper(from, to, bytes)`, which passes it on,
+    /// replaces it (a lie) or withholds it (`None`). What the others refuse
+    /// of a liar's is counted by error ([`Cluster::liar_refusals`]) instead
+    /// of being a violation; everything else is checked as ever.
+    pub fn set_liars(&mut self, liars: Vec<usize>, tamper: Tamper) {
+        self.liars = Some(Liars { nodes: liars, tamper, refused: BTreeMap::new(), withheld: 0 });
+    }
+
+    /// Datagrams of liars that were refused, by error, and how many they withheld.
+    pub fn liar_refusals(&self) -> Option<(&BTreeMap<String, u64>, u64)> {
+        self.liars.as_ref().map(|l| (&l.refused, l.withheld))
+    }
+
+    fn is_liar(&self, i: usize) -> bool {
+        self.liars.as_ref().is_some_and(|l| l.nodes.contains(&i))
     }
 
     /// Keeps the last datagrams delivered, for an attacker that overhears
@@ -546,8 +597,27 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             self.hash.write(&d.bytes);
             let local = self.local(d.to);
             let accepted = match self.nodes.get_mut(d.to).map(|node| node.deliver(local, &d.bytes)) {
+                Some(Ok(false)) if self.is_liar(d.from) => {
+                    if let Some(l) = self.liars.as_mut() {
+                        *l.refused.entry("refused or ignored".to_string()).or_insert(0) += 1;
+                    }
+                    false
+                }
                 Some(Ok(accepted)) => accepted,
-                Some(Err(e)) => return Err(self.violation(format!("{} refused a message: {e}", self.name(d.to)))),
+                Some(Err(e)) if self.is_liar(d.from) => {
+                    if let Some(l) = self.liars.as_mut() {
+                        *l.refused.entry(e).or_insert(0) += 1;
+                    }
+                    false
+                }
+                Some(Err(e)) => {
+                    let kind = seal::parse(&d.bytes)
+                        .ok()
+                        .and_then(|u| Body::decode_prefix(u.body).ok())
+                        .map_or("undecodable", |(b, _)| b.kind());
+                    let (to, from) = (self.name(d.to), self.name(d.from));
+                    return Err(self.violation(format!("{to} refused a message ({kind}) from {from}: {e}")));
+                }
                 None => false,
             };
             touched.push(d.to);

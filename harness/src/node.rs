@@ -175,12 +175,18 @@ impl<
         NetworkOperationsManager::start(self, now).map_err(|e| format!("{e}"))
     }
     /// A duplicated datagram (refused as a replay) and one that overtook its
-    /// sender's join (an unknown sender) are what a faulty network does; any
-    /// other refusal is a fault.
+    /// sender's join (an unknown sender) are what a faulty network does, and
+    /// so is one whose term this node holds no proof of yet under the
+    /// Byzantine fault model (uncertified: the certificate rode on a message
+    /// that was lost, or went to this node before it restarted); any other
+    /// refusal is a fault. (`harness/tests/coordinator_byzantine.rs` checks
+    /// that a loss-free cluster refuses nothing as uncertified.)
     fn deliver(&mut self, now: Instant, bytes: &[u8]) -> Result<bool, String> {
         match NetworkOperationsManager::handle_message(self, now, bytes) {
             Ok(()) => Ok(true),
-            Err(HandleError::Rejected(RejectReason::Replayed | RejectReason::UnknownSender)) => Ok(false),
+            Err(HandleError::Rejected(
+                RejectReason::Replayed | RejectReason::UnknownSender | RejectReason::Uncertified,
+            )) => Ok(false),
             Err(e) => Err(format!("{e}")),
         }
     }

@@ -216,6 +216,12 @@ impl IdentityKey {
         IdentityKey { signing, expanded, public }
     }
 
+    /// A second copy of this key (for a component that signs on its own:
+    /// the certified election). Wiped like the first when dropped.
+    pub(crate) fn duplicate(&self) -> Self {
+        IdentityKey::from_seed(self.signing.as_bytes())
+    }
+
     /// The public half.
     pub fn public(&self) -> PublicIdentity {
         self.public
