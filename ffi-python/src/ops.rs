@@ -15,7 +15,7 @@ use crate::errors::{core_error, id_error, invalid};
 use crate::identity::{CertTuple, cert_tuple, decode_certificate, identity_key, public_identity};
 use crate::time::{duration, instant};
 use pouw_netops::coordinator::Credentials;
-use pouw_netops::election::{EquivocationPolicy, FaultModel};
+use pouw_netops::election::FaultModel;
 use pouw_netops::preset::large;
 use pouw_netops::workers::Checkpoint;
 use pouw_netops::{HardState, NodeId, NodeRole, OpsConfig, OpsEventKind, TaskId, TaskType};
@@ -71,12 +71,7 @@ fn ops_config(config: Option<&Bound<'_, PyDict>>) -> PyResult<OpsConfig> {
     }
     if let Some(v) = config.get_item("equivocation")? {
         let name: String = v.extract()?;
-        c.election.equivocation = match name.as_str() {
-            "keep_counting" => EquivocationPolicy::KeepCounting,
-            "ignore_for_term" => EquivocationPolicy::IgnoreForTerm,
-            "ignore_forever" => EquivocationPolicy::IgnoreForever,
-            _ => return Err(invalid(format!("equivocation {name}: keep_counting, ignore_for_term or ignore_forever"))),
-        };
+        c.election.equivocation = name.parse().map_err(|e| invalid(format!("{e}, not {name:?}")))?;
         config.del_item("equivocation")?;
     }
     if let Some(v) = config.get_item("record_heartbeats")? {

@@ -231,16 +231,18 @@ pub struct TermProof {
     pub candidate: NodeId,
 }
 
-/// What happens to a voter's grants after it was caught equivocating.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum EquivocationPolicy {
-    /// Its grants still count (the evidence is only reported).
-    KeepCounting,
-    /// Its grants are refused for the rest of the term it equivocated in.
-    #[default]
-    IgnoreForTerm,
-    /// Its grants are refused for good (until the host builds a new node).
-    IgnoreForever,
+crate::error::named_enum! {
+    /// What happens to a voter's grants after it was caught equivocating.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub enum EquivocationPolicy("equivocation policy") {
+        /// Its grants still count (the evidence is only reported).
+        KeepCounting = "keep_counting",
+        /// Its grants are refused for the rest of the term it equivocated in.
+        #[default]
+        IgnoreForTerm = "ignore_for_term",
+        /// Its grants are refused for good (until the host builds a new node).
+        IgnoreForever = "ignore_forever",
+    }
 }
 
 /// Election parameters. See each field for its default.
