@@ -20,7 +20,6 @@ use crate::id::{NodeId, TaskType};
 use crate::mesh::{Endpoint, EndpointHost, MAX_HOSTNAME_LEN, WgKey};
 use crate::table::IdTable;
 use crate::wire::MAX_TASK_TYPES;
-use core::fmt;
 use core::fmt::Write as _;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::{Deserialize, Serialize};
@@ -137,34 +136,23 @@ pub enum CertError {
     },
 }
 
-impl fmt::Display for CertError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CertError::Format(e) => write!(f, "certificate: {e}"),
-            CertError::InvalidIdentityKey(e) => write!(f, "certificate identity key: {e}"),
-            CertError::InvalidEndpoint => f.write_str("certificate endpoint is invalid"),
-            CertError::DuplicateEndpoint => f.write_str("certificate lists an endpoint twice"),
-            CertError::DuplicatePool => f.write_str("certificate lists a pool twice"),
-            CertError::InvalidValidity => f.write_str("certificate validity ends before it begins"),
-            CertError::WrongAuthority => f.write_str("certificate is not signed by the cluster authority"),
-            CertError::NotYetValid { not_before, now } => {
-                write!(f, "certificate is valid from {not_before}, now is {now}")
-            }
-            CertError::Expired { not_after, now } => write!(f, "certificate expired at {not_after}, now is {now}"),
-            CertError::WrongRole { expected, found } => {
-                write!(f, "certificate is for a {found:?}, a {expected:?} is required")
-            }
-            CertError::IdMismatch => f.write_str("certificate is for another node"),
-            CertError::Revoked { serial } => write!(f, "certificate {serial} is revoked"),
-            CertError::StaleSerial { current, offered } => {
-                write!(f, "certificate serial {offered} does not rotate the held serial {current}")
-            }
-            CertError::RosterFull { capacity } => write!(f, "roster is full ({capacity} nodes)"),
-        }
-    }
+crate::error::error_impls! {
+    CertError, f;
+    CertError::Format(e) => e.kind(), write!(f, "certificate: {e}");
+    CertError::InvalidIdentityKey(e) => e.kind(), write!(f, "certificate identity key: {e}");
+    CertError::InvalidEndpoint => ErrorKind::InvalidArgument, f.write_str("certificate endpoint is invalid");
+    CertError::DuplicateEndpoint => ErrorKind::InvalidArgument, f.write_str("certificate lists an endpoint twice");
+    CertError::DuplicatePool => ErrorKind::InvalidArgument, f.write_str("certificate lists a pool twice");
+    CertError::InvalidValidity => ErrorKind::InvalidArgument, f.write_str("certificate validity ends before it begins");
+    CertError::WrongAuthority => ErrorKind::Unauthenticated, f.write_str("certificate is not signed by the cluster authority");
+    CertError::NotYetValid { not_before, now } => ErrorKind::CredentialRejected, write!(f, "certificate is valid from {not_before}, now is {now}");
+    CertError::Expired { not_after, now } => ErrorKind::CredentialRejected, write!(f, "certificate expired at {not_after}, now is {now}");
+    CertError::WrongRole { expected, found } => ErrorKind::CredentialRejected, write!(f, "certificate is for a {found:?}, a {expected:?} is required");
+    CertError::IdMismatch => ErrorKind::CredentialRejected, f.write_str("certificate is for another node");
+    CertError::Revoked { serial } => ErrorKind::CredentialRejected, write!(f, "certificate {serial} is revoked");
+    CertError::StaleSerial { current, offered } => ErrorKind::CredentialRejected, write!(f, "certificate serial {offered} does not rotate the held serial {current}");
+    CertError::RosterFull { capacity } => ErrorKind::CapacityExceeded, write!(f, "roster is full ({capacity} nodes)");
 }
-
-impl core::error::Error for CertError {}
 
 impl From<FormatError> for CertError {
     fn from(e: FormatError) -> Self {
@@ -494,28 +482,6 @@ impl<const N: usize, X: Default> Roster<N, X> {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
-    }
-}
-
-impl crate::error::Classify for CertError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            CertError::Format(e) => e.kind(),
-            CertError::InvalidIdentityKey(e) => e.kind(),
-            CertError::InvalidEndpoint | CertError::DuplicateEndpoint | CertError::DuplicatePool => {
-                ErrorKind::InvalidArgument
-            }
-            CertError::InvalidValidity => ErrorKind::InvalidArgument,
-            CertError::WrongAuthority => ErrorKind::Unauthenticated,
-            CertError::NotYetValid { .. }
-            | CertError::Expired { .. }
-            | CertError::WrongRole { .. }
-            | CertError::IdMismatch
-            | CertError::Revoked { .. }
-            | CertError::StaleSerial { .. } => ErrorKind::CredentialRejected,
-            CertError::RosterFull { .. } => ErrorKind::CapacityExceeded,
-        }
     }
 }
 

@@ -56,6 +56,21 @@ pub struct TaskRecord {
     pub verified: bool,
 }
 
+impl TaskRecord {
+    /// `task`'s entry in a task-table slice: what a follower needs to take
+    /// the task over, its checkpoint with the primary's signature included.
+    fn entry(&self, task: &TaskId) -> TaskEntry {
+        TaskEntry {
+            task: task.clone(),
+            task_type: self.task_type.clone(),
+            required: self.required,
+            backups: self.backups,
+            checkpoint: self.checkpoint,
+            proof: self.proof.clone(),
+        }
+    }
+}
+
 /// The election as the coordinator sizes it: `V` voters, `Q`-entry queues.
 pub type Election<const V: usize, const Q: usize> = LeaderElectionManager<V, Q, Q>;
 /// The worker-replacement manager as the coordinator sizes it.
@@ -640,14 +655,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         let term = self.leading?;
         let r = self.tasks.get(task)?;
         let mut entries = heapless::Vec::new();
-        let entry = TaskEntry {
-            task: task.clone(),
-            task_type: r.task_type.clone(),
-            required: r.required,
-            backups: r.backups,
-            checkpoint: r.checkpoint,
-            proof: r.proof.clone(),
-        };
+        let entry = r.entry(task);
         entries.push(entry).ok()?;
         Some(Body::TaskTable(TaskTable { term, entries }))
     }
@@ -660,14 +668,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         for k in 0..len.min(MAX_TABLE_ENTRIES) {
             let i = (self.table_cursor + k) % len;
             if let Some((task, r)) = self.tasks.get_index(i) {
-                let entry = TaskEntry {
-                    task: task.clone(),
-                    task_type: r.task_type.clone(),
-                    required: r.required,
-                    backups: r.backups,
-                    checkpoint: r.checkpoint,
-                    proof: r.proof.clone(),
-                };
+                let entry = r.entry(task);
                 let _ = entries.push(entry);
             }
         }
