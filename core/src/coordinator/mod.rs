@@ -386,7 +386,7 @@ impl<
         let record = self.gate.sign_endpoint(sequence, endpoint).ok_or(crate::mesh::EndpointError::BadHost)?;
         self.records_signed = self.records_signed.saturating_add(1);
         self.own_endpoint = Some(Box::new(record));
-        self.mesh.set_own_endpoint(parsed, &mut self.out);
+        self.mesh.set_own_endpoint(parsed);
         if self.running {
             self.out.send(Out::Endpoint);
         }
@@ -1014,9 +1014,8 @@ impl<
         if m.joining {
             // What a member offers is its certificate's, never its own claim.
             let Some(cert) = self.gate.peer(sender) else { return };
-            let (key, endpoint) = (*cert.wg_key.as_bytes(), cert.endpoints.first().cloned());
             let (slots, pools) = (cert.slots, cert.pools.clone());
-            self.mesh.set_peer(sender, key, endpoint, &mut self.out);
+            self.mesh.set_peer(sender, *cert.wg_key.as_bytes(), cert.endpoints.first(), &mut self.out);
             if let Room::Supervisor(s) = &mut self.room
                 && !from_supervisor
             {

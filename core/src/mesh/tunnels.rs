@@ -374,24 +374,13 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         Ok(srtt)
     }
 
-    /// Sets the smoothed round-trip time of the tunnel between `a` and `b` as
-    /// the caller measured and smoothed it (e.g. RFC 6298 from echoed
-    /// heartbeat timestamps), replacing [`Self::record_latency`]'s own smoothing.
-    pub fn set_tunnel_latency(
-        &mut self,
-        now: Instant,
-        a: &NodeId,
-        b: &NodeId,
-        srtt: Duration,
-    ) -> Result<(), TunnelError> {
-        self.clock.observe(now);
-        let t = self.tunnel_mut(a, b)?;
-        let ns = Some(srtt.total_micros().saturating_mul(1000));
-        if t.srtt_ns != ns {
-            t.srtt_ns = ns;
-            self.routes_dirty = true;
-        }
-        Ok(())
+    /// The smoothed RTT of the tunnel between `a` and `b` in nanoseconds, as
+    /// [`Self::record_latency`] keeps it (`None` before the first sample): the
+    /// node's RFC 6298 variation is computed against it before each sample.
+    pub(crate) fn srtt_ns(&self, a: &NodeId, b: &NodeId) -> Result<Option<u64>, TunnelError> {
+        let key = self.pair_of(a, b)?;
+        let t = self.edges.get(&key).and_then(|e| e.tunnel.as_ref()).ok_or(TunnelError::UnknownTunnel)?;
+        Ok(t.srtt_ns)
     }
 
     /// Cumulative byte counters of the tunnel between `a` and `b` (as `wg show
