@@ -240,7 +240,7 @@ impl PyNode {
 
     /// The admitted members' certificates' fields, in admission order.
     fn members(&self) -> Vec<CertTuple> {
-        self.inner.members().map(cert_tuple).collect()
+        self.inner.members().map(|c| cert_tuple(&c)).collect()
     }
 
     /// The next event as `(kind, at, node, details)`, oldest first.

@@ -30,7 +30,7 @@ fn digest(n: &Node, now: Instant) -> String {
     let mut status = n.status(now);
     status.counters = OpsCounters::default();
     status.compression = Default::default();
-    let members: StdVec<_> = n.members().cloned().collect();
+    let members: StdVec<_> = n.members().collect();
     let mut workers = String::new();
     if let Some(w) = n.workers() {
         for t in w.tasks() {

@@ -3,8 +3,8 @@
 //!
 //! A node holds its [`Credentials`]: its identity key, its certificate from the
 //! cluster authority, the authority's public key, and a boot epoch its host
-//! persisted before first use. Peers are admitted to a [`Roster`] by
-//! certificate: a signed envelope whose body is a [`Membership`] carrying the
+//! persisted before first use. Peers are admitted by certificate, with the
+//! rules of a [`crate::auth::Roster`]: a signed envelope whose body is a [`Membership`] carrying the
 //! sender's certificate is verified in this order — the certificate against
 //! the authority, the UNIX time, the revocation list, the sender id and the
 //! role the configuration expects (supervisors are the configured set and must
@@ -27,10 +27,11 @@
 
 use super::config::NodeRole;
 use super::error::OpsError;
+use super::members::{Held, Members, Revocations};
 use crate::auth::seal::{self, AuthKind, OpenError, Unverified};
 use crate::auth::{
-    Admission, CertError, Certificate, IdentityKey, MAX_CERT_LEN, PairwiseKey, PublicIdentity, ReplayWindow,
-    RevocationList, Role, Roster, SendCounter, SignedCertificate, SignedRevocationList,
+    Admission, CertError, Certificate, IdentityKey, MAX_CERT_LEN, PairwiseKey, PublicIdentity, ReplayWindow, Role,
+    SendCounter, SignedCertificate, SignedRevocationList,
 };
 use crate::id::{NodeId, TaskId};
 use crate::time::Instant;
@@ -341,8 +342,9 @@ pub(crate) struct Gate<const N: usize> {
     own: Certificate,
     authority: PublicIdentity,
     unix_at_zero: u64,
-    revocations: RevocationList,
-    roster: Roster<N, PeerLink>,
+    revocations: Revocations,
+    /// The admitted peers (the rules of a [`crate::auth::Roster`], held compactly).
+    roster: Members<N, PeerLink>,
     /// UNIX seconds before which no certificate in the roster expires (the
     /// earliest `not_after` admitted): `tick` sweeps the roster only from then.
     next_expiry: u64,
@@ -356,9 +358,8 @@ impl<const N: usize> Gate<N> {
     /// node starts and time is known.
     pub(crate) fn new(me: &NodeId, role: NodeRole, credentials: Credentials) -> Result<Self, OpsError> {
         let Credentials { identity, certificate, authority, epoch, unix_at_zero } = credentials;
-        let none = RevocationList::empty();
         let valid_from = certificate.certificate_unverified().not_before;
-        let own = certificate.verify(&authority, valid_from, Some(cert_role(role)), Some(me), &none)?.clone();
+        let own = certificate.verify_with(&authority, valid_from, Some(cert_role(role)), Some(me), &[])?.clone();
         if own.identity != identity.public() {
             return Err(OpsError::Credential(CertError::IdMismatch));
         }
@@ -372,8 +373,8 @@ impl<const N: usize> Gate<N> {
             own,
             authority,
             unix_at_zero,
-            revocations: none,
-            roster: Roster::new(),
+            revocations: Revocations::default(),
+            roster: Members::new(),
             next_expiry: u64::MAX,
             counter: SendCounter::new(epoch),
         })
@@ -402,13 +403,18 @@ impl<const N: usize> Gate<N> {
     }
 
     /// The certificate of admitted peer `node`.
-    pub(crate) fn peer(&self, node: &NodeId) -> Option<&Certificate> {
+    pub(crate) fn peer(&self, node: &NodeId) -> Option<&Held> {
         self.roster.get(node)
     }
 
-    /// Every admitted peer.
-    pub(crate) fn peers(&self) -> impl Iterator<Item = &Certificate> + '_ {
-        self.roster.iter()
+    /// Every admitted peer's certificate, in admission order.
+    pub(crate) fn peers(&self) -> impl Iterator<Item = Certificate> + '_ {
+        self.roster.iter().map(|(node, held)| held.certificate(node))
+    }
+
+    /// Every admitted peer's id, in admission order.
+    pub(crate) fn peer_ids(&self) -> impl Iterator<Item = &NodeId> + '_ {
+        self.roster.iter().map(|(node, _)| node)
     }
 
     /// Authenticates one datagram at `now`; `supervisors` is the configured
@@ -467,17 +473,17 @@ impl<const N: usize> Gate<N> {
         // authority signature, id and role were verified when it was admitted;
         // only time and revocation can have changed (saves one Ed25519 verify
         // per periodic announcement).
-        let held = self.roster.get(&u.sender).filter(|h| *h == signed.certificate_unverified());
+        let held = self.roster.get(&u.sender).filter(|h| h.is(&u.sender, signed.certificate_unverified()));
         let cert = match held {
             Some(c) if !c.is_valid_at(unix) => return Err(RejectReason::Expired),
-            Some(c) if self.revocations.is_revoked(&c.node, c.serial) => return Err(RejectReason::Revoked),
+            Some(c) if self.revocations.is_revoked(&u.sender, c.serial) => return Err(RejectReason::Revoked),
             Some(_) => signed.certificate_unverified(),
             None => signed
-                .verify(&self.authority, unix, Some(expected), Some(&u.sender), &self.revocations)
+                .verify_with(&self.authority, unix, Some(expected), Some(&u.sender), self.revocations.entries())
                 .map_err(RejectReason::of_cert)?,
         };
         u.verify_signed(&cert.identity, &self.authority).map_err(RejectReason::of_open)?;
-        let same = self.roster.get(&u.sender).is_some_and(|held| held == cert);
+        let same = self.roster.get(&u.sender).is_some_and(|held| held.is(&u.sender, cert));
         if let Some((_, link)) = self.roster.get_mut(&u.sender) {
             link.window.check(u.epoch, u.counter).map_err(|_| RejectReason::Replayed)?;
         }
@@ -507,7 +513,7 @@ impl<const N: usize> Gate<N> {
             return 0;
         }
         let removed = self.roster.remove_expired(unix);
-        self.next_expiry = self.roster.iter().map(|c| c.not_after).min().unwrap_or(u64::MAX);
+        self.next_expiry = self.roster.iter().map(|(_, c)| c.not_after).min().unwrap_or(u64::MAX);
         removed
     }
 

@@ -83,6 +83,7 @@
 mod config;
 mod error;
 mod gate;
+mod members;
 mod mesh_view;
 mod outbox;
 mod output;
@@ -364,7 +365,7 @@ impl<
     }
 
     /// The admitted members' certificates (verified), in admission order.
-    pub fn members(&self) -> impl Iterator<Item = &crate::auth::Certificate> + '_ {
+    pub fn members(&self) -> impl Iterator<Item = crate::auth::Certificate> + '_ {
         self.gate.peers()
     }
 
@@ -868,7 +869,7 @@ impl<
             Destination::Supervisors => self.supervisors.clone(),
             Destination::Cluster => {
                 let mut l = self.supervisors.clone();
-                l.extend(self.gate.peers().map(|c| c.node.clone()).filter(|n| !self.supervisors.contains(n)));
+                l.extend(self.gate.peer_ids().filter(|n| !self.supervisors.contains(n)).cloned());
                 l
             }
         };
