@@ -646,4 +646,18 @@ fn heartbeats_echo_timestamps_and_the_round_trip_is_smoothed_as_rfc_6298() {
     // The tunnel's latency is the smoothed round trip.
     let tunnel = n.mesh().tunnel(&id("s1"), &id("s2")).unwrap();
     assert_eq!(tunnel.latency, Some(ms(11)));
+    // s2 leaves: its tunnel goes, and the SRTT it held with it.
+    let leave = Body::Membership(Membership { joining: false, certificate: heapless::Vec::new() });
+    n.handle_message(t2 + ms(30), &s2.say(leave)).unwrap();
+    assert!(n.mesh().tunnel(&id("s1"), &id("s2")).is_none());
+    assert_eq!(n.peer_rtt(&id("s2")), None);
+    // Heard again (its tunnel comes back), with an echo of a heartbeat sent
+    // since: a first sample again (SRTT = R, RTTVAR = R/2), not smoothed
+    // into the old estimate.
+    let t3 = t2 + OpsConfig::default().heartbeat_interval;
+    n.tick(t3);
+    drain_transmits(&mut n);
+    n.handle_message(t3 + ms(6), &s2.say(back(5, t3, Duration::ZERO))).unwrap();
+    assert_eq!(n.peer_rtt(&id("s2")), Some((ms(6), ms(3))));
+    assert_eq!(n.mesh().tunnel(&id("s1"), &id("s2")).unwrap().latency, Some(ms(6)));
 }
