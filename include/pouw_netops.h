@@ -1432,7 +1432,8 @@ enum pn_result pn_ops_routes(const struct pn_ops *ops,
  * `*out_len` (not NUL-terminated). A short buffer gives
  * `PN_ERR_BUFFER_TOO_SMALL` with the needed length and is left untouched;
  * `PN_ERR_INVALID_STATE` before the node has joined its mesh (`pn_ops_start`);
- * an unknown `format` `PN_ERR_INVALID_ARGUMENT`.
+ * an unknown `format`, or a private key that is not the private half of the
+ * certificate's WireGuard key, `PN_ERR_INVALID_ARGUMENT`.
  *
  * # Safety
  * `ops` NULL or a live handle; `options` NULL or readable; `buf` NULL or

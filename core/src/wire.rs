@@ -63,7 +63,42 @@ pub enum Body {
     LeaderNotice(LeaderNotice),
     /// The leader carries part of its task table to the other supervisors.
     TaskTable(TaskTable),
+    /// A link-state advert signed by its origin, flooded through the cluster
+    /// (a node routes over it; the unsigned [`Body::LinkState`] is for the
+    /// standalone mesh manager and ignored by a node).
+    SignedLinkState(SignedLinkState),
+    /// A node's tunnel endpoint (roaming), signed by the node.
+    EndpointRecord(EndpointRecord),
 }
+
+/// A [`LinkState`] advert with its origin's signature
+/// ([`crate::auth::sign_link_state`]): any node holding the origin's
+/// certificate can verify it, whoever relayed it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignedLinkState {
+    /// The node whose links these are (and who signed them).
+    pub origin: NodeId,
+    /// Its links, with its sequence number (newer adverts replace older ones).
+    pub state: LinkState,
+    /// The origin's signature on `origin` and `state`.
+    pub signature: SignatureBytes,
+}
+
+/// A node's current tunnel endpoint, signed by the node
+/// ([`crate::auth::sign_endpoint`]), so it can roam: receivers take the record
+/// with the highest `sequence` and refuse older or repeated ones.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointRecord {
+    /// Increases with every record from the node (across restarts).
+    pub sequence: u64,
+    /// The endpoint, as `host:port` (see [`crate::mesh::Endpoint::parse`]).
+    pub endpoint: heapless::String<MAX_ENDPOINT_LEN>,
+    /// The node's signature on its id, `sequence` and `endpoint`.
+    pub signature: SignatureBytes,
+}
+
+/// The longest endpoint an [`EndpointRecord`] carries, in bytes.
+pub const MAX_ENDPOINT_LEN: usize = 255;
 
 /// The most task types (pools) a node works in.
 pub const MAX_TASK_TYPES: usize = 4;
@@ -254,6 +289,20 @@ pub struct Heartbeat {
     /// (Workers) the roles the sender holds, at most [`MAX_HELD_ROLES`], each
     /// task once, so the leader can release those it did not give or has moved.
     pub held: heapless::Vec<HeldRole, MAX_HELD_ROLES>,
+    /// The last heartbeat the sender received from the recipient, echoed so
+    /// the recipient measures the round trip (`None` when the sender has not
+    /// heard one, or the message goes to several recipients at once).
+    pub echo: Option<Echo>,
+}
+
+/// An echoed heartbeat timestamp, as NTP and TCP timestamps do: the recipient
+/// measures the round trip as its clock now, minus `sent_at`, minus `held`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Echo {
+    /// The `sent_at` of the recipient's heartbeat echoed (the recipient's clock).
+    pub sent_at: Instant,
+    /// How long the echoing node held it before this heartbeat left.
+    pub held: Duration,
 }
 
 /// The most roles one [`Heartbeat`] reports; a worker holding more reports the
@@ -303,6 +352,20 @@ pub struct LinkState {
     pub sequence: u64,
     /// The sender's links, at most [`MAX_ADVERT_LINKS`], each neighbour once.
     pub links: heapless::Vec<LinkAdvert, MAX_ADVERT_LINKS>,
+}
+
+impl LinkState {
+    /// Each neighbour once, and never `origin` itself.
+    fn validate(&self, origin: Option<&NodeId>) -> Result<(), WireError> {
+        let mut rest = self.links.as_slice();
+        while let Some((first, tail)) = rest.split_first() {
+            if Some(&first.neighbor) == origin || tail.iter().any(|l| l.neighbor == first.neighbor) {
+                return Err(WireError::Malformed);
+            }
+            rest = tail;
+        }
+        Ok(())
+    }
 }
 
 /// One link in a [`LinkState`] advert.
@@ -526,7 +589,7 @@ fn body_tag(bytes: &[u8]) -> Option<u32> {
 
 impl Body {
     /// How many body kinds this build knows (variant indices `0..KINDS`).
-    pub const KINDS: u32 = 14;
+    pub const KINDS: u32 = 16;
 
     /// The snake-case name of the message kind (`"heartbeat"`, `"pre_vote"`, …), as
     /// the bindings report it.
@@ -546,6 +609,8 @@ impl Body {
             Body::Membership(_) => "membership",
             Body::LeaderNotice(_) => "leader_notice",
             Body::TaskTable(_) => "task_table",
+            Body::SignedLinkState(_) => "signed_link_state",
+            Body::EndpointRecord(_) => "endpoint_record",
         }
     }
 
@@ -566,16 +631,9 @@ impl Body {
                     Ok(())
                 }
             }
-            Body::LinkState(ls) => {
-                let mut rest = ls.links.as_slice();
-                while let Some((first, tail)) = rest.split_first() {
-                    if tail.iter().any(|l| l.neighbor == first.neighbor) {
-                        return Err(WireError::Malformed);
-                    }
-                    rest = tail;
-                }
-                Ok(())
-            }
+            Body::LinkState(ls) => ls.validate(None),
+            Body::SignedLinkState(s) => s.state.validate(Some(&s.origin)),
+            Body::EndpointRecord(_) => Ok(()),
             // Ids are validated while decoding; roles, sequences and digests have no invalid values.
             Body::TaskAssignment(a) if a.term == 0 => Err(WireError::ZeroTerm),
             Body::TaskAssignment(_) | Body::CheckpointReport(_) | Body::TaskRelease(_) => Ok(()),

@@ -7,7 +7,9 @@
 
 mod vectors;
 
-use pouw_netops::wire::{Body, Envelope, Heartbeat, HeldRole, LinkAdvert, LinkState};
+use pouw_netops::wire::{
+    Body, Echo, EndpointRecord, Envelope, Heartbeat, HeldRole, LinkAdvert, LinkState, SignedLinkState,
+};
 use pouw_netops::workers::TaskRole;
 use pouw_netops::{Duration, Instant, NodeId, TaskId, TaskType};
 
@@ -62,6 +64,28 @@ golden! {
         links.push(LinkAdvert { neighbor: node("worker-2"), latency: Duration::from_micros(12_345), up: true }).unwrap();
         links.push(LinkAdvert { neighbor: node("worker-9"), latency: Duration::from_millis(250), up: false }).unwrap();
         Body::LinkState(LinkState { sequence: 300, links })
+    };
+    heartbeat_echo_vector: "heartbeat_echo" from "worker-7" => {
+        let Body::Heartbeat(hb) = vectors::heartbeat() else { panic!("not a heartbeat") };
+        let echo = Some(Echo { sent_at: Instant::from_micros(1_700_000_000_100_000), held: Duration::from_micros(2_500) });
+        Body::Heartbeat(Heartbeat { echo, ..hb })
+    };
+    signed_link_state_vector: "signed_link_state" from "supervisor-1" => {
+        use pouw_netops::auth::{IdentityKey, sign_link_state};
+        let mut links = heapless::Vec::new();
+        links.push(LinkAdvert { neighbor: node("worker-2"), latency: Duration::from_micros(12_345), up: true }).unwrap();
+        links.push(LinkAdvert { neighbor: node("worker-9"), latency: Duration::from_millis(250), up: false }).unwrap();
+        let state = LinkState { sequence: (3 << 32) + 17, links };
+        let (key, cluster) = (IdentityKey::from_seed(&[7; 32]), IdentityKey::from_seed(&[0xA0; 32]).public());
+        let signature = sign_link_state(&key, &cluster, &node("worker-7"), &state).unwrap().into();
+        Body::SignedLinkState(SignedLinkState { origin: node("worker-7"), state, signature })
+    };
+    endpoint_record_vector: "endpoint_record" from "worker-7" => {
+        use pouw_netops::auth::{IdentityKey, sign_endpoint};
+        let (key, cluster) = (IdentityKey::from_seed(&[7; 32]), IdentityKey::from_seed(&[0xA0; 32]).public());
+        let (sequence, endpoint) = ((3 << 32) + 18, "198.51.100.7:51820");
+        let signature = sign_endpoint(&key, &cluster, &node("worker-7"), sequence, endpoint).into();
+        Body::EndpointRecord(EndpointRecord { sequence, endpoint: endpoint.try_into().unwrap(), signature })
     };
 }
 

@@ -175,7 +175,8 @@ pub unsafe extern "C" fn pn_ops_routes(
 /// `*out_len` (not NUL-terminated). A short buffer gives
 /// `PN_ERR_BUFFER_TOO_SMALL` with the needed length and is left untouched;
 /// `PN_ERR_INVALID_STATE` before the node has joined its mesh (`pn_ops_start`);
-/// an unknown `format` `PN_ERR_INVALID_ARGUMENT`.
+/// an unknown `format`, or a private key that is not the private half of the
+/// certificate's WireGuard key, `PN_ERR_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `ops` NULL or a live handle; `options` NULL or readable; `buf` NULL or
@@ -190,9 +191,9 @@ pub unsafe extern "C" fn pn_ops_render_wireguard(
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (m, o, buf, len) = unsafe {
+        let (ops, o, buf, len) = unsafe {
             (
-                pn_ops::borrow(ops)?.mesh(),
+                pn_ops::borrow(ops)?,
                 options.as_ref().ok_or(pn_result::PN_ERR_NULL_POINTER)?,
                 slots(buf, buf_len)?,
                 Out::new(out_len)?,
@@ -201,6 +202,11 @@ pub unsafe extern "C" fn pn_ops_render_wireguard(
         // The host's private key, copied for this call only and wiped on every path.
         let key = WipedKey(WgKey::from_bytes(o.private_key));
         let key = &key.0;
+        if o.has_private_key && !ops.owns_wireguard_key(key) {
+            // Not the private half of the certificate's WireGuard key.
+            return Err(pn_result::PN_ERR_INVALID_ARGUMENT.into());
+        }
+        let m = ops.mesh();
         let options = WireGuardOptions {
             format: match o.format {
                 0 => WireGuardFormat::WgQuick,

@@ -83,6 +83,14 @@ fn identity_public_key<'py>(py: Python<'py>, seed: &[u8]) -> PyResult<Bound<'py,
     Ok(PyBytes::new(py, &identity_key(seed, "seed")?.public().to_bytes()))
 }
 
+/// The WireGuard public key (32 bytes) of the 32-byte WireGuard `private_key`
+/// (what `wg pubkey` prints, raw).
+#[pyfunction]
+fn wireguard_public_key<'py>(py: Python<'py>, private_key: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    let private = bytes32(private_key, "private_key")?;
+    Ok(PyBytes::new(py, &pouw_netops::auth::wireguard_public_key(&private)))
+}
+
 /// A certificate for `node_id` in `role` carrying `identity` (a public key),
 /// signed by the authority key with 32-byte seed `authority`. `wg_key`
 /// `None` takes the core's placeholder key for the node.
@@ -190,6 +198,7 @@ fn verify_certificate(
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(identity_public_key, m)?)?;
+    m.add_function(wrap_pyfunction!(wireguard_public_key, m)?)?;
     m.add_function(wrap_pyfunction!(issue_certificate, m)?)?;
     m.add_function(wrap_pyfunction!(issue_revocations, m)?)?;
     m.add_function(wrap_pyfunction!(inspect_certificate, m)?)?;

@@ -252,7 +252,7 @@ impl PyNode {
 
     /// The admitted members' certificates' fields, in admission order.
     fn members(&self) -> Vec<CertTuple> {
-        self.inner.members().map(cert_tuple).collect()
+        self.inner.members().map(|c| cert_tuple(&c)).collect()
     }
 
     /// The next event as `(kind, at, node, details)`, oldest first.
@@ -312,6 +312,70 @@ impl PyNode {
     /// zlib stream) for the host to store; `None` when there is none.
     fn poll_archived<'py>(&mut self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
         self.inner.poll_archived().map(|b| PyBytes::new(py, b.as_bytes()))
+    }
+
+    /// This node's own WireGuard configuration (`format` `"wg-quick"` or
+    /// `"setconf"`): its mesh peers with the keys and endpoints of their
+    /// certificates (or signed endpoint records) and `AllowedIPs` from the
+    /// last route recompute, with `PrivateKey` from `private_key` (32 raw
+    /// bytes or the base64 `wg genkey` prints), which must be the private
+    /// half of the certificate's WireGuard key; the core does not keep it.
+    /// A peer with a placeholder public key is an `InvalidStateError` unless
+    /// `placeholder_keys` (then it is written under a `# WARNING` comment).
+    #[pyo3(signature = (private_key, *, listen_port = None, format = "wg-quick", placeholder_keys = false))]
+    fn render_wireguard(
+        &self,
+        private_key: &Bound<'_, PyAny>,
+        #[pyo3(from_py_with = crate::args::opt_u16_arg)] listen_port: Option<u16>,
+        format: &str,
+        placeholder_keys: bool,
+    ) -> PyResult<String> {
+        use pouw_netops::WgKey;
+        use pouw_netops::mesh::{WireGuardFormat, WireGuardOptions};
+        let mut key = if let Ok(s) = private_key.extract::<&str>() {
+            WgKey::from_base64(s).map_err(|e| crate::errors::field_error("private_key", e))?
+        } else if let Ok(b) = private_key.extract::<&[u8]>() {
+            WgKey::from_bytes(crate::identity::bytes32(b, "private_key")?)
+        } else {
+            return Err(invalid("`private_key` must be bytes or a base64 str"));
+        };
+        let format = match format {
+            "wg-quick" => Ok(WireGuardFormat::WgQuick),
+            "setconf" => Ok(WireGuardFormat::SetConf),
+            other => Err(invalid(format!("`format` must be \"wg-quick\" or \"setconf\", not {other:?}"))),
+        };
+        let out = if !self.inner.owns_wireguard_key(&key) {
+            Err(invalid("`private_key` is not the private half of the certificate's WireGuard key"))
+        } else {
+            format.and_then(|format| {
+                let options = WireGuardOptions {
+                    format,
+                    listen_port,
+                    private_key: Some(&key),
+                    placeholder_keys,
+                    ..WireGuardOptions::default()
+                };
+                let mut out = String::new();
+                self.inner.mesh().write_wireguard(&options, &mut out).map_err(core_error)?;
+                Ok(out)
+            })
+        };
+        // The key's copy is wiped on every path.
+        key.wipe();
+        out
+    }
+
+    /// This node moved to tunnel `endpoint` (`host:port`): it signs a record
+    /// of it, and peers take it from the record.
+    fn set_endpoint(&mut self, endpoint: &str) -> PyResult<()> {
+        self.inner.set_endpoint(endpoint).map_err(|e| crate::errors::field_error("endpoint", e))
+    }
+
+    /// The smoothed round-trip time to `peer` and its variation in seconds
+    /// (RFC 6298, from echoed heartbeat timestamps); `None` before a sample.
+    fn peer_rtt(&self, peer: &str) -> PyResult<Option<(f64, f64)>> {
+        let peer = node_id(peer, "peer")?;
+        Ok(self.inner.peer_rtt(&peer).map(|(s, v)| (s.as_secs_f64(), v.as_secs_f64())))
     }
 
     /// When `tick` must next be called, in seconds; `None` when stopped.

@@ -107,17 +107,16 @@ fn body_fields<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, body: Body) -> PyRe
         }
         Body::LeaderHeartbeat(h) => d.set_item("term", h.term)?,
         Body::HeartbeatResponse(h) => d.set_item("term", h.term)?,
-        Body::LinkState(ls) => {
-            d.set_item("sequence", ls.sequence)?;
-            let links = PyList::empty(py);
-            for l in &ls.links {
-                links.append(py_dict!(py;
-                    "neighbor" => l.neighbor.as_str(),
-                    "latency" => l.latency.as_secs_f64(),
-                    "up" => l.up,
-                ))?;
-            }
-            d.set_item("links", links)?;
+        Body::LinkState(ls) => link_state_fields(py, d, &ls)?,
+        Body::SignedLinkState(a) => {
+            link_state_fields(py, d, &a.state)?;
+            d.set_item("origin", a.origin.as_str())?;
+            d.set_item("signature", PyBytes::new(py, &a.signature.to_signature().0))?;
+        }
+        Body::EndpointRecord(r) => {
+            d.set_item("sequence", r.sequence)?;
+            d.set_item("endpoint", r.endpoint.as_str())?;
+            d.set_item("signature", PyBytes::new(py, &r.signature.to_signature().0))?;
         }
         Body::TaskAssignment(a) => {
             d.set_item("term", a.term)?;
@@ -164,6 +163,20 @@ fn body_fields<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, body: Body) -> PyRe
         }
     }
     Ok(())
+}
+
+/// Sets the sequence and links of a link-state advert in `d`.
+fn link_state_fields<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, ls: &pouw_netops::wire::LinkState) -> PyResult<()> {
+    d.set_item("sequence", ls.sequence)?;
+    let links = PyList::empty(py);
+    for l in &ls.links {
+        let link = PyDict::new(py);
+        link.set_item("neighbor", l.neighbor.as_str())?;
+        link.set_item("latency", l.latency.as_secs_f64())?;
+        link.set_item("up", l.up)?;
+        links.append(link)?;
+    }
+    d.set_item("links", links)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -287,8 +287,8 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
         Ok(())
     }
 
-    /// No up node routes through a node down for `grace` or longer, and following
-    /// next hops from any route reaches its destination without a loop.
+    /// No up node routes through a node down for `grace` or longer, and the
+    /// cluster's next-hop tables are loop-free ([`Cluster::check_loop_free`]).
     pub fn check_routes(&self, grace: Duration) -> Result<(), Violation> {
         for i in (0..self.len()).filter(|&i| self.is_up(i)) {
             let Some(node) = self.node(i) else { continue };
@@ -296,21 +296,37 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
                 if self.down_for(&hop, grace) {
                     return Err(self.violation(format!("{} routes to {dest} via the down node {hop}", self.name(i))));
                 }
-                // Follow the next hops (a recently crashed node's with its last
-                // routes): they must reach the destination without a loop.
+            }
+        }
+        self.check_loop_free()
+    }
+
+    /// No forwarding loop across the cluster's next-hop tables: from every up
+    /// node, following next hops towards each destination it routes to (a
+    /// down node's with its last routes) reaches the destination within as
+    /// many hops as there are nodes, or stops at a node with no route to it
+    /// (a black hole while routes converge, not a loop).
+    pub fn check_loop_free(&self) -> Result<(), Violation> {
+        let tables: Vec<Vec<(NodeId, NodeId)>> =
+            (0..self.len()).map(|j| self.last_state(j).map(|n| n.routes()).unwrap_or_default()).collect();
+        for i in (0..self.len()).filter(|&i| self.is_up(i)) {
+            let Some(table) = tables.get(i) else { continue };
+            for (dest, hop) in table {
                 let mut at = hop;
-                let mut steps = 0;
+                let mut steps = 1;
                 while at != dest {
-                    steps += 1;
                     if steps > self.len() {
                         return Err(self.violation(format!("routing loop from {} to {dest}", self.name(i))));
                     }
-                    let Some(j) = self.index_of(&at) else { break };
-                    let Some(next) = self.last_state(j).and_then(|n| n.routes().into_iter().find(|(d, _)| *d == dest))
+                    let Some(next) = self
+                        .index_of(at)
+                        .and_then(|j| tables.get(j))
+                        .and_then(|t| t.iter().find(|(d, _)| d == dest).map(|(_, h)| h))
                     else {
                         break;
                     };
-                    at = next.1;
+                    at = next;
+                    steps += 1;
                 }
             }
         }

@@ -255,6 +255,8 @@ pub struct Sim {
     last_disruption: Instant,
     next_full_check: Instant,
     next_role_check: Instant,
+    /// When the next-hop tables are next checked for loops (large clusters).
+    next_loop_check: Instant,
     dirty: bool,
     next_checkpoint: Instant,
     crashes: Vec<CrashRecord>,
@@ -410,6 +412,7 @@ impl Sim {
             last_disruption: start,
             next_full_check: start,
             next_role_check: start,
+            next_loop_check: start,
             dirty: true,
             next_checkpoint: start + Duration::from_secs(5),
             crashes: Vec::new(),
@@ -777,6 +780,12 @@ impl Sim {
                 let required = |task: &TaskId| tasks.get(task).copied().unwrap_or(0);
                 let settle = lease_for(self.cfg.heartbeat) + Duration::from_secs(3);
                 self.cluster.check_roles_step(settle, required)?;
+            }
+            // Loop-freedom of the cluster's next-hop tables, every step on the
+            // clusters the sweeps run (at most every 100 virtual ms on large ones).
+            if self.cluster.len() <= ROLE_CHECK_EVERY_STEP_UP_TO || now >= self.next_loop_check {
+                self.next_loop_check = now + Duration::from_millis(100);
+                self.cluster.check_loop_free()?;
             }
             if self.cluster.now() >= self.next_attack
                 && let Some(a) = self.attacker.as_mut()

@@ -112,6 +112,12 @@ int main(void) {
   CHECK(strstr(conf, "Address") != NULL && strstr(conf, "[Peer]") != NULL);
   wg.format = 7;
   CHECK_CODE(pn_ops_render_wireguard(a, &wg, (uint8_t *)conf, sizeof conf, &len), PN_ERR_INVALID_ARGUMENT);
+  /* A private key that is not the certificate's WireGuard key's is refused. */
+  wg.format = PN_WG_QUICK;
+  wg.has_private_key = true;
+  memset(wg.private_key, 0x42, sizeof wg.private_key);
+  CHECK_CODE(pn_ops_render_wireguard(a, &wg, (uint8_t *)conf, sizeof conf, &len), PN_ERR_INVALID_ARGUMENT);
+  wg.has_private_key = false;
 
   /* Archived batches are checked before they are trusted. */
   {

@@ -30,6 +30,7 @@ def credentials(
     not_before: int = NOT_BEFORE,
     not_after: int = NOT_AFTER,
     epoch: int = 1,
+    wg_key: Optional[bytes] = None,
 ) -> Dict[str, Any]:
     """The credential keywords of ``Node(...)`` for ``node_id`` in ``role``; ``now``
     values are UNIX seconds (``unix_at_zero=0``). Workers get ``pools`` and one slot."""
@@ -44,5 +45,6 @@ def credentials(
         serial=serial,
         not_before=not_before,
         not_after=not_after,
+        wg_key=wg_key,
     )
     return dict(identity=seed, certificate=cert, authority=authority.public_key, epoch=epoch, unix_at_zero=0)

@@ -11,6 +11,8 @@ change nothing and are counted by reason.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import pathlib
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -30,7 +32,7 @@ from pouw_netops import (
     Node,
     NodeEvent,
 )
-from pouw_netops.identity import Authority, inspect_certificate
+from pouw_netops.identity import Authority, inspect_certificate, wireguard_public_key
 from pouw_netops.node import AssignmentReceived, LeaderElected, WorkerReplaced
 from pouw_netops.wire import decode_sealed
 
@@ -454,3 +456,51 @@ def test_udp_cluster_example() -> None:
     assert r.returncode == 0, out + r.stderr
     for marker in ("LEADER ", "ASSIGNED t1", "FAILOVER ", "RE-ELECTED ", "OK"):
         assert marker in out, out
+
+
+def test_a_node_renders_its_own_wireguard_config_with_its_certificates_key() -> None:
+    keys = {n: hashlib.sha256(b"wireguard " + n.encode()).digest() for n in ("s1", "w1")}
+    public = {n: wireguard_public_key(k) for n, k in keys.items()}
+    s = Node("s1", "supervisor", ["s1"], seed=1, **credentials("s1", "supervisor", wg_key=public["s1"]))
+    w = Node("w1", "worker", ["s1"], **credentials("w1", "worker", wg_key=public["w1"]))
+    nodes = {"s1": s, "w1": w}
+    now = T0
+    s.start(now)
+    w.start(now)
+    w.set_endpoint("198.51.100.7:51820")
+    for _ in range(40):  # heartbeats both ways (each echoes the other's), then a tunnel check
+        now += 0.25
+        for n in nodes.values():
+            n.tick(now)
+            while n.poll_hard_state() is not None:
+                pass
+        moved = True
+        while moved:
+            moved = False
+            for n in nodes.values():
+                while (t := n.poll_transmit()) is not None:
+                    nodes[t[0]].handle_message(now + 0.002, t[1])
+                    moved = True
+                while n.poll_event() is not None:
+                    pass
+    assert w.certificate().wg_key == public["w1"]
+    b64 = {n: base64.b64encode(k).decode() for n, k in {**keys, **{n + "_pub": p for n, p in public.items()}}.items()}
+    conf = s.render_wireguard(keys["s1"], listen_port=51820)
+    assert f"PrivateKey = {b64['s1']}" in conf and "Address" in conf
+    assert f"PublicKey = {b64['w1_pub']}" in conf
+    # w1's signed endpoint record moved its endpoint.
+    assert "Endpoint = 198.51.100.7:51820" in conf
+    setconf = s.render_wireguard(b64["s1"], format="setconf")
+    assert f"PrivateKey = {b64['s1']}" in setconf and "Address" not in setconf
+    # Another key than the certificate's: refused, nothing rendered.
+    with pytest.raises(InvalidArgumentError):
+        s.render_wireguard(keys["w1"])
+    with pytest.raises(InvalidArgumentError):
+        s.render_wireguard(keys["s1"], format="wg")
+    with pytest.raises(InvalidArgumentError):
+        w.set_endpoint("no port")
+    # Both measured the round trip from the echoed heartbeat timestamps.
+    rtt = s.peer_rtt("w1")
+    # (2 ms each way, less what the peer held it: 2 to 4 ms, by delivery order.)
+    assert rtt is not None and 0.0019 < rtt[0] < 0.0041
+    assert w.peer_rtt("s1") is not None and s.peer_rtt("nobody") is None

@@ -144,8 +144,9 @@ def test_malformed_bytes_raise_decode_error(mutate):
 def test_out_of_range_metric_on_the_wire_is_rejected():
     data = bytearray(golden("heartbeat"))
     # The last f32 is memory_usage (0.625 = 00 00 20 3f), before the leading term
-    # (0) and the empty list of held roles; make it 2.0 (00 00 00 40).
-    data[-6:-2] = bytes([0, 0, 0, 0x40])
+    # (0), the empty list of held roles and no echo; make it 2.0 (00 00 00 40).
+    assert bytes(data[-7:-3]) == bytes([0, 0, 0x20, 0x3F])
+    data[-7:-3] = bytes([0, 0, 0, 0x40])
     # The core reports the metric, as the C API does (PN_ERR_INVALID_METRIC).
     with pytest.raises(InvalidArgumentError) as info:
         decode_envelope(bytes(data))

@@ -325,6 +325,18 @@ impl SignedCertificate {
         expected_id: Option<&NodeId>,
         revocations: &RevocationList,
     ) -> Result<&Certificate, CertError> {
+        self.verify_with(authority, unix_now, expected_role, expected_id, &revocations.entries)
+    }
+
+    /// [`SignedCertificate::verify`] against the revoked `entries` of a list.
+    pub(crate) fn verify_with(
+        &self,
+        authority: &PublicIdentity,
+        unix_now: u64,
+        expected_role: Option<Role>,
+        expected_id: Option<&NodeId>,
+        revoked: &[super::Revoked],
+    ) -> Result<&Certificate, CertError> {
         authority
             .verify(Domain::Certificate, authority, &self.signed, &self.signature)
             .map_err(|_| CertError::WrongAuthority)?;
@@ -335,7 +347,7 @@ impl SignedCertificate {
         if let Some(expected) = expected_role.filter(|r| *r != c.role) {
             return Err(CertError::WrongRole { expected, found: c.role });
         }
-        if revocations.is_revoked(&c.node, c.serial) {
+        if super::revocation::is_revoked(revoked, &c.node, c.serial) {
             return Err(CertError::Revoked { serial: c.serial });
         }
         if unix_now < c.not_before {

@@ -32,6 +32,10 @@ pub enum Domain {
     Pairwise,
     /// A primary's checkpoint of a task, signed by the primary.
     Checkpoint,
+    /// A node's link-state advert, signed by the node (its origin).
+    LinkState,
+    /// A node's tunnel endpoint record, signed by the node.
+    Endpoint,
     /// A pre-vote grant of the election, signed by the voter ([`super::quorum`]).
     PreVote,
     /// A vote of the election, signed by the voter ([`super::quorum`]).
@@ -48,10 +52,18 @@ impl Domain {
             Domain::EnvelopeMac => "pouw-netops/envelope-mac/v1",
             Domain::Pairwise => "pouw-netops/pairwise/v1",
             Domain::Checkpoint => "pouw-netops/checkpoint/v1",
+            Domain::LinkState => "pouw-netops/link-state/v1",
+            Domain::Endpoint => "pouw-netops/endpoint/v1",
             Domain::PreVote => "pouw-netops/pre-vote/v1",
             Domain::Vote => "pouw-netops/vote/v1",
         }
     }
+}
+
+/// The WireGuard (X25519) public key of the 32-byte private key `private`,
+/// as `wg pubkey` derives it (the scalar clamped first).
+pub fn wireguard_public_key(private: &[u8; 32]) -> [u8; 32] {
+    curve25519_dalek::montgomery::MontgomeryPoint::mul_base_clamped(*private).0
 }
 
 /// The canonical encodings of the eight points of small order (the
@@ -266,6 +278,14 @@ impl fmt::Debug for IdentityKey {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_wireguard_public_key_is_x25519_of_the_base_point() {
+        // RFC 7748 section 6.1, Alice's key pair.
+        let private = hex::<32>("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+        let public = hex::<32>("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+        assert_eq!(wireguard_public_key(&private), public);
+    }
+
     pub(crate) fn hex<const N: usize>(s: &str) -> [u8; N] {
         let v: std::vec::Vec<u8> =
             (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect();
@@ -340,6 +360,8 @@ mod tests {
             Domain::EnvelopeMac,
             Domain::Pairwise,
             Domain::Checkpoint,
+            Domain::LinkState,
+            Domain::Endpoint,
             Domain::PreVote,
             Domain::Vote,
         ];

@@ -75,6 +75,7 @@
 //! | [`seal`] | wire v2 envelopes: seal, parse, verify |
 //! | [`format`] | the signed-blob encoding shared by certificates and revocation lists |
 
+pub mod advert;
 pub mod cert;
 pub mod checkpoint;
 pub mod format;
@@ -85,10 +86,11 @@ pub mod replay;
 pub mod revocation;
 pub mod seal;
 
+pub use advert::{sign_endpoint, sign_link_state, verify_endpoint, verify_link_state};
 pub use cert::{Admission, CertError, Certificate, MAX_CERT_LEN, Role, Roster, SignedCertificate};
 pub use checkpoint::{sign_checkpoint, verify_checkpoint};
 pub use format::FormatError;
-pub use keys::{Domain, IdentityError, IdentityKey, PublicIdentity, Signature};
+pub use keys::{Domain, IdentityError, IdentityKey, PublicIdentity, Signature, wireguard_public_key};
 pub use pairwise::{PairwiseError, PairwiseKey};
 pub use quorum::{
     EquivocationEvidence, MAX_QC_LEN, MAX_QC_SIGNERS, QcBuilder, QcView, QuorumCertificate, QuorumError, SignedVote,

@@ -87,7 +87,7 @@ impl RevocationList {
 
     /// Whether the certificate `serial` of `node` is revoked.
     pub fn is_revoked(&self, node: &NodeId, serial: u64) -> bool {
-        self.entries.iter().any(|r| r.node == *node && r.serial.is_none_or(|s| s == serial))
+        is_revoked(&self.entries, node, serial)
     }
 
     fn validate(&self) -> Result<(), RevocationError> {
@@ -111,6 +111,11 @@ impl RevocationList {
         *self = list.clone();
         Ok(())
     }
+}
+
+/// Whether `entries` (a list's) revoke the certificate `serial` of `node`.
+pub(crate) fn is_revoked(entries: &[Revoked], node: &NodeId, serial: u64) -> bool {
+    entries.iter().any(|r| r.node == *node && r.serial.is_none_or(|s| s == serial))
 }
 
 /// A revocation list with the authority's signature, as decoded or issued.

@@ -119,6 +119,7 @@ fn a_worker_follows_a_leader_only_with_a_verified_certificate() {
             metrics: Default::default(),
             leading,
             held: heapless::Vec::new(),
+            echo: None,
         })
     };
     n.handle_message(now, &s1.say(hb(2))).unwrap();

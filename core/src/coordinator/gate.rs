@@ -3,8 +3,8 @@
 //!
 //! A node holds its [`Credentials`]: its identity key, its certificate from the
 //! cluster authority, the authority's public key, and a boot epoch its host
-//! persisted before first use. Peers are admitted to a [`Roster`] by
-//! certificate: a signed envelope whose body is a [`Membership`] carrying the
+//! persisted before first use. Peers are admitted by certificate, with the
+//! rules of a [`crate::auth::Roster`]: a signed envelope whose body is a [`Membership`] carrying the
 //! sender's certificate is verified in this order — the certificate against
 //! the authority, the UNIX time, the revocation list, the sender id and the
 //! role the configuration expects (supervisors are the configured set and must
@@ -27,16 +27,17 @@
 
 use super::config::NodeRole;
 use super::error::OpsError;
+use super::members::{Held, Members, Revocations};
 use crate::auth::seal::{self, AuthKind, OpenError, Unverified};
 use crate::auth::{
-    Admission, CertError, Certificate, IdentityKey, MAX_CERT_LEN, PairwiseKey, PublicIdentity, ReplayWindow,
-    RevocationList, Role, Roster, SendCounter, SignedCertificate, SignedRevocationList,
+    Admission, CertError, Certificate, IdentityKey, MAX_CERT_LEN, PairwiseKey, PublicIdentity, ReplayWindow, Role,
+    SendCounter, SignedCertificate, SignedRevocationList,
 };
 use crate::auth::{QcView, VoteKind, VoterKeys};
 use crate::election::ATTACH_CERTIFICATE;
 use crate::id::{NodeId, TaskId};
 use crate::time::Instant;
-use crate::wire::{Body, Heartbeat, Membership, SignatureBytes, WireError};
+use crate::wire::{Body, EndpointRecord, Heartbeat, LinkState, Membership, SignatureBytes, SignedLinkState, WireError};
 use crate::workers::Checkpoint;
 use alloc::boxed::Box;
 use alloc::vec;
@@ -363,8 +364,9 @@ pub(crate) struct Gate<const N: usize> {
     own: Certificate,
     authority: PublicIdentity,
     unix_at_zero: u64,
-    revocations: RevocationList,
-    roster: Roster<N, PeerLink>,
+    revocations: Revocations,
+    /// The admitted peers (the rules of a [`crate::auth::Roster`], held compactly).
+    roster: Members<N, PeerLink>,
     /// UNIX seconds before which no certificate in the roster expires (the
     /// earliest `not_after` admitted): `tick` sweeps the roster only from then.
     next_expiry: u64,
@@ -378,9 +380,8 @@ impl<const N: usize> Gate<N> {
     /// node starts and time is known.
     pub(crate) fn new(me: &NodeId, role: NodeRole, credentials: Credentials) -> Result<Self, OpsError> {
         let Credentials { identity, certificate, authority, epoch, unix_at_zero } = credentials;
-        let none = RevocationList::empty();
         let valid_from = certificate.certificate_unverified().not_before;
-        let own = certificate.verify(&authority, valid_from, Some(cert_role(role)), Some(me), &none)?.clone();
+        let own = certificate.verify_with(&authority, valid_from, Some(cert_role(role)), Some(me), &[])?.clone();
         if own.identity != identity.public() {
             return Err(OpsError::Credential(CertError::IdMismatch));
         }
@@ -394,8 +395,8 @@ impl<const N: usize> Gate<N> {
             own,
             authority,
             unix_at_zero,
-            revocations: none,
-            roster: Roster::new(),
+            revocations: Revocations::default(),
+            roster: Members::new(),
             next_expiry: u64::MAX,
             counter: SendCounter::new(epoch),
         })
@@ -424,13 +425,18 @@ impl<const N: usize> Gate<N> {
     }
 
     /// The certificate of admitted peer `node`.
-    pub(crate) fn peer(&self, node: &NodeId) -> Option<&Certificate> {
+    pub(crate) fn peer(&self, node: &NodeId) -> Option<&Held> {
         self.roster.get(node)
     }
 
-    /// Every admitted peer.
-    pub(crate) fn peers(&self) -> impl Iterator<Item = &Certificate> + '_ {
-        self.roster.iter()
+    /// Every admitted peer's certificate, in admission order.
+    pub(crate) fn peers(&self) -> impl Iterator<Item = Certificate> + '_ {
+        self.roster.iter().map(|(node, held)| held.certificate(node))
+    }
+
+    /// Every admitted peer's id, in admission order.
+    pub(crate) fn peer_ids(&self) -> impl Iterator<Item = &NodeId> + '_ {
+        self.roster.iter().map(|(node, _)| node)
     }
 
     /// Authenticates one datagram at `now`; `supervisors` is the configured
@@ -499,17 +505,17 @@ impl<const N: usize> Gate<N> {
         // authority signature, id and role were verified when it was admitted;
         // only time and revocation can have changed (saves one Ed25519 verify
         // per periodic announcement).
-        let held = self.roster.get(&u.sender).filter(|h| *h == signed.certificate_unverified());
+        let held = self.roster.get(&u.sender).filter(|h| h.is(&u.sender, signed.certificate_unverified()));
         let cert = match held {
             Some(c) if !c.is_valid_at(unix) => return Err(RejectReason::Expired),
-            Some(c) if self.revocations.is_revoked(&c.node, c.serial) => return Err(RejectReason::Revoked),
+            Some(c) if self.revocations.is_revoked(&u.sender, c.serial) => return Err(RejectReason::Revoked),
             Some(_) => signed.certificate_unverified(),
             None => signed
-                .verify(&self.authority, unix, Some(expected), Some(&u.sender), &self.revocations)
+                .verify_with(&self.authority, unix, Some(expected), Some(&u.sender), self.revocations.entries())
                 .map_err(RejectReason::of_cert)?,
         };
         u.verify_signed(&cert.identity, &self.authority).map_err(RejectReason::of_open)?;
-        let same = self.roster.get(&u.sender).is_some_and(|held| held == cert);
+        let same = self.roster.get(&u.sender).is_some_and(|held| held.is(&u.sender, cert));
         if let Some((_, link)) = self.roster.get_mut(&u.sender) {
             link.window.check(u.epoch, u.counter).map_err(|_| RejectReason::Replayed)?;
         }
@@ -539,7 +545,7 @@ impl<const N: usize> Gate<N> {
             return 0;
         }
         let removed = self.roster.remove_expired(unix);
-        self.next_expiry = self.roster.iter().map(|c| c.not_after).min().unwrap_or(u64::MAX);
+        self.next_expiry = self.roster.iter().map(|(_, c)| c.not_after).min().unwrap_or(u64::MAX);
         removed
     }
 
@@ -621,6 +627,56 @@ impl<const N: usize> Gate<N> {
     /// The cluster authority's public key.
     pub(crate) const fn authority(&self) -> &PublicIdentity {
         &self.authority
+    }
+
+    /// A sequence number for this node's signed records that grows across
+    /// restarts: the boot epoch in the high 32 bits, `n` in the low ones
+    /// (saturating: an epoch of 2^32 or more gives `u64::MAX`).
+    pub(crate) fn record_sequence(&self, n: u32) -> u64 {
+        self.counter.epoch().checked_mul(1 << 32).map_or(u64::MAX, |e| e.saturating_add(u64::from(n)))
+    }
+
+    /// This node's signed advert of `state`.
+    pub(crate) fn sign_link_state(&self, state: LinkState) -> Option<SignedLinkState> {
+        let sig = crate::auth::sign_link_state(&self.identity, &self.authority, &self.me, &state)?;
+        Some(SignedLinkState { origin: self.me.clone(), state, signature: sig.into() })
+    }
+
+    /// Whether `advert` carries its origin's signature: `UnknownSender` if
+    /// the origin is not admitted (it cannot be checked), `BadSignature` if
+    /// the signature does not verify under the origin's certificate key.
+    pub(crate) fn verify_link_state(&self, advert: &SignedLinkState) -> Result<(), RejectReason> {
+        let cert = self.roster.get(&advert.origin).ok_or(RejectReason::UnknownSender)?;
+        let sig = advert.signature.to_signature();
+        crate::auth::verify_link_state(&cert.identity, &self.authority, &advert.origin, &advert.state, &sig)
+            .map_err(|_| RejectReason::BadSignature)
+    }
+
+    /// This node's signed endpoint record.
+    pub(crate) fn sign_endpoint(&self, sequence: u64, endpoint: &str) -> Option<EndpointRecord> {
+        let sig = crate::auth::sign_endpoint(&self.identity, &self.authority, &self.me, sequence, endpoint);
+        let endpoint = heapless::String::try_from(endpoint).ok()?;
+        Some(EndpointRecord { sequence, endpoint, signature: sig.into() })
+    }
+
+    /// Whether `record` carries admitted member `node`'s signature.
+    pub(crate) fn verify_endpoint(&self, node: &NodeId, record: &EndpointRecord) -> Result<(), RejectReason> {
+        let cert = self.roster.get(node).ok_or(RejectReason::UnknownSender)?;
+        let sig = record.signature.to_signature();
+        crate::auth::verify_endpoint(&cert.identity, &self.authority, node, record.sequence, &record.endpoint, &sig)
+            .map_err(|_| RejectReason::BadSignature)
+    }
+
+    /// Whether [`Gate::seal`] MACs a message sealed `how` for `to` (else it signs).
+    pub(crate) fn macs_for(&self, to: &NodeId, how: Sealing) -> bool {
+        self.roster.get_with(to).is_some_and(|(_, link)| {
+            let mac = match how {
+                Sealing::Mac => link.key.is_some(),
+                Sealing::Sign => false,
+                Sealing::Announce { heard_since } => link.knows_me(heard_since),
+            };
+            mac && link.key.is_some() && link.window.position().is_some()
+        })
     }
 
     /// Whether `peer` has shown, in its current boot, that it holds this

@@ -7,17 +7,32 @@
 //! handshakes every two minutes). A peer that crashes or leaves is removed, so
 //! no route goes through it. Each peer's WireGuard key and endpoint come from
 //! its certificate; a peer whose certificate names no endpoint gets the
-//! unspecified address as a placeholder. Routes are direct tunnels (no
-//! link-state adverts are sent yet).
+//! unspecified address as a placeholder, until a signed endpoint record
+//! from the peer names one (any endpoint, as long as the peer's identity key
+//! signed it: WireGuard authenticates the tunnel itself, the endpoint is
+//! where to send its packets).
+//!
+//! Each tunnel's latency is the RFC 6298 smoothed round trip of the echoed
+//! heartbeat timestamps (`rtt.rs`). Routes run over this node's tunnels and
+//! the links other nodes advertise: each node signs an advert of its tunnels
+//! ([`SignedLinkState`]), sends it when its tunnels change (or their latency
+//! moves by a tenth) and every [`ADVERT_REFRESH`] tunnel checks otherwise; a
+//! supervisor floods the adverts it takes on. The flood table keeps the
+//! newest advert per origin (at most `N`; one that does not fit is counted in
+//! `table_full` and not applied); one not refreshed for [`ADVERT_MAX_AGE`]
+//! tunnel checks ages out, and its links leave the mesh.
 
 use super::outbox::{Bump, Outbox};
 use super::output::OpsEventKind;
+use super::rtt::Rtt;
 use crate::health::NodeStatus;
 use crate::id::NodeId;
 use crate::mesh::{Endpoint, EndpointHost, MeshNode, TunnelProtocol, TunnelState, VPNMeshTopologyManager, WgKey};
 use crate::table::IdTable;
 use crate::time::{Duration, Instant};
+use crate::wire::{Echo, LinkAdvert, LinkState, SignedLinkState};
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr};
 
 /// The endpoint used for a node whose certificate names none (the unspecified
@@ -33,11 +48,50 @@ pub(crate) struct MeshView<const N: usize, const L: usize, const Q: usize> {
     /// At most one handshake per tunnel is recorded per this interval.
     handshake_interval: Duration,
     pub(crate) mesh: Box<VPNMeshTopologyManager<N, L, Q>>,
-    /// Each peer's WireGuard key and tunnel endpoint, from its certificate.
-    keys: IdTable<NodeId, ([u8; 32], Option<Endpoint>), N>,
-    /// Exactly the peers with a tunnel in the view: last known state and last handshake recorded.
-    tunnels: IdTable<NodeId, (TunnelState, Instant), N>,
+    /// What this node keeps about each peer, one entry per peer (one table:
+    /// each `IdTable` reserves all `N` entries and repeats the ids).
+    peers: IdTable<NodeId, Peer, N>,
+    /// This node's last advert (when, its sequence and its links, as many
+    /// as it has), signed again when it is sent.
+    advertised: Option<(Instant, u64, Vec<LinkAdvert>)>,
 }
+
+/// What this node keeps about one peer.
+#[derive(Default)]
+pub(crate) struct Peer {
+    /// Its WireGuard key, from its certificate (`None`: not admitted yet; a
+    /// placeholder key is used).
+    key: Option<[u8; 32]>,
+    /// Its tunnel endpoint, from its certificate or its newest signed
+    /// endpoint record (boxed: an endpoint's host name is inline, 280 bytes).
+    endpoint: Option<Box<Endpoint>>,
+    /// The sequence of its newest endpoint record taken on.
+    endpoint_seq: Option<u64>,
+    /// Its tunnel in the view (`Some` exactly for the peers with one): last
+    /// known state and last handshake recorded.
+    tunnel: Option<(TunnelState, Instant)>,
+    /// Round-trip variation and the heartbeat timestamps to echo (the
+    /// smoothed RTT is its mesh tunnel's).
+    rtt: Rtt,
+    /// Its newest advert taken on: when it arrived, its sequence (for replay
+    /// checks) and, only where it is flooded on (supervisors), the advert itself.
+    advert: Option<Flooded>,
+}
+
+/// One origin's newest advert taken on.
+pub(crate) struct Flooded {
+    /// When it arrived.
+    at: Instant,
+    /// Its sequence.
+    sequence: u64,
+    /// The advert, kept only by a node that floods it on.
+    body: Option<Box<SignedLinkState>>,
+}
+
+/// Tunnel checks between two adverts of an unchanged node.
+pub(crate) const ADVERT_REFRESH: u64 = 6;
+/// Tunnel checks after which an advert not refreshed ages out.
+pub(crate) const ADVERT_MAX_AGE: u64 = 4 * ADVERT_REFRESH;
 
 impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     /// An empty view for `me`.
@@ -47,13 +101,21 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         handshake_interval: Duration,
         mesh: Box<VPNMeshTopologyManager<N, L, Q>>,
     ) -> Self {
-        MeshView { me, endpoint, handshake_interval, mesh, keys: IdTable::new(), tunnels: IdTable::new() }
+        MeshView { me, endpoint, handshake_interval, mesh, peers: IdTable::new(), advertised: None }
+    }
+
+    /// `peer`'s entry, made if new (`None` if the table is full: counted).
+    fn peer_mut(&mut self, peer: &NodeId, out: &mut Outbox<Q>) -> Option<&mut Peer> {
+        if !self.peers.contains_key(peer) && self.peers.insert(peer.clone(), Peer::default()).is_err() {
+            out.counters.table_full.bump();
+            return None;
+        }
+        self.peers.get_mut(peer)
     }
 
     /// This node joins its own mesh with `key` (once).
     pub(crate) fn join_self(&mut self, now: Instant, key: [u8; 32], out: &mut Outbox<Q>) {
         let me = self.me.clone();
-        self.set_peer(&me, key, Some(self.endpoint.clone()), out);
         if self.mesh.node(&me).is_none() {
             let node = MeshNode::new(me, WgKey::from_bytes(key), self.endpoint.clone());
             if self.mesh.join_mesh(now, node).is_err() {
@@ -67,16 +129,22 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     pub(crate) fn leave_self(&mut self, now: Instant, out: &mut Outbox<Q>) {
         let me = self.me.clone();
         let _ = self.mesh.leave_mesh(now, &me);
-        self.tunnels.clear();
+        for (_, p) in self.peers.iter_mut() {
+            p.tunnel = None;
+            p.rtt = Rtt::default();
+        }
+        self.advertised = None;
         self.drain(now, out);
     }
 
     /// `node`'s WireGuard key and tunnel endpoint (from its certificate).
-    pub(crate) fn set_peer(&mut self, node: &NodeId, key: [u8; 32], endpoint: Option<Endpoint>, out: &mut Outbox<Q>) {
-        if let Some(k) = self.keys.get_mut(node) {
-            *k = (key, endpoint);
-        } else if self.keys.insert(node.clone(), (key, endpoint)).is_err() {
-            out.counters.table_full.bump();
+    pub(crate) fn set_peer(&mut self, node: &NodeId, key: [u8; 32], endpoint: Option<&Endpoint>, out: &mut Outbox<Q>) {
+        let Some(p) = self.peer_mut(node, out) else { return };
+        p.key = Some(key);
+        // An endpoint the peer roamed to (a signed record) outlives its
+        // certificate's, announced again.
+        if p.endpoint_seq.is_none() {
+            p.endpoint = endpoint.map(|e| Box::new(e.clone()));
         }
     }
 
@@ -84,7 +152,7 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     /// it joins the view if it is online and new, and the message counts as a
     /// handshake on its tunnel.
     pub(crate) fn heard(&mut self, now: Instant, peer: &NodeId, status: Option<NodeStatus>, out: &mut Outbox<Q>) {
-        let known = self.tunnels.get(peer).copied();
+        let known = self.peers.get(peer).and_then(|p| p.tunnel);
         if let Some((TunnelState::Up, last)) = known
             && now.saturating_duration_since(last) < self.handshake_interval
         {
@@ -119,7 +187,120 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     /// `peer` crashed or left: out of the view, no route goes through it.
     pub(crate) fn forget(&mut self, now: Instant, peer: &NodeId) {
         let _ = self.mesh.leave_mesh(now, peer);
-        self.tunnels.remove(peer);
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.tunnel = None;
+            p.rtt = Rtt::default();
+        }
+    }
+
+    /// `peer`'s heartbeat, sent at `sent_at` (its clock) with `echo` of this
+    /// node's: remembered to echo back, and a round-trip sample that sets
+    /// its tunnel's latency.
+    pub(crate) fn timestamps(
+        &mut self,
+        now: Instant,
+        peer: &NodeId,
+        sent_at: Instant,
+        echo: Option<Echo>,
+        out: &mut Outbox<Q>,
+    ) {
+        let me = self.me.clone();
+        // The smoothed RTT before this sample (`Err`: no tunnel, no sample).
+        let before = self.mesh.srtt_ns(&me, peer);
+        let Some(p) = self.peer_mut(peer, out) else { return };
+        p.rtt.heard = Some((sent_at, now));
+        let Ok(before) = before else { return };
+        let Some(r) = echo.and_then(|e| p.rtt.echo(now, e.sent_at, e.held)) else { return };
+        p.rtt.vary(before, r);
+        let _ = self.mesh.record_latency(now, &me, peer, r);
+    }
+
+    /// The echo of `peer`'s last heartbeat for a heartbeat leaving at `now`.
+    pub(crate) fn echo_for(&self, now: Instant, peer: &NodeId) -> Option<Echo> {
+        let (sent_at, at) = self.peers.get(peer)?.rtt.heard?;
+        Some(Echo { sent_at, held: now.saturating_duration_since(at) })
+    }
+
+    /// `peer`'s smoothed round-trip time and its variation (RFC 6298), once measured.
+    pub(crate) fn rtt(&self, peer: &NodeId) -> Option<(Duration, Duration)> {
+        let srtt = self.mesh.tunnel(&self.me, peer)?.latency?;
+        Some((srtt, self.peers.get(peer)?.rtt.rttvar()))
+    }
+
+    /// The sequence of the advert of `origin` taken on last.
+    pub(crate) fn advert_sequence(&self, origin: &NodeId) -> Option<u64> {
+        self.peers.get(origin)?.advert.as_ref().map(|f| f.sequence)
+    }
+
+    /// The advert of `origin` taken on last.
+    pub(crate) fn advert(&self, origin: &NodeId) -> Option<&SignedLinkState> {
+        self.peers.get(origin)?.advert.as_ref()?.body.as_deref()
+    }
+
+    /// An authenticated advert newer than the one held for its origin (the
+    /// caller checked both): its sequence kept in the flood table (the advert
+    /// too if `keep`: this node floods it on) and applied to the mesh.
+    /// `false` if the table is full (counted; nothing changes).
+    pub(crate) fn take_advert(
+        &mut self,
+        now: Instant,
+        advert: &SignedLinkState,
+        keep: bool,
+        out: &mut Outbox<Q>,
+    ) -> bool {
+        let origin = &advert.origin;
+        let Some(p) = self.peer_mut(origin, out) else { return false };
+        p.advert =
+            Some(Flooded { at: now, sequence: advert.state.sequence, body: keep.then(|| Box::new(advert.clone())) });
+        if self.mesh.node(origin).is_some() {
+            // The flood table checked the sequence; the mesh's own check
+            // agrees (it only ever sees what the table took).
+            if self.mesh.handle_link_state(now, origin, &advert.state).is_err() {
+                out.counters.table_full.bump();
+            }
+        }
+        true
+    }
+
+    /// Adverts not refreshed for `max_age` leave the flood table and their
+    /// links the mesh.
+    pub(crate) fn age_adverts(&mut self, now: Instant, max_age: Duration) {
+        let mut old: heapless::Vec<NodeId, 16> = heapless::Vec::new();
+        for (origin, p) in self.peers.iter() {
+            if p.advert.as_ref().is_some_and(|f| now.saturating_duration_since(f.at) > max_age)
+                && old.push(origin.clone()).is_err()
+            {
+                break;
+            }
+        }
+        for origin in old {
+            if let Some(p) = self.peers.get_mut(&origin) {
+                p.advert = None;
+            }
+            self.mesh.clear_link_state(now, &origin);
+        }
+    }
+
+    /// Whether this node's links are to be advertised anew at `now`, numbered
+    /// `sequence`: they changed since the last advert (a tunnel came or went,
+    /// changed state, or its latency moved by more than a tenth) or `refresh`
+    /// passed. If so they are kept as [`MeshView::own_advert`].
+    pub(crate) fn advertise(&mut self, now: Instant, refresh: Duration, sequence: u64) -> bool {
+        let Some(state) = self.mesh.local_link_state() else { return false };
+        let due = match &self.advertised {
+            None => true,
+            Some((at, _, last)) => now.saturating_duration_since(*at) >= refresh || moved(last, &state.links),
+        };
+        if due {
+            self.advertised = Some((now, sequence, state.links.iter().cloned().collect()));
+        }
+        due
+    }
+
+    /// This node's last advert's links and sequence (to sign when sent).
+    pub(crate) fn own_advert(&self) -> Option<LinkState> {
+        let (_, sequence, links) = self.advertised.as_ref()?;
+        Some(LinkState { sequence: *sequence, links: links.iter().cloned().collect() })
     }
 
     /// Tunnel health and routes, on the tunnel-check timer.
@@ -144,13 +325,36 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         }
     }
 
+    /// The sequence of `peer`'s newest endpoint record taken on.
+    pub(crate) fn endpoint_sequence(&self, peer: &NodeId) -> Option<u64> {
+        self.peers.get(peer)?.endpoint_seq
+    }
+
+    /// `peer`'s tunnel endpoint from its signed endpoint record numbered
+    /// `sequence` (newer than any taken on: the caller checked): the mesh
+    /// node takes it (a peer not yet in the view takes it when it joins).
+    /// `false` if the table of peers is full (counted; nothing changes).
+    pub(crate) fn roam(&mut self, peer: &NodeId, sequence: u64, endpoint: Endpoint, out: &mut Outbox<Q>) -> bool {
+        let Some(p) = self.peer_mut(peer, out) else { return false };
+        p.endpoint_seq = Some(sequence);
+        p.endpoint = Some(Box::new(endpoint.clone()));
+        if self.mesh.node(peer).is_some() {
+            let _ = self.mesh.set_endpoint(peer, endpoint);
+        }
+        true
+    }
+
+    /// This node's own endpoint moved.
+    pub(crate) fn set_own_endpoint(&mut self, endpoint: Endpoint) {
+        self.endpoint = endpoint.clone();
+        let _ = self.mesh.set_endpoint(&self.me, endpoint);
+    }
+
     fn join_peer(&mut self, now: Instant, peer: &NodeId, out: &mut Outbox<Q>) {
-        let (key, endpoint) = match self.keys.get(peer) {
-            Some((key, endpoint)) => (*key, endpoint.clone()),
-            None => (*WgKey::placeholder(peer).as_bytes(), None),
-        };
-        let endpoint = endpoint.unwrap_or(PLACEHOLDER_ENDPOINT);
-        let node = MeshNode::new(peer.clone(), WgKey::from_bytes(key), endpoint);
+        let known = self.peers.get(peer);
+        let key = known.and_then(|p| p.key).map_or_else(|| WgKey::placeholder(peer), WgKey::from_bytes);
+        let endpoint = known.and_then(|p| p.endpoint.as_deref().cloned()).unwrap_or(PLACEHOLDER_ENDPOINT);
+        let node = MeshNode::new(peer.clone(), key, endpoint);
         let me = self.me.clone();
         if self.mesh.join_mesh(now, node).is_err()
             || self.mesh.establish_tunnel(now, &me, peer, TunnelProtocol::WireGuard).is_err()
@@ -167,10 +371,8 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         after: TunnelState,
         out: &mut Outbox<Q>,
     ) {
-        if let Some(s) = self.tunnels.get_mut(peer) {
-            *s = (after, now);
-        } else if self.tunnels.insert(peer.clone(), (after, now)).is_err() {
-            out.counters.table_full.bump();
+        if let Some(p) = self.peer_mut(peer, out) {
+            p.tunnel = Some((after, now));
         }
         if before == Some(after) {
             return;
@@ -184,6 +386,11 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         }
     }
 
+    /// The last known state of `peer`'s tunnel in the view.
+    fn tunnel_of(&self, peer: &NodeId) -> Option<TunnelState> {
+        self.peers.get(peer)?.tunnel.map(|t| t.0)
+    }
+
     fn refresh_tunnel_states(&mut self, now: Instant, out: &mut Outbox<Q>) {
         let mut changed: heapless::Vec<(NodeId, TunnelState), 64> = heapless::Vec::new();
         for t in self.mesh.tunnels() {
@@ -194,13 +401,27 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
             } else {
                 continue;
             };
-            if self.tunnels.get(peer).map(|x| x.0) != Some(t.state) && changed.push((peer.clone(), t.state)).is_err() {
+            if self.tunnel_of(peer) != Some(t.state) && changed.push((peer.clone(), t.state)).is_err() {
                 break;
             }
         }
         for (peer, state) in changed {
-            let before = self.tunnels.get(&peer).map(|x| x.0);
+            let before = self.tunnel_of(&peer);
             self.tunnel_state(now, &peer, before, state, out);
         }
     }
+}
+
+/// Whether `new` differs from `last` enough to advertise: another set of
+/// links, a link up or down, or a latency moved by more than a tenth.
+fn moved(last: &[LinkAdvert], new: &[LinkAdvert]) -> bool {
+    if last.len() != new.len() {
+        return true;
+    }
+    new.iter().any(|n| {
+        last.iter().find(|l| l.neighbor == n.neighbor).is_none_or(|l| {
+            let (a, b) = (l.latency.total_micros(), n.latency.total_micros());
+            l.up != n.up || a.abs_diff(b).saturating_mul(10) > a
+        })
+    })
 }

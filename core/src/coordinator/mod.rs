@@ -83,10 +83,12 @@
 mod config;
 mod error;
 mod gate;
+mod members;
 mod mesh_view;
 mod outbox;
 mod output;
 mod recovery;
+mod rtt;
 mod supervisor;
 mod timers;
 mod views;
@@ -114,7 +116,10 @@ use crate::history::{Batch, MessageHistoryCompressor, RecordRef};
 use crate::id::{NodeId, TaskId, TaskType};
 use crate::mesh::{MeshConfig, VPNMeshTopologyManager};
 use crate::time::{AnchoredClock, Instant};
-use crate::wire::{Body, CheckpointReport, Envelope, Heartbeat, LeaderNotice, Membership, TaskAssignment, TaskRelease};
+use crate::wire::{
+    Body, CheckpointReport, EndpointRecord, Envelope, Heartbeat, LeaderNotice, Membership, SignedLinkState,
+    TaskAssignment, TaskRelease,
+};
 use crate::workers::{Checkpoint, WorkerReplacementManager};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -150,6 +155,9 @@ struct Fanout {
     next: usize,
     /// The signed envelope, once made.
     signed: Option<Vec<u8>>,
+    /// A heartbeat: MAC'd for each recipient in turn, it echoes the
+    /// recipient's last heartbeat (signed ones go without).
+    heartbeat: Option<Box<Heartbeat>>,
 }
 
 /// One node's coordinator.
@@ -199,6 +207,12 @@ pub struct NetworkOperationsManager<
     started_seq: u64,
     metrics: HealthMetrics,
     room: Room<N, V, T, P, S, C, Q>,
+    /// This node's adverts and endpoint records so far (the low half of their sequence numbers).
+    records_signed: u32,
+    /// This node's last signed endpoint record (announced after each join).
+    own_endpoint: Option<Box<EndpointRecord>>,
+    /// Who sent the advert being flooded on (it does not go back there).
+    flood_except: Option<NodeId>,
 }
 
 impl<
@@ -284,6 +298,9 @@ impl<
             started_seq: 0,
             metrics: HealthMetrics::default(),
             room,
+            records_signed: 0,
+            own_endpoint: None,
+            flood_except: None,
         })
     }
 
@@ -353,13 +370,40 @@ impl<
     }
 
     /// The admitted members' certificates (verified), in admission order.
-    pub fn members(&self) -> impl Iterator<Item = &crate::auth::Certificate> + '_ {
+    pub fn members(&self) -> impl Iterator<Item = crate::auth::Certificate> + '_ {
         self.gate.peers()
     }
 
     /// This node's own certificate.
     pub fn certificate(&self) -> &crate::auth::Certificate {
         self.gate.own()
+    }
+
+    /// This node moved to tunnel `endpoint` (`host:port`; it roamed): it
+    /// signs a record of it with a sequence number newer than any before
+    /// (across restarts: the boot epoch is its high half), its own mesh node
+    /// takes it, and peers take it from the record (sent now, and again with
+    /// each periodic announcement). Any endpoint may be announced: the record
+    /// is signed by this node's identity key, and WireGuard authenticates the
+    /// tunnel whatever address its packets come from.
+    pub fn set_endpoint(&mut self, endpoint: &str) -> Result<(), crate::mesh::EndpointError> {
+        let parsed = crate::mesh::Endpoint::parse(endpoint)?;
+        let sequence = self.gate.record_sequence(self.records_signed.saturating_add(1));
+        let record = self.gate.sign_endpoint(sequence, endpoint).ok_or(crate::mesh::EndpointError::BadHost)?;
+        self.records_signed = self.records_signed.saturating_add(1);
+        self.own_endpoint = Some(Box::new(record));
+        self.mesh.set_own_endpoint(parsed);
+        if self.running {
+            self.out.send(Out::Endpoint);
+        }
+        Ok(())
+    }
+
+    /// The smoothed round-trip time to `peer` and its variation (RFC 6298,
+    /// from echoed heartbeat timestamps), once measured: the latency its
+    /// tunnel routes with.
+    pub fn peer_rtt(&self, peer: &NodeId) -> Option<(crate::time::Duration, crate::time::Duration)> {
+        self.mesh.rtt(peer)
     }
 
     /// Sets the health figures sent in this node's heartbeats (invalid ones are refused).
@@ -388,6 +432,9 @@ impl<
         let key = *self.gate.own().wg_key.as_bytes();
         self.mesh.join_self(now, key, &mut self.out);
         self.out.send(Out::Membership { joining: true });
+        if self.own_endpoint.is_some() {
+            self.out.send(Out::Endpoint);
+        }
         self.out.send(Out::Heartbeat);
         self.heartbeat_seq = self.heartbeat_seq.saturating_add(1);
         self.started_seq = self.heartbeat_seq;
@@ -529,6 +576,34 @@ impl<
                 return Err(RejectReason::NotAuthorized);
             }
             Body::CheckpointReport(_) if from_supervisor => return Err(RejectReason::NotAuthorized),
+            // Signed by its origin, whoever relayed it; an older one than
+            // held is a replay (the same one again is a flooded duplicate:
+            // taken, ignored).
+            Body::SignedLinkState(a) if a.origin == self.id => return Ok(()),
+            Body::SignedLinkState(a) => {
+                match self.gate.verify_link_state(a) {
+                    // An origin this node has not admitted (yet) cannot be
+                    // checked: an honest relay meets that while joins are on
+                    // their way, so it is ignored (counted), not refused.
+                    Err(RejectReason::UnknownSender) => return Ok(()),
+                    other => other?,
+                }
+                return match self.mesh.advert_sequence(&a.origin) {
+                    Some(held) if a.state.sequence < held => Err(RejectReason::Replayed),
+                    _ => Ok(()),
+                };
+            }
+            // Signed by its sender; not newer than the one held is a replay.
+            Body::EndpointRecord(r) => {
+                self.gate.verify_endpoint(sender, r)?;
+                if crate::mesh::Endpoint::parse(&r.endpoint).is_err() {
+                    return Err(RejectReason::Malformed);
+                }
+                return match self.mesh.endpoint_sequence(sender) {
+                    Some(held) if r.sequence <= held => Err(RejectReason::Replayed),
+                    _ => Ok(()),
+                };
+            }
             // Signed by its sender, so the leader's table can carry it on.
             Body::CheckpointReport(r) => {
                 return self.gate.verify_checkpoint(sender, &r.task, &r.checkpoint, &r.signature);
@@ -677,6 +752,11 @@ impl<
             // coordinator does no link-state routing yet: its routes come from
             // its own tunnel checks. Ignored, and counted.
             (Body::LinkState(_), _) => false,
+            (Body::SignedLinkState(a), _) => self.on_advert(now, sender, a),
+            (Body::EndpointRecord(r), _) => match crate::mesh::Endpoint::parse(&r.endpoint) {
+                Ok(e) => self.mesh.roam(sender, r.sequence, e, out),
+                Err(_) => false,
+            },
             _ => false,
         }
     }
@@ -722,9 +802,19 @@ impl<
         }
         if self.timers.expire(Timer::TunnelCheck, now, &self.config) {
             self.mesh.check(now, &mut self.out);
+            let every = self.config.tunnel_check_interval;
+            self.mesh.age_adverts(now, every.saturating_mul(mesh_view::ADVERT_MAX_AGE));
+            let sequence = self.gate.record_sequence(self.records_signed.saturating_add(1));
+            if self.mesh.advertise(now, every.saturating_mul(mesh_view::ADVERT_REFRESH), sequence) {
+                self.records_signed = self.records_signed.saturating_add(1);
+                self.out.send(Out::Flood { origin: self.id.clone(), except: None });
+            }
         }
         if self.timers.expire(Timer::Membership, now, &self.config) {
             self.out.send(Out::Reannounce);
+            if self.own_endpoint.is_some() {
+                self.out.send(Out::Endpoint);
+            }
         }
         if self.timers.expire(Timer::HistoryFlush, now, &self.config) {
             self.flush_history(now);
@@ -792,11 +882,19 @@ impl<
 
     fn next_transmit(&mut self) -> Option<OpsTransmit> {
         loop {
-            let Self { fanout, gate, out, .. } = self;
+            let Self { fanout, gate, out, mesh, clock, .. } = &mut *self;
             if let Some(f) = fanout.as_mut() {
                 if let Some(to) = f.recipients.get(f.next).cloned() {
                     f.next = f.next.saturating_add(1);
-                    match gate.seal(&f.body, &to, f.how, &mut f.signed) {
+                    // A heartbeat MAC'd for `to` echoes its last one.
+                    let echoed = match &mut f.heartbeat {
+                        Some(hb) if gate.macs_for(&to, f.how) => {
+                            hb.echo = mesh.echo_for(clock.latest(), &to);
+                            hb.echo.and_then(|_| Body::Heartbeat((**hb).clone()).to_vec().ok())
+                        }
+                        _ => None,
+                    };
+                    match gate.seal(echoed.as_deref().unwrap_or(&f.body), &to, f.how, &mut f.signed) {
                         Some(bytes) => {
                             let counters = &mut out.counters;
                             counters.messages_sent.bump();
@@ -853,10 +951,19 @@ impl<
                 }
             }
             match body.to_vec() {
-                Ok(mut body) => {
-                    body.extend_from_slice(&attachment);
-                    let recipients = self.expand(&to);
-                    self.fanout = Some(Fanout { body, how, recipients, next: 0, signed: None });
+                Ok(mut bytes) => {
+                    bytes.extend_from_slice(&attachment);
+                    let mut recipients = self.expand(&to);
+                    if let Body::SignedLinkState(a) = &body {
+                        // Flooded on: not back to its origin, nor to who sent it here.
+                        let except = self.flood_except.take();
+                        recipients.retain(|n| *n != a.origin && Some(n) != except.as_ref());
+                    }
+                    let heartbeat = match body {
+                        Body::Heartbeat(hb) => Some(Box::new(hb)),
+                        _ => None,
+                    };
+                    self.fanout = Some(Fanout { body: bytes, how, recipients, next: 0, signed: None, heartbeat });
                 }
                 Err(_) => self.out.counters.dropped_transmits.bump(),
             }
@@ -881,7 +988,7 @@ impl<
             Destination::Supervisors => self.supervisors.clone(),
             Destination::Cluster => {
                 let mut l = self.supervisors.clone();
-                l.extend(self.gate.peers().map(|c| c.node.clone()).filter(|n| !self.supervisors.contains(n)));
+                l.extend(self.gate.peer_ids().filter(|n| !self.supervisors.contains(n)).cloned());
                 l
             }
         };
@@ -946,7 +1053,8 @@ impl<
                 };
                 let leading = self.leading().unwrap_or(0);
                 let (sequence, sent_at, metrics) = (self.heartbeat_seq, self.clock.latest(), self.metrics);
-                (self.broadcast(), Body::Heartbeat(Heartbeat { sequence, sent_at, metrics, leading, held }))
+                let hb = Heartbeat { sequence, sent_at, metrics, leading, held, echo: None };
+                (self.broadcast(), Body::Heartbeat(hb))
             }
             Out::Membership { joining } => (self.broadcast(), Body::Membership(self.gate.membership(joining))),
             Out::MembershipTo { to } => (Destination::Node(to), Body::Membership(self.gate.membership(true))),
@@ -975,6 +1083,22 @@ impl<
                 Room::Supervisor(s) => (Destination::Supervisors, s.table_entry(&task)?),
                 Room::Worker(_) => return None,
             },
+            Out::Flood { origin, except } => {
+                // This node's own is signed as it leaves (only its links are kept).
+                let advert = if origin == self.id {
+                    self.gate.sign_link_state(self.mesh.own_advert()?)?
+                } else {
+                    self.mesh.advert(&origin)?.clone()
+                };
+                // A supervisor's advert goes to the cluster, a worker's to the
+                // supervisors (only they hold workers' certificates).
+                let to =
+                    if self.supervisors.contains(&origin) { Destination::Cluster } else { Destination::Supervisors };
+                let to = if origin == self.id { self.broadcast() } else { to };
+                self.flood_except = except;
+                (to, Body::SignedLinkState(advert))
+            }
+            Out::Endpoint => (self.broadcast(), Body::EndpointRecord((*self.own_endpoint.clone()?).clone())),
         })
     }
 
@@ -998,6 +1122,7 @@ impl<
             }
         };
         self.mesh.heard(now, sender, status, &mut self.out);
+        self.mesh.timestamps(now, sender, hb.sent_at, hb.echo, &mut self.out);
         true
     }
 
@@ -1009,9 +1134,8 @@ impl<
         if m.joining {
             // What a member offers is its certificate's, never its own claim.
             let Some(cert) = self.gate.peer(sender) else { return };
-            let (key, endpoint) = (*cert.wg_key.as_bytes(), cert.endpoints.first().cloned());
             let (slots, pools) = (cert.slots, cert.pools.clone());
-            self.mesh.set_peer(sender, key, endpoint, &mut self.out);
+            self.mesh.set_peer(sender, *cert.wg_key.as_bytes(), cert.endpoints.first(), &mut self.out);
             if let Room::Supervisor(s) = &mut self.room
                 && !from_supervisor
             {
@@ -1025,6 +1149,28 @@ impl<
                 s.on_worker_lost(now, sender, &*self.crash, &mut self.out);
             }
         }
+    }
+
+    /// An authenticated advert (its origin's signature verified, not older
+    /// than the one held): a newer one is kept, applied to the mesh and, on a
+    /// supervisor, flooded on; this node's own, one of an origin not admitted
+    /// (it could not be verified), or the held one again (a flooded
+    /// duplicate), is ignored.
+    fn on_advert(&mut self, now: Instant, sender: &NodeId, advert: &SignedLinkState) -> bool {
+        if advert.origin == self.id
+            || self.gate.peer(&advert.origin).is_none()
+            || self.mesh.advert_sequence(&advert.origin) == Some(advert.state.sequence)
+        {
+            return false;
+        }
+        let floods = matches!(self.room, Room::Supervisor(_));
+        if !self.mesh.take_advert(now, advert, floods, &mut self.out) {
+            return false;
+        }
+        if floods {
+            self.out.send(Out::Flood { origin: advert.origin.clone(), except: Some(sender.clone()) });
+        }
+        true
     }
 
     /// `peer` crashed or left: out of the mesh view, and no longer the leader a worker follows.

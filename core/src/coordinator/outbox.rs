@@ -36,6 +36,11 @@ pub(crate) enum Out {
     TaskTable,
     /// (Leader) a slice with one task of the table (its checkpoint moved).
     TableEntry { task: TaskId },
+    /// The signed link-state advert of `origin` (this node's own, or one
+    /// taken on and flooded on), to all it goes to but `except` (who sent it).
+    Flood { origin: NodeId, except: Option<NodeId> },
+    /// This node's signed endpoint record.
+    Endpoint,
 }
 
 /// Adds one to a counter, saturating.

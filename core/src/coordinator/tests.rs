@@ -607,3 +607,72 @@ fn a_certificate_leaves_the_roster_at_the_first_tick_after_it_expires() {
     s.handle_message(Instant::from_secs(100), &w2.say(hb())).unwrap();
     assert_eq!(s.gate.peers().count(), 1);
 }
+
+/// A heartbeat numbered `sequence`, sent at `sent_at`, echoing `echo`.
+fn heartbeat_echoing(sequence: u64, sent_at: Instant, echo: Option<crate::wire::Echo>) -> Body {
+    Body::Heartbeat(Heartbeat { sequence, sent_at, echo, ..Heartbeat::default() })
+}
+
+#[test]
+fn heartbeats_echo_timestamps_and_the_round_trip_is_smoothed_as_rfc_6298() {
+    use crate::wire::Echo;
+    let ms = Duration::from_millis;
+    let mut n = among("s1", NodeRole::Supervisor, &["s1", "s2"]);
+    let t0 = Instant::from_secs(1);
+    n.start(t0).unwrap();
+    let mut s2 = joined(&mut n, t0, "s2", NodeRole::Supervisor);
+    drain_transmits(&mut n);
+    // s2's heartbeat (its clock: 500 s) arrives 1 ms after t0.
+    n.handle_message(t0 + ms(1), &s2.say(heartbeat_echoing(1, Instant::from_secs(500), None))).unwrap();
+    // n's next heartbeat to s2 is MAC'd and echoes it, with the time n held it.
+    let t1 = t0 + OpsConfig::default().heartbeat_interval;
+    n.tick(t1);
+    let echoed: StdVec<_> = drain_transmits(&mut n)
+        .into_iter()
+        .filter(|(to, _)| *to == id("s2"))
+        .filter_map(|(_, bytes)| {
+            let u = crate::auth::seal::parse(&bytes).unwrap();
+            match Body::decode(u.body).unwrap() {
+                Body::Heartbeat(hb) => Some((u.kind, hb.sent_at, hb.echo)),
+                _ => None,
+            }
+        })
+        .collect();
+    let held = t1.saturating_duration_since(t0 + ms(1));
+    let echo = Some(Echo { sent_at: Instant::from_secs(500), held });
+    assert_eq!(echoed, [(crate::auth::AuthKind::Mac, t1, echo)]);
+    // s2 echoes that heartbeat after holding it 2 ms; it is back 12 ms after
+    // it left: a 10 ms round trip, the first sample (RTTVAR = R/2).
+    let back = |seq, at: Instant, held| {
+        heartbeat_echoing(seq, Instant::from_secs(500 + seq), Some(Echo { sent_at: at, held }))
+    };
+    n.handle_message(t1 + ms(12), &s2.say(back(2, t1, ms(2)))).unwrap();
+    assert_eq!(n.peer_rtt(&id("s2")), Some((ms(10), ms(5))));
+    // The same echo again is no second sample.
+    n.handle_message(t1 + ms(40), &s2.say(back(3, t1, ms(2)))).unwrap();
+    assert_eq!(n.peer_rtt(&id("s2")), Some((ms(10), ms(5))));
+    // The next heartbeat, back after 18 ms: RTTVAR = 3/4·5 + 1/4·|10 - 18|,
+    // SRTT = 7/8·10 + 1/8·18.
+    let t2 = t1 + OpsConfig::default().heartbeat_interval;
+    n.tick(t2);
+    drain_transmits(&mut n);
+    n.handle_message(t2 + ms(18), &s2.say(back(4, t2, Duration::ZERO))).unwrap();
+    assert_eq!(n.peer_rtt(&id("s2")), Some((ms(11), Duration::from_micros(5750))));
+    // The tunnel's latency is the smoothed round trip.
+    let tunnel = n.mesh().tunnel(&id("s1"), &id("s2")).unwrap();
+    assert_eq!(tunnel.latency, Some(ms(11)));
+    // s2 leaves: its tunnel goes, and the SRTT it held with it.
+    let leave = Body::Membership(Membership { joining: false, certificate: heapless::Vec::new() });
+    n.handle_message(t2 + ms(30), &s2.say(leave)).unwrap();
+    assert!(n.mesh().tunnel(&id("s1"), &id("s2")).is_none());
+    assert_eq!(n.peer_rtt(&id("s2")), None);
+    // Heard again (its tunnel comes back), with an echo of a heartbeat sent
+    // since: a first sample again (SRTT = R, RTTVAR = R/2), not smoothed
+    // into the old estimate.
+    let t3 = t2 + OpsConfig::default().heartbeat_interval;
+    n.tick(t3);
+    drain_transmits(&mut n);
+    n.handle_message(t3 + ms(6), &s2.say(back(5, t3, Duration::ZERO))).unwrap();
+    assert_eq!(n.peer_rtt(&id("s2")), Some((ms(6), ms(3))));
+    assert_eq!(n.mesh().tunnel(&id("s1"), &id("s2")).unwrap().latency, Some(ms(6)));
+}

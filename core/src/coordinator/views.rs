@@ -75,6 +75,14 @@ impl<
         &self.mesh.mesh
     }
 
+    /// Whether `private` is the private half of this node's WireGuard key
+    /// (the certificate's public key is its X25519 public key, as `wg pubkey`
+    /// derives it). A host checks the key it renders a configuration with;
+    /// the core keeps no private key.
+    pub fn owns_wireguard_key(&self, private: &crate::mesh::WgKey) -> bool {
+        crate::auth::wireguard_public_key(private.as_bytes()) == *self.gate.own().wg_key.as_bytes()
+    }
+
     /// The message history (read-only).
     pub fn history(&self) -> &MessageHistoryCompressor<B, B> {
         &self.history

@@ -124,6 +124,27 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         Ok(LinkStateOutcome::Applied { ignored })
     }
 
+    /// Forgets the links `origin` advertised (its advert aged out) and its
+    /// last sequence number: its next advert applies whatever its sequence.
+    /// Returns whether `origin` is in the mesh.
+    pub fn clear_link_state(&mut self, now: Instant, origin: &NodeId) -> bool {
+        self.clock.observe(now);
+        let Some(s) = self.slot(origin) else { return false };
+        let mut changed = false;
+        self.edges.retain(|_, e| {
+            if e.link.is_some_and(|l| l.source == LinkSource::Advert(s)) {
+                e.link = None;
+                changed = true;
+            }
+            e.tunnel.is_some() || e.link.is_some()
+        });
+        if let Some(Some(r)) = self.slots.get_mut(s as usize) {
+            r.advert_seq = None;
+        }
+        self.routes_dirty |= changed;
+        true
+    }
+
     /// The local node's advert of its tunnels (up to [`MAX_ADVERT_LINKS`](crate::wire::MAX_ADVERT_LINKS), in
     /// tunnel-record order), with a fresh sequence number; `None` before it joins.
     /// Tunnels beyond the limit are left out and counted in

@@ -141,6 +141,19 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         Ok(record.address)
     }
 
+    /// Moves node `id`'s tunnel endpoint (it roamed); `false` if `id` is not
+    /// in the mesh.
+    pub fn set_endpoint(&mut self, id: &NodeId, endpoint: Endpoint) -> bool {
+        let Some(s) = self.slot(id) else { return false };
+        match self.slots.get_mut(s as usize) {
+            Some(Some(r)) => {
+                r.endpoint = endpoint;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The node `id`, if in the mesh.
     pub fn node(&self, id: &NodeId) -> Option<NodeView<'_>> {
         self.slot(id).and_then(|s| self.record(s)).map(node_view)

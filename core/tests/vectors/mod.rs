@@ -56,5 +56,6 @@ pub fn heartbeat() -> Body {
         },
         leading: 0,
         held: heapless::Vec::new(),
+        echo: None,
     })
 }

@@ -1,6 +1,6 @@
 """Type stubs of the private native module ``pouw_netops._native`` (the Rust core's binding)."""
 
-from typing import Any, ClassVar, Dict, List, Optional, Tuple, final
+from typing import Any, ClassVar, Dict, List, Optional, Tuple, Union, final
 
 from typing_extensions import Self, disjoint_base
 
@@ -39,6 +39,7 @@ __all__ = [
     "verify_certificate",
     "verify_equivocation",
     "verify_quorum_certificate",
+    "wireguard_public_key",
 ]
 __version__: str
 
@@ -166,6 +167,9 @@ def decode_sealed(data: bytes) -> Dict[str, Any]:
 
 def identity_public_key(seed: bytes) -> bytes:
     """The public key of the identity key with 32-byte ``seed``."""
+
+def wireguard_public_key(private_key: bytes) -> bytes:
+    """The WireGuard public key of the 32-byte WireGuard ``private_key``."""
 
 def issue_certificate(
     authority: bytes,
@@ -457,6 +461,19 @@ class NodeCore:
         """This node's certificate's fields."""
     def members(self) -> List[Tuple[str, str, bytes, bytes, List[str], int, List[str], int, int, int]]:
         """The admitted members' certificates' fields."""
+    def render_wireguard(
+        self,
+        private_key: Union[bytes, str],
+        *,
+        listen_port: Optional[int] = None,
+        format: str = "wg-quick",
+        placeholder_keys: bool = False,
+    ) -> str:
+        """This node's WireGuard configuration, with its private key."""
+    def set_endpoint(self, endpoint: str) -> None:
+        """This node moved to tunnel ``endpoint``; peers take it from a signed record."""
+    def peer_rtt(self, peer: str) -> Optional[Tuple[float, float]]:
+        """The smoothed round-trip time to ``peer`` and its variation, in seconds."""
     def poll_event(self) -> Optional[Tuple[str, float, str, Dict[str, Any]]]:
         """The next event as ``(kind, at, node, details)``."""
     def poll_archived(self) -> Optional[bytes]:

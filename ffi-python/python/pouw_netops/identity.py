@@ -34,6 +34,7 @@ __all__ = [
     "public_key",
     "inspect_certificate",
     "verify_certificate",
+    "wireguard_public_key",
 ]
 
 KEY_LEN = 32
@@ -50,6 +51,12 @@ def generate_key() -> bytes:
 def public_key(seed: bytes) -> bytes:
     """The 32-byte public key of the identity key ``seed``."""
     return _native.identity_public_key(seed)
+
+
+def wireguard_public_key(private_key: bytes) -> bytes:
+    """The 32-byte WireGuard public key of the 32-byte WireGuard ``private_key``
+    (``wg pubkey``, raw): what a node's certificate carries as ``wg_key``."""
+    return _native.wireguard_public_key(private_key)
 
 
 @dataclass(frozen=True)

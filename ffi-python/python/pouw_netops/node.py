@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Generic, List, Optional, Sequence, Tuple, Type, TypeVar, overload
+from typing import Any, Dict, Generic, List, Optional, Sequence, Tuple, Type, TypeVar, Union, overload
 
 from . import _native
 from .identity import CertificateInfo
@@ -366,6 +366,41 @@ class Node:
     def certificate(self) -> CertificateInfo:
         """This node's own certificate."""
         return CertificateInfo._from_native(self._core.certificate())
+
+    def render_wireguard(
+        self,
+        private_key: Union[bytes, str],
+        *,
+        listen_port: Optional[int] = None,
+        format: str = "wg-quick",
+        placeholder_keys: bool = False,
+    ) -> str:
+        """This node's own WireGuard configuration: ``format`` ``"wg-quick"``
+        (with ``Address``) or ``"setconf"`` (what ``wg setconf`` reads). Its
+        peers carry the WireGuard keys and endpoints of their certificates (or
+        of their signed endpoint records), ``AllowedIPs`` the destinations
+        routed through each. ``private_key`` (32 raw bytes, or the base64 that
+        ``wg genkey`` prints) must be the private half of this node's
+        certificate's WireGuard key, else :class:`InvalidArgumentError`; it is
+        written into the text and kept nowhere else. A peer with a placeholder
+        public key raises :class:`InvalidStateError` unless ``placeholder_keys``
+        (then it is written under a ``# WARNING`` comment)."""
+        return self._core.render_wireguard(
+            private_key, listen_port=listen_port, format=format, placeholder_keys=placeholder_keys
+        )
+
+    def set_endpoint(self, endpoint: str) -> None:
+        """This node moved to tunnel ``endpoint`` (``host:port``): it signs a
+        record of it with a sequence number newer than any before (the boot
+        epoch is its high half) and sends it; peers that hold this node's
+        certificate take it. An unparsable endpoint raises :class:`InvalidArgumentError`."""
+        self._core.set_endpoint(endpoint)
+
+    def peer_rtt(self, peer: str) -> Optional[Tuple[float, float]]:
+        """The smoothed round-trip time to ``peer`` and its variation, in
+        seconds (RFC 6298, from the heartbeat timestamps the two echo); the
+        latency its tunnel routes with. ``None`` before the first sample."""
+        return self._core.peer_rtt(peer)
 
     def members(self) -> List[CertificateInfo]:
         """The admitted peers' (verified) certificates, in admission order."""
