@@ -84,10 +84,9 @@
 #define PN_SMALL_TASKS 8
 
 /**
- * Reasons a datagram can be refused at a node's entrance: the length of
- * `pn_ops_counters.rejected`.
+ * Reasons a datagram can be refused at a node's entrance: the length of `pn_ops_counters.rejected`.
  */
-#define PN_REJECT_REASONS 16
+#define PN_REJECT_REASONS 17
 
 /**
  * Intervals a detector's window can hold (`large::WINDOW`).
@@ -299,10 +298,13 @@ typedef enum pn_ops_event_kind {
    */
   PN_OPS_ROUTE_CHANGED = 19,
   /**
-   * (Worker) the lease on this node's role in `task` ran out (nothing heard
-   * from the leader that gave it): stop the work.
+   * (Worker) the lease on this node's role in `task` ran out (nothing heard from its leader): stop the work.
    */
   PN_OPS_LEASE_EXPIRED = 20,
+  /**
+   * Voter `node` signed votes for two candidates in `term` (Byzantine mode); `value`: evidence length.
+   */
+  PN_OPS_EQUIVOCATION = 21,
 } pn_ops_event_kind;
 
 /**
@@ -459,16 +461,18 @@ typedef enum pn_reject_reason {
    */
   PN_REJECT_ROSTER_FULL = 13,
   /**
-   * The sender's role may not send this message: a worker sending what only
-   * supervisors send, a supervisor sending a checkpoint report
-   * (`PN_ERR_CREDENTIAL_REJECTED`).
+   * The sender's role may not send this message: a worker sending what only supervisors send,
+   * a supervisor sending a checkpoint report (`PN_ERR_CREDENTIAL_REJECTED`).
    */
   PN_REJECT_NOT_AUTHORIZED = 14,
   /**
-   * A supervisor sending a leader message for a term another supervisor is
-   * known to lead (`PN_ERR_CREDENTIAL_REJECTED`).
+   * A supervisor sending a leader message for a term another supervisor is known to lead (`PN_ERR_CREDENTIAL_REJECTED`).
    */
   PN_REJECT_NOT_LEADER = 15,
+  /**
+   * A term claimed without a valid signed vote or certificate (Byzantine mode; `PN_ERR_CREDENTIAL_REJECTED`).
+   */
+  PN_REJECT_UNCERTIFIED = 16,
 } pn_reject_reason;
 
 /**
@@ -846,9 +850,8 @@ typedef struct pn_ops_config {
    */
   uint64_t history_flush_interval_us;
   /**
-   * (Worker) how long a role outlives the last message from the leader that
-   * gave it, microseconds (default 6 s; longer than `heartbeat_interval_us`).
-   * On expiry the role ends with `PN_OPS_LEASE_EXPIRED`.
+   * (Worker) how long a role outlives the last message from the leader that gave it, microseconds
+   * (default 6 s; longer than `heartbeat_interval_us`); on expiry the role ends with `PN_OPS_LEASE_EXPIRED`.
    */
   uint64_t lease_timeout_us;
   /**
@@ -867,6 +870,10 @@ typedef struct pn_ops_config {
    * Worker replacement (supervisors).
    */
   struct pn_worker_replacement_config workers;
+  /**
+   * Byzantine supervisors tolerated, f (default 0: crash-only); needs at least 3f + 1 supervisors.
+   */
+  uint32_t byzantine_f;
 } pn_ops_config;
 
 /**

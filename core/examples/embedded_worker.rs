@@ -135,25 +135,13 @@ fn main() -> Result<(), String> {
     let train = TaskType::new("train").unwrap();
     let (sup, me) = (NodeId::new("sup-0").unwrap(), NodeId::new("mcu-worker-1").unwrap());
     let supervisors = [sup.clone()];
-    let mut supervisor = Node::new_boxed(
-        sup.clone(),
-        NodeRole::Supervisor,
-        &supervisors,
-        OpsConfig::default(),
-        1,
-        credentials(&authority, &sup, NodeRole::Supervisor, &train),
-    )
-    .map_err(|e| e.to_string())?;
+    let node = |id: &NodeId, role: NodeRole, config: OpsConfig, seed: u64| {
+        let credentials = credentials(&authority, id, role, &train);
+        Node::new_boxed(id.clone(), role, &supervisors, config, seed, credentials).map_err(|e| e.to_string())
+    };
+    let mut supervisor = node(&sup, NodeRole::Supervisor, OpsConfig::default(), 1)?;
     // On the microcontroller this would live in a `static` or on the main stack.
-    let mut worker = Node::new_boxed(
-        me.clone(),
-        NodeRole::Worker,
-        &supervisors,
-        OpsConfig::small(),
-        2,
-        credentials(&authority, &me, NodeRole::Worker, &train),
-    )
-    .map_err(|e| e.to_string())?;
+    let mut worker = node(&me, NodeRole::Worker, OpsConfig::small(), 2)?;
 
     let mut air = Air { now: 1_000_000, in_flight: VecDeque::new() };
     supervisor.start(Instant::from_micros(air.now)).map_err(|e| e.to_string())?;

@@ -105,9 +105,9 @@ pub mod small {
     pub const HISTORY_ARCHIVE: usize = 2;
 
     /// Peers of a coordinator (crash tracking, mesh nodes, admitted
-    /// certificates): each costs about 3.5 KiB of heap, most of it the peer's
-    /// certificate (up to four endpoints with inline host names). 8 keeps a
-    /// worker node inside its RAM budget (see `docs/embedded.md`); the
+    /// certificates, mesh view): each has an entry reserved at construction
+    /// in every per-peer table. 8 keeps a worker node inside its RAM budget,
+    /// with room to spare (see `docs/embedded.md`); the
     /// standalone managers keep [`NODES`].
     pub const OPS_NODES: usize = 8;
     /// Mesh links of a coordinator: a full mesh of [`OPS_NODES`] needs 28.

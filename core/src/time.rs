@@ -148,63 +148,35 @@ fn secs_f64_to_micros(secs: f64) -> u64 {
     if micros > 0.0 { micros as u64 } else { 0 }
 }
 
-impl Add<Duration> for Instant {
-    type Output = Instant;
-    fn add(self, rhs: Duration) -> Instant {
-        Instant { micros: self.micros.saturating_add(rhs.micros) }
-    }
+/// `$t $op Duration` by `u64::$saturating` on the microseconds (so it
+/// saturates at both ends), and its assigning form.
+macro_rules! saturating_op {
+    ($t:ident, $op:ident::$f:ident, $assign:ident::$af:ident, $saturating:ident) => {
+        impl $op<Duration> for $t {
+            type Output = $t;
+            fn $f(self, rhs: Duration) -> $t {
+                $t { micros: self.micros.$saturating(rhs.micros) }
+            }
+        }
+
+        impl $assign<Duration> for $t {
+            fn $af(&mut self, rhs: Duration) {
+                *self = $op::$f(*self, rhs);
+            }
+        }
+    };
 }
 
-impl AddAssign<Duration> for Instant {
-    fn add_assign(&mut self, rhs: Duration) {
-        *self = *self + rhs;
-    }
-}
-
-impl Sub<Duration> for Instant {
-    type Output = Instant;
-    fn sub(self, rhs: Duration) -> Instant {
-        Instant { micros: self.micros.saturating_sub(rhs.micros) }
-    }
-}
-
-impl SubAssign<Duration> for Instant {
-    fn sub_assign(&mut self, rhs: Duration) {
-        *self = *self - rhs;
-    }
-}
+saturating_op!(Instant, Add::add, AddAssign::add_assign, saturating_add);
+saturating_op!(Instant, Sub::sub, SubAssign::sub_assign, saturating_sub);
+saturating_op!(Duration, Add::add, AddAssign::add_assign, saturating_add);
+saturating_op!(Duration, Sub::sub, SubAssign::sub_assign, saturating_sub);
 
 impl Sub<Instant> for Instant {
     type Output = Duration;
     /// Saturating: an `rhs` later than `self` gives zero.
     fn sub(self, rhs: Instant) -> Duration {
         self.saturating_duration_since(rhs)
-    }
-}
-
-impl Add for Duration {
-    type Output = Duration;
-    fn add(self, rhs: Duration) -> Duration {
-        self.saturating_add(rhs)
-    }
-}
-
-impl AddAssign for Duration {
-    fn add_assign(&mut self, rhs: Duration) {
-        *self = *self + rhs;
-    }
-}
-
-impl Sub for Duration {
-    type Output = Duration;
-    fn sub(self, rhs: Duration) -> Duration {
-        self.saturating_sub(rhs)
-    }
-}
-
-impl SubAssign for Duration {
-    fn sub_assign(&mut self, rhs: Duration) {
-        *self = *self - rhs;
     }
 }
 

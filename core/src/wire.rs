@@ -493,6 +493,22 @@ impl Body {
         Ok(body)
     }
 
+    /// Decodes one body from the front of `bytes`, validating every field, and
+    /// returns it with the number of bytes it took: what follows is the
+    /// body's attachment (a Byzantine-mode certificate or signed vote, under
+    /// the same envelope tag).
+    pub fn decode_prefix(bytes: &[u8]) -> Result<(Body, usize), WireError> {
+        if bytes.len() > MAX_ENVELOPE_LEN {
+            return Err(WireError::TooLarge { len: bytes.len() });
+        }
+        if bytes.is_empty() {
+            return Err(WireError::Empty);
+        }
+        let (body, rest): (Body, &[u8]) = postcard::take_from_bytes(bytes).map_err(map_postcard)?;
+        body.validate()?;
+        Ok((body, bytes.len().saturating_sub(rest.len())))
+    }
+
     /// The body as a [`Heartbeat`] when its variant tag is
     /// [`Body::Heartbeat`]'s (`Ok(None)` for any other first byte): exactly
     /// what [`Body::decode`] gives for those bytes, checks included, without

@@ -91,16 +91,19 @@ impl<T> Out<T> {
     }
 }
 
-/// Writes what a `poll_*` call took: `value` (if any) into `out`, and whether
-/// there was one into `available`.
-pub fn set_polled<T>(out: Out<T>, available: Out<bool>, value: Option<T>) {
-    match value {
-        Some(v) => {
-            out.set(v);
-            available.set(true);
-        }
-        None => available.set(false),
-    }
+/// Writes `value()` into `*out`: the body of a function whose only pointer is
+/// its out-parameter (the `*_default` functions).
+///
+/// # Safety
+/// As [`Out::new`].
+#[inline(always)]
+pub unsafe fn write_out<T>(out: *mut T, value: impl FnOnce() -> T) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promise for `out`.
+        let out = unsafe { Out::new(out) }?;
+        out.set(value());
+        Ok(())
+    })
 }
 
 /// Like [`Out::new`], but NULL is allowed and means "the caller does not want it".
@@ -146,6 +149,62 @@ pub trait Handle: Sized {
     unsafe fn borrow_mut<'a>(ptr: *mut Self) -> Result<&'a mut Self::Inner, pn_result> {
         // SAFETY: the caller's promise: NULL or a live, unshared handle made by `into_raw`.
         unsafe { ptr.cast::<Self::Inner>().as_mut() }.ok_or(pn_result::PN_ERR_NULL_POINTER)
+    }
+
+    /// Writes `read(&inner)` into `*out`: the body of a function that reads one
+    /// figure from a handle.
+    ///
+    /// # Safety
+    /// As [`Handle::borrow`] for `ptr`, [`Out::new`] for `out`.
+    #[inline(always)]
+    unsafe fn query<T>(ptr: *const Self, out: *mut T, read: impl FnOnce(&Self::Inner) -> T) -> pn_result {
+        guard(|| {
+            // SAFETY: the caller's promises for `ptr` and `out`.
+            let (inner, out) = unsafe { (Self::borrow(ptr)?, Out::new(out)?) };
+            out.set(read(inner));
+            Ok(())
+        })
+    }
+
+    /// Takes what `take` gives from the value behind `ptr`: the body of a
+    /// `poll_*` function. The value (if any) goes into `*out`, whether there
+    /// was one into `*out_available`.
+    ///
+    /// # Safety
+    /// As [`Handle::borrow_mut`] for `ptr`, [`Out::new`] for both out-pointers.
+    #[inline(always)]
+    unsafe fn poll<T>(
+        ptr: *mut Self,
+        out: *mut T,
+        out_available: *mut bool,
+        take: impl FnOnce(&mut Self::Inner) -> Option<T>,
+    ) -> pn_result {
+        guard(|| {
+            // SAFETY: the caller's promises for every pointer.
+            let (inner, out, available) = unsafe { (Self::borrow_mut(ptr)?, Out::new(out)?, Out::new(out_available)?) };
+            match take(inner) {
+                Some(v) => {
+                    out.set(v);
+                    available.set(true);
+                }
+                None => available.set(false),
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `change` on the value behind `ptr`: the body of a function that
+    /// cannot fail but for a NULL handle.
+    ///
+    /// # Safety
+    /// As [`Handle::borrow_mut`].
+    #[inline(always)]
+    unsafe fn update(ptr: *mut Self, change: impl FnOnce(&mut Self::Inner)) -> pn_result {
+        guard(|| {
+            // SAFETY: the caller's promise for `ptr`.
+            change(unsafe { Self::borrow_mut(ptr) }?);
+            Ok(())
+        })
     }
 
     /// Drops the value behind `ptr`; NULL is ignored.

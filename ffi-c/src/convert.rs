@@ -5,7 +5,7 @@
 //! [`pn_node_id`] values, so no pointer into library memory ever escapes.
 //! Enum values that C passes in arrive as integers and are validated.
 
-use crate::boundary::{Out, bytes, guard};
+use crate::boundary::{bytes, write_out};
 use crate::result::pn_result;
 use alloc::vec::Vec;
 use core::ffi::c_char;
@@ -273,12 +273,8 @@ impl From<&pn_health_thresholds> for HealthThresholds {
 /// `out` must be NULL or valid for writing a `pn_health_metrics`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_health_metrics_default(out: *mut pn_health_metrics) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promise for `out`.
-        let out = unsafe { Out::new(out) }?;
-        out.set(pn_health_metrics::from(&HealthMetrics::default()));
-        Ok(())
-    })
+    // SAFETY: the caller's promise for `out`.
+    unsafe { write_out(out, || pn_health_metrics::from(&HealthMetrics::default())) }
 }
 
 #[cfg(test)]

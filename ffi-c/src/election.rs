@@ -35,6 +35,7 @@ impl From<&pn_leader_election_config> for ElectionConfig {
             seed: c.seed,
             up_to_date: if c.progress_check { height_at_least } else { always_up_to_date },
             fault_model: pouw_netops::election::FaultModel::CrashOnly,
+            ..ElectionConfig::default()
         }
     }
 }

@@ -22,7 +22,7 @@
 //! The routes and WireGuard configuration of the node's mesh are read with
 //! `pn_ops_route`, `pn_ops_routes` and `pn_ops_render_wireguard` (in `mesh`).
 
-use crate::boundary::{Handle, Out, bytes, copy_out, guard, message, set_polled, slots};
+use crate::boundary::{Handle, Out, bytes, copy_out, guard, message, slots, write_out};
 use crate::convert::{node_id, node_ids, pn_health_metrics, pn_node_id, pn_node_status, pn_task_id, task_id};
 use crate::convert::{pn_str, task_type, us};
 use crate::crash_recovery::{pn_crash_recovery_config, pn_health_summary};
@@ -85,9 +85,8 @@ const _: () = assert!(PN_SMALL_VOTERS == small::VOTERS);
 pub const PN_SMALL_TASKS: usize = 8;
 const _: () = assert!(PN_SMALL_TASKS == small::TASKS);
 
-/// Reasons a datagram can be refused at a node's entrance: the length of
-/// `pn_ops_counters.rejected`.
-pub const PN_REJECT_REASONS: usize = 16;
+/// Reasons a datagram can be refused at a node's entrance: the length of `pn_ops_counters.rejected`.
+pub const PN_REJECT_REASONS: usize = 17;
 const _: () = assert!(PN_REJECT_REASONS == RejectReason::ALL.len());
 
 /// Coordinator parameters; every component's own parameters are nested.
@@ -108,9 +107,8 @@ pub struct pn_ops_config {
     pub membership_interval_us: u64,
     /// Seal the open history batch at least this often, microseconds (default 60 s).
     pub history_flush_interval_us: u64,
-    /// (Worker) how long a role outlives the last message from the leader that
-    /// gave it, microseconds (default 6 s; longer than `heartbeat_interval_us`).
-    /// On expiry the role ends with `PN_OPS_LEASE_EXPIRED`.
+    /// (Worker) how long a role outlives the last message from the leader that gave it, microseconds
+    /// (default 6 s; longer than `heartbeat_interval_us`); on expiry the role ends with `PN_OPS_LEASE_EXPIRED`.
     pub lease_timeout_us: u64,
     /// Record health heartbeats in the message history too (default true).
     pub record_heartbeats: bool,
@@ -120,6 +118,8 @@ pub struct pn_ops_config {
     pub election: pn_leader_election_config,
     /// Worker replacement (supervisors).
     pub workers: pn_worker_replacement_config,
+    /// Byzantine supervisors tolerated, f (default 0: crash-only); needs at least 3f + 1 supervisors.
+    pub byzantine_f: u32,
 }
 
 /// What a node is in the cluster. Passed to `pn_ops_new` as an integer and validated.
@@ -226,13 +226,13 @@ pub enum pn_reject_reason {
     PN_REJECT_BAD_CERTIFICATE = 12,
     /// The roster is full: the new member was not admitted (`PN_ERR_CAPACITY_EXCEEDED`).
     PN_REJECT_ROSTER_FULL = 13,
-    /// The sender's role may not send this message: a worker sending what only
-    /// supervisors send, a supervisor sending a checkpoint report
-    /// (`PN_ERR_CREDENTIAL_REJECTED`).
+    /// The sender's role may not send this message: a worker sending what only supervisors send,
+    /// a supervisor sending a checkpoint report (`PN_ERR_CREDENTIAL_REJECTED`).
     PN_REJECT_NOT_AUTHORIZED = 14,
-    /// A supervisor sending a leader message for a term another supervisor is
-    /// known to lead (`PN_ERR_CREDENTIAL_REJECTED`).
+    /// A supervisor sending a leader message for a term another supervisor is known to lead (`PN_ERR_CREDENTIAL_REJECTED`).
     PN_REJECT_NOT_LEADER = 15,
+    /// A term claimed without a valid signed vote or certificate (Byzantine mode; `PN_ERR_CREDENTIAL_REJECTED`).
+    PN_REJECT_UNCERTIFIED = 16,
 }
 
 impl From<RejectReason> for pn_reject_reason {
@@ -255,6 +255,7 @@ impl From<RejectReason> for pn_reject_reason {
             RejectReason::RosterFull => PN_REJECT_ROSTER_FULL,
             RejectReason::NotAuthorized => PN_REJECT_NOT_AUTHORIZED,
             RejectReason::NotLeader => PN_REJECT_NOT_LEADER,
+            RejectReason::Uncertified => PN_REJECT_UNCERTIFIED,
         }
     }
 }
@@ -278,6 +279,7 @@ const REJECT_NAMES: [&core::ffi::CStr; PN_REJECT_REASONS] = [
     c"roster_full",
     c"not_authorized",
     c"not_leader",
+    c"uncertified",
 ];
 
 /// The snake-case name of a `pn_reject_reason` value (any integer; others give
@@ -344,9 +346,10 @@ pub enum pn_ops_event_kind {
     PN_OPS_TUNNEL_DOWN = 18,
     /// The next hop towards `node` changed: `next_hop` if `has_next_hop`, else unreachable.
     PN_OPS_ROUTE_CHANGED = 19,
-    /// (Worker) the lease on this node's role in `task` ran out (nothing heard
-    /// from the leader that gave it): stop the work.
+    /// (Worker) the lease on this node's role in `task` ran out (nothing heard from its leader): stop the work.
     PN_OPS_LEASE_EXPIRED = 20,
+    /// Voter `node` signed votes for two candidates in `term` (Byzantine mode); `value`: evidence length.
+    PN_OPS_EQUIVOCATION = 21,
 }
 
 /// One coordinator event as a flat tagged struct: `kind` says which fields are
@@ -508,6 +511,11 @@ impl From<&OpsEvent> for pn_ops_event {
                 out.has_next_hop = next_hop.is_some();
                 out.next_hop = pn_node_id::from_opt(next_hop.as_ref());
             }
+            OpsEventKind::Equivocation { term, evidence } => {
+                out.kind = PN_OPS_EQUIVOCATION;
+                out.term = *term;
+                out.value = evidence.len() as u64;
+            }
         }
         out
     }
@@ -598,37 +606,38 @@ impl Handle for pn_ops {
 /// `out` must be NULL or valid for writing a `pn_ops_config`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_config_default(out: *mut pn_ops_config) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promise for `out`.
-        let out = unsafe { Out::new(out) }?;
-        let d = OpsConfig::default();
-        let e = d.election;
-        out.set(pn_ops_config {
-            heartbeat_interval_us: d.heartbeat_interval.total_micros(),
-            sweep_interval_us: d.sweep_interval.total_micros(),
-            tunnel_check_interval_us: d.tunnel_check_interval.total_micros(),
-            leader_notice_interval_us: d.leader_notice_interval.total_micros(),
-            task_table_interval_us: d.task_table_interval.total_micros(),
-            membership_interval_us: d.membership_interval.total_micros(),
-            history_flush_interval_us: d.history_flush_interval.total_micros(),
-            lease_timeout_us: d.lease_timeout.total_micros(),
-            record_heartbeats: d.record_heartbeats,
-            crash: pn_crash_recovery_config::from(&d.crash),
-            election: pn_leader_election_config {
-                election_timeout_us: e.election_timeout.total_micros(),
-                heartbeat_interval_us: e.heartbeat_interval.total_micros(),
-                pre_vote: e.pre_vote,
-                check_quorum: e.check_quorum,
-                seed: e.seed,
-                progress_check: false,
-            },
-            workers: pn_worker_replacement_config {
-                unknown_score: d.workers.unknown_score.0,
-                score_band: d.workers.score_band,
-            },
-        });
-        Ok(())
-    })
+    // SAFETY: the caller's promise for `out`.
+    unsafe {
+        write_out(out, || {
+            let d = OpsConfig::default();
+            let e = d.election;
+            pn_ops_config {
+                heartbeat_interval_us: d.heartbeat_interval.total_micros(),
+                sweep_interval_us: d.sweep_interval.total_micros(),
+                tunnel_check_interval_us: d.tunnel_check_interval.total_micros(),
+                leader_notice_interval_us: d.leader_notice_interval.total_micros(),
+                task_table_interval_us: d.task_table_interval.total_micros(),
+                membership_interval_us: d.membership_interval.total_micros(),
+                history_flush_interval_us: d.history_flush_interval.total_micros(),
+                lease_timeout_us: d.lease_timeout.total_micros(),
+                record_heartbeats: d.record_heartbeats,
+                crash: pn_crash_recovery_config::from(&d.crash),
+                election: pn_leader_election_config {
+                    election_timeout_us: e.election_timeout.total_micros(),
+                    heartbeat_interval_us: e.heartbeat_interval.total_micros(),
+                    pre_vote: e.pre_vote,
+                    check_quorum: e.check_quorum,
+                    seed: e.seed,
+                    progress_check: false,
+                },
+                workers: pn_worker_replacement_config {
+                    unknown_score: d.workers.unknown_score.0,
+                    score_band: d.workers.score_band,
+                },
+                byzantine_f: 0,
+            }
+        })
+    }
 }
 
 /// Creates the coordinator of node `id` (UTF-8, `id_len` bytes) with `role` (a
@@ -710,7 +719,11 @@ pub unsafe extern "C" fn pn_ops_new(
                 check_quorum: config.election.check_quorum,
                 seed,
                 up_to_date: if config.election.progress_check { height_at_least } else { always_up_to_date },
-                fault_model: pouw_netops::election::FaultModel::CrashOnly,
+                fault_model: match config.byzantine_f {
+                    0 => pouw_netops::election::FaultModel::CrashOnly,
+                    f => pouw_netops::election::FaultModel::Byzantine { f },
+                },
+                ..ElectionConfig::default()
             },
             workers: WorkerConfig {
                 unknown_score: HealthScore(config.workers.unknown_score),
@@ -763,12 +776,8 @@ pub unsafe extern "C" fn pn_ops_start(ops: *mut pn_ops, now_us: u64) -> pn_resul
 /// As `pn_ops_start`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_stop(ops: *mut pn_ops, now_us: u64) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promise for `ops`.
-        let m = unsafe { pn_ops::borrow_mut(ops) }?;
-        m.stop(Instant::from_micros(now_us));
-        Ok(())
-    })
+    // SAFETY: the caller's promise for `ops`.
+    unsafe { pn_ops::update(ops, |m| m.stop(Instant::from_micros(now_us))) }
 }
 
 /// Handles one received datagram (`len` bytes, a sealed v2 envelope), which is
@@ -802,12 +811,8 @@ pub unsafe extern "C" fn pn_ops_handle_message(ops: *mut pn_ops, now_us: u64, ms
 /// As `pn_ops_start`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_tick(ops: *mut pn_ops, now_us: u64) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promise for `ops`.
-        let m = unsafe { pn_ops::borrow_mut(ops) }?;
-        m.tick(Instant::from_micros(now_us));
-        Ok(())
-    })
+    // SAFETY: the caller's promise for `ops`.
+    unsafe { pn_ops::update(ops, |m| m.tick(Instant::from_micros(now_us))) }
 }
 
 /// Takes the election's hard state to persist, if it changed since the last
@@ -822,13 +827,8 @@ pub unsafe extern "C" fn pn_ops_poll_hard_state(
     out_state: *mut pn_hard_state,
     out_available: *mut bool,
 ) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promises for every pointer.
-        let (m, state, available) =
-            unsafe { (pn_ops::borrow_mut(ops)?, Out::new(out_state)?, Out::new(out_available)?) };
-        set_polled(state, available, m.poll_hard_state().map(|h| pn_hard_state::from(&h)));
-        Ok(())
-    })
+    // SAFETY: the caller's promises for every pointer.
+    unsafe { pn_ops::poll(ops, out_state, out_available, |m| m.poll_hard_state().map(|h| pn_hard_state::from(&h))) }
 }
 
 /// Takes the next datagram to send, copying its bytes into `buf` (`buf_len`
@@ -920,13 +920,8 @@ pub unsafe extern "C" fn pn_ops_poll_event(
     out_event: *mut pn_ops_event,
     out_available: *mut bool,
 ) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promises for every pointer.
-        let (m, event, available) =
-            unsafe { (pn_ops::borrow_mut(ops)?, Out::new(out_event)?, Out::new(out_available)?) };
-        set_polled(event, available, m.poll_event().map(|e| pn_ops_event::from(&e)));
-        Ok(())
-    })
+    // SAFETY: the caller's promises for every pointer.
+    unsafe { pn_ops::poll(ops, out_event, out_available, |m| m.poll_event().map(|e| pn_ops_event::from(&e))) }
 }
 
 /// Writes when `pn_ops_tick` must next be called, microseconds (`UINT64_MAX`
@@ -936,12 +931,8 @@ pub unsafe extern "C" fn pn_ops_poll_event(
 /// `ops` NULL or a live handle; `out_us` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_poll_timeout(ops: *const pn_ops, out_us: *mut u64) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promises for both pointers.
-        let (m, out) = unsafe { (pn_ops::borrow(ops)?, Out::new(out_us)?) };
-        out.set(m.poll_timeout().total_micros());
-        Ok(())
-    })
+    // SAFETY: the caller's promises for both pointers.
+    unsafe { pn_ops::query(ops, out_us, |m| m.poll_timeout().total_micros()) }
 }
 
 /// (Supervisor) adds task `task` of pool `task_type` needing `required`

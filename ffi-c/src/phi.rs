@@ -2,7 +2,7 @@
 //! monitored process, over [`pouw_netops::PhiAccrualDetector`] with the large
 //! preset's window.
 
-use crate::boundary::{Handle, Out, guard};
+use crate::boundary::{Handle, Out, guard, write_out};
 use crate::convert::us;
 use crate::result::pn_result;
 use alloc::boxed::Box;
@@ -96,12 +96,8 @@ impl Handle for pn_phi_detector {
 /// `out` must be NULL or valid for writing a `pn_phi_config`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_phi_config_default(out: *mut pn_phi_config) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promise for `out`.
-        let out = unsafe { Out::new(out) }?;
-        out.set(pn_phi_config::from(&PhiConfig::default()));
-        Ok(())
-    })
+    // SAFETY: the caller's promise for `out`.
+    unsafe { write_out(out, || pn_phi_config::from(&PhiConfig::default())) }
 }
 
 /// Creates a detector with `*config` and stores the handle in `*out`.
@@ -140,12 +136,8 @@ pub unsafe extern "C" fn pn_phi_detector_free(detector: *mut pn_phi_detector) {
 /// `detector` must be NULL or a live handle not used by another thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_phi_detector_heartbeat(detector: *mut pn_phi_detector, now_us: u64) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promise for `detector`.
-        let detector = unsafe { pn_phi_detector::borrow_mut(detector) }?;
-        detector.heartbeat(Instant::from_micros(now_us));
-        Ok(())
-    })
+    // SAFETY: the caller's promise for `detector`.
+    unsafe { pn_phi_detector::update(detector, |d| d.heartbeat(Instant::from_micros(now_us))) }
 }
 
 /// Writes phi at `now_us` into `*out_phi`: 0 before any heartbeat, never NaN,
@@ -159,12 +151,8 @@ pub unsafe extern "C" fn pn_phi_detector_phi(
     now_us: u64,
     out_phi: *mut f64,
 ) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promises for `detector` and `out_phi`.
-        let (detector, out) = unsafe { (pn_phi_detector::borrow(detector)?, Out::new(out_phi)?) };
-        out.set(detector.phi(Instant::from_micros(now_us)));
-        Ok(())
-    })
+    // SAFETY: the caller's promises for `detector` and `out_phi`.
+    unsafe { pn_phi_detector::query(detector, out_phi, |d| d.phi(Instant::from_micros(now_us))) }
 }
 
 /// Writes whether the process is available at `now_us` (phi below the
@@ -178,12 +166,8 @@ pub unsafe extern "C" fn pn_phi_detector_is_available(
     now_us: u64,
     out_available: *mut bool,
 ) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promises for `detector` and `out_available`.
-        let (detector, out) = unsafe { (pn_phi_detector::borrow(detector)?, Out::new(out_available)?) };
-        out.set(detector.is_available(Instant::from_micros(now_us)));
-        Ok(())
-    })
+    // SAFETY: the caller's promises for `detector` and `out_available`.
+    unsafe { pn_phi_detector::query(detector, out_available, |d| d.is_available(Instant::from_micros(now_us))) }
 }
 
 /// Writes the window's statistics into `*out_stats`.
@@ -195,20 +179,20 @@ pub unsafe extern "C" fn pn_phi_detector_stats(
     detector: *const pn_phi_detector,
     out_stats: *mut pn_phi_stats,
 ) -> pn_result {
-    guard(|| {
-        // SAFETY: the caller's promises for `detector` and `out_stats`.
-        let (detector, out) = unsafe { (pn_phi_detector::borrow(detector)?, Out::new(out_stats)?) };
-        let w = detector.window();
-        out.set(pn_phi_stats {
-            sample_count: u32::try_from(w.sample_count()).unwrap_or(u32::MAX),
-            mean_us: w.mean_micros(),
-            std_deviation_us: w.std_deviation_micros(),
-            has_heartbeat: w.last_heartbeat().is_some(),
-            last_heartbeat_us: w.last_heartbeat().map_or(0, Instant::total_micros),
-            available_until_us: w.available_until().total_micros(),
-        });
-        Ok(())
-    })
+    // SAFETY: the caller's promises for `detector` and `out_stats`.
+    unsafe {
+        pn_phi_detector::query(detector, out_stats, |d| {
+            let w = d.window();
+            pn_phi_stats {
+                sample_count: u32::try_from(w.sample_count()).unwrap_or(u32::MAX),
+                mean_us: w.mean_micros(),
+                std_deviation_us: w.std_deviation_micros(),
+                has_heartbeat: w.last_heartbeat().is_some(),
+                last_heartbeat_us: w.last_heartbeat().map_or(0, Instant::total_micros),
+                available_until_us: w.available_until().total_micros(),
+            }
+        })
+    }
 }
 
 #[cfg(test)]

@@ -8,13 +8,14 @@
 
 use crate::errors::{config_error, core_error, invalid};
 use crate::time::instant;
+use pouw_netops::history::BatchView;
 use pouw_netops::history::ProveError;
 use pouw_netops::history::merkle::{self, Path};
 use pouw_netops::preset::large;
 use pouw_netops::{Batch, HistoryConfig, Instant, Record, RecordRef};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyFloat, PyList};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PyString};
 
 /// One batch as `(batch_id, start_time, end_time, message_count, raw_len, header, zlib_stream)`.
 type BatchTuple<'py> = (u64, f64, f64, u32, u32, Bound<'py, PyBytes>, Bound<'py, PyBytes>);
@@ -71,6 +72,35 @@ fn record_dicts<'py>(py: Python<'py>, records: Vec<Record>) -> PyResult<Bound<'p
         })
         .collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, items)
+}
+
+/// The Python strings of one batch's sender (table 0) and type (table 1)
+/// dictionaries, built on first use of each index.
+#[derive(Default)]
+struct IndexedStrings {
+    tables: [Vec<Option<Py<PyString>>>; 2],
+}
+
+impl IndexedStrings {
+    fn get<'py>(&mut self, py: Python<'py>, table: usize, index: u32, s: &str) -> Bound<'py, PyString> {
+        let Some(t) = self.tables.get_mut(table) else {
+            return PyString::new(py, s);
+        };
+        let i = index as usize;
+        if t.len() <= i {
+            // Indices are below the batch's dictionary size (bounded by the decoder).
+            t.resize_with(i + 1, || None);
+        }
+        match t.get_mut(i) {
+            Some(Some(v)) => v.bind(py).clone(),
+            Some(slot) => {
+                let v = PyString::new(py, s);
+                *slot = Some(v.clone().unbind());
+                v
+            }
+            None => PyString::new(py, s),
+        }
+    }
 }
 
 fn batch_error(e: pouw_netops::BatchError) -> PyErr {
@@ -236,23 +266,29 @@ impl PyHistoryCore {
 
     /// `decode_batch` with the records as dicts, `data` parsed from JSON in Rust.
     /// Each dict is built as its record is checked, in one pass (no
-    /// intermediate records): the batch is inflated with the GIL released,
-    /// then fully checked as `Batch::records` does.
+    /// intermediate records), fully checked as `Batch::records` does. Senders
+    /// and message types become one Python string per dictionary entry of the
+    /// batch (by index, no hashing); version 1 batches go through the cache.
     #[staticmethod]
     fn decode_batch_dicts<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyList>> {
         let max = HistoryConfig::default().max_batch_bytes;
-        let batch = py.detach(|| Batch::from_bytes(data, max)).map_err(batch_error)?;
-        let mut scratch = vec![0u8; batch.header().scratch_len()];
+        let view = BatchView::parse(data, max).map_err(batch_error)?;
+        let mut scratch = vec![0u8; view.header().scratch_len()];
         let mut strings = crate::json::StrCache::default();
+        let mut by_index = IndexedStrings::default();
         let (k_type, k_sender, k_time, k_data) =
             (intern!(py, "msg_type"), intern!(py, "sender_id"), intern!(py, "timestamp"), intern!(py, "data"));
-        let mut items: Vec<Bound<'py, PyDict>> = Vec::with_capacity(batch.header().count as usize);
+        let mut items: Vec<Bound<'py, PyDict>> = Vec::with_capacity(view.header().count as usize);
         let mut failed: Option<PyErr> = None;
-        let checked = batch.view().validate_with(&mut scratch, |r, _, _| {
+        let checked = view.validate_rows(&mut scratch, |r, _, _, indices| {
             let built = (|| -> PyResult<Bound<'py, PyDict>> {
+                let (sender, message_type) = match indices {
+                    Some((s, t)) => (by_index.get(py, 0, s, r.sender), by_index.get(py, 1, t, r.message_type)),
+                    None => (strings.get(py, r.sender), strings.get(py, r.message_type)),
+                };
                 let d = PyDict::new(py);
-                d.set_item(k_type, strings.get(py, r.message_type))?;
-                d.set_item(k_sender, strings.get(py, r.sender))?;
+                d.set_item(k_type, message_type)?;
+                d.set_item(k_sender, sender)?;
                 d.set_item(k_time, PyFloat::new(py, r.timestamp.as_secs_f64()))?;
                 d.set_item(k_data, crate::json::from_json_cached(py, r.payload, &mut strings)?)?;
                 Ok(d)

@@ -401,6 +401,37 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Past a container's opening bracket (at `self.at`) and any white space:
+    /// whether its `close` follows at once (then past that too: it is empty).
+    #[inline(always)]
+    fn opens_empty(&mut self, close: u8) -> bool {
+        self.at += 1;
+        self.ws();
+        if self.peek() == Some(close) {
+            self.at += 1;
+            return true;
+        }
+        false
+    }
+
+    /// After a container's item: past a `,` (`true`, another item follows) or
+    /// past the container's `close` (`false`); anything else is an error.
+    #[inline(always)]
+    fn another(&mut self, close: u8) -> Result<bool, Unsupported> {
+        self.ws();
+        match self.peek() {
+            Some(b',') => {
+                self.at += 1;
+                Ok(true)
+            }
+            Some(c) if c == close => {
+                self.at += 1;
+                Ok(false)
+            }
+            _ => Err(Unsupported),
+        }
+    }
+
     fn eat(&mut self, lit: &[u8]) -> Result<(), Unsupported> {
         if self.s.get(self.at..self.at + lit.len()) == Some(lit) {
             self.at += lit.len();
@@ -417,11 +448,8 @@ impl<'a> Parser<'a> {
         self.ws();
         match self.peek().ok_or(Unsupported)? {
             b'{' => {
-                self.at += 1;
                 let d = PyDict::new(py);
-                self.ws();
-                if self.peek() == Some(b'}') {
-                    self.at += 1;
+                if self.opens_empty(b'}') {
                     return Ok(d.into_any());
                 }
                 let mut slot = 0;
@@ -433,36 +461,21 @@ impl<'a> Parser<'a> {
                     self.eat(b":")?;
                     let v = self.value(py, depth + 1)?;
                     d.set_item(k, v).map_err(|_| Unsupported)?;
-                    self.ws();
-                    match self.peek() {
-                        Some(b',') => self.at += 1,
-                        Some(b'}') => {
-                            self.at += 1;
-                            return Ok(d.into_any());
-                        }
-                        _ => return Err(Unsupported),
+                    if !self.another(b'}')? {
+                        return Ok(d.into_any());
                     }
                 }
             }
             b'[' => {
-                self.at += 1;
                 let l = PyList::empty(py);
-                self.ws();
-                if self.peek() == Some(b']') {
-                    self.at += 1;
+                if self.opens_empty(b']') {
                     return Ok(l.into_any());
                 }
                 loop {
                     let v = self.value(py, depth + 1)?;
                     l.append(v).map_err(|_| Unsupported)?;
-                    self.ws();
-                    match self.peek() {
-                        Some(b',') => self.at += 1,
-                        Some(b']') => {
-                            self.at += 1;
-                            return Ok(l.into_any());
-                        }
-                        _ => return Err(Unsupported),
+                    if !self.another(b']')? {
+                        return Ok(l.into_any());
                     }
                 }
             }

@@ -15,6 +15,7 @@ use crate::errors::{core_error, id_error, invalid};
 use crate::identity::{CertTuple, cert_tuple, decode_certificate, identity_key, public_identity};
 use crate::time::{duration, instant};
 use pouw_netops::coordinator::Credentials;
+use pouw_netops::election::FaultModel;
 use pouw_netops::preset::large;
 use pouw_netops::workers::Checkpoint;
 use pouw_netops::{HardState, NodeId, NodeRole, OpsConfig, OpsEventKind, TaskId, TaskType};
@@ -61,6 +62,17 @@ fn ops_config(config: Option<&Bound<'_, PyDict>>) -> PyResult<OpsConfig> {
     if let Some(v) = config.get_item("check_quorum")? {
         c.election.check_quorum = v.extract()?;
         config.del_item("check_quorum")?;
+    }
+    if let Some(v) = config.get_item("byzantine_f")? {
+        // 0: crash-only; the core checks 3f + 1 <= supervisors when the node is built.
+        let f: u32 = v.extract()?;
+        c.election.fault_model = if f == 0 { FaultModel::CrashOnly } else { FaultModel::Byzantine { f } };
+        config.del_item("byzantine_f")?;
+    }
+    if let Some(v) = config.get_item("equivocation")? {
+        let name: String = v.extract()?;
+        c.election.equivocation = name.parse().map_err(|e| invalid(format!("{e}, not {name:?}")))?;
+        config.del_item("equivocation")?;
     }
     if let Some(v) = config.get_item("record_heartbeats")? {
         c.record_heartbeats = v.extract()?;
@@ -240,7 +252,7 @@ impl PyNode {
 
     /// The admitted members' certificates' fields, in admission order.
     fn members(&self) -> Vec<CertTuple> {
-        self.inner.members().map(cert_tuple).collect()
+        self.inner.members().map(|c| cert_tuple(&c)).collect()
     }
 
     /// The next event as `(kind, at, node, details)`, oldest first.
@@ -287,6 +299,10 @@ impl PyNode {
             OpsEventKind::TunnelDown { state } => d.set_item("state", state.as_str())?,
             OpsEventKind::RouteChanged { next_hop } => {
                 d.set_item("next_hop", next_hop.as_ref().map(|n| n.as_str().to_owned()))?
+            }
+            OpsEventKind::Equivocation { term, evidence } => {
+                d.set_item("term", term)?;
+                d.set_item("evidence", PyBytes::new(py, evidence))?;
             }
         }
         Ok(Some((e.kind.as_str(), e.at.as_secs_f64(), e.node.as_str().to_owned(), d)))

@@ -28,6 +28,9 @@ fn task_type(s: &str) -> PyResult<TaskType> {
 /// One task as `(task_id, task_type, primaries, backups)`.
 type TaskTuple = (String, String, Vec<String>, Vec<String>);
 
+/// One task's workers as `(task_type, primaries, backups)`.
+type TaskParts = (String, Vec<String>, Vec<String>);
+
 /// The core's `WorkerReplacementManager` (large preset).
 #[pyclass(name = "WorkerCore", module = "pouw_netops._native")]
 pub struct PyWorkerCore {
@@ -62,6 +65,55 @@ impl PyWorkerCore {
             self.inner.add_worker(&tt, id).map_err(core_error)?;
         }
         Ok(())
+    }
+
+    /// Adds `worker` to the existing pool of `task_type` (one slot if new);
+    /// `False` if it was already there. `NotFoundError` for an unknown pool.
+    fn add_worker(&mut self, task_type: &str, worker: &str) -> PyResult<bool> {
+        let (tt, w) = (self::task_type(task_type)?, node_id(worker, "worker_id")?);
+        self.inner.add_worker(&tt, &w).map_err(core_error)
+    }
+
+    /// Takes `worker` out of the pool of `task_type` (its running roles stay).
+    /// `NotFoundError` for an unknown pool or a worker not in it.
+    fn remove_worker(&mut self, task_type: &str, worker: &str) -> PyResult<()> {
+        let (tt, w) = (self::task_type(task_type)?, node_id(worker, "worker_id")?);
+        self.inner.remove_worker(&tt, &w).map_err(core_error)
+    }
+
+    /// Removes the pool of `task_type` and its members; how many left it.
+    /// `NotFoundError` for an unknown pool, `InvalidStateError` while a task of
+    /// that type exists.
+    fn remove_pool(&mut self, task_type: &str) -> PyResult<usize> {
+        let tt = self::task_type(task_type)?;
+        self.inner.remove_pool(&tt).map_err(core_error)
+    }
+
+    /// The workers of the pool of `task_type` in worker-table order, or `None`
+    /// for an unknown pool.
+    fn pool(&self, task_type: &str) -> PyResult<Option<Vec<String>>> {
+        let tt = self::task_type(task_type)?;
+        Ok(self.inner.pool_members(&tt).map(|m| m.map(|w| w.as_str().to_owned()).collect()))
+    }
+
+    /// The tasks `worker` serves as a primary (none for an unknown worker).
+    fn primary_tasks(&self, worker: &str) -> PyResult<Vec<String>> {
+        let w = node_id(worker, "worker_id")?;
+        Ok(self
+            .inner
+            .worker_tasks(&w)
+            .filter(|(_, role)| *role == pouw_netops::TaskRole::Primary)
+            .map(|(t, _)| t.as_str().to_owned())
+            .collect())
+    }
+
+    /// `(task_type, primaries, backups)` of `task_id`, or `None` if it has no workers.
+    fn task(&self, task_id: &str) -> PyResult<Option<TaskParts>> {
+        let t = self::task_id(task_id)?;
+        Ok(self.inner.task(&t).map(|v| {
+            let names = |it: &mut dyn Iterator<Item = &NodeId>| it.map(|w| w.as_str().to_owned()).collect();
+            (v.task_type().as_str().to_owned(), names(&mut v.primaries()), names(&mut v.backups()))
+        }))
     }
 
     /// How many workers of the pool of `task_type` can take work now (a free

@@ -21,6 +21,7 @@
 
 use pouw_netops::election::{ElectionConfig, FaultModel};
 use pouw_netops::{Duration, Instant};
+use pouw_netops_harness::byzantine::LiarCluster;
 use pouw_netops_harness::{byzantine, signed};
 
 const LIE: Duration = Duration::from_secs(20);
@@ -33,33 +34,22 @@ struct Outcome {
     liar_led: bool,
 }
 
-fn one(seed: u64, n: usize, liars: usize, model: FaultModel) -> Result<Outcome, String> {
-    let stop = Instant::ZERO + LIE;
-    let config = move |i: usize| ElectionConfig {
+fn config(seed: u64, model: FaultModel) -> impl Fn(usize) -> ElectionConfig + 'static {
+    move |i| ElectionConfig {
         fault_model: model,
         seed: seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
         ..ElectionConfig::default()
-    };
-    let mut c = byzantine::cluster(n, liars, seed, stop, config)?;
-    let mut uncertified = 0;
-    let mut liar_led = false;
-    let mut t = Instant::ZERO;
-    while t + Duration::from_secs(4) < stop {
-        t += Duration::from_secs(4);
-        c.run_until(t, |_| false).map_err(|v| v.to_string())?;
-        if let Some(l) = c.cluster.leader() {
-            liar_led |= c.liars.contains(&l);
-            uncertified += c.cluster.node(l).map_or(0, |n| n.inner().stats().uncertified);
-            c.cluster.crash(l);
-            c.run_until(t + Duration::from_secs(2), |_| false).map_err(|v| v.to_string())?;
-            c.cluster.restart(l);
-        }
     }
-    c.run_until(stop, |_| false).map_err(|v| v.to_string())?;
-    let found =
-        c.run_until(stop + Duration::from_secs(60), |c| c.stable_leader().is_some()).map_err(|v| v.to_string())?;
-    let after = found.then(|| c.cluster.now() - stop);
-    c.run_until(c.cluster.now() + Duration::from_secs(5), |_| false).map_err(|v| v.to_string())?;
+}
+
+fn one(seed: u64, n: usize, liars: usize, model: FaultModel) -> Result<Outcome, String> {
+    let stop = Instant::ZERO + LIE;
+    let mut c = byzantine::cluster(n, liars, seed, stop, config(seed, model))?;
+    let (mut uncertified, mut liar_led) = (0, false);
+    let after = c.crash_leaders(stop, Duration::from_secs(60), |c, l| {
+        liar_led |= c.liars.contains(&l);
+        uncertified += c.cluster.node(l).map_or(0, |n| n.inner().stats().uncertified);
+    })?;
     let forged = c.book.borrow().forged;
     Ok(Outcome { after, max_term: c.max_term(), forged, uncertified: uncertified + c.uncertified(), liar_led })
 }
@@ -69,32 +59,15 @@ fn one(seed: u64, n: usize, liars: usize, model: FaultModel) -> Result<Outcome, 
 fn one_signed(seed: u64, n: usize, liars: usize, model: FaultModel) -> Result<Outcome, String> {
     use pouw_netops::election::CertReject;
     let stop = Instant::ZERO + LIE;
-    let config = move |i: usize| ElectionConfig {
-        fault_model: model,
-        seed: seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
-        ..ElectionConfig::default()
-    };
-    let mut c = signed::cluster(n, liars, seed, stop, config)?;
-    let mut liar_led = false;
-    let mut refused = 0;
-    let mut t = Instant::ZERO;
-    while t + Duration::from_secs(4) < stop {
-        t += Duration::from_secs(4);
-        c.run_until(t, |_| false).map_err(|v| v.to_string())?;
-        if let Some(l) = c.cluster.leader() {
-            liar_led |= c.liars.contains(&l);
-            refused += c.rejected(CertReject::BadCertificate) + c.rejected(CertReject::WrongClaim);
-            c.cluster.crash(l);
-            c.run_until(t + Duration::from_secs(2), |_| false).map_err(|v| v.to_string())?;
-            c.cluster.restart(l);
-        }
-    }
-    c.run_until(stop, |_| false).map_err(|v| v.to_string())?;
-    let found =
-        c.run_until(stop + Duration::from_secs(60), |c| c.stable_leader().is_some()).map_err(|v| v.to_string())?;
-    let after = found.then(|| c.cluster.now() - stop);
-    c.run_until(c.cluster.now() + Duration::from_secs(5), |_| false).map_err(|v| v.to_string())?;
-    let forged = refused + c.rejected(CertReject::BadCertificate) + c.rejected(CertReject::WrongClaim);
+    let mut c = signed::cluster(n, liars, seed, stop, config(seed, model))?;
+    let refused =
+        |c: &signed::SignedCluster| c.rejected(CertReject::BadCertificate) + c.rejected(CertReject::WrongClaim);
+    let (mut forged, mut liar_led) = (0, false);
+    let after = c.crash_leaders(stop, Duration::from_secs(60), |c, l| {
+        liar_led |= c.liars.contains(&l);
+        forged += refused(c);
+    })?;
+    let forged = forged + refused(&c);
     let evidence = c.ledger.borrow().evidence.len() as u64;
     Ok(Outcome { after, max_term: c.max_term(), forged, uncertified: evidence, liar_led })
 }

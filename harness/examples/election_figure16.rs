@@ -15,6 +15,7 @@
 
 use pouw_netops::election::{ElectionConfig, FaultModel};
 use pouw_netops::{Duration, Instant, Rng};
+use pouw_netops_harness::byzantine::{LiarCluster, Voter as _};
 use pouw_netops_harness::{byzantine, election, signed};
 
 const TRIALS: u64 = 1000;
@@ -69,91 +70,64 @@ fn trial_n(n: usize, seed: u64, pre_vote: bool) -> Option<(Duration, Cost)> {
     found.then(|| (sim.now() - crash_at, cost))
 }
 
-/// [`trial_n`] in Byzantine mode (`f = 1`), no liar: every vote request and
-/// leader heartbeat carries its certificate.
-fn trial_byzantine(n: usize, seed: u64) -> Option<(Duration, Cost)> {
-    let mut sim = byzantine::cluster(n, 0, seed, Instant::ZERO, move |i| ElectionConfig {
+/// The configuration of node `i` in the Byzantine trials (`f = 1`).
+fn byzantine_config(seed: u64) -> impl Fn(usize) -> ElectionConfig + 'static {
+    move |i| ElectionConfig {
         election_timeout: E,
         heartbeat_interval: H,
         fault_model: FaultModel::Byzantine { f: 1 },
         seed: seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
         ..ElectionConfig::default()
-    })
-    .expect("a valid cluster");
-    let mut net = sim.cluster.net().config();
+    }
+}
+
+/// [`trial_n`] on a Byzantine cluster without liars: `counters` reads the
+/// cumulative costs, before the crash and once a leader of a higher term is found.
+fn trial_liars<C: LiarCluster>(mut sim: C, seed: u64, counters: impl Fn(&C) -> Cost) -> Option<(Duration, Cost)> {
+    let mut net = sim.cluster().net().config();
     net.latency_min = Duration::from_millis(2);
-    sim.cluster.net_mut().set_config(net);
+    sim.cluster_mut().net_mut().set_config(net);
     let check = |r: Result<bool, pouw_netops_harness::Violation>| r.unwrap_or_else(|v| panic!("{v}"));
     check(sim.run_until(Instant::from_secs(10), |s| s.stable_leader().is_some()));
-    let steady = sim.cluster.now() + Duration::from_secs(1);
+    let steady = sim.cluster().now() + Duration::from_secs(1);
     check(sim.run_until(steady, |_| false));
     let leader = sim.stable_leader()?;
-    let term = sim.cluster.node(leader)?.inner().term();
+    let term = sim.cluster().node(leader)?.term();
     let mut r = Rng::new(seed ^ 0xF16);
-    let crash_at = sim.cluster.now() + Duration::from_micros(r.below(H.total_micros()));
+    let crash_at = sim.cluster().now() + Duration::from_micros(r.below(H.total_micros()));
     check(sim.run_until(crash_at, |_| false));
     let leader = sim.stable_leader()?;
-    sim.cluster.crash(leader);
-    let sent = sim.cluster.net().stats().sent;
-    let (attached, grants) = (sim.book.borrow().attached, sim.book.borrow().grants);
-    let above = |s: &byzantine::ByzCluster| {
-        (0..s.cluster.len())
-            .any(|i| s.cluster.node(i).is_some_and(|n| n.inner().is_leader() && n.inner().term() > term))
-    };
-    let found = check(sim.run_until(crash_at + Duration::from_secs(10), above));
-    let book = sim.book.borrow();
+    sim.cluster_mut().crash(leader);
+    let before = counters(&sim);
+    let found = check(sim.run_until(crash_at + Duration::from_secs(10), |s| s.leader_above(term)));
+    let after = counters(&sim);
     let cost = Cost {
-        messages: sim.cluster.net().stats().sent - sent,
-        certificates: book.attached - attached,
-        grants: book.grants - grants,
-        bytes: 0,
+        messages: after.messages - before.messages,
+        certificates: after.certificates - before.certificates,
+        grants: after.grants - before.grants,
+        bytes: after.bytes - before.bytes,
     };
-    found.then(|| (sim.cluster.now() - crash_at, cost))
+    found.then(|| (sim.cluster().now() - crash_at, cost))
+}
+
+/// [`trial_n`] in Byzantine mode (`f = 1`), no liar: every vote request and
+/// leader heartbeat carries its certificate.
+fn trial_byzantine(n: usize, seed: u64) -> Option<(Duration, Cost)> {
+    let sim = byzantine::cluster(n, 0, seed, Instant::ZERO, byzantine_config(seed)).expect("a valid cluster");
+    trial_liars(sim, seed, |s| {
+        let book = s.book.borrow();
+        Cost { messages: s.cluster.net().stats().sent, certificates: book.attached, grants: book.grants, bytes: 0 }
+    })
 }
 
 /// [`trial_byzantine`] with real signatures (`CertifiedElection`): the
 /// datagrams, certificates, signed grants and attachment bytes, per recipient.
 fn trial_signed(n: usize, seed: u64) -> Option<(Duration, Cost)> {
-    let mut sim = signed::cluster(n, 0, seed, Instant::ZERO, move |i| ElectionConfig {
-        election_timeout: E,
-        heartbeat_interval: H,
-        fault_model: FaultModel::Byzantine { f: 1 },
-        seed: seed.wrapping_mul(1_000_003).wrapping_add(i as u64),
-        ..ElectionConfig::default()
+    let sim = signed::cluster(n, 0, seed, Instant::ZERO, byzantine_config(seed)).expect("a valid cluster");
+    trial_liars(sim, seed, |s| {
+        let l = s.ledger.borrow();
+        Cost { messages: l.datagrams, certificates: l.certificates, grants: l.grants, bytes: l.attachment_bytes }
     })
-    .expect("a valid cluster");
-    let mut net = sim.cluster.net().config();
-    net.latency_min = Duration::from_millis(2);
-    sim.cluster.net_mut().set_config(net);
-    let check = |r: Result<bool, pouw_netops_harness::Violation>| r.unwrap_or_else(|v| panic!("{v}"));
-    check(sim.run_until(Instant::from_secs(10), |s| s.stable_leader().is_some()));
-    let steady = sim.cluster.now() + Duration::from_secs(1);
-    check(sim.run_until(steady, |_| false));
-    let leader = sim.stable_leader()?;
-    let term = sim.cluster.node(leader)?.inner().election().term();
-    let mut r = Rng::new(seed ^ 0xF16);
-    let crash_at = sim.cluster.now() + Duration::from_micros(r.below(H.total_micros()));
-    check(sim.run_until(crash_at, |_| false));
-    let leader = sim.stable_leader()?;
-    sim.cluster.crash(leader);
-    let before = {
-        let l = sim.ledger.borrow();
-        (l.datagrams, l.certificates, l.grants, l.attachment_bytes)
-    };
-    let above = |s: &signed::SignedCluster| {
-        (0..s.cluster.len()).any(|i| {
-            s.cluster.node(i).is_some_and(|n| n.inner().election().is_leader() && n.inner().election().term() > term)
-        })
-    };
-    let found = check(sim.run_until(crash_at + Duration::from_secs(10), above));
-    let l = sim.ledger.borrow();
-    let cost = Cost {
-        messages: l.datagrams - before.0,
-        certificates: l.certificates - before.1,
-        grants: l.grants - before.2,
-        bytes: l.attachment_bytes - before.3,
-    };
-    found.then(|| (sim.cluster.now() - crash_at, cost))
 }
 
 /// Runs `TRIALS` of `one` and prints a row: median, p99, max, failures, mean cost.

@@ -25,7 +25,7 @@
 //! certificate.
 
 use crate::Violation;
-use crate::cluster::{Cluster, ClusterConfig, Spawn};
+use crate::cluster::{Cluster, ClusterConfig, Factory, Spawn};
 use crate::node::{HarnessNode, Outgoing, Target};
 use core::convert::Infallible;
 use pouw_netops::election::{ElectionConfig, FaultModel, HardState, ProofKind, Role, TermProof};
@@ -418,22 +418,14 @@ pub fn cluster(
     lie_until: Instant,
     config: impl Fn(usize) -> ElectionConfig + 'static,
 ) -> Result<ByzCluster, String> {
-    let ids: Vec<NodeId> =
-        (0..n).map(|i| NodeId::new(&format!("s{i}")).map_err(|e| format!("{e}"))).collect::<Result<_, _>>()?;
+    let ids = voter_ids(n)?;
     let quorum = config(0).fault_model.quorum(n);
     let book = Rc::new(RefCell::new(CertBook::new(quorum)));
     let shared = Rc::new(ids.clone());
     let b = book.clone();
     let first_liar = n.saturating_sub(liars);
     let factory = move |s: &Spawn<'_>| {
-        let c = config(s.index);
-        let built = if s.restarts == 0 {
-            LeaderElectionManager::new_boxed(c, s.id.clone(), &shared, s.now)
-        } else {
-            let c = ElectionConfig { seed: c.seed ^ s.restarts.wrapping_mul(0x9E37), ..c };
-            LeaderElectionManager::restore_boxed(c, s.id.clone(), &shared, s.hard_state.clone(), s.now)
-        };
-        let inner = built.map_err(|e| format!("{e}"))?;
+        let inner = crate::election::spawn(config(s.index), s, &shared)?;
         let liar = (s.index >= first_liar).then(|| {
             Liar::new(seed ^ (s.index as u64).wrapping_mul(0x9E37_79B9), Duration::from_millis(20), lie_until)
         });
@@ -448,21 +440,86 @@ pub fn cluster(
             behind: BTreeSet::new(),
         }))
     };
-    let mut cfg = ClusterConfig::new(seed, n);
-    cfg.net.latency_min = Duration::from_millis(1);
-    cfg.net.latency_max = Duration::from_millis(5);
-    let mut cluster = Cluster::new(cfg, ids, Box::new(factory))?;
-    cluster.start_all();
+    let cluster = start(seed, ids, Box::new(factory))?;
     Ok(ByzCluster { cluster, book, liars: (first_liar..n).collect() })
 }
 
+impl LiarCluster for ByzCluster {
+    type Node = CertNode;
+
+    fn cluster(&self) -> &Cluster<CertNode> {
+        &self.cluster
+    }
+
+    fn cluster_mut(&mut self) -> &mut Cluster<CertNode> {
+        &mut self.cluster
+    }
+
+    fn liars(&self) -> &[usize] {
+        &self.liars
+    }
+
+    fn violation(&self) -> Option<String> {
+        self.book.borrow().violation().map(|v| v.to_string())
+    }
+}
+
 impl ByzCluster {
+    /// Messages refused by the election for want of a certificate, over the up nodes.
+    pub fn uncertified(&self) -> u64 {
+        (0..self.cluster.len()).filter_map(|i| self.cluster.node(i)).map(|n| n.inner().stats().uncertified).sum()
+    }
+}
+
+/// What an election node of a Byzantine harness shows the shared checks.
+pub trait Voter {
+    /// Its current term.
+    fn term(&self) -> u64;
+    /// Whether it is the leader.
+    fn is_leader(&self) -> bool;
+    /// The leader it follows, if any.
+    fn leader(&self) -> Option<&NodeId>;
+}
+
+impl Voter for CertNode {
+    fn term(&self) -> u64 {
+        self.inner.term()
+    }
+
+    fn is_leader(&self) -> bool {
+        self.inner.role() == Role::Leader
+    }
+
+    fn leader(&self) -> Option<&NodeId> {
+        self.inner.leader()
+    }
+}
+
+/// A Byzantine election cluster, ideal ([`ByzCluster`]) or signed
+/// ([`crate::signed::SignedCluster`]): the stepping, safety check and
+/// leader queries both share.
+pub trait LiarCluster: Sized {
+    /// The node type.
+    type Node: HarnessNode + Voter;
+
+    /// The cluster.
+    fn cluster(&self) -> &Cluster<Self::Node>;
+
+    /// The cluster, mutably.
+    fn cluster_mut(&mut self) -> &mut Cluster<Self::Node>;
+
+    /// The liars' indices.
+    fn liars(&self) -> &[usize];
+
+    /// The first breach of "never two certified leaders in one term", if any.
+    fn violation(&self) -> Option<String>;
+
     /// Steps until `limit` or `stop`, checking "never two certified leaders
     /// in one term" (and the cluster's own checks) after every step.
-    pub fn run_until(&mut self, limit: Instant, mut stop: impl FnMut(&Self) -> bool) -> Result<bool, Violation> {
-        while self.cluster.step(limit)? {
-            if let Some(v) = self.book.borrow().violation() {
-                return Err(self.cluster.violation(v.to_string()));
+    fn run_until(&mut self, limit: Instant, mut stop: impl FnMut(&Self) -> bool) -> Result<bool, Violation> {
+        while self.cluster_mut().step(limit)? {
+            if let Some(v) = self.violation() {
+                return Err(self.cluster().violation(v));
             }
             if stop(self) {
                 return Ok(true);
@@ -473,30 +530,75 @@ impl ByzCluster {
 
     /// The leader every up honest node follows (same term), if any: an honest
     /// node, or a liar that won its election fairly (no protocol stops that).
-    pub fn stable_leader(&self) -> Option<usize> {
-        let c = &self.cluster;
-        let honest = |i: &usize| !self.liars.contains(i);
-        let leaders: Vec<usize> =
-            (0..c.len()).filter(|&i| c.node(i).is_some_and(|n| n.inner().role() == Role::Leader)).collect();
+    fn stable_leader(&self) -> Option<usize> {
+        let c = self.cluster();
+        let honest = |i: &usize| !self.liars().contains(i);
+        let leaders: Vec<usize> = (0..c.len()).filter(|&i| c.node(i).is_some_and(Voter::is_leader)).collect();
         let [l] = leaders[..] else { return None };
-        let term = c.node(l)?.inner().term();
+        let term = c.node(l)?.term();
         let id = c.ids().get(l)?;
-        let all = (0..c.len())
-            .filter(honest)
-            .filter_map(|i| c.node(i))
-            .all(|n| n.inner().term() == term && n.inner().leader() == Some(id));
+        let all =
+            (0..c.len()).filter(honest).filter_map(|i| c.node(i)).all(|n| n.term() == term && n.leader() == Some(id));
         all.then_some(l)
     }
 
     /// The highest term of any node.
-    pub fn max_term(&self) -> u64 {
-        (0..self.cluster.len()).filter_map(|i| self.cluster.node(i)).map(|n| n.inner().term()).max().unwrap_or(0)
+    fn max_term(&self) -> u64 {
+        let c = self.cluster();
+        (0..c.len()).filter_map(|i| c.node(i)).map(Voter::term).max().unwrap_or(0)
     }
 
-    /// Messages refused by the election for want of a certificate, over the up nodes.
-    pub fn uncertified(&self) -> u64 {
-        (0..self.cluster.len()).filter_map(|i| self.cluster.node(i)).map(|n| n.inner().stats().uncertified).sum()
+    /// The attack schedule of the Byzantine sweeps: until `stop` (when the
+    /// liars stop), every 4 s the leader, if any, crashes (`at_crash` sees
+    /// the cluster and the leader's index first) and is back 2 s later; then
+    /// up to `settle` for a leader every honest node follows, and 5 s more.
+    /// Returns the time from `stop` to that leader, if one came.
+    fn crash_leaders(
+        &mut self,
+        stop: Instant,
+        settle: Duration,
+        mut at_crash: impl FnMut(&Self, usize),
+    ) -> Result<Option<Duration>, String> {
+        let mut t = Instant::ZERO;
+        while t + Duration::from_secs(4) < stop {
+            t += Duration::from_secs(4);
+            self.run_until(t, |_| false).map_err(|v| v.to_string())?;
+            if let Some(l) = self.cluster().leader() {
+                at_crash(self, l);
+                self.cluster_mut().crash(l);
+                self.run_until(t + Duration::from_secs(2), |_| false).map_err(|v| v.to_string())?;
+                self.cluster_mut().restart(l);
+            }
+        }
+        self.run_until(stop, |_| false).map_err(|v| v.to_string())?;
+        let found = self.run_until(stop + settle, |c| c.stable_leader().is_some()).map_err(|v| v.to_string())?;
+        let after = found.then(|| self.cluster().now() - stop);
+        let end = self.cluster().now() + Duration::from_secs(5);
+        self.run_until(end, |_| false).map_err(|v| v.to_string())?;
+        Ok(after)
     }
+
+    /// Whether an up node leads in a term above `term`.
+    fn leader_above(&self, term: u64) -> bool {
+        let c = self.cluster();
+        (0..c.len()).any(|i| c.node(i).is_some_and(|n| n.is_leader() && n.term() > term))
+    }
+}
+
+/// The voters `s0..s{n-1}`.
+pub(crate) fn voter_ids(n: usize) -> Result<Vec<NodeId>, String> {
+    (0..n).map(|i| NodeId::new(&format!("s{i}")).map_err(|e| format!("{e}"))).collect()
+}
+
+/// A cluster of `ids` from `factory`, the network seeded by `seed` with 1–5 ms
+/// latency and no loss, every node started.
+pub(crate) fn start<N: HarnessNode>(seed: u64, ids: Vec<NodeId>, factory: Factory<N>) -> Result<Cluster<N>, String> {
+    let mut cfg = ClusterConfig::new(seed, ids.len());
+    cfg.net.latency_min = Duration::from_millis(1);
+    cfg.net.latency_max = Duration::from_millis(5);
+    let mut cluster = Cluster::new(cfg, ids, factory)?;
+    cluster.start_all();
+    Ok(cluster)
 }
 
 /// Byzantine mode with `f` liars tolerated.

@@ -15,11 +15,13 @@
 use crate::check::{Record, Violation};
 use crate::net::{NetConfig, Network};
 use crate::node::{HarnessNode, OpsNode, Target};
+use pouw_netops::Body;
+use pouw_netops::auth::seal;
 use pouw_netops::election::HardState;
 use pouw_netops::hash::Fnv1a64;
 use pouw_netops::{Duration, Instant, NodeId};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 
 /// Datagrams kept by [`Cluster::record_traffic`].
 pub const TRAFFIC_MEMORY: usize = 256;
@@ -72,10 +74,14 @@ pub type Factory<N> = Box<dyn FnMut(&Spawn<'_>) -> Result<Box<N>, String>>;
 pub struct Cluster<N: HarnessNode + ?Sized> {
     seed: u64,
     ids: Vec<NodeId>,
-    index: BTreeMap<NodeId, usize>,
+    /// Index of each id: looked up for every transmit (a hash map, not a
+    /// tree of string comparisons; only ever looked up, never iterated).
+    index: HashMap<NodeId, usize>,
     supervisors: usize,
     nodes: Vec<Box<N>>,
     up: Vec<bool>,
+    /// How many of `up` are true (kept with every change of `up`).
+    up_n: usize,
     stopped: Vec<bool>,
     down_since: Vec<Option<Instant>>,
     offsets: Vec<Duration>,
@@ -86,6 +92,8 @@ pub struct Cluster<N: HarnessNode + ?Sized> {
     now: Instant,
     deadlines: BinaryHeap<Reverse<(Instant, usize)>>,
     deadline_of: Vec<Instant>,
+    /// The nodes a step delivered to or ticked (kept to reuse its buffer).
+    touched: Vec<usize>,
     step: u64,
     restarts: u64,
     /// Each node's incarnation: the restart count when it was last built.
@@ -93,9 +101,24 @@ pub struct Cluster<N: HarnessNode + ?Sized> {
     /// The last datagrams delivered, `(to, incarnation of to, bytes)`, when recorded.
     traffic: Option<VecDeque<(usize, u64, Vec<u8>)>>,
     hash: Fnv1a64,
+    /// Byzantine members: their outgoing datagrams pass through the tamper
+    /// function, and what the others refuse of theirs is counted, not a violation.
+    liars: Option<Liars>,
     events: VecDeque<(usize, N::Event)>,
     events_dropped: u64,
     pub(crate) record: Record,
+}
+
+/// What a Byzantine member does to a datagram it sends: `(from, to, bytes)`
+/// to the datagram sent instead, or `None` to withhold it.
+pub type Tamper = Box<dyn FnMut(usize, usize, Vec<u8>) -> Option<Vec<u8>>>;
+
+/// The Byzantine members of a cluster and what became of their datagrams.
+struct Liars {
+    nodes: Vec<usize>,
+    tamper: Tamper,
+    refused: BTreeMap<String, u64>,
+    withheld: u64,
 }
 
 impl<N: HarnessNode + ?Sized> Cluster<N> {
@@ -114,6 +137,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             supervisors: cfg.supervisors.min(n),
             nodes,
             up: vec![true; n],
+            up_n: n,
             stopped: vec![false; n],
             down_since: vec![None; n],
             offsets,
@@ -124,11 +148,13 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             now: cfg.start,
             deadlines: BinaryHeap::new(),
             deadline_of: vec![Instant::MAX; n],
+            touched: Vec::new(),
             step: 0,
             restarts: 0,
             incarnation: vec![0; n],
             traffic: None,
             hash: Fnv1a64::new(),
+            liars: None,
             events: VecDeque::new(),
             events_dropped: 0,
             record: Record::new(n),
@@ -231,9 +257,9 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         self.up.get(i).copied().unwrap_or(false)
     }
 
-    /// How many nodes are up (one pass over a byte per node).
+    /// How many nodes are up (a count kept with every change).
     pub fn up_count(&self) -> usize {
-        self.up.iter().filter(|u| **u).count()
+        self.up_n
     }
 
     /// Whether node `i` is stopped (gracefully, see [`Cluster::stop`]).
@@ -277,6 +303,9 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         if let (Some(u), Some(d), Some(dl)) =
             (self.up.get_mut(i), self.down_since.get_mut(i), self.deadline_of.get_mut(i))
         {
+            if *u {
+                self.up_n = self.up_n.saturating_sub(1);
+            }
             *u = false;
             *d = Some(self.now);
             *dl = Instant::MAX;
@@ -314,6 +343,9 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         if let (Some(slot), Some(u), Some(d)) = (self.nodes.get_mut(i), self.up.get_mut(i), self.down_since.get_mut(i))
         {
             *slot = node;
+            if !*u {
+                self.up_n = self.up_n.saturating_add(1);
+            }
             *u = true;
             *d = None;
         }
@@ -341,6 +373,9 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             self.record.fault(what);
         }
         if let (Some(u), Some(s), Some(d)) = (self.up.get_mut(i), self.stopped.get_mut(i), self.down_since.get_mut(i)) {
+            if !*u {
+                self.up_n = self.up_n.saturating_add(1);
+            }
             *u = true;
             *s = false;
             *d = None;
@@ -356,6 +391,9 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         if let (Some(u), Some(s), Some(d), Some(dl)) =
             (self.up.get_mut(i), self.stopped.get_mut(i), self.down_since.get_mut(i), self.deadline_of.get_mut(i))
         {
+            if *u {
+                self.up_n = self.up_n.saturating_sub(1);
+            }
             *u = false;
             *s = true;
             *d = Some(self.now);
@@ -418,6 +456,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         }
         let now = self.now;
         let (n, sups) = (self.nodes.len(), self.supervisors);
+        let liar = self.is_liar(i);
         let Some(node) = self.nodes.get_mut(i) else { return };
         while let Some(hs) = node.poll_hard_state() {
             self.record.persisted(i, &hs);
@@ -425,22 +464,36 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
                 *slot = hs;
             }
         }
+        let (net, liars) = (&mut self.net, &mut self.liars);
+        let mut send = |j: usize, bytes: Vec<u8>| {
+            let bytes = match liars.as_mut() {
+                Some(l) if liar => match (l.tamper)(i, j, bytes) {
+                    Some(b) => b,
+                    None => {
+                        l.withheld += 1;
+                        return;
+                    }
+                },
+                _ => bytes,
+            };
+            net.send(now, i, j, bytes);
+        };
         while let Some(t) = node.poll_transmit() {
             match t {
                 Ok(t) => match t.to {
                     Target::Node(to) => {
                         if let Some(&j) = self.index.get(&to) {
-                            self.net.send(now, i, j, t.bytes);
+                            send(j, t.bytes);
                         }
                     }
                     Target::Supervisors => {
                         for j in (0..sups).filter(|&j| j != i) {
-                            self.net.send(now, i, j, t.bytes.clone());
+                            send(j, t.bytes.clone());
                         }
                     }
                     Target::All => {
                         for j in (0..n).filter(|&j| j != i) {
-                            self.net.send(now, i, j, t.bytes.clone());
+                            send(j, t.bytes.clone());
                         }
                     }
                 },
@@ -480,6 +533,24 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         }
     }
 
+    /// Makes the nodes `liars` Byzantine: each datagram one of them sends to
+    /// node `to` goes through `tamper(from, to, bytes)`, which passes it on,
+    /// replaces it (a lie) or withholds it (`None`). What the others refuse
+    /// of a liar's is counted by error ([`Cluster::liar_refusals`]) instead
+    /// of being a violation; everything else is checked as ever.
+    pub fn set_liars(&mut self, liars: Vec<usize>, tamper: Tamper) {
+        self.liars = Some(Liars { nodes: liars, tamper, refused: BTreeMap::new(), withheld: 0 });
+    }
+
+    /// Datagrams of liars that were refused, by error, and how many they withheld.
+    pub fn liar_refusals(&self) -> Option<(&BTreeMap<String, u64>, u64)> {
+        self.liars.as_ref().map(|l| (&l.refused, l.withheld))
+    }
+
+    fn is_liar(&self, i: usize) -> bool {
+        self.liars.as_ref().is_some_and(|l| l.nodes.contains(&i))
+    }
+
     /// Keeps the last datagrams delivered, for an attacker that overhears
     /// traffic ([`crate::attack::Attacker`]).
     pub fn record_traffic(&mut self) {
@@ -514,7 +585,8 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
     /// passed, drains them, then checks the invariants of every step
     /// ([`Cluster::check_step`]). A message a node refuses is a violation.
     pub fn process_due(&mut self) -> Result<(), Violation> {
-        let mut touched: Vec<usize> = Vec::new();
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.clear();
         while let Some(d) = self.net.pop_due(self.now) {
             if !self.is_up(d.to) {
                 self.net.count_to_down_node();
@@ -525,19 +597,39 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             self.hash.write(&d.bytes);
             let local = self.local(d.to);
             let accepted = match self.nodes.get_mut(d.to).map(|node| node.deliver(local, &d.bytes)) {
+                Some(Ok(false)) if self.is_liar(d.from) => {
+                    if let Some(l) = self.liars.as_mut() {
+                        *l.refused.entry("refused or ignored".to_string()).or_insert(0) += 1;
+                    }
+                    false
+                }
                 Some(Ok(accepted)) => accepted,
-                Some(Err(e)) => return Err(self.violation(format!("{} refused a message: {e}", self.name(d.to)))),
+                Some(Err(e)) if self.is_liar(d.from) => {
+                    if let Some(l) = self.liars.as_mut() {
+                        *l.refused.entry(e).or_insert(0) += 1;
+                    }
+                    false
+                }
+                Some(Err(e)) => {
+                    let kind = seal::parse(&d.bytes)
+                        .ok()
+                        .and_then(|u| Body::decode_prefix(u.body).ok())
+                        .map_or("undecodable", |(b, _)| b.kind());
+                    let (to, from) = (self.name(d.to), self.name(d.from));
+                    return Err(self.violation(format!("{to} refused a message ({kind}) from {from}: {e}")));
+                }
                 None => false,
             };
-            // Only what a node accepted is worth replaying to it.
+            touched.push(d.to);
+            // Only what a node accepted is worth replaying to it (the
+            // datagram is delivered: its bytes move, no copy).
             if accepted && let Some(t) = self.traffic.as_mut() {
                 if t.len() == TRAFFIC_MEMORY {
                     t.pop_front();
                 }
                 let inc = self.incarnation.get(d.to).copied().unwrap_or(0);
-                t.push_back((d.to, inc, d.bytes.clone()));
+                t.push_back((d.to, inc, d.bytes));
             }
-            touched.push(d.to);
         }
         while let Some(&Reverse((dl, i))) = self.deadlines.peek() {
             if dl > self.now {
@@ -558,9 +650,10 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         }
         touched.sort_unstable();
         touched.dedup();
-        for i in touched {
+        for &i in &touched {
             self.drain(i);
         }
+        self.touched = touched;
         self.check_step()
     }
 

@@ -2,10 +2,11 @@
 //! loses its memory, a restart restores it from its persisted hard state with
 //! a new jitter seed.
 
-use crate::cluster::{Cluster, ClusterConfig, Spawn};
+use crate::byzantine::{start, voter_ids};
+use crate::cluster::{Cluster, Spawn};
+use pouw_netops::NodeId;
 use pouw_netops::election::{ElectionConfig, Role};
 use pouw_netops::preset::small::LeaderElectionManager;
-use pouw_netops::{Duration, NodeId};
 
 /// The election node the harness drives (the `small` preset).
 pub type ElectionNode = LeaderElectionManager;
@@ -17,25 +18,27 @@ pub fn cluster(
     seed: u64,
     config: impl Fn(usize) -> ElectionConfig + 'static,
 ) -> Result<Cluster<ElectionNode>, String> {
-    let ids: Vec<NodeId> =
-        (0..n).map(|i| NodeId::new(&format!("s{i}")).map_err(|e| format!("{e}"))).collect::<Result<_, _>>()?;
+    let ids = voter_ids(n)?;
     let voters = ids.clone();
-    let factory = move |s: &Spawn<'_>| {
-        let c = config(s.index);
-        let built = if s.restarts == 0 {
-            ElectionNode::new_boxed(c, s.id.clone(), &voters, s.now)
-        } else {
-            let c = ElectionConfig { seed: c.seed ^ s.restarts.wrapping_mul(0x9E37), ..c };
-            ElectionNode::restore_boxed(c, s.id.clone(), &voters, s.hard_state.clone(), s.now)
-        };
-        built.map_err(|e| format!("{e}"))
+    let factory = move |s: &Spawn<'_>| spawn(config(s.index), s, &voters);
+    start(seed, ids, Box::new(factory))
+}
+
+/// `c` for a node's `restarts`-th restart: a new jitter seed, so a restarted
+/// node does not replay its earlier timeouts.
+pub(crate) fn reseeded(c: ElectionConfig, restarts: u64) -> ElectionConfig {
+    if restarts == 0 { c } else { ElectionConfig { seed: c.seed ^ restarts.wrapping_mul(0x9E37), ..c } }
+}
+
+/// The node `s` asks for with `c` among `voters`: new, or on a restart
+/// restored from its hard state with a [`reseeded`] config.
+pub(crate) fn spawn(c: ElectionConfig, s: &Spawn<'_>, voters: &[NodeId]) -> Result<Box<ElectionNode>, String> {
+    let built = if s.restarts == 0 {
+        ElectionNode::new_boxed(c, s.id.clone(), voters, s.now)
+    } else {
+        ElectionNode::restore_boxed(reseeded(c, s.restarts), s.id.clone(), voters, s.hard_state.clone(), s.now)
     };
-    let mut cfg = ClusterConfig::new(seed, n);
-    cfg.net.latency_min = Duration::from_millis(1);
-    cfg.net.latency_max = Duration::from_millis(5);
-    let mut c = Cluster::new(cfg, ids, Box::new(factory))?;
-    c.start_all();
-    Ok(c)
+    built.map_err(|e| format!("{e}"))
 }
 
 /// The leader every live node agrees on (same term, all following it), if any.

@@ -28,13 +28,16 @@ pub mod check;
 pub mod cluster;
 pub mod election;
 pub mod identity;
+pub mod liar;
 pub mod net;
 pub mod node;
+pub mod queue;
 pub mod signed;
 
 pub use attack::{AttackReport, Attacker};
 pub use check::Violation;
-pub use cluster::{Cluster, ClusterConfig, Factory, Spawn};
+pub use cluster::{Cluster, ClusterConfig, Factory, Spawn, Tamper};
 pub use identity::ClusterAuthority;
+pub use liar::Liar;
 pub use net::{NetConfig, Network};
 pub use node::{HarnessNode, OpsNode, Outgoing, Target, TaskWorkers};

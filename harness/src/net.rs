@@ -4,9 +4,9 @@
 //! Nodes are numbered `0..n`. Everything random comes from one [`Rng`], so the
 //! same seed and the same sends give the same deliveries in the same order.
 
+use crate::queue::ArrivalQueue;
 use pouw_netops::{Duration, Instant, Rng};
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::BTreeSet;
 
 /// How the network misbehaves.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -66,8 +66,8 @@ pub struct NetStats {
 pub struct Network {
     config: NetConfig,
     rng: Rng,
-    in_flight: BinaryHeap<Reverse<(Instant, u64, Datagram)>>,
-    seq: u64,
+    /// By arrival, then by send order.
+    in_flight: ArrivalQueue<Datagram>,
     /// Directed links `(from, to)` that drop everything.
     blocked: BTreeSet<(usize, usize)>,
     /// Changes of the partitions so far (a block added, a heal).
@@ -82,8 +82,7 @@ impl Network {
         Network {
             config,
             rng: Rng::new(seed),
-            in_flight: BinaryHeap::new(),
-            seq: 0,
+            in_flight: ArrivalQueue::new(),
             blocked: BTreeSet::new(),
             changes: 0,
             stats: NetStats::default(),
@@ -129,22 +128,18 @@ impl Network {
     }
 
     fn push(&mut self, at: Instant, d: Datagram) {
-        self.seq += 1;
-        self.in_flight.push(Reverse((at, self.seq, d)));
+        self.in_flight.push(at, d);
         self.max_in_flight = self.max_in_flight.max(self.in_flight.len());
     }
 
     /// When the next datagram arrives, if any is in flight.
     pub fn next_arrival(&self) -> Option<Instant> {
-        self.in_flight.peek().map(|Reverse((at, _, _))| *at)
+        self.in_flight.peek_time()
     }
 
     /// The next datagram due at or before `now`.
     pub fn pop_due(&mut self, now: Instant) -> Option<Datagram> {
-        if self.next_arrival()? > now {
-            return None;
-        }
-        let Reverse((_, _, d)) = self.in_flight.pop()?;
+        let (_, d) = self.in_flight.pop_due(now)?;
         self.stats.delivered += 1;
         Some(d)
     }

@@ -7,8 +7,8 @@
 //!
 //! Datagram layout: attachment length (u16 LE) ++ attachment ++ envelope.
 
-use crate::Violation;
-use crate::cluster::{Cluster, ClusterConfig, Spawn};
+use crate::byzantine::{LiarCluster, Voter, start, voter_ids};
+use crate::cluster::{Cluster, Spawn};
 use crate::identity::ClusterAuthority;
 use crate::node::{HarnessNode, Outgoing, Target};
 use core::convert::Infallible;
@@ -302,8 +302,7 @@ pub fn cluster(
     lie_until: Instant,
     config: impl Fn(usize) -> ElectionConfig + 'static,
 ) -> Result<SignedCluster, String> {
-    let ids: Vec<NodeId> =
-        (0..n).map(|i| NodeId::new(&format!("s{i}")).map_err(|e| format!("{e}"))).collect::<Result<_, _>>()?;
+    let ids = voter_ids(n)?;
     let authority = Rc::new(ClusterAuthority::new(seed));
     let voters: Vec<(NodeId, PublicIdentity)> =
         ids.iter().map(|i| (i.clone(), authority.identity(i).public())).collect();
@@ -312,10 +311,7 @@ pub fn cluster(
     let l = ledger.clone();
     let first_liar = n.saturating_sub(liars);
     let factory = move |s: &Spawn<'_>| {
-        let mut c = config(s.index);
-        if s.restarts > 0 {
-            c = ElectionConfig { seed: c.seed ^ s.restarts.wrapping_mul(0x9E37), ..c };
-        }
+        let c = crate::election::reseeded(config(s.index), s.restarts);
         let key = authority.identity(s.id);
         let inner = Certified::new(c, s.id.clone(), key, authority.public(), &voters, s.hard_state.clone(), s.now)
             .map_err(|e| format!("{e}"))?;
@@ -337,56 +333,47 @@ pub fn cluster(
             now: s.now,
         }))
     };
-    let mut cfg = ClusterConfig::new(seed, n);
-    cfg.net.latency_min = Duration::from_millis(1);
-    cfg.net.latency_max = Duration::from_millis(5);
-    let mut cluster = Cluster::new(cfg, ids, Box::new(factory))?;
-    cluster.start_all();
+    let cluster = start(seed, ids, Box::new(factory))?;
     Ok(SignedCluster { cluster, ledger, liars: (first_liar..n).collect() })
 }
 
+impl LiarCluster for SignedCluster {
+    type Node = SignedNode;
+
+    fn cluster(&self) -> &Cluster<SignedNode> {
+        &self.cluster
+    }
+
+    fn cluster_mut(&mut self) -> &mut Cluster<SignedNode> {
+        &mut self.cluster
+    }
+
+    fn liars(&self) -> &[usize] {
+        &self.liars
+    }
+
+    fn violation(&self) -> Option<String> {
+        self.ledger.borrow().violation.clone()
+    }
+}
+
+impl Voter for SignedNode {
+    fn term(&self) -> u64 {
+        self.inner.election().term()
+    }
+
+    fn is_leader(&self) -> bool {
+        self.inner.election().is_leader()
+    }
+
+    fn leader(&self) -> Option<&NodeId> {
+        self.inner.election().leader()
+    }
+}
+
 impl SignedCluster {
-    /// Steps until `limit` or `stop`, checking "never two certified leaders
-    /// in one term" (and the cluster's own checks) after every step.
-    pub fn run_until(&mut self, limit: Instant, mut stop: impl FnMut(&Self) -> bool) -> Result<bool, Violation> {
-        while self.cluster.step(limit)? {
-            if let Some(v) = self.ledger.borrow().violation.clone() {
-                return Err(self.cluster.violation(v));
-            }
-            if stop(self) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    /// The leader every up honest node follows (same term), if any.
-    pub fn stable_leader(&self) -> Option<usize> {
-        let c = &self.cluster;
-        let honest = |i: &usize| !self.liars.contains(i);
-        let leaders: Vec<usize> =
-            (0..c.len()).filter(|&i| c.node(i).is_some_and(|n| n.inner().election().is_leader())).collect();
-        let [l] = leaders[..] else { return None };
-        let term = c.node(l)?.inner().election().term();
-        let id = c.ids().get(l)?;
-        let all = (0..c.len())
-            .filter(honest)
-            .filter_map(|i| c.node(i))
-            .all(|n| n.inner().election().term() == term && n.inner().election().leader() == Some(id));
-        all.then_some(l)
-    }
-
     /// Refusals by reason, over the up nodes.
     pub fn rejected(&self, reason: CertReject) -> u64 {
         (0..self.cluster.len()).filter_map(|i| self.cluster.node(i)).map(|n| n.inner().rejected(reason)).sum()
-    }
-
-    /// The highest term of any node.
-    pub fn max_term(&self) -> u64 {
-        (0..self.cluster.len())
-            .filter_map(|i| self.cluster.node(i))
-            .map(|n| n.inner().election().term())
-            .max()
-            .unwrap_or(0)
     }
 }

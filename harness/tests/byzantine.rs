@@ -2,7 +2,7 @@
 
 use pouw_netops::election::{ElectionConfig, FaultModel};
 use pouw_netops::{Duration, Instant};
-use pouw_netops_harness::byzantine::{self, ByzCluster};
+use pouw_netops_harness::byzantine::{self, ByzCluster, LiarCluster};
 
 fn config(seed: u64, model: FaultModel) -> impl Fn(usize) -> ElectionConfig + 'static {
     move |i| ElectionConfig {
@@ -23,22 +23,7 @@ fn run(
     let stop = Instant::from_secs(lie);
     let mut c = byzantine::cluster(n, liars, seed, stop, config(seed, model))?;
     // Elections under attack: every 4 s the leader crashes, and comes back 2 s later.
-    let mut t = Instant::ZERO;
-    while t + Duration::from_secs(4) < stop {
-        t += Duration::from_secs(4);
-        c.run_until(t, |_| false).map_err(|v| v.to_string())?;
-        if let Some(l) = c.cluster.leader() {
-            c.cluster.crash(l);
-            c.run_until(t + Duration::from_secs(2), |_| false).map_err(|v| v.to_string())?;
-            c.cluster.restart(l);
-        }
-    }
-    c.run_until(stop, |_| false).map_err(|v| v.to_string())?;
-    let found =
-        c.run_until(stop + Duration::from_secs(30), |c| c.stable_leader().is_some()).map_err(|v| v.to_string())?;
-    let after = found.then(|| c.cluster.now() - stop);
-    // And it stays.
-    c.run_until(c.cluster.now() + Duration::from_secs(5), |_| false).map_err(|v| v.to_string())?;
+    let after = c.crash_leaders(stop, Duration::from_secs(30), |_, _| {})?;
     Ok((c, after))
 }
 

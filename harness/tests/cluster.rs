@@ -154,7 +154,7 @@ fn the_checker_catches_two_votes_in_a_term_and_refused_messages() {
     c.node_mut(0).unwrap().out.push(Outgoing { to: Target::Supervisors, bytes: vec![9] });
     c.drain(0);
     let v = c.run_for(Duration::from_secs(1)).unwrap_err();
-    assert!(v.what.contains("p1 refused a message: not today"), "{v}");
+    assert!(v.what.contains("p1 refused a message (undecodable) from p0: not today"), "{v}");
 }
 
 fn noisy_election(seed: u64) -> Cluster<ElectionNode> {

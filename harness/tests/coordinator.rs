@@ -73,6 +73,19 @@ fn submit(c: &mut Ops, task: &TaskId, required: u16, backups: u16) {
     c.drain_all();
 }
 
+/// Three supervisors and `workers` workers run 10 s to elect a leader (its
+/// index is returned); then task `t-1` (one primary, `backups` backups) is
+/// submitted and given 2 s to be assigned.
+fn with_task(workers: usize, backups: u16) -> (Ops, usize, TaskId) {
+    let mut c = coordinators(3, workers);
+    c.run_for(secs(10)).unwrap();
+    let l = c.leaders()[0];
+    let task = TaskId::new("t-1").unwrap();
+    submit(&mut c, &task, 1, backups);
+    c.run_for(secs(2)).unwrap();
+    (c, l, task)
+}
+
 /// Moves the events the cluster collected to `log`.
 fn events(c: &mut Ops, log: &mut Vec<(usize, OpsEvent)>) {
     while let Some(e) = c.poll_event() {
@@ -261,12 +274,7 @@ fn same_seeds_same_bytes() {
 
 #[test]
 fn the_leader_takes_checkpoints_only_from_the_tasks_primaries() {
-    let mut c = coordinators(3, 3);
-    c.run_for(secs(10)).unwrap();
-    let l = c.leaders()[0];
-    let task = TaskId::new("t-1").unwrap();
-    submit(&mut c, &task, 1, 1);
-    c.run_for(secs(2)).unwrap();
+    let (mut c, l, task) = with_task(3, 1);
     let view = node(&c, l).workers().unwrap().task(&task).unwrap();
     let primary = view.primaries().next().unwrap().clone();
     let backup = view.backups().next().unwrap().clone();
@@ -300,12 +308,7 @@ fn the_leader_takes_checkpoints_only_from_the_tasks_primaries() {
 /// A worker primary stops gracefully, its role moves, and it comes back:
 /// rebuilt from the factory (`rebuild`) or the same object started again.
 fn left_gracefully_then_rejoins(rebuild: bool) {
-    let mut c = coordinators(3, 2);
-    c.run_for(secs(10)).unwrap();
-    let l = c.leaders()[0];
-    let task = TaskId::new("t-1").unwrap();
-    submit(&mut c, &task, 1, 0);
-    c.run_for(secs(2)).unwrap();
+    let (mut c, l, task) = with_task(2, 0);
     let primary = primaries(&c, l, &task)[0].clone();
     let p = c.index_of(&primary).unwrap();
     assert!(c.stop(p));
@@ -339,13 +342,8 @@ fn a_leader_that_steps_down_tells_its_workers_to_let_go() {
     // Workers end other supervisors' roles at a leader's notice, but not the
     // roles this same node gave in its old term if it wins again: without a
     // release they would sit beside the new term's assignments.
-    let mut c = coordinators(3, 3);
-    c.run_for(secs(10)).unwrap();
-    let l = c.leaders()[0];
+    let (mut c, l, task) = with_task(3, 1);
     let old_leader = c.ids()[l].clone();
-    let task = TaskId::new("t-1").unwrap();
-    submit(&mut c, &task, 1, 1);
-    c.run_for(secs(2)).unwrap();
     let view = node(&c, l).workers().unwrap().task(&task).unwrap();
     let mut members: Vec<NodeId> = view.primaries().chain(view.backups()).cloned().collect();
     members.sort();

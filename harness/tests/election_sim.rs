@@ -129,24 +129,21 @@ fn check_batch(outcomes: &[Outcome]) {
     assert!(outcomes.iter().all(|o| o.partitions > 0 || o.crashes > 0 || o.delivered > 0));
 }
 
-#[test]
-fn seeds_0_to_250() {
-    check_batch(&run_range(0..250));
+/// One test per batch of seeds, so the batches run in parallel.
+macro_rules! seed_batches {
+    ($($name:ident: $seeds:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            check_batch(&run_range($seeds));
+        }
+    )*};
 }
 
-#[test]
-fn seeds_250_to_500() {
-    check_batch(&run_range(250..500));
-}
-
-#[test]
-fn seeds_500_to_750() {
-    check_batch(&run_range(500..750));
-}
-
-#[test]
-fn seeds_750_to_1000() {
-    check_batch(&run_range(750..1000));
+seed_batches! {
+    seeds_0_to_250: 0..250;
+    seeds_250_to_500: 250..500;
+    seeds_500_to_750: 500..750;
+    seeds_750_to_1000: 750..1000;
 }
 
 #[test]

@@ -10,9 +10,11 @@ use pouw_netops::workers::{Checkpoint, TaskRole};
 use pouw_netops::{Duration, Instant, NetworkOperationsManager, NodeId, NodeRole, Rng, TaskId, TaskType};
 use pouw_netops_harness::identity::UNIX_AT_ZERO;
 use pouw_netops_harness::{Attacker, Cluster, ClusterAuthority, ClusterConfig, Factory, NetConfig, OpsNode, Spawn};
+use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::rc::Rc;
 
 pub use pouw_netops_harness::Violation;
 
@@ -110,6 +112,11 @@ pub struct SimConfig {
     /// and replays, mutates, redirects and forges datagrams (0: none). Every
     /// one must be refused and change nothing.
     pub attack_rate: f64,
+    /// Byzantine supervisors (0: the crash-only fault model, as ever). With
+    /// `K > 0` every node runs the Byzantine fault model with `f = K` (so at
+    /// least `3K + 1` supervisors), and the last `K` supervisors lie
+    /// ([`pouw_netops_harness::Liar`]).
+    pub byzantine: usize,
 }
 
 impl Default for SimConfig {
@@ -136,6 +143,7 @@ impl Default for SimConfig {
             record: false,
             report_node: None,
             attack_rate: 2.0,
+            byzantine: 0,
         }
     }
 }
@@ -206,6 +214,15 @@ pub struct Summary {
     pub attack_sent: u64,
     /// Of those, refused at the entrance, by reason.
     pub attack_refused: Vec<(String, u64)>,
+    /// Lies the Byzantine supervisors told (replaced datagrams).
+    pub lies: u64,
+    /// Datagrams the Byzantine supervisors withheld.
+    pub withheld: u64,
+    /// Their datagrams the others refused, by error.
+    pub lies_refused: Vec<(String, u64)>,
+    /// Datagrams the honest nodes refused as uncertified (lies, and honest
+    /// messages whose proof was lost on the way).
+    pub uncertified_refused: u64,
     /// Settled checks that found a live worker holding more roles than its
     /// slots, or a task run by more live primaries than it needs: what a
     /// supervisor gave in an earlier term and whose release was lost (a
@@ -317,6 +334,9 @@ pub struct Sim {
     rng: Rng,
     actions: Vec<(Instant, Action)>,
     tasks: Vec<(TaskId, u16, u16)>,
+    /// Primaries each task requires (the first entry of `tasks` for its id):
+    /// looked up for every held primary role at every role check.
+    required: HashMap<TaskId, usize>,
     train: TaskType,
     last_disruption: Instant,
     next_full_check: Instant,
@@ -336,6 +356,8 @@ pub struct Sim {
     next_attack: Instant,
     wg: Option<WgPlane>,
     cp: Option<CpWatch>,
+    /// Lies the Byzantine supervisors told so far.
+    lies: Rc<Cell<u64>>,
 }
 
 const GRACE: Duration = Duration::from_secs(20);
@@ -368,7 +390,7 @@ fn lease_for(heartbeat: Duration) -> Duration {
 /// Builds node `s.index` for `cfg`: a supervisor (restored from its hard state) or a worker.
 fn factory(cfg: &SimConfig, sups: Vec<NodeId>) -> Factory<dyn OpsNode> {
     let (heartbeat, seed, level, pause) = (cfg.heartbeat, cfg.seed, cfg.history_level, cfg.acceptable_pause);
-    let (supervisors, slots) = (cfg.supervisors, cfg.slots);
+    let (supervisors, slots, byzantine) = (cfg.supervisors, cfg.slots, cfg.byzantine);
     let authority = ClusterAuthority::new(seed);
     Box::new(move |s: &Spawn<'_>| -> Result<Box<dyn OpsNode>, String> {
         let i = s.index;
@@ -376,6 +398,10 @@ fn factory(cfg: &SimConfig, sups: Vec<NodeId>) -> Factory<dyn OpsNode> {
         let mut config = OpsConfig { heartbeat_interval: heartbeat, lease_timeout, ..OpsConfig::default() };
         let node_seed = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(i as u64);
         config.history.compression_level = level;
+        if byzantine > 0 {
+            config.election.fault_model =
+                pouw_netops::election::FaultModel::Byzantine { f: u32::try_from(byzantine).unwrap_or(u32::MAX) };
+        }
         if let Some(p) = pause {
             config.crash.phi.acceptable_heartbeat_pause = p;
         }
@@ -450,11 +476,36 @@ impl Sim {
         }
         actions.sort_by_key(|a| Reverse(a.0));
         let harness = ClusterConfig { seed: cfg.seed, net: cfg.net, supervisors: cfg.supervisors, start, offsets };
-        let cluster = Cluster::new(harness, ids, factory(&cfg, sups))?;
+        let mut cluster = Cluster::new(harness, ids.clone(), factory(&cfg, sups))?;
+        let lies = Rc::new(Cell::new(0u64));
+        if cfg.byzantine > 0 {
+            let liars: Vec<usize> = (cfg.supervisors.saturating_sub(cfg.byzantine)..cfg.supervisors).collect();
+            let mut strategies: HashMap<usize, pouw_netops_harness::Liar> = HashMap::new();
+            for &i in &liars {
+                let authority = ClusterAuthority::new(cfg.seed);
+                let liar = pouw_netops_harness::Liar::new(cfg.seed ^ i as u64, ids.clone(), i, authority)
+                    .ok_or_else(|| format!("no node {i}"))?;
+                strategies.insert(i, liar);
+            }
+            let told = Rc::clone(&lies);
+            cluster.set_liars(
+                liars,
+                Box::new(move |from, to, bytes| {
+                    let liar = strategies.get_mut(&from)?;
+                    let out = liar.tamper(to, bytes);
+                    told.set(strategies.values().map(|l| l.lies).sum());
+                    out
+                }),
+            );
+        }
         let task_count = cfg.tasks.unwrap_or(cfg.workers / 2);
-        let tasks = (0..task_count)
+        let tasks: Vec<(TaskId, u16, u16)> = (0..task_count)
             .map(|i| Ok((TaskId::new(&format!("task-{i:03}")).map_err(|e| format!("{e}"))?, 1, 1)))
             .collect::<Result<_, String>>()?;
+        let mut required = HashMap::new();
+        for (t, r, _) in &tasks {
+            required.entry(t.clone()).or_insert(usize::from(*r));
+        }
         let focus = cfg.report_node.as_ref().and_then(|n| cluster.ids().iter().position(|id| id.as_str() == n));
         let recording = cfg.record.then(|| Recorder::new(&cluster, cfg.duration, focus));
         let attacker = (cfg.attack_rate > 0.0).then(|| Attacker::new(cfg.seed));
@@ -466,12 +517,14 @@ impl Sim {
         let mut sim = Sim {
             wg,
             cp: None,
+            lies,
             attacker,
             next_attack: if cfg.attack_rate > 0.0 { start + Duration::from_secs(1) } else { Instant::MAX },
             cluster,
             rng,
             actions,
             tasks,
+            required,
             train: TaskType::new("train").map_err(|e| format!("{e}"))?,
             last_disruption: start,
             next_full_check: start,
@@ -1032,9 +1085,8 @@ impl Sim {
             let now = self.cluster.now();
             if self.cluster.len() <= ROLE_CHECK_EVERY_STEP_UP_TO || now >= self.next_role_check {
                 self.next_role_check = now + Duration::from_millis(100);
-                let tasks = &self.tasks;
-                let required =
-                    |task: &TaskId| tasks.iter().find(|(t, _, _)| t == task).map_or(0, |(_, r, _)| usize::from(*r));
+                let tasks = &self.required;
+                let required = |task: &TaskId| tasks.get(task).copied().unwrap_or(0);
                 let settle = lease_for(self.cfg.heartbeat) + Duration::from_secs(3);
                 self.cluster.check_roles_step(settle, required)?;
             }
@@ -1074,15 +1126,24 @@ impl Sim {
         self.next_full_check = now + Duration::from_secs(1);
         self.cluster.check_drained()?;
         self.cluster.check_leader_tables()?;
+        if self.cfg.byzantine > 0 {
+            // Terms move only with proof: no honest supervisor is ever pushed
+            // anywhere near the last term by a liar.
+            for i in 0..self.cfg.supervisors.saturating_sub(self.cfg.byzantine) {
+                let term = self.cluster.node(i).and_then(|n| n.status(now).election).map_or(0, |e| e.term);
+                if term > 1_000_000 {
+                    return Err(self.cluster.violation(format!("{} was pushed to term {term}", self.name(i))));
+                }
+            }
+        }
         let settled = now.saturating_duration_since(self.last_disruption) >= GRACE;
         if settled {
             // The leader's own tables cannot break these (its workers manager
             // enforces them): check what the live workers actually hold.
             // A re-elected leader's old-term roles end at its next notice (the
             // assignment carries its term), so a settled cluster has none left.
-            let tasks = &self.tasks;
-            let required =
-                |task: &TaskId| tasks.iter().find(|(t, _, _)| t == task).map_or(0, |(_, r, _)| usize::from(*r));
+            let tasks = &self.required;
+            let required = |task: &TaskId| tasks.get(task).copied().unwrap_or(0);
             self.cluster.check_held_roles(self.cfg.slots, required)?;
         }
         if settled && let Some(l) = self.cluster.leader() {
@@ -1128,6 +1189,18 @@ impl Sim {
         s.queue_drops += self.cluster.events_dropped();
         s.trace_hash = self.cluster.trace_hash();
         s.control_plane = self.cp.as_ref().map(|c| c.result.clone());
+        s.lies = self.lies.get();
+        let liars = self.cfg.supervisors.saturating_sub(self.cfg.byzantine)..self.cfg.supervisors;
+        let end = self.cluster.now();
+        s.uncertified_refused = (0..self.cluster.len())
+            .filter(|i| !liars.contains(i))
+            .filter_map(|i| self.cluster.node(i))
+            .map(|n| n.status(end).counters.rejected.get(pouw_netops::coordinator::RejectReason::Uncertified))
+            .sum();
+        if let Some((refused, withheld)) = self.cluster.liar_refusals() {
+            s.withheld = withheld;
+            s.lies_refused = refused.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        }
         if let Some(a) = &self.attacker {
             s.attack_sent = a.report.sent;
             s.attack_refused = a.report.refused.iter().map(|(k, v)| ((*k).to_string(), *v)).collect();
@@ -1218,6 +1291,19 @@ pub fn table(s: &Summary) -> String {
     let _ = writeln!(out, "{:<34} {} over all nodes, {} at the leader", "mesh routes", s.mesh_routes, s.leader_routes);
     let _ = writeln!(out, "{:<34} {} of {} with all primaries", "tasks at the end", s.tasks_complete, s.tasks);
     let _ = writeln!(out, "{:<34} {}", "queue drops (counted)", s.queue_drops);
+    if s.lies > 0 || s.withheld > 0 {
+        let refused: u64 = s.lies_refused.iter().map(|(_, n)| n).sum();
+        let reasons: Vec<String> = s.lies_refused.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        let _ = writeln!(
+            out,
+            "{:<34} {} lies, {} withheld, {refused} refused ({}); {} refused as uncertified by honest nodes",
+            "Byzantine supervisors",
+            s.lies,
+            s.withheld,
+            reasons.join(", "),
+            s.uncertified_refused
+        );
+    }
     if s.attack_sent > 0 {
         let refused: u64 = s.attack_refused.iter().map(|(_, n)| n).sum();
         let reasons: Vec<String> = s.attack_refused.iter().map(|(r, n)| format!("{r} {n}")).collect();

@@ -4,7 +4,7 @@
 //! pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N]
 //!                 [--duration SECS] [--scenario story|churn|control-plane-partition] [--loss P] [--dup P]
 //!                 [--latency-ms MIN..MAX] [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]
-//!                 [--transport sim|udp] [--attack PER_SEC] [--json] [--quiet]
+//!                 [--transport sim|udp] [--attack PER_SEC] [--byzantine K] [--json] [--quiet]
 //!                 [--report FILE.html [--report-node ID]]
 //! ```
 
@@ -20,7 +20,7 @@ fn usage() -> ExitCode {
         "usage: pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N] [--duration SECS]\n\
          \x20                      [--scenario story|churn|control-plane-partition] [--loss P] [--dup P] [--latency-ms MIN..MAX]\n\
          \x20                      [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]\n\
-         \x20                      [--transport sim|udp] [--attack PER_SEC] [--json] [--quiet]\n\
+         \x20                      [--transport sim|udp] [--attack PER_SEC] [--byzantine K] [--json] [--quiet]\n\
          \x20                      [--report FILE.html [--report-node ID]]"
     );
     ExitCode::from(2)
@@ -76,6 +76,7 @@ fn main() -> ExitCode {
                 .filter(|r| r.is_finite() && *r >= 0.0)
                 .map(|r| cfg.attack_rate = r)
                 .is_some(),
+            "--byzantine" => val().and_then(|v| v.parse().ok()).map(|k| cfg.byzantine = k).is_some(),
             "--latency-ms" => val()
                 .as_deref()
                 .and_then(range)
@@ -121,6 +122,10 @@ fn main() -> ExitCode {
     }
     if cfg.supervisors == 0 || cfg.supervisors > 8 || cfg.supervisors + cfg.workers > 1024 || seeds.0 >= seeds.1 {
         eprintln!("error: 1..=8 supervisors, at most 1024 nodes, and a non-empty seed range");
+        return usage();
+    }
+    if cfg.byzantine > 0 && (cfg.supervisors < 3 * cfg.byzantine + 1 || udp) {
+        eprintln!("error: --byzantine K needs at least 3K + 1 supervisors and --transport sim");
         return usage();
     }
     if report.is_some() && (udp || seeds.1 - seeds.0 > 1) {

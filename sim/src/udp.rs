@@ -244,6 +244,8 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
     let mut parked: HashMap<usize, UdpSocket> = HashMap::new();
     while secs(&shared) < total && violation.is_none() {
         let now = secs(&shared);
+        // The nodes this step kills, each with whether it is a supervisor.
+        let mut victims: Vec<(usize, bool)> = Vec::new();
         if stage == 0 && now >= 3.0 {
             stage = 1;
             let count = cfg.tasks.unwrap_or(cfg.workers / 2);
@@ -252,40 +254,12 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
         } else if stage == 1 && now >= at(250.0) && leader.is_some() {
             stage = 2;
             shift = now - at(250.0);
-            if let Some((_, l)) = leader {
-                note(now, format!("KILL the leader {}", name(l)));
-                parked.extend(kill(&mut running, l).map(|s| (l, s)));
-                if let Some(d) = down_since.get_mut(l) {
-                    *d = Some(now);
-                }
-                open.insert(l, summary.crashes.len());
-                summary.crashes.push(CrashRecord {
-                    node: name(l),
-                    supervisor: true,
-                    at: now,
-                    detection_delay: None,
-                    replacement_delays: vec![],
-                });
-            }
+            victims.extend(leader.map(|(_, l)| (l, true)));
         } else if stage == 2 && now >= at(450.0) + shift {
             stage = 3;
-            let victims: Vec<usize> =
-                assigned.iter().copied().filter(|&w| running.get(w).is_some_and(Option::is_some)).take(2).collect();
-            for w in victims {
-                note(now, format!("KILL {}", name(w)));
-                parked.extend(kill(&mut running, w).map(|s| (w, s)));
-                if let Some(d) = down_since.get_mut(w) {
-                    *d = Some(now);
-                }
-                open.insert(w, summary.crashes.len());
-                summary.crashes.push(CrashRecord {
-                    node: name(w),
-                    supervisor: false,
-                    at: now,
-                    detection_delay: None,
-                    replacement_delays: vec![],
-                });
-            }
+            victims.extend(
+                assigned.iter().filter(|&&w| running.get(w).is_some_and(Option::is_some)).take(2).map(|&w| (w, false)),
+            );
         } else if stage == 3 && now >= at(700.0) + shift {
             stage = 4;
             for (i, s) in std::mem::take(&mut parked) {
@@ -305,6 +279,21 @@ pub fn run(cfg: SimConfig) -> (Result<Summary, Violation>, Vec<String>) {
                 }
                 open.remove(&i);
             }
+        }
+        for (i, supervisor) in victims {
+            note(now, format!("KILL {}{}", if supervisor { "the leader " } else { "" }, name(i)));
+            parked.extend(kill(&mut running, i).map(|s| (i, s)));
+            if let Some(d) = down_since.get_mut(i) {
+                *d = Some(now);
+            }
+            open.insert(i, summary.crashes.len());
+            summary.crashes.push(CrashRecord {
+                node: name(i),
+                supervisor,
+                at: now,
+                detection_delay: None,
+                replacement_delays: vec![],
+            });
         }
         while let Ok(r) = rx.recv_timeout(StdDuration::from_millis(10)) {
             let t = secs(&shared);

@@ -238,6 +238,14 @@ static void check_errors(const pn_ops_config *cfg, pn_str *sups) {
   CHECK_CODE(pn_ops_new(NULL, "w-0", 3, PN_NODE_WORKER, sups, SUPERVISORS, w, 1, NULL, &bad), PN_ERR_NULL_POINTER);
   CHECK_CODE(pn_ops_new(cfg, "w-0", 3, PN_NODE_WORKER, sups, SUPERVISORS, NULL, 1, NULL, &bad), PN_ERR_NULL_POINTER);
   CHECK_CODE(pn_ops_new(cfg, "", 0, PN_NODE_WORKER, sups, SUPERVISORS, w, 1, NULL, &bad), PN_ERR_INVALID_ID);
+  /* f Byzantine supervisors need 3f + 1 of them: one among three is refused. */
+  {
+    pn_ops_config byz = *cfg;
+    byz.byzantine_f = 1;
+    CHECK_CODE(pn_ops_new(&byz, "w-0", 3, PN_NODE_WORKER, sups, SUPERVISORS, w, 1, NULL, &bad), PN_ERR_INVALID_CONFIG);
+    CHECK(bad == NULL);
+    CHECK(cfg->byzantine_f == 0);
+  }
   /* w-0's certificate for another node is refused. */
   CHECK_CODE(pn_ops_new(cfg, "w-1", 3, PN_NODE_WORKER, sups, SUPERVISORS, w, 1, NULL, &bad),
              PN_ERR_CREDENTIAL_REJECTED);
@@ -314,6 +322,7 @@ static void check_forgery(int leader) {
   CHECK(after.counters.rejected[PN_REJECT_REPLAYED] == before.counters.rejected[PN_REJECT_REPLAYED] + 1);
   CHECK(after.counters.rejected_total == before.counters.rejected_total + 1);
   CHECK(strcmp(pn_reject_reason_str(PN_REJECT_REPLAYED), "replayed") == 0);
+  CHECK(strcmp(pn_reject_reason_str(PN_REJECT_UNCERTIFIED), "uncertified") == 0);
   CHECK(strcmp(pn_reject_reason_str(PN_REJECT_REASONS), "unknown reject reason") == 0);
 }
 

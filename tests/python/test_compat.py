@@ -22,6 +22,7 @@ from pouw_netops import (
     CrashRecoveryEvent,
     CrashRecoveryManager,
     InsufficientWorkersError,
+    InvalidStateError,
     LeaderElectionManager,
     LeaderElectionState,
     LeaderElectionVote,
@@ -301,6 +302,70 @@ def test_worker_replacement_sequence():
     assert m.replace_failed_worker("w2", "t1") is None
 
 
+def test_worker_pools_write_through_as_the_old_dict_of_lists_did():
+    # The old class kept ``worker_pools`` as a plain dict of lists and picked
+    # from it on every assignment, so callers edited it in place.
+    m = WorkerReplacementManager("sup")
+    m.register_worker_pool("train", ["w1"])
+    pool = m.worker_pools["train"]
+    pool.append("w2")
+    pool.extend(["w3"])
+    assert pool == ["w1", "w2", "w3"] and m.worker_pools == {"train": ["w1", "w2", "w3"]}
+    assert m.assign_workers_to_task("t1", "train", 2, 1) == (["w1", "w2"], ["w3"])
+    m.worker_pools["infer"] = ["i1", "i2"]  # as register_worker_pool
+    assert "infer" in m.worker_pools and list(m.worker_pools) == ["train", "infer"]
+    m.worker_pools["infer"].remove("i1")
+    with pytest.raises(ValueError):
+        m.worker_pools["infer"].remove("i1")  # as list.remove of a missing item
+    assert m.assign_workers_to_task("t2", "infer", 1, 0) == (["i2"], [])
+    m.release_task_workers("t2")
+    del m.worker_pools["infer"]
+    assert "infer" not in m.worker_pools and len(m.worker_pools) == 1
+    with pytest.raises(ValueError, match=r"^No worker pool found for task type: infer$"):
+        m.assign_workers_to_task("t3", "infer", 1, 0)
+    with pytest.raises(KeyError):
+        del m.worker_pools["infer"]
+    with pytest.raises(InvalidStateError):
+        del m.worker_pools["train"]  # t1 runs on it: its failover draws on the pool
+    del m.worker_pools["train"][0]  # w1 leaves the pool; its role in t1 stays
+    assert m.worker_pools["train"] == ["w2", "w3"] and m.worker_assignments["w1"] == "t1"
+    m.worker_pools = {"train": ["w3", "w4"], "eval": ["e1"]}
+    assert m.worker_pools == {"train": ["w3", "w4"], "eval": ["e1"]}
+
+
+def test_worker_containers_are_live_and_refuse_edits_with_the_reason():
+    m = WorkerReplacementManager("sup")
+    m.register_worker_pool("train", ["w1", "w2", "w3"])
+    assignments, backups, history = m.worker_assignments, m.backup_workers, m.replacement_history
+    m.assign_workers_to_task("t1", "train", 1, 1, now=T0)
+    assert dict(assignments) == {"w1": "t1"} and backups["t1"] == ["w2"]
+    assert "w1" in assignments and "w2" not in assignments and "" not in assignments
+    m.replace_failed_worker("w1", "t1", now=T0 + 1)
+    assert dict(assignments) == {"w2": "t1"} and len(history) == 1
+    assert history[0]["failed_worker"] == "w1" and history == list(m.replacement_history)
+    for edit in (
+        lambda: assignments.__setitem__("w3", "t1"),
+        lambda: assignments.__delitem__("w2"),
+        lambda: assignments.pop("w2"),
+        lambda: backups.__setitem__("t1", []),
+        lambda: history.append({}),
+        lambda: history.clear(),
+        lambda: setattr(m, "worker_assignments", {}),
+        lambda: setattr(m, "backup_workers", {}),
+        lambda: setattr(m, "replacement_history", []),
+    ):
+        with pytest.raises(TypeError, match="read-only: "):
+            edit()
+    assert dict(assignments) == {"w2": "t1"} and dict(backups) == {"t1": ["w3"]} and len(history) == 1
+    removed_view = m.worker_pools["train"]
+    m.release_task_workers("t1")
+    del m.worker_pools["train"]
+    assert removed_view == [] and m.worker_assignments == {} and m.backup_workers == {}
+    with pytest.raises(KeyError):
+        removed_view.append("w9")  # a removed pool is not brought back by a stale view
+    assert "train" not in m.worker_pools
+
+
 # --- MessageHistoryCompressor -------------------------------------------------
 
 
@@ -365,6 +430,51 @@ def test_mesh_join_leave_and_topology_shape():
     assert v.leave_mesh("a") is True and v.leave_mesh("a") is False
     topo = v.get_mesh_topology()
     assert {"node_id", "virtual_ip", "mesh_nodes", "active_tunnels", "routing_table", "network_health"} <= set(topo)
+
+
+def test_mesh_containers_are_live_and_mesh_nodes_writes_through():
+    # The old class kept mesh_nodes as a plain dict that join_mesh and
+    # leave_mesh filled and emptied; callers edited it the same way.
+    v = VPNMeshTopologyManager("me")
+    nodes, ips, tunnels, routes = v.mesh_nodes, v.virtual_ips, v.tunnels, v.routing_table
+    v.join_mesh({"node_id": "a"})
+    assert "a" in nodes and ips["a"] == nodes["a"]["virtual_ip"] and len(nodes) == 1
+    nodes["b"] = {"endpoint": "10.1.1.1:51820"}  # as join_mesh of node b
+    assert v.mesh_nodes["b"]["endpoint"] == "10.1.1.1:51820" and set(ips) == {"a", "b"}
+    assert v.establish_tunnel("b") is True and set(tunnels) == {"b"} and "b" in routes
+    with pytest.raises(ValueError):
+        nodes["b"] = {}  # already in the mesh, as join_mesh refuses
+    del nodes["b"]  # as leave_mesh: its address and tunnels go too
+    assert "b" not in v.mesh_nodes and "b" not in ips and tunnels == {}
+    with pytest.raises(KeyError):
+        del nodes["b"]
+    for edit in (
+        lambda: ips.__setitem__("a", "10.0.0.9"),
+        lambda: ips.pop("a"),
+        lambda: tunnels.__delitem__("a"),
+        lambda: routes.clear(),
+    ):
+        with pytest.raises(TypeError, match="read-only: "):
+            edit()
+    assert set(v.mesh_nodes) == {"me", "a"}
+
+
+def test_history_containers_are_live_and_append_adds_a_message():
+    h = MessageHistoryCompressor("me", compression_threshold=2)
+    buffer, batches = h.message_buffer, h.compressed_batches
+    buffer.append(NetworkMessage("m", "s", T0, {"i": 0}))  # as add_message
+    assert len(buffer) == 1 and buffer[0]["data"] == {"i": 0} and batches == []
+    buffer.append(NetworkMessage("m", "s", T0 + 1, {"i": 1}))  # reaches the threshold: sealed
+    assert buffer == [] and len(batches) == 1 and batches[0].message_count == 2
+    for edit in (
+        lambda: buffer.clear(),
+        lambda: buffer.__delitem__(0),
+        lambda: batches.append(batches[0]),
+        lambda: batches.pop(),
+    ):
+        with pytest.raises(TypeError, match="Merkle log"):
+            edit()
+    assert len(h.compressed_batches) == 1
 
 
 # --- NetworkOperationsManager -------------------------------------------------

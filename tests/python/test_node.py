@@ -44,13 +44,14 @@ WORKERS = ["w1", "w2", "w3", "w4", "w5"]
 class Cluster:
     """Nodes on a lossless in-memory network with a virtual clock; a dead node neither sends nor receives."""
 
-    def __init__(self) -> None:
+    def __init__(self, supervisors: List[str] = SUPERVISORS, workers: List[str] = WORKERS, **config: object) -> None:
         self.now = T0
+        self.supervisors = supervisors
         self.nodes: Dict[str, Node] = {}
-        for i, s in enumerate(SUPERVISORS):
-            self.nodes[s] = Node(s, "supervisor", SUPERVISORS, seed=i + 1, **credentials(s, "supervisor"))
-        for w in WORKERS:
-            self.nodes[w] = Node(w, "worker", SUPERVISORS, **credentials(w, "worker"))
+        for i, s in enumerate(supervisors):
+            self.nodes[s] = Node(s, "supervisor", supervisors, seed=i + 1, **credentials(s, "supervisor"), **config)
+        for w in workers:
+            self.nodes[w] = Node(w, "worker", supervisors, **credentials(w, "worker"), **config)
         self.alive: Set[str] = set(self.nodes)
         self.events: List[NodeEvent] = []
         self.hard_states: Dict[str, Tuple[int, Optional[str]]] = {}
@@ -100,7 +101,7 @@ class Cluster:
             self.run(0.25)
 
     def leaders(self) -> List[str]:
-        return [s for s in SUPERVISORS if s in self.alive and self.nodes[s].is_leader]
+        return [s for s in self.supervisors if s in self.alive and self.nodes[s].is_leader]
 
 
 def agreed_leader(c: Cluster) -> Optional[str]:

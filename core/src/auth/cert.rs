@@ -20,7 +20,6 @@ use crate::id::{NodeId, TaskType};
 use crate::mesh::{Endpoint, EndpointHost, MAX_HOSTNAME_LEN, WgKey};
 use crate::table::IdTable;
 use crate::wire::MAX_TASK_TYPES;
-use core::fmt;
 use core::fmt::Write as _;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::{Deserialize, Serialize};
@@ -137,34 +136,23 @@ pub enum CertError {
     },
 }
 
-impl fmt::Display for CertError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CertError::Format(e) => write!(f, "certificate: {e}"),
-            CertError::InvalidIdentityKey(e) => write!(f, "certificate identity key: {e}"),
-            CertError::InvalidEndpoint => f.write_str("certificate endpoint is invalid"),
-            CertError::DuplicateEndpoint => f.write_str("certificate lists an endpoint twice"),
-            CertError::DuplicatePool => f.write_str("certificate lists a pool twice"),
-            CertError::InvalidValidity => f.write_str("certificate validity ends before it begins"),
-            CertError::WrongAuthority => f.write_str("certificate is not signed by the cluster authority"),
-            CertError::NotYetValid { not_before, now } => {
-                write!(f, "certificate is valid from {not_before}, now is {now}")
-            }
-            CertError::Expired { not_after, now } => write!(f, "certificate expired at {not_after}, now is {now}"),
-            CertError::WrongRole { expected, found } => {
-                write!(f, "certificate is for a {found:?}, a {expected:?} is required")
-            }
-            CertError::IdMismatch => f.write_str("certificate is for another node"),
-            CertError::Revoked { serial } => write!(f, "certificate {serial} is revoked"),
-            CertError::StaleSerial { current, offered } => {
-                write!(f, "certificate serial {offered} does not rotate the held serial {current}")
-            }
-            CertError::RosterFull { capacity } => write!(f, "roster is full ({capacity} nodes)"),
-        }
-    }
+crate::error::error_impls! {
+    CertError, f;
+    CertError::Format(e) => e.kind(), write!(f, "certificate: {e}");
+    CertError::InvalidIdentityKey(e) => e.kind(), write!(f, "certificate identity key: {e}");
+    CertError::InvalidEndpoint => ErrorKind::InvalidArgument, f.write_str("certificate endpoint is invalid");
+    CertError::DuplicateEndpoint => ErrorKind::InvalidArgument, f.write_str("certificate lists an endpoint twice");
+    CertError::DuplicatePool => ErrorKind::InvalidArgument, f.write_str("certificate lists a pool twice");
+    CertError::InvalidValidity => ErrorKind::InvalidArgument, f.write_str("certificate validity ends before it begins");
+    CertError::WrongAuthority => ErrorKind::Unauthenticated, f.write_str("certificate is not signed by the cluster authority");
+    CertError::NotYetValid { not_before, now } => ErrorKind::CredentialRejected, write!(f, "certificate is valid from {not_before}, now is {now}");
+    CertError::Expired { not_after, now } => ErrorKind::CredentialRejected, write!(f, "certificate expired at {not_after}, now is {now}");
+    CertError::WrongRole { expected, found } => ErrorKind::CredentialRejected, write!(f, "certificate is for a {found:?}, a {expected:?} is required");
+    CertError::IdMismatch => ErrorKind::CredentialRejected, f.write_str("certificate is for another node");
+    CertError::Revoked { serial } => ErrorKind::CredentialRejected, write!(f, "certificate {serial} is revoked");
+    CertError::StaleSerial { current, offered } => ErrorKind::CredentialRejected, write!(f, "certificate serial {offered} does not rotate the held serial {current}");
+    CertError::RosterFull { capacity } => ErrorKind::CapacityExceeded, write!(f, "roster is full ({capacity} nodes)");
 }
-
-impl core::error::Error for CertError {}
 
 impl From<FormatError> for CertError {
     fn from(e: FormatError) -> Self {
@@ -337,6 +325,18 @@ impl SignedCertificate {
         expected_id: Option<&NodeId>,
         revocations: &RevocationList,
     ) -> Result<&Certificate, CertError> {
+        self.verify_with(authority, unix_now, expected_role, expected_id, &revocations.entries)
+    }
+
+    /// [`SignedCertificate::verify`] against the revoked `entries` of a list.
+    pub(crate) fn verify_with(
+        &self,
+        authority: &PublicIdentity,
+        unix_now: u64,
+        expected_role: Option<Role>,
+        expected_id: Option<&NodeId>,
+        revoked: &[super::Revoked],
+    ) -> Result<&Certificate, CertError> {
         authority
             .verify(Domain::Certificate, authority, &self.signed, &self.signature)
             .map_err(|_| CertError::WrongAuthority)?;
@@ -347,7 +347,7 @@ impl SignedCertificate {
         if let Some(expected) = expected_role.filter(|r| *r != c.role) {
             return Err(CertError::WrongRole { expected, found: c.role });
         }
-        if revocations.is_revoked(&c.node, c.serial) {
+        if super::revocation::is_revoked(revoked, &c.node, c.serial) {
             return Err(CertError::Revoked { serial: c.serial });
         }
         if unix_now < c.not_before {
@@ -370,15 +370,7 @@ impl SignedCertificate {
         &self.signature
     }
 
-    /// The encoded length.
-    pub fn encoded_len(&self) -> usize {
-        self.signed.len() + format::SIGNATURE_LEN
-    }
-
-    /// Encodes into `buf`, returning the number of bytes written.
-    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, FormatError> {
-        format::write_signed(&self.signed, &self.signature, buf)
-    }
+    format::signed_encoding!();
 }
 
 /// How a certificate entered a [`Roster`].
@@ -497,28 +489,6 @@ impl<const N: usize, X: Default> Roster<N, X> {
     }
 }
 
-impl crate::error::Classify for CertError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            CertError::Format(e) => e.kind(),
-            CertError::InvalidIdentityKey(e) => e.kind(),
-            CertError::InvalidEndpoint | CertError::DuplicateEndpoint | CertError::DuplicatePool => {
-                ErrorKind::InvalidArgument
-            }
-            CertError::InvalidValidity => ErrorKind::InvalidArgument,
-            CertError::WrongAuthority => ErrorKind::Unauthenticated,
-            CertError::NotYetValid { .. }
-            | CertError::Expired { .. }
-            | CertError::WrongRole { .. }
-            | CertError::IdMismatch
-            | CertError::Revoked { .. }
-            | CertError::StaleSerial { .. } => ErrorKind::CredentialRejected,
-            CertError::RosterFull { .. } => ErrorKind::CapacityExceeded,
-        }
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -545,10 +515,14 @@ pub(crate) mod tests {
 
     const NOW: u64 = 1_750_000_000;
 
+    /// The authority's key and the node's.
+    fn keys() -> (IdentityKey, IdentityKey) {
+        (IdentityKey::from_seed(&[1; 32]), IdentityKey::from_seed(&[2; 32]))
+    }
+
     #[test]
     fn issue_decode_verify() {
-        let authority = IdentityKey::from_seed(&[1; 32]);
-        let node = IdentityKey::from_seed(&[2; 32]);
+        let (authority, node) = keys();
         let mut cert = worker_cert(&node, 1);
         cert.endpoints.push(Endpoint::parse("[2001:db8::1]:51820").unwrap()).unwrap();
         cert.endpoints.push(Endpoint::parse("w7.example.org:4000").unwrap()).unwrap();
@@ -600,8 +574,7 @@ pub(crate) mod tests {
 
     #[test]
     fn typical_worker_size() {
-        let authority = IdentityKey::from_seed(&[1; 32]);
-        let node = IdentityKey::from_seed(&[2; 32]);
+        let (authority, node) = keys();
         let signed = SignedCertificate::issue(&authority, worker_cert(&node, 1)).unwrap();
         // 1 version + 9 id + 1 role + 64 keys + 9 endpoints (count, kind, IPv4,
         // port) + 1 slots + 7 pools + 1 serial + 10 validity, + 64 signature.
@@ -610,8 +583,7 @@ pub(crate) mod tests {
 
     #[test]
     fn refuses_duplicates_and_bad_fields() {
-        let authority = IdentityKey::from_seed(&[1; 32]);
-        let node = IdentityKey::from_seed(&[2; 32]);
+        let (authority, node) = keys();
         let mut dup_pool = worker_cert(&node, 1);
         dup_pool.pools.push(TaskType::new("train").unwrap()).unwrap();
         assert_eq!(SignedCertificate::issue(&authority, dup_pool), Err(CertError::DuplicatePool));

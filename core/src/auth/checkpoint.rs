@@ -21,18 +21,19 @@ fn len_byte(bytes: &[u8]) -> [u8; 1] {
     [u8::try_from(bytes.len()).unwrap_or(u8::MAX)]
 }
 
-/// `primary`'s signature (with `key`, its identity key) on `checkpoint` of
-/// `task` in the cluster of authority `cluster`.
-pub fn sign_checkpoint(
-    key: &IdentityKey,
+/// Calls `f` with the parts of the signed payload (see the module docs) for
+/// `checkpoint` of `task` by `primary` in the cluster of authority `cluster`:
+/// the one definition that signing and verifying share.
+fn with_payload<R>(
     cluster: &PublicIdentity,
     task: &TaskId,
     primary: &NodeId,
     checkpoint: &Checkpoint,
-) -> Signature {
+    f: impl FnOnce(&[&[u8]]) -> R,
+) -> R {
     let (t, p) = (task.as_str().as_bytes(), primary.as_str().as_bytes());
     let seq = checkpoint.sequence.to_le_bytes();
-    key.sign_parts(&[
+    f(&[
         Domain::Checkpoint.label().as_bytes(),
         &[0],
         cluster.as_bytes(),
@@ -45,6 +46,18 @@ pub fn sign_checkpoint(
     ])
 }
 
+/// `primary`'s signature (with `key`, its identity key) on `checkpoint` of
+/// `task` in the cluster of authority `cluster`.
+pub fn sign_checkpoint(
+    key: &IdentityKey,
+    cluster: &PublicIdentity,
+    task: &TaskId,
+    primary: &NodeId,
+    checkpoint: &Checkpoint,
+) -> Signature {
+    with_payload(cluster, task, primary, checkpoint, |parts| key.sign_parts(parts))
+}
+
 /// Whether `signature` is `primary`'s (whose identity key is `public`) on
 /// `checkpoint` of `task` in the cluster of authority `cluster`.
 pub fn verify_checkpoint(
@@ -55,22 +68,7 @@ pub fn verify_checkpoint(
     checkpoint: &Checkpoint,
     signature: &Signature,
 ) -> Result<(), IdentityError> {
-    let (t, p) = (task.as_str().as_bytes(), primary.as_str().as_bytes());
-    let seq = checkpoint.sequence.to_le_bytes();
-    public.verify_parts(
-        &[
-            Domain::Checkpoint.label().as_bytes(),
-            &[0],
-            cluster.as_bytes(),
-            &len_byte(t),
-            t,
-            &len_byte(p),
-            p,
-            &seq,
-            &checkpoint.digest,
-        ],
-        signature,
-    )
+    with_payload(cluster, task, primary, checkpoint, |parts| public.verify_parts(parts, signature))
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@
 //! one value has exactly one byte string.
 
 use super::keys::{Domain, IdentityKey, PublicIdentity, Signature};
-use core::fmt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -43,22 +42,17 @@ pub enum FormatError {
     BufferTooSmall,
 }
 
-impl fmt::Display for FormatError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FormatError::Empty => f.write_str("empty input"),
-            FormatError::TooLarge { len } => write!(f, "input of {len} bytes exceeds the format's bound"),
-            FormatError::UnknownVersion(v) => write!(f, "unknown format version {v}"),
-            FormatError::Truncated => f.write_str("input is truncated"),
-            FormatError::Malformed => f.write_str("malformed field"),
-            FormatError::TrailingBytes { count } => write!(f, "{count} trailing bytes before the signature"),
-            FormatError::NonCanonical => f.write_str("non-canonical encoding"),
-            FormatError::BufferTooSmall => f.write_str("buffer too small for the encoding"),
-        }
-    }
+crate::error::error_impls! {
+    FormatError, f;
+    FormatError::Empty => ErrorKind::Empty, f.write_str("empty input");
+    FormatError::TooLarge { len } => ErrorKind::TooLarge, write!(f, "input of {len} bytes exceeds the format's bound");
+    FormatError::UnknownVersion(v) => ErrorKind::UnsupportedVersion, write!(f, "unknown format version {v}");
+    FormatError::Truncated => ErrorKind::Truncated, f.write_str("input is truncated");
+    FormatError::Malformed => ErrorKind::Malformed, f.write_str("malformed field");
+    FormatError::TrailingBytes { count } => ErrorKind::TrailingBytes, write!(f, "{count} trailing bytes before the signature");
+    FormatError::NonCanonical => ErrorKind::Malformed, f.write_str("non-canonical encoding");
+    FormatError::BufferTooSmall => ErrorKind::BufferTooSmall, f.write_str("buffer too small for the encoding");
 }
-
-impl core::error::Error for FormatError {}
 
 fn map_postcard(e: postcard::Error) -> FormatError {
     match e {
@@ -117,6 +111,23 @@ pub(crate) fn decode_signed<T: Serialize + DeserializeOwned, const N: usize>(
     Ok((value, signed, Signature(sig)))
 }
 
+/// `encoded_len` and `encode` for a type holding its signed bytes in
+/// `self.signed` and the signature over them in `self.signature`.
+macro_rules! signed_encoding {
+    () => {
+        /// The encoded length.
+        pub fn encoded_len(&self) -> usize {
+            self.signed.len() + $crate::auth::format::SIGNATURE_LEN
+        }
+
+        /// Encodes into `buf`, returning the number of bytes written.
+        pub fn encode(&self, buf: &mut [u8]) -> Result<usize, $crate::auth::format::FormatError> {
+            $crate::auth::format::write_signed(&self.signed, &self.signature, buf)
+        }
+    };
+}
+pub(crate) use signed_encoding;
+
 /// Writes `signed || signature` into `buf`, returning the length.
 pub(crate) fn write_signed(signed: &[u8], signature: &Signature, buf: &mut [u8]) -> Result<usize, FormatError> {
     let len = signed.len() + SIGNATURE_LEN;
@@ -125,19 +136,4 @@ pub(crate) fn write_signed(signed: &[u8], signature: &Signature, buf: &mut [u8])
     a.copy_from_slice(signed);
     b.copy_from_slice(&signature.0);
     Ok(len)
-}
-
-impl crate::error::Classify for FormatError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            FormatError::Empty => ErrorKind::Empty,
-            FormatError::TooLarge { .. } => ErrorKind::TooLarge,
-            FormatError::UnknownVersion(_) => ErrorKind::UnsupportedVersion,
-            FormatError::Truncated => ErrorKind::Truncated,
-            FormatError::Malformed | FormatError::NonCanonical => ErrorKind::Malformed,
-            FormatError::TrailingBytes { .. } => ErrorKind::TrailingBytes,
-            FormatError::BufferTooSmall => ErrorKind::BufferTooSmall,
-        }
-    }
 }

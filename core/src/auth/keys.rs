@@ -109,17 +109,12 @@ pub enum IdentityError {
     BadSignature,
 }
 
-impl fmt::Display for IdentityError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            IdentityError::InvalidPublicKey => "public key is not a valid Ed25519 point",
-            IdentityError::WeakPublicKey => "public key has small order",
-            IdentityError::BadSignature => "signature does not verify",
-        })
-    }
+crate::error::error_impls! {
+    IdentityError, f;
+    IdentityError::InvalidPublicKey => ErrorKind::Unauthenticated, f.write_str("public key is not a valid Ed25519 point");
+    IdentityError::WeakPublicKey => ErrorKind::Unauthenticated, f.write_str("public key has small order");
+    IdentityError::BadSignature => ErrorKind::Unauthenticated, f.write_str("signature does not verify");
 }
-
-impl core::error::Error for IdentityError {}
 
 /// An Ed25519 signature (64 bytes: `R || s`).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -233,6 +228,12 @@ impl IdentityKey {
         IdentityKey { signing, expanded, public }
     }
 
+    /// A second copy of this key (for a component that signs on its own:
+    /// the certified election). Wiped like the first when dropped.
+    pub(crate) fn duplicate(&self) -> Self {
+        IdentityKey::from_seed(self.signing.as_bytes())
+    }
+
     /// The public half.
     pub fn public(&self) -> PublicIdentity {
         self.public
@@ -270,12 +271,6 @@ impl IdentityKey {
 impl fmt::Debug for IdentityKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IdentityKey").field("public", &self.public).finish_non_exhaustive()
-    }
-}
-
-impl crate::error::Classify for IdentityError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        crate::error::ErrorKind::Unauthenticated
     }
 }
 

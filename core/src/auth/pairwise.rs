@@ -32,16 +32,11 @@ pub enum PairwiseError {
     SelfPeer,
 }
 
-impl fmt::Display for PairwiseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            PairwiseError::LowOrderPoint => "peer key gives a low-order shared secret",
-            PairwiseError::SelfPeer => "no pairwise key with oneself",
-        })
-    }
+crate::error::error_impls! {
+    PairwiseError, f;
+    PairwiseError::LowOrderPoint => ErrorKind::Unauthenticated, f.write_str("peer key gives a low-order shared secret");
+    PairwiseError::SelfPeer => ErrorKind::InvalidArgument, f.write_str("no pairwise key with oneself");
 }
-
-impl core::error::Error for PairwiseError {}
 
 /// A 32-byte HMAC-SHA256 key shared by exactly two nodes, with its HMAC pad
 /// states precomputed. Wiped on drop.
@@ -250,15 +245,6 @@ pub(crate) fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) 
     let hk = hkdf::Hkdf::<Sha256>::new(Some(salt), ikm);
     if hk.expand(info, out).is_err() {
         out.zeroize();
-    }
-}
-
-impl crate::error::Classify for PairwiseError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        match self {
-            PairwiseError::LowOrderPoint => crate::error::ErrorKind::Unauthenticated,
-            PairwiseError::SelfPeer => crate::error::ErrorKind::InvalidArgument,
-        }
     }
 }
 

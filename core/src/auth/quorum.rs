@@ -155,58 +155,27 @@ pub enum QuorumError {
     BufferTooSmall,
 }
 
-impl fmt::Display for QuorumError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            QuorumError::BadSignature { index } => write!(f, "signature {index} does not verify"),
-            QuorumError::UnknownSigner { index } => write!(f, "signer index {index} names no voter"),
-            QuorumError::NotAVoter => f.write_str("the voter is not in the voter set"),
-            QuorumError::DuplicateSigner { index } => write!(f, "voter {index} already signed"),
-            QuorumError::NotEnoughSigners { have, need } => write!(f, "{have} signers, the quorum is {need}"),
-            QuorumError::WrongKind => f.write_str("wrong kind (pre-vote / vote)"),
-            QuorumError::WrongTerm => f.write_str("wrong term"),
-            QuorumError::WrongCandidate => f.write_str("wrong candidate"),
-            QuorumError::TooManySigners => write!(f, "more than {MAX_QC_SIGNERS} voters"),
-            QuorumError::InvalidQuorum => f.write_str("quorum is 0 or larger than the voter set"),
-            QuorumError::VotersNotAscending => f.write_str("voters are not in strictly ascending id order"),
-            QuorumError::NotEquivocation => f.write_str("the two votes are not an equivocation"),
-            QuorumError::Truncated => f.write_str("input is truncated"),
-            QuorumError::Oversized { len } => write!(f, "input of {len} bytes exceeds the format's bound"),
-            QuorumError::UnknownVersion(v) => write!(f, "unknown format version {v}"),
-            QuorumError::UnknownKind(k) => write!(f, "unknown vote kind {k}"),
-            QuorumError::Malformed => f.write_str("malformed field"),
-            QuorumError::TrailingBytes { count } => write!(f, "{count} trailing bytes"),
-            QuorumError::BufferTooSmall => f.write_str("buffer too small for the encoding"),
-        }
-    }
-}
-
-impl core::error::Error for QuorumError {}
-
-impl crate::error::Classify for QuorumError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            QuorumError::BadSignature { .. } | QuorumError::UnknownSigner { .. } | QuorumError::NotAVoter => {
-                ErrorKind::Unauthenticated
-            }
-            QuorumError::NotEnoughSigners { .. } | QuorumError::NotEquivocation => ErrorKind::VerifyFailed,
-            QuorumError::WrongKind | QuorumError::WrongTerm | QuorumError::WrongCandidate => {
-                ErrorKind::CredentialRejected
-            }
-            QuorumError::DuplicateSigner { .. } => ErrorKind::InvalidState,
-            QuorumError::TooManySigners | QuorumError::InvalidQuorum | QuorumError::VotersNotAscending => {
-                ErrorKind::InvalidArgument
-            }
-            QuorumError::Truncated => ErrorKind::Truncated,
-            QuorumError::Oversized { .. } => ErrorKind::TooLarge,
-            QuorumError::UnknownVersion(_) => ErrorKind::UnsupportedVersion,
-            QuorumError::UnknownKind(_) => ErrorKind::UnknownKind,
-            QuorumError::Malformed => ErrorKind::Malformed,
-            QuorumError::TrailingBytes { .. } => ErrorKind::TrailingBytes,
-            QuorumError::BufferTooSmall => ErrorKind::BufferTooSmall,
-        }
-    }
+crate::error::error_impls! {
+    QuorumError, f;
+    QuorumError::BadSignature { index } => ErrorKind::Unauthenticated, write!(f, "signature {index} does not verify");
+    QuorumError::UnknownSigner { index } => ErrorKind::Unauthenticated, write!(f, "signer index {index} names no voter");
+    QuorumError::NotAVoter => ErrorKind::Unauthenticated, f.write_str("the voter is not in the voter set");
+    QuorumError::DuplicateSigner { index } => ErrorKind::InvalidState, write!(f, "voter {index} already signed");
+    QuorumError::NotEnoughSigners { have, need } => ErrorKind::VerifyFailed, write!(f, "{have} signers, the quorum is {need}");
+    QuorumError::WrongKind => ErrorKind::CredentialRejected, f.write_str("wrong kind (pre-vote / vote)");
+    QuorumError::WrongTerm => ErrorKind::CredentialRejected, f.write_str("wrong term");
+    QuorumError::WrongCandidate => ErrorKind::CredentialRejected, f.write_str("wrong candidate");
+    QuorumError::TooManySigners => ErrorKind::InvalidArgument, write!(f, "more than {MAX_QC_SIGNERS} voters");
+    QuorumError::InvalidQuorum => ErrorKind::InvalidArgument, f.write_str("quorum is 0 or larger than the voter set");
+    QuorumError::VotersNotAscending => ErrorKind::InvalidArgument, f.write_str("voters are not in strictly ascending id order");
+    QuorumError::NotEquivocation => ErrorKind::VerifyFailed, f.write_str("the two votes are not an equivocation");
+    QuorumError::Truncated => ErrorKind::Truncated, f.write_str("input is truncated");
+    QuorumError::Oversized { len } => ErrorKind::TooLarge, write!(f, "input of {len} bytes exceeds the format's bound");
+    QuorumError::UnknownVersion(v) => ErrorKind::UnsupportedVersion, write!(f, "unknown format version {v}");
+    QuorumError::UnknownKind(k) => ErrorKind::UnknownKind, write!(f, "unknown vote kind {k}");
+    QuorumError::Malformed => ErrorKind::Malformed, f.write_str("malformed field");
+    QuorumError::TrailingBytes { count } => ErrorKind::TrailingBytes, write!(f, "{count} trailing bytes");
+    QuorumError::BufferTooSmall => ErrorKind::BufferTooSmall, f.write_str("buffer too small for the encoding");
 }
 
 /// What a signed vote grants.
@@ -384,10 +353,7 @@ impl SignedVote {
 
     /// Decodes a signed vote (nothing is verified).
     pub fn decode(bytes: &[u8]) -> Result<Self, QuorumError> {
-        if bytes.len() > MAX_SIGNED_VOTE_LEN {
-            return Err(QuorumError::Oversized { len: bytes.len() });
-        }
-        let mut r = Reader::new(bytes);
+        let mut r = Reader::bounded(bytes, MAX_SIGNED_VOTE_LEN)?;
         let vote = Self::read(&mut r)?;
         r.finish()?;
         Ok(vote)
@@ -456,6 +422,61 @@ pub fn check_voters<V: VoterKeys + ?Sized>(voters: &V) -> Result<(), QuorumError
         }
     }
     Ok(())
+}
+
+/// The verification and claim accessors [`QuorumCertificate`] and [`QcView`]
+/// share: both hold `kind`, `term`, `candidate` and `signers` fields and give
+/// their signatures in order by `signature_chunks`.
+macro_rules! qc_claim_methods {
+    () => {
+        /// Verifies the certificate: at least `quorum` distinct signers, each a
+        /// voter of `voters` (canonical order, see [`check_voters`]), each
+        /// signature valid in the cluster of authority `cluster`. The certificate's
+        /// kind, term and candidate are what it claims; check them against what
+        /// you expect with [`QuorumCertificate::check_claim`].
+        pub fn verify<V: VoterKeys + ?Sized>(
+            &self,
+            cluster: &PublicIdentity,
+            voters: &V,
+            quorum: usize,
+        ) -> Result<(), QuorumError> {
+            verify_qc(
+                self.kind,
+                self.term,
+                &self.candidate,
+                self.signers,
+                self.signature_chunks(),
+                cluster,
+                voters,
+                quorum,
+            )
+        }
+
+        /// Whether the certificate is for `kind`, `term` and `candidate`.
+        pub fn check_claim(&self, kind: VoteKind, term: u64, candidate: &NodeId) -> Result<(), QuorumError> {
+            check_claim(self.kind, self.term, &self.candidate, kind, term, candidate)
+        }
+
+        /// Pre-vote or vote certificate.
+        pub fn kind(&self) -> VoteKind {
+            self.kind
+        }
+
+        /// The term.
+        pub fn term(&self) -> u64 {
+            self.term
+        }
+
+        /// The candidate the signers voted for.
+        pub fn candidate(&self) -> &NodeId {
+            &self.candidate
+        }
+
+        /// The signers' voter indices as a bitmap (bit `i`: voter `i` signed).
+        pub fn signers(&self) -> u64 {
+            self.signers
+        }
+    };
 }
 
 /// A quorum certificate: distinct voters signed the [`VoteStatement`] `{kind,
@@ -532,33 +553,11 @@ impl QuorumCertificate {
         QcBuilder { qc: QuorumCertificate { kind, term, candidate, signers: 0, signatures: heapless::Vec::new() } }
     }
 
-    /// Verifies the certificate: at least `quorum` distinct signers, each a
-    /// voter of `voters` (canonical order, see [`check_voters`]), each
-    /// signature valid in the cluster of authority `cluster`. The certificate's
-    /// kind, term and candidate are what it claims; check them against what
-    /// you expect with [`QuorumCertificate::check_claim`].
-    pub fn verify<V: VoterKeys + ?Sized>(
-        &self,
-        cluster: &PublicIdentity,
-        voters: &V,
-        quorum: usize,
-    ) -> Result<(), QuorumError> {
-        verify_qc(
-            self.kind,
-            self.term,
-            &self.candidate,
-            self.signers,
-            self.signatures.iter().map(|s| &s.0),
-            cluster,
-            voters,
-            quorum,
-        )
+    fn signature_chunks(&self) -> impl Iterator<Item = &[u8; SIG_LEN]> {
+        self.signatures.iter().map(|s| &s.0)
     }
 
-    /// Whether the certificate is for `kind`, `term` and `candidate`.
-    pub fn check_claim(&self, kind: VoteKind, term: u64, candidate: &NodeId) -> Result<(), QuorumError> {
-        check_claim(self.kind, self.term, &self.candidate, kind, term, candidate)
-    }
+    qc_claim_methods!();
 
     /// The length of the encoding.
     pub fn encoded_len(&self) -> usize {
@@ -614,26 +613,6 @@ impl QuorumCertificate {
         h.finalize().into()
     }
 
-    /// Pre-vote or vote certificate.
-    pub fn kind(&self) -> VoteKind {
-        self.kind
-    }
-
-    /// The term.
-    pub fn term(&self) -> u64 {
-        self.term
-    }
-
-    /// The candidate the signers voted for.
-    pub fn candidate(&self) -> &NodeId {
-        &self.candidate
-    }
-
-    /// The signers' voter indices as a bitmap (bit `i`: voter `i` signed).
-    pub fn signers(&self) -> u64 {
-        self.signers
-    }
-
     /// How many voters signed.
     pub fn signer_count(&self) -> usize {
         self.signatures.len()
@@ -685,14 +664,7 @@ pub struct QcView<'a> {
 impl<'a> QcView<'a> {
     /// Parses a certificate's encoding (total, bounded; nothing is verified).
     pub fn parse(bytes: &'a [u8]) -> Result<Self, QuorumError> {
-        if bytes.len() > MAX_QC_LEN {
-            return Err(QuorumError::Oversized { len: bytes.len() });
-        }
-        let mut r = Reader::new(bytes);
-        let version = r.byte()?;
-        if version != QC_VERSION {
-            return Err(QuorumError::UnknownVersion(version));
-        }
+        let mut r = Reader::versioned(bytes, MAX_QC_LEN, QC_VERSION)?;
         let kind = VoteKind::from_byte(r.byte()?)?;
         let term = r.u64()?;
         let candidate = r.id()?;
@@ -723,20 +695,7 @@ impl<'a> QcView<'a> {
         self.signatures.chunks_exact(SIG_LEN).filter_map(|c| <&[u8; SIG_LEN]>::try_from(c).ok())
     }
 
-    /// Verifies as [`QuorumCertificate::verify`].
-    pub fn verify<V: VoterKeys + ?Sized>(
-        &self,
-        cluster: &PublicIdentity,
-        voters: &V,
-        quorum: usize,
-    ) -> Result<(), QuorumError> {
-        verify_qc(self.kind, self.term, &self.candidate, self.signers, self.signature_chunks(), cluster, voters, quorum)
-    }
-
-    /// Whether the certificate is for `kind`, `term` and `candidate`.
-    pub fn check_claim(&self, kind: VoteKind, term: u64, candidate: &NodeId) -> Result<(), QuorumError> {
-        check_claim(self.kind, self.term, &self.candidate, kind, term, candidate)
-    }
+    qc_claim_methods!();
 
     /// SHA-256 of the encoding (equal to [`QuorumCertificate::digest`] of the decoded certificate).
     pub fn digest(&self) -> [u8; 32] {
@@ -746,26 +705,6 @@ impl<'a> QcView<'a> {
     /// The encoding parsed.
     pub fn as_bytes(&self) -> &'a [u8] {
         self.bytes
-    }
-
-    /// Pre-vote or vote certificate.
-    pub fn kind(&self) -> VoteKind {
-        self.kind
-    }
-
-    /// The term.
-    pub fn term(&self) -> u64 {
-        self.term
-    }
-
-    /// The candidate.
-    pub fn candidate(&self) -> &NodeId {
-        &self.candidate
-    }
-
-    /// The signers' bitmap.
-    pub fn signers(&self) -> u64 {
-        self.signers
     }
 }
 
@@ -921,14 +860,7 @@ impl EquivocationEvidence {
     /// Decodes a record (total, bounded): two votes that are an equivocation in
     /// canonical order, else an error. Signatures are not checked here.
     pub fn decode(bytes: &[u8]) -> Result<Self, QuorumError> {
-        if bytes.len() > MAX_EVIDENCE_LEN {
-            return Err(QuorumError::Oversized { len: bytes.len() });
-        }
-        let mut r = Reader::new(bytes);
-        let version = r.byte()?;
-        if version != EVIDENCE_VERSION {
-            return Err(QuorumError::UnknownVersion(version));
-        }
+        let mut r = Reader::versioned(bytes, MAX_EVIDENCE_LEN, EVIDENCE_VERSION)?;
         let first = SignedVote::read(&mut r)?;
         let second = SignedVote::read(&mut r)?;
         r.finish()?;
@@ -946,8 +878,22 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes }
+    /// A reader over `bytes`, refused as `Oversized` beyond `max` bytes.
+    fn bounded(bytes: &'a [u8], max: usize) -> Result<Self, QuorumError> {
+        if bytes.len() > max {
+            return Err(QuorumError::Oversized { len: bytes.len() });
+        }
+        Ok(Reader { bytes })
+    }
+
+    /// As [`Self::bounded`], past a leading version byte that must be `version`.
+    fn versioned(bytes: &'a [u8], max: usize, version: u8) -> Result<Self, QuorumError> {
+        let mut r = Self::bounded(bytes, max)?;
+        let got = r.byte()?;
+        if got != version {
+            return Err(QuorumError::UnknownVersion(got));
+        }
+        Ok(r)
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], QuorumError> {

@@ -20,8 +20,6 @@
 //! Receivers `check` before verifying the tag (cheap rejection of replays) and
 //! `accept` only after it verified, so a forged packet never moves the window.
 
-use core::fmt;
-
 /// Why a message's `(epoch, counter)` is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplayError {
@@ -36,17 +34,12 @@ pub enum ReplayError {
     Replayed,
 }
 
-impl fmt::Display for ReplayError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReplayError::StaleEpoch { current } => write!(f, "message from an epoch before {current}"),
-            ReplayError::TooOld => f.write_str("message counter is below the replay window"),
-            ReplayError::Replayed => f.write_str("message was already received"),
-        }
-    }
+crate::error::error_impls! {
+    ReplayError, f;
+    ReplayError::StaleEpoch { current } => ErrorKind::Replayed, write!(f, "message from an epoch before {current}");
+    ReplayError::TooOld => ErrorKind::Replayed, f.write_str("message counter is below the replay window");
+    ReplayError::Replayed => ErrorKind::Replayed, f.write_str("message was already received");
 }
-
-impl core::error::Error for ReplayError {}
 
 /// One sender's replay state: `BLOCKS` (a power of two, at least 2) words of
 /// 64 bits, of which `BLOCKS − 1` are the window. The default, 16, gives a
@@ -153,15 +146,10 @@ pub enum CounterExhausted {
     Exhausted,
 }
 
-impl fmt::Display for CounterExhausted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CounterExhausted::Exhausted => f.write_str("message counter of this epoch is exhausted"),
-        }
-    }
+crate::error::error_impls! {
+    CounterExhausted, f;
+    CounterExhausted::Exhausted => ErrorKind::InvalidState, f.write_str("message counter of this epoch is exhausted");
 }
-
-impl core::error::Error for CounterExhausted {}
 
 impl SendCounter {
     /// Counting from 0 in `epoch`, which the host has persisted as used (and
@@ -180,18 +168,6 @@ impl SendCounter {
         let counter = self.next;
         self.next = self.next.checked_add(1).ok_or(CounterExhausted::Exhausted)?;
         Ok((self.epoch, counter))
-    }
-}
-
-impl crate::error::Classify for ReplayError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        crate::error::ErrorKind::Replayed
-    }
-}
-
-impl crate::error::Classify for CounterExhausted {
-    fn kind(&self) -> crate::error::ErrorKind {
-        crate::error::ErrorKind::InvalidState
     }
 }
 

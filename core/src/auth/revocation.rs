@@ -9,7 +9,6 @@
 use super::format::{self, FormatError};
 use super::keys::{Domain, IdentityError, IdentityKey, PublicIdentity, Signature};
 use crate::id::NodeId;
-use core::fmt;
 use serde::{Deserialize, Serialize};
 
 /// The revocation list format version.
@@ -60,20 +59,13 @@ pub enum RevocationError {
     },
 }
 
-impl fmt::Display for RevocationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RevocationError::Format(e) => write!(f, "revocation list: {e}"),
-            RevocationError::DuplicateEntry => f.write_str("revocation list names an entry twice"),
-            RevocationError::WrongAuthority => f.write_str("revocation list is not signed by the cluster authority"),
-            RevocationError::Stale { current, offered } => {
-                write!(f, "revocation list {offered} is not newer than the held list {current}")
-            }
-        }
-    }
+crate::error::error_impls! {
+    RevocationError, f;
+    RevocationError::Format(e) => e.kind(), write!(f, "revocation list: {e}");
+    RevocationError::DuplicateEntry => ErrorKind::Malformed, f.write_str("revocation list names an entry twice");
+    RevocationError::WrongAuthority => ErrorKind::Unauthenticated, f.write_str("revocation list is not signed by the cluster authority");
+    RevocationError::Stale { current, offered } => ErrorKind::CredentialRejected, write!(f, "revocation list {offered} is not newer than the held list {current}");
 }
-
-impl core::error::Error for RevocationError {}
 
 impl From<FormatError> for RevocationError {
     fn from(e: FormatError) -> Self {
@@ -95,7 +87,7 @@ impl RevocationList {
 
     /// Whether the certificate `serial` of `node` is revoked.
     pub fn is_revoked(&self, node: &NodeId, serial: u64) -> bool {
-        self.entries.iter().any(|r| r.node == *node && r.serial.is_none_or(|s| s == serial))
+        is_revoked(&self.entries, node, serial)
     }
 
     fn validate(&self) -> Result<(), RevocationError> {
@@ -119,6 +111,11 @@ impl RevocationList {
         *self = list.clone();
         Ok(())
     }
+}
+
+/// Whether `entries` (a list's) revoke the certificate `serial` of `node`.
+pub(crate) fn is_revoked(entries: &[Revoked], node: &NodeId, serial: u64) -> bool {
+    entries.iter().any(|r| r.node == *node && r.serial.is_none_or(|s| s == serial))
 }
 
 /// A revocation list with the authority's signature, as decoded or issued.
@@ -159,27 +156,7 @@ impl SignedRevocationList {
         &self.list
     }
 
-    /// The encoded length.
-    pub fn encoded_len(&self) -> usize {
-        self.signed.len() + format::SIGNATURE_LEN
-    }
-
-    /// Encodes into `buf`, returning the number of bytes written.
-    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, FormatError> {
-        format::write_signed(&self.signed, &self.signature, buf)
-    }
-}
-
-impl crate::error::Classify for RevocationError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            RevocationError::Format(e) => e.kind(),
-            RevocationError::DuplicateEntry => ErrorKind::Malformed,
-            RevocationError::WrongAuthority => ErrorKind::Unauthenticated,
-            RevocationError::Stale { .. } => ErrorKind::CredentialRejected,
-        }
-    }
+    format::signed_encoding!();
 }
 
 #[cfg(test)]

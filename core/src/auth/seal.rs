@@ -39,7 +39,6 @@ use super::pairwise::PairwiseKey;
 use super::replay::ReplayError;
 use crate::id::{MAX_ID_LEN, NodeId};
 use crate::wire::MAX_ENVELOPE_LEN;
-use core::fmt;
 use subtle::ConstantTimeEq;
 
 /// The wire version of authenticated envelopes.
@@ -146,18 +145,17 @@ impl OpenError {
     }
 }
 
-impl fmt::Display for OpenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            OpenError::TooLarge { len } => write!(f, "envelope of {len} bytes exceeds {MAX_ENVELOPE_LEN}"),
-            OpenError::UnknownVersion(v) => write!(f, "envelope version {v} is not {WIRE_VERSION_V2}"),
-            OpenError::UnknownKind(k) => write!(f, "unknown envelope authentication kind {k}"),
-            other => write!(f, "envelope refused: {}", other.as_str()),
-        }
-    }
+crate::error::error_impls! {
+    OpenError, f;
+    OpenError::TooLarge { len } => ErrorKind::TooLarge, write!(f, "envelope of {len} bytes exceeds {MAX_ENVELOPE_LEN}");
+    OpenError::UnknownVersion(v) => ErrorKind::UnsupportedVersion, write!(f, "envelope version {v} is not {WIRE_VERSION_V2}");
+    OpenError::UnknownKind(k) => ErrorKind::UnknownKind, write!(f, "unknown envelope authentication kind {k}");
+    e @ OpenError::Empty => ErrorKind::Empty, write!(f, "envelope refused: {}", e.as_str());
+    e @ OpenError::Truncated => ErrorKind::Truncated, write!(f, "envelope refused: {}", e.as_str());
+    e @ (OpenError::Malformed | OpenError::WrongKind) => ErrorKind::Malformed, write!(f, "envelope refused: {}", e.as_str());
+    e @ (OpenError::UnknownSender | OpenError::BadTag | OpenError::BadSignature) => ErrorKind::Unauthenticated, write!(f, "envelope refused: {}", e.as_str());
+    e @ (OpenError::Replayed | OpenError::TooOld | OpenError::StaleEpoch | OpenError::WrongRecipientEpoch) => ErrorKind::Replayed, write!(f, "envelope refused: {}", e.as_str());
 }
-
-impl core::error::Error for OpenError {}
 
 impl From<ReplayError> for OpenError {
     fn from(e: ReplayError) -> Self {
@@ -186,17 +184,12 @@ pub enum SealError {
     },
 }
 
-impl fmt::Display for SealError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SealError::EmptyBody => f.write_str("envelope body is empty"),
-            SealError::TooLarge { len } => write!(f, "sealed envelope of {len} bytes exceeds {MAX_ENVELOPE_LEN}"),
-            SealError::BufferTooSmall { needed } => write!(f, "buffer too small: {needed} bytes needed"),
-        }
-    }
+crate::error::error_impls! {
+    SealError, f;
+    SealError::EmptyBody => ErrorKind::InvalidArgument, f.write_str("envelope body is empty");
+    SealError::TooLarge { len } => ErrorKind::TooLarge, write!(f, "sealed envelope of {len} bytes exceeds {MAX_ENVELOPE_LEN}");
+    SealError::BufferTooSmall { needed } => ErrorKind::BufferTooSmall, write!(f, "buffer too small: {needed} bytes needed");
 }
-
-impl core::error::Error for SealError {}
 
 /// Length of the header before the body, for a sender id of `id_len` bytes.
 pub(crate) const fn header_len(kind: AuthKind, id_len: usize) -> usize {
@@ -422,35 +415,6 @@ pub fn open<'a, 'k, const BLOCKS: usize>(
     }
     keys.window.accept(u.epoch, u.counter)?;
     Ok(u)
-}
-
-impl crate::error::Classify for OpenError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            OpenError::Empty => ErrorKind::Empty,
-            OpenError::TooLarge { .. } => ErrorKind::TooLarge,
-            OpenError::UnknownVersion(_) => ErrorKind::UnsupportedVersion,
-            OpenError::UnknownKind(_) => ErrorKind::UnknownKind,
-            OpenError::Truncated => ErrorKind::Truncated,
-            OpenError::Malformed | OpenError::WrongKind => ErrorKind::Malformed,
-            OpenError::UnknownSender | OpenError::BadTag | OpenError::BadSignature => ErrorKind::Unauthenticated,
-            OpenError::Replayed | OpenError::TooOld | OpenError::StaleEpoch | OpenError::WrongRecipientEpoch => {
-                ErrorKind::Replayed
-            }
-        }
-    }
-}
-
-impl crate::error::Classify for SealError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            SealError::EmptyBody => ErrorKind::InvalidArgument,
-            SealError::TooLarge { .. } => ErrorKind::TooLarge,
-            SealError::BufferTooSmall { .. } => ErrorKind::BufferTooSmall,
-        }
-    }
 }
 
 #[cfg(test)]

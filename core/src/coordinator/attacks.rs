@@ -26,11 +26,11 @@ const SUPS: [&str; 3] = ["s1", "s2", "s3"];
 /// Everything a datagram could change in `n`, except its counters (a
 /// refused datagram is counted) and the history's statistics (an ignored one
 /// is recorded): equal before and after a datagram that changed nothing.
-fn digest(n: &Node, now: Instant) -> String {
+pub(super) fn digest(n: &Node, now: Instant) -> String {
     let mut status = n.status(now);
     status.counters = OpsCounters::default();
     status.compression = Default::default();
-    let members: StdVec<_> = n.members().cloned().collect();
+    let members: StdVec<_> = n.members().collect();
     let mut workers = String::new();
     if let Some(w) = n.workers() {
         for t in w.tasks() {
@@ -66,7 +66,7 @@ fn digest(n: &Node, now: Instant) -> String {
 
 /// What the node must make of the attacker's datagram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Outcome {
+pub(super) enum Outcome {
     /// Refused at the entrance, counted under the reason.
     Refused(RejectReason),
     /// Authentic but stale or not for this node: taken by nothing, counted.
@@ -75,7 +75,7 @@ enum Outcome {
 
 /// Delivers `bytes` to the drained node `n` at `now`; asserts `outcome`, that
 /// its state is unchanged and that it has nothing to send.
-fn strike(attack: &str, n: &mut Node, now: Instant, bytes: &[u8], outcome: Outcome) {
+pub(super) fn strike(attack: &str, n: &mut Node, now: Instant, bytes: &[u8], outcome: Outcome) {
     drain(n);
     let before = digest(n, now);
     let counters = *n.counters();
@@ -98,7 +98,7 @@ fn strike(attack: &str, n: &mut Node, now: Instant, bytes: &[u8], outcome: Outco
 }
 
 /// Takes everything the node has to say.
-fn drain(n: &mut Node) {
+pub(super) fn drain(n: &mut Node) {
     while n.poll_hard_state().is_some() {}
     while n.poll_transmit().is_some() {}
     while n.poll_event().is_some() {}

@@ -118,8 +118,9 @@ impl OpsConfig {
     }
 
     /// Checks what the components do not check themselves: every interval is
-    /// above zero and the lease outlasts a heartbeat interval; the election is
-    /// crash-only (the gate does not carry quorum certificates yet). (A node's pools come
+    /// above zero and the lease outlasts a heartbeat interval. (The election
+    /// checks its own fault model: `N >= 3f + 1` under Byzantine faults, at
+    /// `start`.) (A node's pools come
     /// from its certificate, which the authority issues with each pool once.)
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         for d in [
@@ -137,11 +138,6 @@ impl OpsConfig {
         }
         if self.lease_timeout <= self.heartbeat_interval {
             return Err(ConfigError::new("lease_timeout", "longer than heartbeat_interval"));
-        }
-        if self.election.fault_model.is_byzantine() {
-            // The gate does not attach or verify quorum certificates yet: a
-            // Byzantine-mode election would refuse every term change.
-            return Err(ConfigError::new("election.fault_model", "crash_only in the coordinator"));
         }
         Ok(())
     }

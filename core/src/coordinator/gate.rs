@@ -3,8 +3,8 @@
 //!
 //! A node holds its [`Credentials`]: its identity key, its certificate from the
 //! cluster authority, the authority's public key, and a boot epoch its host
-//! persisted before first use. Peers are admitted to a [`Roster`] by
-//! certificate: a signed envelope whose body is a [`Membership`] carrying the
+//! persisted before first use. Peers are admitted by certificate, with the
+//! rules of a [`crate::auth::Roster`]: a signed envelope whose body is a [`Membership`] carrying the
 //! sender's certificate is verified in this order — the certificate against
 //! the authority, the UNIX time, the revocation list, the sender id and the
 //! role the configuration expects (supervisors are the configured set and must
@@ -27,11 +27,14 @@
 
 use super::config::NodeRole;
 use super::error::OpsError;
+use super::members::{Held, Members, Revocations};
 use crate::auth::seal::{self, AuthKind, OpenError, Unverified};
 use crate::auth::{
-    Admission, CertError, Certificate, IdentityKey, MAX_CERT_LEN, PairwiseKey, PublicIdentity, ReplayWindow,
-    RevocationList, Role, Roster, SendCounter, SignedCertificate, SignedRevocationList,
+    Admission, CertError, Certificate, IdentityKey, MAX_CERT_LEN, PairwiseKey, PublicIdentity, ReplayWindow, Role,
+    SendCounter, SignedCertificate, SignedRevocationList,
 };
+use crate::auth::{QcView, VoteKind, VoterKeys};
+use crate::election::ATTACH_CERTIFICATE;
 use crate::id::{NodeId, TaskId};
 use crate::time::Instant;
 use crate::wire::{Body, EndpointRecord, Heartbeat, LinkState, Membership, SignatureBytes, SignedLinkState, WireError};
@@ -119,11 +122,19 @@ pub enum RejectReason {
     /// leader heartbeat, a heartbeat naming a term it leads) for a term this
     /// node knows another supervisor leads, or leads itself.
     NotLeader,
+    /// (Byzantine fault model) a message that claims a term without the
+    /// proof it needs: an election message whose signed vote or quorum
+    /// certificate is missing, malformed, forged, signed by a non-voter, short
+    /// of a quorum or for another kind, term or candidate; a leader message
+    /// (notice, assignment, task table, leader heartbeat, a heartbeat naming
+    /// the term it leads) for a term this node holds no verified leader
+    /// certificate of its sender for, with no valid one attached.
+    Uncertified,
 }
 
 impl RejectReason {
     /// Every reason, in counter order.
-    pub const ALL: [RejectReason; 16] = [
+    pub const ALL: [RejectReason; 17] = [
         RejectReason::Malformed,
         RejectReason::FromSelf,
         RejectReason::UnknownSender,
@@ -140,6 +151,7 @@ impl RejectReason {
         RejectReason::RosterFull,
         RejectReason::NotAuthorized,
         RejectReason::NotLeader,
+        RejectReason::Uncertified,
     ];
 
     /// The snake-case name, as counters and bindings report it.
@@ -161,6 +173,7 @@ impl RejectReason {
             RejectReason::RosterFull => "roster_full",
             RejectReason::NotAuthorized => "not_authorized",
             RejectReason::NotLeader => "not_leader",
+            RejectReason::Uncertified => "uncertified",
         }
     }
 
@@ -181,7 +194,8 @@ impl RejectReason {
             | RejectReason::IdMismatch
             | RejectReason::StaleSerial
             | RejectReason::NotAuthorized
-            | RejectReason::NotLeader => ErrorKind::CredentialRejected,
+            | RejectReason::NotLeader
+            | RejectReason::Uncertified => ErrorKind::CredentialRejected,
             RejectReason::BadCertificate => ErrorKind::Malformed,
             RejectReason::RosterFull => ErrorKind::CapacityExceeded,
         }
@@ -308,12 +322,18 @@ impl Message {
         }
     }
 
-    /// Decodes `bytes` as [`Body::decode`] does.
+    /// Decodes `bytes` as [`Body::decode`] does; with `attachments`
+    /// (Byzantine mode), a body other than a heartbeat may be followed by an
+    /// attachment: returns how many bytes the body took.
     #[inline(always)]
-    fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+    fn decode(bytes: &[u8], attachments: bool) -> Result<(Self, usize), WireError> {
         Ok(match Body::decode_heartbeat(bytes)? {
-            Some(hb) => Message::Heartbeat(hb),
-            None => Message::Other(Box::new(Body::decode(bytes)?)),
+            Some(hb) => (Message::Heartbeat(hb), bytes.len()),
+            None if attachments => {
+                let (body, len) = Body::decode_prefix(bytes)?;
+                (Message::Other(Box::new(body)), len)
+            }
+            None => (Message::Other(Box::new(Body::decode(bytes)?)), bytes.len()),
         })
     }
 }
@@ -327,6 +347,9 @@ pub(crate) struct Opened {
     /// Where the body's bytes are in the datagram (what the history records:
     /// the authenticated content, without the per-recipient tag).
     pub body_at: core::ops::Range<usize>,
+    /// Where the body's attachment is (Byzantine mode: a signed vote or a
+    /// quorum certificate after the body, under the same tag; empty if none).
+    pub attach_at: core::ops::Range<usize>,
     /// The sender joined anew (admitted, or restarted: a join from a newer
     /// boot epoch) and may not know this node: it should get this node's
     /// certificate in return.
@@ -341,8 +364,9 @@ pub(crate) struct Gate<const N: usize> {
     own: Certificate,
     authority: PublicIdentity,
     unix_at_zero: u64,
-    revocations: RevocationList,
-    roster: Roster<N, PeerLink>,
+    revocations: Revocations,
+    /// The admitted peers (the rules of a [`crate::auth::Roster`], held compactly).
+    roster: Members<N, PeerLink>,
     /// UNIX seconds before which no certificate in the roster expires (the
     /// earliest `not_after` admitted): `tick` sweeps the roster only from then.
     next_expiry: u64,
@@ -356,9 +380,8 @@ impl<const N: usize> Gate<N> {
     /// node starts and time is known.
     pub(crate) fn new(me: &NodeId, role: NodeRole, credentials: Credentials) -> Result<Self, OpsError> {
         let Credentials { identity, certificate, authority, epoch, unix_at_zero } = credentials;
-        let none = RevocationList::empty();
         let valid_from = certificate.certificate_unverified().not_before;
-        let own = certificate.verify(&authority, valid_from, Some(cert_role(role)), Some(me), &none)?.clone();
+        let own = certificate.verify_with(&authority, valid_from, Some(cert_role(role)), Some(me), &[])?.clone();
         if own.identity != identity.public() {
             return Err(OpsError::Credential(CertError::IdMismatch));
         }
@@ -372,8 +395,8 @@ impl<const N: usize> Gate<N> {
             own,
             authority,
             unix_at_zero,
-            revocations: none,
-            roster: Roster::new(),
+            revocations: Revocations::default(),
+            roster: Members::new(),
             next_expiry: u64::MAX,
             counter: SendCounter::new(epoch),
         })
@@ -402,27 +425,42 @@ impl<const N: usize> Gate<N> {
     }
 
     /// The certificate of admitted peer `node`.
-    pub(crate) fn peer(&self, node: &NodeId) -> Option<&Certificate> {
+    pub(crate) fn peer(&self, node: &NodeId) -> Option<&Held> {
         self.roster.get(node)
     }
 
-    /// Every admitted peer.
-    pub(crate) fn peers(&self) -> impl Iterator<Item = &Certificate> + '_ {
-        self.roster.iter()
+    /// Every admitted peer's certificate, in admission order.
+    pub(crate) fn peers(&self) -> impl Iterator<Item = Certificate> + '_ {
+        self.roster.iter().map(|(node, held)| held.certificate(node))
+    }
+
+    /// Every admitted peer's id, in admission order.
+    pub(crate) fn peer_ids(&self) -> impl Iterator<Item = &NodeId> + '_ {
+        self.roster.iter().map(|(node, _)| node)
     }
 
     /// Authenticates one datagram at `now`; `supervisors` is the configured
     /// voter set (whose members must hold supervisor certificates). On error
-    /// nothing changed; the caller counts the reason.
-    pub(crate) fn open(&mut self, now: Instant, bytes: &[u8], supervisors: &[NodeId]) -> Result<Opened, RejectReason> {
+    /// nothing changed; the caller counts the reason. With `attachments`
+    /// (the Byzantine fault model) a body may be followed by an attachment
+    /// ([`Opened::attach_at`]), authenticated with it; without, trailing bytes
+    /// are malformed, as ever.
+    pub(crate) fn open(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+        supervisors: &[NodeId],
+        attachments: bool,
+    ) -> Result<Opened, RejectReason> {
         let u = seal::parse(bytes).map_err(RejectReason::of_open)?;
         if u.sender == self.me {
             return Err(RejectReason::FromSelf);
         }
-        let body = Message::decode(u.body).map_err(|_: WireError| RejectReason::Malformed)?;
+        let (body, body_len) = Message::decode(u.body, attachments).map_err(|_: WireError| RejectReason::Malformed)?;
         // The header is version, kind, id length, id, epoch, counter (and, MAC'd, the recipient's epoch).
         let start = seal::header_len(u.kind, u.sender.as_bytes().len());
-        let body_at = start..start + u.body.len();
+        let body_at = start..start + body_len;
+        let attach_at = start + body_len..start + u.body.len();
         if let (AuthKind::Signed, Message::Other(b)) = (u.kind, &body)
             && let Body::Membership(Membership { joining: true, certificate }) = &**b
         {
@@ -430,7 +468,7 @@ impl<const N: usize> Gate<N> {
             let admitted = self.admit(now, &u, certificate, supervisors)?;
             let restarted = before.is_some_and(|(epoch, _)| u.epoch > epoch);
             let introduce = admitted.is_some() || restarted;
-            return Ok(Opened { sender: u.sender, body, body_at, introduce });
+            return Ok(Opened { sender: u.sender, body, body_at, attach_at, introduce });
         }
         let Some((cert, link)) = self.roster.get_mut(&u.sender) else {
             return Err(RejectReason::UnknownSender);
@@ -447,7 +485,7 @@ impl<const N: usize> Gate<N> {
         if u.kind == AuthKind::Mac {
             link.proven = Some((u.epoch, now));
         }
-        Ok(Opened { sender: u.sender, body, body_at, introduce: false })
+        Ok(Opened { sender: u.sender, body, body_at, attach_at, introduce: false })
     }
 
     /// A signed join carrying the sender's certificate: verified in full, then
@@ -467,17 +505,17 @@ impl<const N: usize> Gate<N> {
         // authority signature, id and role were verified when it was admitted;
         // only time and revocation can have changed (saves one Ed25519 verify
         // per periodic announcement).
-        let held = self.roster.get(&u.sender).filter(|h| *h == signed.certificate_unverified());
+        let held = self.roster.get(&u.sender).filter(|h| h.is(&u.sender, signed.certificate_unverified()));
         let cert = match held {
             Some(c) if !c.is_valid_at(unix) => return Err(RejectReason::Expired),
-            Some(c) if self.revocations.is_revoked(&c.node, c.serial) => return Err(RejectReason::Revoked),
+            Some(c) if self.revocations.is_revoked(&u.sender, c.serial) => return Err(RejectReason::Revoked),
             Some(_) => signed.certificate_unverified(),
             None => signed
-                .verify(&self.authority, unix, Some(expected), Some(&u.sender), &self.revocations)
+                .verify_with(&self.authority, unix, Some(expected), Some(&u.sender), self.revocations.entries())
                 .map_err(RejectReason::of_cert)?,
         };
         u.verify_signed(&cert.identity, &self.authority).map_err(RejectReason::of_open)?;
-        let same = self.roster.get(&u.sender).is_some_and(|held| held == cert);
+        let same = self.roster.get(&u.sender).is_some_and(|held| held.is(&u.sender, cert));
         if let Some((_, link)) = self.roster.get_mut(&u.sender) {
             link.window.check(u.epoch, u.counter).map_err(|_| RejectReason::Replayed)?;
         }
@@ -507,7 +545,7 @@ impl<const N: usize> Gate<N> {
             return 0;
         }
         let removed = self.roster.remove_expired(unix);
-        self.next_expiry = self.roster.iter().map(|c| c.not_after).min().unwrap_or(u64::MAX);
+        self.next_expiry = self.roster.iter().map(|(_, c)| c.not_after).min().unwrap_or(u64::MAX);
         removed
     }
 
@@ -540,6 +578,55 @@ impl<const N: usize> Gate<N> {
         let sig = signature.to_signature();
         crate::auth::verify_checkpoint(&cert.identity, &self.authority, task, primary, checkpoint, &sig)
             .map_err(|_| RejectReason::BadSignature)
+    }
+
+    /// The voters' identity keys as this node knows them: `supervisors`
+    /// sorted (the signer order of certificates), each with the key of its
+    /// admitted certificate, or `None` while it is not admitted (a signature
+    /// of it cannot be checked yet, so a certificate counting it fails).
+    pub(crate) fn voter_keys(&self, supervisors: &[NodeId]) -> VoterTable {
+        let mut list: Vec<(NodeId, Option<PublicIdentity>)> = supervisors
+            .iter()
+            .map(|s| {
+                let key = if *s == self.me { Some(self.own.identity) } else { self.peer(s).map(|c| c.identity) };
+                (s.clone(), key)
+            })
+            .collect();
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+        list.dedup_by(|a, b| a.0 == b.0);
+        VoterTable(list)
+    }
+
+    /// Verifies `attachment` (Byzantine mode) as a leader certificate of
+    /// `candidate` for `term` among `supervisors` with `quorum` signers:
+    /// straight from the datagram's bytes ([`QcView`]), before anything is
+    /// copied or changed. [`RejectReason::Uncertified`] if there is none or it
+    /// fails any check.
+    pub(crate) fn verify_leader_certificate(
+        &self,
+        attachment: &[u8],
+        supervisors: &[NodeId],
+        quorum: usize,
+        term: u64,
+        candidate: &NodeId,
+    ) -> Result<(), RejectReason> {
+        let Some((&ATTACH_CERTIFICATE, bytes)) = attachment.split_first() else {
+            return Err(RejectReason::Uncertified);
+        };
+        let qc = QcView::parse(bytes).map_err(|_| RejectReason::Uncertified)?;
+        qc.check_claim(VoteKind::Vote, term, candidate).map_err(|_| RejectReason::Uncertified)?;
+        let voters = self.voter_keys(supervisors);
+        qc.verify(&self.authority, &voters, quorum).map_err(|_| RejectReason::Uncertified)
+    }
+
+    /// A second copy of this node's identity key (for the certified election).
+    pub(crate) fn identity_copy(&self) -> IdentityKey {
+        self.identity.duplicate()
+    }
+
+    /// The cluster authority's public key.
+    pub(crate) const fn authority(&self) -> &PublicIdentity {
+        &self.authority
     }
 
     /// A sequence number for this node's signed records that grows across
@@ -644,6 +731,22 @@ impl<const N: usize> Gate<N> {
             *signed = Some(buf);
         }
         signed.clone()
+    }
+}
+
+/// The voters in certificate signer order with the keys this node holds for
+/// them (see [`Gate::voter_keys`]).
+pub(crate) struct VoterTable(pub(crate) Vec<(NodeId, Option<PublicIdentity>)>);
+
+impl VoterKeys for VoterTable {
+    fn voter_count(&self) -> usize {
+        self.0.len()
+    }
+    fn voter_id(&self, index: usize) -> Option<&NodeId> {
+        self.0.get(index).map(|(id, _)| id)
+    }
+    fn voter_key(&self, index: usize) -> Option<PublicIdentity> {
+        self.0.get(index).and_then(|(_, key)| *key)
     }
 }
 

@@ -70,21 +70,34 @@ pub(crate) struct MeshView<const N: usize, const L: usize, const Q: usize> {
     /// At most one handshake per tunnel is recorded per this interval.
     handshake_interval: Duration,
     pub(crate) mesh: Box<VPNMeshTopologyManager<N, L, Q>>,
-    /// Each peer's WireGuard key and tunnel endpoint, from its certificate.
-    keys: IdTable<NodeId, ([u8; 32], Option<Endpoint>), N>,
-    /// Exactly the peers with a tunnel in the view: last known state and last handshake recorded.
-    tunnels: IdTable<NodeId, (TunnelState, Instant), N>,
-    /// Each peer's round-trip estimate and the heartbeat timestamps to echo.
-    rtt: IdTable<NodeId, Rtt, N>,
-    /// The newest advert taken on per origin: when it arrived, its sequence
-    /// (for replay checks) and, only where it is flooded on (supervisors),
-    /// the advert itself.
-    flood: IdTable<NodeId, Flooded, N>,
+    /// What this node keeps about each peer, one entry per peer (one table:
+    /// each `IdTable` reserves all `N` entries and repeats the ids).
+    peers: IdTable<NodeId, Peer, N>,
     /// This node's last advert (when, its sequence and its links, as many
     /// as it has), signed again when it is sent.
     advertised: Option<(Instant, u64, Vec<LinkAdvert>)>,
-    /// The sequence of each peer's newest endpoint record taken on.
-    endpoint_seqs: IdTable<NodeId, u64, N>,
+}
+
+/// What this node keeps about one peer.
+#[derive(Default)]
+pub(crate) struct Peer {
+    /// Its WireGuard key, from its certificate (`None`: not admitted yet; a
+    /// placeholder key is used).
+    key: Option<[u8; 32]>,
+    /// Its tunnel endpoint, from its certificate or its newest signed
+    /// endpoint record (boxed: an endpoint's host name is inline, 280 bytes).
+    endpoint: Option<Box<Endpoint>>,
+    /// The sequence of its newest endpoint record taken on.
+    endpoint_seq: Option<u64>,
+    /// Its tunnel in the view (`Some` exactly for the peers with one): last
+    /// known state and last handshake recorded.
+    tunnel: Option<(TunnelState, Instant)>,
+    /// Round-trip variation and the heartbeat timestamps to echo (the
+    /// smoothed RTT is its mesh tunnel's).
+    rtt: Rtt,
+    /// Its newest advert taken on: when it arrived, its sequence (for replay
+    /// checks) and, only where it is flooded on (supervisors), the advert itself.
+    advert: Option<Flooded>,
 }
 
 /// One origin's newest advert taken on.
@@ -110,24 +123,21 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         handshake_interval: Duration,
         mesh: Box<VPNMeshTopologyManager<N, L, Q>>,
     ) -> Self {
-        MeshView {
-            me,
-            endpoint,
-            handshake_interval,
-            mesh,
-            keys: IdTable::new(),
-            tunnels: IdTable::new(),
-            rtt: IdTable::new(),
-            flood: IdTable::new(),
-            advertised: None,
-            endpoint_seqs: IdTable::new(),
+        MeshView { me, endpoint, handshake_interval, mesh, peers: IdTable::new(), advertised: None }
+    }
+
+    /// `peer`'s entry, made if new (`None` if the table is full: counted).
+    fn peer_mut(&mut self, peer: &NodeId, out: &mut Outbox<Q>) -> Option<&mut Peer> {
+        if !self.peers.contains_key(peer) && self.peers.insert(peer.clone(), Peer::default()).is_err() {
+            out.counters.table_full.bump();
+            return None;
         }
+        self.peers.get_mut(peer)
     }
 
     /// This node joins its own mesh with `key` (once).
     pub(crate) fn join_self(&mut self, now: Instant, key: [u8; 32], out: &mut Outbox<Q>) {
         let me = self.me.clone();
-        self.set_peer(&me, key, Some(self.endpoint.clone()), out);
         if self.mesh.node(&me).is_none() {
             let node = MeshNode::new(me, WgKey::from_bytes(key), self.endpoint.clone());
             if self.mesh.join_mesh(now, node).is_err() {
@@ -141,21 +151,22 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     pub(crate) fn leave_self(&mut self, now: Instant, out: &mut Outbox<Q>) {
         let me = self.me.clone();
         let _ = self.mesh.leave_mesh(now, &me);
-        self.tunnels.clear();
-        self.rtt.clear();
+        for (_, p) in self.peers.iter_mut() {
+            p.tunnel = None;
+            p.rtt = Rtt::default();
+        }
         self.advertised = None;
         self.drain(now, out);
     }
 
     /// `node`'s WireGuard key and tunnel endpoint (from its certificate).
-    pub(crate) fn set_peer(&mut self, node: &NodeId, key: [u8; 32], endpoint: Option<Endpoint>, out: &mut Outbox<Q>) {
-        if let Some(k) = self.keys.get_mut(node) {
-            // An endpoint the peer roamed to (a signed record) outlives its
-            // certificate's, announced again.
-            let endpoint = if self.endpoint_seqs.contains_key(node) { k.1.clone() } else { endpoint };
-            *k = (key, endpoint);
-        } else if self.keys.insert(node.clone(), (key, endpoint)).is_err() {
-            out.counters.table_full.bump();
+    pub(crate) fn set_peer(&mut self, node: &NodeId, key: [u8; 32], endpoint: Option<&Endpoint>, out: &mut Outbox<Q>) {
+        let Some(p) = self.peer_mut(node, out) else { return };
+        p.key = Some(key);
+        // An endpoint the peer roamed to (a signed record) outlives its
+        // certificate's, announced again.
+        if p.endpoint_seq.is_none() {
+            p.endpoint = endpoint.map(|e| Box::new(e.clone()));
         }
     }
 
@@ -170,7 +181,7 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         host: bool,
         out: &mut Outbox<Q>,
     ) {
-        let known = self.tunnels.get(peer).copied();
+        let known = self.peers.get(peer).and_then(|p| p.tunnel);
         if let Some((TunnelState::Up, last)) = known
             && now.saturating_duration_since(last) < self.handshake_interval
         {
@@ -235,12 +246,20 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     /// reports handshakes) and its tunnel is up or stale by them: then tunnel
     /// and routes stay, and only handshakes take them down.
     pub(crate) fn forget(&mut self, now: Instant, peer: &NodeId, vouch: bool) {
-        if vouch && self.tunnels.get(peer).is_some_and(|(s, _)| matches!(s, TunnelState::Up | TunnelState::Stale)) {
+        if vouch
+            && self
+                .peers
+                .get(peer)
+                .and_then(|p| p.tunnel)
+                .is_some_and(|(s, _)| matches!(s, TunnelState::Up | TunnelState::Stale))
+        {
             return;
         }
         let _ = self.mesh.leave_mesh(now, peer);
-        self.tunnels.remove(peer);
-        self.rtt.remove(peer);
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.tunnel = None;
+            p.rtt = Rtt::default();
+        }
     }
 
     /// `peer`'s heartbeat, sent at `sent_at` (its clock) with `echo` of this
@@ -254,45 +273,37 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         echo: Option<Echo>,
         out: &mut Outbox<Q>,
     ) {
-        let rtt = match self.rtt.get_mut(peer) {
-            Some(r) => r,
-            None => {
-                if self.rtt.insert(peer.clone(), Rtt::default()).is_err() {
-                    out.counters.table_full.bump();
-                    return;
-                }
-                let Some(r) = self.rtt.get_mut(peer) else { return };
-                r
-            }
-        };
-        rtt.heard = Some((sent_at, now));
-        let sampled = echo.is_some_and(|e| rtt.echo(now, e.sent_at, e.held));
-        if let (true, Some(srtt)) = (sampled, rtt.srtt()) {
-            let me = self.me.clone();
-            let _ = self.mesh.set_tunnel_latency(now, &me, peer, srtt);
-        }
+        let me = self.me.clone();
+        // The smoothed RTT before this sample (`Err`: no tunnel, no sample).
+        let before = self.mesh.srtt_ns(&me, peer);
+        let Some(p) = self.peer_mut(peer, out) else { return };
+        p.rtt.heard = Some((sent_at, now));
+        let Ok(before) = before else { return };
+        let Some(r) = echo.and_then(|e| p.rtt.echo(now, e.sent_at, e.held)) else { return };
+        p.rtt.vary(before, r);
+        let _ = self.mesh.record_latency(now, &me, peer, r);
     }
 
     /// The echo of `peer`'s last heartbeat for a heartbeat leaving at `now`.
     pub(crate) fn echo_for(&self, now: Instant, peer: &NodeId) -> Option<Echo> {
-        let (sent_at, at) = self.rtt.get(peer)?.heard?;
+        let (sent_at, at) = self.peers.get(peer)?.rtt.heard?;
         Some(Echo { sent_at, held: now.saturating_duration_since(at) })
     }
 
     /// `peer`'s smoothed round-trip time and its variation (RFC 6298), once measured.
     pub(crate) fn rtt(&self, peer: &NodeId) -> Option<(Duration, Duration)> {
-        let r = self.rtt.get(peer)?;
-        Some((r.srtt()?, r.rttvar()))
+        let srtt = self.mesh.tunnel(&self.me, peer)?.latency?;
+        Some((srtt, self.peers.get(peer)?.rtt.rttvar()))
     }
 
     /// The sequence of the advert of `origin` taken on last.
     pub(crate) fn advert_sequence(&self, origin: &NodeId) -> Option<u64> {
-        self.flood.get(origin).map(|f| f.sequence)
+        self.peers.get(origin)?.advert.as_ref().map(|f| f.sequence)
     }
 
     /// The advert of `origin` taken on last.
     pub(crate) fn advert(&self, origin: &NodeId) -> Option<&SignedLinkState> {
-        self.flood.get(origin)?.body.as_deref()
+        self.peers.get(origin)?.advert.as_ref()?.body.as_deref()
     }
 
     /// An authenticated advert newer than the one held for its origin (the
@@ -307,14 +318,9 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         out: &mut Outbox<Q>,
     ) -> bool {
         let origin = &advert.origin;
-        let entry =
-            || Flooded { at: now, sequence: advert.state.sequence, body: keep.then(|| Box::new(advert.clone())) };
-        if let Some(slot) = self.flood.get_mut(origin) {
-            *slot = entry();
-        } else if self.flood.insert(origin.clone(), entry()).is_err() {
-            out.counters.table_full.bump();
-            return false;
-        }
+        let Some(p) = self.peer_mut(origin, out) else { return false };
+        p.advert =
+            Some(Flooded { at: now, sequence: advert.state.sequence, body: keep.then(|| Box::new(advert.clone())) });
         if self.mesh.node(origin).is_some() {
             // The flood table checked the sequence; the mesh's own check
             // agrees (it only ever sees what the table took).
@@ -332,9 +338,9 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     /// host reports (`host`), the advert's age stands still.
     pub(crate) fn age_adverts(&mut self, now: Instant, every: Duration, max_age: Duration, heard: bool, host: bool) {
         let mut old: heapless::Vec<NodeId, 16> = heapless::Vec::new();
-        for (origin, f) in self.flood.iter_mut() {
-            let vouched = host
-                && self.tunnels.get(origin).is_some_and(|(s, _)| matches!(s, TunnelState::Up | TunnelState::Stale));
+        for (origin, p) in self.peers.iter_mut() {
+            let Some(f) = p.advert.as_mut() else { continue };
+            let vouched = host && p.tunnel.is_some_and(|(s, _)| matches!(s, TunnelState::Up | TunnelState::Stale));
             if !heard || vouched {
                 f.at = f.at.checked_add(every).unwrap_or(now).min(now);
                 continue;
@@ -344,7 +350,9 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
             }
         }
         for origin in old {
-            self.flood.remove(&origin);
+            if let Some(p) = self.peers.get_mut(&origin) {
+                p.advert = None;
+            }
             self.mesh.clear_link_state(now, &origin);
         }
     }
@@ -395,53 +403,34 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
 
     /// The sequence of `peer`'s newest endpoint record taken on.
     pub(crate) fn endpoint_sequence(&self, peer: &NodeId) -> Option<u64> {
-        self.endpoint_seqs.get(peer).copied()
+        self.peers.get(peer)?.endpoint_seq
     }
 
     /// `peer`'s tunnel endpoint from its signed endpoint record numbered
     /// `sequence` (newer than any taken on: the caller checked): the mesh
     /// node takes it (a peer not yet in the view takes it when it joins).
-    /// `false` if the table of sequences is full (counted; nothing changes).
+    /// `false` if the table of peers is full (counted; nothing changes).
     pub(crate) fn roam(&mut self, peer: &NodeId, sequence: u64, endpoint: Endpoint, out: &mut Outbox<Q>) -> bool {
-        if let Some(s) = self.endpoint_seqs.get_mut(peer) {
-            *s = sequence;
-        } else if self.endpoint_seqs.insert(peer.clone(), sequence).is_err() {
-            out.counters.table_full.bump();
-            return false;
+        let Some(p) = self.peer_mut(peer, out) else { return false };
+        p.endpoint_seq = Some(sequence);
+        p.endpoint = Some(Box::new(endpoint.clone()));
+        if self.mesh.node(peer).is_some() {
+            let _ = self.mesh.set_endpoint(peer, endpoint);
         }
-        self.set_endpoint(peer, endpoint, out);
         true
     }
 
     /// This node's own endpoint moved.
-    pub(crate) fn set_own_endpoint(&mut self, endpoint: Endpoint, out: &mut Outbox<Q>) {
+    pub(crate) fn set_own_endpoint(&mut self, endpoint: Endpoint) {
         self.endpoint = endpoint.clone();
-        let me = self.me.clone();
-        self.set_endpoint(&me, endpoint, out);
-    }
-
-    fn set_endpoint(&mut self, peer: &NodeId, endpoint: Endpoint, out: &mut Outbox<Q>) {
-        match self.keys.get_mut(peer) {
-            Some(k) => k.1 = Some(endpoint.clone()),
-            None => {
-                let key = *WgKey::placeholder(peer).as_bytes();
-                if self.keys.insert(peer.clone(), (key, Some(endpoint.clone()))).is_err() {
-                    out.counters.table_full.bump();
-                }
-            }
-        }
-        if self.mesh.node(peer).is_some() {
-            let _ = self.mesh.set_endpoint(peer, endpoint);
-        }
+        let _ = self.mesh.set_endpoint(&self.me, endpoint);
     }
 
     fn join_peer(&mut self, now: Instant, peer: &NodeId, out: &mut Outbox<Q>) {
-        let (key, endpoint) = match self.keys.get(peer) {
-            Some((key, endpoint)) => (*key, endpoint.clone()),
-            None => (*WgKey::placeholder(peer).as_bytes(), None),
-        };
-        let endpoint = endpoint.unwrap_or(PLACEHOLDER_ENDPOINT);
-        let node = MeshNode::new(peer.clone(), WgKey::from_bytes(key), endpoint);
+        let known = self.peers.get(peer);
+        let key = known.and_then(|p| p.key).map_or_else(|| WgKey::placeholder(peer), WgKey::from_bytes);
+        let endpoint = known.and_then(|p| p.endpoint.as_deref().cloned()).unwrap_or(PLACEHOLDER_ENDPOINT);
+        let node = MeshNode::new(peer.clone(), key, endpoint);
         let me = self.me.clone();
         if self.mesh.join_mesh(now, node).is_err()
             || self.mesh.establish_tunnel(now, &me, peer, TunnelProtocol::WireGuard).is_err()
@@ -458,10 +447,8 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         after: TunnelState,
         out: &mut Outbox<Q>,
     ) {
-        if let Some(s) = self.tunnels.get_mut(peer) {
-            *s = (after, now);
-        } else if self.tunnels.insert(peer.clone(), (after, now)).is_err() {
-            out.counters.table_full.bump();
+        if let Some(p) = self.peer_mut(peer, out) {
+            p.tunnel = Some((after, now));
         }
         if before == Some(after) {
             return;
@@ -475,6 +462,11 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         }
     }
 
+    /// The last known state of `peer`'s tunnel in the view.
+    fn tunnel_of(&self, peer: &NodeId) -> Option<TunnelState> {
+        self.peers.get(peer)?.tunnel.map(|t| t.0)
+    }
+
     fn refresh_tunnel_states(&mut self, now: Instant, out: &mut Outbox<Q>) {
         let mut changed: heapless::Vec<(NodeId, TunnelState), 64> = heapless::Vec::new();
         for t in self.mesh.tunnels() {
@@ -485,12 +477,12 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
             } else {
                 continue;
             };
-            if self.tunnels.get(peer).map(|x| x.0) != Some(t.state) && changed.push((peer.clone(), t.state)).is_err() {
+            if self.tunnel_of(peer) != Some(t.state) && changed.push((peer.clone(), t.state)).is_err() {
                 break;
             }
         }
         for (peer, state) in changed {
-            let before = self.tunnels.get(&peer).map(|x| x.0);
+            let before = self.tunnel_of(&peer);
             self.tunnel_state(now, &peer, before, state, out);
         }
     }

@@ -83,6 +83,7 @@
 mod config;
 mod error;
 mod gate;
+mod members;
 mod mesh_view;
 mod outbox;
 mod output;
@@ -95,6 +96,8 @@ mod worker;
 
 #[cfg(test)]
 mod attacks;
+#[cfg(test)]
+mod byzantine;
 #[cfg(test)]
 mod tests;
 
@@ -178,8 +181,8 @@ pub struct NetworkOperationsManager<
     const B: usize,
 > {
     id: NodeId,
+    /// The configuration; `election.seed` is the seed given to `new`.
     config: OpsConfig,
-    seed: u64,
     /// The election's voters, at most `V`.
     supervisors: Vec<NodeId>,
     clock: AnchoredClock,
@@ -259,6 +262,10 @@ impl<
             return Err(OpsError::NotASupervisor(node_id));
         }
         config.validate()?;
+        // N >= 3f + 1 under Byzantine faults: refused here, not at `start`.
+        config.election.fault_model.validate(list.len())?;
+        let mut config = config;
+        config.election.seed = seed;
         let gate = Box::new(Gate::new(&node_id, role, credentials)?);
         let mut mesh_config = MeshConfig::new(node_id.clone());
         mesh_config.cidr = config.mesh_cidr;
@@ -281,7 +288,6 @@ impl<
             out: Outbox::new(node_id.clone()),
             id: node_id,
             config,
-            seed,
             supervisors: list,
             clock: AnchoredClock::new(),
             running: false,
@@ -372,7 +378,7 @@ impl<
     }
 
     /// The admitted members' certificates (verified), in admission order.
-    pub fn members(&self) -> impl Iterator<Item = &crate::auth::Certificate> + '_ {
+    pub fn members(&self) -> impl Iterator<Item = crate::auth::Certificate> + '_ {
         self.gate.peers()
     }
 
@@ -394,7 +400,7 @@ impl<
         let record = self.gate.sign_endpoint(sequence, endpoint).ok_or(crate::mesh::EndpointError::BadHost)?;
         self.records_signed = self.records_signed.saturating_add(1);
         self.own_endpoint = Some(Box::new(record));
-        self.mesh.set_own_endpoint(parsed, &mut self.out);
+        self.mesh.set_own_endpoint(parsed);
         if self.running {
             self.out.send(Out::Endpoint);
         }
@@ -424,7 +430,11 @@ impl<
         }
         self.gate.check_own(now)?;
         if let Room::Supervisor(s) = &mut self.room {
-            s.start(now, &self.config, self.seed, &self.id, &self.supervisors, self.hard_state.clone())?;
+            let gate = &self.gate;
+            let supervisors = &self.supervisors;
+            let signing = || (gate.identity_copy(), *gate.authority(), gate.voter_keys(supervisors).0);
+            let seed = self.config.election.seed;
+            s.start(now, &self.config, seed, &self.id, supervisors, self.hard_state.clone(), signing)?;
         }
         self.running = true;
         let key = *self.gate.own().wg_key.as_bytes();
@@ -484,8 +494,9 @@ impl<
         // and every move of it is a copy.
         // Matched by reference: moving the `Opened` out of the `Result` would
         // copy its heartbeat (most of a KiB) once more.
-        let opened = self.gate.open(now, bytes, &self.supervisors);
-        let Opened { sender, body, body_at, introduce } = match &opened {
+        let byzantine = self.config.election.fault_model.is_byzantine();
+        let opened = self.gate.open(now, bytes, &self.supervisors, byzantine);
+        let Opened { sender, body, body_at, attach_at, introduce } = match &opened {
             Ok(opened) => opened,
             Err(RejectReason::FromSelf) => {
                 // What a peer sends is not the host's mistake: dropped and counted.
@@ -502,6 +513,21 @@ impl<
             self.out.counters.rejected.bump(reason);
             return Err(HandleError::Rejected(reason));
         }
+        // Byzantine fault model: the proof a message needs for the term it
+        // claims, checked before anything changes (an election message is
+        // handed to the certified election here, which checks its vote or
+        // certificate before the election sees it).
+        let mut stepped = None;
+        if byzantine {
+            let attachment = bytes.get(attach_at.clone()).unwrap_or(&[]);
+            match self.certify(now, sender, body, attachment) {
+                Ok(s) => stepped = s,
+                Err(reason) => {
+                    self.out.counters.rejected.bump(reason);
+                    return Err(HandleError::Rejected(reason));
+                }
+            }
+        }
         self.clock = clock;
         self.out.counters.messages_received.bump();
         let is_heartbeat = matches!(body, Message::Heartbeat(_));
@@ -512,9 +538,10 @@ impl<
             // A new or restarted member learns this node's certificate in return.
             self.out.send(Out::MembershipTo { to: sender.clone() });
         }
-        let taken = match body {
-            Message::Heartbeat(hb) => self.on_heartbeat(now, sender, hb),
-            Message::Other(body) => self.dispatch(now, sender, body),
+        let taken = match (stepped, body) {
+            (Some(taken), _) => taken,
+            (None, Message::Heartbeat(hb)) => self.on_heartbeat(now, sender, hb),
+            (None, Message::Other(body)) => self.dispatch(now, sender, body),
         };
         if !taken {
             self.out.counters.messages_ignored.bump();
@@ -597,6 +624,84 @@ impl<
             _ => return Ok(()),
         };
         self.may_lead(sender, leader_term)
+    }
+
+    /// (Byzantine fault model) whether `body` from `sender` carries the proof
+    /// the term it claims needs: an election message goes to the certified
+    /// election, which checks its signed vote or certificate first
+    /// (`Ok(Some(taken))`: handled); a leader message (notice, assignment,
+    /// task table, a heartbeat naming the term its sender leads) needs a
+    /// verified leader certificate of its sender for that term (see
+    /// [`Self::check_leader_claim`]). Nothing changes on `Err`.
+    fn certify(
+        &mut self,
+        now: Instant,
+        sender: &NodeId,
+        body: &Message,
+        attachment: &[u8],
+    ) -> Result<Option<bool>, RejectReason> {
+        if !self.supervisors.contains(sender) {
+            return Ok(None);
+        }
+        let body = match body {
+            Message::Heartbeat(h) if h.leading > 0 => {
+                return self.check_leader_claim(sender, h.leading, &[]).map(|_| None);
+            }
+            Message::Heartbeat(_) => return Ok(None),
+            Message::Other(b) => &**b,
+        };
+        let term = match body {
+            Body::PreVote(_)
+            | Body::PreVoteResponse(_)
+            | Body::RequestVote(_)
+            | Body::VoteResponse(_)
+            | Body::LeaderHeartbeat(_)
+            | Body::HeartbeatResponse(_) => {
+                let Room::Supervisor(s) = &mut self.room else { return Ok(None) };
+                let Some(c) = s.certified_mut() else { return Ok(None) };
+                // The voters' keys as admitted so far (a voter's signature
+                // counts once its certificate is held).
+                for (id, key) in self.gate.voter_keys(&self.supervisors).0 {
+                    let _ = c.set_voter_key(&id, key);
+                }
+                let env = Envelope::new(sender.clone(), body.clone());
+                return match s.on_certified_message(now, &env, attachment) {
+                    Ok(taken) => Ok(Some(taken)),
+                    Err(_) => Err(RejectReason::Uncertified),
+                };
+            }
+            Body::LeaderNotice(n) => n.term,
+            Body::TaskAssignment(a) => a.term,
+            Body::TaskTable(t) => t.term,
+            _ => return Ok(None),
+        };
+        self.check_leader_claim(sender, term, attachment).map(|_| None)
+    }
+
+    /// (Byzantine fault model) `Ok` if this node holds a verified leader
+    /// certificate of `sender` for `term` (a supervisor: its election's for
+    /// the current term; a worker: the leader it recorded for the highest
+    /// term heard of, recorded only from a verified certificate), if `term` is
+    /// older than the term this node is at (a stale message, ignored later as
+    /// in crash-only mode), or if `attachment` is a valid leader certificate
+    /// of `sender` for `term`, verified from the datagram's bytes.
+    fn check_leader_claim(&self, sender: &NodeId, term: u64, attachment: &[u8]) -> Result<(), RejectReason> {
+        let (held, current) = match &self.room {
+            Room::Supervisor(s) => (
+                s.leader_certificate()
+                    .is_some_and(|qc| qc.check_claim(crate::auth::VoteKind::Vote, term, sender).is_ok()),
+                s.election().map_or(0, |e| e.term()),
+            ),
+            Room::Worker(w) => {
+                let known = w.known();
+                (known.is_some_and(|(l, t)| *t == term && l == sender), known.map_or(0, |(_, t)| *t))
+            }
+        };
+        if held || term < current {
+            return Ok(());
+        }
+        let quorum = self.config.election.fault_model.quorum(self.supervisors.len());
+        self.gate.verify_leader_certificate(attachment, &self.supervisors, quorum, term, sender)
     }
 
     /// `Ok` if `sender` may speak as the leader of `term` here.
@@ -689,10 +794,8 @@ impl<
                 }
             }
         }
-        if let Room::Supervisor(s) = &mut self.room
-            && let Some(e) = s.election_mut()
-        {
-            e.tick(now);
+        if let Room::Supervisor(s) = &mut self.room {
+            s.tick_election(now);
         }
         self.coordinate(now);
         if self.timers.expire(Timer::Sweep, now, &self.config) {
@@ -786,7 +889,7 @@ impl<
     /// The election's hard state to persist before sending anything (supervisors).
     pub fn poll_hard_state(&mut self) -> Option<HardState> {
         let Room::Supervisor(s) = &mut self.room else { return None };
-        let hs = s.election_mut()?.poll_hard_state()?;
+        let hs = s.poll_hard_state()?;
         self.hard_state = hs.clone();
         Some(hs)
     }
@@ -834,12 +937,16 @@ impl<
                 *fanout = None;
             }
             let election = match &mut self.room {
-                Room::Supervisor(s) => s.election_mut().and_then(|e| e.poll_transmit()),
+                Room::Supervisor(s) => s.poll_election_transmit(),
                 Room::Worker(_) => None,
             };
             // A message is MAC'd for each recipient that holds a pairwise key
             // with this node and signed (once for all) for the others.
-            let (to, body, how) = if let Some(t) = election {
+            // Byzantine mode: a signed vote or certificate follows the body
+            // (under the same tag).
+            let mut attachment = Vec::new();
+            let (to, body, how) = if let Some((t, a)) = election {
+                attachment = a;
                 (t.to.map_or(Destination::Supervisors, Destination::Node), t.envelope.body, Sealing::Mac)
             } else {
                 let out = self.out.pop()?;
@@ -860,8 +967,21 @@ impl<
                     None => continue,
                 }
             };
+            if matches!(body, Body::LeaderNotice(_) | Body::TaskAssignment(_))
+                && let Room::Supervisor(s) = &self.room
+                && let Some(qc) = s.leader_certificate()
+            {
+                // The leader's certificate, kept once, rides with every
+                // notice and assignment (workers check it once per term).
+                attachment = alloc::vec![crate::election::ATTACH_CERTIFICATE; 1 + qc.encoded_len()];
+                match attachment.get_mut(1..).map(|buf| qc.encode(buf)) {
+                    Some(Ok(n)) => attachment.truncate(1 + n),
+                    _ => attachment.clear(),
+                }
+            }
             match body.to_vec() {
-                Ok(bytes) => {
+                Ok(mut bytes) => {
+                    bytes.extend_from_slice(&attachment);
                     let mut recipients = self.expand(&to);
                     if let Body::SignedLinkState(a) = &body {
                         // Flooded on: not back to its origin, nor to who sent it here.
@@ -897,7 +1017,7 @@ impl<
             Destination::Supervisors => self.supervisors.clone(),
             Destination::Cluster => {
                 let mut l = self.supervisors.clone();
-                l.extend(self.gate.peers().map(|c| c.node.clone()).filter(|n| !self.supervisors.contains(n)));
+                l.extend(self.gate.peer_ids().filter(|n| !self.supervisors.contains(n)).cloned());
                 l
             }
         };
@@ -1051,9 +1171,8 @@ impl<
         if m.joining {
             // What a member offers is its certificate's, never its own claim.
             let Some(cert) = self.gate.peer(sender) else { return };
-            let (key, endpoint) = (*cert.wg_key.as_bytes(), cert.endpoints.first().cloned());
             let (slots, pools) = (cert.slots, cert.pools.clone());
-            self.mesh.set_peer(sender, key, endpoint, &mut self.out);
+            self.mesh.set_peer(sender, *cert.wg_key.as_bytes(), cert.endpoints.first(), &mut self.out);
             if let Room::Supervisor(s) = &mut self.room
                 && !from_supervisor
             {
@@ -1132,6 +1251,16 @@ impl<
             };
             s.follow_election(now, &*self.crash, &mut self.timers, &self.config, verify, &mut self.out);
             s.drain_workers(now, &mut self.out);
+            if let Some(c) = s.certified_mut() {
+                while let Some(e) = c.poll_evidence() {
+                    let mut evidence = alloc::vec![0u8; e.encoded_len()];
+                    match e.encode(&mut evidence) {
+                        Ok(n) => evidence.truncate(n),
+                        Err(_) => continue,
+                    }
+                    self.out.emit(now, e.voter().clone(), OpsEventKind::Equivocation { term: e.term(), evidence });
+                }
+            }
         }
         self.mesh.drain(now, &mut self.out);
         let archived = self.history.stats().batches_archived;

@@ -155,6 +155,18 @@ pub enum OpsEventKind {
         /// The new next hop (`None`: unreachable).
         next_hop: Option<NodeId>,
     },
+    /// (Supervisors, Byzantine fault model) the event's node, a voter, signed
+    /// votes for two candidates in one term: `evidence` is the canonical
+    /// [`crate::auth::EquivocationEvidence`] encoding of both signed
+    /// statements, verifiable offline from the voter's public key alone (the
+    /// host may hand it to the chain). Its later grants are treated as
+    /// `OpsConfig::election.equivocation` says.
+    Equivocation {
+        /// The term it voted twice in.
+        term: u64,
+        /// The evidence record's bytes.
+        evidence: Vec<u8>,
+    },
 }
 
 /// One event: when, about which node, what.
@@ -192,6 +204,7 @@ impl OpsEventKind {
             OpsEventKind::TunnelUp => "tunnel_up",
             OpsEventKind::TunnelDown { .. } => "tunnel_down",
             OpsEventKind::RouteChanged { .. } => "route_changed",
+            OpsEventKind::Equivocation { .. } => "equivocation",
         }
     }
 }

@@ -19,7 +19,8 @@ use super::error::{OpsError, TaskError};
 use super::outbox::{Bump, Out, Outbox, remove_each};
 use super::output::OpsEventKind;
 use super::timers::{Timer, TimerTable};
-use crate::election::{ElectionError, HardState, LeaderElectionManager};
+use crate::auth::{IdentityKey, PublicIdentity, QuorumCertificate};
+use crate::election::{CertReject, CertifiedElection, ElectionError, HardState, LeaderElectionManager, Transmit};
 use crate::error::CapacityError;
 use crate::health::{HealthView, NodeStatus};
 use crate::id::{NodeId, TaskId, TaskType};
@@ -56,8 +57,25 @@ pub struct TaskRecord {
     pub verified: bool,
 }
 
+impl TaskRecord {
+    /// `task`'s entry in a task-table slice: what a follower needs to take
+    /// the task over, its checkpoint with the primary's signature included.
+    fn entry(&self, task: &TaskId) -> TaskEntry {
+        TaskEntry {
+            task: task.clone(),
+            task_type: self.task_type.clone(),
+            required: self.required,
+            backups: self.backups,
+            checkpoint: self.checkpoint,
+            proof: self.proof.clone(),
+        }
+    }
+}
+
 /// The election as the coordinator sizes it: `V` voters, `Q`-entry queues.
 pub type Election<const V: usize, const Q: usize> = LeaderElectionManager<V, Q, Q>;
+/// The certified (Byzantine-mode) election as the coordinator sizes it.
+pub(crate) type Certified<const V: usize, const Q: usize> = CertifiedElection<V, Q, Q>;
 /// The worker-replacement manager as the coordinator sizes it.
 pub type Workers<const N: usize, const T: usize, const P: usize, const S: usize, const C: usize, const Q: usize> =
     WorkerReplacementManager<N, T, P, S, C, Q, Q>;
@@ -72,8 +90,11 @@ pub(crate) struct SupervisorRoom<
     const C: usize,
     const Q: usize,
 > {
-    /// Built at `start` from the persisted hard state.
+    /// Built at `start` from the persisted hard state (crash-only fault model).
     election: Option<Box<Election<V, Q>>>,
+    /// Built at `start` instead of `election` under the Byzantine fault
+    /// model: the same election with signed votes and certificates.
+    certified: Option<Box<Certified<V, Q>>>,
     workers: Box<Workers<N, T, P, S, C, Q>>,
     tasks: IdTable<TaskId, TaskRecord, T>,
     /// The term this node leads, if it does.
@@ -101,6 +122,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     pub(crate) fn new(workers: Box<Workers<N, T, P, S, C, Q>>) -> Self {
         SupervisorRoom {
             election: None,
+            certified: None,
             workers,
             tasks: IdTable::new(),
             leading: None,
@@ -110,7 +132,10 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         }
     }
 
-    /// Starts the election from `hard_state`.
+    /// Starts the election from `hard_state`. `signing` is this node's key,
+    /// the cluster authority and the voters' keys known so far (sorted by id,
+    /// `None` for one not admitted yet), for the Byzantine fault model.
+    #[allow(clippy::too_many_arguments)] // the election's inputs, each once
     pub(crate) fn start(
         &mut self,
         now: Instant,
@@ -119,6 +144,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         me: &NodeId,
         supervisors: &[NodeId],
         hard_state: HardState,
+        signing: impl FnOnce() -> (IdentityKey, PublicIdentity, alloc::vec::Vec<(NodeId, Option<PublicIdentity>)>),
     ) -> Result<(), OpsError> {
         let mut election = config.election;
         election.seed = seed;
@@ -127,15 +153,21 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         // them, so a new leader never resumes a task from behind (Raft's
         // election restriction, with the table's checkpoints as the log).
         election.up_to_date = crate::election::height_at_least;
-        let e =
-            LeaderElectionManager::restore_boxed(election, me.clone(), supervisors, hard_state, now).map_err(|e| {
-                match e {
-                    ElectionError::Config(c) => OpsError::Config(c),
-                    ElectionError::TooManyVoters(c) => OpsError::TooManySupervisors(c),
-                    _ => OpsError::NotASupervisor(me.clone()),
-                }
-            })?;
-        self.election = Some(e);
+        let map = |e| match e {
+            ElectionError::Config(c) => OpsError::Config(c),
+            ElectionError::TooManyVoters(c) => OpsError::TooManySupervisors(c),
+            _ => OpsError::NotASupervisor(me.clone()),
+        };
+        if election.fault_model.is_byzantine() {
+            let (key, cluster, voters) = signing();
+            let c = CertifiedElection::with_partial_keys(election, me.clone(), key, cluster, &voters, hard_state, now)
+                .map_err(map)?;
+            self.certified = Some(Box::new(c));
+        } else {
+            let e = LeaderElectionManager::restore_boxed(election, me.clone(), supervisors, hard_state, now)
+                .map_err(map)?;
+            self.election = Some(e);
+        }
         self.note_progress();
         Ok(())
     }
@@ -144,6 +176,9 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     pub(crate) fn stop(&mut self, now: Instant) {
         if let Some(e) = self.election.as_mut() {
             e.step_down(now);
+        }
+        if let Some(c) = self.certified.as_mut() {
+            c.step_down(now);
         }
     }
 
@@ -167,19 +202,61 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
             return false;
         }
         let named = self.leader.as_ref().is_none_or(|(l, t)| *t != term || l == sender);
-        let current =
-            self.election.as_deref().is_none_or(|e| e.term() != term || e.leader().is_none_or(|l| l == sender));
+        let current = self.election().is_none_or(|e| e.term() != term || e.leader().is_none_or(|l| l == sender));
         named && current
     }
 
-    /// The election, once started.
+    /// The election, once started (under the certified one, in Byzantine mode).
     pub(crate) fn election(&self) -> Option<&Election<V, Q>> {
-        self.election.as_deref()
+        match &self.certified {
+            Some(c) => Some(c.election()),
+            None => self.election.as_deref(),
+        }
     }
 
-    /// The election, once started.
-    pub(crate) fn election_mut(&mut self) -> Option<&mut Election<V, Q>> {
-        self.election.as_deref_mut()
+    /// The certified election (Byzantine fault model), once started.
+    pub(crate) fn certified_mut(&mut self) -> Option<&mut Certified<V, Q>> {
+        self.certified.as_deref_mut()
+    }
+
+    /// Advances the election's timers.
+    pub(crate) fn tick_election(&mut self, now: Instant) {
+        if let Some(e) = self.election.as_deref_mut() {
+            e.tick(now);
+        }
+        if let Some(c) = self.certified.as_deref_mut() {
+            c.tick(now);
+        }
+    }
+
+    /// The election's hard state to persist first.
+    pub(crate) fn poll_hard_state(&mut self) -> Option<HardState> {
+        match self.certified.as_deref_mut() {
+            Some(c) => c.poll_hard_state(),
+            None => self.election.as_deref_mut()?.poll_hard_state(),
+        }
+    }
+
+    /// The election's next message, with its attachment (empty in crash-only
+    /// mode and when a certified message carries none).
+    pub(crate) fn poll_election_transmit(&mut self) -> Option<(Transmit, alloc::vec::Vec<u8>)> {
+        match self.certified.as_deref_mut() {
+            Some(c) => {
+                let t = c.poll_transmit()?;
+                let mut attachment = t.attachment;
+                if attachment.as_slice() == [crate::election::ATTACH_NONE] {
+                    attachment.clear();
+                }
+                Some((t.transmit, attachment))
+            }
+            None => Some((self.election.as_deref_mut()?.poll_transmit()?, alloc::vec::Vec::new())),
+        }
+    }
+
+    /// The leader certificate of the current term, if this node holds one
+    /// (Byzantine mode: its own as leader, its leader's as follower).
+    pub(crate) fn leader_certificate(&self) -> Option<&QuorumCertificate> {
+        self.certified.as_deref()?.leader_certificate()
     }
 
     /// The workers manager (only the leader's holds assignments).
@@ -195,6 +272,27 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     /// An election message; `false` if the election refused it (or has not started).
     pub(crate) fn on_election_message(&mut self, now: Instant, env: &Envelope) -> bool {
         self.election.as_mut().is_some_and(|e| e.step(now, env).is_ok())
+    }
+
+    /// (Byzantine mode) an election message with its `attachment`: the vote
+    /// or certificate is checked before the election sees anything, and the
+    /// election drops a term change the proof does not justify. `Err` if
+    /// either refused it (nothing changed); `Ok(false)` if the election
+    /// refused it otherwise (not a voter).
+    pub(crate) fn on_certified_message(
+        &mut self,
+        now: Instant,
+        env: &Envelope,
+        attachment: &[u8],
+    ) -> Result<bool, CertReject> {
+        let Some(c) = self.certified.as_deref_mut() else { return Ok(false) };
+        let unjustified = c.election().stats().uncertified;
+        match c.step(now, env, attachment) {
+            Ok(Ok(())) if c.election().stats().uncertified > unjustified => Err(CertReject::WrongClaim),
+            Ok(Ok(())) => Ok(true),
+            Ok(Err(reason)) => Err(reason),
+            Err(_) => Ok(false),
+        }
     }
 
     /// Worker `sender` announced itself: it joins the pools its certificate
@@ -257,6 +355,9 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         let sum = self.tasks.iter().filter_map(|(_, r)| r.checkpoint).fold(0u64, |s, c| s.saturating_add(c.sequence));
         if let Some(e) = self.election.as_deref_mut() {
             e.set_progress(Some(sum));
+        }
+        if let Some(c) = self.certified.as_deref_mut() {
+            c.set_progress(Some(sum));
         }
     }
 
@@ -504,7 +605,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         verify: impl Fn(&TaskId, &Checkpoint, &CheckpointProof) -> bool,
         out: &mut Outbox<Q>,
     ) {
-        let Some(e) = self.election.as_ref() else { return };
+        let Some(e) = self.election() else { return };
         let term = e.term();
         let is_leader = e.is_leader();
         let leader = e.leader().cloned();
@@ -640,14 +741,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         let term = self.leading?;
         let r = self.tasks.get(task)?;
         let mut entries = heapless::Vec::new();
-        let entry = TaskEntry {
-            task: task.clone(),
-            task_type: r.task_type.clone(),
-            required: r.required,
-            backups: r.backups,
-            checkpoint: r.checkpoint,
-            proof: r.proof.clone(),
-        };
+        let entry = r.entry(task);
         entries.push(entry).ok()?;
         Some(Body::TaskTable(TaskTable { term, entries }))
     }
@@ -660,14 +754,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         for k in 0..len.min(MAX_TABLE_ENTRIES) {
             let i = (self.table_cursor + k) % len;
             if let Some((task, r)) = self.tasks.get_index(i) {
-                let entry = TaskEntry {
-                    task: task.clone(),
-                    task_type: r.task_type.clone(),
-                    required: r.required,
-                    backups: r.backups,
-                    checkpoint: r.checkpoint,
-                    proof: r.proof.clone(),
-                };
+                let entry = r.entry(task);
                 let _ = entries.push(entry);
             }
         }

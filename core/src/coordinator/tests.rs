@@ -60,6 +60,19 @@ impl Peer {
         self.say_in(1, body)
     }
 
+    /// `body` followed by `attachment` (Byzantine mode), signed by this peer.
+    pub(super) fn say_with(&mut self, body: Body, attachment: &[u8]) -> StdVec<u8> {
+        let mut body = body.to_vec().unwrap();
+        body.extend_from_slice(attachment);
+        let mut buf = vec![0u8; 4096 + attachment.len()];
+        self.counter += 1;
+        let cluster = authority().public();
+        let n =
+            crate::auth::seal::seal_signed(&mut buf, &self.id, 1, self.counter, &body, &self.key, &cluster).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
     /// `body`, signed by this peer in boot epoch `epoch`.
     pub(super) fn say_in(&mut self, epoch: u64, body: Body) -> StdVec<u8> {
         let body = body.to_vec().unwrap();
@@ -275,17 +288,19 @@ fn duplicate_pools_and_a_short_lease_are_refused_at_configuration() {
 }
 
 #[test]
-fn a_byzantine_election_is_refused_until_the_gate_carries_certificates() {
+fn a_byzantine_election_needs_3f_plus_1_supervisors() {
     let election = crate::election::ElectionConfig {
         fault_model: crate::election::FaultModel::Byzantine { f: 1 },
         ..crate::election::ElectionConfig::default()
     };
     let c = OpsConfig { election, ..OpsConfig::default() };
+    let sups = [id("s0"), id("s1"), id("s2")];
+    let creds = || credentials_of("s0", NodeRole::Supervisor);
+    let e = Node::new_boxed(id("s0"), NodeRole::Supervisor, &sups, c.clone(), 1, creds()).err().unwrap();
+    assert!(matches!(&e, OpsError::Config(c) if c.to_string().contains("3f + 1")), "{e}");
     let sups = [id("s0"), id("s1"), id("s2"), id("s3")];
-    let e = Node::new_boxed(id("s0"), NodeRole::Supervisor, &sups, c, 1, credentials_of("s0", NodeRole::Supervisor))
-        .err()
-        .unwrap();
-    assert!(matches!(&e, OpsError::Config(c) if c.to_string().contains("crash_only")), "{e}");
+    let mut n = Node::new_boxed(id("s0"), NodeRole::Supervisor, &sups, c, 1, creds()).unwrap();
+    n.start(Instant::from_secs(1)).unwrap();
 }
 
 #[test]
@@ -646,6 +661,20 @@ fn heartbeats_echo_timestamps_and_the_round_trip_is_smoothed_as_rfc_6298() {
     // The tunnel's latency is the smoothed round trip.
     let tunnel = n.mesh().tunnel(&id("s1"), &id("s2")).unwrap();
     assert_eq!(tunnel.latency, Some(ms(11)));
+    // s2 leaves: its tunnel goes, and the SRTT it held with it.
+    let leave = Body::Membership(Membership { joining: false, certificate: heapless::Vec::new() });
+    n.handle_message(t2 + ms(30), &s2.say(leave)).unwrap();
+    assert!(n.mesh().tunnel(&id("s1"), &id("s2")).is_none());
+    assert_eq!(n.peer_rtt(&id("s2")), None);
+    // Heard again (its tunnel comes back), with an echo of a heartbeat sent
+    // since: a first sample again (SRTT = R, RTTVAR = R/2), not smoothed
+    // into the old estimate.
+    let t3 = t2 + OpsConfig::default().heartbeat_interval;
+    n.tick(t3);
+    drain_transmits(&mut n);
+    n.handle_message(t3 + ms(6), &s2.say(back(5, t3, Duration::ZERO))).unwrap();
+    assert_eq!(n.peer_rtt(&id("s2")), Some((ms(6), ms(3))));
+    assert_eq!(n.mesh().tunnel(&id("s1"), &id("s2")).unwrap().latency, Some(ms(6)));
 }
 
 /// `peer`'s line in `wg show <if> latest-handshakes`: a handshake at UNIX `secs`.

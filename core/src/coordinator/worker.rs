@@ -87,6 +87,12 @@ impl<const T: usize> WorkerRoom<T> {
         self.known.as_ref().is_none_or(|(l, t)| *t != term || l == sender)
     }
 
+    /// The supervisor known to lead the highest term heard of, with the term
+    /// (in Byzantine mode, only ever one whose leader certificate verified).
+    pub(crate) const fn known(&self) -> Option<&(NodeId, u64)> {
+        self.known.as_ref()
+    }
+
     /// The highest leader term heard of (0 if none).
     fn known_term(&self) -> u64 {
         self.known.as_ref().map_or(0, |(_, t)| *t)

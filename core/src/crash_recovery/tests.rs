@@ -21,6 +21,16 @@ fn beat(m: &mut small::CrashRecoveryManager, node: &NodeId, from: u64, to: u64) 
     }
 }
 
+/// A manager that heard node `a` every second from 0 to `last` s, then found
+/// it crashed at 60 s.
+fn crashed(last: u64) -> (small::CrashRecoveryManager, NodeId) {
+    let mut m = manager();
+    let a = id("a");
+    beat(&mut m, &a, 0, last);
+    assert_eq!(m.detect_crashes(secs(60.0)).count(), 1);
+    (m, a)
+}
+
 fn kinds(m: &small::CrashRecoveryManager, node: &NodeId) -> Vec<&'static str> {
     m.events().filter(|e| &e.node == node).map(|e| e.kind.as_str()).collect()
 }
@@ -122,10 +132,7 @@ fn full_table_rejects_without_losing_anything() {
 
 #[test]
 fn recovery_lifecycle_completes_after_healthy_heartbeats() {
-    let mut m = manager();
-    let a = id("a");
-    beat(&mut m, &a, 0, 10);
-    assert_eq!(m.detect_crashes(secs(60.0)).count(), 1);
+    let (mut m, a) = crashed(10);
     assert!(matches!(
         m.initiate_recovery(secs(60.0), &id("zz"), RecoveryStrategy::Restart),
         Err(CrashRecoveryError::UnknownNode(_))
@@ -154,10 +161,7 @@ fn recovery_lifecycle_completes_after_healthy_heartbeats() {
 
 #[test]
 fn returning_node_recovers_automatically() {
-    let mut m = manager();
-    let a = id("a");
-    beat(&mut m, &a, 0, 5);
-    assert_eq!(m.detect_crashes(secs(60.0)).count(), 1);
+    let (mut m, a) = crashed(5);
     m.heartbeat(secs(100.0), &a).unwrap();
     assert_eq!(m.status(&a), Ok(NodeStatus::Recovering));
     m.heartbeat(secs(101.0), &a).unwrap();
@@ -285,10 +289,7 @@ fn large_preset_builds_in_place_on_a_small_stack() {
 
 #[test]
 fn a_node_that_returns_then_falls_silent_again_is_a_new_crash() {
-    let mut m = manager();
-    let a = id("a");
-    beat(&mut m, &a, 0, 10);
-    assert_eq!(m.detect_crashes(secs(60.0)).count(), 1);
+    let (mut m, a) = crashed(10);
     // One heartbeat back: recovering (two healthy heartbeats complete it), then silence.
     m.heartbeat(secs(100.0), &a).unwrap();
     assert_eq!(m.status(&a), Ok(NodeStatus::Recovering));

@@ -45,18 +45,6 @@ pub const ATTACH_VOTE: u8 = 1;
 /// Attachment tag: a quorum certificate follows.
 pub const ATTACH_CERTIFICATE: u8 = 2;
 
-/// What happens to a voter's grants after it was caught equivocating.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum EquivocationPolicy {
-    /// Its grants still count (the evidence is only reported).
-    KeepCounting,
-    /// Its grants are refused for the rest of the term it equivocated in.
-    #[default]
-    IgnoreForTerm,
-    /// Its grants are refused for good (until the host builds a new node).
-    IgnoreForever,
-}
-
 /// Why a message was refused before the election saw it. Nothing changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CertReject {
@@ -124,8 +112,9 @@ pub struct CertifiedElection<const V: usize, const O: usize, const H: usize> {
     election: alloc::boxed::Box<LeaderElectionManager<V, O, H>>,
     key: IdentityKey,
     cluster: PublicIdentity,
-    /// `(id, key)` of every voter, ascending id (the signer order).
-    voters: AllocVec<(NodeId, PublicIdentity)>,
+    /// `(id, key)` of every voter, ascending id (the signer order); a key
+    /// not known yet is `None` (a signature of that voter fails to verify).
+    voters: Voters,
     policy: EquivocationPolicy,
     /// Pre-vote grants for this node's pre-campaign.
     pre_votes: Option<QcBuilder>,
@@ -155,8 +144,8 @@ pub struct CertifiedElection<const V: usize, const O: usize, const H: usize> {
 impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> {
     /// A Byzantine-mode election for `key`'s holder `id` among `voters`
     /// (`(id, identity key)`, any order), in the cluster of authority
-    /// `cluster`, restored from `hard_state`, with the default
-    /// [`EquivocationPolicy`] (see [`CertifiedElection::with_policy`]).
+    /// `cluster`, restored from `hard_state`, with `config.equivocation` for
+    /// equivocators' later grants (see [`CertifiedElection::with_policy`]).
     /// `config.fault_model` must be Byzantine.
     pub fn new(
         config: ElectionConfig,
@@ -167,23 +156,41 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
         hard_state: HardState,
         now: Instant,
     ) -> Result<Self, ElectionError> {
+        let voters: AllocVec<(NodeId, Option<PublicIdentity>)> =
+            voters.iter().map(|(i, k)| (i.clone(), Some(*k))).collect();
+        Self::with_partial_keys(config, id, key, cluster, &voters, hard_state, now)
+    }
+
+    /// [`CertifiedElection::new`] for a host that learns the voters' keys
+    /// as they are admitted (the coordinator: from their certificates): a
+    /// `None` key is unknown, and a signature of that voter does not verify
+    /// until [`CertifiedElection::set_voter_key`] supplies it.
+    pub fn with_partial_keys(
+        config: ElectionConfig,
+        id: NodeId,
+        key: IdentityKey,
+        cluster: PublicIdentity,
+        voters: &[(NodeId, Option<PublicIdentity>)],
+        hard_state: HardState,
+        now: Instant,
+    ) -> Result<Self, ElectionError> {
         if !config.fault_model.is_byzantine() {
             return Err(ElectionError::Config(ConfigError::new("fault_model", "Byzantine for a certified election")));
         }
-        let mut sorted: AllocVec<(NodeId, PublicIdentity)> = voters.to_vec();
+        let mut sorted: AllocVec<(NodeId, Option<PublicIdentity>)> = voters.to_vec();
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
         sorted.dedup_by(|a, b| a.0 == b.0);
         let ids: AllocVec<NodeId> = sorted.iter().map(|(i, _)| i.clone()).collect();
         let election = alloc::boxed::Box::new(LeaderElectionManager::restore(config, id, &ids, hard_state, now)?);
-        if sorted.iter().find(|(i, _)| i == election.id()).map(|(_, k)| *k) != Some(key.public()) {
+        if sorted.iter().find(|(i, _)| i == election.id()).and_then(|(_, k)| *k) != Some(key.public()) {
             return Err(ElectionError::Config(ConfigError::new("key", "the voter's own identity key")));
         }
         Ok(CertifiedElection {
             election,
             key,
             cluster,
-            voters: sorted,
-            policy: EquivocationPolicy::default(),
+            voters: Voters(sorted),
+            policy: config.equivocation,
             pre_votes: None,
             votes: None,
             pre_vote_qc: None,
@@ -197,6 +204,33 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
             evidence_dropped: 0,
             rejects: [0; CertReject::ALL.len()],
         })
+    }
+
+    /// Voter `id`'s identity key (from its admitted certificate); `false` if
+    /// `id` is no voter. This node's own key cannot be replaced.
+    pub fn set_voter_key(&mut self, id: &NodeId, key: Option<PublicIdentity>) -> bool {
+        if id == self.election.id() {
+            return self.voters.0.iter().any(|(i, _)| i == id);
+        }
+        match self.index_of(id).and_then(|i| self.voters.0.get_mut(i)) {
+            Some((_, k)) => {
+                *k = key;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sets the progress this node's vote requests carry (see
+    /// [`LeaderElectionManager::set_progress`]).
+    pub fn set_progress(&mut self, progress: Option<u64>) {
+        self.election.set_progress(progress);
+    }
+
+    /// Steps down gracefully (see [`LeaderElectionManager::step_down`]).
+    pub fn step_down(&mut self, now: Instant) {
+        self.election.step_down(now);
+        self.sync();
     }
 
     /// This election with `policy` for equivocators' later grants.
@@ -238,7 +272,7 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
     }
 
     fn index_of(&self, id: &NodeId) -> Option<usize> {
-        self.voters.binary_search_by(|(i, _)| i.cmp(id)).ok()
+        self.voters.0.binary_search_by(|(i, _)| i.cmp(id)).ok()
     }
 
     fn quorum(&self) -> usize {
@@ -348,7 +382,7 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
         if s.kind != kind || s.term != r.term || s.candidate != *self.election.id() || s.voter != *sender {
             return Err(CertReject::WrongVote);
         }
-        let key = self.voters.get(from).map(|(_, k)| *k).ok_or(CertReject::WrongVote)?;
+        let key = self.voters.0.get(from).and_then(|(_, k)| *k).ok_or(CertReject::BadVoteSignature)?;
         vote.verify(&self.cluster, &key).map_err(|_| CertReject::BadVoteSignature)?;
         if self.ignores(from, r.term) {
             return Err(CertReject::Equivocator);
@@ -359,7 +393,7 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
         };
         if let Some(b) = builder {
             // Another term or a duplicate: the election ignores it as well.
-            let _ = b.push_verified(&vote, self.voters.as_slice());
+            let _ = b.push_verified(&vote, &self.voters);
         }
         Ok(None)
     }
@@ -372,7 +406,7 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
         bytes: &[u8],
     ) -> Result<Option<(TermProof, QuorumCertificate)>, CertReject> {
         let qc = QuorumCertificate::decode(bytes).map_err(|_| CertReject::MalformedAttachment)?;
-        qc.verify(&self.cluster, self.voters.as_slice(), self.quorum()).map_err(|e| match e {
+        qc.verify(&self.cluster, &self.voters, self.quorum()).map_err(|e| match e {
             QuorumError::Truncated | QuorumError::Malformed | QuorumError::Oversized { .. } => {
                 CertReject::MalformedAttachment
             }
@@ -403,11 +437,11 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
             return;
         }
         let both = qc.signers() & mine.signers();
-        for index in 0..self.voters.len().min(64) {
+        for index in 0..self.voters.0.len().min(64) {
             if both & (1u64 << index) == 0 || self.equivocators.iter().any(|&(v, t)| v == index && t == qc.term()) {
                 continue;
             }
-            let Some((voter, _)) = self.voters.get(index) else { continue };
+            let Some((voter, _)) = self.voters.0.get(index) else { continue };
             let sig = |c: &QuorumCertificate| {
                 let at = (c.signers() & ((1u64 << index) - 1)).count_ones() as usize;
                 c.signatures().get(at).copied()
@@ -465,7 +499,7 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
             Role::PreCandidate if fresh(&self.pre_votes, VoteKind::PreVote, term.saturating_add(1)) => {
                 let t = term.saturating_add(1);
                 let mut b = QuorumCertificate::builder(VoteKind::PreVote, t, me.clone());
-                let _ = b.push_verified(&own(VoteKind::PreVote, t), self.voters.as_slice());
+                let _ = b.push_verified(&own(VoteKind::PreVote, t), &self.voters);
                 self.pre_votes = Some(b);
             }
             Role::Candidate if fresh(&self.votes, VoteKind::Vote, term) => {
@@ -474,7 +508,7 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
                     self.term_qc = Some(c.clone());
                 }
                 let mut b = QuorumCertificate::builder(VoteKind::Vote, term, me.clone());
-                let _ = b.push_verified(&own(VoteKind::Vote, term), self.voters.as_slice());
+                let _ = b.push_verified(&own(VoteKind::Vote, term), &self.voters);
                 self.votes = Some(b);
             }
             Role::Leader if self.leader_qc.as_ref().is_none_or(|c| c.term() != term || *c.candidate() != me) => {
@@ -535,7 +569,7 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
             Body::RequestVote(r) => cert(self.pre_vote_qc.as_ref().filter(|c| c.term() == r.term), &mut attachment),
             Body::LeaderHeartbeat(h) => {
                 // Until every other voter acknowledged this term (the leader's own bit aside).
-                let everyone = u64::MAX >> (64 - self.voters.len().clamp(1, 64));
+                let everyone = u64::MAX >> (64 - self.voters.0.len().clamp(1, 64));
                 let me = self.index_of(self.election.id()).and_then(|i| 1u64.checked_shl(i as u32)).unwrap_or(0);
                 if self.acked | me != everyone {
                     cert(self.leader_qc.as_ref().filter(|c| c.term() == h.term), &mut attachment);
@@ -552,6 +586,21 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
             _ => {}
         }
         Some(CertifiedTransmit { transmit: t, attachment })
+    }
+}
+
+/// The voters in signer order with the keys known for them.
+struct Voters(AllocVec<(NodeId, Option<PublicIdentity>)>);
+
+impl crate::auth::VoterKeys for Voters {
+    fn voter_count(&self) -> usize {
+        self.0.len()
+    }
+    fn voter_id(&self, index: usize) -> Option<&NodeId> {
+        self.0.get(index).map(|(id, _)| id)
+    }
+    fn voter_key(&self, index: usize) -> Option<PublicIdentity> {
+        self.0.get(index).and_then(|(_, key)| *key)
     }
 }
 

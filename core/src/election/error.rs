@@ -21,35 +21,15 @@ pub enum ElectionError {
     AlreadyLeader,
 }
 
-impl fmt::Display for ElectionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ElectionError::Config(e) => e.fmt(f),
-            ElectionError::TooManyVoters(e) => write!(f, "cannot add voter {}: {e}", e.rejected),
-            ElectionError::NotAVoter(n) => write!(f, "node {n} is not in its own voter set"),
-            ElectionError::UnknownVoter(n) => write!(f, "node {n} is not a voter"),
-            ElectionError::FromSelf => f.write_str("message claims to come from this node"),
-            ElectionError::NotAnElectionMessage => f.write_str("not a leader-election message"),
-            ElectionError::AlreadyLeader => f.write_str("this node is already the leader"),
-        }
-    }
-}
-
-impl core::error::Error for ElectionError {}
-
-impl crate::error::Classify for ElectionError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            ElectionError::Config(e) => e.kind(),
-            ElectionError::TooManyVoters(e) => e.kind(),
-            ElectionError::NotAVoter(_) | ElectionError::FromSelf | ElectionError::NotAnElectionMessage => {
-                ErrorKind::InvalidArgument
-            }
-            ElectionError::UnknownVoter(_) => ErrorKind::NotFound,
-            ElectionError::AlreadyLeader => ErrorKind::InvalidState,
-        }
-    }
+crate::error::error_impls! {
+    ElectionError, f;
+    ElectionError::Config(e) => e.kind(), core::fmt::Display::fmt(e, f);
+    ElectionError::TooManyVoters(e) => e.kind(), write!(f, "cannot add voter {}: {e}", e.rejected);
+    ElectionError::NotAVoter(n) => ErrorKind::InvalidArgument, write!(f, "node {n} is not in its own voter set");
+    ElectionError::UnknownVoter(n) => ErrorKind::NotFound, write!(f, "node {n} is not a voter");
+    ElectionError::FromSelf => ErrorKind::InvalidArgument, f.write_str("message claims to come from this node");
+    ElectionError::NotAnElectionMessage => ErrorKind::InvalidArgument, f.write_str("not a leader-election message");
+    ElectionError::AlreadyLeader => ErrorKind::InvalidState, f.write_str("this node is already the leader");
 }
 
 impl From<ConfigError> for ElectionError {

@@ -79,9 +79,7 @@ mod state;
 mod stats;
 
 #[cfg(feature = "alloc")]
-pub use certified::{
-    ATTACH_CERTIFICATE, ATTACH_NONE, ATTACH_VOTE, CertReject, CertifiedElection, CertifiedTransmit, EquivocationPolicy,
-};
+pub use certified::{ATTACH_CERTIFICATE, ATTACH_NONE, ATTACH_VOTE, CertReject, CertifiedElection, CertifiedTransmit};
 pub use error::ElectionError;
 pub use stats::{ElectionStats, ElectionStatus, VoteRecord};
 
@@ -233,6 +231,20 @@ pub struct TermProof {
     pub candidate: NodeId,
 }
 
+crate::error::named_enum! {
+    /// What happens to a voter's grants after it was caught equivocating.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub enum EquivocationPolicy("equivocation policy") {
+        /// Its grants still count (the evidence is only reported).
+        KeepCounting = "keep_counting",
+        /// Its grants are refused for the rest of the term it equivocated in.
+        #[default]
+        IgnoreForTerm = "ignore_for_term",
+        /// Its grants are refused for good (until the host builds a new node).
+        IgnoreForever = "ignore_forever",
+    }
+}
+
 /// Election parameters. See each field for its default.
 #[derive(Clone, Copy, Debug)]
 pub struct ElectionConfig {
@@ -250,6 +262,10 @@ pub struct ElectionConfig {
     pub up_to_date: UpToDateCheck,
     /// Which faults to tolerate (default [`FaultModel::CrashOnly`]).
     pub fault_model: FaultModel,
+    /// (Byzantine fault model) what happens to a voter's later grants once it
+    /// was caught voting for two candidates in one term (default: refused for
+    /// the rest of that term). The evidence is reported whatever the policy.
+    pub equivocation: EquivocationPolicy,
 }
 
 impl Default for ElectionConfig {
@@ -262,6 +278,7 @@ impl Default for ElectionConfig {
             seed: 0,
             up_to_date: always_up_to_date,
             fault_model: FaultModel::CrashOnly,
+            equivocation: EquivocationPolicy::IgnoreForTerm,
         }
     }
 }

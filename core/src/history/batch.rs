@@ -609,39 +609,106 @@ impl<'a> BatchView<'a> {
         scratch: &mut [u8],
         mut each: impl FnMut(&RecordRef<'_>, &[u8], Option<&Hash>) -> Result<(), BatchError>,
     ) -> Result<u32, BatchError> {
+        self.validate_rows(scratch, |r, bytes, leaf, _| each(r, bytes, leaf))
+    }
+
+    /// [`BatchView::validate_with`], also giving, for version 2, each record's
+    /// sender and type as indices into the batch's dictionaries (`(sender,
+    /// type)`; equal indices are equal strings within one batch), so a caller
+    /// converts each distinct string once. `None` for version 1.
+    ///
+    /// Version 2 records are checked as the body decoder writes them, without
+    /// parsing their canonical bytes again; the checks are those of [`Records`].
+    /// An error from `each` stops the pass and is returned.
+    pub fn validate_rows(
+        &self,
+        scratch: &mut [u8],
+        mut each: impl FnMut(&RecordRef<'_>, &[u8], Option<&Hash>, Option<(u32, u32)>) -> Result<(), BatchError>,
+    ) -> Result<u32, BatchError> {
+        let h = &self.header;
+        let Some(log) = h.log else {
+            let mut n = 0u32;
+            let mut records = self.records(scratch)?;
+            while let Some(r) = records.next() {
+                let r = r?;
+                if n == 0 && r.timestamp != h.first {
+                    return Err(first_disagrees());
+                }
+                each(&r, records.last_bytes(), None, None)?;
+                n = n.saturating_add(1);
+            }
+            return if n > 0 && records.prev == h.last { Ok(n) } else { Err(last_disagrees(n)) };
+        };
+        if scratch.len() < h.scratch_len() {
+            return Err(BatchError::BufferTooSmall { needed: h.scratch_len() });
+        }
+        let (body, rest) = scratch.split_at_mut(log.body_len as usize);
+        let (table, out) = rest.split_at_mut(columnar::table_len(log.dict_entries));
+        let body = inflate_exact(self.zlib, log.body_len as usize, body)?;
+        let out = out.get_mut(..h.raw_len as usize).ok_or(BatchError::BufferTooSmall { needed: h.scratch_len() })?;
         let mut n = 0u32;
-        let mut last = None;
+        let mut prev = h.first;
         let mut tree = Frontier::new();
-        let mut records = self.records(scratch)?;
-        while let Some(r) = records.next() {
-            let r = r?;
-            if n == 0 && r.timestamp != self.header.first {
-                return Err(BatchError::BadRecord { index: 0, reason: "first timestamp disagrees with the header" });
+        columnar::decode_each(body, h.count, log.dict_entries, h.first.total_micros(), table, out, |row| {
+            let (Ok(sender), Ok(message_type)) =
+                (core::str::from_utf8(row.sender), core::str::from_utf8(row.message_type))
+            else {
+                return Err(BatchError::BadRecord { index: n, reason: "malformed" });
+            };
+            let r = RecordRef {
+                timestamp: Instant::from_micros(row.timestamp),
+                sender,
+                message_type,
+                payload: row.payload,
+            };
+            check_record(&r, n, prev, h.last, &h.summary)?;
+            if n == 0 && r.timestamp != h.first {
+                return Err(first_disagrees());
             }
-            let bytes = records.last_bytes();
-            if self.header.log.is_some() {
-                let leaf = leaf_hash(bytes);
-                tree.push(leaf);
-                each(&r, bytes, Some(&leaf))?;
-            } else {
-                each(&r, bytes, None)?;
-            }
-            last = Some(r.timestamp);
+            let leaf = leaf_hash(row.encoded);
+            tree.push(leaf);
+            each(&r, row.encoded, Some(&leaf), Some((row.sender_index, row.type_index)))?;
+            prev = r.timestamp;
             n = n.saturating_add(1);
+            Ok(())
+        })?;
+        if n == 0 || prev != h.last {
+            return Err(last_disagrees(n));
         }
-        if last != Some(self.header.last) {
-            return Err(BatchError::BadRecord {
-                index: n.saturating_sub(1),
-                reason: "last timestamp disagrees with the header",
-            });
-        }
-        if let Some(log) = self.header.log
-            && tree.root() != log.batch_root
-        {
+        if tree.root() != log.batch_root {
             return Err(BatchError::RootMismatch);
         }
         Ok(n)
     }
+}
+
+fn first_disagrees() -> BatchError {
+    BatchError::BadRecord { index: 0, reason: "first timestamp disagrees with the header" }
+}
+
+fn last_disagrees(n: u32) -> BatchError {
+    BatchError::BadRecord { index: n.saturating_sub(1), reason: "last timestamp disagrees with the header" }
+}
+
+/// The checks of one decoded record (index `index`, after a record at `prev`):
+/// valid ids, no earlier than `prev`, no later than the header's `last`,
+/// covered by its `summary`.
+fn check_record(
+    r: &RecordRef<'_>,
+    index: u32,
+    prev: Instant,
+    last: Instant,
+    summary: &Summary,
+) -> Result<(), BatchError> {
+    let bad = |reason| BatchError::BadRecord { index, reason };
+    r.check_ids().map_err(|_| bad("sender or message type out of bounds"))?;
+    if r.timestamp < prev || r.timestamp > last {
+        return Err(bad("timestamp out of order or outside the header's range"));
+    }
+    if !(summary.may_contain_sender(r.sender) && summary.may_contain_type(r.message_type)) {
+        return Err(bad("not covered by the header's summary"));
+    }
+    Ok(())
 }
 
 /// Inflates a zlib stream into exactly `raw_len` bytes at the front of `out`.
@@ -705,13 +772,7 @@ impl<'a> Records<'a> {
             postcard::Error::DeserializeUnexpectedEnd => bad("truncated"),
             _ => bad("malformed"),
         })?;
-        r.check_ids().map_err(|_| bad("sender or message type out of bounds"))?;
-        if r.timestamp < self.prev || r.timestamp > self.last {
-            return Err(bad("timestamp out of order or outside the header's range"));
-        }
-        if !(self.summary.may_contain_sender(r.sender) && self.summary.may_contain_type(r.message_type)) {
-            return Err(bad("not covered by the header's summary"));
-        }
+        check_record(&r, index, self.prev, self.last, &self.summary)?;
         self.last_raw = self.raw.get(..self.raw.len() - rest.len()).unwrap_or_default();
         self.raw = rest;
         self.prev = r.timestamp;

@@ -171,6 +171,43 @@ pub fn decode(
     table: &mut [u8],
     out: &mut [u8],
 ) -> Result<(), BatchError> {
+    decode_each(body, count, dict_entries, first, table, out, |_| Ok(()))
+}
+
+/// One record as [`decode_each`] rebuilds it: its fields, where its sender and
+/// type sit in the body's dictionaries, and its canonical encoding.
+#[derive(Clone, Copy, Debug)]
+pub struct Row<'a> {
+    /// The timestamp in µs.
+    pub timestamp: u64,
+    /// Index of the sender in the body's sender dictionary.
+    pub sender_index: u32,
+    /// Index of the message type in the body's type dictionary.
+    pub type_index: u32,
+    /// The sender's bytes (checked UTF-8, not empty).
+    pub sender: &'a [u8],
+    /// The message type's bytes (checked UTF-8, not empty).
+    pub message_type: &'a [u8],
+    /// The payload.
+    pub payload: &'a [u8],
+    /// The record's whole canonical (postcard) encoding, as written into `out`.
+    pub encoded: &'a [u8],
+}
+
+/// [`decode`], handing each record to `each` as soon as its canonical encoding
+/// is written (so a caller checks and hashes it without parsing it again). An
+/// error from `each` stops decoding and is returned; the body's own checks
+/// that need the whole body (column lengths, the output length) come after the
+/// last record.
+pub fn decode_each(
+    body: &[u8],
+    count: u32,
+    dict_entries: u32,
+    first: u64,
+    table: &mut [u8],
+    out: &mut [u8],
+    mut each: impl FnMut(&Row<'_>) -> Result<(), BatchError>,
+) -> Result<(), BatchError> {
     let entries = dict_entries as usize;
     let (offsets, state) = table
         .get_mut(..table_len(dict_entries))
@@ -246,6 +283,7 @@ pub fn decode(
     let mut at = 0usize;
     let mut ts = first;
     for _ in 0..count {
+        let start = at;
         let t = usize::try_from(types.varint()?).ok().filter(|&t| t < n_types).ok_or(bad("type index out of range"))?;
         let s = usize::try_from(senders.varint()?)
             .ok()
@@ -259,11 +297,15 @@ pub fn decode(
         let ty = entry(t)?;
         put_varint(out, &mut at, ty.len() as u64)?;
         put(out, &mut at, ty)?;
+        // Indices below the dictionary sizes, which fit in u32 (`dict_entries`).
+        let (sender_index, type_index) = (s as u32, t as u32);
         let tpl = templates.varint()?;
         if tpl == 0 {
             let payload = literals.len_prefixed()?;
             put_varint(out, &mut at, payload.len() as u64)?;
             put(out, &mut at, payload)?;
+            let encoded = out.get(start..at).unwrap_or_default();
+            each(&Row { timestamp: ts, sender_index, type_index, sender, message_type: ty, payload, encoded })?;
             continue;
         }
         let ti =
@@ -306,6 +348,7 @@ pub fn decode(
             len += n;
         }
         put_varint(out, &mut at, len as u64)?;
+        let payload_at = at;
         for k in 0..=slots {
             let seg = tc.len_prefixed()?;
             if k > 0 {
@@ -319,6 +362,8 @@ pub fn decode(
             }
             put(out, &mut at, seg)?;
         }
+        let (encoded, payload) = (out.get(start..at).unwrap_or_default(), out.get(payload_at..at).unwrap_or_default());
+        each(&Row { timestamp: ts, sender_index, type_index, sender, message_type: ty, payload, encoded })?;
     }
     if at != out.len() {
         return Err(BatchError::LengthMismatch);

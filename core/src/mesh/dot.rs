@@ -33,8 +33,11 @@ fn millis<W: Write>(w: &mut W, micros: u64) -> fmt::Result {
 }
 
 impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E, Q> {
-    /// Writes the topology as a DOT `graph` (see the [module](self) for its
-    /// shape). Routes are those of the last recompute.
+    /// Writes the topology as a DOT `graph`: nodes in table-slot order with
+    /// id and overlay address (the local node bold), one undirected edge per
+    /// link labelled with the latency routing uses and styled by tunnel state,
+    /// and the local node's edges to its next hops blue and thick. Routes are
+    /// those of the last recompute; equal state gives byte-identical output.
     pub fn write_dot<W: Write>(&self, w: &mut W) -> fmt::Result {
         let local = self.local_slot();
         w.write_str("graph mesh {\n  node [shape=box, fontname=monospace];\n  edge [fontname=monospace];\n")?;
@@ -60,7 +63,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             quoted(w, y.as_str())?;
             w.write_str(" [label=\"")?;
             let latency = match (&e.tunnel, &e.link) {
-                (Some(t), l) => t.srtt.or(l.map(|l| l.latency)),
+                (Some(t), l) => t.srtt().or(l.map(|l| l.latency)),
                 (None, Some(l)) => Some(l.latency),
                 (None, None) => None,
             };

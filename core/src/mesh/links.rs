@@ -163,7 +163,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
                 continue;
             };
             let Some(neighbor) = self.id_of(other).cloned() else { continue };
-            let latency = t.srtt.or(e.link.map(|l| l.latency)).unwrap_or(self.config.default_latency);
+            let latency = t.srtt().or(e.link.map(|l| l.latency)).unwrap_or(self.config.default_latency);
             if links.push(LinkAdvert { neighbor, latency, up: t.state == TunnelState::Up }).is_err() {
                 self.dropped_advert_links = self.dropped_advert_links.saturating_add(1);
             }
@@ -175,7 +175,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
 pub(super) fn edge_weight(config: &MeshConfig, e: &EdgeRecord) -> Option<u64> {
     match (&e.tunnel, &e.link) {
         (Some(t), link) => (t.state == TunnelState::Up)
-            .then(|| t.srtt.or(link.map(|l| l.latency)).unwrap_or(config.default_latency).total_micros()),
+            .then(|| t.srtt().or(link.map(|l| l.latency)).unwrap_or(config.default_latency).total_micros()),
         (None, Some(l)) => l.up.then_some(l.latency.total_micros()),
         (None, None) => None,
     }

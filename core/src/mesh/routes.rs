@@ -96,7 +96,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         {
             let (csr, edges) = (&mut self.csr, &self.edges);
             let config = &self.config;
-            csr.rebuild(n, edges.iter().filter_map(|(&(a, b), e)| edge_weight(config, e).map(|w| (a, b, w))));
+            csr.rebuild(n, || edges.iter().filter_map(|(&(a, b), e)| edge_weight(config, e).map(|w| (a, b, w))));
         }
         let slots = &self.slots;
         self.main.run(&self.csr, src, Bound::Unbounded, |a, b| lower_id_in(slots, a, b));
@@ -262,7 +262,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
                     r.tunnels += 1;
                     r.tunnels_up += usize::from(t.state == TunnelState::Up);
                     r.total_bandwidth = r.total_bandwidth.saturating_add(t.bandwidth);
-                    if let Some(s) = t.srtt {
+                    if let Some(s) = t.srtt() {
                         rtt_sum += u128::from(s.total_micros());
                         rtt_n += 1;
                     }

@@ -29,29 +29,29 @@ pub(crate) struct Csr<const N: usize, const E: usize> {
     degree: Vec<u32, N>,
     low: Vec<Half, E>,
     high: Vec<Half, E>,
-    /// Scratch of `rebuild`: the links as `(a, b, weight)`.
-    links: Vec<(u32, u32, u64), E>,
 }
 
 impl<const N: usize, const E: usize> Csr<N, E> {
     pub(crate) fn new() -> Self {
-        Csr { start: Vec::new(), degree: Vec::new(), low: Vec::new(), high: Vec::new(), links: Vec::new() }
+        Csr { start: Vec::new(), degree: Vec::new(), low: Vec::new(), high: Vec::new() }
     }
 
-    /// Rebuilds from `edges` (each undirected link once) over slots `0..nodes`,
-    /// reading them once: the link table's records are large, so the links
-    /// are first copied into a compact scratch list, then placed.
-    pub(crate) fn rebuild<I: Iterator<Item = (u32, u32, u64)>>(&mut self, nodes: usize, edges: I) {
+    /// Rebuilds from the links `edges()` yields (each undirected link once, in
+    /// the same order on every call) over slots `0..nodes`,
+    /// in two passes over the links: one counts each node's degree, one places
+    /// the half-links. (A compact copy of the links would save the second read
+    /// of the link table's large records, but costs `16 * E` bytes of RAM that
+    /// the small embedded preset does not have.) At most `E` links are taken,
+    /// the same ones in both passes.
+    pub(crate) fn rebuild<I: Iterator<Item = (u32, u32, u64)>>(&mut self, nodes: usize, edges: impl Fn() -> I) {
         let nodes = nodes.min(N);
         self.start.clear();
         self.degree.clear();
         let _ = self.start.resize(nodes, 0);
         let _ = self.degree.resize(nodes, 0);
-        self.links.clear();
-        for (a, b, w) in edges {
-            if self.links.push((a, b, w)).is_err() {
-                break;
-            }
+        let mut taken = 0usize;
+        for (a, b, _) in edges().take(E) {
+            taken += 1;
             for v in [a, b] {
                 if let Some(d) = self.degree.get_mut(v as usize) {
                     *d += 1;
@@ -66,11 +66,10 @@ impl<const N: usize, const E: usize> Csr<N, E> {
         }
         self.low.clear();
         self.high.clear();
-        let total = (2 * self.links.len()).min(2 * E);
+        let total = (2 * taken).min(2 * E);
         let _ = self.low.resize(total.min(E), Half::default());
         let _ = self.high.resize(total.saturating_sub(E), Half::default());
-        for i in 0..self.links.len() {
-            let Some(&(a, b, weight)) = self.links.get(i) else { break };
+        for (a, b, weight) in edges().take(taken) {
             self.place(a, Half { to: b, weight });
             self.place(b, Half { to: a, weight });
         }

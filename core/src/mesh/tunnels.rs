@@ -103,11 +103,11 @@ pub(super) struct Tunnel {
     pub(super) state: TunnelState,
     explicit_failures: u32,
     successes: u32,
-    /// The smoothed RTT to the nearest microsecond, what routing and views use.
-    pub(super) srtt: Option<Duration>,
-    /// The smoothed RTT in nanoseconds: smoothing at this precision keeps
-    /// repeated `7/8` steps from drifting by their truncations.
-    srtt_ns: u64,
+    /// The smoothed RTT in nanoseconds (`None` before the first sample):
+    /// smoothing at this precision keeps repeated `7/8` steps from drifting by
+    /// their truncations. Routing and views read it to the nearest microsecond
+    /// ([`Tunnel::srtt`]); only this one field is kept, for the small presets' RAM.
+    srtt_ns: Option<u64>,
     rx: u64,
     tx: u64,
     traffic_at: Option<Instant>,
@@ -117,6 +117,13 @@ pub(super) struct Tunnel {
     /// UNIX seconds of the last handshake WireGuard reported (0: none), so a
     /// report repeating it is not taken for a new one.
     reported_handshake: u64,
+}
+
+impl Tunnel {
+    /// The smoothed RTT to the nearest microsecond, what routing and views use.
+    pub(super) fn srtt(&self) -> Option<Duration> {
+        self.srtt_ns.map(|ns| Duration::from_micros(ns.saturating_add(500) / 1000))
+    }
 }
 
 /// What one [`VPNMeshTopologyManager::record_latest_handshakes`] call found,
@@ -165,8 +172,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             state: TunnelState::Connecting,
             explicit_failures: 0,
             successes: 0,
-            srtt: None,
-            srtt_ns: 0,
+            srtt_ns: None,
             rx: 0,
             tx: 0,
             traffic_at: None,
@@ -358,34 +364,23 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         self.clock.observe(now);
         let t = self.tunnel_mut(a, b)?;
         let sample = u128::from(rtt.total_micros()) * 1000;
-        let ns = match t.srtt {
+        let ns = match t.srtt_ns {
             None => sample,
-            Some(_) => (u128::from(t.srtt_ns) * 7 + sample) / 8,
+            Some(old) => (u128::from(old) * 7 + sample) / 8,
         };
-        t.srtt_ns = u64::try_from(ns).unwrap_or(u64::MAX);
-        let srtt = Duration::from_micros(u64::try_from(ns.saturating_add(500) / 1000).unwrap_or(u64::MAX));
-        t.srtt = Some(srtt);
+        t.srtt_ns = Some(u64::try_from(ns).unwrap_or(u64::MAX));
+        let srtt = t.srtt().unwrap_or(Duration::ZERO);
         self.routes_dirty = true;
         Ok(srtt)
     }
 
-    /// Sets the smoothed round-trip time of the tunnel between `a` and `b` as
-    /// the caller measured and smoothed it (e.g. RFC 6298 from echoed
-    /// heartbeat timestamps), replacing [`Self::record_latency`]'s own smoothing.
-    pub fn set_tunnel_latency(
-        &mut self,
-        now: Instant,
-        a: &NodeId,
-        b: &NodeId,
-        srtt: Duration,
-    ) -> Result<(), TunnelError> {
-        self.clock.observe(now);
-        let t = self.tunnel_mut(a, b)?;
-        if t.srtt != Some(srtt) {
-            t.srtt = Some(srtt);
-            self.routes_dirty = true;
-        }
-        Ok(())
+    /// The smoothed RTT of the tunnel between `a` and `b` in nanoseconds, as
+    /// [`Self::record_latency`] keeps it (`None` before the first sample): the
+    /// node's RFC 6298 variation is computed against it before each sample.
+    pub(crate) fn srtt_ns(&self, a: &NodeId, b: &NodeId) -> Result<Option<u64>, TunnelError> {
+        let key = self.pair_of(a, b)?;
+        let t = self.edges.get(&key).and_then(|e| e.tunnel.as_ref()).ok_or(TunnelError::UnknownTunnel)?;
+        Ok(t.srtt_ns)
     }
 
     /// Cumulative byte counters of the tunnel between `a` and `b` (as `wg show
@@ -527,7 +522,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             protocol: t.protocol,
             state: t.state,
             last_handshake: t.last_handshake,
-            latency: t.srtt,
+            latency: t.srtt(),
             rx_bytes: t.rx,
             tx_bytes: t.tx,
             bandwidth: t.bandwidth,

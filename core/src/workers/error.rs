@@ -27,6 +27,13 @@ pub enum PoolError {
     },
     /// The worker is not in this pool.
     NotInPool(NodeId),
+    /// The pool cannot be removed while tasks of its type exist.
+    PoolInUse {
+        /// The pool's task type.
+        task_type: TaskType,
+        /// Tasks of that type.
+        tasks: usize,
+    },
 }
 
 crate::error::error_impls! {
@@ -38,6 +45,8 @@ crate::error::error_impls! {
     PoolError::SlotsBelowLoad { slots, used } => ErrorKind::InvalidState,
         write!(f, "{slots} slots is below the {used} in use");
     PoolError::NotInPool(w) => ErrorKind::NotFound, write!(f, "worker {w} is not in the pool");
+    PoolError::PoolInUse { task_type, tasks } => ErrorKind::InvalidState,
+        write!(f, "pool {task_type} still has {tasks} task(s); release them first");
 }
 
 /// Errors of [`WorkerReplacementManager::assign_workers_to_task`]; nothing is assigned.

@@ -339,6 +339,35 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
         Ok(())
     }
 
+    /// Removes the pool of `task_type` with its members (each as by
+    /// [`remove_worker`](Self::remove_worker)); returns how many workers left it.
+    /// Refused with [`PoolError::PoolInUse`], nothing changed, while a task of
+    /// this type exists (the task's failover draws on the pool). The freed
+    /// place in the pool table goes to the next registered pool.
+    pub fn remove_pool(&mut self, task_type: &TaskType) -> Result<usize, PoolError> {
+        let pool = self.pool_index(task_type).ok_or_else(|| PoolError::UnknownPool(task_type.clone()))?;
+        let tasks = self.tasks.iter().flatten().filter(|t| usize::from(t.pool) == pool).count();
+        if tasks > 0 {
+            return Err(PoolError::PoolInUse { task_type: task_type.clone(), tasks });
+        }
+        let mut removed = 0;
+        // Each turn removes the heap's last entry, so this ends after its length.
+        while let Some(idx) = self.pools.get(pool).and_then(|p| p.heap.last()).map(|e| entry_index(*e)) {
+            if !self.pools.get_mut(pool).is_some_and(|p| p.remove(&self.workers, idx)) {
+                break;
+            }
+            removed += 1;
+            if let Some(w) = self.worker_mut(idx) {
+                w.pools = w.pools.saturating_sub(1);
+            }
+            self.maybe_forget(idx);
+        }
+        if let Some(p) = self.pools.get_mut(pool) {
+            p.task_type = None;
+        }
+        Ok(removed)
+    }
+
     pub(super) fn maybe_forget(&mut self, idx: u16) {
         let Some(w) = self.worker_ref(idx) else { return };
         if w.pools > 0 || !w.tasks.is_empty() {

@@ -110,6 +110,33 @@ fn pools_hold_workers_and_a_worker_may_join_several() {
 }
 
 #[test]
+fn remove_pool_drops_its_members_and_is_refused_while_a_task_uses_it() {
+    let view = View::online(&[("a", 10_000), ("b", 9_000)]);
+    let mut m = manager(&["a", "b"], &view);
+    m.register_pool(&ty("infer")).unwrap();
+    m.add_worker(&ty("infer"), &id("a")).unwrap();
+    m.assign_workers_to_task(at(1), &task("t"), &ty("train"), 1, 0, &view).unwrap();
+    assert_eq!(m.remove_pool(&ty("nope")), Err(PoolError::UnknownPool(ty("nope"))));
+    assert_eq!(m.remove_pool(&ty("train")), Err(PoolError::PoolInUse { task_type: ty("train"), tasks: 1 }));
+    assert!(m.in_pool(&ty("train"), &id("b")), "a refused removal changes nothing");
+    assert_eq!(m.remove_pool(&ty("infer")), Ok(1));
+    assert_eq!(m.pools().cloned().collect::<Vec<_>>(), [ty("train")]);
+    assert_eq!(m.pool_count(), 1);
+    assert_eq!(m.worker(&id("a")).unwrap().pools, 1, "a stays in train");
+    m.release_task_workers(&task("t")).unwrap();
+    assert_eq!(m.remove_pool(&ty("train")), Ok(2));
+    assert_eq!((m.pool_count(), m.worker_count()), (0, 0), "workers in no pool and no task are forgotten");
+    // The freed places are reused, the pool count stays exact across the hole.
+    m.register_pool(&ty("x")).unwrap();
+    m.register_pool(&ty("y")).unwrap();
+    m.remove_pool(&ty("x")).unwrap();
+    assert_eq!(m.pool_count(), 1);
+    m.register_pool(&ty("z")).unwrap();
+    assert_eq!(m.pools().cloned().collect::<Vec<_>>(), [ty("z"), ty("y")]);
+    assert_eq!(m.add_worker(&ty("z"), &id("c")), Ok(true));
+}
+
+#[test]
 fn a_worker_in_two_pools_has_one_capacity() {
     let view = View::online(&[("a", 10_000), ("b", 9_000)]);
     let mut m = manager(&["a", "b"], &view);

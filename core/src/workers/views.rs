@@ -199,7 +199,7 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
 
     /// Registered pools.
     pub fn pool_count(&self) -> usize {
-        self.pools.iter().take_while(|p| p.task_type.is_some()).count()
+        self.pools.iter().filter(|p| p.task_type.is_some()).count()
     }
 }
 
@@ -208,7 +208,8 @@ impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: us
 impl<const W: usize, const T: usize, const P: usize, const S: usize, const C: usize, const H: usize, const E: usize>
     WorkerReplacementManager<W, T, P, S, C, H, E>
 {
-    /// Every registered pool's task type, in registration order.
+    /// Every registered pool's task type, in registration order (a removed
+    /// pool's place going to the next new one).
     pub fn pools(&self) -> impl Iterator<Item = &TaskType> + '_ {
         self.pools.iter().filter_map(|p| p.task_type.as_ref())
     }

@@ -17,9 +17,10 @@ is in it and :meth:`consistency_proof` that the log extends an earlier one;
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import _native
+from ._live import LiveList
 from ._errors import DecodeError
 from ._fast import bind_native
 from ._types import CompressedMessageBatch, NetworkMessage
@@ -169,14 +170,16 @@ class MessageHistoryCompressor:
         }
 
     @property
-    def message_buffer(self) -> List[Dict[str, Any]]:
-        """The messages not sealed yet, as dicts (a snapshot)."""
-        return self._core.buffer_dicts()
+    def message_buffer(self) -> Sequence[Dict[str, Any]]:
+        """The messages not sealed yet, as dicts, live: ``append(message)`` is
+        :meth:`add_message` (sealing a batch at the threshold); other changes raise
+        ``TypeError`` (buffered messages are the next leaves of the Merkle log)."""
+        return LiveList(self._core.buffer_dicts, _BUFFER_WHY, self.add_message)
 
     @property
-    def compressed_batches(self) -> List[CompressedMessageBatch]:
-        """The batches in memory, oldest first (a snapshot)."""
-        return [_batch(t) for t in self._core.batches()]
+    def compressed_batches(self) -> Sequence[CompressedMessageBatch]:
+        """The batches in memory, oldest first, live and read-only."""
+        return LiveList(lambda: [_batch(t) for t in self._core.batches()], _BATCHES_WHY)
 
     # --- beyond the old API ------------------------------------------------
 
@@ -211,3 +214,13 @@ class MessageHistoryCompressor:
 
     def __repr__(self) -> str:
         return f"MessageHistoryCompressor(node_id={self.node_id!r}, compression_threshold={self.compression_threshold})"
+
+
+_BUFFER_WHY = (
+    "message_buffer takes only append (add_message): buffered messages are the next "
+    "leaves of the Merkle log, which never drops or rewrites one"
+)
+_BATCHES_WHY = (
+    "compressed_batches is read-only: sealed batches are in the Merkle log (log_root); "
+    "they leave memory only through the archive (poll_archived)"
+)

@@ -3,15 +3,18 @@
 The core allocates overlay addresses (lowest free in the CIDR), records tunnels
 and their health from reported handshakes, routes over up links by latency
 (Dijkstra with hysteresis) and renders WireGuard configurations. It moves no
-packets. Attributes are snapshots computed on each access.
+packets. The old API's container attributes are live views read on each
+access: ``mesh_nodes[n] = info`` joins ``n`` and ``del mesh_nodes[n]`` makes it
+leave; the others are read-only (``TypeError`` with the reason).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from . import _native
+from ._live import LiveMap
 
 __all__ = ["VPNMeshTopologyManager"]
 
@@ -146,30 +149,40 @@ class VPNMeshTopologyManager:
         }
 
     @property
-    def mesh_nodes(self) -> Dict[str, Dict[str, Any]]:
-        """Node → ``node_id, virtual_ip, public_key, endpoint, capabilities, joined_at`` (a snapshot)."""
+    def mesh_nodes(self) -> Mapping[str, Dict[str, Any]]:
+        """Node → ``node_id, virtual_ip, public_key, endpoint, capabilities, joined_at``,
+        live: ``mesh_nodes[n] = info`` is :meth:`join_mesh` of ``info`` as node
+        ``n`` (``InvalidArgumentError`` if ``n`` is in the mesh already), ``del
+        mesh_nodes[n]`` is :meth:`leave_mesh`. Each value read is a copy."""
+        return LiveMap(self._nodes, _NODES_WHY, self._store_node, self.leave_mesh)
+
+    def _nodes(self) -> Dict[str, Dict[str, Any]]:
         return {
             n: {"node_id": n, "virtual_ip": ip, "public_key": key, "endpoint": ep, "capabilities": caps, "joined_at": at}
             for n, ip, key, ep, caps, at in self._core.nodes()
         }
 
-    @property
-    def virtual_ips(self) -> Dict[str, str]:
-        """Node → overlay address (a snapshot)."""
-        return {n: ip for n, ip, *_ in self._core.nodes()}
+    def _store_node(self, node_id: str, info: Dict[str, Any]) -> None:
+        self.join_mesh({**info, "node_id": node_id})
 
     @property
-    def routing_table(self) -> Dict[str, Optional[str]]:
-        """Destination → next hop (``None``: unreachable), routes recomputed if needed."""
-        return self._routing_table(None)
+    def virtual_ips(self) -> Mapping[str, str]:
+        """Node → overlay address, live and read-only."""
+        return LiveMap(lambda: {n: ip for n, ip, *_ in self._core.nodes()}, _IPS_WHY)
+
+    @property
+    def routing_table(self) -> Mapping[str, Optional[str]]:
+        """Destination → next hop (``None``: unreachable), routes recomputed if
+        needed; live and read-only."""
+        return LiveMap(lambda: self._routing_table(None), _ROUTES_WHY)
 
     def _routing_table(self, now: Optional[float]) -> Dict[str, Optional[str]]:
         return {dest: hop for dest, hop, _, _ in self._core.routes(now)}
 
     @property
-    def tunnels(self) -> Dict[str, Dict[str, Any]]:
-        """Remote node → tunnel details (a snapshot)."""
-        return dict(self._details(t) for t in self._core.tunnels())
+    def tunnels(self) -> Mapping[str, Dict[str, Any]]:
+        """Remote node → tunnel details, live and read-only; each value read is a copy."""
+        return LiveMap(lambda: dict(self._details(t) for t in self._core.tunnels()), _TUNNELS_WHY)
 
     # --- beyond the old API ------------------------------------------------
 
@@ -229,3 +242,15 @@ class VPNMeshTopologyManager:
 
     def __repr__(self) -> str:
         return f"VPNMeshTopologyManager(node_id={self.node_id!r}, network_cidr={self.network_cidr!r}, nodes={len(self)})"
+
+
+_NODES_WHY = "mesh_nodes changes only by item assignment (join_mesh) and del (leave_mesh)"
+_IPS_WHY = (
+    "virtual_ips is read-only: the core allocates each address once in network_cidr; "
+    "ask for one with join_mesh's virtual_ip"
+)
+_ROUTES_WHY = "routing_table is read-only: routes are computed from the tunnels and links (record_link, record_latency)"
+_TUNNELS_WHY = (
+    "tunnels is read-only: use establish_tunnel, record_handshake and leave_mesh, "
+    "so the core's tunnel states and routes stay consistent"
+)

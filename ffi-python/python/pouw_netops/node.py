@@ -46,6 +46,7 @@ __all__ = [
     "TunnelUp",
     "TunnelDown",
     "RouteChanged",
+    "Equivocation",
 ]
 
 
@@ -210,6 +211,15 @@ class RouteChanged(NodeEvent):
     next_hop = _Detail[Optional[str]]("next_hop")
 
 
+class Equivocation(NodeEvent):
+    """Supervisor ``node`` signed votes for two candidates in ``term``;
+    ``evidence`` is the canonical record of both signed statements, verifiable
+    offline with :func:`pouw_netops.quorum.verify_equivocation` (Byzantine mode)."""
+
+    term = _Detail[int]("term")
+    evidence = _Detail[bytes]("evidence")
+
+
 _EVENTS: Dict[str, Type[NodeEvent]] = {
     "node_status_changed": NodeStatusChanged,
     "crash_detected": CrashDetected,
@@ -231,6 +241,7 @@ _EVENTS: Dict[str, Type[NodeEvent]] = {
     "tunnel_up": TunnelUp,
     "tunnel_down": TunnelDown,
     "route_changed": RouteChanged,
+    "equivocation": Equivocation,
 }
 
 

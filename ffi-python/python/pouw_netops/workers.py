@@ -3,16 +3,23 @@
 The core picks workers (one task slot each; a backup reserves its slot), fails
 them over to a backup or the best pool worker, and quarantines failed workers.
 With no health feed every worker ranks the same: the least-loaded, then the
-lowest id, goes first. Attributes are snapshots computed on each access.
+lowest id, goes first. The old API's container attributes are live views of
+the core, read on each access: ``worker_pools`` writes through (its lists'
+``append``/``remove``/``del`` add workers to and take them out of the pool,
+``worker_pools[t] = [...]`` registers, ``del worker_pools[t]`` removes the
+pool); ``worker_assignments``, ``backup_workers`` and ``replacement_history``
+are read-only, and mutating them raises ``TypeError`` saying which method to use.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, MutableMapping, MutableSequence, NoReturn, Optional
+from typing import Sequence, Tuple, Union, overload
 
 from . import _native
 from ._errors import InsufficientWorkersError
+from .crash_recovery import _replace
 
 __all__ = ["WorkerReplacementManager"]
 
@@ -28,6 +35,10 @@ class WorkerReplacementManager:
     def __init__(self, node_id: str) -> None:
         self.node_id = node_id
         self._core = _native.WorkerCore()
+        self._pools = _PoolsMap(self._core)
+        self._assignments = _AssignmentsMap(self._core)
+        self._backups = _BackupsMap(self._core)
+        self._history = _HistoryList(self._core)
 
     # --- the old API -------------------------------------------------------
 
@@ -100,28 +111,265 @@ class WorkerReplacementManager:
         }
 
     @property
-    def worker_pools(self) -> Dict[str, List[str]]:
-        """Task type → its workers (a snapshot), pools in registration order.
+    def worker_pools(self) -> MutableMapping[str, "_PoolList"]:
+        """Task type → its workers, live, pools in registration order (a removed
+        pool's place going to the next new one).
 
-        Workers are listed in the core's worker-table order: the order they became
-        known, a forgotten worker's place going to the next new one.
+        ``worker_pools[t] = ids`` is :meth:`register_worker_pool`; ``del
+        worker_pools[t]`` removes the pool and its members (``InvalidStateError``
+        while a task of that type has workers). Each pool reads as a live list:
+        ``append``/``extend``/``insert`` add a worker to the pool (one slot if
+        new), ``remove``/``del``/``pop`` take one out (its running roles stay).
+        The list is in the core's worker-table order (the order workers became
+        known), whatever position a worker is inserted at.
         """
-        return dict(self._core.pools())
+        return self._pools
+
+    @worker_pools.setter
+    def worker_pools(self, value: Mapping[str, Sequence[str]]) -> None:
+        _replace(self._pools, value)
 
     @property
-    def worker_assignments(self) -> Dict[str, str]:
-        """Primary worker → its task (a snapshot)."""
-        return {w: task for task, _, primaries, _ in self._core.tasks() for w in primaries}
+    def worker_assignments(self) -> Mapping[str, str]:
+        """Primary worker → its task, live and read-only (see :data:`_ASSIGNMENTS_READ_ONLY`)."""
+        return self._assignments
+
+    @worker_assignments.setter
+    def worker_assignments(self, value: Any) -> None:
+        raise TypeError(_ASSIGNMENTS_READ_ONLY)
 
     @property
-    def backup_workers(self) -> Dict[str, List[str]]:
-        """Task → its backups (a snapshot)."""
-        return {task: backups for task, _, _, backups in self._core.tasks()}
+    def backup_workers(self) -> Mapping[str, List[str]]:
+        """Task → its backups, live and read-only; each value read is a copy."""
+        return self._backups
+
+    @backup_workers.setter
+    def backup_workers(self, value: Any) -> None:
+        raise TypeError(_BACKUPS_READ_ONLY)
 
     @property
-    def replacement_history(self) -> List[Dict[str, Any]]:
-        """The last 1024 replacements, oldest first: ``timestamp, task_id, failed_worker,
-        replacement_worker, remaining_backups``."""
+    def replacement_history(self) -> Sequence[Dict[str, Any]]:
+        """The last 1024 replacements, oldest first, live and read-only: ``timestamp,
+        task_id, failed_worker, replacement_worker, remaining_backups``."""
+        return self._history
+
+    @replacement_history.setter
+    def replacement_history(self, value: Any) -> None:
+        raise TypeError(_HISTORY_READ_ONLY)
+
+    # --- beyond the old API ------------------------------------------------
+
+    def recover_worker(self, worker_id: str, *, now: Optional[float] = None) -> int:
+        """Lifts ``worker_id``'s quarantine and refills short tasks; the roles filled."""
+        return self._core.recover(worker_id, now)
+
+    def task_workers(self, task_id: str) -> Optional[Tuple[List[str], List[str]]]:
+        """``(primaries, backups)`` of ``task_id``, or ``None`` if it has no workers."""
+        t = self._core.task(task_id)
+        return None if t is None else (t[1], t[2])
+
+    def __repr__(self) -> str:
+        return f"WorkerReplacementManager(node_id={self.node_id!r})"
+
+
+_ASSIGNMENTS_READ_ONLY = (
+    "worker_assignments is read-only: the core picks a task's primaries (a free slot, "
+    "not quarantined) in assign_workers_to_task, and a primary leaves its task through "
+    "replace_failed_worker (its place goes to a backup) or release_task_workers, so a "
+    "task is never left short or given a busy worker"
+)
+_BACKUPS_READ_ONLY = (
+    "backup_workers is read-only: a backup holds a reserved slot the core chooses in "
+    "assign_workers_to_task and refills in replace_failed_worker; release_task_workers frees them"
+)
+_HISTORY_READ_ONLY = "replacement_history is read-only: it is the core's record of the replacements that happened"
+
+
+def _ids(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value.encode()) <= 64
+
+
+class _PoolList(MutableSequence[str]):
+    """The workers of one pool, read from the core on every access; mutations
+    add workers to or take them out of the pool. Once the pool is removed the
+    list reads as empty and a mutation raises ``KeyError``."""
+
+    __slots__ = ("_core", "_type")
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, core: _native.WorkerCore, task_type: str) -> None:
+        self._core = core
+        self._type = task_type
+
+    def _members(self) -> List[str]:
+        return self._core.pool(self._type) or []
+
+    def _set(self, members: List[str]) -> None:
+        if self._core.pool(self._type) is None:
+            raise KeyError(self._type)
+        self._core.register_pool(self._type, members)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> List[str]: ...
+    def __getitem__(self, i: Union[int, slice]) -> Union[str, List[str]]:
+        return self._members()[i]
+
+    @overload
+    def __setitem__(self, i: int, worker: str) -> None: ...
+    @overload
+    def __setitem__(self, i: slice, worker: Iterable[str]) -> None: ...
+    def __setitem__(self, i: Union[int, slice], worker: Union[str, Iterable[str]]) -> None:
+        members = self._members()
+        members[i] = worker  # type: ignore[index,assignment]
+        self._set(members)
+
+    def __delitem__(self, i: Union[int, slice]) -> None:
+        members = self._members()
+        del members[i]
+        self._set(members)
+
+    def __len__(self) -> int:
+        return len(self._members())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._members())
+
+    def __contains__(self, worker: object) -> bool:
+        return worker in self._members()
+
+    def insert(self, index: int, worker: str) -> None:
+        """Adds ``worker`` to the pool (its place in the list is the core's, not ``index``)."""
+        if self._core.pool(self._type) is None:
+            raise KeyError(self._type)
+        self._core.add_worker(self._type, worker)
+
+    def remove(self, worker: str) -> None:
+        """Takes ``worker`` out of the pool; ``ValueError`` if it is not in it, as for a list."""
+        if worker not in self:
+            raise ValueError(f"{worker!r} is not in the pool of {self._type!r}")
+        self._core.remove_worker(self._type, worker)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _PoolList):
+            return self._members() == other._members()
+        if isinstance(other, list):
+            return self._members() == other
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._members())
+
+
+class _PoolsMap(MutableMapping[str, _PoolList]):
+    """Task type → a live list of its pool's workers."""
+
+    __slots__ = ("_core",)
+
+    def __init__(self, core: _native.WorkerCore) -> None:
+        self._core = core
+
+    def __getitem__(self, task_type: str) -> _PoolList:
+        if task_type not in self:
+            raise KeyError(task_type)
+        return _PoolList(self._core, task_type)
+
+    def __setitem__(self, task_type: str, workers: Iterable[str]) -> None:
+        self._core.register_pool(task_type, list(workers))
+
+    def __delitem__(self, task_type: str) -> None:
+        if task_type not in self:
+            raise KeyError(task_type)
+        self._core.remove_pool(task_type)
+
+    def __contains__(self, task_type: object) -> bool:
+        return isinstance(task_type, str) and _ids(task_type) and self._core.pool(task_type) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([t for t, _ in self._core.pools()])
+
+    def __len__(self) -> int:
+        return len(self._core.pools())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._core.pools()))
+
+
+class _ReadOnly:
+    """``TypeError`` with the reason for every mutation a dict or list would allow."""
+
+    __slots__ = ()
+    _why = ""
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError(self._why)
+
+    __setitem__ = __delitem__ = _refuse
+    append = extend = insert = remove = pop = popitem = clear = update = setdefault = _refuse
+
+
+class _AssignmentsMap(_ReadOnly, Mapping[str, str]):
+    """Primary worker → its task, read from the core on every access."""
+
+    __slots__ = ("_core",)
+    _why = _ASSIGNMENTS_READ_ONLY
+
+    def __init__(self, core: _native.WorkerCore) -> None:
+        self._core = core
+
+    def __getitem__(self, worker: str) -> str:
+        tasks = self._core.primary_tasks(worker) if _ids(worker) else []
+        if not tasks:
+            raise KeyError(worker)
+        return tasks[0]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([w for _, _, primaries, _ in self._core.tasks() for w in primaries])
+
+    def __len__(self) -> int:
+        return sum(len(primaries) for _, _, primaries, _ in self._core.tasks())
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+class _BackupsMap(_ReadOnly, Mapping[str, List[str]]):
+    """Task → a copy of its backups, read from the core on every access."""
+
+    __slots__ = ("_core",)
+    _why = _BACKUPS_READ_ONLY
+
+    def __init__(self, core: _native.WorkerCore) -> None:
+        self._core = core
+
+    def __getitem__(self, task_id: str) -> List[str]:
+        t = self._core.task(task_id) if _ids(task_id) else None
+        if t is None:
+            raise KeyError(task_id)
+        return t[2]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([task for task, _, _, _ in self._core.tasks()])
+
+    def __len__(self) -> int:
+        return len(self._core.tasks())
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+class _HistoryList(_ReadOnly, Sequence[Dict[str, Any]]):
+    """The core's replacement history as dicts, read on every access."""
+
+    __slots__ = ("_core",)
+    __hash__ = None  # type: ignore[assignment]
+    _why = _HISTORY_READ_ONLY
+
+    def __init__(self, core: _native.WorkerCore) -> None:
+        self._core = core
+
+    def _records(self) -> List[Dict[str, Any]]:
         return [
             {
                 "timestamp": at,
@@ -133,18 +381,23 @@ class WorkerReplacementManager:
             for at, task, failed, replacement, backups in self._core.history()
         ]
 
-    # --- beyond the old API ------------------------------------------------
+    @overload
+    def __getitem__(self, i: int) -> Dict[str, Any]: ...
+    @overload
+    def __getitem__(self, i: slice) -> List[Dict[str, Any]]: ...
+    def __getitem__(self, i: Union[int, slice]) -> Union[Dict[str, Any], List[Dict[str, Any]]]:
+        return self._records()[i]
 
-    def recover_worker(self, worker_id: str, *, now: Optional[float] = None) -> int:
-        """Lifts ``worker_id``'s quarantine and refills short tasks; the roles filled."""
-        return self._core.recover(worker_id, now)
+    def __iter__(self) -> Iterator[Dict[str, Any]]:
+        return iter(self._records())
 
-    def task_workers(self, task_id: str) -> Optional[Tuple[List[str], List[str]]]:
-        """``(primaries, backups)`` of ``task_id``, or ``None`` if it has no workers."""
-        for task, _, primaries, backups in self._core.tasks():
-            if task == task_id:
-                return primaries, backups
-        return None
+    def __len__(self) -> int:
+        return len(self._core.history())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, _HistoryList)):
+            return self._records() == list(other)
+        return NotImplemented
 
     def __repr__(self) -> str:
-        return f"WorkerReplacementManager(node_id={self.node_id!r})"
+        return repr(self._records())

@@ -539,6 +539,14 @@ mod props {
 
     }
 
+    /// `bytes` with the byte at `at` xor-ed with `xor`, and that byte's position.
+    fn flipped(bytes: &[u8], at: proptest::sample::Index, xor: u8) -> (Vec<u8>, usize) {
+        let mut m = bytes.to_vec();
+        let at = at.index(m.len());
+        m[at] ^= xor;
+        (m, at)
+    }
+
     proptest! {
         // Each case verifies up to five signatures, unoptimised.
         #![proptest_config(ProptestConfig::with_cases(64))]
@@ -547,9 +555,7 @@ mod props {
         #[test]
         fn a_mutated_certificate_never_verifies(at in any::<proptest::sample::Index>(), xor in 1u8..) {
             let (set, _) = voters(7);
-            let mut m = valid_qc().to_vec();
-            let at = at.index(m.len());
-            m[at] ^= xor;
+            let (m, at) = flipped(valid_qc(), at, xor);
             let verdict = QuorumCertificate::decode(&m).and_then(|q| {
                 q.verify(&cluster(), set.as_slice(), 5)?;
                 q.check_claim(VoteKind::Vote, 77, &id("s04"))
@@ -566,9 +572,7 @@ mod props {
         #[test]
         fn mutated_evidence_never_verifies(at in any::<proptest::sample::Index>(), xor in 1u8..) {
             let (set, _) = voters(3);
-            let mut bytes = valid_evidence().to_vec();
-            let at = at.index(bytes.len());
-            bytes[at] ^= xor;
+            let (bytes, _) = flipped(valid_evidence(), at, xor);
             let verdict = EquivocationEvidence::decode(&bytes).and_then(|d| {
                 let key = set.as_slice().voter_index(d.voter()).and_then(|i| set.as_slice().voter_key(i));
                 d.verify(&cluster(), &key.ok_or(QuorumError::NotAVoter)?)?;

@@ -18,6 +18,34 @@ fn t(us: u64) -> Instant {
     Instant::from_micros(us)
 }
 
+/// A record's fields, owned.
+type Owned = (Instant, String, String, Vec<u8>);
+
+/// What `validate_rows` hands out per record: the record, its canonical bytes,
+/// its leaf and its (sender, type) dictionary indices.
+type Row = (Owned, Vec<u8>, Hash, (u32, u32));
+
+/// What `BatchView::validate` did before it checked records as the body
+/// decoder writes them: rebuild every canonical record, then parse each again
+/// (`Records`), hash it, and compare the root.
+fn validate_in_two_passes(view: &BatchView<'_>, scratch: &mut [u8]) -> Result<u32, BatchError> {
+    let h = *view.header();
+    let mut records = view.records(scratch)?;
+    let mut tree = Frontier::new();
+    let mut got = Vec::new();
+    while let Some(r) = records.next() {
+        got.push(r?.timestamp);
+        tree.push(merkle::leaf_hash(records.last_bytes()));
+    }
+    if got.first() != Some(&h.first) || got.last() != Some(&h.last) {
+        return Err(BatchError::LengthMismatch);
+    }
+    if h.log.is_some_and(|l| l.batch_root != tree.root()) {
+        return Err(BatchError::RootMismatch);
+    }
+    Ok(got.len() as u32)
+}
+
 // ---- the reference: RFC 9162 §2.1.1, §2.1.3.1, §2.1.4.1, literally ----
 
 fn sha(parts: &[&[u8]]) -> Hash {
@@ -426,7 +454,25 @@ proptest! {
         let mut scratch = vec![0u8; back.header().scratch_len()];
         let view = back.view();
         let decoded: Vec<RecordRef<'_>> = view.records(&mut scratch).unwrap().map(Result::unwrap).collect();
-        prop_assert_eq!(decoded, rs);
+        prop_assert_eq!(&decoded, &rs);
+        // The one-pass check hands out the same records, canonical bytes and
+        // leaves, and dictionary indices that name each string consistently.
+        let own = |r: &RecordRef<'_>| (r.timestamp, String::from(r.sender), String::from(r.message_type), r.payload.to_vec());
+        let mut rows: Vec<Row> = Vec::new();
+        let n = view.validate_rows(&mut scratch, |r, bytes, leaf, idx| {
+            rows.push((own(r), bytes.to_vec(), *leaf.unwrap(), idx.unwrap()));
+            Ok(())
+        });
+        prop_assert_eq!(n, Ok(rs.len() as u32));
+        prop_assert_eq!(rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(), rs.iter().map(own).collect::<Vec<_>>());
+        prop_assert_eq!(rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(), leaves.clone());
+        prop_assert_eq!(rows.iter().map(|r| r.2).collect::<Vec<_>>(), leaves.iter().map(|l| merkle::leaf_hash(l)).collect::<Vec<_>>());
+        for a in &rows {
+            for b in &rows {
+                prop_assert_eq!(a.3.0 == b.3.0, a.0.1 == b.0.1, "sender index");
+                prop_assert_eq!(a.3.1 == b.3.1, a.0.2 == b.0.2, "type index");
+            }
+        }
     }
 
     /// Truncations and byte flips of a v2 batch give errors, never panics.
@@ -439,7 +485,11 @@ proptest! {
         bytes[flip % n] ^= 1 << bit;
         bytes.truncate(n - cut % 50);
         let mut scratch = vec![0u8; 1 << 16];
-        let _ = BatchView::parse(&bytes, 1 << 14).and_then(|v| v.validate(&mut scratch));
+        let fused = BatchView::parse(&bytes, 1 << 14).and_then(|v| v.validate(&mut scratch));
+        // The one-pass check accepts exactly what decoding the whole body, then
+        // parsing and hashing each canonical record, accepts.
+        let reference = BatchView::parse(&bytes, 1 << 14).and_then(|v| validate_in_two_passes(&v, &mut scratch));
+        prop_assert_eq!(fused.ok(), reference.ok());
     }
 }
 

@@ -345,16 +345,7 @@ fn run(ops: Vec<Op>) {
                 let replacement;
                 if let Some(i) = nt.primaries.iter().position(|w| *w == failed) {
                     nt.primaries.remove(i);
-                    let best = nt
-                        .backups
-                        .iter()
-                        .filter(|b| !model.workers.get(*b).is_some_and(|w| w.quarantined))
-                        .filter(|b| {
-                            let (online, score) = model.health(b);
-                            online && score > 0
-                        })
-                        .max_by(|a, b| model.health(a).1.cmp(&model.health(b).1).then(b.cmp(a)))
-                        .cloned();
+                    let best = model.healthiest_backup(&nt);
                     let ranked = model.ranked(mt.pool, &members);
                     let mut pool_iter = ranked.into_iter();
                     let new_primary = match best {
