@@ -170,13 +170,12 @@ pub unsafe extern "C" fn pn_ops_routes(
     })
 }
 
-/// Renders the node's WireGuard configuration (its mesh peers and allowed IPs
-/// from the last route recompute) as text into `buf`, its length into
-/// `*out_len` (not NUL-terminated). A short buffer gives
-/// `PN_ERR_BUFFER_TOO_SMALL` with the needed length and is left untouched;
-/// `PN_ERR_INVALID_STATE` before the node has joined its mesh (`pn_ops_start`);
-/// an unknown `format`, or a private key that is not the private half of the
-/// certificate's WireGuard key, `PN_ERR_INVALID_ARGUMENT`.
+/// Renders the node's WireGuard configuration (its mesh peers and allowed IPs from the last route
+/// recompute) as text into `buf`, its length into `*out_len` (not NUL-terminated). A short buffer
+/// gives `PN_ERR_BUFFER_TOO_SMALL` with the needed length and is left untouched;
+/// `PN_ERR_INVALID_STATE` before the node has joined its mesh (`pn_ops_start`); an unknown
+/// `format`, or a private key not the private half of the certificate's WireGuard key,
+/// `PN_ERR_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `ops` NULL or a live handle; `options` NULL or readable; `buf` NULL or

@@ -139,15 +139,7 @@ impl PyMeshCore {
         now: Option<f64>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let now = instant(now)?;
-        let r = self.inner.record_latest_handshakes(now, unix_now, text);
-        let d = PyDict::new(py);
-        d.set_item("recorded", r.recorded)?;
-        d.set_item("unchanged", r.unchanged)?;
-        d.set_item("never", r.never)?;
-        d.set_item("unknown_peers", r.unknown_peers)?;
-        d.set_item("malformed", r.malformed)?;
-        d.set_item("changed", r.changed)?;
-        Ok(d)
+        handshake_report(py, &self.inner.record_latest_handshakes(now, unix_now, text))
     }
 
     /// The topology as Graphviz DOT (routes recomputed first).
@@ -345,4 +337,20 @@ impl PyMeshCore {
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyMeshCore>()
+}
+
+/// What a `wg show latest-handshakes` report held, as a dict (shared by the
+/// mesh manager and the node).
+pub(crate) fn handshake_report<'py>(
+    py: Python<'py>,
+    r: &pouw_netops::mesh::HandshakeReport,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("recorded", r.recorded)?;
+    d.set_item("unchanged", r.unchanged)?;
+    d.set_item("never", r.never)?;
+    d.set_item("unknown_peers", r.unknown_peers)?;
+    d.set_item("malformed", r.malformed)?;
+    d.set_item("changed", r.changed)?;
+    Ok(d)
 }

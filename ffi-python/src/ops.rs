@@ -371,6 +371,20 @@ impl PyNode {
         self.inner.set_endpoint(endpoint).map_err(|e| crate::errors::field_error("endpoint", e))
     }
 
+    /// What `wg show <if> latest-handshakes` printed at `now`, `unix_now` the
+    /// host's UNIX time: from the first report on, tunnel health follows the
+    /// reported handshakes. A dict of what the text held.
+    fn record_latest_handshakes<'py>(
+        &mut self,
+        py: Python<'py>,
+        now: f64,
+        #[pyo3(from_py_with = crate::args::u64_arg)] unix_now: u64,
+        text: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let now = instant(Some(now))?;
+        crate::mesh::handshake_report(py, &self.inner.record_latest_handshakes(now, unix_now, text))
+    }
+
     /// The smoothed round-trip time to `peer` and its variation in seconds
     /// (RFC 6298, from echoed heartbeat timestamps); `None` before a sample.
     fn peer_rtt(&self, peer: &str) -> PyResult<Option<(f64, f64)>> {

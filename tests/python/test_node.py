@@ -504,3 +504,9 @@ def test_a_node_renders_its_own_wireguard_config_with_its_certificates_key() -> 
     # (2 ms each way, less what the peer held it: 2 to 4 ms, by delivery order.)
     assert rtt is not None and 0.0019 < rtt[0] < 0.0041
     assert w.peer_rtt("s1") is not None and s.peer_rtt("nobody") is None
+    # The host reports WireGuard's own handshakes (`wg show wg0 latest-handshakes`).
+    text = f"{b64['w1_pub']}\t{int(now) - 5}\n{b64['s1_pub']}\t{int(now)}\nnot a handshake line\n"
+    report = s.record_latest_handshakes(now, int(now), text)
+    assert report["recorded"] == 1 and report["unknown_peers"] == 1 and report["malformed"] == 1
+    # The same report again records nothing new.
+    assert s.record_latest_handshakes(now, int(now), text)["unchanged"] == 1

@@ -472,6 +472,8 @@ class NodeCore:
         """This node's WireGuard configuration, with its private key."""
     def set_endpoint(self, endpoint: str) -> None:
         """This node moved to tunnel ``endpoint``; peers take it from a signed record."""
+    def record_latest_handshakes(self, now: float, unix_now: int, text: str) -> Dict[str, int]:
+        """What ``wg show <if> latest-handshakes`` printed; counts of what it held."""
     def peer_rtt(self, peer: str) -> Optional[Tuple[float, float]]:
         """The smoothed round-trip time to ``peer`` and its variation, in seconds."""
     def poll_event(self) -> Optional[Tuple[str, float, str, Dict[str, Any]]]:

@@ -396,6 +396,16 @@ class Node:
         certificate take it. An unparsable endpoint raises :class:`InvalidArgumentError`."""
         self._core.set_endpoint(endpoint)
 
+    def record_latest_handshakes(self, now: float, unix_now: int, text: str) -> Dict[str, int]:
+        """What ``wg show <interface> latest-handshakes`` printed on this host at
+        ``now`` (``unix_now``: the host's UNIX time in seconds). From the first
+        report on, tunnel health follows these handshakes (rekey at 120 s, down
+        at 180 s) instead of heartbeats, and a peer the control plane declares
+        crashed keeps its tunnel and routes while its handshakes keep the tunnel
+        up. Returns counts of what the text held (``recorded``, ``unchanged``,
+        ``never``, ``unknown_peers``, ``malformed``, ``changed``)."""
+        return self._core.record_latest_handshakes(now, unix_now, text)
+
     def peer_rtt(self, peer: str) -> Optional[Tuple[float, float]]:
         """The smoothed round-trip time to ``peer`` and its variation, in
         seconds (RFC 6298, from the heartbeat timestamps the two echo); the
