@@ -282,10 +282,7 @@ fn crash_recovery_alone_heap() {
 /// supervisors tolerate f = 2): it verifies the leader's certificate once per
 /// term and records the leader only then, so it keeps no more state than in
 /// crash-only mode; verifying allocates a little while it runs.
-/// Ignored by default: with every signature verified in a debug build it
-/// takes about ten minutes (run it with `-- --ignored --nocapture`).
 #[test]
-#[ignore = "slow in debug builds: run with --ignored"]
 fn byzantine_small_worker_node_fits_the_ram_budget() {
     let mut config = OpsConfig::small();
     config.election.fault_model = pouw_netops::election::FaultModel::Byzantine { f: 2 };
