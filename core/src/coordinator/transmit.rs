@@ -1,0 +1,217 @@
+//! Outputs: the hard state before anything is sent, then each queued item
+//! built into a message, expanded into one transmit per recipient and sealed
+//! for it (with the leader's certificate attached in the Byzantine fault model).
+
+use super::*;
+
+impl<
+    const N: usize,
+    const HW: usize,
+    const V: usize,
+    const T: usize,
+    const P: usize,
+    const S: usize,
+    const C: usize,
+    const L: usize,
+    const Q: usize,
+    const B: usize,
+> NetworkOperationsManager<N, HW, V, T, P, S, C, L, Q, B>
+{
+    /// The election's hard state to persist before sending anything (supervisors).
+    pub fn poll_hard_state(&mut self) -> Option<HardState> {
+        let Room::Supervisor(s) = &mut self.room else { return None };
+        let hs = s.poll_hard_state()?;
+        self.hard_state = hs.clone();
+        Some(hs)
+    }
+
+    /// The next message to send: election messages first (once the hard state is
+    /// drained), then the coordinator's own in the order they were queued.
+    pub fn poll_transmit(&mut self) -> Option<OpsTransmit> {
+        self.out.staged.take().or_else(|| self.next_transmit())
+    }
+
+    /// The message `poll_transmit` returns next, without taking it (encoded once,
+    /// then kept): lets a host check its buffer size before taking the message.
+    pub fn peek_transmit(&mut self) -> Option<&OpsTransmit> {
+        if self.out.staged.is_none() {
+            self.out.staged = self.next_transmit();
+        }
+        self.out.staged.as_ref()
+    }
+
+    fn next_transmit(&mut self) -> Option<OpsTransmit> {
+        loop {
+            let Self { fanout, gate, out, mesh, clock, .. } = &mut *self;
+            if let Some(f) = fanout.as_mut() {
+                if let Some(to) = f.recipients.get(f.next).cloned() {
+                    f.next = f.next.saturating_add(1);
+                    // A heartbeat MAC'd for `to` echoes its last one.
+                    let echoed = match &mut f.heartbeat {
+                        Some(hb) if gate.macs_for(&to, f.how) => {
+                            hb.echo = mesh.echo_for(clock.latest(), &to);
+                            hb.echo.and_then(|_| Body::Heartbeat((**hb).clone()).to_vec().ok())
+                        }
+                        _ => None,
+                    };
+                    match gate.seal(echoed.as_deref().unwrap_or(&f.body), &to, f.how, &mut f.signed) {
+                        Some(bytes) => {
+                            let counters = &mut out.counters;
+                            counters.messages_sent.bump();
+                            counters.bytes_sent = counters.bytes_sent.saturating_add(bytes.len() as u64);
+                            return Some(OpsTransmit { to, bytes });
+                        }
+                        None => out.counters.dropped_transmits.bump(),
+                    }
+                    continue;
+                }
+                *fanout = None;
+            }
+            let election = match &mut self.room {
+                Room::Supervisor(s) => s.poll_election_transmit(),
+                Room::Worker(_) => None,
+            };
+            // A message is MAC'd for each recipient that holds a pairwise key
+            // with this node and signed (once for all) for the others.
+            // Byzantine mode: a signed vote or certificate follows the body
+            // (under the same tag).
+            let mut attachment = Vec::new();
+            let (to, body, how) = if let Some((t, a)) = election {
+                attachment = a;
+                (t.to.map_or(Destination::Supervisors, Destination::Node), t.envelope.body, Sealing::Mac)
+            } else {
+                let out = self.out.pop()?;
+                // A join is signed: any recipient may have to admit this node
+                // from it. The periodic announcement is signed for the peers
+                // that have not shown, in their current boot, that they hold
+                // this node's certificate (one that restarted since has lost
+                // it and must be able to admit this node again), MAC'd for
+                // the others (a signature would tell them nothing new, and
+                // costs each of them an Ed25519 verification).
+                let how = match out {
+                    Out::MembershipTo { .. } | Out::Membership { joining: true } => Sealing::Sign,
+                    Out::Reannounce => Sealing::Announce { heard_since: self.announce_proof_since() },
+                    _ => Sealing::Mac,
+                };
+                match self.build(out) {
+                    Some((to, body)) => (to, body, how),
+                    None => continue,
+                }
+            };
+            if matches!(body, Body::LeaderNotice(_) | Body::TaskAssignment(_))
+                && let Room::Supervisor(s) = &self.room
+                && let Some(qc) = s.leader_certificate()
+            {
+                // The leader's certificate, kept once, rides with every
+                // notice and assignment (workers check it once per term).
+                attachment = alloc::vec![crate::election::ATTACH_CERTIFICATE; 1 + qc.encoded_len()];
+                match attachment.get_mut(1..).map(|buf| qc.encode(buf)) {
+                    Some(Ok(n)) => attachment.truncate(1 + n),
+                    _ => attachment.clear(),
+                }
+            }
+            match body.to_vec() {
+                Ok(mut bytes) => {
+                    bytes.extend_from_slice(&attachment);
+                    let mut recipients = self.expand(&to);
+                    if let Body::SignedLinkState(a) = &body {
+                        // Flooded on: not back to its origin, nor to who sent it here.
+                        let except = self.flood_except.take();
+                        recipients.retain(|n| *n != a.origin && Some(n) != except.as_ref());
+                    }
+                    let heartbeat = match body {
+                        Body::Heartbeat(hb) => Some(Box::new(hb)),
+                        _ => None,
+                    };
+                    self.fanout = Some(Fanout { body: bytes, how, recipients, next: 0, signed: None, heartbeat });
+                }
+                Err(_) => self.out.counters.dropped_transmits.bump(),
+            }
+        }
+    }
+
+    /// The oldest MAC'd message from a peer that still shows it holds this
+    /// node's certificate, for the periodic announcement: three heartbeat
+    /// intervals back (every peer that receives announcements also sends this
+    /// node heartbeats, MAC'd once it holds the certificate).
+    fn announce_proof_since(&self) -> Instant {
+        let back = self.config.heartbeat_interval.total_micros().saturating_mul(3);
+        Instant::from_micros(self.clock.latest().total_micros().saturating_sub(back))
+    }
+
+    /// The nodes a message to `to` goes to, never this node: one node, the
+    /// configured supervisors, or the cluster (the supervisors, then every
+    /// admitted member).
+    fn expand(&self, to: &Destination) -> Vec<NodeId> {
+        let mut list: Vec<NodeId> = match to {
+            Destination::Node(n) => alloc::vec![n.clone()],
+            Destination::Supervisors => self.supervisors.clone(),
+            Destination::Cluster => {
+                let mut l = self.supervisors.clone();
+                l.extend(self.gate.peer_ids().filter(|n| !self.supervisors.contains(n)).cloned());
+                l
+            }
+        };
+        list.retain(|n| *n != self.id);
+        list
+    }
+
+    /// Builds an outbox item into a body; `None` if it no longer applies.
+    fn build(&mut self, out: Out) -> Option<(Destination, Body)> {
+        Some(match out {
+            Out::Heartbeat => {
+                let held = match &self.room {
+                    Room::Worker(w) => w.report(),
+                    Room::Supervisor(_) => heapless::Vec::new(),
+                };
+                let leading = self.leading().unwrap_or(0);
+                let (sequence, sent_at, metrics) = (self.heartbeat_seq, self.clock.latest(), self.metrics);
+                let hb = Heartbeat { sequence, sent_at, metrics, leading, held, echo: None };
+                (self.broadcast(), Body::Heartbeat(hb))
+            }
+            Out::Membership { joining } => (self.broadcast(), Body::Membership(self.gate.membership(joining))),
+            Out::MembershipTo { to } => (Destination::Node(to), Body::Membership(self.gate.membership(true))),
+            Out::Reannounce => (self.broadcast(), Body::Membership(self.gate.membership(true))),
+            Out::Assign { to, term, task, task_type, role, checkpoint } => (
+                Destination::Node(to),
+                Body::TaskAssignment(TaskAssignment { term, task, task_type, role, checkpoint }),
+            ),
+            Out::Release { to, task } => (Destination::Node(to), Body::TaskRelease(TaskRelease { task })),
+            Out::Checkpoint { task, checkpoint } => {
+                // Only the leader takes reports (followers learn checkpoints
+                // from its table): to the leader if one is known.
+                let to = match &self.room {
+                    Room::Worker(w) => w.report_to().cloned().map_or(Destination::Supervisors, Destination::Node),
+                    Room::Supervisor(_) => Destination::Supervisors,
+                };
+                let signature = self.gate.sign_checkpoint(&task, &checkpoint);
+                (to, Body::CheckpointReport(CheckpointReport { task, checkpoint, signature }))
+            }
+            Out::LeaderNotice { term } => (Destination::Cluster, Body::LeaderNotice(LeaderNotice { term })),
+            Out::TaskTable => match &mut self.room {
+                Room::Supervisor(s) => (Destination::Supervisors, s.next_table_slice()?),
+                Room::Worker(_) => return None,
+            },
+            Out::TableEntry { task } => match &self.room {
+                Room::Supervisor(s) => (Destination::Supervisors, s.table_entry(&task)?),
+                Room::Worker(_) => return None,
+            },
+            Out::Flood { origin, except } => {
+                // This node's own is signed as it leaves (only its links are kept).
+                let advert = if origin == self.id {
+                    self.gate.sign_link_state(self.mesh.own_advert()?)?
+                } else {
+                    self.mesh.advert(&origin)?.clone()
+                };
+                // A supervisor's advert goes to the cluster, a worker's to the
+                // supervisors (only they hold workers' certificates).
+                let to =
+                    if self.supervisors.contains(&origin) { Destination::Cluster } else { Destination::Supervisors };
+                let to = if origin == self.id { self.broadcast() } else { to };
+                self.flood_except = except;
+                (to, Body::SignedLinkState(advert))
+            }
+            Out::Endpoint => (self.broadcast(), Body::EndpointRecord((*self.own_endpoint.clone()?).clone())),
+        })
+    }
+}
