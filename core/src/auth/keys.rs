@@ -230,6 +230,7 @@ impl IdentityKey {
 
     /// A second copy of this key (for a component that signs on its own:
     /// the certified election). Wiped like the first when dropped.
+    #[cfg(feature = "alloc")]
     pub(crate) fn duplicate(&self) -> Self {
         IdentityKey::from_seed(self.signing.as_bytes())
     }

@@ -377,6 +377,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
     /// The smoothed RTT of the tunnel between `a` and `b` in nanoseconds, as
     /// [`Self::record_latency`] keeps it (`None` before the first sample): the
     /// node's RFC 6298 variation is computed against it before each sample.
+    #[cfg(feature = "alloc")]
     pub(crate) fn srtt_ns(&self, a: &NodeId, b: &NodeId) -> Result<Option<u64>, TunnelError> {
         let key = self.pair_of(a, b)?;
         let t = self.edges.get(&key).and_then(|e| e.tunnel.as_ref()).ok_or(TunnelError::UnknownTunnel)?;
