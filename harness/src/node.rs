@@ -184,7 +184,7 @@ impl<
     /// so is one whose term this node holds no proof of yet under the
     /// Byzantine fault model (uncertified: the certificate rode on a message
     /// that was lost, or went to this node before it restarted); any other
-    /// refusal is a fault. (`harness/tests/coordinator_byzantine.rs` checks
+    /// refusal is a fault. (`harness/tests/coordinator.rs` checks
     /// that a loss-free cluster refuses nothing as uncertified.)
     fn deliver(&mut self, now: Instant, bytes: &[u8]) -> Result<bool, String> {
         match NetworkOperationsManager::handle_message(self, now, bytes) {

@@ -2,13 +2,17 @@
 //! from a checkpoint, graceful stops and restarts, driven through the public
 //! API of `NetworkOperationsManager` and checked with the harness's invariants.
 //!
-//! Every cluster here is built the same way ([`coordinators`]): the `small`
-//! preset, every message 5 ms, supervisors `sup-i` and workers `w-i`, node
-//! seeds `1000 + i`, start at 1 s, hard state restored at every build.
+//! Every cluster here is built the same way ([`coordinators_with`]): the
+//! `small` preset, every message 5 ms, supervisors `sup-i` and workers `w-i`,
+//! node seeds `1000 + i`, start at 1 s, hard state restored at every build;
+//! crash-only by default, and one cluster under the Byzantine fault model
+//! (four supervisors tolerating one liar, certified votes and leader
+//! certificates carried as envelope attachments).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use pouw_netops::auth::{seal, sign_checkpoint};
-use pouw_netops::coordinator::{OpsConfig, OpsEventKind};
+use pouw_netops::coordinator::{OpsConfig, OpsEventKind, RejectReason};
+use pouw_netops::election::FaultModel;
 use pouw_netops::preset::small;
 use pouw_netops::wire::CheckpointReport;
 use pouw_netops::workers::{Checkpoint, TaskRole};
@@ -34,9 +38,15 @@ fn checkpoint(seq: u64) -> Checkpoint {
     Checkpoint { sequence: seq, digest: [seq as u8; 32] }
 }
 
-/// Coordinators as the coordinator tests build them: the `small` preset, every
-/// message 5 ms, supervisors `sup-i` and workers `w-i`, hard state restored at every build.
+/// Crash-only coordinators (see [`coordinators_with`]).
 fn coordinators(supervisors: usize, workers: usize) -> Ops {
+    coordinators_with(supervisors, workers, OpsConfig::default())
+}
+
+/// Coordinators as the coordinator tests build them: the `small` preset, every
+/// message 5 ms, supervisors `sup-i` and workers `w-i`, `config` for every node,
+/// hard state restored at every build.
+fn coordinators_with(supervisors: usize, workers: usize, config: OpsConfig) -> Ops {
     let sups: Vec<NodeId> = (0..supervisors).map(|i| id(&format!("sup-{i}"))).collect();
     let mut ids = sups.clone();
     ids.extend((0..workers).map(|i| id(&format!("w-{i}"))));
@@ -45,9 +55,8 @@ fn coordinators(supervisors: usize, workers: usize) -> Ops {
         let role = if s.index < supervisors { NodeRole::Supervisor } else { NodeRole::Worker };
         let (pools, slots) = if role == NodeRole::Worker { (vec![train()], 1) } else { (vec![], 0) };
         let credentials = authority.credentials(s.id, role, &pools, slots, s.restarts)?;
-        let mut n =
-            Node::new_boxed(s.id.clone(), role, &sups, OpsConfig::default(), 1000 + s.index as u64, credentials)
-                .map_err(|e| e.to_string())?;
+        let mut n = Node::new_boxed(s.id.clone(), role, &sups, config.clone(), 1000 + s.index as u64, credentials)
+            .map_err(|e| e.to_string())?;
         n.restore_hard_state(s.hard_state.clone());
         Ok(n)
     };
@@ -480,4 +489,54 @@ fn a_primary_cut_off_and_failed_over_lets_go() {
             .collect();
         assert_eq!(running.len(), 1, "one primary 300 s after the heal ({both_ways}): {running:?}");
     }
+}
+
+/// Four supervisors tolerating one Byzantine (f = 1, quorum 3) elect a
+/// certified leader that the workers follow, it assigns, and after it crashes
+/// the others elect another, without refusing each other anything as uncertified.
+#[test]
+fn byzantine_mode_cluster_elects_a_certified_leader_that_workers_follow() {
+    let mut config = OpsConfig::default();
+    config.election.fault_model = FaultModel::Byzantine { f: 1 };
+    let mut c = coordinators_with(4, 3, config);
+    c.run_for(secs(10)).unwrap();
+    let leaders = c.leaders();
+    assert_eq!(leaders.len(), 1, "exactly one leader");
+    let l = leaders[0];
+    let (leader_id, term) = node(&c, l).leader().map(|(n, t)| (n.clone(), t)).unwrap();
+    for i in 0..7 {
+        assert_eq!(
+            node(&c, i).leader().map(|(n, t)| (n.clone(), t)),
+            Some((leader_id.clone(), term)),
+            "{} follows the certified leader",
+            c.name(i)
+        );
+    }
+    let task = TaskId::new("t-1").unwrap();
+    submit(&mut c, &task, 1, 1);
+    c.run_for(secs(3)).unwrap();
+    let view = node(&c, l).workers().unwrap().task(&task).expect("the leader assigned the task");
+    let primary = view.primaries().next().unwrap().clone();
+    let p = c.index_of(&primary).unwrap();
+    assert_eq!(node(&c, p).held_tasks().find(|(t, _)| **t == task).unwrap().1.role, TaskRole::Primary);
+    // Honest nodes refuse nothing of each other's as uncertified.
+    for i in 0..7 {
+        let r = node(&c, i).counters().rejected;
+        assert_eq!(r.get(RejectReason::Uncertified), 0, "{}: {r:?}", c.name(i));
+    }
+
+    // The leader crashes: the others elect a new certified leader, which
+    // the workers follow and which assigns the task again.
+    assert!(c.crash(l));
+    c.run_for(secs(20)).unwrap();
+    let leaders = c.leaders();
+    assert_eq!(leaders.len(), 1, "a new leader");
+    let l2 = leaders[0];
+    assert_ne!(l2, l);
+    let (leader2, term2) = node(&c, l2).leader().map(|(n, t)| (n.clone(), t)).unwrap();
+    assert!(term2 > term);
+    for i in 4..7 {
+        assert_eq!(node(&c, i).leader().map(|(n, t)| (n.clone(), t)), Some((leader2.clone(), term2)));
+    }
+    assert!(node(&c, l2).workers().unwrap().task(&task).is_some_and(|v| v.primaries().next().is_some()));
 }
