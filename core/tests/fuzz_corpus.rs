@@ -18,6 +18,13 @@ fn corpus_dir(target: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target)
 }
 
+/// A copy of `bytes` with `edit` applied: a seed that differs from a valid one by one change.
+fn edited(bytes: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut v = bytes.to_vec();
+    edit(&mut v);
+    v
+}
+
 fn batch_seeds() -> Vec<(&'static str, Vec<u8>)> {
     let payloads: Vec<String> = (0..5).map(|i| format!("{{\"iteration\":{i},\"loss\":0.5}}")).collect();
     let records: Vec<RecordRef<'_>> = payloads
@@ -32,12 +39,6 @@ fn batch_seeds() -> Vec<(&'static str, Vec<u8>)> {
         .collect();
     let valid = Batch::from_records(3, Instant::from_secs(1), 6, &records).unwrap().into_bytes();
     let one = Batch::from_records(0, Instant::ZERO, 1, &records[..1]).unwrap().into_bytes();
-    let mut bad_magic = valid.clone();
-    bad_magic[0] = b'X';
-    let mut bad_checksum = valid.clone();
-    *bad_checksum.last_mut().unwrap() ^= 0x40;
-    let mut too_large = valid.clone();
-    too_large[44..48].copy_from_slice(&(targets::MAX_RAW_LEN as u32 + 1).to_le_bytes());
     // A header declaring 64 raw bytes in front of a stream of 1 MiB of zeros.
     let stream = miniz_oxide_stream_of_zeros();
     let mut bomb = valid[..BATCH_HEADER_LEN].to_vec();
@@ -46,36 +47,31 @@ fn batch_seeds() -> Vec<(&'static str, Vec<u8>)> {
     bomb[44..48].copy_from_slice(&64u32.to_le_bytes());
     bomb[48..52].copy_from_slice(&(stream.len() as u32).to_le_bytes());
     bomb.extend_from_slice(&stream);
-    let mut wrong_count = valid.clone();
-    wrong_count[16..20].copy_from_slice(&4u32.to_le_bytes());
     // v2: a later batch of a log (its header carries a frontier), and the
     // committed v1 golden vector.
     let (log_batch, _, _) = log_batches();
-    let mut wrong_root = log_batch.clone();
-    wrong_root[130] ^= 1;
-    let mut wrong_frontier_len = log_batch.clone();
-    wrong_frontier_len[156] ^= 1;
-    let mut wrong_body_len = valid.clone();
-    wrong_body_len[116] ^= 1;
     let v1 = golden_v1();
     vec![
         ("valid_v2_later_in_log", log_batch.clone()),
         ("valid_v1_golden", v1.clone()),
         ("truncated_v1", v1[..v1.len() - 1].to_vec()),
         ("truncated_frontier", log_batch[..170].to_vec()),
-        ("wrong_root", wrong_root),
-        ("wrong_frontier_length", wrong_frontier_len),
-        ("wrong_body_length", wrong_body_len),
+        ("wrong_root", edited(&log_batch, |v| v[130] ^= 1)),
+        ("wrong_frontier_length", edited(&log_batch, |v| v[156] ^= 1)),
+        ("wrong_body_length", edited(&valid, |v| v[116] ^= 1)),
         ("valid_five_records", valid.clone()),
         ("valid_one_record", one),
         ("empty", Vec::new()),
         ("truncated_header", valid[..40].to_vec()),
         ("truncated_stream", valid[..valid.len() - 3].to_vec()),
-        ("bad_magic", bad_magic),
-        ("bad_checksum", bad_checksum),
-        ("declared_too_large", too_large),
+        ("bad_magic", edited(&valid, |v| v[0] = b'X')),
+        ("bad_checksum", edited(&valid, |v| *v.last_mut().unwrap() ^= 0x40)),
+        (
+            "declared_too_large",
+            edited(&valid, |v| v[44..48].copy_from_slice(&(targets::MAX_RAW_LEN as u32 + 1).to_le_bytes())),
+        ),
         ("inflate_bomb", bomb),
-        ("wrong_count", wrong_count),
+        ("wrong_count", edited(&valid, |v| v[16..20].copy_from_slice(&4u32.to_le_bytes()))),
     ]
 }
 
@@ -133,41 +129,26 @@ fn columnar_seeds() -> Vec<(&'static str, Vec<u8>)> {
     let mut valid = vec![(h.count - 1) as u8, (log.dict_entries - 2) as u8];
     valid.extend_from_slice(&(h.raw_len as u16).to_le_bytes());
     valid.extend_from_slice(&body);
-    let mut short_out = valid.clone();
-    short_out[2] -= 1;
-    let mut more_records = valid.clone();
-    more_records[0] += 1;
-    let mut bad_index = valid.clone();
-    // The type column starts after the dictionaries and six column lengths: flip its first byte.
-    let last = bad_index.len() - 1;
-    bad_index[last] = 0xff;
     vec![
         ("valid_body", valid.clone()),
         ("empty", Vec::new()),
         ("truncated", valid[..valid.len() - 2].to_vec()),
-        ("output_too_short", short_out),
-        ("more_records_than_columns", more_records),
-        ("bad_last_byte", bad_index),
+        ("output_too_short", edited(&valid, |v| v[2] -= 1)),
+        ("more_records_than_columns", edited(&valid, |v| v[0] += 1)),
+        // The type column starts after the dictionaries and six column lengths: flip its first byte.
+        ("bad_last_byte", edited(&valid, |v| *v.last_mut().unwrap() = 0xff)),
     ]
 }
 
 fn proof_seeds() -> Vec<(&'static str, Vec<u8>)> {
     let (_, valid, _) = log_batches();
-    let mut wrong_leaf = valid.clone();
-    *wrong_leaf.last_mut().unwrap() ^= 1;
-    let mut wrong_hash = valid.clone();
-    wrong_hash[1 + 30] ^= 1;
-    let mut wrong_size = valid.clone();
-    wrong_size[1 + 20] += 1;
-    let mut short = valid.clone();
-    short[0] -= 32;
     vec![
         ("valid_inclusion", valid.clone()),
         ("empty", Vec::new()),
-        ("wrong_leaf", wrong_leaf),
-        ("wrong_hash", wrong_hash),
-        ("wrong_log_size", wrong_size),
-        ("short_count", short),
+        ("wrong_leaf", edited(&valid, |v| *v.last_mut().unwrap() ^= 1)),
+        ("wrong_hash", edited(&valid, |v| v[1 + 30] ^= 1)),
+        ("wrong_log_size", edited(&valid, |v| v[1 + 20] += 1)),
+        ("short_count", edited(&valid, |v| v[0] -= 32)),
     ]
 }
 
@@ -182,21 +163,15 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
         }),
     );
     let valid = env.to_vec().unwrap();
-    let mut version = valid.clone();
-    version[0] = 9;
-    let mut body = valid.clone();
-    body[1 + 1 + 8] = 0x7f;
-    let mut trailing = valid.clone();
-    trailing.push(0);
     let mut long_sender = vec![1u8, 65];
     long_sender.extend_from_slice(&[b'a'; 80]);
     vec![
         ("valid_heartbeat", valid.clone()),
         ("empty", Vec::new()),
         ("truncated", valid[..valid.len() - 1].to_vec()),
-        ("unknown_version", version),
-        ("unknown_body", body),
-        ("trailing_byte", trailing),
+        ("unknown_version", edited(&valid, |v| v[0] = 9)),
+        ("unknown_body", edited(&valid, |v| v[1 + 1 + 8] = 0x7f)),
+        ("trailing_byte", edited(&valid, |v| v.push(0))),
         ("oversized_sender", long_sender),
     ]
 }
@@ -220,20 +195,14 @@ fn auth_seeds() -> (Seeds, Seeds, Seeds) {
     let mac = buf[..n].to_vec();
     let n = seal::seal_signed(&mut buf, &id("worker-7"), 1, 6, &[12, 7], &worker, &authority.public()).unwrap();
     let signed = buf[..n].to_vec();
-    let mut kind = mac.clone();
-    kind[1] = 9;
-    let mut long_id = mac.clone();
-    long_id[2] = 65;
-    let mut bad_utf8 = mac.clone();
-    bad_utf8[3] = 0xff;
     let envelopes = vec![
         ("valid_mac", mac.clone()),
         ("valid_signed", signed.clone()),
         ("empty", Vec::new()),
         ("version_1", vec![1, 0, 1, b'a']),
-        ("unknown_kind", kind),
-        ("oversized_sender", long_id),
-        ("bad_utf8_sender", bad_utf8),
+        ("unknown_kind", edited(&mac, |v| v[1] = 9)),
+        ("oversized_sender", edited(&mac, |v| v[2] = 65)),
+        ("bad_utf8_sender", edited(&mac, |v| v[3] = 0xff)),
         ("no_body", mac[..3 + 8 + 24 + 16].to_vec()),
         ("signed_no_body", signed[..3 + 8 + 16 + 64].to_vec()),
     ];
@@ -257,24 +226,16 @@ fn auth_seeds() -> (Seeds, Seeds, Seeds) {
     let c = SignedCertificate::issue(&authority, cert).unwrap();
     let mut cbytes = vec![0u8; c.encoded_len()];
     c.encode(&mut cbytes).unwrap();
-    let mut trailing = cbytes.clone();
-    trailing.push(0);
-    let mut version = cbytes.clone();
-    version[0] = 2;
-    let mut bad_role = cbytes.clone();
-    bad_role[1 + 9] = 7; // after version and "worker-7"
-    let mut weak_key = cbytes.clone();
-    weak_key[1 + 9 + 1..1 + 9 + 1 + 32].copy_from_slice(&[0; 32]);
     let mut long_cert = vec![1u8];
     long_cert.extend(std::iter::repeat_n(0xffu8, 2000));
     let certificates = vec![
         ("valid_worker", cbytes.clone()),
         ("empty", Vec::new()),
         ("truncated", cbytes[..cbytes.len() - 1].to_vec()),
-        ("trailing_byte", trailing),
-        ("unknown_version", version),
-        ("bad_role", bad_role),
-        ("zero_identity_key", weak_key),
+        ("trailing_byte", edited(&cbytes, |v| v.push(0))),
+        ("unknown_version", edited(&cbytes, |v| v[0] = 2)),
+        ("bad_role", edited(&cbytes, |v| v[1 + 9] = 7)), // after version and "worker-7"
+        ("zero_identity_key", edited(&cbytes, |v| v[1 + 9 + 1..1 + 9 + 1 + 32].copy_from_slice(&[0; 32]))),
         ("too_large", long_cert),
     ];
     // Revocation lists.
@@ -343,39 +304,28 @@ fn quorum_seeds() -> (Seeds, Seeds) {
     let mut p = vec![0u8; pre.encoded_len()];
     pre.encode(&mut p).unwrap();
     let bitmap_at = 11 + "supervisor-2".len();
-    let with = |i: usize, v: u8| {
-        let mut c = q.clone();
-        c[i] = v;
-        c
-    };
-    let mut forged = q.clone();
-    *forged.last_mut().unwrap() ^= 0x10;
-    let mut trailing = q.clone();
-    trailing.push(0);
     let mut padded = q[..bitmap_at].to_vec();
     padded.extend_from_slice(&[2, q[bitmap_at + 1], 0]);
     padded.extend_from_slice(&q[bitmap_at + 2..]);
     // Voter 2's signature in voter 1's slot too: a duplicate signer.
-    let mut dup = q.clone();
     let sigs = bitmap_at + 2;
-    let second: Vec<u8> = dup[sigs + 64..sigs + 128].to_vec();
-    dup[sigs..sigs + 64].copy_from_slice(&second);
+    let dup = edited(&q, |v| v.copy_within(sigs + 64..sigs + 128, sigs));
     let mut huge = q[..sigs].to_vec();
     huge[bitmap_at + 1] = 0xff;
     huge.push(0xff);
     huge.extend(std::iter::repeat_n(0u8, 64 * 64));
-    let mut too_few = with(bitmap_at + 1, 0b11);
-    too_few.truncate(too_few.len() - 64);
+    let with = |i: usize, byte: u8| edited(&q, |v| v[i] = byte);
+    let too_few = edited(&with(bitmap_at + 1, 0b11), |v| v.truncate(v.len() - 64));
     let certificates = vec![
         ("valid_leader_3_of_4", q.clone()),
         ("valid_pre_vote_4_of_4", p),
         ("empty", Vec::new()),
         ("truncated", q[..q.len() - 1].to_vec()),
-        ("trailing_byte", trailing),
+        ("trailing_byte", edited(&q, |v| v.push(0))),
         ("unknown_version", with(0, 2)),
         ("unknown_kind", with(1, 3)),
         ("wrong_term", with(2, 8)),
-        ("forged_signature", forged),
+        ("forged_signature", edited(&q, |v| *v.last_mut().unwrap() ^= 0x10)),
         ("duplicate_signer", dup),
         // Voters 0, 1 and 4 of four: index 4 is nobody.
         ("non_voter_signer", with(bitmap_at + 1, 0b1_0011)),
@@ -398,8 +348,6 @@ fn quorum_seeds() -> (Seeds, Seeds) {
         v.extend_from_slice(&buf[..n]);
         v
     };
-    let mut forged = ev.clone();
-    *forged.last_mut().unwrap() ^= 0x10;
     let evidence = vec![
         ("valid_two_votes_term_9", ev.clone()),
         ("empty", Vec::new()),
@@ -412,7 +360,7 @@ fn quorum_seeds() -> (Seeds, Seeds) {
             "pre_votes",
             pair(&vote(VoteKind::PreVote, 9, "supervisor-1", 3), &vote(VoteKind::PreVote, 9, "supervisor-2", 3)),
         ),
-        ("forged_second_vote", forged),
+        ("forged_second_vote", edited(&ev, |v| *v.last_mut().unwrap() ^= 0x10)),
     ];
     (certificates, evidence)
 }

@@ -22,7 +22,7 @@ import logging
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Tuple
 
 from pouw_netops import Node, NodeEvent, aio
 from pouw_netops.identity import Authority, generate_key, public_key
@@ -98,13 +98,6 @@ async def main(duration: float, state_dir: str) -> int:
 
     collectors = [asyncio.create_task(collect(n, r)) for n, r in runners.items()]
 
-    def leader() -> Optional[str]:
-        live = [n for n, r in runners.items() if not r.closed]
-        leaders = [s for s in live if runners[s].node.is_leader]
-        if len(leaders) == 1 and all(runners[n].node.leader_id == leaders[0] for n in live):
-            return leaders[0]
-        return None
-
     async def wait_for(cond: Callable[[], bool], what: str) -> bool:
         while not cond():
             if time.monotonic() > deadline:
@@ -117,8 +110,8 @@ async def main(duration: float, state_dir: str) -> int:
         placed = node.task_workers("t1")
         return placed is not None and len(placed[0]) == 2 and len(placed[1]) == 1
 
-    ok = await wait_for(lambda: leader() is not None, "a leader")
-    first = leader()
+    ok = await wait_for(lambda: aio.agreed_leader(runners) is not None, "a leader")
+    first = aio.agreed_leader(runners)
     victim = ""
     if ok and first is not None:
         log.info("LEADER %s", first)
@@ -141,9 +134,9 @@ async def main(duration: float, state_dir: str) -> int:
         log.info("FAILOVER %s -> %s (task %s)", victim, r.replacement, r.task)
         log.info("KILL leader %s", first)
         runners[first].abort()
-        ok = await wait_for(lambda: leader() not in (None, first), "a new leader")
+        ok = await wait_for(lambda: aio.agreed_leader(runners) not in (None, first), "a new leader")
     if ok:
-        log.info("RE-ELECTED %s", leader())
+        log.info("RE-ELECTED %s", aio.agreed_leader(runners))
     for runner in runners.values():
         await runner.close()
     await asyncio.gather(*collectors)

@@ -453,46 +453,67 @@ impl Host {
         family(&mut m, "pn_members", "gauge", "Admitted members by certified role.");
         let sup = self.node.members().filter(|c| c.role == pouw_netops::auth::Role::Supervisor).count();
         let all = self.node.members().count();
-        let _ = writeln!(m, "pn_members{{role=\"supervisor\"}} {sup}");
-        let _ = writeln!(m, "pn_members{{role=\"worker\"}} {}", all.saturating_sub(sup));
+        series(&mut m, "pn_members", "role", [("supervisor", sup), ("worker", all.saturating_sub(sup))]);
         family(&mut m, "pn_peers", "gauge", "Tracked peers by health status.");
         let h = &st.crash_recovery;
-        for (s, n) in [
-            ("online", h.online_nodes),
-            ("suspected", h.suspected_nodes),
-            ("offline", h.offline_nodes),
-            ("recovering", h.recovering_nodes),
-            ("failed", h.failed_nodes),
-        ] {
-            let _ = writeln!(m, "pn_peers{{status=\"{s}\"}} {n}");
-        }
+        series(
+            &mut m,
+            "pn_peers",
+            "status",
+            [
+                ("online", h.online_nodes),
+                ("suspected", h.suspected_nodes),
+                ("offline", h.offline_nodes),
+                ("recovering", h.recovering_nodes),
+                ("failed", h.failed_nodes),
+            ],
+        );
         family(&mut m, "pn_tasks", "gauge", "Tasks in the supervisor's table, or roles a worker holds.");
         let _ = writeln!(m, "pn_tasks {}", st.tasks);
         family(&mut m, "pn_queue_drops_total", "counter", "Items dropped by queue or table.");
-        for (q, n) in [
-            ("transmit", c.dropped_transmits),
-            ("event", c.dropped_events),
-            ("history", c.history_dropped),
-            ("table_full", c.table_full),
-            ("unroutable", self.unroutable),
-            ("input", INPUT_DROPS.load(Ordering::Relaxed)),
-            ("send_error", self.send_errors),
-        ] {
-            let _ = writeln!(m, "pn_queue_drops_total{{queue=\"{q}\"}} {n}");
-        }
+        series(
+            &mut m,
+            "pn_queue_drops_total",
+            "queue",
+            [
+                ("transmit", c.dropped_transmits),
+                ("event", c.dropped_events),
+                ("history", c.history_dropped),
+                ("table_full", c.table_full),
+                ("unroutable", self.unroutable),
+                ("input", INPUT_DROPS.load(Ordering::Relaxed)),
+                ("send_error", self.send_errors),
+            ],
+        );
         family(&mut m, "pn_auth_failures_total", "counter", "Datagrams refused at the entrance, by reason.");
-        for (r, n) in c.rejected.iter().filter(|(r, _)| *r != RejectReason::FromSelf) {
-            let _ = writeln!(m, "pn_auth_failures_total{{reason=\"{}\"}} {n}", r.as_str());
-        }
+        let refused = c.rejected.iter().filter(|(r, _)| *r != RejectReason::FromSelf);
+        series(&mut m, "pn_auth_failures_total", "reason", refused.map(|(r, n)| (r.as_str(), n)));
         family(&mut m, "pn_history_bytes", "gauge", "Message history bytes: raw (sealed) and compressed.");
-        let _ = writeln!(m, "pn_history_bytes{{kind=\"raw\"}} {}", st.compression.raw_bytes);
-        let _ = writeln!(m, "pn_history_bytes{{kind=\"compressed\"}} {}", st.compression.compressed_bytes);
+        let (raw, compressed) = (st.compression.raw_bytes, st.compression.compressed_bytes);
+        series(&mut m, "pn_history_bytes", "kind", [("raw", raw), ("compressed", compressed)]);
         family(&mut m, "pn_messages_total", "counter", "Messages received (accepted) and sent.");
-        let _ = writeln!(m, "pn_messages_total{{direction=\"received\"}} {}", c.messages_received);
-        let _ = writeln!(m, "pn_messages_total{{direction=\"sent\"}} {}", c.messages_sent);
+        series(
+            &mut m,
+            "pn_messages_total",
+            "direction",
+            [("received", c.messages_received), ("sent", c.messages_sent)],
+        );
         family(&mut m, "pn_state_writes_total", "counter", "Durable state files written (fsync + rename).");
         let _ = writeln!(m, "pn_state_writes_total {}", store::writes());
         m
+    }
+}
+
+/// One sample of `name` per `(value of label, sample)` pair, as
+/// `name{label="value"} sample` lines.
+fn series<'a, N: core::fmt::Display>(
+    m: &mut String,
+    name: &str,
+    label: &str,
+    samples: impl IntoIterator<Item = (&'a str, N)>,
+) {
+    for (value, n) in samples {
+        let _ = writeln!(m, "{name}{{{label}=\"{value}\"}} {n}");
     }
 }
 

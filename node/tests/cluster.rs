@@ -301,6 +301,10 @@ fn three_supervisors_six_workers_fail_over_and_rejoin() {
         "pn_term ",
         "pn_auth_failures_total{reason=\"bad_tag\"}",
         "pn_history_bytes{kind=\"raw\"}",
+        "pn_members{role=\"worker\"} ",
+        "pn_peers{status=\"online\"} ",
+        "pn_queue_drops_total{queue=\"send_error\"} ",
+        "pn_messages_total{direction=\"sent\"} ",
     ] {
         assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
     }

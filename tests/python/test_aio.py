@@ -77,17 +77,10 @@ def test_five_nodes_fail_over_a_worker_and_re_elect_after_the_leader_dies(tmp_pa
 
         collectors = [asyncio.create_task(collect(n, r)) for n, r in runners.items()]
 
-        def leader() -> Optional[str]:
-            live = [n for n, r in runners.items() if not r.closed]
-            leaders = [n for n in live if runners[n].node.is_leader]
-            if len(leaders) == 1 and all(runners[n].node.leader_id == leaders[0] for n in live):
-                return leaders[0]
-            return None
-
         # Datagrams start flowing before every peer's address is in the book:
         # the nodes' timers retry until all of them are admitted.
-        await until(lambda: leader() is not None, 30, "a leader")
-        first = leader()
+        await until(lambda: aio.agreed_leader(runners) is not None, 30, "a leader")
+        first = aio.agreed_leader(runners)
         assert first is not None
         lead = runners[first].node
         lead.submit_task(time.monotonic(), "t1", "train", 1, 1)
@@ -104,8 +97,8 @@ def test_five_nodes_fail_over_a_worker_and_re_elect_after_the_leader_dies(tmp_pa
         assert (replaced.task, replaced.replacement, replaced.from_backup) == ("t1", backup, True), seen
 
         runners[first].abort()
-        await until(lambda: leader() not in (None, first), 30, "a new leader")
-        second = leader()
+        await until(lambda: aio.agreed_leader(runners) not in (None, first), 30, "a new leader")
+        second = aio.agreed_leader(runners)
         assert second in SUPERVISORS and second != first
         elected = [e for _, e in seen if isinstance(e, LeaderElected) and e.node == second]
         assert elected and elected[-1].term > 0
@@ -126,6 +119,22 @@ def test_five_nodes_fail_over_a_worker_and_re_elect_after_the_leader_dies(tmp_pa
     messages = [r.getMessage() for r in caplog.records]
     assert any("worker_replaced" in m for m in messages), "failover logged at INFO"
     assert any("leader_elected" in m for m in messages)
+
+
+def test_agreed_leader_needs_one_leader_that_every_open_runner_follows():
+    from types import SimpleNamespace
+
+    def runner(leads: bool, follows: Optional[str], closed: bool = False) -> SimpleNamespace:
+        return SimpleNamespace(closed=closed, node=SimpleNamespace(is_leader=leads, leader_id=follows))
+
+    settled = {"s1": runner(True, "s1"), "s2": runner(False, "s1"), "w1": runner(False, "s1")}
+    assert aio.agreed_leader(settled) == "s1"
+    assert aio.agreed_leader({}) is None
+    assert aio.agreed_leader({**settled, "w1": runner(False, None)}) is None, "w1 follows nobody yet"
+    assert aio.agreed_leader({**settled, "w1": runner(False, "s2")}) is None, "w1 follows another node"
+    assert aio.agreed_leader({**settled, "s2": runner(True, "s2")}) is None, "two nodes lead"
+    assert aio.agreed_leader({**settled, "s2": runner(True, "s2", closed=True)}) == "s1", "a closed runner is left out"
+    assert aio.agreed_leader({**settled, "s1": runner(True, "s1", closed=True)}) is None, "the leader's runner closed"
 
 
 def test_next_epoch_grows_and_hard_state_survives_a_restart(tmp_path: pathlib.Path):

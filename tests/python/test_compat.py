@@ -349,6 +349,8 @@ def test_worker_containers_are_live_and_refuse_edits_with_the_reason():
         lambda: assignments.pop("w2"),
         lambda: backups.__setitem__("t1", []),
         lambda: history.append({}),
+        lambda: history.__setitem__(0, {}),
+        lambda: history.__delitem__(0),
         lambda: history.clear(),
         lambda: setattr(m, "worker_assignments", {}),
         lambda: setattr(m, "backup_workers", {}),

@@ -154,8 +154,7 @@ fn worker_scene() -> WorkerScene {
     let _s3 = joined(&mut n, now, "s3", NodeRole::Supervisor);
     let w2 = Peer::new("w2", NodeRole::Worker);
     n.handle_message(now, &s1.say(Body::LeaderNotice(LeaderNotice { term: 2 }))).unwrap();
-    let a = TaskAssignment { term: 2, task: task(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
-    let assignment = s1.say(Body::TaskAssignment(a));
+    let assignment = s1.say(primary_role(2, "t"));
     n.handle_message(now, &assignment).unwrap();
     n.report_checkpoint(now, &task(), checkpoint(5)).unwrap();
     assert_eq!(n.leader().map(|(l, t)| (l.clone(), t)), Some((id("s1"), 2)));
@@ -385,22 +384,22 @@ attack!(pin_the_term_at_max_with_a_worker_members_heartbeat_response, |name| {
 
 attack!(give_a_worker_a_task_by_a_forged_assignment, |name| {
     let mut w = worker_scene();
-    let a = TaskAssignment { term: 9, task: task(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
-    let forged = forger("s1").say(Body::TaskAssignment(a));
+    let a = primary_role(9, "t");
+    let forged = forger("s1").say(a);
     strike(name, &mut w.n, w.now, &forged, Refused(BadSignature));
 });
 
 attack!(give_a_worker_a_task_from_a_worker_member, |name| {
     let mut w = worker_scene();
-    let a = TaskAssignment { term: 9, task: task(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
-    let forged = w.w2.say(Body::TaskAssignment(a));
+    let a = primary_role(9, "t");
+    let forged = w.w2.say(a);
     strike(name, &mut w.n, w.now, &forged, Refused(NotAuthorized));
 });
 
 attack!(reset_a_resume_point_from_a_supervisor_that_does_not_lead, |name| {
     let mut w = worker_scene();
-    let a = TaskAssignment { term: 2, task: task(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
-    let forged = w.s2.say(Body::TaskAssignment(a));
+    let a = primary_role(2, "t");
+    let forged = w.s2.say(a);
     strike(name, &mut w.n, w.now, &forged, Refused(NotLeader));
 });
 

@@ -22,6 +22,17 @@ pub(super) fn train() -> TaskType {
     TaskType::new("train").unwrap()
 }
 
+/// An assignment in `term` of `task` (pool `train`) as a primary, from the start.
+pub(super) fn primary_role(term: u64, task: &str) -> Body {
+    Body::TaskAssignment(TaskAssignment {
+        term,
+        task: TaskId::new(task).unwrap(),
+        task_type: train(),
+        role: TaskRole::Primary,
+        checkpoint: None,
+    })
+}
+
 fn worker_config() -> OpsConfig {
     OpsConfig::default()
 }
@@ -163,21 +174,15 @@ fn rejects_bad_input_and_counts_it() {
     assert_eq!(n.handle_message(now, &stranger), Err(HandleError::Rejected(RejectReason::UnknownSender)));
     assert_eq!(n.counters().rejected.total(), 2);
     // A task assignment from a worker: it may not send one.
-    let a = TaskAssignment {
-        term: 1,
-        task: TaskId::new("t").unwrap(),
-        task_type: train(),
-        role: TaskRole::Primary,
-        checkpoint: None,
-    };
+    let a = primary_role(1, "t");
     let mut x = joined(&mut n, now, "x", NodeRole::Worker);
-    let forged = x.say(Body::TaskAssignment(a.clone()));
+    let forged = x.say(a.clone());
     assert_eq!(n.handle_message(now, &forged), Err(HandleError::Rejected(RejectReason::NotAuthorized)));
     assert_eq!(n.counters().rejected.get(RejectReason::NotAuthorized), 1);
     assert_eq!(n.counters().messages_ignored, 0);
     // One from a supervisor to a supervisor is not for it: ignored and counted.
     let mut s2 = joined(&mut n, now, "s2", NodeRole::Supervisor);
-    n.handle_message(now, &s2.say(Body::TaskAssignment(a))).unwrap();
+    n.handle_message(now, &s2.say(a)).unwrap();
     assert_eq!(n.counters().messages_ignored, 1);
 }
 
@@ -328,32 +333,23 @@ fn large_preset_builds_on_a_small_stack() {
 fn worker_keeps_only_the_current_leaders_roles() {
     let now = Instant::from_secs(1);
     let (mut w, mut s1, mut s2) = worker_of_two(now);
-    let assign = |task: &str, term: u64| {
-        Body::TaskAssignment(TaskAssignment {
-            term,
-            task: TaskId::new(task).unwrap(),
-            task_type: train(),
-            role: TaskRole::Primary,
-            checkpoint: None,
-        })
-    };
     w.handle_message(now, &s1.say(Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
-    w.handle_message(now, &s1.say(assign("a", 1))).unwrap();
+    w.handle_message(now, &s1.say(primary_role(1, "a"))).unwrap();
     // The new leader's assignment overtakes its notice: still accepted.
-    w.handle_message(now, &s2.say(assign("b", 2))).unwrap();
+    w.handle_message(now, &s2.say(primary_role(2, "b"))).unwrap();
     assert_eq!(w.held_tasks().count(), 2);
     w.handle_message(now, &s2.say(Body::LeaderNotice(LeaderNotice { term: 2 }))).unwrap();
     let held: StdVec<_> = w.held_tasks().map(|(t, _)| t.as_str().to_string()).collect();
     assert_eq!(held, vec!["b".to_string()], "the deposed leader's role ends");
     // A late assignment from the deposed leader's older term is ignored at once.
-    w.handle_message(now, &s1.say(assign("c", 1))).unwrap();
+    w.handle_message(now, &s1.say(primary_role(1, "c"))).unwrap();
     assert_eq!(w.held_tasks().count(), 1);
     // An older term's notice changes nothing.
     w.handle_message(now, &s1.say(Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
     assert_eq!(w.leader().map(|(n, t)| (n.as_str().to_string(), t)), Some(("s2".to_string(), 2)));
     // s2 loses and wins again (term 4) without its step-down releases arriving:
     // its term-2 role must not linger beside the roles of its new term.
-    w.handle_message(now, &s2.say(assign("d", 4))).unwrap();
+    w.handle_message(now, &s2.say(primary_role(4, "d"))).unwrap();
     w.handle_message(now, &s2.say(Body::LeaderNotice(LeaderNotice { term: 4 }))).unwrap();
     let held: StdVec<_> = w.held_tasks().map(|(t, h)| (t.as_str().to_string(), h.term)).collect();
     assert_eq!(held, vec![("d".to_string(), 4)], "a re-elected leader's old-term role ends");
@@ -406,14 +402,7 @@ fn a_stopped_worker_lets_go_of_its_roles() {
     w.start(now).unwrap();
     let mut s1 = joined(&mut w, now, "s1", NodeRole::Supervisor);
     w.handle_message(now, &s1.say(Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
-    let a = TaskAssignment {
-        term: 1,
-        task: TaskId::new("a").unwrap(),
-        task_type: train(),
-        role: TaskRole::Primary,
-        checkpoint: None,
-    };
-    w.handle_message(now, &s1.say(Body::TaskAssignment(a))).unwrap();
+    w.handle_message(now, &s1.say(primary_role(1, "a"))).unwrap();
     assert_eq!(w.held_tasks().count(), 1);
     while w.poll_event().is_some() {}
     w.stop(now + Duration::from_secs(1));
@@ -433,10 +422,8 @@ fn a_deposed_leaders_release_leaves_the_new_leaders_role_alone() {
     let now = Instant::from_secs(1);
     let (mut w, mut s1, mut s2) = worker_of_two(now);
     let a = TaskId::new("a").unwrap();
-    let assign =
-        TaskAssignment { term: 2, task: a.clone(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
     w.handle_message(now, &s1.say(Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
-    w.handle_message(now, &s2.say(Body::TaskAssignment(assign))).unwrap();
+    w.handle_message(now, &s2.say(primary_role(2, "a"))).unwrap();
     w.handle_message(now, &s1.say(Body::TaskRelease(TaskRelease { task: a.clone() }))).unwrap();
     assert_eq!(w.held_tasks().map(|(t, h)| (t.clone(), h.from.clone())).collect::<StdVec<_>>(), vec![(a, id("s2"))]);
 }
@@ -448,10 +435,8 @@ fn a_role_is_a_lease_renewed_by_its_leader_only() {
     let (mut w, mut s1, mut s2) = worker_of_two(t0);
     let hb = |leading: u64| Body::Heartbeat(Heartbeat { sequence: 1, leading, ..Heartbeat::default() });
     let a = TaskId::new("a").unwrap();
-    let assign =
-        TaskAssignment { term: 1, task: a.clone(), task_type: train(), role: TaskRole::Primary, checkpoint: None };
     w.handle_message(t0, &s1.say(Body::LeaderNotice(LeaderNotice { term: 1 }))).unwrap();
-    w.handle_message(t0, &s1.say(Body::TaskAssignment(assign))).unwrap();
+    w.handle_message(t0, &s1.say(primary_role(1, "a"))).unwrap();
     assert_eq!(w.held_tasks().next().map(|(_, h)| h.lease_expires), Some(t0 + lease));
     assert!(w.poll_timeout() <= t0 + lease, "poll_timeout accounts for the lease");
     // The leader's heartbeat (naming its term) renews; another supervisor's, or a

@@ -136,14 +136,8 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         let s = &mut self.state;
         s.role = Role::PreCandidate;
         s.stats.pre_votes_started = s.stats.pre_votes_started.saturating_add(1);
-        s.campaign_started.get_or_insert(now);
-        self.set_leader(None);
-        self.reset_votes();
-        self.reset_timer(now);
-        let request = VoteRequest { term: self.state.term.saturating_add(1), progress: self.state.progress };
-        self.send(None, Body::PreVote(request));
-        let me = self.state.me;
-        self.poll(now, me, true);
+        let request = VoteRequest { term: s.term.saturating_add(1), progress: s.progress };
+        self.open_round(now, Body::PreVote(request));
     }
 
     fn become_candidate(&mut self, now: Instant) {
@@ -153,12 +147,19 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         s.voted_for = Some(s.id.clone());
         s.hard_state_dirty = true;
         s.stats.elections_started = s.stats.elections_started.saturating_add(1);
-        s.campaign_started.get_or_insert(now);
+        let request = VoteRequest { term: s.term, progress: s.progress };
+        self.open_round(now, Body::RequestVote(request));
+    }
+
+    /// Opens a round of a (pre-)campaign: forgets the leader and the votes of
+    /// the last round, restarts the timer, sends `request` to every voter and
+    /// counts this node's own vote.
+    fn open_round(&mut self, now: Instant, request: Body) {
+        self.state.campaign_started.get_or_insert(now);
         self.set_leader(None);
         self.reset_votes();
         self.reset_timer(now);
-        let request = VoteRequest { term: self.state.term, progress: self.state.progress };
-        self.send(None, Body::RequestVote(request));
+        self.send(None, request);
         let me = self.state.me;
         self.poll(now, me, true);
     }

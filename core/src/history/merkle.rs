@@ -123,20 +123,33 @@ pub fn root_from_inclusion(leaf: &Hash, index: u64, size: u64, path: Path<'_>) -
     if index >= size {
         return Err(ProofError::IndexOutOfRange);
     }
-    let (mut fnode, mut snode) = (index, size - 1);
     let mut r = *leaf;
-    for p in path.iter() {
+    walk(index, size - 1, path.iter(), |left, p| r = if left { node_hash(p, &r) } else { node_hash(&r, p) })?;
+    Ok(r)
+}
+
+/// RFC 9162's walk up a proof path from node `fnode` of a level whose last node
+/// is `snode` (§2.1.3.2 and §2.1.4.2 share it): `step(left, hash)` for each
+/// hash, `left` when the hash joins on the left (`fnode` is a right child or
+/// the last node of its level). A path too long or too short for the sizes is
+/// [`ProofError::WrongPathLength`].
+fn walk(
+    mut fnode: u64,
+    mut snode: u64,
+    path: impl Iterator<Item = Hash>,
+    mut step: impl FnMut(bool, &Hash),
+) -> Result<(), ProofError> {
+    for p in path {
         if snode == 0 {
             return Err(ProofError::WrongPathLength);
         }
-        if fnode & 1 == 1 || fnode == snode {
-            r = node_hash(&p, &r);
+        let left = fnode & 1 == 1 || fnode == snode;
+        step(left, &p);
+        if left {
             while fnode & 1 == 0 && fnode != 0 {
                 fnode >>= 1;
                 snode >>= 1;
             }
-        } else {
-            r = node_hash(&r, &p);
         }
         fnode >>= 1;
         snode >>= 1;
@@ -144,7 +157,7 @@ pub fn root_from_inclusion(leaf: &Hash, index: u64, size: u64, path: Path<'_>) -
     if snode != 0 {
         return Err(ProofError::WrongPathLength);
     }
-    Ok(r)
+    Ok(())
 }
 
 /// RFC 9162 §2.1.3.2: checks that `leaf` is at `index` in the tree of `size`
@@ -180,26 +193,14 @@ pub fn verify_consistency(
         snode >>= 1;
     }
     let (mut fr, mut sr) = (start, start);
-    for c in hashes {
-        if snode == 0 {
-            return Err(ProofError::WrongPathLength);
-        }
-        if fnode & 1 == 1 || fnode == snode {
-            fr = node_hash(&c, &fr);
-            sr = node_hash(&c, &sr);
-            while fnode & 1 == 0 && fnode != 0 {
-                fnode >>= 1;
-                snode >>= 1;
-            }
+    walk(fnode, snode, hashes, |left, c| {
+        if left {
+            fr = node_hash(c, &fr);
+            sr = node_hash(c, &sr);
         } else {
-            sr = node_hash(&sr, &c);
+            sr = node_hash(&sr, c);
         }
-        fnode >>= 1;
-        snode >>= 1;
-    }
-    if snode != 0 {
-        return Err(ProofError::WrongPathLength);
-    }
+    })?;
     if fr == *first_root && sr == *second_root { Ok(()) } else { Err(ProofError::RootMismatch) }
 }
 

@@ -18,25 +18,13 @@ pub enum CidrError {
     HostBitsSet,
 }
 
-impl fmt::Display for CidrError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CidrError::MissingPrefix => "CIDR has no /prefix",
-            CidrError::BadAddress => "CIDR address is not an IPv4 or IPv6 address",
-            CidrError::BadPrefix => "CIDR prefix is not a number within the address width",
-            CidrError::HostBitsSet => "CIDR address has bits set after the prefix",
-        })
-    }
-}
-
-impl core::error::Error for CidrError {}
-
-impl crate::error::Classify for CidrError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        // The overlay network is part of the mesh configuration.
-        ErrorKind::InvalidConfig
-    }
+// All `InvalidConfig`: the overlay network is part of the mesh configuration.
+crate::error::error_impls! {
+    CidrError, f;
+    CidrError::MissingPrefix => ErrorKind::InvalidConfig, f.write_str("CIDR has no /prefix");
+    CidrError::BadAddress => ErrorKind::InvalidConfig, f.write_str("CIDR address is not an IPv4 or IPv6 address");
+    CidrError::BadPrefix => ErrorKind::InvalidConfig, f.write_str("CIDR prefix is not a number within the address width");
+    CidrError::HostBitsSet => ErrorKind::InvalidConfig, f.write_str("CIDR address has bits set after the prefix");
 }
 
 /// An overlay network: a base address and a prefix length, IPv4 or IPv6.
@@ -203,23 +191,11 @@ pub enum KeyError {
     NonCanonical,
 }
 
-impl fmt::Display for KeyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            KeyError::BadLength => "key is not 44 base64 characters",
-            KeyError::BadCharacter => "key has a character outside base64",
-            KeyError::NonCanonical => "key is not canonical base64 of 32 bytes",
-        })
-    }
-}
-
-impl core::error::Error for KeyError {}
-
-impl crate::error::Classify for KeyError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        ErrorKind::InvalidArgument
-    }
+crate::error::error_impls! {
+    KeyError, f;
+    KeyError::BadLength => ErrorKind::InvalidArgument, f.write_str("key is not 44 base64 characters");
+    KeyError::BadCharacter => ErrorKind::InvalidArgument, f.write_str("key has a character outside base64");
+    KeyError::NonCanonical => ErrorKind::InvalidArgument, f.write_str("key is not canonical base64 of 32 bytes");
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -359,24 +335,12 @@ pub enum EndpointError {
     BadHost,
 }
 
-impl fmt::Display for EndpointError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            EndpointError::MissingPort => "endpoint has no :port",
-            EndpointError::BadPort => "endpoint port is not in 1..=65535",
-            EndpointError::BadBrackets => "IPv6 endpoint hosts must be written in [brackets]",
-            EndpointError::BadHost => "endpoint host is not an IP address or a valid host name",
-        })
-    }
-}
-
-impl core::error::Error for EndpointError {}
-
-impl crate::error::Classify for EndpointError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        ErrorKind::InvalidArgument
-    }
+crate::error::error_impls! {
+    EndpointError, f;
+    EndpointError::MissingPort => ErrorKind::InvalidArgument, f.write_str("endpoint has no :port");
+    EndpointError::BadPort => ErrorKind::InvalidArgument, f.write_str("endpoint port is not in 1..=65535");
+    EndpointError::BadBrackets => ErrorKind::InvalidArgument, f.write_str("IPv6 endpoint hosts must be written in [brackets]");
+    EndpointError::BadHost => ErrorKind::InvalidArgument, f.write_str("endpoint host is not an IP address or a valid host name");
 }
 
 /// The host part of an endpoint.
@@ -540,5 +504,25 @@ mod tests {
         assert_eq!(Endpoint::parse("1.2.3:80"), Err(EndpointError::BadHost));
         let long = "a".repeat(64);
         assert_eq!(Endpoint::parse(&std::format!("{long}.org:80")), Err(EndpointError::BadHost));
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong_and_classify() {
+        use crate::error::{Classify, ErrorKind};
+        let cidr = Cidr::parse("10.0.0.1").unwrap_err();
+        assert_eq!((cidr.to_string().as_str(), cidr.kind()), ("CIDR has no /prefix", ErrorKind::InvalidConfig));
+        let cidr = Cidr::parse("10.0.0.1/16").unwrap_err();
+        assert_eq!(cidr.to_string(), "CIDR address has bits set after the prefix");
+        assert_eq!(cidr.kind(), ErrorKind::InvalidConfig);
+        let key = WgKey::from_base64("short").unwrap_err();
+        assert_eq!(
+            (key.to_string().as_str(), key.kind()),
+            ("key is not 44 base64 characters", ErrorKind::InvalidArgument)
+        );
+        let endpoint = Endpoint::parse("host").unwrap_err();
+        assert_eq!(
+            (endpoint.to_string().as_str(), endpoint.kind()),
+            ("endpoint has no :port", ErrorKind::InvalidArgument)
+        );
     }
 }

@@ -58,7 +58,16 @@ from .node import (
     WorkerReplaced,
 )
 
-__all__ = ["NodeProtocol", "NodeRunner", "serve", "addresses", "next_epoch", "load_hard_state", "write_atomically"]
+__all__ = [
+    "NodeProtocol",
+    "NodeRunner",
+    "serve",
+    "addresses",
+    "agreed_leader",
+    "next_epoch",
+    "load_hard_state",
+    "write_atomically",
+]
 
 logger = logging.getLogger("pouw_netops.aio")
 
@@ -386,3 +395,15 @@ async def serve(
 def addresses(runners: Mapping[str, NodeRunner]) -> Dict[str, Address]:
     """Node id → bound address of each runner (for a local cluster's ``peers``)."""
     return {n: r.address for n, r in runners.items()}
+
+
+def agreed_leader(runners: Mapping[str, NodeRunner]) -> Optional[str]:
+    """The leader of a local cluster (node id → runner) once it is settled:
+    the one open runner whose node leads, when every open runner's node
+    follows it; ``None`` while there is no leader, more than one node leads,
+    or a node still follows another. Closed runners are left out."""
+    live = [n for n, r in runners.items() if not r.closed]
+    leaders = [n for n in live if runners[n].node.is_leader]
+    if len(leaders) == 1 and all(runners[n].node.leader_id == leaders[0] for n in live):
+        return leaders[0]
+    return None

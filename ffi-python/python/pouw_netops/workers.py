@@ -14,11 +14,12 @@ are read-only, and mutating them raises ``TypeError`` saying which method to use
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, MutableMapping, MutableSequence, NoReturn, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, MutableMapping, MutableSequence, Optional
 from typing import Sequence, Tuple, Union, overload
 
 from . import _native
 from ._errors import InsufficientWorkersError
+from ._live import LiveList, _Refusing
 from .crash_recovery import _replace
 
 __all__ = ["WorkerReplacementManager"]
@@ -38,7 +39,7 @@ class WorkerReplacementManager:
         self._pools = _PoolsMap(self._core)
         self._assignments = _AssignmentsMap(self._core)
         self._backups = _BackupsMap(self._core)
-        self._history = _HistoryList(self._core)
+        self._history = LiveList(self._history_records, _HISTORY_READ_ONLY)
 
     # --- the old API -------------------------------------------------------
 
@@ -168,6 +169,18 @@ class WorkerReplacementManager:
         t = self._core.task(task_id)
         return None if t is None else (t[1], t[2])
 
+    def _history_records(self) -> List[Dict[str, Any]]:
+        return [
+            {
+                "timestamp": at,
+                "task_id": task,
+                "failed_worker": failed,
+                "replacement_worker": replacement,
+                "remaining_backups": backups,
+            }
+            for at, task, failed, replacement, backups in self._core.history()
+        ]
+
     def __repr__(self) -> str:
         return f"WorkerReplacementManager(node_id={self.node_id!r})"
 
@@ -296,17 +309,11 @@ class _PoolsMap(MutableMapping[str, _PoolList]):
         return repr(dict(self._core.pools()))
 
 
-class _ReadOnly:
-    """``TypeError`` with the reason for every mutation a dict or list would allow."""
+class _ReadOnly(_Refusing):
+    """``TypeError`` with the reason for every mutation a dict would allow."""
 
     __slots__ = ()
-    _why = ""
-
-    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
-        raise TypeError(self._why)
-
-    __setitem__ = __delitem__ = _refuse
-    append = extend = insert = remove = pop = popitem = clear = update = setdefault = _refuse
+    __setitem__ = __delitem__ = _Refusing._refuse
 
 
 class _AssignmentsMap(_ReadOnly, Mapping[str, str]):
@@ -357,47 +364,3 @@ class _BackupsMap(_ReadOnly, Mapping[str, List[str]]):
 
     def __repr__(self) -> str:
         return repr(dict(self))
-
-
-class _HistoryList(_ReadOnly, Sequence[Dict[str, Any]]):
-    """The core's replacement history as dicts, read on every access."""
-
-    __slots__ = ("_core",)
-    __hash__ = None  # type: ignore[assignment]
-    _why = _HISTORY_READ_ONLY
-
-    def __init__(self, core: _native.WorkerCore) -> None:
-        self._core = core
-
-    def _records(self) -> List[Dict[str, Any]]:
-        return [
-            {
-                "timestamp": at,
-                "task_id": task,
-                "failed_worker": failed,
-                "replacement_worker": replacement,
-                "remaining_backups": backups,
-            }
-            for at, task, failed, replacement, backups in self._core.history()
-        ]
-
-    @overload
-    def __getitem__(self, i: int) -> Dict[str, Any]: ...
-    @overload
-    def __getitem__(self, i: slice) -> List[Dict[str, Any]]: ...
-    def __getitem__(self, i: Union[int, slice]) -> Union[Dict[str, Any], List[Dict[str, Any]]]:
-        return self._records()[i]
-
-    def __iter__(self) -> Iterator[Dict[str, Any]]:
-        return iter(self._records())
-
-    def __len__(self) -> int:
-        return len(self._core.history())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (list, _HistoryList)):
-            return self._records() == list(other)
-        return NotImplemented
-
-    def __repr__(self) -> str:
-        return repr(self._records())

@@ -184,6 +184,13 @@ fn roots_paths_and_proofs_match_the_rfc_definitions() {
                     let bad = Path::new(&bad).unwrap();
                     assert!(merkle::verify_consistency(m as u64, n as u64, &first_root, &root, bad).is_err());
                 }
+                let mut long = pb.clone();
+                long.extend_from_slice(&[7; 32]);
+                let long = Path::new(&long).unwrap();
+                assert_eq!(
+                    merkle::verify_consistency(m as u64, n as u64, &first_root, &root, long),
+                    Err(ProofError::WrongPathLength)
+                );
             }
         }
         assert_eq!(
