@@ -33,7 +33,7 @@ use crate::auth::{
     Admission, CertError, Certificate, IdentityKey, MAX_CERT_LEN, PairwiseKey, PublicIdentity, ReplayWindow, Role,
     SendCounter, SignedCertificate, SignedRevocationList,
 };
-use crate::auth::{QcView, VoteKind, VoterKeys};
+use crate::auth::{QcView, VoteKind, VoterTable};
 use crate::election::ATTACH_CERTIFICATE;
 use crate::id::{NodeId, TaskId};
 use crate::time::Instant;
@@ -585,16 +585,15 @@ impl<const N: usize> Gate<N> {
     /// admitted certificate, or `None` while it is not admitted (a signature
     /// of it cannot be checked yet, so a certificate counting it fails).
     pub(crate) fn voter_keys(&self, supervisors: &[NodeId]) -> VoterTable {
-        let mut list: Vec<(NodeId, Option<PublicIdentity>)> = supervisors
-            .iter()
-            .map(|s| {
-                let key = if *s == self.me { Some(self.own.identity) } else { self.peer(s).map(|c| c.identity) };
-                (s.clone(), key)
-            })
-            .collect();
-        list.sort_by(|a, b| a.0.cmp(&b.0));
-        list.dedup_by(|a, b| a.0 == b.0);
-        VoterTable(list)
+        VoterTable::new(
+            supervisors
+                .iter()
+                .map(|s| {
+                    let key = if *s == self.me { Some(self.own.identity) } else { self.peer(s).map(|c| c.identity) };
+                    (s.clone(), key)
+                })
+                .collect(),
+        )
     }
 
     /// Verifies `attachment` (Byzantine mode) as a leader certificate of
@@ -731,22 +730,6 @@ impl<const N: usize> Gate<N> {
             *signed = Some(buf);
         }
         signed.clone()
-    }
-}
-
-/// The voters in certificate signer order with the keys this node holds for
-/// them (see [`Gate::voter_keys`]).
-pub(crate) struct VoterTable(pub(crate) Vec<(NodeId, Option<PublicIdentity>)>);
-
-impl VoterKeys for VoterTable {
-    fn voter_count(&self) -> usize {
-        self.0.len()
-    }
-    fn voter_id(&self, index: usize) -> Option<&NodeId> {
-        self.0.get(index).map(|(id, _)| id)
-    }
-    fn voter_key(&self, index: usize) -> Option<PublicIdentity> {
-        self.0.get(index).and_then(|(_, key)| *key)
     }
 }
 

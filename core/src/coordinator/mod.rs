@@ -434,7 +434,7 @@ impl<
         if let Room::Supervisor(s) = &mut self.room {
             let gate = &self.gate;
             let supervisors = &self.supervisors;
-            let signing = || (gate.identity_copy(), *gate.authority(), gate.voter_keys(supervisors).0);
+            let signing = || (gate.identity_copy(), *gate.authority(), gate.voter_keys(supervisors));
             let seed = self.config.election.seed;
             s.start(now, &self.config, seed, &self.id, supervisors, self.hard_state.clone(), signing)?;
         }

@@ -19,7 +19,7 @@ use super::error::{OpsError, TaskError};
 use super::outbox::{Bump, Out, Outbox, remove_each};
 use super::output::OpsEventKind;
 use super::timers::{Timer, TimerTable};
-use crate::auth::{IdentityKey, PublicIdentity, QuorumCertificate};
+use crate::auth::{IdentityKey, PublicIdentity, QuorumCertificate, VoterTable};
 use crate::election::{CertReject, CertifiedElection, ElectionError, HardState, LeaderElectionManager, Transmit};
 use crate::error::CapacityError;
 use crate::health::{HealthView, NodeStatus};
@@ -144,7 +144,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         me: &NodeId,
         supervisors: &[NodeId],
         hard_state: HardState,
-        signing: impl FnOnce() -> (IdentityKey, PublicIdentity, alloc::vec::Vec<(NodeId, Option<PublicIdentity>)>),
+        signing: impl FnOnce() -> (IdentityKey, PublicIdentity, VoterTable),
     ) -> Result<(), OpsError> {
         let mut election = config.election;
         election.seed = seed;
@@ -160,8 +160,16 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         };
         if election.fault_model.is_byzantine() {
             let (key, cluster, voters) = signing();
-            let c = CertifiedElection::with_partial_keys(election, me.clone(), key, cluster, &voters, hard_state, now)
-                .map_err(map)?;
+            let c = CertifiedElection::with_partial_keys(
+                election,
+                me.clone(),
+                key,
+                cluster,
+                voters.entries(),
+                hard_state,
+                now,
+            )
+            .map_err(map)?;
             self.certified = Some(Box::new(c));
         } else {
             let e = LeaderElectionManager::restore_boxed(election, me.clone(), supervisors, hard_state, now)

@@ -34,7 +34,7 @@
 use super::*;
 use crate::auth::{
     EquivocationEvidence, IdentityKey, PublicIdentity, QcBuilder, QuorumCertificate, QuorumError, SignedVote, VoteKind,
-    VoteStatement,
+    VoteStatement, VoterKeys, VoterTable,
 };
 use alloc::vec::Vec as AllocVec;
 
@@ -114,7 +114,7 @@ pub struct CertifiedElection<const V: usize, const O: usize, const H: usize> {
     cluster: PublicIdentity,
     /// `(id, key)` of every voter, ascending id (the signer order); a key
     /// not known yet is `None` (a signature of that voter fails to verify).
-    voters: Voters,
+    voters: VoterTable,
     policy: EquivocationPolicy,
     /// Pre-vote grants for this node's pre-campaign.
     pre_votes: Option<QcBuilder>,
@@ -177,19 +177,17 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
         if !config.fault_model.is_byzantine() {
             return Err(ElectionError::Config(ConfigError::new("fault_model", "Byzantine for a certified election")));
         }
-        let mut sorted: AllocVec<(NodeId, Option<PublicIdentity>)> = voters.to_vec();
-        sorted.sort_by(|a, b| a.0.cmp(&b.0));
-        sorted.dedup_by(|a, b| a.0 == b.0);
-        let ids: AllocVec<NodeId> = sorted.iter().map(|(i, _)| i.clone()).collect();
+        let voters = VoterTable::new(voters.to_vec());
+        let ids: AllocVec<NodeId> = voters.entries().iter().map(|(i, _)| i.clone()).collect();
         let election = alloc::boxed::Box::new(LeaderElectionManager::restore(config, id, &ids, hard_state, now)?);
-        if sorted.iter().find(|(i, _)| i == election.id()).and_then(|(_, k)| *k) != Some(key.public()) {
+        if voters.entries().iter().find(|(i, _)| i == election.id()).and_then(|(_, k)| *k) != Some(key.public()) {
             return Err(ElectionError::Config(ConfigError::new("key", "the voter's own identity key")));
         }
         Ok(CertifiedElection {
             election,
             key,
             cluster,
-            voters: Voters(sorted),
+            voters,
             policy: config.equivocation,
             pre_votes: None,
             votes: None,
@@ -210,15 +208,9 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
     /// `id` is no voter. This node's own key cannot be replaced.
     pub fn set_voter_key(&mut self, id: &NodeId, key: Option<PublicIdentity>) -> bool {
         if id == self.election.id() {
-            return self.voters.0.iter().any(|(i, _)| i == id);
+            return self.voters.index_of(id).is_some();
         }
-        match self.index_of(id).and_then(|i| self.voters.0.get_mut(i)) {
-            Some((_, k)) => {
-                *k = key;
-                true
-            }
-            None => false,
-        }
+        self.voters.set_key(id, key)
     }
 
     /// Sets the progress this node's vote requests carry (see
@@ -272,7 +264,7 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
     }
 
     fn index_of(&self, id: &NodeId) -> Option<usize> {
-        self.voters.0.binary_search_by(|(i, _)| i.cmp(id)).ok()
+        self.voters.index_of(id)
     }
 
     fn quorum(&self) -> usize {
@@ -382,7 +374,7 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
         if s.kind != kind || s.term != r.term || s.candidate != *self.election.id() || s.voter != *sender {
             return Err(CertReject::WrongVote);
         }
-        let key = self.voters.0.get(from).and_then(|(_, k)| *k).ok_or(CertReject::BadVoteSignature)?;
+        let key = self.voters.voter_key(from).ok_or(CertReject::BadVoteSignature)?;
         vote.verify(&self.cluster, &key).map_err(|_| CertReject::BadVoteSignature)?;
         if self.ignores(from, r.term) {
             return Err(CertReject::Equivocator);
@@ -437,11 +429,11 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
             return;
         }
         let both = qc.signers() & mine.signers();
-        for index in 0..self.voters.0.len().min(64) {
+        for index in 0..self.voters.len().min(64) {
             if both & (1u64 << index) == 0 || self.equivocators.iter().any(|&(v, t)| v == index && t == qc.term()) {
                 continue;
             }
-            let Some((voter, _)) = self.voters.0.get(index) else { continue };
+            let Some((voter, _)) = self.voters.entries().get(index) else { continue };
             let sig = |c: &QuorumCertificate| {
                 let at = (c.signers() & ((1u64 << index) - 1)).count_ones() as usize;
                 c.signatures().get(at).copied()
@@ -569,7 +561,7 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
             Body::RequestVote(r) => cert(self.pre_vote_qc.as_ref().filter(|c| c.term() == r.term), &mut attachment),
             Body::LeaderHeartbeat(h) => {
                 // Until every other voter acknowledged this term (the leader's own bit aside).
-                let everyone = u64::MAX >> (64 - self.voters.0.len().clamp(1, 64));
+                let everyone = u64::MAX >> (64 - self.voters.len().clamp(1, 64));
                 let me = self.index_of(self.election.id()).and_then(|i| 1u64.checked_shl(i as u32)).unwrap_or(0);
                 if self.acked | me != everyone {
                     cert(self.leader_qc.as_ref().filter(|c| c.term() == h.term), &mut attachment);
@@ -586,21 +578,6 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
             _ => {}
         }
         Some(CertifiedTransmit { transmit: t, attachment })
-    }
-}
-
-/// The voters in signer order with the keys known for them.
-struct Voters(AllocVec<(NodeId, Option<PublicIdentity>)>);
-
-impl crate::auth::VoterKeys for Voters {
-    fn voter_count(&self) -> usize {
-        self.0.len()
-    }
-    fn voter_id(&self, index: usize) -> Option<&NodeId> {
-        self.0.get(index).map(|(id, _)| id)
-    }
-    fn voter_key(&self, index: usize) -> Option<PublicIdentity> {
-        self.0.get(index).and_then(|(_, key)| *key)
     }
 }
 
