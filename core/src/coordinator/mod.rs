@@ -89,6 +89,7 @@ mod mesh_view;
 mod outbox;
 mod output;
 mod recovery;
+mod reject;
 mod rtt;
 mod supervisor;
 mod timers;
@@ -105,8 +106,9 @@ mod tests;
 
 pub use config::{NodeRole, OpsConfig};
 pub use error::{HandleError, OpsError, TaskError};
-pub use gate::{Credentials, RejectCounts, RejectReason};
+pub use gate::Credentials;
 pub use output::{Destination, OpsCounters, OpsEvent, OpsEventKind, OpsStatus, OpsTransmit};
+pub use reject::{RejectCounts, RejectReason};
 pub use supervisor::{Election, TaskRecord, Workers};
 pub use worker::HeldTask;
 
