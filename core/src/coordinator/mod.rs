@@ -656,6 +656,9 @@ impl<
         }
     }
 
+    /// One crash-recovery event as coordinator work: a detected crash starts
+    /// a recovery, moves the node's roles (on the leader) and takes it out of
+    /// the mesh view; a completed recovery brings it back.
     fn on_crash_event(&mut self, now: Instant, node: NodeId, kind: RecoveryEventKind) {
         match kind {
             RecoveryEventKind::StatusChanged { from, to, .. } => {
