@@ -73,6 +73,7 @@
 //! | [`pairwise`] | pairwise MAC keys (X25519 + HKDF-SHA256) |
 //! | [`quorum`] | signed votes, quorum certificates, equivocation evidence (Byzantine election) |
 //! | [`seal`] | wire v2 envelopes: seal, parse, verify |
+//! | `voters` | the voters of a Byzantine election in signer order with their keys (crate-internal) |
 //! | [`format`] | the signed-blob encoding shared by certificates and revocation lists |
 
 pub mod advert;
@@ -85,6 +86,8 @@ pub mod quorum;
 pub mod replay;
 pub mod revocation;
 pub mod seal;
+#[cfg(feature = "alloc")]
+mod voters;
 
 pub use advert::{sign_endpoint, sign_link_state, verify_endpoint, verify_link_state};
 pub use cert::{Admission, CertError, Certificate, MAX_CERT_LEN, Role, Roster, SignedCertificate};
@@ -99,3 +102,5 @@ pub use quorum::{
 pub use replay::{CounterExhausted, ReplayError, ReplayWindow, SendCounter};
 pub use revocation::{RevocationError, RevocationList, Revoked, SignedRevocationList};
 pub use seal::{AuthKind, OpenError, PeerKeys, SealError, Unverified};
+#[cfg(feature = "alloc")]
+pub(crate) use voters::VoterTable;

@@ -1,6 +1,6 @@
 //! Why a coordinator call was refused. A refused call changes nothing.
 
-use super::gate::RejectReason;
+use super::reject::RejectReason;
 use crate::auth::CertError;
 use crate::error::{CapacityError, ConfigError};
 use crate::id::{NodeId, TaskId};

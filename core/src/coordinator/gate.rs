@@ -28,12 +28,13 @@
 use super::config::NodeRole;
 use super::error::OpsError;
 use super::members::{Held, Members, Revocations};
-use crate::auth::seal::{self, AuthKind, OpenError, Unverified};
+use super::reject::RejectReason;
+use crate::auth::seal::{self, AuthKind, Unverified};
 use crate::auth::{
     Admission, CertError, Certificate, IdentityKey, MAX_CERT_LEN, PairwiseKey, PublicIdentity, ReplayWindow, Role,
     SendCounter, SignedCertificate, SignedRevocationList,
 };
-use crate::auth::{QcView, VoteKind, VoterKeys};
+use crate::auth::{QcView, VoteKind, VoterTable};
 use crate::election::ATTACH_CERTIFICATE;
 use crate::id::{NodeId, TaskId};
 use crate::time::Instant;
@@ -78,185 +79,6 @@ impl Credentials {
         }
         let certificate = SignedCertificate::issue(authority, certificate)?;
         Ok(Credentials { identity, certificate, authority: authority.public(), epoch, unix_at_zero })
-    }
-}
-
-/// Why a datagram was refused at the entrance. Nothing changed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RejectReason {
-    /// Not a well-formed v2 envelope, or its body does not decode.
-    Malformed,
-    /// It claims to come from this node.
-    FromSelf,
-    /// The sender is not an admitted member (and offered no certificate).
-    UnknownSender,
-    /// The MAC does not verify.
-    BadTag,
-    /// The signature does not verify.
-    BadSignature,
-    /// Seen before, older than the replay window, from an earlier epoch of
-    /// the sender, or MAC'd for an earlier epoch of this node (before it restarted).
-    Replayed,
-    /// The certificate is not signed by this cluster's authority.
-    WrongAuthority,
-    /// The certificate is not valid now (expired or not yet valid).
-    Expired,
-    /// The certificate's role is not the one the configuration expects.
-    WrongRole,
-    /// The certificate is revoked.
-    Revoked,
-    /// The certificate names another node than the envelope's sender.
-    IdMismatch,
-    /// The certificate is older (a lower serial) than the one already held.
-    StaleSerial,
-    /// The certificate is malformed.
-    BadCertificate,
-    /// The roster is full: the new member was not admitted.
-    RosterFull,
-    /// An authenticated member whose role may not send this message: a worker
-    /// sending what only supervisors send (election messages, leader notices,
-    /// assignments, releases, task tables) or a supervisor sending a checkpoint
-    /// report.
-    NotAuthorized,
-    /// A supervisor sending a leader message (notice, assignment, task table,
-    /// leader heartbeat, a heartbeat naming a term it leads) for a term this
-    /// node knows another supervisor leads, or leads itself.
-    NotLeader,
-    /// (Byzantine fault model) a message that claims a term without the
-    /// proof it needs: an election message whose signed vote or quorum
-    /// certificate is missing, malformed, forged, signed by a non-voter, short
-    /// of a quorum or for another kind, term or candidate; a leader message
-    /// (notice, assignment, task table, leader heartbeat, a heartbeat naming
-    /// the term it leads) for a term this node holds no verified leader
-    /// certificate of its sender for, with no valid one attached.
-    Uncertified,
-}
-
-impl RejectReason {
-    /// Every reason, in counter order.
-    pub const ALL: [RejectReason; 17] = [
-        RejectReason::Malformed,
-        RejectReason::FromSelf,
-        RejectReason::UnknownSender,
-        RejectReason::BadTag,
-        RejectReason::BadSignature,
-        RejectReason::Replayed,
-        RejectReason::WrongAuthority,
-        RejectReason::Expired,
-        RejectReason::WrongRole,
-        RejectReason::Revoked,
-        RejectReason::IdMismatch,
-        RejectReason::StaleSerial,
-        RejectReason::BadCertificate,
-        RejectReason::RosterFull,
-        RejectReason::NotAuthorized,
-        RejectReason::NotLeader,
-        RejectReason::Uncertified,
-    ];
-
-    /// The snake-case name, as counters and bindings report it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            RejectReason::Malformed => "malformed",
-            RejectReason::FromSelf => "from_self",
-            RejectReason::UnknownSender => "unknown_sender",
-            RejectReason::BadTag => "bad_tag",
-            RejectReason::BadSignature => "bad_signature",
-            RejectReason::Replayed => "replayed",
-            RejectReason::WrongAuthority => "wrong_authority",
-            RejectReason::Expired => "expired",
-            RejectReason::WrongRole => "wrong_role",
-            RejectReason::Revoked => "revoked",
-            RejectReason::IdMismatch => "id_mismatch",
-            RejectReason::StaleSerial => "stale_serial",
-            RejectReason::BadCertificate => "bad_certificate",
-            RejectReason::RosterFull => "roster_full",
-            RejectReason::NotAuthorized => "not_authorized",
-            RejectReason::NotLeader => "not_leader",
-            RejectReason::Uncertified => "uncertified",
-        }
-    }
-
-    /// The error kind a caller sees for this reason.
-    pub const fn kind(self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            RejectReason::Malformed => ErrorKind::Malformed,
-            RejectReason::FromSelf => ErrorKind::InvalidArgument,
-            RejectReason::UnknownSender
-            | RejectReason::BadTag
-            | RejectReason::BadSignature
-            | RejectReason::WrongAuthority => ErrorKind::Unauthenticated,
-            RejectReason::Replayed => ErrorKind::Replayed,
-            RejectReason::Expired
-            | RejectReason::WrongRole
-            | RejectReason::Revoked
-            | RejectReason::IdMismatch
-            | RejectReason::StaleSerial
-            | RejectReason::NotAuthorized
-            | RejectReason::NotLeader
-            | RejectReason::Uncertified => ErrorKind::CredentialRejected,
-            RejectReason::BadCertificate => ErrorKind::Malformed,
-            RejectReason::RosterFull => ErrorKind::CapacityExceeded,
-        }
-    }
-
-    fn of_open(e: OpenError) -> Self {
-        match e {
-            OpenError::UnknownSender => RejectReason::UnknownSender,
-            OpenError::BadTag => RejectReason::BadTag,
-            OpenError::BadSignature => RejectReason::BadSignature,
-            OpenError::Replayed | OpenError::TooOld | OpenError::StaleEpoch | OpenError::WrongRecipientEpoch => {
-                RejectReason::Replayed
-            }
-            _ => RejectReason::Malformed,
-        }
-    }
-
-    fn of_cert(e: CertError) -> Self {
-        match e {
-            CertError::WrongAuthority => RejectReason::WrongAuthority,
-            CertError::NotYetValid { .. } | CertError::Expired { .. } => RejectReason::Expired,
-            CertError::WrongRole { .. } => RejectReason::WrongRole,
-            CertError::Revoked { .. } => RejectReason::Revoked,
-            CertError::IdMismatch => RejectReason::IdMismatch,
-            CertError::StaleSerial { .. } => RejectReason::StaleSerial,
-            CertError::RosterFull { .. } => RejectReason::RosterFull,
-            _ => RejectReason::BadCertificate,
-        }
-    }
-}
-
-impl core::fmt::Display for RejectReason {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Datagrams refused at the entrance, by reason.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RejectCounts([u64; RejectReason::ALL.len()]);
-
-impl RejectCounts {
-    /// How many were refused for `reason`.
-    pub fn get(&self, reason: RejectReason) -> u64 {
-        self.0.get(reason as usize).copied().unwrap_or(0)
-    }
-
-    /// Every reason with its count, in [`RejectReason::ALL`] order.
-    pub fn iter(&self) -> impl Iterator<Item = (RejectReason, u64)> + '_ {
-        RejectReason::ALL.into_iter().map(|r| (r, self.get(r)))
-    }
-
-    /// All refused datagrams.
-    pub fn total(&self) -> u64 {
-        self.0.iter().fold(0u64, |a, b| a.saturating_add(*b))
-    }
-
-    pub(crate) fn bump(&mut self, reason: RejectReason) {
-        if let Some(c) = self.0.get_mut(reason as usize) {
-            *c = c.saturating_add(1);
-        }
     }
 }
 
@@ -585,16 +407,15 @@ impl<const N: usize> Gate<N> {
     /// admitted certificate, or `None` while it is not admitted (a signature
     /// of it cannot be checked yet, so a certificate counting it fails).
     pub(crate) fn voter_keys(&self, supervisors: &[NodeId]) -> VoterTable {
-        let mut list: Vec<(NodeId, Option<PublicIdentity>)> = supervisors
-            .iter()
-            .map(|s| {
-                let key = if *s == self.me { Some(self.own.identity) } else { self.peer(s).map(|c| c.identity) };
-                (s.clone(), key)
-            })
-            .collect();
-        list.sort_by(|a, b| a.0.cmp(&b.0));
-        list.dedup_by(|a, b| a.0 == b.0);
-        VoterTable(list)
+        VoterTable::new(
+            supervisors
+                .iter()
+                .map(|s| {
+                    let key = if *s == self.me { Some(self.own.identity) } else { self.peer(s).map(|c| c.identity) };
+                    (s.clone(), key)
+                })
+                .collect(),
+        )
     }
 
     /// Verifies `attachment` (Byzantine mode) as a leader certificate of
@@ -731,22 +552,6 @@ impl<const N: usize> Gate<N> {
             *signed = Some(buf);
         }
         signed.clone()
-    }
-}
-
-/// The voters in certificate signer order with the keys this node holds for
-/// them (see [`Gate::voter_keys`]).
-pub(crate) struct VoterTable(pub(crate) Vec<(NodeId, Option<PublicIdentity>)>);
-
-impl VoterKeys for VoterTable {
-    fn voter_count(&self) -> usize {
-        self.0.len()
-    }
-    fn voter_id(&self, index: usize) -> Option<&NodeId> {
-        self.0.get(index).map(|(id, _)| id)
-    }
-    fn voter_key(&self, index: usize) -> Option<PublicIdentity> {
-        self.0.get(index).and_then(|(_, key)| *key)
     }
 }
 

@@ -201,8 +201,8 @@ impl<
                 let Some(c) = s.certified_mut() else { return Ok(None) };
                 // The voters' keys as admitted so far (a voter's signature
                 // counts once its certificate is held).
-                for (id, key) in self.gate.voter_keys(&self.supervisors).0 {
-                    let _ = c.set_voter_key(&id, key);
+                for (id, key) in self.gate.voter_keys(&self.supervisors).entries() {
+                    let _ = c.set_voter_key(id, *key);
                 }
                 let env = Envelope::new(sender.clone(), body.clone());
                 return match s.on_certified_message(now, &env, attachment) {

@@ -22,7 +22,8 @@
 //! events and counters (`outbox.rs`) and the timer table (`timers.rs`, the one
 //! place `poll_timeout` is computed). What one role does lives in its room, and
 //! a node holds exactly one: the supervisor room (`supervisor.rs`: election,
-//! workers manager, task table and its gossip, leading) or the worker room
+//! workers manager, leading; `supervisor/task_table.rs`: the task table and
+//! its gossip) or the worker room
 //! (`worker.rs`: held roles, the leader it follows). A worker cannot hold a
 //! task table, nor a supervisor a role.
 //!
@@ -88,7 +89,7 @@ mod members;
 mod mesh_view;
 mod outbox;
 mod output;
-mod recovery;
+mod reject;
 mod rtt;
 mod supervisor;
 mod timers;
@@ -105,12 +106,13 @@ mod tests;
 
 pub use config::{NodeRole, OpsConfig};
 pub use error::{HandleError, OpsError, TaskError};
-pub use gate::{Credentials, RejectCounts, RejectReason};
+pub use gate::Credentials;
 pub use output::{Destination, OpsCounters, OpsEvent, OpsEventKind, OpsStatus, OpsTransmit};
+pub use reject::{RejectCounts, RejectReason};
 pub use supervisor::{Election, TaskRecord, Workers};
 pub use worker::HeldTask;
 
-use crate::crash_recovery::CrashRecoveryManager;
+use crate::crash_recovery::{CrashRecoveryManager, RecoveryEventKind, RecoveryStrategy};
 use crate::election::HardState;
 use crate::error::CapacityError;
 use crate::health::{HealthMetrics, InvalidMetric};
@@ -345,30 +347,6 @@ impl<
         }
     }
 
-    /// Whether it runs (between `start` and `stop`).
-    pub const fn is_running(&self) -> bool {
-        self.running
-    }
-
-    /// Whether it is the elected leader.
-    pub fn is_leader(&self) -> bool {
-        self.leading().is_some()
-    }
-
-    /// The leader it follows and its term.
-    pub fn leader(&self) -> Option<(&NodeId, u64)> {
-        let leader = match &self.room {
-            Room::Supervisor(s) => s.leader(),
-            Room::Worker(w) => w.leader(),
-        };
-        leader.map(|(n, t)| (n, *t))
-    }
-
-    /// The supervisors (the election's voters).
-    pub fn supervisors(&self) -> &[NodeId] {
-        &self.supervisors
-    }
-
     /// Takes a newer revocation list from the cluster authority (`bytes`, as
     /// [`crate::auth::SignedRevocationList`] encodes it): members it revokes
     /// leave the roster at once and nothing they send is accepted any more.
@@ -377,16 +355,6 @@ impl<
     pub fn apply_revocations(&mut self, bytes: &[u8]) -> Result<usize, crate::auth::RevocationError> {
         let list = crate::auth::SignedRevocationList::decode(bytes)?;
         self.gate.update_revocations(&list)
-    }
-
-    /// The admitted members' certificates (verified), in admission order.
-    pub fn members(&self) -> impl Iterator<Item = crate::auth::Certificate> + '_ {
-        self.gate.peers()
-    }
-
-    /// This node's own certificate.
-    pub fn certificate(&self) -> &crate::auth::Certificate {
-        self.gate.own()
     }
 
     /// This node moved to tunnel `endpoint` (`host:port`; it roamed): it
@@ -409,13 +377,6 @@ impl<
         Ok(())
     }
 
-    /// The smoothed round-trip time to `peer` and its variation (RFC 6298,
-    /// from echoed heartbeat timestamps), once measured: the latency its
-    /// tunnel routes with.
-    pub fn peer_rtt(&self, peer: &NodeId) -> Option<(crate::time::Duration, crate::time::Duration)> {
-        self.mesh.rtt(peer)
-    }
-
     /// Sets the health figures sent in this node's heartbeats (invalid ones are refused).
     pub fn set_metrics(&mut self, metrics: HealthMetrics) -> Result<(), InvalidMetric> {
         metrics.validate()?;
@@ -434,7 +395,7 @@ impl<
         if let Room::Supervisor(s) = &mut self.room {
             let gate = &self.gate;
             let supervisors = &self.supervisors;
-            let signing = || (gate.identity_copy(), *gate.authority(), gate.voter_keys(supervisors).0);
+            let signing = || (gate.identity_copy(), *gate.authority(), gate.voter_keys(supervisors));
             let seed = self.config.election.seed;
             s.start(now, &self.config, seed, &self.id, supervisors, self.hard_state.clone(), signing)?;
         }
@@ -592,35 +553,6 @@ impl<
         report
     }
 
-    /// The next event, oldest first.
-    pub fn poll_event(&mut self) -> Option<OpsEvent> {
-        self.out.poll_event()
-    }
-
-    /// The oldest history batch moved out of memory; the host stores it (or drops it).
-    pub fn poll_archived(&mut self) -> Option<Batch> {
-        self.history.poll_archived()
-    }
-
-    /// The batch [`NetworkOperationsManager::poll_archived`] would return next,
-    /// without taking it (so a host can size its buffer first).
-    pub fn peek_archived(&self) -> Option<&Batch> {
-        self.history.peek_archived()
-    }
-
-    /// When `tick` must next be called (`Instant::MAX` when stopped): the
-    /// earliest deadline of the timer table and the election.
-    pub fn poll_timeout(&self) -> Instant {
-        if !self.running {
-            return Instant::MAX;
-        }
-        let election = match &self.room {
-            Room::Supervisor(s) => s.election().map_or(Instant::MAX, |e| e.poll_timeout()),
-            Room::Worker(_) => Instant::MAX,
-        };
-        self.clock.to_host(self.timers.next().min(election))
-    }
-
     // ----- internals -----
 
     fn leading(&self) -> Option<u64> {
@@ -697,6 +629,60 @@ impl<
             let count = archived - self.archived_seen;
             self.archived_seen = archived;
             self.out.emit_own(now, OpsEventKind::BatchArchived { count });
+        }
+    }
+
+    /// Crash-recovery events since the last drain, each turned into coordinator
+    /// work; events the manager's ring overwrote before this drain are counted
+    /// as dropped.
+    pub(super) fn drain_crash(&mut self, now: Instant) {
+        loop {
+            let mut batch: heapless::Vec<(NodeId, RecoveryEventKind), 16> = heapless::Vec::new();
+            let first = self.crash.next_event_seq().saturating_sub(Q as u64).max(self.crash_seq);
+            if first > self.crash_seq {
+                let lost = first - self.crash_seq;
+                self.out.counters.dropped_events = self.out.counters.dropped_events.saturating_add(lost);
+            }
+            for e in self.crash.events_since(first).take(16) {
+                let _ = batch.push((e.node.clone(), e.kind));
+                self.crash_seq = e.seq.saturating_add(1);
+            }
+            if batch.is_empty() {
+                return;
+            }
+            for (node, kind) in batch {
+                self.on_crash_event(now, node, kind);
+            }
+        }
+    }
+
+    /// One crash-recovery event as coordinator work: a detected crash starts
+    /// a recovery, moves the node's roles (on the leader) and takes it out of
+    /// the mesh view; a completed recovery brings it back.
+    fn on_crash_event(&mut self, now: Instant, node: NodeId, kind: RecoveryEventKind) {
+        match kind {
+            RecoveryEventKind::StatusChanged { from, to, .. } => {
+                self.out.emit(now, node, OpsEventKind::NodeStatusChanged { from, to })
+            }
+            RecoveryEventKind::CrashDetected { silence, .. } => {
+                self.out.emit(now, node.clone(), OpsEventKind::CrashDetected { silence });
+                let _ = self.crash.initiate_recovery(now, &node, RecoveryStrategy::Automatic);
+                if let Room::Supervisor(s) = &mut self.room {
+                    s.on_worker_lost(now, &node, &*self.crash, &mut self.out);
+                }
+                self.forget_peer(now, &node, true);
+            }
+            RecoveryEventKind::RecoveryStarted { attempt, .. } => {
+                self.out.emit(now, node, OpsEventKind::RecoveryStarted { attempt })
+            }
+            RecoveryEventKind::RecoveryCompleted { took, .. } => {
+                self.out.emit(now, node.clone(), OpsEventKind::RecoveryCompleted { took });
+                self.mesh.rejoin(now, &node, &mut self.out);
+                if let Room::Supervisor(s) = &mut self.room {
+                    s.on_worker_recovered(now, &node, &*self.crash);
+                }
+            }
+            RecoveryEventKind::RecoveryFailed { .. } => self.out.emit(now, node, OpsEventKind::RecoveryFailed),
         }
     }
 }

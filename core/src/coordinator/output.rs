@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 #[cfg(doc)]
 use super::NetworkOperationsManager;
 use super::config::NodeRole;
-use super::gate::RejectCounts;
+use super::reject::RejectCounts;
 #[cfg(doc)]
 use crate::wire::Envelope;
 

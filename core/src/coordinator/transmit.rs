@@ -1,4 +1,5 @@
-//! Outputs: the hard state before anything is sent, then each queued item
+//! Outputs: events, archived history batches and the next timeout; the
+//! hard state before anything is sent, then each queued item
 //! built into a message, expanded into one transmit per recipient and sealed
 //! for it (with the leader's certificate attached in the Byzantine fault model).
 
@@ -213,5 +214,34 @@ impl<
             }
             Out::Endpoint => (self.broadcast(), Body::EndpointRecord((*self.own_endpoint.clone()?).clone())),
         })
+    }
+
+    /// The next event, oldest first.
+    pub fn poll_event(&mut self) -> Option<OpsEvent> {
+        self.out.poll_event()
+    }
+
+    /// The oldest history batch moved out of memory; the host stores it (or drops it).
+    pub fn poll_archived(&mut self) -> Option<Batch> {
+        self.history.poll_archived()
+    }
+
+    /// The batch [`NetworkOperationsManager::poll_archived`] would return next,
+    /// without taking it (so a host can size its buffer first).
+    pub fn peek_archived(&self) -> Option<&Batch> {
+        self.history.peek_archived()
+    }
+
+    /// When `tick` must next be called (`Instant::MAX` when stopped): the
+    /// earliest deadline of the timer table and the election.
+    pub fn poll_timeout(&self) -> Instant {
+        if !self.running {
+            return Instant::MAX;
+        }
+        let election = match &self.room {
+            Room::Supervisor(s) => s.election().map_or(Instant::MAX, |e| e.poll_timeout()),
+            Room::Worker(_) => Instant::MAX,
+        };
+        self.clock.to_host(self.timers.next().min(election))
     }
 }

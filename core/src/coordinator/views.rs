@@ -1,9 +1,11 @@
-//! Read-only views of a coordinator: its status report and its components.
+//! Read-only views of a coordinator: whether it runs and leads, the leader
+//! it follows, the supervisors, admitted members and certificates, peers'
+//! round-trip times, its status report and its components.
 
 use super::{Election, HeldTask, NetworkOperationsManager, OpsCounters, OpsStatus, Room, TaskRecord, Workers};
 use crate::crash_recovery::CrashRecoveryManager;
 use crate::history::MessageHistoryCompressor;
-use crate::id::TaskId;
+use crate::id::{NodeId, TaskId};
 use crate::mesh::VPNMeshTopologyManager;
 use crate::time::Instant;
 
@@ -114,5 +116,46 @@ impl<
         };
         let (messages, events) = self.out.pending();
         (messages.saturating_add(election), events)
+    }
+
+    /// Whether it runs (between `start` and `stop`).
+    pub const fn is_running(&self) -> bool {
+        self.running
+    }
+
+    /// Whether it is the elected leader.
+    pub fn is_leader(&self) -> bool {
+        self.leading().is_some()
+    }
+
+    /// The leader it follows and its term.
+    pub fn leader(&self) -> Option<(&NodeId, u64)> {
+        let leader = match &self.room {
+            Room::Supervisor(s) => s.leader(),
+            Room::Worker(w) => w.leader(),
+        };
+        leader.map(|(n, t)| (n, *t))
+    }
+
+    /// The supervisors (the election's voters).
+    pub fn supervisors(&self) -> &[NodeId] {
+        &self.supervisors
+    }
+
+    /// The admitted members' certificates (verified), in admission order.
+    pub fn members(&self) -> impl Iterator<Item = crate::auth::Certificate> + '_ {
+        self.gate.peers()
+    }
+
+    /// This node's own certificate.
+    pub fn certificate(&self) -> &crate::auth::Certificate {
+        self.gate.own()
+    }
+
+    /// The smoothed round-trip time to `peer` and its variation (RFC 6298,
+    /// from echoed heartbeat timestamps), once measured: the latency its
+    /// tunnel routes with.
+    pub fn peer_rtt(&self, peer: &NodeId) -> Option<(crate::time::Duration, crate::time::Duration)> {
+        self.mesh.rtt(peer)
     }
 }

@@ -40,15 +40,32 @@
 //! order. Everything here works without `alloc`: decoding writes into a caller
 //! buffer of [`BatchHeader::scratch_len`] bytes, and never more than the declared
 //! lengths, which the caller caps.
+//!
+//! This module holds the header and [`BatchView`]; `batch/record.rs` one
+//! record's encoding and the checked record iterator, `batch/summary.rs` the
+//! header's bloom filter.
 
 use super::columnar;
 use super::merkle::{Frontier, Hash, Path, batch_entry_hash, leaf_hash};
-use crate::id::MAX_ID_LEN;
 use crate::time::Instant;
-use core::fmt;
 use miniz_oxide::inflate::TINFLStatus;
 use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
-use serde::{Deserialize, Serialize};
+
+mod record;
+mod summary;
+
+#[cfg(feature = "alloc")]
+pub(crate) use record::push_varint;
+#[cfg(feature = "alloc")]
+pub(crate) use record::varint_len;
+use record::{MIN_RECORD_LEN, check_record};
+pub use record::{RecordError, RecordRef, Records, encode_record};
+pub use summary::Summary;
+
+/// A version 2 batch's inflated columnar body, the decoder's dictionary
+/// table and the output for the records' canonical encoding, all in one
+/// caller scratch buffer (see [`BatchView::raw_records`]).
+type BodyParts<'o> = (&'o [u8], &'o mut [u8], &'o mut [u8]);
 
 /// The four bytes every batch starts with.
 pub const BATCH_MAGIC: [u8; 4] = *b"PNHB";
@@ -62,205 +79,6 @@ pub const BATCH_V2_FIXED_LEN: usize = 164;
 pub const SUMMARY_LEN: usize = 64;
 /// The longest message type, in bytes of UTF-8.
 pub const MAX_MESSAGE_TYPE_LEN: usize = 64;
-/// The smallest possible encoded record: one-byte timestamp, one-byte sender and
-/// type (each with a length byte) and an empty payload.
-const MIN_RECORD_LEN: usize = 6;
-
-/// A borrowed message record: what [`super::MessageHistoryCompressor::add_message`]
-/// takes and what decoding a batch yields (borrowing the inflated bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordRef<'a> {
-    /// When the message was seen (caller time).
-    pub timestamp: Instant,
-    /// The node that sent it: a valid node id (1 to 64 bytes).
-    #[serde(borrow)]
-    pub sender: &'a str,
-    /// Its kind, e.g. `"gradient_update"`: 1 to [`MAX_MESSAGE_TYPE_LEN`] bytes.
-    #[serde(borrow)]
-    pub message_type: &'a str,
-    /// The message payload, opaque to the history.
-    #[serde(borrow)]
-    pub payload: &'a [u8],
-}
-
-impl RecordRef<'_> {
-    /// The postcard encoding's length in bytes.
-    pub fn encoded_len(&self) -> usize {
-        varint_len(self.timestamp.total_micros())
-            + varint_len(self.sender.len() as u64)
-            + self.sender.len()
-            + varint_len(self.message_type.len() as u64)
-            + self.message_type.len()
-            + varint_len(self.payload.len() as u64)
-            + self.payload.len()
-    }
-
-    /// Appends the postcard encoding (the same bytes `postcard::to_allocvec` gives,
-    /// written without serde's byte-at-a-time sequence path).
-    #[cfg(feature = "alloc")]
-    pub(crate) fn encode_into(&self, out: &mut alloc::vec::Vec<u8>) {
-        push_varint(out, self.timestamp.total_micros());
-        push_varint(out, self.sender.len() as u64);
-        out.extend_from_slice(self.sender.as_bytes());
-        push_varint(out, self.message_type.len() as u64);
-        out.extend_from_slice(self.message_type.as_bytes());
-        push_varint(out, self.payload.len() as u64);
-        out.extend_from_slice(self.payload);
-    }
-
-    /// Checks the sender and message type lengths (postcard already checked UTF-8).
-    pub(crate) fn check_ids(&self) -> Result<(), RecordError> {
-        if self.sender.is_empty() || self.sender.len() > MAX_ID_LEN {
-            return Err(RecordError::BadSender);
-        }
-        if self.message_type.is_empty() || self.message_type.len() > MAX_MESSAGE_TYPE_LEN {
-            return Err(RecordError::BadMessageType);
-        }
-        Ok(())
-    }
-}
-
-/// Writes `r`'s canonical (postcard) encoding, the bytes its Merkle leaf
-/// hashes, into the front of `out`; `None` if `out` is shorter than
-/// [`RecordRef::encoded_len`].
-pub fn encode_record<'o>(r: &RecordRef<'_>, out: &'o mut [u8]) -> Option<&'o [u8]> {
-    let out = out.get_mut(..r.encoded_len())?;
-    let mut at = 0usize;
-    let mut put = |bytes: &[u8]| {
-        if let Some(slot) = out.get_mut(at..at + bytes.len()) {
-            slot.copy_from_slice(bytes);
-        }
-        at += bytes.len();
-    };
-    let varint = |mut v: u64, put: &mut dyn FnMut(&[u8])| {
-        while v >= 0x80 {
-            put(&[(v as u8) | 0x80]);
-            v >>= 7;
-        }
-        put(&[v as u8]);
-    };
-    varint(r.timestamp.total_micros(), &mut put);
-    varint(r.sender.len() as u64, &mut put);
-    put(r.sender.as_bytes());
-    varint(r.message_type.len() as u64, &mut put);
-    put(r.message_type.as_bytes());
-    varint(r.payload.len() as u64, &mut put);
-    put(r.payload);
-    Some(out)
-}
-
-/// Why a record is not acceptable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RecordError {
-    /// The sender is empty or longer than a node id may be.
-    BadSender,
-    /// The message type is empty or longer than [`MAX_MESSAGE_TYPE_LEN`].
-    BadMessageType,
-    /// The payload is longer than the configured maximum.
-    PayloadTooLarge {
-        /// Its length in bytes.
-        len: usize,
-        /// The configured maximum.
-        max: usize,
-    },
-}
-
-crate::error::error_impls! {
-    RecordError, f;
-    RecordError::BadSender => ErrorKind::InvalidId, write!(f, "sender must be 1 to {MAX_ID_LEN} bytes");
-    RecordError::BadMessageType => ErrorKind::InvalidArgument,
-        write!(f, "message type must be 1 to {MAX_MESSAGE_TYPE_LEN} bytes");
-    RecordError::PayloadTooLarge { len, max } => ErrorKind::InvalidArgument,
-        write!(f, "payload of {len} bytes exceeds {max}");
-}
-
-pub(crate) fn varint_len(mut v: u64) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
-}
-
-#[cfg(feature = "alloc")]
-pub(crate) fn push_varint(out: &mut alloc::vec::Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// A 512-bit bloom filter over a batch's senders and message types, so a search
-/// can skip batches that certainly hold neither (false positives only cost an
-/// inflate; there are no false negatives).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Summary([u8; SUMMARY_LEN]);
-
-const SENDER_TAG: u8 = b's';
-const TYPE_TAG: u8 = b't';
-const BLOOM_BITS: u32 = (SUMMARY_LEN * 8) as u32;
-
-impl Summary {
-    /// The empty summary (matches nothing).
-    pub const EMPTY: Summary = Summary([0; SUMMARY_LEN]);
-
-    /// The summary from its 64 header bytes.
-    pub const fn from_bytes(bytes: [u8; SUMMARY_LEN]) -> Self {
-        Summary(bytes)
-    }
-
-    /// The 64 header bytes.
-    pub const fn as_bytes(&self) -> &[u8; SUMMARY_LEN] {
-        &self.0
-    }
-
-    /// FNV-1a 64 over a domain tag and the bytes, split into two 32-bit hashes for
-    /// double hashing (three probes).
-    fn probes(tag: u8, s: &[u8]) -> [u32; 3] {
-        let h = crate::hash::Fnv1a64::new().update(&[tag]).update(s).finish();
-        let h1 = h as u32;
-        let h2 = ((h >> 32) as u32) | 1;
-        [h1 % BLOOM_BITS, h1.wrapping_add(h2) % BLOOM_BITS, h1.wrapping_add(h2.wrapping_mul(2)) % BLOOM_BITS]
-    }
-
-    fn set(&mut self, tag: u8, s: &[u8]) {
-        for bit in Self::probes(tag, s) {
-            if let Some(byte) = self.0.get_mut((bit / 8) as usize) {
-                *byte |= 1 << (bit % 8);
-            }
-        }
-    }
-
-    fn test(&self, tag: u8, s: &[u8]) -> bool {
-        Self::probes(tag, s).iter().all(|bit| self.0.get((bit / 8) as usize).is_some_and(|b| b & (1 << (bit % 8)) != 0))
-    }
-
-    /// Adds a record's sender and message type.
-    pub fn insert(&mut self, sender: &str, message_type: &str) {
-        self.set(SENDER_TAG, sender.as_bytes());
-        self.set(TYPE_TAG, message_type.as_bytes());
-    }
-
-    /// `false` if no record from `sender` was inserted; `true` if one may have been.
-    pub fn may_contain_sender(&self, sender: &str) -> bool {
-        self.test(SENDER_TAG, sender.as_bytes())
-    }
-
-    /// `false` if no record of `message_type` was inserted; `true` if one may have been.
-    pub fn may_contain_type(&self, message_type: &str) -> bool {
-        self.test(TYPE_TAG, message_type.as_bytes())
-    }
-}
-
-impl fmt::Debug for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ones: u32 = self.0.iter().map(|b| b.count_ones()).sum();
-        write!(f, "Summary({ones} of {BLOOM_BITS} bits set)")
-    }
-}
-
 /// What a version 2 header adds: the batch's place in the Merkle log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LogInfo {
@@ -410,7 +228,7 @@ impl BatchHeader {
             sealed_at: Instant::from_micros(r.u64()?),
             raw_len: r.u32()?,
             zlib_len: r.u32()?,
-            summary: Summary(r.take()?),
+            summary: Summary::from_bytes(r.take()?),
             log: None,
         };
         if version == 2 {
@@ -489,7 +307,7 @@ impl BatchHeader {
             .chain(self.sealed_at.total_micros().to_le_bytes())
             .chain(self.raw_len.to_le_bytes())
             .chain(self.zlib_len.to_le_bytes())
-            .chain(self.summary.0);
+            .chain(*self.summary.as_bytes());
         let v2 = self.log.into_iter().flat_map(|l| {
             l.body_len
                 .to_le_bytes()
@@ -576,6 +394,17 @@ impl<'a> BatchView<'a> {
         let Some(log) = h.log else {
             return inflate_exact(self.zlib, h.raw_len as usize, scratch).map(|o| &*o);
         };
+        let (body, table, out) = self.inflate_body(&log, scratch)?;
+        columnar::decode(body, h.count, log.dict_entries, h.first.total_micros(), table, out)?;
+        Ok(out)
+    }
+
+    /// Version 2: inflates the columnar body (of `log`) into the front of
+    /// `scratch` (at least [`BatchHeader::scratch_len`] bytes) and splits the
+    /// rest into the decoder's dictionary table and the output for the
+    /// records' canonical encoding: `(body, table, out)`.
+    fn inflate_body<'o>(&self, log: &LogInfo, scratch: &'o mut [u8]) -> Result<BodyParts<'o>, BatchError> {
+        let h = &self.header;
         if scratch.len() < h.scratch_len() {
             return Err(BatchError::BufferTooSmall { needed: h.scratch_len() });
         }
@@ -583,8 +412,7 @@ impl<'a> BatchView<'a> {
         let (table, out) = rest.split_at_mut(columnar::table_len(log.dict_entries));
         let body = inflate_exact(self.zlib, log.body_len as usize, body)?;
         let out = out.get_mut(..h.raw_len as usize).ok_or(BatchError::BufferTooSmall { needed: h.scratch_len() })?;
-        columnar::decode(body, h.count, log.dict_entries, h.first.total_micros(), table, out)?;
-        Ok(out)
+        Ok((body, table, out))
     }
 
     /// Decodes into `scratch` (at least [`BatchHeader::scratch_len`] bytes) and
@@ -639,13 +467,7 @@ impl<'a> BatchView<'a> {
             }
             return if n > 0 && records.prev == h.last { Ok(n) } else { Err(last_disagrees(n)) };
         };
-        if scratch.len() < h.scratch_len() {
-            return Err(BatchError::BufferTooSmall { needed: h.scratch_len() });
-        }
-        let (body, rest) = scratch.split_at_mut(log.body_len as usize);
-        let (table, out) = rest.split_at_mut(columnar::table_len(log.dict_entries));
-        let body = inflate_exact(self.zlib, log.body_len as usize, body)?;
-        let out = out.get_mut(..h.raw_len as usize).ok_or(BatchError::BufferTooSmall { needed: h.scratch_len() })?;
+        let (body, table, out) = self.inflate_body(&log, scratch)?;
         let mut n = 0u32;
         let mut prev = h.first;
         let mut tree = Frontier::new();
@@ -690,27 +512,6 @@ fn last_disagrees(n: u32) -> BatchError {
     BatchError::BadRecord { index: n.saturating_sub(1), reason: "last timestamp disagrees with the header" }
 }
 
-/// The checks of one decoded record (index `index`, after a record at `prev`):
-/// valid ids, no earlier than `prev`, no later than the header's `last`,
-/// covered by its `summary`.
-fn check_record(
-    r: &RecordRef<'_>,
-    index: u32,
-    prev: Instant,
-    last: Instant,
-    summary: &Summary,
-) -> Result<(), BatchError> {
-    let bad = |reason| BatchError::BadRecord { index, reason };
-    r.check_ids().map_err(|_| bad("sender or message type out of bounds"))?;
-    if r.timestamp < prev || r.timestamp > last {
-        return Err(bad("timestamp out of order or outside the header's range"));
-    }
-    if !(summary.may_contain_sender(r.sender) && summary.may_contain_type(r.message_type)) {
-        return Err(bad("not covered by the header's summary"));
-    }
-    Ok(())
-}
-
 /// Inflates a zlib stream into exactly `raw_len` bytes at the front of `out`.
 pub(crate) fn inflate_exact<'o>(zlib: &[u8], raw_len: usize, out: &'o mut [u8]) -> Result<&'o mut [u8], BatchError> {
     let out = out.get_mut(..raw_len).ok_or(BatchError::BufferTooSmall { needed: raw_len })?;
@@ -726,78 +527,5 @@ pub(crate) fn inflate_exact<'o>(zlib: &[u8], raw_len: usize, out: &'o mut [u8]) 
         // Without TINFL_FLAG_HAS_MORE_INPUT a stream that stops early reports one of these.
         TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => Err(BatchError::Corrupt),
         _ => Err(BatchError::Corrupt),
-    }
-}
-
-/// Iterates the records of an inflated batch, checking as it goes: each record
-/// decodes, has valid ids, is no earlier than the one before, lies in the header's
-/// time range and is covered by its summary; after `count` records no bytes remain.
-/// Stops after the first error.
-#[derive(Clone, Debug)]
-pub struct Records<'a> {
-    raw: &'a [u8],
-    last_raw: &'a [u8],
-    left: u32,
-    index: u32,
-    prev: Instant,
-    last: Instant,
-    summary: Summary,
-    failed: bool,
-}
-
-impl<'a> Records<'a> {
-    pub(crate) fn new(raw: &'a [u8], header: &BatchHeader) -> Self {
-        Records {
-            raw,
-            last_raw: &[],
-            left: header.count,
-            index: 0,
-            prev: header.first,
-            last: header.last,
-            summary: header.summary,
-            failed: false,
-        }
-    }
-
-    /// The canonical encoding of the record the last `next` returned (its Merkle
-    /// leaf is the SHA-256 of `0x00 ||` these bytes).
-    pub fn last_bytes(&self) -> &'a [u8] {
-        self.last_raw
-    }
-
-    fn step(&mut self) -> Result<RecordRef<'a>, BatchError> {
-        let index = self.index;
-        let bad = |reason| BatchError::BadRecord { index, reason };
-        let (r, rest): (RecordRef<'a>, &'a [u8]) = postcard::take_from_bytes(self.raw).map_err(|e| match e {
-            postcard::Error::DeserializeUnexpectedEnd => bad("truncated"),
-            _ => bad("malformed"),
-        })?;
-        check_record(&r, index, self.prev, self.last, &self.summary)?;
-        self.last_raw = self.raw.get(..self.raw.len() - rest.len()).unwrap_or_default();
-        self.raw = rest;
-        self.prev = r.timestamp;
-        self.left = self.left.saturating_sub(1);
-        self.index = self.index.saturating_add(1);
-        if self.left == 0 && !self.raw.is_empty() {
-            return Err(BatchError::BadRecord { index, reason: "bytes after the last record" });
-        }
-        Ok(r)
-    }
-}
-
-impl<'a> Iterator for Records<'a> {
-    type Item = Result<RecordRef<'a>, BatchError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.left == 0 {
-            return None;
-        }
-        let r = self.step();
-        self.failed = r.is_err();
-        Some(r)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, Some(if self.failed { 0 } else { self.left as usize }))
     }
 }

@@ -1,0 +1,139 @@
+//! The checks of a received attachment ([`CertifiedElection::step`]): a
+//! grant must carry the sender's own signature on exactly that grant, a
+//! certificate must verify and claim what its message claims; and what a
+//! passing certificate leaves behind (equivocation evidence, the newest
+//! certificate per term). A failing check returns its [`CertReject`] and
+//! changes nothing.
+
+use super::*;
+
+impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> {
+    /// A message without attachment: anything but a grant.
+    pub(super) fn check_plain(
+        &self,
+        msg: Msg,
+        _from: usize,
+    ) -> Result<Option<(TermProof, QuorumCertificate)>, CertReject> {
+        match msg {
+            Msg::PreVoteResp(VoteResponse { granted: true, .. })
+            | Msg::VoteResp(VoteResponse { granted: true, .. }) => Err(CertReject::MissingVote),
+            _ => Ok(None),
+        }
+    }
+
+    /// A grant with the voter's signed vote: verified, then collected.
+    pub(super) fn check_vote(
+        &mut self,
+        msg: Msg,
+        from: usize,
+        sender: &NodeId,
+        bytes: &[u8],
+    ) -> Result<Option<(TermProof, QuorumCertificate)>, CertReject> {
+        let vote = SignedVote::decode(bytes).map_err(|_| CertReject::MalformedAttachment)?;
+        let (kind, r) = match msg {
+            Msg::PreVoteResp(r) if r.granted => (VoteKind::PreVote, r),
+            Msg::VoteResp(r) if r.granted => (VoteKind::Vote, r),
+            _ => return Err(CertReject::WrongVote),
+        };
+        let s = &vote.statement;
+        if s.kind != kind || s.term != r.term || s.candidate != *self.election.id() || s.voter != *sender {
+            return Err(CertReject::WrongVote);
+        }
+        let key = self.voters.voter_key(from).ok_or(CertReject::BadVoteSignature)?;
+        vote.verify(&self.cluster, &key).map_err(|_| CertReject::BadVoteSignature)?;
+        if self.ignores(from, r.term) {
+            return Err(CertReject::Equivocator);
+        }
+        let builder = match kind {
+            VoteKind::PreVote => self.pre_votes.as_mut(),
+            VoteKind::Vote => self.votes.as_mut(),
+        };
+        if let Some(b) = builder {
+            // Another term or a duplicate: the election ignores it as well.
+            let _ = b.push_verified(&vote, &self.voters);
+        }
+        Ok(None)
+    }
+
+    /// A certificate: verified, and it must claim what the message claims.
+    pub(super) fn check_certificate(
+        &mut self,
+        msg: Msg,
+        sender: &NodeId,
+        bytes: &[u8],
+    ) -> Result<Option<(TermProof, QuorumCertificate)>, CertReject> {
+        let qc = QuorumCertificate::decode(bytes).map_err(|_| CertReject::MalformedAttachment)?;
+        qc.verify(&self.cluster, &self.voters, self.quorum()).map_err(|e| match e {
+            QuorumError::Truncated | QuorumError::Malformed | QuorumError::Oversized { .. } => {
+                CertReject::MalformedAttachment
+            }
+            _ => CertReject::BadCertificate,
+        })?;
+        let term = msg.term();
+        let claim = match msg {
+            Msg::Vote(_) => qc.check_claim(VoteKind::PreVote, term, sender),
+            Msg::Heartbeat(_) => qc.check_claim(VoteKind::Vote, term, sender),
+            Msg::PreVoteResp(_) | Msg::VoteResp(_) | Msg::HeartbeatResp(_) if qc.term() == term => Ok(()),
+            _ => Err(QuorumError::WrongTerm),
+        };
+        claim.map_err(|_| CertReject::WrongClaim)?;
+        let kind = match qc.kind() {
+            VoteKind::PreVote => ProofKind::PreVote,
+            VoteKind::Vote => ProofKind::Leader,
+        };
+        self.detect_equivocation(&qc);
+        Ok(Some((TermProof { kind, term: qc.term(), candidate: qc.candidate().clone() }, qc)))
+    }
+
+    /// A leader certificate of this node's campaign term for another
+    /// candidate, signed by a voter whose vote this node holds: evidence.
+    fn detect_equivocation(&mut self, qc: &QuorumCertificate) {
+        let Some(b) = self.votes.as_ref() else { return };
+        let Ok(mine) = b.finish(1) else { return };
+        if qc.kind() != VoteKind::Vote || qc.term() != mine.term() || qc.candidate() == mine.candidate() {
+            return;
+        }
+        let both = qc.signers() & mine.signers();
+        for index in 0..self.voters.len().min(64) {
+            if both & (1u64 << index) == 0 || self.equivocators.iter().any(|&(v, t)| v == index && t == qc.term()) {
+                continue;
+            }
+            let Some((voter, _)) = self.voters.entries().get(index) else { continue };
+            let sig = |c: &QuorumCertificate| {
+                let at = (c.signers() & ((1u64 << index) - 1)).count_ones() as usize;
+                c.signatures().get(at).copied()
+            };
+            let (Some(a), Some(b)) = (sig(&mine), sig(qc)) else { continue };
+            let vote = |c: &QuorumCertificate, signature| SignedVote {
+                statement: VoteStatement {
+                    kind: VoteKind::Vote,
+                    term: c.term(),
+                    candidate: c.candidate().clone(),
+                    voter: voter.clone(),
+                },
+                signature,
+            };
+            if let Some(e) = EquivocationEvidence::new(vote(&mine, a), vote(qc, b)) {
+                self.equivocators.push((index, qc.term()));
+                if self.evidence.is_full() {
+                    let _ = self.evidence.pop_front();
+                    self.evidence_dropped = self.evidence_dropped.saturating_add(1);
+                }
+                let _ = self.evidence.push_back(e);
+            }
+        }
+    }
+
+    /// Keeps a verified certificate the election accepted, if it is for the current term.
+    pub(super) fn keep(&mut self, qc: QuorumCertificate) {
+        if qc.term() != self.election.term() {
+            return;
+        }
+        if qc.kind() == VoteKind::Vote && self.election.leader() == Some(qc.candidate()) {
+            self.leader_qc = Some(qc.clone());
+        }
+        if self.term_qc.as_ref().is_none_or(|t| t.term() != qc.term()) {
+            self.term_qc = Some(qc);
+        }
+    }
+}
