@@ -9,6 +9,10 @@
 
 use crate::storage::Vec;
 
+/// The adjacency rebuild sorts by groups of nodes first, at most `2^GROUP_BITS` groups ...
+const GROUP_BITS: u32 = 6;
+/// ... from this many half-links on (512 KB; always in tests, which are smaller).
+const GROUP_SORT_MIN: usize = if cfg!(test) { 1 } else { 32 * 1024 };
 /// "No node" in slot-indexed arrays.
 pub(crate) const NONE: u32 = u32::MAX;
 /// Distance of an unreachable node.
@@ -78,6 +82,16 @@ impl<const N: usize, const E: usize> Csr<N, E> {
             *d = 0;
         }
         let total = acc as usize;
+        // A large adjacency is sorted first by groups of nodes (at most 64, so
+        // the write positions stay in cache), then by node within each group's
+        // range: a sort straight to nodes chases a cache miss per move once the
+        // adjacency outgrows the cache (4,096 nodes: 1 MB), while below that
+        // the extra pass costs more than it saves (measured at 256, 1,024 and
+        // 4,096 nodes).
+        let shift = (u32::BITS - (nodes.saturating_sub(1) as u32).leading_zeros()).saturating_sub(GROUP_BITS);
+        if shift > 0 && total >= GROUP_SORT_MIN {
+            self.sort_groups(nodes, total, shift);
+        }
         // Every move puts one half-link in its final place: at most `total` of them.
         let mut moves = total;
         for v in 0..nodes as u32 {
@@ -99,6 +113,40 @@ impl<const N: usize, const E: usize> Csr<N, E> {
                 }
                 self.set(i, half);
                 self.bump(v);
+            }
+        }
+    }
+
+    /// Moves each half-link into the range of its node's group (nodes with the
+    /// same `from >> shift`, at most `2^GROUP_BITS` groups), in place, the
+    /// same way the final pass moves them to their nodes.
+    fn sort_groups(&mut self, nodes: usize, total: usize, shift: u32) {
+        const GROUPS: usize = 1 << GROUP_BITS;
+        let mut cur = [0usize; GROUPS];
+        let mut end = [0usize; GROUPS];
+        let group_start = |g: usize| self.start.get(g << shift).map_or(total, |&s| s as usize);
+        for (g, (c, e)) in cur.iter_mut().zip(end.iter_mut()).enumerate() {
+            *c = group_start(g);
+            *e = group_start(g + 1);
+        }
+        let groups = (nodes.saturating_sub(1) >> shift).saturating_add(1).min(GROUPS);
+        let mut moves = total;
+        for g in 0..groups {
+            while let (Some(&i), Some(&e)) = (cur.get(g), end.get(g))
+                && i < e
+            {
+                let mut half = self.get(i);
+                while (half.from >> shift) as usize != g && moves > 0 {
+                    moves -= 1;
+                    let Some(c) = cur.get_mut((half.from >> shift) as usize) else { break };
+                    let j = *c;
+                    *c += 1;
+                    half = self.swap(j, half);
+                }
+                self.set(i, half);
+                if let Some(c) = cur.get_mut(g) {
+                    *c += 1;
+                }
             }
         }
     }

@@ -907,6 +907,30 @@ fn sp_graph() -> impl Strategy<Value = (usize, StdVec<(u32, u32, u64)>)> {
 }
 
 proptest! {
+    /// Over more than 64 nodes (the rebuild sorts by groups of nodes first),
+    /// the adjacency holds each link both ways, each under the node it leaves.
+    #[test]
+    fn adjacency_holds_each_link_both_ways(
+        n in 1usize..600,
+        raw in proptest::collection::vec((any::<u32>(), any::<u32>(), 0u64..1_000), 0..1_200),
+    ) {
+        let mut seen = BTreeSet::new();
+        let links: StdVec<(u32, u32, u64)> = raw
+            .into_iter()
+            .map(|(a, b, w)| (a % n as u32, b % n as u32, w))
+            .filter(|&(a, b, _)| a != b && seen.insert((a.min(b), a.max(b))))
+            .collect();
+        let mut csr: Box<routing::Csr<600, 1_200>> = Box::new(routing::Csr::new());
+        csr.rebuild(n, || links.iter().copied());
+        let mut got: StdVec<(u32, u32, u64)> = (0..n as u32).flat_map(|v| csr.neighbours(v).map(move |h| (v, h.to, h.weight))).collect();
+        let mut want: StdVec<(u32, u32, u64)> = links.iter().flat_map(|&(a, b, w)| [(a, b, w), (b, a, w)]).collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        prop_assert_eq!(got, want);
+    }
+}
+
+proptest! {
     /// The adjacency holds each link both ways, and the radix-queue Dijkstra
     /// finds every node's `(dist, hops)` and lowest-numbered predecessor as a
     /// scanning Dijkstra does (sums saturating alike), and first hops that
