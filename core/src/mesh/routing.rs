@@ -119,7 +119,10 @@ impl<const N: usize, const E: usize> Csr<N, E> {
 
     /// Moves each half-link into the range of its node's group (nodes with the
     /// same `from >> shift`, at most `2^GROUP_BITS` groups), in place, the
-    /// same way the final pass moves them to their nodes.
+    /// same way the final pass moves them to their nodes. Not inlined: its
+    /// 1 KB of cursors is on the stack only when a large adjacency is sorted,
+    /// never in the small presets' recomputes.
+    #[inline(never)]
     fn sort_groups(&mut self, nodes: usize, total: usize, shift: u32) {
         const GROUPS: usize = 1 << GROUP_BITS;
         let mut cur = [0usize; GROUPS];
