@@ -847,6 +847,150 @@ proptest! {
     }
 }
 
+/// Dijkstra by scanning for the closest unsettled node, over `(latency, hops)`
+/// with sums saturating at `MAX_COST`: `(dist, hops, pred)` per node, the
+/// predecessor the lowest-numbered among those on a best path.
+fn scan_dijkstra(n: usize, edges: &[(u32, u32, u64)], src: usize) -> StdVec<Option<(u64, u32, u32)>> {
+    let mut key: StdVec<Option<(u64, u32)>> = std::vec![None; n];
+    let mut done = std::vec![false; n];
+    key[src] = Some((0, 0));
+    let adj = |u: usize| {
+        edges.iter().filter_map(move |&(a, b, w)| match (a as usize == u, b as usize == u) {
+            (true, _) => Some((b as usize, w)),
+            (_, true) => Some((a as usize, w)),
+            _ => None,
+        })
+    };
+    while let Some(u) = (0..n).filter(|&v| !done[v] && key[v].is_some()).min_by_key(|&v| key[v]) {
+        done[u] = true;
+        let (d, h) = key[u].unwrap();
+        for (v, w) in adj(u) {
+            let cand = ((d.saturating_add(w)).min(routing::MAX_COST), h + 1);
+            if key[v].is_none_or(|k| cand < k) {
+                key[v] = Some(cand);
+            }
+        }
+    }
+    (0..n)
+        .map(|v| {
+            let (d, h) = key[v]?;
+            let pred = adj(v)
+                .filter(|&(u, w)| {
+                    key[u].is_some_and(|(du, hu)| (du.saturating_add(w).min(routing::MAX_COST), hu + 1) == (d, h))
+                })
+                .map(|(u, _)| u as u32)
+                .min()
+                .unwrap_or(routing::NONE);
+            Some((d, h, pred))
+        })
+        .collect()
+}
+
+/// A random graph for the shortest-path tests: `(nodes, links)`, latencies
+/// from a small set (ties, zeros) or a wide range, some near `u64::MAX`.
+fn sp_graph() -> impl Strategy<Value = (usize, StdVec<(u32, u32, u64)>)> {
+    (1usize..40).prop_flat_map(|n| {
+        let weight = prop_oneof![
+            4 => 0u64..4,
+            4 => 0u64..100_000,
+            1 => (u64::MAX / 4)..u64::MAX,
+        ];
+        let link = (0..n as u32, 0..n as u32, weight);
+        (
+            Just(n),
+            proptest::collection::vec(link, 0..160).prop_map(|links| {
+                let mut seen = BTreeSet::new();
+                links.into_iter().filter(|&(a, b, _)| a != b && seen.insert((a.min(b), a.max(b)))).collect()
+            }),
+        )
+    })
+}
+
+proptest! {
+    /// Over more than 64 nodes (the rebuild sorts by groups of nodes first),
+    /// the adjacency holds each link both ways, each under the node it leaves.
+    #[test]
+    fn adjacency_holds_each_link_both_ways(
+        n in 1usize..600,
+        raw in proptest::collection::vec((any::<u32>(), any::<u32>(), 0u64..1_000), 0..1_200),
+    ) {
+        let mut seen = BTreeSet::new();
+        let links: StdVec<(u32, u32, u64)> = raw
+            .into_iter()
+            .map(|(a, b, w)| (a % n as u32, b % n as u32, w))
+            .filter(|&(a, b, _)| a != b && seen.insert((a.min(b), a.max(b))))
+            .collect();
+        let mut csr: Box<routing::Csr<600, 1_200>> = Box::new(routing::Csr::new());
+        csr.rebuild(n, || links.iter().copied());
+        let mut got: StdVec<(u32, u32, u64)> = (0..n as u32).flat_map(|v| csr.neighbours(v).map(move |h| (v, h.to, h.weight))).collect();
+        let mut want: StdVec<(u32, u32, u64)> = links.iter().flat_map(|&(a, b, w)| [(a, b, w), (b, a, w)]).collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        prop_assert_eq!(got, want);
+    }
+}
+
+proptest! {
+    /// The adjacency holds each link both ways, and the radix-queue Dijkstra
+    /// finds every node's `(dist, hops)` and lowest-numbered predecessor as a
+    /// scanning Dijkstra does (sums saturating alike), and first hops that
+    /// follow the predecessors; a detour-bounded run settles each node exactly
+    /// or leaves it unreachable, and settles every target below the stop.
+    #[test]
+    fn radix_queue_dijkstra_matches_a_scanning_one((n, links) in sp_graph(), src in any::<u32>(), stop in 0u64..200_000) {
+        let src = src % n as u32;
+        let mut csr: routing::Csr<40, 160> = routing::Csr::new();
+        csr.rebuild(n, || links.iter().copied());
+        let mut got: StdVec<(u32, u32, u64)> = (0..n as u32).flat_map(|v| csr.neighbours(v).map(move |h| (v, h.to, h.weight))).collect();
+        let mut want: StdVec<(u32, u32, u64)> = links.iter().flat_map(|&(a, b, w)| [(a, b, w), (b, a, w)]).collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        prop_assert_eq!(got, want);
+
+        let reference = scan_dijkstra(n, &links, src as usize);
+        let mut sp: routing::ShortestPaths<40> = routing::ShortestPaths::new();
+        sp.run(&csr, src, routing::Bound::Unbounded, |a, b| a < b);
+        for v in 0..n {
+            match reference[v] {
+                None => prop_assert_eq!(sp.key(v as u32).0, routing::INF),
+                Some((d, h, pred)) => {
+                    prop_assert_eq!(sp.key(v as u32), (d, h), "node {}", v);
+                    if v as u32 != src {
+                        prop_assert_eq!(sp.pred[v], pred, "node {}", v);
+                        let first = if pred == src { v as u32 } else { sp.first_hop[pred as usize] };
+                        prop_assert_eq!(sp.first_hop[v], first);
+                    }
+                }
+            }
+        }
+
+        // A detour-bounded run from a neighbour of `src` (potential: `src`'s distances).
+        let Some(h) = csr.neighbours(src).next() else { return Ok(()) };
+        let potential = sp.dist.clone();
+        let from_nb = scan_dijkstra(n, &links, h.to as usize);
+        let target: StdVec<bool> = (0..n).map(|v| v % 3 == 0).collect();
+        let targets = target.iter().filter(|&&t| t).count();
+        let mut alt: routing::ShortestPaths<40> = routing::ShortestPaths::new();
+        let bound = routing::Bound::Detour { potential: &potential, offset: h.weight, stop, target: &target, targets };
+        alt.run(&csr, h.to, bound, |a, b| a < b);
+        // Only where no sum saturates are detours monotone and the search exact.
+        if links.iter().any(|l| l.2 >= u64::MAX / 4) {
+            return Ok(());
+        }
+        for v in 0..n {
+            let (d, hops) = alt.key(v as u32);
+            let exact = from_nb[v].map(|(d, h, _)| (d, h));
+            if d != routing::INF {
+                prop_assert_eq!(Some((d, hops)), exact, "node {}", v);
+            }
+            let detour = exact.map(|(d, _)| h.weight + d - potential[v]);
+            if target[v] && detour.is_some_and(|x| x < stop) {
+                prop_assert_eq!(Some((d, hops)), exact, "target {} below the stop", v);
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------- WireGuard output
 
 fn render(m: &Mesh, options: &WireGuardOptions<'_>) -> String {
