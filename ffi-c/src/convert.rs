@@ -55,8 +55,7 @@ pub unsafe fn node_id(ptr: *const c_char, len: usize) -> Result<NodeId, pn_resul
     Ok(NodeId::new(s)?)
 }
 
-/// A task id or task type returned by the library, with the same layout as
-/// [`pn_node_id`] (`len` bytes of UTF-8, at most `PN_MAX_ID_LEN`).
+/// A task id or task type returned by the library, laid out as [`pn_node_id`].
 pub type pn_task_id = pn_node_id;
 
 impl pn_node_id {

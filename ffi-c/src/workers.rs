@@ -8,8 +8,7 @@ use pouw_netops::{Checkpoint, TaskRole};
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct pn_worker_replacement_config {
-    /// Score (0..=10000) of a worker the health view does not know (default 5000);
-    /// 0 means such workers get no work.
+    /// Score (0..=10000) of a worker of unknown health; 0: no work for it (default 5000).
     pub unknown_score: u16,
     /// Width of the health bands inside which load decides (default 500); 1 ranks by exact score.
     pub score_band: u16,
