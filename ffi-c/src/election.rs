@@ -35,15 +35,11 @@ pub enum pn_equivocation_policy {
     PN_EQUIVOCATION_IGNORE_FOREVER = 2,
 }
 
-impl From<EquivocationPolicy> for pn_equivocation_policy {
-    fn from(p: EquivocationPolicy) -> Self {
-        match p {
-            EquivocationPolicy::KeepCounting => pn_equivocation_policy::PN_EQUIVOCATION_KEEP_COUNTING,
-            EquivocationPolicy::IgnoreForTerm => pn_equivocation_policy::PN_EQUIVOCATION_IGNORE_FOR_TERM,
-            EquivocationPolicy::IgnoreForever => pn_equivocation_policy::PN_EQUIVOCATION_IGNORE_FOREVER,
-        }
-    }
-}
+crate::convert::mirror_enum!(in EquivocationPolicy => pn_equivocation_policy {
+    KeepCounting => PN_EQUIVOCATION_KEEP_COUNTING,
+    IgnoreForTerm => PN_EQUIVOCATION_IGNORE_FOR_TERM,
+    IgnoreForever => PN_EQUIVOCATION_IGNORE_FOREVER,
+});
 
 impl From<&ElectionConfig> for pn_leader_election_config {
     fn from(e: &ElectionConfig) -> Self {
@@ -61,12 +57,7 @@ impl From<&ElectionConfig> for pn_leader_election_config {
 /// Byzantine voters tolerated (0: crash-only). An unknown equivocation policy
 /// is `PN_ERR_INVALID_CONFIG`.
 pub fn election_config(c: &pn_leader_election_config, seed: u64, f: u32) -> Result<ElectionConfig, pn_result> {
-    let equivocation = match c.equivocation {
-        0 => EquivocationPolicy::KeepCounting,
-        1 => EquivocationPolicy::IgnoreForTerm,
-        2 => EquivocationPolicy::IgnoreForever,
-        _ => return Err(pn_result::PN_ERR_INVALID_CONFIG),
-    };
+    let equivocation = pn_equivocation_policy::core_of(c.equivocation).ok_or(pn_result::PN_ERR_INVALID_CONFIG)?;
     Ok(ElectionConfig {
         election_timeout: us(c.election_timeout_us),
         heartbeat_interval: us(c.heartbeat_interval_us),

@@ -26,16 +26,12 @@ pub enum pn_tunnel_state {
     PN_TUNNEL_DOWN = 3,
 }
 
-impl From<TunnelState> for pn_tunnel_state {
-    fn from(s: TunnelState) -> Self {
-        match s {
-            TunnelState::Connecting => pn_tunnel_state::PN_TUNNEL_CONNECTING,
-            TunnelState::Up => pn_tunnel_state::PN_TUNNEL_UP,
-            TunnelState::Stale => pn_tunnel_state::PN_TUNNEL_STALE,
-            TunnelState::Down => pn_tunnel_state::PN_TUNNEL_DOWN,
-        }
-    }
-}
+crate::convert::mirror_enum!(TunnelState => pn_tunnel_state {
+    Connecting => PN_TUNNEL_CONNECTING,
+    Up => PN_TUNNEL_UP,
+    Stale => PN_TUNNEL_STALE,
+    Down => PN_TUNNEL_DOWN,
+});
 
 /// The local node's route to one destination.
 #[repr(C)]
@@ -64,6 +60,11 @@ pub enum pn_wireguard_format {
     /// For `wg setconf` (no `Address`).
     PN_WG_SETCONF = 1,
 }
+
+crate::convert::mirror_enum!(in WireGuardFormat => pn_wireguard_format {
+    WgQuick => PN_WG_QUICK,
+    SetConf => PN_WG_SETCONF,
+});
 
 /// What the host adds to a rendered WireGuard configuration.
 #[repr(C)]
@@ -252,11 +253,7 @@ pub unsafe extern "C" fn pn_ops_render_wireguard(
         }
         let m = ops.mesh();
         let options = WireGuardOptions {
-            format: match o.format {
-                0 => WireGuardFormat::WgQuick,
-                1 => WireGuardFormat::SetConf,
-                _ => return Err(pn_result::PN_ERR_INVALID_ARGUMENT.into()),
-            },
+            format: pn_wireguard_format::core_of(o.format).ok_or(pn_result::PN_ERR_INVALID_ARGUMENT)?,
             listen_port: (o.listen_port != 0).then_some(o.listen_port),
             private_key: o.has_private_key.then_some(key),
             persistent_keepalive: (o.persistent_keepalive != 0).then_some(o.persistent_keepalive),

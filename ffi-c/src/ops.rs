@@ -36,7 +36,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ffi::c_char;
 use pouw_netops::auth::{IdentityKey, PublicIdentity, SignedCertificate};
-use pouw_netops::coordinator::{Credentials, RejectCounts, RejectReason};
+use pouw_netops::coordinator::{Credentials, OpsCounters, RejectCounts, RejectReason};
 use pouw_netops::health::HealthScore;
 /// The preset of this build's coordinator: `large` on hosts, `small` with the
 /// feature `embedded` (see `PN_SMALL_OPS_NODES`, `PN_SMALL_OPS_QUEUE`).
@@ -128,22 +128,7 @@ pub enum pn_node_role {
     PN_NODE_WORKER = 1,
 }
 
-impl From<NodeRole> for pn_node_role {
-    fn from(r: NodeRole) -> Self {
-        match r {
-            NodeRole::Supervisor => pn_node_role::PN_NODE_SUPERVISOR,
-            NodeRole::Worker => pn_node_role::PN_NODE_WORKER,
-        }
-    }
-}
-
-fn role_from_c(r: u32) -> Result<NodeRole, pn_result> {
-    match r {
-        0 => Ok(NodeRole::Supervisor),
-        1 => Ok(NodeRole::Worker),
-        _ => Err(pn_result::PN_ERR_INVALID_ARGUMENT),
-    }
-}
+crate::convert::mirror_enum!(in NodeRole => pn_node_role { Supervisor => PN_NODE_SUPERVISOR, Worker => PN_NODE_WORKER });
 
 /// What a node needs to speak in an authenticated cluster, for `pn_ops_new`.
 /// The host draws `identity_seed` once from its OS randomness, keeps it secret
@@ -220,30 +205,25 @@ pub enum pn_reject_reason {
     PN_REJECT_UNCERTIFIED = 16,
 }
 
-impl From<RejectReason> for pn_reject_reason {
-    fn from(r: RejectReason) -> Self {
-        use pn_reject_reason::*;
-        match r {
-            RejectReason::Malformed => PN_REJECT_MALFORMED,
-            RejectReason::FromSelf => PN_REJECT_FROM_SELF,
-            RejectReason::UnknownSender => PN_REJECT_UNKNOWN_SENDER,
-            RejectReason::BadTag => PN_REJECT_BAD_TAG,
-            RejectReason::BadSignature => PN_REJECT_BAD_SIGNATURE,
-            RejectReason::Replayed => PN_REJECT_REPLAYED,
-            RejectReason::WrongAuthority => PN_REJECT_WRONG_AUTHORITY,
-            RejectReason::Expired => PN_REJECT_EXPIRED,
-            RejectReason::WrongRole => PN_REJECT_WRONG_ROLE,
-            RejectReason::Revoked => PN_REJECT_REVOKED,
-            RejectReason::IdMismatch => PN_REJECT_ID_MISMATCH,
-            RejectReason::StaleSerial => PN_REJECT_STALE_SERIAL,
-            RejectReason::BadCertificate => PN_REJECT_BAD_CERTIFICATE,
-            RejectReason::RosterFull => PN_REJECT_ROSTER_FULL,
-            RejectReason::NotAuthorized => PN_REJECT_NOT_AUTHORIZED,
-            RejectReason::NotLeader => PN_REJECT_NOT_LEADER,
-            RejectReason::Uncertified => PN_REJECT_UNCERTIFIED,
-        }
-    }
-}
+crate::convert::mirror_enum!(RejectReason => pn_reject_reason {
+    Malformed => PN_REJECT_MALFORMED,
+    FromSelf => PN_REJECT_FROM_SELF,
+    UnknownSender => PN_REJECT_UNKNOWN_SENDER,
+    BadTag => PN_REJECT_BAD_TAG,
+    BadSignature => PN_REJECT_BAD_SIGNATURE,
+    Replayed => PN_REJECT_REPLAYED,
+    WrongAuthority => PN_REJECT_WRONG_AUTHORITY,
+    Expired => PN_REJECT_EXPIRED,
+    WrongRole => PN_REJECT_WRONG_ROLE,
+    Revoked => PN_REJECT_REVOKED,
+    IdMismatch => PN_REJECT_ID_MISMATCH,
+    StaleSerial => PN_REJECT_STALE_SERIAL,
+    BadCertificate => PN_REJECT_BAD_CERTIFICATE,
+    RosterFull => PN_REJECT_ROSTER_FULL,
+    NotAuthorized => PN_REJECT_NOT_AUTHORIZED,
+    NotLeader => PN_REJECT_NOT_LEADER,
+    Uncertified => PN_REJECT_UNCERTIFIED,
+});
 
 /// The core's reason names, NUL-terminated, in `RejectReason::ALL` order
 /// (checked against `RejectReason::as_str` in the tests).
@@ -540,6 +520,26 @@ pub struct pn_ops_counters {
     pub bad_checkpoint_proofs: u64,
 }
 
+impl From<&OpsCounters> for pn_ops_counters {
+    fn from(c: &OpsCounters) -> Self {
+        pn_ops_counters {
+            messages_sent: c.messages_sent,
+            bytes_sent: c.bytes_sent,
+            messages_received: c.messages_received,
+            rejected: rejected_to_c(&c.rejected),
+            rejected_total: c.rejected.total(),
+            messages_ignored: c.messages_ignored,
+            dropped_transmits: c.dropped_transmits,
+            dropped_events: c.dropped_events,
+            history_dropped: c.history_dropped,
+            table_full: c.table_full,
+            reestablish_requests: c.reestablish_requests,
+            self_addressed: c.self_addressed,
+            bad_checkpoint_proofs: c.bad_checkpoint_proofs,
+        }
+    }
+}
+
 /// A snapshot of the coordinator.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -679,7 +679,7 @@ pub unsafe extern "C" fn pn_ops_new(
                 Out::new(out)?,
             )
         };
-        let role = role_from_c(role)?;
+        let role = pn_node_role::core_of(role).ok_or(pn_result::PN_ERR_INVALID_ARGUMENT)?;
         // SAFETY: the caller's promise for the certificate bytes.
         let certificate = SignedCertificate::decode(unsafe { bytes(creds.certificate, creds.certificate_len) }?)?;
         let credentials = Credentials {
@@ -1014,21 +1014,7 @@ pub unsafe extern "C" fn pn_ops_status(
             health: pn_health_summary::from(&h),
             has_utilization: u.is_some(),
             utilization: u.as_ref().map(pn_utilization_stats::from).unwrap_or_default(),
-            counters: pn_ops_counters {
-                messages_sent: c.messages_sent,
-                bytes_sent: c.bytes_sent,
-                messages_received: c.messages_received,
-                rejected: rejected_to_c(&c.rejected),
-                rejected_total: c.rejected.total(),
-                messages_ignored: c.messages_ignored,
-                dropped_transmits: c.dropped_transmits,
-                dropped_events: c.dropped_events,
-                history_dropped: c.history_dropped,
-                table_full: c.table_full,
-                reestablish_requests: c.reestablish_requests,
-                self_addressed: c.self_addressed,
-                bad_checkpoint_proofs: c.bad_checkpoint_proofs,
-            },
+            counters: pn_ops_counters::from(c),
         });
         Ok(())
     })

@@ -47,14 +47,7 @@ pub enum pn_task_role {
     PN_ROLE_BACKUP = 1,
 }
 
-impl From<TaskRole> for pn_task_role {
-    fn from(r: TaskRole) -> Self {
-        match r {
-            TaskRole::Primary => pn_task_role::PN_ROLE_PRIMARY,
-            TaskRole::Backup => pn_task_role::PN_ROLE_BACKUP,
-        }
-    }
-}
+crate::convert::mirror_enum!(TaskRole => pn_task_role { Primary => PN_ROLE_PRIMARY, Backup => PN_ROLE_BACKUP });
 
 /// Workers, slots, tasks and replacements, for monitoring.
 #[repr(C)]
