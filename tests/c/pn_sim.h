@@ -1,10 +1,12 @@
 /* A small in-memory network of pn_ops handles for the C tests: a virtual
  * clock, every datagram delivered after PN_SIM_LATENCY_US to the one node
  * pn_ops_poll_transmit names, links that can be cut one way, and the drain
- * order hard state -> transmit -> event -> archived. Tests set the nodes up
- * (pn_sim_add), then pn_sim_run; a callback sees every event and hard state.
+ * order hard state -> transmit -> event -> archived. Tests build the nodes
+ * (pn_sim_add), start them (pn_sim_start), then pn_sim_run; callbacks see
+ * every event and hard state, and may take datagrams off the network.
  * Refused deliveries are not failures here (a test cutting links provokes
- * some): they are counted in pn_sim_refused. */
+ * some): they are counted in pn_sim_refused. Archived batches are checked
+ * for the batch magic and counted in pn_sim_archived. */
 #ifndef PN_SIM_H
 #define PN_SIM_H
 
@@ -39,8 +41,11 @@ static int pn_sim_cut[PN_SIM_MAX][PN_SIM_MAX];
 static pn_sim_packet pn_sim_net[PN_SIM_MAX_PACKETS];
 static size_t pn_sim_in_flight = 0;
 static size_t pn_sim_refused = 0;
+static size_t pn_sim_archived = 0;
 /* Called for every event a node gives, and for every hard state (event NULL). */
 static void (*pn_sim_on_event)(int i, const pn_ops_event *e, const pn_hard_state *h) = NULL;
+/* Called for every datagram node `from` sends to `to`; nonzero keeps it off the network. */
+static int (*pn_sim_on_transmit)(int from, int to, const uint8_t *bytes, size_t len) = NULL;
 
 static inline int pn_sim_index(const pn_node_id *id) {
   int i;
@@ -50,8 +55,8 @@ static inline int pn_sim_index(const pn_node_id *id) {
 }
 
 /* Builds node i's handle (`name` with `role`, boot `epoch`, WireGuard key
- * `wg_key` or NULL) with `cfg` among the `sup_count` supervisors `sups`, and
- * starts it. A node built again (a restart) loses everything it had. */
+ * `wg_key` or NULL) with `cfg` among the `sup_count` supervisors `sups`,
+ * stopped. A node built again (a restart) loses everything it had. */
 static inline pn_result pn_sim_add(int i, const char *name, uint32_t role, const uint8_t *wg_key, uint64_t epoch,
                             const pn_ops_config *cfg, const pn_str *sups, size_t sup_count, uint64_t seed) {
   pn_sim_node *n = &pn_sim[i];
@@ -63,11 +68,41 @@ static inline pn_result pn_sim_add(int i, const char *name, uint32_t role, const
   if (i >= pn_sim_count) pn_sim_count = i + 1;
   r = pn_test_credentials_wg(name, role, "train", epoch, wg_key, n->cert, sizeof n->cert, &n->creds);
   if (r != PN_OK) return r;
-  r = pn_ops_new(cfg, name, strlen(name), role, sups, sup_count, &n->creds, seed, NULL, &n->ops);
-  if (r != PN_OK) return r;
-  r = pn_ops_start(n->ops, pn_sim_now);
-  n->up = r == PN_OK;
+  return pn_ops_new(cfg, name, strlen(name), role, sups, sup_count, &n->creds, seed, NULL, &n->ops);
+}
+
+/* Starts node i now; it takes part from then on. */
+static inline pn_result pn_sim_start(int i) {
+  pn_result r = pn_ops_start(pn_sim[i].ops, pn_sim_now);
+  pn_sim[i].up = r == PN_OK;
   return r;
+}
+
+/* pn_sim_add, then pn_sim_start. */
+static inline pn_result pn_sim_add_started(int i, const char *name, uint32_t role, const uint8_t *wg_key,
+                                           uint64_t epoch, const pn_ops_config *cfg, const pn_str *sups,
+                                           size_t sup_count, uint64_t seed) {
+  pn_result r = pn_sim_add(i, name, role, wg_key, epoch, cfg, sups, sup_count, seed);
+  return r == PN_OK ? pn_sim_start(i) : r;
+}
+
+/* Puts `len` bytes from node `from` on the network to node `to`, due in
+ * PN_SIM_LATENCY_US, unless the link is cut. */
+static inline void pn_sim_send(int from, int to, const uint8_t *bytes, size_t len) {
+  pn_sim_packet *p;
+  if (pn_sim_cut[from][to]) return;
+  CHECK(pn_sim_in_flight < PN_SIM_MAX_PACKETS);
+  if (pn_sim_in_flight >= PN_SIM_MAX_PACKETS) return;
+  p = &pn_sim_net[pn_sim_in_flight];
+  p->bytes = (uint8_t *)malloc(len);
+  CHECK(p->bytes != NULL);
+  if (p->bytes == NULL) return;
+  memcpy(p->bytes, bytes, len);
+  p->at = pn_sim_now + PN_SIM_LATENCY_US;
+  p->from = from;
+  p->to = to;
+  p->len = len;
+  pn_sim_in_flight++;
 }
 
 /* Stops node i taking part (its handle stays for inspection). */
@@ -100,26 +135,14 @@ static inline void pn_sim_drain(int i) {
     size_t len = 0;
     pn_node_id to;
     int j;
-    pn_sim_packet *p;
     CHECK_OK(pn_ops_poll_transmit(pn_sim[i].ops, buf, sizeof buf, &len, &to, &avail));
     if (!avail) break;
+    /* Every datagram goes to exactly one other node. */
     j = pn_sim_index(&to);
     CHECK(j >= 0 && j != i);
-    if (j < 0 || j == i || pn_sim_cut[i][j]) continue;
-    CHECK(pn_sim_in_flight < PN_SIM_MAX_PACKETS);
-    if (pn_sim_in_flight >= PN_SIM_MAX_PACKETS) continue;
-    p = &pn_sim_net[pn_sim_in_flight++];
-    p->at = pn_sim_now + PN_SIM_LATENCY_US;
-    p->from = i;
-    p->to = j;
-    p->len = len;
-    p->bytes = (uint8_t *)malloc(len);
-    CHECK(p->bytes != NULL);
-    if (p->bytes == NULL) {
-      pn_sim_in_flight--;
-      continue;
-    }
-    memcpy(p->bytes, buf, len);
+    if (j < 0 || j == i) continue;
+    if (pn_sim_on_transmit != NULL && pn_sim_on_transmit(i, j, buf, len)) continue;
+    pn_sim_send(i, j, buf, len);
   }
   for (;;) {
     CHECK_OK(pn_ops_poll_event(pn_sim[i].ops, &ev, &avail));
@@ -127,9 +150,12 @@ static inline void pn_sim_drain(int i) {
     if (pn_sim_on_event != NULL) pn_sim_on_event(i, &ev, NULL);
   }
   for (;;) {
+    /* History batches leaving memory: a real host stores them; here they are checked and counted. */
     size_t len = 0;
     CHECK_OK(pn_ops_poll_archived(pn_sim[i].ops, archive, sizeof archive, &len, &avail));
     if (!avail) break;
+    CHECK(len > 4 && memcmp(archive, "PNHB", 4) == 0);
+    pn_sim_archived++;
   }
 }
 

@@ -94,7 +94,7 @@ static pn_ops_config config(uint64_t timeout_us, uint32_t policy) {
 
 static void add(int i, uint64_t timeout_us, uint32_t policy, uint64_t epoch) {
   pn_ops_config c = config(timeout_us, policy);
-  CHECK_OK(pn_sim_add(i, names[i], PN_NODE_SUPERVISOR, NULL, epoch, &c, sups, N, 100 + (uint64_t)i));
+  CHECK_OK(pn_sim_add_started(i, names[i], PN_NODE_SUPERVISOR, NULL, epoch, &c, sups, N, 100 + (uint64_t)i));
 }
 
 static pn_ops_status_report status(int i) {

@@ -81,7 +81,7 @@ int main(void) {
   CHECK_OK(pn_ops_config_default(&cfg));
   pn_sim_on_event = on_event;
   for (i = 0; i < 2; i++)
-    CHECK_OK(pn_sim_add(i, names[i], i == 0 ? PN_NODE_SUPERVISOR : PN_NODE_WORKER, wg[i], 1, &cfg, &sup, 1,
+    CHECK_OK(pn_sim_add_started(i, names[i], i == 0 ? PN_NODE_SUPERVISOR : PN_NODE_WORKER, wg[i], 1, &cfg, &sup, 1,
                         10 + (uint64_t)i));
   if (pn_sim[0].ops == NULL || pn_sim[1].ops == NULL) return pn_test_finish("test_ops_handshakes");
 
