@@ -1053,7 +1053,7 @@ typedef struct pn_ops_event {
    */
   uint16_t required;
   /**
-   * LEADER_ELECTED, STEPPED_DOWN: the term.
+   * LEADER_ELECTED, STEPPED_DOWN, EQUIVOCATION: the term.
    */
   uint64_t term;
   /**
@@ -1413,12 +1413,12 @@ size_t pn_last_error_message(char *buf, size_t len);
  * outputs after. `PN_ERR_INVALID_ARGUMENT` for text that is not UTF-8.
  *
  * # Safety
- * As `pn_ops_start`; `text_ptr` NULL or readable for `text_len` bytes; `out_report` NULL or writable.
+ * As `pn_ops_start`; `text` NULL or readable for `text_len` bytes; `out_report` NULL or writable.
  */
 enum pn_result pn_ops_record_latest_handshakes(struct pn_ops *ops,
                                                uint64_t now_us,
                                                uint64_t unix_now,
-                                               const char *text_ptr,
+                                               const char *text,
                                                size_t text_len,
                                                struct pn_handshake_report *out_report);
 

@@ -3,7 +3,7 @@
 //! `pn_ops_render_wireguard`, ...).
 
 use crate::boundary::{Handle, Out, guard, optional_out, set_opt, slots};
-use crate::convert::{node_id, pn_node_id, text};
+use crate::convert::{node_id, pn_node_id};
 use crate::ops::pn_ops;
 use crate::result::pn_result;
 use core::ffi::c_char;
@@ -146,19 +146,20 @@ impl From<&HandshakeReport> for pn_handshake_report {
 /// outputs after. `PN_ERR_INVALID_ARGUMENT` for text that is not UTF-8.
 ///
 /// # Safety
-/// As `pn_ops_start`; `text_ptr` NULL or readable for `text_len` bytes; `out_report` NULL or writable.
+/// As `pn_ops_start`; `text` NULL or readable for `text_len` bytes; `out_report` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_record_latest_handshakes(
     ops: *mut pn_ops,
     now_us: u64,
     unix_now: u64,
-    text_ptr: *const c_char,
+    text: *const c_char,
     text_len: usize,
     out_report: *mut pn_handshake_report,
 ) -> pn_result {
     guard(|| {
         // SAFETY: the caller's promises for every pointer.
-        let (m, t, out) = unsafe { (pn_ops::borrow_mut(ops)?, text(text_ptr, text_len)?, optional_out(out_report)) };
+        let (m, t, out) =
+            unsafe { (pn_ops::borrow_mut(ops)?, crate::convert::text(text, text_len)?, optional_out(out_report)) };
         let report = m.record_latest_handshakes(Instant::from_micros(now_us), unix_now, t);
         set_opt(out, pn_handshake_report::from(&report));
         Ok(())

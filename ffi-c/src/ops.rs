@@ -350,7 +350,7 @@ pub struct pn_ops_event {
     pub primaries: u16,
     /// TASK_DEGRADED: primaries it needs.
     pub required: u16,
-    /// LEADER_ELECTED, STEPPED_DOWN: the term.
+    /// LEADER_ELECTED, STEPPED_DOWN, EQUIVOCATION: the term.
     pub term: u64,
     /// BATCH_COMPRESSED: the batch id; BATCH_ARCHIVED: how many batches; EQUIVOCATION: bytes at `evidence`.
     pub value: u64,
