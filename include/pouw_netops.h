@@ -3,7 +3,8 @@
  * Proof-of-Useful-Work node.
  *
  * Conventions: every function returns a pn_result (PN_OK = 0) and writes results
- * through out-parameters, left untouched on error. Handles are opaque, made by
+ * through out-parameters, left untouched on error (PN_ERR_BUFFER_TOO_SMALL
+ * writes the needed length). Handles are opaque, made by
  * pn_X_new from a plain config (pn_X_config_default) and released by pn_X_free,
  * which accepts NULL. Strings are UTF-8 pointer + length. Time is uint64_t
  * microseconds on the caller's clock. A handle must be used by one thread at a time.
@@ -50,8 +51,7 @@
 #define PN_MAX_CERTIFICATE_LEN 1526
 
 /**
- * The longest datagram a node accepts or produces, in bytes: a buffer this
- * long always fits what `pn_ops_poll_transmit` gives.
+ * The longest datagram a node accepts or produces, in bytes (fits any `pn_ops_poll_transmit`).
  */
 #define PN_MAX_MESSAGE_LEN 65536
 
@@ -61,25 +61,22 @@
 #define PN_OPS_QUEUE 4096
 
 /**
- * Peers of a coordinator in a library built for microcontrollers (cargo
- * feature `embedded`, the `small` preset; `small::OPS_NODES`).
+ * Peers of a coordinator in the `embedded` build (the `small` preset: `small::OPS_NODES`).
  */
 #define PN_SMALL_OPS_NODES 8
 
 /**
- * Entries in each of the coordinator's queues in a library built for
- * microcontrollers (`small::OPS_QUEUE`; `PN_OPS_QUEUE` on hosts).
+ * Entries in each of the coordinator's queues in the `embedded` build (`small::OPS_QUEUE`).
  */
 #define PN_SMALL_OPS_QUEUE 8
 
 /**
- * Supervisors (election voters) a coordinator in a library built for
- * microcontrollers knows (`small::VOTERS`).
+ * Supervisors (election voters) a coordinator knows in the `embedded` build (`small::VOTERS`).
  */
 #define PN_SMALL_VOTERS 8
 
 /**
- * Tasks a coordinator in a library built for microcontrollers tracks (`small::TASKS`).
+ * Tasks a coordinator tracks in the `embedded` build (`small::TASKS`).
  */
 #define PN_SMALL_TASKS 8
 
@@ -94,8 +91,7 @@
 #define PN_PHI_WINDOW 100
 
 /**
- * Intervals a detector's window holds in a library built for
- * microcontrollers (cargo feature `embedded`; `small::WINDOW`).
+ * Intervals a detector's window holds in the `embedded` build (`small::WINDOW`).
  */
 #define PN_SMALL_PHI_WINDOW 32
 
@@ -116,9 +112,6 @@
 
 /**
  * The outcome of a `pn_` call: `PN_OK` (0) or why the call did nothing.
- *
- * Out-parameters are written only on `PN_OK`, except where a function says
- * otherwise (`PN_ERR_BUFFER_TOO_SMALL` reports the needed length).
  */
 typedef enum pn_result {
   /**
@@ -210,8 +203,7 @@ typedef enum pn_result {
    */
   PN_ERR_VERIFY_FAILED = 80,
   /**
-   * A panic inside the library was caught at the boundary. The handle used in
-   * the call may be inconsistent: free it and build a new one.
+   * A panic inside the library was caught; the handle may be inconsistent: free it.
    */
   PN_ERR_PANIC = 99,
 } pn_result;
@@ -302,7 +294,7 @@ typedef enum pn_ops_event_kind {
    */
   PN_OPS_LEASE_EXPIRED = 20,
   /**
-   * Voter `node` signed votes for two candidates in `term` (Byzantine mode); `value`: evidence length.
+   * Voter `node` signed votes for two candidates in `term` (Byzantine mode): `evidence`.
    */
   PN_OPS_EQUIVOCATION = 21,
 } pn_ops_event_kind;
@@ -399,8 +391,7 @@ typedef enum pn_wireguard_format {
 
 /**
  * Why a datagram was refused at a node's entrance: the index into
- * `pn_ops_counters.rejected` (the core's `RejectReason::ALL` order).
- * `pn_reject_reason_str` names each.
+ * `pn_ops_counters.rejected` (the core's order); `pn_reject_reason_str` names each.
  */
 typedef enum pn_reject_reason {
   /**
@@ -461,8 +452,7 @@ typedef enum pn_reject_reason {
    */
   PN_REJECT_ROSTER_FULL = 13,
   /**
-   * The sender's role may not send this message: a worker sending what only supervisors send,
-   * a supervisor sending a checkpoint report (`PN_ERR_CREDENTIAL_REJECTED`).
+   * The sender's role may not send this message (`PN_ERR_CREDENTIAL_REJECTED`).
    */
   PN_REJECT_NOT_AUTHORIZED = 14,
   /**
@@ -476,14 +466,30 @@ typedef enum pn_reject_reason {
 } pn_reject_reason;
 
 /**
- * An opaque coordinator handle (large preset, tens of MiB on the heap); create
- * with `pn_ops_new`, release with `pn_ops_free`.
+ * (Byzantine mode) what becomes of a voter's later grants once it was caught equivocating.
+ */
+typedef enum pn_equivocation_policy {
+  /**
+   * They still count.
+   */
+  PN_EQUIVOCATION_KEEP_COUNTING = 0,
+  /**
+   * They are refused for the rest of the term it equivocated in.
+   */
+  PN_EQUIVOCATION_IGNORE_FOR_TERM = 1,
+  /**
+   * They are refused for the life of the handle.
+   */
+  PN_EQUIVOCATION_IGNORE_FOREVER = 2,
+} pn_equivocation_policy;
+
+/**
+ * An opaque coordinator handle (large preset, tens of MiB on the heap).
  */
 typedef struct pn_ops pn_ops;
 
 /**
- * An opaque phi-accrual detector handle; create with `pn_phi_detector_new`,
- * release with `pn_phi_detector_free`.
+ * An opaque phi-accrual detector handle.
  */
 typedef struct pn_phi_detector pn_phi_detector;
 
@@ -518,8 +524,7 @@ typedef struct pn_health_metrics {
 } pn_health_metrics;
 
 /**
- * The header of an archived history batch (the bytes `pn_ops_poll_archived`
- * gives the host).
+ * The header of an archived history batch (`pn_ops_poll_archived`).
  */
 typedef struct pn_batch_header {
   /**
@@ -572,8 +577,7 @@ typedef struct pn_node_id {
 } pn_node_id;
 
 /**
- * One search result. The payload is `payload_len` bytes at `payload_offset`
- * in the payload buffer passed to `pn_batch_search`.
+ * One `pn_batch_search` result; its payload is in the payload buffer.
  */
 typedef struct pn_history_record {
   /**
@@ -627,6 +631,36 @@ typedef struct pn_batch_log {
    */
   uint8_t log_root_after[PN_HASH_LEN];
 } pn_batch_log;
+
+/**
+ * What `pn_ops_record_latest_handshakes` made of the text, counted by line.
+ */
+typedef struct pn_handshake_report {
+  /**
+   * Handshakes newer than the last one reported for a tunnel of this node: recorded.
+   */
+  size_t recorded;
+  /**
+   * Repeats of the handshake already recorded.
+   */
+  size_t unchanged;
+  /**
+   * "never" (0) for a tunnel of this node.
+   */
+  size_t never;
+  /**
+   * Keys of no node with a tunnel to this one.
+   */
+  size_t unknown_peers;
+  /**
+   * Lines not of the form `<base64 key> <seconds>`.
+   */
+  size_t malformed;
+  /**
+   * Tunnels whose state changed.
+   */
+  size_t changed;
+} pn_handshake_report;
 
 /**
  * The local node's route to one destination.
@@ -683,8 +717,7 @@ typedef struct pn_wireguard_options {
    */
   uint16_t persistent_keepalive;
   /**
-   * Write peers whose public key is a placeholder (they announced none) under
-   * a `# WARNING` comment; false refuses them with `PN_ERR_INVALID_STATE`.
+   * Write peers that announced no public key under a `# WARNING` (false: `PN_ERR_INVALID_STATE`).
    */
   bool placeholder_keys;
 } pn_wireguard_options;
@@ -772,7 +805,8 @@ typedef struct pn_crash_recovery_config {
 } pn_crash_recovery_config;
 
 /**
- * Election parameters.
+ * Election parameters (the jitter's seed is `pn_ops_new`'s; votes go only to
+ * candidates whose task table is at least as far as the voter's).
  */
 typedef struct pn_leader_election_config {
   /**
@@ -792,14 +826,9 @@ typedef struct pn_leader_election_config {
    */
   bool check_quorum;
   /**
-   * Seed of the timeout jitter; give every node its own (default 0).
+   * A `pn_equivocation_policy` value (default `PN_EQUIVOCATION_IGNORE_FOR_TERM`).
    */
-  uint64_t seed;
-  /**
-   * Grant votes only to candidates whose progress (`pn_leader_election_set_progress`)
-   * is at least this node's (default false: every candidate is up to date).
-   */
-  bool progress_check;
+  uint32_t equivocation;
 } pn_leader_election_config;
 
 /**
@@ -807,8 +836,7 @@ typedef struct pn_leader_election_config {
  */
 typedef struct pn_worker_replacement_config {
   /**
-   * Score (0..=10000) of a worker the health view does not know (default 5000);
-   * 0 means such workers get no work.
+   * Score (0..=10000) of a worker of unknown health; 0: no work for it (default 5000).
    */
   uint16_t unknown_score;
   /**
@@ -850,8 +878,7 @@ typedef struct pn_ops_config {
    */
   uint64_t history_flush_interval_us;
   /**
-   * (Worker) how long a role outlives the last message from the leader that gave it, microseconds
-   * (default 6 s; longer than `heartbeat_interval_us`); on expiry the role ends with `PN_OPS_LEASE_EXPIRED`.
+   * (Worker) how long a role outlives the leader's last message, microseconds (default 6 s).
    */
   uint64_t lease_timeout_us;
   /**
@@ -863,7 +890,7 @@ typedef struct pn_ops_config {
    */
   struct pn_crash_recovery_config crash;
   /**
-   * Leader election (supervisors); `seed` is ignored: `pn_ops_new`'s seed is used.
+   * Leader election (supervisors).
    */
   struct pn_leader_election_config election;
   /**
@@ -892,23 +919,17 @@ typedef struct pn_str {
 
 /**
  * What a node needs to speak in an authenticated cluster, for `pn_ops_new`.
- *
- * The core never draws randomness: the host draws `identity_seed` once from its
- * OS randomness (`getrandom(2)`, `/dev/urandom`, `BCryptGenRandom`), keeps it
- * secret (it is the node's private key) and gives the same seed at every start;
- * `pn_identity_public` derives the public key the authority certifies. Wipe
- * the struct's copy after `pn_ops_new`.
+ * The host draws `identity_seed` once from its OS randomness, keeps it secret
+ * and gives the same seed at every start. Wipe the struct's copy after `pn_ops_new`.
  */
 typedef struct pn_credentials {
   /**
-   * The node's Ed25519 identity secret (RFC 8032 seed): 32 secret bytes.
+   * The node's Ed25519 identity secret (RFC 8032 seed); `pn_identity_public` gives its public key.
    */
   uint8_t identity_seed[32];
   /**
-   * The node's certificate from the cluster authority, as
-   * `pn_certificate_issue` encodes it: it must name this node, its role and
-   * `identity_seed`'s public key. Slots, pools, WireGuard key and endpoints
-   * are the certificate's.
+   * The node's certificate from the cluster authority (`pn_certificate_issue`), naming this
+   * node, its role and `identity_seed`'s public key; its slots, pools, WireGuard key and endpoints.
    */
   const uint8_t *certificate;
   /**
@@ -920,15 +941,12 @@ typedef struct pn_credentials {
    */
   uint8_t authority_public[32];
   /**
-   * This boot's epoch. The host persists a higher epoch than the last one at
-   * every start, durably and before the node sends anything (a counter in a
-   * file, synced): peers refuse messages from an epoch they have seen end, so
-   * reusing one makes the node's messages look replayed.
+   * This boot's epoch: higher than the last one, persisted (synced) before the node sends
+   * anything. Peers refuse an epoch they have seen end: a reused one looks replayed.
    */
   uint64_t epoch;
   /**
-   * UNIX seconds at the host's time 0 (`now_us` = 0): certificate validity is
-   * checked at `unix_at_zero + now_us / 1e6`.
+   * UNIX seconds at `now_us` = 0: validity is checked at `unix_at_zero + now_us / 1e6`.
    */
   uint64_t unix_at_zero;
 } pn_credentials;
@@ -952,8 +970,7 @@ typedef struct pn_hard_state {
 } pn_hard_state;
 
 /**
- * A task id or task type returned by the library, with the same layout as
- * [`pn_node_id`] (`len` bytes of UTF-8, at most `PN_MAX_ID_LEN`).
+ * A task id or task type returned by the library, laid out as [`pn_node_id`].
  */
 typedef struct pn_node_id pn_task_id;
 
@@ -972,8 +989,7 @@ typedef struct pn_checkpoint {
 } pn_checkpoint;
 
 /**
- * One coordinator event as a flat tagged struct: `kind` says which fields are
- * meaningful; the others are zero.
+ * One coordinator event: `kind` says which fields are meaningful; the others are zero.
  */
 typedef struct pn_ops_event {
   /**
@@ -1037,11 +1053,11 @@ typedef struct pn_ops_event {
    */
   uint16_t required;
   /**
-   * LEADER_ELECTED, STEPPED_DOWN: the term.
+   * LEADER_ELECTED, STEPPED_DOWN, EQUIVOCATION: the term.
    */
   uint64_t term;
   /**
-   * BATCH_COMPRESSED: the batch id; BATCH_ARCHIVED: how many batches.
+   * BATCH_COMPRESSED: the batch id; BATCH_ARCHIVED: how many batches; EQUIVOCATION: bytes at `evidence`.
    */
   uint64_t value;
   /**
@@ -1056,6 +1072,11 @@ typedef struct pn_ops_event {
    * ROUTE_CHANGED: the next hop (length 0 if unreachable).
    */
   struct pn_node_id next_hop;
+  /**
+   * EQUIVOCATION: the evidence record (`value` bytes, for `pn_equivocation_verify`), owned by
+   * the handle until the next `pn_ops_poll_event` or `pn_ops_free`; NULL for other kinds.
+   */
+  const uint8_t *evidence;
 } pn_ops_event;
 
 /**
@@ -1163,9 +1184,7 @@ typedef struct pn_ops_counters {
    */
   uint64_t messages_received;
   /**
-   * Datagrams refused at the entrance, indexed by `pn_reject_reason`
-   * (unauthenticated, replayed, not from a member, malformed, a rejected
-   * certificate). Nothing else in the node changed for them.
+   * Datagrams refused at the entrance (nothing else changed), indexed by `pn_reject_reason`.
    */
   uint64_t rejected[PN_REJECT_REASONS];
   /**
@@ -1201,8 +1220,7 @@ typedef struct pn_ops_counters {
    */
   uint64_t self_addressed;
   /**
-   * Checkpoints of the leader's task table whose primary's signature did
-   * not verify when this node checked it (before acting on it), dropped.
+   * Checkpoints of the leader's task table whose primary's signature did not verify: dropped.
    */
   uint64_t bad_checkpoint_proofs;
 } pn_ops_counters;
@@ -1312,10 +1330,9 @@ extern "C" {
 enum pn_result pn_health_metrics_default(struct pn_health_metrics *out);
 
 /**
- * Checks the archived batch in `bytes` (`len` bytes: its header, zlib stream
- * and every record) and writes its header into `*out_header`. Bytes that are
- * not an intact batch give `PN_ERR_DECODE_*` (`PN_ERR_DECODE_TOO_LARGE` past
- * 4 MiB of records).
+ * Checks the archived batch in `bytes` (`len` bytes: header, zlib stream, every
+ * record) and writes its header into `*out_header`; `PN_ERR_DECODE_*` for bytes
+ * that are not an intact batch (`PN_ERR_DECODE_TOO_LARGE` past 4 MiB of records).
  *
  * # Safety
  * `bytes_ptr` NULL or readable for `len` bytes; `out_header` NULL or writable.
@@ -1329,18 +1346,15 @@ enum pn_result pn_batch_parse(const uint8_t *bytes_ptr,
  * `start_us <= timestamp <= end_us`, of `message_type` and from `sender` when
  * those are given (NULL or length 0: any), in batch (timestamp) order.
  *
- * Writes every match to `out_records` and their payloads back to back into
- * `payload_buf`, with `*out_count` records and `*out_payload_len` payload bytes.
- * If `records_cap` or `payload_cap` is too small, returns
+ * Writes the `*out_count` matches to `out_records` and their payloads back to back
+ * into `payload_buf` (`*out_payload_len` bytes). If either capacity is too small:
  * `PN_ERR_BUFFER_TOO_SMALL` with the needed count and length in the same
- * out-parameters and writes nothing else (ask with 0 and NULL first if unsure).
- * Bytes that are not an intact batch give `PN_ERR_DECODE_*`.
+ * out-parameters, nothing else written (ask with 0 and NULL first).
+ * `PN_ERR_DECODE_*` for bytes that are not an intact batch.
  *
  * # Safety
- * `bytes_ptr` NULL or readable for `len` bytes; the filter strings NULL or
- * readable for their lengths; `out_records` NULL or writable for `records_cap`
- * records, `payload_buf` for `payload_cap` bytes; `out_count` and
- * `out_payload_len` writable.
+ * Every pointer NULL (with a 0 length or capacity) or valid for its length or
+ * capacity; `out_count` and `out_payload_len` writable.
  */
 enum pn_result pn_batch_search(const uint8_t *bytes_ptr,
                                size_t len,
@@ -1358,11 +1372,11 @@ enum pn_result pn_batch_search(const uint8_t *bytes_ptr,
                                size_t *out_payload_len);
 
 /**
- * Checks the archived batch in `bytes` (`len` bytes; every record decoded and
- * hashed, the batch root compared) and writes its place in the Merkle log to
- * `*out_log`: chained batches of one node have `log_root_after` of one equal
- * to `log_root_before` of the next. `PN_ERR_INVALID_ARGUMENT` for a version 1
- * batch (no log), `PN_ERR_DECODE*` for bytes that are not an intact batch.
+ * Checks the archived batch in `bytes` (every record hashed, the batch root
+ * compared) and writes its place in its node's Merkle log to `*out_log` (one
+ * batch's `log_root_after` is the next's `log_root_before`).
+ * `PN_ERR_INVALID_ARGUMENT` for a version 1 batch (no log), `PN_ERR_DECODE*` as
+ * `pn_batch_parse`.
  *
  * # Safety
  * `bytes_ptr` NULL or readable for `len` bytes; `out_log` NULL or writable.
@@ -1373,8 +1387,7 @@ enum pn_result pn_batch_log_info(const uint8_t *bytes_ptr,
 
 /**
  * Writes the Ed25519 public key of the identity secret `seed` (32 bytes) into
- * `out_public` (32 bytes): what the authority certifies for the node, and, for
- * the authority's own seed, the cluster's authority public key.
+ * `out_public` (32 bytes): a node's, which the authority certifies, or the authority's.
  *
  * # Safety
  * `seed` NULL or readable for 32 bytes; `out_public` NULL or writable for 32 bytes.
@@ -1383,11 +1396,9 @@ enum pn_result pn_identity_public(const uint8_t *seed, uint8_t *out_public);
 
 /**
  * Copies the message of the last failed `pn_` call on this thread into `buf`
- * (`len` bytes), NUL-terminated and cut to fit (`len` 0 writes nothing), and
- * returns the message's full length without the NUL, as `snprintf` does: a
- * return value of `len` or more means the copy was cut. Returns 0 (and writes
- * an empty string) if no call on this thread has failed. Successful calls
- * leave the message as it was; read it right after the failing call.
+ * (`len` bytes) as `snprintf` does: NUL-terminated, cut to fit, returning the
+ * full length (0 and an empty string if no call on this thread failed).
+ * Successful calls leave it as it was; read it right after the failing call.
  *
  * # Safety
  * `buf` NULL (with `len` 0) or writable for `len` bytes.
@@ -1395,14 +1406,29 @@ enum pn_result pn_identity_public(const uint8_t *seed, uint8_t *out_public);
 size_t pn_last_error_message(char *buf, size_t len);
 
 /**
- * Writes the node's route to `destination` (as of the mesh's last route
- * recompute, which the coordinator runs every `tunnel_check_interval_us`) into
- * `*out_route`; `out_route->reachable` is false without one.
- * `PN_ERR_NOT_FOUND` if the destination is not in the node's mesh.
+ * Applies what `wg show <interface> latest-handshakes` printed (UTF-8 `text`,
+ * `<base64 key> <UNIX seconds>` lines) at `now_us`, the host's UNIX time being
+ * `unix_now`; counts to `*out_report` if not NULL (a stopped node records nothing).
+ * From then on tunnel health follows the handshakes, not heartbeats. Drain the
+ * outputs after. `PN_ERR_INVALID_ARGUMENT` for text that is not UTF-8.
  *
  * # Safety
- * `ops` NULL or a live handle; `destination` NULL or readable for its length;
- * `out_route` NULL or writable.
+ * As `pn_ops_start`; `text` NULL or readable for `text_len` bytes; `out_report` NULL or writable.
+ */
+enum pn_result pn_ops_record_latest_handshakes(struct pn_ops *ops,
+                                               uint64_t now_us,
+                                               uint64_t unix_now,
+                                               const char *text,
+                                               size_t text_len,
+                                               struct pn_handshake_report *out_report);
+
+/**
+ * Writes the node's route to `destination` as of the last route recompute (every
+ * `tunnel_check_interval_us`) into `*out_route`; `PN_ERR_NOT_FOUND` if the
+ * destination is not in the node's mesh.
+ *
+ * # Safety
+ * `ops` NULL or a live handle; `destination` NULL or readable; `out_route` NULL or writable.
  */
 enum pn_result pn_ops_route(const struct pn_ops *ops,
                             const char *destination,
@@ -1410,14 +1436,12 @@ enum pn_result pn_ops_route(const struct pn_ops *ops,
                             struct pn_route *out_route);
 
 /**
- * Lists the node's routing table (every other node of its mesh, table order):
- * writes the routes from position `offset` on, at most `capacity`, to
- * `out_routes`, their number to `*out_written`, and the number of routes to
- * `*out_total` (if not NULL).
+ * Writes the node's routes (to every other node of its mesh, table order) from
+ * position `offset` on, at most `capacity`, to `out_routes`, their number to
+ * `*out_written`, and the number of routes to `*out_total` (if not NULL).
  *
  * # Safety
- * `ops` NULL or a live handle; `out_routes` NULL or writable for `capacity`
- * routes; `out_written` writable; `out_total` NULL or writable.
+ * `ops` NULL or a live handle; `out_routes` NULL or writable for `capacity`; the others writable.
  */
 enum pn_result pn_ops_routes(const struct pn_ops *ops,
                              size_t offset,
@@ -1427,16 +1451,14 @@ enum pn_result pn_ops_routes(const struct pn_ops *ops,
                              size_t *out_total);
 
 /**
- * Renders the node's WireGuard configuration (its mesh peers and allowed IPs from the last route
- * recompute) as text into `buf`, its length into `*out_len` (not NUL-terminated). A short buffer
- * gives `PN_ERR_BUFFER_TOO_SMALL` with the needed length and is left untouched;
- * `PN_ERR_INVALID_STATE` before the node has joined its mesh (`pn_ops_start`); an unknown
- * `format`, or a private key not the private half of the certificate's WireGuard key,
- * `PN_ERR_INVALID_ARGUMENT`.
+ * Renders the node's WireGuard configuration (its mesh peers and allowed IPs from the
+ * last route recompute) as text into `buf` (not NUL-terminated), its length into
+ * `*out_len`, or `PN_ERR_BUFFER_TOO_SMALL` with the needed length. `PN_ERR_INVALID_STATE`
+ * before `pn_ops_start`; `PN_ERR_INVALID_ARGUMENT` for an unknown `format` or a private
+ * key that is not the certificate's WireGuard key's.
  *
  * # Safety
- * `ops` NULL or a live handle; `options` NULL or readable; `buf` NULL or
- * writable for `buf_len` bytes; `out_len` NULL or writable.
+ * `ops` NULL or a live handle; `options` NULL or readable; the others NULL or writable.
  */
 enum pn_result pn_ops_render_wireguard(const struct pn_ops *ops,
                                        const struct pn_wireguard_options *options,
@@ -1445,8 +1467,7 @@ enum pn_result pn_ops_render_wireguard(const struct pn_ops *ops,
                                        size_t *out_len);
 
 /**
- * The snake-case name of a `pn_reject_reason` value (any integer; others give
- * "unknown reject reason"), as the other bindings name it. Static; do not free.
+ * The static snake-case name of a `pn_reject_reason` value ("unknown reject reason" for others).
  */
 const char *pn_reject_reason_str(int32_t reason);
 
@@ -1461,30 +1482,23 @@ enum pn_result pn_ops_config_default(struct pn_ops_config *out);
 /**
  * Creates the coordinator of node `id` (UTF-8, `id_len` bytes) with `role` (a
  * `pn_node_role` value), among `supervisor_count` supervisors (a supervisor must
- * be one of them; duplicates are ignored), speaking with `credentials`, built
- * in place on the heap. The certificate must be signed by the authority and
- * name `id`, `role` and the identity seed's public key; a worker's slots and
- * pools, and the node's WireGuard key and endpoints, are the certificate's.
- * Its validity period is checked at `pn_ops_start`. `seed` drives the
- * election's jitter: give every node its own. `restore` (NULL for a fresh
- * node) is the hard state a supervisor persisted before a restart. The node is
- * stopped until `pn_ops_start`.
+ * be one of them; duplicates are ignored), speaking with `credentials` (see
+ * `pn_credentials`; the certificate's validity period is checked at
+ * `pn_ops_start`). `seed` drives the election's jitter: give every node its
+ * own. `restore` (NULL for a fresh node) is the hard state a supervisor
+ * persisted before a restart. The node is stopped until `pn_ops_start`.
  *
  * Errors: `PN_ERR_INVALID_CONFIG` for a zero interval or a bad component
  * config, `PN_ERR_CAPACITY_EXCEEDED` for too many supervisors,
  * `PN_ERR_INVALID_ARGUMENT` for an unknown role or a supervisor missing from
- * the list; for the credentials, `PN_ERR_DECODE_*` for certificate bytes that
- * do not decode, `PN_ERR_UNAUTHENTICATED` for a certificate not signed by the
- * authority (or an authority key that is not a valid Ed25519 key), and
- * `PN_ERR_CREDENTIAL_REJECTED` for one naming another node, role or key.
- * `pn_last_error_message` says which.
+ * the list; `PN_ERR_DECODE_*` for certificate bytes that do not decode,
+ * `PN_ERR_UNAUTHENTICATED` for a certificate (or an authority key) the
+ * authority did not sign, `PN_ERR_CREDENTIAL_REJECTED` for one naming another
+ * node, role or key. `pn_last_error_message` says which.
  *
  * # Safety
- * `config` NULL or readable; `id` NULL or readable for `id_len` bytes;
- * `supervisors` NULL or readable for `supervisor_count` elements, each element
- * readable as described; `credentials` NULL or readable, its `certificate` NULL
- * or readable for `certificate_len` bytes; `restore` NULL or readable; `out`
- * NULL or writable.
+ * Every pointer (also inside `supervisors` and `credentials`) NULL or valid for
+ * its length; `out` NULL or writable.
  */
 enum pn_result pn_ops_new(const struct pn_ops_config *config,
                           const char *id,
@@ -1506,11 +1520,9 @@ enum pn_result pn_ops_new(const struct pn_ops_config *config,
 void pn_ops_free(struct pn_ops *ops);
 
 /**
- * Starts the node at `now_us`: a supervisor joins the election; every node
- * announces itself (with its certificate) and sends its first heartbeat.
- * Starting a running node does nothing. Drain the outputs after.
- * `PN_ERR_CREDENTIAL_REJECTED` if the node's own certificate is not valid at
- * `now_us` (expired or not yet valid; nothing changes).
+ * Starts the node at `now_us` (a running node: nothing): a supervisor joins the
+ * election; the node announces itself and sends its first heartbeat. Drain the
+ * outputs after. `PN_ERR_CREDENTIAL_REJECTED` if its certificate is not valid at `now_us`.
  *
  * # Safety
  * `ops` NULL or a live handle not used by another thread.
@@ -1531,14 +1543,9 @@ enum pn_result pn_ops_stop(struct pn_ops *ops, uint64_t now_us);
  * Handles one received datagram (`len` bytes, a sealed v2 envelope), which is
  * authenticated before anything in the node looks at it.
  * `PN_ERR_INVALID_STATE` if the node is not running. A datagram refused at the
- * entrance changes nothing but its counter (`pn_ops_counters.rejected`, by
- * `pn_reject_reason`) and gives the reason's code: `PN_ERR_UNAUTHENTICATED`
- * (bad tag or signature, unknown sender, another authority),
- * `PN_ERR_REPLAYED`, `PN_ERR_CREDENTIAL_REJECTED` (a join whose certificate is
- * expired, revoked, for another role or node, or superseded), `PN_ERR_DECODE`
- * (malformed), `PN_ERR_INVALID_ARGUMENT` (claims to come from this node),
- * `PN_ERR_CAPACITY_EXCEEDED` (roster full); `pn_last_error_message` names the
- * reason. An authentic message a component refuses is counted
+ * entrance changes nothing but its counter (`pn_ops_counters.rejected`) and
+ * returns the code its `pn_reject_reason` names; `pn_last_error_message` names
+ * the reason. An authentic message a component refuses is counted
  * (`messages_ignored`), not an error.
  *
  * # Safety
@@ -1571,17 +1578,14 @@ enum pn_result pn_ops_poll_hard_state(struct pn_ops *ops,
                                       bool *out_available);
 
 /**
- * Takes the next datagram to send, copying its bytes into `buf` (`buf_len`
- * bytes). `*out_available` says whether there was one. If so, `*out_len` gets
- * its length and `*out_to` the one node to send it to (the host maps node ids
- * to addresses). Every datagram is sealed for its recipient: a message for
- * several nodes comes out once per node. A short buffer gives
- * `PN_ERR_BUFFER_TOO_SMALL` with the needed length in `*out_len` and leaves
- * the datagram queued (`*out_to` untouched).
+ * Takes the next datagram to send into `buf` (`buf_len` bytes): `*out_available`
+ * says whether there was one, `*out_len` its length, `*out_to` the one node it is
+ * sealed for (a message for several nodes comes out once per node). A short buffer
+ * gives `PN_ERR_BUFFER_TOO_SMALL` with the needed length in `*out_len` and leaves
+ * the datagram queued.
  *
  * # Safety
- * `ops` as `pn_ops_start`; `buf` NULL or writable for `buf_len` bytes; the
- * out-pointers NULL or writable.
+ * `ops` as `pn_ops_start`; `buf` NULL or writable for `buf_len` bytes; the others NULL or writable.
  */
 enum pn_result pn_ops_poll_transmit(struct pn_ops *ops,
                                     uint8_t *buf,
@@ -1591,17 +1595,13 @@ enum pn_result pn_ops_poll_transmit(struct pn_ops *ops,
                                     bool *out_available);
 
 /**
- * Takes the oldest history batch evicted from memory as bytes into `buf`
- * (`buf_len` bytes): `*out_available` says whether there was one, `*out_len`
- * its length. A short buffer gives `PN_ERR_BUFFER_TOO_SMALL` with the needed
- * length in `*out_len` and leaves the batch queued. The bytes are the
- * documented batch format (readable with any zlib), the host's to store. Drain
- * it after events: while batches wait here and the outbox is full, the node
- * cannot seal new ones and counts the messages it could not keep.
+ * Takes the oldest history batch evicted from memory into `buf`, as
+ * `pn_ops_poll_transmit` takes a datagram: bytes of the documented batch format
+ * (readable with any zlib), the host's to store. While batches wait here and the
+ * outbox is full, the node cannot seal new ones and counts what it could not keep.
  *
  * # Safety
- * `ops` as `pn_ops_start`; `buf` NULL or writable for `buf_len` bytes;
- * `out_len` and `out_available` NULL or writable.
+ * As `pn_ops_poll_transmit`.
  */
 enum pn_result pn_ops_poll_archived(struct pn_ops *ops,
                                     uint8_t *buf,
@@ -1630,9 +1630,8 @@ enum pn_result pn_ops_poll_event(struct pn_ops *ops,
 enum pn_result pn_ops_poll_timeout(const struct pn_ops *ops, uint64_t *out_us);
 
 /**
- * (Supervisor) adds task `task` of pool `task_type` needing `required`
- * primaries and `backups` backups to the table; the leader assigns it at once
- * (every supervisor should be given it, so a new leader knows it).
+ * (Supervisor; give it to every one) adds task `task` of pool `task_type` needing
+ * `required` primaries and `backups` backups; the leader assigns it at once.
  * `PN_ERR_INVALID_STATE` on a worker or for a duplicate task,
  * `PN_ERR_INVALID_ARGUMENT` for `required` 0, `PN_ERR_CAPACITY_EXCEEDED` for a full table.
  *
@@ -1649,11 +1648,9 @@ enum pn_result pn_ops_submit_task(struct pn_ops *ops,
                                   uint16_t backups);
 
 /**
- * (Worker) reports progress on `task`, of which this node is a primary; the
- * report, signed by this node, goes to the leader it knows (to every
- * supervisor while it knows none). `PN_ERR_INVALID_STATE` on a supervisor or for
- * a checkpoint older than the last one, `PN_ERR_NOT_FOUND` if this node is not a
- * primary of the task.
+ * (Worker) reports progress on `task`, signed, to the leader it knows (to every
+ * supervisor while it knows none). `PN_ERR_INVALID_STATE` on a supervisor or for an
+ * older checkpoint, `PN_ERR_NOT_FOUND` if this node is not a primary of the task.
  *
  * # Safety
  * As `pn_ops_start`; `task` NULL or readable for `task_len` bytes; `checkpoint` NULL or readable.
@@ -1696,8 +1693,7 @@ enum pn_result pn_phi_config_default(struct pn_phi_config *out);
  * `PN_ERR_INVALID_CONFIG` if a field is out of range.
  *
  * # Safety
- * `config` must be NULL or point to a readable `pn_phi_config`; `out` must be
- * NULL or valid for writing a pointer.
+ * `config` NULL or readable; `out` NULL or writable.
  */
 enum pn_result pn_phi_detector_new(const struct pn_phi_config *config,
                                    struct pn_phi_detector **out);
@@ -1750,8 +1746,7 @@ enum pn_result pn_phi_detector_stats(const struct pn_phi_detector *detector,
                                      struct pn_phi_stats *out_stats);
 
 /**
- * A static, NUL-terminated description of `code` (any integer; unknown codes
- * give "unknown result code"). The string must not be freed.
+ * A static, NUL-terminated description of `code` ("unknown result code" for others).
  */
 const char *pn_result_str(int32_t code);
 
@@ -1764,8 +1759,7 @@ enum pn_result pn_testing_trigger_panic(void);
 #endif
 
 /**
- * The library's version as a static, NUL-terminated string ("MAJOR.MINOR.PATCH",
- * the crate version). Never NULL; must not be freed.
+ * The library's version as a static, NUL-terminated "MAJOR.MINOR.PATCH" string.
  */
 const char *pn_version(void);
 

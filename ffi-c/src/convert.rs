@@ -55,8 +55,7 @@ pub unsafe fn node_id(ptr: *const c_char, len: usize) -> Result<NodeId, pn_resul
     Ok(NodeId::new(s)?)
 }
 
-/// A task id or task type returned by the library, with the same layout as
-/// [`pn_node_id`] (`len` bytes of UTF-8, at most `PN_MAX_ID_LEN`).
+/// A task id or task type returned by the library, laid out as [`pn_node_id`].
 pub type pn_task_id = pn_node_id;
 
 impl pn_node_id {
@@ -155,6 +154,36 @@ pub const fn us(micros: u64) -> Duration {
     Duration::from_micros(micros)
 }
 
+/// Ties a C enum to the core enum it mirrors, variant for variant: `From` the
+/// core's value, and with `in`, `$c::core_of`, the core's value of an integer
+/// C passed in (`None` if it names no variant: C enums arrive as integers).
+/// One conversion for every mirrored enum (the C declarations stay plain for
+/// cbindgen, which does not expand macros).
+macro_rules! mirror_enum {
+    ($core:ident => $c:ident { $($from:ident => $to:ident),+ $(,)? }) => {
+        impl From<$core> for $c {
+            fn from(v: $core) -> Self {
+                match v {
+                    $($core::$from => $c::$to,)+
+                }
+            }
+        }
+    };
+    (in $core:ident => $c:ident { $($from:ident => $to:ident),+ $(,)? }) => {
+        $crate::convert::mirror_enum!($core => $c { $($from => $to),+ });
+        impl $c {
+            /// The core's value of the C integer `v`, `None` if it names no variant.
+            pub(crate) fn core_of(v: u32) -> Option<$core> {
+                $(if v == $c::$to as u32 {
+                    return Some($core::$from);
+                })+
+                None
+            }
+        }
+    };
+}
+pub(crate) use mirror_enum;
+
 /// Where a node stands in the crash-recovery status machine.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,17 +200,13 @@ pub enum pn_node_status {
     PN_NODE_FAILED = 4,
 }
 
-impl From<NodeStatus> for pn_node_status {
-    fn from(s: NodeStatus) -> Self {
-        match s {
-            NodeStatus::Online => pn_node_status::PN_NODE_ONLINE,
-            NodeStatus::Suspected => pn_node_status::PN_NODE_SUSPECTED,
-            NodeStatus::Offline => pn_node_status::PN_NODE_OFFLINE,
-            NodeStatus::Recovering => pn_node_status::PN_NODE_RECOVERING,
-            NodeStatus::Failed => pn_node_status::PN_NODE_FAILED,
-        }
-    }
-}
+mirror_enum!(NodeStatus => pn_node_status {
+    Online => PN_NODE_ONLINE,
+    Suspected => PN_NODE_SUSPECTED,
+    Offline => PN_NODE_OFFLINE,
+    Recovering => PN_NODE_RECOVERING,
+    Failed => PN_NODE_FAILED,
+});
 
 /// The health figures a node reports about itself. Fractions are in [0, 1].
 #[repr(C)]
@@ -317,5 +342,38 @@ mod tests {
         // SAFETY: a live local.
         assert_eq!(unsafe { pn_health_metrics_default(&mut out) }, pn_result::PN_OK);
         assert_eq!(HealthMetrics::from(&out), HealthMetrics::default());
+    }
+}
+
+#[cfg(test)]
+mod mirror_tests {
+    use crate::election::pn_equivocation_policy;
+    use crate::mesh::pn_wireguard_format;
+    use crate::ops::pn_node_role;
+    use pouw_netops::NodeRole;
+    use pouw_netops::election::EquivocationPolicy;
+    use pouw_netops::mesh::WireGuardFormat;
+
+    /// An integer C passes in names the core variant the C enum mirrors, and
+    /// the C value of every core variant comes back to it; others are `None`.
+    #[test]
+    fn integers_from_c_map_to_the_mirrored_variants() {
+        for p in
+            [EquivocationPolicy::KeepCounting, EquivocationPolicy::IgnoreForTerm, EquivocationPolicy::IgnoreForever]
+        {
+            assert_eq!(pn_equivocation_policy::core_of(pn_equivocation_policy::from(p) as u32), Some(p));
+        }
+        assert_eq!(pn_equivocation_policy::core_of(1), Some(EquivocationPolicy::IgnoreForTerm));
+        for r in [NodeRole::Supervisor, NodeRole::Worker] {
+            assert_eq!(pn_node_role::core_of(pn_node_role::from(r) as u32), Some(r));
+        }
+        assert_eq!(pn_node_role::core_of(1), Some(NodeRole::Worker));
+        assert!(matches!(pn_wireguard_format::core_of(0), Some(WireGuardFormat::WgQuick)));
+        assert!(matches!(pn_wireguard_format::core_of(1), Some(WireGuardFormat::SetConf)));
+        for unknown in [2, 3, u32::MAX] {
+            assert!(pn_wireguard_format::core_of(unknown).is_none());
+            assert!(pn_node_role::core_of(unknown).is_none());
+            assert_eq!(pn_equivocation_policy::core_of(unknown.max(3)), None);
+        }
     }
 }

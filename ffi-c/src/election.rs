@@ -3,10 +3,11 @@
 
 use crate::convert::{node_id, pn_node_id, us};
 use crate::result::pn_result;
-use pouw_netops::election::{always_up_to_date, height_at_least};
+use pouw_netops::election::{EquivocationPolicy, FaultModel};
 use pouw_netops::{ElectionConfig, HardState};
 
-/// Election parameters.
+/// Election parameters (the jitter's seed is `pn_ops_new`'s; votes go only to
+/// candidates whose task table is at least as far as the voter's).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct pn_leader_election_config {
@@ -18,26 +19,55 @@ pub struct pn_leader_election_config {
     pub pre_vote: bool,
     /// A leader steps down when it has not heard from a quorum within E (default true).
     pub check_quorum: bool,
-    /// Seed of the timeout jitter; give every node its own (default 0).
-    pub seed: u64,
-    /// Grant votes only to candidates whose progress (`pn_leader_election_set_progress`)
-    /// is at least this node's (default false: every candidate is up to date).
-    pub progress_check: bool,
+    /// A `pn_equivocation_policy` value (default `PN_EQUIVOCATION_IGNORE_FOR_TERM`).
+    pub equivocation: u32,
 }
 
-impl From<&pn_leader_election_config> for ElectionConfig {
-    fn from(c: &pn_leader_election_config) -> Self {
-        ElectionConfig {
-            election_timeout: us(c.election_timeout_us),
-            heartbeat_interval: us(c.heartbeat_interval_us),
-            pre_vote: c.pre_vote,
-            check_quorum: c.check_quorum,
-            seed: c.seed,
-            up_to_date: if c.progress_check { height_at_least } else { always_up_to_date },
-            fault_model: pouw_netops::election::FaultModel::CrashOnly,
-            ..ElectionConfig::default()
+/// (Byzantine mode) what becomes of a voter's later grants once it was caught equivocating.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum pn_equivocation_policy {
+    /// They still count.
+    PN_EQUIVOCATION_KEEP_COUNTING = 0,
+    /// They are refused for the rest of the term it equivocated in.
+    PN_EQUIVOCATION_IGNORE_FOR_TERM = 1,
+    /// They are refused for the life of the handle.
+    PN_EQUIVOCATION_IGNORE_FOREVER = 2,
+}
+
+crate::convert::mirror_enum!(in EquivocationPolicy => pn_equivocation_policy {
+    KeepCounting => PN_EQUIVOCATION_KEEP_COUNTING,
+    IgnoreForTerm => PN_EQUIVOCATION_IGNORE_FOR_TERM,
+    IgnoreForever => PN_EQUIVOCATION_IGNORE_FOREVER,
+});
+
+impl From<&ElectionConfig> for pn_leader_election_config {
+    fn from(e: &ElectionConfig) -> Self {
+        pn_leader_election_config {
+            election_timeout_us: e.election_timeout.total_micros(),
+            heartbeat_interval_us: e.heartbeat_interval.total_micros(),
+            pre_vote: e.pre_vote,
+            check_quorum: e.check_quorum,
+            equivocation: pn_equivocation_policy::from(e.equivocation) as u32,
         }
     }
+}
+
+/// The core's election parameters from `c`, with the jitter `seed` and `f`
+/// Byzantine voters tolerated (0: crash-only). An unknown equivocation policy
+/// is `PN_ERR_INVALID_CONFIG`.
+pub fn election_config(c: &pn_leader_election_config, seed: u64, f: u32) -> Result<ElectionConfig, pn_result> {
+    let equivocation = pn_equivocation_policy::core_of(c.equivocation).ok_or(pn_result::PN_ERR_INVALID_CONFIG)?;
+    Ok(ElectionConfig {
+        election_timeout: us(c.election_timeout_us),
+        heartbeat_interval: us(c.heartbeat_interval_us),
+        pre_vote: c.pre_vote,
+        check_quorum: c.check_quorum,
+        seed,
+        fault_model: if f == 0 { FaultModel::CrashOnly } else { FaultModel::Byzantine { f } },
+        equivocation,
+        ..ElectionConfig::default()
+    })
 }
 
 /// The state a host persists before sending anything, and restores after a restart.

@@ -16,8 +16,7 @@ pub const PN_MAX_MESSAGE_TYPE_LEN: usize = 64;
 /// Bytes of a SHA-256 hash.
 pub const PN_HASH_LEN: usize = 32;
 
-/// One search result. The payload is `payload_len` bytes at `payload_offset`
-/// in the payload buffer passed to `pn_batch_search`.
+/// One `pn_batch_search` result; its payload is in the payload buffer.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct pn_history_record {
@@ -35,8 +34,7 @@ pub struct pn_history_record {
     pub payload_len: usize,
 }
 
-/// The header of an archived history batch (the bytes `pn_ops_poll_archived`
-/// gives the host).
+/// The header of an archived history batch (`pn_ops_poll_archived`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct pn_batch_header {
@@ -106,10 +104,9 @@ fn write_found(
     Ok(())
 }
 
-/// Checks the archived batch in `bytes` (`len` bytes: its header, zlib stream
-/// and every record) and writes its header into `*out_header`. Bytes that are
-/// not an intact batch give `PN_ERR_DECODE_*` (`PN_ERR_DECODE_TOO_LARGE` past
-/// 4 MiB of records).
+/// Checks the archived batch in `bytes` (`len` bytes: header, zlib stream, every
+/// record) and writes its header into `*out_header`; `PN_ERR_DECODE_*` for bytes
+/// that are not an intact batch (`PN_ERR_DECODE_TOO_LARGE` past 4 MiB of records).
 ///
 /// # Safety
 /// `bytes_ptr` NULL or readable for `len` bytes; `out_header` NULL or writable.
@@ -142,18 +139,15 @@ pub unsafe extern "C" fn pn_batch_parse(
 /// `start_us <= timestamp <= end_us`, of `message_type` and from `sender` when
 /// those are given (NULL or length 0: any), in batch (timestamp) order.
 ///
-/// Writes every match to `out_records` and their payloads back to back into
-/// `payload_buf`, with `*out_count` records and `*out_payload_len` payload bytes.
-/// If `records_cap` or `payload_cap` is too small, returns
+/// Writes the `*out_count` matches to `out_records` and their payloads back to back
+/// into `payload_buf` (`*out_payload_len` bytes). If either capacity is too small:
 /// `PN_ERR_BUFFER_TOO_SMALL` with the needed count and length in the same
-/// out-parameters and writes nothing else (ask with 0 and NULL first if unsure).
-/// Bytes that are not an intact batch give `PN_ERR_DECODE_*`.
+/// out-parameters, nothing else written (ask with 0 and NULL first).
+/// `PN_ERR_DECODE_*` for bytes that are not an intact batch.
 ///
 /// # Safety
-/// `bytes_ptr` NULL or readable for `len` bytes; the filter strings NULL or
-/// readable for their lengths; `out_records` NULL or writable for `records_cap`
-/// records, `payload_buf` for `payload_cap` bytes; `out_count` and
-/// `out_payload_len` writable.
+/// Every pointer NULL (with a 0 length or capacity) or valid for its length or
+/// capacity; `out_count` and `out_payload_len` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_batch_search(
     bytes_ptr: *const u8,
@@ -208,11 +202,11 @@ pub struct pn_batch_log {
     pub log_root_after: [u8; PN_HASH_LEN],
 }
 
-/// Checks the archived batch in `bytes` (`len` bytes; every record decoded and
-/// hashed, the batch root compared) and writes its place in the Merkle log to
-/// `*out_log`: chained batches of one node have `log_root_after` of one equal
-/// to `log_root_before` of the next. `PN_ERR_INVALID_ARGUMENT` for a version 1
-/// batch (no log), `PN_ERR_DECODE*` for bytes that are not an intact batch.
+/// Checks the archived batch in `bytes` (every record hashed, the batch root
+/// compared) and writes its place in its node's Merkle log to `*out_log` (one
+/// batch's `log_root_after` is the next's `log_root_before`).
+/// `PN_ERR_INVALID_ARGUMENT` for a version 1 batch (no log), `PN_ERR_DECODE*` as
+/// `pn_batch_parse`.
 ///
 /// # Safety
 /// `bytes_ptr` NULL or readable for `len` bytes; `out_log` NULL or writable.

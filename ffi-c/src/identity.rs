@@ -28,8 +28,7 @@ pub(crate) unsafe fn key_bytes<'a>(ptr: *const u8) -> Result<&'a [u8; 32], pn_re
 }
 
 /// Writes the Ed25519 public key of the identity secret `seed` (32 bytes) into
-/// `out_public` (32 bytes): what the authority certifies for the node, and, for
-/// the authority's own seed, the cluster's authority public key.
+/// `out_public` (32 bytes): a node's, which the authority certifies, or the authority's.
 ///
 /// # Safety
 /// `seed` NULL or readable for 32 bytes; `out_public` NULL or writable for 32 bytes.

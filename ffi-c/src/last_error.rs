@@ -76,11 +76,9 @@ impl<E: fmt::Display + Into<pn_result>> From<E> for Failure {
 }
 
 /// Copies the message of the last failed `pn_` call on this thread into `buf`
-/// (`len` bytes), NUL-terminated and cut to fit (`len` 0 writes nothing), and
-/// returns the message's full length without the NUL, as `snprintf` does: a
-/// return value of `len` or more means the copy was cut. Returns 0 (and writes
-/// an empty string) if no call on this thread has failed. Successful calls
-/// leave the message as it was; read it right after the failing call.
+/// (`len` bytes) as `snprintf` does: NUL-terminated, cut to fit, returning the
+/// full length (0 and an empty string if no call on this thread failed).
+/// Successful calls leave it as it was; read it right after the failing call.
 ///
 /// # Safety
 /// `buf` NULL (with `len` 0) or writable for `len` bytes.

@@ -8,8 +8,9 @@ use crate::ops::pn_ops;
 use crate::result::pn_result;
 use core::ffi::c_char;
 use core::fmt;
+use pouw_netops::mesh::HandshakeReport;
 use pouw_netops::mesh::{WireGuardFormat, WireGuardOptions};
-use pouw_netops::{Duration, TunnelState, WgKey};
+use pouw_netops::{Duration, Instant, TunnelState, WgKey};
 
 /// Health of one tunnel.
 #[repr(C)]
@@ -25,16 +26,12 @@ pub enum pn_tunnel_state {
     PN_TUNNEL_DOWN = 3,
 }
 
-impl From<TunnelState> for pn_tunnel_state {
-    fn from(s: TunnelState) -> Self {
-        match s {
-            TunnelState::Connecting => pn_tunnel_state::PN_TUNNEL_CONNECTING,
-            TunnelState::Up => pn_tunnel_state::PN_TUNNEL_UP,
-            TunnelState::Stale => pn_tunnel_state::PN_TUNNEL_STALE,
-            TunnelState::Down => pn_tunnel_state::PN_TUNNEL_DOWN,
-        }
-    }
-}
+crate::convert::mirror_enum!(TunnelState => pn_tunnel_state {
+    Connecting => PN_TUNNEL_CONNECTING,
+    Up => PN_TUNNEL_UP,
+    Stale => PN_TUNNEL_STALE,
+    Down => PN_TUNNEL_DOWN,
+});
 
 /// The local node's route to one destination.
 #[repr(C)]
@@ -64,6 +61,11 @@ pub enum pn_wireguard_format {
     PN_WG_SETCONF = 1,
 }
 
+crate::convert::mirror_enum!(in WireGuardFormat => pn_wireguard_format {
+    WgQuick => PN_WG_QUICK,
+    SetConf => PN_WG_SETCONF,
+});
+
 /// What the host adds to a rendered WireGuard configuration.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,8 +80,7 @@ pub struct pn_wireguard_options {
     pub private_key: [u8; 32],
     /// `PersistentKeepalive` in seconds for every peer; 0 omits it (default 25).
     pub persistent_keepalive: u16,
-    /// Write peers whose public key is a placeholder (they announced none) under
-    /// a `# WARNING` comment; false refuses them with `PN_ERR_INVALID_STATE`.
+    /// Write peers that announced no public key under a `# WARNING` (false: `PN_ERR_INVALID_STATE`).
     pub placeholder_keys: bool,
 }
 
@@ -113,14 +114,64 @@ impl Drop for WipedKey {
     }
 }
 
-/// Writes the node's route to `destination` (as of the mesh's last route
-/// recompute, which the coordinator runs every `tunnel_check_interval_us`) into
-/// `*out_route`; `out_route->reachable` is false without one.
-/// `PN_ERR_NOT_FOUND` if the destination is not in the node's mesh.
+/// What `pn_ops_record_latest_handshakes` made of the text, counted by line.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct pn_handshake_report {
+    /// Handshakes newer than the last one reported for a tunnel of this node: recorded.
+    pub recorded: usize,
+    /// Repeats of the handshake already recorded.
+    pub unchanged: usize,
+    /// "never" (0) for a tunnel of this node.
+    pub never: usize,
+    /// Keys of no node with a tunnel to this one.
+    pub unknown_peers: usize,
+    /// Lines not of the form `<base64 key> <seconds>`.
+    pub malformed: usize,
+    /// Tunnels whose state changed.
+    pub changed: usize,
+}
+
+impl From<&HandshakeReport> for pn_handshake_report {
+    fn from(r: &HandshakeReport) -> Self {
+        let HandshakeReport { recorded, unchanged, never, unknown_peers, malformed, changed } = *r;
+        pn_handshake_report { recorded, unchanged, never, unknown_peers, malformed, changed }
+    }
+}
+
+/// Applies what `wg show <interface> latest-handshakes` printed (UTF-8 `text`,
+/// `<base64 key> <UNIX seconds>` lines) at `now_us`, the host's UNIX time being
+/// `unix_now`; counts to `*out_report` if not NULL (a stopped node records nothing).
+/// From then on tunnel health follows the handshakes, not heartbeats. Drain the
+/// outputs after. `PN_ERR_INVALID_ARGUMENT` for text that is not UTF-8.
 ///
 /// # Safety
-/// `ops` NULL or a live handle; `destination` NULL or readable for its length;
-/// `out_route` NULL or writable.
+/// As `pn_ops_start`; `text` NULL or readable for `text_len` bytes; `out_report` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pn_ops_record_latest_handshakes(
+    ops: *mut pn_ops,
+    now_us: u64,
+    unix_now: u64,
+    text: *const c_char,
+    text_len: usize,
+    out_report: *mut pn_handshake_report,
+) -> pn_result {
+    guard(|| {
+        // SAFETY: the caller's promises for every pointer.
+        let (m, t, out) =
+            unsafe { (pn_ops::borrow_mut(ops)?, crate::convert::text(text, text_len)?, optional_out(out_report)) };
+        let report = m.record_latest_handshakes(Instant::from_micros(now_us), unix_now, t);
+        set_opt(out, pn_handshake_report::from(&report));
+        Ok(())
+    })
+}
+
+/// Writes the node's route to `destination` as of the last route recompute (every
+/// `tunnel_check_interval_us`) into `*out_route`; `PN_ERR_NOT_FOUND` if the
+/// destination is not in the node's mesh.
+///
+/// # Safety
+/// `ops` NULL or a live handle; `destination` NULL or readable; `out_route` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_route(
     ops: *const pn_ops,
@@ -137,14 +188,12 @@ pub unsafe extern "C" fn pn_ops_route(
     })
 }
 
-/// Lists the node's routing table (every other node of its mesh, table order):
-/// writes the routes from position `offset` on, at most `capacity`, to
-/// `out_routes`, their number to `*out_written`, and the number of routes to
-/// `*out_total` (if not NULL).
+/// Writes the node's routes (to every other node of its mesh, table order) from
+/// position `offset` on, at most `capacity`, to `out_routes`, their number to
+/// `*out_written`, and the number of routes to `*out_total` (if not NULL).
 ///
 /// # Safety
-/// `ops` NULL or a live handle; `out_routes` NULL or writable for `capacity`
-/// routes; `out_written` writable; `out_total` NULL or writable.
+/// `ops` NULL or a live handle; `out_routes` NULL or writable for `capacity`; the others writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_routes(
     ops: *const pn_ops,
@@ -170,16 +219,14 @@ pub unsafe extern "C" fn pn_ops_routes(
     })
 }
 
-/// Renders the node's WireGuard configuration (its mesh peers and allowed IPs from the last route
-/// recompute) as text into `buf`, its length into `*out_len` (not NUL-terminated). A short buffer
-/// gives `PN_ERR_BUFFER_TOO_SMALL` with the needed length and is left untouched;
-/// `PN_ERR_INVALID_STATE` before the node has joined its mesh (`pn_ops_start`); an unknown
-/// `format`, or a private key not the private half of the certificate's WireGuard key,
-/// `PN_ERR_INVALID_ARGUMENT`.
+/// Renders the node's WireGuard configuration (its mesh peers and allowed IPs from the
+/// last route recompute) as text into `buf` (not NUL-terminated), its length into
+/// `*out_len`, or `PN_ERR_BUFFER_TOO_SMALL` with the needed length. `PN_ERR_INVALID_STATE`
+/// before `pn_ops_start`; `PN_ERR_INVALID_ARGUMENT` for an unknown `format` or a private
+/// key that is not the certificate's WireGuard key's.
 ///
 /// # Safety
-/// `ops` NULL or a live handle; `options` NULL or readable; `buf` NULL or
-/// writable for `buf_len` bytes; `out_len` NULL or writable.
+/// `ops` NULL or a live handle; `options` NULL or readable; the others NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_render_wireguard(
     ops: *const pn_ops,
@@ -207,11 +254,7 @@ pub unsafe extern "C" fn pn_ops_render_wireguard(
         }
         let m = ops.mesh();
         let options = WireGuardOptions {
-            format: match o.format {
-                0 => WireGuardFormat::WgQuick,
-                1 => WireGuardFormat::SetConf,
-                _ => return Err(pn_result::PN_ERR_INVALID_ARGUMENT.into()),
-            },
+            format: pn_wireguard_format::core_of(o.format).ok_or(pn_result::PN_ERR_INVALID_ARGUMENT)?,
             listen_port: (o.listen_port != 0).then_some(o.listen_port),
             private_key: o.has_private_key.then_some(key),
             persistent_keepalive: (o.persistent_keepalive != 0).then_some(o.persistent_keepalive),

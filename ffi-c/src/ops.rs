@@ -26,16 +26,17 @@ use crate::boundary::{Handle, Out, bytes, copy_out, guard, message, slots, write
 use crate::convert::{node_id, node_ids, pn_health_metrics, pn_node_id, pn_node_status, pn_task_id, task_id};
 use crate::convert::{pn_str, task_type, us};
 use crate::crash_recovery::{pn_crash_recovery_config, pn_health_summary};
-use crate::election::{pn_hard_state, pn_leader_election_config};
+use crate::election::{election_config, pn_hard_state, pn_leader_election_config};
 use crate::mesh::pn_tunnel_state;
 use crate::result::pn_result;
 use crate::workers::{
     NO_CHECKPOINT, checkpoint_to_c, pn_checkpoint, pn_task_role, pn_utilization_stats, pn_worker_replacement_config,
 };
+use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::ffi::c_char;
 use pouw_netops::auth::{IdentityKey, PublicIdentity, SignedCertificate};
-use pouw_netops::coordinator::{Credentials, RejectCounts, RejectReason};
-use pouw_netops::election::{always_up_to_date, height_at_least};
+use pouw_netops::coordinator::{Credentials, OpsCounters, RejectCounts, RejectReason};
 use pouw_netops::health::HealthScore;
 /// The preset of this build's coordinator: `large` on hosts, `small` with the
 /// feature `embedded` (see `PN_SMALL_OPS_NODES`, `PN_SMALL_OPS_QUEUE`).
@@ -45,12 +46,11 @@ use pouw_netops::preset::large as preset;
 use pouw_netops::preset::small as preset;
 use pouw_netops::preset::{large, small};
 use pouw_netops::{
-    Checkpoint, CrashRecoveryConfig, ElectionConfig, HardState, HealthMetrics, Instant, NodeRole, OpsConfig, OpsEvent,
-    OpsEventKind, WorkerConfig,
+    Checkpoint, CrashRecoveryConfig, HardState, HealthMetrics, Instant, NodeRole, OpsConfig, OpsEvent, OpsEventKind,
+    WorkerConfig,
 };
 
-/// The longest datagram a node accepts or produces, in bytes: a buffer this
-/// long always fits what `pn_ops_poll_transmit` gives.
+/// The longest datagram a node accepts or produces, in bytes (fits any `pn_ops_poll_transmit`).
 pub const PN_MAX_MESSAGE_LEN: usize = 65536;
 const _: () = assert!(PN_MAX_MESSAGE_LEN == pouw_netops::wire::MAX_ENVELOPE_LEN);
 
@@ -69,19 +69,16 @@ fn base_config() -> OpsConfig {
     c
 }
 
-/// Peers of a coordinator in a library built for microcontrollers (cargo
-/// feature `embedded`, the `small` preset; `small::OPS_NODES`).
+/// Peers of a coordinator in the `embedded` build (the `small` preset: `small::OPS_NODES`).
 pub const PN_SMALL_OPS_NODES: usize = 8;
 const _: () = assert!(PN_SMALL_OPS_NODES == small::OPS_NODES);
-/// Entries in each of the coordinator's queues in a library built for
-/// microcontrollers (`small::OPS_QUEUE`; `PN_OPS_QUEUE` on hosts).
+/// Entries in each of the coordinator's queues in the `embedded` build (`small::OPS_QUEUE`).
 pub const PN_SMALL_OPS_QUEUE: usize = 8;
 const _: () = assert!(PN_SMALL_OPS_QUEUE == small::OPS_QUEUE);
-/// Supervisors (election voters) a coordinator in a library built for
-/// microcontrollers knows (`small::VOTERS`).
+/// Supervisors (election voters) a coordinator knows in the `embedded` build (`small::VOTERS`).
 pub const PN_SMALL_VOTERS: usize = 8;
 const _: () = assert!(PN_SMALL_VOTERS == small::VOTERS);
-/// Tasks a coordinator in a library built for microcontrollers tracks (`small::TASKS`).
+/// Tasks a coordinator tracks in the `embedded` build (`small::TASKS`).
 pub const PN_SMALL_TASKS: usize = 8;
 const _: () = assert!(PN_SMALL_TASKS == small::TASKS);
 
@@ -107,14 +104,13 @@ pub struct pn_ops_config {
     pub membership_interval_us: u64,
     /// Seal the open history batch at least this often, microseconds (default 60 s).
     pub history_flush_interval_us: u64,
-    /// (Worker) how long a role outlives the last message from the leader that gave it, microseconds
-    /// (default 6 s; longer than `heartbeat_interval_us`); on expiry the role ends with `PN_OPS_LEASE_EXPIRED`.
+    /// (Worker) how long a role outlives the leader's last message, microseconds (default 6 s).
     pub lease_timeout_us: u64,
     /// Record health heartbeats in the message history too (default true).
     pub record_heartbeats: bool,
     /// Failure detection and recovery.
     pub crash: pn_crash_recovery_config,
-    /// Leader election (supervisors); `seed` is ignored: `pn_ops_new`'s seed is used.
+    /// Leader election (supervisors).
     pub election: pn_leader_election_config,
     /// Worker replacement (supervisors).
     pub workers: pn_worker_replacement_config,
@@ -132,51 +128,27 @@ pub enum pn_node_role {
     PN_NODE_WORKER = 1,
 }
 
-impl From<NodeRole> for pn_node_role {
-    fn from(r: NodeRole) -> Self {
-        match r {
-            NodeRole::Supervisor => pn_node_role::PN_NODE_SUPERVISOR,
-            NodeRole::Worker => pn_node_role::PN_NODE_WORKER,
-        }
-    }
-}
-
-fn role_from_c(r: u32) -> Result<NodeRole, pn_result> {
-    match r {
-        0 => Ok(NodeRole::Supervisor),
-        1 => Ok(NodeRole::Worker),
-        _ => Err(pn_result::PN_ERR_INVALID_ARGUMENT),
-    }
-}
+crate::convert::mirror_enum!(in NodeRole => pn_node_role { Supervisor => PN_NODE_SUPERVISOR, Worker => PN_NODE_WORKER });
 
 /// What a node needs to speak in an authenticated cluster, for `pn_ops_new`.
-///
-/// The core never draws randomness: the host draws `identity_seed` once from its
-/// OS randomness (`getrandom(2)`, `/dev/urandom`, `BCryptGenRandom`), keeps it
-/// secret (it is the node's private key) and gives the same seed at every start;
-/// `pn_identity_public` derives the public key the authority certifies. Wipe
-/// the struct's copy after `pn_ops_new`.
+/// The host draws `identity_seed` once from its OS randomness, keeps it secret
+/// and gives the same seed at every start. Wipe the struct's copy after `pn_ops_new`.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct pn_credentials {
-    /// The node's Ed25519 identity secret (RFC 8032 seed): 32 secret bytes.
+    /// The node's Ed25519 identity secret (RFC 8032 seed); `pn_identity_public` gives its public key.
     pub identity_seed: [u8; 32],
-    /// The node's certificate from the cluster authority, as
-    /// `pn_certificate_issue` encodes it: it must name this node, its role and
-    /// `identity_seed`'s public key. Slots, pools, WireGuard key and endpoints
-    /// are the certificate's.
+    /// The node's certificate from the cluster authority (`pn_certificate_issue`), naming this
+    /// node, its role and `identity_seed`'s public key; its slots, pools, WireGuard key and endpoints.
     pub certificate: *const u8,
     /// Length of `certificate` in bytes.
     pub certificate_len: usize,
     /// The cluster authority's Ed25519 public key (the cluster's identity).
     pub authority_public: [u8; 32],
-    /// This boot's epoch. The host persists a higher epoch than the last one at
-    /// every start, durably and before the node sends anything (a counter in a
-    /// file, synced): peers refuse messages from an epoch they have seen end, so
-    /// reusing one makes the node's messages look replayed.
+    /// This boot's epoch: higher than the last one, persisted (synced) before the node sends
+    /// anything. Peers refuse an epoch they have seen end: a reused one looks replayed.
     pub epoch: u64,
-    /// UNIX seconds at the host's time 0 (`now_us` = 0): certificate validity is
-    /// checked at `unix_at_zero + now_us / 1e6`.
+    /// UNIX seconds at `now_us` = 0: validity is checked at `unix_at_zero + now_us / 1e6`.
     pub unix_at_zero: u64,
 }
 
@@ -192,8 +164,7 @@ impl core::fmt::Debug for pn_credentials {
 }
 
 /// Why a datagram was refused at a node's entrance: the index into
-/// `pn_ops_counters.rejected` (the core's `RejectReason::ALL` order).
-/// `pn_reject_reason_str` names each.
+/// `pn_ops_counters.rejected` (the core's order); `pn_reject_reason_str` names each.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum pn_reject_reason {
@@ -226,8 +197,7 @@ pub enum pn_reject_reason {
     PN_REJECT_BAD_CERTIFICATE = 12,
     /// The roster is full: the new member was not admitted (`PN_ERR_CAPACITY_EXCEEDED`).
     PN_REJECT_ROSTER_FULL = 13,
-    /// The sender's role may not send this message: a worker sending what only supervisors send,
-    /// a supervisor sending a checkpoint report (`PN_ERR_CREDENTIAL_REJECTED`).
+    /// The sender's role may not send this message (`PN_ERR_CREDENTIAL_REJECTED`).
     PN_REJECT_NOT_AUTHORIZED = 14,
     /// A supervisor sending a leader message for a term another supervisor is known to lead (`PN_ERR_CREDENTIAL_REJECTED`).
     PN_REJECT_NOT_LEADER = 15,
@@ -235,30 +205,25 @@ pub enum pn_reject_reason {
     PN_REJECT_UNCERTIFIED = 16,
 }
 
-impl From<RejectReason> for pn_reject_reason {
-    fn from(r: RejectReason) -> Self {
-        use pn_reject_reason::*;
-        match r {
-            RejectReason::Malformed => PN_REJECT_MALFORMED,
-            RejectReason::FromSelf => PN_REJECT_FROM_SELF,
-            RejectReason::UnknownSender => PN_REJECT_UNKNOWN_SENDER,
-            RejectReason::BadTag => PN_REJECT_BAD_TAG,
-            RejectReason::BadSignature => PN_REJECT_BAD_SIGNATURE,
-            RejectReason::Replayed => PN_REJECT_REPLAYED,
-            RejectReason::WrongAuthority => PN_REJECT_WRONG_AUTHORITY,
-            RejectReason::Expired => PN_REJECT_EXPIRED,
-            RejectReason::WrongRole => PN_REJECT_WRONG_ROLE,
-            RejectReason::Revoked => PN_REJECT_REVOKED,
-            RejectReason::IdMismatch => PN_REJECT_ID_MISMATCH,
-            RejectReason::StaleSerial => PN_REJECT_STALE_SERIAL,
-            RejectReason::BadCertificate => PN_REJECT_BAD_CERTIFICATE,
-            RejectReason::RosterFull => PN_REJECT_ROSTER_FULL,
-            RejectReason::NotAuthorized => PN_REJECT_NOT_AUTHORIZED,
-            RejectReason::NotLeader => PN_REJECT_NOT_LEADER,
-            RejectReason::Uncertified => PN_REJECT_UNCERTIFIED,
-        }
-    }
-}
+crate::convert::mirror_enum!(RejectReason => pn_reject_reason {
+    Malformed => PN_REJECT_MALFORMED,
+    FromSelf => PN_REJECT_FROM_SELF,
+    UnknownSender => PN_REJECT_UNKNOWN_SENDER,
+    BadTag => PN_REJECT_BAD_TAG,
+    BadSignature => PN_REJECT_BAD_SIGNATURE,
+    Replayed => PN_REJECT_REPLAYED,
+    WrongAuthority => PN_REJECT_WRONG_AUTHORITY,
+    Expired => PN_REJECT_EXPIRED,
+    WrongRole => PN_REJECT_WRONG_ROLE,
+    Revoked => PN_REJECT_REVOKED,
+    IdMismatch => PN_REJECT_ID_MISMATCH,
+    StaleSerial => PN_REJECT_STALE_SERIAL,
+    BadCertificate => PN_REJECT_BAD_CERTIFICATE,
+    RosterFull => PN_REJECT_ROSTER_FULL,
+    NotAuthorized => PN_REJECT_NOT_AUTHORIZED,
+    NotLeader => PN_REJECT_NOT_LEADER,
+    Uncertified => PN_REJECT_UNCERTIFIED,
+});
 
 /// The core's reason names, NUL-terminated, in `RejectReason::ALL` order
 /// (checked against `RejectReason::as_str` in the tests).
@@ -282,8 +247,7 @@ const REJECT_NAMES: [&core::ffi::CStr; PN_REJECT_REASONS] = [
     c"uncertified",
 ];
 
-/// The snake-case name of a `pn_reject_reason` value (any integer; others give
-/// "unknown reject reason"), as the other bindings name it. Static; do not free.
+/// The static snake-case name of a `pn_reject_reason` value ("unknown reject reason" for others).
 #[unsafe(no_mangle)]
 pub extern "C" fn pn_reject_reason_str(reason: i32) -> *const c_char {
     crate::boundary::catch_or(c"unknown reject reason".as_ptr(), || {
@@ -348,12 +312,11 @@ pub enum pn_ops_event_kind {
     PN_OPS_ROUTE_CHANGED = 19,
     /// (Worker) the lease on this node's role in `task` ran out (nothing heard from its leader): stop the work.
     PN_OPS_LEASE_EXPIRED = 20,
-    /// Voter `node` signed votes for two candidates in `term` (Byzantine mode); `value`: evidence length.
+    /// Voter `node` signed votes for two candidates in `term` (Byzantine mode): `evidence`.
     PN_OPS_EQUIVOCATION = 21,
 }
 
-/// One coordinator event as a flat tagged struct: `kind` says which fields are
-/// meaningful; the others are zero.
+/// One coordinator event: `kind` says which fields are meaningful; the others are zero.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct pn_ops_event {
@@ -387,9 +350,9 @@ pub struct pn_ops_event {
     pub primaries: u16,
     /// TASK_DEGRADED: primaries it needs.
     pub required: u16,
-    /// LEADER_ELECTED, STEPPED_DOWN: the term.
+    /// LEADER_ELECTED, STEPPED_DOWN, EQUIVOCATION: the term.
     pub term: u64,
-    /// BATCH_COMPRESSED: the batch id; BATCH_ARCHIVED: how many batches.
+    /// BATCH_COMPRESSED: the batch id; BATCH_ARCHIVED: how many batches; EQUIVOCATION: bytes at `evidence`.
     pub value: u64,
     /// TUNNEL_DOWN: the tunnel's state.
     pub tunnel_state: pn_tunnel_state,
@@ -397,6 +360,9 @@ pub struct pn_ops_event {
     pub has_next_hop: bool,
     /// ROUTE_CHANGED: the next hop (length 0 if unreachable).
     pub next_hop: pn_node_id,
+    /// EQUIVOCATION: the evidence record (`value` bytes, for `pn_equivocation_verify`), owned by
+    /// the handle until the next `pn_ops_poll_event` or `pn_ops_free`; NULL for other kinds.
+    pub evidence: *const u8,
 }
 
 impl From<&OpsEvent> for pn_ops_event {
@@ -423,6 +389,7 @@ impl From<&OpsEvent> for pn_ops_event {
             tunnel_state: pn_tunnel_state::PN_TUNNEL_CONNECTING,
             has_next_hop: false,
             next_hop: pn_node_id::EMPTY,
+            evidence: core::ptr::null(),
         };
         let set_checkpoint = |out: &mut pn_ops_event, c: Option<&Checkpoint>| {
             (out.has_checkpoint, out.checkpoint) = checkpoint_to_c(c);
@@ -531,9 +498,7 @@ pub struct pn_ops_counters {
     pub bytes_sent: u64,
     /// Messages accepted by `pn_ops_handle_message`.
     pub messages_received: u64,
-    /// Datagrams refused at the entrance, indexed by `pn_reject_reason`
-    /// (unauthenticated, replayed, not from a member, malformed, a rejected
-    /// certificate). Nothing else in the node changed for them.
+    /// Datagrams refused at the entrance (nothing else changed), indexed by `pn_reject_reason`.
     pub rejected: [u64; PN_REJECT_REASONS],
     /// The sum of `rejected`.
     pub rejected_total: u64,
@@ -551,9 +516,28 @@ pub struct pn_ops_counters {
     pub reestablish_requests: u64,
     /// Messages dropped because they claimed to come from this node (no error is returned).
     pub self_addressed: u64,
-    /// Checkpoints of the leader's task table whose primary's signature did
-    /// not verify when this node checked it (before acting on it), dropped.
+    /// Checkpoints of the leader's task table whose primary's signature did not verify: dropped.
     pub bad_checkpoint_proofs: u64,
+}
+
+impl From<&OpsCounters> for pn_ops_counters {
+    fn from(c: &OpsCounters) -> Self {
+        pn_ops_counters {
+            messages_sent: c.messages_sent,
+            bytes_sent: c.bytes_sent,
+            messages_received: c.messages_received,
+            rejected: rejected_to_c(&c.rejected),
+            rejected_total: c.rejected.total(),
+            messages_ignored: c.messages_ignored,
+            dropped_transmits: c.dropped_transmits,
+            dropped_events: c.dropped_events,
+            history_dropped: c.history_dropped,
+            table_full: c.table_full,
+            reestablish_requests: c.reestablish_requests,
+            self_addressed: c.self_addressed,
+            bad_checkpoint_proofs: c.bad_checkpoint_proofs,
+        }
+    }
 }
 
 /// A snapshot of the coordinator.
@@ -590,14 +574,33 @@ pub struct pn_ops_status_report {
     pub counters: pn_ops_counters,
 }
 
-/// An opaque coordinator handle (large preset, tens of MiB on the heap); create
-/// with `pn_ops_new`, release with `pn_ops_free`.
+/// An opaque coordinator handle (large preset, tens of MiB on the heap).
 pub struct pn_ops {
     _opaque: [u8; 0],
 }
 
+/// What a `pn_ops` handle owns: the node, and the evidence of the last event
+/// `pn_ops_poll_event` returned, which `pn_ops_event.evidence` points into.
+pub struct Node {
+    node: Box<preset::NetworkOperationsManager>,
+    evidence: Vec<u8>,
+}
+
+impl core::ops::Deref for Node {
+    type Target = preset::NetworkOperationsManager;
+    fn deref(&self) -> &Self::Target {
+        &self.node
+    }
+}
+
+impl core::ops::DerefMut for Node {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.node
+    }
+}
+
 impl Handle for pn_ops {
-    type Inner = preset::NetworkOperationsManager;
+    type Inner = Node;
 }
 
 /// Writes the default coordinator parameters into `*out`.
@@ -610,7 +613,6 @@ pub unsafe extern "C" fn pn_ops_config_default(out: *mut pn_ops_config) -> pn_re
     unsafe {
         write_out(out, || {
             let d = OpsConfig::default();
-            let e = d.election;
             pn_ops_config {
                 heartbeat_interval_us: d.heartbeat_interval.total_micros(),
                 sweep_interval_us: d.sweep_interval.total_micros(),
@@ -622,14 +624,7 @@ pub unsafe extern "C" fn pn_ops_config_default(out: *mut pn_ops_config) -> pn_re
                 lease_timeout_us: d.lease_timeout.total_micros(),
                 record_heartbeats: d.record_heartbeats,
                 crash: pn_crash_recovery_config::from(&d.crash),
-                election: pn_leader_election_config {
-                    election_timeout_us: e.election_timeout.total_micros(),
-                    heartbeat_interval_us: e.heartbeat_interval.total_micros(),
-                    pre_vote: e.pre_vote,
-                    check_quorum: e.check_quorum,
-                    seed: e.seed,
-                    progress_check: false,
-                },
+                election: pn_leader_election_config::from(&d.election),
                 workers: pn_worker_replacement_config {
                     unknown_score: d.workers.unknown_score.0,
                     score_band: d.workers.score_band,
@@ -642,30 +637,23 @@ pub unsafe extern "C" fn pn_ops_config_default(out: *mut pn_ops_config) -> pn_re
 
 /// Creates the coordinator of node `id` (UTF-8, `id_len` bytes) with `role` (a
 /// `pn_node_role` value), among `supervisor_count` supervisors (a supervisor must
-/// be one of them; duplicates are ignored), speaking with `credentials`, built
-/// in place on the heap. The certificate must be signed by the authority and
-/// name `id`, `role` and the identity seed's public key; a worker's slots and
-/// pools, and the node's WireGuard key and endpoints, are the certificate's.
-/// Its validity period is checked at `pn_ops_start`. `seed` drives the
-/// election's jitter: give every node its own. `restore` (NULL for a fresh
-/// node) is the hard state a supervisor persisted before a restart. The node is
-/// stopped until `pn_ops_start`.
+/// be one of them; duplicates are ignored), speaking with `credentials` (see
+/// `pn_credentials`; the certificate's validity period is checked at
+/// `pn_ops_start`). `seed` drives the election's jitter: give every node its
+/// own. `restore` (NULL for a fresh node) is the hard state a supervisor
+/// persisted before a restart. The node is stopped until `pn_ops_start`.
 ///
 /// Errors: `PN_ERR_INVALID_CONFIG` for a zero interval or a bad component
 /// config, `PN_ERR_CAPACITY_EXCEEDED` for too many supervisors,
 /// `PN_ERR_INVALID_ARGUMENT` for an unknown role or a supervisor missing from
-/// the list; for the credentials, `PN_ERR_DECODE_*` for certificate bytes that
-/// do not decode, `PN_ERR_UNAUTHENTICATED` for a certificate not signed by the
-/// authority (or an authority key that is not a valid Ed25519 key), and
-/// `PN_ERR_CREDENTIAL_REJECTED` for one naming another node, role or key.
-/// `pn_last_error_message` says which.
+/// the list; `PN_ERR_DECODE_*` for certificate bytes that do not decode,
+/// `PN_ERR_UNAUTHENTICATED` for a certificate (or an authority key) the
+/// authority did not sign, `PN_ERR_CREDENTIAL_REJECTED` for one naming another
+/// node, role or key. `pn_last_error_message` says which.
 ///
 /// # Safety
-/// `config` NULL or readable; `id` NULL or readable for `id_len` bytes;
-/// `supervisors` NULL or readable for `supervisor_count` elements, each element
-/// readable as described; `credentials` NULL or readable, its `certificate` NULL
-/// or readable for `certificate_len` bytes; `restore` NULL or readable; `out`
-/// NULL or writable.
+/// Every pointer (also inside `supervisors` and `credentials`) NULL or valid for
+/// its length; `out` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_new(
     config: *const pn_ops_config,
@@ -691,7 +679,7 @@ pub unsafe extern "C" fn pn_ops_new(
                 Out::new(out)?,
             )
         };
-        let role = role_from_c(role)?;
+        let role = pn_node_role::core_of(role).ok_or(pn_result::PN_ERR_INVALID_ARGUMENT)?;
         // SAFETY: the caller's promise for the certificate bytes.
         let certificate = SignedCertificate::decode(unsafe { bytes(creds.certificate, creds.certificate_len) }?)?;
         let credentials = Credentials {
@@ -712,19 +700,7 @@ pub unsafe extern "C" fn pn_ops_new(
             lease_timeout: us(config.lease_timeout_us),
             record_heartbeats: config.record_heartbeats,
             crash: CrashRecoveryConfig::from(&config.crash),
-            election: ElectionConfig {
-                election_timeout: us(config.election.election_timeout_us),
-                heartbeat_interval: us(config.election.heartbeat_interval_us),
-                pre_vote: config.election.pre_vote,
-                check_quorum: config.election.check_quorum,
-                seed,
-                up_to_date: if config.election.progress_check { height_at_least } else { always_up_to_date },
-                fault_model: match config.byzantine_f {
-                    0 => pouw_netops::election::FaultModel::CrashOnly,
-                    f => pouw_netops::election::FaultModel::Byzantine { f },
-                },
-                ..ElectionConfig::default()
-            },
+            election: election_config(&config.election, seed, config.byzantine_f)?,
             workers: WorkerConfig {
                 unknown_score: HealthScore(config.workers.unknown_score),
                 score_band: config.workers.score_band,
@@ -736,7 +712,7 @@ pub unsafe extern "C" fn pn_ops_new(
         if let Some(h) = hard_state {
             m.restore_hard_state(h);
         }
-        out.set(pn_ops::into_raw(m));
+        out.set(pn_ops::into_raw(Box::new(Node { node: m, evidence: Vec::new() })));
         Ok(())
     })
 }
@@ -751,11 +727,9 @@ pub unsafe extern "C" fn pn_ops_free(ops: *mut pn_ops) {
     crate::boundary::catch_or((), || unsafe { pn_ops::free(ops) })
 }
 
-/// Starts the node at `now_us`: a supervisor joins the election; every node
-/// announces itself (with its certificate) and sends its first heartbeat.
-/// Starting a running node does nothing. Drain the outputs after.
-/// `PN_ERR_CREDENTIAL_REJECTED` if the node's own certificate is not valid at
-/// `now_us` (expired or not yet valid; nothing changes).
+/// Starts the node at `now_us` (a running node: nothing): a supervisor joins the
+/// election; the node announces itself and sends its first heartbeat. Drain the
+/// outputs after. `PN_ERR_CREDENTIAL_REJECTED` if its certificate is not valid at `now_us`.
 ///
 /// # Safety
 /// `ops` NULL or a live handle not used by another thread.
@@ -783,14 +757,9 @@ pub unsafe extern "C" fn pn_ops_stop(ops: *mut pn_ops, now_us: u64) -> pn_result
 /// Handles one received datagram (`len` bytes, a sealed v2 envelope), which is
 /// authenticated before anything in the node looks at it.
 /// `PN_ERR_INVALID_STATE` if the node is not running. A datagram refused at the
-/// entrance changes nothing but its counter (`pn_ops_counters.rejected`, by
-/// `pn_reject_reason`) and gives the reason's code: `PN_ERR_UNAUTHENTICATED`
-/// (bad tag or signature, unknown sender, another authority),
-/// `PN_ERR_REPLAYED`, `PN_ERR_CREDENTIAL_REJECTED` (a join whose certificate is
-/// expired, revoked, for another role or node, or superseded), `PN_ERR_DECODE`
-/// (malformed), `PN_ERR_INVALID_ARGUMENT` (claims to come from this node),
-/// `PN_ERR_CAPACITY_EXCEEDED` (roster full); `pn_last_error_message` names the
-/// reason. An authentic message a component refuses is counted
+/// entrance changes nothing but its counter (`pn_ops_counters.rejected`) and
+/// returns the code its `pn_reject_reason` names; `pn_last_error_message` names
+/// the reason. An authentic message a component refuses is counted
 /// (`messages_ignored`), not an error.
 ///
 /// # Safety
@@ -831,17 +800,14 @@ pub unsafe extern "C" fn pn_ops_poll_hard_state(
     unsafe { pn_ops::poll(ops, out_state, out_available, |m| m.poll_hard_state().map(|h| pn_hard_state::from(&h))) }
 }
 
-/// Takes the next datagram to send, copying its bytes into `buf` (`buf_len`
-/// bytes). `*out_available` says whether there was one. If so, `*out_len` gets
-/// its length and `*out_to` the one node to send it to (the host maps node ids
-/// to addresses). Every datagram is sealed for its recipient: a message for
-/// several nodes comes out once per node. A short buffer gives
-/// `PN_ERR_BUFFER_TOO_SMALL` with the needed length in `*out_len` and leaves
-/// the datagram queued (`*out_to` untouched).
+/// Takes the next datagram to send into `buf` (`buf_len` bytes): `*out_available`
+/// says whether there was one, `*out_len` its length, `*out_to` the one node it is
+/// sealed for (a message for several nodes comes out once per node). A short buffer
+/// gives `PN_ERR_BUFFER_TOO_SMALL` with the needed length in `*out_len` and leaves
+/// the datagram queued.
 ///
 /// # Safety
-/// `ops` as `pn_ops_start`; `buf` NULL or writable for `buf_len` bytes; the
-/// out-pointers NULL or writable.
+/// `ops` as `pn_ops_start`; `buf` NULL or writable for `buf_len` bytes; the others NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_poll_transmit(
     ops: *mut pn_ops,
@@ -875,17 +841,13 @@ pub unsafe extern "C" fn pn_ops_poll_transmit(
     })
 }
 
-/// Takes the oldest history batch evicted from memory as bytes into `buf`
-/// (`buf_len` bytes): `*out_available` says whether there was one, `*out_len`
-/// its length. A short buffer gives `PN_ERR_BUFFER_TOO_SMALL` with the needed
-/// length in `*out_len` and leaves the batch queued. The bytes are the
-/// documented batch format (readable with any zlib), the host's to store. Drain
-/// it after events: while batches wait here and the outbox is full, the node
-/// cannot seal new ones and counts the messages it could not keep.
+/// Takes the oldest history batch evicted from memory into `buf`, as
+/// `pn_ops_poll_transmit` takes a datagram: bytes of the documented batch format
+/// (readable with any zlib), the host's to store. While batches wait here and the
+/// outbox is full, the node cannot seal new ones and counts what it could not keep.
 ///
 /// # Safety
-/// `ops` as `pn_ops_start`; `buf` NULL or writable for `buf_len` bytes;
-/// `out_len` and `out_available` NULL or writable.
+/// As `pn_ops_poll_transmit`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_ops_poll_archived(
     ops: *mut pn_ops,
@@ -921,7 +883,20 @@ pub unsafe extern "C" fn pn_ops_poll_event(
     out_available: *mut bool,
 ) -> pn_result {
     // SAFETY: the caller's promises for every pointer.
-    unsafe { pn_ops::poll(ops, out_event, out_available, |m| m.poll_event().map(|e| pn_ops_event::from(&e))) }
+    unsafe {
+        pn_ops::poll(ops, out_event, out_available, |h| {
+            let e = h.node.poll_event()?;
+            let mut c = pn_ops_event::from(&e);
+            h.evidence = match e.kind {
+                OpsEventKind::Equivocation { evidence, .. } => evidence,
+                _ => Vec::new(),
+            };
+            if c.kind == pn_ops_event_kind::PN_OPS_EQUIVOCATION {
+                c.evidence = h.evidence.as_ptr();
+            }
+            Some(c)
+        })
+    }
 }
 
 /// Writes when `pn_ops_tick` must next be called, microseconds (`UINT64_MAX`
@@ -935,9 +910,8 @@ pub unsafe extern "C" fn pn_ops_poll_timeout(ops: *const pn_ops, out_us: *mut u6
     unsafe { pn_ops::query(ops, out_us, |m| m.poll_timeout().total_micros()) }
 }
 
-/// (Supervisor) adds task `task` of pool `task_type` needing `required`
-/// primaries and `backups` backups to the table; the leader assigns it at once
-/// (every supervisor should be given it, so a new leader knows it).
+/// (Supervisor; give it to every one) adds task `task` of pool `task_type` needing
+/// `required` primaries and `backups` backups; the leader assigns it at once.
 /// `PN_ERR_INVALID_STATE` on a worker or for a duplicate task,
 /// `PN_ERR_INVALID_ARGUMENT` for `required` 0, `PN_ERR_CAPACITY_EXCEEDED` for a full table.
 ///
@@ -962,11 +936,9 @@ pub unsafe extern "C" fn pn_ops_submit_task(
     })
 }
 
-/// (Worker) reports progress on `task`, of which this node is a primary; the
-/// report, signed by this node, goes to the leader it knows (to every
-/// supervisor while it knows none). `PN_ERR_INVALID_STATE` on a supervisor or for
-/// a checkpoint older than the last one, `PN_ERR_NOT_FOUND` if this node is not a
-/// primary of the task.
+/// (Worker) reports progress on `task`, signed, to the leader it knows (to every
+/// supervisor while it knows none). `PN_ERR_INVALID_STATE` on a supervisor or for an
+/// older checkpoint, `PN_ERR_NOT_FOUND` if this node is not a primary of the task.
 ///
 /// # Safety
 /// As `pn_ops_start`; `task` NULL or readable for `task_len` bytes; `checkpoint` NULL or readable.
@@ -1042,21 +1014,7 @@ pub unsafe extern "C" fn pn_ops_status(
             health: pn_health_summary::from(&h),
             has_utilization: u.is_some(),
             utilization: u.as_ref().map(pn_utilization_stats::from).unwrap_or_default(),
-            counters: pn_ops_counters {
-                messages_sent: c.messages_sent,
-                bytes_sent: c.bytes_sent,
-                messages_received: c.messages_received,
-                rejected: rejected_to_c(&c.rejected),
-                rejected_total: c.rejected.total(),
-                messages_ignored: c.messages_ignored,
-                dropped_transmits: c.dropped_transmits,
-                dropped_events: c.dropped_events,
-                history_dropped: c.history_dropped,
-                table_full: c.table_full,
-                reestablish_requests: c.reestablish_requests,
-                self_addressed: c.self_addressed,
-                bad_checkpoint_proofs: c.bad_checkpoint_proofs,
-            },
+            counters: pn_ops_counters::from(c),
         });
         Ok(())
     })
@@ -1171,6 +1129,10 @@ mod tests {
         crash.phi.max_sample_size = crash.phi.max_sample_size.min(crate::phi::PN_PHI_WINDOW);
         assert_eq!(CrashRecoveryConfig::from(&c.crash), crash);
         assert_eq!(c.election.election_timeout_us, d.election.election_timeout.total_micros());
+        let e = election_config(&c.election, 0, 0).unwrap();
+        assert_eq!((e.equivocation, e.pre_vote, e.check_quorum), (d.election.equivocation, true, true));
+        let bad = pn_leader_election_config { equivocation: 3, ..c.election };
+        assert_eq!(election_config(&bad, 0, 0).unwrap_err(), pn_result::PN_ERR_INVALID_CONFIG);
         assert_eq!(c.record_heartbeats, d.record_heartbeats);
     }
 

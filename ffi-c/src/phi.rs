@@ -12,8 +12,7 @@ use pouw_netops::{Instant, PhiAccrualDetector, PhiConfig};
 /// Intervals a detector's window can hold (`large::WINDOW`).
 pub const PN_PHI_WINDOW: usize = 100;
 const _: () = assert!(PN_PHI_WINDOW == large::WINDOW);
-/// Intervals a detector's window holds in a library built for
-/// microcontrollers (cargo feature `embedded`; `small::WINDOW`).
+/// Intervals a detector's window holds in the `embedded` build (`small::WINDOW`).
 pub const PN_SMALL_PHI_WINDOW: usize = 32;
 const _: () = assert!(PN_SMALL_PHI_WINDOW == pouw_netops::preset::small::WINDOW);
 /// This build's window.
@@ -80,8 +79,7 @@ pub struct pn_phi_stats {
     pub available_until_us: u64,
 }
 
-/// An opaque phi-accrual detector handle; create with `pn_phi_detector_new`,
-/// release with `pn_phi_detector_free`.
+/// An opaque phi-accrual detector handle.
 pub struct pn_phi_detector {
     _opaque: [u8; 0],
 }
@@ -104,8 +102,7 @@ pub unsafe extern "C" fn pn_phi_config_default(out: *mut pn_phi_config) -> pn_re
 /// `PN_ERR_INVALID_CONFIG` if a field is out of range.
 ///
 /// # Safety
-/// `config` must be NULL or point to a readable `pn_phi_config`; `out` must be
-/// NULL or valid for writing a pointer.
+/// `config` NULL or readable; `out` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pn_phi_detector_new(
     config: *const pn_phi_config,

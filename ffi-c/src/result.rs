@@ -10,9 +10,6 @@ use core::ffi::c_char;
 use pouw_netops::error::{Classify, ErrorKind};
 
 /// The outcome of a `pn_` call: `PN_OK` (0) or why the call did nothing.
-///
-/// Out-parameters are written only on `PN_OK`, except where a function says
-/// otherwise (`PN_ERR_BUFFER_TOO_SMALL` reports the needed length).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum pn_result {
@@ -60,8 +57,7 @@ pub enum pn_result {
     PN_ERR_CREDENTIAL_REJECTED = 72,
     /// A proof is well-formed but does not verify (wrong root, leaf, index or size).
     PN_ERR_VERIFY_FAILED = 80,
-    /// A panic inside the library was caught at the boundary. The handle used in
-    /// the call may be inconsistent: free it and build a new one.
+    /// A panic inside the library was caught; the handle may be inconsistent: free it.
     PN_ERR_PANIC = 99,
 }
 
@@ -125,8 +121,7 @@ pub(crate) const ALL: [pn_result; 23] = [
     PN_ERR_PANIC,
 ];
 
-/// A static, NUL-terminated description of `code` (any integer; unknown codes
-/// give "unknown result code"). The string must not be freed.
+/// A static, NUL-terminated description of `code` ("unknown result code" for others).
 #[unsafe(no_mangle)]
 pub extern "C" fn pn_result_str(code: i32) -> *const c_char {
     crate::boundary::catch_or(c"unknown result code".as_ptr(), || {

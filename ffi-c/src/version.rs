@@ -16,8 +16,7 @@ const VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_V
     Err(_) => c"unknown",
 };
 
-/// The library's version as a static, NUL-terminated string ("MAJOR.MINOR.PATCH",
-/// the crate version). Never NULL; must not be freed.
+/// The library's version as a static, NUL-terminated "MAJOR.MINOR.PATCH" string.
 #[unsafe(no_mangle)]
 pub extern "C" fn pn_version() -> *const c_char {
     crate::boundary::catch_or(c"unknown".as_ptr(), || VERSION.as_ptr())

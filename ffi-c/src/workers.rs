@@ -8,8 +8,7 @@ use pouw_netops::{Checkpoint, TaskRole};
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct pn_worker_replacement_config {
-    /// Score (0..=10000) of a worker the health view does not know (default 5000);
-    /// 0 means such workers get no work.
+    /// Score (0..=10000) of a worker of unknown health; 0: no work for it (default 5000).
     pub unknown_score: u16,
     /// Width of the health bands inside which load decides (default 500); 1 ranks by exact score.
     pub score_band: u16,
@@ -48,14 +47,7 @@ pub enum pn_task_role {
     PN_ROLE_BACKUP = 1,
 }
 
-impl From<TaskRole> for pn_task_role {
-    fn from(r: TaskRole) -> Self {
-        match r {
-            TaskRole::Primary => pn_task_role::PN_ROLE_PRIMARY,
-            TaskRole::Backup => pn_task_role::PN_ROLE_BACKUP,
-        }
-    }
-}
+crate::convert::mirror_enum!(TaskRole => pn_task_role { Primary => PN_ROLE_PRIMARY, Backup => PN_ROLE_BACKUP });
 
 /// Workers, slots, tasks and replacements, for monitoring.
 #[repr(C)]

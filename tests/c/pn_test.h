@@ -78,11 +78,13 @@ static inline void pn_test_seed(const char *name, uint8_t seed[32]) {
 static inline void pn_test_authority_seed(uint8_t seed[32]) { pn_test_seed("authority", seed); }
 
 /* Issues node `name` a certificate with the test authority (role a
- * pn_node_role value; workers get 1 slot in pool `pool` if not NULL; serial 1,
- * valid PN_TEST_VALIDITY from PN_TEST_UNIX_AT_ZERO) into `cert` (`cap`
- * bytes), and fills `creds` for boot `epoch` pointing at it. */
-static inline pn_result pn_test_credentials(const char *name, uint32_t role, const char *pool, uint64_t epoch,
-                                            uint8_t *cert, size_t cap, pn_credentials *creds) {
+ * pn_node_role value; workers get 1 slot in pool `pool` if not NULL; WireGuard
+ * key `wg_key`, or 32 bytes 0x42 if NULL; serial 1, valid PN_TEST_VALIDITY from
+ * PN_TEST_UNIX_AT_ZERO) into `cert` (`cap` bytes), and fills `creds` for boot
+ * `epoch` pointing at it. */
+static inline pn_result pn_test_credentials_wg(const char *name, uint32_t role, const char *pool, uint64_t epoch,
+                                               const uint8_t *wg_key, uint8_t *cert, size_t cap,
+                                               pn_credentials *creds) {
   uint8_t authority[32];
   pn_certificate_fields f;
   pn_str pools[1];
@@ -96,7 +98,10 @@ static inline pn_result pn_test_credentials(const char *name, uint32_t role, con
   f.node = name;
   f.node_len = strlen(name);
   f.role = role;
-  memset(f.wg_key, 0x42, sizeof f.wg_key);
+  if (wg_key != NULL)
+    memcpy(f.wg_key, wg_key, sizeof f.wg_key);
+  else
+    memset(f.wg_key, 0x42, sizeof f.wg_key);
   if (role == PN_NODE_WORKER && pool != NULL) {
     pools[0].ptr = pool;
     pools[0].len = strlen(pool);
@@ -117,6 +122,12 @@ static inline pn_result pn_test_credentials(const char *name, uint32_t role, con
   creds->epoch = epoch;
   creds->unix_at_zero = PN_TEST_UNIX_AT_ZERO;
   return r;
+}
+
+/* pn_test_credentials_wg with every node's WireGuard key 32 bytes 0x42. */
+static inline pn_result pn_test_credentials(const char *name, uint32_t role, const char *pool, uint64_t epoch,
+                                            uint8_t *cert, size_t cap, pn_credentials *creds) {
+  return pn_test_credentials_wg(name, role, pool, epoch, NULL, cert, cap, creds);
 }
 
 #endif /* PN_TEST_H */

@@ -37,6 +37,8 @@ pub enum pn_vote_kind {
     PN_VOTE_KIND_VOTE = 2,
 }
 
+crate::convert::mirror_enum!(VoteKind => pn_vote_kind { PreVote => PN_VOTE_KIND_PRE_VOTE, Vote => PN_VOTE_KIND_VOTE });
+
 /// A verified quorum certificate, as `pn_quorum_certificate_verify` writes it.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,10 +138,7 @@ pub unsafe extern "C" fn pn_quorum_certificate_verify(
         view.verify(&cluster, voters.as_slice(), quorum)?;
         if let Some(out) = out {
             out.set(pn_quorum_certificate_info {
-                kind: match view.kind() {
-                    VoteKind::PreVote => pn_vote_kind::PN_VOTE_KIND_PRE_VOTE,
-                    VoteKind::Vote => pn_vote_kind::PN_VOTE_KIND_VOTE,
-                },
+                kind: view.kind().into(),
                 term: view.term(),
                 candidate: view.candidate().into(),
                 signers: view.signers(),
