@@ -56,9 +56,10 @@
 //! # Properties
 //!
 //! Decoding is total and bounded (a length cap first, every field checked, no
-//! trailing bytes); verification needs no allocator and streams each
-//! statement through SHA-512 ([`super::keys`]): the signatures are checked
-//! with the same strict rules as every other signature of the crate.
+//! trailing bytes); verification streams each statement through SHA-512 and
+//! checks the signatures by RFC 8032's cofactored equation, a certificate's
+//! in one batch when built with `alloc` (module `verify`: why cofactored,
+//! and why batch and one-by-one verification accept the same signatures).
 //!
 //! # Layout
 //!
@@ -66,7 +67,8 @@
 //! the voter table ([`VoterKeys`], [`check_voters`]); the rest is in private
 //! submodules, re-exported here: `vote` ([`VoteStatement`], [`SignedVote`]),
 //! `cert` ([`QuorumCertificate`], [`QcView`], [`QcBuilder`]), `evidence`
-//! ([`EquivocationEvidence`]) and `codec` (the bounded reader and writer).
+//! ([`EquivocationEvidence`]), `verify` (the signature rule, one by one and
+//! batched) and `codec` (the bounded reader and writer).
 
 use super::keys::{Domain, PublicIdentity};
 use crate::id::{MAX_ID_LEN, NodeId};
@@ -74,6 +76,7 @@ use crate::id::{MAX_ID_LEN, NodeId};
 mod cert;
 mod codec;
 mod evidence;
+mod verify;
 mod vote;
 
 pub use cert::{QcBuilder, QcView, QuorumCertificate};

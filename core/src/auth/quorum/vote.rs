@@ -3,6 +3,7 @@
 //! signature, with its encoding.
 
 use super::codec::{Reader, Writer};
+use super::verify::{Prepared, check_one, prepare};
 use super::{MAX_SIGNED_VOTE_LEN, QuorumError, SIG_LEN, VoteKind};
 use crate::auth::keys::{IdentityKey, PublicIdentity, Signature};
 use crate::id::NodeId;
@@ -14,14 +15,14 @@ pub(super) fn len_byte(bytes: &[u8]) -> [u8; 1] {
 }
 
 /// Streams the signed message of a statement to `sink`, in parts.
-fn statement_parts(
+pub(super) fn statement_parts<T>(
     kind: VoteKind,
     term: u64,
     candidate: &NodeId,
     voter: &NodeId,
     cluster: &PublicIdentity,
-    f: impl FnOnce(&[&[u8]]) -> Result<(), QuorumError>,
-) -> Result<(), QuorumError> {
+    f: impl FnOnce(&[&[u8]]) -> Result<T, QuorumError>,
+) -> Result<T, QuorumError> {
     let (c, v) = (candidate.as_bytes(), voter.as_bytes());
     f(&[
         kind.domain().label().as_bytes(),
@@ -91,8 +92,25 @@ pub(super) fn verify_statement(
     sig: &Signature,
     index: usize,
 ) -> Result<(), QuorumError> {
+    let p = prepare_statement(kind, term, candidate, voter, cluster, voter_key, sig, index)?;
+    if check_one(&p) { Ok(()) } else { Err(QuorumError::BadSignature { index }) }
+}
+
+/// The encoding checks of a vote signature ([`super::verify`]), the group
+/// equation left to check; [`QuorumError::BadSignature`] `index` if they fail.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn prepare_statement(
+    kind: VoteKind,
+    term: u64,
+    candidate: &NodeId,
+    voter: &NodeId,
+    cluster: &PublicIdentity,
+    voter_key: &PublicIdentity,
+    sig: &Signature,
+    index: usize,
+) -> Result<Prepared, QuorumError> {
     statement_parts(kind, term, candidate, voter, cluster, |parts| {
-        voter_key.verify_parts(parts, sig).map_err(|_| QuorumError::BadSignature { index })
+        prepare(voter_key, parts, sig).ok_or(QuorumError::BadSignature { index })
     })
 }
 
