@@ -161,8 +161,8 @@ fn verify_qc<'s, V: VoterKeys + ?Sized>(
     Ok(())
 }
 
-/// Signatures per batch: 17 points per multi-scalar multiplication, whose
-/// lookup tables take about 27 KiB of transient heap whatever the voter count.
+/// Signatures per batch: at most 17 points per multi-scalar multiplication,
+/// so its transient heap (lookup tables) is bounded whatever the voter count.
 #[cfg(feature = "alloc")]
 const BATCH: usize = 8;
 
