@@ -8,6 +8,10 @@
 //! single strict verification timed in the thread's CPU time (Linux), which
 //! waiting for a shared CPU does not inflate.
 //!
+//! `qc_parse_verify_*` is the batched verification; `qc_parse_verify_one_by_one_*`
+//! the path before it (each signature strictly on its own), for comparison
+//! in the same run.
+//!
 //! Run with `cargo bench -p pouw-netops --bench quorum -- --warm-up-time 1 --measurement-time 4`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
@@ -15,7 +19,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use pouw_netops::NodeId;
 use pouw_netops::auth::quorum::check_voters;
 use pouw_netops::auth::{
-    EquivocationEvidence, IdentityKey, PublicIdentity, QcView, QuorumCertificate, SignedVote, VoteKind, VoteStatement,
+    Domain, EquivocationEvidence, IdentityKey, PublicIdentity, QcView, QuorumCertificate, Signature, SignedVote,
+    VoteKind, VoteStatement,
 };
 use std::hint::black_box;
 
@@ -57,6 +62,29 @@ fn leader_qc(c: &Cluster, q: usize, candidate: &NodeId) -> Vec<u8> {
     let mut bytes = vec![0u8; qc.encoded_len()];
     qc.encode(&mut bytes).unwrap();
     bytes
+}
+
+/// The pre-batch path, for comparison in the same run: parse, then each
+/// signer's statement verified on its own with the strict cofactorless
+/// check of `PublicIdentity::verify` (what certificate verification did
+/// before it batched).
+fn verify_one_by_one(c: &Cluster, bytes: &[u8]) {
+    let view = QcView::parse(black_box(bytes)).unwrap();
+    let mut sigs = bytes[bytes.len() - 64 * view.signers().count_ones() as usize..].chunks_exact(64);
+    let cand = view.candidate().as_bytes();
+    for (i, (voter, key)) in c.voters.iter().enumerate() {
+        if view.signers() & (1 << i) == 0 {
+            continue;
+        }
+        let v = voter.as_bytes();
+        let mut payload = view.term().to_le_bytes().to_vec();
+        payload.push(cand.len() as u8);
+        payload.extend_from_slice(cand);
+        payload.push(v.len() as u8);
+        payload.extend_from_slice(v);
+        let sig = Signature(sigs.next().unwrap().try_into().unwrap());
+        key.verify(Domain::Vote, &c.cluster, &payload, &sig).unwrap();
+    }
 }
 
 fn sizes() {
@@ -108,8 +136,9 @@ fn cpu_times() {
             let view = QcView::parse(black_box(&bytes)).unwrap();
             view.verify(&c.cluster, c.voters.as_slice(), q).unwrap();
         });
+        let (oc, ow) = cpu_and_wall(4_000, || verify_one_by_one(&c, &bytes));
         println!(
-            "  signed vote verify {vc:.1} µs CPU ({vw:.1} wall); N = 7 certificate verify {qc:.1} µs CPU ({qw:.1} wall), {:.2} votes' worth",
+            "  signed vote verify {vc:.1} µs CPU ({vw:.1} wall); N = 7 certificate verify {qc:.1} µs CPU ({qw:.1} wall), {:.2} votes' worth; one by one (old path) {oc:.1} µs CPU ({ow:.1} wall)",
             qc / vc
         );
     }
@@ -131,6 +160,7 @@ fn bench(cr: &mut Criterion) {
                 view.check_claim(VoteKind::Vote, 1_000, &candidate).unwrap();
             })
         });
+        g.bench_function(format!("qc_parse_verify_one_by_one_n{n}_q{q}"), |b| b.iter(|| verify_one_by_one(&c, &bytes)));
         if n == 7 {
             g.bench_function("qc_decode_owned_n7", |b| {
                 b.iter(|| QuorumCertificate::decode(black_box(&bytes)).unwrap())

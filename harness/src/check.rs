@@ -11,6 +11,10 @@
 //! a task's needs, every task covered while enough workers live, no route
 //! through a node down for longer than a grace period, and no routing loop.
 //!
+//! For coordinators, every step ([`Cluster::check_liveness`]), liveness: once
+//! the faults stop, a leader every up honest supervisor follows within a
+//! bound (the Byzantine ones keep lying).
+//!
 //! For coordinators, every step ([`Cluster::check_roles_step`]), the leases on
 //! roles: once a fault and its healing lie a lease time (and a margin) behind
 //! (a partition or its heal, a crash, a restart, a stop or start, a new
@@ -54,6 +58,11 @@ pub(crate) struct Record {
     fault: Option<String>,
     /// The last fault or healing: a partition change, crash, restart, stop, start or new leader.
     last_fault: Instant,
+    /// The last injected fault or healing: as `last_fault`, but not a new leader.
+    last_injected: Instant,
+    /// When a leader all up honest supervisors follow was first seen after
+    /// `last_injected` (the fault it followed, the time it was seen).
+    led_after: Option<(Instant, Instant)>,
     /// The network's partition changes already noted in `last_fault`.
     net_changes: u64,
     /// The newest checkpoint sequence any leader acknowledged, per task.
@@ -69,6 +78,8 @@ impl Record {
             votes: vec![BTreeMap::new(); n],
             fault: None,
             last_fault: Instant::ZERO,
+            last_injected: Instant::ZERO,
+            led_after: None,
             net_changes: 0,
             acked: BTreeMap::new(),
             primaries: BTreeMap::new(),
@@ -77,6 +88,12 @@ impl Record {
 
     /// A fault happened or healed at `now`.
     pub(crate) fn fault_at(&mut self, now: Instant) {
+        self.last_fault = self.last_fault.max(now);
+        self.last_injected = self.last_injected.max(now);
+    }
+
+    /// A new leader at `now`: a disruption for the role leases, not a fault.
+    fn leader_at(&mut self, now: Instant) {
         self.last_fault = self.last_fault.max(now);
     }
 
@@ -123,7 +140,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
                 Some(_) => {}
                 None => {
                     self.record.leaders.insert(term, s);
-                    self.record.fault_at(self.now());
+                    self.record.leader_at(self.now());
                 }
             }
         }
@@ -153,6 +170,78 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
 }
 
 impl<N: OpsNode + ?Sized> Cluster<N> {
+    /// The leader every up honest supervisor follows, if any: the up
+    /// supervisor leading the highest term, when every up supervisor among the
+    /// first `honest` (the others are Byzantine) is in its term and names it
+    /// leader. In the Byzantine fault model an honest node names a leader only
+    /// once it verified that leader's certificate, so this leader is certified.
+    pub fn followed_leader(&self, honest: usize) -> Option<usize> {
+        let l = self.leader()?;
+        let term = self.node(l)?.leading()?;
+        let id = self.ids().get(l)?;
+        let follows = |i: usize| {
+            self.node(i)
+                .and_then(|n| n.status(self.local(i)).election)
+                .is_some_and(|e| e.term == term && e.leader.as_ref() == Some(id))
+        };
+        (0..honest.min(self.supervisors())).filter(|&i| self.is_up(i)).all(follows).then_some(l)
+    }
+
+    /// Liveness after the faults, every step (after [`Cluster::check_step`],
+    /// which notes partition changes): once `bound` has passed since the last
+    /// injected fault or healing (a crash, restart, stop, start or partition
+    /// change; a new leader is no fault), a leader every up honest supervisor
+    /// follows ([`Cluster::followed_leader`]) has existed since that fault.
+    /// Byzantine supervisors (from index `honest` on) keep lying: a permanent
+    /// fault the bound must tolerate. Faults beyond the model last as long as
+    /// they last and the bound counts from their end: a partition between
+    /// supervisors, or fewer up honest supervisors than `quorum` (with
+    /// Byzantine ones, an election needs the liars then). Returns how long
+    /// after the fault the leader was first seen, at the step it is first seen.
+    pub fn check_liveness(
+        &mut self,
+        honest: usize,
+        quorum: usize,
+        bound: Duration,
+    ) -> Result<Option<Duration>, Violation> {
+        let now = self.now();
+        let sups = self.supervisors();
+        let up_honest = (0..honest.min(sups)).filter(|&i| self.is_up(i)).count();
+        if up_honest < quorum || (0..sups).any(|a| (0..sups).any(|b| a != b && self.net().is_blocked(a, b))) {
+            self.record.last_injected = now;
+            self.record.led_after = None;
+            return Ok(None);
+        }
+        let since = self.record.last_injected.max(self.start_time());
+        if self.record.led_after.is_some_and(|(fault, _)| fault == since) {
+            return Ok(None);
+        }
+        if self.followed_leader(honest).is_some() {
+            self.record.led_after = Some((since, now));
+            return Ok(Some(now.saturating_duration_since(since)));
+        }
+        let waited = now.saturating_duration_since(since);
+        if waited > bound {
+            let views: Vec<String> = (0..sups)
+                .filter(|&i| self.is_up(i))
+                .filter_map(|i| {
+                    let e = self.node(i)?.status(self.local(i)).election?;
+                    let leader = e.leader.map_or("none".to_string(), |l| l.to_string());
+                    let liar = if i >= honest { " (Byzantine)" } else { "" };
+                    Some(format!("{}{liar}: term {}, {:?}, leader {leader}", self.name(i), e.term, e.role))
+                })
+                .collect();
+            let what = format!(
+                "no leader all up honest supervisors follow {:.3} s after the last fault (bound {:.3} s): {}",
+                waited.as_secs_f64(),
+                bound.as_secs_f64(),
+                views.join("; ")
+            );
+            return Err(self.violation(what));
+        }
+        Ok(None)
+    }
+
     /// At every up leader: no worker uses more slots than it has, no worker is
     /// in one task twice.
     pub fn check_leader_tables(&self) -> Result<(), Violation> {

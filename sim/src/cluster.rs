@@ -4,6 +4,7 @@
 
 use crate::report::{Mark, MarkKind, Recorder, Recording};
 use pouw_netops::coordinator::{OpsConfig, OpsEventKind};
+use pouw_netops::election::FaultModel;
 use pouw_netops::health::NodeStatus;
 use pouw_netops::mesh::TunnelState;
 use pouw_netops::workers::{Checkpoint, TaskRole};
@@ -176,6 +177,9 @@ pub struct Summary {
     pub steps: u64,
     /// Seconds to the first leader.
     pub time_to_first_leader: Option<f64>,
+    /// The longest wait, in seconds, from an injected fault (or the start) to
+    /// a leader every up honest supervisor follows (see [`liveness_bound`]).
+    pub leader_after_fault: Option<f64>,
     /// Every injected crash.
     pub crashes: Vec<CrashRecord>,
     /// Crash detections of nodes that were up and reachable.
@@ -385,6 +389,19 @@ fn other_end(me: &NodeId, a: NodeId, b: NodeId) -> Option<NodeId> {
 fn lease_for(heartbeat: Duration) -> Duration {
     let lease = OpsConfig::default().lease_timeout;
     lease.max(Duration::from_micros(heartbeat.total_micros().saturating_mul(6)))
+}
+
+/// The liveness bound: once the faults stop (the last crash, restart or
+/// partition change; Byzantine supervisors keep lying) with a quorum of
+/// honest supervisors up, a leader every up honest supervisor follows exists
+/// within 10 E, E the base election timeout
+/// (1 s): a follower misses the leader within 2E (its timeout is drawn from
+/// [E, 2E) and a leader cut from its quorum steps down within E), a pre-vote
+/// and a vote round take a few round trips, and the bound allows four more
+/// rounds of 2E each that a split vote or a liar's withheld vote spoils.
+pub fn liveness_bound() -> Duration {
+    let e = OpsConfig::default().election.election_timeout;
+    Duration::from_micros(e.total_micros().saturating_mul(10))
 }
 
 /// Builds node `s.index` for `cfg`: a supervisor (restored from its hard state) or a worker.
@@ -1076,6 +1093,17 @@ impl Sim {
             let due = self.cluster.process_due();
             self.events();
             due?;
+            let honest = self.cfg.supervisors.saturating_sub(self.cfg.byzantine);
+            let model = match u32::try_from(self.cfg.byzantine) {
+                Ok(0) => FaultModel::CrashOnly,
+                Ok(f) => FaultModel::Byzantine { f },
+                Err(_) => FaultModel::Byzantine { f: u32::MAX },
+            };
+            let quorum = model.quorum(self.cfg.supervisors);
+            if let Some(d) = self.cluster.check_liveness(honest, quorum, liveness_bound())? {
+                let d = d.as_secs_f64();
+                self.summary.leader_after_fault = Some(self.summary.leader_after_fault.map_or(d, |m| m.max(d)));
+            }
             self.watch_control_plane()?;
             // The role invariants visit every worker's roles: every step on the
             // clusters the sweeps run, at most every 100 virtual ms on large
@@ -1243,6 +1271,13 @@ pub fn table(s: &Summary) -> String {
             writeln!(out, "{:<34} {} nodes, {:.0} s virtual, {} steps", "cluster", s.nodes, s.duration_secs, s.steps);
     }
     let _ = writeln!(out, "{:<34} {}", "time to first leader", f(s.time_to_first_leader));
+    let _ = writeln!(
+        out,
+        "{:<34} {} (bound {})",
+        "followed leader after a fault",
+        f(s.leader_after_fault),
+        f(Some(liveness_bound().as_secs_f64()))
+    );
     for c in &s.crashes {
         let repl = if c.replacement_delays.is_empty() {
             "no roles to move".to_string()

@@ -7,6 +7,12 @@
 //!                 [--transport sim|udp] [--attack PER_SEC] [--byzantine K] [--json] [--quiet]
 //!                 [--report FILE.html [--report-node ID]]
 //! ```
+//!
+//! Every run checks safety after every step and liveness: once the faults
+//! stop (the last crash, restart or partition change; `--byzantine` liars
+//! keep lying), a leader every up honest supervisor follows must exist within
+//! the bound 10 E (E the base election timeout, 1 s; see
+//! `cluster::liveness_bound`), or the seed fails.
 
 use pouw_netops::Duration;
 use pouw_netops::hash::Fnv1a64;
@@ -21,7 +27,10 @@ fn usage() -> ExitCode {
          \x20                      [--scenario story|churn|control-plane-partition] [--loss P] [--dup P] [--latency-ms MIN..MAX]\n\
          \x20                      [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]\n\
          \x20                      [--transport sim|udp] [--attack PER_SEC] [--byzantine K] [--json] [--quiet]\n\
-         \x20                      [--report FILE.html [--report-node ID]]"
+         \x20                      [--report FILE.html [--report-node ID]]\n\n\
+         Every seed also fails if, {} s after the last crash, restart or partition change\n\
+         (Byzantine liars keep lying), no leader is followed by every up honest supervisor.",
+        cluster::liveness_bound().as_secs_f64()
     );
     ExitCode::from(2)
 }
@@ -170,6 +179,7 @@ fn main() -> ExitCode {
     let started = WallClock::now();
     let mut failures = 0u64;
     let mut combined = Fnv1a64::new();
+    let mut slowest: Option<f64> = None;
     for seed in seeds.0..seeds.1 {
         cfg.seed = seed;
         let t0 = WallClock::now();
@@ -198,6 +208,9 @@ fn main() -> ExitCode {
                     }
                 }
                 combined.write_word(s.trace_hash);
+                if let Some(d) = s.leader_after_fault {
+                    slowest = Some(slowest.map_or(d, |m: f64| m.max(d)));
+                }
                 if json {
                     println!("{}", cluster::json(&s).replacen('{', &format!("{{\"wall_secs\":{wall:.3},"), 1));
                 } else if !sweep {
@@ -234,6 +247,11 @@ fn main() -> ExitCode {
             seeds.1 - seeds.0 - failures,
             combined.finish(),
             started.elapsed().as_secs_f64()
+        );
+        println!(
+            "slowest followed leader after a fault: {} (bound {:.0} s)",
+            slowest.map_or("-".to_string(), |d| format!("{d:.3} s")),
+            cluster::liveness_bound().as_secs_f64()
         );
     }
     if failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }

@@ -1,6 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use super::*;
+use crate::auth::keys::{IdentityKey, Signature};
+use sha2::{Digest, Sha256};
 use std::vec::Vec;
 
 extern crate std;
