@@ -37,7 +37,7 @@ use crate::auth::{
 use crate::auth::{QcView, VoteKind, VoterTable};
 use crate::election::ATTACH_CERTIFICATE;
 use crate::id::{NodeId, TaskId};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::wire::{Body, EndpointRecord, Heartbeat, LinkState, Membership, SignatureBytes, SignedLinkState, WireError};
 use crate::workers::Checkpoint;
 use alloc::boxed::Box;
@@ -92,6 +92,11 @@ pub(crate) struct PeerLink {
     /// it that verified: proof that the peer, in that boot, held this node's
     /// certificate then (it derived the pairwise key from it).
     proven: Option<(u64, Instant)>,
+    /// When this node last answered a join of the peer with its own
+    /// certificate ([`Gate::introduced`]): a repeated join is answered at
+    /// most once per heartbeat interval, or an answer to an answer would
+    /// bounce between two nodes until their MAC'd messages flow.
+    introduced: Option<Instant>,
 }
 
 impl PeerLink {
@@ -172,9 +177,11 @@ pub(crate) struct Opened {
     /// Where the body's attachment is (Byzantine mode: a signed vote or a
     /// quorum certificate after the body, under the same tag; empty if none).
     pub attach_at: core::ops::Range<usize>,
-    /// The sender joined anew (admitted, or restarted: a join from a newer
-    /// boot epoch) and may not know this node: it should get this node's
-    /// certificate in return.
+    /// The sender joined and may not know this node: admitted anew,
+    /// restarted (a join from a newer boot epoch), or not yet shown to hold
+    /// this node's certificate in its current boot. It should get this
+    /// node's certificate in return ([`Gate::may_introduce`] spaces the
+    /// answers).
     pub introduce: bool,
 }
 
@@ -289,7 +296,16 @@ impl<const N: usize> Gate<N> {
             let before = self.roster.get_mut(&u.sender).and_then(|(_, link)| link.window.position());
             let admitted = self.admit(now, &u, certificate, supervisors)?;
             let restarted = before.is_some_and(|(epoch, _)| u.epoch > epoch);
-            let introduce = admitted.is_some() || restarted;
+            // A join from a member that has not shown, in the boot it joins
+            // from, that it holds this node's certificate: it may have lost
+            // it (a restart whose first message overtook its join, so the
+            // restart went unseen here) or never got it (the answer to its
+            // join was lost), and then cannot authenticate anything this
+            // node sends. It repeats its join until shown otherwise
+            // (`proven_by`), so answering every such join, not only the
+            // first, is what lets it back in.
+            let unproven = self.roster.get_with(&u.sender).is_some_and(|(_, link)| !link.knows_me(Instant::ZERO));
+            let introduce = admitted.is_some() || restarted || unproven;
             return Ok(Opened { sender: u.sender, body, body_at, attach_at, introduce });
         }
         let Some((cert, link)) = self.roster.get_mut(&u.sender) else {
@@ -498,6 +514,19 @@ impl<const N: usize> Gate<N> {
             };
             mac && link.key.is_some() && link.window.position().is_some()
         })
+    }
+
+    /// Whether this node may answer a join of `peer` with its certificate at
+    /// `now` ([`Opened::introduce`]): not within `gap` of the last answer.
+    pub(crate) fn may_introduce(&self, peer: &NodeId, now: Instant, gap: Duration) -> bool {
+        self.roster.get_with(peer).is_some_and(|(_, link)| link.introduced.is_none_or(|at| now >= at + gap))
+    }
+
+    /// Records that this node answered a join of `peer` at `now`.
+    pub(crate) fn introduced(&mut self, peer: &NodeId, now: Instant) {
+        if let Some((_, link)) = self.roster.get_mut(peer) {
+            link.introduced = Some(now);
+        }
     }
 
     /// Whether `peer` has shown, in its current boot, that it holds this

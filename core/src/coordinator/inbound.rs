@@ -74,8 +74,10 @@ impl<
         if self.config.record_history && (self.config.record_heartbeats || !is_heartbeat) {
             self.record(now, sender.as_str(), body.kind(), bytes.get(body_at.clone()).unwrap_or(bytes));
         }
-        if *introduce {
-            // A new or restarted member learns this node's certificate in return.
+        if *introduce && self.gate.may_introduce(sender, now, self.config.heartbeat_interval) {
+            // A new or restarted member, or one that has not shown it holds
+            // this node's certificate, learns it in return.
+            self.gate.introduced(sender, now);
             self.out.send(Out::MembershipTo { to: sender.clone() });
         }
         let taken = match (stepped, body) {

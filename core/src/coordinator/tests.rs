@@ -103,11 +103,16 @@ impl Peer {
 
     /// `body`, MAC'd by this peer for `to` (both in boot epoch 1).
     fn mac(&mut self, body: Body, to: &str) -> StdVec<u8> {
+        self.mac_in(1, body, to)
+    }
+
+    /// `body` MAC'd for `to` in boot `epoch`.
+    fn mac_in(&mut self, epoch: u64, body: Body, to: &str) -> StdVec<u8> {
         let body = body.to_vec().unwrap();
         let mut buf = vec![0u8; 4096];
         self.counter += 1;
         let key = self.pairwise(to);
-        let n = crate::auth::seal::seal_mac(&mut buf, &self.id, &id(to), 1, 1, self.counter, &body, &key).unwrap();
+        let n = crate::auth::seal::seal_mac(&mut buf, &self.id, &id(to), 1, epoch, self.counter, &body, &key).unwrap();
         buf.truncate(n);
         buf
     }
@@ -564,6 +569,45 @@ fn the_periodic_announcement_is_signed_only_for_peers_that_may_not_know_this_nod
     assert_eq!(announcements(&drain_transmits(&mut s)), vec![(id("w1"), true)]);
     s.tick(t3);
     assert_eq!(announcements(&drain_transmits(&mut s)), vec![(id("w1"), true), (id("w2"), true)]);
+}
+
+#[test]
+fn a_member_that_cannot_know_this_node_is_answered_at_each_join_spaced_by_a_heartbeat() {
+    let mut s = solo(NodeRole::Supervisor);
+    let t0 = Instant::from_secs(1);
+    s.start(t0).unwrap();
+    let mut w1 = joined(&mut s, t0, "w1", NodeRole::Worker);
+    drain_transmits(&mut s);
+    let hb = || Body::Heartbeat(Heartbeat::default());
+    let certificate = heapless::Vec::from_slice(&w1.certificate).unwrap();
+    let join = Body::Membership(Membership { joining: true, certificate });
+    // w1 shows in its first boot that it holds this node's certificate; its
+    // joins are not answered then (a periodic signed announcement is no
+    // sign that it lost anything).
+    s.handle_message(t0 + Duration::from_secs(1), &w1.mac(hb(), "s")).unwrap();
+    s.handle_message(t0 + Duration::from_secs(5), &w1.say(join.clone())).unwrap();
+    assert_eq!(announcements(&drain_transmits(&mut s)), vec![]);
+    // w1 restarts, and the first message of its new boot overtakes its
+    // join: the join no longer looks like a restart, yet w1 has lost this
+    // node's certificate. Before, it was never answered, and w1 refused
+    // everything this node sent as from an unknown sender for good.
+    let t1 = t0 + Duration::from_secs(10);
+    s.handle_message(t1, &w1.say_in(2, hb())).unwrap();
+    s.handle_message(t1, &w1.say_in(2, join.clone())).unwrap();
+    assert_eq!(announcements(&drain_transmits(&mut s)), vec![(id("w1"), true)]);
+    // The answer is lost and w1 joins again: within a heartbeat interval of
+    // the answer it is not answered (two nodes answering each other's
+    // answers would bounce), one interval later it is.
+    let interval = s.config.heartbeat_interval;
+    s.handle_message(t1 + interval - Duration::from_millis(1), &w1.say_in(2, join.clone())).unwrap();
+    assert_eq!(announcements(&drain_transmits(&mut s)), vec![]);
+    s.handle_message(t1 + interval, &w1.say_in(2, join.clone())).unwrap();
+    assert_eq!(announcements(&drain_transmits(&mut s)), vec![(id("w1"), true)]);
+    // Once w1 MACs in its new boot, its joins are not answered again.
+    let t2 = t1 + interval + interval;
+    s.handle_message(t2, &w1.mac_in(2, hb(), "s")).unwrap();
+    s.handle_message(t2 + interval, &w1.say_in(2, join)).unwrap();
+    assert_eq!(announcements(&drain_transmits(&mut s)), vec![]);
 }
 
 #[test]
