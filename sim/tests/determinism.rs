@@ -100,9 +100,10 @@ fn losing_the_control_plane_leaves_the_data_plane_and_resyncs_within_a_heartbeat
     let heartbeat = cfg.heartbeat.as_secs_f64();
     let latency = cfg.net.latency_max.as_secs_f64();
     assert!(c.leader_resync.is_some_and(|t| t <= heartbeat + latency), "{c:?}");
-    // Peers are online again at their second heartbeat (two-heartbeat recovery).
-    assert!(c.membership_resync.is_some_and(|t| t <= 2.0 * heartbeat + latency), "{c:?}");
-    assert!(c.tasks_resync.is_some_and(|t| t <= 2.0 * heartbeat + latency), "{c:?}");
+    // Peers are online again at their first heartbeat: their tunnels stayed
+    // up by the handshakes, so the data plane vouched for them (no flap guard).
+    assert!(c.membership_resync.is_some_and(|t| t <= heartbeat + latency), "{c:?}");
+    assert!(c.tasks_resync.is_some_and(|t| t <= heartbeat + latency), "{c:?}");
     // The same seed replays exactly.
     assert_eq!(cluster::run(cfg).0.map(|s| s.trace_hash).ok(), Some(s.trace_hash));
 }

@@ -330,8 +330,12 @@ impl<
         if from_supervisor || matches!(self.room, Room::Supervisor(_)) {
             self.flood_heard = true;
         }
-        // The status after the heartbeat comes with it (no second lookup).
-        let status = match self.crash.update_node_health_status(now, sender, hb.metrics) {
+        // The status after the heartbeat comes with it (no second lookup). A
+        // peer whose tunnel the reported handshakes kept `Up` through its
+        // crash was lost by the control plane only: its first healthy
+        // heartbeat brings it back (no flap guard).
+        let vouched = self.host_handshakes && self.mesh.vouches(sender);
+        let status = match self.crash.update_node_health_status(now, sender, hb.metrics, vouched) {
             Ok(status) => Some(status),
             Err(_) => {
                 self.out.counters.table_full.bump();

@@ -92,6 +92,11 @@ pub(crate) struct Peer {
     /// Its tunnel in the view (`Some` exactly for the peers with one): last
     /// known state and last handshake recorded.
     tunnel: Option<(TunnelState, Instant)>,
+    /// Its tunnel was `Up` by reported handshakes when the crash detector
+    /// declared it crashed, and has not left `Up` since: the data plane
+    /// vouches that only the control plane lost it (cleared when it
+    /// recovers, or its tunnel goes stale, down or away).
+    vouched: bool,
     /// Round-trip variation and the heartbeat timestamps to echo (the
     /// smoothed RTT is its mesh tunnel's).
     rtt: Rtt,
@@ -236,6 +241,9 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
 
     /// `peer` recovered: it joins the view again (its tunnel comes up with its heartbeats).
     pub(crate) fn rejoin(&mut self, now: Instant, peer: &NodeId, out: &mut Outbox<Q>) {
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.vouched = false;
+        }
         if self.mesh.node(peer).is_none() {
             self.join_peer(now, peer, out);
         }
@@ -244,22 +252,30 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     /// `peer` crashed or left: out of the view, no route goes through it;
     /// unless `vouch` (its crash was the control plane's verdict and the host
     /// reports handshakes) and its tunnel is up or stale by them: then tunnel
-    /// and routes stay, and only handshakes take them down.
+    /// and routes stay, and only handshakes take them down. A tunnel kept
+    /// `Up` here starts vouching for the peer ([`MeshView::vouches`]).
     pub(crate) fn forget(&mut self, now: Instant, peer: &NodeId, vouch: bool) {
-        if vouch
-            && self
-                .peers
-                .get(peer)
-                .and_then(|p| p.tunnel)
-                .is_some_and(|(s, _)| matches!(s, TunnelState::Up | TunnelState::Stale))
-        {
-            return;
+        if vouch && let Some(p) = self.peers.get_mut(peer) {
+            let state = p.tunnel.map(|(s, _)| s);
+            if matches!(state, Some(TunnelState::Up | TunnelState::Stale)) {
+                p.vouched = state == Some(TunnelState::Up);
+                return;
+            }
         }
         let _ = self.mesh.leave_mesh(now, peer);
         if let Some(p) = self.peers.get_mut(peer) {
             p.tunnel = None;
+            p.vouched = false;
             p.rtt = Rtt::default();
         }
+    }
+
+    /// Whether the data plane vouches for `peer` through its control-plane
+    /// crash: its tunnel was `Up` by the host's reported handshakes when its
+    /// crash was declared and has stayed `Up` since (see *Control plane and
+    /// data plane*). Such a peer's first healthy heartbeat ends its recovery.
+    pub(crate) fn vouches(&self, peer: &NodeId) -> bool {
+        self.peers.get(peer).is_some_and(|p| p.vouched && matches!(p.tunnel, Some((TunnelState::Up, _))))
     }
 
     /// `peer`'s heartbeat, sent at `sent_at` (its clock) with `echo` of this
@@ -449,6 +465,8 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     ) {
         if let Some(p) = self.peer_mut(peer, out) {
             p.tunnel = Some((after, now));
+            // A tunnel that leaves `Up` vouches for nothing any more.
+            p.vouched &= after == TunnelState::Up;
         }
         if before == Some(after) {
             return;

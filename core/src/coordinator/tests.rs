@@ -748,6 +748,7 @@ fn worker_whose_supervisor_goes_silent(host_reports: bool) -> (Box<Node>, Instan
     (w, now)
 }
 
+use crate::health::NodeStatus;
 use crate::mesh::TunnelState;
 
 #[test]
@@ -795,6 +796,76 @@ fn a_detected_crash_leaves_a_tunnel_the_host_reports_handshakes_on() {
         }
     }
     assert_eq!(w.mesh().tunnel(&id("w"), &id("s1")).map(|t| t.state), Some(TunnelState::Stale));
+}
+
+/// s1, silent since `worker_whose_supervisor_goes_silent`, heartbeats `w`
+/// again at `now`: s1's status in w's crash detector after it.
+fn s1_heard_again(w: &mut Node, s1: &mut Peer, now: Instant) -> NodeStatus {
+    s1.counter = s1.counter.max(1_000) + 1;
+    w.handle_message(now, &s1.say(heartbeat_echoing(s1.counter, now, None))).unwrap();
+    w.crash_recovery().status(&id("s1")).unwrap()
+}
+
+#[test]
+fn a_peer_whose_tunnel_stayed_up_through_its_crash_is_online_at_its_first_heartbeat() {
+    let (mut w, mut now) = worker_whose_supervisor_goes_silent(true);
+    assert_eq!(w.crash_recovery().status(&id("s1")), Ok(NodeStatus::Recovering));
+    // WireGuard rekeyed meanwhile: the tunnel is still up by the handshakes.
+    now += Duration::from_secs(60);
+    w.record_latest_handshakes(now, unix_at(now), &handshake_line("s1", unix_at(now)));
+    w.tick(now);
+    let mut s1 = Peer::new("s1", NodeRole::Supervisor);
+    // The data plane vouched for s1 all along: no flap guard.
+    assert_eq!(s1_heard_again(&mut w, &mut s1, now + Duration::from_millis(10)), NodeStatus::Online);
+    let mut completed = false;
+    while let Some(e) = w.poll_event() {
+        completed |= e.node == id("s1") && matches!(e.kind, OpsEventKind::RecoveryCompleted { .. });
+    }
+    assert!(completed);
+    // A later crash whose tunnel the handshakes do not keep up (none
+    // reported: stale after 180 s, then down) needs two heartbeats again.
+    let mut t = now;
+    for _ in 0..10 {
+        t += Duration::from_secs(1);
+        s1_heard_again(&mut w, &mut s1, t);
+        w.tick(t);
+    }
+    let end = t + Duration::from_secs(200);
+    while t < end {
+        t += Duration::from_millis(250);
+        w.tick(t);
+    }
+    assert_eq!(w.mesh().tunnel(&id("w"), &id("s1")).map(|t| t.state), Some(TunnelState::Down));
+    assert_eq!(s1_heard_again(&mut w, &mut s1, t), NodeStatus::Recovering);
+    assert_eq!(s1_heard_again(&mut w, &mut s1, t + Duration::from_secs(1)), NodeStatus::Online);
+}
+
+#[test]
+fn a_peer_without_host_handshakes_still_needs_two_heartbeats_to_recover() {
+    let (mut w, now) = worker_whose_supervisor_goes_silent(false);
+    let mut s1 = Peer::new("s1", NodeRole::Supervisor);
+    assert_eq!(s1_heard_again(&mut w, &mut s1, now), NodeStatus::Recovering);
+    assert_eq!(s1_heard_again(&mut w, &mut s1, now + Duration::from_secs(1)), NodeStatus::Online);
+}
+
+#[test]
+fn a_peer_whose_tunnel_left_up_during_its_crash_needs_two_heartbeats() {
+    let (mut w, mut now) = worker_whose_supervisor_goes_silent(true);
+    // No handshake reported after the last one (at 105 s): the tunnel goes
+    // stale 180 s later, during the cut.
+    while w.mesh().tunnel(&id("w"), &id("s1")).is_some_and(|t| t.state == TunnelState::Up) {
+        now += Duration::from_millis(250);
+        w.tick(now);
+    }
+    assert!(now >= Instant::from_secs(100 + 5 + 180), "{now:?}");
+    assert_eq!(w.mesh().tunnel(&id("w"), &id("s1")).map(|t| t.state), Some(TunnelState::Stale));
+    // WireGuard handshakes again before s1's heartbeats return: the tunnel is
+    // up now, but it did not stay up through the crash.
+    w.record_latest_handshakes(now, unix_at(now), &handshake_line("s1", unix_at(now)));
+    assert_eq!(w.mesh().tunnel(&id("w"), &id("s1")).map(|t| t.state), Some(TunnelState::Up));
+    let mut s1 = Peer::new("s1", NodeRole::Supervisor);
+    assert_eq!(s1_heard_again(&mut w, &mut s1, now), NodeStatus::Recovering);
+    assert_eq!(s1_heard_again(&mut w, &mut s1, now + Duration::from_secs(1)), NodeStatus::Online);
 }
 
 #[test]

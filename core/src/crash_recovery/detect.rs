@@ -5,7 +5,7 @@ use super::*;
 impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, E> {
     /// Records a heartbeat from `node` at `now`, registering it if new.
     pub fn heartbeat(&mut self, now: Instant, node: &NodeId) -> Result<(), CrashRecoveryError> {
-        self.ingest(now, node, None).map(|_| ())
+        self.ingest(now, node, None, false).map(|_| ())
     }
 
     /// Records a heartbeat carrying fresh `metrics` from `node` at `now`,
@@ -17,20 +17,43 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         metrics: HealthMetrics,
     ) -> Result<(), CrashRecoveryError> {
         metrics.validate().map_err(CrashRecoveryError::InvalidMetric)?;
-        self.ingest(now, node, Some(metrics)).map(|_| ())
+        self.ingest(now, node, Some(metrics), false).map(|_| ())
     }
 
-    /// [`CrashRecoveryManager::update_node_health`], returning the node's
-    /// status after it (one table lookup where a `status` call would add one).
+    /// [`CrashRecoveryManager::update_node_health`] for a heartbeat from a
+    /// node that the caller knows was alive through its whole outage by
+    /// another channel than its heartbeats (the coordinator: its WireGuard
+    /// tunnel stayed `Up` by the handshakes its host reported, so only the
+    /// control plane lost it). The flap guard ([`CrashRecoveryConfig::recovery_heartbeats`])
+    /// is for nodes that were really unreachable; this one's silence was
+    /// not its own, so if this heartbeat is healthy it completes the node's
+    /// *automatic* recovery (the one a crash verdict or a returning node
+    /// starts) at once. A recovery with another strategy (a restart, a
+    /// replacement) still needs `recovery_heartbeats`; for a node not
+    /// recovering this is [`CrashRecoveryManager::update_node_health`].
+    pub fn update_node_health_vouched(
+        &mut self,
+        now: Instant,
+        node: &NodeId,
+        metrics: HealthMetrics,
+    ) -> Result<(), CrashRecoveryError> {
+        metrics.validate().map_err(CrashRecoveryError::InvalidMetric)?;
+        self.ingest(now, node, Some(metrics), true).map(|_| ())
+    }
+
+    /// [`CrashRecoveryManager::update_node_health`] (with `vouched`:
+    /// [`CrashRecoveryManager::update_node_health_vouched`]), returning the
+    /// node's status after it (one table lookup where a `status` call would add one).
     #[cfg(feature = "alloc")]
     pub(crate) fn update_node_health_status(
         &mut self,
         now: Instant,
         node: &NodeId,
         metrics: HealthMetrics,
+        vouched: bool,
     ) -> Result<NodeStatus, CrashRecoveryError> {
         metrics.validate().map_err(CrashRecoveryError::InvalidMetric)?;
-        self.ingest(now, node, Some(metrics))
+        self.ingest(now, node, Some(metrics), vouched)
     }
 
     /// `node`'s record in `nodes`, registering the node (online, never heard
@@ -65,11 +88,15 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         }
     }
 
+    /// One heartbeat (with fresh `metrics`, if any); `vouched`: the node was
+    /// alive through its outage by the caller's word, and its automatic
+    /// recovery completes at its first healthy heartbeat.
     fn ingest(
         &mut self,
         now: Instant,
         node: &NodeId,
         metrics: Option<HealthMetrics>,
+        vouched: bool,
     ) -> Result<NodeStatus, CrashRecoveryError> {
         let now = self.clock.observe(now);
         let record = Self::record_or_register(&mut self.nodes, node)?;
@@ -106,8 +133,13 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
                 }
             }
         }
+        let needed = if vouched && record.recovery.is_some_and(|r| r.strategy == RecoveryStrategy::Automatic) {
+            1
+        } else {
+            self.config.recovery_heartbeats
+        };
         if let (NodeStatus::Recovering, Some(r)) = (record.status, record.recovery)
-            && r.healthy_heartbeats >= self.config.recovery_heartbeats
+            && r.healthy_heartbeats >= needed
         {
             record.status = NodeStatus::Online;
             record.recovery = None;

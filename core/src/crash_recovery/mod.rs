@@ -10,7 +10,9 @@
 //!  Online ⇄ Suspected        phi ≥ suspect level, unhealthy metrics or an old heartbeat
 //!  Online/Suspected → Offline   phi ≥ threshold: a crash, reported once by `detect_crashes`
 //!  Offline/Failed/Suspected → Recovering   `initiate_recovery`, or a heartbeat from an offline/failed node
-//!  Recovering → Online       `recovery_heartbeats` healthy heartbeats in a row
+//!  Recovering → Online       `recovery_heartbeats` healthy heartbeats in a row; one
+//!                            for an automatic recovery the caller vouches for
+//!                            (`update_node_health_vouched`)
 //!  Recovering → Failed       the attempt's deadline passed
 //!  Recovering → Offline      the node came back, then fell silent past the threshold
 //!                            again before completing: a new crash
@@ -129,7 +131,10 @@ pub struct CrashRecoveryConfig {
     pub recovery_deadline: Duration,
     /// Recovery attempts allowed per outage (default 3).
     pub max_recovery_attempts: u32,
-    /// Consecutive healthy heartbeats that complete a recovery (default 2).
+    /// Consecutive healthy heartbeats that complete a recovery (default 2):
+    /// a flap guard for nodes that were really unreachable. A heartbeat given
+    /// to [`CrashRecoveryManager::update_node_health_vouched`] (the node was
+    /// alive throughout, by another channel) completes an automatic recovery alone.
     pub recovery_heartbeats: u32,
 }
 

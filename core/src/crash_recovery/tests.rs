@@ -171,6 +171,65 @@ fn returning_node_recovers_automatically() {
 }
 
 #[test]
+fn a_vouched_heartbeat_completes_an_automatic_recovery_at_once() {
+    // Crashed, and its automatic recovery started (as the coordinator does).
+    let (mut m, a) = crashed(10);
+    m.initiate_recovery(secs(61.0), &a, RecoveryStrategy::Automatic).unwrap();
+    m.update_node_health_vouched(secs(70.0), &a, HealthMetrics::default()).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Online));
+    assert_eq!(
+        m.events().find(|e| e.kind.as_str() == "recovery_completed").map(|e| e.kind),
+        Some(RecoveryEventKind::RecoveryCompleted {
+            strategy: RecoveryStrategy::Automatic,
+            took: Duration::from_secs(9)
+        })
+    );
+    // A node that returns on its own (offline, no recovery under way) too.
+    let (mut m, a) = crashed(10);
+    m.update_node_health_vouched(secs(70.0), &a, HealthMetrics::default()).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Online));
+    assert!(
+        kinds(&m, &a).ends_with(&["status_changed", "recovery_started", "recovery_completed"]),
+        "{:?}",
+        kinds(&m, &a)
+    );
+}
+
+#[test]
+fn without_vouching_a_recovery_still_needs_its_heartbeats() {
+    let (mut m, a) = crashed(10);
+    m.initiate_recovery(secs(61.0), &a, RecoveryStrategy::Automatic).unwrap();
+    m.update_node_health(secs(70.0), &a, HealthMetrics::default()).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Recovering));
+    m.update_node_health(secs(71.0), &a, HealthMetrics::default()).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Online));
+}
+
+#[test]
+fn vouching_skips_neither_an_unhealthy_heartbeat_nor_another_strategy() {
+    // An unhealthy heartbeat completes nothing, vouched or not.
+    let (mut m, a) = crashed(10);
+    m.initiate_recovery(secs(61.0), &a, RecoveryStrategy::Automatic).unwrap();
+    let sick = HealthMetrics { cpu_usage: 0.99, ..HealthMetrics::default() };
+    m.update_node_health_vouched(secs(70.0), &a, sick).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Recovering));
+    m.update_node_health_vouched(secs(71.0), &a, HealthMetrics::default()).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Online));
+    // A restart by the host is a new process: the flap guard stays.
+    let (mut m, a) = crashed(10);
+    m.initiate_recovery(secs(61.0), &a, RecoveryStrategy::Restart).unwrap();
+    m.update_node_health_vouched(secs(70.0), &a, HealthMetrics::default()).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Recovering));
+    m.update_node_health_vouched(secs(71.0), &a, HealthMetrics::default()).unwrap();
+    assert_eq!(m.status(&a), Ok(NodeStatus::Online));
+    // Invalid metrics change nothing.
+    let (mut m, a) = crashed(10);
+    let bad = HealthMetrics { cpu_usage: f32::NAN, ..HealthMetrics::default() };
+    assert!(m.update_node_health_vouched(secs(70.0), &a, bad).is_err());
+    assert_eq!(m.status(&a), Ok(NodeStatus::Offline));
+}
+
+#[test]
 fn recovery_fails_after_deadline_and_attempts_run_out() {
     let cfg = CrashRecoveryConfig {
         recovery_deadline: Duration::from_secs(30),
