@@ -1,5 +1,6 @@
-//! Latency routing: a compressed adjacency (CSR) of the up links and Dijkstra
-//! with an indexed binary heap, all in fixed-capacity scratch, no allocation.
+//! Latency routing: a compressed adjacency (CSR) of the up links, kept between
+//! recomputes (latencies patched in place), and Dijkstra with a radix heap,
+//! all in fixed-capacity scratch, no allocation.
 //!
 //! Paths are ordered lexicographically by `(latency, hops)`: every link adds at
 //! least one hop, so zero-latency links are handled and "strictly closer" is

@@ -1494,7 +1494,7 @@ proptest! {
                 }
                 10 => {
                     if m.leave_mesh(now, &x).is_ok() && !up {
-                        let _ = m.join_mesh(now, node(&x.to_string(), (a as usize % n) as u8));
+                        let _ = m.join_mesh(now, node(&name(a), (a as usize % n) as u8));
                     }
                     Ok(())
                 }
