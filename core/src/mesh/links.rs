@@ -47,6 +47,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
     ) -> Result<(), TunnelError> {
         self.clock.observe(now);
         let key = self.pair_of(a, b)?;
+        let before = self.weight_of(key);
         let link = Link { latency, up, source: LinkSource::Direct };
         match self.edges.get_mut(&key) {
             Some(e) => e.link = Some(link),
@@ -55,6 +56,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
                 self.edges.insert(key, record).map_err(|_| TunnelError::TableFull { capacity: E })?;
             }
         }
+        self.link_changed(key, before);
         self.routes_dirty = true;
         Ok(())
     }
@@ -121,6 +123,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             r.advert_seq = Some(advert.sequence);
         }
         self.routes_dirty = true;
+        self.csr_stale = true;
         Ok(LinkStateOutcome::Applied { ignored })
     }
 
@@ -142,7 +145,31 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             r.advert_seq = None;
         }
         self.routes_dirty |= changed;
+        self.csr_stale |= changed;
         true
+    }
+
+    /// The routing weight of link `key` now: `None` if it is not up or not known.
+    pub(super) fn weight_of(&self, key: (u32, u32)) -> Option<u64> {
+        self.edges.get(&key).and_then(|e| edge_weight(&self.config, e))
+    }
+
+    /// Keeps the adjacency in step with link `key`, whose weight was `before`:
+    /// a new weight of a link that stays up is patched in place; a link going
+    /// up or down, or away, leaves the adjacency to the next recompute's rebuild.
+    pub(super) fn link_changed(&mut self, key: (u32, u32), before: Option<u64>) {
+        if self.csr_stale {
+            return;
+        }
+        match (before, self.weight_of(key)) {
+            (None, None) => {}
+            (Some(old), Some(new)) => {
+                if old != new && !self.csr.set_weight(key.0, key.1, new) {
+                    self.csr_stale = true;
+                }
+            }
+            _ => self.csr_stale = true,
+        }
     }
 
     /// The local node's advert of its tunnels (up to [`MAX_ADVERT_LINKS`](crate::wire::MAX_ADVERT_LINKS), in

@@ -281,7 +281,12 @@ pub struct VPNMeshTopologyManager<const N: usize, const E: usize, const Q: usize
     local_seq: u64,
     routes: storage::Vec<Route, N>,
     routes_dirty: bool,
+    /// The up links as adjacency lists, kept between recomputes: a latency
+    /// change of an up link is patched into it at once, anything else (a link
+    /// or tunnel going up or down, appearing or going away, a node joining or
+    /// leaving, an advert) sets `csr_stale` and the next recompute rebuilds it.
     csr: Csr<N, E>,
+    csr_stale: bool,
     main: ShortestPaths<N>,
     alt: ShortestPaths<N>,
     /// Scratch of the hysteresis pass: destinations contested for one neighbour.
@@ -323,6 +328,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             routes: storage::Vec::new(),
             routes_dirty: false,
             csr: Csr::new(),
+            csr_stale: true,
             main: ShortestPaths::new(),
             alt: ShortestPaths::new(),
             contested: storage::Vec::new(),

@@ -103,6 +103,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             let _ = self.routes.push(UNREACHABLE);
         }
         self.routes_dirty = true;
+        self.csr_stale = true;
         Ok(address)
     }
 
@@ -125,6 +126,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             }
             a != slot && b != slot
         });
+        self.csr_stale = true;
         if let Some(r) = self.routes.get_mut(slot as usize) {
             *r = UNREACHABLE;
         }

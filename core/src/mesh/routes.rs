@@ -93,10 +93,10 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             return;
         };
         let n = self.slots.len();
-        {
-            let (csr, edges) = (&mut self.csr, &self.edges);
-            let config = &self.config;
-            csr.rebuild(n, || edges.iter().filter_map(|(&(a, b), e)| edge_weight(config, e).map(|w| (a, b, w))));
+        // The adjacency is rebuilt only when which links are up changed:
+        // latency changes were patched into it as they came.
+        if self.csr_stale || self.csr.nodes() != n.min(N) {
+            self.rebuild_adjacency();
         }
         let slots = &self.slots;
         self.main.run(&self.csr, src, Bound::Unbounded, |a, b| lower_id_in(slots, a, b));
@@ -178,6 +178,16 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
                 self.queue_route_change(v, old.next_hop, new.next_hop);
             }
         }
+    }
+
+    /// Rebuilds the adjacency from the link table.
+    pub(super) fn rebuild_adjacency(&mut self) {
+        let (csr, edges) = (&mut self.csr, &self.edges);
+        let config = &self.config;
+        csr.rebuild(self.slots.len(), || {
+            edges.iter().filter_map(|(&(a, b), e)| edge_weight(config, e).map(|w| (a, b, w)))
+        });
+        self.csr_stale = false;
     }
 
     fn queue_route_change(&mut self, dest: u32, old: u32, new: u32) {

@@ -1,5 +1,6 @@
-//! Latency routing: a compressed adjacency (CSR) of the up links and Dijkstra
-//! with an indexed binary heap, all in fixed-capacity scratch, no allocation.
+//! Latency routing: a compressed adjacency (CSR) of the up links, kept between
+//! recomputes (latencies patched in place), and Dijkstra with a radix heap,
+//! all in fixed-capacity scratch, no allocation.
 //!
 //! Paths are ordered lexicographically by `(latency, hops)`: every link adds at
 //! least one hop, so zero-latency links are handled and "strictly closer" is
@@ -187,6 +188,29 @@ impl<const N: usize, const E: usize> Csr<N, E> {
 
     pub(crate) fn nodes(&self) -> usize {
         self.start.len()
+    }
+
+    /// Sets the weight of the link between `a` and `b`, both half-links, in
+    /// place: a latency change costs a scan of two nodes' ranges instead of a
+    /// rebuild, and leaves the half-links where a rebuild would put them (the
+    /// order depends only on which links are up). Returns `false`, changing
+    /// nothing, if either half-link is not in the adjacency.
+    pub(crate) fn set_weight(&mut self, a: u32, b: u32, weight: u64) -> bool {
+        let (Some(i), Some(j)) = (self.find(a, b), self.find(b, a)) else { return false };
+        for k in [i, j] {
+            if let Some(h) = self.slot(k) {
+                h.weight = weight;
+            }
+        }
+        true
+    }
+
+    /// The position of the half-link from `from` to `to`.
+    fn find(&self, from: u32, to: u32) -> Option<usize> {
+        let s = self.start.get(from as usize).copied()? as usize;
+        let d = self.degree.get(from as usize).copied()? as usize;
+        (s..s.saturating_add(d))
+            .find(|&i| if i < E { self.low.get(i) } else { self.high.get(i - E) }.is_some_and(|h| h.to == to))
     }
 
     /// The half-links leaving `v`.

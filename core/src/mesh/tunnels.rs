@@ -165,6 +165,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
     ) -> Result<TunnelState, TunnelError> {
         let now = self.clock.observe(now);
         let key = self.pair_of(a, b)?;
+        let before = self.weight_of(key);
         let fresh = Tunnel {
             protocol,
             established: now,
@@ -187,12 +188,14 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
                 t => {
                     *t = Some(fresh);
                     self.routes_dirty = true;
+                    self.link_changed(key, before);
                     Ok(TunnelState::Connecting)
                 }
             },
             None => {
                 let record = EdgeRecord { tunnel: Some(fresh), link: None };
                 self.edges.insert(key, record).map_err(|_| TunnelError::TableFull { capacity: E })?;
+                self.link_changed(key, before);
                 Ok(TunnelState::Connecting)
             }
         }
@@ -202,11 +205,16 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
     pub fn remove_tunnel(&mut self, now: Instant, a: &NodeId, b: &NodeId) -> Result<(), TunnelError> {
         self.clock.observe(now);
         let key = self.pair_of(a, b)?;
+        let before = self.weight_of(key);
         let e = self.edges.get_mut(&key).ok_or(TunnelError::UnknownTunnel)?;
         e.tunnel.take().ok_or(TunnelError::UnknownTunnel)?;
         if e.link.is_none() {
             self.edges.remove(&key);
+            // The table moves its last record into the gap, so the order a
+            // rebuild takes the links in changes: rebuild, to stay identical.
+            self.csr_stale = true;
         }
+        self.link_changed(key, before);
         self.routes_dirty = true;
         Ok(())
     }
@@ -306,6 +314,8 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             if before != after {
                 report.changed += 1;
                 self.routes_dirty = true;
+                // A tunnel's weight is set exactly when it is up.
+                self.csr_stale |= (before == TunnelState::Up) != (after == TunnelState::Up);
             }
         }
         report
@@ -340,6 +350,8 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         change(t, now);
         let after = evaluate(t, now, &timers);
         self.routes_dirty |= before != after;
+        // A tunnel's weight is set exactly when it is up.
+        self.csr_stale |= (before == TunnelState::Up) != (after == TunnelState::Up);
         Ok(after)
     }
 
@@ -362,6 +374,8 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         rtt: Duration,
     ) -> Result<Duration, TunnelError> {
         self.clock.observe(now);
+        let key = self.pair_of(a, b)?;
+        let before = self.weight_of(key);
         let t = self.tunnel_mut(a, b)?;
         let sample = u128::from(rtt.total_micros()) * 1000;
         let ns = match t.srtt_ns {
@@ -370,6 +384,7 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
         };
         t.srtt_ns = Some(u64::try_from(ns).unwrap_or(u64::MAX));
         let srtt = t.srtt().unwrap_or(Duration::ZERO);
+        self.link_changed(key, before);
         self.routes_dirty = true;
         Ok(srtt)
     }
@@ -421,7 +436,16 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
     pub fn monitor_tunnel_health(&mut self, now: Instant) -> TunnelHealthReport {
         let now = self.clock.observe(now);
         let mut report = TunnelHealthReport::default();
-        let VPNMeshTopologyManager { config, edges, slots, reestablish, dropped_reestablish, routes_dirty, .. } = self;
+        let VPNMeshTopologyManager {
+            config,
+            edges,
+            slots,
+            reestablish,
+            dropped_reestablish,
+            routes_dirty,
+            csr_stale,
+            ..
+        } = self;
         for (&(a, b), e) in edges.iter_mut() {
             let Some(t) = e.tunnel.as_mut() else { continue };
             let timers = config.timers(t.protocol);
@@ -430,6 +454,8 @@ impl<const N: usize, const E: usize, const Q: usize> VPNMeshTopologyManager<N, E
             if before != after {
                 report.changed += 1;
                 *routes_dirty = true;
+                // A tunnel's weight is set exactly when it is up.
+                *csr_stale |= (before == TunnelState::Up) != (after == TunnelState::Up);
             }
             report.tunnels += 1;
             match after {
