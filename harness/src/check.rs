@@ -20,7 +20,7 @@
 //! (a partition or its heal, a crash, a restart, a stop or start, a new
 //! leader), no task has more live primaries working than it requires; and no
 //! worker takes up a primary role from a checkpoint older than the newest any
-//! leader acknowledged for the task.
+//! honest leader acknowledged for the task.
 
 use crate::cluster::Cluster;
 use crate::node::{HarnessNode, OpsNode};
@@ -65,7 +65,7 @@ pub(crate) struct Record {
     led_after: Option<(Instant, Instant)>,
     /// The network's partition changes already noted in `last_fault`.
     net_changes: u64,
-    /// The newest checkpoint sequence any leader acknowledged, per task.
+    /// The newest checkpoint sequence any honest leader acknowledged, per task.
     acked: BTreeMap<TaskId, u64>,
     /// The primary roles live workers held at the last step: `(worker, task)` → `(term, giver)`.
     primaries: BTreeMap<(usize, TaskId), (u64, NodeId)>,
@@ -295,15 +295,18 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
     /// a release to arrive), no task is run by more live primaries than
     /// `required(task)`: a worker cut off from its leader has let go, and one
     /// that came back was told to. And a worker that takes up a primary role
-    /// resumes from a checkpoint no older than the newest one any leader has
-    /// acknowledged for the task.
+    /// resumes from a checkpoint no older than the newest one any honest
+    /// leader has acknowledged for the task.
     pub fn check_roles_step(&mut self, settle: Duration, required: impl Fn(&TaskId) -> usize) -> Result<(), Violation> {
         let now = self.now();
         if self.record.last_fault == Instant::ZERO {
             self.record.last_fault = self.start_time();
         }
         let mut acks = Vec::new();
-        for s in (0..self.supervisors()).filter(|&s| self.is_up(s)) {
+        // A liar's acknowledgement binds nobody: what only it knows (it may
+        // withhold the task table that carries it) no honest successor can
+        // resume from.
+        for s in (0..self.supervisors()).filter(|&s| self.is_up(s) && !self.is_liar(s)) {
             let Some(node) = self.node(s).filter(|n| n.leading().is_some()) else { continue };
             acks.extend(node.assignments().into_iter().filter_map(|tw| Some((tw.task, tw.checkpoint?))));
         }

@@ -547,7 +547,8 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         self.liars.as_ref().map(|l| (&l.refused, l.withheld))
     }
 
-    fn is_liar(&self, i: usize) -> bool {
+    /// Whether node `i` is one of the liars ([`Cluster::set_liars`]).
+    pub(crate) fn is_liar(&self, i: usize) -> bool {
         self.liars.as_ref().is_some_and(|l| l.nodes.contains(&i))
     }
 
