@@ -146,7 +146,14 @@ impl<const V: usize, const O: usize, const H: usize> LeaderElectionManager<V, O,
         match msg {
             Msg::PreVote(r) | Msg::Vote(r) => Some(self.handle_vote_request(now, from, msg, r)),
             Msg::PreVoteResp(r) => {
-                if self.state.role == Role::PreCandidate {
+                // A grant answers the pre-campaign for the next term only: one
+                // for this term is stale (a pre-campaign of the term before,
+                // answered late, or replayed by a liar) and is no grant now.
+                // Counted, it let a node campaign without a pre-vote quorum
+                // for its term, and so without the certificate that
+                // Byzantine mode needs to prove it.
+                let stale_grant = r.granted && r.term != self.state.term.saturating_add(1);
+                if self.state.role == Role::PreCandidate && !stale_grant {
                     self.poll(now, from, r.granted);
                 }
                 None

@@ -645,6 +645,31 @@ fn lower_terms_are_answered_only_where_it_helps() {
 }
 
 #[test]
+fn a_pre_vote_grant_counts_only_for_the_pre_campaign_it_answers() {
+    // Five voters (quorum 3) at term 5: the pre-campaign asks for term 6.
+    let ids = ids(5);
+    let restored = HardState { term: 5, voted_for: None };
+    let mut m = M::restore(ElectionConfig::default(), ids[0].clone(), &ids, restored, Instant::ZERO).unwrap();
+    m.campaign(Instant::ZERO).unwrap();
+    assert_eq!((m.role(), m.term()), (Role::PreCandidate, 5));
+    let grant = |m: &mut M, from: usize, term: u64| {
+        let body = Body::PreVoteResponse(VoteResponse { term, granted: true });
+        m.step(Instant::ZERO, &Envelope::new(ids[from].clone(), body)).unwrap();
+    };
+    // Grants for term 5 answer a pre-campaign of the term before (late, or
+    // replayed by a liar): counted, they made a candidate of term 6 without
+    // a pre-vote quorum for it (and, in Byzantine mode, without the
+    // certificate its vote requests need).
+    grant(&mut m, 1, 5);
+    grant(&mut m, 2, 5);
+    assert_eq!((m.role(), m.term()), (Role::PreCandidate, 5));
+    grant(&mut m, 1, 6);
+    assert_eq!(m.role(), Role::PreCandidate);
+    grant(&mut m, 2, 6);
+    assert_eq!((m.role(), m.term()), (Role::Candidate, 6));
+}
+
+#[test]
 fn leader_lease_ignores_higher_term_votes() {
     let ids = ids(3);
     let mut m = M::new(ElectionConfig::default(), ids[0].clone(), &ids, Instant::ZERO).unwrap();
