@@ -58,7 +58,7 @@
 //! Decoding is total and bounded (a length cap first, every field checked, no
 //! trailing bytes); verification streams each statement through SHA-512 and
 //! checks the signatures by RFC 8032's cofactored equation, a certificate's
-//! in one batch when built with `alloc` (module `verify`: why cofactored,
+//! in one batch when built with `batch-verify` (module `verify`: why cofactored,
 //! and why batch and one-by-one verification accept the same signatures).
 //!
 //! # Layout

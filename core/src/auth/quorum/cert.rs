@@ -5,7 +5,7 @@
 
 use super::codec::{Reader, Writer};
 use super::verify::check_one;
-#[cfg(feature = "alloc")]
+#[cfg(feature = "batch-verify")]
 use super::verify::{Prepared, check_batch};
 use super::vote::{len_byte, prepare_statement};
 use super::{MAX_QC_LEN, MAX_QC_SIGNERS, QC_VERSION, QuorumError, SIG_LEN, SignedVote, VoteKind, VoterKeys};
@@ -124,11 +124,11 @@ fn verify_qc<'s, V: VoterKeys + ?Sized>(
     if have < quorum {
         return Err(QuorumError::NotEnoughSigners { have, need: quorum });
     }
-    // With `alloc`, the encoding checks in signer order and the group
+    // With `batch-verify`, the encoding checks in signer order and the group
     // equations in batches of up to `BATCH` signers; a failed batch has a
     // culprit, which the checks one by one name (see `super::verify`: the
     // same verdict either way, and the same first refused signer).
-    #[cfg(feature = "alloc")]
+    #[cfg(feature = "batch-verify")]
     let mut batch: heapless::Vec<(usize, Prepared), BATCH> = heapless::Vec::new();
     let mut rest = signers;
     while rest != 0 {
@@ -141,7 +141,7 @@ fn verify_qc<'s, V: VoterKeys + ?Sized>(
             (Some(_), Some(_), None) => Err(QuorumError::Truncated),
             _ => Err(QuorumError::UnknownSigner { index }),
         };
-        #[cfg(feature = "alloc")]
+        #[cfg(feature = "batch-verify")]
         {
             // A signer before this one that fails the equation comes first.
             let p = prepared.map_err(|e| first_refused(&batch).unwrap_or(e))?;
@@ -151,29 +151,29 @@ fn verify_qc<'s, V: VoterKeys + ?Sized>(
             }
             let _ = batch.push((index, p));
         }
-        #[cfg(not(feature = "alloc"))]
+        #[cfg(not(feature = "batch-verify"))]
         if !check_one(&prepared?) {
             return Err(QuorumError::BadSignature { index });
         }
     }
-    #[cfg(feature = "alloc")]
+    #[cfg(feature = "batch-verify")]
     check_batch_or_name(&batch)?;
     Ok(())
 }
 
 /// Signatures per batch: at most 17 points per multi-scalar multiplication,
 /// so its transient heap (lookup tables) is bounded whatever the voter count.
-#[cfg(feature = "alloc")]
+#[cfg(feature = "batch-verify")]
 const BATCH: usize = 8;
 
 /// The first signer of `batch` whose signature fails the group equation.
-#[cfg(feature = "alloc")]
+#[cfg(feature = "batch-verify")]
 fn first_refused(batch: &[(usize, Prepared)]) -> Option<QuorumError> {
     batch.iter().find(|(_, p)| !check_one(p)).map(|(index, _)| QuorumError::BadSignature { index: *index })
 }
 
 /// Checks `batch` at once; if it fails, names its first refused signer.
-#[cfg(feature = "alloc")]
+#[cfg(feature = "batch-verify")]
 fn check_batch_or_name(batch: &[(usize, Prepared)]) -> Result<(), QuorumError> {
     if batch.is_empty() || check_batch(batch) {
         return Ok(());

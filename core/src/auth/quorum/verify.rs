@@ -46,7 +46,8 @@
 //! `R` would restore agreement at the cost of a scalar multiplication each,
 //! more than batching saves.
 //!
-//! Without `alloc` every signature is checked on its own (the same rule,
+//! Without the `batch-verify` feature (on for hosts, off for
+//! microcontrollers) every signature is checked on its own (the same rule,
 //! no allocation); with it, a certificate is checked in batches of up to 8
 //! signatures, whose multi-scalar multiplication allocates its lookup
 //! tables: the small worker's heap peak (`harness/tests/ram_budget.rs`,
@@ -61,9 +62,9 @@ use sha2::{Digest, Sha512};
 /// One signature after the checks that need no scalar multiplication.
 pub(super) struct Prepared {
     // The batch weights' inputs.
-    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+    #[cfg_attr(not(feature = "batch-verify"), allow(dead_code))]
     r_bytes: [u8; 32],
-    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+    #[cfg_attr(not(feature = "batch-verify"), allow(dead_code))]
     a_bytes: [u8; 32],
     r: EdwardsPoint,
     a: EdwardsPoint,
@@ -111,7 +112,7 @@ pub(super) fn check_one(p: &Prepared) -> bool {
 /// The group equation for every signature of `batch` (signer index,
 /// signature) at once (see the module docs): true exactly when [`check_one`]
 /// holds for each, but for a 2⁻¹²⁷ chance of a false true.
-#[cfg(feature = "alloc")]
+#[cfg(feature = "batch-verify")]
 pub(super) fn check_batch(batch: &[(usize, Prepared)]) -> bool {
     use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
     use curve25519_dalek::traits::VartimeMultiscalarMul;
