@@ -76,6 +76,10 @@ pub enum Body {
     SignedLinkState(SignedLinkState),
     /// A node's tunnel endpoint (roaming), signed by the node.
     EndpointRecord(EndpointRecord),
+    /// (Byzantine fault model) a supervisor's certificate passed on by
+    /// another supervisor, so a node that never heard that supervisor's own
+    /// join can still check its votes in a leader certificate.
+    Voucher(Voucher),
 }
 
 /// A [`LinkState`] advert with its origin's signature
@@ -123,6 +127,25 @@ pub struct Membership {
     pub joining: bool,
     /// The sender's encoded [`SignedCertificate`](crate::auth::SignedCertificate)
     /// (empty in a leave).
+    pub certificate: heapless::Vec<u8, { crate::auth::MAX_CERT_LEN }>,
+}
+
+/// A supervisor's certificate passed on by another supervisor (Byzantine
+/// fault model).
+///
+/// Checking a leader certificate needs the identity key of every voter that
+/// signed it. A node learns a voter's key from the voter's own join, or from
+/// its answer to the node's join; a lying voter can withhold both, and then
+/// the node could never check a leader certificate the liar co-signed, nor
+/// follow that leader. The authority's signature makes a certificate
+/// self-authenticating, so any member can pass it on: a supervisor answering
+/// a join sends one voucher for each other voter whose certificate it holds.
+/// A receiver verifies it in full (authority, supervisor role, a configured
+/// voter, validity, revocation) and learns only the voter's key from it,
+/// never its membership: the voter is admitted by its own join, as ever.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Voucher {
+    /// The voter's encoded [`SignedCertificate`](crate::auth::SignedCertificate).
     pub certificate: heapless::Vec<u8, { crate::auth::MAX_CERT_LEN }>,
 }
 
@@ -432,6 +455,7 @@ impl Body {
             Body::TaskTable(_) => "task_table",
             Body::SignedLinkState(_) => "signed_link_state",
             Body::EndpointRecord(_) => "endpoint_record",
+            Body::Voucher(_) => "voucher",
         }
     }
 }

@@ -87,6 +87,11 @@ golden! {
         let signature = sign_endpoint(&key, &cluster, &node("worker-7"), sequence, endpoint).into();
         Body::EndpointRecord(EndpointRecord { sequence, endpoint: endpoint.try_into().unwrap(), signature })
     };
+    // The wire carries the certificate as opaque bytes (the node decodes and verifies it).
+    voucher_vector: "voucher" from "supervisor-1" => {
+        let certificate = heapless::Vec::from_slice(&[0xC3; 40]).unwrap();
+        Body::Voucher(pouw_netops::wire::Voucher { certificate })
+    };
 }
 
 mod election {

@@ -145,6 +145,7 @@ fn body_fields<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, body: Body) -> PyRe
             d.set_item("joining", m.joining)?;
             d.set_item("certificate", PyBytes::new(py, &m.certificate))?;
         }
+        Body::Voucher(v) => d.set_item("certificate", PyBytes::new(py, &v.certificate))?,
         Body::LeaderNotice(n) => d.set_item("term", n.term)?,
         Body::TaskTable(t) => {
             d.set_item("term", t.term)?;

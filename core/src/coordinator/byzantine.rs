@@ -9,7 +9,7 @@
 use super::attacks::{Outcome, drain, strike};
 use super::tests::*;
 use super::*;
-use crate::auth::{QuorumCertificate, SignedVote, VoteKind, VoteStatement};
+use crate::auth::{IdentityKey, QuorumCertificate, SignedCertificate, SignedVote, VoteKind, VoteStatement};
 use crate::election::{ATTACH_CERTIFICATE, ATTACH_VOTE, FaultModel, Role as ElectionRole};
 use crate::time::Duration;
 use crate::wire::{HeartbeatResponse, LeaderHeartbeat, TaskTable, VoteRequest, VoteResponse};
@@ -322,5 +322,128 @@ fn a_certified_leader_attaches_its_certificate_and_reports_equivocation() {
         let e = crate::auth::EquivocationEvidence::decode(&bytes).unwrap();
         assert_eq!(e.voter(), &voter);
         e.verify(&authority().public(), &identity_of(voter.as_str()).public()).unwrap();
+    }
+}
+
+/// A voucher passing on `of`'s certificate as `role` holds it.
+fn voucher_of(certificate: &[u8]) -> Body {
+    Body::Voucher(crate::wire::Voucher { certificate: heapless::Vec::from_slice(certificate).unwrap() })
+}
+
+/// `name`'s encoded certificate in `role`, from `issuer` (the authority, or a rogue one).
+fn certificate_bytes(name: &str, role: NodeRole, issuer: &IdentityKey) -> StdVec<u8> {
+    let signed = SignedCertificate::issue(issuer, certificate_of(name, role)).unwrap();
+    let mut buf = vec![0u8; signed.encoded_len()];
+    let n = signed.encode(&mut buf).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+#[test]
+fn a_voucher_lets_a_node_check_a_leader_certificate_a_silent_voter_co_signed() {
+    // Seed 681 of the Byzantine node sweep: the liar never answered a
+    // restarted supervisor's joins, so that supervisor never held the
+    // liar's key, could not check the leader certificate the liar had
+    // co-signed, and never followed the leader (liveness bound missed).
+    let sups: StdVec<NodeId> = SUPS.iter().map(|s| id(s)).collect();
+    let mut n =
+        Node::new_boxed(id("w"), NodeRole::Worker, &sups, config(), 1, credentials_of("w", NodeRole::Worker)).unwrap();
+    let now = Instant::from_secs(1);
+    n.start(now).unwrap();
+    // s3 is the silent voter: it never joins here.
+    let mut s1 = joined(&mut n, now, "s1", NodeRole::Supervisor);
+    let mut s2 = joined(&mut n, now, "s2", NodeRole::Supervisor);
+    let _s4 = joined(&mut n, now, "s4", NodeRole::Supervisor);
+    let mut w2 = joined(&mut n, now, "w2", NodeRole::Worker);
+    drain(&mut n);
+    let notice = Body::LeaderNotice(LeaderNotice { term: 2 });
+    strike(
+        "a certificate with a signer whose key is unknown",
+        &mut n,
+        now,
+        &s1.say_with(notice.clone(), &leader_cert(2, "s1")),
+        UNCERTIFIED,
+    );
+
+    let genuine = certificate_bytes("s3", NodeRole::Supervisor, &authority());
+    let mut forged = genuine.clone();
+    *forged.last_mut().unwrap() ^= 1;
+    let rogue = certificate_bytes("s3", NodeRole::Supervisor, &IdentityKey::from_seed(&[0x77; 32]));
+    let mut truncated = genuine.clone();
+    truncated.pop();
+    let refused = |r| Outcome::Refused(r);
+    let cases: [(&str, bool, StdVec<u8>, Outcome); 6] = [
+        ("a voucher from a worker", true, genuine.clone(), refused(RejectReason::NotAuthorized)),
+        (
+            "a voucher for a non-voter",
+            false,
+            certificate_bytes("w2", NodeRole::Worker, &authority()),
+            refused(RejectReason::NotAuthorized),
+        ),
+        (
+            "a voter's certificate as a worker",
+            false,
+            certificate_bytes("s3", NodeRole::Worker, &authority()),
+            refused(RejectReason::WrongRole),
+        ),
+        ("a forged authority signature", false, forged, refused(RejectReason::WrongAuthority)),
+        ("another authority's certificate", false, rogue, refused(RejectReason::WrongAuthority)),
+        ("a truncated certificate", false, truncated, refused(RejectReason::BadCertificate)),
+    ];
+    for (attack, from_worker, certificate, outcome) in cases {
+        let from = if from_worker { &mut w2 } else { &mut s2 };
+        strike(attack, &mut n, now, &from.say(voucher_of(&certificate)), outcome);
+        // And it taught nothing: the certificate still cannot be checked.
+        strike(attack, &mut n, now, &s1.say_with(notice.clone(), &leader_cert(2, "s1")), UNCERTIFIED);
+    }
+    // A genuine voucher from another voter teaches s3's key, nothing more.
+    let peers_before = n.members().count();
+    n.handle_message(now, &s2.say(voucher_of(&genuine))).unwrap();
+    assert_eq!(n.members().count(), peers_before, "a voucher admitted its voter");
+    n.handle_message(now, &s1.say_with(notice, &leader_cert(2, "s1"))).unwrap();
+    assert_eq!(n.leader().map(|(l, t)| (l.clone(), t)), Some((id("s1"), 2)));
+    // The same voucher again teaches nothing new: ignored, no signature checked.
+    strike("a repeated voucher", &mut n, now, &s2.say(voucher_of(&genuine)), Outcome::Ignored);
+}
+
+/// The vouchers among `sent` to `to`: the voters whose certificates they carry.
+fn vouchers_to(n: &mut Node, to: &str) -> StdVec<NodeId> {
+    let mut v = StdVec::new();
+    while let Some(t) = n.poll_transmit() {
+        let u = crate::auth::seal::parse(&t.bytes).unwrap();
+        if let (true, Ok((Body::Voucher(v0), _))) = (t.to == id(to), Body::decode_prefix(u.body)) {
+            v.push(SignedCertificate::decode(&v0.certificate).unwrap().certificate_unverified().node.clone());
+        }
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn a_supervisor_answers_a_rejoin_with_the_other_voters_certificates_in_byzantine_mode_only() {
+    for byzantine in [true, false] {
+        let sups: StdVec<NodeId> = SUPS.iter().map(|s| id(s)).collect();
+        let c = if byzantine { config() } else { OpsConfig::default() };
+        let mut n =
+            Node::new_boxed(id("s1"), NodeRole::Supervisor, &sups, c, 1, credentials_of("s1", NodeRole::Supervisor))
+                .unwrap();
+        let now = Instant::from_secs(1);
+        n.start(now).unwrap();
+        let _s2 = joined(&mut n, now, "s2", NodeRole::Supervisor);
+        let _w = joined(&mut n, now, "w", NodeRole::Worker);
+        // s3's first join is answered with the certificate of s2, the one
+        // other voter admitted so far (never a worker's, nor its own).
+        drain(&mut n);
+        let mut s3 = Peer::new("s3", NodeRole::Supervisor);
+        n.handle_message(now, &s3.join()).unwrap();
+        let expected = |v: &[&str]| if byzantine { v.iter().map(|s| id(s)).collect() } else { StdVec::new() };
+        assert_eq!(vouchers_to(&mut n, "s3"), expected(&["s2"]), "byzantine: {byzantine}");
+        let _s4 = joined(&mut n, now, "s4", NodeRole::Supervisor);
+        drain(&mut n);
+        // s3 restarts (a join from a newer boot) a heartbeat later: it learns s2's and s4's.
+        let later = now + Duration::from_secs(2);
+        let certificate = heapless::Vec::from_slice(&s3.certificate).unwrap();
+        n.handle_message(later, &s3.say_in(2, Body::Membership(Membership { joining: true, certificate }))).unwrap();
+        assert_eq!(vouchers_to(&mut n, "s3"), expected(&["s2", "s4"]), "byzantine: {byzantine}");
     }
 }

@@ -29,6 +29,7 @@ use super::config::NodeRole;
 use super::error::OpsError;
 use super::members::{Held, Members, Revocations};
 use super::reject::RejectReason;
+use super::vouchers::{Learned, Vouchers};
 use crate::auth::seal::{self, AuthKind, Unverified};
 use crate::auth::{
     Admission, CertError, Certificate, IdentityKey, MAX_CERT_LEN, PairwiseKey, PublicIdentity, ReplayWindow, Role,
@@ -38,7 +39,9 @@ use crate::auth::{QcView, VoteKind, VoterTable};
 use crate::election::ATTACH_CERTIFICATE;
 use crate::id::{NodeId, TaskId};
 use crate::time::{Duration, Instant};
-use crate::wire::{Body, EndpointRecord, Heartbeat, LinkState, Membership, SignatureBytes, SignedLinkState, WireError};
+use crate::wire::{
+    Body, EndpointRecord, Heartbeat, LinkState, Membership, SignatureBytes, SignedLinkState, Voucher, WireError,
+};
 use crate::workers::Checkpoint;
 use alloc::boxed::Box;
 use alloc::vec;
@@ -200,6 +203,8 @@ pub(crate) struct Gate<const N: usize> {
     /// earliest `not_after` admitted): `tick` sweeps the roster only from then.
     next_expiry: u64,
     counter: SendCounter,
+    /// Voter certificates to pass on, and voter keys learned from others'.
+    vouchers: Vouchers,
 }
 
 impl<const N: usize> Gate<N> {
@@ -228,6 +233,7 @@ impl<const N: usize> Gate<N> {
             roster: Members::new(),
             next_expiry: u64::MAX,
             counter: SendCounter::new(epoch),
+            vouchers: Vouchers::default(),
         })
     }
 
@@ -363,6 +369,10 @@ impl<const N: usize> Gate<N> {
             let key = PairwiseKey::derive(&self.identity, &cert.identity, &self.authority).ok();
             let a = self.roster.admit_verified(cert).map_err(RejectReason::of_cert)?;
             self.next_expiry = self.next_expiry.min(cert.not_after);
+            // A supervisor passes the other voters' certificates on (Byzantine mode).
+            if expected == Role::Supervisor && self.own.role == Role::Supervisor {
+                let _ = self.vouchers.hold(&u.sender, certificate);
+            }
             if let Some((_, link)) = self.roster.get_mut(&u.sender) {
                 link.key = key;
             }
@@ -383,6 +393,7 @@ impl<const N: usize> Gate<N> {
             return 0;
         }
         let removed = self.roster.remove_expired(unix);
+        self.vouchers.forget_learned(|l| unix >= l.not_after);
         self.next_expiry = self.roster.iter().map(|(_, c)| c.not_after).min().unwrap_or(u64::MAX);
         removed
     }
@@ -394,6 +405,8 @@ impl<const N: usize> Gate<N> {
         list: &SignedRevocationList,
     ) -> Result<usize, crate::auth::RevocationError> {
         self.revocations.update(list, &self.authority)?;
+        let revocations = &self.revocations;
+        self.vouchers.forget_learned(|l| revocations.is_revoked(&l.node, l.serial));
         Ok(self.roster.apply_revocations(&self.revocations))
     }
 
@@ -420,18 +433,67 @@ impl<const N: usize> Gate<N> {
 
     /// The voters' identity keys as this node knows them: `supervisors`
     /// sorted (the signer order of certificates), each with the key of its
-    /// admitted certificate, or `None` while it is not admitted (a signature
-    /// of it cannot be checked yet, so a certificate counting it fails).
+    /// admitted certificate, else the key a [`Voucher`] taught, else `None`
+    /// (a signature of it cannot be checked yet, so a certificate counting
+    /// it fails).
     pub(crate) fn voter_keys(&self, supervisors: &[NodeId]) -> VoterTable {
         VoterTable::new(
             supervisors
                 .iter()
                 .map(|s| {
-                    let key = if *s == self.me { Some(self.own.identity) } else { self.peer(s).map(|c| c.identity) };
+                    let key = if *s == self.me {
+                        Some(self.own.identity)
+                    } else {
+                        self.peer(s).map(|c| c.identity).or_else(|| self.vouchers.learned_key(s))
+                    };
                     (s.clone(), key)
                 })
                 .collect(),
         )
+    }
+
+    /// The vouchers to send a member that joined (Byzantine mode, on a
+    /// supervisor): the certificates of the admitted voters other than
+    /// `joiner`, as they arrived.
+    pub(crate) fn vouchers_for<'a>(&'a self, joiner: &'a NodeId) -> impl Iterator<Item = &'a NodeId> + 'a {
+        self.vouchers.held_voters().filter(move |v| *v != joiner && self.roster.get(v).is_some())
+    }
+
+    /// The voucher for admitted voter `voter`, as a body.
+    pub(crate) fn voucher(&self, voter: &NodeId) -> Option<Voucher> {
+        self.vouchers.held(voter).filter(|_| self.roster.get(voter).is_some()).cloned()
+    }
+
+    /// Checks voucher `v` at `now` (see the `vouchers` module): `Ok(None)`
+    /// if it teaches nothing new (its voter is admitted here, or a key of the
+    /// same or a newer serial was learned: no signature is checked), the key
+    /// to learn if it verifies in full, a reason if it does not. Changes
+    /// nothing.
+    pub(crate) fn check_voucher(
+        &self,
+        now: Instant,
+        v: &Voucher,
+        supervisors: &[NodeId],
+    ) -> Result<Option<Learned>, RejectReason> {
+        let signed = SignedCertificate::decode(&v.certificate).map_err(RejectReason::of_cert)?;
+        let claimed = signed.certificate_unverified();
+        if claimed.node == self.me || !supervisors.contains(&claimed.node) {
+            return Err(RejectReason::NotAuthorized);
+        }
+        if self.roster.get(&claimed.node).is_some()
+            || self.vouchers.learned_serial(&claimed.node).is_some_and(|s| s >= claimed.serial)
+        {
+            return Ok(None);
+        }
+        let cert = signed
+            .verify_with(&self.authority, self.unix(now), Some(Role::Supervisor), None, self.revocations.entries())
+            .map_err(RejectReason::of_cert)?;
+        Ok(Some(Learned::of(cert)))
+    }
+
+    /// Keeps a voter key [`Gate::check_voucher`] returned.
+    pub(crate) fn learn_voucher(&mut self, learned: Learned) {
+        self.vouchers.learn(learned);
     }
 
     /// Verifies `attachment` (Byzantine mode) as a leader certificate of

@@ -57,6 +57,21 @@ impl<
         // claims, checked before anything changes (an election message is
         // handed to the certified election here, which checks its vote or
         // certificate before the election sees it).
+        // A voucher is checked in full before anything changes; what it
+        // teaches is kept below.
+        let learned = match body {
+            Message::Other(b) => match &**b {
+                Body::Voucher(v) => match self.gate.check_voucher(now, v, &self.supervisors) {
+                    Ok(learned) => Some(learned),
+                    Err(reason) => {
+                        self.out.counters.rejected.bump(reason);
+                        return Err(HandleError::Rejected(reason));
+                    }
+                },
+                _ => None,
+            },
+            Message::Heartbeat(_) => None,
+        };
         let mut stepped = None;
         if byzantine {
             let attachment = bytes.get(attach_at.clone()).unwrap_or(&[]);
@@ -79,11 +94,25 @@ impl<
             // this node's certificate, learns it in return.
             self.gate.introduced(sender, now);
             self.out.send(Out::MembershipTo { to: sender.clone() });
+            // And the other voters' certificates, so that no single voter
+            // can keep it from checking a leader certificate (`vouchers`).
+            if byzantine && matches!(self.room, Room::Supervisor(_)) {
+                for voter in self.gate.vouchers_for(sender) {
+                    self.out.send(Out::VoucherTo { to: sender.clone(), of: voter.clone() });
+                }
+            }
         }
-        let taken = match (stepped, body) {
-            (Some(taken), _) => taken,
-            (None, Message::Heartbeat(hb)) => self.on_heartbeat(now, sender, hb),
-            (None, Message::Other(body)) => self.dispatch(now, sender, body),
+        let taken = match (stepped, learned, body) {
+            (Some(taken), _, _) => taken,
+            (None, Some(learned), _) => {
+                let new = learned.is_some();
+                if let Some(learned) = learned {
+                    self.gate.learn_voucher(learned);
+                }
+                new
+            }
+            (None, None, Message::Heartbeat(hb)) => self.on_heartbeat(now, sender, hb),
+            (None, None, Message::Other(body)) => self.dispatch(now, sender, body),
         };
         if !taken {
             self.out.counters.messages_ignored.bump();
@@ -121,6 +150,7 @@ impl<
             | Body::TaskAssignment(_)
             | Body::TaskRelease(_)
             | Body::TaskTable(_)
+            | Body::Voucher(_)
                 if !from_supervisor =>
             {
                 return Err(RejectReason::NotAuthorized);

@@ -95,6 +95,7 @@ mod supervisor;
 mod timers;
 mod transmit;
 mod views;
+mod vouchers;
 mod worker;
 
 #[cfg(test)]

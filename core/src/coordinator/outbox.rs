@@ -21,6 +21,8 @@ pub(crate) enum Out {
     Membership { joining: bool },
     /// This node's membership announcement to one new member.
     MembershipTo { to: NodeId },
+    /// (Supervisor, Byzantine mode) voter `of`'s certificate passed on to `to`, who joined.
+    VoucherTo { to: NodeId, of: NodeId },
     /// This node's periodic membership announcement: signed for the members
     /// that have not shown they hold this node's certificate, MAC'd for the others.
     Reannounce,

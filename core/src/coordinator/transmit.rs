@@ -173,6 +173,7 @@ impl<
             Out::Membership { joining } => (self.broadcast(), Body::Membership(self.gate.membership(joining))),
             Out::MembershipTo { to } => (Destination::Node(to), Body::Membership(self.gate.membership(true))),
             Out::Reannounce => (self.broadcast(), Body::Membership(self.gate.membership(true))),
+            Out::VoucherTo { to, of } => (Destination::Node(to), Body::Voucher(self.gate.voucher(&of)?)),
             Out::Assign { to, term, task, task_type, role, checkpoint } => (
                 Destination::Node(to),
                 Body::TaskAssignment(TaskAssignment { term, task, task_type, role, checkpoint }),

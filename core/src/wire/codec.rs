@@ -219,7 +219,7 @@ impl Body {
             Body::TaskAssignment(a) if a.term == 0 => Err(WireError::ZeroTerm),
             Body::TaskAssignment(_) | Body::CheckpointReport(_) | Body::TaskRelease(_) => Ok(()),
             // The certificate is decoded and verified by the node's entrance.
-            Body::Membership(_) => Ok(()),
+            Body::Membership(_) | Body::Voucher(_) => Ok(()),
             Body::TaskTable(t) => {
                 if t.term == 0 {
                     return Err(WireError::ZeroTerm);
