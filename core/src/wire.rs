@@ -433,7 +433,7 @@ impl Envelope {
 
 impl Body {
     /// How many body kinds this build knows (variant indices `0..KINDS`).
-    pub const KINDS: u32 = 16;
+    pub const KINDS: u32 = 17;
 
     /// The snake-case name of the message kind (`"heartbeat"`, `"pre_vote"`, …), as
     /// the bindings report it.
