@@ -162,19 +162,7 @@ pub trait OpsNode: HarnessNode<Event = OpsEvent> {
     fn state_digest(&self, now: Instant) -> u64;
 }
 
-impl<
-    const N: usize,
-    const HW: usize,
-    const V: usize,
-    const T: usize,
-    const P: usize,
-    const S: usize,
-    const C: usize,
-    const L: usize,
-    const Q: usize,
-    const B: usize,
-> HarnessNode for NetworkOperationsManager<N, HW, V, T, P, S, C, L, Q, B>
-{
+pouw_netops::for_every_coordinator! { impl HarnessNode {
     type Event = OpsEvent;
     fn start(&mut self, now: Instant) -> Result<(), String> {
         NetworkOperationsManager::start(self, now).map_err(|e| format!("{e}"))
@@ -212,21 +200,9 @@ impl<
     fn pending(&self) -> (usize, usize) {
         NetworkOperationsManager::pending(self)
     }
-}
+} }
 
-impl<
-    const N: usize,
-    const HW: usize,
-    const V: usize,
-    const T: usize,
-    const P: usize,
-    const S: usize,
-    const C: usize,
-    const L: usize,
-    const Q: usize,
-    const B: usize,
-> OpsNode for NetworkOperationsManager<N, HW, V, T, P, S, C, L, Q, B>
-{
+pouw_netops::for_every_coordinator! { impl OpsNode {
     fn stop(&mut self, now: Instant) {
         NetworkOperationsManager::stop(self, now)
     }
@@ -307,4 +283,4 @@ impl<
         );
         pouw_netops::hash::fnv1a_64(text.as_bytes())
     }
-}
+} }

@@ -4,19 +4,7 @@
 
 use super::*;
 
-impl<
-    const N: usize,
-    const HW: usize,
-    const V: usize,
-    const T: usize,
-    const P: usize,
-    const S: usize,
-    const C: usize,
-    const L: usize,
-    const Q: usize,
-    const B: usize,
-> NetworkOperationsManager<N, HW, V, T, P, S, C, L, Q, B>
-{
+crate::for_every_coordinator! { impl {
     /// Decodes one message and routes it to the components; follow-up work (a
     /// recovery, a reassignment, an answer) happens in this call.
     ///
@@ -423,4 +411,4 @@ impl<
         }
         true
     }
-}
+} }

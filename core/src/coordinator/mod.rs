@@ -81,6 +81,27 @@
 //! The coordinator needs the `alloc` feature (message history compresses with
 //! a heap, and the components are boxed so a coordinator stays small to move).
 
+/// `impl` blocks for every [`NetworkOperationsManager`], whatever its
+/// capacities: the ten const parameters (`N, HW, V, T, P, S, C, L, Q, B`, in
+/// scope in the body) are spelled here once instead of at every block. The
+/// coordinator's methods are split by role over several files (`inbound`,
+/// `transmit`, `views`), each its own block; crates that implement their
+/// traits for every coordinator (the simulation harness) use it too.
+///
+/// `for_every_coordinator! { impl { … } }` writes inherent methods (in this
+/// crate only); `for_every_coordinator! { impl Trait { … } }` implements
+/// `Trait`. The body is written as in any `impl` block (rustfmt leaves a
+/// macro's body as written, so it is kept formatted by hand).
+#[macro_export]
+macro_rules! for_every_coordinator {
+    (impl { $($body:tt)* }) => { $crate::for_every_coordinator!(@ [] { $($body)* }); };
+    (impl $trait:path { $($body:tt)* }) => { $crate::for_every_coordinator!(@ [$trait for] { $($body)* }); };
+    (@ [$($trait_for:tt)*] { $($body:tt)* }) => {
+        impl<const N: usize, const HW: usize, const V: usize, const T: usize, const P: usize, const S: usize, const C: usize, const L: usize, const Q: usize, const B: usize>
+            $($trait_for)* $crate::NetworkOperationsManager<N, HW, V, T, P, S, C, L, Q, B> { $($body)* }
+    };
+}
+
 mod config;
 mod error;
 mod gate;
@@ -226,19 +247,7 @@ pub struct NetworkOperationsManager<
     flood_except: Option<NodeId>,
 }
 
-impl<
-    const N: usize,
-    const HW: usize,
-    const V: usize,
-    const T: usize,
-    const P: usize,
-    const S: usize,
-    const C: usize,
-    const L: usize,
-    const Q: usize,
-    const B: usize,
-> NetworkOperationsManager<N, HW, V, T, P, S, C, L, Q, B>
-{
+crate::for_every_coordinator! { impl {
     /// A stopped coordinator for `node_id` in `role`, among `supervisors` (the
     /// election's voters; a supervisor must be one of them), the election jitter
     /// seeded with `seed`, speaking with `credentials` (its certificate must
@@ -686,4 +695,4 @@ impl<
             RecoveryEventKind::RecoveryFailed { .. } => self.out.emit(now, node, OpsEventKind::RecoveryFailed),
         }
     }
-}
+} }

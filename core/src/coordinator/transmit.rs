@@ -5,19 +5,7 @@
 
 use super::*;
 
-impl<
-    const N: usize,
-    const HW: usize,
-    const V: usize,
-    const T: usize,
-    const P: usize,
-    const S: usize,
-    const C: usize,
-    const L: usize,
-    const Q: usize,
-    const B: usize,
-> NetworkOperationsManager<N, HW, V, T, P, S, C, L, Q, B>
-{
+crate::for_every_coordinator! { impl {
     /// The election's hard state to persist before sending anything (supervisors).
     pub fn poll_hard_state(&mut self) -> Option<HardState> {
         let Room::Supervisor(s) = &mut self.room else { return None };
@@ -245,4 +233,4 @@ impl<
         };
         self.clock.to_host(self.timers.next().min(election))
     }
-}
+} }

@@ -2,26 +2,14 @@
 //! it follows, the supervisors, admitted members and certificates, peers'
 //! round-trip times, its status report and its components.
 
-use super::{Election, HeldTask, NetworkOperationsManager, OpsCounters, OpsStatus, Room, TaskRecord, Workers};
+use super::{Election, HeldTask, OpsCounters, OpsStatus, Room, TaskRecord, Workers};
 use crate::crash_recovery::CrashRecoveryManager;
 use crate::history::MessageHistoryCompressor;
 use crate::id::{NodeId, TaskId};
 use crate::mesh::VPNMeshTopologyManager;
 use crate::time::Instant;
 
-impl<
-    const N: usize,
-    const HW: usize,
-    const V: usize,
-    const T: usize,
-    const P: usize,
-    const S: usize,
-    const C: usize,
-    const L: usize,
-    const Q: usize,
-    const B: usize,
-> NetworkOperationsManager<N, HW, V, T, P, S, C, L, Q, B>
-{
+crate::for_every_coordinator! { impl {
     /// Every component's summary at `now`.
     pub fn status(&self, now: Instant) -> OpsStatus {
         let now = self.clock.peek(now).max(self.clock.latest());
@@ -158,4 +146,4 @@ impl<
     pub fn peer_rtt(&self, peer: &NodeId) -> Option<(crate::time::Duration, crate::time::Duration)> {
         self.mesh.rtt(peer)
     }
-}
+} }
