@@ -27,7 +27,49 @@ use crate::node::{HarnessNode, OpsNode};
 use pouw_netops::election::HardState;
 use pouw_netops::workers::TaskRole;
 use pouw_netops::{Duration, Instant, NodeId, TaskId};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+/// The first `(node, destination)` whose next hops, followed through
+/// `tables` (node `j`'s routes as `(destination, next hop)`; nodes numbered
+/// by `index_of`), do not reach the destination within as many hops as there
+/// are tables, from a node that is `up`; `None` if every walk ends at its
+/// destination or at a node with no route to it.
+fn first_routing_loop<'a>(
+    tables: &'a [Vec<(NodeId, NodeId)>],
+    up: impl Fn(usize) -> bool,
+    index_of: impl Fn(&NodeId) -> Option<usize>,
+) -> Option<(usize, &'a NodeId)> {
+    // Each table's next hop by destination (the first route listed for a
+    // destination, as a linear search would find): a supervisor routes to
+    // every node, and the walks from every worker go through it.
+    let hops: Vec<HashMap<&NodeId, &NodeId>> = tables
+        .iter()
+        .map(|t| {
+            let mut m = HashMap::with_capacity(t.len());
+            for (d, h) in t {
+                m.entry(d).or_insert(h);
+            }
+            m
+        })
+        .collect();
+    for (i, table) in tables.iter().enumerate().filter(|&(i, _)| up(i)) {
+        for (dest, hop) in table {
+            let mut at = hop;
+            let mut steps = 1;
+            while at != dest {
+                if steps > tables.len() {
+                    return Some((i, dest));
+                }
+                let Some(next) = index_of(at).and_then(|j| hops.get(j)).and_then(|t| t.get(dest).copied()) else {
+                    break;
+                };
+                at = next;
+                steps += 1;
+            }
+        }
+    }
+    None
+}
 
 /// An invariant broke.
 #[derive(Clone, Debug, PartialEq)]
@@ -401,33 +443,56 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
     pub fn check_loop_free(&self) -> Result<(), Violation> {
         let tables: Vec<Vec<(NodeId, NodeId)>> =
             (0..self.len()).map(|j| self.last_state(j).map(|n| n.routes()).unwrap_or_default()).collect();
-        for i in (0..self.len()).filter(|&i| self.is_up(i)) {
-            let Some(table) = tables.get(i) else { continue };
-            for (dest, hop) in table {
-                let mut at = hop;
-                let mut steps = 1;
-                while at != dest {
-                    if steps > self.len() {
-                        return Err(self.violation(format!("routing loop from {} to {dest}", self.name(i))));
-                    }
-                    let Some(next) = self
-                        .index_of(at)
-                        .and_then(|j| tables.get(j))
-                        .and_then(|t| t.iter().find(|(d, _)| d == dest).map(|(_, h)| h))
-                    else {
-                        break;
-                    };
-                    at = next;
-                    steps += 1;
-                }
-            }
+        match first_routing_loop(&tables, |i| self.is_up(i), |id| self.index_of(id)) {
+            Some((i, dest)) => Err(self.violation(format!("routing loop from {} to {dest}", self.name(i)))),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn down_for(&self, id: &NodeId, grace: Duration) -> bool {
         self.index_of(id)
             .and_then(|j| self.down_since(j))
             .is_some_and(|d| self.now().saturating_duration_since(d) >= grace)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> NodeId {
+        NodeId::new(s).unwrap()
+    }
+
+    fn route(d: &str, h: &str) -> (NodeId, NodeId) {
+        (id(d), id(h))
+    }
+
+    #[test]
+    fn a_routing_loop_is_found_and_a_black_hole_is_not_one() {
+        let names = ["a", "b", "c", "d"];
+        let index_of = |n: &NodeId| names.iter().position(|x| *x == n.as_str());
+        // a → b → d; b's route to c goes back through a, a's through b.
+        let mut tables = vec![
+            vec![route("d", "b"), route("c", "b")],
+            vec![route("d", "d"), route("c", "a")],
+            vec![],
+            vec![route("a", "b"), route("x", "c")],
+        ];
+        let all_up = |_| true;
+        assert_eq!(first_routing_loop(&tables, all_up, index_of), Some((0, &id("c"))));
+        // Only walks from up nodes are checked (b's loops the same way).
+        assert_eq!(first_routing_loop(&tables, |i| i != 0, index_of), Some((1, &id("c"))));
+        // b routes to c directly: no loop; d's route to x ends at c, which has
+        // none (a black hole, not a loop).
+        if let Some(r) = tables[1].get_mut(1) {
+            r.1 = id("c");
+        }
+        assert_eq!(first_routing_loop(&tables, all_up, index_of), None);
+        // The first route listed for a destination is the one followed.
+        tables[1].push(route("c", "a"));
+        assert_eq!(first_routing_loop(&tables, all_up, index_of), None);
+        tables[1].insert(0, route("c", "a"));
+        assert_eq!(first_routing_loop(&tables, all_up, index_of), Some((0, &id("c"))));
     }
 }

@@ -5,8 +5,13 @@
 //!                 [--duration SECS] [--scenario story|churn|control-plane-partition] [--loss P] [--dup P]
 //!                 [--latency-ms MIN..MAX] [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]
 //!                 [--transport sim|udp] [--attack PER_SEC] [--byzantine K] [--json] [--quiet]
-//!                 [--report FILE.html [--report-node ID]]
+//!                 [--report FILE.html [--report-node ID]] [--threads N]
 //! ```
+//!
+//! A sweep (`--seeds A..B`) runs its seeds on `--threads` threads (default:
+//! the machine's cores, at most 8); each run is single-threaded and depends on
+//! its seed alone, and the outcomes are printed and hashed in seed order, so
+//! the output and the combined hash do not depend on the thread count.
 //!
 //! Every run checks safety after every step and liveness: once the faults
 //! stop (the last crash, restart or partition change; `--byzantine` liars
@@ -18,8 +23,93 @@ use pouw_netops::Duration;
 use pouw_netops::hash::Fnv1a64;
 use pouw_netops_sim::cluster::{self, Scenario, SimConfig};
 use pouw_netops_sim::report;
+use std::collections::BTreeMap;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::Instant as WallClock;
+
+/// Sweeps run on at most this many threads by default (fewer if the machine has fewer cores).
+const DEFAULT_THREADS_CAP: usize = 8;
+
+/// A sweep thread's stack: a simulated cluster is deep, as on the main thread.
+const SWEEP_STACK: usize = 16 << 20;
+
+/// What one seed's run gives back.
+struct Outcome {
+    result: Result<cluster::Summary, pouw_netops_harness::Violation>,
+    timeline: Vec<String>,
+    recording: Option<report::Recording>,
+    wall: f64,
+}
+
+fn run_seed(cfg: &SimConfig, seed: u64) -> Outcome {
+    let mut cfg = cfg.clone();
+    cfg.seed = seed;
+    let t0 = WallClock::now();
+    let (result, timeline, recording) = cluster::run_recorded(cfg);
+    Outcome { result, timeline, recording, wall: t0.elapsed().as_secs_f64() }
+}
+
+/// Runs every seed of `seeds` and hands each outcome to `take` in seed order.
+/// With more than one thread the seeds run side by side (each simulation is
+/// single-threaded and depends on its seed alone), and outcomes that finish
+/// early wait for their turn: what `take` sees is what a serial sweep gives.
+/// Stops at the first `Err` of `take`.
+fn sweep_seeds(
+    cfg: &SimConfig,
+    seeds: (u64, u64),
+    threads: usize,
+    take: &mut dyn FnMut(u64, Outcome) -> Result<(), ExitCode>,
+) -> Result<(), ExitCode> {
+    let count = usize::try_from(seeds.1.saturating_sub(seeds.0)).unwrap_or(usize::MAX);
+    let threads = threads.min(count).max(1);
+    if threads == 1 {
+        for seed in seeds.0..seeds.1 {
+            take(seed, run_seed(cfg, seed))?;
+        }
+        return Ok(());
+    }
+    let next = AtomicU64::new(seeds.0);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel::<(u64, Outcome)>();
+        for _ in 0..threads {
+            let (tx, next, stop) = (tx.clone(), &next, &stop);
+            let spawned = std::thread::Builder::new().stack_size(SWEEP_STACK).spawn_scoped(scope, move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let seed = next.fetch_add(1, Ordering::Relaxed);
+                    if seed >= seeds.1 || tx.send((seed, run_seed(cfg, seed))).is_err() {
+                        break;
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                eprintln!("error: cannot start a sweep thread: {e}");
+                stop.store(true, Ordering::Relaxed);
+                return Err(ExitCode::FAILURE);
+            }
+        }
+        drop(tx);
+        let mut waiting: BTreeMap<u64, Outcome> = BTreeMap::new();
+        let mut want = seeds.0;
+        for (seed, outcome) in rx {
+            waiting.insert(seed, outcome);
+            while let Some(outcome) = waiting.remove(&want) {
+                if let Err(code) = take(want, outcome) {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(code);
+                }
+                want += 1;
+            }
+        }
+        if want < seeds.1 {
+            eprintln!("error: a sweep thread ended before seed {want} ran");
+            return Err(ExitCode::FAILURE);
+        }
+        Ok(())
+    })
+}
 
 fn usage() -> ExitCode {
     eprintln!(
@@ -27,7 +117,7 @@ fn usage() -> ExitCode {
          \x20                      [--scenario story|churn|control-plane-partition] [--loss P] [--dup P] [--latency-ms MIN..MAX]\n\
          \x20                      [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]\n\
          \x20                      [--transport sim|udp] [--attack PER_SEC] [--byzantine K] [--json] [--quiet]\n\
-         \x20                      [--report FILE.html [--report-node ID]]\n\n\
+         \x20                      [--report FILE.html [--report-node ID]] [--threads N]\n\n\
          Every seed also fails if, {} s after the last crash, restart or partition change\n\
          (Byzantine liars keep lying), no leader is followed by every up honest supervisor.",
         cluster::liveness_bound().as_secs_f64()
@@ -49,6 +139,7 @@ fn main() -> ExitCode {
     let mut duration_given = false;
     let mut report: Option<String> = None;
     let mut report_node: Option<String> = None;
+    let mut threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(DEFAULT_THREADS_CAP);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next();
@@ -109,6 +200,9 @@ fn main() -> ExitCode {
                 }
                 _ => false,
             },
+            "--threads" => {
+                val().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n >= 1).map(|n| threads = n).is_some()
+            }
             "--report" => val().map(|f| report = Some(f)).is_some(),
             "--report-node" => val().map(|n| report_node = Some(n)).is_some(),
             "--json" => {
@@ -180,11 +274,10 @@ fn main() -> ExitCode {
     let mut failures = 0u64;
     let mut combined = Fnv1a64::new();
     let mut slowest: Option<f64> = None;
-    for seed in seeds.0..seeds.1 {
-        cfg.seed = seed;
-        let t0 = WallClock::now();
-        let (result, timeline, recording) = cluster::run_recorded(cfg.clone());
-        let wall = t0.elapsed().as_secs_f64();
+    // Each seed's outcome is taken in seed order, whichever thread ran it:
+    // the output and the combined hash are those of a serial sweep.
+    let mut take = |_seed: u64, outcome: Outcome| -> Result<(), ExitCode> {
+        let Outcome { result, timeline, recording, wall } = outcome;
         match result {
             Ok(s) => {
                 if let (Some(path), Some(rec)) = (&report, &recording) {
@@ -194,14 +287,14 @@ fn main() -> ExitCode {
                             Some(i) => Some(i),
                             None => {
                                 eprintln!("error: --report-node {name}: no such node");
-                                return ExitCode::from(2);
+                                return Err(ExitCode::from(2));
                             }
                         },
                     };
                     let page = report::html(rec, &s, &cluster::table(&s), node);
                     if let Err(e) = std::fs::write(path, page) {
                         eprintln!("error: cannot write {path}: {e}");
-                        return ExitCode::FAILURE;
+                        return Err(ExitCode::FAILURE);
                     }
                     if !json {
                         println!("report written to {path}");
@@ -238,6 +331,10 @@ fn main() -> ExitCode {
                 eprintln!("replay: pouw-netops-sim --seed {} (same options)", v.seed);
             }
         }
+        Ok(())
+    };
+    if let Err(code) = sweep_seeds(&cfg, seeds, threads, &mut take) {
+        return code;
     }
     if sweep && !json {
         println!(

@@ -12,6 +12,10 @@
 use super::keys::{Domain, IdentityError, IdentityKey, PublicIdentity, Signature};
 use crate::id::NodeId;
 use crate::wire::{LinkState, MAX_ADVERT_LINKS};
+use sha2::{Digest, Sha256};
+
+/// What [`link_state_digest`] hashes first (domain separation).
+const DIGEST_LABEL: &[u8] = b"pouw-netops/link-state-digest/v1";
 
 /// The one-byte length of an id or endpoint (saturates past 255).
 fn len_byte(bytes: &[u8]) -> [u8; 1] {
@@ -59,6 +63,32 @@ pub fn verify_link_state(
         &[Domain::LinkState.label().as_bytes(), &[0], cluster.as_bytes(), &len_byte(o), o, encoded],
         signature,
     )
+}
+
+/// A SHA-256 digest of everything [`verify_link_state`] reads: the origin's
+/// key `public`, the cluster, the origin, the advert's encoded `state` and
+/// the `signature` (each fixed-size or length-prefixed, after a label).
+/// Verification is a function of these inputs alone, so an advert whose
+/// digest equals that of one that verified verifies too (short of a SHA-256
+/// collision): a node may skip checking the same advert again when a flood
+/// brings it a second time, and the verdict is the same. `None` only if
+/// `state` could not be encoded (it always can: the advert is bounded).
+pub fn link_state_digest(
+    public: &PublicIdentity,
+    cluster: &PublicIdentity,
+    origin: &NodeId,
+    state: &LinkState,
+    signature: &Signature,
+) -> Option<[u8; 32]> {
+    let mut buf = [0u8; MAX_STATE_LEN];
+    let encoded = encode_state(state, &mut buf)?;
+    let o = origin.as_str().as_bytes();
+    let len = u32::try_from(encoded.len()).ok()?.to_le_bytes();
+    let mut h = Sha256::new();
+    for part in [DIGEST_LABEL, public.as_bytes(), cluster.as_bytes(), &len_byte(o), o, &len, encoded, &signature.0] {
+        h.update(part);
+    }
+    Some(h.finalize().into())
 }
 
 /// `node`'s signature (with `key`, its identity key) on its endpoint record
@@ -137,6 +167,32 @@ mod tests {
         // Not interchangeable with an endpoint record's signature (another domain).
         let e = sign_endpoint(&origin_key, &cluster, &a, 5, "10.0.0.1:51820");
         assert_eq!(verify_link_state(&public, &cluster, &a, &state(5, 3), &e), bad);
+    }
+
+    #[test]
+    fn the_digest_covers_every_input_of_the_verification() {
+        let (cluster, origin_key) = (key(1).public(), key(3));
+        let a = NodeId::new("a").unwrap();
+        let sig = sign_link_state(&origin_key, &cluster, &a, &state(5, 3)).unwrap();
+        let public = origin_key.public();
+        let d = |p: &PublicIdentity, c: &PublicIdentity, o: &NodeId, st: &LinkState, s: &Signature| {
+            link_state_digest(p, c, o, st, s).unwrap()
+        };
+        let base = d(&public, &cluster, &a, &state(5, 3), &sig);
+        assert_eq!(base, d(&public, &cluster, &a, &state(5, 3), &sig), "deterministic");
+        let mut other_sig = sig;
+        other_sig.0[63] ^= 1;
+        let others = [
+            d(&key(4).public(), &cluster, &a, &state(5, 3), &sig),
+            d(&public, &key(2).public(), &a, &state(5, 3), &sig),
+            d(&public, &cluster, &NodeId::new("c").unwrap(), &state(5, 3), &sig),
+            d(&public, &cluster, &a, &state(6, 3), &sig),
+            d(&public, &cluster, &a, &state(5, 4), &sig),
+            d(&public, &cluster, &a, &state(5, 3), &other_sig),
+        ];
+        for (i, o) in others.iter().enumerate() {
+            assert_ne!(*o, base, "input {i} is not covered");
+        }
     }
 
     #[test]

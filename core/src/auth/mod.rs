@@ -89,7 +89,7 @@ pub mod seal;
 #[cfg(feature = "alloc")]
 mod voters;
 
-pub use advert::{sign_endpoint, sign_link_state, verify_endpoint, verify_link_state};
+pub use advert::{link_state_digest, sign_endpoint, sign_link_state, verify_endpoint, verify_link_state};
 pub use cert::{Admission, CertError, Certificate, MAX_CERT_LEN, Role, Roster, SignedCertificate};
 pub use checkpoint::{sign_checkpoint, verify_checkpoint};
 pub use format::FormatError;

@@ -544,11 +544,36 @@ impl<const N: usize> Gate<N> {
     /// Whether `advert` carries its origin's signature: `UnknownSender` if
     /// the origin is not admitted (it cannot be checked), `BadSignature` if
     /// the signature does not verify under the origin's certificate key.
-    pub(crate) fn verify_link_state(&self, advert: &SignedLinkState) -> Result<(), RejectReason> {
+    ///
+    /// `verified` is the [`Gate::link_state_digest`] of an advert this node
+    /// verified before (the one it holds for the origin at the same
+    /// sequence, if any): an advert with that digest has every input of the
+    /// verification equal to it (the origin's key included), so it verifies
+    /// the same and the signature is not checked again. A flood brings each
+    /// advert from several relays; only the first copy costs a verification.
+    pub(crate) fn verify_link_state(
+        &self,
+        advert: &SignedLinkState,
+        verified: Option<&[u8; 32]>,
+    ) -> Result<(), RejectReason> {
         let cert = self.roster.get(&advert.origin).ok_or(RejectReason::UnknownSender)?;
         let sig = advert.signature.to_signature();
+        if let Some(known) = verified
+            && crate::auth::link_state_digest(&cert.identity, &self.authority, &advert.origin, &advert.state, &sig)
+                .is_some_and(|d| d == *known)
+        {
+            return Ok(());
+        }
         crate::auth::verify_link_state(&cert.identity, &self.authority, &advert.origin, &advert.state, &sig)
             .map_err(|_| RejectReason::BadSignature)
+    }
+
+    /// The digest of everything verifying `advert` reads (see
+    /// [`crate::auth::link_state_digest`]); `None` if its origin is not admitted.
+    pub(crate) fn link_state_digest(&self, advert: &SignedLinkState) -> Option<[u8; 32]> {
+        let cert = self.roster.get(&advert.origin)?;
+        let sig = advert.signature.to_signature();
+        crate::auth::link_state_digest(&cert.identity, &self.authority, &advert.origin, &advert.state, &sig)
     }
 
     /// This node's signed endpoint record.

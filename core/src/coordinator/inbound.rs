@@ -149,7 +149,8 @@ crate::for_every_coordinator! { impl {
             // taken, ignored).
             Body::SignedLinkState(a) if a.origin == self.id => return Ok(()),
             Body::SignedLinkState(a) => {
-                match self.gate.verify_link_state(a) {
+                let verified = self.mesh.advert_digest(&a.origin, a.state.sequence);
+                match self.gate.verify_link_state(a, verified) {
                     // An origin this node has not admitted (yet) cannot be
                     // checked: an honest relay meets that while joins are on
                     // their way, so it is ignored (counted), not refused.
@@ -396,14 +397,13 @@ crate::for_every_coordinator! { impl {
     /// (it could not be verified), or the held one again (a flooded
     /// duplicate), is ignored.
     fn on_advert(&mut self, now: Instant, sender: &NodeId, advert: &SignedLinkState) -> bool {
-        if advert.origin == self.id
-            || self.gate.peer(&advert.origin).is_none()
-            || self.mesh.advert_sequence(&advert.origin) == Some(advert.state.sequence)
-        {
+        if advert.origin == self.id || self.mesh.advert_sequence(&advert.origin) == Some(advert.state.sequence) {
             return false;
         }
+        // `None` exactly when the origin is not admitted.
+        let Some(digest) = self.gate.link_state_digest(advert) else { return false };
         let floods = matches!(self.room, Room::Supervisor(_));
-        if !self.mesh.take_advert(now, advert, floods, &mut self.out) {
+        if !self.mesh.take_advert(now, advert, digest, floods, &mut self.out) {
             return false;
         }
         if floods {

@@ -111,6 +111,9 @@ pub(crate) struct Flooded {
     at: Instant,
     /// Its sequence.
     sequence: u64,
+    /// The digest of what verifying it read ([`crate::auth::link_state_digest`]):
+    /// a copy with the same digest needs no second verification.
+    digest: [u8; 32],
     /// The advert, kept only by a node that floods it on.
     body: Option<Box<SignedLinkState>>,
 }
@@ -317,26 +320,33 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         self.peers.get(origin)?.advert.as_ref().map(|f| f.sequence)
     }
 
+    /// The digest of the advert of `origin` taken on last, if its sequence is `sequence`.
+    pub(crate) fn advert_digest(&self, origin: &NodeId, sequence: u64) -> Option<&[u8; 32]> {
+        self.peers.get(origin)?.advert.as_ref().filter(|f| f.sequence == sequence).map(|f| &f.digest)
+    }
+
     /// The advert of `origin` taken on last.
     pub(crate) fn advert(&self, origin: &NodeId) -> Option<&SignedLinkState> {
         self.peers.get(origin)?.advert.as_ref()?.body.as_deref()
     }
 
     /// An authenticated advert newer than the one held for its origin (the
-    /// caller checked both): its sequence kept in the flood table (the advert
-    /// too if `keep`: this node floods it on) and applied to the mesh.
-    /// `false` if the table is full (counted; nothing changes).
+    /// caller checked both), with the `digest` of its verification: its
+    /// sequence and digest kept in the flood table (the advert too if `keep`:
+    /// this node floods it on) and applied to the mesh. `false` if the table
+    /// is full (counted; nothing changes).
     pub(crate) fn take_advert(
         &mut self,
         now: Instant,
         advert: &SignedLinkState,
+        digest: [u8; 32],
         keep: bool,
         out: &mut Outbox<Q>,
     ) -> bool {
         let origin = &advert.origin;
         let Some(p) = self.peer_mut(origin, out) else { return false };
-        p.advert =
-            Some(Flooded { at: now, sequence: advert.state.sequence, body: keep.then(|| Box::new(advert.clone())) });
+        let body = keep.then(|| Box::new(advert.clone()));
+        p.advert = Some(Flooded { at: now, sequence: advert.state.sequence, digest, body });
         if self.mesh.node(origin).is_some() {
             // The flood table checked the sequence; the mesh's own check
             // agrees (it only ever sees what the table took).
