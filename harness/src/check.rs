@@ -34,11 +34,11 @@ use std::collections::{BTreeMap, HashMap};
 /// by `index_of`), do not reach the destination within as many hops as there
 /// are tables, from a node that is `up`; `None` if every walk ends at its
 /// destination or at a node with no route to it.
-fn first_routing_loop<'a>(
-    tables: &'a [Vec<(NodeId, NodeId)>],
+fn first_routing_loop(
+    tables: &[Vec<(NodeId, NodeId)>],
     up: impl Fn(usize) -> bool,
     index_of: impl Fn(&NodeId) -> Option<usize>,
-) -> Option<(usize, &'a NodeId)> {
+) -> Option<(usize, &NodeId)> {
     // Each table's next hop by destination (the first route listed for a
     // destination, as a linear search would find): a supervisor routes to
     // every node, and the walks from every worker go through it.
