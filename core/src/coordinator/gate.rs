@@ -557,13 +557,10 @@ impl<const N: usize> Gate<N> {
         verified: Option<&[u8; 32]>,
     ) -> Result<(), RejectReason> {
         let cert = self.roster.get(&advert.origin).ok_or(RejectReason::UnknownSender)?;
-        let sig = advert.signature.to_signature();
-        if let Some(known) = verified
-            && crate::auth::link_state_digest(&cert.identity, &self.authority, &advert.origin, &advert.state, &sig)
-                .is_some_and(|d| d == *known)
-        {
+        if verified.is_some_and(|known| self.link_state_digest(advert).is_some_and(|d| d == *known)) {
             return Ok(());
         }
+        let sig = advert.signature.to_signature();
         crate::auth::verify_link_state(&cert.identity, &self.authority, &advert.origin, &advert.state, &sig)
             .map_err(|_| RejectReason::BadSignature)
     }

@@ -41,10 +41,6 @@ crate::for_every_coordinator! { impl {
             self.out.counters.rejected.bump(reason);
             return Err(HandleError::Rejected(reason));
         }
-        // Byzantine fault model: the proof a message needs for the term it
-        // claims, checked before anything changes (an election message is
-        // handed to the certified election here, which checks its vote or
-        // certificate before the election sees it).
         // A voucher is checked in full before anything changes; what it
         // teaches is kept below.
         let learned = match body {
@@ -60,6 +56,10 @@ crate::for_every_coordinator! { impl {
             },
             Message::Heartbeat(_) => None,
         };
+        // Byzantine fault model: the proof a message needs for the term it
+        // claims, checked before anything changes (an election message is
+        // handed to the certified election here, which checks its vote or
+        // certificate before the election sees it).
         let mut stepped = None;
         if byzantine {
             let attachment = bytes.get(attach_at.clone()).unwrap_or(&[]);
