@@ -46,8 +46,8 @@
 //! Signers are a bitmap over the voters' canonical order (ascending
 //! [`NodeId`]), so they are strictly ascending and a voter cannot be counted
 //! twice: duplicates cannot be expressed. The encoding is canonical (the
-//! shortest bitmap, no trailing bytes, `s < ℓ`), so one certificate has one
-//! byte string and [`QuorumCertificate::digest`] (SHA-256 of it) names it;
+//! shortest bitmap, no trailing bytes; verification takes only `s < ℓ`), so
+//! one certificate has one byte string and [`QuorumCertificate::digest`] (SHA-256 of it) names it;
 //! the builder aggregates deterministically, so the same votes give the same
 //! bytes.
 //!
