@@ -88,7 +88,7 @@
 //!
 //! The chunked multi-scalar multiplication allocates its lookup tables: the
 //! small worker's heap peak (`harness/tests/ram_budget.rs`, Byzantine, 5
-//! signers) is 87,874 B of 98,304 (86,994 B with the version-1 batches).
+//! signers) is 87,874 B of 98,304 (88,034 B with the version-1 batches).
 //!
 //! A single vote ([`SignedVote`](super::SignedVote), equivocation evidence)
 //! keeps its full signature and the one-signature rule above.
