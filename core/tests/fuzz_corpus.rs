@@ -307,25 +307,34 @@ fn quorum_seeds() -> (Seeds, Seeds) {
     let mut padded = q[..bitmap_at].to_vec();
     padded.extend_from_slice(&[2, q[bitmap_at + 1], 0]);
     padded.extend_from_slice(&q[bitmap_at + 2..]);
-    // Voter 2's signature in voter 1's slot too: a duplicate signer.
+    // Voter 2's nonce in voter 1's slot too: a duplicate signer.
     let sigs = bitmap_at + 2;
-    let dup = edited(&q, |v| v.copy_within(sigs + 64..sigs + 128, sigs));
+    let dup = edited(&q, |v| v.copy_within(sigs + 32..sigs + 64, sigs));
     let mut huge = q[..sigs].to_vec();
     huge[bitmap_at + 1] = 0xff;
     huge.push(0xff);
     huge.extend(std::iter::repeat_n(0u8, 64 * 64));
     let with = |i: usize, byte: u8| edited(&q, |v| v[i] = byte);
-    let too_few = edited(&with(bitmap_at + 1, 0b11), |v| v.truncate(v.len() - 64));
+    let too_few = edited(&with(bitmap_at + 1, 0b11), |v| v.truncate(v.len() - 32));
     let certificates = vec![
         ("valid_leader_3_of_4", q.clone()),
         ("valid_pre_vote_4_of_4", p),
         ("empty", Vec::new()),
         ("truncated", q[..q.len() - 1].to_vec()),
         ("trailing_byte", edited(&q, |v| v.push(0))),
-        ("unknown_version", with(0, 2)),
+        ("unknown_version", with(0, 1)),
         ("unknown_kind", with(1, 3)),
         ("wrong_term", with(2, 8)),
         ("forged_signature", edited(&q, |v| *v.last_mut().unwrap() ^= 0x10)),
+        ("forged_nonce", edited(&q, |v| v[sigs + 3] ^= 0x01)),
+        (
+            "swapped_nonces",
+            edited(&q, |v| {
+                let first: Vec<u8> = v[sigs..sigs + 32].to_vec();
+                v.copy_within(sigs + 32..sigs + 64, sigs);
+                v[sigs + 32..sigs + 64].copy_from_slice(&first);
+            }),
+        ),
         ("duplicate_signer", dup),
         // Voters 0, 1 and 4 of four: index 4 is nobody.
         ("non_voter_signer", with(bitmap_at + 1, 0b1_0011)),

@@ -148,12 +148,12 @@ fn bad_certificates_change_nothing_at_a_worker() {
         b.push(&v, &authority().public(), with_outsider.as_slice()).unwrap();
     }
     let non_voter = encoded(&b.finish(1).unwrap());
-    // s1's signature counted twice: the bitmap names s1, s2 and s3, s3's
-    // signature is s1's again.
+    // s1's share counted twice: the bitmap names s1, s2 and s3, s3's nonce
+    // is s1's again (the aggregate kept).
     let mut duplicate = good.clone();
-    let sigs = duplicate.len() - 3 * 64;
-    let s1_sig: StdVec<u8> = duplicate[sigs..sigs + 64].to_vec();
-    duplicate[sigs + 128..].copy_from_slice(&s1_sig);
+    let nonces = duplicate.len() - 4 * 32;
+    let s1_nonce: StdVec<u8> = duplicate[nonces..nonces + 32].to_vec();
+    duplicate[nonces + 64..nonces + 96].copy_from_slice(&s1_nonce);
     let short = encoded(&qc(VoteKind::Vote, 5, "s2", &["s2", "s3"]));
     let mut truncated = good.clone();
     truncated.pop();
@@ -288,18 +288,22 @@ fn elect(n: &mut Node, peers: &mut [Peer], mut now: Instant) -> Instant {
 }
 
 #[test]
-fn a_certified_leader_attaches_its_certificate_and_reports_equivocation() {
+fn a_certified_leader_attaches_its_certificate_no_evidence_from_aggregates() {
     let (mut n, mut peers, now) = byzantine_node("s1", NodeRole::Supervisor);
     let (mut w, _, _) = byzantine_node("w", NodeRole::Worker);
     n.handle_message(now, &Peer::new("w", NodeRole::Worker).join()).unwrap();
     let now = elect(&mut n, &mut peers, now);
     let term = n.election().unwrap().term();
     // Its notice carries its leader certificate, which the worker verifies.
+    // The certificate's header: version, kind vote, the term, candidate "s1".
+    let mut header = StdVec::from([crate::auth::quorum::QC_VERSION, VoteKind::Vote.byte()]);
+    header.extend_from_slice(&term.to_le_bytes());
+    header.extend_from_slice(&[2, b's', b'1']);
     let mut certified = 0;
     while let Some(t) = n.poll_transmit() {
         if t.to == id("w") {
             w.handle_message(now, &t.bytes).unwrap();
-            certified += usize::from(t.bytes.len() > 3 * 64);
+            certified += usize::from(t.bytes.windows(header.len()).any(|h| h == header));
         }
     }
     assert!(certified > 0, "the notice carries the certificate");
@@ -317,12 +321,11 @@ fn a_certified_leader_attaches_its_certificate_and_reports_equivocation() {
             evidence.push((e.node, bytes));
         }
     }
-    assert_eq!(evidence.len(), 2, "s2 and s3 both equivocated: {evidence:?}");
-    for (voter, bytes) in evidence {
-        let e = crate::auth::EquivocationEvidence::decode(&bytes).unwrap();
-        assert_eq!(e.voter(), &voter);
-        e.verify(&authority().public(), &identity_of(voter.as_str()).public()).unwrap();
-    }
+    // s2 and s3 both equivocated, but the certificate's signatures are
+    // half-aggregated: it holds no full signature of theirs for s4, so no
+    // transferable evidence (and no event) comes of it; the election still
+    // applies its equivocation policy (`election::certified` tests).
+    assert!(evidence.is_empty(), "no evidence from an aggregate: {evidence:?}");
 }
 
 /// A voucher passing on `of`'s certificate as `role` holds it.

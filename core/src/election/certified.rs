@@ -25,11 +25,14 @@
 //! Byzantine fault model ([`super::FaultModel::Byzantine`]).
 //!
 //! Equivocation: a candidate keeps the votes it received in its term; a
-//! leader certificate of the same term for another candidate that holds a
-//! signature of one of those voters is two votes by one voter in one term:
-//! an [`EquivocationEvidence`] (verifiable offline) is queued for the host
-//! ([`CertifiedElection::poll_evidence`]) and the voter's later grants are
-//! treated as [`EquivocationPolicy`] says.
+//! leader certificate of the same term for another candidate that one of
+//! those voters signed is two votes by one voter in one term: the voter's
+//! later grants are treated as [`EquivocationPolicy`] says. Certificates are
+//! half-aggregated (`auth::quorum`, format v2), so such a certificate holds
+//! no full signature of the voter and no [`EquivocationEvidence`] (which
+//! [`CertifiedElection::poll_evidence`] would hand the host) can be made
+//! from it. Nothing fills that queue since; it and the API stay until the
+//! protocol carries the second full vote (left open).
 //!
 //! This module holds the election and its messages' attachments;
 //! `certified/checks.rs` the checks of a received attachment.

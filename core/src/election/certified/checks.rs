@@ -86,41 +86,23 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
     }
 
     /// A leader certificate of this node's campaign term for another
-    /// candidate, signed by a voter whose vote this node holds: evidence.
+    /// candidate, signed by a voter whose vote this node holds: that voter
+    /// equivocated. The certificate carries no full signature of its
+    /// signers (they are half-aggregated, `auth::quorum`), so the voter is
+    /// marked for [`EquivocationPolicy`] on this node's own proof (its vote
+    /// here, the verified aggregate there) but no transferable
+    /// [`EquivocationEvidence`] is made from it.
     fn detect_equivocation(&mut self, qc: &QuorumCertificate) {
         let Some(b) = self.votes.as_ref() else { return };
-        let Ok(mine) = b.finish(1) else { return };
-        if qc.kind() != VoteKind::Vote || qc.term() != mine.term() || qc.candidate() == mine.candidate() {
+        if qc.kind() != VoteKind::Vote || qc.term() != b.term() || qc.candidate() == b.candidate() {
             return;
         }
-        let both = qc.signers() & mine.signers();
+        let both = qc.signers() & b.signers();
         for index in 0..self.voters.len().min(64) {
             if both & (1u64 << index) == 0 || self.equivocators.iter().any(|&(v, t)| v == index && t == qc.term()) {
                 continue;
             }
-            let Some((voter, _)) = self.voters.entries().get(index) else { continue };
-            let sig = |c: &QuorumCertificate| {
-                let at = (c.signers() & ((1u64 << index) - 1)).count_ones() as usize;
-                c.signatures().get(at).copied()
-            };
-            let (Some(a), Some(b)) = (sig(&mine), sig(qc)) else { continue };
-            let vote = |c: &QuorumCertificate, signature| SignedVote {
-                statement: VoteStatement {
-                    kind: VoteKind::Vote,
-                    term: c.term(),
-                    candidate: c.candidate().clone(),
-                    voter: voter.clone(),
-                },
-                signature,
-            };
-            if let Some(e) = EquivocationEvidence::new(vote(&mine, a), vote(qc, b)) {
-                self.equivocators.push((index, qc.term()));
-                if self.evidence.is_full() {
-                    let _ = self.evidence.pop_front();
-                    self.evidence_dropped = self.evidence_dropped.saturating_add(1);
-                }
-                let _ = self.evidence.push_back(e);
-            }
+            self.equivocators.push((index, qc.term()));
         }
     }
 

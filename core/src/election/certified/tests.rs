@@ -273,7 +273,7 @@ fn a_double_voter_is_caught_and_ignored() {
 }
 
 /// n3 votes for n0 and n1 in term 1; n0 sees n1's leader certificate and
-/// reports n3. Returns n0.
+/// marks n3 as an equivocator. Returns n0.
 fn caught(policy: EquivocationPolicy) -> C {
     let now = Instant::from_secs(5);
     let (mut a, mut b) = (node(4, 0, policy), node(4, 1, EquivocationPolicy::default()));
@@ -300,12 +300,10 @@ fn caught(policy: EquivocationPolicy) -> C {
         .unwrap();
     assert_eq!(a.step(now, &hb.transmit.envelope, &hb.attachment).unwrap(), Ok(()));
     assert_eq!(a.election().leader(), Some(&id("n1")), "n0 concedes to the certified leader");
-    let e = a.poll_evidence().expect("evidence");
-    assert_eq!((e.voter(), e.term()), (&id("n3"), 1));
-    e.verify(&cluster_key(), &identity_of("n3").public()).unwrap();
-    let (x, y) = e.votes();
-    assert_eq!((&x.statement.candidate, &y.statement.candidate), (&id("n0"), &id("n1")));
-    assert!(a.poll_evidence().is_none(), "one record per equivocation");
+    // The certificate's signatures are half-aggregated: n3 is caught (the
+    // callers check the policy applies) but no transferable record is made,
+    // n3's full signature for n1 not being in it.
+    assert!(a.poll_evidence().is_none(), "no evidence from an aggregate");
     a
 }
 
