@@ -1,4 +1,4 @@
-//! Quorum certificate benchmarks (issue 14): the encoded size of a leader
+//! Quorum certificate benchmarks: the encoded size of a leader
 //! certificate at N = 4, 7 and 31 voters, for f = 1 and the largest f
 //! (⌊(N−1)/3⌋), printed before the timings; and verification time: a
 //! certificate straight from its bytes (parse + the half-aggregated

@@ -4,7 +4,7 @@ signatures check against an independent RFC 8032 verifier, and the
 certificate's half-aggregated signature against an independent
 recomputation, over the layouts documented in ``core/src/auth/quorum.rs`` and
 ``verify.rs``), certificates and evidence
-built here verify, and each bad input of issue 14 is refused."""
+built here verify, and each bad input the Byzantine election names is refused."""
 
 from __future__ import annotations
 

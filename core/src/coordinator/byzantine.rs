@@ -1,4 +1,4 @@
-//! The Byzantine fault model through the node (issue 14): a supervisor that
+//! The Byzantine fault model through the node: a supervisor that
 //! holds a valid key and lies. Each attack builds a node in a known state,
 //! delivers the liar's datagram (genuinely sealed by a member: only the
 //! proof it carries is wrong), and asserts with [`strike`] that it was

@@ -143,7 +143,7 @@ fn four_voters_elect_a_certified_leader() {
     assert!(nodes[3].leader_certificate().unwrap().signer_count() >= 5);
 }
 
-/// Every bad input of issue 14, through the node: refused, counted, nothing changed.
+/// Every bad certificate input, through the node: refused, counted, nothing changed.
 #[test]
 fn bad_certificates_change_nothing() {
     let now = Instant::from_secs(5); // past any lease
