@@ -159,8 +159,9 @@ pub struct CertifiedElection<const V: usize, const O: usize, const H: usize> {
     /// lost it).
     acked: u64,
     acked_since: Instant,
-    /// Equivocators by voter index, with the term they equivocated in and
-    /// whether this node made an evidence record of it.
+    /// Equivocators, one entry per voter (so at most the voters): the
+    /// latest term each was caught in and whether this node made an evidence
+    /// record of it.
     equivocators: AllocVec<Equivocator>,
     /// Votes to disclose: to the certified leader `.0` of term `.1`, the
     /// votes for this node of the voters in bitmap `.2` (they also signed
@@ -524,7 +525,7 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
 struct Equivocator {
     /// Its index among the voters.
     voter: usize,
-    /// The term.
+    /// The latest term it was caught in.
     term: u64,
     /// Whether this node made an evidence record of it.
     recorded: bool,

@@ -163,14 +163,22 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
 
     /// Marks voter `index` as an equivocator in `term` (`recorded`: with an
     /// evidence record made here). Returns whether a record is newly due:
-    /// `recorded` and none was made for this voter and term yet.
-    fn mark_equivocator(&mut self, index: usize, term: u64, recorded: bool) -> bool {
-        match self.equivocators.iter_mut().find(|e| e.voter == index && e.term == term) {
-            Some(e) => {
+    /// `recorded` and none was made for this voter and term yet. One entry
+    /// per voter, for the latest term it was caught in (the table is bounded
+    /// by the voters): a catch in an older term changes nothing and is due
+    /// no record (grants of an older term count nowhere any more).
+    pub(super) fn mark_equivocator(&mut self, index: usize, term: u64, recorded: bool) -> bool {
+        match self.equivocators.iter_mut().find(|e| e.voter == index) {
+            Some(e) if e.term == term => {
                 let due = recorded && !e.recorded;
                 e.recorded |= recorded;
                 due
             }
+            Some(e) if e.term < term => {
+                (e.term, e.recorded) = (term, recorded);
+                recorded
+            }
+            Some(_) => false,
             None => {
                 self.equivocators.push(Equivocator { voter: index, term, recorded });
                 recorded

@@ -459,3 +459,19 @@ fn heartbeat_with_attachment(m: &mut C) -> CertifiedTransmit {
         .find(|t| matches!(t.transmit.envelope.body, Body::LeaderHeartbeat(_)))
         .unwrap()
 }
+
+#[test]
+fn the_equivocator_table_keeps_one_entry_per_voter() {
+    let mut a = node(4, 0, EquivocationPolicy::IgnoreForTerm);
+    for term in 1..=1000 {
+        assert!(!a.mark_equivocator(3, term, false), "no record made: none due");
+        assert!(a.mark_equivocator(3, term, true), "term {term}: the first record is due");
+        assert!(!a.mark_equivocator(3, term, true), "term {term}: once per voter and term");
+    }
+    assert!(!a.mark_equivocator(3, 7, true), "an older term changes nothing");
+    assert_eq!(a.equivocators.len(), 1, "bounded by the voters, not the terms");
+    assert!(a.ignores(3, 1000) && !a.ignores(3, 999) && !a.ignores(2, 1000));
+    let mut a = node(4, 0, EquivocationPolicy::IgnoreForever);
+    a.mark_equivocator(3, 5, false);
+    assert!(a.ignores(3, 1) && a.ignores(3, 9));
+}
