@@ -23,7 +23,7 @@
 /**
  * The longest encoded quorum certificate.
  */
-#define PN_MAX_QUORUM_CERTIFICATE_LEN 4180
+#define PN_MAX_QUORUM_CERTIFICATE_LEN 2164
 
 /**
  * The most voters a quorum certificate can name.
@@ -337,18 +337,19 @@ pn_result pn_merkle_verify_record(const uint8_t *proof,
  * `voter_ids` / `voter_keys` (`voter_count` ids, UTF-8, and 32-byte identity
  * public keys, pairwise; any order: signer indices refer to ascending id
  * order) and `quorum`: `PN_OK` if at least `quorum` distinct voters signed
- * it, each signature valid. On `PN_OK` its kind, term, candidate, signers
- * and digest go to `*out_info` (if not NULL): check that they are what you
- * expect.
+ * it, their half-aggregated signature valid (format v2). On `PN_OK` its
+ * kind, term, candidate, signers and digest go to `*out_info` (if not NULL):
+ * check that they are what you expect.
  *
  * Errors: `PN_ERR_DECODE_*` for bytes that are no certificate (truncated,
  * trailing bytes, over `PN_MAX_QUORUM_CERTIFICATE_LEN`, ...);
- * `PN_ERR_UNAUTHENTICATED` for a signature that does not verify or a signer
- * that is no voter; `PN_ERR_VERIFY_FAILED` for fewer signers than `quorum`;
+ * `PN_ERR_UNAUTHENTICATED` for an aggregate signature that does not verify
+ * (it names no signer) or a signer that is no voter; `PN_ERR_VERIFY_FAILED`
+ * for fewer signers than `quorum`;
  * `PN_ERR_INVALID_ARGUMENT` for a quorum of 0 or above `voter_count`, more
  * than `PN_MAX_QUORUM_VOTERS` voters, an id listed twice or a key that is no
  * Ed25519 key; `PN_ERR_INVALID_ID` for a bad id. `pn_last_error_message`
- * says which (and which signer).
+ * says which (and which signer, for a signer that is no voter).
  *
  * # Safety
  * `cert` NULL (only with `len` 0) or readable for `len` bytes;

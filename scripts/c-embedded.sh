@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The C library for microcontrollers (issue 20): ffi-c with the feature
+# The C library for microcontrollers: ffi-c with the feature
 # `embedded` (no_std, the small preset, heap from the C runtime's malloc/free,
 # panic = "abort"), built as a static library
 #   1. for thumbv7em-none-eabihf (opt-level "s", LTO): linked with rust-lld

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The C firmware example (examples/c/firmware/, issue 20): links the embedded
+# The C firmware example (examples/c/firmware/): links the embedded
 # C library (libpouw_netops_c.a for thumbv7em-none-eabihf, as
 # scripts/c-embedded.sh builds it) with arm-none-eabi-gcc and newlib (nano,
 # semihosting) for QEMU's mps2-an386 board (Cortex-M4F), prints its sections,

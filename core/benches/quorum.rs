@@ -1,16 +1,18 @@
-//! Quorum certificate benchmarks (issue 14): the encoded size of a leader
+//! Quorum certificate benchmarks: the encoded size of a leader
 //! certificate at N = 4, 7 and 31 voters, for f = 1 and the largest f
 //! (⌊(N−1)/3⌋), printed before the timings; and verification time: a
-//! certificate straight from its bytes (parse + every signature) at N = 4, 7
-//! and 31, one signed vote, one equivocation evidence record.
+//! certificate straight from its bytes (parse + the half-aggregated
+//! signature, format v2) at N = 4, 7 and 31, one signed vote, one
+//! equivocation evidence record.
 //!
 //! Before the criterion timings it also prints the N = 7 verification and a
 //! single strict verification timed in the thread's CPU time (Linux), which
 //! waiting for a shared CPU does not inflate.
 //!
-//! `qc_parse_verify_*` is the batched verification; `qc_parse_verify_one_by_one_*`
-//! the path before it (each signature strictly on its own), for comparison
-//! in the same run.
+//! `qc_parse_verify_*` is the aggregate's verification (the build's path:
+//! batched with the default features); `qc_parse_verify_one_by_one_*` checks
+//! the same votes' full signatures each strictly on its own (what a version-1
+//! certificate, before batching, cost), for comparison in the same run.
 //!
 //! Run with `cargo bench -p pouw-netops --bench quorum -- --warm-up-time 1 --measurement-time 4`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
@@ -52,25 +54,28 @@ fn vote(c: &Cluster, kind: VoteKind, term: u64, candidate: &NodeId, voter: usize
         .signed(&c.keys[voter], &c.cluster)
 }
 
-/// A leader certificate signed by the first `q` voters for voter 0, encoded.
-fn leader_qc(c: &Cluster, q: usize, candidate: &NodeId) -> Vec<u8> {
+/// A leader certificate signed by the first `q` voters for voter 0, encoded,
+/// and the votes' full signatures.
+fn leader_qc(c: &Cluster, q: usize, candidate: &NodeId) -> (Vec<u8>, Vec<Signature>) {
     let mut b = QuorumCertificate::builder(VoteKind::Vote, 1_000, candidate.clone());
+    let mut sigs = Vec::new();
     for i in 0..q {
-        b.push_verified(&vote(c, VoteKind::Vote, 1_000, candidate, i), c.voters.as_slice()).unwrap();
+        let v = vote(c, VoteKind::Vote, 1_000, candidate, i);
+        sigs.push(v.signature);
+        b.push_verified(&v, c.voters.as_slice()).unwrap();
     }
     let qc = b.finish(q).unwrap();
     let mut bytes = vec![0u8; qc.encoded_len()];
     qc.encode(&mut bytes).unwrap();
-    bytes
+    (bytes, sigs)
 }
 
-/// The pre-batch path, for comparison in the same run: parse, then each
-/// signer's statement verified on its own with the strict cofactorless
-/// check of `PublicIdentity::verify` (what certificate verification did
-/// before it batched).
-fn verify_one_by_one(c: &Cluster, bytes: &[u8]) {
+/// The old path, for comparison in the same run: parse, then each signer's
+/// full signature (as a version-1 certificate carried them) verified on its
+/// own with the strict cofactorless check of `PublicIdentity::verify`.
+fn verify_one_by_one(c: &Cluster, bytes: &[u8], sigs: &[Signature]) {
     let view = QcView::parse(black_box(bytes)).unwrap();
-    let mut sigs = bytes[bytes.len() - 64 * view.signers().count_ones() as usize..].chunks_exact(64);
+    let mut sigs = sigs.iter();
     let cand = view.candidate().as_bytes();
     for (i, (voter, key)) in c.voters.iter().enumerate() {
         if view.signers() & (1 << i) == 0 {
@@ -82,14 +87,13 @@ fn verify_one_by_one(c: &Cluster, bytes: &[u8]) {
         payload.extend_from_slice(cand);
         payload.push(v.len() as u8);
         payload.extend_from_slice(v);
-        let sig = Signature(sigs.next().unwrap().try_into().unwrap());
-        key.verify(Domain::Vote, &c.cluster, &payload, &sig).unwrap();
+        key.verify(Domain::Vote, &c.cluster, &payload, sigs.next().unwrap()).unwrap();
     }
 }
 
 fn sizes() {
     println!("leader certificate size (13-byte candidate id; with a 64-byte id, +51 B):");
-    println!("{:>4} {:>4} {:>7} {:>9}", "N", "f", "quorum", "bytes");
+    println!("{:>4} {:>4} {:>7} {:>9} {:>12}", "N", "f", "quorum", "bytes", "v1 bytes");
     for n in [4usize, 7, 31] {
         let c = cluster(n);
         let fmax = (n - 1) / 3;
@@ -99,8 +103,10 @@ fn sizes() {
         }
         for f in fs {
             let q = quorum(n, f);
-            let bytes = leader_qc(&c, q, &c.voters[0].0);
-            println!("{n:>4} {f:>4} {q:>7} {:>9}", bytes.len());
+            let (bytes, _) = leader_qc(&c, q, &c.voters[0].0);
+            // Version 1: the same header and bitmap, 64 bytes per signer.
+            let v1 = bytes.len() - 32 * (q + 1) + 64 * q;
+            println!("{n:>4} {f:>4} {q:>7} {:>9} {v1:>12}", bytes.len());
         }
     }
 }
@@ -127,7 +133,7 @@ fn cpu_times() {
     let c = cluster(7);
     let q = quorum(7, 1);
     let candidate = c.voters[0].0.clone();
-    let bytes = leader_qc(&c, q, &candidate);
+    let (bytes, sigs) = leader_qc(&c, q, &candidate);
     let v = vote(&c, VoteKind::Vote, 1_000, &candidate, 3);
     println!("CPU time (thread), mean per call:");
     for _ in 0..3 {
@@ -136,7 +142,7 @@ fn cpu_times() {
             let view = QcView::parse(black_box(&bytes)).unwrap();
             view.verify(&c.cluster, c.voters.as_slice(), q).unwrap();
         });
-        let (oc, ow) = cpu_and_wall(4_000, || verify_one_by_one(&c, &bytes));
+        let (oc, ow) = cpu_and_wall(4_000, || verify_one_by_one(&c, &bytes, &sigs));
         println!(
             "  signed vote verify {vc:.1} µs CPU ({vw:.1} wall); N = 7 certificate verify {qc:.1} µs CPU ({qw:.1} wall), {:.2} votes' worth; one by one (old path) {oc:.1} µs CPU ({ow:.1} wall)",
             qc / vc
@@ -151,7 +157,7 @@ fn bench(cr: &mut Criterion) {
     for n in [4usize, 7, 31] {
         let c = cluster(n);
         let q = quorum(n, 1);
-        let bytes = leader_qc(&c, q, &c.voters[0].0);
+        let (bytes, sigs) = leader_qc(&c, q, &c.voters[0].0);
         let candidate = c.voters[0].0.clone();
         g.bench_function(format!("qc_parse_verify_n{n}_q{q}"), |b| {
             b.iter(|| {
@@ -160,7 +166,9 @@ fn bench(cr: &mut Criterion) {
                 view.check_claim(VoteKind::Vote, 1_000, &candidate).unwrap();
             })
         });
-        g.bench_function(format!("qc_parse_verify_one_by_one_n{n}_q{q}"), |b| b.iter(|| verify_one_by_one(&c, &bytes)));
+        g.bench_function(format!("qc_parse_verify_one_by_one_n{n}_q{q}"), |b| {
+            b.iter(|| verify_one_by_one(&c, &bytes, &sigs))
+        });
         if n == 7 {
             g.bench_function("qc_decode_owned_n7", |b| {
                 b.iter(|| QuorumCertificate::decode(black_box(&bytes)).unwrap())

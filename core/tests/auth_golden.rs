@@ -153,8 +153,9 @@ fn quorum_certificate_vector() {
     let mut buf = vec![0u8; qc.encoded_len()];
     qc.encode(&mut buf).unwrap();
     let committed = check("quorum_certificate", &buf);
-    // 12-byte candidate id, one bitmap byte (voters 0, 2, 3), three signatures.
-    assert_eq!(committed.len(), 12 + 12 + 1 + 3 * 64);
+    // 12-byte candidate id, one bitmap byte (voters 0, 2, 3), three nonces
+    // and the aggregate scalar (format v2, half-aggregated).
+    assert_eq!(committed.len(), 12 + 12 + 1 + 3 * 32 + 32);
     assert_eq!(committed[11 + 12 + 1], 0b1101);
     let decoded = QuorumCertificate::decode(&committed).unwrap();
     decoded.verify(&cluster, set.as_slice(), 3).unwrap();

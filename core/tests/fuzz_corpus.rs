@@ -307,25 +307,34 @@ fn quorum_seeds() -> (Seeds, Seeds) {
     let mut padded = q[..bitmap_at].to_vec();
     padded.extend_from_slice(&[2, q[bitmap_at + 1], 0]);
     padded.extend_from_slice(&q[bitmap_at + 2..]);
-    // Voter 2's signature in voter 1's slot too: a duplicate signer.
+    // Voter 2's nonce in voter 1's slot too: a duplicate signer.
     let sigs = bitmap_at + 2;
-    let dup = edited(&q, |v| v.copy_within(sigs + 64..sigs + 128, sigs));
+    let dup = edited(&q, |v| v.copy_within(sigs + 32..sigs + 64, sigs));
     let mut huge = q[..sigs].to_vec();
     huge[bitmap_at + 1] = 0xff;
     huge.push(0xff);
     huge.extend(std::iter::repeat_n(0u8, 64 * 64));
     let with = |i: usize, byte: u8| edited(&q, |v| v[i] = byte);
-    let too_few = edited(&with(bitmap_at + 1, 0b11), |v| v.truncate(v.len() - 64));
+    let too_few = edited(&with(bitmap_at + 1, 0b11), |v| v.truncate(v.len() - 32));
     let certificates = vec![
         ("valid_leader_3_of_4", q.clone()),
         ("valid_pre_vote_4_of_4", p),
         ("empty", Vec::new()),
         ("truncated", q[..q.len() - 1].to_vec()),
         ("trailing_byte", edited(&q, |v| v.push(0))),
-        ("unknown_version", with(0, 2)),
+        ("unknown_version", with(0, 1)),
         ("unknown_kind", with(1, 3)),
         ("wrong_term", with(2, 8)),
         ("forged_signature", edited(&q, |v| *v.last_mut().unwrap() ^= 0x10)),
+        ("forged_nonce", edited(&q, |v| v[sigs + 3] ^= 0x01)),
+        (
+            "swapped_nonces",
+            edited(&q, |v| {
+                let first: Vec<u8> = v[sigs..sigs + 32].to_vec();
+                v.copy_within(sigs + 32..sigs + 64, sigs);
+                v[sigs + 32..sigs + 64].copy_from_slice(&first);
+            }),
+        ),
         ("duplicate_signer", dup),
         // Voters 0, 1 and 4 of four: index 4 is nobody.
         ("non_voter_signer", with(bitmap_at + 1, 0b1_0011)),
@@ -441,4 +450,70 @@ fn proof_verify_corpus() {
 #[test]
 fn envelope_decode_corpus() {
     replay("envelope_decode", envelope_seeds(), targets::envelope_decode, |b| Envelope::decode(b).is_ok());
+}
+
+/// Seeds of `election_attachment`: a selector byte (message `% 7`, sender
+/// `/ 7 % 3` of supervisors 1, 3, 4), then the attachment.
+fn election_seeds() -> Seeds {
+    use pouw_netops::auth::{IdentityKey, QuorumCertificate, VoteKind, VoteStatement};
+    use pouw_netops::election::{ATTACH_CERTIFICATE, ATTACH_DISCLOSURE, ATTACH_VOTE};
+    let (cluster, voters) = targets::quorum_fixture();
+    let id = |i: u8| NodeId::new(&format!("supervisor-{i}")).unwrap();
+    let vote = |kind, term, candidate: u8, voter: u8| {
+        VoteStatement { kind, term, candidate: id(candidate), voter: id(voter) }
+            .signed(&IdentityKey::from_seed(&[0x50 + voter; 32]), &cluster)
+    };
+    let tagged = |tag: u8, v: &pouw_netops::auth::SignedVote| {
+        let mut a = vec![tag; 1 + v.encoded_len()];
+        let n = v.encode(&mut a[1..]).unwrap();
+        a.truncate(1 + n);
+        a
+    };
+    let msg = |kind: u8, sender: u8, attachment: &[u8]| {
+        let mut m = vec![kind + 7 * sender];
+        m.extend_from_slice(attachment);
+        m
+    };
+    // Supervisor 1 voted for supervisor 2 (the fixture's leader) and, here, for 3.
+    let double = tagged(ATTACH_DISCLOSURE, &vote(VoteKind::Vote, 1, 3, 1));
+    let mut b = QuorumCertificate::builder(VoteKind::Vote, 1, id(3));
+    for v in [1, 3, 4] {
+        b.push(&vote(VoteKind::Vote, 1, 3, v), &cluster, voters.as_slice()).unwrap();
+    }
+    let rival = b.finish(3).unwrap();
+    let mut cert = vec![ATTACH_CERTIFICATE; 1 + rival.encoded_len()];
+    rival.encode(&mut cert[1..]).unwrap();
+    vec![
+        // From supervisor 3 (sender index 1), on a heartbeat response.
+        ("valid_disclosure", msg(4, 1, &double)),
+        ("valid_heartbeat_response", msg(4, 1, &[])),
+        ("valid_pre_vote_grant", msg(0, 1, &tagged(ATTACH_VOTE, &vote(VoteKind::PreVote, 2, 2, 3)))),
+        ("forged_disclosure", msg(4, 1, &edited(&double, |v| *v.last_mut().unwrap() ^= 0x10))),
+        ("truncated_disclosure", msg(4, 1, &double[..double.len() - 1])),
+        ("disclosure_by_another_sender", msg(4, 2, &double)),
+        ("disclosure_on_a_vote_request", msg(2, 1, &double)),
+        ("disclosure_of_a_pre_vote", msg(4, 1, &tagged(ATTACH_DISCLOSURE, &vote(VoteKind::PreVote, 1, 3, 1)))),
+        ("grant_without_vote", msg(1, 1, &[])),
+        ("grant_of_another_voter", msg(1, 1, &tagged(ATTACH_VOTE, &vote(VoteKind::Vote, 1, 2, 4)))),
+        ("unknown_tag", msg(4, 1, &[9])),
+        // A rival leader's certificate for term 1 on its heartbeat (this node
+        // leads term 1): verified, then refused as the election's rules say.
+        ("rival_certificate_truncated", msg(3, 1, &cert[..cert.len() - 1])),
+    ]
+}
+
+#[test]
+fn election_attachment_corpus() {
+    replay("election_attachment", election_seeds(), targets::election_attachment, |b| {
+        let Some((envelope, attachment)) = targets::election_message(b) else { return false };
+        let mut e = targets::election_fixture();
+        matches!(e.step(Instant::from_secs(1), &envelope, attachment), Ok(Ok(())))
+    });
+    // The disclosure seed is paired with the vote the leader holds: evidence.
+    let seed = std::fs::read(corpus_dir("election_attachment").join("valid_disclosure")).unwrap();
+    let (envelope, attachment) = targets::election_message(&seed).unwrap();
+    let mut e = targets::election_fixture();
+    e.step(Instant::from_secs(1), &envelope, attachment).unwrap().unwrap();
+    let evidence = e.poll_evidence().expect("evidence from the disclosure seed");
+    assert_eq!(evidence.voter().as_str(), "supervisor-1");
 }

@@ -5,7 +5,7 @@ call (``_native.Noop().call(a, b, now=t)``) measured in the same run.
 
 Each figure is the median over repeated ``timeit`` runs of the mean cost of
 one call, the loop and the argument expressions included (the floor pays the
-same). Goals from issue 16: ``request_vote``, ``receive_heartbeat`` and
+same). Goals: ``request_vote``, ``receive_heartbeat`` and
 ``heartbeat`` at most 3x the floor; ``update_node_health`` with a freshly
 built ``NodeHealthMetrics`` at most 1 us; ``add_message`` of a PoUW-sized
 message at most 1 us with sealing included; reading 50,000 archived messages

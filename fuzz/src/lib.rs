@@ -201,3 +201,87 @@ pub fn equivocation_decode(data: &[u8]) {
         let _ = e.verify(&cluster, key);
     }
 }
+
+/// The Byzantine-mode election the attachment target steps: `supervisor-2`
+/// of [`quorum_fixture`] (f = 1, quorum 3), leader of term 1 with the signed
+/// votes of supervisors 1 and 4 (its builder holds them), at 1 s.
+pub fn election_fixture() -> pouw_netops::election::CertifiedElection<8, 64, 8> {
+    use pouw_netops::auth::{IdentityKey, VoteKind, VoteStatement};
+    use pouw_netops::election::{CertifiedElection, ElectionConfig, FaultModel, HardState};
+    use pouw_netops::wire::{Body, VoteResponse};
+    use pouw_netops::{Instant, NodeId};
+    let (cluster, voters) = quorum_fixture();
+    let id = |i: u8| NodeId::new(&format!("supervisor-{i}")).unwrap();
+    let key = |i: u8| IdentityKey::from_seed(&[0x50 + i; 32]);
+    let config = ElectionConfig { fault_model: FaultModel::Byzantine { f: 1 }, ..ElectionConfig::default() };
+    let now = Instant::from_secs(1);
+    let mut e = CertifiedElection::new(config, id(2), key(2), cluster, &voters, HardState::default(), now).unwrap();
+    e.campaign(now).unwrap();
+    for (kind, term) in [(VoteKind::PreVote, 1), (VoteKind::Vote, 1)] {
+        for v in [1u8, 4] {
+            let vote = VoteStatement { kind, term, candidate: id(2), voter: id(v) }.signed(&key(v), &cluster);
+            let mut a = vec![pouw_netops::election::ATTACH_VOTE; 1 + vote.encoded_len()];
+            let n = vote.encode(&mut a[1..]).unwrap();
+            a.truncate(1 + n);
+            let r = VoteResponse { term, granted: true };
+            let body = if kind == VoteKind::PreVote { Body::PreVoteResponse(r) } else { Body::VoteResponse(r) };
+            e.step(now, &Envelope::new(id(v), body), &a).unwrap().unwrap();
+        }
+    }
+    assert!(e.election().is_leader() && e.leader_certificate().is_some());
+    while e.poll_hard_state().is_some() {}
+    while e.poll_transmit().is_some() {}
+    e
+}
+
+/// Steps [`election_fixture`] with one message whose attachment is
+/// arbitrary: the first byte picks the message (seven election messages of
+/// terms 1 and 2) and its sender (supervisor 1, 3 or 4), the rest is the
+/// attachment. A refused attachment changes nothing (role, term, leader,
+/// vote, certificate, no evidence); any evidence made verifies offline
+/// under its voter's key.
+pub fn election_attachment(data: &[u8]) {
+    use pouw_netops::Instant;
+    let Some((envelope, attachment)) = election_message(data) else { return };
+    let mut e = election_fixture();
+    let observe = |e: &pouw_netops::election::CertifiedElection<8, 64, 8>| {
+        let el = e.election();
+        (el.role(), el.term(), el.leader().cloned(), el.voted_for().cloned(), e.leader_certificate().cloned())
+    };
+    let before = observe(&e);
+    let stepped = e.step(Instant::from_secs(1), &envelope, attachment);
+    let (cluster, voters) = quorum_fixture();
+    match stepped {
+        Ok(Err(_)) => {
+            assert!(observe(&e) == before, "a refused attachment changed the election");
+            assert!(e.poll_evidence().is_none(), "a refused attachment made evidence");
+        }
+        _ => {
+            while let Some(ev) = e.poll_evidence() {
+                let key = voters.iter().find(|(id, _)| id == ev.voter()).map(|v| v.1).unwrap();
+                ev.verify(&cluster, &key).unwrap();
+            }
+        }
+    }
+}
+
+/// The message of an `election_attachment` input: the first byte picks the
+/// message (`% 7`) and sender (`/ 7 % 3`: supervisor 1, 3 or 4); the rest is
+/// the attachment. `None` for no input.
+pub fn election_message(data: &[u8]) -> Option<(Envelope, &[u8])> {
+    use pouw_netops::wire::{Body, HeartbeatResponse, LeaderHeartbeat, VoteRequest, VoteResponse};
+    let (&pick, attachment) = data.split_first()?;
+    let grant = |term| VoteResponse { term, granted: true };
+    let body = match pick % 7 {
+        0 => Body::PreVoteResponse(grant(2)),
+        1 => Body::VoteResponse(grant(1)),
+        2 => Body::RequestVote(VoteRequest { term: 2, progress: None }),
+        3 => Body::LeaderHeartbeat(LeaderHeartbeat { term: 1 }),
+        4 => Body::HeartbeatResponse(HeartbeatResponse { term: 1 }),
+        5 => Body::PreVote(VoteRequest { term: 2, progress: None }),
+        _ => Body::VoteResponse(VoteResponse { term: 1, granted: false }),
+    };
+    let sender = [1u8, 3, 4][usize::from(pick / 7 % 3)];
+    let sender = pouw_netops::NodeId::new(&format!("supervisor-{sender}")).ok()?;
+    Some((Envelope::new(sender, body), attachment))
+}

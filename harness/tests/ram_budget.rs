@@ -1,4 +1,4 @@
-//! Heap budget of a worker node on the `small` preset (issue 20).
+//! Heap budget of a worker node on the `small` preset.
 //!
 //! A counting global allocator tags every block allocated while one node's
 //! code runs (its construction and every call the harness makes into it), and
@@ -246,7 +246,7 @@ fn small_worker_node_fits_the_ram_budget() {
 }
 
 /// The host defaults (zlib level 6, batches of 1000) on the small preset: the
-/// figures before issue 20, kept to show what the small configuration saves.
+/// figures before the small preset, kept to show what the small configuration saves.
 #[test]
 fn default_config_worker_node_figures() {
     let (built, steady, peak) = worker_heap(OpsConfig::default());
@@ -278,7 +278,7 @@ fn crash_recovery_alone_heap() {
     drop(m);
 }
 
-/// The same worker under the Byzantine fault model (issue 14; seven
+/// The same worker under the Byzantine fault model (seven
 /// supervisors tolerate f = 2): it verifies the leader's certificate once per
 /// term and records the leader only then, so it keeps no more state than in
 /// crash-only mode; verifying allocates a little while it runs.

@@ -6,16 +6,20 @@
  * an isolated leader keeps leading:
  *
  * 1. s3 is cut off; s0 (the shortest election timeout) wins term 1 with the
- *    votes of s1 and s2, so its leader certificate holds their signatures.
+ *    votes of s1 and s2, so its leader certificate holds their aggregate.
  * 2. s0 is cut off and s1, s2, s3 restart without their persisted hard state
  *    (what a buggy or lying voter looks like): s1 campaigns in term 1 again.
  *    When it becomes a candidate, s3's replies to it are cut, so s1 holds the
  *    votes of s1 and s2 for itself in term 1 and does not win.
  * 3. s0's link to s1 comes back: s0's leader certificate for term 1 reaches
  *    s1, which holds votes of the same voters for itself in the same term:
- *    s1 reports an equivocation of s1 and of s2, each with evidence bytes that
- *    pn_equivocation_verify accepts from the authority's and the voter's
- *    public keys alone, naming term 1 and the candidates s0 and s1.
+ *    s1 marks s1 and s2 as equivocators. The certificate's signatures are
+ *    half-aggregated (no full signature of theirs for s0), so s1 discloses
+ *    their full votes for s1 on its heartbeat responses to s0; s0, which holds
+ *    their votes for s0, reports an equivocation of s1 and of s2, each with
+ *    evidence bytes that pn_equivocation_verify accepts from the authority's
+ *    and the voter's public keys alone, naming term 1 and the candidates s0
+ *    and s1.
  * 4. s0 goes down. With PN_EQUIVOCATION_IGNORE_FOR_TERM, s1 (the shortest
  *    timeout) wins term 2 with s2's grant; with PN_EQUIVOCATION_IGNORE_FOREVER
  *    it refuses s2's grants and cannot.
@@ -52,7 +56,7 @@ static void on_event(int i, const pn_ops_event *e, const pn_hard_state *h) {
     pn_equivocation_info info;
     char voter_name[PN_MAX_ID_LEN + 1];
     int v = pn_sim_index(&e->node);
-    CHECK(i == 1);
+    CHECK(i == 0);
     CHECK(e->term == 1);
     CHECK(v >= 0);
     CHECK(e->evidence != NULL && e->value > 0 && e->value <= PN_MAX_EQUIVOCATION_LEN);

@@ -4,8 +4,8 @@
  *   (tests/vectors/quorum_certificate.hex: supervisors 1, 3 and 4 of four vote
  *   for supervisor-3 in term 12) with voters given in any order, and writes
  *   its kind, term, candidate, signers and digest;
- * - it refuses a forged signature, a relabelled term or candidate, too few
- *   signers for the quorum, a signer outside the voter set, another
+ * - it refuses a forged aggregate or nonce, a version-1 certificate, a
+ *   relabelled term or candidate, too few signers for the quorum, a signer outside the voter set, another
  *   authority, truncated, trailing and oversized bytes, and bad arguments;
  * - pn_equivocation_verify accepts the committed evidence record
  *   (tests/vectors/quorum_equivocation.hex: supervisor-2 voted for
@@ -14,7 +14,7 @@
  *   expected voter, two votes out of canonical order and damaged bytes. */
 #include "pn_test.h"
 
-static const char QC_HEX[] = "01020c000000000000000c73757065727669736f722d33010dcc2a8ebdad2088218b5ab6296b57fa8933fc474a3cfff3d329977bcbb3a3956d729152f7004398bfd6cc769583bf8e780aba040186bf803fd8528b023945f90093bd886683923809d5ffaf4fd6256e8cd47b5cf9197a95e109442246d2784914bdf7e4e74f20e0113fefdb58e01ae5cb8c33466b04c1d4a4d8e99ff1e41f3b0e78ab80326cdb451b8386c74c9c1c779bb30a4280001a2e72ba65cb3e1d77d2faa33b2c2d8f9d7b958d8f033c8716c7b4eed23e307e31bec864a66b0262fc130b";
+static const char QC_HEX[] = "02020c000000000000000c73757065727669736f722d33010dcc2a8ebdad2088218b5ab6296b57fa8933fc474a3cfff3d329977bcbb3a3956d93bd886683923809d5ffaf4fd6256e8cd47b5cf9197a95e109442246d278491478ab80326cdb451b8386c74c9c1c779bb30a4280001a2e72ba65cb3e1d77d2fadd44707e91187add565e342e9b97c5c498cc2bb135e55e49312c9cc0ab207b08";
 static const char EV_HEX[] = "01020c000000000000000c73757065727669736f722d310c73757065727669736f722d326c845025bbc7dc8849639b7d54038df155cc4740de29e352a69a69a55e4203da57e694ba681c02052729f9b699b13cd70564968d591c7d4f33f30b17ede38d08020c000000000000000c73757065727669736f722d330c73757065727669736f722d32d5213d14a1efbb3757429bf188ac8efd722ae691d844fcaaf71521627f5d159dcd4c2701f6c635f9c60d830233f3d805be26b6acc1686e84eb1afe7901ce4a02";
 
 static size_t from_hex(const char *hex, uint8_t *out, size_t cap) {
@@ -46,7 +46,7 @@ int main(void) {
 
   qc_len = from_hex(QC_HEX, qc, sizeof qc);
   ev_len = from_hex(EV_HEX, ev, sizeof ev);
-  CHECK(qc_len == 12 + 12 + 1 + 3 * 64);
+  CHECK(qc_len == 12 + 12 + 1 + 3 * 32 + 32); /* format v2: nonces and one aggregate scalar */
   CHECK(ev_len > 0);
   seeded(0xa0, authority);
   seeded(0x99, other);
@@ -76,12 +76,21 @@ int main(void) {
   CHECK_CODE(pn_quorum_certificate_verify(qc, qc_len, authority, ids, (const uint8_t(*)[32])keys, 4, 5, &info),
              PN_ERR_INVALID_ARGUMENT);
 
-  /* A forged signature: the last byte of the last signature. */
+  /* A forged aggregate: its first byte; then a forged nonce (the second's). */
   memcpy(bad, qc, qc_len);
-  bad[qc_len - 1] ^= 0x01;
+  bad[qc_len - 32] ^= 0x01;
   CHECK_CODE(pn_quorum_certificate_verify(bad, qc_len, authority, ids, (const uint8_t(*)[32])keys, 4, 3, &info),
              PN_ERR_UNAUTHENTICATED);
-  CHECK(pn_last_error_message(msg, sizeof msg) > 0 && strstr(msg, "signature 3") != NULL);
+  CHECK(pn_last_error_message(msg, sizeof msg) > 0 && strstr(msg, "aggregate") != NULL);
+  memcpy(bad, qc, qc_len);
+  bad[qc_len - 64 - 20] ^= 0x01;
+  CHECK_CODE(pn_quorum_certificate_verify(bad, qc_len, authority, ids, (const uint8_t(*)[32])keys, 4, 3, &info),
+             PN_ERR_UNAUTHENTICATED);
+  /* A version-1 certificate is refused by its version byte. */
+  memcpy(bad, qc, qc_len);
+  bad[0] = 1;
+  CHECK_CODE(pn_quorum_certificate_verify(bad, qc_len, authority, ids, (const uint8_t(*)[32])keys, 4, 3, &info),
+             PN_ERR_DECODE_VERSION);
   /* Relabelled: term 13 (offset 2), candidate supervisor-4 (last id byte at 22). */
   memcpy(bad, qc, qc_len);
   bad[2] = 13;

@@ -161,3 +161,26 @@ def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> bool:
         return False
     k = int.from_bytes(hashlib.sha512(signature[:32] + public + message).digest(), "little") % _Q
     return _equal(_mul(s, _G), _add(r, _mul(k, a)))
+
+
+def ed25519_halfagg_verify(items: list[tuple[bytes, bytes, bytes, int]], s_bytes: bytes) -> bool:
+    """Half-aggregated Ed25519 (Chalkias et al., CT-RSA 2021) as
+    ``core/src/auth/quorum/verify.rs`` documents it: ``items`` are
+    ``(R_i, A_i, M_i, z_i)``; true when ``[8](sum z_i R_i + sum z_i k_i A_i - [s]B)``
+    is the identity, every R_i canonical and not of small order, s < L."""
+    import hashlib
+
+    s = int.from_bytes(s_bytes, "little")
+    if len(s_bytes) != 32 or s >= _Q:
+        return False
+    acc = _mul(_Q - s, _G)
+    for r_bytes, public, message, z in items:
+        r = _decompress(r_bytes)
+        a = _decompress(public)
+        if r is None or a is None or int.from_bytes(r_bytes, "little") & ((1 << 255) - 1) >= _P:
+            return False
+        if _equal(_mul(8, r), (0, 1, 1, 0)):
+            return False
+        k = int.from_bytes(hashlib.sha512(r_bytes + public + message).digest(), "little") % _Q
+        acc = _add(acc, _add(_mul(z, r), _mul(z * k % _Q, a)))
+    return _equal(_mul(8, acc), (0, 1, 1, 0))

@@ -1,8 +1,10 @@
 """Signed votes, quorum certificates and equivocation evidence through
 ``pouw_netops.quorum``: the committed golden vectors verify (and their
-signatures check against an independent RFC 8032 verifier over the message
-layout documented in ``core/src/auth/quorum.rs``), certificates and evidence
-built here verify, and each bad input of issue 14 is refused."""
+signatures check against an independent RFC 8032 verifier, and the
+certificate's half-aggregated signature against an independent
+recomputation, over the layouts documented in ``core/src/auth/quorum.rs`` and
+``verify.rs``), certificates and evidence
+built here verify, and each bad input the Byzantine election names is refused."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import List, Tuple
 
 import pytest
 
-from reference import ed25519_verify
+from reference import ed25519_halfagg_verify, ed25519_verify
 
 from pouw_netops import AuthenticationError, DecodeError, InvalidArgumentError
 from pouw_netops.identity import public_key
@@ -54,24 +56,45 @@ def test_golden_certificate_verifies_and_matches_the_documented_layout() -> None
     assert (info.kind, info.term, info.candidate) == ("vote", 12, "supervisor-3")
     assert info.signers == ("supervisor-1", "supervisor-3", "supervisor-4")
     assert info.digest == hashlib.sha256(data).digest()
-    # Parse it by hand: version, kind, term, candidate, bitmap, signatures.
-    assert data[0] == 1 and data[1] == 2
+    # Parse it by hand: version, kind, term, candidate, bitmap, nonces, s.
+    assert data[0] == 2 and data[1] == 2
     (term,) = struct.unpack_from("<Q", data, 2)
     clen = data[10]
     candidate = data[11 : 11 + clen].decode()
     blen = data[11 + clen]
     bitmap = int.from_bytes(data[12 + clen : 12 + clen + blen], "little")
-    sigs = data[12 + clen + blen :]
+    nonces, s = data[12 + clen + blen : -32], data[-32:]
     ordered = sorted(SEEDS)
     signers = [ordered[i] for i in range(len(ordered)) if bitmap >> i & 1]
-    assert len(sigs) == 64 * len(signers)
-    for i, name in enumerate(signers):
-        sig = sigs[64 * i : 64 * (i + 1)]
-        msg = statement("vote", term, candidate, name)
-        assert ed25519_verify(public_key(SEEDS[name]), msg, sig)
-        # Not as a pre-vote, not for another term.
-        assert not ed25519_verify(public_key(SEEDS[name]), statement("pre_vote", term, candidate, name), sig)
-        assert not ed25519_verify(public_key(SEEDS[name]), statement("vote", term + 1, candidate, name), sig)
+    assert len(nonces) == 32 * len(signers)
+
+    def items(kind: str, term: int) -> List[Tuple[bytes, bytes, bytes, int]]:
+        """(R_i, A_i, M_i, z_i) with the weights of the documented transcript."""
+        t = hashlib.sha512(b"pouw-netops/qc-halfagg/v1")
+        t.update(bytes([1 if kind == "pre_vote" else 2]) + struct.pack("<Q", term) + bytes([clen]) + candidate.encode() + struct.pack("<Q", bitmap))
+        for i, name in enumerate(signers):
+            r, v = nonces[32 * i : 32 * (i + 1)], name.encode()
+            d = hashlib.sha512(b"pouw-netops/qc-halfagg/signer/v1" + r + public_key(SEEDS[name]) + bytes([len(v)]) + v)
+            t.update(d.digest()[:32])
+        head = t.digest()
+        return [
+            (
+                nonces[32 * i : 32 * (i + 1)],
+                public_key(SEEDS[name]),
+                statement(kind, term, candidate, name),
+                int.from_bytes(hashlib.sha512(head + struct.pack("<Q", i)).digest(), "little"),
+            )
+            for i, name in enumerate(signers)
+        ]
+
+    assert ed25519_halfagg_verify(items("vote", term), s)
+    # Not as pre-votes, not for another term, not with another s or R order.
+    assert not ed25519_halfagg_verify(items("pre_vote", term), s)
+    assert not ed25519_halfagg_verify(items("vote", term + 1), s)
+    assert not ed25519_halfagg_verify(items("vote", term), (int.from_bytes(s, "little") + 1).to_bytes(32, "little"))
+    swapped = items("vote", term)
+    swapped[0], swapped[1] = (swapped[1][0], *swapped[0][1:]), (swapped[0][0], *swapped[1][1:])
+    assert not ed25519_halfagg_verify(swapped, s)
 
 
 def test_golden_evidence_verifies_offline() -> None:
@@ -111,7 +134,7 @@ def test_built_certificate_verifies() -> None:
 def test_forged_certificate_is_refused() -> None:
     data = bytearray(certificate())
     data[-1] ^= 1
-    with pytest.raises(AuthenticationError, match="signature 3"):
+    with pytest.raises(AuthenticationError, match="aggregate"):
         verify_quorum_certificate(bytes(data), AUTHORITY, VOTERS, 3)
     with pytest.raises(AuthenticationError):
         verify_quorum_certificate(certificate(), public_key(b"\x99" * 32), VOTERS, 3)
@@ -149,9 +172,9 @@ def test_non_voter_and_duplicate_signers_are_refused() -> None:
     with pytest.raises(InvalidArgumentError) as info:
         build_quorum_certificate(twice, AUTHORITY, VOTERS, 2)
     assert info.value.kind == "invalid_state"
-    # On the wire: voter 1's signature copied into voter 2's slot.
+    # On the wire: voter 1's nonce copied into voter 2's slot.
     raw = bytearray(certificate(signers=(1, 2)))
-    raw[-64:] = raw[-128:-64]
+    raw[-64:-32] = raw[-96:-64]
     with pytest.raises(AuthenticationError):
         verify_quorum_certificate(bytes(raw), AUTHORITY, VOTERS, 2)
 

@@ -1,4 +1,4 @@
-//! One test per attack named by issue 13 ("Authenticated cluster"): each
+//! One test per attack the authenticated cluster is built against: each
 //! builds a node in a known state, delivers the attacker's datagram, and
 //! asserts that it was refused (with its reason) or ignored, and that the
 //! node's state is what it was ([`digest`]). A failing test names its attack.

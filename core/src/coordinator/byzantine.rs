@@ -1,4 +1,4 @@
-//! The Byzantine fault model through the node (issue 14): a supervisor that
+//! The Byzantine fault model through the node: a supervisor that
 //! holds a valid key and lies. Each attack builds a node in a known state,
 //! delivers the liar's datagram (genuinely sealed by a member: only the
 //! proof it carries is wrong), and asserts with [`strike`] that it was
@@ -10,7 +10,7 @@ use super::attacks::{Outcome, drain, strike};
 use super::tests::*;
 use super::*;
 use crate::auth::{IdentityKey, QuorumCertificate, SignedCertificate, SignedVote, VoteKind, VoteStatement};
-use crate::election::{ATTACH_CERTIFICATE, ATTACH_VOTE, FaultModel, Role as ElectionRole};
+use crate::election::{ATTACH_CERTIFICATE, ATTACH_DISCLOSURE, ATTACH_VOTE, FaultModel, Role as ElectionRole};
 use crate::time::Duration;
 use crate::wire::{HeartbeatResponse, LeaderHeartbeat, TaskTable, VoteRequest, VoteResponse};
 use crate::workers::TaskRole;
@@ -148,12 +148,12 @@ fn bad_certificates_change_nothing_at_a_worker() {
         b.push(&v, &authority().public(), with_outsider.as_slice()).unwrap();
     }
     let non_voter = encoded(&b.finish(1).unwrap());
-    // s1's signature counted twice: the bitmap names s1, s2 and s3, s3's
-    // signature is s1's again.
+    // s1's share counted twice: the bitmap names s1, s2 and s3, s3's nonce
+    // is s1's again (the aggregate kept).
     let mut duplicate = good.clone();
-    let sigs = duplicate.len() - 3 * 64;
-    let s1_sig: StdVec<u8> = duplicate[sigs..sigs + 64].to_vec();
-    duplicate[sigs + 128..].copy_from_slice(&s1_sig);
+    let nonces = duplicate.len() - 4 * 32;
+    let s1_nonce: StdVec<u8> = duplicate[nonces..nonces + 32].to_vec();
+    duplicate[nonces + 64..nonces + 96].copy_from_slice(&s1_nonce);
     let short = encoded(&qc(VoteKind::Vote, 5, "s2", &["s2", "s3"]));
     let mut truncated = good.clone();
     truncated.pop();
@@ -288,41 +288,65 @@ fn elect(n: &mut Node, peers: &mut [Peer], mut now: Instant) -> Instant {
 }
 
 #[test]
-fn a_certified_leader_attaches_its_certificate_and_reports_equivocation() {
+fn a_certified_leader_attaches_its_certificate_and_pairs_disclosed_votes() {
     let (mut n, mut peers, now) = byzantine_node("s1", NodeRole::Supervisor);
     let (mut w, _, _) = byzantine_node("w", NodeRole::Worker);
     n.handle_message(now, &Peer::new("w", NodeRole::Worker).join()).unwrap();
     let now = elect(&mut n, &mut peers, now);
     let term = n.election().unwrap().term();
     // Its notice carries its leader certificate, which the worker verifies.
+    // The certificate's header: version, kind vote, the term, candidate "s1".
+    let mut header = StdVec::from([crate::auth::quorum::QC_VERSION, VoteKind::Vote.byte()]);
+    header.extend_from_slice(&term.to_le_bytes());
+    header.extend_from_slice(&[2, b's', b'1']);
     let mut certified = 0;
     while let Some(t) = n.poll_transmit() {
         if t.to == id("w") {
             w.handle_message(now, &t.bytes).unwrap();
-            certified += usize::from(t.bytes.len() > 3 * 64);
+            certified += usize::from(t.bytes.windows(header.len()).any(|h| h == header));
         }
     }
     assert!(certified > 0, "the notice carries the certificate");
     assert_eq!(w.leader().map(|(l, t)| (l.clone(), t)), Some((id("s1"), term)), "the worker follows s1");
     assert_eq!(w.counters().rejected.get(RejectReason::Uncertified), 0);
-    // s2 voted for s1 in `term`; a certificate for s4 in the same term
-    // signed by s2 is two votes by one voter in one term.
+    // s2 and s3 voted for s1 in `term`. A certificate for s4 in the same
+    // term signed by them is two votes by one voter in one term, but its
+    // signatures are half-aggregated: it holds no full signature of theirs
+    // for s4, so no transferable evidence (and no event) comes of it here.
     let other = encoded(&qc(VoteKind::Vote, term, "s4", &["s2", "s3", "s4"]));
     let bytes = peer(&mut peers, "s4").say_with(Body::HeartbeatResponse(HeartbeatResponse { term }), &attach(&other));
     n.handle_message(now, &bytes).unwrap();
-    let mut evidence = StdVec::new();
-    while let Some(e) = n.poll_event() {
-        if let OpsEventKind::Equivocation { term: t, evidence: bytes } = e.kind {
-            assert_eq!(t, term);
-            evidence.push((e.node, bytes));
-        }
+    assert!(equivocations(&mut n, term).is_empty(), "no evidence from an aggregate");
+    // s4, which holds their full votes for itself, discloses them on its
+    // heartbeat responses: s1 pairs each with the vote for s1 it holds.
+    for v in ["s2", "s3"] {
+        let mut disclosure = signed_vote(&vote(VoteKind::Vote, term, "s4", v));
+        disclosure[0] = ATTACH_DISCLOSURE;
+        let bytes = peer(&mut peers, "s4").say_with(Body::HeartbeatResponse(HeartbeatResponse { term }), &disclosure);
+        n.handle_message(now, &bytes).unwrap();
     }
+    let evidence = equivocations(&mut n, term);
     assert_eq!(evidence.len(), 2, "s2 and s3 both equivocated: {evidence:?}");
     for (voter, bytes) in evidence {
         let e = crate::auth::EquivocationEvidence::decode(&bytes).unwrap();
         assert_eq!(e.voter(), &voter);
         e.verify(&authority().public(), &identity_of(voter.as_str()).public()).unwrap();
+        let (a, b) = e.votes();
+        assert_eq!((&a.statement.candidate, &b.statement.candidate), (&id("s1"), &id("s4")));
     }
+    assert_eq!(n.counters().rejected.get(RejectReason::Uncertified), 0);
+}
+
+/// The equivocation events `n` emitted, for `term`: (voter, evidence bytes).
+fn equivocations(n: &mut Node, term: u64) -> StdVec<(NodeId, StdVec<u8>)> {
+    let mut evidence = StdVec::new();
+    while let Some(e) = n.poll_event() {
+        if let OpsEventKind::Equivocation { term: t, evidence: bytes } = e.kind {
+            assert_eq!(t, term);
+            evidence.push((e.node, bytes.to_vec()));
+        }
+    }
+    evidence
 }
 
 /// A voucher passing on `of`'s certificate as `role` holds it.

@@ -12,6 +12,9 @@
 //! 2 || QuorumCertificate  a pre-vote certificate on a RequestVote, a leader
 //!                         certificate on a LeaderHeartbeat, any certificate
 //!                         for the responder's term on a refusal to a node behind
+//! 3 || SignedVote         a disclosure on a HeartbeatResponse: a vote another
+//!                         voter signed for the responder in a term in which
+//!                         that voter also signed the recipient's certificate
 //! ```
 //!
 //! On receipt the attachment is checked before the election sees anything:
@@ -25,11 +28,24 @@
 //! Byzantine fault model ([`super::FaultModel::Byzantine`]).
 //!
 //! Equivocation: a candidate keeps the votes it received in its term; a
-//! leader certificate of the same term for another candidate that holds a
-//! signature of one of those voters is two votes by one voter in one term:
-//! an [`EquivocationEvidence`] (verifiable offline) is queued for the host
-//! ([`CertifiedElection::poll_evidence`]) and the voter's later grants are
-//! treated as [`EquivocationPolicy`] says.
+//! leader certificate of the same term for another candidate that one of
+//! those voters signed is two votes by one voter in one term, and the voter's
+//! later grants are treated as [`EquivocationPolicy`] says. Certificates are
+//! half-aggregated (`auth::quorum`, format v2): they hold no signer's full
+//! signature, so the candidate cannot make the record itself. It
+//! **discloses** instead: its next heartbeat responses to that leader carry,
+//! one per response, the double voters' full votes for the candidate. The
+//! leader still holds each of those voters' full vote for itself in the
+//! builder its certificate came from, so it makes the
+//! [`EquivocationEvidence`] (verifiable offline) and queues it for the host
+//! ([`CertifiedElection::poll_evidence`]). A disclosure is checked like a
+//! grant (the voter's signature on a vote for the sender) and changes
+//! nothing else. The leader attaches its certificate until every voter
+//! acknowledged its term and again after each election timeout; each time it
+//! comes while no round of disclosures to it is under way a round starts, so
+//! a lost disclosure is sent again. The
+//! record is made only while the leader still holds that builder (until its
+//! next campaign); a lying leader may of course make none.
 //!
 //! This module holds the election and its messages' attachments;
 //! `certified/checks.rs` the checks of a received attachment.
@@ -51,6 +67,8 @@ pub const ATTACH_NONE: u8 = 0;
 pub const ATTACH_VOTE: u8 = 1;
 /// Attachment tag: a quorum certificate follows.
 pub const ATTACH_CERTIFICATE: u8 = 2;
+/// Attachment tag: a disclosed vote follows (see the module documentation).
+pub const ATTACH_DISCLOSURE: u8 = 3;
 
 /// Why a message was refused before the election saw it. Nothing changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -141,8 +159,14 @@ pub struct CertifiedElection<const V: usize, const O: usize, const H: usize> {
     /// lost it).
     acked: u64,
     acked_since: Instant,
-    /// Equivocators by voter index, with the term they equivocated in.
-    equivocators: AllocVec<(usize, u64)>,
+    /// Equivocators, one entry per voter (so at most the voters): the
+    /// latest term each was caught in and whether this node made an evidence
+    /// record of it.
+    equivocators: AllocVec<Equivocator>,
+    /// Votes to disclose: to the certified leader `.0` of term `.1`, the
+    /// votes for this node of the voters in bitmap `.2` (they also signed
+    /// that leader's certificate), taken from `votes`.
+    disclose: Option<(NodeId, u64, u64)>,
     evidence: Deque<EquivocationEvidence, 4>,
     evidence_dropped: u64,
     rejects: [u64; CertReject::ALL.len()],
@@ -205,6 +229,7 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
             acked: 0,
             acked_since: Instant::ZERO,
             equivocators: AllocVec::new(),
+            disclose: None,
             evidence: Deque::new(),
             evidence_dropped: 0,
             rejects: [0; CertReject::ALL.len()],
@@ -281,8 +306,8 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
     fn ignores(&self, voter: usize, term: u64) -> bool {
         match self.policy {
             EquivocationPolicy::KeepCounting => false,
-            EquivocationPolicy::IgnoreForTerm => self.equivocators.iter().any(|&(v, t)| v == voter && t == term),
-            EquivocationPolicy::IgnoreForever => self.equivocators.iter().any(|&(v, _)| v == voter),
+            EquivocationPolicy::IgnoreForTerm => self.equivocators.iter().any(|e| e.voter == voter && e.term == term),
+            EquivocationPolicy::IgnoreForever => self.equivocators.iter().any(|e| e.voter == voter),
         }
     }
 
@@ -327,6 +352,7 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
             ATTACH_NONE if rest.is_empty() => self.check_plain(msg, from),
             ATTACH_VOTE => self.check_vote(msg, from, &envelope.sender, rest),
             ATTACH_CERTIFICATE => self.check_certificate(msg, &envelope.sender, rest),
+            ATTACH_DISCLOSURE => self.check_disclosure(msg, &envelope.sender, rest),
             _ => return Ok(self.reject(CertReject::MalformedAttachment)),
         };
         let proof = match checked {
@@ -459,6 +485,48 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
             }
             _ => {}
         }
+        if attachment.as_slice() == [ATTACH_NONE] && matches!(t.envelope.body, Body::HeartbeatResponse(_)) {
+            self.disclosure(t.to.as_ref(), &mut attachment);
+        }
         Some(CertifiedTransmit { transmit: t, attachment })
     }
+
+    /// Puts the next vote to disclose to `to` (if any is waiting) in `attachment`.
+    fn disclosure(&mut self, to: Option<&NodeId>, attachment: &mut AllocVec<u8>) {
+        let Some((leader, term, bits)) = self.disclose.take() else { return };
+        let Some(builder) = self.votes.as_ref().filter(|b| b.term() == term) else { return };
+        if to != Some(&leader) {
+            self.disclose = Some((leader, term, bits));
+            return;
+        }
+        let index = bits.trailing_zeros() as usize;
+        let rest = bits & bits.wrapping_sub(1);
+        if rest != 0 {
+            self.disclose = Some((leader, term, rest));
+        }
+        let (Some(signature), Some((voter, _))) = (builder.signature_of(index), self.voters.entries().get(index))
+        else {
+            return;
+        };
+        let statement =
+            VoteStatement { kind: VoteKind::Vote, term, candidate: builder.candidate().clone(), voter: voter.clone() };
+        let vote = SignedVote { statement, signature };
+        // The tag, then the vote written after it.
+        let mut buf = alloc::vec![ATTACH_DISCLOSURE; 1 + vote.encoded_len()];
+        if let Some(Ok(n)) = buf.get_mut(1..).map(|b| vote.encode(b)) {
+            buf.truncate(1 + n);
+            *attachment = buf;
+        }
+    }
+}
+
+/// A voter caught voting for two candidates in one term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Equivocator {
+    /// Its index among the voters.
+    voter: usize,
+    /// The latest term it was caught in.
+    term: u64,
+    /// Whether this node made an evidence record of it.
+    recorded: bool,
 }

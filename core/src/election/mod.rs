@@ -79,7 +79,9 @@ mod state;
 mod stats;
 
 #[cfg(feature = "alloc")]
-pub use certified::{ATTACH_CERTIFICATE, ATTACH_NONE, ATTACH_VOTE, CertReject, CertifiedElection, CertifiedTransmit};
+pub use certified::{
+    ATTACH_CERTIFICATE, ATTACH_DISCLOSURE, ATTACH_NONE, ATTACH_VOTE, CertReject, CertifiedElection, CertifiedTransmit,
+};
 pub use error::ElectionError;
 pub use stats::{ElectionStats, ElectionStatus, VoteRecord};
 

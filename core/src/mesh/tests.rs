@@ -1081,7 +1081,7 @@ fn parse_config(text: &str) -> (BTreeMap<String, String>, StdVec<BTreeMap<String
 }
 
 proptest! {
-    /// Routes and config agree (issue 18): rendered configs parse back to one
+    /// Routes and config agree: rendered configs parse back to one
     /// peer per tunnel neighbour or next hop (sorted by id, with their keys and
     /// endpoints); every route's next hop has a `[Peer]` carrying the
     /// destination's /32; a tunnel neighbour no route reaches carries its own;
@@ -1149,7 +1149,7 @@ proptest! {
 
 #[test]
 fn a_route_over_a_link_without_tunnel_gets_its_peer() {
-    // Issue 18's example: a line n0–n1–n2–n3 recorded at n0, no tunnel. The
+    // The mesh design's example: a line n0–n1–n2–n3 recorded at n0, no tunnel. The
     // table says "next hop n1"; the config has n1's [Peer] with all three.
     let mut m = mesh(4);
     for (a, b) in [(0, 1), (1, 2), (2, 3)] {

@@ -4,7 +4,8 @@ the Byzantine fault model of the supervisors' election.
 A voter signs each vote (or pre-vote grant) with its identity key; a *quorum
 certificate* is a quorum of such signatures for one candidate in one term
 (kind ``"vote"``: a leader certificate; ``"pre_vote"``: the justification of an
-election in that term). Two votes of one voter in one term for two candidates
+election in that term), half-aggregated into one (format v2: every signer's
+nonce and one aggregate scalar, ``32 * (signers + 1)`` bytes of signature). Two votes of one voter in one term for two candidates
 are *equivocation evidence*, which anyone holding the cluster's authority
 public key and the voter's public key verifies offline: a host can hand it to
 the chain.
@@ -20,7 +21,8 @@ encoded and checked by the Rust core.
     verify_equivocation(evidence, authority_public, public_key(seed)).voter         # 's2'
 
 Failures raise :class:`~pouw_netops.AuthenticationError` (a signature that does
-not verify, a signer outside the voter set), :class:`~pouw_netops.DecodeError`
+not verify, a certificate's aggregate signature that does not verify, which
+names no signer, a signer outside the voter set), :class:`~pouw_netops.DecodeError`
 (malformed, truncated or oversized bytes; too few signers or no equivocation:
 ``kind`` ``"verify_failed"``), :class:`~pouw_netops.InvalidArgumentError` (a bad
 key, kind, quorum or voter list).
@@ -101,7 +103,7 @@ def build_quorum_certificate(
 ) -> bytes:
     """The encoded certificate of ``votes`` (signed votes of one kind, term
     and candidate; each is verified, a voter counts once) once at least
-    ``quorum`` of ``voters`` signed."""
+    ``quorum`` of ``voters`` signed, their signatures half-aggregated."""
     return _native.build_quorum_certificate(list(votes), authority, _voters(voters), quorum)
 
 
@@ -109,7 +111,8 @@ def verify_quorum_certificate(
     data: bytes, authority: bytes, voters: Iterable[Tuple[str, bytes]], quorum: int
 ) -> QuorumCertificateInfo:
     """Verifies an encoded quorum certificate: at least ``quorum`` distinct
-    ``voters`` signed it, every signature valid in the cluster of ``authority``."""
+    ``voters`` signed it, their aggregate signature valid in the cluster of
+    ``authority``."""
     kind, term, candidate, signers, digest = _native.verify_quorum_certificate(
         data, authority, _voters(voters), quorum
     )

@@ -4,42 +4,43 @@
 //! module's docs.
 
 use super::codec::{Reader, Writer};
-use super::verify::check_one;
 #[cfg(feature = "batch-verify")]
-use super::verify::{Prepared, check_batch};
-use super::vote::{len_byte, prepare_statement};
-use super::{MAX_QC_LEN, MAX_QC_SIGNERS, QC_VERSION, QuorumError, SIG_LEN, SignedVote, VoteKind, VoterKeys};
+use super::verify::Batched;
+#[cfg(not(feature = "batch-verify"))]
+use super::verify::Loop;
+use super::verify::{AggTerm, Aggregate, challenge, decode_nonce, signer_digest, transcript, weight};
+use super::vote::{len_byte, statement_parts};
+use super::{MAX_QC_LEN, MAX_QC_SIGNERS, NONCE_LEN, QC_VERSION, QuorumError, SignedVote, VoteKind, VoterKeys};
 use crate::auth::keys::{PublicIdentity, Signature};
 use crate::id::NodeId;
 use core::fmt;
+use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha256};
 
 /// The verification and claim accessors [`QuorumCertificate`] and [`QcView`]
-/// share: both hold `kind`, `term`, `candidate` and `signers` fields and give
-/// their signatures in order by `signature_chunks`.
+/// share: both hold `kind`, `term`, `candidate` and `signers` fields, give
+/// their nonces in order by `nonce_chunks` and the aggregate by `aggregate_bytes`.
 macro_rules! qc_claim_methods {
     () => {
         /// Verifies the certificate: at least `quorum` distinct signers, each a
-        /// voter of `voters` (canonical order, see [`check_voters`](super::check_voters)), each
-        /// signature valid in the cluster of authority `cluster`. The certificate's
-        /// kind, term and candidate are what it claims; check them against what
-        /// you expect with [`QuorumCertificate::check_claim`].
+        /// voter of `voters` (canonical order, see [`check_voters`](super::check_voters)),
+        /// their half-aggregated signature valid in the cluster of authority
+        /// `cluster` ([`QuorumError::BadAggregate`] otherwise: an aggregate names
+        /// no culprit). The certificate's kind, term and candidate are what it
+        /// claims; check them against what you expect with
+        /// [`QuorumCertificate::check_claim`].
         pub fn verify<V: VoterKeys + ?Sized>(
             &self,
             cluster: &PublicIdentity,
             voters: &V,
             quorum: usize,
         ) -> Result<(), QuorumError> {
-            verify_qc(
-                self.kind,
-                self.term,
-                &self.candidate,
-                self.signers,
-                self.signature_chunks(),
-                cluster,
-                voters,
-                quorum,
-            )
+            let claim = Claim { kind: self.kind, term: self.term, candidate: &self.candidate, signers: self.signers };
+            #[cfg(feature = "batch-verify")]
+            let sum = Batched::new();
+            #[cfg(not(feature = "batch-verify"))]
+            let sum = Loop::new();
+            verify_qc(&claim, self.nonce_chunks(), self.aggregate_bytes(), cluster, voters, quorum, sum)
         }
 
         /// Whether the certificate is for `kind`, `term` and `candidate`.
@@ -79,8 +80,10 @@ pub struct QuorumCertificate {
     pub(super) candidate: NodeId,
     /// Bit `i` set: voter `i` signed.
     pub(super) signers: u64,
-    /// One per set bit, in ascending voter index.
-    pub(super) signatures: heapless::Vec<Signature, MAX_QC_SIGNERS>,
+    /// The signers' nonces `Rᵢ`, one per set bit, in ascending voter index.
+    pub(super) nonces: heapless::Vec<[u8; NONCE_LEN], MAX_QC_SIGNERS>,
+    /// The aggregate scalar `s = Σ zᵢsᵢ mod ℓ` (canonical encoding).
+    pub(super) aggregate: [u8; 32],
 }
 
 impl fmt::Debug for QuorumCertificate {
@@ -94,19 +97,29 @@ impl fmt::Debug for QuorumCertificate {
     }
 }
 
+/// What a certificate claims: the statement its signers signed (but for the
+/// voter) and who signed.
+pub(super) struct Claim<'c> {
+    pub(super) kind: VoteKind,
+    pub(super) term: u64,
+    pub(super) candidate: &'c NodeId,
+    pub(super) signers: u64,
+}
+
 /// Checks the signers of a certificate against the voter set and the
-/// quorum, then verifies every signature.
-#[allow(clippy::too_many_arguments)]
-fn verify_qc<'s, V: VoterKeys + ?Sized>(
-    kind: VoteKind,
-    term: u64,
-    candidate: &NodeId,
-    signers: u64,
-    mut signatures: impl Iterator<Item = &'s [u8; SIG_LEN]>,
+/// quorum, then the half-aggregated signature (module `verify`): `sum` is
+/// the path that evaluates the equation (one by one or batched; the same
+/// verdict).
+pub(super) fn verify_qc<'s, V: VoterKeys + ?Sized, A: Aggregate>(
+    claim: &Claim<'_>,
+    nonces: impl Iterator<Item = &'s [u8; NONCE_LEN]> + Clone,
+    aggregate: &[u8; 32],
     cluster: &PublicIdentity,
     voters: &V,
     quorum: usize,
+    mut sum: A,
 ) -> Result<(), QuorumError> {
+    let Claim { kind, term, candidate, signers } = *claim;
     let n = voters.voter_count();
     if n > MAX_QC_SIGNERS {
         return Err(QuorumError::TooManySigners);
@@ -124,79 +137,61 @@ fn verify_qc<'s, V: VoterKeys + ?Sized>(
     if have < quorum {
         return Err(QuorumError::NotEnoughSigners { have, need: quorum });
     }
-    // With `batch-verify`, the encoding checks in signer order and the group
-    // equations in batches of up to `BATCH` signers; a failed batch has a
-    // culprit, which the checks one by one name (see `super::verify`: the
-    // same verdict either way, and the same first refused signer).
-    #[cfg(feature = "batch-verify")]
-    let mut batch: heapless::Vec<(usize, Prepared), BATCH> = heapless::Vec::new();
+    // First pass: every signer is a voter with a key; the transcript the
+    // weights come from binds every (Rᵢ, Aᵢ, statement).
+    let mut t = transcript(kind.byte(), term, candidate.as_bytes(), signers);
     let mut rest = signers;
+    let mut it = nonces.clone();
     while rest != 0 {
         let index = rest.trailing_zeros() as usize;
         rest &= rest - 1;
-        let prepared = match (voters.voter_id(index), voters.voter_key(index), signatures.next()) {
-            (Some(voter), Some(key), Some(sig)) => {
-                prepare_statement(kind, term, candidate, voter, cluster, &key, &Signature(*sig), index)
-            }
-            (Some(_), Some(_), None) => Err(QuorumError::Truncated),
-            _ => Err(QuorumError::UnknownSigner { index }),
+        match (voters.voter_id(index), voters.voter_key(index), it.next()) {
+            (Some(voter), Some(key), Some(r)) => t.update(signer_digest(r, key.as_bytes(), voter.as_bytes())),
+            (Some(_), Some(_), None) => return Err(QuorumError::Truncated),
+            _ => return Err(QuorumError::UnknownSigner { index }),
+        }
+    }
+    let t: [u8; 64] = t.finalize().into();
+    let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(*aggregate)).ok_or(QuorumError::BadAggregate)?;
+    // Second pass: the equation's terms.
+    let mut rest = signers;
+    let mut it = nonces;
+    let mut position = 0u64;
+    while rest != 0 {
+        let index = rest.trailing_zeros() as usize;
+        rest &= rest - 1;
+        let (Some(voter), Some(key), Some(r_bytes)) = (voters.voter_id(index), voters.voter_key(index), it.next())
+        else {
+            return Err(QuorumError::UnknownSigner { index });
         };
-        #[cfg(feature = "batch-verify")]
-        {
-            // A signer before this one that fails the equation comes first.
-            let p = prepared.map_err(|e| first_refused(&batch).unwrap_or(e))?;
-            if batch.is_full() {
-                check_batch_or_name(&batch)?;
-                batch.clear();
-            }
-            let _ = batch.push((index, p));
-        }
-        #[cfg(not(feature = "batch-verify"))]
-        if !check_one(&prepared?) {
-            return Err(QuorumError::BadSignature { index });
-        }
+        let r = decode_nonce(r_bytes).ok_or(QuorumError::BadAggregate)?;
+        let k = statement_parts(kind, term, candidate, voter, cluster, |parts| Ok(challenge(r_bytes, &key, parts)))?;
+        let z = weight(&t, position);
+        sum.add(AggTerm { r, a: key.verifying_key().to_edwards(), z, zk: z * k });
+        position += 1;
     }
-    #[cfg(feature = "batch-verify")]
-    check_batch_or_name(&batch)?;
-    Ok(())
-}
-
-/// Signatures per batch: at most 17 points per multi-scalar multiplication,
-/// so its transient heap (lookup tables) is bounded whatever the voter count.
-#[cfg(feature = "batch-verify")]
-const BATCH: usize = 8;
-
-/// The first signer of `batch` whose signature fails the group equation.
-#[cfg(feature = "batch-verify")]
-fn first_refused(batch: &[(usize, Prepared)]) -> Option<QuorumError> {
-    batch.iter().find(|(_, p)| !check_one(p)).map(|(index, _)| QuorumError::BadSignature { index: *index })
-}
-
-/// Checks `batch` at once; if it fails, names its first refused signer.
-#[cfg(feature = "batch-verify")]
-fn check_batch_or_name(batch: &[(usize, Prepared)]) -> Result<(), QuorumError> {
-    if batch.is_empty() || check_batch(batch) {
-        return Ok(());
-    }
-    let first = batch.first().map_or(0, |(i, _)| *i);
-    Err(first_refused(batch).unwrap_or(QuorumError::BadSignature { index: first }))
+    if sum.holds(&s) { Ok(()) } else { Err(QuorumError::BadAggregate) }
 }
 
 impl QuorumCertificate {
     /// A builder collecting the votes of a certificate for `candidate` in `term`.
     pub fn builder(kind: VoteKind, term: u64, candidate: NodeId) -> QcBuilder {
-        QcBuilder { qc: QuorumCertificate { kind, term, candidate, signers: 0, signatures: heapless::Vec::new() } }
+        QcBuilder { kind, term, candidate, signers: 0, votes: heapless::Vec::new() }
     }
 
-    fn signature_chunks(&self) -> impl Iterator<Item = &[u8; SIG_LEN]> {
-        self.signatures.iter().map(|s| &s.0)
+    fn nonce_chunks(&self) -> impl Iterator<Item = &[u8; NONCE_LEN]> + Clone {
+        self.nonces.iter()
+    }
+
+    fn aggregate_bytes(&self) -> &[u8; 32] {
+        &self.aggregate
     }
 
     qc_claim_methods!();
 
     /// The length of the encoding.
     pub fn encoded_len(&self) -> usize {
-        12 + self.candidate.as_bytes().len() + bitmap_len(self.signers) + SIG_LEN * self.signatures.len()
+        12 + self.candidate.as_bytes().len() + bitmap_len(self.signers) + NONCE_LEN * (self.nonces.len() + 1)
     }
 
     /// Writes the encoding into `out`, returning its length.
@@ -209,25 +204,27 @@ impl QuorumCertificate {
         w.put_id(&self.candidate)?;
         w.put(&len_byte(bitmap))?;
         w.put(bitmap)?;
-        for sig in &self.signatures {
-            w.put(&sig.0)?;
+        for r in &self.nonces {
+            w.put(r)?;
         }
+        w.put(&self.aggregate)?;
         Ok(w.pos)
     }
 
     /// Decodes a certificate (nothing is verified; see [`QuorumCertificate::verify`]).
     pub fn decode(bytes: &[u8]) -> Result<Self, QuorumError> {
         let view = QcView::parse(bytes)?;
-        let mut signatures = heapless::Vec::new();
-        for sig in view.signature_chunks() {
-            signatures.push(Signature(*sig)).map_err(|_| QuorumError::Malformed)?;
+        let mut nonces = heapless::Vec::new();
+        for r in view.nonce_chunks() {
+            nonces.push(*r).map_err(|_| QuorumError::Malformed)?;
         }
         Ok(QuorumCertificate {
             kind: view.kind,
             term: view.term,
             candidate: view.candidate,
             signers: view.signers,
-            signatures,
+            nonces,
+            aggregate: *view.aggregate,
         })
     }
 
@@ -242,20 +239,16 @@ impl QuorumCertificate {
         h.update(self.candidate.as_bytes());
         h.update(len_byte(bitmap.get(..blen).unwrap_or(&[])));
         h.update(bitmap.get(..blen).unwrap_or(&[]));
-        for sig in &self.signatures {
-            h.update(sig.0);
+        for r in &self.nonces {
+            h.update(r);
         }
+        h.update(self.aggregate);
         h.finalize().into()
     }
 
     /// How many voters signed.
     pub fn signer_count(&self) -> usize {
-        self.signatures.len()
-    }
-
-    /// The signatures, in ascending voter index.
-    pub fn signatures(&self) -> &[Signature] {
-        &self.signatures
+        self.nonces.len()
     }
 }
 
@@ -292,7 +285,8 @@ pub struct QcView<'a> {
     term: u64,
     candidate: NodeId,
     signers: u64,
-    signatures: &'a [u8],
+    nonces: &'a [u8],
+    aggregate: &'a [u8; 32],
     bytes: &'a [u8],
 }
 
@@ -315,7 +309,8 @@ impl<'a> QcView<'a> {
         let mut le = [0u8; 8];
         le.get_mut(..blen).ok_or(QuorumError::Malformed)?.copy_from_slice(bitmap);
         let signers = u64::from_le_bytes(le);
-        let need = SIG_LEN * signers.count_ones() as usize;
+        // The nonces, one per signer, then the aggregate scalar.
+        let need = NONCE_LEN * (signers.count_ones() as usize + 1);
         let rest = r.rest();
         if rest.len() < need {
             return Err(QuorumError::Truncated);
@@ -323,11 +318,16 @@ impl<'a> QcView<'a> {
         if rest.len() > need {
             return Err(QuorumError::TrailingBytes { count: rest.len() - need });
         }
-        Ok(QcView { kind, term, candidate, signers, signatures: rest, bytes })
+        let (nonces, aggregate) = rest.split_last_chunk::<32>().ok_or(QuorumError::Truncated)?;
+        Ok(QcView { kind, term, candidate, signers, nonces, aggregate, bytes })
     }
 
-    fn signature_chunks(&self) -> impl Iterator<Item = &'a [u8; SIG_LEN]> + 'a {
-        self.signatures.chunks_exact(SIG_LEN).filter_map(|c| <&[u8; SIG_LEN]>::try_from(c).ok())
+    fn nonce_chunks(&self) -> impl Iterator<Item = &'a [u8; NONCE_LEN]> + Clone + 'a {
+        self.nonces.chunks_exact(NONCE_LEN).filter_map(|c| <&[u8; NONCE_LEN]>::try_from(c).ok())
+    }
+
+    fn aggregate_bytes(&self) -> &'a [u8; 32] {
+        self.aggregate
     }
 
     qc_claim_methods!();
@@ -343,10 +343,30 @@ impl<'a> QcView<'a> {
     }
 }
 
-/// Collects votes into a [`QuorumCertificate`].
-#[derive(Clone, Debug)]
+/// Collects votes into a [`QuorumCertificate`]: keeps each vote's full
+/// signature (and its signer digest) until [`QcBuilder::finish`] aggregates
+/// them.
+#[derive(Clone)]
 pub struct QcBuilder {
-    qc: QuorumCertificate,
+    kind: VoteKind,
+    term: u64,
+    candidate: NodeId,
+    /// Bit `i` set: voter `i` signed.
+    signers: u64,
+    /// Per signer, in ascending voter index: its signature and the digest of
+    /// its `(R, A, voter)` the aggregation weights hash.
+    votes: heapless::Vec<(Signature, [u8; 32]), MAX_QC_SIGNERS>,
+}
+
+impl fmt::Debug for QcBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QcBuilder")
+            .field("kind", &self.kind)
+            .field("term", &self.term)
+            .field("candidate", &self.candidate)
+            .field("signers", &format_args!("{:#x}", self.signers))
+            .finish_non_exhaustive()
+    }
 }
 
 impl QcBuilder {
@@ -362,51 +382,55 @@ impl QcBuilder {
         let index = self.admit(vote, voters)?;
         let key = voters.voter_key(index).ok_or(QuorumError::UnknownSigner { index })?;
         vote.verify(cluster, &key).map_err(|_| QuorumError::BadSignature { index })?;
-        self.insert(index, vote)
+        self.insert(index, vote, &key)
     }
 
     /// Adds `vote` whose signature the caller has already verified against
     /// the voter's key (for example on receipt); otherwise as [`QcBuilder::push`].
+    /// A vote that was not valid makes the certificate's aggregate fail.
     pub fn push_verified<V: VoterKeys + ?Sized>(
         &mut self,
         vote: &SignedVote,
         voters: &V,
     ) -> Result<usize, QuorumError> {
         let index = self.admit(vote, voters)?;
-        self.insert(index, vote)
+        let key = voters.voter_key(index).ok_or(QuorumError::UnknownSigner { index })?;
+        self.insert(index, vote, &key)
     }
 
     fn admit<V: VoterKeys + ?Sized>(&self, vote: &SignedVote, voters: &V) -> Result<usize, QuorumError> {
         let s = &vote.statement;
-        check_claim(s.kind, s.term, &s.candidate, self.qc.kind, self.qc.term, &self.qc.candidate)?;
+        check_claim(s.kind, s.term, &s.candidate, self.kind, self.term, &self.candidate)?;
         let index = voters.voter_index(&s.voter).ok_or(QuorumError::NotAVoter)?;
         if index >= MAX_QC_SIGNERS {
             return Err(QuorumError::TooManySigners);
         }
-        if self.qc.signers & (1u64 << index) != 0 {
+        if self.signers & (1u64 << index) != 0 {
             return Err(QuorumError::DuplicateSigner { index });
         }
         Ok(index)
     }
 
-    fn insert(&mut self, index: usize, vote: &SignedVote) -> Result<usize, QuorumError> {
+    fn insert(&mut self, index: usize, vote: &SignedVote, key: &PublicIdentity) -> Result<usize, QuorumError> {
         let bit = 1u64 << index;
-        // Signatures stay in ascending voter index: this one goes after the
+        let r = vote.signature.0.first_chunk::<NONCE_LEN>().ok_or(QuorumError::Malformed)?;
+        let digest = signer_digest(r, key.as_bytes(), vote.statement.voter.as_bytes());
+        // Votes stay in ascending voter index: this one goes after the
         // signers below it.
-        let at = (self.qc.signers & (bit - 1)).count_ones() as usize;
-        self.qc.signatures.insert(at, vote.signature).map_err(|_| QuorumError::TooManySigners)?;
-        self.qc.signers |= bit;
-        Ok(self.qc.signatures.len())
+        let at = (self.signers & (bit - 1)).count_ones() as usize;
+        self.votes.insert(at, (vote.signature, digest)).map_err(|_| QuorumError::TooManySigners)?;
+        self.signers |= bit;
+        Ok(self.votes.len())
     }
 
     /// How many votes were taken.
     pub fn len(&self) -> usize {
-        self.qc.signatures.len()
+        self.votes.len()
     }
 
     /// Whether no vote was taken yet.
     pub fn is_empty(&self) -> bool {
-        self.qc.signatures.is_empty()
+        self.votes.is_empty()
     }
 
     /// Whether the votes taken reach `quorum`.
@@ -414,11 +438,70 @@ impl QcBuilder {
         quorum > 0 && self.len() >= quorum
     }
 
-    /// The certificate so far, if at least `quorum` (≥ 1) voters signed.
+    /// The pre-vote or vote kind collected.
+    pub fn kind(&self) -> VoteKind {
+        self.kind
+    }
+
+    /// The term collected for.
+    pub fn term(&self) -> u64 {
+        self.term
+    }
+
+    /// The candidate collected for.
+    pub fn candidate(&self) -> &NodeId {
+        &self.candidate
+    }
+
+    /// The signers so far as a bitmap (bit `i`: voter `i` signed).
+    pub fn signers(&self) -> u64 {
+        self.signers
+    }
+
+    /// The full signature voter `index` gave, if it signed.
+    pub fn signature_of(&self, index: usize) -> Option<Signature> {
+        let bit = 1u64.checked_shl(u32::try_from(index).ok()?)?;
+        if self.signers & bit == 0 {
+            return None;
+        }
+        let at = (self.signers & (bit - 1)).count_ones() as usize;
+        self.votes.get(at).map(|(sig, _)| *sig)
+    }
+
+    /// The certificate so far, if at least `quorum` (≥ 1) voters signed: the
+    /// signatures half-aggregated (the same votes give the same bytes,
+    /// whatever order they came in). A vote taken by
+    /// [`QcBuilder::push_verified`] with a non-canonical `s` is
+    /// [`QuorumError::BadSignature`] here.
     pub fn finish(&self, quorum: usize) -> Result<QuorumCertificate, QuorumError> {
         if !self.has_quorum(quorum) {
             return Err(QuorumError::NotEnoughSigners { have: self.len(), need: quorum.max(1) });
         }
-        Ok(self.qc.clone())
+        let mut t = transcript(self.kind.byte(), self.term, self.candidate.as_bytes(), self.signers);
+        for (_, digest) in &self.votes {
+            t.update(digest);
+        }
+        let t: [u8; 64] = t.finalize().into();
+        let mut s = Scalar::ZERO;
+        let mut nonces = heapless::Vec::new();
+        let mut rest = self.signers;
+        for (position, (sig, _)) in (0u64..).zip(&self.votes) {
+            let index = rest.trailing_zeros() as usize;
+            rest &= rest.wrapping_sub(1);
+            let (r, s_bytes) = sig.0.split_first_chunk::<NONCE_LEN>().ok_or(QuorumError::Malformed)?;
+            let s_bytes: &[u8; 32] = s_bytes.try_into().map_err(|_| QuorumError::Malformed)?;
+            let si = Option::<Scalar>::from(Scalar::from_canonical_bytes(*s_bytes))
+                .ok_or(QuorumError::BadSignature { index })?;
+            s += weight(&t, position) * si;
+            nonces.push(*r).map_err(|_| QuorumError::TooManySigners)?;
+        }
+        Ok(QuorumCertificate {
+            kind: self.kind,
+            term: self.term,
+            candidate: self.candidate.clone(),
+            signers: self.signers,
+            nonces,
+            aggregate: s.to_bytes(),
+        })
     }
 }

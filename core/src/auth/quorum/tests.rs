@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use super::*;
-use crate::auth::keys::{IdentityKey, Signature};
+use crate::auth::keys::IdentityKey;
 use sha2::{Digest, Sha256};
 use std::vec::Vec;
 
@@ -115,8 +115,8 @@ fn a_quorum_certificate_verifies_and_roundtrips() {
     assert_eq!(c.verify(&cluster(), set.as_slice(), 4), Ok(()));
     assert_eq!(c.check_claim(VoteKind::Vote, 42, &id("s03")), Ok(()));
     let bytes = encode(&c);
-    // 12 + 3 (id) + 1 (bitmap) + 5 signatures.
-    assert_eq!(bytes.len(), 12 + 3 + 1 + 5 * 64);
+    // 12 + 3 (id) + 1 (bitmap) + 5 nonces + the aggregate scalar.
+    assert_eq!(bytes.len(), 12 + 3 + 1 + 5 * 32 + 32);
     let back = QuorumCertificate::decode(&bytes).unwrap();
     assert_eq!(back, c);
     let view = QcView::parse(&bytes).unwrap();
@@ -145,13 +145,13 @@ fn a_forged_certificate_is_refused() {
     let (set, _) = voters(4);
     let c = qc(VoteKind::Vote, 5, "s01", &[0, 1, 2], 4);
     let bytes = encode(&c);
-    // Flip one bit of each signature in turn: the signer at fault is named.
-    let sig_start = bytes.len() - 3 * 64;
-    for (k, signer) in [0usize, 1, 2].into_iter().enumerate() {
+    // Flip one bit of each nonce, and of the aggregate: refused, no culprit.
+    let nonce_start = bytes.len() - 4 * 32;
+    for at in (0..4).map(|k| nonce_start + k * 32 + 9).chain([bytes.len() - 20]) {
         let mut forged = bytes.clone();
-        forged[sig_start + k * 64 + 40] ^= 0x01;
+        forged[at] ^= 0x01;
         let f = QuorumCertificate::decode(&forged).unwrap();
-        assert_eq!(f.verify(&cluster(), set.as_slice(), 3), Err(QuorumError::BadSignature { index: signer }));
+        assert_eq!(f.verify(&cluster(), set.as_slice(), 3), Err(QuorumError::BadAggregate), "byte {at}");
         assert_eq!(
             QcView::parse(&forged).unwrap().verify(&cluster(), set.as_slice(), 3),
             f.verify(&cluster(), set.as_slice(), 3)
@@ -171,7 +171,7 @@ fn a_forged_certificate_is_refused() {
     b.push(&vote(VoteKind::Vote, 5, "s01", 1, &keys), &cluster(), set.as_slice()).unwrap();
     b.push(&vote(VoteKind::Vote, 5, "s01", 2, &keys), &cluster(), set.as_slice()).unwrap();
     let forged = b.finish(3).unwrap();
-    assert_eq!(forged.verify(&cluster(), set.as_slice(), 3), Err(QuorumError::BadSignature { index: 0 }));
+    assert_eq!(forged.verify(&cluster(), set.as_slice(), 3), Err(QuorumError::BadAggregate));
     // Signed for another cluster: refused.
     let (set2, keys2) = voters(4);
     let mut b = QuorumCertificate::builder(VoteKind::Vote, 5, id("s01"));
@@ -180,10 +180,7 @@ fn a_forged_certificate_is_refused() {
             VoteStatement { kind: VoteKind::Vote, term: 5, candidate: id("s01"), voter: id(&std::format!("s{i:02}")) };
         b.push_verified(&st.signed(k, &key(0xa1).public()), set2.as_slice()).unwrap();
     }
-    assert!(matches!(
-        b.finish(3).unwrap().verify(&cluster(), set2.as_slice(), 3),
-        Err(QuorumError::BadSignature { .. })
-    ));
+    assert_eq!(b.finish(3).unwrap().verify(&cluster(), set2.as_slice(), 3), Err(QuorumError::BadAggregate));
 }
 
 /// Rewrites the term / candidate / kind of an encoded certificate, keeping its signatures.
@@ -214,11 +211,7 @@ fn a_certificate_for_another_term_candidate_or_kind_is_refused() {
         (VoteKind::PreVote, 5, "s01"),
     ] {
         let r = rewrite(&c, kind, term, cand);
-        assert_eq!(
-            r.verify(&cluster(), set.as_slice(), 3),
-            Err(QuorumError::BadSignature { index: 0 }),
-            "{kind:?} {term} {cand}"
-        );
+        assert_eq!(r.verify(&cluster(), set.as_slice(), 3), Err(QuorumError::BadAggregate), "{kind:?} {term} {cand}");
     }
     // A pre-vote certificate is no leader certificate.
     let p = qc(VoteKind::PreVote, 5, "s01", &[0, 1, 3], 4);
@@ -274,18 +267,19 @@ fn a_duplicate_signer_is_never_counted_twice() {
     assert_eq!(b.push_verified(&v, set.as_slice()), Err(QuorumError::DuplicateSigner { index: 1 }));
     assert_eq!(b.len(), 1);
     assert_eq!(b.finish(2).unwrap_err(), QuorumError::NotEnoughSigners { have: 1, need: 2 });
-    // On the wire, signers are a bitmap: one voter is one bit. Two signatures
-    // of voter 1 need a second bit, whose voter's key refuses the copy.
+    // On the wire, signers are a bitmap: one voter is one bit. Voter 1's
+    // nonce twice needs a second bit, whose voter's share then fails.
     let c = qc(VoteKind::Vote, 3, "s02", &[1, 2], 4);
     let mut bytes = encode(&c);
-    let start = bytes.len() - 128;
-    let first: Vec<u8> = bytes[start..start + 64].to_vec();
-    bytes[start + 64..].copy_from_slice(&first);
+    let start = bytes.len() - 3 * 32;
+    let first: Vec<u8> = bytes[start..start + 32].to_vec();
+    bytes[start + 32..start + 64].copy_from_slice(&first);
     let dup = QuorumCertificate::decode(&bytes).unwrap();
-    assert_eq!(dup.verify(&cluster(), set.as_slice(), 2), Err(QuorumError::BadSignature { index: 2 }));
-    // Dropping a signature while keeping the count does not parse.
-    bytes.truncate(start + 64);
-    assert_eq!(QuorumCertificate::decode(&bytes), Err(QuorumError::Truncated));
+    assert_eq!(dup.verify(&cluster(), set.as_slice(), 2), Err(QuorumError::BadAggregate));
+    // Dropping a nonce while keeping the count does not parse.
+    let mut short = encode(&c);
+    short.drain(start + 32..start + 64);
+    assert_eq!(QuorumCertificate::decode(&short), Err(QuorumError::Truncated));
 }
 
 #[test]
@@ -307,7 +301,8 @@ fn truncated_oversized_and_malformed_certificates_are_refused() {
         b[i] = v;
         QuorumCertificate::decode(&b)
     };
-    assert_eq!(at(0, 2), Err(QuorumError::UnknownVersion(2)));
+    assert_eq!(at(0, 1), Err(QuorumError::UnknownVersion(1)), "version 1");
+    assert_eq!(at(0, 3), Err(QuorumError::UnknownVersion(3)));
     assert_eq!(at(1, 0), Err(QuorumError::UnknownKind(0)));
     assert_eq!(at(10, 0), Err(QuorumError::Malformed), "empty candidate");
     assert_eq!(at(11, 0xff), Err(QuorumError::Malformed), "bad UTF-8");
@@ -328,7 +323,7 @@ fn truncated_oversized_and_malformed_certificates_are_refused() {
     max.extend_from_slice(long.as_bytes());
     max.push(8);
     max.extend_from_slice(&[0xff; 8]);
-    max.extend(std::iter::repeat_n(7u8, 64 * 64));
+    max.extend(std::iter::repeat_n(7u8, 64 * 32 + 32));
     assert_eq!(max.len(), MAX_QC_LEN);
     let d = QuorumCertificate::decode(&max).unwrap();
     assert_eq!(d.signer_count(), 64);
@@ -415,10 +410,15 @@ fn builder_refuses_other_claims_and_orders_signers() {
     assert!(b.has_quorum(4) && !b.has_quorum(5) && !b.has_quorum(0));
     let c = b.finish(4).unwrap();
     assert_eq!(c.signers(), 0b11_0101);
-    // Signatures in ascending voter index, whatever the arrival order.
-    let want: Vec<Signature> =
-        [0, 2, 4, 5].iter().map(|&i| vote(VoteKind::Vote, 4, "s00", i, &keys).signature).collect();
-    assert_eq!(c.signatures(), want.as_slice());
+    // Nonces in ascending voter index, whatever the arrival order.
+    let want: Vec<[u8; 32]> = [0, 2, 4, 5]
+        .iter()
+        .map(|&i| vote(VoteKind::Vote, 4, "s00", i, &keys).signature.0[..32].try_into().unwrap())
+        .collect();
+    assert_eq!(c.nonces.as_slice(), want.as_slice());
+    // The builder keeps each vote's full signature.
+    assert_eq!(b.signature_of(2), Some(vote(VoteKind::Vote, 4, "s00", 2, &keys).signature));
+    assert_eq!((b.signature_of(1), b.signature_of(64), b.signature_of(usize::MAX)), (None, None, None));
     assert_eq!(c.verify(&cluster(), set.as_slice(), 4), Ok(()));
 }
 
@@ -439,6 +439,7 @@ fn errors_have_kinds() {
     use crate::error::{Classify, ErrorKind};
     assert_eq!(QuorumError::BadSignature { index: 0 }.kind(), ErrorKind::Unauthenticated);
     assert_eq!(QuorumError::UnknownSigner { index: 0 }.kind(), ErrorKind::Unauthenticated);
+    assert_eq!(QuorumError::BadAggregate.kind(), ErrorKind::Unauthenticated);
     assert_eq!(QuorumError::NotEnoughSigners { have: 0, need: 1 }.kind(), ErrorKind::VerifyFailed);
     assert_eq!(QuorumError::WrongTerm.kind(), ErrorKind::CredentialRejected);
     assert_eq!(QuorumError::Truncated.kind(), ErrorKind::Truncated);
@@ -446,6 +447,113 @@ fn errors_have_kinds() {
     assert_eq!(QuorumError::NotEquivocation.kind(), ErrorKind::VerifyFailed);
     assert!(QuorumError::Malformed.kind().is_decode());
     assert!(!std::format!("{}", QuorumError::NotEnoughSigners { have: 2, need: 3 }).is_empty());
+}
+
+/// ℓ, the group order, little-endian.
+const ELL: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
+
+/// `a + b` over 256-bit little-endian integers (no overflow in the uses here).
+fn add_le(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let v = u16::from(a[i]) + u16::from(b[i]) + carry;
+        out[i] = v as u8;
+        carry = v >> 8;
+    }
+    assert_eq!(carry, 0);
+    out
+}
+
+#[test]
+fn a_version_1_certificate_is_refused() {
+    // The old layout: the same header, then 64-byte signatures.
+    let (_, keys) = voters(4);
+    let mut v1 = std::vec![1u8, 2];
+    v1.extend_from_slice(&5u64.to_le_bytes());
+    v1.extend_from_slice(&[3, b's', b'0', b'1', 1, 0b0111]);
+    for i in 0..3 {
+        v1.extend_from_slice(&vote(VoteKind::Vote, 5, "s01", i, &keys).signature.0);
+    }
+    assert_eq!(QuorumCertificate::decode(&v1), Err(QuorumError::UnknownVersion(1)));
+    assert_eq!(QcView::parse(&v1), Err(QuorumError::UnknownVersion(1)));
+}
+
+#[test]
+fn rearranged_nonces_signers_or_scalar_are_refused() {
+    let (set, _) = voters(5);
+    let c = qc(VoteKind::Vote, 9, "s02", &[0, 1, 3], 5);
+    assert_eq!(c.verify(&cluster(), set.as_slice(), 3), Ok(()));
+    let refused = |q: &QuorumCertificate| {
+        let bytes = encode(q);
+        let view = QcView::parse(&bytes).unwrap().verify(&cluster(), set.as_slice(), 3);
+        let owned = q.verify(&cluster(), set.as_slice(), 3);
+        assert_eq!(view, owned);
+        owned
+    };
+    // Two nonces swapped.
+    for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+        let mut q = c.clone();
+        q.nonces.swap(a, b);
+        assert_eq!(refused(&q), Err(QuorumError::BadAggregate), "swap {a} {b}");
+    }
+    // One signer's nonce replaced by another's.
+    for (from, to) in [(0, 1), (2, 0), (1, 2)] {
+        let mut q = c.clone();
+        q.nonces[to] = q.nonces[from];
+        assert_eq!(refused(&q), Err(QuorumError::BadAggregate), "nonce {from} over {to}");
+    }
+    // A signer bit moved to another voter (same count, same nonces).
+    for signers in [0b1_0011, 0b0_1101, 0b0_0111, 0b0_1110] {
+        let q = QuorumCertificate { signers, ..c.clone() };
+        assert_eq!(refused(&q), Err(QuorumError::BadAggregate), "signers {signers:#b}");
+    }
+    // The aggregate: s + ℓ (the same scalar, non-canonical), ℓ, 2²⁵⁶ − 1, 0, s ± 1.
+    let s_plus_l = add_le(&c.aggregate, &ELL);
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    let zero = [0u8; 32];
+    let minus_one = {
+        let mut m = ELL;
+        m[0] -= 1;
+        m
+    };
+    let s = curve25519_dalek::scalar::Scalar::from_canonical_bytes(c.aggregate).unwrap();
+    let s_minus_one = (s - curve25519_dalek::scalar::Scalar::ONE).to_bytes();
+    for agg in [s_plus_l, ELL, [0xff; 32], zero, add_le(&c.aggregate, &one), s_minus_one, minus_one] {
+        let q = QuorumCertificate { aggregate: agg, ..c.clone() };
+        assert_eq!(refused(&q), Err(QuorumError::BadAggregate), "s = {agg:02x?}");
+    }
+    // A signer dropped (its bit and nonce), the aggregate kept.
+    let mut q = QuorumCertificate { signers: 0b0_1011 & !0b10, ..c.clone() };
+    q.nonces.remove(1);
+    assert_eq!(q.verify(&cluster(), set.as_slice(), 2), Err(QuorumError::BadAggregate));
+}
+
+#[test]
+fn every_bit_flip_of_a_certificate_is_refused() {
+    let (set, _) = voters(4);
+    let c = qc(VoteKind::Vote, 5, "s01", &[0, 1, 3], 4);
+    let bytes = encode(&c);
+    for at in 0..bytes.len() {
+        for bit in [0u8, 5, 7] {
+            let mut m = bytes.clone();
+            m[at] ^= 1 << bit;
+            let verdict = QuorumCertificate::decode(&m).and_then(|q| {
+                q.verify(&cluster(), set.as_slice(), 3)?;
+                q.check_claim(VoteKind::Vote, 5, &id("s01"))
+            });
+            assert!(verdict.is_err(), "byte {at} bit {bit}");
+            let view = QcView::parse(&m).and_then(|v| {
+                v.verify(&cluster(), set.as_slice(), 3)?;
+                v.check_claim(VoteKind::Vote, 5, &id("s01"))
+            });
+            assert_eq!(view, verdict, "byte {at} bit {bit}");
+        }
+    }
 }
 
 mod props {
@@ -457,28 +565,21 @@ mod props {
         (any::<bool>(), any::<u64>(), "[a-z0-9é-]{1,20}", 1u64..)
             .prop_flat_map(|(pre, term, cand, signers)| {
                 let k = signers.count_ones() as usize;
-                (Just((pre, term, cand, signers)), proptest::collection::vec(any::<[u8; 32]>(), k * 2))
+                (Just((pre, term, cand, signers)), proptest::collection::vec(any::<[u8; 32]>(), k + 1))
             })
-            .prop_map(|((pre, term, cand, signers), halves)| QuorumCertificate {
+            .prop_map(|((pre, term, cand, signers), mut halves)| QuorumCertificate {
                 kind: if pre { VoteKind::PreVote } else { VoteKind::Vote },
                 term,
                 candidate: NodeId::new(&cand).unwrap(),
                 signers,
-                signatures: halves
-                    .chunks(2)
-                    .map(|h| {
-                        let mut s = [0u8; 64];
-                        s[..32].copy_from_slice(&h[0]);
-                        s[32..].copy_from_slice(&h[1]);
-                        Signature(s)
-                    })
-                    .collect(),
+                aggregate: halves.pop().unwrap(),
+                nonces: halves.into_iter().collect(),
             })
     }
 
     /// A reference encoder, written from the layout in the module doc.
     fn reference_encoding(q: &QuorumCertificate) -> Vec<u8> {
-        let mut v = std::vec![1u8, if q.kind == VoteKind::PreVote { 1 } else { 2 }];
+        let mut v = std::vec![2u8, if q.kind == VoteKind::PreVote { 1 } else { 2 }];
         v.extend_from_slice(&q.term.to_le_bytes());
         v.push(q.candidate.as_bytes().len() as u8);
         v.extend_from_slice(q.candidate.as_bytes());
@@ -488,9 +589,10 @@ mod props {
         }
         v.push(bitmap.len() as u8);
         v.extend_from_slice(&bitmap);
-        for s in &q.signatures {
-            v.extend_from_slice(&s.0);
+        for r in &q.nonces {
+            v.extend_from_slice(r);
         }
+        v.extend_from_slice(&q.aggregate);
         v
     }
 
