@@ -82,23 +82,37 @@ fn fixed(h: &BatchHeader) -> Vec<u8> {
     bytes[..len].to_vec()
 }
 
-#[test]
-fn header_round_trips_and_is_little_endian() {
+/// A version-1 header (level 6, no log) of batch `id`: `count` records from
+/// `first` to `last` (`[first, last, sealed_at]` in µs), `raw_len` bytes
+/// in a `zlib_len`-byte stream, the summary's one entry `entry`.
+fn header_v1(
+    id: u64,
+    count: u32,
+    [first, last, sealed_at]: [u64; 3],
+    raw_len: u32,
+    zlib_len: u32,
+    entry: (&str, &str),
+) -> BatchHeader {
     let mut summary = Summary::EMPTY;
-    summary.insert("a", "b");
-    let h = BatchHeader {
+    summary.insert(entry.0, entry.1);
+    BatchHeader {
         version: 1,
         log: None,
-        id: 7,
+        id,
         level: 6,
-        count: 3,
-        first: t(10),
-        last: t(20),
-        sealed_at: t(30),
-        raw_len: 100,
-        zlib_len: 2,
+        count,
+        first: t(first),
+        last: t(last),
+        sealed_at: t(sealed_at),
+        raw_len,
+        zlib_len,
         summary,
-    };
+    }
+}
+
+#[test]
+fn header_round_trips_and_is_little_endian() {
+    let h = header_v1(7, 3, [10, 20, 30], 100, 2, ("a", "b"));
     let mut bytes = fixed(&h);
     assert_eq!(&bytes[..4], &BATCH_MAGIC);
     assert_eq!(bytes[4], 1);
@@ -163,21 +177,7 @@ fn from_records_rejects_bad_input() {
 
 /// A batch with a hand-made header around `zlib`, the other fields consistent.
 fn forge(raw_len: u32, count: u32, zlib: &[u8]) -> Vec<u8> {
-    let mut summary = Summary::EMPTY;
-    summary.insert("a", "x");
-    let h = BatchHeader {
-        version: 1,
-        log: None,
-        id: 1,
-        level: 6,
-        count,
-        first: t(1),
-        last: t(1),
-        sealed_at: t(1),
-        raw_len,
-        zlib_len: zlib.len() as u32,
-        summary,
-    };
+    let h = header_v1(1, count, [1, 1, 1], raw_len, zlib.len() as u32, ("a", "x"));
     let mut v = fixed(&h);
     v.extend_from_slice(zlib);
     v
