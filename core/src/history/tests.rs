@@ -46,6 +46,15 @@ fn config(threshold: u32) -> HistoryConfig {
     HistoryConfig { compression_threshold: threshold, ..HistoryConfig::default() }
 }
 
+/// A [`History`] with compression threshold `threshold`, `msgs` added at time 0.
+fn filled(msgs: &[Msg], threshold: u32) -> History {
+    let mut h = History::new(config(threshold)).unwrap();
+    for m in msgs {
+        h.add_message(t(0), m.r()).unwrap();
+    }
+    h
+}
+
 fn sample(n: usize, seed: u64) -> Vec<Msg> {
     let mut rng = Rng::new(seed);
     let kinds = ["gradient_update", "heartbeat", "new_block", "task_assignment"];
@@ -402,10 +411,7 @@ fn imports_archived_batches_for_search() {
 #[test]
 fn import_must_not_overlap_the_buffer() {
     let msgs = sample(30, 6);
-    let mut h = History::new(config(10)).unwrap();
-    for m in &msgs[..10] {
-        h.add_message(t(0), m.r()).unwrap();
-    }
+    let h = filled(&msgs[..10], 10);
     let first = h.batch(0).unwrap().as_bytes().to_vec();
     let mut h2 = History::new(config(10)).unwrap();
     h2.add_message(t(0), msgs[5].r()).unwrap();
@@ -421,10 +427,7 @@ fn import_must_not_overlap_the_buffer() {
 #[test]
 fn search_filters_and_skips() {
     let msgs = sample(200, 7);
-    let mut h = History::new(config(50)).unwrap();
-    for m in &msgs {
-        h.add_message(t(0), m.r()).unwrap();
-    }
+    let h = filled(&msgs, 50);
     let (lo, hi) = (msgs[60].ts, msgs[120].ts);
     let got: Vec<Msg> =
         h.search(t(lo), t(hi), Some("heartbeat"), Some("node-3")).unwrap().iter().map(Msg::of).collect();
@@ -447,10 +450,7 @@ fn search_filters_and_skips() {
 #[test]
 fn stats_add_up() {
     let msgs = sample(1000, 8);
-    let mut h = History::new(config(250)).unwrap();
-    for m in &msgs {
-        h.add_message(t(0), m.r()).unwrap();
-    }
+    let mut h = filled(&msgs, 250);
     h.add_message(t(0), msgs[999].r()).unwrap();
     let s = h.stats();
     let raw: u64 = msgs.iter().map(|m| m.r().encoded_len() as u64).sum();
@@ -548,10 +548,7 @@ proptest! {
         kind in proptest::option::of(0usize..4),
         sender in proptest::option::of(0usize..5),
     ) {
-        let mut h = History::new(config(threshold)).unwrap();
-        for m in &msgs {
-            h.add_message(t(0), m.r()).unwrap();
-        }
+        let h = filled(&msgs, threshold);
         let kind = kind.map(|k| ["hb", "grad", "blk", "zzz"][k]);
         let sender = sender.map(|s| ["a", "b", "c", "d", "e"][s]);
         // Windows whose bounds sit exactly on, just inside, or anywhere around stored timestamps.
