@@ -47,6 +47,14 @@ fn mesh(k: usize) -> Mesh {
     m
 }
 
+/// [`mesh`]`(2)` with a `protocol` tunnel from `n0` to `n1` established at 0 s, and the two ids.
+fn with_tunnel(protocol: TunnelProtocol) -> (Mesh, NodeId, NodeId) {
+    let mut m = mesh(2);
+    let (l, p) = (id("n0"), id("n1"));
+    m.establish_tunnel(t(0.0), &l, &p, protocol).unwrap();
+    (m, l, p)
+}
+
 /// The ids `n0` .. `n{k-1}` of [`mesh`]`(k)`.
 fn names(k: usize) -> StdVec<NodeId> {
     (0..k).map(|i| id(&format!("n{i}"))).collect()
@@ -289,9 +297,7 @@ fn one_tunnel_record_per_unordered_pair() {
 
 #[test]
 fn wireguard_timers_drive_stale_and_down_with_hysteresis() {
-    let mut m = mesh(2);
-    let (l, p) = (id("n0"), id("n1"));
-    m.establish_tunnel(t(0.0), &l, &p, TunnelProtocol::WireGuard).unwrap();
+    let (mut m, l, p) = with_tunnel(TunnelProtocol::WireGuard);
     assert_eq!(m.monitor_tunnel_health(t(100.0)).connecting, 1);
     assert_eq!(m.record_handshake(t(100.0), &p), Ok(TunnelState::Up));
     let r = m.monitor_tunnel_health(t(220.0));
@@ -364,9 +370,7 @@ fn poll_timeout_wakes_the_host_exactly_when_tunnel_health_changes() {
 
 #[test]
 fn never_handshaked_tunnel_goes_down_and_reestablish_backs_off() {
-    let mut m = mesh(2);
-    let (l, p) = (id("n0"), id("n1"));
-    m.establish_tunnel(t(0.0), &l, &p, TunnelProtocol::WireGuard).unwrap();
+    let (mut m, _, _) = with_tunnel(TunnelProtocol::WireGuard);
     assert_eq!(m.monitor_tunnel_health(t(189.0)).connecting, 1);
     assert_eq!(m.monitor_tunnel_health(t(190.0)).down, 1);
     // Requests at 190, then after 5, 10, 20, 40, ... s, capped at 300 s.
@@ -416,9 +420,7 @@ fn failure_count_from_time_saturates_at_the_end_of_time() {
 
 #[test]
 fn protocol_timers_differ() {
-    let mut m = mesh(2);
-    let (l, p) = (id("n0"), id("n1"));
-    m.establish_tunnel(t(0.0), &l, &p, TunnelProtocol::OpenVpn).unwrap();
+    let (mut m, l, p) = with_tunnel(TunnelProtocol::OpenVpn);
     m.record_handshake(t(0.0), &p).unwrap();
     assert_eq!(m.monitor_tunnel_health(t(61.0)).stale, 1, "OpenVPN's ping-restart is 60 s");
     // Changing the protocol starts a fresh record.
@@ -428,9 +430,7 @@ fn protocol_timers_differ() {
 
 #[test]
 fn latency_is_smoothed_and_traffic_gives_bandwidth() {
-    let mut m = mesh(2);
-    let (l, p) = (id("n0"), id("n1"));
-    m.establish_tunnel(t(0.0), &l, &p, TunnelProtocol::WireGuard).unwrap();
+    let (mut m, l, p) = with_tunnel(TunnelProtocol::WireGuard);
     assert_eq!(m.record_latency(t(1.0), &l, &p, ms(100)), Ok(ms(100)));
     assert_eq!(m.record_latency(t(2.0), &p, &l, ms(200)), Ok(Duration::from_micros(112_500)));
     assert_eq!(m.record_traffic(t(10.0), &l, &p, 1000, 0), Ok(0));
@@ -919,12 +919,23 @@ proptest! {
             .collect();
         let mut csr: Box<routing::Csr<600, 1_200>> = Box::new(routing::Csr::new());
         csr.rebuild(n, || links.iter().copied());
-        let mut got: StdVec<(u32, u32, u64)> = (0..n as u32).flat_map(|v| csr.neighbours(v).map(move |h| (v, h.to, h.weight))).collect();
-        let mut want: StdVec<(u32, u32, u64)> = links.iter().flat_map(|&(a, b, w)| [(a, b, w), (b, a, w)]).collect();
-        got.sort_unstable();
-        want.sort_unstable();
-        prop_assert_eq!(got, want);
+        adjacency_is(&csr, n, &links)?;
     }
+}
+
+/// Checks that `csr` holds each of the `n` nodes' `links` both ways, and nothing else.
+fn adjacency_is<const N: usize, const E: usize>(
+    csr: &routing::Csr<N, E>,
+    n: usize,
+    links: &[(u32, u32, u64)],
+) -> Result<(), TestCaseError> {
+    let mut got: StdVec<(u32, u32, u64)> =
+        (0..n as u32).flat_map(|v| csr.neighbours(v).map(move |h| (v, h.to, h.weight))).collect();
+    let mut want: StdVec<(u32, u32, u64)> = links.iter().flat_map(|&(a, b, w)| [(a, b, w), (b, a, w)]).collect();
+    got.sort_unstable();
+    want.sort_unstable();
+    prop_assert_eq!(got, want);
+    Ok(())
 }
 
 proptest! {
@@ -938,11 +949,7 @@ proptest! {
         let src = src % n as u32;
         let mut csr: routing::Csr<40, 160> = routing::Csr::new();
         csr.rebuild(n, || links.iter().copied());
-        let mut got: StdVec<(u32, u32, u64)> = (0..n as u32).flat_map(|v| csr.neighbours(v).map(move |h| (v, h.to, h.weight))).collect();
-        let mut want: StdVec<(u32, u32, u64)> = links.iter().flat_map(|&(a, b, w)| [(a, b, w), (b, a, w)]).collect();
-        got.sort_unstable();
-        want.sort_unstable();
-        prop_assert_eq!(got, want);
+        adjacency_is(&csr, n, &links)?;
 
         let reference = scan_dijkstra(n, &links, src as usize);
         let mut sp: routing::ShortestPaths<40> = routing::ShortestPaths::new();
