@@ -2,9 +2,7 @@ use super::*;
 use crate::preset::small;
 use std::vec::Vec;
 
-fn id(s: &str) -> NodeId {
-    NodeId::new(s).unwrap()
-}
+use crate::test_support::id;
 
 fn secs(s: f64) -> Instant {
     Instant::from_secs_f64(s)

@@ -12,9 +12,7 @@ type M = small::LeaderElectionManager;
 
 const E: Duration = Duration::from_secs(1);
 
-fn id(s: &str) -> NodeId {
-    NodeId::new(s).unwrap()
-}
+use crate::test_support::id;
 
 fn ids(n: usize) -> Vec<NodeId> {
     (0..n).map(|i| id(&format!("n{i}"))).collect()

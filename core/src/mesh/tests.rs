@@ -11,9 +11,7 @@ use std::vec::Vec as StdVec;
 
 type Mesh = small::VPNMeshTopologyManager;
 
-fn id(s: &str) -> NodeId {
-    NodeId::new(s).unwrap()
-}
+use crate::test_support::id;
 
 fn t(secs: f64) -> Instant {
     Instant::from_secs_f64(secs)
