@@ -145,12 +145,6 @@ impl ErrorKind {
     }
 }
 
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A name that is not one of an enum's names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UnknownName {
@@ -168,9 +162,10 @@ impl fmt::Display for UnknownName {
 
 impl core::error::Error for UnknownName {}
 
-/// `ALL` and [`core::str::FromStr`] for a fieldless enum that has a `const fn
-/// as_str(self)`: parsing accepts exactly the names `as_str` gives (the case the
-/// wire and the Python API use) and refuses anything else with [`UnknownName`].
+/// `ALL`, [`core::str::FromStr`] and [`core::fmt::Display`] for a fieldless
+/// enum that has a `const fn as_str(self)`: parsing accepts exactly the names
+/// `as_str` gives (the case the wire and the Python API use) and refuses
+/// anything else with [`UnknownName`]; printing writes that name.
 macro_rules! names {
     ($ty:ident, $what:literal, $expected:expr, [$($variant:ident),+ $(,)?]) => {
         impl $ty {
@@ -188,12 +183,18 @@ macro_rules! names {
                     .ok_or($crate::error::UnknownName { what: $what, expected: $expected })
             }
         }
+
+        impl core::fmt::Display for $ty {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
     };
 }
 pub(crate) use names;
 
 /// A fieldless enum declared once with each variant's name: the enum, its
-/// `const fn as_str(self)`, and through [`names!`] its `ALL` and
+/// `const fn as_str(self)`, and through [`names!`] its `ALL`, `Display` and
 /// [`core::str::FromStr`], whose error lists the names; one list serves all.
 ///
 /// ```ignore

@@ -3,7 +3,6 @@
 
 use crate::id::NodeId;
 use crate::time::{Duration, Instant};
-use core::fmt;
 use serde::{Deserialize, Serialize};
 
 /// The health figures a node reports about itself (carried in heartbeats).
@@ -158,12 +157,6 @@ crate::error::names!(
     "online, suspected, offline, recovering, failed",
     [Online, Suspected, Offline, Recovering, Failed]
 );
-
-impl fmt::Display for NodeStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// How healthy a node looks, from 0 (dead) to [`HealthScore::MAX`] (perfect).
 ///

@@ -11,6 +11,12 @@ use crate::id::{NodeId, TaskType};
 use crate::mesh::WgKey;
 use alloc::vec::Vec;
 
+/// The node id `s`, a test's literal (known to be valid).
+#[cfg(test)]
+pub(crate) fn id(s: &str) -> NodeId {
+    NodeId::new(s).unwrap()
+}
+
 /// UNIX seconds at `Instant::ZERO` in the fixtures.
 pub const UNIX0: u64 = 1_800_000_000;
 

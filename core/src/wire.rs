@@ -458,4 +458,18 @@ impl Body {
             Body::Voucher(_) => "voucher",
         }
     }
+
+    /// Whether this is one of the election's own messages (pre-votes, votes,
+    /// leader heartbeats and the responses to them).
+    pub const fn is_election(&self) -> bool {
+        matches!(
+            self,
+            Body::PreVote(_)
+                | Body::PreVoteResponse(_)
+                | Body::RequestVote(_)
+                | Body::VoteResponse(_)
+                | Body::LeaderHeartbeat(_)
+                | Body::HeartbeatResponse(_)
+        )
+    }
 }

@@ -8,22 +8,14 @@
 
 mod vectors;
 
+use pouw_netops::NodeId;
 use pouw_netops::auth::seal::{self, AuthKind};
 use pouw_netops::auth::{
     Certificate, EquivocationEvidence, IdentityKey, PairwiseKey, QcView, QuorumCertificate, RevocationList, Revoked,
     Role, SignedCertificate, SignedRevocationList, SignedVote, VoteKind, VoteStatement,
 };
 use pouw_netops::wire::{Body, LeaderNotice};
-use pouw_netops::{Endpoint, NodeId, TaskType, WgKey};
-use vectors::check;
-
-fn authority() -> IdentityKey {
-    IdentityKey::from_seed(&[0xa0; 32])
-}
-
-fn worker() -> IdentityKey {
-    IdentityKey::from_seed(&[0x77; 32])
-}
+use vectors::{authority, check, worker};
 
 fn supervisor() -> IdentityKey {
     IdentityKey::from_seed(&[0x51; 32])
@@ -34,24 +26,7 @@ fn node(s: &str) -> NodeId {
 }
 
 fn worker_certificate() -> Certificate {
-    let mut endpoints = heapless::Vec::new();
-    endpoints.push(Endpoint::parse("203.0.113.7:51820").unwrap()).unwrap();
-    endpoints.push(Endpoint::parse("[2001:db8::7]:51820").unwrap()).unwrap();
-    let mut pools = heapless::Vec::new();
-    pools.push(TaskType::new("train").unwrap()).unwrap();
-    pools.push(TaskType::new("infer").unwrap()).unwrap();
-    Certificate {
-        node: node("worker-7"),
-        role: Role::Worker,
-        identity: worker().public(),
-        wg_key: WgKey::from_bytes([0x42; 32]),
-        endpoints,
-        slots: 4,
-        pools,
-        serial: 3,
-        not_before: 1_700_000_000,
-        not_after: 1_731_536_000,
-    }
+    vectors::worker_certificate(&["203.0.113.7:51820", "[2001:db8::7]:51820"], &["train", "infer"])
 }
 
 #[test]

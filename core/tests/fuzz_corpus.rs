@@ -7,6 +7,7 @@
 
 #[path = "../../fuzz/src/lib.rs"]
 mod targets;
+mod vectors;
 
 use pouw_netops::health::HealthMetrics;
 use pouw_netops::history::{BATCH_HEADER_LEN, BatchView, RecordRef, columnar, merkle};
@@ -181,12 +182,9 @@ type Seeds = Vec<(&'static str, Vec<u8>)>;
 /// Seeds for the envelope-v2, certificate and revocation-list targets.
 fn auth_seeds() -> (Seeds, Seeds, Seeds) {
     use pouw_netops::auth::seal;
-    use pouw_netops::auth::{
-        Certificate, IdentityKey, PairwiseKey, RevocationList, Revoked, Role, SignedCertificate, SignedRevocationList,
-    };
-    use pouw_netops::{Endpoint, TaskType, WgKey};
-    let authority = IdentityKey::from_seed(&[0xa0; 32]);
-    let worker = IdentityKey::from_seed(&[0x77; 32]);
+    use pouw_netops::auth::{PairwiseKey, RevocationList, Revoked, SignedCertificate, SignedRevocationList};
+    let authority = vectors::authority();
+    let worker = vectors::worker();
     let id = |s: &str| NodeId::new(s).unwrap();
     // Envelopes.
     let key = PairwiseKey::derive(&worker, &authority.public(), &authority.public()).unwrap();
@@ -207,22 +205,7 @@ fn auth_seeds() -> (Seeds, Seeds, Seeds) {
         ("signed_no_body", signed[..3 + 8 + 16 + 64].to_vec()),
     ];
     // Certificates.
-    let mut endpoints = heapless::Vec::new();
-    endpoints.push(Endpoint::parse("w7.example.org:51820").unwrap()).unwrap();
-    let mut pools = heapless::Vec::new();
-    pools.push(TaskType::new("train").unwrap()).unwrap();
-    let cert = Certificate {
-        node: id("worker-7"),
-        role: Role::Worker,
-        identity: worker.public(),
-        wg_key: WgKey::from_bytes([0x42; 32]),
-        endpoints,
-        slots: 4,
-        pools,
-        serial: 3,
-        not_before: 1_700_000_000,
-        not_after: 1_731_536_000,
-    };
+    let cert = vectors::worker_certificate(&["w7.example.org:51820"], &["train"]);
     let c = SignedCertificate::issue(&authority, cert).unwrap();
     let mut cbytes = vec![0u8; c.encoded_len()];
     c.encode(&mut cbytes).unwrap();

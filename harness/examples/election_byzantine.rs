@@ -44,13 +44,13 @@ fn config(seed: u64, model: FaultModel) -> impl Fn(usize) -> ElectionConfig + 's
 
 fn one(seed: u64, n: usize, liars: usize, model: FaultModel) -> Result<Outcome, String> {
     let stop = Instant::ZERO + LIE;
-    let mut c = byzantine::cluster(n, liars, seed, stop, config(seed, model))?;
+    let mut c: byzantine::ByzCluster = byzantine::cluster(n, liars, seed, stop, config(seed, model))?;
     let (mut uncertified, mut liar_led) = (0, false);
     let after = c.crash_leaders(stop, Duration::from_secs(60), |c, l| {
         liar_led |= c.liars.contains(&l);
         uncertified += c.cluster.node(l).map_or(0, |n| n.inner().stats().uncertified);
     })?;
-    let forged = c.book.borrow().forged;
+    let forged = c.shared.borrow().forged;
     Ok(Outcome { after, max_term: c.max_term(), forged, uncertified: uncertified + c.uncertified(), liar_led })
 }
 
@@ -59,7 +59,7 @@ fn one(seed: u64, n: usize, liars: usize, model: FaultModel) -> Result<Outcome, 
 fn one_signed(seed: u64, n: usize, liars: usize, model: FaultModel) -> Result<Outcome, String> {
     use pouw_netops::election::CertReject;
     let stop = Instant::ZERO + LIE;
-    let mut c = signed::cluster(n, liars, seed, stop, config(seed, model))?;
+    let mut c: signed::SignedCluster = byzantine::cluster(n, liars, seed, stop, config(seed, model))?;
     let refused =
         |c: &signed::SignedCluster| c.rejected(CertReject::BadCertificate) + c.rejected(CertReject::WrongClaim);
     let (mut forged, mut liar_led) = (0, false);
@@ -68,7 +68,7 @@ fn one_signed(seed: u64, n: usize, liars: usize, model: FaultModel) -> Result<Ou
         forged += refused(c);
     })?;
     let forged = forged + refused(&c);
-    let evidence = c.ledger.borrow().evidence.len() as u64;
+    let evidence = c.shared.borrow().evidence.len() as u64;
     Ok(Outcome { after, max_term: c.max_term(), forged, uncertified: evidence, liar_led })
 }
 

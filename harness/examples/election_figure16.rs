@@ -113,9 +113,10 @@ fn trial_liars<C: LiarCluster>(mut sim: C, seed: u64, counters: impl Fn(&C) -> C
 /// [`trial_n`] in Byzantine mode (`f = 1`), no liar: every vote request and
 /// leader heartbeat carries its certificate.
 fn trial_byzantine(n: usize, seed: u64) -> Option<(Duration, Cost)> {
-    let sim = byzantine::cluster(n, 0, seed, Instant::ZERO, byzantine_config(seed)).expect("a valid cluster");
+    let sim: byzantine::ByzCluster =
+        byzantine::cluster(n, 0, seed, Instant::ZERO, byzantine_config(seed)).expect("a valid cluster");
     trial_liars(sim, seed, |s| {
-        let book = s.book.borrow();
+        let book = s.shared.borrow();
         Cost { messages: s.cluster.net().stats().sent, certificates: book.attached, grants: book.grants, bytes: 0 }
     })
 }
@@ -123,9 +124,10 @@ fn trial_byzantine(n: usize, seed: u64) -> Option<(Duration, Cost)> {
 /// [`trial_byzantine`] with real signatures (`CertifiedElection`): the
 /// datagrams, certificates, signed grants and attachment bytes, per recipient.
 fn trial_signed(n: usize, seed: u64) -> Option<(Duration, Cost)> {
-    let sim = signed::cluster(n, 0, seed, Instant::ZERO, byzantine_config(seed)).expect("a valid cluster");
+    let sim: signed::SignedCluster =
+        byzantine::cluster(n, 0, seed, Instant::ZERO, byzantine_config(seed)).expect("a valid cluster");
     trial_liars(sim, seed, |s| {
-        let l = s.ledger.borrow();
+        let l = s.shared.borrow();
         Cost { messages: l.datagrams, certificates: l.certificates, grants: l.grants, bytes: l.attachment_bytes }
     })
 }

@@ -398,60 +398,112 @@ impl HarnessNode for CertNode {
     }
 }
 
-/// A certificate-carrying election cluster.
-pub struct ByzCluster {
+/// A node of a Byzantine election cluster, ideal ([`CertNode`]) or signed
+/// ([`crate::signed::SignedNode`]): what [`cluster`] needs to build one.
+pub trait LiarNode: HarnessNode + Voter + Sized + 'static {
+    /// What the cluster's nodes share, where the safety check reads.
+    type Shared: 'static;
+    /// What every node is built from besides the shared part (keys, voters).
+    type Setup: 'static;
+
+    /// The shared state and setup of a cluster of `ids` whose quorum is
+    /// `quorum`, keys (if any) from `seed`.
+    fn setup(ids: &[NodeId], quorum: usize, seed: u64) -> (Self::Shared, Self::Setup);
+
+    /// The node `s` asks for, with `config`, among `ids`, sharing `shared`;
+    /// a liar (its randomness seeded by `liar.0`) until `liar.1` if `liar` is given.
+    fn spawn(
+        setup: &Self::Setup,
+        s: &Spawn<'_>,
+        config: ElectionConfig,
+        ids: &Rc<Vec<NodeId>>,
+        shared: &Rc<RefCell<Self::Shared>>,
+        liar: Option<(u64, Instant)>,
+    ) -> Result<Box<Self>, String>;
+
+    /// The first breach in `shared` of "never two certified leaders in one term", if any.
+    fn violation(shared: &Self::Shared) -> Option<String>;
+}
+
+/// A Byzantine election cluster of `N` nodes.
+pub struct LiarSet<N: LiarNode> {
     /// The cluster.
-    pub cluster: Cluster<CertNode>,
-    /// The certificates its candidates hold.
-    pub book: Rc<RefCell<CertBook>>,
+    pub cluster: Cluster<N>,
+    /// What its nodes share: the certificates its candidates hold
+    /// ([`CertBook`]), or what it saw ([`crate::signed::Ledger`]).
+    pub shared: Rc<RefCell<N::Shared>>,
     /// The liars' indices.
     pub liars: Vec<usize>,
 }
 
-/// `n` voters `s0..` with `config(i)` (its fault model decides the quorum of
-/// the book), the last `liars` of them lying until `lie_until`, the network
-/// seeded by `seed` with 1–5 ms latency and no loss.
-pub fn cluster(
+/// A certificate-carrying election cluster.
+pub type ByzCluster = LiarSet<CertNode>;
+
+impl LiarNode for CertNode {
+    type Shared = CertBook;
+    type Setup = ();
+
+    fn setup(_: &[NodeId], quorum: usize, _: u64) -> (CertBook, ()) {
+        (CertBook::new(quorum), ())
+    }
+
+    fn spawn(
+        _: &(),
+        s: &Spawn<'_>,
+        config: ElectionConfig,
+        ids: &Rc<Vec<NodeId>>,
+        book: &Rc<RefCell<CertBook>>,
+        liar: Option<(u64, Instant)>,
+    ) -> Result<Box<Self>, String> {
+        Ok(Box::new(CertNode {
+            inner: crate::election::spawn(config, s, ids)?,
+            me: s.index,
+            ids: ids.clone(),
+            book: book.clone(),
+            liar: liar.map(|(seed, until)| Liar::new(seed, Duration::from_millis(20), until)),
+            injected: VecDeque::new(),
+            now: s.now,
+            behind: BTreeSet::new(),
+        }))
+    }
+
+    fn violation(book: &CertBook) -> Option<String> {
+        book.violation().map(|v| v.to_string())
+    }
+}
+
+/// `n` voters `s0..` of type `N` with `config(i)` (its fault model decides
+/// the quorum), the last `liars` of them lying until `lie_until`, the
+/// network (and the keys, if any) seeded by `seed`, with 1–5 ms latency and
+/// no loss.
+pub fn cluster<N: LiarNode>(
     n: usize,
     liars: usize,
     seed: u64,
     lie_until: Instant,
     config: impl Fn(usize) -> ElectionConfig + 'static,
-) -> Result<ByzCluster, String> {
+) -> Result<LiarSet<N>, String> {
     let ids = voter_ids(n)?;
-    let quorum = config(0).fault_model.quorum(n);
-    let book = Rc::new(RefCell::new(CertBook::new(quorum)));
-    let shared = Rc::new(ids.clone());
-    let b = book.clone();
+    let (shared, setup) = N::setup(&ids, config(0).fault_model.quorum(n), seed);
+    let shared = Rc::new(RefCell::new(shared));
+    let (all, s) = (Rc::new(ids.clone()), shared.clone());
     let first_liar = n.saturating_sub(liars);
-    let factory = move |s: &Spawn<'_>| {
-        let inner = crate::election::spawn(config(s.index), s, &shared)?;
-        let liar = (s.index >= first_liar).then(|| {
-            Liar::new(seed ^ (s.index as u64).wrapping_mul(0x9E37_79B9), Duration::from_millis(20), lie_until)
-        });
-        Ok(Box::new(CertNode {
-            inner,
-            me: s.index,
-            ids: shared.clone(),
-            book: b.clone(),
-            liar,
-            injected: VecDeque::new(),
-            now: s.now,
-            behind: BTreeSet::new(),
-        }))
+    let factory = move |sp: &Spawn<'_>| {
+        let liar = (sp.index >= first_liar).then(|| (seed ^ (sp.index as u64).wrapping_mul(0x9E37_79B9), lie_until));
+        N::spawn(&setup, sp, config(sp.index), &all, &s, liar)
     };
     let cluster = start(seed, ids, Box::new(factory))?;
-    Ok(ByzCluster { cluster, book, liars: (first_liar..n).collect() })
+    Ok(LiarSet { cluster, shared, liars: (first_liar..n).collect() })
 }
 
-impl LiarCluster for ByzCluster {
-    type Node = CertNode;
+impl<N: LiarNode> LiarCluster for LiarSet<N> {
+    type Node = N;
 
-    fn cluster(&self) -> &Cluster<CertNode> {
+    fn cluster(&self) -> &Cluster<N> {
         &self.cluster
     }
 
-    fn cluster_mut(&mut self) -> &mut Cluster<CertNode> {
+    fn cluster_mut(&mut self) -> &mut Cluster<N> {
         &mut self.cluster
     }
 
@@ -460,7 +512,7 @@ impl LiarCluster for ByzCluster {
     }
 
     fn violation(&self) -> Option<String> {
-        self.book.borrow().violation().map(|v| v.to_string())
+        N::violation(&self.shared.borrow())
     }
 }
 

@@ -7,8 +7,8 @@
 //!
 //! Datagram layout: attachment length (u16 LE) ++ attachment ++ envelope.
 
-use crate::byzantine::{LiarCluster, Voter, start, voter_ids};
-use crate::cluster::{Cluster, Spawn};
+use crate::byzantine::{LiarNode, LiarSet, Voter};
+use crate::cluster::Spawn;
 use crate::identity::ClusterAuthority;
 use crate::node::{HarnessNode, Outgoing, Target};
 use core::convert::Infallible;
@@ -283,77 +283,59 @@ impl HarnessNode for SignedNode {
 }
 
 /// A cluster of [`SignedNode`]s.
-pub struct SignedCluster {
-    /// The cluster.
-    pub cluster: Cluster<SignedNode>,
-    /// What it saw.
-    pub ledger: Rc<RefCell<Ledger>>,
-    /// The liars' indices.
-    pub liars: Vec<usize>,
+pub type SignedCluster = LiarSet<SignedNode>;
+
+/// The keys a signed cluster is built from: its authority and the voters' public identities.
+pub struct Keys {
+    authority: ClusterAuthority,
+    voters: Vec<(NodeId, PublicIdentity)>,
 }
 
-/// `n` voters `s0..` with `config(i)` (Byzantine fault model), keys from the
-/// cluster authority of `seed`, the last `liars` lying until `lie_until`,
-/// 1–5 ms latency, no loss.
-pub fn cluster(
-    n: usize,
-    liars: usize,
-    seed: u64,
-    lie_until: Instant,
-    config: impl Fn(usize) -> ElectionConfig + 'static,
-) -> Result<SignedCluster, String> {
-    let ids = voter_ids(n)?;
-    let authority = Rc::new(ClusterAuthority::new(seed));
-    let voters: Vec<(NodeId, PublicIdentity)> =
-        ids.iter().map(|i| (i.clone(), authority.identity(i).public())).collect();
-    let ledger = Rc::new(RefCell::new(Ledger::default()));
-    let shared = Rc::new(ids.clone());
-    let l = ledger.clone();
-    let first_liar = n.saturating_sub(liars);
-    let factory = move |s: &Spawn<'_>| {
-        let c = crate::election::reseeded(config(s.index), s.restarts);
+/// Byzantine fault model: keys from the cluster authority of the cluster's seed.
+impl LiarNode for SignedNode {
+    type Shared = Ledger;
+    type Setup = Keys;
+
+    fn setup(ids: &[NodeId], _: usize, seed: u64) -> (Ledger, Keys) {
+        let authority = ClusterAuthority::new(seed);
+        let voters = ids.iter().map(|i| (i.clone(), authority.identity(i).public())).collect();
+        (Ledger::default(), Keys { authority, voters })
+    }
+
+    fn spawn(
+        keys: &Keys,
+        s: &Spawn<'_>,
+        config: ElectionConfig,
+        ids: &Rc<Vec<NodeId>>,
+        ledger: &Rc<RefCell<Ledger>>,
+        liar: Option<(u64, Instant)>,
+    ) -> Result<Box<Self>, String> {
+        let Keys { authority, voters } = keys;
+        let c = crate::election::reseeded(config, s.restarts);
         let key = authority.identity(s.id);
-        let inner = Certified::new(c, s.id.clone(), key, authority.public(), &voters, s.hard_state.clone(), s.now)
+        let inner = Certified::new(c, s.id.clone(), key, authority.public(), voters, s.hard_state.clone(), s.now)
             .map_err(|e| format!("{e}"))?;
-        let liar = (s.index >= first_liar).then(|| SignedLiar {
+        let liar = liar.map(|(seed, until)| SignedLiar {
             key: authority.identity(s.id),
-            until: lie_until,
-            rng: Rng::new(seed ^ (s.index as u64).wrapping_mul(0x9E37_79B9)),
+            until,
+            rng: Rng::new(seed),
             next: Instant::ZERO,
             seen: None,
             attacks: 0,
         });
         Ok(Box::new(SignedNode {
             inner: Box::new(inner),
-            ids: shared.clone(),
+            ids: ids.clone(),
             cluster: authority.public(),
-            ledger: l.clone(),
+            ledger: ledger.clone(),
             liar,
             injected: VecDeque::new(),
             now: s.now,
         }))
-    };
-    let cluster = start(seed, ids, Box::new(factory))?;
-    Ok(SignedCluster { cluster, ledger, liars: (first_liar..n).collect() })
-}
-
-impl LiarCluster for SignedCluster {
-    type Node = SignedNode;
-
-    fn cluster(&self) -> &Cluster<SignedNode> {
-        &self.cluster
     }
 
-    fn cluster_mut(&mut self) -> &mut Cluster<SignedNode> {
-        &mut self.cluster
-    }
-
-    fn liars(&self) -> &[usize] {
-        &self.liars
-    }
-
-    fn violation(&self) -> Option<String> {
-        self.ledger.borrow().violation.clone()
+    fn violation(ledger: &Ledger) -> Option<String> {
+        ledger.violation.clone()
     }
 }
 

@@ -21,7 +21,7 @@ fn run(
     lie: u64,
 ) -> Result<(ByzCluster, Option<Duration>), String> {
     let stop = Instant::from_secs(lie);
-    let mut c = byzantine::cluster(n, liars, seed, stop, config(seed, model))?;
+    let mut c: ByzCluster = byzantine::cluster(n, liars, seed, stop, config(seed, model))?;
     // Elections under attack: every 4 s the leader crashes, and comes back 2 s later.
     let after = c.crash_leaders(stop, Duration::from_secs(30), |_, _| {})?;
     Ok((c, after))
@@ -44,11 +44,11 @@ fn one_liar_among_four_never_makes_two_certified_leaders() {
                     n.stats()
                 );
             }
-            eprintln!("{:?}", c.book.borrow());
+            eprintln!("{:?}", c.shared.borrow());
             panic!("seed {seed}: no leader within 30 s after the faults stopped")
         });
         worst = worst.max(after);
-        let book = c.book.borrow();
+        let book = c.shared.borrow();
         assert!(book.violation().is_none());
         assert!(c.max_term() < 1000, "seed {seed}: term {} inflated", c.max_term());
         let liar = c.cluster.node(3).unwrap().liar().unwrap();
@@ -65,7 +65,7 @@ fn honest_byzantine_mode_elects_and_reelects() {
         let (c, after) = run(4, 0, seed, byzantine::byzantine(1), 0).unwrap();
         assert!(after.is_some(), "seed {seed}");
         assert_eq!(c.uncertified(), 0, "seed {seed}: honest nodes always carry their certificates");
-        assert_eq!(c.book.borrow().forged, 0);
+        assert_eq!(c.shared.borrow().forged, 0);
     }
 }
 
@@ -88,7 +88,8 @@ fn one_signing_liar_among_four_is_caught_and_harmless() {
     {
         let seed = 0u64;
         let stop = Instant::from_secs(5);
-        let mut c = signed::cluster(4, 1, seed, stop, config(seed, byzantine::byzantine(1))).unwrap();
+        let mut c: signed::SignedCluster =
+            byzantine::cluster(4, 1, seed, stop, config(seed, byzantine::byzantine(1))).unwrap();
         let mut t = Instant::ZERO;
         while t + Duration::from_secs(2) < stop {
             t += Duration::from_secs(2);
@@ -102,10 +103,10 @@ fn one_signing_liar_among_four_is_caught_and_harmless() {
         c.run_until(stop, |_| false).unwrap();
         let found = c.run_until(stop + Duration::from_secs(30), |c| c.stable_leader().is_some()).unwrap();
         assert!(found, "seed {seed}: a leader after the faults stopped");
-        assert!(!c.ledger.borrow().certified.is_empty());
+        assert!(!c.shared.borrow().certified.is_empty());
         assert!(c.max_term() < 100, "seed {seed}: term {}", c.max_term());
         assert!(c.rejected(CertReject::BadCertificate) + c.rejected(CertReject::WrongClaim) > 0, "seed {seed}");
-        let ledger = c.ledger.borrow();
+        let ledger = c.shared.borrow();
         assert!(ledger.violation.is_none());
         for e in &ledger.evidence {
             assert_eq!(e.voter().as_str(), "s3", "only the liar equivocates");

@@ -393,6 +393,33 @@ pub struct Roster<const N: usize, X = ()> {
     members: IdTable<NodeId, (Certificate, X), N>,
 }
 
+/// The roster rule, for [`Roster`] and the coordinator's member table (which
+/// keeps `C`, its own copy of a certificate, whose serial `serial` reads):
+/// admits the verified `cert` into `table` as `keep(cert)`, a new node with
+/// `X`'s default, a known one only with a higher serial (its `X` stays). On
+/// error nothing changes.
+pub(crate) fn admit_into<const N: usize, C, X: Default>(
+    table: &mut IdTable<NodeId, (C, X), N>,
+    cert: &Certificate,
+    serial: impl Fn(&C) -> u64,
+    keep: impl Fn(&Certificate) -> C,
+) -> Result<Admission, CertError> {
+    match table.get_mut(&cert.node) {
+        Some((held, _)) if cert.serial <= serial(held) => {
+            Err(CertError::StaleSerial { current: serial(held), offered: cert.serial })
+        }
+        Some((held, _)) => {
+            let previous_serial = serial(held);
+            *held = keep(cert);
+            Ok(Admission::Rotated { previous_serial })
+        }
+        None => match table.insert(cert.node.clone(), (keep(cert), X::default())) {
+            Ok(_) => Ok(Admission::Joined),
+            Err(_) => Err(CertError::RosterFull { capacity: N }),
+        },
+    }
+}
+
 impl<const N: usize, X: Default> Default for Roster<N, X> {
     fn default() -> Self {
         Self::new()
@@ -423,20 +450,7 @@ impl<const N: usize, X: Default> Roster<N, X> {
     /// [`SignedCertificate::verify`]): for a node already known only with a
     /// higher serial. On error nothing changes.
     pub fn admit_verified(&mut self, cert: &Certificate) -> Result<Admission, CertError> {
-        match self.members.get_mut(&cert.node) {
-            Some((held, _)) if cert.serial <= held.serial => {
-                Err(CertError::StaleSerial { current: held.serial, offered: cert.serial })
-            }
-            Some((held, _)) => {
-                let previous_serial = held.serial;
-                *held = cert.clone();
-                Ok(Admission::Rotated { previous_serial })
-            }
-            None => match self.members.insert(cert.node.clone(), (cert.clone(), X::default())) {
-                Ok(_) => Ok(Admission::Joined),
-                Err(_) => Err(CertError::RosterFull { capacity: N }),
-            },
-        }
+        admit_into(&mut self.members, cert, |c| c.serial, Certificate::clone)
     }
 
     /// The certificate held for `node`.

@@ -422,9 +422,7 @@ mod tests {
     use super::*;
     use crate::auth::replay::ReplayWindow;
 
-    fn id(s: &str) -> NodeId {
-        NodeId::new(s).unwrap()
-    }
+    use crate::test_support::id;
 
     #[test]
     fn mac_round_trip_and_binding() {

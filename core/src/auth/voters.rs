@@ -72,9 +72,7 @@ mod tests {
     use crate::test_support::identity_of;
     use std::vec;
 
-    fn id(s: &str) -> NodeId {
-        NodeId::new(s).unwrap()
-    }
+    use crate::test_support::id;
 
     #[test]
     fn signer_order_is_ascending_ids_each_once() {

@@ -128,13 +128,8 @@ crate::for_every_coordinator! { impl {
             Message::Other(b) => &**b,
         };
         let leader_term = match body {
-            Body::PreVote(_)
-            | Body::PreVoteResponse(_)
-            | Body::RequestVote(_)
-            | Body::VoteResponse(_)
-            | Body::HeartbeatResponse(_)
-            | Body::LeaderHeartbeat(_)
-            | Body::LeaderNotice(_)
+            b if !from_supervisor && b.is_election() => return Err(RejectReason::NotAuthorized),
+            Body::LeaderNotice(_)
             | Body::TaskAssignment(_)
             | Body::TaskRelease(_)
             | Body::TaskTable(_)
@@ -212,12 +207,7 @@ crate::for_every_coordinator! { impl {
             Message::Other(b) => &**b,
         };
         let term = match body {
-            Body::PreVote(_)
-            | Body::PreVoteResponse(_)
-            | Body::RequestVote(_)
-            | Body::VoteResponse(_)
-            | Body::LeaderHeartbeat(_)
-            | Body::HeartbeatResponse(_) => {
+            b if b.is_election() => {
                 let Room::Supervisor(s) = &mut self.room else { return Ok(None) };
                 let Some(c) = s.certified_mut() else { return Ok(None) };
                 // The voters' keys as admitted so far (a voter's signature
@@ -288,15 +278,9 @@ crate::for_every_coordinator! { impl {
         let from_supervisor = self.supervisors.contains(sender);
         let out = &mut self.out;
         match (body, &mut self.room) {
-            (
-                Body::PreVote(_)
-                | Body::PreVoteResponse(_)
-                | Body::RequestVote(_)
-                | Body::VoteResponse(_)
-                | Body::LeaderHeartbeat(_)
-                | Body::HeartbeatResponse(_),
-                Room::Supervisor(s),
-            ) => s.on_election_message(now, &Envelope::new(sender.clone(), body.clone())),
+            (b, Room::Supervisor(s)) if b.is_election() => {
+                s.on_election_message(now, &Envelope::new(sender.clone(), body.clone()))
+            }
             (Body::LeaderNotice(LeaderNotice { term }), Room::Worker(w)) if from_supervisor => {
                 w.on_leader_notice(now, sender, *term, self.config.lease_timeout, out);
                 true

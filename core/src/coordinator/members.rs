@@ -120,20 +120,7 @@ impl<const N: usize, X: Default> Members<N, X> {
     /// Admits `cert`, which the caller has just verified: for a node already
     /// known only with a higher serial. On error nothing changes.
     pub(crate) fn admit_verified(&mut self, cert: &Certificate) -> Result<Admission, CertError> {
-        match self.table.get_mut(&cert.node) {
-            Some((held, _)) if cert.serial <= held.serial => {
-                Err(CertError::StaleSerial { current: held.serial, offered: cert.serial })
-            }
-            Some((held, _)) => {
-                let previous_serial = held.serial;
-                *held = Held::new(cert);
-                Ok(Admission::Rotated { previous_serial })
-            }
-            None => match self.table.insert(cert.node.clone(), (Held::new(cert), X::default())) {
-                Ok(_) => Ok(Admission::Joined),
-                Err(_) => Err(CertError::RosterFull { capacity: N }),
-            },
-        }
+        crate::auth::cert::admit_into(&mut self.table, cert, |h| h.serial, Held::new)
     }
 
     /// The certificate held for `node`.

@@ -69,7 +69,6 @@ impl Rtt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::NodeId;
     use crate::mesh::{Endpoint, MeshConfig, MeshNode, TunnelProtocol, WgKey};
     use crate::preset::small::VPNMeshTopologyManager as Mesh;
 
@@ -90,9 +89,7 @@ mod tests {
         }
     }
 
-    fn id(s: &str) -> NodeId {
-        NodeId::new(s).unwrap()
-    }
+    use crate::test_support::id;
 
     /// The pair the coordinator keeps for one peer: the mesh tunnel (`SRTT`)
     /// and the [`Rtt`] (`RTTVAR`), sampled as the coordinator samples them.

@@ -14,9 +14,7 @@ use std::vec::Vec as StdVec;
 
 pub(super) type Node = small::NetworkOperationsManager;
 
-pub(super) fn id(s: &str) -> NodeId {
-    NodeId::new(s).unwrap()
-}
+pub(super) use crate::test_support::id;
 
 pub(super) fn train() -> TaskType {
     TaskType::new("train").unwrap()

@@ -124,9 +124,7 @@ mod tests {
     use super::*;
     use crate::test_support::identity_of;
 
-    fn id(s: &str) -> NodeId {
-        NodeId::new(s).unwrap()
-    }
+    use crate::test_support::id;
 
     fn learned(node: &str, serial: u64) -> Learned {
         Learned { node: id(node), identity: identity_of(node).public(), serial, not_after: 100 }

@@ -16,8 +16,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         node: &NodeId,
         metrics: HealthMetrics,
     ) -> Result<(), CrashRecoveryError> {
-        metrics.validate().map_err(CrashRecoveryError::InvalidMetric)?;
-        self.ingest(now, node, Some(metrics), false).map(|_| ())
+        self.update_node_health_status(now, node, metrics, false).map(|_| ())
     }
 
     /// [`CrashRecoveryManager::update_node_health`] for a heartbeat from a
@@ -37,14 +36,13 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         node: &NodeId,
         metrics: HealthMetrics,
     ) -> Result<(), CrashRecoveryError> {
-        metrics.validate().map_err(CrashRecoveryError::InvalidMetric)?;
-        self.ingest(now, node, Some(metrics), true).map(|_| ())
+        self.update_node_health_status(now, node, metrics, true).map(|_| ())
     }
 
     /// [`CrashRecoveryManager::update_node_health`] (with `vouched`:
     /// [`CrashRecoveryManager::update_node_health_vouched`]), returning the
-    /// node's status after it (one table lookup where a `status` call would add one).
-    #[cfg(feature = "alloc")]
+    /// node's status after it (one table lookup where a `status` call would add
+    /// one): both public calls are this one, so they validate alike.
     pub(crate) fn update_node_health_status(
         &mut self,
         now: Instant,

@@ -2,9 +2,7 @@ use super::*;
 use crate::preset::small;
 use std::vec::Vec;
 
-fn id(s: &str) -> NodeId {
-    NodeId::new(s).unwrap()
-}
+use crate::test_support::id;
 
 fn secs(s: f64) -> Instant {
     Instant::from_secs_f64(s)
@@ -28,6 +26,13 @@ fn crashed(last: u64) -> (small::CrashRecoveryManager, NodeId) {
     let a = id("a");
     beat(&mut m, &a, 0, last);
     assert_eq!(m.detect_crashes(secs(60.0)).count(), 1);
+    (m, a)
+}
+
+/// [`crashed`]`(10)`, its automatic recovery started at 61 s (as the coordinator does).
+fn recovering() -> (small::CrashRecoveryManager, NodeId) {
+    let (mut m, a) = crashed(10);
+    m.initiate_recovery(secs(61.0), &a, RecoveryStrategy::Automatic).unwrap();
     (m, a)
 }
 
@@ -172,9 +177,7 @@ fn returning_node_recovers_automatically() {
 
 #[test]
 fn a_vouched_heartbeat_completes_an_automatic_recovery_at_once() {
-    // Crashed, and its automatic recovery started (as the coordinator does).
-    let (mut m, a) = crashed(10);
-    m.initiate_recovery(secs(61.0), &a, RecoveryStrategy::Automatic).unwrap();
+    let (mut m, a) = recovering();
     m.update_node_health_vouched(secs(70.0), &a, HealthMetrics::default()).unwrap();
     assert_eq!(m.status(&a), Ok(NodeStatus::Online));
     assert_eq!(
@@ -197,8 +200,7 @@ fn a_vouched_heartbeat_completes_an_automatic_recovery_at_once() {
 
 #[test]
 fn without_vouching_a_recovery_still_needs_its_heartbeats() {
-    let (mut m, a) = crashed(10);
-    m.initiate_recovery(secs(61.0), &a, RecoveryStrategy::Automatic).unwrap();
+    let (mut m, a) = recovering();
     m.update_node_health(secs(70.0), &a, HealthMetrics::default()).unwrap();
     assert_eq!(m.status(&a), Ok(NodeStatus::Recovering));
     m.update_node_health(secs(71.0), &a, HealthMetrics::default()).unwrap();
@@ -208,8 +210,7 @@ fn without_vouching_a_recovery_still_needs_its_heartbeats() {
 #[test]
 fn vouching_skips_neither_an_unhealthy_heartbeat_nor_another_strategy() {
     // An unhealthy heartbeat completes nothing, vouched or not.
-    let (mut m, a) = crashed(10);
-    m.initiate_recovery(secs(61.0), &a, RecoveryStrategy::Automatic).unwrap();
+    let (mut m, a) = recovering();
     let sick = HealthMetrics { cpu_usage: 0.99, ..HealthMetrics::default() };
     m.update_node_health_vouched(secs(70.0), &a, sick).unwrap();
     assert_eq!(m.status(&a), Ok(NodeStatus::Recovering));

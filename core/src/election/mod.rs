@@ -94,6 +94,7 @@ use crate::rng::Rng;
 use crate::storage::{Deque, Vec};
 use crate::time::{Duration, Instant, MonotonicClock};
 use crate::wire::{Body, Envelope, HeartbeatResponse, LeaderHeartbeat, VoteRequest, VoteResponse};
+#[cfg(feature = "alloc")] // for `certified`, through `use super::*`
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
@@ -128,12 +129,6 @@ crate::error::names!(
     "follower, pre_candidate, candidate, leader",
     [Follower, PreCandidate, Candidate, Leader]
 );
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// The caller's "is the candidate up to date" check: `(candidate's progress, local progress) -> grant?`.
 pub type UpToDateCheck = fn(candidate: Option<u64>, local: Option<u64>) -> bool;

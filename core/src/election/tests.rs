@@ -12,9 +12,7 @@ type M = small::LeaderElectionManager;
 
 const E: Duration = Duration::from_secs(1);
 
-fn id(s: &str) -> NodeId {
-    NodeId::new(s).unwrap()
-}
+use crate::test_support::id;
 
 fn ids(n: usize) -> Vec<NodeId> {
     (0..n).map(|i| id(&format!("n{i}"))).collect()
@@ -271,14 +269,20 @@ fn elections_with_unreachable_voters() {
     }
 }
 
-/// etcd's TestDuelingCandidates with the up-to-date check standing in for the log.
-#[test]
-fn dueling_candidates() {
-    let config = ElectionConfig { up_to_date: height_at_least, ..cfg(false, false) };
-    let mut net = Net::new(3, config);
+/// Three nodes of `config` with the up-to-date check on heights: n0 and n1
+/// at height 5, n2 behind at 1.
+fn behind_third(config: ElectionConfig) -> Net {
+    let mut net = Net::new(3, ElectionConfig { up_to_date: height_at_least, ..config });
     net.nodes[0].set_progress(Some(5));
     net.nodes[1].set_progress(Some(5));
     net.nodes[2].set_progress(Some(1));
+    net
+}
+
+/// etcd's TestDuelingCandidates with the up-to-date check standing in for the log.
+#[test]
+fn dueling_candidates() {
+    let mut net = behind_third(cfg(false, false));
     net.cut(0, 2);
     net.campaign(0);
     net.campaign(2);
@@ -845,11 +849,7 @@ proptest! {
 /// peer would fail to decode it. The `Net` decodes every message it delivers.
 #[test]
 fn refusing_a_pre_vote_at_term_zero_emits_only_decodable_messages() {
-    let config = ElectionConfig { up_to_date: height_at_least, ..cfg(true, true) };
-    let mut net = Net::new(3, config);
-    net.nodes[0].set_progress(Some(5));
-    net.nodes[1].set_progress(Some(5));
-    net.nodes[2].set_progress(Some(1));
+    let mut net = behind_third(cfg(true, true));
     net.campaign(2);
     assert_eq!(net.nodes[2].term(), 0, "a refused pre-vote never raises the term");
     assert_ne!(net.nodes[2].role(), Role::Leader);

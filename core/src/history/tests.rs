@@ -46,6 +46,15 @@ fn config(threshold: u32) -> HistoryConfig {
     HistoryConfig { compression_threshold: threshold, ..HistoryConfig::default() }
 }
 
+/// A [`History`] with compression threshold `threshold`, `msgs` added at time 0.
+fn filled(msgs: &[Msg], threshold: u32) -> History {
+    let mut h = History::new(config(threshold)).unwrap();
+    for m in msgs {
+        h.add_message(t(0), m.r()).unwrap();
+    }
+    h
+}
+
 fn sample(n: usize, seed: u64) -> Vec<Msg> {
     let mut rng = Rng::new(seed);
     let kinds = ["gradient_update", "heartbeat", "new_block", "task_assignment"];
@@ -82,23 +91,37 @@ fn fixed(h: &BatchHeader) -> Vec<u8> {
     bytes[..len].to_vec()
 }
 
-#[test]
-fn header_round_trips_and_is_little_endian() {
+/// A version-1 header (level 6, no log) of batch `id`: `count` records from
+/// `first` to `last` (`[first, last, sealed_at]` in µs), `raw_len` bytes
+/// in a `zlib_len`-byte stream, the summary's one entry `entry`.
+fn header_v1(
+    id: u64,
+    count: u32,
+    [first, last, sealed_at]: [u64; 3],
+    raw_len: u32,
+    zlib_len: u32,
+    entry: (&str, &str),
+) -> BatchHeader {
     let mut summary = Summary::EMPTY;
-    summary.insert("a", "b");
-    let h = BatchHeader {
+    summary.insert(entry.0, entry.1);
+    BatchHeader {
         version: 1,
         log: None,
-        id: 7,
+        id,
         level: 6,
-        count: 3,
-        first: t(10),
-        last: t(20),
-        sealed_at: t(30),
-        raw_len: 100,
-        zlib_len: 2,
+        count,
+        first: t(first),
+        last: t(last),
+        sealed_at: t(sealed_at),
+        raw_len,
+        zlib_len,
         summary,
-    };
+    }
+}
+
+#[test]
+fn header_round_trips_and_is_little_endian() {
+    let h = header_v1(7, 3, [10, 20, 30], 100, 2, ("a", "b"));
     let mut bytes = fixed(&h);
     assert_eq!(&bytes[..4], &BATCH_MAGIC);
     assert_eq!(bytes[4], 1);
@@ -163,21 +186,7 @@ fn from_records_rejects_bad_input() {
 
 /// A batch with a hand-made header around `zlib`, the other fields consistent.
 fn forge(raw_len: u32, count: u32, zlib: &[u8]) -> Vec<u8> {
-    let mut summary = Summary::EMPTY;
-    summary.insert("a", "x");
-    let h = BatchHeader {
-        version: 1,
-        log: None,
-        id: 1,
-        level: 6,
-        count,
-        first: t(1),
-        last: t(1),
-        sealed_at: t(1),
-        raw_len,
-        zlib_len: zlib.len() as u32,
-        summary,
-    };
+    let h = header_v1(1, count, [1, 1, 1], raw_len, zlib.len() as u32, ("a", "x"));
     let mut v = fixed(&h);
     v.extend_from_slice(zlib);
     v
@@ -402,10 +411,7 @@ fn imports_archived_batches_for_search() {
 #[test]
 fn import_must_not_overlap_the_buffer() {
     let msgs = sample(30, 6);
-    let mut h = History::new(config(10)).unwrap();
-    for m in &msgs[..10] {
-        h.add_message(t(0), m.r()).unwrap();
-    }
+    let h = filled(&msgs[..10], 10);
     let first = h.batch(0).unwrap().as_bytes().to_vec();
     let mut h2 = History::new(config(10)).unwrap();
     h2.add_message(t(0), msgs[5].r()).unwrap();
@@ -421,10 +427,7 @@ fn import_must_not_overlap_the_buffer() {
 #[test]
 fn search_filters_and_skips() {
     let msgs = sample(200, 7);
-    let mut h = History::new(config(50)).unwrap();
-    for m in &msgs {
-        h.add_message(t(0), m.r()).unwrap();
-    }
+    let h = filled(&msgs, 50);
     let (lo, hi) = (msgs[60].ts, msgs[120].ts);
     let got: Vec<Msg> =
         h.search(t(lo), t(hi), Some("heartbeat"), Some("node-3")).unwrap().iter().map(Msg::of).collect();
@@ -447,10 +450,7 @@ fn search_filters_and_skips() {
 #[test]
 fn stats_add_up() {
     let msgs = sample(1000, 8);
-    let mut h = History::new(config(250)).unwrap();
-    for m in &msgs {
-        h.add_message(t(0), m.r()).unwrap();
-    }
+    let mut h = filled(&msgs, 250);
     h.add_message(t(0), msgs[999].r()).unwrap();
     let s = h.stats();
     let raw: u64 = msgs.iter().map(|m| m.r().encoded_len() as u64).sum();
@@ -548,10 +548,7 @@ proptest! {
         kind in proptest::option::of(0usize..4),
         sender in proptest::option::of(0usize..5),
     ) {
-        let mut h = History::new(config(threshold)).unwrap();
-        for m in &msgs {
-            h.add_message(t(0), m.r()).unwrap();
-        }
+        let h = filled(&msgs, threshold);
         let kind = kind.map(|k| ["hb", "grad", "blk", "zzz"][k]);
         let sender = sender.map(|s| ["a", "b", "c", "d", "e"][s]);
         // Windows whose bounds sit exactly on, just inside, or anywhere around stored timestamps.

@@ -102,12 +102,6 @@ impl TunnelProtocol {
 
 crate::error::names!(TunnelProtocol, "tunnel protocol", "wireguard, openvpn, ipsec", [WireGuard, OpenVpn, Ipsec]);
 
-impl fmt::Display for TunnelProtocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Health thresholds of one tunnel protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TunnelTimers {

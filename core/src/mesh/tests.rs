@@ -11,9 +11,7 @@ use std::vec::Vec as StdVec;
 
 type Mesh = small::VPNMeshTopologyManager;
 
-fn id(s: &str) -> NodeId {
-    NodeId::new(s).unwrap()
-}
+use crate::test_support::id;
 
 fn t(secs: f64) -> Instant {
     Instant::from_secs_f64(secs)
@@ -45,6 +43,27 @@ fn mesh(k: usize) -> Mesh {
         m.join_mesh(t(0.0), node(&format!("n{i}"), i as u8)).unwrap();
     }
     m
+}
+
+/// [`mesh`]`(2)` with a `protocol` tunnel from `n0` to `n1` established at 0 s, and the two ids.
+fn with_tunnel(protocol: TunnelProtocol) -> (Mesh, NodeId, NodeId) {
+    let mut m = mesh(2);
+    let (l, p) = (id("n0"), id("n1"));
+    m.establish_tunnel(t(0.0), &l, &p, protocol).unwrap();
+    (m, l, p)
+}
+
+/// The ids `n0` .. `n{k-1}` of [`mesh`]`(k)`.
+fn names(k: usize) -> StdVec<NodeId> {
+    (0..k).map(|i| id(&format!("n{i}"))).collect()
+}
+
+/// Records each `(from, to, latency in ms, up)` link at `at`, then recomputes the routes.
+fn relink(m: &mut Mesh, at: f64, links: &[(&NodeId, &NodeId, u64, bool)]) {
+    for &(a, b, w, up) in links {
+        m.record_link(t(at), a, b, ms(w), up).unwrap();
+    }
+    m.recompute_routes(t(at));
 }
 
 // ---------------------------------------------------------------- allocation
@@ -276,9 +295,7 @@ fn one_tunnel_record_per_unordered_pair() {
 
 #[test]
 fn wireguard_timers_drive_stale_and_down_with_hysteresis() {
-    let mut m = mesh(2);
-    let (l, p) = (id("n0"), id("n1"));
-    m.establish_tunnel(t(0.0), &l, &p, TunnelProtocol::WireGuard).unwrap();
+    let (mut m, l, p) = with_tunnel(TunnelProtocol::WireGuard);
     assert_eq!(m.monitor_tunnel_health(t(100.0)).connecting, 1);
     assert_eq!(m.record_handshake(t(100.0), &p), Ok(TunnelState::Up));
     let r = m.monitor_tunnel_health(t(220.0));
@@ -351,9 +368,7 @@ fn poll_timeout_wakes_the_host_exactly_when_tunnel_health_changes() {
 
 #[test]
 fn never_handshaked_tunnel_goes_down_and_reestablish_backs_off() {
-    let mut m = mesh(2);
-    let (l, p) = (id("n0"), id("n1"));
-    m.establish_tunnel(t(0.0), &l, &p, TunnelProtocol::WireGuard).unwrap();
+    let (mut m, _, _) = with_tunnel(TunnelProtocol::WireGuard);
     assert_eq!(m.monitor_tunnel_health(t(189.0)).connecting, 1);
     assert_eq!(m.monitor_tunnel_health(t(190.0)).down, 1);
     // Requests at 190, then after 5, 10, 20, 40, ... s, capped at 300 s.
@@ -403,9 +418,7 @@ fn failure_count_from_time_saturates_at_the_end_of_time() {
 
 #[test]
 fn protocol_timers_differ() {
-    let mut m = mesh(2);
-    let (l, p) = (id("n0"), id("n1"));
-    m.establish_tunnel(t(0.0), &l, &p, TunnelProtocol::OpenVpn).unwrap();
+    let (mut m, l, p) = with_tunnel(TunnelProtocol::OpenVpn);
     m.record_handshake(t(0.0), &p).unwrap();
     assert_eq!(m.monitor_tunnel_health(t(61.0)).stale, 1, "OpenVPN's ping-restart is 60 s");
     // Changing the protocol starts a fresh record.
@@ -415,9 +428,7 @@ fn protocol_timers_differ() {
 
 #[test]
 fn latency_is_smoothed_and_traffic_gives_bandwidth() {
-    let mut m = mesh(2);
-    let (l, p) = (id("n0"), id("n1"));
-    m.establish_tunnel(t(0.0), &l, &p, TunnelProtocol::WireGuard).unwrap();
+    let (mut m, l, p) = with_tunnel(TunnelProtocol::WireGuard);
     assert_eq!(m.record_latency(t(1.0), &l, &p, ms(100)), Ok(ms(100)));
     assert_eq!(m.record_latency(t(2.0), &p, &l, ms(200)), Ok(Duration::from_micros(112_500)));
     assert_eq!(m.record_traffic(t(10.0), &l, &p, 1000, 0), Ok(0));
@@ -458,24 +469,19 @@ fn leaving_removes_tunnels_links_and_routes() {
 #[test]
 fn dijkstra_prefers_latency_then_hops_then_lowest_id() {
     let mut m = mesh(5);
-    let n: StdVec<NodeId> = (0..5).map(|i| id(&format!("n{i}"))).collect();
+    let n = names(5);
     // n0-n1-n4 costs 10+10, n0-n2-n4 costs 5+15, n0-n3-n4 costs 20+0, n0-n4 direct costs 20.
-    for (a, b, w) in [(0, 1, 10), (1, 4, 10), (0, 2, 5), (2, 4, 15), (0, 3, 20), (3, 4, 0), (0, 4, 20)] {
-        m.record_link(t(0.0), &n[a], &n[b], ms(w), true).unwrap();
-    }
-    m.recompute_routes(t(0.0));
+    let l = |a: usize, b: usize, w| (&n[a], &n[b], w, true);
+    relink(&mut m, 0.0, &[l(0, 1, 10), l(1, 4, 10), l(0, 2, 5), l(2, 4, 15), l(0, 3, 20), l(3, 4, 0), l(0, 4, 20)]);
     let r = m.route(&n[4]).unwrap();
     assert_eq!((r.next_hop, r.cost, r.hops, r.held), (Some(&n[4]), ms(20), 1, false), "fewest hops wins the tie");
-    m.record_link(t(1.0), &n[0], &n[4], ms(30), true).unwrap();
-    m.recompute_routes(t(1.0));
+    relink(&mut m, 1.0, &[(&n[0], &n[4], 30, true)]);
     // Now three two-hop paths of 20 ms: the lowest predecessor id (n1) wins.
     let r = m.route(&n[4]).unwrap();
     assert_eq!((r.next_hop, r.hops), (Some(&n[1]), 2));
     let path: StdVec<&NodeId> = m.shortest_path(&n[4]).unwrap().collect();
     assert_eq!(path, [&n[4], &n[1], &n[0]]);
-    m.record_link(t(2.0), &n[1], &n[4], ms(10), false).unwrap();
-    m.record_link(t(2.0), &n[3], &n[4], ms(0), false).unwrap();
-    m.recompute_routes(t(2.0));
+    relink(&mut m, 2.0, &[(&n[1], &n[4], 10, false), (&n[3], &n[4], 0, false)]);
     let r = m.route(&n[4]).unwrap();
     assert_eq!(r.next_hop, Some(&n[2]), "down links are never used");
 }
@@ -497,30 +503,23 @@ fn unreachable_destinations_are_reported() {
 #[test]
 fn hysteresis_keeps_a_next_hop_until_clearly_beaten() {
     let mut m = mesh(4);
-    let n: StdVec<NodeId> = (0..4).map(|i| id(&format!("n{i}"))).collect();
+    let n = names(4);
     // Route to n3 via n1: 10 + 90 = 100 ms.
-    m.record_link(t(0.0), &n[0], &n[1], ms(10), true).unwrap();
-    m.record_link(t(0.0), &n[1], &n[3], ms(90), true).unwrap();
-    m.record_link(t(0.0), &n[0], &n[2], ms(10), true).unwrap();
-    m.record_link(t(0.0), &n[2], &n[3], ms(200), true).unwrap();
-    m.recompute_routes(t(0.0));
+    let l = |a: usize, b: usize, w| (&n[a], &n[b], w, true);
+    relink(&mut m, 0.0, &[l(0, 1, 10), l(1, 3, 90), l(0, 2, 10), l(2, 3, 200)]);
     assert_eq!(m.route(&n[3]).unwrap().next_hop, Some(&n[1]));
     // Via n2 becomes 95 ms: 5 % better, under the 10 % margin: keep n1.
-    m.record_link(t(1.0), &n[2], &n[3], ms(85), true).unwrap();
-    m.recompute_routes(t(1.0));
+    relink(&mut m, 1.0, &[l(2, 3, 85)]);
     let r = m.route(&n[3]).unwrap();
     assert_eq!((r.next_hop, r.cost, r.held), (Some(&n[1]), ms(100), true));
     // 80 ms: 20 % and 20 ms better: switch.
-    m.record_link(t(2.0), &n[2], &n[3], ms(70), true).unwrap();
-    m.recompute_routes(t(2.0));
+    relink(&mut m, 2.0, &[l(2, 3, 70)]);
     let r = m.route(&n[3]).unwrap();
     assert_eq!((r.next_hop, r.cost, r.held), (Some(&n[2]), ms(80), false));
     // Back to 78 ms via n1 vs 80 via n2: keep n2. Then n2's link to n0 goes down: leave at once.
-    m.record_link(t(3.0), &n[1], &n[3], ms(68), true).unwrap();
-    m.recompute_routes(t(3.0));
+    relink(&mut m, 3.0, &[l(1, 3, 68)]);
     assert_eq!(m.route(&n[3]).unwrap().next_hop, Some(&n[2]));
-    m.record_link(t(4.0), &n[0], &n[2], ms(10), false).unwrap();
-    m.recompute_routes(t(4.0));
+    relink(&mut m, 4.0, &[(&n[0], &n[2], 10, false)]);
     let r = m.route(&n[3]).unwrap();
     assert_eq!((r.next_hop, r.cost, r.held), (Some(&n[1]), ms(78), false));
     let changes: StdVec<RouteChange> = core::iter::from_fn(|| m.poll_route_change()).collect();
@@ -539,26 +538,22 @@ fn hysteresis_keeps_a_next_hop_until_clearly_beaten() {
 #[test]
 fn hysteresis_never_keeps_a_next_hop_that_is_not_closer() {
     let mut m = mesh(3);
-    let n: StdVec<NodeId> = (0..3).map(|i| id(&format!("n{i}"))).collect();
-    m.record_link(t(0.0), &n[0], &n[1], ms(10), true).unwrap();
-    m.record_link(t(0.0), &n[1], &n[2], ms(10), true).unwrap();
-    m.recompute_routes(t(0.0));
+    let n = names(3);
+    relink(&mut m, 0.0, &[(&n[0], &n[1], 10, true), (&n[1], &n[2], 10, true)]);
     assert_eq!(m.route(&n[2]).unwrap().next_hop, Some(&n[1]));
     // A direct link of 19 ms: within the margin, but now n1's best way to n2 is 10 ms,
     // still closer than our 19: keep. When n1-n2 goes down, n1 is only reachable back
     // through us, so it is not closer: switch.
-    m.record_link(t(1.0), &n[0], &n[2], ms(19), true).unwrap();
-    m.recompute_routes(t(1.0));
+    relink(&mut m, 1.0, &[(&n[0], &n[2], 19, true)]);
     assert_eq!(m.route(&n[2]).unwrap().next_hop, Some(&n[1]));
-    m.record_link(t(2.0), &n[1], &n[2], ms(10), false).unwrap();
-    m.recompute_routes(t(2.0));
+    relink(&mut m, 2.0, &[(&n[1], &n[2], 10, false)]);
     assert_eq!(m.route(&n[2]).unwrap().next_hop, Some(&n[2]));
 }
 
 #[test]
 fn link_state_adverts_replace_and_stale_ones_are_ignored() {
     let mut m = mesh(4);
-    let n: StdVec<NodeId> = (0..4).map(|i| id(&format!("n{i}"))).collect();
+    let n = names(4);
     let advert = |seq: u64, links: &[(&NodeId, u64, bool)]| {
         let mut v = heapless::Vec::new();
         for (nb, l, up) in links {
@@ -922,12 +917,23 @@ proptest! {
             .collect();
         let mut csr: Box<routing::Csr<600, 1_200>> = Box::new(routing::Csr::new());
         csr.rebuild(n, || links.iter().copied());
-        let mut got: StdVec<(u32, u32, u64)> = (0..n as u32).flat_map(|v| csr.neighbours(v).map(move |h| (v, h.to, h.weight))).collect();
-        let mut want: StdVec<(u32, u32, u64)> = links.iter().flat_map(|&(a, b, w)| [(a, b, w), (b, a, w)]).collect();
-        got.sort_unstable();
-        want.sort_unstable();
-        prop_assert_eq!(got, want);
+        adjacency_is(&csr, n, &links)?;
     }
+}
+
+/// Checks that `csr` holds each of the `n` nodes' `links` both ways, and nothing else.
+fn adjacency_is<const N: usize, const E: usize>(
+    csr: &routing::Csr<N, E>,
+    n: usize,
+    links: &[(u32, u32, u64)],
+) -> Result<(), TestCaseError> {
+    let mut got: StdVec<(u32, u32, u64)> =
+        (0..n as u32).flat_map(|v| csr.neighbours(v).map(move |h| (v, h.to, h.weight))).collect();
+    let mut want: StdVec<(u32, u32, u64)> = links.iter().flat_map(|&(a, b, w)| [(a, b, w), (b, a, w)]).collect();
+    got.sort_unstable();
+    want.sort_unstable();
+    prop_assert_eq!(got, want);
+    Ok(())
 }
 
 proptest! {
@@ -941,11 +947,7 @@ proptest! {
         let src = src % n as u32;
         let mut csr: routing::Csr<40, 160> = routing::Csr::new();
         csr.rebuild(n, || links.iter().copied());
-        let mut got: StdVec<(u32, u32, u64)> = (0..n as u32).flat_map(|v| csr.neighbours(v).map(move |h| (v, h.to, h.weight))).collect();
-        let mut want: StdVec<(u32, u32, u64)> = links.iter().flat_map(|&(a, b, w)| [(a, b, w), (b, a, w)]).collect();
-        got.sort_unstable();
-        want.sort_unstable();
-        prop_assert_eq!(got, want);
+        adjacency_is(&csr, n, &links)?;
 
         let reference = scan_dijkstra(n, &links, src as usize);
         let mut sp: routing::ShortestPaths<40> = routing::ShortestPaths::new();
@@ -1002,7 +1004,7 @@ fn render(m: &Mesh, options: &WireGuardOptions<'_>) -> String {
 #[test]
 fn renders_wg_quick_exactly() {
     let mut m = mesh(4);
-    let n: StdVec<NodeId> = (0..4).map(|i| id(&format!("n{i}"))).collect();
+    let n = names(4);
     // n0 has tunnels to n2 and n1 (established in that order); n3 sits behind n1.
     for p in [&n[2], &n[1]] {
         m.establish_tunnel(t(0.0), &n[0], p, TunnelProtocol::WireGuard).unwrap();

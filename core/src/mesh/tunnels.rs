@@ -29,12 +29,6 @@ impl TunnelState {
 
 crate::error::names!(TunnelState, "tunnel state", "connecting, up, stale, down", [Connecting, Up, Stale, Down]);
 
-impl fmt::Display for TunnelState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A request to the host to set up a down tunnel again.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReestablishRequest {

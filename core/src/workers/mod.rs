@@ -60,7 +60,6 @@ use crate::id::{NodeId, TaskId, TaskType};
 use crate::storage::{self, Array, Deque};
 use crate::table::IdTable;
 use crate::time::{HourCounter, Instant, MonotonicClock};
-use core::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Slots a worker gets when none are given.
@@ -107,12 +106,6 @@ impl TaskRole {
 }
 
 crate::error::names!(TaskRole, "task role", "primary, backup", [Primary, Backup]);
-
-impl fmt::Display for TaskRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Worker-replacement parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

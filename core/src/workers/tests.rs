@@ -9,9 +9,7 @@ use std::vec::Vec;
 
 type Manager = small::WorkerReplacementManager;
 
-fn id(s: &str) -> NodeId {
-    NodeId::new(s).unwrap()
-}
+use crate::test_support::id;
 
 fn task(s: &str) -> TaskId {
     TaskId::new(s).unwrap()

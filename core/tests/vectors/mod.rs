@@ -2,9 +2,10 @@
 //! repository's `tests/vectors/`, read and (under `UPDATE_GOLDEN=1`) rewritten.
 #![allow(dead_code)] // each test crate uses the helpers it needs
 
+use pouw_netops::auth::{Certificate, IdentityKey, Role};
 use pouw_netops::health::HealthMetrics;
 use pouw_netops::wire::{Body, Heartbeat};
-use pouw_netops::{Duration, Instant};
+use pouw_netops::{Duration, Endpoint, Instant, NodeId, TaskType, WgKey};
 use std::path::PathBuf;
 
 /// The path of the committed vector `name`.
@@ -58,4 +59,40 @@ pub fn heartbeat() -> Body {
         held: heapless::Vec::new(),
         echo: None,
     })
+}
+
+/// The cluster authority's key of the authentication vectors and seeds.
+pub fn authority() -> IdentityKey {
+    IdentityKey::from_seed(&[0xa0; 32])
+}
+
+/// The identity key of `worker-7`, the worker of the authentication vectors and seeds.
+pub fn worker() -> IdentityKey {
+    IdentityKey::from_seed(&[0x77; 32])
+}
+
+/// `worker-7`'s certificate (identity [`worker`], WireGuard key `0x42..`, 4
+/// slots, serial 3, valid from 1_700_000_000 to 1_731_536_000) with
+/// `endpoints` and `pools`.
+pub fn worker_certificate(endpoints: &[&str], pools: &[&str]) -> Certificate {
+    let mut e = heapless::Vec::new();
+    for s in endpoints {
+        e.push(Endpoint::parse(s).unwrap()).unwrap();
+    }
+    let mut p = heapless::Vec::new();
+    for s in pools {
+        p.push(TaskType::new(s).unwrap()).unwrap();
+    }
+    Certificate {
+        node: NodeId::new("worker-7").unwrap(),
+        role: Role::Worker,
+        identity: worker().public(),
+        wg_key: WgKey::from_bytes([0x42; 32]),
+        endpoints: e,
+        slots: 4,
+        pools: p,
+        serial: 3,
+        not_before: 1_700_000_000,
+        not_after: 1_731_536_000,
+    }
 }
