@@ -17,6 +17,49 @@ use core::fmt;
 use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha256};
 
+/// `Debug` for a type holding a claim: its `kind`, `term`, `candidate` and
+/// `signers`, not its signature bytes.
+macro_rules! claim_debug {
+    ($t:ident) => {
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($t))
+                    .field("kind", &self.kind)
+                    .field("term", &self.term)
+                    .field("candidate", &self.candidate)
+                    .field("signers", &format_args!("{:#x}", self.signers))
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+/// The accessors of a claim's `kind`, `term`, `candidate` and `signers`
+/// fields, which [`QuorumCertificate`], [`QcView`] and [`QcBuilder`] all hold.
+macro_rules! claim_accessors {
+    () => {
+        /// Pre-vote or vote.
+        pub fn kind(&self) -> VoteKind {
+            self.kind
+        }
+
+        /// The term.
+        pub fn term(&self) -> u64 {
+            self.term
+        }
+
+        /// The candidate the signers voted for.
+        pub fn candidate(&self) -> &NodeId {
+            &self.candidate
+        }
+
+        /// The signers' voter indices as a bitmap (bit `i`: voter `i` signed).
+        pub fn signers(&self) -> u64 {
+            self.signers
+        }
+    };
+}
+
 /// The verification and claim accessors [`QuorumCertificate`] and [`QcView`]
 /// share: both hold `kind`, `term`, `candidate` and `signers` fields, give
 /// their nonces in order by `nonce_chunks` and the aggregate by `aggregate_bytes`.
@@ -48,25 +91,7 @@ macro_rules! qc_claim_methods {
             check_claim(self.kind, self.term, &self.candidate, kind, term, candidate)
         }
 
-        /// Pre-vote or vote certificate.
-        pub fn kind(&self) -> VoteKind {
-            self.kind
-        }
-
-        /// The term.
-        pub fn term(&self) -> u64 {
-            self.term
-        }
-
-        /// The candidate the signers voted for.
-        pub fn candidate(&self) -> &NodeId {
-            &self.candidate
-        }
-
-        /// The signers' voter indices as a bitmap (bit `i`: voter `i` signed).
-        pub fn signers(&self) -> u64 {
-            self.signers
-        }
+        claim_accessors!();
     };
 }
 
@@ -86,16 +111,7 @@ pub struct QuorumCertificate {
     pub(super) aggregate: [u8; 32],
 }
 
-impl fmt::Debug for QuorumCertificate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("QuorumCertificate")
-            .field("kind", &self.kind)
-            .field("term", &self.term)
-            .field("candidate", &self.candidate)
-            .field("signers", &format_args!("{:#x}", self.signers))
-            .finish_non_exhaustive()
-    }
-}
+claim_debug!(QuorumCertificate);
 
 /// What a certificate claims: the statement its signers signed (but for the
 /// voter) and who signed.
@@ -358,16 +374,7 @@ pub struct QcBuilder {
     votes: heapless::Vec<(Signature, [u8; 32]), MAX_QC_SIGNERS>,
 }
 
-impl fmt::Debug for QcBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("QcBuilder")
-            .field("kind", &self.kind)
-            .field("term", &self.term)
-            .field("candidate", &self.candidate)
-            .field("signers", &format_args!("{:#x}", self.signers))
-            .finish_non_exhaustive()
-    }
-}
+claim_debug!(QcBuilder);
 
 impl QcBuilder {
     /// Adds `vote` after verifying its signature; returns the signer count.
@@ -438,25 +445,7 @@ impl QcBuilder {
         quorum > 0 && self.len() >= quorum
     }
 
-    /// The pre-vote or vote kind collected.
-    pub fn kind(&self) -> VoteKind {
-        self.kind
-    }
-
-    /// The term collected for.
-    pub fn term(&self) -> u64 {
-        self.term
-    }
-
-    /// The candidate collected for.
-    pub fn candidate(&self) -> &NodeId {
-        &self.candidate
-    }
-
-    /// The signers so far as a bitmap (bit `i`: voter `i` signed).
-    pub fn signers(&self) -> u64 {
-        self.signers
-    }
+    claim_accessors!();
 
     /// The full signature voter `index` gave, if it signed.
     pub fn signature_of(&self, index: usize) -> Option<Signature> {

@@ -351,13 +351,7 @@ fn disclosed_kind(kind: VoteKind, term: u64, candidate: &str, voter: &str) -> Ve
 
 /// `m`'s next heartbeat.
 fn heartbeat_of(m: &mut C) -> Envelope {
-    m.tick(m.poll_timeout());
-    while m.poll_hard_state().is_some() {}
-    core::iter::from_fn(|| m.poll_transmit())
-        .find(|t| matches!(t.transmit.envelope.body, Body::LeaderHeartbeat(_)))
-        .unwrap()
-        .transmit
-        .envelope
+    heartbeat_with_attachment(m).transmit.envelope
 }
 
 /// [`caught`], with n1 (the leader) as well.
