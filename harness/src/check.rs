@@ -111,6 +111,18 @@ pub(crate) struct Record {
     acked: BTreeMap<TaskId, u64>,
     /// The primary roles live workers held at the last step: `(worker, task)` → `(term, giver)`.
     primaries: BTreeMap<(usize, TaskId), (u64, NodeId)>,
+    /// Every node's routes as [`Cluster::check_loop_free`] last read them
+    /// ([`OpsNode::refresh_routes`]), the up flags it walked from, and
+    /// whether that walk found no loop: the walk is a pure function of the
+    /// two, so while neither changed it is not repeated (the sweeps' clusters
+    /// are checked at every step, and routes change at few of them).
+    routes: Vec<Vec<(NodeId, NodeId)>>,
+    /// The nodes driven (delivered to, ticked, drained, started, rebuilt or
+    /// lent out mutably) since their routes were last read: only these can
+    /// have other routes.
+    routes_stale: Vec<bool>,
+    routes_up: Vec<bool>,
+    loop_free: bool,
 }
 
 impl Record {
@@ -125,6 +137,10 @@ impl Record {
             net_changes: 0,
             acked: BTreeMap::new(),
             primaries: BTreeMap::new(),
+            routes: vec![Vec::new(); n],
+            routes_stale: vec![true; n],
+            routes_up: Vec::new(),
+            loop_free: false,
         }
     }
 
@@ -141,6 +157,14 @@ impl Record {
 
     pub(crate) fn leaders(&self) -> &BTreeMap<u64, usize> {
         &self.leaders
+    }
+
+    /// Node `i` may have changed (it was driven or replaced): its routes are
+    /// read again at the next route check.
+    pub(crate) fn node_changed(&mut self, i: usize) {
+        if let Some(s) = self.routes_stale.get_mut(i) {
+            *s = true;
+        }
     }
 
     /// Keeps the first fault (reported by the next [`Cluster::check_step`]).
@@ -423,11 +447,11 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
 
     /// No up node routes through a node down for `grace` or longer, and the
     /// cluster's next-hop tables are loop-free ([`Cluster::check_loop_free`]).
-    pub fn check_routes(&self, grace: Duration) -> Result<(), Violation> {
-        for i in (0..self.len()).filter(|&i| self.is_up(i)) {
-            let Some(node) = self.node(i) else { continue };
-            for (dest, hop) in node.routes() {
-                if self.down_for(&hop, grace) {
+    pub fn check_routes(&mut self, grace: Duration) -> Result<(), Violation> {
+        self.refresh_routes();
+        for (i, table) in self.record.routes.iter().enumerate().filter(|&(i, _)| self.is_up(i)) {
+            for (dest, hop) in table {
+                if self.down_for(hop, grace) {
                     return Err(self.violation(format!("{} routes to {dest} via the down node {hop}", self.name(i))));
                 }
             }
@@ -440,13 +464,46 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
     /// down node's with its last routes) reaches the destination within as
     /// many hops as there are nodes, or stops at a node with no route to it
     /// (a black hole while routes converge, not a loop).
-    pub fn check_loop_free(&self) -> Result<(), Violation> {
-        let tables: Vec<Vec<(NodeId, NodeId)>> =
-            (0..self.len()).map(|j| self.last_state(j).map(|n| n.routes()).unwrap_or_default()).collect();
-        match first_routing_loop(&tables, |i| self.is_up(i), |id| self.index_of(id)) {
+    ///
+    /// The walk is repeated only when a table or an up flag changed since the
+    /// last walk that found no loop (the tables are compared in place,
+    /// without copying the ones that did not change).
+    pub fn check_loop_free(&mut self) -> Result<(), Violation> {
+        let changed = self.refresh_routes();
+        if self.record.loop_free && !changed && self.record.routes_up.as_slice() == self.up_flags() {
+            return Ok(());
+        }
+        let up = self.up_flags().to_vec();
+        let found =
+            first_routing_loop(&self.record.routes, |i| up.get(i).copied().unwrap_or(false), |id| self.index_of(id))
+                .map(|(i, dest)| (i, dest.clone()));
+        self.record.loop_free = found.is_none();
+        self.record.routes_up = up;
+        match found {
             Some((i, dest)) => Err(self.violation(format!("routing loop from {} to {dest}", self.name(i)))),
             None => Ok(()),
         }
+    }
+
+    /// Brings the tables in `record.routes` of the nodes changed since they
+    /// were last read up to date (a down node's last routes); whether any
+    /// table changed.
+    fn refresh_routes(&mut self) -> bool {
+        let mut changed = false;
+        let mut tables = std::mem::take(&mut self.record.routes);
+        let mut stale = std::mem::take(&mut self.record.routes_stale);
+        for (j, (table, stale)) in tables.iter_mut().zip(stale.iter_mut()).enumerate() {
+            if !std::mem::take(stale) {
+                continue;
+            }
+            changed |= match self.last_state(j) {
+                Some(n) => n.refresh_routes(table),
+                None => !std::mem::take(table).is_empty(),
+            };
+        }
+        self.record.routes = tables;
+        self.record.routes_stale = stale;
+        changed
     }
 
     fn down_for(&self, id: &NodeId, grace: Duration) -> bool {
@@ -494,5 +551,87 @@ mod tests {
         assert_eq!(first_routing_loop(&tables, all_up, index_of), None);
         tables[1].insert(0, route("c", "a"));
         assert_eq!(first_routing_loop(&tables, all_up, index_of), Some((0, &id("c"))));
+    }
+}
+
+#[cfg(test)]
+mod route_memo_tests {
+    use crate::cluster::{Cluster, ClusterConfig, Spawn};
+    use crate::identity::ClusterAuthority;
+    use crate::net::NetConfig;
+    use crate::node::OpsNode;
+    use pouw_netops::coordinator::OpsConfig;
+    use pouw_netops::preset::small;
+    use pouw_netops::{Duration, Instant, NodeId, NodeRole, TaskId, TaskType};
+
+    type Node = small::NetworkOperationsManager;
+
+    fn cluster(supervisors: usize, workers: usize) -> Cluster<Node> {
+        let sups: Vec<NodeId> = (0..supervisors).map(|i| NodeId::new(&format!("sup-{i}")).unwrap()).collect();
+        let mut ids = sups.clone();
+        ids.extend((0..workers).map(|i| NodeId::new(&format!("w-{i}")).unwrap()));
+        let authority = ClusterAuthority::new(1);
+        let train = TaskType::new("train").unwrap();
+        let factory = move |s: &Spawn<'_>| {
+            let role = if s.index < supervisors { NodeRole::Supervisor } else { NodeRole::Worker };
+            let (pools, slots) = if role == NodeRole::Worker { (vec![train.clone()], 1) } else { (vec![], 0) };
+            let credentials = authority.credentials(s.id, role, &pools, slots, s.restarts)?;
+            let mut n =
+                Node::new_boxed(s.id.clone(), role, &sups, OpsConfig::default(), 1000 + s.index as u64, credentials)
+                    .map_err(|e| e.to_string())?;
+            n.restore_hard_state(s.hard_state.clone());
+            Ok(n)
+        };
+        let mut cfg = ClusterConfig::new(7, supervisors);
+        cfg.net = NetConfig {
+            latency_min: Duration::from_millis(1),
+            latency_max: Duration::from_millis(20),
+            loss: 0.02,
+            ..cfg.net
+        };
+        cfg.start = Instant::from_secs(1);
+        let mut c = Cluster::new(cfg, ids, Box::new(factory)).unwrap();
+        c.start_all();
+        c
+    }
+
+    /// After every route check, the tables it walked are every node's routes
+    /// as they are (a down node's last ones): the nodes it skipped re-reading
+    /// did not change, through deliveries, ticks, crashes, restarts, graceful
+    /// stops and starts, and nodes driven directly.
+    #[test]
+    fn the_route_check_walks_every_nodes_current_routes() {
+        let mut c = cluster(3, 5);
+        let task = TaskId::new("t").unwrap();
+        let mut changes = 0;
+        let mut before: Vec<Vec<(NodeId, NodeId)>> = Vec::new();
+        for step in 0..6_000u32 {
+            match step {
+                500 => {
+                    let now = c.now();
+                    let train = TaskType::new("train").unwrap();
+                    for s in 0..c.supervisors() {
+                        c.node_mut(s).unwrap().submit_task(now, task.clone(), train.clone(), 1, 1).unwrap();
+                        c.drain(s);
+                    }
+                }
+                1_500 => assert!(c.crash(4)),
+                2_500 => assert!(c.stop(1)),
+                3_500 => assert!(c.restart(4)),
+                4_000 => assert!(c.start(1)),
+                4_500 => assert!(c.crash(c.leader().unwrap())),
+                _ => {}
+            }
+            let limit = c.now() + Duration::from_secs(1);
+            c.step(limit).unwrap();
+            c.check_loop_free().unwrap();
+            let fresh: Vec<Vec<(NodeId, NodeId)>> =
+                (0..c.len()).map(|j| c.last_state(j).map(|n| n.routes()).unwrap_or_default()).collect();
+            assert_eq!(c.record.routes, fresh, "step {step}");
+            changes += usize::from(fresh != before);
+            before = fresh;
+        }
+        // Routes changed along the way (the check had something to follow).
+        assert!(changes > 10, "{changes} changes of routes");
     }
 }

@@ -146,7 +146,14 @@ pub trait OpsNode: HarnessNode<Event = OpsEvent> {
     /// (Leader) `(worker, used slots, slots)` for every worker with a role.
     fn worker_load(&self) -> Vec<(NodeId, u16, u16)>;
     /// `(destination, next hop)` of every route with a next hop.
-    fn routes(&self) -> Vec<(NodeId, NodeId)>;
+    fn routes(&self) -> Vec<(NodeId, NodeId)> {
+        let mut table = Vec::new();
+        self.refresh_routes(&mut table);
+        table
+    }
+    /// Makes `table` equal to [`OpsNode::routes`], copying only from the
+    /// first route that differs; whether it changed.
+    fn refresh_routes(&self, table: &mut Vec<(NodeId, NodeId)>) -> bool;
     /// `(a, b, state)` of every tunnel this node knows.
     fn tunnels(&self) -> Vec<(NodeId, NodeId, TunnelState)>;
     /// This node's failure-detector phi of `node` at `now` (its local time), if it tracks it.
@@ -249,8 +256,26 @@ pouw_netops::for_every_coordinator! { impl OpsNode {
         ids.dedup();
         ids.into_iter().filter_map(|id| w.worker(&id).map(|i| (id, i.used, i.slots))).collect()
     }
-    fn routes(&self) -> Vec<(NodeId, NodeId)> {
-        self.mesh().routes().filter_map(|r| Some((r.destination.clone(), r.next_hop?.clone()))).collect()
+    fn refresh_routes(&self, table: &mut Vec<(NodeId, NodeId)>) -> bool {
+        let mut len = 0;
+        let mut changed = false;
+        for r in self.mesh().routes() {
+            let Some(hop) = r.next_hop else { continue };
+            match table.get(len) {
+                Some((d, h)) if d == r.destination && h == hop => {}
+                _ => {
+                    table.truncate(len);
+                    table.push((r.destination.clone(), hop.clone()));
+                    changed = true;
+                }
+            }
+            len += 1;
+        }
+        if table.len() > len {
+            table.truncate(len);
+            changed = true;
+        }
+        changed
     }
     fn tunnels(&self) -> Vec<(NodeId, NodeId, TunnelState)> {
         self.mesh().tunnels().map(|t| (t.a.clone(), t.b.clone(), t.state)).collect()
