@@ -71,6 +71,9 @@ fn first_routing_loop(
     None
 }
 
+/// A primary role a live worker holds: `(task, (term, giver), checkpoint sequence)`.
+type HeldPrimary = (TaskId, (u64, NodeId), u64);
+
 /// An invariant broke.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Violation {
@@ -109,18 +112,28 @@ pub(crate) struct Record {
     net_changes: u64,
     /// The newest checkpoint sequence any honest leader acknowledged, per task.
     acked: BTreeMap<TaskId, u64>,
-    /// The primary roles live workers held at the last step: `(worker, task)` → `(term, giver)`.
-    primaries: BTreeMap<(usize, TaskId), (u64, NodeId)>,
+    /// The primary roles each live worker held at the last step, by worker
+    /// index: `(task, (term, giver), checkpoint sequence)` (none for a
+    /// worker that was down), read again only when the worker changed.
+    primaries: Vec<Vec<HeldPrimary>>,
+    /// Each node's change count: bumped whenever the cluster drives it
+    /// (delivers to it, ticks, drains, starts, stops or rebuilds it, or lends
+    /// it out mutably). What a node reports (routes, roles, assignments) can
+    /// differ only after a change, so the per-step checks re-read only the
+    /// nodes whose count moved since they last read them.
+    changes: Vec<u64>,
+    /// `changes` as the worker roles check last read each worker (0: not read).
+    primaries_seen: Vec<u64>,
+    /// `changes` as the acknowledgement scan last read each supervisor (0: not read).
+    acks_seen: Vec<u64>,
     /// Every node's routes as [`Cluster::check_loop_free`] last read them
     /// ([`OpsNode::refresh_routes`]), the up flags it walked from, and
     /// whether that walk found no loop: the walk is a pure function of the
     /// two, so while neither changed it is not repeated (the sweeps' clusters
     /// are checked at every step, and routes change at few of them).
     routes: Vec<Vec<(NodeId, NodeId)>>,
-    /// The nodes driven (delivered to, ticked, drained, started, rebuilt or
-    /// lent out mutably) since their routes were last read: only these can
-    /// have other routes.
-    routes_stale: Vec<bool>,
+    /// `changes` as the route check last read each node (0: not read).
+    routes_seen: Vec<u64>,
     routes_up: Vec<bool>,
     loop_free: bool,
 }
@@ -136,9 +149,12 @@ impl Record {
             led_after: None,
             net_changes: 0,
             acked: BTreeMap::new(),
-            primaries: BTreeMap::new(),
+            primaries: vec![Vec::new(); n],
+            changes: vec![1; n],
+            primaries_seen: vec![0; n],
+            acks_seen: vec![0; n],
             routes: vec![Vec::new(); n],
-            routes_stale: vec![true; n],
+            routes_seen: vec![0; n],
             routes_up: Vec::new(),
             loop_free: false,
         }
@@ -162,8 +178,21 @@ impl Record {
     /// Node `i` may have changed (it was driven or replaced): its routes are
     /// read again at the next route check.
     pub(crate) fn node_changed(&mut self, i: usize) {
-        if let Some(s) = self.routes_stale.get_mut(i) {
-            *s = true;
+        if let Some(c) = self.changes.get_mut(i) {
+            *c += 1;
+        }
+    }
+
+    /// Whether node `i` changed since `seen` (one of the `*_seen` lists)
+    /// noted it; notes it now.
+    fn changed_since(changes: &[u64], seen: &mut [u64], i: usize) -> bool {
+        match (changes.get(i), seen.get_mut(i)) {
+            (Some(&c), Some(s)) if *s == c => false,
+            (Some(&c), Some(s)) => {
+                *s = c;
+                true
+            }
+            _ => true,
         }
     }
 
@@ -371,8 +400,15 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
         let mut acks = Vec::new();
         // A liar's acknowledgement binds nobody: what only it knows (it may
         // withhold the task table that carries it) no honest successor can
-        // resume from.
-        for s in (0..self.supervisors()).filter(|&s| self.is_up(s) && !self.is_liar(s)) {
+        // resume from. A supervisor unchanged since it was last read has
+        // nothing to add (its acknowledgements are already taken).
+        for s in 0..self.supervisors() {
+            if !self.is_up(s) || self.is_liar(s) {
+                continue;
+            }
+            if !Record::changed_since(&self.record.changes, &mut self.record.acks_seen, s) {
+                continue;
+            }
             let Some(node) = self.node(s).filter(|n| n.leading().is_some()) else { continue };
             acks.extend(node.assignments().into_iter().filter_map(|tw| Some((tw.task, tw.checkpoint?))));
         }
@@ -381,36 +417,58 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
             *acked = (*acked).max(seq);
         }
         let quiet = now.saturating_duration_since(self.record.last_fault) >= settle;
-        let mut holders: BTreeMap<TaskId, usize> = BTreeMap::new();
-        let mut primaries = BTreeMap::new();
+        // Each live worker's primary roles, read again if it changed since the
+        // last step (an unchanged one holds what it held, so takes up no role).
         let mut broken = None;
-        for i in (self.supervisors()..self.len()).filter(|&i| self.is_up(i)) {
+        let mut primaries = std::mem::take(&mut self.record.primaries);
+        for (i, held) in primaries.iter_mut().enumerate().skip(self.supervisors()) {
+            if !self.is_up(i) {
+                held.clear();
+                if let Some(s) = self.record.primaries_seen.get_mut(i) {
+                    *s = 0;
+                }
+                continue;
+            }
+            if !Record::changed_since(&self.record.changes, &mut self.record.primaries_seen, i) {
+                continue;
+            }
             let Some(node) = self.node(i) else { continue };
-            for (task, h) in node.held().into_iter().filter(|(_, h)| h.role == TaskRole::Primary) {
-                *holders.entry(task.clone()).or_default() += 1;
-                let role = (h.term, h.from.clone());
-                let key = (i, task.clone());
-                let newest = self.record.acked.get(&task).copied().unwrap_or(0);
-                let from = h.checkpoint.map_or(0, |c| c.sequence);
-                if self.record.primaries.get(&key) != Some(&role) && from < newest && broken.is_none() {
+            let now_held: Vec<HeldPrimary> = node
+                .held()
+                .into_iter()
+                .filter(|(_, h)| h.role == TaskRole::Primary)
+                .map(|(task, h)| (task, (h.term, h.from), h.checkpoint.map_or(0, |c| c.sequence)))
+                .collect();
+            for (task, role, from) in &now_held {
+                let newest = self.record.acked.get(task).copied().unwrap_or(0);
+                let before = held.iter().find(|(t, _, _)| t == task).map(|(_, r, _)| r);
+                if before != Some(role) && *from < newest && broken.is_none() {
                     let what = format!(
                         "{} resumes {task} (given by {} in term {}) at checkpoint #{from}, older than the acknowledged #{newest}",
                         self.name(i),
-                        h.from,
-                        h.term
+                        role.1,
+                        role.0
                     );
                     broken = Some(what);
                 }
-                primaries.insert(key, role);
             }
+            *held = now_held;
         }
         self.record.primaries = primaries;
         if let Some(what) = broken {
             return Err(self.violation(what));
         }
         if quiet {
+            let mut holders: BTreeMap<&TaskId, usize> = BTreeMap::new();
+            for (i, held) in self.record.primaries.iter().enumerate().skip(self.supervisors()) {
+                if self.is_up(i) {
+                    for (task, _, _) in held {
+                        *holders.entry(task).or_default() += 1;
+                    }
+                }
+            }
             for (task, n) in holders {
-                let needed = required(&task);
+                let needed = required(task);
                 if n > needed {
                     let since = now.saturating_duration_since(self.record.last_fault).as_secs_f64();
                     let what = format!(
@@ -491,9 +549,8 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
     fn refresh_routes(&mut self) -> bool {
         let mut changed = false;
         let mut tables = std::mem::take(&mut self.record.routes);
-        let mut stale = std::mem::take(&mut self.record.routes_stale);
-        for (j, (table, stale)) in tables.iter_mut().zip(stale.iter_mut()).enumerate() {
-            if !std::mem::take(stale) {
+        for (j, table) in tables.iter_mut().enumerate() {
+            if !Record::changed_since(&self.record.changes, &mut self.record.routes_seen, j) {
                 continue;
             }
             changed |= match self.last_state(j) {
@@ -502,7 +559,6 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
             };
         }
         self.record.routes = tables;
-        self.record.routes_stale = stale;
         changed
     }
 
@@ -556,12 +612,14 @@ mod tests {
 
 #[cfg(test)]
 mod route_memo_tests {
+    use super::HeldPrimary;
     use crate::cluster::{Cluster, ClusterConfig, Spawn};
     use crate::identity::ClusterAuthority;
     use crate::net::NetConfig;
     use crate::node::OpsNode;
     use pouw_netops::coordinator::OpsConfig;
     use pouw_netops::preset::small;
+    use pouw_netops::workers::TaskRole;
     use pouw_netops::{Duration, Instant, NodeId, NodeRole, TaskId, TaskType};
 
     type Node = small::NetworkOperationsManager;
@@ -596,14 +654,15 @@ mod route_memo_tests {
     }
 
     /// After every route check, the tables it walked are every node's routes
-    /// as they are (a down node's last ones): the nodes it skipped re-reading
-    /// did not change, through deliveries, ticks, crashes, restarts, graceful
-    /// stops and starts, and nodes driven directly.
+    /// as they are (a down node's last ones), and after every roles check the
+    /// primary roles it kept are what every live worker holds: the nodes they
+    /// skipped re-reading did not change, through deliveries, ticks, crashes,
+    /// restarts, graceful stops and starts, and nodes driven directly.
     #[test]
-    fn the_route_check_walks_every_nodes_current_routes() {
+    fn the_per_step_checks_read_every_nodes_current_state() {
         let mut c = cluster(3, 5);
         let task = TaskId::new("t").unwrap();
-        let mut changes = 0;
+        let (mut changes, mut primaries) = (0, 0);
         let mut before: Vec<Vec<(NodeId, NodeId)>> = Vec::new();
         for step in 0..6_000u32 {
             match step {
@@ -630,8 +689,24 @@ mod route_memo_tests {
             assert_eq!(c.record.routes, fresh, "step {step}");
             changes += usize::from(fresh != before);
             before = fresh;
+            c.check_roles_step(Duration::from_secs(10), |_| 1).unwrap();
+            let held: Vec<Vec<HeldPrimary>> = (0..c.len())
+                .map(|j| match c.node(j).filter(|_| j >= c.supervisors()) {
+                    Some(n) => n
+                        .held()
+                        .into_iter()
+                        .filter(|(_, h)| h.role == TaskRole::Primary)
+                        .map(|(t, h)| (t, (h.term, h.from), h.checkpoint.map_or(0, |c| c.sequence)))
+                        .collect(),
+                    None => Vec::new(),
+                })
+                .collect();
+            assert_eq!(c.record.primaries, held, "step {step}");
+            primaries += held.iter().map(Vec::len).sum::<usize>();
         }
-        // Routes changed along the way (the check had something to follow).
+        // Routes changed along the way and primaries were held (the checks
+        // had something to follow).
         assert!(changes > 10, "{changes} changes of routes");
+        assert!(primaries > 100, "{primaries} primary roles seen");
     }
 }
