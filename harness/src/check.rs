@@ -410,7 +410,12 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
                 continue;
             }
             let Some(node) = self.node(s).filter(|n| n.leading().is_some()) else { continue };
-            acks.extend(node.assignments().into_iter().filter_map(|tw| Some((tw.task, tw.checkpoint?))));
+            let acked = &self.record.acked;
+            node.acknowledged(&mut |task, seq| {
+                if acked.get(task).is_none_or(|&a| a < seq) {
+                    acks.push((task.clone(), seq));
+                }
+            });
         }
         for (task, seq) in acks {
             let acked = self.record.acked.entry(task).or_default();

@@ -143,6 +143,15 @@ pub trait OpsNode: HarnessNode<Event = OpsEvent> {
     fn held(&self) -> Vec<(TaskId, HeldTask)>;
     /// (Leader) every task's workers.
     fn assignments(&self) -> Vec<TaskWorkers>;
+    /// (Leader) `each(task, sequence)` for every task with an acknowledged
+    /// checkpoint, in [`OpsNode::assignments`]' order (without building it).
+    fn acknowledged(&self, each: &mut dyn FnMut(&TaskId, u64)) {
+        for tw in self.assignments() {
+            if let Some(seq) = tw.checkpoint {
+                each(&tw.task, seq);
+            }
+        }
+    }
     /// (Leader) `(worker, used slots, slots)` for every worker with a role.
     fn worker_load(&self) -> Vec<(NodeId, u16, u16)>;
     /// `(destination, next hop)` of every route with a next hop.
@@ -242,6 +251,14 @@ pouw_netops::for_every_coordinator! { impl OpsNode {
                 })
             })
             .collect()
+    }
+    fn acknowledged(&self, each: &mut dyn FnMut(&TaskId, u64)) {
+        let Some(w) = self.workers() else { return };
+        for t in w.tasks() {
+            if let Some((c, _)) = w.task(t).and_then(|v| v.checkpoint()) {
+                each(t, c.sequence);
+            }
+        }
     }
     fn worker_load(&self) -> Vec<(NodeId, u16, u16)> {
         let Some(w) = self.workers() else { return Vec::new() };
