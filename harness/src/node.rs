@@ -155,11 +155,7 @@ pub trait OpsNode: HarnessNode<Event = OpsEvent> {
     /// (Leader) `(worker, used slots, slots)` for every worker with a role.
     fn worker_load(&self) -> Vec<(NodeId, u16, u16)>;
     /// `(destination, next hop)` of every route with a next hop.
-    fn routes(&self) -> Vec<(NodeId, NodeId)> {
-        let mut table = Vec::new();
-        self.refresh_routes(&mut table);
-        table
-    }
+    fn routes(&self) -> Vec<(NodeId, NodeId)>;
     /// Makes `table` equal to [`OpsNode::routes`], copying only from the
     /// first route that differs; whether it changed.
     fn refresh_routes(&self, table: &mut Vec<(NodeId, NodeId)>) -> bool;
@@ -272,6 +268,9 @@ pouw_netops::for_every_coordinator! { impl OpsNode {
         ids.sort();
         ids.dedup();
         ids.into_iter().filter_map(|id| w.worker(&id).map(|i| (id, i.used, i.slots))).collect()
+    }
+    fn routes(&self) -> Vec<(NodeId, NodeId)> {
+        self.mesh().routes().filter_map(|r| Some((r.destination.clone(), r.next_hop?.clone()))).collect()
     }
     fn refresh_routes(&self, table: &mut Vec<(NodeId, NodeId)>) -> bool {
         let mut len = 0;
