@@ -10,11 +10,11 @@ use crate::check::Violation;
 use crate::cluster::Cluster;
 use crate::identity::ClusterAuthority;
 use crate::node::OpsNode;
-use pouw_netops::auth::seal;
+use pouw_netops::auth::{IdentityKey, seal};
 use pouw_netops::coordinator::{HandleError, NodeRole};
 use pouw_netops::wire::{Body, Heartbeat, LeaderNotice, Membership};
 use pouw_netops::{NodeId, Rng};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What the attacker sent and how the cluster answered.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -37,6 +37,12 @@ impl AttackReport {
 pub struct Attacker {
     rng: Rng,
     rogue: ClusterAuthority,
+    /// The rogue authority's key and encoded certificate for each node it
+    /// speaks for, made once: both are pure functions of the node's id (the
+    /// key derivation and Ed25519 signing are deterministic), and making
+    /// them was a good part of a strike.
+    keys: HashMap<NodeId, IdentityKey>,
+    certificates: HashMap<NodeId, Vec<u8>>,
     /// What was sent and refused.
     pub report: AttackReport,
 }
@@ -47,6 +53,8 @@ impl Attacker {
         Attacker {
             rng: Rng::new(seed ^ 0x0bad_0bad_0bad_0bad),
             rogue: ClusterAuthority::new(seed ^ 0x0bad_c0de),
+            keys: HashMap::new(),
+            certificates: HashMap::new(),
             report: AttackReport::default(),
         }
     }
@@ -113,10 +121,16 @@ impl Attacker {
                     NodeId::new(&format!("stranger-{}", self.pick(1000))).ok()
                 };
                 let Some(claimed) = claimed else { return Ok(()) };
-                let Ok(signed) = self.rogue.signed_certificate(&claimed, NodeRole::Worker, &[], 1) else {
-                    return Ok(());
+                let signed = match self.certificates.get(&claimed) {
+                    Some(c) => c,
+                    None => {
+                        let Ok(c) = self.rogue.signed_certificate(&claimed, NodeRole::Worker, &[], 1) else {
+                            return Ok(());
+                        };
+                        self.certificates.entry(claimed.clone()).or_insert(c)
+                    }
                 };
-                let certificate = heapless::Vec::from_slice(&signed).unwrap_or_default();
+                let certificate = heapless::Vec::from_slice(signed).unwrap_or_default();
                 (to, self.sealed(&claimed, &Body::Membership(Membership { joining: true, certificate })))
             }
         };
@@ -157,8 +171,9 @@ impl Attacker {
         let Ok(body) = body.to_vec() else { return Vec::new() };
         let mut buf = vec![0u8; body.len() + 256];
         let counter = self.rng.next_u64() >> 1;
-        let key = self.rogue.identity(sender);
-        match seal::seal_signed(&mut buf, sender, u64::MAX >> 1, counter, &body, &key, &self.rogue.public()) {
+        let rogue = &self.rogue;
+        let key = self.keys.entry(sender.clone()).or_insert_with(|| rogue.identity(sender));
+        match seal::seal_signed(&mut buf, sender, u64::MAX >> 1, counter, &body, key, &rogue.public()) {
             Ok(n) => {
                 buf.truncate(n);
                 buf

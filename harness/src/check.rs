@@ -71,6 +71,9 @@ fn first_routing_loop(
     None
 }
 
+/// A primary role a live worker holds: `(task, (term, giver), checkpoint sequence)`.
+type HeldPrimary = (TaskId, (u64, NodeId), u64);
+
 /// An invariant broke.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Violation {
@@ -109,8 +112,30 @@ pub(crate) struct Record {
     net_changes: u64,
     /// The newest checkpoint sequence any honest leader acknowledged, per task.
     acked: BTreeMap<TaskId, u64>,
-    /// The primary roles live workers held at the last step: `(worker, task)` → `(term, giver)`.
-    primaries: BTreeMap<(usize, TaskId), (u64, NodeId)>,
+    /// The primary roles each live worker held at the last step, by worker
+    /// index: `(task, (term, giver), checkpoint sequence)` (none for a
+    /// worker that was down), read again only when the worker changed.
+    primaries: Vec<Vec<HeldPrimary>>,
+    /// Each node's change count: bumped whenever the cluster drives it
+    /// (delivers to it, ticks, drains, starts, stops or rebuilds it, or lends
+    /// it out mutably). What a node reports (routes, roles, assignments) can
+    /// differ only after a change, so the per-step checks re-read only the
+    /// nodes whose count moved since they last read them.
+    changes: Vec<u64>,
+    /// `changes` as the worker roles check last read each worker (0: not read).
+    primaries_seen: Vec<u64>,
+    /// `changes` as the acknowledgement scan last read each supervisor (0: not read).
+    acks_seen: Vec<u64>,
+    /// Every node's routes as [`Cluster::check_loop_free`] last read them
+    /// ([`OpsNode::refresh_routes`]), the up flags it walked from, and
+    /// whether that walk found no loop: the walk is a pure function of the
+    /// two, so while neither changed it is not repeated (the sweeps' clusters
+    /// are checked at every step, and routes change at few of them).
+    routes: Vec<Vec<(NodeId, NodeId)>>,
+    /// `changes` as the route check last read each node (0: not read).
+    routes_seen: Vec<u64>,
+    routes_up: Vec<bool>,
+    loop_free: bool,
 }
 
 impl Record {
@@ -124,7 +149,14 @@ impl Record {
             led_after: None,
             net_changes: 0,
             acked: BTreeMap::new(),
-            primaries: BTreeMap::new(),
+            primaries: vec![Vec::new(); n],
+            changes: vec![1; n],
+            primaries_seen: vec![0; n],
+            acks_seen: vec![0; n],
+            routes: vec![Vec::new(); n],
+            routes_seen: vec![0; n],
+            routes_up: Vec::new(),
+            loop_free: false,
         }
     }
 
@@ -141,6 +173,27 @@ impl Record {
 
     pub(crate) fn leaders(&self) -> &BTreeMap<u64, usize> {
         &self.leaders
+    }
+
+    /// Node `i` may have changed (it was driven or replaced): its routes are
+    /// read again at the next route check.
+    pub(crate) fn node_changed(&mut self, i: usize) {
+        if let Some(c) = self.changes.get_mut(i) {
+            *c += 1;
+        }
+    }
+
+    /// Whether node `i` changed since `seen` (one of the `*_seen` lists)
+    /// noted it; notes it now.
+    fn changed_since(changes: &[u64], seen: &mut [u64], i: usize) -> bool {
+        match (changes.get(i), seen.get_mut(i)) {
+            (Some(&c), Some(s)) if *s == c => false,
+            (Some(&c), Some(s)) => {
+                *s = c;
+                true
+            }
+            _ => true,
+        }
     }
 
     /// Keeps the first fault (reported by the next [`Cluster::check_step`]).
@@ -347,46 +400,80 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
         let mut acks = Vec::new();
         // A liar's acknowledgement binds nobody: what only it knows (it may
         // withhold the task table that carries it) no honest successor can
-        // resume from.
-        for s in (0..self.supervisors()).filter(|&s| self.is_up(s) && !self.is_liar(s)) {
+        // resume from. A supervisor unchanged since it was last read has
+        // nothing to add (its acknowledgements are already taken).
+        for s in 0..self.supervisors() {
+            if !self.is_up(s) || self.is_liar(s) {
+                continue;
+            }
+            if !Record::changed_since(&self.record.changes, &mut self.record.acks_seen, s) {
+                continue;
+            }
             let Some(node) = self.node(s).filter(|n| n.leading().is_some()) else { continue };
-            acks.extend(node.assignments().into_iter().filter_map(|tw| Some((tw.task, tw.checkpoint?))));
+            let acked = &self.record.acked;
+            node.acknowledged(&mut |task, seq| {
+                if acked.get(task).is_none_or(|&a| a < seq) {
+                    acks.push((task.clone(), seq));
+                }
+            });
         }
         for (task, seq) in acks {
             let acked = self.record.acked.entry(task).or_default();
             *acked = (*acked).max(seq);
         }
         let quiet = now.saturating_duration_since(self.record.last_fault) >= settle;
-        let mut holders: BTreeMap<TaskId, usize> = BTreeMap::new();
-        let mut primaries = BTreeMap::new();
+        // Each live worker's primary roles, read again if it changed since the
+        // last step (an unchanged one holds what it held, so takes up no role).
         let mut broken = None;
-        for i in (self.supervisors()..self.len()).filter(|&i| self.is_up(i)) {
+        let mut primaries = std::mem::take(&mut self.record.primaries);
+        for (i, held) in primaries.iter_mut().enumerate().skip(self.supervisors()) {
+            if !self.is_up(i) {
+                held.clear();
+                if let Some(s) = self.record.primaries_seen.get_mut(i) {
+                    *s = 0;
+                }
+                continue;
+            }
+            if !Record::changed_since(&self.record.changes, &mut self.record.primaries_seen, i) {
+                continue;
+            }
             let Some(node) = self.node(i) else { continue };
-            for (task, h) in node.held().into_iter().filter(|(_, h)| h.role == TaskRole::Primary) {
-                *holders.entry(task.clone()).or_default() += 1;
-                let role = (h.term, h.from.clone());
-                let key = (i, task.clone());
-                let newest = self.record.acked.get(&task).copied().unwrap_or(0);
-                let from = h.checkpoint.map_or(0, |c| c.sequence);
-                if self.record.primaries.get(&key) != Some(&role) && from < newest && broken.is_none() {
+            let now_held: Vec<HeldPrimary> = node
+                .held()
+                .into_iter()
+                .filter(|(_, h)| h.role == TaskRole::Primary)
+                .map(|(task, h)| (task, (h.term, h.from), h.checkpoint.map_or(0, |c| c.sequence)))
+                .collect();
+            for (task, role, from) in &now_held {
+                let newest = self.record.acked.get(task).copied().unwrap_or(0);
+                let before = held.iter().find(|(t, _, _)| t == task).map(|(_, r, _)| r);
+                if before != Some(role) && *from < newest && broken.is_none() {
                     let what = format!(
                         "{} resumes {task} (given by {} in term {}) at checkpoint #{from}, older than the acknowledged #{newest}",
                         self.name(i),
-                        h.from,
-                        h.term
+                        role.1,
+                        role.0
                     );
                     broken = Some(what);
                 }
-                primaries.insert(key, role);
             }
+            *held = now_held;
         }
         self.record.primaries = primaries;
         if let Some(what) = broken {
             return Err(self.violation(what));
         }
         if quiet {
+            let mut holders: BTreeMap<&TaskId, usize> = BTreeMap::new();
+            for (i, held) in self.record.primaries.iter().enumerate().skip(self.supervisors()) {
+                if self.is_up(i) {
+                    for (task, _, _) in held {
+                        *holders.entry(task).or_default() += 1;
+                    }
+                }
+            }
             for (task, n) in holders {
-                let needed = required(&task);
+                let needed = required(task);
                 if n > needed {
                     let since = now.saturating_duration_since(self.record.last_fault).as_secs_f64();
                     let what = format!(
@@ -423,11 +510,11 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
 
     /// No up node routes through a node down for `grace` or longer, and the
     /// cluster's next-hop tables are loop-free ([`Cluster::check_loop_free`]).
-    pub fn check_routes(&self, grace: Duration) -> Result<(), Violation> {
-        for i in (0..self.len()).filter(|&i| self.is_up(i)) {
-            let Some(node) = self.node(i) else { continue };
-            for (dest, hop) in node.routes() {
-                if self.down_for(&hop, grace) {
+    pub fn check_routes(&mut self, grace: Duration) -> Result<(), Violation> {
+        self.refresh_routes();
+        for (i, table) in self.record.routes.iter().enumerate().filter(|&(i, _)| self.is_up(i)) {
+            for (dest, hop) in table {
+                if self.down_for(hop, grace) {
                     return Err(self.violation(format!("{} routes to {dest} via the down node {hop}", self.name(i))));
                 }
             }
@@ -440,13 +527,44 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
     /// down node's with its last routes) reaches the destination within as
     /// many hops as there are nodes, or stops at a node with no route to it
     /// (a black hole while routes converge, not a loop).
-    pub fn check_loop_free(&self) -> Result<(), Violation> {
-        let tables: Vec<Vec<(NodeId, NodeId)>> =
-            (0..self.len()).map(|j| self.last_state(j).map(|n| n.routes()).unwrap_or_default()).collect();
-        match first_routing_loop(&tables, |i| self.is_up(i), |id| self.index_of(id)) {
+    ///
+    /// The walk is repeated only when a table or an up flag changed since the
+    /// last walk that found no loop (the tables are compared in place,
+    /// without copying the ones that did not change).
+    pub fn check_loop_free(&mut self) -> Result<(), Violation> {
+        let changed = self.refresh_routes();
+        if self.record.loop_free && !changed && self.record.routes_up.as_slice() == self.up_flags() {
+            return Ok(());
+        }
+        let up = self.up_flags().to_vec();
+        let found =
+            first_routing_loop(&self.record.routes, |i| up.get(i).copied().unwrap_or(false), |id| self.index_of(id))
+                .map(|(i, dest)| (i, dest.clone()));
+        self.record.loop_free = found.is_none();
+        self.record.routes_up = up;
+        match found {
             Some((i, dest)) => Err(self.violation(format!("routing loop from {} to {dest}", self.name(i)))),
             None => Ok(()),
         }
+    }
+
+    /// Brings the tables in `record.routes` of the nodes changed since they
+    /// were last read up to date (a down node's last routes); whether any
+    /// table changed.
+    fn refresh_routes(&mut self) -> bool {
+        let mut changed = false;
+        let mut tables = std::mem::take(&mut self.record.routes);
+        for (j, table) in tables.iter_mut().enumerate() {
+            if !Record::changed_since(&self.record.changes, &mut self.record.routes_seen, j) {
+                continue;
+            }
+            changed |= match self.last_state(j) {
+                Some(n) => n.refresh_routes(table),
+                None => !std::mem::take(table).is_empty(),
+            };
+        }
+        self.record.routes = tables;
+        changed
     }
 
     fn down_for(&self, id: &NodeId, grace: Duration) -> bool {
@@ -494,5 +612,106 @@ mod tests {
         assert_eq!(first_routing_loop(&tables, all_up, index_of), None);
         tables[1].insert(0, route("c", "a"));
         assert_eq!(first_routing_loop(&tables, all_up, index_of), Some((0, &id("c"))));
+    }
+}
+
+#[cfg(test)]
+mod route_memo_tests {
+    use super::HeldPrimary;
+    use crate::cluster::{Cluster, ClusterConfig, Spawn};
+    use crate::identity::ClusterAuthority;
+    use crate::net::NetConfig;
+    use crate::node::OpsNode;
+    use pouw_netops::coordinator::OpsConfig;
+    use pouw_netops::preset::small;
+    use pouw_netops::workers::TaskRole;
+    use pouw_netops::{Duration, Instant, NodeId, NodeRole, TaskId, TaskType};
+
+    type Node = small::NetworkOperationsManager;
+
+    fn cluster(supervisors: usize, workers: usize) -> Cluster<Node> {
+        let sups: Vec<NodeId> = (0..supervisors).map(|i| NodeId::new(&format!("sup-{i}")).unwrap()).collect();
+        let mut ids = sups.clone();
+        ids.extend((0..workers).map(|i| NodeId::new(&format!("w-{i}")).unwrap()));
+        let authority = ClusterAuthority::new(1);
+        let train = TaskType::new("train").unwrap();
+        let factory = move |s: &Spawn<'_>| {
+            let role = if s.index < supervisors { NodeRole::Supervisor } else { NodeRole::Worker };
+            let (pools, slots) = if role == NodeRole::Worker { (vec![train.clone()], 1) } else { (vec![], 0) };
+            let credentials = authority.credentials(s.id, role, &pools, slots, s.restarts)?;
+            let mut n =
+                Node::new_boxed(s.id.clone(), role, &sups, OpsConfig::default(), 1000 + s.index as u64, credentials)
+                    .map_err(|e| e.to_string())?;
+            n.restore_hard_state(s.hard_state.clone());
+            Ok(n)
+        };
+        let mut cfg = ClusterConfig::new(7, supervisors);
+        cfg.net = NetConfig {
+            latency_min: Duration::from_millis(1),
+            latency_max: Duration::from_millis(20),
+            loss: 0.02,
+            ..cfg.net
+        };
+        cfg.start = Instant::from_secs(1);
+        let mut c = Cluster::new(cfg, ids, Box::new(factory)).unwrap();
+        c.start_all();
+        c
+    }
+
+    /// After every route check, the tables it walked are every node's routes
+    /// as they are (a down node's last ones), and after every roles check the
+    /// primary roles it kept are what every live worker holds: the nodes they
+    /// skipped re-reading did not change, through deliveries, ticks, crashes,
+    /// restarts, graceful stops and starts, and nodes driven directly.
+    #[test]
+    fn the_per_step_checks_read_every_nodes_current_state() {
+        let mut c = cluster(3, 5);
+        let task = TaskId::new("t").unwrap();
+        let (mut changes, mut primaries) = (0, 0);
+        let mut before: Vec<Vec<(NodeId, NodeId)>> = Vec::new();
+        for step in 0..6_000u32 {
+            match step {
+                500 => {
+                    let now = c.now();
+                    let train = TaskType::new("train").unwrap();
+                    for s in 0..c.supervisors() {
+                        c.node_mut(s).unwrap().submit_task(now, task.clone(), train.clone(), 1, 1).unwrap();
+                        c.drain(s);
+                    }
+                }
+                1_500 => assert!(c.crash(4)),
+                2_500 => assert!(c.stop(1)),
+                3_500 => assert!(c.restart(4)),
+                4_000 => assert!(c.start(1)),
+                4_500 => assert!(c.crash(c.leader().unwrap())),
+                _ => {}
+            }
+            let limit = c.now() + Duration::from_secs(1);
+            c.step(limit).unwrap();
+            c.check_loop_free().unwrap();
+            let fresh: Vec<Vec<(NodeId, NodeId)>> =
+                (0..c.len()).map(|j| c.last_state(j).map(|n| n.routes()).unwrap_or_default()).collect();
+            assert_eq!(c.record.routes, fresh, "step {step}");
+            changes += usize::from(fresh != before);
+            before = fresh;
+            c.check_roles_step(Duration::from_secs(10), |_| 1).unwrap();
+            let held: Vec<Vec<HeldPrimary>> = (0..c.len())
+                .map(|j| match c.node(j).filter(|_| j >= c.supervisors()) {
+                    Some(n) => n
+                        .held()
+                        .into_iter()
+                        .filter(|(_, h)| h.role == TaskRole::Primary)
+                        .map(|(t, h)| (t, (h.term, h.from), h.checkpoint.map_or(0, |c| c.sequence)))
+                        .collect(),
+                    None => Vec::new(),
+                })
+                .collect();
+            assert_eq!(c.record.primaries, held, "step {step}");
+            primaries += held.iter().map(Vec::len).sum::<usize>();
+        }
+        // Routes changed along the way and primaries were held (the checks
+        // had something to follow).
+        assert!(changes > 10, "{changes} changes of routes");
+        assert!(primaries > 100, "{primaries} primary roles seen");
     }
 }

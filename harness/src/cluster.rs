@@ -166,6 +166,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
     pub fn start_all(&mut self) {
         for i in 0..self.nodes.len() {
             let local = self.local(i);
+            self.record.node_changed(i);
             if let Some(node) = self.nodes.get_mut(i)
                 && let Err(e) = node.start(local)
             {
@@ -257,6 +258,11 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         self.up.get(i).copied().unwrap_or(false)
     }
 
+    /// Every node's up flag, by index.
+    pub(crate) fn up_flags(&self) -> &[bool] {
+        &self.up
+    }
+
     /// How many nodes are up (a count kept with every change).
     pub fn up_count(&self) -> usize {
         self.up_n
@@ -279,7 +285,11 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
 
     /// Node `i` if it is up. Call [`Cluster::drain`] after driving it directly.
     pub fn node_mut(&mut self, i: usize) -> Option<&mut N> {
-        if self.is_up(i) { self.nodes.get_mut(i).map(|n| &mut **n) } else { None }
+        if !self.is_up(i) {
+            return None;
+        }
+        self.record.node_changed(i);
+        self.nodes.get_mut(i).map(|n| &mut **n)
     }
 
     /// Node `i` even when it is down: a crashed node's last state, as it was
@@ -343,6 +353,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         if let (Some(slot), Some(u), Some(d)) = (self.nodes.get_mut(i), self.up.get_mut(i), self.down_since.get_mut(i))
         {
             *slot = node;
+            self.record.node_changed(i);
             if !*u {
                 self.up_n = self.up_n.saturating_add(1);
             }
@@ -366,6 +377,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             return false;
         }
         let local = self.local(i);
+        self.record.node_changed(i);
         if let Some(node) = self.nodes.get_mut(i)
             && let Err(e) = node.start(local)
         {
@@ -457,6 +469,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         let now = self.now;
         let (n, sups) = (self.nodes.len(), self.supervisors);
         let liar = self.is_liar(i);
+        self.record.node_changed(i);
         let Some(node) = self.nodes.get_mut(i) else { return };
         while let Some(hs) = node.poll_hard_state() {
             self.record.persisted(i, &hs);
@@ -597,6 +610,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             self.hash.write(&[d.from as u8, (d.from >> 8) as u8, d.to as u8, (d.to >> 8) as u8]);
             self.hash.write(&d.bytes);
             let local = self.local(d.to);
+            self.record.node_changed(d.to);
             let accepted = match self.nodes.get_mut(d.to).map(|node| node.deliver(local, &d.bytes)) {
                 Some(Ok(false)) if self.is_liar(d.from) => {
                     if let Some(l) = self.liars.as_mut() {
@@ -644,6 +658,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
                 *d = Instant::MAX;
             }
             let local = self.local(i);
+            self.record.node_changed(i);
             if let Some(node) = self.nodes.get_mut(i) {
                 node.tick(local);
             }
@@ -705,6 +720,7 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
             return false;
         }
         let local = self.local(i);
+        self.record.node_changed(i);
         if let Some(node) = self.nodes.get_mut(i) {
             node.stop(local);
         }

@@ -143,10 +143,22 @@ pub trait OpsNode: HarnessNode<Event = OpsEvent> {
     fn held(&self) -> Vec<(TaskId, HeldTask)>;
     /// (Leader) every task's workers.
     fn assignments(&self) -> Vec<TaskWorkers>;
+    /// (Leader) `each(task, sequence)` for every task with an acknowledged
+    /// checkpoint, in [`OpsNode::assignments`]' order (without building it).
+    fn acknowledged(&self, each: &mut dyn FnMut(&TaskId, u64)) {
+        for tw in self.assignments() {
+            if let Some(seq) = tw.checkpoint {
+                each(&tw.task, seq);
+            }
+        }
+    }
     /// (Leader) `(worker, used slots, slots)` for every worker with a role.
     fn worker_load(&self) -> Vec<(NodeId, u16, u16)>;
     /// `(destination, next hop)` of every route with a next hop.
     fn routes(&self) -> Vec<(NodeId, NodeId)>;
+    /// Makes `table` equal to [`OpsNode::routes`], copying only from the
+    /// first route that differs; whether it changed.
+    fn refresh_routes(&self, table: &mut Vec<(NodeId, NodeId)>) -> bool;
     /// `(a, b, state)` of every tunnel this node knows.
     fn tunnels(&self) -> Vec<(NodeId, NodeId, TunnelState)>;
     /// This node's failure-detector phi of `node` at `now` (its local time), if it tracks it.
@@ -236,6 +248,14 @@ pouw_netops::for_every_coordinator! { impl OpsNode {
             })
             .collect()
     }
+    fn acknowledged(&self, each: &mut dyn FnMut(&TaskId, u64)) {
+        let Some(w) = self.workers() else { return };
+        for t in w.tasks() {
+            if let Some((c, _)) = w.task(t).and_then(|v| v.checkpoint()) {
+                each(t, c.sequence);
+            }
+        }
+    }
     fn worker_load(&self) -> Vec<(NodeId, u16, u16)> {
         let Some(w) = self.workers() else { return Vec::new() };
         let mut ids: Vec<NodeId> = Vec::new();
@@ -251,6 +271,27 @@ pouw_netops::for_every_coordinator! { impl OpsNode {
     }
     fn routes(&self) -> Vec<(NodeId, NodeId)> {
         self.mesh().routes().filter_map(|r| Some((r.destination.clone(), r.next_hop?.clone()))).collect()
+    }
+    fn refresh_routes(&self, table: &mut Vec<(NodeId, NodeId)>) -> bool {
+        let mut len = 0;
+        let mut changed = false;
+        for r in self.mesh().routes() {
+            let Some(hop) = r.next_hop else { continue };
+            match table.get(len) {
+                Some((d, h)) if d == r.destination && h == hop => {}
+                _ => {
+                    table.truncate(len);
+                    table.push((r.destination.clone(), hop.clone()));
+                    changed = true;
+                }
+            }
+            len += 1;
+        }
+        if table.len() > len {
+            table.truncate(len);
+            changed = true;
+        }
+        changed
     }
     fn tunnels(&self) -> Vec<(NodeId, NodeId, TunnelState)> {
         self.mesh().tunnels().map(|t| (t.a.clone(), t.b.clone(), t.state)).collect()
