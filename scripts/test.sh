@@ -176,6 +176,37 @@ run_c_test() {
 # feature. Then the install: the library, header and pkg-config file go into
 # temporary prefixes and programs link against them with pkg-config,
 # dynamically and statically.
+# Runs each named C test under valgrind and its AddressSanitizer build, two
+# runs at a time, then prints every run's output in order; fails if any run
+# failed (or ended without its closing line of passed checks).
+c_run_in_pairs() {
+  local tmp=$1 i=0 j failed=0 name
+  shift
+  for name in "$@"; do
+    for mode in valgrind asan; do
+      rm -f "$tmp/run$i.ok"
+      (
+        if [ "$mode" = valgrind ]; then
+          run_c_test "$name" valgrind -q --error-exitcode=1 --leak-check=full "$tmp/$name" && echo ok >"$tmp/run$i.ok"
+        else
+          ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 run_c_test "$name" "$tmp/$name-asan" && echo ok >"$tmp/run$i.ok"
+        fi
+      ) >"$tmp/run$i.log" 2>&1 &
+      i=$((i + 1))
+      while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n || true; done
+    done
+  done
+  wait || true
+  for ((j = 0; j < i; j++)); do
+    cat "$tmp/run$j.log"
+    [ -f "$tmp/run$j.ok" ] || failed=1
+  done
+  if [ "$failed" -ne 0 ]; then
+    echo "error: a C test run failed (its output is above)" >&2
+    return 1
+  fi
+}
+
 c_tests() {
   setup_c_tools
   local tmp lib runs=0
@@ -193,15 +224,18 @@ c_tests() {
   lib="${CARGO_TARGET_DIR:-target}/debug/libpouw_netops_c.a"
   local link=("$lib" -lpthread -ldl -lm)
   export RUST_BACKTRACE=0
+  # Every test is built twice (plain for valgrind, and with AddressSanitizer),
+  # then the runs go two at a time: valgrind is single-threaded.
+  local names=()
   for src in tests/c/*.c; do
     local name
     name=$(basename "$src" .c)
     gcc "${C_FLAGS[@]}" -g -Iinclude "$src" "${link[@]}" -o "$tmp/$name"
-    run_c_test "$name" valgrind -q --error-exitcode=1 --leak-check=full "$tmp/$name"
     gcc "${C_FLAGS[@]}" -g -fsanitize=address -fno-omit-frame-pointer -Iinclude "$src" "${link[@]}" -o "$tmp/$name-asan"
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 run_c_test "$name" "$tmp/$name-asan"
-    runs=$((runs + 2))
+    names+=("$name")
   done
+  c_run_in_pairs "$tmp" "${names[@]}"
+  runs=$((runs + 2 * ${#names[@]}))
   # C++: the default and operator headers (test_phi.c) and a node (test_ops_cluster.c).
   for name in test_phi test_ops_cluster; do
     g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -g -Iinclude -x c++ "tests/c/$name.c" -x none "${link[@]}" \
