@@ -165,15 +165,21 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
     /// Starts every node in index order, draining each right after its start.
     pub fn start_all(&mut self) {
         for i in 0..self.nodes.len() {
-            let local = self.local(i);
-            self.record.node_changed(i);
-            if let Some(node) = self.nodes.get_mut(i)
-                && let Err(e) = node.start(local)
-            {
-                let what = format!("{} failed to start: {e}", self.name(i));
-                self.record.fault(what);
-            }
+            self.start_node(i, "failed to start");
             self.drain(i);
+        }
+    }
+
+    /// Starts node `i` at the cluster's local time; a refusal is recorded as
+    /// a fault, `what` naming it.
+    fn start_node(&mut self, i: usize, what: &str) {
+        let local = self.local(i);
+        self.record.node_changed(i);
+        if let Some(node) = self.nodes.get_mut(i)
+            && let Err(e) = node.start(local)
+        {
+            let what = format!("{} {what}: {e}", self.name(i));
+            self.record.fault(what);
         }
     }
 
@@ -376,14 +382,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         if !self.is_stopped(i) {
             return false;
         }
-        let local = self.local(i);
-        self.record.node_changed(i);
-        if let Some(node) = self.nodes.get_mut(i)
-            && let Err(e) = node.start(local)
-        {
-            let what = format!("{} failed to start again: {e}", self.name(i));
-            self.record.fault(what);
-        }
+        self.start_node(i, "failed to start again");
         if let (Some(u), Some(s), Some(d)) = (self.up.get_mut(i), self.stopped.get_mut(i), self.down_since.get_mut(i)) {
             if !*u {
                 self.up_n = self.up_n.saturating_add(1);
