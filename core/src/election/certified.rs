@@ -447,11 +447,8 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
         let vote = |kind, term: u64, attachment: &mut AllocVec<u8>| {
             let Some(candidate) = t.to.clone() else { return };
             let v = VoteStatement { kind, term, candidate, voter: me.clone() }.signed(&self.key, &self.cluster);
-            let mut buf = alloc::vec![0u8; v.encoded_len()];
-            if let Ok(n) = v.encode(&mut buf) {
-                buf.truncate(n);
-                *attachment = alloc::vec![ATTACH_VOTE];
-                attachment.extend_from_slice(&buf);
+            if let Some(a) = tagged_vote(ATTACH_VOTE, &v) {
+                *attachment = a;
             }
         };
         let cert = |qc: Option<&QuorumCertificate>, attachment: &mut AllocVec<u8>| {
@@ -510,14 +507,19 @@ impl<const V: usize, const O: usize, const H: usize> CertifiedElection<V, O, H> 
         };
         let statement =
             VoteStatement { kind: VoteKind::Vote, term, candidate: builder.candidate().clone(), voter: voter.clone() };
-        let vote = SignedVote { statement, signature };
-        // The tag, then the vote written after it.
-        let mut buf = alloc::vec![ATTACH_DISCLOSURE; 1 + vote.encoded_len()];
-        if let Some(Ok(n)) = buf.get_mut(1..).map(|b| vote.encode(b)) {
-            buf.truncate(1 + n);
-            *attachment = buf;
+        if let Some(a) = tagged_vote(ATTACH_DISCLOSURE, &SignedVote { statement, signature }) {
+            *attachment = a;
         }
     }
+}
+
+/// The attachment `tag || vote` (a grant or a disclosure); `None` if the
+/// vote does not encode.
+fn tagged_vote(tag: u8, vote: &SignedVote) -> Option<AllocVec<u8>> {
+    let mut buf = alloc::vec![tag; 1 + vote.encoded_len()];
+    let n = vote.encode(buf.get_mut(1..)?).ok()?;
+    buf.truncate(1 + n);
+    Some(buf)
 }
 
 /// A voter caught voting for two candidates in one term.
