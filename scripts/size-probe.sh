@@ -39,7 +39,7 @@ for variant in crash-recovery crash-recovery+auth worker worker+auth; do
     worker+auth) features=(--features node) ;;
   esac
   cargo build --quiet --release --manifest-path size-probe/Cargo.toml --target "$target" "${features[@]}"
-  elf=size-probe/target/$target/release/size-probe
+  elf=${CARGO_TARGET_DIR:-size-probe/target}/$target/release/size-probe
   read -r text rodata data bss < <(section_sizes "$elf")
   printf '%-22s %8d %8d %8d %8d\n' "$variant" "$text" "$rodata" "$data" "$bss"
   [ "$variant" = crash-recovery ] && plain_text=$text && plain_rodata=$rodata

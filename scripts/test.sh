@@ -4,6 +4,19 @@
 #
 #   scripts/test.sh            everything
 #   SKIP_SETUP=1 scripts/test.sh   skip toolchain installation (already done)
+#
+# After the set-up, the checks run in two lanes at once, each stage after the
+# other within its lane: the workspace lane (formatting, clippy, the tests, the
+# docs, the no_std builds, the C tests) in the foreground, and the release lane
+# (the simulator's sweeps, the Cortex-M4 size builds, the Python wheel and its
+# tests) in the background, in its own target directory (target/release-lane)
+# so the two never wait for each other's cargo lock. Much of each lane leaves a
+# core idle (linking, single-unit release codegen, test binaries run one after
+# another, valgrind, QEMU, pytest), which the other lane fills. The release
+# lane's output is printed, whole, when it ends; a failure in either lane
+# stops both and fails the run.
+#
+#   scripts/test.sh --lane workspace|release   one lane alone (no set-up)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +33,8 @@ MYPY_VERSION=1.18.2
 HYPOTHESIS_VERSION=6.170.17
 started=$(date +%s)
 
-stage() {
+stage() { lane_stage "$@"; }
+lane_stage() {
   local name=$1
   shift
   printf '\n==> %s\n' "$name"
@@ -114,13 +128,10 @@ setup_firmware_tools() {
   fi
 }
 
-# Code size of the firmware probe (three builds; the crash-recovery budget is
-# 48 KiB of .text), the worker node's heap budget (64 KiB steady, 96 KiB peak),
-# and the embedded worker example's node loop, run on the host.
+# Code size of the firmware probe (four builds; the crash-recovery budget is
+# 48 KiB of .text), then the C library's.
 size_probe() {
-  setup_firmware_tools
-  bash scripts/size-probe.sh --max-text 49152
-  cargo run --quiet --locked -p pouw-netops --example embedded_worker
+  bash scripts/size-probe.sh --max-text 49152 --no-heap
   # The no_std C library (feature `embedded`): built for the target and
   # size-checked (node loop .text at most 260 KiB), the C firmware example
   # linked against it and run under QEMU (mps2-an386), then the C node loop
@@ -300,19 +311,115 @@ python_tests() {
   .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
 }
 
+# The worker node's heap budget (64 KiB steady, 96 KiB peak; the test fails
+# above either) with its figures, and the embedded worker example's node loop,
+# run on the host (debug builds: the workspace lane's).
+worker_heap() {
+  local out
+  if ! out=$(cargo test --quiet --locked -p pouw-netops-harness --test ram_budget -- --nocapture --test-threads 1 2>&1); then
+    echo "$out" | tail -30 >&2
+    echo "error: the heap budget test failed" >&2
+    return 1
+  fi
+  echo "heap high-water marks (host, 64-bit):"
+  echo "$out" | grep -o 'small .* B$' | sed 's/^/  /'
+  cargo run --quiet --locked -p pouw-netops --example embedded_worker
+}
+
+workspace_lane() {
+  stage "rustfmt" check_format
+  stage "no tracker issue numbers in code or docs" check_no_tracker_numbers
+  stage "clippy" check_clippy
+  stage "cargo test" run_tests
+  stage "cargo doc (warnings are errors)" build_docs
+  stage "no_std build for $EMBEDDED_TARGET (with and without alloc)" build_embedded
+  stage "worker heap budget, embedded worker example" worker_heap
+  stage "C ABI: header fresh, C tests under valgrind and AddressSanitizer, C++ use" c_tests
+}
+
+release_lane() {
+  export CARGO_TARGET_DIR="${RELEASE_LANE_TARGET_DIR:-target/release-lane}"
+  stage "simulator: 1000-seed sweep and determinism (release)" sim_sweep
+  stage "Byzantine election: 1000-seed sweep, then 100 node-cluster seeds, one liar of four (release)" byzantine_sweep
+  stage "code size on $EMBEDDED_TARGET, embedded C library and firmware" size_probe
+  stage "Python package: wheel into a fresh .venv, pytest tests/python" python_tests
+}
+
+setup_tools() {
+  setup_c_tools
+  setup_firmware_tools
+}
+
+case "${1:-}" in
+  --lane)
+    case "${2:-}" in
+      workspace) workspace_lane ;;
+      release) release_lane ;;
+      *) echo "usage: scripts/test.sh [--lane workspace|release]" >&2; exit 2 ;;
+    esac
+    printf '\nlane %s passed in %ss\n' "$2" "$(($(date +%s) - started))"
+    exit 0
+    ;;
+  "") ;;
+  *) echo "usage: scripts/test.sh [--lane workspace|release]" >&2; exit 2 ;;
+esac
+
 if [ -z "${SKIP_SETUP:-}" ]; then
   stage "set up Rust toolchain" setup_rust
 fi
-stage "rustfmt" check_format
-stage "no tracker issue numbers in code or docs" check_no_tracker_numbers
-stage "clippy" check_clippy
-stage "cargo test" run_tests
-stage "cargo doc (warnings are errors)" build_docs
-stage "simulator: 1000-seed sweep and determinism (release)" sim_sweep
-stage "Byzantine election: 1000-seed sweep, then 100 node-cluster seeds, one liar of four (release)" byzantine_sweep
-stage "no_std build for $EMBEDDED_TARGET (with and without alloc)" build_embedded
-stage "code size on $EMBEDDED_TARGET, worker heap budget, embedded examples (Rust, C)" size_probe
-stage "C ABI: header fresh, C tests under valgrind and AddressSanitizer, C++ use" c_tests
-stage "Python package: wheel into a fresh .venv, pytest tests/python" python_tests
+# The lanes' system tools, even with SKIP_SETUP (cheap to check), one
+# installer at a time before the lanes start.
+stage "set up the C and firmware tools" setup_tools
+
+# The release lane in its own session (so a failure here can stop all of it),
+# its output kept for the end; its exit status lands in $release_status.
+release_log=$(mktemp)
+release_status=$(mktemp)
+release_group=$(mktemp)
+rm -f "$release_status"
+# shellcheck disable=SC2016 # expanded by the inner shell
+setsid bash -c 'echo $$ >"$2"; bash scripts/test.sh --lane release; echo $? >"$1"' _ "$release_status" "$release_group" \
+  >"$release_log" 2>&1 &
+release_pid=$!
+show_release() {
+  printf '\n==> release lane output\n'
+  cat "$release_log"
+}
+stop_release() {
+  local group
+  group=$(cat "$release_group" 2>/dev/null || true)
+  [ -z "$group" ] || kill -- -"$group" 2>/dev/null || true
+  wait "$release_pid" 2>/dev/null || true
+}
+# The release lane failing stops the run at the next workspace stage.
+release_failed() {
+  [ -f "$release_status" ] && [ "$(cat "$release_status")" != 0 ]
+}
+on_exit() {
+  local status=$?
+  if [ "$status" -ne 0 ]; then
+    stop_release
+    show_release
+    echo "error: the run failed (output above)" >&2
+  fi
+  rm -f "$release_log" "$release_status" "$release_group"
+  exit "$status"
+}
+trap on_exit EXIT
+stage() {
+  if release_failed; then
+    echo "error: the release lane failed" >&2
+    return 1
+  fi
+  lane_stage "$@"
+}
+
+workspace_lane
+printf '\nworkspace lane passed in %ss; waiting for the release lane\n' "$(($(date +%s) - started))"
+wait "$release_pid" || true
+if [ ! -f "$release_status" ] || [ "$(cat "$release_status")" != 0 ]; then
+  exit 1
+fi
+show_release
 
 printf '\nall checks passed in %ss\n' "$(($(date +%s) - started))"
