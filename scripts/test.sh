@@ -131,6 +131,7 @@ setup_firmware_tools() {
 # Code size of the firmware probe (four builds; the crash-recovery budget is
 # 48 KiB of .text), then the C library's.
 size_probe() {
+  await_tools
   bash scripts/size-probe.sh --max-text 49152 --no-heap
   # The no_std C library (feature `embedded`): built for the target and
   # size-checked (node loop .text at most 260 KiB), the C firmware example
@@ -219,7 +220,7 @@ c_run_in_pairs() {
 }
 
 c_tests() {
-  setup_c_tools
+  await_tools
   local tmp lib runs=0
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"; trap - RETURN' RETURN
@@ -350,6 +351,22 @@ setup_tools() {
   setup_firmware_tools
 }
 
+# The system tools are installed in the background while the first stages
+# run (mostly downloads and cbindgen's build); the stages that need them wait
+# here, and print the installer's output. A lane run alone installs them itself.
+await_tools() {
+  if [ -z "${TEST_TOOLS_STATUS:-}" ]; then
+    setup_tools
+    return
+  fi
+  while [ ! -f "$TEST_TOOLS_STATUS" ]; do sleep 1; done
+  if [ "$(cat "$TEST_TOOLS_STATUS")" != 0 ]; then
+    cat "$TEST_TOOLS_LOG"
+    echo "error: installing the C and firmware tools failed (above)" >&2
+    return 1
+  fi
+}
+
 case "${1:-}" in
   --lane)
     case "${2:-}" in
@@ -360,6 +377,10 @@ case "${1:-}" in
     printf '\nlane %s passed in %ss\n' "$2" "$(($(date +%s) - started))"
     exit 0
     ;;
+  --tools)
+    setup_tools
+    exit 0
+    ;;
   "") ;;
   *) echo "usage: scripts/test.sh [--lane workspace|release]" >&2; exit 2 ;;
 esac
@@ -368,8 +389,12 @@ if [ -z "${SKIP_SETUP:-}" ]; then
   stage "set up Rust toolchain" setup_rust
 fi
 # The lanes' system tools, even with SKIP_SETUP (cheap to check), one
-# installer at a time before the lanes start.
-stage "set up the C and firmware tools" setup_tools
+# installer for both lanes, in the background (see await_tools).
+TEST_TOOLS_LOG=$(mktemp)
+TEST_TOOLS_STATUS=$(mktemp)
+rm -f "$TEST_TOOLS_STATUS"
+export TEST_TOOLS_LOG TEST_TOOLS_STATUS
+{ bash scripts/test.sh --tools && echo 0 >"$TEST_TOOLS_STATUS" || echo 1 >"$TEST_TOOLS_STATUS"; } >"$TEST_TOOLS_LOG" 2>&1 &
 
 # The release lane in its own session (so a failure here can stop all of it),
 # its output kept for the end; its exit status lands in $release_status.
@@ -402,7 +427,7 @@ on_exit() {
     show_release
     echo "error: the run failed (output above)" >&2
   fi
-  rm -f "$release_log" "$release_status" "$release_group"
+  rm -f "$release_log" "$release_status" "$release_group" "$TEST_TOOLS_LOG" "$TEST_TOOLS_STATUS"
   exit "$status"
 }
 trap on_exit EXIT
