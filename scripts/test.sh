@@ -317,7 +317,9 @@ python_tests() {
 # run on the host (debug builds: the workspace lane's).
 worker_heap() {
   local out
-  if ! out=$(cargo test --quiet --locked -p pouw-netops-harness --test ram_budget -- --nocapture --test-threads 1 2>&1); then
+  # `--workspace`, as the test stage built it: no rebuild of the core with
+  # the harness's features alone.
+  if ! out=$(cargo test --quiet --locked --workspace --test ram_budget -- --nocapture --test-threads 1 2>&1); then
     echo "$out" | tail -30 >&2
     echo "error: the heap budget test failed" >&2
     return 1
