@@ -24,7 +24,7 @@ struct Unsupported;
 
 /// `data` as compact JSON bytes.
 pub fn to_json(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    let mut out = String::with_capacity(64);
+    let mut out = String::with_capacity(128);
     match write_value(&mut out, data, 0) {
         Ok(()) => Ok(out.into_bytes()),
         Err(Unsupported) => {
@@ -47,7 +47,7 @@ fn write_value(out: &mut String, v: &Bound<'_, PyAny>, depth: usize) -> Result<(
         out.push_str(if b.is_true() { "true" } else { "false" });
     } else if let Ok(i) = v.cast_exact::<PyInt>() {
         let i: i64 = i.extract().map_err(|_| Unsupported)?;
-        let _ = write!(out, "{i}");
+        write_int(out, i);
     } else if let Ok(f) = v.cast_exact::<PyFloat>() {
         write_float(out, f.value());
     } else if let Ok(d) = v.cast_exact::<PyDict>() {
@@ -93,6 +93,12 @@ fn write_array<'py>(
 /// a byte to escape are copied whole.
 fn write_str(out: &mut String, s: &str) {
     out.push('"');
+    // Most strings (keys, ids, hashes) need no escape: one scan, one copy.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, &b) in s.as_bytes().iter().enumerate() {
         let escaped = match b {
@@ -134,9 +140,29 @@ fn write_float(out: &mut String, f: f64) {
     // zmij writes the shortest round-trip digits positionally as `repr` does
     // (with `.0` when integral) for [1e-4, 1e16), the range where `repr` is
     // positional; its exponent form differs (`1e-6`, not `1e-06`).
+    let mut buf = zmij::Buffer::new();
+    let z = buf.format_finite(f);
     if f == 0.0 || (1e-4..1e16).contains(&f.abs()) {
-        out.push_str(zmij::Buffer::new().format_finite(f));
+        out.push_str(z);
         return;
+    }
+    // Outside it `repr` writes `d.ddde±XX`: zmij's exponent form with the
+    // exponent's sign always written and at least two digits (`1e-06`).
+    if let Some((mantissa, exp)) = z.split_once('e') {
+        let (sign, digits) = match exp.strip_prefix('-') {
+            Some(d) => ('-', d),
+            None => ('+', exp.strip_prefix('+').unwrap_or(exp)),
+        };
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(mantissa);
+            out.push('e');
+            out.push(sign);
+            if digits.len() < 2 {
+                out.push('0');
+            }
+            out.push_str(digits);
+            return;
+        }
     }
     // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e-7", "1e16", "0e0".
     // Formatted on the stack: this runs for every float of every message.
@@ -194,6 +220,28 @@ fn write_float(out: &mut String, f: f64) {
         }
         let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
     }
+}
+
+/// An integer in decimal, as `repr` writes it (without `core::fmt`).
+fn write_int(out: &mut String, i: i64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut v = i.unsigned_abs();
+    loop {
+        at -= 1;
+        if let Some(slot) = buf.get_mut(at) {
+            *slot = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.push('-');
+    }
+    // ASCII digits only.
+    out.push_str(std::str::from_utf8(buf.get(at..).unwrap_or_default()).unwrap_or_default());
 }
 
 /// A small fixed buffer to format into without allocating.

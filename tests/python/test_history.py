@@ -217,6 +217,25 @@ def test_native_json_writes_floats_as_repr_at_the_format_boundaries():
         assert _native.encode_json({"f": x}) == want, repr(x)
 
 
+def test_native_json_writes_random_doubles_and_64_bit_integers_as_json_does():
+    """Doubles from random bit patterns (every exponent, both forms of
+    ``repr``), reciprocals (``1e-05``-style exponents), 64-bit integers with
+    their extremes, and strings with and without bytes to escape."""
+    from pouw_netops import _native
+
+    rng = random.Random(9)
+    values: List[Any] = [-(2**63), 2**63 - 1, -1, 0, 10, -10, 99, 100, "", "plain", 'a"b', "a\\b", "\x00\x1f\n", "é\u2028"]
+    for _ in range(20_000):
+        x = struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0]
+        if x == x and abs(x) != float("inf"):
+            values.append(x)
+        values.append(1.0 / rng.randrange(1, 10**9))
+        values.append(rng.randrange(-(2**63), 2**63))
+    for v in values:
+        want = json.dumps({"v": v}, separators=(",", ":"), ensure_ascii=False).encode()
+        assert _native.encode_json({"v": v}) == want, repr(v)
+
+
 def test_native_json_falls_back_to_the_json_module():
     from enum import IntEnum
 
