@@ -93,8 +93,9 @@ fn write_array<'py>(
 /// a byte to escape are copied whole.
 fn write_str(out: &mut String, s: &str) {
     out.push('"');
-    // Most strings (keys, ids, hashes) need no escape: one scan, one copy.
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    // Most strings (keys, ids, hashes) need no escape: one scan (without
+    // early exit, so it compiles to a few wide compares), one copy.
+    if !s.bytes().fold(false, |esc, b| esc | (b < 0x20) | (b == b'"') | (b == b'\\')) {
         out.push_str(s);
         out.push('"');
         return;
