@@ -6,7 +6,13 @@
 
 use crate::queue::ArrivalQueue;
 use pouw_netops::{Duration, Instant, Rng};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Names a datagram's kind from its bytes, for [`Network::count_kinds`].
+pub type Classify = fn(&[u8]) -> &'static str;
+
+/// Datagrams and bytes sent, by kind.
+type Tally = BTreeMap<&'static str, (u64, u64)>;
 
 /// How the network misbehaves.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -74,6 +80,8 @@ pub struct Network {
     changes: u64,
     stats: NetStats,
     max_in_flight: usize,
+    /// Datagrams and bytes sent by kind, when a classifier is set.
+    kinds: Option<(Classify, Tally)>,
 }
 
 impl Network {
@@ -87,6 +95,7 @@ impl Network {
             changes: 0,
             stats: NetStats::default(),
             max_in_flight: 0,
+            kinds: None,
         }
     }
 
@@ -110,6 +119,11 @@ impl Network {
     pub fn send(&mut self, now: Instant, from: usize, to: usize, bytes: Vec<u8>) {
         self.stats.sent += 1;
         self.stats.bytes_sent += bytes.len() as u64;
+        if let Some((classify, tally)) = self.kinds.as_mut() {
+            let t = tally.entry(classify(&bytes)).or_default();
+            t.0 += 1;
+            t.1 += bytes.len() as u64;
+        }
         if self.blocked.contains(&(from, to)) {
             self.stats.partitioned += 1;
             return;
@@ -191,6 +205,17 @@ impl Network {
         !self.blocked.is_empty()
     }
 
+    /// From now on, tallies the datagrams sent by the kind `classify` names
+    /// (a diagnostic: it reads the bytes, and changes nothing sent).
+    pub fn count_kinds(&mut self, classify: Classify) {
+        self.kinds = Some((classify, BTreeMap::new()));
+    }
+
+    /// Datagrams and bytes sent by kind since [`Network::count_kinds`], by name.
+    pub fn kinds(&self) -> Vec<(&'static str, u64, u64)> {
+        self.kinds.as_ref().map_or_else(Vec::new, |(_, t)| t.iter().map(|(k, &(n, b))| (*k, n, b)).collect())
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> NetStats {
         self.stats
@@ -251,6 +276,28 @@ mod tests {
         assert_eq!(net.stats().partitioned, 2);
         net.heal();
         assert!(!net.is_partitioned());
+    }
+
+    #[test]
+    fn kinds_are_tallied_once_asked_and_change_nothing() {
+        let classify: Classify = |b| if b.first() == Some(&0) { "zero" } else { "other" };
+        let run = |count: bool| {
+            let mut net = Network::new(NetConfig { loss: 0.2, ..NetConfig::default() }, 3);
+            net.send(Instant::ZERO, 0, 1, vec![0, 0]);
+            if count {
+                net.count_kinds(classify);
+            }
+            for i in 0..10u8 {
+                net.send(Instant::ZERO, 0, 1, vec![i % 2, 1, 2]);
+            }
+            (net.kinds(), drain(&mut net, Instant::from_secs(1)))
+        };
+        let (counted, sent) = run(true);
+        // Lost datagrams count as sent, as in `NetStats::sent`.
+        assert_eq!(counted, [("other", 5, 15), ("zero", 5, 15)]);
+        let (none, same) = run(false);
+        assert!(none.is_empty());
+        assert_eq!(sent, same);
     }
 
     #[test]

@@ -118,6 +118,9 @@ pub struct SimConfig {
     /// least `3K + 1` supervisors), and the last `K` supervisors lie
     /// ([`pouw_netops_harness::Liar`]).
     pub byzantine: usize,
+    /// Tally the datagrams sent by message kind (decodes every one: a
+    /// diagnostic, slower; changes nothing sent).
+    pub count_kinds: bool,
 }
 
 impl Default for SimConfig {
@@ -145,7 +148,33 @@ impl Default for SimConfig {
             report_node: None,
             attack_rate: 2.0,
             byzantine: 0,
+            count_kinds: false,
         }
+    }
+}
+
+/// What every supervisor's name starts with (`sup-0`, `sup-1`, …).
+const SUPERVISOR_PREFIX: &str = "sup-";
+
+/// The kind of message a datagram carries (`Body::kind`; a signed advert
+/// also by its origin, a supervisor or a worker by this simulation's names,
+/// and whether the origin sent it or relayed it), or what keeps it from being
+/// read (a body with an attachment, e.g. a leader's certificate, does not
+/// decode alone).
+fn message_kind(bytes: &[u8]) -> &'static str {
+    use pouw_netops::wire::Body;
+    let Ok(u) = pouw_netops::auth::seal::parse(bytes) else { return "unparsable" };
+    match Body::decode(u.body) {
+        Ok(Body::SignedLinkState(a)) => {
+            match (a.origin.as_str().starts_with(SUPERVISOR_PREFIX), a.origin == u.sender) {
+                (true, true) => "signed_link_state: a supervisor's own",
+                (true, false) => "signed_link_state: a supervisor's, relayed",
+                (false, true) => "signed_link_state: a worker's own",
+                (false, false) => "signed_link_state: a worker's, relayed",
+            }
+        }
+        Ok(b) => b.kind(),
+        Err(_) => "undecodable alone",
     }
 }
 
@@ -194,6 +223,9 @@ pub struct Summary {
     pub messages_sent: u64,
     /// Bytes handed to the network.
     pub bytes_sent: u64,
+    /// Datagrams and bytes sent by message kind (only with
+    /// [`SimConfig::count_kinds`]): `(kind, datagrams, bytes)`.
+    pub kinds: Vec<(&'static str, u64, u64)>,
     /// Datagrams lost, duplicated, cut by partitions.
     pub lost: u64,
     /// Copies created.
@@ -445,7 +477,8 @@ impl Sim {
     /// A started cluster for `cfg`.
     pub fn new(cfg: SimConfig) -> Result<Sim, String> {
         let n = cfg.supervisors + cfg.workers;
-        let sups: Vec<NodeId> = (0..cfg.supervisors).map(|i| node_id(&format!("sup-{i}"))).collect::<Result<_, _>>()?;
+        let sups: Vec<NodeId> =
+            (0..cfg.supervisors).map(|i| node_id(&format!("{SUPERVISOR_PREFIX}{i}"))).collect::<Result<_, _>>()?;
         let mut ids = sups.clone();
         for i in 0..cfg.workers {
             ids.push(node_id(&format!("worker-{i:03}"))?);
@@ -494,6 +527,9 @@ impl Sim {
         actions.sort_by_key(|a| Reverse(a.0));
         let harness = ClusterConfig { seed: cfg.seed, net: cfg.net, supervisors: cfg.supervisors, start, offsets };
         let mut cluster = Cluster::new(harness, ids.clone(), factory(&cfg, sups))?;
+        if cfg.count_kinds {
+            cluster.net_mut().count_kinds(message_kind);
+        }
         let lies = Rc::new(Cell::new(0u64));
         if cfg.byzantine > 0 {
             let liars: Vec<usize> = (cfg.supervisors.saturating_sub(cfg.byzantine)..cfg.supervisors).collect();
@@ -1196,6 +1232,7 @@ impl Sim {
         let ns = self.cluster.net().stats();
         s.messages_sent = ns.sent;
         s.bytes_sent = ns.bytes_sent;
+        s.kinds = self.cluster.net().kinds();
         s.lost = ns.lost;
         s.duplicated = ns.duplicated;
         s.partitioned = ns.partitioned;
@@ -1310,6 +1347,9 @@ pub fn table(s: &Summary) -> String {
     let _ = writeln!(out, "{:<34} {}", "checks finding stale worker roles", s.stale_roles);
     let _ = writeln!(out, "{:<34} {}", "leader changes", s.leader_changes);
     let _ = writeln!(out, "{:<34} {} ({} bytes)", "messages sent", s.messages_sent, s.bytes_sent);
+    for (kind, n, bytes) in &s.kinds {
+        let _ = writeln!(out, "{:<34} {n} ({bytes} bytes)", format!("  {kind}"));
+    }
     let _ = writeln!(
         out,
         "{:<34} {} lost, {} duplicated, {} cut by partitions",

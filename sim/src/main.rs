@@ -4,7 +4,7 @@
 //! pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N]
 //!                 [--duration SECS] [--scenario story|churn|control-plane-partition] [--loss P] [--dup P]
 //!                 [--latency-ms MIN..MAX] [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]
-//!                 [--transport sim|udp] [--attack PER_SEC] [--byzantine K] [--json] [--quiet]
+//!                 [--transport sim|udp] [--attack PER_SEC] [--byzantine K] [--json] [--quiet] [--count-kinds]
 //!                 [--report FILE.html [--report-node ID]] [--threads N]
 //! ```
 //!
@@ -116,7 +116,7 @@ fn usage() -> ExitCode {
         "usage: pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N] [--duration SECS]\n\
          \x20                      [--scenario story|churn|control-plane-partition] [--loss P] [--dup P] [--latency-ms MIN..MAX]\n\
          \x20                      [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]\n\
-         \x20                      [--transport sim|udp] [--attack PER_SEC] [--byzantine K] [--json] [--quiet]\n\
+         \x20                      [--transport sim|udp] [--attack PER_SEC] [--byzantine K] [--json] [--quiet] [--count-kinds]\n\
          \x20                      [--report FILE.html [--report-node ID]] [--threads N]\n\n\
          Every seed also fails if, {} s after the last crash, restart or partition change\n\
          (Byzantine liars keep lying), no leader is followed by every up honest supervisor.",
@@ -211,6 +211,10 @@ fn main() -> ExitCode {
             }
             "--quiet" => {
                 quiet = true;
+                true
+            }
+            "--count-kinds" => {
+                cfg.count_kinds = true;
                 true
             }
             _ => false,
