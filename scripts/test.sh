@@ -7,9 +7,9 @@
 #
 # After the set-up, the checks run in two lanes at once, each stage after the
 # other within its lane: the workspace lane (formatting, clippy, the tests, the
-# docs, the no_std builds, the C tests) in the foreground, and the release lane
-# (the simulator's sweeps, the Cortex-M4 size builds, the Python wheel and its
-# tests) in the background, in its own target directory (target/release-lane)
+# docs, the heap budget, the C tests) in the foreground, and the release lane
+# (the simulator's sweeps, the Cortex-M4 builds and their sizes, the Python
+# wheel and its tests) in the background, in its own target directory (target/release-lane)
 # so the two never wait for each other's cargo lock. Much of each lane leaves a
 # core idle (linking, single-unit release codegen, test binaries run one after
 # another, valgrind, QEMU, pytest), which the other lane fills. The release
@@ -129,10 +129,13 @@ setup_firmware_tools() {
 }
 
 # Code size of the firmware probe (four builds; the crash-recovery budget is
-# 48 KiB of .text), then the C library's.
+# 48 KiB of .text), the embedded worker example, then the C library's.
 size_probe() {
   await_tools
   bash scripts/size-probe.sh --max-text 49152 --no-heap
+  # The embedded worker example's node loop, run on the host (the core alone,
+  # with its own features: nothing to share with the workspace lane's build).
+  cargo run --quiet --locked -p pouw-netops --example embedded_worker
   # The no_std C library (feature `embedded`): built for the target and
   # size-checked (node loop .text at most 260 KiB), the C firmware example
   # linked against it and run under QEMU (mps2-an386), then the C node loop
@@ -313,8 +316,7 @@ python_tests() {
 }
 
 # The worker node's heap budget (64 KiB steady, 96 KiB peak; the test fails
-# above either) with its figures, and the embedded worker example's node loop,
-# run on the host (debug builds: the workspace lane's).
+# above either) with its figures, from the test stage's build.
 worker_heap() {
   local out
   # `--workspace`, as the test stage built it: no rebuild of the core with
@@ -326,7 +328,6 @@ worker_heap() {
   fi
   echo "heap high-water marks (host, 64-bit):"
   echo "$out" | grep -o 'small .* B$' | sed 's/^/  /'
-  cargo run --quiet --locked -p pouw-netops --example embedded_worker
 }
 
 workspace_lane() {
@@ -335,8 +336,7 @@ workspace_lane() {
   stage "clippy" check_clippy
   stage "cargo test" run_tests
   stage "cargo doc (warnings are errors)" build_docs
-  stage "no_std build for $EMBEDDED_TARGET (with and without alloc)" build_embedded
-  stage "worker heap budget, embedded worker example" worker_heap
+  stage "worker heap budget" worker_heap
   stage "C ABI: header fresh, C tests under valgrind and AddressSanitizer, C++ use" c_tests
 }
 
@@ -344,7 +344,8 @@ release_lane() {
   export CARGO_TARGET_DIR="${RELEASE_LANE_TARGET_DIR:-target/release-lane}"
   stage "simulator: 1000-seed sweep and determinism (release)" sim_sweep
   stage "Byzantine election: 1000-seed sweep, then 100 node-cluster seeds, one liar of four (release)" byzantine_sweep
-  stage "code size on $EMBEDDED_TARGET, embedded C library and firmware" size_probe
+  stage "no_std build for $EMBEDDED_TARGET (with and without alloc)" build_embedded
+  stage "code size on $EMBEDDED_TARGET, embedded worker example, embedded C library and firmware" size_probe
   stage "Python package: wheel into a fresh .venv, pytest tests/python" python_tests
 }
 
