@@ -419,9 +419,13 @@ stop_release() {
   [ -z "$group" ] || kill -- -"$group" 2>/dev/null || true
   wait "$release_pid" 2>/dev/null || true
 }
+# The release lane's exit status, once it ended ("" before).
+release_result() { cat "$release_status" 2>/dev/null || true; }
 # The release lane failing stops the run at the next workspace stage.
 release_failed() {
-  [ -f "$release_status" ] && [ "$(cat "$release_status")" != 0 ]
+  local r
+  r=$(release_result)
+  [ -n "$r" ] && [ "$r" != 0 ]
 }
 on_exit() {
   local status=$?
@@ -445,7 +449,7 @@ stage() {
 workspace_lane
 printf '\nworkspace lane passed in %ss; waiting for the release lane\n' "$(($(date +%s) - started))"
 wait "$release_pid" || true
-if [ ! -f "$release_status" ] || [ "$(cat "$release_status")" != 0 ]; then
+if [ "$(release_result)" != 0 ]; then
   exit 1
 fi
 show_release

@@ -149,21 +149,12 @@ fn write_float(out: &mut String, f: f64) {
     }
     // Outside it `repr` writes `d.ddde±XX`: zmij's exponent form with the
     // exponent's sign always written and at least two digits (`1e-06`).
-    if let Some((mantissa, exp)) = z.split_once('e') {
-        let (sign, digits) = match exp.strip_prefix('-') {
-            Some(d) => ('-', d),
-            None => ('+', exp.strip_prefix('+').unwrap_or(exp)),
-        };
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            out.push_str(mantissa);
-            out.push('e');
-            out.push(sign);
-            if digits.len() < 2 {
-                out.push('0');
-            }
-            out.push_str(digits);
-            return;
-        }
+    if let Some((mantissa, exp)) = z.split_once('e')
+        && let Ok(exp) = exp.parse::<i32>()
+    {
+        out.push_str(mantissa);
+        push_exponent(out, exp);
+        return;
     }
     // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e-7", "1e16", "0e0".
     // Formatted on the stack: this runs for every float of every message.
@@ -219,8 +210,18 @@ fn write_float(out: &mut String, f: f64) {
             out.push('.');
             out.push_str(tail);
         }
-        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+        push_exponent(out, exp);
     }
+}
+
+/// `e±XX`, as `repr` writes an exponent: the sign always, two digits at least.
+fn push_exponent(out: &mut String, exp: i32) {
+    out.push('e');
+    out.push(if exp < 0 { '-' } else { '+' });
+    if exp.unsigned_abs() < 10 {
+        out.push('0');
+    }
+    write_int(out, i64::from(exp.unsigned_abs()));
 }
 
 /// An integer in decimal, as `repr` writes it (without `core::fmt`).
