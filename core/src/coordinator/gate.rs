@@ -90,7 +90,19 @@ impl Credentials {
 pub(crate) struct PeerLink {
     /// The pairwise MAC key (`None` only if it could not be derived).
     key: Option<PairwiseKey>,
-    window: ReplayWindow,
+    /// The replay window of the peer's MAC'd envelopes, numbered per
+    /// recipient (see [`PeerLink::sent`]).
+    mac_window: ReplayWindow,
+    /// The replay window of the peer's signed envelopes, numbered by one
+    /// counter for all recipients (a signed fan-out shares one envelope, and
+    /// signed envelopes are few: joins, announcements, messages to peers not
+    /// yet admitted).
+    signed_window: ReplayWindow<SIGNED_WINDOW_BLOCKS>,
+    /// The counter of the next envelope MAC'd for this peer. MAC'd envelopes
+    /// are numbered per recipient, so a later message to this peer never
+    /// leaves an earlier one, still on the network, below its window however
+    /// many other peers a fan-out between them went to.
+    sent: u64,
     /// The peer's epoch and this node's time of the last MAC'd message from
     /// it that verified: proof that the peer, in that boot, held this node's
     /// certificate then (it derived the pairwise key from it).
@@ -102,13 +114,55 @@ pub(crate) struct PeerLink {
     introduced: Option<Instant>,
 }
 
+/// Blocks of the signed envelopes' replay window: 192 messages.
+const SIGNED_WINDOW_BLOCKS: usize = 4;
+
 impl PeerLink {
     /// Whether the peer has shown, in its current epoch (the newest this node
     /// accepted a message from) and at `since` or later, that it holds this
     /// node's certificate.
     fn knows_me(&self, since: Instant) -> bool {
-        let current = self.window.position().map(|(epoch, _)| epoch);
+        let current = self.epoch();
         self.key.is_some() && self.proven.is_some_and(|(epoch, at)| Some(epoch) == current && at >= since)
+    }
+
+    /// The newest boot epoch this node accepted a message of the peer's from,
+    /// MAC'd or signed; `None` before the first.
+    fn epoch(&self) -> Option<u64> {
+        let mac = self.mac_window.position().map(|(e, _)| e);
+        let signed = self.signed_window.position().map(|(e, _)| e);
+        mac.max(signed)
+    }
+
+    /// Whether `(epoch, counter)` of an envelope authenticated as `kind` is
+    /// new: not from a boot before the newest one seen (in either kind), and
+    /// new to its kind's window. Changes nothing.
+    fn check(&self, kind: AuthKind, epoch: u64, counter: u64) -> Result<(), RejectReason> {
+        if self.epoch().is_some_and(|current| epoch < current) {
+            return Err(RejectReason::Replayed);
+        }
+        let fresh = match kind {
+            AuthKind::Mac => self.mac_window.check(epoch, counter),
+            AuthKind::Signed => self.signed_window.check(epoch, counter),
+        };
+        fresh.map_err(|_| RejectReason::Replayed)
+    }
+
+    /// Records `(epoch, counter)` after the envelope's tag or signature verified.
+    fn accept(&mut self, kind: AuthKind, epoch: u64, counter: u64) -> Result<(), RejectReason> {
+        self.check(kind, epoch, counter)?;
+        let accepted = match kind {
+            AuthKind::Mac => self.mac_window.accept(epoch, counter),
+            AuthKind::Signed => self.signed_window.accept(epoch, counter),
+        };
+        accepted.map_err(|_| RejectReason::Replayed)
+    }
+
+    /// The counter for the next envelope MAC'd for this peer.
+    fn next_sent(&mut self) -> Option<u64> {
+        let counter = self.sent;
+        self.sent = counter.checked_add(1)?;
+        Some(counter)
     }
 }
 
@@ -299,9 +353,9 @@ impl<const N: usize> Gate<N> {
         if let (AuthKind::Signed, Message::Other(b)) = (u.kind, &body)
             && let Body::Membership(Membership { joining: true, certificate }) = &**b
         {
-            let before = self.roster.get_mut(&u.sender).and_then(|(_, link)| link.window.position());
+            let before = self.roster.get_mut(&u.sender).and_then(|(_, link)| link.epoch());
             let admitted = self.admit(now, &u, certificate, supervisors)?;
-            let restarted = before.is_some_and(|(epoch, _)| u.epoch > epoch);
+            let restarted = before.is_some_and(|epoch| u.epoch > epoch);
             // A join from a member that has not shown, in the boot it joins
             // from, that it holds this node's certificate: it may have lost
             // it (a restart whose first message overtook its join, so the
@@ -317,7 +371,7 @@ impl<const N: usize> Gate<N> {
         let Some((cert, link)) = self.roster.get_mut(&u.sender) else {
             return Err(RejectReason::UnknownSender);
         };
-        link.window.check(u.epoch, u.counter).map_err(|_| RejectReason::Replayed)?;
+        link.check(u.kind, u.epoch, u.counter)?;
         match u.kind {
             AuthKind::Mac => {
                 let key = link.key.as_ref().ok_or(RejectReason::UnknownSender)?;
@@ -325,7 +379,7 @@ impl<const N: usize> Gate<N> {
             }
             AuthKind::Signed => u.verify_signed(&cert.identity, &self.authority).map_err(RejectReason::of_open)?,
         }
-        link.window.accept(u.epoch, u.counter).map_err(|_| RejectReason::Replayed)?;
+        link.accept(u.kind, u.epoch, u.counter)?;
         if u.kind == AuthKind::Mac {
             link.proven = Some((u.epoch, now));
         }
@@ -361,7 +415,7 @@ impl<const N: usize> Gate<N> {
         u.verify_signed(&cert.identity, &self.authority).map_err(RejectReason::of_open)?;
         let same = self.roster.get(&u.sender).is_some_and(|held| held.is(&u.sender, cert));
         if let Some((_, link)) = self.roster.get_mut(&u.sender) {
-            link.window.check(u.epoch, u.counter).map_err(|_| RejectReason::Replayed)?;
+            link.check(u.kind, u.epoch, u.counter)?;
         }
         let admission = if same {
             None
@@ -379,7 +433,7 @@ impl<const N: usize> Gate<N> {
             Some(a)
         };
         if let Some((_, link)) = self.roster.get_mut(&u.sender) {
-            let _ = link.window.accept(u.epoch, u.counter);
+            let _ = link.accept(u.kind, u.epoch, u.counter);
         }
         Ok(admission)
     }
@@ -596,7 +650,7 @@ impl<const N: usize> Gate<N> {
                 Sealing::Sign => false,
                 Sealing::Announce { heard_since } => link.knows_me(heard_since),
             };
-            mac && link.key.is_some() && link.window.position().is_some()
+            mac && link.key.is_some() && link.epoch().is_some()
         })
     }
 
@@ -647,10 +701,12 @@ impl<const N: usize> Gate<N> {
         // MAC'd for the recipient's incarnation this node last heard from.
         if let Some((_, link)) = self.roster.get_mut(to)
             && mac(link)
+            && link.key.is_some()
+            && let Some(to_epoch) = link.epoch()
+            && let Some(counter) = link.next_sent()
             && let Some(key) = &link.key
-            && let Some((to_epoch, _)) = link.window.position()
         {
-            let (epoch, counter) = self.counter.next_message().ok()?;
+            let epoch = self.counter.epoch();
             let mut buf = vec![0u8; seal::sealed_len(&self.me, body.len(), AuthKind::Mac)];
             let n = seal::seal_mac(&mut buf, &self.me, to, to_epoch, epoch, counter, body, key).ok()?;
             buf.truncate(n);
@@ -673,5 +729,86 @@ pub(crate) const fn cert_role(role: NodeRole) -> Role {
     match role {
         NodeRole::Supervisor => Role::Supervisor,
         NodeRole::Worker => Role::Worker,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{UNIX0, authority, certificate, id, identity_of};
+    use crate::wire::Heartbeat;
+
+    fn gate(name: &str, epoch: u64) -> Gate<8> {
+        let me = id(name);
+        let cert = certificate(&me, NodeRole::Supervisor, &[], 0);
+        let credentials = Credentials::issue(&authority(), identity_of(name), cert, epoch, UNIX0).unwrap();
+        Gate::new(&me, NodeRole::Supervisor, credentials).unwrap()
+    }
+
+    fn sups() -> Vec<NodeId> {
+        ["a", "b", "c"].iter().map(|n| id(n)).collect()
+    }
+
+    /// `from`'s join, signed, as `to` receives it.
+    fn join(from: &mut Gate<8>, to: &NodeId) -> Vec<u8> {
+        let body = Body::Membership(from.membership(true)).to_vec().unwrap();
+        from.seal(&body, to, Sealing::Sign, &mut None).unwrap()
+    }
+
+    /// `x` and `y` admit each other (each hears the other's join).
+    fn meet(x: &mut Gate<8>, y: &mut Gate<8>) {
+        let (xi, yi) = (x.me.clone(), y.me.clone());
+        let j = join(x, &yi);
+        y.open(Instant::ZERO, &j, &sups(), false).unwrap();
+        let j = join(y, &xi);
+        x.open(Instant::ZERO, &j, &sups(), false).unwrap();
+    }
+
+    fn heartbeat(sequence: u64) -> Vec<u8> {
+        Body::Heartbeat(Heartbeat { sequence, ..Heartbeat::default() }).to_vec().unwrap()
+    }
+
+    fn mac(from: &mut Gate<8>, to: &NodeId, body: &[u8]) -> Vec<u8> {
+        assert!(from.macs_for(to, Sealing::Mac));
+        from.seal(body, to, Sealing::Mac, &mut None).unwrap()
+    }
+
+    /// A later message to a peer overtakes an earlier one, with a fan-out of
+    /// more envelopes than the replay window between them: both are taken
+    /// (MAC'd envelopes are numbered per recipient), and each only once.
+    #[test]
+    fn a_message_overtaken_across_a_wide_fanout_is_still_taken_once() {
+        let (mut a, mut b, mut c) = (gate("a", 1), gate("b", 1), gate("c", 1));
+        meet(&mut a, &mut b);
+        meet(&mut a, &mut c);
+        let first = mac(&mut a, &id("b"), &heartbeat(1));
+        for n in 0..2 * ReplayWindow::<16>::WINDOW {
+            let to_c = mac(&mut a, &id("c"), &heartbeat(n));
+            if n == 0 {
+                c.open(Instant::ZERO, &to_c, &sups(), false).unwrap();
+            }
+        }
+        let second = mac(&mut a, &id("b"), &heartbeat(2));
+        assert!(b.open(Instant::ZERO, &second, &sups(), false).is_ok());
+        assert!(b.open(Instant::ZERO, &first, &sups(), false).is_ok(), "the overtaken copy is new to b");
+        for again in [&first, &second] {
+            assert!(matches!(b.open(Instant::ZERO, again, &sups(), false), Err(RejectReason::Replayed)));
+        }
+    }
+
+    /// Once a peer's newer boot is seen (here through its signed join), a
+    /// MAC'd envelope of its earlier boot, never delivered before, is refused,
+    /// though the MAC'd window has seen nothing of the new boot yet.
+    #[test]
+    fn a_mac_from_a_boot_before_the_newest_seen_is_refused() {
+        let (mut a, mut b) = (gate("a", 1), gate("b", 1));
+        meet(&mut a, &mut b);
+        let taken = mac(&mut a, &id("b"), &heartbeat(1));
+        b.open(Instant::ZERO, &taken, &sups(), false).unwrap();
+        let late = mac(&mut a, &id("b"), &heartbeat(2));
+        let mut restarted = gate("a", 2);
+        let j = join(&mut restarted, &id("b"));
+        b.open(Instant::ZERO, &j, &sups(), false).unwrap();
+        assert!(matches!(b.open(Instant::ZERO, &late, &sups(), false), Err(RejectReason::Replayed)));
     }
 }
