@@ -605,7 +605,7 @@ fn a_new_leader_learns_a_checkpoint_it_missed_from_a_quorum_before_it_assigns() 
     f.n.handle_message(f.now, &f.s3.say(report_table(term, 1, 2, &[other]))).unwrap();
     assert_eq!(assigned_from(&f), None, "a report missing its part 0 completed the gather");
     let six = entry_signed("t", 6, "w", &identity_of("w"));
-    f.n.handle_message(f.now, &f.s3.say(report_table(term, 0, 2, &[six.clone()]))).unwrap();
+    f.n.handle_message(f.now, &f.s3.say(report_table(term, 0, 2, &[six]))).unwrap();
     assert_eq!(assigned_from(&f), None, "parts out of order count from part 0");
     f.n.handle_message(f.now, &f.s3.say(report_table(term, 1, 2, &[]))).unwrap();
     // s3's #6 is taken (verified) and t resumes from it.
