@@ -8,8 +8,11 @@
 //! leader's table only, and verify the signature when they would act on the
 //! checkpoint: see [`SupervisorRoom::on_task_table`]). Only the elected leader
 //! assigns: when a supervisor starts leading it verifies the checkpoints of its
-//! table it has not verified yet, then assigns every task from its last one;
-//! when it stops it tells its workers to let go and forgets its assignments
+//! table it has not verified yet, gathers the tables of a quorum of
+//! supervisors (each sends its own in [`Body::TableReport`] parts when it
+//! learns of the new leader) taking every newer checkpoint their primaries
+//! signed, and only then assigns every task from its newest one, so no task
+//! resumes from behind a checkpoint a quorum held; when it stops it tells its workers to let go and forgets its assignments
 //! (the next leader makes its own). A detected crash or a leave of a worker
 //! moves the worker's roles to backups (the workers manager picks them by
 //! health), and a recovered worker's quarantine is lifted.

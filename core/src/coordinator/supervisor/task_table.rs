@@ -26,7 +26,8 @@ pub struct TaskRecord {
     /// on receipt; a follower keeps the leader's table's checkpoints
     /// unverified and verifies one before it acts on it (when it starts
     /// leading, or when the leader's table contradicts it). A checkpoint that
-    /// is not verified is never handed to a worker nor passed on.
+    /// is not verified is never handed to a worker nor passed on, but in a
+    /// report to a new leader, which verifies it before it takes it.
     pub verified: bool,
 }
 
@@ -132,7 +133,10 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     /// ones take a newer checkpoint. Taken only from the leader the election
     /// named for the slice's term; `false` otherwise (a deposed leader's late
     /// slice, or one that overtook the new leader's first heartbeat: slices
-    /// repeat), and if this node leads (it keeps its own).
+    /// repeat), and if this node leads (it keeps its own). So once this node
+    /// has reported its table to a new leader it takes no older term's
+    /// slice, which the leader's gather relies on. A slice also ends this
+    /// node's report: the leader sends none before its gather is done.
     ///
     /// A checkpoint is believed only with its primary's signature, but a
     /// follower does not act on a checkpoint until it leads, so it keeps a
