@@ -80,6 +80,9 @@ pub enum Body {
     /// another supervisor, so a node that never heard that supervisor's own
     /// join can still check its votes in a leader certificate.
     Voucher(Voucher),
+    /// A supervisor answers the leader of `term` with its task table, in
+    /// parts, so the new leader resumes no task from behind a quorum.
+    TableReport(TableReport),
 }
 
 /// A [`LinkState`] advert with its origin's signature
@@ -168,7 +171,28 @@ pub struct TaskTable {
     pub entries: heapless::Vec<TaskEntry, MAX_TABLE_ENTRIES>,
 }
 
-/// One task of a [`TaskTable`].
+/// The most parts a [`TableReport`] is split into.
+pub const MAX_REPORT_PARTS: u16 = 1024;
+
+/// Part of a supervisor's task table, sent to the leader of `term` when it
+/// learns of it (and again until that leader's table reaches it): a new leader
+/// gathers these from a quorum of supervisors before it assigns anything, and
+/// takes from them every checkpoint newer than its own that its primary's
+/// signature proves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableReport {
+    /// The term of the leader it answers. Never 0.
+    pub term: u64,
+    /// Which part this is: `0..parts`.
+    pub part: u16,
+    /// How many parts the table is sent in (at least 1, at most [`MAX_REPORT_PARTS`]).
+    pub parts: u16,
+    /// Tasks of the sender's table, at most [`MAX_TABLE_ENTRIES`], each once:
+    /// part `k` holds the table's entries `k * MAX_TABLE_ENTRIES..`.
+    pub entries: heapless::Vec<TaskEntry, MAX_TABLE_ENTRIES>,
+}
+
+/// One task of a [`TaskTable`] or a [`TableReport`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskEntry {
     /// The task.
@@ -433,7 +457,7 @@ impl Envelope {
 
 impl Body {
     /// How many body kinds this build knows (variant indices `0..KINDS`).
-    pub const KINDS: u32 = 17;
+    pub const KINDS: u32 = 18;
 
     /// The snake-case name of the message kind (`"heartbeat"`, `"pre_vote"`, …), as
     /// the bindings report it.
@@ -456,6 +480,7 @@ impl Body {
             Body::SignedLinkState(_) => "signed_link_state",
             Body::EndpointRecord(_) => "endpoint_record",
             Body::Voucher(_) => "voucher",
+            Body::TableReport(_) => "table_report",
         }
     }
 

@@ -149,21 +149,32 @@ fn body_fields<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, body: Body) -> PyRe
         Body::LeaderNotice(n) => d.set_item("term", n.term)?,
         Body::TaskTable(t) => {
             d.set_item("term", t.term)?;
-            let tasks = PyList::empty(py);
-            for e in &t.entries {
-                tasks.append(py_dict!(py;
-                    "task" => e.task.as_str(),
-                    "task_type" => e.task_type.as_str(),
-                    "required" => e.required,
-                    "backups" => e.backups,
-                    "checkpoint_sequence" => e.checkpoint.map(|c| c.sequence),
-                    "checkpoint_primary" => e.proof.as_ref().map(|p| p.primary.as_str()),
-                ))?;
-            }
-            d.set_item("tasks", tasks)?;
+            d.set_item("tasks", task_entries(py, &t.entries)?)?;
+        }
+        Body::TableReport(r) => {
+            d.set_item("term", r.term)?;
+            d.set_item("part", r.part)?;
+            d.set_item("parts", r.parts)?;
+            d.set_item("tasks", task_entries(py, &r.entries)?)?;
         }
     }
     Ok(())
+}
+
+/// The entries of a task table or report, as a list of dicts.
+fn task_entries<'py>(py: Python<'py>, entries: &[pouw_netops::wire::TaskEntry]) -> PyResult<Bound<'py, PyList>> {
+    let tasks = PyList::empty(py);
+    for e in entries {
+        tasks.append(py_dict!(py;
+            "task" => e.task.as_str(),
+            "task_type" => e.task_type.as_str(),
+            "required" => e.required,
+            "backups" => e.backups,
+            "checkpoint_sequence" => e.checkpoint.map(|c| c.sequence),
+            "checkpoint_primary" => e.proof.as_ref().map(|p| p.primary.as_str()),
+        ))?;
+    }
+    Ok(tasks)
 }
 
 /// Sets the sequence and links of a link-state advert in `d`.

@@ -19,8 +19,11 @@
 //! roles: once a fault and its healing lie a lease time (and a margin) behind
 //! (a partition or its heal, a crash, a restart, a stop or start, a new
 //! leader), no task has more live primaries working than it requires; and no
-//! worker takes up a primary role from a checkpoint older than the newest any
-//! honest leader acknowledged for the task.
+//! worker takes up a primary role from a checkpoint older than one that is
+//! durable: held in the task tables of a quorum of up supervisors (each has
+//! held it since its last restart, as a restart empties a table). A
+//! checkpoint a leader alone took is not durable yet, and one whose holders
+//! crashed or restarted until fewer than a quorum hold it is durable no more.
 
 use crate::cluster::Cluster;
 use crate::node::{HarnessNode, OpsNode};
@@ -110,8 +113,6 @@ pub(crate) struct Record {
     led_after: Option<(Instant, Instant)>,
     /// The network's partition changes already noted in `last_fault`.
     net_changes: u64,
-    /// The newest checkpoint sequence any honest leader acknowledged, per task.
-    acked: BTreeMap<TaskId, u64>,
     /// The primary roles each live worker held at the last step, by worker
     /// index: `(task, (term, giver), checkpoint sequence)` (none for a
     /// worker that was down), read again only when the worker changed.
@@ -124,8 +125,6 @@ pub(crate) struct Record {
     changes: Vec<u64>,
     /// `changes` as the worker roles check last read each worker (0: not read).
     primaries_seen: Vec<u64>,
-    /// `changes` as the acknowledgement scan last read each supervisor (0: not read).
-    acks_seen: Vec<u64>,
     /// Every node's routes as [`Cluster::check_loop_free`] last read them
     /// ([`OpsNode::refresh_routes`]), the up flags it walked from, and
     /// whether that walk found no loop: the walk is a pure function of the
@@ -148,11 +147,9 @@ impl Record {
             last_injected: Instant::ZERO,
             led_after: None,
             net_changes: 0,
-            acked: BTreeMap::new(),
             primaries: vec![Vec::new(); n],
             changes: vec![1; n],
             primaries_seen: vec![0; n],
-            acks_seen: vec![0; n],
             routes: vec![Vec::new(); n],
             routes_seen: vec![0; n],
             routes_up: Vec::new(),
@@ -385,41 +382,38 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
         Ok(())
     }
 
+    /// The newest checkpoint sequence of `task` that is durable (0 if none),
+    /// with the supervisors holding it: the highest one the task tables of a
+    /// quorum of up supervisors hold (a liar's counts too: it is an honest
+    /// node whose datagrams are tampered with, and two quorums share more
+    /// supervisors than there are liars). A table is emptied by a restart, so
+    /// what a supervisor holds it has held since its last restart.
+    pub fn durable_checkpoint(&self, task: &TaskId) -> (u64, String) {
+        let mut held: Vec<(u64, usize)> = Vec::new();
+        let mut quorum = None;
+        for s in (0..self.supervisors()).filter(|&s| self.is_up(s)) {
+            let Some(node) = self.node(s) else { continue };
+            quorum = quorum.or(node.quorum());
+            held.push((node.table_checkpoint(task).unwrap_or(0), s));
+        }
+        let Some(quorum) = quorum.filter(|&q| q > 0) else { return (0, String::new()) };
+        held.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let Some(&(newest, _)) = held.get(quorum - 1) else { return (0, String::new()) };
+        let names: Vec<String> = held.iter().filter(|(seq, _)| *seq >= newest).map(|(_, s)| self.name(*s)).collect();
+        (newest, names.join(", "))
+    }
+
     /// The leases on roles, every step. Once the last fault or healing (see
     /// the module docs) lies `settle` behind (the lease time plus a margin for
     /// a release to arrive), no task is run by more live primaries than
     /// `required(task)`: a worker cut off from its leader has let go, and one
     /// that came back was told to. And a worker that takes up a primary role
-    /// resumes from a checkpoint no older than the newest one any honest
-    /// leader has acknowledged for the task.
+    /// resumes from a checkpoint no older than the newest durable one of the
+    /// task (see [`Cluster::durable_checkpoint`]).
     pub fn check_roles_step(&mut self, settle: Duration, required: impl Fn(&TaskId) -> usize) -> Result<(), Violation> {
         let now = self.now();
         if self.record.last_fault == Instant::ZERO {
             self.record.last_fault = self.start_time();
-        }
-        let mut acks = Vec::new();
-        // A liar's acknowledgement binds nobody: what only it knows (it may
-        // withhold the task table that carries it) no honest successor can
-        // resume from. A supervisor unchanged since it was last read has
-        // nothing to add (its acknowledgements are already taken).
-        for s in 0..self.supervisors() {
-            if !self.is_up(s) || self.is_liar(s) {
-                continue;
-            }
-            if !Record::changed_since(&self.record.changes, &mut self.record.acks_seen, s) {
-                continue;
-            }
-            let Some(node) = self.node(s).filter(|n| n.leading().is_some()) else { continue };
-            let acked = &self.record.acked;
-            node.acknowledged(&mut |task, seq| {
-                if acked.get(task).is_none_or(|&a| a < seq) {
-                    acks.push((task.clone(), seq));
-                }
-            });
-        }
-        for (task, seq) in acks {
-            let acked = self.record.acked.entry(task).or_default();
-            *acked = (*acked).max(seq);
         }
         let quiet = now.saturating_duration_since(self.record.last_fault) >= settle;
         // Each live worker's primary roles, read again if it changed since the
@@ -445,11 +439,14 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
                 .map(|(task, h)| (task, (h.term, h.from), h.checkpoint.map_or(0, |c| c.sequence)))
                 .collect();
             for (task, role, from) in &now_held {
-                let newest = self.record.acked.get(task).copied().unwrap_or(0);
                 let before = held.iter().find(|(t, _, _)| t == task).map(|(_, r, _)| r);
-                if before != Some(role) && *from < newest && broken.is_none() {
+                if before == Some(role) || broken.is_some() {
+                    continue;
+                }
+                let (newest, holders) = self.durable_checkpoint(task);
+                if *from < newest {
                     let what = format!(
-                        "{} resumes {task} (given by {} in term {}) at checkpoint #{from}, older than the acknowledged #{newest}",
+                        "{} resumes {task} (given by {} in term {}) at checkpoint #{from}, older than #{newest} held by a quorum ({holders})",
                         self.name(i),
                         role.1,
                         role.0

@@ -143,15 +143,11 @@ pub trait OpsNode: HarnessNode<Event = OpsEvent> {
     fn held(&self) -> Vec<(TaskId, HeldTask)>;
     /// (Leader) every task's workers.
     fn assignments(&self) -> Vec<TaskWorkers>;
-    /// (Leader) `each(task, sequence)` for every task with an acknowledged
-    /// checkpoint, in [`OpsNode::assignments`]' order (without building it).
-    fn acknowledged(&self, each: &mut dyn FnMut(&TaskId, u64)) {
-        for tw in self.assignments() {
-            if let Some(seq) = tw.checkpoint {
-                each(&tw.task, seq);
-            }
-        }
-    }
+    /// (Supervisor) the sequence of `task`'s checkpoint in this node's task
+    /// table, verified or not (`None`: no checkpoint, or not in the table).
+    fn table_checkpoint(&self, task: &TaskId) -> Option<u64>;
+    /// (Supervisor) the votes its election needs to win: a quorum.
+    fn quorum(&self) -> Option<usize>;
     /// (Leader) `(worker, used slots, slots)` for every worker with a role.
     fn worker_load(&self) -> Vec<(NodeId, u16, u16)>;
     /// `(destination, next hop)` of every route with a next hop.
@@ -248,13 +244,11 @@ pouw_netops::for_every_coordinator! { impl OpsNode {
             })
             .collect()
     }
-    fn acknowledged(&self, each: &mut dyn FnMut(&TaskId, u64)) {
-        let Some(w) = self.workers() else { return };
-        for t in w.tasks() {
-            if let Some((c, _)) = w.task(t).and_then(|v| v.checkpoint()) {
-                each(t, c.sequence);
-            }
-        }
+    fn table_checkpoint(&self, task: &TaskId) -> Option<u64> {
+        self.tasks().find(|(t, _)| *t == task).and_then(|(_, r)| r.checkpoint).map(|c| c.sequence)
+    }
+    fn quorum(&self) -> Option<usize> {
+        self.election().map(|e| e.quorum())
     }
     fn worker_load(&self) -> Vec<(NodeId, u16, u16)> {
         let Some(w) = self.workers() else { return Vec::new() };

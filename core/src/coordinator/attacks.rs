@@ -178,7 +178,8 @@ struct LeaderScene {
     w2: Peer,
 }
 
-fn elect(n: &mut Node, voter: &mut Peer, mut now: Instant) -> Instant {
+/// Ticks `n` (s1) until it leads, `voter` granting every vote it asks for.
+fn elect_only(n: &mut Node, voter: &mut Peer, mut now: Instant) -> Instant {
     for _ in 0..2000 {
         now += Duration::from_millis(10);
         n.tick(now);
@@ -201,6 +202,22 @@ fn elect(n: &mut Node, voter: &mut Peer, mut now: Instant) -> Instant {
     }
     assert!(n.is_leader(), "s1 was not elected");
     now
+}
+
+/// [`elect_only`], then the voter's (empty) table completes the new
+/// leader's gather.
+fn elect(n: &mut Node, voter: &mut Peer, now: Instant) -> Instant {
+    let now = elect_only(n, voter, now);
+    let term = n.election().unwrap().term();
+    n.handle_message(now, &voter.say(report_table(term, 0, 1, &[]))).unwrap();
+    drain(n);
+    now
+}
+
+/// Part `part` of `parts` of a supervisor's table for the leader of `term`.
+pub(super) fn report_table(term: u64, part: u16, parts: u16, entries: &[TaskEntry]) -> Body {
+    let entries = heapless::Vec::from_slice(entries).unwrap();
+    Body::TableReport(crate::wire::TableReport { term, part, parts, entries })
 }
 
 fn leader_scene() -> LeaderScene {
@@ -237,21 +254,25 @@ struct FollowerScene {
     heartbeat: StdVec<u8>,
 }
 
-/// A one-task slice of a table of `term`: `task` at checkpoint `seq`, signed
-/// by `primary` with `key`.
-fn table_signed(term: u64, task: &str, seq: u64, primary: &str, key: &IdentityKey) -> Body {
-    let mut entries = heapless::Vec::new();
+/// `task`'s table entry at checkpoint `seq`, signed by `primary` with `key`.
+fn entry_signed(task: &str, seq: u64, primary: &str, key: &IdentityKey) -> TaskEntry {
     let (t, c) = (TaskId::new(task).unwrap(), checkpoint(seq));
     let signature = crate::auth::sign_checkpoint(key, &authority().public(), &t, &id(primary), &c).into();
-    let entry = TaskEntry {
+    TaskEntry {
         task: t,
         task_type: train(),
         required: 1,
         backups: 0,
         checkpoint: Some(c),
         proof: Some(crate::wire::CheckpointProof { primary: id(primary), signature }),
-    };
-    entries.push(entry).unwrap();
+    }
+}
+
+/// A one-task slice of a table of `term`: `task` at checkpoint `seq`, signed
+/// by `primary` with `key`.
+fn table_signed(term: u64, task: &str, seq: u64, primary: &str, key: &IdentityKey) -> Body {
+    let mut entries = heapless::Vec::new();
+    entries.push(entry_signed(task, seq, primary, key)).unwrap();
     Body::TaskTable(TaskTable { term, entries })
 }
 
@@ -546,6 +567,140 @@ fn a_follower_verifies_a_genuine_table_checkpoint_once_and_resumes_from_it() {
     assert_eq!(take_over(&mut f), Some(7));
     assert_eq!(record_of(&f.n), (Some(7), true));
     assert_eq!(f.n.counters().bad_checkpoint_proofs, 0);
+}
+
+// ----- a new leader's gather -----
+
+/// The follower of `f` is elected by s3 after s2 falls silent, with live
+/// worker `w`, its gather not done: the term.
+fn elected_gathering(f: &mut FollowerScene) -> u64 {
+    let hb = f.w.say(Body::Heartbeat(Heartbeat { sequence: 1, ..Heartbeat::default() }));
+    f.n.handle_message(f.now, &hb).unwrap();
+    f.now = elect_only(&mut f.n, &mut f.s3, f.now);
+    f.n.election().unwrap().term()
+}
+
+/// The checkpoint `t` was assigned from by `f`'s leader, `None` if not assigned.
+fn assigned_from(f: &FollowerScene) -> Option<Option<u64>> {
+    let view = f.n.workers().unwrap().task(&task())?;
+    assert_eq!(view.primaries().next(), Some(&id("w")));
+    Some(view.checkpoint().map(|(c, _)| c.sequence))
+}
+
+#[test]
+fn a_new_leader_learns_a_checkpoint_it_missed_from_a_quorum_before_it_assigns() {
+    // s1 holds #5; s3 took #6 from s2's table while s1 was cut off.
+    let mut f = follower_scene();
+    let term = elected_gathering(&mut f);
+    assert_eq!(assigned_from(&f), None, "assigned before a quorum's tables were in");
+    // Nor does it send its table while it gathers.
+    let answer = f.s3.say(Body::HeartbeatResponse(HeartbeatResponse { term }));
+    f.n.handle_message(f.now, &answer).unwrap();
+    f.now += Duration::from_secs(1);
+    f.n.tick(f.now);
+    assert!(f.n.is_leader());
+    assert!(drain_bodies(&mut f.n).iter().all(|(_, b)| !matches!(b, Body::TaskTable(_))));
+    // s3's table, in two parts: the first alone is not a complete report.
+    let other = entry_signed("u", 2, "w", &identity_of("w"));
+    f.n.handle_message(f.now, &f.s3.say(report_table(term, 1, 2, &[other]))).unwrap();
+    assert_eq!(assigned_from(&f), None, "a report missing its part 0 completed the gather");
+    let six = entry_signed("t", 6, "w", &identity_of("w"));
+    f.n.handle_message(f.now, &f.s3.say(report_table(term, 0, 2, &[six]))).unwrap();
+    assert_eq!(assigned_from(&f), None, "parts out of order count from part 0");
+    f.n.handle_message(f.now, &f.s3.say(report_table(term, 1, 2, &[]))).unwrap();
+    // s3's #6 is taken (verified) and t resumes from it.
+    assert_eq!(assigned_from(&f), Some(Some(6)));
+    assert_eq!(record_of(&f.n), (Some(6), true));
+    assert_eq!(f.n.counters().bad_checkpoint_proofs, 0);
+    // The gather ends with the table to the followers; a late report is
+    // answered with it again and changes nothing.
+    let sent = drain_bodies(&mut f.n);
+    assert!(sent.iter().any(|(_, b)| matches!(b, Body::TaskTable(t) if t.term == term)));
+    let late = entry_signed("t", 7, "w", &identity_of("w"));
+    f.n.handle_message(f.now, &f.s2.say(report_table(term, 0, 1, &[late]))).unwrap();
+    assert_eq!(record_of(&f.n), (Some(6), true));
+    assert!(drain_bodies(&mut f.n).iter().any(|(_, b)| matches!(b, Body::TaskTable(_))));
+}
+
+attack!(roll_a_new_leaders_checkpoint_back_or_forward_with_a_report, |name| {
+    let mut f = follower_scene();
+    let term = elected_gathering(&mut f);
+    // Not a supervisor: refused.
+    let w_report = f.w.say(report_table(term, 0, 1, &[entry_signed("t", 1000, "w", &identity_of("w"))]));
+    strike(name, &mut f.n, f.now, &w_report, Refused(NotAuthorized));
+    // A report for an older term (sent before its sender followed this
+    // leader, so it may lack what a quorum held since): ignored.
+    let old = f.s3.say(report_table(term - 1, 0, 1, &[entry_signed("t", 1000, "w", &identity_of("w"))]));
+    strike(name, &mut f.n, f.now, &old, Ignored);
+    assert_eq!(assigned_from(&f), None, "{name}: an older term's report completed the gather");
+    // A checkpoint w never signed, and one w2 signed as w's: counted, not
+    // taken; an older one: not taken. The report itself completes the gather.
+    let forged = entry_signed("t", 1000, "w", &IdentityKey::from_seed(&[0x66; 32]));
+    let borrowed = entry_signed("u", 1000, "w", &identity_of("w2"));
+    let older = entry_signed("t", 4, "w", &identity_of("w"));
+    f.n.handle_message(f.now, &f.s3.say(report_table(term, 0, 2, &[forged, borrowed]))).unwrap();
+    assert_eq!(assigned_from(&f), None, "{name}: half a report completed the gather");
+    f.n.handle_message(f.now, &f.s3.say(report_table(term, 1, 2, &[older]))).unwrap();
+    assert_eq!(f.n.counters().bad_checkpoint_proofs, 2, "{name}: not counted");
+    assert_eq!(assigned_from(&f), Some(Some(5)), "{name}: resumed from a reported checkpoint");
+    assert_eq!(record_of(&f.n), (Some(5), true));
+    // The task only the forged entry named joined without its checkpoint.
+    let u = TaskId::new("u").unwrap();
+    assert_eq!(f.n.tasks().find(|(t, _)| **t == u).map(|(_, r)| r.checkpoint), Some(None), "{name}");
+});
+
+#[test]
+fn a_follower_reports_its_table_to_a_new_leader_until_the_leaders_table_comes() {
+    let mut n = among("s1", NodeRole::Supervisor, &SUPS);
+    let mut now = Instant::from_secs(1);
+    n.start(now).unwrap();
+    let mut s2 = joined(&mut n, now, "s2", NodeRole::Supervisor);
+    let mut s3 = joined(&mut n, now, "s3", NodeRole::Supervisor);
+    n.submit_task(now, task(), train(), 1, 0).unwrap();
+    drain(&mut n);
+    let reports = |n: &mut Node| -> StdVec<(NodeId, crate::wire::TableReport)> {
+        drain_bodies(n)
+            .into_iter()
+            .filter_map(|(to, b)| match b {
+                Body::TableReport(r) => Some((to, r)),
+                _ => None,
+            })
+            .collect()
+    };
+    // Learning of s2, it reports its table to s2 alone, and again every
+    // task-table interval.
+    n.handle_message(now, &s2.say(Body::LeaderHeartbeat(LeaderHeartbeat { term: 1 }))).unwrap();
+    for _ in 0..2 {
+        let sent = reports(&mut n);
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        let (to, r) = &sent[0];
+        assert_eq!((to, r.term, r.part, r.parts), (&id("s2"), 1, 0, 1));
+        assert_eq!(r.entries.iter().map(|e| &e.task).collect::<StdVec<_>>(), [&task()]);
+        now += Duration::from_secs(1);
+        n.tick(now);
+    }
+    // s2's table (sent once its gather is done) ends it.
+    n.handle_message(now, &s2.say(table(1, "t", 5))).unwrap();
+    for _ in 0..3 {
+        now += Duration::from_secs(1);
+        n.tick(now);
+        assert!(reports(&mut n).is_empty());
+    }
+    // Having followed term 1's leader, it takes no other supervisor's table for term 1.
+    assert!(n.handle_message(now, &s3.say(table(1, "t", 9))).is_err());
+    assert_eq!(record_of(&n), (Some(5), false));
+}
+
+/// Every message `n` has queued, opened: `(recipient, body)`.
+fn drain_bodies(n: &mut Node) -> StdVec<(NodeId, Body)> {
+    while n.poll_hard_state().is_some() {}
+    while n.poll_event().is_some() {}
+    let mut v = StdVec::new();
+    while let Some(t) = n.poll_transmit() {
+        let u = crate::auth::seal::parse(&t.bytes).unwrap();
+        v.push((t.to, Body::decode(u.body).unwrap()));
+    }
+    v
 }
 
 attack!(followers_take_a_report_from_any_worker, |name| {

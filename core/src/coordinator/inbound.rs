@@ -133,6 +133,7 @@ crate::for_every_coordinator! { impl {
             | Body::TaskAssignment(_)
             | Body::TaskRelease(_)
             | Body::TaskTable(_)
+            | Body::TableReport(_)
             | Body::Voucher(_)
                 if !from_supervisor =>
             {
@@ -299,6 +300,13 @@ crate::for_every_coordinator! { impl {
                     gate.verify_checkpoint(&p.primary, task, c, &p.signature).is_ok()
                 };
                 s.on_task_table(sender, t, verify, out)
+            }
+            (Body::TableReport(r), Room::Supervisor(s)) if from_supervisor => {
+                let gate = &self.gate;
+                let verify = |task: &TaskId, c: &Checkpoint, p: &crate::wire::CheckpointProof| {
+                    gate.verify_checkpoint(&p.primary, task, c, &p.signature).is_ok()
+                };
+                s.on_table_report(now, sender, r, &*self.crash, verify, out)
             }
             // Link-state adverts are authenticated as their origin's (an advert
             // names no origin but its sender, and is not relayed), but the

@@ -38,6 +38,8 @@ pub(crate) enum Out {
     TaskTable,
     /// (Leader) a slice with one task of the table (its checkpoint moved).
     TableEntry { task: TaskId },
+    /// (Follower) part `part` of this node's task table, to the leader it follows.
+    TableReport { part: u16 },
     /// The signed link-state advert of `origin` (this node's own, or one
     /// taken on and flooded on), to all it goes to but `except` (who sent it).
     Flood { origin: NodeId, except: Option<NodeId> },

@@ -8,8 +8,11 @@
 //! leader's table only, and verify the signature when they would act on the
 //! checkpoint: see [`SupervisorRoom::on_task_table`]). Only the elected leader
 //! assigns: when a supervisor starts leading it verifies the checkpoints of its
-//! table it has not verified yet, then assigns every task from its last one;
-//! when it stops it tells its workers to let go and forgets its assignments
+//! table it has not verified yet, gathers the tables of a quorum of
+//! supervisors (each sends its own in [`Body::TableReport`] parts when it
+//! learns of the new leader) taking every newer checkpoint their primaries
+//! signed, and only then assigns every task from its newest one, so no task
+//! resumes from behind a checkpoint a quorum held; when it stops it tells its workers to let go and forgets its assignments
 //! (the next leader makes its own). A detected crash or a leave of a worker
 //! moves the worker's roles to backups (the workers manager picks them by
 //! health), and a recovered worker's quarantine is lifted.
@@ -31,14 +34,15 @@ use crate::storage::Vec;
 use crate::table::IdTable;
 use crate::time::Instant;
 use crate::wire::{
-    Body, CheckpointProof, CheckpointReport, Envelope, HeldRole, MAX_HELD_ROLES, MAX_TABLE_ENTRIES, TaskEntry,
-    TaskTable,
+    Body, CheckpointProof, CheckpointReport, Envelope, HeldRole, MAX_HELD_ROLES, MAX_REPORT_PARTS, MAX_TABLE_ENTRIES,
+    TableReport, TaskEntry, TaskTable,
 };
 use crate::workers::{Checkpoint, TaskRole, WorkerEvent, WorkerReplacementManager};
 use alloc::boxed::Box;
 
 mod task_table;
 
+use task_table::Gather;
 pub use task_table::TaskRecord;
 
 /// The election as the coordinator sizes it: `V` voters, `Q`-entry queues.
@@ -79,6 +83,15 @@ pub(crate) struct SupervisorRoom<
     /// once per task-table interval until the worker is heard again (its
     /// heartbeats are then reconciled) or [`RELEASE_REPEATS`] times.
     unheard: Vec<(NodeId, TaskId, u8), Q>,
+    /// (Leader) the tables of the supervisors gathered in its term, see
+    /// [`Gather`]; `None` when not leading (boxed: a follower and a worker
+    /// carry no room for it).
+    gather: Option<Box<Gather<V>>>,
+    /// (Follower) whether this node's table is still to reach the leader it
+    /// follows: sent in [`Body::TableReport`] parts when it learns of the
+    /// leader, and again every task-table interval until a slice of that
+    /// leader's table arrives (the leader sends none before its gather is done).
+    reporting: bool,
 }
 
 /// How often a release to a worker the leader cannot hear is repeated.
@@ -98,6 +111,8 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
             leader: None,
             table_cursor: 0,
             unheard: Vec::new(),
+            gather: None,
+            reporting: false,
         }
     }
 
@@ -390,12 +405,26 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         config: &OpsConfig,
         out: &mut Outbox<Q>,
     ) {
-        let Some(term) = self.leading else { return };
+        let Some(term) = self.leading else {
+            // A follower's task-table timer repeats its report until the
+            // leader's table shows the leader's gather is done.
+            if timers.expire(Timer::TaskTable, now, config) {
+                // Not to a leader of a term the election has left behind.
+                let term = self.election().map(|e| e.term());
+                if self.reporting && self.leader.as_ref().is_some_and(|(_, t)| Some(*t) == term) {
+                    self.send_report(out);
+                } else {
+                    timers.disarm(Timer::TaskTable);
+                }
+            }
+            return;
+        };
         if timers.expire(Timer::LeaderNotice, now, config) {
             out.send(Out::LeaderNotice { term });
         }
         if timers.expire(Timer::TaskTable, now, config) {
-            if !self.tasks.is_empty() {
+            // Not before the gather is done: a slice tells the followers so.
+            if !self.tasks.is_empty() && self.gathered() {
                 out.send(Out::TaskTable);
             }
             for (worker, task, left) in self.unheard.iter_mut() {
@@ -408,7 +437,10 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
 
     /// Follows the election: starts or stops leading, and notes a new leader.
     /// `verify` checks a checkpoint of the table against its primary's
-    /// certificate: a new leader verifies those it has not before it assigns.
+    /// certificate: a new leader verifies those it has not, then gathers the
+    /// tables of a quorum of supervisors (its own counts, see
+    /// [`SupervisorRoom::on_table_report`]) before it assigns anything. A
+    /// follower that learns of a new leader sends it its table.
     pub(crate) fn follow_election<H: HealthView>(
         &mut self,
         now: Instant,
@@ -430,11 +462,13 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
                 timers.arm(Timer::LeaderNotice, now, config);
                 timers.arm(Timer::TaskTable, now, config);
                 self.verify_table(verify, out);
-                self.workers.refresh_health(now, health);
-                self.assign_pending(now, health, out);
+                self.reporting = false;
+                self.gather = Some(Box::new(Gather::new()));
+                self.gather_done(now, health, out);
             }
             (Some(t), false) => {
                 self.leading = None;
+                self.gather = None;
                 out.emit_own(now, OpsEventKind::SteppedDown { term: t });
                 timers.disarm(Timer::LeaderNotice);
                 timers.disarm(Timer::TaskTable);
@@ -444,12 +478,18 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         }
         let new = leader.map(|l| (l, term));
         if new.is_some() && new != self.leader {
+            let follower = new.as_ref().is_some_and(|(l, _)| l != out.me());
             if let Some((l, t)) = new.as_ref()
-                && l != out.me()
+                && follower
             {
                 out.emit(now, l.clone(), OpsEventKind::LeaderElected { term: *t });
             }
             self.leader = new;
+            if follower && self.leading.is_none() {
+                self.reporting = true;
+                self.send_report(out);
+                timers.arm(Timer::TaskTable, now, config);
+            }
         }
     }
 
@@ -484,6 +524,9 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     /// (Leader) assigns every task of the table that has no workers yet.
     fn assign_pending<H: HealthView>(&mut self, now: Instant, health: &H, out: &mut Outbox<Q>) {
         let Some(term) = self.leading else { return };
+        if !self.gathered() {
+            return;
+        }
         let w = &mut self.workers;
         for i in 0..self.tasks.len() {
             let Some((task, r)) = self.tasks.get_index(i) else { break };

@@ -186,6 +186,13 @@ crate::for_every_coordinator! { impl {
                 Room::Supervisor(s) => (Destination::Supervisors, s.table_entry(&task)?),
                 Room::Worker(_) => return None,
             },
+            Out::TableReport { part } => match &self.room {
+                Room::Supervisor(s) => {
+                    let (leader, body) = s.table_report(part)?;
+                    (Destination::Node(leader), body)
+                }
+                Room::Worker(_) => return None,
+            },
             Out::Flood { origin, except } => {
                 // This node's own is signed as it leaves (only its links are kept).
                 let advert = if origin == self.id {

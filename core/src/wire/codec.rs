@@ -220,20 +220,30 @@ impl Body {
             Body::TaskAssignment(_) | Body::CheckpointReport(_) | Body::TaskRelease(_) => Ok(()),
             // The certificate is decoded and verified by the node's entrance.
             Body::Membership(_) | Body::Voucher(_) => Ok(()),
-            Body::TaskTable(t) => {
-                if t.term == 0 {
-                    return Err(WireError::ZeroTerm);
+            Body::TaskTable(t) => validate_entries(t.term, &t.entries),
+            Body::TableReport(r) => {
+                if r.parts == 0 || r.part >= r.parts || r.parts > MAX_REPORT_PARTS {
+                    return Err(WireError::Malformed);
                 }
-                let mut rest = t.entries.as_slice();
-                while let Some((first, tail)) = rest.split_first() {
-                    let proved = first.checkpoint.is_some() == first.proof.is_some();
-                    if first.required == 0 || !proved || tail.iter().any(|e| e.task == first.task) {
-                        return Err(WireError::Malformed);
-                    }
-                    rest = tail;
-                }
-                Ok(())
+                validate_entries(r.term, &r.entries)
             }
         }
     }
+}
+
+/// A task table's or report's term (never 0) and entries (each task once,
+/// needing a primary, a checkpoint exactly with its proof).
+fn validate_entries(term: u64, entries: &[TaskEntry]) -> Result<(), WireError> {
+    if term == 0 {
+        return Err(WireError::ZeroTerm);
+    }
+    let mut rest = entries;
+    while let Some((first, tail)) = rest.split_first() {
+        let proved = first.checkpoint.is_some() == first.proof.is_some();
+        if first.required == 0 || !proved || tail.iter().any(|e| e.task == first.task) {
+            return Err(WireError::Malformed);
+        }
+        rest = tail;
+    }
+    Ok(())
 }

@@ -202,6 +202,7 @@ fn coordinator_messages_round_trip_and_reject_bad_fields() {
         Body::Membership(membership.clone()),
         Body::LeaderNotice(LeaderNotice { term: 5 }),
         Body::TaskTable(TaskTable { term: 5, entries: entries.clone() }),
+        Body::TableReport(TableReport { term: 5, part: 1, parts: 2, entries: entries.clone() }),
     ];
     for body in good {
         let env = Envelope::new(NodeId::new("s1").unwrap(), body);
@@ -227,7 +228,16 @@ fn coordinator_messages_round_trip_and_reject_bad_fields() {
     unproved.push(TaskEntry { proof: None, ..entry.clone() }).unwrap();
     let mut proof_alone = heapless::Vec::new();
     proof_alone.push(TaskEntry { checkpoint: None, ..entry }).unwrap();
+    let report = |term, part, parts, entries: &heapless::Vec<TaskEntry, MAX_TABLE_ENTRIES>| {
+        Body::TableReport(TableReport { term, part, parts, entries: entries.clone() })
+    };
     let bad = [
+        (report(0, 0, 1, &entries), WireError::ZeroTerm),
+        (report(1, 0, 0, &entries), WireError::Malformed),
+        (report(1, 2, 2, &entries), WireError::Malformed),
+        (report(1, 0, MAX_REPORT_PARTS + 1, &entries), WireError::Malformed),
+        (report(1, 0, 1, &dup_entries), WireError::Malformed),
+        (report(1, 0, 1, &unproved), WireError::Malformed),
         (Body::LeaderNotice(LeaderNotice { term: 0 }), WireError::ZeroTerm),
         (Body::TaskTable(TaskTable { term: 0, entries }), WireError::ZeroTerm),
         (Body::TaskTable(TaskTable { term: 1, entries: dup_entries }), WireError::Malformed),

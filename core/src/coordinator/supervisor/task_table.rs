@@ -26,8 +26,57 @@ pub struct TaskRecord {
     /// on receipt; a follower keeps the leader's table's checkpoints
     /// unverified and verifies one before it acts on it (when it starts
     /// leading, or when the leader's table contradicts it). A checkpoint that
-    /// is not verified is never handed to a worker nor passed on.
+    /// is not verified is never handed to a worker nor passed on, but in a
+    /// report to a new leader, which verifies it before it takes it.
     pub verified: bool,
+}
+
+/// (Leader) the gather of a new leader's term: before it assigns any task
+/// from a checkpoint, a new leader takes the tables of a quorum of
+/// supervisors (its own counts), each sent after its sender learnt of this
+/// leader, so from then on it refuses the tables of older terms. A checkpoint
+/// a quorum held before is held by one of them: the leader resumes no task
+/// from behind it (Raft's leader completeness, with the table as the log).
+pub(crate) struct Gather<const V: usize> {
+    /// Whether a quorum's tables are in.
+    done: bool,
+    /// Per reporting voter (its index among the voters): the parts it sends
+    /// its table in, and how many of them arrived in order (a report is
+    /// complete when all have; a lost or overtaken part waits for the repeat).
+    reports: heapless::Vec<(usize, u16, u16), V>,
+}
+
+impl<const V: usize> Gather<V> {
+    /// Nothing gathered yet.
+    pub(crate) const fn new() -> Self {
+        Gather { done: false, reports: heapless::Vec::new() }
+    }
+
+    /// Notes part `part` of `parts` from voter `index`.
+    fn note(&mut self, index: usize, part: u16, parts: u16) {
+        let at = match self.reports.iter().position(|(i, _, _)| *i == index) {
+            Some(at) => at,
+            None => {
+                if self.reports.push((index, parts, 0)).is_err() {
+                    return;
+                }
+                self.reports.len() - 1
+            }
+        };
+        let Some((_, p, got)) = self.reports.get_mut(at) else { return };
+        if *p != parts {
+            // The table grew: its parts are counted again.
+            (*p, *got) = (parts, 0);
+        }
+        if part == *got {
+            *got = got.saturating_add(1);
+        }
+    }
+
+    /// How many voters' reports are complete.
+    fn complete(&self) -> usize {
+        self.reports.iter().filter(|(_, parts, got)| got >= parts).count()
+    }
 }
 
 impl TaskRecord {
@@ -84,7 +133,10 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     /// ones take a newer checkpoint. Taken only from the leader the election
     /// named for the slice's term; `false` otherwise (a deposed leader's late
     /// slice, or one that overtook the new leader's first heartbeat: slices
-    /// repeat), and if this node leads (it keeps its own).
+    /// repeat), and if this node leads (it keeps its own). So once this node
+    /// has reported its table to a new leader it takes no older term's
+    /// slice, which the leader's gather relies on. A slice also ends this
+    /// node's report: the leader sends none before its gather is done.
     ///
     /// A checkpoint is believed only with its primary's signature, but a
     /// follower does not act on a checkpoint until it leads, so it keeps a
@@ -113,6 +165,9 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         if self.leading.is_some() || self.leader.as_ref().is_none_or(|(l, term)| l != sender || *term != t.term) {
             return false;
         }
+        // The leader sends its table once its gather is done: this node's
+        // report is no longer needed.
+        self.reporting = false;
         for e in &t.entries {
             let signed = match (e.checkpoint, &e.proof) {
                 (Some(c), Some(p)) => Some((c, p)),
@@ -192,6 +247,152 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         if dropped {
             self.note_progress();
         }
+    }
+
+    /// Whether this node leads and its gather is done: only then does it assign.
+    pub(super) fn gathered(&self) -> bool {
+        self.leading.is_some() && self.gather.as_ref().is_some_and(|g| g.done)
+    }
+
+    /// (Leader) completes the gather if a quorum's tables are in (this
+    /// node's counts): the table is sent to the followers (which ends their
+    /// reports) and every task is assigned from its newest checkpoint.
+    pub(super) fn gather_done<H: HealthView>(&mut self, now: Instant, health: &H, out: &mut Outbox<Q>) {
+        let quorum = self.election().map_or(usize::MAX, |e| e.quorum());
+        let Some(g) = self.gather.as_mut() else { return };
+        if g.done || g.complete().saturating_add(1) < quorum {
+            return;
+        }
+        g.done = true;
+        self.note_progress();
+        out.send(Out::TaskTable);
+        self.workers.refresh_health(now, health);
+        self.assign_pending(now, health, out);
+    }
+
+    /// (Leader) part of supervisor `sender`'s table, sent for this node's
+    /// term. Before the gather is done every checkpoint newer than this
+    /// node's is verified against its primary's certificate (`verify`) and
+    /// taken (one that does not verify is counted in
+    /// [`OpsCounters::bad_checkpoint_proofs`](crate::coordinator::OpsCounters)
+    /// and changes nothing); under the crash-only fault model a task only
+    /// the sender knows joins the table (a Byzantine supervisor could make
+    /// one up: it does not). After the gather the report is answered with a
+    /// slice of the table, so the sender stops. `false` if not taken (not
+    /// leading that term, or not from another voter).
+    pub(crate) fn on_table_report<H: HealthView>(
+        &mut self,
+        now: Instant,
+        sender: &NodeId,
+        r: &TableReport,
+        health: &H,
+        verify: impl Fn(&TaskId, &Checkpoint, &CheckpointProof) -> bool,
+        out: &mut Outbox<Q>,
+    ) -> bool {
+        if self.leading != Some(r.term) || sender == out.me() {
+            return false;
+        }
+        let Some(index) = self.election().and_then(|e| e.voters().position(|v| v == sender)) else { return false };
+        let Some(g) = self.gather.as_ref() else { return false };
+        if g.done {
+            out.send(Out::TaskTable);
+            return true;
+        }
+        let byzantine = self.certified.is_some();
+        for e in &r.entries {
+            self.adopt(e, byzantine, &verify, out);
+        }
+        if let Some(g) = self.gather.as_mut() {
+            g.note(index, r.part, r.parts);
+        }
+        self.gather_done(now, health, out);
+        true
+    }
+
+    /// (Leader, gathering) takes a reported entry's checkpoint if newer than
+    /// the table's and proved; a task not in the table joins it only if
+    /// `!byzantine` (with its checkpoint if proved).
+    fn adopt(
+        &mut self,
+        e: &TaskEntry,
+        byzantine: bool,
+        verify: &impl Fn(&TaskId, &Checkpoint, &CheckpointProof) -> bool,
+        out: &mut Outbox<Q>,
+    ) {
+        let signed = match (e.checkpoint, &e.proof) {
+            (Some(c), Some(p)) => Some((c, p)),
+            _ => None,
+        };
+        if let Some(rec) = self.tasks.get_mut(&e.task) {
+            let Some((c, p)) = signed else { return };
+            if rec.checkpoint.is_some_and(|old| old.sequence >= c.sequence) {
+                return;
+            }
+            if !verify(&e.task, &c, p) {
+                out.counters.bad_checkpoint_proofs.bump();
+                return;
+            }
+            rec.checkpoint = Some(c);
+            rec.proof = Some(p.clone());
+            rec.verified = true;
+        } else if !byzantine {
+            let (checkpoint, proof) = match signed {
+                Some((c, p)) if verify(&e.task, &c, p) => (Some(c), Some(p.clone())),
+                Some(_) => {
+                    out.counters.bad_checkpoint_proofs.bump();
+                    (None, None)
+                }
+                None => (None, None),
+            };
+            let verified = checkpoint.is_some();
+            let rec = TaskRecord {
+                task_type: e.task_type.clone(),
+                required: e.required,
+                backups: e.backups,
+                checkpoint,
+                proof,
+                verified,
+            };
+            if self.tasks.insert(e.task.clone(), rec).is_err() {
+                out.counters.table_full.bump();
+            }
+        }
+    }
+
+    /// How many parts this node's table is reported in.
+    fn report_parts(&self) -> u16 {
+        let parts = self.tasks.len().div_ceil(MAX_TABLE_ENTRIES).max(1);
+        u16::try_from(parts).unwrap_or(u16::MAX).min(MAX_REPORT_PARTS)
+    }
+
+    /// (Follower) queues every part of this node's table for the leader.
+    pub(super) fn send_report(&self, out: &mut Outbox<Q>) {
+        for part in 0..self.report_parts() {
+            out.send(Out::TableReport { part });
+        }
+    }
+
+    /// (Follower) part `part` of this node's table for the leader it follows,
+    /// with that leader; `None` if no report is due (leading, the leader's
+    /// table arrived, or the part is past the table's end). Checkpoints go as
+    /// held, verified or not: the leader verifies each before it takes it.
+    pub(crate) fn table_report(&self, part: u16) -> Option<(NodeId, Body)> {
+        if self.leading.is_some() || !self.reporting {
+            return None;
+        }
+        let (leader, term) = self.leader.clone()?;
+        let parts = self.report_parts();
+        if part >= parts {
+            return None;
+        }
+        let mut entries = heapless::Vec::new();
+        let start = usize::from(part).saturating_mul(MAX_TABLE_ENTRIES);
+        for i in start..start.saturating_add(MAX_TABLE_ENTRIES).min(self.tasks.len()) {
+            if let Some((task, r)) = self.tasks.get_index(i) {
+                let _ = entries.push(r.entry(task));
+            }
+        }
+        Some((leader, Body::TableReport(TableReport { term, part, parts, entries })))
     }
 
     /// Adds `task` to the table; the leader assigns it at once if it can.
