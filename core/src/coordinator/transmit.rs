@@ -106,12 +106,16 @@ crate::for_every_coordinator! { impl {
                     if let Body::SignedLinkState(a) = &body {
                         // Flooded on: not back to its origin, nor to who sent
                         // it here, nor to a node its origin sent it to itself
-                        // ([`origin_sent_to`]).
+                        // ([`origin_sent_to`], [`hears`]).
                         let except = self.flood_except.take();
                         if a.origin != self.id {
                             let direct = origin_sent_to(a);
+                            let mesh = &self.mesh;
                             recipients.retain(|n| {
-                                *n != a.origin && Some(n) != except.as_ref() && direct.binary_search(&n).is_err()
+                                *n != a.origin
+                                    && Some(n) != except.as_ref()
+                                    && direct.binary_search(&n).is_err()
+                                    && !mesh.advert(n).is_some_and(|r| hears(r, &a.origin))
                             });
                         }
                     }
@@ -256,4 +260,14 @@ fn origin_sent_to(advert: &SignedLinkState) -> Vec<&NodeId> {
     let mut up: Vec<&NodeId> = advert.state.links.iter().filter(|l| l.up).map(|l| &l.neighbor).collect();
     up.sort_unstable();
     up
+}
+
+/// Whether `recipient`'s own advert (as this node holds it) shows an up
+/// tunnel with `origin`: the origin sent its advert there itself, as in
+/// [`origin_sent_to`], seen from the other end. It catches what an origin's
+/// advert leaves out: one with more links than an advert carries (a
+/// supervisor's, with a tunnel to every worker) lists only some, while each
+/// worker's lists its few, the supervisors among them.
+fn hears(recipient: &SignedLinkState, origin: &NodeId) -> bool {
+    recipient.state.links.iter().any(|l| l.up && l.neighbor == *origin)
 }
