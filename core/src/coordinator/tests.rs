@@ -100,7 +100,7 @@ impl Peer {
     }
 
     /// `body`, MAC'd by this peer for `to` (both in boot epoch 1).
-    fn mac(&mut self, body: Body, to: &str) -> StdVec<u8> {
+    pub(super) fn mac(&mut self, body: Body, to: &str) -> StdVec<u8> {
         self.mac_in(1, body, to)
     }
 
