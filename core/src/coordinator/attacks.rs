@@ -934,6 +934,22 @@ attack!(replayed_link_state_advert, |name| {
     assert_eq!(l.n.mesh().route(&id("w2")).unwrap().next_hop, Some(&id("w")));
 });
 
+/// An advert MAC'd for this node by its origin itself rests on the MAC (the
+/// origin's pairwise key vouches for every byte): its signature is left to
+/// the nodes it is flooded on to. The same advert relayed, MAC'd by another
+/// member, is checked, and a signature that does not verify is refused.
+#[test]
+fn an_advert_straight_from_its_origin_rests_on_its_mac() {
+    let (mut l, _) = advert_scene();
+    let forged_signature = advert("w", &IdentityKey::from_seed(&[0x66; 32]), 8, &[("w2", 500)]);
+    let relayed = l.s2.mac(forged_signature.clone(), "s1");
+    assert!(matches!(l.n.handle_message(l.now, &relayed), Err(HandleError::Rejected(BadSignature))));
+    assert_eq!(l.n.mesh.advert_sequence(&id("w")), Some(7));
+    let direct = l.w.mac(forged_signature, "s1");
+    l.n.handle_message(l.now, &direct).unwrap();
+    assert_eq!(l.n.mesh.advert_sequence(&id("w")), Some(8));
+}
+
 attack!(forged_copy_of_a_held_advert, |name| {
     // The held advert (w's, sequence 7) is verified once; a copy a flood
     // brings again is not checked again only if every byte verification reads

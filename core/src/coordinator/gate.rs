@@ -234,6 +234,9 @@ pub(crate) struct Opened {
     /// Where the body's attachment is (Byzantine mode: a signed vote or a
     /// quorum certificate after the body, under the same tag; empty if none).
     pub attach_at: core::ops::Range<usize>,
+    /// The envelope was MAC'd for this node: the sender (holding the
+    /// pairwise key) sent exactly these bytes to it.
+    pub mac: bool,
     /// The sender joined and may not know this node: admitted anew,
     /// restarted (a join from a newer boot epoch), or not yet shown to hold
     /// this node's certificate in its current boot. It should get this
@@ -366,7 +369,7 @@ impl<const N: usize> Gate<N> {
             // first, is what lets it back in.
             let unproven = self.roster.get_with(&u.sender).is_some_and(|(_, link)| !link.knows_me(Instant::ZERO));
             let introduce = admitted.is_some() || restarted || unproven;
-            return Ok(Opened { sender: u.sender, body, body_at, attach_at, introduce });
+            return Ok(Opened { sender: u.sender, body, body_at, attach_at, mac: false, introduce });
         }
         let Some((cert, link)) = self.roster.get_mut(&u.sender) else {
             return Err(RejectReason::UnknownSender);
@@ -383,7 +386,8 @@ impl<const N: usize> Gate<N> {
         if u.kind == AuthKind::Mac {
             link.proven = Some((u.epoch, now));
         }
-        Ok(Opened { sender: u.sender, body, body_at, attach_at, introduce: false })
+        let mac = u.kind == AuthKind::Mac;
+        Ok(Opened { sender: u.sender, body, body_at, attach_at, mac, introduce: false })
     }
 
     /// A signed join carrying the sender's certificate: verified in full, then
@@ -605,13 +609,20 @@ impl<const N: usize> Gate<N> {
     /// verification equal to it (the origin's key included), so it verifies
     /// the same and the signature is not checked again. A flood brings each
     /// advert from several relays; only the first copy costs a verification.
+    ///
+    /// `direct`: the advert came from its origin itself, in an envelope
+    /// MAC'd for this node, so the origin's pairwise key vouches for every
+    /// byte of it and the signature is not checked (it is for the nodes the
+    /// advert is flooded on to, who check it). The digest held for it then
+    /// stands for the origin's own bytes, which a relayed copy must equal.
     pub(crate) fn verify_link_state(
         &self,
         advert: &SignedLinkState,
         verified: Option<&[u8; 32]>,
+        direct: bool,
     ) -> Result<(), RejectReason> {
         let cert = self.roster.get(&advert.origin).ok_or(RejectReason::UnknownSender)?;
-        if verified.is_some_and(|known| self.link_state_digest(advert).is_some_and(|d| d == *known)) {
+        if direct || verified.is_some_and(|known| self.link_state_digest(advert).is_some_and(|d| d == *known)) {
             return Ok(());
         }
         let sig = advert.signature.to_signature();

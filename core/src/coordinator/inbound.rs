@@ -24,7 +24,7 @@ crate::for_every_coordinator! { impl {
         // copy its heartbeat (most of a KiB) once more.
         let byzantine = self.config.election.fault_model.is_byzantine();
         let opened = self.gate.open(now, bytes, &self.supervisors, byzantine);
-        let Opened { sender, body, body_at, attach_at, introduce } = match &opened {
+        let Opened { sender, body, body_at, attach_at, mac, introduce } = match &opened {
             Ok(opened) => opened,
             Err(RejectReason::FromSelf) => {
                 // What a peer sends is not the host's mistake: dropped and counted.
@@ -37,7 +37,7 @@ crate::for_every_coordinator! { impl {
             }
         };
         // Authenticated; now its authority: refused before anything changes.
-        if let Err(reason) = self.authorize(sender, body) {
+        if let Err(reason) = self.authorize(sender, body, *mac) {
             self.out.counters.rejected.bump(reason);
             return Err(HandleError::Rejected(reason));
         }
@@ -120,7 +120,7 @@ crate::for_every_coordinator! { impl {
     /// older term, a release of a role another supervisor gave) is no attack:
     /// it passes here and is ignored by the room, counted in
     /// [`OpsCounters::messages_ignored`].
-    fn authorize(&self, sender: &NodeId, body: &Message) -> Result<(), RejectReason> {
+    fn authorize(&self, sender: &NodeId, body: &Message, mac: bool) -> Result<(), RejectReason> {
         let from_supervisor = self.supervisors.contains(sender);
         let body = match body {
             Message::Heartbeat(h) if from_supervisor && h.leading > 0 => return self.may_lead(sender, h.leading),
@@ -145,8 +145,13 @@ crate::for_every_coordinator! { impl {
             // taken, ignored).
             Body::SignedLinkState(a) if a.origin == self.id => return Ok(()),
             Body::SignedLinkState(a) => {
+                // Straight from its origin under a MAC: the origin's pairwise
+                // key already vouches for every byte, so its signature (kept
+                // for the nodes it is flooded on to, who check it) is not
+                // checked here (one Ed25519 verification saved per advert).
+                let direct = mac && a.origin == *sender;
                 let verified = self.mesh.advert_digest(&a.origin, a.state.sequence);
-                match self.gate.verify_link_state(a, verified) {
+                match self.gate.verify_link_state(a, verified, direct) {
                     // An origin this node has not admitted (yet) cannot be
                     // checked: an honest relay meets that while joins are on
                     // their way, so it is ignored (counted), not refused.
@@ -383,7 +388,8 @@ crate::for_every_coordinator! { impl {
         }
     }
 
-    /// An authenticated advert (its origin's signature verified, not older
+    /// An authenticated advert (its origin's signature verified, or its
+    /// origin's MAC on the envelope that brought it straight here; not older
     /// than the one held): a newer one is kept, applied to the mesh and, on a
     /// supervisor, flooded on; this node's own, one of an origin not admitted
     /// (it could not be verified), or the held one again (a flooded

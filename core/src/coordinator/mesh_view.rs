@@ -16,8 +16,10 @@
 //! heartbeat timestamps (`rtt.rs`). Routes run over this node's tunnels and
 //! the links other nodes advertise: each node signs an advert of its tunnels
 //! ([`SignedLinkState`]), sends it when its tunnels change (or their latency
-//! moves by a tenth) and every [`ADVERT_REFRESH`] tunnel checks otherwise; a
-//! supervisor floods the adverts it takes on. The flood table keeps the
+//! moves beyond its jitter: [`significant`]) and every [`ADVERT_REFRESH`]
+//! tunnel checks otherwise; a supervisor floods the adverts it takes on
+//! (not to the nodes the advert shows an up tunnel with: the origin sent it
+//! there itself). The flood table keeps the
 //! newest advert per origin (at most `N`; one that does not fit is counted in
 //! `table_full` and not applied); one not refreshed for [`ADVERT_MAX_AGE`]
 //! tunnel checks ages out, and its links leave the mesh.
@@ -385,13 +387,15 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
 
     /// Whether this node's links are to be advertised anew at `now`, numbered
     /// `sequence`: they changed since the last advert (a tunnel came or went,
-    /// changed state, or its latency moved by more than a tenth) or `refresh`
-    /// passed. If so they are kept as [`MeshView::own_advert`].
+    /// changed state, or its latency moved significantly: see [`moved`]) or
+    /// `refresh` passed. If so they are kept as [`MeshView::own_advert`].
     pub(crate) fn advertise(&mut self, now: Instant, refresh: Duration, sequence: u64) -> bool {
         let Some(state) = self.mesh.local_link_state() else { return false };
+        let peers = &self.peers;
+        let rttvar = |n: &NodeId| peers.get(n).map_or(0, |p| p.rtt.rttvar().total_micros());
         let due = match &self.advertised {
             None => true,
-            Some((at, _, last)) => now.saturating_duration_since(*at) >= refresh || moved(last, &state.links),
+            Some((at, _, last)) => now.saturating_duration_since(*at) >= refresh || moved(last, &state.links, rttvar),
         };
         if due {
             self.advertised = Some((now, sequence, state.links.iter().cloned().collect()));
@@ -516,16 +520,43 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     }
 }
 
-/// Whether `new` differs from `last` enough to advertise: another set of
-/// links, a link up or down, or a latency moved by more than a tenth.
-fn moved(last: &[LinkAdvert], new: &[LinkAdvert]) -> bool {
+/// No latency change smaller than this is significant: below it, a LAN
+/// link's scheduling jitter, which re-ranks no route worth an advert (Babel's
+/// RTT extension ignores round trips below 10 ms altogether).
+pub(crate) const LATENCY_FLOOR: Duration = Duration::from_millis(2);
+
+/// Whether `new` differs from `last` (the links last advertised) enough to
+/// advertise: another set of links, a link up or down, or a latency that
+/// moved significantly ([`significant`], given each neighbour's RTT
+/// variation in microseconds, `rttvar`).
+fn moved(last: &[LinkAdvert], new: &[LinkAdvert], rttvar: impl Fn(&NodeId) -> u64) -> bool {
     if last.len() != new.len() {
         return true;
     }
     new.iter().any(|n| {
         last.iter().find(|l| l.neighbor == n.neighbor).is_none_or(|l| {
-            let (a, b) = (l.latency.total_micros(), n.latency.total_micros());
-            l.up != n.up || a.abs_diff(b).saturating_mul(10) > a
+            l.up != n.up || significant(l.latency.total_micros(), n.latency.total_micros(), rttvar(&n.neighbor))
         })
     })
+}
+
+/// Whether a link's smoothed round trip moved significantly from `advertised`
+/// to `now` (µs), given its RTT variation `rttvar` (RFC 6298's RTTVAR, µs):
+/// by more than a quarter of the advertised value, more than `rttvar`, and
+/// more than [`LATENCY_FLOOR`].
+///
+/// Why these: with `α = 1/8`, the smoothed RTT of samples with standard
+/// deviation `σ` wanders with `σ·√(α/(2−α)) ≈ 0.26σ`, and RTTVAR (a smoothed
+/// mean deviation) settles near `0.8σ`; so two readings of an unchanged link
+/// some seconds apart differ with a standard deviation of about
+/// `√2 · 0.26σ ≈ 0.45 · RTTVAR`. Beyond RTTVAR is over two of those: rare
+/// for jitter alone, at every tunnel check and link. A tenth, the old test,
+/// was inside that noise whenever the jitter was a good part of the round
+/// trip (1–50 ms one way: `σ ≈ 20` ms on a ~51 ms round trip, a tenth 5 ms),
+/// and re-advertised at nearly every check. A quarter keeps a change too
+/// small to re-rank routes between similar paths from counting; the refresh
+/// ([`ADVERT_REFRESH`]) carries any drift within it.
+fn significant(advertised: u64, now: u64, rttvar: u64) -> bool {
+    let d = advertised.abs_diff(now);
+    d.saturating_mul(4) > advertised && d > rttvar && d > LATENCY_FLOOR.total_micros()
 }

@@ -100,7 +100,7 @@ impl Peer {
     }
 
     /// `body`, MAC'd by this peer for `to` (both in boot epoch 1).
-    fn mac(&mut self, body: Body, to: &str) -> StdVec<u8> {
+    pub(super) fn mac(&mut self, body: Body, to: &str) -> StdVec<u8> {
         self.mac_in(1, body, to)
     }
 
@@ -892,4 +892,82 @@ fn a_worker_that_lost_its_leader_follows_it_again_at_its_first_heartbeat() {
     // The leader's heartbeat naming the term it is known to lead: followed at once.
     w.handle_message(now, &s1.say(hb(13, 3))).unwrap();
     assert_eq!(w.leader().map(|(n, t)| (n.clone(), t)), Some((id("s1"), 3)));
+}
+
+/// Jitter around a stable mean re-advertises nothing between refreshes; a
+/// real shift of the mean is advertised at once, without waiting for one.
+#[test]
+fn latency_jitter_is_not_advertised_and_a_real_shift_is() {
+    use crate::wire::Echo;
+    let ms = Duration::from_millis;
+    let mut n = among("s1", NodeRole::Supervisor, &["s1", "s2"]);
+    let t0 = Instant::from_secs(1);
+    n.start(t0).unwrap();
+    let mut s2 = joined(&mut n, t0, "s2", NodeRole::Supervisor);
+    let mut rng = crate::Rng::new(7);
+    // n's adverts: when, and the latency of its link with s2.
+    let mut adverts: StdVec<(Instant, Duration)> = StdVec::new();
+    // Smoothed RTTs at the tunnel checks (every 5 s), to show the jitter.
+    let mut srtts: StdVec<(Instant, Duration)> = StdVec::new();
+    let mut seq = 0;
+    // One second: n ticks (a heartbeat, a tunnel check every 5 s), and s2's
+    // reply echoes it after a round trip of two one-way delays in `one_way` ms.
+    let mut second = |n: &mut Node, t: Instant, one_way: (u64, u64), adverts: &mut StdVec<_>, srtts: &mut StdVec<_>| {
+        n.tick(t);
+        for (to, bytes) in drain_transmits(n) {
+            let u = crate::auth::seal::parse(&bytes).unwrap();
+            if let (true, Ok(Body::SignedLinkState(a))) = (to == id("s2"), Body::decode(u.body))
+                && a.origin == id("s1")
+            {
+                let link = a.state.links.iter().find(|l| l.neighbor == id("s2")).unwrap();
+                adverts.push((t, link.latency));
+            }
+        }
+        if t.total_micros().is_multiple_of(5_000_000)
+            && let Some((srtt, _)) = n.peer_rtt(&id("s2"))
+        {
+            srtts.push((t, srtt));
+        }
+        let r = rng.in_range(one_way.0, one_way.1 + 1) + rng.in_range(one_way.0, one_way.1 + 1);
+        seq += 1;
+        let hb = heartbeat_echoing(seq, Instant::from_secs(500 + seq), Some(Echo { sent_at: t, held: Duration::ZERO }));
+        n.handle_message(t + ms(r), &s2.say(hb)).unwrap();
+    };
+    // 1–50 ms each way (the simulator's jittery network) for 10 minutes.
+    let mut t = t0;
+    for _ in 0..600 {
+        t += Duration::from_secs(1);
+        second(&mut n, t, (1, 50), &mut adverts, &mut srtts);
+    }
+    // Past the first minute (the tunnel coming up, its first samples), only
+    // the refresh re-advertises: every 6 tunnel checks.
+    let settled = t0 + Duration::from_secs(60);
+    let refresh = OpsConfig::default().tunnel_check_interval.saturating_mul(6);
+    let steady: StdVec<_> = adverts.iter().filter(|(at, _)| *at >= settled).collect();
+    assert!(steady.len() >= 15, "{adverts:?}");
+    for w in steady.windows(2) {
+        assert_eq!(w[1].0.saturating_duration_since(w[0].0), refresh, "re-advertised on jitter: {adverts:?}");
+    }
+    // The jitter was real: the smoothed RTT at a check was more than a tenth
+    // (the old test) off the latency last advertised at least 10 times.
+    let mut off_by_a_tenth = 0;
+    for (at, srtt) in srtts.iter().filter(|(at, _)| *at >= settled) {
+        let last = adverts.iter().rev().find(|(a, _)| a < at).unwrap().1;
+        if srtt.total_micros().abs_diff(last.total_micros()) * 10 > last.total_micros() {
+            off_by_a_tenth += 1;
+        }
+    }
+    assert!(off_by_a_tenth >= 10, "{off_by_a_tenth} of {} checks", srtts.len());
+    // The path's delay grows by 50 ms each way (a route change upstream,
+    // say): advertised within three tunnel checks, before any refresh.
+    let before = adverts.len();
+    let (last, shift) = (adverts[before - 1].0, t);
+    for _ in 0..30 {
+        t += Duration::from_secs(1);
+        second(&mut n, t, (51, 100), &mut adverts, &mut srtts);
+    }
+    let (at, latency) = adverts[before];
+    assert!(at.saturating_duration_since(last) < refresh, "waited for the refresh: {:?}", &adverts[before - 1..]);
+    assert!(at.saturating_duration_since(shift) <= Duration::from_secs(15), "{at:?} after {shift:?}");
+    assert!(latency > ms(100), "{latency:?}");
 }

@@ -104,9 +104,20 @@ crate::for_every_coordinator! { impl {
                     bytes.extend_from_slice(&attachment);
                     let mut recipients = self.expand(&to);
                     if let Body::SignedLinkState(a) = &body {
-                        // Flooded on: not back to its origin, nor to who sent it here.
+                        // Flooded on: not back to its origin, nor to who sent
+                        // it here, nor to a node its origin sent it to itself
+                        // ([`origin_sent_to`], [`hears`]).
                         let except = self.flood_except.take();
-                        recipients.retain(|n| *n != a.origin && Some(n) != except.as_ref());
+                        if a.origin != self.id {
+                            let direct = origin_sent_to(a);
+                            let mesh = &self.mesh;
+                            recipients.retain(|n| {
+                                *n != a.origin
+                                    && Some(n) != except.as_ref()
+                                    && direct.binary_search(&n).is_err()
+                                    && !mesh.advert(n).is_some_and(|r| hears(r, &a.origin))
+                            });
+                        }
                     }
                     let heartbeat = match body {
                         Body::Heartbeat(hb) => Some(Box::new(hb)),
@@ -241,3 +252,29 @@ crate::for_every_coordinator! { impl {
         self.clock.to_host(self.timers.next().min(election))
     }
 } }
+
+/// The nodes `advert`'s origin sent it to itself, sorted: those its links
+/// show with an up tunnel. A node sends its own advert to every node it
+/// broadcasts to (a worker: the supervisors; a supervisor: the cluster), and
+/// each node it has a tunnel with is one of those; an up tunnel means the
+/// origin hears the node (or, with host-reported handshakes, the data plane
+/// works). Flooding it there again would only repeat it: one such
+/// copy lost is replaced by the next advert (at the latest the refresh, well
+/// within the age limit), as the relays' copies would have. A node whose
+/// tunnel with the origin is down or missing from the advert is one the
+/// origin may not reach: the flood still brings it the advert.
+fn origin_sent_to(advert: &SignedLinkState) -> Vec<&NodeId> {
+    let mut up: Vec<&NodeId> = advert.state.links.iter().filter(|l| l.up).map(|l| &l.neighbor).collect();
+    up.sort_unstable();
+    up
+}
+
+/// Whether `recipient`'s own advert (as this node holds it) shows an up
+/// tunnel with `origin`: the origin sent its advert there itself, as in
+/// [`origin_sent_to`], seen from the other end. It catches what an origin's
+/// advert leaves out: one with more links than an advert carries (a
+/// supervisor's, with a tunnel to every worker) lists only some, while each
+/// worker's lists its few, the supervisors among them.
+fn hears(recipient: &SignedLinkState, origin: &NodeId) -> bool {
+    recipient.state.links.iter().any(|l| l.up && l.neighbor == *origin)
+}
