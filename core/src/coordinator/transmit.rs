@@ -105,16 +105,17 @@ crate::for_every_coordinator! { impl {
                     let mut recipients = self.expand(&to);
                     if let Body::SignedLinkState(a) = &body {
                         // Flooded on: not back to its origin, nor to who sent
-                        // it here, nor to a node its origin sent it to itself
-                        // ([`origin_sent_to`], [`hears`]).
+                        // it here, nor to a node the origin sent it to itself:
+                        // one the advert shows an up tunnel with, or whose own
+                        // advert (as this node holds it) shows one with the
+                        // origin ([`hears`]).
                         let except = self.flood_except.take();
                         if a.origin != self.id {
-                            let direct = origin_sent_to(a);
                             let mesh = &self.mesh;
                             recipients.retain(|n| {
                                 *n != a.origin
                                     && Some(n) != except.as_ref()
-                                    && direct.binary_search(&n).is_err()
+                                    && !hears(a, n)
                                     && !mesh.advert(n).is_some_and(|r| hears(r, &a.origin))
                             });
                         }
@@ -253,28 +254,20 @@ crate::for_every_coordinator! { impl {
     }
 } }
 
-/// The nodes `advert`'s origin sent it to itself, sorted: those its links
-/// show with an up tunnel. A node sends its own advert to every node it
-/// broadcasts to (a worker: the supervisors; a supervisor: the cluster), and
-/// each node it has a tunnel with is one of those; an up tunnel means the
-/// origin hears the node (or, with host-reported handshakes, the data plane
-/// works). Flooding it there again would only repeat it: one such
-/// copy lost is replaced by the next advert (at the latest the refresh, well
-/// within the age limit), as the relays' copies would have. A node whose
-/// tunnel with the origin is down or missing from the advert is one the
-/// origin may not reach: the flood still brings it the advert.
-fn origin_sent_to(advert: &SignedLinkState) -> Vec<&NodeId> {
-    let mut up: Vec<&NodeId> = advert.state.links.iter().filter(|l| l.up).map(|l| &l.neighbor).collect();
-    up.sort_unstable();
-    up
-}
-
-/// Whether `recipient`'s own advert (as this node holds it) shows an up
-/// tunnel with `origin`: the origin sent its advert there itself, as in
-/// [`origin_sent_to`], seen from the other end. It catches what an origin's
-/// advert leaves out: one with more links than an advert carries (a
-/// supervisor's, with a tunnel to every worker) lists only some, while each
-/// worker's lists its few, the supervisors among them.
-fn hears(recipient: &SignedLinkState, origin: &NodeId) -> bool {
-    recipient.state.links.iter().any(|l| l.up && l.neighbor == *origin)
+/// Whether `advert` shows an up tunnel between its origin and `node`: the
+/// origin sent its advert to `node` itself. A node sends its own advert to
+/// every node it broadcasts to (a worker: the supervisors; a supervisor: the
+/// cluster), and each node it has a tunnel with is one of those; an up
+/// tunnel means the origin hears the node (or, with host-reported
+/// handshakes, the data plane works). Flooding it there again would only
+/// repeat it: one such copy lost is replaced by the next advert (at the
+/// latest the refresh, well within the age limit), as the relays' copies
+/// would have. A relay asks it of the origin's advert and of the
+/// recipient's own (as the relay holds it): an advert lists at most 64
+/// tunnels, so a supervisor's, with a tunnel to every worker, leaves most out,
+/// while each worker's lists its few, the supervisors among them. A node
+/// whose tunnel with the origin is down, or listed in neither advert, is one
+/// the origin may not reach: the flood still brings it the advert.
+fn hears(advert: &SignedLinkState, node: &NodeId) -> bool {
+    advert.state.links.iter().any(|l| l.up && l.neighbor == *node)
 }
