@@ -200,17 +200,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
                 }
             } else {
                 let (checkpoint, proof) = signed.map_or((None, None), |(c, p)| (Some(c), Some(p.clone())));
-                let rec = TaskRecord {
-                    task_type: e.task_type.clone(),
-                    required: e.required,
-                    backups: e.backups,
-                    checkpoint,
-                    proof,
-                    verified: false,
-                };
-                if self.tasks.insert(e.task.clone(), rec).is_err() {
-                    out.counters.table_full.bump();
-                }
+                self.insert_entry(e, checkpoint, proof, false, out);
             }
         }
         self.note_progress();
@@ -345,17 +335,30 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
                 None => (None, None),
             };
             let verified = checkpoint.is_some();
-            let rec = TaskRecord {
-                task_type: e.task_type.clone(),
-                required: e.required,
-                backups: e.backups,
-                checkpoint,
-                proof,
-                verified,
-            };
-            if self.tasks.insert(e.task.clone(), rec).is_err() {
-                out.counters.table_full.bump();
-            }
+            self.insert_entry(e, checkpoint, proof, verified, out);
+        }
+    }
+
+    /// Adds the task of table entry `e` with `checkpoint` and its `proof`
+    /// (`verified` if its signature was checked); a full table is counted.
+    fn insert_entry(
+        &mut self,
+        e: &TaskEntry,
+        checkpoint: Option<Checkpoint>,
+        proof: Option<CheckpointProof>,
+        verified: bool,
+        out: &mut Outbox<Q>,
+    ) {
+        let rec = TaskRecord {
+            task_type: e.task_type.clone(),
+            required: e.required,
+            backups: e.backups,
+            checkpoint,
+            proof,
+            verified,
+        };
+        if self.tasks.insert(e.task.clone(), rec).is_err() {
+            out.counters.table_full.bump();
         }
     }
 
