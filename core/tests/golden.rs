@@ -146,7 +146,9 @@ mod workers {
 
 mod coordinator {
     use super::{check, digest, node, task, task_type};
-    use pouw_netops::wire::{Body, CheckpointProof, Envelope, LeaderNotice, Membership, TaskEntry, TaskTable};
+    use pouw_netops::wire::{
+        Body, CheckpointProof, Envelope, LeaderNotice, Membership, TableReport, TaskEntry, TaskTable,
+    };
     use pouw_netops::workers::Checkpoint;
 
     golden! {
@@ -158,31 +160,38 @@ mod coordinator {
         leave_vector: "membership_leave" from "supervisor-1" =>
             Body::Membership(Membership { joining: false, certificate: heapless::Vec::new() });
         leader_notice_vector: "leader_notice" from "supervisor-2" => Body::LeaderNotice(LeaderNotice { term: 300 });
-        task_table_vector: "task_table" from "supervisor-2" => {
-            let mut entries = heapless::Vec::new();
-            let first = TaskEntry {
-                task: task("task-42"),
-                task_type: task_type("train"),
-                required: 1,
-                backups: 2,
-                checkpoint: Some(Checkpoint { sequence: 1_000, digest: digest() }),
-                proof: Some(CheckpointProof {
-                    primary: node("worker-7"),
-                    signature: super::signature("task-42", "worker-7", 1_000),
-                }),
-            };
-            let second = TaskEntry {
-                task: task("task-43"),
-                task_type: task_type("infer"),
-                required: 2,
-                backups: 0,
-                checkpoint: None,
-                proof: None,
-            };
-            entries.push(first).unwrap();
-            entries.push(second).unwrap();
-            Body::TaskTable(TaskTable { term: 300, entries })
+        task_table_vector: "task_table" from "supervisor-2" => Body::TaskTable(TaskTable { term: 300, entries: entries() });
+        // A follower's report of its table to the leader of term 300: the
+        // second of three parts, with the task table vector's entries.
+        table_report_vector: "table_report" from "supervisor-3" =>
+            Body::TableReport(TableReport { term: 300, part: 1, parts: 3, entries: entries() });
+    }
+
+    /// Two entries: one at a checkpoint with its primary's proof, one without.
+    fn entries() -> heapless::Vec<TaskEntry, { pouw_netops::wire::MAX_TABLE_ENTRIES }> {
+        let mut entries = heapless::Vec::new();
+        let first = TaskEntry {
+            task: task("task-42"),
+            task_type: task_type("train"),
+            required: 1,
+            backups: 2,
+            checkpoint: Some(Checkpoint { sequence: 1_000, digest: digest() }),
+            proof: Some(CheckpointProof {
+                primary: node("worker-7"),
+                signature: super::signature("task-42", "worker-7", 1_000),
+            }),
         };
+        let second = TaskEntry {
+            task: task("task-43"),
+            task_type: task_type("infer"),
+            required: 2,
+            backups: 0,
+            checkpoint: None,
+            proof: None,
+        };
+        entries.push(first).unwrap();
+        entries.push(second).unwrap();
+        entries
     }
 }
 

@@ -55,6 +55,7 @@ OTHER_VECTORS = {
     ),
     "task_release": ("supervisor-1", "task_release", {"task": "task-42"}),
     "checkpoint_report": ("worker-7", "checkpoint_report", {"task": "task-42", "checkpoint_sequence": 1_001}),
+    "table_report": ("supervisor-3", "table_report", {"term": 300, "part": 1, "parts": 3}),
 }
 
 
@@ -158,3 +159,9 @@ def test_checkpoints_carry_their_primarys_signature():
     assert isinstance(d["signature"], bytes) and len(d["signature"]) == 64
     t = decode_envelope(golden("task_table"))
     assert [e["checkpoint_primary"] for e in t["tasks"]] == ["worker-7", None]
+
+
+def test_a_table_report_decodes_as_the_task_table_vectors_entries():
+    r = decode_envelope(golden("table_report"))
+    t = decode_envelope(golden("task_table"))
+    assert r["tasks"] == t["tasks"] and len(r["tasks"]) == 2
