@@ -128,6 +128,9 @@ pub fn phi(elapsed: f64, mean: f64, std_deviation: f64) -> f64 {
 pub struct PhiParams {
     config: PhiConfig,
     threshold: PhiLevel,
+    /// The longest silence, in microseconds, before any level is crossed
+    /// (infinite but for [`PhiParams::spaced`]).
+    patience: f64,
 }
 
 impl PhiParams {
@@ -144,7 +147,7 @@ impl PhiParams {
         if config.first_heartbeat_estimate == Duration::ZERO {
             return Err(ConfigError::new("first_heartbeat_estimate", "greater than zero"));
         }
-        Ok(PhiParams { config, threshold })
+        Ok(PhiParams { config, threshold, patience: f64::INFINITY })
     }
 
     /// The configuration these parameters were built from.
@@ -155,6 +158,34 @@ impl PhiParams {
     /// The failure threshold as a level.
     pub const fn threshold(&self) -> PhiLevel {
         self.threshold
+    }
+
+    /// These parameters for a node that heartbeats only every `every`-th
+    /// interval (`every` of 0 or 1 changes nothing). The first-heartbeat
+    /// estimate and the acceptable pause are `every` times as long, so the
+    /// window starts near the longer interval and as many heartbeats in a
+    /// row may be lost as at the full rate. One loss among sparse heartbeats
+    /// widens the deviation `every` times as much as at the full rate, though,
+    /// so no level is crossed later than `every` times the crossing of a
+    /// lossless window at the full rate (first estimate + pause + the
+    /// threshold's distance times the deviation floor): the wait for a
+    /// crashed node grows `every` times, no more. Where that cap decides,
+    /// the phi at the crossing is below the level's.
+    pub fn spaced(&self, every: u8) -> PhiParams {
+        if every <= 1 {
+            return *self;
+        }
+        let k = u64::from(every);
+        let c = &self.config;
+        let lossless = c.first_heartbeat_estimate.total_micros() as f64
+            + c.acceptable_heartbeat_pause.total_micros() as f64
+            + self.threshold.y * c.min_std_deviation.total_micros() as f64;
+        let config = PhiConfig {
+            acceptable_heartbeat_pause: c.acceptable_heartbeat_pause.saturating_mul(k),
+            first_heartbeat_estimate: c.first_heartbeat_estimate.saturating_mul(k),
+            ..*c
+        };
+        PhiParams { config, threshold: self.threshold, patience: lossless * f64::from(every) }
     }
 }
 
@@ -199,10 +230,7 @@ impl<const W: usize> HeartbeatWindow<W> {
         let cap = params.config.max_sample_size.min(W);
         let added = match self.last {
             None => {
-                let estimate = params.config.first_heartbeat_estimate.total_micros();
-                let spread = estimate / 4;
-                self.push(estimate.saturating_sub(spread), cap);
-                self.push(estimate.saturating_add(spread), cap);
+                self.seed(params, cap);
                 true
             }
             Some(last) => {
@@ -241,6 +269,29 @@ impl<const W: usize> HeartbeatWindow<W> {
     fn forget(&mut self, interval: u32) {
         self.sum = self.sum.saturating_sub(u64::from(interval));
         self.squared_sum = self.squared_sum.saturating_sub(u128::from(interval) * u128::from(interval));
+    }
+
+    /// Forgets the intervals and starts again from `params`' first-heartbeat
+    /// estimate, as at a first heartbeat, keeping the last heartbeat's time:
+    /// for a node whose heartbeat rate changed on purpose. A window that has
+    /// seen no heartbeat is left as it is.
+    pub(crate) fn reseed(&mut self, params: &PhiParams) {
+        if self.last.is_none() {
+            return;
+        }
+        while let Some(old) = self.intervals.pop_front() {
+            self.forget(old);
+        }
+        self.seed(params, params.config.max_sample_size.min(W));
+        self.refresh(params);
+    }
+
+    /// The two intervals a window starts from: the estimate ± a quarter.
+    fn seed(&mut self, params: &PhiParams, cap: usize) {
+        let estimate = params.config.first_heartbeat_estimate.total_micros();
+        let spread = estimate / 4;
+        self.push(estimate.saturating_sub(spread), cap);
+        self.push(estimate.saturating_add(spread), cap);
     }
 
     /// Recomputes the availability deadline under new `params` (after a
@@ -285,6 +336,8 @@ impl<const W: usize> HeartbeatWindow<W> {
             return Instant::MAX;
         };
         let elapsed = self.effective_mean(params) + level.y * self.effective_std(params);
+        // Not `f64::min`: a library call on targets without double-precision hardware.
+        let elapsed = if elapsed > params.patience { params.patience } else { elapsed };
         if elapsed.is_nan() || elapsed <= 0.0 {
             return last;
         }
@@ -538,6 +591,73 @@ mod tests {
             let at = phi(level.y, 0.0, 1.0);
             assert!((at - target).abs() < 1e-9 * target.max(1.0), "{target}: {at}");
         }
+    }
+
+    /// Heartbeats every `every` seconds from 0 to `until` s into a window under `params`.
+    fn spaced_window(params: &PhiParams, every: u64, until: u64, lost: &[u64]) -> HeartbeatWindow<32> {
+        let mut w = HeartbeatWindow::new();
+        for t in (0..=until).step_by(every as usize).filter(|t| !lost.contains(t)) {
+            w.record(Instant::from_secs(t), params);
+        }
+        w
+    }
+
+    #[test]
+    fn spacing_one_changes_nothing() {
+        let p = PhiParams::new(PhiConfig::cluster()).unwrap();
+        assert_eq!(p.spaced(1), p);
+        assert_eq!(p.spaced(0), p);
+    }
+
+    #[test]
+    fn a_spaced_detector_tolerates_as_many_lost_heartbeats_as_the_full_rate_one() {
+        let full = PhiParams::new(PhiConfig::cluster()).unwrap();
+        let spaced = full.spaced(3);
+        assert_eq!(spaced.config().acceptable_heartbeat_pause, Duration::from_secs(9));
+        assert_eq!(spaced.config().first_heartbeat_estimate, Duration::from_secs(3));
+        // Two heartbeats lost in a row: 3 s of silence at the full rate, 9 s
+        // at every third interval. Both detectors still hold the node up; the
+        // full-rate parameters applied to the sparse heartbeats would not.
+        let last = Instant::from_secs(90);
+        assert!(spaced_window(&full, 1, 90, &[]).is_available(last + Duration::from_secs(3)));
+        assert!(spaced_window(&spaced, 3, 90, &[]).is_available(last + Duration::from_secs(9)));
+        assert!(!spaced_window(&full, 3, 90, &[]).is_available(last + Duration::from_secs(9)));
+    }
+
+    #[test]
+    fn a_spaced_detector_waits_at_most_every_times_a_lossless_full_rate_one() {
+        let full = PhiParams::new(PhiConfig::cluster()).unwrap();
+        // Full rate, no loss: the mean is 1 s and the deviation at its floor.
+        let lossless = spaced_window(&full, 1, 60, &[]).available_until() - Instant::from_secs(60);
+        for every in [2u8, 3, 5] {
+            let spaced = full.spaced(every);
+            let e = u64::from(every);
+            // Losses widen the deviation: uncapped, the crossing would be later than every × lossless.
+            let lost: std::vec::Vec<u64> = (1..6).map(|i| i * 10 * e).collect();
+            let w = spaced_window(&spaced, e, 60 * e, &lost);
+            let last = w.last_heartbeat().unwrap();
+            let waits = w.available_until() - last;
+            let bound = lossless.saturating_mul(e) + Duration::from_micros(1);
+            assert!(waits <= bound, "every {every}: waits {waits:?}, bound {bound:?}");
+            assert!(w.crossing(&spaced, PhiLevel::new(1.0).unwrap()) <= w.available_until());
+        }
+    }
+
+    #[test]
+    fn a_reseeded_window_keeps_its_last_heartbeat_and_starts_from_the_estimate() {
+        let full = PhiParams::new(PhiConfig::cluster()).unwrap();
+        let mut w = spaced_window(&full, 1, 40, &[]);
+        assert_eq!(w.sample_count(), 32);
+        let spaced = full.spaced(3);
+        w.reseed(&spaced);
+        assert_eq!(w.sample_count(), 2);
+        assert_eq!(w.last_heartbeat(), Some(Instant::from_secs(40)));
+        assert!((w.mean_micros() - 3_000_000.0).abs() < 1.0);
+        // A window that never heard a heartbeat stays empty.
+        let mut empty = HeartbeatWindow::<32>::new();
+        empty.reseed(&spaced);
+        assert_eq!(empty.sample_count(), 0);
+        assert_eq!(empty.available_until(), Instant::MAX);
     }
 
     mod props {

@@ -5,7 +5,7 @@ use super::*;
 impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, E> {
     /// Records a heartbeat from `node` at `now`, registering it if new.
     pub fn heartbeat(&mut self, now: Instant, node: &NodeId) -> Result<(), CrashRecoveryError> {
-        self.ingest(now, node, None, false).map(|_| ())
+        self.ingest(now, node, None, false, None).map(|_| ())
     }
 
     /// Records a heartbeat carrying fresh `metrics` from `node` at `now`,
@@ -16,7 +16,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         node: &NodeId,
         metrics: HealthMetrics,
     ) -> Result<(), CrashRecoveryError> {
-        self.update_node_health_status(now, node, metrics, false).map(|_| ())
+        self.update_node_health_status(now, node, metrics, false, None).map(|_| ())
     }
 
     /// [`CrashRecoveryManager::update_node_health`] for a heartbeat from a
@@ -36,22 +36,53 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         node: &NodeId,
         metrics: HealthMetrics,
     ) -> Result<(), CrashRecoveryError> {
-        self.update_node_health_status(now, node, metrics, true).map(|_| ())
+        self.update_node_health_status(now, node, metrics, true, None).map(|_| ())
     }
 
     /// [`CrashRecoveryManager::update_node_health`] (with `vouched`:
     /// [`CrashRecoveryManager::update_node_health_vouched`]), returning the
     /// node's status after it (one table lookup where a `status` call would add
-    /// one): both public calls are this one, so they validate alike.
+    /// one): both public calls are this one, so they validate alike. With
+    /// `spacing`, the node's spacing is set as [`CrashRecoveryManager::set_spacing`]
+    /// would, in the same lookup.
     pub(crate) fn update_node_health_status(
         &mut self,
         now: Instant,
         node: &NodeId,
         metrics: HealthMetrics,
         vouched: bool,
+        spacing: Option<u8>,
     ) -> Result<NodeStatus, CrashRecoveryError> {
         metrics.validate().map_err(CrashRecoveryError::InvalidMetric)?;
-        self.ingest(now, node, Some(metrics), vouched)
+        self.ingest(now, node, Some(metrics), vouched, spacing)
+    }
+
+    /// `node` heartbeats only every `every`-th interval from now on (0 is
+    /// taken as 1, every interval): its acceptable heartbeat pause is `every`
+    /// times the configured one ([`PhiParams::spaced`]), and its suspect and
+    /// crash instants are recomputed at once, so a node that slows down on
+    /// purpose is not taken for a crashed one. The window learns the longer
+    /// interval from the heartbeats themselves. `UnknownNode` for a node
+    /// never registered.
+    pub fn set_spacing(&mut self, node: &NodeId, every: u8) -> Result<(), CrashRecoveryError> {
+        let Some(record) = self.nodes.get_mut(node) else {
+            return Err(CrashRecoveryError::UnknownNode(node.clone()));
+        };
+        Self::respace(record, &self.params, self.suspect, every);
+        Ok(())
+    }
+
+    /// A new spacing for `record`: the intervals learnt at the old rate say
+    /// nothing of the new one, so the window starts again from the new
+    /// estimate (keeping the last heartbeat's time).
+    fn respace(record: &mut NodeRecord<W>, params: &PhiParams, suspect: PhiLevel, every: u8) {
+        let every = every.max(1);
+        if record.spacing != every {
+            record.spacing = every;
+            let params = params.spaced(every);
+            record.window.reseed(&params);
+            record.suspect_at = record.window.crossing(&params, suspect);
+        }
     }
 
     /// `node`'s record in `nodes`, registering the node (online, never heard
@@ -73,6 +104,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
                     recovery: None,
                     attempts: 0,
                     crashed_in_sweep: 0,
+                    spacing: 1,
                 };
                 if nodes.insert(node.clone(), record).is_err() {
                     return Err(CrashRecoveryError::TableFull(CapacityError::new(node.clone(), N)));
@@ -95,11 +127,16 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         node: &NodeId,
         metrics: Option<HealthMetrics>,
         vouched: bool,
+        spacing: Option<u8>,
     ) -> Result<NodeStatus, CrashRecoveryError> {
         let now = self.clock.observe(now);
         let record = Self::record_or_register(&mut self.nodes, node)?;
-        record.window.record(now, &self.params);
-        record.suspect_at = record.window.crossing(&self.params, self.suspect);
+        if let Some(every) = spacing {
+            Self::respace(record, &self.params, self.suspect, every);
+        }
+        let params = self.params.spaced(record.spacing);
+        record.window.record(now, &params);
+        record.suspect_at = record.window.crossing(&params, self.suspect);
         if let Some(m) = metrics {
             record.metrics = m;
         }
@@ -149,7 +186,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         }
         let to = record.status;
         if from != to {
-            let phi = record.window.phi(now, &self.params);
+            let phi = record.window.phi(now, &self.params.spaced(record.spacing));
             self.push_event(now, node, RecoveryEventKind::StatusChanged { from, to, phi });
         }
         for kind in pending {
@@ -176,7 +213,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
             match record.status {
                 NodeStatus::Online | NodeStatus::Suspected => {
                     if now >= record.window.available_until() {
-                        let phi = record.window.phi(now, &self.params);
+                        let phi = record.window.phi(now, &self.params.spaced(record.spacing));
                         let from = record.status;
                         record.status = NodeStatus::Offline;
                         record.crashed_in_sweep = sweep;
@@ -192,7 +229,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
                             || !self.config.health.metrics_ok(&record.metrics))
                     {
                         record.status = NodeStatus::Suspected;
-                        let phi = record.window.phi(now, &self.params);
+                        let phi = record.window.phi(now, &self.params.spaced(record.spacing));
                         let _ = kinds.push(RecoveryEventKind::StatusChanged {
                             from: NodeStatus::Online,
                             to: NodeStatus::Suspected,
@@ -207,7 +244,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
                         && now >= record.window.available_until()
                     {
                         // Back, then silent again: a new crash, and this attempt failed.
-                        let phi = record.window.phi(now, &self.params);
+                        let phi = record.window.phi(now, &self.params.spaced(record.spacing));
                         record.status = NodeStatus::Offline;
                         record.recovery = None;
                         record.crashed_in_sweep = sweep;
@@ -222,7 +259,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
                     {
                         record.status = NodeStatus::Failed;
                         record.recovery = None;
-                        let phi = record.window.phi(now, &self.params);
+                        let phi = record.window.phi(now, &self.params.spaced(record.spacing));
                         recovery_failed(&mut kinds, NodeStatus::Failed, phi, r, RecoveryFailure::DeadlineExceeded);
                     }
                 }
@@ -259,7 +296,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
             }
             NodeStatus::Suspected | NodeStatus::Offline | NodeStatus::Failed => {}
         }
-        let phi = record.window.phi(now, &self.params);
+        let phi = record.window.phi(now, &self.params.spaced(record.spacing));
         if record.attempts >= max_attempts {
             record.status = NodeStatus::Failed;
             if from != NodeStatus::Failed {
@@ -304,7 +341,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         if status == NodeStatus::Online {
             record.attempts = 0;
         }
-        let phi = record.window.phi(now, &self.params);
+        let phi = record.window.phi(now, &self.params.spaced(record.spacing));
         self.push_event(now, node, RecoveryEventKind::StatusChanged { from, to: status, phi });
         Ok(())
     }
@@ -320,8 +357,9 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
         self.params = params;
         self.suspect = suspect;
         for (_, record) in self.nodes.iter_mut() {
-            record.window.retune(&self.params);
-            record.suspect_at = record.window.crossing(&self.params, self.suspect);
+            let params = self.params.spaced(record.spacing);
+            record.window.retune(&params);
+            record.suspect_at = record.window.crossing(&params, self.suspect);
         }
         Ok(())
     }

@@ -173,6 +173,10 @@ struct NodeRecord<const W: usize> {
     recovery: Option<Recovery>,
     attempts: u32,
     crashed_in_sweep: u64,
+    /// The node heartbeats every `spacing`-th interval (1: every one); its
+    /// detector's acceptable pause is that many times as long
+    /// ([`PhiParams::spaced`]).
+    spacing: u8,
 }
 
 /// Tracks up to `N` nodes, each with a window of `W` heartbeat

@@ -594,3 +594,48 @@ fn reconfigure_moves_the_crash_instant_of_tracked_nodes() {
     assert!(m.reconfigure(config).is_err());
     assert_eq!(m.config().phi.threshold, 1.0);
 }
+
+/// Heartbeats `node` every `every` s from `from` to `to` s (inclusive), except
+/// at `lost`, sweeping every 250 ms; returns the crashes found.
+fn beat_spaced(
+    m: &mut small::CrashRecoveryManager,
+    node: &NodeId,
+    every: u64,
+    from: u64,
+    to: u64,
+    lost: &[u64],
+) -> usize {
+    let mut crashes = 0;
+    for t in (from..=to).step_by(every as usize) {
+        if !lost.contains(&t) {
+            m.heartbeat(Instant::from_secs(t), node).unwrap();
+        }
+        for q in 1..(every * 4) {
+            crashes += m.detect_crashes(Instant::from_micros(t * 1_000_000 + q * 250_000)).count();
+        }
+    }
+    crashes
+}
+
+#[test]
+fn a_node_slowed_on_purpose_is_not_taken_for_a_crashed_one() {
+    let a = id("a");
+    // Every 3 s, with two heartbeats lost in a row: the full-rate detector
+    // takes the 9 s of silence for a crash.
+    let mut m = manager();
+    beat(&mut m, &a, 0, 30);
+    assert_eq!(beat_spaced(&mut m, &a, 3, 33, 120, &[36, 39]), 1);
+    // Told the node's new spacing, it does not, and still finds the real crash.
+    let mut m = manager();
+    beat(&mut m, &a, 0, 30);
+    m.set_spacing(&a, 3).unwrap();
+    assert_eq!(beat_spaced(&mut m, &a, 3, 33, 120, &[36, 39]), 0);
+    assert_eq!(m.status(&a), Ok(NodeStatus::Online));
+    let crashed_by = |m: &mut small::CrashRecoveryManager, t: f64| m.detect_crashes(secs(t)).count();
+    assert_eq!(crashed_by(&mut m, 120.0 + 9.5), 0, "two lost heartbeats are no crash");
+    // At most 3 × a lossless full-rate wait (1 s + 3 s pause + the threshold's distance × 100 ms).
+    assert_eq!(crashed_by(&mut m, 120.0 + 3.0 * 4.6), 1);
+    // Back to the full rate: the window starts again from 1 s intervals.
+    m.set_spacing(&a, 1).unwrap();
+    assert!(matches!(m.set_spacing(&id("b"), 3), Err(CrashRecoveryError::UnknownNode(_))));
+}

@@ -50,7 +50,7 @@ impl<const N: usize, const W: usize, const E: usize> CrashRecoveryManager<N, W, 
     /// The node's phi at `now` (not clamped by the manager's clock: querying
     /// the past is allowed and gives the phi of that moment).
     pub fn phi(&self, now: Instant, node: &NodeId) -> Result<f64, CrashRecoveryError> {
-        self.record(node).map(|r| r.window.phi(now, &self.params))
+        self.record(node).map(|r| r.window.phi(now, &self.params.spaced(r.spacing)))
     }
 
     /// Whether the node's last heartbeat and metrics meet the health thresholds at `now`.
@@ -124,6 +124,8 @@ impl<const N: usize, const W: usize, const E: usize> HealthView for CrashRecover
     }
 
     fn health_score(&self, node: &NodeId, now: Instant) -> Option<HealthScore> {
-        self.nodes.get(node).map(|r| HealthScore::compute(r.status, &r.metrics, r.window.phi(now, &self.params)))
+        self.nodes
+            .get(node)
+            .map(|r| HealthScore::compute(r.status, &r.metrics, r.window.phi(now, &self.params.spaced(r.spacing))))
     }
 }
