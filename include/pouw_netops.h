@@ -886,6 +886,12 @@ typedef struct pn_ops_config {
    */
   bool record_heartbeats;
   /**
+   * Heartbeats between a follower supervisor and a worker go every this
+   * many intervals, both ways (default 1; 0 is refused). The leader keeps
+   * the full rate. Set it alike on every node of a cluster.
+   */
+  uint8_t follower_heartbeat_every;
+  /**
    * Failure detection and recovery.
    */
   struct pn_crash_recovery_config crash;

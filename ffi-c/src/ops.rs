@@ -108,6 +108,10 @@ pub struct pn_ops_config {
     pub lease_timeout_us: u64,
     /// Record health heartbeats in the message history too (default true).
     pub record_heartbeats: bool,
+    /// Heartbeats between a follower supervisor and a worker go every this
+    /// many intervals, both ways (default 1; 0 is refused). The leader keeps
+    /// the full rate. Set it alike on every node of a cluster.
+    pub follower_heartbeat_every: u8,
     /// Failure detection and recovery.
     pub crash: pn_crash_recovery_config,
     /// Leader election (supervisors).
@@ -623,6 +627,7 @@ pub unsafe extern "C" fn pn_ops_config_default(out: *mut pn_ops_config) -> pn_re
                 history_flush_interval_us: d.history_flush_interval.total_micros(),
                 lease_timeout_us: d.lease_timeout.total_micros(),
                 record_heartbeats: d.record_heartbeats,
+                follower_heartbeat_every: d.follower_heartbeat_every,
                 crash: pn_crash_recovery_config::from(&d.crash),
                 election: pn_leader_election_config::from(&d.election),
                 workers: pn_worker_replacement_config {
@@ -699,6 +704,7 @@ pub unsafe extern "C" fn pn_ops_new(
             history_flush_interval: us(config.history_flush_interval_us),
             lease_timeout: us(config.lease_timeout_us),
             record_heartbeats: config.record_heartbeats,
+            follower_heartbeat_every: config.follower_heartbeat_every,
             crash: CrashRecoveryConfig::from(&config.crash),
             election: election_config(&config.election, seed, config.byzantine_f)?,
             workers: WorkerConfig {
@@ -1134,6 +1140,7 @@ mod tests {
         let bad = pn_leader_election_config { equivocation: 3, ..c.election };
         assert_eq!(election_config(&bad, 0, 0).unwrap_err(), pn_result::PN_ERR_INVALID_CONFIG);
         assert_eq!(c.record_heartbeats, d.record_heartbeats);
+        assert_eq!(c.follower_heartbeat_every, d.follower_heartbeat_every);
     }
 
     /// Bad arguments and credentials come back as their codes (the core's

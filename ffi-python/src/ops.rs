@@ -74,6 +74,11 @@ fn ops_config(config: Option<&Bound<'_, PyDict>>) -> PyResult<OpsConfig> {
         c.election.equivocation = name.parse().map_err(|e| invalid(format!("{e}, not {name:?}")))?;
         config.del_item("equivocation")?;
     }
+    if let Some(v) = config.get_item("follower_heartbeat_every")? {
+        // The core refuses 0 when the node is built.
+        c.follower_heartbeat_every = v.extract()?;
+        config.del_item("follower_heartbeat_every")?;
+    }
     if let Some(v) = config.get_item("record_heartbeats")? {
         c.record_heartbeats = v.extract()?;
         config.del_item("record_heartbeats")?;

@@ -55,6 +55,10 @@ pub struct DetectorConfig {
     /// (Workers) how long a task role outlives the last word from the leader
     /// that gave it, in ms (default 6000; must exceed the heartbeat interval).
     pub lease_timeout_ms: u64,
+    /// Heartbeats between a follower supervisor and a worker go every this
+    /// many intervals, both ways (default 1; at least 1): the leader keeps
+    /// the full rate. Set it alike on every node of a cluster.
+    pub follower_heartbeat_every: u8,
 }
 
 impl Default for DetectorConfig {
@@ -66,6 +70,7 @@ impl Default for DetectorConfig {
             phi_threshold: d.crash.phi.threshold,
             acceptable_pause_ms: d.crash.phi.acceptable_heartbeat_pause.total_micros() / 1000,
             lease_timeout_ms: d.lease_timeout.total_micros() / 1000,
+            follower_heartbeat_every: d.follower_heartbeat_every,
         }
     }
 }
@@ -346,11 +351,15 @@ impl NodeConfig {
             heartbeat_interval: ms("detector.heartbeat_interval_ms", d.heartbeat_interval_ms)?,
             sweep_interval: ms("detector.sweep_interval_ms", d.sweep_interval_ms)?,
             lease_timeout: ms("detector.lease_timeout_ms", d.lease_timeout_ms)?,
+            follower_heartbeat_every: d.follower_heartbeat_every,
             mesh_cidr: cidr,
             ..OpsConfig::default()
         };
         if ops.lease_timeout <= ops.heartbeat_interval {
             return Err(problem("detector.lease_timeout_ms", "must be longer than detector.heartbeat_interval_ms"));
+        }
+        if d.follower_heartbeat_every == 0 {
+            return Err(problem("detector.follower_heartbeat_every", "must be at least 1"));
         }
         if !(d.phi_threshold.is_finite()
             && d.phi_threshold > 0.0
@@ -499,6 +508,8 @@ address = "127.0.0.1:7001"
         assert_eq!(e.field, "history_level");
         let e = check(&format!("mesh_cidr = \"10.0.0.0/40\"\n{}", sample())).unwrap_err();
         assert_eq!(e.field, "mesh_cidr");
+        let e = check(&format!("{}\n[detector]\nfollower_heartbeat_every = 0\n", sample())).unwrap_err();
+        assert_eq!(e.field, "detector.follower_heartbeat_every");
     }
 
     #[test]

@@ -104,6 +104,9 @@ pub struct SimConfig {
     pub history_level: u8,
     /// The failure detector's acceptable heartbeat pause (`None`: the coordinator default, 4 s).
     pub acceptable_pause: Option<Duration>,
+    /// Heartbeats between a follower supervisor and a worker every this many
+    /// intervals ([`OpsConfig::follower_heartbeat_every`]; default 1).
+    pub follower_heartbeat_every: u8,
     /// Record what `--report` draws (phi samples, marks, the final mesh).
     pub record: bool,
     /// The node whose phi the report follows closely after its first crash
@@ -144,6 +147,7 @@ impl Default for SimConfig {
             timeline: true,
             history_level: 6,
             acceptable_pause: None,
+            follower_heartbeat_every: 1,
             record: false,
             report_node: None,
             attack_rate: 2.0,
@@ -440,11 +444,17 @@ pub fn liveness_bound() -> Duration {
 fn factory(cfg: &SimConfig, sups: Vec<NodeId>) -> Factory<dyn OpsNode> {
     let (heartbeat, seed, level, pause) = (cfg.heartbeat, cfg.seed, cfg.history_level, cfg.acceptable_pause);
     let (supervisors, slots, byzantine) = (cfg.supervisors, cfg.slots, cfg.byzantine);
+    let follower_heartbeat_every = cfg.follower_heartbeat_every;
     let authority = ClusterAuthority::new(seed);
     Box::new(move |s: &Spawn<'_>| -> Result<Box<dyn OpsNode>, String> {
         let i = s.index;
         let lease_timeout = lease_for(heartbeat);
-        let mut config = OpsConfig { heartbeat_interval: heartbeat, lease_timeout, ..OpsConfig::default() };
+        let mut config = OpsConfig {
+            heartbeat_interval: heartbeat,
+            lease_timeout,
+            follower_heartbeat_every,
+            ..OpsConfig::default()
+        };
         let node_seed = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(i as u64);
         config.history.compression_level = level;
         if byzantine > 0 {

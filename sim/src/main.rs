@@ -4,6 +4,7 @@
 //! pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N]
 //!                 [--duration SECS] [--scenario story|churn|control-plane-partition] [--loss P] [--dup P]
 //!                 [--latency-ms MIN..MAX] [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]
+//!                 [--follower-heartbeat-every K]
 //!                 [--transport sim|udp] [--attack PER_SEC] [--byzantine K] [--json] [--quiet] [--count-kinds]
 //!                 [--report FILE.html [--report-node ID]] [--threads N]
 //! ```
@@ -116,6 +117,7 @@ fn usage() -> ExitCode {
         "usage: pouw-netops-sim [--seed N | --seeds A..B] [--supervisors N] [--workers N] [--duration SECS]\n\
          \x20                      [--scenario story|churn|control-plane-partition] [--loss P] [--dup P] [--latency-ms MIN..MAX]\n\
          \x20                      [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]\n\
+         \x20                      [--follower-heartbeat-every K]\n\
          \x20                      [--transport sim|udp] [--attack PER_SEC] [--byzantine K] [--json] [--quiet] [--count-kinds]\n\
          \x20                      [--report FILE.html [--report-node ID]] [--threads N]\n\n\
          Every seed also fails if, {} s after the last crash, restart or partition change\n\
@@ -168,6 +170,11 @@ fn main() -> ExitCode {
             "--pause-ms" => val()
                 .and_then(|v| v.parse().ok())
                 .map(|p| cfg.acceptable_pause = Some(Duration::from_millis(p)))
+                .is_some(),
+            "--follower-heartbeat-every" => val()
+                .and_then(|v| v.parse::<u8>().ok())
+                .filter(|k| *k >= 1)
+                .map(|k| cfg.follower_heartbeat_every = k)
                 .is_some(),
             "--loss" => val().and_then(|v| v.parse().ok()).map(|p| cfg.net.loss = p).is_some(),
             "--dup" => val().and_then(|v| v.parse().ok()).map(|p| cfg.net.duplicate = p).is_some(),

@@ -58,6 +58,19 @@ pub struct OpsConfig {
     ///
     /// [`OpsEventKind::LeaseExpired`]: super::OpsEventKind::LeaseExpired
     pub lease_timeout: Duration,
+    /// Health heartbeats between a follower supervisor and a worker go only
+    /// every this many heartbeat intervals, both ways (default 1: every
+    /// interval). The leader and the workers, and the supervisors among
+    /// themselves, keep the full rate, so the leader's failure detection, the
+    /// leases and the election are as fast as ever; a follower's detector
+    /// gives a worker (and a worker's detector a follower) this many times the
+    /// acceptable pause, so as many lost heartbeats in a row are tolerated,
+    /// and a follower notices a crashed worker (for its routes) that many
+    /// times later. A worker that knows no leader yet heartbeats every
+    /// supervisor at the full rate. In a cluster of `s` supervisors and `w`
+    /// workers, `2·s·w` heartbeats a second become about `2·w·(1 + (s−1)/k)`.
+    /// At least 1.
+    pub follower_heartbeat_every: u8,
     /// Record health heartbeats in the message history too (default `true`).
     pub record_heartbeats: bool,
     /// Record received messages in the message history at all (default
@@ -92,6 +105,7 @@ impl Default for OpsConfig {
             membership_interval: Duration::from_secs(30),
             history_flush_interval: Duration::from_secs(60),
             lease_timeout: Duration::from_secs(6),
+            follower_heartbeat_every: 1,
             record_heartbeats: true,
             record_history: true,
             mesh_cidr: Cidr::DEFAULT,
@@ -138,6 +152,9 @@ impl OpsConfig {
         }
         if self.lease_timeout <= self.heartbeat_interval {
             return Err(ConfigError::new("lease_timeout", "longer than heartbeat_interval"));
+        }
+        if self.follower_heartbeat_every == 0 {
+            return Err(ConfigError::new("follower_heartbeat_every", "at least 1"));
         }
         Ok(())
     }

@@ -351,7 +351,10 @@ crate::for_every_coordinator! { impl {
         // crash was lost by the control plane only: its first healthy
         // heartbeat brings it back (no flap guard).
         let vouched = self.host_handshakes && self.mesh.vouches(sender);
-        let status = match self.crash.update_node_health_status(now, sender, hb.metrics, vouched) {
+        let every = self.config.follower_heartbeat_every;
+        let spacing =
+            (every > 1).then(|| heartbeat_spacing(every, self.room.spacing_view(), sender, from_supervisor));
+        let status = match self.crash.update_node_health_status(now, sender, hb.metrics, vouched, spacing) {
             Ok(status) => Some(status),
             Err(_) => {
                 self.out.counters.table_full.bump();

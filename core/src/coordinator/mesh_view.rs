@@ -300,6 +300,10 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
         let Some(p) = self.peer_mut(peer, out) else { return };
         p.rtt.heard = Some((sent_at, now));
         let Ok(before) = before else { return };
+        if before.is_none() {
+            // A tunnel not measured yet (new, or back after it went).
+            p.rtt.unsettle();
+        }
         let Some(r) = echo.and_then(|e| p.rtt.echo(now, e.sent_at, e.held)) else { return };
         p.rtt.vary(before, r);
         let _ = self.mesh.record_latency(now, &me, peer, r);
@@ -309,6 +313,13 @@ impl<const N: usize, const L: usize, const Q: usize> MeshView<N, L, Q> {
     pub(crate) fn echo_for(&self, now: Instant, peer: &NodeId) -> Option<Echo> {
         let (sent_at, at) = self.peers.get(peer)?.rtt.heard?;
         Some(Echo { sent_at, held: now.saturating_duration_since(at) })
+    }
+
+    /// Whether `peer`'s tunnel latency has settled ([`super::rtt::SETTLED_SAMPLES`]
+    /// samples since its tunnel's first; a heartbeat heard while the tunnel
+    /// has none starts the count again).
+    pub(crate) fn latency_settled(&self, peer: &NodeId) -> bool {
+        self.peers.get(peer).is_some_and(|p| p.rtt.settled())
     }
 
     /// `peer`'s smoothed round-trip time and its variation (RFC 6298), once measured.

@@ -170,6 +170,19 @@ enum Room<
     Worker(WorkerRoom<T>),
 }
 
+impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: usize, const C: usize, const Q: usize>
+    Room<N, V, T, P, S, C, Q>
+{
+    /// This node's side of the heartbeat spacing rule ([`heartbeat_spacing`]).
+    fn spacing_view(&self) -> SpacingView<'_> {
+        match self {
+            Room::Supervisor(s) if s.leading().is_some() => SpacingView::Leading,
+            Room::Supervisor(_) => SpacingView::Following,
+            Room::Worker(w) => SpacingView::Worker(w.report_to()),
+        }
+    }
+}
+
 /// One message on its way to its recipients: sealed for each in turn (a
 /// signed one once for all).
 struct Fanout {
@@ -696,3 +709,27 @@ crate::for_every_coordinator! { impl {
         }
     }
 } }
+
+/// This node's side of the heartbeat spacing rule: leading, following (a
+/// supervisor), or a worker and the leader it knows.
+#[derive(Clone, Copy)]
+enum SpacingView<'a> {
+    Leading,
+    Following,
+    Worker(Option<&'a NodeId>),
+}
+
+/// How many heartbeat intervals apart a node seeing the cluster as `view` and
+/// `peer` (a supervisor if `peer_supervises`) exchange heartbeats, `every`
+/// being [`OpsConfig::follower_heartbeat_every`]: `every` between a follower
+/// supervisor and a worker, 1 between the leader and a worker, between
+/// supervisors, and between a worker that knows no leader and anyone. Each
+/// end reckons it from its own view, by the same rule both ways.
+fn heartbeat_spacing(every: u8, view: SpacingView<'_>, peer: &NodeId, peer_supervises: bool) -> u8 {
+    let spaced = match view {
+        SpacingView::Leading => false,
+        SpacingView::Following => !peer_supervises,
+        SpacingView::Worker(leader) => peer_supervises && leader.is_some_and(|l| l != peer),
+    };
+    if spaced && every > 1 { every } else { 1 }
+}

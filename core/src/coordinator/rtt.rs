@@ -27,9 +27,27 @@ pub(crate) struct Rtt {
     pub(crate) heard: Option<(Instant, Instant)>,
     /// The newest echo of this node's timestamp taken as a sample (each once).
     last_echo: Instant,
+    /// Samples taken, up to [`SETTLED_SAMPLES`].
+    samples: u8,
 }
 
+/// Samples after which the smoothed round trip has mostly forgotten its
+/// first (`(7/8)⁸ ≈ 0.34` of it left): until then the tunnel's latency is a
+/// few noisy samples, and a spaced peer still gets every heartbeat
+/// ([`crate::coordinator::OpsConfig::follower_heartbeat_every`]).
+pub(crate) const SETTLED_SAMPLES: u8 = 8;
+
 impl Rtt {
+    /// Whether [`SETTLED_SAMPLES`] samples were taken since the first.
+    pub(crate) fn settled(&self) -> bool {
+        self.samples >= SETTLED_SAMPLES
+    }
+
+    /// The tunnel's latency is unmeasured again: the count starts over.
+    pub(crate) fn unsettle(&mut self) {
+        self.samples = 0;
+    }
+
     /// The RTT variation, to the nearest microsecond.
     pub(crate) fn rttvar(&self) -> Duration {
         Duration::from_micros(self.rttvar.saturating_add(500) / 1000)
@@ -38,6 +56,7 @@ impl Rtt {
     /// Takes sample `r` into the variation, given the smoothed RTT before it
     /// (`None`: `r` is the first sample), RFC 6298 (2.2) and (2.3).
     pub(crate) fn vary(&mut self, srtt_ns: Option<u64>, r: Duration) {
+        self.samples = if srtt_ns.is_none() { 1 } else { self.samples.saturating_add(1).min(SETTLED_SAMPLES) };
         let r = r.total_micros().saturating_mul(1000);
         self.rttvar = match srtt_ns {
             None => r / 2,

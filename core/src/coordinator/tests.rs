@@ -971,3 +971,120 @@ fn latency_jitter_is_not_advertised_and_a_real_shift_is() {
     assert!(at.saturating_duration_since(shift) <= Duration::from_secs(15), "{at:?} after {shift:?}");
     assert!(latency > ms(100), "{latency:?}");
 }
+
+/// The heartbeats `node` sends at its next `rounds` heartbeat ticks after
+/// `t0`: each round's sequence number, send time and recipients (sorted).
+fn heartbeat_rounds(node: &mut Node, t0: Instant, rounds: u64) -> StdVec<(u64, Instant, StdVec<NodeId>)> {
+    let hb = node.config.heartbeat_interval.total_micros();
+    let mut v = StdVec::new();
+    for n in 1..=rounds {
+        node.tick(t0 + Duration::from_micros(hb * n));
+        let mut sent = None;
+        let mut to = StdVec::new();
+        for (peer, bytes) in drain_transmits(node) {
+            let u = crate::auth::seal::parse(&bytes).unwrap();
+            if let Body::Heartbeat(h) = Body::decode(u.body).unwrap() {
+                sent = Some((h.sequence, h.sent_at));
+                to.push(peer);
+            }
+        }
+        to.sort();
+        let (seq, at) = sent.unwrap();
+        v.push((seq, at, to));
+    }
+    v
+}
+
+/// For [`super::rtt::SETTLED_SAMPLES`] heartbeat intervals from `t0`, each of
+/// `peers` answers each of `node`'s heartbeats 10 ms later, echoing it: the
+/// tunnels' latency settles. Returns the last heartbeat's time.
+fn settle_latency(node: &mut Node, peers: &mut [&mut Peer], t0: Instant) -> Instant {
+    let mut last = t0;
+    for _ in 0..super::rtt::SETTLED_SAMPLES {
+        let (_, sent_at, _) = heartbeat_rounds(node, last, 1).remove(0);
+        for p in peers.iter_mut() {
+            let echo = Some(crate::wire::Echo { sent_at, held: Duration::ZERO });
+            let hb = p.say(heartbeat_echoing(1, sent_at, echo));
+            node.handle_message(sent_at + Duration::from_millis(10), &hb).unwrap();
+        }
+        drain_transmits(node);
+        last = sent_at;
+    }
+    for p in peers.iter() {
+        assert!(node.mesh.latency_settled(&p.id));
+    }
+    last
+}
+
+fn spaced_config() -> OpsConfig {
+    OpsConfig { follower_heartbeat_every: 3, ..OpsConfig::default() }
+}
+
+#[test]
+fn a_follower_heartbeats_workers_every_third_interval_and_supervisors_every_one() {
+    let sups = [id("s"), id("s2")];
+    let mut s = Node::new_boxed(
+        id("s"),
+        NodeRole::Supervisor,
+        &sups,
+        spaced_config(),
+        1,
+        credentials_of("s", NodeRole::Supervisor),
+    )
+    .unwrap();
+    let t0 = Instant::from_secs(1);
+    s.start(t0).unwrap();
+    joined(&mut s, t0, "s2", NodeRole::Supervisor);
+    let mut w = joined(&mut s, t0, "w", NodeRole::Worker);
+    drain_transmits(&mut s);
+    // The worker's tunnel latency has not settled yet: it hears every heartbeat until it has.
+    let rounds = heartbeat_rounds(&mut s, t0, 3);
+    assert!(rounds.iter().all(|r| r.2 == vec![id("s2"), id("w")]));
+    let t1 = settle_latency(&mut s, &mut [&mut w], rounds[2].1);
+    let rounds = heartbeat_rounds(&mut s, t1, 4);
+    assert!(s.leading().is_none(), "still a follower");
+    for (seq, _, to) in rounds {
+        let expected = if seq % 3 == 0 { vec![id("s2"), id("w")] } else { vec![id("s2")] };
+        assert_eq!(to, expected, "heartbeat {seq}");
+    }
+}
+
+#[test]
+fn a_worker_heartbeats_its_leader_every_interval_and_the_followers_every_third() {
+    let sups = [id("s1"), id("s2"), id("s3")];
+    let mut w =
+        Node::new_boxed(id("w"), NodeRole::Worker, &sups, spaced_config(), 1, credentials_of("w", NodeRole::Worker))
+            .unwrap();
+    let t0 = Instant::from_secs(1);
+    w.start(t0).unwrap();
+    let mut s1 = joined(&mut w, t0, "s1", NodeRole::Supervisor);
+    let mut s2 = joined(&mut w, t0, "s2", NodeRole::Supervisor);
+    let mut s3 = joined(&mut w, t0, "s3", NodeRole::Supervisor);
+    drain_transmits(&mut w);
+    // No leader known yet: every supervisor at every interval.
+    let rounds = heartbeat_rounds(&mut w, t0, 3);
+    for (seq, _, to) in &rounds {
+        assert_eq!(*to, sups.to_vec(), "heartbeat {seq}");
+    }
+    let t1 = rounds[2].1;
+    w.handle_message(t1, &s1.say(Body::LeaderNotice(LeaderNotice { term: 3 }))).unwrap();
+    assert_eq!(w.leader().map(|(n, _)| n.clone()), Some(id("s1")));
+    // Leader known, but the followers' tunnel latency not settled: still every interval.
+    let rounds = heartbeat_rounds(&mut w, t1, 3);
+    for (seq, _, to) in &rounds {
+        assert_eq!(*to, sups.to_vec(), "heartbeat {seq}");
+    }
+    let t2 = settle_latency(&mut w, &mut [&mut s2, &mut s3], rounds[2].1);
+    for (seq, _, to) in heartbeat_rounds(&mut w, t2, 6) {
+        let expected = if seq % 3 == 0 { sups.to_vec() } else { vec![id("s1")] };
+        assert_eq!(to, expected, "heartbeat {seq}");
+    }
+}
+
+#[test]
+fn a_heartbeat_spacing_of_zero_is_refused() {
+    let config = OpsConfig { follower_heartbeat_every: 0, ..OpsConfig::default() };
+    let built =
+        Node::new_boxed(id("w"), NodeRole::Worker, &[id("s")], config, 1, credentials_of("w", NodeRole::Worker));
+    assert!(built.is_err());
+}

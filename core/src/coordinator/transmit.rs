@@ -121,7 +121,10 @@ crate::for_every_coordinator! { impl {
                         }
                     }
                     let heartbeat = match body {
-                        Body::Heartbeat(hb) => Some(Box::new(hb)),
+                        Body::Heartbeat(hb) => {
+                            self.space_heartbeat(&mut recipients, hb.sequence);
+                            Some(Box::new(hb))
+                        }
                         _ => None,
                     };
                     self.fanout = Some(Fanout { body: bytes, how, recipients, next: 0, signed: None, heartbeat });
@@ -132,12 +135,31 @@ crate::for_every_coordinator! { impl {
     }
 
     /// The oldest MAC'd message from a peer that still shows it holds this
-    /// node's certificate, for the periodic announcement: three heartbeat
-    /// intervals back (every peer that receives announcements also sends this
-    /// node heartbeats, MAC'd once it holds the certificate).
+    /// node's certificate, for the periodic announcement: three heartbeats
+    /// back (every peer that receives announcements also sends this node
+    /// heartbeats, MAC'd once it holds the certificate), at the spaced rate
+    /// where heartbeats are spaced ([`OpsConfig::follower_heartbeat_every`]).
     fn announce_proof_since(&self) -> Instant {
-        let back = self.config.heartbeat_interval.total_micros().saturating_mul(3);
+        let every = u64::from(self.config.follower_heartbeat_every.max(1));
+        let back = self.config.heartbeat_interval.total_micros().saturating_mul(3 * every);
         Instant::from_micros(self.clock.latest().total_micros().saturating_sub(back))
+    }
+
+    /// Between the intervals a spaced pair heartbeats in
+    /// ([`OpsConfig::follower_heartbeat_every`]), heartbeat `sequence` goes
+    /// only to the full-rate peers among `recipients`, and to the spaced ones
+    /// whose tunnel latency has not settled: the echoes of full-rate
+    /// heartbeats measure a new tunnel as fast as ever, so routes do not rest
+    /// on a few noisy samples for longer than at the full rate (a receiver
+    /// expects no more than the spaced rate: more is harmless).
+    #[inline(never)]
+    fn space_heartbeat(&self, recipients: &mut Vec<NodeId>, sequence: u64) {
+        let every = self.config.follower_heartbeat_every;
+        if every <= 1 || sequence.is_multiple_of(u64::from(every)) {
+            return;
+        }
+        let (view, sups, mesh) = (self.room.spacing_view(), &self.supervisors, &self.mesh);
+        recipients.retain(|n| heartbeat_spacing(every, view, n, sups.contains(n)) == 1 || !mesh.latency_settled(n));
     }
 
     /// The nodes a message to `to` goes to, never this node: one node, the

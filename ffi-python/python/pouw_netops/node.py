@@ -272,7 +272,10 @@ class Node:
     ``history_flush_interval`` (60), ``election_timeout``,
     ``election_heartbeat_interval``, ``pre_vote``, ``check_quorum``,
     ``record_heartbeats``, ``lease_timeout`` (6: a worker's role ends this long after the
-    leader that gave it was last heard, with a :class:`LeaseExpired` event), and the
+    leader that gave it was last heard, with a :class:`LeaseExpired` event),
+    ``follower_heartbeat_every`` (1: heartbeats between a follower supervisor and a
+    worker go every this many intervals, both ways; the leader keeps the full rate;
+    set it alike on every node), and the
     failure detector's knobs: ``phi_threshold`` (8), ``acceptable_heartbeat_pause``
     (3: silence tolerated on top of the mean heartbeat interval; with short
     heartbeat intervals it dominates detection time, so lower it with them),
