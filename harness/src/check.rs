@@ -540,7 +540,21 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
         self.record.loop_free = found.is_none();
         self.record.routes_up = up;
         match found {
-            Some((i, dest)) => Err(self.violation(format!("routing loop from {} to {dest}", self.name(i)))),
+            Some((i, dest)) => {
+                // The walk, for the report: each hop as its node's table gives it.
+                let mut path = vec![self.name(i)];
+                let mut at = i;
+                for _ in 0..=self.record.routes.len().min(16) {
+                    let hop = self.record.routes.get(at).and_then(|t| t.iter().find(|(d, _)| *d == dest));
+                    let Some((_, hop)) = hop else { break };
+                    path.push(hop.to_string());
+                    match self.index_of(hop) {
+                        Some(j) if hop != &dest => at = j,
+                        _ => break,
+                    }
+                }
+                Err(self.violation(format!("routing loop from {} to {dest}: {}", self.name(i), path.join(" -> "))))
+            }
             None => Ok(()),
         }
     }
