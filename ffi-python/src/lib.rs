@@ -25,6 +25,7 @@ mod json;
 mod mesh;
 mod ops;
 mod phi;
+mod py;
 mod quorum;
 mod time;
 mod types;

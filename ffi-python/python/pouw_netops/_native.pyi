@@ -1,14 +1,17 @@
 """Type stubs of the private native module ``pouw_netops._native`` (the Rust core's binding)."""
 
-from typing import Any, ClassVar, Dict, List, Optional, Tuple, Union, final
+from typing import Any, ClassVar, Dict, List, Optional, Sequence, Set, Tuple, Union, final
 
 from typing_extensions import Self, disjoint_base
+
+from ._types import LeaderElectionState, LeaderElectionVote
 
 __all__ = [
     "__version__",
     "CrashRecoveryCore",
     "Election",
     "HistoryCore",
+    "LeaderElectionManager",
     "MeshCore",
     "NetworkMessage",
     "NodeCore",
@@ -300,6 +303,52 @@ class Election:
         """A status snapshot (the old API's ``get_election_status`` keys)."""
     def vote_history(self) -> List[Tuple[str, str, int, float]]:
         """Granted votes, oldest first, as ``(voter, candidate, term, timestamp)``."""
+
+@disjoint_base
+class LeaderElectionManager:
+    """The old API's Raft leader election, as a native class (``pouw_netops.LeaderElectionManager`` is this class)."""
+
+    node_id: str
+    supervisor_nodes: List[str]
+    def __init__(
+        self,
+        node_id: str,
+        supervisor_nodes: Sequence[str],
+        *,
+        election_timeout: float = 5.0,
+        heartbeat_interval: float = 1.0,
+        now: Optional[float] = None,
+    ) -> None: ...
+    def start_election(self, *, now: Optional[float] = None) -> bool: ...
+    def request_vote(self, candidate_id: str, candidate_term: int, *, now: Optional[float] = None) -> bool: ...
+    def receive_vote_response(self, voter_id: str, granted: bool, *, now: Optional[float] = None) -> bool: ...
+    def receive_heartbeat(self, leader_id: str, leader_term: int, *, now: Optional[float] = None) -> bool: ...
+    def check_election_timeout(self, *, now: Optional[float] = None) -> bool: ...
+    def step_down(self, *, now: Optional[float] = None) -> None: ...
+    def heartbeat(self, *, now: Optional[float] = None) -> bool: ...
+    def get_election_status(self, *, now: Optional[float] = None) -> Dict[str, Any]: ...
+    @property
+    def state(self) -> LeaderElectionState: ...
+    @property
+    def current_term(self) -> int: ...
+    @property
+    def voted_for(self) -> Optional[str]: ...
+    @property
+    def leader_id(self) -> Optional[str]: ...
+    @property
+    def received_votes(self) -> Set[str]: ...
+    @property
+    def vote_history(self) -> List[LeaderElectionVote]: ...
+    @property
+    def election_timeout(self) -> float: ...
+    @election_timeout.setter
+    def election_timeout(self, value: float) -> None: ...
+    @property
+    def heartbeat_interval(self) -> float: ...
+    @heartbeat_interval.setter
+    def heartbeat_interval(self, value: float) -> None: ...
+    @property
+    def is_leader_active(self) -> bool: ...
 
 _TaskTuple = Tuple[str, str, List[str], List[str]]
 
