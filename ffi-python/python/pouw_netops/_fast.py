@@ -2,7 +2,7 @@
 
 Some of the old API's classes are Python classes over native cores (the
 others are native classes themselves). For the calls made thousands of times
-a second (``heartbeat``, ``update_node_health``, ``add_message``) the class's method only
+a second (``add_message``) the class's method only
 forwards its arguments; :func:`bind_native` puts the native bound method on the
 instance instead, so a call is one native call. The class keeps the documented
 Python method (for ``help``, type checkers and subclasses); a subclass that
