@@ -7,7 +7,7 @@
 //! `NetworkMessage.data` into compact JSON payload bytes and back.
 
 use crate::errors::{config_error, core_error, invalid};
-use crate::py::{Logger, cached, not_initialized};
+use crate::py::{Given, Logger, cached, given, not_initialized, py_error};
 use crate::time::instant;
 use pouw_netops::history::BatchView;
 use pouw_netops::history::ProveError;
@@ -552,28 +552,25 @@ impl PyMessageHistoryCompressor {
         PyMessageHistoryCompressor { state: None, node_id: py.None(), archive_threshold: py.None() }
     }
 
-    #[pyo3(signature = (node_id, compression_threshold = None, max_batch_size = None, *, compression_level = None))]
+    #[pyo3(signature = (
+        node_id, compression_threshold = Given::Missing, max_batch_size = Given::Missing, *,
+        compression_level = Given::Missing,
+    ))]
     fn __init__(
         &mut self,
         node_id: &Bound<'_, PyAny>,
-        compression_threshold: Option<&Bound<'_, PyAny>>,
-        max_batch_size: Option<&Bound<'_, PyAny>>,
-        compression_level: Option<&Bound<'_, PyAny>>,
+        #[pyo3(from_py_with = given)] compression_threshold: Given,
+        #[pyo3(from_py_with = given)] max_batch_size: Given,
+        #[pyo3(from_py_with = given)] compression_level: Given,
     ) -> PyResult<()> {
         let py = node_id.py();
-        let or = |v: Option<&Bound<'_, PyAny>>, default: u32| -> PyResult<Py<PyAny>> {
-            Ok(match v {
-                Some(v) => v.clone().unbind(),
-                None => default.into_pyobject(py)?.into_any().unbind(),
-            })
-        };
-        let threshold = or(compression_threshold, 1000)?;
-        let max_batch = or(max_batch_size, 10_000)?;
-        let level = or(compression_level, 6)?;
+        let threshold = compression_threshold.or(py, 1000)?;
+        let max_batch = max_batch_size.or(py, 10_000)?;
+        let level = compression_level.or(py, 6)?;
         self.node_id = node_id.clone().unbind();
-        let seal_at = py_min(threshold.bind(py), max_batch.bind(py))?;
+        let seal_at = py_min(&threshold, &max_batch)?;
         let core = py.get_type::<PyHistoryCore>().call1((seal_at, level))?.cast_into::<PyHistoryCore>()?.unbind();
-        self.state = Some(HistoryState { core, threshold, max_batch });
+        self.state = Some(HistoryState { core, threshold: threshold.unbind(), max_batch: max_batch.unbind() });
         self.archive_threshold = 100u32.into_pyobject(py)?.into_any().unbind();
         Ok(())
     }
@@ -647,9 +644,8 @@ impl PyMessageHistoryCompressor {
     fn decompress_batch<'py>(&self, batch: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = batch.py();
         if !batch.getattr(intern!(py, "header"))?.is_truthy()? {
-            let error = cached(py, &DECODE_ERROR, "pouw_netops._errors", "DecodeError")?
-                .call1(("the batch has no header: decompress_batch needs the header it was sealed with",))?;
-            return Err(PyErr::from_value(error));
+            let message = "the batch has no header: decompress_batch needs the header it was sealed with";
+            return Err(py_error(py, &DECODE_ERROR, "pouw_netops._errors", "DecodeError", message.to_owned()));
         }
         py.get_type::<PyHistoryCore>().call_method1("decode_batch_dicts", (Self::batch_bytes(batch)?,))
     }

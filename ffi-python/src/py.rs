@@ -2,6 +2,7 @@
 //! enums and data classes (defined in `pouw_netops/_types.py`), the standard
 //! library's `logging` and `float`, each looked up once per interpreter.
 
+use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyTuple;
@@ -71,4 +72,39 @@ pub fn not_initialized(class: &str) -> PyErr {
         pouw_netops::error::ErrorKind::InvalidState,
         format!("{class}.__init__ was not called on this instance"),
     )
+}
+
+/// An argument whose default is a Python value, kept as given: `Missing`
+/// when the caller left it out (the method substitutes its default), else
+/// the object itself (`None` included), as a Python method receives it.
+pub enum Given {
+    Missing,
+    Object(Py<PyAny>),
+}
+
+impl Given {
+    /// The argument, or `default` when it was left out.
+    pub fn or<'py, T>(self, py: Python<'py>, default: T) -> PyResult<Bound<'py, PyAny>>
+    where
+        T: IntoPyObject<'py>,
+        T::Error: Into<PyErr>,
+    {
+        match self {
+            Given::Object(o) => Ok(o.into_bound(py)),
+            Given::Missing => default.into_bound_py_any(py),
+        }
+    }
+}
+
+/// `from_py_with` for a [`Given`] argument.
+pub fn given(obj: &Bound<'_, PyAny>) -> PyResult<Given> {
+    Ok(Given::Object(obj.clone().unbind()))
+}
+
+/// An exception of the Python class `module.name` (kept in `cell`) with `message`.
+pub fn py_error(py: Python<'_>, cell: &PyOnceLock<Py<PyAny>>, module: &str, name: &str, message: String) -> PyErr {
+    match cached(py, cell, module, name).and_then(|class| class.call1((message,))) {
+        Ok(e) => PyErr::from_value(e),
+        Err(e) => e,
+    }
 }
