@@ -1,6 +1,22 @@
 """Type stubs of the private native module ``pouw_netops._native`` (the Rust core's binding)."""
 
-from typing import AbstractSet, Any, ClassVar, Dict, List, MutableMapping, MutableSet, Optional, Sequence, Set, Tuple, Union, final
+from typing import (
+    AbstractSet,
+    Any,
+    ClassVar,
+    Dict,
+    List,
+    Mapping,
+    MutableMapping,
+    MutableSequence,
+    MutableSet,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Union,
+    final,
+)
 
 from typing_extensions import Self, disjoint_base
 
@@ -22,6 +38,7 @@ __all__ = [
     "PanicException",
     "PhiAccrualDetector",
     "WorkerCore",
+    "WorkerReplacementManager",
     "_trigger_panic",
     "build_equivocation",
     "build_quorum_certificate",
@@ -443,6 +460,44 @@ class WorkerCore:
     def tasks(self) -> List[_TaskTuple]: ...
     def history(self) -> List[Tuple[float, str, str, Optional[str], int]]: ...
     def utilization(self, now: Optional[float] = None) -> Dict[str, Any]: ...
+
+@disjoint_base
+class WorkerReplacementManager:
+    """The old API's worker pools and failover, as a native class (``pouw_netops.WorkerReplacementManager`` is this class)."""
+
+    node_id: str
+    def __init__(self, node_id: str) -> None: ...
+    def register_worker_pool(self, task_type: str, worker_ids: Sequence[str]) -> None: ...
+    def assign_workers_to_task(
+        self,
+        task_id: str,
+        task_type: str,
+        required_workers: int,
+        backup_workers: int = 2,
+        *,
+        now: Optional[float] = None,
+    ) -> Tuple[List[str], List[str]]: ...
+    def replace_failed_worker(self, failed_worker_id: str, task_id: str, *, now: Optional[float] = None) -> Optional[str]: ...
+    def release_task_workers(self, task_id: str) -> None: ...
+    def get_worker_utilization_stats(self, *, now: Optional[float] = None) -> Dict[str, Any]: ...
+    @property
+    def worker_pools(self) -> MutableMapping[str, MutableSequence[str]]: ...
+    @worker_pools.setter
+    def worker_pools(self, value: Mapping[str, Sequence[str]]) -> None: ...
+    @property
+    def worker_assignments(self) -> Mapping[str, str]: ...
+    @worker_assignments.setter
+    def worker_assignments(self, value: Any) -> None: ...
+    @property
+    def backup_workers(self) -> Mapping[str, List[str]]: ...
+    @backup_workers.setter
+    def backup_workers(self, value: Any) -> None: ...
+    @property
+    def replacement_history(self) -> Sequence[Dict[str, Any]]: ...
+    @replacement_history.setter
+    def replacement_history(self, value: Any) -> None: ...
+    def recover_worker(self, worker_id: str, *, now: Optional[float] = None) -> int: ...
+    def task_workers(self, task_id: str) -> Optional[Tuple[List[str], List[str]]]: ...
 
 _BatchTuple = Tuple[int, float, float, int, int, bytes, bytes]
 _RecordTuple = Tuple[float, str, str, bytes]
