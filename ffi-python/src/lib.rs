@@ -23,6 +23,7 @@ mod history;
 mod identity;
 mod json;
 mod mesh;
+mod operations;
 mod ops;
 mod phi;
 mod py;
@@ -55,6 +56,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     identity::register(m)?;
     quorum::register(m)?;
     ops::register(m)?;
+    operations::register(m)?;
     m.add_class::<Noop>()?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 """Type stubs of the private native module ``pouw_netops._native`` (the Rust core's binding)."""
 
+import asyncio
 from typing import (
     AbstractSet,
     Any,
@@ -32,6 +33,7 @@ __all__ = [
     "MessageHistoryCompressor",
     "MeshCore",
     "NetworkMessage",
+    "NetworkOperationsManager",
     "NodeCore",
     "NodeHealthMetrics",
     "Noop",
@@ -761,6 +763,38 @@ class NodeCore:
         """(Leader) primaries and backups of a task."""
     def status(self, now: float) -> Dict[str, Any]:
         """A status snapshot at ``now``."""
+
+@disjoint_base
+class NetworkOperationsManager:
+    """The old API's coordinator of the five managers, as a native class (``pouw_netops.NetworkOperationsManager`` is this class)."""
+
+    node_id: str
+    role: str
+    supervisor_nodes: List[str]
+    tick_interval: float
+    crash_recovery: CrashRecoveryManager
+    worker_replacement: WorkerReplacementManager
+    message_compressor: MessageHistoryCompressor
+    vpn_mesh: VPNMeshTopologyManager
+    leader_election: Optional[LeaderElectionManager]
+    is_running: bool
+    ticks: int
+    _task: Optional[asyncio.Task[None]]
+    def __init__(
+        self,
+        node_id: str,
+        role: str,
+        supervisor_nodes: Optional[List[str]] = None,
+        *,
+        tick_interval: float = 1.0,
+    ) -> None: ...
+    def tick(self, *, now: Optional[float] = None) -> None: ...
+    def handle_node_crash(self, crashed_node_id: str, *, now: Optional[float] = None) -> None: ...
+    async def _run(self) -> None: ...
+    async def start_operations(self) -> None: ...
+    async def stop_operations(self) -> None: ...
+    def get_network_status(self) -> Dict[str, Any]: ...
+
 
 @final
 class Noop:
