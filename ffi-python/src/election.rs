@@ -477,7 +477,7 @@ impl PyLeaderElectionManager {
     #[pyo3(signature = (node_id, supervisor_nodes, *, election_timeout = 5.0, heartbeat_interval = 1.0, now = None))]
     fn __init__(
         &mut self,
-        node_id: &Bound<'_, PyString>,
+        node_id: &Bound<'_, PyAny>,
         supervisor_nodes: &Bound<'_, PyAny>,
         election_timeout: f64,
         heartbeat_interval: f64,
@@ -485,11 +485,13 @@ impl PyLeaderElectionManager {
     ) -> PyResult<()> {
         let py = node_id.py();
         let nodes = py.get_type::<PyList>().call1((supervisor_nodes,))?;
-        self.node_id = node_id.clone().into_any().unbind();
+        self.node_id = node_id.clone().unbind();
         self.supervisor_nodes = nodes.clone().unbind();
         self.created = now_or_wall(now);
-        let id = node_id.to_str()?;
-        let seed: u64 = py.import("zlib")?.call_method1("crc32", (PyBytes::new(py, id.as_bytes()),))?.extract()?;
+        // The timeout's seed: `zlib.crc32(node_id.encode())`, as the Python class computed it.
+        let encoded = node_id.call_method0("encode")?;
+        let seed: u64 = py.import("zlib")?.call_method1("crc32", (encoded,))?.extract()?;
+        let id = node_id.cast::<PyString>()?.to_str()?;
         self.core =
             Some(PyElection::new(id, nodes.extract()?, election_timeout, heartbeat_interval, false, false, seed, now)?);
         Ok(())
