@@ -6,7 +6,7 @@
 //! arguments, results and errors.
 
 use crate::errors::{core_error, id_error, invalid};
-use crate::py::{Logger, cached, float, not_initialized};
+use crate::py::{Logger, cached, clear, float, not_initialized};
 use crate::time::{duration, fraction, instant};
 use pouw_netops::crash_recovery::{RecoveryEventKind, RecoveryStrategy};
 use pouw_netops::phi::PhiConfig;
@@ -425,6 +425,7 @@ impl PyCrashRecoveryManager {
 
     fn __clear__(&mut self) {
         self.state = None;
+        clear(&mut self.node_id);
     }
 
     // --- the old configuration attributes, live ---------------------------

@@ -8,13 +8,14 @@
 //! messages, which the old API never sent.
 
 use crate::errors::{core_error, id_error};
-use crate::py::{Logger, cached, float, not_initialized, now_or_wall};
+use crate::py::{Logger, cached, clear, float, not_initialized, now_or_wall};
 use crate::time::{duration, instant};
 use pouw_netops::preset::large;
 use pouw_netops::{ElectionConfig, Envelope, HardState, NodeId};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PySet, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 fn node_id(s: &str, what: &str) -> PyResult<NodeId> {
     NodeId::new(s).map_err(|e| id_error(what, e))
@@ -495,6 +496,16 @@ impl PyLeaderElectionManager {
         self.core =
             Some(PyElection::new(id, nodes.extract()?, election_timeout, heartbeat_interval, false, false, seed, now)?);
         Ok(())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.node_id)?;
+        visit.call(&self.supervisor_nodes)
+    }
+
+    fn __clear__(&mut self) {
+        clear(&mut self.node_id);
+        clear(&mut self.supervisor_nodes);
     }
 
     // --- the old API -------------------------------------------------------

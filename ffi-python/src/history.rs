@@ -7,7 +7,7 @@
 //! `NetworkMessage.data` into compact JSON payload bytes and back.
 
 use crate::errors::{config_error, core_error, invalid};
-use crate::py::{Given, Logger, cached, given, not_initialized, py_error};
+use crate::py::{Given, Logger, cached, clear, given, not_initialized, py_error};
 use crate::time::instant;
 use pouw_netops::history::BatchView;
 use pouw_netops::history::ProveError;
@@ -18,6 +18,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 /// One batch as `(batch_id, start_time, end_time, message_count, raw_len, header, zlib_stream)`.
 type BatchTuple<'py> = (u64, f64, f64, u32, u32, Bound<'py, PyBytes>, Bound<'py, PyBytes>);
@@ -573,6 +574,23 @@ impl PyMessageHistoryCompressor {
         self.state = Some(HistoryState { core, threshold: threshold.unbind(), max_batch: max_batch.unbind() });
         self.archive_threshold = 100u32.into_pyobject(py)?.into_any().unbind();
         Ok(())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.node_id)?;
+        visit.call(&self.archive_threshold)?;
+        if let Some(s) = &self.state {
+            visit.call(&s.core)?;
+            visit.call(&s.threshold)?;
+            visit.call(&s.max_batch)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.state = None;
+        clear(&mut self.node_id);
+        clear(&mut self.archive_threshold);
     }
 
     /// Messages per batch; assignable (the core seals at ``min(compression_threshold,

@@ -6,7 +6,7 @@
 //! something they depend on changed; route computation and rendering release the GIL.
 
 use crate::errors::{core_error, field_error, id_error, invalid};
-use crate::py::{Given, Logger, cached, given, not_initialized};
+use crate::py::{Given, Logger, cached, clear, given, not_initialized};
 use crate::time::{duration, instant};
 use pouw_netops::mesh::{Capability, WireGuardFormat, WireGuardOptions};
 use pouw_netops::preset::large;
@@ -17,6 +17,7 @@ use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 /// The endpoint of a node that announced none: unknown address, WireGuard's port.
 const DEFAULT_ENDPOINT: &str = "0.0.0.0:51820";
@@ -457,6 +458,24 @@ impl PyVPNMeshTopologyManager {
         self.preferred_protocol = "wireguard".into_bound_py_any(py)?.unbind();
         self.implicit_self = false;
         Ok(())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.core)?;
+        visit.call(&self.node_id)?;
+        visit.call(&self.network_cidr)?;
+        visit.call(&self.encryption_enabled)?;
+        visit.call(&self.tunnel_protocols)?;
+        visit.call(&self.preferred_protocol)
+    }
+
+    fn __clear__(&mut self) {
+        self.core = None;
+        clear(&mut self.node_id);
+        clear(&mut self.network_cidr);
+        clear(&mut self.encryption_enabled);
+        clear(&mut self.tunnel_protocols);
+        clear(&mut self.preferred_protocol);
     }
 
     // --- the old API -------------------------------------------------------

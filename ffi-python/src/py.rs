@@ -108,3 +108,8 @@ pub fn py_error(py: Python<'_>, cell: &PyOnceLock<Py<PyAny>>, module: &str, name
         Err(e) => e,
     }
 }
+
+/// `__clear__` of an object field: drops the reference (the field reads `None`).
+pub fn clear(field: &mut Py<PyAny>) {
+    Python::attach(|py| *field = py.None());
+}

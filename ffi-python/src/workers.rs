@@ -7,7 +7,7 @@
 //! class below (the package's name binds it), over this core class.
 
 use crate::errors::{core_error, id_error};
-use crate::py::{Given, Logger, cached, given, not_initialized, py_error};
+use crate::py::{Given, Logger, cached, clear, given, not_initialized, py_error};
 use crate::time::instant;
 use pouw_netops::preset::large;
 use pouw_netops::{NoHealth, NodeId, ReplaceError, TaskId, TaskType, WorkerConfig};
@@ -15,6 +15,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 use std::collections::HashSet;
 
 fn node_id(s: &str, what: &str) -> PyResult<NodeId> {
@@ -363,6 +364,23 @@ impl PyWorkerReplacementManager {
             core: core.unbind(),
         });
         Ok(())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.node_id)?;
+        if let Some(s) = &self.state {
+            visit.call(&s.core)?;
+            visit.call(&s.pools)?;
+            visit.call(&s.assignments)?;
+            visit.call(&s.backups)?;
+            visit.call(&s.history)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.state = None;
+        clear(&mut self.node_id);
     }
 
     // --- the old API -------------------------------------------------------
