@@ -1,17 +1,21 @@
 //! The crash-recovery manager at host scale (`preset::large`, built in place on
 //! the heap), with float-second times and string statuses for the Python layer.
 //!
-//! `pouw_netops/crash_recovery.py` wraps it in the old API's class; this type
-//! only converts arguments, results and errors.
+//! The old API's `CrashRecoveryManager` is the native class below (the
+//! package's name binds it), over this core class; both only convert
+//! arguments, results and errors.
 
 use crate::errors::{core_error, id_error, invalid};
+use crate::py::{Logger, cached, clear, float, not_initialized};
 use crate::time::{duration, fraction, instant};
 use pouw_netops::crash_recovery::{RecoveryEventKind, RecoveryStrategy};
 use pouw_netops::phi::PhiConfig;
 use pouw_netops::preset::large;
 use pouw_netops::{CrashRecoveryConfig, CrashRecoveryError, NodeId, NodeStatus};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 /// One node as a tuple: `(id, status, last_heartbeat, response_time,
 /// success_rate, task_completion_rate, bandwidth_utilization, cpu_usage, memory_usage, recovery_attempts)`.
@@ -301,6 +305,398 @@ impl PyCrashRecoveryCore {
     }
 }
 
+static LOG: Logger = Logger::new("pouw_netops.crash_recovery");
+static STATUS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static EVENT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static STATUS_SET: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static METRICS_MAP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static REPLACE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// `pouw_netops.crash_recovery.<name>`: the live containers and their helper, in Python.
+fn views<'py>(py: Python<'py>, cell: &PyOnceLock<Py<PyAny>>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    cached(py, cell, "pouw_netops.crash_recovery", name)
+}
+
+/// Tracks the health of up to 4096 nodes and detects their crashes.
+///
+/// ``failure_detector_threshold`` is the phi level at which a silent node is
+/// judged crashed (phi 10 ≈ a 10⁻¹⁰ chance that it is merely late). A node is
+/// suspected at half that level, or when its metrics are unhealthy.
+///
+/// Every time-dependent method takes ``now`` in seconds (default ``time.time()``).
+//
+// The old API's class, native (`pouw_netops.CrashRecoveryManager` is this
+// class) over a `CrashRecoveryCore`: the core decides everything, this class
+// converts. Its containers are the live views of `pouw_netops/crash_recovery.py`
+// (`_StatusSet`, `_MetricsMap`) over the core, made once per instance (so
+// `m.failed_nodes is m.failed_nodes`). The construction is in `__init__`, so a
+// subclass's `__init__` with its own signature can call `super().__init__`, as
+// with the old Python class.
+#[pyclass(name = "CrashRecoveryManager", module = "pouw_netops", subclass, dict, weakref)]
+pub struct PyCrashRecoveryManager {
+    /// The core and the live views; `None` until `__init__` ran (and after the GC cleared it).
+    state: Option<CrashState>,
+    #[pyo3(get, set)]
+    node_id: Py<PyAny>,
+}
+
+struct CrashState {
+    core: Py<PyCrashRecoveryCore>,
+    suspected: Py<PyAny>,
+    failed: Py<PyAny>,
+    recovering: Py<PyAny>,
+    /// The `_MetricsMap`, which holds the manager itself (a cycle the GC sees
+    /// through `__traverse__`).
+    metrics: Py<PyAny>,
+}
+
+impl PyCrashRecoveryManager {
+    fn state(&self) -> PyResult<&CrashState> {
+        self.state.as_ref().ok_or_else(|| not_initialized("CrashRecoveryManager"))
+    }
+
+    fn core<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyCrashRecoveryCore>> {
+        Ok(self.state()?.core.bind(py))
+    }
+
+    /// Assigns a detector setting of the core: `configure(name=convert(value))`.
+    fn configure(&self, value: &Bound<'_, PyAny>, name: &str, convert: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = value.py();
+        let kwargs = PyDict::new(py);
+        kwargs.set_item(name, convert.call1((value,))?)?;
+        self.core(py)?.call_method("configure", (), Some(&kwargs))?;
+        Ok(())
+    }
+
+    fn configure_float(&self, value: &Bound<'_, PyAny>, name: &str) -> PyResult<()> {
+        self.configure(value, name, value.py().get_type::<PyFloat>().as_any())
+    }
+
+    /// Makes the live container `view` hold exactly `value` (`manager.attr = value`).
+    fn replace(py: Python<'_>, view: &Py<PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        views(py, &REPLACE, "_replace")?.call1((view, value))?;
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl PyCrashRecoveryManager {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs), text_signature = "(node_id, failure_detector_threshold=10.0)")]
+    fn new(py: Python<'_>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        PyCrashRecoveryManager { state: None, node_id: py.None() }
+    }
+
+    #[pyo3(signature = (node_id, failure_detector_threshold = 10.0))]
+    fn __init__(
+        slf: &Bound<'_, Self>,
+        node_id: &Bound<'_, PyAny>,
+        #[pyo3(from_py_with = float)] failure_detector_threshold: f64,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        slf.try_borrow_mut()?.node_id = node_id.clone().unbind();
+        let core = Bound::new(py, PyCrashRecoveryCore::new(failure_detector_threshold)?)?;
+        let status_set = views(py, &STATUS_SET, "_StatusSet")?;
+        let set = |statuses: &[&str], mark: &str| -> PyResult<Py<PyAny>> {
+            Ok(status_set.call1((&core, PyTuple::new(py, statuses)?, mark))?.unbind())
+        };
+        let state = CrashState {
+            suspected: set(&["suspected"], "suspected")?,
+            failed: set(&["offline", "failed"], "offline")?,
+            recovering: set(&["recovering"], "recovering")?,
+            metrics: views(py, &METRICS_MAP, "_MetricsMap")?.call1((slf,))?.unbind(),
+            core: core.unbind(),
+        };
+        slf.try_borrow_mut()?.state = Some(state);
+        Ok(())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.node_id)?;
+        if let Some(s) = &self.state {
+            visit.call(&s.core)?;
+            visit.call(&s.suspected)?;
+            visit.call(&s.failed)?;
+            visit.call(&s.recovering)?;
+            visit.call(&s.metrics)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.state = None;
+        clear(&mut self.node_id);
+    }
+
+    // --- the old configuration attributes, live ---------------------------
+
+    /// The phi level at which a silent node is judged crashed (the core's threshold).
+    #[getter]
+    fn failure_detector_threshold(&self, py: Python<'_>) -> PyResult<f64> {
+        Ok(self.core(py)?.borrow().threshold())
+    }
+
+    #[setter]
+    fn set_failure_detector_threshold(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.configure_float(value, "threshold")
+    }
+
+    /// The same threshold as :attr:`failure_detector_threshold` (the old API had two,
+    /// and used this one); assigning either changes the core's detector.
+    #[getter]
+    fn phi_threshold(&self, py: Python<'_>) -> PyResult<f64> {
+        self.failure_detector_threshold(py)
+    }
+
+    #[setter]
+    fn set_phi_threshold(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.configure_float(value, "threshold")
+    }
+
+    /// Silence tolerated beyond the usual heartbeat interval, in seconds: the
+    /// detector's acceptable heartbeat pause (default 3 s), added to the mean interval.
+    #[getter]
+    fn heartbeat_timeout(&self, py: Python<'_>) -> PyResult<f64> {
+        Ok(self.core(py)?.borrow().acceptable_pause())
+    }
+
+    #[setter]
+    fn set_heartbeat_timeout(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.configure_float(value, "acceptable_pause")
+    }
+
+    /// The heartbeat interval assumed for a node before its intervals are
+    /// measured, in seconds (the detector's first estimate, default 1 s).
+    #[getter]
+    fn heartbeat_interval(&self, py: Python<'_>) -> PyResult<f64> {
+        Ok(self.core(py)?.borrow().first_estimate())
+    }
+
+    #[setter]
+    fn set_heartbeat_interval(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.configure_float(value, "first_estimate")
+    }
+
+    /// How many heartbeat intervals per node the detector keeps (at most 100).
+    #[getter]
+    fn sampling_window(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(self.core(py)?.borrow().max_sample_size())
+    }
+
+    #[setter]
+    fn set_sampling_window(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.configure(value, "max_sample_size", value.py().get_type::<PyInt>().as_any())
+    }
+
+    // --- the old API -------------------------------------------------------
+
+    /// Records a heartbeat from ``node_id`` carrying ``metrics``, at ``now``.
+    ///
+    /// The heartbeat's arrival time is ``now``; ``metrics.last_heartbeat`` and
+    /// ``metrics.status`` are outputs of the manager (see ``node_metrics``),
+    /// not inputs. Raises ``InvalidArgumentError`` for a metric outside [0, 1]
+    /// and ``CapacityError`` when 4096 nodes are already tracked.
+    #[pyo3(signature = (node_id, metrics, *, now = None))]
+    fn update_node_health(&self, node_id: &str, metrics: &Bound<'_, PyAny>, now: Option<f64>) -> PyResult<()> {
+        self.core(metrics.py())?.try_borrow_mut()?.update_metrics(node_id, metrics, now)
+    }
+
+    /// Sweeps every node at ``now``; returns the nodes newly found crashed (each reported once).
+    #[pyo3(signature = (*, now = None))]
+    fn detect_crashes(&self, py: Python<'_>, now: Option<f64>) -> PyResult<Vec<String>> {
+        let crashed = self.core(py)?.try_borrow_mut()?.detect_crashes(now)?;
+        for node in &crashed {
+            LOG.log(py, "warning", "%s: crash detected for node %s", (&self.node_id, node))?;
+        }
+        Ok(crashed)
+    }
+
+    /// Starts recovering a suspected, crashed or failed node.
+    ///
+    /// ``recovery_strategy`` is ``"automatic"``, ``"restart"`` or ``"replace"``.
+    /// Returns ``False`` when the node is unknown, online, already recovering,
+    /// or out of attempts (three per outage; it is then failed).
+    #[pyo3(signature = (node_id, recovery_strategy = "automatic", *, now = None))]
+    fn initiate_recovery(
+        &self,
+        py: Python<'_>,
+        node_id: &str,
+        recovery_strategy: &str,
+        now: Option<f64>,
+    ) -> PyResult<bool> {
+        let started = self.core(py)?.try_borrow_mut()?.initiate_recovery(node_id, recovery_strategy, now)?;
+        if started {
+            LOG.log(py, "info", "%s: recovery of %s started (%s)", (&self.node_id, node_id, recovery_strategy))?;
+        }
+        Ok(started)
+    }
+
+    /// Counts by status, the online ratio and the crashes of the last hour.
+    ///
+    /// ``failed_nodes`` counts crashed nodes (status ``OFFLINE``) and nodes
+    /// whose recovery failed (``FAILED``), as the old API's failed set did.
+    #[pyo3(signature = (*, now = None))]
+    fn get_network_health_summary<'py>(&self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.core(py)?.try_borrow()?.inner.network_health_summary(instant(now)?);
+        Ok(py_dict!(py;
+            "total_nodes" => s.total_nodes,
+            "online_nodes" => s.online_nodes,
+            "suspected_nodes" => s.suspected_nodes,
+            "failed_nodes" => s.offline_nodes + s.failed_nodes,
+            "recovering_nodes" => s.recovering_nodes,
+            "network_health_ratio" => s.network_health_ratio,
+            "recent_crashes" => s.recent_crashes,
+        ))
+    }
+
+    /// Node → its last metrics, heartbeat time and status, live: assigning
+    /// ``node_metrics[n] = m`` is :meth:`update_node_health` at the current time,
+    /// ``del node_metrics[n]`` is :meth:`remove_node`. Each value read is a copy.
+    #[getter]
+    fn node_metrics(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.state()?.metrics.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_node_metrics(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::replace(value.py(), &self.state()?.metrics, value)
+    }
+
+    /// Nodes currently suspected, live: ``add(n)`` marks ``n`` suspected,
+    /// ``discard(n)`` (``remove``, ``clear``, …) brings a suspected node back online.
+    #[getter]
+    fn suspected_nodes(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.state()?.suspected.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_suspected_nodes(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::replace(value.py(), &self.state()?.suspected, value)
+    }
+
+    /// Nodes crashed (``OFFLINE``) or whose recovery failed (``FAILED``), live:
+    /// ``add(n)`` marks ``n`` crashed (``OFFLINE``; a node never heard from is
+    /// registered), so :meth:`initiate_recovery` accepts it; ``discard(n)`` brings it back online.
+    #[getter]
+    fn failed_nodes(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.state()?.failed.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_failed_nodes(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::replace(value.py(), &self.state()?.failed, value)
+    }
+
+    /// Nodes being recovered, live: ``add(n)`` starts an automatic recovery of
+    /// ``n`` (no attempt used), ``discard(n)`` ends it with the node online.
+    #[getter]
+    fn recovering_nodes(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.state()?.recovering.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_recovering_nodes(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::replace(value.py(), &self.state()?.recovering, value)
+    }
+
+    /// Node → when its last heartbeat arrived, in seconds (a snapshot).
+    #[getter]
+    fn last_heartbeats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for v in self.core(py)?.try_borrow()?.inner.nodes() {
+            d.set_item(v.id.as_str(), v.last_heartbeat.as_secs_f64())?;
+        }
+        Ok(d)
+    }
+
+    /// The retained events (the last 1024), oldest first.
+    #[getter]
+    fn recovery_events<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.call_method0("events")
+    }
+
+    // --- beyond the old API ------------------------------------------------
+
+    /// Records a bare heartbeat (metrics unchanged) from ``node_id`` at ``now``.
+    #[pyo3(signature = (node_id, *, now = None))]
+    fn heartbeat(&self, py: Python<'_>, node_id: &str, now: Option<f64>) -> PyResult<()> {
+        self.core(py)?.try_borrow_mut()?.heartbeat(node_id, now)
+    }
+
+    /// The node's status; ``NotFoundError`` if it is not tracked.
+    fn status<'py>(&self, py: Python<'py>, node_id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let status = self.core(py)?.try_borrow()?.status(node_id)?;
+        cached(py, &STATUS, "pouw_netops._types", "NodeStatus")?.call1((status,))
+    }
+
+    /// The node's phi at ``now``; ``NotFoundError`` if it is not tracked.
+    #[pyo3(signature = (node_id, *, now = None))]
+    fn phi(&self, py: Python<'_>, node_id: &str, now: Option<f64>) -> PyResult<f64> {
+        self.core(py)?.try_borrow()?.phi(node_id, now)
+    }
+
+    /// Whether the node's last heartbeat and metrics meet the health thresholds at ``now``.
+    #[pyo3(signature = (node_id, *, now = None))]
+    fn is_node_healthy(&self, py: Python<'_>, node_id: &str, now: Option<f64>) -> PyResult<bool> {
+        self.core(py)?.try_borrow()?.is_healthy(node_id, now)
+    }
+
+    /// Forgets ``node_id`` (its events stay); ``NotFoundError`` if it is not tracked.
+    fn remove_node(&self, py: Python<'_>, node_id: &str) -> PyResult<()> {
+        self.core(py)?.try_borrow_mut()?.remove_node(node_id)
+    }
+
+    /// Retained events whose ``metadata["seq"]`` is at least ``since``, oldest first.
+    ///
+    /// A consumer that passes ``next_event_seq`` from its previous call reads each event once.
+    #[pyo3(signature = (since = 0))]
+    fn events<'py>(
+        &self,
+        py: Python<'py>,
+        #[pyo3(from_py_with = crate::args::u64_arg)] since: u64,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let event = cached(py, &EVENT, "pouw_netops._types", "CrashRecoveryEvent")?;
+        let out = PyList::empty(py);
+        for (seq, at, node, kind, meta) in self.core(py)?.try_borrow()?.events(py, since)? {
+            meta.set_item("seq", seq)?;
+            out.append(event.call1((node, kind, at, meta))?)?;
+        }
+        Ok(out)
+    }
+
+    /// The sequence number the next event will get.
+    #[getter]
+    fn next_event_seq(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(self.core(py)?.try_borrow()?.next_event_seq())
+    }
+
+    /// How many nodes can be tracked.
+    #[getter]
+    fn capacity(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(self.core(py)?.try_borrow()?.capacity())
+    }
+
+    /// The core (for the live views in `pouw_netops/crash_recovery.py`).
+    #[getter]
+    fn _core(&self, py: Python<'_>) -> PyResult<Py<PyCrashRecoveryCore>> {
+        Ok(self.state()?.core.clone_ref(py))
+    }
+
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(self.core(py)?.try_borrow()?.__len__())
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        Ok(format!(
+            "CrashRecoveryManager(node_id={}, failure_detector_threshold={}, nodes={})",
+            slf.getattr("node_id")?.repr()?,
+            slf.getattr("failure_detector_threshold")?.repr()?,
+            slf.len()?,
+        ))
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyCrashRecoveryCore>()
+    m.add_class::<PyCrashRecoveryCore>()?;
+    m.add_class::<PyCrashRecoveryManager>()
 }

@@ -3,15 +3,19 @@
 //!
 //! `Election` is public as the sans-IO Layer 2 class: bytes in through `step`,
 //! bytes out through `poll_transmit`. The old API's `LeaderElectionManager`
-//! (`pouw_netops/election.py`) drives the same class through its direct-call
-//! helpers and discards the messages, which the old API never sent.
+//! is the native class below (the package's name binds it): it holds an
+//! `Election`, drives it through the direct-call helpers and discards the
+//! messages, which the old API never sent.
 
 use crate::errors::{core_error, id_error};
+use crate::py::{Logger, cached, clear, float, not_initialized, now_or_wall};
 use crate::time::{duration, instant};
 use pouw_netops::preset::large;
 use pouw_netops::{ElectionConfig, Envelope, HardState, NodeId};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyList, PySet, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 fn node_id(s: &str, what: &str) -> PyResult<NodeId> {
     NodeId::new(s).map_err(|e| id_error(what, e))
@@ -405,5 +409,303 @@ impl PyElection {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyElection>()
+    m.add_class::<PyElection>()?;
+    m.add_class::<PyLeaderElectionManager>()
+}
+
+static LOG: Logger = Logger::new("pouw_netops.election");
+static STATE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static VOTE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// The old API's `LeaderElectionState` value of a core role (a pre-candidate,
+/// never reached with PreVote off, is campaigning: a candidate).
+fn old_state(role: &str) -> &'static str {
+    match role {
+        "leader" => "leader",
+        "follower" => "follower",
+        _ => "candidate",
+    }
+}
+
+/// Raft leader election among ``supervisor_nodes`` (this node is added if missing; up to 4096).
+///
+/// ``election_timeout`` (5 s) and ``heartbeat_interval`` (1 s) are the old API's
+/// defaults; each node waits a timeout drawn from [5 s, 10 s), seeded by its id.
+/// Every time-dependent method takes ``now`` in seconds (default ``time.time()``).
+//
+// The old API's class, native (`pouw_netops.LeaderElectionManager` is this
+// class): the old API elected a leader by direct calls and left sending to the
+// caller, so it runs an `Election` without PreVote and CheckQuorum (a timeout
+// starts a real election at once, a leader stays leader until it meets a higher
+// term or steps down) and discards the messages the core would send. The
+// construction is in `__init__` (so a subclass's `__init__` with its own
+// signature can call `super().__init__`, as with the old Python class).
+#[pyclass(name = "LeaderElectionManager", module = "pouw_netops", subclass, dict, weakref)]
+pub struct PyLeaderElectionManager {
+    /// `None` until `__init__` ran.
+    core: Option<PyElection>,
+    /// When it was created (seconds): `time_since_last_heartbeat` counts from
+    /// it until a heartbeat is seen.
+    created: f64,
+    #[pyo3(get, set)]
+    node_id: Py<PyAny>,
+    #[pyo3(get, set)]
+    supervisor_nodes: Py<PyAny>,
+}
+
+impl PyLeaderElectionManager {
+    fn core(&mut self) -> PyResult<&mut PyElection> {
+        self.core.as_mut().ok_or_else(|| not_initialized("LeaderElectionManager"))
+    }
+
+    fn core_ref(&self) -> PyResult<&PyElection> {
+        self.core.as_ref().ok_or_else(|| not_initialized("LeaderElectionManager"))
+    }
+
+    fn state_of<'py>(py: Python<'py>, role: &str) -> PyResult<Bound<'py, PyAny>> {
+        cached(py, &STATE, "pouw_netops._types", "LeaderElectionState")?.call1((old_state(role),))
+    }
+}
+
+#[pymethods]
+impl PyLeaderElectionManager {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs), text_signature = "(node_id, supervisor_nodes, *, election_timeout=5.0, heartbeat_interval=1.0, now=None)")]
+    fn new(py: Python<'_>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        PyLeaderElectionManager { core: None, created: 0.0, node_id: py.None(), supervisor_nodes: py.None() }
+    }
+
+    #[pyo3(signature = (node_id, supervisor_nodes, *, election_timeout = 5.0, heartbeat_interval = 1.0, now = None))]
+    fn __init__(
+        &mut self,
+        node_id: &Bound<'_, PyAny>,
+        supervisor_nodes: &Bound<'_, PyAny>,
+        election_timeout: f64,
+        heartbeat_interval: f64,
+        now: Option<f64>,
+    ) -> PyResult<()> {
+        let py = node_id.py();
+        let nodes = py.get_type::<PyList>().call1((supervisor_nodes,))?;
+        self.node_id = node_id.clone().unbind();
+        self.supervisor_nodes = nodes.clone().unbind();
+        self.created = now_or_wall(now);
+        // The timeout's seed: `zlib.crc32(node_id.encode())`, as the Python class computed it.
+        let encoded = node_id.call_method0("encode")?;
+        let seed: u64 = py.import("zlib")?.call_method1("crc32", (encoded,))?.extract()?;
+        let id = node_id.cast::<PyString>()?.to_str()?;
+        self.core =
+            Some(PyElection::new(id, nodes.extract()?, election_timeout, heartbeat_interval, false, false, seed, now)?);
+        Ok(())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.node_id)?;
+        visit.call(&self.supervisor_nodes)
+    }
+
+    fn __clear__(&mut self) {
+        clear(&mut self.node_id);
+        clear(&mut self.supervisor_nodes);
+    }
+
+    // --- the old API -------------------------------------------------------
+
+    /// Becomes a candidate of the next term and votes for itself; ``False`` if already leader.
+    ///
+    /// A single supervisor wins at once.
+    #[pyo3(signature = (*, now = None))]
+    fn start_election(slf: &Bound<'_, Self>, now: Option<f64>) -> PyResult<bool> {
+        let (started, term) = {
+            let mut this = slf.try_borrow_mut()?;
+            let core = this.core()?;
+            let started = core.api_start_election(now)?;
+            (started, core.term())
+        };
+        if started {
+            let node_id = slf.borrow().node_id.clone_ref(slf.py());
+            LOG.log(slf.py(), "info", "%s: starting an election for term %d", (node_id, term))?;
+        }
+        Ok(started)
+    }
+
+    /// Whether this node grants its vote to ``candidate_id`` for ``candidate_term``.
+    ///
+    /// Raft's rules: a lower term is refused, a higher term makes this node a
+    /// follower of it, and one vote per term. A candidate outside the
+    /// supervisor set (or this node itself) is refused.
+    #[pyo3(signature = (candidate_id, candidate_term, *, now = None))]
+    fn request_vote(
+        &mut self,
+        candidate_id: &str,
+        #[pyo3(from_py_with = crate::args::u64_arg)] candidate_term: u64,
+        now: Option<f64>,
+    ) -> PyResult<bool> {
+        self.core()?.api_request_vote(candidate_id, candidate_term, now)
+    }
+
+    /// Counts ``voter_id``'s answer to this node's campaign; ``True`` when it just became leader.
+    #[pyo3(signature = (voter_id, granted, *, now = None))]
+    fn receive_vote_response(&mut self, voter_id: &str, granted: bool, now: Option<f64>) -> PyResult<bool> {
+        self.core()?.api_receive_vote_response(voter_id, granted, now)
+    }
+
+    /// Handles ``leader_id``'s heartbeat for ``leader_term``; ``True`` if this node now follows it.
+    #[pyo3(signature = (leader_id, leader_term, *, now = None))]
+    fn receive_heartbeat(
+        &mut self,
+        leader_id: &str,
+        #[pyo3(from_py_with = crate::args::u64_arg)] leader_term: u64,
+        now: Option<f64>,
+    ) -> PyResult<bool> {
+        self.core()?.api_receive_heartbeat(leader_id, leader_term, now)
+    }
+
+    /// Whether no leader was heard within the (randomized) election timeout,
+    /// this node not being the leader. Changes nothing, as in the old API: call
+    /// :meth:`start_election` to campaign (:class:`NetworkOperationsManager`'s
+    /// loop does).
+    #[pyo3(signature = (*, now = None))]
+    fn check_election_timeout(&mut self, now: Option<f64>) -> PyResult<bool> {
+        self.core()?.api_election_timed_out(now)
+    }
+
+    /// Gives up leadership (or a campaign) and becomes a follower of the current term.
+    #[pyo3(signature = (*, now = None))]
+    fn step_down(&mut self, now: Option<f64>) -> PyResult<()> {
+        self.core()?.api_step_down(now)
+    }
+
+    /// (Beyond the old API) runs the timers at ``now`` as a leader's heartbeat
+    /// round would (the messages are dropped); whether this node is the leader.
+    #[pyo3(signature = (*, now = None))]
+    fn heartbeat(&mut self, now: Option<f64>) -> PyResult<bool> {
+        self.core()?.api_heartbeat(now)
+    }
+
+    /// ``node_id, state, current_term, leader_id, voted_for, is_leader, vote_count,
+    /// election_in_progress, time_since_last_heartbeat``.
+    ///
+    /// ``vote_count`` is ``len(received_votes)``; ``time_since_last_heartbeat`` is in
+    /// seconds, since creation if no heartbeat was ever seen.
+    #[pyo3(signature = (*, now = None))]
+    fn get_election_status<'py>(slf: &Bound<'py, Self>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
+        let py = slf.py();
+        let (s, created) = {
+            let this = slf.try_borrow()?;
+            (this.core_ref()?.status(py, now)?, this.created)
+        };
+        if s.get_item("time_since_last_heartbeat")?.is_none_or(|t| t.is_none()) {
+            s.set_item("time_since_last_heartbeat", (now_or_wall(now) - created).max(0.0))?;
+        }
+        let role: String = s.get_item("state")?.map(|r| r.extract()).transpose()?.unwrap_or_default();
+        s.set_item("state", old_state(&role))?;
+        s.set_item("vote_count", slf.getattr("received_votes")?.len()?)?;
+        Ok(s)
+    }
+
+    /// This node's role.
+    #[getter]
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Self::state_of(py, self.core_ref()?.role())
+    }
+
+    /// The current term.
+    #[getter]
+    fn current_term(&self) -> PyResult<u64> {
+        Ok(self.core_ref()?.term())
+    }
+
+    /// The candidate this node voted for in the current term.
+    #[getter]
+    fn voted_for(&self) -> PyResult<Option<String>> {
+        Ok(self.core_ref()?.voted_for())
+    }
+
+    /// The leader this node knows in the current term.
+    #[getter]
+    fn leader_id(&self) -> PyResult<Option<String>> {
+        Ok(self.core_ref()?.leader_id())
+    }
+
+    /// Voters (itself included) that granted this node's candidacy in the current term (a snapshot).
+    #[getter]
+    fn received_votes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PySet>> {
+        let core = self.core_ref()?;
+        let votes = PySet::empty(py)?;
+        if old_state(core.role()) == "follower" {
+            return Ok(votes);
+        }
+        let me = self.node_id.bind(py);
+        let term = core.term();
+        for (voter, candidate, t, _) in core.vote_history() {
+            if t == term && me.eq(&candidate)? {
+                votes.add(voter)?;
+            }
+        }
+        if let Some(v) = core.voted_for()
+            && me.eq(&v)?
+        {
+            votes.add(me)?;
+        }
+        Ok(votes)
+    }
+
+    /// Granted votes, given or received, oldest first (the last 1024).
+    #[getter]
+    fn vote_history<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let vote = cached(py, &VOTE, "pouw_netops._types", "LeaderElectionVote")?;
+        let votes = self.core_ref()?.vote_history().into_iter().map(|v| vote.call1(v)).collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, votes)
+    }
+
+    /// The base election timeout in seconds (timeouts are drawn from [E, 2E)).
+    ///
+    /// Assignable, as in the old API: the running timer gets a timeout drawn
+    /// from the new range. Raft needs the heartbeat interval below it: a
+    /// timeout not above :attr:`heartbeat_interval` brings the interval down
+    /// to a fifth of it (the old defaults' ratio). ``InvalidArgumentError``
+    /// (nothing changes) for a timeout that is not positive.
+    #[getter]
+    fn election_timeout(&self) -> PyResult<f64> {
+        Ok(self.core_ref()?.election_timeout())
+    }
+
+    #[setter]
+    fn set_election_timeout(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let value = float(value)?;
+        let core = self.core()?;
+        let h = core.heartbeat_interval();
+        core.set_timing(value, if h < value { h } else { value / 5.0 }, None)
+    }
+
+    /// The leader's heartbeat interval in seconds; assignable, below :attr:`election_timeout`.
+    #[getter]
+    fn heartbeat_interval(&self) -> PyResult<f64> {
+        Ok(self.core_ref()?.heartbeat_interval())
+    }
+
+    #[setter]
+    fn set_heartbeat_interval(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let value = float(value)?;
+        let core = self.core()?;
+        let e = core.election_timeout();
+        core.set_timing(e, value, None)
+    }
+
+    /// Whether this node is the leader (the old API's flag).
+    #[getter]
+    fn is_leader_active(&self) -> PyResult<bool> {
+        Ok(self.core_ref()?.role() == "leader")
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let state = slf.getattr("state")?.getattr("value")?.repr()?;
+        Ok(format!(
+            "LeaderElectionManager(node_id={}, state={}, term={}, leader_id={})",
+            slf.getattr("node_id")?.repr()?,
+            state,
+            slf.getattr("current_term")?,
+            slf.getattr("leader_id")?.repr()?,
+        ))
+    }
 }

@@ -2,11 +2,12 @@
 //! the archive outbox), with float-second times. Compression, decompression and
 //! search run with the GIL released.
 //!
-//! `pouw_netops/history.py` wraps this class in the old API's
-//! `MessageHistoryCompressor`, turning `NetworkMessage.data` into compact JSON
-//! payload bytes and back.
+//! The old API's `MessageHistoryCompressor` is the native class below (the
+//! package's name binds it), over this core class, which turns
+//! `NetworkMessage.data` into compact JSON payload bytes and back.
 
 use crate::errors::{config_error, core_error, invalid};
+use crate::py::{Given, Logger, cached, clear, given, not_initialized, py_error};
 use crate::time::instant;
 use pouw_netops::history::BatchView;
 use pouw_netops::history::ProveError;
@@ -15,7 +16,9 @@ use pouw_netops::preset::large;
 use pouw_netops::{Batch, HistoryConfig, Instant, Record, RecordRef};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PyString};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 /// One batch as `(batch_id, start_time, end_time, message_count, raw_len, header, zlib_stream)`.
 type BatchTuple<'py> = (u64, f64, f64, u32, u32, Bound<'py, PyBytes>, Bound<'py, PyBytes>);
@@ -472,8 +475,309 @@ fn merkle_verify_record(proof: &[u8], record: &[u8], log_root: &[u8]) -> PyResul
     merkle::verify_record(proof, record, &hash32("log_root", log_root)?).map_err(proof_error)
 }
 
+static LOG: Logger = Logger::new("pouw_netops.history");
+static BATCH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static BUFFER_VIEW: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static BATCHES_VIEW: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static DECODE_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Buffers, compresses and searches the messages a node saw.
+///
+/// A batch is sealed every ``min(compression_threshold, max_batch_size)``
+/// messages (and before 4 MiB of raw records), with zlib at ``compression_level``
+/// (0 to 10, default 6; level 1 seals about three times as fast for a few
+/// points of space). Timestamps are seconds; a
+/// message older than the newest one stored is stored at the newest time (the
+/// history never goes backwards). Every time-dependent method takes ``now`` in
+/// seconds (default ``time.time()``).
+//
+// The old API's class, native (`pouw_netops.MessageHistoryCompressor` is this
+// class) over a `HistoryCore`. The batch objects (`CompressedMessageBatch`)
+// and the live views of `message_buffer` and `compressed_batches` are made by
+// the helpers in `pouw_netops/history.py`. The construction is in `__init__`,
+// so a subclass's `__init__` with its own signature can call
+// `super().__init__`, as with the old Python class.
+#[pyclass(name = "MessageHistoryCompressor", module = "pouw_netops", subclass, dict, weakref)]
+pub struct PyMessageHistoryCompressor {
+    /// `None` until `__init__` ran.
+    state: Option<HistoryState>,
+    #[pyo3(get, set)]
+    node_id: Py<PyAny>,
+    /// The old API's archive setting, kept for callers that read or set it;
+    /// it has no effect: the core keeps 1024 batches in memory, then moves
+    /// the oldest to the outbox of :meth:`poll_archived`.
+    #[pyo3(get, set)]
+    archive_threshold: Py<PyAny>,
+}
+
+struct HistoryState {
+    core: Py<PyHistoryCore>,
+    /// `compression_threshold` and `max_batch_size` as given (the core seals at their minimum).
+    threshold: Py<PyAny>,
+    max_batch: Py<PyAny>,
+}
+
+/// Python's `min(a, b)`: `a` unless `b < a`.
+fn py_min<'py>(a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    Ok(if b.lt(a)? { b.clone() } else { a.clone() })
+}
+
+impl PyMessageHistoryCompressor {
+    fn state(&self) -> PyResult<&HistoryState> {
+        self.state.as_ref().ok_or_else(|| not_initialized("MessageHistoryCompressor"))
+    }
+
+    fn core<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyHistoryCore>> {
+        Ok(self.state()?.core.bind(py))
+    }
+
+    /// A batch tuple of the core as a `CompressedMessageBatch`.
+    fn batch<'py>(py: Python<'py>, t: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        cached(py, &BATCH, "pouw_netops.history", "_batch")?.call1((t,))
+    }
+
+    /// A batch given as an object with `header` and `compressed_data`, as the bytes the core reads.
+    fn batch_bytes<'py>(batch: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        batch.getattr(intern!(batch.py(), "header"))?.add(batch.getattr(intern!(batch.py(), "compressed_data"))?)
+    }
+}
+
+#[pymethods]
+impl PyMessageHistoryCompressor {
+    #[new]
+    #[pyo3(
+        signature = (*_args, **_kwargs),
+        text_signature = "(node_id, compression_threshold=1000, max_batch_size=10000, *, compression_level=6)"
+    )]
+    fn new(py: Python<'_>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        PyMessageHistoryCompressor { state: None, node_id: py.None(), archive_threshold: py.None() }
+    }
+
+    #[pyo3(signature = (
+        node_id, compression_threshold = Given::Missing, max_batch_size = Given::Missing, *,
+        compression_level = Given::Missing,
+    ))]
+    fn __init__(
+        &mut self,
+        node_id: &Bound<'_, PyAny>,
+        #[pyo3(from_py_with = given)] compression_threshold: Given,
+        #[pyo3(from_py_with = given)] max_batch_size: Given,
+        #[pyo3(from_py_with = given)] compression_level: Given,
+    ) -> PyResult<()> {
+        let py = node_id.py();
+        let threshold = compression_threshold.or(py, 1000)?;
+        let max_batch = max_batch_size.or(py, 10_000)?;
+        let level = compression_level.or(py, 6)?;
+        self.node_id = node_id.clone().unbind();
+        let seal_at = py_min(&threshold, &max_batch)?;
+        let core = py.get_type::<PyHistoryCore>().call1((seal_at, level))?.cast_into::<PyHistoryCore>()?.unbind();
+        self.state = Some(HistoryState { core, threshold: threshold.unbind(), max_batch: max_batch.unbind() });
+        self.archive_threshold = 100u32.into_pyobject(py)?.into_any().unbind();
+        Ok(())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.node_id)?;
+        visit.call(&self.archive_threshold)?;
+        if let Some(s) = &self.state {
+            visit.call(&s.core)?;
+            visit.call(&s.threshold)?;
+            visit.call(&s.max_batch)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.state = None;
+        clear(&mut self.node_id);
+        clear(&mut self.archive_threshold);
+    }
+
+    /// Messages per batch; assignable (the core seals at ``min(compression_threshold,
+    /// max_batch_size)``, from the next :meth:`add_message` on).
+    #[getter]
+    fn compression_threshold(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.state()?.threshold.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_compression_threshold(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = value.py();
+        let state = self.state()?;
+        state.core.bind(py).setattr("compression_threshold", py_min(value, state.max_batch.bind(py))?)?;
+        if let Some(s) = self.state.as_mut() {
+            s.threshold = value.clone().unbind();
+        }
+        Ok(())
+    }
+
+    /// The most messages a batch holds; assignable.
+    #[getter]
+    fn max_batch_size(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.state()?.max_batch.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_max_batch_size(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = value.py();
+        let state = self.state()?;
+        state.core.bind(py).setattr("compression_threshold", py_min(state.threshold.bind(py), value)?)?;
+        if let Some(s) = self.state.as_mut() {
+            s.max_batch = value.clone().unbind();
+        }
+        Ok(())
+    }
+
+    // --- the old API -------------------------------------------------------
+
+    /// Stores ``message`` (sealing a batch when the threshold is reached).
+    ///
+    /// Raises ``InvalidArgumentError`` for an empty or too long sender or type
+    /// (1–64 bytes) or a payload over 64 KiB, ``CapacityError`` when every
+    /// batch slot and the archive outbox are full (drain :meth:`poll_archived`).
+    #[pyo3(signature = (message, *, now = None))]
+    fn add_message(&self, message: &Bound<'_, PyAny>, now: Option<f64>) -> PyResult<()> {
+        let py = message.py();
+        self.core(py)?.try_borrow_mut()?.add_message(py, message, now)?;
+        Ok(())
+    }
+
+    /// Seals the buffered messages into a batch now; ``None`` if the buffer is empty.
+    #[pyo3(signature = (*, now = None))]
+    fn compress_message_batch<'py>(&self, py: Python<'py>, now: Option<f64>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(t) = self.core(py)?.try_borrow_mut()?.compress(py, now)? else { return Ok(None) };
+        let batch = Self::batch(py, t.into_pyobject(py)?.into_any())?;
+        LOG.log(
+            py,
+            "debug",
+            "%s: sealed batch %s of %d messages",
+            (&self.node_id, batch.getattr("batch_id")?, batch.getattr("message_count")?),
+        )?;
+        Ok(Some(batch))
+    }
+
+    /// The messages of ``batch`` as dicts ``msg_type, sender_id, timestamp, data``.
+    ///
+    /// The batch is fully checked; ``DecodeError`` if it is corrupt or has no header.
+    fn decompress_batch<'py>(&self, batch: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = batch.py();
+        if !batch.getattr(intern!(py, "header"))?.is_truthy()? {
+            let message = "the batch has no header: decompress_batch needs the header it was sealed with";
+            return Err(py_error(py, &DECODE_ERROR, "pouw_netops._errors", "DecodeError", message.to_owned()));
+        }
+        py.get_type::<PyHistoryCore>().call_method1("decode_batch_dicts", (Self::batch_bytes(batch)?,))
+    }
+
+    /// Messages with ``start_time <= timestamp <= end_time`` (and of ``message_type``
+    /// and from ``sender_id`` if given), sorted by timestamp, from the batches in
+    /// memory and the buffer.
+    #[pyo3(signature = (start_time, end_time, message_type = None, sender_id = None))]
+    fn search_messages<'py>(
+        &self,
+        start_time: &Bound<'py, PyAny>,
+        end_time: &Bound<'py, PyAny>,
+        message_type: Option<&Bound<'py, PyAny>>,
+        sender_id: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = start_time.py();
+        self.core(py)?.call_method1("search_dicts", (start_time, end_time, message_type, sender_id))
+    }
+
+    /// ``total_messages, total_compressed, total_raw_bytes, total_compressed_bytes,
+    /// average_compression_ratio, current_buffer_size, compressed_batches, archived_batches,
+    /// space_saved_bytes, space_saved_percentage``.
+    ///
+    /// ``average_compression_ratio`` is compressed over raw bytes (lower is
+    /// better); ``compressed_batches`` counts batches in memory, ``archived_batches``
+    /// the ones moved out of memory since creation.
+    fn get_compression_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.core(py)?.try_borrow()?.inner.stats();
+        Ok(py_dict!(py;
+            "total_messages" => s.total_messages,
+            "total_compressed" => s.messages_compressed,
+            "total_raw_bytes" => s.raw_bytes,
+            "total_compressed_bytes" => s.compressed_bytes,
+            "average_compression_ratio" => s.compression_ratio,
+            "current_buffer_size" => s.buffer_messages,
+            "compressed_batches" => s.batches_in_memory,
+            "archived_batches" => s.batches_archived,
+            "space_saved_bytes" => s.space_saved_bytes,
+            "space_saved_percentage" => s.space_saved_percent,
+        ))
+    }
+
+    /// The messages not sealed yet, as dicts, live: ``append(message)`` is
+    /// :meth:`add_message` (sealing a batch at the threshold); other changes raise
+    /// ``TypeError`` (buffered messages are the next leaves of the Merkle log).
+    #[getter]
+    fn message_buffer<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let core = slf.try_borrow()?.state()?.core.clone_ref(py);
+        cached(py, &BUFFER_VIEW, "pouw_netops.history", "_message_buffer")?.call1((core, slf.getattr("add_message")?))
+    }
+
+    /// The batches in memory, oldest first, live and read-only.
+    #[getter]
+    fn compressed_batches<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        cached(py, &BATCHES_VIEW, "pouw_netops.history", "_compressed_batches")?.call1((self.core(py)?,))
+    }
+
+    // --- beyond the old API ------------------------------------------------
+
+    /// The oldest batch moved out of memory and not yet taken; the caller now owns it.
+    fn poll_archived<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(t) = self.core(py)?.try_borrow_mut()?.poll_archived(py) else { return Ok(None) };
+        Self::batch(py, t.into_pyobject(py)?.into_any()).map(Some)
+    }
+
+    /// The Merkle log root over every batch sealed so far (32 bytes).
+    fn log_root<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        Ok(self.core(py)?.try_borrow()?.log_root(py))
+    }
+
+    /// Batches in the Merkle log.
+    fn log_size(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(self.core(py)?.try_borrow()?.log_size())
+    }
+
+    /// The log root when it held its first ``size`` batches.
+    fn log_root_at<'py>(&self, size: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core(size.py())?.call_method1("log_root_at", (size,))
+    }
+
+    /// The proof that message ``index`` of a batch (its id if in memory, or
+    /// an archived :class:`CompressedMessageBatch`) is in the current log.
+    /// Only that batch is decoded.
+    fn inclusion_proof<'py>(
+        &self,
+        batch: &Bound<'py, PyAny>,
+        index: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.core(batch.py())?;
+        if batch.is_instance_of::<PyInt>() {
+            core.call_method1("inclusion_proof", (batch, index))
+        } else {
+            core.call_method1("inclusion_proof_for", (Self::batch_bytes(batch)?, index))
+        }
+    }
+
+    /// The proof that the current log extends the log of its first ``first`` batches.
+    fn consistency_proof<'py>(&self, first: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.core(first.py())?.call_method1("consistency_proof", (first,))
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        Ok(format!(
+            "MessageHistoryCompressor(node_id={}, compression_threshold={})",
+            slf.getattr("node_id")?.repr()?,
+            slf.getattr("compression_threshold")?.str()?,
+        ))
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyHistoryCore>()?;
+    m.add_class::<PyMessageHistoryCompressor>()?;
     m.add_function(wrap_pyfunction!(merkle_leaf_hash, m)?)?;
     m.add_function(wrap_pyfunction!(merkle_verify_inclusion, m)?)?;
     m.add_function(wrap_pyfunction!(merkle_verify_consistency, m)?)?;

@@ -3,11 +3,14 @@
 //! A thin layer over the core (see docs/architecture.md): it converts Python
 //! values to core types (float seconds to microsecond [`Instant`](pouw_netops::Instant)s, `str` to
 //! bounded ids), core errors to the Python exception hierarchy defined in
-//! `pouw_netops/_errors.py`, and core results back to Python values. The
-//! Python-facing shapes of the old API (enums, most data classes, live sets) are
-//! built by the pure-Python half of the package from what this module returns;
-//! the two data classes built on hot paths, `NodeHealthMetrics` and
-//! `NetworkMessage`, are this module's classes themselves (`types`).
+//! `pouw_netops/_errors.py`, and core results back to Python values. The old
+//! API's six classes (`LeaderElectionManager`, …, `NetworkOperationsManager`)
+//! are this module's classes themselves, registered under their public names
+//! next to the core classes they hold; the other Python-facing shapes of the
+//! old API (enums, most data classes, the live views of containers) are built
+//! by the pure-Python half of the package, and the two data classes built on
+//! hot paths, `NodeHealthMetrics` and `NetworkMessage`, are native (`types`).
+//! `py` has what the old-API classes share.
 //!
 //! Each component lives in its own module here, mirroring `core/src`; a new
 //! manager slots in as one more module plus one `register` call below.
@@ -23,8 +26,10 @@ mod history;
 mod identity;
 mod json;
 mod mesh;
+mod operations;
 mod ops;
 mod phi;
+mod py;
 mod quorum;
 mod time;
 mod types;
@@ -54,6 +59,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     identity::register(m)?;
     quorum::register(m)?;
     ops::register(m)?;
+    operations::register(m)?;
     m.add_class::<Noop>()?;
     Ok(())
 }

@@ -1,19 +1,23 @@
 //! The VPN mesh (`preset::large`: 4096 nodes, 32,768 links, built in place on
 //! the heap), with float-second times and string addresses.
 //!
-//! `pouw_netops/mesh.py` wraps this class in the old API's
-//! `VPNMeshTopologyManager`. Routing queries recompute the routes first when
+//! The old API's `VPNMeshTopologyManager` is the native class below (the
+//! package's name binds it), over this core class. Routing queries recompute the routes first when
 //! something they depend on changed; route computation and rendering release the GIL.
 
 use crate::errors::{core_error, field_error, id_error, invalid};
+use crate::py::{Given, Logger, cached, clear, given, not_initialized};
 use crate::time::{duration, instant};
 use pouw_netops::mesh::{Capability, WireGuardFormat, WireGuardOptions};
 use pouw_netops::preset::large;
 use pouw_netops::{
     Cidr, Duration, Endpoint, MeshConfig, MeshNode, NodeId, TunnelError, TunnelProtocol, TunnelState, WgKey,
 };
+use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 /// The endpoint of a node that announced none: unknown address, WireGuard's port.
 const DEFAULT_ENDPOINT: &str = "0.0.0.0:51820";
@@ -335,8 +339,463 @@ impl PyMeshCore {
     }
 }
 
+static LOG: Logger = Logger::new("pouw_netops.mesh");
+
+/// What `pouw_netops/mesh.py` provides the class: the live views of its
+/// containers and the tunnel details they and `monitor_tunnel_health` show.
+#[derive(Clone, Copy)]
+enum Helper {
+    MeshNodes,
+    VirtualIps,
+    RoutingTable,
+    Tunnels,
+    TunnelDetails,
+}
+
+impl Helper {
+    fn get(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        static MESH_NODES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        static VIRTUAL_IPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        static ROUTING_TABLE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        static TUNNELS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        static TUNNEL_DETAILS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        let (cell, name) = match self {
+            Helper::MeshNodes => (&MESH_NODES, "_mesh_nodes_view"),
+            Helper::VirtualIps => (&VIRTUAL_IPS, "_virtual_ips_view"),
+            Helper::RoutingTable => (&ROUTING_TABLE, "_routing_table_view"),
+            Helper::Tunnels => (&TUNNELS, "_tunnels_view"),
+            Helper::TunnelDetails => (&TUNNEL_DETAILS, "_tunnel_details"),
+        };
+        cached(py, cell, "pouw_netops.mesh", name)
+    }
+}
+
+/// One node's view of the encrypted worker mesh (up to 4096 nodes and 32,768 links).
+///
+/// Every time-dependent method takes ``now`` in seconds (default ``time.time()``).
+//
+// The old API's class, native (`pouw_netops.VPNMeshTopologyManager` is this
+// class) over a `MeshCore`, whose methods it calls with the arguments as given
+// (as the Python class did). The live views of its containers are made by the
+// helpers of `pouw_netops/mesh.py` on each access, as before. The
+// construction is in `__init__`, so a subclass's `__init__` with its own
+// signature can call `super().__init__`, as with the old Python class.
+#[pyclass(name = "VPNMeshTopologyManager", module = "pouw_netops", subclass, dict, weakref)]
+pub struct PyVPNMeshTopologyManager {
+    /// `None` until `__init__` ran.
+    core: Option<Py<PyMeshCore>>,
+    #[pyo3(get, set)]
+    node_id: Py<PyAny>,
+    #[pyo3(get, set)]
+    network_cidr: Py<PyAny>,
+    /// The old API's security settings: `preferred_protocol` is the default of
+    /// `establish_tunnel`; the others are informational.
+    #[pyo3(get, set)]
+    encryption_enabled: Py<PyAny>,
+    #[pyo3(get, set)]
+    tunnel_protocols: Py<PyAny>,
+    #[pyo3(get, set)]
+    preferred_protocol: Py<PyAny>,
+    /// Whether this node was put in the mesh implicitly by `establish_tunnel`.
+    implicit_self: bool,
+}
+
+impl PyVPNMeshTopologyManager {
+    fn core<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyMeshCore>> {
+        self.core.as_ref().map(|c| c.bind(py)).ok_or_else(|| not_initialized("VPNMeshTopologyManager"))
+    }
+
+    /// `core.<name>(*args)`: the core's method with the arguments as given.
+    fn call<'py, A>(&self, py: Python<'py>, name: &str, args: A) -> PyResult<Bound<'py, PyAny>>
+    where
+        A: pyo3::call::PyCallArgs<'py>,
+    {
+        self.core(py)?.call_method1(name, args)
+    }
+
+    /// The core's `next_hop(dest, now)`: `None`, or `(hop, cost)`.
+    fn next_hop_entry<'py>(
+        &self,
+        dest: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+        field: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let r = self.call(dest.py(), "next_hop", (dest, now))?;
+        if r.is_none() { Ok(r) } else { r.get_item(field) }
+    }
+}
+
+#[pymethods]
+impl PyVPNMeshTopologyManager {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs), text_signature = "(node_id, network_cidr='10.0.0.0/16')")]
+    fn new(py: Python<'_>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        PyVPNMeshTopologyManager {
+            core: None,
+            node_id: py.None(),
+            network_cidr: py.None(),
+            encryption_enabled: py.None(),
+            tunnel_protocols: py.None(),
+            preferred_protocol: py.None(),
+            implicit_self: false,
+        }
+    }
+
+    #[pyo3(signature = (node_id, network_cidr = Given::Missing))]
+    fn __init__(
+        &mut self,
+        node_id: &Bound<'_, PyAny>,
+        #[pyo3(from_py_with = given)] network_cidr: Given,
+    ) -> PyResult<()> {
+        let py = node_id.py();
+        let cidr = network_cidr.or(py, "10.0.0.0/16")?;
+        self.node_id = node_id.clone().unbind();
+        self.network_cidr = cidr.clone().unbind();
+        let core = py.get_type::<PyMeshCore>().call1((node_id, &cidr))?.cast_into::<PyMeshCore>()?;
+        self.core = Some(core.unbind());
+        self.encryption_enabled = true.into_bound_py_any(py)?.unbind();
+        self.tunnel_protocols = PyList::new(py, ["wireguard", "openvpn", "ipsec"])?.into_any().unbind();
+        self.preferred_protocol = "wireguard".into_bound_py_any(py)?.unbind();
+        self.implicit_self = false;
+        Ok(())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.core)?;
+        visit.call(&self.node_id)?;
+        visit.call(&self.network_cidr)?;
+        visit.call(&self.encryption_enabled)?;
+        visit.call(&self.tunnel_protocols)?;
+        visit.call(&self.preferred_protocol)
+    }
+
+    fn __clear__(&mut self) {
+        self.core = None;
+        clear(&mut self.node_id);
+        clear(&mut self.network_cidr);
+        clear(&mut self.encryption_enabled);
+        clear(&mut self.tunnel_protocols);
+        clear(&mut self.preferred_protocol);
+    }
+
+    // --- the old API -------------------------------------------------------
+
+    /// Adds a node; returns its overlay address.
+    ///
+    /// ``node_info`` has ``node_id`` and optionally ``public_key`` (base64
+    /// WireGuard key; a deterministic placeholder otherwise), ``endpoint``
+    /// (``host:port``), ``capabilities`` (up to 8 names) and ``virtual_ip`` (a
+    /// requested address). Raises ``InvalidArgumentError`` (a ``ValueError``)
+    /// for a node already in the mesh or a bad field and ``CapacityError`` when
+    /// the mesh or its addresses are full.
+    ///
+    /// This node joining after :meth:`establish_tunnel` put it in the mesh
+    /// implicitly takes its place with the given details (its tunnels are
+    /// re-established, to be confirmed by handshakes again).
+    #[pyo3(signature = (node_info, *, now = None))]
+    fn join_mesh<'py>(
+        slf: &Bound<'py, Self>,
+        node_info: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let node_id = node_info.get_item("node_id")?;
+        let (core, me, implicit) = {
+            let this = slf.try_borrow()?;
+            (this.core(py)?.clone(), this.node_id.bind(py).clone(), this.implicit_self)
+        };
+        let mut tunnels: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)> = Vec::new();
+        if node_id.eq(&me)? && implicit {
+            for t in slf.getattr("tunnels")?.call_method0("items")?.try_iter()? {
+                let (remote, details): (Bound<'py, PyAny>, Bound<'py, PyAny>) = t?.extract()?;
+                tunnels.push((remote, details.get_item("protocol")?));
+            }
+            core.call_method1("leave", (&node_id, now))?;
+            slf.try_borrow_mut()?.implicit_self = false;
+        }
+        let get = |key: &str| node_info.call_method1("get", (key,));
+        let capabilities = node_info.call_method1("get", ("capabilities", PyTuple::empty(py)))?;
+        let ip = core.call_method1(
+            "join",
+            (
+                &node_id,
+                get("public_key")?,
+                get("endpoint")?,
+                py.get_type::<PyList>().call1((capabilities,))?,
+                get("virtual_ip")?,
+                now,
+            ),
+        )?;
+        for (remote, protocol) in tunnels {
+            core.call_method1("establish", (remote, protocol, now))?;
+        }
+        // Not logged: joins come by the thousand and a disabled log call costs
+        // as much as the join itself.
+        Ok(ip)
+    }
+
+    /// Removes a node, its address and its tunnels; ``False`` if it was not in the mesh.
+    #[pyo3(signature = (node_id, *, now = None))]
+    fn leave_mesh<'py>(
+        &mut self,
+        node_id: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = node_id.py();
+        let left = self.call(py, "leave", (node_id, now))?;
+        if left.is_truthy()? && node_id.eq(self.node_id.bind(py))? {
+            self.implicit_self = false;
+        }
+        Ok(left)
+    }
+
+    /// Records a tunnel to ``remote_node_id`` (:attr:`preferred_protocol`,
+    /// ``"wireguard"``, by default; ``"openvpn"``, ``"ipsec"``); ``False`` if
+    /// the remote node is not in the mesh. As in the old API this node is part
+    /// of its own mesh without joining: if it has not joined, it joins here
+    /// (lowest free address, placeholder key). The tunnel is up once a
+    /// handshake is reported (:meth:`record_handshake`).
+    #[pyo3(signature = (remote_node_id, protocol = None, *, now = None))]
+    fn establish_tunnel<'py>(
+        slf: &Bound<'py, Self>,
+        remote_node_id: &Bound<'py, PyAny>,
+        protocol: Option<&Bound<'py, PyAny>>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<bool> {
+        let py = slf.py();
+        // No borrow of `slf` is held across a call into Python (a log handler may read the manager).
+        let (core, me) = {
+            let this = slf.try_borrow()?;
+            (this.core(py)?.clone(), this.node_id.bind(py).clone())
+        };
+        if remote_node_id.eq(&me)? || !core.contains(remote_node_id)? {
+            LOG.log(py, "error", "%s: cannot establish a tunnel to unknown node %s", (&me, remote_node_id))?;
+            return Ok(false);
+        }
+        if !core.contains(&me)? {
+            core.call_method1("join", (&me, py.None(), py.None(), PyList::empty(py), py.None(), now))?;
+            slf.try_borrow_mut()?.implicit_self = true;
+        }
+        let protocol = match protocol {
+            Some(p) if p.is_truthy()? => p.clone(),
+            _ => slf.try_borrow()?.preferred_protocol.bind(py).clone(),
+        };
+        core.call_method1("establish", (remote_node_id, protocol, now))?;
+        Ok(true)
+    }
+
+    /// Re-evaluates every tunnel; ``total_tunnels, healthy_tunnels`` (up) and
+    /// ``tunnel_details`` (remote node → details).
+    #[pyo3(signature = (*, now = None))]
+    fn monitor_tunnel_health<'py>(
+        &self,
+        py: Python<'py>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let r = self.call(py, "monitor", (now,))?;
+        let details = Helper::TunnelDetails.get(py)?.call1((&self.node_id, self.core(py)?))?;
+        Ok(py_dict!(py;
+            "total_tunnels" => r.get_item("tunnels")?,
+            "healthy_tunnels" => r.get_item("up")?,
+            "tunnel_details" => details,
+        ))
+    }
+
+    /// ``node_id, virtual_ip, mesh_nodes`` (count), ``active_tunnels`` (up),
+    /// ``routing_table`` (destination → next hop) and ``network_health``
+    /// (reachability and latencies).
+    #[pyo3(signature = (*, now = None))]
+    fn get_mesh_topology<'py>(slf: &Bound<'py, Self>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyDict>> {
+        let py = slf.py();
+        let (topo, node_id) = {
+            let this = slf.try_borrow()?;
+            (this.call(py, "topology", (now,))?, this.node_id.bind(py).clone())
+        };
+        let virtual_ip = slf.getattr("virtual_ips")?.call_method1("get", (&node_id,))?;
+        let routes = PyDict::new(py);
+        for route in slf.try_borrow()?.call(py, "routes", (now,))?.try_iter()? {
+            let route = route?;
+            routes.set_item(route.get_item(0)?, route.get_item(1)?)?;
+        }
+        let t = |key: &str| topo.get_item(key);
+        Ok(py_dict!(py;
+            "node_id" => node_id,
+            "virtual_ip" => virtual_ip,
+            "mesh_nodes" => t("nodes")?,
+            "active_tunnels" => t("tunnels_up")?,
+            "routing_table" => routes,
+            "network_health" => py_dict!(py;
+                "connectivity_ratio" => t("connectivity_ratio")?,
+                "reachable" => t("reachable")?,
+                "unreachable" => t("unreachable")?,
+                "average_route_latency" => t("average_route_latency")?,
+                "average_tunnel_latency" => t("average_tunnel_latency")?,
+                "total_bandwidth" => t("total_bandwidth")?,
+            ),
+        ))
+    }
+
+    /// Node → ``node_id, virtual_ip, public_key, endpoint, capabilities, joined_at``,
+    /// live: ``mesh_nodes[n] = info`` is :meth:`join_mesh` of ``info`` as node
+    /// ``n`` (``InvalidArgumentError`` if ``n`` is in the mesh already), ``del
+    /// mesh_nodes[n]`` is :meth:`leave_mesh`. Each value read is a copy.
+    #[getter]
+    fn mesh_nodes<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        Helper::MeshNodes.get(slf.py())?.call1((slf,))
+    }
+
+    /// Node → overlay address, live and read-only.
+    #[getter]
+    fn virtual_ips<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Helper::VirtualIps.get(py)?.call1((self.core(py)?,))
+    }
+
+    /// Destination → next hop (``None``: unreachable), routes recomputed if
+    /// needed; live and read-only.
+    #[getter]
+    fn routing_table<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Helper::RoutingTable.get(py)?.call1((self.core(py)?,))
+    }
+
+    /// Remote node → tunnel details, live and read-only; each value read is a copy.
+    #[getter]
+    fn tunnels<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        Helper::Tunnels.get(slf.py())?.call1((slf,))
+    }
+
+    // --- beyond the old API ------------------------------------------------
+
+    /// A link between ``a`` and ``b`` with ``latency_seconds`` one-way cost, known without a tunnel record.
+    #[pyo3(
+        signature = (a, b, latency_seconds, *, up = Given::Missing, now = None),
+        text_signature = "($self, a, b, latency_seconds, *, up=True, now=None)"
+    )]
+    fn record_link<'py>(
+        &self,
+        a: &Bound<'py, PyAny>,
+        b: &Bound<'py, PyAny>,
+        latency_seconds: &Bound<'py, PyAny>,
+        #[pyo3(from_py_with = given)] up: Given,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<()> {
+        let py = a.py();
+        self.call(py, "record_link", (a, b, latency_seconds, up.or(py, true)?, now))?;
+        Ok(())
+    }
+
+    /// A successful handshake on the tunnel to ``peer``; the tunnel's state
+    /// (``"connecting"``, ``"up"``, ``"stale"``, ``"down"``).
+    #[pyo3(signature = (peer, *, now = None))]
+    fn record_handshake<'py>(
+        &self,
+        peer: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.call(peer.py(), "record_handshake", (peer, now))
+    }
+
+    /// Applies what ``wg show <if> latest-handshakes`` printed, given the host's UNIX
+    /// time in seconds: newer handshakes are recorded at their real time and tunnel
+    /// health follows them. Returns counts: ``recorded``, ``unchanged``, ``never``,
+    /// ``unknown_peers``, ``malformed``, ``changed``.
+    #[pyo3(signature = (text, unix_now, *, now = None))]
+    fn record_latest_handshakes<'py>(
+        &self,
+        text: &Bound<'py, PyAny>,
+        unix_now: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.call(text.py(), "record_latest_handshakes", (text, unix_now, now))
+    }
+
+    /// The topology as Graphviz DOT: nodes, links with latencies and tunnel states,
+    /// this node's next hops highlighted.
+    #[pyo3(signature = (*, now = None))]
+    fn to_dot<'py>(&self, py: Python<'py>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        self.call(py, "render_dot", (now,))
+    }
+
+    /// A measured round trip on the tunnel to ``peer``; the smoothed RTT in seconds.
+    #[pyo3(signature = (peer, rtt_seconds, *, now = None))]
+    fn record_latency<'py>(
+        &self,
+        peer: &Bound<'py, PyAny>,
+        rtt_seconds: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.call(peer.py(), "record_latency", (peer, rtt_seconds, now))
+    }
+
+    /// The shortest path from this node to ``dest`` (both included), or ``None``.
+    #[pyo3(signature = (dest, *, now = None))]
+    fn route<'py>(&self, dest: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        self.call(dest.py(), "path", (dest, now))
+    }
+
+    /// The neighbour traffic to ``dest`` goes to, or ``None`` if unreachable.
+    #[pyo3(signature = (dest, *, now = None))]
+    fn next_hop<'py>(&self, dest: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        self.next_hop_entry(dest, now, 0)
+    }
+
+    /// The latency of the route in use to ``dest`` in seconds, or ``None`` if unreachable.
+    #[pyo3(signature = (dest, *, now = None))]
+    fn route_cost<'py>(
+        &self,
+        dest: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.next_hop_entry(dest, now, 1)
+    }
+
+    /// This node's WireGuard configuration (``format`` ``"wg-quick"`` or ``"setconf"``);
+    /// peers' ``AllowedIPs`` follow the routes. A peer without a real public key is an
+    /// ``InvalidStateError`` unless ``placeholder_keys`` (then written under a warning).
+    #[pyo3(
+        signature = (
+            private_key = None, listen_port = Given::Missing, format = Given::Missing,
+            placeholder_keys = Given::Missing,
+        ),
+        text_signature = "($self, private_key=None, listen_port=51820, format='wg-quick', placeholder_keys=False)"
+    )]
+    fn render_wireguard<'py>(
+        &self,
+        py: Python<'py>,
+        private_key: Option<&Bound<'py, PyAny>>,
+        #[pyo3(from_py_with = given)] listen_port: Given,
+        #[pyo3(from_py_with = given)] format: Given,
+        #[pyo3(from_py_with = given)] placeholder_keys: Given,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("format", format.or(py, "wg-quick")?)?;
+        kwargs.set_item("placeholder_keys", placeholder_keys.or(py, false)?)?;
+        let args = (private_key, listen_port.or(py, 51820)?);
+        self.core(py)?.call_method("render_wireguard", args, Some(&kwargs))
+    }
+
+    /// The core (for the live views in `pouw_netops/mesh.py`).
+    #[getter]
+    fn _core(&self, py: Python<'_>) -> PyResult<Py<PyMeshCore>> {
+        Ok(self.core(py)?.clone().unbind())
+    }
+
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        self.core(py)?.len()
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        Ok(format!(
+            "VPNMeshTopologyManager(node_id={}, network_cidr={}, nodes={})",
+            slf.getattr("node_id")?.repr()?,
+            slf.getattr("network_cidr")?.repr()?,
+            slf.len()?,
+        ))
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyMeshCore>()
+    m.add_class::<PyMeshCore>()?;
+    m.add_class::<PyVPNMeshTopologyManager>()
 }
 
 /// What a `wg show latest-handshakes` report held, as a dict (shared by the

@@ -9,167 +9,28 @@ the core, read on each access: ``worker_pools`` writes through (its lists'
 ``worker_pools[t] = [...]`` registers, ``del worker_pools[t]`` removes the
 pool); ``worker_assignments``, ``backup_workers`` and ``replacement_history``
 are read-only, and mutating them raises ``TypeError`` saying which method to use.
+
+The class is native (``ffi-python/src/workers.rs``); the live containers are
+the classes below, which it makes once per instance. It logs through
+``logging.getLogger("pouw_netops.workers")``. Subclassable.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, MutableMapping, MutableSequence, Optional
-from typing import Sequence, Tuple, Union, overload
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, MutableMapping, MutableSequence
+from typing import Union, overload
 
 from . import _native
-from ._errors import InsufficientWorkersError
 from ._live import LiveList, _Refusing
-from .crash_recovery import _replace
+from ._native import WorkerReplacementManager
 
 __all__ = ["WorkerReplacementManager"]
 
-logger = logging.getLogger("pouw_netops.workers")
 
+def _history_view(core: _native.WorkerCore) -> LiveList[Dict[str, Any]]:
+    """``WorkerReplacementManager.replacement_history``: the core's replacements as dicts, live and read-only."""
 
-class WorkerReplacementManager:
-    """Worker pools per task type, primary and backup assignment, failover (up to 4096 workers and tasks).
-
-    Every time-dependent method takes ``now`` in seconds (default ``time.time()``).
-    """
-
-    def __init__(self, node_id: str) -> None:
-        self.node_id = node_id
-        self._core = _native.WorkerCore()
-        self._pools = _PoolsMap(self._core)
-        self._assignments = _AssignmentsMap(self._core)
-        self._backups = _BackupsMap(self._core)
-        self._history = LiveList(self._history_records, _HISTORY_READ_ONLY)
-
-    # --- the old API -------------------------------------------------------
-
-    def register_worker_pool(self, task_type: str, worker_ids: Sequence[str]) -> None:
-        """Makes the pool of ``task_type`` exactly ``worker_ids`` (workers left out keep their running roles)."""
-        self._core.register_pool(task_type, list(worker_ids))
-
-    def assign_workers_to_task(
-        self,
-        task_id: str,
-        task_type: str,
-        required_workers: int,
-        backup_workers: int = 2,
-        *,
-        now: Optional[float] = None,
-    ) -> Tuple[List[str], List[str]]:
-        """Gives ``task_id`` ``required_workers`` primaries and ``backup_workers`` backups.
-
-        Returns ``(primaries, backups)``. As in the old API, a ``ValueError``
-        and nothing assigned when there is no pool for ``task_type``
-        (:class:`NotFoundError`, "No worker pool found for task type: T") or
-        when fewer than ``required_workers + backup_workers`` workers of the
-        pool are free (:class:`InsufficientWorkersError`, "Insufficient workers
-        available. Required: R, Available: A"). A free worker has a free slot
-        and is not quarantined; a backup holds its slot. ``InvalidStateError``
-        (a ``ValueError``) when the task already has workers.
-        """
-        wanted = required_workers + backup_workers
-        available = self._core.available(task_type)
-        if available < wanted:
-            raise InsufficientWorkersError(
-                f"Insufficient workers available. Required: {wanted}, Available: {available}"
-            )
-        primaries, backups = self._core.assign(task_id, task_type, required_workers, backup_workers, now)
-        logger.info("%s: task %s got %d workers and %d backups", self.node_id, task_id, len(primaries), len(backups))
-        return primaries, backups
-
-    def replace_failed_worker(self, failed_worker_id: str, task_id: str, *, now: Optional[float] = None) -> Optional[str]:
-        """Replaces ``failed_worker_id`` in ``task_id``; the worker that took over, or ``None``.
-
-        The failed worker is quarantined (no new work until :meth:`recover_worker`);
-        a failed primary's place goes to a backup, else to the best pool worker,
-        and the backups are refilled from the pool.
-        """
-        new = self._core.replace(failed_worker_id, task_id, now)
-        if new is None:
-            logger.error("%s: no replacement for worker %s in task %s", self.node_id, failed_worker_id, task_id)
-        else:
-            logger.info("%s: worker %s replaced by %s in task %s", self.node_id, failed_worker_id, new, task_id)
-        return new
-
-    def release_task_workers(self, task_id: str) -> None:
-        """Frees every worker of ``task_id`` (nothing happens for an unknown task)."""
-        self._core.release(task_id)
-
-    def get_worker_utilization_stats(self, *, now: Optional[float] = None) -> Dict[str, Any]:
-        """``total_workers, assigned_workers, backup_workers, utilization_rate, active_tasks, recent_replacements``.
-
-        ``utilization_rate`` is the fraction of worker slots in use (a backup
-        reserves its slot); ``recent_replacements`` counts the last hour.
-        """
-        s = self._core.utilization(now)
-        return {
-            "total_workers": s["total_workers"],
-            "assigned_workers": s["assigned_workers"],
-            "backup_workers": s["backup_workers"],
-            "utilization_rate": s["utilization_rate"],
-            "active_tasks": s["active_tasks"],
-            "recent_replacements": s["replacements_last_hour"],
-        }
-
-    @property
-    def worker_pools(self) -> MutableMapping[str, "_PoolList"]:
-        """Task type → its workers, live, pools in registration order (a removed
-        pool's place going to the next new one).
-
-        ``worker_pools[t] = ids`` is :meth:`register_worker_pool`; ``del
-        worker_pools[t]`` removes the pool and its members (``InvalidStateError``
-        while a task of that type has workers). Each pool reads as a live list:
-        ``append``/``extend``/``insert`` add a worker to the pool (one slot if
-        new), ``remove``/``del``/``pop`` take one out (its running roles stay).
-        The list is in the core's worker-table order (the order workers became
-        known), whatever position a worker is inserted at.
-        """
-        return self._pools
-
-    @worker_pools.setter
-    def worker_pools(self, value: Mapping[str, Sequence[str]]) -> None:
-        _replace(self._pools, value)
-
-    @property
-    def worker_assignments(self) -> Mapping[str, str]:
-        """Primary worker → its task, live and read-only (see :data:`_ASSIGNMENTS_READ_ONLY`)."""
-        return self._assignments
-
-    @worker_assignments.setter
-    def worker_assignments(self, value: Any) -> None:
-        raise TypeError(_ASSIGNMENTS_READ_ONLY)
-
-    @property
-    def backup_workers(self) -> Mapping[str, List[str]]:
-        """Task → its backups, live and read-only; each value read is a copy."""
-        return self._backups
-
-    @backup_workers.setter
-    def backup_workers(self, value: Any) -> None:
-        raise TypeError(_BACKUPS_READ_ONLY)
-
-    @property
-    def replacement_history(self) -> Sequence[Dict[str, Any]]:
-        """The last 1024 replacements, oldest first, live and read-only: ``timestamp,
-        task_id, failed_worker, replacement_worker, remaining_backups``."""
-        return self._history
-
-    @replacement_history.setter
-    def replacement_history(self, value: Any) -> None:
-        raise TypeError(_HISTORY_READ_ONLY)
-
-    # --- beyond the old API ------------------------------------------------
-
-    def recover_worker(self, worker_id: str, *, now: Optional[float] = None) -> int:
-        """Lifts ``worker_id``'s quarantine and refills short tasks; the roles filled."""
-        return self._core.recover(worker_id, now)
-
-    def task_workers(self, task_id: str) -> Optional[Tuple[List[str], List[str]]]:
-        """``(primaries, backups)`` of ``task_id``, or ``None`` if it has no workers."""
-        t = self._core.task(task_id)
-        return None if t is None else (t[1], t[2])
-
-    def _history_records(self) -> List[Dict[str, Any]]:
+    def records() -> List[Dict[str, Any]]:
         return [
             {
                 "timestamp": at,
@@ -178,11 +39,10 @@ class WorkerReplacementManager:
                 "replacement_worker": replacement,
                 "remaining_backups": backups,
             }
-            for at, task, failed, replacement, backups in self._core.history()
+            for at, task, failed, replacement, backups in core.history()
         ]
 
-    def __repr__(self) -> str:
-        return f"WorkerReplacementManager(node_id={self.node_id!r})"
+    return LiveList(records, _HISTORY_READ_ONLY)
 
 
 _ASSIGNMENTS_READ_ONLY = (
