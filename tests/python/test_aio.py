@@ -188,6 +188,10 @@ def test_detector_knobs_are_node_config():
         make_node("s1", 1, seed=1, max_sample_size=0)
     with pytest.raises(InvalidArgumentError, match="unknown config key"):
         make_node("s1", 1, seed=1, acceptable_pause=1.0)
+    # Heartbeat spacing between followers and workers: at least 1.
+    make_node("s1", 1, seed=1, follower_heartbeat_every=3)
+    with pytest.raises(InvalidArgumentError, match="follower_heartbeat_every"):
+        make_node("s1", 1, seed=1, follower_heartbeat_every=0)
 
 
 class FakeNode:
