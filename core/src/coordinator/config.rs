@@ -66,8 +66,10 @@ pub struct OpsConfig {
     /// gives a worker (and a worker's detector a follower) this many times the
     /// acceptable pause, so as many lost heartbeats in a row are tolerated,
     /// and a follower notices a crashed worker (for its routes) that many
-    /// times later. A worker that knows no leader yet heartbeats every
-    /// supervisor at the full rate. In a cluster of `s` supervisors and `w`
+    /// times later. A worker that follows no leader (before its first, or
+    /// once it found its leader crashed) heartbeats every supervisor at the
+    /// full rate, and so does any node a peer whose tunnel latency has not
+    /// settled yet. In a cluster of `s` supervisors and `w`
     /// workers, `2·s·w` heartbeats a second become about `2·w·(1 + (s−1)/k)`.
     /// At least 1.
     pub follower_heartbeat_every: u8,

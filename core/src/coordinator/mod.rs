@@ -178,7 +178,7 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
         match self {
             Room::Supervisor(s) if s.leading().is_some() => SpacingView::Leading,
             Room::Supervisor(_) => SpacingView::Following,
-            Room::Worker(w) => SpacingView::Worker(w.report_to()),
+            Room::Worker(w) => SpacingView::Worker(w.leader().map(|(l, _)| l)),
         }
     }
 }
@@ -711,7 +711,9 @@ crate::for_every_coordinator! { impl {
 } }
 
 /// This node's side of the heartbeat spacing rule: leading, following (a
-/// supervisor), or a worker and the leader it knows.
+/// supervisor), or a worker and the leader it follows (none once it found
+/// that leader crashed: then it heartbeats every supervisor at the full rate
+/// until it follows the next).
 #[derive(Clone, Copy)]
 enum SpacingView<'a> {
     Leading,
@@ -723,7 +725,7 @@ enum SpacingView<'a> {
 /// `peer` (a supervisor if `peer_supervises`) exchange heartbeats, `every`
 /// being [`OpsConfig::follower_heartbeat_every`]: `every` between a follower
 /// supervisor and a worker, 1 between the leader and a worker, between
-/// supervisors, and between a worker that knows no leader and anyone. Each
+/// supervisors, and between a worker that follows no leader and anyone. Each
 /// end reckons it from its own view, by the same rule both ways.
 fn heartbeat_spacing(every: u8, view: SpacingView<'_>, peer: &NodeId, peer_supervises: bool) -> u8 {
     let spaced = match view {

@@ -1075,9 +1075,35 @@ fn a_worker_heartbeats_its_leader_every_interval_and_the_followers_every_third()
         assert_eq!(*to, sups.to_vec(), "heartbeat {seq}");
     }
     let t2 = settle_latency(&mut w, &mut [&mut s2, &mut s3], rounds[2].1);
-    for (seq, _, to) in heartbeat_rounds(&mut w, t2, 6) {
+    let rounds = heartbeat_rounds(&mut w, t2, 6);
+    for (seq, _, to) in &rounds {
         let expected = if seq % 3 == 0 { sups.to_vec() } else { vec![id("s1")] };
-        assert_eq!(to, expected, "heartbeat {seq}");
+        assert_eq!(*to, expected, "heartbeat {seq}");
+    }
+    // The leader goes silent (the followers do not): once its crash is
+    // detected, the worker follows no leader and heartbeats everyone again.
+    let mut now = rounds[5].1;
+    for seq in 1..=5u64 {
+        now += Duration::from_secs(1);
+        let hb = Body::Heartbeat(Heartbeat { sequence: seq, leading: 3, ..Heartbeat::default() });
+        w.handle_message(now, &s1.say(hb)).unwrap();
+        w.tick(now);
+        drain_transmits(&mut w);
+    }
+    let mut beat = 0u64;
+    while w.leader().is_some() {
+        now += Duration::from_millis(250);
+        beat += 1;
+        if beat.is_multiple_of(12) {
+            w.handle_message(now, &s2.say(heartbeat_echoing(beat, now, None))).unwrap();
+            w.handle_message(now, &s3.say(heartbeat_echoing(beat, now, None))).unwrap();
+        }
+        w.tick(now);
+        drain_transmits(&mut w);
+        assert!(now < t2 + Duration::from_secs(60), "the silent leader's crash is detected");
+    }
+    for (seq, _, to) in heartbeat_rounds(&mut w, now, 3) {
+        assert_eq!(to, sups.to_vec(), "heartbeat {seq}");
     }
 }
 
