@@ -128,6 +128,9 @@ class CrashRecoveryCore:
         max_sample_size: Optional[int] = None,
     ) -> None: ...
     @property
+    def own_now(self) -> Optional[float]:
+        """The manager's own time: the latest ``now`` given (by any method), ``None`` if never (the wall clock)."""
+    @property
     def acceptable_pause(self) -> float: ...
     @property
     def first_estimate(self) -> float: ...
@@ -154,7 +157,12 @@ class CrashRecoveryCore:
 
 @disjoint_base
 class CrashRecoveryManager:
-    """The old API's crash detection, as a native class (``pouw_netops.CrashRecoveryManager`` is this class)."""
+    """The old API's crash detection, as a native class (``pouw_netops.CrashRecoveryManager`` is this class).
+
+    A write that cannot take ``now`` (``failed_nodes.add(n)``, ``node_metrics[n] = m``, …)
+    happens at the manager's own time: the latest ``now`` it was given, or
+    ``time.time()`` if it was never given one.
+    """
 
     node_id: str
     def __init__(self, node_id: str, failure_detector_threshold: float = 10.0) -> None: ...

@@ -1,0 +1,112 @@
+"""Writes that cannot take ``now`` happen at the manager's own time.
+
+Property setters, live-container writes and calls a class makes on the user's
+behalf take no ``now``. They happen at the latest ``now`` the manager was
+given (by any method, the constructor's included), or at ``time.time()`` if it
+was never given one: a manager driven on a simulated clock stays on it (the
+core's clock only moves forward, so one wall-clock write would jump it about
+1.8e9 s ahead).
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+
+import pytest
+
+from pouw_netops import (
+    CrashRecoveryManager,
+    LeaderElectionManager,
+    MessageHistoryCompressor,
+    NetworkMessage,
+    NetworkOperationsManager,
+    NodeStatus,
+    VPNMeshTopologyManager,
+)
+
+# Anything below this is simulated time; the wall clock is far above it.
+SIMULATED = 1e6
+
+
+def _simulated(timestamps):
+    return all(t < SIMULATED for t in timestamps)
+
+
+# --- CrashRecoveryManager ---------------------------------------------------
+
+
+def test_a_recovery_started_by_a_container_write_fails_in_simulated_time():
+    m = CrashRecoveryManager("me")
+    m.heartbeat("x", now=10.0)
+    m.recovering_nodes.add("x")  # recovery starts at 10, not at the wall clock
+    assert m.detect_crashes(now=10.0 + 3600) == ["x"]
+    assert m.status("x") is not NodeStatus.RECOVERING
+    events = m.recovery_events
+    assert [(e.event_type, e.timestamp) for e in events if e.event_type != "status_changed"] == [
+        ("recovery_failed", 3610.0),
+        ("crash_detected", 3610.0),
+    ]
+    assert [e.timestamp for e in events] == [10.0, 3610.0, 3610.0, 3610.0]
+
+
+def test_a_recovery_started_by_a_container_write_passes_its_deadline_in_simulated_time():
+    m = CrashRecoveryManager("me")
+    m.heartbeat("x", now=10.0)
+    m.detect_crashes(now=11.0)
+    m.recovering_nodes.add("x")  # at 11, after the last heartbeat
+    m.detect_crashes(now=11.0 + 299)
+    assert m.status("x") is NodeStatus.RECOVERING
+    m.detect_crashes(now=11.0 + 300)  # the attempt's deadline (300 s)
+    assert m.status("x") is NodeStatus.FAILED
+    failed = [e for e in m.recovery_events if e.event_type == "recovery_failed"]
+    assert [(e.timestamp, e.metadata["reason"]) for e in failed] == [(311.0, "deadline_exceeded")]
+    assert _simulated(e.timestamp for e in m.recovery_events)
+
+
+def test_failed_nodes_add_marks_at_the_latest_now():
+    m = CrashRecoveryManager("me")
+    m.heartbeat("x", now=10.0)
+    m.detect_crashes(now=12.0)
+    m.failed_nodes.add("x")
+    assert m.status("x") is NodeStatus.OFFLINE
+    assert m.initiate_recovery("x", now=13.0)
+    assert [e.timestamp for e in m.recovery_events] == [12.0, 13.0, 13.0]
+
+
+def test_a_discard_brings_a_node_online_at_the_latest_now():
+    m = CrashRecoveryManager("me")
+    m.heartbeat("x", now=10.0)
+    m.suspected_nodes.add("x")
+    m.suspected_nodes.discard("x")
+    assert m.status("x") is NodeStatus.ONLINE
+    assert [e.timestamp for e in m.recovery_events] == [10.0, 10.0]
+    m.heartbeat("x", now=11.0)
+    assert m.last_heartbeats["x"] == 11.0
+
+
+def test_a_read_with_now_sets_the_time_of_later_writes():
+    m = CrashRecoveryManager("me")
+    m.heartbeat("x", now=10.0)
+    m.phi("x", now=15.0)
+    m.failed_nodes.add("x")
+    assert [e.timestamp for e in m.recovery_events] == [15.0]
+
+
+def test_node_metrics_assignment_is_a_heartbeat_at_the_latest_now(metrics):
+    m = CrashRecoveryManager("me")
+    m.heartbeat("x", now=10.0)
+    m.node_metrics["y"] = metrics(node_id="y")
+    assert m.last_heartbeats == {"x": 10.0, "y": 10.0}
+    m.heartbeat("x", now=11.0)
+    assert m.last_heartbeats["x"] == 11.0
+
+
+def test_a_crash_manager_never_given_now_writes_at_the_wall_clock(metrics):
+    m = CrashRecoveryManager("me")
+    before = time.time()
+    m.failed_nodes.add("x")
+    m.node_metrics["y"] = metrics(node_id="y")
+    after = time.time()
+    assert all(before - 1 <= e.timestamp <= after + 1 for e in m.recovery_events)
+    assert before - 1 <= m.last_heartbeats["y"] <= after + 1
