@@ -110,3 +110,41 @@ def test_a_crash_manager_never_given_now_writes_at_the_wall_clock(metrics):
     after = time.time()
     assert all(before - 1 <= e.timestamp <= after + 1 for e in m.recovery_events)
     assert before - 1 <= m.last_heartbeats["y"] <= after + 1
+
+
+# --- LeaderElectionManager --------------------------------------------------
+
+
+@pytest.mark.parametrize("attribute,value", [("election_timeout", 3.0), ("heartbeat_interval", 0.5)])
+def test_a_timing_set_on_a_simulated_clock_fires_in_simulated_time(attribute, value):
+    m = LeaderElectionManager("a", ["a", "b", "c"], now=0.0)
+    m.step_down(now=100.0)
+    setattr(m, attribute, value)
+    e = m.election_timeout
+    # The timer that runs from 100 got a timeout drawn from [E, 2E).
+    assert not m.check_election_timeout(now=100.0 + e - 0.01)
+    assert m.check_election_timeout(now=100.0 + 2 * e)
+    # And the manager stays on the simulated clock.
+    assert m.request_vote("b", 5, now=101.0)
+    assert [v.timestamp for v in m.vote_history] == [101.0]
+    assert m.receive_heartbeat("b", 5, now=102.0)
+    assert m.get_election_status(now=103.0)["time_since_last_heartbeat"] == 1.0
+    assert not m.check_election_timeout(now=102.0 + e - 0.01)
+    assert m.check_election_timeout(now=102.0 + 2 * e)
+
+
+def test_the_constructors_now_is_the_managers_time():
+    m = LeaderElectionManager("a", ["a", "b", "c"], now=50.0)
+    m.election_timeout = 2.0
+    assert not m.check_election_timeout(now=51.99)
+    assert m.check_election_timeout(now=54.0)
+    assert m.request_vote("b", 1, now=55.0)
+    assert [v.timestamp for v in m.vote_history] == [55.0]
+
+
+def test_an_election_never_given_now_sets_its_timing_at_the_wall_clock():
+    m = LeaderElectionManager("a", ["a", "b", "c"])
+    m.election_timeout = 2.0
+    now = time.time()
+    assert not m.check_election_timeout(now=now + 1.9)
+    assert m.check_election_timeout(now=now + 5.0)

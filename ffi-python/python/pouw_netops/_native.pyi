@@ -402,7 +402,12 @@ class Election:
 
 @disjoint_base
 class LeaderElectionManager:
-    """The old API's Raft leader election, as a native class (``pouw_netops.LeaderElectionManager`` is this class)."""
+    """The old API's Raft leader election, as a native class (``pouw_netops.LeaderElectionManager`` is this class).
+
+    Assigning ``election_timeout`` or ``heartbeat_interval``, which cannot take
+    ``now``, happens at the manager's own time: the latest ``now`` it was given
+    (the constructor's included), or ``time.time()`` if it was never given one.
+    """
 
     node_id: str
     supervisor_nodes: List[str]
