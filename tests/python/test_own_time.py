@@ -148,3 +148,51 @@ def test_an_election_never_given_now_sets_its_timing_at_the_wall_clock():
     now = time.time()
     assert not m.check_election_timeout(now=now + 1.9)
     assert m.check_election_timeout(now=now + 5.0)
+
+
+# --- VPNMeshTopologyManager -------------------------------------------------
+
+
+def _joined_at(m, node):
+    return m.mesh_nodes[node]["joined_at"]
+
+
+def test_mesh_nodes_assignment_joins_at_the_latest_now():
+    m = VPNMeshTopologyManager("me")
+    m.join_mesh({"node_id": "me"}, now=100.0)
+    m.mesh_nodes["a"] = {"public_key": None}
+    assert _joined_at(m, "a") == 100.0
+
+
+def test_mesh_nodes_del_leaves_at_the_latest_now():
+    m = VPNMeshTopologyManager("me")
+    m.join_mesh({"node_id": "a"}, now=100.0)
+    del m.mesh_nodes["a"]
+    m.join_mesh({"node_id": "b"}, now=101.0)
+    assert _joined_at(m, "b") == 101.0
+
+
+def test_reading_the_routing_table_recomputes_at_the_latest_now():
+    m = VPNMeshTopologyManager("me")
+    m.join_mesh({"node_id": "me"}, now=100.0)
+    m.join_mesh({"node_id": "a"}, now=100.0)
+    assert m.establish_tunnel("a", now=100.0)
+    assert dict(m.routing_table) == {"a": None}
+    m.join_mesh({"node_id": "b"}, now=101.0)
+    assert _joined_at(m, "b") == 101.0
+
+
+def test_render_wireguard_recomputes_at_the_latest_now():
+    m = VPNMeshTopologyManager("me")
+    m.join_mesh({"node_id": "me"}, now=100.0)
+    m.join_mesh({"node_id": "a"}, now=100.0)
+    assert "[Interface]" in m.render_wireguard(placeholder_keys=True)
+    m.join_mesh({"node_id": "b"}, now=101.0)
+    assert _joined_at(m, "b") == 101.0
+
+
+def test_a_mesh_never_given_now_joins_at_the_wall_clock():
+    m = VPNMeshTopologyManager("me")
+    before = time.time()
+    m.mesh_nodes["a"] = {}
+    assert before - 1 <= _joined_at(m, "a") <= time.time() + 1

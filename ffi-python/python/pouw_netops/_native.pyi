@@ -645,6 +645,9 @@ class MeshCore:
     ) -> str: ...
     def topology(self, now: Optional[float] = None) -> Dict[str, Any]: ...
     @property
+    def own_now(self) -> Optional[float]:
+        """The manager's own time: the latest ``now`` given (by any method), ``None`` if never (the wall clock)."""
+    @property
     def node_id(self) -> str: ...
     @property
     def cidr(self) -> str: ...
@@ -653,7 +656,13 @@ class MeshCore:
 
 @disjoint_base
 class VPNMeshTopologyManager:
-    """The old API's VPN mesh, as a native class (``pouw_netops.VPNMeshTopologyManager`` is this class)."""
+    """The old API's VPN mesh, as a native class (``pouw_netops.VPNMeshTopologyManager`` is this class).
+
+    What cannot take ``now`` (``mesh_nodes[n] = info``, ``del mesh_nodes[n]``,
+    reading ``routing_table``, ``render_wireguard``) happens at the manager's
+    own time: the latest ``now`` it was given, or ``time.time()`` if it was
+    never given one.
+    """
 
     node_id: str
     network_cidr: str
