@@ -196,3 +196,29 @@ def test_a_mesh_never_given_now_joins_at_the_wall_clock():
     before = time.time()
     m.mesh_nodes["a"] = {}
     assert before - 1 <= _joined_at(m, "a") <= time.time() + 1
+
+
+# --- MessageHistoryCompressor -----------------------------------------------
+
+
+def _sealed_at(batch):
+    # The header: magic, version, level, 2 reserved, id, count, first, last, sealed_at (µs).
+    return struct.unpack_from("<Q", batch.header, 36)[0] / 1e6
+
+
+def test_message_buffer_append_seals_at_the_latest_now():
+    h = MessageHistoryCompressor("me", compression_threshold=2)
+    h.add_message(NetworkMessage("s", "t", 5.0, {}), now=100.0)
+    h.message_buffer.append(NetworkMessage("s", "t", 6.0, {}))
+    (batch,) = h.compressed_batches
+    assert _sealed_at(batch) == 100.0
+    h.add_message(NetworkMessage("s", "t", 7.0, {}), now=101.0)
+    assert _sealed_at(h.compress_message_batch(now=102.0)) == 102.0
+
+
+def test_a_history_never_given_now_seals_at_the_wall_clock():
+    h = MessageHistoryCompressor("me", compression_threshold=1)
+    before = time.time()
+    h.message_buffer.append(NetworkMessage("s", "t", 5.0, {}))
+    (batch,) = h.compressed_batches
+    assert before - 1 <= _sealed_at(batch) <= time.time() + 1

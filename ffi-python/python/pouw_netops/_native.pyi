@@ -535,6 +535,9 @@ class HistoryCore:
     ) -> Optional[int]: ...
     def add_message(self, message: Any, now: Optional[float] = None) -> Optional[int]: ...
     def compress(self, now: Optional[float] = None) -> Optional[_BatchTuple]: ...
+    @property
+    def own_now(self) -> Optional[float]:
+        """The manager's own time: the latest ``now`` given (by any method), ``None`` if never (the wall clock)."""
     def batches(self) -> List[_BatchTuple]: ...
     def poll_archived(self) -> Optional[_BatchTuple]: ...
     def search(
@@ -562,7 +565,12 @@ class HistoryCore:
 
 @disjoint_base
 class MessageHistoryCompressor:
-    """The old API's message history, as a native class (``pouw_netops.MessageHistoryCompressor`` is this class)."""
+    """The old API's message history, as a native class (``pouw_netops.MessageHistoryCompressor`` is this class).
+
+    ``message_buffer.append(m)``, which cannot take ``now``, happens at the
+    manager's own time: the latest ``now`` it was given, or ``time.time()`` if
+    it was never given one.
+    """
 
     node_id: str
     archive_threshold: int
