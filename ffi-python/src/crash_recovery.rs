@@ -372,6 +372,11 @@ impl PyCrashRecoveryManager {
         Ok(self.state()?.core.bind(py))
     }
 
+    /// The manager's own time (see `OwnTime`), for reports made on the user's behalf.
+    pub(crate) fn own_now(&self, py: Python<'_>) -> Option<f64> {
+        self.state.as_ref()?.core.bind(py).try_borrow().ok()?.own.get()
+    }
+
     /// Assigns a detector setting of the core: `configure(name=convert(value))`.
     fn configure(&self, value: &Bound<'_, PyAny>, name: &str, convert: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = value.py();

@@ -469,6 +469,11 @@ impl PyLeaderElectionManager {
         self.core.as_ref().ok_or_else(|| not_initialized("LeaderElectionManager"))
     }
 
+    /// The manager's own time (see `OwnTime`), for reports made on the user's behalf.
+    pub(crate) fn own_now(&self) -> Option<f64> {
+        self.core.as_ref().and_then(|c| c.own.get())
+    }
+
     fn state_of<'py>(py: Python<'py>, role: &str) -> PyResult<Bound<'py, PyAny>> {
         cached(py, &STATE, "pouw_netops._types", "LeaderElectionState")?.call1((old_state(role),))
     }

@@ -419,6 +419,11 @@ impl PyVPNMeshTopologyManager {
         self.core.as_ref().map(|c| c.bind(py)).ok_or_else(|| not_initialized("VPNMeshTopologyManager"))
     }
 
+    /// The manager's own time (see `OwnTime`), for reports made on the user's behalf.
+    pub(crate) fn own_now(&self, py: Python<'_>) -> Option<f64> {
+        self.core(py).ok()?.try_borrow().ok()?.own.get()
+    }
+
     /// `core.<name>(*args)`: the core's method with the arguments as given.
     fn call<'py, A>(&self, py: Python<'py>, name: &str, args: A) -> PyResult<Bound<'py, PyAny>>
     where

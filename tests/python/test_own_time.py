@@ -222,3 +222,35 @@ def test_a_history_never_given_now_seals_at_the_wall_clock():
     h.message_buffer.append(NetworkMessage("s", "t", 5.0, {}))
     (batch,) = h.compressed_batches
     assert before - 1 <= _sealed_at(batch) <= time.time() + 1
+
+
+# --- NetworkOperationsManager -----------------------------------------------
+
+
+def test_the_network_status_is_reported_at_each_managers_time():
+    ops = NetworkOperationsManager("me", "supervisor", ["me", "b", "c"])
+    for t in (10.0, 11.0, 12.0):
+        ops.crash_recovery.heartbeat("x", now=t)
+    ops.worker_replacement.register_worker_pool("train", ["w1", "w2", "w3"])
+    primaries, _ = ops.worker_replacement.assign_workers_to_task("t1", "train", 1, 1, now=50.0)
+    ops.worker_replacement.replace_failed_worker(primaries[0], "t1", now=50.0)
+    ops.vpn_mesh.join_mesh({"node_id": "me"}, now=100.0)
+    ops.vpn_mesh.join_mesh({"node_id": "a"}, now=100.0)
+    ops.tick(now=100.0)
+    assert ops.leader_election is not None
+    ops.leader_election.receive_heartbeat("b", 1, now=100.0)
+    status = ops.get_network_status()
+    assert status["crash_recovery"]["recent_crashes"] == 1
+    assert status["worker_replacement"]["recent_replacements"] == 1
+    assert status["leader_election"]["time_since_last_heartbeat"] == 0.0
+    # The mesh's routes were recomputed at its own time, not the wall clock.
+    ops.vpn_mesh.join_mesh({"node_id": "b"}, now=101.0)
+    assert _joined_at(ops.vpn_mesh, "b") == 101.0
+
+
+def test_a_network_status_never_given_now_is_at_the_wall_clock():
+    ops = NetworkOperationsManager("me", "supervisor", ["me", "b", "c"])
+    assert ops.leader_election is not None
+    ops.leader_election.receive_heartbeat("b", 1)
+    status = ops.get_network_status()
+    assert 0.0 <= status["leader_election"]["time_since_last_heartbeat"] < 5.0
