@@ -7,7 +7,7 @@
 
 use crate::errors::{core_error, id_error, invalid};
 use crate::py::{Logger, cached, clear, float, not_initialized};
-use crate::time::{duration, fraction, instant};
+use crate::time::{OwnTime, duration, fraction};
 use pouw_netops::crash_recovery::{RecoveryEventKind, RecoveryStrategy};
 use pouw_netops::phi::PhiConfig;
 use pouw_netops::preset::large;
@@ -66,6 +66,8 @@ fn metadata<'py>(py: Python<'py>, kind: &RecoveryEventKind) -> PyResult<Bound<'p
 #[pyclass(name = "CrashRecoveryCore", module = "pouw_netops._native")]
 pub struct PyCrashRecoveryCore {
     inner: Box<large::CrashRecoveryManager>,
+    /// The latest `now` given: the time of the writes that cannot take one.
+    own: OwnTime,
 }
 
 impl PyCrashRecoveryCore {
@@ -94,7 +96,7 @@ impl PyCrashRecoveryCore {
     fn new(threshold: f64) -> PyResult<Self> {
         let config = CrashRecoveryConfig { phi: PhiConfig { threshold, ..PhiConfig::default() }, ..Default::default() };
         let inner = large::CrashRecoveryManager::new_boxed(config).map_err(crate::errors::config_error)?;
-        Ok(PyCrashRecoveryCore { inner })
+        Ok(PyCrashRecoveryCore { inner, own: OwnTime::default() })
     }
 
     /// A heartbeat with fresh metrics from `node_id` at `now`, registering the
@@ -102,7 +104,7 @@ impl PyCrashRecoveryCore {
     /// `NodeHealthMetrics` (or any object with its attributes).
     #[pyo3(signature = (node_id, metrics, now = None))]
     fn update_metrics(&mut self, node_id: &str, metrics: &Bound<'_, PyAny>, now: Option<f64>) -> PyResult<()> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let node = self::node_id(node_id)?;
         let m = crate::types::health_of(metrics)?;
         self.inner.update_node_health(now, &node, m).map_err(core_error)
@@ -111,7 +113,7 @@ impl PyCrashRecoveryCore {
     /// A bare heartbeat (no new metrics) from `node_id` at `now`.
     #[pyo3(signature = (node_id, now = None))]
     fn heartbeat(&mut self, node_id: &str, now: Option<f64>) -> PyResult<()> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let node = self::node_id(node_id)?;
         self.inner.heartbeat(now, &node).map_err(core_error)
     }
@@ -119,7 +121,7 @@ impl PyCrashRecoveryCore {
     /// Sweeps all nodes at `now`; returns the nodes newly found crashed.
     #[pyo3(signature = (now = None))]
     fn detect_crashes(&mut self, now: Option<f64>) -> PyResult<Vec<String>> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         Ok(self.inner.detect_crashes(now).map(|id| id.as_str().to_owned()).collect())
     }
 
@@ -127,7 +129,7 @@ impl PyCrashRecoveryCore {
     /// (online or already recovering) or has no attempts left (it is then failed).
     #[pyo3(signature = (node_id, strategy = "automatic", now = None))]
     fn initiate_recovery(&mut self, node_id: &str, strategy: &str, now: Option<f64>) -> PyResult<bool> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let node = self::node_id(node_id)?;
         let strategy = self::strategy(strategy)?;
         match self.inner.initiate_recovery(now, &node, strategy) {
@@ -146,7 +148,7 @@ impl PyCrashRecoveryCore {
     /// name that is not a status, `CapacityError` when the table is full.
     #[pyo3(signature = (node_id, status, now = None))]
     fn set_status(&mut self, node_id: &str, status: &str, now: Option<f64>) -> PyResult<()> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let node = self::node_id(node_id)?;
         let status = status.parse::<NodeStatus>().map_err(|e| invalid(format!("{e}, not {status:?}")))?;
         self.inner.set_status(now, &node, status).map_err(core_error)
@@ -178,6 +180,14 @@ impl PyCrashRecoveryCore {
             config.phi.max_sample_size = n;
         }
         self.inner.reconfigure(config).map_err(crate::errors::config_error)
+    }
+
+    /// The manager's own time: the latest `now` given (by any method), or
+    /// `None` if never (the wall clock). The live views pass it as the `now`
+    /// of their writes, which cannot take one.
+    #[getter]
+    fn own_now(&self) -> Option<f64> {
+        self.own.get()
     }
 
     /// The acceptable heartbeat pause in seconds.
@@ -212,16 +222,16 @@ impl PyCrashRecoveryCore {
 
     /// The node's phi at `now`.
     #[pyo3(signature = (node_id, now = None))]
-    fn phi(&self, node_id: &str, now: Option<f64>) -> PyResult<f64> {
-        let now = instant(now)?;
+    fn phi(&mut self, node_id: &str, now: Option<f64>) -> PyResult<f64> {
+        let now = self.own.input(now)?;
         let node = self::node_id(node_id)?;
         self.inner.phi(now, &node).map_err(core_error)
     }
 
     /// Whether the node's last heartbeat and metrics meet the health thresholds at `now`.
     #[pyo3(signature = (node_id, now = None))]
-    fn is_healthy(&self, node_id: &str, now: Option<f64>) -> PyResult<bool> {
-        let now = instant(now)?;
+    fn is_healthy(&mut self, node_id: &str, now: Option<f64>) -> PyResult<bool> {
+        let now = self.own.input(now)?;
         let node = self::node_id(node_id)?;
         self.inner.is_healthy(now, &node).map_err(core_error)
     }
@@ -252,8 +262,8 @@ impl PyCrashRecoveryCore {
 
     /// Counts by status and crashes in the last hour, as a dict.
     #[pyo3(signature = (now = None))]
-    fn summary<'py>(&self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.inner.network_health_summary(instant(now)?);
+    fn summary<'py>(&mut self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.inner.network_health_summary(self.own.input(now)?);
         Ok(fields_dict!(py, s;
             total_nodes, online_nodes, suspected_nodes, offline_nodes, failed_nodes, recovering_nodes,
             network_health_ratio, recent_crashes,
@@ -324,6 +334,9 @@ fn views<'py>(py: Python<'py>, cell: &PyOnceLock<Py<PyAny>>, name: &str) -> PyRe
 /// suspected at half that level, or when its metrics are unhealthy.
 ///
 /// Every time-dependent method takes ``now`` in seconds (default ``time.time()``).
+/// A write that cannot take ``now`` (``failed_nodes.add(n)``, ``node_metrics[n] = m``, …)
+/// happens at the manager's own time: the latest ``now`` it was given, or
+/// ``time.time()`` if it was never given one.
 //
 // The old API's class, native (`pouw_netops.CrashRecoveryManager` is this
 // class) over a `CrashRecoveryCore`: the core decides everything, this class
@@ -357,6 +370,11 @@ impl PyCrashRecoveryManager {
 
     fn core<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyCrashRecoveryCore>> {
         Ok(self.state()?.core.bind(py))
+    }
+
+    /// The manager's own time (see `OwnTime`), for reports made on the user's behalf.
+    pub(crate) fn own_now(&self, py: Python<'_>) -> Option<f64> {
+        self.state.as_ref()?.core.bind(py).try_borrow().ok()?.own.get()
     }
 
     /// Assigns a detector setting of the core: `configure(name=convert(value))`.
@@ -537,7 +555,11 @@ impl PyCrashRecoveryManager {
     /// whose recovery failed (``FAILED``), as the old API's failed set did.
     #[pyo3(signature = (*, now = None))]
     fn get_network_health_summary<'py>(&self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.core(py)?.try_borrow()?.inner.network_health_summary(instant(now)?);
+        let s = {
+            let mut core = self.core(py)?.try_borrow_mut()?;
+            let now = core.own.input(now)?;
+            core.inner.network_health_summary(now)
+        };
         Ok(py_dict!(py;
             "total_nodes" => s.total_nodes,
             "online_nodes" => s.online_nodes,
@@ -550,7 +572,7 @@ impl PyCrashRecoveryManager {
     }
 
     /// Node → its last metrics, heartbeat time and status, live: assigning
-    /// ``node_metrics[n] = m`` is :meth:`update_node_health` at the current time,
+    /// ``node_metrics[n] = m`` is :meth:`update_node_health` at the manager's own time,
     /// ``del node_metrics[n]`` is :meth:`remove_node`. Each value read is a copy.
     #[getter]
     fn node_metrics(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -632,13 +654,13 @@ impl PyCrashRecoveryManager {
     /// The node's phi at ``now``; ``NotFoundError`` if it is not tracked.
     #[pyo3(signature = (node_id, *, now = None))]
     fn phi(&self, py: Python<'_>, node_id: &str, now: Option<f64>) -> PyResult<f64> {
-        self.core(py)?.try_borrow()?.phi(node_id, now)
+        self.core(py)?.try_borrow_mut()?.phi(node_id, now)
     }
 
     /// Whether the node's last heartbeat and metrics meet the health thresholds at ``now``.
     #[pyo3(signature = (node_id, *, now = None))]
     fn is_node_healthy(&self, py: Python<'_>, node_id: &str, now: Option<f64>) -> PyResult<bool> {
-        self.core(py)?.try_borrow()?.is_healthy(node_id, now)
+        self.core(py)?.try_borrow_mut()?.is_healthy(node_id, now)
     }
 
     /// Forgets ``node_id`` (its events stay); ``NotFoundError`` if it is not tracked.

@@ -9,7 +9,7 @@
 
 use crate::errors::{core_error, id_error};
 use crate::py::{Logger, cached, clear, float, not_initialized, now_or_wall};
-use crate::time::{duration, instant};
+use crate::time::{OwnTime, duration};
 use pouw_netops::preset::large;
 use pouw_netops::{ElectionConfig, Envelope, HardState, NodeId};
 use pyo3::prelude::*;
@@ -35,6 +35,8 @@ pub struct PyElection {
     started: bool,
     /// A timeout set by the test hook before the timer started, applied when it starts.
     pending_timeout: Option<pouw_netops::Duration>,
+    /// The latest `now` given: the time of the old API's writes that cannot take one.
+    own: OwnTime,
 }
 
 impl PyElection {
@@ -51,7 +53,7 @@ impl PyElection {
     }
 
     fn input_time(&mut self, now: Option<f64>) -> PyResult<pouw_netops::Instant> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         self.start(now);
         Ok(now)
     }
@@ -114,9 +116,10 @@ impl PyElection {
             ..ElectionConfig::default()
         };
         let started = now.is_some();
-        let at = if started { instant(now)? } else { pouw_netops::Instant::from_micros(0) };
+        let mut own = OwnTime::default();
+        let at = if started { own.input(now)? } else { pouw_netops::Instant::from_micros(0) };
         let inner = large::LeaderElectionManager::new_boxed(config, id, &ids, at).map_err(core_error)?;
-        Ok(PyElection { inner, started, pending_timeout: None })
+        Ok(PyElection { inner, started, pending_timeout: None, own })
     }
 
     /// Advances the timers to `now` (campaigns on timeout, leader heartbeats, quorum check).
@@ -378,8 +381,8 @@ impl PyElection {
     /// A status snapshot at `now`: `node_id, state, current_term, leader_id,
     /// voted_for, is_leader, vote_count, election_in_progress, time_since_last_heartbeat`.
     #[pyo3(signature = (now = None))]
-    fn status<'py>(&self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.inner.status(instant(now)?);
+    fn status<'py>(&mut self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.inner.status(self.own.input(now)?);
         Ok(py_dict!(py;
             "node_id" => s.node_id.as_str(),
             "state" => s.role.as_str(),
@@ -432,6 +435,10 @@ fn old_state(role: &str) -> &'static str {
 /// ``election_timeout`` (5 s) and ``heartbeat_interval`` (1 s) are the old API's
 /// defaults; each node waits a timeout drawn from [5 s, 10 s), seeded by its id.
 /// Every time-dependent method takes ``now`` in seconds (default ``time.time()``).
+/// Assigning :attr:`election_timeout` or :attr:`heartbeat_interval`, which
+/// cannot take ``now``, happens at the manager's own time: the latest ``now``
+/// it was given (the constructor's included), or ``time.time()`` if it was
+/// never given one.
 //
 // The old API's class, native (`pouw_netops.LeaderElectionManager` is this
 // class): the old API elected a leader by direct calls and left sending to the
@@ -460,6 +467,11 @@ impl PyLeaderElectionManager {
 
     fn core_ref(&self) -> PyResult<&PyElection> {
         self.core.as_ref().ok_or_else(|| not_initialized("LeaderElectionManager"))
+    }
+
+    /// The manager's own time (see `OwnTime`), for reports made on the user's behalf.
+    pub(crate) fn own_now(&self) -> Option<f64> {
+        self.core.as_ref().and_then(|c| c.own.get())
     }
 
     fn state_of<'py>(py: Python<'py>, role: &str) -> PyResult<Bound<'py, PyAny>> {
@@ -591,8 +603,9 @@ impl PyLeaderElectionManager {
     fn get_election_status<'py>(slf: &Bound<'py, Self>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
         let py = slf.py();
         let (s, created) = {
-            let this = slf.try_borrow()?;
-            (this.core_ref()?.status(py, now)?, this.created)
+            let mut this = slf.try_borrow_mut()?;
+            let created = this.created;
+            (this.core()?.status(py, now)?, created)
         };
         if s.get_item("time_since_last_heartbeat")?.is_none_or(|t| t.is_none()) {
             s.set_item("time_since_last_heartbeat", (now_or_wall(now) - created).max(0.0))?;
@@ -661,7 +674,8 @@ impl PyLeaderElectionManager {
     /// The base election timeout in seconds (timeouts are drawn from [E, 2E)).
     ///
     /// Assignable, as in the old API: the running timer gets a timeout drawn
-    /// from the new range. Raft needs the heartbeat interval below it: a
+    /// from the new range, from the manager's own time (the latest ``now`` it
+    /// was given, or ``time.time()`` if never). Raft needs the heartbeat interval below it: a
     /// timeout not above :attr:`heartbeat_interval` brings the interval down
     /// to a fifth of it (the old defaults' ratio). ``InvalidArgumentError``
     /// (nothing changes) for a timeout that is not positive.
@@ -675,10 +689,12 @@ impl PyLeaderElectionManager {
         let value = float(value)?;
         let core = self.core()?;
         let h = core.heartbeat_interval();
-        core.set_timing(value, if h < value { h } else { value / 5.0 }, None)
+        let now = core.own.get();
+        core.set_timing(value, if h < value { h } else { value / 5.0 }, now)
     }
 
-    /// The leader's heartbeat interval in seconds; assignable, below :attr:`election_timeout`.
+    /// The leader's heartbeat interval in seconds; assignable (at the manager's
+    /// own time, as :attr:`election_timeout`), below :attr:`election_timeout`.
     #[getter]
     fn heartbeat_interval(&self) -> PyResult<f64> {
         Ok(self.core_ref()?.heartbeat_interval())
@@ -689,7 +705,8 @@ impl PyLeaderElectionManager {
         let value = float(value)?;
         let core = self.core()?;
         let e = core.election_timeout();
-        core.set_timing(e, value, None)
+        let now = core.own.get();
+        core.set_timing(e, value, now)
     }
 
     /// Whether this node is the leader (the old API's flag).

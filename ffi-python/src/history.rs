@@ -8,7 +8,7 @@
 
 use crate::errors::{config_error, core_error, invalid};
 use crate::py::{Given, Logger, cached, clear, given, not_initialized, py_error};
-use crate::time::instant;
+use crate::time::{OwnTime, instant};
 use pouw_netops::history::BatchView;
 use pouw_netops::history::ProveError;
 use pouw_netops::history::merkle::{self, Path};
@@ -126,6 +126,8 @@ fn proof_error(e: merkle::ProofError) -> PyErr {
 #[pyclass(name = "HistoryCore", module = "pouw_netops._native")]
 pub struct PyHistoryCore {
     inner: Box<large::MessageHistoryCompressor>,
+    /// The latest `now` given: the time of the writes that cannot take one.
+    own: OwnTime,
 }
 
 #[pymethods]
@@ -140,7 +142,7 @@ impl PyHistoryCore {
     ) -> PyResult<Self> {
         let config = HistoryConfig { compression_threshold, compression_level, ..HistoryConfig::default() };
         let inner = large::MessageHistoryCompressor::new_boxed(config).map_err(config_error)?;
-        Ok(PyHistoryCore { inner })
+        Ok(PyHistoryCore { inner, own: OwnTime::default() })
     }
 
     /// The number of records that seals a batch; setting it takes effect at
@@ -172,7 +174,7 @@ impl PyHistoryCore {
         payload: &[u8],
         now: Option<f64>,
     ) -> PyResult<Option<u64>> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let timestamp = instant(Some(timestamp))?;
         let record = RecordRef { timestamp, sender, message_type, payload };
         // A call that seals a batch compresses it: do that with the GIL released.
@@ -216,10 +218,18 @@ impl PyHistoryCore {
     /// `None` if the buffer is empty. `CapacityError` when no slot is free.
     #[pyo3(signature = (now = None))]
     fn compress<'py>(&mut self, py: Python<'py>, now: Option<f64>) -> PyResult<Option<BatchTuple<'py>>> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let inner = &mut self.inner;
         let id = py.detach(|| inner.compress_batch(now)).map_err(core_error)?;
         Ok(id.and_then(|id| self.inner.batch(id)).map(|b| batch_tuple(py, b)))
+    }
+
+    /// The manager's own time: the latest `now` given (by any method), or
+    /// `None` if never (the wall clock). The live `message_buffer` passes it
+    /// as the `now` of `append`, which cannot take one.
+    #[getter]
+    fn own_now(&self) -> Option<f64> {
+        self.own.get()
     }
 
     /// The batches in memory, oldest first.
@@ -489,7 +499,9 @@ static DECODE_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// points of space). Timestamps are seconds; a
 /// message older than the newest one stored is stored at the newest time (the
 /// history never goes backwards). Every time-dependent method takes ``now`` in
-/// seconds (default ``time.time()``).
+/// seconds (default ``time.time()``); ``message_buffer.append(m)``, which cannot,
+/// happens at the manager's own time: the latest ``now`` it was given, or
+/// ``time.time()`` if it was never given one.
 //
 // The old API's class, native (`pouw_netops.MessageHistoryCompressor` is this
 // class) over a `HistoryCore`. The batch objects (`CompressedMessageBatch`)
@@ -707,7 +719,7 @@ impl PyMessageHistoryCompressor {
     }
 
     /// The messages not sealed yet, as dicts, live: ``append(message)`` is
-    /// :meth:`add_message` (sealing a batch at the threshold); other changes raise
+    /// :meth:`add_message` at the manager's own time (sealing a batch at the threshold); other changes raise
     /// ``TypeError`` (buffered messages are the next leaves of the Merkle log).
     #[getter]
     fn message_buffer<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {

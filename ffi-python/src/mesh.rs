@@ -7,7 +7,7 @@
 
 use crate::errors::{core_error, field_error, id_error, invalid};
 use crate::py::{Given, Logger, cached, clear, given, not_initialized};
-use crate::time::{duration, instant};
+use crate::time::{OwnTime, duration};
 use pouw_netops::mesh::{Capability, WireGuardFormat, WireGuardOptions};
 use pouw_netops::preset::large;
 use pouw_netops::{
@@ -43,12 +43,14 @@ type RouteTuple = (String, Option<String>, Option<f64>, u32);
 #[pyclass(name = "MeshCore", module = "pouw_netops._native")]
 pub struct PyMeshCore {
     inner: Box<large::VPNMeshTopologyManager>,
+    /// The latest `now` given: the time of the writes that cannot take one.
+    own: OwnTime,
 }
 
 impl PyMeshCore {
     fn refresh(&mut self, py: Python<'_>, now: Option<f64>) -> PyResult<()> {
+        let now = self.own.input(now)?;
         if self.inner.routes_outdated() {
-            let now = instant(now)?;
             let inner = &mut self.inner;
             py.detach(|| inner.recompute_routes(now));
         }
@@ -66,7 +68,7 @@ impl PyMeshCore {
         let cidr = Cidr::parse(cidr).map_err(|e| field_error("network_cidr", e))?;
         let config = MeshConfig { cidr, ..MeshConfig::new(local) };
         let inner = large::VPNMeshTopologyManager::new_boxed(config).map_err(crate::errors::config_error)?;
-        Ok(PyMeshCore { inner })
+        Ok(PyMeshCore { inner, own: OwnTime::default() })
     }
 
     /// Adds a node; returns its overlay address. `public_key` is base64
@@ -81,7 +83,7 @@ impl PyMeshCore {
         virtual_ip: Option<&str>,
         now: Option<f64>,
     ) -> PyResult<String> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let id = self::node_id(node_id, "node_id")?;
         let key = match public_key {
             Some(k) => WgKey::from_base64(k).map_err(|e| field_error("public_key", e))?,
@@ -103,7 +105,7 @@ impl PyMeshCore {
     /// Removes a node and its tunnels; `False` if it was not in the mesh.
     #[pyo3(signature = (node_id, now = None))]
     fn leave(&mut self, node_id: &str, now: Option<f64>) -> PyResult<bool> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let id = self::node_id(node_id, "node_id")?;
         match self.inner.leave_mesh(now, &id) {
             Ok(_) => Ok(true),
@@ -116,7 +118,7 @@ impl PyMeshCore {
     /// protocol exists); returns its state. `NotFoundError` for a node not in the mesh.
     #[pyo3(signature = (remote, protocol = "wireguard", now = None))]
     fn establish(&mut self, remote: &str, protocol: &str, now: Option<f64>) -> PyResult<&'static str> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let remote = node_id(remote, "remote_node_id")?;
         let protocol = self::protocol(protocol)?;
         let local = self.inner.config().local.clone();
@@ -126,7 +128,7 @@ impl PyMeshCore {
     /// A successful handshake with `peer` on the local node's tunnel; the tunnel's state.
     #[pyo3(signature = (peer, now = None))]
     fn record_handshake(&mut self, peer: &str, now: Option<f64>) -> PyResult<&'static str> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let peer = node_id(peer, "peer")?;
         self.inner.record_handshake(now, &peer).map(TunnelState::as_str).map_err(core_error)
     }
@@ -142,7 +144,7 @@ impl PyMeshCore {
         #[pyo3(from_py_with = crate::args::u64_arg)] unix_now: u64,
         now: Option<f64>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         handshake_report(py, &self.inner.record_latest_handshakes(now, unix_now, text))
     }
 
@@ -158,7 +160,7 @@ impl PyMeshCore {
     /// A measured round trip on the local node's tunnel to `peer`; the smoothed RTT in seconds.
     #[pyo3(signature = (peer, rtt, now = None))]
     fn record_latency(&mut self, peer: &str, rtt: f64, now: Option<f64>) -> PyResult<f64> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let peer = node_id(peer, "peer")?;
         let local = self.inner.config().local.clone();
         let rtt = duration(rtt, "rtt")?;
@@ -168,7 +170,7 @@ impl PyMeshCore {
     /// A link between `a` and `b` with `latency` seconds (known without a tunnel record).
     #[pyo3(signature = (a, b, latency, up = true, now = None))]
     fn record_link(&mut self, a: &str, b: &str, latency: f64, up: bool, now: Option<f64>) -> PyResult<()> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let (a, b) = (node_id(a, "a")?, node_id(b, "b")?);
         let latency = duration(latency, "latency_seconds")?;
         self.inner.record_link(now, &a, &b, latency, up).map_err(core_error)
@@ -178,7 +180,7 @@ impl PyMeshCore {
     /// the GIL released); the counts as a dict.
     #[pyo3(signature = (now = None))]
     fn monitor<'py>(&mut self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let inner = &mut self.inner;
         let r = py.detach(|| inner.monitor_tunnel_health(now));
         while self.inner.poll_reestablish().is_some() {}
@@ -321,6 +323,14 @@ impl PyMeshCore {
         ))
     }
 
+    /// The manager's own time: the latest `now` given (by any method), or
+    /// `None` if never (the wall clock). The live views pass it as the `now`
+    /// of their writes and route recomputations, which cannot take one.
+    #[getter]
+    fn own_now(&self) -> Option<f64> {
+        self.own.get()
+    }
+
     /// The local node.
     #[getter]
     fn node_id(&self) -> String {
@@ -373,6 +383,10 @@ impl Helper {
 /// One node's view of the encrypted worker mesh (up to 4096 nodes and 32,768 links).
 ///
 /// Every time-dependent method takes ``now`` in seconds (default ``time.time()``).
+/// What cannot take ``now`` (``mesh_nodes[n] = info``, ``del mesh_nodes[n]``,
+/// reading :attr:`routing_table`, :meth:`render_wireguard`) happens at the
+/// manager's own time: the latest ``now`` it was given, or ``time.time()`` if
+/// it was never given one.
 //
 // The old API's class, native (`pouw_netops.VPNMeshTopologyManager` is this
 // class) over a `MeshCore`, whose methods it calls with the arguments as given
@@ -403,6 +417,11 @@ pub struct PyVPNMeshTopologyManager {
 impl PyVPNMeshTopologyManager {
     fn core<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyMeshCore>> {
         self.core.as_ref().map(|c| c.bind(py)).ok_or_else(|| not_initialized("VPNMeshTopologyManager"))
+    }
+
+    /// The manager's own time (see `OwnTime`), for reports made on the user's behalf.
+    pub(crate) fn own_now(&self, py: Python<'_>) -> Option<f64> {
+        self.core(py).ok()?.try_borrow().ok()?.own.get()
     }
 
     /// `core.<name>(*args)`: the core's method with the arguments as given.
@@ -766,11 +785,14 @@ impl PyVPNMeshTopologyManager {
         #[pyo3(from_py_with = given)] format: Given,
         #[pyo3(from_py_with = given)] placeholder_keys: Given,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.core(py)?;
         let kwargs = PyDict::new(py);
+        // Routes are recomputed first: at the manager's own time, as this call takes no `now`.
+        kwargs.set_item("now", core.try_borrow()?.own.get())?;
         kwargs.set_item("format", format.or(py, "wg-quick")?)?;
         kwargs.set_item("placeholder_keys", placeholder_keys.or(py, false)?)?;
         let args = (private_key, listen_port.or(py, 51820)?);
-        self.core(py)?.call_method("render_wireguard", args, Some(&kwargs))
+        core.call_method("render_wireguard", args, Some(&kwargs))
     }
 
     /// The core (for the live views in `pouw_netops/mesh.py`).

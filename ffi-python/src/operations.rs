@@ -32,6 +32,35 @@ where
     obj.call_method(name, args, Some(&kwargs))
 }
 
+/// The manager's own time, the latest `now` it was given, when it is one of
+/// the package's native managers (a subclass included) that was given one.
+fn own_now(manager: &Bound<'_, PyAny>) -> Option<f64> {
+    let py = manager.py();
+    if let Ok(m) = manager.cast::<PyCrashRecoveryManager>() {
+        m.try_borrow().ok()?.own_now(py)
+    } else if let Ok(m) = manager.cast::<PyWorkerReplacementManager>() {
+        m.try_borrow().ok()?.own_now(py)
+    } else if let Ok(m) = manager.cast::<PyVPNMeshTopologyManager>() {
+        m.try_borrow().ok()?.own_now(py)
+    } else if let Ok(m) = manager.cast::<PyLeaderElectionManager>() {
+        m.try_borrow().ok()?.own_now()
+    } else {
+        None
+    }
+}
+
+/// `manager.<method>()`, a report made on the user's behalf: at the manager's
+/// own time (`now=` the latest `now` it was given), or without `now` (so
+/// `time.time()`) if it was never given one or is not a native manager.
+fn report_at_own_time<'py>(manager: &Bound<'py, PyAny>, method: &str) -> PyResult<Bound<'py, PyAny>> {
+    match own_now(manager) {
+        Some(now) => {
+            call_at(manager, method, PyTuple::empty(manager.py()), &now.into_pyobject(manager.py())?.into_any())
+        }
+        None => manager.call_method0(method),
+    }
+}
+
 /// One node's managers; ``leader_election`` exists only for a ``"supervisor"`` given ``supervisor_nodes``.
 ///
 /// ``tick_interval`` (seconds, default 1.0) is how often the loop runs.
@@ -141,21 +170,25 @@ impl PyNetworkOperationsManager {
 
     /// The old API's report: ``node_id, role, is_running, crash_recovery, worker_replacement,
     /// message_compression, vpn_mesh`` and, on a supervisor, ``leader_election``.
+    ///
+    /// It takes no ``now``: each manager reports at its own time, the latest
+    /// ``now`` it was given (``time.time()`` if it was never given one).
     fn get_network_status<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
         let py = slf.py();
-        let report = |manager: &str, method: &str| slf.getattr(manager)?.call_method0(method);
+        let report = |manager: &str, method: &str| report_at_own_time(&slf.getattr(manager)?, method);
         let status = py_dict!(py;
             "node_id" => slf.getattr("node_id")?,
             "role" => slf.getattr("role")?,
             "is_running" => slf.getattr("is_running")?,
             "crash_recovery" => report("crash_recovery", "get_network_health_summary")?,
             "worker_replacement" => report("worker_replacement", "get_worker_utilization_stats")?,
-            "message_compression" => report("message_compressor", "get_compression_stats")?,
+            // Takes no `now`: nothing in it depends on the time.
+            "message_compression" => slf.getattr("message_compressor")?.call_method0("get_compression_stats")?,
             "vpn_mesh" => report("vpn_mesh", "get_mesh_topology")?,
         );
         let election = slf.getattr("leader_election")?;
         if !election.is_none() {
-            status.set_item("leader_election", election.call_method0("get_election_status")?)?;
+            status.set_item("leader_election", report_at_own_time(&election, "get_election_status")?)?;
         }
         Ok(status)
     }

@@ -26,6 +26,35 @@ pub fn instant(now: Option<f64>) -> PyResult<Instant> {
     }
 }
 
+/// A manager's own time: the latest `now` it was given explicitly, for the
+/// writes that cannot take one (property setters, live-container writes,
+/// calls a class makes on the user's behalf).
+///
+/// Every explicit `now` a core wrapper converts goes through [`OwnTime::input`];
+/// a write without `now` passes on [`OwnTime::get`]: that latest `now`, or
+/// `None` (the wall clock, as `time.time()`) if none was ever given. So a
+/// manager driven on a simulated clock stays on it, and one never given `now`
+/// stays on the wall clock. The core decides what the time means.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OwnTime(Option<f64>);
+
+impl OwnTime {
+    /// `now` as an `Instant` (see [`instant`]); an explicit one is remembered.
+    pub fn input(&mut self, now: Option<f64>) -> PyResult<Instant> {
+        let at = instant(now)?;
+        if now.is_some() {
+            self.0 = now;
+        }
+        Ok(at)
+    }
+
+    /// The `now` of a write that cannot take one: the latest given, or `None`
+    /// (the wall clock) if the manager was never given one.
+    pub fn get(self) -> Option<f64> {
+        self.0
+    }
+}
+
 /// A span in float seconds as a `Duration`.
 pub fn duration(secs: f64, what: &str) -> PyResult<Duration> {
     nonnegative(secs, what).map(Duration::from_secs_f64)

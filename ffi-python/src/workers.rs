@@ -8,7 +8,7 @@
 
 use crate::errors::{core_error, id_error};
 use crate::py::{Given, Logger, cached, clear, given, not_initialized, py_error};
-use crate::time::instant;
+use crate::time::OwnTime;
 use pouw_netops::preset::large;
 use pouw_netops::{NoHealth, NodeId, ReplaceError, TaskId, TaskType, WorkerConfig};
 use pyo3::exceptions::PyTypeError;
@@ -40,6 +40,8 @@ type TaskParts = (String, Vec<String>, Vec<String>);
 #[pyclass(name = "WorkerCore", module = "pouw_netops._native")]
 pub struct PyWorkerCore {
     inner: Box<large::WorkerReplacementManager>,
+    /// The latest `now` given: the time of reports made on the user's behalf.
+    own: OwnTime,
 }
 
 #[pymethods]
@@ -49,7 +51,7 @@ impl PyWorkerCore {
     fn new() -> PyResult<Self> {
         let inner =
             large::WorkerReplacementManager::new_boxed(WorkerConfig::default()).map_err(crate::errors::config_error)?;
-        Ok(PyWorkerCore { inner })
+        Ok(PyWorkerCore { inner, own: OwnTime::default() })
     }
 
     /// Makes the pool of `task_type` exactly `workers` (registering it if new):
@@ -146,7 +148,7 @@ impl PyWorkerCore {
         #[pyo3(from_py_with = crate::args::u16_arg)] backups: u16,
         now: Option<f64>,
     ) -> PyResult<(Vec<String>, Vec<String>)> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let (task, tt) = (self::task_id(task_id)?, self::task_type(task_type)?);
         let a = self.inner.assign_workers_to_task(now, &task, &tt, required, backups, &NoHealth).map_err(core_error)?;
         let names = |v: &[NodeId]| v.iter().map(|w| w.as_str().to_owned()).collect();
@@ -157,7 +159,7 @@ impl PyWorkerCore {
     /// role over, or `None` when nobody could or the worker has no role in the task.
     #[pyo3(signature = (failed, task_id, now = None))]
     fn replace(&mut self, failed: &str, task_id: &str, now: Option<f64>) -> PyResult<Option<String>> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let (failed, task) = (node_id(failed, "failed_worker_id")?, self::task_id(task_id)?);
         match self.inner.replace_failed_worker(now, &failed, &task, &NoHealth) {
             Ok(r) => Ok(r.replacement.map(|w| w.as_str().to_owned())),
@@ -177,7 +179,7 @@ impl PyWorkerCore {
     /// `NotFoundError` for an unknown worker.
     #[pyo3(signature = (worker, now = None))]
     fn recover(&mut self, worker: &str, now: Option<f64>) -> PyResult<usize> {
-        let now = instant(now)?;
+        let now = self.own.input(now)?;
         let w = node_id(worker, "worker_id")?;
         self.inner.recover_worker(now, &w, &NoHealth).map_err(core_error)
     }
@@ -230,8 +232,8 @@ impl PyWorkerCore {
 
     /// Workers, slots, tasks and replacements (last hour and total) as a dict.
     #[pyo3(signature = (now = None))]
-    fn utilization<'py>(&self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.inner.utilization(instant(now)?);
+    fn utilization<'py>(&mut self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.inner.utilization(self.own.input(now)?);
         Ok(fields_dict!(py, s;
             total_workers, assigned_workers, backup_workers, quarantined_workers, total_slots, used_slots,
             utilization_rate, active_tasks, degraded_tasks, replacements_last_hour, replacements_total,
@@ -332,6 +334,11 @@ struct WorkerState {
 impl PyWorkerReplacementManager {
     fn state(&self) -> PyResult<&WorkerState> {
         self.state.as_ref().ok_or_else(|| not_initialized("WorkerReplacementManager"))
+    }
+
+    /// The manager's own time (see `OwnTime`), for reports made on the user's behalf.
+    pub(crate) fn own_now(&self, py: Python<'_>) -> Option<f64> {
+        self.state.as_ref()?.core.bind(py).try_borrow().ok()?.own.get()
     }
 
     /// `core.<name>(*args)`: the core's method with the arguments as given.
@@ -480,7 +487,11 @@ impl PyWorkerReplacementManager {
     /// reserves its slot); ``recent_replacements`` counts the last hour.
     #[pyo3(signature = (*, now = None))]
     fn get_worker_utilization_stats<'py>(&self, py: Python<'py>, now: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.state()?.core.bind(py).try_borrow()?.inner.utilization(instant(now)?);
+        let s = {
+            let mut core = self.state()?.core.bind(py).try_borrow_mut()?;
+            let now = core.own.input(now)?;
+            core.inner.utilization(now)
+        };
         Ok(py_dict!(py;
             "total_workers" => s.total_workers,
             "assigned_workers" => s.assigned_workers,

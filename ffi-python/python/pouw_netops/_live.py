@@ -3,15 +3,33 @@
 Each view reads the core on every access (so it never goes stale); the
 mutations that have a meaning in the core are passed to callbacks, and every
 other one raises ``TypeError`` with the reason and the method to use.
+
+A view's write cannot take ``now``: it happens at the manager's own time
+(:func:`own_time`), so a manager driven on a simulated clock stays on it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, List, Mapping, NoReturn, Optional, Sequence, TypeVar, Union, overload
+from typing import Any, Callable, Dict, Iterator, List, Mapping, NoReturn, Optional, Protocol, Sequence, TypeVar
+from typing import Union, overload
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 _T = TypeVar("_T")
+
+
+class _Clocked(Protocol):
+    @property
+    def own_now(self) -> Optional[float]: ...
+
+
+def own_time(core: _Clocked) -> Dict[str, float]:
+    """The ``now=`` keyword for a write that cannot take one: the manager's own
+    time, the latest ``now`` it was given (``core.own_now``); none (so
+    ``time.time()``) if it was never given one. Left out rather than ``None``
+    so a subclass method written without ``now`` is still called as before."""
+    now = core.own_now
+    return {} if now is None else {"now": now}
 
 
 class _Refusing:

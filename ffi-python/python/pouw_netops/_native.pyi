@@ -128,6 +128,9 @@ class CrashRecoveryCore:
         max_sample_size: Optional[int] = None,
     ) -> None: ...
     @property
+    def own_now(self) -> Optional[float]:
+        """The manager's own time: the latest ``now`` given (by any method), ``None`` if never (the wall clock)."""
+    @property
     def acceptable_pause(self) -> float: ...
     @property
     def first_estimate(self) -> float: ...
@@ -154,7 +157,12 @@ class CrashRecoveryCore:
 
 @disjoint_base
 class CrashRecoveryManager:
-    """The old API's crash detection, as a native class (``pouw_netops.CrashRecoveryManager`` is this class)."""
+    """The old API's crash detection, as a native class (``pouw_netops.CrashRecoveryManager`` is this class).
+
+    A write that cannot take ``now`` (``failed_nodes.add(n)``, ``node_metrics[n] = m``, …)
+    happens at the manager's own time: the latest ``now`` it was given, or
+    ``time.time()`` if it was never given one.
+    """
 
     node_id: str
     def __init__(self, node_id: str, failure_detector_threshold: float = 10.0) -> None: ...
@@ -394,7 +402,12 @@ class Election:
 
 @disjoint_base
 class LeaderElectionManager:
-    """The old API's Raft leader election, as a native class (``pouw_netops.LeaderElectionManager`` is this class)."""
+    """The old API's Raft leader election, as a native class (``pouw_netops.LeaderElectionManager`` is this class).
+
+    Assigning ``election_timeout`` or ``heartbeat_interval``, which cannot take
+    ``now``, happens at the manager's own time: the latest ``now`` it was given
+    (the constructor's included), or ``time.time()`` if it was never given one.
+    """
 
     node_id: str
     supervisor_nodes: List[str]
@@ -522,6 +535,9 @@ class HistoryCore:
     ) -> Optional[int]: ...
     def add_message(self, message: Any, now: Optional[float] = None) -> Optional[int]: ...
     def compress(self, now: Optional[float] = None) -> Optional[_BatchTuple]: ...
+    @property
+    def own_now(self) -> Optional[float]:
+        """The manager's own time: the latest ``now`` given (by any method), ``None`` if never (the wall clock)."""
     def batches(self) -> List[_BatchTuple]: ...
     def poll_archived(self) -> Optional[_BatchTuple]: ...
     def search(
@@ -549,7 +565,12 @@ class HistoryCore:
 
 @disjoint_base
 class MessageHistoryCompressor:
-    """The old API's message history, as a native class (``pouw_netops.MessageHistoryCompressor`` is this class)."""
+    """The old API's message history, as a native class (``pouw_netops.MessageHistoryCompressor`` is this class).
+
+    ``message_buffer.append(m)``, which cannot take ``now``, happens at the
+    manager's own time: the latest ``now`` it was given, or ``time.time()`` if
+    it was never given one.
+    """
 
     node_id: str
     archive_threshold: int
@@ -632,6 +653,9 @@ class MeshCore:
     ) -> str: ...
     def topology(self, now: Optional[float] = None) -> Dict[str, Any]: ...
     @property
+    def own_now(self) -> Optional[float]:
+        """The manager's own time: the latest ``now`` given (by any method), ``None`` if never (the wall clock)."""
+    @property
     def node_id(self) -> str: ...
     @property
     def cidr(self) -> str: ...
@@ -640,7 +664,13 @@ class MeshCore:
 
 @disjoint_base
 class VPNMeshTopologyManager:
-    """The old API's VPN mesh, as a native class (``pouw_netops.VPNMeshTopologyManager`` is this class)."""
+    """The old API's VPN mesh, as a native class (``pouw_netops.VPNMeshTopologyManager`` is this class).
+
+    What cannot take ``now`` (``mesh_nodes[n] = info``, ``del mesh_nodes[n]``,
+    reading ``routing_table``, ``render_wireguard``) happens at the manager's
+    own time: the latest ``now`` it was given, or ``time.time()`` if it was
+    never given one.
+    """
 
     node_id: str
     network_cidr: str
@@ -793,7 +823,8 @@ class NetworkOperationsManager:
     async def _run(self) -> None: ...
     async def start_operations(self) -> None: ...
     async def stop_operations(self) -> None: ...
-    def get_network_status(self) -> Dict[str, Any]: ...
+    def get_network_status(self) -> Dict[str, Any]:
+        """The old API's report; each manager reports at its own time (the latest ``now`` it was given)."""
 
 
 @final

@@ -5,7 +5,9 @@ the class converts. The containers the old API kept as attributes are live
 views of the core: ``failed_nodes.add(n)`` marks ``n`` failed in the core (and
 ``initiate_recovery(n)`` then starts its recovery), ``suspected_nodes.discard(n)``
 brings it back online; ``node_metrics[n] = metrics`` records a health report
-and ``del node_metrics[n]`` forgets the node. The old configuration attributes
+and ``del node_metrics[n]`` forgets the node. Such a write takes no ``now``: it
+happens at the manager's own time, the latest ``now`` it was given (or
+``time.time()`` if it was never given one). The old configuration attributes
 (``phi_threshold``, ``heartbeat_timeout``, ``heartbeat_interval``,
 ``sampling_window``) read and write the core's detector settings.
 
@@ -21,6 +23,7 @@ from typing import Any, Iterator, MutableMapping, MutableSet, Tuple
 
 from . import _native
 from ._errors import NotFoundError
+from ._live import own_time
 from ._native import CrashRecoveryManager
 from ._types import NodeHealthMetrics, NodeStatus
 
@@ -32,7 +35,7 @@ _STATUS = {s.value: s for s in NodeStatus}
 class _StatusSet(MutableSet[str]):
     """The ids of the nodes whose status is one of ``statuses``, read from the
     core on every access; ``add`` sets a node's status to ``mark``, ``discard``
-    sets a member's status to online."""
+    sets a member's status to online, at the manager's own time."""
 
     __slots__ = ("_core", "_statuses", "_mark")
 
@@ -57,11 +60,11 @@ class _StatusSet(MutableSet[str]):
 
     def add(self, node: str) -> None:
         if node not in self:
-            self._core.set_status(node, self._mark)
+            self._core.set_status(node, self._mark, self._core.own_now)
 
     def discard(self, node: str) -> None:
         if node in self:
-            self._core.set_status(node, "online")
+            self._core.set_status(node, "online", self._core.own_now)
 
     def __repr__(self) -> str:
         return repr(set(self))
@@ -82,7 +85,7 @@ class _MetricsMap(MutableMapping[str, NodeHealthMetrics]):
             raise KeyError(node) from None
 
     def __setitem__(self, node: str, metrics: NodeHealthMetrics) -> None:
-        self._owner.update_node_health(node, metrics)
+        self._owner.update_node_health(node, metrics, **own_time(self._owner._core))
 
     def __delitem__(self, node: str) -> None:
         try:

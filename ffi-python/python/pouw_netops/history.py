@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Mapping, Tuple
 
 from . import _native
-from ._live import LiveList
+from ._live import LiveList, own_time
 from ._native import MessageHistoryCompressor
 from ._types import CompressedMessageBatch
 
@@ -57,8 +57,9 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
 
 
 def _message_buffer(core: _native.HistoryCore, add: Callable[[Any], object]) -> LiveList[Dict[str, Any]]:
-    """``MessageHistoryCompressor.message_buffer``: the buffered messages, live; ``append`` is ``add``."""
-    return LiveList(core.buffer_dicts, _BUFFER_WHY, add)
+    """``MessageHistoryCompressor.message_buffer``: the buffered messages, live;
+    ``append`` is ``add`` at the manager's own time (it cannot take ``now``)."""
+    return LiveList(core.buffer_dicts, _BUFFER_WHY, lambda message: add(message, **own_time(core)))
 
 
 def _compressed_batches(core: _native.HistoryCore) -> LiveList[CompressedMessageBatch]:

@@ -5,7 +5,10 @@ and their health from reported handshakes, routes over up links by latency
 (Dijkstra with hysteresis) and renders WireGuard configurations. It moves no
 packets. The old API's container attributes are live views read on each
 access: ``mesh_nodes[n] = info`` joins ``n`` and ``del mesh_nodes[n]`` makes it
-leave; the others are read-only (``TypeError`` with the reason).
+leave; the others are read-only (``TypeError`` with the reason). What takes no
+``now`` (those writes, reading ``routing_table``, which may recompute the
+routes, and ``render_wireguard``) happens at the manager's own time: the latest
+``now`` it was given, or ``time.time()`` if it was never given one.
 
 The class is native (``ffi-python/src/mesh.rs``); the live views of its
 containers are made by the helpers below on each access. It logs through
@@ -17,7 +20,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional, Tuple
 
 from . import _native
-from ._live import LiveMap
+from ._live import LiveMap, own_time
 from ._native import VPNMeshTopologyManager
 
 __all__ = ["VPNMeshTopologyManager"]
@@ -55,13 +58,16 @@ def _nodes(core: _native.MeshCore) -> Dict[str, Dict[str, Any]]:
 
 
 def _mesh_nodes_view(m: VPNMeshTopologyManager) -> LiveMap[str, Dict[str, Any]]:
-    """``VPNMeshTopologyManager.mesh_nodes``: assigning joins, ``del`` leaves."""
+    """``VPNMeshTopologyManager.mesh_nodes``: assigning joins, ``del`` leaves (at the manager's own time)."""
     core = m._core
 
     def store(node_id: str, info: Dict[str, Any]) -> None:
-        m.join_mesh({**info, "node_id": node_id})
+        m.join_mesh({**info, "node_id": node_id}, **own_time(core))
 
-    return LiveMap(lambda: _nodes(core), _NODES_WHY, store, m.leave_mesh)
+    def delete(node_id: str) -> None:
+        m.leave_mesh(node_id, **own_time(core))
+
+    return LiveMap(lambda: _nodes(core), _NODES_WHY, store, delete)
 
 
 def _virtual_ips_view(core: _native.MeshCore) -> LiveMap[str, str]:
@@ -70,8 +76,9 @@ def _virtual_ips_view(core: _native.MeshCore) -> LiveMap[str, str]:
 
 
 def _routing_table_view(core: _native.MeshCore) -> LiveMap[str, Optional[str]]:
-    """``VPNMeshTopologyManager.routing_table``: read-only, routes recomputed if needed."""
-    return LiveMap(lambda: {dest: hop for dest, hop, _, _ in core.routes(None)}, _ROUTES_WHY)
+    """``VPNMeshTopologyManager.routing_table``: read-only, routes recomputed if
+    needed (at the manager's own time)."""
+    return LiveMap(lambda: {dest: hop for dest, hop, _, _ in core.routes(core.own_now)}, _ROUTES_WHY)
 
 
 def _tunnels_view(m: VPNMeshTopologyManager) -> LiveMap[str, Dict[str, Any]]:
