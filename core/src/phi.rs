@@ -13,7 +13,9 @@
 //! [`PhiAccrualDetector`] and by every node record of the crash-recovery manager.
 //! When a heartbeat is recorded the window also solves, once, for the instant at
 //! which phi will reach the threshold, so "is the node available?" is an integer
-//! comparison; it agrees with `phi(now) < threshold` up to float rounding.
+//! comparison; it agrees with `phi(now) < threshold` up to float rounding,
+//! except under [`PhiParams::spaced`] parameters whose cap decides: the
+//! instant is then earlier than phi's crossing.
 
 use crate::error::ConfigError;
 use crate::time::{Duration, Instant};

@@ -455,6 +455,10 @@ fn factory(cfg: &SimConfig, sups: Vec<NodeId>) -> Factory<dyn OpsNode> {
             follower_heartbeat_every,
             ..OpsConfig::default()
         };
+        if follower_heartbeat_every > 1 {
+            // Spaced detectors reckon their wait from it.
+            config.crash.phi.first_heartbeat_estimate = heartbeat;
+        }
         let node_seed = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(i as u64);
         config.history.compression_level = level;
         if byzantine > 0 {

@@ -62,16 +62,23 @@ pub struct OpsConfig {
     /// every this many heartbeat intervals, both ways (default 1: every
     /// interval). The leader and the workers, and the supervisors among
     /// themselves, keep the full rate, so the leader's failure detection, the
-    /// leases and the election are as fast as ever; a follower's detector
+    /// leases and the election keep their speed in a steady cluster; a follower's detector
     /// gives a worker (and a worker's detector a follower) this many times the
     /// acceptable pause, so as many lost heartbeats in a row are tolerated,
     /// and a follower notices a crashed worker (for its routes) that many
-    /// times later. A worker that follows no leader (before its first, or
-    /// once it found its leader crashed) heartbeats every supervisor at the
-    /// full rate, and so does any node a peer whose tunnel latency has not
-    /// settled yet. In a cluster of `s` supervisors and `w`
-    /// workers, `2·s·w` heartbeats a second become about `2·w·(1 + (s−1)/k)`.
-    /// At least 1.
+    /// times later. A node whose leader changed in its view sends every
+    /// heartbeat for the next 5, and a node in doubt sends every one: a worker that
+    /// follows no leader (before its first, or once it found its leader
+    /// crashed), a supervisor while the election names no leader (a
+    /// candidate, a leader that stepped down unreplaced), and any node to a
+    /// peer whose tunnel latency has not settled yet. In a cluster of `s`
+    /// supervisors and `w` workers, `2·s·w` heartbeats a second become about
+    /// `2·w·(1 + (s−1)/k)`. At least 1; above 1 only with
+    /// `crash.phi.first_heartbeat_estimate` equal to `heartbeat_interval`
+    /// (the spaced detector's wait is reckoned from it). A follower elected
+    /// leader keeps a spaced detector for a worker until that worker's next
+    /// heartbeat: a worker already silent then is failed over up to `k`
+    /// times later than at the full rate.
     pub follower_heartbeat_every: u8,
     /// Record health heartbeats in the message history too (default `true`).
     pub record_heartbeats: bool,
@@ -157,6 +164,15 @@ impl OpsConfig {
         }
         if self.follower_heartbeat_every == 0 {
             return Err(ConfigError::new("follower_heartbeat_every", "at least 1"));
+        }
+        // A spaced detector's wait is reckoned from the first-heartbeat
+        // estimate as the full-rate interval: another interval would leave a
+        // spaced peer too little (or too much) patience.
+        if self.follower_heartbeat_every > 1 && self.crash.phi.first_heartbeat_estimate != self.heartbeat_interval {
+            return Err(ConfigError::new(
+                "follower_heartbeat_every",
+                "above 1 only with crash.phi.first_heartbeat_estimate equal to heartbeat_interval",
+            ));
         }
         Ok(())
     }

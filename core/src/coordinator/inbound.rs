@@ -353,7 +353,9 @@ crate::for_every_coordinator! { impl {
         let vouched = self.host_handshakes && self.mesh.vouches(sender);
         let every = self.config.follower_heartbeat_every;
         let spacing =
-            (every > 1).then(|| heartbeat_spacing(every, self.room.spacing_view(), sender, from_supervisor));
+            (every > 1).then(|| {
+                heartbeat_spacing(every, self.room.spacing_view(), SpacingSide::Expect, sender, from_supervisor)
+            });
         let status = match self.crash.update_node_health_status(now, sender, hb.metrics, vouched, spacing) {
             Ok(status) => Some(status),
             Err(_) => {

@@ -177,7 +177,10 @@ impl<const N: usize, const V: usize, const T: usize, const P: usize, const S: us
     fn spacing_view(&self) -> SpacingView<'_> {
         match self {
             Room::Supervisor(s) if s.leading().is_some() => SpacingView::Leading,
-            Room::Supervisor(_) => SpacingView::Following,
+            // Following a leader the election names in its current term
+            // (not a candidate, nor a leader that stepped down unreplaced,
+            // whose workers may still follow it).
+            Room::Supervisor(s) => SpacingView::Following(s.election().and_then(|e| e.leader())),
             Room::Worker(w) => SpacingView::Worker(w.leader().map(|(l, _)| l)),
         }
     }
@@ -258,7 +261,18 @@ pub struct NetworkOperationsManager<
     own_endpoint: Option<Box<EndpointRecord>>,
     /// Who sent the advert being flooded on (it does not go back there).
     flood_except: Option<NodeId>,
+    /// The leader in this node's view when its heartbeats were last spaced
+    /// ([`OpsConfig::follower_heartbeat_every`]): this node while it leads.
+    spacing_leader: Option<NodeId>,
+    /// The first heartbeat sequence that may be spaced: [`SPACING_GRACE`]
+    /// after the leader last changed in this node's view.
+    spacing_from: u64,
 }
+
+/// Heartbeats sent at the full rate after the leader changed in a node's
+/// view, before spacing resumes: time for its peers to see the change too
+/// (a new leader's heartbeats name its term every interval).
+const SPACING_GRACE: u64 = 5;
 
 crate::for_every_coordinator! { impl {
     /// A stopped coordinator for `node_id` in `role`, among `supervisors` (the
@@ -336,6 +350,8 @@ crate::for_every_coordinator! { impl {
             records_signed: 0,
             own_endpoint: None,
             flood_except: None,
+            spacing_leader: None,
+            spacing_from: 0,
         })
     }
 
@@ -710,28 +726,43 @@ crate::for_every_coordinator! { impl {
     }
 } }
 
-/// This node's side of the heartbeat spacing rule: leading, following (a
-/// supervisor), or a worker and the leader it follows (none once it found
-/// that leader crashed: then it heartbeats every supervisor at the full rate
-/// until it follows the next).
+/// This node's side of the heartbeat spacing rule: leading; following, and
+/// the leader the election names in the current term, if any; or a worker and
+/// the leader it follows (none before its first, or once it found that
+/// leader crashed).
 #[derive(Clone, Copy)]
 enum SpacingView<'a> {
     Leading,
-    Following,
+    Following(Option<&'a NodeId>),
     Worker(Option<&'a NodeId>),
+}
+
+/// Which side of a spaced pair asks: the sender (at which intervals it sends)
+/// or the receiver (what its detector expects).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SpacingSide {
+    Send,
+    Expect,
 }
 
 /// How many heartbeat intervals apart a node seeing the cluster as `view` and
 /// `peer` (a supervisor if `peer_supervises`) exchange heartbeats, `every`
 /// being [`OpsConfig::follower_heartbeat_every`]: `every` between a follower
-/// supervisor and a worker, 1 between the leader and a worker, between
-/// supervisors, and between a worker that follows no leader and anyone. Each
-/// end reckons it from its own view, by the same rule both ways.
-fn heartbeat_spacing(every: u8, view: SpacingView<'_>, peer: &NodeId, peer_supervises: bool) -> u8 {
+/// supervisor and a worker, 1 between the leader and a worker and between
+/// supervisors. Each end reckons it from its own view, which may lag the
+/// other's while a leader changes, so a sender spaces only when it is sure
+/// (a supervisor that follows a named leader, a worker that follows one) and
+/// a receiver expects the full rate only from the pairs it is sure of (its
+/// leader's workers, its own leader): what a node sends is never sparser
+/// than its peer expects in a steady view, and a node in doubt sends more
+/// and expects less.
+fn heartbeat_spacing(every: u8, view: SpacingView<'_>, side: SpacingSide, peer: &NodeId, peer_supervises: bool) -> u8 {
+    let expect = side == SpacingSide::Expect;
     let spaced = match view {
         SpacingView::Leading => false,
-        SpacingView::Following => !peer_supervises,
-        SpacingView::Worker(leader) => peer_supervises && leader.is_some_and(|l| l != peer),
+        SpacingView::Following(leader) => !peer_supervises && (leader.is_some() || expect),
+        SpacingView::Worker(Some(leader)) => peer_supervises && leader != peer,
+        SpacingView::Worker(None) => peer_supervises && expect,
     };
     if spaced && every > 1 { every } else { 1 }
 }

@@ -975,10 +975,22 @@ fn latency_jitter_is_not_advertised_and_a_real_shift_is() {
 /// The heartbeats `node` sends at its next `rounds` heartbeat ticks after
 /// `t0`: each round's sequence number, send time and recipients (sorted).
 fn heartbeat_rounds(node: &mut Node, t0: Instant, rounds: u64) -> StdVec<(u64, Instant, StdVec<NodeId>)> {
+    heartbeat_rounds_with(node, t0, rounds, &mut |_, _| {})
+}
+
+/// [`heartbeat_rounds`], with `before(node, at)` run before each tick.
+fn heartbeat_rounds_with(
+    node: &mut Node,
+    t0: Instant,
+    rounds: u64,
+    before: &mut dyn FnMut(&mut Node, Instant),
+) -> StdVec<(u64, Instant, StdVec<NodeId>)> {
     let hb = node.config.heartbeat_interval.total_micros();
     let mut v = StdVec::new();
     for n in 1..=rounds {
-        node.tick(t0 + Duration::from_micros(hb * n));
+        let at = t0 + Duration::from_micros(hb * n);
+        before(node, at);
+        node.tick(at);
         let mut sent = None;
         let mut to = StdVec::new();
         for (peer, bytes) in drain_transmits(node) {
@@ -999,9 +1011,19 @@ fn heartbeat_rounds(node: &mut Node, t0: Instant, rounds: u64) -> StdVec<(u64, I
 /// `peers` answers each of `node`'s heartbeats 10 ms later, echoing it: the
 /// tunnels' latency settles. Returns the last heartbeat's time.
 fn settle_latency(node: &mut Node, peers: &mut [&mut Peer], t0: Instant) -> Instant {
+    settle_latency_with(node, peers, t0, &mut |_, _| {})
+}
+
+/// [`settle_latency`], with `before(node, at)` run before each tick.
+fn settle_latency_with(
+    node: &mut Node,
+    peers: &mut [&mut Peer],
+    t0: Instant,
+    before: &mut dyn FnMut(&mut Node, Instant),
+) -> Instant {
     let mut last = t0;
     for _ in 0..super::rtt::SETTLED_SAMPLES {
-        let (_, sent_at, _) = heartbeat_rounds(node, last, 1).remove(0);
+        let (_, sent_at, _) = heartbeat_rounds_with(node, last, 1, before).remove(0);
         for p in peers.iter_mut() {
             let echo = Some(crate::wire::Echo { sent_at, held: Duration::ZERO });
             let hb = p.say(heartbeat_echoing(1, sent_at, echo));
@@ -1034,15 +1056,22 @@ fn a_follower_heartbeats_workers_every_third_interval_and_supervisors_every_one(
     .unwrap();
     let t0 = Instant::from_secs(1);
     s.start(t0).unwrap();
-    joined(&mut s, t0, "s2", NodeRole::Supervisor);
+    let mut s2 = joined(&mut s, t0, "s2", NodeRole::Supervisor);
     let mut w = joined(&mut s, t0, "w", NodeRole::Worker);
     drain_transmits(&mut s);
-    // The worker's tunnel latency has not settled yet: it hears every heartbeat until it has.
-    let rounds = heartbeat_rounds(&mut s, t0, 3);
+    // No leader named yet (a node in doubt): every heartbeat to everyone.
+    let rounds = heartbeat_rounds(&mut s, t0, 2);
     assert!(rounds.iter().all(|r| r.2 == vec![id("s2"), id("w")]));
-    let t1 = settle_latency(&mut s, &mut [&mut w], rounds[2].1);
-    let rounds = heartbeat_rounds(&mut s, t1, 4);
-    assert!(s.leading().is_none(), "still a follower");
+    // s2 leads term 1 and keeps saying so.
+    let mut leads = |n: &mut Node, at: Instant| {
+        n.handle_message(at, &s2.say(Body::LeaderHeartbeat(crate::wire::LeaderHeartbeat { term: 1 }))).unwrap();
+    };
+    // The worker's tunnel latency has not settled yet: it hears every heartbeat until it has.
+    let rounds = heartbeat_rounds_with(&mut s, rounds[1].1, 3, &mut leads);
+    assert!(rounds.iter().all(|r| r.2 == vec![id("s2"), id("w")]));
+    let t1 = settle_latency_with(&mut s, &mut [&mut w], rounds[2].1, &mut leads);
+    let rounds = heartbeat_rounds_with(&mut s, t1, 4, &mut leads);
+    assert_eq!(s.election().unwrap().leader(), Some(&id("s2")));
     for (seq, _, to) in rounds {
         let expected = if seq % 3 == 0 { vec![id("s2"), id("w")] } else { vec![id("s2")] };
         assert_eq!(to, expected, "heartbeat {seq}");
@@ -1105,6 +1134,58 @@ fn a_worker_heartbeats_its_leader_every_interval_and_the_followers_every_third()
     for (seq, _, to) in heartbeat_rounds(&mut w, now, 3) {
         assert_eq!(to, sups.to_vec(), "heartbeat {seq}");
     }
+}
+
+/// Whether follower `s` (configured with `config`) takes worker `w`'s
+/// heartbeats every 3 s, three of them lost in a row early on (12 s of
+/// silence), for a
+/// crash.
+fn follower_suspects_a_sparse_worker(config: OpsConfig) -> bool {
+    let sups = [id("s"), id("s2")];
+    let mut s =
+        Node::new_boxed(id("s"), NodeRole::Supervisor, &sups, config, 1, credentials_of("s", NodeRole::Supervisor))
+            .unwrap();
+    let t0 = Instant::from_secs(1);
+    s.start(t0).unwrap();
+    let mut s2 = joined(&mut s, t0, "s2", NodeRole::Supervisor);
+    let mut w = joined(&mut s, t0, "w", NodeRole::Worker);
+    let mut crashed = false;
+    for q in 1..=(4 * 60u64) {
+        let now = t0 + Duration::from_millis(250 * q);
+        let secs = q / 4;
+        if q % 4 == 0 {
+            s.handle_message(now, &s2.say(Body::LeaderHeartbeat(crate::wire::LeaderHeartbeat { term: 1 }))).unwrap();
+            if secs % 3 == 0 && !(6..=12).contains(&secs) {
+                s.handle_message(now, &w.say(heartbeat_echoing(secs, now, None))).unwrap();
+            }
+        }
+        s.tick(now);
+        drain_transmits(&mut s);
+        while let Some(e) = s.poll_event() {
+            crashed |= e.node == id("w") && matches!(e.kind, OpsEventKind::CrashDetected { .. });
+        }
+    }
+    crashed
+}
+
+#[test]
+fn a_follower_expects_a_worker_at_the_spaced_rate() {
+    assert!(!follower_suspects_a_sparse_worker(spaced_config()));
+    // The same heartbeats at the full-rate expectation are a crash.
+    assert!(follower_suspects_a_sparse_worker(OpsConfig::default()));
+}
+
+#[test]
+fn a_spacing_needs_the_first_estimate_to_be_the_heartbeat_interval() {
+    let build = |c: OpsConfig| {
+        Node::new_boxed(id("w"), NodeRole::Worker, &[id("s")], c, 1, credentials_of("w", NodeRole::Worker))
+    };
+    let mut config = spaced_config();
+    config.heartbeat_interval = Duration::from_secs(3);
+    config.lease_timeout = Duration::from_secs(18);
+    assert!(build(config.clone()).is_err());
+    config.crash.phi.first_heartbeat_estimate = config.heartbeat_interval;
+    assert!(build(config).is_ok());
 }
 
 #[test]

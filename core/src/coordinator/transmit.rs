@@ -152,14 +152,32 @@ crate::for_every_coordinator! { impl {
     /// heartbeats measure a new tunnel as fast as ever, so routes do not rest
     /// on a few noisy samples for longer than at the full rate (a receiver
     /// expects no more than the spaced rate: more is harmless).
-    #[inline(never)]
-    fn space_heartbeat(&self, recipients: &mut Vec<NodeId>, sequence: u64) {
+    ///
+    /// For [`SPACING_GRACE`] heartbeats after the leader changed in this
+    /// node's view, it sends every one: its peers may still see the old
+    /// leader, and expect the full rate from this node.
+    fn space_heartbeat(&mut self, recipients: &mut Vec<NodeId>, sequence: u64) {
         let every = self.config.follower_heartbeat_every;
-        if every <= 1 || sequence.is_multiple_of(u64::from(every)) {
+        if every <= 1 {
             return;
         }
-        let (view, sups, mesh) = (self.room.spacing_view(), &self.supervisors, &self.mesh);
-        recipients.retain(|n| heartbeat_spacing(every, view, n, sups.contains(n)) == 1 || !mesh.latency_settled(n));
+        let Self { room, id, spacing_leader, spacing_from, supervisors, mesh, .. } = self;
+        let view = room.spacing_view();
+        let leader = match view {
+            SpacingView::Leading => Some(&*id),
+            SpacingView::Following(l) | SpacingView::Worker(l) => l,
+        };
+        if leader != spacing_leader.as_ref() {
+            *spacing_leader = leader.cloned();
+            *spacing_from = sequence.saturating_add(SPACING_GRACE);
+        }
+        if sequence < *spacing_from || sequence.is_multiple_of(u64::from(every)) {
+            return;
+        }
+        recipients.retain(|n| {
+            heartbeat_spacing(every, view, SpacingSide::Send, n, supervisors.contains(n)) == 1
+                || !mesh.latency_settled(n)
+        });
     }
 
     /// The nodes a message to `to` goes to, never this node: one node, the
