@@ -14,7 +14,7 @@
 
 use crate::check::{Record, Violation};
 use crate::net::{NetConfig, Network};
-use crate::node::{HarnessNode, OpsNode, Target};
+use crate::node::{HarnessNode, OpsNode, Outgoing, Target};
 use pouw_netops::Body;
 use pouw_netops::auth::seal;
 use pouw_netops::election::HardState;
@@ -22,6 +22,8 @@ use pouw_netops::hash::Fnv1a64;
 use pouw_netops::{Duration, Instant, NodeId};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+
+pub mod window;
 
 /// Datagrams kept by [`Cluster::record_traffic`].
 pub const TRAFFIC_MEMORY: usize = 256;
@@ -104,8 +106,12 @@ pub struct Cluster<N: HarnessNode + ?Sized> {
     /// Byzantine members: their outgoing datagrams pass through the tamper
     /// function, and what the others refuse of theirs is counted, not a violation.
     liars: Option<Liars>,
-    events: VecDeque<(usize, N::Event)>,
-    events_dropped: u64,
+    events: EventQueue<N::Event>,
+    /// The threads [`Cluster::process_window`] runs nodes on (1: the caller's).
+    threads: usize,
+    /// Each node's measured cost per event in a window, for balancing the
+    /// threads (µs; a wall-clock measure that never changes what a node does).
+    costs: Vec<f32>,
     pub(crate) record: Record,
 }
 
@@ -155,8 +161,9 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             traffic: None,
             hash: Fnv1a64::new(),
             liars: None,
-            events: VecDeque::new(),
-            events_dropped: 0,
+            events: EventQueue::default(),
+            threads: 1,
+            costs: Vec::new(),
             record: Record::new(n),
             ids,
         })
@@ -449,12 +456,18 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
 
     /// The next event some node reported, with that node's index, in the order they were drained.
     pub fn poll_event(&mut self) -> Option<(usize, N::Event)> {
-        self.events.pop_front()
+        self.events.queue.pop_front().map(|(_, i, e)| (i, e))
+    }
+
+    /// [`Cluster::poll_event`] with the (cluster) time the node reported it:
+    /// the step's time, which [`Cluster::process_window`] runs past.
+    pub fn poll_event_at(&mut self) -> Option<(Instant, usize, N::Event)> {
+        self.events.queue.pop_front()
     }
 
     /// Events dropped because nobody polled them (more than [`EVENT_QUEUE_CAP`] waiting).
     pub fn events_dropped(&self) -> u64 {
-        self.events_dropped
+        self.events.dropped
     }
 
     // ---- running ----
@@ -466,68 +479,28 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             return;
         }
         let now = self.now;
-        let (n, sups) = (self.nodes.len(), self.supervisors);
-        let liar = self.is_liar(i);
+        let (liar, offset, n) = (self.is_liar(i), self.offset(i), self.nodes.len());
         self.record.node_changed(i);
         let Some(node) = self.nodes.get_mut(i) else { return };
         while let Some(hs) = node.poll_hard_state() {
-            self.record.persisted(i, &hs);
-            if let Some(slot) = self.hard.get_mut(i) {
-                *slot = hs;
-            }
+            persist(&mut self.record, &mut self.hard, i, hs);
         }
-        let (net, liars) = (&mut self.net, &mut self.liars);
-        let mut send = |j: usize, bytes: Vec<u8>| {
-            let bytes = match liars.as_mut() {
-                Some(l) if liar => match (l.tamper)(i, j, bytes) {
-                    Some(b) => b,
-                    None => {
-                        l.withheld += 1;
-                        return;
-                    }
-                },
-                _ => bytes,
-            };
-            net.send(now, i, j, bytes);
-        };
+        let mut wires = Wires::new(&mut self.net, &mut self.liars, &self.index, n, self.supervisors);
         while let Some(t) = node.poll_transmit() {
-            match t {
-                Ok(t) => match t.to {
-                    Target::Node(to) => {
-                        if let Some(&j) = self.index.get(&to) {
-                            send(j, t.bytes);
-                        }
-                    }
-                    Target::Supervisors => {
-                        for j in (0..sups).filter(|&j| j != i) {
-                            send(j, t.bytes.clone());
-                        }
-                    }
-                    Target::All => {
-                        for j in (0..n).filter(|&j| j != i) {
-                            send(j, t.bytes.clone());
-                        }
-                    }
-                },
-                Err(e) => self.record.fault(format!("node {i} could not encode a message: {e}")),
-            }
+            wires.transmit(&mut self.record, now, i, liar, t);
         }
         while let Some(e) = node.poll_event() {
             self.hash.write(format!("{i}:{e:?}").as_bytes());
-            if self.events.len() >= EVENT_QUEUE_CAP {
-                self.events.pop_front();
-                self.events_dropped += 1;
-            }
-            self.events.push_back((i, e));
+            self.events.push(now, i, e);
         }
         node.drain_other();
-        let deadline = node.poll_timeout();
-        let off = self.offsets.get(i).copied().unwrap_or(Duration::ZERO);
-        let global = if deadline == Instant::MAX {
-            Instant::MAX
-        } else {
-            Instant::from_micros(deadline.total_micros().saturating_sub(off.total_micros()))
-        };
+        let deadline = global_deadline(node.poll_timeout(), offset);
+        self.reschedule(i, deadline);
+    }
+
+    /// Node `i`'s next deadline is `global` (cluster time): kept, and queued
+    /// if it changed.
+    fn reschedule(&mut self, i: usize, global: Instant) {
         if let Some(d) = self.deadline_of.get_mut(i)
             && global != *d
         {
@@ -610,40 +583,10 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             self.hash.write(&d.bytes);
             let local = self.local(d.to);
             self.record.node_changed(d.to);
-            let accepted = match self.nodes.get_mut(d.to).map(|node| node.deliver(local, &d.bytes)) {
-                Some(Ok(false)) if self.is_liar(d.from) => {
-                    if let Some(l) = self.liars.as_mut() {
-                        *l.refused.entry("refused or ignored".to_string()).or_insert(0) += 1;
-                    }
-                    false
-                }
-                Some(Ok(accepted)) => accepted,
-                Some(Err(e)) if self.is_liar(d.from) => {
-                    if let Some(l) = self.liars.as_mut() {
-                        *l.refused.entry(e).or_insert(0) += 1;
-                    }
-                    false
-                }
-                Some(Err(e)) => {
-                    let kind = seal::parse(&d.bytes)
-                        .ok()
-                        .and_then(|u| Body::decode_prefix(u.body).ok())
-                        .map_or("undecodable", |(b, _)| b.kind());
-                    let (to, from) = (self.name(d.to), self.name(d.from));
-                    return Err(self.violation(format!("{to} refused a message ({kind}) from {from}: {e}")));
-                }
-                None => false,
-            };
+            let verdict = self.nodes.get_mut(d.to).map(|node| node.deliver(local, &d.bytes));
+            let accepted = self.verdict(d.from, d.to, &d.bytes, verdict)?;
             touched.push(d.to);
-            // Only what a node accepted is worth replaying to it (the
-            // datagram is delivered: its bytes move, no copy).
-            if accepted && let Some(t) = self.traffic.as_mut() {
-                if t.len() == TRAFFIC_MEMORY {
-                    t.pop_front();
-                }
-                let inc = self.incarnation.get(d.to).copied().unwrap_or(0);
-                t.push_back((d.to, inc, d.bytes));
-            }
+            self.remember(d.to, accepted, d.bytes);
         }
         while let Some(&Reverse((dl, i))) = self.deadlines.peek() {
             if dl > self.now {
@@ -670,6 +613,55 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         }
         self.touched = touched;
         self.check_step()
+    }
+
+    /// Whether node `to` accepted a datagram from `from`, given what it said
+    /// (`None`: there is no such node). A refusal is a violation, unless the
+    /// sender is a liar: then it is counted by error.
+    fn verdict(
+        &mut self,
+        from: usize,
+        to: usize,
+        bytes: &[u8],
+        verdict: Option<Result<bool, String>>,
+    ) -> Result<bool, Violation> {
+        Ok(match verdict {
+            Some(Ok(false)) if self.is_liar(from) => {
+                if let Some(l) = self.liars.as_mut() {
+                    *l.refused.entry("refused or ignored".to_string()).or_insert(0) += 1;
+                }
+                false
+            }
+            Some(Ok(accepted)) => accepted,
+            Some(Err(e)) if self.is_liar(from) => {
+                if let Some(l) = self.liars.as_mut() {
+                    *l.refused.entry(e).or_insert(0) += 1;
+                }
+                false
+            }
+            Some(Err(e)) => {
+                let kind = seal::parse(bytes)
+                    .ok()
+                    .and_then(|u| Body::decode_prefix(u.body).ok())
+                    .map_or("undecodable", |(b, _)| b.kind());
+                let (to, from) = (self.name(to), self.name(from));
+                return Err(self.violation(format!("{to} refused a message ({kind}) from {from}: {e}")));
+            }
+            None => false,
+        })
+    }
+
+    /// Keeps a datagram node `to` accepted for [`Cluster::recent_traffic`],
+    /// when traffic is recorded: only what a node accepted is worth replaying
+    /// to it (the datagram is delivered: its bytes move, no copy).
+    fn remember(&mut self, to: usize, accepted: bool, bytes: Vec<u8>) {
+        if accepted && let Some(t) = self.traffic.as_mut() {
+            if t.len() == TRAFFIC_MEMORY {
+                t.pop_front();
+            }
+            let inc = self.incarnation.get(to).copied().unwrap_or(0);
+            t.push_back((to, inc, bytes));
+        }
     }
 
     /// One step: to the next arrival or deadline if it is not past `limit`.
@@ -727,5 +719,108 @@ impl<N: OpsNode + ?Sized> Cluster<N> {
         self.mark_stopped(i);
         self.record.fault_at(self.now);
         true
+    }
+}
+
+/// Node `i` persisted `hs`: checked and kept as what it restarts from.
+fn persist(record: &mut Record, hard: &mut [HardState], i: usize, hs: HardState) {
+    record.persisted(i, &hs);
+    if let Some(slot) = hard.get_mut(i) {
+        *slot = hs;
+    }
+}
+
+/// A node's local deadline in cluster time (`offset` behind its clock).
+fn global_deadline(local: Instant, offset: Duration) -> Instant {
+    if local == Instant::MAX {
+        Instant::MAX
+    } else {
+        Instant::from_micros(local.total_micros().saturating_sub(offset.total_micros()))
+    }
+}
+
+/// The events the nodes reported, with when and by whom, until polled.
+struct EventQueue<E> {
+    queue: VecDeque<(Instant, usize, E)>,
+    /// Dropped because nobody polled them (more than [`EVENT_QUEUE_CAP`] waiting).
+    dropped: u64,
+}
+
+impl<E> Default for EventQueue<E> {
+    fn default() -> Self {
+        EventQueue { queue: VecDeque::new(), dropped: 0 }
+    }
+}
+
+impl<E> EventQueue<E> {
+    fn push(&mut self, at: Instant, i: usize, e: E) {
+        if self.queue.len() >= EVENT_QUEUE_CAP {
+            self.queue.pop_front();
+            self.dropped += 1;
+        }
+        self.queue.push_back((at, i, e));
+    }
+}
+
+/// Where a node's transmits go: the network, through the liars' tamper
+/// function for a Byzantine sender.
+struct Wires<'a> {
+    net: &'a mut Network,
+    liars: &'a mut Option<Liars>,
+    index: &'a HashMap<NodeId, usize>,
+    nodes: usize,
+    supervisors: usize,
+}
+
+impl<'a> Wires<'a> {
+    fn new(
+        net: &'a mut Network,
+        liars: &'a mut Option<Liars>,
+        index: &'a HashMap<NodeId, usize>,
+        nodes: usize,
+        supervisors: usize,
+    ) -> Self {
+        Wires { net, liars, index, nodes, supervisors }
+    }
+
+    /// Sends node `i`'s transmit `t` at `now` to every node it targets (a
+    /// transmit that could not be encoded is a fault).
+    fn transmit(&mut self, record: &mut Record, now: Instant, i: usize, liar: bool, t: Result<Outgoing, String>) {
+        let t = match t {
+            Ok(t) => t,
+            Err(e) => return record.fault(format!("node {i} could not encode a message: {e}")),
+        };
+        let n = self.nodes;
+        match t.to {
+            Target::Node(to) => {
+                if let Some(&j) = self.index.get(&to) {
+                    self.send(now, i, j, liar, t.bytes);
+                }
+            }
+            Target::Supervisors => {
+                for j in (0..self.supervisors).filter(|&j| j != i) {
+                    self.send(now, i, j, liar, t.bytes.clone());
+                }
+            }
+            Target::All => {
+                for j in (0..n).filter(|&j| j != i) {
+                    self.send(now, i, j, liar, t.bytes.clone());
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, now: Instant, i: usize, j: usize, liar: bool, bytes: Vec<u8>) {
+        let bytes = match self.liars.as_mut() {
+            Some(l) if liar => match (l.tamper)(i, j, bytes) {
+                Some(b) => b,
+                None => {
+                    l.withheld += 1;
+                    return;
+                }
+            },
+            _ => bytes,
+        };
+        self.net.send(now, i, j, bytes);
     }
 }

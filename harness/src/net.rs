@@ -153,9 +153,14 @@ impl Network {
 
     /// The next datagram due at or before `now`.
     pub fn pop_due(&mut self, now: Instant) -> Option<Datagram> {
-        let (_, d) = self.in_flight.pop_due(now)?;
+        self.pop_due_at(now).map(|(_, d)| d)
+    }
+
+    /// [`Network::pop_due`] with the datagram's arrival time.
+    pub fn pop_due_at(&mut self, now: Instant) -> Option<(Instant, Datagram)> {
+        let (at, d) = self.in_flight.pop_due(now)?;
         self.stats.delivered += 1;
-        Some(d)
+        Some((at, d))
     }
 
     /// Counts a datagram that arrived at a node that was down.

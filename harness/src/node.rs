@@ -128,7 +128,7 @@ pub struct TaskWorkers {
 /// A coordinator node: every [`NetworkOperationsManager`] capacity set
 /// implements it, so supervisors and workers can use different sizes behind
 /// one `Box<dyn OpsNode>`.
-pub trait OpsNode: HarnessNode<Event = OpsEvent> {
+pub trait OpsNode: HarnessNode<Event = OpsEvent> + Send {
     /// See [`NetworkOperationsManager::stop`].
     fn stop(&mut self, now: Instant);
     /// See [`NetworkOperationsManager::restore_hard_state`].

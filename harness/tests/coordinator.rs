@@ -540,3 +540,70 @@ fn byzantine_mode_cluster_elects_a_certified_leader_that_workers_follow() {
     }
     assert!(node(&c, l2).workers().unwrap().task(&task).is_some_and(|v| v.primaries().next().is_some()));
 }
+
+/// Runs `c` for `d` of virtual time: one step at a time, or in windows
+/// ([`Cluster::process_window`]); either way the clock ends at the limit.
+fn run_for_in(c: &mut Ops, d: Duration, windows: bool) {
+    let limit = c.now() + d;
+    if windows {
+        let end = limit + Duration::from_micros(1);
+        while c.next_time() <= limit {
+            c.process_window(end).unwrap();
+        }
+    }
+    c.run_until(limit, |_| false).unwrap();
+}
+
+/// What a run did that must not depend on how it was stepped.
+type Outcome = (u64, pouw_netops_harness::net::NetStats, Vec<(Instant, usize, OpsEvent)>, Vec<HardStateView>);
+type HardStateView = (u64, Option<NodeId>);
+
+/// The same script (an election, a task, a worker crash and restart, under
+/// loss, duplication and latency jitter), stepped one step at a time
+/// (`threads == 0`) or in windows on `threads` threads.
+fn scripted(threads: usize) -> Outcome {
+    let mut c = coordinators(3, 6);
+    c.net_mut().set_config(NetConfig {
+        latency_min: Duration::from_millis(2),
+        latency_max: Duration::from_millis(20),
+        loss: 0.1,
+        duplicate: 0.1,
+    });
+    c.set_threads(threads.max(1));
+    let windows = threads > 0;
+    let mut log = Vec::new();
+    let mut take = |c: &mut Ops| {
+        while let Some(e) = c.poll_event_at() {
+            log.push(e);
+        }
+    };
+    run_for_in(&mut c, secs(10), windows);
+    take(&mut c);
+    let task = TaskId::new("t-1").unwrap();
+    submit(&mut c, &task, 2, 1);
+    run_for_in(&mut c, secs(5), windows);
+    take(&mut c);
+    c.crash(3);
+    run_for_in(&mut c, secs(10), windows);
+    take(&mut c);
+    c.restart(3);
+    c.drain(3);
+    run_for_in(&mut c, secs(5), windows);
+    take(&mut c);
+    let hard = (0..c.len()).map(|i| c.hard_state(i).map(|h| (h.term, h.voted_for.clone())).unwrap()).collect();
+    (c.trace_hash(), c.net().stats(), log, hard)
+}
+
+#[test]
+fn windows_take_the_same_steps_as_one_step_at_a_time() {
+    let stepped = scripted(0);
+    assert!(stepped.2.iter().any(|(_, _, e)| matches!(e.kind, OpsEventKind::WorkerReplaced { .. })), "a failover");
+    assert!(stepped.1.duplicated > 0 && stepped.1.lost > 0);
+    for threads in [1, 2] {
+        let windowed = scripted(threads);
+        assert_eq!(windowed.0, stepped.0, "trace hash on {threads} threads");
+        assert_eq!(windowed.1, stepped.1, "network on {threads} threads");
+        assert_eq!(windowed.2, stepped.2, "events and their times on {threads} threads");
+        assert_eq!(windowed.3, stepped.3, "hard states on {threads} threads");
+    }
+}
