@@ -124,6 +124,17 @@ pub struct SimConfig {
     /// Tally the datagrams sent by message kind (decodes every one: a
     /// diagnostic, slower; changes nothing sent).
     pub count_kinds: bool,
+    /// Threads the nodes of this one run are stepped on (1: one step at a
+    /// time). With more, the run goes in windows of the network's minimum
+    /// latency ([`Cluster::process_window`]): the same deliveries, events,
+    /// timeline and trace hash; the whole-cluster checks run once a window
+    /// instead of once a step (so the time to a followed leader is measured
+    /// to the window, at most the minimum latency later), and the step count
+    /// leaves out the wake-ups at which no node had anything to do (a stale
+    /// deadline, a datagram to a down node). Not with `record` (windows are
+    /// then not used). The run's thread joins a rayon pool of that many
+    /// threads for good: later runs on it must use the same count.
+    pub node_threads: usize,
 }
 
 impl Default for SimConfig {
@@ -153,8 +164,38 @@ impl Default for SimConfig {
             attack_rate: 2.0,
             byzantine: 0,
             count_kinds: false,
+            node_threads: 1,
         }
     }
+}
+
+thread_local! {
+    /// The rayon pool this thread is one of the threads of (see [`join_node_pool`]).
+    static NODE_POOL: std::cell::OnceCell<(usize, rayon::ThreadPool)> = const { std::cell::OnceCell::new() };
+}
+
+/// Makes the calling thread one of the threads of a rayon pool of
+/// `threads` threads, for the windows' nodes to be shared out from it
+/// without a wake-up to start each ([`Cluster::process_window`]). rayon
+/// keeps such a thread in its pool for good: the pool is made once per
+/// thread and kept; a later run on the same thread must ask for as many.
+fn join_node_pool(threads: usize) -> Result<(), String> {
+    NODE_POOL.with(|cell| {
+        if let Some((n, _)) = cell.get() {
+            return if *n == threads {
+                Ok(())
+            } else {
+                Err(format!("this thread already steps nodes on {n} threads, not {threads}"))
+            };
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .use_current_thread()
+            .build()
+            .map_err(|e| format!("no pool of {threads} threads: {e}"))?;
+        let _ = cell.set((threads, pool));
+        Ok(())
+    })
 }
 
 /// What every supervisor's name starts with (`sup-0`, `sup-1`, …).
@@ -390,7 +431,10 @@ pub struct Sim {
     detections: HashMap<(usize, usize), Instant>,
     summary: Summary,
     timeline: Vec<String>,
-    up_node_secs: f64,
+    /// Up nodes times virtual microseconds, summed (exact: the same in windows and steps).
+    up_node_micros: u128,
+    /// The time of the event [`Sim::on_event`] is handling (`None`: the cluster's clock).
+    event_at: Option<Instant>,
     recording: Option<Recorder>,
     attacker: Option<Attacker>,
     next_attack: Instant,
@@ -541,6 +585,7 @@ impl Sim {
         actions.sort_by_key(|a| Reverse(a.0));
         let harness = ClusterConfig { seed: cfg.seed, net: cfg.net, supervisors: cfg.supervisors, start, offsets };
         let mut cluster = Cluster::new(harness, ids.clone(), factory(&cfg, sups))?;
+        cluster.set_threads(cfg.node_threads);
         if cfg.count_kinds {
             cluster.net_mut().count_kinds(message_kind);
         }
@@ -604,7 +649,8 @@ impl Sim {
             detections: HashMap::new(),
             summary: Summary { seed: cfg.seed, nodes: n, ..Summary::default() },
             timeline: Vec::new(),
-            up_node_secs: 0.0,
+            up_node_micros: 0,
+            event_at: None,
             recording,
             cfg,
         };
@@ -627,13 +673,13 @@ impl Sim {
 
     fn note(&mut self, s: String) {
         if self.cfg.timeline {
-            let line = format!("[{:8.3}s] {s}", self.secs(self.cluster.now()));
+            let line = format!("[{:8.3}s] {s}", self.secs(self.now()));
             self.timeline.push(line);
         }
     }
 
     fn mark(&mut self, node: Option<usize>, kind: MarkKind) {
-        let t = self.secs(self.cluster.now());
+        let t = self.secs(self.now());
         if let Some(r) = &mut self.recording {
             r.mark(&self.cluster, Mark { t, node, kind });
         }
@@ -659,9 +705,16 @@ impl Sim {
 
     /// Handles the events the harness collected, in order.
     fn events(&mut self) {
-        while let Some((i, e)) = self.cluster.poll_event() {
+        while let Some((at, i, e)) = self.cluster.poll_event_at() {
+            self.event_at = Some(at);
             self.on_event(i, e);
         }
+        self.event_at = None;
+    }
+
+    /// The time of what is being handled: the event's, or the cluster's clock.
+    fn now(&self) -> Instant {
+        self.event_at.unwrap_or(self.cluster.now())
     }
 
     fn drain(&mut self, i: usize) {
@@ -670,7 +723,7 @@ impl Sim {
     }
 
     fn on_event(&mut self, i: usize, e: pouw_netops::OpsEvent) {
-        let now = self.cluster.now();
+        let now = self.now();
         let x = self.cluster.index_of(&e.node);
         match &e.kind {
             OpsEventKind::CrashDetected { .. } => {
@@ -1110,39 +1163,70 @@ impl Sim {
 
     /// Runs to the end of the configured duration, checking every invariant after every step.
     pub fn run(&mut self) -> Result<Summary, Violation> {
+        if self.cfg.node_threads > 1 && self.recording.is_none() {
+            join_node_pool(self.cfg.node_threads).map_err(|what| Violation {
+                seed: self.cfg.seed,
+                step: 0,
+                at_secs: 0.0,
+                what,
+            })?;
+            return self.run_loop(true);
+        }
+        self.run_loop(false)
+    }
+
+    fn run_loop(&mut self, windows: bool) -> Result<Summary, Violation> {
         let end = self.cluster.start_time() + self.cfg.duration;
         loop {
             let next_action = self.actions.last().map_or(Instant::MAX, |a| a.0);
             let next_wg = self.wg.as_ref().map_or(Instant::MAX, |w| w.next);
-            let t =
-                next_action.min(self.cluster.next_time()).min(self.next_checkpoint).min(self.next_attack).min(next_wg);
+            // The next thing the run itself does (not a node).
+            let next_own = next_action.min(self.next_checkpoint).min(self.next_attack).min(next_wg);
+            let next_node = self.cluster.next_time();
+            let t = next_own.min(next_node);
             if t > end {
                 break;
             }
             let now = self.cluster.now();
-            let live = self.cluster.up_count() as f64;
-            self.up_node_secs += live * t.saturating_duration_since(now).as_secs_f64();
-            if let Some(r) = &mut self.recording {
-                r.sample_before(&self.cluster, t);
-            }
-            self.cluster.advance(t);
-            while let Some((at, _)) = self.actions.last()
-                && *at <= self.cluster.now()
-            {
-                if let Some((_, a)) = self.actions.pop() {
-                    self.act(a);
+            let live = self.cluster.up_count() as u128;
+            if windows && next_node < next_own {
+                // Nodes' steps only, up to the run's next act: in windows.
+                let limit = next_own.min(end + Duration::from_micros(1));
+                let due = self.cluster.process_window(limit);
+                let stepped = self.cluster.now().saturating_duration_since(now);
+                self.up_node_micros += live * u128::from(stepped.total_micros());
+                self.events();
+                due?;
+            } else {
+                self.up_node_micros += live * u128::from(t.saturating_duration_since(now).total_micros());
+                if let Some(r) = &mut self.recording {
+                    r.sample_before(&self.cluster, t);
                 }
+                self.cluster.advance(t);
+                while let Some((at, _)) = self.actions.last()
+                    && *at <= self.cluster.now()
+                {
+                    if let Some((_, a)) = self.actions.pop() {
+                        self.act(a);
+                    }
+                }
+                if self.cluster.now() >= self.next_checkpoint {
+                    self.next_checkpoint = self.cluster.now() + Duration::from_secs(5);
+                    self.report_checkpoints();
+                }
+                if self.wg.as_ref().is_some_and(|w| self.cluster.now() >= w.next) {
+                    self.report_handshakes();
+                }
+                // In windows, the nodes' steps at this instant too (after the
+                // run's acts at it, as in a step).
+                let due = if windows {
+                    self.cluster.process_window(t + Duration::from_micros(1)).map(|_| ())
+                } else {
+                    self.cluster.process_due()
+                };
+                self.events();
+                due?;
             }
-            if self.cluster.now() >= self.next_checkpoint {
-                self.next_checkpoint = self.cluster.now() + Duration::from_secs(5);
-                self.report_checkpoints();
-            }
-            if self.wg.as_ref().is_some_and(|w| self.cluster.now() >= w.next) {
-                self.report_handshakes();
-            }
-            let due = self.cluster.process_due();
-            self.events();
-            due?;
             let honest = self.cfg.supervisors.saturating_sub(self.cfg.byzantine);
             let model = match u32::try_from(self.cfg.byzantine) {
                 Ok(0) => FaultModel::CrashOnly,
@@ -1241,7 +1325,7 @@ impl Sim {
         s.duration_secs = self.cfg.duration.as_secs_f64();
         s.steps = self.cluster.steps();
         s.crashes = self.crashes.clone();
-        s.node_hours = self.up_node_secs / 3600.0;
+        s.node_hours = self.up_node_micros as f64 / 3_600_000_000.0;
         s.leader_changes = (self.cluster.leaders_by_term().len() as u64).saturating_sub(1);
         let ns = self.cluster.net().stats();
         s.messages_sent = ns.sent;

@@ -6,7 +6,7 @@
 //!                 [--latency-ms MIN..MAX] [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]
 //!                 [--follower-heartbeat-every K]
 //!                 [--transport sim|udp] [--attack PER_SEC] [--byzantine K] [--json] [--quiet] [--count-kinds]
-//!                 [--report FILE.html [--report-node ID]] [--threads N]
+//!                 [--report FILE.html [--report-node ID]] [--threads N] [--node-threads N]
 //! ```
 //!
 //! A sweep (`--seeds A..B`) runs its seeds on `--threads` threads (default:
@@ -14,11 +14,26 @@
 //! its seed alone, and the outcomes are printed and hashed in seed order, so
 //! the output and the combined hash do not depend on the thread count.
 //!
+//! `--node-threads N` (default 1) steps the nodes of each run on N threads,
+//! in windows of the network's minimum latency (nothing sent in a window can
+//! arrive in it): the same deliveries, events, summary and trace hash as one
+//! step at a time; the whole-cluster checks run once a window (at most the
+//! minimum latency apart) instead of once a step. For one large run; a sweep
+//! already uses the cores.
+//!
 //! Every run checks safety after every step and liveness: once the faults
 //! stop (the last crash, restart or partition change; `--byzantine` liars
 //! keep lying), a leader every up honest supervisor follows must exist within
 //! the bound 10 E (E the base election timeout, 1 s; see
 //! `cluster::liveness_bound`), or the seed fails.
+
+/// The simulator allocates and frees a datagram per message, often on
+/// another thread than the one that made it (`--node-threads`): mimalloc's
+/// thread-local free lists keep that from contending (measured: the nodes'
+/// share of a 1,000-node window took 25 % more CPU time on two threads than
+/// on one with the system allocator, about the same with mimalloc).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use pouw_netops::Duration;
 use pouw_netops::hash::Fnv1a64;
@@ -119,7 +134,7 @@ fn usage() -> ExitCode {
          \x20                      [--heartbeat-ms MS] [--tasks N] [--history-level 0..10] [--pause-ms MS]\n\
          \x20                      [--follower-heartbeat-every K]\n\
          \x20                      [--transport sim|udp] [--attack PER_SEC] [--byzantine K] [--json] [--quiet] [--count-kinds]\n\
-         \x20                      [--report FILE.html [--report-node ID]] [--threads N]\n\n\
+         \x20                      [--report FILE.html [--report-node ID]] [--threads N] [--node-threads N]\n\n\
          Every seed also fails if, {} s after the last crash, restart or partition change\n\
          (Byzantine liars keep lying), no leader is followed by every up honest supervisor.",
         cluster::liveness_bound().as_secs_f64()
@@ -210,6 +225,9 @@ fn main() -> ExitCode {
             "--threads" => {
                 val().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n >= 1).map(|n| threads = n).is_some()
             }
+            "--node-threads" => {
+                val().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n >= 1).map(|n| cfg.node_threads = n).is_some()
+            }
             "--report" => val().map(|f| report = Some(f)).is_some(),
             "--report-node" => val().map(|n| report_node = Some(n)).is_some(),
             "--json" => {
@@ -244,6 +262,10 @@ fn main() -> ExitCode {
     }
     if report.is_some() && (udp || seeds.1 - seeds.0 > 1) {
         eprintln!("error: --report draws one simulated run: one seed, --transport sim");
+        return usage();
+    }
+    if cfg.node_threads > 1 && (udp || seeds.1 - seeds.0 > 1 || report.is_some()) {
+        eprintln!("error: --node-threads steps one simulated run: one seed, --transport sim, no --report");
         return usage();
     }
     if report.is_none() && report_node.is_some() {
