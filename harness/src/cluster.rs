@@ -112,6 +112,9 @@ pub struct Cluster<N: HarnessNode + ?Sized> {
     /// Each node's measured cost per event in a window, for balancing the
     /// threads (µs; a wall-clock measure that never changes what a node does).
     costs: Vec<f32>,
+    /// Scratch of [`Cluster::process_window`]: each node's place among a
+    /// window's jobs (all unset between windows).
+    place: Vec<usize>,
     pub(crate) record: Record,
 }
 
@@ -164,6 +167,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             events: EventQueue::default(),
             threads: 1,
             costs: Vec::new(),
+            place: Vec::new(),
             record: Record::new(n),
             ids,
         })

@@ -1144,9 +1144,10 @@ impl Sim {
     }
 
     fn report_checkpoints(&mut self) {
-        for i in self.cfg.supervisors..self.cluster.len() {
-            let local = self.cluster.local(i);
-            let Some(node) = self.cluster.node_mut(i) else { continue };
+        // Each worker signs its reports (an Ed25519 signature each): shared
+        // out on the run's threads, drained in node order.
+        let workers: Vec<usize> = (self.cfg.supervisors..self.cluster.len()).collect();
+        self.cluster.drive_each(&workers, |local, node| {
             let mut any = false;
             for (task, h) in node.held() {
                 if h.role == TaskRole::Primary {
@@ -1155,10 +1156,9 @@ impl Sim {
                     any |= node.report_checkpoint(local, &task, cp);
                 }
             }
-            if any {
-                self.drain(i);
-            }
-        }
+            any
+        });
+        self.events();
     }
 
     /// Runs to the end of the configured duration, checking every invariant after every step.

@@ -87,6 +87,26 @@ const PARALLEL_FROM_US: f32 = 60.0;
 /// thread (about 50 µs of FNV-1a).
 const HASH_APART_FROM: usize = 32 << 10;
 
+/// Runs `run` on every job of `queue`, in its order, on `threads` threads
+/// (the caller's one of them): each thread takes the next job not taken.
+fn on_threads<J: Send>(threads: usize, queue: &mut [Mutex<J>], run: impl Fn(&mut J) + Sync) {
+    let queue = &*queue;
+    let next = AtomicUsize::new(0);
+    let take = || {
+        while let Some(slot) = queue.get(next.fetch_add(1, Ordering::Relaxed)) {
+            if let Ok(mut job) = slot.lock() {
+                run(&mut job);
+            }
+        }
+    };
+    rayon::in_place_scope(|scope| {
+        for _ in 1..threads {
+            scope.spawn(|_| take());
+        }
+        take();
+    });
+}
+
 /// `jobs` in the order the threads take them: the costliest first
 /// ([`predicted_cost`]), so that the last ones taken are short and the threads end
 /// together. Which thread runs a job changes nothing it does: only how soon
@@ -143,20 +163,51 @@ impl<E: core::fmt::Debug> Work<E> {
                 self.deadline = Instant::MAX;
                 node.tick(local);
             }
-            self.slots.push(slot);
-            while let Some(hs) = node.poll_hard_state() {
-                self.hard.push((slot, hs));
-            }
-            while let Some(t) = node.poll_transmit() {
-                self.transmits.push((slot, t));
-            }
-            while let Some(e) = node.poll_event() {
-                let traced = format!("{}:{e:?}", self.i);
-                self.events.push((slot, e, traced));
-            }
-            node.drain_other();
-            self.deadline = global_deadline(node.poll_timeout(), self.offset);
+            self.collect(node, slot);
         }
+    }
+
+    /// Node's drain of step `slot`, kept for the merge: what it persisted,
+    /// sent and reported (in that order), and its next deadline.
+    fn collect<N: HarnessNode<Event = E> + ?Sized>(&mut self, node: &mut N, slot: Slot) {
+        self.slots.push(slot);
+        while let Some(hs) = node.poll_hard_state() {
+            self.hard.push((slot, hs));
+        }
+        while let Some(t) = node.poll_transmit() {
+            self.transmits.push((slot, t));
+        }
+        while let Some(e) = node.poll_event() {
+            let traced = format!("{}:{e:?}", self.i);
+            self.events.push((slot, e, traced));
+        }
+        node.drain_other();
+        self.deadline = global_deadline(node.poll_timeout(), self.offset);
+    }
+
+    /// The work done, split into what the trace hash reads and what the
+    /// merge applies.
+    fn into_parts(self) -> (Trace, Outputs<E>) {
+        let mut verdicts = Vec::with_capacity(self.arrivals.len());
+        let mut arrivals = Vec::with_capacity(self.arrivals.len());
+        for a in self.arrivals {
+            verdicts.push(a.verdict);
+            arrivals.push((a.from, a.bytes));
+        }
+        let mut events = Vec::with_capacity(self.events.len());
+        let mut traced = Vec::with_capacity(self.events.len());
+        for (slot, e, t) in self.events {
+            events.push((slot, e));
+            traced.push((slot, t));
+        }
+        let trace = Trace { to: self.i, arrivals, events: traced };
+        let outputs = Outputs {
+            verdicts,
+            hard: self.hard.into_iter().peekable(),
+            transmits: self.transmits.into_iter().peekable(),
+            events: events.into_iter().peekable(),
+        };
+        (trace, outputs)
     }
 }
 
@@ -197,8 +248,11 @@ where
             self.check_step()?;
             return Ok(false);
         }
-        // The window's arrivals, in network order, by node.
+        // The window's arrivals, in network order, by node (`place`: each
+        // node's entry in `inputs`, kept between windows all unset).
         let mut inputs: Vec<(usize, Vec<Arrival>)> = Vec::new();
+        let mut place = core::mem::take(&mut self.place);
+        place.resize(self.nodes.len(), usize::MAX);
         let mut seq = 0;
         let last = Instant::from_micros(end.total_micros().saturating_sub(1));
         while let Some((at, d)) = self.net.pop_due_at(last) {
@@ -208,7 +262,7 @@ where
             }
             seq += 1;
             let a = Arrival { at, seq, from: d.from, bytes: d.bytes, verdict: None };
-            if let Some(v) = job_inputs(&mut inputs, d.to) {
+            if let Some(v) = job_inputs(&mut inputs, &mut place, d.to) {
                 v.push(a);
             }
         }
@@ -221,8 +275,14 @@ where
             if self.deadline_of.get(i) != Some(&dl) || !self.is_up(i) {
                 continue;
             }
-            let _ = job_inputs(&mut inputs, i);
+            let _ = job_inputs(&mut inputs, &mut place, i);
         }
+        for (i, _) in &inputs {
+            if let Some(p) = place.get_mut(*i) {
+                *p = usize::MAX;
+            }
+        }
+        self.place = place;
         inputs.sort_unstable_by_key(|(i, _)| *i);
         let threads = self.threads;
         let mut costs = core::mem::take(&mut self.costs);
@@ -230,21 +290,8 @@ where
         let mut jobs = self.jobs(inputs);
         let predicted: f32 = jobs.iter().map(|j| predicted_cost(j, &costs)).sum();
         if threads > 1 && jobs.len() > 1 && predicted >= PARALLEL_FROM_US {
-            let queue = costliest_first(&mut jobs, &costs);
-            let next = AtomicUsize::new(0);
-            let take = || {
-                while let Some(slot) = queue.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    if let Ok(mut job) = slot.lock() {
-                        job.run_timed(start, end);
-                    }
-                }
-            };
-            rayon::in_place_scope(|scope| {
-                for _ in 1..threads {
-                    scope.spawn(|_| take());
-                }
-                take();
-            });
+            let mut queue = costliest_first(&mut jobs, &costs);
+            on_threads(threads, &mut queue, |job| job.run_timed(start, end));
         } else if threads > 1 {
             // Too little to be worth waking another thread for.
             jobs.iter_mut().for_each(|job| job.run_timed(start, end));
@@ -262,6 +309,47 @@ where
         }
         self.costs = costs;
         self.merge(done)
+    }
+
+    /// Runs `act(local time, node)` on each up node of `nodes` (ascending) at
+    /// the current instant, on the cluster's threads, and drains each node
+    /// it returns `true` for, in node order: what calling it on each node
+    /// in turn and [`Cluster::drain`]ing it would do (the same network
+    /// draws, trace hash and events), with the nodes' own work shared out.
+    pub fn drive_each(&mut self, nodes: &[usize], act: impl Fn(Instant, &mut N) -> bool + Sync) {
+        let now = self.now;
+        let mut inputs: Vec<(usize, Vec<Arrival>)> = Vec::with_capacity(nodes.len());
+        for &i in nodes {
+            if self.is_up(i) && inputs.last().is_none_or(|(last, _)| *last < i) {
+                inputs.push((i, Vec::new()));
+            }
+        }
+        let threads = self.threads;
+        let mut jobs = self.jobs(inputs);
+        let run = |job: &mut Job<'_, N>| {
+            let Job { node, work } = job;
+            if act(now + work.offset, &mut **node) {
+                work.collect(&mut **node, (now, 0));
+            }
+        };
+        if threads > 1 && jobs.len() > 1 {
+            let mut queue: Vec<Mutex<&mut Job<'_, N>>> = jobs.iter_mut().map(Mutex::new).collect();
+            on_threads(threads, &mut queue, |job| run(job));
+        } else {
+            jobs.iter_mut().for_each(run);
+        }
+        let done: Vec<Work<N::Event>> = jobs.into_iter().map(|j| j.work).collect();
+        for work in done {
+            let (i, deadline, drained) = (work.i, work.deadline, !work.slots.is_empty());
+            let (trace, mut out) = work.into_parts();
+            if drained {
+                for (_, traced) in &trace.events {
+                    self.hash.write(traced.as_bytes());
+                }
+                self.drained(i, (now, 0), &mut out);
+            }
+            self.reschedule(i, deadline);
+        }
     }
 
     /// Runs the nodes' share of each [`Cluster::process_window`] on `n`
@@ -323,25 +411,9 @@ where
         let mut finals = Vec::with_capacity(jobs.len());
         for job in jobs {
             finals.push((job.i, job.deadline));
-            let mut verdicts = Vec::with_capacity(job.arrivals.len());
-            let mut arrivals = Vec::with_capacity(job.arrivals.len());
-            for a in job.arrivals {
-                verdicts.push(a.verdict);
-                arrivals.push((a.from, a.bytes));
-            }
-            let mut events = Vec::with_capacity(job.events.len());
-            let mut traced = Vec::with_capacity(job.events.len());
-            for (slot, e, t) in job.events {
-                events.push((slot, e));
-                traced.push((slot, t));
-            }
-            traces.push(Trace { to: job.i, arrivals, events: traced });
-            outputs.push(Outputs {
-                verdicts,
-                hard: job.hard.into_iter().peekable(),
-                transmits: job.transmits.into_iter().peekable(),
-                events: events.into_iter().peekable(),
-            });
+            let (trace, out) = job.into_parts();
+            traces.push(trace);
+            outputs.push(out);
         }
         let base = self.step;
         let mut hash = self.hash;
@@ -478,11 +550,17 @@ struct Outputs<E> {
     events: core::iter::Peekable<std::vec::IntoIter<(Slot, E)>>,
 }
 
-/// Node `i`'s arrival list in `inputs`, made on first use (a window has a
-/// few dozen nodes with work: a linear search).
-fn job_inputs(inputs: &mut Vec<(usize, Vec<Arrival>)>, i: usize) -> Option<&mut Vec<Arrival>> {
-    if !inputs.iter().any(|(n, _)| *n == i) {
+/// Node `i`'s arrival list in `inputs`, made on first use (`place[i]`: its
+/// entry; `usize::MAX`: none yet).
+fn job_inputs<'a>(
+    inputs: &'a mut Vec<(usize, Vec<Arrival>)>,
+    place: &mut [usize],
+    i: usize,
+) -> Option<&'a mut Vec<Arrival>> {
+    let p = place.get_mut(i)?;
+    if *p == usize::MAX {
+        *p = inputs.len();
         inputs.push((i, Vec::new()));
     }
-    inputs.iter_mut().find(|(n, _)| *n == i).map(|(_, v)| v)
+    inputs.get_mut(*p).map(|(_, v)| v)
 }
