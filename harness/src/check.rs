@@ -224,17 +224,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         }
         for s in 0..self.supervisors() {
             let Some(term) = self.node(s).and_then(|n| n.leading()) else { continue };
-            match self.record.leaders.get(&term) {
-                Some(&other) if other != s => {
-                    let what = format!("two leaders in term {term}: {} and {}", self.name(other), self.name(s));
-                    return Err(self.violation(what));
-                }
-                Some(_) => {}
-                None => {
-                    self.record.leaders.insert(term, s);
-                    self.record.leader_at(self.now());
-                }
-            }
+            self.observe_leader(s, term)?;
         }
         let changes = self.net().changes();
         if changes != self.record.net_changes {
@@ -246,6 +236,23 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             return Err(self.violation(format!("{in_flight} datagrams in flight: unbounded")));
         }
         Ok(())
+    }
+
+    /// Supervisor `s` leads `term` now: a second leader of a term is a
+    /// violation; the first is recorded (a disruption for the role leases).
+    pub(crate) fn observe_leader(&mut self, s: usize, term: u64) -> Result<(), Violation> {
+        match self.record.leaders.get(&term) {
+            Some(&other) if other != s => {
+                let what = format!("two leaders in term {term}: {} and {}", self.name(other), self.name(s));
+                Err(self.violation(what))
+            }
+            Some(_) => Ok(()),
+            None => {
+                self.record.leaders.insert(term, s);
+                self.record.leader_at(self.now());
+                Ok(())
+            }
+        }
     }
 
     /// Every up node has polled all its output.

@@ -115,6 +115,10 @@ pub struct Cluster<N: HarnessNode + ?Sized> {
     /// Scratch of [`Cluster::process_window`]: each node's place among a
     /// window's jobs (all unset between windows).
     place: Vec<usize>,
+    /// A step was started ([`Cluster::advance`]) and its nodes' work not
+    /// yet done: a window at that instant continues it (its first round is
+    /// that step, not another).
+    open_step: bool,
     pub(crate) record: Record,
 }
 
@@ -168,6 +172,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             threads: 1,
             costs: Vec::new(),
             place: Vec::new(),
+            open_step: false,
             record: Record::new(n),
             ids,
         })
@@ -460,12 +465,13 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
 
     /// The next event some node reported, with that node's index, in the order they were drained.
     pub fn poll_event(&mut self) -> Option<(usize, N::Event)> {
-        self.events.queue.pop_front().map(|(_, i, e)| (i, e))
+        self.events.queue.pop_front().map(|r| (r.node, r.event))
     }
 
-    /// [`Cluster::poll_event`] with the (cluster) time the node reported it:
-    /// the step's time, which [`Cluster::process_window`] runs past.
-    pub fn poll_event_at(&mut self) -> Option<(Instant, usize, N::Event)> {
+    /// [`Cluster::poll_event`] with when the node reported it (the step's
+    /// cluster time, which [`Cluster::process_window`] runs past) and what it
+    /// led then.
+    pub fn poll_event_at(&mut self) -> Option<Reported<N::Event>> {
         self.events.queue.pop_front()
     }
 
@@ -493,9 +499,10 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         while let Some(t) = node.poll_transmit() {
             wires.transmit(&mut self.record, now, i, liar, t);
         }
+        let leading = node.leading();
         while let Some(e) = node.poll_event() {
             self.hash.write(format!("{i}:{e:?}").as_bytes());
-            self.events.push(now, i, e);
+            self.events.push(Reported { at: now, node: i, leading, event: e });
         }
         node.drain_other();
         let deadline = global_deadline(node.poll_timeout(), offset);
@@ -569,12 +576,14 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
     pub fn advance(&mut self, t: Instant) {
         self.now = self.now.max(t);
         self.step += 1;
+        self.open_step = true;
     }
 
     /// Delivers every datagram due by now, ticks every node whose deadline
     /// passed, drains them, then checks the invariants of every step
     /// ([`Cluster::check_step`]). A message a node refuses is a violation.
     pub fn process_due(&mut self) -> Result<(), Violation> {
+        self.open_step = false;
         let mut touched = std::mem::take(&mut self.touched);
         touched.clear();
         while let Some(d) = self.net.pop_due(self.now) {
@@ -743,9 +752,22 @@ fn global_deadline(local: Instant, offset: Duration) -> Instant {
     }
 }
 
-/// The events the nodes reported, with when and by whom, until polled.
+/// An event as a node reported it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reported<E> {
+    /// When (cluster time: the step's).
+    pub at: Instant,
+    /// The node's index.
+    pub node: usize,
+    /// The term the node led right after that step, if it led.
+    pub leading: Option<u64>,
+    /// What it reported.
+    pub event: E,
+}
+
+/// The events the nodes reported, until polled.
 struct EventQueue<E> {
-    queue: VecDeque<(Instant, usize, E)>,
+    queue: VecDeque<Reported<E>>,
     /// Dropped because nobody polled them (more than [`EVENT_QUEUE_CAP`] waiting).
     dropped: u64,
 }
@@ -757,12 +779,12 @@ impl<E> Default for EventQueue<E> {
 }
 
 impl<E> EventQueue<E> {
-    fn push(&mut self, at: Instant, i: usize, e: E) {
+    fn push(&mut self, r: Reported<E>) {
         if self.queue.len() >= EVENT_QUEUE_CAP {
             self.queue.pop_front();
             self.dropped += 1;
         }
-        self.queue.push_back((at, i, e));
+        self.queue.push_back(r);
     }
 }
 

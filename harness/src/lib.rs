@@ -36,7 +36,7 @@ pub mod signed;
 
 pub use attack::{AttackReport, Attacker};
 pub use check::Violation;
-pub use cluster::{Cluster, ClusterConfig, Factory, Spawn, Tamper};
+pub use cluster::{Cluster, ClusterConfig, Factory, Reported, Spawn, Tamper};
 pub use identity::ClusterAuthority;
 pub use liar::Liar;
 pub use net::{NetConfig, Network};

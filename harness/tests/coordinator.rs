@@ -555,7 +555,8 @@ fn run_for_in(c: &mut Ops, d: Duration, windows: bool) {
 }
 
 /// What a run did that must not depend on how it was stepped.
-type Outcome = (u64, pouw_netops_harness::net::NetStats, Vec<(Instant, usize, OpsEvent)>, Vec<HardStateView>);
+type Outcome =
+    (u64, pouw_netops_harness::net::NetStats, Vec<pouw_netops_harness::Reported<OpsEvent>>, Vec<HardStateView>);
 type HardStateView = (u64, Option<NodeId>);
 
 /// The same script (an election, a task, a worker crash and restart, under
@@ -597,7 +598,8 @@ fn scripted(threads: usize) -> Outcome {
 #[test]
 fn windows_take_the_same_steps_as_one_step_at_a_time() {
     let stepped = scripted(0);
-    assert!(stepped.2.iter().any(|(_, _, e)| matches!(e.kind, OpsEventKind::WorkerReplaced { .. })), "a failover");
+    assert!(stepped.2.iter().any(|r| matches!(r.event.kind, OpsEventKind::WorkerReplaced { .. })), "a failover");
+    assert!(stepped.2.iter().any(|r| r.leading.is_some()), "events of a leader");
     assert!(stepped.1.duplicated > 0 && stepped.1.lost > 0);
     for threads in [1, 2] {
         let windowed = scripted(threads);

@@ -127,11 +127,13 @@ pub struct SimConfig {
     /// Threads the nodes of this one run are stepped on (1: one step at a
     /// time). With more, the run goes in windows of the network's minimum
     /// latency ([`Cluster::process_window`]): the same deliveries, events,
-    /// timeline and trace hash; the whole-cluster checks run once a window
-    /// instead of once a step (so the time to a followed leader is measured
-    /// to the window, at most the minimum latency later), and the step count
-    /// leaves out the wake-ups at which no node had anything to do (a stale
-    /// deadline, a datagram to a down node). Not with `record` (windows are
+    /// timeline and trace hash; the whole-cluster checks but one leader per
+    /// term run once a window instead of once a step (so the time to a
+    /// followed leader is measured at window ends: a leader followed only
+    /// inside a window is not seen), and the step count leaves out the
+    /// wake-ups at which no node had anything to do (a stale deadline, a
+    /// datagram to a down node). A zero minimum latency leaves no window:
+    /// one step at a time then. Not with `record` (windows are
     /// then not used). The run's thread joins a rayon pool of that many
     /// threads for good: later runs on it must use the same count.
     pub node_threads: usize,
@@ -175,8 +177,8 @@ thread_local! {
 }
 
 /// Makes the calling thread one of the threads of a rayon pool of
-/// `threads` threads, for the windows' nodes to be shared out from it
-/// without a wake-up to start each ([`Cluster::process_window`]). rayon
+/// `threads` threads, so that it takes a share of each window's nodes itself
+/// instead of handing them all out and waiting ([`Cluster::process_window`]). rayon
 /// keeps such a thread in its pool for good: the pool is made once per
 /// thread and kept; a later run on the same thread must ask for as many.
 fn join_node_pool(threads: usize) -> Result<(), String> {
@@ -431,10 +433,13 @@ pub struct Sim {
     detections: HashMap<(usize, usize), Instant>,
     summary: Summary,
     timeline: Vec<String>,
-    /// Up nodes times virtual microseconds, summed (exact: the same in windows and steps).
+    /// Up nodes times virtual microseconds to the clock, summed (exact
+    /// integers; up counts change only at the run's own acts, so windows and
+    /// steps sum the same to the end).
     up_node_micros: u128,
-    /// The time of the event [`Sim::on_event`] is handling (`None`: the cluster's clock).
-    event_at: Option<Instant>,
+    /// When the event [`Sim::on_event`] is handling was reported, and what
+    /// its node led then (`None`: not in an event; the cluster's clock).
+    event_at: Option<(Instant, Option<u64>)>,
     recording: Option<Recorder>,
     attacker: Option<Attacker>,
     next_attack: Instant,
@@ -705,16 +710,25 @@ impl Sim {
 
     /// Handles the events the harness collected, in order.
     fn events(&mut self) {
-        while let Some((at, i, e)) = self.cluster.poll_event_at() {
-            self.event_at = Some(at);
-            self.on_event(i, e);
+        while let Some(r) = self.cluster.poll_event_at() {
+            self.event_at = Some((r.at, r.leading));
+            self.on_event(r.node, r.event);
         }
         self.event_at = None;
     }
 
     /// The time of what is being handled: the event's, or the cluster's clock.
     fn now(&self) -> Instant {
-        self.event_at.unwrap_or(self.cluster.now())
+        self.event_at.map_or(self.cluster.now(), |(at, _)| at)
+    }
+
+    /// Whether node `i` led right after the step that reported the event
+    /// being handled (out of an event: now).
+    fn led(&self, i: usize) -> bool {
+        match self.event_at {
+            Some((_, leading)) => leading.is_some(),
+            None => self.cluster.node(i).is_some_and(|n| n.leading().is_some()),
+        }
     }
 
     fn drain(&mut self, i: usize) {
@@ -789,9 +803,7 @@ impl Sim {
                 self.note(format!("{} steps down (term {term})", self.name(i)));
                 self.mark(Some(i), MarkKind::SteppedDown { term: *term });
             }
-            OpsEventKind::RecoveryCompleted { .. }
-                if self.is_sup(i) && self.cluster.node(i).is_some_and(|n| n.leading().is_some()) =>
-            {
+            OpsEventKind::RecoveryCompleted { .. } if self.is_sup(i) && self.led(i) => {
                 if let Some(x) = x {
                     self.note(format!("{} sees {} recovered; it rejoins the mesh", self.name(i), self.name(x)));
                 }
@@ -1163,7 +1175,9 @@ impl Sim {
 
     /// Runs to the end of the configured duration, checking every invariant after every step.
     pub fn run(&mut self) -> Result<Summary, Violation> {
-        if self.cfg.node_threads > 1 && self.recording.is_none() {
+        // Windows need a lookahead: with a zero minimum latency a datagram
+        // can arrive at the instant it is sent.
+        if self.cfg.node_threads > 1 && self.recording.is_none() && self.cfg.net.latency_min > Duration::ZERO {
             join_node_pool(self.cfg.node_threads).map_err(|what| Violation {
                 seed: self.cfg.seed,
                 step: 0,
@@ -1191,7 +1205,12 @@ impl Sim {
             let live = self.cluster.up_count() as u128;
             if windows && next_node < next_own {
                 // Nodes' steps only, up to the run's next act: in windows.
-                let limit = next_own.min(end + Duration::from_micros(1));
+                // The control-plane watch runs after the first step at or
+                // past its time, as it does one step at a time: a window
+                // stops short of that time, and the step there is alone.
+                let watch = self.cp.as_ref().map_or(Instant::MAX, |c| c.next_check);
+                let watch = if watch <= next_node { next_node + Duration::from_micros(1) } else { watch };
+                let limit = next_own.min(watch).min(end + Duration::from_micros(1));
                 let due = self.cluster.process_window(limit);
                 let stepped = self.cluster.now().saturating_duration_since(now);
                 self.up_node_micros += live * u128::from(stepped.total_micros());
@@ -1267,7 +1286,10 @@ impl Sim {
             }
             self.check()?;
         }
-        // Nothing is due by `end`: this only moves the clock there.
+        // Nothing is due by `end`: this only moves the clock there (and the
+        // node-seconds with it: the run lasts to `end`, however it got near).
+        let live = self.cluster.up_count() as u128;
+        self.up_node_micros += live * u128::from(end.saturating_duration_since(self.cluster.now()).total_micros());
         self.cluster.step(end)?;
         if let Some(r) = &mut self.recording {
             r.sample_before(&self.cluster, end + Duration::from_micros(1));

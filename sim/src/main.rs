@@ -14,12 +14,13 @@
 //! its seed alone, and the outcomes are printed and hashed in seed order, so
 //! the output and the combined hash do not depend on the thread count.
 //!
-//! `--node-threads N` (default 1) steps the nodes of each run on N threads,
+//! `--node-threads N` (default 1) steps the nodes of one run on N threads,
 //! in windows of the network's minimum latency (nothing sent in a window can
-//! arrive in it): the same deliveries, events, summary and trace hash as one
-//! step at a time; the whole-cluster checks run once a window (at most the
-//! minimum latency apart) instead of once a step. For one large run; a sweep
-//! already uses the cores.
+//! arrive in it): the same deliveries, events, timeline and trace hash as one
+//! step at a time, and the same summary but for the step count (empty
+//! wake-ups are not steps) and the time to a followed leader (the
+//! whole-cluster checks but one leader per term run once a window). For one
+//! large run; a sweep already uses the cores.
 //!
 //! Every run checks safety after every step and liveness: once the faults
 //! stop (the last crash, restart or partition change; `--byzantine` liars

@@ -20,10 +20,12 @@
 //! a datagram to a down node).
 //!
 //! The threads take the nodes' shares costliest first (each node's cost per
-//! event is measured as it runs), so that they finish together; the trace
-//! hash is folded on another thread while the caller's applies the rest.
+//! event is measured as it runs), so that they finish together; a window that
+//! delivered 32 KiB or more has its trace hash folded on another thread while
+//! the caller's applies the rest. The one-leader-per-term check sees each
+//! supervisor right after each of its steps, as it would one step at a time.
 
-use super::{Cluster, Wires, global_deadline, persist};
+use super::{Cluster, Reported, Wires, global_deadline, persist};
 use crate::check::Violation;
 use crate::node::{HarnessNode, Outgoing};
 use pouw_netops::election::HardState;
@@ -60,8 +62,8 @@ struct Work<E> {
     /// Its deadline (cluster time): the one queued at the start, then each drain's.
     deadline: Instant,
     arrivals: Vec<Arrival>,
-    /// The steps it took part in.
-    slots: Vec<Slot>,
+    /// The steps it took part in, each with the term it led right after.
+    slots: Vec<(Slot, Option<u64>)>,
     /// How long it took on its thread, in µs (measured only on threads).
     took: f32,
     hard: Vec<(Slot, HardState)>,
@@ -153,7 +155,7 @@ impl<E: core::fmt::Debug> Work<E> {
             };
             last = Some(slot);
             let local = at + self.offset;
-            while let Some(a) = self.arrivals.get_mut(next).filter(|a| a.at == at) {
+            while let Some(a) = self.arrivals.get_mut(next).filter(|a| a.at <= at) {
                 // A refusal is the merge's to judge (a violation, unless a
                 // liar sent it): the node goes on as it would in a step.
                 a.verdict = Some(node.deliver(local, &a.bytes));
@@ -170,7 +172,7 @@ impl<E: core::fmt::Debug> Work<E> {
     /// Node's drain of step `slot`, kept for the merge: what it persisted,
     /// sent and reported (in that order), and its next deadline.
     fn collect<N: HarnessNode<Event = E> + ?Sized>(&mut self, node: &mut N, slot: Slot) {
-        self.slots.push(slot);
+        self.slots.push((slot, node.leading()));
         while let Some(hs) = node.poll_hard_state() {
             self.hard.push((slot, hs));
         }
@@ -202,6 +204,7 @@ impl<E: core::fmt::Debug> Work<E> {
         }
         let trace = Trace { to: self.i, arrivals, events: traced };
         let outputs = Outputs {
+            steps: self.slots.into_iter().peekable(),
             verdicts,
             hard: self.hard.into_iter().peekable(),
             transmits: self.transmits.into_iter().peekable(),
@@ -242,8 +245,18 @@ where
     /// step was taken; the clock is at the last one.
     pub fn process_window(&mut self, end: Instant) -> Result<bool, Violation> {
         let start = self.next_time().max(self.now);
-        let reach = start.total_micros().saturating_add(self.net.config().latency_min.total_micros());
-        let end = end.min(Instant::from_micros(reach));
+        let lookahead = self.net.config().latency_min;
+        if lookahead == Duration::ZERO && start < end {
+            // No lookahead: a datagram can arrive at the instant it is sent.
+            // One step, as ever.
+            if !self.open_step || start != self.now {
+                self.advance(start);
+            }
+            self.process_due()?;
+            return Ok(true);
+        }
+        let end = end.min(Instant::from_micros(start.total_micros().saturating_add(lookahead.total_micros())));
+        let open = core::mem::take(&mut self.open_step) && start == self.now;
         if start >= end {
             self.check_step()?;
             return Ok(false);
@@ -261,7 +274,9 @@ where
                 continue;
             }
             seq += 1;
-            let a = Arrival { at, seq, from: d.from, bytes: d.bytes, verdict: None };
+            // One that was due before the window (the caller moved the clock
+            // past it) is delivered at its start, as a step delivers it.
+            let a = Arrival { at: at.max(start), seq, from: d.from, bytes: d.bytes, verdict: None };
             if let Some(v) = job_inputs(&mut inputs, &mut place, d.to) {
                 v.push(a);
             }
@@ -308,19 +323,24 @@ where
             }
         }
         self.costs = costs;
-        self.merge(done)
+        self.merge(done, open)
     }
 
-    /// Runs `act(local time, node)` on each up node of `nodes` (ascending) at
+    /// Runs `act(local time, node)` on each up node of `nodes` (in node order) at
     /// the current instant, on the cluster's threads, and drains each node
     /// it returns `true` for, in node order: what calling it on each node
     /// in turn and [`Cluster::drain`]ing it would do (the same network
     /// draws, trace hash and events), with the nodes' own work shared out.
     pub fn drive_each(&mut self, nodes: &[usize], act: impl Fn(Instant, &mut N) -> bool + Sync) {
         let now = self.now;
-        let mut inputs: Vec<(usize, Vec<Arrival>)> = Vec::with_capacity(nodes.len());
-        for &i in nodes {
-            if self.is_up(i) && inputs.last().is_none_or(|(last, _)| *last < i) {
+        let mut listed = nodes.to_vec();
+        listed.sort_unstable();
+        listed.dedup();
+        let mut inputs: Vec<(usize, Vec<Arrival>)> = Vec::with_capacity(listed.len());
+        for i in listed {
+            if self.is_up(i) {
+                // Driven: what the checks read of it may have changed.
+                self.record.node_changed(i);
                 inputs.push((i, Vec::new()));
             }
         }
@@ -346,15 +366,17 @@ where
                 for (_, traced) in &trace.events {
                     self.hash.write(traced.as_bytes());
                 }
-                self.drained(i, (now, 0), &mut out);
+                // As a drain between steps: the next step's checks see it.
+                let _ = self.drained(i, (now, 0), &mut out, false);
             }
             self.reschedule(i, deadline);
         }
     }
 
-    /// Runs the nodes' share of each [`Cluster::process_window`] on `n`
-    /// threads of the rayon pool the caller runs in (`ThreadPool::install`;
-    /// rayon's global pool otherwise); 1: on the caller's thread.
+    /// Runs the nodes' share of each [`Cluster::process_window`] and
+    /// [`Cluster::drive_each`] on `n` threads of the rayon pool the caller
+    /// runs in (`ThreadPool::install`; rayon's global pool otherwise); 1: on
+    /// the caller's thread.
     pub fn set_threads(&mut self, n: usize) {
         self.threads = n.max(1);
     }
@@ -391,14 +413,16 @@ where
     /// Applies what the jobs did, in [`Cluster::step`]'s order: the trace
     /// hash on one thread (it reads the window's bytes, in order), the rest
     /// (verdicts, disks, the network, the event queue) on the caller's.
-    fn merge(&mut self, jobs: Vec<Work<N::Event>>) -> Result<bool, Violation> {
+    /// `open`: the window continues a step already started at its first
+    /// instant ([`Cluster::advance`]), which is its first round.
+    fn merge(&mut self, jobs: Vec<Work<N::Event>>, open: bool) -> Result<bool, Violation> {
         let mut items = Vec::new();
         let mut steps: Vec<Slot> = Vec::new();
         for (j, job) in jobs.iter().enumerate() {
             for (k, a) in job.arrivals.iter().enumerate() {
                 items.push(Item::Arrival { at: a.at, seq: a.seq, j, k });
             }
-            for &(at, round) in &job.slots {
+            for &((at, round), _) in &job.slots {
                 items.push(Item::Drain { at, round, i: job.i, j });
                 steps.push((at, round));
             }
@@ -415,18 +439,19 @@ where
             traces.push(trace);
             outputs.push(out);
         }
-        let base = self.step;
+        let continued = open && steps.first() == Some(&(self.now, 0));
+        let base = if continued { self.step.saturating_sub(1) } else { self.step };
         let mut hash = self.hash;
         let mut accepted = Vec::new();
         let bytes: usize = traces.iter().flat_map(|t| &t.arrivals).map(|(_, b)| b.len()).sum();
         let applied = if self.threads > 1 && bytes >= HASH_APART_FROM {
             rayon::in_place_scope(|scope| {
                 scope.spawn(|_| trace(&mut hash, &items, &traces));
-                self.apply(&items, &steps, &traces, &mut outputs, &mut accepted)
+                self.apply(base, &items, &steps, &traces, &mut outputs, &mut accepted)
             })
         } else {
             trace(&mut hash, &items, &traces);
-            self.apply(&items, &steps, &traces, &mut outputs, &mut accepted)
+            self.apply(base, &items, &steps, &traces, &mut outputs, &mut accepted)
         };
         self.hash = hash;
         applied?;
@@ -453,13 +478,13 @@ where
     /// `accepted`), then each drain's disk writes, transmits and events.
     fn apply(
         &mut self,
+        base: u64,
         items: &[Item],
         steps: &[Slot],
         traces: &[Trace],
         outputs: &mut [Outputs<N::Event>],
         accepted: &mut Vec<(usize, usize)>,
     ) -> Result<(), Violation> {
-        let base = self.step;
         for &item in items {
             match item {
                 Item::Arrival { at, j, k, .. } => {
@@ -476,7 +501,7 @@ where
                 Item::Drain { at, round, i, j, .. } => {
                     self.at_step(base, steps, (at, round));
                     let Some(out) = outputs.get_mut(j) else { continue };
-                    self.drained(i, (at, round), out);
+                    self.drained(i, (at, round), out, true)?;
                 }
             }
         }
@@ -492,9 +517,15 @@ where
     }
 
     /// Node `i`'s drain of step `slot`: its outputs of that step, in order.
-    fn drained(&mut self, i: usize, slot: Slot, out: &mut Outputs<N::Event>) {
+    /// `observe`: the step's check of one leader per term sees what a
+    /// supervisor led right after it ([`Cluster::check_step`] would have).
+    fn drained(&mut self, i: usize, slot: Slot, out: &mut Outputs<N::Event>, observe: bool) -> Result<(), Violation> {
         let liar = self.is_liar(i);
         self.record.node_changed(i);
+        let mut leading = None;
+        while let Some((_, l)) = out.steps.next_if(|(s, _)| *s == slot) {
+            leading = l;
+        }
         while let Some((_, hs)) = out.hard.next_if(|(s, _)| *s == slot) {
             persist(&mut self.record, &mut self.hard, i, hs);
         }
@@ -502,8 +533,12 @@ where
         while let Some((_, t)) = out.transmits.next_if(|(s, _)| *s == slot) {
             wires.transmit(&mut self.record, slot.0, i, liar, t);
         }
-        while let Some((_, e)) = out.events.next_if(|(s, _)| *s == slot) {
-            self.events.push(slot.0, i, e);
+        while let Some((_, event)) = out.events.next_if(|(s, _)| *s == slot) {
+            self.events.push(Reported { at: slot.0, node: i, leading, event });
+        }
+        match leading {
+            Some(term) if observe && i < self.supervisors => self.observe_leader(i, term),
+            _ => Ok(()),
         }
     }
 }
@@ -543,6 +578,8 @@ fn trace(hash: &mut Fnv1a64, items: &[Item], traces: &[Trace]) {
 
 /// One job's outputs, taken slot by slot.
 struct Outputs<E> {
+    /// Its steps, each with the term it led right after.
+    steps: core::iter::Peekable<std::vec::IntoIter<(Slot, Option<u64>)>>,
     /// What the node said of each arrival (taken by the merge).
     verdicts: Vec<Option<Result<bool, String>>>,
     hard: core::iter::Peekable<std::vec::IntoIter<(Slot, HardState)>>,
