@@ -601,14 +601,7 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
             touched.push(d.to);
             self.remember(d.to, accepted, d.bytes);
         }
-        while let Some(&Reverse((dl, i))) = self.deadlines.peek() {
-            if dl > self.now {
-                break;
-            }
-            self.deadlines.pop();
-            if self.deadline_of.get(i) != Some(&dl) || !self.is_up(i) {
-                continue;
-            }
+        while let Some(i) = self.pop_deadline(self.now) {
             if let Some(d) = self.deadline_of.get_mut(i) {
                 *d = Instant::MAX;
             }
@@ -626,6 +619,22 @@ impl<N: HarnessNode + ?Sized> Cluster<N> {
         }
         self.touched = touched;
         self.check_step()
+    }
+
+    /// The next up node whose deadline falls at or before `last`, its queue
+    /// entry taken (entries a later reschedule made stale are dropped on
+    /// the way); its deadline is left to the caller.
+    fn pop_deadline(&mut self, last: Instant) -> Option<usize> {
+        while let Some(&Reverse((dl, i))) = self.deadlines.peek() {
+            if dl > last {
+                return None;
+            }
+            self.deadlines.pop();
+            if self.deadline_of.get(i) == Some(&dl) && self.is_up(i) {
+                return Some(i);
+            }
+        }
+        None
     }
 
     /// Whether node `to` accepted a datagram from `from`, given what it said

@@ -31,7 +31,6 @@ use crate::node::{HarnessNode, Outgoing};
 use pouw_netops::election::HardState;
 use pouw_netops::hash::Fnv1a64;
 use pouw_netops::{Duration, Instant};
-use std::cmp::Reverse;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -282,14 +281,7 @@ where
             }
         }
         // The deadlines that fall in it.
-        while let Some(&Reverse((dl, i))) = self.deadlines.peek() {
-            if dl >= end {
-                break;
-            }
-            self.deadlines.pop();
-            if self.deadline_of.get(i) != Some(&dl) || !self.is_up(i) {
-                continue;
-            }
+        while let Some(i) = self.pop_deadline(last) {
             let _ = job_inputs(&mut inputs, &mut place, i);
         }
         for (i, _) in &inputs {
