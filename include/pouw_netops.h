@@ -607,7 +607,7 @@ typedef struct pn_history_record {
 } pn_history_record;
 
 /**
- * Where a version 2 batch sits in its node's Merkle log, from its header.
+ * Where a batch of version 2 or later sits in its node's Merkle log, from its header.
  */
 typedef struct pn_batch_log {
   /**

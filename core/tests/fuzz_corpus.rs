@@ -413,10 +413,14 @@ fn batch_decode_corpus() {
 fn columnar_decode_corpus() {
     replay("columnar_decode", columnar_seeds(), targets::columnar_decode, |b| {
         let Some((head, body)) = b.split_first_chunk::<4>() else { return false };
-        let dict = u32::from(head[1]) + 2;
-        let mut table = vec![0u8; columnar::table_len(dict)];
-        let mut out = vec![0u8; usize::from(u16::from_le_bytes([head[2], head[3]]))];
-        columnar::decode(body, u32::from(head[0]) + 1, dict, 0, &mut table, &mut out).is_ok()
+        let dict_entries = u32::from(head[1]) + 2;
+        // A body of either version with one (seeds from older builds are version 2).
+        [2, 3].into_iter().any(|version| {
+            let mut table = vec![0u8; columnar::table_len(dict_entries)];
+            let mut out = vec![0u8; usize::from(u16::from_le_bytes([head[2], head[3]]))];
+            let shape = columnar::Shape { version, count: u32::from(head[0]) + 1, dict_entries, first: 0 };
+            columnar::decode(body, shape, &mut table, &mut out).is_ok()
+        })
     });
 }
 

@@ -1,8 +1,8 @@
-//! Golden vectors of the history formats: a v1 batch (still decoded), a v2
-//! batch with a log frontier, an inclusion proof, a consistency proof and the
-//! log root they verify against. The committed hex under `tests/vectors/` is
-//! the format; `UPDATE_GOLDEN=1` rewrites the v2 files (the v1 file is frozen:
-//! this build no longer writes v1).
+//! Golden vectors of the history formats: a v1 and a v2 batch (still
+//! decoded), a v3 batch with a log frontier, an inclusion proof, a consistency
+//! proof and the log root they verify against. The committed hex under
+//! `tests/vectors/` is the format; `UPDATE_GOLDEN=1` rewrites the v3 files (the
+//! v1 and v2 files are frozen: this build no longer writes them).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 mod vectors;
@@ -43,8 +43,24 @@ fn v1_batch_vector_still_decodes() {
     assert_eq!(got.iter().map(|r| r.as_ref()).collect::<Vec<_>>(), rs);
 }
 
+/// The v2 vector holds the same records as the v3 one, at the same place in
+/// the same log: only the columnar body's number forms differ.
 #[test]
-fn v2_batch_and_proof_vectors() {
+fn v2_batch_vector_still_decodes() {
+    let p = payloads();
+    let rs = records(&p);
+    let batch = Batch::from_bytes(&read("history_batch_v2"), 1 << 20).unwrap();
+    let h = batch.header();
+    assert_eq!((h.version, h.id, h.count, h.log.unwrap().log_size_before), (2, 1, 4, 1));
+    assert_eq!(batch.records().unwrap().iter().map(|r| r.as_ref()).collect::<Vec<_>>(), rs[4..]);
+    let v3 = Batch::from_bytes(&read("history_batch_v3"), 1 << 20).unwrap();
+    assert_eq!(h.log.unwrap().batch_root, v3.header().log.unwrap().batch_root);
+    let roots = read("history_log_roots");
+    assert_eq!(batch.view().log_root_after().unwrap().as_slice(), &roots[32..]);
+}
+
+#[test]
+fn v3_batch_and_proof_vectors() {
     let p = payloads();
     let rs = records(&p);
     let mut h: MessageHistoryCompressor<4, 4> =
@@ -58,7 +74,7 @@ fn v2_batch_and_proof_vectors() {
     let batch = h.batch(1).unwrap();
     let proof = h.inclusion_proof(1, 1).unwrap();
     let consistency = h.consistency_proof(1).unwrap();
-    check("history_batch_v2", batch.as_bytes());
+    check("history_batch_v3", batch.as_bytes());
     check("history_inclusion_proof", &proof);
     check("history_consistency_proof", &consistency);
     check("history_record", &postcard::to_allocvec(&rs[5]).unwrap());
@@ -67,9 +83,9 @@ fn v2_batch_and_proof_vectors() {
     check("history_log_roots", &roots);
 
     // Decode the committed bytes, not ours.
-    let committed = Batch::from_bytes(&read("history_batch_v2"), 1 << 20).unwrap();
+    let committed = Batch::from_bytes(&read("history_batch_v3"), 1 << 20).unwrap();
     let hd = committed.header();
-    assert_eq!((hd.version, hd.id, hd.count, hd.log.unwrap().log_size_before), (2, 1, 4, 1));
+    assert_eq!((hd.version, hd.id, hd.count, hd.log.unwrap().log_size_before), (3, 1, 4, 1));
     assert_eq!(committed.records().unwrap().iter().map(|r| r.as_ref()).collect::<Vec<_>>(), rs[4..]);
     let view = committed.view();
     let roots = read("history_log_roots");

@@ -1,7 +1,7 @@
 //! The batch payload is a standard zlib stream: Python's `zlib` (an independent
 //! inflater, the one the Python layer will use) must read it back to exactly the
 //! columnar body the core decodes the records from, and parse the documented
-//! header layout (v2: 164 bytes plus the log frontier).
+//! header layout (v3, as v2: 164 bytes plus the log frontier).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // not library code
 
 use pouw_netops::history::{BatchView, RecordRef};
@@ -15,7 +15,7 @@ const PY: &str = r#"
 import sys, struct, zlib
 data = sys.stdin.buffer.read()
 magic, version, level, reserved, batch_id, count, first, last, sealed, raw_len, zlib_len = struct.unpack_from("<4sBBHQIQQQII", data, 0)
-assert magic == b"PNHB" and version == 2 and reserved == 0, (magic, version, reserved)
+assert magic == b"PNHB" and version == 3 and reserved == 0, (magic, version, reserved)
 body_len, dict_entries, root, log_size = struct.unpack_from("<II32sQ", data, 116)
 header_len = 164 + 32 * bin(log_size).count("1")
 assert len(data) == header_len + zlib_len

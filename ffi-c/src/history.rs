@@ -186,7 +186,7 @@ pub unsafe extern "C" fn pn_batch_search(
     })
 }
 
-/// Where a version 2 batch sits in its node's Merkle log, from its header.
+/// Where a batch of version 2 or later sits in its node's Merkle log, from its header.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct pn_batch_log {

@@ -48,18 +48,21 @@ pub fn batch_decode(data: &[u8]) {
     }
 }
 
-/// Decodes arbitrary bytes as a v2 columnar body (the first 4 bytes choose the
-/// record count and dictionary size): an error or exactly the declared output,
-/// never a write past the buffer.
+/// Decodes arbitrary bytes as a columnar body of each version that has one (2
+/// and 3; the first 4 bytes choose the record count and dictionary size): an
+/// error or exactly the declared output, never a write past the buffer.
 pub fn columnar_decode(data: &[u8]) {
     let Some((head, body)) = data.split_first_chunk::<4>() else { return };
     let count = u32::from(head[0]) + 1;
     let dict_entries = u32::from(head[1]) + 2;
     let out_len = usize::from(u16::from_le_bytes([head[2], head[3]]));
-    let mut table = vec![0u8; columnar::table_len(dict_entries)];
-    let mut out = vec![0x5au8; out_len + 16];
-    let _ = columnar::decode(body, count, dict_entries, 0, &mut table, &mut out[..out_len]);
-    assert!(out[out_len..].iter().all(|&b| b == 0x5a), "decode wrote past its buffer");
+    for version in [2, 3] {
+        let mut table = vec![0u8; columnar::table_len(dict_entries)];
+        let mut out = vec![0x5au8; out_len + 16];
+        let shape = columnar::Shape { version, count, dict_entries, first: 0 };
+        let _ = columnar::decode(body, shape, &mut table, &mut out[..out_len]);
+        assert!(out[out_len..].iter().all(|&b| b == 0x5a), "decode wrote past its buffer");
+    }
 }
 
 /// Arbitrary bytes as proofs: `[n, inclusion proof (n bytes), root (32), record]`,

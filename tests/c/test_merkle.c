@@ -34,7 +34,7 @@ static uint8_t *vector(const char *name, size_t *len) {
 
 #define T0 1700000000u
 
-/* The v2 batch holds records 4..7 of history_golden.rs: record i at T0 + i / 3
+/* The v3 batch (and the v2 one an earlier build wrote) holds records 4..7 of history_golden.rs: record i at T0 + i / 3
  * seconds, from worker_00(i % 3), of type GRADIENT_UPDATE, HEARTBEAT,
  * NEW_BLOCK, TASK_ASSIGN for i % 4 = 0..3, payload a 38-byte JSON object. */
 static void batch_reading(const uint8_t *batch, size_t batch_len) {
@@ -89,19 +89,24 @@ static void batch_reading(const uint8_t *batch, size_t batch_len) {
 
 int main(void) {
   size_t batch_len, proof_len, cons_len, record_len, roots_len;
-  uint8_t *batch = vector("history_batch_v2", &batch_len);
+  uint8_t *batch = vector("history_batch_v3", &batch_len);
   uint8_t *proof = vector("history_inclusion_proof", &proof_len);
   uint8_t *cons = vector("history_consistency_proof", &cons_len);
   uint8_t *record = vector("history_record", &record_len);
   uint8_t *roots = vector("history_log_roots", &roots_len);
-  uint8_t *v1;
-  size_t v1_len;
+  uint8_t *v1, *v2;
+  size_t v1_len, v2_len;
   const uint8_t *first_root = roots, *root = roots + 32;
   uint8_t leaf[32], bad_root[32];
   pn_batch_log log;
 
   CHECK(roots_len == 64 && batch_len > 164 && proof_len == 30 + 3 * 32);
   batch_reading(batch, batch_len);
+  /* Batches of the previous format version still read, to the same log. */
+  v2 = vector("history_batch_v2", &v2_len);
+  batch_reading(v2, v2_len);
+  CHECK_OK(pn_batch_log_info(v2, v2_len, &log));
+  CHECK(log.index == 1 && log.count == 4 && memcmp(log.log_root_after, root, 32) == 0);
 
   /* The archived batch's header chains the log: before = the first root, after = the root. */
   CHECK_OK(pn_batch_log_info(batch, batch_len, &log));
@@ -142,5 +147,6 @@ int main(void) {
   free(record);
   free(roots);
   free(v1);
+  free(v2);
   return pn_test_finish("test_merkle");
 }

@@ -1,12 +1,12 @@
 //! The self-describing batch format: a header, then a standard zlib stream.
 //!
-//! This build writes version 2 and reads versions 1 and 2. Both share the first
-//! 116 header bytes:
+//! This build writes version 3 and reads versions 1, 2 and 3. All share the
+//! first 116 header bytes:
 //!
 //! ```text
 //! offset len  field
 //!      0   4  magic "PNHB"
-//!      4   1  format version (1)
+//!      4   1  format version (1, 2 or 3)
 //!      5   1  compression level used (informational)
 //!      6   2  reserved, zero
 //!      8   8  batch id (u64 LE)
@@ -20,7 +20,8 @@
 //! ```
 //!
 //! Version 1 ends its header there; its zlib stream (RFC 1950) inflates to the
-//! concatenated postcard records. Version 2 goes on:
+//! concatenated postcard records. Versions 2 and 3 go on (they differ only in
+//! how the columnar body stores numbers, see [`super::columnar`]):
 //!
 //! ```text
 //!    116   4  body length: bytes of the columnar body once inflated (u32 LE)
@@ -62,24 +63,24 @@ use record::{MIN_RECORD_LEN, check_record};
 pub use record::{RecordError, RecordRef, Records, encode_record};
 pub use summary::Summary;
 
-/// A version 2 batch's inflated columnar body, the decoder's dictionary
+/// A version 2 or 3 batch's inflated columnar body, the decoder's dictionary
 /// table and the output for the records' canonical encoding, all in one
 /// caller scratch buffer (see [`BatchView::raw_records`]).
 type BodyParts<'o> = (&'o [u8], &'o mut [u8], &'o mut [u8]);
 
 /// The four bytes every batch starts with.
 pub const BATCH_MAGIC: [u8; 4] = *b"PNHB";
-/// The batch format version this build writes (it reads 1 and 2).
-pub const BATCH_FORMAT_VERSION: u8 = 2;
+/// The batch format version this build writes (it reads 1, 2 and 3).
+pub const BATCH_FORMAT_VERSION: u8 = 3;
 /// Length of the header part every version shares (all of a version 1 header).
 pub const BATCH_HEADER_LEN: usize = 116;
-/// Length of a version 2 header before its frontier hashes.
+/// Length of a version 2 or 3 header before its frontier hashes.
 pub const BATCH_V2_FIXED_LEN: usize = 164;
 /// Bytes in the sender/type summary.
 pub const SUMMARY_LEN: usize = 64;
 /// The longest message type, in bytes of UTF-8.
 pub const MAX_MESSAGE_TYPE_LEN: usize = 64;
-/// What a version 2 header adds: the batch's place in the Merkle log.
+/// What a version 2 or 3 header adds: the batch's place in the Merkle log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LogInfo {
     /// Bytes of the columnar body once inflated.
@@ -95,7 +96,7 @@ pub struct LogInfo {
 /// The header of a batch: enough to decide whether to inflate it at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchHeader {
-    /// Format version: 1 or 2.
+    /// Format version: 1, 2 or 3.
     pub version: u8,
     /// Deterministic id: the compressor's batch sequence number.
     pub id: u64,
@@ -155,7 +156,7 @@ pub enum BatchError {
         /// What is wrong.
         reason: &'static str,
     },
-    /// The columnar body of a version 2 batch is malformed (the reason says how).
+    /// The columnar body of a version 2 or 3 batch is malformed (the reason says how).
     BadBody(&'static str),
     /// The records do not hash to the batch root in the header.
     RootMismatch,
@@ -166,7 +167,7 @@ crate::error::error_impls! {
     BatchError::Truncated => ErrorKind::Truncated, write!(f, "batch shorter than its {BATCH_HEADER_LEN}-byte header");
     BatchError::BadMagic => ErrorKind::Malformed, f.write_str("not a history batch (bad magic)");
     BatchError::UnsupportedVersion(v) => ErrorKind::UnsupportedVersion,
-        write!(f, "batch format version {v} unsupported (this build reads 1 and {BATCH_FORMAT_VERSION})");
+        write!(f, "batch format version {v} unsupported (this build reads 1 to {BATCH_FORMAT_VERSION})");
     BatchError::BadHeader(why) => ErrorKind::Malformed, write!(f, "invalid batch header: {why}");
     BatchError::TooLarge { raw_len, max } => ErrorKind::TooLarge,
         write!(f, "batch declares {raw_len} raw bytes, the cap is {max}");
@@ -211,7 +212,7 @@ impl BatchHeader {
             return Err(BatchError::BadMagic);
         }
         let version = r.u8()?;
-        if version != 1 && version != 2 {
+        if !(1..=BATCH_FORMAT_VERSION).contains(&version) {
             return Err(BatchError::UnsupportedVersion(version));
         }
         let level = r.u8()?;
@@ -231,7 +232,7 @@ impl BatchHeader {
             summary: Summary::from_bytes(r.take()?),
             log: None,
         };
-        if version == 2 {
+        if version >= 2 {
             h.log = Some(LogInfo {
                 body_len: r.u32()?,
                 dict_entries: r.u32()?,
@@ -274,7 +275,7 @@ impl BatchHeader {
         Ok(h)
     }
 
-    /// Bytes of the header: 116 for version 1; for version 2, 164 plus 32 per
+    /// Bytes of the header: 116 for version 1; for versions 2 and 3, 164 plus 32 per
     /// hash of the log frontier.
     pub const fn header_len(&self) -> usize {
         match self.log {
@@ -283,8 +284,18 @@ impl BatchHeader {
         }
     }
 
+    /// What the header says about the columnar body described by `log` (its own).
+    const fn body_shape(&self, log: &LogInfo) -> columnar::Shape {
+        columnar::Shape {
+            version: self.version,
+            count: self.count,
+            dict_entries: log.dict_entries,
+            first: self.first.total_micros(),
+        }
+    }
+
     /// Bytes of caller buffer decoding needs: the raw length for version 1; for
-    /// version 2 the body, the decoder's tables and the raw records.
+    /// versions 2 and 3 the body, the decoder's tables and the raw records.
     pub const fn scratch_len(&self) -> usize {
         match self.log {
             None => self.raw_len as usize,
@@ -294,7 +305,7 @@ impl BatchHeader {
         }
     }
 
-    /// The header bytes before the frontier (116 for version 1, 164 for version 2).
+    /// The header bytes before the frontier (116 for version 1, 164 for versions 2 and 3).
     pub fn fixed_bytes(&self) -> ([u8; BATCH_V2_FIXED_LEN], usize) {
         let mut out = [0u8; BATCH_V2_FIXED_LEN];
         let common = BATCH_MAGIC
@@ -379,7 +390,7 @@ impl<'a> BatchView<'a> {
     }
 
     /// Inflates the stream into the front of `out`: for version 1 the raw
-    /// postcard records, for version 2 the columnar body. Writes at most the
+    /// postcard records, for versions 2 and 3 the columnar body. Writes at most the
     /// declared length; a stream that would produce more, fewer, or that fails
     /// its Adler-32 checksum is an error.
     pub fn inflate_into<'o>(&self, out: &'o mut [u8]) -> Result<&'o [u8], BatchError> {
@@ -395,7 +406,7 @@ impl<'a> BatchView<'a> {
             return inflate_exact(self.zlib, h.raw_len as usize, scratch).map(|o| &*o);
         };
         let (body, table, out) = self.inflate_body(&log, scratch)?;
-        columnar::decode(body, h.count, log.dict_entries, h.first.total_micros(), table, out)?;
+        columnar::decode(body, h.body_shape(&log), table, out)?;
         Ok(out)
     }
 
@@ -423,14 +434,14 @@ impl<'a> BatchView<'a> {
     }
 
     /// Decodes every record and checks the whole batch: record count, order, time
-    /// range and summary agree with the header, and for version 2 the records
+    /// range and summary agree with the header, and for versions 2 and 3 the records
     /// hash to the batch root. Returns the record count.
     pub fn validate(&self, scratch: &mut [u8]) -> Result<u32, BatchError> {
         self.validate_with(scratch, |_, _, _| Ok(()))
     }
 
     /// [`BatchView::validate`], handing each record to `each` as it goes with
-    /// its canonical bytes and, for version 2, its Merkle leaf hash (so callers
+    /// its canonical bytes and, for versions 2 and 3, its Merkle leaf hash (so callers
     /// collect records or leaves in the same pass).
     pub fn validate_with(
         &self,
@@ -440,7 +451,7 @@ impl<'a> BatchView<'a> {
         self.validate_rows(scratch, |r, bytes, leaf, _| each(r, bytes, leaf))
     }
 
-    /// [`BatchView::validate_with`], also giving, for version 2, each record's
+    /// [`BatchView::validate_with`], also giving, for versions 2 and 3, each record's
     /// sender and type as indices into the batch's dictionaries (`(sender,
     /// type)`; equal indices are equal strings within one batch), so a caller
     /// converts each distinct string once. `None` for version 1.
@@ -471,7 +482,7 @@ impl<'a> BatchView<'a> {
         let mut n = 0u32;
         let mut prev = h.first;
         let mut tree = Frontier::new();
-        columnar::decode_each(body, h.count, log.dict_entries, h.first.total_micros(), table, out, |row| {
+        columnar::decode_each(body, h.body_shape(&log), table, out, |row| {
             let (Ok(sender), Ok(message_type)) =
                 (core::str::from_utf8(row.sender), core::str::from_utf8(row.message_type))
             else {

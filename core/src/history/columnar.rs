@@ -1,4 +1,4 @@
-//! The columnar body of a v2 batch (what its zlib stream inflates to).
+//! The columnar body of a version 2 or 3 batch (what its zlib stream inflates to).
 //!
 //! ```text
 //! types      varint n, then n × (varint len, UTF-8 bytes)      in order of first use
@@ -10,17 +10,35 @@
 //! sender     per record: varint index into senders
 //! time       per record: varint µs since the previous record (the first: since the header's first)
 //! template   per record: varint 0 (payload stored whole in `literals`) or 1 + template index
-//! numbers    per slot of each templated record: varint, 0 = the digits are in `literals`,
-//!            else 1 + value (mode 0) or 1 + zigzag(value − the slot's previous value) (mode 1)
-//! literals   varint len + bytes: whole payloads and digit runs that are not canonical numbers
+//! numbers    per slot of each templated record, see below
+//! literals   varint len + bytes: whole payloads and the slots stored as text
 //! ```
 //!
-//! A payload's template is its text between the maximal runs of ASCII digits
-//! (the slots): a payload with k runs has k slots and k + 1 texts (maybe empty),
-//! none holding a digit. Templates have at most [`MAX_SLOTS`] slots; the encoder
-//! stores payloads with more, or with control bytes (binary), whole. A digit run is a canonical number if it
-//! has no leading zero (or is `0`) and at most 18 digits. A slot's previous value
-//! starts at 0. The counts of types, senders and templates sum to the header's
+//! A payload's template is its text around its slots: a payload with k slots
+//! has k + 1 texts (maybe empty), none holding a digit, so every digit is in a
+//! slot. Templates have at most [`MAX_SLOTS`] slots; the encoder stores
+//! payloads with more, or with control bytes (binary), whole. A slot's value in
+//! the numbers column is one varint `x`:
+//!
+//! ```text
+//!            version 2                         version 3 (this build writes)
+//! x = 0      a digit run, in `literals`        a slot of any bytes, in `literals`
+//! x = 1      —                                 zero-padded: varint zeros (≥ 1), varint
+//!                                              value; the digits are that many `0`s, then
+//!                                              the value's unless it is 0 (20 digits at most)
+//! else       x − 1 is the number               x − 2 is the number
+//! ```
+//!
+//! A number is the value (mode 0) or zigzag(value − the slot's previous value)
+//! (mode 1); it is written in decimal without leading zeros. A slot's previous
+//! value starts at 0 and changes only with numbers. Version 2 slots were the
+//! maximal digit runs, so a hex hash's letters went into the template and made
+//! nearly one template per message; version 3's encoder makes a word holding a
+//! hex-like mix of letters and digits one text slot (see `tokenize`), and stores
+//! a fraction's leading zeros as a count instead of text. Both encodings only
+//! ever concatenate texts and slots, so any split decodes to the same payload.
+//!
+//! The counts of types, senders and templates sum to the header's
 //! `dict_entries`. Decoding needs no `alloc`: it rebuilds the records' canonical
 //! (postcard) encoding in a caller buffer, with a table area for dictionary
 //! offsets and slot state (see [`table_len`]).
@@ -160,18 +178,24 @@ fn read_u32(table: &[u8], i: usize) -> Result<usize, BatchError> {
     Ok(u32::from_le_bytes(a) as usize)
 }
 
-/// Rebuilds the canonical encoding of `count` records from `body` into `out`
-/// (exactly `out.len()` bytes), using `table` (at least [`table_len`] bytes) for
-/// offsets and slot state. `first` is the header's first timestamp.
-pub fn decode(
-    body: &[u8],
-    count: u32,
-    dict_entries: u32,
-    first: u64,
-    table: &mut [u8],
-    out: &mut [u8],
-) -> Result<(), BatchError> {
-    decode_each(body, count, dict_entries, first, table, out, |_| Ok(()))
+/// What a batch header says about its columnar body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// The batch format version (2 or 3): how the numbers column reads.
+    pub version: u8,
+    /// Records in the body.
+    pub count: u32,
+    /// Entries in its dictionaries (types, senders and templates together).
+    pub dict_entries: u32,
+    /// The first record's timestamp in µs (the time column counts from it).
+    pub first: u64,
+}
+
+/// Rebuilds the canonical encoding of `shape.count` records from `body` into
+/// `out` (exactly `out.len()` bytes), using `table` (at least [`table_len`]
+/// bytes) for offsets and slot state.
+pub fn decode(body: &[u8], shape: Shape, table: &mut [u8], out: &mut [u8]) -> Result<(), BatchError> {
+    decode_each(body, shape, table, out, |_| Ok(()))
 }
 
 /// One record as [`decode_each`] rebuilds it: its fields, where its sender and
@@ -201,13 +225,18 @@ pub struct Row<'a> {
 /// last record.
 pub fn decode_each(
     body: &[u8],
-    count: u32,
-    dict_entries: u32,
-    first: u64,
+    shape: Shape,
     table: &mut [u8],
     out: &mut [u8],
     mut each: impl FnMut(&Row<'_>) -> Result<(), BatchError>,
 ) -> Result<(), BatchError> {
+    let Shape { version, count, dict_entries, first } = shape;
+    if version != 2 && version != 3 {
+        return Err(BatchError::UnsupportedVersion(version));
+    }
+    // The numbers column's escapes: version 2 has one (a digit run in `literals`),
+    // version 3 two (a text slot in `literals`, a zero-padded number).
+    let escapes = if version == 2 { 1 } else { 2 };
     let entries = dict_entries as usize;
     let (offsets, state) = table
         .get_mut(..table_len(dict_entries))
@@ -325,22 +354,35 @@ pub fn decode_each(
             let x = numbers.varint()?;
             if x == 0 {
                 let run = literals.len_prefixed()?;
-                if run.is_empty() || !run.iter().all(u8::is_ascii_digit) {
-                    return Err(bad("literal digit run is not digits"));
+                if run.is_empty() || (version == 2 && !run.iter().all(u8::is_ascii_digit)) {
+                    return Err(bad("empty slot text, or a version 2 digit run that is not digits"));
                 }
                 *lit = run;
                 len += run.len();
                 continue;
             }
+            if x == 1 && escapes == 2 {
+                // Zero-padded: `zeros` zeros, then the value's digits unless it is 0.
+                let zeros = numbers.varint()?;
+                let v = numbers.varint()?;
+                let n = if v == 0 { 0 } else { decimal(v, &mut d.0).len() };
+                let total = usize::try_from(zeros).ok().filter(|&z| z >= 1 && z + n <= 20);
+                let total = total.ok_or(bad("zero-padded number longer than 20 digits"))? + n;
+                d.0.get_mut(20 - total..20 - n).unwrap_or_default().fill(b'0');
+                *d = (d.0, 20 - total, 20);
+                len += total;
+                continue;
+            }
+            let x = x - escapes;
             let state_at = (ti * MAX_SLOTS + k) * 8;
             let prev_bytes = state.get_mut(state_at..state_at + 8).ok_or(bad("slot state out of range"))?;
             let mut p = [0u8; 8];
             p.copy_from_slice(prev_bytes);
             let prev = u64::from_le_bytes(p);
             let v = if mode == MODE_DELTA {
-                prev.checked_add_signed(unzigzag(x - 1)).ok_or(bad("number overflows"))?
+                prev.checked_add_signed(unzigzag(x)).ok_or(bad("number overflows"))?
             } else {
-                x - 1
+                x
             };
             prev_bytes.copy_from_slice(&v.to_le_bytes());
             let n = decimal(v, &mut d.0).len();
@@ -380,6 +422,10 @@ pub(crate) use encoding::{Encoder, walk};
 #[cfg(feature = "alloc")]
 mod encoding {
     use super::{Cursor, MAX_SLOTS, MODE_DELTA, canonical, zigzag};
+
+    /// The escapes below a number in the numbers column of the version this
+    /// encoder writes (3): 0, a text slot; 1, a zero-padded number.
+    const ESCAPES: u64 = 2;
     use crate::history::batch::{BatchError, push_varint, varint_len};
     use alloc::vec::Vec;
 
@@ -520,42 +566,141 @@ mod encoding {
         /// Per record: type, sender, 1 + template (0 for stored whole), first run in `runs`.
         rows: Vec<(u32, u32, u32, usize)>,
         key: Vec<u8>,
-        runs: Vec<(usize, usize)>,
+        runs: Vec<Slot>,
         cols: [Vec<u8>; 6],
     }
 
-    /// Appends `payload`'s template key (every digit run replaced by one `0`)
-    /// to `key` and its runs to `runs`; `false` (payload stored whole) if it has
-    /// more than [`MAX_SLOTS`] runs or a control byte other than tab, CR and LF:
-    /// binary payloads (postcard envelopes) would only fill the dictionary with
-    /// one-off templates.
-    fn tokenize(payload: &[u8], key: &mut Vec<u8>, runs: &mut Vec<(usize, usize)>) -> bool {
-        key.clear();
-        let first = runs.len();
-        let mut i = 0;
-        let mut lit = 0;
-        while let Some(&b) = payload.get(i) {
-            if b.is_ascii_digit() {
-                key.extend_from_slice(payload.get(lit..i).unwrap_or_default());
-                let start = i;
-                while payload.get(i).is_some_and(u8::is_ascii_digit) {
-                    i += 1;
-                }
-                if runs.len() - first == MAX_SLOTS {
-                    runs.truncate(first);
-                    return false;
-                }
-                runs.push((start, i));
-                key.push(b'0');
-                lit = i;
-            } else if b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r') {
-                runs.truncate(first);
-                return false;
+    /// One slot of a payload as the encoder found it: where it sits and how it
+    /// is stored.
+    #[derive(Clone, Copy)]
+    struct Slot {
+        start: usize,
+        end: usize,
+        kind: Kind,
+    }
+
+    #[derive(Clone, Copy)]
+    enum Kind {
+        /// A canonical number (the slot's mode stores it whole or as a delta).
+        Number(u64),
+        /// A digit run with leading zeros: (zeros, the value of the rest).
+        Padded(u64, u64),
+        /// Stored as text in `literals`.
+        Text,
+    }
+
+    /// How the digit run `run` is stored: a canonical number, zero-padded (at
+    /// most 20 digits in all), or as text.
+    fn digit_kind(run: &[u8]) -> Kind {
+        if let Some(v) = canonical(run) {
+            return Kind::Number(v);
+        }
+        let zeros = run.iter().take_while(|&&b| b == b'0').count();
+        let rest = run.get(zeros..).unwrap_or_default();
+        match (run.len() <= 20, rest.is_empty()) {
+            (true, true) => Kind::Padded(zeros as u64, 0),
+            (true, false) => canonical(rest).map_or(Kind::Text, |v| Kind::Padded(zeros as u64, v)),
+            _ => Kind::Text,
+        }
+    }
+
+    /// Byte classes for [`tokenize`]: what ends a word and what refuses a payload.
+    const OTHER: u8 = 0;
+    const LETTER: u8 = 1;
+    const DIGIT: u8 = 2;
+    /// A control byte other than tab, CR and LF.
+    const BINARY: u8 = 3;
+    // Evaluated at compile time: an index out of range would fail the build.
+    #[allow(clippy::indexing_slicing)]
+    static CLASS: [u8; 256] = {
+        let mut t = [OTHER; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = if c.is_ascii_digit() {
+                DIGIT
+            } else if c.is_ascii_alphabetic() {
+                LETTER
+            } else if c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r') {
+                BINARY
             } else {
+                OTHER
+            };
+            b += 1;
+        }
+        t
+    };
+
+    fn class(b: u8) -> u8 {
+        CLASS.get(usize::from(b)).copied().unwrap_or(OTHER)
+    }
+
+    /// Appends `payload`'s template key to `key` (each slot replaced by one
+    /// `0`) and its slots to `slots`. Slots are the words (maximal runs of ASCII
+    /// letters and digits) holding a digit:
+    /// - a word of digits, or of letters then digits with a letter outside
+    ///   `a`–`f` (`worker12`, `v2`), gives its digits;
+    /// - digits then `e` before a sign (a float's mantissa: `1e-05`) give the digits;
+    /// - any other word (a hex hash, a UUID's part) is one text slot.
+    ///
+    /// So the letters around digits never multiply templates. `false` (payload
+    /// stored whole) if it has more than [`MAX_SLOTS`] slots or a control byte
+    /// other than tab, CR and LF: binary payloads (postcard envelopes) would
+    /// only fill the dictionary with one-off templates.
+    fn tokenize(payload: &[u8], key: &mut Vec<u8>, slots: &mut Vec<Slot>) -> bool {
+        key.clear();
+        let first = slots.len();
+        let mut i = 0;
+        let mut text = 0;
+        while let Some(&b) = payload.get(i) {
+            let c = class(b);
+            if c == OTHER {
+                i += 1;
+                continue;
+            }
+            if c == BINARY {
+                slots.truncate(first);
+                return false;
+            }
+            // A word: letters, then digits, then anything alphanumeric.
+            let start = i;
+            let mut hex_letters = true;
+            while let Some(&l) = payload.get(i).filter(|&&l| class(l) == LETTER) {
+                hex_letters &= matches!(l | 0x20, b'a'..=b'f');
                 i += 1;
             }
+            let digits_at = i;
+            while payload.get(i).is_some_and(|&d| class(d) == DIGIT) {
+                i += 1;
+            }
+            let digits_end = i;
+            while payload.get(i).is_some_and(|&w| matches!(class(w), LETTER | DIGIT)) {
+                i += 1;
+            }
+            if digits_at == digits_end && i == digits_end {
+                continue; // Letters only: text.
+            }
+            let plain = i == digits_end && (digits_at == start || !hex_letters);
+            let mantissa = digits_at == start
+                && i == digits_end + 1
+                && matches!(payload.get(digits_end), Some(b'e' | b'E'))
+                && matches!(payload.get(i), Some(b'-' | b'+'));
+            let slot = if (plain || mantissa) && digits_end > digits_at {
+                let run = payload.get(digits_at..digits_end).unwrap_or_default();
+                Slot { start: digits_at, end: digits_end, kind: digit_kind(run) }
+            } else {
+                Slot { start, end: i, kind: Kind::Text }
+            };
+            if slots.len() - first == MAX_SLOTS {
+                slots.truncate(first);
+                return false;
+            }
+            key.extend_from_slice(payload.get(text..slot.start).unwrap_or_default());
+            key.push(b'0');
+            text = slot.end;
+            slots.push(slot);
         }
-        key.extend_from_slice(payload.get(lit..).unwrap_or_default());
+        key.extend_from_slice(payload.get(text..).unwrap_or_default());
         true
     }
 
@@ -585,11 +730,12 @@ mod encoding {
                     }
                     if let Some(t) = self.template_info.get_mut(i as usize) {
                         let runs = self.runs.get(run_at..).unwrap_or_default();
-                        for (k, &(a, b)) in runs.iter().enumerate() {
-                            let v = r.payload.get(a..b).and_then(canonical);
-                            if let (Some(v), Some(prev), Some(cost)) = (v, t.prev.get_mut(k), t.cost.get_mut(k)) {
-                                cost[0] += varint_len(v + 1) as u64;
-                                cost[1] += varint_len(zigzag(v.wrapping_sub(*prev) as i64) + 1) as u64;
+                        for (k, slot) in runs.iter().enumerate() {
+                            if let (Kind::Number(v), Some(prev), Some(cost)) =
+                                (slot.kind, t.prev.get_mut(k), t.cost.get_mut(k))
+                            {
+                                cost[0] += varint_len(v + ESCAPES) as u64;
+                                cost[1] += varint_len(zigzag(v.wrapping_sub(*prev) as i64) + ESCAPES) as u64;
                                 *prev = v;
                             }
                         }
@@ -622,18 +768,23 @@ mod encoding {
                     continue;
                 };
                 let runs = self.runs.get(run_at..run_at + t.slots).unwrap_or_default();
-                for (k, &(a, b)) in runs.iter().enumerate() {
-                    let run = r.payload.get(a..b).unwrap_or_default();
-                    match (canonical(run), t.prev.get_mut(k), t.modes.get(k)) {
-                        (Some(v), Some(prev), Some(&mode)) => {
+                for (k, slot) in runs.iter().enumerate() {
+                    match (slot.kind, t.prev.get_mut(k), t.modes.get(k)) {
+                        (Kind::Number(v), Some(prev), Some(&mode)) => {
                             let x = if mode == MODE_DELTA { zigzag(v.wrapping_sub(*prev) as i64) } else { v };
-                            push_varint(numbers, x + 1);
+                            push_varint(numbers, x + ESCAPES);
                             *prev = v;
                         }
+                        (Kind::Padded(zeros, v), _, _) => {
+                            push_varint(numbers, 1);
+                            push_varint(numbers, zeros);
+                            push_varint(numbers, v);
+                        }
                         _ => {
+                            let text = r.payload.get(slot.start..slot.end).unwrap_or_default();
                             push_varint(numbers, 0);
-                            push_varint(literals, run.len() as u64);
-                            literals.extend_from_slice(run);
+                            push_varint(literals, text.len() as u64);
+                            literals.extend_from_slice(text);
                         }
                     }
                 }

@@ -137,8 +137,8 @@ fn header_round_trips_and_is_little_endian() {
     bad[0] = b'X';
     assert_eq!(BatchHeader::parse(&bad, 100), Err(BatchError::BadMagic));
     let mut bad = bytes.clone();
-    bad[4] = 3;
-    assert_eq!(BatchHeader::parse(&bad, 100), Err(BatchError::UnsupportedVersion(3)));
+    bad[4] = 4;
+    assert_eq!(BatchHeader::parse(&bad, 100), Err(BatchError::UnsupportedVersion(4)));
     let mut bad = bytes.clone();
     bad[16..20].copy_from_slice(&0u32.to_le_bytes());
     assert_eq!(BatchHeader::parse(&bad, 100), Err(BatchError::BadHeader("no records")));

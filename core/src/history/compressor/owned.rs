@@ -99,7 +99,7 @@ impl Batch {
     }
 
     /// Seals `raw` (the canonical encoding of `parts.count` valid records in
-    /// order) as a version 2 batch appended to the log with frontier `log`.
+    /// order) as a batch of the version this build writes appended to the log with frontier `log`.
     pub(super) fn seal(parts: &Parts, raw: &[u8], log: &Frontier, encoder: &mut Encoder) -> Result<Self, BatchError> {
         let header = BatchHeader {
             version: BATCH_FORMAT_VERSION,
@@ -177,7 +177,7 @@ impl Batch {
     }
 
     /// The records' Merkle leaf hashes, in order, once the batch is checked
-    /// (for version 2, against its root).
+    /// (for versions 2 and 3, against its root).
     pub fn leaves(&self) -> Result<Vec<Hash>, BatchError> {
         let mut scratch = alloc::vec![0u8; self.header.scratch_len()];
         let mut out = Vec::with_capacity(self.header.count as usize);

@@ -273,7 +273,7 @@ fn v2_round_trips_every_kind_of_payload_and_matches_its_root() {
     let rs = refs(&msgs);
     let batch = Batch::from_records(4, t(9), 6, &rs).unwrap();
     let h = *batch.header();
-    assert_eq!(h.version, 2);
+    assert_eq!(h.version, BATCH_FORMAT_VERSION);
     let raw: Vec<u8> = rs.iter().flat_map(|r| postcard::to_allocvec(r).unwrap()).collect();
     assert_eq!(batch.decompress().unwrap(), raw);
     let leaves: Vec<Vec<u8>> = rs.iter().map(|r| postcard::to_allocvec(r).unwrap()).collect();
@@ -285,6 +285,97 @@ fn v2_round_trips_every_kind_of_payload_and_matches_its_root() {
     let view = BatchView::parse(batch.as_bytes(), raw.len()).unwrap();
     assert_eq!(view.validate(&mut scratch), Ok(700));
     let back: Vec<RecordRef<'_>> = view.records(&mut scratch).unwrap().map(Result::unwrap).collect();
+    assert_eq!(back, rs);
+}
+
+/// A version 2 batch written by the previous build (the records of
+/// `pouw(700, 64, 3)`, sealed at level 6): this build still reads it, checks
+/// its root, and hands out the same records.
+#[test]
+fn version_2_batches_from_the_previous_build_still_decode() {
+    let bytes = include_bytes!("v2_batch.bin");
+    let msgs = pouw(700, 64, 3);
+    let rs = refs(&msgs);
+    let view = BatchView::parse(bytes, 1 << 20).unwrap();
+    assert_eq!(view.header().version, 2);
+    let mut scratch = vec![0u8; view.header().scratch_len()];
+    assert_eq!(view.validate(&mut scratch), Ok(700));
+    let back: Vec<RecordRef<'_>> = view.records(&mut scratch).unwrap().map(Result::unwrap).collect();
+    assert_eq!(back, rs);
+    let leaves: Vec<Vec<u8>> = rs.iter().map(|r| postcard::to_allocvec(r).unwrap()).collect();
+    assert_eq!(view.header().log.unwrap().batch_root, mth(&leaves));
+    // This build writes the same records as version 3, to the same root.
+    let v3 = Batch::from_records(4, t(9), 6, &rs).unwrap();
+    assert_eq!(v3.header().log.unwrap().batch_root, view.header().log.unwrap().batch_root);
+}
+
+/// Payloads as Python's `json.dumps` writes PoUW messages: counters, floats
+/// positional and with exponents, zero-padded ids and hex hashes.
+fn json_like(n: u64, seed: u64) -> Vec<(u64, String, &'static str, Vec<u8>)> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|i| {
+            let hash = rng.next_u64() & 0xffff_ffff;
+            let loss = match i % 3 {
+                0 => format!("0.{:017}", rng.next_u64() % 100_000_000_000_000_000),
+                1 => format!("{}.{}e-{:02}", 1 + rng.next_u64() % 9, rng.next_u64() % 10_000_000_000_000_000, 5 + i % 10),
+                _ => format!("{}.{}", rng.next_u64() % 100, rng.next_u64() % 10_000),
+            };
+            let payload = format!(
+                "{{\"iteration\": {i}, \"loss\": {loss}, \"task_id\": \"task-{}\", \"worker\": \"worker_{:03}\", \"gradient_hash\": \"{hash:08x}\"}}",
+                i % 8,
+                i % 64
+            );
+            (1_700_000_000_000_000 + i * 10_000, format!("worker-{:02}", i % 64), "gradient_update", payload.into_bytes())
+        })
+        .collect()
+}
+
+/// The body of version 3 keeps one template for such traffic: hex hashes are
+/// text slots and a float's exponent leaves its mantissa a number. (Version 2
+/// split the hash's digit runs, so the letters between them made hundreds of
+/// templates per thousand messages.)
+#[test]
+fn hex_hashes_and_exponents_do_not_multiply_templates() {
+    let msgs = json_like(1000, 11);
+    let rs = refs(&msgs);
+    let batch = Batch::from_records(0, t(0), 6, &rs).unwrap();
+    // 1 type, 64 senders and 2 templates: positional floats (`0.000…`, `12.34`)
+    // share one, the exponent form (`1.234e-05`) has one more slot.
+    let log = batch.header().log.unwrap();
+    let templates = log.dict_entries - 1 - 64;
+    assert_eq!(templates, 2, "dictionary entries {}", log.dict_entries);
+    let mut scratch = vec![0u8; batch.header().scratch_len()];
+    let back: Vec<RecordRef<'_>> = batch.view().records(&mut scratch).unwrap().map(Result::unwrap).collect();
+    assert_eq!(back, rs);
+}
+
+/// Digit runs at the edges of the number forms: canonical, zero-padded (up to
+/// 20 digits in all) and too long for either, which stay text.
+#[test]
+fn number_edge_cases_round_trip() {
+    let cases: [&[u8]; 14] = [
+        b"0",
+        b"00",
+        b"007",
+        b"0.000",
+        b"99999999999999999999999",
+        b"999999999999999999",
+        b"1000000000000000000",
+        b"01234567890123456789",
+        b"00000000000000000001",
+        b"000000000000000000001",
+        b"1e-05 2E+10 3e5 e5 5e",
+        b"deadbeef dead12 worker12 v2 abc12def 12ab",
+        b"x-0-00-000-",
+        b"",
+    ];
+    let owned: Vec<(u64, String, &'static str, Vec<u8>)> =
+        cases.iter().enumerate().map(|(i, p)| (i as u64, String::from("s"), "k", p.to_vec())).collect();
+    let rs = refs(&owned);
+    let batch = Batch::from_records(0, t(0), 6, &rs).unwrap();
+    let mut scratch = vec![0u8; batch.header().scratch_len()];
+    let back: Vec<RecordRef<'_>> = batch.view().records(&mut scratch).unwrap().map(Result::unwrap).collect();
     assert_eq!(back, rs);
 }
 
@@ -447,7 +538,7 @@ proptest! {
     #[test]
     fn v2_round_trips_arbitrary_records(
         recs in prop::collection::vec(
-            (0u64..3, "[a-c]{1,3}", "[x-z]{1,2}", prop::collection::vec(prop_oneof![Just(b'0'), Just(b'9'), Just(b'1'), Just(b'a'), any::<u8>()], 0..30)),
+            (0u64..3, "[a-c]{1,3}", "[x-z]{1,2}", prop::collection::vec(prop_oneof![Just(b'0'), Just(b'9'), Just(b'1'), Just(b'a'), Just(b'e'), Just(b'w'), Just(b'-'), any::<u8>()], 0..30)),
             1..40,
         ),
     ) {
