@@ -156,6 +156,11 @@ fn write_float(out: &mut String, f: f64) {
         push_exponent(out, exp);
         return;
     }
+    // zmij also writes some of these positionally (`0.00001234`): the same
+    // shortest digits, moved into the exponent form.
+    if positional_to_exponent(out, z) {
+        return;
+    }
     // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e-7", "1e16", "0e0".
     // Formatted on the stack: this runs for every float of every message.
     let mut sci = StackBuf { bytes: [0; 40], len: 0 };
@@ -212,6 +217,50 @@ fn write_float(out: &mut String, f: f64) {
         }
         push_exponent(out, exp);
     }
+}
+
+/// Writes the positional decimal `z` (`[-]digits.digits`) as `repr`'s
+/// exponent form `d.ddde±XX`; `false` (nothing written) if `z` is not that
+/// shape or has no nonzero digit.
+fn positional_to_exponent(out: &mut String, z: &str) -> bool {
+    let (sign, body) = match z.strip_prefix('-') {
+        Some(b) => ("-", b),
+        None => ("", z),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if int.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let int = int.trim_start_matches('0');
+    // The significant digits and the exponent of the first one.
+    let (digits, exp): (&str, i32) = if int.is_empty() {
+        let lead = frac.len() - frac.trim_start_matches('0').len();
+        (frac.get(lead..).unwrap_or_default(), -(lead as i32) - 1)
+    } else {
+        (int, int.len() as i32 - 1)
+    };
+    // Digits of `int` then `frac` (when `int` has some), trailing zeros dropped.
+    let mut all = StackBuf { bytes: [0; 40], len: 0 };
+    let more = if int.is_empty() { "" } else { frac };
+    if digits.len() + more.len() > all.bytes.len() {
+        return false;
+    }
+    for b in digits.bytes().chain(more.bytes()) {
+        if let Some(slot) = all.bytes.get_mut(all.len) {
+            *slot = b;
+        }
+        all.len += 1;
+    }
+    let sig = all.as_str().trim_end_matches('0');
+    let Some(first) = sig.get(..1) else { return false };
+    out.push_str(sign);
+    out.push_str(first);
+    if sig.len() > 1 {
+        out.push('.');
+        out.push_str(sig.get(1..).unwrap_or_default());
+    }
+    push_exponent(out, exp);
+    true
 }
 
 /// `e±XX`, as `repr` writes an exponent: the sign always, two digits at least.
