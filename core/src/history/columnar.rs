@@ -427,7 +427,11 @@ mod encoding {
     /// encoder writes (3): 0, a text slot; 1, a zero-padded number.
     const ESCAPES: u64 = 2;
     use crate::history::batch::{BatchError, push_varint, varint_len};
+    use alloc::boxed::Box;
     use alloc::vec::Vec;
+    use miniz_oxide::deflate::core::{
+        CompressorOxide, TDEFLFlush, TDEFLStatus, compress, create_comp_flags_from_zip_params,
+    };
 
     /// A record's fields as bytes (the encoder needs no UTF-8 view).
     #[derive(Clone, Copy)]
@@ -556,9 +560,16 @@ mod encoding {
         modes: [u8; MAX_SLOTS],
     }
 
-    /// Builds columnar bodies; keeps its buffers between batches.
+    /// Builds columnar bodies and deflates them; keeps its buffers, and the
+    /// deflater's ~300 KB of tables, between batches.
     #[derive(Default)]
     pub(crate) struct Encoder {
+        /// The deflater and the level it was made for (made at the first seal:
+        /// allocating and clearing its tables cost as much as deflating a
+        /// batch of PoUW messages at level 1).
+        deflater: Option<(u8, Box<CompressorOxide>)>,
+        /// The last body deflated, as a zlib stream.
+        zlib: Vec<u8>,
         types: Interner,
         senders: Interner,
         templates: Interner,
@@ -572,14 +583,14 @@ mod encoding {
 
     /// One slot of a payload as the encoder found it: where it sits and how it
     /// is stored.
-    #[derive(Clone, Copy)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     struct Slot {
         start: usize,
         end: usize,
         kind: Kind,
     }
 
-    #[derive(Clone, Copy)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     enum Kind {
         /// A canonical number (the slot's mode stores it whole or as a delta).
         Number(u64),
@@ -604,12 +615,109 @@ mod encoding {
         }
     }
 
+    /// The first index at or after `i` holding a digit or a control byte
+    /// (`payload.len()` if none): 16 bytes at a time where none is (a scan
+    /// without early exit, so it compiles to a few wide compares).
+    fn next_mark(payload: &[u8], mut i: usize) -> usize {
+        let mark = |b: u8| b.wrapping_sub(b'0') < 10 || b < 0x20;
+        while let Some(chunk) = payload.get(i..i + 16) {
+            if chunk.iter().fold(false, |any, &b| any | mark(b)) {
+                break;
+            }
+            i += 16;
+        }
+        while let Some(&b) = payload.get(i) {
+            if mark(b) {
+                return i;
+            }
+            i += 1;
+        }
+        payload.len()
+    }
+
+    /// Appends `payload`'s template key to `key` (each slot replaced by one
+    /// `0`) and its slots to `slots`. Slots are the words (maximal runs of ASCII
+    /// letters and digits) holding a digit:
+    /// - a word of digits, or of letters then digits with a letter outside
+    ///   `a`–`f` (`worker12`, `v2`), gives its digits;
+    /// - digits then `e` before a sign (a float's mantissa: `1e-05`) give the digits;
+    /// - any other word (a hex hash, a UUID's part) is one text slot.
+    ///
+    /// So the letters around digits never multiply templates. `false` (payload
+    /// stored whole) if it has more than [`MAX_SLOTS`] slots or a control byte
+    /// other than tab, CR and LF: binary payloads (postcard envelopes) would
+    /// only fill the dictionary with one-off templates.
+    ///
+    /// Only the words holding a digit are looked at: the scan jumps from one
+    /// digit (or control byte) to the next, then reads the word around it.
+    fn tokenize(payload: &[u8], key: &mut Vec<u8>, slots: &mut Vec<Slot>) -> bool {
+        key.clear();
+        let first = slots.len();
+        let mut i = 0;
+        let mut text = 0;
+        loop {
+            let from = i;
+            i = next_mark(payload, i);
+            let Some(&b) = payload.get(i) else { break };
+            if b < 0x20 {
+                if matches!(b, b'\t' | b'\n' | b'\r') {
+                    i += 1;
+                    continue;
+                }
+                slots.truncate(first);
+                return false;
+            }
+            // A digit at `i`; no digit lies in `from..i`, so the word before it is letters.
+            let mut start = i;
+            while start > from && payload.get(start - 1).is_some_and(u8::is_ascii_alphabetic) {
+                start -= 1;
+            }
+            let mut digits_end = i;
+            while payload.get(digits_end).is_some_and(u8::is_ascii_digit) {
+                digits_end += 1;
+            }
+            let mut end = digits_end;
+            while payload.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+                end += 1;
+            }
+            let letters = payload.get(start..i).unwrap_or_default();
+            let hex_letters = letters.iter().all(|l| matches!(l | 0x20, b'a'..=b'f'));
+            let plain = end == digits_end && (letters.is_empty() || !hex_letters);
+            let mantissa = letters.is_empty()
+                && end == digits_end + 1
+                && matches!(payload.get(digits_end), Some(b'e' | b'E'))
+                && matches!(payload.get(end), Some(b'-' | b'+'));
+            let slot = if plain || mantissa {
+                let run = payload.get(i..digits_end).unwrap_or_default();
+                Slot { start: i, end: digits_end, kind: digit_kind(run) }
+            } else {
+                Slot { start, end, kind: Kind::Text }
+            };
+            if slots.len() - first == MAX_SLOTS {
+                slots.truncate(first);
+                return false;
+            }
+            key.extend_from_slice(payload.get(text..slot.start).unwrap_or_default());
+            key.push(b'0');
+            text = slot.end;
+            slots.push(slot);
+            i = end;
+        }
+        key.extend_from_slice(payload.get(text..).unwrap_or_default());
+        true
+    }
+
     /// Byte classes for [`tokenize`]: what ends a word and what refuses a payload.
+    #[cfg(test)]
     const OTHER: u8 = 0;
+    #[cfg(test)]
     const LETTER: u8 = 1;
+    #[cfg(test)]
     const DIGIT: u8 = 2;
     /// A control byte other than tab, CR and LF.
+    #[cfg(test)]
     const BINARY: u8 = 3;
+    #[cfg(test)]
     // Evaluated at compile time: an index out of range would fail the build.
     #[allow(clippy::indexing_slicing)]
     static CLASS: [u8; 256] = {
@@ -631,10 +739,14 @@ mod encoding {
         t
     };
 
+    #[cfg(test)]
     fn class(b: u8) -> u8 {
         CLASS.get(usize::from(b)).copied().unwrap_or(OTHER)
     }
 
+    /// What [`tokenize`] computes, one byte class at a time (its reference in
+    /// the tests).
+    ///
     /// Appends `payload`'s template key to `key` (each slot replaced by one
     /// `0`) and its slots to `slots`. Slots are the words (maximal runs of ASCII
     /// letters and digits) holding a digit:
@@ -647,7 +759,8 @@ mod encoding {
     /// stored whole) if it has more than [`MAX_SLOTS`] slots or a control byte
     /// other than tab, CR and LF: binary payloads (postcard envelopes) would
     /// only fill the dictionary with one-off templates.
-    fn tokenize(payload: &[u8], key: &mut Vec<u8>, slots: &mut Vec<Slot>) -> bool {
+    #[cfg(test)]
+    fn tokenize_reference(payload: &[u8], key: &mut Vec<u8>, slots: &mut Vec<Slot>) -> bool {
         key.clear();
         let first = slots.len();
         let mut i = 0;
@@ -705,6 +818,42 @@ mod encoding {
     }
 
     impl Encoder {
+        /// `body` as a zlib stream (RFC 1950) at `level` (0 to 10), the same
+        /// bytes as `miniz_oxide::deflate::compress_to_vec_zlib`; `None` only if
+        /// the deflater reports a failure it never should.
+        pub(crate) fn deflate(&mut self, body: &[u8], level: u8) -> Option<&[u8]> {
+            let deflater = match &mut self.deflater {
+                Some((made_for, d)) if *made_for == level => {
+                    d.reset();
+                    d
+                }
+                slot => {
+                    // Window bits 1: any positive value asks for the zlib wrapper.
+                    let flags = create_comp_flags_from_zip_params(level.into(), 1, 0);
+                    &mut slot.insert((level, Box::new(CompressorOxide::new(flags)))).1
+                }
+            };
+            self.zlib.clear();
+            self.zlib.resize(body.len() / 2 + 64, 0);
+            let (mut input, mut at) = (body, 0usize);
+            loop {
+                let out = self.zlib.get_mut(at..).unwrap_or_default();
+                let (status, used, wrote) = compress(deflater, input, out, TDEFLFlush::Finish);
+                at = at.saturating_add(wrote);
+                match status {
+                    TDEFLStatus::Done => break,
+                    TDEFLStatus::Okay => {
+                        input = input.get(used..)?;
+                        if self.zlib.len().saturating_sub(at) < 64 {
+                            self.zlib.resize(self.zlib.len().saturating_mul(2), 0);
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+            self.zlib.get(..at)
+        }
+
         /// Appends the columnar body of `records` (valid, in timestamp order,
         /// starting at `first` µs) to `out`; returns the dictionary entry count.
         pub(crate) fn encode(&mut self, records: &[Fields<'_>], first: u64, out: &mut Vec<u8>) -> u32 {
@@ -816,6 +965,62 @@ mod encoding {
                 out.extend_from_slice(c);
             }
             (self.types.len() + self.senders.len() + self.templates.len()) as u32
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::{Slot, tokenize, tokenize_reference};
+        use alloc::vec;
+        use alloc::vec::Vec;
+        use proptest::prelude::*;
+
+        fn both(payload: &[u8]) -> ((bool, Vec<u8>, Vec<Slot>), (bool, Vec<u8>, Vec<Slot>)) {
+            let (mut k1, mut s1, mut k2, mut s2) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let ok1 = tokenize(payload, &mut k1, &mut s1);
+            let ok2 = tokenize_reference(payload, &mut k2, &mut s2);
+            ((ok1, k1, s1), (ok2, k2, s2))
+        }
+
+        #[test]
+        fn tokenize_splits_words_as_documented() {
+            let payload = br#"{"w":"worker12","h":"1e3f","x":1e-05,"z":"007","d":"dead12","n":-3}"#;
+            let ((ok, key, slots), reference) = both(payload);
+            assert_eq!((ok, &key, &slots), (reference.0, &reference.1, &reference.2));
+            assert!(ok);
+            assert_eq!(key, br#"{"w":"worker0","h":"0","x":0e-0,"z":"0","d":"0","n":-0}"#.to_vec());
+            let texts: Vec<&[u8]> = slots.iter().map(|s| &payload[s.start..s.end]).collect();
+            assert_eq!(texts, [&b"12"[..], b"1e3f", b"1", b"05", b"007", b"dead12", b"3"]);
+        }
+
+        /// The kept deflater writes what a fresh one writes, whatever level
+        /// and body came before.
+        #[test]
+        fn the_kept_deflater_writes_what_a_fresh_one_writes() {
+            let mut encoder = super::Encoder::default();
+            let bodies: [Vec<u8>; 3] =
+                [(0..70_000u32).map(|i| (i * 7 % 251) as u8).collect(), b"{\"iteration\":1}".repeat(500), Vec::new()];
+            for level in [6u8, 6, 1, 0, 10, 9, 1] {
+                for body in &bodies {
+                    let fresh = miniz_oxide::deflate::compress_to_vec_zlib(body, level);
+                    assert_eq!(encoder.deflate(body, level), Some(&fresh[..]), "level {level}, {} bytes", body.len());
+                }
+            }
+        }
+
+        proptest! {
+            /// The digit-jumping scan finds exactly the slots of the byte-by-byte one.
+            #[test]
+            fn tokenize_matches_its_reference(payload in prop::collection::vec(
+                prop_oneof![
+                    Just(b'0'), Just(b'7'), Just(b'a'), Just(b'e'), Just(b'f'), Just(b'w'), Just(b'E'),
+                    Just(b'-'), Just(b'+'), Just(b'"'), Just(b'\t'), Just(1u8), any::<u8>()
+                ],
+                0..80,
+            )) {
+                let (fast, reference) = both(&payload);
+                prop_assert_eq!(fast, reference);
+            }
         }
     }
 }

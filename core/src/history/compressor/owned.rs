@@ -124,7 +124,8 @@ impl Batch {
         }
         let mut body = Vec::with_capacity(raw.len() / 4);
         let dict_entries = encoder.encode(&fields, parts.first.total_micros(), &mut body);
-        let zlib = miniz_oxide::deflate::compress_to_vec_zlib(&body, parts.level);
+        // Never fails for a level the header accepts (0 to 10).
+        let zlib = encoder.deflate(&body, parts.level).ok_or(BatchError::BadHeader("deflate failed"))?;
         let header = BatchHeader {
             zlib_len: u32::try_from(zlib.len()).map_err(|_| BatchError::BadHeader("zlib length over u32"))?,
             log: Some(LogInfo {
@@ -141,7 +142,7 @@ impl Batch {
         for h in log.hashes() {
             bytes.extend_from_slice(h);
         }
-        bytes.extend_from_slice(&zlib);
+        bytes.extend_from_slice(zlib);
         Ok(Batch { header, bytes })
     }
 
