@@ -64,7 +64,7 @@ def test_batches_seal_at_the_threshold_and_zlib_reads_them():
     magic, version = struct.unpack_from("<4sB", b.header, 0)
     (raw_len, zlib_len) = struct.unpack_from("<II", b.header, 44)
     body_len, dict_entries, _root, log_size = struct.unpack_from("<II32sQ", b.header, 116)
-    assert (magic, version, log_size) == (b"PNHB", 2, 0)
+    assert (magic, version, log_size) == (b"PNHB", 3, 0)
     assert len(b.header) == 164 and zlib_len == len(b.compressed_data)
     body = zlib.decompress(b.compressed_data)
     assert len(body) == body_len < raw_len
