@@ -577,6 +577,9 @@ mod encoding {
         /// Per record: type, sender, 1 + template (0 for stored whole), first run in `runs`.
         rows: Vec<(u32, u32, u32, usize)>,
         key: Vec<u8>,
+        /// The last template interned and its key.
+        last_template: Option<u32>,
+        last_key: Vec<u8>,
         runs: Vec<Slot>,
         cols: [Vec<u8>; 6],
     }
@@ -861,6 +864,7 @@ mod encoding {
             self.senders.clear();
             self.templates.clear();
             self.template_info.clear();
+            self.last_template = None;
             self.rows.clear();
             self.runs.clear();
             for c in self.cols.iter_mut() {
@@ -873,7 +877,17 @@ mod encoding {
                 let run_at = self.runs.len();
                 let mut tpl = 0;
                 if tokenize(r.payload, &mut self.key, &mut self.runs) {
-                    let i = self.templates.intern(&self.key);
+                    // Consecutive records mostly share a template: compare with the last first.
+                    let i = match self.last_template {
+                        Some(i) if self.key == self.last_key => i,
+                        _ => {
+                            let i = self.templates.intern(&self.key);
+                            self.last_key.clear();
+                            self.last_key.extend_from_slice(&self.key);
+                            self.last_template = Some(i);
+                            i
+                        }
+                    };
                     if i as usize == self.template_info.len() {
                         self.template_info.push(Template { slots: self.runs.len() - run_at, ..Template::default() });
                     }

@@ -446,6 +446,11 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
         self.buf_count
     }
 
+    /// Bytes of the unsealed buffer (the records' canonical encoding).
+    pub fn buffer_bytes(&self) -> usize {
+        self.raw.len()
+    }
+
     /// Statistics, with the derived figures computed now.
     pub fn stats(&self) -> HistoryStats {
         let mut s = self.stats;
