@@ -989,7 +989,10 @@ mod encoding {
         use alloc::vec::Vec;
         use proptest::prelude::*;
 
-        fn both(payload: &[u8]) -> ((bool, Vec<u8>, Vec<Slot>), (bool, Vec<u8>, Vec<Slot>)) {
+        /// What one tokenizer says of a payload: stored by template, the key, the slots.
+        type Split = (bool, Vec<u8>, Vec<Slot>);
+
+        fn both(payload: &[u8]) -> (Split, Split) {
             let (mut k1, mut s1, mut k2, mut s2) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let ok1 = tokenize(payload, &mut k1, &mut s1);
             let ok2 = tokenize_reference(payload, &mut k2, &mut s2);
