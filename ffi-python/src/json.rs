@@ -353,9 +353,10 @@ impl std::hash::Hasher for FxHasher {
     }
 }
 
-/// A Python string of UTF-8 `bytes`; `Unsupported` if they are not UTF-8.
+/// A Python string of UTF-8 `bytes` (checked by CPython as it decodes them);
+/// `Unsupported` if they are not UTF-8.
 fn new_str<'py>(py: Python<'py>, bytes: &[u8]) -> Result<Bound<'py, PyString>, Unsupported> {
-    Ok(PyString::new(py, std::str::from_utf8(bytes).map_err(|_| Unsupported)?))
+    PyString::from_bytes(py, bytes).map_err(|_| Unsupported)
 }
 
 impl StrCache {
