@@ -281,9 +281,9 @@ pub fn from_json<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAn
 
 /// Python strings already built for short texts that repeat (dict keys,
 /// senders, message types), so decoding many records builds each once, as
-/// `pickle.loads` does for the strings it memoized. Bounded: past [`StrCache::MAX`] entries new texts are
-/// built every time. One cache serves one call (one batch or one query): it
-/// holds no result across calls.
+/// `pickle.loads` does for the strings it memoized. Bounded: past
+/// [`StrCache::MAX`] entries new texts are built every time. One cache serves
+/// one call (one batch or one query): it holds no result across calls.
 ///
 /// Hashed with [`FxBuild`], not SipHash: the texts are a few bytes long and
 /// hashed once per field of every record read back, where SipHash was a
@@ -302,7 +302,7 @@ pub struct StrCache {
     recent: Vec<Option<Known>>,
 }
 
-/// A text and its Python string.
+/// A text (escape-free bytes, UTF-8 checked) and its Python string.
 type Known = (Box<[u8]>, Py<PyString>);
 
 /// The Fx hash (rustc's): a multiply and a rotate per 8 bytes.
@@ -344,6 +344,7 @@ impl std::hash::Hasher for FxHasher {
         self.add(u64::from(b));
     }
 
+    /// The length `Hash` for `[u8]` writes before the bytes: one word.
     fn write_usize(&mut self, n: usize) {
         self.add(n as u64);
     }
