@@ -282,6 +282,7 @@ impl PyHistoryCore {
     /// intermediate records), fully checked as `Batch::records` does. Senders
     /// and message types become one Python string per dictionary entry of the
     /// batch (by index, no hashing); version 1 batches go through the cache.
+    /// Records with the timestamp of the record before share its float.
     #[staticmethod]
     fn decode_batch_dicts<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyList>> {
         let max = HistoryConfig::default().max_batch_bytes;
@@ -292,6 +293,7 @@ impl PyHistoryCore {
         let (k_type, k_sender, k_time, k_data) =
             (intern!(py, "msg_type"), intern!(py, "sender_id"), intern!(py, "timestamp"), intern!(py, "data"));
         let mut items: Vec<Bound<'py, PyDict>> = Vec::with_capacity(view.header().count as usize);
+        let mut time: Option<(Instant, Bound<'py, PyFloat>)> = None;
         let mut failed: Option<PyErr> = None;
         let checked = view.validate_rows(&mut scratch, |r, _, _, indices| {
             let built = (|| -> PyResult<Bound<'py, PyDict>> {
@@ -299,10 +301,18 @@ impl PyHistoryCore {
                     Some((s, t)) => (by_index.get(py, 0, s, r.sender), by_index.get(py, 1, t, r.message_type)),
                     None => (strings.get(py, r.sender), strings.get(py, r.message_type)),
                 };
+                let timestamp = match &time {
+                    Some((at, f)) if *at == r.timestamp => f.clone(),
+                    _ => {
+                        let f = PyFloat::new(py, r.timestamp.as_secs_f64());
+                        time = Some((r.timestamp, f.clone()));
+                        f
+                    }
+                };
                 let d = PyDict::new(py);
                 d.set_item(k_type, message_type)?;
                 d.set_item(k_sender, sender)?;
-                d.set_item(k_time, PyFloat::new(py, r.timestamp.as_secs_f64()))?;
+                d.set_item(k_time, timestamp)?;
                 d.set_item(k_data, crate::json::from_json_cached(py, r.payload, &mut strings)?)?;
                 Ok(d)
             })();

@@ -322,8 +322,8 @@ static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// The Python value of JSON `bytes`, equal to `json.loads(bytes)`, built here
 /// for the usual cases (objects, arrays, strings, 64-bit integers, floats,
 /// `true`/`false`/`null`, `NaN`/`Infinity`); anything else (big integers, lone
-/// surrogates, invalid JSON, nesting deeper than [`MAX_DEPTH`]) goes to
-/// `json.loads`, so results and errors are the module's.
+/// surrogates, invalid JSON or UTF-8, nesting deeper than [`MAX_DEPTH`]) goes
+/// to `json.loads`, so results and errors are the module's.
 pub fn from_json<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     from_json_cached(py, bytes, &mut StrCache::default())
 }
@@ -331,7 +331,8 @@ pub fn from_json<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAn
 /// Python strings already built for short texts that repeat (dict keys,
 /// senders, message types), so decoding many records builds each once, as
 /// `pickle.loads` does for the strings it memoized. Bounded: past
-/// [`StrCache::MAX`] entries new texts are built every time.
+/// [`StrCache::MAX`] entries new texts are built every time. One cache serves
+/// one call (one batch or one query): it holds no result across calls.
 ///
 /// Hashed with [`FxBuild`], not SipHash: the texts are a few bytes long and
 /// hashed once per field of every record read back, where SipHash was a
@@ -344,10 +345,14 @@ pub fn from_json<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAn
 /// keys in the same order, so most keys cost one comparison and no hashing.
 #[derive(Default)]
 pub struct StrCache {
-    map: std::collections::HashMap<Box<str>, Py<PyString>, FxBuild>,
-    /// The key last seen at each (depth, slot), by `depth * SLOTS + slot`.
-    recent: Vec<Option<(Box<str>, Py<PyString>)>>,
+    map: std::collections::HashMap<Box<[u8]>, Py<PyString>, FxBuild>,
+    /// The key last seen at each (depth, slot), by `depth * SLOTS + slot`:
+    /// its bytes (escape-free) and its string.
+    recent: Vec<Option<Known>>,
 }
+
+/// A text (escape-free bytes, UTF-8 checked) and its Python string.
+type Known = (Box<[u8]>, Py<PyString>);
 
 /// The Fx hash (rustc's): a multiply and a rotate per 8 bytes.
 #[derive(Default, Clone, Copy)]
@@ -388,9 +393,20 @@ impl std::hash::Hasher for FxHasher {
         self.add(u64::from(b));
     }
 
+    /// The length `Hash` for `[u8]` writes before the bytes: one word.
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
     fn finish(&self) -> u64 {
         self.0
     }
+}
+
+/// A Python string of UTF-8 `bytes` (checked by CPython as it decodes them);
+/// `Unsupported` if they are not UTF-8.
+fn new_str<'py>(py: Python<'py>, bytes: &[u8]) -> Result<Bound<'py, PyString>, Unsupported> {
+    PyString::from_bytes(py, bytes).map_err(|_| Unsupported)
 }
 
 impl StrCache {
@@ -405,91 +421,76 @@ impl StrCache {
         if s.len() > Self::MAX_LEN {
             return PyString::new(py, s);
         }
-        if let Some(v) = self.map.get(s) {
+        if let Some(v) = self.map.get(s.as_bytes()) {
             return v.bind(py).clone();
         }
         let v = PyString::new(py, s);
         if self.map.len() < Self::MAX {
-            self.map.insert(s.into(), v.clone().unbind());
+            self.map.insert(s.as_bytes().into(), v.clone().unbind());
         }
         v
     }
 
-    /// The object key `s`, the `slot`-th key of an object at nesting `depth`.
-    fn key<'py>(&mut self, py: Python<'py>, s: &str, depth: usize, slot: usize) -> Bound<'py, PyString> {
-        if depth >= Self::DEPTHS || slot >= Self::SLOTS || s.len() > Self::MAX_LEN {
-            return self.get(py, s);
+    /// [`StrCache::get`] of bytes not yet checked as UTF-8 (cached ones were).
+    fn get_bytes<'py>(&mut self, py: Python<'py>, b: &[u8]) -> Result<Bound<'py, PyString>, Unsupported> {
+        if let Some(v) = self.map.get(b) {
+            return Ok(v.bind(py).clone());
         }
-        let at = depth * Self::SLOTS + slot;
-        if let Some(Some((text, v))) = self.recent.get(at)
-            && **text == *s
-        {
-            return v.bind(py).clone();
+        let v = new_str(py, b)?;
+        if b.len() <= Self::MAX_LEN && self.map.len() < Self::MAX {
+            self.map.insert(b.into(), v.clone().unbind());
         }
-        let v = self.get(py, s);
-        if self.recent.len() <= at {
+        Ok(v)
+    }
+
+    /// The key last seen as the `slot`-th of an object at nesting `depth`, if remembered there.
+    fn recent(&mut self, depth: usize, slot: usize) -> Option<&mut Option<Known>> {
+        if depth >= Self::DEPTHS || slot >= Self::SLOTS {
+            return None;
+        }
+        if self.recent.is_empty() {
             self.recent.resize_with(Self::DEPTHS * Self::SLOTS, || None);
         }
-        if let Some(entry) = self.recent.get_mut(at) {
-            *entry = Some((s.into(), v.clone().unbind()));
-        }
-        v
+        self.recent.get_mut(depth * Self::SLOTS + slot)
     }
 }
 
-/// [`from_json`] with object keys taken from `keys`.
-pub fn from_json_cached<'py>(py: Python<'py>, bytes: &[u8], keys: &mut StrCache) -> PyResult<Bound<'py, PyAny>> {
-    // UTF-8 is checked once here; the parser then cuts the text only at ASCII
-    // bytes (quotes, digits, punctuation), so its slices need no second check.
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        let mut p = Parser { text, s: bytes, at: 0, keys };
-        if let Ok(v) = p.value(py, 0) {
-            p.ws();
-            if p.at == bytes.len() {
-                return Ok(v);
-            }
+/// [`from_json`] with strings taken from and added to `cache`.
+pub fn from_json_cached<'py>(py: Python<'py>, bytes: &[u8], cache: &mut StrCache) -> PyResult<Bound<'py, PyAny>> {
+    // UTF-8 is checked string by string (outside strings only ASCII fits the grammar).
+    let mut p = Parser { s: bytes, at: 0, cache };
+    if let Ok(v) = p.value(py, 0) {
+        p.ws();
+        if p.at == bytes.len() {
+            return Ok(v);
         }
     }
     let loads = LOADS.import(py, "json", "loads")?;
     loads.call1((PyBytes::new(py, bytes),))
 }
 
+/// Powers of ten exactly representable as doubles.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// A JSON string's contents.
+enum Text<'a> {
+    /// Without escapes: the bytes between the quotes, as they are.
+    Plain(&'a [u8]),
+    /// With escapes, decoded.
+    Decoded(Vec<u8>),
+}
+
 struct Parser<'a> {
-    /// The whole input, valid UTF-8.
-    text: &'a str,
-    /// `text` as bytes.
+    /// The input (UTF-8 not yet checked).
     s: &'a [u8],
     at: usize,
-    keys: &'a mut StrCache,
+    cache: &'a mut StrCache,
 }
 
 impl<'a> Parser<'a> {
-    /// `text[start..end]`; `Unsupported` if the range is out of bounds or cuts a character.
-    fn slice(&self, start: usize, end: usize) -> Result<&'a str, Unsupported> {
-        self.text.get(start..end).ok_or(Unsupported)
-    }
-
-    /// An object key (the `slot`-th of its object at nesting `depth`):
-    /// escape-free keys come from the cache.
-    fn key<'py>(&mut self, py: Python<'py>, depth: usize, slot: usize) -> Result<Bound<'py, PyString>, Unsupported> {
-        if self.peek() == Some(b'"') {
-            let start = self.at + 1;
-            let mut end = start;
-            while let Some(&b) = self.s.get(end) {
-                if b == b'"' {
-                    let text = self.slice(start, end)?;
-                    self.at = end + 1;
-                    return Ok(self.keys.key(py, text, depth, slot));
-                }
-                if b == b'\\' || b < 0x20 {
-                    break;
-                }
-                end += 1;
-            }
-        }
-        self.string(py)
-    }
-
     fn peek(&self) -> Option<u8> {
         self.s.get(self.at).copied()
     }
@@ -540,6 +541,33 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// An object key (the `slot`-th of its object at nesting `depth`): first
+    /// compared with the key last seen there, else from the cache.
+    fn key<'py>(&mut self, py: Python<'py>, depth: usize, slot: usize) -> Result<Bound<'py, PyString>, Unsupported> {
+        if self.peek() != Some(b'"') {
+            return Err(Unsupported);
+        }
+        let start = self.at + 1;
+        let rest = self.s.get(start..).unwrap_or_default();
+        if let Some(Some((key, v))) = self.cache.recent(depth, slot)
+            && rest.starts_with(key)
+            && rest.get(key.len()) == Some(&b'"')
+        {
+            self.at = start + key.len() + 1;
+            return Ok(v.bind(py).clone());
+        }
+        let b = match self.text()? {
+            Text::Plain(b) => b,
+            Text::Decoded(b) => return new_str(py, &b),
+        };
+        let v = self.cache.get_bytes(py, b)?;
+        if let Some(place) = self.cache.recent(depth, slot) {
+            *place = Some((b.into(), v.clone().unbind()));
+        }
+        Ok(v)
+    }
+
+    /// A value at nesting `depth`.
     fn value<'py>(&mut self, py: Python<'py>, depth: usize) -> Result<Bound<'py, PyAny>, Unsupported> {
         if depth > MAX_DEPTH {
             return Err(Unsupported);
@@ -555,10 +583,10 @@ impl<'a> Parser<'a> {
                 loop {
                     self.ws();
                     let k = self.key(py, depth, slot)?;
-                    slot += 1;
                     self.ws();
                     self.eat(b":")?;
                     let v = self.value(py, depth + 1)?;
+                    slot += 1;
                     d.set_item(k, v).map_err(|_| Unsupported)?;
                     if !self.another(b'}')? {
                         return Ok(d.into_any());
@@ -578,7 +606,13 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
-            b'"' => Ok(self.string(py)?.into_any()),
+            b'"' => {
+                let s = match self.text()? {
+                    Text::Plain(b) => new_str(py, b)?,
+                    Text::Decoded(b) => new_str(py, &b)?,
+                };
+                Ok(s.into_any())
+            }
             b't' => self.eat(b"true").map(|_| PyBool::new(py, true).to_owned().into_any()),
             b'f' => self.eat(b"false").map(|_| PyBool::new(py, false).to_owned().into_any()),
             b'n' => self.eat(b"null").map(|_| py.None().into_bound(py)),
@@ -592,105 +626,138 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn digits(&mut self) -> usize {
+    /// Digits from `self.at` on, accumulated into `m` (wrapping: callers
+    /// count the digits); how many.
+    #[inline(always)]
+    fn digits(&mut self, m: &mut u64) -> usize {
         let start = self.at;
-        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+        while let Some(d) = self.peek().map(|b| b.wrapping_sub(b'0')).filter(|&d| d < 10) {
+            *m = m.wrapping_mul(10).wrapping_add(u64::from(d));
             self.at += 1;
         }
         self.at - start
     }
 
     /// JSON's number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    /// Integers of up to 18 digits and floats of up to 19 significant digits
+    /// below 2^53 with a power of ten up to 22 (exact doubles both, so one
+    /// correctly rounded multiplication or division gives the nearest double:
+    /// Clinger's fast path) are computed here; other floats go to Rust's
+    /// correctly rounded `parse`, other integers to `i64`'s (then to `json`).
     fn number<'py>(&mut self, py: Python<'py>) -> Result<Bound<'py, PyAny>, Unsupported> {
         let start = self.at;
-        if self.peek() == Some(b'-') {
+        let negative = self.peek() == Some(b'-');
+        if negative {
             self.at += 1;
         }
+        let mut m = 0u64;
         let int_start = self.at;
-        let n = self.digits();
-        if n == 0 || (n > 1 && self.s.get(int_start) == Some(&b'0')) {
+        let int_digits = self.digits(&mut m);
+        if int_digits == 0 || (int_digits > 1 && self.s.get(int_start) == Some(&b'0')) {
             return Err(Unsupported);
         }
+        let mut frac_digits = 0;
         let mut float = false;
         if self.peek() == Some(b'.') {
             self.at += 1;
-            if self.digits() == 0 {
+            frac_digits = self.digits(&mut m);
+            if frac_digits == 0 {
                 return Err(Unsupported);
             }
             float = true;
         }
+        let mut exp = 0i64;
         if matches!(self.peek(), Some(b'e' | b'E')) {
             self.at += 1;
+            let exp_negative = self.peek() == Some(b'-');
             if matches!(self.peek(), Some(b'+' | b'-')) {
                 self.at += 1;
             }
-            if self.digits() == 0 {
+            let mut e = 0u64;
+            let n = self.digits(&mut e);
+            if n == 0 {
                 return Err(Unsupported);
             }
+            // Past 18 digits the exponent is out of any double's range anyway.
+            let e = if n > 18 { i64::MAX / 2 } else { e as i64 };
+            exp = if exp_negative { -e } else { e };
             float = true;
         }
-        let text = self.slice(start, self.at)?;
-        if float {
-            let f: f64 = text.parse().map_err(|_| Unsupported)?;
-            Ok(PyFloat::new(py, f).into_any())
-        } else {
+        let digits = int_digits + frac_digits;
+        if !float {
+            if digits <= 18 {
+                let v = m as i64;
+                return Ok((if negative { -v } else { v }).into_pyobject(py).map_err(|_| Unsupported)?.into_any());
+            }
+            let text = std::str::from_utf8(self.s.get(start..self.at).unwrap_or_default()).map_err(|_| Unsupported)?;
             let i: i64 = text.parse().map_err(|_| Unsupported)?;
-            Ok(i.into_pyobject(py).map_err(|_| Unsupported)?.into_any())
+            return Ok(i.into_pyobject(py).map_err(|_| Unsupported)?.into_any());
         }
+        let e10 = exp.saturating_sub(frac_digits as i64);
+        let f = if digits <= 19 && m <= 1 << 53 && (-22..=22).contains(&e10) {
+            let power = POW10.get(e10.unsigned_abs() as usize).copied().unwrap_or(1.0);
+            let f = if e10 < 0 { m as f64 / power } else { m as f64 * power };
+            if negative { -f } else { f }
+        } else {
+            let text = std::str::from_utf8(self.s.get(start..self.at).unwrap_or_default()).map_err(|_| Unsupported)?;
+            text.parse().map_err(|_| Unsupported)?
+        };
+        Ok(PyFloat::new(py, f).into_any())
     }
 
     fn hex4(&mut self) -> Result<u32, Unsupported> {
         let h = self.s.get(self.at..self.at + 4).ok_or(Unsupported)?;
-        let h = std::str::from_utf8(h).map_err(|_| Unsupported)?;
-        let v = u32::from_str_radix(h, 16).map_err(|_| Unsupported)?;
-        if !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !h.iter().all(u8::is_ascii_hexdigit) {
             return Err(Unsupported);
         }
+        let h = std::str::from_utf8(h).map_err(|_| Unsupported)?;
+        let v = u32::from_str_radix(h, 16).map_err(|_| Unsupported)?;
         self.at += 4;
         Ok(v)
     }
 
-    fn string<'py>(&mut self, py: Python<'py>) -> Result<Bound<'py, PyString>, Unsupported> {
+    /// A string's contents, past its closing quote (`self.at` at its opening one).
+    fn text(&mut self) -> Result<Text<'a>, Unsupported> {
         self.eat(b"\"")?;
         let start = self.at;
         // Fast path: no escapes.
         loop {
             match self.peek().ok_or(Unsupported)? {
                 b'"' => {
-                    let s = self.slice(start, self.at)?;
+                    let s = self.s.get(start..self.at).unwrap_or_default();
                     self.at += 1;
-                    return Ok(PyString::new(py, s));
+                    return Ok(Text::Plain(s));
                 }
                 b'\\' => break,
                 b if b < 0x20 => return Err(Unsupported),
                 _ => self.at += 1,
             }
         }
-        let mut out = String::from(self.slice(start, self.at)?);
+        let mut out = Vec::from(self.s.get(start..self.at).unwrap_or_default());
         loop {
             let run = self.at;
             while self.peek().is_some_and(|b| b != b'"' && b != b'\\' && b >= 0x20) {
                 self.at += 1;
             }
-            out.push_str(self.slice(run, self.at)?);
+            out.extend_from_slice(self.s.get(run..self.at).unwrap_or_default());
             match self.peek().ok_or(Unsupported)? {
                 b'"' => {
                     self.at += 1;
-                    return Ok(PyString::new(py, &out));
+                    return Ok(Text::Decoded(out));
                 }
                 b'\\' => {
                     self.at += 1;
                     let e = self.peek().ok_or(Unsupported)?;
                     self.at += 1;
-                    match e {
-                        b'"' => out.push('"'),
-                        b'\\' => out.push('\\'),
-                        b'/' => out.push('/'),
-                        b'b' => out.push('\u{8}'),
-                        b'f' => out.push('\u{c}'),
-                        b'n' => out.push('\n'),
-                        b'r' => out.push('\r'),
-                        b't' => out.push('\t'),
+                    let c = match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
                         b'u' => {
                             let hi = self.hex4()?;
                             let c = if (0xd800..0xdc00).contains(&hi) {
@@ -704,10 +771,12 @@ impl<'a> Parser<'a> {
                             } else {
                                 hi
                             };
-                            out.push(char::from_u32(c).ok_or(Unsupported)?);
+                            char::from_u32(c).ok_or(Unsupported)?
                         }
                         _ => return Err(Unsupported),
-                    }
+                    };
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                 }
                 _ => return Err(Unsupported),
             }

@@ -12,6 +12,8 @@ import zlib
 from typing import Any, Dict, List
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pouw_netops import (
     CompressedMessageBatch,
@@ -372,3 +374,85 @@ def test_batches_read_back_equal_json_loads_record_by_record(seed):
     ]
     assert repr(got) == repr(want)
     assert [list(d["data"]) for d in got] == [list(d["data"]) for d in want], "key order kept"
+
+
+# --- the payload parser against json.loads (hypothesis) ---
+
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.sampled_from([0, -1, 2**53, 2**53 + 1, 2**63 - 1, -(2**63), 2**63, 10**18, 10**19, -(10**18) - 1]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1e-05, 1e-07, 0.1, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 1e22, 1e23]),
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=12),
+    st.text(alphabet='"\\/\b\f\n\r\t\x00\x1f\x7fé€😀a', max_size=8),
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=JSON_VALUES, ascii_only=st.booleans(), indent=st.sampled_from([None, 0, 2]))
+def test_native_json_decoding_equals_json_loads_for_any_value(value: Any, ascii_only: bool, indent: Any) -> None:
+    from pouw_netops import _native
+
+    text = json.dumps(value, ensure_ascii=ascii_only, indent=indent)
+    data = text.encode("utf-8", "surrogatepass")
+    assert repr(_native.decode_json(data)) == repr(json.loads(data)), text
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    sign=st.sampled_from(["", "-"]),
+    whole=st.one_of(st.just("0"), st.from_regex(r"[1-9][0-9]{0,24}", fullmatch=True)),
+    frac=st.one_of(st.just(""), st.from_regex(r"\.[0-9]{1,24}", fullmatch=True)),
+    exp=st.one_of(st.just(""), st.from_regex(r"[eE][+-]?[0-9]{1,3}", fullmatch=True)),
+)
+def test_native_json_parses_numbers_as_json_loads_does(sign: str, whole: str, frac: str, exp: str) -> None:
+    """Numbers of every length around the exact fast path (up to 19 digits
+    below 2**53, powers of ten up to 22) and past it."""
+    from pouw_netops import _native
+
+    text = f"[{sign}{whole}{frac}{exp}]"
+    assert repr(_native.decode_json(text.encode())) == repr(json.loads(text)), text
+
+
+def test_native_json_parses_numbers_at_the_fast_path_edges() -> None:
+    from pouw_netops import _native
+
+    edges = [str(2**53 + d) for d in (-1, 0, 1, 2)] + ["9" * 15, "9" * 16, "9" * 18, "9" * 19, "1" + "0" * 18]
+    texts = []
+    for m in edges:
+        for e in (-23, -22, -1, 0, 1, 22, 23, 300, -300, -330):
+            texts += [f"{m}e{e}", f"-{m}E{e:+d}", f"{m[:-3]}.{m[-3:]}e{e}", f"0.{m}e{e}"]
+        texts += [m, "-" + m, m + ".0"]
+    texts += ["1e-05", "-0.0", "-0", "0e0", "1E400", "-1e400", "4.9e-324", "2.4703282292062328e-324", "0.1e1", "1e-7"]
+    for t in texts:
+        assert repr(_native.decode_json(f"[{t}]".encode())) == repr(json.loads(f"[{t}]")), t
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payloads=st.lists(st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=5), min_size=1, max_size=40))
+def test_batches_read_back_any_payload_as_json_loads(payloads: List[Dict[str, Any]]) -> None:
+    """``add_message`` then ``decompress_batch`` of arbitrary ``data``: each
+    record's ``data`` is ``json.loads`` of its JSON, whatever it holds."""
+    h = MessageHistoryCompressor("me", compression_threshold=len(payloads))
+    msgs = [NetworkMessage("t", f"s{i % 3}", T0 + i // 2, d) for i, d in enumerate(payloads)]
+    for m in msgs:
+        h.add_message(m, now=T0)
+    (batch,) = h.compressed_batches
+    got = h.decompress_batch(batch)
+    want = [
+        {
+            "msg_type": m.msg_type,
+            "sender_id": m.sender_id,
+            "timestamp": float(m.timestamp),
+            "data": json.loads(json.dumps(m.data, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")),
+        }
+        for m in msgs
+    ]
+    assert repr(got) == repr(want)
