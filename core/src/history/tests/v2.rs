@@ -350,11 +350,18 @@ fn hex_hashes_and_exponents_do_not_multiply_templates() {
     assert_eq!(back, rs);
 }
 
-/// Digit runs at the edges of the number forms: canonical, zero-padded (up to
-/// 20 digits in all) and too long for either, which stay text.
+/// Digit runs and words at the edges of the slot forms: canonical, zero-padded
+/// (up to 20 digits in all), lowercase hex (up to 16 digits, odd counts too)
+/// and too long or mixed for any, which stay text.
 #[test]
 fn number_edge_cases_round_trip() {
-    let cases: [&[u8]; 14] = [
+    let cases: [&[u8]; 20] = [
+        b"1ff 0abc a1 00f",
+        b"abcdef0123456789 abcdef01234567890",
+        b"ABC1 Dead12 x9f",
+        b"\"0000000000000000\" 0x1f 7e-3",
+        b"f1 e5 e-5 1e",
+        b"ffffffffffffff1f",
         b"0",
         b"00",
         b"007",
