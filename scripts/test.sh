@@ -137,10 +137,10 @@ size_probe() {
   # with its own features: nothing to share with the workspace lane's build).
   cargo run --quiet --locked -p pouw-netops --example embedded_worker
   # The no_std C library (feature `embedded`): built for the target and
-  # size-checked (node loop .text at most 263 KiB), the C firmware example
+  # size-checked (node loop .text at most 264 KiB), the C firmware example
   # linked against it and run under QEMU (mps2-an386), then the C node loop
   # against its host build.
-  bash scripts/c-embedded.sh --max-text 269312
+  bash scripts/c-embedded.sh --max-text 270336
 }
 
 # Installs the C stage's tools when missing (CI runs as root), even with SKIP_SETUP:
