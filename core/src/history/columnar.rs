@@ -128,7 +128,7 @@ fn unzigzag(z: u64) -> i64 {
 }
 
 /// The value of a canonical digit run: no leading zero unless it is `0`, at most 18 digits.
-#[cfg(feature = "alloc")]
+#[cfg(all(feature = "alloc", test))]
 fn canonical(run: &[u8]) -> Option<u64> {
     if run.is_empty() || run.len() > 18 || (run.len() > 1 && run.first() == Some(&b'0')) {
         return None;
@@ -500,7 +500,9 @@ pub(crate) use encoding::{Encoder, walk};
 
 #[cfg(feature = "alloc")]
 mod encoding {
-    use super::{Cursor, MAX_SLOTS, MODE_DELTA, canonical, zigzag};
+    #[cfg(test)]
+    use super::canonical;
+    use super::{Cursor, MAX_SLOTS, MODE_DELTA, zigzag};
 
     /// The escapes below a number in the numbers column of the version this
     /// encoder writes (3): 0, a text slot; 1, a zero-padded number; 2, hex.
@@ -706,6 +708,22 @@ mod encoding {
 
     /// How the digit run `run` is stored: a canonical number, zero-padded (at
     /// most 20 digits in all), or as text.
+    /// [`digit_kind`] of a run of `len` digits with `zeros` leading zeros and
+    /// the value `value` (meaningful when the digits after the zeros are at
+    /// most 18), from what the tokenizer read once.
+    fn number_kind(len: usize, zeros: usize, value: u64) -> Kind {
+        if len <= 18 && (zeros == 0 || len == 1) {
+            Kind::Number(value)
+        } else if len <= 20 && len - zeros <= 18 {
+            Kind::Padded(zeros as u64, value)
+        } else {
+            Kind::Text
+        }
+    }
+
+    /// How the digit run `run` is stored (what [`number_kind`] computes,
+    /// reading the run again: the tests' reference).
+    #[cfg(test)]
     fn digit_kind(run: &[u8]) -> Kind {
         if let Some(v) = canonical(run) {
             return Kind::Number(v);
@@ -785,8 +803,12 @@ mod encoding {
             while start > from && payload.get(start - 1).is_some_and(u8::is_ascii_alphabetic) {
                 start -= 1;
             }
-            let mut digits_end = i;
-            while payload.get(digits_end).is_some_and(u8::is_ascii_digit) {
+            // The digits, read once: their value (wrapping past 19 digits, when
+            // it is not used) and their leading zeros.
+            let (mut digits_end, mut value, mut zeros) = (i, 0u64, 0usize);
+            while let Some(&c) = payload.get(digits_end).filter(|c| c.is_ascii_digit()) {
+                zeros += usize::from(value == 0 && c == b'0');
+                value = value.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
                 digits_end += 1;
             }
             let mut end = digits_end;
@@ -801,8 +823,7 @@ mod encoding {
                 && matches!(payload.get(digits_end), Some(b'e' | b'E'))
                 && matches!(payload.get(end), Some(b'-' | b'+'));
             let slot = if plain || mantissa {
-                let run = payload.get(i..digits_end).unwrap_or_default();
-                Slot { start: i, end: digits_end, kind: digit_kind(run) }
+                Slot { start: i, end: digits_end, kind: number_kind(digits_end - i, zeros, value) }
             } else {
                 Slot { start, end, kind: word_kind(payload.get(start..end).unwrap_or_default()) }
             };
@@ -1170,6 +1191,19 @@ mod encoding {
                     Just(b'-'), Just(b'+'), Just(b'"'), Just(b'\t'), Just(1u8), any::<u8>()
                 ],
                 0..80,
+            )) {
+                let (fast, reference) = both(&payload);
+                prop_assert_eq!(fast, reference);
+            }
+
+            /// The same with long digit runs: the number forms' length limits
+            /// (18 digits, 20 with leading zeros) and values past 2^64.
+            #[test]
+            fn tokenize_matches_its_reference_on_long_numbers(payload in prop::collection::vec(
+                prop_oneof![
+                    8 => Just(b'0'), 8 => Just(b'9'), 4 => Just(b'1'), 1 => Just(b'.'), 1 => Just(b'e'), 1 => Just(b'-')
+                ],
+                0..64,
             )) {
                 let (fast, reference) = both(&payload);
                 prop_assert_eq!(fast, reference);
