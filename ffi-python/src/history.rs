@@ -178,9 +178,7 @@ impl PyHistoryCore {
         let timestamp = instant(Some(timestamp))?;
         let record = RecordRef { timestamp, sender, message_type, payload };
         // A call that seals a batch compresses it: do that with the GIL released.
-        let config = self.inner.config();
-        let seals = self.inner.buffer_len().saturating_add(1) >= config.compression_threshold
-            || self.inner.buffer_bytes().saturating_add(record.encoded_len()) >= config.max_batch_bytes;
+        let seals = self.inner.add_seals(&record);
         let inner = &mut self.inner;
         let added = if seals { py.detach(|| inner.add_message(now, record)) } else { inner.add_message(now, record) };
         added.map_err(core_error)

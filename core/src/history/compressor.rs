@@ -166,9 +166,7 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
         let record = RecordRef { timestamp: record.timestamp.max(self.latest_record), ..record };
         let len = record.encoded_len();
         let mut sealed = None;
-        if self.buf_count > 0
-            && (self.buffer_full() || self.raw.len().saturating_add(len) > self.config.max_batch_bytes)
-        {
+        if self.seals_before_adding(len) {
             if !self.can_seal() {
                 return Err(AddError::ArchiveFull);
             }
@@ -205,7 +203,28 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
     }
 
     fn buffer_full(&self) -> bool {
-        self.buf_count >= self.config.compression_threshold || self.raw.len() >= self.config.max_batch_bytes
+        self.full_with(self.buf_count, self.raw.len())
+    }
+
+    /// Whether a buffer of `count` records in `bytes` is due to be sealed.
+    fn full_with(&self, count: u32, bytes: usize) -> bool {
+        count >= self.config.compression_threshold || bytes >= self.config.max_batch_bytes
+    }
+
+    /// Whether the buffer must be sealed before a record of `len` encoded bytes joins it.
+    fn seals_before_adding(&self, len: usize) -> bool {
+        self.buf_count > 0 && (self.buffer_full() || self.raw.len().saturating_add(len) > self.config.max_batch_bytes)
+    }
+
+    /// Whether [`Self::add_message`] with `record` would seal a batch (before
+    /// or after adding it), given a free batch slot: so a host can make that
+    /// call where a seal may take its time (the Python binding releases the
+    /// GIL for it). Changes nothing.
+    pub fn add_seals(&self, record: &RecordRef<'_>) -> bool {
+        let len = RecordRef { timestamp: record.timestamp.max(self.latest_record), ..*record }.encoded_len();
+        let before = self.seals_before_adding(len);
+        let (count, bytes) = if before { (0, 0) } else { (self.buf_count, self.raw.len()) };
+        before || self.full_with(count.saturating_add(1), bytes.saturating_add(len))
     }
 
     fn can_seal(&self) -> bool {
@@ -444,11 +463,6 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
     /// Records in the unsealed buffer.
     pub const fn buffer_len(&self) -> u32 {
         self.buf_count
-    }
-
-    /// Bytes of the unsealed buffer (the records' canonical encoding).
-    pub fn buffer_bytes(&self) -> usize {
-        self.raw.len()
     }
 
     /// Statistics, with the derived figures computed now.

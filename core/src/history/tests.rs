@@ -535,6 +535,30 @@ fn arb_msgs() -> impl Strategy<Value = Vec<Msg>> {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// `add_seals` says beforehand exactly which adds seal a batch: by count,
+    /// by bytes (before the record joins the buffer, or once it has), with
+    /// records that arrive out of order (clamped) and payloads of any size.
+    #[test]
+    fn add_seals_predicts_every_seal(
+        threshold in 1u32..12,
+        max_bytes in 400usize..900,
+        recs in prop::collection::vec((0u64..3000, 0usize..200), 1..80),
+    ) {
+        let config = HistoryConfig { compression_threshold: threshold, max_batch_bytes: max_bytes, max_payload_len: 200, ..HistoryConfig::default() };
+        let mut h = History::new(config).unwrap();
+        for (i, (ts, len)) in recs.into_iter().enumerate() {
+            let m = Msg::new(ts, "node-1", "kind", &vec![b'x'; len]);
+            let predicted = h.add_seals(&m.r());
+            let sealed = h.add_message(t(0), m.r()).unwrap();
+            prop_assert_eq!(predicted, sealed.is_some(), "record {}", i);
+            while h.poll_archived().is_some() {}
+        }
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
