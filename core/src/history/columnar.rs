@@ -737,6 +737,29 @@ mod encoding {
         }
     }
 
+    /// Adds `slot` of `payload` to a template being built: the text since the
+    /// last slot (from `*text`) and the slot's mark `0` to `key`, the slot to
+    /// `slots` (which held `first` before this payload). `false`, with `slots`
+    /// cut back to `first`, if the payload already has [`MAX_SLOTS`].
+    fn push_slot(
+        payload: &[u8],
+        key: &mut Vec<u8>,
+        slots: &mut Vec<Slot>,
+        first: usize,
+        text: &mut usize,
+        slot: Slot,
+    ) -> bool {
+        if slots.len() - first == MAX_SLOTS {
+            slots.truncate(first);
+            return false;
+        }
+        key.extend_from_slice(payload.get(*text..slot.start).unwrap_or_default());
+        key.push(b'0');
+        *text = slot.end;
+        slots.push(slot);
+        true
+    }
+
     /// The first index at or after `i` holding a digit or a control byte
     /// (`payload.len()` if none). Eight bytes at a time where none is, with
     /// the classic word test for "some byte is under `k`" (`k` ≤ 128):
@@ -827,14 +850,9 @@ mod encoding {
             } else {
                 Slot { start, end, kind: word_kind(payload.get(start..end).unwrap_or_default()) }
             };
-            if slots.len() - first == MAX_SLOTS {
-                slots.truncate(first);
+            if !push_slot(payload, key, slots, first, &mut text, slot) {
                 return false;
             }
-            key.extend_from_slice(payload.get(text..slot.start).unwrap_or_default());
-            key.push(b'0');
-            text = slot.end;
-            slots.push(slot);
             i = end;
         }
         key.extend_from_slice(payload.get(text..).unwrap_or_default());
@@ -938,14 +956,9 @@ mod encoding {
             } else {
                 Slot { start, end: i, kind: word_kind(payload.get(start..i).unwrap_or_default()) }
             };
-            if slots.len() - first == MAX_SLOTS {
-                slots.truncate(first);
+            if !push_slot(payload, key, slots, first, &mut text, slot) {
                 return false;
             }
-            key.extend_from_slice(payload.get(text..slot.start).unwrap_or_default());
-            key.push(b'0');
-            text = slot.end;
-            slots.push(slot);
         }
         key.extend_from_slice(payload.get(text..).unwrap_or_default());
         true
