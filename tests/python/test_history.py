@@ -42,6 +42,21 @@ def corpus(n: int, seed: int = 0) -> List[NetworkMessage]:
     return out
 
 
+def read_back(msgs: List[NetworkMessage]) -> List[Dict[str, Any]]:
+    """What ``decompress_batch`` gives for ``msgs``: each as a dict, its
+    ``data`` as ``json.loads`` of the compact JSON ``add_message`` stores
+    (lone surrogates pass through as the Rust writer passes them)."""
+    return [
+        {
+            "msg_type": m.msg_type,
+            "sender_id": m.sender_id,
+            "timestamp": float(m.timestamp),
+            "data": json.loads(json.dumps(m.data, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")),
+        }
+        for m in msgs
+    ]
+
+
 def test_data_classes_match_old_api():
     assert [f.name for f in dataclasses.fields(NetworkMessage)] == ["msg_type", "sender_id", "timestamp", "data"]
     names = [f.name for f in dataclasses.fields(CompressedMessageBatch)]
@@ -363,15 +378,7 @@ def test_batches_read_back_equal_json_loads_record_by_record(seed):
         h.add_message(m, now=T0)
     (batch,) = h.compressed_batches
     got = h.decompress_batch(batch)
-    want = [
-        {
-            "msg_type": m.msg_type,
-            "sender_id": m.sender_id,
-            "timestamp": float(m.timestamp),
-            "data": json.loads(json.dumps(m.data, separators=(",", ":"), ensure_ascii=False)),
-        }
-        for m in msgs
-    ]
+    want = read_back(msgs)
     assert repr(got) == repr(want)
     assert [list(d["data"]) for d in got] == [list(d["data"]) for d in want], "key order kept"
 
@@ -446,13 +453,5 @@ def test_batches_read_back_any_payload_as_json_loads(payloads: List[Dict[str, An
         h.add_message(m, now=T0)
     (batch,) = h.compressed_batches
     got = h.decompress_batch(batch)
-    want = [
-        {
-            "msg_type": m.msg_type,
-            "sender_id": m.sender_id,
-            "timestamp": float(m.timestamp),
-            "data": json.loads(json.dumps(m.data, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")),
-        }
-        for m in msgs
-    ]
+    want = read_back(msgs)
     assert repr(got) == repr(want)
