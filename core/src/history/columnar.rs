@@ -789,6 +789,28 @@ mod encoding {
         payload.len()
     }
 
+    /// The value of the eight bytes at `i` if all are ASCII digits, and how
+    /// many of them lead with `0`; `None` if fewer remain or one is not a
+    /// digit. One word: a byte `b` is a digit when `x = b ^ 0x30` is under 10,
+    /// so `(x + 0x76) | x` keeps its top bit clear (no carry crosses bytes:
+    /// a byte that would carry already has its top bit set in `x`). The value
+    /// folds digit pairs, then pairs of pairs, then halves (the first digit is
+    /// the lowest byte).
+    fn eight_digits(payload: &[u8], i: usize) -> Option<(u64, usize)> {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        let chunk = payload.get(i..i + 8)?;
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ (0x30 * ONES);
+        if (x.wrapping_add(0x76 * ONES) | x) & (0x80 * ONES) != 0 {
+            return None;
+        }
+        let zeros = if x == 0 { 8 } else { (x.trailing_zeros() / 8) as usize };
+        let pairs = (x.wrapping_mul(10) + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
+        let quads = (pairs.wrapping_mul(100) + (pairs >> 16)) & 0x0000_FFFF_0000_FFFF;
+        Some(((quads.wrapping_mul(10_000) + (quads >> 32)) & 0xFFFF_FFFF, zeros))
+    }
+
     /// Appends `payload`'s template key to `key` (each slot replaced by one
     /// `0`) and its slots to `slots`. Slots are the words (maximal runs of ASCII
     /// letters and digits) holding a digit:
@@ -829,6 +851,11 @@ mod encoding {
             // The digits, read once: their value (wrapping past 19 digits, when
             // it is not used) and their leading zeros.
             let (mut digits_end, mut value, mut zeros) = (i, 0u64, 0usize);
+            while let Some((chunk, chunk_zeros)) = eight_digits(payload, digits_end) {
+                zeros += if value == 0 { chunk_zeros } else { 0 };
+                value = value.wrapping_mul(100_000_000).wrapping_add(chunk);
+                digits_end += 8;
+            }
             while let Some(&c) = payload.get(digits_end).filter(|c| c.is_ascii_digit()) {
                 zeros += usize::from(value == 0 && c == b'0');
                 value = value.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
@@ -1178,6 +1205,21 @@ mod encoding {
             assert_eq!(key, br#"{"w":"worker0","h":"0","x":0e-0,"z":"0","d":"0","n":-0}"#.to_vec());
             let texts: Vec<&[u8]> = slots.iter().map(|s| &payload[s.start..s.end]).collect();
             assert_eq!(texts, [&b"12"[..], b"1e3f", b"1", b"05", b"007", b"dead12", b"3"]);
+        }
+
+        /// Eight digits at a time read what a digit at a time reads.
+        #[test]
+        fn eight_digits_matches_the_bytes() {
+            let cases: [&[u8]; 8] =
+                [b"00000000", b"12345678", b"99999999", b"00012345", b"10000000", b"1234567/", b"1234567:", b"123"];
+            for case in cases.iter().chain([&b"0000000x9"[..], b"\xb0\xb1\xb2\xb3\xb4\xb5\xb6\xb7"].iter()) {
+                let digits = case.len() >= 8 && case[..8].iter().all(u8::is_ascii_digit);
+                let want = digits.then(|| {
+                    let v = case[..8].iter().fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+                    (v, case[..8].iter().take_while(|&&c| c == b'0').count())
+                });
+                assert_eq!(super::eight_digits(case, 0), want, "{case:?}");
+            }
         }
 
         /// The kept deflater writes what a fresh one writes, whatever level
