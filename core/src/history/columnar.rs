@@ -570,9 +570,10 @@ mod encoding {
                 b.copy_from_slice(w);
                 h = (h ^ u64::from_le_bytes(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
             }
+            let rest = words.remainder();
             let mut b = [0u8; 8];
-            for (slot, &x) in b.iter_mut().zip(words.remainder()) {
-                *slot = x;
+            if let Some(head) = b.get_mut(..rest.len()) {
+                head.copy_from_slice(rest);
             }
             (h ^ u64::from_le_bytes(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (h >> 32)
         }

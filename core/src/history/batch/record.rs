@@ -120,16 +120,13 @@ crate::error::error_impls! {
         write!(f, "payload of {len} bytes exceeds {max}");
 }
 
-pub(crate) fn varint_len(mut v: u64) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
+pub(crate) fn varint_len(v: u64) -> usize {
+    // 7 bits a byte: ⌈significant bits / 7⌉, and one byte for 0.
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 #[cfg(feature = "alloc")]
+#[inline]
 pub(crate) fn push_varint(out: &mut alloc::vec::Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -229,5 +226,25 @@ impl<'a> Iterator for Records<'a> {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         (0, Some(if self.failed { 0 } else { self.left as usize }))
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::{push_varint, varint_len};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The varint writer and its length agree with postcard's encoding of
+        /// a `u64` (the reference LEB128), around every byte boundary too.
+        #[test]
+        fn varints_are_postcards(v in any::<u64>(), shift in 0u32..64) {
+            for v in [v, v >> shift, (1u64 << shift) - 1, 1u64 << shift] {
+                let mut out = alloc::vec::Vec::new();
+                push_varint(&mut out, v);
+                prop_assert_eq!(&out, &postcard::to_allocvec(&v).unwrap());
+                prop_assert_eq!(varint_len(v), out.len());
+            }
+        }
     }
 }
