@@ -39,6 +39,20 @@ fn batch_seeds() -> Vec<(&'static str, Vec<u8>)> {
         })
         .collect();
     let valid = Batch::from_records(3, Instant::from_secs(1), 6, &records).unwrap().into_bytes();
+    // Enough numbers (1 KiB or more) for the numbers column's own deflate blocks.
+    let losses: Vec<String> =
+        (0..120u64).map(|i| format!("{{\"iteration\":{i},\"loss\":{}}}", 1.0 / (i + 3) as f64)).collect();
+    let split_records: Vec<RecordRef<'_>> = losses
+        .iter()
+        .enumerate()
+        .map(|(i, p)| RecordRef {
+            timestamp: Instant::from_micros(1000 + i as u64),
+            sender: "w1",
+            message_type: "gradient_update",
+            payload: p.as_bytes(),
+        })
+        .collect();
+    let split = Batch::from_records(4, Instant::from_secs(1), 6, &split_records).unwrap().into_bytes();
     let one = Batch::from_records(0, Instant::ZERO, 1, &records[..1]).unwrap().into_bytes();
     // A header declaring 64 raw bytes in front of a stream of 1 MiB of zeros.
     let stream = miniz_oxide_stream_of_zeros();
@@ -61,6 +75,9 @@ fn batch_seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("wrong_frontier_length", edited(&log_batch, |v| v[156] ^= 1)),
         ("wrong_body_length", edited(&valid, |v| v[116] ^= 1)),
         ("valid_five_records", valid.clone()),
+        ("valid_split_numbers", split.clone()),
+        ("split_truncated_in_numbers", split[..split.len() - 40].to_vec()),
+        ("split_bad_checksum", edited(&split, |v| *v.last_mut().unwrap() ^= 0x01)),
         ("valid_one_record", one),
         ("empty", Vec::new()),
         ("truncated_header", valid[..40].to_vec()),

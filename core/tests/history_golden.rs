@@ -1,5 +1,6 @@
 //! Golden vectors of the history formats: a v1 and a v2 batch (still
-//! decoded), a v3 batch with a log frontier, an inclusion proof, a consistency
+//! decoded), a v3 batch with a log frontier, a v3 batch whose numbers have
+//! deflate blocks of their own, an inclusion proof, a consistency
 //! proof and the log root they verify against. The committed hex under
 //! `tests/vectors/` is the format; `UPDATE_GOLDEN=1` rewrites the v3 files (the
 //! v1 and v2 files are frozen: this build no longer writes them).
@@ -57,6 +58,42 @@ fn v2_batch_vector_still_decodes() {
     assert_eq!(h.log.unwrap().batch_root, v3.header().log.unwrap().batch_root);
     let roots = read("history_log_roots");
     assert_eq!(batch.view().log_root_after().unwrap().as_slice(), &roots[32..]);
+}
+
+/// 300 PoUW-like records: enough numbers (1 KiB or more) for the numbers
+/// column to get deflate blocks of its own.
+fn split_records(payloads: &[String]) -> Vec<RecordRef<'_>> {
+    payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| RecordRef {
+            timestamp: Instant::from_micros(1_700_000_000_000_000 + 10_000 * i as u64),
+            sender: ["worker-00", "worker-01", "worker-02"][i % 3],
+            message_type: "gradient_update",
+            payload: p.as_bytes(),
+        })
+        .collect()
+}
+
+/// A v3 batch whose zlib stream is three parts (the text, the numbers, the
+/// literals, each ending in its own blocks): the encoder writes these bytes,
+/// and they decode to the records.
+#[test]
+fn v3_split_stream_vector() {
+    let payloads: Vec<String> = (0..300u64)
+        .map(|i| {
+            let loss = 1.0 / (i + 1) as f64;
+            let hash = i.wrapping_mul(2_654_435_761) % (1 << 32);
+            format!("{{\"iteration\":{i},\"loss\":{loss},\"gradient_hash\":\"{hash:08x}\"}}")
+        })
+        .collect();
+    let rs = split_records(&payloads);
+    let batch = Batch::from_records(9, Instant::from_secs(1_700_000_100), 6, &rs).unwrap();
+    check("history_batch_v3_split", batch.as_bytes());
+    let committed = Batch::from_bytes(&read("history_batch_v3_split"), 1 << 20).unwrap();
+    assert_eq!((committed.header().version, committed.header().count), (3, 300));
+    assert_eq!(committed.records().unwrap().iter().map(|r| r.as_ref()).collect::<Vec<_>>(), rs);
+    assert_eq!(committed.validate(), Ok(300));
 }
 
 #[test]

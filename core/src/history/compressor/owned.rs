@@ -123,9 +123,9 @@ impl Batch {
             tree.push(leaf_hash(f.encoded));
         }
         let mut body = Vec::with_capacity(raw.len() / 4);
-        let dict_entries = encoder.encode(&fields, parts.first.total_micros(), &mut body);
+        let (dict_entries, numbers) = encoder.encode(&fields, parts.first.total_micros(), &mut body);
         // Never fails for a level the header accepts (0 to 10).
-        let zlib = encoder.deflate(&body, parts.level).ok_or(BatchError::BadHeader("deflate failed"))?;
+        let zlib = encoder.deflate(&body, parts.level, numbers).ok_or(BatchError::BadHeader("deflate failed"))?;
         let header = BatchHeader {
             zlib_len: u32::try_from(zlib.len()).map_err(|_| BatchError::BadHeader("zlib length over u32"))?,
             log: Some(LogInfo {
