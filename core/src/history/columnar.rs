@@ -512,7 +512,7 @@ mod encoding {
     /// The escapes below a number in the numbers column of the version this
     /// encoder writes (3): 0, a text slot; 1, a zero-padded number; 2, hex.
     const ESCAPES: u64 = 3;
-    use crate::history::batch::{BatchError, push_varint, varint_len};
+    use crate::history::batch::{BatchError, Summary, push_varint, varint_len};
     use alloc::boxed::Box;
     use alloc::vec::Vec;
     use core::ops::Range;
@@ -1091,6 +1091,20 @@ mod encoding {
                 self.zlib.extend_from_slice(&mz_adler32_oxide(MZ_ADLER32_INIT, body).to_be_bytes());
             }
             Some(&self.zlib)
+        }
+
+        /// The header's bloom filter over the senders and types of the batch
+        /// last encoded: each distinct one added once (the same bits as adding
+        /// every record's).
+        pub(crate) fn summary(&self) -> Summary {
+            let mut summary = Summary::EMPTY;
+            for i in 0..self.senders.len() {
+                summary.insert_sender(self.senders.get(i));
+            }
+            for i in 0..self.types.len() {
+                summary.insert_type(self.types.get(i));
+            }
+            summary
         }
 
         /// Appends the columnar body of `records` (valid, in timestamp order,

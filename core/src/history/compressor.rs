@@ -79,7 +79,6 @@ pub struct MessageHistoryCompressor<const B: usize, const A: usize> {
     raw: Vec<u8>,
     buf_count: u32,
     buf_first: Instant,
-    buf_summary: Summary,
     /// Sorted by time range (they never overlap), then id.
     batches: crate::storage::Vec<Batch, B>,
     archive: Deque<Batch, A>,
@@ -105,7 +104,6 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
             raw: Vec::new(),
             buf_count: 0,
             buf_first: Instant::ZERO,
-            buf_summary: Summary::EMPTY,
             batches: crate::storage::Vec::new(),
             archive: Deque::new(),
             next_batch_id: 0,
@@ -178,7 +176,6 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
         }
         record.encode_into(&mut self.raw);
         self.buf_count = self.buf_count.saturating_add(1);
-        self.buf_summary.insert(record.sender, record.message_type);
         self.latest_record = record.timestamp;
         self.stats.total_messages = self.stats.total_messages.saturating_add(1);
         if clamped {
@@ -242,7 +239,6 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
             count: self.buf_count,
             first: self.buf_first,
             last: self.latest_record,
-            summary: self.buf_summary,
         };
         // Cannot fail: the buffer holds valid records, the config caps the raw
         // length far below u32::MAX, and the body and its zlib stream stay within
@@ -271,7 +267,6 @@ impl<const B: usize, const A: usize> MessageHistoryCompressor<B, A> {
         self.next_batch_id = self.next_batch_id.saturating_add(1);
         self.raw.clear();
         self.buf_count = 0;
-        self.buf_summary = Summary::EMPTY;
         Some(id)
     }
 

@@ -607,6 +607,22 @@ proptest! {
         }
     }
 
+    /// A sealed batch's summary is the one every record's sender and type
+    /// would make: the encoder adds each distinct one once.
+    #[test]
+    fn sealed_summary_is_every_records(items in proptest::collection::vec(("[a-z0-9-]{1,20}", "[a-z_]{1,20}"), 1..100)) {
+        let records: alloc::vec::Vec<RecordRef<'_>> = items
+            .iter()
+            .map(|(sender, kind)| RecordRef { timestamp: Instant::ZERO, sender, message_type: kind, payload: b"{}" })
+            .collect();
+        let batch = Batch::from_records(1, Instant::ZERO, 6, &records).unwrap();
+        let mut want = Summary::EMPTY;
+        for (sender, kind) in &items {
+            want.insert(sender, kind);
+        }
+        prop_assert_eq!(batch.header().summary, want);
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400), fix_header in any::<bool>()) {
         let mut bytes = bytes;

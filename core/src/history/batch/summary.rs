@@ -51,8 +51,18 @@ impl Summary {
 
     /// Adds a record's sender and message type.
     pub fn insert(&mut self, sender: &str, message_type: &str) {
-        self.set(SENDER_TAG, sender.as_bytes());
-        self.set(TYPE_TAG, message_type.as_bytes());
+        self.insert_sender(sender.as_bytes());
+        self.insert_type(message_type.as_bytes());
+    }
+
+    /// Adds a sender (as its UTF-8 bytes).
+    pub(crate) fn insert_sender(&mut self, sender: &[u8]) {
+        self.set(SENDER_TAG, sender);
+    }
+
+    /// Adds a message type (as its UTF-8 bytes).
+    pub(crate) fn insert_type(&mut self, message_type: &[u8]) {
+        self.set(TYPE_TAG, message_type);
     }
 
     /// `false` if no record from `sender` was inserted; `true` if one may have been.

@@ -77,7 +77,6 @@ impl Batch {
             return Err(BatchError::BadHeader("compression level above 10"));
         }
         let mut raw = Vec::new();
-        let mut summary = Summary::EMPTY;
         let mut prev = Instant::ZERO;
         for (index, r) in records.iter().enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
@@ -87,14 +86,13 @@ impl Batch {
                 return Err(BatchError::BadRecord { index, reason: "timestamp out of order" });
             }
             prev = r.timestamp;
-            summary.insert(r.sender, r.message_type);
             r.encode_into(&mut raw);
         }
         let (Some(first), Some(last)) = (records.first(), records.last()) else {
             return Err(BatchError::BadHeader("no records"));
         };
         let count = u32::try_from(records.len()).map_err(|_| BatchError::BadHeader("too many records"))?;
-        let parts = Parts { id, level, sealed_at, count, first: first.timestamp, last: last.timestamp, summary };
+        let parts = Parts { id, level, sealed_at, count, first: first.timestamp, last: last.timestamp };
         Batch::seal(&parts, &raw, log, &mut Encoder::default())
     }
 
@@ -111,7 +109,7 @@ impl Batch {
             sealed_at: parts.sealed_at,
             raw_len: u32::try_from(raw.len()).map_err(|_| BatchError::BadHeader("raw length over u32"))?,
             zlib_len: 0,
-            summary: parts.summary,
+            summary: Summary::EMPTY,
             log: None,
         };
         // The records, their leaves and the batch root.
@@ -124,9 +122,11 @@ impl Batch {
         }
         let mut body = Vec::with_capacity(raw.len() / 4);
         let (dict_entries, numbers) = encoder.encode(&fields, parts.first.total_micros(), &mut body);
+        let summary = encoder.summary();
         // Never fails for a level the header accepts (0 to 10).
         let zlib = encoder.deflate(&body, parts.level, numbers).ok_or(BatchError::BadHeader("deflate failed"))?;
         let header = BatchHeader {
+            summary,
             zlib_len: u32::try_from(zlib.len()).map_err(|_| BatchError::BadHeader("zlib length over u32"))?,
             log: Some(LogInfo {
                 body_len: u32::try_from(body.len()).map_err(|_| BatchError::BadHeader("body length over u32"))?,
@@ -221,5 +221,4 @@ pub(super) struct Parts {
     pub(super) count: u32,
     pub(super) first: Instant,
     pub(super) last: Instant,
-    pub(super) summary: Summary,
 }
