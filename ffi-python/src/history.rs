@@ -128,6 +128,8 @@ pub struct PyHistoryCore {
     inner: Box<large::MessageHistoryCompressor>,
     /// The latest `now` given: the time of the writes that cannot take one.
     own: OwnTime,
+    /// The JSON of the last `data` added, kept for its allocation.
+    json: Vec<u8>,
 }
 
 #[pymethods]
@@ -142,7 +144,7 @@ impl PyHistoryCore {
     ) -> PyResult<Self> {
         let config = HistoryConfig { compression_threshold, compression_level, ..HistoryConfig::default() };
         let inner = large::MessageHistoryCompressor::new_boxed(config).map_err(config_error)?;
-        Ok(PyHistoryCore { inner, own: OwnTime::default() })
+        Ok(PyHistoryCore { inner, own: OwnTime::default(), json: Vec::new() })
     }
 
     /// The number of records that seals a batch; setting it takes effect at
@@ -196,8 +198,11 @@ impl PyHistoryCore {
         data: &Bound<'_, PyAny>,
         now: Option<f64>,
     ) -> PyResult<Option<u64>> {
-        let payload = crate::json::to_json(data)?;
-        self.add(py, sender, message_type, timestamp, &payload, now)
+        let mut payload = std::mem::take(&mut self.json);
+        let added = crate::json::to_json_into(data, &mut payload)
+            .and_then(|()| self.add(py, sender, message_type, timestamp, &payload, now));
+        self.keep_json(payload);
+        added
     }
 
     /// The old API's `add_message(message)` in one native call: `message` is a
@@ -208,8 +213,11 @@ impl PyHistoryCore {
         let (sender, message_type, timestamp, data) = crate::types::message_of(message)?;
         let sender = crate::types::text(&sender, "sender_id")?;
         let message_type = crate::types::text(&message_type, "msg_type")?;
-        let payload = crate::json::to_json(&data)?;
-        self.add(py, &sender, &message_type, timestamp, &payload, now)
+        let mut payload = std::mem::take(&mut self.json);
+        let added = crate::json::to_json_into(&data, &mut payload)
+            .and_then(|()| self.add(py, &sender, &message_type, timestamp, &payload, now));
+        self.keep_json(payload);
+        added
     }
 
     /// Seals the buffer into a batch now (with the GIL released); the batch, or
@@ -411,9 +419,20 @@ impl PyHistoryCore {
     }
 }
 
+/// The largest JSON buffer kept between adds: a payload's limit (a rejected
+/// huge `data` does not pin its memory).
+const MAX_KEPT_JSON: usize = 64 << 10;
+
 /// What the tuple and the dict flavours of a query share: the records, in the
 /// order the core gives them.
 impl PyHistoryCore {
+    /// Keeps `buf` for the next message's JSON, unless it grew past a payload's limit.
+    fn keep_json(&mut self, buf: Vec<u8>) {
+        if buf.capacity() <= MAX_KEPT_JSON {
+            self.json = buf;
+        }
+    }
+
     /// Records with `start <= timestamp <= end`, of `message_type` and from
     /// `sender` if given, searched with the GIL released; none for an empty
     /// window.

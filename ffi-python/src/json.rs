@@ -24,15 +24,26 @@ struct Unsupported;
 
 /// `data` as compact JSON bytes.
 pub fn to_json(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    let mut out = String::with_capacity(128);
-    match write_value(&mut out, data, 0) {
-        Ok(()) => Ok(out.into_bytes()),
-        Err(Unsupported) => {
-            let py = data.py();
-            let f = FALLBACK.import(py, "pouw_netops._types", "_json_bytes")?;
-            Ok(f.call1((data,))?.cast_into::<PyBytes>()?.as_bytes().to_vec())
-        }
+    let mut out = Vec::with_capacity(128);
+    to_json_into(data, &mut out)?;
+    Ok(out)
+}
+
+/// `data` as compact JSON bytes in `buf` (its old contents dropped, its
+/// allocation kept: a history writing every message's `data` reuses one).
+pub fn to_json_into(data: &Bound<'_, PyAny>, buf: &mut Vec<u8>) -> PyResult<()> {
+    buf.clear();
+    // An empty vector is valid UTF-8 with nothing to scan; the capacity stays.
+    let mut out = String::from_utf8(std::mem::take(buf)).unwrap_or_default();
+    let written = write_value(&mut out, data, 0);
+    *buf = out.into_bytes();
+    if let Err(Unsupported) = written {
+        buf.clear();
+        let py = data.py();
+        let f = FALLBACK.import(py, "pouw_netops._types", "_json_bytes")?;
+        buf.extend_from_slice(f.call1((data,))?.cast_into::<PyBytes>()?.as_bytes());
     }
+    Ok(())
 }
 
 fn write_value(out: &mut String, v: &Bound<'_, PyAny>, depth: usize) -> Result<(), Unsupported> {
@@ -147,6 +158,11 @@ fn write_float(out: &mut String, f: f64) {
         out.push_str(z);
         return;
     }
+    // zmij writes [1e-5, 1e-4) positionally (`0.00001234`), `repr` as
+    // `1.234e-05`: the same shortest digits, moved (the usual small loss).
+    if (1e-5..1e-4).contains(&f.abs()) && positional_to_exponent(out, z) {
+        return;
+    }
     // Outside it `repr` writes `d.ddde±XX`: zmij's exponent form with the
     // exponent's sign always written and at least two digits (`1e-06`).
     if let Some((mantissa, exp)) = z.split_once('e')
@@ -227,6 +243,22 @@ fn positional_to_exponent(out: &mut String, z: &str) -> bool {
         Some(b) => ("-", b),
         None => ("", z),
     };
+    // The usual case, [1e-5, 1e-4) (a small loss): `0.0000` then the shortest
+    // digits, the first nonzero, none trailing; one pass, no copy.
+    if let Some(digits) = body.strip_prefix("0.0000")
+        && let [b'1'..=b'9', rest @ ..] = digits.as_bytes()
+        && rest.iter().all(u8::is_ascii_digit)
+        && rest.last() != Some(&b'0')
+    {
+        out.push_str(sign);
+        out.push_str(digits.get(..1).unwrap_or_default());
+        if !rest.is_empty() {
+            out.push('.');
+            out.push_str(digits.get(1..).unwrap_or_default());
+        }
+        out.push_str("e-05");
+        return true;
+    }
     let (int, frac) = body.split_once('.').unwrap_or((body, ""));
     if int.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
         return false;
