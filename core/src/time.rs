@@ -141,11 +141,28 @@ impl Duration {
     }
 }
 
-/// Converts float seconds to microseconds: NaN and negatives give 0, huge values saturate.
+/// Converts float seconds to microseconds, rounded half away from zero (as
+/// `libm::round`): NaN and negatives give 0, huge values saturate.
 fn secs_f64_to_micros(secs: f64) -> u64 {
-    let micros = libm::round(secs * MICROS_PER_SEC as f64);
-    // `as` from f64 saturates and maps NaN to 0; the comparison keeps -0.0 and negatives at 0.
-    if micros > 0.0 { micros as u64 } else { 0 }
+    round_to_u64(secs * MICROS_PER_SEC as f64)
+}
+
+/// `x` rounded half away from zero, as `libm::round(x) as u64` (NaN, -0.0
+/// and negatives 0, saturating at 2^64) without the `round` call, a software
+/// routine in `no_std` that each timestamped Python call made twice. Below
+/// 2^64 the whole part is the truncation and `x − whole` is exact (below 2^52
+/// both lie on the grid of `x`'s ulp; above, `x` is an integer), so
+/// comparing it with one half rounds exactly.
+fn round_to_u64(x: f64) -> u64 {
+    const TWO_64: f64 = 18_446_744_073_709_551_616.0;
+    if x.is_nan() || x <= 0.0 {
+        return 0;
+    }
+    if x >= TWO_64 {
+        return u64::MAX;
+    }
+    let whole = x as u64;
+    if x - whole as f64 >= 0.5 { whole + 1 } else { whole }
 }
 
 /// `$t $op Duration` by `u64::$saturating` on the microseconds (so it
@@ -376,6 +393,54 @@ impl HourCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The reference: `libm::round`, then `as` (saturating, NaN to 0).
+    fn by_libm(x: f64) -> u64 {
+        let r = libm::round(x);
+        if r > 0.0 { r as u64 } else { 0 }
+    }
+
+    #[test]
+    fn rounding_matches_libm_at_the_edges() {
+        let below = |x: f64| f64::from_bits(x.to_bits() - 1);
+        let two52 = 4_503_599_627_370_496.0;
+        let xs = [
+            0.5,
+            below(0.5),
+            1.5,
+            2.5,
+            below(2.5),
+            two52 - 0.5,
+            two52 - 1.5,
+            two52 + 1.0,
+            2.0 * two52 + 2.0,
+            below(18_446_744_073_709_551_616.0),
+            18_446_744_073_709_551_616.0,
+            0.0,
+            -0.0,
+            -0.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+        ];
+        for x in xs {
+            assert_eq!(round_to_u64(x), by_libm(x), "{x:e}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn float_seconds_round_as_libm_does(bits in any::<u64>(), secs in 0.0f64..4e9, micros in any::<u64>()) {
+            let whole = (micros >> 11) as f64;
+            for x in [f64::from_bits(bits), secs * 1e6, whole + 0.5, whole - 0.5, micros as f64] {
+                prop_assert_eq!(round_to_u64(x), by_libm(x), "{:e}", x);
+            }
+            prop_assert_eq!(secs_f64_to_micros(secs), by_libm(secs * 1e6));
+        }
+    }
 
     #[test]
     fn arithmetic_saturates() {
