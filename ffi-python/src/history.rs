@@ -130,6 +130,8 @@ pub struct PyHistoryCore {
     own: OwnTime,
     /// The JSON of the last `data` added, kept for its allocation.
     json: Vec<u8>,
+    /// The dict keys of `data` written so far (see `KeyCache`).
+    json_keys: crate::json::KeyCache,
 }
 
 #[pymethods]
@@ -144,7 +146,7 @@ impl PyHistoryCore {
     ) -> PyResult<Self> {
         let config = HistoryConfig { compression_threshold, compression_level, ..HistoryConfig::default() };
         let inner = large::MessageHistoryCompressor::new_boxed(config).map_err(config_error)?;
-        Ok(PyHistoryCore { inner, own: OwnTime::default(), json: Vec::new() })
+        Ok(PyHistoryCore { inner, own: OwnTime::default(), json: Vec::new(), json_keys: Default::default() })
     }
 
     /// The number of records that seals a batch; setting it takes effect at
@@ -199,7 +201,7 @@ impl PyHistoryCore {
         now: Option<f64>,
     ) -> PyResult<Option<u64>> {
         let mut payload = std::mem::take(&mut self.json);
-        let added = crate::json::to_json_into(data, &mut payload)
+        let added = crate::json::to_json_into(data, &mut payload, &mut self.json_keys)
             .and_then(|()| self.add(py, sender, message_type, timestamp, &payload, now));
         self.keep_json(payload);
         added
@@ -214,7 +216,7 @@ impl PyHistoryCore {
             let sender = crate::types::text(sender, "sender_id")?;
             let message_type = crate::types::text(message_type, "msg_type")?;
             let mut payload = std::mem::take(&mut self.json);
-            let added = crate::json::to_json_into(data, &mut payload)
+            let added = crate::json::to_json_into(data, &mut payload, &mut self.json_keys)
                 .and_then(|()| self.add(py, &sender, &message_type, timestamp, &payload, now));
             self.keep_json(payload);
             added

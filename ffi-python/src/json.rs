@@ -25,17 +25,19 @@ struct Unsupported;
 /// `data` as compact JSON bytes.
 pub fn to_json(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     let mut out = Vec::with_capacity(128);
-    to_json_into(data, &mut out)?;
+    // One value: nothing to remember keys for.
+    to_json_into(data, &mut out, &mut KeyCache::off())?;
     Ok(out)
 }
 
 /// `data` as compact JSON bytes in `buf` (its old contents dropped, its
-/// allocation kept: a history writing every message's `data` reuses one).
-pub fn to_json_into(data: &Bound<'_, PyAny>, buf: &mut Vec<u8>) -> PyResult<()> {
+/// allocation kept: a history writing every message's `data` reuses one),
+/// with `keys` remembering the dict keys written.
+pub fn to_json_into(data: &Bound<'_, PyAny>, buf: &mut Vec<u8>, keys: &mut KeyCache) -> PyResult<()> {
     buf.clear();
     // An empty vector is valid UTF-8 with nothing to scan; the capacity stays.
     let mut out = String::from_utf8(std::mem::take(buf)).unwrap_or_default();
-    let written = write_value(&mut out, data, 0);
+    let written = Writer { out: &mut out, keys }.value(data, 0);
     *buf = out.into_bytes();
     if let Err(Unsupported) = written {
         buf.clear();
@@ -46,58 +48,111 @@ pub fn to_json_into(data: &Bound<'_, PyAny>, buf: &mut Vec<u8>) -> PyResult<()> 
     Ok(())
 }
 
-fn write_value(out: &mut String, v: &Bound<'_, PyAny>, depth: usize) -> Result<(), Unsupported> {
-    if depth > MAX_DEPTH {
-        return Err(Unsupported);
-    }
-    if v.is_none() {
-        out.push_str("null");
-    } else if let Ok(s) = v.cast_exact::<PyString>() {
-        write_str(out, s.to_str().map_err(|_| Unsupported)?);
-    } else if let Ok(b) = v.cast_exact::<PyBool>() {
-        out.push_str(if b.is_true() { "true" } else { "false" });
-    } else if let Ok(i) = v.cast_exact::<PyInt>() {
-        let i: i64 = i.extract().map_err(|_| Unsupported)?;
-        write_int(out, i);
-    } else if let Ok(f) = v.cast_exact::<PyFloat>() {
-        write_float(out, f.value());
-    } else if let Ok(d) = v.cast_exact::<PyDict>() {
-        out.push('{');
-        for (n, (k, item)) in d.iter().enumerate() {
-            if n > 0 {
-                out.push(',');
-            }
-            let k = k.cast_exact::<PyString>().map_err(|_| Unsupported)?;
-            write_str(out, k.to_str().map_err(|_| Unsupported)?);
-            out.push(':');
-            write_value(out, &item, depth + 1)?;
-        }
-        out.push('}');
-    } else if let Ok(l) = v.cast_exact::<PyList>() {
-        write_array(out, l.iter(), depth)?;
-    } else if let Ok(t) = v.cast_exact::<PyTuple>() {
-        write_array(out, t.iter(), depth)?;
-    } else {
-        return Err(Unsupported);
-    }
-    Ok(())
+/// Dict keys already written (`"key":`), found by the key object's identity:
+/// a history's messages are usually built from the same literal keys, and a
+/// hit skips the key's UTF-8 lookup and escape scan. A `str` is immutable and
+/// the cache holds a reference, so the same object always has the same text.
+/// At most [`KeyCache::MAX`] keys, replaced in turn.
+pub struct KeyCache {
+    entries: Vec<(Py<PyString>, String)>,
+    next: usize,
+    /// How many keys it keeps: [`KeyCache::MAX`], or 0 for a one-off value.
+    capacity: usize,
 }
 
-/// A list's or a tuple's items as a JSON array.
-fn write_array<'py>(
-    out: &mut String,
-    items: impl Iterator<Item = Bound<'py, PyAny>>,
-    depth: usize,
-) -> Result<(), Unsupported> {
-    out.push('[');
-    for (n, item) in items.enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        write_value(out, &item, depth + 1)?;
+impl Default for KeyCache {
+    fn default() -> Self {
+        KeyCache { entries: Vec::new(), next: 0, capacity: Self::MAX }
     }
-    out.push(']');
-    Ok(())
+}
+
+impl KeyCache {
+    const MAX: usize = 16;
+
+    /// A cache that keeps nothing (writing one value, nothing repeats).
+    fn off() -> Self {
+        KeyCache { capacity: 0, ..KeyCache::default() }
+    }
+
+    /// Writes `"key":` for `key`.
+    fn write(&mut self, out: &mut String, key: &Bound<'_, PyString>) -> Result<(), Unsupported> {
+        if let Some((_, text)) = self.entries.iter().find(|(k, _)| k.is(key)) {
+            out.push_str(text);
+            return Ok(());
+        }
+        let start = out.len();
+        write_str(out, key.to_str().map_err(|_| Unsupported)?);
+        out.push(':');
+        if self.capacity == 0 {
+            return Ok(());
+        }
+        let entry = (key.clone().unbind(), out.get(start..).unwrap_or_default().to_owned());
+        if self.entries.len() < self.capacity {
+            self.entries.push(entry);
+        } else if let Some(slot) = self.entries.get_mut(self.next) {
+            *slot = entry;
+            self.next = (self.next + 1) % self.capacity;
+        }
+        Ok(())
+    }
+}
+
+/// The output and the key cache of one value being written.
+struct Writer<'w> {
+    out: &'w mut String,
+    keys: &'w mut KeyCache,
+}
+
+impl Writer<'_> {
+    fn value(&mut self, v: &Bound<'_, PyAny>, depth: usize) -> Result<(), Unsupported> {
+        if depth > MAX_DEPTH {
+            return Err(Unsupported);
+        }
+        let out = &mut *self.out;
+        if v.is_none() {
+            out.push_str("null");
+        } else if let Ok(s) = v.cast_exact::<PyString>() {
+            write_str(out, s.to_str().map_err(|_| Unsupported)?);
+        } else if let Ok(b) = v.cast_exact::<PyBool>() {
+            out.push_str(if b.is_true() { "true" } else { "false" });
+        } else if let Ok(i) = v.cast_exact::<PyInt>() {
+            let i: i64 = i.extract().map_err(|_| Unsupported)?;
+            write_int(out, i);
+        } else if let Ok(f) = v.cast_exact::<PyFloat>() {
+            write_float(out, f.value());
+        } else if let Ok(d) = v.cast_exact::<PyDict>() {
+            out.push('{');
+            for (n, (k, item)) in d.iter().enumerate() {
+                if n > 0 {
+                    self.out.push(',');
+                }
+                let k = k.cast_exact::<PyString>().map_err(|_| Unsupported)?;
+                self.keys.write(self.out, k)?;
+                self.value(&item, depth + 1)?;
+            }
+            self.out.push('}');
+        } else if let Ok(l) = v.cast_exact::<PyList>() {
+            self.array(l.iter(), depth)?;
+        } else if let Ok(t) = v.cast_exact::<PyTuple>() {
+            self.array(t.iter(), depth)?;
+        } else {
+            return Err(Unsupported);
+        }
+        Ok(())
+    }
+
+    /// A list's or a tuple's items as a JSON array.
+    fn array<'py>(&mut self, items: impl Iterator<Item = Bound<'py, PyAny>>, depth: usize) -> Result<(), Unsupported> {
+        self.out.push('[');
+        for (n, item) in items.enumerate() {
+            if n > 0 {
+                self.out.push(',');
+            }
+            self.value(&item, depth + 1)?;
+        }
+        self.out.push(']');
+        Ok(())
+    }
 }
 
 /// A JSON string as `json` writes it with `ensure_ascii=False`: runs without

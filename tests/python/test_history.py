@@ -359,6 +359,35 @@ def test_the_merkle_log_matches_hashlib_and_proves_messages():
         verify_consistency(3, 8, h.log_root_at(2), root, h.consistency_proof(3))
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_json_keys_remembered_by_identity_are_written_as_their_text(seed):
+    """The writer remembers dict keys by object identity (16 at a time):
+    the same key objects across messages, equal keys built anew, more keys
+    than it remembers (so some are forgotten and met again), and keys that
+    need escapes must all be stored as ``json.dumps`` writes them."""
+    rng = random.Random(seed)
+    literal = ["iteration", "loss", "node", 'q"uote', "é", "tab\t"] + [f"k{i}" for i in range(30)]
+    msgs = []
+    for i in range(400):
+        names = rng.sample(literal, rng.randint(1, 8))
+        # Half the time the same objects, half the time equal strings built anew.
+        keys = names if rng.random() < 0.5 else ["".join(list(k)) for k in names]
+        data: Dict[str, Any] = {k: rng.randint(-5, 5) for k in keys}
+        msgs.append(NetworkMessage("t", "s", T0 + i, data))
+    from pouw_netops import _native
+
+    h = MessageHistoryCompressor("me", compression_threshold=400)
+    core = _native.HistoryCore(1000)
+    for m in msgs:
+        h.add_message(m, now=T0)
+        core.add_message(m, T0)
+    (batch,) = h.compressed_batches
+    assert repr(h.decompress_batch(batch)) == repr(read_back(msgs))
+    # The stored bytes themselves (the core's records, unsealed).
+    want = [json.dumps(m.data, separators=(",", ":"), ensure_ascii=False).encode() for m in msgs]
+    assert [r[3] for r in core.search(T0, T0 + 400)] == want
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_batches_read_back_equal_json_loads_record_by_record(seed):
     """Reading a batch back reuses the key strings of earlier records (by
