@@ -304,7 +304,7 @@ python_tests() {
   .venv/bin/python -m pip install --quiet --disable-pip-version-check \
     "maturin==$MATURIN_VERSION" "pytest==$PYTEST_VERSION" "mypy==$MYPY_VERSION" "hypothesis==$HYPOTHESIS_VERSION"
   # The test wheel carries the test-only panic probe; a user's `pip install ./ffi-python` does not.
-  .venv/bin/maturin build --release --locked -m ffi-python/Cargo.toml -i .venv/bin/python --features panic-probe \
+  .venv/bin/maturin build --profile wheel --locked -m ffi-python/Cargo.toml -i .venv/bin/python --features panic-probe \
     --out target/python-wheels
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps target/python-wheels/pouw_netops-*.whl
   # The stubs must match the native module, and the package must type-check with them.
