@@ -1076,6 +1076,9 @@ mod encoding {
                         // A sync flush is done once the input is used and the
                         // output was not filled.
                         TDEFLStatus::Okay if flush == TDEFLFlush::Sync && input.is_empty() && wrote < room => break,
+                        // Room left but nothing taken or written: no call
+                        // would ever finish (never seen; a failure, not a hang).
+                        TDEFLStatus::Okay if used == 0 && wrote == 0 && room >= 64 => return None,
                         TDEFLStatus::Okay => {
                             if self.zlib.len().saturating_sub(at) < 64 {
                                 self.zlib.resize(self.zlib.len().saturating_mul(2), 0);
