@@ -262,21 +262,28 @@ impl Dataclass for PyNetworkMessage {
     }
 }
 
-/// Calls `f` with a message's `sender, msg_type, timestamp, data`, from any
-/// object with the old data class's attributes. A native `NetworkMessage`
-/// is read in place (borrowed for the call, no reference taken per field).
-pub fn with_message<'py, R>(
-    obj: &Bound<'py, PyAny>,
-    f: impl FnOnce(&Bound<'py, PyAny>, &Bound<'py, PyAny>, f64, &Bound<'py, PyAny>) -> PyResult<R>,
-) -> PyResult<R> {
+/// A message's `(sender, msg_type, timestamp, data)`.
+pub type MessageParts<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, f64, Bound<'py, PyAny>);
+
+/// [`MessageParts`] of any object with the old data class's attributes (a
+/// native `NetworkMessage` is read directly).
+pub fn message_of<'py>(obj: &Bound<'py, PyAny>) -> PyResult<MessageParts<'py>> {
     let py = obj.py();
     if let Ok(m) = obj.cast::<PyNetworkMessage>() {
         let m = m.borrow();
-        let timestamp = m.timestamp.extract(py)?;
-        return f(m.sender_id.bind(py), m.msg_type.bind(py), timestamp, m.data.bind(py));
+        return Ok((
+            m.sender_id.bind(py).clone(),
+            m.msg_type.bind(py).clone(),
+            m.timestamp.extract(py)?,
+            m.data.bind(py).clone(),
+        ));
     }
-    let timestamp = obj.getattr("timestamp")?.extract()?;
-    f(&obj.getattr("sender_id")?, &obj.getattr("msg_type")?, timestamp, &obj.getattr("data")?)
+    Ok((
+        obj.getattr("sender_id")?,
+        obj.getattr("msg_type")?,
+        obj.getattr("timestamp")?.extract()?,
+        obj.getattr("data")?,
+    ))
 }
 
 #[pymethods]

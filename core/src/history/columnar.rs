@@ -517,7 +517,7 @@ mod encoding {
     use alloc::vec::Vec;
     use core::ops::Range;
     use miniz_oxide::deflate::core::{
-        CompressorOxide, TDEFLFlush, TDEFLStatus, compress, create_comp_flags_from_zip_params,
+        CompressorOxide, TDEFLFlush, TDEFLStatus, compress_to_output, create_comp_flags_from_zip_params,
     };
     use miniz_oxide::{DataFormat, MZ_ADLER32_INIT, mz_adler32_oxide};
 
@@ -1051,8 +1051,6 @@ mod encoding {
                 }
             };
             self.zlib.clear();
-            self.zlib.resize(body.len() / 2 + 64, 0);
-            let mut at = 0usize;
             let last = parts.iter().rposition(|p| !p.0.is_empty()).unwrap_or(0);
             for (i, &(part, part_level)) in parts.iter().enumerate().take(last + 1) {
                 if i > 0 && part.is_empty() {
@@ -1064,31 +1062,23 @@ mod encoding {
                 let format = if i == 0 { DataFormat::Zlib } else { DataFormat::Raw };
                 deflater.set_format_and_level(format, part_level);
                 let flush = if i == last { TDEFLFlush::Finish } else { TDEFLFlush::Sync };
-                let mut input = part;
-                loop {
-                    let out = self.zlib.get_mut(at..).unwrap_or_default();
-                    let room = out.len();
-                    let (status, used, wrote) = compress(deflater, input, out, flush);
-                    at = at.saturating_add(wrote);
-                    input = input.get(used..)?;
-                    match status {
-                        TDEFLStatus::Done => break,
-                        // A sync flush is done once the input is used and the
-                        // output was not filled.
-                        TDEFLStatus::Okay if flush == TDEFLFlush::Sync && input.is_empty() && wrote < room => break,
-                        // Room left but nothing taken or written: no call
-                        // would ever finish (never seen; a failure, not a hang).
-                        TDEFLStatus::Okay if used == 0 && wrote == 0 && room >= 64 => return None,
-                        TDEFLStatus::Okay => {
-                            if self.zlib.len().saturating_sub(at) < 64 {
-                                self.zlib.resize(self.zlib.len().saturating_mul(2), 0);
-                            }
-                        }
-                        _ => return None,
-                    }
+                // Output goes straight to `zlib` as it is made, so one call
+                // compresses the whole part and completes its flush (with a
+                // fixed output buffer, a sync flush can stop with the output
+                // full and part of the input still in the window).
+                let zlib = &mut self.zlib;
+                let (status, used) = compress_to_output(deflater, part, flush, |out| {
+                    zlib.extend_from_slice(out);
+                    true
+                });
+                let done = match flush {
+                    TDEFLFlush::Finish => status == TDEFLStatus::Done,
+                    _ => status == TDEFLStatus::Okay,
+                };
+                if !done || used != part.len() {
+                    return None;
                 }
             }
-            self.zlib.truncate(at);
             if last > 0 {
                 // Raw parts write no trailer: the checksum covers the whole body.
                 self.zlib.extend_from_slice(&mz_adler32_oxide(MZ_ADLER32_INIT, body).to_be_bytes());
@@ -1357,6 +1347,36 @@ mod encoding {
                 for other in [&text[..], &[][..]] {
                     let fresh = miniz_oxide::deflate::compress_to_vec_zlib(other, level);
                     assert_eq!(encoder.deflate(other, level, 0..0), Some(&fresh[..]), "level {level} after a split");
+                }
+            }
+        }
+
+        /// Parts that compress badly, large and small, anywhere in the body
+        /// and at every level, still make one stream that inflates to the
+        /// body. (A sync flush into a fixed output buffer once stopped with
+        /// the buffer full and the window's last bytes not yet written.)
+        #[test]
+        fn incompressible_parts_still_make_one_stream() {
+            let mut x = 0x1234_5678_9abc_def0u64;
+            let mut noise = |n: usize| -> Vec<u8> {
+                (0..n)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        (x >> 24) as u8
+                    })
+                    .collect()
+            };
+            let mut encoder = super::Encoder::default();
+            for (head, numbers, tail) in
+                [(58_733, 3_183, 6_708), (70_000, 70_000, 0), (2_000, 90_000, 10), (100, 1_024, 70_000), (1, 5_000, 1)]
+            {
+                let body = [noise(head), noise(numbers), noise(tail)].concat();
+                for level in 0..=10u8 {
+                    let got = encoder.deflate(&body, level, head..head + numbers).unwrap().to_vec();
+                    let back = miniz_oxide::inflate::decompress_to_vec_zlib(&got);
+                    assert!(back.is_ok_and(|b| b == body), "level {level}, parts {head}/{numbers}/{tail}");
                 }
             }
         }
