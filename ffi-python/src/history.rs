@@ -212,15 +212,18 @@ impl PyHistoryCore {
     /// compact JSON in Rust.
     #[pyo3(signature = (message, now = None))]
     fn add_message(&mut self, py: Python<'_>, message: &Bound<'_, PyAny>, now: Option<f64>) -> PyResult<Option<u64>> {
-        crate::types::with_message(message, |sender, message_type, timestamp, data| {
-            let sender = crate::types::text(sender, "sender_id")?;
-            let message_type = crate::types::text(message_type, "msg_type")?;
-            let mut payload = std::mem::take(&mut self.json);
-            let added = crate::json::to_json_into(data, &mut payload, &mut self.json_keys)
-                .and_then(|()| self.add(py, &sender, &message_type, timestamp, &payload, now));
-            self.keep_json(payload);
-            added
-        })
+        // The fields are read with references of their own (`message_of`):
+        // writing `data` may run Python code (the `json` fallback) and `add`
+        // may release the GIL to seal, and either may see the message's
+        // attributes set meanwhile, which a borrow held across them would refuse.
+        let (sender, message_type, timestamp, data) = crate::types::message_of(message)?;
+        let sender = crate::types::text(&sender, "sender_id")?;
+        let message_type = crate::types::text(&message_type, "msg_type")?;
+        let mut payload = std::mem::take(&mut self.json);
+        let added = crate::json::to_json_into(&data, &mut payload, &mut self.json_keys)
+            .and_then(|()| self.add(py, &sender, &message_type, timestamp, &payload, now));
+        self.keep_json(payload);
+        added
     }
 
     /// Seals the buffer into a batch now (with the GIL released); the batch, or

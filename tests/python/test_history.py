@@ -359,6 +359,27 @@ def test_the_merkle_log_matches_hashlib_and_proves_messages():
         verify_consistency(3, 8, h.log_root_at(2), root, h.consistency_proof(3))
 
 
+def test_add_message_lets_data_set_the_message_while_it_is_written():
+    """A ``dict`` subclass goes to the ``json`` module, which calls its
+    ``items()``: Python code that may set the message's attributes while
+    ``add_message`` writes it. That must work (no borrow of the message is
+    held across it), and what is stored is the data as it was read."""
+    msg = NetworkMessage("t", "s", T0, {})
+
+    class Sneaky(dict):  # type: ignore[type-arg]
+        def items(self):  # type: ignore[no-untyped-def,override]
+            msg.data = {"replaced": True}
+            msg.sender_id = "other"
+            return super().items()
+
+    msg.data = Sneaky(a=1)
+    h = MessageHistoryCompressor("me", compression_threshold=1)
+    h.add_message(msg, now=T0)
+    (batch,) = h.compressed_batches
+    assert h.decompress_batch(batch) == [{"msg_type": "t", "sender_id": "s", "timestamp": T0, "data": {"a": 1}}]
+    assert msg.data == {"replaced": True} and msg.sender_id == "other"
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_json_keys_remembered_by_identity_are_written_as_their_text(seed):
     """The writer remembers dict keys by object identity (16 at a time):
