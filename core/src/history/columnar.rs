@@ -517,9 +517,16 @@ mod encoding {
     use alloc::vec::Vec;
     use core::ops::Range;
     use miniz_oxide::deflate::core::{
-        CompressorOxide, TDEFLFlush, TDEFLStatus, compress_to_output, create_comp_flags_from_zip_params,
+        CompressorOxide, TDEFLFlush, TDEFLStatus, compress, compress_to_output, create_comp_flags_from_zip_params,
     };
     use miniz_oxide::{DataFormat, MZ_ADLER32_INIT, mz_adler32_oxide};
+
+    /// Room enough for any part of `len` bytes deflated by miniz: a block it
+    /// cannot shrink is stored (5 header bytes per block of at most 64 KiB),
+    /// plus a zlib header, a final or sync flush and bit padding.
+    fn deflate_bound(len: usize) -> usize {
+        len.saturating_add(len / 64).saturating_add(64)
+    }
 
     /// The numbers column's place among the six columns.
     const NUMBERS_COLUMN: usize = 4;
@@ -1035,6 +1042,19 @@ mod encoding {
         /// with fewer numbers, are one stream: the same bytes as
         /// `miniz_oxide::deflate::compress_to_vec_zlib(body, level)`.
         pub(crate) fn deflate(&mut self, body: &[u8], level: u8, numbers: Range<usize>) -> Option<&[u8]> {
+            self.deflate_with_room(body, level, numbers, deflate_bound)
+        }
+
+        /// [`Encoder::deflate`], each part compressed into `room(len)` bytes
+        /// of output in one call (the tests pass too little to exercise the
+        /// fallback).
+        fn deflate_with_room(
+            &mut self,
+            body: &[u8],
+            level: u8,
+            numbers: Range<usize>,
+            room: fn(usize) -> usize,
+        ) -> Option<&[u8]> {
             let fast = numbers_level(level);
             let parts: [(&[u8], u8); 3] = match (body.get(..numbers.start), body.get(numbers.clone())) {
                 (Some(head), Some(column)) if level >= 1 && !head.is_empty() && column.len() >= SPLIT_MIN => {
@@ -1056,26 +1076,40 @@ mod encoding {
                 if i > 0 && part.is_empty() {
                     continue;
                 }
-                deflater.reset();
                 // The first part carries the zlib header; the others are raw
                 // deflate blocks continuing the same stream.
                 let format = if i == 0 { DataFormat::Zlib } else { DataFormat::Raw };
-                deflater.set_format_and_level(format, part_level);
                 let flush = if i == last { TDEFLFlush::Finish } else { TDEFLFlush::Sync };
-                // Output goes straight to `zlib` as it is made, so one call
-                // compresses the whole part and completes its flush (with a
-                // fixed output buffer, a sync flush can stop with the output
-                // full and part of the input still in the window).
+                let done = |status| match flush {
+                    TDEFLFlush::Finish => status == TDEFLStatus::Done,
+                    _ => status == TDEFLStatus::Okay,
+                };
+                deflater.reset();
+                deflater.set_format_and_level(format, part_level);
+                // One call into enough room: it takes the whole part and
+                // completes its flush without ever filling the output.
+                let at = self.zlib.len();
+                self.zlib.resize(at.saturating_add(room(part.len())), 0);
+                let out = self.zlib.get_mut(at..).unwrap_or_default();
+                let space = out.len();
+                let (status, used, wrote) = compress(deflater, part, out, flush);
+                if done(status) && used == part.len() && wrote < space {
+                    self.zlib.truncate(at.saturating_add(wrote));
+                    continue;
+                }
+                // Too little room (never with `deflate_bound`): a sync flush
+                // into a full buffer can stop with the window's last bytes
+                // unwritten, so the part is made again with its output
+                // appended as it is made, which always completes it.
+                self.zlib.truncate(at);
+                deflater.reset();
+                deflater.set_format_and_level(format, part_level);
                 let zlib = &mut self.zlib;
                 let (status, used) = compress_to_output(deflater, part, flush, |out| {
                     zlib.extend_from_slice(out);
                     true
                 });
-                let done = match flush {
-                    TDEFLFlush::Finish => status == TDEFLStatus::Done,
-                    _ => status == TDEFLStatus::Okay,
-                };
-                if !done || used != part.len() {
+                if !done(status) || used != part.len() {
                     return None;
                 }
             }
@@ -1369,6 +1403,7 @@ mod encoding {
                     .collect()
             };
             let mut encoder = super::Encoder::default();
+            let mut cramped = super::Encoder::default();
             for (head, numbers, tail) in
                 [(58_733, 3_183, 6_708), (70_000, 70_000, 0), (2_000, 90_000, 10), (100, 1_024, 70_000), (1, 5_000, 1)]
             {
@@ -1377,6 +1412,9 @@ mod encoding {
                     let got = encoder.deflate(&body, level, head..head + numbers).unwrap().to_vec();
                     let back = miniz_oxide::inflate::decompress_to_vec_zlib(&got);
                     assert!(back.is_ok_and(|b| b == body), "level {level}, parts {head}/{numbers}/{tail}");
+                    // With too little room every part takes the fallback: the same bytes.
+                    let slow = cramped.deflate_with_room(&body, level, head..head + numbers, |n| n / 3).unwrap();
+                    assert_eq!(slow, &got[..], "level {level}, parts {head}/{numbers}/{tail}, fallback");
                 }
             }
         }
