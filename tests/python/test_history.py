@@ -57,6 +57,17 @@ def read_back(msgs: List[NetworkMessage]) -> List[Dict[str, Any]]:
     ]
 
 
+def sealed_and_read(msgs: List[NetworkMessage]) -> List[Dict[str, Any]]:
+    """``msgs`` added to a new history that seals them as one batch, and
+    that batch read back with ``decompress_batch``."""
+    h = MessageHistoryCompressor("me", compression_threshold=len(msgs))
+    for m in msgs:
+        h.add_message(m, now=T0)
+    (batch,) = h.compressed_batches
+    result: List[Dict[str, Any]] = h.decompress_batch(batch)
+    return result
+
+
 def test_data_classes_match_old_api():
     assert [f.name for f in dataclasses.fields(NetworkMessage)] == ["msg_type", "sender_id", "timestamp", "data"]
     names = [f.name for f in dataclasses.fields(CompressedMessageBatch)]
@@ -373,10 +384,7 @@ def test_add_message_lets_data_set_the_message_while_it_is_written():
             return super().items()
 
     msg.data = Sneaky(a=1)
-    h = MessageHistoryCompressor("me", compression_threshold=1)
-    h.add_message(msg, now=T0)
-    (batch,) = h.compressed_batches
-    assert h.decompress_batch(batch) == [{"msg_type": "t", "sender_id": "s", "timestamp": T0, "data": {"a": 1}}]
+    assert sealed_and_read([msg]) == [{"msg_type": "t", "sender_id": "s", "timestamp": T0, "data": {"a": 1}}]
     assert msg.data == {"replaced": True} and msg.sender_id == "other"
 
 
@@ -397,13 +405,10 @@ def test_json_keys_remembered_by_identity_are_written_as_their_text(seed):
         msgs.append(NetworkMessage("t", "s", T0 + i, data))
     from pouw_netops import _native
 
-    h = MessageHistoryCompressor("me", compression_threshold=400)
+    assert repr(sealed_and_read(msgs)) == repr(read_back(msgs))
     core = _native.HistoryCore(1000)
     for m in msgs:
-        h.add_message(m, now=T0)
         core.add_message(m, T0)
-    (batch,) = h.compressed_batches
-    assert repr(h.decompress_batch(batch)) == repr(read_back(msgs))
     # The stored bytes themselves (the core's records, unsealed).
     want = [json.dumps(m.data, separators=(",", ":"), ensure_ascii=False).encode() for m in msgs]
     assert [r[3] for r in core.search(T0, T0 + 400)] == want
@@ -423,11 +428,7 @@ def test_batches_read_back_equal_json_loads_record_by_record(seed):
         if rng.random() < 0.3:
             data[rng.choice(keys)] = {k: i for k in rng.sample(keys, rng.randint(0, 4))}
         msgs.append(NetworkMessage(rng.choice(["t1", "t2"]), f"s{rng.randint(0, 3)}", T0 + i, data))
-    h = MessageHistoryCompressor("me", compression_threshold=300)
-    for m in msgs:
-        h.add_message(m, now=T0)
-    (batch,) = h.compressed_batches
-    got = h.decompress_batch(batch)
+    got = sealed_and_read(msgs)
     want = read_back(msgs)
     assert repr(got) == repr(want)
     assert [list(d["data"]) for d in got] == [list(d["data"]) for d in want], "key order kept"
@@ -497,11 +498,5 @@ def test_native_json_parses_numbers_at_the_fast_path_edges() -> None:
 def test_batches_read_back_any_payload_as_json_loads(payloads: List[Dict[str, Any]]) -> None:
     """``add_message`` then ``decompress_batch`` of arbitrary ``data``: each
     record's ``data`` is ``json.loads`` of its JSON, whatever it holds."""
-    h = MessageHistoryCompressor("me", compression_threshold=len(payloads))
     msgs = [NetworkMessage("t", f"s{i % 3}", T0 + i // 2, d) for i, d in enumerate(payloads)]
-    for m in msgs:
-        h.add_message(m, now=T0)
-    (batch,) = h.compressed_batches
-    got = h.decompress_batch(batch)
-    want = read_back(msgs)
-    assert repr(got) == repr(want)
+    assert repr(sealed_and_read(msgs)) == repr(read_back(msgs))

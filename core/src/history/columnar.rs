@@ -1268,9 +1268,10 @@ mod encoding {
                     push_varint(out, col.len() as u64);
                 }
             }
-            let [.., numbers, _] = &mut self.cols;
-            for col in self.slot_cols.get(..self.slot_cols_used).unwrap_or_default() {
-                numbers.extend_from_slice(col);
+            if let Some(numbers) = self.cols.get_mut(NUMBERS_COLUMN) {
+                for col in self.slot_cols.get(..self.slot_cols_used).unwrap_or_default() {
+                    numbers.extend_from_slice(col);
+                }
             }
             for c in &self.cols {
                 push_varint(out, c.len() as u64);

@@ -617,27 +617,17 @@ proptest! {
         let mut rng = Rng::new(seed);
         // Payloads are opaque bytes: the signature is any byte but a digit or
         // a control byte, so it stays template text and barely compresses.
-        let payloads: Vec<Vec<u8>> = (0..1200u64)
+        let msgs: Vec<Msg> = (0..1200u64)
             .map(|i| {
                 let mut p = b"{\"sig\":\"".to_vec();
                 p.extend((0..48).map(|_| b':' + (rng.next_u64() % 198) as u8));
                 p.extend_from_slice(format!("\",\"n\":{}}}", rng.next_u64() % 1_000_000 + i).as_bytes());
-                p
+                Msg::new(i, "w", "t", &p)
             })
             .collect();
-        let records: Vec<RecordRef<'_>> = payloads
-            .iter()
-            .enumerate()
-            .map(|(i, p)| RecordRef {
-                timestamp: Instant::from_micros(i as u64),
-                sender: "w",
-                message_type: "t",
-                payload: p,
-            })
-            .collect();
+        let records: Vec<RecordRef<'_>> = msgs.iter().map(Msg::r).collect();
         let batch = Batch::from_records(1, Instant::ZERO, level, &records).unwrap();
-        let back = batch.records().unwrap();
-        prop_assert_eq!(back.iter().map(|r| r.as_ref()).collect::<Vec<_>>(), records);
+        prop_assert_eq!(batch.records().unwrap().iter().map(Msg::of).collect::<Vec<_>>(), msgs);
     }
 
     /// A sealed batch's summary is the one every record's sender and type
